@@ -1,0 +1,220 @@
+// The controller configuration file. Every key is checked (unknown keys are errors, so
+// a typo never silently falls back to a default) and every error names its key path,
+// e.g. `providers[1].type: expected one of "memory"|"local"|...`.
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { memoryOptionsSchema } from '../providers/memory/options.js';
+import { parseDuration } from './duration.js';
+
+export const PROVIDER_TYPES = ['memory', 'local', 'aws', 'gce', 'metal'] as const;
+export type ProviderType = (typeof PROVIDER_TYPES)[number];
+
+export const DEFAULT_INGRESS_CONTROLLER = 'lbc.dev/ingress-controller';
+export const CLASS_PREFIX = 'lbc.dev/';
+
+export interface ProviderConfig {
+  readonly name: string;
+  readonly type: ProviderType;
+  /** The loadBalancerClass that selects this provider. */
+  readonly class: string;
+  /** Type-specific; each provider's factory validates its own (memory's is checked here too). */
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+export interface LbcConfig {
+  readonly clusterName: string;
+  readonly providers: readonly ProviderConfig[];
+  /** When set, Services with no loadBalancerClass are served by the provider with this class. */
+  readonly defaultClass?: string;
+  readonly ingress: {
+    readonly controllerName: string;
+    /** Legacy `kubernetes.io/ingress.class` value → provider name. */
+    readonly classAnnotationMap: Readonly<Record<string, string>>;
+  };
+  readonly concurrency: number;
+  readonly resyncPeriodMs: number;
+  readonly gc: { readonly intervalMs: number; readonly dryRun: boolean };
+  /** How long a node may be NotReady before it leaves the load balancers' target sets. */
+  readonly nodeReadyHysteresisMs: number;
+}
+
+export interface ConfigIssue {
+  /** `providers[1].type`; empty for the document itself. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly issues: readonly ConfigIssue[],
+    readonly source?: string,
+  ) {
+    super(
+      `invalid configuration${source ? ` in ${source}` : ''}:\n` +
+        issues.map((i) => `  ${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n'),
+    );
+  }
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+// Kubernetes wants loadBalancerClass and IngressClass controller as a domain-prefixed path.
+const PREFIXED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/;
+
+const dnsLabel = z
+  .string()
+  .max(63, 'must be at most 63 characters')
+  .regex(DNS_LABEL, 'must be a DNS label (lower-case letters, digits and -, starting and ending with a letter or digit)');
+const prefixedName = z.string().max(253).regex(PREFIXED_NAME, 'must be a domain-prefixed name such as lbc.dev/aws');
+
+const durationSchema = (minMs: number) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const d = parseDuration(v);
+    if (!d.ok) {
+      ctx.issues.push({ code: 'custom', message: d.reason, input: v });
+      return z.NEVER;
+    }
+    if (d.ms < minMs) {
+      ctx.issues.push({ code: 'custom', message: `must be at least ${minMs / 1000}s`, input: v });
+      return z.NEVER;
+    }
+    return d.ms;
+  });
+
+const providerSchema = z.strictObject({
+  name: dnsLabel,
+  type: z.enum(PROVIDER_TYPES),
+  class: prefixedName.optional(),
+  options: z.record(z.string(), z.unknown()).default({}),
+});
+
+const fileSchema = z.strictObject({
+  clusterName: dnsLabel,
+  providers: z.array(providerSchema).min(1, 'must list at least one provider'),
+  defaultClass: prefixedName.optional(),
+  ingress: z
+    .strictObject({
+      controllerName: prefixedName.default(DEFAULT_INGRESS_CONTROLLER),
+      classAnnotationMap: z.record(z.string(), z.string()).default({}),
+    })
+    .default({ controllerName: DEFAULT_INGRESS_CONTROLLER, classAnnotationMap: {} }),
+  concurrency: z.number().int().min(1).max(256).default(4),
+  resyncPeriod: durationSchema(1000).default(600_000),
+  gc: z
+    .strictObject({
+      interval: durationSchema(10_000).default(1_800_000),
+      dryRun: z.boolean().default(false),
+    })
+    .default({ interval: 1_800_000, dryRun: false }),
+  nodeReadyHysteresis: durationSchema(0).default(60_000),
+});
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else if (typeof p === 'string' && /^[A-Za-z_$][\w$]*$/.test(p)) out += out === '' ? p : `.${p}`;
+    else out += `[${JSON.stringify(String(p))}]`;
+  }
+  return out;
+}
+
+function zodIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): ConfigIssue[] {
+  return error.issues.flatMap((i): ConfigIssue[] => {
+    const path = [...prefix, ...i.path];
+    if (i.code === 'unrecognized_keys') {
+      return i.keys.map((k) => ({ path: formatPath([...path, k]), message: 'unknown key' }));
+    }
+    let message = i.message.replace(/^Invalid (input|option): /, '');
+    if (i.code === 'invalid_type' && /received undefined$/.test(i.message)) message = 'is required';
+    return [{ path: formatPath(path), message }];
+  });
+}
+
+/** Checks that need the whole document: uniqueness and references between sections. */
+function crossCheck(cfg: LbcConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const names = new Map<string, number>();
+  const classes = new Map<string, number>();
+  cfg.providers.forEach((p, i) => {
+    const sameName = names.get(p.name);
+    if (sameName !== undefined) issues.push({ path: `providers[${i}].name`, message: `"${p.name}" is already used by providers[${sameName}]` });
+    else names.set(p.name, i);
+    const sameClass = classes.get(p.class);
+    if (sameClass !== undefined) issues.push({ path: `providers[${i}].class`, message: `"${p.class}" is already used by providers[${sameClass}]` });
+    else classes.set(p.class, i);
+    if (p.type === 'memory') {
+      const r = memoryOptionsSchema.safeParse(p.options);
+      if (!r.success) issues.push(...zodIssues(r.error, ['providers', i, 'options']));
+    }
+  });
+  if (cfg.defaultClass !== undefined && !classes.has(cfg.defaultClass)) {
+    issues.push({ path: 'defaultClass', message: `"${cfg.defaultClass}" is not the class of any provider (${[...classes.keys()].join(', ')})` });
+  }
+  for (const [legacy, provider] of Object.entries(cfg.ingress.classAnnotationMap)) {
+    if (!names.has(provider)) {
+      issues.push({
+        path: formatPath(['ingress', 'classAnnotationMap', legacy]),
+        message: `"${provider}" is not a provider name (${[...names.keys()].join(', ')})`,
+      });
+    }
+  }
+  return issues;
+}
+
+/** Validates an already-decoded document (YAML or JSON). Throws ConfigError. */
+export function validateConfig(doc: unknown, source?: string): LbcConfig {
+  if (doc === null || doc === undefined) throw new ConfigError([{ path: '', message: 'the configuration is empty' }], source);
+  const r = fileSchema.safeParse(doc);
+  if (!r.success) throw new ConfigError(zodIssues(r.error), source);
+  const f = r.data;
+  const cfg: LbcConfig = {
+    clusterName: f.clusterName,
+    providers: f.providers.map((p) => ({ name: p.name, type: p.type, class: p.class ?? `${CLASS_PREFIX}${p.name}`, options: p.options })),
+    ...(f.defaultClass !== undefined ? { defaultClass: f.defaultClass } : {}),
+    ingress: { controllerName: f.ingress.controllerName, classAnnotationMap: f.ingress.classAnnotationMap },
+    concurrency: f.concurrency,
+    resyncPeriodMs: f.resyncPeriod,
+    gc: { intervalMs: f.gc.interval, dryRun: f.gc.dryRun },
+    nodeReadyHysteresisMs: f.nodeReadyHysteresis,
+  };
+  const issues = crossCheck(cfg);
+  if (issues.length > 0) throw new ConfigError(issues, source);
+  return cfg;
+}
+
+/** Parses YAML (JSON is YAML too). Throws ConfigError naming the line or the key path. */
+export function parseConfig(text: string, source?: string): LbcConfig {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => ({ path: '', message: `YAML: ${(e.message.split('\n')[0] ?? e.code).replace(/:$/, '')}` })),
+      source,
+    );
+  }
+  return validateConfig(doc.toJS(), source);
+}
+
+export async function loadConfig(path: string): Promise<LbcConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError([{ path: '', message: `cannot read file: ${(e as Error).message}` }], path);
+  }
+  return parseConfig(text, path);
+}
+
+export const DEFAULT_CONFIG_YAML = `\
+clusterName: lbc
+providers:
+  - name: memory
+    type: memory
+defaultClass: lbc.dev/memory
+`;
+
+/** The configuration used when no file is given: one in-memory provider serving every class-less Service. */
+export function defaultConfig(): LbcConfig {
+  return parseConfig(DEFAULT_CONFIG_YAML, 'built-in default');
+}

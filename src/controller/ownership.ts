@@ -1,0 +1,141 @@
+// Which Services and Ingresses lbc serves, and with which provider. Pure: the caller
+// passes the object, the IngressClasses it knows of, and the configuration.
+import type { V1Ingress, V1IngressClass, V1Service } from '@kubernetes/client-node';
+import type { LbcConfig } from '../config/config.js';
+
+export const LEGACY_INGRESS_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
+export const DEFAULT_INGRESS_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class';
+/** IngressClass `spec.parameters` that name an lbc provider: {apiGroup: lbc.dev, kind: Provider, name: <provider>}. */
+export const PROVIDER_PARAMETERS_API_GROUP = 'lbc.dev';
+export const PROVIDER_PARAMETERS_KIND = 'Provider';
+
+export type OwnershipVia =
+  /** Service spec.loadBalancerClass names a provider's class. */
+  | 'loadBalancerClass'
+  /** Service without a class, and lbc is configured as the default. */
+  | 'defaultClass'
+  /** Ingress spec.ingressClassName names an lbc IngressClass. */
+  | 'ingressClassName'
+  /** Ingress without a class, and the cluster's default IngressClass is lbc's. */
+  | 'defaultIngressClass'
+  /** Ingress `kubernetes.io/ingress.class` annotation mapped by ingress.classAnnotationMap. */
+  | 'legacyAnnotation';
+
+export interface Owned {
+  readonly ours: true;
+  readonly provider: string;
+  /** What selected the provider: the loadBalancerClass, IngressClass name or legacy annotation value. */
+  readonly className: string;
+  readonly via: OwnershipVia;
+}
+
+export interface NotOwned {
+  readonly ours: false;
+  readonly reason: string;
+}
+
+/**
+ * Addressed to lbc, but it cannot tell which provider should serve it. The reconciler
+ * keeps whatever LB exists (a typo in an IngressClass must not tear LBs down) and
+ * reports the reason as a Warning.
+ */
+export interface OwnedMisconfigured {
+  readonly ours: true;
+  readonly provider: null;
+  readonly reason: string;
+}
+
+export type ServiceOwnership = Owned | NotOwned;
+export type IngressOwnership = Owned | NotOwned | OwnedMisconfigured;
+
+export type OwnershipConfig = Pick<LbcConfig, 'providers' | 'defaultClass' | 'ingress'>;
+
+const notOurs = (reason: string): NotOwned => ({ ours: false, reason });
+
+function providerByClass(config: OwnershipConfig, className: string): string | undefined {
+  return config.providers.find((p) => p.class === className)?.name;
+}
+
+export function serviceOwnership(service: V1Service, config: OwnershipConfig): ServiceOwnership {
+  const type = service.spec?.type ?? 'ClusterIP';
+  if (type !== 'LoadBalancer') return notOurs(`type is ${type}, not LoadBalancer`);
+  const cls = service.spec?.loadBalancerClass;
+  if (cls !== undefined && cls !== '') {
+    const provider = providerByClass(config, cls);
+    return provider !== undefined
+      ? { ours: true, provider, className: cls, via: 'loadBalancerClass' }
+      : notOurs(`loadBalancerClass ${cls} is not one of lbc's classes`);
+  }
+  if (config.defaultClass === undefined) return notOurs('no loadBalancerClass, and lbc is not configured as the default (defaultClass)');
+  const provider = providerByClass(config, config.defaultClass);
+  if (provider === undefined) return notOurs(`defaultClass ${config.defaultClass} names no configured provider`);
+  return { ours: true, provider, className: config.defaultClass, via: 'defaultClass' };
+}
+
+export function isOurIngressClass(ingressClass: V1IngressClass, config: OwnershipConfig): boolean {
+  return ingressClass.spec?.controller === config.ingress.controllerName;
+}
+
+/** The provider an lbc IngressClass names in spec.parameters, else the default class's provider. */
+function providerOfIngressClass(ic: V1IngressClass, config: OwnershipConfig, via: OwnershipVia): Owned | OwnedMisconfigured {
+  const name = ic.metadata?.name ?? '';
+  const params = ic.spec?.parameters;
+  if (params) {
+    if (params.apiGroup !== PROVIDER_PARAMETERS_API_GROUP || params.kind !== PROVIDER_PARAMETERS_KIND) {
+      return {
+        ours: true,
+        provider: null,
+        reason: `IngressClass ${name}: spec.parameters must be {apiGroup: ${PROVIDER_PARAMETERS_API_GROUP}, kind: ${PROVIDER_PARAMETERS_KIND}, name: <provider>}, got {apiGroup: ${params.apiGroup ?? ''}, kind: ${params.kind}}`,
+      };
+    }
+    if (!config.providers.some((p) => p.name === params.name)) {
+      return {
+        ours: true,
+        provider: null,
+        reason: `IngressClass ${name}: spec.parameters.name ${params.name} is not a configured provider (${config.providers.map((p) => p.name).join(', ')})`,
+      };
+    }
+    return { ours: true, provider: params.name, className: name, via };
+  }
+  const fallback =
+    config.defaultClass !== undefined
+      ? providerByClass(config, config.defaultClass)
+      : config.providers.length === 1
+        ? config.providers[0]?.name
+        : undefined;
+  if (fallback === undefined) {
+    return {
+      ours: true,
+      provider: null,
+      reason: `IngressClass ${name} has no spec.parameters naming a provider, and there is no defaultClass to fall back on`,
+    };
+  }
+  return { ours: true, provider: fallback, className: name, via };
+}
+
+export function ingressOwnership(ingress: V1Ingress, ingressClasses: readonly V1IngressClass[], config: OwnershipConfig): IngressOwnership {
+  // The API server refuses an Ingress with both the field and the annotation, so the order here only matters for old objects.
+  const className = ingress.spec?.ingressClassName;
+  if (className !== undefined && className !== '') {
+    const ic = ingressClasses.find((c) => c.metadata?.name === className);
+    if (!ic) return notOurs(`IngressClass ${className} does not exist`);
+    if (!isOurIngressClass(ic, config)) return notOurs(`IngressClass ${className} belongs to controller ${ic.spec?.controller ?? '(none)'}`);
+    return providerOfIngressClass(ic, config, 'ingressClassName');
+  }
+  const legacy = ingress.metadata?.annotations?.[LEGACY_INGRESS_CLASS_ANNOTATION];
+  if (legacy !== undefined && legacy !== '') {
+    const provider = config.ingress.classAnnotationMap[legacy];
+    return provider !== undefined
+      ? { ours: true, provider, className: legacy, via: 'legacyAnnotation' }
+      : notOurs(`${LEGACY_INGRESS_CLASS_ANNOTATION}: ${legacy} is not in ingress.classAnnotationMap`);
+  }
+  const defaults = ingressClasses.filter((c) => c.metadata?.annotations?.[DEFAULT_INGRESS_CLASS_ANNOTATION] === 'true');
+  const [only, ...more] = defaults;
+  if (!only) return notOurs('no ingressClassName, no legacy class annotation, and no default IngressClass');
+  // Kubernetes' own admission refuses to pick between several defaults; so do we.
+  if (more.length > 0) {
+    return notOurs(`no ingressClassName, and ${defaults.length} IngressClasses are marked default (${defaults.map((c) => c.metadata?.name ?? '').join(', ')})`);
+  }
+  if (!isOurIngressClass(only, config)) return notOurs(`the default IngressClass ${only.metadata?.name ?? ''} belongs to controller ${only.spec?.controller ?? '(none)'}`);
+  return providerOfIngressClass(only, config, 'defaultIngressClass');
+}

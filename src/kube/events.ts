@@ -1,0 +1,302 @@
+// Records core/v1 Events about the objects lbc manages. Repeats of the same Event
+// (same object, type, reason and message) within a window update the count of the
+// Event already written, as client-go's recorder does, instead of adding another one.
+// Unlike client-go's recorder, which drops Events once its 1000-entry buffer is full,
+// nothing is dropped under load: every Event waits in a queue (repeats coalesce into
+// one pending write) and is written with bounded concurrency and retries.
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
+import { hostname } from 'node:os';
+import type { KubeObject } from './cache.js';
+import { ExponentialBackoff, WorkQueue } from './workqueue.js';
+
+export type EventType = 'Normal' | 'Warning';
+
+/** The object an Event is about (core/v1 ObjectReference). */
+export interface InvolvedObject {
+  kind: string;
+  apiVersion?: string;
+  namespace?: string;
+  name: string;
+  uid?: string;
+  resourceVersion?: string;
+}
+
+export interface EventRecorderOptions {
+  core: Pick<CoreV1Api, 'createNamespacedEvent' | 'patchNamespacedEvent'>;
+  /** source.component. Default 'lbc'. */
+  component?: string;
+  /** reportingComponent (core/v1's name for reportingController). Default 'lbc.dev/controller'. */
+  reportingController?: string;
+  /** Default: the host name (the pod name in a cluster). */
+  reportingInstance?: string;
+  /** Repeats closer than this to the previous one update the same Event. Default 10 min. */
+  aggregationWindowMs?: number;
+  /** API requests in flight at once. Default 5. */
+  concurrency?: number;
+  /** Attempts per write before a transiently failing Event is given up. Default 15. */
+  maxAttempts?: number;
+  /** Retry backoff. Default 100 ms doubling to 30 s. */
+  retry?: { baseMs?: number; maxMs?: number };
+  now?: () => Date;
+  logger?: { warn(msg: string, ...args: unknown[]): void };
+}
+
+export interface EventRecorderStats {
+  /** event() calls. */
+  recorded: number;
+  /** Events created. */
+  created: number;
+  /** Count updates patched onto existing Events. */
+  patched: number;
+  /** Writes retried after a transient error. */
+  retried: number;
+  /** Events given up: a permanent error, or transient errors past maxAttempts. */
+  failed: number;
+}
+
+// One Event object as lbc will have written it once its queue entry is processed.
+interface Pending {
+  readonly name: string;
+  readonly namespace: string;
+  readonly aggKey: string;
+  readonly involved: InvolvedObject;
+  readonly type: EventType;
+  readonly reason: string;
+  readonly message: string;
+  readonly first: Date;
+  last: Date;
+  count: number;
+  /** The count the API server has; 0 until created. */
+  written: number;
+}
+
+// Event names are `<object name>.<hex nanoseconds>` as client-go makes them; they must
+// stay within the 253 characters of a DNS subdomain.
+const MAX_NAME = 253;
+
+export class EventRecorder {
+  private readonly core: EventRecorderOptions['core'];
+  private readonly component: string;
+  private readonly reportingController: string;
+  private readonly reportingInstance: string;
+  private readonly windowMs: number;
+  private readonly maxAttempts: number;
+  private readonly now: () => Date;
+  private readonly log: { warn(msg: string, ...args: unknown[]): void };
+  private readonly queue: WorkQueue<string>;
+  private readonly running: Promise<void>;
+  // aggregation key -> the Event repeats go to now
+  private readonly current = new Map<string, Pending>();
+  // Event name -> Event, for every Event with a write queued or in flight
+  private readonly byName = new Map<string, Pending>();
+  private lastNanos = 0n;
+  private lastSweep = 0;
+  private closed = false;
+  private readonly counters: EventRecorderStats = { recorded: 0, created: 0, patched: 0, retried: 0, failed: 0 };
+
+  constructor(opts: EventRecorderOptions) {
+    this.core = opts.core;
+    this.component = opts.component ?? 'lbc';
+    this.reportingController = opts.reportingController ?? 'lbc.dev/controller';
+    this.reportingInstance = opts.reportingInstance ?? hostname();
+    this.windowMs = opts.aggregationWindowMs ?? 10 * 60_000;
+    this.maxAttempts = opts.maxAttempts ?? 15;
+    this.now = opts.now ?? (() => new Date());
+    this.log = opts.logger ?? console;
+    this.queue = new WorkQueue<string>({
+      rateLimiter: new ExponentialBackoff({ baseMs: opts.retry?.baseMs ?? 100, maxMs: opts.retry?.maxMs ?? 30_000 }),
+    });
+    this.running = this.queue.run(opts.concurrency ?? 5, (name) => this.write(name));
+  }
+
+  /** Queues an Event; never throws for API trouble and never blocks the caller. */
+  event(target: InvolvedObject | (KubeObject & { kind?: string }), type: EventType, reason: string, message: string): void {
+    if (this.closed) throw new Error('event recorder is closed');
+    const involved = toInvolvedObject(target);
+    this.counters.recorded++;
+    const now = this.now();
+    const aggKey = JSON.stringify([
+      involved.kind,
+      involved.apiVersion ?? '',
+      involved.namespace ?? '',
+      involved.name,
+      involved.uid ?? '',
+      type,
+      reason,
+      message,
+    ]);
+    let ev = this.current.get(aggKey);
+    if (ev && now.getTime() - ev.last.getTime() <= this.windowMs) {
+      ev.count++;
+      if (now > ev.last) ev.last = now;
+    } else {
+      ev = {
+        name: this.eventName(involved.name, now),
+        namespace: involved.namespace || 'default',
+        aggKey,
+        involved,
+        type,
+        reason,
+        message,
+        first: now,
+        last: now,
+        count: 1,
+        written: 0,
+      };
+      this.current.set(aggKey, ev);
+    }
+    this.byName.set(ev.name, ev);
+    this.queue.add(ev.name);
+    this.sweep(now);
+  }
+
+  /** Resolves when every Event recorded so far has been written (or given up). */
+  flush(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  /** Flushes, then stops the workers. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    await this.queue.shutDown();
+    await this.running;
+  }
+
+  stats(): EventRecorderStats & { pending: number } {
+    const m = this.queue.metrics();
+    return { ...this.counters, pending: m.depth + m.delayed + m.processing };
+  }
+
+  private async write(name: string): Promise<void> {
+    const ev = this.byName.get(name);
+    if (!ev) return;
+    const count = ev.count;
+    if (ev.written === count) return;
+    try {
+      if (ev.written === 0) {
+        await this.create(ev, count);
+      } else {
+        try {
+          await this.core.patchNamespacedEvent(
+            { name: ev.name, namespace: ev.namespace, body: { count, lastTimestamp: rfc3339(ev.last) } },
+            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+          );
+          this.counters.patched++;
+        } catch (err) {
+          // Events expire (the API server's event TTL, 1 h by default); start it over.
+          if (statusOf(err) !== 404) throw err;
+          await this.create(ev, count);
+        }
+      }
+      ev.written = count;
+    } catch (err) {
+      const status = statusOf(err);
+      if (isTransient(status) && this.queue.numRequeues(name) + 1 < this.maxAttempts) {
+        this.counters.retried++;
+        throw err;
+      }
+      this.counters.failed++;
+      this.log.warn(`event ${ev.namespace}/${ev.name} (${ev.reason}) not written`, describe(err));
+      // Given up: later repeats start a new Event rather than patch one never created.
+      if (this.current.get(ev.aggKey) === ev) this.current.delete(ev.aggKey);
+      this.byName.delete(name);
+      return;
+    }
+    // Superseded Events are done once written; the current one stays for repeats.
+    if (this.current.get(ev.aggKey) !== ev && ev.written === ev.count) this.byName.delete(name);
+  }
+
+  private async create(ev: Pending, count: number): Promise<void> {
+    const body: CoreV1Event = {
+      metadata: { name: ev.name, namespace: ev.namespace },
+      involvedObject: { ...ev.involved },
+      reason: ev.reason,
+      message: ev.message,
+      type: ev.type,
+      source: { component: this.component },
+      firstTimestamp: ev.first,
+      lastTimestamp: ev.last,
+      count,
+      reportingComponent: this.reportingController,
+      reportingInstance: this.reportingInstance,
+    };
+    try {
+      await this.core.createNamespacedEvent({ namespace: ev.namespace, body });
+      this.counters.created++;
+    } catch (err) {
+      // An earlier attempt that timed out may have created it after all.
+      if (statusOf(err) !== 409) throw err;
+      await this.core.patchNamespacedEvent(
+        { name: ev.name, namespace: ev.namespace, body: { count, lastTimestamp: rfc3339(ev.last) } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      this.counters.patched++;
+    }
+  }
+
+  private eventName(objectName: string, now: Date): string {
+    // Nanoseconds from the wall clock, bumped to stay unique within this process.
+    let nanos = BigInt(now.getTime()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+    if (nanos <= this.lastNanos) nanos = this.lastNanos + 1n;
+    this.lastNanos = nanos;
+    const suffix = nanos.toString(16);
+    return `${objectName.slice(0, MAX_NAME - suffix.length - 1)}.${suffix}`;
+  }
+
+  // Aggregation state of Events whose window has passed is dropped, so memory follows
+  // the recent Event rate rather than every Event ever recorded.
+  private sweep(now: Date): void {
+    const t = now.getTime();
+    if (t - this.lastSweep < Math.min(this.windowMs, 60_000)) return;
+    this.lastSweep = t;
+    for (const [key, ev] of this.current) {
+      if (t - ev.last.getTime() > this.windowMs && ev.written === ev.count) {
+        this.current.delete(key);
+        this.byName.delete(ev.name);
+      }
+    }
+  }
+}
+
+/** The reference an Event names, from a reference or from the object itself. */
+export function toInvolvedObject(target: InvolvedObject | (KubeObject & { kind?: string })): InvolvedObject {
+  if ('metadata' in target && target.metadata) {
+    const m = target.metadata;
+    if (!target.kind || !m.name) throw new TypeError('event target needs kind and metadata.name (list items carry no kind)');
+    return {
+      kind: target.kind,
+      apiVersion: target.apiVersion,
+      namespace: m.namespace,
+      name: m.name,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+    };
+  }
+  const ref = target as InvolvedObject;
+  if (!ref.kind || !ref.name) throw new TypeError('event target needs kind and name');
+  return { ...ref };
+}
+
+function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function statusOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+// No status: the request never got an answer (reset, refused, timeout).
+function isTransient(status: number | undefined): boolean {
+  return status === undefined || status === 429 || status >= 500;
+}
+
+function describe(err: unknown): string {
+  const status = statusOf(err);
+  const msg = err instanceof Error ? err.message : String(err);
+  return status === undefined ? msg : `${status} ${msg}`;
+}

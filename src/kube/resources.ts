@@ -1,0 +1,121 @@
+// The API resources lbc lists and watches, each with its REST path, its typed list
+// call and its decoder, in one place.
+import type {
+  V1EndpointSlice,
+  V1Ingress,
+  V1IngressClass,
+  V1Node,
+  V1Secret,
+  V1Service,
+} from '@kubernetes/client-node';
+// Not re-exported from the package root; needed so that objects arriving on a watch
+// (plain JSON) get the same shape, Date fields included, as objects from a typed list.
+import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
+import type { KubeObject } from './cache.js';
+import type { KubeClients } from './client.js';
+
+export interface ListRequest {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  _continue?: string;
+}
+
+export interface ObjectList<T> {
+  metadata?: { resourceVersion?: string; _continue?: string };
+  items: T[];
+}
+
+export type ListFn<T> = (req: ListRequest) => Promise<ObjectList<T>>;
+
+export interface ResourceType<T extends KubeObject> {
+  readonly kind: string;
+  readonly apiVersion: string;
+  readonly namespaced: boolean;
+  /** Collection path across all namespaces, e.g. `/api/v1/services`. */
+  readonly path: string;
+  list(clients: KubeClients): ListFn<T>;
+  /** Turns a watch event's plain JSON object into the typed model. */
+  decode(raw: unknown): T;
+}
+
+/**
+ * The collection path for one namespace, or all namespaces when none is given:
+ * `/api/v1/services` → `/api/v1/namespaces/ns/services`.
+ */
+export function collectionPath(path: string, namespace?: string): string {
+  if (!namespace) return path;
+  const i = path.lastIndexOf('/');
+  return `${path.slice(0, i)}/namespaces/${encodeURIComponent(namespace)}${path.slice(i)}`;
+}
+
+function decoder<T>(model: string): (raw: unknown) => T {
+  return (raw) => ObjectSerializer.deserialize(raw, model, '') as T;
+}
+
+export const Services: ResourceType<V1Service> = {
+  kind: 'Service',
+  apiVersion: 'v1',
+  namespaced: true,
+  path: '/api/v1/services',
+  list: ({ core }) => (req) =>
+    req.namespace
+      ? core.listNamespacedService({ ...req, namespace: req.namespace })
+      : core.listServiceForAllNamespaces(req),
+  decode: decoder('V1Service'),
+};
+
+export const Ingresses: ResourceType<V1Ingress> = {
+  kind: 'Ingress',
+  apiVersion: 'networking.k8s.io/v1',
+  namespaced: true,
+  path: '/apis/networking.k8s.io/v1/ingresses',
+  list: ({ networking }) => (req) =>
+    req.namespace
+      ? networking.listNamespacedIngress({ ...req, namespace: req.namespace })
+      : networking.listIngressForAllNamespaces(req),
+  decode: decoder('V1Ingress'),
+};
+
+export const IngressClasses: ResourceType<V1IngressClass> = {
+  kind: 'IngressClass',
+  apiVersion: 'networking.k8s.io/v1',
+  namespaced: false,
+  path: '/apis/networking.k8s.io/v1/ingressclasses',
+  list: ({ networking }) => ({ namespace: _ns, ...req }) => networking.listIngressClass(req),
+  decode: decoder('V1IngressClass'),
+};
+
+export const EndpointSlices: ResourceType<V1EndpointSlice> = {
+  kind: 'EndpointSlice',
+  apiVersion: 'discovery.k8s.io/v1',
+  namespaced: true,
+  path: '/apis/discovery.k8s.io/v1/endpointslices',
+  list: ({ discovery }) => (req) =>
+    req.namespace
+      ? discovery.listNamespacedEndpointSlice({ ...req, namespace: req.namespace })
+      : discovery.listEndpointSliceForAllNamespaces(req),
+  decode: decoder('V1EndpointSlice'),
+};
+
+export const Nodes: ResourceType<V1Node> = {
+  kind: 'Node',
+  apiVersion: 'v1',
+  namespaced: false,
+  path: '/api/v1/nodes',
+  list: ({ core }) => ({ namespace: _ns, ...req }) => core.listNode(req),
+  decode: decoder('V1Node'),
+};
+
+export const Secrets: ResourceType<V1Secret> = {
+  kind: 'Secret',
+  apiVersion: 'v1',
+  namespaced: true,
+  path: '/api/v1/secrets',
+  list: ({ core }) => (req) =>
+    req.namespace
+      ? core.listNamespacedSecret({ ...req, namespace: req.namespace })
+      : core.listSecretForAllNamespaces(req),
+  decode: decoder('V1Secret'),
+};

@@ -1,0 +1,314 @@
+// The API writes the reconciler makes on the objects it manages: its finalizer, and
+// status.loadBalancer (plus, on Services, status.conditions). Each helper decides
+// first whether anything would change and makes one request only if so, so that a
+// reconcile with nothing to do writes nothing.
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { V1Condition, V1Ingress, V1Service } from '@kubernetes/client-node';
+import type { KubeClients } from './client.js';
+
+/** The kinds lbc writes status to. */
+export type StatusKind = 'Service' | 'Ingress';
+export type ObjectOf<K extends StatusKind> = K extends 'Service' ? V1Service : V1Ingress;
+
+/** One status.loadBalancer.ingress entry, the shape Service and Ingress share. */
+export interface LoadBalancerIngress {
+  ip?: string;
+  hostname?: string;
+  /** Service only, API 1.29+; older servers drop it. */
+  ipMode?: string;
+  ports?: { port: number; protocol: string; error?: string }[];
+}
+
+export interface ConditionInput {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  /** CamelCase, as metav1.Condition requires. */
+  reason: string;
+  message?: string;
+  observedGeneration?: number;
+}
+
+export interface WriteResult<T> {
+  /** The server's copy after the write, or the object passed in when nothing was written. */
+  object: T;
+  written: boolean;
+}
+
+/** A precondition of a patch failed: the object changed since it was read. Re-read and retry. */
+export class ConflictError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    override readonly cause: unknown,
+  ) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}
+
+type Patch = (clients: StatusClients, obj: { name: string; namespace: string }, body: object, contentType: string) => Promise<unknown>;
+
+interface KindInfo {
+  /** PATCH on the object itself (metadata.finalizers). */
+  patch: Patch;
+  /** PATCH on its status subresource. */
+  patchStatus: Patch;
+  /** Whether the kind has status.conditions: Ingress has none in networking.k8s.io/v1. */
+  hasConditions: boolean;
+}
+
+export type StatusClients = Pick<KubeClients, 'core' | 'networking'>;
+
+const KINDS: Record<StatusKind, KindInfo> = {
+  Service: {
+    patch: (c, o, body, ct) => c.core.patchNamespacedService({ ...o, body }, setHeaderOptions('Content-Type', ct)),
+    patchStatus: (c, o, body, ct) =>
+      c.core.patchNamespacedServiceStatus({ ...o, body }, setHeaderOptions('Content-Type', ct)),
+    hasConditions: true,
+  },
+  Ingress: {
+    patch: (c, o, body, ct) => c.networking.patchNamespacedIngress({ ...o, body }, setHeaderOptions('Content-Type', ct)),
+    patchStatus: (c, o, body, ct) =>
+      c.networking.patchNamespacedIngressStatus({ ...o, body }, setHeaderOptions('Content-Type', ct)),
+    hasConditions: false,
+  },
+};
+
+export function hasFinalizer(obj: { metadata?: { finalizers?: string[] } }, finalizer: string): boolean {
+  return obj.metadata?.finalizers?.includes(finalizer) ?? false;
+}
+
+/**
+ * Ingress entries as the API server stores them: no empty fields, ports reduced to
+ * port/protocol/error. Order is kept: users and tools read the first address.
+ */
+export function normalizeIngress(list: readonly LoadBalancerIngress[] | undefined, drop: ReadonlySet<string> = new Set()): LoadBalancerIngress[] {
+  return (list ?? []).map((e) => {
+    const out: LoadBalancerIngress = {};
+    if (e.ip) out.ip = e.ip;
+    if (e.hostname) out.hostname = e.hostname;
+    if (e.ipMode && !drop.has('ipMode')) out.ipMode = e.ipMode;
+    if (e.ports?.length && !drop.has('ports')) {
+      out.ports = e.ports.map((p) => (p.error ? { port: p.port, protocol: p.protocol, error: p.error } : { port: p.port, protocol: p.protocol }));
+    }
+    return out;
+  });
+}
+
+/** Exact, order-sensitive equality after normalising both sides. */
+export function ingressEqual(a: readonly LoadBalancerIngress[] | undefined, b: readonly LoadBalancerIngress[] | undefined, drop?: ReadonlySet<string>): boolean {
+  return JSON.stringify(normalizeIngress(a, drop)) === JSON.stringify(normalizeIngress(b, drop));
+}
+
+/**
+ * Sets the desired conditions (by type) on the existing list, keeping the others and
+ * their order. lastTransitionTime moves only when a condition's status changes.
+ */
+export function mergeConditions(
+  existing: readonly V1Condition[] | undefined,
+  desired: readonly ConditionInput[],
+  now: Date,
+): { conditions: V1Condition[]; changed: boolean } {
+  const out = (existing ?? []).map((c) => ({ ...c }));
+  let changed = false;
+  for (const d of desired) {
+    const want: V1Condition = {
+      type: d.type,
+      status: d.status,
+      reason: d.reason,
+      message: d.message ?? '',
+      lastTransitionTime: now,
+      ...(d.observedGeneration !== undefined ? { observedGeneration: d.observedGeneration } : {}),
+    };
+    const i = out.findIndex((c) => c.type === d.type);
+    const cur = out[i];
+    if (!cur) {
+      out.push(want);
+      changed = true;
+    } else if (cur.status !== want.status) {
+      out[i] = want;
+      changed = true;
+    } else if (cur.reason !== want.reason || (cur.message ?? '') !== want.message || cur.observedGeneration !== want.observedGeneration) {
+      out[i] = { ...want, lastTransitionTime: cur.lastTransitionTime };
+      changed = true;
+    }
+  }
+  return { conditions: out, changed };
+}
+
+export interface DesiredStatus {
+  ingress: readonly LoadBalancerIngress[];
+  conditions?: readonly ConditionInput[];
+  /** Condition types to take off (Service only). */
+  removeConditionTypes?: readonly string[];
+}
+
+/**
+ * The merge patch (for the status subresource) that takes `obj` to the desired
+ * status, or undefined when it already has it: the single place that decides whether
+ * a status write is needed. `drop` names ingress fields the server does not store.
+ */
+export function planStatusPatch(
+  kind: StatusKind,
+  obj: V1Service | V1Ingress,
+  want: DesiredStatus,
+  now: Date,
+  drop: ReadonlySet<string> = new Set(),
+): { status: Record<string, unknown> } | undefined {
+  const status: Record<string, unknown> = {};
+  const desired = normalizeIngress(want.ingress, drop);
+  const current = obj.status?.loadBalancer?.ingress as LoadBalancerIngress[] | undefined;
+  if (!ingressEqual(current, desired, drop)) status.loadBalancer = { ingress: desired.length ? desired : null };
+  if (KINDS[kind].hasConditions) {
+    const existing = (obj as V1Service).status?.conditions;
+    const remove = new Set(want.removeConditionTypes ?? []);
+    const kept = existing?.filter((c) => !remove.has(c.type));
+    const merged = mergeConditions(kept, want.conditions ?? [], now);
+    if (merged.changed || kept?.length !== existing?.length) {
+      status.conditions = merged.conditions.length ? merged.conditions.map(serializeCondition) : null;
+    }
+  }
+  return Object.keys(status).length ? { status } : undefined;
+}
+
+export interface StatusWriterOptions {
+  now?: () => Date;
+}
+
+export class StatusWriter {
+  private readonly clients: StatusClients;
+  private readonly now: () => Date;
+  // Ingress entry fields this API server turned out not to store (ipMode before 1.29).
+  // Left in, they would make every later comparison differ and every reconcile write.
+  private readonly unsupported: Record<StatusKind, Set<string>> = { Service: new Set(), Ingress: new Set() };
+
+  constructor(clients: StatusClients, opts: StatusWriterOptions = {}) {
+    this.clients = clients;
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  /**
+   * Adds `finalizer` unless present. The JSON patch tests resourceVersion, so if the
+   * object changed since it was read the write fails with ConflictError instead of
+   * overwriting someone else's finalizer list.
+   */
+  async ensureFinalizer<K extends StatusKind>(kind: K, obj: ObjectOf<K>, finalizer: string): Promise<WriteResult<ObjectOf<K>>> {
+    if (hasFinalizer(obj, finalizer)) return { object: obj, written: false };
+    if (obj.metadata?.deletionTimestamp) {
+      throw new Error(`${kind} ${ref(obj)} is being deleted; the API server refuses new finalizers`);
+    }
+    const add = obj.metadata?.finalizers?.length
+      ? { op: 'add', path: '/metadata/finalizers/-', value: finalizer }
+      : { op: 'add', path: '/metadata/finalizers', value: [finalizer] };
+    const object = await this.jsonPatch(kind, obj, [precondition(obj), add]);
+    return { object, written: true };
+  }
+
+  /** Removes `finalizer` if present, with the same precondition as ensureFinalizer. */
+  async removeFinalizer<K extends StatusKind>(kind: K, obj: ObjectOf<K>, finalizer: string): Promise<WriteResult<ObjectOf<K>>> {
+    const i = obj.metadata?.finalizers?.indexOf(finalizer) ?? -1;
+    if (i < 0) return { object: obj, written: false };
+    const object = await this.jsonPatch(kind, obj, [
+      precondition(obj),
+      { op: 'test', path: `/metadata/finalizers/${i}`, value: finalizer },
+      { op: 'remove', path: `/metadata/finalizers/${i}` },
+    ]);
+    return { object, written: true };
+  }
+
+  /**
+   * Writes status.loadBalancer.ingress and, on Services, the given conditions, as one
+   * merge patch to the status subresource, only if either differs from `obj`.
+   * Ingress (networking.k8s.io/v1) has no status.conditions: conditions passed for an
+   * Ingress are ignored, and belong in Events instead.
+   */
+  async patchLoadBalancerStatus<K extends StatusKind>(
+    kind: K,
+    obj: ObjectOf<K>,
+    ingress: readonly LoadBalancerIngress[],
+    conditions: readonly ConditionInput[] = [],
+  ): Promise<WriteResult<ObjectOf<K>>> {
+    return this.writeStatus(kind, obj, { ingress, conditions });
+  }
+
+  /**
+   * Empties status.loadBalancer and removes lbc's conditions, for an object that is no
+   * longer lbc's or whose load balancer is gone; one request, only if needed.
+   */
+  async clearLoadBalancerStatus<K extends StatusKind>(
+    kind: K,
+    obj: ObjectOf<K>,
+    conditionTypes: readonly string[] = [],
+  ): Promise<WriteResult<ObjectOf<K>>> {
+    return this.writeStatus(kind, obj, { ingress: [], removeConditionTypes: conditionTypes });
+  }
+
+  private async writeStatus<K extends StatusKind>(kind: K, obj: ObjectOf<K>, want: DesiredStatus): Promise<WriteResult<ObjectOf<K>>> {
+    const patch = planStatusPatch(kind, obj, want, this.now(), this.unsupported[kind]);
+    if (!patch) return { object: obj, written: false };
+    const object = (await KINDS[kind].patchStatus(this.clients, nameOf(obj), patch, PatchStrategy.MergePatch)) as ObjectOf<K>;
+    this.learnDropped(kind, normalizeIngress(want.ingress, this.unsupported[kind]), object.status?.loadBalancer?.ingress as LoadBalancerIngress[] | undefined);
+    return { object, written: true };
+  }
+
+  private async jsonPatch<K extends StatusKind>(kind: K, obj: ObjectOf<K>, ops: object[]): Promise<ObjectOf<K>> {
+    try {
+      return (await KINDS[kind].patch(this.clients, nameOf(obj), ops, PatchStrategy.JsonPatch)) as ObjectOf<K>;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      // A failed JSON-patch `test` comes back as a bare 422 Invalid, and 409 when the
+      // object changed between the server's read and its write. A 422 that lists
+      // causes is a real validation error (say, a malformed finalizer name).
+      if (code === 409 || (code === 422 && !hasCauses(err))) {
+        throw new ConflictError(`${kind} ${ref(obj)} changed since resourceVersion ${obj.metadata?.resourceVersion}`, code, err);
+      }
+      throw err;
+    }
+  }
+
+  private learnDropped(kind: StatusKind, sent: LoadBalancerIngress[], stored: LoadBalancerIngress[] | undefined): void {
+    const got = normalizeIngress(stored);
+    if (got.length !== sent.length) return;
+    sent.forEach((e, i) => {
+      for (const field of Object.keys(e)) {
+        if (!(field in (got[i] ?? {}))) this.unsupported[kind].add(field);
+      }
+    });
+  }
+}
+
+function hasCauses(err: unknown): boolean {
+  let body = (err as { body?: unknown }).body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      return false;
+    }
+  }
+  const causes = (body as { details?: { causes?: unknown[] } } | undefined)?.details?.causes;
+  return Array.isArray(causes) && causes.length > 0;
+}
+
+function precondition(obj: { metadata?: { resourceVersion?: string } }): object {
+  const rv = obj.metadata?.resourceVersion;
+  if (!rv) throw new Error('object has no resourceVersion to patch against');
+  return { op: 'test', path: '/metadata/resourceVersion', value: rv };
+}
+
+function nameOf(obj: { metadata?: { name?: string; namespace?: string } }): { name: string; namespace: string } {
+  const name = obj.metadata?.name;
+  const namespace = obj.metadata?.namespace;
+  if (!name || !namespace) throw new Error('object needs metadata.name and metadata.namespace');
+  return { name, namespace };
+}
+
+function ref(obj: { metadata?: { name?: string; namespace?: string } }): string {
+  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+}
+
+// metav1.Time has second precision; sending milliseconds would not round-trip.
+function serializeCondition(c: V1Condition): Record<string, unknown> {
+  const t = c.lastTransitionTime as Date | string;
+  return { ...c, lastTransitionTime: typeof t === 'string' ? t : t.toISOString().replace(/\.\d{3}Z$/, 'Z') };
+}

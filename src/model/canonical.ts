@@ -1,0 +1,80 @@
+// One canonical form per spec, so "did the desired state change" is a string compare.
+// Orders that carry no meaning (targets, listeners, target sets, CIDRs, tags, object
+// keys) are sorted; orders that do (rules, ipFamilies, requestedAddresses) are kept.
+import { createHash } from 'node:crypto';
+import type { LoadBalancerSpec, NodeTarget, PodTarget, TargetSet, TlsCertificate } from './spec.js';
+
+/** JSON with object keys sorted at every depth and undefined members dropped. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : sortKeys(v)));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[k];
+      if (v !== undefined) out[k] = sortKeys(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const uniqueSorted = (xs: readonly string[]): string[] => [...new Set(xs)].sort(byString);
+
+function canonicalNode(n: NodeTarget): NodeTarget {
+  return {
+    ...n,
+    addresses: [...n.addresses].sort((a, b) => byString(a.type, b.type) || byString(a.address, b.address)),
+  };
+}
+
+const podOrder = (a: PodTarget, b: PodTarget): number => byString(a.ip, b.ip) || a.port - b.port;
+
+function canonicalTargetSet(ts: TargetSet): TargetSet {
+  if (ts.type === 'instance') {
+    return { ...ts, targets: ts.targets.map(canonicalNode).sort((a, b) => byString(a.name, b.name)) };
+  }
+  return { ...ts, targets: [...ts.targets].sort(podOrder) };
+}
+
+function certKey(c: TlsCertificate): string {
+  return c.source === 'secret' ? `secret:${c.secretRef.namespace}/${c.secretRef.name}` : `provider:${c.id}`;
+}
+
+function canonicalCert(c: TlsCertificate): TlsCertificate {
+  return { ...c, hosts: uniqueSorted(c.hosts) };
+}
+
+/** The same spec with meaningless orders sorted; safe to hash or compare. */
+export function canonicalSpec<S extends LoadBalancerSpec>(spec: S): S {
+  const common = {
+    targetSets: spec.targetSets.map(canonicalTargetSet).sort((a, b) => byString(a.name, b.name)),
+    sourceRanges: uniqueSorted(spec.sourceRanges),
+  };
+  if (spec.layer === 'L4') {
+    const listeners = [...spec.listeners].sort((a, b) => a.port - b.port || byString(a.protocol, b.protocol));
+    return { ...spec, ...common, listeners };
+  }
+  const listeners = spec.listeners
+    .map((l) =>
+      l.protocol === 'HTTPS'
+        ? { ...l, certificates: l.certificates.map(canonicalCert).sort((a, b) => byString(certKey(a), certKey(b))) }
+        : l,
+    )
+    .sort((a, b) => a.port - b.port || byString(a.protocol, b.protocol));
+  return { ...spec, ...common, listeners };
+}
+
+/** True when the two specs ask for the same load balancer. */
+export function specEqual(a: LoadBalancerSpec, b: LoadBalancerSpec): boolean {
+  return canonicalJson(canonicalSpec(a)) === canonicalJson(canonicalSpec(b));
+}
+
+/** A short stable digest of the canonical spec, for annotations, logs and change detection. */
+export function specHash(spec: LoadBalancerSpec): string {
+  return createHash('sha256').update(canonicalJson(canonicalSpec(spec))).digest('hex').slice(0, 16);
+}

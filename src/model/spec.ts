@@ -1,0 +1,206 @@
+// The desired load balancer, provider-neutral. Model builders produce it from Kubernetes
+// objects; providers turn it into cloud resources. Nothing here refers to Kubernetes
+// object types or to any one cloud.
+import type { LbRef } from './ref.js';
+
+export type L4Protocol = 'TCP' | 'UDP';
+export type L7Protocol = 'HTTP' | 'HTTPS';
+export type ListenerProtocol = L4Protocol | L7Protocol;
+export type IpFamily = 'IPv4' | 'IPv6';
+export type TargetType = 'instance' | 'ip';
+
+/** Where a provider sends health probes for a target set. */
+export type HealthCheck =
+  | (HealthCheckTiming & {
+      readonly protocol: 'TCP';
+      readonly port: HealthCheckPort;
+    })
+  | (HealthCheckTiming & {
+      readonly protocol: 'HTTP' | 'HTTPS';
+      readonly port: HealthCheckPort;
+      /** Absolute request path, e.g. `/healthz`. */
+      readonly path: string;
+    });
+
+/** 'traffic-port' probes the port traffic goes to (node port or pod port). */
+export type HealthCheckPort = 'traffic-port' | number;
+
+export interface HealthCheckTiming {
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+}
+
+export interface NodeAddress {
+  /** Kubernetes NodeAddress type: InternalIP, ExternalIP, Hostname, ... */
+  readonly type: string;
+  readonly address: string;
+}
+
+export interface NodeTarget {
+  readonly name: string;
+  readonly addresses: readonly NodeAddress[];
+  /** spec.providerID, e.g. `aws:///us-east-1a/i-0abc`; absent on bare metal. */
+  readonly providerID?: string;
+  readonly zone?: string;
+}
+
+export interface PodTarget {
+  readonly ip: string;
+  readonly port: number;
+  readonly zone?: string;
+  readonly nodeName?: string;
+}
+
+interface TargetSetBase {
+  /** Unique within the spec; listeners, rules and defaultBackend refer to it. */
+  readonly name: string;
+  /** What the backends speak; L7 target sets are HTTP. */
+  readonly protocol: L4Protocol | 'HTTP';
+  readonly healthCheck: HealthCheck;
+  /** The Kubernetes Service port this set serves, for naming, Events and debugging. */
+  readonly backend: BackendOrigin;
+}
+
+export interface BackendOrigin {
+  readonly namespace: string;
+  readonly service: string;
+  readonly port: number;
+}
+
+/** Traffic goes to every target node on one node port; kube-proxy forwards it on. */
+export interface InstanceTargetSet extends TargetSetBase {
+  readonly type: 'instance';
+  readonly nodePort: number;
+  readonly targets: readonly NodeTarget[];
+}
+
+/** Traffic goes straight to pod IPs. */
+export interface IpTargetSet extends TargetSetBase {
+  readonly type: 'ip';
+  /**
+   * The Service's targetPort as declared (a number or a container port name); each
+   * target carries the resolved number, which may differ between pods for a name.
+   */
+  readonly port: number | string;
+  readonly targets: readonly PodTarget[];
+}
+
+export type TargetSet = InstanceTargetSet | IpTargetSet;
+
+export interface SecretRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export type TlsCertificate =
+  | {
+      /** Key material read from a kubernetes.io/tls Secret. */
+      readonly source: 'secret';
+      readonly secretRef: SecretRef;
+      readonly hosts: readonly string[];
+      readonly certPem: string;
+      readonly keyPem: string;
+    }
+  | {
+      /** A certificate that already lives in the provider (an ACM ARN, a GCE SslCertificate name). */
+      readonly source: 'provider';
+      readonly id: string;
+      readonly hosts: readonly string[];
+    };
+
+export interface L4Listener {
+  readonly protocol: L4Protocol;
+  readonly port: number;
+  readonly targetSet: string;
+}
+
+export interface HttpListener {
+  readonly protocol: 'HTTP';
+  readonly port: number;
+}
+
+export interface HttpsListener {
+  readonly protocol: 'HTTPS';
+  readonly port: number;
+  readonly certificates: readonly TlsCertificate[];
+}
+
+export type L7Listener = HttpListener | HttpsListener;
+export type Listener = L4Listener | L7Listener;
+
+/**
+ * Ingress path semantics. ImplementationSpecific is kept as declared so a provider with
+ * a native meaning for it can use that; lbc's own matcher treats it as Prefix.
+ */
+export type PathType = 'Exact' | 'Prefix' | 'ImplementationSpecific';
+
+export interface Rule {
+  /** Exact host (`shop.example.com`) or one-label wildcard (`*.example.com`); absent matches any host. */
+  readonly host?: string;
+  readonly path: string;
+  readonly pathType: PathType;
+  readonly targetSet: string;
+  /** `namespace/name` of the Ingress that declared the rule, for Events. */
+  readonly source: string;
+}
+
+export type SessionAffinity = { readonly type: 'None' } | { readonly type: 'ClientIP'; readonly timeoutSeconds: number };
+
+/** Per-provider parsed annotations; providers define the shape, the reconciler never looks inside. */
+export type ProviderOptions = object;
+
+interface SpecBase<O extends ProviderOptions> {
+  readonly ref: LbRef;
+  /** The provider that should serve this spec (configured provider name). */
+  readonly provider: string;
+  /** The class that selected the provider, e.g. `lbc.dev/aws`. */
+  readonly className: string;
+  readonly clusterName: string;
+  readonly targetSets: readonly TargetSet[];
+  /** Client CIDRs allowed in; empty means everyone. Normalised (network address). */
+  readonly sourceRanges: readonly string[];
+  /** Addresses the user asked for; empty lets the provider choose. */
+  readonly requestedAddresses: readonly string[];
+  readonly ipFamilies: readonly IpFamily[];
+  /** Ownership tags (see TAG_*) plus user tags. */
+  readonly tags: Readonly<Record<string, string>>;
+  readonly providerOptions: O;
+}
+
+export interface L4Spec<O extends ProviderOptions = ProviderOptions> extends SpecBase<O> {
+  readonly layer: 'L4';
+  readonly listeners: readonly L4Listener[];
+  readonly sessionAffinity: SessionAffinity;
+}
+
+export interface L7Spec<O extends ProviderOptions = ProviderOptions> extends SpecBase<O> {
+  readonly layer: 'L7';
+  readonly listeners: readonly L7Listener[];
+  /** In priority order for providers that evaluate rules in order; matchRoute picks by specificity. */
+  readonly rules: readonly Rule[];
+  /** Target set for requests no rule matches; absent means the provider answers 404. */
+  readonly defaultBackend?: string;
+}
+
+export type LoadBalancerSpec<O extends ProviderOptions = ProviderOptions> = L4Spec<O> | L7Spec<O>;
+
+/** Tag keys every provider writes so that it can find what it owns. */
+export const TAG_CLUSTER = 'lbc.dev/cluster';
+export const TAG_OWNER_KIND = 'lbc.dev/owner-kind';
+export const TAG_OWNER_NAMESPACE = 'lbc.dev/owner-namespace';
+export const TAG_OWNER_NAME = 'lbc.dev/owner-name';
+export const TAG_OWNER_UID = 'lbc.dev/owner-uid';
+
+export const RESERVED_TAG_PREFIX = 'lbc.dev/';
+
+export function ownershipTags(clusterName: string, ref: LbRef): Record<string, string> {
+  return {
+    [TAG_CLUSTER]: clusterName,
+    [TAG_OWNER_KIND]: ref.kind,
+    [TAG_OWNER_NAMESPACE]: ref.namespace,
+    [TAG_OWNER_NAME]: ref.name,
+    [TAG_OWNER_UID]: ref.uid,
+  };
+}

@@ -1,0 +1,3 @@
+export * from './memory-provider.js';
+export * from './options.js';
+export { diffSpecs } from './plan.js';

@@ -1,0 +1,78 @@
+// The memory provider's diff: desired spec against what it holds, per resource, the way
+// a cloud provider's synthesizer would. ensure applies exactly these changes, so a plan
+// that is empty means ensure writes nothing.
+import { canonicalJson, canonicalSpec } from '../../model/canonical.js';
+import type { LoadBalancerSpec } from '../../model/spec.js';
+import type { Change } from '../types.js';
+
+const same = (a: unknown, b: unknown): boolean => canonicalJson(a) === canonicalJson(b);
+
+/** Properties of the LB itself (everything but listeners, target sets and rules). */
+function lbProperties(spec: LoadBalancerSpec): Record<string, unknown> {
+  const base = {
+    layer: spec.layer,
+    className: spec.className,
+    sourceRanges: spec.sourceRanges,
+    requestedAddresses: spec.requestedAddresses,
+    ipFamilies: spec.ipFamilies,
+    tags: spec.tags,
+    providerOptions: spec.providerOptions,
+  };
+  return spec.layer === 'L4' ? { ...base, sessionAffinity: spec.sessionAffinity } : { ...base, defaultBackend: spec.defaultBackend };
+}
+
+function diffCollection<T extends object>(resource: string, before: Map<string, T>, after: Map<string, T>): Change[] {
+  const changes: Change[] = [];
+  for (const [id, want] of after) {
+    const have = before.get(id);
+    if (have === undefined) changes.push({ op: 'create', resource, id });
+    else if (!same(have, want)) {
+      const fields = Object.keys({ ...have, ...want }).filter(
+        (k) => !same((have as Record<string, unknown>)[k], (want as Record<string, unknown>)[k]),
+      );
+      changes.push({ op: 'update', resource, id, fields: fields.sort() });
+    }
+  }
+  for (const id of before.keys()) if (!after.has(id)) changes.push({ op: 'delete', resource, id });
+  return changes;
+}
+
+const listenerId = (l: { protocol: string; port: number }): string => `${l.protocol}:${l.port}`;
+
+/**
+ * Changes that take `current` (undefined: nothing exists) to `desired` (undefined:
+ * delete). Ordered as a cloud needs them: target sets before the listeners that point
+ * at them on create, listeners before target sets on delete.
+ */
+export function diffSpecs(currentSpec: LoadBalancerSpec | undefined, desiredSpec: LoadBalancerSpec | undefined): Change[] {
+  // Orders that mean nothing (targets, CIDRs, ...) must not read as updates.
+  const current = currentSpec && canonicalSpec(currentSpec);
+  const desired = desiredSpec && canonicalSpec(desiredSpec);
+  const lbId = (desired ?? current)?.ref.uid ?? '';
+  const rulesOf = (sp: LoadBalancerSpec | undefined): Map<string, object> =>
+    sp?.layer === 'L7' && sp.rules.length > 0 ? new Map([['rules', { rules: sp.rules }]]) : new Map();
+  const listenersOf = (sp: LoadBalancerSpec | undefined): Map<string, object> =>
+    new Map((sp?.listeners ?? []).map((l) => [listenerId(l), l]));
+  const targetSetsOf = (sp: LoadBalancerSpec | undefined): Map<string, object> => new Map((sp?.targetSets ?? []).map((t) => [t.name, t]));
+
+  const lb: Change[] = [];
+  if (!current && desired) lb.push({ op: 'create', resource: 'LoadBalancer', id: lbId });
+  else if (current && !desired) lb.push({ op: 'delete', resource: 'LoadBalancer', id: lbId });
+  else if (current && desired) lb.push(...diffCollection('LoadBalancer', new Map([[lbId, lbProperties(current)]]), new Map([[lbId, lbProperties(desired)]])));
+
+  const targetSets = diffCollection('TargetSet', targetSetsOf(current), targetSetsOf(desired));
+  const listeners = diffCollection('Listener', listenersOf(current), listenersOf(desired));
+  const rules = diffCollection('Rules', rulesOf(current), rulesOf(desired));
+  const creates = (cs: Change[]) => cs.filter((c) => c.op !== 'delete');
+  const deletes = (cs: Change[]) => cs.filter((c) => c.op === 'delete');
+  return [
+    ...creates(lb),
+    ...creates(targetSets),
+    ...creates(listeners),
+    ...creates(rules),
+    ...deletes(rules),
+    ...deletes(listeners),
+    ...deletes(targetSets),
+    ...deletes(lb),
+  ];
+}

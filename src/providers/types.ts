@@ -1,0 +1,129 @@
+// The provider contract: what the reconciler may ask of a cloud (or bare-metal, or
+// in-memory) backend. Providers never see Kubernetes objects; the reconciler never sees
+// cloud objects. Everything crosses this line as model types.
+import type { LbKind, LbRef } from '../model/ref.js';
+import type { LoadBalancerSpec, ProviderOptions, TargetType } from '../model/spec.js';
+import type { LoadBalancerStatus } from '../model/status.js';
+import type { ModelError } from '../model/validation.js';
+
+/** One step a provider would take (plan) or took (ensure) against its API. */
+export interface Change {
+  readonly op: 'create' | 'update' | 'delete';
+  /** The provider's resource kind, e.g. `LoadBalancer`, `Listener`, `TargetGroup`, `FirewallRule`. */
+  readonly resource: string;
+  /** Stable identifier within the LB: a listener `TCP:80`, a target set name, ... */
+  readonly id: string;
+  /** For updates: which properties differ. */
+  readonly fields?: readonly string[];
+  readonly detail?: string;
+}
+
+/** What listOwned reports: enough for garbage collection to match against live objects. */
+export interface OwnedLoadBalancer {
+  readonly ref: LbRef;
+  /** The provider's own id for the resource (ARN, self link, pool address, ...). */
+  readonly id: string;
+}
+
+export interface ProviderCapabilities {
+  readonly layers: readonly ('L4' | 'L7')[];
+  /** Target types the provider can program; the first is its default. Never empty. */
+  readonly targetTypes: readonly [TargetType, ...TargetType[]];
+  /**
+   * Annotation prefixes the provider reads besides `lbc.dev/`. The Ingress builder merges
+   * these across the members of an Ingress group and reports conflicting values.
+   */
+  readonly annotationPrefixes: readonly string[];
+}
+
+/** What a provider's own annotation parsing yields. */
+export type OptionsParseResult<O extends ProviderOptions> =
+  | {
+      readonly ok: true;
+      readonly options: O;
+      /** The target type the provider's own annotations ask for, e.g. aws-load-balancer-nlb-target-type. */
+      readonly targetType?: TargetType;
+    }
+  | { readonly ok: false; readonly errors: readonly ModelError[] };
+
+export interface CallOptions {
+  /** Aborts waiting; the provider stops as soon as it safely can and rejects with a transient error. */
+  readonly signal?: AbortSignal;
+}
+
+export interface Provider<O extends ProviderOptions = ProviderOptions> {
+  /** The configured provider name (config `providers[].name`). */
+  readonly name: string;
+  /** The provider type (config `providers[].type`): memory, local, aws, gce, metal. */
+  readonly type: string;
+  readonly capabilities: ProviderCapabilities;
+  /**
+   * Validates the provider's own annotations on a Service or Ingress into its typed
+   * options bag. Pure. Absent means the provider reads no annotations (options `{}`).
+   */
+  parseOptions?(annotations: Readonly<Record<string, string>>, kind: LbKind): OptionsParseResult<O>;
+  /** The changes ensure(spec) would make now, without making them. */
+  plan(spec: LoadBalancerSpec<O>, opts?: CallOptions): Promise<readonly Change[]>;
+  /**
+   * Converges the cloud on spec and reports the addresses. Idempotent: with nothing
+   * changed it makes no write. Touches only resources tagged with the spec's cluster and
+   * ref uid.
+   */
+  ensure(spec: LoadBalancerSpec<O>, opts?: CallOptions): Promise<LoadBalancerStatus>;
+  /** Removes everything owned for ref. Succeeds when nothing is there (no notFound). */
+  delete(ref: LbRef, opts?: CallOptions): Promise<void>;
+  /** Every LB this provider owns for this cluster, found by its ownership tags. */
+  listOwned(opts?: CallOptions): Promise<readonly OwnedLoadBalancer[]>;
+  /** Releases clients and timers at shutdown. */
+  close?(): Promise<void>;
+}
+
+export type ProviderErrorKind =
+  /** Rate limited: wait retryAfterMs (or back off), then retry. */
+  | 'throttled'
+  /** Timeouts, 5xx, aborted calls: retry with backoff. */
+  | 'transient'
+  /** The spec cannot be realised as asked (bad option, unsupported protocol): retrying will not help until the object changes. */
+  | 'invalid'
+  /** Something the call needed is gone. */
+  | 'notFound'
+  /** Someone else holds what we asked for (an address taken, a name in use). */
+  | 'conflict'
+  /** Out of addresses or over a cloud quota. */
+  | 'quota'
+  /** Credentials lack a permission. */
+  | 'forbidden';
+
+const RETRYABLE: ReadonlySet<ProviderErrorKind> = new Set(['throttled', 'transient', 'notFound', 'conflict', 'quota']);
+
+export class ProviderError extends Error {
+  override readonly name = 'ProviderError';
+  readonly kind: ProviderErrorKind;
+  // `declare` so an absent value is absent, not an own property set to undefined.
+  declare readonly retryAfterMs?: number;
+  /** The provider that raised it, for Events and metrics. */
+  declare readonly provider?: string;
+
+  constructor(kind: ProviderErrorKind, message: string, opts: { retryAfterMs?: number; provider?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.kind = kind;
+    if (opts.retryAfterMs !== undefined) Object.defineProperty(this, 'retryAfterMs', { value: opts.retryAfterMs, enumerable: true });
+    if (opts.provider !== undefined) Object.defineProperty(this, 'provider', { value: opts.provider, enumerable: true });
+  }
+
+  /** Whether the same call may succeed later without the user changing anything. */
+  get retryable(): boolean {
+    return RETRYABLE.has(this.kind);
+  }
+}
+
+export function isProviderError(e: unknown): e is ProviderError {
+  return e instanceof ProviderError;
+}
+
+/** Treats anything a provider throws that is not a ProviderError as transient, since its cause is unknown. */
+export function toProviderError(e: unknown, provider?: string): ProviderError {
+  if (isProviderError(e)) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new ProviderError('transient', message, { cause: e, ...(provider !== undefined ? { provider } : {}) });
+}

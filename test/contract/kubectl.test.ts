@@ -1,0 +1,270 @@
+// Contract: kubectl against the server — apply/delete, `get` tables (server-side Table
+// rendering), -o json, and `get -w`.
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  corePath,
+  eventually,
+  expectOk,
+  expectStatus,
+  groupPath,
+  mergePatch,
+  PatchStrategy,
+  uniqueName,
+  useContractCluster,
+  type Json,
+} from './support.js';
+
+const hasKubectl = !spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).error;
+const title = hasKubectl ? 'kubectl' : 'kubectl — SKIPPED: kubectl is not on PATH';
+
+const ctx = useContractCluster('kubectl');
+let dir = '';
+
+function env(): NodeJS.ProcessEnv {
+  return { ...process.env, KUBECONFIG: ctx.cluster.kubeconfigPath };
+}
+
+function baseArgs(): string[] {
+  return ['--cache-dir', join(dir, 'cache'), '-n', ctx.ns];
+}
+
+async function kubectl(...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('kubectl', [...baseArgs(), ...args], { env: env(), timeout: 20_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`kubectl ${args.join(' ')} failed: ${err.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** Splits kubectl's aligned table output into rows of cells, using the header's column starts. */
+function table(out: string): { header: string[]; rows: string[][] } {
+  const lines = out.split('\n').filter((l) => l.trim() !== '');
+  const head = lines[0] ?? '';
+  const cols = [...head.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ name: m[0], start: m.index ?? 0 }));
+  const rows = lines.slice(1).map((line) =>
+    cols.map((c, i) => line.slice(c.start, i + 1 < cols.length ? cols[i + 1]?.start : undefined).trim()),
+  );
+  return { header: cols.map((c) => c.name), rows };
+}
+
+function manifest(file: string, yaml: string): string {
+  const path = join(dir, file);
+  writeFileSync(path, yaml);
+  return path;
+}
+
+function serviceYaml(label: string, targetPort: number): string {
+  return `apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  labels:
+    rev: "${label}"
+spec:
+  type: LoadBalancer
+  selector:
+    app: web
+  ports:
+  - name: http
+    port: 80
+    targetPort: ${targetPort}
+`;
+}
+
+const AGE = /^\d+[smhd](\d+[smh])?$/;
+
+describe.skipIf(!hasKubectl)(title, () => {
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lbc-ct-kubectl-'));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('kubectl apply -f creates, re-applies as configured, and reports unchanged', async () => {
+    const file = manifest('svc.yaml', serviceYaml('1', 8080));
+    expect((await kubectl('apply', '-f', file)).trim()).toBe('service/web created');
+    const created = expectOk(await ctx.raw('GET', corePath(ctx.ns, 'services', 'web')));
+    expect(created.metadata.labels).toEqual({ rev: '1' });
+    const lastApplied = JSON.parse(created.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']);
+    expect(lastApplied).toMatchObject({ kind: 'Service', metadata: { name: 'web', namespace: ctx.ns } });
+
+    manifest('svc.yaml', serviceYaml('2', 9090));
+    expect((await kubectl('apply', '-f', file)).trim()).toBe('service/web configured');
+    const updated = expectOk(await ctx.raw('GET', corePath(ctx.ns, 'services', 'web')));
+    expect(updated.metadata.labels).toEqual({ rev: '2' });
+    expect(updated.metadata.uid).toBe(created.metadata.uid);
+    expect(updated.spec.ports).toHaveLength(1);
+    expect(updated.spec.ports[0].targetPort).toBe(9090);
+    // Server-allocated fields survive the strategic merge patch.
+    expect(updated.spec.ports[0].nodePort).toBe(created.spec.ports[0].nodePort);
+    expect(updated.spec.clusterIP).toBe(created.spec.clusterIP);
+
+    expect((await kubectl('apply', '-f', file)).trim()).toBe('service/web unchanged');
+  });
+
+  it('kubectl get svc prints NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE', async () => {
+    const svc = expectOk(await ctx.raw('GET', corePath(ctx.ns, 'services', 'web')));
+    const t = table(await kubectl('get', 'svc'));
+    expect(t.header).toEqual(['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE']);
+    const row = t.rows.find((r) => r[0] === 'web');
+    expect(row?.slice(0, 5)).toEqual([
+      'web',
+      'LoadBalancer',
+      svc.spec.clusterIP,
+      '<pending>',
+      `80:${svc.spec.ports[0].nodePort}/TCP`,
+    ]);
+    expect(row?.[5]).toMatch(AGE);
+
+    expectOk(
+      await ctx.raw('PATCH', corePath(ctx.ns, 'services', 'web', 'status'), {
+        body: { status: { loadBalancer: { ingress: [{ ip: '192.0.2.40' }] } } },
+        contentType: PatchStrategy.MergePatch,
+      }),
+    );
+    const after = table(await kubectl('get', 'svc', 'web'));
+    expect(after.rows).toHaveLength(1);
+    expect(after.rows[0]?.[3]).toBe('192.0.2.40');
+
+    // A ClusterIP Service shows <none>.
+    expectOk(
+      await ctx.raw('POST', corePath(ctx.ns, 'services'), {
+        body: { metadata: { name: 'plain' }, spec: { ports: [{ port: 53, protocol: 'UDP' }] } },
+      }),
+    );
+    const plain = table(await kubectl('get', 'svc', 'plain')).rows[0];
+    expect(plain?.slice(1, 5)).toEqual(['ClusterIP', expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/), '<none>', '53/UDP']);
+  });
+
+  it('kubectl get svc -o json prints a v1 List of Services', async () => {
+    const list = JSON.parse(await kubectl('get', 'svc', '-o', 'json'));
+    expect(list.kind).toBe('List');
+    expect(list.apiVersion).toBe('v1');
+    const web = list.items.find((s: Json) => s.metadata.name === 'web');
+    expect(web.kind).toBe('Service');
+    expect(web.apiVersion).toBe('v1');
+    expect(web.spec.type).toBe('LoadBalancer');
+  });
+
+  it('kubectl get svc -w streams changes', async () => {
+    const child = spawn('kubectl', [...baseArgs(), 'get', 'svc', 'web', '-w'], { env: env() });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await eventually(() => {
+        const t = table(out);
+        expect(t.header).toEqual(['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE']);
+        expect(t.rows.length).toBeGreaterThanOrEqual(1);
+      }, 15_000);
+      expectOk(
+        await ctx.raw('PATCH', corePath(ctx.ns, 'services', 'web', 'status'), {
+          body: { status: { loadBalancer: { ingress: [{ ip: '192.0.2.41' }] } } },
+          contentType: PatchStrategy.MergePatch,
+        }),
+      );
+      await eventually(() => {
+        const rows = table(out).rows.filter((r) => r[0] === 'web');
+        expect(rows.length).toBeGreaterThanOrEqual(2);
+        expect(rows[rows.length - 1]?.[3]).toBe('192.0.2.41');
+      }, 15_000);
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('kubectl get ingress prints NAME CLASS HOSTS ADDRESS PORTS AGE', async () => {
+    await ctx.net.createNamespacedIngress({
+      namespace: ctx.ns,
+      body: {
+        metadata: { name: 'site' },
+        spec: {
+          tls: [{ hosts: ['a.example.com'], secretName: 'tls' }],
+          rules: [
+            {
+              host: 'a.example.com',
+              http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] },
+            },
+          ],
+        },
+      },
+    });
+    const t = table(await kubectl('get', 'ingress'));
+    expect(t.header).toEqual(['NAME', 'CLASS', 'HOSTS', 'ADDRESS', 'PORTS', 'AGE']);
+    const row = t.rows.find((r) => r[0] === 'site');
+    expect(row?.slice(0, 5)).toEqual(['site', '<none>', 'a.example.com', '', '80, 443']);
+
+    await ctx.net.patchNamespacedIngressStatus(
+      { name: 'site', namespace: ctx.ns, body: { status: { loadBalancer: { ingress: [{ ip: '192.0.2.42' }] } } } },
+      mergePatch,
+    );
+    const after = table(await kubectl('get', 'ingress', 'site')).rows[0];
+    expect(after?.[3]).toBe('192.0.2.42');
+  });
+
+  it('kubectl get nodes prints NAME STATUS ROLES AGE VERSION', async () => {
+    const name = uniqueName('lbc-ct-kubectl-node');
+    ctx.defer(() => ctx.core.deleteNode({ name }));
+    expectOk(await ctx.raw('POST', '/api/v1/nodes', { body: { metadata: { name } } }), 201);
+    const t = table(await kubectl('get', 'nodes', name));
+    expect(t.header).toEqual(['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION']);
+    expect(t.rows[0]?.slice(0, 3)).toEqual([name, 'Unknown', '<none>']);
+    expectOk(
+      await ctx.raw('PATCH', `/api/v1/nodes/${name}/status`, {
+        body: { status: { conditions: [{ type: 'Ready', status: 'True' }] } },
+        contentType: PatchStrategy.MergePatch,
+      }),
+    );
+    expect(table(await kubectl('get', 'nodes', name)).rows[0]?.[1]).toBe('Ready');
+  });
+
+  it('kubectl get events prints LAST SEEN TYPE REASON OBJECT MESSAGE', async () => {
+    await ctx.core.createNamespacedEvent({
+      namespace: ctx.ns,
+      body: {
+        metadata: { name: 'web.kubectl' },
+        involvedObject: { apiVersion: 'v1', kind: 'Service', namespace: ctx.ns, name: 'web' },
+        reason: 'EnsuredLoadBalancer',
+        message: 'Ensured load balancer',
+        type: 'Normal',
+        source: { component: 'lbc' },
+        count: 1,
+        firstTimestamp: new Date(),
+        lastTimestamp: new Date(),
+      },
+    });
+    const t = table(await kubectl('get', 'events'));
+    expect(t.header).toEqual(['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE']);
+    const row = t.rows.find((r) => r[2] === 'EnsuredLoadBalancer');
+    expect(row?.slice(1)).toEqual(['Normal', 'EnsuredLoadBalancer', 'service/web', 'Ensured load balancer']);
+    expect(row?.[0]).toMatch(AGE);
+  });
+
+  it('kubectl get endpointslices prints NAME ADDRESSTYPE PORTS ENDPOINTS AGE', async () => {
+    expectOk(
+      await ctx.raw('POST', groupPath('discovery.k8s.io/v1', ctx.ns, 'endpointslices'), {
+        body: {
+          metadata: { name: 'manual', labels: { 'kubernetes.io/service-name': 'manual' } },
+          addressType: 'IPv4',
+          endpoints: [{ addresses: ['192.0.2.10'] }, { addresses: ['192.0.2.11'] }],
+          ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+        },
+      }),
+      201,
+    );
+    const t = table(await kubectl('get', 'endpointslices', 'manual'));
+    expect(t.header).toEqual(['NAME', 'ADDRESSTYPE', 'PORTS', 'ENDPOINTS', 'AGE']);
+    expect(t.rows[0]?.slice(0, 4)).toEqual(['manual', 'IPv4', '8080', '192.0.2.10,192.0.2.11']);
+  });
+
+  it('kubectl delete -f deletes what the file names', async () => {
+    const file = join(dir, 'svc.yaml');
+    expect((await kubectl('delete', '-f', file)).trim()).toBe('service "web" deleted');
+    expectStatus(await ctx.raw('GET', corePath(ctx.ns, 'services', 'web')), 404, 'NotFound');
+  });
+});

@@ -1,0 +1,190 @@
+// The recorder against a scripted core API: aggregation, coalescing under load,
+// retries and give-ups, without a server.
+import type { CoreV1Event } from '@kubernetes/client-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventRecorder, toInvolvedObject } from '../../src/kube/events.js';
+import type { EventRecorderOptions } from '../../src/kube/events.js';
+
+type Core = EventRecorderOptions['core'];
+const apiError = (code: number): Error => Object.assign(new Error(`HTTP ${code}`), { code });
+
+class FakeEvents {
+  stored = new Map<string, CoreV1Event>();
+  calls: string[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  /** Returns an error to fail this call with, or undefined. */
+  fail: (op: 'create' | 'patch', name: string) => unknown = () => undefined;
+
+  core: Core = {
+    createNamespacedEvent: (async ({ namespace, body }: { namespace: string; body: CoreV1Event }) =>
+      this.call('create', body.metadata.name!, () => {
+        const key = `${namespace}/${body.metadata.name}`;
+        if (this.stored.has(key)) throw apiError(409);
+        this.stored.set(key, structuredClone(body));
+        return body;
+      })) as Core['createNamespacedEvent'],
+    patchNamespacedEvent: (async ({ name, namespace, body }: { name: string; namespace: string; body: Partial<CoreV1Event> }) =>
+      this.call('patch', name, () => {
+        const ev = this.stored.get(`${namespace}/${name}`);
+        if (!ev) throw apiError(404);
+        Object.assign(ev, body);
+        return ev;
+      })) as Core['patchNamespacedEvent'],
+  };
+
+  private async call<T>(op: 'create' | 'patch', name: string, fn: () => T): Promise<T> {
+    this.calls.push(`${op} ${name}`);
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await new Promise((r) => setTimeout(r, 1));
+      const err = this.fail(op, name);
+      if (err) throw err;
+      return fn();
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  all(): CoreV1Event[] {
+    return [...this.stored.values()];
+  }
+}
+
+const svc = { kind: 'Service', apiVersion: 'v1', metadata: { name: 'web', namespace: 'shop', uid: 'u-1', resourceVersion: '7' } };
+const recorders: EventRecorder[] = [];
+function make(api: FakeEvents, extra: Partial<EventRecorderOptions> = {}): EventRecorder {
+  const r = new EventRecorder({
+    core: api.core,
+    reportingInstance: 'test-host',
+    retry: { baseMs: 1, maxMs: 4 },
+    logger: { warn: () => {} },
+    ...extra,
+  });
+  recorders.push(r);
+  return r;
+}
+afterEach(async () => {
+  await Promise.all(recorders.splice(0).map((r) => r.close()));
+});
+
+describe('EventRecorder', () => {
+  it('writes a core/v1 Event naming the object, the source and the reporter', async () => {
+    const api = new FakeEvents();
+    const rec = make(api, { now: () => new Date('2026-03-01T10:00:00.123Z') });
+    rec.event(svc, 'Normal', 'EnsuringLoadBalancer', 'Ensuring load balancer');
+    await rec.flush();
+    const [ev] = api.all();
+    expect(ev).toMatchObject({
+      metadata: { namespace: 'shop' },
+      involvedObject: { kind: 'Service', apiVersion: 'v1', namespace: 'shop', name: 'web', uid: 'u-1', resourceVersion: '7' },
+      reason: 'EnsuringLoadBalancer',
+      message: 'Ensuring load balancer',
+      type: 'Normal',
+      source: { component: 'lbc' },
+      reportingComponent: 'lbc.dev/controller',
+      reportingInstance: 'test-host',
+      count: 1,
+    });
+    expect(ev!.metadata.name).toMatch(/^web\.[0-9a-f]{15,}$/);
+    expect(ev!.firstTimestamp).toEqual(new Date('2026-03-01T10:00:00.123Z'));
+  });
+
+  it('aggregates a repeat within the window into a count patch, and starts a new Event after it', async () => {
+    const api = new FakeEvents();
+    let now = new Date('2026-03-01T10:00:00Z');
+    const rec = make(api, { now: () => now, aggregationWindowMs: 60_000 });
+    rec.event(svc, 'Warning', 'SyncLoadBalancerFailed', 'quota exceeded');
+    await rec.flush();
+    now = new Date('2026-03-01T10:00:30Z');
+    rec.event(svc, 'Warning', 'SyncLoadBalancerFailed', 'quota exceeded');
+    await rec.flush();
+    expect(api.all()).toHaveLength(1);
+    expect(api.all()[0]).toMatchObject({ count: 2, lastTimestamp: '2026-03-01T10:00:30Z' });
+    expect(api.calls.map((c) => c.split(' ')[0])).toEqual(['create', 'patch']);
+    rec.event(svc, 'Warning', 'SyncLoadBalancerFailed', 'another message');
+    now = new Date('2026-03-01T10:05:00Z');
+    rec.event(svc, 'Warning', 'SyncLoadBalancerFailed', 'quota exceeded');
+    await rec.flush();
+    expect(api.all().map((e) => e.count)).toEqual([2, 1, 1]);
+  });
+
+  it('coalesces a burst of repeats without losing any from the count', async () => {
+    const api = new FakeEvents();
+    const rec = make(api);
+    for (let i = 0; i < 1000; i++) rec.event(svc, 'Normal', 'UpdatedLoadBalancer', 'same');
+    await rec.flush();
+    expect(api.all()).toHaveLength(1);
+    expect(api.all()[0]!.count).toBe(1000);
+    expect(api.calls.length).toBeLessThanOrEqual(3);
+  });
+
+  it('queues rather than drops under load, with bounded concurrency', async () => {
+    const api = new FakeEvents();
+    const rec = make(api, { concurrency: 3 });
+    for (let i = 0; i < 2000; i++) rec.event({ kind: 'Service', namespace: 'shop', name: `svc-${i % 50}` }, 'Normal', 'R', `m${i}`);
+    expect(rec.stats().pending).toBeGreaterThan(1000);
+    await rec.flush();
+    expect(api.all()).toHaveLength(2000);
+    expect(new Set(api.all().map((e) => e.metadata.name)).size).toBe(2000);
+    expect(api.maxInFlight).toBe(3);
+    expect(rec.stats()).toMatchObject({ recorded: 2000, created: 2000, failed: 0, pending: 0 });
+  });
+
+  it('retries transient errors (no answer, 429, 5xx) until written', async () => {
+    const api = new FakeEvents();
+    const script = [new Error('ECONNRESET'), apiError(429), apiError(503)];
+    api.fail = () => script.shift();
+    const rec = make(api);
+    rec.event(svc, 'Normal', 'R', 'm');
+    await rec.flush();
+    expect(api.all()).toHaveLength(1);
+    expect(rec.stats()).toMatchObject({ created: 1, retried: 3, failed: 0 });
+  });
+
+  it('gives up on a permanent error, and after maxAttempts of transient ones', async () => {
+    const api = new FakeEvents();
+    api.fail = (_op, name) => (name.startsWith('forbidden') ? apiError(403) : name.startsWith('flaky') ? apiError(500) : undefined);
+    const rec = make(api, { maxAttempts: 4 });
+    rec.event({ kind: 'Service', namespace: 'gone', name: 'forbidden' }, 'Normal', 'R', 'm');
+    rec.event({ kind: 'Service', namespace: 'x', name: 'flaky' }, 'Normal', 'R', 'm');
+    rec.event({ kind: 'Service', namespace: 'x', name: 'fine' }, 'Normal', 'R', 'm');
+    await rec.flush();
+    expect(api.calls.filter((c) => c.startsWith('create forbidden'))).toHaveLength(1);
+    expect(api.calls.filter((c) => c.startsWith('create flaky'))).toHaveLength(4);
+    expect(rec.stats()).toMatchObject({ created: 1, failed: 2 });
+  });
+
+  it('recreates an aggregated Event the server has expired', async () => {
+    const api = new FakeEvents();
+    const rec = make(api);
+    rec.event(svc, 'Normal', 'R', 'm');
+    await rec.flush();
+    api.stored.clear();
+    rec.event(svc, 'Normal', 'R', 'm');
+    await rec.flush();
+    expect(api.calls.map((c) => c.split(' ')[0])).toEqual(['create', 'patch', 'create']);
+    expect(api.all()[0]!.count).toBe(2);
+  });
+
+  it('needs a kind: list items carry none', () => {
+    expect(() => toInvolvedObject({ metadata: { name: 'x' } })).toThrow(/kind/);
+    expect(toInvolvedObject({ kind: 'Node', metadata: { name: 'n1', uid: 'u' } })).toEqual({
+      kind: 'Node',
+      apiVersion: undefined,
+      namespace: undefined,
+      name: 'n1',
+      uid: 'u',
+      resourceVersion: undefined,
+    });
+  });
+
+  it('names cluster-scoped objects\' Events in the default namespace', async () => {
+    const api = new FakeEvents();
+    const rec = make(api);
+    rec.event({ kind: 'Node', name: 'n1' }, 'Normal', 'R', 'm');
+    await rec.flush();
+    expect(api.all()[0]!.metadata.namespace).toBe('default');
+  });
+});

@@ -1,0 +1,92 @@
+import type { V1Condition } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { ingressEqual, mergeConditions, normalizeIngress, planStatusPatch } from '../../src/kube/status.js';
+
+describe('ingress comparison', () => {
+  it('is exact and order-sensitive after normalising away empty fields', () => {
+    const a = [{ ip: '192.0.2.1' }, { hostname: 'lb.example' }];
+    expect(ingressEqual(a, [{ ip: '192.0.2.1', hostname: '' }, { hostname: 'lb.example', ports: [] }])).toBe(true);
+    expect(ingressEqual(a, [...a].reverse())).toBe(false);
+    expect(ingressEqual(undefined, [])).toBe(true);
+    expect(ingressEqual([{ ip: '192.0.2.1', ports: [{ port: 80, protocol: 'TCP' }] }], [{ ip: '192.0.2.1' }])).toBe(false);
+  });
+
+  it('normalises ports and can drop fields the server does not store', () => {
+    expect(
+      normalizeIngress([{ ip: '192.0.2.1', ipMode: 'VIP', ports: [{ port: 80, protocol: 'TCP', error: '' }] }], new Set(['ipMode'])),
+    ).toEqual([{ ip: '192.0.2.1', ports: [{ port: 80, protocol: 'TCP' }] }]);
+  });
+});
+
+describe('mergeConditions', () => {
+  const t0 = new Date('2026-01-01T00:00:00Z');
+  const t1 = new Date('2026-01-01T01:00:00Z');
+  const ready = (status: string, reason = 'Provisioned', message = ''): V1Condition => ({
+    type: 'LoadBalancerReady',
+    status,
+    reason,
+    message,
+    lastTransitionTime: t0,
+  });
+
+  it('adds a missing condition, keeping others and their order', () => {
+    const other: V1Condition = { type: 'Other', status: 'True', reason: 'X', message: '', lastTransitionTime: t0 };
+    const r = mergeConditions([other], [{ type: 'LoadBalancerReady', status: 'True', reason: 'Provisioned' }], t1);
+    expect(r.changed).toBe(true);
+    expect(r.conditions.map((c) => c.type)).toEqual(['Other', 'LoadBalancerReady']);
+    expect(r.conditions[1]!.lastTransitionTime).toEqual(t1);
+  });
+
+  it('is unchanged when status, reason, message and generation match', () => {
+    const r = mergeConditions([ready('True')], [{ type: 'LoadBalancerReady', status: 'True', reason: 'Provisioned' }], t1);
+    expect(r.changed).toBe(false);
+  });
+
+  it('moves lastTransitionTime only when the status changes', () => {
+    const reasonOnly = mergeConditions([ready('False', 'Pending')], [{ type: 'LoadBalancerReady', status: 'False', reason: 'Throttled', message: 'retrying' }], t1);
+    expect(reasonOnly.changed).toBe(true);
+    expect(reasonOnly.conditions[0]).toMatchObject({ reason: 'Throttled', message: 'retrying', lastTransitionTime: t0 });
+    const flipped = mergeConditions([ready('False', 'Pending')], [{ type: 'LoadBalancerReady', status: 'True', reason: 'Provisioned' }], t1);
+    expect(flipped.conditions[0]).toMatchObject({ status: 'True', lastTransitionTime: t1 });
+  });
+});
+
+describe('planStatusPatch', () => {
+  const now = new Date('2026-01-01T02:00:00Z');
+  const t0 = new Date('2026-01-01T00:00:00Z');
+  const ready = { type: 'LoadBalancerReady', status: 'True' as const, reason: 'Provisioned' };
+  const svc = {
+    metadata: { name: 'a', namespace: 'ns' },
+    status: {
+      loadBalancer: { ingress: [{ ip: '192.0.2.1' }] },
+      conditions: [
+        { ...ready, message: '', lastTransitionTime: t0 },
+        { type: 'Other', status: 'True', reason: 'X', message: '', lastTransitionTime: t0 },
+      ],
+    },
+  };
+
+  it('is undefined when the object already has the desired status', () => {
+    expect(planStatusPatch('Service', svc, { ingress: [{ ip: '192.0.2.1' }], conditions: [ready] }, now)).toBeUndefined();
+  });
+
+  it('patches only the part that differs', () => {
+    expect(planStatusPatch('Service', svc, { ingress: [{ ip: '192.0.2.2' }], conditions: [ready] }, now)).toEqual({
+      status: { loadBalancer: { ingress: [{ ip: '192.0.2.2' }] } },
+    });
+  });
+
+  it('clears the ingress list and removes only the named conditions', () => {
+    expect(planStatusPatch('Service', svc, { ingress: [], removeConditionTypes: ['LoadBalancerReady'] }, now)).toEqual({
+      status: {
+        loadBalancer: { ingress: null },
+        conditions: [{ type: 'Other', status: 'True', reason: 'X', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }],
+      },
+    });
+  });
+
+  it('ignores conditions for an Ingress', () => {
+    const ing = { metadata: { name: 'a', namespace: 'ns' }, status: { loadBalancer: { ingress: [{ hostname: 'h' }] } } };
+    expect(planStatusPatch('Ingress', ing, { ingress: [{ hostname: 'h' }], conditions: [ready] }, now)).toBeUndefined();
+  });
+});

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, canonicalSpec, specEqual, specHash } from '../../src/model/canonical.js';
+import type { L4Spec, L7Spec, TargetSet } from '../../src/model/spec.js';
+import { statusEqual } from '../../src/model/status.js';
+import { l4Spec, l7Spec, nodeA, nodeB } from './spec-fixtures.js';
+
+const reversed = <T>(xs: readonly T[]): T[] => [...xs].reverse();
+
+describe('canonicalJson', () => {
+  it('sorts keys at every depth and drops undefined members', () => {
+    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: undefined, x: 0 }], c: undefined } })).toBe('{"a":{"d":[2,{"x":0,"z":1}]},"b":1}');
+  });
+});
+
+describe('specEqual / specHash', () => {
+  const base = l4Spec();
+
+  it('ignores the order of listeners, target sets, targets, node addresses, CIDRs and tags', () => {
+    const shuffled: L4Spec = {
+      ...base,
+      listeners: reversed(base.listeners),
+      targetSets: reversed(base.targetSets).map((ts): TargetSet =>
+        ts.type === 'instance'
+          ? { ...ts, targets: [{ ...nodeB, addresses: reversed(nodeB.addresses) }, nodeA] }
+          : { ...ts, targets: reversed(ts.targets) },
+      ),
+      sourceRanges: [...reversed(base.sourceRanges), '10.0.0.0/8'],
+      tags: { team: 'a', 'lbc.dev/cluster': 'test' },
+    };
+    expect(specEqual(base, shuffled)).toBe(true);
+    expect(specHash(base)).toBe(specHash(shuffled));
+  });
+
+  it.each<[string, (s: L4Spec) => L4Spec]>([
+    ['a node port', (s) => ({ ...s, targetSets: s.targetSets.map((t) => (t.type === 'instance' ? { ...t, nodePort: 30099 } : t)) })],
+    ['a target', (s) => ({ ...s, targetSets: s.targetSets.map((t) => (t.type === 'instance' ? { ...t, targets: [nodeA] } : t)) })],
+    ['a health check', (s) => ({ ...s, targetSets: s.targetSets.map((t) => ({ ...t, healthCheck: { ...t.healthCheck, intervalSeconds: 30 } })) })],
+    ['session affinity', (s) => ({ ...s, sessionAffinity: { type: 'ClientIP', timeoutSeconds: 10800 } })],
+    ['a source range', (s) => ({ ...s, sourceRanges: ['10.0.0.0/8'] })],
+    ['a tag value', (s) => ({ ...s, tags: { ...s.tags, team: 'b' } })],
+    ['provider options', (s) => ({ ...s, providerOptions: { tier: 'premium' } })],
+    ['the uid', (s) => ({ ...s, ref: { ...s.ref, uid: 'other' } })],
+    ['the order of ipFamilies (primary family)', (s) => ({ ...s, ipFamilies: ['IPv6', 'IPv4'] })],
+    ['requested addresses', (s) => ({ ...s, requestedAddresses: ['192.0.2.7'] })],
+  ])('sees a change in %s', (_what, change) => {
+    const changed = change(base);
+    expect(specEqual(base, changed)).toBe(false);
+    expect(specHash(base)).not.toBe(specHash(changed));
+  });
+
+  it('keeps rule order (it is priority) but not certificate or cert-host order', () => {
+    const s = l7Spec();
+    const https = s.listeners[1];
+    if (https?.protocol !== 'HTTPS') throw new Error('fixture');
+    const certsShuffled: L7Spec = {
+      ...s,
+      listeners: [{ ...https, certificates: reversed(https.certificates).map((c) => ({ ...c, hosts: reversed(c.hosts) })) }, { protocol: 'HTTP', port: 80 }],
+    };
+    expect(specEqual(s, certsShuffled)).toBe(true);
+    expect(specEqual(s, { ...s, rules: reversed(s.rules) })).toBe(false);
+  });
+
+  it('does not mutate its input', () => {
+    const s = l4Spec();
+    const before = JSON.stringify(s);
+    canonicalSpec({ ...s, listeners: reversed(s.listeners) });
+    specHash(s);
+    expect(JSON.stringify(s)).toBe(before);
+  });
+});
+
+describe('statusEqual', () => {
+  it('ignores order of points and ports', () => {
+    expect(
+      statusEqual(
+        { ingress: [{ ip: '1.1.1.1', ports: [{ port: 80, protocol: 'TCP' }, { port: 53, protocol: 'UDP' }] }, { hostname: 'x' }] },
+        { ingress: [{ hostname: 'x' }, { ip: '1.1.1.1', ports: [{ port: 53, protocol: 'UDP' }, { port: 80, protocol: 'TCP' }] }] },
+      ),
+    ).toBe(true);
+  });
+  it.each([
+    [{ ingress: [{ ip: '1.1.1.1' }] }, { ingress: [{ ip: '1.1.1.2' }] }],
+    [{ ingress: [{ ip: '1.1.1.1' }] }, { ingress: [] }],
+    [{ ingress: [{ ip: '1.1.1.1', ipMode: 'VIP' as const }] }, { ingress: [{ ip: '1.1.1.1', ipMode: 'Proxy' as const }] }],
+    [{ ingress: [{ hostname: 'a' }] }, { ingress: [{ ip: 'a' }] }],
+  ])('sees a difference %#', (a, b) => {
+    expect(statusEqual(a, b)).toBe(false);
+  });
+});

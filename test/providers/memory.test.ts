@@ -1,0 +1,298 @@
+import { describe, expect, it, vi } from 'vitest';
+import { isProviderError, ProviderError } from '../../src/providers/types.js';
+import { MemoryProvider, type MemoryLbOptions } from '../../src/providers/memory/index.js';
+import type { L4Spec, LoadBalancerSpec } from '../../src/model/spec.js';
+import { l4Spec, l7Spec, nodeA } from '../model/spec-fixtures.js';
+
+const spec = (over: Partial<L4Spec> = {}): LoadBalancerSpec<MemoryLbOptions> => l4Spec({ providerOptions: { tier: 'standard' }, ...over }) as LoadBalancerSpec<MemoryLbOptions>;
+const ref2 = { kind: 'Service' as const, namespace: 'default', name: 'other', uid: 'uid-other' };
+
+async function rejection(p: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await p;
+  } catch (e) {
+    if (isProviderError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('MemoryProvider: ensure, idempotency, delete', () => {
+  it('creates on first ensure, then writes nothing for the same spec', async () => {
+    const p = new MemoryProvider({ clusterName: 'test' });
+    const status = await p.ensure(spec());
+    expect(status).toEqual({
+      ingress: [
+        {
+          ip: '192.0.2.1',
+          ipMode: 'VIP',
+          ports: [
+            { port: 53, protocol: 'UDP' },
+            { port: 80, protocol: 'TCP' },
+          ],
+        },
+      ],
+    });
+    expect(p.writeHistory.map((w) => `${w.op} ${w.resource} ${w.id}`)).toEqual([
+      'create LoadBalancer uid-web',
+      'create TargetSet tcp-80',
+      'create TargetSet udp-53',
+      'create Listener UDP:53',
+      'create Listener TCP:80',
+    ]);
+    const writes = p.writes;
+    // Same spec in another order: still no write.
+    const again = await p.ensure(spec({ listeners: [...l4Spec().listeners].reverse(), sourceRanges: ['192.168.0.0/16', '10.0.0.0/8'] }));
+    expect(again).toEqual(status);
+    expect(p.writes).toBe(writes);
+    expect(p.callsOf('ensure')).toHaveLength(2);
+    expect(p.calls.every((c) => c.outcome === 'ok')).toBe(true);
+  });
+
+  it('updates only what changed, keeping the address', async () => {
+    const p = new MemoryProvider({ clusterName: 'test' });
+    await p.ensure(spec());
+    p.resetRecording();
+    const s = spec();
+    const changed = await p.ensure({
+      ...s,
+      targetSets: s.targetSets.map((t) => (t.type === 'instance' ? { ...t, targets: [nodeA] } : t)),
+      listeners: s.listeners.filter((l) => l.protocol === 'TCP'),
+      sourceRanges: [],
+    } as LoadBalancerSpec<MemoryLbOptions>);
+    expect(p.writeHistory.map((w) => [w.op, w.resource, w.id, w.fields])).toEqual([
+      ['update', 'LoadBalancer', 'uid-web', ['sourceRanges']],
+      ['update', 'TargetSet', 'tcp-80', ['targets']],
+      ['delete', 'Listener', 'UDP:53', undefined],
+    ]);
+    expect(changed.ingress[0]).toMatchObject({ ip: '192.0.2.1' });
+    expect(p.get(spec().ref)?.generation).toBe(8);
+  });
+
+  it('plan reports without writing, and matches what ensure then does', async () => {
+    const p = new MemoryProvider({ clusterName: 'test' });
+    const planned = await p.plan(spec());
+    expect(p.writes).toBe(0);
+    expect(p.get(spec().ref)).toBeUndefined();
+    await p.ensure(spec());
+    expect(p.writeHistory.map(({ ref: _r, ...c }) => c)).toEqual(planned);
+    expect(await p.plan(spec())).toEqual([]);
+  });
+
+  it('hands out distinct addresses and frees them on delete', async () => {
+    const p = new MemoryProvider({ clusterName: 'test', addressPool: '198.51.100.0/30' });
+    const a = await p.ensure(spec());
+    const b = await p.ensure(spec({ ref: ref2 }));
+    expect([a.ingress[0]?.ip, b.ingress[0]?.ip]).toEqual(['198.51.100.1', '198.51.100.2']);
+    const third = { kind: 'Service' as const, namespace: 'x', name: 'y', uid: 'u3' };
+    expect((await rejection(p.ensure(spec({ ref: third })))).kind).toBe('quota');
+    await p.delete(spec().ref);
+    expect((await p.ensure(spec({ ref: third }))).ingress[0]?.ip).toBe('198.51.100.1');
+  });
+
+  it('honours a requested address, refuses one outside the pool or taken', async () => {
+    const p = new MemoryProvider({ clusterName: 'test' });
+    expect((await p.ensure(spec({ requestedAddresses: ['192.0.2.77'] }))).ingress[0]?.ip).toBe('192.0.2.77');
+    expect((await rejection(p.ensure(spec({ ref: ref2, requestedAddresses: ['192.0.2.77'] })))).kind).toBe('conflict');
+    expect((await rejection(p.ensure(spec({ ref: ref2, requestedAddresses: ['10.0.0.1'] })))).kind).toBe('invalid');
+    // Moving to another requested address releases the old one.
+    await p.ensure(spec({ requestedAddresses: ['192.0.2.78'] }));
+    expect((await p.ensure(spec({ ref: ref2, requestedAddresses: ['192.0.2.77'] }))).ingress[0]?.ip).toBe('192.0.2.77');
+  });
+
+  it('reports hostnames when configured', async () => {
+    const p = new MemoryProvider({ clusterName: 'test', hostnames: true });
+    const s = await p.ensure(spec());
+    expect(s.ingress[0]?.hostname).toMatch(/^default-web-[0-9a-f]{8}\.memory\.lbc\.dev$/);
+    expect(s.ingress[0]?.ip).toBeUndefined();
+    expect((await p.ensure(spec())).ingress[0]?.hostname).toBe(s.ingress[0]?.hostname);
+    expect((await rejection(p.ensure(spec({ ref: ref2, requestedAddresses: ['192.0.2.9'] })))).kind).toBe('invalid');
+  });
+
+  it('serves L7 specs', async () => {
+    const p = new MemoryProvider({ clusterName: 'test' });
+    const s = await p.ensure(l7Spec() as LoadBalancerSpec<MemoryLbOptions>);
+    expect(s.ingress[0]?.ports).toEqual([
+      { port: 80, protocol: 'TCP' },
+      { port: 443, protocol: 'TCP' },
+    ]);
+    expect(p.writeHistory.some((w) => w.resource === 'Rules' && w.op === 'create')).toBe(true);
+  });
+
+  it('refuses what its capabilities exclude', async () => {
+    const p = new MemoryProvider({ clusterName: 'test', layers: ['L4'], targetTypes: ['instance'] });
+    expect(p.capabilities.targetTypes).toEqual(['instance']);
+    expect((await rejection(p.ensure(l7Spec() as LoadBalancerSpec<MemoryLbOptions>))).message).toMatch(/L7 load balancers are not supported/);
+    expect((await rejection(p.ensure(spec()))).message).toMatch(/udp-53: ip targets are not supported/);
+    expect((await rejection(p.ensure(spec({ clusterName: 'other' })))).kind).toBe('invalid');
+  });
+
+  it('delete removes everything and is a no-op when nothing is there', async () => {
+    const p = new MemoryProvider({ clusterName: 'test' });
+    await p.ensure(spec());
+    p.resetRecording();
+    await p.delete(spec().ref);
+    expect(p.writeHistory.map((w) => `${w.op} ${w.resource}`)).toEqual([
+      'delete Listener',
+      'delete Listener',
+      'delete TargetSet',
+      'delete TargetSet',
+      'delete LoadBalancer',
+    ]);
+    expect(p.loadBalancers()).toEqual([]);
+    await p.delete(spec().ref);
+    expect(p.writes).toBe(5);
+  });
+
+  it('a recreated object (new uid, same name) replaces the LB', async () => {
+    const p = new MemoryProvider({ clusterName: 'test' });
+    await p.ensure(spec());
+    const newer = { ...spec().ref, uid: 'uid-web-2' };
+    // Deleting by the old uid after the new object exists must not remove the new LB.
+    await p.ensure(spec({ ref: newer }));
+    expect(p.get(newer)?.ref.uid).toBe('uid-web-2');
+    await p.delete(spec().ref);
+    expect(p.get(newer)).toBeDefined();
+  });
+});
+
+describe('MemoryProvider: listOwned and foreign resources', () => {
+  it('lists only this cluster’s LBs and never deletes another cluster’s', async () => {
+    const p = new MemoryProvider({ clusterName: 'test' });
+    await p.ensure(spec());
+    await p.ensure(spec({ ref: ref2 }));
+    p.seedForeign(spec().ref, 'other-cluster');
+    const owned = await p.listOwned();
+    expect(owned.map((o) => o.ref.name)).toEqual(['other', 'web']);
+    expect(owned[0]?.id).toMatch(/^mem-[0-9a-f]{8}$/);
+    await p.delete(spec().ref);
+    await p.delete(ref2);
+    expect(await p.listOwned()).toEqual([]);
+    expect(p.writes).toBeGreaterThan(0);
+    expect(p.loadBalancers()).toEqual([]);
+  });
+});
+
+describe('MemoryProvider: faults', () => {
+  it('fails the next N calls with the given kind, then recovers', async () => {
+    const p = new MemoryProvider({ clusterName: 'test' });
+    const h = p.failNext(2, 'transient');
+    expect((await rejection(p.ensure(spec()))).kind).toBe('transient');
+    expect(h.remaining).toBe(1);
+    const e = await rejection(p.ensure(spec()));
+    expect(e).toMatchObject({ kind: 'transient', provider: 'memory', retryable: true });
+    expect(await p.ensure(spec())).toBeDefined();
+    expect(p.calls.map((c) => c.outcome)).toEqual(['error', 'error', 'ok']);
+    expect(p.writes).toBe(5);
+  });
+
+  it('invalid errors are not retryable', async () => {
+    const p = new MemoryProvider({ clusterName: 'test' });
+    p.failNext(1, 'invalid');
+    const e = await rejection(p.ensure(spec()));
+    expect(e.kind).toBe('invalid');
+    expect(e.retryable).toBe(false);
+  });
+
+  it('throttles with retryAfterMs', async () => {
+    const p = new MemoryProvider({ clusterName: 'test' });
+    p.throttleNext(1, 2500);
+    const e = await rejection(p.ensure(spec()));
+    expect(e).toMatchObject({ kind: 'throttled', retryAfterMs: 2500 });
+    expect(e).toBeInstanceOf(ProviderError);
+  });
+
+  it('limits a fault to methods and to a ref', async () => {
+    const p = new MemoryProvider({ clusterName: 'test' });
+    const h = p.failFor(ref2, 'invalid', ['ensure']);
+    await p.ensure(spec());
+    expect((await rejection(p.ensure(spec({ ref: ref2 })))).kind).toBe('invalid');
+    expect((await rejection(p.ensure(spec({ ref: ref2 })))).kind).toBe('invalid');
+    await p.delete(ref2);
+    await p.listOwned();
+    h.remove();
+    await p.ensure(spec({ ref: ref2 }));
+    p.failNext(1, 'transient', { methods: ['listOwned'] });
+    await p.ensure(spec());
+    expect((await rejection(p.listOwned())).kind).toBe('transient');
+  });
+
+  it('hangs until released, then carries on', async () => {
+    const p = new MemoryProvider({ clusterName: 'test' });
+    p.hangNext(1);
+    let settled = false;
+    const call = p.ensure(spec()).then((s) => {
+      settled = true;
+      return s;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(settled).toBe(false);
+    expect(p.hungCount).toBe(1);
+    expect(p.inFlight).toBe(1);
+    expect(p.calls[0]?.outcome).toBe('pending');
+    expect(p.writes).toBe(0);
+    expect(p.releaseHung()).toBe(1);
+    expect((await call).ingress[0]?.ip).toBe('192.0.2.1');
+    expect(p.inFlight).toBe(0);
+    expect(p.writes).toBe(5);
+  });
+
+  it('a hung call gives up when its signal aborts', async () => {
+    const p = new MemoryProvider({ clusterName: 'test' });
+    p.hangNext(1);
+    const ac = new AbortController();
+    const call = p.ensure(spec(), { signal: ac.signal });
+    await Promise.resolve();
+    ac.abort();
+    expect(await rejection(call)).toMatchObject({ kind: 'transient', message: 'call aborted' });
+    expect(p.hungCount).toBe(0);
+    expect(p.writes).toBe(0);
+  });
+});
+
+describe('MemoryProvider: latency and concurrency', () => {
+  it('waits latencyMs before answering and counts calls in flight', async () => {
+    vi.useFakeTimers();
+    try {
+      const p = new MemoryProvider({ clusterName: 'test', latencyMs: 100 });
+      let done = 0;
+      const calls = [p.ensure(spec()), p.ensure(spec({ ref: ref2 })), p.listOwned()].map((c) => c.then(() => done++));
+      await vi.advanceTimersByTimeAsync(99);
+      expect(done).toBe(0);
+      expect(p.inFlight).toBe(3);
+      await vi.advanceTimersByTimeAsync(1);
+      await Promise.all(calls);
+      expect(done).toBe(3);
+      expect(p.maxInFlight).toBe(3);
+      p.setLatency(0);
+      await p.listOwned();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('aborts during latency', async () => {
+    const p = new MemoryProvider({ clusterName: 'test', latencyMs: 10_000 });
+    const ac = new AbortController();
+    const call = p.ensure(spec(), { signal: ac.signal });
+    ac.abort();
+    expect((await rejection(call)).message).toBe('call aborted');
+  });
+});
+
+describe('MemoryProvider: options', () => {
+  it('parses its annotations, defaults included, and reports bad ones', () => {
+    const p = new MemoryProvider({ clusterName: 'test' });
+    expect(p.parseOptions({}, 'Service')).toEqual({ ok: true, options: { tier: 'standard' } });
+    expect(p.parseOptions({ 'memory.lbc.dev/tier': 'premium', 'memory.lbc.dev/target-type': 'ip' }, 'Ingress')).toEqual({ ok: true, options: { tier: 'premium' }, targetType: 'ip' });
+    expect(p.parseOptions({ 'memory.lbc.dev/tier': 'gold' }, 'Service')).toEqual({
+      ok: false,
+      errors: [{ annotation: 'memory.lbc.dev/tier', reason: '"gold" is not one of "standard", "premium"' }],
+    });
+  });
+
+  it('rejects bad construction options', () => {
+    expect(() => new MemoryProvider({ clusterName: 'test', addressPool: '10.0.0.0/8' })).toThrow(/16 or smaller/);
+    expect(() => new MemoryProvider({ clusterName: 'test', addressPool: '2001:db8::/120' })).toThrow(/IPv4/);
+  });
+});
