@@ -41,7 +41,7 @@ export interface EndpointSubset {
   ports?: CorePort[];
 }
 
-export function md5hex(s: string): string {
+function md5hex(s: string): string {
   return createHash('md5').update(s).digest('hex');
 }
 
@@ -57,7 +57,7 @@ function corePortBody(p: CorePort): string {
 }
 
 /** core/v1 EndpointPort. */
-export function spewCorePort(p: CorePort): string {
+function spewCorePort(p: CorePort): string {
   return `(v1.EndpointPort)${corePortBody(p)}`;
 }
 
@@ -82,7 +82,7 @@ export function spewSubset(s: EndpointSubset): string {
 const hashCache = new Map<string, string>();
 
 /** md5 of a rendering, cached: port renderings repeat for every pod of a Service. */
-export function cachedHash(rendering: string): string {
+function cachedHash(rendering: string): string {
   let h = hashCache.get(rendering);
   if (h === undefined) {
     if (hashCache.size > 20000) hashCache.clear();

@@ -1,8 +1,9 @@
 // The three kube-controller-manager v1.26 controllers that turn Services and Pods into
 // endpoints: the endpoints controller (core/v1 Endpoints), the endpointslice controller
 // (EndpointSlices for Services with a selector) and the endpointslicemirroring controller
-// (EndpointSlices copied from user-managed Endpoints of selectorless Services). They share
-// one work queue keyed by Service namespace/name, as all three are keyed that way.
+// (EndpointSlices copied from user-managed Endpoints of selectorless Services). All three
+// are keyed by Service namespace/name, so they share one work queue whose entries note
+// which of them an event concerns (each reacts to different events, as the real ones do).
 //
 // Store listeners run inside a commit, so events only update indexes and queue keys;
 // writes happen in a later batch. Indexes keep each change proportional to what it
@@ -109,6 +110,31 @@ function viewService(obj: KObject): ServiceView {
 }
 
 const isServiceIPSet = (s: ServiceView): boolean => s.clusterIP !== '' && s.clusterIP !== 'None';
+
+function labelPairs(labels: unknown): string[] {
+  return Object.entries(rec(labels)).map(([k, v]) => `${k}=${String(v)}`);
+}
+
+function firstPair(selector: Labels): string {
+  const k = Object.keys(selector).sort()[0]!;
+  return `${k}=${selector[k]}`;
+}
+
+function indexAdd(index: Map<string, Map<string, Set<string>>>, ns: string, pair: string, name: string): void {
+  let byPair = index.get(ns);
+  if (!byPair) index.set(ns, (byPair = new Map()));
+  let set = byPair.get(pair);
+  if (!set) byPair.set(pair, (set = new Set()));
+  set.add(name);
+}
+
+function indexRemove(index: Map<string, Map<string, Set<string>>>, ns: string, pair: string, name: string): void {
+  const byPair = index.get(ns);
+  const set = byPair?.get(pair);
+  if (!set) return;
+  set.delete(name);
+  if (!set.size) byPair!.delete(pair);
+}
 
 function selects(selector: Labels, labels: unknown): boolean {
   const l = rec(labels);
@@ -261,6 +287,13 @@ class EndpointsControllers {
 
   private readonly services = new Map<string, Map<string, SvcState>>();
   private readonly pods = new Map<string, Map<string, KObject>>();
+  /**
+   * Per namespace, "key=value" -> pods carrying that label, and -> Services whose selector
+   * is filed under that pair (one pair per Service: any pod it selects must carry it).
+   * Matching then costs what the candidates cost, not the namespace's size.
+   */
+  private readonly podsByLabel = new Map<string, Map<string, Set<string>>>();
+  private readonly servicesByLabel = new Map<string, Map<string, Set<string>>>();
   /** ns/pod -> names of Services (same namespace) selecting it. */
   private readonly podServices = new Map<string, Set<string>>();
   /** node name -> Services that left out pods because that Node did not exist. */
@@ -345,7 +378,7 @@ class EndpointsControllers {
     if (ev.type === 'DELETED') {
       this.gone.add(`${ns}/${name}`);
       const st = byName?.get(name);
-      if (st) for (const p of st.members) this.podServices.get(`${ns}/${p}`)?.delete(name);
+      if (st) this.resetMembers(ns, name, st, undefined);
       byName?.delete(name);
     } else {
       this.gone.delete(`${ns}/${name}`);
@@ -353,18 +386,24 @@ class EndpointsControllers {
       const selector = viewService(ev.object).selector;
       let st = byName.get(name);
       if (!st) byName.set(name, (st = { members: new Set() }));
-      if (!jsonEqual(st.selector, selector) || ev.type === 'ADDED') {
-        for (const p of st.members) this.podServices.get(`${ns}/${p}`)?.delete(name);
-        st.members.clear();
-        st.selector = selector;
-        if (selector) {
-          for (const [podName, pod] of this.pods.get(ns) ?? []) {
-            if (selects(selector, pod.metadata.labels)) this.addMember(ns, name, st, podName);
-          }
-        }
-      }
+      if (!jsonEqual(st.selector, selector) || ev.type === 'ADDED') this.resetMembers(ns, name, st, selector);
     }
     this.enqueue(`${ns}/${name}`, ...ALL);
+  }
+
+  private resetMembers(ns: string, name: string, st: SvcState, selector: Labels | undefined): void {
+    for (const p of st.members) this.podServices.get(`${ns}/${p}`)?.delete(name);
+    st.members.clear();
+    if (st.selector) indexRemove(this.servicesByLabel, ns, firstPair(st.selector), name);
+    st.selector = selector;
+    if (!selector) return;
+    const pair = firstPair(selector);
+    indexAdd(this.servicesByLabel, ns, pair, name);
+    const pods = this.pods.get(ns);
+    for (const podName of this.podsByLabel.get(ns)?.get(pair) ?? []) {
+      const pod = pods?.get(podName);
+      if (pod && selects(selector, pod.metadata.labels)) this.addMember(ns, name, st, podName);
+    }
   }
 
   private addMember(ns: string, svc: string, st: SvcState, pod: string): void {
@@ -382,10 +421,22 @@ class EndpointsControllers {
     const pod = ev.type === 'DELETED' ? undefined : ev.object;
     let byName = this.pods.get(ns);
     if (!byName) this.pods.set(ns, (byName = new Map()));
+    const previous = byName.get(name);
     if (pod) byName.set(name, pod);
     else byName.delete(name);
-    for (const [svcName, st] of this.services.get(ns) ?? []) {
-      if (!st.selector) continue;
+    const oldPairs = labelPairs(previous?.metadata.labels);
+    const newPairs = labelPairs(pod?.metadata.labels);
+    for (const pair of oldPairs) if (!newPairs.includes(pair)) indexRemove(this.podsByLabel, ns, pair, name);
+    for (const pair of newPairs) indexAdd(this.podsByLabel, ns, pair, name);
+
+    // Services that selected it before, and those filed under one of its labels now.
+    const candidates = new Set(this.podServices.get(key));
+    const byPair = this.servicesByLabel.get(ns);
+    for (const pair of newPairs) for (const svc of byPair?.get(pair) ?? []) candidates.add(svc);
+    const services = this.services.get(ns);
+    for (const svcName of candidates) {
+      const st = services?.get(svcName);
+      if (!st?.selector) continue;
       const was = st.members.has(name);
       const is = !!pod && selects(st.selector, pod.metadata.labels);
       if (is && !was) this.addMember(ns, svcName, st, name);
@@ -699,7 +750,7 @@ class EndpointsControllers {
       const nodeName = str(podSpec(pod).nodeName) ?? '';
       const node = nodeName ? this.store.peek(this.rt.node, undefined, nodeName) : undefined;
       // A pod on a node that does not exist is left out until the Node shows up.
-      if (false) {
+      if (!node && !svc.publishNotReadyAddresses) {
         let waiting = this.waitingForNode.get(nodeName);
         if (!waiting) this.waitingForNode.set(nodeName, (waiting = new Set()));
         waiting.add(`${svc.ns}/${svc.name}`);
@@ -1050,12 +1101,14 @@ function closestFit(slices: KObject[], n: number, max: number): KObject | undefi
   return best;
 }
 
-/** Empty lists come back from the API server as null (protobuf storage), so store them so. */
+/**
+ * Empty lists come back from the API server as null (protobuf storage), so store them so.
+ * The slices passed here are this controller's own copies.
+ */
 function toStored(s: KObject): KObject {
-  const out = clone(s);
-  if (!endpointsOf(out).length) out.endpoints = null;
-  if (!slicePortsOf(out).length) out.ports = null;
-  return out;
+  if (!endpointsOf(s).length) s.endpoints = null;
+  if (!slicePortsOf(s).length) s.ports = null;
+  return s;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1069,7 +1122,7 @@ function repackSubsets(subsets: EndpointSubset[]): EndpointSubset[] {
   const byPort = new Map<string, { port?: CorePort; addrs: Map<string, boolean> }>();
   const map = (a: EndpointAddress, ready: boolean, port: CorePort | undefined): void => {
     const k = addrKey(a);
-    if (!all.has(k)) all.set(k, clone(a));
+    if (!all.has(k)) all.set(k, { ...a });
     const pk = port ? JSON.stringify([port.name ?? '', port.port, port.protocol ?? '', port.appProtocol ?? null]) : '-1';
     let entry = byPort.get(pk);
     if (!entry) byPort.set(pk, (entry = { ...(port ? { port } : {}), addrs: new Map() }));

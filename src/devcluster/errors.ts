@@ -94,7 +94,8 @@ export const STALE_OBJECT = 'the object has been modified; please apply your cha
 
 /** 422: `Service "web" is invalid: spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid range...` */
 export function invalid(kind: string, group: string, name: string, causes: StatusCause[], qualifiedName = kind, detailsKind = kind): ApiError {
-  const text = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message));
+  // The message names each distinct error once; causes keep every entry (as apimachinery does).
+  const text = [...new Set(causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)))];
   const joined = text.length === 1 ? text[0] : `[${text.join(', ')}]`;
   return new ApiError(422, 'Invalid', `${qualifiedName} "${name}" is invalid: ${joined}`, {
     name,

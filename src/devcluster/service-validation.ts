@@ -398,22 +398,18 @@ export function invalidRaw(field: string, rendered: string, detail: string): Sta
 }
 
 /** netutils.ParseIPSloppy: Go's parser, but IPv4 octets may carry leading zeros. */
-export function isIPSloppy(s: string): boolean {
+function isIPSloppy(s: string): boolean {
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(s)) return s.split('.').every((o) => Number(o) <= 255);
   return isIPv6Strict(s);
 }
 
 /** net.ParseIP (strict since Go 1.17: no leading zeros, no zones). */
-export function isIPStrict(s: string): boolean {
+function isIPStrict(s: string): boolean {
   return nodeIsIPv4(s) || isIPv6Strict(s);
 }
 
 function isIPv6Strict(s: string): boolean {
   return !s.includes('%') && nodeIsIPv6(s);
-}
-
-export function isIPv6String(s: string): boolean {
-  return isIPv6Strict(s);
 }
 
 function isCidr(s: string): boolean {
@@ -438,7 +434,7 @@ const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
-export function dns1123LabelErrors(v: string): string[] {
+function dns1123LabelErrors(v: string): string[] {
   const errs: string[] = [];
   if (v.length > 63) errs.push('must be no more than 63 characters');
   if (!DNS1123_LABEL.test(v)) {
@@ -447,7 +443,7 @@ export function dns1123LabelErrors(v: string): string[] {
   return errs;
 }
 
-export function dns1123SubdomainErrors(v: string): string[] {
+function dns1123SubdomainErrors(v: string): string[] {
   const errs: string[] = [];
   if (v.length > 253) errs.push('must be no more than 253 characters');
   if (!DNS1123_SUBDOMAIN.test(v)) {
@@ -459,7 +455,7 @@ export function dns1123SubdomainErrors(v: string): string[] {
 const QUALIFIED_NAME_MSG = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 const QUALIFIED_NAME_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
 
-export function qualifiedNameErrors(v: string): string[] {
+function qualifiedNameErrors(v: string): string[] {
   const errs: string[] = [];
   const parts = v.split('/');
   let name: string;
@@ -546,7 +542,7 @@ function goServicePortKey(protocol: string, port: number): string {
   return `core.ServicePort{Name:"", Protocol:${JSON.stringify(protocol)}, AppProtocol:(*string)(nil), Port:${port}, TargetPort:intstr.IntOrString{Type:0, IntVal:0, StrVal:""}, NodePort:0}`;
 }
 
-export const SOURCE_RANGES_ANNOTATION = 'service.beta.kubernetes.io/load-balancer-source-ranges';
+const SOURCE_RANGES_ANNOTATION = 'service.beta.kubernetes.io/load-balancer-source-ranges';
 
 // ---------------------------------------------------------------------------------------
 // ValidateServiceClusterIPsRelatedFields: also run early, before allocation, by the registry.

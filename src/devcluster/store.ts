@@ -99,7 +99,7 @@ export class Store {
 
   setWatchWindow(n: number): void {
     this.watchWindow = Math.max(1, n);
-    for (const t of this.tables.values()) this.trim(t);
+    for (const t of this.tables.values()) this.trim(t, true);
   }
 
   /** In-process observers (devcluster's controllers). Called synchronously after each commit. */
@@ -158,9 +158,10 @@ export class Store {
     for (const l of this.listeners) l(t.rt, ev);
   }
 
-  private trim(t: Table): void {
+  /** Drops the oldest log entries in batches (a splice per commit would cost O(window) each time). */
+  private trim(t: Table, force = false): void {
     const excess = t.log.length - this.watchWindow;
-    if (excess > 0) {
+    if (excess > 0 && (force || excess >= Math.max(1, Math.ceil(this.watchWindow / 8)))) {
       const dropped = t.log.splice(0, excess);
       t.compactedRV = dropped[dropped.length - 1]!.rv;
     }

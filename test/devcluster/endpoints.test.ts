@@ -71,8 +71,14 @@ const running = (ip: string, ready = true, extra: Record<string, unknown> = {}) 
   ...extra,
 });
 
-const sliceEndpoints = (s: KObject) => (s.endpoints as Array<Record<string, any>> | null) ?? [];
-const names = (s: KObject) => sliceEndpoints(s).map((e) => e.targetRef?.name as string).sort();
+interface EndpointJson {
+  addresses: string[];
+  conditions: Record<string, boolean>;
+  targetRef: { name: string };
+  [k: string]: unknown;
+}
+const sliceEndpoints = (s: KObject) => (s.endpoints as EndpointJson[] | null) ?? [];
+const names = (s: KObject) => sliceEndpoints(s).map((e) => e.targetRef.name).sort();
 
 describe('endpointslice controller', () => {
   it('builds the slice and the Endpoints the real controllers build', async () => {
@@ -351,6 +357,33 @@ describe('endpointslice controller', () => {
     expect(h.store.list(h.t.ep, NS)).toEqual([]);
   });
 
+  it('truncates Endpoints beyond capacity, keeping ready addresses, and says so', async () => {
+    const h = setup({ maxEndpointsCapacity: 3 });
+    h.node('n1');
+    h.service('web', { selector: { app: 'web' }, ports: [{ port: 80 }] });
+    for (let i = 0; i < 5; i++) h.pod(`p${i}`, { app: 'web' }, 'n1', [], running(`10.1.1.${i}`, i < 2));
+    await h.settle();
+    const ep = h.endpoints('web')!;
+    expect(ep.metadata.annotations?.['endpoints.kubernetes.io/over-capacity']).toBe('truncated');
+    const [subset] = ep.subsets as EndpointSubset[];
+    expect(subset!.addresses!.map((a) => a.ip)).toEqual(['10.1.1.0', '10.1.1.1']);
+    expect(subset!.notReadyAddresses).toHaveLength(1);
+    // Slices are not capped that way.
+    expect(sliceEndpoints(h.slices('web')[0]!)).toHaveLength(5);
+  });
+
+  it('removes Endpoints left behind by Services deleted before it started, except leader locks', async () => {
+    const resources = builtinResources();
+    const store = new Store(resources);
+    const ep = store.find('', 'endpoints')!;
+    store.create(store.find('', 'namespaces')!, { metadata: { name: NS } });
+    store.create(ep, { metadata: { name: 'stale', namespace: NS } });
+    store.create(ep, { metadata: { name: 'lock', namespace: NS, annotations: { 'control-plane.alpha.kubernetes.io/leader': '{}' } } });
+    stops.push(startEndpointsController(store));
+    for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
+    expect(store.list(ep, NS).map((e) => e.metadata.name)).toEqual(['lock']);
+  });
+
   it('stamps the trigger time: Service creation first, then Ready transitions, none without', async () => {
     const h = setup();
     h.node('n1');
@@ -395,7 +428,7 @@ describe('selectorless Services and mirroring', () => {
       expect(s.addressType).toBe('IPv4');
     }
     expect(slices[0]).toMatchObject({ endpoints: [{ addresses: ['2.2.2.2'], conditions: { ready: true } }], ports: [{ name: 'other', protocol: 'UDP', port: 9999 }] });
-    expect(sliceEndpoints(slices[1]!).sort((a, b) => (a.addresses[0] < b.addresses[0] ? -1 : 1))).toEqual([
+    expect(sliceEndpoints(slices[1]!).sort((a, b) => (a.addresses[0]! < b.addresses[0]! ? -1 : 1))).toEqual([
       { addresses: ['1.2.3.4'], conditions: { ready: true }, nodeName: 'n1' },
       { addresses: ['1.2.3.5'], conditions: { ready: true }, hostname: 'h5' },
       { addresses: ['1.2.3.6'], conditions: { ready: false } },
@@ -508,8 +541,13 @@ describe('scale', () => {
     for (let s = 0; s < 1000; s++) {
       h.service(`s${s}`, { selector: { svc: `s${s}` }, ports: [{ name: 'p', port: 80, targetPort: 'p' }] });
       for (let i = 0; i < 5; i++) {
-        // Each pod resolves the named port differently, so each gets its own slice.
-        h.pod(`s${s}-p${i}`, { svc: `s${s}` }, 'n1', [{ name: 'p', containerPort: 8000 + i }], running(`10.${s >> 8}.${s & 255}.${i + 1}`));
+        // Each pod resolves the named port differently, so each gets its own slice. Status is
+        // written with the pod (a bare Store allows it) to keep the test quick.
+        h.store.create(h.t.pod, {
+          metadata: { name: `s${s}-p${i}`, namespace: NS, labels: { svc: `s${s}` } },
+          spec: { nodeName: 'n1', containers: [{ name: 'c', ports: [{ name: 'p', containerPort: 8000 + i }] }] },
+          status: running(`10.${s >> 8}.${s & 255}.${i + 1}`),
+        });
       }
     }
     await h.settle();

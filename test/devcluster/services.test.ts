@@ -10,6 +10,9 @@ import { Store } from '../../src/devcluster/store.js';
 
 const NS = 'ns1';
 
+interface PortJson { name?: string; port?: number; protocol?: string; nodePort?: number; [k: string]: unknown }
+interface SpecJson { ports: PortJson[]; [k: string]: unknown }
+
 function setup(opts: ServiceStrategyOptions = {}) {
   const resources = builtinResources();
   const strategy = serviceStrategy(opts);
@@ -19,9 +22,9 @@ function setup(opts: ServiceStrategyOptions = {}) {
   store.create(store.find('', 'namespaces')!, { metadata: { name: NS } });
   const create = (name: string, spec: unknown, extra: Partial<KObject> = {}, dryRun = false): KObject =>
     store.create(svcType, { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: NS }, spec, ...extra } as KObject, { dryRun });
-  const put = (name: string, mutate: (s: Record<string, any>) => void, dryRun = false): KObject => {
+  const put = (name: string, mutate: (s: SpecJson) => void, dryRun = false): KObject => {
     const cur = store.get(svcType, NS, name)!;
-    mutate(cur.spec as Record<string, any>);
+    mutate(cur.spec as SpecJson);
     return store.update(svcType, cur, { dryRun });
   };
   return { store, strategy, svcType, create, put };
@@ -37,8 +40,8 @@ function failure(fn: () => unknown): { code: number; message: string; status: Re
   throw new Error('expected an ApiError');
 }
 
-const specOf = (o: KObject) => o.spec as Record<string, any>;
-const nodePorts = (o: KObject): number[] => (specOf(o).ports as Array<{ nodePort?: number }>).map((p) => p.nodePort ?? 0);
+const specOf = (o: KObject) => o.spec as SpecJson;
+const nodePorts = (o: KObject): number[] => specOf(o).ports.map((p) => p.nodePort ?? 0);
 
 describe('Service defaults', () => {
   const cases: Array<[string, unknown, Record<string, unknown>]> = [
@@ -261,13 +264,24 @@ describe('node port allocation', () => {
   });
 
   it('is all or nothing: a failure releases what the same request took', () => {
-    const { create } = setup();
+    const { create, strategy } = setup();
     create('a', { type: 'NodePort', ports: [{ port: 80, nodePort: 30081 }] });
     expect(failure(() => create('b', { type: 'NodePort', clusterIP: '10.96.0.20', ports: [{ port: 80, name: 'x', nodePort: 30080 }, { port: 81, name: 'y', nodePort: 30081 }] })).code).toBe(422);
     // Validation failing after allocation releases too.
     expect(failure(() => create('c', { type: 'NodePort', clusterIP: '10.96.0.21', ports: [{ port: 80, name: 'x', nodePort: 30082 }, { port: 81, name: 'X' }] })).code).toBe(422);
+    // Nothing is left recorded, not even for lazy reclaiming.
+    expect([30080, 30082].map((p) => strategy.nodePorts.ownerOf(p))).toEqual([undefined, undefined]);
+    expect(['10.96.0.20', '10.96.0.21'].map((ip) => strategy.clusterIPs.ownerOf(ip))).toEqual([undefined, undefined]);
+    expect(strategy.nodePorts.ownerOf(30081)).toBe('ns1/a');
     expect(nodePorts(create('d', { type: 'NodePort', clusterIP: '10.96.0.20', ports: [{ port: 80, name: 'x', nodePort: 30080 }, { port: 81, name: 'y', nodePort: 30082 }] }))).toEqual([30080, 30082]);
     expect(specOf(create('e', { clusterIP: '10.96.0.21', ports: [{ port: 80 }] })).clusterIP).toBe('10.96.0.21');
+  });
+
+  it('rolls back an update that fails after allocating', () => {
+    const { create, put, strategy } = setup();
+    create('a', { type: 'NodePort', ports: [{ port: 80, name: 'a' }] });
+    expect(failure(() => put('a', (s) => { s.ports.push({ port: 81, name: 'b', nodePort: 30091 }, { port: 82, name: 'C' }); })).code).toBe(422);
+    expect(strategy.nodePorts.ownerOf(30091)).toBeUndefined();
   });
 
   it('does not leak through dry runs', () => {
@@ -276,7 +290,7 @@ describe('node port allocation', () => {
     expect(nodePorts(dry)).toEqual([30080]);
     expect(nodePorts(create('b', { type: 'NodePort', clusterIP: '10.96.0.30', ports: [{ port: 80, nodePort: 30080 }] }))).toEqual([30080]);
     // A dry-run update neither frees the old port nor keeps the new one.
-    put('b', (s) => { s.ports[0].nodePort = 30090; }, true);
+    put('b', (s) => { s.ports[0]!.nodePort = 30090; }, true);
     expect(failure(() => create('c', { type: 'NodePort', ports: [{ port: 80, nodePort: 30080 }] })).message).toContain('provided port is already allocated');
     expect(nodePorts(create('d', { type: 'NodePort', ports: [{ port: 80, nodePort: 30090 }] }))).toEqual([30090]);
   });
@@ -284,10 +298,10 @@ describe('node port allocation', () => {
   it('releases ports on delete, on change and when the type stops needing them', () => {
     const { store, svcType, create, put } = setup();
     create('a', { type: 'LoadBalancer', ports: [{ port: 80, name: 'http', nodePort: 30080 }, { port: 443, name: 'https', nodePort: 30443 }] });
-    put('a', (s) => { s.ports[0].nodePort = 30081; });
+    put('a', (s) => { s.ports[0]!.nodePort = 30081; });
     expect(nodePorts(create('b', { type: 'NodePort', ports: [{ port: 80, nodePort: 30080 }] }))).toEqual([30080]);
     const cip = specOf(put('a', (s) => { s.type = 'ClusterIP'; }));
-    expect(cip.ports.map((p: { nodePort?: number }) => p.nodePort)).toEqual([undefined, undefined]);
+    expect(cip.ports.map((p) => p.nodePort)).toEqual([undefined, undefined]);
     expect(cip).not.toHaveProperty('allocateLoadBalancerNodePorts');
     expect(cip).not.toHaveProperty('externalTrafficPolicy');
     expect(nodePorts(create('c', { type: 'NodePort', ports: [{ port: 80, nodePort: 30443 }] }))).toEqual([30443]);
@@ -298,15 +312,15 @@ describe('node port allocation', () => {
   it('rejects a type change to ClusterIP that brings new node ports', () => {
     const { create, put } = setup();
     create('a', { type: 'LoadBalancer', ports: [{ port: 80, name: 'http' }, { port: 443, name: 'https' }] });
-    const f = failure(() => put('a', (s) => { s.type = 'ClusterIP'; s.ports[0].nodePort = 31111; }));
+    const f = failure(() => put('a', (s) => { s.type = 'ClusterIP'; s.ports[0]!.nodePort = 31111; }));
     expect(f.message).toBe("Service \"a\" is invalid: [spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP', spec.ports[1].nodePort: Forbidden: may not be used when `type` is 'ClusterIP']");
   });
 
   it('keeps allocated ports when an update leaves them out, matching ports by name', () => {
     const { create, put } = setup();
     const [http, https] = nodePorts(create('a', { type: 'LoadBalancer', ports: [{ port: 80, name: 'http' }, { port: 443, name: 'https' }] }));
-    expect(nodePorts(put('a', (s) => s.ports.forEach((p: { nodePort?: number }) => delete p.nodePort)))).toEqual([http, https]);
-    const renamed = nodePorts(put('a', (s) => { s.ports.forEach((p: { nodePort?: number }) => delete p.nodePort); s.ports[0].name = 'web'; }));
+    expect(nodePorts(put('a', (s) => s.ports.forEach((p) => delete p.nodePort)))).toEqual([http, https]);
+    const renamed = nodePorts(put('a', (s) => { s.ports.forEach((p) => delete p.nodePort); s.ports[0]!.name = 'web'; }));
     expect(renamed[1]).toBe(https);
     expect(renamed[0]).not.toBe(http);
   });
@@ -323,11 +337,11 @@ describe('node port allocation', () => {
   it('reports a duplicate node port on update as a reason-less 500', () => {
     const { create, put } = setup();
     create('a', { type: 'NodePort', ports: [{ port: 80, name: 'a' }, { port: 81, name: 'b' }] });
-    const f = failure(() => put('a', (s) => { s.ports[0].nodePort = 30303; s.ports[1].nodePort = 30303; }));
+    const f = failure(() => put('a', (s) => { s.ports[0]!.nodePort = 30303; s.ports[1]!.nodePort = 30303; }));
     expect(f.code).toBe(500);
     expect(f.status).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'duplicate nodePort: {TCP 30303}', code: 500 });
     // Across protocols an update may share it.
-    expect(nodePorts(put('a', (s) => { s.ports[0].nodePort = 30303; s.ports[1].nodePort = 30303; s.ports[1].protocol = 'UDP'; }))).toEqual([30303, 30303]);
+    expect(nodePorts(put('a', (s) => { s.ports[0]!.nodePort = 30303; s.ports[1]!.nodePort = 30303; s.ports[1]!.protocol = 'UDP'; }))).toEqual([30303, 30303]);
   });
 });
 
