@@ -21,6 +21,7 @@ export type ProviderFactories = Readonly<Partial<Record<ProviderType, ProviderFa
 
 export const builtinProviderFactories: ProviderFactories = {
   memory: (ctx) => createMemoryProvider({ ...memoryOptionsSchema.parse(ctx.options), name: ctx.name, clusterName: ctx.clusterName }),
+  local: async (ctx) => (await import('./local/factory.js')).localProviderFactory(ctx),
 };
 
 export class ProviderRegistryError extends Error {

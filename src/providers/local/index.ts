@@ -1,0 +1,4 @@
+export * from './provider.js';
+export * from './options.js';
+export { AddressPool } from './address-pool.js';
+export { localProviderFactory } from './factory.js';

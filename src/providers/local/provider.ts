@@ -1,0 +1,487 @@
+// The local provider: lbc itself is the load balancer, on this machine, the way
+// cloud-provider-kind gives kind clusters LoadBalancers but without containers. Each LB
+// gets its own loopback address (127.240.0.0/16 by default) and lbc listens there for
+// every listener, proxying L4 (TCP, UDP) and L7 (HTTP, HTTPS) to the target sets.
+//
+// ensure is the memory provider's diff (memory/plan.ts) applied to live sockets: what the
+// diff does not name is not touched, so a target change never rebinds anything and a
+// listener change leaves the other listeners' connections alone. The spec the diff
+// compares against is the one *applied*: a listener that failed to bind is left out of
+// it, so the next ensure (and plan) tries it again.
+//
+// Status reports ipMode Proxy: lbc terminates every connection and opens a new one to the
+// target, so kube-proxy must not short-circuit in-cluster traffic to the LB address
+// straight to the endpoints (that would skip sourceRanges, TLS and routing), which is
+// what `VIP` would let it do. Status ports are the ports actually bound: the listener
+// ports, unless portOffset/portMap shift them or `ports` mode (no pool on this host) put
+// the LB on 127.0.0.1 with ports the OS chose; either way, where clients must connect.
+import { Agent } from 'node:http';
+import { canonicalSpec } from '../../model/canonical.js';
+import { cidrContains, normalizeIp } from '../../model/ip.js';
+import { describeRef, refKey, type LbRef } from '../../model/ref.js';
+import { matchRoute } from '../../model/routes.js';
+import type { Listener, LoadBalancerSpec, Rule, SessionAffinity } from '../../model/spec.js';
+import type { LoadBalancerStatus, PortStatus } from '../../model/status.js';
+import { diffSpecs } from '../memory/plan.js';
+import { ProviderError, type CallOptions, type Change, type OwnedLoadBalancer, type Provider, type ProviderCapabilities, type ProviderErrorKind } from '../types.js';
+import { AddressPool } from './address-pool.js';
+import { canBind, hostPort } from './bind.js';
+import type { Prober } from './health.js';
+import { HttpProxyListener, type L7Route } from './http-router.js';
+import { localOptionsSchema, type LocalOptions, type LocalOptionsInput } from './options.js';
+import { TargetSetRuntime } from './target-set.js';
+import { TcpProxyListener, type L4Route } from './tcp-proxy.js';
+import { CertificateStore } from './tls.js';
+import { UdpProxyListener } from './udp-proxy.js';
+
+export type AddressMode = 'pool' | 'ports';
+
+/** Where `ports` mode puts every LB when the pool cannot be bound. */
+export const FALLBACK_ADDRESS = '127.0.0.1';
+
+export interface LocalLogger {
+  info(msg: string): void;
+  warn(msg: string): void;
+}
+
+export interface LocalProviderInit extends LocalOptionsInput {
+  readonly name?: string;
+  readonly clusterName: string;
+  readonly log?: LocalLogger;
+  /** Replaces the health probes (tests). */
+  readonly prober?: Prober;
+}
+
+interface ListenerImpl {
+  readonly boundPort: number;
+  close(graceMs: number): Promise<void>;
+  abort(): void;
+}
+
+interface ListenerRuntime {
+  /** As memory/plan.ts names listeners: `TCP:80`. */
+  readonly id: string;
+  /** The listener as applied (HTTPS: with the certificates that loaded). */
+  spec: Listener;
+  readonly host: string;
+  readonly impl: ListenerImpl;
+  readonly certs?: CertificateStore;
+}
+
+interface LbRuntime {
+  readonly key: string;
+  readonly ref: LbRef;
+  address: string;
+  spec: LoadBalancerSpec;
+  readonly targetSets: Map<string, TargetSetRuntime>;
+  readonly listeners: Map<string, ListenerRuntime>;
+  sourceRanges: readonly string[];
+  sessionAffinity: SessionAffinity;
+  rules: readonly Rule[];
+  defaultBackend: string | undefined;
+  readonly agent: Agent;
+}
+
+/** What inspect() shows of one LB: for the demo's output, for tests, for debugging. */
+export interface LocalLbView {
+  readonly ref: LbRef;
+  readonly address: string;
+  readonly mode: AddressMode;
+  readonly listeners: readonly {
+    readonly id: string;
+    readonly port: number;
+    /** Where to connect: the LB address and the port actually bound. */
+    readonly endpoint: string;
+    readonly boundPort: number;
+  }[];
+  readonly targetSets: readonly {
+    readonly name: string;
+    readonly targets: readonly { key: string; label: string; health: string; active: number }[];
+  }[];
+}
+
+interface Failure {
+  readonly kind: ProviderErrorKind;
+  readonly message: string;
+}
+
+const certFailure = (where: string, message: string): Failure => ({ kind: 'invalid', message: `HTTPS listener ${where}: ${message}` });
+
+const listenerId = (l: { protocol: string; port: number }): string => `${l.protocol}:${l.port}`;
+
+export class LocalProvider implements Provider {
+  readonly type = 'local';
+  readonly name: string;
+  readonly clusterName: string;
+  readonly capabilities: ProviderCapabilities = { layers: ['L4', 'L7'], targetTypes: ['ip', 'instance'], annotationPrefixes: [] };
+  readonly options: LocalOptions;
+  readonly mode: AddressMode;
+
+  private readonly pool: AddressPool;
+  private readonly log: LocalLogger;
+  private readonly prober: Prober | undefined;
+  private readonly lbs = new Map<string, LbRuntime>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly draining = new Set<ListenerImpl>();
+  private readonly drains = new Set<Promise<void>>();
+  private binds = 0;
+  private closed = false;
+
+  /** Use createLocalProvider, which probes the platform to choose the mode. */
+  constructor(init: LocalProviderInit, mode: AddressMode) {
+    const { name, clusterName, log, prober, ...rest } = init;
+    this.options = localOptionsSchema.parse(rest);
+    this.name = name ?? 'local';
+    this.clusterName = clusterName;
+    this.mode = mode;
+    this.log = log ?? console;
+    this.prober = prober;
+    this.pool = new AddressPool(this.options.addressPool);
+  }
+
+  // ---- the contract ------------------------------------------------------------
+
+  async plan(spec: LoadBalancerSpec, opts?: CallOptions): Promise<readonly Change[]> {
+    return this.serialized(spec.ref, opts, async () => {
+      this.validate(spec);
+      const lb = this.lbs.get(refKey(spec.ref));
+      if (lb && lb.ref.uid !== spec.ref.uid) return [...diffSpecs(lb.spec, undefined), ...diffSpecs(undefined, spec)];
+      return diffSpecs(lb?.spec, spec);
+    });
+  }
+
+  async ensure(spec: LoadBalancerSpec, opts?: CallOptions): Promise<LoadBalancerStatus> {
+    return this.serialized(spec.ref, opts, () => this.apply(spec));
+  }
+
+  async delete(ref: LbRef, opts?: CallOptions): Promise<void> {
+    return this.serialized(ref, opts, async () => {
+      const lb = this.lbs.get(refKey(ref));
+      // A different uid under the same name belongs to a newer object: not this call's to remove.
+      if (!lb || lb.ref.uid !== ref.uid) return;
+      this.teardown(lb, this.options.drainTimeoutMs);
+    });
+  }
+
+  async listOwned(opts?: CallOptions): Promise<readonly OwnedLoadBalancer[]> {
+    this.checkOpen(opts);
+    return [...this.lbs.values()]
+      .map((lb) => ({ ref: lb.ref, id: this.mode === 'pool' ? lb.address : `${lb.address}/${refKey(lb.ref)}` }))
+      .sort((a, b) => (refKey(a.ref) < refKey(b.ref) ? -1 : 1));
+  }
+
+  /** Cuts every connection and stops every timer; nothing of the provider outlives the returned promise. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.locks.values()]);
+    for (const lb of [...this.lbs.values()]) this.teardown(lb, 0);
+    for (const impl of this.draining) impl.abort();
+    await Promise.allSettled([...this.drains]);
+  }
+
+  // ---- inspection --------------------------------------------------------------
+
+  inspect(ref: LbRef): LocalLbView | undefined {
+    const lb = this.lbs.get(refKey(ref));
+    if (!lb || lb.ref.uid !== ref.uid) return undefined;
+    return {
+      ref: lb.ref,
+      address: lb.address,
+      mode: this.mode,
+      listeners: [...lb.listeners.values()].map((l) => ({
+        id: l.id,
+        port: l.spec.port,
+        boundPort: l.impl.boundPort,
+        endpoint: hostPort(l.host, l.impl.boundPort),
+      })),
+      targetSets: [...lb.targetSets.entries()].map(([name, ts]) => ({ name, targets: ts.inspect() })),
+    };
+  }
+
+  /** Sockets bound since start: a no-op ensure must leave it unchanged. */
+  get bindCount(): number {
+    return this.binds;
+  }
+
+  /** Resolves when every connection of removed listeners has finished or been cut. */
+  async drained(): Promise<void> {
+    while (this.drains.size > 0) await Promise.allSettled([...this.drains]);
+  }
+
+  // ---- internals ---------------------------------------------------------------
+
+  private checkOpen(opts: CallOptions | undefined): void {
+    if (this.closed) throw new ProviderError('transient', 'the local provider is shut down', { provider: this.name });
+    if (opts?.signal?.aborted) throw new ProviderError('transient', 'call aborted', { provider: this.name });
+  }
+
+  /** One call at a time per LB: an ensure must not interleave its binds with a delete. */
+  private async serialized<T>(ref: LbRef, opts: CallOptions | undefined, body: () => Promise<T>): Promise<T> {
+    this.checkOpen(opts);
+    const key = refKey(ref);
+    const prev = this.locks.get(key) ?? Promise.resolve();
+    const run = prev.then(() => {
+      this.checkOpen(opts);
+      return body();
+    });
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.locks.set(key, settled);
+    void settled.then(() => {
+      if (this.locks.get(key) === settled) this.locks.delete(key);
+    });
+    return run;
+  }
+
+  private invalid(message: string): ProviderError {
+    return new ProviderError('invalid', message, { provider: this.name });
+  }
+
+  private validate(spec: LoadBalancerSpec): void {
+    const what = describeRef(spec.ref);
+    if (spec.clusterName !== this.clusterName) throw this.invalid(`${what}: spec is for cluster ${spec.clusterName}, this provider serves ${this.clusterName}`);
+    if (!spec.ipFamilies.includes('IPv4')) throw this.invalid(`${what}: the local provider serves IPv4 only (ipFamilies ${spec.ipFamilies.join(', ')})`);
+    const sets = new Set(spec.targetSets.map((t) => t.name));
+    const ids = new Set<string>();
+    for (const l of spec.listeners) {
+      const id = listenerId(l);
+      if (ids.has(id)) throw this.invalid(`${what}: listener ${id} is declared twice`);
+      ids.add(id);
+      if ('targetSet' in l && !sets.has(l.targetSet)) throw this.invalid(`${what}: listener ${id} refers to unknown target set ${l.targetSet}`);
+    }
+    if (spec.layer === 'L7') {
+      for (const r of spec.rules) if (!sets.has(r.targetSet)) throw this.invalid(`${what}: a rule of ${r.source} refers to unknown target set ${r.targetSet}`);
+      if (spec.defaultBackend !== undefined && !sets.has(spec.defaultBackend)) throw this.invalid(`${what}: default backend ${spec.defaultBackend} is not a target set`);
+    }
+    if (spec.requestedAddresses.length > 1) throw this.invalid(`${what}: at most one requested address is supported`);
+    const want = spec.requestedAddresses[0];
+    if (want !== undefined) {
+      if (this.mode === 'ports') {
+        throw this.invalid(`${what}: requested address ${want} cannot be served: this host cannot bind ${this.pool.cidr}, so every load balancer is on ${FALLBACK_ADDRESS}`);
+      }
+      const ip = normalizeIp(want);
+      if (ip === undefined || !this.pool.contains(ip)) throw this.invalid(`${what}: requested address ${want} is not in the pool ${this.pool.cidr}`);
+    }
+  }
+
+  private allocate(spec: LoadBalancerSpec): string {
+    if (this.mode === 'ports') return FALLBACK_ADDRESS;
+    const r = this.pool.allocate(refKey(spec.ref), spec.requestedAddresses[0]);
+    if (!r.ok) throw new ProviderError(r.kind, `${describeRef(spec.ref)}: ${r.reason}`, { provider: this.name });
+    return r.address;
+  }
+
+  private bindPort(port: number): number {
+    if (this.mode === 'ports') return 0;
+    return this.options.portMap[String(port)] ?? port + this.options.portOffset;
+  }
+
+  private async apply(input: LoadBalancerSpec): Promise<LoadBalancerStatus> {
+    this.validate(input);
+    const spec = canonicalSpec(input);
+    const key = refKey(spec.ref);
+    let lb = this.lbs.get(key);
+    if (lb && lb.ref.uid !== spec.ref.uid) {
+      // Same name, new object: the old object's LB goes, as a cloud LB tagged with the old uid would.
+      this.teardown(lb, this.options.drainTimeoutMs);
+      lb = undefined;
+    }
+    if (lb && diffSpecs(lb.spec, spec).length === 0) return this.statusOf(lb);
+
+    const address = this.allocate(spec);
+    if (!lb) {
+      lb = {
+        key,
+        ref: spec.ref,
+        address,
+        spec: { ...spec, listeners: [], targetSets: [] } as LoadBalancerSpec,
+        targetSets: new Map(),
+        listeners: new Map(),
+        sourceRanges: [],
+        sessionAffinity: { type: 'None' },
+        rules: [],
+        defaultBackend: undefined,
+        agent: new Agent({ keepAlive: true, timeout: 4_000 }),
+      };
+      this.lbs.set(key, lb);
+    }
+    const moved = lb.address !== address;
+    lb.address = address;
+    lb.sourceRanges = spec.sourceRanges;
+    lb.sessionAffinity = spec.layer === 'L4' ? spec.sessionAffinity : { type: 'None' };
+    lb.rules = spec.layer === 'L7' ? spec.rules : [];
+    lb.defaultBackend = spec.layer === 'L7' ? spec.defaultBackend : undefined;
+
+    for (const ts of spec.targetSets) {
+      const have = lb.targetSets.get(ts.name);
+      if (have) {
+        have.update(ts);
+        have.setAffinity(lb.sessionAffinity);
+      } else {
+        const opts = { healthChecks: this.options.healthChecks, ...(this.prober ? { prober: this.prober } : {}) };
+        lb.targetSets.set(ts.name, new TargetSetRuntime(ts, opts, lb.sessionAffinity));
+      }
+    }
+
+    const failures: Failure[] = [];
+    const wanted = new Set(spec.listeners.map(listenerId));
+    for (const [id, l] of lb.listeners) {
+      if (!wanted.has(id) || moved) {
+        this.retire(l);
+        lb.listeners.delete(id);
+      }
+    }
+    for (const l of spec.listeners) {
+      const have = lb.listeners.get(listenerId(l));
+      try {
+        if (have) this.updateListener(have, l, failures);
+        else await this.addListener(lb, l, failures);
+      } catch (e) {
+        failures.push(e instanceof ProviderError ? { kind: e.kind, message: e.message } : { kind: 'transient', message: String(e) });
+      }
+    }
+
+    for (const [name, ts] of lb.targetSets) {
+      if (!spec.targetSets.some((t) => t.name === name)) {
+        ts.close();
+        lb.targetSets.delete(name);
+      }
+    }
+    lb.spec = canonicalSpec({ ...spec, listeners: [...lb.listeners.values()].map((l) => l.spec) } as LoadBalancerSpec);
+
+    if (failures.length > 0) throw this.combine(spec.ref, failures);
+    return this.statusOf(lb);
+  }
+
+  private updateListener(have: ListenerRuntime, want: Listener, failures: Failure[]): void {
+    if (want.protocol === 'HTTPS' && have.certs) {
+      const errors = have.certs.load(want.certificates);
+      failures.push(...errors.map((m) => certFailure(hostPort(have.host, have.impl.boundPort), m)));
+      if (have.certs.size > 0 && have.impl instanceof HttpProxyListener) have.impl.refreshCertificates(have.certs);
+      have.spec = { ...want, certificates: have.certs.applied() };
+      return;
+    }
+    have.spec = want;
+  }
+
+  private async addListener(lb: LbRuntime, l: Listener, failures: Failure[]): Promise<void> {
+    const host = lb.address;
+    const port = this.bindPort(l.port);
+    if (port > 65_535) throw this.invalid(`listener ${listenerId(l)}: port ${l.port} + portOffset ${this.options.portOffset} is beyond 65535`);
+    const allow = (ip: string): boolean => lb.sourceRanges.length === 0 || lb.sourceRanges.some((c) => cidrContains(c, ip));
+    let impl: TcpProxyListener | UdpProxyListener | HttpProxyListener;
+    let certs: CertificateStore | undefined;
+    if (l.protocol === 'TCP' || l.protocol === 'UDP') {
+      const id = listenerId(l);
+      const route: L4Route = {
+        allow,
+        targetSet: () => {
+          const now = lb.listeners.get(id)?.spec;
+          return now && 'targetSet' in now ? lb.targetSets.get(now.targetSet) : undefined;
+        },
+      };
+      impl =
+        l.protocol === 'TCP'
+          ? new TcpProxyListener(host, port, route, { connectTimeoutMs: this.options.connectTimeoutMs })
+          : new UdpProxyListener(host, port, route, { idleTimeoutMs: this.options.udpIdleTimeoutMs });
+    } else {
+      const route: L7Route = {
+        allow,
+        resolve: (reqHost, path) => {
+          const name = matchRoute(lb.rules, reqHost, path)?.targetSet ?? lb.defaultBackend;
+          return name === undefined ? undefined : lb.targetSets.get(name);
+        },
+        agent: lb.agent,
+      };
+      if (l.protocol === 'HTTPS') {
+        certs = new CertificateStore();
+        const errors = certs.load(l.certificates);
+        failures.push(...errors.map((m) => certFailure(hostPort(host, port), m)));
+        if (certs.size === 0) {
+          failures.push({ kind: 'invalid', message: `HTTPS listener ${hostPort(host, port)} not started: no usable certificate` });
+          return;
+        }
+      }
+      impl = new HttpProxyListener(host, port, route, certs);
+    }
+    const rt: ListenerRuntime = { id: listenerId(l), spec: l.protocol === 'HTTPS' && certs ? { ...l, certificates: certs.applied() } : l, host, impl, ...(certs ? { certs } : {}) };
+    try {
+      await impl.listen();
+    } catch (e) {
+      impl.abort();
+      throw e;
+    }
+    this.binds++;
+    lb.listeners.set(rt.id, rt);
+  }
+
+  /** Stops accepting on the listener now; its connections drain in the background. */
+  private retire(l: ListenerRuntime, graceMs = this.options.drainTimeoutMs): void {
+    this.track(l.impl, l.impl.close(graceMs));
+  }
+
+  private track(impl: ListenerImpl | undefined, p: Promise<void>): void {
+    if (impl) this.draining.add(impl);
+    const done = p
+      .catch(() => undefined)
+      .finally(() => {
+        if (impl) this.draining.delete(impl);
+        this.drains.delete(done);
+      });
+    this.drains.add(done);
+  }
+
+  private teardown(lb: LbRuntime, graceMs: number): void {
+    this.lbs.delete(lb.key);
+    if (this.mode === 'pool') this.pool.release(lb.key);
+    const closing = [...lb.listeners.values()].map((l) => {
+      const p = l.impl.close(graceMs);
+      this.track(l.impl, p);
+      return p;
+    });
+    lb.listeners.clear();
+    for (const ts of lb.targetSets.values()) ts.close();
+    lb.targetSets.clear();
+    // In-flight requests still use the agent's sockets: destroy them only once drained.
+    this.track(undefined, Promise.allSettled(closing).then(() => lb.agent.destroy()));
+  }
+
+  /** One error for the reconciler's Warning Event, naming every listener that failed. */
+  private combine(ref: LbRef, failures: readonly Failure[]): ProviderError {
+    // A retryable kind wins, so that a port that frees up is tried again even when a bad Secret is also reported.
+    const order: ProviderErrorKind[] = ['conflict', 'transient', 'quota', 'forbidden', 'invalid'];
+    const kind = order.find((k) => failures.some((f) => f.kind === k)) ?? 'transient';
+    return new ProviderError(kind, `${describeRef(ref)}: ${failures.map((f) => f.message).join('; ')}`, { provider: this.name });
+  }
+
+  private statusOf(lb: LbRuntime): LoadBalancerStatus {
+    const ports: PortStatus[] = [...lb.listeners.values()]
+      .map((l) => ({ port: l.impl.boundPort, protocol: l.spec.protocol === 'UDP' ? ('UDP' as const) : ('TCP' as const) }))
+      .sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1));
+    return { ingress: [{ ip: lb.address, ipMode: 'Proxy', ports }] };
+  }
+}
+
+/**
+ * Builds the provider, choosing the address mode: in `auto`, a probe bind on the pool's
+ * first address decides between one address per LB and the 127.0.0.1 fallback.
+ */
+export async function createLocalProvider(init: LocalProviderInit): Promise<LocalProvider> {
+  const { name: _name, clusterName: _cluster, log: _log, prober: _prober, ...rest } = init;
+  const options = localOptionsSchema.parse(rest);
+  const probe = new AddressPool(options.addressPool).firstAddress;
+  const log = init.log ?? console;
+  let mode: AddressMode = options.addressMode === 'ports' ? 'ports' : 'pool';
+  if (options.addressMode !== 'ports' && !(await canBind(probe))) {
+    if (options.addressMode === 'pool') {
+      throw new Error(`cannot bind ${probe} from the address pool ${options.addressPool} (on macOS add loopback aliases, or use addressMode auto or ports)`);
+    }
+    mode = 'ports';
+    log.warn(
+      `local provider ${init.name ?? 'local'}: this host cannot bind ${probe} (from ${options.addressPool}); every load balancer gets ${FALLBACK_ADDRESS} with its own ports instead (see each LB's status ports)`,
+    );
+  }
+  return new LocalProvider(init, mode);
+}
