@@ -22,6 +22,7 @@ export type ProviderFactories = Readonly<Partial<Record<ProviderType, ProviderFa
 export const builtinProviderFactories: ProviderFactories = {
   memory: (ctx) => createMemoryProvider({ ...memoryOptionsSchema.parse(ctx.options), name: ctx.name, clusterName: ctx.clusterName }),
   local: async (ctx) => (await import('./local/factory.js')).localProviderFactory(ctx),
+  gce: async (ctx) => (await import('./gce/index.js')).createGceProvider(ctx),
 };
 
 export class ProviderRegistryError extends Error {

@@ -1,0 +1,95 @@
+// Forwarding rules: the load balancer's front door and the resource status reports the
+// IP of. Address, protocol, ports, tier, scheme, subnet and backend service cannot
+// change in place, so a change to any of them replaces the rule (the Change says which,
+// and the reconciler turns that into an Event). What can change in place does: an
+// internal rule's global access (patch) and a global rule's target proxy (setTarget).
+import type { protos } from '@google-cloud/compute';
+import { isNotFound } from './errors.js';
+import type { Diff, Kind } from './kind.js';
+import { nameOf, sameLink } from './links.js';
+
+export type ForwardingRule = protos.google.cloud.compute.v1.IForwardingRule;
+
+const portsOf = (fr: ForwardingRule): string =>
+  fr.allPorts ? 'all' : (fr.ports ?? []).length > 0 ? [...(fr.ports ?? [])].sort((a, b) => Number(a) - Number(b)).join(',') : (fr.portRange ?? '');
+
+function immutableChange(want: ForwardingRule, have: ForwardingRule): string | undefined {
+  if (want.IPAddress && want.IPAddress !== have.IPAddress) return `IP address ${have.IPAddress ?? ''} → ${want.IPAddress}`;
+  if (String(want.IPProtocol ?? 'TCP') !== String(have.IPProtocol ?? 'TCP')) return `protocol ${String(have.IPProtocol)} → ${String(want.IPProtocol)}`;
+  if (String(want.loadBalancingScheme ?? 'EXTERNAL') !== String(have.loadBalancingScheme ?? 'EXTERNAL')) {
+    return `load balancing scheme ${String(have.loadBalancingScheme)} → ${String(want.loadBalancingScheme)}`;
+  }
+  if (portsOf(want) !== portsOf(have)) return `ports ${portsOf(have)} → ${portsOf(want)}`;
+  if (want.networkTier && String(want.networkTier) !== String(have.networkTier ?? 'PREMIUM')) return `network tier ${String(have.networkTier)} → ${String(want.networkTier)}`;
+  if (want.subnetwork && !sameLink(want.subnetwork, have.subnetwork)) return `subnetwork ${nameOf(have.subnetwork)} → ${nameOf(want.subnetwork)}`;
+  if (want.backendService && !sameLink(want.backendService, have.backendService)) return `backend service ${nameOf(have.backendService)} → ${nameOf(want.backendService)}`;
+  return undefined;
+}
+
+export const regionalForwardingRuleKind: Kind<ForwardingRule> = {
+  resource: 'ForwardingRule',
+  rank: 90,
+  get: ({ compute, signal }, key) =>
+    compute.readOptional('forwardingRules.get', key.name, signal, (o) =>
+      compute.forwardingRules.get({ project: compute.project, region: compute.region, forwardingRule: key.name }, o),
+    ),
+  insert: ({ compute, signal }, key, body) =>
+    compute.write('forwardingRules.insert', key.name, signal, (o) =>
+      compute.forwardingRules.insert({ project: compute.project, region: compute.region, forwardingRuleResource: { ...body, name: key.name } }, o),
+    ),
+  remove: async ({ compute, signal }, key) => {
+    try {
+      await compute.write('forwardingRules.delete', key.name, signal, (o) =>
+        compute.forwardingRules.delete({ project: compute.project, region: compute.region, forwardingRule: key.name }, o),
+      );
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  },
+  diff: (want, have): Diff => {
+    const replace = immutableChange(want, have);
+    if (replace !== undefined) return { fields: [], replace };
+    return { fields: Boolean(want.allowGlobalAccess) !== Boolean(have.allowGlobalAccess) ? ['allowGlobalAccess'] : [] };
+  },
+  update: ({ compute, signal }, key, want) =>
+    compute.write('forwardingRules.patch', key.name, signal, (o) =>
+      compute.forwardingRules.patch(
+        {
+          project: compute.project,
+          region: compute.region,
+          forwardingRule: key.name,
+          forwardingRuleResource: { allowGlobalAccess: Boolean(want.allowGlobalAccess) },
+        },
+        o,
+      ),
+    ),
+};
+
+export const globalForwardingRuleKind: Kind<ForwardingRule> = {
+  resource: 'GlobalForwardingRule',
+  rank: 90,
+  get: ({ compute, signal }, key) =>
+    compute.readOptional('globalForwardingRules.get', key.name, signal, (o) => compute.globalForwardingRules.get({ project: compute.project, forwardingRule: key.name }, o)),
+  insert: ({ compute, signal }, key, body) =>
+    compute.write('globalForwardingRules.insert', key.name, signal, (o) =>
+      compute.globalForwardingRules.insert({ project: compute.project, forwardingRuleResource: { ...body, name: key.name } }, o),
+    ),
+  remove: async ({ compute, signal }, key) => {
+    try {
+      await compute.write('globalForwardingRules.delete', key.name, signal, (o) =>
+        compute.globalForwardingRules.delete({ project: compute.project, forwardingRule: key.name }, o),
+      );
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  },
+  diff: (want, have): Diff => {
+    const replace = immutableChange(want, have);
+    if (replace !== undefined) return { fields: [], replace };
+    return { fields: want.target && !sameLink(want.target, have.target) ? ['target'] : [] };
+  },
+  update: ({ compute, signal }, key, want) =>
+    compute.write('globalForwardingRules.setTarget', key.name, signal, (o) =>
+      compute.globalForwardingRules.setTarget({ project: compute.project, forwardingRule: key.name, targetReferenceResource: { target: want.target ?? '' } }, o),
+    ),
+};

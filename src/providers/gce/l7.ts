@@ -1,0 +1,242 @@
+// Ingresses → global external HTTP(S) load balancer, as ingress-gce builds it:
+// global forwarding rules on 80 and 443 → target HTTP/HTTPS proxies → URL map →
+// one backend service (and health check) per Service port → the cluster's instance
+// groups, addressed by the named port of the node port; a firewall rule lets Google's
+// front ends and health checkers reach those node ports. Frontend names follow
+// ingress-gce's v2 scheme. Backend services are per load balancer here (ingress-gce
+// shares `k8s-be-<nodeport>--<uid>` across Ingresses), so deleting one Ingress never
+// touches another's backends. IP (NEG) targets are not supported: the builder then
+// asks for a companion NodePort Service.
+import type { InstanceTargetSet, L7Spec, TlsCertificate } from '../../model/spec.js';
+import { globalAddressKind, type Address } from './address.js';
+import type { GceLbOptions } from './annotations.js';
+import { globalBackendServiceKind, type BackendService } from './backend-service.js';
+import { links, networkProjectOf, networkUrl, type PlanContext } from './context.js';
+import { GceError } from './errors.js';
+import { firewallKind, L7_HEALTH_CHECK_RANGES, portRanges, type Firewall } from './firewall.js';
+import { globalForwardingRuleKind, type ForwardingRule } from './forwarding-rule.js';
+import { globalHealthCheckKind, healthCheckBody, timingOf, type HealthCheck } from './health-check.js';
+import { instanceGroupKind, observeInstanceGroups } from './instance-group.js';
+import { capturingAddress, observe, synthesize, type CallContext, type Desired, type Key, type Observed, type RunState, type Step } from './kind.js';
+import { igDesired, type LbPlan } from './l4.js';
+import { zonalLink } from './links.js';
+import { instanceGroupName, l7Names, namedPort, type L7Names } from './names.js';
+import { instancesByZone } from './nodes.js';
+import { ownedDescription, ownershipLabels, ownershipOf } from './ownership.js';
+import { sslCertificateKind, observeSslCertificates, type SslCertificate } from './ssl-certificate.js';
+import { targetHttpProxyKind, targetHttpsProxyKind, type TargetHttpProxy, type TargetHttpsProxy } from './target-proxy.js';
+import { buildUrlMap, urlMapKind, type UrlMap } from './url-map.js';
+
+export const BACKEND_TIMEOUT_SEC = 30;
+
+export function l7NamesFor(pc: PlanContext, ref: L7Spec['ref']): L7Names {
+  return l7Names(ref, pc.options.kubeSystemUid ?? pc.options.clusterId);
+}
+
+/** The fixed names of an Ingress LB; backend services and certificates are found by prefix. */
+export function l7Candidates(names: L7Names) {
+  return {
+    address: [{ name: names.address }],
+    forwardingRules: [{ name: names.httpForwardingRule }, { name: names.httpsForwardingRule }],
+    httpProxy: [{ name: names.httpProxy }],
+    httpsProxy: [{ name: names.httpsProxy }],
+    urlMap: [{ name: names.urlMap }],
+    firewall: [{ name: names.firewall }],
+  } satisfies Record<string, Key[]>;
+}
+
+/** Backend services and health checks of this cluster's Ingresses (names start k8s2-be-<cluster-uid8>-), ours by description. */
+export async function observeBackends(
+  ctx: CallContext,
+  prefix: string,
+  clusterName: string,
+  uid: string,
+): Promise<{ services: Observed<BackendService>[]; checks: Observed<HealthCheck>[] }> {
+  const { compute, signal } = ctx;
+  const filter = `name eq ${prefix}.*`;
+  const [services, checks] = await Promise.all([
+    compute.list('backendServices.list', `${prefix}*`, signal, (o) => compute.backendServices.list({ project: compute.project, filter }, o)),
+    compute.list('healthChecks.list', `${prefix}*`, signal, (o) => compute.healthChecks.list({ project: compute.project, filter }, o)),
+  ]);
+  const mine = <R extends { name?: string | null; description?: string | null }>(rs: R[]): Observed<R>[] =>
+    rs
+      .filter((r) => (r.name ?? '').startsWith(prefix))
+      .map((r) => ({ key: { name: r.name ?? '' }, resource: r, ownership: ownershipOf(r.description, clusterName, uid) }))
+      // Other Ingresses' backends share the prefix; they are neither desired nor leftovers here.
+      .filter((r) => r.ownership === 'ours' || r.ownership === 'foreign');
+  return { services: mine(services), checks: mine(checks) };
+}
+
+export function backendPrefix(names: L7Names): string {
+  return `k8s2-be-${names.lb.slice(0, 8)}-`;
+}
+
+function certificateLink(pc: PlanContext, id: string): string {
+  return id.includes('/') ? id : links(pc.options).global('sslCertificates', id);
+}
+
+export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: GceLbOptions): Promise<LbPlan> {
+  const { options, clusterName, call } = pc;
+  const { ref } = spec;
+  const invalid = (m: string): GceError => new GceError('invalid', m, { provider: call.provider });
+  const names = l7NamesFor(pc, ref);
+  const link = links(options);
+  const description = ownedDescription(clusterName, ref);
+
+  const targetSets = spec.targetSets.filter((t): t is InstanceTargetSet => t.type === 'instance');
+  if (targetSets.length !== spec.targetSets.length) throw invalid('ip targets (NEGs) are not supported by the gce provider; backends need a node port');
+  if (spec.sourceRanges.length > 0) {
+    // A global HTTP(S) LB filters clients with Cloud Armor, which lbc does not manage; silently ignoring them would open the site.
+    throw invalid('source ranges are not supported for Ingresses by the gce provider (they would need a Cloud Armor policy); remove lbc.dev/load-balancer-source-ranges');
+  }
+  const https = spec.listeners.find((l) => l.protocol === 'HTTPS');
+  const secretCerts = (https?.certificates ?? []).filter((c): c is Extract<TlsCertificate, { source: 'secret' }> => c.source === 'secret');
+  const providerCerts = (https?.certificates ?? []).filter((c): c is Extract<TlsCertificate, { source: 'provider' }> => c.source === 'provider');
+  // ingress-gce puts pre-shared certificates first, then those from Secrets.
+  const certLinks = [
+    ...o.preSharedCerts.map((n) => certificateLink(pc, n)),
+    ...providerCerts.map((c) => certificateLink(pc, c.id)),
+    ...secretCerts.map((c) => link.global('sslCertificates', names.sslCertificate(c.certPem))),
+  ].filter((l, i, all) => all.indexOf(l) === i);
+  const wantHttps = certLinks.length > 0;
+  const wantHttp = o.allowHttp;
+  if (!wantHttp && !wantHttps) throw invalid('kubernetes.io/ingress.allow-http is "false" and there is no TLS certificate: the load balancer would have no port');
+
+  const cand = l7Candidates(names);
+  const fwKind = firewallKind(networkProjectOf(options));
+  const [addresses, forwardingRules, httpProxies, httpsProxies, urlMaps, firewalls, groups, certs, backends, staticAddress] = await Promise.all([
+    observe(globalAddressKind, call, cand.address, clusterName, ref.uid),
+    observe(globalForwardingRuleKind, call, cand.forwardingRules, clusterName, ref.uid),
+    observe(targetHttpProxyKind, call, cand.httpProxy, clusterName, ref.uid),
+    observe(targetHttpsProxyKind, call, cand.httpsProxy, clusterName, ref.uid),
+    observe(urlMapKind, call, cand.urlMap, clusterName, ref.uid),
+    observe(fwKind, call, cand.firewall, clusterName, ref.uid),
+    observeInstanceGroups(call, instanceGroupName(options.clusterId), clusterName),
+    observeSslCertificates(call, names.sslCertificatePrefix, clusterName, ref.uid),
+    observeBackends(call, backendPrefix(names), clusterName, ref.uid),
+    o.staticIpName !== undefined ? globalAddressKind.get(call, { name: o.staticIpName }) : Promise.resolve(undefined),
+  ]);
+
+  // ---- address ------------------------------------------------------------------------
+  if (o.staticIpName !== undefined && !staticAddress?.address) {
+    throw invalid(`the global static address ${o.staticIpName} (kubernetes.io/ingress.global-static-ip-name) does not exist`);
+  }
+  const own = addresses.find((a) => a.ownership === 'ours')?.resource;
+  const wantAddress: Desired<Address>[] = staticAddress
+    ? []
+    : [{ key: { name: names.address }, body: () => ({ description, ipVersion: 'IPV4', labels: ownershipLabels(clusterName, ref) }) }];
+  const addressSteps = capturingAddress(
+    synthesize({ kind: globalAddressKind, ctx: call, clusterName, uid: ref.uid, want: wantAddress, have: addresses, plannedState: {} }),
+    globalAddressKind,
+    call,
+    { name: names.address },
+  );
+  const planned: RunState = {};
+  if (staticAddress?.address) planned.ip = staticAddress.address;
+  else if (own?.address) planned.ip = own.address;
+
+  // ---- instance groups with the node ports named -----------------------------------------
+  const byZone = instancesByZone(targetSets, options.project, options.region);
+  const ports = [...new Set(targetSets.map((t) => t.nodePort))].sort((a, b) => a - b);
+  const igName = instanceGroupName(options.clusterId);
+  const wantGroups = igDesired(igName, byZone.zones, groups, clusterName, options.clusterId, ports.map((p) => ({ name: namedPort(p), port: p })));
+  const groupLinks = [...byZone.zones.keys()].map((zone) => zonalLink(options.project, zone, 'instanceGroups', igName));
+
+  // ---- backends -------------------------------------------------------------------------
+  const serviceName = new Map(targetSets.map((t) => [t.name, names.backendService(t.name, t.backend.namespace, t.backend.service, t.backend.port)]));
+  const serviceLink = (targetSet: string): string => link.global('backendServices', serviceName.get(targetSet) ?? '');
+  const wantChecks: Desired<HealthCheck>[] = [];
+  const wantServices: Desired<BackendService>[] = [];
+  const hcPorts: number[] = [];
+  for (const t of targetSets) {
+    const name = serviceName.get(t.name) ?? '';
+    const hc = t.healthCheck;
+    const port = hc.port === 'traffic-port' ? t.nodePort : hc.port;
+    hcPorts.push(port);
+    const check = healthCheckBody({ protocol: hc.protocol, port, ...(hc.protocol !== 'TCP' ? { path: hc.path } : {}), description, timing: timingOf(hc) });
+    wantChecks.push({ key: { name }, body: () => check });
+    wantServices.push({
+      key: { name },
+      body: () => ({
+        description,
+        protocol: 'HTTP',
+        loadBalancingScheme: 'EXTERNAL',
+        portName: namedPort(t.nodePort),
+        timeoutSec: BACKEND_TIMEOUT_SEC,
+        healthChecks: [link.global('healthChecks', name)],
+        backends: groupLinks.map((group) => ({ group, balancingMode: 'RATE', maxRatePerInstance: 1, capacityScaler: 1 })),
+      }),
+    });
+  }
+
+  // ---- firewall -------------------------------------------------------------------------
+  const tags = await pc.tags.tagsFor(call, targetSets);
+  const wantFirewall: Desired<Firewall>[] = [
+    {
+      key: { name: names.firewall },
+      acceptForeign: true,
+      body: () => ({
+        description,
+        network: networkUrl(options),
+        sourceRanges: [...L7_HEALTH_CHECK_RANGES],
+        targetTags: tags,
+        allowed: [{ IPProtocol: 'tcp', ports: portRanges([...ports, ...hcPorts]) }],
+      }),
+    },
+  ];
+
+  // ---- certificates, URL map, proxies, forwarding rules -------------------------------------
+  const wantCerts: Desired<SslCertificate>[] = secretCerts.map((c) => ({
+    key: { name: names.sslCertificate(c.certPem) },
+    body: () => ({ description, certificate: c.certPem, privateKey: c.keyPem }),
+  }));
+  const firstRule = spec.rules[0];
+  const defaultService =
+    spec.defaultBackend !== undefined
+      ? serviceLink(spec.defaultBackend)
+      : options.defaultBackendService !== undefined
+        ? link.global('backendServices', options.defaultBackendService)
+        : firstRule !== undefined
+          ? serviceLink(firstRule.targetSet)
+          : undefined;
+  if (defaultService === undefined) throw invalid('the Ingress has neither rules nor a default backend');
+  const urlMap = buildUrlMap(spec, description, defaultService, serviceLink);
+  const urlMapLink = link.global('urlMaps', names.urlMap);
+  const wantUrlMap: Desired<UrlMap>[] = [{ key: { name: names.urlMap }, body: () => urlMap }];
+  const wantHttpProxy: Desired<TargetHttpProxy>[] = wantHttp ? [{ key: { name: names.httpProxy }, body: () => ({ description, urlMap: urlMapLink }) }] : [];
+  const wantHttpsProxy: Desired<TargetHttpsProxy>[] = wantHttps
+    ? [{ key: { name: names.httpsProxy }, body: () => ({ description, urlMap: urlMapLink, sslCertificates: certLinks }) }]
+    : [];
+  const rule = (port: number, target: string) => (state: RunState): ForwardingRule => ({
+    description,
+    ...(state.ip !== undefined ? { IPAddress: state.ip } : {}),
+    IPProtocol: 'TCP',
+    portRange: `${port}-${port}`,
+    target,
+    loadBalancingScheme: 'EXTERNAL',
+    labels: ownershipLabels(clusterName, ref),
+  });
+  const wantRules: Desired<ForwardingRule>[] = [
+    ...(wantHttp ? [{ key: { name: names.httpForwardingRule }, body: rule(80, link.global('targetHttpProxies', names.httpProxy)) }] : []),
+    ...(wantHttps ? [{ key: { name: names.httpsForwardingRule }, body: rule(443, link.global('targetHttpsProxies', names.httpsProxy)) }] : []),
+  ];
+
+  const common = { ctx: call, clusterName, uid: ref.uid, plannedState: planned };
+  const steps: Step[] = [
+    ...addressSteps,
+    ...synthesize({ ...common, kind: globalHealthCheckKind, want: wantChecks, have: backends.checks }),
+    ...synthesize({ ...common, kind: fwKind, want: wantFirewall, have: firewalls }),
+    ...synthesize({ ...common, kind: instanceGroupKind, want: wantGroups, have: groups }),
+    ...synthesize({ ...common, kind: globalBackendServiceKind, want: wantServices, have: backends.services }),
+    ...synthesize({ ...common, kind: sslCertificateKind, want: wantCerts, have: certs }),
+    ...synthesize({ ...common, kind: urlMapKind, want: wantUrlMap, have: urlMaps }),
+    ...synthesize({ ...common, kind: targetHttpProxyKind, want: wantHttpProxy, have: httpProxies }),
+    ...synthesize({ ...common, kind: targetHttpsProxyKind, want: wantHttpsProxy, have: httpsProxies }),
+    ...synthesize({ ...common, kind: globalForwardingRuleKind, want: wantRules, have: forwardingRules, leftovers: 'teardown' }),
+  ];
+  return {
+    steps,
+    planned,
+    status: (state) => (state.ip !== undefined ? { ingress: [{ ip: state.ip, ipMode: 'Proxy' }] } : { ingress: [] }),
+  };
+}

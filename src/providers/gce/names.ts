@@ -1,0 +1,148 @@
+// Resource names, as the GCE cloud provider (cloud-provider-gcp gce_loadbalancer_naming.go)
+// and ingress-gce (pkg/utils/namer) make them, so users migrating from either recognise
+// what they see in the console. Names are also how lbc finds a load balancer's resources
+// again after a crash: everything for one object is derived from its UID.
+import { createHash } from 'node:crypto';
+import type { LbRef } from '../../model/ref.js';
+import type { GceScheme } from './annotations.js';
+
+// ---- L4 (Services) ---------------------------------------------------------------
+
+/** cloudprovider.DefaultLoadBalancerName: "a" + the UID without dashes, cut to 32. */
+export function l4LoadBalancerName(uid: string): string {
+  return `a${uid}`.replace(/-/g, '').slice(0, 32);
+}
+
+export interface L4Names {
+  /** Address, backend service, forwarding rule and per-Service health check share it, as upstream. */
+  readonly lb: string;
+  /** The second protocol's forwarding rule and backend service of a TCP+UDP Service. */
+  readonly secondary: string;
+  /** k8s-fw-<lb>: the Service ports from loadBalancerSourceRanges. */
+  readonly firewall: string;
+  /** k8s-<cluster-id>-node: kube-proxy's healthz, shared by every externalTrafficPolicy Cluster Service. */
+  readonly nodeHealthCheck: string;
+  /** k8s-ig--<cluster-id>: one unmanaged group per zone, shared with ingress-gce's naming. */
+  readonly instanceGroup: string;
+  /** The health-check firewall's name: upstream names it differently for external and internal LBs. */
+  healthCheckFirewall(scheme: GceScheme, shared: boolean): string;
+}
+
+export function l4Names(uid: string, clusterId: string): L4Names {
+  const lb = l4LoadBalancerName(uid);
+  const nodeHealthCheck = `k8s-${clusterId}-node`;
+  return {
+    lb,
+    secondary: `${lb}-udp`,
+    firewall: `k8s-fw-${lb}`,
+    nodeHealthCheck,
+    instanceGroup: instanceGroupName(clusterId),
+    healthCheckFirewall: (scheme, shared) => {
+      // External: MakeHealthCheckFirewallName; internal: makeHealthCheckFirewallName.
+      if (scheme === 'External') return shared ? `${nodeHealthCheck}-http-hc` : `k8s-${lb}-http-hc`;
+      return shared ? `${nodeHealthCheck}-hc` : `${lb}-hc`;
+    },
+  };
+}
+
+/** makeInstanceGroupName: ingress-gce and the internal LB share these groups. */
+export function instanceGroupName(clusterId: string): string {
+  return clusterId === '' ? 'k8s-ig' : `k8s-ig--${clusterId}`;
+}
+
+/** Every shared name an L4 LB of this cluster may use, for cleanup after its last user. */
+export function sharedHealthCheckFirewalls(clusterId: string): string[] {
+  const n = l4Names('', clusterId);
+  return [n.healthCheckFirewall('External', true), n.healthCheckFirewall('Internal', true)];
+}
+
+// ---- L7 (Ingresses), ingress-gce's v2 frontend naming scheme --------------------
+
+/** common.ContentHash: sha256, each of the first n bytes mapped onto [0-9a-z]. Never change it. */
+export function contentHash(s: string, n: number): string {
+  const chars = '0123456789abcdefghijklmnopqrstuvwxyz';
+  const bytes = createHash('sha256').update(s).digest();
+  let out = '';
+  for (let i = 0; i < n && i < bytes.length; i++) out += chars[(bytes[i] ?? 0) % chars.length];
+  return out;
+}
+
+/** namer.TrimFieldsEvenly: shortens fields in proportion to their length until they fit max. */
+export function trimFieldsEvenly(max: number, ...fields: string[]): string[] {
+  const total = fields.reduce((n, f) => n + f.length, 0);
+  if (max <= 0 || total <= max) return fields;
+  const excess = total - max;
+  let remaining = max;
+  const lengths = fields.map((f) => {
+    const l = f.length - Math.trunc((f.length * excess) / total) - 1;
+    remaining -= l;
+    return l;
+  });
+  for (let i = 0; i < remaining && i < lengths.length; i++) lengths[i] = (lengths[i] ?? 0) + 1;
+  return fields.map((f, i) => f.slice(0, Math.max(0, lengths[i] ?? 0)));
+}
+
+// Ingress names are DNS subdomains and may hold dots, which GCE names may not.
+const scrub = (s: string): string => s.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+
+export interface L7Names {
+  /** `<cluster-uid8>-<namespace>-<name>-<hash8>`. */
+  readonly lb: string;
+  readonly httpForwardingRule: string;
+  readonly httpsForwardingRule: string;
+  readonly httpProxy: string;
+  readonly httpsProxy: string;
+  readonly urlMap: string;
+  /** ingress-gce reserves the LB's address under the HTTP forwarding rule's name. */
+  readonly address: string;
+  /** Health-check ranges to the node ports this LB's backends use. */
+  readonly firewall: string;
+  /** One backend service (and its health check, same name) per target set, owned by this LB. */
+  backendService(targetSet: string, namespace: string, service: string, port: number): string;
+  /** k8s2-cr-<cluster-uid8>-<lb hash16>-<cert hash16>: a new certificate gets a new name. */
+  sslCertificate(certPem: string): string;
+  /** Prefix every certificate of this LB starts with. */
+  readonly sslCertificatePrefix: string;
+}
+
+/** maximumAllowedCombinedLength in ingress-gce's frontendnamer.go. */
+const MAX_COMBINED = 36;
+
+/**
+ * ingress-gce derives these from the kube-system UID; lbc uses the configured
+ * kubeSystemUid when given (same names as ingress-gce), else the cluster id.
+ */
+export function l7Names(ref: LbRef, kubeSystemUid: string): L7Names {
+  const clusterUid = contentHash(kubeSystemUid, 8);
+  const [ns = '', name = ''] = trimFieldsEvenly(MAX_COMBINED, scrub(ref.namespace), scrub(ref.name));
+  const suffix = contentHash([kubeSystemUid, ref.namespace, ref.name].join(';'), 8);
+  const lb = `${clusterUid}-${ns}-${name}-${suffix}`;
+  const lbHash = contentHash(lb, 16);
+  const sslCertificatePrefix = `k8s2-cr-${clusterUid}-${lbHash}-`;
+  return {
+    lb,
+    httpForwardingRule: `k8s2-fr-${lb}`,
+    httpsForwardingRule: `k8s2-fs-${lb}`,
+    httpProxy: `k8s2-tp-${lb}`,
+    httpsProxy: `k8s2-ts-${lb}`,
+    urlMap: `k8s2-um-${lb}`,
+    address: `k8s2-fr-${lb}`,
+    firewall: `k8s2-fw-${lb}`,
+    backendService: (targetSet, namespace, service, port) => {
+      const fields = trimFieldsEvenly(MAX_COMBINED - 2, scrub(namespace), scrub(service), String(port));
+      return `k8s2-be-${clusterUid}-${fields.join('-')}-${contentHash(`${lb};${targetSet}`, 8)}`;
+    },
+    sslCertificate: (certPem) => `${sslCertificatePrefix}${createHash('sha256').update(certPem).digest('hex').slice(0, 16)}`,
+    sslCertificatePrefix,
+  };
+}
+
+/** ingress-gce's getNameForPathMatcher: "host" + md5 of the host rule. */
+export function pathMatcherName(host: string): string {
+  return `host${createHash('md5').update(host).digest('hex')}`;
+}
+
+/** namer.NamedPort: the instance group port name backend services address node ports by. */
+export function namedPort(nodePort: number): string {
+  return `port${nodePort}`;
+}

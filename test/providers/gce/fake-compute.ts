@@ -1,0 +1,604 @@
+// A stateful fake of the Compute Engine REST API lbc uses, installed with nock so the
+// real @google-cloud/compute clients (REST transport) talk to it. Routes, request
+// types and resource types come from the protos shipped with @google-cloud/compute,
+// so a request body with a field the API does not have is rejected as GCE would
+// (400 "Unknown name"), and a path the API does not have fails the test.
+//
+// What it models: insert/get/list/delete/patch/update per collection, with 409 for a
+// taken name, 404 for a missing one, 412 for a stale fingerprint, 400
+// resourceInUseByAnotherResource when something still refers to a resource, 400 when
+// a reference points nowhere; instance group members and named ports; setTarget,
+// setUrlMap, setSslCertificates; addresses and ephemeral IPs handed out; operations
+// that stay RUNNING until waited on (when asked), and the wait call that finishes them.
+// Faults: scripted HTTP failures, operations that end in error, and "crashes" (every
+// write after the Nth fails, as if the process had died there).
+import { createRequire } from 'node:module';
+import nock from 'nock';
+
+const require = createRequire(import.meta.url);
+const protos = require('@google-cloud/compute/build/protos/protos.json') as ProtoRoot;
+
+interface ProtoField {
+  type: string;
+  rule?: string;
+  keyType?: string;
+}
+interface ProtoType {
+  fields?: Record<string, ProtoField>;
+  values?: Record<string, number>;
+  methods?: Record<string, { requestType: string; responseType: string; parsedOptions?: Record<string, unknown>[] }>;
+  nested?: Record<string, ProtoType>;
+}
+interface ProtoRoot {
+  nested: { google: { nested: { cloud: { nested: { compute: { nested: { v1: { nested: Record<string, ProtoType> } } } } } } } };
+}
+
+const V1 = protos.nested.google.nested.cloud.nested.compute.nested.v1.nested;
+const SCALARS = new Set(['string', 'bool', 'int32', 'int64', 'uint32', 'uint64', 'double', 'float', 'sint32', 'sint64', 'fixed32', 'fixed64', 'bytes']);
+
+/** The services lbc's provider talks to. */
+const SERVICES = [
+  'Addresses',
+  'GlobalAddresses',
+  'ForwardingRules',
+  'GlobalForwardingRules',
+  'RegionBackendServices',
+  'BackendServices',
+  'RegionHealthChecks',
+  'HealthChecks',
+  'Firewalls',
+  'InstanceGroups',
+  'Instances',
+  'UrlMaps',
+  'TargetHttpProxies',
+  'TargetHttpsProxies',
+  'SslCertificates',
+  'RegionOperations',
+  'GlobalOperations',
+  'ZoneOperations',
+];
+
+interface Route {
+  readonly service: string;
+  readonly method: string;
+  readonly verb: string;
+  readonly regex: RegExp;
+  readonly params: string[];
+  /** The request field holding the body, and its message type. */
+  readonly bodyType?: string;
+}
+
+function buildRoutes(): Route[] {
+  const routes: Route[] = [];
+  for (const service of SERVICES) {
+    const svc = V1[service];
+    for (const [method, m] of Object.entries(svc?.methods ?? {})) {
+      const http = m.parsedOptions?.map((o) => o['(google.api.http)'] as Record<string, string> | undefined).find((h) => h !== undefined);
+      if (!http) continue;
+      const verb = Object.keys(http).find((k) => k !== 'body') ?? '';
+      const template = http[verb] ?? '';
+      const params: string[] = [];
+      const regex = new RegExp(
+        `^${template.replace(/\{([a-z_]+)\}/g, (_, p: string) => {
+          params.push(p);
+          return '([^/]+)';
+        })}$`,
+      );
+      let bodyType: string | undefined;
+      if (http.body) {
+        const camel = http.body.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+        bodyType = V1[m.requestType]?.fields?.[camel]?.type;
+      }
+      routes.push({ service, method, verb: verb.toUpperCase(), regex, params, ...(bodyType ? { bodyType } : {}) });
+    }
+  }
+  return routes;
+}
+
+const ROUTES = buildRoutes();
+
+/** Field names the Compute API does not have, with their JSON path. */
+export function unknownFields(value: unknown, typeName: string, path = ''): string[] {
+  const type = V1[typeName];
+  if (!type?.fields || value === null || typeof value !== 'object' || Array.isArray(value)) return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const f = type.fields[k];
+    if (!f) {
+      out.push(`${path}${k}`);
+      continue;
+    }
+    if (SCALARS.has(f.type) || V1[f.type]?.values) continue;
+    if (f.keyType !== undefined) {
+      for (const [mk, mv] of Object.entries((v as Record<string, unknown>) ?? {})) out.push(...unknownFields(mv, f.type, `${path}${k}.${mk}.`));
+    } else if (f.rule === 'repeated' && Array.isArray(v)) {
+      v.forEach((item, i) => out.push(...unknownFields(item, f.type, `${path}${k}[${i}].`)));
+    } else {
+      out.push(...unknownFields(v, f.type, `${path}${k}.`));
+    }
+  }
+  return out;
+}
+
+export type Json = Record<string, unknown>;
+
+export interface LoggedCall {
+  readonly verb: string;
+  readonly path: string;
+  readonly query: Readonly<Record<string, string>>;
+  /** `Service.Method`, e.g. `ForwardingRules.Insert`. */
+  readonly rpc: string;
+  /** The resource the call is about (the name, or the collection for insert/list). */
+  readonly target: string;
+  readonly body?: Json;
+  readonly status: number;
+}
+
+export interface FakeReply {
+  readonly status: number;
+  readonly body?: Json;
+  readonly headers?: Record<string, string>;
+}
+
+interface Fault {
+  readonly match: (c: { rpc: string; target: string; verb: string }) => boolean;
+  readonly reply: FakeReply;
+  remaining: number;
+}
+
+interface OpFault {
+  readonly match: (c: { rpc: string; target: string }) => boolean;
+  readonly error: { code: string; message: string };
+  remaining: number;
+}
+
+interface Operation extends Json {
+  name: string;
+  status: string;
+  error?: Json;
+}
+
+const READS = new Set(['Get', 'List', 'AggregatedList', 'ListInstances', 'Wait']);
+export const isWrite = (c: LoggedCall): boolean => !READS.has(c.rpc.split('.')[1] ?? '');
+
+/** Fields holding links to other resources lbc manages; the fake checks they point somewhere. */
+const LINK_FIELDS = ['target', 'backendService', 'urlMap', 'defaultService', 'service'] as const;
+const LINK_LIST_FIELDS = ['healthChecks', 'sslCertificates'] as const;
+const MANAGED = /(addresses|forwardingRules|backendServices|healthChecks|firewalls|instanceGroups|urlMaps|targetHttpProxies|targetHttpsProxies|sslCertificates)\/[^/]+$/;
+
+const linkPath = (l: string): string => {
+  const i = l.indexOf('projects/');
+  return i < 0 ? l : l.slice(i);
+};
+
+function referencesOf(r: Json): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown, key?: string): void => {
+    if (typeof v === 'string') {
+      if (key !== undefined && ((LINK_FIELDS as readonly string[]).includes(key) || (LINK_LIST_FIELDS as readonly string[]).includes(key) || key === 'group')) {
+        out.push(linkPath(v));
+      }
+      return;
+    }
+    if (Array.isArray(v)) v.forEach((x) => walk(x, key));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
+  };
+  walk(r);
+  return out.filter((p) => MANAGED.test(p));
+}
+
+/** RE2 "field eq regex" filters, the only form lbc sends. */
+function matchesFilter(item: Json, filter: string | undefined): boolean {
+  if (!filter) return true;
+  const m = /^\s*(\w+)\s+(eq|ne)\s+(?:"(.*)"|'(.*)'|(\S+))\s*$/.exec(filter);
+  if (!m) throw new Error(`fake compute: unsupported filter ${filter}`);
+  const [, field = '', op, dq, sq, bare] = m;
+  const pattern = dq ?? sq ?? bare ?? '';
+  const re = new RegExp(`^(?:${pattern.replace(/\\"/g, '"')})$`, 's');
+  const v = item[field];
+  const hit = typeof v === 'string' && re.test(v);
+  return op === 'eq' ? hit : !hit;
+}
+
+export interface FakeComputeOptions {
+  readonly project: string;
+  readonly region: string;
+  /** Operations answer RUNNING until waited on. */
+  readonly pendingOperations?: boolean;
+  /** The bearer token every request must carry (no token endpoint is ever called). */
+  readonly token?: string;
+}
+
+export class FakeCompute {
+  readonly log: LoggedCall[] = [];
+  /** Protocol violations seen (a write before the previous operation was waited on, a bad token...). */
+  readonly violations: string[] = [];
+  private readonly store = new Map<string, Json>();
+  private readonly members = new Map<string, Set<string>>();
+  private readonly ops = new Map<string, Operation>();
+  private readonly faults: Fault[] = [];
+  private readonly opFaults: OpFault[] = [];
+  private writesLeft = Infinity;
+  private seq = 0;
+  private ipSeq = 10;
+  private unwaited: string | undefined;
+  private scope: nock.Scope | undefined;
+  pendingOperations: boolean;
+
+  constructor(readonly opts: FakeComputeOptions) {
+    this.pendingOperations = opts.pendingOperations ?? false;
+  }
+
+  install(base = 'https://compute.googleapis.com'): this {
+    const handler = (verb: string) =>
+      function (this: nock.ReplyFnContext, uri: string, body: nock.Body) {
+        return fake.handle(verb, uri, body, this.req.headers);
+      };
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const fake = this;
+    let scope = nock(base).persist();
+    for (const verb of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']) {
+      scope = scope.intercept(/^\/compute\/v1\//, verb).query(true).reply(handler(verb) as never);
+    }
+    this.scope = scope;
+    return this;
+  }
+
+  uninstall(): void {
+    this.scope?.persist(false);
+    nock.cleanAll();
+  }
+
+  // ---- state --------------------------------------------------------------------------
+
+  /** A resource by path below projects/<project>/, e.g. `regions/r/forwardingRules/a1`. */
+  get(path: string): Json | undefined {
+    return this.store.get(this.full(path));
+  }
+
+  /** Every resource path, sorted (without the projects/<project>/ prefix). */
+  paths(): string[] {
+    return [...this.store.keys()].map((k) => k.replace(/^projects\/[^/]+\//, '')).sort();
+  }
+
+  membersOf(path: string): string[] {
+    return [...(this.members.get(this.full(path)) ?? [])].sort();
+  }
+
+  /** Puts a resource in place as if someone else had made it. */
+  seed(path: string, resource: Json): void {
+    const full = this.full(path);
+    const name = full.split('/').pop() ?? '';
+    this.store.set(full, { ...this.serverFields(full, name), ...resource, name });
+  }
+
+  remove(path: string): void {
+    this.store.delete(this.full(path));
+  }
+
+  /** The writes so far as `Rpc target` lines. */
+  writes(): string[] {
+    return this.log.filter(isWrite).map((c) => `${c.rpc} ${c.target}`);
+  }
+
+  reads(): string[] {
+    return this.log.filter((c) => !isWrite(c)).map((c) => `${c.rpc} ${c.target}`);
+  }
+
+  clearLog(): void {
+    this.log.length = 0;
+  }
+
+  // ---- faults -------------------------------------------------------------------------
+
+  /** The next `times` calls matching `match` get `reply` instead. */
+  failNext(match: (c: { rpc: string; target: string; verb: string }) => boolean, reply: FakeReply, times = 1): void {
+    this.faults.push({ match, reply, remaining: times });
+  }
+
+  /** The next matching write is accepted, but its operation ends with this error. */
+  failOperation(match: (c: { rpc: string; target: string }) => boolean, error: { code: string; message: string }, times = 1): void {
+    this.opFaults.push({ match, error, remaining: times });
+  }
+
+  /** After n more writes, every write fails with a non-retryable error, as if lbc had died there. */
+  crashAfterWrites(n: number): void {
+    this.writesLeft = n;
+  }
+
+  healed(): void {
+    this.writesLeft = Infinity;
+    this.faults.length = 0;
+    this.opFaults.length = 0;
+  }
+
+  // ---- the API ------------------------------------------------------------------------
+
+  private full(path: string): string {
+    return path.startsWith('projects/') ? path : `projects/${this.opts.project}/${path}`;
+  }
+
+  private serverFields(path: string, name: string): Json {
+    const parts = path.split('/');
+    const collection = parts[parts.length - 2] ?? '';
+    const out: Json = {
+      kind: `compute#${collection.replace(/s$/, '').replace(/ie$/, 'y').replace(/Addresse$/, 'Address')}`,
+      id: String(1000 + ++this.seq),
+      name,
+      selfLink: `https://www.googleapis.com/compute/v1/${path}`,
+      creationTimestamp: '2024-01-01T00:00:00.000-07:00',
+      fingerprint: Buffer.from(`fp-${this.seq}`).toString('base64'),
+    };
+    const region = /\/regions\/([^/]+)\//.exec(path)?.[1];
+    const zone = /\/zones\/([^/]+)\//.exec(path)?.[1];
+    if (region) out.region = `https://www.googleapis.com/compute/v1/projects/${this.opts.project}/regions/${region}`;
+    if (zone) out.zone = `https://www.googleapis.com/compute/v1/projects/${this.opts.project}/zones/${zone}`;
+    return out;
+  }
+
+  private error(status: number, reason: string, message: string): FakeReply {
+    return { status, body: { error: { code: status, message, errors: [{ message, domain: 'global', reason }] } } };
+  }
+
+  private handle(verb: string, uri: string, rawBody: nock.Body, headers: Record<string, string | string[] | undefined>): [number, Json, Record<string, string>?] {
+    const url = new URL(uri, 'https://compute.googleapis.com');
+    const path = url.pathname;
+    const query = Object.fromEntries(url.searchParams.entries());
+    const route = ROUTES.find((r) => r.verb === verb && r.regex.test(path));
+    const auth = headers.authorization;
+    if (this.opts.token !== undefined && auth !== `Bearer ${this.opts.token}`) this.violations.push(`${verb} ${path}: authorization ${String(auth)}`);
+    if (!route) {
+      this.violations.push(`no Compute API route for ${verb} ${path}`);
+      return [404, { error: { code: 404, message: `fake compute: no route for ${verb} ${path}` } }];
+    }
+    const m = route.regex.exec(path) ?? [];
+    const params: Record<string, string> = {};
+    route.params.forEach((p, i) => (params[p] = decodeURIComponent(m[i + 1] ?? '')));
+    let body: Json | undefined;
+    if (typeof rawBody === 'string' && rawBody !== '') body = JSON.parse(rawBody) as Json;
+    else if (rawBody && typeof rawBody === 'object' && !Buffer.isBuffer(rawBody)) body = rawBody as Json;
+    const rpc = `${route.service}.${route.method}`;
+    const relPath = path.replace(/^\/compute\/v1\//, '');
+    const target = route.method === 'Insert' ? String(body?.name ?? '') : this.targetOf(route, relPath, params);
+    const reply = this.dispatch(route, rpc, relPath, params, query, body, target, verb);
+    this.log.push({ verb, path: relPath, query, rpc, target, ...(body !== undefined ? { body } : {}), status: reply.status });
+    return [reply.status, reply.body ?? {}, reply.headers];
+  }
+
+  private targetOf(route: Route, relPath: string, params: Record<string, string>): string {
+    if (route.method === 'Wait') return params.operation ?? '';
+    const last = route.params[route.params.length - 1];
+    if (route.method === 'List' || route.method === 'AggregatedList') return relPath.split('/').pop() ?? '';
+    return last !== undefined ? (params[last] ?? '') : relPath;
+  }
+
+  private dispatch(
+    route: Route,
+    rpc: string,
+    relPath: string,
+    params: Record<string, string>,
+    query: Record<string, string>,
+    body: Json | undefined,
+    target: string,
+    verb: string,
+  ): FakeReply {
+    const write = !READS.has(route.method);
+    const fault = this.faults.find((f) => f.remaining > 0 && f.match({ rpc, target, verb }));
+    if (fault) {
+      fault.remaining--;
+      return fault.reply;
+    }
+    if (write) {
+      if (this.unwaited !== undefined) this.violations.push(`${rpc} ${target} sent before operation ${this.unwaited} was waited on`);
+      if (this.writesLeft <= 0) return this.error(400, 'injectedCrash', 'lbc crashed here (injected)');
+      this.writesLeft--;
+    }
+    if (route.bodyType && body) {
+      const unknown = unknownFields(body, route.bodyType);
+      if (unknown.length > 0) return this.error(400, 'invalid', `Invalid JSON payload received. Unknown name ${unknown.map((u) => JSON.stringify(u)).join(', ')}`);
+    }
+    switch (route.method) {
+      case 'Get':
+        return this.doGet(relPath);
+      case 'List':
+        return { status: 200, body: { items: this.listIn(relPath, query.filter) } };
+      case 'AggregatedList':
+        return this.doAggregated(route, query.filter);
+      case 'Insert':
+        return this.doInsert(rpc, relPath, body ?? {});
+      case 'Delete':
+        return this.doDelete(rpc, relPath);
+      case 'Patch':
+      case 'Update':
+        return this.doModify(rpc, relPath, body ?? {}, route.method === 'Patch');
+      case 'Wait':
+        return this.doWait(params.operation ?? '');
+      case 'ListInstances':
+        return this.doListInstances(relPath.replace(/\/listInstances$/, ''));
+      default:
+        // A few global custom methods have no global/ in their path (targetHttpsProxies/x/setSslCertificates).
+        return this.doCustom(rpc, route.method, relPath.replace(/\/[a-zA-Z]+$/, '').replace(/^(projects\/[^/]+\/)(target\w+Proxies\/)/, '$1global/$2'), body ?? {});
+    }
+  }
+
+  private doGet(relPath: string): FakeReply {
+    const r = this.store.get(relPath);
+    if (!r) return this.error(404, 'notFound', `The resource '${relPath}' was not found`);
+    return { status: 200, body: r };
+  }
+
+  private listIn(collection: string, filter: string | undefined): Json[] {
+    const prefix = `${collection}/`;
+    return [...this.store.entries()]
+      .filter(([k]) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'))
+      .map(([, v]) => v)
+      .filter((v) => matchesFilter(v, filter))
+      .sort((a, b) => (String(a.name) < String(b.name) ? -1 : 1));
+  }
+
+  private doAggregated(route: Route, filter: string | undefined): FakeReply {
+    const collection = route.service === 'InstanceGroups' ? 'instanceGroups' : '';
+    const items: Record<string, Json> = {};
+    for (const [k, v] of this.store.entries()) {
+      const m = /^projects\/[^/]+\/zones\/([^/]+)\/([a-zA-Z]+)\/[^/]+$/.exec(k);
+      if (!m || m[2] !== collection || !matchesFilter(v, filter)) continue;
+      const key = `zones/${m[1] ?? ''}`;
+      const list = (items[key] ??= { [collection]: [] }) as Record<string, Json[]>;
+      list[collection]?.push(v);
+    }
+    return { status: 200, body: { items } };
+  }
+
+  private operation(rpc: string, relPath: string, target: string, error?: { code: string; message: string }): FakeReply {
+    const name = `operation-${++this.seq}`;
+    const scope = /^projects\/[^/]+\/(regions|zones)\/([^/]+)\//.exec(relPath);
+    const op: Operation = {
+      kind: 'compute#operation',
+      id: String(this.seq),
+      name,
+      operationType: rpc.split('.')[1]?.toLowerCase() ?? '',
+      targetLink: `https://www.googleapis.com/compute/v1/${target}`,
+      status: this.pendingOperations || error ? 'RUNNING' : 'DONE',
+      selfLink: `https://www.googleapis.com/compute/v1/${relPath}`,
+      ...(scope?.[1] === 'regions' ? { region: `https://www.googleapis.com/compute/v1/projects/${this.opts.project}/regions/${scope[2] ?? ''}` } : {}),
+      ...(scope?.[1] === 'zones' ? { zone: `https://www.googleapis.com/compute/v1/projects/${this.opts.project}/zones/${scope[2] ?? ''}` } : {}),
+    };
+    const stored: Operation = error ? { ...op, error: { errors: [{ code: error.code, message: error.message }] }, httpErrorStatusCode: 400 } : op;
+    this.ops.set(name, stored);
+    if (op.status !== 'DONE') this.unwaited = name;
+    return { status: 200, body: op };
+  }
+
+  private doWait(name: string): FakeReply {
+    const op = this.ops.get(name);
+    if (!op) return this.error(404, 'notFound', `operation ${name} not found`);
+    op.status = 'DONE';
+    if (this.unwaited === name) this.unwaited = undefined;
+    return { status: 200, body: op };
+  }
+
+  private takeOpFault(rpc: string, target: string): { code: string; message: string } | undefined {
+    const f = this.opFaults.find((x) => x.remaining > 0 && x.match({ rpc, target }));
+    if (!f) return undefined;
+    f.remaining--;
+    return f.error;
+  }
+
+  private missingReference(r: Json): string | undefined {
+    return referencesOf(r).find((p) => !this.store.has(p));
+  }
+
+  private doInsert(rpc: string, collection: string, body: Json): FakeReply {
+    const name = String(body.name ?? '');
+    const path = `${collection}/${name}`;
+    if (!/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) return this.error(400, 'invalid', `Invalid value for field 'resource.name': '${name}'`);
+    if (this.store.has(path)) return this.error(409, 'alreadyExists', `The resource '${path}' already exists`);
+    const missing = this.missingReference(body);
+    if (missing) return this.error(400, 'invalid', `The resource '${missing}' is not ready or does not exist`);
+    const opError = this.takeOpFault(rpc, name);
+    if (opError) return this.operation(rpc, collection, path, opError);
+    const resource: Json = { ...this.serverFields(path, name), ...body };
+    if (/\/addresses$/.test(collection)) {
+      resource.address ??= String(body.addressType) === 'INTERNAL' ? `10.128.0.${this.ipSeq++}` : `203.0.113.${this.ipSeq++}`;
+      resource.status = 'RESERVED';
+      if (/\/regions\//.test(collection) && String(body.addressType ?? 'EXTERNAL') === 'EXTERNAL') resource.networkTier ??= 'PREMIUM';
+    }
+    if (/forwardingRules$/.test(collection)) {
+      if (resource.IPAddress === undefined) resource.IPAddress = `198.51.100.${this.ipSeq++}`;
+      if (String(resource.loadBalancingScheme ?? 'EXTERNAL') === 'EXTERNAL' && /\/regions\//.test(collection)) resource.networkTier ??= 'PREMIUM';
+      const clash = this.listIn(collection, undefined).find(
+        (fr) => fr.IPAddress === resource.IPAddress && fr.IPProtocol === resource.IPProtocol && JSON.stringify(fr.ports ?? fr.portRange) === JSON.stringify(resource.ports ?? resource.portRange),
+      );
+      if (clash) return this.error(400, 'ipInUseByAnotherResource', `IP ${String(resource.IPAddress)} is in use by ${String(clash.name)}`);
+    }
+    if (/backendServices$/.test(collection)) resource.sessionAffinity ??= 'NONE';
+    if (/instanceGroups$/.test(collection)) this.members.set(path, new Set());
+    this.store.set(path, resource);
+    return this.operation(rpc, collection, path);
+  }
+
+  private doDelete(rpc: string, path: string): FakeReply {
+    if (!this.store.has(path)) return this.error(404, 'notFound', `The resource '${path}' was not found`);
+    const user = [...this.store.entries()].find(([k, v]) => k !== path && referencesOf(v).includes(path));
+    if (user) {
+      return this.error(400, 'resourceInUseByAnotherResource', `The resource '${path}' is already being used by '${user[0]}'`);
+    }
+    const opError = this.takeOpFault(rpc, path.split('/').pop() ?? '');
+    if (opError) return this.operation(rpc, path, path, opError);
+    this.store.delete(path);
+    this.members.delete(path);
+    return this.operation(rpc, path, path);
+  }
+
+  private doModify(rpc: string, path: string, body: Json, patch: boolean): FakeReply {
+    const have = this.store.get(path);
+    if (!have) return this.error(404, 'notFound', `The resource '${path}' was not found`);
+    if (body.fingerprint !== undefined && body.fingerprint !== have.fingerprint) {
+      return this.error(412, 'conditionNotMet', 'Supplied fingerprint does not match current resource fingerprint.');
+    }
+    const missing = this.missingReference(body);
+    if (missing) return this.error(400, 'invalid', `The resource '${missing}' is not ready or does not exist`);
+    const opError = this.takeOpFault(rpc, path.split('/').pop() ?? '');
+    if (opError) return this.operation(rpc, path, path, opError);
+    const server = { kind: have.kind, id: have.id, name: have.name, selfLink: have.selfLink, creationTimestamp: have.creationTimestamp, region: have.region, zone: have.zone };
+    // In proto3 JSON an empty map is the same as no map: a PATCH leaves such a field alone.
+    const changes = patch ? Object.fromEntries(Object.entries(body).filter(([, v]) => !(v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0))) : body;
+    const next: Json = patch ? { ...have, ...changes } : { ...server, ...body };
+    for (const k of Object.keys(next)) if (next[k] === undefined) delete next[k];
+    next.fingerprint = Buffer.from(`fp-${++this.seq}`).toString('base64');
+    this.store.set(path, next);
+    return this.operation(rpc, path, path);
+  }
+
+  private doListInstances(path: string): FakeReply {
+    if (!this.store.has(path)) return this.error(404, 'notFound', `The resource '${path}' was not found`);
+    return { status: 200, body: { items: [...(this.members.get(path) ?? [])].sort().map((instance) => ({ instance, status: 'RUNNING' })) } };
+  }
+
+  private doCustom(rpc: string, method: string, path: string, body: Json): FakeReply {
+    const have = this.store.get(path);
+    if (!have) return this.error(404, 'notFound', `The resource '${path}' was not found`);
+    const name = path.split('/').pop() ?? '';
+    const opError = this.takeOpFault(rpc, name);
+    if (opError) return this.operation(rpc, path, path, opError);
+    const bump = (): void => {
+      have.fingerprint = Buffer.from(`fp-${++this.seq}`).toString('base64');
+    };
+    switch (method) {
+      case 'AddInstances':
+      case 'RemoveInstances': {
+        const set = this.members.get(path) ?? new Set<string>();
+        for (const i of (body.instances as { instance: string }[] | undefined) ?? []) {
+          const link = `https://www.googleapis.com/compute/v1/${linkPath(i.instance)}`;
+          if (method === 'AddInstances') {
+            if (set.has(link)) return this.error(400, 'memberAlreadyExists', `${link} is already a member of ${path}`);
+            set.add(link);
+          } else set.delete(link);
+        }
+        this.members.set(path, set);
+        have.size = set.size;
+        break;
+      }
+      case 'SetNamedPorts':
+        if (body.fingerprint !== undefined && body.fingerprint !== have.fingerprint) {
+          return this.error(412, 'conditionNotMet', 'Supplied fingerprint does not match current resource fingerprint.');
+        }
+        have.namedPorts = body.namedPorts;
+        bump();
+        break;
+      case 'SetTarget':
+      case 'SetUrlMap':
+      case 'SetSslCertificates': {
+        const missing = this.missingReference(body);
+        if (missing) return this.error(400, 'invalid', `The resource '${missing}' is not ready or does not exist`);
+        Object.assign(have, body);
+        bump();
+        break;
+      }
+      default:
+        this.violations.push(`fake compute does not model ${rpc}`);
+        return this.error(501, 'notImplemented', `fake compute does not model ${rpc}`);
+    }
+    return this.operation(rpc, path, path);
+  }
+}

@@ -1,0 +1,233 @@
+// Faults: rate limiting, server errors, operations that fail, stale fingerprints, names
+// taken by someone else, firewalls lbc may not write, and crashes between any two
+// writes followed by a run that converges (and a delete that leaves nothing).
+import { afterEach, describe, expect, it } from 'vitest';
+import { l4Names } from '../../../src/providers/gce/names.js';
+import { isProviderError, type ProviderError } from '../../../src/providers/types.js';
+import { CERT_A, CLUSTER_ID, harness, KEY_A, l4, l7, LB, REGION, SVC_UID, withPorts, type Harness } from './fixtures.js';
+import type { FakeReply } from './fake-compute.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.done();
+  h = undefined;
+});
+
+async function rejection(p: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await p;
+  } catch (e) {
+    if (isProviderError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a rejection');
+}
+
+const rateLimited = (retryAfter?: string): FakeReply => ({
+  status: 429,
+  body: { error: { code: 429, message: 'Rate Limit Exceeded', errors: [{ reason: 'rateLimitExceeded', domain: 'usageLimits', message: 'Rate Limit Exceeded' }] } },
+  ...(retryAfter !== undefined ? { headers: { 'Retry-After': retryAfter } } : {}),
+});
+const userRateLimited: FakeReply = {
+  status: 403,
+  body: { error: { code: 403, message: 'User Rate Limit Exceeded', errors: [{ reason: 'userRateLimitExceeded', domain: 'usageLimits', message: 'User Rate Limit Exceeded' }] } },
+};
+const unavailable: FakeReply = { status: 503, body: { error: { code: 503, message: 'Backend Error', errors: [{ reason: 'backendError', domain: 'global', message: 'Backend Error' }] } } };
+
+describe('gce faults: rate limiting and server errors', () => {
+  it('429 and userRateLimitExceeded are retried with backoff, then succeed', async () => {
+    h = harness();
+    h.fake.failNext((c) => c.rpc === 'Addresses.Insert', rateLimited('0'), 2);
+    h.fake.failNext((c) => c.rpc === 'ForwardingRules.Insert', userRateLimited, 1);
+    h.fake.failNext((c) => c.rpc === 'RegionBackendServices.Get', unavailable, 1);
+    await h.provider.ensure(l4());
+    expect(h.fake.log.filter((c) => c.rpc === 'Addresses.Insert').map((c) => c.status)).toEqual([429, 429, 200]);
+    expect(h.fake.log.filter((c) => c.rpc === 'ForwardingRules.Insert').map((c) => c.status)).toEqual([403, 200]);
+    expect(h.fake.get(`regions/${REGION}/forwardingRules/${LB}`)).toBeDefined();
+  });
+
+  it('persistent rate limiting ends in a throttled ProviderError carrying Retry-After', async () => {
+    h = harness();
+    h.fake.failNext((c) => c.rpc === 'Addresses.Insert', rateLimited('7'), Infinity);
+    const err = await rejection(h.provider.ensure(l4()));
+    expect(err.kind).toBe('throttled');
+    expect(err.retryAfterMs).toBe(7000);
+    expect(err.message).toContain('rateLimitExceeded');
+    // retries: 3 in the harness, so four attempts.
+    expect(h.fake.log.filter((c) => c.rpc === 'Addresses.Insert')).toHaveLength(4);
+  });
+
+  it('persistent 5xx ends in a transient error; 404 on delete is success', async () => {
+    h = harness();
+    h.fake.failNext((c) => c.rpc === 'Addresses.Get', unavailable, Infinity);
+    const err = await rejection(h.provider.ensure(l4()));
+    expect(err.kind).toBe('transient');
+    expect(err.retryable).toBe(true);
+    h.fake.healed();
+    await h.provider.ensure(l4());
+    // Someone removed the forwarding rule meanwhile: delete still completes.
+    h.fake.remove(`regions/${REGION}/forwardingRules/${LB}`);
+    await h.provider.delete(l4().ref);
+    expect(h.fake.paths()).toEqual([]);
+  });
+
+  it('an operation that ends in error surfaces its message', async () => {
+    h = harness({}, { pendingOperations: true });
+    h.fake.failOperation((c) => c.rpc === 'RegionBackendServices.Insert', { code: 'QUOTA_EXCEEDED', message: "Quota 'BACKEND_SERVICES' exceeded. Limit: 75.0 in region us-central1." });
+    const err = await rejection(h.provider.ensure(l4()));
+    expect(err.kind).toBe('quota');
+    expect(err.message).toContain("QUOTA_EXCEEDED: Quota 'BACKEND_SERVICES' exceeded");
+    expect(h.fake.log.some((c) => c.rpc === 'RegionOperations.Wait')).toBe(true);
+    expect(h.fake.violations).toEqual([]);
+  });
+
+  it('an aborted call stops with a transient error', async () => {
+    h = harness();
+    const ac = new AbortController();
+    ac.abort();
+    const err = await rejection(h.provider.ensure(l4(), { signal: ac.signal }));
+    expect(err.kind).toBe('transient');
+  });
+});
+
+describe('gce faults: fingerprints and taken names', () => {
+  it('412 on a URL map update: read again, then update with the new fingerprint', async () => {
+    h = harness();
+    await h.provider.ensure(l7());
+    h.fake.clearLog();
+    h.fake.failNext((c) => c.rpc === 'UrlMaps.Update', { status: 412, body: { error: { code: 412, message: 'Supplied fingerprint does not match', errors: [{ reason: 'conditionNotMet', domain: 'global', message: 'x' }] } } });
+    const spec = l7();
+    await h.provider.ensure({ ...spec, rules: spec.rules.slice(1) });
+    expect(h.fake.log.filter((c) => c.rpc.startsWith('UrlMaps.')).map((c) => `${c.rpc} ${c.status}`)).toEqual([
+      'UrlMaps.Get 200',
+      'UrlMaps.Update 412',
+      'UrlMaps.Get 200',
+      'UrlMaps.Update 200',
+    ]);
+  });
+
+  it('409 on insert adopts a resource that names lbc, and refuses one that does not', async () => {
+    h = harness();
+    await h.provider.ensure(l4());
+    // A stale read: the forwarding rule exists, but lbc does not see it and inserts.
+    h.fake.failNext((c) => c.rpc === 'ForwardingRules.Get' && c.target === LB, { status: 404, body: { error: { code: 404, message: 'gone', errors: [{ reason: 'notFound', domain: 'global', message: 'gone' }] } } }, 1);
+    h.fake.clearLog();
+    await h.provider.ensure(l4());
+    expect(h.fake.log.filter((c) => c.rpc === 'ForwardingRules.Insert').map((c) => c.status)).toEqual([409]);
+    expect(h.fake.writes()).toEqual([`ForwardingRules.Insert ${LB}`]);
+
+    const names = l4Names('77777777-0000-0000-0000-000000000000', CLUSTER_ID);
+    const other = l4({ ref: { kind: 'Service', namespace: 'default', name: 'other', uid: '77777777-0000-0000-0000-000000000000' } });
+    h.fake.seed(`regions/${REGION}/backendServices/${names.lb}`, { description: '{"kubernetes.io/service-name":"default/other"}', protocol: 'TCP', loadBalancingScheme: 'EXTERNAL' });
+    h.fake.failNext((c) => c.rpc === 'RegionBackendServices.Get' && c.target === names.lb, { status: 404, body: { error: { code: 404, message: 'gone', errors: [{ reason: 'notFound', domain: 'global', message: 'gone' }] } } }, 1);
+    const err = await rejection(h.provider.ensure(other));
+    expect(err.kind).toBe('conflict');
+    expect(err.message).toContain(`BackendService ${names.lb} already exists and belongs to someone other than this lbc cluster`);
+    expect(h.fake.get(`regions/${REGION}/backendServices/${names.lb}`)?.description).toBe('{"kubernetes.io/service-name":"default/other"}');
+    // Read after the 409: the real description, not the stale 404, decided.
+    expect(h.fake.log.filter((c) => c.rpc === 'RegionBackendServices.Get' && c.target === names.lb).map((c) => c.status)).toEqual([404, 200]);
+  });
+
+  it('a firewall rule lbc may not create (shared VPC): the rest is built, and the error says what an administrator must run', async () => {
+    h = harness();
+    h.fake.failNext(
+      (c) => c.rpc === 'Firewalls.Insert' && c.target === `k8s-fw-${LB}`,
+      { status: 403, body: { error: { code: 403, message: "Required 'compute.firewalls.create' permission", errors: [{ reason: 'forbidden', domain: 'global', message: 'x' }] } } },
+      Infinity,
+    );
+    const err = await rejection(h.provider.ensure(l4({ sourceRanges: ['10.0.0.0/8'] })));
+    expect(err.kind).toBe('forbidden');
+    expect(err.message).toContain(`an administrator must run: gcloud compute firewall-rules create k8s-fw-${LB} --project test-project --network default`);
+    expect(err.message).toContain('--allow tcp:80 --source-ranges 10.0.0.0/8 --destination-ranges 203.0.113.10 --target-tags gke-test-node');
+    expect(h.fake.get(`regions/${REGION}/forwardingRules/${LB}`)).toBeDefined();
+  });
+});
+
+describe('gce faults: firewall rules an administrator made', () => {
+  it('a rule under lbc name without lbc description is used as it is: never updated, never deleted', async () => {
+    h = harness();
+    const admin = { description: 'created by the network team', network: 'https://www.googleapis.com/compute/v1/projects/test-project/global/networks/default', allowed: [{ IPProtocol: 'tcp', ports: ['80'] }], sourceRanges: ['0.0.0.0/0'] };
+    h.fake.seed(`global/firewalls/k8s-fw-${LB}`, admin);
+    await h.provider.ensure(l4({ sourceRanges: ['10.0.0.0/8'] }));
+    expect(h.fake.writes().some((w) => w.includes(`k8s-fw-${LB}`))).toBe(false);
+    await h.provider.delete(l4().ref);
+    expect(h.fake.paths()).toEqual([`global/firewalls/k8s-fw-${LB}`]);
+    expect(h.fake.get(`global/firewalls/k8s-fw-${LB}`)).toMatchObject(admin);
+  });
+});
+
+describe('gce faults: a crash between any two writes leaks nothing', () => {
+  async function converges(build: () => Promise<unknown>, remove: () => Promise<unknown>, fake: () => Harness['fake']): Promise<void> {
+    // The reference run: how many writes a clean create takes, and what it leaves.
+    await build();
+    const writes = fake().writes().length;
+    const reference = fake().paths();
+    await remove();
+    expect(fake().paths()).toEqual([]);
+    for (let n = 0; n < writes; n++) {
+      fake().crashAfterWrites(n);
+      await expect(build()).rejects.toThrow();
+      fake().healed();
+      // What a crash left is found by ownership and collected, or finished by the next run.
+      await build();
+      expect(fake().paths(), `after a crash following write ${n}`).toEqual(reference);
+      fake().crashAfterWrites(n % 3);
+      await expect(remove()).rejects.toThrow();
+      fake().healed();
+      await remove();
+      expect(fake().paths(), `delete after a crash following write ${n}`).toEqual([]);
+    }
+  }
+
+  it('external L4 (TCP and UDP)', async () => {
+    h = harness();
+    const spec = withPorts(l4(), [
+      { protocol: 'TCP', port: 80, nodePort: 30080 },
+      { protocol: 'UDP', port: 53, nodePort: 30053 },
+    ]);
+    const p = h.provider;
+    await converges(
+      () => p.ensure(spec),
+      () => p.delete(spec.ref),
+      () => (h as Harness).fake,
+    );
+  });
+
+  it('internal L4', async () => {
+    h = harness();
+    const p = h.provider;
+    await converges(
+      () => p.ensure(l4({}, { scheme: 'Internal' })),
+      () => p.delete(l4().ref),
+      () => (h as Harness).fake,
+    );
+  });
+
+  it('Ingress with TLS', async () => {
+    h = harness();
+    const spec = l7({
+      listeners: [
+        { protocol: 'HTTP', port: 80 },
+        { protocol: 'HTTPS', port: 443, certificates: [{ source: 'secret', secretRef: { namespace: 'shop', name: 'tls' }, hosts: [], certPem: CERT_A, keyPem: KEY_A }] },
+      ],
+    });
+    const p = h.provider;
+    await converges(
+      () => p.ensure(spec),
+      () => p.delete(spec.ref),
+      () => (h as Harness).fake,
+    );
+  });
+
+  it('what a crash left before any forwarding rule existed is still listed as owned, so garbage collection finds it', async () => {
+    h = harness();
+    h.fake.crashAfterWrites(1);
+    await expect(h.provider.ensure(l4())).rejects.toThrow();
+    h.fake.healed();
+    expect(h.fake.paths()).toEqual([`regions/${REGION}/addresses/${LB}`]);
+    const owned = await h.provider.listOwned();
+    expect(owned.map((o) => o.ref.uid)).toEqual([SVC_UID]);
+    await h.provider.delete(owned[0]?.ref ?? l4().ref);
+    expect(h.fake.paths()).toEqual([]);
+  });
+});
