@@ -3,12 +3,14 @@
 // from a write's start to its watch event.
 import { CoreV1Api, DiscoveryV1Api, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { startDevCluster } from '../src/devcluster/index.js';
+import { reuseConnections } from '../src/cli/keep-alive.js';
 import { ms, pool, summarize } from './stats.js';
 
 export async function benchDevcluster(): Promise<void> {
   const dev = await startDevCluster({ port: 0, watchWindow: 20000 });
   try {
-    await run(dev.kubeConfig());
+    // Keep-alive connections, as lbc's own clients use them (see src/cli/keep-alive.ts).
+    await run(reuseConnections(dev.kubeConfig()));
   } finally {
     await dev.stop();
   }
@@ -27,7 +29,7 @@ async function run(kc: KubeConfig): Promise<void> {
   const disc = kc.makeApiClient(DiscoveryV1Api);
   const namespace = 'bench';
   await core.createNamespace({ body: { metadata: { name: namespace } } });
-  console.log('devcluster (client-node over HTTPS, 16 requests in flight)');
+  console.log('devcluster (client-node over HTTPS with keep-alive, 16 requests in flight, load generator in the same process)');
 
   await timed('create Nodes', 100, () =>
     pool([...Array(100).keys()], 16, async (i) => {

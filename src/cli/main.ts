@@ -3,6 +3,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { runDevcluster } from './devcluster.js';
 import { runDemo } from './demo.js';
+import { runController } from './run.js';
 
 function port(v: string): number {
   const n = Number(v);
@@ -40,6 +41,25 @@ program
   .option('--for <seconds>', 'stop after this long instead of running until interrupted', seconds)
   .action(async (opts: { port: number; kubeconfig: string; for?: number }) => {
     await runDemo(opts);
+  });
+
+program
+  .command('run')
+  .description('run the controller against a cluster: --kubeconfig FILE (or KUBECONFIG), or --in-cluster')
+  .option('--kubeconfig <file>', 'kubeconfig of the cluster to manage')
+  .option('--in-cluster', "use the pod's service account")
+  .option('--context <name>', 'kubeconfig context (default: its current-context)')
+  .option('--config <file>', 'controller configuration (YAML); without it, one in-memory provider serves class-less Services')
+  .option('--namespace <ns>', 'watch this namespace only (Nodes and IngressClasses stay cluster-wide)')
+  .option('--workers <n>', 'reconciles in parallel (default: the config concurrency)', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError('must be an integer 1-256');
+    return n;
+  })
+  .option('--drain-timeout <seconds>', 'on SIGTERM, how long reconciles in progress may take before they are aborted', seconds, 30)
+  .option('--for <seconds>', 'stop after this long instead of running until SIGTERM', seconds)
+  .action(async (opts: { kubeconfig?: string; inCluster?: boolean; context?: string; config?: string; namespace?: string; workers?: number; drainTimeout: number; for?: number }) => {
+    await runController(opts);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -21,6 +21,7 @@ export type ProviderFactories = Readonly<Partial<Record<ProviderType, ProviderFa
 
 export const builtinProviderFactories: ProviderFactories = {
   memory: (ctx) => createMemoryProvider({ ...memoryOptionsSchema.parse(ctx.options), name: ctx.name, clusterName: ctx.clusterName }),
+  aws: async (ctx) => (await import('./aws/index.js')).createAwsProviderFromContext(ctx),
   local: async (ctx) => (await import('./local/factory.js')).localProviderFactory(ctx),
   gce: async (ctx) => (await import('./gce/index.js')).createGceProvider(ctx),
 };

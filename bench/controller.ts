@@ -1,0 +1,536 @@
+// The controller under load, with an instant in-memory provider, against the cluster
+// KUBECONFIG names (else an in-process devcluster). The controller runs in a child
+// process of its own, compiled to plain JavaScript as `lbc run` ships, so that its
+// peak RSS is its own and it gets the CPU share a deployed controller would; this
+// process plays the users (creates, deletes) and the observer (a watch for addresses).
+//  - 1000 LoadBalancer Services created at once: time until the watch has seen every
+//    address (from the first create and from the last), the controller's API writes
+//    per Service (finalizer, status, Events: counted on the clients it uses), its CPU
+//    per Service, and every Service's Events listed back from the API afterwards;
+//  - 3 resync periods with nothing changed: API and provider writes (goal 0);
+//  - a restart with the 1000 Services already served: time to idle, writes;
+//  - 100 Nodes joining at once: provider updates per load balancer (goal 1);
+//  - 1000 Services waiting when a controller starts (a cold start);
+//  - 1000 Services deleted at once;
+//  - the controller's peak RSS, per phase and overall (VmHWM).
+// On a real cluster one run creates and deletes 1000 Services, which writes ~260 MB of
+// ClusterIP-allocator history into etcd until the API server compacts it (every 5 min):
+// leave a few minutes between runs on a small shared etcd.
+import { CoreV1Api, KubeConfig, Watch, type V1Service } from '@kubernetes/client-node';
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { reuseConnections } from '../src/cli/keep-alive.js';
+import { leanWriteClients } from '../src/controller/write-client.js';
+import { validateConfig, type LbcConfig } from '../src/config/config.js';
+import { Controller } from '../src/controller/controller.js';
+import { FINALIZER } from '../src/controller/reconcile.js';
+import { makeClients } from '../src/kube/client.js';
+import { buildProviders } from '../src/providers/registry.js';
+import type { MemoryProvider } from '../src/providers/memory/index.js';
+import { ms, pool } from './stats.js';
+
+const SERVICES = 1000;
+const NODES = 100;
+const RESYNC_MS = 2000;
+const CHILD_FLAG = '--lbc-controller-bench-child';
+
+// ---- the child: one controller, driven over IPC -----------------------------------------
+
+interface ChildInit {
+  readonly kubeconfig: string;
+  readonly namespace: string;
+  readonly nodeLabel: string;
+  readonly config: LbcConfig;
+  readonly eventConcurrency?: number;
+}
+
+type Request = { id: number; cmd: 'start' | 'settle' | 'reset' | 'restart' | 'lbs' | 'stop' };
+
+export interface Settled {
+  writes: Record<string, number>;
+  reconciles: number;
+  ensureCalls: number;
+  ensureCallsPerLb: number[];
+  providerWrites: number;
+  nodeBatches: number;
+  recorderFailed: number;
+  /** Peak RSS since the last reset. */
+  rssMb: number;
+  heapMb: number;
+  /** CPU time (user + system) the controller process used since the last reset. */
+  cpuMs: number;
+  sysMs: number;
+  ms?: number;
+}
+
+/** The clients, counting every write call made through them, by method. */
+function countingClients<C extends { core: object; networking: object }>(clients: C, writes = new Map<string, number>()): { clients: C; writes: Map<string, number> } {
+  const wrap = <T extends object>(api: T): T =>
+    new Proxy(api, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof v !== 'function' || typeof prop !== 'string' || !/^(create|patch|replace|delete)/.test(prop)) return v;
+        return (...args: unknown[]) => {
+          writes.set(prop, (writes.get(prop) ?? 0) + 1);
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+  return { clients: { ...clients, core: wrap(clients.core), networking: wrap(clients.networking) }, writes };
+}
+
+function peakRssMb(): number {
+  // The kernel's high-water mark catches peaks between samples.
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return Math.round((hwm ? Number(hwm[1]) * 1024 : process.memoryUsage.rss()) / 1024 / 1024);
+}
+
+async function child(): Promise<void> {
+  const init = await new Promise<ChildInit>((r) => process.once('message', (m) => r(m as ChildInit)));
+  const kc = new KubeConfig();
+  kc.loadFromFile(init.kubeconfig);
+  reuseConnections(kc);
+  const clients = makeClients(kc);
+  // Every write goes through one of these two, and both are counted.
+  const counted = countingClients(clients);
+  const lean = await leanWriteClients(kc);
+  const writes = lean ? countingClients(lean, counted.writes).clients : undefined;
+  // One provider for both controller lifetimes: a cloud outlives the process that drives it.
+  const providers = await buildProviders(init.config);
+  const provider = providers.all[0] as MemoryProvider;
+  const log = { info: () => {}, warn: (m: string) => console.warn(`    controller: ${m}`) };
+  const make = (): Controller =>
+    new Controller({
+      clients: counted.clients,
+      ...(writes ? { writes } : {}),
+      config: init.config,
+      providers,
+      namespace: init.namespace,
+      nodeLabelSelector: init.nodeLabel,
+      log,
+      gcIntervalMs: 0,
+      ...(init.eventConcurrency ? { eventConcurrency: init.eventConcurrency } : {}),
+    });
+  let controller = make();
+  let reconcilesAtReset = 0;
+  const cpuMs = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  let cpuAtReset = cpuMs();
+  let sysAtReset = process.cpuUsage().system / 1000;
+  const settle = async (): Promise<Settled> => {
+    await controller.idle();
+    await controller.recorder.flush();
+    (globalThis as { gc?: () => void }).gc?.();
+    const perLb = new Map<string, number>();
+    for (const c of provider.callsOf('ensure')) perLb.set(c.ref.uid, (perLb.get(c.ref.uid) ?? 0) + 1);
+    return {
+      writes: Object.fromEntries(counted.writes),
+      reconciles: controller.stats().reconciles - reconcilesAtReset,
+      ensureCalls: provider.callsOf('ensure').length,
+      ensureCallsPerLb: [...perLb.values()],
+      providerWrites: provider.writes,
+      nodeBatches: controller.stats().nodeBatches,
+      recorderFailed: controller.recorder.stats().failed,
+      rssMb: peakRssMb(),
+      cpuMs: cpuMs() - cpuAtReset,
+      sysMs: process.cpuUsage().system / 1000 - sysAtReset,
+      heapMb: Math.round(process.memoryUsage().heapUsed / 1048576),
+    };
+  };
+  let overallPeak = 0;
+  const reset = (): void => {
+    overallPeak = Math.max(overallPeak, peakRssMb());
+    // Resets the kernel's peak-RSS mark, so each phase reports its own peak.
+    try {
+      writeFileSync('/proc/self/clear_refs', '5');
+    } catch {
+      // Not Linux, or not allowed: the peak then covers the whole run.
+    }
+    counted.writes.clear();
+    provider.resetRecording();
+    reconcilesAtReset = controller.stats().reconciles;
+    cpuAtReset = cpuMs();
+    sysAtReset = process.cpuUsage().system / 1000;
+  };
+  const handlers: Record<Request['cmd'], () => Promise<unknown>> = {
+    start: async () => controller.start(),
+    settle,
+    reset: async () => reset(),
+    restart: async () => {
+      await controller.stop();
+      controller = make();
+      reset();
+      const t0 = performance.now();
+      await controller.start();
+      const out = await settle();
+      return { ...out, ms: performance.now() - t0 };
+    },
+    lbs: async () => {
+      const counts = provider.loadBalancers().flatMap((lb) => lb.spec.targetSets.map((t) => t.targets.length));
+      return { count: provider.loadBalancers().length, minTargets: Math.min(...counts), maxTargets: Math.max(...counts) };
+    },
+    stop: async () => {
+      await controller.stop({ drainTimeoutMs: 5000 });
+      await providers.close();
+      return { peakRssMb: Math.max(overallPeak, peakRssMb()) };
+    },
+  };
+  process.on('message', (m) => {
+    const req = m as Request;
+    handlers[req.cmd]().then(
+      (result) => {
+        process.send?.({ id: req.id, result });
+        if (req.cmd === 'stop') process.disconnect();
+      },
+      (e: unknown) => process.send?.({ id: req.id, error: e instanceof Error ? e.message : String(e) }),
+    );
+  });
+  console.log(`    controller process RSS after loading: ${Math.round(process.memoryUsage.rss() / 1048576)} MB`);
+  process.send?.({ ready: true });
+}
+
+// ---- the parent: users and observer ------------------------------------------------------
+
+/**
+ * Compiles src/ and bench/ to JavaScript (transpile only, as tsc would emit them) in a
+ * temporary directory, so the child runs without a TypeScript loader in its heap.
+ */
+async function compileForChild(): Promise<{ dir: string; entry: string }> {
+  // Loaded here, not at the top: the child imports this module too and must not carry a compiler.
+  const { default: ts } = await import('typescript');
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+  const out = mkdtempSync(join(tmpdir(), 'lbc-bench-'));
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  for (const file of [...walk(join(root, 'src')), ...walk(join(root, 'bench'))]) {
+    const js = ts.transpileModule(readFileSync(file, 'utf8'), {
+      fileName: file,
+      compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true },
+    }).outputText;
+    const target = join(out, relative(root, file)).replace(/\.ts$/, '.js');
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, js);
+  }
+  writeFileSync(join(out, 'package.json'), '{"type":"module"}');
+  symlinkSync(join(root, 'node_modules'), join(out, 'node_modules'));
+  return { dir: out, entry: join(out, 'bench', 'controller.js') };
+}
+
+class ChildController {
+  private next = 0;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private constructor(private readonly proc: ChildProcess) {
+    proc.on('message', (m: { id?: number; result?: unknown; error?: string }) => {
+      const p = m.id === undefined ? undefined : this.pending.get(m.id);
+      if (!p || m.id === undefined) return;
+      this.pending.delete(m.id);
+      if (m.error !== undefined) p.reject(new Error(`controller process: ${m.error}`));
+      else p.resolve(m.result);
+    });
+    proc.on('exit', (code) => {
+      for (const p of this.pending.values()) p.reject(new Error(`controller process exited (${code})`));
+      this.pending.clear();
+    });
+  }
+
+  static async spawn(entry: string, init: ChildInit): Promise<ChildController> {
+    const proc = fork(entry, [CHILD_FLAG], { execArgv: [...(process.env.LBC_BENCH_GC ? ['--expose-gc'] : []), ...(process.env.LBC_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LBC_BENCH_PROF}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const c = new ChildController(proc);
+    await new Promise<void>((resolve, reject) => {
+      proc.once('message', () => resolve());
+      proc.once('exit', (code) => reject(new Error(`controller process exited (${code}) before it was ready`)));
+      proc.send(init);
+    });
+    return c;
+  }
+
+  call<T>(cmd: Request['cmd']): Promise<T> {
+    const id = this.next++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.proc.send({ id, cmd });
+    });
+  }
+
+  /** Waits a moment for the process to end on its own (a CPU profile is written at exit), then ends it. */
+  async kill(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.proc.kill();
+        resolve();
+      }, 3000);
+      this.proc.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Watches the namespace's Services and notes when each first shows an address. */
+async function addressWatch(kc: KubeConfig, core: CoreV1Api, namespace: string): Promise<{ seen: Map<string, number>; stop(): void }> {
+  const seen = new Map<string, number>();
+  const list = await core.listNamespacedService({ namespace });
+  const onEvent = (type: string, obj: V1Service): void => {
+    const name = obj.metadata?.name ?? '';
+    if (type !== 'DELETED' && obj.status?.loadBalancer?.ingress?.length && !seen.has(name)) seen.set(name, performance.now());
+  };
+  for (const s of list.items) onEvent('ADDED', s);
+  let stopped = false;
+  const handle = await new Watch(kc).watch(
+    `/api/v1/namespaces/${namespace}/services`,
+    { resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true },
+    onEvent,
+    (err: unknown) => {
+      if (err && !stopped) console.warn(`    address watch ended: ${String(err)}`);
+    },
+  );
+  return {
+    seen,
+    stop: () => {
+      stopped = true;
+      handle.abort();
+    },
+  };
+}
+
+async function listAll(core: CoreV1Api, namespace: string): Promise<V1Service[]> {
+  const out: V1Service[] = [];
+  let cont: string | undefined;
+  do {
+    const page = await core.listNamespacedService({ namespace, limit: 500, _continue: cont });
+    out.push(...page.items);
+    cont = page.metadata?._continue || undefined;
+  } while (cont);
+  return out;
+}
+
+function breakdown(writes: Readonly<Record<string, number>>): { total: number; text: string } {
+  const entries = Object.entries(writes);
+  const total = entries.reduce((a, [, n]) => a + n, 0);
+  return { total, text: entries.length === 0 ? '' : ` (${entries.map(([m, n]) => `${m} ${n}`).join(', ')})` };
+}
+
+async function countEvents(core: CoreV1Api, namespace: string, prefix: string): Promise<{ total: number; byReason: Map<string, number>; complete: number }> {
+  const byReason = new Map<string, number>();
+  const perService = new Map<string, Set<string>>();
+  let total = 0;
+  let cont: string | undefined;
+  do {
+    const page = await core.listNamespacedEvent({ namespace, limit: 500, _continue: cont });
+    for (const e of page.items) {
+      if (e.involvedObject.kind !== 'Service' || !e.involvedObject.name?.startsWith(prefix) || e.source?.component !== 'lbc') continue;
+      total++;
+      byReason.set(e.reason ?? '', (byReason.get(e.reason ?? '') ?? 0) + 1);
+      const name = e.involvedObject.name ?? '';
+      let set = perService.get(name);
+      if (!set) perService.set(name, (set = new Set()));
+      set.add(e.reason ?? '');
+    }
+    cont = page.metadata?._continue || undefined;
+  } while (cont);
+  const complete = [...perService.values()].filter((s) => s.has('EnsuringLoadBalancer') && s.has('EnsuredLoadBalancer')).length;
+  return { total, byReason, complete };
+}
+
+export async function benchController(): Promise<void> {
+  const real = process.env.KUBECONFIG;
+  const dev = real ? undefined : await (await import('../src/devcluster/index.js')).startDevCluster({ port: 0 });
+  const kubeconfigPath = real ?? (dev as NonNullable<typeof dev>).kubeconfigPath;
+  console.log(`controller (${real ? `real cluster ${real}` : 'devcluster in the bench process'}; controller in its own process; memory provider, instant)`);
+  const build = await compileForChild();
+  try {
+    await run(kubeconfigPath, build.entry);
+  } finally {
+    rmSync(build.dir, { recursive: true, force: true });
+    await dev?.stop();
+  }
+}
+
+async function run(kubeconfigPath: string, entry: string): Promise<void> {
+  const id = randomBytes(3).toString('hex');
+  const namespace = `bench-lbc-${id}`;
+  const nodeLabel = `lbc-bench-${id}`;
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  reuseConnections(kc);
+  const core = kc.makeApiClient(CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  const config = validateConfig({
+    clusterName: `bench-${id}`,
+    providers: [{ name: 'memory', type: 'memory', options: { addressPool: '10.200.0.0/16' } }],
+    defaultClass: 'lbc.dev/memory',
+    concurrency: Number(process.env.LBC_BENCH_WORKERS ?? 64),
+    resyncPeriod: `${RESYNC_MS}ms`,
+    nodeReadyHysteresis: 0,
+  });
+  const createAll = async (prefix: string): Promise<{ firstAt: number; lastAt: number }> => {
+    const firstAt = performance.now();
+    await pool([...Array(SERVICES).keys()], 32, async (i) => {
+      await core.createNamespacedService({
+        namespace,
+        body: { metadata: { name: `${prefix}-${i}` }, spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, targetPort: 8080 }] } },
+      });
+    });
+    return { firstAt, lastAt: performance.now() };
+  };
+  const report = async (label: string, settled: Settled, prefix: string): Promise<void> => {
+    const w = breakdown(settled.writes);
+    console.log(`    API writes by the controller: ${w.total} = ${(w.total / SERVICES).toFixed(2)} per Service${w.text}`);
+    console.log(
+      `    controller CPU: ${ms(settled.cpuMs)} (${ms(settled.sysMs)} of it in the kernel) = ${(settled.cpuMs / SERVICES).toFixed(2)} ms per Service; ` +
+        `peak RSS ${settled.rssMb} MB`,
+    );
+    const events = await countEvents(core, namespace, prefix);
+    console.log(
+      `    Events listed back: ${events.total} (${[...events.byReason].map(([r, n]) => `${r} ${n}`).join(', ')}); ` +
+        `Services missing an Ensuring or Ensured Event: ${SERVICES - events.complete}; Events given up: ${settled.recorderFailed}`,
+    );
+  };
+  const deleteAll = async (ctl: ChildController, label: string): Promise<void> => {
+    await ctl.call('reset');
+    const t0 = performance.now();
+    // One by one, as users would; devcluster also blocks its event loop for seconds on a large deleteCollection.
+    await pool(await listAll(core, namespace), 32, async (svc) => {
+      await core.deleteNamespacedService({ namespace, name: svc.metadata?.name ?? '' });
+    });
+    await until('every Service gone', async () => (await core.listNamespacedService({ namespace, limit: 1 })).items.length === 0);
+    await until('every LB deleted', async () => (await ctl.call<{ count: number }>('lbs')).count === 0);
+    const t1 = performance.now();
+    const del = breakdown((await ctl.call<Settled>('settle')).writes);
+    console.log(`  ${label}: all gone (LB deleted, finalizer removed) in ${ms(t1 - t0)}; ${del.total} API writes${del.text}`);
+  };
+
+  const init: ChildInit = {
+    kubeconfig: kubeconfigPath,
+    namespace,
+    nodeLabel,
+    config,
+    ...(process.env.LBC_BENCH_EVENTS ? { eventConcurrency: Number(process.env.LBC_BENCH_EVENTS) } : {}),
+  };
+  let ctl = await ChildController.spawn(entry, init);
+  let peakRss = 0;
+  let nodesCreated = false;
+  try {
+    // ---- 1000 Services created at once while the controller runs ---------------------
+    await ctl.call('start');
+    await ctl.call('reset');
+    let watch = await addressWatch(kc, core, namespace);
+    const b = await createAll('svc');
+    await until('every address', () => watch.seen.size >= SERVICES);
+    const tbLast = Math.max(...watch.seen.values());
+    watch.stop();
+    console.log(`  ${SERVICES} LoadBalancer Services created at once (32 creates in flight; the API server took ${ms(b.lastAt - b.firstAt)} to create them)`);
+    console.log(`    every address seen by a watch ${ms(tbLast - b.firstAt)} after the first create, ${ms(Math.max(0, tbLast - b.lastAt))} after the last`);
+    await report('at once', await ctl.call<Settled>('settle'), 'svc-');
+
+    // ---- nothing changes for 3 resync periods ---------------------------------------
+    await ctl.call('reset');
+    await new Promise((r) => setTimeout(r, 3 * RESYNC_MS + 200));
+    const quiet = await ctl.call<Settled>('settle');
+    console.log(
+      `  3 resync periods (${RESYNC_MS} ms) with nothing changed: ${quiet.reconciles} reconciles, ` +
+        `${breakdown(quiet.writes).total} API writes, ${quiet.providerWrites} provider writes, ${quiet.ensureCalls} provider calls`,
+    );
+
+    // ---- a restart: the controller finds 1000 Services already served ----------------
+    const restart = await ctl.call<Settled>('restart');
+    const rw = breakdown(restart.writes);
+    console.log(
+      `  restart with ${SERVICES} Services already served: idle ${ms(restart.ms ?? NaN)} after start (initial lists included); ` +
+        `${rw.total} API writes${rw.text}, ${restart.ensureCalls} ensure calls, ${restart.providerWrites} provider writes`,
+    );
+
+    // ---- 100 Nodes join at once -----------------------------------------------------
+    await ctl.call('reset');
+    const tn0 = performance.now();
+    await pool([...Array(NODES).keys()], 16, async (i) => {
+      await core.createNode({
+        body: {
+          metadata: { name: `${nodeLabel}-${i}`, labels: { [nodeLabel]: 'true' } },
+          status: {
+            conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'bench' }],
+            addresses: [{ type: 'InternalIP', address: `10.250.${Math.floor(i / 250)}.${(i % 250) + 1}` }],
+          },
+        },
+      });
+    });
+    nodesCreated = true;
+    const tnCreated = performance.now();
+    const targets = async (n: number): Promise<boolean> => {
+      const lbs = await ctl.call<{ count: number; minTargets: number; maxTargets: number }>('lbs');
+      return lbs.count >= SERVICES && lbs.minTargets === n && lbs.maxTargets === n;
+    };
+    await until('every LB to target the new Nodes', () => targets(NODES));
+    const tnAll = performance.now();
+    const nodes = await ctl.call<Settled>('settle');
+    const per = nodes.ensureCallsPerLb;
+    console.log(
+      `  ${NODES} Nodes joining at once (created in ${ms(tnCreated - tn0)}): every LB targets them ${ms(tnAll - tnCreated)} after the last create; ` +
+        `provider updates per LB: mean ${(per.reduce((x, y) => x + y, 0) / Math.max(1, per.length)).toFixed(2)}, max ${Math.max(0, ...per)} ` +
+        `(${nodes.ensureCalls} ensure calls, ${nodes.nodeBatches} node batch${nodes.nodeBatches === 1 ? '' : 'es'}); peak RSS ${nodes.rssMb} MB`,
+    );
+    await core.deleteCollectionNode({ labelSelector: nodeLabel });
+    nodesCreated = false;
+    await until('every LB to drop the Nodes', () => targets(0));
+
+    // ---- 1000 Services waiting for a load balancer when the controller starts -------
+    // Made by taking lbc's finalizer and status off the same Services with the controller
+    // stopped (creating 1000 more would cost the API server's etcd another 130 MB of
+    // ClusterIP-bitmap history), then starting a new controller process, empty provider.
+    peakRss = Math.max(peakRss, (await ctl.call<{ peakRssMb: number }>('stop')).peakRssMb);
+    await ctl.kill();
+    await pool(await listAll(core, namespace), 32, async (svc) => {
+      const name = svc.metadata?.name ?? '';
+      await core.patchNamespacedServiceStatus({ namespace, name, body: [{ op: 'replace', path: '/status', value: {} }] });
+      await core.patchNamespacedService({ namespace, name, body: [{ op: 'remove', path: '/metadata/finalizers' }] });
+    });
+    await core.deleteCollectionNamespacedEvent({ namespace });
+    watch = await addressWatch(kc, core, namespace);
+    ctl = await ChildController.spawn(entry, init);
+    await ctl.call('reset');
+    const ta = performance.now();
+    await ctl.call('start');
+    await until('every address', () => watch.seen.size >= SERVICES);
+    watch.stop();
+    console.log(
+      `  ${SERVICES} LoadBalancer Services waiting when the controller starts: every address seen by a watch ` +
+        `${ms(Math.max(...watch.seen.values()) - ta)} after start (initial lists included)`,
+    );
+    await report('cold start', await ctl.call<Settled>('settle'), 'svc-');
+
+    await deleteAll(ctl, `${SERVICES} Services deleted at once`);
+    peakRss = Math.max(peakRss, (await ctl.call<{ peakRssMb: number }>('stop')).peakRssMb);
+    console.log(`  controller process peak RSS over the whole run: ${peakRss} MB`);
+  } finally {
+    await ctl.kill();
+    if (nodesCreated) await core.deleteCollectionNode({ labelSelector: nodeLabel }).catch(() => {});
+    // Anything left holds our finalizer and the controller is gone: take it off.
+    const left = await core.listNamespacedService({ namespace }).catch(() => ({ items: [] as V1Service[] }));
+    await pool(
+      left.items.filter((s) => s.metadata?.finalizers?.includes(FINALIZER)),
+      16,
+      async (s) => {
+        await core.patchNamespacedService({ namespace, name: s.metadata?.name ?? '', body: [{ op: 'remove', path: '/metadata/finalizers' }] }).catch(() => {});
+      },
+    );
+    await core.deleteNamespace({ name: namespace }).catch(() => {});
+  }
+}
+
+if (process.argv.includes(CHILD_FLAG)) await child();

@@ -1,0 +1,467 @@
+// The controller: informers feed a work queue with keys, workers hand each key to the
+// Service or the Ingress reconciler, and the outcome decides when the key comes back.
+// Keys are `service/<ns>/<name>` for a Service, and `ingress/<ns>/<name>` or
+// `group/<name>` for the load balancer of an Ingress group.
+import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { LbcConfig } from '../config/config.js';
+import type { KubeClients } from '../kube/client.js';
+import { EventRecorder } from '../kube/events.js';
+import {
+  endpointSliceByService,
+  endpointSliceIndexers,
+  INGRESS_BY_BACKEND_SERVICE,
+  INGRESS_BY_TLS_SECRET,
+  ingressIndexers,
+  serviceIndexers,
+} from '../kube/indexes.js';
+import { newInformer, type Informer, type InformerOptions, type WatchFn } from '../kube/informer.js';
+import { EndpointSlices, IngressClasses, Ingresses, Nodes, Secrets, Services } from '../kube/resources.js';
+import { ConflictError, hasFinalizer, StatusWriter, type StatusClients } from '../kube/status.js';
+import { ExponentialBackoff, WorkQueue } from '../kube/workqueue.js';
+import type { ProviderSet } from '../providers/registry.js';
+import { companionApi, companionByGroup, COMPANION_BY_GROUP, COMPANION_OF_ANNOTATION, Companions } from './companions.js';
+import { EligibleNodes } from './eligible-nodes.js';
+import { GarbageCollector, type SweepResult } from './garbage-collector.js';
+import { groupKeyOf, INGRESS_BY_GROUP, ingressByGroup, IngressReconciler, isIngressGroupKey } from './ingress-reconciler.js';
+import { OwnWrites } from './own-writes.js';
+import { FINALIZER, Flight, keyOf, ObjectGoneError, type EventSink, type Logger, type Outcome } from './reconcile.js';
+import { ServiceReconciler } from './service-reconciler.js';
+import type { WriteClients } from './write-client.js';
+
+export interface ControllerOptions {
+  readonly clients: KubeClients;
+  readonly config: LbcConfig;
+  readonly providers: ProviderSet;
+  /**
+   * The clients for the writes made once per object (finalizer, status, Events); by
+   * default `clients`. run.ts passes leanWriteClients(), which costs a third of the CPU.
+   */
+  readonly writes?: WriteClients;
+  readonly log?: Logger;
+  /** Where Events go; by default an EventRecorder on clients.core, closed by stop(). */
+  readonly recorder?: EventRecorder;
+  /** Queue workers. Default config.concurrency. */
+  readonly workers?: number;
+  /** Watch Services, Ingresses, EndpointSlices and Secrets of this namespace only. */
+  readonly namespace?: string;
+  /** Consider only the Nodes matching this label selector. */
+  readonly nodeLabelSelector?: string;
+  /** Tests inject a WatchFn to cut or expire watches. */
+  readonly watch?: WatchFn;
+  readonly informer?: Pick<InformerOptions<V1Service>, 'minWatchTimeoutSeconds' | 'watchdogMs' | 'relistPeriodMs' | 'pageSize' | 'backoff'>;
+  /** Node event batching (EligibleNodes). */
+  readonly nodeDebounceMs?: number;
+  readonly nodeMaxDelayMs?: number;
+  /** Upper bound of one provider call. Default 2 min. */
+  readonly providerTimeoutMs?: number;
+  /** Per-key retry backoff: 5 ms doubling to 5 min by default, as client-go. */
+  readonly retry?: { readonly baseMs?: number; readonly maxMs?: number };
+  /** Retry of failures only a change can fix (invalid, forbidden): 30 s doubling to 10 min by default. */
+  readonly slowRetry?: { readonly baseMs?: number; readonly maxMs?: number };
+  /** Overrides config.resyncPeriodMs; 0 disables. */
+  readonly resyncPeriodMs?: number;
+  /** Overrides config.gc.intervalMs; 0 disables the periodic sweep. */
+  readonly gcIntervalMs?: number;
+  /** Delay of the first sweep after start. Default min(interval, 60 s). */
+  readonly gcInitialDelayMs?: number;
+  /** Events in flight at once, when the controller makes its own recorder. Default 8. */
+  readonly eventConcurrency?: number;
+}
+
+export interface ControllerStats {
+  readonly queue: ReturnType<WorkQueue['metrics']>;
+  readonly reconciles: number;
+  readonly failures: number;
+  /** Node batches that changed the eligible set. */
+  readonly nodeBatches: number;
+  readonly eligibleNodes: number;
+}
+
+const consoleLog: Logger = {
+  info: (m, ...a) => console.log(`lbc: ${m}`, ...a),
+  warn: (m, ...a) => console.warn(`lbc: ${m}`, ...a),
+};
+
+const SERVICE_PREFIX = 'service/';
+
+const isLoadBalancer = (svc: V1Service): boolean => svc.spec?.type === 'LoadBalancer' || hasFinalizer(svc, FINALIZER);
+const specJson = (svc: V1Service): string => JSON.stringify(svc.spec ?? null);
+const statusCode = (e: unknown): number | undefined => {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' ? code : undefined;
+};
+
+export class Controller {
+  readonly services: Informer<V1Service>;
+  readonly ingresses: Informer<V1Ingress>;
+  readonly ingressClasses: Informer<V1IngressClass>;
+  readonly nodes: Informer<V1Node>;
+  readonly endpointSlices: Informer<V1EndpointSlice>;
+  readonly secrets: Informer<V1Secret>;
+  readonly serviceReconciler: ServiceReconciler;
+  readonly ingressReconciler: IngressReconciler;
+  readonly gc: GarbageCollector;
+  readonly eligibleNodes: EligibleNodes;
+  readonly recorder: EventRecorder;
+
+  private readonly opts: ControllerOptions;
+  private readonly config: LbcConfig;
+  private readonly log: Logger;
+  private readonly queue: WorkQueue<string>;
+  private readonly backoff: ExponentialBackoff;
+  private readonly slow: ExponentialBackoff;
+  private readonly inflight = new Map<string, Flight>();
+  private readonly serviceWrites = new OwnWrites<V1Service>();
+  private readonly ingressWrites = new OwnWrites<V1Ingress>();
+  private readonly ownsRecorder: boolean;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private workers: Promise<void> | undefined;
+  private running = false;
+  private stopping: Promise<void> | undefined;
+  private reconciles = 0;
+  private failures = 0;
+
+  constructor(opts: ControllerOptions) {
+    this.opts = opts;
+    this.config = opts.config;
+    this.log = opts.log ?? consoleLog;
+    const { clients, config } = opts;
+    this.backoff = new ExponentialBackoff({ baseMs: opts.retry?.baseMs ?? 5, maxMs: opts.retry?.maxMs ?? 5 * 60_000 });
+    this.slow = new ExponentialBackoff({ baseMs: opts.slowRetry?.baseMs ?? 30_000, maxMs: opts.slowRetry?.maxMs ?? 10 * 60_000 });
+    this.queue = new WorkQueue<string>({ rateLimiter: this.backoff });
+    this.ownsRecorder = !opts.recorder;
+    const writes: WriteClients = opts.writes ?? clients;
+    this.recorder = opts.recorder ?? new EventRecorder({ core: writes.core, concurrency: opts.eventConcurrency ?? 8, logger: this.log });
+
+    const common = {
+      ...opts.informer,
+      logger: this.log,
+      ...(opts.watch ? { watch: opts.watch } : {}),
+    };
+    const ns = opts.namespace ? { namespace: opts.namespace } : {};
+    this.services = newInformer(clients, Services, { ...common, ...ns, name: 'services', indexers: { ...serviceIndexers, [COMPANION_BY_GROUP]: companionByGroup } });
+    this.ingresses = newInformer(clients, Ingresses, { ...common, ...ns, name: 'ingresses', indexers: { ...ingressIndexers, [INGRESS_BY_GROUP]: ingressByGroup } });
+    this.ingressClasses = newInformer(clients, IngressClasses, { ...common, name: 'ingressclasses' });
+    this.nodes = newInformer(clients, Nodes, { ...common, name: 'nodes', ...(opts.nodeLabelSelector ? { labelSelector: opts.nodeLabelSelector } : {}) });
+    this.endpointSlices = newInformer(clients, EndpointSlices, { ...common, ...ns, name: 'endpointslices', indexers: endpointSliceIndexers });
+    // Only TLS Secrets can be Ingress certificates; the others are none of lbc's business.
+    this.secrets = newInformer(clients, Secrets, { ...common, ...ns, name: 'secrets', fieldSelector: 'type=kubernetes.io/tls' });
+
+    this.eligibleNodes = new EligibleNodes({
+      list: () => this.nodes.cache.list(),
+      onChange: () => this.nodesChanged(),
+      hysteresisMs: config.nodeReadyHysteresisMs,
+      ...(opts.nodeDebounceMs !== undefined ? { debounceMs: opts.nodeDebounceMs } : {}),
+      ...(opts.nodeMaxDelayMs !== undefined ? { maxDelayMs: opts.nodeMaxDelayMs } : {}),
+    });
+
+    const events: EventSink = this.recorder;
+    const env = {
+      config,
+      providers: opts.providers,
+      // StatusWriter calls only the methods WriteClients has.
+      writer: new StatusWriter(writes as unknown as StatusClients),
+      events,
+      log: this.log,
+      providerTimeoutMs: opts.providerTimeoutMs ?? 120_000,
+    };
+    const nodes = (): readonly V1Node[] => this.eligibleNodes.nodes;
+    this.serviceReconciler = new ServiceReconciler({
+      ...env,
+      services: this.services.cache,
+      endpointSlices: this.endpointSlices.cache,
+      nodes,
+      nodesVersion: () => this.eligibleNodes.version,
+      fresh: this.serviceWrites,
+    });
+    this.ingressReconciler = new IngressReconciler({
+      ...env,
+      ingresses: this.ingresses.cache,
+      ingressClasses: this.ingressClasses.cache,
+      services: this.services.cache,
+      endpointSlices: this.endpointSlices.cache,
+      secrets: this.secrets.cache,
+      nodes,
+      fresh: this.ingressWrites,
+      companions: new Companions({ services: this.services.cache, api: companionApi(clients.core), fresh: this.serviceWrites }),
+    });
+    this.gc = new GarbageCollector({
+      providers: opts.providers,
+      lookups: { config, services: this.services.cache, ingresses: this.ingresses.cache, ingressClasses: this.ingressClasses.cache },
+      dryRun: config.gc.dryRun,
+      log: this.log,
+      providerTimeoutMs: env.providerTimeoutMs,
+    });
+    this.registerHandlers();
+  }
+
+  /** Starts the informers, waits for their first lists, then starts the workers and the timers. */
+  async start(signal?: AbortSignal): Promise<void> {
+    const informers = this.informers();
+    for (const inf of informers) inf.start();
+    await Promise.all(informers.map((inf) => inf.waitForSync(signal)));
+    this.eligibleNodes.refresh();
+    this.running = true;
+    this.enqueueAll();
+    const n = this.opts.workers ?? this.config.concurrency;
+    this.workers = Promise.all(Array.from({ length: n }, () => this.worker())).then(() => undefined);
+
+    const resync = this.opts.resyncPeriodMs ?? this.config.resyncPeriodMs;
+    if (resync > 0) this.every(resync, () => this.enqueueAll());
+    const gcInterval = this.opts.gcIntervalMs ?? this.config.gc.intervalMs;
+    if (gcInterval > 0) {
+      const first = setTimeout(() => {
+        void this.collectGarbage();
+        this.every(gcInterval, () => void this.collectGarbage());
+      }, this.opts.gcInitialDelayMs ?? Math.min(gcInterval, 60_000));
+      first.unref();
+      this.timers.push(first);
+    }
+    this.log.info(`controller started: ${this.services.cache.size} Services, ${this.ingresses.cache.size} Ingresses, ${this.eligibleNodes.nodes.length} eligible Nodes, ${n} workers`);
+  }
+
+  /**
+   * Stops taking work, lets the keys in progress finish (aborting them after
+   * drainTimeoutMs), stops the watches and flushes the Events.
+   */
+  stop(opts: { drainTimeoutMs?: number } = {}): Promise<void> {
+    this.stopping ??= this.shutdown(opts.drainTimeoutMs ?? 30_000);
+    return this.stopping;
+  }
+
+  /** Resolves when nothing is queued, waiting for a retry, or in progress (tests, benchmarks). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  collectGarbage(): Promise<SweepResult> {
+    return this.gc.sweep().catch((e: unknown) => {
+      this.log.warn(`garbage collection failed: ${(e as Error).message}`);
+      return { owned: 0, orphans: [], deleted: 0, failed: 1 };
+    });
+  }
+
+  /** Queues every object lbc may have business with, as the periodic resync does. */
+  enqueueAll(): void {
+    for (const svc of this.services.cache.list()) if (isLoadBalancer(svc)) this.queue.add(`${SERVICE_PREFIX}${keyOf(svc)}`);
+    for (const ing of this.ingresses.cache.list()) this.queue.add(groupKeyOf(ing));
+  }
+
+  stats(): ControllerStats {
+    return {
+      queue: this.queue.metrics(),
+      reconciles: this.reconciles,
+      failures: this.failures,
+      nodeBatches: this.eligibleNodes.changes,
+      eligibleNodes: this.eligibleNodes.nodes.length,
+    };
+  }
+
+  private informers(): Informer<never>[] {
+    return [this.services, this.ingresses, this.ingressClasses, this.nodes, this.endpointSlices, this.secrets] as unknown as Informer<never>[];
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  private async shutdown(drainTimeoutMs: number): Promise<void> {
+    this.running = false;
+    for (const t of this.timers.splice(0)) clearTimeout(t);
+    this.eligibleNodes.stop();
+    const drained = this.queue.shutDown();
+    const timer = setTimeout(() => {
+      for (const flight of this.inflight.values()) flight.abort(new Error('controller shutting down'));
+    }, drainTimeoutMs);
+    await drained;
+    await this.workers;
+    clearTimeout(timer);
+    await Promise.all(this.informers().map((inf) => inf.stop()));
+    if (this.ownsRecorder) await this.recorder.close();
+    else await this.recorder.flush();
+  }
+
+  // ---- event handlers ------------------------------------------------------------
+
+  private registerHandlers(): void {
+    this.services
+      .onAdd((svc) => this.serviceChanged(undefined, svc))
+      .onUpdate((old, svc) => this.serviceChanged(old, svc))
+      .onDelete((svc) => this.serviceChanged(svc, undefined));
+    this.ingresses
+      .onAdd((ing) => this.ingressChanged(undefined, ing))
+      .onUpdate((old, ing) => this.ingressChanged(old, ing))
+      .onDelete((ing) => this.ingressChanged(ing, undefined));
+    const classesChanged = (): void => {
+      // Which Ingresses are ours may have changed; there are few classes and they rarely change.
+      if (this.running) for (const ing of this.ingresses.cache.list()) this.queue.add(groupKeyOf(ing));
+    };
+    this.ingressClasses.onAdd(classesChanged).onUpdate(classesChanged).onDelete(classesChanged);
+    this.nodes
+      .onAdd((n) => this.eligibleNodes.observe(undefined, n))
+      .onUpdate((old, n) => this.eligibleNodes.observe(old, n))
+      .onDelete((n) => this.eligibleNodes.observe(n, undefined));
+    const sliceChanged = (slice: V1EndpointSlice): void => this.endpointsChanged(slice);
+    this.endpointSlices.onAdd(sliceChanged).onUpdate((_old, s) => sliceChanged(s)).onDelete(sliceChanged);
+    const secretChanged = (secret: V1Secret): void => {
+      for (const ing of this.ingresses.cache.byIndex(INGRESS_BY_TLS_SECRET, keyOf(secret))) this.queue.add(groupKeyOf(ing));
+    };
+    this.secrets.onAdd(secretChanged).onUpdate((_old, s) => secretChanged(s)).onDelete(secretChanged);
+  }
+
+  private serviceChanged(old: V1Service | undefined, svc: V1Service | undefined): void {
+    const obj = (svc ?? old) as V1Service;
+    const key = keyOf(obj);
+    const queueKey = `${SERVICE_PREFIX}${key}`;
+    let echo = false;
+    if (svc) echo = this.serviceWrites.observe(key, svc);
+    else this.serviceWrites.forget(key);
+    if (!svc || (svc.metadata?.deletionTimestamp && !old?.metadata?.deletionTimestamp)) this.abort(queueKey);
+    if (!echo && ((old && isLoadBalancer(old)) || (svc && isLoadBalancer(svc)) || this.serviceReconciler.has(key))) this.queue.add(queueKey);
+    // Ingress backends: only the spec (ports, node ports, type, selector) matters to them.
+    const users = this.ingresses.cache.byIndex(INGRESS_BY_BACKEND_SERVICE, key);
+    if (users.length > 0 && (!old || !svc || specJson(old) !== specJson(svc))) {
+      for (const ing of users) this.queue.add(groupKeyOf(ing));
+    }
+    if (!echo) {
+      for (const s of [old, svc]) {
+        const group = s?.metadata?.annotations?.[COMPANION_OF_ANNOTATION];
+        if (group) this.queue.add(group);
+      }
+    }
+  }
+
+  private ingressChanged(old: V1Ingress | undefined, ing: V1Ingress | undefined): void {
+    const obj = (ing ?? old) as V1Ingress;
+    const key = keyOf(obj);
+    let echo = false;
+    if (ing) echo = this.ingressWrites.observe(key, ing);
+    else this.ingressWrites.forget(key);
+    const group = groupKeyOf(obj);
+    if (!ing || (ing.metadata?.deletionTimestamp && !old?.metadata?.deletionTimestamp)) this.abort(group);
+    if (echo) return;
+    this.queue.add(group);
+    if (old && ing) {
+      const before = groupKeyOf(old);
+      if (before !== group) this.queue.add(before);
+    }
+  }
+
+  private endpointsChanged(slice: V1EndpointSlice): void {
+    const [key] = endpointSliceByService(slice);
+    if (!key) return;
+    // Only pod (ip) targets follow the endpoints; node targets reach pods through kube-proxy.
+    // A key with no record yet, or in flight, may be about to use them: it is queued too.
+    const svcKey = `${SERVICE_PREFIX}${key}`;
+    const svc = this.services.cache.get(key);
+    if (svc && isLoadBalancer(svc) && (!this.serviceReconciler.appliedRecord(key) || this.serviceReconciler.usesIpTargets(key) || this.inflight.has(svcKey))) {
+      this.queue.add(svcKey);
+    }
+    for (const ing of this.ingresses.cache.byIndex(INGRESS_BY_BACKEND_SERVICE, key)) {
+      const group = groupKeyOf(ing);
+      const ingressRecord = this.ingressReconciler.appliedRecord(group);
+      if (!ingressRecord || ingressRecord.usesIpTargets || this.inflight.has(group)) this.queue.add(group);
+    }
+  }
+
+  private nodesChanged(): void {
+    if (!this.running) return;
+    for (const key of this.serviceReconciler.keysWithInstanceTargets()) this.queue.add(`${SERVICE_PREFIX}${key}`);
+    for (const key of this.ingressReconciler.keysWithInstanceTargets()) this.queue.add(key);
+    // A reconcile in flight may have built its spec from the old set before recording it.
+    for (const key of this.inflight.keys()) this.queue.add(key);
+  }
+
+  /** The object is going away: a provider call in flight for it should stop rather than finish. */
+  private abort(queueKey: string): void {
+    this.inflight.get(queueKey)?.abort(new ObjectGoneError(`${queueKey} is being deleted`));
+  }
+
+  // ---- workers ---------------------------------------------------------------------
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      const flight = new Flight();
+      this.inflight.set(key, flight);
+      try {
+        this.reconciles++;
+        this.settle(key, await this.dispatch(key, flight));
+      } catch (e) {
+        this.failures++;
+        await this.failed(key, e);
+      } finally {
+        this.inflight.delete(key);
+        this.queue.done(key);
+      }
+    }
+  }
+
+  private dispatch(key: string, flight: Flight): Promise<Outcome> {
+    if (key.startsWith(SERVICE_PREFIX)) return this.serviceReconciler.reconcile(key.slice(SERVICE_PREFIX.length), flight);
+    if (isIngressGroupKey(key)) return this.ingressReconciler.reconcile(key, flight);
+    throw new Error(`unknown queue key ${key}`);
+  }
+
+  private settle(key: string, out: Outcome): void {
+    let delay: number;
+    switch (out.kind) {
+      case 'done':
+        this.backoff.forget(key);
+        this.slow.forget(key);
+        return;
+      case 'wait':
+        this.queue.addAfter(key, out.afterMs);
+        return;
+      case 'backoff':
+        delay = this.backoff.when(key);
+        break;
+      case 'throttled':
+        // What the provider asked for, and never a tight loop if it asked for nothing.
+        delay = Math.max(out.afterMs, this.backoff.when(key));
+        break;
+      case 'slow':
+        this.backoff.forget(key);
+        delay = this.slow.when(key);
+        break;
+    }
+    this.queue.addAfter(key, delay);
+    const at = Date.now() + delay;
+    if (key.startsWith(SERVICE_PREFIX)) this.serviceReconciler.deferRetry(key.slice(SERVICE_PREFIX.length), at);
+    else this.ingressReconciler.deferRetry(key, at);
+  }
+
+  private async failed(key: string, e: unknown): Promise<void> {
+    const code = e instanceof ConflictError ? 409 : statusCode(e);
+    if (code === 404) {
+      // The object went away under the write; its delete event queues the key again.
+      this.settle(key, { kind: 'done' });
+      return;
+    }
+    if (code === 409) {
+      // Someone else wrote first: retry on the object as it is now, not as the cache last saw it.
+      await this.refresh(key).catch(() => {});
+    } else {
+      this.log.warn(`${key}: reconcile failed, retrying: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    }
+    this.settle(key, { kind: 'backoff' });
+  }
+
+  private async refresh(key: string): Promise<void> {
+    const { core, networking } = this.opts.clients;
+    if (key.startsWith(SERVICE_PREFIX)) {
+      const k = key.slice(SERVICE_PREFIX.length);
+      const [namespace = '', name = ''] = k.split('/');
+      this.serviceWrites.remember(k, await core.readNamespacedService({ namespace, name }));
+      return;
+    }
+    for (const ing of this.ingresses.cache.byIndex(INGRESS_BY_GROUP, key)) {
+      const namespace = ing.metadata?.namespace ?? '';
+      const name = ing.metadata?.name ?? '';
+      this.ingressWrites.remember(`${namespace}/${name}`, await networking.readNamespacedIngress({ namespace, name }));
+    }
+  }
+}

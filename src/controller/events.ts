@@ -1,0 +1,11 @@
+// Event reasons, as the upstream service controller (k8s.io/cloud-provider
+// controllers/service) emits them, so that dashboards and alerts written for it keep
+// working; plus the one reason lbc adds for how an Ingress backend is reached.
+export const EnsuringLoadBalancer = 'EnsuringLoadBalancer';
+export const EnsuredLoadBalancer = 'EnsuredLoadBalancer';
+export const UpdatedLoadBalancer = 'UpdatedLoadBalancer';
+export const SyncLoadBalancerFailed = 'SyncLoadBalancerFailed';
+export const DeletingLoadBalancer = 'DeletingLoadBalancer';
+export const DeletedLoadBalancer = 'DeletedLoadBalancer';
+/** Which targets an Ingress backend gets (node port, companion node port, pod IPs), and why. */
+export const BackendTargets = 'BackendTargets';

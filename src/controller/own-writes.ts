@@ -1,0 +1,62 @@
+// The objects lbc's own writes returned, held until the informer cache has caught up.
+// Without them a reconcile that runs right after a write (the key was queued again by
+// that very write's watch event, or by anything else) would act on the cached copy
+// from before the write: add the finalizer a second time (a 409), or write a status
+// that is already there. Both cost API writes the benchmark counts.
+import type { KubeObject } from '../kube/cache.js';
+
+/**
+ * Whether resourceVersion a is older than b. resourceVersions are opaque by contract,
+ * but both kube-apiserver (etcd revisions) and devcluster issue increasing integers;
+ * anything else is never called older, which falls back to trusting the cache.
+ */
+export function olderThan(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
+  return a.length !== b.length ? a.length < b.length : a < b;
+}
+
+export class OwnWrites<T extends KubeObject> {
+  private readonly written = new Map<string, T>();
+
+  get size(): number {
+    return this.written.size;
+  }
+
+  /** Records what a write returned for key (`namespace/name`). */
+  remember(key: string, obj: T): void {
+    const prev = this.written.get(key);
+    if (prev && prev.metadata?.uid === obj.metadata?.uid && olderThan(obj.metadata?.resourceVersion, prev.metadata?.resourceVersion)) return;
+    this.written.set(key, obj);
+  }
+
+  /** The freshest known copy: ours while the cache lags behind our write, else the cache's. */
+  resolve(key: string, cached: T | undefined): T | undefined {
+    const mine = this.written.get(key);
+    if (!mine) return cached;
+    if (!cached) {
+      // Gone from the cache: deleted, whatever we wrote before.
+      this.written.delete(key);
+      return undefined;
+    }
+    if (mine.metadata?.uid === cached.metadata?.uid && olderThan(cached.metadata?.resourceVersion, mine.metadata?.resourceVersion)) return mine;
+    this.written.delete(key);
+    return cached;
+  }
+
+  /**
+   * Called with every object the informer delivers for key. Returns true when it is
+   * the echo of our own write, i.e. nothing happened that lbc does not already know.
+   */
+  observe(key: string, obj: T): boolean {
+    const mine = this.written.get(key);
+    if (!mine) return false;
+    const rv = obj.metadata?.resourceVersion;
+    if (mine.metadata?.uid === obj.metadata?.uid && olderThan(rv, mine.metadata?.resourceVersion)) return false;
+    this.written.delete(key);
+    return mine.metadata?.uid === obj.metadata?.uid && rv === mine.metadata?.resourceVersion;
+  }
+
+  forget(key: string): void {
+    this.written.delete(key);
+  }
+}

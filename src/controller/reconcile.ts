@@ -1,0 +1,269 @@
+// What the Service and Ingress reconcilers share: the finalizer and condition they
+// write, what a reconcile tells the work queue, how a provider failure turns into a
+// retry policy, and the record of what was last applied for each load balancer.
+import type { V1Service } from '@kubernetes/client-node';
+import type { LbcConfig } from '../config/config.js';
+import type { InvolvedObject, EventType } from '../kube/events.js';
+import type { ConditionInput, LoadBalancerIngress, ObjectOf, StatusKind, WriteResult } from '../kube/status.js';
+import type { LbRef } from '../model/ref.js';
+import type { LoadBalancerSpec } from '../model/spec.js';
+import type { LoadBalancerStatus } from '../model/status.js';
+import { createHash } from 'node:crypto';
+import { specHash } from '../model/canonical.js';
+import type { ProviderSet } from '../providers/registry.js';
+import { ProviderError, toProviderError } from '../providers/types.js';
+
+/** Held on every object whose load balancer lbc may have created, until the provider says it is gone. */
+export const FINALIZER = 'lbc.dev/load-balancer-cleanup';
+
+/** Service status.conditions type lbc maintains (Ingress has no conditions in networking.k8s.io/v1). */
+export const READY_CONDITION = 'LoadBalancerReady';
+
+/** What the queue should do with a key after a reconcile. */
+export type Outcome =
+  | { readonly kind: 'done' }
+  /** Transient failure: retry with the key's exponential backoff. */
+  | { readonly kind: 'backoff' }
+  /** The provider asked us to wait; never sooner than afterMs, nor sooner than the backoff. */
+  | { readonly kind: 'throttled'; readonly afterMs: number }
+  /** Will not succeed until someone changes something (invalid spec, missing permission): retry rarely. */
+  | { readonly kind: 'slow' }
+  /** A retry already scheduled is not due yet (RetryGate): come back then, without counting a failure. */
+  | { readonly kind: 'wait'; readonly afterMs: number };
+
+export const DONE: Outcome = { kind: 'done' };
+
+/**
+ * Holds a failed provider call back until its retry is due, however the key comes
+ * back. A key also returns through events, among them the watch echo of lbc's own
+ * finalizer write, which can arrive before the write's response and so cannot always
+ * be told from someone else's change; without this, such a rerun would call a failing
+ * (or throttling) provider again at once. A different digest (the user changed the
+ * object) is not held back.
+ */
+export class RetryGate {
+  private readonly failures = new Map<string, { digest: string; at: number }>();
+
+  /** A provider call for key with this digest failed; the controller says when to retry (deferUntil). */
+  failed(key: string, digest: string): void {
+    this.failures.set(key, { digest, at: Number.POSITIVE_INFINITY });
+  }
+
+  deferUntil(key: string, atMs: number): void {
+    const f = this.failures.get(key);
+    if (f) f.at = atMs;
+  }
+
+  /** Milliseconds until a call with this digest may be tried again; 0 when it may now. */
+  wait(key: string, digest: string, nowMs = Date.now()): number {
+    const f = this.failures.get(key);
+    if (!f || f.digest !== digest || f.at === Number.POSITIVE_INFINITY) return 0;
+    return Math.max(0, f.at - nowMs);
+  }
+
+  clear(key: string): void {
+    this.failures.delete(key);
+  }
+}
+
+/** The API writes a reconcile makes; kube/status.ts's StatusWriter is the real one. */
+export interface KubeWriter {
+  ensureFinalizer<K extends StatusKind>(kind: K, obj: ObjectOf<K>, finalizer: string): Promise<WriteResult<ObjectOf<K>>>;
+  removeFinalizer<K extends StatusKind>(kind: K, obj: ObjectOf<K>, finalizer: string): Promise<WriteResult<ObjectOf<K>>>;
+  patchLoadBalancerStatus<K extends StatusKind>(
+    kind: K,
+    obj: ObjectOf<K>,
+    ingress: readonly LoadBalancerIngress[],
+    conditions?: readonly ConditionInput[],
+  ): Promise<WriteResult<ObjectOf<K>>>;
+  clearLoadBalancerStatus<K extends StatusKind>(kind: K, obj: ObjectOf<K>, conditionTypes?: readonly string[]): Promise<WriteResult<ObjectOf<K>>>;
+}
+
+/** kube/events.ts's EventRecorder, or a test's list. */
+export interface EventSink {
+  event(target: InvolvedObject, type: EventType, reason: string, message: string): void;
+}
+
+export interface Logger {
+  info(msg: string, ...args: unknown[]): void;
+  warn(msg: string, ...args: unknown[]): void;
+  debug?(msg: string, ...args: unknown[]): void;
+}
+
+export interface ReconcilerEnv {
+  readonly config: LbcConfig;
+  readonly providers: ProviderSet;
+  readonly writer: KubeWriter;
+  readonly events: EventSink;
+  readonly log: Logger;
+  /** Upper bound of one provider call; a hung cloud API must not hold a worker forever. */
+  readonly providerTimeoutMs: number;
+}
+
+/** What lbc last asked of a provider for one queue key, so an unchanged object costs no call. */
+export interface AppliedLb {
+  readonly ref: LbRef;
+  readonly provider: string;
+  /** specHash of the spec last ensured; absent while the first ensure is in flight or failed. */
+  hash?: string;
+  /** specHash of that spec without its targets: equal shapes mean only the targets moved. */
+  shape?: string;
+  status?: LoadBalancerStatus;
+  /** The versions of everything the spec was built from, when they alone decide it. */
+  inputs?: string;
+  usesInstanceTargets: boolean;
+  usesIpTargets: boolean;
+}
+
+export function involved(kind: 'Service' | 'Ingress', obj: { metadata?: { namespace?: string; name?: string; uid?: string } }): InvolvedObject {
+  return {
+    kind,
+    apiVersion: kind === 'Service' ? 'v1' : 'networking.k8s.io/v1',
+    name: obj.metadata?.name ?? '',
+    ...(obj.metadata?.namespace !== undefined ? { namespace: obj.metadata.namespace } : {}),
+    ...(obj.metadata?.uid !== undefined ? { uid: obj.metadata.uid } : {}),
+  };
+}
+
+/**
+ * The digest of a spec, and of its shape (the same spec with every target list
+ * emptied). Targets are digested as the builders emit them (sorted, fixed key order)
+ * with plain JSON, not canonicalised: at 1000 LBs of 100 nodes each, canonical JSON of
+ * every target dominated the reconcile's CPU. A builder that changed its output order
+ * would cost one idempotent ensure, never a missed change.
+ */
+export function specDigests(spec: LoadBalancerSpec): { hash: string; shape: string } {
+  const bare = { ...spec, targetSets: spec.targetSets.map((ts) => ({ ...ts, targets: [] })) } as LoadBalancerSpec;
+  const shape = specHash(bare);
+  const targets = createHash('sha256').update(shape);
+  for (const ts of spec.targetSets) targets.update(ts.name).update(JSON.stringify(ts.targets));
+  return { hash: targets.digest('hex').slice(0, 16), shape };
+}
+
+export function targetTypesOf(spec: LoadBalancerSpec): Pick<AppliedLb, 'usesInstanceTargets' | 'usesIpTargets'> {
+  return {
+    usesInstanceTargets: spec.targetSets.some((t) => t.type === 'instance'),
+    usesIpTargets: spec.targetSets.some((t) => t.type === 'ip'),
+  };
+}
+
+/** status.loadBalancer.ingress from a provider's status; ipMode only exists on Services. */
+export function toLoadBalancerIngress(status: LoadBalancerStatus, kind: StatusKind): LoadBalancerIngress[] {
+  return status.ingress.map((p) => ({
+    ...(p.ip !== undefined ? { ip: p.ip } : {}),
+    ...(p.hostname !== undefined ? { hostname: p.hostname } : {}),
+    ...(kind === 'Service' && p.ipMode !== undefined ? { ipMode: p.ipMode } : {}),
+    ...(p.ports && p.ports.length > 0 ? { ports: p.ports.map((x) => ({ port: x.port, protocol: x.protocol })) } : {}),
+  }));
+}
+
+export function currentIngress(obj: V1Service | { status?: { loadBalancer?: { ingress?: unknown } } }): LoadBalancerIngress[] {
+  return (obj.status?.loadBalancer?.ingress as LoadBalancerIngress[] | undefined) ?? [];
+}
+
+/** Why a provider call was cut short by lbc itself rather than failing on its own. */
+export class ObjectGoneError extends Error {
+  override readonly name = 'ObjectGoneError';
+}
+
+/** True when the reconcile was aborted because its object is going away, not because the cloud failed. */
+export function abortedForDeletion(flight: Flight): boolean {
+  return flight.aborted && flight.abortReason instanceof ObjectGoneError;
+}
+
+export interface ProviderFailure {
+  readonly error: ProviderError;
+  readonly outcome: Outcome;
+  /** Whether retrying without a change can help: false for invalid and forbidden. */
+  readonly retryable: boolean;
+}
+
+/**
+ * The retry policy for a provider failure: throttled waits what the provider asked,
+ * other retryable kinds back off per key, invalid and forbidden retry rarely, since
+ * only a change to the object (or to the cloud's permissions) can fix them.
+ */
+export function classifyProviderFailure(e: unknown, provider: string): ProviderFailure {
+  const error = toProviderError(e, provider);
+  if (error.kind === 'throttled') return { error, outcome: { kind: 'throttled', afterMs: error.retryAfterMs ?? 0 }, retryable: true };
+  if (error.retryable) return { error, outcome: { kind: 'backoff' }, retryable: true };
+  return { error, outcome: { kind: 'slow' }, retryable: false };
+}
+
+/**
+ * One reconcile's cancellation: the controller aborts it when its object is being
+ * deleted or at shutdown, and a provider call's timeout aborts it too. The
+ * AbortController is made only when a provider call needs a signal, because most
+ * reconciles (resyncs, echoes of our own writes) never get that far and at 1000s of
+ * keys creating one each showed in the profile.
+ */
+export class Flight {
+  private ac: AbortController | undefined;
+  private reason: unknown;
+  private cancelled = false;
+
+  get signal(): AbortSignal {
+    if (!this.ac) {
+      this.ac = new AbortController();
+      if (this.cancelled) this.ac.abort(this.reason);
+    }
+    return this.ac.signal;
+  }
+
+  get aborted(): boolean {
+    return this.cancelled;
+  }
+
+  /** Why it was aborted (an ObjectGoneError when its object is going away). */
+  get abortReason(): unknown {
+    return this.reason;
+  }
+
+  abort(reason: unknown): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.reason = reason;
+    this.ac?.abort(reason);
+  }
+}
+
+/** Runs a provider call bounded by the timeout; a timeout becomes a transient error that says so. */
+export async function callProvider<T>(provider: string, flight: Flight, timeoutMs: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const signal = flight.signal;
+  // A provider that ignores its signal must not hold the worker either.
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => {});
+  const timer = setTimeout(() => flight.abort(new ProviderError('transient', `no answer within ${timeoutMs} ms`, { provider })), timeoutMs);
+  try {
+    return await Promise.race([fn(signal), aborted]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** One line for an Event: the API server's message when it sent one, not the client's dump of headers. */
+export function describeError(e: unknown): string {
+  const body = (e as { body?: unknown }).body;
+  let parsed: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      parsed = undefined;
+    }
+  }
+  const message = (parsed as { message?: unknown } | undefined)?.message;
+  if (typeof message === 'string') return message;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** `ns/name` of a Kubernetes object. */
+export function keyOf(obj: { metadata?: { namespace?: string; name?: string } }): string {
+  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+}

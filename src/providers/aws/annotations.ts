@@ -1,0 +1,426 @@
+// The AWS annotations, read as aws-load-balancer-controller reads them (names, value
+// formats, defaults), into the options bag the provider finds in spec.providerOptions.
+// Parsed by the model builder through parseOptions, so a bad value stops there with a
+// Warning Event naming the annotation, and nothing is created.
+import { z } from 'zod';
+import {
+  annotation,
+  bool,
+  cidrList,
+  httpPath,
+  int,
+  json,
+  keyValueList,
+  oneOf,
+  parseAnnotations,
+  port,
+  string,
+  stringList,
+  type AnnotationError,
+  type Annotations,
+  type ValueParser,
+} from '../../controller/annotations.js';
+import { healthCheckPort } from '../../controller/lbc-annotations.js';
+import type { LbKind } from '../../model/ref.js';
+import type { HealthCheckPort, TargetType } from '../../model/spec.js';
+import type { OptionsParseResult } from '../types.js';
+
+export const SERVICE_PREFIX = 'service.beta.kubernetes.io/aws-load-balancer-';
+export const INGRESS_PREFIX = 'alb.ingress.kubernetes.io/';
+const S = SERVICE_PREFIX;
+const A = INGRESS_PREFIX;
+
+/** aws-load-balancer-controller's default for both NLB TLS listeners and ALB HTTPS listeners. */
+export const DEFAULT_SSL_POLICY = 'ELBSecurityPolicy-2016-08';
+
+export type Scheme = 'internal' | 'internet-facing';
+export type IpAddressType = 'ipv4' | 'dualstack';
+
+export interface HealthCheckOverrides {
+  readonly protocol?: 'TCP' | 'HTTP' | 'HTTPS';
+  readonly port?: HealthCheckPort;
+  readonly path?: string;
+  readonly intervalSeconds?: number;
+  readonly timeoutSeconds?: number;
+  readonly healthyThreshold?: number;
+  readonly unhealthyThreshold?: number;
+  readonly successCodes?: string;
+}
+
+const redirectSchema = z.strictObject({
+  host: z.string().optional(),
+  path: z.string().optional(),
+  port: z.string().optional(),
+  protocol: z.string().optional(),
+  query: z.string().optional(),
+  statusCode: z.enum(['HTTP_301', 'HTTP_302']),
+});
+
+const fixedResponseSchema = z.strictObject({
+  contentType: z.string().optional(),
+  messageBody: z.string().optional(),
+  statusCode: z.string().regex(/^[2-5]\d\d$/, 'must be an HTTP status code 2XX-5XX'),
+});
+
+const forwardTargetSchema = z.strictObject({
+  targetGroupARN: z.string().optional(),
+  targetGroupName: z.string().optional(),
+  serviceName: z.string().optional(),
+  servicePort: z.union([z.string(), z.number()]).optional(),
+  weight: z.number().int().min(0).max(999).optional(),
+});
+
+export const albActionSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('fixed-response'), fixedResponseConfig: fixedResponseSchema }),
+  z.strictObject({ type: z.literal('redirect'), redirectConfig: redirectSchema }),
+  z.strictObject({
+    type: z.literal('forward'),
+    targetGroupARN: z.string().optional(),
+    targetGroupName: z.string().optional(),
+    forwardConfig: z
+      .strictObject({
+        targetGroups: z.array(forwardTargetSchema).min(1),
+        targetGroupStickinessConfig: z.strictObject({ enabled: z.boolean().optional(), durationSeconds: z.number().int().optional() }).optional(),
+      })
+      .optional(),
+  }),
+]);
+export type AlbAction = z.output<typeof albActionSchema>;
+
+const valuesConfig = z.strictObject({ values: z.array(z.string()).min(1) });
+export const albConditionSchema = z.array(
+  z.strictObject({
+    field: z.enum(['host-header', 'path-pattern', 'http-header', 'http-request-method', 'query-string', 'source-ip']),
+    hostHeaderConfig: valuesConfig.optional(),
+    pathPatternConfig: valuesConfig.optional(),
+    httpHeaderConfig: z.strictObject({ httpHeaderName: z.string(), values: z.array(z.string()).min(1) }).optional(),
+    httpRequestMethodConfig: valuesConfig.optional(),
+    queryStringConfig: z.strictObject({ values: z.array(z.strictObject({ key: z.string().optional(), value: z.string() })).min(1) }).optional(),
+    sourceIpConfig: valuesConfig.optional(),
+  }),
+);
+export type AlbCondition = z.output<typeof albConditionSchema>[number];
+
+export interface ListenPort {
+  readonly protocol: 'HTTP' | 'HTTPS';
+  readonly port: number;
+}
+
+/** What the provider reads from a Service's or Ingress's annotations. Plain data: it is hashed with the spec. */
+export interface AwsLbOptions {
+  readonly kind: LbKind;
+  readonly scheme: Scheme;
+  /** Asked-for LB name; only used when the LB is created (as aws-load-balancer-controller). */
+  readonly name?: string;
+  /** Subnet IDs or Name tags; absent means discovery. */
+  readonly subnets?: readonly string[];
+  readonly ipAddressType: IpAddressType;
+  readonly eipAllocations?: readonly string[];
+  readonly privateIpv4Addresses?: readonly string[];
+  /** ACM (or IAM) certificate ARNs; the first is the listener's default. */
+  readonly certificateArns: readonly string[];
+  /** NLB: listener ports that terminate TLS; absent means all when certificates are given. */
+  readonly sslPorts?: readonly number[];
+  readonly sslPolicy: string;
+  /** Target group protocol override: NLB `ssl` → TLS; ALB HTTP or HTTPS. */
+  readonly backendProtocol?: 'TCP' | 'TLS' | 'HTTP' | 'HTTPS';
+  readonly proxyProtocol: boolean;
+  readonly targetGroupAttributes: Readonly<Record<string, string>>;
+  readonly loadBalancerAttributes: Readonly<Record<string, string>>;
+  readonly healthCheck: HealthCheckOverrides;
+  readonly tags: Readonly<Record<string, string>>;
+  /** Frontend security groups given by the user (IDs or Name tags): used as they are, never changed. */
+  readonly securityGroups?: readonly string[];
+  readonly manageBackendSecurityGroupRules: boolean;
+  readonly targetNodeLabels?: Readonly<Record<string, string>>;
+  // Ingress only.
+  readonly listenPorts?: readonly ListenPort[];
+  readonly sslRedirect?: number;
+  readonly inboundCidrs?: readonly string[];
+  readonly actions: Readonly<Record<string, AlbAction>>;
+  readonly conditions: Readonly<Record<string, readonly AlbCondition[]>>;
+}
+
+// ---- value parsers -------------------------------------------------------------
+
+const LB_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/;
+
+function lbName(): ValueParser<string> {
+  return (raw) => {
+    if (raw.length > 32) return { ok: false, reason: `${JSON.stringify(raw)} is longer than 32 characters` };
+    if (!LB_NAME.test(raw)) return { ok: false, reason: `${JSON.stringify(raw)} must be letters, digits and hyphens, not starting or ending with a hyphen` };
+    if (raw.toLowerCase().startsWith('internal-')) return { ok: false, reason: `${JSON.stringify(raw)} must not start with "internal-"` };
+    return { ok: true, value: raw };
+  };
+}
+
+const arn = (service: string) =>
+  string({ pattern: new RegExp(`^arn:aws[a-z-]*:${service}:`), expected: `an ARN (arn:aws:${service}:...)` });
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** ELBv2 matcher codes: `200`, `200,202`, `200-299` (gRPC: `0-99`). */
+function successCodes(): ValueParser<string> {
+  return string({ pattern: /^\d{1,3}(-\d{1,3})?(,\d{1,3}(-\d{1,3})?)*$/, expected: 'HTTP codes such as 200, 200,202 or 200-299' });
+}
+
+const TAG_KEY = string({ maxLength: 128, pattern: /^(?!lbc\.dev\/|aws:)/, expected: 'a key outside the reserved lbc.dev/ and aws: prefixes' });
+
+/** Deprecated spellings, as aws-load-balancer-controller still honours them. */
+function ports(): ValueParser<{ all: boolean; ports: number[]; names: string[] }> {
+  const list = stringList();
+  const numeric = port();
+  return (raw) => {
+    const r = list(raw);
+    if (!r.ok) return r;
+    const out = { all: false, ports: [] as number[], names: [] as string[] };
+    for (const item of r.value) {
+      if (item === '*') out.all = true;
+      else if (/^\d+$/.test(item)) {
+        const p = numeric(item);
+        if (!p.ok) return p;
+        out.ports.push(p.value);
+      } else out.names.push(item);
+    }
+    return { ok: true, value: out };
+  };
+}
+
+const listenPortsSchema = z
+  .array(z.record(z.string(), z.number().int().min(1).max(65535)))
+  .min(1)
+  .superRefine((items, ctx) => {
+    items.forEach((m, i) => {
+      const keys = Object.keys(m);
+      if (keys.length !== 1 || (keys[0] !== 'HTTP' && keys[0] !== 'HTTPS')) {
+        ctx.addIssue({ code: 'custom', path: [i], message: 'each item must be one {"HTTP": port} or {"HTTPS": port}' });
+      }
+    });
+  });
+
+// ---- schemas -------------------------------------------------------------------
+
+const hcProtocol = oneOf(['TCP', 'HTTP', 'HTTPS'] as const, { caseInsensitive: true });
+
+export const serviceAnnotationSchema = {
+  type: annotation(`${S}type`, oneOf(['external', 'nlb', 'nlb-ip'] as const)),
+  targetType: annotation(`${S}nlb-target-type`, oneOf(['instance', 'ip'] as const)),
+  scheme: annotation(`${S}scheme`, oneOf(['internal', 'internet-facing'] as const)),
+  internal: annotation(`${S}internal`, bool()),
+  name: annotation(`${S}name`, lbName()),
+  subnets: annotation(`${S}subnets`, stringList()),
+  ipAddressType: annotation(`${S}ip-address-type`, oneOf(['ipv4', 'dualstack'] as const)).withDefault('ipv4'),
+  eipAllocations: annotation(`${S}eip-allocations`, stringList(string({ pattern: /^eipalloc-[0-9a-f]+$/, expected: 'an EIP allocation id (eipalloc-...)' }))),
+  privateIpv4Addresses: annotation(`${S}private-ipv4-addresses`, stringList(string({ pattern: IPV4, expected: 'an IPv4 address' }))),
+  sslCert: annotation(`${S}ssl-cert`, stringList(string({ pattern: /^arn:aws[a-z-]*:(acm|iam):/, expected: 'an ACM or IAM certificate ARN' }))),
+  sslPorts: annotation(`${S}ssl-ports`, ports()),
+  sslPolicy: annotation(`${S}ssl-negotiation-policy`, string({ maxLength: 255 })).withDefault(DEFAULT_SSL_POLICY),
+  backendProtocol: annotation(`${S}backend-protocol`, oneOf(['tcp', 'ssl'] as const, { caseInsensitive: true })),
+  proxyProtocol: annotation(`${S}proxy-protocol`, oneOf(['*'] as const)),
+  targetGroupAttributes: annotation(`${S}target-group-attributes`, keyValueList()).withDefault({}),
+  attributes: annotation(`${S}attributes`, keyValueList()).withDefault({}),
+  accessLogEnabled: annotation(`${S}access-log-enabled`, bool()),
+  accessLogBucket: annotation(`${S}access-log-s3-bucket-name`, string()),
+  accessLogPrefix: annotation(`${S}access-log-s3-bucket-prefix`, string()),
+  crossZone: annotation(`${S}cross-zone-load-balancing-enabled`, bool()),
+  hcProtocol: annotation(`${S}healthcheck-protocol`, hcProtocol),
+  hcPort: annotation(`${S}healthcheck-port`, healthCheckPort()),
+  hcPath: annotation(`${S}healthcheck-path`, httpPath()),
+  hcInterval: annotation(`${S}healthcheck-interval`, int({ min: 5, max: 300 })),
+  hcTimeout: annotation(`${S}healthcheck-timeout`, int({ min: 2, max: 120 })),
+  hcHealthy: annotation(`${S}healthcheck-healthy-threshold`, int({ min: 2, max: 10 })),
+  hcUnhealthy: annotation(`${S}healthcheck-unhealthy-threshold`, int({ min: 2, max: 10 })),
+  hcSuccessCodes: annotation(`${S}healthcheck-success-codes`, successCodes()),
+  tags: annotation(`${S}additional-resource-tags`, keyValueList({ key: TAG_KEY })).withDefault({}),
+  securityGroups: annotation(`${S}security-groups`, stringList()),
+  manageBackendSecurityGroupRules: annotation(`${S}manage-backend-security-group-rules`, bool()),
+  targetNodeLabels: annotation(`${S}target-node-labels`, keyValueList()),
+};
+
+export const ingressAnnotationSchema = {
+  scheme: annotation(`${A}scheme`, oneOf(['internal', 'internet-facing'] as const)).withDefault('internal'),
+  name: annotation(`${A}load-balancer-name`, lbName()),
+  subnets: annotation(`${A}subnets`, stringList()),
+  ipAddressType: annotation(`${A}ip-address-type`, oneOf(['ipv4', 'dualstack'] as const)).withDefault('ipv4'),
+  securityGroups: annotation(`${A}security-groups`, stringList()),
+  manageBackendSecurityGroupRules: annotation(`${A}manage-backend-security-group-rules`, bool()),
+  attributes: annotation(`${A}load-balancer-attributes`, keyValueList()).withDefault({}),
+  listenPorts: annotation(`${A}listen-ports`, json(listenPortsSchema)),
+  sslRedirect: annotation(`${A}ssl-redirect`, port()),
+  inboundCidrs: annotation(`${A}inbound-cidrs`, cidrList()),
+  certificateArn: annotation(`${A}certificate-arn`, stringList(arn('(acm|iam)'))),
+  sslPolicy: annotation(`${A}ssl-policy`, string({ maxLength: 255 })).withDefault(DEFAULT_SSL_POLICY),
+  targetType: annotation(`${A}target-type`, oneOf(['instance', 'ip'] as const)),
+  backendProtocol: annotation(`${A}backend-protocol`, oneOf(['HTTP', 'HTTPS'] as const, { caseInsensitive: true })),
+  targetGroupAttributes: annotation(`${A}target-group-attributes`, keyValueList()).withDefault({}),
+  hcPort: annotation(`${A}healthcheck-port`, healthCheckPort()),
+  hcProtocol: annotation(`${A}healthcheck-protocol`, oneOf(['HTTP', 'HTTPS'] as const, { caseInsensitive: true })),
+  hcPath: annotation(`${A}healthcheck-path`, httpPath()),
+  hcInterval: annotation(`${A}healthcheck-interval-seconds`, int({ min: 5, max: 300 })),
+  hcTimeout: annotation(`${A}healthcheck-timeout-seconds`, int({ min: 2, max: 120 })),
+  hcHealthy: annotation(`${A}healthy-threshold-count`, int({ min: 2, max: 10 })),
+  hcUnhealthy: annotation(`${A}unhealthy-threshold-count`, int({ min: 2, max: 10 })),
+  hcSuccessCodes: annotation(`${A}success-codes`, successCodes()),
+  tags: annotation(`${A}tags`, keyValueList({ key: TAG_KEY })).withDefault({}),
+  targetNodeLabels: annotation(`${A}target-node-labels`, keyValueList()),
+};
+
+const ACTIONS = `${A}actions.`;
+const CONDITIONS = `${A}conditions.`;
+
+/** The `actions.<name>` and `conditions.<name>` families, whose names the user chooses. */
+function parseNamed<T>(annotations: Annotations, prefix: string, parse: ValueParser<T>, errors: AnnotationError[]): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [key, raw] of Object.entries(annotations ?? {})) {
+    if (!key.startsWith(prefix)) continue;
+    const name = key.slice(prefix.length);
+    if (name === '') {
+      errors.push({ annotation: key, reason: 'needs a name after the dot' });
+      continue;
+    }
+    const r = parse(raw.trim());
+    if (r.ok) out[name] = r.value;
+    else errors.push({ annotation: key, reason: r.reason });
+  }
+  return out;
+}
+
+function mergedHealthCheck(v: {
+  hcProtocol?: 'TCP' | 'HTTP' | 'HTTPS' | undefined;
+  hcPort?: HealthCheckPort | undefined;
+  hcPath?: string | undefined;
+  hcInterval?: number | undefined;
+  hcTimeout?: number | undefined;
+  hcHealthy?: number | undefined;
+  hcUnhealthy?: number | undefined;
+  hcSuccessCodes?: string | undefined;
+}): HealthCheckOverrides {
+  return {
+    ...(v.hcProtocol !== undefined ? { protocol: v.hcProtocol } : {}),
+    ...(v.hcPort !== undefined ? { port: v.hcPort } : {}),
+    ...(v.hcPath !== undefined ? { path: v.hcPath } : {}),
+    ...(v.hcInterval !== undefined ? { intervalSeconds: v.hcInterval } : {}),
+    ...(v.hcTimeout !== undefined ? { timeoutSeconds: v.hcTimeout } : {}),
+    ...(v.hcHealthy !== undefined ? { healthyThreshold: v.hcHealthy } : {}),
+    ...(v.hcUnhealthy !== undefined ? { unhealthyThreshold: v.hcUnhealthy } : {}),
+    ...(v.hcSuccessCodes !== undefined ? { successCodes: v.hcSuccessCodes } : {}),
+  };
+}
+
+function parseService(annotations: Annotations): OptionsParseResult<AwsLbOptions> {
+  const r = parseAnnotations(serviceAnnotationSchema, annotations);
+  if (!r.ok) return { ok: false, errors: r.errors };
+  const v = r.value;
+  const errors: AnnotationError[] = [];
+  // The deprecated -internal loses to -scheme when both are set, as upstream documents.
+  const scheme: Scheme = v.scheme ?? (v.internal === false ? 'internet-facing' : 'internal');
+  let targetType: TargetType | undefined = v.targetType;
+  if (v.type === 'nlb-ip') {
+    if (v.targetType === 'instance') errors.push({ annotation: `${S}nlb-target-type`, reason: `is instance, but ${S}type nlb-ip means ip targets` });
+    targetType = 'ip';
+  } else if (v.type === 'nlb') targetType ??= 'instance';
+  if (v.sslPorts && v.sslPorts.names.length > 0) {
+    errors.push({
+      annotation: `${S}ssl-ports`,
+      reason: `port names (${v.sslPorts.names.join(', ')}) cannot be matched: the load balancer model carries port numbers only; list the numbers`,
+    });
+  }
+  if (v.sslPorts && !v.sslCert) errors.push({ annotation: `${S}ssl-ports`, reason: `needs ${S}ssl-cert` });
+  if (v.eipAllocations && scheme !== 'internet-facing') errors.push({ annotation: `${S}eip-allocations`, reason: 'needs an internet-facing load balancer' });
+  if (v.privateIpv4Addresses && scheme !== 'internal') errors.push({ annotation: `${S}private-ipv4-addresses`, reason: 'needs an internal load balancer' });
+  const hc = mergedHealthCheck(v);
+  if (hc.protocol === 'TCP' && hc.path !== undefined) errors.push({ annotation: `${S}healthcheck-path`, reason: `needs ${S}healthcheck-protocol http or https` });
+  if (errors.length > 0) return { ok: false, errors };
+
+  // The single-attribute annotations predate -attributes and win ties, as upstream says.
+  const lbAttributes: Record<string, string> = { ...v.attributes };
+  if (v.accessLogEnabled !== undefined) lbAttributes['access_logs.s3.enabled'] = String(v.accessLogEnabled);
+  if (v.accessLogBucket !== undefined) lbAttributes['access_logs.s3.bucket'] = v.accessLogBucket;
+  if (v.accessLogPrefix !== undefined) lbAttributes['access_logs.s3.prefix'] = v.accessLogPrefix;
+  if (v.crossZone !== undefined) lbAttributes['load_balancing.cross_zone.enabled'] = String(v.crossZone);
+
+  const options: AwsLbOptions = {
+    kind: 'Service',
+    scheme,
+    ...(v.name !== undefined ? { name: v.name } : {}),
+    ...(v.subnets !== undefined && v.subnets.length > 0 ? { subnets: v.subnets } : {}),
+    ipAddressType: v.ipAddressType,
+    ...(v.eipAllocations !== undefined ? { eipAllocations: v.eipAllocations } : {}),
+    ...(v.privateIpv4Addresses !== undefined ? { privateIpv4Addresses: v.privateIpv4Addresses } : {}),
+    certificateArns: v.sslCert ?? [],
+    // `*` matches no port in aws-load-balancer-controller (its docs say so); numbers do.
+    ...(v.sslPorts !== undefined ? { sslPorts: v.sslPorts.ports } : {}),
+    sslPolicy: v.sslPolicy,
+    ...(v.backendProtocol !== undefined ? { backendProtocol: v.backendProtocol === 'ssl' ? ('TLS' as const) : ('TCP' as const) } : {}),
+    proxyProtocol: v.proxyProtocol === '*',
+    targetGroupAttributes: v.targetGroupAttributes,
+    loadBalancerAttributes: lbAttributes,
+    healthCheck: hc,
+    tags: v.tags,
+    ...(v.securityGroups !== undefined && v.securityGroups.length > 0 ? { securityGroups: v.securityGroups } : {}),
+    manageBackendSecurityGroupRules: v.manageBackendSecurityGroupRules ?? true,
+    ...(v.targetNodeLabels !== undefined ? { targetNodeLabels: v.targetNodeLabels } : {}),
+    actions: {},
+    conditions: {},
+  };
+  return { ok: true, options, ...(targetType !== undefined ? { targetType } : {}) };
+}
+
+function parseIngress(annotations: Annotations): OptionsParseResult<AwsLbOptions> {
+  const r = parseAnnotations(ingressAnnotationSchema, annotations);
+  const errors: AnnotationError[] = r.ok ? [] : [...r.errors];
+  const actions = parseNamed(annotations, ACTIONS, json(albActionSchema), errors);
+  const conditions = parseNamed(annotations, CONDITIONS, json(albConditionSchema), errors);
+  if (!r.ok) return { ok: false, errors };
+  const v = r.value;
+  const listenPorts: ListenPort[] | undefined = v.listenPorts?.flatMap((m) =>
+    Object.entries(m).map(([protocol, p]) => ({ protocol: protocol as ListenPort['protocol'], port: p })),
+  );
+  if (listenPorts) {
+    const seen = new Set<number>();
+    for (const l of listenPorts) {
+      if (seen.has(l.port)) errors.push({ annotation: `${A}listen-ports`, reason: `port ${l.port} is listed twice` });
+      seen.add(l.port);
+    }
+  }
+  if (v.sslRedirect !== undefined && listenPorts && !listenPorts.some((l) => l.protocol === 'HTTPS' && l.port === v.sslRedirect)) {
+    errors.push({ annotation: `${A}ssl-redirect`, reason: `port ${v.sslRedirect} is not an HTTPS port of ${A}listen-ports` });
+  }
+  if (errors.length > 0) return { ok: false, errors };
+  const options: AwsLbOptions = {
+    kind: 'Ingress',
+    scheme: v.scheme,
+    ...(v.name !== undefined ? { name: v.name } : {}),
+    ...(v.subnets !== undefined && v.subnets.length > 0 ? { subnets: v.subnets } : {}),
+    ipAddressType: v.ipAddressType,
+    certificateArns: v.certificateArn ?? [],
+    sslPolicy: v.sslPolicy,
+    ...(v.backendProtocol !== undefined ? { backendProtocol: v.backendProtocol } : {}),
+    proxyProtocol: false,
+    targetGroupAttributes: v.targetGroupAttributes,
+    loadBalancerAttributes: v.attributes,
+    healthCheck: mergedHealthCheck(v),
+    tags: v.tags,
+    ...(v.securityGroups !== undefined && v.securityGroups.length > 0 ? { securityGroups: v.securityGroups } : {}),
+    manageBackendSecurityGroupRules: v.manageBackendSecurityGroupRules ?? false,
+    ...(v.targetNodeLabels !== undefined ? { targetNodeLabels: v.targetNodeLabels } : {}),
+    ...(listenPorts !== undefined ? { listenPorts } : {}),
+    ...(v.sslRedirect !== undefined ? { sslRedirect: v.sslRedirect } : {}),
+    ...(v.inboundCidrs !== undefined ? { inboundCidrs: v.inboundCidrs } : {}),
+    actions,
+    conditions,
+  };
+  return { ok: true, options, ...(v.targetType !== undefined ? { targetType: v.targetType } : {}) };
+}
+
+/** The provider's parseOptions: Service annotations for Services, ALB ones for Ingresses. */
+export function parseAwsOptions(annotations: Readonly<Record<string, string>>, kind: LbKind): OptionsParseResult<AwsLbOptions> {
+  return kind === 'Service' ? parseService(annotations) : parseIngress(annotations);
+}
+
+/** Options as if no annotation were set, for specs built without the provider's parser. */
+export function defaultAwsOptions(kind: LbKind): AwsLbOptions {
+  const r = parseAwsOptions({}, kind);
+  if (!r.ok) throw new Error('default AWS options must parse');
+  return r.options;
+}

@@ -1,0 +1,431 @@
+// Model → desired AWS resources. Pure: given the spec, the parsed annotations and what
+// was looked up (subnets, the VPC, user security groups), the same answer every time.
+// Target groups are referred to by name everywhere (names are deterministic), so the
+// diff can compare listeners and rules before any new target group has an ARN.
+import type { L4Listener, L4Spec, L7Spec, LoadBalancerSpec, TargetSet } from '../../model/spec.js';
+import type { PortStatus } from '../../model/status.js';
+import { ProviderError } from '../types.js';
+import { INGRESS_PREFIX, SERVICE_PREFIX, type AwsLbOptions, type IpAddressType, type Scheme } from './annotations.js';
+import { loadBalancerName, securityGroupName, targetGroupName } from './names.js';
+import type { ResolvedSubnet } from './subnets.js';
+import { RESOURCE_LB, RESOURCE_SG, resourceTags, type TagContext } from './tags.js';
+
+export type ElbProtocol = 'TCP' | 'UDP' | 'TCP_UDP' | 'TLS' | 'HTTP' | 'HTTPS';
+
+export interface DesiredHealthCheck {
+  readonly protocol: 'TCP' | 'HTTP' | 'HTTPS';
+  /** `traffic-port` or a port number, as ELBv2 writes it. */
+  readonly port: string;
+  readonly path?: string;
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+  /** HTTP codes; HTTP(S) checks only. */
+  readonly matcher?: string;
+}
+
+export interface DesiredTarget {
+  readonly id: string;
+  readonly port: number;
+}
+
+export interface DesiredTargetGroup {
+  /** The target set name (or two joined, for a TCP_UDP pair): the `lbc.dev/resource` tag. */
+  readonly key: string;
+  readonly name: string;
+  readonly protocol: ElbProtocol;
+  readonly port: number;
+  readonly targetType: 'instance' | 'ip';
+  readonly vpcId: string;
+  readonly healthCheck: DesiredHealthCheck;
+  /** Only these keys are managed; others keep whatever AWS (or the user) set. */
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly targets: readonly DesiredTarget[];
+}
+
+export type DesiredAction =
+  | { readonly type: 'forward'; readonly targetGroup: string }
+  | { readonly type: 'fixed-response'; readonly statusCode: string; readonly contentType?: string; readonly messageBody?: string }
+  | {
+      readonly type: 'redirect';
+      readonly statusCode: 'HTTP_301' | 'HTTP_302';
+      readonly protocol?: string;
+      readonly port?: string;
+      readonly host?: string;
+      readonly path?: string;
+      readonly query?: string;
+    };
+
+export interface DesiredRule {
+  readonly priority: number;
+  readonly hosts: readonly string[];
+  readonly paths: readonly string[];
+  readonly action: DesiredAction;
+}
+
+export interface DesiredListener {
+  readonly port: number;
+  readonly protocol: ElbProtocol;
+  /** The first is the default certificate. */
+  readonly certificates: readonly string[];
+  readonly sslPolicy?: string;
+  readonly defaultAction: DesiredAction;
+  readonly rules: readonly DesiredRule[];
+}
+
+export interface Permission {
+  readonly protocol: 'tcp' | 'udp';
+  readonly fromPort: number;
+  readonly toPort: number;
+  readonly cidr: string;
+}
+
+export interface DesiredSecurityGroup {
+  readonly name: string;
+  readonly description: string;
+  readonly vpcId: string;
+  readonly ingress: readonly Permission[];
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface SubnetMapping {
+  readonly subnetId: string;
+  readonly az: string;
+  readonly allocationId?: string;
+  readonly privateIpv4Address?: string;
+}
+
+export interface DesiredLoadBalancer {
+  readonly name: string;
+  readonly type: 'network' | 'application';
+  readonly scheme: Scheme;
+  readonly ipAddressType: IpAddressType;
+  readonly subnets: readonly SubnetMapping[];
+  /** User-given groups, resolved to IDs; when empty the managed group is used. */
+  readonly userSecurityGroups: readonly string[];
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface DesiredState {
+  readonly lb: DesiredLoadBalancer;
+  readonly targetGroups: readonly DesiredTargetGroup[];
+  readonly listeners: readonly DesiredListener[];
+  /** Absent when the user gave security groups. */
+  readonly securityGroup?: DesiredSecurityGroup;
+  readonly ports: readonly PortStatus[];
+  /** Things the user should hear about that do not stop the load balancer (nodes skipped, ...). */
+  readonly warnings: readonly string[];
+}
+
+export interface SynthesisInput {
+  readonly spec: LoadBalancerSpec<AwsLbOptions>;
+  readonly options: AwsLbOptions;
+  readonly clusterName: string;
+  readonly defaultTags: Readonly<Record<string, string>>;
+  readonly vpcId: string;
+  readonly subnets: readonly ResolvedSubnet[];
+  readonly userSecurityGroups: readonly string[];
+  readonly provider: string;
+}
+
+const PROVIDER_ID = /^aws:\/\/\/?[^/]*\/(i-[0-9a-zA-Z]+)$/;
+
+/** The EC2 instance ID in a Node's providerID (`aws:///us-east-1a/i-0abc`), if it has one. */
+export function instanceIdOf(providerID: string | undefined): string | undefined {
+  return providerID === undefined ? undefined : PROVIDER_ID.exec(providerID)?.[1];
+}
+
+const DEFAULT_NLB_SUCCESS_CODES = '200-399';
+const DEFAULT_ALB_SUCCESS_CODES = '200';
+
+function healthCheckFor(ts: TargetSet, o: AwsLbOptions, layer: 'L4' | 'L7'): DesiredHealthCheck {
+  const base = ts.healthCheck;
+  const h = o.healthCheck;
+  const protocol = h.protocol ?? base.protocol;
+  const port = h.port ?? base.port;
+  const timing = {
+    intervalSeconds: h.intervalSeconds ?? base.intervalSeconds,
+    timeoutSeconds: h.timeoutSeconds ?? base.timeoutSeconds,
+    healthyThreshold: h.healthyThreshold ?? base.healthyThreshold,
+    unhealthyThreshold: h.unhealthyThreshold ?? base.unhealthyThreshold,
+  };
+  const portText = port === 'traffic-port' ? 'traffic-port' : String(port);
+  if (protocol === 'TCP') return { protocol, port: portText, ...timing };
+  const path = h.path ?? (base.protocol === 'TCP' ? '/' : base.path);
+  const matcher = h.successCodes ?? (layer === 'L4' ? DEFAULT_NLB_SUCCESS_CODES : DEFAULT_ALB_SUCCESS_CODES);
+  return { protocol, port: portText, path, ...timing, matcher };
+}
+
+function targetsOf(ts: TargetSet, warnings: string[]): DesiredTarget[] {
+  const out = new Map<string, DesiredTarget>();
+  if (ts.type === 'instance') {
+    for (const n of ts.targets) {
+      const id = instanceIdOf(n.providerID);
+      if (id === undefined) {
+        warnings.push(
+          n.providerID === undefined
+            ? `node ${n.name} skipped: it has no spec.providerID (expected aws:///<zone>/i-...)`
+            : `node ${n.name} skipped: providerID ${n.providerID} is not an EC2 instance (aws:///<zone>/i-...)`,
+        );
+        continue;
+      }
+      out.set(`${id}:${ts.nodePort}`, { id, port: ts.nodePort });
+    }
+  } else {
+    for (const p of ts.targets) out.set(`${p.ip}:${p.port}`, { id: p.ip, port: p.port });
+  }
+  return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.port - b.port));
+}
+
+function tgPort(ts: TargetSet): number {
+  if (ts.type === 'instance') return ts.nodePort;
+  // A named targetPort may resolve differently per pod; targets carry their own port anyway.
+  return typeof ts.port === 'number' ? ts.port : 1;
+}
+
+function defaultCidrs(ipAddressType: IpAddressType): string[] {
+  return ipAddressType === 'dualstack' ? ['0.0.0.0/0', '::/0'] : ['0.0.0.0/0'];
+}
+
+function permissions(ports: readonly { port: number; protocols: readonly ('tcp' | 'udp')[] }[], cidrs: readonly string[]): Permission[] {
+  const out: Permission[] = [];
+  for (const p of ports) for (const protocol of p.protocols) for (const cidr of cidrs) out.push({ protocol, fromPort: p.port, toPort: p.port, cidr });
+  return out;
+}
+
+interface Common {
+  readonly tagCtx: TagContext;
+  readonly warnings: string[];
+  readonly invalid: (msg: string) => ProviderError;
+}
+
+function subnetMappings(input: SynthesisInput, c: Common): SubnetMapping[] {
+  const { options: o, subnets } = input;
+  const pair = (list: readonly string[] | undefined, annotation: string): readonly string[] | undefined => {
+    if (list === undefined) return undefined;
+    if (list.length !== subnets.length) throw c.invalid(`${annotation} lists ${list.length} addresses for ${subnets.length} subnets (${subnets.map((s) => s.id).join(', ')}); give one per subnet`);
+    return list;
+  };
+  const eips = pair(o.eipAllocations, `${SERVICE_PREFIX}eip-allocations`);
+  const ips = pair(o.privateIpv4Addresses, `${SERVICE_PREFIX}private-ipv4-addresses`);
+  return subnets.map((s, i) => ({
+    subnetId: s.id,
+    az: s.az,
+    ...(eips?.[i] !== undefined ? { allocationId: eips[i] } : {}),
+    ...(ips?.[i] !== undefined ? { privateIpv4Address: ips[i] } : {}),
+  }));
+}
+
+function loadBalancer(input: SynthesisInput, c: Common, type: 'network' | 'application'): DesiredLoadBalancer {
+  const { spec, options: o } = input;
+  return {
+    name: o.name ?? loadBalancerName(input.clusterName, spec.ref, o.scheme),
+    type,
+    scheme: o.scheme,
+    ipAddressType: o.ipAddressType,
+    subnets: subnetMappings(input, c),
+    userSecurityGroups: input.userSecurityGroups,
+    attributes: o.loadBalancerAttributes,
+    tags: resourceTags(c.tagCtx, RESOURCE_LB),
+  };
+}
+
+function managedSecurityGroup(input: SynthesisInput, c: Common, ingress: Permission[]): DesiredSecurityGroup | undefined {
+  if (input.userSecurityGroups.length > 0) return undefined;
+  const { spec } = input;
+  const what = spec.ref.namespace === '' ? `Ingress group ${spec.ref.name}` : `${spec.ref.kind} ${spec.ref.namespace}/${spec.ref.name}`;
+  return {
+    name: securityGroupName(input.clusterName, spec.ref),
+    description: `[lbc] frontend of the load balancer for ${what}`.slice(0, 255),
+    vpcId: input.vpcId,
+    ingress,
+    tags: resourceTags(c.tagCtx, RESOURCE_SG),
+  };
+}
+
+function common(input: SynthesisInput): Common {
+  const warnings: string[] = [];
+  if (input.options.targetNodeLabels !== undefined) {
+    const name = input.options.kind === 'Service' ? `${SERVICE_PREFIX}target-node-labels` : `${INGRESS_PREFIX}target-node-labels`;
+    warnings.push(`${name} is not applied: node labels do not reach the provider, so every eligible node is a target`);
+  }
+  return {
+    warnings,
+    invalid: (msg) => new ProviderError('invalid', msg, { provider: input.provider }),
+    tagCtx: {
+      clusterName: input.clusterName,
+      ref: input.spec.ref,
+      specTags: input.spec.tags,
+      annotationTags: input.options.tags,
+      defaultTags: input.defaultTags,
+    },
+  };
+}
+
+// ---- NLB -----------------------------------------------------------------------
+
+function synthesizeNlb(input: SynthesisInput, spec: L4Spec<AwsLbOptions>): DesiredState {
+  const c = common(input);
+  const o = input.options;
+  const sets = new Map(spec.targetSets.map((t) => [t.name, t]));
+  const byPort = new Map<number, L4Listener[]>();
+  for (const l of spec.listeners) byPort.set(l.port, [...(byPort.get(l.port) ?? []), l]);
+
+  const tgs = new Map<string, DesiredTargetGroup>();
+  const listeners: DesiredListener[] = [];
+  const sgPorts: { port: number; protocols: ('tcp' | 'udp')[] }[] = [];
+  for (const [port, ls] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
+    const tcp = ls.find((l) => l.protocol === 'TCP');
+    const udp = ls.find((l) => l.protocol === 'UDP');
+    const main = tcp ?? udp;
+    if (!main) continue;
+    const ts = sets.get(main.targetSet);
+    if (!ts) throw c.invalid(`listener ${main.protocol}:${port} refers to target set ${main.targetSet}, which the spec does not have`);
+    let key = ts.name;
+    let protocol: ElbProtocol = main.protocol;
+    if (tcp && udp) {
+      // One port, both protocols: NLB's TCP_UDP, as aws-load-balancer-controller merges them.
+      const other = sets.get(udp.targetSet);
+      const samePort = other && (other.type === 'instance' && ts.type === 'instance' ? other.nodePort === ts.nodePort : tgPort(other) === tgPort(ts));
+      if (!other || !samePort) throw c.invalid(`port ${port} is TCP and UDP, which needs one TCP_UDP target group, but the two backends use different ports`);
+      key = `${ts.name}+${other.name}`;
+      protocol = 'TCP_UDP';
+    }
+    const tls = protocol === 'TCP' && o.certificateArns.length > 0 && (o.sslPorts === undefined || o.sslPorts.includes(port));
+    const tgProtocol: ElbProtocol = tls && o.backendProtocol === 'TLS' ? 'TLS' : protocol;
+    const targetType = ts.type;
+    const portNum = tgPort(ts);
+    const attributes: Record<string, string> = { ...o.targetGroupAttributes };
+    // Sticky sessions are not offered on TLS target groups.
+    if (tgProtocol !== 'TLS' && attributes['stickiness.enabled'] === undefined) {
+      if (spec.sessionAffinity.type === 'ClientIP') {
+        attributes['stickiness.enabled'] = 'true';
+        attributes['stickiness.type'] = 'source_ip';
+      } else attributes['stickiness.enabled'] = 'false';
+    }
+    if (o.proxyProtocol) attributes['proxy_protocol_v2.enabled'] = 'true';
+    const tg: DesiredTargetGroup = {
+      key,
+      name: targetGroupName(input.clusterName, spec.ref, [targetType === 'instance' ? '' : key, tgProtocol, portNum, targetType, input.vpcId]),
+      protocol: tgProtocol,
+      port: portNum,
+      targetType,
+      vpcId: input.vpcId,
+      healthCheck: healthCheckFor(ts, o, 'L4'),
+      attributes,
+      tags: resourceTags(c.tagCtx, key),
+      targets: targetsOf(ts, c.warnings),
+    };
+    tgs.set(key, tg);
+    listeners.push({
+      port,
+      protocol: tls ? 'TLS' : protocol,
+      certificates: tls ? o.certificateArns : [],
+      ...(tls ? { sslPolicy: o.sslPolicy } : {}),
+      defaultAction: { type: 'forward', targetGroup: tg.name },
+      rules: [],
+    });
+    sgPorts.push({ port, protocols: protocol === 'TCP_UDP' ? ['tcp', 'udp'] : protocol === 'UDP' ? ['udp'] : ['tcp'] });
+  }
+  const cidrs = spec.sourceRanges.length > 0 ? spec.sourceRanges : defaultCidrs(o.ipAddressType);
+  const sg = managedSecurityGroup(input, c, permissions(sgPorts, cidrs));
+  return {
+    lb: loadBalancer(input, c, 'network'),
+    targetGroups: [...tgs.values()],
+    listeners,
+    ...(sg ? { securityGroup: sg } : {}),
+    ports: spec.listeners.map((l) => ({ port: l.port, protocol: l.protocol })),
+    warnings: [...new Set(c.warnings)],
+  };
+}
+
+// ---- ALB -----------------------------------------------------------------------
+
+/** Ingress paths as ALB path patterns: Prefix `/p` matches `/p` and `/p/*`, Exact only `/p`. */
+export function pathPatterns(path: string, pathType: 'Exact' | 'Prefix' | 'ImplementationSpecific'): string[] {
+  if (pathType === 'Exact' || pathType === 'ImplementationSpecific') return [path];
+  const p = path.replace(/\/+$/, '');
+  return p === '' ? ['/*'] : [p, `${p}/*`];
+}
+
+function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): DesiredState {
+  const c = common(input);
+  const o = input.options;
+  const tgs = new Map<string, DesiredTargetGroup>();
+  for (const ts of spec.targetSets) {
+    const protocol: ElbProtocol = o.backendProtocol === 'HTTPS' ? 'HTTPS' : 'HTTP';
+    const portNum = tgPort(ts);
+    tgs.set(ts.name, {
+      key: ts.name,
+      name: targetGroupName(input.clusterName, spec.ref, [ts.type === 'instance' ? '' : ts.name, protocol, portNum, ts.type, input.vpcId]),
+      protocol,
+      port: portNum,
+      targetType: ts.type,
+      vpcId: input.vpcId,
+      healthCheck: healthCheckFor(ts, o, 'L7'),
+      attributes: { ...o.targetGroupAttributes },
+      tags: resourceTags(c.tagCtx, ts.name),
+      targets: targetsOf(ts, c.warnings),
+    });
+  }
+  const tgName = (set: string): string => {
+    const tg = tgs.get(set);
+    if (!tg) throw c.invalid(`a rule refers to target set ${set}, which the spec does not have`);
+    return tg.name;
+  };
+
+  const specCerts = spec.listeners.flatMap((l) => (l.protocol === 'HTTPS' ? l.certificates : []));
+  const certs = [...new Set([...o.certificateArns, ...specCerts.flatMap((x) => (x.source === 'provider' ? [x.id] : []))])];
+  if (specCerts.some((x) => x.source === 'secret')) {
+    c.warnings.push(`TLS Secrets in spec.tls are not used: ALB takes ACM certificates (${INGRESS_PREFIX}certificate-arn)`);
+  }
+  const ports = o.listenPorts ?? (certs.length > 0 ? [{ protocol: 'HTTPS' as const, port: 443 }] : [{ protocol: 'HTTP' as const, port: 80 }]);
+  const defaultAction: DesiredAction =
+    spec.defaultBackend !== undefined
+      ? { type: 'forward', targetGroup: tgName(spec.defaultBackend) }
+      : { type: 'fixed-response', statusCode: '404', contentType: 'text/plain' };
+  const rules: DesiredRule[] = spec.rules.map((r, i) => ({
+    priority: i + 1,
+    hosts: r.host !== undefined ? [r.host] : [],
+    paths: pathPatterns(r.path, r.pathType),
+    action: { type: 'forward', targetGroup: tgName(r.targetSet) },
+  }));
+  const listeners: DesiredListener[] = ports.map((p) => {
+    if (p.protocol === 'HTTPS' && certs.length === 0) {
+      throw c.invalid(`HTTPS listener on port ${p.port} needs a certificate: set ${INGRESS_PREFIX}certificate-arn (discovery of ACM certificates by host is not implemented)`);
+    }
+    const redirect = o.sslRedirect !== undefined && p.protocol === 'HTTP';
+    return {
+      port: p.port,
+      protocol: p.protocol,
+      certificates: p.protocol === 'HTTPS' ? certs : [],
+      ...(p.protocol === 'HTTPS' ? { sslPolicy: o.sslPolicy } : {}),
+      defaultAction: redirect ? { type: 'redirect', protocol: 'HTTPS', port: String(o.sslRedirect), statusCode: 'HTTP_301' } : defaultAction,
+      rules: redirect ? [] : rules,
+    };
+  });
+  const cidrs = o.inboundCidrs ?? (spec.sourceRanges.length > 0 ? spec.sourceRanges : defaultCidrs(o.ipAddressType));
+  const sg = managedSecurityGroup(
+    input,
+    c,
+    permissions(
+      ports.map((p) => ({ port: p.port, protocols: ['tcp'] })),
+      cidrs,
+    ),
+  );
+  return {
+    lb: loadBalancer(input, c, 'application'),
+    targetGroups: [...tgs.values()],
+    listeners,
+    ...(sg ? { securityGroup: sg } : {}),
+    ports: ports.map((p) => ({ port: p.port, protocol: 'TCP' as const })),
+    warnings: [...new Set(c.warnings)],
+  };
+}
+
+export function synthesize(input: SynthesisInput): DesiredState {
+  return input.spec.layer === 'L4' ? synthesizeNlb(input, input.spec) : synthesizeAlb(input, input.spec);
+}

@@ -1,0 +1,422 @@
+// Listeners, their certificates and (ALB) their rules. Synthesizer (diffListeners) and
+// manager (the ELBv2 calls) for the kind. Listeners are matched by port; a listener whose
+// port changed while it still forwards to the same target group is modified in place
+// (ModifyListener can change the port), so a port edit is one call and no gap. Rules are
+// matched by priority, which is their position in the spec's order.
+import {
+  AddListenerCertificatesCommand,
+  CreateListenerCommand,
+  CreateRuleCommand,
+  DeleteListenerCommand,
+  DeleteRuleCommand,
+  DescribeListenerCertificatesCommand,
+  DescribeListenersCommand,
+  DescribeRulesCommand,
+  ModifyListenerCommand,
+  ModifyRuleCommand,
+  RemoveListenerCertificatesCommand,
+  type Action,
+  type Listener,
+  type ProtocolEnum,
+  type Rule,
+  type RuleCondition,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ProviderError } from '../types.js';
+import type { AwsApi } from './api.js';
+import type { DesiredAction, DesiredListener, DesiredRule } from './desired.js';
+import { hasCode } from './errors.js';
+import type { ApplyContext, Step } from './plan.js';
+import { toAwsTags, type Tags } from './tags.js';
+
+export interface ActualRule {
+  readonly arn: string;
+  readonly priority: number;
+  readonly hosts: readonly string[];
+  readonly paths: readonly string[];
+  /** Conditions lbc does not write (headers, methods, ...): such a rule never matches a desired one. */
+  readonly foreignConditions: boolean;
+  readonly action: DesiredAction | undefined;
+}
+
+export interface ActualListener {
+  readonly arn: string;
+  readonly port: number;
+  readonly protocol: string;
+  /** The default certificate first. */
+  readonly certificates: readonly string[];
+  readonly sslPolicy?: string;
+  readonly defaultAction: DesiredAction | undefined;
+  readonly rules: readonly ActualRule[];
+}
+
+const SECURE = new Set(['HTTPS', 'TLS']);
+
+/** AWS's own defaults for redirect fields left out, so an unchanged redirect compares equal. */
+function normalizeAction(a: DesiredAction): DesiredAction {
+  if (a.type === 'redirect') {
+    return {
+      type: 'redirect',
+      statusCode: a.statusCode,
+      protocol: a.protocol ?? '#{protocol}',
+      port: a.port ?? '#{port}',
+      host: a.host ?? '#{host}',
+      path: a.path ?? '/#{path}',
+      query: a.query ?? '#{query}',
+    };
+  }
+  if (a.type === 'fixed-response') return { type: 'fixed-response', statusCode: a.statusCode, contentType: a.contentType ?? '', messageBody: a.messageBody ?? '' };
+  return a;
+}
+
+export function sameAction(a: DesiredAction | undefined, b: DesiredAction | undefined): boolean {
+  if (!a || !b) return false;
+  return JSON.stringify(normalizeAction(a)) === JSON.stringify(normalizeAction(b));
+}
+
+/** An AWS action in lbc's form; forwards name their group (via tgNames), so names compare across ARNs. */
+function fromAwsAction(actions: readonly Action[] | undefined, tgNames: ReadonlyMap<string, string>): DesiredAction | undefined {
+  if (!actions || actions.length !== 1) return undefined;
+  const a = actions[0];
+  if (!a) return undefined;
+  if (a.Type === 'forward') {
+    const groups = a.ForwardConfig?.TargetGroups ?? [];
+    const arn = a.TargetGroupArn ?? (groups.length === 1 ? groups[0]?.TargetGroupArn : undefined);
+    if (arn === undefined) return undefined;
+    return { type: 'forward', targetGroup: tgNames.get(arn) ?? `arn:${arn}` };
+  }
+  if (a.Type === 'fixed-response' && a.FixedResponseConfig?.StatusCode) {
+    const f = a.FixedResponseConfig;
+    return {
+      type: 'fixed-response',
+      statusCode: f.StatusCode ?? '',
+      ...(f.ContentType !== undefined ? { contentType: f.ContentType } : {}),
+      ...(f.MessageBody !== undefined ? { messageBody: f.MessageBody } : {}),
+    };
+  }
+  if (a.Type === 'redirect' && a.RedirectConfig?.StatusCode) {
+    const r = a.RedirectConfig;
+    return {
+      type: 'redirect',
+      statusCode: r.StatusCode as 'HTTP_301' | 'HTTP_302',
+      ...(r.Protocol !== undefined ? { protocol: r.Protocol } : {}),
+      ...(r.Port !== undefined ? { port: r.Port } : {}),
+      ...(r.Host !== undefined ? { host: r.Host } : {}),
+      ...(r.Path !== undefined ? { path: r.Path } : {}),
+      ...(r.Query !== undefined ? { query: r.Query } : {}),
+    };
+  }
+  return undefined;
+}
+
+function toAwsAction(a: DesiredAction, ctx: ApplyContext): Action[] {
+  if (a.type === 'forward') {
+    const arn = ctx.tgArns.get(a.targetGroup);
+    if (arn === undefined) throw new ProviderError('transient', `target group ${a.targetGroup} has no ARN yet`, { provider: ctx.provider });
+    return [{ Type: 'forward', TargetGroupArn: arn }];
+  }
+  if (a.type === 'fixed-response') {
+    return [
+      {
+        Type: 'fixed-response',
+        FixedResponseConfig: {
+          StatusCode: a.statusCode,
+          ...(a.contentType !== undefined ? { ContentType: a.contentType } : {}),
+          ...(a.messageBody !== undefined ? { MessageBody: a.messageBody } : {}),
+        },
+      },
+    ];
+  }
+  return [
+    {
+      Type: 'redirect',
+      RedirectConfig: {
+        StatusCode: a.statusCode,
+        ...(a.protocol !== undefined ? { Protocol: a.protocol } : {}),
+        ...(a.port !== undefined ? { Port: a.port } : {}),
+        ...(a.host !== undefined ? { Host: a.host } : {}),
+        ...(a.path !== undefined ? { Path: a.path } : {}),
+        ...(a.query !== undefined ? { Query: a.query } : {}),
+      },
+    },
+  ];
+}
+
+function conditionValues(c: RuleCondition, field: 'host-header' | 'path-pattern'): string[] {
+  const config = field === 'host-header' ? c.HostHeaderConfig?.Values : c.PathPatternConfig?.Values;
+  return [...new Set([...(config ?? []), ...(c.Values ?? [])])];
+}
+
+function fromAwsRule(r: Rule, tgNames: ReadonlyMap<string, string>): ActualRule {
+  const hosts: string[] = [];
+  const paths: string[] = [];
+  let foreignConditions = false;
+  for (const c of r.Conditions ?? []) {
+    if (c.Field === 'host-header') hosts.push(...conditionValues(c, 'host-header'));
+    else if (c.Field === 'path-pattern') paths.push(...conditionValues(c, 'path-pattern'));
+    else foreignConditions = true;
+  }
+  return { arn: r.RuleArn ?? '', priority: Number(r.Priority), hosts, paths, foreignConditions, action: fromAwsAction(r.Actions, tgNames) };
+}
+
+function toAwsConditions(r: DesiredRule): RuleCondition[] {
+  const out: RuleCondition[] = [];
+  if (r.hosts.length > 0) out.push({ Field: 'host-header', HostHeaderConfig: { Values: [...r.hosts] } });
+  if (r.paths.length > 0) out.push({ Field: 'path-pattern', PathPatternConfig: { Values: [...r.paths] } });
+  return out;
+}
+
+const sorted = (xs: readonly string[]): string => JSON.stringify([...xs].sort());
+
+function sameRule(a: ActualRule, d: DesiredRule): boolean {
+  return !a.foreignConditions && sorted(a.hosts) === sorted(d.hosts) && sorted(a.paths) === sorted(d.paths) && sameAction(a.action, d.action);
+}
+
+/** Listeners of a load balancer, with extra certificates (secure ones) and rules (when `withRules`). */
+export async function describeListeners(
+  api: AwsApi,
+  lbArn: string,
+  tgNames: ReadonlyMap<string, string>,
+  withRules: boolean,
+  signal?: AbortSignal,
+): Promise<ActualListener[]> {
+  const listeners: Listener[] = [];
+  let Marker: string | undefined;
+  do {
+    const page = await api.elbv2('DescribeListeners', (c, o) => c.send(new DescribeListenersCommand({ LoadBalancerArn: lbArn, ...(Marker ? { Marker } : {}) }), o), { signal });
+    listeners.push(...(page.Listeners ?? []));
+    Marker = page.NextMarker;
+  } while (Marker);
+  const out: ActualListener[] = [];
+  for (const l of listeners) {
+    const arn = l.ListenerArn ?? '';
+    const defaultCert = l.Certificates?.[0]?.CertificateArn;
+    const certificates = defaultCert !== undefined ? [defaultCert] : [];
+    if (SECURE.has(l.Protocol ?? '')) {
+      const r = await api.elbv2('DescribeListenerCertificates', (c, o) => c.send(new DescribeListenerCertificatesCommand({ ListenerArn: arn }), o), { signal });
+      for (const cert of r.Certificates ?? []) {
+        if (!cert.IsDefault && cert.CertificateArn !== undefined && !certificates.includes(cert.CertificateArn)) certificates.push(cert.CertificateArn);
+      }
+    }
+    let rules: ActualRule[] = [];
+    if (withRules) {
+      const r = await api.elbv2('DescribeRules', (c, o) => c.send(new DescribeRulesCommand({ ListenerArn: arn }), o), { signal });
+      rules = (r.Rules ?? []).filter((x) => !x.IsDefault).map((x) => fromAwsRule(x, tgNames));
+    }
+    out.push({
+      arn,
+      port: l.Port ?? 0,
+      protocol: l.Protocol ?? '',
+      certificates,
+      ...(l.SslPolicy !== undefined ? { sslPolicy: l.SslPolicy } : {}),
+      defaultAction: fromAwsAction(l.DefaultActions, tgNames),
+      rules,
+    });
+  }
+  return out.sort((a, b) => a.port - b.port);
+}
+
+const listenerId = (l: { protocol: string; port: number }): string => `${l.protocol}:${l.port}`;
+
+function certificateSteps(id: string, arnOf: (ctx: ApplyContext) => string, have: readonly string[], want: readonly string[]): Step[] {
+  const extraHave = have.slice(1);
+  const extraWant = want.slice(1);
+  const add = extraWant.filter((c) => !extraHave.includes(c));
+  const remove = extraHave.filter((c) => !extraWant.includes(c) && c !== want[0]);
+  const steps: Step[] = [];
+  if (add.length > 0) {
+    steps.push({
+      change: { op: 'update', resource: 'Listener', id, fields: ['certificates'], detail: `add ${add.join(', ')}` },
+      run: async (ctx) => {
+        await ctx.api.elbv2(
+          'AddListenerCertificates',
+          (c, o) => c.send(new AddListenerCertificatesCommand({ ListenerArn: arnOf(ctx), Certificates: add.map((CertificateArn) => ({ CertificateArn })) }), o),
+          { signal: ctx.signal },
+        );
+      },
+    });
+  }
+  if (remove.length > 0) {
+    steps.push({
+      change: { op: 'update', resource: 'Listener', id, fields: ['certificates'], detail: `remove ${remove.join(', ')}` },
+      run: async (ctx) => {
+        await ctx.api.elbv2(
+          'RemoveListenerCertificates',
+          (c, o) => c.send(new RemoveListenerCertificatesCommand({ ListenerArn: arnOf(ctx), Certificates: remove.map((CertificateArn) => ({ CertificateArn })) }), o),
+          { signal: ctx.signal },
+        );
+      },
+    });
+  }
+  return steps;
+}
+
+function ruleSteps(listenerKey: string, arnOf: (ctx: ApplyContext) => string, have: readonly ActualRule[], want: readonly DesiredRule[], tags: Tags): Step[] {
+  const steps: Step[] = [];
+  const byPriority = new Map(have.map((r) => [r.priority, r]));
+  const wanted = new Set(want.map((r) => r.priority));
+  // Deletes first: a priority freed here may be the one a create below needs.
+  for (const r of have) {
+    if (wanted.has(r.priority)) continue;
+    steps.push({
+      change: { op: 'delete', resource: 'Rule', id: `${listenerKey}/${r.priority}` },
+      run: async (ctx) => {
+        await ctx.api.elbv2('DeleteRule', (c, o) => c.send(new DeleteRuleCommand({ RuleArn: r.arn }), o), { signal: ctx.signal }).catch((e: unknown) => {
+          if (!hasCode(e, 'RuleNotFound')) throw e;
+        });
+      },
+    });
+  }
+  for (const d of want) {
+    const a = byPriority.get(d.priority);
+    const detail = `${d.hosts.join(',') || '*'} ${d.paths.join(',') || '*'} → ${d.action.type === 'forward' ? d.action.targetGroup : d.action.type}`;
+    if (a && sameRule(a, d)) continue;
+    if (a) {
+      steps.push({
+        change: { op: 'update', resource: 'Rule', id: `${listenerKey}/${d.priority}`, fields: ['conditions', 'actions'], detail },
+        run: async (ctx) => {
+          await ctx.api.elbv2('ModifyRule', (c, o) => c.send(new ModifyRuleCommand({ RuleArn: a.arn, Conditions: toAwsConditions(d), Actions: toAwsAction(d.action, ctx) }), o), {
+            signal: ctx.signal,
+          });
+        },
+      });
+      continue;
+    }
+    steps.push({
+      change: { op: 'create', resource: 'Rule', id: `${listenerKey}/${d.priority}`, detail },
+      run: async (ctx) => {
+        await ctx.api.elbv2(
+          'CreateRule',
+          (c, o) =>
+            c.send(
+              new CreateRuleCommand({
+                ListenerArn: arnOf(ctx),
+                Priority: d.priority,
+                Conditions: toAwsConditions(d),
+                Actions: toAwsAction(d.action, ctx),
+                Tags: toAwsTags(tags),
+              }),
+              o,
+            ),
+          { signal: ctx.signal },
+        );
+      },
+    });
+  }
+  return steps;
+}
+
+export interface ListenerDiff {
+  /** Listeners no longer wanted: first, so their ports are free for the creates. */
+  readonly remove: Step[];
+  readonly apply: Step[];
+}
+
+/**
+ * `actual` is empty when the load balancer is new or being replaced. `tags` are put on
+ * created listeners and rules (they live and die with the load balancer, so they are
+ * not diffed).
+ */
+export function diffListeners(actual: readonly ActualListener[], desired: readonly DesiredListener[], tags: Tags): ListenerDiff {
+  const remove: Step[] = [];
+  const apply: Step[] = [];
+  const byPort = new Map(actual.map((l) => [l.port, l]));
+  const desiredPorts = new Set(desired.map((l) => l.port));
+  const unmatchedActual = actual.filter((l) => !desiredPorts.has(l.port));
+  const pairs = new Map<DesiredListener, ActualListener>();
+  for (const d of desired) {
+    const a = byPort.get(d.port);
+    if (a) {
+      pairs.set(d, a);
+      continue;
+    }
+    // A port edit: same default action on an unwanted listener → move that one.
+    const moved = unmatchedActual.find((x) => sameAction(x.defaultAction, d.defaultAction));
+    if (moved) {
+      pairs.set(d, moved);
+      unmatchedActual.splice(unmatchedActual.indexOf(moved), 1);
+    }
+  }
+  for (const a of unmatchedActual) {
+    remove.push({
+      change: { op: 'delete', resource: 'Listener', id: listenerId(a) },
+      run: async (ctx) => {
+        await ctx.api.elbv2('DeleteListener', (c, o) => c.send(new DeleteListenerCommand({ ListenerArn: a.arn }), o), { signal: ctx.signal }).catch((e: unknown) => {
+          if (!hasCode(e, 'ListenerNotFound')) throw e;
+        });
+      },
+    });
+  }
+  for (const d of desired) {
+    const key = listenerId(d);
+    const a = pairs.get(d);
+    if (!a) {
+      apply.push({
+        change: { op: 'create', resource: 'Listener', id: key, detail: d.defaultAction.type === 'forward' ? `→ ${d.defaultAction.targetGroup}` : d.defaultAction.type },
+        run: async (ctx) => {
+          const lbArn = ctx.lbArn;
+          if (lbArn === undefined) throw new ProviderError('transient', 'the load balancer has no ARN yet', { provider: ctx.provider });
+          const first = d.certificates[0];
+          const out = await ctx.api.elbv2(
+            'CreateListener',
+            (c, o) =>
+              c.send(
+                new CreateListenerCommand({
+                  LoadBalancerArn: lbArn,
+                  Port: d.port,
+                  Protocol: d.protocol as ProtocolEnum,
+                  DefaultActions: toAwsAction(d.defaultAction, ctx),
+                  ...(first !== undefined ? { Certificates: [{ CertificateArn: first }] } : {}),
+                  ...(d.sslPolicy !== undefined ? { SslPolicy: d.sslPolicy } : {}),
+                  Tags: toAwsTags(tags),
+                }),
+                o,
+              ),
+            { signal: ctx.signal },
+          );
+          const arn = out.Listeners?.[0]?.ListenerArn;
+          if (arn === undefined) throw new ProviderError('transient', `CreateListener returned no ARN for ${key}`, { provider: ctx.provider });
+          ctx.listenerArns.set(d.port, arn);
+        },
+      });
+      const arnOf = (ctx: ApplyContext): string => ctx.listenerArns.get(d.port) ?? '';
+      apply.push(...certificateSteps(key, arnOf, d.certificates.slice(0, 1), d.certificates));
+      apply.push(...ruleSteps(key, arnOf, [], d.rules, tags));
+      continue;
+    }
+    const fields: string[] = [];
+    if (a.port !== d.port) fields.push('port');
+    if (a.protocol !== d.protocol) fields.push('protocol');
+    if ((a.certificates[0] ?? '') !== (d.certificates[0] ?? '')) fields.push('certificates');
+    if (d.sslPolicy !== undefined && a.sslPolicy !== d.sslPolicy) fields.push('sslPolicy');
+    if (!sameAction(a.defaultAction, d.defaultAction)) fields.push('defaultAction');
+    if (fields.length > 0) {
+      apply.push({
+        change: { op: 'update', resource: 'Listener', id: key, fields, ...(a.port !== d.port ? { detail: `port ${a.port} → ${d.port}` } : {}) },
+        run: async (ctx) => {
+          const first = d.certificates[0];
+          await ctx.api.elbv2(
+            'ModifyListener',
+            (c, o) =>
+              c.send(
+                new ModifyListenerCommand({
+                  ListenerArn: a.arn,
+                  ...(fields.includes('port') ? { Port: d.port } : {}),
+                  ...(fields.includes('protocol') ? { Protocol: d.protocol as ProtocolEnum } : {}),
+                  ...(fields.includes('certificates') && first !== undefined ? { Certificates: [{ CertificateArn: first }] } : {}),
+                  // A protocol change to a secure one needs the policy in the same call.
+                  ...((fields.includes('sslPolicy') || fields.includes('protocol')) && d.sslPolicy !== undefined ? { SslPolicy: d.sslPolicy } : {}),
+                  ...(fields.includes('defaultAction') ? { DefaultActions: toAwsAction(d.defaultAction, ctx) } : {}),
+                }),
+                o,
+              ),
+            { signal: ctx.signal },
+          );
+        },
+      });
+    }
+    const arnOf = (): string => a.arn;
+    apply.push(...certificateSteps(key, arnOf, a.certificates, d.certificates));
+    apply.push(...ruleSteps(key, arnOf, a.rules, d.rules, tags));
+  }
+  return { remove, apply };
+}

@@ -1,0 +1,257 @@
+// The one diff behind both ensure and plan: read what this object owns (by tags), build
+// what it should own, and order the per-kind steps as AWS needs them:
+//
+//   security group → (replaced LB out) → target groups and their targets → load
+//   balancer → listeners and rules → old target groups → old security groups
+//
+// plan() returns the steps' Changes; ensure() runs them. Every step is one idempotent
+// piece of work that finds what it needs in the ApplyContext, so a run cut short at any
+// point leaves tagged resources that the next run's diff picks up and finishes.
+import type { LbRef } from '../../model/ref.js';
+import type { LoadBalancerSpec } from '../../model/spec.js';
+import type { LoadBalancerStatus } from '../../model/status.js';
+import { ProviderError, type Change } from '../types.js';
+import { defaultAwsOptions, INGRESS_PREFIX, SERVICE_PREFIX, type AwsLbOptions } from './annotations.js';
+import type { AwsApi } from './api.js';
+import { synthesize, type DesiredState } from './desired.js';
+import { describeTags, type Inventory } from './inventory.js';
+import { describeListeners, diffListeners, type ActualListener } from './listener.js';
+import { deleteLoadBalancerStep, describeLoadBalancers, diffLoadBalancer, findByName, loadAttributes, type ActualLoadBalancer } from './load-balancer.js';
+import type { AwsOptions } from './options.js';
+import { deleteSecurityGroupStep, describeOwnedSecurityGroups, diffSecurityGroups, resolveUserSecurityGroups } from './security-group.js';
+import { resolveSubnets } from './subnets.js';
+import { ownedBy, type Tags } from './tags.js';
+import { deleteTargetGroupStep, describeTargetGroups, diffTargetGroups, loadTargetGroupDetails, type ActualTargetGroup } from './target-group.js';
+
+export interface ApplyContext {
+  readonly api: AwsApi;
+  readonly signal: AbortSignal | undefined;
+  readonly provider: string;
+  readonly inventory: Inventory;
+  readonly dependencyTimeoutMs: number;
+  lbArn: string | undefined;
+  dnsName: string | undefined;
+  /** The managed frontend security group, once it exists. */
+  securityGroupId: string | undefined;
+  /** Target group name → ARN, for groups that exist or were created in this run. */
+  readonly tgArns: Map<string, string>;
+  /** Listener port → ARN for listeners created in this run (their rules and certificates need it). */
+  readonly listenerArns: Map<number, string>;
+}
+
+export interface Step {
+  readonly change: Change;
+  run(ctx: ApplyContext): Promise<void>;
+}
+
+export interface PlanEnv {
+  readonly api: AwsApi;
+  readonly inventory: Inventory;
+  readonly clusterName: string;
+  readonly provider: string;
+  readonly config: Pick<AwsOptions, 'vpcId' | 'subnets' | 'defaultTags' | 'dependencyTimeout'>;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface EnsurePlan {
+  readonly steps: readonly Step[];
+  readonly desired: DesiredState;
+  readonly ctx: ApplyContext;
+}
+
+function newContext(env: PlanEnv): ApplyContext {
+  return {
+    api: env.api,
+    signal: env.signal,
+    provider: env.provider,
+    inventory: env.inventory,
+    dependencyTimeoutMs: env.config.dependencyTimeout,
+    lbArn: undefined,
+    dnsName: undefined,
+    securityGroupId: undefined,
+    tgArns: new Map(),
+    listenerArns: new Map(),
+  };
+}
+
+function isAwsOptions(o: unknown): o is AwsLbOptions {
+  const x = o as Partial<AwsLbOptions> | undefined;
+  return typeof x === 'object' && x !== null && (x.kind === 'Service' || x.kind === 'Ingress') && typeof x.scheme === 'string' && Array.isArray(x.certificateArns);
+}
+
+/** A spec built without this provider's parser (a test, a tool) gets the annotation defaults. */
+export function optionsOf(spec: LoadBalancerSpec): AwsLbOptions {
+  return isAwsOptions(spec.providerOptions) ? spec.providerOptions : defaultAwsOptions(spec.ref.kind);
+}
+
+function checkSpec(spec: LoadBalancerSpec, env: PlanEnv, options: AwsLbOptions): void {
+  const invalid = (msg: string): ProviderError => new ProviderError('invalid', msg, { provider: env.provider });
+  if (spec.clusterName !== env.clusterName) throw invalid(`spec is for cluster ${spec.clusterName}, this provider serves ${env.clusterName}`);
+  if (spec.ref.kind === 'Service' && spec.layer !== 'L4') throw invalid('a Service becomes a Network Load Balancer, which needs an L4 spec');
+  if (spec.ref.kind === 'Ingress' && spec.layer !== 'L7') throw invalid('an Ingress becomes an Application Load Balancer, which needs an L7 spec');
+  if (options.kind !== spec.ref.kind) throw invalid(`the AWS options were parsed for a ${options.kind}, the spec is for a ${spec.ref.kind}`);
+}
+
+/** Load balancers and target groups this object owns, as the inventory and a tag check agree. */
+async function ownedElb(env: PlanEnv, ref: LbRef): Promise<{ lbs: ActualLoadBalancer[]; tgs: ActualTargetGroup[] }> {
+  const inv = await env.inventory.forRef(ref, env.signal);
+  // One tag read for both kinds: ownership is checked on fresh tags, never on the scan's.
+  const tags = await describeTags(env.api, [...inv.lbs, ...inv.tgs], env.signal);
+  const mine = (arn: string): boolean => ownedBy(tags.get(arn) ?? {}, env.clusterName, ref);
+  const lbs = await describeLoadBalancers(env.api, inv.lbs.filter(mine), tags, env.signal);
+  const tgs = await describeTargetGroups(env.api, inv.tgs.filter(mine), tags, env.signal);
+  // Whatever vanished or lost its tags since the scan is no longer ours to track.
+  for (const arn of inv.lbs) if (!lbs.some((l) => l.arn === arn)) env.inventory.forget(arn);
+  for (const arn of inv.tgs) if (!tgs.some((t) => t.arn === arn)) env.inventory.forget(arn);
+  return { lbs, tgs };
+}
+
+export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<EnsurePlan> {
+  const options = optionsOf(spec);
+  checkSpec(spec, env, options);
+  const { signal, api } = env;
+  const annotationPrefix = spec.ref.kind === 'Service' ? SERVICE_PREFIX : INGRESS_PREFIX;
+  const configured = options.scheme === 'internal' ? env.config.subnets.internal : env.config.subnets.internetFacing;
+  const subnets = await resolveSubnets(api, {
+    clusterName: env.clusterName,
+    scheme: options.scheme,
+    vpcId: env.config.vpcId,
+    requested: options.subnets ?? configured,
+    minZones: spec.layer === 'L7' ? 2 : 1,
+    annotation: `${annotationPrefix}subnets`,
+    provider: env.provider,
+    signal,
+  });
+  const vpcId = env.config.vpcId ?? subnets[0]?.vpcId ?? '';
+  const userSecurityGroups = options.securityGroups
+    ? await resolveUserSecurityGroups(api, options.securityGroups, vpcId, `${annotationPrefix}security-groups`, env.provider, signal)
+    : [];
+  const synthesized = synthesize({
+    spec: spec as LoadBalancerSpec<AwsLbOptions>,
+    options,
+    clusterName: env.clusterName,
+    defaultTags: env.config.defaultTags,
+    vpcId,
+    subnets,
+    userSecurityGroups,
+    provider: env.provider,
+  });
+  // Ignored, as aws-load-balancer-controller ignores it, but not silently.
+  const desired: DesiredState =
+    spec.requestedAddresses.length > 0
+      ? {
+          ...synthesized,
+          warnings: [
+            ...synthesized.warnings,
+            `spec.loadBalancerIP is ignored: AWS load balancers have DNS names; fixed addresses come from ${SERVICE_PREFIX}eip-allocations or ${SERVICE_PREFIX}private-ipv4-addresses`,
+          ],
+        }
+      : synthesized;
+
+  const owned = await ownedElb(env, spec.ref);
+  let current = owned.lbs.find((l) => l.name === desired.lb.name) ?? [...owned.lbs].sort((a, b) => (a.name < b.name ? -1 : 1))[0];
+  if (!current) {
+    current = await findByName(api, desired.lb.name, env.clusterName, spec.ref, env.provider, signal);
+    if (current) env.inventory.note(current.arn, 'lb', current.tags);
+  }
+  const stale = owned.lbs.filter((l) => l !== current);
+  const wantedNames = new Set(desired.targetGroups.map((t) => t.name));
+  const tgs = await Promise.all(
+    owned.tgs.map((t) => {
+      const d = desired.targetGroups.find((x) => x.name === t.name);
+      return d && wantedNames.has(t.name) ? loadTargetGroupDetails(api, t, Object.keys(d.attributes).length > 0, signal) : t;
+    }),
+  );
+  const tgNames = new Map(tgs.map((t) => [t.arn, t.name]));
+  if (current && Object.keys(desired.lb.attributes).length > 0) current = await loadAttributes(api, current, signal);
+  const groups = await describeOwnedSecurityGroups(api, env.clusterName, spec.ref.uid, signal);
+
+  const sg = diffSecurityGroups(groups, desired.securityGroup);
+  const lb = diffLoadBalancer(current, desired.lb, sg.existingId);
+  const replacing = lb.replace.length > 0;
+  let listeners: ActualListener[] = [];
+  if (current && !replacing) listeners = await describeListeners(api, current.arn, tgNames, desired.lb.type === 'application', signal);
+  const tg = diffTargetGroups(tgs, desired.targetGroups, desired.warnings);
+  const ls = diffListeners(listeners, desired.listeners, desired.lb.tags);
+
+  const ctx = newContext(env);
+  if (current && !replacing) {
+    ctx.lbArn = current.arn;
+    ctx.dnsName = current.dnsName;
+  }
+  ctx.securityGroupId = sg.existingId;
+  for (const t of tgs) ctx.tgArns.set(t.name, t.arn);
+
+  const steps: Step[] = [
+    ...sg.apply,
+    ...lb.replace,
+    ...stale.map((l) => deleteLoadBalancerStep(l, 'a second load balancer for the same object (left by an interrupted replacement)')),
+    ...tg.apply,
+    ...tg.targets,
+    ...lb.apply,
+    ...ls.remove,
+    ...ls.apply,
+    ...tg.cleanup,
+    ...sg.cleanup,
+  ];
+  return { steps, desired, ctx };
+}
+
+export async function runSteps(steps: readonly Step[], ctx: ApplyContext): Promise<void> {
+  for (const step of steps) {
+    if (ctx.signal?.aborted) throw new ProviderError('transient', 'aborted', { provider: ctx.provider, cause: ctx.signal.reason });
+    await step.run(ctx);
+  }
+}
+
+export function statusOf(plan: EnsurePlan): LoadBalancerStatus {
+  const hostname = plan.ctx.dnsName;
+  if (hostname === undefined || hostname === '') throw new ProviderError('transient', 'the load balancer has no DNS name yet', { provider: plan.ctx.provider });
+  const ports = [...plan.desired.ports].sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1));
+  return { ingress: [{ hostname, ports }] };
+}
+
+const nameInArn = (arn: string): string => {
+  // arn:...:loadbalancer/net/<name>/<id> and arn:...:targetgroup/<name>/<id>
+  const parts = arn.split('/');
+  return parts[parts.length - 2] ?? arn;
+};
+
+/**
+ * Everything tagged for ref, in dependency order: load balancers (their listeners and
+ * rules go with them), then target groups (retried while still in use), then security
+ * groups (retried while the deleted load balancer's interfaces still hold them).
+ */
+export async function planDelete(ref: LbRef, env: PlanEnv): Promise<{ steps: Step[]; ctx: ApplyContext }> {
+  const inv = await env.inventory.forRef(ref, env.signal);
+  const tags: Map<string, Tags> = await describeTags(env.api, [...inv.lbs, ...inv.tgs], env.signal);
+  const steps: Step[] = [];
+  for (const arn of inv.lbs) {
+    const t = tags.get(arn);
+    if (!t || !ownedBy(t, env.clusterName, ref)) {
+      env.inventory.forget(arn);
+      continue;
+    }
+    steps.push(
+      deleteLoadBalancerStep(
+        { arn, name: nameInArn(arn), dnsName: '', type: '', scheme: '', ipAddressType: '', subnets: [], securityGroups: [], state: '', tags: t },
+        'the object is gone',
+      ),
+    );
+  }
+  for (const arn of inv.tgs) {
+    const t = tags.get(arn);
+    if (!t || !ownedBy(t, env.clusterName, ref)) {
+      env.inventory.forget(arn);
+      continue;
+    }
+    steps.push(
+      deleteTargetGroupStep(
+        { arn, name: nameInArn(arn), protocol: '', port: 0, targetType: '', vpcId: '', healthCheck: {}, loadBalancerArns: [], tags: t },
+        'the object is gone',
+      ),
+    );
+  }
+  for (const g of await describeOwnedSecurityGroups(env.api, env.clusterName, ref.uid, env.signal)) steps.push(deleteSecurityGroupStep(g, 'the object is gone'));
+  return { steps, ctx: newContext(env) };
+}

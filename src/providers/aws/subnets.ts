@@ -1,0 +1,160 @@
+// Which subnets a load balancer goes in: the ones the object names (IDs or Name tags),
+// else discovery as aws-load-balancer-controller does it: subnets tagged
+// kubernetes.io/role/elb (internet-facing) or kubernetes.io/role/internal-elb
+// (internal), not claimed by another cluster's kubernetes.io/cluster/<name> tag, with at
+// least 8 free addresses; one per availability zone, preferring the ones tagged for
+// this cluster, then the lowest subnet ID. When nothing fits, the error lists every
+// candidate and why it was turned down, since that message becomes the user's Event.
+import { DescribeSubnetsCommand, type Filter, type Subnet } from '@aws-sdk/client-ec2';
+import { ProviderError } from '../types.js';
+import type { AwsApi } from './api.js';
+import type { Scheme } from './annotations.js';
+import { fromAwsTags } from './tags.js';
+
+export const ROLE_ELB = 'kubernetes.io/role/elb';
+export const ROLE_INTERNAL_ELB = 'kubernetes.io/role/internal-elb';
+export const CLUSTER_TAG_PREFIX = 'kubernetes.io/cluster/';
+const MIN_FREE_ADDRESSES = 8;
+
+export interface ResolvedSubnet {
+  readonly id: string;
+  readonly az: string;
+  readonly vpcId: string;
+}
+
+export interface SubnetQuery {
+  readonly clusterName: string;
+  readonly scheme: Scheme;
+  readonly vpcId?: string | undefined;
+  /** IDs or Name tags the user gave; absent: discover. */
+  readonly requested?: readonly string[] | undefined;
+  /** ALBs need two zones, NLBs one. */
+  readonly minZones: number;
+  /** The annotation to name in errors. */
+  readonly annotation: string;
+  readonly provider: string;
+  readonly signal?: AbortSignal | undefined;
+}
+
+async function describeSubnets(api: AwsApi, input: { SubnetIds?: string[]; Filters?: Filter[] }, signal?: AbortSignal): Promise<Subnet[]> {
+  const out: Subnet[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await api.ec2('DescribeSubnets', (c, o) => c.send(new DescribeSubnetsCommand({ ...input, ...(NextToken ? { NextToken } : {}) }), o), { signal });
+    out.push(...(page.Subnets ?? []));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return out;
+}
+
+const toResolved = (s: Subnet): ResolvedSubnet => ({ id: s.SubnetId ?? '', az: s.AvailabilityZone ?? '', vpcId: s.VpcId ?? '' });
+
+const byId = (a: ResolvedSubnet, b: ResolvedSubnet): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+export async function resolveSubnets(api: AwsApi, q: SubnetQuery): Promise<ResolvedSubnet[]> {
+  return q.requested !== undefined && q.requested.length > 0 ? resolveNamed(api, q, q.requested) : discover(api, q);
+}
+
+async function resolveNamed(api: AwsApi, q: SubnetQuery, requested: readonly string[]): Promise<ResolvedSubnet[]> {
+  const invalid = (msg: string): ProviderError => new ProviderError('invalid', `${q.annotation}: ${msg}`, { provider: q.provider });
+  const ids = requested.filter((s) => /^subnet-[0-9a-f]+$/.test(s));
+  const names = requested.filter((s) => !ids.includes(s));
+  const byRequest = new Map<string, ResolvedSubnet>();
+  if (ids.length > 0) {
+    const subnets = await describeSubnets(api, { SubnetIds: ids }, q.signal).catch((e: unknown) => {
+      if (e instanceof ProviderError && e.kind === 'notFound') throw invalid(`${e.message}`);
+      throw e;
+    });
+    for (const s of subnets) byRequest.set(s.SubnetId ?? '', toResolved(s));
+  }
+  if (names.length > 0) {
+    const filters: Filter[] = [{ Name: 'tag:Name', Values: names }];
+    if (q.vpcId) filters.push({ Name: 'vpc-id', Values: [q.vpcId] });
+    const subnets = await describeSubnets(api, { Filters: filters }, q.signal);
+    for (const name of names) {
+      const hits = subnets.filter((s) => fromAwsTags(s.Tags)['Name'] === name);
+      if (hits.length === 0) throw invalid(`no subnet has the Name tag ${JSON.stringify(name)}${q.vpcId ? ` in ${q.vpcId}` : ''}`);
+      if (hits.length > 1) throw invalid(`the Name tag ${JSON.stringify(name)} matches ${hits.map((s) => s.SubnetId).join(', ')}; use subnet IDs`);
+      const hit = hits[0];
+      if (hit) byRequest.set(name, toResolved(hit));
+    }
+  }
+  // In the order given: EIP allocations and private addresses pair with subnets by position.
+  const found: ResolvedSubnet[] = [];
+  for (const r of requested) {
+    const s = byRequest.get(r);
+    if (!s) throw invalid(`subnet ${r} does not exist`);
+    if (!found.some((f) => f.id === s.id)) found.push(s);
+  }
+  const vpcs = [...new Set(found.map((s) => s.vpcId))];
+  if (vpcs.length > 1) throw invalid(`the subnets are in different VPCs (${vpcs.join(', ')})`);
+  if (q.vpcId && vpcs[0] !== undefined && vpcs[0] !== q.vpcId) throw invalid(`the subnets are in ${vpcs[0]}, not the cluster's ${q.vpcId}`);
+  const perZone = new Map<string, ResolvedSubnet>();
+  for (const s of found) {
+    const other = perZone.get(s.az);
+    if (other && other.id !== s.id) throw invalid(`${other.id} and ${s.id} are both in ${s.az}; give one subnet per availability zone`);
+    perZone.set(s.az, s);
+  }
+  const chosen = [...perZone.values()];
+  if (chosen.length < q.minZones) throw invalid(`needs subnets in at least ${q.minZones} availability zones, got ${chosen.length}`);
+  return chosen;
+}
+
+/** Why discovery turns a tagged subnet down, or undefined when it qualifies. */
+function rejection(tags: Record<string, string>, roleTag: string, clusterName: string, free: number | undefined): string | undefined {
+  const role = tags[roleTag];
+  if (role !== '' && role !== '1') return `${roleTag} is ${JSON.stringify(role)} (must be "1" or empty)`;
+  const clusterTags = Object.keys(tags).filter((k) => k.startsWith(CLUSTER_TAG_PREFIX));
+  const ours = `${CLUSTER_TAG_PREFIX}${clusterName}`;
+  if (clusterTags.length > 0 && !clusterTags.includes(ours)) {
+    return `tagged for another cluster (${clusterTags.map((k) => k.slice(CLUSTER_TAG_PREFIX.length)).join(', ')}), not ${clusterName}`;
+  }
+  const mine = tags[ours];
+  if (mine !== undefined && mine !== 'owned' && mine !== 'shared') return `${ours} is ${JSON.stringify(mine)} (must be owned or shared)`;
+  if (free !== undefined && free < MIN_FREE_ADDRESSES) return `only ${free} free addresses (needs ${MIN_FREE_ADDRESSES})`;
+  return undefined;
+}
+
+async function discover(api: AwsApi, q: SubnetQuery): Promise<ResolvedSubnet[]> {
+  const roleTag = q.scheme === 'internet-facing' ? ROLE_ELB : ROLE_INTERNAL_ELB;
+  const filters: Filter[] = [{ Name: 'tag-key', Values: [roleTag] }];
+  if (q.vpcId) filters.push({ Name: 'vpc-id', Values: [q.vpcId] });
+  const subnets = await describeSubnets(api, { Filters: filters }, q.signal);
+  const where = q.vpcId ? ` in ${q.vpcId}` : '';
+  const hint = `tag subnets ${roleTag}=1 and ${CLUSTER_TAG_PREFIX}${q.clusterName}=shared, or name them in ${q.annotation}`;
+  if (subnets.length === 0) {
+    throw new ProviderError('invalid', `no subnet${where} is tagged ${roleTag} for an ${q.scheme} load balancer; ${hint}`, { provider: q.provider });
+  }
+  const ours = `${CLUSTER_TAG_PREFIX}${q.clusterName}`;
+  const reasons: string[] = [];
+  const ok: { s: ResolvedSubnet; tagged: boolean }[] = [];
+  for (const sub of subnets) {
+    const tags = fromAwsTags(sub.Tags);
+    const why = rejection(tags, roleTag, q.clusterName, sub.AvailableIpAddressCount);
+    const r = toResolved(sub);
+    if (why) reasons.push(`${r.id} (${r.az}): ${why}`);
+    else ok.push({ s: r, tagged: tags[ours] !== undefined });
+  }
+  const vpcs = [...new Set(ok.map((c) => c.s.vpcId))].sort();
+  if (!q.vpcId && vpcs.length > 1) {
+    throw new ProviderError('invalid', `subnets tagged ${roleTag} are in several VPCs (${vpcs.join(', ')}); set vpcId in the provider options or name the subnets in ${q.annotation}`, {
+      provider: q.provider,
+    });
+  }
+  const perZone = new Map<string, { s: ResolvedSubnet; tagged: boolean }>();
+  for (const c of ok.sort((a, b) => Number(b.tagged) - Number(a.tagged) || byId(a.s, b.s))) {
+    const chosen = perZone.get(c.s.az);
+    if (!chosen) perZone.set(c.s.az, c);
+    else reasons.push(`${c.s.id} (${c.s.az}): ${chosen.s.id} preferred in the same zone`);
+  }
+  const chosen = [...perZone.values()].map((c) => c.s).sort(byId);
+  if (chosen.length < q.minZones) {
+    const got = chosen.length === 0 ? 'none qualifies' : `only ${chosen.map((s) => `${s.id} (${s.az})`).join(', ')} qualif${chosen.length === 1 ? 'ies' : 'y'}`;
+    throw new ProviderError(
+      'invalid',
+      `no usable subnets${where} for an ${q.scheme} load balancer (needs ${q.minZones} availability zone${q.minZones > 1 ? 's' : ''}, ${got}); candidates: ${reasons.join('; ')}; ${hint}`,
+      { provider: q.provider },
+    );
+  }
+  return chosen;
+}

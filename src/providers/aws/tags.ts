@@ -1,0 +1,105 @@
+// Ownership on AWS is tags: lbc's own (`lbc.dev/*`), which decide what lbc may touch,
+// and aws-load-balancer-controller's, so users migrating from it recognise the
+// resources in the console and in their cost reports. Every resource lbc creates gets
+// them in the create call itself, so nothing ever exists untagged.
+import type { LbKind, LbRef } from '../../model/ref.js';
+import { TAG_CLUSTER, TAG_OWNER_KIND, TAG_OWNER_NAME, TAG_OWNER_NAMESPACE, TAG_OWNER_UID } from '../../model/spec.js';
+
+/** `Kind/namespace/name`, the issue's single owner tag next to the model's split ones. */
+export const TAG_OWNER = 'lbc.dev/owner';
+/** Which part of the load balancer: `LoadBalancer`, `ManagedLBSecurityGroup`, or a target set name. */
+export const TAG_RESOURCE = 'lbc.dev/resource';
+
+export const AWS_LBC_CLUSTER = 'elbv2.k8s.aws/cluster';
+export const SERVICE_STACK = 'service.k8s.aws/stack';
+export const SERVICE_RESOURCE = 'service.k8s.aws/resource';
+export const INGRESS_STACK = 'ingress.k8s.aws/stack';
+export const INGRESS_RESOURCE = 'ingress.k8s.aws/resource';
+
+export const RESOURCE_LB = 'LoadBalancer';
+export const RESOURCE_SG = 'ManagedLBSecurityGroup';
+
+export type Tags = Readonly<Record<string, string>>;
+
+/** aws-load-balancer-controller's stack id: `namespace/name`, or the group name for an explicit group. */
+export function stackId(ref: LbRef): string {
+  return ref.namespace === '' ? ref.name : `${ref.namespace}/${ref.name}`;
+}
+
+export interface TagContext {
+  readonly clusterName: string;
+  readonly ref: LbRef;
+  /** The spec's tags: ownership plus the user's lbc.dev/tags. */
+  readonly specTags: Tags;
+  /** additional-resource-tags / alb tags annotation. */
+  readonly annotationTags: Tags;
+  /** The provider config's defaultTags. */
+  readonly defaultTags: Tags;
+}
+
+/**
+ * The full tag set of one resource. Precedence, lowest first: config defaults, the
+ * annotation's, the spec's, then lbc's and aws-load-balancer-controller's ownership
+ * tags, which nothing may override.
+ */
+export function resourceTags(ctx: TagContext, resource: string): Record<string, string> {
+  const { ref } = ctx;
+  const stackTag = ref.kind === 'Service' ? SERVICE_STACK : INGRESS_STACK;
+  const resourceTag = ref.kind === 'Service' ? SERVICE_RESOURCE : INGRESS_RESOURCE;
+  return {
+    ...ctx.defaultTags,
+    ...ctx.annotationTags,
+    ...ctx.specTags,
+    [TAG_CLUSTER]: ctx.clusterName,
+    [TAG_OWNER_KIND]: ref.kind,
+    [TAG_OWNER_NAMESPACE]: ref.namespace,
+    [TAG_OWNER_NAME]: ref.name,
+    [TAG_OWNER_UID]: ref.uid,
+    [TAG_OWNER]: `${ref.kind}/${ref.namespace}/${ref.name}`,
+    [TAG_RESOURCE]: resource,
+    [AWS_LBC_CLUSTER]: ctx.clusterName,
+    [stackTag]: stackId(ref),
+    [resourceTag]: resource,
+  };
+}
+
+/** Whether a resource is this cluster's and this object's: the only ones lbc changes or deletes for it. */
+export function ownedBy(tags: Tags, clusterName: string, ref: LbRef): boolean {
+  return tags[TAG_CLUSTER] === clusterName && tags[TAG_OWNER_UID] === ref.uid;
+}
+
+export function ownedByCluster(tags: Tags, clusterName: string): boolean {
+  return tags[TAG_CLUSTER] === clusterName;
+}
+
+/** The ref a resource was tagged for, if its tags say enough to rebuild it. */
+export function refFromTags(tags: Tags): LbRef | undefined {
+  const kind = tags[TAG_OWNER_KIND];
+  const namespace = tags[TAG_OWNER_NAMESPACE];
+  const name = tags[TAG_OWNER_NAME];
+  const uid = tags[TAG_OWNER_UID];
+  if ((kind !== 'Service' && kind !== 'Ingress') || namespace === undefined || name === undefined || uid === undefined) return undefined;
+  return { kind: kind satisfies LbKind, namespace, name, uid };
+}
+
+export function toAwsTags(tags: Tags): { Key: string; Value: string }[] {
+  return Object.keys(tags)
+    .sort()
+    .map((Key) => ({ Key, Value: tags[Key] ?? '' }));
+}
+
+export function fromAwsTags(tags: readonly { Key?: string | undefined; Value?: string | undefined }[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of tags ?? []) if (t.Key !== undefined) out[t.Key] = t.Value ?? '';
+  return out;
+}
+
+/**
+ * Tags to add or change so that `actual` carries `desired`. Tags lbc did not set (added
+ * in the console, say) are left alone, so this never removes anything.
+ */
+export function tagsToAdd(actual: Tags, desired: Tags): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(desired)) if (actual[k] !== v) out[k] = v;
+  return out;
+}

@@ -1,0 +1,201 @@
+// The Ingress reconciler against fakes: groups, companions, members leaving,
+// misconfigured classes, teardown.
+import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1IngressSpec, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { validateConfig } from '../../src/config/config.js';
+import { COMPANION_BY_GROUP, COMPANION_OF_ANNOTATION, companionByGroup, Companions } from '../../src/controller/companions.js';
+import { INGRESS_BY_GROUP, ingressByGroup, IngressReconciler } from '../../src/controller/ingress-reconciler.js';
+import { OwnWrites } from '../../src/controller/own-writes.js';
+import { FINALIZER, Flight } from '../../src/controller/reconcile.js';
+import { Cache } from '../../src/kube/cache.js';
+import { endpointSliceIndexers, ingressIndexers, serviceIndexers } from '../../src/kube/indexes.js';
+import { ingressGroupRef } from '../../src/model/ref.js';
+import type { L7Spec } from '../../src/model/spec.js';
+import type { MemoryProvider } from '../../src/providers/memory/index.js';
+import { buildProviders } from '../../src/providers/registry.js';
+import { FakeCompanionApi, FakeEvents, FakeWriter, nextRv, quietLog } from './reconciler-fakes.js';
+
+async function setup() {
+  const config = validateConfig({
+    clusterName: 'unit',
+    providers: [
+      { name: 'mem', type: 'memory' },
+      { name: 'inst', type: 'memory', options: { addressPool: '203.0.113.0/24', targetTypes: ['instance'] } },
+    ],
+    defaultClass: 'lbc.dev/mem',
+    ingress: { controllerName: 'lbc.dev/ingress' },
+    nodeReadyHysteresis: 0,
+  });
+  const providers = await buildProviders(config);
+  const services = new Cache<V1Service>({ ...serviceIndexers, [COMPANION_BY_GROUP]: companionByGroup });
+  const ingresses = new Cache<V1Ingress>({ ...ingressIndexers, [INGRESS_BY_GROUP]: ingressByGroup });
+  const classes = new Cache<V1IngressClass>();
+  const slices = new Cache<V1EndpointSlice>(endpointSliceIndexers);
+  const secrets = new Cache<V1Secret>();
+  const writer = new FakeWriter({ Service: services, Ingress: ingresses });
+  const events = new FakeEvents();
+  const companionApi = new FakeCompanionApi(services);
+  const serviceWrites = new OwnWrites<V1Service>();
+  const nodes: V1Node[] = [{ metadata: { name: 'n1' }, status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: '10.0.0.1' }] } }];
+  const r = new IngressReconciler({
+    config,
+    providers,
+    writer,
+    events,
+    log: quietLog,
+    providerTimeoutMs: 500,
+    ingresses,
+    ingressClasses: classes,
+    services,
+    endpointSlices: slices,
+    secrets,
+    nodes: () => nodes,
+    fresh: new OwnWrites<V1Ingress>(),
+    companions: new Companions({ services, api: companionApi, fresh: serviceWrites }),
+  });
+  for (const [name, provider] of [['lbc', 'mem'], ['lbc-inst', 'inst']] as const) {
+    classes.set({ metadata: { name, resourceVersion: nextRv() }, spec: { controller: 'lbc.dev/ingress', parameters: { apiGroup: 'lbc.dev', kind: 'Provider', name: provider } } });
+  }
+  const service = (name: string, type: string, selector?: Record<string, string>): void => {
+    services.set({
+      kind: 'Service',
+      metadata: { name, namespace: 'default', uid: `uid-${name}`, resourceVersion: nextRv() },
+      spec: { type, ...(selector ? { selector } : {}), ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP', ...(type === 'NodePort' ? { nodePort: 30080 } : {}) }] },
+    });
+  };
+  const ingress = (name: string, spec: V1IngressSpec, annotations?: Record<string, string>, extra: Partial<NonNullable<V1Ingress['metadata']>> = {}): V1Ingress => {
+    const old = ingresses.get(`default/${name}`);
+    const ing: V1Ingress = {
+      kind: 'Ingress',
+      metadata: { name, namespace: 'default', uid: `uid-${name}`, resourceVersion: nextRv(), finalizers: old?.metadata?.finalizers, ...(annotations ? { annotations } : {}), ...extra },
+      spec,
+      status: old?.status ?? {},
+    };
+    ingresses.set(ing);
+    return ing;
+  };
+  const mem = providers.byName('mem') as MemoryProvider;
+  const inst = providers.byName('inst') as MemoryProvider;
+  const reconcile = (key: string) => r.reconcile(key, new Flight());
+  return { services, ingresses, classes, writer, events, companionApi, r, mem, inst, service, ingress, reconcile };
+}
+
+const route = (path: string, service = 'web'): V1IngressSpec => ({
+  ingressClassName: 'lbc',
+  rules: [{ host: 'a.example.com', http: { paths: [{ path, pathType: 'Prefix', backend: { service: { name: service, port: { number: 80 } } } }] } }],
+});
+
+describe('IngressReconciler', () => {
+  it('serves a group with one LB: rules of every member, finalizers and status on each, no repeat when unchanged', async () => {
+    const t = await setup();
+    t.service('web', 'NodePort');
+    t.ingress('one', route('/one'), { 'lbc.dev/group.name': 'shop' });
+    t.ingress('two', route('/two'), { 'lbc.dev/group.name': 'shop', 'lbc.dev/group.order': '-1' });
+    expect(await t.reconcile('group/shop')).toEqual({ kind: 'done' });
+    const lb = t.mem.get(ingressGroupRef('shop'));
+    expect((lb?.spec as L7Spec).rules.map((r) => `${r.path} from ${r.source}`)).toEqual(['/two from default/two', '/one from default/one']);
+    for (const n of ['one', 'two']) {
+      const ing = t.ingresses.get(`default/${n}`);
+      expect(ing?.metadata?.finalizers).toEqual([FINALIZER]);
+      expect(ing?.status?.loadBalancer?.ingress).toEqual([{ ip: '192.0.2.1', ports: [{ port: 80, protocol: 'TCP' }] }]);
+    }
+    const writes = t.writer.writes.length;
+    expect(await t.reconcile('group/shop')).toEqual({ kind: 'done' });
+    expect(t.mem.callsOf('ensure')).toHaveLength(1);
+    expect(t.writer.writes).toHaveLength(writes);
+  });
+
+  it('releases a member that leaves (deleted) only after the LB stops routing for it', async () => {
+    const t = await setup();
+    t.service('web', 'NodePort');
+    t.ingress('one', route('/one'), { 'lbc.dev/group.name': 'shop' });
+    t.ingress('two', route('/two'), { 'lbc.dev/group.name': 'shop' });
+    await t.reconcile('group/shop');
+    t.ingress('one', route('/one'), { 'lbc.dev/group.name': 'shop' }, { deletionTimestamp: new Date() });
+    t.writer.before = (what, obj) => {
+      if (what === 'unfinalize' && obj.metadata?.name === 'one') {
+        expect((t.mem.get(ingressGroupRef('shop'))?.spec as L7Spec).rules.map((r) => r.path)).toEqual(['/two']);
+      }
+    };
+    await t.reconcile('group/shop');
+    expect(t.ingresses.get('default/one')).toBeUndefined();
+    expect(t.ingresses.get('default/two')?.metadata?.finalizers).toEqual([FINALIZER]);
+  });
+
+  it('tears the LB down when the last member goes, and says so', async () => {
+    const t = await setup();
+    t.service('web', 'NodePort');
+    t.ingress('solo', route('/'));
+    await t.reconcile('ingress/default/solo');
+    t.ingress('solo', route('/'), undefined, { deletionTimestamp: new Date() });
+    expect(await t.reconcile('ingress/default/solo')).toEqual({ kind: 'done' });
+    expect(t.mem.loadBalancers()).toEqual([]);
+    expect(t.ingresses.get('default/solo')).toBeUndefined();
+    expect(t.events.reasons('solo').filter((r) => r !== 'BackendTargets')).toEqual([
+      'EnsuringLoadBalancer',
+      'EnsuredLoadBalancer',
+      'DeletingLoadBalancer',
+      'DeletedLoadBalancer',
+    ]);
+  });
+
+  it('keeps the LB as it is when a member\'s IngressClass cannot name a provider', async () => {
+    const t = await setup();
+    t.service('web', 'NodePort');
+    t.ingress('solo', route('/'));
+    await t.reconcile('ingress/default/solo');
+    t.classes.set({ metadata: { name: 'lbc', resourceVersion: nextRv() }, spec: { controller: 'lbc.dev/ingress', parameters: { apiGroup: 'lbc.dev', kind: 'Provider', name: 'typo' } } });
+    t.ingress('solo', route('/changed'));
+    expect(await t.reconcile('ingress/default/solo')).toEqual({ kind: 'done' });
+    expect(t.mem.callsOf('ensure')).toHaveLength(1);
+    expect(t.mem.callsOf('delete')).toHaveLength(0);
+    expect(t.events.list.at(-1)).toMatchObject({ type: 'Warning', message: expect.stringContaining('typo is not a configured provider') });
+  });
+
+  it('reports bad input on the members and makes no provider call', async () => {
+    const t = await setup();
+    t.ingress('solo', route('/', 'missing'));
+    expect(await t.reconcile('ingress/default/solo')).toEqual({ kind: 'done' });
+    expect(t.mem.calls).toHaveLength(0);
+    expect(t.events.list).toEqual([
+      expect.objectContaining({ type: 'Warning', reason: 'SyncLoadBalancerFailed', message: expect.stringContaining('Service default/missing does not exist') }),
+    ]);
+  });
+
+  it('creates a companion NodePort Service for a ClusterIP backend of an instance-only provider, and deletes it when unused', async () => {
+    const t = await setup();
+    t.service('cart', 'ClusterIP', { app: 'cart' });
+    t.service('web', 'NodePort');
+    t.ingress('legacy', { ...route('/', 'cart'), ingressClassName: 'lbc-inst' });
+    expect(await t.reconcile('ingress/default/legacy')).toEqual({ kind: 'done' });
+    const companions = t.services.byIndex(COMPANION_BY_GROUP, 'ingress/default/legacy');
+    expect(companions).toHaveLength(1);
+    const c = companions[0] as V1Service;
+    expect(c.metadata?.annotations?.[COMPANION_OF_ANNOTATION]).toBe('ingress/default/legacy');
+    expect(c.metadata?.ownerReferences).toEqual([{ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'legacy', uid: 'uid-legacy' }]);
+    expect(c.spec).toMatchObject({ type: 'NodePort', selector: { app: 'cart' } });
+    const ts = t.inst.loadBalancers()[0]?.spec.targetSets[0];
+    expect(ts).toMatchObject({ type: 'instance', nodePort: c.spec?.ports?.[0]?.nodePort });
+
+    // Reconciled again: nothing new.
+    await t.reconcile('ingress/default/legacy');
+    expect(t.companionApi.calls).toEqual([`create ${c.metadata?.name}`]);
+
+    t.ingress('legacy', { ...route('/', 'web'), ingressClassName: 'lbc-inst' });
+    await t.reconcile('ingress/default/legacy');
+    expect(t.companionApi.calls).toEqual([`create ${c.metadata?.name}`, `delete ${c.metadata?.name}`]);
+    expect(t.services.byIndex(COMPANION_BY_GROUP, 'ingress/default/legacy')).toEqual([]);
+  });
+
+  it('removes companions with the LB when the Ingress goes', async () => {
+    const t = await setup();
+    t.service('cart', 'ClusterIP', { app: 'cart' });
+    t.ingress('legacy', { ...route('/', 'cart'), ingressClassName: 'lbc-inst' });
+    await t.reconcile('ingress/default/legacy');
+    t.ingress('legacy', { ...route('/', 'cart'), ingressClassName: 'lbc-inst' }, undefined, { deletionTimestamp: new Date() });
+    await t.reconcile('ingress/default/legacy');
+    expect(t.services.byIndex(COMPANION_BY_GROUP, 'ingress/default/legacy')).toEqual([]);
+    expect(t.inst.loadBalancers()).toEqual([]);
+    expect(t.ingresses.get('default/legacy')).toBeUndefined();
+  });
+});

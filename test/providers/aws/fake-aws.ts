@@ -1,0 +1,965 @@
+// A stateful fake of the ELBv2 and EC2 calls lbc makes, served over HTTP interception
+// (nock) to the real SDK clients: requests arrive as the SDK serialises them (Query
+// protocol, form-encoded) and answers go back as the XML AWS sends. It follows AWS's
+// documented behaviour where the provider depends on it (idempotent creates with equal
+// settings, Duplicate* otherwise, ResourceInUse for a target group behind a listener,
+// DependencyViolation for a security group a load balancer holds, NotFound codes), and
+// records every request so tests can assert exactly what was sent.
+import { randomBytes } from 'node:crypto';
+import nock from 'nock';
+
+export const REGION = 'us-east-1';
+export const ACCOUNT = '123456789012';
+export const ELB_HOST = `https://elasticloadbalancing.${REGION}.amazonaws.com`;
+export const EC2_HOST = `https://ec2.${REGION}.amazonaws.com`;
+
+export type Service = 'elbv2' | 'ec2';
+
+export interface Recorded {
+  readonly service: Service;
+  readonly action: string;
+  /** The form parameters as sent, without Action and Version. */
+  readonly params: Readonly<Record<string, string>>;
+}
+
+export interface FaultSpec {
+  readonly action: string;
+  /** How many matching requests fail. Default 1. */
+  readonly times?: number;
+  readonly status?: number;
+  readonly code: string;
+  readonly message?: string;
+  readonly headers?: Record<string, string>;
+  /** Apply the request first, then answer with the error (a lost response). */
+  readonly afterApply?: boolean;
+}
+
+class AwsError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+type Tags = Record<string, string>;
+type Obj = Record<string, unknown>;
+
+interface Subnet {
+  id: string;
+  vpcId: string;
+  az: string;
+  cidr: string;
+  free: number;
+  tags: Tags;
+}
+
+interface Perm {
+  protocol: string;
+  from: number;
+  to: number;
+  cidr: string;
+}
+
+interface SecurityGroup {
+  id: string;
+  name: string;
+  description: string;
+  vpcId: string;
+  ingress: Perm[];
+  tags: Tags;
+}
+
+interface LoadBalancer {
+  arn: string;
+  name: string;
+  type: string;
+  scheme: string;
+  ipAddressType: string;
+  vpcId: string;
+  dnsName: string;
+  subnets: { subnetId: string; az: string; allocationId?: string; privateIp?: string }[];
+  securityGroups: string[];
+  attributes: Record<string, string>;
+  created: number;
+}
+
+interface TargetGroup {
+  arn: string;
+  name: string;
+  protocol: string;
+  port: number;
+  vpcId: string;
+  targetType: string;
+  hc: Record<string, string>;
+  attributes: Record<string, string>;
+  targets: Map<string, { id: string; port: number }>;
+}
+
+interface Action {
+  type: string;
+  targetGroupArn?: string;
+  fixed?: Record<string, string>;
+  redirect?: Record<string, string>;
+}
+
+interface Listener {
+  arn: string;
+  lbArn: string;
+  port: number;
+  protocol: string;
+  sslPolicy?: string;
+  certificates: string[];
+  defaultActions: Action[];
+}
+
+interface Rule {
+  arn: string;
+  listenerArn: string;
+  priority: number;
+  conditions: { field: string; values: string[] }[];
+  actions: Action[];
+}
+
+const hex = (n: number): string => randomBytes(n).toString('hex');
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** Objects to XML; arrays become repeated `<member>` (ELBv2) or `<item>` (EC2) children. */
+function toXml(value: unknown, item: string): string {
+  if (value === undefined || value === null) return '';
+  if (Array.isArray(value)) return value.map((v) => `<${item}>${toXml(v, item)}</${item}>`).join('');
+  if (typeof value === 'object') {
+    return Object.entries(value as Obj)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `<${k}>${toXml(v, item)}</${k}>`)
+      .join('');
+  }
+  return esc(String(value));
+}
+
+/** `A.member.1.B=x` / `Filter.1.Value.1=x` → nested objects and arrays. */
+export function nest(params: Readonly<Record<string, string>>): Obj {
+  const root: Obj = {};
+  for (const [k, v] of Object.entries(params)) {
+    const segs = k.split('.').filter((s) => s !== 'member');
+    let cur: Record<string | number, unknown> = root;
+    segs.forEach((s, i) => {
+      const key: string | number = /^\d+$/.test(s) ? Number(s) - 1 : s;
+      if (i === segs.length - 1) {
+        cur[key] = v;
+        return;
+      }
+      const next = segs[i + 1] ?? '';
+      cur[key] ??= /^\d+$/.test(next) ? [] : {};
+      cur = cur[key] as Record<string | number, unknown>;
+    });
+  }
+  return root;
+}
+
+const list = (v: unknown): Obj[] => (Array.isArray(v) ? (v.filter((x) => x !== undefined) as Obj[]) : []);
+const strings = (v: unknown): string[] => (Array.isArray(v) ? (v.filter((x) => typeof x === 'string') as string[]) : []);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const tagsOf = (v: unknown): Tags => Object.fromEntries(list(v).map((t) => [String(t['Key']), String(t['Value'] ?? '')]));
+
+export class FakeAws {
+  readonly requests: Recorded[] = [];
+  readonly subnets = new Map<string, Subnet>();
+  readonly securityGroups = new Map<string, SecurityGroup>();
+  readonly lbs = new Map<string, LoadBalancer>();
+  readonly tgs = new Map<string, TargetGroup>();
+  readonly listeners = new Map<string, Listener>();
+  readonly rules = new Map<string, Rule>();
+  readonly tags = new Map<string, Tags>();
+  /** SG id → how many more DeleteSecurityGroup calls fail with DependencyViolation (ENIs of a deleted LB). */
+  readonly eniHolds = new Map<string, number>();
+  /** How many DeleteSecurityGroup calls a deleted load balancer's interfaces hold its groups for. */
+  eniHoldCalls = 0;
+  private faults: (FaultSpec & { left: number })[] = [];
+  private scopes: nock.Scope[] = [];
+  /** When set, the n-th mutating request from now and every one after it fails: a process that stopped. */
+  private crashAfter: number | undefined;
+  /** When set, the n-th mutating request from now is applied but answered with a 500: a lost response. */
+  private loseAt: number | undefined;
+
+  // ---- set-up ----------------------------------------------------------------------
+
+  install(): this {
+    nock.disableNetConnect();
+    const handle = (service: Service) =>
+      function (this: unknown, _uri: string, body: nock.Body): nock.ReplyFnResult {
+        return fake.handle(service, typeof body === 'string' ? body : new URLSearchParams(body as Record<string, string>).toString());
+      };
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const fake = this;
+    this.scopes = [nock(ELB_HOST).persist().post('/').reply(handle('elbv2')), nock(EC2_HOST).persist().post('/').reply(handle('ec2'))];
+    return this;
+  }
+
+  uninstall(): void {
+    for (const s of this.scopes) s.persist(false);
+    nock.cleanAll();
+    nock.enableNetConnect();
+  }
+
+  addSubnet(s: { id: string; vpcId?: string; az: string; cidr?: string; free?: number; tags?: Tags }): void {
+    this.subnets.set(s.id, { id: s.id, vpcId: s.vpcId ?? 'vpc-1', az: s.az, cidr: s.cidr ?? '10.0.0.0/24', free: s.free ?? 250, tags: s.tags ?? {} });
+  }
+
+  addSecurityGroup(g: { id: string; name: string; vpcId?: string; tags?: Tags }): void {
+    this.securityGroups.set(g.id, { id: g.id, name: g.name, description: 'user', vpcId: g.vpcId ?? 'vpc-1', ingress: [], tags: g.tags ?? {} });
+  }
+
+  fail(f: FaultSpec): void {
+    this.faults.push({ ...f, left: f.times ?? 1 });
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+    this.crashAfter = undefined;
+    this.loseAt = undefined;
+  }
+
+  /** Applies the n-th mutating request from now (0: the next) but answers it with a 500. */
+  loseResponseOfWrite(n: number): void {
+    this.loseAt = n;
+  }
+
+  /** Lets `n` more mutating requests through, then fails every one after with a non-retryable error. */
+  crashAfterWrites(n: number): void {
+    this.crashAfter = n;
+  }
+
+  // ---- inspection ------------------------------------------------------------------
+
+  actions(service?: Service): string[] {
+    return this.requests.filter((r) => service === undefined || r.service === service).map((r) => r.action);
+  }
+
+  writes(): Recorded[] {
+    return this.requests.filter((r) => !r.action.startsWith('Describe'));
+  }
+
+  last(action: string): Recorded | undefined {
+    return [...this.requests].reverse().find((r) => r.action === action);
+  }
+
+  all(action: string): Recorded[] {
+    return this.requests.filter((r) => r.action === action);
+  }
+
+  resetLog(): void {
+    this.requests.length = 0;
+  }
+
+  /** ARNs and IDs of everything tagged for the cluster: what a leak check looks at. */
+  taggedFor(clusterName: string): string[] {
+    const elb = [...this.tags.entries()].filter(([arn, t]) => t['lbc.dev/cluster'] === clusterName && (this.lbs.has(arn) || this.tgs.has(arn))).map(([arn]) => arn);
+    const sgs = [...this.securityGroups.values()].filter((g) => g.tags['lbc.dev/cluster'] === clusterName).map((g) => g.id);
+    return [...elb, ...sgs].sort();
+  }
+
+  // ---- dispatch --------------------------------------------------------------------
+
+  private handle(service: Service, body: string): nock.ReplyFnResult {
+    const form = new URLSearchParams(body);
+    const action = form.get('Action') ?? '';
+    const params: Record<string, string> = {};
+    for (const [k, v] of form) if (k !== 'Action' && k !== 'Version') params[k] = v;
+    this.requests.push({ service, action, params });
+    const mutating = !action.startsWith('Describe');
+    if (mutating && this.crashAfter !== undefined) {
+      if (this.crashAfter <= 0) return this.error(service, new AwsError('SimulatedCrash', 'the controller stopped here', 400));
+      this.crashAfter--;
+    }
+    let fault: (FaultSpec & { left: number }) | undefined = this.faults.find((f) => f.left > 0 && f.action === action);
+    if (fault) fault.left--;
+    if (mutating && this.loseAt !== undefined) {
+      if (this.loseAt === 0) fault = { action, code: 'InternalFailure', message: 'response lost', status: 500, afterApply: true, left: 0 };
+      this.loseAt = this.loseAt === 0 ? undefined : this.loseAt - 1;
+    }
+    if (fault && !fault.afterApply) return this.error(service, new AwsError(fault.code, fault.message ?? fault.code, fault.status ?? 400), fault.headers);
+    try {
+      const input = nest(params);
+      const result = service === 'elbv2' ? this.elbv2(action, input) : this.ec2(action, input);
+      if (fault) return this.error(service, new AwsError(fault.code, fault.message ?? fault.code, fault.status ?? 500), fault.headers);
+      const id = hex(8);
+      if (service === 'elbv2') {
+        return [
+          200,
+          `<${action}Response xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><${action}Result>${toXml(result, 'member')}</${action}Result><ResponseMetadata><RequestId>${id}</RequestId></ResponseMetadata></${action}Response>`,
+          { 'content-type': 'text/xml' },
+        ];
+      }
+      return [
+        200,
+        `<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>${id}</requestId>${toXml(result, 'item')}</${action}Response>`,
+        { 'content-type': 'text/xml;charset=UTF-8' },
+      ];
+    } catch (e) {
+      if (e instanceof AwsError) return this.error(service, e);
+      throw e;
+    }
+  }
+
+  private error(service: Service, e: AwsError, headers: Record<string, string> = {}): nock.ReplyFnResult {
+    const id = hex(8);
+    if (service === 'elbv2') {
+      return [
+        e.status,
+        `<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><Error><Type>${e.status >= 500 ? 'Receiver' : 'Sender'}</Type><Code>${esc(e.code)}</Code><Message>${esc(e.message)}</Message></Error><RequestId>${id}</RequestId></ErrorResponse>`,
+        { 'content-type': 'text/xml', ...headers },
+      ];
+    }
+    return [
+      e.status,
+      `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${esc(e.code)}</Code><Message>${esc(e.message)}</Message></Error></Errors><RequestID>${id}</RequestID></Response>`,
+      { 'content-type': 'text/xml;charset=UTF-8', ...headers },
+    ];
+  }
+
+  // ---- ELBv2 -----------------------------------------------------------------------
+
+  private arn(kind: string, rest: string): string {
+    return `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:${kind}/${rest}`;
+  }
+
+  private notFound(arn: string): AwsError {
+    if (arn.includes(':listener-rule/')) return new AwsError('RuleNotFound', `rule ${arn} not found`);
+    if (arn.includes(':listener/')) return new AwsError('ListenerNotFound', `listener ${arn} not found`);
+    if (arn.includes(':targetgroup/')) return new AwsError('TargetGroupNotFound', `target group ${arn} not found`);
+    return new AwsError('LoadBalancerNotFound', `load balancer ${arn} not found`);
+  }
+
+  private lbXml(lb: LoadBalancer): Obj {
+    return {
+      LoadBalancerArn: lb.arn,
+      DNSName: lb.dnsName,
+      CanonicalHostedZoneId: 'Z26RNL4JYFTOTI',
+      CreatedTime: new Date(lb.created).toISOString(),
+      LoadBalancerName: lb.name,
+      Scheme: lb.scheme,
+      VpcId: lb.vpcId,
+      State: { Code: 'active' },
+      Type: lb.type,
+      AvailabilityZones: lb.subnets.map((s) => ({
+        ZoneName: s.az,
+        SubnetId: s.subnetId,
+        ...(s.allocationId || s.privateIp ? { LoadBalancerAddresses: [{ AllocationId: s.allocationId, PrivateIPv4Address: s.privateIp }] } : {}),
+      })),
+      SecurityGroups: lb.securityGroups,
+      IpAddressType: lb.ipAddressType,
+    };
+  }
+
+  private tgXml(tg: TargetGroup): Obj {
+    const lbArns = [...new Set([...this.listeners.values()].filter((l) => this.listenerUses(l, tg.arn)).map((l) => l.lbArn))];
+    return {
+      TargetGroupArn: tg.arn,
+      TargetGroupName: tg.name,
+      Protocol: tg.protocol,
+      Port: tg.port,
+      VpcId: tg.vpcId,
+      HealthCheckProtocol: tg.hc['HealthCheckProtocol'],
+      HealthCheckPort: tg.hc['HealthCheckPort'],
+      HealthCheckEnabled: 'true',
+      HealthCheckIntervalSeconds: tg.hc['HealthCheckIntervalSeconds'],
+      HealthCheckTimeoutSeconds: tg.hc['HealthCheckTimeoutSeconds'],
+      HealthyThresholdCount: tg.hc['HealthyThresholdCount'],
+      UnhealthyThresholdCount: tg.hc['UnhealthyThresholdCount'],
+      HealthCheckPath: tg.hc['HealthCheckPath'],
+      Matcher: tg.hc['Matcher'] !== undefined ? { HttpCode: tg.hc['Matcher'] } : undefined,
+      LoadBalancerArns: lbArns,
+      TargetType: tg.targetType,
+    };
+  }
+
+  private actionXml(a: Action): Obj {
+    if (a.type === 'forward') return { Type: 'forward', TargetGroupArn: a.targetGroupArn, ForwardConfig: { TargetGroups: [{ TargetGroupArn: a.targetGroupArn, Weight: 1 }] } };
+    if (a.type === 'fixed-response') return { Type: 'fixed-response', FixedResponseConfig: a.fixed };
+    return { Type: 'redirect', RedirectConfig: a.redirect };
+  }
+
+  private listenerXml(l: Listener): Obj {
+    return {
+      ListenerArn: l.arn,
+      LoadBalancerArn: l.lbArn,
+      Port: l.port,
+      Protocol: l.protocol,
+      SslPolicy: l.sslPolicy,
+      Certificates: l.certificates.length > 0 ? [{ CertificateArn: l.certificates[0] }] : undefined,
+      DefaultActions: l.defaultActions.map((a) => this.actionXml(a)),
+    };
+  }
+
+  private listenerUses(l: Listener, tgArn: string): boolean {
+    if (l.defaultActions.some((a) => a.targetGroupArn === tgArn)) return true;
+    return [...this.rules.values()].some((r) => r.listenerArn === l.arn && r.actions.some((a) => a.targetGroupArn === tgArn));
+  }
+
+  private parseActions(v: unknown): Action[] {
+    return list(v).map((a) => {
+      const type = str(a['Type']) ?? '';
+      if (type === 'forward') {
+        const fc = a['ForwardConfig'] as Obj | undefined;
+        const tgArn = str(a['TargetGroupArn']) ?? str(list(fc?.['TargetGroups'])[0]?.['TargetGroupArn']);
+        if (!tgArn || !this.tgs.has(tgArn)) throw new AwsError('TargetGroupNotFound', `target group ${tgArn ?? ''} not found`);
+        return { type, targetGroupArn: tgArn };
+      }
+      if (type === 'fixed-response') {
+        const f = (a['FixedResponseConfig'] ?? {}) as Record<string, string>;
+        return { type, fixed: { ...f } };
+      }
+      if (type === 'redirect') {
+        const r = (a['RedirectConfig'] ?? {}) as Record<string, string>;
+        return {
+          type,
+          redirect: { Protocol: r['Protocol'] ?? '#{protocol}', Port: r['Port'] ?? '#{port}', Host: r['Host'] ?? '#{host}', Path: r['Path'] ?? '/#{path}', Query: r['Query'] ?? '#{query}', StatusCode: r['StatusCode'] ?? '' },
+        };
+      }
+      throw new AwsError('ValidationError', `unsupported action type ${type}`);
+    });
+  }
+
+  private checkTgAssociation(lbArn: string, actions: Action[]): void {
+    for (const a of actions) {
+      if (!a.targetGroupArn) continue;
+      const other = [...this.listeners.values()].find((l) => l.lbArn !== lbArn && this.listenerUses(l, a.targetGroupArn ?? ''));
+      if (other) throw new AwsError('TargetGroupAssociationLimit', `target group ${a.targetGroupArn} is already associated with load balancer ${other.lbArn}`);
+    }
+  }
+
+  private lbConfigKey(p: Obj): string {
+    return JSON.stringify([p['Type'] ?? 'application', p['Scheme'] ?? 'internet-facing', strings(p['Subnets']), list(p['SubnetMappings']), strings(p['SecurityGroups'])]);
+  }
+
+  private elbv2(action: string, p: Obj): unknown {
+    switch (action) {
+      case 'DescribeLoadBalancers': {
+        let found: LoadBalancer[];
+        const arns = strings(p['LoadBalancerArns']);
+        const names = strings(p['Names']);
+        if (arns.length > 0) {
+          found = arns.map((a) => {
+            const lb = this.lbs.get(a);
+            if (!lb) throw this.notFound(a);
+            return lb;
+          });
+        } else if (names.length > 0) {
+          found = names.map((n) => {
+            const lb = [...this.lbs.values()].find((l) => l.name === n);
+            if (!lb) throw new AwsError('LoadBalancerNotFound', `One or more load balancers not found`);
+            return lb;
+          });
+        } else found = [...this.lbs.values()];
+        return { LoadBalancers: found.map((l) => this.lbXml(l)) };
+      }
+      case 'CreateLoadBalancer': {
+        const name = str(p['Name']) ?? '';
+        const existing = [...this.lbs.values()].find((l) => l.name === name);
+        const key = this.lbConfigKey(p);
+        if (existing) {
+          if ((existing as LoadBalancer & { key?: string }).key === key) return { LoadBalancers: [this.lbXml(existing)] };
+          throw new AwsError('DuplicateLoadBalancerName', `A load balancer with the same name '${name}' exists, but with different settings`);
+        }
+        const mappings = list(p['SubnetMappings']).map((m) => ({ SubnetId: str(m['SubnetId']) ?? '', AllocationId: str(m['AllocationId']), PrivateIPv4Address: str(m['PrivateIPv4Address']) }));
+        for (const s of strings(p['Subnets'])) mappings.push({ SubnetId: s, AllocationId: undefined, PrivateIPv4Address: undefined });
+        const subnets = mappings.map((m) => {
+          const s = this.subnets.get(m.SubnetId);
+          if (!s) throw new AwsError('SubnetNotFound', `subnet ${m.SubnetId} not found`);
+          return { subnetId: s.id, az: s.az, ...(m.AllocationId ? { allocationId: m.AllocationId } : {}), ...(m.PrivateIPv4Address ? { privateIp: m.PrivateIPv4Address } : {}) };
+        });
+        const type = str(p['Type']) ?? 'application';
+        if (type === 'application' && new Set(subnets.map((s) => s.az)).size < 2) throw new AwsError('ValidationError', 'At least two subnets in two different Availability Zones must be specified');
+        const sgs = strings(p['SecurityGroups']);
+        for (const g of sgs) if (!this.securityGroups.has(g)) throw new AwsError('InvalidSecurityGroup', `security group ${g} not found`);
+        const scheme = str(p['Scheme']) ?? 'internet-facing';
+        const id = hex(8);
+        const arn = this.arn('loadbalancer', `${type === 'network' ? 'net' : 'app'}/${name}/${id}`);
+        const lb: LoadBalancer & { key: string } = {
+          arn,
+          name,
+          type,
+          scheme,
+          ipAddressType: str(p['IpAddressType']) ?? 'ipv4',
+          vpcId: this.subnets.get(subnets[0]?.subnetId ?? '')?.vpcId ?? '',
+          dnsName: `${scheme === 'internal' ? 'internal-' : ''}${name}-${id}.elb.${REGION}.amazonaws.com`,
+          subnets,
+          securityGroups: sgs,
+          attributes: type === 'network' ? { 'deletion_protection.enabled': 'false', 'load_balancing.cross_zone.enabled': 'false', 'access_logs.s3.enabled': 'false' } : { 'deletion_protection.enabled': 'false', 'idle_timeout.timeout_seconds': '60', 'access_logs.s3.enabled': 'false' },
+          created: Date.now(),
+          key,
+        };
+        this.lbs.set(arn, lb);
+        this.tags.set(arn, tagsOf(p['Tags']));
+        return { LoadBalancers: [this.lbXml(lb)] };
+      }
+      case 'DeleteLoadBalancer': {
+        const arn = str(p['LoadBalancerArn']) ?? '';
+        const lb = this.lbs.get(arn);
+        if (!lb) return {};
+        if (lb.attributes['deletion_protection.enabled'] === 'true') throw new AwsError('OperationNotPermitted', 'Load balancer is protected from deletion');
+        for (const l of [...this.listeners.values()].filter((x) => x.lbArn === arn)) this.deleteListener(l.arn);
+        this.lbs.delete(arn);
+        this.tags.delete(arn);
+        if (this.eniHoldCalls > 0) for (const g of lb.securityGroups) this.eniHolds.set(g, this.eniHoldCalls);
+        return {};
+      }
+      case 'SetSubnets': {
+        const lb = this.mustLb(p);
+        const ids = [...strings(p['Subnets']), ...list(p['SubnetMappings']).map((m) => str(m['SubnetId']) ?? '')];
+        lb.subnets = ids.map((id) => {
+          const s = this.subnets.get(id);
+          if (!s) throw new AwsError('SubnetNotFound', `subnet ${id} not found`);
+          return { subnetId: s.id, az: s.az };
+        });
+        return { AvailabilityZones: lb.subnets.map((s) => ({ ZoneName: s.az, SubnetId: s.subnetId })) };
+      }
+      case 'SetSecurityGroups': {
+        const lb = this.mustLb(p);
+        if (lb.type === 'network' && lb.securityGroups.length === 0) throw new AwsError('InvalidConfigurationRequest', 'You cannot set security groups on a Network Load Balancer which was created without any');
+        const sgs = strings(p['SecurityGroups']);
+        for (const g of sgs) if (!this.securityGroups.has(g)) throw new AwsError('InvalidSecurityGroup', `security group ${g} not found`);
+        lb.securityGroups = sgs;
+        return { SecurityGroupIds: sgs };
+      }
+      case 'SetIpAddressType': {
+        const lb = this.mustLb(p);
+        lb.ipAddressType = str(p['IpAddressType']) ?? 'ipv4';
+        return { IpAddressType: lb.ipAddressType };
+      }
+      case 'DescribeLoadBalancerAttributes': {
+        const lb = this.mustLb(p);
+        return { Attributes: Object.entries(lb.attributes).map(([Key, Value]) => ({ Key, Value })) };
+      }
+      case 'ModifyLoadBalancerAttributes': {
+        const lb = this.mustLb(p);
+        for (const a of list(p['Attributes'])) lb.attributes[str(a['Key']) ?? ''] = str(a['Value']) ?? '';
+        return { Attributes: Object.entries(lb.attributes).map(([Key, Value]) => ({ Key, Value })) };
+      }
+      case 'DescribeTags': {
+        const arns = strings(p['ResourceArns']);
+        if (arns.length > 20) throw new AwsError('ValidationError', 'at most 20 resource ARNs');
+        return {
+          TagDescriptions: arns.map((arn) => {
+            const t = this.tags.get(arn);
+            if (!t) throw this.notFound(arn);
+            return { ResourceArn: arn, Tags: Object.entries(t).map(([Key, Value]) => ({ Key, Value })) };
+          }),
+        };
+      }
+      case 'AddTags': {
+        for (const arn of strings(p['ResourceArns'])) {
+          const t = this.tags.get(arn);
+          if (!t) throw this.notFound(arn);
+          Object.assign(t, tagsOf(p['Tags']));
+        }
+        return {};
+      }
+      case 'RemoveTags': {
+        for (const arn of strings(p['ResourceArns'])) {
+          const t = this.tags.get(arn);
+          if (!t) throw this.notFound(arn);
+          for (const k of strings(p['TagKeys'])) delete t[k];
+        }
+        return {};
+      }
+      case 'CreateTargetGroup': {
+        const name = str(p['Name']) ?? '';
+        const hc: Record<string, string> = {};
+        for (const k of ['HealthCheckProtocol', 'HealthCheckPort', 'HealthCheckPath', 'HealthCheckIntervalSeconds', 'HealthCheckTimeoutSeconds', 'HealthyThresholdCount', 'UnhealthyThresholdCount']) {
+          const v = str(p[k]);
+          if (v !== undefined) hc[k] = v;
+        }
+        const m = str((p['Matcher'] as Obj | undefined)?.['HttpCode']);
+        if (m !== undefined) hc['Matcher'] = m;
+        hc['HealthCheckProtocol'] ??= 'TCP';
+        hc['HealthCheckPort'] ??= 'traffic-port';
+        const protocol = str(p['Protocol']) ?? '';
+        const port = Number(p['Port'] ?? 0);
+        const targetType = str(p['TargetType']) ?? 'instance';
+        const vpcId = str(p['VpcId']) ?? '';
+        const existing = [...this.tgs.values()].find((t) => t.name === name);
+        if (existing) {
+          if (existing.protocol === protocol && existing.port === port && existing.targetType === targetType && existing.vpcId === vpcId && JSON.stringify(existing.hc) === JSON.stringify(hc)) {
+            return { TargetGroups: [this.tgXml(existing)] };
+          }
+          throw new AwsError('DuplicateTargetGroupName', `A target group with the same name '${name}' exists, but with different settings`);
+        }
+        const arn = this.arn('targetgroup', `${name}/${hex(8)}`);
+        const tg: TargetGroup = { arn, name, protocol, port, vpcId, targetType, hc, attributes: { 'stickiness.enabled': 'false', 'deregistration_delay.timeout_seconds': '300', 'proxy_protocol_v2.enabled': 'false' }, targets: new Map() };
+        this.tgs.set(arn, tg);
+        this.tags.set(arn, tagsOf(p['Tags']));
+        return { TargetGroups: [this.tgXml(tg)] };
+      }
+      case 'DescribeTargetGroups': {
+        const arns = strings(p['TargetGroupArns']);
+        const names = strings(p['Names']);
+        let found: TargetGroup[];
+        if (arns.length > 0) {
+          found = arns.map((a) => {
+            const t = this.tgs.get(a);
+            if (!t) throw this.notFound(a);
+            return t;
+          });
+        } else if (names.length > 0) {
+          found = names.map((n) => {
+            const t = [...this.tgs.values()].find((x) => x.name === n);
+            if (!t) throw new AwsError('TargetGroupNotFound', 'One or more target groups not found');
+            return t;
+          });
+        } else if (str(p['LoadBalancerArn'])) {
+          found = [...this.tgs.values()].filter((t) => [...this.listeners.values()].some((l) => l.lbArn === p['LoadBalancerArn'] && this.listenerUses(l, t.arn)));
+        } else found = [...this.tgs.values()];
+        return { TargetGroups: found.map((t) => this.tgXml(t)) };
+      }
+      case 'ModifyTargetGroup': {
+        const tg = this.mustTg(p);
+        for (const k of ['HealthCheckProtocol', 'HealthCheckPort', 'HealthCheckPath', 'HealthCheckIntervalSeconds', 'HealthCheckTimeoutSeconds', 'HealthyThresholdCount', 'UnhealthyThresholdCount']) {
+          const v = str(p[k]);
+          if (v !== undefined) tg.hc[k] = v;
+        }
+        const m = str((p['Matcher'] as Obj | undefined)?.['HttpCode']);
+        if (m !== undefined) tg.hc['Matcher'] = m;
+        return { TargetGroups: [this.tgXml(tg)] };
+      }
+      case 'DeleteTargetGroup': {
+        const arn = str(p['TargetGroupArn']) ?? '';
+        if (!this.tgs.has(arn)) return {};
+        const user = [...this.listeners.values()].find((l) => this.listenerUses(l, arn));
+        if (user) throw new AwsError('ResourceInUse', `Target group '${arn}' is currently in use by a listener or a rule`);
+        this.tgs.delete(arn);
+        this.tags.delete(arn);
+        return {};
+      }
+      case 'DescribeTargetGroupAttributes': {
+        const tg = this.mustTg(p);
+        return { Attributes: Object.entries(tg.attributes).map(([Key, Value]) => ({ Key, Value })) };
+      }
+      case 'ModifyTargetGroupAttributes': {
+        const tg = this.mustTg(p);
+        for (const a of list(p['Attributes'])) tg.attributes[str(a['Key']) ?? ''] = str(a['Value']) ?? '';
+        return { Attributes: Object.entries(tg.attributes).map(([Key, Value]) => ({ Key, Value })) };
+      }
+      case 'RegisterTargets': {
+        const tg = this.mustTg(p);
+        for (const t of list(p['Targets'])) {
+          const id = str(t['Id']) ?? '';
+          const port = Number(t['Port'] ?? tg.port);
+          tg.targets.set(`${id}:${port}`, { id, port });
+        }
+        return {};
+      }
+      case 'DeregisterTargets': {
+        const tg = this.mustTg(p);
+        for (const t of list(p['Targets'])) tg.targets.delete(`${str(t['Id']) ?? ''}:${Number(t['Port'] ?? tg.port)}`);
+        return {};
+      }
+      case 'DescribeTargetHealth': {
+        const tg = this.mustTg(p);
+        return { TargetHealthDescriptions: [...tg.targets.values()].map((t) => ({ Target: { Id: t.id, Port: t.port }, HealthCheckPort: String(t.port), TargetHealth: { State: 'initial' } })) };
+      }
+      case 'CreateListener': {
+        const lbArn = str(p['LoadBalancerArn']) ?? '';
+        const lb = this.lbs.get(lbArn);
+        if (!lb) throw this.notFound(lbArn);
+        const port = Number(p['Port']);
+        const protocol = str(p['Protocol']) ?? '';
+        const certificates = list(p['Certificates']).map((c) => str(c['CertificateArn']) ?? '');
+        if ((protocol === 'HTTPS' || protocol === 'TLS') && certificates.length === 0) throw new AwsError('ValidationError', `A certificate must be specified for ${protocol} listeners`);
+        const defaultActions = this.parseActions(p['DefaultActions']);
+        const existing = [...this.listeners.values()].find((l) => l.lbArn === lbArn && l.port === port);
+        if (existing) {
+          if (existing.protocol === protocol && JSON.stringify(existing.defaultActions) === JSON.stringify(defaultActions)) return { Listeners: [this.listenerXml(existing)] };
+          throw new AwsError('DuplicateListener', `A listener already exists on port ${port}`);
+        }
+        this.checkTgAssociation(lbArn, defaultActions);
+        const arn = this.arn('listener', `${lb.type === 'network' ? 'net' : 'app'}/${lb.name}/${lb.arn.split('/').pop() ?? ''}/${hex(8)}`);
+        const sslPolicy = str(p['SslPolicy']) ?? (protocol === 'HTTPS' || protocol === 'TLS' ? 'ELBSecurityPolicy-2016-08' : undefined);
+        const l: Listener = { arn, lbArn, port, protocol, ...(sslPolicy ? { sslPolicy } : {}), certificates, defaultActions };
+        this.listeners.set(arn, l);
+        this.tags.set(arn, tagsOf(p['Tags']));
+        return { Listeners: [this.listenerXml(l)] };
+      }
+      case 'DescribeListeners': {
+        const lbArn = str(p['LoadBalancerArn']);
+        const arns = strings(p['ListenerArns']);
+        if (lbArn !== undefined && !this.lbs.has(lbArn)) throw this.notFound(lbArn);
+        const found = arns.length > 0 ? arns.map((a) => this.mustListener(a)) : [...this.listeners.values()].filter((l) => l.lbArn === lbArn);
+        return { Listeners: found.map((l) => this.listenerXml(l)) };
+      }
+      case 'ModifyListener': {
+        const l = this.mustListener(str(p['ListenerArn']) ?? '');
+        if (p['Port'] !== undefined) {
+          const port = Number(p['Port']);
+          if ([...this.listeners.values()].some((x) => x !== l && x.lbArn === l.lbArn && x.port === port)) throw new AwsError('DuplicateListener', `A listener already exists on port ${port}`);
+          l.port = port;
+        }
+        if (p['Protocol'] !== undefined) l.protocol = str(p['Protocol']) ?? l.protocol;
+        if (p['SslPolicy'] !== undefined) l.sslPolicy = str(p['SslPolicy']) ?? '';
+        const certs = list(p['Certificates']).map((c) => str(c['CertificateArn']) ?? '');
+        if (certs.length > 0) l.certificates = [certs[0] ?? '', ...l.certificates.slice(1).filter((c) => c !== certs[0])];
+        if (p['DefaultActions'] !== undefined) {
+          const actions = this.parseActions(p['DefaultActions']);
+          this.checkTgAssociation(l.lbArn, actions);
+          l.defaultActions = actions;
+        }
+        if ((l.protocol === 'HTTPS' || l.protocol === 'TLS') && l.certificates.length === 0) throw new AwsError('ValidationError', `A certificate must be specified for ${l.protocol} listeners`);
+        return { Listeners: [this.listenerXml(l)] };
+      }
+      case 'DeleteListener': {
+        const arn = str(p['ListenerArn']) ?? '';
+        this.mustListener(arn);
+        this.deleteListener(arn);
+        return {};
+      }
+      case 'DescribeListenerCertificates': {
+        const l = this.mustListener(str(p['ListenerArn']) ?? '');
+        return { Certificates: l.certificates.map((c, i) => ({ CertificateArn: c, IsDefault: i === 0 ? 'true' : 'false' })) };
+      }
+      case 'AddListenerCertificates': {
+        const l = this.mustListener(str(p['ListenerArn']) ?? '');
+        for (const c of list(p['Certificates'])) {
+          const arn = str(c['CertificateArn']) ?? '';
+          if (!l.certificates.includes(arn)) l.certificates.push(arn);
+        }
+        return { Certificates: l.certificates.slice(1).map((c) => ({ CertificateArn: c, IsDefault: 'false' })) };
+      }
+      case 'RemoveListenerCertificates': {
+        const l = this.mustListener(str(p['ListenerArn']) ?? '');
+        const drop = new Set(list(p['Certificates']).map((c) => str(c['CertificateArn']) ?? ''));
+        l.certificates = [l.certificates[0] ?? '', ...l.certificates.slice(1).filter((c) => !drop.has(c))].filter((c) => c !== '');
+        return {};
+      }
+      case 'CreateRule': {
+        const l = this.mustListener(str(p['ListenerArn']) ?? '');
+        const priority = Number(p['Priority']);
+        if ([...this.rules.values()].some((r) => r.listenerArn === l.arn && r.priority === priority)) throw new AwsError('PriorityInUse', `Priority '${priority}' is currently in use`);
+        const actions = this.parseActions(p['Actions']);
+        this.checkTgAssociation(l.lbArn, actions);
+        const arn = this.arn('listener-rule', `${l.arn.split(':listener/')[1] ?? ''}/${hex(8)}`);
+        const r: Rule = { arn, listenerArn: l.arn, priority, conditions: this.parseConditions(p['Conditions']), actions };
+        this.rules.set(arn, r);
+        this.tags.set(arn, tagsOf(p['Tags']));
+        return { Rules: [this.ruleXml(r)] };
+      }
+      case 'ModifyRule': {
+        const r = this.rules.get(str(p['RuleArn']) ?? '');
+        if (!r) throw new AwsError('RuleNotFound', 'rule not found');
+        if (p['Conditions'] !== undefined) r.conditions = this.parseConditions(p['Conditions']);
+        if (p['Actions'] !== undefined) r.actions = this.parseActions(p['Actions']);
+        return { Rules: [this.ruleXml(r)] };
+      }
+      case 'DeleteRule': {
+        const arn = str(p['RuleArn']) ?? '';
+        if (!this.rules.has(arn)) throw new AwsError('RuleNotFound', 'rule not found');
+        this.rules.delete(arn);
+        this.tags.delete(arn);
+        return {};
+      }
+      case 'DescribeRules': {
+        const l = this.mustListener(str(p['ListenerArn']) ?? '');
+        const rules = [...this.rules.values()].filter((r) => r.listenerArn === l.arn).sort((a, b) => a.priority - b.priority);
+        return {
+          Rules: [
+            ...rules.map((r) => this.ruleXml(r)),
+            { RuleArn: `${l.arn.replace(':listener/', ':listener-rule/')}/default`, Priority: 'default', IsDefault: 'true', Conditions: [], Actions: l.defaultActions.map((a) => this.actionXml(a)) },
+          ],
+        };
+      }
+      default:
+        throw new AwsError('InvalidAction', `the fake does not implement ${action}`);
+    }
+  }
+
+  private parseConditions(v: unknown): Rule['conditions'] {
+    return list(v).map((c) => {
+      const field = str(c['Field']) ?? '';
+      const config = (c['HostHeaderConfig'] ?? c['PathPatternConfig']) as Obj | undefined;
+      return { field, values: [...strings(config?.['Values']), ...strings(c['Values'])] };
+    });
+  }
+
+  private ruleXml(r: Rule): Obj {
+    return {
+      RuleArn: r.arn,
+      Priority: String(r.priority),
+      IsDefault: 'false',
+      Conditions: r.conditions.map((c) => ({
+        Field: c.field,
+        Values: c.values,
+        ...(c.field === 'host-header' ? { HostHeaderConfig: { Values: c.values } } : {}),
+        ...(c.field === 'path-pattern' ? { PathPatternConfig: { Values: c.values } } : {}),
+      })),
+      Actions: r.actions.map((a) => this.actionXml(a)),
+    };
+  }
+
+  private deleteListener(arn: string): void {
+    for (const r of [...this.rules.values()]) {
+      if (r.listenerArn === arn) {
+        this.rules.delete(r.arn);
+        this.tags.delete(r.arn);
+      }
+    }
+    this.listeners.delete(arn);
+    this.tags.delete(arn);
+  }
+
+  private mustLb(p: Obj): LoadBalancer {
+    const arn = str(p['LoadBalancerArn']) ?? '';
+    const lb = this.lbs.get(arn);
+    if (!lb) throw this.notFound(arn);
+    return lb;
+  }
+
+  private mustTg(p: Obj): TargetGroup {
+    const arn = str(p['TargetGroupArn']) ?? '';
+    const tg = this.tgs.get(arn);
+    if (!tg) throw this.notFound(arn);
+    return tg;
+  }
+
+  private mustListener(arn: string): Listener {
+    const l = this.listeners.get(arn);
+    if (!l) throw new AwsError('ListenerNotFound', `listener ${arn} not found`);
+    return l;
+  }
+
+  // ---- EC2 -------------------------------------------------------------------------
+
+  private filterMatch(filters: Obj[], tags: Tags, fields: Record<string, string>): boolean {
+    return filters.every((f) => {
+      const name = str(f['Name']) ?? '';
+      const values = strings(f['Value']);
+      if (name === 'tag-key') return values.some((v) => tags[v] !== undefined);
+      if (name.startsWith('tag:')) {
+        const t = tags[name.slice(4)];
+        return t !== undefined && values.includes(t);
+      }
+      const field = fields[name];
+      if (field === undefined) throw new AwsError('InvalidParameterValue', `The filter '${name}' is invalid`);
+      return values.includes(field);
+    });
+  }
+
+  private sgXml(g: SecurityGroup): Obj {
+    const byPort = new Map<string, Perm[]>();
+    for (const p of g.ingress) byPort.set(`${p.protocol}/${p.from}/${p.to}`, [...(byPort.get(`${p.protocol}/${p.from}/${p.to}`) ?? []), p]);
+    return {
+      ownerId: ACCOUNT,
+      groupId: g.id,
+      groupName: g.name,
+      groupDescription: g.description,
+      vpcId: g.vpcId,
+      ipPermissions: [...byPort.values()].map((ps) => ({
+        ipProtocol: ps[0]?.protocol,
+        fromPort: ps[0]?.from,
+        toPort: ps[0]?.to,
+        groups: [],
+        ipRanges: ps.filter((p) => !p.cidr.includes(':')).map((p) => ({ cidrIp: p.cidr })),
+        ipv6Ranges: ps.filter((p) => p.cidr.includes(':')).map((p) => ({ cidrIpv6: p.cidr })),
+        prefixListIds: [],
+      })),
+      ipPermissionsEgress: [{ ipProtocol: '-1', groups: [], ipRanges: [{ cidrIp: '0.0.0.0/0' }], ipv6Ranges: [], prefixListIds: [] }],
+      tagSet: Object.entries(g.tags).map(([key, value]) => ({ key, value })),
+    };
+  }
+
+  private perms(v: unknown): Perm[] {
+    const out: Perm[] = [];
+    for (const p of list(v)) {
+      const protocol = str(p['IpProtocol']) ?? '-1';
+      const from = Number(p['FromPort'] ?? -1);
+      const to = Number(p['ToPort'] ?? -1);
+      for (const r of list(p['IpRanges'])) out.push({ protocol, from, to, cidr: str(r['CidrIp']) ?? '' });
+      for (const r of list(p['Ipv6Ranges'])) out.push({ protocol, from, to, cidr: str(r['CidrIpv6']) ?? '' });
+    }
+    return out;
+  }
+
+  private mustSg(id: string): SecurityGroup {
+    const g = this.securityGroups.get(id);
+    if (!g) throw new AwsError('InvalidGroup.NotFound', `The security group '${id}' does not exist`);
+    return g;
+  }
+
+  private ec2(action: string, p: Obj): unknown {
+    switch (action) {
+      case 'DescribeSubnets': {
+        const ids = strings(p['SubnetId']);
+        for (const id of ids) if (!this.subnets.has(id)) throw new AwsError('InvalidSubnetID.NotFound', `The subnet ID '${id}' does not exist`);
+        const filters = list(p['Filter']);
+        const found = [...this.subnets.values()].filter((s) => (ids.length === 0 || ids.includes(s.id)) && this.filterMatch(filters, s.tags, { 'vpc-id': s.vpcId, 'subnet-id': s.id, 'availability-zone': s.az }));
+        return {
+          subnetSet: found.map((s) => ({
+            subnetId: s.id,
+            vpcId: s.vpcId,
+            availabilityZone: s.az,
+            cidrBlock: s.cidr,
+            availableIpAddressCount: s.free,
+            state: 'available',
+            tagSet: Object.entries(s.tags).map(([key, value]) => ({ key, value })),
+          })),
+        };
+      }
+      case 'DescribeSecurityGroups': {
+        const ids = strings(p['GroupId']);
+        for (const id of ids) this.mustSg(id);
+        const filters = list(p['Filter']);
+        const found = [...this.securityGroups.values()].filter((g) => (ids.length === 0 || ids.includes(g.id)) && this.filterMatch(filters, g.tags, { 'vpc-id': g.vpcId, 'group-id': g.id, 'group-name': g.name }));
+        return { securityGroupInfo: found.map((g) => this.sgXml(g)) };
+      }
+      case 'CreateSecurityGroup': {
+        const name = str(p['GroupName']) ?? '';
+        const vpcId = str(p['VpcId']) ?? '';
+        if ([...this.securityGroups.values()].some((g) => g.name === name && g.vpcId === vpcId)) throw new AwsError('InvalidGroup.Duplicate', `The security group '${name}' already exists for VPC '${vpcId}'`);
+        const id = `sg-${hex(8)}`;
+        const tags: Tags = {};
+        for (const spec of list(p['TagSpecification'])) if (spec['ResourceType'] === 'security-group') Object.assign(tags, tagsOf(spec['Tag']));
+        this.securityGroups.set(id, { id, name, description: str(p['GroupDescription']) ?? '', vpcId, ingress: [], tags });
+        return { return: 'true', groupId: id, tagSet: Object.entries(tags).map(([key, value]) => ({ key, value })) };
+      }
+      case 'DeleteSecurityGroup': {
+        const id = str(p['GroupId']) ?? '';
+        this.mustSg(id);
+        const held = this.eniHolds.get(id) ?? 0;
+        if ([...this.lbs.values()].some((l) => l.securityGroups.includes(id)) || held > 0) {
+          if (held > 0) this.eniHolds.set(id, held - 1);
+          throw new AwsError('DependencyViolation', `resource ${id} has a dependent object`);
+        }
+        this.securityGroups.delete(id);
+        return { return: 'true' };
+      }
+      case 'AuthorizeSecurityGroupIngress': {
+        const g = this.mustSg(str(p['GroupId']) ?? '');
+        const add = this.perms(p['IpPermissions']);
+        for (const a of add) {
+          if (g.ingress.some((x) => x.protocol === a.protocol && x.from === a.from && x.to === a.to && x.cidr === a.cidr)) {
+            throw new AwsError('InvalidPermission.Duplicate', `the specified rule "peer: ${a.cidr}, ${a.protocol.toUpperCase()}, from port: ${a.from}, to port: ${a.to}, ALLOW" already exists`);
+          }
+        }
+        g.ingress.push(...add);
+        return { return: 'true', securityGroupRuleSet: add.map((a) => ({ securityGroupRuleId: `sgr-${hex(8)}`, groupId: g.id, isEgress: 'false', ipProtocol: a.protocol, fromPort: a.from, toPort: a.to, cidrIpv4: a.cidr })) };
+      }
+      case 'RevokeSecurityGroupIngress': {
+        const g = this.mustSg(str(p['GroupId']) ?? '');
+        const drop = this.perms(p['IpPermissions']);
+        for (const d of drop) {
+          const i = g.ingress.findIndex((x) => x.protocol === d.protocol && x.from === d.from && x.to === d.to && x.cidr === d.cidr);
+          if (i < 0) throw new AwsError('InvalidPermission.NotFound', 'The specified rule does not exist in this security group.');
+          g.ingress.splice(i, 1);
+        }
+        return { return: 'true' };
+      }
+      case 'CreateTags': {
+        for (const id of strings(p['ResourceId'])) Object.assign(this.mustSg(id).tags, tagsOf(p['Tag']));
+        return { return: 'true' };
+      }
+      default:
+        throw new AwsError('InvalidAction', `the fake does not implement ${action}`);
+    }
+  }
+}

@@ -1,0 +1,492 @@
+// The AWS provider end to end against LocalStack (or moto, the engine of its ELBv2 and
+// EC2): a VPC with tagged subnets and real (emulated) instances, then the NLB and ALB
+// lifecycles through ensure, plan and delete, idempotency counted at the SDK (middleware
+// on the provider's own clients), a crash between two calls, and nothing tagged left at
+// the end. Runs when AWS_ENDPOINT_URL or LOCALSTACK_ENDPOINT is set; see localstack/README.md.
+import {
+  CreateSubnetCommand,
+  CreateTagsCommand,
+  CreateVpcCommand,
+  DeleteSubnetCommand,
+  DeleteVpcCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { DescribeLoadBalancersCommand, DescribeTagsCommand, DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ownershipTags, type LbRef } from '../../../src/model/index.js';
+import { E2E, eventually } from '../../e2e/harness.js';
+import { awsOptionsSchema } from '../../../src/providers/aws/options.js';
+import { AwsProvider } from '../../../src/providers/aws/provider.js';
+import { albSpec, nlbSpec, nodes, serviceOptions } from './support.js';
+
+const endpoint = process.env['AWS_ENDPOINT_URL'] ?? process.env['LOCALSTACK_ENDPOINT'];
+const region = process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'] ?? 'us-east-1';
+const credentials = {
+  accessKeyId: process.env['AWS_ACCESS_KEY_ID'] ?? 'test',
+  secretAccessKey: process.env['AWS_SECRET_ACCESS_KEY'] ?? 'test',
+};
+
+// A cluster name per run: an emulator kept running between runs never mixes them up.
+const CLUSTER = `it-${randomBytes(4).toString('hex')}`;
+
+type Next = (args: unknown) => Promise<unknown>;
+type Middleware = (next: Next, context: { commandName?: string }) => Next;
+
+/** The same initialize-step middleware on the provider's ELBv2 and EC2 clients. */
+function onBothClients(p: AwsProvider, mw: Middleware): void {
+  // The stacks' add() is overloaded per step and typed per client; this one shape fits both at runtime.
+  p.api.ec2Client.middlewareStack.add(mw as never, { step: 'initialize' });
+  p.api.elbv2Client.middlewareStack.add(mw as never, { step: 'initialize' });
+}
+
+interface Counter {
+  readonly calls: string[];
+  writes(): string[];
+  reset(): void;
+}
+
+/** Counts the commands the provider's own SDK clients send, at the SDK (initialize step). */
+function countCalls(p: AwsProvider): Counter {
+  const calls: string[] = [];
+  onBothClients(p, (next, context) => async (args) => {
+    calls.push(String(context.commandName).replace(/Command$/, ''));
+    return next(args);
+  });
+  return {
+    calls,
+    writes: () => calls.filter((c) => !c.startsWith('Describe')),
+    reset: () => {
+      calls.length = 0;
+    },
+  };
+}
+
+/**
+ * An ACM certificate in the emulator, for TLS and HTTPS listeners (both check that the
+ * certificate exists). lbc itself never calls ACM, so there is no ACM client in the
+ * project; the emulators do not check signatures, so one JSON request does it.
+ */
+async function requestCertificate(domain: string): Promise<string> {
+  const r = await fetch(endpoint ?? '', {
+    method: 'POST',
+    headers: {
+      'X-Amz-Target': 'CertificateManager.RequestCertificate',
+      'Content-Type': 'application/x-amz-json-1.1',
+      Authorization: `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/20250101/${region}/acm/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body: JSON.stringify({ DomainName: domain }),
+  });
+  const body = (await r.json()) as { CertificateArn?: string };
+  if (!r.ok || !body.CertificateArn) throw new Error(`ACM RequestCertificate failed: ${r.status} ${JSON.stringify(body)}`);
+  return body.CertificateArn;
+}
+
+/** Throws on every write once `after` has succeeded: a controller that died right there. */
+function crashAfter(p: AwsProvider, after: string): { crashed: () => boolean } {
+  let armed = false;
+  let crashed = false;
+  onBothClients(p, (next, context) => async (args) => {
+    const name = String(context.commandName).replace(/Command$/, '');
+    if (armed && !name.startsWith('Describe')) {
+      crashed = true;
+      throw new Error(`simulated crash before ${name}`);
+    }
+    const out = await next(args);
+    if (name === after) armed = true;
+    return out;
+  });
+  return { crashed: () => crashed };
+}
+
+describe.skipIf(!endpoint)(
+  endpoint ? `AWS provider against ${endpoint}` : 'AWS provider against LocalStack/moto: skipped, set AWS_ENDPOINT_URL or LOCALSTACK_ENDPOINT (see localstack/README.md)',
+  () => {
+    const ec2 = new EC2Client({ region, endpoint, credentials });
+    const elbv2 = new ElasticLoadBalancingV2Client({ region, endpoint, credentials });
+    let vpcId = '';
+    const subnetIds: string[] = [];
+    let instances: string[] = [];
+
+    const newProvider = (): AwsProvider =>
+      new AwsProvider({
+        name: 'aws',
+        clusterName: CLUSTER,
+        options: awsOptionsSchema.parse({ region, endpoint, vpcId, retry: { attempts: 4, minDelay: '50ms', maxDelay: '1s' }, dependencyTimeout: '20s' }),
+        clients: { clientConfig: { credentials } },
+        logger: { warn: () => undefined },
+      });
+
+    /** Everything carrying a cluster tag (this run's by default): load balancers, target groups, security groups. */
+    async function tagged(cluster = CLUSTER): Promise<string[]> {
+      const out: string[] = [];
+      const lbs = (await elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? [];
+      const tgs = (await elbv2.send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? [];
+      const arns = [...lbs.map((l) => l.LoadBalancerArn ?? ''), ...tgs.map((t) => t.TargetGroupArn ?? '')];
+      for (let i = 0; i < arns.length; i += 20) {
+        const r = await elbv2.send(new DescribeTagsCommand({ ResourceArns: arns.slice(i, i + 20) }));
+        for (const d of r.TagDescriptions ?? []) if (d.Tags?.some((t) => t.Key === 'lbc.dev/cluster' && t.Value === cluster)) out.push(d.ResourceArn ?? '');
+      }
+      const sgs = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:lbc.dev/cluster', Values: [cluster] }] }));
+      out.push(...(sgs.SecurityGroups ?? []).map((g) => g.GroupId ?? ''));
+      return out.sort();
+    }
+
+    const withCluster = <S extends { clusterName: string; ref: LbRef; tags: Readonly<Record<string, string>> }>(s: S): S => ({
+      ...s,
+      clusterName: CLUSTER,
+      tags: ownershipTags(CLUSTER, s.ref),
+    });
+    const service = (opts: Parameters<typeof nlbSpec>[0] = {}) => withCluster(nlbSpec({ targets: nodes(...instances), ...opts }));
+    const ingress = (opts: Parameters<typeof albSpec>[0] = {}) => withCluster(albSpec({ targets: nodes(...instances), ...opts }));
+
+    beforeAll(async () => {
+      const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.42.0.0/16' }));
+      vpcId = vpc.Vpc?.VpcId ?? '';
+      const zones = [`${region}a`, `${region}b`];
+      for (const [i, az] of zones.entries()) {
+        for (const [j, role] of ['kubernetes.io/role/internal-elb', 'kubernetes.io/role/elb'].entries()) {
+          const s = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.42.${i * 10 + j}.0/24`, AvailabilityZone: az }));
+          const id = s.Subnet?.SubnetId ?? '';
+          subnetIds.push(id);
+          await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: role, Value: '1' }, { Key: `kubernetes.io/cluster/${CLUSTER}`, Value: 'shared' }] }));
+        }
+      }
+      const run = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 3, MaxCount: 3, SubnetId: subnetIds[0] }));
+      instances = (run.Instances ?? []).map((x) => x.InstanceId ?? '').sort();
+    });
+
+    afterAll(async () => {
+      if (instances.length > 0) await ec2.send(new TerminateInstancesCommand({ InstanceIds: instances })).catch(() => undefined);
+      for (const id of subnetIds) await ec2.send(new DeleteSubnetCommand({ SubnetId: id })).catch(() => undefined);
+      if (vpcId) await ec2.send(new DeleteVpcCommand({ VpcId: vpcId })).catch(() => undefined);
+    });
+
+    it('NLB: create (80 and 443 to node ports), idempotent resync, updates, delete without leftovers', async () => {
+      const p = newProvider();
+      const count = countCalls(p);
+      const two = instances.slice(0, 2);
+      const spec = service({ targets: nodes(...two) });
+
+      const planned = await p.plan(spec);
+      expect(planned.filter((c) => c.op === 'create').map((c) => c.resource)).toEqual(['SecurityGroup', 'TargetGroup', 'TargetGroup', 'LoadBalancer', 'Listener', 'Listener']);
+      expect(count.writes()).toEqual([]);
+
+      const status = await p.ensure(spec);
+      expect(status.ingress).toHaveLength(1);
+      expect(status.ingress[0]?.hostname).toMatch(/\w/);
+      expect(status.ingress[0]?.ports).toEqual([
+        { port: 80, protocol: 'TCP' },
+        { port: 443, protocol: 'TCP' },
+      ]);
+      expect(count.writes()).toEqual([
+        'CreateSecurityGroup',
+        'AuthorizeSecurityGroupIngress',
+        'CreateTargetGroup',
+        'CreateTargetGroup',
+        'RegisterTargets',
+        'RegisterTargets',
+        'CreateLoadBalancer',
+        'CreateListener',
+        'CreateListener',
+      ]);
+      expect(await tagged()).toHaveLength(4);
+
+      // Idempotency, counted at the SDK: a resync makes no write, and plan agrees.
+      count.reset();
+      expect(await p.ensure(spec)).toEqual(status);
+      expect(count.writes()).toEqual([]);
+      expect(count.calls.length).toBeGreaterThan(0);
+      expect(await p.plan(spec)).toEqual([]);
+
+      // A node joins: targets registered, nothing else.
+      count.reset();
+      await p.ensure(service());
+      expect(count.writes()).toEqual(['RegisterTargets', 'RegisterTargets']);
+
+      // A port edit: the listener moves (ModifyListener), the SG follows.
+      count.reset();
+      const moved = service({
+        ports: [
+          { port: 8080, nodePort: 30080 },
+          { port: 443, nodePort: 30443 },
+        ],
+      });
+      await p.ensure(moved);
+      expect(count.writes()).toEqual(['AuthorizeSecurityGroupIngress', 'RevokeSecurityGroupIngress', 'AddTags', 'ModifyListener']);
+      count.reset();
+      await p.ensure(moved);
+      expect(count.writes()).toEqual([]);
+
+      // A node port change replaces the target group behind the listener.
+      count.reset();
+      const renumbered = service({
+        ports: [
+          { port: 8080, nodePort: 31080 },
+          { port: 443, nodePort: 30443 },
+        ],
+      });
+      await p.ensure(renumbered);
+      expect(count.writes()).toEqual(['CreateTargetGroup', 'RegisterTargets', 'ModifyListener', 'DeleteTargetGroup']);
+      expect(await p.plan(renumbered)).toEqual([]);
+
+      // A fresh process (empty inventory) sees the same state: still no write.
+      const q = newProvider();
+      const qc = countCalls(q);
+      await q.ensure(renumbered);
+      expect(qc.writes()).toEqual([]);
+
+      await q.delete(spec.ref);
+      expect(await tagged()).toEqual([]);
+      qc.reset();
+      await q.delete(spec.ref);
+      expect(qc.writes()).toEqual([]);
+    });
+
+    it('NLB with a user security group and TCP_UDP: the user group is referenced, never changed', async () => {
+      const p = newProvider();
+      const count = countCalls(p);
+      const ref: LbRef = { kind: 'Service', namespace: 'dns', name: 'coredns', uid: `uid-${CLUSTER}-dns` };
+      const base = service({
+        ref,
+        ports: [
+          { port: 53, nodePort: 30053, protocol: 'TCP' },
+          { port: 53, nodePort: 30053, protocol: 'UDP' },
+        ],
+      });
+      await p.ensure(base);
+      expect(count.calls).toContain('CreateListener');
+      const sgs = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'group-name', Values: ['default'] }] }));
+      const userSg = sgs.SecurityGroups?.[0]?.GroupId ?? '';
+      expect(userSg).toMatch(/^sg-/);
+      count.reset();
+      await p.ensure({ ...base, providerOptions: serviceOptions({ 'service.beta.kubernetes.io/aws-load-balancer-security-groups': userSg }) });
+      expect(count.writes()).toEqual(['SetSecurityGroups', 'DeleteSecurityGroup']);
+      await p.delete(ref);
+      expect(await tagged()).toEqual([]);
+    });
+
+    it('ALB: host and path rules become listener rules; a rule change is ModifyRule; delete leaves nothing', async () => {
+      const p = newProvider();
+      const count = countCalls(p);
+      const spec = ingress();
+      const status = await p.ensure(spec);
+      expect(status.ingress[0]?.hostname).toMatch(/\w/);
+      expect(count.writes()).toEqual([
+        'CreateSecurityGroup',
+        'AuthorizeSecurityGroupIngress',
+        'CreateTargetGroup',
+        'CreateTargetGroup',
+        'RegisterTargets',
+        'RegisterTargets',
+        'CreateLoadBalancer',
+        'CreateListener',
+        'CreateRule',
+        'CreateRule',
+      ]);
+      count.reset();
+      await p.ensure(spec);
+      expect(count.writes()).toEqual([]);
+      expect(count.calls).toContain('DescribeRules');
+
+      count.reset();
+      const changed = ingress({
+        rules: [
+          { host: 'shop.example.com', path: '/v2', pathType: 'Prefix', targetSet: 'shop/api:8080', source: 'shop/api' },
+          { host: 'shop.example.com', path: '/', pathType: 'Prefix', targetSet: 'shop/web:80', source: 'shop/web' },
+        ],
+      });
+      await p.ensure(changed);
+      expect(count.writes()).toEqual(['ModifyRule']);
+      expect(await p.plan(changed)).toEqual([]);
+
+      await p.delete(spec.ref);
+      expect(await tagged()).toEqual([]);
+    });
+
+    it('TLS and HTTPS: NLB TLS listener on the ssl-port, ALB HTTPS with extra certificates and ssl-redirect', async () => {
+      const certA = await requestCertificate('shop.example.com');
+      const certB = await requestCertificate('api.example.com');
+      const p = newProvider();
+      const count = countCalls(p);
+      const ref: LbRef = { kind: 'Service', namespace: 'shop', name: 'tls', uid: `uid-${CLUSTER}-tls` };
+      const nlb = service({
+        ref,
+        annotations: { 'service.beta.kubernetes.io/aws-load-balancer-ssl-cert': certA, 'service.beta.kubernetes.io/aws-load-balancer-ssl-ports': '443' },
+      });
+      await p.ensure(nlb);
+      count.reset();
+      await p.ensure(nlb);
+      expect(count.writes()).toEqual([]);
+
+      const annotations = {
+        'alb.ingress.kubernetes.io/listen-ports': '[{"HTTP": 80}, {"HTTPS": 443}]',
+        'alb.ingress.kubernetes.io/ssl-redirect': '443',
+        'alb.ingress.kubernetes.io/certificate-arn': `${certA},${certB}`,
+      };
+      const alb = ingress({ annotations });
+      count.reset();
+      await p.ensure(alb);
+      expect(count.writes().filter((w) => w.includes('Listener'))).toEqual(['CreateListener', 'CreateListener', 'AddListenerCertificates']);
+      count.reset();
+      await p.ensure(alb);
+      expect(count.writes()).toEqual([]);
+      count.reset();
+      await p.ensure(ingress({ annotations: { ...annotations, 'alb.ingress.kubernetes.io/certificate-arn': certA } }));
+      expect(count.writes()).toEqual(['RemoveListenerCertificates']);
+
+      await p.delete(ref);
+      await p.delete(alb.ref);
+      expect(await tagged()).toEqual([]);
+    });
+
+    it('a crash right after the first target group is created: the next process finishes, delete leaks nothing', async () => {
+      const ref: LbRef = { kind: 'Service', namespace: 'shop', name: 'crashy', uid: `uid-${CLUSTER}-crashy` };
+      const spec = service({ ref });
+      const dying = newProvider();
+      const crash = crashAfter(dying, 'CreateTargetGroup');
+      await expect(dying.ensure(spec)).rejects.toThrow(/simulated crash/);
+      expect(crash.crashed()).toBe(true);
+      expect((await tagged()).length).toBeGreaterThan(0);
+
+      const next = newProvider();
+      const count = countCalls(next);
+      const status = await next.ensure(spec);
+      expect(status.ingress[0]?.hostname).toMatch(/\w/);
+      // The group that landed before the crash is found by its tags, not created twice.
+      expect(count.writes().filter((w) => w === 'CreateTargetGroup')).toHaveLength(1);
+      expect(count.writes().filter((w) => w === 'CreateSecurityGroup')).toHaveLength(0);
+      expect(await next.plan(spec)).toEqual([]);
+      const owned = await next.listOwned();
+      expect(owned.map((o) => o.ref.uid)).toContain(ref.uid);
+
+      await newProvider().delete(ref);
+      expect(await tagged()).toEqual([]);
+    });
+
+    it('a crash right after CreateLoadBalancer, then the object is deleted: delete alone cleans up', async () => {
+      const ref: LbRef = { kind: 'Service', namespace: 'shop', name: 'gone', uid: `uid-${CLUSTER}-gone` };
+      const dying = newProvider();
+      crashAfter(dying, 'CreateLoadBalancer');
+      await expect(dying.ensure(service({ ref }))).rejects.toThrow(/simulated crash/);
+      await newProvider().delete(ref);
+      expect(await tagged()).toEqual([]);
+    });
+
+    describe('the controller (devcluster + reconcilers + the aws provider from config)', () => {
+      let e: E2E;
+      let aws: AwsProvider;
+      let count: Counter;
+
+      beforeAll(async () => {
+        // The provider built from config uses the SDK's default credential chain.
+        process.env['AWS_ACCESS_KEY_ID'] ??= credentials.accessKeyId;
+        process.env['AWS_SECRET_ACCESS_KEY'] ??= credentials.secretAccessKey;
+        e = await E2E.start({
+          config: {
+            providers: [{ name: 'aws', type: 'aws', options: { region, endpoint, vpcId, retry: { attempts: 4, minDelay: '50ms', maxDelay: '1s' }, dependencyTimeout: '20s' } }],
+            defaultClass: 'lbc.dev/aws',
+          },
+        });
+        aws = e.providers.byName('aws') as AwsProvider;
+        count = countCalls(aws);
+        // The devcluster's cluster name is the suite's namespace: the subnets are shared with it.
+        await ec2.send(new CreateTagsCommand({ Resources: subnetIds, Tags: [{ Key: `kubernetes.io/cluster/${e.ns}`, Value: 'shared' }] }));
+        for (const [i, id] of instances.slice(0, 2).entries()) {
+          await e.core.createNode({
+            body: {
+              metadata: { name: `${e.ns}-n${i}`, labels: { [e.nodeLabel]: 'true' } },
+              spec: { providerID: `aws:///${region}a/${id}` },
+              status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Test', message: 'test' }], addresses: [{ type: 'InternalIP', address: `10.42.0.${10 + i}` }] },
+            },
+          });
+        }
+        await eventually('the nodes eligible', () => e.controller.stats().eligibleNodes === 2);
+      });
+
+      afterAll(async () => {
+        await e?.stop();
+        expect(await tagged(e.ns)).toEqual([]);
+      });
+
+      it('a LoadBalancer Service: NLB hostname in the status, no write on resync, nothing left after delete', async () => {
+        await e.service(
+          'web',
+          {
+            type: 'LoadBalancer',
+            selector: { app: 'web' },
+            ports: [
+              { name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' },
+              { name: 'https', port: 443, targetPort: 8443, protocol: 'TCP' },
+            ],
+          },
+          { 'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing' },
+        );
+        const hostname = await eventually('a hostname', async () => (await e.getService('web'))?.status?.loadBalancer?.ingress?.[0]?.hostname, 30_000);
+        expect(hostname).toMatch(/\w/);
+        await e.settle();
+        expect((await tagged(e.ns)).length).toBe(4);
+        const tgs = (await tagged(e.ns)).filter((a) => a.includes(':targetgroup/'));
+        for (const tg of tgs) {
+          const h = await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg }));
+          expect((h.TargetHealthDescriptions ?? []).map((d) => d.Target?.Id).sort()).toEqual(instances.slice(0, 2));
+        }
+        expect(await e.reasons('web')).toEqual(['EnsuringLoadBalancer', 'EnsuredLoadBalancer']);
+
+        count.reset();
+        e.controller.enqueueAll();
+        await e.settle();
+        expect(count.writes()).toEqual([]);
+
+        await e.core.deleteNamespacedService({ namespace: e.ns, name: 'web' });
+        await eventually('the Service gone (finalizer released)', async () => (await e.getService('web')) === undefined, 30_000);
+        expect(await tagged(e.ns)).toEqual([]);
+      });
+
+      it('an Ingress group: two Ingresses, one ALB with their rules, gone with the last Ingress', async () => {
+        const cls = await e.ingressClass('alb', 'aws');
+        for (const name of ['shop', 'api']) {
+          await e.service(name, { type: 'NodePort', selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] });
+        }
+        const annotations = { 'alb.ingress.kubernetes.io/group.name': `${e.ns}-grp`, 'alb.ingress.kubernetes.io/scheme': 'internet-facing' };
+        for (const [name, path] of [
+          ['shop', '/'],
+          ['api', '/api'],
+        ] as const) {
+          await e.networking.createNamespacedIngress({
+            namespace: e.ns,
+            body: {
+              metadata: { name, annotations },
+              spec: {
+                ingressClassName: cls,
+                rules: [{ host: 'shop.example.com', http: { paths: [{ path, pathType: 'Prefix', backend: { service: { name, port: { number: 80 } } } }] } }],
+              },
+            },
+          });
+        }
+        const host = await eventually('both Ingresses with the ALB hostname', async () => {
+          const a = (await e.getIngress('shop'))?.status?.loadBalancer?.ingress?.[0]?.hostname;
+          const b = (await e.getIngress('api'))?.status?.loadBalancer?.ingress?.[0]?.hostname;
+          return a !== undefined && a === b ? a : undefined;
+        }, 30_000);
+        expect(host).toMatch(/\w/);
+        await e.settle();
+        const lbs = (await tagged(e.ns)).filter((a) => a.includes(':loadbalancer/'));
+        expect(lbs).toHaveLength(1);
+
+        count.reset();
+        e.controller.enqueueAll();
+        await e.settle();
+        expect(count.writes()).toEqual([]);
+
+        for (const name of ['shop', 'api']) await e.networking.deleteNamespacedIngress({ namespace: e.ns, name });
+        await eventually('the Ingresses gone', async () => (await e.getIngress('shop')) === undefined && (await e.getIngress('api')) === undefined, 30_000);
+        expect(await tagged(e.ns)).toEqual([]);
+      });
+    });
+  },
+);

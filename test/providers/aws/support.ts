@@ -1,0 +1,137 @@
+// Specs, a provider wired to the fake (or to an endpoint), and the fixtures the AWS tests share.
+import { parseAwsOptions, type AwsLbOptions } from '../../../src/providers/aws/annotations.js';
+import { awsOptionsSchema, type AwsOptionsInput } from '../../../src/providers/aws/options.js';
+import { AwsProvider, type AwsProviderInit } from '../../../src/providers/aws/provider.js';
+import type { HealthCheck, L4Spec, L7Spec, NodeTarget, Rule, TargetSet } from '../../../src/model/spec.js';
+import { ownershipTags } from '../../../src/model/spec.js';
+import type { LbRef } from '../../../src/model/ref.js';
+import { EC2_HOST, ELB_HOST, REGION, type FakeAws } from './fake-aws.js';
+
+export const CLUSTER = 'prod';
+
+export const TCP_HC: HealthCheck = { protocol: 'TCP', port: 'traffic-port', intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3 };
+export const HTTP_HC: HealthCheck = { protocol: 'HTTP', port: 'traffic-port', path: '/', intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3 };
+
+export function nodes(...ids: string[]): NodeTarget[] {
+  return ids.map((id, i) => ({ name: `node-${i + 1}`, addresses: [{ type: 'InternalIP', address: `10.0.0.${i + 10}` }], providerID: `aws:///us-east-1a/${id}` }));
+}
+
+export function serviceOptions(annotations: Record<string, string> = {}): AwsLbOptions {
+  const r = parseAwsOptions(annotations, 'Service');
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.options;
+}
+
+export function ingressOptions(annotations: Record<string, string> = {}): AwsLbOptions {
+  const r = parseAwsOptions(annotations, 'Ingress');
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.options;
+}
+
+export const SVC_REF: LbRef = { kind: 'Service', namespace: 'shop', name: 'web', uid: 'uid-web-1' };
+
+export interface PortSpec {
+  port: number;
+  nodePort: number;
+  protocol?: 'TCP' | 'UDP';
+}
+
+/** The issue's seed Service: 80→8080 and 443→8443, instance targets on node ports. */
+export function nlbSpec(opts: { ports?: PortSpec[]; targets?: NodeTarget[]; annotations?: Record<string, string>; ref?: LbRef; sourceRanges?: string[]; affinity?: boolean; healthCheck?: HealthCheck } = {}): L4Spec<AwsLbOptions> {
+  const ref = opts.ref ?? SVC_REF;
+  const ports = opts.ports ?? [
+    { port: 80, nodePort: 30080 },
+    { port: 443, nodePort: 30443 },
+  ];
+  const targets = opts.targets ?? nodes('i-0aaa', 'i-0bbb');
+  const sets: TargetSet[] = ports.map((p) => ({
+    name: `${(p.protocol ?? 'TCP').toLowerCase()}-${p.port}`,
+    type: 'instance',
+    protocol: p.protocol ?? 'TCP',
+    healthCheck: opts.healthCheck ?? TCP_HC,
+    backend: { namespace: ref.namespace, service: ref.name, port: p.port },
+    nodePort: p.nodePort,
+    targets,
+  }));
+  return {
+    layer: 'L4',
+    ref,
+    provider: 'aws',
+    className: 'lbc.dev/aws',
+    clusterName: CLUSTER,
+    listeners: ports.map((p) => ({ protocol: p.protocol ?? 'TCP', port: p.port, targetSet: `${(p.protocol ?? 'TCP').toLowerCase()}-${p.port}` })),
+    targetSets: sets,
+    sourceRanges: opts.sourceRanges ?? [],
+    sessionAffinity: opts.affinity ? { type: 'ClientIP', timeoutSeconds: 10800 } : { type: 'None' },
+    requestedAddresses: [],
+    ipFamilies: ['IPv4'],
+    tags: ownershipTags(CLUSTER, ref),
+    providerOptions: serviceOptions(opts.annotations),
+  };
+}
+
+export const ING_REF: LbRef = { kind: 'Ingress', namespace: '', name: 'shop', uid: 'ingress-group:shop' };
+
+export function albSpec(opts: { rules?: Rule[]; backends?: { key: string; nodePort: number }[]; defaultBackend?: string; annotations?: Record<string, string>; targets?: NodeTarget[] } = {}): L7Spec<AwsLbOptions> {
+  const backends = opts.backends ?? [
+    { key: 'shop/web:80', nodePort: 31080 },
+    { key: 'shop/api:8080', nodePort: 31081 },
+  ];
+  const targets = opts.targets ?? nodes('i-0aaa', 'i-0bbb');
+  return {
+    layer: 'L7',
+    ref: ING_REF,
+    provider: 'aws',
+    className: 'lbc.dev/aws',
+    clusterName: CLUSTER,
+    listeners: [{ protocol: 'HTTP', port: 80 }],
+    rules: opts.rules ?? [
+      { host: 'shop.example.com', path: '/api', pathType: 'Prefix', targetSet: 'shop/api:8080', source: 'shop/api' },
+      { host: 'shop.example.com', path: '/', pathType: 'Prefix', targetSet: 'shop/web:80', source: 'shop/web' },
+    ],
+    ...(opts.defaultBackend !== undefined ? { defaultBackend: opts.defaultBackend } : {}),
+    targetSets: backends.map((b) => ({
+      name: b.key,
+      type: 'instance',
+      protocol: 'HTTP',
+      healthCheck: HTTP_HC,
+      backend: { namespace: 'shop', service: b.key.split('/')[1]?.split(':')[0] ?? '', port: Number(b.key.split(':')[1]) },
+      nodePort: b.nodePort,
+      targets,
+    })),
+    sourceRanges: [],
+    requestedAddresses: [],
+    ipFamilies: ['IPv4'],
+    tags: ownershipTags(CLUSTER, ING_REF),
+    providerOptions: ingressOptions({ 'alb.ingress.kubernetes.io/scheme': 'internet-facing', ...opts.annotations }),
+  };
+}
+
+/** Two private and two public subnets in vpc-1, tagged for the cluster as EKS tags them. */
+export function seedNetwork(fake: FakeAws): void {
+  fake.addSubnet({ id: 'subnet-0a1', az: 'us-east-1a', tags: { 'kubernetes.io/role/internal-elb': '1', 'kubernetes.io/cluster/prod': 'shared' } });
+  fake.addSubnet({ id: 'subnet-0b1', az: 'us-east-1b', tags: { 'kubernetes.io/role/internal-elb': '1', 'kubernetes.io/cluster/prod': 'owned' } });
+  fake.addSubnet({ id: 'subnet-0a2', az: 'us-east-1a', tags: { 'kubernetes.io/role/elb': '1', 'kubernetes.io/cluster/prod': 'shared' } });
+  fake.addSubnet({ id: 'subnet-0b2', az: 'us-east-1b', tags: { 'kubernetes.io/role/elb': '' } });
+}
+
+export const fastSleep = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+export function provider(extra: Partial<AwsOptionsInput> = {}, init: Partial<AwsProviderInit> = {}): AwsProvider {
+  const fast = { perSecond: 1000, burst: 1000 };
+  const options = awsOptionsSchema.parse({ region: REGION, rateLimits: { elbv2Read: fast, elbv2Write: fast, ec2Read: fast, ec2Write: fast }, retry: { attempts: 6, minDelay: '1ms', maxDelay: '10ms' }, ...extra });
+  return new AwsProvider({
+    name: 'aws',
+    clusterName: CLUSTER,
+    options,
+        // Explicit endpoints: the SDK would otherwise follow AWS_ENDPOINT_URL, which the emulator suite sets.
+    clients: {
+      clientConfig: { credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } },
+      elbv2Config: { endpoint: ELB_HOST },
+      ec2Config: { endpoint: EC2_HOST },
+    },
+    sleep: fastSleep,
+    logger: { warn: () => undefined },
+    ...init,
+  });
+}
