@@ -24,6 +24,7 @@ export const builtinProviderFactories: ProviderFactories = {
   aws: async (ctx) => (await import('./aws/index.js')).createAwsProviderFromContext(ctx),
   local: async (ctx) => (await import('./local/factory.js')).localProviderFactory(ctx),
   gce: async (ctx) => (await import('./gce/index.js')).createGceProvider(ctx),
+  metal: async (ctx) => (await import('./metal/index.js')).createMetalProvider(ctx),
 };
 
 export class ProviderRegistryError extends Error {

@@ -1,0 +1,149 @@
+// Address pools: what the config's `addresses` entries mean as ranges of integers, and
+// the checks done once at start (every entry parses, no two ranges overlap, within a
+// pool or across pools). Pure.
+import { formatIp, parseCidr, parseIp, type IpFamilyNumber } from '../../model/ip.js';
+import type { LabelSelector } from './node-selector.js';
+
+export interface AddressRange {
+  readonly family: IpFamilyNumber;
+  readonly first: bigint;
+  readonly last: bigint;
+  /** As written in the config, for messages. */
+  readonly text: string;
+}
+
+export interface Pool {
+  readonly name: string;
+  readonly ranges: readonly AddressRange[];
+  /** Whether Services that name no pool may get addresses from this one. */
+  readonly autoAssign: boolean;
+  /** Skip IPv4 addresses ending in .0 and .255, which some old routers drop. */
+  readonly avoidBuggyIPs: boolean;
+  /** Nodes that may announce this pool's addresses (any of the selectors); empty: every node. */
+  readonly nodeSelectors: readonly LabelSelector[];
+  /** Interfaces to announce on; empty: the interface whose network holds the address. */
+  readonly interfaces: readonly string[];
+}
+
+export function ipToBigInt(ip: string): { family: IpFamilyNumber; value: bigint } | undefined {
+  const p = parseIp(ip);
+  if (!p) return undefined;
+  let value = 0n;
+  for (const b of p.bytes) value = (value << 8n) | BigInt(b);
+  return { family: p.family, value };
+}
+
+export function bigIntToIp(family: IpFamilyNumber, value: bigint): string {
+  const n = family === 4 ? 4 : 16;
+  const bytes: number[] = new Array<number>(n);
+  let v = value;
+  for (let i = n - 1; i >= 0; i--) {
+    bytes[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return formatIp({ family, bytes });
+}
+
+export type RangeResult = { readonly ok: true; readonly range: AddressRange } | { readonly ok: false; readonly reason: string };
+
+/** One `addresses` entry: a CIDR (`192.168.10.0/24`, `fc00::/120`) or a range (`192.168.10.5-192.168.10.9`). */
+export function parseAddressRange(text: string): RangeResult {
+  const t = text.trim();
+  const dash = t.indexOf('-');
+  if (dash >= 0) {
+    const a = ipToBigInt(t.slice(0, dash).trim());
+    const b = ipToBigInt(t.slice(dash + 1).trim());
+    if (!a || !b) return { ok: false, reason: `"${text}" is not a range of two IP addresses (first-last)` };
+    if (a.family !== b.family) return { ok: false, reason: `"${text}" mixes IPv4 and IPv6` };
+    if (a.value > b.value) return { ok: false, reason: `"${text}" ends before it starts` };
+    return { ok: true, range: { family: a.family, first: a.value, last: b.value, text: t } };
+  }
+  if (!t.includes('/')) return { ok: false, reason: `"${text}" is neither a CIDR nor a range (write a single address as ${t}/${t.includes(':') ? 128 : 32})` };
+  const c = parseCidr(t);
+  if (!c.ok) return { ok: false, reason: c.reason };
+  // parseCidr masks host bits; a pool written with them set is almost always a typo.
+  if (normalizedCidr(t) !== c.cidr) {
+    return { ok: false, reason: `"${text}" has host bits set (did you mean ${c.cidr}?)` };
+  }
+  const net = ipToBigInt(c.cidr.slice(0, c.cidr.indexOf('/')));
+  if (!net) return { ok: false, reason: `"${text}" is not a CIDR` };
+  const bits = BigInt((c.family === 4 ? 32 : 128) - c.prefix);
+  return { ok: true, range: { family: c.family, first: net.value, last: net.value + (1n << bits) - 1n, text: t } };
+}
+
+// The CIDR as written, with its address in canonical form: equal to parseCidr's output
+// exactly when no host bits are set.
+function normalizedCidr(text: string): string {
+  const slash = text.indexOf('/');
+  const ip = parseIp(text.slice(0, slash));
+  return ip ? `${formatIp(ip)}${text.slice(slash)}` : text;
+}
+
+export function rangeSize(r: AddressRange): bigint {
+  return r.last - r.first + 1n;
+}
+
+export function rangeContains(r: AddressRange, family: IpFamilyNumber, value: bigint): boolean {
+  return r.family === family && value >= r.first && value <= r.last;
+}
+
+/** An address .0 or .255 in its last octet: IPv4 only, as MetalLB's avoidBuggyIPs. */
+export function isBuggyIp(family: IpFamilyNumber, value: bigint): boolean {
+  if (family !== 4) return false;
+  const last = value & 0xffn;
+  return last === 0n || last === 255n;
+}
+
+export interface PoolInput {
+  readonly name: string;
+  readonly addresses: readonly string[];
+  readonly autoAssign: boolean;
+  readonly avoidBuggyIPs: boolean;
+  readonly nodeSelectors: readonly LabelSelector[];
+  readonly interfaces: readonly string[];
+}
+
+export interface PoolIssue {
+  /** `pools[1].addresses[0]`, relative to the provider's options. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Pools from the validated config, or every problem found (parse errors, overlaps naming both pools). */
+export function buildPools(inputs: readonly PoolInput[]): { ok: true; pools: Pool[] } | { ok: false; issues: PoolIssue[] } {
+  const issues: PoolIssue[] = [];
+  const pools: Pool[] = [];
+  const seen: { pool: string; path: string; range: AddressRange }[] = [];
+  const names = new Map<string, number>();
+  inputs.forEach((input, i) => {
+    const dup = names.get(input.name);
+    if (dup !== undefined) issues.push({ path: `pools[${i}].name`, message: `pool "${input.name}" is already defined by pools[${dup}]` });
+    else names.set(input.name, i);
+    const ranges: AddressRange[] = [];
+    input.addresses.forEach((text, j) => {
+      const path = `pools[${i}].addresses[${j}]`;
+      const r = parseAddressRange(text);
+      if (!r.ok) {
+        issues.push({ path, message: r.reason });
+        return;
+      }
+      for (const other of seen) {
+        if (other.range.family === r.range.family && r.range.first <= other.range.last && other.range.first <= r.range.last) {
+          const where = other.pool === input.name ? `another entry of the same pool (${other.path})` : `pool "${other.pool}" (${other.path}: ${other.range.text})`;
+          issues.push({ path, message: `${r.range.text} of pool "${input.name}" overlaps ${where}` });
+        }
+      }
+      seen.push({ pool: input.name, path, range: r.range });
+      ranges.push(r.range);
+    });
+    pools.push({ ...input, ranges });
+  });
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, pools };
+}
+
+/** The pool holding `ip` (pools never overlap, so at most one). */
+export function poolOf(pools: readonly Pool[], ip: string): Pool | undefined {
+  const v = ipToBigInt(ip);
+  if (!v) return undefined;
+  return pools.find((p) => p.ranges.some((r) => rangeContains(r, v.family, v.value)));
+}

@@ -1,0 +1,350 @@
+// The speaker (`lbc speaker --node NAME`, one per node): watches Services, EndpointSlices,
+// Nodes and the speakers' Leases, keeps the membership alive by gossip, and announces
+// the addresses this node wins, through one responder per interface.
+//
+// Start: sync the informers, gossip for a settle period without taking part (so the
+// live peers are heard before deciding anything), write the Lease, then take part.
+// Stop (SIGTERM): withdraw everything first, tell the peers "leaving" and delete the
+// Lease, so the next node takes over at once instead of after deadAfter.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { V1EndpointSlice, V1Lease, V1Node, V1Service } from '@kubernetes/client-node';
+// As kube/resources.ts: needed so watch objects decode like typed-list objects.
+import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
+import { serviceOwnership, type OwnershipConfig } from '../../../controller/ownership.js';
+import type { KubeClients } from '../../../kube/client.js';
+import { ENDPOINTSLICE_BY_SERVICE, endpointSliceIndexers } from '../../../kube/indexes.js';
+import { newInformer, type Informer, type WatchFn } from '../../../kube/informer.js';
+import { EndpointSlices, Nodes, Services, type ResourceType } from '../../../kube/resources.js';
+import type { MetalConfig } from '../options.js';
+import { poolOf } from '../pools.js';
+import { serviceKey, statusIps } from '../service-facts.js';
+import { Announcements, decide, nodeView, serviceView, type Decision } from './announcer.js';
+import { Gossip } from './gossip.js';
+import { hostInterfaces, interfacesFor, type HostInterface } from './interfaces.js';
+import { LEASE_NODE_LABEL, LEASE_PROVIDER_LABEL, LeaseKeeper, leaseView } from './lease.js';
+import { Membership, type Heartbeat } from './membership.js';
+import { loadPacketAddon } from './packet-socket.js';
+import { InterfaceResponder, type SocketFactory } from './responder.js';
+
+export { leaseName } from './lease.js';
+
+export interface SpeakerLogger {
+  info(msg: string): void;
+  warn(msg: string): void;
+}
+
+export interface SpeakerInit {
+  readonly node: string;
+  /** The metal provider (config `providers[].name`) whose addresses this speaker announces. */
+  readonly provider: string;
+  readonly metal: MetalConfig;
+  /** Which Services belong to which provider (the controller's own rules). */
+  readonly ownership: OwnershipConfig;
+  readonly clients: KubeClients;
+  readonly log?: SpeakerLogger;
+  // ---- for tests ----
+  readonly hostInterfaces?: () => HostInterface[];
+  readonly socketFactory?: SocketFactory;
+  readonly watch?: WatchFn;
+  readonly gossipBind?: { v4?: string; v6?: string };
+}
+
+const Leases: ResourceType<V1Lease> = {
+  kind: 'Lease',
+  apiVersion: 'coordination.k8s.io/v1',
+  namespaced: true,
+  path: '/apis/coordination.k8s.io/v1/leases',
+  list: ({ coordination }) => (req) =>
+    req.namespace
+      ? coordination.listNamespacedLease({ ...req, namespace: req.namespace })
+      : coordination.listLeaseForAllNamespaces(req),
+  decode: (raw) => ObjectSerializer.deserialize(raw, 'V1Lease', '') as V1Lease,
+};
+
+const consoleLog: SpeakerLogger = {
+  info: (m) => console.log(`lbc speaker: ${m}`),
+  warn: (m) => console.warn(`lbc speaker: ${m}`),
+};
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(signal?.reason ?? new Error('aborted'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export class Speaker {
+  readonly incarnation = randomBytes(6).toString('hex');
+  readonly services: Informer<V1Service>;
+  readonly endpointSlices: Informer<V1EndpointSlice>;
+  readonly nodes: Informer<V1Node>;
+  readonly leases: Informer<V1Lease>;
+  readonly membership: Membership;
+
+  private readonly init: SpeakerInit;
+  private readonly log: SpeakerLogger;
+  private readonly gossip: Gossip;
+  private readonly responders = new Map<string, InterfaceResponder>();
+  private readonly announcements: Announcements;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly key: Buffer | undefined;
+  private seq = 0;
+  private ready = false;
+  private stopping: Promise<void> | undefined;
+  private recomputeQueued = false;
+  private lastLive = '';
+  private lastDecisions = new Map<string, Decision>();
+  private readonly warned = new Set<string>();
+  private readonly lease: LeaseKeeper;
+
+  constructor(init: SpeakerInit) {
+    this.init = init;
+    this.log = init.log ?? consoleLog;
+    const s = init.metal.speaker;
+    this.key = s.gossipKeyFile ? readFileSync(s.gossipKeyFile) : undefined;
+    this.membership = new Membership({ self: init.node, deadAfterMs: s.deadAfter });
+    this.lease = new LeaseKeeper({
+      coordination: init.clients.coordination,
+      namespace: s.leaseNamespace,
+      provider: init.provider,
+      node: init.node,
+      incarnation: this.incarnation,
+      durationMs: s.leaseDuration,
+    });
+    const common = { logger: { warn: (m: string, ...a: unknown[]) => this.log.warn(`${m} ${a.map(String).join(' ')}`) }, ...(init.watch ? { watch: init.watch } : {}) };
+    this.services = newInformer(init.clients, Services, { ...common, name: 'services' });
+    this.endpointSlices = newInformer(init.clients, EndpointSlices, { ...common, name: 'endpointslices', indexers: endpointSliceIndexers });
+    this.nodes = newInformer(init.clients, Nodes, { ...common, name: 'nodes' });
+    this.leases = newInformer(init.clients, Leases, {
+      ...common,
+      name: 'leases',
+      namespace: s.leaseNamespace,
+      labelSelector: `${LEASE_PROVIDER_LABEL}=${init.provider}`,
+    });
+    this.gossip = new Gossip({
+      port: s.gossipPort,
+      ...(this.key ? { key: this.key } : {}),
+      addressOf: (node, address) => (this.nodes.cache.get(node)?.status?.addresses ?? []).some((a) => a.address === address),
+      onHeartbeat: (hb) => {
+        if (this.membership.heard(hb, Date.now())) this.checkLiveness();
+      },
+      log: this.log,
+      ...(init.gossipBind ? { bind: init.gossipBind } : {}),
+    });
+    this.announcements = new Announcements({
+      announce: (ip, ifname) => {
+        const r = this.responderFor(ifname);
+        if (!r) throw new Error(`interface ${ifname} is gone`);
+        r.announce(ip);
+      },
+      withdraw: (ip, ifname) => {
+        const r = this.responders.get(ifname);
+        r?.withdraw(ip);
+        if (r && r.announced.length === 0) {
+          r.close();
+          this.responders.delete(ifname);
+        }
+      },
+    });
+    const changed = (): void => this.queueRecompute();
+    this.services.onAdd(changed).onUpdate(changed).onDelete(changed);
+    this.endpointSlices.onAdd(changed).onUpdate(changed).onDelete(changed);
+    this.nodes.onAdd(changed).onUpdate(changed).onDelete(changed);
+    this.leases
+      .onAdd((l) => this.leaseSeen(l))
+      .onUpdate((_o, l) => this.leaseSeen(l))
+      .onDelete((l) => {
+        const node = l.metadata?.labels?.[LEASE_NODE_LABEL];
+        if (node) this.membership.leaseGone(node);
+        this.checkLiveness();
+      });
+  }
+
+  /** Resolves once the speaker takes part in elections. */
+  async start(signal?: AbortSignal): Promise<void> {
+    const s = this.init.metal.speaker;
+    // Fail at start, not at the first takeover, when the node cannot announce at all.
+    if (!this.init.socketFactory) loadPacketAddon();
+    const informers = this.informers();
+    for (const inf of informers) inf.start();
+    await Promise.all(informers.map((inf) => inf.waitForSync(signal)));
+    await this.gossip.start();
+    this.every(s.heartbeatInterval, () => this.heartbeat(false));
+    // Liveness is checked well inside deadAfter, so a dead peer is acted on within a few ms of being declared dead.
+    this.every(Math.max(10, Math.min(50, Math.floor(s.heartbeatInterval / 4))), () => this.checkLiveness());
+    // A safety net for what no event announces: an interface or address that appeared, an announce that failed.
+    this.every(10_000, () => this.recompute());
+    this.heartbeat(false);
+    // Hear every live peer before taking part, or this node would briefly think itself alone.
+    await sleep(s.deadAfter + s.heartbeatInterval, signal);
+    await this.lease.renew();
+    this.every(Math.floor(s.leaseDuration / 4), () => void this.lease.renew().catch((e: unknown) => this.log.warn(`renewing Lease: ${(e as Error).message}`)));
+    this.membership.setSelfReady(true);
+    this.ready = true;
+    this.heartbeat(false);
+    this.log.info(`node ${this.init.node} (incarnation ${this.incarnation}) takes part; ${this.nodes.cache.size} Nodes, ${this.services.cache.size} Services`);
+    this.recompute();
+  }
+
+  /** Gives up every announcement at once, then (clean) tells the peers and removes the Lease. */
+  stop(opts: { clean?: boolean } = {}): Promise<void> {
+    this.stopping ??= this.shutdown(opts.clean ?? true);
+    return this.stopping;
+  }
+
+  /** ip → interfaces this node announces now. */
+  announced(): Map<string, string[]> {
+    return this.announcements.snapshot();
+  }
+
+  decisions(): ReadonlyMap<string, Decision> {
+    return this.lastDecisions;
+  }
+
+  // ---- internals -------------------------------------------------------------------
+
+  private async shutdown(clean: boolean): Promise<void> {
+    const wasReady = this.ready;
+    this.ready = false;
+    this.membership.setSelfReady(false);
+    for (const t of this.timers.splice(0)) clearInterval(t);
+    const withdrawn = this.announcements.clear();
+    if (withdrawn.length > 0) this.log.info(`stopping: withdrew ${withdrawn.join(', ')}`);
+    if (clean && wasReady) {
+      // Datagrams can be lost; three cost nothing.
+      for (let i = 0; i < 3; i++) this.heartbeat(true);
+      await this.lease.release().catch((e: unknown) => this.log.warn(`deleting Lease: ${(e as Error).message}`));
+    }
+    for (const r of this.responders.values()) r.close();
+    this.responders.clear();
+    this.gossip.close();
+    await Promise.all(this.informers().map((i) => i.stop()));
+  }
+
+  private informers(): Pick<Informer<V1Service>, 'start' | 'waitForSync' | 'stop'>[] {
+    return [this.services, this.endpointSlices, this.nodes, this.leases];
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    this.timers.push(t);
+  }
+
+  private peerAddresses(): string[] {
+    const out: string[] = [];
+    for (const n of this.nodes.cache.list()) {
+      if (n.metadata?.name === this.init.node) continue;
+      const addrs = n.status?.addresses ?? [];
+      // One address per peer: the first InternalIP, IPv4 preferred, as kubelet orders them.
+      const internal = addrs.filter((a) => a.type === 'InternalIP');
+      const pick = internal.find((a) => !a.address.includes(':')) ?? internal[0] ?? addrs.find((a) => a.type === 'ExternalIP');
+      if (pick) out.push(pick.address);
+    }
+    return out;
+  }
+
+  private heartbeat(leaving: boolean): void {
+    const hb: Heartbeat = { node: this.init.node, incarnation: this.incarnation, seq: this.seq++, ready: this.ready, leaving };
+    this.gossip.send(hb, this.peerAddresses());
+  }
+
+  private leaseSeen(l: V1Lease): void {
+    const view = leaseView(l, Date.now(), this.init.metal.speaker.leaseDuration);
+    if (!view) return;
+    this.membership.lease(view);
+    this.checkLiveness();
+  }
+
+  private checkLiveness(): void {
+    if (!this.ready) return;
+    const live = [...this.membership.live(Date.now())].sort().join(',');
+    if (live === this.lastLive) return;
+    this.lastLive = live;
+    this.recompute();
+  }
+
+  private queueRecompute(): void {
+    if (this.recomputeQueued || !this.ready) return;
+    this.recomputeQueued = true;
+    setImmediate(() => {
+      this.recomputeQueued = false;
+      this.recompute();
+    });
+  }
+
+  private ours(svc: V1Service): boolean {
+    const own = serviceOwnership(svc, this.init.ownership);
+    return own.ours && own.provider === this.init.provider && statusIps(svc).some((ip) => poolOf(this.init.metal.pools, ip));
+  }
+
+  private recompute(): void {
+    if (!this.ready || this.stopping) return;
+    const now = Date.now();
+    const live = this.membership.live(now);
+    this.lastLive = [...live].sort().join(',');
+    const services = this.services.cache
+      .list()
+      .filter((svc) => this.ours(svc))
+      .map((svc) => serviceView(svc, this.endpointSlices.cache.byIndex(ENDPOINTSLICE_BY_SERVICE, serviceKey(svc))));
+    const nodes = this.nodes.cache.list().map(nodeView);
+    const decisions = decide({ pools: this.init.metal.pools, services, nodes, live });
+    this.lastDecisions = decisions;
+    const host = (this.init.hostInterfaces ?? hostInterfaces)();
+    const wanted = new Map<string, string[]>();
+    for (const d of decisions.values()) {
+      if (d.winner !== this.init.node) continue;
+      const pool = this.init.metal.pools.find((p) => p.name === d.pool);
+      const ifs = interfacesFor(d.ip, pool?.interfaces ?? [], host);
+      if (ifs.length === 0) {
+        this.warnOnce(`noif:${d.ip}`, `elected for ${d.ip} but no interface ${pool?.interfaces.length ? `named ${pool.interfaces.join(', ')}` : 'has a network holding it'}; not announcing`);
+        continue;
+      }
+      wanted.set(d.ip, ifs);
+    }
+    const { announced, withdrawn, failed } = this.announcements.apply(wanted);
+    for (const f of failed) this.warnOnce(`fail:${f.entry}:${f.error}`, `cannot announce ${f.entry}: ${f.error}; retrying`);
+    for (const w of withdrawn) this.log.info(`withdraw ${w}: ${this.why(w, decisions)}`);
+    for (const a of announced) this.log.info(`announce ${a} (live: ${[...live].sort().join(', ')})`);
+    for (const node of this.membership.unheard(now)) {
+      this.warnOnce(`unheard:${node}`, `no heartbeats from ${node}, alive by its Lease only: is UDP port ${this.init.metal.speaker.gossipPort} blocked? Failover for its addresses falls back to Lease expiry`);
+    }
+  }
+
+  private why(entry: string, decisions: ReadonlyMap<string, Decision>): string {
+    const ip = entry.slice(0, entry.lastIndexOf('@'));
+    const d = decisions.get(ip);
+    if (!d) return 'no Service of ours holds it any more';
+    if (d.winner) return `${d.winner} wins it now`;
+    return d.reason ?? 'nobody may announce it';
+  }
+
+  private warnOnce(key: string, msg: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.log.warn(msg);
+  }
+
+  private responderFor(ifname: string): InterfaceResponder | undefined {
+    let r = this.responders.get(ifname);
+    if (r) return r;
+    const iface = (this.init.hostInterfaces ?? hostInterfaces)().find((h) => h.name === ifname);
+    if (!iface) return undefined;
+    r = new InterfaceResponder({
+      iface,
+      gratuitousForMs: this.init.metal.speaker.gratuitousFor,
+      log: this.log,
+      ...(this.init.socketFactory ? { socketFactory: this.init.socketFactory } : {}),
+    });
+    this.responders.set(ifname, r);
+    return r;
+  }
+}

@@ -1,0 +1,208 @@
+// The whole wire setup shared by the wire test and the failover benchmark: namespaces
+// and bridge, devcluster reachable from inside them, Nodes, the lbc config, an HTTP
+// server and a speaker per node, and the client.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CoreV1Api, DiscoveryV1Api, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { startDevCluster, type DevCluster } from '../../../../src/devcluster/index.js';
+import { makeClients } from '../../../../src/kube/client.js';
+import { ClientControl, serveApiSocket, startChild, type Child } from './children.js';
+import { leftover, Wire } from './netns.js';
+
+export const POOL_V4 = ['10.123.0.100', '10.123.0.120'] as const;
+export const POOL_V6 = ['fd00:123::100', 'fd00:123::120'] as const;
+
+export interface WireClusterOptions {
+  readonly nodes: readonly string[];
+  /** Addresses each node's kube-proxy stand-in delivers locally. */
+  readonly vips: readonly string[];
+  readonly heartbeatInterval?: string;
+  readonly deadAfter?: string;
+}
+
+interface Replies {
+  replies: { mac: string; afterMs: number }[];
+}
+
+export class WireCluster {
+  readonly wire = new Wire();
+  readonly children: Child[] = [];
+  readonly speakers = new Map<string, Child>();
+  client!: ClientControl;
+  core!: CoreV1Api;
+  discovery!: DiscoveryV1Api;
+  private dev: DevCluster | undefined;
+  private apiServer: Server | undefined;
+  private dir = '';
+  private configPath = '';
+  private apiSocket = '';
+  private apiPort = '';
+
+  constructor(readonly opts: WireClusterOptions) {}
+
+  async start(): Promise<void> {
+    this.dir = mkdtempSync(join(tmpdir(), 'lbc-wire-'));
+    const hosts: Record<string, number> = { client: 10 };
+    this.opts.nodes.forEach((n, i) => (hosts[n] = i + 1));
+    this.wire.build(hosts);
+    for (const n of this.opts.nodes) this.wire.deliverLocally(n, this.opts.vips);
+
+    this.dev = await startDevCluster({ port: 0 });
+    this.apiPort = new URL(this.dev.url).port;
+    this.apiSocket = join(this.dir, 'api.sock');
+    this.apiServer = await serveApiSocket(this.apiSocket, Number(this.apiPort));
+    const clients = makeClients(this.dev.kubeConfig());
+    this.core = clients.core;
+    this.discovery = clients.discovery;
+    await this.core.createNamespace({ body: { metadata: { name: 'lbc-system' } } });
+    for (const n of this.opts.nodes) {
+      await this.core.createNode({
+        body: {
+          metadata: { name: n, labels: { 'kubernetes.io/hostname': n } },
+          status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: this.wire.member(n).ip4 }] },
+        },
+      });
+    }
+    this.configPath = join(this.dir, 'lbc.yaml');
+    writeFileSync(
+      this.configPath,
+      [
+        'clusterName: wire',
+        'providers:',
+        '  - name: metal',
+        '    type: metal',
+        '    options:',
+        '      pools:',
+        `        - { name: wire, addresses: ["${POOL_V4.join('-')}", "${POOL_V6.join('-')}"] }`,
+        `      speaker: { heartbeatInterval: ${this.opts.heartbeatInterval ?? '200ms'}, deadAfter: ${this.opts.deadAfter ?? '700ms'}, gratuitousFor: 5s }`,
+        '',
+      ].join('\n'),
+    );
+    for (const n of this.opts.nodes) {
+      const h = startChild(`http ${n}`, this.wire.member(n).ns, './http-child.ts', [n]);
+      this.children.push(h);
+      await h.waitFor(/listening/, 15_000);
+    }
+    const client = this.wire.member('client');
+    const c = startChild('client', client.ns, './client-child.ts', ['eth0', client.ip4, client.ip6]);
+    this.children.push(c);
+    this.client = new ClientControl(c);
+    await c.waitFor(/"ev":"ready"/, 15_000);
+  }
+
+  /** Starts `lbc speaker` on a node; resolves once it takes part. */
+  async startSpeaker(node: string): Promise<Child> {
+    const c = startChild(`speaker ${node}`, this.wire.member(node).ns, './speaker-child.ts', [node, this.configPath, this.dev?.kubeconfigPath ?? '', this.apiSocket, this.apiPort]);
+    this.children.push(c);
+    this.speakers.set(node, c);
+    await c.waitFor(/takes part/, 20_000);
+    return c;
+  }
+
+  macOf(node: string): string {
+    return this.wire.member(node).mac;
+  }
+
+  nodeOfMac(mac: string): string {
+    return this.opts.nodes.find((n) => this.macOf(n) === mac) ?? `unknown ${mac}`;
+  }
+
+  /** The nodes that answered a who-has for `ip` within waitMs. */
+  async arp(ip: string, waitMs = 300): Promise<string[]> {
+    return (await this.client.call<Replies>({ op: 'arp', ip, waitMs })).replies.map((r) => this.nodeOfMac(r.mac));
+  }
+
+  async ndp(ip: string, waitMs = 300): Promise<string[]> {
+    return (await this.client.call<Replies>({ op: 'ns', ip, waitMs })).replies.map((r) => this.nodeOfMac(r.mac));
+  }
+
+  async slice(name: string, service: string, endpoints: { node: string; ready: boolean }[]): Promise<void> {
+    const body: V1EndpointSlice = {
+      metadata: { name, namespace: 'default', labels: { 'kubernetes.io/service-name': service } },
+      addressType: 'IPv4',
+      endpoints: endpoints.map((e, i) => ({ addresses: [`10.200.0.${i + 1}`], nodeName: e.node, conditions: { ready: e.ready } })),
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    };
+    try {
+      const cur = await this.discovery.readNamespacedEndpointSlice({ namespace: 'default', name });
+      await this.discovery.replaceNamespacedEndpointSlice({ namespace: 'default', name, body: { ...body, metadata: { ...body.metadata, resourceVersion: cur.metadata?.resourceVersion } } });
+    } catch (e) {
+      if ((e as { code?: number }).code !== 404) throw e;
+      await this.discovery.createNamespacedEndpointSlice({ namespace: 'default', body });
+    }
+  }
+
+  /** A LoadBalancer Service of the metal class whose status holds `ips`, as the controller would leave it. */
+  async service(name: string, ips: readonly string[], local: boolean): Promise<void> {
+    const body: V1Service = {
+      metadata: { name, namespace: 'default' },
+      spec: {
+        type: 'LoadBalancer',
+        loadBalancerClass: 'lbc.dev/metal',
+        externalTrafficPolicy: local ? 'Local' : 'Cluster',
+        ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
+      },
+    };
+    const created = await this.core.createNamespacedService({ namespace: 'default', body });
+    await this.core.replaceNamespacedServiceStatus({
+      namespace: 'default',
+      name,
+      body: { ...created, status: { loadBalancer: { ingress: ips.map((ip) => ({ ip, ipMode: 'VIP' })) } } },
+    });
+  }
+
+  /**
+   * Runs an HTTP loop through `vip` (a request every 10 ms, 100 ms timeout), calls
+   * `stop`, and returns the ms from `stop` until a request sent after it is answered by `to`.
+   */
+  async handover(vip: string, stop: () => void, to: string): Promise<number> {
+    await this.client.call({ op: 'loop-start', url: `http://${vip.includes(':') ? `[${vip}]` : vip}/`, intervalMs: 10, timeoutMs: 100 });
+    await until('the loop to answer', async () => (this.client.events.some((e) => e.ev === 'http') ? true : undefined), 3_000, 20);
+    const t0 = Date.now();
+    stop();
+    try {
+      const reached = await until(
+        `HTTP to reach ${to}`,
+        async () => this.client.events.find((e) => e.ev === 'http' && e.body === to && typeof e.sent === 'number' && e.sent >= t0) as { t: number } | undefined,
+        10_000,
+        10,
+      );
+      return reached.t - t0;
+    } finally {
+      await this.client.call({ op: 'loop-stop' });
+      this.client.events.length = 0;
+    }
+  }
+
+  dump(lines = 40): string {
+    return this.children.map((c) => `---- ${c.name}\n${c.lines.slice(-lines).map((l) => `${new Date(l.t).toISOString().slice(11, 23)} ${l.line}`).join('\n')}`).join('\n');
+  }
+
+  /** Stops everything and removes the namespaces; returns what could not be removed. */
+  async stop(): Promise<string[]> {
+    for (const c of this.children) c.kill('SIGKILL');
+    await Promise.all(this.children.map((c) => Promise.race([c.exited, new Promise((r) => setTimeout(r, 3000))])));
+    this.apiServer?.close();
+    await this.dev?.stop();
+    const errors = this.wire.destroy();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    return [...errors, ...leftover(this.wire.prefix).map((ns) => `${ns} is still there`)];
+  }
+}
+
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
