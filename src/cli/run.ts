@@ -5,9 +5,9 @@
 import { defaultConfig, loadConfig } from '../config/config.js';
 import { Controller } from '../controller/controller.js';
 import { leanWriteClients } from '../controller/write-client.js';
-import { loadKubeConfig, makeClients } from '../kube/client.js';
+import { makeClients } from '../kube/client.js';
 import { buildProviders } from '../providers/registry.js';
-import { reuseConnections } from './keep-alive.js';
+import { connectFromFlags } from './connect.js';
 import { untilStopped } from './lifetime.js';
 
 export interface RunOptions {
@@ -24,15 +24,7 @@ export interface RunOptions {
 export async function runController(opts: RunOptions): Promise<void> {
   if (opts.inCluster && opts.kubeconfig) throw new Error('--in-cluster and --kubeconfig exclude each other');
   const config = opts.config ? await loadConfig(opts.config) : defaultConfig();
-  const env = opts.inCluster
-    ? { KUBERNETES_SERVICE_HOST: process.env.KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT: process.env.KUBERNETES_SERVICE_PORT }
-    : process.env;
-  const { kc, origin } = loadKubeConfig({
-    ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
-    ...(opts.context ? { context: opts.context } : {}),
-    env,
-  });
-  reuseConnections(kc);
+  const { kc, origin } = connectFromFlags(opts);
   const providers = await buildProviders(config);
   const writes = await leanWriteClients(kc);
   const controller = new Controller({

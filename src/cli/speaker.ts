@@ -3,10 +3,10 @@
 // controller, so both agree on the pools; SIGTERM withdraws its announcements before
 // it exits, so another node takes over at once.
 import { loadConfig } from '../config/config.js';
-import { loadKubeConfig, makeClients } from '../kube/client.js';
+import { makeClients } from '../kube/client.js';
 import { parseMetalOptions } from '../providers/metal/options.js';
 import { Speaker } from '../providers/metal/speaker/speaker.js';
-import { reuseConnections } from './keep-alive.js';
+import { connectFromFlags } from './connect.js';
 import { untilStopped } from './lifetime.js';
 
 export interface SpeakerCommandOptions {
@@ -38,15 +38,7 @@ export async function runSpeaker(opts: SpeakerCommandOptions): Promise<void> {
     );
   }
   const metalConfig = parseMetalOptions(chosen.p.options, `providers[${chosen.i}].options`);
-  const env = opts.inCluster
-    ? { KUBERNETES_SERVICE_HOST: process.env.KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT: process.env.KUBERNETES_SERVICE_PORT }
-    : process.env;
-  const { kc, origin } = loadKubeConfig({
-    ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
-    ...(opts.context ? { context: opts.context } : {}),
-    env,
-  });
-  reuseConnections(kc);
+  const { kc, origin } = connectFromFlags(opts);
   const speaker = new Speaker({ node: opts.node, provider: chosen.p.name, metal: metalConfig, ownership: config, clients: makeClients(kc) });
   console.log(
     `lbc speaker: node ${opts.node}, provider ${chosen.p.name}, cluster ${kc.getCurrentCluster()?.server ?? '?'} (credentials from ${origin}), ` +
