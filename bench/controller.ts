@@ -16,19 +16,23 @@
 // On a real cluster one run creates and deletes 1000 Services, which writes ~260 MB of
 // ClusterIP-allocator history into etcd until the API server compacts it (every 5 min):
 // leave a few minutes between runs on a small shared etcd.
+// Knobs (environment): LBC_BENCH_WORKERS (queue workers, 64), LBC_BENCH_EVENTS (Events in
+// flight), LBC_BENCH_GC (--expose-gc), LBC_BENCH_PROF=DIR (one CPU profile of the
+// controller per measured phase, DIR/<n>-<phase>.cpuprofile), LBC_BENCH_PHASES=cold (only
+// the cold start, on Services created with no controller running: the quick loop for
+// profiling the controller's per-Service cost).
 import { CoreV1Api, KubeConfig, Watch, type V1Service } from '@kubernetes/client-node';
 import { fork, type ChildProcess } from 'node:child_process';
+import { Session } from 'node:inspector/promises';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { reuseConnections } from '../src/cli/keep-alive.js';
-import { leanWriteClients } from '../src/controller/write-client.js';
 import { validateConfig, type LbcConfig } from '../src/config/config.js';
 import { Controller } from '../src/controller/controller.js';
 import { FINALIZER } from '../src/controller/reconcile.js';
-import { makeClients } from '../src/kube/client.js';
+import { makeClients, reuseConnections } from '../src/kube/client.js';
 import { buildProviders } from '../src/providers/registry.js';
 import type { MemoryProvider } from '../src/providers/memory/index.js';
 import { ms, pool } from './stats.js';
@@ -48,7 +52,7 @@ interface ChildInit {
   readonly eventConcurrency?: number;
 }
 
-type Request = { id: number; cmd: 'start' | 'settle' | 'reset' | 'restart' | 'lbs' | 'stop' };
+type Request = { id: number; cmd: 'start' | 'settle' | 'reset' | 'restart' | 'lbs' | 'stop'; label?: string };
 
 export interface Settled {
   writes: Record<string, number>;
@@ -83,6 +87,40 @@ function countingClients<C extends { core: object; networking: object }>(clients
   return { clients: { ...clients, core: wrap(clients.core), networking: wrap(clients.networking) }, writes };
 }
 
+/**
+ * CPU profiles of the measured phases only (reset to settle), so that start-up, module
+ * loading and the phases in between do not blur them.
+ */
+class PhaseProfiler {
+  private session: Session | undefined;
+  private running = false;
+  private n = 0;
+  constructor(private readonly dir: string | undefined) {}
+
+  async begin(): Promise<void> {
+    if (!this.dir) return;
+    if (!this.session) {
+      this.session = new Session();
+      this.session.connect();
+      await this.session.post('Profiler.enable');
+      await this.session.post('Profiler.setSamplingInterval', { interval: 200 });
+    }
+    if (this.running) await this.session.post('Profiler.stop');
+    await this.session.post('Profiler.start');
+    this.running = true;
+  }
+
+  async end(label: string): Promise<void> {
+    if (!this.dir || !this.session || !this.running) return;
+    this.running = false;
+    const { profile } = await this.session.post('Profiler.stop');
+    const file = join(this.dir, `${++this.n}-${label.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`);
+    mkdirSync(this.dir, { recursive: true });
+    writeFileSync(file, JSON.stringify(profile));
+    console.log(`    CPU profile of the controller: ${file}`);
+  }
+}
+
 function peakRssMb(): number {
   // The kernel's high-water mark catches peaks between samples.
   const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
@@ -93,12 +131,10 @@ async function child(): Promise<void> {
   const init = await new Promise<ChildInit>((r) => process.once('message', (m) => r(m as ChildInit)));
   const kc = new KubeConfig();
   kc.loadFromFile(init.kubeconfig);
-  reuseConnections(kc);
   const clients = makeClients(kc);
-  // Every write goes through one of these two, and both are counted.
+  // Every write goes through the typed clients or the per-object write clients, and both are counted.
   const counted = countingClients(clients);
-  const lean = await leanWriteClients(kc);
-  const writes = lean ? countingClients(lean, counted.writes).clients : undefined;
+  const writes = countingClients(clients.writes, counted.writes).clients;
   // One provider for both controller lifetimes: a cloud outlives the process that drives it.
   const providers = await buildProviders(init.config);
   const provider = providers.all[0] as MemoryProvider;
@@ -106,7 +142,7 @@ async function child(): Promise<void> {
   const make = (): Controller =>
     new Controller({
       clients: counted.clients,
-      ...(writes ? { writes } : {}),
+      writes,
       config: init.config,
       providers,
       namespace: init.namespace,
@@ -144,7 +180,8 @@ async function child(): Promise<void> {
     };
   };
   let overallPeak = 0;
-  const reset = (): void => {
+  const profiler = new PhaseProfiler(process.env.LBC_BENCH_PROF);
+  const reset = async (): Promise<void> => {
     overallPeak = Math.max(overallPeak, peakRssMb());
     // Resets the kernel's peak-RSS mark, so each phase reports its own peak.
     try {
@@ -155,20 +192,26 @@ async function child(): Promise<void> {
     counted.writes.clear();
     provider.resetRecording();
     reconcilesAtReset = controller.stats().reconciles;
+    await profiler.begin();
     cpuAtReset = cpuMs();
     sysAtReset = process.cpuUsage().system / 1000;
   };
-  const handlers: Record<Request['cmd'], () => Promise<unknown>> = {
+  const handlers: Record<Request['cmd'], (label?: string) => Promise<unknown>> = {
     start: async () => controller.start(),
-    settle,
-    reset: async () => reset(),
-    restart: async () => {
+    settle: async (label) => {
+      const out = await settle();
+      await profiler.end(label ?? 'phase');
+      return out;
+    },
+    reset,
+    restart: async (label) => {
       await controller.stop();
       controller = make();
-      reset();
+      await reset();
       const t0 = performance.now();
       await controller.start();
       const out = await settle();
+      await profiler.end(label ?? 'restart');
       return { ...out, ms: performance.now() - t0 };
     },
     lbs: async () => {
@@ -183,7 +226,7 @@ async function child(): Promise<void> {
   };
   process.on('message', (m) => {
     const req = m as Request;
-    handlers[req.cmd]().then(
+    handlers[req.cmd](req.label).then(
       (result) => {
         process.send?.({ id: req.id, result });
         if (req.cmd === 'stop') process.disconnect();
@@ -240,7 +283,7 @@ class ChildController {
   }
 
   static async spawn(entry: string, init: ChildInit): Promise<ChildController> {
-    const proc = fork(entry, [CHILD_FLAG], { execArgv: [...(process.env.LBC_BENCH_GC ? ['--expose-gc'] : []), ...(process.env.LBC_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LBC_BENCH_PROF}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const proc = fork(entry, [CHILD_FLAG], { execArgv: process.env.LBC_BENCH_GC ? ['--expose-gc'] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const c = new ChildController(proc);
     await new Promise<void>((resolve, reject) => {
       proc.once('message', () => resolve());
@@ -250,15 +293,15 @@ class ChildController {
     return c;
   }
 
-  call<T>(cmd: Request['cmd']): Promise<T> {
+  call<T>(cmd: Request['cmd'], label?: string): Promise<T> {
     const id = this.next++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.proc.send({ id, cmd });
+      this.proc.send({ id, cmd, ...(label ? { label } : {}) });
     });
   }
 
-  /** Waits a moment for the process to end on its own (a CPU profile is written at exit), then ends it. */
+  /** Waits a moment for the process to end on its own, then ends it. */
   async kill(): Promise<void> {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     await new Promise<void>((resolve) => {
@@ -412,44 +455,48 @@ async function run(kubeconfigPath: string, entry: string): Promise<void> {
     await until('every Service gone', async () => (await core.listNamespacedService({ namespace, limit: 1 })).items.length === 0);
     await until('every LB deleted', async () => (await ctl.call<{ count: number }>('lbs')).count === 0);
     const t1 = performance.now();
-    const del = breakdown((await ctl.call<Settled>('settle')).writes);
+    const del = breakdown((await ctl.call<Settled>('settle', 'delete')).writes);
     console.log(`  ${label}: all gone (LB deleted, finalizer removed) in ${ms(t1 - t0)}; ${del.total} API writes${del.text}`);
   };
 
-  const init: ChildInit = {
-    kubeconfig: kubeconfigPath,
-    namespace,
-    nodeLabel,
-    config,
-    ...(process.env.LBC_BENCH_EVENTS ? { eventConcurrency: Number(process.env.LBC_BENCH_EVENTS) } : {}),
+  // client-node's fetch can fail reading the large (gzip) answer of a deleteCollection
+  // ('Premature close') after the server has done the work: a list says whether it did.
+  const deleteEvents = async (): Promise<void> => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await core.deleteCollectionNamespacedEvent({ namespace }).catch(() => {});
+      if ((await core.listNamespacedEvent({ namespace, limit: 1 })).items.length === 0) return;
+    }
+    throw new Error(`the Events of ${namespace} would not go`);
   };
-  let ctl = await ChildController.spawn(entry, init);
-  let peakRss = 0;
-  let nodesCreated = false;
-  try {
-    // ---- 1000 Services created at once while the controller runs ---------------------
+
+  /**
+   * The phases with the controller running from the start: Services created at once,
+   * idle resyncs, a restart, Nodes joining. Leaves the Services waiting for a new
+   * controller (finalizer and status taken off) and returns the peak RSS.
+   */
+  const phasesWithRunningController = async (ctl: ChildController): Promise<number> => {
     await ctl.call('start');
     await ctl.call('reset');
-    let watch = await addressWatch(kc, core, namespace);
+    const watch = await addressWatch(kc, core, namespace);
     const b = await createAll('svc');
     await until('every address', () => watch.seen.size >= SERVICES);
     const tbLast = Math.max(...watch.seen.values());
     watch.stop();
     console.log(`  ${SERVICES} LoadBalancer Services created at once (32 creates in flight; the API server took ${ms(b.lastAt - b.firstAt)} to create them)`);
     console.log(`    every address seen by a watch ${ms(tbLast - b.firstAt)} after the first create, ${ms(Math.max(0, tbLast - b.lastAt))} after the last`);
-    await report('at once', await ctl.call<Settled>('settle'), 'svc-');
+    await report('at once', await ctl.call<Settled>('settle', 'at-once'), 'svc-');
 
     // ---- nothing changes for 3 resync periods ---------------------------------------
     await ctl.call('reset');
     await new Promise((r) => setTimeout(r, 3 * RESYNC_MS + 200));
-    const quiet = await ctl.call<Settled>('settle');
+    const quiet = await ctl.call<Settled>('settle', 'resync');
     console.log(
       `  3 resync periods (${RESYNC_MS} ms) with nothing changed: ${quiet.reconciles} reconciles, ` +
         `${breakdown(quiet.writes).total} API writes, ${quiet.providerWrites} provider writes, ${quiet.ensureCalls} provider calls`,
     );
 
     // ---- a restart: the controller finds 1000 Services already served ----------------
-    const restart = await ctl.call<Settled>('restart');
+    const restart = await ctl.call<Settled>('restart', 'restart');
     const rw = breakdown(restart.writes);
     console.log(
       `  restart with ${SERVICES} Services already served: idle ${ms(restart.ms ?? NaN)} after start (initial lists included); ` +
@@ -478,7 +525,7 @@ async function run(kubeconfigPath: string, entry: string): Promise<void> {
     };
     await until('every LB to target the new Nodes', () => targets(NODES));
     const tnAll = performance.now();
-    const nodes = await ctl.call<Settled>('settle');
+    const nodes = await ctl.call<Settled>('settle', 'nodes');
     const per = nodes.ensureCallsPerLb;
     console.log(
       `  ${NODES} Nodes joining at once (created in ${ms(tnCreated - tn0)}): every LB targets them ${ms(tnAll - tnCreated)} after the last create; ` +
@@ -489,19 +536,43 @@ async function run(kubeconfigPath: string, entry: string): Promise<void> {
     nodesCreated = false;
     await until('every LB to drop the Nodes', () => targets(0));
 
-    // ---- 1000 Services waiting for a load balancer when the controller starts -------
-    // Made by taking lbc's finalizer and status off the same Services with the controller
+    // ---- the Services made to wait for a new controller -------------------------------
+    // By taking lbc's finalizer and status off the same Services with the controller
     // stopped (creating 1000 more would cost the API server's etcd another 130 MB of
-    // ClusterIP-bitmap history), then starting a new controller process, empty provider.
-    peakRss = Math.max(peakRss, (await ctl.call<{ peakRssMb: number }>('stop')).peakRssMb);
+    // ClusterIP-bitmap history); the next controller process starts with an empty provider.
+    const peak = (await ctl.call<{ peakRssMb: number }>('stop')).peakRssMb;
     await ctl.kill();
     await pool(await listAll(core, namespace), 32, async (svc) => {
       const name = svc.metadata?.name ?? '';
       await core.patchNamespacedServiceStatus({ namespace, name, body: [{ op: 'replace', path: '/status', value: {} }] });
       await core.patchNamespacedService({ namespace, name, body: [{ op: 'remove', path: '/metadata/finalizers' }] });
     });
-    await core.deleteCollectionNamespacedEvent({ namespace });
-    watch = await addressWatch(kc, core, namespace);
+    await deleteEvents();
+    return peak;
+  };
+
+  const init: ChildInit = {
+    kubeconfig: kubeconfigPath,
+    namespace,
+    nodeLabel,
+    config,
+    ...(process.env.LBC_BENCH_EVENTS ? { eventConcurrency: Number(process.env.LBC_BENCH_EVENTS) } : {}),
+  };
+  const coldOnly = process.env.LBC_BENCH_PHASES === 'cold';
+  let ctl: ChildController | undefined;
+  let peakRss = 0;
+  let nodesCreated = false;
+  try {
+    if (coldOnly) {
+      const c = await createAll('svc');
+      console.log(`  ${SERVICES} LoadBalancer Services created with no controller running (${ms(c.lastAt - c.firstAt)})`);
+    } else {
+      ctl = await ChildController.spawn(entry, init);
+      peakRss = await phasesWithRunningController(ctl);
+    }
+
+    // ---- 1000 Services waiting for a load balancer when the controller starts -------
+    const watch = await addressWatch(kc, core, namespace);
     ctl = await ChildController.spawn(entry, init);
     await ctl.call('reset');
     const ta = performance.now();
@@ -512,13 +583,13 @@ async function run(kubeconfigPath: string, entry: string): Promise<void> {
       `  ${SERVICES} LoadBalancer Services waiting when the controller starts: every address seen by a watch ` +
         `${ms(Math.max(...watch.seen.values()) - ta)} after start (initial lists included)`,
     );
-    await report('cold start', await ctl.call<Settled>('settle'), 'svc-');
+    await report('cold start', await ctl.call<Settled>('settle', 'cold-start'), 'svc-');
 
-    await deleteAll(ctl, `${SERVICES} Services deleted at once`);
+    if (!coldOnly) await deleteAll(ctl, `${SERVICES} Services deleted at once`);
     peakRss = Math.max(peakRss, (await ctl.call<{ peakRssMb: number }>('stop')).peakRssMb);
     console.log(`  controller process peak RSS over the whole run: ${peakRss} MB`);
   } finally {
-    await ctl.kill();
+    await ctl?.kill();
     if (nodesCreated) await core.deleteCollectionNode({ labelSelector: nodeLabel }).catch(() => {});
     // Anything left holds our finalizer and the controller is gone: take it off.
     const left = await core.listNamespacedService({ namespace }).catch(() => ({ items: [] as V1Service[] }));

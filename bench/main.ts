@@ -1,9 +1,21 @@
-// `npm run bench [devcluster] [controller]`: prints the figures behind lbc's performance claims.
+// `npm run bench [devcluster] [controller] [local] [metal] [gce] [aws]`: prints the figures behind lbc's performance claims.
+import { benchAws } from './aws.js';
 import { benchController } from './controller.js';
 import { benchDevcluster } from './devcluster.js';
+import { benchGce } from './gce.js';
+import { benchLocal } from './local.js';
+import { benchMetal } from './metal.js';
 
 const which = new Set(process.argv.slice(2));
 const all = which.size === 0;
 
 if (all || which.has('devcluster')) await benchDevcluster();
 if (all || which.has('controller')) await benchController();
+// `gce`: Compute calls per external Service create, no-op ensure and delete, against the fake Compute API.
+if (all || which.has('gce')) await benchGce();
+// `local`: L4 throughput and L7 requests/s through the local provider vs straight to the backend.
+if (all || which.has('local')) await benchLocal();
+// `aws`: AWS calls per NLB Service create, no-op resync and delete (moto when AWS_ENDPOINT_URL is set, else the nock fake).
+if (all || which.has('aws')) await benchAws();
+// `metal [writes|failover]`: speaker liveness at 100 nodes, failover on virtual wires (root).
+if (all || which.has('metal')) await benchMetal([...which]);

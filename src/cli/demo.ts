@@ -1,23 +1,30 @@
 // `lbc demo`: the README's first command. Starts devcluster with three Nodes, backend
 // "pods" (HTTP servers on loopback addresses, registered as Pods, one web replica not
-// ready), applies the manifests in examples/ through the API, runs the controller
-// in-process with the `local` provider (lbc itself proxies the traffic), waits for the
-// addresses, shows real requests going through them, and prints kubectl and curl
-// commands that work against them.
-import { resolve } from 'node:path';
+// ready) and a server outside the cluster standing in for a database, makes a TLS
+// Secret with a fresh certificate, applies the manifests in examples/ through the API,
+// runs the controller in-process with the `local` provider (lbc itself proxies the
+// traffic), waits for the addresses, and prints what kubectl shows and curl commands
+// that work against them. `--check` makes the requests itself and says per expectation
+// whether it held.
+import { X509Certificate } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { V1Ingress, V1Service } from '@kubernetes/client-node';
 import { validateConfig, type LbcConfig } from '../config/config.js';
 import { Controller } from '../controller/controller.js';
-import type { Logger } from '../controller/reconcile.js';
+import { textArgs, type Logger } from '../controller/reconcile.js';
 import { leanWriteClients } from '../controller/write-client.js';
 import { startDevCluster, type DevCluster } from '../devcluster/index.js';
+import { selfSignedCert } from '../devcluster/tls.js';
 import { makeClients, type KubeClients } from '../kube/client.js';
-import type { LbRef } from '../model/ref.js';
-import type { LocalProvider } from '../providers/local/provider.js';
+import type { LbKind, LbRef } from '../model/ref.js';
+import type { AddressMode, LocalProvider } from '../providers/local/provider.js';
 import { buildProviders, type ProviderSet } from '../providers/registry.js';
+import { runChecks, type CheckResult } from './demo/check.js';
+import { demoCommands, type DemoCommand } from './demo/commands.js';
 import { httpGet, type GetResult } from './demo/http.js';
-import { applyManifests, EXAMPLES_DIR, loadManifests } from './demo/manifests.js';
-import { startPods, type PodSpec, type Pods } from './demo/pods.js';
+import { applyManifests, EXAMPLES_DIR, EXAMPLES_SUBNET, loadManifests, relocateEndpoints } from './demo/manifests.js';
+import { startPods, type ExternalSpec, type PodSpec, type Pods } from './demo/pods.js';
 import { reuseConnections } from './keep-alive.js';
 import { untilStopped } from './lifetime.js';
 
@@ -35,10 +42,26 @@ export const DEMO_PODS: readonly PodSpec[] = [
   { name: 'fallback-1', node: 'node-a', labels: { app: 'fallback' }, ready: true },
 ];
 
+/** The database examples/05-external-db.yaml's Endpoints name (.250 of the pod subnet). */
+export const DEMO_EXTERNAL: readonly ExternalSpec[] = [{ name: 'external-db', host: 250, ports: [5432] }];
+
+/** The Secret examples/04-ingress.yaml's TLS entry names, and the hosts its certificate is for. */
+export const DEMO_TLS = { secretName: 'shop-tls', hosts: ['shop.example.com'] } as const;
+
+/** The load balancers the examples ask for, by the name of their object. */
+export const DEMO_LBS = {
+  web: { kind: 'Service', name: 'web' },
+  sticky: { kind: 'Service', name: 'sticky' },
+  db: { kind: 'Service', name: 'db' },
+  shop: { kind: 'Ingress', name: 'shop' },
+  legacy: { kind: 'Ingress', name: 'legacy' },
+} as const satisfies Record<string, { kind: LbKind; name: string }>;
+export type DemoLb = keyof typeof DEMO_LBS;
+
 export interface DemoOptions {
   /** devcluster port; 0 picks a free one. */
   readonly port?: number;
-  /** Where to write the kubeconfig; a temp file when omitted. */
+  /** Where to write the kubeconfig (the demo's certificate goes beside it); a temp file when omitted. */
   readonly kubeconfig?: string;
   /** The local provider's address pool. Default 127.240.0.0/16. */
   readonly addressPool?: string;
@@ -62,6 +85,15 @@ export interface DemoRequest {
   readonly result: GetResult | { readonly error: string };
 }
 
+export interface DemoLbView {
+  readonly kind: LbKind;
+  readonly name: string;
+  /** The address in status. */
+  readonly ip: string;
+  /** `address:port` to connect to, by spec port (80 → '127.240.0.1:80', or 127.0.0.1:41234 in ports mode). */
+  readonly endpoints: Readonly<Record<number, string>>;
+}
+
 export interface DemoHandle {
   readonly dev: DevCluster;
   readonly clients: KubeClients;
@@ -69,12 +101,13 @@ export interface DemoHandle {
   readonly pods: Pods;
   readonly controller: Controller;
   readonly providers: ProviderSet;
-  /** `address:port` to connect to, by object and spec port: `web` → {80: '127.240.0.1:80', 443: …}. */
-  readonly endpoints: { readonly web: Readonly<Record<number, string>>; readonly sticky: Readonly<Record<number, string>>; readonly ingress: Readonly<Record<number, string>> };
-  /** The status addresses: Service web, Service sticky, Ingress shop. */
-  readonly addresses: { readonly web: string; readonly sticky: string; readonly ingress: string };
+  /** `pool`: one loopback address per LB; `ports`: this host cannot bind the pool, every LB is on 127.0.0.1 with ports of its own. */
+  readonly mode: AddressMode;
+  readonly lbs: Readonly<Record<DemoLb, DemoLbView>>;
+  /** The certificate in the TLS Secret (PEM), and the file it was written to for `curl --cacert`. */
+  readonly tls: { readonly certPem: string; readonly certFile: string; readonly fingerprint256: string };
   /** Ready-to-paste shell commands that work against this demo. */
-  readonly commands: readonly string[];
+  readonly commands: readonly DemoCommand[];
   stop(): Promise<void>;
 }
 
@@ -93,6 +126,8 @@ function demoConfig(addressPool: string, portOffset: number): LbcConfig {
     clusterName: 'lbc-demo',
     providers: [{ name: 'local', type: 'local', options: { addressPool, portOffset, drainTimeoutMs: 2000 } }],
     defaultClass: 'lbc.dev/local',
+    // examples/06-legacy-ingress.yaml's `kubernetes.io/ingress.class: lbc`.
+    ingress: { classAnnotationMap: { lbc: 'local' } },
     concurrency: 4,
     nodeReadyHysteresis: 0,
   });
@@ -113,19 +148,24 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
   }
 }
 
-const refOf = (kind: LbRef['kind'], o: V1Service | V1Ingress): LbRef => ({
+const refOf = (kind: LbKind, o: V1Service | V1Ingress): LbRef => ({
   kind,
   namespace: o.metadata?.namespace ?? NAMESPACE,
   name: o.metadata?.name ?? '',
   uid: o.metadata?.uid ?? '',
 });
 
-/** Starts everything and waits until the Services and the Ingress have addresses that answer. */
+/** Starts everything and waits until every load balancer has an address that answers. */
 export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
   const log = opts.log ?? (() => {});
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const addressPool = opts.addressPool ?? '127.240.0.0/16';
+  const podSubnet = opts.podSubnet ?? EXAMPLES_SUBNET;
   const portOffset = opts.portOffset ?? (isRoot() ? 0 : 8000);
+  // Loopback only: the pods must bind their addresses without any interface configuration.
+  if (!/^127\.(\d{1,3})\.(\d{1,3})$/.test(podSubnet) || podSubnet.split('.').some((o) => Number(o) > 255)) {
+    throw new Error(`lbc demo: pod subnet ${podSubnet} must be three octets inside 127.0.0.0/8, such as 127.200.0`);
+  }
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
     for (const c of cleanups.splice(0).reverse()) await c().catch((e: unknown) => console.warn(`lbc demo: while stopping: ${(e as Error).message}`));
@@ -148,39 +188,59 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
     });
     log(`devcluster is serving the Kubernetes API at ${dev.url} with ${NODES.length} Nodes`);
 
-    // 2. The pods.
-    const pods = await startPods(dev.store, { subnet: opts.podSubnet ?? '127.200.0', namespace: NAMESPACE, ports: POD_PORTS, pods: DEMO_PODS });
+    // 2. The pods, and the host outside the cluster.
+    const pods = await startPods(dev.store, { subnet: podSubnet, namespace: NAMESPACE, ports: POD_PORTS, pods: DEMO_PODS, external: DEMO_EXTERNAL });
     cleanups.push(() => pods.close());
     log(`${pods.pods.length} pods answering on ${POD_PORTS.join(' and ')}: ${pods.pods.map((p) => `${p.name} ${p.ip}${p.ready ? '' : ' (NOT ready)'}`).join(', ')}`);
+    log(`outside the cluster: ${pods.external.map((x) => `${x.name} ${x.ip}:${x.ports.join(',')}`).join(', ')} (reached through hand-written Endpoints)`);
 
-    // 3. The manifests, through the API.
+    // 3. The TLS Secret, with a certificate made now (the examples cannot ship a private key).
     const kc = reuseConnections(dev.kubeConfig());
     const clients = makeClients(kc);
+    const cert = selfSignedCert({ ips: [], dns: [...DEMO_TLS.hosts] }, DEMO_TLS.hosts[0]);
+    const certFile = join(dirname(dev.kubeconfigPath), `${DEMO_TLS.secretName}.crt`);
+    await writeFile(certFile, cert.certPem);
+    await clients.core.createNamespacedSecret({
+      namespace: NAMESPACE,
+      body: {
+        metadata: { name: DEMO_TLS.secretName },
+        type: 'kubernetes.io/tls',
+        data: { 'tls.crt': Buffer.from(cert.certPem).toString('base64'), 'tls.key': Buffer.from(cert.keyPem).toString('base64') },
+      },
+    });
+    log(`Secret ${DEMO_TLS.secretName}: a self-signed certificate for ${DEMO_TLS.hosts.join(', ')} (also in ${certFile})`);
+
+    // 4. The manifests, through the API.
     const dir = opts.examplesDir ?? EXAMPLES_DIR;
-    const applied = await applyManifests(clients, await loadManifests(dir), NAMESPACE);
+    const applied = await applyManifests(clients, relocateEndpoints(await loadManifests(dir), EXAMPLES_SUBNET, podSubnet), NAMESPACE);
     log(`applied ${dir}: ${applied.join(', ')}`);
 
-    // 4. The controller, with the local provider as the default class.
+    // 5. The controller, with the local provider as the default class.
     const config = demoConfig(addressPool, portOffset);
     const providers = await buildProviders(config);
     cleanups.push(() => providers.close());
+    const local = providers.byName('local') as LocalProvider;
     const writes = await leanWriteClients(kc);
     const controllerLog: Logger = {
       info: (m, ...a) => {
-        if (opts.verbose) console.log(`lbc: ${m}`, ...a);
+        if (opts.verbose) console.log(`lbc: ${m}`, ...textArgs(a));
       },
-      warn: (m, ...a) => console.warn(`lbc: ${m}`, ...a),
+      warn: (m, ...a) => console.warn(`lbc: ${m}`, ...textArgs(a)),
       debug: () => {},
     };
     const controller = new Controller({ clients, ...(writes ? { writes } : {}), config, providers, log: controllerLog, nodeDebounceMs: 50, nodeMaxDelayMs: 200 });
     cleanups.push(() => controller.stop({ drainTimeoutMs: 5000 }));
     await controller.start();
-    log(`controller running with the local provider (addresses from ${addressPool}${portOffset ? `, ports + ${portOffset} since binding below 1024 needs root` : ''})`);
+    log(
+      local.mode === 'pool'
+        ? `controller running with the local provider (addresses from ${addressPool}${portOffset ? `, ports + ${portOffset} since binding below 1024 needs root` : ''})`
+        : `controller running with the local provider: this host cannot bind addresses of ${addressPool}, so every load balancer is on 127.0.0.1 with ports of its own (see PORT(S) below)`,
+    );
 
-    // 5. Addresses in status, and listeners that answer.
-    const local = providers.byName('local') as LocalProvider;
-    const lbOf = async (kind: LbRef['kind'], name: string): Promise<{ ip: string; endpoints: Record<number, string> }> =>
-      until(`the address of ${kind} ${name}`, timeoutMs, async () => {
+    // 6. Addresses in status, and listeners that answer.
+    const lbOf = async (id: DemoLb): Promise<DemoLbView> => {
+      const { kind, name } = DEMO_LBS[id];
+      return until(`the address of ${kind} ${name}`, timeoutMs, async () => {
         const o =
           kind === 'Service'
             ? await clients.core.readNamespacedService({ namespace: NAMESPACE, name })
@@ -188,33 +248,23 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
         const ip = o.status?.loadBalancer?.ingress?.[0]?.ip;
         const view = ip ? local.inspect(refOf(kind, o)) : undefined;
         if (!ip || !view) return undefined;
-        return { ip, endpoints: Object.fromEntries(view.listeners.map((l) => [l.port, l.endpoint])) };
+        return { kind, name, ip, endpoints: Object.fromEntries(view.listeners.map((l) => [l.port, l.endpoint])) };
       });
-    const [web, sticky, ingress] = [await lbOf('Service', 'web'), await lbOf('Service', 'sticky'), await lbOf('Ingress', 'shop')];
-    const answers = (endpoint: string | undefined, path: string, host?: string) =>
-      until(`${host ?? ''}${path} at ${endpoint ?? '?'} to answer`, timeoutMs, async () => {
-        if (!endpoint) throw new Error('no listener');
+    };
+    const lbs: Record<DemoLb, DemoLbView> = { web: await lbOf('web'), sticky: await lbOf('sticky'), db: await lbOf('db'), shop: await lbOf('shop'), legacy: await lbOf('legacy') };
+    const answers = (lb: DemoLbView, port: number, path: string, host?: string) =>
+      until(`${host ?? ''}${path} at ${lb.kind} ${lb.name} port ${port} to answer`, timeoutMs, async () => {
+        const endpoint = lb.endpoints[port];
+        if (!endpoint) throw new Error(`no listener for port ${port}`);
         const r = await httpGet(endpoint, path, host ? { host } : {});
         return r.status === 200 && r.pod ? r : undefined;
       });
-    await answers(web.endpoints[80], '/');
-    await answers(sticky.endpoints[80], '/');
-    await answers(ingress.endpoints[80], '/cart', 'shop.example.com');
+    await answers(lbs.web, 80, '/');
+    await answers(lbs.sticky, 80, '/');
+    await answers(lbs.db, 5432, '/');
+    await answers(lbs.shop, 80, '/web', 'shop.example.com');
+    await answers(lbs.legacy, 80, '/', 'legacy.example.com');
 
-    const webUrl = urlOf(web.endpoints[80] ?? '');
-    const ingUrl = (path: string) => urlOf(ingress.endpoints[80] ?? '', path);
-    const commands = [
-      `export KUBECONFIG=${dev.kubeconfigPath}`,
-      'kubectl get nodes,pods -o wide',
-      'kubectl get svc,ingress',
-      `curl ${webUrl}`,
-      `curl ${urlOf(web.endpoints[443] ?? '', '/', 'http')}   # port 443 forwards TCP to the pods' 8443 (plain HTTP in this demo)`,
-      `curl ${urlOf(sticky.endpoints[80] ?? '')}   # sessionAffinity: ClientIP, always the same pod`,
-      `curl -H 'Host: shop.example.com' ${ingUrl('/cart')}`,
-      `curl -H 'Host: shop.example.com' ${ingUrl('/api/orders')}`,
-      `curl -H 'Host: api.example.com' ${ingUrl('/')}`,
-      `curl ${ingUrl('/anything')}   # no rule matches: the defaultBackend`,
-    ];
     let stopped: Promise<void> | undefined;
     return {
       dev,
@@ -223,9 +273,10 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
       pods,
       controller,
       providers,
-      endpoints: { web: web.endpoints, sticky: sticky.endpoints, ingress: ingress.endpoints },
-      addresses: { web: web.ip, sticky: sticky.ip, ingress: ingress.ip },
-      commands,
+      mode: local.mode,
+      lbs,
+      tls: { certPem: cert.certPem, certFile, fingerprint256: new X509Certificate(cert.certPem).fingerprint256 },
+      commands: demoCommands({ kubeconfigPath: dev.kubeconfigPath, lbs, certFile }),
       stop: () => (stopped ??= cleanup()),
     };
   } catch (e) {
@@ -236,15 +287,18 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
 
 /** A few requests through each load balancer, as the printed curl commands make them. */
 export async function demoRequests(h: DemoHandle): Promise<DemoRequest[]> {
+  const { web, sticky, db, shop, legacy } = h.lbs;
   const plan: { endpoint: string | undefined; path: string; host?: string }[] = [
-    ...Array.from({ length: 4 }, () => ({ endpoint: h.endpoints.web[80], path: '/' })),
-    ...Array.from({ length: 2 }, () => ({ endpoint: h.endpoints.web[443], path: '/' })),
-    ...Array.from({ length: 3 }, () => ({ endpoint: h.endpoints.sticky[80], path: '/' })),
-    { endpoint: h.endpoints.ingress[80], path: '/cart', host: 'shop.example.com' },
-    { endpoint: h.endpoints.ingress[80], path: '/cart/checkout', host: 'shop.example.com' },
-    { endpoint: h.endpoints.ingress[80], path: '/api/orders', host: 'shop.example.com' },
-    { endpoint: h.endpoints.ingress[80], path: '/', host: 'api.example.com' },
-    { endpoint: h.endpoints.ingress[80], path: '/anything' },
+    ...Array.from({ length: 4 }, () => ({ endpoint: web.endpoints[80], path: '/' })),
+    ...Array.from({ length: 2 }, () => ({ endpoint: web.endpoints[443], path: '/' })),
+    ...Array.from({ length: 3 }, () => ({ endpoint: sticky.endpoints[80], path: '/' })),
+    { endpoint: db.endpoints[5432], path: '/' },
+    { endpoint: shop.endpoints[80], path: '/web', host: 'shop.example.com' },
+    { endpoint: shop.endpoints[80], path: '/web/cart', host: 'shop.example.com' },
+    { endpoint: shop.endpoints[80], path: '/api/orders', host: 'shop.example.com' },
+    { endpoint: shop.endpoints[80], path: '/', host: 'api.example.com' },
+    { endpoint: shop.endpoints[80], path: '/anything' },
+    { endpoint: legacy.endpoints[80], path: '/', host: 'legacy.example.com' },
   ];
   const out: DemoRequest[] = [];
   for (const p of plan) {
@@ -264,7 +318,7 @@ const pad = (rows: string[][]): string[] => {
 };
 
 /** What `kubectl get svc,ingress` shows, from the API. */
-async function getTable(clients: KubeClients): Promise<string[]> {
+export async function getTable(clients: KubeClients): Promise<string[]> {
   const svcs = (await clients.core.listNamespacedService({ namespace: NAMESPACE })).items;
   const ings = (await clients.networking.listNamespacedIngress({ namespace: NAMESPACE })).items;
   const svcRows = svcs.map((s) => [
@@ -279,28 +333,56 @@ async function getTable(clients: KubeClients): Promise<string[]> {
     i.spec?.ingressClassName ?? '<none>',
     (i.spec?.rules ?? []).map((r) => r.host ?? '*').join(','),
     i.status?.loadBalancer?.ingress?.map((x) => x.ip ?? x.hostname).join(',') ?? '',
-    (i.spec?.tls?.length ? '80, 443' : '80'),
+    i.spec?.tls?.length ? '80, 443' : '80',
   ]);
   return [...pad([['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)'], ...svcRows]), '', ...pad([['NAME', 'CLASS', 'HOSTS', 'ADDRESS', 'PORTS'], ...ingRows])];
 }
 
-export async function runDemo(opts: { port: number; kubeconfig: string; for?: number }): Promise<void> {
+const describeResult = (r: DemoRequest['result']): string =>
+  'error' in r ? `failed: ${r.error}` : r.pod ? `${r.status} ${r.body.split(' port ')[0] ?? ''}` : `${r.status} ${r.body.trim()}`;
+
+/** Prints the table, and either the checks (returning whether all held) or the demo's requests and commands. */
+export async function runDemo(opts: {
+  port: number;
+  kubeconfig: string;
+  for?: number;
+  check?: boolean;
+  addressPool?: string;
+  podSubnet?: string;
+  examples?: string;
+}): Promise<boolean> {
   const say = (line = '') => console.log(line ? `lbc demo: ${line}` : '');
-  const h = await startDemo({ port: opts.port, kubeconfig: opts.kubeconfig, log: say });
+  const h = await startDemo({
+    port: opts.port,
+    kubeconfig: opts.kubeconfig,
+    log: say,
+    ...(opts.addressPool ? { addressPool: opts.addressPool } : {}),
+    ...(opts.podSubnet ? { podSubnet: opts.podSubnet } : {}),
+    ...(opts.examples ? { examplesDir: resolve(opts.examples) } : {}),
+  });
   try {
     console.log(`\n$ kubectl get svc,ingress\n${(await getTable(h.clients)).map((l) => `  ${l}`).join('\n')}\n`);
-    console.log(`Requests made by the demo (each on a new connection, as curl makes them):`);
-    for (const r of await demoRequests(h)) {
-      const what = 'error' in r.result ? `failed: ${r.result.error}` : r.result.pod ? `${r.result.status} ${r.result.body.split(':')[0] ?? ''}` : `${r.result.status} ${r.result.body.trim()}`;
-      console.log(`  GET ${r.url}${r.host ? ` (Host: ${r.host})` : ''} -> ${what}`);
+    if (opts.check) {
+      const results = await runChecks(h);
+      console.log(formatChecks(results));
+      const failed = results.filter((r) => !r.ok).length;
+      say(failed === 0 ? `all ${results.length} checks passed` : `${failed} of ${results.length} checks FAILED`);
+      return failed === 0;
     }
-    const notReady = h.pods.pods.filter((p) => !p.ready);
-    for (const p of notReady) console.log(`  ${p.name} is not ready: it answered ${h.pods.hits(p.name)} requests`);
-    console.log(`\nState is in memory and gone when this process ends. In another terminal:\n\n${h.commands.map((c) => `  ${c}`).join('\n')}\n`);
+    console.log(`Requests made by the demo (each on a new connection, as curl makes them):`);
+    for (const r of await demoRequests(h)) console.log(`  GET ${r.url}${r.host ? ` (Host: ${r.host})` : ''} -> ${describeResult(r.result)}`);
+    for (const p of h.pods.pods.filter((x) => !x.ready)) console.log(`  ${p.name} is not ready: it answered ${h.pods.hits(p.name)} requests`);
+    const lines = h.commands.map((c) => `  ${c.line}${c.note ? `   # ${c.note}` : ''}`);
+    console.log(`\nState is in memory and gone when this process ends. In another terminal:\n\n${lines.join('\n')}\n`);
     const why = await untilStopped(opts.for);
     say(`stopping (${why}): the controller finishes its work, listeners and pods close`);
+    return true;
   } finally {
     await h.stop();
+    say('stopped');
   }
-  say('stopped');
+}
+
+export function formatChecks(results: readonly CheckResult[]): string {
+  return results.map((r) => `${r.ok ? 'PASS' : 'FAIL'}  ${r.name}: ${r.detail}`).join('\n');
 }

@@ -3,7 +3,10 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { runDevcluster } from './devcluster.js';
 import { runDemo } from './demo.js';
-import { runController } from './run.js';
+import { runController, type RunOptions } from './run.js';
+import { runPlan } from './plan.js';
+import { runSpeaker } from './speaker.js';
+import { manifestsCommand } from './manifests.js';
 
 function port(v: string): number {
   const n = Number(v);
@@ -35,12 +38,16 @@ program
 
 program
   .command('demo')
-  .description('start devcluster with a few Nodes and example objects, and print how to reach it')
+  .description('start devcluster, backend pods and the controller with the local provider on the examples, and print how to reach them')
   .option('--port <n>', 'devcluster port (0 picks a free one)', port, 0)
   .option('--kubeconfig <file>', 'where to write the kubeconfig', './.lbc/kubeconfig')
   .option('--for <seconds>', 'stop after this long instead of running until interrupted', seconds)
-  .action(async (opts: { port: number; kubeconfig: string; for?: number }) => {
-    await runDemo(opts);
+  .option('--check', 'make the requests, print PASS/FAIL per expectation, exit non-zero if any fails')
+  .option('--address-pool <cidr>', "the local provider's load balancer addresses", '127.240.0.0/16')
+  .option('--pod-subnet <a.b.c>', "first three octets of the backend pods' loopback addresses", '127.200.0')
+  .option('--examples <dir>', 'the manifests to apply (default: examples/)')
+  .action(async (opts: { port: number; kubeconfig: string; for?: number; check?: boolean; addressPool: string; podSubnet: string; examples?: string }) => {
+    if (!(await runDemo(opts))) process.exitCode = 1;
   });
 
 program
@@ -58,8 +65,52 @@ program
   })
   .option('--drain-timeout <seconds>', 'on SIGTERM, how long reconciles in progress may take before they are aborted', seconds, 30)
   .option('--for <seconds>', 'stop after this long instead of running until SIGTERM', seconds)
-  .action(async (opts: { kubeconfig?: string; inCluster?: boolean; context?: string; config?: string; namespace?: string; workers?: number; drainTimeout: number; for?: number }) => {
+  .option('--leader-elect', 'elect one active replica through a coordination.k8s.io Lease (the others stand by)')
+  .option('--leader-election-namespace <ns>', "namespace of the Lease (default: the pod's namespace, else kube-system)")
+  .option('--leader-election-id <name>', 'name of the Lease (default lbc-leader)')
+  .option('--leader-elect-lease-duration <seconds>', 'how long standbys wait after the last renewal before taking over (default 15)', seconds)
+  .option('--leader-elect-renew-deadline <seconds>', 'how long the leader keeps leading without renewing (default 10)', seconds)
+  .option('--leader-elect-retry-period <seconds>', 'interval between attempts to acquire or renew (default 2)', seconds)
+  .option('--metrics-bind-address <host:port>', 'where /metrics is served; 0 disables (default :8080)')
+  .option('--health-probe-bind-address <host:port>', 'where /healthz and /readyz are served; 0 disables (default :8081)')
+  .option('--log-level <level>', 'trace, debug, info, warn or error (default info)')
+  .action(async (opts: RunOptions) => {
     await runController(opts);
+  });
+
+program
+  .command('plan')
+  .description('show what the controller would change in the cloud now, without changing anything; exit 0: nothing, 2: changes, 1: errors')
+  .argument('[object]', 'plan only this object: svc/NAME or ingress/NAME')
+  .option('--kubeconfig <file>', 'kubeconfig of the cluster (default: KUBECONFIG)')
+  .option('--in-cluster', "use the pod's service account")
+  .option('--context <name>', 'kubeconfig context (default: its current-context)')
+  .option('--config <file>', 'controller configuration (YAML), as given to lbc run')
+  .option('-n, --namespace <ns>', 'plan the objects of this namespace only')
+  .option('-o, --output <format>', 'text or json', (v) => {
+    if (v !== 'text' && v !== 'json') throw new InvalidArgumentError('must be text or json');
+    return v;
+  }, 'text')
+  .action(async (object: string | undefined, opts: { kubeconfig?: string; inCluster?: boolean; context?: string; config?: string; namespace?: string; output: 'text' | 'json' }) => {
+    // exitCode, not exit(): let a large plan finish writing to a pipe.
+    process.exitCode = await runPlan({ ...opts, ...(object !== undefined ? { target: object } : {}) });
+  });
+
+program.addCommand(manifestsCommand());
+
+// The install manifests' speaker DaemonSet runs exactly these flags: keep them stable.
+program
+  .command('speaker')
+  .description("bare metal: announce this node's share of the metal provider's addresses (ARP/NDP); one per node, with hostNetwork and CAP_NET_RAW")
+  .option('--node <name>', 'the Node this speaker runs on (default: $NODE_NAME, from the downward API spec.nodeName)', process.env.NODE_NAME)
+  .requiredOption('--config <file>', "the controller's configuration (YAML), with the metal provider's pools and speaker settings")
+  .option('--provider <name>', 'the metal provider to announce for, when the configuration has several')
+  .option('--kubeconfig <file>', 'kubeconfig of the cluster (default: KUBECONFIG)')
+  .option('--in-cluster', "use the pod's service account")
+  .option('--context <name>', 'kubeconfig context (default: its current-context)')
+  .option('--for <seconds>', 'stop after this long instead of running until SIGTERM', seconds)
+  .action(async (opts: { node?: string; config: string; provider?: string; kubeconfig?: string; inCluster?: boolean; context?: string; for?: number }) => {
+    await runSpeaker({ ...opts, node: opts.node ?? '' });
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

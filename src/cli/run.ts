@@ -1,19 +1,26 @@
 // `lbc run`: the controller as a long-running process, against the cluster named by
 // --kubeconfig (or KUBECONFIG), or the one it runs in (--in-cluster). SIGTERM and
 // SIGINT stop it gracefully: no new work is taken, the reconciles in progress finish
-// (or are aborted after --drain-timeout), and every Event recorded is written.
-import { defaultConfig, loadConfig } from '../config/config.js';
-import { Controller } from '../controller/controller.js';
-import { leanWriteClients } from '../controller/write-client.js';
-import { makeClients } from '../kube/client.js';
-import { buildProviders } from '../providers/registry.js';
-import { connectFromFlags } from './connect.js';
+// (or are aborted after --drain-timeout), every Event recorded is written, and a
+// leader hands its Lease back so a standby takes over at once.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger as Pino } from 'pino';
+import type { Registry } from 'prom-client';
+import { defaultConfig, loadConfig, type LbcConfig } from '../config/config.js';
+import { resolveOperations, type OperationsFlags, type OperationsSettings } from '../config/operations.js';
+import { Controller, type ControllerOptions } from '../controller/controller.js';
+import { groupKeyOf } from '../controller/ingress-reconciler.js';
+import { serviceOwnership } from '../controller/ownership.js';
+import { makeClients, type KubeClients } from '../kube/client.js';
+import { LeaderElector, type LeaderElectorOptions } from '../kube/leader-election.js';
+import { componentLogger, createLogger, SecretScrubber, type ComponentLogger, type ObjectFields } from '../observability/log.js';
+import { ControllerMetrics, enableProcessMetrics, registry as defaultRegistry } from '../observability/metrics.js';
+import { parseBindAddress, startObservabilityServer, type ObservabilityServer } from '../observability/server.js';
+import { buildProviders, type ProviderSet } from '../providers/registry.js';
+import { connectFromFlags, type ClusterFlags } from './connect.js';
 import { untilStopped } from './lifetime.js';
 
-export interface RunOptions {
-  kubeconfig?: string;
-  inCluster?: boolean;
-  context?: string;
+export interface RunOptions extends ClusterFlags, OperationsFlags {
   config?: string;
   namespace?: string;
   workers?: number;
@@ -21,41 +28,238 @@ export interface RunOptions {
   for?: number;
 }
 
-export async function runController(opts: RunOptions): Promise<void> {
+export interface ReplicaInit {
+  readonly controller: Controller;
+  /** Absent: no leader election, this replica reconciles as soon as its caches are synced. */
+  readonly election?: Omit<LeaderElectorOptions, 'onStartedLeading' | 'onStoppedLeading'>;
+  readonly log: ComponentLogger;
+}
+
+/**
+ * One replica of lbc. With leader election its informers run while it stands by
+ * (so taking over costs no relist) and its workers start only while it leads; when
+ * it loses the Lease it stops reconciling at once, before another replica can start.
+ */
+export class Replica {
+  readonly controller: Controller;
+  readonly elector: LeaderElector | undefined;
+  /** Resolves with the reason when this replica lost the leadership (it must then exit). */
+  readonly lost: Promise<string>;
+  private onLost: (reason: string) => void = () => {};
+  private readonly log: ComponentLogger;
+  private leadSignal: AbortSignal | undefined;
+
+  constructor(init: ReplicaInit) {
+    this.controller = init.controller;
+    this.log = init.log;
+    this.lost = new Promise((resolve) => (this.onLost = resolve));
+    this.elector = init.election
+      ? new LeaderElector({
+          ...init.election,
+          onStartedLeading: () => this.lead(),
+          onStoppedLeading: (reason) => {
+            if (reason === 'stopped') return; // shutdown() stops the controller itself, draining first
+            void this.controller.stop({ drainTimeoutMs: 0 }).finally(() => this.onLost(reason));
+          },
+        })
+      : undefined;
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    if (!this.elector) {
+      await this.controller.start(signal);
+      return;
+    }
+    this.leadSignal = signal;
+    const synced = this.controller.sync(signal);
+    this.elector.start();
+    await synced;
+  }
+
+  /** /readyz: caches synced, and leading or standing by (not lost, not stopped). */
+  ready(): boolean {
+    if (!this.controller.informerSync().every((i) => i.synced)) return false;
+    if (!this.elector) return true;
+    const phase = this.elector.current.phase;
+    return phase === 'leading' || phase === 'standby';
+  }
+
+  /**
+   * Stops reconciling, letting work in progress finish within drainTimeoutMs while the
+   * Lease is still renewed (so no one else starts on the same objects), then stops the
+   * elector: with release the Lease is handed back; without, others wait for it to
+   * expire, as after a crash.
+   */
+  async shutdown(opts: { drainTimeoutMs: number; release: boolean }): Promise<void> {
+    await this.controller.stop({ drainTimeoutMs: opts.drainTimeoutMs });
+    await this.elector?.stop({ release: opts.release });
+  }
+
+  private lead(): void {
+    this.log.info('leading: starting the workers');
+    this.controller.start(this.leadSignal).catch((e: unknown) => {
+      if (this.leadSignal?.aborted) return;
+      this.log.error('controller failed to start', e);
+      this.onLost(`controller failed to start: ${(e as Error).message}`);
+    });
+  }
+}
+
+/** Registers every credential lbc holds with the scrubber, so no log line can carry one. */
+export function registerCredentials(scrubber: SecretScrubber, kc: KubeConfig | undefined, config: LbcConfig | undefined, env: NodeJS.ProcessEnv = process.env): void {
+  for (const u of kc?.getUsers() ?? []) {
+    scrubber.add(u.token).add(u.password).add(u.keyData);
+    if (u.keyData) scrubber.add(Buffer.from(u.keyData, 'base64').toString('utf8'));
+    const ap = (u.authProvider as { config?: Record<string, unknown> } | undefined)?.config ?? {};
+    for (const k of ['access-token', 'id-token', 'refresh-token', 'client-secret']) scrubber.add(typeof ap[k] === 'string' ? ap[k] : undefined);
+  }
+  for (const k of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'GOOGLE_OAUTH_ACCESS_TOKEN', 'LBC_GOSSIP_KEY']) scrubber.add(env[k]);
+  const walk = (v: unknown, key: string): void => {
+    if (typeof v === 'string' && /(secret|token|password|passwd|private|credential|key)$/i.test(key)) scrubber.add(v);
+    else if (Array.isArray(v)) v.forEach((x) => walk(x, key));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
+  };
+  for (const p of config?.providers ?? []) walk(p.options, '');
+}
+
+/** The provider serving an object, for log lines that do not say: what was applied, else what its class selects. */
+export function providerResolver(controller: () => Controller | undefined, config: LbcConfig): (o: ObjectFields) => string | undefined {
+  return (o) => {
+    const c = controller();
+    if (!c) return undefined;
+    if (o.kind === 'Service' && o.namespace !== undefined) {
+      const key = `${o.namespace}/${o.name}`;
+      const rec = c.serviceReconciler.appliedRecord(key);
+      if (rec) return rec.provider;
+      const svc = c.services.cache.get(key);
+      const own = svc ? serviceOwnership(svc, config) : undefined;
+      return own?.ours ? own.provider : undefined;
+    }
+    if (o.kind === 'Ingress') {
+      const ing = o.namespace !== undefined ? c.ingresses.cache.get(`${o.namespace}/${o.name}`) : undefined;
+      return c.ingressReconciler.appliedRecord(ing ? groupKeyOf(ing) : o.name)?.provider;
+    }
+    return undefined;
+  };
+}
+
+export interface RunDeps {
+  /** Where log lines go (tests); stdout by default. */
+  readonly logger?: Pino;
+  readonly scrubber?: SecretScrubber;
+  readonly registry?: Registry;
+  /** Called once the replica and its endpoints are up (tests). */
+  readonly onStarted?: (r: { replica: Replica; server: ObservabilityServer; settings: OperationsSettings }) => void;
+  /** Resolves to stop the process as SIGTERM would; default SIGINT/SIGTERM or --for. */
+  readonly until?: Promise<string>;
+}
+
+/** `lbc run`. Failures are logged (scrubbed) and set a non-zero exit code. */
+export async function runController(opts: RunOptions, deps: RunDeps = {}): Promise<void> {
+  const scrubber = deps.scrubber ?? new SecretScrubber();
+  const logger = deps.logger ?? createLogger({ level: opts.logLevel && isLevel(opts.logLevel) ? opts.logLevel : 'info', scrubber });
+  const log = componentLogger(logger, { component: 'run' });
+  try {
+    await run(opts, deps, scrubber, logger, log);
+  } catch (e) {
+    log.error(`lbc run failed: ${(e as Error).message}`, e);
+    process.exitCode = 1;
+  } finally {
+    logger.flush();
+  }
+}
+
+const isLevel = (v: string): v is OperationsSettings['logLevel'] => ['trace', 'debug', 'info', 'warn', 'error'].includes(v);
+
+async function run(opts: RunOptions, deps: RunDeps, scrubber: SecretScrubber, logger: Pino, log: ComponentLogger): Promise<void> {
   if (opts.inCluster && opts.kubeconfig) throw new Error('--in-cluster and --kubeconfig exclude each other');
   const config = opts.config ? await loadConfig(opts.config) : defaultConfig();
+  registerCredentials(scrubber, undefined, config);
+  const settings = resolveOperations(config.operations, opts);
+  logger.level = settings.logLevel;
+  const metricsAddr = parseBindAddress(settings.metricsBindAddress);
+  const healthAddr = parseBindAddress(settings.healthProbeBindAddress);
+  log.debug('configuration loaded', { config });
   const { kc, origin } = connectFromFlags(opts);
-  const providers = await buildProviders(config);
-  const writes = await leanWriteClients(kc);
-  const controller = new Controller({
-    clients: makeClients(kc),
-    ...(writes ? { writes } : {}),
+  registerCredentials(scrubber, kc, config);
+
+  // The controller logs through providerOf, which reads the controller: built after it.
+  const built: { controller?: Controller } = {};
+  const providerOf = providerResolver(() => built.controller, config);
+  const logOf = (component: string): ComponentLogger => componentLogger(logger, { component, providerOf });
+  // Provider warnings go through the same scrubbed JSON logger, not the providers' console default.
+  const providers: ProviderSet = await buildProviders(config, undefined, { log: logOf('provider') });
+  const target = deps.registry ?? defaultRegistry;
+  enableProcessMetrics(target);
+  const metrics = new ControllerMetrics(target);
+  // Its writes and watches go over lbc's own (HTTP/2) connection: see kube/client.ts.
+  const clients: KubeClients = makeClients(kc);
+  const options: ControllerOptions = {
+    clients,
     config,
     providers,
+    log: logOf('controller'),
+    observer: metrics,
     ...(opts.namespace ? { namespace: opts.namespace } : {}),
     ...(opts.workers ? { workers: opts.workers } : {}),
+  };
+  const controller = new Controller(options);
+  built.controller = controller;
+  const le = settings.leaderElection;
+  const replica = new Replica({
+    controller,
+    log: logOf('run'),
+    ...(le.enabled
+      ? {
+          election: {
+            api: clients.coordination,
+            namespace: le.namespace,
+            name: le.id,
+            leaseDurationMs: le.leaseDurationMs,
+            renewDeadlineMs: le.renewDeadlineMs,
+            retryPeriodMs: le.retryPeriodMs,
+            log: logOf('leader-election'),
+          },
+        }
+      : {}),
   });
-  console.log(
-    `lbc: cluster ${kc.getCurrentCluster()?.server ?? '?'} (credentials from ${origin}), cluster name ${config.clusterName}, ` +
-      `providers ${config.providers.map((p) => `${p.name} (${p.type}, class ${p.class})`).join(', ')}`,
+  metrics.bind(controller, replica.elector);
+  const server = await startObservabilityServer({
+    metrics: metricsAddr,
+    health: healthAddr,
+    registry: target,
+    readiness: [{ name: le.enabled ? 'informers-synced-and-leading-or-standby' : 'informers-synced', check: () => replica.ready() }],
+  });
+  log.info(
+    `cluster ${kc.getCurrentCluster()?.server ?? '?'} (credentials from ${origin}), cluster name ${config.clusterName}, ` +
+      `providers ${config.providers.map((p) => `${p.name} (${p.type}, class ${p.class})`).join(', ')}, ` +
+      (le.enabled ? `leader election on Lease ${le.namespace}/${le.id} as ${replica.elector?.identity ?? '?'}` : 'no leader election') +
+      `, metrics ${server.metricsUrl ?? 'off'}, health ${server.healthUrl ?? 'off'}`,
   );
+
   const stopped = new AbortController();
-  const why = untilStopped(opts.for).then((reason) => {
+  const why = (deps.until ?? untilStopped(opts.for)).then((reason) => {
     stopped.abort(new Error(reason));
     return reason;
   });
   try {
-    await controller.start(stopped.signal);
-  } catch (e) {
-    if (!stopped.signal.aborted) {
-      await controller.stop({ drainTimeoutMs: 0 });
-      await providers.close();
-      throw e;
+    try {
+      await replica.start(stopped.signal);
+    } catch (e) {
+      if (!stopped.signal.aborted) throw e;
     }
+    deps.onStarted?.({ replica, server, settings });
+    const outcome = await Promise.race([why.then((reason) => ({ reason, lost: false })), replica.lost.then((reason) => ({ reason, lost: true }))]);
+    if (outcome.lost) {
+      // As controller-runtime: a replica that lost its Lease exits; its restart stands by.
+      throw new Error(`leader election lost: ${outcome.reason}`);
+    }
+    log.info(`stopping (${outcome.reason}): finishing the work in progress`);
+    await replica.shutdown({ drainTimeoutMs: (opts.drainTimeout ?? 30) * 1000, release: true });
+    log.info('stopped');
+  } finally {
+    await replica.shutdown({ drainTimeoutMs: 0, release: true }).catch(() => {});
+    await providers.close();
+    await server.close();
   }
-  const reason = await why;
-  console.log(`lbc: stopping (${reason}): finishing the work in progress`);
-  await controller.stop({ drainTimeoutMs: (opts.drainTimeout ?? 30) * 1000 });
-  await providers.close();
-  console.log('lbc: stopped');
 }

@@ -24,7 +24,7 @@ export interface SpeakerCommandOptions {
 }
 
 export async function runSpeaker(opts: SpeakerCommandOptions): Promise<void> {
-  if (!opts.node) throw new Error('--node is required (the Node name this speaker runs on)');
+  if (!opts.node) throw new Error('--node (or NODE_NAME) is required: the name of the Node this speaker runs on');
   if (opts.inCluster && opts.kubeconfig) throw new Error('--in-cluster and --kubeconfig exclude each other');
   const config = await loadConfig(opts.config);
   const metal = config.providers.map((p, i) => ({ p, i })).filter(({ p }) => p.type === 'metal');

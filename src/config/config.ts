@@ -6,6 +6,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { memoryOptionsSchema } from '../providers/memory/options.js';
 import { parseDuration } from './duration.js';
+import { LOG_LEVELS, resolveOperations, type OperationsFile } from './operations.js';
 
 export const PROVIDER_TYPES = ['memory', 'local', 'aws', 'gce', 'metal'] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
@@ -37,6 +38,8 @@ export interface LbcConfig {
   readonly gc: { readonly intervalMs: number; readonly dryRun: boolean };
   /** How long a node may be NotReady before it leaves the load balancers' target sets. */
   readonly nodeReadyHysteresisMs: number;
+  /** The leaderElection / metrics / health / log sections, when the file has any (operations.ts). */
+  readonly operations?: OperationsFile;
 }
 
 export interface ConfigIssue {
@@ -108,7 +111,42 @@ const fileSchema = z.strictObject({
     })
     .default({ interval: 1_800_000, dryRun: false }),
   nodeReadyHysteresis: durationSchema(0).default(60_000),
+  leaderElection: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      namespace: dnsLabel.optional(),
+      id: z.string().max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Lease name (DNS subdomain)').optional(),
+      leaseDuration: durationSchema(1000).optional(),
+      renewDeadline: durationSchema(1).optional(),
+      retryPeriod: durationSchema(1).optional(),
+    })
+    .optional(),
+  metrics: z.strictObject({ bindAddress: z.string().optional() }).optional(),
+  health: z.strictObject({ bindAddress: z.string().optional() }).optional(),
+  log: z.strictObject({ level: z.enum(LOG_LEVELS).optional() }).optional(),
 });
+
+function operationsOf(f: z.infer<typeof fileSchema>): OperationsFile | undefined {
+  if (!f.leaderElection && !f.metrics && !f.health && !f.log) return undefined;
+  const le = f.leaderElection;
+  return {
+    ...(le
+      ? {
+          leaderElection: {
+            ...(le.enabled !== undefined ? { enabled: le.enabled } : {}),
+            ...(le.namespace !== undefined ? { namespace: le.namespace } : {}),
+            ...(le.id !== undefined ? { id: le.id } : {}),
+            ...(le.leaseDuration !== undefined ? { leaseDurationMs: le.leaseDuration } : {}),
+            ...(le.renewDeadline !== undefined ? { renewDeadlineMs: le.renewDeadline } : {}),
+            ...(le.retryPeriod !== undefined ? { retryPeriodMs: le.retryPeriod } : {}),
+          },
+        }
+      : {}),
+    ...(f.metrics ? { metrics: f.metrics } : {}),
+    ...(f.health ? { health: f.health } : {}),
+    ...(f.log ? { log: f.log } : {}),
+  };
+}
 
 function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
@@ -149,6 +187,14 @@ function crossCheck(cfg: LbcConfig): ConfigIssue[] {
       if (!r.success) issues.push(...zodIssues(r.error, ['providers', i, 'options']));
     }
   });
+  const le = cfg.operations?.leaderElection;
+  if (le && (le.leaseDurationMs !== undefined || le.renewDeadlineMs !== undefined || le.retryPeriodMs !== undefined)) {
+    try {
+      resolveOperations({ leaderElection: { ...le, enabled: true } }, {}, '/nonexistent');
+    } catch (e) {
+      issues.push({ path: 'leaderElection', message: (e as Error).message.replace(/^leader election: /, '') });
+    }
+  }
   if (cfg.defaultClass !== undefined && !classes.has(cfg.defaultClass)) {
     issues.push({ path: 'defaultClass', message: `"${cfg.defaultClass}" is not the class of any provider (${[...classes.keys()].join(', ')})` });
   }
@@ -179,6 +225,8 @@ export function validateConfig(doc: unknown, source?: string): LbcConfig {
     gc: { intervalMs: f.gc.interval, dryRun: f.gc.dryRun },
     nodeReadyHysteresisMs: f.nodeReadyHysteresis,
   };
+  const operations = operationsOf(f);
+  if (operations) (cfg as { operations?: OperationsFile }).operations = operations;
   const issues = crossCheck(cfg);
   if (issues.length > 0) throw new ConfigError(issues, source);
   return cfg;

@@ -144,6 +144,66 @@ const statusOf = (e: unknown): number | undefined => {
   return typeof code === 'number' ? code : undefined;
 };
 
+/** Node ports of these companions (not being deleted), by backend key. */
+export function companionNodePorts(companions: readonly V1Service[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const svc of companions) {
+    const backend = svc.metadata?.annotations?.[COMPANION_BACKEND_ANNOTATION];
+    const nodePort = svc.spec?.ports?.[0]?.nodePort;
+    if (backend && nodePort !== undefined && !svc.metadata?.deletionTimestamp) out.set(backend, nodePort);
+  }
+  return out;
+}
+
+/** A write Companions.ensure or prune would make; `lbc plan` lists them. */
+export interface CompanionChange {
+  readonly op: 'create' | 'update' | 'delete';
+  /** `namespace/name` of the companion Service. */
+  readonly service: string;
+  /** The backend it serves, `<ns>/<service>:<port>`. */
+  readonly backend: string;
+  /** For updates: the paths that differ (`spec.selector`, `spec.ports`, ...). */
+  readonly fields?: readonly string[];
+}
+
+/**
+ * The writes ensure(groupKey, owners, wanted) and then prune(groupKey, keep) would make
+ * against these cached Services, without making them. Same decisions as those methods
+ * (desired, driftOps), so a plan cannot disagree with the reconcile that follows.
+ */
+export function planCompanions(
+  services: Pick<Cache<V1Service>, 'get' | 'byIndex'>,
+  groupKey: string,
+  owners: readonly V1Ingress[],
+  wanted: readonly CompanionRequirement[],
+  keep: ReadonlySet<string>,
+): CompanionChange[] {
+  const changes: CompanionChange[] = [];
+  for (const req of wanted) {
+    const backend = `${req.backend.namespace}/${req.backend.service}:${req.backend.port}`;
+    const d = desired(groupKey, req, owners);
+    const service = `${d.namespace}/${d.name}`;
+    const svc = services.get(service);
+    if (!svc) {
+      changes.push({ op: 'create', service, backend });
+      continue;
+    }
+    if (svc.metadata?.annotations?.[COMPANION_OF_ANNOTATION] !== groupKey) {
+      throw new Error(`Service ${service} exists and is not lbc's companion for ${groupKey}; rename it or the backend`);
+    }
+    const fields = (driftOps(svc, d) as { op: string; path: string }[])
+      .filter((op) => op.op !== 'test')
+      .map((op) => op.path.slice(1).replace(/\//g, '.'));
+    if (fields.length > 0) changes.push({ op: 'update', service, backend, fields });
+  }
+  for (const svc of services.byIndex(COMPANION_BY_GROUP, groupKey)) {
+    const backend = svc.metadata?.annotations?.[COMPANION_BACKEND_ANNOTATION] ?? '';
+    if (keep.has(backend) || svc.metadata?.deletionTimestamp) continue;
+    changes.push({ op: 'delete', service: keyOf(svc), backend });
+  }
+  return changes;
+}
+
 export interface CompanionsDeps {
   readonly services: Pick<Cache<V1Service>, 'get' | 'byIndex'>;
   readonly api: CompanionApi;
@@ -155,14 +215,7 @@ export class Companions {
 
   /** Node ports of the group's companions in place now, by backend key. */
   nodePorts(groupKey: string): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const cached of this.deps.services.byIndex(COMPANION_BY_GROUP, groupKey)) {
-      const svc = this.deps.fresh.resolve(keyOf(cached), cached);
-      const backend = svc?.metadata?.annotations?.[COMPANION_BACKEND_ANNOTATION];
-      const nodePort = svc?.spec?.ports?.[0]?.nodePort;
-      if (backend && nodePort !== undefined && !svc.metadata?.deletionTimestamp) out.set(backend, nodePort);
-    }
-    return out;
+    return companionNodePorts(this.deps.services.byIndex(COMPANION_BY_GROUP, groupKey).flatMap((cached) => this.deps.fresh.resolve(keyOf(cached), cached) ?? []));
   }
 
   /**

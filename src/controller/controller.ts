@@ -4,7 +4,7 @@
 // `group/<name>` for the load balancer of an Ingress group.
 import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { LbcConfig } from '../config/config.js';
-import type { KubeClients } from '../kube/client.js';
+import type { KubeClients, WriteClients } from '../kube/client.js';
 import { EventRecorder } from '../kube/events.js';
 import {
   endpointSliceByService,
@@ -19,14 +19,16 @@ import { EndpointSlices, IngressClasses, Ingresses, Nodes, Secrets, Services } f
 import { ConflictError, hasFinalizer, StatusWriter, type StatusClients } from '../kube/status.js';
 import { ExponentialBackoff, WorkQueue } from '../kube/workqueue.js';
 import type { ProviderSet } from '../providers/registry.js';
+import { isMetalProvider } from '../providers/metal/metal-provider.js';
 import { companionApi, companionByGroup, COMPANION_BY_GROUP, COMPANION_OF_ANNOTATION, Companions } from './companions.js';
 import { EligibleNodes } from './eligible-nodes.js';
 import { GarbageCollector, type SweepResult } from './garbage-collector.js';
 import { groupKeyOf, INGRESS_BY_GROUP, ingressByGroup, IngressReconciler, isIngressGroupKey } from './ingress-reconciler.js';
 import { OwnWrites } from './own-writes.js';
-import { FINALIZER, Flight, keyOf, ObjectGoneError, type EventSink, type Logger, type Outcome } from './reconcile.js';
+import { serviceOwnership } from './ownership.js';
+import { podReader } from './probe-pods.js';
+import { FINALIZER, Flight, keyOf, ObjectGoneError, queueKeySubject, textArgs, type EventSink, type Logger, type Outcome } from './reconcile.js';
 import { ServiceReconciler } from './service-reconciler.js';
-import type { WriteClients } from './write-client.js';
 
 export interface ControllerOptions {
   readonly clients: KubeClients;
@@ -34,7 +36,7 @@ export interface ControllerOptions {
   readonly providers: ProviderSet;
   /**
    * The clients for the writes made once per object (finalizer, status, Events); by
-   * default `clients`. run.ts passes leanWriteClients(), which costs a third of the CPU.
+   * default `clients.writes`. Tests wrap them to count or to interfere.
    */
   readonly writes?: WriteClients;
   readonly log?: Logger;
@@ -66,20 +68,32 @@ export interface ControllerOptions {
   readonly gcInitialDelayMs?: number;
   /** Events in flight at once, when the controller makes its own recorder. Default 8. */
   readonly eventConcurrency?: number;
+  /** Told of every reconcile (metrics, tests); called once per key processed, so keep it cheap. */
+  readonly observer?: ReconcileObserver;
+}
+
+/** How a reconcile ended: its Outcome's kind, or 'error' when it threw. */
+export type ReconcileResult = Outcome['kind'] | 'error';
+
+export interface ReconcileObserver {
+  started?(key: string): void;
+  finished(key: string, result: ReconcileResult, seconds: number): void;
 }
 
 export interface ControllerStats {
   readonly queue: ReturnType<WorkQueue['metrics']>;
   readonly reconciles: number;
   readonly failures: number;
+  /** Keys put back to be retried after a failure (backoff, throttled, slow). */
+  readonly retries: number;
   /** Node batches that changed the eligible set. */
   readonly nodeBatches: number;
   readonly eligibleNodes: number;
 }
 
 const consoleLog: Logger = {
-  info: (m, ...a) => console.log(`lbc: ${m}`, ...a),
-  warn: (m, ...a) => console.warn(`lbc: ${m}`, ...a),
+  info: (m, ...a) => console.log(`lbc: ${m}`, ...textArgs(a)),
+  warn: (m, ...a) => console.warn(`lbc: ${m}`, ...textArgs(a)),
 };
 
 const SERVICE_PREFIX = 'service/';
@@ -120,6 +134,8 @@ export class Controller {
   private stopping: Promise<void> | undefined;
   private reconciles = 0;
   private failures = 0;
+  private retries = 0;
+  private informersStarted = false;
 
   constructor(opts: ControllerOptions) {
     this.opts = opts;
@@ -130,8 +146,11 @@ export class Controller {
     this.slow = new ExponentialBackoff({ baseMs: opts.slowRetry?.baseMs ?? 30_000, maxMs: opts.slowRetry?.maxMs ?? 10 * 60_000 });
     this.queue = new WorkQueue<string>({ rateLimiter: this.backoff });
     this.ownsRecorder = !opts.recorder;
-    const writes: WriteClients = opts.writes ?? clients;
-    this.recorder = opts.recorder ?? new EventRecorder({ core: writes.core, concurrency: opts.eventConcurrency ?? 8, logger: this.log });
+    const writes: WriteClients = opts.writes ?? clients.writes;
+    // Events wait while reconciles wait for a worker: under a backlog the API server's time
+    // goes to finalizers and addresses first, and the Events follow (none is dropped).
+    const holdWhile = (): boolean => this.queue.len() > 0;
+    this.recorder = opts.recorder ?? new EventRecorder({ core: writes.core, concurrency: opts.eventConcurrency ?? 8, logger: this.log, holdWhile });
 
     const common = {
       ...opts.informer,
@@ -140,6 +159,16 @@ export class Controller {
     };
     const ns = opts.namespace ? { namespace: opts.namespace } : {};
     this.services = newInformer(clients, Services, { ...common, ...ns, name: 'services', indexers: { ...serviceIndexers, [COMPANION_BY_GROUP]: companionByGroup } });
+    // The metal provider's allocation state is the Services' statuses: it reads them (and
+    // the policy and selector its sharing rules compare) from this cache, so it must have
+    // it before the first reconcile. It rebuilds lazily, once the cache has synced.
+    for (const p of opts.providers.all) {
+      if (!isMetalProvider(p)) continue;
+      p.attachServices(this.services.cache, (svc) => {
+        const own = serviceOwnership(svc, config);
+        return own.ours && own.provider === p.name;
+      });
+    }
     this.ingresses = newInformer(clients, Ingresses, { ...common, ...ns, name: 'ingresses', indexers: { ...ingressIndexers, [INGRESS_BY_GROUP]: ingressByGroup } });
     this.ingressClasses = newInformer(clients, IngressClasses, { ...common, name: 'ingressclasses' });
     this.nodes = newInformer(clients, Nodes, { ...common, name: 'nodes', ...(opts.nodeLabelSelector ? { labelSelector: opts.nodeLabelSelector } : {}) });
@@ -184,6 +213,7 @@ export class Controller {
       nodes,
       fresh: this.ingressWrites,
       companions: new Companions({ services: this.services.cache, api: companionApi(clients.core), fresh: this.serviceWrites }),
+      pods: podReader(clients.core),
     });
     this.gc = new GarbageCollector({
       providers: opts.providers,
@@ -195,11 +225,50 @@ export class Controller {
     this.registerHandlers();
   }
 
+  /**
+   * Starts the informers (once) and waits for their first lists. A standby replica does
+   * only this, so that when it is elected its caches are warm and it reconciles at once.
+   */
+  async sync(signal?: AbortSignal): Promise<void> {
+    const informers = this.informers();
+    if (!this.informersStarted) {
+      this.informersStarted = true;
+      for (const inf of informers) inf.start();
+    }
+    await Promise.all(informers.map((inf) => inf.waitForSync(signal)));
+  }
+
+  /** Each informer and whether its first list is in (/readyz, metrics). */
+  informerSync(): { readonly resource: string; readonly synced: boolean }[] {
+    const named: [string, { hasSynced(): boolean }][] = [
+      ['services', this.services],
+      ['ingresses', this.ingresses],
+      ['ingressclasses', this.ingressClasses],
+      ['nodes', this.nodes],
+      ['endpointslices', this.endpointSlices],
+      ['secrets', this.secrets],
+    ];
+    return named.map(([resource, inf]) => ({ resource, synced: inf.hasSynced() }));
+  }
+
+  /** Load balancers a provider has ensured for this controller, by provider name (metrics; walks the caches). */
+  loadBalancersByProvider(): Map<string, number> {
+    const counts = new Map<string, number>();
+    const count = (rec: { provider: string; status?: unknown } | undefined): void => {
+      if (rec?.status) counts.set(rec.provider, (counts.get(rec.provider) ?? 0) + 1);
+    };
+    for (const svc of this.services.cache.list()) count(this.serviceReconciler.appliedRecord(keyOf(svc)));
+    const groups = new Set<string>();
+    for (const ing of this.ingresses.cache.list()) groups.add(groupKeyOf(ing));
+    for (const g of groups) count(this.ingressReconciler.appliedRecord(g));
+    return counts;
+  }
+
   /** Starts the informers, waits for their first lists, then starts the workers and the timers. */
   async start(signal?: AbortSignal): Promise<void> {
-    const informers = this.informers();
-    for (const inf of informers) inf.start();
-    await Promise.all(informers.map((inf) => inf.waitForSync(signal)));
+    await this.sync(signal);
+    // Stopped while syncing (a replica that lost its Lease meanwhile): start no workers.
+    if (this.stopping) return;
     this.eligibleNodes.refresh();
     this.running = true;
     this.enqueueAll();
@@ -252,6 +321,7 @@ export class Controller {
       queue: this.queue.metrics(),
       reconciles: this.reconciles,
       failures: this.failures,
+      retries: this.retries,
       nodeBatches: this.eligibleNodes.changes,
       eligibleNodes: this.eligibleNodes.nodes.length,
     };
@@ -387,15 +457,22 @@ export class Controller {
       if (key === undefined) return;
       const flight = new Flight();
       this.inflight.set(key, flight);
+      const observer = this.opts.observer;
+      const t0 = observer ? performance.now() : 0;
+      let result: ReconcileResult = 'error';
+      observer?.started?.(key);
       try {
         this.reconciles++;
-        this.settle(key, await this.dispatch(key, flight));
+        const out = await this.dispatch(key, flight);
+        result = out.kind;
+        this.settle(key, out);
       } catch (e) {
         this.failures++;
         await this.failed(key, e);
       } finally {
         this.inflight.delete(key);
         this.queue.done(key);
+        observer?.finished(key, result, (performance.now() - t0) / 1000);
       }
     }
   }
@@ -428,6 +505,7 @@ export class Controller {
         delay = this.slow.when(key);
         break;
     }
+    this.retries++;
     this.queue.addAfter(key, delay);
     const at = Date.now() + delay;
     if (key.startsWith(SERVICE_PREFIX)) this.serviceReconciler.deferRetry(key.slice(SERVICE_PREFIX.length), at);
@@ -445,7 +523,8 @@ export class Controller {
       // Someone else wrote first: retry on the object as it is now, not as the cache last saw it.
       await this.refresh(key).catch(() => {});
     } else {
-      this.log.warn(`${key}: reconcile failed, retrying: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+      const about = queueKeySubject(key);
+      this.log.warn(`${key}: reconcile failed, retrying: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, ...(about ? [about] : []));
     }
     this.settle(key, { kind: 'backoff' });
   }

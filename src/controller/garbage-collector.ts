@@ -13,7 +13,7 @@ import { describeRef, isIngressGroupRef, type LbRef } from '../model/ref.js';
 import type { ProviderSet } from '../providers/registry.js';
 import { INGRESS_BY_GROUP, groupKeyOf } from './ingress-reconciler.js';
 import { ingressOwnership, serviceOwnership } from './ownership.js';
-import { callProvider, FINALIZER, Flight, type Logger } from './reconcile.js';
+import { callProvider, FINALIZER, Flight, type Logger, type LogSubject } from './reconcile.js';
 
 export interface OwnerLookups {
   readonly config: LbcConfig;
@@ -88,7 +88,7 @@ export class GarbageCollector {
         list = await callProvider(provider.name, new Flight(), providerTimeoutMs, (s) => provider.listOwned({ signal: s }));
       } catch (e) {
         failed++;
-        log.warn(`garbage collection: provider ${provider.name} could not list what it owns: ${(e as Error).message}`);
+        log.warn(`garbage collection: provider ${provider.name} could not list what it owns: ${(e as Error).message}`, { provider: provider.name });
         continue;
       }
       owned += list.length;
@@ -96,19 +96,25 @@ export class GarbageCollector {
         if (isWanted(ref, provider.name, lookups)) continue;
         orphans.push({ provider: provider.name, ref });
         if (dryRun) {
-          log.info(`garbage collection (dry run): would delete ${provider.name} load balancer ${id} of ${describeRef(ref)} (uid ${ref.uid}): no live object wants it`);
+          log.info(`garbage collection (dry run): would delete ${provider.name} load balancer ${id} of ${describeRef(ref)} (uid ${ref.uid}): no live object wants it`, refSubject(ref, provider.name));
           continue;
         }
         try {
           await callProvider(provider.name, new Flight(), providerTimeoutMs, (s) => provider.delete(ref, { signal: s }));
           deleted++;
-          log.info(`garbage collection: deleted ${provider.name} load balancer ${id} of ${describeRef(ref)} (uid ${ref.uid}): no live object wants it`);
+          log.info(`garbage collection: deleted ${provider.name} load balancer ${id} of ${describeRef(ref)} (uid ${ref.uid}): no live object wants it`, refSubject(ref, provider.name));
         } catch (e) {
           failed++;
-          log.warn(`garbage collection: deleting ${provider.name} load balancer ${id} of ${describeRef(ref)} failed: ${(e as Error).message}`);
+          log.warn(`garbage collection: deleting ${provider.name} load balancer ${id} of ${describeRef(ref)} failed: ${(e as Error).message}`, refSubject(ref, provider.name));
         }
       }
     }
     return { owned, orphans, deleted, failed };
   }
+}
+
+/** The object an LB ref was made for, in the shape the reconcilers log it (a group as `group/<name>`). */
+function refSubject(ref: LbRef, provider: string): LogSubject {
+  if (ref.kind === 'Ingress' && isIngressGroupRef(ref)) return { kind: 'Ingress', name: `group/${ref.name}`, provider };
+  return { kind: ref.kind, namespace: ref.namespace, name: ref.name, provider };
 }

@@ -16,9 +16,9 @@
 // can do ip, else a companion NodePort Service (owned by the Ingress, the user's
 // Service untouched) is requested. Each choice is reported so the reconciler can say it
 // in an Event.
-import type { V1EndpointSlice, V1Ingress, V1IngressBackend, V1Node, V1Secret, V1Service, V1ServicePort } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Ingress, V1IngressBackend, V1Node, V1Pod, V1Secret, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import { parseAnnotations } from './annotations.js';
-import { podTargets, slicesOfService } from './endpoints.js';
+import { podTargets, probePodOf, readinessProbePath, slicesOfService, type PodRef } from './endpoints.js';
 import { applyHealthCheckOverrides } from './health-check.js';
 import { ANNOTATION_TARGET_TYPE, ingressGroupAnnotations, ingressMemberAnnotations } from './lbc-annotations.js';
 import { toNodeTargets } from './nodes.js';
@@ -27,7 +27,9 @@ import { chooseTargetType, type ModelProvider } from './service-model.js';
 import { readTlsSecret } from './tls-secret.js';
 import { ingressGroupRef, type LbRef } from '../model/ref.js';
 import {
+  actionServiceKey,
   ownershipTags,
+  type ActionRule,
   type L7Listener,
   type L7Spec,
   type PathType,
@@ -51,6 +53,9 @@ export type IngressGroupIdentity =
   | { readonly explicit: false; readonly namespace: string; readonly name: string; readonly key: string };
 
 // Per-member by design (group.order differs between members; the legacy class is ownership's business).
+/** aws-load-balancer-controller's port name for a backend that is an annotation action. */
+export const USE_ANNOTATION = 'use-annotation';
+
 const NOT_GROUP_WIDE = new Set([...Object.values(ingressMemberAnnotations).flatMap((f) => f.names), LEGACY_INGRESS_CLASS_ANNOTATION]);
 
 const objectName = (ing: V1Ingress): string => `Ingress ${ing.metadata?.namespace ?? ''}/${ing.metadata?.name ?? ''}`;
@@ -84,6 +89,12 @@ export interface IngressModelInput<O extends ProviderOptions = ProviderOptions> 
   readonly clusterName: string;
   /** Node ports of companion NodePort Services already in place, by BackendDecision.key. */
   readonly companionNodePorts?: ReadonlyMap<string, number>;
+  /**
+   * The Pods a previous build named in `probePods`, as the reconciler read them. A
+   * backend whose Pod is here and has an HTTP readiness probe gets its path as the
+   * health check's readinessProbePath (unless the user set a path).
+   */
+  readonly pods?: readonly V1Pod[];
 }
 
 export interface BackendRef {
@@ -112,7 +123,14 @@ export interface CompanionRequest {
 }
 
 export type IngressModelResult<O extends ProviderOptions = ProviderOptions> =
-  | { readonly ok: true; readonly spec: L7Spec<O>; readonly backends: readonly BackendDecision[]; readonly group: IngressGroupIdentity }
+  | {
+      readonly ok: true;
+      readonly spec: L7Spec<O>;
+      readonly backends: readonly BackendDecision[];
+      readonly group: IngressGroupIdentity;
+      /** One ready Pod per backend, whose readiness probe the health check may follow; pass them back as `pods`. */
+      readonly probePods: readonly PodRef[];
+    }
   | { readonly ok: false; readonly reason: 'invalid'; readonly errors: readonly ModelError[] }
   | {
       readonly ok: false;
@@ -228,7 +246,50 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
   const rules: Rule[] = [];
   const ruleOwner = new Map<string, Rule>();
   let defaultBackend: { key: string; source: string } | undefined;
+  // Backends `port.name: use-annotation` name an action the provider defines in an
+  // annotation (aws-load-balancer-controller's `actions.<name>`), not a Service.
+  const actionRules: ActionRule[] = [];
+  const actionOwner = new Map<string, ActionRule>();
+  let defaultAction: { action: string; source: string } | undefined;
+  const actionOf = (b: V1IngressBackend | undefined, field: string, object: string): string | undefined | null => {
+    if (b?.service?.port?.name !== USE_ANNOTATION) return null;
+    const name = b.service.name;
+    const keys = provider.capabilities.annotationPrefixes.map((p) => `${p}actions.${name}`);
+    if (keys.some((k) => merge.merged[k] !== undefined)) return name;
+    // Name the prefix the group already uses for actions, if any, rather than every prefix the provider reads.
+    const used = keys.filter((k) => Object.keys(merge.merged).some((m) => m.startsWith(k.slice(0, k.length - name.length))));
+    const named = used.length > 0 ? used : keys;
+    errors.push({
+      field: `${field}.service.name`,
+      object,
+      reason: named.length > 0 ? `port ${USE_ANNOTATION} refers to the action ${name}, but no ${named.join(' or ')} annotation defines it` : `port ${USE_ANNOTATION} needs a provider with annotation actions; ${provider.name} has none`,
+    });
+    return undefined;
+  };
   const certs = new Map<string, TlsCertificate>();
+  // Services an action forwards to become target sets exactly as rule backends do
+  // (resolve below), in the namespace of the Ingress that uses the action, as
+  // aws-load-balancer-controller does. Only the provider reads its action format.
+  const actionTargetSets = new Map<string, { namespace: string; sets: Record<string, string> }>();
+  const resolveActionServices = (m: Member, action: string, object: string): void => {
+    const key = provider.capabilities.annotationPrefixes.map((p) => `${p}actions.${action}`).find((k) => merge.merged[k] !== undefined);
+    const value = key === undefined ? undefined : merge.merged[key];
+    if (key === undefined || value === undefined || !provider.actionServices) return;
+    const earlier = actionTargetSets.get(action);
+    if (earlier && earlier.namespace !== m.namespace) {
+      errors.push({ annotation: key, object, reason: `forwards to Services by name, and Ingresses of namespaces ${earlier.namespace} and ${m.namespace} both use it; give each namespace its own action` });
+      return;
+    }
+    if (earlier) return; // resolved (or reported) when another rule used it
+    const sets: Record<string, string> = {};
+    provider.actionServices(value).forEach((ref, i) => {
+      // aws-load-balancer-controller's servicePort is an int-or-string; "80" is meant as the number.
+      const port = typeof ref.port === 'number' || (ref.port !== undefined && /^\d+$/.test(ref.port)) ? { number: Number(ref.port) } : ref.port !== undefined ? { name: ref.port } : undefined;
+      const set = resolve(m, { service: { name: ref.service, ...(port ? { port } : {}) } }, `metadata.annotations[${key}].forwardConfig.targetGroups[${i}]`);
+      if (set !== undefined) sets[actionServiceKey(ref.service, ref.port)] = set;
+    });
+    actionTargetSets.set(action, { namespace: m.namespace, sets });
+  };
 
   const resolve = (m: Member, b: V1IngressBackend, field: string): string | undefined => {
     const object = objectName(m.ingress);
@@ -288,12 +349,30 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
           errors.push({ field: `${field}.path`, object, reason: `${JSON.stringify(p.path)} must start with /` });
           return;
         }
+        const action = actionOf(p.backend, `${field}.backend`, object);
+        if (action === undefined) return;
+        if (action !== null) {
+          resolveActionServices(m, action, object);
+          const id = JSON.stringify([host ?? '', path, pathType]);
+          const earlier = ruleOwner.get(id) ?? actionOwner.get(id);
+          const rule: ActionRule = { ...(host !== undefined ? { host } : {}), path, pathType, action, source, before: rules.length };
+          if (!earlier) {
+            actionOwner.set(id, rule);
+            actionRules.push(rule);
+          } else if (!('action' in earlier) || earlier.action !== action) {
+            errors.push({ field, object, reason: `${host ?? '*'} ${path} (${pathType}) already routes elsewhere (from Ingress ${earlier.source})` });
+          }
+          return;
+        }
         const key = resolve(m, p.backend, `${field}.backend`);
         if (key === undefined) return;
         const rule: Rule = { ...(host !== undefined ? { host } : {}), path, pathType, targetSet: key, source };
         const id = JSON.stringify([host ?? '', path, pathType]);
         const earlier = ruleOwner.get(id);
-        if (!earlier) {
+        const earlierAction = actionOwner.get(id);
+        if (earlierAction) {
+          errors.push({ field, object, reason: `${host ?? '*'} ${path} (${pathType}) already routes to the action ${earlierAction.action} (from Ingress ${earlierAction.source})` });
+        } else if (!earlier) {
           ruleOwner.set(id, rule);
           rules.push(rule);
         } else if (earlier.targetSet !== key) {
@@ -305,14 +384,22 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
         }
       });
     });
-    if (spec.defaultBackend) {
+    const defaultActionName = spec.defaultBackend ? actionOf(spec.defaultBackend, 'spec.defaultBackend', object) : null;
+    if (typeof defaultActionName === 'string') {
+      if ((defaultAction && defaultAction.action !== defaultActionName) || defaultBackend) {
+        errors.push({ field: 'spec.defaultBackend', object, reason: `the group already has a default backend (from Ingress ${(defaultAction ?? defaultBackend)?.source ?? ''})` });
+      } else {
+        defaultAction = { action: defaultActionName, source };
+        resolveActionServices(m, defaultActionName, object);
+      }
+    } else if (spec.defaultBackend && defaultActionName === null) {
       const key = resolve(m, spec.defaultBackend, 'spec.defaultBackend');
       if (key !== undefined) {
-        if (defaultBackend && defaultBackend.key !== key) {
+        if ((defaultBackend && defaultBackend.key !== key) || defaultAction) {
           errors.push({
             field: 'spec.defaultBackend',
             object,
-            reason: `the group already has default backend ${defaultBackend.key} (from Ingress ${defaultBackend.source})`,
+            reason: `the group already has default backend ${defaultBackend?.key ?? defaultAction?.action ?? ''} (from Ingress ${(defaultBackend ?? defaultAction)?.source ?? ''})`,
           });
         } else defaultBackend = { key, source };
       }
@@ -343,7 +430,7 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
       });
     });
   }
-  if (errors.length === 0 && rules.length === 0 && !defaultBackend) {
+  if (errors.length === 0 && rules.length === 0 && actionRules.length === 0 && !defaultBackend && !defaultAction) {
     errors.push({ field: 'spec', object: objectName(first.ingress), reason: 'no rule has a path and there is no defaultBackend: nothing to route' });
   }
 
@@ -355,11 +442,21 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
   const targetSets: TargetSet[] = [];
   const nodeTargets = toNodeTargets(input.nodes);
   const supportsIp = provider.capabilities.targetTypes.includes('ip');
+  const pods = new Map((input.pods ?? []).map((p) => [`${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`, p]));
+  const probePods: PodRef[] = [];
   for (const b of [...backends.values()].sort((x, y) => cmp(x.key, y.key))) {
     const svcType = b.service.spec?.type ?? 'ClusterIP';
     const ownNodePort = svcType === 'NodePort' || svcType === 'LoadBalancer' ? b.port.nodePort : undefined;
     const companionPort = input.companionNodePorts?.get(b.key);
-    const common = { name: b.key, protocol: 'HTTP' as const, healthCheck: hc.healthCheck, backend: b.backend };
+    // A path the user chose wins over the probe's, as with ingress-gce's BackendConfig;
+    // then the Pod is not named, so the reconciler does not read it for nothing.
+    const probeUsable = lbc.value.hcPath === undefined && hc.healthCheck.protocol === 'HTTP';
+    const probePod = probeUsable ? probePodOf(slicesOfService(input.endpointSlices, b.backend.namespace, b.backend.service), b.port) : undefined;
+    if (probePod) probePods.push(probePod);
+    const pod = probePod && pods.get(`${probePod.namespace}/${probePod.name}`);
+    const probePath = pod ? readinessProbePath(pod, b.port.targetPort ?? b.port.port) : undefined;
+    const healthCheck = probePath !== undefined ? { ...hc.healthCheck, readinessProbePath: probePath } : hc.healthCheck;
+    const common = { name: b.key, protocol: 'HTTP' as const, healthCheck, backend: b.backend };
     const ipSet = (): TargetSet => ({
       ...common,
       type: 'ip',
@@ -423,6 +520,7 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
     ok: true,
     group,
     backends: decisions,
+    probePods,
     spec: {
       layer: 'L7',
       ref,
@@ -432,6 +530,11 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
       listeners,
       rules,
       ...(defaultBackend ? { defaultBackend: defaultBackend.key } : {}),
+      ...(actionRules.length > 0 ? { actionRules } : {}),
+      ...(defaultAction ? { defaultAction: defaultAction.action } : {}),
+      ...(actionTargetSets.size > 0
+        ? { actionTargetSets: Object.fromEntries([...actionTargetSets.entries()].sort(([x], [y]) => cmp(x, y)).map(([k, v]) => [k, v.sets])) }
+        : {}),
       targetSets,
       sourceRanges: lbc.value.sourceRanges ?? [],
       requestedAddresses: [],

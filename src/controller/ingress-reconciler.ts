@@ -3,14 +3,14 @@
 // NodePort Services where the backends need them, the provider, each member's status,
 // and Events. Members that leave the group (deleted, class changed, group changed)
 // keep their finalizer until the load balancer no longer routes for them.
-import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Node, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { Cache, IndexFunc } from '../kube/cache.js';
 import { ENDPOINTSLICE_BY_SERVICE, ingressByBackendService, ingressByTLSSecret } from '../kube/indexes.js';
 import { hasFinalizer } from '../kube/status.js';
 import { ingressGroupRef, type LbRef } from '../model/ref.js';
 import type { LoadBalancerStatus } from '../model/status.js';
 import { formatModelError, type ModelError } from '../model/validation.js';
-import type { Provider } from '../providers/types.js';
+import { PartialEnsureError, type Provider } from '../providers/types.js';
 import type { CompanionRequirement, Companions } from './companions.js';
 import {
   BackendTargets,
@@ -21,8 +21,9 @@ import {
   SyncLoadBalancerFailed,
   UpdatedLoadBalancer,
 } from './events.js';
-import { buildIngressModel, ingressGroupOf, type BackendDecision, type IngressModelResult } from './ingress-model.js';
-import { ingressOwnership } from './ownership.js';
+import { buildIngressModel, ingressGroupOf, type BackendDecision, type IngressModelInput, type IngressModelResult } from './ingress-model.js';
+import { ingressOwnership, type OwnershipConfig } from './ownership.js';
+import { readProbePods, type PodReader } from './probe-pods.js';
 import type { OwnWrites } from './own-writes.js';
 import {
   abortedForDeletion,
@@ -30,6 +31,7 @@ import {
   classifyProviderFailure,
   DONE,
   FINALIZER,
+  ingressSubject,
   involved,
   keyOf,
   RetryGate,
@@ -57,7 +59,7 @@ export function isIngressGroupKey(key: string): boolean {
 }
 
 /** The LB ref of a group key when no record says it, given one of its (former) members. */
-function refOf(groupKey: string, member: V1Ingress | undefined): LbRef | undefined {
+export function refOf(groupKey: string, member: V1Ingress | undefined): LbRef | undefined {
   if (groupKey.startsWith('group/')) return ingressGroupRef(groupKey.slice('group/'.length));
   const uid = member?.metadata?.uid;
   if (!member || !uid) return undefined;
@@ -73,12 +75,99 @@ export interface IngressReconcilerDeps extends ReconcilerEnv {
   nodes(): readonly V1Node[];
   readonly fresh: OwnWrites<V1Ingress>;
   readonly companions: Companions;
+  /** Reads the Pods whose readiness probes the health checks may follow. */
+  readonly pods: PodReader;
 }
 
-interface LiveMember {
+export interface LiveMember {
   readonly ing: V1Ingress;
   readonly provider: string;
   readonly className: string;
+}
+
+/**
+ * What a group's members ask of lbc, before anything is written: the reconciler acts on
+ * it and `lbc plan` reports it. Pure.
+ */
+export type GroupDecision =
+  /** A member is addressed to lbc but names no usable provider: the LB stays as it is. */
+  | { readonly kind: 'misconfigured'; readonly problems: readonly { readonly ing: V1Ingress; readonly message: string }[]; readonly message: string }
+  /** No member wants the LB any more; `leaving` still hold the finalizer. */
+  | { readonly kind: 'teardown'; readonly leaving: readonly V1Ingress[] }
+  | {
+      readonly kind: 'serve';
+      /** The first live member decides the provider and class for the group. */
+      readonly first: LiveMember;
+      readonly mine: readonly LiveMember[];
+      /** Members that select another provider: left out of the LB and reported. */
+      readonly foreign: readonly LiveMember[];
+      readonly foreignMessage: string;
+      readonly leaving: readonly V1Ingress[];
+    };
+
+export function decideGroup(members: readonly V1Ingress[], classes: readonly V1IngressClass[], config: OwnershipConfig): GroupDecision {
+  const live: LiveMember[] = [];
+  const leaving: V1Ingress[] = [];
+  const problems: { ing: V1Ingress; message: string }[] = [];
+  for (const ing of members) {
+    const own = ingressOwnership(ing, classes, config);
+    if (ing.metadata?.deletionTimestamp || !own.ours) {
+      if (hasFinalizer(ing, FINALIZER)) leaving.push(ing);
+    } else if (own.provider === null) {
+      problems.push({ ing, message: own.reason });
+    } else {
+      live.push({ ing, provider: own.provider, className: own.className });
+    }
+  }
+  if (problems.length > 0) return { kind: 'misconfigured', problems, message: problems.map((p) => `Ingress ${keyOf(p.ing)}: ${p.message}`).join('; ') };
+  const first = live[0];
+  if (!first) return { kind: 'teardown', leaving };
+  const foreign = live.filter((m) => m.provider !== first.provider);
+  return {
+    kind: 'serve',
+    first,
+    mine: live.filter((m) => m.provider === first.provider),
+    foreign,
+    foreignMessage: foreign
+      .map((m) => `Ingress ${keyOf(m.ing)} selects provider ${m.provider}, but its group is served by ${first.provider} (from Ingress ${keyOf(first.ing)})`)
+      .join('; '),
+    leaving,
+  };
+}
+
+/** The objects buildIngressModel reads for a group, minus the provider and class. */
+export type IngressGroupInputs = Pick<IngressModelInput, 'ingresses' | 'services' | 'endpointSlices' | 'secrets' | 'nodes'>;
+
+export interface IngressInputLookups {
+  readonly services: Pick<Cache<V1Service>, 'get'>;
+  readonly endpointSlices: Pick<Cache<V1EndpointSlice>, 'byIndex'>;
+  readonly secrets: Pick<Cache<V1Secret>, 'get'>;
+  nodes(): readonly V1Node[];
+}
+
+/** The backend Services, their EndpointSlices and the TLS Secrets the members name, from the caches. */
+export function ingressModelInputs(ingresses: readonly V1Ingress[], l: IngressInputLookups): IngressGroupInputs {
+  const serviceKeys = new Set(ingresses.flatMap(ingressByBackendService));
+  const secretKeys = new Set(ingresses.flatMap(ingressByTLSSecret));
+  const services: V1Service[] = [];
+  const endpointSlices: V1EndpointSlice[] = [];
+  for (const k of serviceKeys) {
+    const svc = l.services.get(k);
+    if (svc) services.push(svc);
+    endpointSlices.push(...l.endpointSlices.byIndex(ENDPOINTSLICE_BY_SERVICE, k));
+  }
+  const secrets = [...secretKeys].flatMap((k) => l.secrets.get(k) ?? []);
+  return { ingresses, services, endpointSlices, secrets, nodes: l.nodes() };
+}
+
+/** The companion NodePort Services the builder's decisions call for (backends whose Service exists). */
+export function companionRequirements(backends: readonly BackendDecision[], services: Pick<Cache<V1Service>, 'get'>): CompanionRequirement[] {
+  return backends
+    .filter((b) => b.via === 'companionNodePort')
+    .flatMap((b) => {
+      const service = services.get(`${b.backend.namespace}/${b.backend.service}`);
+      return service ? [{ backend: b.backend, service }] : [];
+    });
 }
 
 type EnsureKind = 'create' | 'update' | 'targets' | 'adopt';
@@ -117,44 +206,25 @@ export class IngressReconciler {
       const ing = deps.fresh.resolve(k, deps.ingresses.get(k));
       if (ing && groupKeyOf(ing) === groupKey) members.push(ing);
     }
-    const classes = deps.ingressClasses.list();
-    const live: LiveMember[] = [];
-    const leaving: V1Ingress[] = [];
-    const problems: { ing: V1Ingress; message: string }[] = [];
-    for (const ing of members) {
-      const own = ingressOwnership(ing, classes, deps.config);
-      if (ing.metadata?.deletionTimestamp || !own.ours) {
-        if (hasFinalizer(ing, FINALIZER)) leaving.push(ing);
-      } else if (own.provider === null) {
-        problems.push({ ing, message: own.reason });
-      } else {
-        live.push({ ing, provider: own.provider, className: own.className });
-      }
-    }
-    if (problems.length > 0) {
+    const decision = decideGroup(members, deps.ingressClasses.list(), deps.config);
+    if (decision.kind === 'misconfigured') {
       // Cannot tell which provider should serve it: keep whatever LB exists as it is,
       // since a typo in an IngressClass must not tear load balancers down.
-      this.report(groupKey, problems.map((p) => p.ing), problems.map((p) => `Ingress ${keyOf(p.ing)}: ${p.message}`).join('; '));
+      this.report(groupKey, decision.problems.map((p) => p.ing), decision.message);
       return DONE;
     }
-    const first = live[0];
-    if (!first) return this.teardown(groupKey, leaving, flight);
-    const foreign = live.filter((m) => m.provider !== first.provider);
-    if (foreign.length > 0) {
-      this.report(
-        groupKey,
-        foreign.map((m) => m.ing),
-        foreign.map((m) => `Ingress ${keyOf(m.ing)} selects provider ${m.provider}, but its group is served by ${first.provider} (from Ingress ${keyOf(first.ing)})`).join('; '),
-      );
-    }
-    const mine = live.filter((m) => m.provider === first.provider);
+    const { leaving } = decision;
+    if (decision.kind === 'teardown') return this.teardown(groupKey, leaving, flight);
+    const { first, foreign, mine } = decision;
+    if (foreign.length > 0) this.report(groupKey, foreign.map((m) => m.ing), decision.foreignMessage);
     const provider = deps.providers.byName(first.provider);
     if (!provider) throw new Error(`provider ${first.provider} is not configured`);
 
     const ingresses = mine.map((m) => m.ing);
-    const build = (companionNodePorts: ReadonlyMap<string, number>): IngressModelResult =>
-      buildIngressModel({ ...this.inputs(ingresses), provider, className: first.className, clusterName: deps.config.clusterName, companionNodePorts });
-    let built = build(deps.companions.nodePorts(groupKey));
+    const build = (companionNodePorts: ReadonlyMap<string, number>, pods?: readonly V1Pod[]): IngressModelResult =>
+      buildIngressModel({ ...this.inputs(ingresses), provider, className: first.className, clusterName: deps.config.clusterName, companionNodePorts, ...(pods ? { pods } : {}) });
+    let ports: ReadonlyMap<string, number> = deps.companions.nodePorts(groupKey);
+    let built = build(ports);
     if (!built.ok && built.reason === 'invalid') return this.invalid(groupKey, ingresses, built.errors);
     if (foreign.length === 0) this.reported.delete(groupKey);
 
@@ -169,9 +239,10 @@ export class IngressReconciler {
 
     const wanted = this.companionsWanted(built.backends);
     if (wanted.length > 0 || !built.ok) {
-      const ports = await deps.companions.ensure(groupKey, ingresses, wanted);
+      ports = await deps.companions.ensure(groupKey, ingresses, wanted);
       built = build(ports);
     }
+    if (built.ok && built.probePods.length > 0) built = build(ports, await readProbePods(deps.pods, built.probePods));
     if (!built.ok) {
       if (built.reason === 'invalid') return this.invalid(groupKey, ingresses, built.errors);
       throw new Error(`companion node ports for ${built.companions.map((c) => c.key).join(', ')} are not available yet`);
@@ -205,6 +276,9 @@ export class IngressReconciler {
       rec.hash = hash;
       rec.shape = shape;
       rec.status = status;
+      // Told here, before a status write can fail, and only here: a resync reuses the
+      // recorded status, whose notices have been told already.
+      for (const n of status.notices ?? []) this.tell(ingresses, n.type, n.reason, n.message);
     }
 
     let statusWritten = false;
@@ -231,28 +305,12 @@ export class IngressReconciler {
     return DONE;
   }
 
-  private inputs(ingresses: readonly V1Ingress[]): { ingresses: readonly V1Ingress[]; services: V1Service[]; endpointSlices: V1EndpointSlice[]; secrets: V1Secret[]; nodes: readonly V1Node[] } {
-    const { deps } = this;
-    const serviceKeys = new Set(ingresses.flatMap(ingressByBackendService));
-    const secretKeys = new Set(ingresses.flatMap(ingressByTLSSecret));
-    const services: V1Service[] = [];
-    const endpointSlices: V1EndpointSlice[] = [];
-    for (const k of serviceKeys) {
-      const svc = deps.services.get(k);
-      if (svc) services.push(svc);
-      endpointSlices.push(...deps.endpointSlices.byIndex(ENDPOINTSLICE_BY_SERVICE, k));
-    }
-    const secrets = [...secretKeys].flatMap((k) => deps.secrets.get(k) ?? []);
-    return { ingresses, services, endpointSlices, secrets, nodes: deps.nodes() };
+  private inputs(ingresses: readonly V1Ingress[]): IngressGroupInputs {
+    return ingressModelInputs(ingresses, this.deps);
   }
 
   private companionsWanted(backends: readonly BackendDecision[]): CompanionRequirement[] {
-    return backends
-      .filter((b) => b.via === 'companionNodePort')
-      .flatMap((b) => {
-        const service = this.deps.services.get(`${b.backend.namespace}/${b.backend.service}`);
-        return service ? [{ backend: b.backend, service }] : [];
-      });
+    return companionRequirements(backends, this.deps.services);
   }
 
   /** One Event per backend decision, on the members that route to it, when the decisions change. */
@@ -276,7 +334,7 @@ export class IngressReconciler {
     if (this.reported.get(groupKey) === message) return;
     this.reported.set(groupKey, message);
     this.tell(ingresses, 'Warning', SyncLoadBalancerFailed, `Error syncing load balancer: ${message}`);
-    this.deps.log.warn(`Ingress ${groupKey}: ${message}`);
+    this.deps.log.warn(`Ingress ${groupKey}: ${message}`, ingressSubject(groupKey, this.applied.get(groupKey)?.provider));
   }
 
   private invalid(groupKey: string, ingresses: readonly V1Ingress[], errors: readonly ModelError[]): Outcome {
@@ -285,13 +343,20 @@ export class IngressReconciler {
     return DONE;
   }
 
-  private providerFailed(groupKey: string, ingresses: readonly V1Ingress[], provider: Provider, e: unknown, flight: Flight, digest: string): Outcome {
+  private async providerFailed(groupKey: string, ingresses: readonly V1Ingress[], provider: Provider, e: unknown, flight: Flight, digest: string): Promise<Outcome> {
     if (abortedForDeletion(flight)) return DONE;
     this.retry.failed(groupKey, digest);
     const f = classifyProviderFailure(e, provider.name);
     const message = `Error syncing load balancer: failed to ensure load balancer: ${f.error.message}`;
     this.tell(ingresses, 'Warning', SyncLoadBalancerFailed, message);
-    this.deps.log.warn(`Ingress ${groupKey}: ${message} (${f.error.kind})`);
+    this.deps.log.warn(`Ingress ${groupKey}: ${message} (${f.error.kind})`, ingressSubject(groupKey, provider.name));
+    if (f.error instanceof PartialEnsureError) {
+      // Part of the load balancer serves (Ingress status has no conditions: the Event says what does not).
+      for (const ing of ingresses) {
+        const w = await this.deps.writer.patchLoadBalancerStatus('Ingress', ing, toLoadBalancerIngress(f.error.status, 'Ingress'));
+        if (w.written) this.deps.fresh.remember(keyOf(ing), w.object);
+      }
+    }
     return f.outcome;
   }
 
@@ -346,7 +411,7 @@ export class IngressReconciler {
         const f = classifyProviderFailure(e, provider.name);
         const message = `Error deleting load balancer: ${f.error.message}`;
         this.tell(tellTo, 'Warning', SyncLoadBalancerFailed, message);
-        deps.log.warn(`Ingress ${groupKey}: ${message} (${f.error.kind})`);
+        deps.log.warn(`Ingress ${groupKey}: ${message} (${f.error.kind})`, ingressSubject(groupKey, provider.name));
         return f.outcome;
       }
     }

@@ -97,11 +97,13 @@ export function toNodeTarget(node: V1Node): NodeTarget {
     .sort((a, b) => byName(a.type, b.type) || byName(a.address, b.address));
   const zone = zoneOf(node);
   const providerID = node.spec?.providerID;
+  const labels = node.metadata?.labels;
   return {
     name: node.metadata?.name ?? '',
     addresses,
     ...(providerID ? { providerID } : {}),
     ...(zone ? { zone } : {}),
+    ...(labels && Object.keys(labels).length > 0 ? { labels: { ...labels } } : {}),
   };
 }
 
@@ -111,6 +113,9 @@ export function toNodeTargets(nodes: readonly V1Node[]): NodeTarget[] {
 }
 
 function targetKey(t: NodeTarget): string {
+  // Labels are left out on purpose: nodes are relabelled often and for many reasons, and
+  // requeueing every LB for each would cost more than a label-selected target set
+  // (AWS target-node-labels) catching up at the next periodic resync.
   return JSON.stringify([t.name, t.providerID ?? '', t.zone ?? '', [...t.addresses].map((a) => `${a.type}=${a.address}`).sort()]);
 }
 

@@ -90,6 +90,53 @@ export interface Logger {
   debug?(msg: string, ...args: unknown[]): void;
 }
 
+/**
+ * The object a log line is about, passed to the Logger as an argument beside the message
+ * (observability/log.ts's ObjectFields): a JSON logger writes it as fields instead of
+ * parsing them back out of the message, which cannot tell an Ingress group key apart.
+ * An Ingress group has no namespace; its name is `group/<name>`.
+ */
+export interface LogSubject {
+  readonly kind: 'Service' | 'Ingress';
+  readonly namespace?: string;
+  readonly name: string;
+  readonly provider?: string;
+}
+
+const withProvider = (s: LogSubject, provider: string | undefined): LogSubject => (provider === undefined ? s : { ...s, provider });
+
+/** A Service by its cache key, `ns/name`. */
+export function serviceSubject(key: string, provider?: string): LogSubject {
+  const slash = key.indexOf('/');
+  return withProvider({ kind: 'Service', namespace: key.slice(0, slash), name: key.slice(slash + 1) }, provider);
+}
+
+/** An Ingress load balancer by its group key: `ingress/ns/name` (one Ingress) or `group/name`. */
+export function ingressSubject(groupKey: string, provider?: string): LogSubject {
+  if (groupKey.startsWith('group/')) return withProvider({ kind: 'Ingress', name: groupKey }, provider);
+  const rest = groupKey.startsWith('ingress/') ? groupKey.slice('ingress/'.length) : groupKey;
+  const slash = rest.indexOf('/');
+  return withProvider({ kind: 'Ingress', namespace: rest.slice(0, slash), name: rest.slice(slash + 1) }, provider);
+}
+
+/** The object a work-queue key names (`service/ns/name`, `ingress/ns/name`, `group/name`). */
+export function queueKeySubject(key: string): LogSubject | undefined {
+  if (key.startsWith('service/')) return serviceSubject(key.slice('service/'.length));
+  if (key.startsWith('ingress/') || key.startsWith('group/')) return ingressSubject(key);
+  return undefined;
+}
+
+export const isLogSubject = (v: unknown): v is LogSubject =>
+  typeof v === 'object' && v !== null && ((v as LogSubject).kind === 'Service' || (v as LogSubject).kind === 'Ingress') && typeof (v as LogSubject).name === 'string';
+
+/**
+ * The arguments a plain-text (console) logger prints: the subject goes, because the
+ * message already names the object and console would print it as a raw object dump.
+ */
+export function textArgs(args: readonly unknown[]): unknown[] {
+  return args.filter((a) => !isLogSubject(a));
+}
+
 export interface ReconcilerEnv {
   readonly config: LbcConfig;
   readonly providers: ProviderSet;

@@ -24,7 +24,7 @@ import type { ModelError } from '../model/validation.js';
 import type { Provider } from '../providers/types.js';
 
 /** What a builder needs of a provider: its name, what it can do, and its annotation parser. */
-export type ModelProvider<O extends ProviderOptions = ProviderOptions> = Pick<Provider<O>, 'name' | 'capabilities' | 'parseOptions'>;
+export type ModelProvider<O extends ProviderOptions = ProviderOptions> = Pick<Provider<O>, 'name' | 'capabilities' | 'parseOptions' | 'actionServices'>;
 
 export interface ServiceModelInput<O extends ProviderOptions = ProviderOptions> {
   readonly service: V1Service;
@@ -128,7 +128,7 @@ export function buildServiceModel<O extends ProviderOptions>(input: ServiceModel
     } else {
       targetSets.push({ ...common, type: 'ip', port: p.targetPort ?? p.port, targets: podTargets(slices, p) });
     }
-    listeners.push({ protocol, port: p.port, targetSet: setName });
+    listeners.push({ protocol, port: p.port, targetSet: setName, ...(p.name ? { name: p.name } : {}) });
   });
 
   let sourceRanges: string[] = [];

@@ -8,7 +8,7 @@ import { hasFinalizer, type ConditionInput } from '../kube/status.js';
 import type { LbRef } from '../model/ref.js';
 import type { LoadBalancerStatus } from '../model/status.js';
 import { formatModelError, type ModelError } from '../model/validation.js';
-import type { Provider } from '../providers/types.js';
+import { PartialEnsureError, type Provider } from '../providers/types.js';
 import {
   DeletedLoadBalancer,
   DeletingLoadBalancer,
@@ -29,6 +29,7 @@ import {
   involved,
   READY_CONDITION,
   RetryGate,
+  serviceSubject,
   specDigests,
   targetTypesOf,
   toLoadBalancerIngress,
@@ -191,6 +192,9 @@ export class ServiceReconciler {
       rec.hash = hash;
       rec.shape = shape;
       rec.status = status;
+      // Told here, before the status write can fail, and only here: a resync reuses the
+      // recorded status, whose notices have been told already.
+      for (const n of status.notices ?? []) deps.events.event(involved('Service', obj), n.type, n.reason, n.message);
     }
     const applied = this.applied.get(key);
     if (applied) applied.inputs = inputs;
@@ -242,8 +246,14 @@ export class ServiceReconciler {
     const f = classifyProviderFailure(e, provider.name);
     const message = `Error syncing load balancer: failed to ensure load balancer: ${f.error.message}`;
     this.deps.events.event(involved('Service', obj), 'Warning', SyncLoadBalancerFailed, message);
-    this.deps.log.warn(`Service ${key}: ${message} (${f.error.kind})`);
-    if (!f.retryable) {
+    this.deps.log.warn(`Service ${key}: ${message} (${f.error.kind})`, serviceSubject(key, provider.name));
+    if (f.error instanceof PartialEnsureError) {
+      // Part of the load balancer serves: publish where, so clients reach it, and say on the object what does not.
+      const w = await this.deps.writer.patchLoadBalancerStatus('Service', obj, toLoadBalancerIngress(f.error.status, 'Service'), [
+        { type: READY_CONDITION, status: 'False', reason: 'PartiallyEnsured', message: f.error.message },
+      ]);
+      if (w.written) this.deps.fresh.remember(key, w.object);
+    } else if (!f.retryable) {
       const w = await this.deps.writer.patchLoadBalancerStatus('Service', obj, currentIngress(obj), [
         { type: READY_CONDITION, status: 'False', reason: 'ProviderRejected', message: f.error.message },
       ]);
@@ -282,7 +292,7 @@ export class ServiceReconciler {
     this.deleting.delete(key);
     this.reported.delete(key);
     const why = own.ours ? 'the Service is being deleted' : own.reason;
-    deps.log.debug?.(`Service ${key}: load balancer deleted (${why})`);
+    deps.log.debug?.(`Service ${key}: load balancer deleted (${why})`, serviceSubject(key, rec?.provider));
     deps.events.event(involved('Service', obj), 'Normal', DeletedLoadBalancer, 'Deleted load balancer');
     return DONE;
   }
@@ -304,7 +314,7 @@ export class ServiceReconciler {
         const message = `Error deleting load balancer: ${f.error.message}`;
         // Said on every retry: a deletion that cannot finish must never wait silently.
         if (svc) deps.events.event(involved('Service', svc), 'Warning', SyncLoadBalancerFailed, message);
-        deps.log.warn(`Service ${key}: ${message} (${f.error.kind})`);
+        deps.log.warn(`Service ${key}: ${message} (${f.error.kind})`, serviceSubject(key, provider.name));
         return f.outcome;
       }
     }

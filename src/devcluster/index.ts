@@ -10,7 +10,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { builtinResources } from './resources.js';
 import { Store } from './store.js';
-import { ApiServer } from './server.js';
+import { ApiServer, type ServerOptions } from './server.js';
 import { namespaceStrategy } from './namespaces.js';
 import { serviceStrategy } from './services.js';
 import { startEndpointsController } from './endpoints.js';
@@ -31,6 +31,8 @@ export interface DevClusterOptions {
   nodePortRange?: string;
   /** Interval of BOOKMARK events on watches that allow them. */
   bookmarkIntervalMs?: number;
+  /** Opt-in: every authenticated request, as RBAC would judge it (see ServerOptions.onRequest). */
+  onRequest?: ServerOptions['onRequest'];
 }
 
 export interface DevCluster {
@@ -67,7 +69,7 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
   const stopGc = startGarbageCollector(store);
   const token = randomBytes(24).toString('hex');
   const tls = selfSignedCert({ ips: ['127.0.0.1'], dns: ['localhost'] });
-  const server = new ApiServer(store, { token, tls, bookmarkIntervalMs: opts.bookmarkIntervalMs });
+  const server = new ApiServer(store, { token, tls, bookmarkIntervalMs: opts.bookmarkIntervalMs, onRequest: opts.onRequest });
   const port = await server.listen(opts.port ?? 0);
   const url = `https://127.0.0.1:${port}`;
 

@@ -33,6 +33,20 @@ export interface ServerOptions {
   tls: { certPem: string; keyPem: string };
   /** How often a watch with allowWatchBookmarks gets a BOOKMARK. */
   bookmarkIntervalMs?: number;
+  /**
+   * Opt-in: told of every authenticated request, as kube-apiserver's authorizer sees it,
+   * before it is served. Tests hold a client's requests to an RBAC role with it.
+   */
+  onRequest?: (r: RequestAttributes) => void;
+}
+
+/** A request as RBAC judges it: a resource request (verb on group/resource[/subresource]) or a non-resource path. */
+export interface RequestAttributes {
+  readonly method: string;
+  readonly path: string;
+  readonly verb: string;
+  /** Absent for non-resource paths (discovery, /version). */
+  readonly resource?: { readonly group: string; readonly resource: string; readonly subresource?: string; readonly namespace?: string; readonly name?: string };
 }
 
 interface Route {
@@ -98,13 +112,7 @@ export class ApiServer {
     } catch {
       route = undefined;
     }
-    const watch = q.get('watch') === 'true' || q.get('watch') === '1' || route?.watchPath;
-    const verb = !route
-      ? method.toLowerCase()
-      : method === 'GET'
-        ? watch ? 'watch' : route.name ? 'get' : 'list'
-        : method === 'POST' ? 'create' : method === 'PUT' ? 'update' : method === 'PATCH' ? 'patch'
-          : method === 'DELETE' ? (route.name ? 'delete' : 'deletecollection') : method.toLowerCase();
+    const verb = verbOf(method, route, q);
     if (!route) return forbiddenAnonymous({ verb, path });
     return forbiddenAnonymous({
       verb,
@@ -156,6 +164,7 @@ export class ApiServer {
     if (auth === 'anonymous') throw this.anonymousDenial(method, path, url.searchParams);
 
     const discovery = this.discovery(path);
+    if (this.opts.onRequest) this.record(method, path, url.searchParams, discovery !== undefined);
     if (discovery !== undefined) {
       if (method !== 'GET') throw methodNotAllowed();
       if (discovery === null) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
@@ -173,6 +182,36 @@ export class ApiServer {
     }
     const reply = await this.dispatch(method, route, q, req);
     this.respond(req, res, route, reply);
+  }
+
+  private record(method: string, path: string, q: URLSearchParams, nonResource: boolean): void {
+    let route: Route | undefined;
+    if (!nonResource) {
+      try {
+        route = this.route(path);
+      } catch {
+        // A path devcluster does not serve (it answers 404): reported as a bare path, so a
+        // client reaching for a resource devcluster lacks is seen, not silently dropped.
+        route = undefined;
+      }
+    }
+    const verb = verbOf(method, route, q);
+    this.opts.onRequest?.({
+      method,
+      path,
+      verb,
+      ...(route
+        ? {
+            resource: {
+              group: route.rt.group,
+              resource: route.rt.plural,
+              ...(route.subresource ? { subresource: route.subresource } : {}),
+              ...(route.namespace !== undefined ? { namespace: route.namespace } : {}),
+              ...(route.name !== undefined ? { name: route.name } : {}),
+            },
+          }
+        : {}),
+    });
   }
 
   /** undefined = not a discovery path; null = a discovery path that does not exist. */
@@ -575,6 +614,17 @@ function objectKey(o: KObject): string {
 
 function encodeContinue(rv: number, start: string): string {
   return Buffer.from(JSON.stringify({ v: 'lbc.dev/devcluster', rv, start })).toString('base64url');
+}
+
+/** The authorizer's verb: get/list/watch by name and watch flag, the others by method. */
+function verbOf(method: string, route: Route | undefined, q: URLSearchParams): string {
+  const watch = q.get('watch') === 'true' || q.get('watch') === '1' || route?.watchPath;
+  return !route
+    ? method.toLowerCase()
+    : method === 'GET'
+      ? watch ? 'watch' : route.name ? 'get' : 'list'
+      : method === 'POST' ? 'create' : method === 'PUT' ? 'update' : method === 'PATCH' ? 'patch'
+        : method === 'DELETE' ? (route.name ? 'delete' : 'deletecollection') : method.toLowerCase();
 }
 
 function decodeContinue(token: string): { rv: number; start: string } {

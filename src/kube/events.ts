@@ -3,7 +3,9 @@
 // Event already written, as client-go's recorder does, instead of adding another one.
 // Unlike client-go's recorder, which drops Events once its 1000-entry buffer is full,
 // nothing is dropped under load: every Event waits in a queue (repeats coalesce into
-// one pending write) and is written with bounded concurrency and retries.
+// one pending write) and is written with bounded concurrency and retries. Under a
+// backlog they can also wait their turn (holdWhile), so that the API server's time goes
+// to the writes users wait for (finalizers, addresses) first.
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
@@ -38,6 +40,14 @@ export interface EventRecorderOptions {
   maxAttempts?: number;
   /** Retry backoff. Default 100 ms doubling to 30 s. */
   retry?: { baseMs?: number; maxMs?: number };
+  /**
+   * While this returns true, Event writes wait, each at most maxHoldMs after it was
+   * recorded; the controller passes "reconciles are waiting for a worker". Nothing is
+   * dropped, and flush() waits for held Events too.
+   */
+  holdWhile?: () => boolean;
+  /** Default 5 s. */
+  maxHoldMs?: number;
   now?: () => Date;
   logger?: { warn(msg: string, ...args: unknown[]): void };
 }
@@ -69,11 +79,17 @@ interface Pending {
   count: number;
   /** The count the API server has; 0 until created. */
   written: number;
+  /** Date.now() when its latest write was queued: holdWhile holds it until queuedAt + maxHoldMs. */
+  queuedAt: number;
 }
 
 // Event names are `<object name>.<hex nanoseconds>` as client-go makes them; they must
 // stay within the 253 characters of a DNS subdomain.
 const MAX_NAME = 253;
+// Made once: the write clients read the patch type from each options object once.
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+// How often a held write looks again whether it may go.
+const HOLD_POLL_MS = 20;
 
 export class EventRecorder {
   private readonly core: EventRecorderOptions['core'];
@@ -84,6 +100,8 @@ export class EventRecorder {
   private readonly maxAttempts: number;
   private readonly now: () => Date;
   private readonly log: { warn(msg: string, ...args: unknown[]): void };
+  private readonly holdWhile: (() => boolean) | undefined;
+  private readonly maxHoldMs: number;
   private readonly queue: WorkQueue<string>;
   private readonly running: Promise<void>;
   // aggregation key -> the Event repeats go to now
@@ -104,6 +122,8 @@ export class EventRecorder {
     this.maxAttempts = opts.maxAttempts ?? 15;
     this.now = opts.now ?? (() => new Date());
     this.log = opts.logger ?? console;
+    this.holdWhile = opts.holdWhile;
+    this.maxHoldMs = opts.maxHoldMs ?? 5000;
     this.queue = new WorkQueue<string>({
       rateLimiter: new ExponentialBackoff({ baseMs: opts.retry?.baseMs ?? 100, maxMs: opts.retry?.maxMs ?? 30_000 }),
     });
@@ -143,9 +163,11 @@ export class EventRecorder {
         last: now,
         count: 1,
         written: 0,
+        queuedAt: 0,
       };
       this.current.set(aggKey, ev);
     }
+    if (ev.written === ev.count - 1) ev.queuedAt = Date.now();
     this.byName.set(ev.name, ev);
     this.queue.add(ev.name);
     this.sweep(now);
@@ -171,6 +193,9 @@ export class EventRecorder {
   }
 
   private async write(name: string): Promise<void> {
+    const first = this.byName.get(name);
+    if (!first || first.written === first.count) return;
+    await this.hold(first.queuedAt + this.maxHoldMs);
     const ev = this.byName.get(name);
     if (!ev) return;
     const count = ev.count;
@@ -182,7 +207,7 @@ export class EventRecorder {
         try {
           await this.core.patchNamespacedEvent(
             { name: ev.name, namespace: ev.namespace, body: { count, lastTimestamp: rfc3339(ev.last) } },
-            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+            MERGE_PATCH,
           );
           this.counters.patched++;
         } catch (err) {
@@ -231,9 +256,17 @@ export class EventRecorder {
       if (statusOf(err) !== 409) throw err;
       await this.core.patchNamespacedEvent(
         { name: ev.name, namespace: ev.namespace, body: { count, lastTimestamp: rfc3339(ev.last) } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        MERGE_PATCH,
       );
       this.counters.patched++;
+    }
+  }
+
+  private async hold(until: number): Promise<void> {
+    while (this.holdWhile?.()) {
+      const left = until - Date.now();
+      if (left <= 0) return;
+      await new Promise((r) => setTimeout(r, Math.min(HOLD_POLL_MS, left)));
     }
   }
 

@@ -542,7 +542,8 @@ export function newInformer<T extends KubeObject>(
     },
     path: resource.path,
     decode: (raw) => resource.decode(raw),
-    watch: opts.watch ?? clients.kc,
+    // lbc's own connection where there is one: its watches share the writes' HTTP/2 connection.
+    watch: opts.watch ?? clients.api?.watch ?? clients.kc,
   });
 }
 

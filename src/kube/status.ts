@@ -46,7 +46,15 @@ export class ConflictError extends Error {
   }
 }
 
-type Patch = (clients: StatusClients, obj: { name: string; namespace: string }, body: object, contentType: string) => Promise<unknown>;
+type Patch = (clients: StatusClients, obj: { name: string; namespace: string }, body: object, contentType: PatchType) => Promise<unknown>;
+type PatchType = typeof PatchStrategy.JsonPatch | typeof PatchStrategy.MergePatch;
+
+// One options object per patch type, made once: setHeaderOptions builds a middleware
+// chain, and the write clients read the type from each options object only once.
+const PATCH_OPTIONS = {
+  [PatchStrategy.JsonPatch]: setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+  [PatchStrategy.MergePatch]: setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+};
 
 interface KindInfo {
   /** PATCH on the object itself (metadata.finalizers). */
@@ -61,15 +69,13 @@ export type StatusClients = Pick<KubeClients, 'core' | 'networking'>;
 
 const KINDS: Record<StatusKind, KindInfo> = {
   Service: {
-    patch: (c, o, body, ct) => c.core.patchNamespacedService({ ...o, body }, setHeaderOptions('Content-Type', ct)),
-    patchStatus: (c, o, body, ct) =>
-      c.core.patchNamespacedServiceStatus({ ...o, body }, setHeaderOptions('Content-Type', ct)),
+    patch: (c, o, body, ct) => c.core.patchNamespacedService({ ...o, body }, PATCH_OPTIONS[ct]),
+    patchStatus: (c, o, body, ct) => c.core.patchNamespacedServiceStatus({ ...o, body }, PATCH_OPTIONS[ct]),
     hasConditions: true,
   },
   Ingress: {
-    patch: (c, o, body, ct) => c.networking.patchNamespacedIngress({ ...o, body }, setHeaderOptions('Content-Type', ct)),
-    patchStatus: (c, o, body, ct) =>
-      c.networking.patchNamespacedIngressStatus({ ...o, body }, setHeaderOptions('Content-Type', ct)),
+    patch: (c, o, body, ct) => c.networking.patchNamespacedIngress({ ...o, body }, PATCH_OPTIONS[ct]),
+    patchStatus: (c, o, body, ct) => c.networking.patchNamespacedIngressStatus({ ...o, body }, PATCH_OPTIONS[ct]),
     hasConditions: false,
   },
 };

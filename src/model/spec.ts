@@ -20,6 +20,12 @@ export type HealthCheck =
       readonly port: HealthCheckPort;
       /** Absolute request path, e.g. `/healthz`. */
       readonly path: string;
+      /**
+       * The path of the backing Pods' HTTP readiness probe, set by the Ingress builder
+       * only when the user chose no path. Providers that follow ingress-gce probe it
+       * instead of `path`; the others keep `path` (aws-load-balancer-controller's `/`).
+       */
+      readonly readinessProbePath?: string;
     });
 
 /** 'traffic-port' probes the port traffic goes to (node port or pod port). */
@@ -44,6 +50,11 @@ export interface NodeTarget {
   /** spec.providerID, e.g. `aws:///us-east-1a/i-0abc`; absent on bare metal. */
   readonly providerID?: string;
   readonly zone?: string;
+  /**
+   * The Node's labels, for providers that pick targets by label (AWS
+   * target-node-labels). Absent when the node has none.
+   */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface PodTarget {
@@ -114,6 +125,8 @@ export interface L4Listener {
   readonly protocol: L4Protocol;
   readonly port: number;
   readonly targetSet: string;
+  /** The Service port's name, for annotations that name ports (AWS ssl-ports). */
+  readonly name?: string;
 }
 
 export interface HttpListener {
@@ -144,6 +157,23 @@ export interface Rule {
   readonly targetSet: string;
   /** `namespace/name` of the Ingress that declared the rule, for Events. */
   readonly source: string;
+}
+
+/**
+ * A rule whose backend is an action the provider defines in an annotation (AWS
+ * `alb.ingress.kubernetes.io/actions.<name>`, reached by an Ingress backend with
+ * `port.name: use-annotation`) rather than a target set. Only built for providers whose
+ * annotation prefixes define that action.
+ */
+export interface ActionRule {
+  readonly host?: string;
+  readonly path: string;
+  readonly pathType: PathType;
+  /** The action's name: the backend's `service.name`. */
+  readonly action: string;
+  readonly source: string;
+  /** Its place in the priority order: right before `rules[before]` (`rules.length`: after them all). */
+  readonly before: number;
 }
 
 export type SessionAffinity = { readonly type: 'None' } | { readonly type: 'ClientIP'; readonly timeoutSeconds: number };
@@ -182,7 +212,20 @@ export interface L7Spec<O extends ProviderOptions = ProviderOptions> extends Spe
   readonly rules: readonly Rule[];
   /** Target set for requests no rule matches; absent means the provider answers 404. */
   readonly defaultBackend?: string;
+  /** Rules that lead to provider actions; absent or empty for most specs. */
+  readonly actionRules?: readonly ActionRule[];
+  /** An action (see ActionRule) for requests no rule matches; only when defaultBackend is absent. */
+  readonly defaultAction?: string;
+  /**
+   * The target sets the builder resolved for Services an action forwards to: action name →
+   * actionServiceKey(service, port as written) → target set name. The provider reads the
+   * action's own annotation but cannot resolve a port name, so the builder does it here.
+   */
+  readonly actionTargetSets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
+
+/** The key of one forward target in L7Spec.actionTargetSets. */
+export const actionServiceKey = (service: string, port: number | string | undefined): string => `${service}:${port === undefined ? '' : String(port)}`;
 
 export type LoadBalancerSpec<O extends ProviderOptions = ProviderOptions> = L4Spec<O> | L7Spec<O>;
 

@@ -19,8 +19,22 @@ export type IngressPoint =
   | (IngressPointBase & { readonly ip: string; readonly hostname?: never })
   | (IngressPointBase & { readonly hostname: string; readonly ip?: never });
 
+/**
+ * Something ensure did that the object's users should hear about besides the address,
+ * e.g. a cloud resource that could not change in place and was deleted and created
+ * again. The reconciler turns each into an Event on the object; a reason is one of the
+ * upstream service controller's (UpdatedLoadBalancer, SyncLoadBalancerFailed).
+ */
+export interface ProviderNotice {
+  readonly type: 'Normal' | 'Warning';
+  readonly reason: string;
+  readonly message: string;
+}
+
 export interface LoadBalancerStatus {
   readonly ingress: readonly IngressPoint[];
+  /** Set by ensure only when there is something to tell; not part of the object's status (statusEqual ignores it). */
+  readonly notices?: readonly ProviderNotice[];
 }
 
 export const EMPTY_STATUS: LoadBalancerStatus = { ingress: [] };

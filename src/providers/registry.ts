@@ -14,6 +14,32 @@ export interface ProviderFactoryContext {
   readonly options: Readonly<Record<string, unknown>>;
   /** Where the block sits in the config file, for error messages: `providers[1].options`. */
   readonly configPath: string;
+  /**
+   * Where the provider's warnings go, every line already carrying `{provider: name}`.
+   * Absent when the caller gave buildProviders no logger: the provider keeps its own
+   * default (console), as the demo and the tests expect.
+   */
+  readonly log?: ProviderLogger;
+}
+
+/** The `(message, ...args)` logger providers write to; lbc run's JSON logger fits it. */
+export interface ProviderLogger {
+  info(msg: string, ...args: unknown[]): void;
+  warn(msg: string, ...args: unknown[]): void;
+}
+
+export interface BuildProvidersOptions {
+  /** lbc run passes its (scrubbed, JSON) logger so a provider's warnings are lines like any other. */
+  readonly log?: ProviderLogger;
+}
+
+/** Adds `{provider}` to each line, so a JSON logger writes it as a field rather than reading it from text. */
+function providerLogger(log: ProviderLogger, provider: string): ProviderLogger {
+  const about = { provider };
+  return {
+    info: (m, ...a) => log.info(m, ...a, about),
+    warn: (m, ...a) => log.warn(m, ...a, about),
+  };
 }
 
 export type ProviderFactory = (ctx: ProviderFactoryContext) => Provider | Promise<Provider>;
@@ -42,7 +68,7 @@ export interface ProviderSet {
   close(): Promise<void>;
 }
 
-export async function buildProviders(config: LbcConfig, factories: ProviderFactories = builtinProviderFactories): Promise<ProviderSet> {
+export async function buildProviders(config: LbcConfig, factories: ProviderFactories = builtinProviderFactories, opts: BuildProvidersOptions = {}): Promise<ProviderSet> {
   const byName = new Map<string, Provider>();
   const byClass = new Map<string, Provider>();
   const classOf = new Map<string, string>();
@@ -61,6 +87,7 @@ export async function buildProviders(config: LbcConfig, factories: ProviderFacto
           clusterName: config.clusterName,
           options: p.options,
           configPath: `providers[${i}].options`,
+          ...(opts.log ? { log: providerLogger(opts.log, p.name) } : {}),
         });
       } catch (e) {
         throw new ProviderRegistryError(`providers[${i}] (${p.name}): ${(e as Error).message}`, { cause: e });

@@ -25,6 +25,12 @@ export interface OwnedLoadBalancer {
   readonly id: string;
 }
 
+/** A Service an annotation action forwards to, as the user wrote it: port a number, a numeric string or a port name. */
+export interface ActionServiceRef {
+  readonly service: string;
+  readonly port?: number | string | undefined;
+}
+
 export interface ProviderCapabilities {
   readonly layers: readonly ('L4' | 'L7')[];
   /** Target types the provider can program; the first is its default. Never empty. */
@@ -62,6 +68,12 @@ export interface Provider<O extends ProviderOptions = ProviderOptions> {
    * options bag. Pure. Absent means the provider reads no annotations (options `{}`).
    */
   parseOptions?(annotations: Readonly<Record<string, string>>, kind: LbKind): OptionsParseResult<O>;
+  /**
+   * The Services an annotation action (the value of `<prefix>actions.<name>`) forwards
+   * to, so that the Ingress builder resolves them into target sets as it does rule
+   * backends. Pure. Absent: the provider's actions name no Services.
+   */
+  actionServices?(actionValue: string): readonly ActionServiceRef[];
   /** The changes ensure(spec) would make now, without making them. */
   plan(spec: LoadBalancerSpec<O>, opts?: CallOptions): Promise<readonly Change[]>;
   /**
@@ -114,6 +126,23 @@ export class ProviderError extends Error {
   /** Whether the same call may succeed later without the user changing anything. */
   get retryable(): boolean {
     return RETRYABLE.has(this.kind);
+  }
+}
+
+/**
+ * ensure converged part of the load balancer and failed the rest (a listener that cannot
+ * bind, a certificate that does not load): what serves is in `status`, what failed in the
+ * message. The reconciler publishes the status, so clients reach the parts that work,
+ * reports the failure on the object, and retries as `kind` says.
+ */
+export class PartialEnsureError extends ProviderError {
+  constructor(
+    kind: ProviderErrorKind,
+    message: string,
+    readonly status: LoadBalancerStatus,
+    opts: { retryAfterMs?: number; provider?: string; cause?: unknown } = {},
+  ) {
+    super(kind, message, opts);
   }
 }
 

@@ -328,6 +328,43 @@ describe('buildIngressModel: groups', () => {
   });
 });
 
+describe('buildIngressModel: Services an annotation action forwards to', () => {
+  // A provider whose actions name Services: the value is a comma list of service:port, so
+  // this test exercises the builder alone, not any provider's action format.
+  const actionProvider = () => ({
+    ...modelProvider(),
+    actionServices: (v: string) => v.split(',').map((x) => ({ service: x.split(':')[0] ?? '', port: x.split(':')[1] })),
+  });
+  const useAction = (name: string, ns = 'default', annotations: Record<string, string> = {}) =>
+    ingress(name, { rules: [{ http: { paths: [path(`/${name}`, 'split', 'use-annotation')] } }] }, { 'lbc.dev/group.name': 'g', ...annotations }, ns);
+
+  it('resolves them into target sets like rule backends, whichever member of the group defines the action', () => {
+    const defs = ingress('defs', { rules: [{ http: { paths: [path('/web', 'web', 80)] } }] }, { 'lbc.dev/group.name': 'g', 'test.example/actions.split': 'api:admin,shop:443' });
+    const s = spec([defs, useAction('site')], { provider: actionProvider() });
+    expect(s.targetSets.map((t) => [t.name, t.type])).toEqual([
+      ['default/api:9000', 'ip'],
+      ['default/shop:443', 'instance'],
+      ['default/web:80', 'instance'],
+    ]);
+    expect(s.actionTargetSets).toEqual({ split: { 'api:admin': 'default/api:9000', 'shop:443': 'default/shop:443' } });
+  });
+
+  it('a missing Service is an error naming it and the annotation', () => {
+    expect(errors([useAction('site', 'default', { 'test.example/actions.split': 'web:80,gone:80' })], { provider: actionProvider() })).toEqual([
+      {
+        field: 'metadata.annotations[test.example/actions.split].forwardConfig.targetGroups[1].service.name',
+        object: 'Ingress default/site',
+        reason: 'Service default/gone does not exist',
+      },
+    ]);
+  });
+
+  it('one action used from two namespaces is refused: its Services would be two different sets', () => {
+    const errs = errors([useAction('a', 'default', { 'test.example/actions.split': 'web:80' }), useAction('b', 'other')], { provider: actionProvider(), services: [...services, { ...svcNodePort, metadata: { ...svcNodePort.metadata, namespace: 'other' } }] });
+    expect(errs.map((e) => e.reason)).toEqual([expect.stringContaining('Ingresses of namespaces default and other both use it')]);
+  });
+});
+
 describe('buildIngressModel: everything wrong at once', () => {
   it('reports every error in one result', () => {
     const bad = site({ tls: [{ secretName: 'nope' }], defaultBackend: backend('ghost', 80) }, { 'lbc.dev/target-type': 'node', 'lbc.dev/health-check-path': 'x', 'lbc.dev/tags': 'a' });

@@ -1,10 +1,10 @@
 // The Ingress reconciler against fakes: groups, companions, members leaving,
 // misconfigured classes, teardown.
-import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1IngressSpec, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1IngressSpec, V1Node, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/config.js';
 import { COMPANION_BY_GROUP, COMPANION_OF_ANNOTATION, companionByGroup, Companions } from '../../src/controller/companions.js';
-import { INGRESS_BY_GROUP, ingressByGroup, IngressReconciler } from '../../src/controller/ingress-reconciler.js';
+import { INGRESS_BY_GROUP, ingressByGroup, ingressModelInputs, IngressReconciler } from '../../src/controller/ingress-reconciler.js';
 import { OwnWrites } from '../../src/controller/own-writes.js';
 import { FINALIZER, Flight } from '../../src/controller/reconcile.js';
 import { Cache } from '../../src/kube/cache.js';
@@ -13,7 +13,7 @@ import { ingressGroupRef } from '../../src/model/ref.js';
 import type { L7Spec } from '../../src/model/spec.js';
 import type { MemoryProvider } from '../../src/providers/memory/index.js';
 import { buildProviders } from '../../src/providers/registry.js';
-import { FakeCompanionApi, FakeEvents, FakeWriter, nextRv, quietLog } from './reconciler-fakes.js';
+import { FakeCompanionApi, FakeEvents, FakePods, FakeWriter, nextRv, quietLog } from './reconciler-fakes.js';
 
 async function setup() {
   const config = validateConfig({
@@ -36,6 +36,7 @@ async function setup() {
   const events = new FakeEvents();
   const companionApi = new FakeCompanionApi(services);
   const serviceWrites = new OwnWrites<V1Service>();
+  const pods = new FakePods();
   const nodes: V1Node[] = [{ metadata: { name: 'n1' }, status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: '10.0.0.1' }] } }];
   const r = new IngressReconciler({
     config,
@@ -52,6 +53,7 @@ async function setup() {
     nodes: () => nodes,
     fresh: new OwnWrites<V1Ingress>(),
     companions: new Companions({ services, api: companionApi, fresh: serviceWrites }),
+    pods,
   });
   for (const [name, provider] of [['lbc', 'mem'], ['lbc-inst', 'inst']] as const) {
     classes.set({ metadata: { name, resourceVersion: nextRv() }, spec: { controller: 'lbc.dev/ingress', parameters: { apiGroup: 'lbc.dev', kind: 'Provider', name: provider } } });
@@ -77,7 +79,7 @@ async function setup() {
   const mem = providers.byName('mem') as MemoryProvider;
   const inst = providers.byName('inst') as MemoryProvider;
   const reconcile = (key: string) => r.reconcile(key, new Flight());
-  return { services, ingresses, classes, writer, events, companionApi, r, mem, inst, service, ingress, reconcile };
+  return { services, ingresses, classes, slices, pods, writer, events, companionApi, r, mem, inst, service, ingress, reconcile };
 }
 
 const route = (path: string, service = 'web'): V1IngressSpec => ({
@@ -197,5 +199,92 @@ describe('IngressReconciler', () => {
     expect(t.services.byIndex(COMPANION_BY_GROUP, 'ingress/default/legacy')).toEqual([]);
     expect(t.inst.loadBalancers()).toEqual([]);
     expect(t.ingresses.get('default/legacy')).toBeUndefined();
+  });
+});
+
+describe('IngressReconciler: provider notices', () => {
+  it('tells each notice to every member of the group once; never in the status, and a resync after it writes nothing', async () => {
+    const t = await setup();
+    t.service('web', 'NodePort');
+    t.ingress('one', route('/one'), { 'lbc.dev/group.name': 'shop' });
+    t.ingress('two', route('/two'), { 'lbc.dev/group.name': 'shop' });
+    t.mem.noticeNext({ type: 'Normal', reason: 'UpdatedLoadBalancer', message: 'Replaced URL map shop (it cannot change in place)' });
+    await t.reconcile('group/shop');
+    const told = t.events.list.filter((e) => e.message.startsWith('Replaced'));
+    expect(told.map((e) => `${e.kind} ${e.name} ${e.type} ${e.reason}`)).toEqual(['Ingress one Normal UpdatedLoadBalancer', 'Ingress two Normal UpdatedLoadBalancer']);
+    for (const n of ['one', 'two']) {
+      expect(t.ingresses.get(`default/${n}`)?.status).toEqual({ loadBalancer: { ingress: [{ ip: '192.0.2.1', ports: [{ port: 80, protocol: 'TCP' }] }] } });
+    }
+    const writes = t.writer.writes.length;
+    const events = t.events.list.length;
+    await t.reconcile('group/shop');
+    expect(t.writer.writes).toHaveLength(writes);
+    expect(t.events.list).toHaveLength(events);
+  });
+});
+
+describe('IngressReconciler: health checks that follow readiness probes', () => {
+  const webSlice = (pod: string): V1EndpointSlice => ({
+    metadata: { name: 'web-abc', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' }, resourceVersion: nextRv() },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    endpoints: [{ addresses: ['10.1.0.1'], conditions: { ready: true }, targetRef: { kind: 'Pod', namespace: 'default', name: pod } }],
+  });
+  const probedPod = (name: string, path: string): V1Pod => ({
+    metadata: { name, namespace: 'default' },
+    spec: { containers: [{ name: 'web', image: 'web', ports: [{ name: 'http', containerPort: 8080 }], readinessProbe: { httpGet: { path, port: 'http' } } }] },
+  });
+  const lastHealthCheck = (t: Awaited<ReturnType<typeof setup>>) => t.mem.callsOf('ensure').at(-1)?.spec.targetSets[0]?.healthCheck;
+
+  it('reads the backing Pod at reconcile and gives the provider its readiness probe path', async () => {
+    const t = await setup();
+    t.service('web', 'NodePort');
+    t.slices.set(webSlice('web-1'));
+    t.pods.put(probedPod('web-1', '/ready'));
+    t.ingress('site', route('/'));
+    expect(await t.reconcile('ingress/default/site')).toEqual({ kind: 'done' });
+    expect(t.pods.reads).toEqual(['default/web-1']);
+    expect(lastHealthCheck(t)).toMatchObject({ protocol: 'HTTP', path: '/', readinessProbePath: '/ready' });
+    // Nothing is kept between reconciles: the Pod is read again, and the same spec makes no call.
+    await t.reconcile('ingress/default/site');
+    expect(t.pods.reads).toEqual(['default/web-1', 'default/web-1']);
+    expect(t.mem.callsOf('ensure')).toHaveLength(1);
+  });
+
+  it('keeps the default path when the Pod is gone (404), and reads no Pod when the user chose the path', async () => {
+    const t = await setup();
+    t.service('web', 'NodePort');
+    t.slices.set(webSlice('web-gone'));
+    t.ingress('site', route('/'));
+    expect(await t.reconcile('ingress/default/site')).toEqual({ kind: 'done' });
+    expect(t.pods.reads).toEqual(['default/web-gone']);
+    expect(lastHealthCheck(t)).toMatchObject({ protocol: 'HTTP', path: '/' });
+    expect(lastHealthCheck(t)).not.toHaveProperty('readinessProbePath');
+
+    t.pods.put(probedPod('web-gone', '/ready'));
+    t.ingress('site', route('/'), { 'lbc.dev/health-check-path': '/mine' });
+    await t.reconcile('ingress/default/site');
+    expect(t.pods.reads).toEqual(['default/web-gone']);
+    expect(lastHealthCheck(t)).toMatchObject({ path: '/mine' });
+    expect(lastHealthCheck(t)).not.toHaveProperty('readinessProbePath');
+  });
+});
+
+describe('ingressModelInputs', () => {
+  it('reads the Services an alb actions.<name> forward names, and their EndpointSlices, as it reads backends', () => {
+    const services = new Cache<V1Service>(serviceIndexers);
+    const slices = new Cache<V1EndpointSlice>(endpointSliceIndexers);
+    for (const name of ['web-v1', 'web-v2', 'unrelated']) {
+      services.set({ metadata: { name, namespace: 'shop' }, spec: { ports: [{ name: 'http', port: 80 }] } });
+      slices.set({ metadata: { name: `${name}-abc`, namespace: 'shop', labels: { 'kubernetes.io/service-name': name } }, addressType: 'IPv4', endpoints: [] });
+    }
+    const split = { type: 'forward', forwardConfig: { targetGroups: [{ serviceName: 'web-v1', servicePort: '80', weight: 90 }, { serviceName: 'web-v2', servicePort: 80, weight: 10 }] } };
+    const canary: V1Ingress = {
+      metadata: { name: 'canary', namespace: 'shop', annotations: { 'alb.ingress.kubernetes.io/actions.canary-split': JSON.stringify(split) } },
+      spec: { rules: [{ http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'canary-split', port: { name: 'use-annotation' } } } }] } }] },
+    };
+    const inputs = ingressModelInputs([canary], { services, endpointSlices: slices, secrets: new Cache<V1Secret>(), nodes: () => [] });
+    expect(inputs.services.map((s) => s.metadata?.name).sort()).toEqual(['web-v1', 'web-v2']);
+    expect(inputs.endpointSlices.map((s) => s.metadata?.name).sort()).toEqual(['web-v1-abc', 'web-v2-abc']);
   });
 });

@@ -100,9 +100,15 @@ describe('trackNodes (hysteresis)', () => {
 });
 
 describe('node targets', () => {
-  it('carries name, addresses, providerID and zone', () => {
+  it('carries name, addresses, providerID, zone and labels', () => {
     const n = node('n', { ip: '10.0.0.9', providerID: 'aws:///us-east-1a/i-1', labels: { 'topology.kubernetes.io/zone': 'us-east-1a' } });
-    expect(toNodeTarget(n)).toEqual({ name: 'n', addresses: [{ type: 'InternalIP', address: '10.0.0.9' }], providerID: 'aws:///us-east-1a/i-1', zone: 'us-east-1a' });
+    expect(toNodeTarget(n)).toEqual({
+      name: 'n',
+      addresses: [{ type: 'InternalIP', address: '10.0.0.9' }],
+      providerID: 'aws:///us-east-1a/i-1',
+      zone: 'us-east-1a',
+      labels: { 'topology.kubernetes.io/zone': 'us-east-1a' },
+    });
     expect(toNodeTarget(node('m', { labels: { 'failure-domain.beta.kubernetes.io/zone': 'old' } })).zone).toBe('old');
   });
 

@@ -3,10 +3,11 @@
 // server would (resourceVersion bumps, status only through the status call), decide
 // "changed or not" with the same planStatusPatch the real StatusWriter uses, and record
 // every write so tests can count them.
-import type { V1Ingress, V1Service } from '@kubernetes/client-node';
+import type { V1Ingress, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { EventType, InvolvedObject } from '../../src/kube/events.js';
 import { ConflictError, planStatusPatch, type ConditionInput, type LoadBalancerIngress, type ObjectOf, type StatusKind, type WriteResult } from '../../src/kube/status.js';
 import type { CompanionApi } from '../../src/controller/companions.js';
+import type { PodReader } from '../../src/controller/probe-pods.js';
 import type { EventSink, KubeWriter } from '../../src/controller/reconcile.js';
 import type { Cache } from '../../src/kube/cache.js';
 
@@ -141,6 +142,21 @@ export class FakeCompanionApi implements CompanionApi {
   async delete(namespace: string, name: string): Promise<void> {
     this.calls.push(`delete ${name}`);
     if (!this.services.delete(`${namespace}/${name}`)) throw Object.assign(new Error('not found'), { code: 404 });
+  }
+}
+
+/** Pods by `ns/name`, read as the API would answer a GET (undefined for a 404); every read is logged. */
+export class FakePods implements PodReader {
+  readonly pods = new Map<string, V1Pod>();
+  readonly reads: string[] = [];
+
+  put(pod: V1Pod): void {
+    this.pods.set(`${pod.metadata?.namespace}/${pod.metadata?.name}`, pod);
+  }
+
+  async read(namespace: string, name: string): Promise<V1Pod | undefined> {
+    this.reads.push(`${namespace}/${name}`);
+    return this.pods.get(`${namespace}/${name}`);
   }
 }
 

@@ -50,9 +50,11 @@ describe('buildServiceModel: listeners and instance targets', () => {
     expect(s.layer).toBe('L4');
     expect(s.ref).toEqual({ kind: 'Service', namespace: 'default', name: 'web', uid: 'uid-default-web' });
     expect(s.listeners).toEqual([
-      { protocol: 'UDP', port: 53, targetSet: 'udp-53' },
-      { protocol: 'TCP', port: 80, targetSet: 'tcp-80' },
+      { protocol: 'UDP', port: 53, targetSet: 'udp-53', name: 'dns' },
+      { protocol: 'TCP', port: 80, targetSet: 'tcp-80', name: 'http' },
     ]);
+    // An unnamed port (only allowed when it is the only one) gives a listener without a name.
+    expect(spec(lbService('one', [{ port: 80, nodePort: 30080 }])).listeners).toEqual([{ protocol: 'TCP', port: 80, targetSet: 'tcp-80' }]);
     expect(s.targetSets.map((t) => [t.name, t.type, t.protocol, t.type === 'instance' ? t.nodePort : undefined])).toEqual([
       ['tcp-80', 'instance', 'TCP', 30080],
       ['udp-53', 'instance', 'UDP', 30053],

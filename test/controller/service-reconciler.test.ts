@@ -279,4 +279,39 @@ describe('ServiceReconciler', () => {
     const ts = t.mem.loadBalancers()[0]?.spec.targetSets[0];
     expect(ts?.type === 'ip' && ts.targets).toEqual([{ ip: '10.1.0.1', port: 8080 }]);
   });
+
+  it('tells provider notices as Events on the Service, once; they never reach the status, and a resync after them writes nothing', async () => {
+    const t = await setup();
+    t.put(LB);
+    t.mem.noticeNext({ type: 'Warning', reason: 'SyncLoadBalancerFailed', message: 'subnet-1 is not tagged for the cluster' });
+    await t.reconcile();
+    const said = (from = 0) => t.events.list.slice(from).map((e) => `${e.kind} ${e.name} ${e.type} ${e.reason}: ${e.message}`);
+    expect(said()).toEqual([
+      'Service web Normal EnsuringLoadBalancer: Ensuring load balancer',
+      'Service web Warning SyncLoadBalancerFailed: subnet-1 is not tagged for the cluster',
+      'Service web Normal EnsuredLoadBalancer: Ensured load balancer',
+    ]);
+    const svc = t.services.get(KEY);
+    expect(svc?.status?.loadBalancer).toEqual({ ingress: [{ ip: '192.0.2.1', ipMode: 'VIP', ports: [{ port: 80, protocol: 'TCP' }] }] });
+    expect(JSON.stringify(svc?.status)).not.toContain('subnet-1');
+
+    const writes = t.writer.writes.length;
+    const events = t.events.list.length;
+    await t.reconcile();
+    t.put(LB); // a new resourceVersion: the model is built again, to the same spec
+    await t.reconcile();
+    expect(t.writer.writes).toHaveLength(writes);
+    expect(t.events.list).toHaveLength(events);
+
+    // A later ensure that replaced something (as GCE reports it) is told next to the upstream Event.
+    t.world.nodes = [node('n1', '10.0.0.1')];
+    t.world.nodesVersion++;
+    t.mem.noticeNext({ type: 'Normal', reason: 'UpdatedLoadBalancer', message: 'Replaced forwarding rule a1b2 (its ports cannot change in place)' });
+    await t.reconcile();
+    expect(said(events)).toEqual([
+      'Service web Normal UpdatedLoadBalancer: Replaced forwarding rule a1b2 (its ports cannot change in place)',
+      'Service web Normal UpdatedLoadBalancer: Updated load balancer with new hosts',
+    ]);
+    expect(t.writer.writes).toHaveLength(writes);
+  });
 });

@@ -124,7 +124,7 @@ describe('an Ingress', () => {
           backend: { namespace: e.ns, service: 'web', port: 80 },
           type: 'instance',
           nodePort: web.spec?.ports?.[0]?.nodePort ?? -1,
-          targets: [{ name: `${e.ns}-a`, addresses: [{ type: 'InternalIP', address: '10.9.0.1' }] }],
+          targets: [{ name: `${e.ns}-a`, addresses: [{ type: 'InternalIP', address: '10.9.0.1' }], labels: { [e.nodeLabel]: 'true' } }],
         },
       ],
       sourceRanges: [],
@@ -229,5 +229,38 @@ describe('an Ingress group', () => {
     await e.networking.deleteNamespacedIngress({ namespace: e.ns, name: 'g2' });
     await eventually('g2 gone', async () => (await e.getIngress('g2')) === undefined);
     expect(e.provider('mem').get(ref)).toBeUndefined();
+  });
+});
+
+describe('a backend Pod with an HTTP readiness probe', () => {
+  it('gives the health check its path: the controller reads the Pod the EndpointSlice names', async () => {
+    await e.service('probed', { type: 'ClusterIP', ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }] });
+    await e.core.createNamespacedPod({
+      namespace: e.ns,
+      body: {
+        metadata: { name: 'probed-1' },
+        spec: {
+          containers: [{ name: 'web', image: 'registry.k8s.io/pause:3.9', ports: [{ name: 'http', containerPort: 8080 }], readinessProbe: { httpGet: { path: '/ready', port: 'http' } } }],
+        },
+      },
+    });
+    await e.discovery.createNamespacedEndpointSlice({
+      namespace: e.ns,
+      body: {
+        metadata: { name: 'probed-manual', labels: { 'kubernetes.io/service-name': 'probed' } },
+        addressType: 'IPv4',
+        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+        endpoints: [{ addresses: ['10.40.0.1'], conditions: { ready: true }, targetRef: { kind: 'Pod', namespace: e.ns, name: 'probed-1' } }],
+      },
+    });
+    await e.networking.createNamespacedIngress({
+      namespace: e.ns,
+      body: { metadata: { name: 'probed-site' }, spec: { ingressClassName: classMem, defaultBackend: { service: { name: 'probed', port: { number: 80 } } } } },
+    });
+    const hc = await eventually('the probe path in the spec', () => {
+      const ts = lbOf('probed-site')?.spec.targetSets[0];
+      return ts?.type === 'ip' && ts.targets.length === 1 && 'readinessProbePath' in ts.healthCheck ? ts.healthCheck : undefined;
+    });
+    expect(hc).toMatchObject({ protocol: 'HTTP', path: '/', readinessProbePath: '/ready' });
   });
 });

@@ -43,7 +43,7 @@ describe('a LoadBalancer Service', () => {
     const spec = call?.spec as LoadBalancerSpec;
     expect(spec.ref).toEqual({ kind: 'Service', namespace: e.ns, name: 'web', uid: created.metadata?.uid });
     expect(spec.layer).toBe('L4');
-    expect(spec.layer === 'L4' && spec.listeners).toEqual([{ protocol: 'TCP', port: 80, targetSet: 'tcp-80' }]);
+    expect(spec.layer === 'L4' && spec.listeners).toEqual([{ protocol: 'TCP', port: 80, targetSet: 'tcp-80', name: 'http' }]);
     expect(spec.targetSets[0]).toMatchObject({ type: 'instance', nodePort: created.spec?.ports?.[0]?.nodePort, targets: [] });
     expect(spec.tags['lbc.dev/owner-uid']).toBe(created.metadata?.uid);
   });
@@ -163,5 +163,23 @@ describe('a LoadBalancer Service', () => {
       return ts?.type === 'ip' && ts.targets.length === 2 ? ts.targets : undefined;
     });
     expect(targets.map((t) => `${t.ip}:${t.port}`)).toEqual(['10.20.0.1:5432', '10.20.0.2:5432']);
+  });
+
+  it('records what the provider notices as an Event on the Service, not in its status', async () => {
+    await e.settle();
+    const message = 'subnet-0a1 is not tagged for this cluster';
+    e.provider().noticeNext({ type: 'Warning', reason: 'SyncLoadBalancerFailed', message });
+    await e.lbService('noticed');
+    await eventually('an address', () => address('noticed'));
+    await e.settle();
+    expect(ensuresOf('noticed')).toHaveLength(1);
+    const events = await e.events('noticed');
+    expect(events.map((x) => `${x.type} ${x.reason}: ${x.message}`)).toEqual([
+      'Normal EnsuringLoadBalancer: Ensuring load balancer',
+      `Warning SyncLoadBalancerFailed: ${message}`,
+      'Normal EnsuredLoadBalancer: Ensured load balancer',
+    ]);
+    expect(events[1]?.involvedObject).toMatchObject({ kind: 'Service', name: 'noticed', namespace: e.ns });
+    expect(JSON.stringify((await e.getService('noticed'))?.status)).not.toContain(message);
   });
 });

@@ -92,6 +92,27 @@ describe('lbc indexes', () => {
     expect(c.indexValues(INGRESS_BY_TLS_SECRET)).toEqual(['shop/cert']);
   });
 
+  it('finds an Ingress by the Services its alb actions.<name> forward to', () => {
+    const c = new Cache<V1Ingress>(ingressIndexers);
+    const split = { type: 'forward', forwardConfig: { targetGroups: [{ serviceName: 'web-v1', servicePort: '80', weight: 90 }, { serviceName: 'web-v2', servicePort: 'http', weight: 10 }] } };
+    c.set({
+      metadata: {
+        name: 'canary',
+        namespace: 'shop',
+        annotations: {
+          'alb.ingress.kubernetes.io/actions.canary-split': JSON.stringify(split),
+          // Used by no backend of this Ingress: another member of its group may use it.
+          'alb.ingress.kubernetes.io/actions.elsewhere': JSON.stringify({ type: 'forward', forwardConfig: { targetGroups: [{ serviceName: 'other', servicePort: 80 }] } }),
+          'alb.ingress.kubernetes.io/actions.moved': JSON.stringify({ type: 'redirect', redirectConfig: { path: '/new', statusCode: 'HTTP_301' } }),
+          'alb.ingress.kubernetes.io/actions.broken': '{"type":"forward",',
+        },
+      },
+      spec: { rules: [{ http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'canary-split', port: { name: 'use-annotation' } } } }] } }] },
+    });
+    expect(c.indexValues(INGRESS_BY_BACKEND_SERVICE).sort()).toEqual(['shop/canary-split', 'shop/other', 'shop/web-v1', 'shop/web-v2']);
+    expect(c.byIndex(INGRESS_BY_BACKEND_SERVICE, 'shop/web-v2').map(objectKey)).toEqual(['shop/canary']);
+  });
+
   it('finds EndpointSlices by their Service label', () => {
     const c = new Cache<V1EndpointSlice>(endpointSliceIndexers);
     const slice = (name: string, svcName?: string): V1EndpointSlice => ({

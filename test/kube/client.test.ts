@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadKubeConfig, makeClients } from '../../src/kube/client.js';
+import { ApiConnection, loadKubeConfig, makeClients } from '../../src/kube/client.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lbc-kube-client-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -62,8 +62,17 @@ describe('loadKubeConfig', () => {
     expect(() => loadKubeConfig({ env: { KUBECONFIG: join(dir, 'missing.yaml') } })).toThrow(/no such file/);
   });
 
-  it('builds the typed clients from one config', () => {
+  it('builds the typed clients, lbc\'s connection and the write clients from one config', () => {
     const c = makeClients(loadKubeConfig({ kubeconfig: a }).kc);
-    expect(Object.keys(c).sort()).toEqual(['coordination', 'core', 'discovery', 'kc', 'networking']);
+    expect(Object.keys(c).sort()).toEqual(['api', 'coordination', 'core', 'discovery', 'kc', 'networking', 'writes']);
+    expect(c.api).toBeInstanceOf(ApiConnection);
+  });
+
+  it('leaves a cluster behind a proxy to client-node, which alone speaks proxies', () => {
+    const kc = loadKubeConfig({ kubeconfig: a }).kc;
+    kc.clusters = kc.clusters.map((c) => ({ ...c, proxyUrl: 'http://proxy.example:3128' }));
+    const c = makeClients(kc);
+    expect(c.api).toBeUndefined();
+    expect(c.writes.core).toBe(c.core);
   });
 });

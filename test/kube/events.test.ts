@@ -187,4 +187,39 @@ describe('EventRecorder', () => {
     await rec.flush();
     expect(api.all()[0]!.metadata.namespace).toBe('default');
   });
+
+  it('holds writes while holdWhile says so, then writes every one of them', async () => {
+    const api = new FakeEvents();
+    let busy = true;
+    const rec = make(api, { holdWhile: () => busy, maxHoldMs: 60_000 });
+    for (const reason of ['A', 'B', 'C']) rec.event(svc, 'Normal', reason, 'm');
+    rec.event(svc, 'Normal', 'A', 'm');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(api.calls).toEqual([]);
+    let flushed = false;
+    const flushing = rec.flush().then(() => (flushed = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(flushed).toBe(false);
+    busy = false;
+    await flushing;
+    expect(api.all().map((e) => [e.reason, e.count]).sort()).toEqual([
+      ['A', 2],
+      ['B', 1],
+      ['C', 1],
+    ]);
+    expect(api.calls.filter((c) => c.startsWith('create'))).toHaveLength(3);
+  });
+
+  it('holds an Event no longer than maxHoldMs after it was recorded', async () => {
+    const api = new FakeEvents();
+    const rec = make(api, { holdWhile: () => true, maxHoldMs: 150 });
+    const t0 = Date.now();
+    rec.event(svc, 'Normal', 'A', 'm');
+    await new Promise((r) => setTimeout(r, 60));
+    expect(api.calls).toEqual([]);
+    await rec.flush();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(api.all().map((e) => e.reason)).toEqual(['A']);
+  });
 });

@@ -32,8 +32,11 @@ typedef struct {
   napi_ref callback;
   napi_async_context async;
   uv_poll_t poll;
-  int polling;
+  // Lifecycle: closed (fd gone, poll handle closing), poll_closed (libuv has let go of
+  // the handle), finalized (JS has let go of the external). Freed when both let go.
   int closed;
+  int poll_closed;
+  int finalized;
   unsigned char buf[MAX_FRAME];
 } sock_t;
 
@@ -56,41 +59,46 @@ static napi_value throw_type(napi_env env, const char* msg) {
   return NULL;
 }
 
-static void on_poll_closed(uv_handle_t* h) {
-  sock_t* s = (sock_t*)h->data;
-  free(s);
+static void maybe_free(sock_t* s) {
+  if (s->poll_closed && s->finalized) free(s);
 }
 
-// Stops polling and closes the fd; the struct itself is freed once libuv has let go
-// of the poll handle (or at once if polling never started).
-static void sock_close(sock_t* s, int free_now) {
+static void on_poll_closed(uv_handle_t* h) {
+  sock_t* s = (sock_t*)h->data;
+  s->poll_closed = 1;
+  maybe_free(s);
+}
+
+// Closes the poll handle first, then the fd, both at once. The handle must not outlive
+// the fd: closing a poll handle removes its fd number from the loop's epoll set, and if
+// that happened later (say, when the GC finalizes the external) the number may by then
+// belong to a new socket, which would silently stop receiving frames: a speaker that
+// withdrew its last address, announced again and then lost its ARP answers to a GC.
+static void sock_close(sock_t* s) {
   if (s->closed) return;
   s->closed = 1;
-  if (s->polling) {
-    uv_poll_stop(&s->poll);
-    s->polling = 0;
-  }
+  uv_close((uv_handle_t*)&s->poll, on_poll_closed);
   close(s->fd);
   s->fd = -1;
+  // Safe inside the frame callback: on_readable holds the function in its handle scope.
   if (s->callback) {
     napi_delete_reference(s->env, s->callback);
     s->callback = NULL;
   }
-  if (s->async) {
-    napi_async_destroy(s->env, s->async);
-    s->async = NULL;
-  }
-  if (free_now) {
-    uv_close((uv_handle_t*)&s->poll, on_poll_closed);
-  }
 }
 
 static void finalize_sock(napi_env env, void* data, void* hint) {
-  (void)env;
   (void)hint;
   sock_t* s = (sock_t*)data;
-  if (!s->closed) sock_close(s, 0);
-  uv_close((uv_handle_t*)&s->poll, on_poll_closed);
+  sock_close(s);
+  // Here and not in sock_close: close() may run inside a napi_make_callback that uses
+  // this async context.
+  if (s->async) {
+    napi_async_destroy(env, s->async);
+    s->async = NULL;
+  }
+  s->finalized = 1;
+  maybe_free(s);
 }
 
 static void on_readable(uv_poll_t* handle, int status, int events) {
@@ -221,10 +229,13 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   s->poll.data = s;
   rc = uv_poll_start(&s->poll, UV_READABLE, on_readable);
   if (rc != 0) {
-    sock_close(s, 1);
+    // No external will own it: free it once libuv lets go of the handle.
+    sock_close(s);
+    napi_async_destroy(env, s->async);
+    s->async = NULL;
+    s->finalized = 1;
     return throw_errno(env, "uv_poll_start", -rc);
   }
-  s->polling = 1;
 
   napi_value handle;
   napi_create_external(env, s, finalize_sock, NULL, &handle);
@@ -299,8 +310,8 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   sock_t* s = argc >= 1 ? get_sock(env, argv[0]) : NULL;
   if (!s) return throw_type(env, "not a packet socket handle");
-  // The struct stays alive until the external is finalized, which closes the uv handle.
-  sock_close(s, 0);
+  // The struct stays alive until the external is finalized and libuv has closed the handle.
+  sock_close(s);
   return NULL;
 }
 

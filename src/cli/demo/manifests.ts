@@ -36,6 +36,29 @@ export async function loadManifests(dir: string = EXAMPLES_DIR): Promise<Manifes
   return out;
 }
 
+/** The host subnet examples/ is written for: Endpoints addresses in it name the demo's own servers. */
+export const EXAMPLES_SUBNET = '127.200.0';
+
+/**
+ * The manifests with hand-written Endpoints addresses moved from one /24 to another, for
+ * a demo whose servers run elsewhere (the tests use their own subnet so that a demo
+ * someone runs meanwhile is not disturbed). Everything else is left as written.
+ */
+export function relocateEndpoints(manifests: readonly Manifest[], from: string, to: string): Manifest[] {
+  if (from === to) return [...manifests];
+  const move = (ip: string): string => (ip.startsWith(`${from}.`) ? `${to}.${ip.slice(from.length + 1)}` : ip);
+  return manifests.map((m) => {
+    if (m.object.kind !== 'Endpoints') return m;
+    const ep = m.object as V1Endpoints;
+    const subsets = (ep.subsets ?? []).map((s) => ({
+      ...s,
+      ...(s.addresses ? { addresses: s.addresses.map((a) => ({ ...a, ip: move(a.ip) })) } : {}),
+      ...(s.notReadyAddresses ? { notReadyAddresses: s.notReadyAddresses.map((a) => ({ ...a, ip: move(a.ip) })) } : {}),
+    }));
+    return { file: m.file, object: { ...ep, subsets } as KubernetesObject };
+  });
+}
+
 /** Creates each object with the typed client of its kind; returns `kind/name` per object. */
 export async function applyManifests(clients: KubeClients, manifests: readonly Manifest[], defaultNamespace = 'default'): Promise<string[]> {
   const applied: string[] = [];

@@ -2,6 +2,8 @@
 // (127.0.0.0/8 routes to lo as a whole on Linux), one address per pod, each answering
 // on every port of its Services with which pod answered. They are registered as Pods in
 // devcluster so that its endpoints controller builds EndpointSlices from them.
+// External hosts (the "database" that hand-written Endpoints name) answer the same way
+// but are not Pods: nothing in the cluster knows them except those Endpoints.
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Store } from '../../devcluster/store.js';
@@ -20,15 +22,29 @@ export interface RunningPod extends PodSpec {
   readonly hits: Map<number, number>;
 }
 
+/** A server outside the cluster, at `${subnet}.${host}`. */
+export interface ExternalSpec {
+  readonly name: string;
+  readonly host: number;
+  readonly ports: readonly number[];
+}
+
+export interface RunningExternal extends ExternalSpec {
+  readonly ip: string;
+  readonly hits: Map<number, number>;
+}
+
 export interface Pods {
   readonly pods: readonly RunningPod[];
+  readonly external: readonly RunningExternal[];
   /** Total requests answered by the named pod. */
   hits(name: string): number;
   close(): Promise<void>;
 }
 
-/** What a pod answers: `pod web-1 (node-a)`, the first word of the body names the pod. */
+/** What a pod answers: `pod web-1 (node-a)`; an external host: `external-db (outside the cluster)`. */
 export const podAnswer = (p: Pick<PodSpec, 'name' | 'node'>): string => `pod ${p.name} (${p.node})`;
+const externalAnswer = (e: Pick<ExternalSpec, 'name'>): string => `${e.name} (outside the cluster)`;
 
 function listen(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -44,12 +60,16 @@ function listen(server: Server, host: string, port: number): Promise<void> {
 /**
  * Starts one HTTP server per pod and port on `${subnet}.${i + 1}` (subnet such as
  * `127.201.0`), and registers each pod in the store with spec.nodeName, its labels,
- * status.podIP and a Ready condition.
+ * status.podIP and a Ready condition. External hosts get their servers only.
  */
-export async function startPods(store: Store, opts: { subnet: string; namespace: string; ports: readonly number[]; pods: readonly PodSpec[] }): Promise<Pods> {
+export async function startPods(
+  store: Store,
+  opts: { subnet: string; namespace: string; ports: readonly number[]; pods: readonly PodSpec[]; external?: readonly ExternalSpec[] },
+): Promise<Pods> {
   const servers: Server[] = [];
   const sockets = new Set<Socket>();
   const running: RunningPod[] = [];
+  const external: RunningExternal[] = [];
   const close = async (): Promise<void> => {
     await Promise.all(
       servers.map(
@@ -61,27 +81,35 @@ export async function startPods(store: Store, opts: { subnet: string; namespace:
     );
     for (const s of sockets) s.destroy();
   };
+  /** Serves `answer` on ip:port, counting hits per port; the x-pod header names who answered. */
+  const serve = async (ip: string, port: number, name: string, answer: string, hits: Map<number, number>): Promise<void> => {
+    const server = createServer((req, res) => {
+      hits.set(port, (hits.get(port) ?? 0) + 1);
+      req.resume();
+      const body = `${answer} port ${port}: ${req.method ?? 'GET'} ${req.headers.host ?? ''}${req.url ?? '/'}\n`;
+      res.writeHead(200, { 'content-type': 'text/plain', 'x-pod': name, 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    server.keepAliveTimeout = 1000;
+    server.on('connection', (s) => {
+      sockets.add(s);
+      s.once('close', () => sockets.delete(s));
+    });
+    await listen(server, ip, port);
+    servers.push(server);
+  };
   try {
     for (const [i, spec] of opts.pods.entries()) {
       const ip = `${opts.subnet}.${i + 1}`;
       const pod: RunningPod = { ...spec, ip, ports: opts.ports, hits: new Map() };
-      for (const port of opts.ports) {
-        const server = createServer((req, res) => {
-          pod.hits.set(port, (pod.hits.get(port) ?? 0) + 1);
-          req.resume();
-          const body = `${podAnswer(pod)} port ${port}: ${req.method ?? 'GET'} ${req.headers.host ?? ''}${req.url ?? '/'}\n`;
-          res.writeHead(200, { 'content-type': 'text/plain', 'x-pod': pod.name, 'content-length': Buffer.byteLength(body) });
-          res.end(body);
-        });
-        server.keepAliveTimeout = 1000;
-        server.on('connection', (s) => {
-          sockets.add(s);
-          s.once('close', () => sockets.delete(s));
-        });
-        await listen(server, ip, port);
-        servers.push(server);
-      }
+      for (const port of opts.ports) await serve(ip, port, pod.name, podAnswer(pod), pod.hits);
       running.push(pod);
+    }
+    for (const spec of opts.external ?? []) {
+      if (spec.host <= opts.pods.length || spec.host > 254) throw new Error(`external host ${spec.name}: .${spec.host} must be above the pods' .1-.${opts.pods.length} and at most .254`);
+      const host: RunningExternal = { ...spec, ip: `${opts.subnet}.${spec.host}`, hits: new Map() };
+      for (const port of spec.ports) await serve(host.ip, port, host.name, externalAnswer(host), host.hits);
+      external.push(host);
     }
   } catch (e) {
     await close();
@@ -120,7 +148,8 @@ export async function startPods(store: Store, opts: { subnet: string; namespace:
 
   return {
     pods: running,
-    hits: (name) => [...(running.find((p) => p.name === name)?.hits.values() ?? [])].reduce((a, b) => a + b, 0),
+    external,
+    hits: (name) => [...((running.find((p) => p.name === name) ?? external.find((x) => x.name === name))?.hits.values() ?? [])].reduce((a, b) => a + b, 0),
     close,
   };
 }

@@ -23,7 +23,7 @@ import {
 import { healthCheckPort } from '../../controller/lbc-annotations.js';
 import type { LbKind } from '../../model/ref.js';
 import type { HealthCheckPort, TargetType } from '../../model/spec.js';
-import type { OptionsParseResult } from '../types.js';
+import type { ActionServiceRef, OptionsParseResult } from '../types.js';
 
 export const SERVICE_PREFIX = 'service.beta.kubernetes.io/aws-load-balancer-';
 export const INGRESS_PREFIX = 'alb.ingress.kubernetes.io/';
@@ -87,6 +87,22 @@ export const albActionSchema = z.discriminatedUnion('type', [
 ]);
 export type AlbAction = z.output<typeof albActionSchema>;
 
+/**
+ * The Services an `actions.<name>` forward sends to, as written. The one reading of
+ * forwardConfig.targetGroups[].serviceName: the Ingress builder (through the provider),
+ * the cache index and desired.ts all go through it, so they cannot disagree.
+ */
+export function forwardServices(a: AlbAction): ActionServiceRef[] {
+  if (a.type !== 'forward') return [];
+  return (a.forwardConfig?.targetGroups ?? []).flatMap((t) => (t.serviceName !== undefined ? [{ service: t.serviceName, port: t.servicePort }] : []));
+}
+
+/** forwardServices of a raw annotation value; a value that does not parse names nothing (parseOptions reports it). */
+export function forwardServicesOf(raw: string): ActionServiceRef[] {
+  const r = json(albActionSchema)(raw.trim());
+  return r.ok ? forwardServices(r.value) : [];
+}
+
 const valuesConfig = z.strictObject({ values: z.array(z.string()).min(1) });
 export const albConditionSchema = z.array(
   z.strictObject({
@@ -119,8 +135,8 @@ export interface AwsLbOptions {
   readonly privateIpv4Addresses?: readonly string[];
   /** ACM (or IAM) certificate ARNs; the first is the listener's default. */
   readonly certificateArns: readonly string[];
-  /** NLB: listener ports that terminate TLS; absent means all when certificates are given. */
-  readonly sslPorts?: readonly number[];
+  /** NLB: listener ports (numbers, or Service port names) that terminate TLS; absent means all when certificates are given. */
+  readonly sslPorts?: readonly (number | string)[];
   readonly sslPolicy: string;
   /** Target group protocol override: NLB `ssl` → TLS; ALB HTTP or HTTPS. */
   readonly backendProtocol?: 'TCP' | 'TLS' | 'HTTP' | 'HTTPS';
@@ -319,12 +335,6 @@ function parseService(annotations: Annotations): OptionsParseResult<AwsLbOptions
     if (v.targetType === 'instance') errors.push({ annotation: `${S}nlb-target-type`, reason: `is instance, but ${S}type nlb-ip means ip targets` });
     targetType = 'ip';
   } else if (v.type === 'nlb') targetType ??= 'instance';
-  if (v.sslPorts && v.sslPorts.names.length > 0) {
-    errors.push({
-      annotation: `${S}ssl-ports`,
-      reason: `port names (${v.sslPorts.names.join(', ')}) cannot be matched: the load balancer model carries port numbers only; list the numbers`,
-    });
-  }
   if (v.sslPorts && !v.sslCert) errors.push({ annotation: `${S}ssl-ports`, reason: `needs ${S}ssl-cert` });
   if (v.eipAllocations && scheme !== 'internet-facing') errors.push({ annotation: `${S}eip-allocations`, reason: 'needs an internet-facing load balancer' });
   if (v.privateIpv4Addresses && scheme !== 'internal') errors.push({ annotation: `${S}private-ipv4-addresses`, reason: 'needs an internal load balancer' });
@@ -349,7 +359,7 @@ function parseService(annotations: Annotations): OptionsParseResult<AwsLbOptions
     ...(v.privateIpv4Addresses !== undefined ? { privateIpv4Addresses: v.privateIpv4Addresses } : {}),
     certificateArns: v.sslCert ?? [],
     // `*` matches no port in aws-load-balancer-controller (its docs say so); numbers do.
-    ...(v.sslPorts !== undefined ? { sslPorts: v.sslPorts.ports } : {}),
+    ...(v.sslPorts !== undefined ? { sslPorts: [...v.sslPorts.ports, ...v.sslPorts.names] } : {}),
     sslPolicy: v.sslPolicy,
     ...(v.backendProtocol !== undefined ? { backendProtocol: v.backendProtocol === 'ssl' ? ('TLS' as const) : ('TCP' as const) } : {}),
     proxyProtocol: v.proxyProtocol === '*',
@@ -358,7 +368,9 @@ function parseService(annotations: Annotations): OptionsParseResult<AwsLbOptions
     healthCheck: hc,
     tags: v.tags,
     ...(v.securityGroups !== undefined && v.securityGroups.length > 0 ? { securityGroups: v.securityGroups } : {}),
-    manageBackendSecurityGroupRules: v.manageBackendSecurityGroupRules ?? true,
+    // As aws-load-balancer-controller: on by default with lbc's own frontend group, off
+    // by default with the user's groups (their rules are the user's business then).
+    manageBackendSecurityGroupRules: v.manageBackendSecurityGroupRules ?? !(v.securityGroups !== undefined && v.securityGroups.length > 0),
     ...(v.targetNodeLabels !== undefined ? { targetNodeLabels: v.targetNodeLabels } : {}),
     actions: {},
     conditions: {},
@@ -402,7 +414,9 @@ function parseIngress(annotations: Annotations): OptionsParseResult<AwsLbOptions
     healthCheck: mergedHealthCheck(v),
     tags: v.tags,
     ...(v.securityGroups !== undefined && v.securityGroups.length > 0 ? { securityGroups: v.securityGroups } : {}),
-    manageBackendSecurityGroupRules: v.manageBackendSecurityGroupRules ?? false,
+    // As aws-load-balancer-controller: on by default with lbc's own frontend group, off
+    // by default with the user's groups (their rules are the user's business then).
+    manageBackendSecurityGroupRules: v.manageBackendSecurityGroupRules ?? !(v.securityGroups !== undefined && v.securityGroups.length > 0),
     ...(v.targetNodeLabels !== undefined ? { targetNodeLabels: v.targetNodeLabels } : {}),
     ...(listenPorts !== undefined ? { listenPorts } : {}),
     ...(v.sslRedirect !== undefined ? { sslRedirect: v.sslRedirect } : {}),

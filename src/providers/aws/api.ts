@@ -1,12 +1,12 @@
 // The one way lbc talks to AWS: the official SDK clients, each call through a
-// client-side rate limit for its API family and the one retry policy (p-retry), which
-// backs off with jitter on throttling and 5xx, honours a retry-after where AWS gives
-// one, and turns what is left into a ProviderError. The SDK's own retries are off
+// client-side rate limit for its API family and lbc's one retry policy (../retry.ts,
+// shared with every provider), told here which AWS codes mean throttled, transient or
+// "not yet". The SDK's own retries are off
 // (maxAttempts 1) so that no call is retried by two policies at once.
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import pRetry from 'p-retry';
 import { ProviderError } from '../types.js';
+import { callWithRetry, realSleep, type Sleep } from '../retry.js';
 import { awsErrorFacts, isRetryable, isThrottling, toAwsProviderError } from './errors.js';
 import type { AwsOptions } from './options.js';
 
@@ -33,25 +33,6 @@ export interface CallPolicy {
   readonly waitOn?: readonly string[];
   readonly deadlineMs?: number;
 }
-
-type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
-
-const realSleep: Sleep = (ms, signal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 /**
  * A token bucket: `burst` calls at once, then `perSecond`. Waiters are served in
@@ -182,67 +163,36 @@ export class AwsApi {
     const bucket = this.buckets[family];
     const signal = policy.signal;
     const waitOn = policy.waitOn ?? [];
-    let lastDelayMs = this.retry.minDelay;
-    try {
-      return await pRetry(
-        async (attempt) => {
-          await bucket.take(signal);
-          try {
-            const out = await send(signal ? { abortSignal: signal } : {});
-            this.emit({ service, action, attempt, outcome: 'ok' });
-            return out;
-          } catch (e) {
-            if (signal?.aborted) throw signal.reason;
-            this.emit({ service, action, attempt, outcome: 'error', code: awsErrorFacts(e).code });
-            // p-retry gives up at once on a TypeError it does not know as a network error.
-            throw e instanceof Error && !(e instanceof TypeError) ? e : new RetryableWrapper(e);
-          }
+    return callWithRetry(
+      {
+        providerType: 'aws',
+        operation: action,
+        policy: { attempts: this.retry.attempts, baseDelayMs: this.retry.minDelay, maxDelayMs: this.retry.maxDelay },
+        signal,
+        ...(waitOn.length > 0 ? { deadlineMs: policy.deadlineMs ?? 60_000 } : {}),
+        classify: (e) => {
+          const f = awsErrorFacts(e);
+          if (isThrottling(f)) return { kind: 'throttled', ...(f.retryAfterMs !== undefined ? { retryAfterMs: f.retryAfterMs } : {}) };
+          if (isRetryable(f) || waitOn.includes(f.code)) return { kind: 'transient', ...(f.retryAfterMs !== undefined ? { retryAfterMs: f.retryAfterMs } : {}) };
+          return { kind: 'final' };
         },
-        {
-          retries: waitOn.length > 0 ? Number.POSITIVE_INFINITY : this.retry.attempts - 1,
-          ...(waitOn.length > 0 ? { maxRetryTime: policy.deadlineMs ?? 60_000 } : {}),
-          minTimeout: this.retry.minDelay,
-          maxTimeout: this.retry.maxDelay,
-          factor: 2,
-          randomize: true,
-          ...(signal ? { signal } : {}),
-          shouldRetry: ({ error }) => {
-            const f = awsErrorFacts(unwrap(error));
-            return isRetryable(f) || waitOn.includes(f.code);
-          },
-          onFailedAttempt: async ({ error, retriesConsumed }) => {
-            const f = awsErrorFacts(unwrap(error));
-            lastDelayMs = Math.min(this.retry.maxDelay, this.retry.minDelay * 2 ** retriesConsumed);
-            if (isThrottling(f)) bucket.drain();
-            // p-retry's own backoff follows; waiting out retry-after first means never sooner.
-            if (f.retryAfterMs !== undefined && f.retryAfterMs > 0 && (isRetryable(f) || waitOn.includes(f.code))) {
-              await this.sleep(Math.min(f.retryAfterMs, this.retry.maxDelay), signal);
-            }
-          },
+        toError: (e, exhausted) => toAwsProviderError(action, e, this.provider, exhausted.retryAfterMs),
+        aborted: (reason) => new ProviderError('transient', `${action}: aborted`, { provider: this.provider, cause: reason }),
+        onAttempt: (outcome, attempt, error) => {
+          // AWS throttles per account and API family: everyone using the family waits for a refill.
+          if (outcome === 'throttled') bucket.drain();
+          this.emit({ service, action, attempt, outcome: outcome === 'success' ? 'ok' : 'error', ...(error !== undefined ? { code: awsErrorFacts(error).code } : {}) });
         },
-      );
-    } catch (e) {
-      if (signal?.aborted) {
-        throw new ProviderError('transient', `${action}: aborted`, { provider: this.provider, cause: signal.reason });
-      }
-      const raw = unwrap(e);
-      const f = awsErrorFacts(raw);
-      const retryAfterMs = isThrottling(f) ? Math.max(f.retryAfterMs ?? 0, lastDelayMs * 2) : f.retryAfterMs;
-      throw toAwsProviderError(action, raw, this.provider, retryAfterMs);
-    }
+        sleep: this.sleep,
+      },
+      async () => {
+        await bucket.take(signal);
+        return send(signal ? { abortSignal: signal } : {});
+      },
+    );
   }
 
   private emit(event: CallEvent): void {
     for (const o of this.observers) o(event);
   }
-}
-
-class RetryableWrapper extends Error {
-  constructor(readonly inner: unknown) {
-    super(inner instanceof Error ? inner.message : String(inner));
-  }
-}
-
-function unwrap(e: unknown): unknown {
-  return e instanceof RetryableWrapper ? e.inner : e;
 }

@@ -2,13 +2,13 @@
 // was looked up (subnets, the VPC, user security groups), the same answer every time.
 // Target groups are referred to by name everywhere (names are deterministic), so the
 // diff can compare listeners and rules before any new target group has an ARN.
-import type { L4Listener, L4Spec, L7Spec, LoadBalancerSpec, TargetSet } from '../../model/spec.js';
+import { actionServiceKey, type ActionRule, type L4Listener, type L4Spec, type L7Spec, type LoadBalancerSpec, type NodeTarget, type Rule, type TargetSet } from '../../model/spec.js';
 import type { PortStatus } from '../../model/status.js';
 import { ProviderError } from '../types.js';
-import { INGRESS_PREFIX, SERVICE_PREFIX, type AwsLbOptions, type IpAddressType, type Scheme } from './annotations.js';
+import { INGRESS_PREFIX, SERVICE_PREFIX, type AlbAction, type AlbCondition, type AwsLbOptions, type IpAddressType, type Scheme } from './annotations.js';
 import { loadBalancerName, securityGroupName, targetGroupName } from './names.js';
 import type { ResolvedSubnet } from './subnets.js';
-import { RESOURCE_LB, RESOURCE_SG, resourceTags, type TagContext } from './tags.js';
+import { RESOURCE_BACKEND_RULE, RESOURCE_LB, RESOURCE_SG, resourceTags, type TagContext } from './tags.js';
 
 export type ElbProtocol = 'TCP' | 'UDP' | 'TCP_UDP' | 'TLS' | 'HTTP' | 'HTTPS';
 
@@ -45,8 +45,23 @@ export interface DesiredTargetGroup {
   readonly targets: readonly DesiredTarget[];
 }
 
+/** A target group by lbc's deterministic name, or by ARN (a group the user gave in an action: referenced, never changed). */
+export type TargetGroupRef = string;
+
+export interface WeightedTargetGroup {
+  readonly targetGroup: TargetGroupRef;
+  readonly weight: number;
+}
+
 export type DesiredAction =
-  | { readonly type: 'forward'; readonly targetGroup: string }
+  | { readonly type: 'forward'; readonly targetGroup: TargetGroupRef }
+  | {
+      /** Several groups with weights (an `actions.<name>` forwardConfig); one group is a plain forward. */
+      readonly type: 'forward-weighted';
+      readonly targetGroups: readonly WeightedTargetGroup[];
+      /** Target group stickiness across the groups, when enabled. */
+      readonly stickinessSeconds?: number;
+    }
   | { readonly type: 'fixed-response'; readonly statusCode: string; readonly contentType?: string; readonly messageBody?: string }
   | {
       readonly type: 'redirect';
@@ -58,10 +73,17 @@ export type DesiredAction =
       readonly query?: string;
     };
 
+/** Rule conditions besides host and path (`conditions.<name>`), in a canonical form that compares by value. */
+export type DesiredCondition =
+  | { readonly field: 'http-request-method' | 'source-ip'; readonly values: readonly string[] }
+  | { readonly field: 'http-header'; readonly name: string; readonly values: readonly string[] }
+  | { readonly field: 'query-string'; readonly values: readonly { readonly key?: string; readonly value: string }[] };
+
 export interface DesiredRule {
   readonly priority: number;
   readonly hosts: readonly string[];
   readonly paths: readonly string[];
+  readonly conditions: readonly DesiredCondition[];
   readonly action: DesiredAction;
 }
 
@@ -90,6 +112,19 @@ export interface DesiredSecurityGroup {
   readonly tags: Readonly<Record<string, string>>;
 }
 
+/** A port the load balancer must reach on the targets (node port, pod port or health check port). */
+export interface BackendPort {
+  readonly protocol: 'tcp' | 'udp';
+  readonly port: number;
+}
+
+/** What manage-backend-security-group-rules asks for: these ports, from the load balancer's groups. */
+export interface DesiredBackendAccess {
+  readonly ports: readonly BackendPort[];
+  /** Put on every rule lbc adds, so that it only ever revokes its own. */
+  readonly tags: Readonly<Record<string, string>>;
+}
+
 export interface SubnetMapping {
   readonly subnetId: string;
   readonly az: string;
@@ -115,6 +150,8 @@ export interface DesiredState {
   readonly listeners: readonly DesiredListener[];
   /** Absent when the user gave security groups. */
   readonly securityGroup?: DesiredSecurityGroup;
+  /** Absent unless lbc manages the rules on the nodes' security group. */
+  readonly backendAccess?: DesiredBackendAccess;
   readonly ports: readonly PortStatus[];
   /** Things the user should hear about that do not stop the load balancer (nodes skipped, ...). */
   readonly warnings: readonly string[];
@@ -159,10 +196,16 @@ function healthCheckFor(ts: TargetSet, o: AwsLbOptions, layer: 'L4' | 'L7'): Des
   return { protocol, port: portText, path, ...timing, matcher };
 }
 
-function targetsOf(ts: TargetSet, warnings: string[]): DesiredTarget[] {
+/** aws-load-balancer-controller's target-node-labels: a node qualifies when it carries every pair. */
+function hasLabels(n: NodeTarget, want: Readonly<Record<string, string>> | undefined): boolean {
+  return want === undefined || Object.entries(want).every(([k, v]) => n.labels?.[k] === v);
+}
+
+function targetsOf(ts: TargetSet, warnings: string[], nodeLabels?: Readonly<Record<string, string>>): DesiredTarget[] {
   const out = new Map<string, DesiredTarget>();
   if (ts.type === 'instance') {
     for (const n of ts.targets) {
+      if (!hasLabels(n, nodeLabels)) continue;
       const id = instanceIdOf(n.providerID);
       if (id === undefined) {
         warnings.push(
@@ -246,12 +289,32 @@ function managedSecurityGroup(input: SynthesisInput, c: Common, ingress: Permiss
   };
 }
 
+/**
+ * The ports the load balancer reaches the targets on, as aws-load-balancer-controller
+ * computes them for its backend rules: each target group's traffic port (the node port,
+ * or every pod port for ip targets) in the group's protocol, plus a health check port
+ * that is not the traffic port (always TCP: ELBv2 checks over TCP or HTTP(S)).
+ */
+function backendAccess(input: SynthesisInput, c: Common, tgs: readonly DesiredTargetGroup[]): DesiredBackendAccess | undefined {
+  if (!input.options.manageBackendSecurityGroupRules) return undefined;
+  const ports = new Map<string, BackendPort>();
+  const add = (protocol: 'tcp' | 'udp', port: number): void => {
+    if (port >= 1 && port <= 65535) ports.set(`${protocol}/${port}`, { protocol, port });
+  };
+  for (const tg of tgs) {
+    const protocols: ('tcp' | 'udp')[] = tg.protocol === 'UDP' ? ['udp'] : tg.protocol === 'TCP_UDP' ? ['tcp', 'udp'] : ['tcp'];
+    const trafficPorts = tg.targetType === 'instance' ? [tg.port] : [...new Set(tg.targets.map((t) => t.port))];
+    for (const p of trafficPorts) for (const protocol of protocols) add(protocol, p);
+    // A UDP group is health checked over TCP, on the traffic port unless told otherwise.
+    const hcPorts = tg.healthCheck.port === 'traffic-port' ? (tg.protocol === 'UDP' ? trafficPorts : []) : [Number(tg.healthCheck.port)];
+    for (const p of hcPorts) add('tcp', p);
+  }
+  const sorted = [...ports.values()].sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1));
+  return { ports: sorted, tags: resourceTags(c.tagCtx, RESOURCE_BACKEND_RULE) };
+}
+
 function common(input: SynthesisInput): Common {
   const warnings: string[] = [];
-  if (input.options.targetNodeLabels !== undefined) {
-    const name = input.options.kind === 'Service' ? `${SERVICE_PREFIX}target-node-labels` : `${INGRESS_PREFIX}target-node-labels`;
-    warnings.push(`${name} is not applied: node labels do not reach the provider, so every eligible node is a target`);
-  }
   return {
     warnings,
     invalid: (msg) => new ProviderError('invalid', msg, { provider: input.provider }),
@@ -294,7 +357,9 @@ function synthesizeNlb(input: SynthesisInput, spec: L4Spec<AwsLbOptions>): Desir
       key = `${ts.name}+${other.name}`;
       protocol = 'TCP_UDP';
     }
-    const tls = protocol === 'TCP' && o.certificateArns.length > 0 && (o.sslPorts === undefined || o.sslPorts.includes(port));
+    // ssl-ports names Service ports by number or by name, as aws-load-balancer-controller reads it.
+    const named = (tcp ?? main).name;
+    const tls = protocol === 'TCP' && o.certificateArns.length > 0 && (o.sslPorts === undefined || o.sslPorts.includes(port) || (named !== undefined && o.sslPorts.includes(named)));
     const tgProtocol: ElbProtocol = tls && o.backendProtocol === 'TLS' ? 'TLS' : protocol;
     const targetType = ts.type;
     const portNum = tgPort(ts);
@@ -317,7 +382,7 @@ function synthesizeNlb(input: SynthesisInput, spec: L4Spec<AwsLbOptions>): Desir
       healthCheck: healthCheckFor(ts, o, 'L4'),
       attributes,
       tags: resourceTags(c.tagCtx, key),
-      targets: targetsOf(ts, c.warnings),
+      targets: targetsOf(ts, c.warnings, o.targetNodeLabels),
     };
     tgs.set(key, tg);
     listeners.push({
@@ -332,11 +397,13 @@ function synthesizeNlb(input: SynthesisInput, spec: L4Spec<AwsLbOptions>): Desir
   }
   const cidrs = spec.sourceRanges.length > 0 ? spec.sourceRanges : defaultCidrs(o.ipAddressType);
   const sg = managedSecurityGroup(input, c, permissions(sgPorts, cidrs));
+  const access = backendAccess(input, c, [...tgs.values()]);
   return {
     lb: loadBalancer(input, c, 'network'),
     targetGroups: [...tgs.values()],
     listeners,
     ...(sg ? { securityGroup: sg } : {}),
+    ...(access ? { backendAccess: access } : {}),
     ports: spec.listeners.map((l) => ({ port: l.port, protocol: l.protocol })),
     warnings: [...new Set(c.warnings)],
   };
@@ -349,6 +416,118 @@ export function pathPatterns(path: string, pathType: 'Exact' | 'Prefix' | 'Imple
   if (pathType === 'Exact' || pathType === 'ImplementationSpecific') return [path];
   const p = path.replace(/\/+$/, '');
   return p === '' ? ['/*'] : [p, `${p}/*`];
+}
+
+const ACTIONS = `${INGRESS_PREFIX}actions.`;
+const CONDITIONS = `${INGRESS_PREFIX}conditions.`;
+
+/** An `actions.<name>` annotation as an ALB action; the Services it forwards to are target sets the builder resolved (spec.actionTargetSets). */
+function albAction(name: string, a: AlbAction, spec: L7Spec<AwsLbOptions>, tgName: (set: string) => string, c: Common): DesiredAction {
+  const where = `${ACTIONS}${name}`;
+  if (a.type === 'fixed-response') {
+    const f = a.fixedResponseConfig;
+    return {
+      type: 'fixed-response',
+      statusCode: f.statusCode,
+      ...(f.contentType !== undefined ? { contentType: f.contentType } : {}),
+      ...(f.messageBody !== undefined ? { messageBody: f.messageBody } : {}),
+    };
+  }
+  if (a.type === 'redirect') {
+    const r = a.redirectConfig;
+    return {
+      type: 'redirect',
+      statusCode: r.statusCode,
+      ...(r.protocol !== undefined ? { protocol: r.protocol } : {}),
+      ...(r.port !== undefined ? { port: r.port } : {}),
+      ...(r.host !== undefined ? { host: r.host } : {}),
+      ...(r.path !== undefined ? { path: r.path } : {}),
+      ...(r.query !== undefined ? { query: r.query } : {}),
+    };
+  }
+  const entries = a.forwardConfig?.targetGroups ?? (a.targetGroupARN !== undefined ? [{ targetGroupARN: a.targetGroupARN }] : []);
+  if (entries.length === 0) throw c.invalid(`${where}: a forward action needs forwardConfig.targetGroups or targetGroupARN`);
+  const groups: WeightedTargetGroup[] = entries.map((t) => {
+    const weight = 'weight' in t && t.weight !== undefined ? t.weight : 1;
+    if (t.targetGroupARN !== undefined) return { targetGroup: t.targetGroupARN, weight };
+    if ('serviceName' in t && t.serviceName !== undefined) {
+      // The Ingress builder resolved each Service (and a port given by name) into a target set.
+      const set = spec.actionTargetSets?.[name]?.[actionServiceKey(t.serviceName, t.servicePort)];
+      if (set === undefined) throw c.invalid(`${where}: forwards to Service ${t.serviceName} port ${String(t.servicePort ?? '?')}, which the Ingress model did not resolve`);
+      return { targetGroup: tgName(set), weight };
+    }
+    throw c.invalid(`${where}: each target group needs targetGroupARN or serviceName (targetGroupName is not supported: give the ARN)`);
+  });
+  const sticky = a.forwardConfig?.targetGroupStickinessConfig;
+  const stickinessSeconds = sticky?.enabled === true ? (sticky.durationSeconds ?? 3600) : undefined;
+  const first = groups[0];
+  if (groups.length === 1 && first && stickinessSeconds === undefined) return { type: 'forward', targetGroup: first.targetGroup };
+  return { type: 'forward-weighted', targetGroups: groups, ...(stickinessSeconds !== undefined ? { stickinessSeconds } : {}) };
+}
+
+/** A rule's host and paths with its `conditions.<name>`; host-header and path-pattern join the Ingress's own. */
+function withConditions(name: string, hosts: string[], paths: string[], list: readonly AlbCondition[], c: Common): { hosts: string[]; paths: string[]; conditions: DesiredCondition[] } {
+  const where = `${CONDITIONS}${name}`;
+  const conditions: DesiredCondition[] = [];
+  let h = hosts;
+  let p = paths;
+  for (const cond of list) {
+    const missing = (): ProviderError => c.invalid(`${where}: field ${cond.field} needs its ${cond.field.replace(/-(\w)/g, (_m, x: string) => x.toUpperCase())}Config`);
+    switch (cond.field) {
+      case 'host-header': {
+        const v = cond.hostHeaderConfig?.values;
+        if (!v) throw missing();
+        // ALB takes one host-header condition per rule: the Ingress rule's host and this one cannot both apply.
+        if (h.length > 0) throw c.invalid(`${where}: host-header on a rule whose Ingress host is already ${h.join(', ')}; ALB takes one host-header condition per rule`);
+        h = [...v];
+        break;
+      }
+      case 'path-pattern': {
+        const v = cond.pathPatternConfig?.values;
+        if (!v) throw missing();
+        if (!(p.length === 1 && p[0] === '/*')) throw c.invalid(`${where}: path-pattern on a rule whose Ingress path is already ${p.join(', ')}; give the Ingress path / (Prefix) to use the annotation's`);
+        p = [...v];
+        break;
+      }
+      case 'http-header': {
+        const cfg = cond.httpHeaderConfig;
+        if (!cfg) throw missing();
+        conditions.push({ field: 'http-header', name: cfg.httpHeaderName, values: [...cfg.values].sort() });
+        break;
+      }
+      case 'http-request-method': {
+        const v = cond.httpRequestMethodConfig?.values;
+        if (!v) throw missing();
+        conditions.push({ field: 'http-request-method', values: [...v].sort() });
+        break;
+      }
+      case 'source-ip': {
+        const v = cond.sourceIpConfig?.values;
+        if (!v) throw missing();
+        conditions.push({ field: 'source-ip', values: [...v].sort() });
+        break;
+      }
+      case 'query-string': {
+        const v = cond.queryStringConfig?.values;
+        if (!v) throw missing();
+        conditions.push({ field: 'query-string', values: v.map((kv) => ({ ...(kv.key !== undefined ? { key: kv.key } : {}), value: kv.value })) });
+        break;
+      }
+    }
+  }
+  return { hosts: h, paths: p, conditions };
+}
+
+/** Target-set rules and action rules in one priority order (an action rule sits before rules[before]). */
+function orderedRules(spec: L7Spec<AwsLbOptions>): (Rule | ActionRule)[] {
+  const actions = spec.actionRules ?? [];
+  const out: (Rule | ActionRule)[] = [];
+  for (let i = 0; i <= spec.rules.length; i++) {
+    out.push(...actions.filter((a) => a.before === i || (i === spec.rules.length && a.before > i)));
+    const r = spec.rules[i];
+    if (r) out.push(r);
+  }
+  return out;
 }
 
 function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): DesiredState {
@@ -368,7 +547,7 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
       healthCheck: healthCheckFor(ts, o, 'L7'),
       attributes: { ...o.targetGroupAttributes },
       tags: resourceTags(c.tagCtx, ts.name),
-      targets: targetsOf(ts, c.warnings),
+      targets: targetsOf(ts, c.warnings, o.targetNodeLabels),
     });
   }
   const tgName = (set: string): string => {
@@ -383,16 +562,28 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
     c.warnings.push(`TLS Secrets in spec.tls are not used: ALB takes ACM certificates (${INGRESS_PREFIX}certificate-arn)`);
   }
   const ports = o.listenPorts ?? (certs.length > 0 ? [{ protocol: 'HTTPS' as const, port: 443 }] : [{ protocol: 'HTTP' as const, port: 80 }]);
+  const namedAction = (name: string): DesiredAction => {
+    const a = o.actions[name];
+    if (!a) throw c.invalid(`an Ingress backend uses the action ${name}, but there is no ${ACTIONS}${name} annotation`);
+    return albAction(name, a, spec, tgName, c);
+  };
   const defaultAction: DesiredAction =
     spec.defaultBackend !== undefined
       ? { type: 'forward', targetGroup: tgName(spec.defaultBackend) }
-      : { type: 'fixed-response', statusCode: '404', contentType: 'text/plain' };
-  const rules: DesiredRule[] = spec.rules.map((r, i) => ({
-    priority: i + 1,
-    hosts: r.host !== undefined ? [r.host] : [],
-    paths: pathPatterns(r.path, r.pathType),
-    action: { type: 'forward', targetGroup: tgName(r.targetSet) },
-  }));
+      : spec.defaultAction !== undefined
+        ? namedAction(spec.defaultAction)
+        : { type: 'fixed-response', statusCode: '404', contentType: 'text/plain' };
+  const sets = new Map(spec.targetSets.map((t) => [t.name, t]));
+  const rules: DesiredRule[] = orderedRules(spec).map((r, i) => {
+    // conditions.<name> is keyed as aws-load-balancer-controller keys it: the backend's service.name.
+    const name = 'action' in r ? r.action : (sets.get(r.targetSet)?.backend.service ?? '');
+    const matched = withConditions(name, r.host !== undefined ? [r.host] : [], pathPatterns(r.path, r.pathType), o.conditions[name] ?? [], c);
+    return {
+      priority: i + 1,
+      ...matched,
+      action: 'action' in r ? namedAction(r.action) : { type: 'forward', targetGroup: tgName(r.targetSet) },
+    };
+  });
   const listeners: DesiredListener[] = ports.map((p) => {
     if (p.protocol === 'HTTPS' && certs.length === 0) {
       throw c.invalid(`HTTPS listener on port ${p.port} needs a certificate: set ${INGRESS_PREFIX}certificate-arn (discovery of ACM certificates by host is not implemented)`);
@@ -416,11 +607,13 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
       cidrs,
     ),
   );
+  const access = backendAccess(input, c, [...tgs.values()]);
   return {
     lb: loadBalancer(input, c, 'application'),
     targetGroups: [...tgs.values()],
     listeners,
     ...(sg ? { securityGroup: sg } : {}),
+    ...(access ? { backendAccess: access } : {}),
     ports: ports.map((p) => ({ port: p.port, protocol: 'TCP' as const })),
     warnings: [...new Set(c.warnings)],
   };

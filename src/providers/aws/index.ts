@@ -17,5 +17,5 @@ export function createAwsProviderFromContext(ctx: ProviderFactoryContext): AwsPr
     });
     throw new Error(`invalid aws options: ${issues.join('; ')}`);
   }
-  return new AwsProvider({ name: ctx.name, clusterName: ctx.clusterName, options: r.data });
+  return new AwsProvider({ name: ctx.name, clusterName: ctx.clusterName, options: r.data, ...(ctx.log ? { logger: ctx.log } : {}) });
 }

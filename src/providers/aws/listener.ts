@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ProviderError } from '../types.js';
 import type { AwsApi } from './api.js';
-import type { DesiredAction, DesiredListener, DesiredRule } from './desired.js';
+import type { DesiredAction, DesiredCondition, DesiredListener, DesiredRule } from './desired.js';
 import { hasCode } from './errors.js';
 import type { ApplyContext, Step } from './plan.js';
 import { toAwsTags, type Tags } from './tags.js';
@@ -33,7 +33,8 @@ export interface ActualRule {
   readonly priority: number;
   readonly hosts: readonly string[];
   readonly paths: readonly string[];
-  /** Conditions lbc does not write (headers, methods, ...): such a rule never matches a desired one. */
+  readonly conditions: readonly DesiredCondition[];
+  /** Conditions lbc cannot read: such a rule never matches a desired one. */
   readonly foreignConditions: boolean;
   readonly action: DesiredAction | undefined;
 }
@@ -65,6 +66,11 @@ function normalizeAction(a: DesiredAction): DesiredAction {
     };
   }
   if (a.type === 'fixed-response') return { type: 'fixed-response', statusCode: a.statusCode, contentType: a.contentType ?? '', messageBody: a.messageBody ?? '' };
+  if (a.type === 'forward-weighted') {
+    // Order does not matter to ALB; absent stickiness is ALB's "disabled".
+    const targetGroups = [...a.targetGroups].sort((x, y) => (x.targetGroup < y.targetGroup ? -1 : x.targetGroup > y.targetGroup ? 1 : x.weight - y.weight));
+    return { type: 'forward-weighted', targetGroups, ...(a.stickinessSeconds !== undefined ? { stickinessSeconds: a.stickinessSeconds } : {}) };
+  }
   return a;
 }
 
@@ -80,9 +86,20 @@ function fromAwsAction(actions: readonly Action[] | undefined, tgNames: Readonly
   if (!a) return undefined;
   if (a.Type === 'forward') {
     const groups = a.ForwardConfig?.TargetGroups ?? [];
+    // A group lbc does not own keeps its ARN: it equals a desired ARN (a user's group in an action) and no desired name.
+    const ref = (arn: string): string => tgNames.get(arn) ?? arn;
+    const sticky = a.ForwardConfig?.TargetGroupStickinessConfig;
+    const stickinessSeconds = sticky?.Enabled === true ? sticky.DurationSeconds : undefined;
+    if (groups.length > 1 || stickinessSeconds !== undefined) {
+      return {
+        type: 'forward-weighted',
+        targetGroups: groups.map((g) => ({ targetGroup: ref(g.TargetGroupArn ?? ''), weight: g.Weight ?? 1 })),
+        ...(stickinessSeconds !== undefined ? { stickinessSeconds } : {}),
+      };
+    }
     const arn = a.TargetGroupArn ?? (groups.length === 1 ? groups[0]?.TargetGroupArn : undefined);
     if (arn === undefined) return undefined;
-    return { type: 'forward', targetGroup: tgNames.get(arn) ?? `arn:${arn}` };
+    return { type: 'forward', targetGroup: ref(arn) };
   }
   if (a.Type === 'fixed-response' && a.FixedResponseConfig?.StatusCode) {
     const f = a.FixedResponseConfig;
@@ -109,10 +126,22 @@ function fromAwsAction(actions: readonly Action[] | undefined, tgNames: Readonly
 }
 
 function toAwsAction(a: DesiredAction, ctx: ApplyContext): Action[] {
-  if (a.type === 'forward') {
-    const arn = ctx.tgArns.get(a.targetGroup);
-    if (arn === undefined) throw new ProviderError('transient', `target group ${a.targetGroup} has no ARN yet`, { provider: ctx.provider });
-    return [{ Type: 'forward', TargetGroupArn: arn }];
+  const arnOf = (ref: string): string => {
+    const arn = ctx.tgArns.get(ref) ?? (ref.startsWith('arn:') ? ref : undefined);
+    if (arn === undefined) throw new ProviderError('transient', `target group ${ref} has no ARN yet`, { provider: ctx.provider });
+    return arn;
+  };
+  if (a.type === 'forward') return [{ Type: 'forward', TargetGroupArn: arnOf(a.targetGroup) }];
+  if (a.type === 'forward-weighted') {
+    return [
+      {
+        Type: 'forward',
+        ForwardConfig: {
+          TargetGroups: a.targetGroups.map((g) => ({ TargetGroupArn: arnOf(g.targetGroup), Weight: g.weight })),
+          ...(a.stickinessSeconds !== undefined ? { TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: a.stickinessSeconds } } : {}),
+        },
+      },
+    ];
   }
   if (a.type === 'fixed-response') {
     return [
@@ -146,29 +175,72 @@ function conditionValues(c: RuleCondition, field: 'host-header' | 'path-pattern'
   return [...new Set([...(config ?? []), ...(c.Values ?? [])])];
 }
 
+/** The other conditions in lbc's canonical form; undefined for one lbc cannot read (then the rule never matches). */
+function fromAwsCondition(c: RuleCondition): DesiredCondition | undefined {
+  const values = (v: readonly string[] | undefined): string[] => [...new Set([...(v ?? []), ...(c.Values ?? [])])].sort();
+  switch (c.Field) {
+    case 'http-header':
+      return c.HttpHeaderConfig?.HttpHeaderName !== undefined ? { field: 'http-header', name: c.HttpHeaderConfig.HttpHeaderName, values: values(c.HttpHeaderConfig.Values) } : undefined;
+    case 'http-request-method':
+      return { field: 'http-request-method', values: values(c.HttpRequestMethodConfig?.Values) };
+    case 'source-ip':
+      return { field: 'source-ip', values: values(c.SourceIpConfig?.Values) };
+    case 'query-string':
+      return { field: 'query-string', values: (c.QueryStringConfig?.Values ?? []).map((kv) => ({ ...(kv.Key !== undefined ? { key: kv.Key } : {}), value: kv.Value ?? '' })) };
+    default:
+      return undefined;
+  }
+}
+
 function fromAwsRule(r: Rule, tgNames: ReadonlyMap<string, string>): ActualRule {
   const hosts: string[] = [];
   const paths: string[] = [];
+  const conditions: DesiredCondition[] = [];
   let foreignConditions = false;
   for (const c of r.Conditions ?? []) {
     if (c.Field === 'host-header') hosts.push(...conditionValues(c, 'host-header'));
     else if (c.Field === 'path-pattern') paths.push(...conditionValues(c, 'path-pattern'));
-    else foreignConditions = true;
+    else {
+      const d = fromAwsCondition(c);
+      if (d) conditions.push(d);
+      else foreignConditions = true;
+    }
   }
-  return { arn: r.RuleArn ?? '', priority: Number(r.Priority), hosts, paths, foreignConditions, action: fromAwsAction(r.Actions, tgNames) };
+  return { arn: r.RuleArn ?? '', priority: Number(r.Priority), hosts, paths, conditions, foreignConditions, action: fromAwsAction(r.Actions, tgNames) };
+}
+
+function toAwsCondition(c: DesiredCondition): RuleCondition {
+  switch (c.field) {
+    case 'http-header':
+      return { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: c.name, Values: [...c.values] } };
+    case 'http-request-method':
+      return { Field: 'http-request-method', HttpRequestMethodConfig: { Values: [...c.values] } };
+    case 'source-ip':
+      return { Field: 'source-ip', SourceIpConfig: { Values: [...c.values] } };
+    case 'query-string':
+      return { Field: 'query-string', QueryStringConfig: { Values: c.values.map((kv) => ({ ...(kv.key !== undefined ? { Key: kv.key } : {}), Value: kv.value })) } };
+  }
 }
 
 function toAwsConditions(r: DesiredRule): RuleCondition[] {
   const out: RuleCondition[] = [];
   if (r.hosts.length > 0) out.push({ Field: 'host-header', HostHeaderConfig: { Values: [...r.hosts] } });
   if (r.paths.length > 0) out.push({ Field: 'path-pattern', PathPatternConfig: { Values: [...r.paths] } });
+  out.push(...r.conditions.map(toAwsCondition));
   return out;
 }
 
 const sorted = (xs: readonly string[]): string => JSON.stringify([...xs].sort());
+const conditionsKey = (cs: readonly DesiredCondition[]): string => JSON.stringify(cs.map((c) => JSON.stringify(c)).sort());
 
 function sameRule(a: ActualRule, d: DesiredRule): boolean {
-  return !a.foreignConditions && sorted(a.hosts) === sorted(d.hosts) && sorted(a.paths) === sorted(d.paths) && sameAction(a.action, d.action);
+  return (
+    !a.foreignConditions &&
+    sorted(a.hosts) === sorted(d.hosts) &&
+    sorted(a.paths) === sorted(d.paths) &&
+    conditionsKey(a.conditions) === conditionsKey(d.conditions) &&
+    sameAction(a.action, d.action)
+  );
 }
 
 /** Listeners of a load balancer, with extra certificates (secure ones) and rules (when `withRules`). */

@@ -1,8 +1,9 @@
 // The one diff behind both ensure and plan: read what this object owns (by tags), build
 // what it should own, and order the per-kind steps as AWS needs them:
 //
-//   security group → (replaced LB out) → target groups and their targets → load
-//   balancer → listeners and rules → old target groups → old security groups
+//   security group → (replaced LB out) → target groups and their targets → backend
+//   rules on the node security group → load balancer → listeners and rules → old target
+//   groups → old backend rules → old security groups
 //
 // plan() returns the steps' Changes; ensure() runs them. Every step is one idempotent
 // piece of work that finds what it needs in the ApplyContext, so a run cut short at any
@@ -19,7 +20,18 @@ import { describeListeners, diffListeners, type ActualListener } from './listene
 import { deleteLoadBalancerStep, describeLoadBalancers, diffLoadBalancer, findByName, loadAttributes, type ActualLoadBalancer } from './load-balancer.js';
 import type { AwsOptions } from './options.js';
 import { deleteSecurityGroupStep, describeOwnedSecurityGroups, diffSecurityGroups, resolveUserSecurityGroups } from './security-group.js';
-import { resolveSubnets } from './subnets.js';
+import { CLUSTER_TAG_PREFIX, resolveSubnets } from './subnets.js';
+import {
+  describeNodeSecurityGroups,
+  describeOwnedBackendRules,
+  describeRulesOfGroups,
+  diffBackendRules,
+  missingRules,
+  revokeAllSteps,
+  wantedRules,
+  type BackendRulesDiff,
+  type RuleSource,
+} from './backend-rules.js';
 import { ownedBy, type Tags } from './tags.js';
 import { deleteTargetGroupStep, describeTargetGroups, diffTargetGroups, loadTargetGroupDetails, type ActualTargetGroup } from './target-group.js';
 
@@ -167,6 +179,7 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
   const groups = await describeOwnedSecurityGroups(api, env.clusterName, spec.ref.uid, signal);
 
   const sg = diffSecurityGroups(groups, desired.securityGroup);
+  const backend = await planBackendRules(env, spec.ref, desired, vpcId, userSecurityGroups, sg.existingId);
   const lb = diffLoadBalancer(current, desired.lb, sg.existingId);
   const replacing = lb.replace.length > 0;
   let listeners: ActualListener[] = [];
@@ -188,13 +201,49 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     ...stale.map((l) => deleteLoadBalancerStep(l, 'a second load balancer for the same object (left by an interrupted replacement)')),
     ...tg.apply,
     ...tg.targets,
+    ...backend.diff.apply,
     ...lb.apply,
     ...ls.remove,
     ...ls.apply,
     ...tg.cleanup,
+    // Rules naming a frontend group hold it: they go before the group does.
+    ...backend.diff.cleanup,
     ...sg.cleanup,
   ];
-  return { steps, desired, ctx };
+  return { steps, desired: backend.warning ? { ...desired, warnings: [...desired.warnings, backend.warning] } : desired, ctx };
+}
+
+/**
+ * Backend rules: the rules this object owns (always read, so rules left after the
+ * option was switched off are revoked), the opted-in node groups when the option is
+ * on, and, only when some wanted rule is not there yet, every rule of those groups so
+ * that a rule someone else made for the same traffic is not duplicated.
+ */
+async function planBackendRules(
+  env: PlanEnv,
+  ref: LbRef,
+  desired: DesiredState,
+  vpcId: string,
+  userSecurityGroups: readonly string[],
+  managedGroupId: string | undefined,
+): Promise<{ diff: BackendRulesDiff; warning?: string }> {
+  const { api, signal } = env;
+  const owned = await describeOwnedBackendRules(api, env.clusterName, ref.uid, signal);
+  const access = desired.backendAccess;
+  const nodeGroups = access ? await describeNodeSecurityGroups(api, env.clusterName, vpcId, signal) : [];
+  const sources: RuleSource[] = userSecurityGroups.length > 0 ? userSecurityGroups.map((id) => ({ kind: 'group', id })) : [{ kind: 'managed', id: managedGroupId }];
+  const missing = missingRules(wantedRules(access, nodeGroups, sources), owned);
+  const foreign = missing.length > 0 ? await describeRulesOfGroups(api, nodeGroups, signal) : [];
+  const diff = diffBackendRules({ access, nodeGroups, sources, owned, foreign });
+  if (!access || nodeGroups.length > 0) return { diff };
+  const annotation = `${ref.kind === 'Service' ? SERVICE_PREFIX : INGRESS_PREFIX}manage-backend-security-group-rules`;
+  const ports = access.ports.map((p) => `${p.protocol}/${p.port}`).join(', ');
+  return {
+    diff,
+    warning:
+      `${annotation}: no security group in ${vpcId} is tagged ${CLUSTER_TAG_PREFIX}${env.clusterName}, so lbc adds no rule for the load balancer to reach the targets (${ports}); ` +
+      `tag the nodes' security group ${CLUSTER_TAG_PREFIX}${env.clusterName}=owned (or shared) to let lbc manage them, or allow that traffic yourself and set the annotation to "false"`,
+  };
 }
 
 export async function runSteps(steps: readonly Step[], ctx: ApplyContext): Promise<void> {
@@ -219,7 +268,8 @@ const nameInArn = (arn: string): string => {
 
 /**
  * Everything tagged for ref, in dependency order: load balancers (their listeners and
- * rules go with them), then target groups (retried while still in use), then security
+ * rules go with them), then target groups (retried while still in use), then the rules
+ * lbc added to the nodes' security group (they name the frontend group), then security
  * groups (retried while the deleted load balancer's interfaces still hold them).
  */
 export async function planDelete(ref: LbRef, env: PlanEnv): Promise<{ steps: Step[]; ctx: ApplyContext }> {
@@ -252,6 +302,7 @@ export async function planDelete(ref: LbRef, env: PlanEnv): Promise<{ steps: Ste
       ),
     );
   }
+  steps.push(...revokeAllSteps(await describeOwnedBackendRules(env.api, env.clusterName, ref.uid, env.signal), 'the object is gone'));
   for (const g of await describeOwnedSecurityGroups(env.api, env.clusterName, ref.uid, env.signal)) steps.push(deleteSecurityGroupStep(g, 'the object is gone'));
   return { steps, ctx: newContext(env) };
 }

@@ -8,6 +8,7 @@ import type { LoadBalancerSpec } from '../../model/spec.js';
 import type { LoadBalancerStatus } from '../../model/status.js';
 import {
   toProviderError,
+  type ActionServiceRef,
   type CallOptions,
   type Change,
   type OptionsParseResult,
@@ -15,7 +16,7 @@ import {
   type Provider,
   type ProviderCapabilities,
 } from '../types.js';
-import { INGRESS_PREFIX, parseAwsOptions, SERVICE_PREFIX, type AwsLbOptions } from './annotations.js';
+import { forwardServicesOf, INGRESS_PREFIX, parseAwsOptions, SERVICE_PREFIX, type AwsLbOptions } from './annotations.js';
 import { AwsApi, createClients, type CallObserver, type ClientOverrides } from './api.js';
 import { Inventory } from './inventory.js';
 import type { AwsOptions } from './options.js';
@@ -74,6 +75,10 @@ export class AwsProvider implements Provider<AwsLbOptions> {
     return parseAwsOptions(annotations, kind);
   }
 
+  actionServices(actionValue: string): readonly ActionServiceRef[] {
+    return forwardServicesOf(actionValue);
+  }
+
   async plan(spec: LoadBalancerSpec<AwsLbOptions>, opts?: CallOptions): Promise<readonly Change[]> {
     return this.guard(async () => {
       const p = await planEnsure(spec, this.env(opts));
@@ -85,9 +90,12 @@ export class AwsProvider implements Provider<AwsLbOptions> {
   async ensure(spec: LoadBalancerSpec<AwsLbOptions>, opts?: CallOptions): Promise<LoadBalancerStatus> {
     return this.guard(async () => {
       const p = await planEnsure(spec, this.env(opts));
-      this.report(spec.ref, p.desired.warnings);
+      const fresh = this.report(spec.ref, p.desired.warnings);
       await runSteps(p.steps, p.ctx);
-      return statusOf(p);
+      const status = statusOf(p);
+      // Warnings become Events through the reconciler; only when they change, so a resync writes none.
+      if (fresh.length === 0) return status;
+      return { ...status, notices: fresh.map((message) => ({ type: 'Warning' as const, reason: 'SyncLoadBalancerFailed', message })) };
     });
   }
 
@@ -135,12 +143,14 @@ export class AwsProvider implements Provider<AwsLbOptions> {
     };
   }
 
-  private report(ref: LbRef, warnings: readonly string[]): void {
+  /** Logs warnings not said before for this load balancer; returns them (empty when nothing changed). */
+  private report(ref: LbRef, warnings: readonly string[]): readonly string[] {
     const key = refKey(ref);
     const text = warnings.join('; ');
-    if (this.reported.get(key) === text) return;
+    if (this.reported.get(key) === text) return [];
     this.reported.set(key, text);
     for (const w of warnings) this.logger.warn(`${this.name}: ${ref.kind} ${ref.namespace}/${ref.name}: ${w}`);
+    return warnings;
   }
 
   private async guard<T>(body: () => Promise<T>): Promise<T> {

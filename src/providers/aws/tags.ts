@@ -18,6 +18,8 @@ export const INGRESS_RESOURCE = 'ingress.k8s.aws/resource';
 
 export const RESOURCE_LB = 'LoadBalancer';
 export const RESOURCE_SG = 'ManagedLBSecurityGroup';
+/** A rule lbc added to the nodes' security group (manage-backend-security-group-rules). */
+export const RESOURCE_BACKEND_RULE = 'BackendSecurityGroupRule';
 
 export type Tags = Readonly<Record<string, string>>;
 

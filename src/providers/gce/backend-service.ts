@@ -6,7 +6,7 @@
 // service together with the forwarding rules in front of it.
 import type { protos } from '@google-cloud/compute';
 import { isFingerprintConflict, isNotFound } from './errors.js';
-import type { CallContext, Diff, Key, Kind } from './kind.js';
+import { namesFilter, type CallContext, type Diff, type Key, type Kind } from './kind.js';
 import { sameLinkSet } from './links.js';
 
 export type BackendService = protos.google.cloud.compute.v1.IBackendService;
@@ -74,6 +74,14 @@ function backendServiceKind(scope: Scope): Kind<BackendService> {
     resource: scope.regional ? 'BackendService' : 'GlobalBackendService',
     rank: 50,
     get: (ctx, key) => getService(ctx, scope, key),
+    listNamed: ({ compute, signal }, names) => {
+      const filter = namesFilter(names);
+      return scope.regional
+        ? compute.list('regionBackendServices.list', names.join(','), signal, (o) =>
+            compute.regionBackendServices.list({ project: compute.project, region: compute.region, filter }, o),
+          )
+        : compute.list('backendServices.list', names.join(','), signal, (o) => compute.backendServices.list({ project: compute.project, filter }, o));
+    },
     insert: async ({ compute, signal }, key, body) => {
       const backendServiceResource = { ...body, name: key.name };
       if (scope.regional) {

@@ -6,7 +6,7 @@
 // accepted as it is.
 import type { protos } from '@google-cloud/compute';
 import { GceError, isForbidden, isNotFound } from './errors.js';
-import type { Diff, Kind } from './kind.js';
+import { namesFilter, type Diff, type Kind } from './kind.js';
 import { nameOf, sameLink, sameStringSet } from './links.js';
 
 export type Firewall = protos.google.cloud.compute.v1.IFirewall;
@@ -62,6 +62,8 @@ export function firewallKind(project: string): Kind<Firewall> {
     resource: 'Firewall',
     rank: 30,
     get: ({ compute, signal }, key) => compute.readOptional('firewalls.get', key.name, signal, (o) => compute.firewalls.get({ project, firewall: key.name }, o)),
+    listNamed: ({ compute, signal }, names) =>
+      compute.list('firewalls.list', names.join(','), signal, (o) => compute.firewalls.list({ project, filter: namesFilter(names) }, o)),
     insert: async ({ compute, signal }, key, body) => {
       try {
         await compute.write('firewalls.insert', key.name, signal, (o) => compute.firewalls.insert({ project, firewallResource: { ...body, name: key.name } }, o));

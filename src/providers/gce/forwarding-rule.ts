@@ -5,7 +5,7 @@
 // internal rule's global access (patch) and a global rule's target proxy (setTarget).
 import type { protos } from '@google-cloud/compute';
 import { isNotFound } from './errors.js';
-import type { Diff, Kind } from './kind.js';
+import { namesFilter, type Diff, type Kind } from './kind.js';
 import { nameOf, sameLink } from './links.js';
 
 export type ForwardingRule = protos.google.cloud.compute.v1.IForwardingRule;
@@ -32,6 +32,10 @@ export const regionalForwardingRuleKind: Kind<ForwardingRule> = {
   get: ({ compute, signal }, key) =>
     compute.readOptional('forwardingRules.get', key.name, signal, (o) =>
       compute.forwardingRules.get({ project: compute.project, region: compute.region, forwardingRule: key.name }, o),
+    ),
+  listNamed: ({ compute, signal }, names) =>
+    compute.list('forwardingRules.list', names.join(','), signal, (o) =>
+      compute.forwardingRules.list({ project: compute.project, region: compute.region, filter: namesFilter(names) }, o),
     ),
   insert: ({ compute, signal }, key, body) =>
     compute.write('forwardingRules.insert', key.name, signal, (o) =>
@@ -70,6 +74,10 @@ export const globalForwardingRuleKind: Kind<ForwardingRule> = {
   rank: 90,
   get: ({ compute, signal }, key) =>
     compute.readOptional('globalForwardingRules.get', key.name, signal, (o) => compute.globalForwardingRules.get({ project: compute.project, forwardingRule: key.name }, o)),
+  listNamed: ({ compute, signal }, names) =>
+    compute.list('globalForwardingRules.list', names.join(','), signal, (o) =>
+      compute.globalForwardingRules.list({ project: compute.project, filter: namesFilter(names) }, o),
+    ),
   insert: ({ compute, signal }, key, body) =>
     compute.write('globalForwardingRules.insert', key.name, signal, (o) =>
       compute.globalForwardingRules.insert({ project: compute.project, forwardingRuleResource: { ...body, name: key.name } }, o),

@@ -8,7 +8,7 @@
 import type { protos } from '@google-cloud/compute';
 import type { HealthCheck as SpecHealthCheck } from '../../model/spec.js';
 import { isNotFound } from './errors.js';
-import type { Diff, Kind } from './kind.js';
+import { namesFilter, type Diff, type Kind } from './kind.js';
 
 export type HealthCheck = protos.google.cloud.compute.v1.IHealthCheck;
 
@@ -76,6 +76,10 @@ export const regionalHealthCheckKind: Kind<HealthCheck> = {
   get: ({ compute, signal }, key) =>
     compute.readOptional('regionHealthChecks.get', key.name, signal, (o) =>
       compute.regionHealthChecks.get({ project: compute.project, region: compute.region, healthCheck: key.name }, o),
+    ),
+  listNamed: ({ compute, signal }, names) =>
+    compute.list('regionHealthChecks.list', names.join(','), signal, (o) =>
+      compute.regionHealthChecks.list({ project: compute.project, region: compute.region, filter: namesFilter(names) }, o),
     ),
   insert: ({ compute, signal }, key, body) =>
     compute.write('regionHealthChecks.insert', key.name, signal, (o) =>

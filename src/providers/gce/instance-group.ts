@@ -159,8 +159,16 @@ export const instanceGroupKind: Kind<InstanceGroup> = {
   },
 };
 
-/** Every zone of the region holding the cluster's group, with its members. One aggregated list, then one member list per group. */
-export async function observeInstanceGroups(ctx: CallContext, name: string, clusterName: string): Promise<Observed<InstanceGroup>[]> {
+/**
+ * Every zone of the region holding the cluster's group: one aggregated list, then one
+ * member list per group, which deletion (it only needs to know where groups are) skips.
+ */
+export async function observeInstanceGroups(
+  ctx: CallContext,
+  name: string,
+  clusterName: string,
+  opts: { readonly members: boolean } = { members: true },
+): Promise<Observed<InstanceGroup>[]> {
   const { compute, signal } = ctx;
   const scoped = await compute.collect('instanceGroups.aggregatedList', name, signal, (o) =>
     compute.instanceGroups.aggregatedListAsync({ project: compute.project, filter: `name eq ${name}` }, o),
@@ -171,7 +179,8 @@ export async function observeInstanceGroups(ctx: CallContext, name: string, clus
   return Promise.all(
     groups.map(async (g) => {
       const key: Key = { name, zone: nameOf(g.zone) };
-      return { key, resource: { ...g, members: await listMembers(ctx, key) }, ownership: ownershipOf(g.description, clusterName) };
+      const members = opts.members ? { members: await listMembers(ctx, key) } : {};
+      return { key, resource: { ...g, ...members }, ownership: ownershipOf(g.description, clusterName) };
     }),
   );
 }

@@ -37,6 +37,12 @@ export interface Step {
   readonly change: Change;
   /** Touches what the cluster's load balancers share; such steps run under the provider's lock. */
   readonly shared?: boolean;
+  /**
+   * Set on the create that completes a replacement: why the resource could not change
+   * in place. ensure reports these as a notice in its status (the reconciler's Event),
+   * since a replaced forwarding rule or address drops connections and may change the IP.
+   */
+  readonly replaces?: string;
   run(state: RunState): Promise<void>;
 }
 
@@ -61,6 +67,19 @@ export interface Kind<R extends { description?: string | null }> {
   diff(want: R, have: R): Diff;
   /** Applies the in-place fields of diff(want, have). */
   update(ctx: CallContext, key: Key, want: R, have: R, fields: readonly string[]): Promise<void>;
+  /**
+   * Those of `names` that exist, in one list call with a name filter. Kinds with several
+   * candidate names per LB have it, so observing them costs one call, not one per name.
+   */
+  listNamed?(ctx: CallContext, names: readonly string[]): Promise<R[]>;
+}
+
+/**
+ * The Compute list filter for exactly these names: `eq` takes an RE2 pattern that must
+ * match the whole name, and GCE names ([a-z0-9-]) need no escaping in one.
+ */
+export function namesFilter(names: readonly string[]): string {
+  return `name eq "(${names.join('|')})"`;
 }
 
 export interface Desired<R> {
@@ -110,7 +129,14 @@ export async function observe<R extends { description?: string | null }>(
 ): Promise<Observed<R>[]> {
   const seen = new Set<string>();
   const unique = keys.filter((k) => (seen.has(keyId(k)) ? false : (seen.add(keyId(k)), true)));
-  const found = await Promise.all(unique.map(async (key) => ({ key, resource: await kind.get(ctx, key) })));
+  let found: { key: Key; resource: R | undefined }[];
+  if (kind.listNamed && unique.length > 1 && unique.every((k) => k.zone === undefined)) {
+    const items = await kind.listNamed(ctx, unique.map((k) => k.name));
+    const byName = new Map(items.map((r) => [(r as { name?: string | null }).name ?? '', r]));
+    found = unique.map((key) => ({ key, resource: byName.get(key.name) }));
+  } else {
+    found = await Promise.all(unique.map(async (key) => ({ key, resource: await kind.get(ctx, key) })));
+  }
   return found.flatMap((f) => (f.resource ? [{ key: f.key, resource: f.resource, ownership: ownershipOf(f.resource.description, clusterName, uid) }] : []));
 }
 
@@ -166,11 +192,12 @@ export function synthesize<R extends { description?: string | null }>(input: Syn
     wanted.add(id);
     const have = haveById.get(id);
     const shared = want.shared === true;
-    const create = (detail?: string): Step => ({
+    const create = (replaces?: string): Step => ({
       phase: 'build',
       rank: kind.rank,
       shared,
-      change: { op: 'create', resource: kind.resource, id, ...(detail !== undefined ? { detail } : {}) },
+      change: { op: 'create', resource: kind.resource, id, ...(replaces !== undefined ? { detail: `replaced: ${replaces}` } : {}) },
+      ...(replaces !== undefined ? { replaces } : {}),
       run: (state) => insertOrAdopt(kind, ctx, want.key, want.body(state), clusterName, uid),
     });
     if (!have) {
@@ -191,7 +218,7 @@ export function synthesize<R extends { description?: string | null }>(input: Syn
         change: { op: 'delete', resource: kind.resource, id, detail },
         run: () => kind.remove(ctx, want.key),
       });
-      steps.push(create(detail));
+      steps.push(create(d.replace));
     } else if (d.fields.length > 0) {
       steps.push({
         phase: 'build',

@@ -1,9 +1,11 @@
 // Services → passthrough load balancers, external or internal. Both are backend-service
 // based: forwarding rule(s) → regional backend service → the cluster's instance groups,
 // with a regional health check and two firewall rules. (The GCE cloud provider's
-// external LB used a target pool, which needs a legacy HttpHealthCheck; the
-// @google-cloud/compute client has no API for those, so lbc builds the external LB the
-// way GKE's newer controller does, with the same names where upstream has them.)
+// external LB used a target pool, whose healthChecks take only legacy HttpHealthChecks;
+// @google-cloud/compute 6.x ships TargetPoolsClient but no HttpHealthChecksClient, and
+// its v1 protos have no HttpHealthCheck message, so lbc could not give a target pool a
+// health check without hand-made HTTP. It builds the external LB the way GKE's newer
+// controller does instead, with the same names where upstream has them.)
 //
 // One forwarding rule and backend service per protocol: a TCP+UDP Service gets
 // `a<uid>` for TCP and `a<uid>-udp` for UDP, both on the same reserved address.

@@ -89,6 +89,10 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     // A global HTTP(S) LB filters clients with Cloud Armor, which lbc does not manage; silently ignoring them would open the site.
     throw invalid('source ranges are not supported for Ingresses by the gce provider (they would need a Cloud Armor policy); remove lbc.dev/load-balancer-source-ranges');
   }
+  if ((spec.actionRules ?? []).length > 0 || spec.defaultAction !== undefined) {
+    // Annotation actions are aws-load-balancer-controller's; a URL map has no equivalent lbc builds, and dropping them would misroute.
+    throw invalid('Ingress backends with port use-annotation (annotation actions) are not supported by the gce provider');
+  }
   const https = spec.listeners.find((l) => l.protocol === 'HTTPS');
   const secretCerts = (https?.certificates ?? []).filter((c): c is Extract<TlsCertificate, { source: 'secret' }> => c.source === 'secret');
   const providerCerts = (https?.certificates ?? []).filter((c): c is Extract<TlsCertificate, { source: 'provider' }> => c.source === 'provider');
@@ -153,7 +157,8 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     const hc = t.healthCheck;
     const port = hc.port === 'traffic-port' ? t.nodePort : hc.port;
     hcPorts.push(port);
-    const check = healthCheckBody({ protocol: hc.protocol, port, ...(hc.protocol !== 'TCP' ? { path: hc.path } : {}), description, timing: timingOf(hc) });
+    // As ingress-gce: the backing Pods' HTTP readiness probe path, when the builder found one.
+    const check = healthCheckBody({ protocol: hc.protocol, port, ...(hc.protocol !== 'TCP' ? { path: hc.readinessProbePath ?? hc.path } : {}), description, timing: timingOf(hc) });
     wantChecks.push({ key: { name }, body: () => check });
     wantServices.push({
       key: { name },

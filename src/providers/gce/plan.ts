@@ -57,7 +57,7 @@ export async function planDelete(pc: PlanContext, ref: LbRef): Promise<LbPlan> {
       observe(regionalBackendServiceKind, call, cand.backendServices, clusterName, ref.uid),
       observe(regionalHealthCheckKind, call, cand.healthChecks, clusterName, ref.uid),
       observe(fwKind, call, cand.firewalls, clusterName, ref.uid),
-      observeInstanceGroups(call, names.instanceGroup, clusterName),
+      observeInstanceGroups(call, names.instanceGroup, clusterName, { members: false }),
     ]);
     steps.push(
       ...synthesize({ ...common, kind: regionalAddressKind, have: addresses }),
@@ -80,7 +80,7 @@ export async function planDelete(pc: PlanContext, ref: LbRef): Promise<LbPlan> {
       observe(fwKind, call, cand.firewall, clusterName, ref.uid),
       observeSslCertificates(call, names.sslCertificatePrefix, clusterName, ref.uid),
       observeBackends(call, backendPrefix(names), clusterName, ref.uid),
-      observeInstanceGroups(call, instanceGroupName(options.clusterId), clusterName),
+      observeInstanceGroups(call, instanceGroupName(options.clusterId), clusterName, { members: false }),
     ]);
     steps.push(
       ...synthesize({ ...common, kind: globalAddressKind, have: addresses }),

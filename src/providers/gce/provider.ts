@@ -4,8 +4,9 @@
 // built; this file runs plans and keeps the provider contract.
 import type { LbKind, LbRef } from '../../model/ref.js';
 import type { LoadBalancerSpec } from '../../model/spec.js';
-import type { LoadBalancerStatus } from '../../model/status.js';
+import type { LoadBalancerStatus, ProviderNotice } from '../../model/status.js';
 import {
+  PartialEnsureError,
   ProviderError,
   type CallOptions,
   type Change,
@@ -33,12 +34,37 @@ export interface GceProviderInit {
   readonly onCall?: (c: CallRecord) => void;
 }
 
-/** Serialises the runs that touch what the cluster's load balancers share. */
+/**
+ * Serialises the runs that touch what the cluster's load balancers share. Its mark
+ * tells whether any such run was under way or began since a moment: a plan observed
+ * after that moment with no run in between still holds under the lock, and need not
+ * be made again (which would double the reads of every create).
+ */
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
+  private started = 0;
+  private running = 0;
+
+  /** Taken before observing; quiet(mark) under the lock says whether the observation is still current. */
+  mark(): { readonly started: number; readonly running: boolean } {
+    return { started: this.started, running: this.running > 0 };
+  }
+
+  quiet(m: { readonly started: number; readonly running: boolean }): boolean {
+    // This run is the one holding the lock now, hence started - 1.
+    return !m.running && this.started - 1 === m.started;
+  }
 
   run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn);
+    const result = this.tail.then(async () => {
+      this.started++;
+      this.running++;
+      try {
+        return await fn();
+      } finally {
+        this.running--;
+      }
+    });
     this.tail = result.then(
       () => undefined,
       () => undefined,
@@ -48,6 +74,35 @@ class Mutex {
 }
 
 const FIREWALL_NEEDS_ADMIN = 'firewallNeedsAdministrator';
+
+interface Ran {
+  readonly state: RunState;
+  /** `<Resource> <id> (<why>)` for each resource deleted and created again. */
+  readonly replaced: readonly string[];
+  /** Firewall rules lbc may not write; each error names the gcloud command an administrator must run. */
+  readonly needsAdmin: readonly GceError[];
+}
+
+const adminError = (provider: string, ran: Ran): GceError =>
+  new GceError('forbidden', ran.needsAdmin.map((e) => e.message).join('; '), { provider, reason: FIREWALL_NEEDS_ADMIN, status: 403 });
+
+/**
+ * The status, plus one Event's worth of what had to be replaced. A firewall rule only
+ * an administrator can make leaves the load balancer built but unreachable from some
+ * sources: the address is still published (as the GCE cloud provider does), and the
+ * failure, naming the rule, becomes the Warning Event.
+ */
+function outcome(provider: string, plan: LbPlan, ran: Ran): LoadBalancerStatus {
+  const base = plan.status(ran.state);
+  const notice: ProviderNotice | undefined =
+    ran.replaced.length > 0 ? { type: 'Normal', reason: 'UpdatedLoadBalancer', message: `Replaced what cannot change in place: ${ran.replaced.join('; ')}` } : undefined;
+  const status = notice ? { ...base, notices: [notice] } : base;
+  if (ran.needsAdmin.length > 0) {
+    const e = adminError(provider, ran);
+    throw new PartialEnsureError('forbidden', e.message, status, { provider, cause: e });
+  }
+  return status;
+}
 
 export class GceProvider implements Provider<GceLbOptions> {
   readonly name: string;
@@ -88,19 +143,25 @@ export class GceProvider implements Provider<GceLbOptions> {
   async ensure(spec: LoadBalancerSpec<GceLbOptions>, opts?: CallOptions): Promise<LoadBalancerStatus> {
     return this.guard('ensure', async () => {
       const pc = this.context(opts);
+      const mark = this.shared.mark();
       const plan = await planEnsure(pc, spec);
-      if (!plan.steps.some((s) => s.shared)) return plan.status(await this.run(plan));
-      // Shared resources: plan again under the lock, so the plan sees what another run just did.
+      if (!plan.steps.some((s) => s.shared)) return outcome(this.name, plan, await this.run(plan));
+      // Shared resources: under the lock, and planned again if another run may have changed them since.
       return this.shared.run(async () => {
-        const fresh = await planEnsure(pc, spec);
-        return fresh.status(await this.run(fresh));
+        const fresh = this.shared.quiet(mark) ? plan : await planEnsure(pc, spec);
+        return outcome(this.name, fresh, await this.run(fresh));
       });
     });
   }
 
   async delete(ref: LbRef, opts?: CallOptions): Promise<void> {
     // Deletion always ends with the shared resources, so it plans under the lock once.
-    await this.guard('delete', () => this.shared.run(async () => void (await this.run(await planDelete(this.context(opts), ref)))));
+    await this.guard('delete', () =>
+      this.shared.run(async () => {
+        const ran = await this.run(await planDelete(this.context(opts), ref));
+        if (ran.needsAdmin.length > 0) throw adminError(this.name, ran);
+      }),
+    );
   }
 
   async listOwned(opts?: CallOptions): Promise<readonly OwnedLoadBalancer[]> {
@@ -127,15 +188,17 @@ export class GceProvider implements Provider<GceLbOptions> {
 
   /**
    * Runs the steps in order. A firewall rule lbc may not write (shared VPC) does not
-   * stop the rest: the load balancer is built, and the error that names the rule an
-   * administrator must create comes at the end, for the Warning Event.
+   * stop the rest: the load balancer is built, and the errors that name the rules an
+   * administrator must create are handed back with the result.
    */
-  private async run(plan: LbPlan): Promise<RunState> {
+  private async run(plan: LbPlan): Promise<Ran> {
     const state: RunState = { ...plan.planned };
+    const replaced: string[] = [];
     const needsAdmin: GceError[] = [];
     for (const step of plan.steps) {
       try {
         await step.run(state);
+        if (step.replaces !== undefined) replaced.push(`${step.change.resource} ${step.change.id} (${step.replaces})`);
       } catch (e) {
         if (e instanceof GceError && e.reason === FIREWALL_NEEDS_ADMIN) {
           needsAdmin.push(e);
@@ -144,10 +207,7 @@ export class GceProvider implements Provider<GceLbOptions> {
         throw e;
       }
     }
-    if (needsAdmin.length > 0) {
-      throw new GceError('forbidden', needsAdmin.map((e) => e.message).join('; '), { provider: this.name, reason: FIREWALL_NEEDS_ADMIN, status: 403 });
-    }
-    return state;
+    return { state, replaced, needsAdmin };
   }
 
   private async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {

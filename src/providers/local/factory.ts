@@ -13,5 +13,5 @@ export async function localProviderFactory(ctx: ProviderFactoryContext): Promise
     });
     throw new Error(lines.join('; '));
   }
-  return createLocalProvider({ ...r.data, name: ctx.name, clusterName: ctx.clusterName });
+  return createLocalProvider({ ...r.data, name: ctx.name, clusterName: ctx.clusterName, ...(ctx.log ? { log: ctx.log } : {}) });
 }

@@ -23,7 +23,7 @@ import { matchRoute } from '../../model/routes.js';
 import type { Listener, LoadBalancerSpec, Rule, SessionAffinity } from '../../model/spec.js';
 import type { LoadBalancerStatus, PortStatus } from '../../model/status.js';
 import { diffSpecs } from '../memory/plan.js';
-import { ProviderError, type CallOptions, type Change, type OwnedLoadBalancer, type Provider, type ProviderCapabilities, type ProviderErrorKind } from '../types.js';
+import { PartialEnsureError, ProviderError, type CallOptions, type Change, type OwnedLoadBalancer, type Provider, type ProviderCapabilities, type ProviderErrorKind } from '../types.js';
 import { AddressPool } from './address-pool.js';
 import { canBind, hostPort } from './bind.js';
 import type { Prober } from './health.js';
@@ -351,7 +351,7 @@ export class LocalProvider implements Provider {
     }
     lb.spec = canonicalSpec({ ...spec, listeners: [...lb.listeners.values()].map((l) => l.spec) } as LoadBalancerSpec);
 
-    if (failures.length > 0) throw this.combine(spec.ref, failures);
+    if (failures.length > 0) throw this.combine(lb, failures);
     return this.statusOf(lb);
   }
 
@@ -448,12 +448,17 @@ export class LocalProvider implements Provider {
     this.track(undefined, Promise.allSettled(closing).then(() => lb.agent.destroy()));
   }
 
-  /** One error for the reconciler's Warning Event, naming every listener that failed. */
-  private combine(ref: LbRef, failures: readonly Failure[]): ProviderError {
+  /**
+   * One error for the reconciler's Warning Event, naming every listener that failed;
+   * partial when other listeners do serve, so that their address still reaches status.
+   */
+  private combine(lb: LbRuntime, failures: readonly Failure[]): ProviderError {
     // A retryable kind wins, so that a port that frees up is tried again even when a bad Secret is also reported.
     const order: ProviderErrorKind[] = ['conflict', 'transient', 'quota', 'forbidden', 'invalid'];
     const kind = order.find((k) => failures.some((f) => f.kind === k)) ?? 'transient';
-    return new ProviderError(kind, `${describeRef(ref)}: ${failures.map((f) => f.message).join('; ')}`, { provider: this.name });
+    const message = `${describeRef(lb.ref)}: ${failures.map((f) => f.message).join('; ')}`;
+    if (lb.listeners.size === 0) return new ProviderError(kind, message, { provider: this.name });
+    return new PartialEnsureError(kind, message, this.statusOf(lb), { provider: this.name });
   }
 
   private statusOf(lb: LbRuntime): LoadBalancerStatus {

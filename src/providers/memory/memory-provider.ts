@@ -8,7 +8,7 @@ import { canonicalSpec } from '../../model/canonical.js';
 import { cidrContains, formatIp, normalizeIp, parseCidr } from '../../model/ip.js';
 import { refKey, sameRef, type LbKind, type LbRef } from '../../model/ref.js';
 import type { LoadBalancerSpec, TargetType } from '../../model/spec.js';
-import type { IngressPoint, LoadBalancerStatus, PortStatus } from '../../model/status.js';
+import type { IngressPoint, LoadBalancerStatus, PortStatus, ProviderNotice } from '../../model/status.js';
 import {
   ProviderError,
   type CallOptions,
@@ -130,6 +130,7 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
   private readonly hung = new Set<() => void>();
   private readonly callLog: MutableCall[] = [];
   private readonly writeLog: MemoryWrite[] = [];
+  private readonly notices: ProviderNotice[] = [];
   private seq = 0;
   private pending = 0;
   private peakInFlight = 0;
@@ -165,7 +166,11 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
   }
 
   async ensure(spec: LoadBalancerSpec<MemoryLbOptions>, opts?: CallOptions): Promise<LoadBalancerStatus> {
-    return this.call({ method: 'ensure', ref: spec.ref, spec }, opts, () => this.apply(spec));
+    return this.call({ method: 'ensure', ref: spec.ref, spec }, opts, () => {
+      const status = this.apply(spec);
+      if (this.notices.length === 0) return status;
+      return { ...status, notices: this.notices.splice(0) };
+    });
   }
 
   async delete(ref: LbRef, opts?: CallOptions): Promise<void> {
@@ -224,6 +229,11 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
   /** Every call for ref fails with kind until the handle is removed. */
   failFor(ref: LbRef, kind: ProviderErrorKind = 'invalid', methods?: readonly MemoryMethod[]): FaultHandle {
     return this.inject({ ref, times: Infinity, effect: { type: 'fail', kind }, ...(methods ? { methods } : {}) });
+  }
+
+  /** The next ensure that succeeds reports these, as a cloud provider reports a resource it had to replace. */
+  noticeNext(...notices: ProviderNotice[]): void {
+    this.notices.push(...notices);
   }
 
   clearFaults(): void {

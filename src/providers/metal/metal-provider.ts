@@ -30,7 +30,7 @@ import {
   type Provider,
   type ProviderCapabilities,
 } from '../types.js';
-import { Allocator, type AllocationRequest, type RestoreEntry, type RestoreReport } from './allocator.js';
+import { Allocator, type AllocationErrorKind, type AllocationRequest, type RestoreEntry, type RestoreReport } from './allocator.js';
 import { METAL_ANNOTATION_PREFIXES, parseMetalAnnotations, type MetalLbOptions } from './annotations.js';
 import type { MetalConfig } from './options.js';
 import { backendOf, ownerOf, portsOf, serviceKey, statusIps } from './service-facts.js';
@@ -64,7 +64,7 @@ export class MetalProvider implements Provider<MetalLbOptions> {
     annotationPrefixes: METAL_ANNOTATION_PREFIXES,
   };
 
-  private readonly allocator: Allocator;
+  private allocator: Allocator;
   private source: ServiceSource | undefined;
   private owns: ((svc: V1Service) => boolean) | undefined;
   private restoreReport: RestoreReport | undefined;
@@ -81,12 +81,16 @@ export class MetalProvider implements Provider<MetalLbOptions> {
   /**
    * Gives the provider the controller's Service cache, and which Services it serves.
    * Call once before the first reconcile; the state is rebuilt lazily on the first call
-   * after it, so attaching before the informers sync is fine.
+   * after it, so attaching before the informers sync is fine. Attaching again (a new
+   * controller on the same provider) forgets everything and rebuilds from the new cache:
+   * what the old one allocated is in the statuses, and what it freed must not linger.
    */
   attachServices(source: ServiceSource, owns: (svc: V1Service) => boolean): void {
     this.source = source;
     this.owns = owns;
     this.restoreReport = undefined;
+    this.allocator = new Allocator(this.config.pools);
+    this.disputed.clear();
   }
 
   /** What the restore found (restored, disputed, outside the pools); undefined until it ran. */
@@ -104,7 +108,7 @@ export class MetalProvider implements Provider<MetalLbOptions> {
     const req = this.requestFor(spec);
     const before = this.allocator.get(spec.ref.uid);
     const out = this.allocator.allocate(req, { dryRun: true });
-    if (!out.ok) throw this.error(out.kind, spec.ref, out.message);
+    if (!out.ok) throw this.refused(out, spec.ref);
     const want = new Set(out.allocation.ips);
     const have = new Set(before?.ips ?? []);
     return [
@@ -121,7 +125,7 @@ export class MetalProvider implements Provider<MetalLbOptions> {
       throw this.error('conflict', spec.ref, `${dispute}; it gets another address on the next attempt unless it asks for that one`);
     }
     const out = this.allocator.allocate(this.requestFor(spec));
-    if (!out.ok) throw this.error(out.kind, spec.ref, out.message);
+    if (!out.ok) throw this.refused(out, spec.ref);
     return { ingress: out.allocation.ips.map((ip) => ({ ip, ipMode: 'VIP' as const })) };
   }
 
@@ -208,7 +212,20 @@ export class MetalProvider implements Provider<MetalLbOptions> {
     };
   }
 
-  private error(kind: 'invalid' | 'quota' | 'conflict', ref: LbRef, message: string): ProviderError {
+  /**
+   * An allocation the allocator refused, whatever its reason (outside the pools, pool
+   * exhausted, sharing rules broken), is reported as invalid: the controller then
+   * puts it on the Service (LoadBalancerReady=False with the message, besides the
+   * Warning) and retries rarely instead of backing off hot. Retrying alone never
+   * helps here; a change does (to this Service, to the one holding the address, to
+   * the pools), and a change to this Service is retried at once. The allocator's own
+   * kind stays in the message's wording.
+   */
+  private refused(out: { readonly kind: AllocationErrorKind; readonly message: string }, ref: LbRef): ProviderError {
+    return this.error('invalid', ref, out.message);
+  }
+
+  private error(kind: 'invalid' | 'conflict', ref: LbRef, message: string): ProviderError {
     return new ProviderError(kind, `${describeRef(ref)}: ${message}`, { provider: this.name });
   }
 }

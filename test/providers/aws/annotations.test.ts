@@ -183,11 +183,26 @@ describe('Service annotations', () => {
     expect(errs.find((e) => 'annotation' in e && e.annotation === `${S}name`)?.reason).toMatch(/longer than 32 characters/);
   });
 
+  it('rejects bad values of the remaining Service annotations, each named', () => {
+    const errs = errors({
+      [`${S}backend-protocol`]: 'http',
+      [`${S}attributes`]: 'deletion_protection.enabled',
+      [`${S}target-node-labels`]: 'role',
+      [`${S}ssl-ports`]: '443,99999',
+      [`${S}ssl-cert`]: 'arn:aws:acm:us-east-1:1:certificate/a',
+      [`${S}internal`]: 'maybe',
+    });
+    expect(errs.map((e) => ('annotation' in e ? e.annotation : '')).sort()).toEqual(
+      ['backend-protocol', 'attributes', 'target-node-labels', 'ssl-ports', 'internal'].map((n) => `${S}${n}`).sort(),
+    );
+  });
+
   it('rejects combinations that cannot work', () => {
     const reasons = (a: Record<string, string>) => errors(a).map((e) => `${'annotation' in e ? e.annotation : ''}: ${e.reason}`);
     expect(reasons({ [`${S}type`]: 'nlb-ip', [`${S}nlb-target-type`]: 'instance' })).toEqual([`${S}nlb-target-type: is instance, but ${S}type nlb-ip means ip targets`]);
     expect(reasons({ [`${S}ssl-ports`]: '443' })).toEqual([`${S}ssl-ports: needs ${S}ssl-cert`]);
-    expect(reasons({ [`${S}ssl-cert`]: 'arn:aws:acm:us-east-1:1:certificate/a', [`${S}ssl-ports`]: 'https' })[0]).toMatch(/port names \(https\) cannot be matched/);
+    expect(ok({ [`${S}ssl-cert`]: 'arn:aws:acm:us-east-1:1:certificate/a', [`${S}ssl-ports`]: 'https, 8443' }).options.sslPorts).toEqual([8443, 'https']);
+    expect(reasons({ [`${S}ssl-cert`]: 'arn:aws:acm:us-east-1:1:certificate/a', [`${S}ssl-ports`]: '70000' })[0]).toMatch(/ssl-ports/);
     expect(reasons({ [`${S}eip-allocations`]: 'eipalloc-1' })).toEqual([`${S}eip-allocations: needs an internet-facing load balancer`]);
     expect(reasons({ [`${S}scheme`]: 'internet-facing', [`${S}private-ipv4-addresses`]: '10.0.0.1' })).toEqual([`${S}private-ipv4-addresses: needs an internal load balancer`]);
     expect(reasons({ [`${S}healthcheck-path`]: '/x', [`${S}healthcheck-protocol`]: 'tcp' })).toEqual([`${S}healthcheck-path: needs ${S}healthcheck-protocol http or https`]);
@@ -200,7 +215,12 @@ describe('Ingress annotations', () => {
     expect(r.options.scheme).toBe('internal');
     expect(r.options.listenPorts).toBeUndefined();
     expect(r.options.sslPolicy).toBe(DEFAULT_SSL_POLICY);
-    expect(r.options.manageBackendSecurityGroupRules).toBe(false);
+    // On with lbc's own frontend group, off with the user's unless asked for (aws-load-balancer-controller's defaults).
+    expect(r.options.manageBackendSecurityGroupRules).toBe(true);
+    expect(ok({ [`${A}security-groups`]: 'sg-0abc' }, 'Ingress').options.manageBackendSecurityGroupRules).toBe(false);
+    expect(ok({ [`${A}security-groups`]: 'sg-0abc', [`${A}manage-backend-security-group-rules`]: 'true' }, 'Ingress').options.manageBackendSecurityGroupRules).toBe(true);
+    expect(ok({}, 'Service').options.manageBackendSecurityGroupRules).toBe(true);
+    expect(ok({ [`${S}security-groups`]: 'sg-0abc' }, 'Service').options.manageBackendSecurityGroupRules).toBe(false);
   });
 
   it('reads every listed annotation', () => {
@@ -277,6 +297,52 @@ describe('Ingress annotations', () => {
     );
     expect(errs.map((e) => ('annotation' in e ? e.annotation : '')).sort()).toEqual(
       [`${A}actions.bad`, `${A}certificate-arn`, `${A}conditions.worse`, `${A}inbound-cidrs`, `${A}listen-ports`, `${A}ssl-redirect`, `${A}target-type`].sort(),
+    );
+  });
+
+  it('reports bad values of the remaining Ingress annotations, each named', () => {
+    const errs = errors(
+      {
+        [`${A}scheme`]: 'public',
+        [`${A}load-balancer-attributes`]: 'idle_timeout.timeout_seconds',
+        [`${A}target-group-attributes`]: '=x',
+        [`${A}tags`]: 'aws:owner=me',
+        [`${A}backend-protocol`]: 'grpc',
+        [`${A}healthcheck-port`]: '70000',
+        [`${A}healthcheck-protocol`]: 'tcp',
+        [`${A}healthcheck-path`]: 'health',
+        [`${A}healthcheck-interval-seconds`]: '1',
+        [`${A}healthcheck-timeout-seconds`]: '500',
+        [`${A}healthy-threshold-count`]: '0',
+        [`${A}unhealthy-threshold-count`]: '20',
+        [`${A}success-codes`]: 'any',
+        [`${A}ip-address-type`]: 'ipv6',
+        [`${A}load-balancer-name`]: '-bad-',
+        [`${A}manage-backend-security-group-rules`]: 'sometimes',
+      },
+      'Ingress',
+    );
+    expect(errs.map((e) => ('annotation' in e ? e.annotation : '')).sort()).toEqual(
+      [
+        'scheme',
+        'load-balancer-attributes',
+        'target-group-attributes',
+        'tags',
+        'backend-protocol',
+        'healthcheck-port',
+        'healthcheck-protocol',
+        'healthcheck-path',
+        'healthcheck-interval-seconds',
+        'healthcheck-timeout-seconds',
+        'healthy-threshold-count',
+        'unhealthy-threshold-count',
+        'success-codes',
+        'ip-address-type',
+        'load-balancer-name',
+        'manage-backend-security-group-rules',
+      ]
+        .map((n) => `${A}${n}`)
+        .sort(),
     );
   });
 

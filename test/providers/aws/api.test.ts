@@ -2,6 +2,7 @@
 // 5xx retried with backoff (retry-after honoured), exhausted throttling surfacing as
 // ProviderError('throttled'), client errors not retried, partial failures converging.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { registry } from '../../../src/observability/metrics.js';
 import { TokenBucket } from '../../../src/providers/aws/api.js';
 import { ProviderError } from '../../../src/providers/types.js';
 import { FakeAws } from './fake-aws.js';
@@ -29,6 +30,20 @@ describe('retry policy', () => {
     await provider().ensure(nlbSpec());
     expect(fake.actions().filter((a) => a === 'CreateLoadBalancer')).toHaveLength(2);
     expect(fake.lbs.size).toBe(1);
+  });
+
+  it('every attempt is counted in lbc_cloud_api_calls_total by operation and outcome', async () => {
+    const count = async (outcome: string): Promise<number> => {
+      const m = (await registry.getMetricsAsJSON()).find((x) => x.name === 'lbc_cloud_api_calls_total');
+      return m?.values.find((v) => v.labels.provider === 'aws' && v.labels.operation === 'CreateSecurityGroup' && v.labels.outcome === outcome)?.value ?? 0;
+    };
+    const before = { throttled: await count('throttled'), error: await count('error'), success: await count('success') };
+    fake.fail({ action: 'CreateSecurityGroup', code: 'Throttling', times: 1 });
+    fake.fail({ action: 'CreateSecurityGroup', code: 'InternalFailure', status: 500, times: 1 });
+    await provider().ensure(nlbSpec());
+    expect(await count('throttled')).toBe(before.throttled + 1);
+    expect(await count('error')).toBe(before.error + 1);
+    expect(await count('success')).toBe(before.success + 1);
   });
 
   it('EC2 RequestLimitExceeded (503) once: retried', async () => {

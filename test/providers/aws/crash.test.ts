@@ -25,7 +25,7 @@ interface Shape {
   readonly targets: number;
 }
 
-function shape(): Shape {
+function shape(): Shape & { readonly backendRules: number } {
   return {
     lbs: fake.lbs.size,
     tgs: fake.tgs.size,
@@ -33,15 +33,25 @@ function shape(): Shape {
     rules: fake.rules.size,
     sgs: [...fake.securityGroups.values()].filter((g) => g.tags['lbc.dev/cluster'] === CLUSTER).length,
     targets: [...fake.tgs.values()].reduce((n, t) => n + t.targets.size, 0),
+    backendRules: fake.securityGroups.get(NODE_SG)?.ingress.length ?? 0,
   };
 }
 
+const NODE_SG = 'sg-0node';
+
+/** The flows with backend rules have a node security group tagged for the cluster. */
+let seed: (f: FakeAws) => void = seedNetwork;
+function seedWithNodeGroup(f: FakeAws): void {
+  seedNetwork(f);
+  f.addSecurityGroup({ id: NODE_SG, name: 'nodes', tags: { 'kubernetes.io/cluster/prod': 'owned' } });
+}
+
 /** The writes of a clean create, and the shape it leaves. */
-async function reference(spec: LoadBalancerSpec<AwsLbOptions>): Promise<{ writes: number; shape: Shape }> {
+async function reference(spec: LoadBalancerSpec<AwsLbOptions>): Promise<{ writes: number; shape: ReturnType<typeof shape> }> {
   const f = new FakeAws();
   fake.uninstall();
   f.install();
-  seedNetwork(f);
+  seed(f);
   const saved = fake;
   fake = f;
   await provider().ensure(spec);
@@ -51,7 +61,7 @@ async function reference(spec: LoadBalancerSpec<AwsLbOptions>): Promise<{ writes
   return out;
 }
 
-async function checkConverges(spec: LoadBalancerSpec<AwsLbOptions>, want: Shape): Promise<void> {
+async function checkConverges(spec: LoadBalancerSpec<AwsLbOptions>, want: ReturnType<typeof shape>): Promise<void> {
   // A new process: nothing in memory, everything found again by tags.
   const p = provider();
   const status = await p.ensure(spec);
@@ -61,21 +71,53 @@ async function checkConverges(spec: LoadBalancerSpec<AwsLbOptions>, want: Shape)
   await provider().delete(spec.ref);
   expect(fake.taggedFor(CLUSTER)).toEqual([]);
   expect(fake.listeners.size + fake.rules.size).toBe(0);
+  expect(fake.securityGroups.get(NODE_SG)?.ingress ?? []).toEqual([]);
 }
 
-const flows: [string, () => LoadBalancerSpec<AwsLbOptions>][] = [
-  ['NLB Service', () => nlbSpec()],
-  ['ALB Ingress group', () => albSpec()],
+const actions = {
+  'alb.ingress.kubernetes.io/actions.split': JSON.stringify({
+    type: 'forward',
+    forwardConfig: {
+      targetGroups: [
+        { serviceName: 'web', servicePort: 80, weight: 90 },
+        { serviceName: 'api', servicePort: 8080, weight: 10 },
+      ],
+    },
+  }),
+  'alb.ingress.kubernetes.io/conditions.api': JSON.stringify([{ field: 'http-header', httpHeaderConfig: { httpHeaderName: 'X-Beta', values: ['1'] } }]),
+};
+const albWithActions = (): LoadBalancerSpec<AwsLbOptions> => ({
+  ...albSpec({ annotations: actions }),
+  actionRules: [{ host: 'shop.example.com', path: '/split', pathType: 'Prefix', action: 'split', source: 'shop/web', before: 0 }],
+  // What the Ingress builder resolves the forward's Services to.
+  actionTargetSets: { split: { 'web:80': 'shop/web:80', 'api:8080': 'shop/api:8080' } },
+});
+
+const flows: [string, () => LoadBalancerSpec<AwsLbOptions>, (f: FakeAws) => void][] = [
+  ['NLB Service', () => nlbSpec(), seedNetwork],
+  ['ALB Ingress group', () => albSpec(), seedNetwork],
+  ['NLB Service with backend rules on a tagged node group', () => nlbSpec(), seedWithNodeGroup],
+  ['ALB Ingress group with a weighted action, conditions and backend rules', albWithActions, seedWithNodeGroup],
 ];
 
-describe.each(flows)('%s create, interrupted', (_name, make) => {
+describe.each(flows)('%s create, interrupted', (_name, make, seeding) => {
+  beforeEach(() => {
+    seed = seeding;
+    fake.uninstall();
+    fake = new FakeAws().install();
+    seed(fake);
+  });
+
   it('stopped after every mutating call k: the next reconcile converges to one set, delete leaves nothing', async () => {
     const ref = await reference(make());
     expect(ref.writes).toBeGreaterThan(5);
+    // The flows with a tagged node group do make backend rules (two node ports), and the action flow its extra rule.
+    expect(ref.shape.backendRules).toBe(seeding === seedWithNodeGroup ? 2 : 0);
+    if (make === albWithActions) expect(ref.shape.rules).toBe(3);
     for (let k = 0; k < ref.writes; k++) {
       fake.uninstall();
       fake = new FakeAws().install();
-      seedNetwork(fake);
+      seed(fake);
       fake.crashAfterWrites(k);
       await expect(provider().ensure(make()), `crash after write ${k}`).rejects.toThrow();
       expect(fake.writes().length - 1, `write ${k} was the first refused`).toBe(k);
@@ -89,7 +131,7 @@ describe.each(flows)('%s create, interrupted', (_name, make) => {
     for (let k = 0; k < ref.writes; k++) {
       fake.uninstall();
       fake = new FakeAws().install();
-      seedNetwork(fake);
+      seed(fake);
       fake.loseResponseOfWrite(k);
       const p = provider();
       // Most lost answers are absorbed by a retry (idempotent creates); a few need the next reconcile.
@@ -110,7 +152,7 @@ describe.each(flows)('%s create, interrupted', (_name, make) => {
     for (let k = 0; k < deletes; k++) {
       fake.uninstall();
       fake = new FakeAws().install();
-      seedNetwork(fake);
+      seed(fake);
       await provider().ensure(make());
       fake.crashAfterWrites(k);
       await expect(provider().delete(make().ref)).rejects.toThrow();

@@ -1,10 +1,12 @@
 // Model → desired AWS resources, pure: no AWS involved.
 import { describe, expect, it } from 'vitest';
-import type { L7Spec } from '../../../src/model/spec.js';
+import type { L7Spec, NodeTarget } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
 import { instanceIdOf, pathPatterns, synthesize, type SynthesisInput } from '../../../src/providers/aws/desired.js';
 import { ProviderError } from '../../../src/providers/types.js';
-import { albSpec, nlbSpec, TCP_HC } from './support.js';
+import { buildServiceModel } from '../../../src/controller/service-model.js';
+import { lbService, node } from '../../controller/fixtures.js';
+import { albSpec, CLUSTER, nlbSpec, nodes, provider, TCP_HC } from './support.js';
 
 const subnets = [
   { id: 'subnet-a', az: 'us-east-1a', vpcId: 'vpc-1' },
@@ -114,9 +116,49 @@ describe('NLB synthesis', () => {
     expect(d.targetGroups[0]).toMatchObject({ targetType: 'ip', port: 1, targets: [{ id: '10.1.0.5', port: 8080 }, { id: '10.1.0.6', port: 8081 }] });
   });
 
-  it('target-node-labels cannot be honoured (the model has no node labels) and says so', () => {
-    const d = synthesize(input(nlbSpec({ annotations: { 'service.beta.kubernetes.io/aws-load-balancer-target-node-labels': 'role=edge' } })));
-    expect(d.warnings).toEqual(['service.beta.kubernetes.io/aws-load-balancer-target-node-labels is not applied: node labels do not reach the provider, so every eligible node is a target']);
+  it('ssl-ports by Service port name as well as number', () => {
+    const certs = { 'service.beta.kubernetes.io/aws-load-balancer-ssl-cert': 'arn:aws:acm:us-east-1:1:certificate/a' };
+    const base = nlbSpec({ annotations: { ...certs, 'service.beta.kubernetes.io/aws-load-balancer-ssl-ports': 'https' } });
+    const spec = { ...base, listeners: base.listeners.map((l) => ({ ...l, name: l.port === 443 ? 'https' : 'http' })) };
+    expect(synthesize(input(spec)).listeners.map((l) => `${l.protocol}:${l.port}`)).toEqual(['TCP:80', 'TLS:443']);
+    // A name no listener carries matches nothing; numbers keep working next to names.
+    const both = { ...spec, providerOptions: nlbSpec({ annotations: { ...certs, 'service.beta.kubernetes.io/aws-load-balancer-ssl-ports': 'admin, 80' } }).providerOptions };
+    expect(synthesize(input(both)).listeners.map((l) => `${l.protocol}:${l.port}`)).toEqual(['TLS:80', 'TCP:443']);
+  });
+
+  it('ssl-ports by name: a Service port named https, through the model builder, gets the TLS listener', async () => {
+    const aws = provider();
+    try {
+      const svc = lbService(
+        'web',
+        [
+          { name: 'http', port: 80, nodePort: 30080, protocol: 'TCP' },
+          { name: 'https', port: 443, nodePort: 30443, protocol: 'TCP' },
+        ],
+        {},
+        { 'service.beta.kubernetes.io/aws-load-balancer-ssl-cert': 'arn:aws:acm:us-east-1:1:certificate/a', 'service.beta.kubernetes.io/aws-load-balancer-ssl-ports': 'https' },
+      );
+      const built = buildServiceModel({ service: svc, nodes: [node('n1', { providerID: 'aws:///us-east-1a/i-0aaa' })], endpointSlices: [], provider: aws, className: 'lbc.dev/aws', clusterName: CLUSTER });
+      if (!built.ok) throw new Error(JSON.stringify(built.errors));
+      expect(built.spec.listeners.map((l) => l.name)).toEqual(['http', 'https']);
+      expect(synthesize(input(built.spec)).listeners.map((l) => `${l.protocol}:${l.port}:${l.certificates.length}`)).toEqual(['TCP:80:0', 'TLS:443:1']);
+    } finally {
+      await aws.close();
+    }
+  });
+
+  it('target-node-labels: instance targets only from nodes carrying every listed label', () => {
+    const labels: Record<string, string>[] = [{ role: 'edge', tier: 'web' }, { role: 'edge' }, { role: 'batch', tier: 'web' }];
+    const targets: NodeTarget[] = nodes('i-0aaa', 'i-0bbb', 'i-0ccc').map((n, i) => ({ ...n, labels: labels[i] ?? {} }));
+    const one = synthesize(input(nlbSpec({ targets, annotations: { 'service.beta.kubernetes.io/aws-load-balancer-target-node-labels': 'role=edge' } })));
+    expect(one.targetGroups[0]?.targets.map((t) => t.id)).toEqual(['i-0aaa', 'i-0bbb']);
+    expect(one.warnings).toEqual([]);
+    const both = synthesize(input(nlbSpec({ targets, annotations: { 'service.beta.kubernetes.io/aws-load-balancer-target-node-labels': 'role=edge,tier=web' } })));
+    expect(both.targetGroups.every((t) => t.targets.map((x) => x.id).join() === 'i-0aaa')).toBe(true);
+    const none = synthesize(input(nlbSpec({ targets })));
+    expect(none.targetGroups[0]?.targets).toHaveLength(3);
+    const alb = synthesize(input(albSpec({ targets, annotations: { 'alb.ingress.kubernetes.io/target-node-labels': 'tier=web' } })));
+    expect(alb.targetGroups[0]?.targets.map((t) => t.id)).toEqual(['i-0aaa', 'i-0ccc']);
   });
 
   it('a Service port edit keeps the instance target group name (node port unchanged)', () => {

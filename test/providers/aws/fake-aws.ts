@@ -60,7 +60,12 @@ interface Perm {
   protocol: string;
   from: number;
   to: number;
+  /** '' for a rule whose source is a security group. */
   cidr: string;
+  /** The source security group, for group-to-group rules. */
+  source?: string;
+  ruleId: string;
+  tags: Tags;
 }
 
 interface SecurityGroup {
@@ -101,6 +106,9 @@ interface TargetGroup {
 interface Action {
   type: string;
   targetGroupArn?: string;
+  /** Forward to several groups with weights (ForwardConfig); the first is also targetGroupArn. */
+  weighted?: { arn: string; weight: number }[];
+  stickiness?: number;
   fixed?: Record<string, string>;
   redirect?: Record<string, string>;
 }
@@ -119,7 +127,7 @@ interface Rule {
   arn: string;
   listenerArn: string;
   priority: number;
-  conditions: { field: string; values: string[] }[];
+  conditions: { field: string; values: string[]; name?: string; pairs?: { Key?: string | undefined; Value: string }[] }[];
   actions: Action[];
 }
 
@@ -210,6 +218,14 @@ export class FakeAws {
 
   addSecurityGroup(g: { id: string; name: string; vpcId?: string; tags?: Tags }): void {
     this.securityGroups.set(g.id, { id: g.id, name: g.name, description: 'user', vpcId: g.vpcId ?? 'vpc-1', ingress: [], tags: g.tags ?? {} });
+  }
+
+  /** A rule someone else made: `source` a group ID or a CIDR. */
+  addIngressRule(groupId: string, r: { protocol: string; from: number; to: number; source: string; tags?: Tags }): string {
+    const ruleId = `sgr-${hex(8)}`;
+    const bySource = r.source.startsWith('sg-') ? { cidr: '', source: r.source } : { cidr: r.source };
+    this.mustSg(groupId).ingress.push({ protocol: r.protocol, from: r.from, to: r.to, ...bySource, ruleId, tags: r.tags ?? {} });
+    return ruleId;
   }
 
   fail(f: FaultSpec): void {
@@ -377,6 +393,16 @@ export class FakeAws {
   }
 
   private actionXml(a: Action): Obj {
+    if (a.type === 'forward' && a.weighted) {
+      // As ELBv2 answers a multi-group forward: no top-level TargetGroupArn.
+      return {
+        Type: 'forward',
+        ForwardConfig: {
+          TargetGroups: a.weighted.map((g) => ({ TargetGroupArn: g.arn, Weight: g.weight })),
+          TargetGroupStickinessConfig: a.stickiness !== undefined ? { Enabled: 'true', DurationSeconds: a.stickiness } : { Enabled: 'false' },
+        },
+      };
+    }
     if (a.type === 'forward') return { Type: 'forward', TargetGroupArn: a.targetGroupArn, ForwardConfig: { TargetGroups: [{ TargetGroupArn: a.targetGroupArn, Weight: 1 }] } };
     if (a.type === 'fixed-response') return { Type: 'fixed-response', FixedResponseConfig: a.fixed };
     return { Type: 'redirect', RedirectConfig: a.redirect };
@@ -395,8 +421,9 @@ export class FakeAws {
   }
 
   private listenerUses(l: Listener, tgArn: string): boolean {
-    if (l.defaultActions.some((a) => a.targetGroupArn === tgArn)) return true;
-    return [...this.rules.values()].some((r) => r.listenerArn === l.arn && r.actions.some((a) => a.targetGroupArn === tgArn));
+    const uses = (a: Action): boolean => a.targetGroupArn === tgArn || (a.weighted ?? []).some((g) => g.arn === tgArn);
+    if (l.defaultActions.some(uses)) return true;
+    return [...this.rules.values()].some((r) => r.listenerArn === l.arn && r.actions.some(uses));
   }
 
   private parseActions(v: unknown): Action[] {
@@ -404,7 +431,12 @@ export class FakeAws {
       const type = str(a['Type']) ?? '';
       if (type === 'forward') {
         const fc = a['ForwardConfig'] as Obj | undefined;
-        const tgArn = str(a['TargetGroupArn']) ?? str(list(fc?.['TargetGroups'])[0]?.['TargetGroupArn']);
+        const groups = list(fc?.['TargetGroups']).map((g) => ({ arn: str(g['TargetGroupArn']) ?? '', weight: Number(g['Weight'] ?? 1) }));
+        const sticky = fc?.['TargetGroupStickinessConfig'] as Obj | undefined;
+        const stickiness = str(sticky?.['Enabled']) === 'true' ? Number(sticky?.['DurationSeconds'] ?? 3600) : undefined;
+        for (const g of groups) if (!this.tgs.has(g.arn)) throw new AwsError('TargetGroupNotFound', `target group ${g.arn} not found`);
+        if (groups.length > 1 || stickiness !== undefined) return { type, targetGroupArn: groups[0]?.arn ?? '', weighted: groups, ...(stickiness !== undefined ? { stickiness } : {}) };
+        const tgArn = str(a['TargetGroupArn']) ?? groups[0]?.arn;
         if (!tgArn || !this.tgs.has(tgArn)) throw new AwsError('TargetGroupNotFound', `target group ${tgArn ?? ''} not found`);
         return { type, targetGroupArn: tgArn };
       }
@@ -777,7 +809,15 @@ export class FakeAws {
   private parseConditions(v: unknown): Rule['conditions'] {
     return list(v).map((c) => {
       const field = str(c['Field']) ?? '';
-      const config = (c['HostHeaderConfig'] ?? c['PathPatternConfig']) as Obj | undefined;
+      if (field === 'http-header') {
+        const h = (c['HttpHeaderConfig'] ?? {}) as Obj;
+        return { field, name: str(h['HttpHeaderName']) ?? '', values: strings(h['Values']) };
+      }
+      if (field === 'query-string') {
+        const q = (c['QueryStringConfig'] ?? {}) as Obj;
+        return { field, values: [], pairs: list(q['Values']).map((kv) => ({ ...(str(kv['Key']) !== undefined ? { Key: str(kv['Key']) } : {}), Value: str(kv['Value']) ?? '' })) };
+      }
+      const config = (c['HostHeaderConfig'] ?? c['PathPatternConfig'] ?? c['HttpRequestMethodConfig'] ?? c['SourceIpConfig']) as Obj | undefined;
       return { field, values: [...strings(config?.['Values']), ...strings(c['Values'])] };
     });
   }
@@ -789,9 +829,13 @@ export class FakeAws {
       IsDefault: 'false',
       Conditions: r.conditions.map((c) => ({
         Field: c.field,
-        Values: c.values,
+        ...(c.field === 'host-header' || c.field === 'path-pattern' ? { Values: c.values } : {}),
         ...(c.field === 'host-header' ? { HostHeaderConfig: { Values: c.values } } : {}),
         ...(c.field === 'path-pattern' ? { PathPatternConfig: { Values: c.values } } : {}),
+        ...(c.field === 'http-header' ? { HttpHeaderConfig: { HttpHeaderName: c.name, Values: c.values } } : {}),
+        ...(c.field === 'http-request-method' ? { HttpRequestMethodConfig: { Values: c.values } } : {}),
+        ...(c.field === 'source-ip' ? { SourceIpConfig: { Values: c.values } } : {}),
+        ...(c.field === 'query-string' ? { QueryStringConfig: { Values: c.pairs ?? [] } } : {}),
       })),
       Actions: r.actions.map((a) => this.actionXml(a)),
     };
@@ -858,8 +902,8 @@ export class FakeAws {
         ipProtocol: ps[0]?.protocol,
         fromPort: ps[0]?.from,
         toPort: ps[0]?.to,
-        groups: [],
-        ipRanges: ps.filter((p) => !p.cidr.includes(':')).map((p) => ({ cidrIp: p.cidr })),
+        groups: ps.filter((p) => p.source !== undefined).map((p) => ({ groupId: p.source, userId: ACCOUNT })),
+        ipRanges: ps.filter((p) => p.cidr !== '' && !p.cidr.includes(':')).map((p) => ({ cidrIp: p.cidr })),
         ipv6Ranges: ps.filter((p) => p.cidr.includes(':')).map((p) => ({ cidrIpv6: p.cidr })),
         prefixListIds: [],
       })),
@@ -868,16 +912,41 @@ export class FakeAws {
     };
   }
 
-  private perms(v: unknown): Perm[] {
+  private perms(v: unknown, tags: Tags = {}): Perm[] {
     const out: Perm[] = [];
     for (const p of list(v)) {
       const protocol = str(p['IpProtocol']) ?? '-1';
       const from = Number(p['FromPort'] ?? -1);
       const to = Number(p['ToPort'] ?? -1);
-      for (const r of list(p['IpRanges'])) out.push({ protocol, from, to, cidr: str(r['CidrIp']) ?? '' });
-      for (const r of list(p['Ipv6Ranges'])) out.push({ protocol, from, to, cidr: str(r['CidrIpv6']) ?? '' });
+      const base = { protocol, from, to, tags: { ...tags } };
+      for (const r of list(p['IpRanges'])) out.push({ ...base, cidr: str(r['CidrIp']) ?? '', ruleId: `sgr-${hex(8)}` });
+      for (const r of list(p['Ipv6Ranges'])) out.push({ ...base, cidr: str(r['CidrIpv6']) ?? '', ruleId: `sgr-${hex(8)}` });
+      // The EC2 query protocol names UserIdGroupPairs `Groups`.
+      for (const r of list(p['Groups'])) {
+        const source = str(r['GroupId']) ?? '';
+        this.mustSg(source);
+        out.push({ ...base, cidr: '', source, ruleId: `sgr-${hex(8)}` });
+      }
     }
     return out;
+  }
+
+  private samePerm(a: Perm, b: Perm): boolean {
+    return a.protocol === b.protocol && a.from === b.from && a.to === b.to && a.cidr === b.cidr && a.source === b.source;
+  }
+
+  private sgRuleXml(g: SecurityGroup, p: Perm): Obj {
+    return {
+      securityGroupRuleId: p.ruleId,
+      groupId: g.id,
+      groupOwnerId: ACCOUNT,
+      isEgress: 'false',
+      ipProtocol: p.protocol,
+      fromPort: p.from,
+      toPort: p.to,
+      ...(p.source !== undefined ? { referencedGroupInfo: { groupId: p.source, userId: ACCOUNT } } : p.cidr.includes(':') ? { cidrIpv6: p.cidr } : { cidrIpv4: p.cidr }),
+      tagSet: Object.entries(p.tags).map(([key, value]) => ({ key, value })),
+    };
   }
 
   private mustSg(id: string): SecurityGroup {
@@ -926,7 +995,8 @@ export class FakeAws {
         const id = str(p['GroupId']) ?? '';
         this.mustSg(id);
         const held = this.eniHolds.get(id) ?? 0;
-        if ([...this.lbs.values()].some((l) => l.securityGroups.includes(id)) || held > 0) {
+        const referenced = [...this.securityGroups.values()].some((g) => g.ingress.some((p) => p.source === id));
+        if ([...this.lbs.values()].some((l) => l.securityGroups.includes(id)) || held > 0 || referenced) {
           if (held > 0) this.eniHolds.set(id, held - 1);
           throw new AwsError('DependencyViolation', `resource ${id} has a dependent object`);
         }
@@ -935,24 +1005,43 @@ export class FakeAws {
       }
       case 'AuthorizeSecurityGroupIngress': {
         const g = this.mustSg(str(p['GroupId']) ?? '');
-        const add = this.perms(p['IpPermissions']);
+        const tags: Tags = {};
+        for (const spec of list(p['TagSpecification'])) if (spec['ResourceType'] === 'security-group-rule') Object.assign(tags, tagsOf(spec['Tag']));
+        const add = this.perms(p['IpPermissions'], tags);
         for (const a of add) {
-          if (g.ingress.some((x) => x.protocol === a.protocol && x.from === a.from && x.to === a.to && x.cidr === a.cidr)) {
-            throw new AwsError('InvalidPermission.Duplicate', `the specified rule "peer: ${a.cidr}, ${a.protocol.toUpperCase()}, from port: ${a.from}, to port: ${a.to}, ALLOW" already exists`);
+          if (g.ingress.some((x) => this.samePerm(x, a))) {
+            throw new AwsError('InvalidPermission.Duplicate', `the specified rule "peer: ${a.source ?? a.cidr}, ${a.protocol.toUpperCase()}, from port: ${a.from}, to port: ${a.to}, ALLOW" already exists`);
           }
         }
         g.ingress.push(...add);
-        return { return: 'true', securityGroupRuleSet: add.map((a) => ({ securityGroupRuleId: `sgr-${hex(8)}`, groupId: g.id, isEgress: 'false', ipProtocol: a.protocol, fromPort: a.from, toPort: a.to, cidrIpv4: a.cidr })) };
+        return { return: 'true', securityGroupRuleSet: add.map((a) => this.sgRuleXml(g, a)) };
       }
       case 'RevokeSecurityGroupIngress': {
         const g = this.mustSg(str(p['GroupId']) ?? '');
+        const ids = strings(p['SecurityGroupRuleId']);
+        if (ids.length > 0) {
+          for (const id of ids) if (!g.ingress.some((x) => x.ruleId === id)) throw new AwsError('InvalidSecurityGroupRuleId.NotFound', `The security group rule ID '${id}' does not exist`);
+          g.ingress = g.ingress.filter((x) => !ids.includes(x.ruleId));
+          return { return: 'true' };
+        }
         const drop = this.perms(p['IpPermissions']);
         for (const d of drop) {
-          const i = g.ingress.findIndex((x) => x.protocol === d.protocol && x.from === d.from && x.to === d.to && x.cidr === d.cidr);
+          const i = g.ingress.findIndex((x) => this.samePerm(x, d));
           if (i < 0) throw new AwsError('InvalidPermission.NotFound', 'The specified rule does not exist in this security group.');
           g.ingress.splice(i, 1);
         }
         return { return: 'true' };
+      }
+      case 'DescribeSecurityGroupRules': {
+        const filters = list(p['Filter']);
+        const groupIds = filters.filter((f) => f['Name'] === 'group-id').flatMap((f) => strings(f['Value']));
+        const others = filters.filter((f) => f['Name'] !== 'group-id');
+        const found: Obj[] = [];
+        for (const g of this.securityGroups.values()) {
+          if (groupIds.length > 0 && !groupIds.includes(g.id)) continue;
+          for (const perm of g.ingress) if (this.filterMatch(others, perm.tags, {})) found.push(this.sgRuleXml(g, perm));
+        }
+        return { securityGroupRuleSet: found };
       }
       case 'CreateTags': {
         for (const id of strings(p['ResourceId'])) Object.assign(this.mustSg(id).tags, tagsOf(p['Tag']));

@@ -4,6 +4,12 @@
 // so a request body with a field the API does not have is rejected as GCE would
 // (400 "Unknown name"), and a path the API does not have fails the test.
 //
+// The body on the wire is only half of it: the REST transport encodes a request with
+// protobuf.js fromObject, which silently drops fields its type does not have, so a
+// misspelled field in lbc's request would never reach the wire. The fake therefore
+// also checks each request object lbc hands the client, against the same request type
+// the client resolved from the package's protos, before it is encoded.
+//
 // What it models: insert/get/list/delete/patch/update per collection, with 409 for a
 // taken name, 404 for a missing one, 412 for a stale fingerprint, 400
 // resourceInUseByAnotherResource when something still refers to a resource, 400 when
@@ -13,6 +19,7 @@
 // Faults: scripted HTTP failures, operations that end in error, and "crashes" (every
 // write after the Nth fails, as if the process had died there).
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import nock from 'nock';
 
 const require = createRequire(import.meta.url);
@@ -121,6 +128,38 @@ export function unknownFields(value: unknown, typeName: string, path = ''): stri
 }
 
 export type Json = Record<string, unknown>;
+
+// ---- the request objects lbc hands the client -------------------------------------
+
+type EncodeRequest = (rpc: { name: string; resolvedRequestType: { name: string } }, ...rest: unknown[]) => unknown;
+// google-gax exports no subpath; its REST encoder is reached by file, as fallback.js requires it.
+const fallbackRest = require(join(dirname(require.resolve('google-gax')), 'fallbackRest.js')) as { encodeRequest: EncodeRequest };
+const encodeRequest = fallbackRest.encodeRequest;
+const checking = new Set<FakeCompute>();
+
+/** What the transport raises for a 400: not retried, classified invalid. */
+class UnknownFieldError extends Error {
+  readonly code = 400;
+}
+
+/**
+ * Installed once: a client captures the encoder when it first connects, so the check
+ * looks up the fakes installed at call time rather than being swapped per fake.
+ */
+function checkRequests(): void {
+  if (fallbackRest.encodeRequest !== encodeRequest) return;
+  fallbackRest.encodeRequest = (rpc, ...rest) => {
+    // encodeRequest(rpc, protocol, servicePath, servicePort, request, ...)
+    const request = rest[3];
+    const unknown = checking.size > 0 ? unknownFields(request, rpc.resolvedRequestType.name) : [];
+    if (unknown.length > 0) {
+      const message = `${rpc.name}: Invalid request. Unknown name ${unknown.map((u) => JSON.stringify(u)).join(', ')} in ${rpc.resolvedRequestType.name}`;
+      for (const f of checking) f.violations.push(message);
+      throw new UnknownFieldError(message);
+    }
+    return encodeRequest(rpc, ...rest);
+  };
+}
 
 export interface LoggedCall {
   readonly verb: string;
@@ -241,10 +280,13 @@ export class FakeCompute {
       scope = scope.intercept(/^\/compute\/v1\//, verb).query(true).reply(handler(verb) as never);
     }
     this.scope = scope;
+    checkRequests();
+    checking.add(this);
     return this;
   }
 
   uninstall(): void {
+    checking.delete(this);
     this.scope?.persist(false);
     nock.cleanAll();
   }

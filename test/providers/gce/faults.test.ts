@@ -1,11 +1,14 @@
 // Faults: rate limiting, server errors, operations that fail, stale fingerprints, names
 // taken by someone else, firewalls lbc may not write, and crashes between any two
 // writes followed by a run that converges (and a delete that leaves nothing).
+import { OAuth2Client } from 'google-auth-library';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Compute } from '../../../src/providers/gce/compute.js';
 import { l4Names } from '../../../src/providers/gce/names.js';
-import { isProviderError, type ProviderError } from '../../../src/providers/types.js';
-import { CERT_A, CLUSTER_ID, harness, KEY_A, l4, l7, LB, REGION, SVC_UID, withPorts, type Harness } from './fixtures.js';
-import type { FakeReply } from './fake-compute.js';
+import { gceOptionsSchema } from '../../../src/providers/gce/options.js';
+import { isProviderError, PartialEnsureError, type ProviderError } from '../../../src/providers/types.js';
+import { CERT_A, CLUSTER_ID, harness, KEY_A, l4, l7, LB, PROJECT, REGION, SVC_UID, TOKEN, withPorts, type Harness } from './fixtures.js';
+import { unknownFields, type FakeReply } from './fake-compute.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -110,7 +113,7 @@ describe('gce faults: fingerprints and taken names', () => {
     h = harness();
     await h.provider.ensure(l4());
     // A stale read: the forwarding rule exists, but lbc does not see it and inserts.
-    h.fake.failNext((c) => c.rpc === 'ForwardingRules.Get' && c.target === LB, { status: 404, body: { error: { code: 404, message: 'gone', errors: [{ reason: 'notFound', domain: 'global', message: 'gone' }] } } }, 1);
+    h.fake.failNext((c) => c.rpc === 'ForwardingRules.List', { status: 200, body: { items: [] } }, 1);
     h.fake.clearLog();
     await h.provider.ensure(l4());
     expect(h.fake.log.filter((c) => c.rpc === 'ForwardingRules.Insert').map((c) => c.status)).toEqual([409]);
@@ -119,13 +122,18 @@ describe('gce faults: fingerprints and taken names', () => {
     const names = l4Names('77777777-0000-0000-0000-000000000000', CLUSTER_ID);
     const other = l4({ ref: { kind: 'Service', namespace: 'default', name: 'other', uid: '77777777-0000-0000-0000-000000000000' } });
     h.fake.seed(`regions/${REGION}/backendServices/${names.lb}`, { description: '{"kubernetes.io/service-name":"default/other"}', protocol: 'TCP', loadBalancingScheme: 'EXTERNAL' });
-    h.fake.failNext((c) => c.rpc === 'RegionBackendServices.Get' && c.target === names.lb, { status: 404, body: { error: { code: 404, message: 'gone', errors: [{ reason: 'notFound', domain: 'global', message: 'gone' }] } } }, 1);
+    h.fake.failNext((c) => c.rpc === 'RegionBackendServices.List', { status: 200, body: { items: [] } }, 1);
+    h.fake.clearLog();
     const err = await rejection(h.provider.ensure(other));
     expect(err.kind).toBe('conflict');
     expect(err.message).toContain(`BackendService ${names.lb} already exists and belongs to someone other than this lbc cluster`);
     expect(h.fake.get(`regions/${REGION}/backendServices/${names.lb}`)?.description).toBe('{"kubernetes.io/service-name":"default/other"}');
-    // Read after the 409: the real description, not the stale 404, decided.
-    expect(h.fake.log.filter((c) => c.rpc === 'RegionBackendServices.Get' && c.target === names.lb).map((c) => c.status)).toEqual([404, 200]);
+    // Read after the 409: the real description, not the stale list, decided.
+    expect(h.fake.log.filter((c) => c.rpc.startsWith('RegionBackendServices.') && (c.target === names.lb || c.rpc.endsWith('.List'))).map((c) => `${c.rpc} ${c.status}`)).toEqual([
+      'RegionBackendServices.List 200',
+      'RegionBackendServices.Insert 409',
+      'RegionBackendServices.Get 200',
+    ]);
   });
 
   it('a firewall rule lbc may not create (shared VPC): the rest is built, and the error says what an administrator must run', async () => {
@@ -140,6 +148,15 @@ describe('gce faults: fingerprints and taken names', () => {
     expect(err.message).toContain(`an administrator must run: gcloud compute firewall-rules create k8s-fw-${LB} --project test-project --network default`);
     expect(err.message).toContain('--allow tcp:80 --source-ranges 10.0.0.0/8 --destination-ranges 203.0.113.10 --target-tags gke-test-node');
     expect(h.fake.get(`regions/${REGION}/forwardingRules/${LB}`)).toBeDefined();
+    // The load balancer serves (the health-check rule went in): its address is handed back for publishing.
+    expect(err).toBeInstanceOf(PartialEnsureError);
+    expect((err as PartialEnsureError).status.ingress).toEqual([{ ip: '203.0.113.10', ipMode: 'VIP' }]);
+    // Once the administrator has made the rule (without lbc's description), it is accepted as it is.
+    h.fake.healed();
+    h.fake.seed(`global/firewalls/k8s-fw-${LB}`, { description: 'made by the network team', network: 'default', allowed: [{ IPProtocol: 'tcp', ports: ['80'] }] });
+    h.fake.clearLog();
+    expect((await h.provider.ensure(l4({ sourceRanges: ['10.0.0.0/8'] }))).ingress).toEqual([{ ip: '203.0.113.10', ipMode: 'VIP' }]);
+    expect(h.fake.writes()).toEqual([]);
   });
 });
 
@@ -155,6 +172,10 @@ describe('gce faults: firewall rules an administrator made', () => {
     expect(h.fake.get(`global/firewalls/k8s-fw-${LB}`)).toMatchObject(admin);
   });
 });
+
+// A crash after each write, then convergence, then a crashed and a finished delete: a
+// few thousand calls through the real clients, which a loaded machine needs minutes for.
+const CRASH_LOOP_MS = 300_000;
 
 describe('gce faults: a crash between any two writes leaks nothing', () => {
   async function converges(build: () => Promise<unknown>, remove: () => Promise<unknown>, fake: () => Harness['fake']): Promise<void> {
@@ -191,7 +212,7 @@ describe('gce faults: a crash between any two writes leaks nothing', () => {
       () => p.delete(spec.ref),
       () => (h as Harness).fake,
     );
-  });
+  }, CRASH_LOOP_MS);
 
   it('internal L4', async () => {
     h = harness();
@@ -201,7 +222,7 @@ describe('gce faults: a crash between any two writes leaks nothing', () => {
       () => p.delete(l4().ref),
       () => (h as Harness).fake,
     );
-  });
+  }, CRASH_LOOP_MS);
 
   it('Ingress with TLS', async () => {
     h = harness();
@@ -217,7 +238,7 @@ describe('gce faults: a crash between any two writes leaks nothing', () => {
       () => p.delete(spec.ref),
       () => (h as Harness).fake,
     );
-  });
+  }, CRASH_LOOP_MS);
 
   it('what a crash left before any forwarding rule existed is still listed as owned, so garbage collection finds it', async () => {
     h = harness();
@@ -228,6 +249,73 @@ describe('gce faults: a crash between any two writes leaks nothing', () => {
     const owned = await h.provider.listOwned();
     expect(owned.map((o) => o.ref.uid)).toEqual([SVC_UID]);
     await h.provider.delete(owned[0]?.ref ?? l4().ref);
+    expect(h.fake.paths()).toEqual([]);
+  });
+});
+
+describe('gce fake: request fields are held to the Compute API types shipped with @google-cloud/compute', () => {
+  const withCompute = async (fn: (c: Compute) => Promise<void>): Promise<void> => {
+    const auth = new OAuth2Client();
+    auth.setCredentials({ access_token: TOKEN, expiry_date: Date.now() + 3600_000 });
+    const options = gceOptionsSchema.parse({ project: PROJECT, region: REGION, clusterId: CLUSTER_ID, retry: { retries: 2, minDelayMs: 1, maxDelayMs: 2 } });
+    const c = new Compute({ provider: 'gce', options, clientOptions: { authClient: auth } });
+    try {
+      await fn(c);
+    } finally {
+      await c.close();
+    }
+  };
+
+  it('a misspelled field in what lbc hands the client fails the call, before anything is sent', async () => {
+    h = harness();
+    const { fake } = h;
+    await withCompute(async (c) => {
+      const resource = { name: 'a1', IPProtocl: 'TCP', labels: { a: 'b' } };
+      const err = await rejection(
+        c.write('forwardingRules.insert', 'a1', undefined, (o) => c.forwardingRules.insert({ project: PROJECT, region: REGION, forwardingRuleResource: resource }, o)),
+      );
+      expect(err.kind).toBe('invalid');
+      expect(err.message).toContain('Unknown name "forwardingRuleResource.IPProtocl" in InsertForwardingRuleRequest');
+      // protobuf.js would have dropped the field: nothing may reach the API.
+      expect(fake.log).toEqual([]);
+      expect(fake.violations).toHaveLength(1);
+      // Nested, in a list: the backends of a backend service.
+      const bs = { name: 'a1', backends: [{ balancingMode: 'CONNECTION', grup: 'x' }] };
+      const nested = await rejection(
+        c.write('regionBackendServices.insert', 'a1', undefined, (o) => c.regionBackendServices.insert({ project: PROJECT, region: REGION, backendServiceResource: bs }, o)),
+      );
+      expect(nested.message).toContain('"backendServiceResource.backends[0].grup"');
+      expect(fake.log).toEqual([]);
+    });
+  });
+
+  it('a body on the wire with a field the API does not have gets GCE 400 "Unknown name"', async () => {
+    h = harness();
+    const res = await fetch(`https://compute.googleapis.com/compute/v1/projects/${PROJECT}/regions/${REGION}/forwardingRules`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'a1', IPProtocol: 'TCP', portRange: '80', backendServce: 'x' }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('Unknown name "backendServce"');
+    expect(h.fake.paths()).toEqual([]);
+    expect(unknownFields({ name: 'x', backends: [{ group: 'g', balancingMod: 'RATE' }], iap: { enabled: true, oauth2ClientSecrt: 's' } }, 'BackendService')).toEqual([
+      'backends[0].balancingMod',
+      'iap.oauth2ClientSecrt',
+    ]);
+  });
+
+  it('every request of a full create, update and delete passes the check', async () => {
+    h = harness();
+    await h.provider.ensure(withPorts(l4({ sourceRanges: ['10.0.0.0/8'] }), [
+      { protocol: 'TCP', port: 80, nodePort: 30080 },
+      { protocol: 'UDP', port: 53, nodePort: 30053 },
+    ]));
+    await h.provider.ensure(l7({ listeners: [{ protocol: 'HTTP', port: 80 }, { protocol: 'HTTPS', port: 443, certificates: [{ source: 'secret', secretRef: { namespace: 'shop', name: 'tls' }, hosts: [], certPem: CERT_A, keyPem: KEY_A }] }] }));
+    await h.provider.delete(l4().ref);
+    await h.provider.delete(l7().ref);
+    expect(h.fake.violations).toEqual([]);
+    expect(h.fake.log.length).toBeGreaterThan(40);
     expect(h.fake.paths()).toEqual([]);
   });
 });

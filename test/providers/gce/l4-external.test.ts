@@ -264,6 +264,14 @@ describe('gce L4 external: update', () => {
     expect(h.fake.writes()).toEqual([`ForwardingRules.Delete ${LB}`, `Firewalls.Update k8s-fw-${LB}`, `ForwardingRules.Insert ${LB}`]);
     // The address is kept: the IP does not change.
     expect(status.ingress[0]?.ip).toBe('203.0.113.10');
+    // ensure says what it replaced, for the reconciler's Event.
+    expect(status.notices).toEqual([
+      { type: 'Normal', reason: 'UpdatedLoadBalancer', message: `Replaced what cannot change in place: ForwardingRule ${LB} (ports 80 → 80,443)` },
+    ]);
+    // Converged: the next ensure replaces nothing and writes nothing.
+    h.fake.clearLog();
+    expect((await h.provider.ensure(spec)).notices).toBeUndefined();
+    expect(h.fake.writes()).toEqual([]);
     expect(h.fake.get(`regions/${REGION}/forwardingRules/${LB}`)?.ports).toEqual(['80', '443']);
   });
 
@@ -280,6 +288,9 @@ describe('gce L4 external: update', () => {
       `ForwardingRules.Insert ${LB}`,
     ]);
     expect(h.fake.get(`regions/${REGION}/addresses/${LB}`)).toMatchObject({ networkTier: 'STANDARD' });
+    expect(status.notices?.map((n) => n.message)).toEqual([
+      `Replaced what cannot change in place: Address ${LB} (network tier PREMIUM → STANDARD); ForwardingRule ${LB} (network tier PREMIUM → STANDARD)`,
+    ]);
     expect(h.fake.get(`regions/${REGION}/forwardingRules/${LB}`)).toMatchObject({ networkTier: 'STANDARD', IPAddress: status.ingress[0]?.ip });
   });
 });
@@ -340,6 +351,26 @@ describe('gce L4 external: delete and ownership', () => {
     h.fake.clearLog();
     await h.provider.delete(l4().ref);
     expect(h.fake.writes()).toEqual([]);
+  });
+
+  it('Services created at once share the groups and node check; one alone observes each kind once', async () => {
+    h = harness();
+    const svc = (i: number) => l4({ ref: { kind: 'Service', namespace: 'default', name: `s${i}`, uid: `0000000${i}-0000-0000-0000-000000000000` } });
+    await h.provider.ensure(svc(0));
+    // Alone, nothing else ran while it planned: the plan is not made twice under the lock.
+    expect(h.fake.reads().filter((r) => r.startsWith('InstanceGroups.AggregatedList'))).toHaveLength(1);
+    expect(h.fake.reads().filter((r) => /^(Firewalls|ForwardingRules|RegionBackendServices|RegionHealthChecks)\.Get /.test(r))).toEqual([]);
+    await h.provider.delete(svc(0).ref);
+    expect(h.fake.paths()).toEqual([]);
+    const statuses = await Promise.all([1, 2, 3].map((i) => h?.provider.ensure(svc(i))));
+    expect(new Set(statuses.map((s) => s?.ingress[0]?.ip)).size).toBe(3);
+    expect(h.fake.paths().filter((p) => p.includes('/instanceGroups/'))).toEqual(['zones/us-central1-a/instanceGroups/k8s-ig--cid1', 'zones/us-central1-b/instanceGroups/k8s-ig--cid1']);
+    expect(h.fake.membersOf('zones/us-central1-a/instanceGroups/k8s-ig--cid1')).toEqual([`${V1}/zones/us-central1-a/instances/node-a`]);
+    expect(h.fake.paths().filter((p) => p.includes('/healthChecks/'))).toEqual(['regions/us-central1/healthChecks/k8s-cid1-node']);
+    // No write was refused: the runs did not trip over each other (the later ones planned again under the lock).
+    expect(h.fake.log.filter((c) => isWrite(c) && c.status >= 400).map((c) => `${c.rpc} ${c.target} ${c.status}`)).toEqual([]);
+    for (const i of [1, 2, 3]) await h.provider.delete(svc(i).ref);
+    expect(h.fake.paths()).toEqual([]);
   });
 
   it('keeps the shared health check and groups while another Service uses them', async () => {

@@ -127,6 +127,11 @@ describe('gce L4: switching between external and internal', () => {
       `ForwardingRules.Insert ${LB}`,
     ]);
     expect(h.fake.get(`regions/${REGION}/forwardingRules/${LB}`)).toMatchObject({ loadBalancingScheme: 'INTERNAL', IPAddress: status.ingress[0]?.ip });
+    expect(status.notices).toHaveLength(1);
+    expect(status.notices?.[0]).toMatchObject({ type: 'Normal', reason: 'UpdatedLoadBalancer' });
+    for (const what of [`Address ${LB} (address type EXTERNAL → INTERNAL)`, `BackendService ${LB} (load balancing scheme EXTERNAL → INTERNAL)`, `ForwardingRule ${LB} (`]) {
+      expect(status.notices?.[0]?.message).toContain(what);
+    }
     // And back: nothing internal is left behind except what is shared.
     await h.provider.ensure(l4());
     expect(h.fake.get(`regions/${REGION}/forwardingRules/${LB}`)).toMatchObject({ loadBalancingScheme: 'EXTERNAL' });

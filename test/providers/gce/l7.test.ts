@@ -203,6 +203,8 @@ describe('gce L7: create, no-op, update, delete', () => {
     h = harness();
     expect((await rejection(h.provider.ensure(l7({ sourceRanges: ['10.0.0.0/8'] })))).message).toContain('Cloud Armor');
     expect((await rejection(h.provider.ensure(l7({}, { allowHttp: false })))).message).toContain('allow-http');
+    const withAction = l7({ actionRules: [{ path: '/old', pathType: 'Prefix', action: 'redirect', source: 'shop/site', before: 0 }] });
+    expect((await rejection(h.provider.ensure(withAction))).kind).toBe('invalid');
     expect(h.fake.writes()).toEqual([]);
   });
 

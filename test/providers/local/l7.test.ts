@@ -72,6 +72,52 @@ describe('local provider, L7 routing', () => {
     expect(got).toEqual(table);
   });
 
+  it("serves the Kubernetes Ingress docs' path and host examples over real sockets (404 where nothing matches)", async () => {
+    const p = await provider({ addressPool: POOL });
+    const a = await httpBackend('a', '127.0.13.31');
+    const b = await httpBackend('b', '127.0.13.32');
+    const targetSets = [ipSet('a', 'HTTP', [a.target]), ipSet('b', 'HTTP', [b.target])];
+    type Row = [rules: [string, string, Rule['pathType'], string?][], host: string, path: string, want: string];
+    // docs: concepts/services-networking/ingress, "Examples" (paths) and "Hostname wildcards".
+    const table: Row[] = [
+      [[['a', '/', 'Prefix']], 'example.com', '/anything', 'a'],
+      [[['a', '/foo', 'Exact']], 'example.com', '/foo', 'a'],
+      [[['a', '/foo', 'Exact']], 'example.com', '/bar', '404'],
+      [[['a', '/foo', 'Exact']], 'example.com', '/foo/', '404'],
+      [[['a', '/foo/', 'Exact']], 'example.com', '/foo', '404'],
+      [[['a', '/foo', 'Prefix']], 'example.com', '/foo', 'a'],
+      [[['a', '/foo', 'Prefix']], 'example.com', '/foo/', 'a'],
+      [[['a', '/foo/', 'Prefix']], 'example.com', '/foo', 'a'],
+      [[['a', '/aaa/bb', 'Prefix']], 'example.com', '/aaa/bbb', '404'],
+      [[['a', '/aaa/bbb', 'Prefix']], 'example.com', '/aaa/bbb', 'a'],
+      [[['a', '/aaa/bbb/', 'Prefix']], 'example.com', '/aaa/bbb', 'a'],
+      [[['a', '/aaa/bbb', 'Prefix']], 'example.com', '/aaa/bbb/', 'a'],
+      [[['a', '/aaa/bbb', 'Prefix']], 'example.com', '/aaa/bbb/ccc', 'a'],
+      [[['a', '/aaa/bbb', 'Prefix']], 'example.com', '/aaa/bbbxyz', '404'],
+      [[['a', '/', 'Prefix'], ['b', '/aaa', 'Prefix']], 'example.com', '/aaa/ccc', 'b'],
+      [[['a', '/aaa', 'Prefix'], ['b', '/aaa/bbb', 'Prefix']], 'example.com', '/aaa/bbb', 'b'],
+      [[['a', '/aaa', 'Prefix'], ['b', '/aaa/bbb', 'Prefix']], 'example.com', '/aaa/ccc', 'a'],
+      [[['a', '/', 'Prefix'], ['b', '/aaa', 'Prefix']], 'example.com', '/ccc', 'a'],
+      [[['a', '/aaa', 'Prefix']], 'example.com', '/ccc', '404'],
+      [[['a', '/aaa', 'Prefix'], ['b', '/aaa', 'Exact']], 'example.com', '/aaa', 'b'],
+      [[['a', '/aaa', 'Prefix'], ['b', '/aaa', 'Exact']], 'example.com', '/aaa/x', 'a'],
+      [[['a', '/', 'Prefix', '*.foo.com']], 'bar.foo.com', '/', 'a'],
+      [[['a', '/', 'Prefix', '*.foo.com']], 'baz.bar.foo.com', '/', '404'],
+      [[['a', '/', 'Prefix', '*.foo.com']], 'foo.com', '/', '404'],
+      [[['a', '/', 'Prefix', '*.foo.com'], ['b', '/', 'Prefix', 'bar.foo.com']], 'bar.foo.com', '/', 'b'],
+    ];
+    const got: string[] = [];
+    const want: string[] = [];
+    let ip = '';
+    for (const [rules, host, path, expected] of table) {
+      const spec = l7({ rules: rules.map(([ts, pth, type, h]) => rule(h, pth, type, ts)), targetSets });
+      ip = ipOf(await p.ensure(spec));
+      got.push(`${host}${path} -> ${await nameAt(ip, host, path)}`);
+      want.push(`${host}${path} -> ${expected}`);
+    }
+    expect(got).toEqual(want);
+  });
+
   it('answers 404 when nothing matches and there is no default backend, 503 for a backend with no endpoints', async () => {
     const p = await provider({ addressPool: POOL });
     const web = await httpBackend('web', '127.0.13.10');

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/config.js';
 import { LocalProvider, localProviderFactory } from '../../../src/providers/local/index.js';
 import { buildProviders } from '../../../src/providers/registry.js';
-import { isProviderError, type ProviderError } from '../../../src/providers/types.js';
+import { isProviderError, PartialEnsureError, type ProviderError } from '../../../src/providers/types.js';
 import { askName, ipOf, ipSet, l4, onCleanup, openConnection, provider, tcpBackend } from './support.js';
 
 const POOL = '127.241.12.0/24';
@@ -110,7 +110,16 @@ describe('local provider: ensure is idempotent and diff-based', () => {
     expect(err.message).toContain('127.241.12.50:81');
     expect(err.message).toContain('Service default/web');
     expect(await askName('127.241.12.50', 80)).toBe('pod-a');
+    // Partial: the status of what does serve travels with the error, for the reconciler to publish.
+    expect(err).toBeInstanceOf(PartialEnsureError);
+    expect((err as PartialEnsureError).status).toEqual({ ingress: [{ ip: '127.241.12.50', ipMode: 'Proxy', ports: [{ port: 80, protocol: 'TCP' }] }] });
     expect(show(await p.plan(spec))).toEqual(['create Listener TCP:81']);
+    // Nothing bound at all: a plain failure, no status to publish.
+    await block('127.241.12.51', 81);
+    const lone = await rejection(p.ensure(l4({ ref: { kind: 'Service', namespace: 'default', name: 'lone', uid: 'uid-lone' }, requestedAddresses: ['127.241.12.51'], listeners: [{ protocol: 'TCP', port: 81, targetSet: 's' }], targetSets: [ipSet('s', 'TCP', [a.target])] })));
+    expect(lone.kind).toBe('conflict');
+    expect(lone.message).toContain('127.241.12.51:81: address already in use');
+    expect(lone).not.toBeInstanceOf(PartialEnsureError);
 
     await new Promise((r) => blocker.close(r));
     const binds = p.bindCount;

@@ -156,12 +156,12 @@ describe('metal provider: ensure', () => {
     expect(await p.ensure(specOf(p, b))).toEqual({ ingress: [{ ip: '10.20.0.0', ipMode: 'VIP' }] });
   });
 
-  it('an exhausted pool is quota, naming it', async () => {
+  it('an exhausted pool is refused as invalid (the controller puts it in the condition), naming the pool', async () => {
     const services = ['a', 'b', 'c', 'd', 'e'].map((n) => svc(n, { annotations: { 'lbc.dev/address-pool': 'public' } }));
     const { p } = attached(services);
     for (const s of services.slice(0, 4)) await p.ensure(specOf(p, s));
     const e = await rejection(p.ensure(specOf(p, services[4] as V1Service)));
-    expect(e.kind).toBe('quota');
+    expect(e.kind).toBe('invalid');
     expect(e.message).toBe('Service default/e: pool "public" has no free IPv4 address');
   });
 
@@ -175,7 +175,7 @@ describe('metal provider: ensure', () => {
     await p.ensure(specOf(p, http));
     expect(await p.ensure(specOf(p, https))).toEqual({ ingress: [{ ip: '10.20.0.2', ipMode: 'VIP' }] });
     const e1 = await rejection(p.ensure(specOf(p, other)));
-    expect(e1.kind).toBe('conflict');
+    expect(e1.kind).toBe('invalid');
     expect(e1.message).toContain('selector {app=web} differs from {app=api}');
     const e2 = await rejection(p.ensure(specOf(p, cluster)));
     expect(e2.message).toContain('externalTrafficPolicy is Local, not Cluster');
@@ -223,9 +223,11 @@ describe('metal provider: state rebuilt from the statuses at start', () => {
     const older = svc('older', { status: ['10.20.0.1'], created: '2023-01-01T00:00:00Z', annotations: ann });
     const newer = svc('newer', { status: ['10.20.0.1'], created: '2024-01-01T00:00:00Z', annotations: ann });
     const { p } = attached([older, newer]);
+    // First the dispute found at restore (retryable: it moves on the next attempt, unless it asked for the address)...
     expect((await rejection(p.ensure(specOf(p, newer)))).kind).toBe('conflict');
+    // ...then a sharing rule broken, which only a change fixes.
     const again = await rejection(p.ensure(specOf(p, newer)));
-    expect(again.kind).toBe('conflict');
+    expect(again.kind).toBe('invalid');
     expect(again.message).toContain('10.20.0.1 (annotation metallb.universe.tf/loadBalancerIPs) is in use by Service default/older');
   });
 });

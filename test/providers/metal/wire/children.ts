@@ -1,11 +1,51 @@
 // Child processes for the wire tests, each started inside a namespace with
 // `ip netns exec` (which execs, so the pid is node's own and signals reach it).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { build as esbuildBuild } from 'esbuild';
+import { addonPath } from '../../../../src/providers/metal/speaker/packet-socket.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const SCRIPTS = ['./speaker-child.ts', './http-child.ts', './client-child.ts'] as const;
+
+/** Child script → the bundle to run instead of the TypeScript, once bundleChildren() made them. */
+const bundles = new Map<string, string>();
+let bundleDir: string | undefined;
+
+/**
+ * Bundles the child scripts into plain JavaScript, once per test process. Under tsx a
+ * speaker child spends ~3 CPU-seconds in the loader before its first line, a bundle ~1:
+ * with several wire suites (or the benchmark's restarts) on two loaded cores, that was
+ * the difference between starting and timing out. Packages stay external, resolved from
+ * the repository's node_modules, where the bundles are written. esbuild comes with tsx;
+ * without it the children run under tsx as before.
+ */
+export async function bundleChildren(): Promise<void> {
+  if (bundleDir) return;
+  let build: typeof esbuildBuild;
+  try {
+    ({ build } = await import('esbuild'));
+  } catch {
+    return;
+  }
+  const dir = join(ROOT, 'node_modules', '.cache', 'lbc-wire', `${process.pid}-${randomBytes(3).toString('hex')}`);
+  mkdirSync(dir, { recursive: true });
+  const entryPoints = Object.fromEntries(SCRIPTS.map((s) => [s.slice(2, -3), fileURLToPath(new URL(s, import.meta.url))]));
+  await build({ entryPoints, outdir: dir, outExtension: { '.js': '.mjs' }, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
+  bundleDir = dir;
+  for (const s of SCRIPTS) bundles.set(s, join(dir, `${s.slice(2, -3)}.mjs`));
+}
+
+export function removeBundles(): void {
+  if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+  bundleDir = undefined;
+  bundles.clear();
+}
 
 export interface Child {
   readonly name: string;
@@ -19,9 +59,12 @@ export interface Child {
 }
 
 export function startChild(name: string, ns: string, script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Child {
-  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', fileURLToPath(new URL(script, import.meta.url)), ...args], {
+  const bundle = bundles.get(script);
+  const run = bundle ? [bundle] : ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url))];
+  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, ...run, ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    // A bundle lives elsewhere than the source, so the addon is named, not found relative to it.
+    env: { ...process.env, LBC_PACKET_ADDON: addonPath(), ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const lines: { t: number; line: string }[] = [];

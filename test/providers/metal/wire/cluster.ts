@@ -5,13 +5,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CoreV1Api, DiscoveryV1Api, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import type { CoreV1Api, DiscoveryV1Api, KubeConfig, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { startDevCluster, type DevCluster } from '../../../../src/devcluster/index.js';
 import { makeClients } from '../../../../src/kube/client.js';
-import { ClientControl, serveApiSocket, startChild, type Child } from './children.js';
+import { bundleChildren, ClientControl, removeBundles, serveApiSocket, startChild, type Child } from './children.js';
 import { leftover, Wire } from './netns.js';
 
 export const POOL_V4 = ['10.123.0.100', '10.123.0.120'] as const;
+// A child compiles its TypeScript with tsx before its first line: seconds when idle, far
+// more when the whole suite shares two cores (seen: over 20 s for a speaker).
+const CHILD_START_MS = 60_000;
 export const POOL_V6 = ['fd00:123::100', 'fd00:123::120'] as const;
 
 export interface WireClusterOptions {
@@ -44,6 +47,7 @@ export class WireCluster {
 
   async start(): Promise<void> {
     this.dir = mkdtempSync(join(tmpdir(), 'lbc-wire-'));
+    await bundleChildren();
     const hosts: Record<string, number> = { client: 10 };
     this.opts.nodes.forEach((n, i) => (hosts[n] = i + 1));
     this.wire.build(hosts);
@@ -80,16 +84,25 @@ export class WireCluster {
         '',
       ].join('\n'),
     );
+    // Started together: each child compiles its TypeScript first, slow on a loaded machine.
+    const started: Promise<string>[] = [];
     for (const n of this.opts.nodes) {
       const h = startChild(`http ${n}`, this.wire.member(n).ns, './http-child.ts', [n]);
       this.children.push(h);
-      await h.waitFor(/listening/, 15_000);
+      started.push(h.waitFor(/listening/, CHILD_START_MS));
     }
     const client = this.wire.member('client');
     const c = startChild('client', client.ns, './client-child.ts', ['eth0', client.ip4, client.ip6]);
     this.children.push(c);
     this.client = new ClientControl(c);
-    await c.waitFor(/"ev":"ready"/, 15_000);
+    started.push(c.waitFor(/"ev":"ready"/, CHILD_START_MS));
+    await Promise.all(started);
+  }
+
+  /** The in-process API server's kubeconfig, for a controller run by the test itself. */
+  kubeConfig(): KubeConfig {
+    if (!this.dev) throw new Error('not started');
+    return this.dev.kubeConfig();
   }
 
   /** Starts `lbc speaker` on a node; resolves once it takes part. */
@@ -97,7 +110,7 @@ export class WireCluster {
     const c = startChild(`speaker ${node}`, this.wire.member(node).ns, './speaker-child.ts', [node, this.configPath, this.dev?.kubeconfigPath ?? '', this.apiSocket, this.apiPort]);
     this.children.push(c);
     this.speakers.set(node, c);
-    await c.waitFor(/takes part/, 20_000);
+    await c.waitFor(/takes part/, CHILD_START_MS);
     return c;
   }
 
@@ -188,6 +201,7 @@ export class WireCluster {
     await this.dev?.stop();
     const errors = this.wire.destroy();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    removeBundles();
     return [...errors, ...leftover(this.wire.prefix).map((ns) => `${ns} is still there`)];
   }
 }

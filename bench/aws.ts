@@ -1,0 +1,201 @@
+// AWS API calls the aws provider makes for one NLB Service (the issue's seed: TCP 80 and
+// 443 to node ports, 30 instance targets, subnet discovery, a managed frontend security
+// group, backend rules on a node security group tagged for the cluster): create, a
+// no-op ensure (what a resync or a restart costs when nothing changed) and delete.
+// Calls are counted on the provider's own SDK clients (every attempt), against moto or
+// LocalStack when AWS_ENDPOINT_URL (or LOCALSTACK_ENDPOINT) is set, else against the
+// stateful nock fake of ELBv2 + EC2 the tests use (test/providers/aws/fake-aws.ts).
+//
+// Each figure is set against the minimum a correct implementation needs, derived from
+// what the operation must read and write, not from what lbc does:
+//   - every write is one call: a security group and its rules are two (EC2 takes no
+//     rules in CreateSecurityGroup), each target group one plus one RegisterTargets,
+//     the NLB one, each listener one, the backend rules one per node group;
+//   - before writing, each kind must be read once, since a crash or another writer may
+//     have left anything there: subnets, the object's security groups (EC2 filters by
+//     tag), its load balancers and target groups (ELBv2 cannot filter by tag: the
+//     cluster's resources are listed and their tags read, which a running process does
+//     once and then keeps current; a warm process reads its own LB/TG tags, 1 call), the
+//     load balancer name (an untagged LB of that name must not be adopted, when none is
+//     owned), its backend rules (EC2 filters by tag) and the node groups; each existing
+//     target group's targets (DescribeTargetHealth) and, since lbc manages stickiness
+//     for sessionAffinity on every NLB group, its attributes (one call per group: ELBv2
+//     has no batch read), the existing target groups (one call), each existing listener
+//     set (DescribeListeners), each existing load balancer (DescribeLoadBalancers);
+//   - a resync writes nothing;
+//   - delete reads what it deletes (tags of its LB/TGs, its SGs, its backend rules) and
+//     makes one call per resource.
+import nock from 'nock';
+import type { L4Spec, NodeTarget } from '../src/model/spec.js';
+import { ownershipTags } from '../src/model/spec.js';
+import { parseAwsOptions, type AwsLbOptions } from '../src/providers/aws/annotations.js';
+import type { CallEvent } from '../src/providers/aws/api.js';
+import { awsOptionsSchema } from '../src/providers/aws/options.js';
+import { AwsProvider } from '../src/providers/aws/provider.js';
+import { EC2_HOST, ELB_HOST, FakeAws } from '../test/providers/aws/fake-aws.js';
+
+const CLUSTER = `bench-${Math.random().toString(36).slice(2, 8)}`;
+const NODES = 30;
+
+interface Count {
+  readonly reads: number;
+  readonly writes: number;
+}
+
+const total = (c: Count): number => c.reads + c.writes;
+
+function spec(i: number, nodes: readonly NodeTarget[]): L4Spec<AwsLbOptions> {
+  const ref = { kind: 'Service' as const, namespace: 'bench', name: `svc-${i}`, uid: `uid-bench-${CLUSTER}-${i}` };
+  const parsed = parseAwsOptions({}, 'Service');
+  if (!parsed.ok) throw new Error('default options must parse');
+  const hc = { protocol: 'TCP' as const, port: 'traffic-port' as const, intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3 };
+  const ports = [
+    { port: 80, nodePort: 30080 + 2 * i },
+    { port: 443, nodePort: 30081 + 2 * i },
+  ];
+  return {
+    layer: 'L4',
+    ref,
+    provider: 'aws',
+    className: 'lbc.dev/aws',
+    clusterName: CLUSTER,
+    listeners: ports.map((p) => ({ protocol: 'TCP' as const, port: p.port, targetSet: `tcp-${p.port}` })),
+    targetSets: ports.map((p) => ({
+      name: `tcp-${p.port}`,
+      type: 'instance' as const,
+      protocol: 'TCP' as const,
+      nodePort: p.nodePort,
+      targets: nodes,
+      healthCheck: hc,
+      backend: { namespace: 'bench', service: ref.name, port: p.port },
+    })),
+    sourceRanges: [],
+    requestedAddresses: [],
+    ipFamilies: ['IPv4'],
+    sessionAffinity: { type: 'None' },
+    tags: ownershipTags(CLUSTER, ref),
+    providerOptions: parsed.options,
+  };
+}
+
+function row(label: string, got: Count, min: Count): void {
+  const ratio = total(min) === 0 ? (total(got) === 0 ? 1 : Number.POSITIVE_INFINITY) : total(got) / total(min);
+  console.log(
+    `  ${label.padEnd(34)} ${String(total(got)).padStart(4)} calls (reads ${got.reads}, writes ${got.writes})   minimum ${String(total(min)).padStart(4)} (reads ${min.reads}, writes ${min.writes})   ${ratio.toFixed(2)}×${got.writes > min.writes ? '   MORE WRITES THAN NEEDED' : ''}`,
+  );
+}
+
+/** Sets up the network (VPC, subnets, a node group tagged for the cluster, instances) on moto. */
+async function seedEmulator(endpoint: string): Promise<{ nodes: NodeTarget[]; vpcId: string }> {
+  const { EC2Client, CreateVpcCommand, CreateSubnetCommand, CreateTagsCommand, CreateSecurityGroupCommand, RunInstancesCommand } = await import('@aws-sdk/client-ec2');
+  const ec2 = new EC2Client({ endpoint, region: process.env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'test', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'test' } });
+  const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.42.0.0/16' }));
+  const vpcId = vpc.Vpc?.VpcId ?? '';
+  const region = process.env.AWS_REGION ?? 'us-east-1';
+  for (const [i, az] of ['a', 'b'].entries()) {
+    const s = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.42.${i}.0/24`, AvailabilityZone: `${region}${az}` }));
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: [s.Subnet?.SubnetId ?? ''],
+        Tags: [
+          { Key: 'kubernetes.io/role/internal-elb', Value: '1' },
+          { Key: `kubernetes.io/cluster/${CLUSTER}`, Value: 'shared' },
+        ],
+      }),
+    );
+  }
+  await ec2.send(
+    new CreateSecurityGroupCommand({
+      GroupName: `${CLUSTER}-nodes`,
+      Description: 'bench nodes',
+      VpcId: vpcId,
+      TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: `kubernetes.io/cluster/${CLUSTER}`, Value: 'owned' }] }],
+    }),
+  );
+  const run = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: NODES, MaxCount: NODES }));
+  const nodes = (run.Instances ?? []).map((inst, i) => ({
+    name: `node-${i}`,
+    addresses: [{ type: 'InternalIP', address: inst.PrivateIpAddress ?? `10.42.0.${i + 10}` }],
+    providerID: `aws:///${region}a/${inst.InstanceId ?? ''}`,
+  }));
+  ec2.destroy();
+  return { nodes, vpcId };
+}
+
+export async function benchAws(): Promise<void> {
+  const endpoint = process.env.AWS_ENDPOINT_URL ?? process.env.LOCALSTACK_ENDPOINT;
+  let fake: FakeAws | undefined;
+  let nodes: NodeTarget[];
+  let vpcId: string | undefined;
+  if (endpoint) {
+    const seeded = await seedEmulator(endpoint);
+    nodes = seeded.nodes;
+    vpcId = seeded.vpcId;
+  } else {
+    fake = new FakeAws().install();
+    fake.addSubnet({ id: 'subnet-0a1', az: 'us-east-1a', tags: { 'kubernetes.io/role/internal-elb': '1', [`kubernetes.io/cluster/${CLUSTER}`]: 'shared' } });
+    fake.addSubnet({ id: 'subnet-0b1', az: 'us-east-1b', tags: { 'kubernetes.io/role/internal-elb': '1', [`kubernetes.io/cluster/${CLUSTER}`]: 'owned' } });
+    fake.addSecurityGroup({ id: 'sg-0nodes', name: 'nodes', tags: { [`kubernetes.io/cluster/${CLUSTER}`]: 'owned' } });
+    nodes = Array.from({ length: NODES }, (_, i) => ({
+      name: `node-${i}`,
+      addresses: [{ type: 'InternalIP', address: `10.0.0.${i + 10}` }],
+      providerID: `aws:///us-east-1a/i-0${(0xa000 + i).toString(16)}`,
+    }));
+  }
+  const options = awsOptionsSchema.parse({
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    ...(vpcId ? { vpcId } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    // Rate limits out of the way: this counts calls, it does not time them.
+    rateLimits: { elbv2Read: { perSecond: 1000, burst: 1000 }, elbv2Write: { perSecond: 1000, burst: 1000 }, ec2Read: { perSecond: 1000, burst: 1000 }, ec2Write: { perSecond: 1000, burst: 1000 } },
+    retry: { attempts: 6, minDelay: '10ms', maxDelay: '200ms' },
+  });
+  const events: CallEvent[] = [];
+  const provider = new AwsProvider({
+    clusterName: CLUSTER,
+    options,
+    observer: (e) => events.push(e),
+    logger: { warn: () => undefined },
+    ...(endpoint
+      ? { clients: { clientConfig: { credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'test', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'test' } } } }
+      : { clients: { clientConfig: { credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } }, elbv2Config: { endpoint: ELB_HOST }, ec2Config: { endpoint: EC2_HOST } } }),
+  });
+  const measure = async (fn: () => Promise<unknown>): Promise<Count> => {
+    events.length = 0;
+    await fn();
+    const writes = events.filter((e) => !e.action.startsWith('Describe')).length;
+    if (process.env.LBC_BENCH_AWS_CALLS) console.log(`    ${events.map((e) => e.action).join(' ')}`);
+    return { reads: events.length - writes, writes };
+  };
+  try {
+    console.log(
+      `aws provider: AWS calls per NLB Service (TCP 80 + 443, ${NODES} instance targets, managed frontend SG, backend rules on one tagged node SG) — ` +
+        (endpoint ? `against the emulator at ${endpoint} (moto/LocalStack)` : 'against the stateful nock fake of ELBv2 + EC2 (no AWS_ENDPOINT_URL)') +
+        '; real SDK clients, every attempt counted',
+    );
+    // A cold process: the first ensure lists the account's LBs and TGs (2 pages here) and reads their tags.
+    const coldWrites = 2 + 2 * 2 + 1 + 2 + 1; // SG + rules, 2×(TG + targets), NLB, 2 listeners, node-group rules
+    const cold = await measure(() => provider.ensure(spec(0, nodes)));
+    // subnets, own SGs, LB scan + TG scan + tags (empty account: no tag call), LB by name, own backend rules, node groups, node group rules (to not duplicate a foreign one)
+    row('create (cold process)', cold, { reads: 1 + 1 + 2 + 1 + 1 + 1 + 1, writes: coldWrites });
+    const warm = await measure(() => provider.ensure(spec(1, nodes)));
+    // As cold, but the inventory is current: no scan, and nothing owned to read tags of.
+    row('create (warm process)', warm, { reads: 1 + 1 + 1 + 1 + 1 + 1, writes: coldWrites });
+    const noop = await measure(() => provider.ensure(spec(1, nodes)));
+    // subnets, own SGs, own LB/TG tags, the LB, the TGs (one call), targets and attributes per TG (2 + 2), listeners, own backend rules, node groups
+    row('no-op ensure (resync)', noop, { reads: 1 + 1 + 1 + 1 + 1 + 2 + 2 + 1 + 1 + 1, writes: 0 });
+    const del = await measure(() => provider.delete(spec(1, nodes).ref));
+    // tags of own LB/TGs, own backend rules, own SGs; delete LB, 2 TGs, the node-group rules, the SG
+    row('delete', del, { reads: 3, writes: 1 + 2 + 1 + 1 });
+    const again = await measure(() => provider.delete(spec(1, nodes).ref));
+    // The inventory knows no LB/TG of the object: no tag read; own backend rules and SGs.
+    row('delete again (nothing left)', again, { reads: 2, writes: 0 });
+    await provider.delete(spec(0, nodes).ref);
+  } finally {
+    await provider.close();
+    if (fake) {
+      fake.uninstall();
+      nock.cleanAll();
+    }
+  }
+}

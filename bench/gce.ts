@@ -1,0 +1,136 @@
+// Compute API calls the gce provider makes for one external Service: create, a no-op
+// ensure (what a resync or a restart costs when nothing changed) and delete, counted
+// on the wire at the stateful fake of the Compute REST API (test/providers/gce), with
+// the real @google-cloud/compute clients (REST transport) and operations that are
+// still RUNNING when the call returns, as GCE answers.
+//
+// Each figure is set against the minimum a correct implementation needs, derived
+// below from what the operation must read and write, not from what lbc does:
+//   - every write is one call, and its operation (RUNNING) one wait;
+//   - before writing, each resource kind the LB uses must be read once (one get, or one
+//     list when several names are possible), since a crash or another writer may have
+//     left anything there; instance groups are one aggregated list plus, per existing
+//     group, its members (GCE keeps them apart);
+//   - an address lbc reserves must be read once after its insert, for the IP GCE chose;
+//   - deletion needs no group members, only where the groups are; and whether the
+//     cluster's shared node check and instance groups are still used is GCE's to say
+//     (regional and global backend services of any LB may use them, and no single read
+//     answers it), so each is one delete attempt, refused while in use, as upstream does.
+import { OAuth2Client } from 'google-auth-library';
+import nock from 'nock';
+import type { L4Spec, NodeTarget } from '../src/model/spec.js';
+import { ownershipTags } from '../src/model/spec.js';
+import { DEFAULT_GCE_OPTIONS, type GceLbOptions } from '../src/providers/gce/annotations.js';
+import { gceOptionsSchema } from '../src/providers/gce/options.js';
+import { GceProvider } from '../src/providers/gce/provider.js';
+import { FakeCompute, isWrite, type LoggedCall } from '../test/providers/gce/fake-compute.js';
+
+const PROJECT = 'bench-project';
+const REGION = 'us-central1';
+const TOKEN = 'bench-token';
+const CLUSTER = 'bench';
+
+/** Kinds an external L4 LB reads before it writes: address, forwarding rule, backend service, health check, firewall, instance groups. */
+const L4_KINDS = 6;
+
+interface Count {
+  readonly reads: number;
+  readonly writes: number;
+  readonly waits: number;
+}
+
+function count(log: readonly LoggedCall[]): Count {
+  const waits = log.filter((c) => c.rpc.endsWith('Operations.Wait')).length;
+  const writes = log.filter(isWrite).length;
+  return { reads: log.length - writes - waits, writes, waits };
+}
+
+const total = (c: Count): number => c.reads + c.writes + c.waits;
+
+function spec(i: number, nodes: readonly NodeTarget[]): L4Spec<GceLbOptions> {
+  const uid = `${String(i).padStart(8, '0')}-1111-4a2b-9c3d-0123456789ab`;
+  const ref = { kind: 'Service' as const, namespace: 'bench', name: `svc-${i}`, uid };
+  return {
+    layer: 'L4',
+    ref,
+    provider: 'gce',
+    className: 'lbc.dev/gce',
+    clusterName: CLUSTER,
+    listeners: [{ protocol: 'TCP', port: 80, targetSet: 'tcp-80' }],
+    targetSets: [
+      {
+        name: 'tcp-80',
+        type: 'instance',
+        protocol: 'TCP',
+        nodePort: 30000 + i,
+        targets: nodes,
+        // The builder's default for externalTrafficPolicy Cluster: the cluster's node check.
+        healthCheck: { protocol: 'TCP', port: 'traffic-port', intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
+        backend: { namespace: 'bench', service: `svc-${i}`, port: 80 },
+      },
+    ],
+    sourceRanges: [],
+    requestedAddresses: [],
+    ipFamilies: ['IPv4'],
+    sessionAffinity: { type: 'None' },
+    tags: ownershipTags(CLUSTER, ref),
+    providerOptions: DEFAULT_GCE_OPTIONS,
+  };
+}
+
+function row(label: string, got: Count, min: Count): void {
+  const ratio = total(got) / total(min);
+  console.log(
+    `  ${label.padEnd(34)} ${String(total(got)).padStart(4)} calls (reads ${got.reads}, writes ${got.writes}, waits ${got.waits})   minimum ${String(total(min)).padStart(4)} (reads ${min.reads}, writes ${min.writes}, waits ${min.waits})   ${ratio.toFixed(2)}×`,
+  );
+}
+
+export async function benchGce(): Promise<void> {
+  const zones = ['a', 'b', 'c'].map((z) => `${REGION}-${z}`);
+  const nodes: NodeTarget[] = Array.from({ length: 30 }, (_, i) => {
+    const zone = zones[i % zones.length] ?? '';
+    return { name: `node-${i}`, addresses: [{ type: 'InternalIP', address: `10.0.0.${i + 1}` }], providerID: `gce://${PROJECT}/${zone}/node-${i}`, zone };
+  });
+  const Z = zones.length;
+  nock.disableNetConnect();
+  const fake = new FakeCompute({ project: PROJECT, region: REGION, token: TOKEN, pendingOperations: true }).install();
+  const auth = new OAuth2Client();
+  auth.setCredentials({ access_token: TOKEN, expiry_date: Date.now() + 24 * 3600_000 });
+  const options = gceOptionsSchema.parse({ project: PROJECT, region: REGION, clusterId: 'bench1', nodeTags: ['gke-bench-node'], retry: { retries: 3, minDelayMs: 1, maxDelayMs: 5 } });
+  const provider = new GceProvider({ clusterName: CLUSTER, options, clientOptions: { authClient: auth } });
+  const measure = async (fn: () => Promise<unknown>): Promise<Count> => {
+    fake.clearLog();
+    await fn();
+    return count(fake.log);
+  };
+  try {
+    console.log(`gce provider: Compute calls per external TCP Service (${nodes.length} nodes in ${Z} zones; real clients, REST transport, stateful fake, operations RUNNING until waited on)`);
+
+    // The first Service of the cluster also makes what its load balancers share.
+    const firstWrites = 1 + 1 + 2 + 2 * Z + 1 + 1; // address, node health check, 2 firewalls, per zone group + members, backend service, forwarding rule
+    const first = await measure(() => provider.ensure(spec(0, nodes)));
+    row('create (first in the cluster)', first, { reads: L4_KINDS + 1, writes: firstWrites, waits: firstWrites });
+
+    const laterWrites = 1 + 1 + 1 + 1; // address, its firewall, backend service, forwarding rule
+    const later = await measure(() => provider.ensure(spec(1, nodes)));
+    // Reads: the kinds, plus each existing group's members, plus the new address.
+    row('create (groups and check exist)', later, { reads: L4_KINDS + Z + 1, writes: laterWrites, waits: laterWrites });
+
+    const noop = await measure(() => provider.ensure(spec(1, nodes)));
+    row('no-op ensure (resync, restart)', noop, { reads: L4_KINDS + Z, writes: 0, waits: 0 });
+
+    // Deleting a Service that others still share groups and the check with: its own 4
+    // resources (forwarding rule, backend service, firewall, address) go; the check and
+    // each group get one attempt, which GCE refuses without an operation.
+    const del = await measure(() => provider.delete(spec(1, nodes).ref));
+    row('delete (others remain)', del, { reads: L4_KINDS, writes: 4 + 1 + Z, waits: 4 });
+
+    const last = await measure(() => provider.delete(spec(0, nodes).ref));
+    // The last one also removes the node check, its firewall and the groups.
+    row('delete (last in the cluster)', last, { reads: L4_KINDS, writes: 4 + 2 + Z, waits: 4 + 2 + Z });
+    console.log(`  mutating calls on the no-op ensure: ${noop.writes}; resources left after the last delete: ${fake.paths().length}; fake protocol violations: ${fake.violations.length}`);
+  } finally {
+    await provider.close();
+    fake.uninstall();
+  }
+}

@@ -1,0 +1,61 @@
+// The shell commands `lbc demo` prints: kubectl against its kubeconfig, and curl lines
+// that reach each load balancer as a user would, by host name (`--resolve` maps the
+// example hosts to the load balancer's address without touching /etc/hosts) and over
+// HTTPS verified against the demo's own certificate (`--cacert`), not with `-k`.
+import type { DemoLb, DemoLbView } from '../demo.js';
+
+export interface DemoCommand {
+  /** One line to paste into a POSIX shell. */
+  readonly line: string;
+  /** Printed after it as a comment. */
+  readonly note?: string;
+  /** For curl lines: what the output contains when the command works (the tests run every line). */
+  readonly expect?: RegExp;
+}
+
+/** Quotes for a POSIX shell where needed. */
+export function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function split(endpoint: string): { ip: string; port: number } {
+  const i = endpoint.lastIndexOf(':');
+  return { ip: endpoint.slice(0, i), port: Number(endpoint.slice(i + 1)) };
+}
+
+const origin = (scheme: 'http' | 'https', host: string, port: number): string =>
+  `${scheme}://${host}${(scheme === 'http' && port === 80) || (scheme === 'https' && port === 443) ? '' : `:${port}`}`;
+
+/** `curl http://ip:port/path` for an address, or `curl --resolve host:port:ip http://host:port/path` for a host. */
+function curl(endpoint: string | undefined, path: string, opts: { host?: string; scheme?: 'http' | 'https'; cacert?: string } = {}): string {
+  if (!endpoint) return 'false  # no listener';
+  const { ip, port } = split(endpoint);
+  const scheme = opts.scheme ?? 'http';
+  const args = ['curl'];
+  if (opts.cacert) args.push('--cacert', opts.cacert);
+  if (opts.host) args.push('--resolve', `${opts.host}:${port}:${ip}`);
+  args.push(`${origin(scheme, opts.host ?? ip, port)}${path}`);
+  return args.map(shellQuote).join(' ');
+}
+
+export function demoCommands(d: { kubeconfigPath: string; lbs: Readonly<Record<DemoLb, DemoLbView>>; certFile: string }): DemoCommand[] {
+  const { web, sticky, db, shop, legacy } = d.lbs;
+  const webPod = /pod web-[12] /;
+  return [
+    { line: `export KUBECONFIG=${shellQuote(d.kubeconfigPath)}` },
+    { line: 'kubectl get nodes,pods -o wide' },
+    { line: 'kubectl get svc,ingress' },
+    { line: 'kubectl get endpoints,endpointslices -l kubernetes.io/service-name=db', note: 'the EndpointSlice mirrored from the hand-written Endpoints' },
+    { line: 'kubectl get events --field-selector type=Warning', note: 'what went wrong, if anything did' },
+    { line: curl(web.endpoints[80], '/'), note: 'web-1 and web-2 in turn; web-3 is not ready and gets nothing', expect: webPod },
+    { line: curl(web.endpoints[443], '/'), note: "port 443 forwards TCP to the pods' 8443 (plain HTTP there in this demo)", expect: /pod web-[12] .*port 8443/ },
+    { line: curl(sticky.endpoints[80], '/'), note: 'sessionAffinity: ClientIP, always the same pod', expect: /pod sticky-[12] / },
+    { line: curl(db.endpoints[5432], '/'), note: 'selectorless Service: the address in the hand-written Endpoints', expect: /external-db \(outside the cluster\)/ },
+    { line: curl(shop.endpoints[80], '/web', { host: 'shop.example.com' }), expect: webPod },
+    { line: curl(shop.endpoints[80], '/api/orders', { host: 'shop.example.com' }), expect: /pod api-1 / },
+    { line: curl(shop.endpoints[80], '/', { host: 'api.example.com' }), expect: /pod api-1 / },
+    { line: curl(shop.endpoints[80], '/anything'), note: 'no rule matches: the defaultBackend', expect: /pod fallback-1 / },
+    { line: curl(shop.endpoints[443], '/web', { host: 'shop.example.com', scheme: 'https', cacert: d.certFile }), note: "TLS with the Secret's certificate, chosen by SNI", expect: webPod },
+    { line: curl(legacy.endpoints[80], '/', { host: 'legacy.example.com' }), note: 'the Ingress with the legacy kubernetes.io/ingress.class annotation', expect: webPod },
+  ];
+}

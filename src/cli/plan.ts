@@ -1,0 +1,281 @@
+// `lbc plan`: reads the cluster once, as the controller's informers would (same kinds,
+// same selectors, same indexes), plans every object in scope with controller/plan.ts,
+// and prints what would change, like `terraform plan -detailed-exitcode`: exit 0 when
+// nothing would, 2 when something would, 1 when something could not be planned or the
+// command could not run at all. Lists and gets only: no write to the API server, and
+// no provider call but plan, listOwned and planDeletion.
+import type { KubeConfig, V1EndpointSlice, V1Ingress, V1IngressClass, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
+import { defaultConfig, loadConfig, type LbcConfig } from '../config/config.js';
+import { COMPANION_BY_GROUP, companionByGroup } from '../controller/companions.js';
+import { INGRESS_BY_GROUP, ingressByGroup } from '../controller/ingress-reconciler.js';
+import { EMPTY_NODE_TRACKER, trackNodes } from '../controller/nodes.js';
+import {
+  attachServiceSources,
+  exitCodeOf,
+  hasChanges,
+  planCluster,
+  type ClusterPlan,
+  type ObjectPlan,
+  type PlanScope,
+  type PlanSubject,
+} from '../controller/plan.js';
+import { Cache, type IndexFunc, type KubeObject } from '../kube/cache.js';
+import { makeClients, type KubeClients } from '../kube/client.js';
+import { endpointSliceIndexers, ingressIndexers, serviceIndexers } from '../kube/indexes.js';
+import { EndpointSlices, IngressClasses, Ingresses, Nodes, Secrets, Services, type ResourceType } from '../kube/resources.js';
+import { describeRef } from '../model/ref.js';
+import { buildProviders, type ProviderFactories, type ProviderSet } from '../providers/registry.js';
+import type { Change } from '../providers/types.js';
+import { connectFromFlags } from './connect.js';
+
+export interface PlanOptions {
+  kubeconfig?: string;
+  inCluster?: boolean;
+  context?: string;
+  config?: string;
+  namespace?: string;
+  output?: 'text' | 'json';
+  /** `svc/name` or `ingress/name` (kubectl's spellings). */
+  target?: string;
+}
+
+export interface PlanDeps {
+  /** Where the plan goes; stdout by default. */
+  readonly out?: (text: string) => void;
+  /** Where problems that stop the command go; stderr by default. */
+  readonly err?: (text: string) => void;
+  /** Providers to plan with instead of building them from the config (tests keep their state in them). The caller closes them. */
+  readonly providers?: ProviderSet;
+  /** Factories for buildProviders, e.g. an AWS provider pointed at a test endpoint. */
+  readonly factories?: ProviderFactories;
+  /** The controller's nodeLabelSelector, when it runs with one. */
+  readonly nodeLabelSelector?: string;
+  readonly providerTimeoutMs?: number;
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const TARGET_KINDS: Readonly<Record<string, 'Service' | 'Ingress'>> = {
+  svc: 'Service',
+  service: 'Service',
+  services: 'Service',
+  ing: 'Ingress',
+  ingress: 'Ingress',
+  ingresses: 'Ingress',
+};
+
+/** The scope from `-n` and a `kind/name` argument; a name without -n is looked up in the kubeconfig context's namespace, as kubectl does. */
+export function scopeOf(opts: Pick<PlanOptions, 'namespace' | 'target'>, contextNamespace: string | undefined): PlanScope {
+  if (opts.target === undefined) return opts.namespace ? { kind: 'namespace', namespace: opts.namespace } : { kind: 'all' };
+  const m = /^([a-z.]+)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(opts.target);
+  const objectKind = m ? TARGET_KINDS[m[1]?.split('.')[0] ?? ''] : undefined;
+  if (!m || !objectKind) throw new UsageError(`${JSON.stringify(opts.target)}: name an object as svc/NAME or ingress/NAME`);
+  return { kind: 'object', namespace: opts.namespace ?? contextNamespace ?? 'default', objectKind, name: m[2] ?? '' };
+}
+
+async function listAll<T extends KubeObject>(
+  clients: KubeClients,
+  type: ResourceType<T>,
+  indexers: Record<string, IndexFunc<T>>,
+  selectors: { labelSelector?: string; fieldSelector?: string } = {},
+): Promise<Cache<T>> {
+  const cache = new Cache<T>(indexers);
+  const list = type.list(clients);
+  let token: string | undefined;
+  do {
+    const page = await list({ ...selectors, limit: 500, ...(token ? { _continue: token } : {}) });
+    for (const item of page.items) cache.set(item);
+    token = page.metadata?._continue || undefined;
+  } while (token);
+  return cache;
+}
+
+export interface ClusterSnapshot {
+  readonly services: Cache<V1Service>;
+  readonly ingresses: Cache<V1Ingress>;
+  readonly ingressClasses: readonly V1IngressClass[];
+  readonly endpointSlices: Cache<V1EndpointSlice>;
+  readonly secrets: Cache<V1Secret>;
+  readonly nodes: readonly V1Node[];
+}
+
+/**
+ * The controller's informer caches, from one paginated list each. Cluster-wide even
+ * with -n, because what a Service or Ingress group may hold, and whether an orphan is
+ * one, depends on objects in other namespaces (group members, the same Service name).
+ */
+export async function readCluster(clients: KubeClients, nodeLabelSelector?: string): Promise<ClusterSnapshot> {
+  const [services, ingresses, ingressClasses, endpointSlices, secrets, nodes] = await Promise.all([
+    listAll(clients, Services, { ...serviceIndexers, [COMPANION_BY_GROUP]: companionByGroup }),
+    listAll(clients, Ingresses, { ...ingressIndexers, [INGRESS_BY_GROUP]: ingressByGroup }),
+    listAll(clients, IngressClasses, {}),
+    listAll(clients, EndpointSlices, endpointSliceIndexers),
+    // Only TLS Secrets can be Ingress certificates; the controller watches no others.
+    listAll(clients, Secrets, {}, { fieldSelector: 'type=kubernetes.io/tls' }),
+    listAll(clients, Nodes, {}, nodeLabelSelector ? { labelSelector: nodeLabelSelector } : {}),
+  ]);
+  return { services, ingresses, ingressClasses: ingressClasses.list(), endpointSlices, secrets, nodes: nodes.list() };
+}
+
+function contextNamespace(kc: KubeConfig): string | undefined {
+  return kc.getContextObject(kc.getCurrentContext())?.namespace || undefined;
+}
+
+/** Runs the command; resolves to the exit code. */
+export async function runPlan(opts: PlanOptions, deps: PlanDeps = {}): Promise<number> {
+  const out = deps.out ?? ((t: string) => void process.stdout.write(t));
+  const err = deps.err ?? ((t: string) => void process.stderr.write(t));
+  let providers: ProviderSet | undefined;
+  try {
+    if (opts.inCluster && opts.kubeconfig) throw new UsageError('--in-cluster and --kubeconfig exclude each other');
+    const config = opts.config ? await loadConfig(opts.config) : defaultConfig();
+    const { kc } = connectFromFlags(opts);
+    const scope = scopeOf(opts, contextNamespace(kc));
+    const snapshot = await readCluster(makeClients(kc), deps.nodeLabelSelector);
+    providers = deps.providers ?? (await buildProviders(config, deps.factories));
+    attachServiceSources(providers, snapshot.services, config);
+    const nodes = trackNodes(EMPTY_NODE_TRACKER, snapshot.nodes, Date.now(), config.nodeReadyHysteresisMs).eligible;
+    const plan = await planCluster(
+      { ...snapshot, nodes, config, providers, ...(deps.providerTimeoutMs !== undefined ? { providerTimeoutMs: deps.providerTimeoutMs } : {}) },
+      scope,
+    );
+    const code = exitCodeOf(plan);
+    const notes = (deps.providers ? [] : inProcessProviders(config)).map(
+      (name) => `provider ${name} keeps its load balancers inside the controller process; this plan starts from an empty one, so it shows everything as to create`,
+    );
+    if (opts.output === 'json') out(`${JSON.stringify(toJson(plan, config, code, notes), null, 2)}\n`);
+    else out(renderText(plan, config, { server: kc.getCurrentCluster()?.server ?? '?', notes }));
+    return code;
+  } catch (e) {
+    err(`lbc plan: ${describeFailure(e)}\n`);
+    return 1;
+  } finally {
+    if (providers && !deps.providers) await providers.close();
+  }
+}
+
+/** One line for an API failure: the server's message when it sent one. */
+function describeFailure(e: unknown): string {
+  const body = (e as { body?: unknown }).body;
+  if (typeof body === 'string') {
+    try {
+      const msg = (JSON.parse(body) as { message?: unknown }).message;
+      if (typeof msg === 'string') return msg;
+    } catch {
+      // not JSON: fall through to the error's own message
+    }
+  }
+  return e instanceof Error ? e.message.trimEnd() : String(e);
+}
+
+/** Providers whose load balancers live inside the controller process: a separate plan process starts them empty. */
+function inProcessProviders(config: LbcConfig): string[] {
+  return config.providers.filter((p) => p.type === 'memory' || p.type === 'local').map((p) => p.name);
+}
+
+// ---- rendering ------------------------------------------------------------------------
+
+const SYMBOL: Readonly<Record<Change['op'], string>> = { create: '+', update: '~', delete: '-' };
+
+export type ObjectStatus = 'in-sync' | 'changes' | 'invalid' | 'failed';
+
+export function statusOf(o: ObjectPlan): ObjectStatus {
+  if (o.outcome.kind !== 'planned') return o.outcome.kind;
+  return hasChanges(o) ? 'changes' : 'in-sync';
+}
+
+export function subjectName(s: PlanSubject): string {
+  switch (s.kind) {
+    case 'Service':
+      return `Service ${s.namespace}/${s.name}`;
+    case 'IngressGroup':
+      return s.group.startsWith('group/') ? `Ingress group ${s.group.slice('group/'.length)} (${s.members.join(', ')})` : `Ingress ${s.group.slice('ingress/'.length)}`;
+    case 'Orphan':
+      return `orphan ${s.provider} load balancer ${s.id} of ${describeRef(s.ref)} (uid ${s.ref.uid})`;
+    case 'Provider':
+      return `provider ${s.provider}`;
+  }
+}
+
+function changeLine(c: Change, prefix = ''): string {
+  const fields = c.fields && c.fields.length > 0 ? ` (${c.fields.join(', ')})` : '';
+  const detail = c.detail ? ` — ${c.detail}` : '';
+  return `    ${SYMBOL[c.op]} ${prefix}${c.resource} ${c.id}${fields}${detail}`;
+}
+
+function headSymbol(o: ObjectPlan): string {
+  const status = statusOf(o);
+  if (status === 'invalid' || status === 'failed') return '!';
+  if (status === 'in-sync') return '=';
+  if (o.intent.kind === 'delete') return '-';
+  if (o.outcome.kind !== 'planned') return '~';
+  // New only when lbc has never taken the object on (no finalizer yet); more listeners on an existing LB are a change.
+  const all = [...o.outcome.cloud.flatMap((c) => c.changes), ...o.outcome.kube];
+  const firstTime = o.outcome.kube.some((c) => c.resource === 'Finalizer' && c.op === 'create');
+  return firstTime && all.every((c) => c.op === 'create') ? '+' : '~';
+}
+
+function renderObject(o: ObjectPlan): string[] {
+  const name = subjectName(o.subject);
+  const why = o.intent.kind === 'ensure' ? `[${o.intent.provider}]` : o.intent.kind === 'delete' ? `[delete: ${o.intent.reason}]` : `[${o.intent.reason}]`;
+  const head = `${headSymbol(o)} ${name} ${why}`;
+  const { outcome } = o;
+  if (outcome.kind !== 'planned') return [`${head}`, `    ${outcome.kind === 'invalid' ? 'invalid' : 'error'}: ${outcome.message}`];
+  const lines = [hasChanges(o) || o.intent.kind === 'ignore' ? head : `${head} in sync`];
+  // Name the provider on each line only when a deletion asks several.
+  const several = o.intent.kind !== 'ensure';
+  for (const pc of outcome.cloud) for (const c of pc.changes) lines.push(changeLine(c, several ? `${pc.provider}: ` : ''));
+  for (const c of outcome.kube) lines.push(changeLine(c, 'kubernetes: '));
+  for (const n of outcome.notes) lines.push(`    note: ${n}`);
+  return lines;
+}
+
+export interface PlanSummary {
+  readonly create: number;
+  readonly update: number;
+  readonly delete: number;
+  readonly changed: number;
+  readonly inSync: number;
+  readonly errors: number;
+}
+
+export function summarize(plan: ClusterPlan): PlanSummary {
+  const changes = plan.objects.flatMap((o) => (o.outcome.kind === 'planned' ? [...o.outcome.cloud.flatMap((c) => c.changes), ...o.outcome.kube] : []));
+  const statuses = plan.objects.map(statusOf);
+  return {
+    create: changes.filter((c) => c.op === 'create').length,
+    update: changes.filter((c) => c.op === 'update').length,
+    delete: changes.filter((c) => c.op === 'delete').length,
+    changed: statuses.filter((s) => s === 'changes').length,
+    inSync: statuses.filter((s) => s === 'in-sync').length,
+    errors: statuses.filter((s) => s === 'invalid' || s === 'failed').length,
+  };
+}
+
+export function renderText(plan: ClusterPlan, config: LbcConfig, ctx: { server: string; notes: readonly string[] }): string {
+  const lines = [
+    `lbc plan: cluster ${ctx.server}, cluster name ${config.clusterName}, providers ${config.providers.map((p) => `${p.name} (${p.type})`).join(', ')}`,
+    ...ctx.notes.map((n) => `note: ${n}`),
+  ];
+  lines.push('');
+  for (const o of plan.objects) lines.push(...renderObject(o));
+  if (plan.objects.length === 0) lines.push('No load balancers in scope.');
+  const s = summarize(plan);
+  lines.push(
+    '',
+    `Plan: ${s.create} to create, ${s.update} to change, ${s.delete} to delete; ${s.changed} object(s) with changes, ${s.inSync} in sync, ${s.errors} with errors.`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+export function toJson(plan: ClusterPlan, config: LbcConfig, exitCode: number, notes: readonly string[]): unknown {
+  return {
+    clusterName: config.clusterName,
+    exitCode,
+    notes,
+    summary: summarize(plan),
+    objects: plan.objects.map((o) => ({ subject: o.subject, intent: o.intent, status: statusOf(o), outcome: o.outcome })),
+  };
+}

@@ -1,0 +1,373 @@
+// What the controller would do now, without doing it: `lbc plan`. For every object in
+// scope it takes the reconcilers' own decisions (ownership, the Ingress group decision,
+// the model builders, the companions) and asks the provider for plan(spec) instead of
+// ensure(spec); for objects leaving lbc it shows what delete(ref) would remove; and it
+// runs the garbage collector's test (isWanted) over every provider's listOwned. The only
+// provider calls made are plan, listOwned and the optional planDeletion, all reads.
+import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { LbcConfig } from '../config/config.js';
+import type { Cache } from '../kube/cache.js';
+import { ENDPOINTSLICE_BY_SERVICE } from '../kube/indexes.js';
+import { hasFinalizer } from '../kube/status.js';
+import { sameRef, type LbRef } from '../model/ref.js';
+import { formatModelError, type ModelError } from '../model/validation.js';
+import { isMetalProvider } from '../providers/metal/metal-provider.js';
+import type { ProviderSet } from '../providers/registry.js';
+import type { CallOptions, Change, OwnedLoadBalancer, Provider } from '../providers/types.js';
+import { COMPANION_BY_GROUP, companionNodePorts, planCompanions, type CompanionChange } from './companions.js';
+import { isWanted } from './garbage-collector.js';
+import { buildIngressModel } from './ingress-model.js';
+import { companionRequirements, decideGroup, groupKeyOf, INGRESS_BY_GROUP, ingressModelInputs, refOf } from './ingress-reconciler.js';
+import { ingressOwnership, serviceOwnership } from './ownership.js';
+import { callProvider, FINALIZER, Flight, keyOf, READY_CONDITION } from './reconcile.js';
+import { buildServiceModel } from './service-model.js';
+
+/** Which objects to plan: everything, one namespace, or one named object (kubectl's `svc/name`). */
+export type PlanScope =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'namespace'; readonly namespace: string }
+  | { readonly kind: 'object'; readonly namespace: string; readonly objectKind: 'Service' | 'Ingress'; readonly name: string };
+
+/** The caches the controller's informers hold, filled the same way (same indexers, same selectors). */
+export interface PlanInputs {
+  readonly config: LbcConfig;
+  readonly providers: ProviderSet;
+  readonly services: Cache<V1Service>;
+  readonly ingresses: Cache<V1Ingress>;
+  readonly ingressClasses: readonly V1IngressClass[];
+  readonly endpointSlices: Cache<V1EndpointSlice>;
+  readonly secrets: Cache<V1Secret>;
+  /** The eligible nodes, as the controller's EligibleNodes computes them at start. */
+  readonly nodes: readonly V1Node[];
+  /** Upper bound of one provider call. Default 2 min, as the controller. */
+  readonly providerTimeoutMs?: number;
+}
+
+export type PlanSubject =
+  | { readonly kind: 'Service'; readonly namespace: string; readonly name: string }
+  /** An Ingress group: `ingress/<ns>/<name>` for a lone Ingress, `group/<name>` for an explicit group. */
+  | { readonly kind: 'IngressGroup'; readonly group: string; readonly members: readonly string[] }
+  /** A load balancer a provider owns that no live object wants: the garbage collector's. */
+  | { readonly kind: 'Orphan'; readonly provider: string; readonly ref: LbRef; readonly id: string }
+  /** A provider whose listOwned failed: its orphans are unknown. */
+  | { readonly kind: 'Provider'; readonly provider: string };
+
+export type PlanIntent =
+  | { readonly kind: 'ensure'; readonly provider: string }
+  | { readonly kind: 'delete'; readonly reason: string }
+  /** Not lbc's, nothing held: shown only when the object was named. */
+  | { readonly kind: 'ignore'; readonly reason: string };
+
+/** One provider's part of an object's plan. */
+export interface ProviderChanges {
+  readonly provider: string;
+  readonly changes: readonly Change[];
+}
+
+export type PlanOutcome =
+  | {
+      readonly kind: 'planned';
+      /** Cloud changes, per provider; empty when the cloud is in sync. */
+      readonly cloud: readonly ProviderChanges[];
+      /** API writes the controller would make besides status: finalizers, companion Services. */
+      readonly kube: readonly Change[];
+      readonly notes: readonly string[];
+    }
+  /** Bad input: the controller would report it on the object and change nothing in the cloud. */
+  | { readonly kind: 'invalid'; readonly message: string }
+  /** The plan could not be computed (a provider or the API failed). */
+  | { readonly kind: 'failed'; readonly message: string };
+
+export interface ObjectPlan {
+  readonly subject: PlanSubject;
+  readonly intent: PlanIntent;
+  readonly outcome: PlanOutcome;
+}
+
+export interface ClusterPlan {
+  readonly objects: readonly ObjectPlan[];
+}
+
+/** A provider that can say what delete(ref) would remove (gce does); the others are planned from listOwned. */
+interface DeletionPlanner {
+  planDeletion(ref: LbRef, opts?: CallOptions): Promise<readonly Change[]>;
+}
+
+function canPlanDeletion(p: Provider): p is Provider & DeletionPlanner {
+  return typeof (p as Partial<DeletionPlanner>).planDeletion === 'function';
+}
+
+export function hasChanges(o: ObjectPlan): boolean {
+  return o.outcome.kind === 'planned' && (o.outcome.cloud.some((c) => c.changes.length > 0) || o.outcome.kube.length > 0);
+}
+
+/** terraform plan -detailed-exitcode: 0 nothing would change, 2 something would, 1 something could not be planned. */
+export function exitCodeOf(plan: ClusterPlan): 0 | 1 | 2 {
+  if (plan.objects.some((o) => o.outcome.kind !== 'planned')) return 1;
+  return plan.objects.some(hasChanges) ? 2 : 0;
+}
+
+/**
+ * Gives the metal provider the Service cache and ownership it needs to know the
+ * addresses in use, as the controller must before its first reconcile.
+ */
+export function attachServiceSources(providers: ProviderSet, services: Cache<V1Service>, config: LbcConfig): void {
+  for (const p of providers.all) {
+    if (!isMetalProvider(p)) continue;
+    p.attachServices(services, (svc) => {
+      const own = serviceOwnership(svc, config);
+      return own.ours && own.provider === p.name;
+    });
+  }
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+const finalizerChange = (op: 'create' | 'delete', kind: string, obj: V1Service | V1Ingress): Change => ({ op, resource: 'Finalizer', id: `${kind} ${keyOf(obj)}`, detail: FINALIZER });
+const companionChange = (c: CompanionChange): Change => ({
+  op: c.op,
+  resource: 'Service',
+  id: c.service,
+  ...(c.fields ? { fields: c.fields } : {}),
+  detail: `companion NodePort Service for backend ${c.backend}`,
+});
+const invalidMessage = (errors: readonly ModelError[], object: string): string => errors.map((e) => formatModelError(e.object ? e : { ...e, object })).join('; ');
+
+class Planner {
+  private readonly timeoutMs: number;
+  private readonly owned = new Map<string, Promise<readonly OwnedLoadBalancer[]>>();
+
+  constructor(private readonly inputs: PlanInputs) {
+    this.timeoutMs = inputs.providerTimeoutMs ?? 120_000;
+  }
+
+  private call<T>(provider: Provider, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return callProvider(provider.name, new Flight(), this.timeoutMs, fn);
+  }
+
+  /** listOwned once per provider per plan; both deletions and orphans read it. */
+  private listOwned(p: Provider): Promise<readonly OwnedLoadBalancer[]> {
+    let list = this.owned.get(p.name);
+    if (!list) {
+      list = this.call(p, (signal) => p.listOwned({ signal }));
+      list.catch(() => {});
+      this.owned.set(p.name, list);
+    }
+    return list;
+  }
+
+  /** What delete(ref) on each candidate would remove. */
+  private async deletion(ref: LbRef, candidates: readonly Provider[]): Promise<ProviderChanges[]> {
+    const out: ProviderChanges[] = [];
+    for (const p of candidates) {
+      let changes: readonly Change[];
+      if (canPlanDeletion(p)) {
+        changes = await this.call(p, (signal) => p.planDeletion(ref, { signal }));
+      } else {
+        // The contract has no plan for delete: listOwned says whether the provider holds anything for ref.
+        changes = (await this.listOwned(p))
+          .filter((o) => sameRef(o.ref, ref))
+          .map((o): Change => ({ op: 'delete', resource: 'LoadBalancer', id: o.id, detail: 'with everything the provider tagged for it' }));
+      }
+      if (changes.length > 0) out.push({ provider: p.name, changes });
+    }
+    return out;
+  }
+
+  async service(svc: V1Service, named: boolean): Promise<ObjectPlan | undefined> {
+    const { config, providers } = this.inputs;
+    const subject: PlanSubject = { kind: 'Service', namespace: svc.metadata?.namespace ?? '', name: svc.metadata?.name ?? '' };
+    const own = serviceOwnership(svc, config);
+    if (!own.ours || svc.metadata?.deletionTimestamp) {
+      if (!hasFinalizer(svc, FINALIZER)) return named ? { subject, intent: { kind: 'ignore', reason: own.ours ? 'being deleted, without lbc\'s finalizer' : `not lbc's: ${own.reason}` }, outcome: planned([], []) } : undefined;
+      const reason = own.ours ? 'the Service is being deleted' : `no longer lbc's: ${own.reason}`;
+      const ref: LbRef = { kind: 'Service', namespace: subject.namespace, name: subject.name, uid: svc.metadata?.uid ?? '' };
+      try {
+        // Which provider holds it is known only to the process that created it: ask them all, as a restarted controller does.
+        const cloud = await this.deletion(ref, providers.all);
+        const kube = [
+          ...(svc.metadata?.deletionTimestamp ? [] : [{ op: 'update' as const, resource: 'Status', id: `Service ${keyOf(svc)}`, detail: `clear status.loadBalancer and ${READY_CONDITION}` }]),
+          finalizerChange('delete', 'Service', svc),
+        ];
+        return { subject, intent: { kind: 'delete', reason }, outcome: planned(cloud, kube) };
+      } catch (e) {
+        return { subject, intent: { kind: 'delete', reason }, outcome: { kind: 'failed', message: message(e) } };
+      }
+    }
+    const intent: PlanIntent = { kind: 'ensure', provider: own.provider };
+    const provider = providers.byName(own.provider);
+    if (!provider) return { subject, intent, outcome: { kind: 'failed', message: `provider ${own.provider} is not configured` } };
+    const built = buildServiceModel({
+      service: svc,
+      nodes: this.inputs.nodes,
+      endpointSlices: this.inputs.endpointSlices.byIndex(ENDPOINTSLICE_BY_SERVICE, keyOf(svc)),
+      provider,
+      className: own.className,
+      clusterName: config.clusterName,
+    });
+    if (!built.ok) return { subject, intent, outcome: { kind: 'invalid', message: invalidMessage(built.errors, `Service ${keyOf(svc)}`) } };
+    try {
+      const changes = await this.call(provider, (signal) => provider.plan(built.spec, { signal }));
+      const kube = hasFinalizer(svc, FINALIZER) ? [] : [finalizerChange('create', 'Service', svc)];
+      return { subject, intent, outcome: planned([{ provider: provider.name, changes }], kube) };
+    } catch (e) {
+      return { subject, intent, outcome: { kind: 'failed', message: message(e) } };
+    }
+  }
+
+  async ingressGroup(groupKey: string, named: boolean): Promise<ObjectPlan | undefined> {
+    const { config, providers, ingresses, services } = this.inputs;
+    const members = ingresses
+      .indexKeys(INGRESS_BY_GROUP, groupKey)
+      .sort()
+      .flatMap((k) => ingresses.get(k) ?? [])
+      .filter((ing) => groupKeyOf(ing) === groupKey);
+    const subject: PlanSubject = { kind: 'IngressGroup', group: groupKey, members: members.map(keyOf) };
+    const decision = decideGroup(members, this.inputs.ingressClasses, config);
+    if (decision.kind === 'misconfigured') {
+      return { subject, intent: { kind: 'ignore', reason: 'misconfigured: lbc keeps its load balancer as it is' }, outcome: { kind: 'invalid', message: decision.message } };
+    }
+    const release = (ings: readonly V1Ingress[]): Change[] =>
+      ings.flatMap((ing) => [
+        ...(ing.metadata?.deletionTimestamp ? [] : [{ op: 'update' as const, resource: 'Status', id: `Ingress ${keyOf(ing)}`, detail: 'clear status.loadBalancer' }]),
+        finalizerChange('delete', 'Ingress', ing),
+      ]);
+    if (decision.kind === 'teardown') {
+      const prune = planCompanions(services, groupKey, [], [], new Set()).map(companionChange);
+      const first = members[0];
+      if (decision.leaving.length === 0 && prune.length === 0) {
+        if (!named || !first) return undefined;
+        const own = ingressOwnership(first, this.inputs.ingressClasses, config);
+        return { subject, intent: { kind: 'ignore', reason: own.ours ? 'being deleted, without lbc\'s finalizer' : `not lbc's: ${own.reason}` }, outcome: planned([], []) };
+      }
+      const intent: PlanIntent = { kind: 'delete', reason: 'no member of the group is lbc\'s any more, or all are being deleted' };
+      const ref = refOf(groupKey, decision.leaving[0]);
+      try {
+        const cloud = ref && decision.leaving.length > 0 ? await this.deletion(ref, providers.all) : [];
+        return { subject, intent, outcome: planned(cloud, [...prune, ...release(decision.leaving)]) };
+      } catch (e) {
+        return { subject, intent, outcome: { kind: 'failed', message: message(e) } };
+      }
+    }
+
+    const { first, mine, foreign, leaving } = decision;
+    const intent: PlanIntent = { kind: 'ensure', provider: first.provider };
+    const provider = providers.byName(first.provider);
+    if (!provider) return { subject, intent, outcome: { kind: 'failed', message: `provider ${first.provider} is not configured` } };
+    const group = mine.map((m) => m.ing);
+    const built = buildIngressModel({
+      ...ingressModelInputs(group, { ...this.inputs, nodes: () => this.inputs.nodes }),
+      provider,
+      className: first.className,
+      clusterName: config.clusterName,
+      companionNodePorts: companionNodePorts(services.byIndex(COMPANION_BY_GROUP, groupKey)),
+    });
+    if (!built.ok && built.reason === 'invalid') {
+      const object = group.length === 1 ? `Ingress ${keyOf(group[0] ?? {})}` : `Ingress group ${groupKey}`;
+      return { subject, intent, outcome: { kind: 'invalid', message: invalidMessage(built.errors, object) } };
+    }
+    const notes = foreign.length > 0 ? [`left out of the load balancer: ${decision.foreignMessage}`] : [];
+    try {
+      const keep = new Set(built.backends.filter((b) => b.via === 'companionNodePort').map((b) => b.key));
+      const companions = planCompanions(services, groupKey, group, companionRequirements(built.backends, services), keep).map(companionChange);
+      const kube = [...group.filter((i) => !hasFinalizer(i, FINALIZER)).map((i) => finalizerChange('create', 'Ingress', i)), ...companions, ...release(leaving)];
+      if (!built.ok) {
+        // The API server allocates the companions' node ports when they are created; the target groups depend on them.
+        const wanted = built.companions.map((c) => c.key).join(', ');
+        return { subject, intent, outcome: planned([], kube, [...notes, `the load balancer itself is planned once the companion Services for ${wanted} exist and have node ports`]) };
+      }
+      const changes = await this.call(provider, (signal) => provider.plan(built.spec, { signal }));
+      return { subject, intent, outcome: planned([{ provider: provider.name, changes }], kube, notes) };
+    } catch (e) {
+      return { subject, intent, outcome: { kind: 'failed', message: message(e) } };
+    }
+  }
+
+  /** The garbage collector's sweep, as a plan: what listOwned returns that no live object wants. */
+  async orphans(scope: PlanScope): Promise<ObjectPlan[]> {
+    const { config, providers } = this.inputs;
+    const lookups = { config, services: this.inputs.services, ingresses: this.inputs.ingresses, ingressClasses: { list: () => [...this.inputs.ingressClasses] } };
+    const out: ObjectPlan[] = [];
+    for (const p of providers.all) {
+      let owned: readonly OwnedLoadBalancer[];
+      try {
+        owned = await this.listOwned(p);
+      } catch (e) {
+        out.push({
+          subject: { kind: 'Provider', provider: p.name },
+          intent: { kind: 'delete', reason: 'garbage collection' },
+          outcome: { kind: 'failed', message: `provider ${p.name} could not list what it owns: ${message(e)}` },
+        });
+        continue;
+      }
+      for (const { ref, id } of owned) {
+        if (!refInScope(ref, scope) || isWanted(ref, p.name, lookups)) continue;
+        const subject: PlanSubject = { kind: 'Orphan', provider: p.name, ref, id };
+        const intent: PlanIntent = { kind: 'delete', reason: 'no live object wants it (garbage collection)' };
+        const off =
+          config.gc.dryRun ? 'gc.dryRun is set: the garbage collector only logs it' : config.gc.intervalMs === 0 ? 'gc.interval is 0: the garbage collector does not run' : undefined;
+        if (off) {
+          out.push({ subject, intent, outcome: planned([], [], [off]) });
+          continue;
+        }
+        try {
+          out.push({ subject, intent, outcome: planned(await this.deletion(ref, [p]), []) });
+        } catch (e) {
+          out.push({ subject, intent, outcome: { kind: 'failed', message: message(e) } });
+        }
+      }
+    }
+    return out;
+  }
+}
+
+function planned(cloud: readonly ProviderChanges[], kube: readonly Change[], notes: readonly string[] = []): PlanOutcome {
+  return { kind: 'planned', cloud, kube, notes };
+}
+
+function inScope(obj: { metadata?: { namespace?: string; name?: string } }, kind: 'Service' | 'Ingress', scope: PlanScope): boolean {
+  switch (scope.kind) {
+    case 'all':
+      return true;
+    case 'namespace':
+      return obj.metadata?.namespace === scope.namespace;
+    case 'object':
+      return scope.objectKind === kind && obj.metadata?.namespace === scope.namespace && obj.metadata.name === scope.name;
+  }
+}
+
+/** Explicit Ingress groups span namespaces (their ref has none): only an unscoped plan shows their orphans. */
+function refInScope(ref: LbRef, scope: PlanScope): boolean {
+  return inScope({ metadata: { namespace: ref.namespace, name: ref.name } }, ref.kind, scope);
+}
+
+/** Services first, then Ingress groups, then orphans, each in key order. */
+export async function planCluster(inputs: PlanInputs, scope: PlanScope = { kind: 'all' }): Promise<ClusterPlan> {
+  const planner = new Planner(inputs);
+  const named = scope.kind === 'object';
+  const objects: ObjectPlan[] = [];
+  const services = inputs.services
+    .list()
+    .filter((s) => inScope(s, 'Service', scope))
+    .sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
+  for (const svc of services) {
+    const p = await planner.service(svc, named);
+    if (p) objects.push(p);
+  }
+  const groups = [...new Set(inputs.ingresses.list().filter((i) => inScope(i, 'Ingress', scope)).map(groupKeyOf))].sort();
+  for (const g of groups) {
+    const p = await planner.ingressGroup(g, named);
+    if (p) objects.push(p);
+  }
+  if (scope.kind === 'object' && objects.length === 0 && !(scope.objectKind === 'Service' ? inputs.services.has(`${scope.namespace}/${scope.name}`) : inputs.ingresses.has(`${scope.namespace}/${scope.name}`))) {
+    const subject: PlanSubject =
+      scope.objectKind === 'Service'
+        ? { kind: 'Service', namespace: scope.namespace, name: scope.name }
+        : { kind: 'IngressGroup', group: `ingress/${scope.namespace}/${scope.name}`, members: [] };
+    const orphans = await planner.orphans(scope);
+    // A name with no object may still have an orphaned load balancer; only both missing is an error.
+    if (orphans.length === 0) return { objects: [{ subject, intent: { kind: 'ignore', reason: 'not found' }, outcome: { kind: 'failed', message: `${scope.objectKind} ${scope.namespace}/${scope.name} not found` } }] };
+    return { objects: orphans };
+  }
+  objects.push(...(await planner.orphans(scope)));
+  return { objects };
+}

@@ -1,0 +1,87 @@
+// The controller configuration an install ships in its ConfigMap: one provider of the
+// chosen type with the options it cannot start without, and nothing the defaults of
+// src/config already say.
+import { stringify } from 'yaml';
+import { CLASS_PREFIX, validateConfig, type LbcConfig } from '../config/config.js';
+import { awsOptionsSchema } from '../providers/aws/options.js';
+import { gceOptionsSchema } from '../providers/gce/options.js';
+import { localOptionsSchema } from '../providers/local/options.js';
+import { parseMetalOptions } from '../providers/metal/options.js';
+
+export const INSTALL_PROVIDERS = ['aws', 'gce', 'metal', 'local'] as const;
+export type InstallProvider = (typeof INSTALL_PROVIDERS)[number];
+
+export interface ProviderSettings {
+  /** aws and gce: the region the cluster's load balancers go to. */
+  readonly region?: string;
+  /** gce: the project that holds the cluster's network. */
+  readonly project?: string;
+  /** metal: the address pool, CIDRs or `first-last` ranges. */
+  readonly addresses?: readonly string[];
+}
+
+export const DEFAULT_REGION: Readonly<Record<'aws' | 'gce', string>> = { aws: 'us-east-1', gce: 'us-central1' };
+export const DEFAULT_PROJECT = 'my-project';
+// TEST-NET-1 (RFC 5737): announcing it does no harm anywhere, and it is plainly a placeholder.
+export const DEFAULT_METAL_ADDRESSES: readonly string[] = ['192.0.2.0/28'];
+/** local: every listener port moved up, so the non-root controller binds 80 and 443 without capabilities, clear of 8080/8081. */
+export const LOCAL_PORT_OFFSET = 10_000;
+
+function providerOptions(provider: InstallProvider, clusterName: string, namespace: string, s: ProviderSettings): Record<string, unknown> {
+  switch (provider) {
+    case 'aws':
+      return { region: s.region ?? DEFAULT_REGION.aws };
+    case 'gce':
+      // clusterId names the firewall rules and instance groups GKE's own controllers share.
+      return { project: s.project ?? DEFAULT_PROJECT, region: s.region ?? DEFAULT_REGION.gce, clusterId: clusterName };
+    case 'metal':
+      // The speakers keep their Leases where their Role allows: lbc's namespace.
+      return { pools: [{ name: 'default', addresses: [...(s.addresses ?? DEFAULT_METAL_ADDRESSES)] }], speaker: { leaseNamespace: namespace } };
+    case 'local':
+      return { portOffset: LOCAL_PORT_OFFSET };
+  }
+}
+
+/**
+ * The configuration document. On aws and gce the platform's own controllers serve
+ * Services without a loadBalancerClass, so lbc takes only its class there; on metal and
+ * local nothing else does, so lbc is the default.
+ */
+export function installConfig(provider: InstallProvider, clusterName: string, namespace: string, settings: ProviderSettings = {}): Record<string, unknown> {
+  return {
+    clusterName,
+    providers: [{ name: provider, type: provider, options: providerOptions(provider, clusterName, namespace, settings) }],
+    ...(provider === 'metal' || provider === 'local' ? { defaultClass: `${CLASS_PREFIX}${provider}` } : {}),
+  };
+}
+
+export function installConfigYaml(...args: Parameters<typeof installConfig>): string {
+  return stringify(installConfig(...args));
+}
+
+/**
+ * What `lbc run` checks at start, done before anything is shipped: the file itself
+ * (validateConfig) and the provider's options block, which only its factory reads.
+ */
+export function checkInstallConfig(doc: unknown, source = 'the generated configuration'): LbcConfig {
+  const config = validateConfig(doc, source);
+  for (const [i, p] of config.providers.entries()) {
+    const where = `${source}: providers[${i}].options`;
+    const fail = (e: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): never => {
+      throw new Error(`${where}: ${e.issues.map((x) => `${x.path.map(String).join('.') || '(options)'}: ${x.message}`).join('; ')}`);
+    };
+    if (p.type === 'aws') {
+      const r = awsOptionsSchema.safeParse(p.options);
+      if (!r.success) fail(r.error);
+    } else if (p.type === 'gce') {
+      const r = gceOptionsSchema.safeParse(p.options);
+      if (!r.success) fail(r.error);
+    } else if (p.type === 'local') {
+      const r = localOptionsSchema.safeParse(p.options);
+      if (!r.success) fail(r.error);
+    } else if (p.type === 'metal') {
+      parseMetalOptions(p.options, where);
+    }
+  }
+  return config;
+}

@@ -1,0 +1,107 @@
+// What lbc's processes may do in the API, and the RBAC objects that grant exactly that.
+// test/install/rbac.test.ts holds these tables to the code both ways: it derives the
+// (group, resource, verb) set each process uses from its source and from a recorded run,
+// so a call the tables miss, or a grant nothing uses, fails the test.
+import { DEFAULT_LEADER_ELECTION_ID } from '../config/operations.js';
+import type { KubeObject } from './manifests.js';
+
+/** Who makes the calls: the controller Deployment, or the metal speaker DaemonSet. */
+export type Component = 'controller' | 'speaker';
+
+export interface Permission {
+  readonly apiGroup: string;
+  /** `services`, or `services/status` for a subresource. */
+  readonly resource: string;
+  readonly verbs: readonly string[];
+  /** Only these objects (not possible for create and list: the name is not known to RBAC then). */
+  readonly resourceNames?: readonly string[];
+  /** cluster: a ClusterRole (objects in every namespace); namespace: a Role in lbc's own namespace. */
+  readonly scope: 'cluster' | 'namespace';
+  /** Which code needs it: for readers of this table, and named when the test finds a grant nothing uses. */
+  readonly why: string;
+}
+
+export const CONTROLLER_PERMISSIONS: readonly Permission[] = [
+  // create/delete: the companion NodePort Services an Ingress gets when its backend has no node port.
+  { apiGroup: '', resource: 'services', verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'], scope: 'cluster', why: 'informer; finalizer patch; re-read on conflict; companion NodePort Services' },
+  { apiGroup: '', resource: 'services/status', verbs: ['patch'], scope: 'cluster', why: 'status.loadBalancer and conditions' },
+  { apiGroup: '', resource: 'nodes', verbs: ['list', 'watch'], scope: 'cluster', why: 'eligible nodes (instance targets)' },
+  // get only: one Pod per Ingress backend, read at reconcile (src/controller/probe-pods.ts); watching all Pods would cost far more.
+  { apiGroup: '', resource: 'pods', verbs: ['get'], scope: 'cluster', why: 'the readiness probe an Ingress backend\'s health check follows' },
+  // RBAC cannot filter by type: the informer asks only for kubernetes.io/tls Secrets.
+  { apiGroup: '', resource: 'secrets', verbs: ['list', 'watch'], scope: 'cluster', why: 'Ingress TLS certificates' },
+  { apiGroup: '', resource: 'events', verbs: ['create', 'patch'], scope: 'cluster', why: 'Events on Services and Ingresses, aggregated by patching count' },
+  { apiGroup: 'networking.k8s.io', resource: 'ingresses', verbs: ['get', 'list', 'watch', 'patch'], scope: 'cluster', why: 'informer; finalizer patch; re-read on conflict' },
+  { apiGroup: 'networking.k8s.io', resource: 'ingresses/status', verbs: ['patch'], scope: 'cluster', why: 'status.loadBalancer' },
+  { apiGroup: 'networking.k8s.io', resource: 'ingressclasses', verbs: ['list', 'watch'], scope: 'cluster', why: 'which Ingresses are lbc\'s' },
+  { apiGroup: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'], scope: 'cluster', why: 'ip targets' },
+  // The Deployment runs with the default --leader-election-id, so reads and renewals are of that one Lease.
+  { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['create'], scope: 'namespace', why: 'leader election: the first replica creates the Lease' },
+  { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'update'], resourceNames: [DEFAULT_LEADER_ELECTION_ID], scope: 'namespace', why: 'leader election: acquire, renew, release' },
+];
+
+export const SPEAKER_PERMISSIONS: readonly Permission[] = [
+  { apiGroup: '', resource: 'services', verbs: ['list', 'watch'], scope: 'cluster', why: 'which addresses to announce' },
+  { apiGroup: '', resource: 'nodes', verbs: ['list', 'watch'], scope: 'cluster', why: 'node selectors and peers\' addresses' },
+  { apiGroup: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'], scope: 'cluster', why: 'announce only from nodes with ready endpoints (externalTrafficPolicy: Local)' },
+  // delete: a speaker stopping withdraws its Lease so the next node takes over at once.
+  { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'], scope: 'namespace', why: 'speaker membership Leases' },
+];
+
+export function permissionsOf(component: Component): readonly Permission[] {
+  return component === 'controller' ? CONTROLLER_PERMISSIONS : SPEAKER_PERMISSIONS;
+}
+
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  resourceNames?: string[];
+  verbs: string[];
+}
+
+/** One rule per (group, verbs, names), resources merged, in table order: short roles that diff well. */
+export function rulesOf(perms: readonly Permission[]): PolicyRule[] {
+  const rules: PolicyRule[] = [];
+  for (const p of perms) {
+    const names = p.resourceNames?.join() ?? '';
+    const same = rules.find((r) => r.apiGroups[0] === p.apiGroup && r.verbs.join() === p.verbs.join() && (r.resourceNames?.join() ?? '') === names);
+    if (same) same.resources.push(p.resource);
+    else rules.push({ apiGroups: [p.apiGroup], resources: [p.resource], ...(p.resourceNames ? { resourceNames: [...p.resourceNames] } : {}), verbs: [...p.verbs] });
+  }
+  return rules;
+}
+
+/** ClusterRole, Role and their bindings for one component's ServiceAccount. */
+export function rbacObjects(component: Component, namespace: string, serviceAccount: string, labels: Record<string, string>): KubeObject[] {
+  const perms = permissionsOf(component);
+  const name = `lbc-${component}`;
+  const subjects = [{ kind: 'ServiceAccount', name: serviceAccount, namespace }];
+  const out: KubeObject[] = [];
+  const cluster = perms.filter((p) => p.scope === 'cluster');
+  if (cluster.length > 0) {
+    out.push(
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name, labels }, rules: rulesOf(cluster) },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name, labels },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+        subjects,
+      },
+    );
+  }
+  const local = perms.filter((p) => p.scope === 'namespace');
+  if (local.length > 0) {
+    out.push(
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace, labels }, rules: rulesOf(local) },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name, namespace, labels },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+        subjects,
+      },
+    );
+  }
+  return out;
+}

@@ -1,0 +1,154 @@
+// The pods lbc runs as: the controller Deployment (two replicas, one leading) and, for
+// bare metal, the speaker DaemonSet. Both run the same image and read the same
+// ConfigMap, so the controller and the speakers always agree on the pools.
+import { SPEAKER_DEFAULTS } from '../providers/metal/options.js';
+import type { KubeObject } from './manifests.js';
+
+export const CONFIG_DIR = '/etc/lbc';
+export const CONFIG_FILE = `${CONFIG_DIR}/config.yaml`;
+export const METRICS_PORT = 8080;
+export const HEALTH_PORT = 8081;
+/** Above the controller's default --drain-timeout (30 s), so SIGTERM's drain and Lease release finish before SIGKILL. */
+export const TERMINATION_GRACE_SECONDS = 45;
+/** The distroless "nonroot" uid; the image's USER is the same number so kubelet can check runAsNonRoot. */
+export const NONROOT_UID = 65532;
+
+export interface Resources {
+  requests: { cpu: string; memory: string };
+  limits: { memory: string };
+}
+
+export const CONTROLLER_RESOURCES: Resources = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } };
+export const SPEAKER_RESOURCES: Resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } };
+
+export interface WorkloadOptions {
+  readonly namespace: string;
+  readonly image: string;
+  readonly replicas: number;
+  readonly labels: Record<string, string>;
+  readonly configMap: string;
+  readonly serviceAccount: string;
+  readonly resources: Resources;
+}
+
+const configVolume = (configMap: string) => ({ name: 'config', configMap: { name: configMap } });
+const configMount = { name: 'config', mountPath: CONFIG_DIR, readOnly: true };
+
+export function controllerArgs(namespace: string): string[] {
+  return [
+    'run',
+    '--in-cluster',
+    '--config',
+    CONFIG_FILE,
+    '--leader-elect',
+    '--leader-election-namespace',
+    namespace,
+    '--metrics-bind-address',
+    `:${METRICS_PORT}`,
+    '--health-probe-bind-address',
+    `:${HEALTH_PORT}`,
+  ];
+}
+
+export function controllerDeployment(o: WorkloadOptions): KubeObject {
+  const selector = { ...o.labels, 'app.kubernetes.io/component': 'controller' };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'lbc-controller', namespace: o.namespace, labels: selector },
+    spec: {
+      replicas: o.replicas,
+      selector: { matchLabels: selector },
+      template: {
+        metadata: { labels: selector },
+        spec: {
+          serviceAccountName: o.serviceAccount,
+          terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: NONROOT_UID,
+            runAsGroup: NONROOT_UID,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          // Two replicas on one node would fail over nothing when that node goes.
+          affinity: {
+            podAntiAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } } },
+              ],
+            },
+          },
+          containers: [
+            {
+              name: 'controller',
+              image: o.image,
+              args: controllerArgs(o.namespace),
+              // The leader-election identity starts with it, so `kubectl get lease` names the leading pod.
+              env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+              ports: [
+                { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
+                { name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' },
+              ],
+              livenessProbe: { httpGet: { path: '/healthz', port: 'health' }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
+              readinessProbe: { httpGet: { path: '/readyz', port: 'health' }, periodSeconds: 5, failureThreshold: 3 },
+              resources: o.resources,
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: [configMount],
+            },
+          ],
+          volumes: [configVolume(o.configMap)],
+        },
+      },
+    },
+  };
+}
+
+export function speakerDaemonSet(o: Omit<WorkloadOptions, 'replicas'>): KubeObject {
+  const selector = { ...o.labels, 'app.kubernetes.io/component': 'speaker' };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'lbc-speaker', namespace: o.namespace, labels: selector },
+    spec: {
+      selector: { matchLabels: selector },
+      template: {
+        metadata: { labels: selector },
+        spec: {
+          serviceAccountName: o.serviceAccount,
+          // ARP and NDP are answered on the node's own interfaces.
+          hostNetwork: true,
+          dnsPolicy: 'ClusterFirstWithHostNet',
+          terminationGracePeriodSeconds: 10,
+          securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+          tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
+          containers: [
+            {
+              name: 'speaker',
+              image: o.image,
+              args: ['speaker', '--in-cluster', '--config', CONFIG_FILE, '--node', '$(NODE_NAME)'],
+              env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
+              // On the host network this is the node's port: declared so the scheduler sees who holds it.
+              ports: [{ name: 'gossip', containerPort: SPEAKER_DEFAULTS.gossipPort, protocol: 'UDP' }],
+              resources: o.resources,
+              // Root, but with NET_RAW only: Kubernetes sets no ambient capabilities, so a
+              // non-root process would not hold the NET_RAW its packet sockets need (as MetalLB's speaker).
+              securityContext: {
+                runAsUser: 0,
+                runAsNonRoot: false,
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'], add: ['NET_RAW'] },
+              },
+              volumeMounts: [configMount],
+            },
+          ],
+          volumes: [configVolume(o.configMap)],
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,265 @@
+// Backend rules (`manage-backend-security-group-rules`): ingress rules on the nodes'
+// security group that let the load balancer's security group reach the node ports (or
+// pod ports), as aws-load-balancer-controller adds them. Synthesizer (diffBackendRules)
+// and manager (the EC2 calls) for the kind.
+//
+// The node security group is not lbc's, so lbc is careful with it:
+// - it writes only to groups carrying `kubernetes.io/cluster/<cluster>` (the cluster
+//   owner opts in by tagging; EKS tags its cluster security group so);
+// - every rule it adds carries lbc's ownership tags (security-group-rule tags, set in
+//   the AuthorizeSecurityGroupIngress call itself), and it only ever revokes rules
+//   carrying its tags for this load balancer;
+// - a rule someone else made that already allows the same traffic is left alone and
+//   not duplicated.
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  DescribeSecurityGroupRulesCommand,
+  DescribeSecurityGroupsCommand,
+  RevokeSecurityGroupIngressCommand,
+  type Filter,
+  type IpPermission,
+  type SecurityGroupRule,
+} from '@aws-sdk/client-ec2';
+import { TAG_CLUSTER, TAG_OWNER_UID } from '../../model/spec.js';
+import { ProviderError } from '../types.js';
+import type { AwsApi } from './api.js';
+import type { BackendPort, DesiredBackendAccess } from './desired.js';
+import { hasCode } from './errors.js';
+import type { ApplyContext, Step } from './plan.js';
+import { CLUSTER_TAG_PREFIX } from './subnets.js';
+import { fromAwsTags, ownedByCluster, toAwsTags, type Tags } from './tags.js';
+
+export interface ActualBackendRule {
+  readonly id: string;
+  /** The node security group the rule is on. */
+  readonly groupId: string;
+  readonly protocol: string;
+  readonly fromPort: number;
+  readonly toPort: number;
+  /** The security group traffic is allowed from; undefined for CIDR or prefix-list rules. */
+  readonly sourceGroupId: string | undefined;
+  readonly tags: Tags;
+}
+
+function toActual(r: SecurityGroupRule): ActualBackendRule {
+  return {
+    id: r.SecurityGroupRuleId ?? '',
+    groupId: r.GroupId ?? '',
+    protocol: r.IpProtocol ?? '-1',
+    fromPort: r.FromPort ?? -1,
+    toPort: r.ToPort ?? -1,
+    sourceGroupId: r.ReferencedGroupInfo?.GroupId,
+    tags: fromAwsTags(r.Tags),
+  };
+}
+
+async function describeRules(api: AwsApi, filters: Filter[], signal?: AbortSignal): Promise<ActualBackendRule[]> {
+  const out: ActualBackendRule[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await api.ec2('DescribeSecurityGroupRules', (c, o) => c.send(new DescribeSecurityGroupRulesCommand({ Filters: filters, ...(NextToken ? { NextToken } : {}) }), o), {
+      signal,
+    });
+    for (const r of page.SecurityGroupRules ?? []) if (!r.IsEgress) out.push(toActual(r));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return out;
+}
+
+/** Rules lbc added for this load balancer (owner uid), on whatever group they are. */
+export async function describeOwnedBackendRules(api: AwsApi, clusterName: string, uid: string, signal?: AbortSignal): Promise<ActualBackendRule[]> {
+  const rules = await describeRules(
+    api,
+    [
+      { Name: `tag:${TAG_CLUSTER}`, Values: [clusterName] },
+      { Name: `tag:${TAG_OWNER_UID}`, Values: [uid] },
+    ],
+    signal,
+  );
+  // The filter is AWS's; the check is ours, so a loosely matched rule is never revoked.
+  return rules.filter((r) => ownedByCluster(r.tags, clusterName) && r.tags[TAG_OWNER_UID] === uid);
+}
+
+/** The node security groups the cluster owner opted in: tagged kubernetes.io/cluster/<cluster>. */
+export async function describeNodeSecurityGroups(api: AwsApi, clusterName: string, vpcId: string, signal?: AbortSignal): Promise<string[]> {
+  const out: string[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await api.ec2(
+      'DescribeSecurityGroups',
+      (c, o) =>
+        c.send(
+          new DescribeSecurityGroupsCommand({
+            Filters: [
+              { Name: 'tag-key', Values: [`${CLUSTER_TAG_PREFIX}${clusterName}`] },
+              { Name: 'vpc-id', Values: [vpcId] },
+            ],
+            ...(NextToken ? { NextToken } : {}),
+          }),
+          o,
+        ),
+      { signal },
+    );
+    for (const g of page.SecurityGroups ?? []) {
+      const tags = fromAwsTags(g.Tags);
+      // lbc's own frontend groups are never node groups, whatever tags someone added.
+      if (g.GroupId && tags[`${CLUSTER_TAG_PREFIX}${clusterName}`] !== undefined && tags[TAG_CLUSTER] === undefined) out.push(g.GroupId);
+    }
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return out.sort();
+}
+
+/** The source group the rules name: the user's groups, or lbc's managed frontend group. */
+export type RuleSource = { readonly kind: 'group'; readonly id: string } | { readonly kind: 'managed'; readonly id: string | undefined };
+
+interface WantedRule {
+  readonly groupId: string;
+  readonly port: BackendPort;
+  readonly source: RuleSource;
+}
+
+const MANAGED_PENDING = '(managed frontend group)';
+const sourceId = (s: RuleSource): string => s.id ?? MANAGED_PENDING;
+const wantedKey = (r: WantedRule): string => `${r.groupId}|${r.port.protocol}|${r.port.port}|${sourceId(r.source)}`;
+const actualKey = (r: ActualBackendRule): string =>
+  r.fromPort === r.toPort ? `${r.groupId}|${r.protocol}|${r.fromPort}|${r.sourceGroupId ?? ''}` : `${r.groupId}|${r.protocol}|${r.fromPort}-${r.toPort}|${r.sourceGroupId ?? ''}`;
+
+/** Whether an existing rule (anyone's) already lets this traffic in: same source group, port inside its range. */
+function covers(a: ActualBackendRule, w: WantedRule): boolean {
+  if (a.groupId !== w.groupId || a.sourceGroupId === undefined || a.sourceGroupId !== w.source.id) return false;
+  if (a.protocol === '-1') return true;
+  return a.protocol === w.port.protocol && a.fromPort <= w.port.port && w.port.port <= a.toPort;
+}
+
+export interface BackendRulesInput {
+  readonly access: DesiredBackendAccess | undefined;
+  readonly nodeGroups: readonly string[];
+  readonly sources: readonly RuleSource[];
+  readonly owned: readonly ActualBackendRule[];
+  /** Every ingress rule of the node groups; read only when some wanted rule is not owned yet. */
+  readonly foreign: readonly ActualBackendRule[];
+}
+
+export interface BackendRulesDiff {
+  /** Rules to add: after the managed group exists (it is their source). */
+  readonly apply: Step[];
+  /** Rules no longer wanted: before the managed group they name can be deleted. */
+  readonly cleanup: Step[];
+}
+
+/** The rules wanted, for the planner to decide whether foreign rules must be read. */
+export function wantedRules(access: DesiredBackendAccess | undefined, nodeGroups: readonly string[], sources: readonly RuleSource[]): WantedRule[] {
+  if (!access) return [];
+  const out: WantedRule[] = [];
+  for (const groupId of nodeGroups) for (const source of sources) for (const port of access.ports) out.push({ groupId, port, source });
+  return out;
+}
+
+export function missingRules(wanted: readonly WantedRule[], owned: readonly ActualBackendRule[]): WantedRule[] {
+  const have = new Set(owned.map(actualKey));
+  return wanted.filter((w) => !have.has(wantedKey(w)));
+}
+
+const describePort = (p: BackendPort): string => `${p.protocol}/${p.port}`;
+
+export function diffBackendRules(input: BackendRulesInput): BackendRulesDiff {
+  const wanted = wantedRules(input.access, input.nodeGroups, input.sources);
+  const wantedKeys = new Set(wanted.map(wantedKey));
+  // Someone else's rule already allowing the traffic: nothing to add, and never ours to revoke.
+  const add = missingRules(wanted, input.owned).filter((w) => !input.foreign.some((f) => !input.owned.some((o) => o.id === f.id) && covers(f, w)));
+  const remove = input.owned.filter((r) => !wantedKeys.has(actualKey(r)));
+  const apply: Step[] = [];
+  const cleanup: Step[] = [];
+  const tags = input.access?.tags ?? {};
+  for (const groupId of [...new Set(add.map((w) => w.groupId))].sort()) {
+    const mine = add.filter((w) => w.groupId === groupId);
+    apply.push({
+      change: {
+        op: 'create',
+        resource: 'BackendSecurityGroupRule',
+        id: groupId,
+        detail: mine.map((w) => `${describePort(w.port)} from ${sourceId(w.source)}`).join(', '),
+      },
+      run: async (ctx) => authorize(ctx, groupId, mine, tags),
+    });
+  }
+  for (const groupId of [...new Set(remove.map((r) => r.groupId))].sort()) {
+    const ids = remove.filter((r) => r.groupId === groupId).map((r) => r.id);
+    cleanup.push(revokeStep(groupId, ids, 'no longer needed'));
+  }
+  return { apply, cleanup };
+}
+
+export function revokeStep(groupId: string, ruleIds: readonly string[], why: string): Step {
+  return {
+    change: { op: 'delete', resource: 'BackendSecurityGroupRule', id: groupId, detail: `${ruleIds.join(', ')}: ${why}` },
+    run: async (ctx) => {
+      await ctx.api
+        .ec2('RevokeSecurityGroupIngress', (c, o) => c.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, SecurityGroupRuleIds: [...ruleIds] }), o), { signal: ctx.signal })
+        .catch((e: unknown) => {
+          // Gone already (an earlier attempt, or the group itself deleted): the goal.
+          if (!hasCode(e, 'InvalidSecurityGroupRuleId.NotFound', 'InvalidPermission.NotFound', 'InvalidGroup.NotFound')) throw e;
+        });
+    },
+  };
+}
+
+function permissions(rules: readonly WantedRule[], sourceOf: (s: RuleSource) => string): IpPermission[] {
+  return rules.map((w) => ({
+    IpProtocol: w.port.protocol,
+    FromPort: w.port.port,
+    ToPort: w.port.port,
+    UserIdGroupPairs: [{ GroupId: sourceOf(w.source), Description: 'lbc: load balancer to backends' }],
+  }));
+}
+
+async function authorize(ctx: ApplyContext, groupId: string, rules: readonly WantedRule[], tags: Tags): Promise<void> {
+  const sourceOf = (s: RuleSource): string => {
+    const id = s.kind === 'managed' ? ctx.securityGroupId : s.id;
+    if (id === undefined) throw new ProviderError('transient', 'the managed security group has no ID yet', { provider: ctx.provider });
+    return id;
+  };
+  const send = (perms: IpPermission[]): Promise<unknown> =>
+    ctx.api.ec2(
+      'AuthorizeSecurityGroupIngress',
+      (c, o) =>
+        c.send(
+          new AuthorizeSecurityGroupIngressCommand({
+            GroupId: groupId,
+            IpPermissions: perms,
+            TagSpecifications: [{ ResourceType: 'security-group-rule', Tags: toAwsTags(tags) }],
+          }),
+          o,
+        ),
+      { signal: ctx.signal },
+    );
+  try {
+    await send(permissions(rules, sourceOf));
+  } catch (e) {
+    if (!hasCode(e, 'InvalidPermission.Duplicate')) throw e;
+    // One of them appeared since the plan (our own earlier attempt whose answer was lost,
+    // or someone else's): EC2 refuses the whole call, so add the others one by one.
+    for (const p of permissions(rules, sourceOf)) {
+      await send([p]).catch((err: unknown) => {
+        if (!hasCode(err, 'InvalidPermission.Duplicate')) throw err;
+      });
+    }
+  }
+}
+
+/** For delete: every rule lbc added for this load balancer, grouped per node group. */
+export function revokeAllSteps(owned: readonly ActualBackendRule[], why: string): Step[] {
+  return [...new Set(owned.map((r) => r.groupId))].sort().map((g) =>
+    revokeStep(
+      g,
+      owned.filter((r) => r.groupId === g).map((r) => r.id),
+      why,
+    ),
+  );
+}
+
+/** Every ingress rule on the node groups, to find rules someone else made for the same traffic. */
+export function describeRulesOfGroups(api: AwsApi, groupIds: readonly string[], signal?: AbortSignal): Promise<ActualBackendRule[]> {
+  return describeRules(api, [{ Name: 'group-id', Values: [...groupIds] }], signal);
+}

@@ -1,0 +1,104 @@
+// planCluster with the real AWS provider (real SDK clients) against the nock-served fake:
+// the plan for create, in sync, change, deletion and orphan, and proof that planning sent
+// AWS nothing but Describe* requests.
+import type { V1Service } from '@kubernetes/client-node';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { exitCodeOf, planCluster, type ObjectPlan } from '../../src/controller/plan.js';
+import { FINALIZER } from '../../src/controller/reconcile.js';
+import { buildServiceModel } from '../../src/controller/service-model.js';
+import type { AwsProvider } from '../../src/providers/aws/provider.js';
+import { FakeAws } from '../providers/aws/fake-aws.js';
+import { CLUSTER, provider, seedNetwork } from '../providers/aws/support.js';
+import { config as baseConfig, lbService, node } from './fixtures.js';
+import { planInputs, providerSet } from './plan-support.js';
+
+const config = baseConfig({ clusterName: CLUSTER, providers: [{ name: 'aws', type: 'aws', class: 'lbc.dev/aws', options: {} }], defaultClass: 'lbc.dev/aws' });
+const nodes = [node('n1', { ip: '10.0.0.10', providerID: 'aws:///us-east-1a/i-0aaa' }), node('n2', { ip: '10.0.0.11', providerID: 'aws:///us-east-1b/i-0bbb' })];
+const web = (ports = [{ name: 'http', port: 80, nodePort: 30080, protocol: 'TCP' }]): V1Service => lbService('web', ports);
+
+let fake: FakeAws;
+let aws: AwsProvider;
+beforeEach(() => {
+  fake = new FakeAws().install();
+  seedNetwork(fake);
+  aws = provider();
+});
+afterEach(async () => {
+  await aws.close();
+  fake.uninstall();
+});
+
+/** Plans, and fails the test if planning sent AWS anything but a Describe*. */
+async function plan(services: V1Service[]): Promise<{ objects: readonly ObjectPlan[]; code: number }> {
+  fake.resetLog();
+  const p = await planCluster(planInputs(config, providerSet(config, [aws]), { services, nodes }));
+  expect(fake.actions().length).toBeGreaterThan(0);
+  expect(fake.actions().filter((a) => !a.startsWith('Describe'))).toEqual([]);
+  return { objects: p.objects, code: exitCodeOf(p) };
+}
+
+async function ensure(svc: V1Service): Promise<void> {
+  const built = buildServiceModel({ service: svc, nodes, endpointSlices: [], provider: aws, className: 'lbc.dev/aws', clusterName: CLUSTER });
+  if (!built.ok) throw new Error(JSON.stringify(built.errors));
+  await aws.ensure(built.spec);
+}
+
+const cloud = (o: ObjectPlan | undefined) => (o?.outcome.kind === 'planned' ? o.outcome.cloud.flatMap((c) => c.changes.map((ch) => `${ch.op} ${ch.resource}`)) : []);
+
+describe('lbc plan with the AWS provider', () => {
+  it('plans a new NLB with Describe calls only', async () => {
+    const { objects, code } = await plan([web()]);
+    expect(code).toBe(2);
+    expect(objects).toHaveLength(1);
+    expect(objects[0]?.intent).toEqual({ kind: 'ensure', provider: 'aws' });
+    expect(cloud(objects[0])).toEqual(['create SecurityGroup', 'create TargetGroup', 'update Targets', 'create LoadBalancer', 'create Listener']);
+    expect(fake.taggedFor(CLUSTER)).toEqual([]);
+  });
+
+  it('finds an ensured NLB in sync, and a new port as a change', async () => {
+    await ensure(web());
+    const written = fake.taggedFor(CLUSTER);
+    expect(written.length).toBeGreaterThan(0);
+
+    const synced = await plan([{ ...web(), metadata: { ...web().metadata, finalizers: [FINALIZER] } }]);
+    expect(cloud(synced.objects[0])).toEqual([]);
+    expect(synced.code).toBe(0);
+
+    const twoPorts = web([
+      { name: 'http', port: 80, nodePort: 30080, protocol: 'TCP' },
+      { name: 'https', port: 443, nodePort: 30443, protocol: 'TCP' },
+    ]);
+    const changed = await plan([{ ...twoPorts, metadata: { ...twoPorts.metadata, finalizers: [FINALIZER] } }]);
+    expect(changed.code).toBe(2);
+    expect(cloud(changed.objects[0])).toEqual(expect.arrayContaining(['create TargetGroup', 'create Listener']));
+    expect(fake.taggedFor(CLUSTER)).toEqual(written);
+  });
+
+  it('plans the deletion of a Service being deleted, and an orphan the garbage collector would remove', async () => {
+    await ensure(web());
+    const lbArn = [...fake.lbs.keys()][0];
+    const deleting: V1Service = { ...web(), metadata: { ...web().metadata, finalizers: [FINALIZER], deletionTimestamp: new Date() } };
+    const d = await plan([deleting]);
+    expect(d.code).toBe(2);
+    expect(d.objects).toHaveLength(1);
+    expect(d.objects[0]?.intent).toEqual({ kind: 'delete', reason: 'the Service is being deleted' });
+    // AWS has no planDeletion: the LB listOwned reports for the ref, with what goes with it.
+    expect(d.objects[0]?.outcome).toMatchObject({ kind: 'planned', cloud: [{ provider: 'aws', changes: [{ op: 'delete', resource: 'LoadBalancer', id: lbArn }] }] });
+
+    const gone = await plan([]);
+    expect(gone.objects).toEqual([
+      expect.objectContaining({
+        subject: { kind: 'Orphan', provider: 'aws', ref: { kind: 'Service', namespace: 'default', name: 'web', uid: 'uid-default-web' }, id: lbArn },
+        outcome: expect.objectContaining({ cloud: [{ provider: 'aws', changes: [expect.objectContaining({ op: 'delete', id: lbArn })] }] }),
+      }),
+    ]);
+    expect(gone.code).toBe(2);
+  });
+
+  it('reports an AWS failure as an error for that object and exits 1', async () => {
+    fake.fail({ action: 'DescribeSubnets', code: 'UnauthorizedOperation', status: 403, times: 10 });
+    const { objects, code } = await plan([web()]);
+    expect(code).toBe(1);
+    expect(objects[0]?.outcome).toMatchObject({ kind: 'failed', message: expect.stringContaining('UnauthorizedOperation') });
+  });
+});

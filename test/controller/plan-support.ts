@@ -1,0 +1,53 @@
+// Inputs for planCluster built from plain objects: the same caches (and indexers) the
+// controller's informers fill, and a provider set around given providers.
+import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { LbcConfig } from '../../src/config/config.js';
+import { COMPANION_BY_GROUP, companionByGroup } from '../../src/controller/companions.js';
+import { INGRESS_BY_GROUP, ingressByGroup } from '../../src/controller/ingress-reconciler.js';
+import type { PlanInputs } from '../../src/controller/plan.js';
+import { Cache } from '../../src/kube/cache.js';
+import { endpointSliceIndexers, ingressIndexers, serviceIndexers } from '../../src/kube/indexes.js';
+import type { ProviderSet } from '../../src/providers/registry.js';
+import type { Provider } from '../../src/providers/types.js';
+
+export function providerSet(config: LbcConfig, providers: readonly Provider[]): ProviderSet {
+  const byName = (n: string) => providers.find((p) => p.name === n);
+  const classOf = (n: string) => config.providers.find((p) => p.name === n)?.class;
+  return {
+    all: providers,
+    byName,
+    byClass: (c) => byName(config.providers.find((p) => p.class === c)?.name ?? ''),
+    classOf,
+    defaultProvider: config.defaultClass === undefined ? undefined : byName(config.providers.find((p) => p.class === config.defaultClass)?.name ?? ''),
+    close: async () => {
+      await Promise.all(providers.map((p) => p.close?.()));
+    },
+  };
+}
+
+function fill<T extends { metadata?: { name?: string } }>(cache: Cache<T & object>, items: readonly T[]): Cache<T & object> {
+  for (const i of items) cache.set(i as T & object);
+  return cache;
+}
+
+export interface World {
+  services?: readonly V1Service[];
+  ingresses?: readonly V1Ingress[];
+  ingressClasses?: readonly V1IngressClass[];
+  endpointSlices?: readonly V1EndpointSlice[];
+  secrets?: readonly V1Secret[];
+  nodes?: readonly V1Node[];
+}
+
+export function planInputs(config: LbcConfig, providers: ProviderSet, w: World): PlanInputs {
+  return {
+    config,
+    providers,
+    services: fill(new Cache<V1Service>({ ...serviceIndexers, [COMPANION_BY_GROUP]: companionByGroup }), w.services ?? []),
+    ingresses: fill(new Cache<V1Ingress>({ ...ingressIndexers, [INGRESS_BY_GROUP]: ingressByGroup }), w.ingresses ?? []),
+    ingressClasses: w.ingressClasses ?? [],
+    endpointSlices: fill(new Cache<V1EndpointSlice>(endpointSliceIndexers), w.endpointSlices ?? []),
+    secrets: fill(new Cache<V1Secret>(), w.secrets ?? []),
+    nodes: w.nodes ?? [],
+  };
+}

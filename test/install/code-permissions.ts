@@ -1,0 +1,144 @@
+// The API permissions a process needs, read from its source: the files its entry point
+// reaches by import, the client-node methods they call (each mapped to its REST path
+// and HTTP method by client-node's own generated code), and the resources they run
+// informers on (list + watch). The result is what src/install/rbac.ts must grant.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+const ROOT = join(import.meta.dirname, '../..');
+const CLIENT_APIS = join(ROOT, 'node_modules/@kubernetes/client-node/dist/gen/apis');
+
+export interface UsedPermission {
+  readonly apiGroup: string;
+  /** `services` or `services/status`. */
+  readonly resource: string;
+  readonly verb: string;
+  /** Where in the source: `src/kube/status.ts: patchNamespacedServiceStatus`. */
+  readonly from: string;
+}
+
+export const permissionKey = (p: { apiGroup: string; resource: string; verb: string }): string => `${p.apiGroup || 'core'}/${p.resource}:${p.verb}`;
+
+/** Every source file `entry` reaches through relative imports (static and dynamic; type-only imports run nothing). */
+export function reachableFiles(entry: string): string[] {
+  const seen = new Set<string>();
+  const todo = [resolve(ROOT, entry)];
+  while (todo.length > 0) {
+    const file = todo.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    const specs = [
+      ...[...text.matchAll(/^(?:import|export)\s+(?!type\s)[^;]*?\sfrom\s+'(\.[^']+)'/gms)].map((m) => m[1]!),
+      ...[...text.matchAll(/^import\s+'(\.[^']+)'/gm)].map((m) => m[1]!),
+      ...[...text.matchAll(/\bimport\(\s*'(\.[^']+)'\s*\)/g)].map((m) => m[1]!),
+    ];
+    for (const spec of specs) {
+      const target = resolve(dirname(file), spec.replace(/\.js$/, '.ts'));
+      if (!existsSync(target)) throw new Error(`${relative(ROOT, file)} imports ${spec}, which is not a .ts file here`);
+      todo.push(target);
+    }
+  }
+  return [...seen].sort();
+}
+
+interface Endpoint {
+  readonly httpMethod: string;
+  readonly path: string;
+}
+
+/** client-node method name -> its HTTP method and path template, for the API classes lbc's clients are built from. */
+export function clientMethods(): Map<string, Endpoint[]> {
+  const clientSource = readFileSync(join(ROOT, 'src/kube/client.ts'), 'utf8');
+  const classes = [...clientSource.matchAll(/makeApiClient\((\w+)\)/g)].map((m) => m[1]!);
+  if (classes.length === 0) throw new Error('src/kube/client.ts builds no API client with makeApiClient');
+  const out = new Map<string, Endpoint[]>();
+  for (const cls of classes) {
+    const text = readFileSync(join(CLIENT_APIS, `${cls}.js`), 'utf8');
+    const starts = [...text.matchAll(/\n\s+async (\w+)\(/g)];
+    for (const [i, m] of starts.entries()) {
+      const chunk = text.slice(m.index, starts[i + 1]?.index ?? text.length);
+      const path = /const localVarPath = '([^']+)'/.exec(chunk)?.[1];
+      const httpMethod = /HttpMethod\.(\w+)/.exec(chunk)?.[1];
+      if (!path || !httpMethod) continue; // a response processor, not a request
+      const list = out.get(m[1]!) ?? [];
+      list.push({ httpMethod, path });
+      out.set(m[1]!, list);
+    }
+  }
+  return out;
+}
+
+/** `/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses/{name}/status` -> group, resource, whether named. */
+function parsePath(path: string): { apiGroup: string; resource: string; named: boolean } {
+  let segs = path.split('/').filter(Boolean);
+  let apiGroup: string;
+  if (segs[0] === 'api') {
+    apiGroup = '';
+    segs = segs.slice(2);
+  } else {
+    apiGroup = segs[1]!;
+    segs = segs.slice(3);
+  }
+  if (segs[0] === 'namespaces' && segs[1] === '{namespace}' && segs.length > 2) segs = segs.slice(2);
+  const [plural, name, sub] = segs;
+  return { apiGroup, resource: sub ? `${plural}/${sub}` : plural!, named: name === '{name}' };
+}
+
+function verbOf(httpMethod: string, named: boolean): string {
+  switch (httpMethod) {
+    case 'GET':
+      return named ? 'get' : 'list';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return named ? 'delete' : 'deletecollection';
+    default:
+      throw new Error(`HTTP method ${httpMethod} has no RBAC verb here`);
+  }
+}
+
+/** `const Services: ResourceType<V1Service> = { ... path: '/api/v1/services' ... }` definitions: name -> path, and their spans. */
+function resourceTypes(text: string): { defs: Map<string, string>; spans: [number, number][] } {
+  const defs = new Map<string, string>();
+  const spans: [number, number][] = [];
+  for (const m of text.matchAll(/const (\w+): ResourceType<[^>]+> = \{([\s\S]*?)\n\};/g)) {
+    const path = /\bpath: '([^']+)'/.exec(m[2]!)?.[1];
+    if (!path) throw new Error(`ResourceType ${m[1]} has no literal path`);
+    defs.set(m[1]!, path);
+    spans.push([m.index, m.index + m[0].length]);
+  }
+  return { defs, spans };
+}
+
+/** What the process started from `entry` (e.g. src/cli/run.ts) needs, each with where it comes from. */
+export function permissionsUsedBy(entry: string): UsedPermission[] {
+  const methods = clientMethods();
+  const files = reachableFiles(entry).map((f) => ({ name: relative(ROOT, f), text: readFileSync(f, 'utf8') }));
+  const types = new Map<string, string>();
+  for (const f of files) for (const [k, v] of resourceTypes(f.text).defs) types.set(k, v);
+  const out: UsedPermission[] = [];
+  for (const f of files) {
+    // A ResourceType's list function runs only through an informer, which is counted below.
+    const { spans } = resourceTypes(f.text);
+    for (const m of f.text.matchAll(/\.(\w+)\(/g)) {
+      const endpoints = methods.get(m[1]!);
+      if (!endpoints || spans.some(([a, b]) => m.index >= a && m.index < b)) continue;
+      if (endpoints.length > 1) throw new Error(`${f.name}: ${m[1]} exists in several API classes; the scan cannot tell which`);
+      const { httpMethod, path } = endpoints[0]!;
+      const { apiGroup, resource, named } = parsePath(path);
+      out.push({ apiGroup, resource, verb: verbOf(httpMethod, named), from: `${f.name}: ${m[1]}` });
+    }
+    for (const m of f.text.matchAll(/\bnewInformer\(\s*[\w.]+\s*,\s*(\w+)\s*,/g)) {
+      const path = types.get(m[1]!);
+      if (!path) throw new Error(`${f.name}: newInformer on ${m[1]}, which is no ResourceType the scan found`);
+      const { apiGroup, resource } = parsePath(path);
+      for (const verb of ['list', 'watch']) out.push({ apiGroup, resource, verb, from: `${f.name}: informer on ${m[1]}` });
+    }
+  }
+  return out;
+}
