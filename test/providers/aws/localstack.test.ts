@@ -4,7 +4,10 @@
 // on the provider's own clients), a crash between two calls, and nothing tagged left at
 // the end. Runs when AWS_ENDPOINT_URL or LOCALSTACK_ENDPOINT is set; see localstack/README.md.
 import {
+  CreateSecurityGroupCommand,
   CreateSubnetCommand,
+  DeleteSecurityGroupCommand,
+  DescribeSecurityGroupRulesCommand,
   CreateTagsCommand,
   CreateVpcCommand,
   DeleteSubnetCommand,
@@ -381,6 +384,13 @@ describe.skipIf(!endpoint)(
       let e: E2E;
       let aws: AwsProvider;
       let count: Counter;
+      // The nodes' security group, made by "the cluster's owner" and tagged for the cluster,
+      // so that lbc adds (tagged) backend rules to it rather than warning that none exists.
+      let nodeSg = '';
+      const lbcRulesOnNodeSg = async (): Promise<number> => {
+        const r = await ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [nodeSg] }] }));
+        return (r.SecurityGroupRules ?? []).filter((x) => !x.IsEgress && x.Tags?.some((t) => t.Key === 'lbc.dev/cluster' && t.Value === e.ns)).length;
+      };
 
       beforeAll(async () => {
         // The provider built from config uses the SDK's default credential chain.
@@ -396,6 +406,9 @@ describe.skipIf(!endpoint)(
         count = countCalls(aws);
         // The devcluster's cluster name is the suite's namespace: the subnets are shared with it.
         await ec2.send(new CreateTagsCommand({ Resources: subnetIds, Tags: [{ Key: `kubernetes.io/cluster/${e.ns}`, Value: 'shared' }] }));
+        const sg = await ec2.send(new CreateSecurityGroupCommand({ GroupName: `${e.ns}-nodes`, Description: 'nodes', VpcId: vpcId }));
+        nodeSg = sg.GroupId ?? '';
+        await ec2.send(new CreateTagsCommand({ Resources: [nodeSg], Tags: [{ Key: `kubernetes.io/cluster/${e.ns}`, Value: 'owned' }] }));
         for (const [i, id] of instances.slice(0, 2).entries()) {
           await e.core.createNode({
             body: {
@@ -411,6 +424,7 @@ describe.skipIf(!endpoint)(
       afterAll(async () => {
         await e?.stop();
         expect(await tagged(e.ns)).toEqual([]);
+        if (nodeSg) await ec2.send(new DeleteSecurityGroupCommand({ GroupId: nodeSg })).catch(() => undefined);
       });
 
       it('a LoadBalancer Service: NLB hostname in the status, no write on resync, nothing left after delete', async () => {
@@ -436,6 +450,7 @@ describe.skipIf(!endpoint)(
           expect((h.TargetHealthDescriptions ?? []).map((d) => d.Target?.Id).sort()).toEqual(instances.slice(0, 2));
         }
         expect(await e.reasons('web')).toEqual(['EnsuringLoadBalancer', 'EnsuredLoadBalancer']);
+        expect(await lbcRulesOnNodeSg()).toBeGreaterThan(0);
 
         count.reset();
         e.controller.enqueueAll();
@@ -445,6 +460,7 @@ describe.skipIf(!endpoint)(
         await e.core.deleteNamespacedService({ namespace: e.ns, name: 'web' });
         await eventually('the Service gone (finalizer released)', async () => (await e.getService('web')) === undefined, 30_000);
         expect(await tagged(e.ns)).toEqual([]);
+        expect(await lbcRulesOnNodeSg()).toBe(0);
       });
 
       it('an Ingress group: two Ingresses, one ALB with their rules, gone with the last Ingress', async () => {
