@@ -124,6 +124,8 @@ export class Controller {
   private readonly queue: WorkQueue<string>;
   private readonly backoff: ExponentialBackoff;
   private readonly slow: ExponentialBackoff;
+  /** Per metal provider: whether a Service is one of its own (to wake Services waiting for an address). */
+  private readonly metalOwnership: ((svc: V1Service) => boolean)[] = [];
   private readonly inflight = new Map<string, Flight>();
   private readonly serviceWrites = new OwnWrites<V1Service>();
   private readonly ingressWrites = new OwnWrites<V1Ingress>();
@@ -164,10 +166,12 @@ export class Controller {
     // it before the first reconcile. It rebuilds lazily, once the cache has synced.
     for (const p of opts.providers.all) {
       if (!isMetalProvider(p)) continue;
-      p.attachServices(this.services.cache, (svc) => {
+      const ownedByP = (svc: V1Service): boolean => {
         const own = serviceOwnership(svc, config);
         return own.ours && own.provider === p.name;
-      });
+      };
+      p.attachServices(this.services.cache, ownedByP);
+      this.metalOwnership.push(ownedByP);
     }
     this.ingresses = newInformer(clients, Ingresses, { ...common, ...ns, name: 'ingresses', indexers: { ...ingressIndexers, [INGRESS_BY_GROUP]: ingressByGroup } });
     this.ingressClasses = newInformer(clients, IngressClasses, { ...common, name: 'ingressclasses' });
@@ -355,11 +359,34 @@ export class Controller {
 
   // ---- event handlers ------------------------------------------------------------
 
+  /**
+   * A metal Service that held addresses is gone (its provider released them before the
+   * finalizer came off): Services of the same provider refused for a full pool retry now
+   * rather than at their slow backoff, up to 10 min later.
+   */
+  private addressesFreed(gone: V1Service): void {
+    if ((gone.status?.loadBalancer?.ingress?.length ?? 0) === 0) return;
+    for (const owns of this.metalOwnership) {
+      if (!owns(gone)) continue;
+      for (const svc of this.services.cache.list()) {
+        if (!isLoadBalancer(svc) || (svc.status?.loadBalancer?.ingress?.length ?? 0) > 0 || !owns(svc)) continue;
+        const key = `${SERVICE_PREFIX}${keyOf(svc)}`;
+        this.slow.forget(key);
+        this.backoff.forget(key);
+        this.serviceReconciler.retryNow(keyOf(svc));
+        this.queue.add(key);
+      }
+    }
+  }
+
   private registerHandlers(): void {
     this.services
       .onAdd((svc) => this.serviceChanged(undefined, svc))
       .onUpdate((old, svc) => this.serviceChanged(old, svc))
-      .onDelete((svc) => this.serviceChanged(svc, undefined));
+      .onDelete((svc) => {
+        this.serviceChanged(svc, undefined);
+        this.addressesFreed(svc);
+      });
     this.ingresses
       .onAdd((ing) => this.ingressChanged(undefined, ing))
       .onUpdate((old, ing) => this.ingressChanged(old, ing))

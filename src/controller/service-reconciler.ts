@@ -101,6 +101,11 @@ export class ServiceReconciler {
     this.retry.deferUntil(key, atMs);
   }
 
+  /** Something the failed ensure lacked has appeared (a freed address): the next reconcile calls the provider again. */
+  retryNow(key: string): void {
+    this.retry.clear(key);
+  }
+
   keysWithInstanceTargets(): string[] {
     return [...this.applied].filter(([, a]) => a.usesInstanceTargets).map(([k]) => k);
   }

@@ -27,8 +27,9 @@ beforeAll(async () => {
       providers: [{ name: 'metal', type: 'metal', options: { pools: POOLS } }],
       defaultClass: 'lbc.dev/metal',
     },
-    // Bad input is retried rarely by default (30 s); the test fixes some of it and waits.
-    controller: { slowRetry: { baseMs: 200, maxMs: 1000 } },
+    // Bad input is retried rarely (30 s by default, 10 min here): what the tests fix is an object
+    // change, which is retried at once, and a freed address must wake a refused Service by itself.
+    controller: { slowRetry: { baseMs: 600_000, maxMs: 600_000 } },
   });
 });
 
