@@ -19,14 +19,13 @@ import { EndpointSlices, IngressClasses, Ingresses, Nodes, Secrets, Services } f
 import { ConflictError, hasFinalizer, StatusWriter, type StatusClients } from '../kube/status.js';
 import { ExponentialBackoff, WorkQueue } from '../kube/workqueue.js';
 import type { ProviderSet } from '../providers/registry.js';
-import { isMetalProvider } from '../providers/metal/metal-provider.js';
 import { companionApi, companionByGroup, COMPANION_BY_GROUP, COMPANION_OF_ANNOTATION, Companions } from './companions.js';
 import { EligibleNodes } from './eligible-nodes.js';
 import { GarbageCollector, type SweepResult } from './garbage-collector.js';
 import { groupKeyOf, INGRESS_BY_GROUP, ingressByGroup, IngressReconciler, isIngressGroupKey } from './ingress-reconciler.js';
 import { OwnWrites } from './own-writes.js';
-import { serviceOwnership } from './ownership.js';
 import { podReader } from './probe-pods.js';
+import { attachServiceSources, type MetalOwnership } from './service-sources.js';
 import { FINALIZER, Flight, keyOf, ObjectGoneError, queueKeySubject, textArgs, type EventSink, type Logger, type Outcome } from './reconcile.js';
 import { ServiceReconciler } from './service-reconciler.js';
 
@@ -125,7 +124,7 @@ export class Controller {
   private readonly backoff: ExponentialBackoff;
   private readonly slow: ExponentialBackoff;
   /** Per metal provider: whether a Service is one of its own (to wake Services waiting for an address). */
-  private readonly metalOwnership: ((svc: V1Service) => boolean)[] = [];
+  private readonly metalOwnership: readonly MetalOwnership[];
   private readonly inflight = new Map<string, Flight>();
   private readonly serviceWrites = new OwnWrites<V1Service>();
   private readonly ingressWrites = new OwnWrites<V1Ingress>();
@@ -164,15 +163,7 @@ export class Controller {
     // The metal provider's allocation state is the Services' statuses: it reads them (and
     // the policy and selector its sharing rules compare) from this cache, so it must have
     // it before the first reconcile. It rebuilds lazily, once the cache has synced.
-    for (const p of opts.providers.all) {
-      if (!isMetalProvider(p)) continue;
-      const ownedByP = (svc: V1Service): boolean => {
-        const own = serviceOwnership(svc, config);
-        return own.ours && own.provider === p.name;
-      };
-      p.attachServices(this.services.cache, ownedByP);
-      this.metalOwnership.push(ownedByP);
-    }
+    this.metalOwnership = attachServiceSources(opts.providers, this.services.cache, config);
     this.ingresses = newInformer(clients, Ingresses, { ...common, ...ns, name: 'ingresses', indexers: { ...ingressIndexers, [INGRESS_BY_GROUP]: ingressByGroup } });
     this.ingressClasses = newInformer(clients, IngressClasses, { ...common, name: 'ingressclasses' });
     this.nodes = newInformer(clients, Nodes, { ...common, name: 'nodes', ...(opts.nodeLabelSelector ? { labelSelector: opts.nodeLabelSelector } : {}) });

@@ -11,7 +11,6 @@ import { ENDPOINTSLICE_BY_SERVICE } from '../kube/indexes.js';
 import { hasFinalizer } from '../kube/status.js';
 import { sameRef, type LbRef } from '../model/ref.js';
 import { formatModelError, type ModelError } from '../model/validation.js';
-import { isMetalProvider } from '../providers/metal/metal-provider.js';
 import type { ProviderSet } from '../providers/registry.js';
 import type { CallOptions, Change, OwnedLoadBalancer, Provider } from '../providers/types.js';
 import { COMPANION_BY_GROUP, companionNodePorts, planCompanions, type CompanionChange } from './companions.js';
@@ -107,19 +106,7 @@ export function exitCodeOf(plan: ClusterPlan): 0 | 1 | 2 {
   return plan.objects.some(hasChanges) ? 2 : 0;
 }
 
-/**
- * Gives the metal provider the Service cache and ownership it needs to know the
- * addresses in use, as the controller must before its first reconcile.
- */
-export function attachServiceSources(providers: ProviderSet, services: Cache<V1Service>, config: LbcConfig): void {
-  for (const p of providers.all) {
-    if (!isMetalProvider(p)) continue;
-    p.attachServices(services, (svc) => {
-      const own = serviceOwnership(svc, config);
-      return own.ours && own.provider === p.name;
-    });
-  }
-}
+export { attachServiceSources } from './service-sources.js';
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 const finalizerChange = (op: 'create' | 'delete', kind: string, obj: V1Service | V1Ingress): Change => ({ op, resource: 'Finalizer', id: `${kind} ${keyOf(obj)}`, detail: FINALIZER });
