@@ -3,7 +3,7 @@
 // from a write's start to its watch event.
 import { CoreV1Api, DiscoveryV1Api, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { startDevCluster } from '../src/devcluster/index.js';
-import { reuseConnections } from '../src/cli/keep-alive.js';
+import { reuseConnections } from '../src/kube/client.js';
 import { ms, pool, summarize } from './stats.js';
 
 export async function benchDevcluster(): Promise<void> {

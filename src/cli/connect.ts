@@ -3,7 +3,7 @@
 // in the pod cannot redirect it), with keep-alive connections.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig, type KubeConfigOrigin } from '../kube/client.js';
-import { reuseConnections } from './keep-alive.js';
+import { reuseConnections } from '../kube/client.js';
 
 export interface ClusterFlags {
   kubeconfig?: string;

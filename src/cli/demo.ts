@@ -13,7 +13,6 @@ import type { V1Ingress, V1Service } from '@kubernetes/client-node';
 import { validateConfig, type LbcConfig } from '../config/config.js';
 import { Controller } from '../controller/controller.js';
 import { textArgs, type Logger } from '../controller/reconcile.js';
-import { leanWriteClients } from '../controller/write-client.js';
 import { startDevCluster, type DevCluster } from '../devcluster/index.js';
 import { selfSignedCert } from '../devcluster/tls.js';
 import { makeClients, type KubeClients } from '../kube/client.js';
@@ -25,7 +24,7 @@ import { demoCommands, type DemoCommand } from './demo/commands.js';
 import { httpGet, type GetResult } from './demo/http.js';
 import { applyManifests, EXAMPLES_DIR, EXAMPLES_SUBNET, loadManifests, relocateEndpoints } from './demo/manifests.js';
 import { startPods, type ExternalSpec, type PodSpec, type Pods } from './demo/pods.js';
-import { reuseConnections } from './keep-alive.js';
+import { leanWriteClients, reuseConnections } from '../kube/client.js';
 import { untilStopped } from './lifetime.js';
 
 const NODES = ['node-a', 'node-b', 'node-c'];

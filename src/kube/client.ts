@@ -532,6 +532,12 @@ function contentTypeOf(options: ConfigurationOptions | undefined): string | unde
   return out['content-type'];
 }
 
+/** Write clients over kc's current cluster; undefined when it needs a proxy, which only client-node's own agents speak. */
+export async function leanWriteClients(kc: KubeConfig): Promise<WriteClients | undefined> {
+  const api = ApiConnection.for(kc);
+  return api ? writeClients(api) : undefined;
+}
+
 /**
  * The write calls over lbc's connection. The patches resolve to the object as the
  * server's JSON; Event writes resolve to nothing, since no caller reads them.

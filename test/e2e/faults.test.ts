@@ -7,7 +7,7 @@ import type { V1Service } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GarbageCollector } from '../../src/controller/garbage-collector.js';
 import { READY_CONDITION } from '../../src/controller/reconcile.js';
-import type { WriteClients } from '../../src/controller/write-client.js';
+import type { WriteClients } from '../../src/kube/client.js';
 import type { LbRef } from '../../src/model/ref.js';
 import { E2E, eventually, hasOurFinalizer } from './harness.js';
 

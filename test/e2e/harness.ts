@@ -7,11 +7,10 @@ import type { CoreV1Api, CoreV1Event, DiscoveryV1Api, NetworkingV1Api, V1Ingress
 import { validateConfig, type LbcConfig } from '../../src/config/config.js';
 import { Controller, type ControllerOptions } from '../../src/controller/controller.js';
 import { FINALIZER } from '../../src/controller/reconcile.js';
-import { leanWriteClients, type WriteClients } from '../../src/controller/write-client.js';
 import { makeClients, type KubeClients } from '../../src/kube/client.js';
 import type { MemoryProvider } from '../../src/providers/memory/index.js';
 import { buildProviders, type ProviderSet } from '../../src/providers/registry.js';
-import { reuseConnections } from '../../src/cli/keep-alive.js';
+import { leanWriteClients, reuseConnections, type WriteClients } from '../../src/kube/client.js';
 import { startTestCluster, uniqueName, type TestCluster } from '../support/cluster.js';
 
 export interface E2EOptions {

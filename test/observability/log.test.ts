@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { providerResolver, registerCredentials, runController } from '../../src/cli/run.js';
 import type { Logger } from '../../src/controller/reconcile.js';
-import type { WriteClients } from '../../src/controller/write-client.js';
+import type { WriteClients } from '../../src/kube/client.js';
 import { parseConfig } from '../../src/config/config.js';
 import { createMemoryProvider } from '../../src/providers/memory/index.js';
 import { buildProviders } from '../../src/providers/registry.js';
