@@ -27,12 +27,12 @@
 //     makes one call per resource.
 import nock from 'nock';
 import type { L4Spec, NodeTarget } from '../src/model/spec.js';
-import { ownershipTags } from '../src/model/spec.js';
-import { parseAwsOptions, type AwsLbOptions } from '../src/providers/aws/annotations.js';
+import type { AwsLbOptions } from '../src/providers/aws/annotations.js';
 import type { CallEvent } from '../src/providers/aws/api.js';
 import { awsOptionsSchema } from '../src/providers/aws/options.js';
 import { AwsProvider } from '../src/providers/aws/provider.js';
-import { EC2_HOST, ELB_HOST, FakeAws } from '../test/providers/aws/fake-aws.js';
+import { FakeAws } from '../test/providers/aws/fake-aws.js';
+import { fakeClients, FAST_RATE_LIMITS, nlbSpec } from '../test/providers/aws/support.js';
 
 const CLUSTER = `bench-${Math.random().toString(36).slice(2, 8)}`;
 const NODES = 30;
@@ -44,38 +44,17 @@ interface Count {
 
 const total = (c: Count): number => c.reads + c.writes;
 
+/** The i-th Service: the tests' seed NLB (TCP 80 and 443, default annotations), with node ports of its own. */
 function spec(i: number, nodes: readonly NodeTarget[]): L4Spec<AwsLbOptions> {
-  const ref = { kind: 'Service' as const, namespace: 'bench', name: `svc-${i}`, uid: `uid-bench-${CLUSTER}-${i}` };
-  const parsed = parseAwsOptions({}, 'Service');
-  if (!parsed.ok) throw new Error('default options must parse');
-  const hc = { protocol: 'TCP' as const, port: 'traffic-port' as const, intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3 };
-  const ports = [
-    { port: 80, nodePort: 30080 + 2 * i },
-    { port: 443, nodePort: 30081 + 2 * i },
-  ];
-  return {
-    layer: 'L4',
-    ref,
-    provider: 'aws',
-    className: 'lbc.dev/aws',
+  return nlbSpec({
     clusterName: CLUSTER,
-    listeners: ports.map((p) => ({ protocol: 'TCP' as const, port: p.port, targetSet: `tcp-${p.port}` })),
-    targetSets: ports.map((p) => ({
-      name: `tcp-${p.port}`,
-      type: 'instance' as const,
-      protocol: 'TCP' as const,
-      nodePort: p.nodePort,
-      targets: nodes,
-      healthCheck: hc,
-      backend: { namespace: 'bench', service: ref.name, port: p.port },
-    })),
-    sourceRanges: [],
-    requestedAddresses: [],
-    ipFamilies: ['IPv4'],
-    sessionAffinity: { type: 'None' },
-    tags: ownershipTags(CLUSTER, ref),
-    providerOptions: parsed.options,
-  };
+    ref: { kind: 'Service', namespace: 'bench', name: `svc-${i}`, uid: `uid-bench-${CLUSTER}-${i}` },
+    ports: [
+      { port: 80, nodePort: 30080 + 2 * i },
+      { port: 443, nodePort: 30081 + 2 * i },
+    ],
+    targets: nodes,
+  });
 }
 
 function row(label: string, got: Count, min: Count): void {
@@ -147,7 +126,7 @@ export async function benchAws(): Promise<void> {
     ...(vpcId ? { vpcId } : {}),
     ...(endpoint ? { endpoint } : {}),
     // Rate limits out of the way: this counts calls, it does not time them.
-    rateLimits: { elbv2Read: { perSecond: 1000, burst: 1000 }, elbv2Write: { perSecond: 1000, burst: 1000 }, ec2Read: { perSecond: 1000, burst: 1000 }, ec2Write: { perSecond: 1000, burst: 1000 } },
+    rateLimits: FAST_RATE_LIMITS,
     retry: { attempts: 6, minDelay: '10ms', maxDelay: '200ms' },
   });
   const events: CallEvent[] = [];
@@ -158,7 +137,7 @@ export async function benchAws(): Promise<void> {
     logger: { warn: () => undefined },
     ...(endpoint
       ? { clients: { clientConfig: { credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'test', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'test' } } } }
-      : { clients: { clientConfig: { credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } }, elbv2Config: { endpoint: ELB_HOST }, ec2Config: { endpoint: EC2_HOST } } }),
+      : { clients: fakeClients() }),
   });
   const measure = async (fn: () => Promise<unknown>): Promise<Count> => {
     events.length = 0;

@@ -16,17 +16,12 @@
 //     cluster's shared node check and instance groups are still used is GCE's to say
 //     (regional and global backend services of any LB may use them, and no single read
 //     answers it), so each is one delete attempt, refused while in use, as upstream does.
-import { OAuth2Client } from 'google-auth-library';
-import nock from 'nock';
 import type { L4Spec, NodeTarget } from '../src/model/spec.js';
-import { ownershipTags } from '../src/model/spec.js';
-import { DEFAULT_GCE_OPTIONS, type GceLbOptions } from '../src/providers/gce/annotations.js';
-import { gceOptionsSchema } from '../src/providers/gce/options.js';
-import { GceProvider } from '../src/providers/gce/provider.js';
-import { FakeCompute, isWrite, type LoggedCall } from '../test/providers/gce/fake-compute.js';
+import type { GceLbOptions } from '../src/providers/gce/annotations.js';
+import { isWrite, type LoggedCall } from '../test/providers/gce/fake-compute.js';
+import { harness, l4, REGION } from '../test/providers/gce/fixtures.js';
 
 const PROJECT = 'bench-project';
-const REGION = 'us-central1';
 const TOKEN = 'bench-token';
 const CLUSTER = 'bench';
 
@@ -47,35 +42,10 @@ function count(log: readonly LoggedCall[]): Count {
 
 const total = (c: Count): number => c.reads + c.writes + c.waits;
 
+/** The i-th Service: the tests' TCP 80 Service (the cluster's node check), with a node port of its own, on `nodes`. */
 function spec(i: number, nodes: readonly NodeTarget[]): L4Spec<GceLbOptions> {
   const uid = `${String(i).padStart(8, '0')}-1111-4a2b-9c3d-0123456789ab`;
-  const ref = { kind: 'Service' as const, namespace: 'bench', name: `svc-${i}`, uid };
-  return {
-    layer: 'L4',
-    ref,
-    provider: 'gce',
-    className: 'lbc.dev/gce',
-    clusterName: CLUSTER,
-    listeners: [{ protocol: 'TCP', port: 80, targetSet: 'tcp-80' }],
-    targetSets: [
-      {
-        name: 'tcp-80',
-        type: 'instance',
-        protocol: 'TCP',
-        nodePort: 30000 + i,
-        targets: nodes,
-        // The builder's default for externalTrafficPolicy Cluster: the cluster's node check.
-        healthCheck: { protocol: 'TCP', port: 'traffic-port', intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
-        backend: { namespace: 'bench', service: `svc-${i}`, port: 80 },
-      },
-    ],
-    sourceRanges: [],
-    requestedAddresses: [],
-    ipFamilies: ['IPv4'],
-    sessionAffinity: { type: 'None' },
-    tags: ownershipTags(CLUSTER, ref),
-    providerOptions: DEFAULT_GCE_OPTIONS,
-  };
+  return l4({}, {}, { ref: { kind: 'Service', namespace: 'bench', name: `svc-${i}`, uid }, clusterName: CLUSTER, nodePort: 30000 + i, targets: nodes });
 }
 
 function row(label: string, got: Count, min: Count): void {
@@ -92,12 +62,8 @@ export async function benchGce(): Promise<void> {
     return { name: `node-${i}`, addresses: [{ type: 'InternalIP', address: `10.0.0.${i + 1}` }], providerID: `gce://${PROJECT}/${zone}/node-${i}`, zone };
   });
   const Z = zones.length;
-  nock.disableNetConnect();
-  const fake = new FakeCompute({ project: PROJECT, region: REGION, token: TOKEN, pendingOperations: true }).install();
-  const auth = new OAuth2Client();
-  auth.setCredentials({ access_token: TOKEN, expiry_date: Date.now() + 24 * 3600_000 });
-  const options = gceOptionsSchema.parse({ project: PROJECT, region: REGION, clusterId: 'bench1', nodeTags: ['gke-bench-node'], retry: { retries: 3, minDelayMs: 1, maxDelayMs: 5 } });
-  const provider = new GceProvider({ clusterName: CLUSTER, options, clientOptions: { authClient: auth } });
+  // The tests' harness (real clients, stateful fake) for a cluster of its own, without a subnetwork (external LBs need none).
+  const { fake, provider, done } = harness({ clusterId: 'bench1', nodeTags: ['gke-bench-node'], subnetwork: undefined }, { project: PROJECT, token: TOKEN, clusterName: CLUSTER, pendingOperations: true });
   const measure = async (fn: () => Promise<unknown>): Promise<Count> => {
     fake.clearLog();
     await fn();
@@ -130,7 +96,6 @@ export async function benchGce(): Promise<void> {
     row('delete (last in the cluster)', last, { reads: L4_KINDS, writes: 4 + 2 + Z, waits: 4 + 2 + Z });
     console.log(`  mutating calls on the no-op ensure: ${noop.writes}; resources left after the last delete: ${fake.paths().length}; fake protocol violations: ${fake.violations.length}`);
   } finally {
-    await provider.close();
-    fake.uninstall();
+    await done();
   }
 }

@@ -1,21 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
-import { isProviderError, ProviderError } from '../../src/providers/types.js';
+import { ProviderError } from '../../src/providers/types.js';
 import { MemoryProvider, type MemoryLbOptions } from '../../src/providers/memory/index.js';
 import type { L4Spec, LoadBalancerSpec } from '../../src/model/spec.js';
 import { l4Spec, l7Spec, nodeA } from '../model/spec-fixtures.js';
+import { rejection } from './rejection.js';
 
 const spec = (over: Partial<L4Spec> = {}): LoadBalancerSpec<MemoryLbOptions> => l4Spec({ providerOptions: { tier: 'standard' }, ...over }) as LoadBalancerSpec<MemoryLbOptions>;
 const ref2 = { kind: 'Service' as const, namespace: 'default', name: 'other', uid: 'uid-other' };
 
-async function rejection(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isProviderError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('MemoryProvider: ensure, idempotency, delete', () => {
   it('creates on first ensure, then writes nothing for the same spec', async () => {

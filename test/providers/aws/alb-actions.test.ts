@@ -8,8 +8,8 @@ import type { L7Spec } from '../../../src/model/spec.js';
 import type { ModelError } from '../../../src/model/validation.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
 import { ingress, node, service, slice } from '../../controller/fixtures.js';
-import { FakeAws } from './fake-aws.js';
-import { CLUSTER, provider, seedNetwork } from './support.js';
+import type { FakeAws } from './fake-aws.js';
+import { CLUSTER, provider, seededFake } from './support.js';
 
 const A = 'alb.ingress.kubernetes.io/';
 const services = [
@@ -71,8 +71,7 @@ function build(ings: V1Ingress[]): { ok: true; spec: L7Spec<AwsLbOptions> } | { 
 
 let fake: FakeAws;
 beforeEach(() => {
-  fake = new FakeAws().install();
-  seedNetwork(fake);
+  fake = seededFake();
 });
 afterEach(() => fake.uninstall());
 

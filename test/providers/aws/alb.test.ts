@@ -3,13 +3,12 @@
 // ssl-redirect, and the updates and delete.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ProviderError } from '../../../src/providers/types.js';
-import { FakeAws } from './fake-aws.js';
-import { albSpec, CLUSTER, ING_REF, provider, seedNetwork } from './support.js';
+import type { FakeAws } from './fake-aws.js';
+import { ALB_CREATE_WRITES, albSpec, CLUSTER, ING_REF, provider, seededFake } from './support.js';
 
 let fake: FakeAws;
 beforeEach(() => {
-  fake = new FakeAws().install();
-  seedNetwork(fake);
+  fake = seededFake();
 });
 afterEach(() => fake.uninstall());
 
@@ -21,18 +20,7 @@ describe('ALB create', () => {
   it('an HTTP listener with a 404 default and one rule per Ingress path, in order', async () => {
     const p = provider();
     const status = await p.ensure(albSpec());
-    expect(writes()).toEqual([
-      'CreateSecurityGroup',
-      'AuthorizeSecurityGroupIngress',
-      'CreateTargetGroup',
-      'CreateTargetGroup',
-      'RegisterTargets',
-      'RegisterTargets',
-      'CreateLoadBalancer',
-      'CreateListener',
-      'CreateRule',
-      'CreateRule',
-    ]);
+    expect(writes()).toEqual(ALB_CREATE_WRITES);
     expect(fake.last('CreateLoadBalancer')?.params).toMatchObject({ Type: 'application', Scheme: 'internet-facing', 'SubnetMappings.member.1.SubnetId': 'subnet-0a2' });
     expect(fake.all('CreateTargetGroup')[0]?.params).toMatchObject({
       Protocol: 'HTTP',

@@ -5,13 +5,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { registry } from '../../../src/observability/metrics.js';
 import { TokenBucket } from '../../../src/providers/aws/api.js';
 import { ProviderError } from '../../../src/providers/types.js';
-import { FakeAws } from './fake-aws.js';
-import { nlbSpec, provider, seedNetwork, SVC_REF } from './support.js';
+import type { FakeAws } from './fake-aws.js';
+import { nlbSpec, provider, seededFake, SVC_REF } from './support.js';
 
 let fake: FakeAws;
 beforeEach(() => {
-  fake = new FakeAws().install();
-  seedNetwork(fake);
+  fake = seededFake();
 });
 afterEach(() => fake.uninstall());
 

@@ -3,16 +3,15 @@
 // only lbc's own rules ever revoked, someone else's identical rule left alone.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ProviderError } from '../../../src/providers/types.js';
-import { FakeAws } from './fake-aws.js';
-import { albSpec, CLUSTER, nlbSpec, provider, seedNetwork, SVC_REF } from './support.js';
+import type { FakeAws } from './fake-aws.js';
+import { albSpec, CLUSTER, nlbSpec, provider, seededFake, SVC_REF } from './support.js';
 
 const S = 'service.beta.kubernetes.io/aws-load-balancer-';
 const NODE_SG = 'sg-0node';
 
 let fake: FakeAws;
 beforeEach(() => {
-  fake = new FakeAws().install();
-  seedNetwork(fake);
+  fake = seededFake();
 });
 afterEach(() => fake.uninstall());
 

@@ -6,13 +6,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LoadBalancerSpec } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
-import { FakeAws } from './fake-aws.js';
-import { albSpec, CLUSTER, nlbSpec, provider, seedNetwork } from './support.js';
+import type { FakeAws } from './fake-aws.js';
+import { albSpec, CLUSTER, nlbSpec, provider, seededFake, seedNetwork } from './support.js';
 
 let fake: FakeAws;
 beforeEach(() => {
-  fake = new FakeAws().install();
-  seedNetwork(fake);
+  fake = seededFake();
 });
 afterEach(() => fake.uninstall());
 
@@ -46,12 +45,16 @@ function seedWithNodeGroup(f: FakeAws): void {
   f.addSecurityGroup({ id: NODE_SG, name: 'nodes', tags: { 'kubernetes.io/cluster/prod': 'owned' } });
 }
 
+/** A new account, seeded for the flow, in place of the current one. */
+function freshFake(): void {
+  fake.uninstall();
+  fake = seededFake(seed);
+}
+
 /** The writes of a clean create, and the shape it leaves. */
 async function reference(spec: LoadBalancerSpec<AwsLbOptions>): Promise<{ writes: number; shape: ReturnType<typeof shape> }> {
-  const f = new FakeAws();
   fake.uninstall();
-  f.install();
-  seed(f);
+  const f = seededFake(seed);
   const saved = fake;
   fake = f;
   await provider().ensure(spec);
@@ -103,9 +106,7 @@ const flows: [string, () => LoadBalancerSpec<AwsLbOptions>, (f: FakeAws) => void
 describe.each(flows)('%s create, interrupted', (_name, make, seeding) => {
   beforeEach(() => {
     seed = seeding;
-    fake.uninstall();
-    fake = new FakeAws().install();
-    seed(fake);
+    freshFake();
   });
 
   it('stopped after every mutating call k: the next reconcile converges to one set, delete leaves nothing', async () => {
@@ -115,9 +116,7 @@ describe.each(flows)('%s create, interrupted', (_name, make, seeding) => {
     expect(ref.shape.backendRules).toBe(seeding === seedWithNodeGroup ? 2 : 0);
     if (make === albWithActions) expect(ref.shape.rules).toBe(3);
     for (let k = 0; k < ref.writes; k++) {
-      fake.uninstall();
-      fake = new FakeAws().install();
-      seed(fake);
+      freshFake();
       fake.crashAfterWrites(k);
       await expect(provider().ensure(make()), `crash after write ${k}`).rejects.toThrow();
       expect(fake.writes().length - 1, `write ${k} was the first refused`).toBe(k);
@@ -129,9 +128,7 @@ describe.each(flows)('%s create, interrupted', (_name, make, seeding) => {
   it('each mutating call landing with its answer lost: retried or adopted, one set in the end', async () => {
     const ref = await reference(make());
     for (let k = 0; k < ref.writes; k++) {
-      fake.uninstall();
-      fake = new FakeAws().install();
-      seed(fake);
+      freshFake();
       fake.loseResponseOfWrite(k);
       const p = provider();
       // Most lost answers are absorbed by a retry (idempotent creates); a few need the next reconcile.
@@ -150,9 +147,7 @@ describe.each(flows)('%s create, interrupted', (_name, make, seeding) => {
     await probe.delete(make().ref);
     const deletes = fake.requests.slice(before).filter((r) => !r.action.startsWith('Describe')).length;
     for (let k = 0; k < deletes; k++) {
-      fake.uninstall();
-      fake = new FakeAws().install();
-      seed(fake);
+      freshFake();
       await provider().ensure(make());
       fake.crashAfterWrites(k);
       await expect(provider().delete(make().ref)).rejects.toThrow();

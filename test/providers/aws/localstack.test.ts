@@ -21,11 +21,11 @@ import { DescribeLoadBalancersCommand, DescribeTagsCommand, DescribeTargetGroups
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { ownershipTags, type LbRef } from '../../../src/model/index.js';
+import type { LbRef } from '../../../src/model/index.js';
 import { E2E, eventually } from '../../e2e/harness.js';
 import { awsOptionsSchema } from '../../../src/providers/aws/options.js';
 import { AwsProvider } from '../../../src/providers/aws/provider.js';
-import { albSpec, nlbSpec, nodes, serviceOptions } from './support.js';
+import { ALB_CREATE_WRITES, albSpec, NLB_CREATE_WRITES, nlbSpec, nodes, serviceOptions } from './support.js';
 
 const endpoint = process.env['AWS_ENDPOINT_URL'] ?? process.env['LOCALSTACK_ENDPOINT'];
 const region = process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'] ?? 'us-east-1';
@@ -115,11 +115,13 @@ describe.skipIf(!endpoint)(
     const subnetIds: string[] = [];
     let instances: string[] = [];
 
+    /** The provider options for the emulator, as a test's provider and the controller's config give them. */
+    const emulatorOptions = () => ({ region, endpoint, vpcId, retry: { attempts: 4, minDelay: '50ms', maxDelay: '1s' }, dependencyTimeout: '20s' });
     const newProvider = (): AwsProvider =>
       new AwsProvider({
         name: 'aws',
         clusterName: CLUSTER,
-        options: awsOptionsSchema.parse({ region, endpoint, vpcId, retry: { attempts: 4, minDelay: '50ms', maxDelay: '1s' }, dependencyTimeout: '20s' }),
+        options: awsOptionsSchema.parse(emulatorOptions()),
         clients: { clientConfig: { credentials } },
         logger: { warn: () => undefined },
       });
@@ -139,13 +141,8 @@ describe.skipIf(!endpoint)(
       return out.sort();
     }
 
-    const withCluster = <S extends { clusterName: string; ref: LbRef; tags: Readonly<Record<string, string>> }>(s: S): S => ({
-      ...s,
-      clusterName: CLUSTER,
-      tags: ownershipTags(CLUSTER, s.ref),
-    });
-    const service = (opts: Parameters<typeof nlbSpec>[0] = {}) => withCluster(nlbSpec({ targets: nodes(...instances), ...opts }));
-    const ingress = (opts: Parameters<typeof albSpec>[0] = {}) => withCluster(albSpec({ targets: nodes(...instances), ...opts }));
+    const service = (opts: Parameters<typeof nlbSpec>[0] = {}) => nlbSpec({ clusterName: CLUSTER, targets: nodes(...instances), ...opts });
+    const ingress = (opts: Parameters<typeof albSpec>[0] = {}) => albSpec({ clusterName: CLUSTER, targets: nodes(...instances), ...opts });
 
     beforeAll(async () => {
       const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.42.0.0/16' }));
@@ -186,17 +183,7 @@ describe.skipIf(!endpoint)(
         { port: 80, protocol: 'TCP' },
         { port: 443, protocol: 'TCP' },
       ]);
-      expect(count.writes()).toEqual([
-        'CreateSecurityGroup',
-        'AuthorizeSecurityGroupIngress',
-        'CreateTargetGroup',
-        'CreateTargetGroup',
-        'RegisterTargets',
-        'RegisterTargets',
-        'CreateLoadBalancer',
-        'CreateListener',
-        'CreateListener',
-      ]);
+      expect(count.writes()).toEqual(NLB_CREATE_WRITES);
       expect(await tagged()).toHaveLength(4);
 
       // Idempotency, counted at the SDK: a resync makes no write, and plan agrees.
@@ -279,18 +266,7 @@ describe.skipIf(!endpoint)(
       const spec = ingress();
       const status = await p.ensure(spec);
       expect(status.ingress[0]?.hostname).toMatch(/\w/);
-      expect(count.writes()).toEqual([
-        'CreateSecurityGroup',
-        'AuthorizeSecurityGroupIngress',
-        'CreateTargetGroup',
-        'CreateTargetGroup',
-        'RegisterTargets',
-        'RegisterTargets',
-        'CreateLoadBalancer',
-        'CreateListener',
-        'CreateRule',
-        'CreateRule',
-      ]);
+      expect(count.writes()).toEqual(ALB_CREATE_WRITES);
       count.reset();
       await p.ensure(spec);
       expect(count.writes()).toEqual([]);
@@ -398,7 +374,7 @@ describe.skipIf(!endpoint)(
         process.env['AWS_SECRET_ACCESS_KEY'] ??= credentials.secretAccessKey;
         e = await E2E.start({
           config: {
-            providers: [{ name: 'aws', type: 'aws', options: { region, endpoint, vpcId, retry: { attempts: 4, minDelay: '50ms', maxDelay: '1s' }, dependencyTimeout: '20s' } }],
+            providers: [{ name: 'aws', type: 'aws', options: emulatorOptions() }],
             defaultClass: 'lbc.dev/aws',
           },
         });

@@ -3,13 +3,12 @@
 // touched).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ProviderError } from '../../../src/providers/types.js';
-import { FakeAws } from './fake-aws.js';
-import { CLUSTER, nlbSpec, nodes, provider, seedNetwork, SVC_REF } from './support.js';
+import type { FakeAws } from './fake-aws.js';
+import { CLUSTER, NLB_CREATE_WRITES, nlbSpec, nodes, provider, seededFake, SVC_REF } from './support.js';
 
 let fake: FakeAws;
 beforeEach(() => {
-  fake = new FakeAws().install();
-  seedNetwork(fake);
+  fake = seededFake();
 });
 afterEach(() => fake.uninstall());
 
@@ -19,17 +18,7 @@ describe('NLB create', () => {
   it('creates SG, target groups with targets, the NLB and its listeners, in that order, all tagged', async () => {
     const p = provider();
     const status = await p.ensure(nlbSpec());
-    expect(writes()).toEqual([
-      'CreateSecurityGroup',
-      'AuthorizeSecurityGroupIngress',
-      'CreateTargetGroup',
-      'CreateTargetGroup',
-      'RegisterTargets',
-      'RegisterTargets',
-      'CreateLoadBalancer',
-      'CreateListener',
-      'CreateListener',
-    ]);
+    expect(writes()).toEqual(NLB_CREATE_WRITES);
     // Reads before the first write: discovery, the inventory scan, the name check, owned SGs.
     expect(fake.actions().slice(0, 5)).toEqual(['DescribeSubnets', 'DescribeLoadBalancers', 'DescribeTargetGroups', 'DescribeLoadBalancers', 'DescribeSecurityGroups']);
     expect(fake.all('DescribeSubnets')[0]?.params).toEqual({ 'Filter.1.Name': 'tag-key', 'Filter.1.Value.1': 'kubernetes.io/role/internal-elb' });

@@ -5,7 +5,7 @@ import { AwsProvider, type AwsProviderInit } from '../../../src/providers/aws/pr
 import type { HealthCheck, L4Spec, L7Spec, NodeTarget, Rule, TargetSet } from '../../../src/model/spec.js';
 import { ownershipTags } from '../../../src/model/spec.js';
 import type { LbRef } from '../../../src/model/ref.js';
-import { EC2_HOST, ELB_HOST, REGION, type FakeAws } from './fake-aws.js';
+import { EC2_HOST, ELB_HOST, FakeAws, REGION } from './fake-aws.js';
 
 export const CLUSTER = 'prod';
 
@@ -36,9 +36,12 @@ export interface PortSpec {
   protocol?: 'TCP' | 'UDP';
 }
 
-/** The issue's seed Service: 80→8080 and 443→8443, instance targets on node ports. */
-export function nlbSpec(opts: { ports?: PortSpec[]; targets?: NodeTarget[]; annotations?: Record<string, string>; ref?: LbRef; sourceRanges?: string[]; affinity?: boolean; healthCheck?: HealthCheck } = {}): L4Spec<AwsLbOptions> {
+/** The issue's seed Service: 80→8080 and 443→8443, instance targets on node ports; `clusterName` for a cluster other than CLUSTER. */
+export function nlbSpec(
+  opts: { ports?: PortSpec[]; targets?: readonly NodeTarget[]; annotations?: Record<string, string>; ref?: LbRef; sourceRanges?: string[]; affinity?: boolean; healthCheck?: HealthCheck; clusterName?: string } = {},
+): L4Spec<AwsLbOptions> {
   const ref = opts.ref ?? SVC_REF;
+  const clusterName = opts.clusterName ?? CLUSTER;
   const ports = opts.ports ?? [
     { port: 80, nodePort: 30080 },
     { port: 443, nodePort: 30443 },
@@ -58,21 +61,24 @@ export function nlbSpec(opts: { ports?: PortSpec[]; targets?: NodeTarget[]; anno
     ref,
     provider: 'aws',
     className: 'lbc.dev/aws',
-    clusterName: CLUSTER,
+    clusterName,
     listeners: ports.map((p) => ({ protocol: p.protocol ?? 'TCP', port: p.port, targetSet: `${(p.protocol ?? 'TCP').toLowerCase()}-${p.port}` })),
     targetSets: sets,
     sourceRanges: opts.sourceRanges ?? [],
     sessionAffinity: opts.affinity ? { type: 'ClientIP', timeoutSeconds: 10800 } : { type: 'None' },
     requestedAddresses: [],
     ipFamilies: ['IPv4'],
-    tags: ownershipTags(CLUSTER, ref),
+    tags: ownershipTags(clusterName, ref),
     providerOptions: serviceOptions(opts.annotations),
   };
 }
 
 export const ING_REF: LbRef = { kind: 'Ingress', namespace: '', name: 'shop', uid: 'ingress-group:shop' };
 
-export function albSpec(opts: { rules?: Rule[]; backends?: { key: string; nodePort: number }[]; defaultBackend?: string; annotations?: Record<string, string>; targets?: NodeTarget[] } = {}): L7Spec<AwsLbOptions> {
+export function albSpec(
+  opts: { rules?: Rule[]; backends?: { key: string; nodePort: number }[]; defaultBackend?: string; annotations?: Record<string, string>; targets?: readonly NodeTarget[]; clusterName?: string } = {},
+): L7Spec<AwsLbOptions> {
+  const clusterName = opts.clusterName ?? CLUSTER;
   const backends = opts.backends ?? [
     { key: 'shop/web:80', nodePort: 31080 },
     { key: 'shop/api:8080', nodePort: 31081 },
@@ -83,7 +89,7 @@ export function albSpec(opts: { rules?: Rule[]; backends?: { key: string; nodePo
     ref: ING_REF,
     provider: 'aws',
     className: 'lbc.dev/aws',
-    clusterName: CLUSTER,
+    clusterName,
     listeners: [{ protocol: 'HTTP', port: 80 }],
     rules: opts.rules ?? [
       { host: 'shop.example.com', path: '/api', pathType: 'Prefix', targetSet: 'shop/api:8080', source: 'shop/api' },
@@ -102,7 +108,7 @@ export function albSpec(opts: { rules?: Rule[]; backends?: { key: string; nodePo
     sourceRanges: [],
     requestedAddresses: [],
     ipFamilies: ['IPv4'],
-    tags: ownershipTags(CLUSTER, ING_REF),
+    tags: ownershipTags(clusterName, ING_REF),
     providerOptions: ingressOptions({ 'alb.ingress.kubernetes.io/scheme': 'internet-facing', ...opts.annotations }),
   };
 }
@@ -115,21 +121,47 @@ export function seedNetwork(fake: FakeAws): void {
   fake.addSubnet({ id: 'subnet-0b2', az: 'us-east-1b', tags: { 'kubernetes.io/role/elb': '' } });
 }
 
+/** A FakeAws intercepting ELBv2 and EC2, seeded (by default with seedNetwork); the caller uninstalls it. */
+export function seededFake(seed: (fake: FakeAws) => void = seedNetwork): FakeAws {
+  const fake = new FakeAws().install();
+  seed(fake);
+  return fake;
+}
+
+/** What a clean create of the default nlbSpec or albSpec writes before its listeners: the managed SG and its rules, two target groups and their targets, the load balancer. */
+const CREATE_WRITES_BEFORE_LISTENERS = ['CreateSecurityGroup', 'AuthorizeSecurityGroupIngress', 'CreateTargetGroup', 'CreateTargetGroup', 'RegisterTargets', 'RegisterTargets', 'CreateLoadBalancer'];
+
+/** The writes of a clean create of the default nlbSpec, in order: then a listener per port. */
+export const NLB_CREATE_WRITES: readonly string[] = [...CREATE_WRITES_BEFORE_LISTENERS, 'CreateListener', 'CreateListener'];
+
+/** The writes of a clean create of the default albSpec, in order: then the HTTP listener and a rule per path. */
+export const ALB_CREATE_WRITES: readonly string[] = [...CREATE_WRITES_BEFORE_LISTENERS, 'CreateListener', 'CreateRule', 'CreateRule'];
+
 export const fastSleep = (): Promise<void> => new Promise((r) => setImmediate(r));
 
+/** Rate limits out of the way, for runs that count calls rather than time them. */
+const FAST = { perSecond: 1000, burst: 1000 };
+export const FAST_RATE_LIMITS = { elbv2Read: FAST, elbv2Write: FAST, ec2Read: FAST, ec2Write: FAST };
+
+/**
+ * The SDK clients aimed at the fake, with fixed credentials. Explicit endpoints: the SDK
+ * would otherwise follow AWS_ENDPOINT_URL, which the emulator suite sets.
+ */
+export function fakeClients(): NonNullable<AwsProviderInit['clients']> {
+  return {
+    clientConfig: { credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } },
+    elbv2Config: { endpoint: ELB_HOST },
+    ec2Config: { endpoint: EC2_HOST },
+  };
+}
+
 export function provider(extra: Partial<AwsOptionsInput> = {}, init: Partial<AwsProviderInit> = {}): AwsProvider {
-  const fast = { perSecond: 1000, burst: 1000 };
-  const options = awsOptionsSchema.parse({ region: REGION, rateLimits: { elbv2Read: fast, elbv2Write: fast, ec2Read: fast, ec2Write: fast }, retry: { attempts: 6, minDelay: '1ms', maxDelay: '10ms' }, ...extra });
+  const options = awsOptionsSchema.parse({ region: REGION, rateLimits: FAST_RATE_LIMITS, retry: { attempts: 6, minDelay: '1ms', maxDelay: '10ms' }, ...extra });
   return new AwsProvider({
     name: 'aws',
     clusterName: CLUSTER,
     options,
-        // Explicit endpoints: the SDK would otherwise follow AWS_ENDPOINT_URL, which the emulator suite sets.
-    clients: {
-      clientConfig: { credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } },
-      elbv2Config: { endpoint: ELB_HOST },
-      ec2Config: { endpoint: EC2_HOST },
-    },
+    clients: fakeClients(),
     sleep: fastSleep,
     logger: { warn: () => undefined },
     ...init,

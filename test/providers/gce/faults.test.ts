@@ -2,29 +2,18 @@
 // taken by someone else, firewalls lbc may not write, and crashes between any two
 // writes followed by a run that converges (and a delete that leaves nothing).
 import { OAuth2Client } from 'google-auth-library';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Compute } from '../../../src/providers/gce/compute.js';
 import { l4Names } from '../../../src/providers/gce/names.js';
 import { gceOptionsSchema } from '../../../src/providers/gce/options.js';
-import { isProviderError, PartialEnsureError, type ProviderError } from '../../../src/providers/types.js';
-import { CERT_A, CLUSTER_ID, harness, KEY_A, l4, l7, LB, PROJECT, REGION, SVC_UID, TOKEN, withPorts, type Harness } from './fixtures.js';
+import type { LoadBalancerSpec } from '../../../src/model/spec.js';
+import type { GceLbOptions } from '../../../src/providers/gce/annotations.js';
+import { PartialEnsureError } from '../../../src/providers/types.js';
+import { CERT_A, CLUSTER_ID, KEY_A, l4, l7, LB, PROJECT, REGION, rejection, SVC_UID, TOKEN, withPorts, withTls, type Harness } from './fixtures.js';
+import { harnessPerTest } from './lifecycle.js';
 import { unknownFields, type FakeReply } from './fake-compute.js';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.done();
-  h = undefined;
-});
-
-async function rejection(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isProviderError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
+const harness = harnessPerTest();
 
 const rateLimited = (retryAfter?: string): FakeReply => ({
   status: 429,
@@ -39,7 +28,7 @@ const unavailable: FakeReply = { status: 503, body: { error: { code: 503, messag
 
 describe('gce faults: rate limiting and server errors', () => {
   it('429 and userRateLimitExceeded are retried with backoff, then succeed', async () => {
-    h = harness();
+    const h = harness();
     h.fake.failNext((c) => c.rpc === 'Addresses.Insert', rateLimited('0'), 2);
     h.fake.failNext((c) => c.rpc === 'ForwardingRules.Insert', userRateLimited, 1);
     h.fake.failNext((c) => c.rpc === 'RegionBackendServices.Get', unavailable, 1);
@@ -50,7 +39,7 @@ describe('gce faults: rate limiting and server errors', () => {
   });
 
   it('persistent rate limiting ends in a throttled ProviderError carrying Retry-After', async () => {
-    h = harness();
+    const h = harness();
     h.fake.failNext((c) => c.rpc === 'Addresses.Insert', rateLimited('7'), Infinity);
     const err = await rejection(h.provider.ensure(l4()));
     expect(err.kind).toBe('throttled');
@@ -61,7 +50,7 @@ describe('gce faults: rate limiting and server errors', () => {
   });
 
   it('persistent 5xx ends in a transient error; 404 on delete is success', async () => {
-    h = harness();
+    const h = harness();
     h.fake.failNext((c) => c.rpc === 'Addresses.Get', unavailable, Infinity);
     const err = await rejection(h.provider.ensure(l4()));
     expect(err.kind).toBe('transient');
@@ -75,7 +64,7 @@ describe('gce faults: rate limiting and server errors', () => {
   });
 
   it('an operation that ends in error surfaces its message', async () => {
-    h = harness({}, { pendingOperations: true });
+    const h = harness({}, { pendingOperations: true });
     h.fake.failOperation((c) => c.rpc === 'RegionBackendServices.Insert', { code: 'QUOTA_EXCEEDED', message: "Quota 'BACKEND_SERVICES' exceeded. Limit: 75.0 in region us-central1." });
     const err = await rejection(h.provider.ensure(l4()));
     expect(err.kind).toBe('quota');
@@ -85,7 +74,7 @@ describe('gce faults: rate limiting and server errors', () => {
   });
 
   it('an aborted call stops with a transient error', async () => {
-    h = harness();
+    const h = harness();
     const ac = new AbortController();
     ac.abort();
     const err = await rejection(h.provider.ensure(l4(), { signal: ac.signal }));
@@ -95,7 +84,7 @@ describe('gce faults: rate limiting and server errors', () => {
 
 describe('gce faults: fingerprints and taken names', () => {
   it('412 on a URL map update: read again, then update with the new fingerprint', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(l7());
     h.fake.clearLog();
     h.fake.failNext((c) => c.rpc === 'UrlMaps.Update', { status: 412, body: { error: { code: 412, message: 'Supplied fingerprint does not match', errors: [{ reason: 'conditionNotMet', domain: 'global', message: 'x' }] } } });
@@ -110,7 +99,7 @@ describe('gce faults: fingerprints and taken names', () => {
   });
 
   it('409 on insert adopts a resource that names lbc, and refuses one that does not', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(l4());
     // A stale read: the forwarding rule exists, but lbc does not see it and inserts.
     h.fake.failNext((c) => c.rpc === 'ForwardingRules.List', { status: 200, body: { items: [] } }, 1);
@@ -137,7 +126,7 @@ describe('gce faults: fingerprints and taken names', () => {
   });
 
   it('a firewall rule lbc may not create (shared VPC): the rest is built, and the error says what an administrator must run', async () => {
-    h = harness();
+    const h = harness();
     h.fake.failNext(
       (c) => c.rpc === 'Firewalls.Insert' && c.target === `k8s-fw-${LB}`,
       { status: 403, body: { error: { code: 403, message: "Required 'compute.firewalls.create' permission", errors: [{ reason: 'forbidden', domain: 'global', message: 'x' }] } } },
@@ -162,7 +151,7 @@ describe('gce faults: fingerprints and taken names', () => {
 
 describe('gce faults: firewall rules an administrator made', () => {
   it('a rule under lbc name without lbc description is used as it is: never updated, never deleted', async () => {
-    h = harness();
+    const h = harness();
     const admin = { description: 'created by the network team', network: 'https://www.googleapis.com/compute/v1/projects/test-project/global/networks/default', allowed: [{ IPProtocol: 'tcp', ports: ['80'] }], sourceRanges: ['0.0.0.0/0'] };
     h.fake.seed(`global/firewalls/k8s-fw-${LB}`, admin);
     await h.provider.ensure(l4({ sourceRanges: ['10.0.0.0/8'] }));
@@ -178,70 +167,49 @@ describe('gce faults: firewall rules an administrator made', () => {
 const CRASH_LOOP_MS = 300_000;
 
 describe('gce faults: a crash between any two writes leaks nothing', () => {
-  async function converges(build: () => Promise<unknown>, remove: () => Promise<unknown>, fake: () => Harness['fake']): Promise<void> {
+  /** Creates and deletes `spec`, then again with a crash after each write of the create (and a crash in the delete after it). */
+  async function converges(h: Harness, spec: LoadBalancerSpec<GceLbOptions>): Promise<void> {
+    const build = () => h.provider.ensure(spec);
+    const remove = () => h.provider.delete(spec.ref);
     // The reference run: how many writes a clean create takes, and what it leaves.
     await build();
-    const writes = fake().writes().length;
-    const reference = fake().paths();
+    const writes = h.fake.writes().length;
+    const reference = h.fake.paths();
     await remove();
-    expect(fake().paths()).toEqual([]);
+    expect(h.fake.paths()).toEqual([]);
     for (let n = 0; n < writes; n++) {
-      fake().crashAfterWrites(n);
+      h.fake.crashAfterWrites(n);
       await expect(build()).rejects.toThrow();
-      fake().healed();
+      h.fake.healed();
       // What a crash left is found by ownership and collected, or finished by the next run.
       await build();
-      expect(fake().paths(), `after a crash following write ${n}`).toEqual(reference);
-      fake().crashAfterWrites(n % 3);
+      expect(h.fake.paths(), `after a crash following write ${n}`).toEqual(reference);
+      h.fake.crashAfterWrites(n % 3);
       await expect(remove()).rejects.toThrow();
-      fake().healed();
+      h.fake.healed();
       await remove();
-      expect(fake().paths(), `delete after a crash following write ${n}`).toEqual([]);
+      expect(h.fake.paths(), `delete after a crash following write ${n}`).toEqual([]);
     }
   }
 
   it('external L4 (TCP and UDP)', async () => {
-    h = harness();
     const spec = withPorts(l4(), [
       { protocol: 'TCP', port: 80, nodePort: 30080 },
       { protocol: 'UDP', port: 53, nodePort: 30053 },
     ]);
-    const p = h.provider;
-    await converges(
-      () => p.ensure(spec),
-      () => p.delete(spec.ref),
-      () => (h as Harness).fake,
-    );
+    await converges(harness(), spec);
   }, CRASH_LOOP_MS);
 
   it('internal L4', async () => {
-    h = harness();
-    const p = h.provider;
-    await converges(
-      () => p.ensure(l4({}, { scheme: 'Internal' })),
-      () => p.delete(l4().ref),
-      () => (h as Harness).fake,
-    );
+    await converges(harness(), l4({}, { scheme: 'Internal' }));
   }, CRASH_LOOP_MS);
 
   it('Ingress with TLS', async () => {
-    h = harness();
-    const spec = l7({
-      listeners: [
-        { protocol: 'HTTP', port: 80 },
-        { protocol: 'HTTPS', port: 443, certificates: [{ source: 'secret', secretRef: { namespace: 'shop', name: 'tls' }, hosts: [], certPem: CERT_A, keyPem: KEY_A }] },
-      ],
-    });
-    const p = h.provider;
-    await converges(
-      () => p.ensure(spec),
-      () => p.delete(spec.ref),
-      () => (h as Harness).fake,
-    );
+    await converges(harness(), withTls(l7(), CERT_A, KEY_A, []));
   }, CRASH_LOOP_MS);
 
   it('what a crash left before any forwarding rule existed is still listed as owned, so garbage collection finds it', async () => {
-    h = harness();
+    const h = harness();
     h.fake.crashAfterWrites(1);
     await expect(h.provider.ensure(l4())).rejects.toThrow();
     h.fake.healed();
@@ -267,7 +235,7 @@ describe('gce fake: request fields are held to the Compute API types shipped wit
   };
 
   it('a misspelled field in what lbc hands the client fails the call, before anything is sent', async () => {
-    h = harness();
+    const h = harness();
     const { fake } = h;
     await withCompute(async (c) => {
       const resource = { name: 'a1', IPProtocl: 'TCP', labels: { a: 'b' } };
@@ -290,7 +258,7 @@ describe('gce fake: request fields are held to the Compute API types shipped wit
   });
 
   it('a body on the wire with a field the API does not have gets GCE 400 "Unknown name"', async () => {
-    h = harness();
+    const h = harness();
     const res = await fetch(`https://compute.googleapis.com/compute/v1/projects/${PROJECT}/regions/${REGION}/forwardingRules`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
@@ -306,12 +274,12 @@ describe('gce fake: request fields are held to the Compute API types shipped wit
   });
 
   it('every request of a full create, update and delete passes the check', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(withPorts(l4({ sourceRanges: ['10.0.0.0/8'] }), [
       { protocol: 'TCP', port: 80, nodePort: 30080 },
       { protocol: 'UDP', port: 53, nodePort: 30053 },
     ]));
-    await h.provider.ensure(l7({ listeners: [{ protocol: 'HTTP', port: 80 }, { protocol: 'HTTPS', port: 443, certificates: [{ source: 'secret', secretRef: { namespace: 'shop', name: 'tls' }, hosts: [], certPem: CERT_A, keyPem: KEY_A }] }] }));
+    await h.provider.ensure(withTls(l7(), CERT_A, KEY_A, []));
     await h.provider.delete(l4().ref);
     await h.provider.delete(l7().ref);
     expect(h.fake.violations).toEqual([]);

@@ -8,6 +8,7 @@ import { DEFAULT_GCE_OPTIONS } from '../../../src/providers/gce/annotations.js';
 import type { CallRecord } from '../../../src/providers/gce/compute.js';
 import { gceOptionsSchema, type GceOptionsInput } from '../../../src/providers/gce/options.js';
 import { GceProvider } from '../../../src/providers/gce/provider.js';
+import type { LbRef } from '../../../src/model/ref.js';
 import type { HealthCheck, L4Spec, L7Spec, NodeTarget } from '../../../src/model/spec.js';
 import { ownershipTags } from '../../../src/model/spec.js';
 import { FakeCompute } from './fake-compute.js';
@@ -38,13 +39,22 @@ export interface Harness {
   done(): Promise<void>;
 }
 
-export function harness(over: Partial<GceOptionsInput> = {}, fakeOpts: { pendingOperations?: boolean } = {}): Harness {
+/** Where the harness's fake lives and who calls it: PROJECT, TOKEN and CLUSTER unless given. */
+export interface HarnessInit {
+  readonly pendingOperations?: boolean;
+  readonly project?: string;
+  readonly token?: string;
+  readonly clusterName?: string;
+}
+
+export function harness(over: Partial<GceOptionsInput> = {}, init: HarnessInit = {}): Harness {
+  const { project = PROJECT, token = TOKEN, clusterName = CLUSTER, ...fakeOpts } = init;
   nock.disableNetConnect();
-  const fake = new FakeCompute({ project: PROJECT, region: REGION, token: TOKEN, ...fakeOpts }).install();
+  const fake = new FakeCompute({ project, region: REGION, token, ...fakeOpts }).install();
   const auth = new OAuth2Client();
-  auth.setCredentials({ access_token: TOKEN, expiry_date: Date.now() + 24 * 3600_000 });
+  auth.setCredentials({ access_token: token, expiry_date: Date.now() + 24 * 3600_000 });
   const options = gceOptionsSchema.parse({
-    project: PROJECT,
+    project,
     region: REGION,
     clusterId: CLUSTER_ID,
     subnetwork: 'nodes',
@@ -53,7 +63,7 @@ export function harness(over: Partial<GceOptionsInput> = {}, fakeOpts: { pending
     ...over,
   });
   const calls: CallRecord[] = [];
-  const provider = new GceProvider({ name: 'gce', clusterName: CLUSTER, options, clientOptions: { authClient: auth }, onCall: (c) => calls.push(c) });
+  const provider = new GceProvider({ name: 'gce', clusterName, options, clientOptions: { authClient: auth }, onCall: (c) => calls.push(c) });
   return {
     fake,
     provider,
@@ -65,32 +75,48 @@ export function harness(over: Partial<GceOptionsInput> = {}, fakeOpts: { pending
   };
 }
 
-export function l4(over: Partial<L4Spec<GceLbOptions>> = {}, opts: Partial<GceLbOptions> = {}): L4Spec<GceLbOptions> {
-  const ref = { kind: 'Service' as const, namespace: 'default', name: 'web', uid: SVC_UID };
+/** What every spec of the gce provider carries besides its listeners and backends. */
+function owned<R extends LbRef>(ref: R, clusterName: string, opts: Partial<GceLbOptions>) {
   return {
-    layer: 'L4',
     ref,
     provider: 'gce',
     className: 'lbc.dev/gce',
-    clusterName: CLUSTER,
+    clusterName,
+    sourceRanges: [],
+    requestedAddresses: [],
+    ipFamilies: ['IPv4' as const],
+    tags: ownershipTags(clusterName, ref),
+    providerOptions: { ...DEFAULT_GCE_OPTIONS, ...opts },
+  };
+}
+
+/** Who the L4 spec is for, where that differs from the tests' default/web in CLUSTER on nodeA and nodeB. */
+export interface L4Service {
+  readonly ref?: LbRef;
+  readonly clusterName?: string;
+  readonly nodePort?: number;
+  readonly targets?: readonly NodeTarget[];
+}
+
+/** A Service on TCP 80 as the builder makes it, with the builder's default check for externalTrafficPolicy Cluster (the cluster's node check). */
+export function l4(over: Partial<L4Spec<GceLbOptions>> = {}, opts: Partial<GceLbOptions> = {}, service: L4Service = {}): L4Spec<GceLbOptions> {
+  const ref = service.ref ?? { kind: 'Service' as const, namespace: 'default', name: 'web', uid: SVC_UID };
+  return {
+    layer: 'L4',
+    ...owned(ref, service.clusterName ?? CLUSTER, opts),
     listeners: [{ protocol: 'TCP', port: 80, targetSet: 'tcp-80' }],
     targetSets: [
       {
         name: 'tcp-80',
         type: 'instance',
         protocol: 'TCP',
-        nodePort: 30080,
-        targets: [nodeA, nodeB],
+        nodePort: service.nodePort ?? 30080,
+        targets: service.targets ?? [nodeA, nodeB],
         healthCheck: TCP_DEFAULT_HC,
-        backend: { namespace: 'default', service: 'web', port: 80 },
+        backend: { namespace: ref.namespace, service: ref.name, port: 80 },
       },
     ],
-    sourceRanges: [],
-    requestedAddresses: [],
-    ipFamilies: ['IPv4'],
     sessionAffinity: { type: 'None' },
-    tags: ownershipTags(CLUSTER, ref),
-    providerOptions: { ...DEFAULT_GCE_OPTIONS, ...opts },
     ...over,
   };
 }
@@ -114,10 +140,7 @@ export function l7(over: Partial<L7Spec<GceLbOptions>> = {}, opts: Partial<GceLb
   const ref = { kind: 'Ingress' as const, namespace: 'shop', name: 'site', uid: ING_UID };
   return {
     layer: 'L7',
-    ref,
-    provider: 'gce',
-    className: 'lbc.dev/gce',
-    clusterName: CLUSTER,
+    ...owned(ref, CLUSTER, opts),
     listeners: [{ protocol: 'HTTP', port: 80 }],
     rules: [
       { host: 'shop.example.com', path: '/api', pathType: 'Prefix', targetSet: 'shop/api:80', source: 'shop/site' },
@@ -128,12 +151,18 @@ export function l7(over: Partial<L7Spec<GceLbOptions>> = {}, opts: Partial<GceLb
       { name: 'shop/api:80', type: 'instance', protocol: 'HTTP', nodePort: 31001, targets: [nodeA, nodeB], healthCheck: HTTP_HC, backend: { namespace: 'shop', service: 'api', port: 80 } },
       { name: 'shop/web:80', type: 'instance', protocol: 'HTTP', nodePort: 31002, targets: [nodeA, nodeB], healthCheck: HTTP_HC, backend: { namespace: 'shop', service: 'web', port: 80 } },
     ],
-    sourceRanges: [],
-    requestedAddresses: [],
-    ipFamilies: ['IPv4'],
-    tags: ownershipTags(CLUSTER, ref),
-    providerOptions: { ...DEFAULT_GCE_OPTIONS, ...opts },
     ...over,
+  };
+}
+
+/** The spec with an HTTPS listener on 443 beside HTTP 80, its certificate from the Secret shop/tls. */
+export function withTls(spec: L7Spec<GceLbOptions>, cert: string, key: string, hosts: string[] = ['shop.example.com']): L7Spec<GceLbOptions> {
+  return {
+    ...spec,
+    listeners: [
+      { protocol: 'HTTP', port: 80 },
+      { protocol: 'HTTPS', port: 443, certificates: [{ source: 'secret', secretRef: { namespace: 'shop', name: 'tls' }, hosts, certPem: cert, keyPem: key }] },
+    ],
   };
 }
 
@@ -141,3 +170,22 @@ export const CERT_A = '-----BEGIN CERTIFICATE-----\nMIIB-A\n-----END CERTIFICATE
 export const KEY_A = '-----BEGIN PRIVATE KEY-----\nKEY-A\n-----END PRIVATE KEY-----\n';
 export const CERT_B = '-----BEGIN CERTIFICATE-----\nMIIB-B\n-----END CERTIFICATE-----\n';
 export const KEY_B = '-----BEGIN PRIVATE KEY-----\nKEY-B\n-----END PRIVATE KEY-----\n';
+
+export { rejection } from '../rejection.js';
+
+/** The cluster's instance group in each of nodeA's and nodeB's zones, made with its members. */
+export const GROUP_WRITES: readonly string[] = [
+  'InstanceGroups.Insert k8s-ig--cid1',
+  'InstanceGroups.AddInstances k8s-ig--cid1',
+  'InstanceGroups.Insert k8s-ig--cid1',
+  'InstanceGroups.AddInstances k8s-ig--cid1',
+];
+
+/**
+ * The writes of a first l4() create, in order: address, the cluster's node check, the LB's
+ * firewall, the node check's firewall (named `nodeCheckFirewall`, which differs by scheme),
+ * the groups, backend service, forwarding rule.
+ */
+export function l4CreateWrites(nodeCheckFirewall: string): string[] {
+  return [`Addresses.Insert ${LB}`, 'RegionHealthChecks.Insert k8s-cid1-node', `Firewalls.Insert k8s-fw-${LB}`, `Firewalls.Insert ${nodeCheckFirewall}`, ...GROUP_WRITES, `RegionBackendServices.Insert ${LB}`, `ForwardingRules.Insert ${LB}`];
+}

@@ -1,16 +1,12 @@
 // External passthrough load balancers through the real Compute clients against the
 // fake API: the exact requests for create, update, no-op, replacement and delete.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { l4LoadBalancerName } from '../../../src/providers/gce/names.js';
-import { isProviderError, type ProviderError } from '../../../src/providers/types.js';
 import { isWrite } from './fake-compute.js';
-import { CLUSTER, harness, l4, LB, nodeA, PROJECT, REGION, SVC_UID, withPorts, type Harness } from './fixtures.js';
+import { CLUSTER, l4, l4CreateWrites, LB, nodeA, PROJECT, REGION, rejection, SVC_UID, withPorts } from './fixtures.js';
+import { harnessPerTest } from './lifecycle.js';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.done();
-  h = undefined;
-});
+const harness = harnessPerTest();
 
 const owned = JSON.stringify({
   'kubernetes.io/service-name': 'default/web',
@@ -24,38 +20,17 @@ const shared = JSON.stringify({ 'kubernetes.io/cluster-id': 'cid1', 'lbc.dev/clu
 const V1 = 'https://www.googleapis.com/compute/v1/projects/test-project';
 const labels = { 'lbc-cluster': CLUSTER, 'lbc-owner-uid': SVC_UID };
 
-async function rejection(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isProviderError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
-
 describe('gce L4 external: create', () => {
   it('reserves an address, then builds health check, firewalls, instance groups, backend service and forwarding rule, waiting on each operation', async () => {
-    h = harness({}, { pendingOperations: true });
+    const h = harness({}, { pendingOperations: true });
     const status = await h.provider.ensure(l4());
     expect(status).toEqual({ ingress: [{ ip: '203.0.113.10', ipMode: 'VIP' }] });
     expect(h.fake.violations).toEqual([]);
-    expect(h.fake.writes()).toEqual([
-      `Addresses.Insert ${LB}`,
-      'RegionHealthChecks.Insert k8s-cid1-node',
-      `Firewalls.Insert k8s-fw-${LB}`,
-      'Firewalls.Insert k8s-cid1-node-http-hc',
-      'InstanceGroups.Insert k8s-ig--cid1',
-      'InstanceGroups.AddInstances k8s-ig--cid1',
-      'InstanceGroups.Insert k8s-ig--cid1',
-      'InstanceGroups.AddInstances k8s-ig--cid1',
-      `RegionBackendServices.Insert ${LB}`,
-      `ForwardingRules.Insert ${LB}`,
-    ]);
+    expect(h.fake.writes()).toEqual(l4CreateWrites('k8s-cid1-node-http-hc'));
     // Every write is followed by the wait on its operation, in the operation's scope.
     const sequence = h.fake.log.filter((c) => isWrite(c) || c.rpc.endsWith('.Wait')).map((c) => c.rpc);
     for (let i = 0; i < sequence.length; i += 2) expect(sequence[i + 1]).toMatch(/(Region|Global|Zone)Operations\.Wait/);
-    const body = (rpc: string, name: string) => h?.fake.log.find((c) => c.rpc === rpc && c.target === name)?.body;
+    const body = (rpc: string, name: string) => h.fake.log.find((c) => c.rpc === rpc && c.target === name)?.body;
     expect(body('Addresses.Insert', LB)).toEqual({ name: LB, description: owned, addressType: 'EXTERNAL', networkTier: 'PREMIUM', labels });
     expect(body('RegionHealthChecks.Insert', 'k8s-cid1-node')).toEqual({
       name: 'k8s-cid1-node',
@@ -109,7 +84,7 @@ describe('gce L4 external: create', () => {
   });
 
   it('with nothing changed makes only reads', async () => {
-    h = harness();
+    const h = harness();
     const first = await h.provider.ensure(l4());
     h.fake.clearLog();
     const again = await h.provider.ensure(l4());
@@ -120,7 +95,7 @@ describe('gce L4 external: create', () => {
   });
 
   it('plan reports what ensure then does, without writing', async () => {
-    h = harness();
+    const h = harness();
     const planned = await h.provider.plan(l4());
     expect(h.fake.writes()).toEqual([]);
     expect(planned.map((c) => `${c.op} ${c.resource} ${c.id}`)).toEqual([
@@ -138,7 +113,7 @@ describe('gce L4 external: create', () => {
   });
 
   it('TCP and UDP: a forwarding rule and backend service per protocol on one address, one firewall for both', async () => {
-    h = harness();
+    const h = harness();
     const spec = withPorts(l4(), [
       { protocol: 'TCP', port: 53, nodePort: 30053 },
       { protocol: 'UDP', port: 53, nodePort: 30054 },
@@ -155,7 +130,7 @@ describe('gce L4 external: create', () => {
   });
 
   it('externalTrafficPolicy Local: the Service own health check on its healthCheckNodePort, and its firewall', async () => {
-    h = harness();
+    const h = harness();
     const spec = l4();
     const ts = spec.targetSets[0];
     if (ts?.type !== 'instance') throw new Error('instance');
@@ -166,7 +141,7 @@ describe('gce L4 external: create', () => {
   });
 
   it('Cluster → Local → Cluster: the own check replaces the node check, which goes once no one uses it', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(l4());
     const spec = l4();
     const ts = spec.targetSets[0];
@@ -193,7 +168,7 @@ describe('gce L4 external: create', () => {
   });
 
   it('more than five ports: one port range', async () => {
-    h = harness();
+    const h = harness();
     const spec = withPorts(
       l4(),
       [80, 81, 82, 83, 84, 8080].map((port, i) => ({ protocol: 'TCP' as const, port, nodePort: 30100 + i })),
@@ -208,7 +183,7 @@ describe('gce L4 external: create', () => {
 
 describe('gce L4 external: update', () => {
   it('source ranges change only the firewall, with a PUT of the whole rule', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(l4());
     h.fake.clearLog();
     await h.provider.ensure(l4({ sourceRanges: ['10.0.0.0/8'] }));
@@ -219,7 +194,7 @@ describe('gce L4 external: update', () => {
   });
 
   it('a node leaving takes it out of its instance group and nothing else', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(l4());
     h.fake.clearLog();
     const spec = l4();
@@ -237,7 +212,7 @@ describe('gce L4 external: update', () => {
   });
 
   it('session affinity changes the backend service in place', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(l4());
     h.fake.clearLog();
     await h.provider.ensure(l4({ sessionAffinity: { type: 'ClientIP', timeoutSeconds: 10800 } }));
@@ -246,7 +221,7 @@ describe('gce L4 external: update', () => {
   });
 
   it('a port change replaces the forwarding rule, and says so', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(l4());
     h.fake.clearLog();
     const spec = withPorts(l4(), [
@@ -276,7 +251,7 @@ describe('gce L4 external: update', () => {
   });
 
   it('switching the network tier removes the old forwarding rule and address first', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(l4());
     h.fake.clearLog();
     const status = await h.provider.ensure(l4({}, { networkTier: 'STANDARD' }));
@@ -297,7 +272,7 @@ describe('gce L4 external: update', () => {
 
 describe('gce L4 external: requested addresses', () => {
   it('uses the user reserved address and never releases it', async () => {
-    h = harness();
+    const h = harness();
     h.fake.seed(`regions/${REGION}/addresses/my-ip`, { address: '192.0.2.7', addressType: 'EXTERNAL', networkTier: 'PREMIUM', description: 'mine' });
     const status = await h.provider.ensure(l4({ requestedAddresses: ['192.0.2.7'] }));
     expect(status.ingress[0]?.ip).toBe('192.0.2.7');
@@ -309,7 +284,7 @@ describe('gce L4 external: requested addresses', () => {
   });
 
   it('refuses an address another load balancer of the cluster holds', async () => {
-    h = harness();
+    const h = harness();
     const other = l4({ ref: { kind: 'Service', namespace: 'default', name: 'other', uid: '0000aaaa-0000-0000-0000-000000000000' } });
     const taken = (await h.provider.ensure(other)).ingress[0]?.ip ?? '';
     const err = await rejection(h.provider.ensure(l4({ requestedAddresses: [taken] })));
@@ -318,7 +293,7 @@ describe('gce L4 external: requested addresses', () => {
   });
 
   it('refuses a reserved address of the wrong tier, and an IP that is not reserved', async () => {
-    h = harness();
+    const h = harness();
     h.fake.seed(`regions/${REGION}/addresses/std-ip`, { address: '192.0.2.8', addressType: 'EXTERNAL', networkTier: 'STANDARD' });
     const tier = await rejection(h.provider.ensure(l4({ requestedAddresses: ['192.0.2.8'] })));
     expect(tier.kind).toBe('invalid');
@@ -332,7 +307,7 @@ describe('gce L4 external: requested addresses', () => {
 
 describe('gce L4 external: delete and ownership', () => {
   it('deletes everything it made, then the shared health check and instance groups nobody uses', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(l4());
     h.fake.clearLog();
     await h.provider.delete(l4().ref);
@@ -354,7 +329,7 @@ describe('gce L4 external: delete and ownership', () => {
   });
 
   it('Services created at once share the groups and node check; one alone observes each kind once', async () => {
-    h = harness();
+    const h = harness();
     const svc = (i: number) => l4({ ref: { kind: 'Service', namespace: 'default', name: `s${i}`, uid: `0000000${i}-0000-0000-0000-000000000000` } });
     await h.provider.ensure(svc(0));
     // Alone, nothing else ran while it planned: the plan is not made twice under the lock.
@@ -362,7 +337,7 @@ describe('gce L4 external: delete and ownership', () => {
     expect(h.fake.reads().filter((r) => /^(Firewalls|ForwardingRules|RegionBackendServices|RegionHealthChecks)\.Get /.test(r))).toEqual([]);
     await h.provider.delete(svc(0).ref);
     expect(h.fake.paths()).toEqual([]);
-    const statuses = await Promise.all([1, 2, 3].map((i) => h?.provider.ensure(svc(i))));
+    const statuses = await Promise.all([1, 2, 3].map((i) => h.provider.ensure(svc(i))));
     expect(new Set(statuses.map((s) => s?.ingress[0]?.ip)).size).toBe(3);
     expect(h.fake.paths().filter((p) => p.includes('/instanceGroups/'))).toEqual(['zones/us-central1-a/instanceGroups/k8s-ig--cid1', 'zones/us-central1-b/instanceGroups/k8s-ig--cid1']);
     expect(h.fake.membersOf('zones/us-central1-a/instanceGroups/k8s-ig--cid1')).toEqual([`${V1}/zones/us-central1-a/instances/node-a`]);
@@ -374,7 +349,7 @@ describe('gce L4 external: delete and ownership', () => {
   });
 
   it('keeps the shared health check and groups while another Service uses them', async () => {
-    h = harness();
+    const h = harness();
     const other = l4({ ref: { kind: 'Service', namespace: 'default', name: 'other', uid: '0000aaaa-0000-0000-0000-000000000000' } });
     const otherLb = l4LoadBalancerName(other.ref.uid);
     await h.provider.ensure(other);
@@ -395,7 +370,7 @@ describe('gce L4 external: delete and ownership', () => {
   });
 
   it('leaves a resource whose description does not name its cluster untouched, and says why', async () => {
-    h = harness();
+    const h = harness();
     const foreign = { description: '{"kubernetes.io/service-name":"default/web"}', IPAddress: '198.51.100.200', IPProtocol: 'TCP', ports: ['80'] };
     h.fake.seed(`regions/${REGION}/forwardingRules/${LB}`, foreign);
     const err = await rejection(h.provider.ensure(l4()));
@@ -408,7 +383,7 @@ describe('gce L4 external: delete and ownership', () => {
   });
 
   it('another cluster sharing the project is foreign too', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(l4());
     const desc = JSON.stringify({ 'lbc.dev/cluster': 'elsewhere', 'lbc.dev/owner-uid': SVC_UID, 'lbc.dev/owner-kind': 'Service', 'lbc.dev/owner-namespace': 'default', 'lbc.dev/owner-name': 'web' });
     h.fake.seed(`regions/${REGION}/addresses/a-elsewhere`, { description: desc, address: '192.0.2.99' });

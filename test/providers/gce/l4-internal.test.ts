@@ -1,45 +1,20 @@
 // Internal passthrough load balancers, and switching a Service between internal and external.
-import { afterEach, describe, expect, it } from 'vitest';
-import { isProviderError, type ProviderError } from '../../../src/providers/types.js';
-import { harness, l4, LB, REGION, withPorts, type Harness } from './fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { l4, l4CreateWrites, LB, REGION, rejection, withPorts } from './fixtures.js';
+import { harnessPerTest } from './lifecycle.js';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.done();
-  h = undefined;
-});
+const harness = harnessPerTest();
 
 const V1 = 'https://www.googleapis.com/compute/v1/projects/test-project';
 const internal = { scheme: 'Internal' as const };
 
-async function rejection(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isProviderError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
-
 describe('gce L4 internal', () => {
   it('reserves an internal address in the subnet and builds an INTERNAL backend service and forwarding rule', async () => {
-    h = harness();
+    const h = harness();
     const status = await h.provider.ensure(l4({}, internal));
     expect(status.ingress[0]?.ip).toMatch(/^10\.128\.0\./);
-    expect(h.fake.writes()).toEqual([
-      `Addresses.Insert ${LB}`,
-      'RegionHealthChecks.Insert k8s-cid1-node',
-      `Firewalls.Insert k8s-fw-${LB}`,
-      // The internal LB's name for the node health-check firewall (makeHealthCheckFirewallName).
-      'Firewalls.Insert k8s-cid1-node-hc',
-      'InstanceGroups.Insert k8s-ig--cid1',
-      'InstanceGroups.AddInstances k8s-ig--cid1',
-      'InstanceGroups.Insert k8s-ig--cid1',
-      'InstanceGroups.AddInstances k8s-ig--cid1',
-      `RegionBackendServices.Insert ${LB}`,
-      `ForwardingRules.Insert ${LB}`,
-    ]);
+    // The internal LB's name for the node health-check firewall (makeHealthCheckFirewallName).
+    expect(h.fake.writes()).toEqual(l4CreateWrites('k8s-cid1-node-hc'));
     expect(h.fake.log.find((c) => c.rpc === 'Addresses.Insert')?.body).toMatchObject({
       addressType: 'INTERNAL',
       purpose: 'GCE_ENDPOINT',
@@ -60,7 +35,7 @@ describe('gce L4 internal', () => {
   });
 
   it('more than five ports: all ports', async () => {
-    h = harness();
+    const h = harness();
     const spec = withPorts(l4({}, internal), [1, 2, 3, 4, 5, 6].map((i) => ({ protocol: 'TCP' as const, port: 8000 + i, nodePort: 30000 + i })));
     await h.provider.ensure(spec);
     const fr = h.fake.get(`regions/${REGION}/forwardingRules/${LB}`);
@@ -69,7 +44,7 @@ describe('gce L4 internal', () => {
   });
 
   it('global access changes in place with a patch', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(l4({}, internal));
     h.fake.clearLog();
     await h.provider.ensure(l4({}, { ...internal, allowGlobalAccess: true }));
@@ -82,7 +57,7 @@ describe('gce L4 internal', () => {
   });
 
   it('a subnet change moves the address: forwarding rule and address are replaced', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(l4({}, internal));
     h.fake.clearLog();
     const planned = await h.provider.plan(l4({}, { ...internal, subnet: 'other' }));
@@ -97,7 +72,7 @@ describe('gce L4 internal', () => {
   });
 
   it('refuses TCP and UDP together, and a missing subnet', async () => {
-    h = harness({ subnetwork: undefined });
+    const h = harness({ subnetwork: undefined });
     const mixed = withPorts(l4({}, internal), [
       { protocol: 'TCP', port: 53, nodePort: 30053 },
       { protocol: 'UDP', port: 53, nodePort: 30054 },
@@ -112,7 +87,7 @@ describe('gce L4 internal', () => {
 
 describe('gce L4: switching between external and internal', () => {
   it('removes the old forwarding rule, backend service and address first, then builds the new ones', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(l4());
     h.fake.clearLog();
     const status = await h.provider.ensure(l4({}, internal));

@@ -1,42 +1,16 @@
 // Ingress → global external HTTP(S) load balancer through the real clients and the fake API.
-import { afterEach, describe, expect, it } from 'vitest';
-import type { L7Spec } from '../../../src/model/spec.js';
-import type { GceLbOptions } from '../../../src/providers/gce/annotations.js';
+import { describe, expect, it } from 'vitest';
 import { l7Names, pathMatcherName } from '../../../src/providers/gce/names.js';
 import { gcePaths } from '../../../src/providers/gce/url-map.js';
-import { isProviderError, type ProviderError } from '../../../src/providers/types.js';
-import { CERT_A, CERT_B, CLUSTER_ID, harness, KEY_A, KEY_B, l7, type Harness } from './fixtures.js';
+import { CERT_A, CERT_B, CLUSTER_ID, GROUP_WRITES, KEY_A, KEY_B, l7, rejection, withTls } from './fixtures.js';
+import { harnessPerTest } from './lifecycle.js';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.done();
-  h = undefined;
-});
+const harness = harnessPerTest();
 
 const V1 = 'https://www.googleapis.com/compute/v1/projects/test-project';
 const names = l7Names(l7().ref, CLUSTER_ID);
 const api = names.backendService('shop/api:80', 'shop', 'api', 80);
 const web = names.backendService('shop/web:80', 'shop', 'web', 80);
-
-function withTls(spec: L7Spec<GceLbOptions>, cert: string, key: string): L7Spec<GceLbOptions> {
-  return {
-    ...spec,
-    listeners: [
-      { protocol: 'HTTP', port: 80 },
-      { protocol: 'HTTPS', port: 443, certificates: [{ source: 'secret', secretRef: { namespace: 'shop', name: 'tls' }, hosts: ['shop.example.com'], certPem: cert, keyPem: key }] },
-    ],
-  };
-}
-
-async function rejection(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isProviderError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('gce L7: paths as ingress-gce maps them', () => {
   it('Exact, Prefix and ImplementationSpecific', () => {
@@ -51,7 +25,7 @@ describe('gce L7: paths as ingress-gce maps them', () => {
 
 describe('gce L7: create, no-op, update, delete', () => {
   it('builds address, groups with named ports, health checks, backend services, firewall, URL map, proxy and forwarding rule', async () => {
-    h = harness({}, { pendingOperations: true });
+    const h = harness({}, { pendingOperations: true });
     const status = await h.provider.ensure(l7());
     expect(h.fake.violations).toEqual([]);
     expect(status).toEqual({ ingress: [{ ip: '203.0.113.10', ipMode: 'Proxy' }] });
@@ -60,10 +34,7 @@ describe('gce L7: create, no-op, update, delete', () => {
       `HealthChecks.Insert ${api}`,
       `HealthChecks.Insert ${web}`,
       `Firewalls.Insert ${names.firewall}`,
-      'InstanceGroups.Insert k8s-ig--cid1',
-      'InstanceGroups.AddInstances k8s-ig--cid1',
-      'InstanceGroups.Insert k8s-ig--cid1',
-      'InstanceGroups.AddInstances k8s-ig--cid1',
+      ...GROUP_WRITES,
       `BackendServices.Insert ${api}`,
       `BackendServices.Insert ${web}`,
       `UrlMaps.Insert ${names.urlMap}`,
@@ -126,7 +97,7 @@ describe('gce L7: create, no-op, update, delete', () => {
   });
 
   it('a rule change updates the URL map in place, with its fingerprint, and nothing else', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(l7());
     h.fake.clearLog();
     const spec = l7();
@@ -138,7 +109,7 @@ describe('gce L7: create, no-op, update, delete', () => {
   });
 
   it('TLS: an SSL certificate from the Secret, an HTTPS proxy and a 443 forwarding rule on the same address', async () => {
-    h = harness();
+    const h = harness();
     const status = await h.provider.ensure(withTls(l7(), CERT_A, KEY_A));
     const certName = names.sslCertificate(CERT_A);
     expect(certName).toMatch(/^k8s2-cr-[0-9a-z]{8}-[0-9a-z]{16}-[0-9a-f]{16}$/);
@@ -157,7 +128,7 @@ describe('gce L7: create, no-op, update, delete', () => {
   });
 
   it('pre-shared certificates and allow-http false: no port 80, and the named certificates are used, never created', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(l7());
     h.fake.seed('global/sslCertificates/shared-cert', { description: 'uploaded by the user', certificate: CERT_A });
     h.fake.clearLog();
@@ -172,7 +143,7 @@ describe('gce L7: create, no-op, update, delete', () => {
   });
 
   it('the static IP annotation: the user address is used and the own one released', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(l7());
     h.fake.seed('global/addresses/web-ip', { address: '192.0.2.80', description: 'reserved by a user' });
     h.fake.clearLog();
@@ -191,7 +162,7 @@ describe('gce L7: create, no-op, update, delete', () => {
   });
 
   it('a backend leaving the rules is deleted after the URL map stops using it', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(l7());
     h.fake.clearLog();
     const spec = l7();
@@ -200,7 +171,7 @@ describe('gce L7: create, no-op, update, delete', () => {
   });
 
   it('refuses source ranges (they would need Cloud Armor) and a load balancer with no port', async () => {
-    h = harness();
+    const h = harness();
     expect((await rejection(h.provider.ensure(l7({ sourceRanges: ['10.0.0.0/8'] })))).message).toContain('Cloud Armor');
     expect((await rejection(h.provider.ensure(l7({}, { allowHttp: false })))).message).toContain('allow-http');
     const withAction = l7({ actionRules: [{ path: '/old', pathType: 'Prefix', action: 'redirect', source: 'shop/site', before: 0 }] });
@@ -209,7 +180,7 @@ describe('gce L7: create, no-op, update, delete', () => {
   });
 
   it('plans a deletion without writing', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(l7());
     h.fake.clearLog();
     const changes = await h.provider.planDeletion(l7().ref);
@@ -218,7 +189,7 @@ describe('gce L7: create, no-op, update, delete', () => {
   });
 
   it('delete removes everything in dependency order', async () => {
-    h = harness();
+    const h = harness();
     await h.provider.ensure(withTls(l7(), CERT_A, KEY_A));
     h.fake.clearLog();
     await h.provider.delete(l7().ref);
@@ -243,7 +214,7 @@ describe('gce L7: create, no-op, update, delete', () => {
 
   it('an Ingress and a Service share the instance groups; deleting the Ingress keeps them', async () => {
     const { l4 } = await import('./fixtures.js');
-    h = harness();
+    const h = harness();
     await h.provider.ensure(l4());
     await h.provider.ensure(l7());
     await h.provider.delete(l7().ref);

@@ -2,14 +2,15 @@
 // ingress-gce does: which Pod stands for a backend, which probes qualify, how the
 // builder carries the path, and the health check the gce provider then makes.
 import type { V1Container, V1EndpointSlice, V1Ingress, V1Pod, V1Service } from '@kubernetes/client-node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { probePodOf, readinessProbePath } from '../../../src/controller/endpoints.js';
 import { buildIngressModel, type IngressModelInput } from '../../../src/controller/ingress-model.js';
 import type { L7Spec } from '../../../src/model/spec.js';
 import type { GceLbOptions } from '../../../src/providers/gce/annotations.js';
 import { GceProvider } from '../../../src/providers/gce/provider.js';
 import { gceOptionsSchema } from '../../../src/providers/gce/options.js';
-import { harness, HTTP_HC, l7, type Harness } from './fixtures.js';
+import { HTTP_HC, l7 } from './fixtures.js';
+import { harnessPerTest } from './lifecycle.js';
 
 function pod(name: string, containers: V1Container[], namespace = 'shop'): V1Pod {
   return { metadata: { name, namespace }, spec: { containers } };
@@ -110,21 +111,17 @@ describe('the Ingress builder carries the probe path on the backend health check
 });
 
 describe('gce L7: the backend health check requests the probe path', () => {
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.done();
-    h = undefined;
-  });
+  const harness = harnessPerTest();
 
   it('uses readinessProbePath, and a later change of it updates the check in place', async () => {
-    h = harness();
+    const h = harness();
     const withProbe = (path: string): L7Spec<GceLbOptions> => {
       const base = l7();
       return { ...base, targetSets: base.targetSets.map((t, i) => (i === 0 ? { ...t, healthCheck: { ...HTTP_HC, readinessProbePath: path } } : t)) };
     };
     await h.provider.ensure(withProbe('/ready'));
     const checks = h.fake.paths().filter((p) => p.startsWith('global/healthChecks/'));
-    const paths = checks.map((p) => (h?.fake.get(p)?.httpHealthCheck as { requestPath?: string } | undefined)?.requestPath).sort();
+    const paths = checks.map((p) => (h.fake.get(p)?.httpHealthCheck as { requestPath?: string } | undefined)?.requestPath).sort();
     expect(paths).toEqual(['/', '/ready']);
     h.fake.clearLog();
     await h.provider.ensure(withProbe('/live'));

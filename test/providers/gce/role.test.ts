@@ -5,9 +5,10 @@
 // time is one the scan found.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { harness, l4, l7, type Harness } from './fixtures.js';
+import { l4, l7 } from './fixtures.js';
+import { harnessPerTest } from './lifecycle.js';
 
 const SRC = join(import.meta.dirname, '../../../src/providers/gce');
 const ROLE = join(import.meta.dirname, '../../../deploy/gce/role.yaml');
@@ -129,11 +130,7 @@ async function invokedMethods(): Promise<Set<string>> {
   );
 }
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.done();
-  h = undefined;
-});
+const harness = harnessPerTest();
 
 describe('deploy/gce/role.yaml', () => {
   it('every call is labelled with the client method it invokes', async () => {
@@ -156,7 +153,7 @@ describe('deploy/gce/role.yaml', () => {
   });
 
   it('every call a scenario makes at run time is one the scan found', async () => {
-    h = harness({ nodeTags: undefined });
+    const h = harness({ nodeTags: undefined });
     h.fake.seed('zones/us-central1-a/instances/node-a', { tags: { items: ['node', 'http-server'] } });
     h.fake.seed('zones/us-central1-b/instances/node-b', { tags: { items: ['node'] } });
     await h.provider.ensure(l4());

@@ -9,7 +9,7 @@ import { createMetalProvider, type MetalLbOptions, type MetalProvider, type Serv
 import { parseConfig } from '../../../src/config/config.js';
 import { buildProviders } from '../../../src/providers/registry.js';
 import { isMetalProvider } from '../../../src/providers/metal/index.js';
-import { isProviderError, type ProviderError } from '../../../src/providers/types.js';
+import { rejection } from '../rejection.js';
 
 const OPTIONS = {
   pools: [
@@ -57,15 +57,6 @@ function modelErrors(p: MetalProvider, s: V1Service): string[] {
   return r.ok ? [] : r.errors.map(formatModelError);
 }
 
-async function rejection(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isProviderError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
 
 function attached(services: V1Service[]): { p: MetalProvider; src: ReturnType<typeof source> } {
   const p = provider();
