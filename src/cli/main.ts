@@ -109,7 +109,8 @@ program
   .option('--in-cluster', "use the pod's service account")
   .option('--context <name>', 'kubeconfig context (default: its current-context)')
   .option('--for <seconds>', 'stop after this long instead of running until SIGTERM', seconds)
-  .action(async (opts: { node?: string; config: string; provider?: string; kubeconfig?: string; inCluster?: boolean; context?: string; for?: number }) => {
+  .option('--log-level <level>', 'trace, debug, info, warn or error (default: the config file\'s log.level, else info)')
+  .action(async (opts: { node?: string; config: string; provider?: string; kubeconfig?: string; inCluster?: boolean; context?: string; for?: number; logLevel?: string }) => {
     await runSpeaker({ ...opts, node: opts.node ?? '' });
   });
 

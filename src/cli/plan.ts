@@ -2,13 +2,15 @@
 // same selectors, same indexes), plans every object in scope with controller/plan.ts,
 // and prints what would change, like `terraform plan -detailed-exitcode`: exit 0 when
 // nothing would, 2 when something would, 1 when something could not be planned or the
-// command could not run at all. Lists and gets only: no write to the API server, and
-// no provider call but plan, listOwned and planDeletion.
+// command could not run at all. Lists and gets only (the Pods whose readiness probes
+// Ingress health checks follow are read one by one, as the controller reads them): no
+// write to the API server, and no provider call but plan, listOwned and planDeletion.
 import type { KubeConfig, V1EndpointSlice, V1Ingress, V1IngressClass, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
 import { defaultConfig, loadConfig, type LbcConfig } from '../config/config.js';
 import { COMPANION_BY_GROUP, companionByGroup } from '../controller/companions.js';
-import { INGRESS_BY_GROUP, ingressByGroup } from '../controller/ingress-reconciler.js';
+import { ingressCacheIndexers } from '../controller/ingress-reconciler.js';
 import { EMPTY_NODE_TRACKER, trackNodes } from '../controller/nodes.js';
+import { podReader } from '../controller/probe-pods.js';
 import {
   attachServiceSources,
   exitCodeOf,
@@ -21,7 +23,7 @@ import {
 } from '../controller/plan.js';
 import { Cache, type IndexFunc, type KubeObject } from '../kube/cache.js';
 import { makeClients, type KubeClients } from '../kube/client.js';
-import { endpointSliceIndexers, ingressIndexers, serviceIndexers } from '../kube/indexes.js';
+import { endpointSliceIndexers, serviceIndexers } from '../kube/indexes.js';
 import { EndpointSlices, IngressClasses, Ingresses, Nodes, Secrets, Services, type ResourceType } from '../kube/resources.js';
 import { describeRef } from '../model/ref.js';
 import { buildProviders, type ProviderFactories, type ProviderSet } from '../providers/registry.js';
@@ -105,11 +107,13 @@ export interface ClusterSnapshot {
  * The controller's informer caches, from one paginated list each. Cluster-wide even
  * with -n, because what a Service or Ingress group may hold, and whether an orphan is
  * one, depends on objects in other namespaces (group members, the same Service name).
+ * The providers say which Services an Ingress's annotation actions name, as the
+ * controller's Ingress index has them say.
  */
-export async function readCluster(clients: KubeClients, nodeLabelSelector?: string): Promise<ClusterSnapshot> {
+export async function readCluster(clients: KubeClients, providers: Pick<ProviderSet, 'all'>, nodeLabelSelector?: string): Promise<ClusterSnapshot> {
   const [services, ingresses, ingressClasses, endpointSlices, secrets, nodes] = await Promise.all([
     listAll(clients, Services, { ...serviceIndexers, [COMPANION_BY_GROUP]: companionByGroup }),
-    listAll(clients, Ingresses, { ...ingressIndexers, [INGRESS_BY_GROUP]: ingressByGroup }),
+    listAll(clients, Ingresses, ingressCacheIndexers(providers)),
     listAll(clients, IngressClasses, {}),
     listAll(clients, EndpointSlices, endpointSliceIndexers),
     // Only TLS Secrets can be Ingress certificates; the controller watches no others.
@@ -133,12 +137,20 @@ export async function runPlan(opts: PlanOptions, deps: PlanDeps = {}): Promise<n
     const config = opts.config ? await loadConfig(opts.config) : defaultConfig();
     const { kc } = connectFromFlags(opts);
     const scope = scopeOf(opts, contextNamespace(kc));
-    const snapshot = await readCluster(makeClients(kc), deps.nodeLabelSelector);
     providers = deps.providers ?? (await buildProviders(config, deps.factories));
+    const clients = makeClients(kc);
+    const snapshot = await readCluster(clients, providers, deps.nodeLabelSelector);
     attachServiceSources(providers, snapshot.services, config);
     const nodes = trackNodes(EMPTY_NODE_TRACKER, snapshot.nodes, Date.now(), config.nodeReadyHysteresisMs).eligible;
     const plan = await planCluster(
-      { ...snapshot, nodes, config, providers, ...(deps.providerTimeoutMs !== undefined ? { providerTimeoutMs: deps.providerTimeoutMs } : {}) },
+      {
+        ...snapshot,
+        nodes,
+        pods: podReader(clients.core),
+        config,
+        providers,
+        ...(deps.providerTimeoutMs !== undefined ? { providerTimeoutMs: deps.providerTimeoutMs } : {}),
+      },
       scope,
     );
     const code = exitCodeOf(plan);

@@ -3,7 +3,6 @@
 // SIGINT stop it gracefully: no new work is taken, the reconciles in progress finish
 // (or are aborted after --drain-timeout), every Event recorded is written, and a
 // leader hands its Lease back so a standby takes over at once.
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger as Pino } from 'pino';
 import type { Registry } from 'prom-client';
 import { defaultConfig, loadConfig, type LbcConfig } from '../config/config.js';
@@ -13,7 +12,7 @@ import { groupKeyOf } from '../controller/ingress-reconciler.js';
 import { serviceOwnership } from '../controller/ownership.js';
 import { makeClients, type KubeClients } from '../kube/client.js';
 import { LeaderElector, type LeaderElectorOptions } from '../kube/leader-election.js';
-import { componentLogger, createLogger, SecretScrubber, type ComponentLogger, type ObjectFields } from '../observability/log.js';
+import { componentLogger, createLogger, registerCredentials, SecretScrubber, type ComponentLogger, type ObjectFields } from '../observability/log.js';
 import { ControllerMetrics, enableProcessMetrics, registry as defaultRegistry } from '../observability/metrics.js';
 import { parseBindAddress, startObservabilityServer, type ObservabilityServer } from '../observability/server.js';
 import { buildProviders, type ProviderSet } from '../providers/registry.js';
@@ -103,23 +102,6 @@ export class Replica {
       this.onLost(`controller failed to start: ${(e as Error).message}`);
     });
   }
-}
-
-/** Registers every credential lbc holds with the scrubber, so no log line can carry one. */
-export function registerCredentials(scrubber: SecretScrubber, kc: KubeConfig | undefined, config: LbcConfig | undefined, env: NodeJS.ProcessEnv = process.env): void {
-  for (const u of kc?.getUsers() ?? []) {
-    scrubber.add(u.token).add(u.password).add(u.keyData);
-    if (u.keyData) scrubber.add(Buffer.from(u.keyData, 'base64').toString('utf8'));
-    const ap = (u.authProvider as { config?: Record<string, unknown> } | undefined)?.config ?? {};
-    for (const k of ['access-token', 'id-token', 'refresh-token', 'client-secret']) scrubber.add(typeof ap[k] === 'string' ? ap[k] : undefined);
-  }
-  for (const k of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'GOOGLE_OAUTH_ACCESS_TOKEN', 'LBC_GOSSIP_KEY']) scrubber.add(env[k]);
-  const walk = (v: unknown, key: string): void => {
-    if (typeof v === 'string' && /(secret|token|password|passwd|private|credential|key)$/i.test(key)) scrubber.add(v);
-    else if (Array.isArray(v)) v.forEach((x) => walk(x, key));
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
-  };
-  for (const p of config?.providers ?? []) walk(p.options, '');
 }
 
 /** The provider serving an object, for log lines that do not say: what was applied, else what its class selects. */

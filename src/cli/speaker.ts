@@ -1,11 +1,16 @@
 // `lbc speaker --node NAME`: the bare-metal provider's per-node announcer (a DaemonSet,
 // with hostNetwork and CAP_NET_RAW). It reads the same configuration file as the
 // controller, so both agree on the pools; SIGTERM withdraws its announcements before
-// it exits, so another node takes over at once.
+// it exits, so another node takes over at once. It logs as `lbc run` does: JSON lines
+// (pino, scrubbed), the level by --log-level over the file's `log.level`, every line
+// carrying the node and provider, and `event` and `address` where it has them.
+import type { Logger as Pino } from 'pino';
 import { loadConfig } from '../config/config.js';
+import { resolveLogLevel } from '../config/operations.js';
 import { makeClients } from '../kube/client.js';
+import { createLogger, isLogLevel, registerCredentials, SecretScrubber } from '../observability/log.js';
 import { parseMetalOptions } from '../providers/metal/options.js';
-import { Speaker } from '../providers/metal/speaker/speaker.js';
+import { Speaker, type SpeakerLogFields, type SpeakerLogger } from '../providers/metal/speaker/speaker.js';
 import { connectFromFlags } from './connect.js';
 import { untilStopped } from './lifetime.js';
 
@@ -19,14 +24,50 @@ export interface SpeakerCommandOptions {
   kubeconfig?: string;
   inCluster?: boolean;
   context?: string;
+  /** `--log-level`, as `lbc run`'s: over the configuration file's `log.level`, default info. */
+  logLevel?: string;
   /** Stop after this many seconds (tests, demos). */
   for?: number;
 }
 
-export async function runSpeaker(opts: SpeakerCommandOptions): Promise<void> {
+export interface SpeakerDeps {
+  /** Where log lines go (tests); stdout by default. */
+  readonly logger?: Pino;
+  readonly scrubber?: SecretScrubber;
+}
+
+/** The speaker's lines through pino: its fields as JSON fields, under the node's and provider's. */
+function speakerLogger(log: Pino): SpeakerLogger & { error(msg: string, fields: SpeakerLogFields & { err?: unknown }): void } {
+  return {
+    info: (msg, fields = {}) => log.info(fields, msg),
+    warn: (msg, fields = {}) => log.warn(fields, msg),
+    error: (msg, fields) => log.error(fields, msg),
+  };
+}
+
+/** `lbc speaker`. Failures are logged (scrubbed) and set a non-zero exit code, as `lbc run`'s. */
+export async function runSpeaker(opts: SpeakerCommandOptions, deps: SpeakerDeps = {}): Promise<void> {
+  const scrubber = deps.scrubber ?? new SecretScrubber();
+  const logger = deps.logger ?? createLogger({ level: opts.logLevel && isLogLevel(opts.logLevel) ? opts.logLevel : 'info', scrubber });
+  const base = logger.child({ component: 'speaker', ...(opts.node ? { node: opts.node } : {}) });
+  const lifetime = new AbortController();
+  try {
+    await speak(opts, logger, base, scrubber, lifetime.signal);
+  } catch (e) {
+    speakerLogger(base).error(`lbc speaker failed: ${(e as Error).message}`, { event: 'failed', err: e });
+    process.exitCode = 1;
+  } finally {
+    lifetime.abort();
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  }
+}
+
+async function speak(opts: SpeakerCommandOptions, logger: Pino, base: Pino, scrubber: SecretScrubber, lifetime: AbortSignal): Promise<void> {
   if (!opts.node) throw new Error('--node (or NODE_NAME) is required: the name of the Node this speaker runs on');
   if (opts.inCluster && opts.kubeconfig) throw new Error('--in-cluster and --kubeconfig exclude each other');
   const config = await loadConfig(opts.config);
+  registerCredentials(scrubber, undefined, config);
+  logger.level = resolveLogLevel(config.operations, opts.logLevel);
   const metal = config.providers.map((p, i) => ({ p, i })).filter(({ p }) => p.type === 'metal');
   if (metal.length === 0) throw new Error(`${opts.config}: no provider of type metal`);
   const chosen = opts.provider ? metal.find(({ p }) => p.name === opts.provider) : metal.length === 1 ? metal[0] : undefined;
@@ -39,13 +80,15 @@ export async function runSpeaker(opts: SpeakerCommandOptions): Promise<void> {
   }
   const metalConfig = parseMetalOptions(chosen.p.options, `providers[${chosen.i}].options`);
   const { kc, origin } = connectFromFlags(opts);
-  const speaker = new Speaker({ node: opts.node, provider: chosen.p.name, metal: metalConfig, ownership: config, clients: makeClients(kc) });
-  console.log(
-    `lbc speaker: node ${opts.node}, provider ${chosen.p.name}, cluster ${kc.getCurrentCluster()?.server ?? '?'} (credentials from ${origin}), ` +
-      `pools ${metalConfig.pools.map((p) => p.name).join(', ')}`,
+  registerCredentials(scrubber, kc, config);
+  const log = speakerLogger(base.child({ provider: chosen.p.name }));
+  const speaker = new Speaker({ node: opts.node, provider: chosen.p.name, metal: metalConfig, ownership: config, clients: makeClients(kc), log });
+  log.info(
+    `starting: cluster ${kc.getCurrentCluster()?.server ?? '?'} (credentials from ${origin}), pools ${metalConfig.pools.map((p) => p.name).join(', ')}`,
+    { event: 'starting' },
   );
   const stopped = new AbortController();
-  const why = untilStopped(opts.for).then((reason) => {
+  const why = untilStopped(opts.for, lifetime).then((reason) => {
     stopped.abort(new Error(reason));
     return reason;
   });
@@ -58,7 +101,7 @@ export async function runSpeaker(opts: SpeakerCommandOptions): Promise<void> {
     }
   }
   const reason = await why;
-  console.log(`lbc speaker: stopping (${reason}): withdrawing announcements`);
+  log.info(`stopping (${reason}): withdrawing announcements`, { event: 'stopping' });
   await speaker.stop({ clean: true });
-  console.log('lbc speaker: stopped');
+  log.info('stopped', { event: 'stopped' });
 }

@@ -70,13 +70,19 @@ export class OperationsError extends Error {
   override readonly name = 'OperationsError';
 }
 
-/** File over defaults, flags over file; throws OperationsError naming the setting at fault. */
-export function resolveOperations(file: OperationsFile | undefined, flags: OperationsFlags = {}, namespaceFile?: string): OperationsSettings {
-  const le = file?.leaderElection;
-  const logLevel = flags.logLevel ?? file?.log?.level ?? 'info';
+/** The log level: `--log-level` over the file's `log.level` over info (lbc run and lbc speaker alike). */
+export function resolveLogLevel(file: OperationsFile | undefined, flag: string | undefined): LogLevel {
+  const logLevel = flag ?? file?.log?.level ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new OperationsError(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
   }
+  return logLevel as LogLevel;
+}
+
+/** File over defaults, flags over file; throws OperationsError naming the setting at fault. */
+export function resolveOperations(file: OperationsFile | undefined, flags: OperationsFlags = {}, namespaceFile?: string): OperationsSettings {
+  const le = file?.leaderElection;
+  const logLevel = resolveLogLevel(file, flags.logLevel);
   const sec = (v: number | undefined): number | undefined => (v === undefined ? undefined : Math.round(v * 1000));
   const timings: LeaseTimings = {
     leaseDurationMs: sec(flags.leaderElectLeaseDuration) ?? le?.leaseDurationMs ?? DEFAULT_LEASE_TIMINGS.leaseDurationMs,
@@ -99,6 +105,6 @@ export function resolveOperations(file: OperationsFile | undefined, flags: Opera
       : { enabled: false },
     metricsBindAddress: flags.metricsBindAddress ?? file?.metrics?.bindAddress ?? DEFAULT_METRICS_BIND_ADDRESS,
     healthProbeBindAddress: flags.healthProbeBindAddress ?? file?.health?.bindAddress ?? DEFAULT_HEALTH_PROBE_BIND_ADDRESS,
-    logLevel: logLevel as LogLevel,
+    logLevel,
   };
 }

@@ -11,7 +11,6 @@ import {
   endpointSliceIndexers,
   INGRESS_BY_BACKEND_SERVICE,
   INGRESS_BY_TLS_SECRET,
-  ingressIndexers,
   serviceIndexers,
 } from '../kube/indexes.js';
 import { newInformer, type Informer, type InformerOptions, type WatchFn } from '../kube/informer.js';
@@ -22,7 +21,7 @@ import type { ProviderSet } from '../providers/registry.js';
 import { companionApi, companionByGroup, COMPANION_BY_GROUP, COMPANION_OF_ANNOTATION, Companions } from './companions.js';
 import { EligibleNodes } from './eligible-nodes.js';
 import { GarbageCollector, type SweepResult } from './garbage-collector.js';
-import { groupKeyOf, INGRESS_BY_GROUP, ingressByGroup, IngressReconciler, isIngressGroupKey } from './ingress-reconciler.js';
+import { groupKeyOf, INGRESS_BY_GROUP, ingressCacheIndexers, IngressReconciler, isIngressGroupKey } from './ingress-reconciler.js';
 import { OwnWrites } from './own-writes.js';
 import { podReader } from './probe-pods.js';
 import { attachServiceSources, type MetalOwnership } from './service-sources.js';
@@ -164,7 +163,7 @@ export class Controller {
     // the policy and selector its sharing rules compare) from this cache, so it must have
     // it before the first reconcile. It rebuilds lazily, once the cache has synced.
     this.metalOwnership = attachServiceSources(opts.providers, this.services.cache, config);
-    this.ingresses = newInformer(clients, Ingresses, { ...common, ...ns, name: 'ingresses', indexers: { ...ingressIndexers, [INGRESS_BY_GROUP]: ingressByGroup } });
+    this.ingresses = newInformer(clients, Ingresses, { ...common, ...ns, name: 'ingresses', indexers: ingressCacheIndexers(opts.providers) });
     this.ingressClasses = newInformer(clients, IngressClasses, { ...common, name: 'ingressclasses' });
     this.nodes = newInformer(clients, Nodes, { ...common, name: 'nodes', ...(opts.nodeLabelSelector ? { labelSelector: opts.nodeLabelSelector } : {}) });
     this.endpointSlices = newInformer(clients, EndpointSlices, { ...common, ...ns, name: 'endpointslices', indexers: endpointSliceIndexers });

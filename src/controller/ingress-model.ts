@@ -71,6 +71,27 @@ export function ingressGroupOf(ingress: V1Ingress): { ok: true; group: IngressGr
   return { ok: true, group: { explicit: false, namespace, name: own, key: `ingress/${namespace}/${own}` } };
 }
 
+/**
+ * The Services an Ingress's annotation actions forward to (names, in its namespace), as
+ * the providers that have actions read them: every `<prefix>actions.<name>` for each
+ * prefix such a provider reads, the keys the builder resolves. Every action counts, used
+ * by the Ingress's own backends or not: actions are group-wide, so another member may be
+ * the one with the `use-annotation` backend. The cache indexes Ingresses before any
+ * Ingress's provider is chosen, hence every configured provider's reading.
+ */
+export function actionServicesOf(providers: readonly Pick<ModelProvider, 'capabilities' | 'actionServices'>[]): (ing: V1Ingress) => string[] {
+  const readers = providers.flatMap((provider) =>
+    provider.actionServices ? provider.capabilities.annotationPrefixes.map((prefix) => ({ actions: `${prefix}actions.`, provider })) : [],
+  );
+  return (ing) => {
+    const names: string[] = [];
+    for (const [key, value] of Object.entries(ing.metadata?.annotations ?? {})) {
+      for (const r of readers) if (key.startsWith(r.actions)) names.push(...(r.provider.actionServices?.(value) ?? []).map((ref) => ref.service));
+    }
+    return names;
+  };
+}
+
 // ---- building ------------------------------------------------------------------
 
 export interface IngressModelInput<O extends ProviderOptions = ProviderOptions> {

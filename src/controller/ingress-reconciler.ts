@@ -5,11 +5,12 @@
 // keep their finalizer until the load balancer no longer routes for them.
 import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Node, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { Cache, IndexFunc } from '../kube/cache.js';
-import { ENDPOINTSLICE_BY_SERVICE, ingressByBackendService, ingressByTLSSecret } from '../kube/indexes.js';
+import { ENDPOINTSLICE_BY_SERVICE, ingressByBackendService, ingressByTLSSecret, ingressIndexers } from '../kube/indexes.js';
 import { hasFinalizer } from '../kube/status.js';
 import { ingressGroupRef, type LbRef } from '../model/ref.js';
 import type { LoadBalancerStatus } from '../model/status.js';
 import { formatModelError, type ModelError } from '../model/validation.js';
+import type { ProviderSet } from '../providers/registry.js';
 import { PartialEnsureError, type Provider } from '../providers/types.js';
 import type { CompanionRequirement, Companions } from './companions.js';
 import {
@@ -21,9 +22,9 @@ import {
   SyncLoadBalancerFailed,
   UpdatedLoadBalancer,
 } from './events.js';
-import { buildIngressModel, ingressGroupOf, type BackendDecision, type IngressModelInput, type IngressModelResult } from './ingress-model.js';
+import { actionServicesOf, buildIngressModel, ingressGroupOf, type BackendDecision, type IngressModelInput, type IngressModelResult } from './ingress-model.js';
 import { ingressOwnership, type OwnershipConfig } from './ownership.js';
-import { readProbePods, type PodReader } from './probe-pods.js';
+import { withProbePods, type PodReader } from './probe-pods.js';
 import type { OwnWrites } from './own-writes.js';
 import {
   abortedForDeletion,
@@ -53,6 +54,16 @@ export function groupKeyOf(ing: V1Ingress): string {
 }
 
 export const ingressByGroup: IndexFunc<V1Ingress> = (ing) => [groupKeyOf(ing)];
+
+/** The Services an Ingress routes to as `namespace/name` keys: its backends, and its annotation actions' as the providers read them. */
+export function backendServicesOf(providers: Pick<ProviderSet, 'all'>): IndexFunc<V1Ingress> {
+  return ingressByBackendService(actionServicesOf(providers.all));
+}
+
+/** The indexes of the Ingress cache (the controller's informer, lbc plan's list): kube's, with the providers' actions, and by group. */
+export function ingressCacheIndexers(providers: Pick<ProviderSet, 'all'>): Record<string, IndexFunc<V1Ingress>> {
+  return { ...ingressIndexers(actionServicesOf(providers.all)), [INGRESS_BY_GROUP]: ingressByGroup };
+}
 
 export function isIngressGroupKey(key: string): boolean {
   return key.startsWith('ingress/') || key.startsWith('group/');
@@ -139,6 +150,8 @@ export function decideGroup(members: readonly V1Ingress[], classes: readonly V1I
 export type IngressGroupInputs = Pick<IngressModelInput, 'ingresses' | 'services' | 'endpointSlices' | 'secrets' | 'nodes'>;
 
 export interface IngressInputLookups {
+  /** Whose reading of annotation actions names Services besides the backends. */
+  readonly providers: Pick<ProviderSet, 'all'>;
   readonly services: Pick<Cache<V1Service>, 'get'>;
   readonly endpointSlices: Pick<Cache<V1EndpointSlice>, 'byIndex'>;
   readonly secrets: Pick<Cache<V1Secret>, 'get'>;
@@ -147,7 +160,7 @@ export interface IngressInputLookups {
 
 /** The backend Services, their EndpointSlices and the TLS Secrets the members name, from the caches. */
 export function ingressModelInputs(ingresses: readonly V1Ingress[], l: IngressInputLookups): IngressGroupInputs {
-  const serviceKeys = new Set(ingresses.flatMap(ingressByBackendService));
+  const serviceKeys = new Set(ingresses.flatMap(backendServicesOf(l.providers)));
   const secretKeys = new Set(ingresses.flatMap(ingressByTLSSecret));
   const services: V1Service[] = [];
   const endpointSlices: V1EndpointSlice[] = [];
@@ -179,8 +192,11 @@ export class IngressReconciler {
   private readonly announced = new Map<string, string>();
   private readonly deleting = new Set<string>();
   private readonly retry = new RetryGate();
+  private readonly backendServices: IndexFunc<V1Ingress>;
 
-  constructor(private readonly deps: IngressReconcilerDeps) {}
+  constructor(private readonly deps: IngressReconcilerDeps) {
+    this.backendServices = backendServicesOf(deps.providers);
+  }
 
   /** The controller's retry schedule for a failed key: reruns before then make no provider call. */
   deferRetry(key: string, atMs: number): void {
@@ -242,7 +258,7 @@ export class IngressReconciler {
       ports = await deps.companions.ensure(groupKey, ingresses, wanted);
       built = build(ports);
     }
-    if (built.ok && built.probePods.length > 0) built = build(ports, await readProbePods(deps.pods, built.probePods));
+    built = await withProbePods(built, (pods) => build(ports, pods), deps.pods);
     if (!built.ok) {
       if (built.reason === 'invalid') return this.invalid(groupKey, ingresses, built.errors);
       throw new Error(`companion node ports for ${built.companions.map((c) => c.key).join(', ')} are not available yet`);
@@ -320,7 +336,7 @@ export class IngressReconciler {
     this.announced.set(groupKey, digest);
     for (const b of backends) {
       const svcKey = `${b.backend.namespace}/${b.backend.service}`;
-      const users = ingresses.filter((i) => ingressByBackendService(i).includes(svcKey));
+      const users = ingresses.filter((i) => this.backendServices(i).includes(svcKey));
       this.tell(users.length > 0 ? users : ingresses, 'Normal', BackendTargets, b.reason);
     }
   }

@@ -4,7 +4,7 @@
 // ensure(spec); for objects leaving lbc it shows what delete(ref) would remove; and it
 // runs the garbage collector's test (isWanted) over every provider's listOwned. The only
 // provider calls made are plan, listOwned and the optional planDeletion, all reads.
-import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Node, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { LbcConfig } from '../config/config.js';
 import type { Cache } from '../kube/cache.js';
 import { ENDPOINTSLICE_BY_SERVICE } from '../kube/indexes.js';
@@ -15,9 +15,10 @@ import type { ProviderSet } from '../providers/registry.js';
 import type { CallOptions, Change, OwnedLoadBalancer, Provider } from '../providers/types.js';
 import { COMPANION_BY_GROUP, companionNodePorts, planCompanions, type CompanionChange } from './companions.js';
 import { isWanted } from './garbage-collector.js';
-import { buildIngressModel } from './ingress-model.js';
+import { buildIngressModel, type IngressModelResult } from './ingress-model.js';
 import { companionRequirements, decideGroup, groupKeyOf, INGRESS_BY_GROUP, ingressModelInputs, refOf } from './ingress-reconciler.js';
 import { ingressOwnership, serviceOwnership } from './ownership.js';
+import { withProbePods, type PodReader } from './probe-pods.js';
 import { callProvider, FINALIZER, Flight, keyOf, READY_CONDITION } from './reconcile.js';
 import { buildServiceModel } from './service-model.js';
 
@@ -38,6 +39,8 @@ export interface PlanInputs {
   readonly secrets: Cache<V1Secret>;
   /** The eligible nodes, as the controller's EligibleNodes computes them at start. */
   readonly nodes: readonly V1Node[];
+  /** Reads the Pods whose readiness probes Ingress health checks follow, as the reconciler does (GETs only). */
+  readonly pods: PodReader;
   /** Upper bound of one provider call. Default 2 min, as the controller. */
   readonly providerTimeoutMs?: number;
 }
@@ -241,13 +244,22 @@ class Planner {
     const provider = providers.byName(first.provider);
     if (!provider) return { subject, intent, outcome: { kind: 'failed', message: `provider ${first.provider} is not configured` } };
     const group = mine.map((m) => m.ing);
-    const built = buildIngressModel({
-      ...ingressModelInputs(group, { ...this.inputs, nodes: () => this.inputs.nodes }),
-      provider,
-      className: first.className,
-      clusterName: config.clusterName,
-      companionNodePorts: companionNodePorts(services.byIndex(COMPANION_BY_GROUP, groupKey)),
-    });
+    const build = (pods?: readonly V1Pod[]): IngressModelResult =>
+      buildIngressModel({
+        ...ingressModelInputs(group, { ...this.inputs, nodes: () => this.inputs.nodes }),
+        provider,
+        className: first.className,
+        clusterName: config.clusterName,
+        companionNodePorts: companionNodePorts(services.byIndex(COMPANION_BY_GROUP, groupKey)),
+        ...(pods ? { pods } : {}),
+      });
+    let built: IngressModelResult;
+    try {
+      // Health checks follow the backing Pods' readiness probes: read them as the reconciler does.
+      built = await withProbePods(build(), build, this.inputs.pods);
+    } catch (e) {
+      return { subject, intent, outcome: { kind: 'failed', message: message(e) } };
+    }
     if (!built.ok && built.reason === 'invalid') {
       const object = group.length === 1 ? `Ingress ${keyOf(group[0] ?? {})}` : `Ingress group ${groupKey}`;
       return { subject, intent, outcome: { kind: 'invalid', message: invalidMessage(built.errors, object) } };

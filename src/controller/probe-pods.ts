@@ -6,6 +6,7 @@
 // nothing.
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { PodRef } from './endpoints.js';
+import type { IngressModelResult } from './ingress-model.js';
 
 export interface PodReader {
   /** undefined when the Pod is gone (it can go between the EndpointSlice and the read). */
@@ -30,4 +31,17 @@ export async function readProbePods(reader: PodReader, refs: readonly PodRef[]):
   const unique = new Map(refs.map((r) => [`${r.namespace}/${r.name}`, r]));
   const pods = await Promise.all([...unique.values()].map((r) => reader.read(r.namespace, r.name)));
   return pods.filter((p): p is V1Pod => p !== undefined);
+}
+
+/**
+ * The build again with the Pods the given one named for their readiness probes (the
+ * reconciler's and `lbc plan`'s one way to it); a build that names none is final as is.
+ */
+export async function withProbePods(
+  built: IngressModelResult,
+  rebuild: (pods: readonly V1Pod[]) => IngressModelResult,
+  reader: PodReader,
+): Promise<IngressModelResult> {
+  if (!built.ok || built.probePods.length === 0) return built;
+  return rebuild(await readProbePods(reader, built.probePods));
 }

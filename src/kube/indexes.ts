@@ -3,12 +3,9 @@
 // result can be enqueued as is.
 import type { V1EndpointSlice, V1Ingress, V1IngressBackend, V1Service } from '@kubernetes/client-node';
 import type { IndexFunc } from './cache.js';
-import { forwardServicesOf, INGRESS_PREFIX } from '../providers/aws/annotations.js';
 
 /** The label the EndpointSlice controller puts on every slice it manages. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-
-const ACTIONS = `${INGRESS_PREFIX}actions.`;
 
 export const SERVICE_BY_NODE_PORT = 'byNodePort';
 export const INGRESS_BY_BACKEND_SERVICE = 'byBackendService';
@@ -20,27 +17,31 @@ export const serviceByNodePort: IndexFunc<V1Service> = (svc) =>
   (svc.spec?.ports ?? []).flatMap((p) => (p.nodePort ? [String(p.nodePort)] : []));
 
 /**
- * Services an Ingress routes to: its backends, and the Services its annotation actions
- * forward to (aws-load-balancer-controller's `actions.<name>` forwardConfig, read by the
- * AWS provider's own parser), so that a change to a canary's Service or EndpointSlices
- * requeues the group like a backend's. Every action the Ingress defines counts, used by
- * its own backends or not: actions are group-wide, so another member may be the one
- * with the `use-annotation` backend. The informer indexes before any provider is chosen,
- * hence the one annotation family that has such actions is read here by name.
+ * The Services an Ingress names outside its spec, by name in its own namespace: those its
+ * annotation actions forward to (aws-load-balancer-controller's `actions.<name>`
+ * forwardConfig). Only a provider reads its action format, so whoever wires the providers
+ * supplies this (see controller/ingress-reconciler.ts); the kube layer knows none of them.
  */
-export const ingressByBackendService: IndexFunc<V1Ingress> = (ing) => {
-  const ns = ing.metadata?.namespace ?? '';
-  const backends: (V1IngressBackend | undefined)[] = [ing.spec?.defaultBackend];
-  for (const rule of ing.spec?.rules ?? []) {
-    for (const path of rule.http?.paths ?? []) backends.push(path.backend);
-  }
-  // A use-annotation backend's name is the action's, not a Service's; indexing it is harmless.
-  const names = backends.flatMap((b) => (b?.service?.name ? [b.service.name] : []));
-  for (const [key, value] of Object.entries(ing.metadata?.annotations ?? {})) {
-    if (key.startsWith(ACTIONS)) names.push(...forwardServicesOf(value).map((r) => r.service));
-  }
-  return [...new Set(names)].map((n) => `${ns}/${n}`);
-};
+export type IngressReferencedServices = (ing: V1Ingress) => readonly string[];
+
+/**
+ * Services an Ingress routes to: its backends, and the Services `referenced` says it
+ * names besides (its annotation actions), so that a change to a canary's Service or
+ * EndpointSlices requeues the group like a backend's.
+ */
+export function ingressByBackendService(referenced: IngressReferencedServices): IndexFunc<V1Ingress> {
+  return (ing) => {
+    const ns = ing.metadata?.namespace ?? '';
+    const backends: (V1IngressBackend | undefined)[] = [ing.spec?.defaultBackend];
+    for (const rule of ing.spec?.rules ?? []) {
+      for (const path of rule.http?.paths ?? []) backends.push(path.backend);
+    }
+    // A use-annotation backend's name is the action's, not a Service's; indexing it is harmless.
+    const names = backends.flatMap((b) => (b?.service?.name ? [b.service.name] : []));
+    names.push(...referenced(ing));
+    return [...new Set(names)].map((n) => `${ns}/${n}`);
+  };
+}
 
 export const ingressByTLSSecret: IndexFunc<V1Ingress> = (ing) => {
   const ns = ing.metadata?.namespace ?? '';
@@ -53,8 +54,11 @@ export const endpointSliceByService: IndexFunc<V1EndpointSlice> = (slice) => {
 };
 
 export const serviceIndexers = { [SERVICE_BY_NODE_PORT]: serviceByNodePort };
-export const ingressIndexers = {
-  [INGRESS_BY_BACKEND_SERVICE]: ingressByBackendService,
-  [INGRESS_BY_TLS_SECRET]: ingressByTLSSecret,
-};
+/** The Ingress indexes, with the Services `referenced` says an Ingress names beyond its spec. */
+export function ingressIndexers(referenced: IngressReferencedServices): Record<string, IndexFunc<V1Ingress>> {
+  return {
+    [INGRESS_BY_BACKEND_SERVICE]: ingressByBackendService(referenced),
+    [INGRESS_BY_TLS_SECRET]: ingressByTLSSecret,
+  };
+}
 export const endpointSliceIndexers = { [ENDPOINTSLICE_BY_SERVICE]: endpointSliceByService };

@@ -13,8 +13,10 @@
 // 3. the finished line is scrubbed for what credentials look like: PEM private keys
 //    (also base64-encoded, as in a Secret's data), bearer/basic authorization, JWTs
 //    (service-account tokens), and `token=…`/`"password":"…"` pairs.
+import type { KubeConfig } from '@kubernetes/client-node';
 import { pino, stdSerializers, stdTimeFunctions, type DestinationStream, type Logger as Pino } from 'pino';
 
+import type { LbcConfig } from '../config/config.js';
 import { LOG_LEVELS, type LogLevel } from '../config/operations.js';
 
 export { LOG_LEVELS, type LogLevel };
@@ -69,6 +71,23 @@ export class SecretScrubber {
       .replace(CREDENTIAL_KEY, `"$1"$2"${REDACTED}"`)
       .replace(CREDENTIAL_PAIR, `$1$2${REDACTED}`);
   }
+}
+
+/** Registers every credential lbc holds with the scrubber, so no log line can carry one. */
+export function registerCredentials(scrubber: SecretScrubber, kc: KubeConfig | undefined, config: LbcConfig | undefined, env: NodeJS.ProcessEnv = process.env): void {
+  for (const u of kc?.getUsers() ?? []) {
+    scrubber.add(u.token).add(u.password).add(u.keyData);
+    if (u.keyData) scrubber.add(Buffer.from(u.keyData, 'base64').toString('utf8'));
+    const ap = (u.authProvider as { config?: Record<string, unknown> } | undefined)?.config ?? {};
+    for (const k of ['access-token', 'id-token', 'refresh-token', 'client-secret']) scrubber.add(typeof ap[k] === 'string' ? ap[k] : undefined);
+  }
+  for (const k of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'GOOGLE_OAUTH_ACCESS_TOKEN', 'LBC_GOSSIP_KEY']) scrubber.add(env[k]);
+  const walk = (v: unknown, key: string): void => {
+    if (typeof v === 'string' && /(secret|token|password|passwd|private|credential|key)$/i.test(key)) scrubber.add(v);
+    else if (Array.isArray(v)) v.forEach((x) => walk(x, key));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
+  };
+  for (const p of config?.providers ?? []) walk(p.options, '');
 }
 
 // Known credential fields of objects that may be logged (config, kubeconfig users,

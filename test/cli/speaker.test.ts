@@ -2,8 +2,9 @@
 // controller's config file, a kubeconfig. Against devcluster on the host's loopback, so
 // it must never touch the host's network: its pool's only interface does not exist (it
 // is elected, and says it cannot announce), and it has no peers to send heartbeats to.
+// It logs as `lbc run` does: JSON lines, the level by --log-level over the file's.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,10 +66,26 @@ function lbc(args: readonly string[], env: NodeJS.ProcessEnv = {}): Run {
   };
 }
 
+/** A log line as JSON; undefined for anything else (a runtime warning on stderr). */
+function entry(line: string | undefined): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(line ?? '');
+    return v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const entries = (run: Run): Record<string, unknown>[] =>
+  run.out.flatMap((l) => {
+    const e = entry(l);
+    return e ? [e] : [];
+  });
+
 let dev: DevCluster;
 let clients: KubeClients;
 let dir: string;
 let config: string;
+let configWarn: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lbc-speaker-cli-'));
@@ -94,6 +111,8 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
+  configWarn = join(dir, 'lbc-warn.yaml');
+  writeFileSync(configWarn, `log: { level: warn }\n${readFileSync(config, 'utf8')}`);
   const svc = await clients.core.createNamespacedService({
     namespace: 'default',
     body: { metadata: { name: 'web' }, spec: { type: 'LoadBalancer', loadBalancerClass: 'lbc.dev/metal', ports: [{ port: 80, protocol: 'TCP' }] } },
@@ -127,18 +146,23 @@ describe('lbc speaker', () => {
     async () => {
       const run = lbc(['speaker', '--kubeconfig', dev.kubeconfigPath, '--config', config], { NODE_NAME: 'n1' });
       try {
-        expect(await run.waitFor(/lbc speaker: node n1, provider metal/)).toContain('credentials from flag');
-        const part = await run.waitFor(/takes part/);
-        const incarnation = /incarnation ([0-9a-f]+)/.exec(part)?.[1];
+        const starting = entry(await run.waitFor(/"event":"starting"/));
+        expect(starting).toMatchObject({ level: 'info', name: 'lbc', component: 'speaker', node: 'n1', provider: 'metal' });
+        expect(starting?.msg).toContain('credentials from flag');
+        const part = entry(await run.waitFor(/takes part/));
+        expect(part).toMatchObject({ level: 'info', event: 'takes-part', node: 'n1', provider: 'metal' });
+        const incarnation = /incarnation ([0-9a-f]+)/.exec(String(part?.msg))?.[1];
         expect(incarnation).toMatch(/^[0-9a-f]{12}$/);
         const lease = await readLease();
         expect(lease?.spec?.holderIdentity).toBe(`n1/${incarnation}`);
         expect(lease?.metadata?.labels).toMatchObject({ 'lbc.dev/speaker': 'metal', 'lbc.dev/node': 'n1' });
         // The only live node wins the address; its pool's interface does not exist here.
-        await run.waitFor(/elected for 192\.0\.2\.1 but no interface named lbc-none0; not announcing/);
+        const noInterface = entry(await run.waitFor(/elected for 192\.0\.2\.1 but no interface named lbc-none0; not announcing/));
+        expect(noInterface).toMatchObject({ level: 'warn', event: 'not-announcing', address: '192.0.2.1', node: 'n1', provider: 'metal' });
         run.signal('SIGTERM');
         expect(await run.exited).toBe(0);
-        expect(run.out.join('\n')).toContain('lbc speaker: stopping (SIGTERM)');
+        expect(entries(run).find((e) => e.event === 'stopping')?.msg).toBe('stopping (SIGTERM): withdrawing announcements');
+        expect(entries(run).find((e) => e.event === 'stopped')).toMatchObject({ node: 'n1', provider: 'metal' });
         expect(await readLease()).toBeUndefined();
       } finally {
         run.signal('SIGKILL');
@@ -150,7 +174,9 @@ describe('lbc speaker', () => {
   it('without --node or NODE_NAME: exits 1 saying so', async () => {
     const run = lbc(['speaker', '--kubeconfig', dev.kubeconfigPath, '--config', config]);
     expect(await run.exited).toBe(1);
-    expect(run.out.join('\n')).toContain('lbc: --node (or NODE_NAME) is required');
+    const failed = entries(run).find((e) => e.event === 'failed');
+    expect(failed).toMatchObject({ level: 'error', component: 'speaker' });
+    expect(failed?.msg).toContain('lbc speaker failed: --node (or NODE_NAME) is required');
   }, 90_000);
 
   it('without --config: commander refuses, naming the flag', async () => {
@@ -162,8 +188,35 @@ describe('lbc speaker', () => {
   it('without the packet addon: exits 1 at start, saying how to build it', async () => {
     const run = lbc(['speaker', '--node', 'n1', '--kubeconfig', dev.kubeconfigPath, '--config', config], { LBC_PACKET_ADDON: join(dir, 'missing.node') });
     expect(await run.exited).toBe(1);
-    expect(run.out.join('\n')).toContain('the packet socket addon is not built');
-    expect(run.out.join('\n')).toContain('npm run build:native');
+    const failed = entries(run).find((e) => e.event === 'failed');
+    expect(failed).toMatchObject({ level: 'error', node: 'n1' });
+    expect(failed?.msg).toContain('the packet socket addon is not built');
+    expect(failed?.msg).toContain('npm run build:native');
     expect(await readLease()).toBeUndefined();
+  }, 90_000);
+
+  it('logs at --log-level, else at the config file\'s log.level, as lbc run', async () => {
+    // Each run fails at start (no packet addon) after its info line `starting`, or without it.
+    const events = async (args: string[], cfg: string): Promise<unknown[]> => {
+      const run = lbc(['speaker', '--node', 'n1', '--kubeconfig', dev.kubeconfigPath, '--config', cfg, ...args], { LBC_PACKET_ADDON: join(dir, 'missing.node') });
+      expect(await run.exited).toBe(1);
+      return entries(run).map((e) => e.event);
+    };
+    const [byDefault, byFlag, byFile, flagOverFile] = await Promise.all([
+      events([], config),
+      events(['--log-level', 'warn'], config),
+      events([], configWarn),
+      events(['--log-level', 'debug'], configWarn),
+    ]);
+    expect(byDefault).toEqual(['starting', 'failed']);
+    expect(byFlag).toEqual(['failed']);
+    expect(byFile).toEqual(['failed']);
+    expect(flagOverFile).toEqual(['starting', 'failed']);
+  }, 90_000);
+
+  it('refuses a --log-level that is not a level, naming the flag', async () => {
+    const run = lbc(['speaker', '--node', 'n1', '--kubeconfig', dev.kubeconfigPath, '--config', config, '--log-level', 'loud']);
+    expect(await run.exited).toBe(1);
+    expect(entries(run).find((e) => e.event === 'failed')?.msg).toContain('--log-level: "loud" is not one of trace, debug, info, warn, error');
   }, 90_000);
 });

@@ -4,11 +4,11 @@ import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1IngressSpec, V1Node,
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/config.js';
 import { COMPANION_BY_GROUP, COMPANION_OF_ANNOTATION, companionByGroup, Companions } from '../../src/controller/companions.js';
-import { INGRESS_BY_GROUP, ingressByGroup, ingressModelInputs, IngressReconciler } from '../../src/controller/ingress-reconciler.js';
+import { ingressCacheIndexers, ingressModelInputs, IngressReconciler } from '../../src/controller/ingress-reconciler.js';
 import { OwnWrites } from '../../src/controller/own-writes.js';
 import { FINALIZER, Flight } from '../../src/controller/reconcile.js';
-import { Cache } from '../../src/kube/cache.js';
-import { endpointSliceIndexers, ingressIndexers, serviceIndexers } from '../../src/kube/indexes.js';
+import { Cache, objectKey } from '../../src/kube/cache.js';
+import { endpointSliceIndexers, INGRESS_BY_BACKEND_SERVICE, serviceIndexers } from '../../src/kube/indexes.js';
 import { ingressGroupRef } from '../../src/model/ref.js';
 import type { L7Spec } from '../../src/model/spec.js';
 import type { MemoryProvider } from '../../src/providers/memory/index.js';
@@ -28,7 +28,7 @@ async function setup() {
   });
   const providers = await buildProviders(config);
   const services = new Cache<V1Service>({ ...serviceIndexers, [COMPANION_BY_GROUP]: companionByGroup });
-  const ingresses = new Cache<V1Ingress>({ ...ingressIndexers, [INGRESS_BY_GROUP]: ingressByGroup });
+  const ingresses = new Cache<V1Ingress>(ingressCacheIndexers(providers));
   const classes = new Cache<V1IngressClass>();
   const slices = new Cache<V1EndpointSlice>(endpointSliceIndexers);
   const secrets = new Cache<V1Secret>();
@@ -270,21 +270,65 @@ describe('IngressReconciler: health checks that follow readiness probes', () => 
   });
 });
 
+/** The configured providers with one AWS provider: the one whose annotation actions name Services. */
+async function withAws() {
+  const config = validateConfig({ clusterName: 'unit', providers: [{ name: 'mem', type: 'memory' }, { name: 'aws', type: 'aws', options: { region: 'us-east-1' } }] });
+  return buildProviders(config);
+}
+
+const split = { type: 'forward', forwardConfig: { targetGroups: [{ serviceName: 'web-v1', servicePort: '80', weight: 90 }, { serviceName: 'web-v2', servicePort: 80, weight: 10 }] } };
+const useSplit: V1IngressSpec = { rules: [{ http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'canary-split', port: { name: 'use-annotation' } } } }] } }] };
+
+describe('ingressCacheIndexers', () => {
+  it('finds an Ingress by the Services its alb actions.<name> forward to, as the AWS provider reads them', async () => {
+    const providers = await withAws();
+    try {
+      const c = new Cache<V1Ingress>(ingressCacheIndexers(providers));
+      c.set({
+        metadata: {
+          name: 'canary',
+          namespace: 'shop',
+          annotations: {
+            'alb.ingress.kubernetes.io/actions.canary-split': JSON.stringify(split),
+            // Used by no backend of this Ingress: another member of its group may use it.
+            'alb.ingress.kubernetes.io/actions.elsewhere': JSON.stringify({ type: 'forward', forwardConfig: { targetGroups: [{ serviceName: 'other', servicePort: 80 }] } }),
+            'alb.ingress.kubernetes.io/actions.moved': JSON.stringify({ type: 'redirect', redirectConfig: { path: '/new', statusCode: 'HTTP_301' } }),
+            'alb.ingress.kubernetes.io/actions.broken': '{"type":"forward",',
+          },
+        },
+        spec: useSplit,
+      });
+      expect(c.indexValues(INGRESS_BY_BACKEND_SERVICE).sort()).toEqual(['shop/canary-split', 'shop/other', 'shop/web-v1', 'shop/web-v2']);
+      expect(c.byIndex(INGRESS_BY_BACKEND_SERVICE, 'shop/web-v2').map(objectKey)).toEqual(['shop/canary']);
+    } finally {
+      await providers.close();
+    }
+  });
+
+  it('reads no action when no configured provider has actions', async () => {
+    const providers = await buildProviders(validateConfig({ clusterName: 'unit', providers: [{ name: 'mem', type: 'memory' }] }));
+    const c = new Cache<V1Ingress>(ingressCacheIndexers(providers));
+    c.set({ metadata: { name: 'canary', namespace: 'shop', annotations: { 'alb.ingress.kubernetes.io/actions.canary-split': JSON.stringify(split) } }, spec: useSplit });
+    expect(c.indexValues(INGRESS_BY_BACKEND_SERVICE)).toEqual(['shop/canary-split']);
+  });
+});
+
 describe('ingressModelInputs', () => {
-  it('reads the Services an alb actions.<name> forward names, and their EndpointSlices, as it reads backends', () => {
+  it('reads the Services an alb actions.<name> forward names, and their EndpointSlices, as it reads backends', async () => {
     const services = new Cache<V1Service>(serviceIndexers);
     const slices = new Cache<V1EndpointSlice>(endpointSliceIndexers);
     for (const name of ['web-v1', 'web-v2', 'unrelated']) {
       services.set({ metadata: { name, namespace: 'shop' }, spec: { ports: [{ name: 'http', port: 80 }] } });
       slices.set({ metadata: { name: `${name}-abc`, namespace: 'shop', labels: { 'kubernetes.io/service-name': name } }, addressType: 'IPv4', endpoints: [] });
     }
-    const split = { type: 'forward', forwardConfig: { targetGroups: [{ serviceName: 'web-v1', servicePort: '80', weight: 90 }, { serviceName: 'web-v2', servicePort: 80, weight: 10 }] } };
-    const canary: V1Ingress = {
-      metadata: { name: 'canary', namespace: 'shop', annotations: { 'alb.ingress.kubernetes.io/actions.canary-split': JSON.stringify(split) } },
-      spec: { rules: [{ http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'canary-split', port: { name: 'use-annotation' } } } }] } }] },
-    };
-    const inputs = ingressModelInputs([canary], { services, endpointSlices: slices, secrets: new Cache<V1Secret>(), nodes: () => [] });
-    expect(inputs.services.map((s) => s.metadata?.name).sort()).toEqual(['web-v1', 'web-v2']);
-    expect(inputs.endpointSlices.map((s) => s.metadata?.name).sort()).toEqual(['web-v1-abc', 'web-v2-abc']);
+    const canary: V1Ingress = { metadata: { name: 'canary', namespace: 'shop', annotations: { 'alb.ingress.kubernetes.io/actions.canary-split': JSON.stringify(split) } }, spec: useSplit };
+    const providers = await withAws();
+    try {
+      const inputs = ingressModelInputs([canary], { providers, services, endpointSlices: slices, secrets: new Cache<V1Secret>(), nodes: () => [] });
+      expect(inputs.services.map((s) => s.metadata?.name).sort()).toEqual(['web-v1', 'web-v2']);
+      expect(inputs.endpointSlices.map((s) => s.metadata?.name).sort()).toEqual(['web-v1-abc', 'web-v2-abc']);
+    } finally {
+      await providers.close();
+    }
   });
 });

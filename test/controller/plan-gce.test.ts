@@ -1,14 +1,18 @@
 // planCluster with the real GCE provider (official Compute client) against the fake
 // Compute API behind nock: create, in sync, deletion through the provider's own
-// planDeletion, orphans, and proof that planning sent only reads.
-import type { V1Node, V1Service } from '@kubernetes/client-node';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+// planDeletion, orphans, Ingress health checks that follow readiness probes, and proof
+// that planning sent only reads.
+import type { V1EndpointSlice, V1Ingress, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { buildIngressModel } from '../../src/controller/ingress-model.js';
 import { exitCodeOf, planCluster, type ObjectPlan } from '../../src/controller/plan.js';
 import { FINALIZER } from '../../src/controller/reconcile.js';
 import { buildServiceModel } from '../../src/controller/service-model.js';
+import type { L7Spec } from '../../src/model/spec.js';
+import type { GceLbOptions } from '../../src/providers/gce/annotations.js';
 import { CLUSTER, harness, PROJECT, REGION, SVC_UID, type Harness } from '../providers/gce/fixtures.js';
-import { config as baseConfig, lbService } from './fixtures.js';
-import { planInputs, providerSet } from './plan-support.js';
+import { config as baseConfig, ingress, ingressClass, lbService } from './fixtures.js';
+import { planInputs, providerSet, type World } from './plan-support.js';
 
 const config = baseConfig({ clusterName: CLUSTER, providers: [{ name: 'gce', type: 'gce', class: 'lbc.dev/gce', options: {} }], defaultClass: 'lbc.dev/gce' });
 const nodes: V1Node[] = ['node-a', 'node-b'].map((name, i) => ({
@@ -27,9 +31,9 @@ afterEach(async () => {
   await h.done();
 });
 
-async function plan(services: V1Service[]): Promise<{ objects: readonly ObjectPlan[]; code: number }> {
+async function plan(services: V1Service[], w: World = {}): Promise<{ objects: readonly ObjectPlan[]; code: number }> {
   h.fake.clearLog();
-  const p = await planCluster(planInputs(config, providerSet(config, [h.provider]), { services, nodes }));
+  const p = await planCluster(planInputs(config, providerSet(config, [h.provider]), { services, nodes, ...w }));
   expect(h.fake.reads().length).toBeGreaterThan(0);
   expect(h.fake.writes()).toEqual([]);
   return { objects: p.objects, code: exitCodeOf(p) };
@@ -64,5 +68,68 @@ describe('lbc plan with the GCE provider', () => {
     expect(orphaned.objects).toEqual([expect.objectContaining({ subject: expect.objectContaining({ kind: 'Orphan', provider: 'gce', ref: expect.objectContaining({ uid: SVC_UID }) }) })]);
     expect(cloud(orphaned.objects[0])).toEqual(deletes);
     expect(orphaned.code).toBe(2);
+  });
+});
+
+describe('lbc plan of a GCE Ingress', () => {
+  // A backend whose one ready Pod has an HTTP readiness probe: the controller reads that
+  // Pod at reconcile and the backend's health check requests the probe's path.
+  const backend: V1Service = {
+    metadata: { name: 'api', namespace: 'default', uid: 'uid-api' },
+    spec: { type: 'NodePort', ports: [{ name: 'http', port: 80, targetPort: 'http', nodePort: 31001, protocol: 'TCP' }] },
+  };
+  const slice: V1EndpointSlice = {
+    metadata: { name: 'api-x', namespace: 'default', labels: { 'kubernetes.io/service-name': 'api' } },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    endpoints: [{ addresses: ['10.1.0.1'], conditions: { ready: true }, targetRef: { kind: 'Pod', namespace: 'default', name: 'api-1' } }],
+  };
+  const pod: V1Pod = {
+    metadata: { name: 'api-1', namespace: 'default' },
+    spec: { containers: [{ name: 'api', image: 'api', ports: [{ name: 'http', containerPort: 8080 }], readinessProbe: { httpGet: { path: '/healthz/ready', port: 'http' } } }] },
+  };
+  const site = (finalizer = false): V1Ingress => {
+    const i = ingress('site', { ingressClassName: 'lbc', defaultBackend: { service: { name: 'api', port: { number: 80 } } } });
+    return finalizer ? { ...i, metadata: { ...i.metadata, finalizers: [FINALIZER] } } : i;
+  };
+  const world = (finalizer = false): World => ({
+    ingresses: [site(finalizer)],
+    ingressClasses: [ingressClass('lbc', config.ingress.controllerName, { provider: 'gce' })],
+    endpointSlices: [slice],
+    pods: [pod],
+  });
+  const requestPaths = (): (string | undefined)[] =>
+    h.fake
+      .paths()
+      .filter((p) => p.startsWith('global/healthChecks/'))
+      .map((p) => (h.fake.get(p)?.httpHealthCheck as { requestPath?: string } | undefined)?.requestPath);
+
+  it('plans the health check on the readiness probe path, as the controller sets it, with reads only', async () => {
+    const planSpy = vi.spyOn(h.provider, 'plan');
+    const created = await plan([backend], world());
+    expect(created.code).toBe(2);
+    const planned = planSpy.mock.calls.at(-1)?.[0] as L7Spec<GceLbOptions> | undefined;
+    expect(planned?.targetSets.map((t) => ('readinessProbePath' in t.healthCheck ? t.healthCheck.readinessProbePath : undefined))).toEqual(['/healthz/ready']);
+
+    // The load balancer as the reconciler makes it: built again with the Pod it read.
+    const built = buildIngressModel({
+      ingresses: [site()],
+      services: [backend],
+      endpointSlices: [slice],
+      secrets: [],
+      nodes,
+      pods: [pod],
+      provider: h.provider,
+      className: 'lbc.dev/gce',
+      clusterName: CLUSTER,
+    });
+    if (!built.ok) throw new Error(JSON.stringify(built));
+    await h.provider.ensure(built.spec);
+    expect(requestPaths()).toEqual(['/healthz/ready']);
+
+    // Without the Pod, the plan would change the check back to '/'.
+    const synced = await plan([backend], world(true));
+    expect(cloud(synced.objects[0])).toEqual([]);
+    expect(synced.code).toBe(0);
   });
 });

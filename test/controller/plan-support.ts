@@ -1,12 +1,12 @@
 // Inputs for planCluster built from plain objects: the same caches (and indexers) the
-// controller's informers fill, and a provider set around given providers.
-import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
+// controller's informers fill, Pods read from a list, and a provider set around given providers.
+import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Node, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { LbcConfig } from '../../src/config/config.js';
 import { COMPANION_BY_GROUP, companionByGroup } from '../../src/controller/companions.js';
-import { INGRESS_BY_GROUP, ingressByGroup } from '../../src/controller/ingress-reconciler.js';
+import { ingressCacheIndexers } from '../../src/controller/ingress-reconciler.js';
 import type { PlanInputs } from '../../src/controller/plan.js';
 import { Cache } from '../../src/kube/cache.js';
-import { endpointSliceIndexers, ingressIndexers, serviceIndexers } from '../../src/kube/indexes.js';
+import { endpointSliceIndexers, serviceIndexers } from '../../src/kube/indexes.js';
 import type { ProviderSet } from '../../src/providers/registry.js';
 import type { Provider } from '../../src/providers/types.js';
 
@@ -37,6 +37,8 @@ export interface World {
   endpointSlices?: readonly V1EndpointSlice[];
   secrets?: readonly V1Secret[];
   nodes?: readonly V1Node[];
+  /** What the API server would answer to a GET of a Pod (the readiness probes health checks follow). */
+  pods?: readonly V1Pod[];
 }
 
 export function planInputs(config: LbcConfig, providers: ProviderSet, w: World): PlanInputs {
@@ -44,10 +46,11 @@ export function planInputs(config: LbcConfig, providers: ProviderSet, w: World):
     config,
     providers,
     services: fill(new Cache<V1Service>({ ...serviceIndexers, [COMPANION_BY_GROUP]: companionByGroup }), w.services ?? []),
-    ingresses: fill(new Cache<V1Ingress>({ ...ingressIndexers, [INGRESS_BY_GROUP]: ingressByGroup }), w.ingresses ?? []),
+    ingresses: fill(new Cache<V1Ingress>(ingressCacheIndexers(providers)), w.ingresses ?? []),
     ingressClasses: w.ingressClasses ?? [],
     endpointSlices: fill(new Cache<V1EndpointSlice>(endpointSliceIndexers), w.endpointSlices ?? []),
     secrets: fill(new Cache<V1Secret>(), w.secrets ?? []),
     nodes: w.nodes ?? [],
+    pods: { read: async (namespace, name) => w.pods?.find((p) => p.metadata?.namespace === namespace && p.metadata.name === name) },
   };
 }

@@ -66,7 +66,7 @@ describe('Cache', () => {
 
 describe('lbc indexes', () => {
   it('finds Ingresses by backend Service and by TLS Secret', () => {
-    const c = new Cache<V1Ingress>(ingressIndexers);
+    const c = new Cache<V1Ingress>(ingressIndexers(() => []));
     c.set({
       metadata: { name: 'web', namespace: 'shop' },
       spec: {
@@ -92,24 +92,16 @@ describe('lbc indexes', () => {
     expect(c.indexValues(INGRESS_BY_TLS_SECRET)).toEqual(['shop/cert']);
   });
 
-  it('finds an Ingress by the Services its alb actions.<name> forward to', () => {
-    const c = new Cache<V1Ingress>(ingressIndexers);
-    const split = { type: 'forward', forwardConfig: { targetGroups: [{ serviceName: 'web-v1', servicePort: '80', weight: 90 }, { serviceName: 'web-v2', servicePort: 'http', weight: 10 }] } };
+  it('finds an Ingress by the Services its wiring says it names besides its backends, in its namespace', () => {
+    // The kube layer reads no annotation itself: whoever wires the providers says (see
+    // test/controller/ingress-reconciler.test.ts for the alb actions the AWS provider reads).
+    const referenced = (ing: V1Ingress): string[] => (ing.metadata?.annotations?.['test.example/also'] ?? '').split(',').filter(Boolean);
+    const c = new Cache<V1Ingress>(ingressIndexers(referenced));
     c.set({
-      metadata: {
-        name: 'canary',
-        namespace: 'shop',
-        annotations: {
-          'alb.ingress.kubernetes.io/actions.canary-split': JSON.stringify(split),
-          // Used by no backend of this Ingress: another member of its group may use it.
-          'alb.ingress.kubernetes.io/actions.elsewhere': JSON.stringify({ type: 'forward', forwardConfig: { targetGroups: [{ serviceName: 'other', servicePort: 80 }] } }),
-          'alb.ingress.kubernetes.io/actions.moved': JSON.stringify({ type: 'redirect', redirectConfig: { path: '/new', statusCode: 'HTTP_301' } }),
-          'alb.ingress.kubernetes.io/actions.broken': '{"type":"forward",',
-        },
-      },
+      metadata: { name: 'canary', namespace: 'shop', annotations: { 'test.example/also': 'web-v1,web-v2,canary-split' } },
       spec: { rules: [{ http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'canary-split', port: { name: 'use-annotation' } } } }] } }] },
     });
-    expect(c.indexValues(INGRESS_BY_BACKEND_SERVICE).sort()).toEqual(['shop/canary-split', 'shop/other', 'shop/web-v1', 'shop/web-v2']);
+    expect(c.indexValues(INGRESS_BY_BACKEND_SERVICE).sort()).toEqual(['shop/canary-split', 'shop/web-v1', 'shop/web-v2']);
     expect(c.byIndex(INGRESS_BY_BACKEND_SERVICE, 'shop/web-v2').map(objectKey)).toEqual(['shop/canary']);
   });
 

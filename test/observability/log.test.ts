@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { providerResolver, registerCredentials, runController } from '../../src/cli/run.js';
+import { providerResolver, runController } from '../../src/cli/run.js';
 import type { Logger } from '../../src/controller/reconcile.js';
 import type { WriteClients } from '../../src/kube/client.js';
 import { parseConfig } from '../../src/config/config.js';
 import { createMemoryProvider } from '../../src/providers/memory/index.js';
 import { buildProviders } from '../../src/providers/registry.js';
-import { componentLogger, createLogger, objectOfMessage, REDACTED, SecretScrubber } from '../../src/observability/log.js';
+import { componentLogger, createLogger, objectOfMessage, REDACTED, registerCredentials, SecretScrubber } from '../../src/observability/log.js';
 import { E2E, eventually } from '../e2e/harness.js';
 
 // A throwaway RSA key in PKCS#8 form (generated for this test; it protects nothing).

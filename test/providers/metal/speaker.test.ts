@@ -10,13 +10,17 @@ import { makeClients } from '../../../src/kube/client.js';
 import { parseMetalOptions } from '../../../src/providers/metal/options.js';
 import { rankCandidates } from '../../../src/providers/metal/speaker/election.js';
 import type { FrameSocket } from '../../../src/providers/metal/speaker/responder.js';
-import { leaseName, Speaker } from '../../../src/providers/metal/speaker/speaker.js';
+import { leaseName, Speaker, type SpeakerLogFields, type SpeakerLogger } from '../../../src/providers/metal/speaker/speaker.js';
 
 const NODES = ['n1', 'n2', 'n3'];
 const VIP = '10.9.0.10';
 const VIP_LOCAL = '10.9.0.11';
 const PORT = 20_000 + Math.floor(Math.random() * 20_000);
-const quiet = { info: () => {}, warn: () => {} };
+/** Keeps each speaker's info lines with their fields, for the structured fields a JSON logger writes. */
+function recorder(): SpeakerLogger & { readonly lines: { msg: string; fields?: SpeakerLogFields }[] } {
+  const lines: { msg: string; fields?: SpeakerLogFields }[] = [];
+  return { lines, info: (msg, fields) => void lines.push({ msg, ...(fields ? { fields } : {}) }), warn: () => {} };
+}
 
 async function until(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<number> {
   const start = Date.now();
@@ -32,6 +36,7 @@ describe('speaker: three in-process speakers against devcluster', () => {
   let core: CoreV1Api;
   let discovery: DiscoveryV1Api;
   const speakers = new Map<string, Speaker>();
+  const logs = new Map<string, ReturnType<typeof recorder>>();
   const metal = parseMetalOptions({
     pools: [{ name: 'p', addresses: ['10.9.0.0/24'] }],
     speaker: { gossipPort: PORT, heartbeatInterval: '100ms', deadAfter: '300ms', leaseDuration: '8s', gratuitousFor: 0 },
@@ -40,13 +45,15 @@ describe('speaker: three in-process speakers against devcluster', () => {
   const opened: FrameSocket[] = [];
 
   function speaker(node: string, i: number): Speaker {
+    const log = recorder();
+    logs.set(node, log);
     const s = new Speaker({
       node,
       provider: 'metal',
       metal,
       ownership,
       clients: makeClients(dev.kubeConfig()),
-      log: quiet,
+      log,
       hostInterfaces: () => [{ name: 'eth0', ifindex: 1, mac: `02:00:00:00:00:0${i + 1}`, cidrs: ['10.9.0.2/24'] }],
       socketFactory: () => {
         const sock: FrameSocket = { send: () => {}, join: () => {}, leave: () => {}, close: () => {} };
@@ -129,6 +136,10 @@ describe('speaker: three in-process speakers against devcluster', () => {
     expect(announcers(VIP)).toEqual([first]);
     expect(speakers.get(first)?.announced().get(VIP)).toEqual(['eth0']);
     expect(speakers.get(second)?.decisions().get(VIP)).toMatchObject({ winner: first, candidates: order, services: ['default/web'] });
+    // Said with the address and event as fields, for lbc speaker's JSON lines.
+    expect(logs.get(first)?.lines.filter((l) => l.fields?.address === VIP)).toEqual([
+      { msg: expect.stringContaining(`announce ${VIP}@eth0 (live: `), fields: { event: 'announce', address: VIP, interface: 'eth0' } },
+    ]);
   });
 
   it('every speaker holds a Lease naming its incarnation', async () => {

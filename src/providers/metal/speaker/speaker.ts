@@ -29,9 +29,18 @@ import { InterfaceResponder, type SocketFactory } from './responder.js';
 
 export { leaseName } from './lease.js';
 
+/** What a line is about, for a JSON logger to write as fields (`lbc speaker` adds the node). */
+export interface SpeakerLogFields {
+  /** What happened: `takes-part`, `announce`, `withdraw`, `not-announcing`, ... */
+  readonly event?: string;
+  /** The load balancer address the line is about. */
+  readonly address?: string;
+  readonly interface?: string;
+}
+
 export interface SpeakerLogger {
-  info(msg: string): void;
-  warn(msg: string): void;
+  info(msg: string, fields?: SpeakerLogFields): void;
+  warn(msg: string, fields?: SpeakerLogFields): void;
 }
 
 export interface SpeakerInit {
@@ -66,6 +75,12 @@ const consoleLog: SpeakerLogger = {
   info: (m) => console.log(`lbc speaker: ${m}`),
   warn: (m) => console.warn(`lbc speaker: ${m}`),
 };
+
+/** An announcement entry, `ip@interface`, as log fields. */
+function entryFields(entry: string): { address: string; interface: string } {
+  const at = entry.lastIndexOf('@');
+  return { address: entry.slice(0, at), interface: entry.slice(at + 1) };
+}
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -187,11 +202,11 @@ export class Speaker {
     // Hear every live peer before taking part, or this node would briefly think itself alone.
     await sleep(s.deadAfter + s.heartbeatInterval, signal);
     await this.lease.renew();
-    this.every(Math.floor(s.leaseDuration / 4), () => void this.lease.renew().catch((e: unknown) => this.log.warn(`renewing Lease: ${(e as Error).message}`)));
+    this.every(Math.floor(s.leaseDuration / 4), () => void this.lease.renew().catch((e: unknown) => this.log.warn(`renewing Lease: ${(e as Error).message}`, { event: 'lease-renew-failed' })));
     this.membership.setSelfReady(true);
     this.ready = true;
     this.heartbeat(false);
-    this.log.info(`node ${this.init.node} (incarnation ${this.incarnation}) takes part; ${this.nodes.cache.size} Nodes, ${this.services.cache.size} Services`);
+    this.log.info(`node ${this.init.node} (incarnation ${this.incarnation}) takes part; ${this.nodes.cache.size} Nodes, ${this.services.cache.size} Services`, { event: 'takes-part' });
     this.recompute();
   }
 
@@ -218,11 +233,11 @@ export class Speaker {
     this.membership.setSelfReady(false);
     for (const t of this.timers.splice(0)) clearInterval(t);
     const withdrawn = this.announcements.clear();
-    if (withdrawn.length > 0) this.log.info(`stopping: withdrew ${withdrawn.join(', ')}`);
+    for (const w of withdrawn) this.log.info(`stopping: withdrew ${w}`, { event: 'withdraw', ...entryFields(w) });
     if (clean && wasReady) {
       // Datagrams can be lost; three cost nothing.
       for (let i = 0; i < 3; i++) this.heartbeat(true);
-      await this.lease.release().catch((e: unknown) => this.log.warn(`deleting Lease: ${(e as Error).message}`));
+      await this.lease.release().catch((e: unknown) => this.log.warn(`deleting Lease: ${(e as Error).message}`, { event: 'lease-release-failed' }));
     }
     for (const r of this.responders.values()) r.close();
     this.responders.clear();
@@ -305,32 +320,38 @@ export class Speaker {
       const pool = this.init.metal.pools.find((p) => p.name === d.pool);
       const ifs = interfacesFor(d.ip, pool?.interfaces ?? [], host);
       if (ifs.length === 0) {
-        this.warnOnce(`noif:${d.ip}`, `elected for ${d.ip} but no interface ${pool?.interfaces.length ? `named ${pool.interfaces.join(', ')}` : 'has a network holding it'}; not announcing`);
+        this.warnOnce(`noif:${d.ip}`, `elected for ${d.ip} but no interface ${pool?.interfaces.length ? `named ${pool.interfaces.join(', ')}` : 'has a network holding it'}; not announcing`, {
+          event: 'not-announcing',
+          address: d.ip,
+        });
         continue;
       }
       wanted.set(d.ip, ifs);
     }
     const { announced, withdrawn, failed } = this.announcements.apply(wanted);
-    for (const f of failed) this.warnOnce(`fail:${f.entry}:${f.error}`, `cannot announce ${f.entry}: ${f.error}; retrying`);
-    for (const w of withdrawn) this.log.info(`withdraw ${w}: ${this.why(w, decisions)}`);
-    for (const a of announced) this.log.info(`announce ${a} (live: ${[...live].sort().join(', ')})`);
+    for (const f of failed) this.warnOnce(`fail:${f.entry}:${f.error}`, `cannot announce ${f.entry}: ${f.error}; retrying`, { event: 'announce-failed', ...entryFields(f.entry) });
+    for (const w of withdrawn) this.log.info(`withdraw ${w}: ${this.why(w, decisions)}`, { event: 'withdraw', ...entryFields(w) });
+    for (const a of announced) this.log.info(`announce ${a} (live: ${[...live].sort().join(', ')})`, { event: 'announce', ...entryFields(a) });
     for (const node of this.membership.unheard(now)) {
-      this.warnOnce(`unheard:${node}`, `no heartbeats from ${node}, alive by its Lease only: is UDP port ${this.init.metal.speaker.gossipPort} blocked? Failover for its addresses falls back to Lease expiry`);
+      this.warnOnce(
+        `unheard:${node}`,
+        `no heartbeats from ${node}, alive by its Lease only: is UDP port ${this.init.metal.speaker.gossipPort} blocked? Failover for its addresses falls back to Lease expiry`,
+        { event: 'peer-unheard' },
+      );
     }
   }
 
   private why(entry: string, decisions: ReadonlyMap<string, Decision>): string {
-    const ip = entry.slice(0, entry.lastIndexOf('@'));
-    const d = decisions.get(ip);
+    const d = decisions.get(entryFields(entry).address);
     if (!d) return 'no Service of ours holds it any more';
     if (d.winner) return `${d.winner} wins it now`;
     return d.reason ?? 'nobody may announce it';
   }
 
-  private warnOnce(key: string, msg: string): void {
+  private warnOnce(key: string, msg: string, fields: SpeakerLogFields): void {
     if (this.warned.has(key)) return;
     this.warned.add(key);
-    this.log.warn(msg);
+    this.log.warn(msg, fields);
   }
 
   private responderFor(ifname: string): InterfaceResponder | undefined {

@@ -23,4 +23,5 @@ await new Promise<void>((resolve, reject) => {
 });
 
 await runSpeaker({ node, config, kubeconfig });
-process.exit(0);
+// runSpeaker logs a failure and sets process.exitCode, as `lbc speaker` exits with it.
+process.exit();
