@@ -123,7 +123,7 @@ export function urlOf(endpoint: string, path = '/', scheme = 'http'): string {
 function demoConfig(addressPool: string, portOffset: number): LbcConfig {
   return validateConfig({
     clusterName: 'lbc-demo',
-    providers: [{ name: 'local', type: 'local', options: { addressPool, portOffset, drainTimeoutMs: 2000 } }],
+    providers: [{ name: 'local', type: 'local', options: { addressPool, portOffset, drainTimeoutMs: 2000, l4Forwarding: 'auto' } }],
     defaultClass: 'lbc.dev/local',
     // examples/06-legacy-ingress.yaml's `kubernetes.io/ingress.class: lbc`.
     ingress: { classAnnotationMap: { lbc: 'local' } },
@@ -234,6 +234,11 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
       local.mode === 'pool'
         ? `controller running with the local provider (addresses from ${addressPool}${portOffset ? `, ports + ${portOffset} since binding below 1024 needs root` : ''})`
         : `controller running with the local provider: this host cannot bind addresses of ${addressPool}, so every load balancer is on 127.0.0.1 with ports of its own (see PORT(S) below)`,
+    );
+    log(
+      local.kernelForwarding
+        ? 'TCP load balancers: the kernel forwards connections from this host (nftables rules lbc keeps in line with endpoints, health and affinity); HTTP(S) and UDP go through lbc'
+        : 'TCP load balancers: proxied by lbc in user space (kernel forwarding needs nft and root or CAP_NET_ADMIN)',
     );
 
     // 6. Addresses in status, and listeners that answer.

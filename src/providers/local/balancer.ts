@@ -61,6 +61,12 @@ export class Balancer {
     return h !== 'unhealthy' || !this.anyUp;
   }
 
+  /** Every target that may take new connections, in rotation order (what the kernel path programs). */
+  eligible(): Target[] {
+    const anyUp = this.anyUp;
+    return this.list.filter((t) => !anyUp || this.health.get(t.key) !== 'unhealthy');
+  }
+
   /** The next eligible target in rotation, skipping `exclude` (targets that just refused). */
   pick(exclude?: ReadonlySet<string>): Target | undefined {
     const anyUp = this.anyUp;

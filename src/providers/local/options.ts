@@ -48,6 +48,14 @@ export const localOptionsSchema = z.strictObject({
   udpIdleTimeoutMs: z.number().int().min(1).max(3_600_000).default(30_000),
   /** How long a connection to a target may take before the next target is tried. */
   connectTimeoutMs: z.number().int().min(1).max(600_000).default(5_000),
+  /**
+   * Who carries TCP bytes. `proxy`: lbc, in user space. `kernel`: nftables DNAT that lbc
+   * programs, as kube-proxy does, for connections from this host (needs nft and root or
+   * CAP_NET_ADMIN; fails at start without them); lbc's listener still holds each port and
+   * serves what the kernel leaves to it. `auto`: `kernel` when possible, else `proxy`.
+   * UDP, HTTP and HTTPS are always proxied.
+   */
+  l4Forwarding: z.enum(['auto', 'kernel', 'proxy']).default('proxy'),
   /** Active health checks as the spec asks; off means every listed target is used. */
   healthChecks: z.boolean().default(true),
 });

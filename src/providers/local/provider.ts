@@ -15,6 +15,10 @@
 // what `VIP` would let it do. Status ports are the ports actually bound: the listener
 // ports, unless portOffset/portMap shift them or `ports` mode (no pool on this host) put
 // the LB on 127.0.0.1 with ports the OS chose; either way, where clients must connect.
+//
+// With l4Forwarding kernel (or auto, where nft and the privilege are there), TCP
+// listeners still bind, but connections from this host are forwarded by nftables rules
+// that follow the same targets, health, affinity and sourceRanges (kernel-forwarding.ts).
 import { Agent } from 'node:http';
 import { canonicalSpec } from '../../model/canonical.js';
 import { cidrContains, normalizeIp } from '../../model/ip.js';
@@ -28,6 +32,8 @@ import { AddressPool } from './address-pool.js';
 import { canBind, hostPort } from './bind.js';
 import type { Prober } from './health.js';
 import { HttpProxyListener, type L7Route } from './http-router.js';
+import { KernelForwarding, tableName, type KernelRoute } from './kernel-forwarding.js';
+import type { NftRunner } from './nft.js';
 import { localOptionsSchema, type LocalOptions, type LocalOptionsInput } from './options.js';
 import { TargetSetRuntime } from './target-set.js';
 import { TcpProxyListener, type L4Route } from './tcp-proxy.js';
@@ -50,6 +56,8 @@ export interface LocalProviderInit extends LocalOptionsInput {
   readonly log?: LocalLogger;
   /** Replaces the health probes (tests). */
   readonly prober?: Prober;
+  /** Replaces `nft -f -` (tests). */
+  readonly nft?: NftRunner;
 }
 
 interface ListenerImpl {
@@ -66,6 +74,8 @@ interface ListenerRuntime {
   readonly host: string;
   readonly impl: ListenerImpl;
   readonly certs?: CertificateStore;
+  /** Names the listener to the kernel path; unique for the provider's life, so a replaced listener never inherits rules. */
+  readonly kernelId: string;
 }
 
 interface LbRuntime {
@@ -93,6 +103,8 @@ export interface LocalLbView {
     /** Where to connect: the LB address and the port actually bound. */
     readonly endpoint: string;
     readonly boundPort: number;
+    /** Who forwards this host's new connections now: nftables rules, or lbc's own proxy. */
+    readonly forwarding: 'kernel' | 'proxy';
   }[];
   readonly targetSets: readonly {
     readonly name: string;
@@ -125,11 +137,16 @@ export class LocalProvider implements Provider {
   private readonly draining = new Set<ListenerImpl>();
   private readonly drains = new Set<Promise<void>>();
   private binds = 0;
+  private listenerSeq = 0;
   private closed = false;
 
-  /** Use createLocalProvider, which probes the platform to choose the mode. */
-  constructor(init: LocalProviderInit, mode: AddressMode) {
-    const { name, clusterName, log, prober, ...rest } = init;
+  /** Use createLocalProvider, which probes the platform to choose the mode and the L4 forwarding. */
+  constructor(
+    init: LocalProviderInit,
+    mode: AddressMode,
+    private readonly kernel?: KernelForwarding,
+  ) {
+    const { name, clusterName, log, prober, nft: _nft, ...rest } = init;
     this.options = localOptionsSchema.parse(rest);
     this.name = name ?? 'local';
     this.clusterName = clusterName;
@@ -160,6 +177,7 @@ export class LocalProvider implements Provider {
       // A different uid under the same name belongs to a newer object: not this call's to remove.
       if (!lb || lb.ref.uid !== ref.uid) return;
       this.teardown(lb, this.options.drainTimeoutMs);
+      await this.kernelSettled();
     });
   }
 
@@ -177,6 +195,12 @@ export class LocalProvider implements Provider {
     for (const lb of [...this.lbs.values()]) this.teardown(lb, 0);
     for (const impl of this.draining) impl.abort();
     await Promise.allSettled([...this.drains]);
+    await this.kernel?.close();
+  }
+
+  /** Whether TCP listeners are forwarded by the kernel (false once nft failed and it fell back to the proxy). */
+  get kernelForwarding(): boolean {
+    return this.kernel !== undefined && this.kernel.disabledReason === undefined;
   }
 
   // ---- inspection --------------------------------------------------------------
@@ -193,6 +217,7 @@ export class LocalProvider implements Provider {
         port: l.spec.port,
         boundPort: l.impl.boundPort,
         endpoint: hostPort(l.host, l.impl.boundPort),
+        forwarding: this.kernel?.forwards(l.kernelId) ? ('kernel' as const) : ('proxy' as const),
       })),
       targetSets: [...lb.targetSets.entries()].map(([name, ts]) => ({ name, targets: ts.inspect() })),
     };
@@ -201,6 +226,11 @@ export class LocalProvider implements Provider {
   /** Sockets bound since start: a no-op ensure must leave it unchanged. */
   get bindCount(): number {
     return this.binds;
+  }
+
+  /** Resolves when the kernel's rules reflect every change so far (health changes land asynchronously). */
+  async settled(): Promise<void> {
+    await this.kernelSettled();
   }
 
   /** Resolves when every connection of removed listeners has finished or been cut. */
@@ -286,6 +316,7 @@ export class LocalProvider implements Provider {
     if (lb && lb.ref.uid !== spec.ref.uid) {
       // Same name, new object: the old object's LB goes, as a cloud LB tagged with the old uid would.
       this.teardown(lb, this.options.drainTimeoutMs);
+      await this.kernelSettled();
       lb = undefined;
     }
     if (lb && diffSpecs(lb.spec, spec).length === 0) return this.statusOf(lb);
@@ -321,7 +352,10 @@ export class LocalProvider implements Provider {
         have.setAffinity(lb.sessionAffinity);
       } else {
         const opts = { healthChecks: this.options.healthChecks, ...(this.prober ? { prober: this.prober } : {}) };
-        lb.targetSets.set(ts.name, new TargetSetRuntime(ts, opts, lb.sessionAffinity));
+        const rt = new TargetSetRuntime(ts, opts, lb.sessionAffinity);
+        const owner = lb;
+        if (this.kernel) rt.onHealthChange(() => void this.syncKernel(owner));
+        lb.targetSets.set(ts.name, rt);
       }
     }
 
@@ -350,6 +384,7 @@ export class LocalProvider implements Provider {
       }
     }
     lb.spec = canonicalSpec({ ...spec, listeners: [...lb.listeners.values()].map((l) => l.spec) } as LoadBalancerSpec);
+    await this.syncKernel(lb);
 
     if (failures.length > 0) throw this.combine(lb, failures);
     return this.statusOf(lb);
@@ -406,7 +441,14 @@ export class LocalProvider implements Provider {
       }
       impl = new HttpProxyListener(host, port, route, certs);
     }
-    const rt: ListenerRuntime = { id: listenerId(l), spec: l.protocol === 'HTTPS' && certs ? { ...l, certificates: certs.applied() } : l, host, impl, ...(certs ? { certs } : {}) };
+    const rt: ListenerRuntime = {
+      id: listenerId(l),
+      spec: l.protocol === 'HTTPS' && certs ? { ...l, certificates: certs.applied() } : l,
+      host,
+      impl,
+      ...(certs ? { certs } : {}),
+      kernelId: `${lb.key} ${listenerId(l)} #${++this.listenerSeq}`,
+    };
     try {
       await impl.listen();
     } catch (e) {
@@ -419,7 +461,39 @@ export class LocalProvider implements Provider {
 
   /** Stops accepting on the listener now; its connections drain in the background. */
   private retire(l: ListenerRuntime, graceMs = this.options.drainTimeoutMs): void {
+    void this.kernel?.set(l.kernelId, undefined);
     this.track(l.impl, l.impl.close(graceMs));
+  }
+
+  /**
+   * Brings the kernel's rules for lb's TCP listeners in line with their targets, health,
+   * affinity and sourceRanges. Never throws: a failure switches the kernel path off (and
+   * the proxy on) inside KernelForwarding.
+   */
+  private async syncKernel(lb: LbRuntime): Promise<void> {
+    const kernel = this.kernel;
+    if (!kernel || this.lbs.get(lb.key) !== lb) return;
+    await Promise.all(
+      [...lb.listeners.values()]
+        .filter((l) => l.spec.protocol === 'TCP')
+        .map((l) => kernel.set(l.kernelId, this.kernelRoute(lb, l))),
+    );
+  }
+
+  private kernelRoute(lb: LbRuntime, l: ListenerRuntime): KernelRoute {
+    const ts = 'targetSet' in l.spec ? lb.targetSets.get(l.spec.targetSet) : undefined;
+    return {
+      address: l.host,
+      port: l.impl.boundPort,
+      sourceRanges: lb.sourceRanges,
+      ...(lb.sessionAffinity.type === 'ClientIP' ? { affinitySeconds: lb.sessionAffinity.timeoutSeconds } : {}),
+      targets: ts ? ts.balancer.eligible().map((t) => ({ key: t.key, host: t.host, port: t.port })) : [],
+    };
+  }
+
+  /** Resolves once every kernel change asked for so far has landed (or switched the kernel path off). */
+  private async kernelSettled(): Promise<void> {
+    await this.kernel?.settled();
   }
 
   private track(impl: ListenerImpl | undefined, p: Promise<void>): void {
@@ -436,6 +510,7 @@ export class LocalProvider implements Provider {
   private teardown(lb: LbRuntime, graceMs: number): void {
     this.lbs.delete(lb.key);
     if (this.mode === 'pool') this.pool.release(lb.key);
+    for (const l of lb.listeners.values()) void this.kernel?.set(l.kernelId, undefined);
     const closing = [...lb.listeners.values()].map((l) => {
       const p = l.impl.close(graceMs);
       this.track(l.impl, p);
@@ -474,7 +549,7 @@ export class LocalProvider implements Provider {
  * first address decides between one address per LB and the 127.0.0.1 fallback.
  */
 export async function createLocalProvider(init: LocalProviderInit): Promise<LocalProvider> {
-  const { name: _name, clusterName: _cluster, log: _log, prober: _prober, ...rest } = init;
+  const { name: _name, clusterName: _cluster, log: _log, prober: _prober, nft: _nft, ...rest } = init;
   const options = localOptionsSchema.parse(rest);
   const probe = new AddressPool(options.addressPool).firstAddress;
   const log = init.log ?? console;
@@ -488,5 +563,21 @@ export async function createLocalProvider(init: LocalProviderInit): Promise<Loca
       `local provider ${init.name ?? 'local'}: this host cannot bind ${probe} (from ${options.addressPool}); every load balancer gets ${FALLBACK_ADDRESS} with its own ports instead (see each LB's status ports)`,
     );
   }
-  return new LocalProvider(init, mode);
+  return new LocalProvider(init, mode, await openKernelForwarding(init, options, log));
+}
+
+async function openKernelForwarding(init: LocalProviderInit, options: LocalOptions, log: LocalLogger): Promise<KernelForwarding | undefined> {
+  if (options.l4Forwarding === 'proxy') return undefined;
+  const name = init.name ?? 'local';
+  try {
+    return await KernelForwarding.open(tableName(name, init.clusterName, options.addressPool), {
+      ...(init.nft ? { run: init.nft } : {}),
+      onDisabled: (reason) => log.warn(`local provider ${name}: ${reason}`),
+    });
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    if (options.l4Forwarding === 'kernel') throw new Error(`local provider ${name}: l4Forwarding kernel: ${why}`);
+    log.info(`local provider ${name}: TCP is proxied in user space (kernel forwarding unavailable: ${why})`);
+    return undefined;
+  }
 }

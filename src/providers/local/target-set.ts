@@ -41,6 +41,7 @@ export class TargetSetRuntime {
   readonly balancer = new Balancer();
   private health: HealthChecker | undefined;
   private affinity: ClientIpAffinity | undefined;
+  private readonly healthWatchers = new Set<() => void>();
 
   constructor(
     private current: TargetSet,
@@ -70,12 +71,20 @@ export class TargetSetRuntime {
         this.health = new HealthChecker({
           check,
           portOf: (t) => (check.port === 'traffic-port' ? t.port : check.port),
-          onChange: (key, h) => this.balancer.setHealth(key, h),
+          onChange: (key, h) => {
+            this.balancer.setHealth(key, h);
+            for (const w of this.healthWatchers) w();
+          },
           ...(this.opts.prober ? { prober: this.opts.prober } : {}),
         });
       }
     }
     this.health?.setTargets(targets);
+  }
+
+  /** Calls fn whenever a health check moves a target up or down (not on update(): its caller knows). */
+  onHealthChange(fn: () => void): void {
+    this.healthWatchers.add(fn);
   }
 
   private wantsHealth(): boolean {
@@ -127,6 +136,7 @@ export class TargetSetRuntime {
   }
 
   close(): void {
+    this.healthWatchers.clear();
     this.health?.close();
     this.health = undefined;
   }

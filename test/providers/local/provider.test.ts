@@ -6,20 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/config.js';
 import { LocalProvider, localProviderFactory } from '../../../src/providers/local/index.js';
 import { buildProviders } from '../../../src/providers/registry.js';
-import { isProviderError, PartialEnsureError, type ProviderError } from '../../../src/providers/types.js';
+import { PartialEnsureError } from '../../../src/providers/types.js';
 import { askName, ipOf, ipSet, l4, onCleanup, openConnection, provider, tcpBackend } from './support.js';
+import { rejection } from '../rejection.js';
 
 const POOL = '127.241.12.0/24';
 
-async function rejection(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isProviderError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function block(host: string, port: number): Promise<Server> {
   const s = createServer();
@@ -184,7 +176,7 @@ describe('local provider: addresses', () => {
     expect(p1).toBeGreaterThan(1023);
     expect(await askName('127.0.0.1', p1)).toBe('pod-a');
     expect(await askName('127.0.0.1', p2)).toBe('pod-b');
-    expect(p.inspect(mk('one', a).ref)?.listeners).toEqual([{ id: 'TCP:80', port: 80, boundPort: p1, endpoint: `127.0.0.1:${p1}` }]);
+    expect(p.inspect(mk('one', a).ref)?.listeners).toEqual([{ id: 'TCP:80', port: 80, boundPort: p1, endpoint: `127.0.0.1:${p1}`, forwarding: 'proxy' }]);
     expect(await p.ensure(mk('one', a))).toEqual(s1);
     expect((await rejection(p.ensure({ ...mk('three', a), requestedAddresses: ['127.241.12.9'] }))).kind).toBe('invalid');
   });

@@ -7,6 +7,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach } from 'vitest';
 import type { HealthCheck, IpTargetSet, L4Spec, L7Spec, PodTarget } from '../../../src/model/spec.js';
 import { createLocalProvider, type LocalProvider, type LocalProviderInit } from '../../../src/providers/local/index.js';
+import { KernelForwarding } from '../../../src/providers/local/kernel-forwarding.js';
 
 type Closer = () => Promise<unknown> | unknown;
 const closers: Closer[] = [];
@@ -27,6 +28,22 @@ afterEach(async () => {
 });
 
 export const quiet = { info: () => {}, warn: () => {} };
+
+export type L4Forwarding = 'proxy' | 'kernel';
+
+/**
+ * Why the kernel path cannot be tested here (no nft, or no CAP_NET_ADMIN), or undefined
+ * when it can: a throwaway table is created and removed to find out.
+ */
+export async function kernelForwardingUnavailable(): Promise<string | undefined> {
+  try {
+    const k = await KernelForwarding.open(`lbc_probe_${process.pid}`, { onDisabled: () => {} });
+    await k.close();
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
 
 export async function provider(init: Partial<LocalProviderInit> & { addressPool: string }): Promise<LocalProvider> {
   const p = await createLocalProvider({ clusterName: 'test', log: quiet, drainTimeoutMs: 2_000, ...init });

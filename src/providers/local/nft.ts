@@ -1,0 +1,36 @@
+// The adapter to nftables: one `nft -f -` run per transaction, so a batch of changes
+// lands atomically or not at all (nft applies a whole script in one netlink batch).
+import { spawn } from 'node:child_process';
+
+export type NftRunner = (script: string) => Promise<void>;
+
+export class NftError extends Error {
+  constructor(
+    message: string,
+    /** ENOENT: nft is not installed; EPERM: no CAP_NET_ADMIN; else what nft printed. */
+    readonly reason: 'missing' | 'denied' | 'failed',
+  ) {
+    super(message);
+    this.name = 'NftError';
+  }
+}
+
+/** Runs script through `nft -f -`; rejects with what nft printed on stderr. */
+export const runNft: NftRunner = (script) =>
+  new Promise((resolve, reject) => {
+    const child = spawn('nft', ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      reject(new NftError(e.code === 'ENOENT' ? 'nft is not installed (Debian: apt-get install nftables)' : `cannot run nft: ${e.message}`, e.code === 'ENOENT' ? 'missing' : 'failed'));
+    });
+    child.on('close', (code) => {
+      if (code === 0) return resolve();
+      const text = stderr.trim() || `nft exited with ${code}`;
+      const denied = /Operation not permitted|Permission denied/i.test(text);
+      reject(new NftError(denied ? `nft: ${text} (kernel forwarding needs root or CAP_NET_ADMIN)` : `nft: ${text}`, denied ? 'denied' : 'failed'));
+    });
+    // An early exit closes stdin under us; the 'close' handler reports why.
+    child.stdin.on('error', () => {});
+    child.stdin.end(script);
+  });
