@@ -354,7 +354,7 @@ export class LocalProvider implements Provider {
         const opts = { healthChecks: this.options.healthChecks, ...(this.prober ? { prober: this.prober } : {}) };
         const rt = new TargetSetRuntime(ts, opts, lb.sessionAffinity);
         const owner = lb;
-        if (this.kernel) rt.onHealthChange(() => void this.syncKernel(owner));
+        if (this.kernel) rt.onHealthChange(() => void this.syncKernel(owner).catch((e: unknown) => this.log.warn(`local provider ${this.name}: kernel rules for ${describeRef(owner.ref)}: ${String(e)}`)));
         lb.targetSets.set(ts.name, rt);
       }
     }
