@@ -1,4 +1,5 @@
-// `npm run bench [devcluster] [controller] [local] [metal] [gce] [aws]`: prints the figures behind lbc's performance claims.
+// `npm run bench [devcluster] [controller] [api-floor] [local] [metal] [gce] [aws]`: prints the figures behind lbc's performance claims.
+import { benchApiFloor } from './api-floor.js';
 import { benchAws } from './aws.js';
 import { benchController } from './controller.js';
 import { benchDevcluster } from './devcluster.js';
@@ -11,6 +12,8 @@ const all = which.size === 0;
 
 if (all || which.has('devcluster')) await benchDevcluster();
 if (all || which.has('controller')) await benchController();
+// `api-floor` (also run with `controller`): the finalizer and status writes for 1000 Services with no controller, the least any controller can take here.
+if (all || which.has('controller') || which.has('api-floor')) await benchApiFloor();
 // `gce`: Compute calls per external Service create, no-op ensure and delete, against the fake Compute API.
 if (all || which.has('gce')) await benchGce();
 // `local`: L4 throughput and L7 requests/s through the local provider vs straight to the backend.
