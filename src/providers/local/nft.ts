@@ -1,6 +1,8 @@
 // The adapter to nftables: one `nft -f -` run per transaction, so a batch of changes
 // lands atomically or not at all (nft applies a whole script in one netlink batch).
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 
 export type NftRunner = (script: string) => Promise<void>;
 
@@ -15,10 +17,16 @@ export class NftError extends Error {
   }
 }
 
+/** nft from PATH, else where Debian puts it: an unprivileged user's PATH often lacks the sbin directories. */
+function nftCommand(): string {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin', '/sbin'];
+  return dirs.map((d) => join(d, 'nft')).find((p) => existsSync(p)) ?? 'nft';
+}
+
 /** Runs script through `nft -f -`; rejects with what nft printed on stderr. */
 export const runNft: NftRunner = (script) =>
   new Promise((resolve, reject) => {
-    const child = spawn('nft', ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(nftCommand(), ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', (e: NodeJS.ErrnoException) => {
