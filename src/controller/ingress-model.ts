@@ -288,6 +288,7 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
     return undefined;
   };
   const certs = new Map<string, TlsCertificate>();
+  const tlsHosts = new Set<string>();
   // Services an action forwards to become target sets exactly as rule backends do
   // (resolve below), in the namespace of the Ingress that uses the action, as
   // aws-load-balancer-controller does. Only the provider reads its action format.
@@ -426,12 +427,14 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
       }
     }
     (spec.tls ?? []).forEach((t, i) => {
+      const hosts = (t.hosts ?? []).map((h) => h.toLowerCase());
+      for (const h of hosts) tlsHosts.add(h);
       if (!t.secretName) {
-        errors.push({ field: `spec.tls[${i}].secretName`, object, reason: 'is required (lbc has no default certificate)' });
+        // A provider that finds certificates by host needs only the hosts.
+        if (!provider.capabilities.certificatesByHost) errors.push({ field: `spec.tls[${i}].secretName`, object, reason: 'is required (lbc has no default certificate)' });
         return;
       }
       const id = `${m.namespace}/${t.secretName}`;
-      const hosts = (t.hosts ?? []).map((h) => h.toLowerCase());
       const seen = certs.get(id);
       if (seen) {
         certs.set(id, { ...seen, hosts: [...new Set([...seen.hosts, ...hosts])].sort() });
@@ -553,6 +556,7 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
       ...(defaultBackend ? { defaultBackend: defaultBackend.key } : {}),
       ...(actionRules.length > 0 ? { actionRules } : {}),
       ...(defaultAction ? { defaultAction: defaultAction.action } : {}),
+      ...(tlsHosts.size > 0 ? { tlsHosts: [...tlsHosts].sort() } : {}),
       ...(actionTargetSets.size > 0
         ? { actionTargetSets: Object.fromEntries([...actionTargetSets.entries()].sort(([x], [y]) => cmp(x, y)).map(([k, v]) => [k, v.sets])) }
         : {}),

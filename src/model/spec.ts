@@ -222,6 +222,11 @@ export interface L7Spec<O extends ProviderOptions = ProviderOptions> extends Spe
    * action's own annotation but cannot resolve a port name, so the builder does it here.
    */
   readonly actionTargetSets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /**
+   * spec.tls[].hosts of the group's Ingresses, lower case, sorted, whether or not the
+   * entry names a Secret: what a provider that finds certificates by host (AWS ACM) looks for.
+   */
+  readonly tlsHosts?: readonly string[];
 }
 
 /** The key of one forward target in L7Spec.actionTargetSets. */

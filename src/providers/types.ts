@@ -40,6 +40,11 @@ export interface ProviderCapabilities {
    * these across the members of an Ingress group and reports conflicting values.
    */
   readonly annotationPrefixes: readonly string[];
+  /**
+   * The provider finds certificates for an Ingress's hosts itself (AWS: ACM discovery),
+   * so a spec.tls entry without secretName is accepted for its hosts (L7Spec.tlsHosts).
+   */
+  readonly certificatesByHost?: boolean;
 }
 
 /** What a provider's own annotation parsing yields. */

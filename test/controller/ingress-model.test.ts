@@ -184,6 +184,15 @@ describe('buildIngressModel: TLS', () => {
       { field: 'spec.tls[0].secretName', object: 'Ingress default/site', reason: 'is required (lbc has no default certificate)' },
     ]);
   });
+
+  it('a provider that finds certificates by host takes spec.tls hosts without a secretName, as tlsHosts', () => {
+    const byHost = { ...modelProvider(), capabilities: { ...modelProvider().capabilities, certificatesByHost: true } };
+    const s = spec([site({ tls: [{ hosts: ['WWW.example.com', 'shop.example.com'] }, { hosts: ['api.example.com'], secretName: 'site-tls' }] })], { provider: byHost });
+    expect(s.tlsHosts).toEqual(['api.example.com', 'shop.example.com', 'www.example.com']);
+    // Only the entry with a Secret makes a certificate.
+    expect(s.listeners.find((l) => l.protocol === 'HTTPS')).toMatchObject({ certificates: [{ source: 'secret', hosts: ['api.example.com'] }] });
+    expect(spec([site()], { provider: byHost }).tlsHosts).toBeUndefined();
+  });
 });
 
 describe('buildIngressModel: backend target types', () => {

@@ -104,6 +104,7 @@ describe('an Ingress', () => {
         { host: 'shop.example.com', path: '/healthz', pathType: 'Exact', targetSet: `${e.ns}/web:80`, source: `${e.ns}/shop` },
       ],
       defaultBackend: `${e.ns}/web:80`,
+      tlsHosts: ['shop.example.com'],
       targetSets: [
         {
           name: `${e.ns}/api:8080`,

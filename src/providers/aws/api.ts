@@ -3,6 +3,7 @@
 // shared with every provider), told here which AWS codes mean throttled, transient or
 // "not yet". The SDK's own retries are off
 // (maxAttempts 1) so that no call is retried by two policies at once.
+import { ACMClient } from '@aws-sdk/client-acm';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ProviderError } from '../types.js';
@@ -10,8 +11,9 @@ import { callWithRetry, realSleep, type Sleep } from '../retry.js';
 import { awsErrorFacts, isRetryable, isThrottling, toAwsProviderError } from './errors.js';
 import type { AwsOptions } from './options.js';
 
-export type ApiFamily = 'elbv2Read' | 'elbv2Write' | 'ec2Read' | 'ec2Write';
-export type AwsService = 'elbv2' | 'ec2';
+/** lbc only ever reads ACM (certificate discovery), so ACM has one family. */
+export type ApiFamily = 'elbv2Read' | 'elbv2Write' | 'ec2Read' | 'ec2Write' | 'acmRead';
+export type AwsService = 'elbv2' | 'ec2' | 'acm';
 
 export interface CallEvent {
   readonly service: AwsService;
@@ -85,14 +87,15 @@ export class TokenBucket {
 }
 
 export interface ClientOverrides {
-  /** Passed to both SDK clients as they are (credentials, requestHandler, ...), after lbc's own settings. */
+  /** Passed to every SDK client as they are (credentials, requestHandler, ...), after lbc's own settings. */
   readonly clientConfig?: Record<string, unknown>;
   /** Per client, after clientConfig (e.g. an endpoint each). */
   readonly elbv2Config?: Record<string, unknown>;
   readonly ec2Config?: Record<string, unknown>;
+  readonly acmConfig?: Record<string, unknown>;
 }
 
-export function createClients(options: Pick<AwsOptions, 'region' | 'endpoint'>, overrides: ClientOverrides = {}): { elbv2: ElasticLoadBalancingV2Client; ec2: EC2Client } {
+export function createClients(options: Pick<AwsOptions, 'region' | 'endpoint'>, overrides: ClientOverrides = {}): { elbv2: ElasticLoadBalancingV2Client; ec2: EC2Client; acm: ACMClient } {
   const common = {
     region: options.region,
     maxAttempts: 1,
@@ -102,12 +105,14 @@ export function createClients(options: Pick<AwsOptions, 'region' | 'endpoint'>, 
   return {
     elbv2: new ElasticLoadBalancingV2Client({ ...common, ...overrides.elbv2Config }),
     ec2: new EC2Client({ ...common, ...overrides.ec2Config }),
+    acm: new ACMClient({ ...common, ...overrides.acmConfig }),
   };
 }
 
 export interface AwsApiInit {
   readonly elbv2: ElasticLoadBalancingV2Client;
   readonly ec2: EC2Client;
+  readonly acm: ACMClient;
   readonly options: Pick<AwsOptions, 'retry' | 'rateLimits'>;
   readonly provider: string;
   readonly observer?: CallObserver;
@@ -119,6 +124,7 @@ type SendOptions = { abortSignal?: AbortSignal };
 export class AwsApi {
   readonly elbv2Client: ElasticLoadBalancingV2Client;
   readonly ec2Client: EC2Client;
+  readonly acmClient: ACMClient;
   private readonly buckets: Record<ApiFamily, TokenBucket>;
   private readonly retry: AwsOptions['retry'];
   private readonly provider: string;
@@ -128,6 +134,7 @@ export class AwsApi {
   constructor(init: AwsApiInit) {
     this.elbv2Client = init.elbv2;
     this.ec2Client = init.ec2;
+    this.acmClient = init.acm;
     this.retry = init.options.retry;
     this.provider = init.provider;
     this.sleep = init.sleep ?? realSleep;
@@ -137,6 +144,7 @@ export class AwsApi {
       elbv2Write: new TokenBucket(l.elbv2Write.perSecond, l.elbv2Write.burst, this.sleep),
       ec2Read: new TokenBucket(l.ec2Read.perSecond, l.ec2Read.burst, this.sleep),
       ec2Write: new TokenBucket(l.ec2Write.perSecond, l.ec2Write.burst, this.sleep),
+      acmRead: new TokenBucket(l.acmRead.perSecond, l.acmRead.burst, this.sleep),
     };
     if (init.observer) this.observers.push(init.observer);
   }
@@ -158,8 +166,12 @@ export class AwsApi {
     return this.run('ec2', action, (opts) => call(this.ec2Client, opts), policy);
   }
 
+  acm<T>(action: string, call: (client: ACMClient, opts: SendOptions) => Promise<T>, policy: CallPolicy = {}): Promise<T> {
+    return this.run('acm', action, (opts) => call(this.acmClient, opts), policy);
+  }
+
   private async run<T>(service: AwsService, action: string, send: (opts: SendOptions) => Promise<T>, policy: CallPolicy): Promise<T> {
-    const family: ApiFamily = `${service}${action.startsWith('Describe') ? 'Read' : 'Write'}`;
+    const family: ApiFamily = service === 'acm' ? 'acmRead' : `${service}${action.startsWith('Describe') ? 'Read' : 'Write'}`;
     const bucket = this.buckets[family];
     const signal = policy.signal;
     const waitOn = policy.waitOn ?? [];

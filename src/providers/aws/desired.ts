@@ -1,11 +1,13 @@
 // Model → desired AWS resources. Pure: given the spec, the parsed annotations and what
-// was looked up (subnets, the VPC, user security groups), the same answer every time.
+// was looked up (subnets, the VPC, user security groups, ACM certificates), the same
+// answer every time.
 // Target groups are referred to by name everywhere (names are deterministic), so the
 // diff can compare listeners and rules before any new target group has an ARN.
 import { actionServiceKey, type ActionRule, type L4Listener, type L4Spec, type L7Spec, type LoadBalancerSpec, type NodeTarget, type Rule, type TargetSet } from '../../model/spec.js';
 import type { PortStatus } from '../../model/status.js';
 import { ProviderError } from '../types.js';
-import { INGRESS_PREFIX, SERVICE_PREFIX, type AlbAction, type AlbCondition, type AwsLbOptions, type IpAddressType, type Scheme } from './annotations.js';
+import { INGRESS_PREFIX, SERVICE_PREFIX, type AlbAction, type AlbCondition, type AwsLbOptions, type IpAddressType, type ListenPort, type Scheme } from './annotations.js';
+import { certificatesForHosts, type AcmCertificate } from './certificates.js';
 import { loadBalancerName, securityGroupName, targetGroupName } from './names.js';
 import type { ResolvedSubnet } from './subnets.js';
 import { RESOURCE_BACKEND_RULE, RESOURCE_LB, RESOURCE_SG, resourceTags, type TagContext } from './tags.js';
@@ -166,6 +168,11 @@ export interface SynthesisInput {
   readonly subnets: readonly ResolvedSubnet[];
   readonly userSecurityGroups: readonly string[];
   readonly provider: string;
+  /**
+   * The ISSUED ACM certificates, read by the adapter when needsCertificateDiscovery says
+   * so; certificates for HTTPS listeners are chosen from them by host.
+   */
+  readonly acmCertificates?: readonly AcmCertificate[];
 }
 
 const PROVIDER_ID = /^aws:\/\/\/?[^/]*\/(i-[0-9a-zA-Z]+)$/;
@@ -530,6 +537,48 @@ function orderedRules(spec: L7Spec<AwsLbOptions>): (Rule | ActionRule)[] {
   return out;
 }
 
+/** Certificates the user named: the certificate-arn annotation, then provider certificates in the spec. */
+function explicitCertificates(spec: L7Spec<AwsLbOptions>, o: AwsLbOptions): string[] {
+  const specCerts = spec.listeners.flatMap((l) => (l.protocol === 'HTTPS' ? l.certificates : []));
+  return [...new Set([...o.certificateArns, ...specCerts.flatMap((x) => (x.source === 'provider' ? [x.id] : []))])];
+}
+
+function listenPorts(o: AwsLbOptions, certs: readonly string[]): readonly ListenPort[] {
+  return o.listenPorts ?? (certs.length > 0 ? [{ protocol: 'HTTPS' as const, port: 443 }] : [{ protocol: 'HTTP' as const, port: 80 }]);
+}
+
+/**
+ * The hosts ACM certificates are discovered for, as aws-load-balancer-controller takes
+ * them: spec.tls[].hosts of the group's Ingresses, or, when they name none, the rules' hosts.
+ */
+export function certificateHosts(spec: L7Spec): string[] {
+  const tls = spec.tlsHosts ?? [];
+  const hosts = tls.length > 0 ? tls : [...spec.rules, ...(spec.actionRules ?? [])].flatMap((r) => (r.host !== undefined ? [r.host] : []));
+  return [...new Set(hosts.map((h) => h.toLowerCase()))].sort();
+}
+
+/** Whether the ALB for this spec has an HTTPS listener, no certificate given and hosts to look for: the adapter then reads ACM. */
+export function needsCertificateDiscovery(spec: LoadBalancerSpec<AwsLbOptions>, o: AwsLbOptions): boolean {
+  if (spec.layer !== 'L7') return false;
+  const certs = explicitCertificates(spec, o);
+  return certs.length === 0 && listenPorts(o, certs).some((p) => p.protocol === 'HTTPS') && certificateHosts(spec).length > 0;
+}
+
+function discoveredCertificates(spec: L7Spec<AwsLbOptions>, acm: readonly AcmCertificate[], ports: readonly ListenPort[], c: Common): string[] {
+  const port = ports.find((p) => p.protocol === 'HTTPS')?.port ?? 443;
+  const hosts = certificateHosts(spec);
+  if (hosts.length === 0) {
+    throw c.invalid(`HTTPS listener on port ${port} needs a certificate: set ${INGRESS_PREFIX}certificate-arn, or give the Ingress hosts (spec.tls[].hosts or spec.rules[].host) to discover ACM certificates by`);
+  }
+  const found = certificatesForHosts(hosts, acm);
+  if (found.missing.length > 0) {
+    throw c.invalid(
+      `HTTPS listener on port ${port}: no ISSUED ACM certificate covers ${found.missing.length === 1 ? 'host' : 'hosts'} ${found.missing.join(', ')}; request or import one, or set ${INGRESS_PREFIX}certificate-arn`,
+    );
+  }
+  return found.arns;
+}
+
 function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): DesiredState {
   const c = common(input);
   const o = input.options;
@@ -556,12 +605,12 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
     return tg.name;
   };
 
-  const specCerts = spec.listeners.flatMap((l) => (l.protocol === 'HTTPS' ? l.certificates : []));
-  const certs = [...new Set([...o.certificateArns, ...specCerts.flatMap((x) => (x.source === 'provider' ? [x.id] : []))])];
-  if (specCerts.some((x) => x.source === 'secret')) {
-    c.warnings.push(`TLS Secrets in spec.tls are not used: ALB takes ACM certificates (${INGRESS_PREFIX}certificate-arn)`);
+  const certs = explicitCertificates(spec, o);
+  if (spec.listeners.some((l) => l.protocol === 'HTTPS' && l.certificates.some((x) => x.source === 'secret'))) {
+    c.warnings.push(`TLS Secrets in spec.tls are not used: ALB takes ACM certificates (${INGRESS_PREFIX}certificate-arn, or discovered by host)`);
   }
-  const ports = o.listenPorts ?? (certs.length > 0 ? [{ protocol: 'HTTPS' as const, port: 443 }] : [{ protocol: 'HTTP' as const, port: 80 }]);
+  const ports = listenPorts(o, certs);
+  if (certs.length === 0 && ports.some((p) => p.protocol === 'HTTPS')) certs.push(...discoveredCertificates(spec, input.acmCertificates ?? [], ports, c));
   const namedAction = (name: string): DesiredAction => {
     const a = o.actions[name];
     if (!a) throw c.invalid(`an Ingress backend uses the action ${name}, but there is no ${ACTIONS}${name} annotation`);
@@ -585,9 +634,6 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
     };
   });
   const listeners: DesiredListener[] = ports.map((p) => {
-    if (p.protocol === 'HTTPS' && certs.length === 0) {
-      throw c.invalid(`HTTPS listener on port ${p.port} needs a certificate: set ${INGRESS_PREFIX}certificate-arn (discovery of ACM certificates by host is not implemented)`);
-    }
     const redirect = o.sslRedirect !== undefined && p.protocol === 'HTTP';
     return {
       port: p.port,

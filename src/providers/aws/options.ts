@@ -27,7 +27,7 @@ const tagMap = z
   .refine((m) => Object.keys(m).every((k) => !k.startsWith(RESERVED_TAG_PREFIX) && !k.startsWith('aws:')), `tag keys must not start with ${RESERVED_TAG_PREFIX} or aws:`)
   .default({});
 
-/** Requests per second and burst for one API family (ELBv2 or EC2, reads or writes). */
+/** Requests per second and burst for one API family (ELBv2 or EC2, reads or writes; ACM reads). */
 const rate = (perSecond: number, burst: number) =>
   z
     .strictObject({
@@ -46,7 +46,7 @@ export const awsOptionsSchema = z.strictObject({
     .regex(/^vpc-[0-9a-f]+$/, 'must be a VPC id (vpc-...)')
     .optional(),
   /**
-   * One endpoint for both ELBv2 and EC2, for LocalStack or moto (e.g. http://127.0.0.1:4566).
+   * One endpoint for ELBv2, EC2 and ACM, for LocalStack or moto (e.g. http://127.0.0.1:4566).
    * Absent: the SDK's own resolution, which also honours AWS_ENDPOINT_URL.
    */
   endpoint: z.url().optional(),
@@ -69,12 +69,15 @@ export const awsOptionsSchema = z.strictObject({
       elbv2Write: rate(5, 10),
       ec2Read: rate(20, 40),
       ec2Write: rate(5, 10),
+      // ACM's per-account request quotas are lower than ELBv2's.
+      acmRead: rate(5, 10),
     })
     .default({
       elbv2Read: { perSecond: 10, burst: 20 },
       elbv2Write: { perSecond: 5, burst: 10 },
       ec2Read: { perSecond: 20, burst: 40 },
       ec2Write: { perSecond: 5, burst: 10 },
+      acmRead: { perSecond: 5, burst: 10 },
     }),
   retry: z
     .strictObject({

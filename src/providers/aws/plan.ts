@@ -14,7 +14,8 @@ import type { LoadBalancerStatus } from '../../model/status.js';
 import { ProviderError, type Change } from '../types.js';
 import { defaultAwsOptions, INGRESS_PREFIX, SERVICE_PREFIX, type AwsLbOptions } from './annotations.js';
 import type { AwsApi } from './api.js';
-import { synthesize, type DesiredState } from './desired.js';
+import { listIssuedCertificates } from './certificates.js';
+import { needsCertificateDiscovery, synthesize, type DesiredState } from './desired.js';
 import { describeTags, type Inventory } from './inventory.js';
 import { describeListeners, diffListeners, type ActualListener } from './listener.js';
 import { deleteLoadBalancerStep, describeLoadBalancers, diffLoadBalancer, findByName, loadAttributes, type ActualLoadBalancer } from './load-balancer.js';
@@ -138,6 +139,8 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
   const userSecurityGroups = options.securityGroups
     ? await resolveUserSecurityGroups(api, options.securityGroups, vpcId, `${annotationPrefix}security-groups`, env.provider, signal)
     : [];
+  // One ACM listing per ensure, only when an HTTPS listener has no certificate given.
+  const acmCertificates = needsCertificateDiscovery(spec as LoadBalancerSpec<AwsLbOptions>, options) ? await listIssuedCertificates(api, signal) : undefined;
   const synthesized = synthesize({
     spec: spec as LoadBalancerSpec<AwsLbOptions>,
     options,
@@ -147,6 +150,7 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     subnets,
     userSecurityGroups,
     provider: env.provider,
+    ...(acmCertificates ? { acmCertificates } : {}),
   });
   // Ignored, as aws-load-balancer-controller ignores it, but not silently.
   const desired: DesiredState =

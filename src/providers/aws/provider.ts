@@ -46,6 +46,7 @@ export class AwsProvider implements Provider<AwsLbOptions> {
     layers: ['L4', 'L7'],
     targetTypes: ['instance', 'ip'],
     annotationPrefixes: [SERVICE_PREFIX, INGRESS_PREFIX],
+    certificatesByHost: true,
   };
   readonly clusterName: string;
   readonly api: AwsApi;
@@ -130,6 +131,7 @@ export class AwsProvider implements Provider<AwsLbOptions> {
   async close(): Promise<void> {
     this.api.elbv2Client.destroy();
     this.api.ec2Client.destroy();
+    this.api.acmClient.destroy();
   }
 
   private env(opts: CallOptions | undefined): PlanEnv {

@@ -119,7 +119,9 @@ describe('ALB create', () => {
     const p = provider();
     const err = (await p.ensure(albSpec({ annotations: { 'alb.ingress.kubernetes.io/listen-ports': '[{"HTTPS": 443}]' } })).catch((e: unknown) => e)) as ProviderError;
     expect(err.kind).toBe('invalid');
-    expect(err.message).toMatch(/HTTPS listener on port 443 needs a certificate: set alb.ingress.kubernetes.io\/certificate-arn/);
+    expect(err.message).toBe(
+      'HTTPS listener on port 443: no ISSUED ACM certificate covers host shop.example.com; request or import one, or set alb.ingress.kubernetes.io/certificate-arn',
+    );
     expect(writes()).toEqual([]);
   });
 

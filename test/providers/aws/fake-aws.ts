@@ -1,6 +1,7 @@
-// A stateful fake of the ELBv2 and EC2 calls lbc makes, served over HTTP interception
+// A stateful fake of the ELBv2, EC2 and ACM calls lbc makes, served over HTTP interception
 // (nock) to the real SDK clients: requests arrive as the SDK serialises them (Query
-// protocol, form-encoded) and answers go back as the XML AWS sends. It follows AWS's
+// protocol, form-encoded, for ELBv2 and EC2; JSON 1.1 with an X-Amz-Target header for
+// ACM) and answers go back as AWS sends them (XML; JSON for ACM). It follows AWS's
 // documented behaviour where the provider depends on it (idempotent creates with equal
 // settings, Duplicate* otherwise, ResourceInUse for a target group behind a listener,
 // DependencyViolation for a security group a load balancer holds, NotFound codes), and
@@ -12,14 +13,20 @@ export const REGION = 'us-east-1';
 export const ACCOUNT = '123456789012';
 export const ELB_HOST = `https://elasticloadbalancing.${REGION}.amazonaws.com`;
 export const EC2_HOST = `https://ec2.${REGION}.amazonaws.com`;
+export const ACM_HOST = `https://acm.${REGION}.amazonaws.com`;
 
-export type Service = 'elbv2' | 'ec2';
+export type Service = 'elbv2' | 'ec2' | 'acm';
+
+/** Calls that change nothing: not writes, never crashed or lost. */
+const READ = /^(Describe|List)/;
 
 export interface Recorded {
   readonly service: Service;
   readonly action: string;
-  /** The form parameters as sent, without Action and Version. */
+  /** The form parameters as sent, without Action and Version (empty for ACM). */
   readonly params: Readonly<Record<string, string>>;
+  /** ACM: the JSON request body as sent. */
+  readonly body?: Readonly<Record<string, unknown>>;
 }
 
 export interface FaultSpec {
@@ -123,6 +130,14 @@ interface Listener {
   defaultActions: Action[];
 }
 
+interface Certificate {
+  arn: string;
+  domain: string;
+  sans: string[];
+  status: string;
+  keyAlgorithm: string;
+}
+
 interface Rule {
   arn: string;
   listenerArn: string;
@@ -181,6 +196,11 @@ export class FakeAws {
   readonly listeners = new Map<string, Listener>();
   readonly rules = new Map<string, Rule>();
   readonly tags = new Map<string, Tags>();
+  readonly certificates = new Map<string, Certificate>();
+  /** ACM ListCertificates page size (MaxItems, when smaller, wins). */
+  acmPageSize = 1000;
+  /** ACM lists at most this many names in SubjectAlternativeNameSummaries, then sets HasAdditionalSubjectAlternativeNames. */
+  acmSummaryNames = 100;
   /** SG id → how many more DeleteSecurityGroup calls fail with DependencyViolation (ENIs of a deleted LB). */
   readonly eniHolds = new Map<string, number>();
   /** How many DeleteSecurityGroup calls a deleted load balancer's interfaces hold its groups for. */
@@ -194,15 +214,36 @@ export class FakeAws {
 
   // ---- set-up ----------------------------------------------------------------------
 
-  install(): this {
+  /** Intercepts each service at its regional AWS host, or all three at one `endpoint` (as LocalStack serves them). */
+  install(endpoint?: string): this {
     nock.disableNetConnect();
+    const form = (body: nock.Body): string => (typeof body === 'string' ? body : new URLSearchParams(body as Record<string, string>).toString());
     const handle = (service: Service) =>
       function (this: unknown, _uri: string, body: nock.Body): nock.ReplyFnResult {
-        return fake.handle(service, typeof body === 'string' ? body : new URLSearchParams(body as Record<string, string>).toString());
+        return fake.handle(service, form(body));
       };
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const fake = this;
-    this.scopes = [nock(ELB_HOST).persist().post('/').reply(handle('elbv2')), nock(EC2_HOST).persist().post('/').reply(handle('ec2'))];
+    const acm = function (this: { req: { headers: Record<string, string | string[] | undefined> } }, _uri: string, body: nock.Body): nock.ReplyFnResult {
+      const target = String(this.req.headers['x-amz-target'] ?? '');
+      const json = typeof body === 'string' ? (body === '' ? {} : (JSON.parse(body) as Obj)) : (body as Obj);
+      return fake.handleJson(target.replace(/^CertificateManager\./, ''), json, target);
+    };
+    if (endpoint !== undefined) {
+      // One host: ACM by its target header, EC2 and ELBv2 by their API version.
+      const any = function (this: { req: { headers: Record<string, string | string[] | undefined> } }, uri: string, body: nock.Body): nock.ReplyFnResult {
+        if (this.req.headers['x-amz-target'] !== undefined) return acm.call(this, uri, body);
+        const text = form(body);
+        return fake.handle(new URLSearchParams(text).get('Version') === '2016-11-15' ? 'ec2' : 'elbv2', text);
+      };
+      this.scopes = [nock(endpoint).persist().post('/').reply(any)];
+      return this;
+    }
+    this.scopes = [
+      nock(ELB_HOST).persist().post('/').reply(handle('elbv2')),
+      nock(EC2_HOST).persist().post('/').reply(handle('ec2')),
+      nock(ACM_HOST).persist().post('/').reply(acm),
+    ];
     return this;
   }
 
@@ -214,6 +255,15 @@ export class FakeAws {
 
   addSubnet(s: { id: string; vpcId?: string; az: string; cidr?: string; free?: number; tags?: Tags }): void {
     this.subnets.set(s.id, { id: s.id, vpcId: s.vpcId ?? 'vpc-1', az: s.az, cidr: s.cidr ?? '10.0.0.0/24', free: s.free ?? 250, tags: s.tags ?? {} });
+  }
+
+  /** An ACM certificate in the region; returns its ARN. */
+  addCertificate(c: { id: string; domain: string; sans?: string[]; status?: string; keyAlgorithm?: string }): string {
+    const arn = `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/${c.id}`;
+    // ACM puts the DomainName first among the SubjectAlternativeNames.
+    const sans = [c.domain, ...(c.sans ?? []).filter((n) => n !== c.domain)];
+    this.certificates.set(arn, { arn, domain: c.domain, sans, status: c.status ?? 'ISSUED', keyAlgorithm: c.keyAlgorithm ?? 'RSA_2048' });
+    return arn;
   }
 
   addSecurityGroup(g: { id: string; name: string; vpcId?: string; tags?: Tags }): void {
@@ -255,7 +305,7 @@ export class FakeAws {
   }
 
   writes(): Recorded[] {
-    return this.requests.filter((r) => !r.action.startsWith('Describe'));
+    return this.requests.filter((r) => !READ.test(r.action));
   }
 
   last(action: string): Recorded | undefined {
@@ -285,13 +335,12 @@ export class FakeAws {
     const params: Record<string, string> = {};
     for (const [k, v] of form) if (k !== 'Action' && k !== 'Version') params[k] = v;
     this.requests.push({ service, action, params });
-    const mutating = !action.startsWith('Describe');
+    const mutating = !READ.test(action);
     if (mutating && this.crashAfter !== undefined) {
       if (this.crashAfter <= 0) return this.error(service, new AwsError('SimulatedCrash', 'the controller stopped here', 400));
       this.crashAfter--;
     }
-    let fault: (FaultSpec & { left: number }) | undefined = this.faults.find((f) => f.left > 0 && f.action === action);
-    if (fault) fault.left--;
+    let fault = this.takeFault(action);
     if (mutating && this.loseAt !== undefined) {
       if (this.loseAt === 0) fault = { action, code: 'InternalFailure', message: 'response lost', status: 500, afterApply: true, left: 0 };
       this.loseAt = this.loseAt === 0 ? undefined : this.loseAt - 1;
@@ -316,6 +365,31 @@ export class FakeAws {
       ];
     } catch (e) {
       if (e instanceof AwsError) return this.error(service, e);
+      throw e;
+    }
+  }
+
+  private takeFault(action: string): (FaultSpec & { left: number }) | undefined {
+    const fault = this.faults.find((f) => f.left > 0 && f.action === action);
+    if (fault) fault.left--;
+    return fault;
+  }
+
+  /** ACM (JSON 1.1): only reads, so no crash or lost-response simulation. */
+  private handleJson(action: string, body: Obj, target: string): nock.ReplyFnResult {
+    this.requests.push({ service: 'acm', action, params: {}, body });
+    const json = (status: number, value: unknown, headers: Record<string, string> = {}): nock.ReplyFnResult => [
+      status,
+      JSON.stringify(value),
+      { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': hex(8), ...headers },
+    ];
+    const fault = this.takeFault(action);
+    if (fault) return json(fault.status ?? 400, { __type: fault.code, message: fault.message ?? fault.code }, fault.headers);
+    try {
+      if (!target.startsWith('CertificateManager.')) throw new AwsError('UnknownOperationException', `unexpected target ${target}`);
+      return json(200, this.acm(action, body));
+    } catch (e) {
+      if (e instanceof AwsError) return json(e.status, { __type: e.code, message: e.message });
       throw e;
     }
   }
@@ -1049,6 +1123,45 @@ export class FakeAws {
       }
       default:
         throw new AwsError('InvalidAction', `the fake does not implement ${action}`);
+    }
+  }
+
+  // ---- ACM -------------------------------------------------------------------------
+
+  private acm(action: string, p: Obj): unknown {
+    switch (action) {
+      case 'ListCertificates': {
+        const statuses = strings(p['CertificateStatuses']);
+        const includes = (p['Includes'] ?? {}) as Obj;
+        // As ACM documents it: without Includes.keyTypes only RSA_1024 and RSA_2048 are listed.
+        const keyTypes = includes['keyTypes'] !== undefined ? strings(includes['keyTypes']) : ['RSA_1024', 'RSA_2048'];
+        const all = [...this.certificates.values()].filter((c) => (statuses.length === 0 || statuses.includes(c.status)) && keyTypes.includes(c.keyAlgorithm));
+        const start = p['NextToken'] !== undefined ? Number(String(p['NextToken']).replace(/^page-/, '')) : 0;
+        if (!Number.isInteger(start) || start < 0 || start > all.length) throw new AwsError('InvalidArgsException', 'invalid NextToken');
+        const size = Math.min(this.acmPageSize, typeof p['MaxItems'] === 'number' ? p['MaxItems'] : 1000);
+        const page = all.slice(start, start + size);
+        return {
+          CertificateSummaryList: page.map((c) => ({
+            CertificateArn: c.arn,
+            DomainName: c.domain,
+            SubjectAlternativeNameSummaries: c.sans.slice(0, this.acmSummaryNames),
+            HasAdditionalSubjectAlternativeNames: c.sans.length > this.acmSummaryNames,
+            Status: c.status,
+            KeyAlgorithm: c.keyAlgorithm,
+            Type: 'AMAZON_ISSUED',
+            InUse: false,
+          })),
+          ...(start + size < all.length ? { NextToken: `page-${start + size}` } : {}),
+        };
+      }
+      case 'DescribeCertificate': {
+        const arn = str(p['CertificateArn']) ?? '';
+        const c = this.certificates.get(arn);
+        if (!c) throw new AwsError('ResourceNotFoundException', `Could not find certificate ${arn}.`);
+        return { Certificate: { CertificateArn: c.arn, DomainName: c.domain, SubjectAlternativeNames: c.sans, Status: c.status, KeyAlgorithm: c.keyAlgorithm, Type: 'AMAZON_ISSUED' } };
+      }
+      default:
+        throw new AwsError('UnknownOperationException', `the fake does not implement ${action}`);
     }
   }
 }

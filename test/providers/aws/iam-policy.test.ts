@@ -10,6 +10,7 @@ const POLICY = join(import.meta.dirname, '../../../deploy/aws/iam-policy.json');
 const PREFIX: Record<string, string> = {
   '@aws-sdk/client-elastic-load-balancing-v2': 'elasticloadbalancing',
   '@aws-sdk/client-ec2': 'ec2',
+  '@aws-sdk/client-acm': 'acm',
 };
 
 /** `elasticloadbalancing:CreateLoadBalancer`, ... for every `new XCommand(` in the provider's source. */
@@ -55,12 +56,12 @@ describe('deploy/aws/iam-policy.json', () => {
   it('no wildcard actions, Allow only', () => {
     for (const s of policy.Statement) {
       expect(s.Effect).toBe('Allow');
-      for (const a of actionsOf(s)) expect(a).toMatch(/^(ec2|elasticloadbalancing):[A-Za-z]+$/);
+      for (const a of actionsOf(s)) expect(a).toMatch(/^(ec2|elasticloadbalancing|acm):[A-Za-z]+$/);
     }
   });
 
   it('every write is scoped by lbc.dev/cluster: required on create, required on the resource otherwise', () => {
-    const readOnly = (a: string): boolean => /:Describe/.test(a);
+    const readOnly = (a: string): boolean => /:(Describe|List)/.test(a);
     for (const s of policy.Statement) {
       const writes = actionsOf(s).filter((a) => !readOnly(a));
       if (writes.length === 0) continue;

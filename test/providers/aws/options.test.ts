@@ -17,6 +17,7 @@ describe('aws options', () => {
         elbv2Write: { perSecond: 5, burst: 10 },
         ec2Read: { perSecond: 20, burst: 40 },
         ec2Write: { perSecond: 5, burst: 10 },
+        acmRead: { perSecond: 5, burst: 10 },
       },
       retry: { attempts: 6, minDelay: 200, maxDelay: 20_000 },
       dependencyTimeout: 60_000,

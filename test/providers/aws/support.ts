@@ -5,7 +5,7 @@ import { AwsProvider, type AwsProviderInit } from '../../../src/providers/aws/pr
 import type { HealthCheck, L4Spec, L7Spec, NodeTarget, Rule, TargetSet } from '../../../src/model/spec.js';
 import { ownershipTags } from '../../../src/model/spec.js';
 import type { LbRef } from '../../../src/model/ref.js';
-import { EC2_HOST, ELB_HOST, FakeAws, REGION } from './fake-aws.js';
+import { ACM_HOST, EC2_HOST, ELB_HOST, FakeAws, REGION } from './fake-aws.js';
 
 export const CLUSTER = 'prod';
 
@@ -76,7 +76,15 @@ export function nlbSpec(
 export const ING_REF: LbRef = { kind: 'Ingress', namespace: '', name: 'shop', uid: 'ingress-group:shop' };
 
 export function albSpec(
-  opts: { rules?: Rule[]; backends?: { key: string; nodePort: number }[]; defaultBackend?: string; annotations?: Record<string, string>; targets?: readonly NodeTarget[]; clusterName?: string } = {},
+  opts: {
+    rules?: Rule[];
+    backends?: { key: string; nodePort: number }[];
+    defaultBackend?: string;
+    annotations?: Record<string, string>;
+    targets?: readonly NodeTarget[];
+    clusterName?: string;
+    tlsHosts?: string[];
+  } = {},
 ): L7Spec<AwsLbOptions> {
   const clusterName = opts.clusterName ?? CLUSTER;
   const backends = opts.backends ?? [
@@ -96,6 +104,7 @@ export function albSpec(
       { host: 'shop.example.com', path: '/', pathType: 'Prefix', targetSet: 'shop/web:80', source: 'shop/web' },
     ],
     ...(opts.defaultBackend !== undefined ? { defaultBackend: opts.defaultBackend } : {}),
+    ...(opts.tlsHosts !== undefined ? { tlsHosts: opts.tlsHosts } : {}),
     targetSets: backends.map((b) => ({
       name: b.key,
       type: 'instance',
@@ -121,7 +130,7 @@ export function seedNetwork(fake: FakeAws): void {
   fake.addSubnet({ id: 'subnet-0b2', az: 'us-east-1b', tags: { 'kubernetes.io/role/elb': '' } });
 }
 
-/** A FakeAws intercepting ELBv2 and EC2, seeded (by default with seedNetwork); the caller uninstalls it. */
+/** A FakeAws intercepting ELBv2, EC2 and ACM, seeded (by default with seedNetwork); the caller uninstalls it. */
 export function seededFake(seed: (fake: FakeAws) => void = seedNetwork): FakeAws {
   const fake = new FakeAws().install();
   seed(fake);
@@ -141,7 +150,7 @@ export const fastSleep = (): Promise<void> => new Promise((r) => setImmediate(r)
 
 /** Rate limits out of the way, for runs that count calls rather than time them. */
 const FAST = { perSecond: 1000, burst: 1000 };
-export const FAST_RATE_LIMITS = { elbv2Read: FAST, elbv2Write: FAST, ec2Read: FAST, ec2Write: FAST };
+export const FAST_RATE_LIMITS = { elbv2Read: FAST, elbv2Write: FAST, ec2Read: FAST, ec2Write: FAST, acmRead: FAST };
 
 /**
  * The SDK clients aimed at the fake, with fixed credentials. Explicit endpoints: the SDK
@@ -152,6 +161,7 @@ export function fakeClients(): NonNullable<AwsProviderInit['clients']> {
     clientConfig: { credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } },
     elbv2Config: { endpoint: ELB_HOST },
     ec2Config: { endpoint: EC2_HOST },
+    acmConfig: { endpoint: ACM_HOST },
   };
 }
 
