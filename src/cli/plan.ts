@@ -5,7 +5,7 @@
 // command could not run at all. Lists and gets only (the Pods whose readiness probes
 // Ingress health checks follow are read one by one, as the controller reads them): no
 // write to the API server, and no provider call but plan, listOwned and planDeletion.
-import type { KubeConfig, V1EndpointSlice, V1Ingress, V1IngressClass, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { defaultConfig, loadConfig, type LbcConfig } from '../config/config.js';
 import { COMPANION_BY_GROUP, companionByGroup } from '../controller/companions.js';
 import { ingressCacheIndexers } from '../controller/ingress-reconciler.js';
@@ -18,6 +18,7 @@ import {
   planCluster,
   type ClusterPlan,
   type ObjectPlan,
+  type PlanInputs,
   type PlanScope,
   type PlanSubject,
 } from '../controller/plan.js';
@@ -94,14 +95,8 @@ async function listAll<T extends KubeObject>(
   return cache;
 }
 
-export interface ClusterSnapshot {
-  readonly services: Cache<V1Service>;
-  readonly ingresses: Cache<V1Ingress>;
-  readonly ingressClasses: readonly V1IngressClass[];
-  readonly endpointSlices: Cache<V1EndpointSlice>;
-  readonly secrets: Cache<V1Secret>;
-  readonly nodes: readonly V1Node[];
-}
+/** What readCluster lists: the caches of PlanInputs, filled as the controller's informers fill them. */
+export type ClusterSnapshot = Pick<PlanInputs, 'services' | 'ingresses' | 'ingressClasses' | 'endpointSlices' | 'secrets' | 'nodes'>;
 
 /**
  * The controller's informer caches, from one paginated list each. Cluster-wide even
