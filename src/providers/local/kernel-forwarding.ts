@@ -21,6 +21,7 @@
 // removed listener carry on until they end instead of being cut after drainTimeoutMs;
 // affinity counts new connections only. UDP stays in user space: conntrack would keep
 // sending a client's datagrams to a target that left until the entry times out.
+import { canonicalJson } from '../../model/canonical.js';
 import { NftError, runNft, type NftRunner } from './nft.js';
 
 export interface KernelTarget {
@@ -146,16 +147,6 @@ export function programListener(
   return { script, next: { route, chain, dispatchKey, targetChains, sets } };
 }
 
-function sameRoute(a: KernelRoute, b: KernelRoute): boolean {
-  return (
-    a.address === b.address &&
-    a.port === b.port &&
-    a.affinitySeconds === b.affinitySeconds &&
-    a.sourceRanges.join() === b.sourceRanges.join() &&
-    a.targets.map((t) => t.key).join() === b.targets.map((t) => t.key).join()
-  );
-}
-
 interface TargetNames {
   next: number;
   readonly keys: Map<string, number>;
@@ -241,7 +232,7 @@ export class KernelForwarding {
     for (const [id, route] of batch) {
       const prev = this.programs.get(id);
       // Rebuilding the chain restarts its round robin: a health change that changed nothing must not.
-      if ((!prev && !route) || (prev && route && sameRoute(prev.route, route))) continue;
+      if ((!prev && !route) || (prev && route && canonicalJson(prev.route) === canonicalJson(route))) continue;
       const chain = prev?.chain ?? `l${++this.chains}`;
       const r = programListener(this.table, chain, prev, route, (key) => this.indexOf(id, key));
       script.push(...r.script);

@@ -17,10 +17,15 @@ export class NftError extends Error {
   }
 }
 
-/** nft from PATH, else where Debian puts it: an unprivileged user's PATH often lacks the sbin directories. */
+let nftPath: string | undefined;
+
+/** nft from PATH, else where Debian puts it: an unprivileged user's PATH often lacks the sbin directories. Looked up once. */
 function nftCommand(): string {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin', '/sbin'];
-  return dirs.map((d) => join(d, 'nft')).find((p) => existsSync(p)) ?? 'nft';
+  if (nftPath === undefined) {
+    const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin', '/sbin'];
+    nftPath = dirs.map((d) => join(d, 'nft')).find((p) => existsSync(p)) ?? 'nft';
+  }
+  return nftPath;
 }
 
 /** Runs script through `nft -f -`; rejects with what nft printed on stderr. */

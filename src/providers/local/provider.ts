@@ -177,7 +177,7 @@ export class LocalProvider implements Provider {
       // A different uid under the same name belongs to a newer object: not this call's to remove.
       if (!lb || lb.ref.uid !== ref.uid) return;
       this.teardown(lb, this.options.drainTimeoutMs);
-      await this.kernelSettled();
+      await this.settled();
     });
   }
 
@@ -230,7 +230,7 @@ export class LocalProvider implements Provider {
 
   /** Resolves when the kernel's rules reflect every change so far (health changes land asynchronously). */
   async settled(): Promise<void> {
-    await this.kernelSettled();
+    await this.kernel?.settled();
   }
 
   /** Resolves when every connection of removed listeners has finished or been cut. */
@@ -316,7 +316,7 @@ export class LocalProvider implements Provider {
     if (lb && lb.ref.uid !== spec.ref.uid) {
       // Same name, new object: the old object's LB goes, as a cloud LB tagged with the old uid would.
       this.teardown(lb, this.options.drainTimeoutMs);
-      await this.kernelSettled();
+      await this.settled();
       lb = undefined;
     }
     if (lb && diffSpecs(lb.spec, spec).length === 0) return this.statusOf(lb);
@@ -489,11 +489,6 @@ export class LocalProvider implements Provider {
       ...(lb.sessionAffinity.type === 'ClientIP' ? { affinitySeconds: lb.sessionAffinity.timeoutSeconds } : {}),
       targets: ts ? ts.balancer.eligible().map((t) => ({ key: t.key, host: t.host, port: t.port })) : [],
     };
-  }
-
-  /** Resolves once every kernel change asked for so far has landed (or switched the kernel path off). */
-  private async kernelSettled(): Promise<void> {
-    await this.kernel?.settled();
   }
 
   private track(impl: ListenerImpl | undefined, p: Promise<void>): void {
