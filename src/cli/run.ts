@@ -9,13 +9,14 @@ import { defaultConfig, loadConfig, type LbcConfig } from '../config/config.js';
 import { resolveOperations, type OperationsFlags, type OperationsSettings } from '../config/operations.js';
 import { Controller, type ControllerOptions } from '../controller/controller.js';
 import { groupKeyOf } from '../controller/ingress-reconciler.js';
-import { serviceOwnership } from '../controller/ownership.js';
+import { serviceOwnership } from '../config/ownership.js';
 import { makeClients, type KubeClients } from '../kube/client.js';
 import { LeaderElector, type LeaderElectorOptions } from '../kube/leader-election.js';
 import { componentLogger, createLogger, registerCredentials, SecretScrubber, type ComponentLogger, type ObjectFields } from '../observability/log.js';
-import { ControllerMetrics, enableProcessMetrics, registry as defaultRegistry } from '../observability/metrics.js';
+import { ControllerMetrics, enableProcessMetrics, recordCloudCall, registry as defaultRegistry } from '../observability/metrics.js';
 import { parseBindAddress, startObservabilityServer, type ObservabilityServer } from '../observability/server.js';
 import { buildProviders, type ProviderSet } from '../providers/registry.js';
+import { observeCloudCalls } from '../providers/retry.js';
 import { connectFromFlags, type ClusterFlags } from './connect.js';
 import { untilStopped } from './lifetime.js';
 
@@ -169,6 +170,8 @@ async function run(opts: RunOptions, deps: RunDeps, scrubber: SecretScrubber, lo
   const built: { controller?: Controller } = {};
   const providerOf = providerResolver(() => built.controller, config);
   const logOf = (component: string): ComponentLogger => componentLogger(logger, { component, providerOf });
+  // Every cloud call is counted, those made while the providers are built included.
+  observeCloudCalls(recordCloudCall);
   // Provider warnings go through the same scrubbed JSON logger, not the providers' console default.
   const providers: ProviderSet = await buildProviders(config, undefined, { log: logOf('provider') });
   const target = deps.registry ?? defaultRegistry;

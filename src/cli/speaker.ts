@@ -8,9 +8,10 @@ import type { Logger as Pino } from 'pino';
 import { loadConfig } from '../config/config.js';
 import { resolveLogLevel } from '../config/operations.js';
 import { makeClients } from '../kube/client.js';
+import type { Logger } from '../kube/logger.js';
 import { createLogger, isLogLevel, registerCredentials, SecretScrubber } from '../observability/log.js';
 import { parseMetalOptions } from '../providers/metal/options.js';
-import { Speaker, type SpeakerLogFields, type SpeakerLogger } from '../providers/metal/speaker/speaker.js';
+import { Speaker, type SpeakerLogFields } from '../providers/metal/speaker/speaker.js';
 import { connectFromFlags } from './connect.js';
 import { untilStopped } from './lifetime.js';
 
@@ -37,10 +38,11 @@ export interface SpeakerDeps {
 }
 
 /** The speaker's lines through pino: its fields as JSON fields, under the node's and provider's. */
-function speakerLogger(log: Pino): SpeakerLogger & { error(msg: string, fields: SpeakerLogFields & { err?: unknown }): void } {
+function speakerLogger(log: Pino): Logger & { error(msg: string, fields: SpeakerLogFields & { err?: unknown }): void } {
   return {
-    info: (msg, fields = {}) => log.info(fields, msg),
-    warn: (msg, fields = {}) => log.warn(fields, msg),
+    // The speaker passes one argument, its SpeakerLogFields.
+    info: (msg: string, fields: SpeakerLogFields = {}) => log.info(fields, msg),
+    warn: (msg: string, fields: SpeakerLogFields = {}) => log.warn(fields, msg),
     error: (msg, fields) => log.error(fields, msg),
   };
 }

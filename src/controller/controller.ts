@@ -14,6 +14,7 @@ import {
   serviceIndexers,
 } from '../kube/indexes.js';
 import { newInformer, type Informer, type InformerOptions, type WatchFn } from '../kube/informer.js';
+import type { Logger } from '../kube/logger.js';
 import { EndpointSlices, IngressClasses, Ingresses, Nodes, Secrets, Services } from '../kube/resources.js';
 import { ConflictError, hasFinalizer, StatusWriter, type StatusClients } from '../kube/status.js';
 import { ExponentialBackoff, WorkQueue } from '../kube/workqueue.js';
@@ -25,7 +26,7 @@ import { groupKeyOf, INGRESS_BY_GROUP, ingressCacheIndexers, IngressReconciler, 
 import { OwnWrites } from './own-writes.js';
 import { podReader } from './probe-pods.js';
 import { attachServiceSources, type MetalOwnership } from './service-sources.js';
-import { FINALIZER, Flight, keyOf, ObjectGoneError, queueKeySubject, textArgs, type EventSink, type Logger, type Outcome } from './reconcile.js';
+import { FINALIZER, Flight, keyOf, ObjectGoneError, queueKeySubject, textArgs, type EventSink, type Outcome } from './reconcile.js';
 import { ServiceReconciler } from './service-reconciler.js';
 
 export interface ControllerOptions {

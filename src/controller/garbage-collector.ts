@@ -8,12 +8,13 @@
 import type { V1Ingress, V1IngressClass, V1Service } from '@kubernetes/client-node';
 import type { LbcConfig } from '../config/config.js';
 import type { Cache } from '../kube/cache.js';
+import type { Logger } from '../kube/logger.js';
 import { hasFinalizer } from '../kube/status.js';
 import { describeRef, isIngressGroupRef, type LbRef } from '../model/ref.js';
 import type { ProviderSet } from '../providers/registry.js';
 import { INGRESS_BY_GROUP, groupKeyOf } from './ingress-reconciler.js';
-import { ingressOwnership, serviceOwnership } from './ownership.js';
-import { callProvider, FINALIZER, Flight, type Logger, type LogSubject } from './reconcile.js';
+import { ingressOwnership, serviceOwnership } from '../config/ownership.js';
+import { callProvider, FINALIZER, Flight, type LogSubject } from './reconcile.js';
 
 export interface OwnerLookups {
   readonly config: LbcConfig;

@@ -1,14 +1,14 @@
 // The health check of a target set: a default chosen by the builder from the object
 // (e.g. kube-proxy's healthz for externalTrafficPolicy Local), then the user's
 // lbc.dev/health-check-* annotations on top.
-import type { AnnotationValues } from './annotations.js';
+import type { AnnotationValues } from '../model/annotations.js';
 import {
   ANNOTATION_HC_INTERVAL,
   ANNOTATION_HC_PATH,
   ANNOTATION_HC_PROTOCOL,
   ANNOTATION_HC_TIMEOUT,
   type healthCheckAnnotations,
-} from './lbc-annotations.js';
+} from '../model/lbc-annotations.js';
 import type { HealthCheck, HealthCheckPort, HealthCheckTiming } from '../model/spec.js';
 import type { ModelError } from '../model/validation.js';
 

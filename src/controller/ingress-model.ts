@@ -17,12 +17,12 @@
 // Service untouched) is requested. Each choice is reported so the reconciler can say it
 // in an Event.
 import type { V1EndpointSlice, V1Ingress, V1IngressBackend, V1Node, V1Pod, V1Secret, V1Service, V1ServicePort } from '@kubernetes/client-node';
-import { parseAnnotations } from './annotations.js';
+import { parseAnnotations } from '../model/annotations.js';
 import { podTargets, probePodOf, readinessProbePath, slicesOfService, type PodRef } from './endpoints.js';
 import { applyHealthCheckOverrides } from './health-check.js';
-import { ANNOTATION_TARGET_TYPE, ingressGroupAnnotations, ingressMemberAnnotations } from './lbc-annotations.js';
+import { ANNOTATION_TARGET_TYPE, ingressGroupAnnotations, ingressMemberAnnotations } from '../model/lbc-annotations.js';
 import { toNodeTargets } from './nodes.js';
-import { LEGACY_INGRESS_CLASS_ANNOTATION } from './ownership.js';
+import { LEGACY_INGRESS_CLASS_ANNOTATION } from '../config/ownership.js';
 import { chooseTargetType, type ModelProvider } from './service-model.js';
 import { readTlsSecret } from './tls-secret.js';
 import { ingressGroupRef, type LbRef } from '../model/ref.js';

@@ -23,7 +23,7 @@ import {
   UpdatedLoadBalancer,
 } from './events.js';
 import { actionServicesOf, buildIngressModel, ingressGroupOf, type BackendDecision, type IngressModelInput, type IngressModelResult } from './ingress-model.js';
-import { ingressOwnership, type OwnershipConfig } from './ownership.js';
+import { ingressOwnership, type OwnershipConfig } from '../config/ownership.js';
 import { withProbePods, type PodReader } from './probe-pods.js';
 import type { OwnWrites } from './own-writes.js';
 import {

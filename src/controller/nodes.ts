@@ -1,35 +1,13 @@
-// Which nodes receive load-balancer traffic. The static predicates are the upstream
-// service controller's (kubernetes/cloud-provider controllers/service): the
-// exclude-from-external-load-balancers label, the cluster autoscaler's deletion taint,
-// and a node already being deleted. Readiness is upstream's Ready condition, softened
-// by a hysteresis window so a flapping node does not rewrite every cloud LB each time
-// its kubelet misses a heartbeat.
+// Which nodes receive load-balancer traffic. The static predicates are upstream's
+// (kube/node-eligibility.ts, shared with the metal speaker). Readiness is upstream's
+// Ready condition, softened by a hysteresis window so a flapping node does not rewrite
+// every cloud LB each time its kubelet misses a heartbeat.
 import type { V1Node } from '@kubernetes/client-node';
+import { isNodeReady, nodeExclusion } from '../kube/node-eligibility.js';
 import type { NodeAddress, NodeTarget } from '../model/spec.js';
 
-export const EXCLUDE_FROM_LB_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
-export const TO_BE_DELETED_TAINT = 'ToBeDeletedByClusterAutoscaler';
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 export const LEGACY_ZONE_LABEL = 'failure-domain.beta.kubernetes.io/zone';
-
-/** Why a node may never be a target right now, regardless of readiness; undefined when it may. */
-export function nodeExclusion(node: V1Node): string | undefined {
-  if (node.metadata?.labels?.[EXCLUDE_FROM_LB_LABEL] !== undefined) return `labelled ${EXCLUDE_FROM_LB_LABEL}`;
-  if (node.spec?.taints?.some((t) => t.key === TO_BE_DELETED_TAINT)) return `tainted ${TO_BE_DELETED_TAINT}`;
-  if (node.metadata?.deletionTimestamp !== undefined) return 'being deleted';
-  return undefined;
-}
-
-/** Ready=True; a node with no Ready condition, or Unknown, is not ready (as upstream). */
-export function isNodeReady(node: V1Node): boolean {
-  const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
-  return ready?.status === 'True';
-}
-
-/** Upstream's all-predicates check at one instant, without hysteresis. */
-export function isNodeEligible(node: V1Node): boolean {
-  return nodeExclusion(node) === undefined && isNodeReady(node);
-}
 
 export interface NodeMembership {
   /** When the tracker first saw this member NotReady; absent while Ready. */

@@ -17,7 +17,7 @@ import { COMPANION_BY_GROUP, companionNodePorts, planCompanions, type CompanionC
 import { isWanted } from './garbage-collector.js';
 import { buildIngressModel, type IngressModelResult } from './ingress-model.js';
 import { companionRequirements, decideGroup, groupKeyOf, INGRESS_BY_GROUP, ingressModelInputs, refOf } from './ingress-reconciler.js';
-import { ingressOwnership, serviceOwnership } from './ownership.js';
+import { ingressOwnership, serviceOwnership } from '../config/ownership.js';
 import { withProbePods, type PodReader } from './probe-pods.js';
 import { callProvider, FINALIZER, Flight, keyOf, READY_CONDITION } from './reconcile.js';
 import { buildServiceModel } from './service-model.js';

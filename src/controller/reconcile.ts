@@ -4,6 +4,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { LbcConfig } from '../config/config.js';
 import type { InvolvedObject, EventType } from '../kube/events.js';
+import type { Logger } from '../kube/logger.js';
 import type { ConditionInput, LoadBalancerIngress, ObjectOf, StatusKind, WriteResult } from '../kube/status.js';
 import type { LbRef } from '../model/ref.js';
 import type { LoadBalancerSpec } from '../model/spec.js';
@@ -82,12 +83,6 @@ export interface KubeWriter {
 /** kube/events.ts's EventRecorder, or a test's list. */
 export interface EventSink {
   event(target: InvolvedObject, type: EventType, reason: string, message: string): void;
-}
-
-export interface Logger {
-  info(msg: string, ...args: unknown[]): void;
-  warn(msg: string, ...args: unknown[]): void;
-  debug?(msg: string, ...args: unknown[]): void;
 }
 
 /**

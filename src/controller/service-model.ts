@@ -2,10 +2,10 @@
 // Every problem is collected and returned together, each naming the field or the
 // annotation, so the user fixes everything in one edit.
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import { parseAnnotations } from './annotations.js';
+import { parseAnnotations } from '../model/annotations.js';
 import { podTargets, slicesOfService } from './endpoints.js';
 import { applyHealthCheckOverrides, type HealthCheckBase } from './health-check.js';
-import { ANNOTATION_TARGET_TYPE, serviceAnnotations } from './lbc-annotations.js';
+import { ANNOTATION_TARGET_TYPE, serviceAnnotations } from '../model/lbc-annotations.js';
 import { toNodeTargets } from './nodes.js';
 import { normalizeIp, parseCidr } from '../model/ip.js';
 import type { LbRef } from '../model/ref.js';

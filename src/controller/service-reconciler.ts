@@ -17,7 +17,7 @@ import {
   SyncLoadBalancerFailed,
   UpdatedLoadBalancer,
 } from './events.js';
-import { serviceOwnership, type ServiceOwnership } from './ownership.js';
+import { serviceOwnership, type ServiceOwnership } from '../config/ownership.js';
 import type { OwnWrites } from './own-writes.js';
 import {
   abortedForDeletion,

@@ -6,7 +6,7 @@ import type { LbcConfig } from '../config/config.js';
 import type { Cache } from '../kube/cache.js';
 import { isMetalProvider } from '../providers/metal/metal-provider.js';
 import type { ProviderSet } from '../providers/registry.js';
-import { serviceOwnership } from './ownership.js';
+import { serviceOwnership } from '../config/ownership.js';
 
 /** Whether a Service is one of a given metal provider's. */
 export type MetalOwnership = (svc: V1Service) => boolean;

@@ -3,7 +3,7 @@
 // renders. Pure: same options, same bytes.
 import { stringify } from 'yaml';
 import { DEFAULT_INGRESS_CONTROLLER } from '../config/config.js';
-import { PROVIDER_PARAMETERS_API_GROUP, PROVIDER_PARAMETERS_KIND } from '../controller/ownership.js';
+import { PROVIDER_PARAMETERS_API_GROUP, PROVIDER_PARAMETERS_KIND } from '../config/ownership.js';
 import { DEFAULT_PROJECT, installConfigYaml, type InstallProvider, type ProviderSettings } from './config-file.js';
 import { rbacObjects } from './rbac.js';
 import { CONTROLLER_RESOURCES, controllerDeployment, SPEAKER_RESOURCES, speakerDaemonSet } from './workloads.js';

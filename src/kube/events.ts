@@ -10,6 +10,7 @@ import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import type { KubeObject } from './cache.js';
+import type { Logger } from './logger.js';
 import { ExponentialBackoff, WorkQueue } from './workqueue.js';
 
 export type EventType = 'Normal' | 'Warning';
@@ -49,7 +50,7 @@ export interface EventRecorderOptions {
   /** Default 5 s. */
   maxHoldMs?: number;
   now?: () => Date;
-  logger?: { warn(msg: string, ...args: unknown[]): void };
+  logger?: Pick<Logger, 'warn'>;
 }
 
 export interface EventRecorderStats {
@@ -99,7 +100,7 @@ export class EventRecorder {
   private readonly windowMs: number;
   private readonly maxAttempts: number;
   private readonly now: () => Date;
-  private readonly log: { warn(msg: string, ...args: unknown[]): void };
+  private readonly log: Pick<Logger, 'warn'>;
   private readonly holdWhile: (() => boolean) | undefined;
   private readonly maxHoldMs: number;
   private readonly queue: WorkQueue<string>;

@@ -10,6 +10,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { Cache, objectKey } from './cache.js';
 import type { IndexFunc, KubeObject } from './cache.js';
 import type { KubeClients } from './client.js';
+import type { Logger } from './logger.js';
 import { collectionPath } from './resources.js';
 import type { ListFn, ResourceType } from './resources.js';
 import { ExponentialBackoff } from './workqueue.js';
@@ -36,11 +37,6 @@ export type WatchFn = (
 export function kubeWatch(kc: KubeConfig): WatchFn {
   const w = new Watch(kc);
   return (path, query, onEvent, onDone) => w.watch(path, query, (type, obj) => onEvent(type, obj), onDone);
-}
-
-export interface InformerLogger {
-  warn(msg: string, ...args: unknown[]): void;
-  debug?(msg: string, ...args: unknown[]): void;
 }
 
 export interface InformerOptions<T extends KubeObject> {
@@ -72,7 +68,7 @@ export interface InformerOptions<T extends KubeObject> {
   watchdogMs?: number;
   /** Backoff between failed lists or watches. Default 800 ms doubling to 30 s. */
   backoff?: { baseMs?: number; maxMs?: number; random?: () => number };
-  logger?: InformerLogger;
+  logger?: Pick<Logger, 'warn' | 'debug'>;
   /** Used in log lines. Default: the path. */
   name?: string;
 }
@@ -112,7 +108,7 @@ export class Informer<T extends KubeObject> {
   private readonly opts: InformerOptions<T>;
   private readonly watchFn: WatchFn;
   private readonly decode: (raw: unknown) => T;
-  private readonly log: InformerLogger;
+  private readonly log: Pick<Logger, 'warn' | 'debug'>;
   private readonly name: string;
   private readonly backoff: ExponentialBackoff;
   private readonly addHandlers: ((obj: T) => void)[] = [];

@@ -16,6 +16,7 @@
 import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import type { Logger } from './logger.js';
 
 export interface LeaseTimings {
   /** How long a standby waits, after the Lease last changed, before taking it. */
@@ -53,12 +54,6 @@ export function defaultIdentity(): string {
 
 export type LeaseApi = Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>;
 
-export interface ElectionLogger {
-  info(msg: string, ...args: unknown[]): void;
-  warn(msg: string, ...args: unknown[]): void;
-  debug?(msg: string, ...args: unknown[]): void;
-}
-
 export interface LeaderElectorOptions extends Partial<LeaseTimings> {
   readonly api: LeaseApi;
   readonly namespace: string;
@@ -71,7 +66,7 @@ export interface LeaderElectorOptions extends Partial<LeaseTimings> {
   readonly onStoppedLeading?: (reason: string) => void;
   /** Another holder (or none, '') was observed. */
   readonly onNewLeader?: (identity: string) => void;
-  readonly log?: ElectionLogger;
+  readonly log?: Logger;
   /** Injectable for tests. */
   readonly random?: () => number;
 }

@@ -18,6 +18,7 @@ import { pino, stdSerializers, stdTimeFunctions, type DestinationStream, type Lo
 
 import type { LbcConfig } from '../config/config.js';
 import { LOG_LEVELS, type LogLevel } from '../config/operations.js';
+import type { Logger } from '../kube/logger.js';
 
 export { LOG_LEVELS, type LogLevel };
 
@@ -162,11 +163,8 @@ export function objectOfMessage(msg: string): ObjectFields | undefined {
   return undefined;
 }
 
-/** The logger interface the controller, informers, Event recorder and leader elector take. */
-export interface ComponentLogger {
-  info(msg: string, ...args: unknown[]): void;
-  warn(msg: string, ...args: unknown[]): void;
-  debug(msg: string, ...args: unknown[]): void;
+/** lbc's Logger (kube/logger.ts) over pino, with every level there. */
+export interface ComponentLogger extends Required<Logger> {
   error(msg: string, ...args: unknown[]): void;
 }
 

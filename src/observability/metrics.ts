@@ -8,10 +8,9 @@
 // controller when Prometheus scrapes, so the watch and queue paths pay nothing.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ControllerStats, ReconcileObserver, ReconcileResult } from '../controller/controller.js';
+import type { CloudCallObserver } from '../providers/retry.js';
 
 export const registry = new Registry();
-
-export type CloudCallOutcome = 'success' | 'throttled' | 'error';
 
 const cloudApiCalls = new Counter({
   name: 'lbc_cloud_api_calls_total',
@@ -20,10 +19,10 @@ const cloudApiCalls = new Counter({
   registers: [registry],
 });
 
-/** Called by the shared retry policy once per attempt of a cloud API call. */
-export function recordCloudCall(provider: string, operation: string, outcome: CloudCallOutcome): void {
+/** The shared retry policy's observer (providers/retry.ts observeCloudCalls): once per attempt of a cloud API call. */
+export const recordCloudCall: CloudCallObserver = (provider, operation, outcome) => {
   cloudApiCalls.inc({ provider, operation, outcome });
-}
+};
 
 const processMetrics = new WeakSet<Registry>();
 

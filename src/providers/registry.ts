@@ -2,6 +2,7 @@
 // A provider type is one entry in a factory map; adding aws, gce, metal or local is one
 // line in builtinProviderFactories (or a map passed by the caller, as tests do).
 import type { LbcConfig, ProviderType } from '../config/config.js';
+import type { Logger } from '../kube/logger.js';
 import { createMemoryProvider } from './memory/index.js';
 import { memoryOptionsSchema } from './memory/options.js';
 import type { Provider } from './types.js';
@@ -19,22 +20,16 @@ export interface ProviderFactoryContext {
    * Absent when the caller gave buildProviders no logger: the provider keeps its own
    * default (console), as the demo and the tests expect.
    */
-  readonly log?: ProviderLogger;
-}
-
-/** The `(message, ...args)` logger providers write to; lbc run's JSON logger fits it. */
-export interface ProviderLogger {
-  info(msg: string, ...args: unknown[]): void;
-  warn(msg: string, ...args: unknown[]): void;
+  readonly log?: Logger;
 }
 
 export interface BuildProvidersOptions {
   /** lbc run passes its (scrubbed, JSON) logger so a provider's warnings are lines like any other. */
-  readonly log?: ProviderLogger;
+  readonly log?: Logger;
 }
 
 /** Adds `{provider}` to each line, so a JSON logger writes it as a field rather than reading it from text. */
-function providerLogger(log: ProviderLogger, provider: string): ProviderLogger {
+function providerLogger(log: Logger, provider: string): Logger {
   const about = { provider };
   return {
     info: (m, ...a) => log.info(m, ...a, about),

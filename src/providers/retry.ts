@@ -11,14 +11,30 @@
 // - when the budget is spent on throttling, a ProviderError of kind 'throttled' whose
 //   retryAfterMs tells the work queue how long to stay away;
 // - an abort signal that stops the waiting at once;
-// - every attempt counted in the lbc_cloud_api_calls_total metric.
+// - every attempt reported to the cloud-call observer, which `lbc run` connects to the
+//   lbc_cloud_api_calls_total metric (observeCloudCalls): the metrics live a floor above
+//   the providers, so they are handed in rather than imported.
 //
 // p-retry runs the loop. Its own delay is switched off (minTimeout 0) because its jitter
 // multiplies by 1..2, which keeps synchronised callers synchronised; the wait is taken in
 // shouldRetry instead, which p-retry calls only when another attempt will follow.
 import pRetry from 'p-retry';
-import { recordCloudCall, type CloudCallOutcome } from '../observability/metrics.js';
+import { sleep as abortableSleep } from '../kube/sleep.js';
 import { ProviderError } from './types.js';
+
+export type CloudCallOutcome = 'success' | 'throttled' | 'error';
+
+/** Hears every attempt of every cloud call, whichever provider made it. */
+export type CloudCallObserver = (providerType: string, operation: string, outcome: CloudCallOutcome) => void;
+
+// One for the process, like the metrics registry it feeds: providers are built in many
+// places (registry, plan, tests), and each would otherwise need it threaded through.
+let cloudCallObserver: CloudCallObserver | undefined;
+
+/** Sets (or, with undefined, removes) the observer every later attempt is reported to. */
+export function observeCloudCalls(observer: CloudCallObserver | undefined): void {
+  cloudCallObserver = observer;
+}
 
 /** What a failed attempt means for the next one. */
 export type FailureClass =
@@ -69,23 +85,6 @@ export interface CloudCall {
   readonly random?: () => number;
 }
 
-export const realSleep: Sleep = (ms, signal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-
 /** The wait before retry number `retry` (0 for the first retry): full jitter under an exponential cap. */
 export function backoffDelay(policy: RetryPolicy, retry: number, random: () => number = Math.random): number {
   const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
@@ -107,13 +106,13 @@ const outcomeOf = (f: FailureClass): CloudCallOutcome => (f.kind === 'throttled'
 /** Runs one API call (one request, never a sequence) under the policy. */
 export async function callWithRetry<T>(call: CloudCall, attempt: (n: number) => Promise<T>): Promise<T> {
   const { policy, signal } = call;
-  const sleep = call.sleep ?? realSleep;
+  const sleep = call.sleep ?? abortableSleep;
   const random = call.random ?? Math.random;
   const started = performance.now();
   let attempts = 0;
   let last: AttemptFailed | undefined;
   const record = (outcome: CloudCallOutcome, n: number, error?: unknown): void => {
-    recordCloudCall(call.providerType, call.operation, outcome);
+    cloudCallObserver?.(call.providerType, call.operation, outcome);
     call.onAttempt?.(outcome, n, error);
   };
   try {

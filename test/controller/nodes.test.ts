@@ -2,15 +2,14 @@ import type { V1Node } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import {
   EMPTY_NODE_TRACKER,
-  isNodeEligible,
   nodeChangeMatters,
-  nodeExclusion,
   nodeTargetsChanged,
   toNodeTarget,
   toNodeTargets,
   trackNodes,
   type NodeTrackerState,
 } from '../../src/controller/nodes.js';
+import { isNodeEligible, nodeExclusion } from '../../src/kube/node-eligibility.js';
 import { node } from './fixtures.js';
 
 describe('node eligibility (upstream predicates)', () => {

@@ -9,7 +9,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { manifestsCommand } from '../../src/cli/manifests.js';
 import { validateConfig } from '../../src/config/config.js';
 import { DEFAULT_LEADER_ELECTION_ID } from '../../src/config/operations.js';
-import { PROVIDER_PARAMETERS_API_GROUP, PROVIDER_PARAMETERS_KIND } from '../../src/controller/ownership.js';
+import { PROVIDER_PARAMETERS_API_GROUP, PROVIDER_PARAMETERS_KIND } from '../../src/config/ownership.js';
 import { checkInstallConfig, INSTALL_PROVIDERS } from '../../src/install/config-file.js';
 import { IRSA_ANNOTATION, manifestsYaml, WORKLOAD_IDENTITY_ANNOTATION, type KubeObject } from '../../src/install/manifests.js';
 import { modelOf, typeErrors } from './kube-types.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { providerResolver, runController } from '../../src/cli/run.js';
-import type { Logger } from '../../src/controller/reconcile.js';
+import type { Logger } from '../../src/kube/logger.js';
 import type { WriteClients } from '../../src/kube/client.js';
 import { parseConfig } from '../../src/config/config.js';
 import { createMemoryProvider } from '../../src/providers/memory/index.js';

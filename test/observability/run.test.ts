@@ -12,6 +12,9 @@ import { resolveOperations } from '../../src/config/operations.js';
 import { runController, type Replica } from '../../src/cli/run.js';
 import type { ObservabilityServer } from '../../src/observability/server.js';
 import { createLogger } from '../../src/observability/log.js';
+import { registry as moduleRegistry } from '../../src/observability/metrics.js';
+import { callWithRetry, type CloudCall } from '../../src/providers/retry.js';
+import { ProviderError } from '../../src/providers/types.js';
 import { startTestCluster, uniqueName, type TestCluster } from '../support/cluster.js';
 import { parseExposition } from './exposition.js';
 
@@ -81,6 +84,21 @@ describe('lbc run with leader election', () => {
         'leaderElection: { leaseDuration: 2s, renewDeadline: 1200ms, retryPeriod: 250ms }',
       ].join('\n'),
     );
+    // The retry policy imports no metrics: `lbc run` connects them. A call made before it
+    // has is not counted, one made after is (in the module's registry, as before).
+    const cloudCall: CloudCall = {
+      providerType: 'run-test',
+      operation: 'Wired',
+      policy: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+      classify: () => ({ kind: 'final' }),
+      toError: (e) => new ProviderError('invalid', String(e)),
+    };
+    const counted = async (): Promise<number> =>
+      (await moduleRegistry.getMetricsAsJSON())
+        .find((m) => m.name === 'lbc_cloud_api_calls_total')
+        ?.values.find((v) => v.labels.provider === 'run-test' && v.labels.operation === 'Wired' && v.labels.outcome === 'success')?.value ?? 0;
+    await callWithRetry(cloudCall, async () => 'before');
+    expect(await counted()).toBe(0);
     let stop: (why: string) => void = () => {};
     const until = new Promise<string>((resolve) => (stop = resolve));
     let started: { replica: Replica; server: ObservabilityServer } | undefined;
@@ -109,6 +127,8 @@ describe('lbc run with leader election', () => {
     const metrics = parseExposition(await (await fetch(`${server.metricsUrl}/metrics`)).text());
     expect(metrics.get(`lbc_leader{lease="${ns}/run-test"}`)).toBe(1);
     expect(metrics.get('lbc_informer_synced{resource="services"}')).toBe(1);
+    await callWithRetry(cloudCall, async () => 'after');
+    expect(await counted()).toBe(1);
     const coordination = cluster.kc.makeApiClient(CoordinationV1Api);
     expect((await coordination.readNamespacedLease({ namespace: ns, name: 'run-test' })).spec?.holderIdentity).toBe(started.replica.elector?.identity);
 

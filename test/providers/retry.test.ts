@@ -1,8 +1,8 @@
 // The one retry policy every provider's cloud calls go through (AWS and GCE run their
 // own suites through it too; these pin the policy itself).
-import { describe, expect, it } from 'vitest';
-import { registry } from '../../src/observability/metrics.js';
-import { backoffDelay, callWithRetry, type CloudCall, type FailureClass } from '../../src/providers/retry.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordCloudCall, registry } from '../../src/observability/metrics.js';
+import { backoffDelay, callWithRetry, observeCloudCalls, type CloudCall, type CloudCallOutcome, type FailureClass } from '../../src/providers/retry.js';
 import { ProviderError } from '../../src/providers/types.js';
 
 class Boom extends Error {
@@ -62,6 +62,31 @@ async function metric(provider: string, operation: string, outcome: string): Pro
   const v = m?.values.find((x) => x.labels.provider === provider && x.labels.operation === operation && x.labels.outcome === outcome);
   return v?.value ?? 0;
 }
+
+// As `lbc run` wires it: the metric hears the retry policy through its observer.
+beforeAll(() => observeCloudCalls(recordCloudCall));
+afterAll(() => observeCloudCalls(undefined));
+
+describe('the cloud-call observer', () => {
+  it('hears every attempt with provider type, operation and outcome, and nothing once removed', async () => {
+    const heard: [string, string, CloudCallOutcome][] = [];
+    observeCloudCalls((...a) => heard.push(a));
+    try {
+      const h = harness();
+      await callWithRetry(h.call, script(new Boom('Throttling'), new Boom('Unavailable')).fn);
+      expect(heard).toEqual([
+        ['test', h.call.operation, 'throttled'],
+        ['test', h.call.operation, 'error'],
+        ['test', h.call.operation, 'success'],
+      ]);
+      observeCloudCalls(undefined);
+      await callWithRetry(harness().call, script().fn);
+      expect(heard).toHaveLength(3);
+    } finally {
+      observeCloudCalls(recordCloudCall);
+    }
+  });
+});
 
 describe('backoffDelay: full jitter under an exponential cap', () => {
   it('is random * min(max, base * 2^retry)', () => {

@@ -19,8 +19,8 @@ import {
   type AnnotationError,
   type Annotations,
   type ValueParser,
-} from '../../controller/annotations.js';
-import { healthCheckPort } from '../../controller/lbc-annotations.js';
+} from '../../model/annotations.js';
+import { healthCheckPort } from '../../model/lbc-annotations.js';
 import type { LbKind } from '../../model/ref.js';
 import type { HealthCheckPort, TargetType } from '../../model/spec.js';
 import type { ActionServiceRef, OptionsParseResult } from '../types.js';

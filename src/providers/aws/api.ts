@@ -6,8 +6,9 @@
 import { ACMClient } from '@aws-sdk/client-acm';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { sleep as abortableSleep } from '../../kube/sleep.js';
 import { ProviderError } from '../types.js';
-import { callWithRetry, realSleep, type Sleep } from '../retry.js';
+import { callWithRetry, type Sleep } from '../retry.js';
 import { awsErrorFacts, isRetryable, isThrottling, toAwsProviderError } from './errors.js';
 import type { AwsOptions } from './options.js';
 
@@ -48,7 +49,7 @@ export class TokenBucket {
   constructor(
     private readonly perSecond: number,
     private readonly burst: number,
-    private readonly sleep: Sleep = realSleep,
+    private readonly sleep: Sleep = abortableSleep,
     private readonly now: () => number = () => performance.now(),
   ) {
     this.tokens = burst;
@@ -137,7 +138,7 @@ export class AwsApi {
     this.acmClient = init.acm;
     this.retry = init.options.retry;
     this.provider = init.provider;
-    this.sleep = init.sleep ?? realSleep;
+    this.sleep = init.sleep ?? abortableSleep;
     const l = init.options.rateLimits;
     this.buckets = {
       elbv2Read: new TokenBucket(l.elbv2Read.perSecond, l.elbv2Read.burst, this.sleep),

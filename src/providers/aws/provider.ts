@@ -2,6 +2,7 @@
 // groups) Application Load Balancers, with their target groups, listeners, rules and a
 // managed frontend security group. Everything it creates carries lbc's ownership tags,
 // and it changes or deletes nothing without them.
+import type { Logger } from '../../kube/logger.js';
 import type { LbKind, LbRef } from '../../model/ref.js';
 import { refKey } from '../../model/ref.js';
 import type { LoadBalancerSpec } from '../../model/spec.js';
@@ -24,17 +25,13 @@ import { planDelete, planEnsure, runSteps, statusOf, type PlanEnv } from './plan
 import { describeOwnedSecurityGroups } from './security-group.js';
 import { refFromTags } from './tags.js';
 
-export interface AwsLogger {
-  warn(msg: string): void;
-}
-
 export interface AwsProviderInit {
   readonly name?: string;
   readonly clusterName: string;
   readonly options: AwsOptions;
   readonly clients?: ClientOverrides;
   readonly observer?: CallObserver;
-  readonly logger?: AwsLogger;
+  readonly logger?: Pick<Logger, 'warn'>;
   /** Replaces setTimeout-based waiting (backoff, rate limits); tests pass a fast one. */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -52,7 +49,7 @@ export class AwsProvider implements Provider<AwsLbOptions> {
   readonly api: AwsApi;
   private readonly options: AwsOptions;
   private readonly inventory: Inventory;
-  private readonly logger: AwsLogger;
+  private readonly logger: Pick<Logger, 'warn'>;
   /** Warnings last logged per load balancer, so a resync repeats nothing it already said. */
   private readonly reported = new Map<string, string>();
 

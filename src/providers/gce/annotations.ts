@@ -14,7 +14,7 @@
 //   kubernetes.io/ingress.global-static-ip-name: a reserved global address to use (never released).
 //   kubernetes.io/ingress.allow-http: "false" drops the port 80 forwarding rule and HTTP proxy.
 //   ingress.gcp.kubernetes.io/pre-shared-cert: comma-separated SslCertificate names already in the project.
-import { annotation, bool, oneOf, parseAnnotations, string, stringList, type Annotations } from '../../controller/annotations.js';
+import { annotation, bool, oneOf, parseAnnotations, string, stringList, type Annotations } from '../../model/annotations.js';
 import type { LbKind } from '../../model/ref.js';
 import type { ModelError } from '../../model/validation.js';
 import { GCE_NAME } from './options.js';

@@ -20,6 +20,7 @@
 // listeners still bind, but connections from this host are forwarded by nftables rules
 // that follow the same targets, health, affinity and sourceRanges (kernel-forwarding.ts).
 import { Agent } from 'node:http';
+import type { Logger } from '../../kube/logger.js';
 import { canonicalSpec } from '../../model/canonical.js';
 import { cidrContains, normalizeIp } from '../../model/ip.js';
 import { describeRef, refKey, type LbRef } from '../../model/ref.js';
@@ -45,15 +46,10 @@ export type AddressMode = 'pool' | 'ports';
 /** Where `ports` mode puts every LB when the pool cannot be bound. */
 export const FALLBACK_ADDRESS = '127.0.0.1';
 
-export interface LocalLogger {
-  info(msg: string): void;
-  warn(msg: string): void;
-}
-
 export interface LocalProviderInit extends LocalOptionsInput {
   readonly name?: string;
   readonly clusterName: string;
-  readonly log?: LocalLogger;
+  readonly log?: Logger;
   /** Replaces the health probes (tests). */
   readonly prober?: Prober;
   /** Replaces `nft -f -` (tests). */
@@ -130,7 +126,7 @@ export class LocalProvider implements Provider {
   readonly mode: AddressMode;
 
   private readonly pool: AddressPool;
-  private readonly log: LocalLogger;
+  private readonly log: Logger;
   private readonly prober: Prober | undefined;
   private readonly lbs = new Map<string, LbRuntime>();
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -561,7 +557,7 @@ export async function createLocalProvider(init: LocalProviderInit): Promise<Loca
   return new LocalProvider(init, mode, await openKernelForwarding(init, options, log));
 }
 
-async function openKernelForwarding(init: LocalProviderInit, options: LocalOptions, log: LocalLogger): Promise<KernelForwarding | undefined> {
+async function openKernelForwarding(init: LocalProviderInit, options: LocalOptions, log: Logger): Promise<KernelForwarding | undefined> {
   if (options.l4Forwarding === 'proxy') return undefined;
   const name = init.name ?? 'local';
   try {

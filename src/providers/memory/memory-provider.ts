@@ -3,7 +3,8 @@
 // specs, how many of them wrote anything, and how it copes with failure, throttling and
 // calls that never return.
 import { createHash } from 'node:crypto';
-import { annotation, oneOf, parseAnnotations } from '../../controller/annotations.js';
+import { sleep } from '../../kube/sleep.js';
+import { annotation, oneOf, parseAnnotations } from '../../model/annotations.js';
 import { canonicalSpec } from '../../model/canonical.js';
 import { cidrContains, formatIp, normalizeIp, parseCidr } from '../../model/ip.js';
 import { refKey, sameRef, type LbKind, type LbRef } from '../../model/ref.js';
@@ -404,17 +405,7 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
   }
 
   private sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        reject(this.aborted());
-      };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return sleep(ms, signal).catch(() => Promise.reject(this.aborted()));
   }
 
   private validate(spec: LoadBalancerSpec<MemoryLbOptions>): void {

@@ -2,7 +2,7 @@
 // metallb.universe.tf/ and its current metallb.io/ prefix, so manifests written for
 // either work) and lbc.dev/ equivalents. Setting two spellings of one annotation to
 // different values is an error, not a silent precedence rule.
-import { annotation, parseAnnotations, string, type ValueParser } from '../../controller/annotations.js';
+import { annotation, parseAnnotations, string, type ValueParser } from '../../model/annotations.js';
 import { normalizeIp, parseIp } from '../../model/ip.js';
 import type { ModelError } from '../../model/validation.js';
 

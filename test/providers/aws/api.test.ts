@@ -1,14 +1,18 @@
 // The one retry policy and the rate limits, through the real SDK clients: throttling and
 // 5xx retried with backoff (retry-after honoured), exhausted throttling surfacing as
 // ProviderError('throttled'), client errors not retried, partial failures converging.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { registry } from '../../../src/observability/metrics.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { recordCloudCall, registry } from '../../../src/observability/metrics.js';
 import { TokenBucket } from '../../../src/providers/aws/api.js';
+import { observeCloudCalls } from '../../../src/providers/retry.js';
 import { ProviderError } from '../../../src/providers/types.js';
 import type { FakeAws } from './fake-aws.js';
 import { nlbSpec, provider, seededFake, SVC_REF } from './support.js';
 
 let fake: FakeAws;
+// As `lbc run` wires it: the metric hears the retry policy through its observer.
+beforeAll(() => observeCloudCalls(recordCloudCall));
+afterAll(() => observeCloudCalls(undefined));
 beforeEach(() => {
   fake = seededFake();
 });

@@ -7,19 +7,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/config.js';
 import { startDevCluster, type DevCluster } from '../../../src/devcluster/index.js';
 import { makeClients } from '../../../src/kube/client.js';
+import type { Logger } from '../../../src/kube/logger.js';
 import { parseMetalOptions } from '../../../src/providers/metal/options.js';
 import { rankCandidates } from '../../../src/providers/metal/speaker/election.js';
 import type { FrameSocket } from '../../../src/providers/metal/speaker/responder.js';
-import { leaseName, Speaker, type SpeakerLogFields, type SpeakerLogger } from '../../../src/providers/metal/speaker/speaker.js';
+import { leaseName, Speaker, type SpeakerLogFields } from '../../../src/providers/metal/speaker/speaker.js';
 
 const NODES = ['n1', 'n2', 'n3'];
 const VIP = '10.9.0.10';
 const VIP_LOCAL = '10.9.0.11';
 const PORT = 20_000 + Math.floor(Math.random() * 20_000);
 /** Keeps each speaker's info lines with their fields, for the structured fields a JSON logger writes. */
-function recorder(): SpeakerLogger & { readonly lines: { msg: string; fields?: SpeakerLogFields }[] } {
+function recorder(): Logger & { readonly lines: { msg: string; fields?: SpeakerLogFields }[] } {
   const lines: { msg: string; fields?: SpeakerLogFields }[] = [];
-  return { lines, info: (msg, fields) => void lines.push({ msg, ...(fields ? { fields } : {}) }), warn: () => {} };
+  return { lines, info: (msg: string, fields?: SpeakerLogFields) => void lines.push({ msg, ...(fields ? { fields } : {}) }), warn: () => {} };
 }
 
 async function until(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<number> {

@@ -3,7 +3,7 @@
 // and the bookkeeping that turns a change of decision into announce/withdraw calls on
 // the responders. Nothing here touches the network, so every rule is a unit test.
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import { nodeExclusion } from '../../../controller/nodes.js';
+import { nodeExclusion } from '../../../kube/node-eligibility.js';
 import { anySelectorMatches } from '../node-selector.js';
 import { poolOf, type Pool } from '../pools.js';
 import { serviceKey, statusIps } from '../service-facts.js';

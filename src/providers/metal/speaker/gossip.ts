@@ -5,6 +5,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import type { Logger } from '../../../kube/logger.js';
 import type { Heartbeat } from './membership.js';
 
 const VERSION = 1;
@@ -43,7 +44,7 @@ export interface GossipOptions {
   /** Whether `address` belongs to `node` (from the Node objects). */
   readonly addressOf: (node: string, address: string) => boolean;
   readonly onHeartbeat: (hb: Heartbeat) => void;
-  readonly log: { warn(msg: string): void };
+  readonly log: Pick<Logger, 'warn'>;
   /** Address to bind; all by default. Tests bind to one. */
   readonly bind?: { v4?: string; v6?: string };
 }

@@ -5,6 +5,7 @@
 // so nothing but this responder answers for them, and it stops the instant an address
 // is withdrawn.
 import { createSocket, type Socket } from 'node:dgram';
+import type { Logger } from '../../../kube/logger.js';
 import { answerArp, gratuitousArp, ARP_REQUEST } from './arp.js';
 import { frameFilter } from './bpf.js';
 import type { HostInterface } from './interfaces.js';
@@ -56,7 +57,7 @@ export class UdpGroups implements GroupMembership {
   private failed = false;
   private readonly pending: ((s: Socket) => void)[] = [];
 
-  constructor(private readonly log: { warn(msg: string): void }) {}
+  constructor(private readonly log: Pick<Logger, 'warn'>) {}
 
   join(group: string, ifname: string): void {
     this.call((s) => s.addMembership(group, `::%${ifname}`), `joining ${group} on ${ifname}`);
@@ -108,7 +109,7 @@ export class UdpGroups implements GroupMembership {
 export interface ResponderOptions {
   readonly iface: HostInterface;
   readonly gratuitousForMs: number;
-  readonly log: { warn(msg: string): void; info?(msg: string): void };
+  readonly log: Pick<Logger, 'warn'> & Partial<Pick<Logger, 'info'>>;
   readonly socketFactory?: SocketFactory;
   /** IP-layer group membership; a UDP socket by default, none when null. */
   readonly groups?: GroupMembership | null;

@@ -9,13 +9,13 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { V1EndpointSlice, V1Lease, V1Node, V1Service } from '@kubernetes/client-node';
-// As kube/resources.ts: needed so watch objects decode like typed-list objects.
-import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
-import { serviceOwnership, type OwnershipConfig } from '../../../controller/ownership.js';
+import { serviceOwnership, type OwnershipConfig } from '../../../config/ownership.js';
 import type { KubeClients } from '../../../kube/client.js';
 import { ENDPOINTSLICE_BY_SERVICE, endpointSliceIndexers } from '../../../kube/indexes.js';
 import { newInformer, type Informer, type WatchFn } from '../../../kube/informer.js';
-import { EndpointSlices, Nodes, Services, type ResourceType } from '../../../kube/resources.js';
+import type { Logger } from '../../../kube/logger.js';
+import { EndpointSlices, Leases, Nodes, Services } from '../../../kube/resources.js';
+import { sleep } from '../../../kube/sleep.js';
 import type { MetalConfig } from '../options.js';
 import { poolOf } from '../pools.js';
 import { serviceKey, statusIps } from '../service-facts.js';
@@ -38,11 +38,6 @@ export interface SpeakerLogFields {
   readonly interface?: string;
 }
 
-export interface SpeakerLogger {
-  info(msg: string, fields?: SpeakerLogFields): void;
-  warn(msg: string, fields?: SpeakerLogFields): void;
-}
-
 export interface SpeakerInit {
   readonly node: string;
   /** The metal provider (config `providers[].name`) whose addresses this speaker announces. */
@@ -51,7 +46,7 @@ export interface SpeakerInit {
   /** Which Services belong to which provider (the controller's own rules). */
   readonly ownership: OwnershipConfig;
   readonly clients: KubeClients;
-  readonly log?: SpeakerLogger;
+  readonly log?: Logger;
   // ---- for tests ----
   readonly hostInterfaces?: () => HostInterface[];
   readonly socketFactory?: SocketFactory;
@@ -59,19 +54,7 @@ export interface SpeakerInit {
   readonly gossipBind?: { v4?: string; v6?: string };
 }
 
-const Leases: ResourceType<V1Lease> = {
-  kind: 'Lease',
-  apiVersion: 'coordination.k8s.io/v1',
-  namespaced: true,
-  path: '/apis/coordination.k8s.io/v1/leases',
-  list: ({ coordination }) => (req) =>
-    req.namespace
-      ? coordination.listNamespacedLease({ ...req, namespace: req.namespace })
-      : coordination.listLeaseForAllNamespaces(req),
-  decode: (raw) => ObjectSerializer.deserialize(raw, 'V1Lease', '') as V1Lease,
-};
-
-const consoleLog: SpeakerLogger = {
+const consoleLog: Logger = {
   info: (m) => console.log(`lbc speaker: ${m}`),
   warn: (m) => console.warn(`lbc speaker: ${m}`),
 };
@@ -80,21 +63,6 @@ const consoleLog: SpeakerLogger = {
 function entryFields(entry: string): { address: string; interface: string } {
   const at = entry.lastIndexOf('@');
   return { address: entry.slice(0, at), interface: entry.slice(at + 1) };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(signal?.reason ?? new Error('aborted'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export class Speaker {
@@ -106,7 +74,7 @@ export class Speaker {
   readonly membership: Membership;
 
   private readonly init: SpeakerInit;
-  private readonly log: SpeakerLogger;
+  private readonly log: Logger;
   private readonly gossip: Gossip;
   private readonly responders = new Map<string, InterfaceResponder>();
   private readonly announcements: Announcements;

@@ -1,7 +1,7 @@
 import type { V1IngressClass } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { ingressOwnership, serviceOwnership, type IngressOwnership, type ServiceOwnership } from '../../src/controller/ownership.js';
-import { config, ingress, ingressClass, service } from './fixtures.js';
+import { ingressOwnership, serviceOwnership, type IngressOwnership, type ServiceOwnership } from '../../src/config/ownership.js';
+import { config, ingress, ingressClass, service } from '../controller/fixtures.js';
 
 const withDefault = config({ defaultClass: 'lbc.dev/aws' });
 const noDefault = config();

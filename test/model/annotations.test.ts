@@ -17,8 +17,8 @@ import {
   string,
   stringList,
   type ValueParser,
-} from '../../src/controller/annotations.js';
-import { healthCheckPort, seconds } from '../../src/controller/lbc-annotations.js';
+} from '../../src/model/annotations.js';
+import { healthCheckPort, seconds } from '../../src/model/lbc-annotations.js';
 
 type Case<T> = [string, T];
 

@@ -1,7 +1,7 @@
 // Which Services and Ingresses lbc serves, and with which provider. Pure: the caller
 // passes the object, the IngressClasses it knows of, and the configuration.
 import type { V1Ingress, V1IngressClass, V1Service } from '@kubernetes/client-node';
-import type { LbcConfig } from '../config/config.js';
+import type { LbcConfig } from './config.js';
 
 export const LEGACY_INGRESS_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
 export const DEFAULT_INGRESS_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class';

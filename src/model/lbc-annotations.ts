@@ -14,7 +14,7 @@ import {
   type ParseOutcome,
   type ValueParser,
 } from './annotations.js';
-import { RESERVED_TAG_PREFIX, type HealthCheckPort } from '../model/spec.js';
+import { RESERVED_TAG_PREFIX, type HealthCheckPort } from './spec.js';
 
 export const ANNOTATION_TARGET_TYPE = 'lbc.dev/target-type';
 export const ANNOTATION_SOURCE_RANGES = 'lbc.dev/load-balancer-source-ranges';

@@ -13,7 +13,7 @@
 //   if (r.ok) r.value.targetType; // 'instance' | 'ip' | undefined
 import type { z } from 'zod';
 import { parseDuration } from '../config/duration.js';
-import { parseCidr } from '../model/ip.js';
+import { parseCidr } from './ip.js';
 
 export type ParseOutcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 
