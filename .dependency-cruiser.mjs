@@ -21,11 +21,6 @@ const FLOORS = ORDER.flatMap((floor, i) =>
   })),
 ).filter((f) => f.forbidden.length > 0);
 
-// Removed by helper "cli"'s change, which validates each provider's options where the
-// providers are known: config.ts checks the memory provider's options with that
-// provider's own schema, one floor up.
-const CONFIG_READS_MEMORY_OPTIONS = '^src/providers/memory/options\\.ts$';
-
 /** @type {import('dependency-cruiser').IConfiguration} */
 export default {
   forbidden: [
@@ -36,7 +31,6 @@ export default {
       from: { path: `^src/${folder}/` },
       to: {
         path: `^src/(${forbidden.join('|')})/`,
-        ...(folder === 'config' ? { pathNot: CONFIG_READS_MEMORY_OPTIONS } : {}),
       },
     })),
     {

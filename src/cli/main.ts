@@ -7,6 +7,7 @@ import { runController, type RunOptions } from './run.js';
 import { runPlan } from './plan.js';
 import { runSpeaker } from './speaker.js';
 import { manifestsCommand } from './manifests.js';
+import { configurationFailure, parseTagList, SAMPLE_CONFIGS } from './configuration.js';
 
 function port(v: string): number {
   const n = Number(v);
@@ -56,8 +57,21 @@ program
   .option('--kubeconfig <file>', 'kubeconfig of the cluster to manage')
   .option('--in-cluster', "use the pod's service account")
   .option('--context <name>', 'kubeconfig context (default: its current-context)')
-  .option('--config <file>', 'controller configuration (YAML); without it, one in-memory provider serves class-less Services')
+  .option('--config <file>', `controller configuration (YAML), required; samples: ${SAMPLE_CONFIGS}`)
   .option('--namespace <ns>', 'watch this namespace only (Nodes and IngressClasses stay cluster-wide)')
+  .option('--watch-namespace <ns>', "the same as --namespace, aws-load-balancer-controller's name for it")
+  // aws-load-balancer-controller's flags, laid over the configuration file (flags win).
+  .option('--cluster-name <name>', "the configuration's clusterName: what lbc's cloud resources are tagged with")
+  .option('--aws-region <region>', "the aws provider's options.region")
+  .option('--aws-vpc-id <id>', "the aws provider's options.vpcId")
+  .option('--ingress-class <name>', 'serve only the Ingresses of this class (ingress.className); class-less ones are left alone')
+  .option('--default-tags <k=v,...>', "tags on every AWS resource lbc creates, over the aws provider's options.defaultTags", (v) => {
+    try {
+      return parseTagList(v);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  })
   .option('--workers <n>', 'reconciles in parallel (default: the config concurrency)', (v) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError('must be an integer 1-256');
@@ -115,6 +129,7 @@ program
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  console.error(`lbc: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+  const usage = configurationFailure(err);
+  console.error(`lbc: ${usage ?? (err instanceof Error ? err.message : String(err))}`);
+  process.exit(usage === undefined ? 1 : 2);
 });

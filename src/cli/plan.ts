@@ -6,7 +6,7 @@
 // Ingress health checks follow are read one by one, as the controller reads them): no
 // write to the API server, and no provider call but plan, listOwned and planDeletion.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { defaultConfig, loadConfig, type LbcConfig } from '../config/config.js';
+import type { LbcConfig } from '../config/config.js';
 import { COMPANION_BY_GROUP, companionByGroup } from '../controller/companions.js';
 import { ingressCacheIndexers } from '../controller/ingress-reconciler.js';
 import { EMPTY_NODE_TRACKER, trackNodes } from '../controller/nodes.js';
@@ -29,6 +29,7 @@ import { EndpointSlices, IngressClasses, Ingresses, Nodes, Secrets, Services, ty
 import { describeRef } from '../model/ref.js';
 import { buildProviders, type ProviderFactories, type ProviderSet } from '../providers/registry.js';
 import type { Change } from '../providers/types.js';
+import { loadControllerConfig, UsageError } from './configuration.js';
 import { connectFromFlags } from './connect.js';
 
 export interface PlanOptions {
@@ -54,10 +55,6 @@ export interface PlanDeps {
   /** The controller's nodeLabelSelector, when it runs with one. */
   readonly nodeLabelSelector?: string;
   readonly providerTimeoutMs?: number;
-}
-
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
 }
 
 const TARGET_KINDS: Readonly<Record<string, 'Service' | 'Ingress'>> = {
@@ -129,7 +126,7 @@ export async function runPlan(opts: PlanOptions, deps: PlanDeps = {}): Promise<n
   let providers: ProviderSet | undefined;
   try {
     if (opts.inCluster && opts.kubeconfig) throw new UsageError('--in-cluster and --kubeconfig exclude each other');
-    const config = opts.config ? await loadConfig(opts.config) : defaultConfig();
+    const config = await loadControllerConfig(opts, 'lbc plan');
     const { kc } = connectFromFlags(opts);
     const scope = scopeOf(opts, contextNamespace(kc));
     providers = deps.providers ?? (await buildProviders(config, deps.factories));

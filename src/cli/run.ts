@@ -5,24 +5,26 @@
 // leader hands its Lease back so a standby takes over at once.
 import type { Logger as Pino } from 'pino';
 import type { Registry } from 'prom-client';
-import { defaultConfig, loadConfig, type LbcConfig } from '../config/config.js';
+import type { LbcConfig } from '../config/config.js';
 import { resolveOperations, type OperationsFlags, type OperationsSettings } from '../config/operations.js';
 import { Controller, type ControllerOptions } from '../controller/controller.js';
 import { groupKeyOf } from '../controller/ingress-reconciler.js';
 import { serviceOwnership } from '../config/ownership.js';
 import { makeClients, type KubeClients } from '../kube/client.js';
 import { LeaderElector, type LeaderElectorOptions } from '../kube/leader-election.js';
-import { componentLogger, createLogger, registerCredentials, SecretScrubber, type ComponentLogger, type ObjectFields } from '../observability/log.js';
+import { componentLogger, createLogger, redactCredentials, registerCredentials, SecretScrubber, type ComponentLogger, type ObjectFields } from '../observability/log.js';
 import { ControllerMetrics, enableProcessMetrics, recordCloudCall, registry as defaultRegistry } from '../observability/metrics.js';
 import { parseBindAddress, startObservabilityServer, type ObservabilityServer } from '../observability/server.js';
 import { buildProviders, type ProviderSet } from '../providers/registry.js';
 import { observeCloudCalls } from '../providers/retry.js';
+import { configurationFailure, loadControllerConfig, UsageError, type ConfigFlags } from './configuration.js';
 import { connectFromFlags, type ClusterFlags } from './connect.js';
 import { untilStopped } from './lifetime.js';
 
-export interface RunOptions extends ClusterFlags, OperationsFlags {
-  config?: string;
+export interface RunOptions extends ClusterFlags, OperationsFlags, ConfigFlags {
   namespace?: string;
+  /** aws-load-balancer-controller's name for --namespace. */
+  watchNamespace?: string;
   workers?: number;
   drainTimeout?: number;
   for?: number;
@@ -137,7 +139,11 @@ export interface RunDeps {
   readonly until?: Promise<string>;
 }
 
-/** `lbc run`. Failures are logged (scrubbed) and set a non-zero exit code. */
+/**
+ * `lbc run`. A problem with the configuration or the flags is reported as plain text on
+ * stderr, every problem at once, and exits 2 (a usage error, as commander's); any other
+ * failure is logged (scrubbed) and exits 1.
+ */
 export async function runController(opts: RunOptions, deps: RunDeps = {}): Promise<void> {
   const scrubber = deps.scrubber ?? new SecretScrubber();
   const logger = deps.logger ?? createLogger({ level: opts.logLevel && isLevel(opts.logLevel) ? opts.logLevel : 'info', scrubber });
@@ -145,8 +151,14 @@ export async function runController(opts: RunOptions, deps: RunDeps = {}): Promi
   try {
     await run(opts, deps, scrubber, logger, log);
   } catch (e) {
-    log.error(`lbc run failed: ${(e as Error).message}`, e);
-    process.exitCode = 1;
+    const text = configurationFailure(e);
+    if (text !== undefined) {
+      process.stderr.write(`lbc: ${scrubber.scrub(text)}\n`);
+      process.exitCode = 2;
+    } else {
+      log.error(`lbc run failed: ${(e as Error).message}`, e);
+      process.exitCode = 1;
+    }
   } finally {
     logger.flush();
   }
@@ -155,14 +167,18 @@ export async function runController(opts: RunOptions, deps: RunDeps = {}): Promi
 const isLevel = (v: string): v is OperationsSettings['logLevel'] => ['trace', 'debug', 'info', 'warn', 'error'].includes(v);
 
 async function run(opts: RunOptions, deps: RunDeps, scrubber: SecretScrubber, logger: Pino, log: ComponentLogger): Promise<void> {
-  if (opts.inCluster && opts.kubeconfig) throw new Error('--in-cluster and --kubeconfig exclude each other');
-  const config = opts.config ? await loadConfig(opts.config) : defaultConfig();
+  if (opts.inCluster && opts.kubeconfig) throw new UsageError('--in-cluster and --kubeconfig exclude each other');
+  if (opts.watchNamespace && opts.namespace && opts.watchNamespace !== opts.namespace) {
+    throw new UsageError(`--watch-namespace ${opts.watchNamespace} and --namespace ${opts.namespace} differ: give one`);
+  }
+  const namespace = opts.watchNamespace ?? opts.namespace;
+  const config = await loadControllerConfig(opts);
   registerCredentials(scrubber, undefined, config);
   const settings = resolveOperations(config.operations, opts);
   logger.level = settings.logLevel;
   const metricsAddr = parseBindAddress(settings.metricsBindAddress);
   const healthAddr = parseBindAddress(settings.healthProbeBindAddress);
-  log.debug('configuration loaded', { config });
+  log.debug('configuration loaded', { config: redactCredentials(config) });
   const { kc, origin } = connectFromFlags(opts);
   registerCredentials(scrubber, kc, config);
 
@@ -185,7 +201,7 @@ async function run(opts: RunOptions, deps: RunDeps, scrubber: SecretScrubber, lo
     providers,
     log: logOf('controller'),
     observer: metrics,
-    ...(opts.namespace ? { namespace: opts.namespace } : {}),
+    ...(namespace ? { namespace } : {}),
     ...(opts.workers ? { workers: opts.workers } : {}),
   };
   const controller = new Controller(options);

@@ -6,6 +6,7 @@
 // carrying the node and provider, and `event` and `address` where it has them.
 import type { Logger as Pino } from 'pino';
 import { loadConfig } from '../config/config.js';
+import { builtinOptionsChecks } from '../providers/options.js';
 import { resolveLogLevel } from '../config/operations.js';
 import { makeClients } from '../kube/client.js';
 import type { Logger } from '../kube/logger.js';
@@ -67,7 +68,8 @@ export async function runSpeaker(opts: SpeakerCommandOptions, deps: SpeakerDeps 
 async function speak(opts: SpeakerCommandOptions, logger: Pino, base: Pino, scrubber: SecretScrubber, lifetime: AbortSignal): Promise<void> {
   if (!opts.node) throw new Error('--node (or NODE_NAME) is required: the name of the Node this speaker runs on');
   if (opts.inCluster && opts.kubeconfig) throw new Error('--in-cluster and --kubeconfig exclude each other');
-  const config = await loadConfig(opts.config);
+  // The whole file, every provider's options included: the speaker shares it with lbc run.
+  const config = await loadConfig(opts.config, builtinOptionsChecks);
   registerCredentials(scrubber, undefined, config);
   logger.level = resolveLogLevel(config.operations, opts.logLevel);
   const metal = config.providers.map((p, i) => ({ p, i })).filter(({ p }) => p.type === 'metal');

@@ -1,10 +1,12 @@
 // The controller configuration file. Every key is checked (unknown keys are errors, so
 // a typo never silently falls back to a default) and every error names its key path,
-// e.g. `providers[1].type: expected one of "memory"|"local"|...`.
+// e.g. `providers[1].type: expected one of "memory"|"local"|...`. What a provider's
+// `options` block may hold is the provider's own business: the layer that knows the
+// providers hands validateConfig their checks (ProviderOptionsChecks), so this file
+// names no provider option.
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { memoryOptionsSchema } from '../providers/memory/options.js';
 import { parseDuration } from './duration.js';
 import { LOG_LEVELS, resolveOperations, type OperationsFile } from './operations.js';
 
@@ -19,7 +21,7 @@ export interface ProviderConfig {
   readonly type: ProviderType;
   /** The loadBalancerClass that selects this provider. */
   readonly class: string;
-  /** Type-specific; each provider's factory validates its own (memory's is checked here too). */
+  /** Type-specific: checked by the provider's own ProviderOptionsCheck (when given) and by its factory. */
   readonly options: Readonly<Record<string, unknown>>;
 }
 
@@ -32,6 +34,12 @@ export interface LbcConfig {
     readonly controllerName: string;
     /** Legacy `kubernetes.io/ingress.class` value → provider name. */
     readonly classAnnotationMap: Readonly<Record<string, string>>;
+    /**
+     * When set, the one class whose Ingresses lbc serves (ingressClassName, or the legacy
+     * annotation), as aws-load-balancer-controller's --ingress-class: Ingresses of lbc's
+     * other IngressClasses, and Ingresses without a class, are left alone.
+     */
+    readonly className?: string;
   };
   readonly concurrency: number;
   readonly resyncPeriodMs: number;
@@ -48,18 +56,31 @@ export interface ConfigIssue {
   readonly message: string;
 }
 
+const issueLine = (i: ConfigIssue): string => `  ${i.path ? `${i.path}: ` : ''}${i.message}`;
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(
     readonly issues: readonly ConfigIssue[],
     readonly source?: string,
   ) {
-    super(
-      `invalid configuration${source ? ` in ${source}` : ''}:\n` +
-        issues.map((i) => `  ${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n'),
-    );
+    super(`invalid configuration${source ? ` in ${source}` : ''}:\n` + issues.map(issueLine).join('\n'));
+  }
+
+  /** For a person at a terminal: `bad.yaml: 2 errors:` and one indented line per issue, no stack. */
+  report(): string {
+    const n = this.issues.length;
+    return [`${this.source ?? 'configuration'}: ${n} error${n === 1 ? '' : 's'}:`, ...this.issues.map(issueLine)].join('\n');
   }
 }
+
+/**
+ * One provider type's check of its `options` block: its problems, each path relative to
+ * the block (`region`, `pools[1].addresses[0]`), none when the block is valid. Must not
+ * load the provider itself (a cloud SDK), only the schema of its options.
+ */
+export type ProviderOptionsCheck = (options: unknown) => readonly ConfigIssue[];
+export type ProviderOptionsChecks = Readonly<Partial<Record<ProviderType, ProviderOptionsCheck>>>;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // Kubernetes wants loadBalancerClass and IngressClass controller as a domain-prefixed path.
@@ -100,6 +121,11 @@ const fileSchema = z.strictObject({
     .strictObject({
       controllerName: prefixedName.default(DEFAULT_INGRESS_CONTROLLER),
       classAnnotationMap: z.record(z.string(), z.string()).default({}),
+      className: z
+        .string()
+        .max(253)
+        .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be an IngressClass name (DNS subdomain)')
+        .optional(),
     })
     .default({ controllerName: DEFAULT_INGRESS_CONTROLLER, classAnnotationMap: {} }),
   concurrency: z.number().int().min(1).max(256).default(4),
@@ -148,7 +174,7 @@ function operationsOf(f: z.infer<typeof fileSchema>): OperationsFile | undefined
   };
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
+export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const p of path) {
     if (typeof p === 'number') out += `[${p}]`;
@@ -158,7 +184,8 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-function zodIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): ConfigIssue[] {
+/** A zod error as issues naming their key path (`unknown key` for each key a strict object refused). */
+export function zodIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): ConfigIssue[] {
   return error.issues.flatMap((i): ConfigIssue[] => {
     const path = [...prefix, ...i.path];
     if (i.code === 'unrecognized_keys') {
@@ -170,24 +197,28 @@ function zodIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): Conf
   });
 }
 
+/** The sections the cross checks read; any may be missing when it did not validate itself. */
+interface CrossCheckParts {
+  readonly providers?: readonly Pick<ProviderConfig, 'name' | 'class'>[];
+  readonly defaultClass?: string;
+  readonly classAnnotationMap?: Readonly<Record<string, string>>;
+  readonly leaderElection?: OperationsFile['leaderElection'];
+}
+
 /** Checks that need the whole document: uniqueness and references between sections. */
-function crossCheck(cfg: LbcConfig): ConfigIssue[] {
+function crossCheck(parts: CrossCheckParts): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const names = new Map<string, number>();
   const classes = new Map<string, number>();
-  cfg.providers.forEach((p, i) => {
+  parts.providers?.forEach((p, i) => {
     const sameName = names.get(p.name);
     if (sameName !== undefined) issues.push({ path: `providers[${i}].name`, message: `"${p.name}" is already used by providers[${sameName}]` });
     else names.set(p.name, i);
     const sameClass = classes.get(p.class);
     if (sameClass !== undefined) issues.push({ path: `providers[${i}].class`, message: `"${p.class}" is already used by providers[${sameClass}]` });
     else classes.set(p.class, i);
-    if (p.type === 'memory') {
-      const r = memoryOptionsSchema.safeParse(p.options);
-      if (!r.success) issues.push(...zodIssues(r.error, ['providers', i, 'options']));
-    }
   });
-  const le = cfg.operations?.leaderElection;
+  const le = parts.leaderElection;
   if (le && (le.leaseDurationMs !== undefined || le.renewDeadlineMs !== undefined || le.retryPeriodMs !== undefined)) {
     try {
       resolveOperations({ leaderElection: { ...le, enabled: true } }, {}, '/nonexistent');
@@ -195,10 +226,12 @@ function crossCheck(cfg: LbcConfig): ConfigIssue[] {
       issues.push({ path: 'leaderElection', message: (e as Error).message.replace(/^leader election: /, '') });
     }
   }
-  if (cfg.defaultClass !== undefined && !classes.has(cfg.defaultClass)) {
-    issues.push({ path: 'defaultClass', message: `"${cfg.defaultClass}" is not the class of any provider (${[...classes.keys()].join(', ')})` });
+  // References into providers are only checked when the providers themselves validated.
+  if (!parts.providers) return issues;
+  if (parts.defaultClass !== undefined && !classes.has(parts.defaultClass)) {
+    issues.push({ path: 'defaultClass', message: `"${parts.defaultClass}" is not the class of any provider (${[...classes.keys()].join(', ')})` });
   }
-  for (const [legacy, provider] of Object.entries(cfg.ingress.classAnnotationMap)) {
+  for (const [legacy, provider] of Object.entries(parts.classAnnotationMap ?? {})) {
     if (!names.has(provider)) {
       issues.push({
         path: formatPath(['ingress', 'classAnnotationMap', legacy]),
@@ -209,17 +242,73 @@ function crossCheck(cfg: LbcConfig): ConfigIssue[] {
   return issues;
 }
 
-/** Validates an already-decoded document (YAML or JSON). Throws ConfigError. */
-export function validateConfig(doc: unknown, source?: string): LbcConfig {
+const withClass = (p: z.infer<typeof providerSchema>): ProviderConfig => ({ name: p.name, type: p.type, class: p.class ?? `${CLASS_PREFIX}${p.name}`, options: p.options });
+
+/**
+ * The cross checks over whatever sections of an invalid document validate by themselves,
+ * so that one run reports every problem of the file, not the first layer of them.
+ */
+function crossCheckSections(doc: unknown): ConfigIssue[] {
+  if (typeof doc !== 'object' || doc === null) return [];
+  const d = doc as Record<string, unknown>;
+  const section = <T extends z.ZodType>(schema: T, v: unknown): z.output<T> | undefined => {
+    const r = schema.safeParse(v);
+    return r.success ? r.data : undefined;
+  };
+  const { shape } = fileSchema;
+  const providers = section(shape.providers, d.providers);
+  const defaultClass = section(shape.defaultClass, d.defaultClass);
+  const ingress = section(shape.ingress, d.ingress);
+  const leaderElection = section(shape.leaderElection, d.leaderElection);
+  return crossCheck({
+    ...(providers ? { providers: providers.map(withClass) } : {}),
+    ...(defaultClass !== undefined ? { defaultClass } : {}),
+    ...(ingress ? { classAnnotationMap: ingress.classAnnotationMap } : {}),
+    ...(leaderElection ? { leaderElection: operationsOf({ leaderElection } as z.infer<typeof fileSchema>)?.leaderElection } : {}),
+  });
+}
+
+/** Where a provider's own issue sits in the file: `providers[0].options` joined with `region` or `[2]`. */
+const underOptions = (i: number, rel: string): string => `providers[${i}].options${rel === '' || rel.startsWith('[') ? rel : `.${rel}`}`;
+
+/**
+ * Each provider entry's options, checked by its type's own check, whether or not the rest
+ * of the document validates: a typo in a region is reported with the top-level problems.
+ */
+function providerOptionIssues(doc: unknown, checks: ProviderOptionsChecks): ConfigIssue[] {
+  const providers = (doc as { providers?: unknown } | null)?.providers;
+  if (!Array.isArray(providers)) return [];
+  return providers.flatMap((p: unknown, i): ConfigIssue[] => {
+    if (typeof p !== 'object' || p === null) return [];
+    const { type, options = {} } = p as { type?: unknown; options?: unknown };
+    const check = typeof type === 'string' ? checks[type as ProviderType] : undefined;
+    // An options block that is not an object is the file schema's to report.
+    if (!check || typeof options !== 'object' || options === null || Array.isArray(options)) return [];
+    return check(options).map((issue) => ({ path: underOptions(i, issue.path), message: issue.message }));
+  });
+}
+
+/**
+ * Validates an already-decoded document (YAML or JSON). Throws ConfigError with every
+ * problem found. `checks` are the providers' own checks of their options blocks (the
+ * registry's builtinOptionsChecks); without them an options block need only be an object,
+ * and the provider's factory refuses it when the providers are built.
+ */
+export function validateConfig(doc: unknown, source?: string, checks: ProviderOptionsChecks = {}): LbcConfig {
   if (doc === null || doc === undefined) throw new ConfigError([{ path: '', message: 'the configuration is empty' }], source);
   const r = fileSchema.safeParse(doc);
-  if (!r.success) throw new ConfigError(zodIssues(r.error), source);
+  const optionIssues = providerOptionIssues(doc, checks);
+  if (!r.success) throw new ConfigError([...zodIssues(r.error), ...optionIssues, ...crossCheckSections(doc)], source);
   const f = r.data;
   const cfg: LbcConfig = {
     clusterName: f.clusterName,
-    providers: f.providers.map((p) => ({ name: p.name, type: p.type, class: p.class ?? `${CLASS_PREFIX}${p.name}`, options: p.options })),
+    providers: f.providers.map(withClass),
     ...(f.defaultClass !== undefined ? { defaultClass: f.defaultClass } : {}),
-    ingress: { controllerName: f.ingress.controllerName, classAnnotationMap: f.ingress.classAnnotationMap },
+    ingress: {
+      controllerName: f.ingress.controllerName,
+      classAnnotationMap: f.ingress.classAnnotationMap,
+      ...(f.ingress.className !== undefined ? { className: f.ingress.className } : {}),
+    },
     concurrency: f.concurrency,
     resyncPeriodMs: f.resyncPeriod,
     gc: { intervalMs: f.gc.interval, dryRun: f.gc.dryRun },
@@ -227,13 +316,21 @@ export function validateConfig(doc: unknown, source?: string): LbcConfig {
   };
   const operations = operationsOf(f);
   if (operations) (cfg as { operations?: OperationsFile }).operations = operations;
-  const issues = crossCheck(cfg);
+  const issues = [
+    ...optionIssues,
+    ...crossCheck({
+      providers: cfg.providers,
+      ...(cfg.defaultClass !== undefined ? { defaultClass: cfg.defaultClass } : {}),
+      classAnnotationMap: cfg.ingress.classAnnotationMap,
+      ...(operations?.leaderElection ? { leaderElection: operations.leaderElection } : {}),
+    }),
+  ];
   if (issues.length > 0) throw new ConfigError(issues, source);
   return cfg;
 }
 
-/** Parses YAML (JSON is YAML too). Throws ConfigError naming the line or the key path. */
-export function parseConfig(text: string, source?: string): LbcConfig {
+/** Decodes YAML (JSON is YAML too) without validating it. Throws ConfigError naming the line. */
+export function decodeConfig(text: string, source?: string): unknown {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
@@ -241,28 +338,25 @@ export function parseConfig(text: string, source?: string): LbcConfig {
       source,
     );
   }
-  return validateConfig(doc.toJS(), source);
+  return doc.toJS();
 }
 
-export async function loadConfig(path: string): Promise<LbcConfig> {
+/** Parses YAML (JSON is YAML too). Throws ConfigError naming the line or the key path. */
+export function parseConfig(text: string, source?: string, checks?: ProviderOptionsChecks): LbcConfig {
+  return validateConfig(decodeConfig(text, source), source, checks);
+}
+
+/** Reads and decodes a configuration file, not yet validated. Throws ConfigError naming the file. */
+export async function readConfigFile(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
     throw new ConfigError([{ path: '', message: `cannot read file: ${(e as Error).message}` }], path);
   }
-  return parseConfig(text, path);
+  return decodeConfig(text, path);
 }
 
-export const DEFAULT_CONFIG_YAML = `\
-clusterName: lbc
-providers:
-  - name: memory
-    type: memory
-defaultClass: lbc.dev/memory
-`;
-
-/** The configuration used when no file is given: one in-memory provider serving every class-less Service. */
-export function defaultConfig(): LbcConfig {
-  return parseConfig(DEFAULT_CONFIG_YAML, 'built-in default');
+export async function loadConfig(path: string, checks?: ProviderOptionsChecks): Promise<LbcConfig> {
+  return validateConfig(await readConfigFile(path), path, checks);
 }

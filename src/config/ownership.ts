@@ -116,6 +116,13 @@ function providerOfIngressClass(ic: V1IngressClass, config: OwnershipConfig, via
 export function ingressOwnership(ingress: V1Ingress, ingressClasses: readonly V1IngressClass[], config: OwnershipConfig): IngressOwnership {
   // The API server refuses an Ingress with both the field and the annotation, so the order here only matters for old objects.
   const className = ingress.spec?.ingressClassName;
+  const served = config.ingress.className;
+  if (served !== undefined) {
+    // As aws-load-balancer-controller with --ingress-class (pkg/ingress/class_annotation_matcher.go;
+    // manageIngressesWithoutIngressClass is false once the flag is set): one class, and no class-less Ingresses.
+    const named = className || ingress.metadata?.annotations?.[LEGACY_INGRESS_CLASS_ANNOTATION] || undefined;
+    if (named !== served) return notOurs(`${named === undefined ? 'no ingress class' : `ingress class ${named}`}, and lbc serves only ${served} (ingress.className)`);
+  }
   if (className !== undefined && className !== '') {
     const ic = ingressClasses.find((c) => c.metadata?.name === className);
     if (!ic) return notOurs(`IngressClass ${className} does not exist`);

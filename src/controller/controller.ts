@@ -216,6 +216,7 @@ export class Controller {
       dryRun: config.gc.dryRun,
       log: this.log,
       providerTimeoutMs: env.providerTimeoutMs,
+      ...(opts.namespace ? { namespace: opts.namespace } : {}),
     });
     this.registerHandlers();
   }

@@ -64,6 +64,12 @@ export interface GarbageCollectorOptions {
   readonly dryRun: boolean;
   readonly log: Logger;
   readonly providerTimeoutMs: number;
+  /**
+   * The one namespace lbc watches (--watch-namespace), when it watches one: the caches hold
+   * nothing of the others, so their load balancers (and Ingress groups, which may span
+   * namespaces) look unwanted here without being so, and are left alone.
+   */
+  readonly namespace?: string;
 }
 
 export class GarbageCollector {
@@ -94,6 +100,7 @@ export class GarbageCollector {
       }
       owned += list.length;
       for (const { ref, id } of list) {
+        if (this.opts.namespace !== undefined && ref.namespace !== this.opts.namespace) continue;
         if (isWanted(ref, provider.name, lookups)) continue;
         orphans.push({ provider: provider.name, ref });
         if (dryRun) {

@@ -3,10 +3,7 @@
 // src/config already say.
 import { stringify } from 'yaml';
 import { CLASS_PREFIX, validateConfig, type LbcConfig } from '../config/config.js';
-import { awsOptionsSchema } from '../providers/aws/options.js';
-import { gceOptionsSchema } from '../providers/gce/options.js';
-import { localOptionsSchema } from '../providers/local/options.js';
-import { parseMetalOptions } from '../providers/metal/options.js';
+import { builtinOptionsChecks } from '../providers/options.js';
 
 export const INSTALL_PROVIDERS = ['aws', 'gce', 'metal', 'local'] as const;
 export type InstallProvider = (typeof INSTALL_PROVIDERS)[number];
@@ -59,29 +56,7 @@ export function installConfigYaml(...args: Parameters<typeof installConfig>): st
   return stringify(installConfig(...args));
 }
 
-/**
- * What `lbc run` checks at start, done before anything is shipped: the file itself
- * (validateConfig) and the provider's options block, which only its factory reads.
- */
+/** What `lbc run` checks at start, done before anything is shipped: the file and every provider's options block. */
 export function checkInstallConfig(doc: unknown, source = 'the generated configuration'): LbcConfig {
-  const config = validateConfig(doc, source);
-  for (const [i, p] of config.providers.entries()) {
-    const where = `${source}: providers[${i}].options`;
-    const fail = (e: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): never => {
-      throw new Error(`${where}: ${e.issues.map((x) => `${x.path.map(String).join('.') || '(options)'}: ${x.message}`).join('; ')}`);
-    };
-    if (p.type === 'aws') {
-      const r = awsOptionsSchema.safeParse(p.options);
-      if (!r.success) fail(r.error);
-    } else if (p.type === 'gce') {
-      const r = gceOptionsSchema.safeParse(p.options);
-      if (!r.success) fail(r.error);
-    } else if (p.type === 'local') {
-      const r = localOptionsSchema.safeParse(p.options);
-      if (!r.success) fail(r.error);
-    } else if (p.type === 'metal') {
-      parseMetalOptions(p.options, where);
-    }
-  }
-  return config;
+  return validateConfig(doc, source, builtinOptionsChecks);
 }

@@ -12,7 +12,8 @@
 //    and replaced wherever they appear;
 // 3. the finished line is scrubbed for what credentials look like: PEM private keys
 //    (also base64-encoded, as in a Secret's data), bearer/basic authorization, JWTs
-//    (service-account tokens), and `token=…`/`"password":"…"` pairs.
+//    (service-account tokens), `token=…`/`"password":"…"` pairs, and the userinfo of a
+//    URL (`http://KEY:SECRET@host`, as an endpoint option may carry).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { pino, stdSerializers, stdTimeFunctions, type DestinationStream, type Logger as Pino } from 'pino';
 
@@ -40,6 +41,8 @@ const PEM_PRIVATE_KEY = /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(?:-----
 const BASE64_PEM = /LS0tLS1CRUdJT[A-Za-z0-9+/]*={0,2}/g;
 const AUTHORIZATION = /\b(Bearer|Basic)(\s+)[A-Za-z0-9\-._~+/]+=*/gi;
 const JWT = /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
+// `scheme://user:password@host`: everything between `//` and the `@` that ends the authority.
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>\\]+@/gi;
 
 // Values shorter than this are not registered: replacing "ab" everywhere would garble
 // every line and protect nothing worth protecting.
@@ -69,9 +72,28 @@ export class SecretScrubber {
       .replace(BASE64_PEM, REDACTED)
       .replace(AUTHORIZATION, `$1$2${REDACTED}`)
       .replace(JWT, REDACTED)
+      .replace(URL_USERINFO, `$1${REDACTED}@`)
       .replace(CREDENTIAL_KEY, `"$1"$2"${REDACTED}"`)
       .replace(CREDENTIAL_PAIR, `$1$2${REDACTED}`);
   }
+}
+
+// Option names whose values are credentials, in a configuration about to be logged.
+const CREDENTIAL_OPTION = /(secret|token|password|passwd|private|credential|key)$/i;
+
+/**
+ * A copy of a configuration fit for a log line: the value of every key named like a
+ * credential (`secretAccessKey`, `apiToken`, `password`…) and the userinfo of every URL
+ * replaced, however deep they sit.
+ */
+export function redactCredentials<T>(value: T): T {
+  const walk = (v: unknown, key: string): unknown => {
+    if (typeof v === 'string') return CREDENTIAL_OPTION.test(key) ? REDACTED : v.replace(URL_USERINFO, `$1${REDACTED}@`);
+    if (Array.isArray(v)) return v.map((x) => walk(x, key));
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k)]));
+    return v;
+  };
+  return walk(value, '') as T;
 }
 
 /** Registers every credential lbc holds with the scrubber, so no log line can carry one. */
@@ -84,7 +106,7 @@ export function registerCredentials(scrubber: SecretScrubber, kc: KubeConfig | u
   }
   for (const k of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'GOOGLE_OAUTH_ACCESS_TOKEN', 'LBC_GOSSIP_KEY']) scrubber.add(env[k]);
   const walk = (v: unknown, key: string): void => {
-    if (typeof v === 'string' && /(secret|token|password|passwd|private|credential|key)$/i.test(key)) scrubber.add(v);
+    if (typeof v === 'string' && CREDENTIAL_OPTION.test(key)) scrubber.add(v);
     else if (Array.isArray(v)) v.forEach((x) => walk(x, key));
     else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
   };

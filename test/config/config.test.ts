@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, defaultConfig, loadConfig, parseConfig } from '../../src/config/config.js';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/config.js';
 
 function issuesOf(text: string): string[] {
   try {
@@ -89,9 +89,6 @@ nodeReadyHysteresis: 2m30s
     ['defaultClass of nobody', `${MINIMAL}\ndefaultClass: lbc.dev/gce`, /^defaultClass: "lbc.dev\/gce" is not the class of any provider \(lbc.dev\/aws\)$/m],
     ['classAnnotationMap to nobody', `${MINIMAL}\ningress: { classAnnotationMap: { gce: gce } }`, /^ingress\.classAnnotationMap\.gce: "gce" is not a provider name \(aws\)$/m],
     ['classAnnotationMap odd key', `${MINIMAL}\ningress: { classAnnotationMap: { "a.b/c": gce } }`, /^ingress\.classAnnotationMap\["a\.b\/c"\]: "gce" is not a provider name/m],
-    ['memory option unknown', 'clusterName: c\nproviders: [{name: m, type: memory, options: {pool: x}}]', /^providers\[0\]\.options\.pool: unknown key$/m],
-    ['memory option bad pool', 'clusterName: c\nproviders: [{name: m, type: memory, options: {addressPool: 10.0.0.0/8}}]', /^providers\[0\]\.options\.addressPool: must be \/16 or smaller$/m],
-    ['memory option bad type', 'clusterName: c\nproviders: [{name: m, type: memory, options: {latencyMs: -1}}]', /^providers\[0\]\.options\.latencyMs: Too small/m],
     ['YAML syntax', 'clusterName: [c', /^YAML: /m],
     ['duplicate YAML key', 'clusterName: a\nclusterName: b\nproviders: [{name: a, type: aws}]', /^YAML: Map keys must be unique at line 2, column 1$/m],
     ['empty document', '', /^the configuration is empty$/m],
@@ -111,17 +108,29 @@ nodeReadyHysteresis: 2m30s
     );
   });
 
+  it('runs the cross checks on the sections that validate, while others do not', () => {
+    const issues = issuesOf('clusterName: X\nconcurrency: 0\nproviders: [{name: a, type: memory}, {name: a, type: aws}]\ndefaultClass: lbc.dev/b\ningress: { classAnnotationMap: { alb: nobody } }');
+    expect(issues).toEqual([
+      expect.stringMatching(/^clusterName: /),
+      expect.stringMatching(/^concurrency: /),
+      'providers[1].name: "a" is already used by providers[0]',
+      'providers[1].class: "lbc.dev/a" is already used by providers[0]',
+      'defaultClass: "lbc.dev/b" is not the class of any provider (lbc.dev/a)',
+      'ingress.classAnnotationMap.alb: "nobody" is not a provider name (a)',
+    ]);
+  });
+
+  it('reports for a terminal: the source, how many, one line each', () => {
+    try {
+      parseConfig('clusterName: X\nconcurrency: 0\nproviders: [{name: a, type: memory}]', 'bad.yaml');
+      throw new Error('expected a ConfigError');
+    } catch (e) {
+      expect((e as ConfigError).report()).toBe('bad.yaml: 2 errors:\n  clusterName: must be a DNS label (lower-case letters, digits and -, starting and ending with a letter or digit)\n  concurrency: Too small: expected number to be >=1');
+    }
+  });
+
   it('names the source in the message', () => {
     expect(() => parseConfig('x: 1', '/etc/lbc.yaml')).toThrow(/invalid configuration in \/etc\/lbc.yaml:\n {2}/);
-  });
-});
-
-describe('defaultConfig', () => {
-  it('serves class-less Services with one in-memory provider', () => {
-    const cfg = defaultConfig();
-    expect(cfg.clusterName).toBe('lbc');
-    expect(cfg.providers).toEqual([{ name: 'memory', type: 'memory', class: 'lbc.dev/memory', options: {} }]);
-    expect(cfg.defaultClass).toBe('lbc.dev/memory');
   });
 });
 

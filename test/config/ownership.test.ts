@@ -100,3 +100,21 @@ describe('ingressOwnership', () => {
     expect(ingressOwnership(ingress('i', spec, annotations), ics, cfg)).toEqual(want);
   });
 });
+
+describe('ingressOwnership with ingress.className (--ingress-class)', () => {
+  const ours = 'lbc.dev/ingress-controller';
+  const classes = [ingressClass('alb', ours, { provider: 'aws' }), ingressClass('lbc-metal', ours, { provider: 'metal', isDefault: true })];
+  const onlyAlb = config({ ingress: { controllerName: ours, classAnnotationMap: { alb: 'aws', edge: 'metal' }, className: 'alb' } });
+
+  // As aws-load-balancer-controller with --ingress-class set: its class only (field or legacy
+  // annotation), and class-less Ingresses are not managed (manageIngressesWithoutIngressClass).
+  it.each<[string, Parameters<typeof ingress>[1], Record<string, string> | undefined, IngressOwnership]>([
+    ['the class served', { ingressClassName: 'alb' }, undefined, { ours: true, provider: 'aws', className: 'alb', via: 'ingressClassName' }],
+    ['the class served, legacy annotation', {}, { 'kubernetes.io/ingress.class': 'alb' }, { ours: true, provider: 'aws', className: 'alb', via: 'legacyAnnotation' }],
+    ["another of lbc's classes", { ingressClassName: 'lbc-metal' }, undefined, { ours: false, reason: 'ingress class lbc-metal, and lbc serves only alb (ingress.className)' }],
+    ['another mapped legacy value', {}, { 'kubernetes.io/ingress.class': 'edge' }, { ours: false, reason: 'ingress class edge, and lbc serves only alb (ingress.className)' }],
+    ["no class, lbc's default IngressClass", {}, undefined, { ours: false, reason: 'no ingress class, and lbc serves only alb (ingress.className)' }],
+  ])('%s', (_name, spec, annotations, want) => {
+    expect(ingressOwnership(ingress('i', spec, annotations), classes, onlyAlb)).toEqual(want);
+  });
+});

@@ -216,4 +216,16 @@ describe('garbage collection', () => {
     expect(e.provider().get(ghost)).toBeUndefined();
     expect(e.provider().loadBalancers().length).toBe(live - 1);
   });
+
+  it('watching one namespace (--watch-namespace), leaves alone the load balancers of objects it cannot see', async () => {
+    // Same cluster name, another namespace: this controller's caches hold nothing of it.
+    const elsewhere: LbRef = { kind: 'Service', namespace: `${e.ns}-elsewhere`, name: 'web', uid: 'uid-of-a-service-lbc-does-not-watch' };
+    const group: LbRef = { kind: 'Ingress', namespace: '', name: 'shared-group', uid: 'uid-of-a-group-spanning-namespaces' };
+    e.provider().seedForeign(elsewhere, e.ns);
+    e.provider().seedForeign(group, e.ns);
+    const swept = await e.controller.collectGarbage();
+    expect(swept.orphans).toEqual([]);
+    expect(e.provider().get(elsewhere)).toBeDefined();
+    expect(e.provider().get(group)).toBeDefined();
+  });
 });

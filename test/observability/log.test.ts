@@ -4,6 +4,7 @@
 // configuration at load, an Error's stack, a Secret passed as an object), and the
 // captured output is searched for them, raw and base64-encoded.
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
@@ -14,7 +15,7 @@ import type { WriteClients } from '../../src/kube/client.js';
 import { parseConfig } from '../../src/config/config.js';
 import { createMemoryProvider } from '../../src/providers/memory/index.js';
 import { buildProviders } from '../../src/providers/registry.js';
-import { componentLogger, createLogger, objectOfMessage, REDACTED, registerCredentials, SecretScrubber } from '../../src/observability/log.js';
+import { componentLogger, createLogger, objectOfMessage, REDACTED, redactCredentials, registerCredentials, SecretScrubber } from '../../src/observability/log.js';
 import { E2E, eventually } from '../e2e/harness.js';
 
 // A throwaway RSA key in PKCS#8 form (generated for this test; it protects nothing).
@@ -260,8 +261,10 @@ describe('lbc run', () => {
   it('logs its configuration and its failures as JSON, without the credentials in them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lbc-log-'));
     const config = join(dir, 'lbc.yaml');
-    // Credentials in provider options: the configuration is logged at debug before the
-    // provider refuses them; the refusal is logged too.
+    // Credentials in the userinfo of an endpoint URL (#22): valid to the aws provider, and
+    // the configuration is logged at debug, before a failure (the metrics port taken) is logged too.
+    const accessKey = 'AKIAIOSFODNN7EXAMPLE';
+    const secret = encodeURIComponent(AWS_SECRET);
     writeFileSync(
       config,
       [
@@ -271,8 +274,7 @@ describe('lbc run', () => {
         '    type: aws',
         '    options:',
         '      region: eu-west-1',
-        `      secretAccessKey: ${AWS_SECRET}`,
-        `      privateKey: ${JSON.stringify(PEM_KEY)}`,
+        `      endpoint: http://${accessKey}:${secret}@127.0.0.1:4566`,
         'log: { level: debug }',
       ].join('\n'),
     );
@@ -289,19 +291,43 @@ describe('lbc run', () => {
         'current-context': 'x',
       }),
     );
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
     const out = new Capture();
     const logger = createLogger({ level: 'info', destination: out });
     const exitCode = process.exitCode;
-    await runController({ config, kubeconfig }, { logger, registry: new Registry(), until: new Promise(() => {}) });
-    expect(process.exitCode).toBe(1);
-    process.exitCode = exitCode;
+    try {
+      await runController({ config, kubeconfig, metricsBindAddress: `127.0.0.1:${port}`, healthProbeBindAddress: '0' }, { logger, registry: new Registry(), until: new Promise(() => {}) });
+      expect(process.exitCode).toBe(1);
+    } finally {
+      process.exitCode = exitCode;
+      taken.close();
+    }
 
     const lines = out.json();
     const loaded = lines.find((l) => l.msg === 'configuration loaded');
     // The file's log level applied, and the configuration is there, minus the credentials.
-    expect(loaded).toMatchObject({ level: 'debug', component: 'run', config: { clusterName: 'logs', providers: [{ name: 'cloud', options: { region: 'eu-west-1' } }] } });
+    expect(loaded).toMatchObject({
+      level: 'debug',
+      component: 'run',
+      config: { clusterName: 'logs', providers: [{ name: 'cloud', options: { region: 'eu-west-1', endpoint: `http://${REDACTED}@127.0.0.1:4566` } }] },
+    });
     const failed = lines.find((l) => l.level === 'error');
-    expect(String(failed?.msg)).toMatch(/^lbc run failed: /);
-    expect(leaks(out.text, [AWS_SECRET, PEM_KEY, token])).toEqual([]);
+    expect(String(failed?.msg)).toMatch(/^lbc run failed: .*EADDRINUSE/);
+    expect(leaks(out.text, [AWS_SECRET, secret, accessKey, token])).toEqual([]);
+  });
+
+  it('logs a configuration with every credential-named value and URL userinfo replaced', () => {
+    const redacted = redactCredentials({
+      clusterName: 'c',
+      providers: [{ name: 'x', options: { secretAccessKey: AWS_SECRET, privateKey: PEM_KEY, apiToken: 'abc', password: 'pw', nested: [{ endpoint: 'https://u:p@h:1/x', url: 'https://h/x' }] } }],
+    });
+    expect(redacted).toEqual({
+      clusterName: 'c',
+      providers: [{ name: 'x', options: { secretAccessKey: REDACTED, privateKey: REDACTED, apiToken: REDACTED, password: REDACTED, nested: [{ endpoint: `https://${REDACTED}@h:1/x`, url: 'https://h/x' }] } }],
+    });
+    // And in any line, whatever logged it: an SDK error quoting its endpoint.
+    expect(new SecretScrubber().scrub('connect ECONNREFUSED http://AKIAEXAMPLE:s3cr3t%2Fx@10.0.0.1:4566/ ok')).toBe(`connect ECONNREFUSED http://${REDACTED}@10.0.0.1:4566/ ok`);
   });
 });

@@ -57,7 +57,7 @@ export const awsOptionsSchema = z.strictObject({
       internetFacing: subnetList,
     })
     .default({}),
-  /** Tags put on everything lbc creates, below the object's own tags and lbc's ownership tags. */
+  /** Tags put on everything lbc creates, over the object's own tags, below lbc's ownership tags (`--default-tags`). */
   defaultTags: tagMap,
   /**
    * Client-side rate limits per API family, under AWS's account-wide buckets so that

@@ -40,18 +40,20 @@ export interface TagContext {
 }
 
 /**
- * The full tag set of one resource. Precedence, lowest first: config defaults, the
- * annotation's, the spec's, then lbc's and aws-load-balancer-controller's ownership
- * tags, which nothing may override.
+ * The full tag set of one resource. Precedence, lowest first: the annotation's, the
+ * spec's, the config's defaultTags (as aws-load-balancer-controller's --default-tags,
+ * which "takes highest priority": MergeStringMap(defaultTags, annotationTags) in its
+ * model builders keeps the first map's value), then lbc's and aws-load-balancer-controller's
+ * ownership tags, which nothing may override.
  */
 export function resourceTags(ctx: TagContext, resource: string): Record<string, string> {
   const { ref } = ctx;
   const stackTag = ref.kind === 'Service' ? SERVICE_STACK : INGRESS_STACK;
   const resourceTag = ref.kind === 'Service' ? SERVICE_RESOURCE : INGRESS_RESOURCE;
   return {
-    ...ctx.defaultTags,
     ...ctx.annotationTags,
     ...ctx.specTags,
+    ...ctx.defaultTags,
     [TAG_CLUSTER]: ctx.clusterName,
     [TAG_OWNER_KIND]: ref.kind,
     [TAG_OWNER_NAMESPACE]: ref.namespace,

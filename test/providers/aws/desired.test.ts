@@ -49,6 +49,14 @@ describe('NLB synthesis', () => {
     expect(d.lb.tags).toMatchObject({ 'elbv2.k8s.aws/cluster': 'prod', 'service.k8s.aws/stack': 'shop/web', team: 'shop', cost: 'center-1', 'lbc.dev/owner-uid': 'uid-web-1' });
   });
 
+  it("default tags win over the object's tags, as aws-load-balancer-controller's --default-tags (highest priority)", () => {
+    const spec = nlbSpec({ annotations: { 'service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags': 'cost=mine,team=shop' } });
+    const d = synthesize(input(spec, { defaultTags: { cost: 'center-1' } }));
+    expect(d.lb.tags).toMatchObject({ cost: 'center-1', team: 'shop' });
+    expect(d.targetGroups.length).toBeGreaterThan(0);
+    for (const tg of d.targetGroups) expect(tg.tags.cost).toBe("center-1");
+  });
+
   it('dualstack opens the listener ports to ::/0 too', () => {
     const d = synthesize(input(nlbSpec({ annotations: { 'service.beta.kubernetes.io/aws-load-balancer-ip-address-type': 'dualstack' } })));
     expect(d.securityGroup?.ingress.filter((p) => p.fromPort === 80).map((p) => p.cidr)).toEqual(['0.0.0.0/0', '::/0']);
