@@ -212,6 +212,29 @@ describe.skipIf(!hasKubectl)(title, () => {
     }
   });
 
+  it('kubectl get node -o wide: INTERNAL-IP, EXTERNAL-IP, OS-IMAGE, KERNEL-VERSION, CONTAINER-RUNTIME from status', async () => {
+    const described = uniqueName('lbc-ct-kubectl-node');
+    const bare = uniqueName('lbc-ct-kubectl-bare');
+    for (const name of [described, bare]) ctx.defer(() => ctx.core.deleteNode({ name }));
+    expectOk(await ctx.raw('POST', '/api/v1/nodes', { body: { metadata: { name: described } } }), 201);
+    expectOk(await ctx.raw('POST', '/api/v1/nodes', { body: { metadata: { name: bare } } }), 201);
+    const nodeInfo = { kubeletVersion: 'v1.30.0-x', osImage: 'Debian GNU/Linux 12 (bookworm)', kernelVersion: '6.1.0-x', containerRuntimeVersion: 'containerd://1.7.0', operatingSystem: 'linux', architecture: 'amd64', machineID: '', systemUUID: '', bootID: '', kubeProxyVersion: '' };
+    expectOk(
+      await ctx.raw('PATCH', `/api/v1/nodes/${described}/status`, {
+        contentType: PatchStrategy.MergePatch,
+        body: { status: { addresses: [{ type: 'Hostname', address: described }, { type: 'InternalIP', address: '192.0.2.21' }, { type: 'ExternalIP', address: '198.51.100.21' }], nodeInfo } },
+      }),
+    );
+    const t = table(await kubectl('get', 'nodes', described, bare, '-o', 'wide'));
+    expect(t.header).toEqual(['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION', 'INTERNAL-IP', 'EXTERNAL-IP', 'OS-IMAGE', 'KERNEL-VERSION', 'CONTAINER-RUNTIME']);
+    const cells = (name: string) => {
+      const row = t.rows.find((r) => r[0] === name);
+      return [...(row?.slice(1, 3) ?? []), ...(row?.slice(4) ?? [])];
+    };
+    expect(cells(described)).toEqual(['Unknown', '<none>', 'v1.30.0-x', '192.0.2.21', '198.51.100.21', 'Debian GNU/Linux 12 (bookworm)', '6.1.0-x', 'containerd://1.7.0']);
+    expect(cells(bare)).toEqual(['Unknown', '<none>', '', '<none>', '<none>', '<unknown>', '<unknown>', '<unknown>']);
+  });
+
   it('kubectl get svc -o json prints a v1 List of Services', async () => {
     const list = JSON.parse(await kubectl('get', 'svc', '-o', 'json'));
     expect(list.kind).toBe('List');

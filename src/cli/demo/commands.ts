@@ -79,7 +79,9 @@ export function demoCommands(d: DemoCommandsInput): DemoCommand[] {
     },
     // Hand-written Endpoints carry no kubernetes.io/service-name label (on a real cluster
     // neither): they are found by the Service's name. The EndpointSlice mirrored from them
-    // does carry it, set by the endpointslicemirroring controller.
+    // does carry it: the endpointslicemirroring controller sets kubernetes.io/service-name
+    // and endpointslice.kubernetes.io/managed-by=endpointslicemirroring-controller.k8s.io
+    // (KEP-752 EndpointSlice mirroring; pkg/controller/endpointslicemirroring).
     { line: `kubectl get endpoints ${db.name}`, note: "the Service's hand-written Endpoints: the database outside the cluster", expect: [row(db.name, escape(d.dbEndpoint))] },
     {
       line: `kubectl get endpointslices -l kubernetes.io/service-name=${db.name}`,
