@@ -8,12 +8,14 @@
 // whether it held.
 import { X509Certificate } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
+import { arch, release, type as osType } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { V1Ingress, V1Service } from '@kubernetes/client-node';
 import { validateConfig, type LbcConfig } from '../config/config.js';
 import { Controller } from '../controller/controller.js';
 import { textArgs } from '../controller/reconcile.js';
 import { startDevCluster, type DevCluster } from '../devcluster/index.js';
+import { printedTable } from '../devcluster/table.js';
 import { selfSignedCert } from '../devcluster/tls.js';
 import { makeClients, type KubeClients } from '../kube/client.js';
 import type { Logger } from '../kube/logger.js';
@@ -182,7 +184,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
         status: {
           addresses: [{ type: 'InternalIP', address: `127.0.10.${i + 1}` }, { type: 'Hostname', address: name }],
           conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'demo node', lastHeartbeatTime: new Date().toISOString(), lastTransitionTime: new Date().toISOString() }],
-          nodeInfo: { kubeletVersion: 'v1.30.0-lbc-demo' },
+          // The pods are servers in this process, not containers: the node says so where kubectl shows its runtime.
+          nodeInfo: { kubeletVersion: 'v1.30.0-lbc-demo', osImage: `${osType()} (lbc demo)`, kernelVersion: release(), containerRuntimeVersion: 'lbc-demo://in-process', operatingSystem: 'linux', architecture: arch() === 'x64' ? 'amd64' : arch() },
         },
       });
     });
@@ -281,7 +284,15 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
       mode: local.mode,
       lbs,
       tls: { certPem: cert.certPem, certFile, fingerprint256: new X509Certificate(cert.certPem).fingerprint256 },
-      commands: demoCommands({ kubeconfigPath: dev.kubeconfigPath, lbs, certFile }),
+      commands: demoCommands({
+        kubeconfigPath: dev.kubeconfigPath,
+        namespace: NAMESPACE,
+        nodes: NODES,
+        pods: pods.pods,
+        dbEndpoint: pods.external.map((x) => `${x.ip}:${x.ports[0]}`)[0] ?? '',
+        lbs,
+        certFile,
+      }),
       stop: () => (stopped ??= cleanup()),
     };
   } catch (e) {
@@ -317,30 +328,24 @@ export async function demoRequests(h: DemoHandle): Promise<DemoRequest[]> {
   return out;
 }
 
+/** kubectl's tabwriter: each column as wide as its widest cell, three spaces between, nothing after the last. */
 const pad = (rows: string[][]): string[] => {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('   ').trimEnd());
 };
 
-/** What `kubectl get svc,ingress` shows, from the API. */
-export async function getTable(clients: KubeClients): Promise<string[]> {
-  const svcs = (await clients.core.listNamespacedService({ namespace: NAMESPACE })).items;
-  const ings = (await clients.networking.listNamespacedIngress({ namespace: NAMESPACE })).items;
-  const svcRows = svcs.map((s) => [
-    `service/${s.metadata?.name ?? ''}`,
-    s.spec?.type ?? '',
-    s.spec?.clusterIP ?? '',
-    s.status?.loadBalancer?.ingress?.map((i) => i.ip ?? i.hostname).join(',') || (s.spec?.type === 'LoadBalancer' ? '<pending>' : '<none>'),
-    (s.spec?.ports ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(','),
-  ]);
-  const ingRows = ings.map((i) => [
-    `ingress/${i.metadata?.name ?? ''}`,
-    i.spec?.ingressClassName ?? '<none>',
-    (i.spec?.rules ?? []).map((r) => r.host ?? '*').join(','),
-    i.status?.loadBalancer?.ingress?.map((x) => x.ip ?? x.hostname).join(',') ?? '',
-    i.spec?.tls?.length ? '80, 443' : '80',
-  ]);
-  return [...pad([['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)'], ...svcRows]), '', ...pad([['NAME', 'CLASS', 'HOSTS', 'ADDRESS', 'PORTS'], ...ingRows])];
+/**
+ * What `kubectl get svc,ingress` prints: devcluster's server-side Tables (the columns
+ * kubectl shows), laid out as kubectl lays out several kinds: one table per kind, a
+ * blank line between, each name prefixed with its kind (and group, outside core).
+ */
+export function getTable(dev: DevCluster, now = new Date()): string[] {
+  const kinds = [dev.store.find('', 'services')!, dev.store.find('networking.k8s.io', 'ingresses')!];
+  return kinds.flatMap((rt, i) => {
+    const { header, rows } = printedTable(rt, dev.store.list(rt, NAMESPACE), now);
+    const prefix = `${rt.kind.toLowerCase()}${rt.group ? `.${rt.group}` : ''}/`;
+    return [...(i > 0 ? [''] : []), ...pad([header, ...rows.map(([name, ...rest]) => [`${prefix}${name ?? ''}`, ...rest])])];
+  });
 }
 
 const describeResult = (r: DemoRequest['result']): string =>
@@ -366,7 +371,7 @@ export async function runDemo(opts: {
     ...(opts.examples ? { examplesDir: resolve(opts.examples) } : {}),
   });
   try {
-    console.log(`\n$ kubectl get svc,ingress\n${(await getTable(h.clients)).map((l) => `  ${l}`).join('\n')}\n`);
+    console.log(`\n$ kubectl get svc,ingress\n${getTable(h.dev).map((l) => `  ${l}`).join('\n')}\n`);
     if (opts.check) {
       const results = await runChecks(h);
       console.log(formatChecks(results));

@@ -88,6 +88,10 @@ function nodeRoles(o: Any): string {
   return roles.length ? roles.sort().join(',') : '<none>';
 }
 
+function nodeAddress(o: Any, type: string): string {
+  return (o.status?.addresses ?? []).find((a: Any) => a.type === type)?.address ?? '<none>';
+}
+
 function sliceEndpoints(o: Any): string {
   const addrs: string[] = (o.endpoints ?? []).flatMap((e: Any) => e.addresses ?? []);
   if (!addrs.length) return '<unset>';
@@ -104,10 +108,107 @@ function endpointsList(o: Any): string {
   return list.length > 3 ? `${list.slice(0, 3).join(',')} + ${list.length - 3} more...` : list.join(',');
 }
 
-function podReady(o: Any): string {
-  const cs: Any[] = o.status?.containerStatuses ?? [];
-  const total = (o.spec?.containers ?? []).length;
-  return `${cs.filter((c) => c.ready).length}/${total}`;
+/** The ContainerStatus fields the pod columns read. */
+interface ContainerStatus {
+  name?: string;
+  ready?: boolean;
+  started?: boolean;
+  restartCount?: number;
+  state?: { waiting?: { reason?: string }; running?: unknown; terminated?: { reason?: string; exitCode?: number; signal?: number } };
+  lastState?: { terminated?: { finishedAt?: string } };
+}
+
+const conditionTrue = (o: Any, type: string): boolean => (o.status?.conditions ?? []).some((c: Any) => c.type === type && c.status === 'True');
+
+/**
+ * NAME, READY, STATUS, RESTARTS and AGE of a Pod, as kubernetes'
+ * pkg/printers/internalversion/printers.go printPod computes them: READY counts the
+ * containers whose status is ready and running (plus started sidecars, init containers
+ * with restartPolicy Always), STATUS is the phase unless a container's waiting or
+ * terminated reason (or an init container's) says more, RESTARTS adds "(5m ago)" from
+ * the latest lastState.terminated.finishedAt.
+ */
+export function podRow(o: Any, now: Date): { ready: string; status: string; restarts: string } {
+  const phase: string = o.status?.phase ?? '';
+  let reason: string = o.status?.reason || phase;
+  if ((o.status?.conditions ?? []).some((c: Any) => c.type === 'PodScheduled' && c.reason === 'SchedulingGated')) reason = 'SchedulingGated';
+  const initSpecs = new Map<string, Any>((o.spec?.initContainers ?? []).map((c: Any) => [c.name, c]));
+  const restartable = (name: string | undefined): boolean => initSpecs.get(name ?? '')?.restartPolicy === 'Always';
+  const total = (o.spec?.containers ?? []).length + [...initSpecs.values()].filter((c) => c.restartPolicy === 'Always').length;
+  let ready = 0;
+  let restarts = 0;
+  let sidecarRestarts = 0;
+  let lastRestart = 0;
+  let lastSidecarRestart = 0;
+  const finished = (c: ContainerStatus): number => (c.lastState?.terminated?.finishedAt ? Date.parse(c.lastState.terminated.finishedAt) : 0);
+
+  const inits: ContainerStatus[] = o.status?.initContainerStatuses ?? [];
+  const initCount = (o.spec?.initContainers ?? []).length;
+  let initializing = false;
+  for (const [i, c] of inits.entries()) {
+    restarts += c.restartCount ?? 0;
+    lastRestart = Math.max(lastRestart, finished(c));
+    if (restartable(c.name)) {
+      sidecarRestarts += c.restartCount ?? 0;
+      lastSidecarRestart = Math.max(lastSidecarRestart, finished(c));
+    }
+    const t = c.state?.terminated;
+    const w = c.state?.waiting;
+    if (t && (t.exitCode ?? 0) === 0) continue;
+    if (restartable(c.name) && c.started) {
+      if (c.ready) ready++;
+      continue;
+    }
+    if (t) reason = t.reason ? `Init:${t.reason}` : t.signal ? `Init:Signal:${t.signal}` : `Init:ExitCode:${t.exitCode ?? 0}`;
+    else if (w?.reason && w.reason !== 'PodInitializing') reason = `Init:${w.reason}`;
+    else reason = `Init:${i}/${initCount}`;
+    initializing = true;
+    break;
+  }
+
+  if (!initializing || conditionTrue(o, 'Initialized')) {
+    restarts = sidecarRestarts;
+    lastRestart = lastSidecarRestart;
+    let hasRunning = false;
+    let errorReason = '';
+    const cs: ContainerStatus[] = o.status?.containerStatuses ?? [];
+    for (let i = cs.length - 1; i >= 0; i--) {
+      const c = cs[i]!;
+      restarts += c.restartCount ?? 0;
+      lastRestart = Math.max(lastRestart, finished(c));
+      const t = c.state?.terminated;
+      if (c.state?.waiting?.reason) reason = c.state.waiting.reason;
+      else if (t) {
+        reason = t.reason ? t.reason : t.signal ? `Signal:${t.signal}` : `ExitCode:${t.exitCode ?? 0}`;
+        if ((t.exitCode ?? 0) !== 0) errorReason = reason;
+      } else if (c.ready && c.state?.running) {
+        hasRunning = true;
+        ready++;
+      }
+    }
+    // A pod whose last-listed container completed still runs while another does.
+    if (reason === 'Completed') {
+      if (hasRunning && conditionTrue(o, 'Ready')) reason = 'Running';
+      else if (errorReason) reason = errorReason;
+      else if (hasRunning) reason = 'NotReady';
+    }
+  }
+
+  if (o.metadata?.deletionTimestamp && o.status?.reason === 'NodeLost') reason = 'Unknown';
+  else if (o.metadata?.deletionTimestamp && phase !== 'Succeeded' && phase !== 'Failed') reason = 'Terminating';
+
+  return {
+    ready: `${ready}/${total}`,
+    status: reason,
+    restarts: restarts !== 0 && lastRestart ? `${restarts} (${humanDuration(now.getTime() - lastRestart)} ago)` : String(restarts),
+  };
+}
+
+function readinessGates(o: Any): string {
+  const gates: Any[] = o.spec?.readinessGates ?? [];
+  if (!gates.length) return '<none>';
+  const conditions: Any[] = o.status?.conditions ?? [];
+  return `${gates.filter((g) => conditions.find((c) => c.type === g.conditionType)?.status === 'True').length}/${gates.length}`;
 }
 
 const COLUMNS: Record<string, Column[]> = {
@@ -140,6 +241,11 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Roles', type: 'string', description: 'The roles of the node.', cell: nodeRoles },
     ageCol,
     { name: 'Version', type: 'string', description: 'Kubelet version.', cell: (o: Any) => o.status?.nodeInfo?.kubeletVersion ?? '' },
+    { name: 'Internal-IP', type: 'string', priority: 1, description: "The node's internal IP address.", cell: (o: Any) => nodeAddress(o, 'InternalIP') },
+    { name: 'External-IP', type: 'string', priority: 1, description: "The node's external IP address.", cell: (o: Any) => nodeAddress(o, 'ExternalIP') },
+    { name: 'OS-Image', type: 'string', priority: 1, description: 'OS image reported by the node.', cell: (o: Any) => o.status?.nodeInfo?.osImage || '<unknown>' },
+    { name: 'Kernel-Version', type: 'string', priority: 1, description: 'Kernel version reported by the node.', cell: (o: Any) => o.status?.nodeInfo?.kernelVersion || '<unknown>' },
+    { name: 'Container-Runtime', type: 'string', priority: 1, description: 'Container runtime reported by the node.', cell: (o: Any) => o.status?.nodeInfo?.containerRuntimeVersion || '<unknown>' },
   ],
   '/Namespace': [
     name,
@@ -148,12 +254,14 @@ const COLUMNS: Record<string, Column[]> = {
   ],
   '/Pod': [
     name,
-    { name: 'Ready', type: 'string', description: 'Ready containers.', cell: podReady },
-    { name: 'Status', type: 'string', description: 'The aggregate status of the containers.', cell: (o: Any) => (o.metadata?.deletionTimestamp ? 'Terminating' : o.status?.phase ?? 'Pending') },
-    { name: 'Restarts', type: 'string', description: 'Container restarts.', cell: (o: Any) => String((o.status?.containerStatuses ?? []).reduce((n: number, c: Any) => n + (c.restartCount ?? 0), 0)) },
+    { name: 'Ready', type: 'string', description: 'The aggregate readiness state of this pod for accepting traffic.', cell: (o: Any, now) => podRow(o, now).ready },
+    { name: 'Status', type: 'string', description: 'The aggregate status of the containers in this pod.', cell: (o: Any, now) => podRow(o, now).status },
+    { name: 'Restarts', type: 'string', description: 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.', cell: (o: Any, now) => podRow(o, now).restarts },
     ageCol,
-    { name: 'IP', type: 'string', priority: 1, description: 'Pod IP.', cell: (o: Any) => o.status?.podIP ?? '<none>' },
-    { name: 'Node', type: 'string', priority: 1, description: 'Node name.', cell: (o: Any) => o.spec?.nodeName ?? '<none>' },
+    { name: 'IP', type: 'string', priority: 1, description: 'IP address allocated to the pod.', cell: (o: Any) => o.status?.podIPs?.[0]?.ip || '<none>' },
+    { name: 'Node', type: 'string', priority: 1, description: 'Name of the Node this pod is bound to.', cell: (o: Any) => o.spec?.nodeName || '<none>' },
+    { name: 'Nominated Node', type: 'string', priority: 1, description: 'Node the scheduler nominated for this pod.', cell: (o: Any) => o.status?.nominatedNodeName || '<none>' },
+    { name: 'Readiness Gates', type: 'string', priority: 1, description: 'Readiness gates of this pod that are true.', cell: readinessGates },
   ],
   '/Endpoints': [
     name,
@@ -205,6 +313,15 @@ const DEFAULT: Column[] = [name, { ...ageCol, name: 'Created At', type: 'date', 
 
 function columnsFor(rt: ResourceType): Column[] {
   return COLUMNS[`${rt.group}/${rt.kind}`] ?? DEFAULT;
+}
+
+/**
+ * What `kubectl get` prints from these Tables without `-o wide`: the priority-0 columns,
+ * their names upper-cased as the header, and each object's cells.
+ */
+export function printedTable(rt: ResourceType, items: KObject[], now = new Date()): { header: string[]; rows: string[][] } {
+  const cols = columnsFor(rt).filter((c) => !c.priority);
+  return { header: cols.map((c) => c.name.toUpperCase()), rows: items.map((o) => cols.map((c) => String(c.cell(o, now)))) };
 }
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';

@@ -76,15 +76,18 @@ export async function startObservabilityServer(opts: ObservabilityServerOptions)
   const routes = new Map<string, Map<string, Handler>>();
   // Port 0 asks for a free port each: two such addresses are two listeners, not one.
   const keyOf = (addr: BindAddress & { kind: 'listen' }, which: string): string => `${addr.host ?? ''}|${addr.port}${addr.port === 0 ? `|${which}` : ''}`;
-  const mount = (addr: BindAddress, which: string, paths: Record<string, Handler>): void => {
+  // What each listener serves, to name it when it cannot listen.
+  const serves = new Map<string, string[]>();
+  const mount = (addr: BindAddress, which: string, what: string, paths: Record<string, Handler>): void => {
     if (addr.kind === 'off') return;
     const key = keyOf(addr, which);
     const table = routes.get(key) ?? new Map<string, Handler>();
     for (const [p, h] of Object.entries(paths)) table.set(p, h);
     routes.set(key, table);
+    serves.set(key, [...(serves.get(key) ?? []), what]);
   };
-  mount(opts.metrics, 'metrics', { '/metrics': metrics });
-  mount(opts.health, 'health', { '/healthz': healthz, '/readyz': readyz });
+  mount(opts.metrics, 'metrics', 'metrics', { '/metrics': metrics });
+  mount(opts.health, 'health', 'health probes', { '/healthz': healthz, '/readyz': readyz });
 
   const servers: Server[] = [];
   const urls = new Map<string, string>();
@@ -102,9 +105,10 @@ export async function startObservabilityServer(opts: ObservabilityServerOptions)
         void Promise.resolve(handler(req, res)).catch(() => res.destroy());
       });
       await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
+        const fail = (e: Error) => reject(new ListenError(host, Number(port), serves.get(key) ?? [], e));
+        server.once('error', fail);
         server.listen({ port: Number(port), ...(host ? { host } : {}) }, () => {
-          server.off('error', reject);
+          server.off('error', fail);
           resolve();
         });
       });
@@ -115,7 +119,7 @@ export async function startObservabilityServer(opts: ObservabilityServerOptions)
     }
   } catch (e) {
     await Promise.all(servers.map(closeServer));
-    throw new Error(`cannot serve metrics/health: ${(e as Error).message}`, { cause: e });
+    throw e;
   }
   const urlOf = (addr: BindAddress, which: string): string | undefined => (addr.kind === 'off' ? undefined : urls.get(keyOf(addr, which)));
   return {
@@ -123,6 +127,36 @@ export async function startObservabilityServer(opts: ObservabilityServerOptions)
     healthUrl: urlOf(opts.health, 'health'),
     close: () => Promise.all(servers.map(closeServer)).then(() => undefined),
   };
+}
+
+/**
+ * `cannot listen on 127.0.0.1:8080 (metrics): address already in use`. Node's own
+ * message (`listen EADDRINUSE: address already in use 127.0.0.1:8080`) is not kept as
+ * the cause: pino's err serializer appends every cause's message to the error's, so
+ * the log line would say the same thing twice. The errno stays on `code`.
+ */
+export class ListenError extends Error {
+  readonly code: string | undefined;
+  constructor(host: string | undefined, port: number, serves: readonly string[], e: NodeJS.ErrnoException) {
+    const where = `${host?.includes(':') ? `[${host}]` : (host ?? '')}:${port}`;
+    super(`cannot listen on ${where} (${serves.join(' and ')}): ${listenFailure(e)}`);
+    this.name = 'ListenError';
+    this.code = e.code;
+  }
+}
+
+function listenFailure(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case 'EADDRINUSE':
+      return 'address already in use';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)';
+    case 'EADDRNOTAVAIL':
+      return 'address not available on this host';
+    default:
+      return e.message;
+  }
 }
 
 function safeCheck(c: ReadinessCheck): boolean {

@@ -5,13 +5,13 @@
 // expectation does not hold). Each run has its own pod subnet and address pool
 // (127.201-203.0.x, 127.242/244/245.0.0/24), so that a demo someone runs meanwhile
 // (127.200.0.x, 127.240.0.0/16) is never met.
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatChecks, startDemo, type DemoHandle } from '../../src/cli/demo.js';
+import { formatChecks, getTable, startDemo, type DemoHandle } from '../../src/cli/demo.js';
 import { runChecks } from '../../src/cli/demo/check.js';
 import { httpGet, httpsGet } from '../../src/cli/demo/http.js';
 import { EXAMPLES_DIR } from '../../src/cli/demo/manifests.js';
@@ -22,6 +22,8 @@ const inPool = (ip: string) => /^127\.242\.0\.\d+$/.test(ip);
 
 /** Sockets and servers open now (timers excluded: vitest keeps its own). */
 const openSockets = (): number => process.getActiveResourcesInfo().filter((r) => /TCP|TLS|Pipe|UDP/.test(r)).length;
+
+const hasKubectl = !spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).error;
 
 async function hasCurl(): Promise<boolean> {
   try {
@@ -140,7 +142,40 @@ describe('lbc demo', () => {
     expect(curls.length).toBeGreaterThanOrEqual(10);
     for (const c of curls) {
       const { stdout } = await run('sh', ['-c', `${c.line} --silent --show-error --max-time 5`], { timeout: 10_000 });
-      expect(stdout, c.line).toMatch(c.expect!);
+      for (const e of c.expect!) expect(stdout, c.line).toMatch(e);
+    }
+  });
+
+  it('prints kubectl lines whose output shows what they claim: ready pods 1/1, web-3 0/1, the addresses, the Endpoints and their mirrored slice', async (ctx) => {
+    if (!hasKubectl) {
+      console.log('demo.test.ts: kubectl is not installed; the printed kubectl lines are not run');
+      ctx.skip();
+    }
+    const [exportLine, ...rest] = h.commands.map((c) => c.line);
+    expect(exportLine).toBe(`export KUBECONFIG=${h.kubeconfigPath}`);
+    const kubectls = h.commands.filter((c) => c.line.startsWith('kubectl '));
+    expect(kubectls.map((c) => c.line)).toEqual(rest.filter((l) => l.startsWith('kubectl ')));
+    expect(kubectls.map((c) => c.line)).toEqual([
+      'kubectl get nodes,pods -o wide',
+      'kubectl get svc,ingress',
+      'kubectl get endpoints db',
+      'kubectl get endpointslices -l kubernetes.io/service-name=db',
+      'kubectl get events --field-selector type=Warning',
+    ]);
+    const cache = await mkdtemp(join(tmpdir(), 'lbc-demo-kubectl-'));
+    try {
+      for (const c of kubectls) {
+        expect(c.expect?.length, c.line).toBeGreaterThan(0);
+        // As a user pastes them: the export line, then the command.
+        const { stdout, stderr } = await run('sh', ['-c', `${exportLine}\n${c.line} 2>&1`], { timeout: 20_000, env: { ...process.env, KUBECACHEDIR: cache } });
+        for (const e of c.expect!) expect(stdout + stderr, c.line).toMatch(e);
+      }
+      // The table the demo prints at start is kubectl's, but for the ages.
+      const { stdout } = await run('kubectl', ['get', 'svc,ingress'], { env: { ...process.env, KUBECONFIG: h.kubeconfigPath, KUBECACHEDIR: cache } });
+      const ageless = (lines: string[]) => lines.map((l) => l.replace(/ {3}\d+s$/, '   AGE').replace(/ {2,}/g, '  '));
+      expect(ageless(getTable(h.dev))).toEqual(ageless(stdout.trimEnd().split('\n')));
+    } finally {
+      await rm(cache, { recursive: true, force: true });
     }
   });
 

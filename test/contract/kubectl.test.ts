@@ -142,6 +142,99 @@ describe.skipIf(!hasKubectl)(title, () => {
     expect(plain?.slice(1, 5)).toEqual(['ClusterIP', expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/), '<none>', '53/UDP']);
   });
 
+  it('kubectl get pods -o wide: READY, STATUS and RESTARTS from containerStatuses, as the server-side printer computes them for real Pods', async () => {
+    const now = Date.now();
+    const at = (msAgo: number) => new Date(now - msAgo).toISOString().replace(/\.\d+Z$/, 'Z');
+    const running = (name: string, ready: boolean, restartCount = 0) => ({ name, ready, restartCount, started: true, image: 'example.invalid/app:1', imageID: '', state: { running: { startedAt: at(60_000) } } });
+    const cond = (type: string, status: boolean) => ({ type, status: status ? 'True' : 'False', lastTransitionTime: at(60_000) });
+    const pods: { name: string; init?: boolean; status: Json; want: string[] }[] = [
+      { name: 'p-ready', status: { phase: 'Running', conditions: [cond('Ready', true)], containerStatuses: [running('a', true), running('b', true)] }, want: ['2/2', 'Running', '0'] },
+      // A container that runs but fails its readiness probe: Running, not counted ready.
+      { name: 'p-half', status: { phase: 'Running', conditions: [cond('Ready', false)], containerStatuses: [running('a', true), running('b', false)] }, want: ['1/2', 'Running', '0'] },
+      // The Ready condition alone counts for nothing: READY is read from containerStatuses.
+      { name: 'p-nostatuses', status: { phase: 'Running', conditions: [cond('Ready', true)] }, want: ['0/2', 'Running', '0'] },
+      {
+        name: 'p-crash',
+        status: {
+          phase: 'Running',
+          conditions: [cond('Ready', false)],
+          containerStatuses: [
+            { ...running('a', false, 4), state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off' } }, lastState: { terminated: { exitCode: 1, reason: 'Error', startedAt: at(11 * 60_000), finishedAt: at(10 * 60_000) } } },
+            running('b', true),
+          ],
+        },
+        want: ['1/2', 'CrashLoopBackOff', '4 (10m ago)'],
+      },
+      {
+        name: 'p-init',
+        init: true,
+        status: {
+          phase: 'Pending',
+          conditions: [cond('Initialized', false)],
+          initContainerStatuses: [{ name: 'setup', ready: false, restartCount: 0, image: 'example.invalid/app:1', imageID: '', state: { running: { startedAt: at(60_000) } } }],
+          containerStatuses: [
+            { name: 'a', ready: false, restartCount: 0, image: 'example.invalid/app:1', imageID: '', state: { waiting: { reason: 'PodInitializing' } } },
+            { name: 'b', ready: false, restartCount: 0, image: 'example.invalid/app:1', imageID: '', state: { waiting: { reason: 'PodInitializing' } } },
+          ],
+        },
+        want: ['0/2', 'Init:0/1', '0'],
+      },
+      {
+        name: 'p-done',
+        status: {
+          phase: 'Succeeded',
+          conditions: [cond('Ready', false)],
+          containerStatuses: ['a', 'b'].map((n) => ({ name: n, ready: false, restartCount: 0, image: 'example.invalid/app:1', imageID: '', state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: at(120_000), finishedAt: at(60_000) } } })),
+        },
+        want: ['0/2', 'Completed', '0'],
+      },
+    ];
+    for (const p of pods) {
+      const container = (name: string) => ({ name, image: 'example.invalid/app:1' });
+      expectOk(
+        await ctx.raw('POST', corePath(ctx.ns, 'pods'), {
+          body: {
+            metadata: { name: p.name },
+            spec: { nodeName: 'node-x', automountServiceAccountToken: false, ...(p.init ? { initContainers: [container('setup')] } : {}), containers: [container('a'), container('b')] },
+          },
+        }),
+        201,
+      );
+      expectOk(await ctx.raw('PATCH', corePath(ctx.ns, 'pods', p.name, 'status'), { contentType: PatchStrategy.MergePatch, body: { status: { ...p.status, podIP: '192.0.2.7', podIPs: [{ ip: '192.0.2.7' }] } } }));
+    }
+    const t = table(await kubectl('get', 'pods', '-o', 'wide'));
+    expect(t.header).toEqual(['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE', 'NOMINATED NODE', 'READINESS GATES']);
+    for (const p of pods) {
+      const row = t.rows.find((r) => r[0] === p.name);
+      expect(row?.slice(1, 4), p.name).toEqual(p.want);
+      expect(row?.[4], p.name).toMatch(AGE);
+      expect(row?.slice(5), p.name).toEqual(['192.0.2.7', 'node-x', '<none>', '<none>']);
+    }
+  });
+
+  it('kubectl get node -o wide: INTERNAL-IP, EXTERNAL-IP, OS-IMAGE, KERNEL-VERSION, CONTAINER-RUNTIME from status', async () => {
+    const described = uniqueName('lbc-ct-kubectl-node');
+    const bare = uniqueName('lbc-ct-kubectl-bare');
+    for (const name of [described, bare]) ctx.defer(() => ctx.core.deleteNode({ name }));
+    expectOk(await ctx.raw('POST', '/api/v1/nodes', { body: { metadata: { name: described } } }), 201);
+    expectOk(await ctx.raw('POST', '/api/v1/nodes', { body: { metadata: { name: bare } } }), 201);
+    const nodeInfo = { kubeletVersion: 'v1.30.0-x', osImage: 'Debian GNU/Linux 12 (bookworm)', kernelVersion: '6.1.0-x', containerRuntimeVersion: 'containerd://1.7.0', operatingSystem: 'linux', architecture: 'amd64', machineID: '', systemUUID: '', bootID: '', kubeProxyVersion: '' };
+    expectOk(
+      await ctx.raw('PATCH', `/api/v1/nodes/${described}/status`, {
+        contentType: PatchStrategy.MergePatch,
+        body: { status: { addresses: [{ type: 'Hostname', address: described }, { type: 'InternalIP', address: '192.0.2.21' }, { type: 'ExternalIP', address: '198.51.100.21' }], nodeInfo } },
+      }),
+    );
+    const t = table(await kubectl('get', 'nodes', described, bare, '-o', 'wide'));
+    expect(t.header).toEqual(['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION', 'INTERNAL-IP', 'EXTERNAL-IP', 'OS-IMAGE', 'KERNEL-VERSION', 'CONTAINER-RUNTIME']);
+    const cells = (name: string) => {
+      const row = t.rows.find((r) => r[0] === name);
+      return [...(row?.slice(1, 3) ?? []), ...(row?.slice(4) ?? [])];
+    };
+    expect(cells(described)).toEqual(['Unknown', '<none>', 'v1.30.0-x', '192.0.2.21', '198.51.100.21', 'Debian GNU/Linux 12 (bookworm)', '6.1.0-x', 'containerd://1.7.0']);
+    expect(cells(bare)).toEqual(['Unknown', '<none>', '', '<none>', '<none>', '<unknown>', '<unknown>', '<unknown>']);
+  });
+
   it('kubectl get svc -o json prints a v1 List of Services', async () => {
     const list = JSON.parse(await kubectl('get', 'svc', '-o', 'json'));
     expect(list.kind).toBe('List');

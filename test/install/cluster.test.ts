@@ -1,18 +1,19 @@
 // The install against a real kube-apiserver (KUBECONFIG; skipped without one): every
-// object of every provider's manifests passes server-side validation, and with the
+// object of every provider's manifests, and of its kustomize overlay, passes server-side validation, and with the
 // metal install applied, the controller and a speaker each run with nothing but their
 // own ServiceAccount's token, so the roles are proven enough on a server that enforces
 // RBAC (and proven enforced: the same token is refused what the roles do not grant).
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { parseConfig } from '../../src/config/config.js';
 import { INSTALL_PROVIDERS } from '../../src/install/config-file.js';
+import { KUSTOMIZE_DIR } from '../../src/install/deploy-files.js';
 import { buildManifests, manifestsYaml, type KubeObject } from '../../src/install/manifests.js';
 import { makeClients } from '../../src/kube/client.js';
 import { parseMetalOptions } from '../../src/providers/metal/options.js';
@@ -88,6 +89,21 @@ describe.skipIf(!KUBECONFIG || !HAS_KUBECTL)('install on a real cluster (needs K
     it(`${provider}: every object passes the API server's validation (apply --dry-run=server, strict fields)`, () => {
       const yaml = manifestsYaml({ provider, namespace: NAMESPACE });
       const r = kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', '-'], yaml);
+      expect(r.code, r.out).toBe(0);
+      for (const o of buildManifests({ provider, namespace: NAMESPACE })) {
+        expect(r.out).toMatch(new RegExp(`${o.kind.toLowerCase()}[^ ]*/${o.metadata.name} (created|configured|unchanged) \\(server dry run\\)`));
+      }
+    });
+  }
+
+  for (const provider of INSTALL_PROVIDERS) {
+    it(`${provider}: deploy/kustomize/overlays/${provider} passes the API server's validation (apply -k --dry-run=server, strict fields)`, () => {
+      // As a user's own overlay would take it: this run's namespace instead of lbc-system,
+      // which the server's dry run needs to exist. (Kustomize refuses an absolute path.)
+      const own = join(dir, `kustomize-${provider}`);
+      mkdirSync(own);
+      writeFileSync(join(own, 'kustomization.yaml'), stringify({ namespace: NAMESPACE, resources: [relative(own, join(ROOT, KUSTOMIZE_DIR, 'overlays', provider))] }));
+      const r = kubectl(['apply', '--dry-run=server', '--validate=strict', '-k', own]);
       expect(r.code, r.out).toBe(0);
       for (const o of buildManifests({ provider, namespace: NAMESPACE })) {
         expect(r.out).toMatch(new RegExp(`${o.kind.toLowerCase()}[^ ]*/${o.metadata.name} (created|configured|unchanged) \\(server dry run\\)`));

@@ -1,11 +1,15 @@
 // /metrics, /healthz and /readyz of two replicas behind one Lease, scraped over HTTP as
 // Prometheus and the kubelet would: the exposition is parsed and its values followed
 // as reconciles happen and as the leadership moves.
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Replica } from '../../src/cli/run.js';
+import { Replica, runController } from '../../src/cli/run.js';
 import { ControllerMetrics, enableProcessMetrics, recordCloudCall, registry as globalRegistry } from '../../src/observability/metrics.js';
+import { createLogger } from '../../src/observability/log.js';
 import { parseBindAddress, startObservabilityServer, type ObservabilityServer } from '../../src/observability/server.js';
 import { E2E, eventually } from '../e2e/harness.js';
 import { parseExposition } from './exposition.js';
@@ -50,6 +54,15 @@ async function scrape(n: Node): Promise<Map<string, number>> {
   return parseExposition(await res.text());
 }
 
+/** A port that was free a moment ago. */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
 const probe = async (n: Node, path: '/healthz' | '/readyz'): Promise<number> => (await fetch(`${n.server.healthUrl}${path}`)).status;
 
 beforeAll(async () => {
@@ -79,10 +92,7 @@ describe('bind addresses', () => {
     expect(free.metricsUrl).not.toBe(free.healthUrl); // :0 twice is two free ports
     await free.close();
     // A port that was free a moment ago: the same address twice must share one listener.
-    const probePort = createServer();
-    await new Promise<void>((r) => probePort.listen(0, '127.0.0.1', r));
-    const port = (probePort.address() as AddressInfo).port;
-    await new Promise((r) => probePort.close(r));
+    const port = await freePort();
     const same = await startObservabilityServer({ metrics: parseBindAddress(`127.0.0.1:${port}`), health: parseBindAddress(`127.0.0.1:${port}`), registry, readiness: [] });
     expect(same.metricsUrl).toBe(`http://127.0.0.1:${port}`);
     expect(same.healthUrl).toBe(same.metricsUrl);
@@ -96,6 +106,53 @@ describe('bind addresses', () => {
     const off = await startObservabilityServer({ metrics: { kind: 'off' }, health: { kind: 'off' }, registry, readiness: [] });
     expect([off.metricsUrl, off.healthUrl]).toEqual([undefined, undefined]);
     await off.close();
+  });
+
+  it('names the address, the endpoints and the reason once when a port is taken, and leaves no listener behind', async () => {
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const registry = new Registry();
+      const taken = parseBindAddress(`127.0.0.1:${port}`);
+      await expect(startObservabilityServer({ metrics: taken, health: { kind: 'off' }, registry, readiness: [] })).rejects.toMatchObject({ message: `cannot listen on 127.0.0.1:${port} (metrics): address already in use`, code: 'EADDRINUSE' });
+      await expect(startObservabilityServer({ metrics: taken, health: taken, registry, readiness: [] })).rejects.toMatchObject({ message: `cannot listen on 127.0.0.1:${port} (metrics and health probes): address already in use`, code: 'EADDRINUSE' });
+      // The metrics listener comes up first; the failed health one must not leave it open.
+      const free = await freePort();
+      await expect(startObservabilityServer({ metrics: parseBindAddress(`127.0.0.1:${free}`), health: taken, registry, readiness: [] })).rejects.toMatchObject({ message: `cannot listen on 127.0.0.1:${port} (health probes): address already in use`, code: 'EADDRINUSE' });
+      const again = createServer();
+      await new Promise<void>((r, fail) => again.once('error', fail).listen(free, '127.0.0.1', r));
+      await new Promise((r) => again.close(r));
+    } finally {
+      await new Promise((r) => holder.close(r));
+    }
+  });
+
+  it('`lbc run` logs a taken metrics port as one clear error line, not the listen error repeated', async () => {
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    const port = (holder.address() as AddressInfo).port;
+    const dir = mkdtempSync(join(tmpdir(), 'lbc-listen-'));
+    // Nothing is asked of this cluster: the listeners are opened before the first request.
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+    );
+    const lines: string[] = [];
+    const destination = { write: (l: string) => void lines.push(l) };
+    const exitCode = process.exitCode;
+    try {
+      await runController({ kubeconfig, metricsBindAddress: `127.0.0.1:${port}`, healthProbeBindAddress: '0' }, { logger: createLogger({ destination }), registry: new Registry() });
+      expect(process.exitCode).toBe(1);
+    } finally {
+      process.exitCode = exitCode;
+      await new Promise((r) => holder.close(r));
+    }
+    const errors = lines.map((l) => JSON.parse(l) as { level: string; msg: string; err?: { message: string } }).filter((l) => l.level === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.msg).toBe(`lbc run failed: cannot listen on 127.0.0.1:${port} (metrics): address already in use`);
+    expect(errors[0]?.err?.message).toBe(`cannot listen on 127.0.0.1:${port} (metrics): address already in use`);
   });
 });
 

@@ -3,14 +3,15 @@
 // example hosts to the load balancer's address without touching /etc/hosts) and over
 // HTTPS verified against the demo's own certificate (`--cacert`), not with `-k`.
 import type { DemoLb, DemoLbView } from '../demo.js';
+import type { RunningPod } from './pods.js';
 
 export interface DemoCommand {
   /** One line to paste into a POSIX shell. */
   readonly line: string;
   /** Printed after it as a comment. */
   readonly note?: string;
-  /** For curl lines: what the output contains when the command works (the tests run every line). */
-  readonly expect?: RegExp;
+  /** What the output (stdout and stderr) shows when the command works, each pattern somewhere: the tests run every line. */
+  readonly expect?: readonly RegExp[];
 }
 
 /** Quotes for a POSIX shell where needed. */
@@ -38,23 +39,64 @@ function curl(endpoint: string | undefined, path: string, opts: { host?: string;
   return args.map(shellQuote).join(' ');
 }
 
-export function demoCommands(d: { kubeconfigPath: string; lbs: Readonly<Record<DemoLb, DemoLbView>>; certFile: string }): DemoCommand[] {
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** One row of kubectl's table output: these cells in order, separated by its column padding (`\S+` for any cell). */
+const row = (...cells: string[]): RegExp => new RegExp(`^${cells.join(' {2,}')}(?: |$)`, 'm');
+
+export interface DemoCommandsInput {
+  readonly kubeconfigPath: string;
+  readonly namespace: string;
+  readonly nodes: readonly string[];
+  readonly pods: readonly Pick<RunningPod, 'name' | 'node' | 'ip' | 'ready'>[];
+  /** The external database's address in the hand-written Endpoints of Service db. */
+  readonly dbEndpoint: string;
+  readonly lbs: Readonly<Record<DemoLb, DemoLbView>>;
+  readonly certFile: string;
+}
+
+export function demoCommands(d: DemoCommandsInput): DemoCommand[] {
   const { web, sticky, db, shop, legacy } = d.lbs;
-  const webPod = /pod web-[12] /;
+  const webPod = [/pod web-[12] /];
+  const ip = (lb: DemoLbView) => escape(lb.ip);
   return [
     { line: `export KUBECONFIG=${shellQuote(d.kubeconfigPath)}` },
-    { line: 'kubectl get nodes,pods -o wide' },
-    { line: 'kubectl get svc,ingress' },
-    { line: 'kubectl get endpoints,endpointslices -l kubernetes.io/service-name=db', note: 'the EndpointSlice mirrored from the hand-written Endpoints' },
-    { line: 'kubectl get events --field-selector type=Warning', note: 'what went wrong, if anything did' },
+    {
+      line: 'kubectl get nodes,pods -o wide',
+      note: 'READY 1/1 for each ready pod, 0/1 for web-3',
+      // With two kinds, kubectl names each row kind/name. Columns: NAME READY STATUS RESTARTS AGE IP NODE.
+      expect: [
+        ...d.nodes.map((n) => row(`node/${n}`, 'Ready')),
+        ...d.pods.map((p) => row(`pod/${escape(p.name)}`, p.ready ? '1/1' : '0/1', 'Running', '0', '\\S+', escape(p.ip), escape(p.node))),
+      ],
+    },
+    {
+      line: 'kubectl get svc,ingress',
+      expect: [
+        ...[web, sticky, db].map((lb) => row(`service/${lb.name}`, 'LoadBalancer', '\\S+', ip(lb))),
+        ...[shop, legacy].map((lb) => row(`ingress\\.networking\\.k8s\\.io/${lb.name}`, '\\S+', '\\S+', ip(lb))),
+      ],
+    },
+    // Hand-written Endpoints carry no kubernetes.io/service-name label (on a real cluster
+    // neither): they are found by the Service's name. The EndpointSlice mirrored from them
+    // does carry it: the endpointslicemirroring controller sets kubernetes.io/service-name
+    // and endpointslice.kubernetes.io/managed-by=endpointslicemirroring-controller.k8s.io
+    // (KEP-752 EndpointSlice mirroring; pkg/controller/endpointslicemirroring).
+    { line: `kubectl get endpoints ${db.name}`, note: "the Service's hand-written Endpoints: the database outside the cluster", expect: [row(db.name, escape(d.dbEndpoint))] },
+    {
+      line: `kubectl get endpointslices -l kubernetes.io/service-name=${db.name}`,
+      note: 'the EndpointSlice mirrored from them',
+      expect: [row(`${db.name}-\\S+`, 'IPv4', escape(d.dbEndpoint.split(':')[1] ?? ''), escape(d.dbEndpoint.split(':')[0] ?? ''))],
+    },
+    { line: 'kubectl get events --field-selector type=Warning', note: 'what went wrong, if anything did', expect: [new RegExp(`^No resources found in ${escape(d.namespace)} namespace\\.$`, 'm')] },
     { line: curl(web.endpoints[80], '/'), note: 'web-1 and web-2 in turn; web-3 is not ready and gets nothing', expect: webPod },
-    { line: curl(web.endpoints[443], '/'), note: "port 443 forwards TCP to the pods' 8443 (plain HTTP there in this demo)", expect: /pod web-[12] .*port 8443/ },
-    { line: curl(sticky.endpoints[80], '/'), note: 'sessionAffinity: ClientIP, always the same pod', expect: /pod sticky-[12] / },
-    { line: curl(db.endpoints[5432], '/'), note: 'selectorless Service: the address in the hand-written Endpoints', expect: /external-db \(outside the cluster\)/ },
+    { line: curl(web.endpoints[443], '/'), note: "port 443 forwards TCP to the pods' 8443 (plain HTTP there in this demo)", expect: [/pod web-[12] .*port 8443/] },
+    { line: curl(sticky.endpoints[80], '/'), note: 'sessionAffinity: ClientIP, always the same pod', expect: [/pod sticky-[12] /] },
+    { line: curl(db.endpoints[5432], '/'), note: 'selectorless Service: the address in the hand-written Endpoints', expect: [/external-db \(outside the cluster\)/] },
     { line: curl(shop.endpoints[80], '/web', { host: 'shop.example.com' }), expect: webPod },
-    { line: curl(shop.endpoints[80], '/api/orders', { host: 'shop.example.com' }), expect: /pod api-1 / },
-    { line: curl(shop.endpoints[80], '/', { host: 'api.example.com' }), expect: /pod api-1 / },
-    { line: curl(shop.endpoints[80], '/anything'), note: 'no rule matches: the defaultBackend', expect: /pod fallback-1 / },
+    { line: curl(shop.endpoints[80], '/api/orders', { host: 'shop.example.com' }), expect: [/pod api-1 /] },
+    { line: curl(shop.endpoints[80], '/', { host: 'api.example.com' }), expect: [/pod api-1 /] },
+    { line: curl(shop.endpoints[80], '/anything'), note: 'no rule matches: the defaultBackend', expect: [/pod fallback-1 /] },
     { line: curl(shop.endpoints[443], '/web', { host: 'shop.example.com', scheme: 'https', cacert: d.certFile }), note: "TLS with the Secret's certificate, chosen by SNI", expect: webPod },
     { line: curl(legacy.endpoints[80], '/', { host: 'legacy.example.com' }), note: 'the Ingress with the legacy kubernetes.io/ingress.class annotation', expect: webPod },
   ];

@@ -4,6 +4,7 @@
 // devcluster so that its endpoints controller builds EndpointSlices from them.
 // External hosts (the "database" that hand-written Endpoints name) answer the same way
 // but are not Pods: nothing in the cluster knows them except those Endpoints.
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Store } from '../../devcluster/store.js';
@@ -42,6 +43,47 @@ export interface Pods {
   close(): Promise<void>;
 }
 
+const CONTAINER = 'app';
+const IMAGE = 'lbc-demo/echo';
+// Written as the kubelet reports a pulled image: the fully qualified reference, and its digest.
+const IMAGE_REF = `docker.io/${IMAGE}:latest`;
+const IMAGE_DIGEST = `sha256:${createHash('sha256').update(IMAGE_REF).digest('hex')}`;
+
+/**
+ * A running pod's status as the kubelet writes it: its conditions, and one
+ * containerStatus per container (kubectl's READY, STATUS and RESTARTS columns are
+ * computed from containerStatuses, not from the Ready condition). A replica kept not
+ * ready is one whose container runs, started, but fails its readiness probe: the
+ * kubelet then reports ContainersNotReady naming the container.
+ */
+function kubeletStatus(p: RunningPod, now: string, hostIP: string | undefined): Record<string, unknown> {
+  const notReady = { reason: 'ContainersNotReady', message: `containers with unready status: [${CONTAINER}]` };
+  const ready = (type: string) => ({ type, status: p.ready ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: now, ...(p.ready ? {} : notReady) });
+  const cond = (type: string) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: now });
+  return {
+    phase: 'Running',
+    conditions: [cond('PodReadyToStartContainers'), cond('Initialized'), ready('Ready'), ready('ContainersReady'), cond('PodScheduled')],
+    ...(hostIP ? { hostIP, hostIPs: [{ ip: hostIP }] } : {}),
+    podIP: p.ip,
+    podIPs: [{ ip: p.ip }],
+    startTime: now,
+    containerStatuses: [
+      {
+        name: CONTAINER,
+        state: { running: { startedAt: now } },
+        lastState: {},
+        ready: p.ready,
+        restartCount: 0,
+        image: IMAGE_REF,
+        imageID: `docker.io/${IMAGE}@${IMAGE_DIGEST}`,
+        containerID: `containerd://${createHash('sha256').update(`${p.name}/${CONTAINER}/${now}`).digest('hex')}`,
+        started: true,
+      },
+    ],
+    qosClass: 'BestEffort',
+  };
+}
+
 /** What a pod answers: `pod web-1 (node-a)`; an external host: `external-db (outside the cluster)`. */
 export const podAnswer = (p: Pick<PodSpec, 'name' | 'node'>): string => `pod ${p.name} (${p.node})`;
 const externalAnswer = (e: Pick<ExternalSpec, 'name'>): string => `${e.name} (outside the cluster)`;
@@ -60,7 +102,7 @@ function listen(server: Server, host: string, port: number): Promise<void> {
 /**
  * Starts one HTTP server per pod and port on `${subnet}.${i + 1}` (subnet such as
  * `127.201.0`), and registers each pod in the store with spec.nodeName, its labels,
- * status.podIP and a Ready condition. External hosts get their servers only.
+ * and the status a kubelet writes for it. External hosts get their servers only.
  */
 export async function startPods(
   store: Store,
@@ -117,33 +159,21 @@ export async function startPods(
   }
 
   const podsRt = store.find('', 'pods')!;
-  const now = new Date().toISOString();
+  const nodesRt = store.find('', 'nodes')!;
+  // RFC 3339 in whole seconds, as the API server serializes metav1.Time.
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   for (const p of running) {
     const created = store.create(podsRt, {
       metadata: { name: p.name, namespace: opts.namespace, labels: { ...p.labels } },
       spec: {
         nodeName: p.node,
-        containers: [{ name: 'app', image: 'lbc-demo/echo', ports: opts.ports.map((containerPort) => ({ containerPort, protocol: 'TCP' })) }],
+        containers: [{ name: CONTAINER, image: IMAGE, ports: opts.ports.map((containerPort) => ({ containerPort, protocol: 'TCP' })) }],
       },
     });
+    const node = store.get(nodesRt, undefined, p.node);
+    const hostIP = (node?.status as { addresses?: { type: string; address: string }[] } | undefined)?.addresses?.find((a) => a.type === 'InternalIP')?.address;
     // Pods have a status subresource: create drops status, so it is written separately, as a kubelet does.
-    store.update(
-      podsRt,
-      {
-        ...created,
-        status: {
-          phase: 'Running',
-          podIP: p.ip,
-          podIPs: [{ ip: p.ip }],
-          startTime: now,
-          conditions: [
-            { type: 'Ready', status: p.ready ? 'True' : 'False', lastTransitionTime: now, ...(p.ready ? {} : { reason: 'ReadinessProbeFailed', message: 'demo: this replica is kept not ready' }) },
-            { type: 'ContainersReady', status: p.ready ? 'True' : 'False', lastTransitionTime: now },
-          ],
-        },
-      },
-      { subresource: 'status' },
-    );
+    store.update(podsRt, { ...created, status: kubeletStatus(p, now, hostIP) }, { subresource: 'status' });
   }
 
   return {
