@@ -32,6 +32,22 @@ export interface Owned {
 export interface NotOwned {
   readonly ours: false;
   readonly reason: string;
+  /**
+   * Whose the object is instead, which decides what lbc may still do to it. Every lbc
+   * instance uses the same finalizer (`lbc.dev/load-balancer-cleanup`), so the finalizer
+   * alone never says which instance put it there:
+   * - `nobody`: no load-balancer controller is addressed (a Service whose type is no
+   *   longer LoadBalancer; an Ingress whose IngressClass is gone, or that names none
+   *   while no default exists). Every lbc instance reads it the same way and none will
+   *   add the finalizer back, so one holding it cleans up: deletes its LB, clears the
+   *   status, drops the finalizer (upstream's needsCleanup does this on a type change).
+   * - `another`: addressed to another controller (a loadBalancerClass or IngressClass
+   *   that is not this instance's, a class-less Service while this instance is not the
+   *   default). Hands off: no status or finalizer write, no Event, no provider call for
+   *   it. Cleaning up would fight that controller, which puts them back (issue #22:
+   *   thousands of writes a minute on one Service between two lbc instances).
+   */
+  readonly whose: 'nobody' | 'another';
 }
 
 /**
@@ -50,7 +66,8 @@ export type IngressOwnership = Owned | NotOwned | OwnedMisconfigured;
 
 export type OwnershipConfig = Pick<LbcConfig, 'providers' | 'defaultClass' | 'ingress'>;
 
-const notOurs = (reason: string): NotOwned => ({ ours: false, reason });
+const nobodys = (reason: string): NotOwned => ({ ours: false, reason, whose: 'nobody' });
+const anothers = (reason: string): NotOwned => ({ ours: false, reason, whose: 'another' });
 
 function providerByClass(config: OwnershipConfig, className: string): string | undefined {
   return config.providers.find((p) => p.class === className)?.name;
@@ -58,17 +75,23 @@ function providerByClass(config: OwnershipConfig, className: string): string | u
 
 export function serviceOwnership(service: V1Service, config: OwnershipConfig): ServiceOwnership {
   const type = service.spec?.type ?? 'ClusterIP';
-  if (type !== 'LoadBalancer') return notOurs(`type is ${type}, not LoadBalancer`);
+  // The API server drops loadBalancerClass with the type, so no class says whose it was.
+  if (type !== 'LoadBalancer') return nobodys(`type is ${type}, not LoadBalancer`);
   const cls = service.spec?.loadBalancerClass;
   if (cls !== undefined && cls !== '') {
     const provider = providerByClass(config, cls);
     return provider !== undefined
       ? { ours: true, provider, className: cls, via: 'loadBalancerClass' }
-      : notOurs(`loadBalancerClass ${cls} is not one of lbc's classes`);
+      : anothers(`loadBalancerClass ${cls} is not one of lbc's classes`);
   }
-  if (config.defaultClass === undefined) return notOurs('no loadBalancerClass, and lbc is not configured as the default (defaultClass)');
+  // Class-less Services are the default controller's. An instance restarted without
+  // defaultClass may have served them before and left its finalizer and LB on them, but
+  // it cannot tell that finalizer from the one the instance that is the default now put
+  // there; removing it would fight that instance. It leaves them as they are: the
+  // operator who takes the default away from lbc moves or deletes those Services first.
+  if (config.defaultClass === undefined) return anothers('no loadBalancerClass, and lbc is not configured as the default (defaultClass)');
   const provider = providerByClass(config, config.defaultClass);
-  if (provider === undefined) return notOurs(`defaultClass ${config.defaultClass} names no configured provider`);
+  if (provider === undefined) return anothers(`defaultClass ${config.defaultClass} names no configured provider`);
   return { ours: true, provider, className: config.defaultClass, via: 'defaultClass' };
 }
 
@@ -120,13 +143,15 @@ export function ingressOwnership(ingress: V1Ingress, ingressClasses: readonly V1
   if (served !== undefined) {
     // As aws-load-balancer-controller with --ingress-class (pkg/ingress/class_annotation_matcher.go;
     // manageIngressesWithoutIngressClass is false once the flag is set): one class, and no class-less Ingresses.
+    // The rest are another deployment's (hands off), not objects that stopped being ours.
     const named = className || ingress.metadata?.annotations?.[LEGACY_INGRESS_CLASS_ANNOTATION] || undefined;
-    if (named !== served) return notOurs(`${named === undefined ? 'no ingress class' : `ingress class ${named}`}, and lbc serves only ${served} (ingress.className)`);
+    if (named !== served) return anothers(`${named === undefined ? 'no ingress class' : `ingress class ${named}`}, and lbc serves only ${served} (ingress.className)`);
   }
   if (className !== undefined && className !== '') {
     const ic = ingressClasses.find((c) => c.metadata?.name === className);
-    if (!ic) return notOurs(`IngressClass ${className} does not exist`);
-    if (!isOurIngressClass(ic, config)) return notOurs(`IngressClass ${className} belongs to controller ${ic.spec?.controller ?? '(none)'}`);
+    // Every instance sees the same (missing) class, so none will add the finalizer back.
+    if (!ic) return nobodys(`IngressClass ${className} does not exist`);
+    if (!isOurIngressClass(ic, config)) return anothers(`IngressClass ${className} belongs to controller ${ic.spec?.controller ?? '(none)'}`);
     return providerOfIngressClass(ic, config, 'ingressClassName');
   }
   const legacy = ingress.metadata?.annotations?.[LEGACY_INGRESS_CLASS_ANNOTATION];
@@ -134,15 +159,16 @@ export function ingressOwnership(ingress: V1Ingress, ingressClasses: readonly V1
     const provider = config.ingress.classAnnotationMap[legacy];
     return provider !== undefined
       ? { ours: true, provider, className: legacy, via: 'legacyAnnotation' }
-      : notOurs(`${LEGACY_INGRESS_CLASS_ANNOTATION}: ${legacy} is not in ingress.classAnnotationMap`);
+      : anothers(`${LEGACY_INGRESS_CLASS_ANNOTATION}: ${legacy} is not in ingress.classAnnotationMap`);
   }
   const defaults = ingressClasses.filter((c) => c.metadata?.annotations?.[DEFAULT_INGRESS_CLASS_ANNOTATION] === 'true');
   const [only, ...more] = defaults;
-  if (!only) return notOurs('no ingressClassName, no legacy class annotation, and no default IngressClass');
-  // Kubernetes' own admission refuses to pick between several defaults; so do we.
+  if (!only) return nobodys('no ingressClassName, no legacy class annotation, and no default IngressClass');
+  // Kubernetes' own admission refuses to pick between several defaults; so do we, and
+  // tear nothing down over what may be a moment's double default.
   if (more.length > 0) {
-    return notOurs(`no ingressClassName, and ${defaults.length} IngressClasses are marked default (${defaults.map((c) => c.metadata?.name ?? '').join(', ')})`);
+    return anothers(`no ingressClassName, and ${defaults.length} IngressClasses are marked default (${defaults.map((c) => c.metadata?.name ?? '').join(', ')})`);
   }
-  if (!isOurIngressClass(only, config)) return notOurs(`the default IngressClass ${only.metadata?.name ?? ''} belongs to controller ${only.spec?.controller ?? '(none)'}`);
+  if (!isOurIngressClass(only, config)) return anothers(`the default IngressClass ${only.metadata?.name ?? ''} belongs to controller ${only.spec?.controller ?? '(none)'}`);
   return providerOfIngressClass(only, config, 'defaultIngressClass');
 }

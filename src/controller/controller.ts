@@ -26,7 +26,18 @@ import { groupKeyOf, INGRESS_BY_GROUP, ingressCacheIndexers, IngressReconciler, 
 import { OwnWrites } from './own-writes.js';
 import { podReader } from './probe-pods.js';
 import { attachServiceSources, type MetalOwnership } from './service-sources.js';
-import { FINALIZER, Flight, keyOf, ObjectGoneError, queueKeySubject, textArgs, type EventSink, type Outcome } from './reconcile.js';
+import {
+  ControllerStoppingError,
+  FINALIZER,
+  Flight,
+  keyOf,
+  ObjectGoneError,
+  queueKeySubject,
+  textArgs,
+  type EventSink,
+  type LoadBalancerReconciler,
+  type Outcome,
+} from './reconcile.js';
 import { ServiceReconciler } from './service-reconciler.js';
 
 export interface ControllerOptions {
@@ -97,6 +108,14 @@ const consoleLog: Logger = {
 
 const SERVICE_PREFIX = 'service/';
 
+/** Which reconciler a queue key goes to, and how its keys and the queue's map onto each other. */
+interface Route {
+  owns(queueKey: string): boolean;
+  reconcilerKey(queueKey: string): string;
+  queueKey(reconcilerKey: string): string;
+  readonly reconciler: LoadBalancerReconciler;
+}
+
 const isLoadBalancer = (svc: V1Service): boolean => svc.spec?.type === 'LoadBalancer' || hasFinalizer(svc, FINALIZER);
 const specJson = (svc: V1Service): string => JSON.stringify(svc.spec ?? null);
 const statusCode = (e: unknown): number | undefined => {
@@ -126,6 +145,7 @@ export class Controller {
   /** Per metal provider: whether a Service is one of its own (to wake Services waiting for an address). */
   private readonly metalOwnership: readonly MetalOwnership[];
   private readonly inflight = new Map<string, Flight>();
+  private readonly routes: readonly Route[];
   private readonly serviceWrites = new OwnWrites<V1Service>();
   private readonly ingressWrites = new OwnWrites<V1Ingress>();
   private readonly ownsRecorder: boolean;
@@ -210,6 +230,15 @@ export class Controller {
       companions: new Companions({ services: this.services.cache, api: companionApi(clients.core), fresh: this.serviceWrites }),
       pods: podReader(clients.core),
     });
+    this.routes = [
+      {
+        owns: (k) => k.startsWith(SERVICE_PREFIX),
+        reconcilerKey: (k) => k.slice(SERVICE_PREFIX.length),
+        queueKey: (k) => `${SERVICE_PREFIX}${k}`,
+        reconciler: this.serviceReconciler,
+      },
+      { owns: isIngressGroupKey, reconcilerKey: (k) => k, queueKey: (k) => k, reconciler: this.ingressReconciler },
+    ];
     this.gc = new GarbageCollector({
       providers: opts.providers,
       lookups: { config, services: this.services.cache, ingresses: this.ingresses.cache, ingressClasses: this.ingressClasses.cache },
@@ -339,7 +368,7 @@ export class Controller {
     this.eligibleNodes.stop();
     const drained = this.queue.shutDown();
     const timer = setTimeout(() => {
-      for (const flight of this.inflight.values()) flight.abort(new Error('controller shutting down'));
+      for (const flight of this.inflight.values()) flight.abort(new ControllerStoppingError('controller shutting down'));
     }, drainTimeoutMs);
     await drained;
     await this.workers;
@@ -457,8 +486,7 @@ export class Controller {
 
   private nodesChanged(): void {
     if (!this.running) return;
-    for (const key of this.serviceReconciler.keysWithInstanceTargets()) this.queue.add(`${SERVICE_PREFIX}${key}`);
-    for (const key of this.ingressReconciler.keysWithInstanceTargets()) this.queue.add(key);
+    for (const route of this.routes) for (const key of route.reconciler.keysWithInstanceTargets()) this.queue.add(route.queueKey(key));
     // A reconcile in flight may have built its spec from the old set before recording it.
     for (const key of this.inflight.keys()) this.queue.add(key);
   }
@@ -496,10 +524,15 @@ export class Controller {
     }
   }
 
+  private route(key: string): Route {
+    const route = this.routes.find((r) => r.owns(key));
+    if (!route) throw new Error(`unknown queue key ${key}`);
+    return route;
+  }
+
   private dispatch(key: string, flight: Flight): Promise<Outcome> {
-    if (key.startsWith(SERVICE_PREFIX)) return this.serviceReconciler.reconcile(key.slice(SERVICE_PREFIX.length), flight);
-    if (isIngressGroupKey(key)) return this.ingressReconciler.reconcile(key, flight);
-    throw new Error(`unknown queue key ${key}`);
+    const route = this.route(key);
+    return route.reconciler.reconcile(route.reconcilerKey(key), flight);
   }
 
   private settle(key: string, out: Outcome): void {
@@ -526,9 +559,8 @@ export class Controller {
     }
     this.retries++;
     this.queue.addAfter(key, delay);
-    const at = Date.now() + delay;
-    if (key.startsWith(SERVICE_PREFIX)) this.serviceReconciler.deferRetry(key.slice(SERVICE_PREFIX.length), at);
-    else this.ingressReconciler.deferRetry(key, at);
+    const route = this.routes.find((r) => r.owns(key));
+    route?.reconciler.deferRetry(route.reconcilerKey(key), Date.now() + delay);
   }
 
   private async failed(key: string, e: unknown): Promise<void> {

@@ -167,6 +167,8 @@ class Planner {
     const { config, providers } = this.inputs;
     const subject: PlanSubject = { kind: 'Service', namespace: svc.metadata?.namespace ?? '', name: svc.metadata?.name ?? '' };
     const own = serviceOwnership(svc, config);
+    // Addressed to another controller: the controller leaves it alone, whatever finalizer it carries (ownership.ts).
+    if (!own.ours && own.whose === 'another') return named ? { subject, intent: { kind: 'ignore', reason: `not lbc's: ${own.reason}` }, outcome: planned([], []) } : undefined;
     if (!own.ours || svc.metadata?.deletionTimestamp) {
       if (!hasFinalizer(svc, FINALIZER)) return named ? { subject, intent: { kind: 'ignore', reason: own.ours ? 'being deleted, without lbc\'s finalizer' : `not lbc's: ${own.reason}` }, outcome: planned([], []) } : undefined;
       const reason = own.ours ? 'the Service is being deleted' : `no longer lbc's: ${own.reason}`;
@@ -264,7 +266,11 @@ class Planner {
       const object = group.length === 1 ? `Ingress ${keyOf(group[0] ?? {})}` : `Ingress group ${groupKey}`;
       return { subject, intent, outcome: { kind: 'invalid', message: invalidMessage(built.errors, object) } };
     }
-    const notes = foreign.length > 0 ? [`left out of the load balancer: ${decision.foreignMessage}`] : [];
+    const notes = [
+      ...(foreign.length > 0 ? [`left out of the load balancer: ${decision.foreignMessage}`] : []),
+      // Whether lbc's finalizer on them is this instance's is known only to the controller that served them (LoadBalancerLifecycle.handOver).
+      ...(decision.elsewhere.length > 0 ? [`addressed to another controller, left alone: ${decision.elsewhere.map((i) => `Ingress ${keyOf(i)}`).join(', ')}`] : []),
+    ];
     try {
       const keep = new Set(built.backends.filter((b) => b.via === 'companionNodePort').map((b) => b.key));
       const companions = planCompanions(services, groupKey, group, companionRequirements(built.backends, services), keep).map(companionChange);

@@ -142,6 +142,26 @@ export interface ReconcilerEnv {
   readonly providerTimeoutMs: number;
 }
 
+/**
+ * What the controller's workers call, as controller-runtime's Reconciler
+ * (`Reconcile(ctx, Request) (Result, error)`): converge one key on the world as it is
+ * now and say when the key should come back; a throw is retried with backoff.
+ */
+export interface Reconciler {
+  reconcile(key: string, flight: Flight): Promise<Outcome>;
+}
+
+/** A Reconciler whose keys are load balancers: what the controller needs to route node, endpoint and retry news to it. */
+export interface LoadBalancerReconciler extends Reconciler {
+  /** The controller's retry schedule for a failed key: reruns before then make no provider call. */
+  deferRetry(key: string, atMs: number): void;
+  /** Keys whose load balancer has node targets: they follow the eligible node set. */
+  keysWithInstanceTargets(): string[];
+  /** Whether endpoint changes can change this key's load balancer. */
+  usesIpTargets(key: string): boolean;
+  appliedRecord(key: string): Readonly<AppliedLb> | undefined;
+}
+
 /** What lbc last asked of a provider for one queue key, so an unchanged object costs no call. */
 export interface AppliedLb {
   readonly ref: LbRef;
@@ -208,9 +228,21 @@ export class ObjectGoneError extends Error {
   override readonly name = 'ObjectGoneError';
 }
 
-/** True when the reconcile was aborted because its object is going away, not because the cloud failed. */
-export function abortedForDeletion(flight: Flight): boolean {
-  return flight.aborted && flight.abortReason instanceof ObjectGoneError;
+/**
+ * Why a provider call was cut short when the controller stops: SIGTERM past the drain
+ * timeout, or a leader that lost its Lease. The object did nothing wrong; the next
+ * leader reconciles its key again.
+ */
+export class ControllerStoppingError extends Error {
+  override readonly name = 'ControllerStoppingError';
+}
+
+/**
+ * True when lbc aborted the reconcile itself (its object is going away, or the
+ * controller is stopping), not when the cloud failed: such an abort is told to no one.
+ */
+export function abortedByLbc(flight: Flight): boolean {
+  return flight.aborted && (flight.abortReason instanceof ObjectGoneError || flight.abortReason instanceof ControllerStoppingError);
 }
 
 export interface ProviderFailure {

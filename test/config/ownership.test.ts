@@ -8,16 +8,16 @@ const noDefault = config();
 
 describe('serviceOwnership', () => {
   it.each<[string, Parameters<typeof service>[1], typeof withDefault, ServiceOwnership]>([
-    ['ClusterIP', { type: 'ClusterIP' }, withDefault, { ours: false, reason: 'type is ClusterIP, not LoadBalancer' }],
-    ['no type', {}, withDefault, { ours: false, reason: 'type is ClusterIP, not LoadBalancer' }],
-    ['NodePort with our class', { type: 'NodePort', loadBalancerClass: 'lbc.dev/aws' }, withDefault, { ours: false, reason: 'type is NodePort, not LoadBalancer' }],
+    ['ClusterIP', { type: 'ClusterIP' }, withDefault, { ours: false, reason: 'type is ClusterIP, not LoadBalancer', whose: 'nobody' }],
+    ['no type', {}, withDefault, { ours: false, reason: 'type is ClusterIP, not LoadBalancer', whose: 'nobody' }],
+    ['NodePort with our class', { type: 'NodePort', loadBalancerClass: 'lbc.dev/aws' }, withDefault, { ours: false, reason: 'type is NodePort, not LoadBalancer', whose: 'nobody' }],
     ['our class', { type: 'LoadBalancer', loadBalancerClass: 'lbc.dev/aws' }, noDefault, { ours: true, provider: 'aws', className: 'lbc.dev/aws', via: 'loadBalancerClass' }],
     ['our custom class', { type: 'LoadBalancer', loadBalancerClass: 'example.com/metal' }, withDefault, { ours: true, provider: 'metal', className: 'example.com/metal', via: 'loadBalancerClass' }],
-    ['another class', { type: 'LoadBalancer', loadBalancerClass: 'service.k8s.aws/nlb' }, withDefault, { ours: false, reason: "loadBalancerClass service.k8s.aws/nlb is not one of lbc's classes" }],
-    ['unconfigured lbc.dev class', { type: 'LoadBalancer', loadBalancerClass: 'lbc.dev/gce' }, withDefault, { ours: false, reason: "loadBalancerClass lbc.dev/gce is not one of lbc's classes" }],
+    ['another class', { type: 'LoadBalancer', loadBalancerClass: 'service.k8s.aws/nlb' }, withDefault, { ours: false, reason: "loadBalancerClass service.k8s.aws/nlb is not one of lbc's classes", whose: 'another' }],
+    ['unconfigured lbc.dev class', { type: 'LoadBalancer', loadBalancerClass: 'lbc.dev/gce' }, withDefault, { ours: false, reason: "loadBalancerClass lbc.dev/gce is not one of lbc's classes", whose: 'another' }],
     ['no class, default set', { type: 'LoadBalancer' }, withDefault, { ours: true, provider: 'aws', className: 'lbc.dev/aws', via: 'defaultClass' }],
     ['empty class, default set', { type: 'LoadBalancer', loadBalancerClass: '' }, withDefault, { ours: true, provider: 'aws', className: 'lbc.dev/aws', via: 'defaultClass' }],
-    ['no class, no default', { type: 'LoadBalancer' }, noDefault, { ours: false, reason: 'no loadBalancerClass, and lbc is not configured as the default (defaultClass)' }],
+    ['no class, no default', { type: 'LoadBalancer' }, noDefault, { ours: false, reason: 'no loadBalancerClass, and lbc is not configured as the default (defaultClass)', whose: 'another' }],
   ])('%s', (_name, spec, cfg, want) => {
     expect(serviceOwnership(service('s', spec), cfg)).toEqual(want);
   });
@@ -41,8 +41,8 @@ describe('ingressOwnership', () => {
   it.each<[string, Parameters<typeof ingress>[1], Record<string, string> | undefined, V1IngressClass[], typeof noDefault, IngressOwnership]>([
     ['class naming a provider', { ingressClassName: 'lbc-aws' }, undefined, classes, noDefault, { ours: true, provider: 'aws', className: 'lbc-aws', via: 'ingressClassName' }],
     ['class naming another provider', { ingressClassName: 'lbc-metal' }, undefined, classes, noDefault, { ours: true, provider: 'metal', className: 'lbc-metal', via: 'ingressClassName' }],
-    ['class of another controller', { ingressClassName: 'nginx' }, undefined, classes, noDefault, { ours: false, reason: 'IngressClass nginx belongs to controller k8s.io/ingress-nginx' }],
-    ['class that does not exist', { ingressClassName: 'nope' }, undefined, classes, noDefault, { ours: false, reason: 'IngressClass nope does not exist' }],
+    ['class of another controller', { ingressClassName: 'nginx' }, undefined, classes, noDefault, { ours: false, reason: 'IngressClass nginx belongs to controller k8s.io/ingress-nginx', whose: 'another' }],
+    ['class that does not exist', { ingressClassName: 'nope' }, undefined, classes, noDefault, { ours: false, reason: 'IngressClass nope does not exist', whose: 'nobody' }],
     ['class without parameters, defaultClass set', { ingressClassName: 'lbc-plain' }, undefined, classes, withDefault, { ours: true, provider: 'aws', className: 'lbc-plain', via: 'ingressClassName' }],
     [
       'class without parameters, no default, two providers',
@@ -81,13 +81,13 @@ describe('ingressOwnership', () => {
       },
     ],
     ['legacy annotation mapped', {}, { 'kubernetes.io/ingress.class': 'alb' }, classes, noDefault, { ours: true, provider: 'aws', className: 'alb', via: 'legacyAnnotation' }],
-    ['legacy annotation unmapped', {}, { 'kubernetes.io/ingress.class': 'nginx' }, defaultOurs, noDefault, { ours: false, reason: 'kubernetes.io/ingress.class: nginx is not in ingress.classAnnotationMap' }],
-    ['field wins over annotation', { ingressClassName: 'nginx' }, { 'kubernetes.io/ingress.class': 'alb' }, classes, noDefault, { ours: false, reason: 'IngressClass nginx belongs to controller k8s.io/ingress-nginx' }],
+    ['legacy annotation unmapped', {}, { 'kubernetes.io/ingress.class': 'nginx' }, defaultOurs, noDefault, { ours: false, reason: 'kubernetes.io/ingress.class: nginx is not in ingress.classAnnotationMap', whose: 'another' }],
+    ['field wins over annotation', { ingressClassName: 'nginx' }, { 'kubernetes.io/ingress.class': 'alb' }, classes, noDefault, { ours: false, reason: 'IngressClass nginx belongs to controller k8s.io/ingress-nginx', whose: 'another' }],
     ['no class, our default IngressClass', {}, undefined, defaultOurs, noDefault, { ours: true, provider: 'metal', className: 'lbc-default', via: 'defaultIngressClass' }],
-    ['no class, their default IngressClass', {}, undefined, defaultTheirs, withDefault, { ours: false, reason: 'the default IngressClass nginx-default belongs to controller k8s.io/ingress-nginx' }],
-    ['no class, two defaults', {}, undefined, twoDefaults, withDefault, { ours: false, reason: 'no ingressClassName, and 2 IngressClasses are marked default (lbc-default, nginx-default)' }],
-    ['no class, default annotation "false"', {}, undefined, markedFalse, withDefault, { ours: false, reason: 'no ingressClassName, no legacy class annotation, and no default IngressClass' }],
-    ['no class, no default', {}, undefined, classes, withDefault, { ours: false, reason: 'no ingressClassName, no legacy class annotation, and no default IngressClass' }],
+    ['no class, their default IngressClass', {}, undefined, defaultTheirs, withDefault, { ours: false, reason: 'the default IngressClass nginx-default belongs to controller k8s.io/ingress-nginx', whose: 'another' }],
+    ['no class, two defaults', {}, undefined, twoDefaults, withDefault, { ours: false, reason: 'no ingressClassName, and 2 IngressClasses are marked default (lbc-default, nginx-default)', whose: 'another' }],
+    ['no class, default annotation "false"', {}, undefined, markedFalse, withDefault, { ours: false, reason: 'no ingressClassName, no legacy class annotation, and no default IngressClass', whose: 'nobody' }],
+    ['no class, no default', {}, undefined, classes, withDefault, { ours: false, reason: 'no ingressClassName, no legacy class annotation, and no default IngressClass', whose: 'nobody' }],
     [
       'custom controller name',
       { ingressClassName: 'nginx' },
@@ -111,9 +111,9 @@ describe('ingressOwnership with ingress.className (--ingress-class)', () => {
   it.each<[string, Parameters<typeof ingress>[1], Record<string, string> | undefined, IngressOwnership]>([
     ['the class served', { ingressClassName: 'alb' }, undefined, { ours: true, provider: 'aws', className: 'alb', via: 'ingressClassName' }],
     ['the class served, legacy annotation', {}, { 'kubernetes.io/ingress.class': 'alb' }, { ours: true, provider: 'aws', className: 'alb', via: 'legacyAnnotation' }],
-    ["another of lbc's classes", { ingressClassName: 'lbc-metal' }, undefined, { ours: false, reason: 'ingress class lbc-metal, and lbc serves only alb (ingress.className)' }],
-    ['another mapped legacy value', {}, { 'kubernetes.io/ingress.class': 'edge' }, { ours: false, reason: 'ingress class edge, and lbc serves only alb (ingress.className)' }],
-    ["no class, lbc's default IngressClass", {}, undefined, { ours: false, reason: 'no ingress class, and lbc serves only alb (ingress.className)' }],
+    ["another of lbc's classes", { ingressClassName: 'lbc-metal' }, undefined, { ours: false, reason: 'ingress class lbc-metal, and lbc serves only alb (ingress.className)', whose: 'another' }],
+    ['another mapped legacy value', {}, { 'kubernetes.io/ingress.class': 'edge' }, { ours: false, reason: 'ingress class edge, and lbc serves only alb (ingress.className)', whose: 'another' }],
+    ["no class, lbc's default IngressClass", {}, undefined, { ours: false, reason: 'no ingress class, and lbc serves only alb (ingress.className)', whose: 'another' }],
   ])('%s', (_name, spec, annotations, want) => {
     expect(ingressOwnership(ingress('i', spec, annotations), classes, onlyAlb)).toEqual(want);
   });

@@ -332,3 +332,77 @@ describe('ingressModelInputs', () => {
     }
   });
 });
+
+// Issue #22: lbc instances share one finalizer name, so an Ingress addressed to another
+// controller is left alone; one whose IngressClass is gone is no controller's and is let go.
+describe('IngressReconciler and Ingresses that are not its own', () => {
+  const other = (t: Awaited<ReturnType<typeof setup>>): void => {
+    t.classes.set({ metadata: { name: 'other-lbc', resourceVersion: nextRv() }, spec: { controller: 'lbc.dev/another-instance' } });
+  };
+  const ADDRESSED = { loadBalancer: { ingress: [{ ip: '203.0.113.77' }] } };
+
+  it("leaves an Ingress of another controller's IngressClass alone, finalizer and status: no write, no Event, no provider call", async () => {
+    const t = await setup();
+    other(t);
+    t.service('web', 'NodePort');
+    const ing = t.ingress('theirs', { ...route('/'), ingressClassName: 'other-lbc' }, undefined, { finalizers: [FINALIZER] });
+    ing.status = ADDRESSED;
+    for (let i = 0; i < 3; i++) expect(await t.reconcile('ingress/default/theirs')).toEqual({ kind: 'done' });
+    // Being deleted does not make it ours either: its controller drops its finalizer.
+    t.ingress('theirs', { ...route('/'), ingressClassName: 'other-lbc' }, undefined, { finalizers: [FINALIZER], deletionTimestamp: new Date() }).status = ADDRESSED;
+    expect(await t.reconcile('ingress/default/theirs')).toEqual({ kind: 'done' });
+    expect(t.writer.writes).toEqual([]);
+    expect(t.events.list).toEqual([]);
+    expect(t.mem.calls).toEqual([]);
+    expect(t.inst.calls).toEqual([]);
+    expect(t.ingresses.get('default/theirs')?.metadata?.finalizers).toEqual([FINALIZER]);
+    expect(t.ingresses.get('default/theirs')?.status).toEqual(ADDRESSED);
+  });
+
+  it("keeps another controller's member of a same-named group out of the LB and untouched", async () => {
+    const t = await setup();
+    other(t);
+    t.service('web', 'NodePort');
+    t.ingress('one', route('/one'), { 'lbc.dev/group.name': 'shop' });
+    t.ingress('two', { ...route('/two'), ingressClassName: 'other-lbc' }, { 'lbc.dev/group.name': 'shop' }, { finalizers: [FINALIZER] }).status = ADDRESSED;
+    expect(await t.reconcile('group/shop')).toEqual({ kind: 'done' });
+    expect((t.mem.get(ingressGroupRef('shop'))?.spec as L7Spec).rules.map((r) => r.path)).toEqual(['/one']);
+    expect(t.writer.writes.filter((w) => w.includes(' two:'))).toEqual([]);
+    expect(t.events.list.filter((e) => e.name === 'two')).toEqual([]);
+    expect(t.ingresses.get('default/two')?.status).toEqual(ADDRESSED);
+  });
+
+  it('moved to another IngressClass by its user: deletes the LB and releases the Ingress it served, once, without an Event', async () => {
+    const t = await setup();
+    other(t);
+    t.service('web', 'NodePort');
+    t.ingress('solo', route('/'));
+    await t.reconcile('ingress/default/solo');
+    const events = t.events.list.length;
+    t.writer.writes.length = 0;
+    t.ingress('solo', { ...route('/'), ingressClassName: 'other-lbc' });
+    expect(await t.reconcile('ingress/default/solo')).toEqual({ kind: 'done' });
+    expect(t.mem.loadBalancers()).toEqual([]);
+    expect(t.writer.writes).toEqual(['Ingress solo: status', 'Ingress solo: remove finalizer']);
+    expect(t.events.list).toHaveLength(events);
+    // The other instance adopts it with its (same-named) finalizer and address: left alone from now on.
+    t.ingress('solo', { ...route('/'), ingressClassName: 'other-lbc' }, undefined, { finalizers: [FINALIZER] }).status = ADDRESSED;
+    expect(await t.reconcile('ingress/default/solo')).toEqual({ kind: 'done' });
+    expect(t.writer.writes).toHaveLength(2);
+    expect(t.ingresses.get('default/solo')?.metadata?.finalizers).toEqual([FINALIZER]);
+  });
+
+  it('lets go of an Ingress whose IngressClass was deleted: no controller is addressed, so its LB, status and finalizer go', async () => {
+    const t = await setup();
+    t.service('web', 'NodePort');
+    t.ingress('solo', route('/'));
+    await t.reconcile('ingress/default/solo');
+    t.classes.delete('lbc');
+    expect(await t.reconcile('ingress/default/solo')).toEqual({ kind: 'done' });
+    expect(t.mem.loadBalancers()).toEqual([]);
+    const ing = t.ingresses.get('default/solo');
+    expect(ing?.metadata?.finalizers ?? []).toEqual([]);
+    expect(ing?.status?.loadBalancer?.ingress ?? []).toEqual([]);
+    expect(t.events.reasons('solo').slice(-2)).toEqual(['DeletingLoadBalancer', 'DeletedLoadBalancer']);
+  });
+});

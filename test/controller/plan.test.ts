@@ -129,12 +129,25 @@ describe('planning an Ingress', () => {
     const mem = memory('mem');
     const shop = { 'lbc.dev/group.name': 'shop' };
     const a = withFinalizer(ing('a', { annotations: shop }));
-    const b = withFinalizer(ing('b', { annotations: shop, cls: 'nginx' }));
+    // Its IngressClass is gone: no controller is addressed, so the one holding the finalizer lets go.
+    const b = withFinalizer(ing('b', { annotations: shop, cls: 'deleted-class' }));
     const { objects } = await plan([mem], { ingresses: [a, b], services: [withFinalizer(backend)] });
     const group = objects.find((o) => o.subject.kind === 'IngressGroup');
     expect(group?.subject).toEqual({ kind: 'IngressGroup', group: 'group/shop', members: ['default/a', 'default/b'] });
     expect(group?.intent).toEqual({ kind: 'ensure', provider: 'mem' });
     expect(kube(group)).toEqual(['update Status Ingress default/b', 'delete Finalizer Ingress default/b']);
+  });
+
+  it('leaves a member addressed to another controller alone, finalizer and status (issue #22: two controllers fought over them)', async () => {
+    const mem = memory('mem');
+    const shop = { 'lbc.dev/group.name': 'shop' };
+    const a = withFinalizer(ing('a', { annotations: shop }));
+    const b = withFinalizer(ing('b', { annotations: shop, cls: 'nginx' }));
+    const { objects } = await plan([mem], { ingresses: [a, b], services: [withFinalizer(backend)] });
+    const group = objects.find((o) => o.subject.kind === 'IngressGroup');
+    expect(group?.intent).toEqual({ kind: 'ensure', provider: 'mem' });
+    expect(kube(group)).toEqual([]);
+    expect(group?.outcome.kind === 'planned' && group.outcome.notes).toEqual(['addressed to another controller, left alone: Ingress default/b']);
   });
 
   it('notes members that select another provider than their group', async () => {

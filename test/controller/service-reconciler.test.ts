@@ -4,7 +4,7 @@ import type { V1EndpointSlice, V1Ingress, V1Node, V1Service, V1ServiceSpec } fro
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/config.js';
 import { OwnWrites } from '../../src/controller/own-writes.js';
-import { FINALIZER, Flight, ObjectGoneError, READY_CONDITION } from '../../src/controller/reconcile.js';
+import { ControllerStoppingError, FINALIZER, Flight, ObjectGoneError, READY_CONDITION } from '../../src/controller/reconcile.js';
 import { ServiceReconciler } from '../../src/controller/service-reconciler.js';
 import { Cache } from '../../src/kube/cache.js';
 import { endpointSliceIndexers } from '../../src/kube/indexes.js';
@@ -60,6 +60,34 @@ async function setup() {
   };
   const reconcile = (flight = new Flight()) => r.reconcile(KEY, flight);
   return { config, providers, services, slices, writer, events, world, r, mem, other, put, reconcile };
+}
+
+/** Reconciles the LoadBalancer Service while its provider hangs, and aborts the call in flight with reason. */
+async function ensureAbortedBy(t: Awaited<ReturnType<typeof setup>>, reason: Error) {
+  t.put(LB);
+  t.mem.hangNext(1);
+  const flight = new Flight();
+  const pending = t.reconcile(flight);
+  await new Promise((r) => setTimeout(r, 20));
+  flight.abort(reason);
+  return pending;
+}
+
+/** A new process's reconciler over the same world (caches, API, providers): what a restart sees. */
+function restarted(t: Awaited<ReturnType<typeof setup>>, config = t.config): ServiceReconciler {
+  return new ServiceReconciler({
+    config,
+    providers: t.providers,
+    writer: t.writer,
+    events: t.events,
+    log: quietLog,
+    providerTimeoutMs: 500,
+    services: t.services,
+    endpointSlices: t.slices,
+    nodes: () => [],
+    nodesVersion: () => 0,
+    fresh: new OwnWrites<V1Service>(),
+  });
 }
 
 const LB: V1ServiceSpec = { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30080, protocol: 'TCP' }] };
@@ -171,13 +199,7 @@ describe('ServiceReconciler', () => {
 
   it('abandons a call when its object is being deleted, quietly, and then cleans up', async () => {
     const t = await setup();
-    t.put(LB);
-    t.mem.hangNext(1);
-    const flight = new Flight();
-    const pending = t.reconcile(flight);
-    await new Promise((r) => setTimeout(r, 20));
-    flight.abort(new ObjectGoneError('deleted'));
-    expect(await pending).toEqual({ kind: 'done' });
+    expect(await ensureAbortedBy(t, new ObjectGoneError('deleted'))).toEqual({ kind: 'done' });
     expect(t.events.list.filter((x) => x.type === 'Warning')).toEqual([]);
     t.put(LB, undefined, { deletionTimestamp: new Date() });
     expect(await t.reconcile()).toEqual({ kind: 'done' });
@@ -245,19 +267,7 @@ describe('ServiceReconciler', () => {
     t.put(LB);
     await t.reconcile();
     const writes = t.writer.writes.length;
-    const fresh = new ServiceReconciler({
-      config: t.config,
-      providers: t.providers,
-      writer: t.writer,
-      events: t.events,
-      log: quietLog,
-      providerTimeoutMs: 500,
-      services: t.services,
-      endpointSlices: t.slices,
-      nodes: () => [],
-      nodesVersion: () => 0,
-      fresh: new OwnWrites<V1Service>(),
-    });
+    const fresh = restarted(t);
     await fresh.reconcile(KEY, new Flight());
     expect(t.mem.callsOf('ensure')).toHaveLength(2);
     expect(t.mem.writes).toBe(t.mem.writeHistory.length);
@@ -313,5 +323,120 @@ describe('ServiceReconciler', () => {
       'Service web Normal UpdatedLoadBalancer: Updated load balancer with new hosts',
     ]);
     expect(t.writer.writes).toHaveLength(writes);
+  });
+});
+
+// Issue #22: every lbc instance uses the same finalizer, so a Service addressed to another
+// controller is left exactly as it is; only one that no controller is addressed by any
+// more (type changed) is cleaned up, and only what this process made is undone.
+describe('ServiceReconciler and Services that are not its own', () => {
+  const ADDRESSED = { ingress: [{ ip: '203.0.113.9' }] };
+  const readyTrue = { type: READY_CONDITION, status: 'True', reason: 'LoadBalancerEnsured', message: 'The load balancer is provisioned', lastTransitionTime: new Date() };
+  /** A Service as another lbc instance leaves it: its finalizer (the same name as ours), its address and condition. */
+  const theirs = (t: Awaited<ReturnType<typeof setup>>, spec: V1ServiceSpec, extra: Partial<NonNullable<V1Service['metadata']>> = {}): V1Service => {
+    const svc = t.put(spec, undefined, { finalizers: [FINALIZER], ...extra });
+    svc.status = { loadBalancer: ADDRESSED, conditions: [readyTrue] };
+    return svc;
+  };
+  /** The same world seen by a fresh process configured without defaultClass (the same providers). */
+  const withoutDefaultClass = (t: Awaited<ReturnType<typeof setup>>): ServiceReconciler =>
+    restarted(t, validateConfig({ clusterName: 'unit', providers: t.config.providers.map((p) => ({ name: p.name, type: p.type, options: p.options })) }));
+  const untouched = (t: Awaited<ReturnType<typeof setup>>): void => {
+    expect(t.writer.writes).toEqual([]);
+    expect(t.events.list).toEqual([]);
+    expect(t.mem.calls).toEqual([]);
+    expect(t.other.calls).toEqual([]);
+    const svc = t.services.get(KEY);
+    expect(svc?.metadata?.finalizers).toEqual([FINALIZER]);
+    expect(svc?.status?.loadBalancer).toEqual(ADDRESSED);
+  };
+
+  it("leaves another instance's class alone, finalizer, status and all: no write, no Event, no provider call", async () => {
+    const t = await setup();
+    theirs(t, { ...LB, loadBalancerClass: 'lbc.dev/x' });
+    for (let i = 0; i < 3; i++) expect(await t.reconcile()).toEqual({ kind: 'done' });
+    untouched(t);
+    expect(t.r.has(KEY)).toBe(false);
+  });
+
+  it("leaves another instance's Service alone while it is being deleted: that instance drops its finalizer", async () => {
+    const t = await setup();
+    theirs(t, { ...LB, loadBalancerClass: 'lbc.dev/x' }, { deletionTimestamp: new Date() });
+    expect(await t.reconcile()).toEqual({ kind: 'done' });
+    untouched(t);
+  });
+
+  it('leaves class-less Services alone when it is not the default (they are the default controller’s), even with lbc’s finalizer', async () => {
+    const t = await setup();
+    theirs(t, LB);
+    const noDefault = withoutDefaultClass(t);
+    expect(await noDefault.reconcile(KEY, new Flight())).toEqual({ kind: 'done' });
+    untouched(t);
+  });
+
+  it('restarted without defaultClass, leaves a class-less Service it served as the default as it is (its finalizer cannot be told from the new default’s)', async () => {
+    const t = await setup();
+    t.put(LB);
+    await t.reconcile();
+    expect(t.mem.loadBalancers()).toHaveLength(1);
+    const writes = t.writer.writes.length;
+    const events = t.events.list.length;
+    const restarted = withoutDefaultClass(t);
+    expect(await restarted.reconcile(KEY, new Flight())).toEqual({ kind: 'done' });
+    expect(t.writer.writes).toHaveLength(writes);
+    expect(t.events.list).toHaveLength(events);
+    expect(t.mem.callsOf('delete')).toEqual([]);
+    expect(t.services.get(KEY)?.metadata?.finalizers).toEqual([FINALIZER]);
+    expect(t.mem.loadBalancers()).toHaveLength(1);
+  });
+
+  it('cleans up a Service whose type left LoadBalancer even after a restart (no record): every instance reads it the same way', async () => {
+    const t = await setup();
+    theirs(t, { type: 'ClusterIP', ports: [{ port: 80, protocol: 'TCP' }] });
+    expect(await t.reconcile()).toEqual({ kind: 'done' });
+    // Which provider held it is unknown to a fresh process: each is asked (each deletes only what it tagged).
+    expect(t.mem.callsOf('delete')).toHaveLength(1);
+    expect(t.other.callsOf('delete')).toHaveLength(1);
+    expect(t.writer.writes).toEqual(['Service web: status', 'Service web: remove finalizer']);
+    expect(t.events.reasons()).toEqual(['DeletingLoadBalancer', 'DeletedLoadBalancer']);
+    // Done once: nothing puts the finalizer back, so nothing more happens.
+    expect(await t.reconcile()).toEqual({ kind: 'done' });
+    expect(t.writer.writes).toHaveLength(2);
+  });
+
+  it('hands over, once and without an Event, a Service it served that is now another controller’s: its LB goes, then its finalizer', async () => {
+    const t = await setup();
+    t.put(LB);
+    await t.reconcile();
+    const events = t.events.list.length;
+    t.writer.writes.length = 0;
+    // The type round trip (LoadBalancer → ClusterIP → LoadBalancer of another class) seen as one change.
+    t.put({ ...LB, loadBalancerClass: 'service.k8s.aws/nlb' });
+    t.writer.before = (what) => {
+      if (what === 'unfinalize') expect(t.mem.loadBalancers()).toEqual([]);
+    };
+    expect(await t.reconcile()).toEqual({ kind: 'done' });
+    expect(t.mem.loadBalancers()).toEqual([]);
+    expect(t.writer.writes).toEqual(['Service web: status', 'Service web: remove finalizer']);
+    expect(t.events.list).toHaveLength(events);
+    expect(t.r.has(KEY)).toBe(false);
+    // Another lbc instance serving that class puts its (same-named) finalizer back: left alone from now on.
+    t.put({ ...LB, loadBalancerClass: 'service.k8s.aws/nlb' }, undefined, { finalizers: [FINALIZER] });
+    expect(await t.reconcile()).toEqual({ kind: 'done' });
+    expect(t.writer.writes).toHaveLength(2);
+    expect(t.services.get(KEY)?.metadata?.finalizers).toEqual([FINALIZER]);
+  });
+});
+
+describe('ServiceReconciler when the controller stops', () => {
+  it('tells nothing about an ensure cut short by a stopping or deposed controller: no Warning, no condition, no retry gate', async () => {
+    const t = await setup();
+    expect(await ensureAbortedBy(t, new ControllerStoppingError('controller shutting down'))).toEqual({ kind: 'done' });
+    expect(t.events.list.filter((x) => x.type === 'Warning')).toEqual([]);
+    expect(t.services.get(KEY)?.status?.conditions ?? []).toEqual([]);
+    // The next leader (or this one, restarted) calls the provider at once.
+    t.r.deferRetry(KEY, Date.now() + 60_000);
+    expect(await t.reconcile()).toEqual({ kind: 'done' });
+    expect(t.mem.callsOf('ensure')).toHaveLength(2);
   });
 });
