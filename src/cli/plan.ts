@@ -20,7 +20,7 @@ import {
   type PlanScope,
   type PlanSubject,
 } from '../controller/plan.js';
-import { selectorsOf, watchedKinds, type WatchedKind, type WatchedKinds } from '../controller/watched-kinds.js';
+import { selectorsOf, watchedKinds, type WatchedKind, type WatchedKinds, type WatchedObjects } from '../controller/watched-kinds.js';
 import { Cache, type KubeObject } from '../kube/cache.js';
 import { makeClients, type KubeClients } from '../kube/client.js';
 import { describeRef } from '../model/ref.js';
@@ -89,7 +89,7 @@ async function listKind<T extends KubeObject>(clients: KubeClients, kind: Watche
   return cache;
 }
 
-type WatchedCaches = { [K in keyof WatchedKinds]: WatchedKinds[K] extends WatchedKind<infer T> ? Cache<T> : never };
+type WatchedCaches = { readonly [K in keyof WatchedObjects]: Cache<WatchedObjects[K]> };
 
 /** Every kind the controller watches, each listed once: a kind added to watchedKinds is read here without a word. */
 async function listWatched(clients: KubeClients, kinds: WatchedKinds): Promise<WatchedCaches> {

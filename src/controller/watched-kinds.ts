@@ -20,14 +20,17 @@ export interface WatchedKind<T extends KubeObject> {
   readonly fieldSelector?: string;
 }
 
-export interface WatchedKinds {
-  readonly services: WatchedKind<V1Service>;
-  readonly ingresses: WatchedKind<V1Ingress>;
-  readonly ingressClasses: WatchedKind<V1IngressClass>;
-  readonly nodes: WatchedKind<V1Node>;
-  readonly endpointSlices: WatchedKind<V1EndpointSlice>;
-  readonly secrets: WatchedKind<V1Secret>;
+/** The object type of each watched kind, by the kind's key. */
+export interface WatchedObjects {
+  readonly services: V1Service;
+  readonly ingresses: V1Ingress;
+  readonly ingressClasses: V1IngressClass;
+  readonly nodes: V1Node;
+  readonly endpointSlices: V1EndpointSlice;
+  readonly secrets: V1Secret;
 }
+
+export type WatchedKinds = { readonly [K in keyof WatchedObjects]: WatchedKind<WatchedObjects[K]> };
 
 export interface WatchedKindsOptions {
   /** Their annotation actions name Services the Ingress index must find. */
