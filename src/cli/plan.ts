@@ -7,8 +7,6 @@
 // write to the API server, and no provider call but plan, listOwned and planDeletion.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { LbcConfig } from '../config/config.js';
-import { COMPANION_BY_GROUP, companionByGroup } from '../controller/companions.js';
-import { ingressCacheIndexers } from '../controller/ingress-reconciler.js';
 import { EMPTY_NODE_TRACKER, trackNodes } from '../controller/nodes.js';
 import { podReader } from '../controller/probe-pods.js';
 import {
@@ -22,10 +20,9 @@ import {
   type PlanScope,
   type PlanSubject,
 } from '../controller/plan.js';
-import { Cache, type IndexFunc, type KubeObject } from '../kube/cache.js';
+import { selectorsOf, watchedKinds, type WatchedKind, type WatchedKinds, type WatchedObjects } from '../controller/watched-kinds.js';
+import { Cache, type KubeObject } from '../kube/cache.js';
 import { makeClients, type KubeClients } from '../kube/client.js';
-import { endpointSliceIndexers, serviceIndexers } from '../kube/indexes.js';
-import { EndpointSlices, IngressClasses, Ingresses, Nodes, Secrets, Services, type ResourceType } from '../kube/resources.js';
 import { describeRef } from '../model/ref.js';
 import { buildProviders, type ProviderFactories, type ProviderSet } from '../providers/registry.js';
 import type { Change } from '../providers/types.js';
@@ -75,14 +72,11 @@ export function scopeOf(opts: Pick<PlanOptions, 'namespace' | 'target'>, context
   return { kind: 'object', namespace: opts.namespace ?? contextNamespace ?? 'default', objectKind, name: m[2] ?? '' };
 }
 
-async function listAll<T extends KubeObject>(
-  clients: KubeClients,
-  type: ResourceType<T>,
-  indexers: Record<string, IndexFunc<T>>,
-  selectors: { labelSelector?: string; fieldSelector?: string } = {},
-): Promise<Cache<T>> {
-  const cache = new Cache<T>(indexers);
-  const list = type.list(clients);
+/** One kind as the controller's informer holds it after its first list: every page, the same selectors and indexes. */
+async function listKind<T extends KubeObject>(clients: KubeClients, kind: WatchedKind<T>): Promise<Cache<T>> {
+  const cache = new Cache<T>(kind.indexers);
+  const list = kind.resource.list(clients);
+  const selectors = selectorsOf(kind);
   let token: string | undefined;
   do {
     const page = await list({ ...selectors, limit: 500, ...(token ? { _continue: token } : {}) });
@@ -90,6 +84,15 @@ async function listAll<T extends KubeObject>(
     token = page.metadata?._continue || undefined;
   } while (token);
   return cache;
+}
+
+type WatchedCaches = { readonly [K in keyof WatchedObjects]: Cache<WatchedObjects[K]> };
+
+/** Every kind the controller watches, each listed once: a kind added to watchedKinds is read here without a word. */
+async function listWatched(clients: KubeClients, kinds: WatchedKinds): Promise<WatchedCaches> {
+  const caches = await Promise.all(Object.entries(kinds).map(async ([key, kind]) => [key, await listKind(clients, kind as WatchedKind<KubeObject>)] as const));
+  // entries/fromEntries forget which key holds which kind; each cache was listed from its own key's kind.
+  return Object.fromEntries(caches) as unknown as WatchedCaches;
 }
 
 /** What readCluster lists: the caches of PlanInputs, filled as the controller's informers fill them. */
@@ -103,15 +106,10 @@ export type ClusterSnapshot = Pick<PlanInputs, 'services' | 'ingresses' | 'ingre
  * controller's Ingress index has them say.
  */
 export async function readCluster(clients: KubeClients, providers: Pick<ProviderSet, 'all'>, nodeLabelSelector?: string): Promise<ClusterSnapshot> {
-  const [services, ingresses, ingressClasses, endpointSlices, secrets, nodes] = await Promise.all([
-    listAll(clients, Services, { ...serviceIndexers, [COMPANION_BY_GROUP]: companionByGroup }),
-    listAll(clients, Ingresses, ingressCacheIndexers(providers)),
-    listAll(clients, IngressClasses, {}),
-    listAll(clients, EndpointSlices, endpointSliceIndexers),
-    // Only TLS Secrets can be Ingress certificates; the controller watches no others.
-    listAll(clients, Secrets, {}, { fieldSelector: 'type=kubernetes.io/tls' }),
-    listAll(clients, Nodes, {}, nodeLabelSelector ? { labelSelector: nodeLabelSelector } : {}),
-  ]);
+  const { services, ingresses, ingressClasses, endpointSlices, secrets, nodes } = await listWatched(
+    clients,
+    watchedKinds({ providers, ...(nodeLabelSelector ? { nodeLabelSelector } : {}) }),
+  );
   return { services, ingresses, ingressClasses: ingressClasses.list(), endpointSlices, secrets, nodes: nodes.list() };
 }
 

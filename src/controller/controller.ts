@@ -6,23 +6,17 @@ import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Node, V1Secret, V1Se
 import type { LbcConfig } from '../config/config.js';
 import type { KubeClients, WriteClients } from '../kube/client.js';
 import { EventRecorder } from '../kube/events.js';
-import {
-  endpointSliceByService,
-  endpointSliceIndexers,
-  INGRESS_BY_BACKEND_SERVICE,
-  INGRESS_BY_TLS_SECRET,
-  serviceIndexers,
-} from '../kube/indexes.js';
+import type { KubeObject } from '../kube/cache.js';
+import { endpointSliceByService, INGRESS_BY_BACKEND_SERVICE, INGRESS_BY_TLS_SECRET } from '../kube/indexes.js';
 import { newInformer, type Informer, type InformerOptions, type WatchFn } from '../kube/informer.js';
 import type { Logger } from '../kube/logger.js';
-import { EndpointSlices, IngressClasses, Ingresses, Nodes, Secrets, Services } from '../kube/resources.js';
 import { ConflictError, hasFinalizer, StatusWriter, type StatusClients } from '../kube/status.js';
 import { ExponentialBackoff, WorkQueue } from '../kube/workqueue.js';
 import type { ProviderSet } from '../providers/registry.js';
-import { companionApi, companionByGroup, COMPANION_BY_GROUP, COMPANION_OF_ANNOTATION, Companions } from './companions.js';
+import { companionApi, COMPANION_OF_ANNOTATION, Companions } from './companions.js';
 import { EligibleNodes } from './eligible-nodes.js';
 import { GarbageCollector, type SweepResult } from './garbage-collector.js';
-import { groupKeyOf, INGRESS_BY_GROUP, ingressCacheIndexers, IngressReconciler, isIngressGroupKey } from './ingress-reconciler.js';
+import { groupKeyOf, INGRESS_BY_GROUP, IngressReconciler, isIngressGroupKey } from './ingress-reconciler.js';
 import { OwnWrites } from './own-writes.js';
 import { podReader } from './probe-pods.js';
 import { attachServiceSources, type MetalOwnership } from './service-sources.js';
@@ -39,6 +33,7 @@ import {
   type Outcome,
 } from './reconcile.js';
 import { ServiceReconciler } from './service-reconciler.js';
+import { selectorsOf, watchedKinds, type WatchedKind } from './watched-kinds.js';
 
 export interface ControllerOptions {
   readonly clients: KubeClients;
@@ -146,6 +141,8 @@ export class Controller {
   private readonly metalOwnership: readonly MetalOwnership[];
   private readonly inflight = new Map<string, Flight>();
   private readonly routes: readonly Route[];
+  /** Every informer, by the watched kind's name, in the order they were made. */
+  private readonly watched: { readonly resource: string; readonly informer: Informer<never> }[] = [];
   private readonly serviceWrites = new OwnWrites<V1Service>();
   private readonly ingressWrites = new OwnWrites<V1Ingress>();
   private readonly ownsRecorder: boolean;
@@ -179,17 +176,23 @@ export class Controller {
       ...(opts.watch ? { watch: opts.watch } : {}),
     };
     const ns = opts.namespace ? { namespace: opts.namespace } : {};
-    this.services = newInformer(clients, Services, { ...common, ...ns, name: 'services', indexers: { ...serviceIndexers, [COMPANION_BY_GROUP]: companionByGroup } });
+    const kinds = watchedKinds({ providers: opts.providers, ...(opts.nodeLabelSelector ? { nodeLabelSelector: opts.nodeLabelSelector } : {}) });
+    // opts.namespace narrows the namespaced kinds only: Nodes and IngressClasses have no namespace.
+    const watch = <T extends KubeObject>(kind: WatchedKind<T>): Informer<T> => {
+      const informer = newInformer(clients, kind.resource, { ...common, ...(kind.resource.namespaced ? ns : {}), name: kind.name, indexers: kind.indexers, ...selectorsOf(kind) });
+      this.watched.push({ resource: kind.name, informer: informer as unknown as Informer<never> });
+      return informer;
+    };
+    this.services = watch(kinds.services);
     // The metal provider's allocation state is the Services' statuses: it reads them (and
     // the policy and selector its sharing rules compare) from this cache, so it must have
     // it before the first reconcile. It rebuilds lazily, once the cache has synced.
     this.metalOwnership = attachServiceSources(opts.providers, this.services.cache, config);
-    this.ingresses = newInformer(clients, Ingresses, { ...common, ...ns, name: 'ingresses', indexers: ingressCacheIndexers(opts.providers) });
-    this.ingressClasses = newInformer(clients, IngressClasses, { ...common, name: 'ingressclasses' });
-    this.nodes = newInformer(clients, Nodes, { ...common, name: 'nodes', ...(opts.nodeLabelSelector ? { labelSelector: opts.nodeLabelSelector } : {}) });
-    this.endpointSlices = newInformer(clients, EndpointSlices, { ...common, ...ns, name: 'endpointslices', indexers: endpointSliceIndexers });
-    // Only TLS Secrets can be Ingress certificates; the others are none of lbc's business.
-    this.secrets = newInformer(clients, Secrets, { ...common, ...ns, name: 'secrets', fieldSelector: 'type=kubernetes.io/tls' });
+    this.ingresses = watch(kinds.ingresses);
+    this.ingressClasses = watch(kinds.ingressClasses);
+    this.nodes = watch(kinds.nodes);
+    this.endpointSlices = watch(kinds.endpointSlices);
+    this.secrets = watch(kinds.secrets);
 
     this.eligibleNodes = new EligibleNodes({
       list: () => this.nodes.cache.list(),
@@ -265,15 +268,7 @@ export class Controller {
 
   /** Each informer and whether its first list is in (/readyz, metrics). */
   informerSync(): { readonly resource: string; readonly synced: boolean }[] {
-    const named: [string, { hasSynced(): boolean }][] = [
-      ['services', this.services],
-      ['ingresses', this.ingresses],
-      ['ingressclasses', this.ingressClasses],
-      ['nodes', this.nodes],
-      ['endpointslices', this.endpointSlices],
-      ['secrets', this.secrets],
-    ];
-    return named.map(([resource, inf]) => ({ resource, synced: inf.hasSynced() }));
+    return this.watched.map(({ resource, informer }) => ({ resource, synced: informer.hasSynced() }));
   }
 
   /** Load balancers a provider has ensured for this controller, by provider name (metrics; walks the caches). */
@@ -353,7 +348,7 @@ export class Controller {
   }
 
   private informers(): Informer<never>[] {
-    return [this.services, this.ingresses, this.ingressClasses, this.nodes, this.endpointSlices, this.secrets] as unknown as Informer<never>[];
+    return this.watched.map((w) => w.informer);
   }
 
   private every(ms: number, fn: () => void): void {

@@ -28,7 +28,7 @@ export type PlanScope =
   | { readonly kind: 'namespace'; readonly namespace: string }
   | { readonly kind: 'object'; readonly namespace: string; readonly objectKind: 'Service' | 'Ingress'; readonly name: string };
 
-/** The caches the controller's informers hold, filled the same way (same indexers, same selectors). */
+/** The caches the controller's informers hold, filled the same way (watched-kinds.ts: same kinds, indexers and selectors). */
 export interface PlanInputs {
   readonly config: LbcConfig;
   readonly providers: ProviderSet;

@@ -82,6 +82,11 @@ export class Cache<T extends KubeObject> {
     return keys ? [...keys] : [];
   }
 
+  /** The indexes this cache keeps, so that two caches of one kind can be held to the same lookups. */
+  indexNames(): string[] {
+    return [...this.indexers.keys()];
+  }
+
   /** Every value present in an index, e.g. all node ports in use. */
   indexValues(indexName: string): string[] {
     return [...this.index(indexName).keys()];

@@ -2,11 +2,9 @@
 // controller's informers fill, Pods read from a list, and a provider set around given providers.
 import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Node, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { LbcConfig } from '../../src/config/config.js';
-import { COMPANION_BY_GROUP, companionByGroup } from '../../src/controller/companions.js';
-import { ingressCacheIndexers } from '../../src/controller/ingress-reconciler.js';
 import type { PlanInputs } from '../../src/controller/plan.js';
+import { watchedKinds } from '../../src/controller/watched-kinds.js';
 import { Cache } from '../../src/kube/cache.js';
-import { endpointSliceIndexers, serviceIndexers } from '../../src/kube/indexes.js';
 import type { ProviderSet } from '../../src/providers/registry.js';
 import type { Provider } from '../../src/providers/types.js';
 
@@ -42,14 +40,15 @@ export interface World {
 }
 
 export function planInputs(config: LbcConfig, providers: ProviderSet, w: World): PlanInputs {
+  const kinds = watchedKinds({ providers });
   return {
     config,
     providers,
-    services: fill(new Cache<V1Service>({ ...serviceIndexers, [COMPANION_BY_GROUP]: companionByGroup }), w.services ?? []),
-    ingresses: fill(new Cache<V1Ingress>(ingressCacheIndexers(providers)), w.ingresses ?? []),
+    services: fill(new Cache<V1Service>(kinds.services.indexers), w.services ?? []),
+    ingresses: fill(new Cache<V1Ingress>(kinds.ingresses.indexers), w.ingresses ?? []),
     ingressClasses: w.ingressClasses ?? [],
-    endpointSlices: fill(new Cache<V1EndpointSlice>(endpointSliceIndexers), w.endpointSlices ?? []),
-    secrets: fill(new Cache<V1Secret>(), w.secrets ?? []),
+    endpointSlices: fill(new Cache<V1EndpointSlice>(kinds.endpointSlices.indexers), w.endpointSlices ?? []),
+    secrets: fill(new Cache<V1Secret>(kinds.secrets.indexers), w.secrets ?? []),
     nodes: w.nodes ?? [],
     pods: { read: async (namespace, name) => w.pods?.find((p) => p.metadata?.namespace === namespace && p.metadata.name === name) },
   };

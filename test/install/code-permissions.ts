@@ -1,7 +1,8 @@
 // The API permissions a process needs, read from its source: the files its entry point
 // reaches by import, the client-node methods they call (each mapped to its REST path
 // and HTTP method by client-node's own generated code), and the resources they run
-// informers on (list + watch). The result is what src/install/rbac.ts must grant.
+// informers on (list + watch), named at the call or as the watched kinds'. The result
+// is what src/install/rbac.ts must grant.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
@@ -139,6 +140,20 @@ export function permissionsUsedBy(entry: string): UsedPermission[] {
       const { apiGroup, resource } = parsePath(path);
       for (const verb of ['list', 'watch']) out.push({ apiGroup, resource, verb, from: `${f.name}: informer on ${m[1]}` });
     }
+    // `newInformer(clients, kind.resource, …)`: an informer on each kind of src/controller/watched-kinds.ts.
+    if (/\bnewInformer\(\s*[\w.]+\s*,\s*\w+\.resource\s*,/.test(f.text)) {
+      const kinds = watchedKindsIn(files, types);
+      if (kinds.length === 0) throw new Error(`${f.name}: newInformer on a watched kind, but the scan found no watched kind`);
+      for (const { name, path } of kinds) {
+        const { apiGroup, resource } = parsePath(path);
+        for (const verb of ['list', 'watch']) out.push({ apiGroup, resource, verb, from: `${f.name}: informer on watched kind ${name}` });
+      }
+    }
   }
   return out;
+}
+
+/** The ResourceTypes named by `resource: Services` entries (WatchedKind definitions) in the files. */
+function watchedKindsIn(files: readonly { text: string }[], types: ReadonlyMap<string, string>): { name: string; path: string }[] {
+  return files.flatMap((f) => [...f.text.matchAll(/\bresource: (\w+)\b/g)].flatMap((m) => (types.has(m[1]!) ? [{ name: m[1]!, path: types.get(m[1]!)! }] : [])));
 }

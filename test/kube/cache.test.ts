@@ -54,6 +54,11 @@ describe('Cache', () => {
     expect(() => c.byIndex('nope', 'x')).toThrow(/unknown index/);
   });
 
+  it('names the indexes it keeps, and none when given none', () => {
+    expect(new Cache<V1Service>({ ...serviceIndexers, other: () => [] }).indexNames()).toEqual([SERVICE_BY_NODE_PORT, 'other']);
+    expect(new Cache<V1Service>().indexNames()).toEqual([]);
+  });
+
   it('removes index entries even if the stored object was mutated in place', () => {
     const c = new Cache<V1Service>(serviceIndexers);
     const a = svc('a', [30001]);

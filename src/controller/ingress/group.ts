@@ -1,0 +1,153 @@
+// The group part of buildIngressModel: which Ingresses share one load balancer, in
+// which order, under which ref, and the settings they share.
+//
+// Ingresses with the same `lbc.dev/group.name` (or aws-load-balancer-controller's
+// `alb.ingress.kubernetes.io/group.name`) share one LB; the others get one each.
+// Members are ordered by group.order (default 0), then namespace, then name, and their
+// rules follow in that order, as aws-load-balancer-controller's group_loader.go sorts
+// them. Group-wide annotations (lbc.dev/* and the provider's prefixes) are merged across
+// members; two members setting one to different values is an error naming both.
+import type { V1Ingress } from '@kubernetes/client-node';
+import { parseAnnotations, type AnnotationValues } from '../../model/annotations.js';
+import { applyHealthCheckOverrides } from '../health-check.js';
+import { ingressGroupAnnotations, ingressMemberAnnotations } from '../../model/lbc-annotations.js';
+import { LEGACY_INGRESS_CLASS_ANNOTATION } from '../../config/ownership.js';
+import { chooseTargetType, type ModelProvider } from '../service-model.js';
+import { ingressGroupRef, type LbRef } from '../../model/ref.js';
+import type { HealthCheck, ProviderOptions, TargetType } from '../../model/spec.js';
+import type { ModelError } from '../../model/validation.js';
+import { codePointOrder } from './order.js';
+
+export type IngressGroupIdentity =
+  | { readonly explicit: true; readonly name: string; readonly key: string }
+  | { readonly explicit: false; readonly namespace: string; readonly name: string; readonly key: string };
+
+export interface Member {
+  readonly ingress: V1Ingress;
+  readonly namespace: string;
+  readonly name: string;
+  readonly order: number;
+}
+
+export const objectName = (ing: V1Ingress): string => `Ingress ${ing.metadata?.namespace ?? ''}/${ing.metadata?.name ?? ''}`;
+
+/** Which LB an Ingress belongs to; `key` is the work-queue key for the whole group. */
+export function ingressGroupOf(ingress: V1Ingress): { ok: true; group: IngressGroupIdentity } | { ok: false; errors: ModelError[] } {
+  const r = parseAnnotations(ingressMemberAnnotations, ingress.metadata?.annotations);
+  if (!r.ok) return { ok: false, errors: r.errors.map((e) => ({ ...e, object: objectName(ingress) })) };
+  const name = r.value.groupName;
+  if (name !== undefined) return { ok: true, group: { explicit: true, name, key: `group/${name}` } };
+  const namespace = ingress.metadata?.namespace ?? '';
+  const own = ingress.metadata?.name ?? '';
+  return { ok: true, group: { explicit: false, namespace, name: own, key: `ingress/${namespace}/${own}` } };
+}
+
+export type GroupMembers =
+  | {
+      readonly ok: true;
+      readonly group: IngressGroupIdentity;
+      /** In rule order; never empty. */
+      readonly members: readonly [Member, ...Member[]];
+      readonly ref: LbRef;
+    }
+  | { readonly ok: false; readonly errors: readonly ModelError[] };
+
+/**
+ * The members of one group, sorted, and the ref of their LB: the group's own for an
+ * explicit group, else the lone Ingress's (which needs its uid to own cloud resources).
+ */
+export function groupMembers(ingresses: readonly V1Ingress[]): GroupMembers {
+  if (ingresses.length === 0) return { ok: false, errors: [{ field: 'ingresses', reason: 'a group needs at least one Ingress' }] };
+  const errors: ModelError[] = [];
+  let group: IngressGroupIdentity | undefined;
+  const members: Member[] = [];
+  for (const ing of ingresses) {
+    const g = ingressGroupOf(ing);
+    const m = parseAnnotations(ingressMemberAnnotations, ing.metadata?.annotations);
+    if (!g.ok || !m.ok) {
+      if (!g.ok) errors.push(...g.errors);
+      continue;
+    }
+    if (group === undefined) group = g.group;
+    else if (group.key !== g.group.key) {
+      errors.push({ field: 'metadata.annotations', object: objectName(ing), reason: `belongs to ${g.group.key}, not ${group.key}` });
+    }
+    members.push({ ingress: ing, namespace: ing.metadata?.namespace ?? '', name: ing.metadata?.name ?? '', order: m.value.groupOrder });
+  }
+  members.sort((a, b) => a.order - b.order || codePointOrder(a.namespace, b.namespace) || codePointOrder(a.name, b.name));
+  const [first, ...rest] = members;
+  if (group === undefined || errors.length > 0 || !first) return { ok: false, errors };
+  if (group.explicit) return { ok: true, group, members: [first, ...rest], ref: ingressGroupRef(group.name) };
+  const uid = first.ingress.metadata?.uid;
+  if (uid === undefined) return { ok: false, errors: [{ field: 'metadata.uid', object: objectName(first.ingress), reason: 'is required' }] };
+  return { ok: true, group, members: [first, ...rest], ref: { kind: 'Ingress', namespace: first.namespace, name: first.name, uid } };
+}
+
+// Per member by design: group.order differs between members, and the legacy class is ownership's business.
+const NOT_GROUP_WIDE = new Set([...Object.values(ingressMemberAnnotations).flatMap((f) => f.names), LEGACY_INGRESS_CLASS_ANNOTATION]);
+
+/** The group-wide annotations: union over members of the keys under `prefixes`. */
+export function mergeGroupAnnotations(members: readonly Member[], prefixes: readonly string[]): { merged: Record<string, string>; errors: ModelError[] } {
+  const merged: Record<string, string> = {};
+  const setBy: Record<string, Member> = {};
+  const errors: ModelError[] = [];
+  for (const m of members) {
+    for (const [k, v] of Object.entries(m.ingress.metadata?.annotations ?? {})) {
+      if (NOT_GROUP_WIDE.has(k) || !prefixes.some((p) => k.startsWith(p))) continue;
+      const first = setBy[k];
+      if (first === undefined) {
+        merged[k] = v;
+        setBy[k] = m;
+      } else if (merged[k]?.trim() !== v.trim()) {
+        errors.push({
+          annotation: k,
+          object: objectName(m.ingress),
+          reason: `conflicts within the group: ${objectName(first.ingress)} sets ${JSON.stringify(merged[k])}, this one ${JSON.stringify(v)}`,
+        });
+      }
+    }
+  }
+  return { merged, errors };
+}
+
+/** What the members' merged annotations ask of the whole LB. */
+export interface GroupSettings<O extends ProviderOptions = ProviderOptions> {
+  readonly lbc: AnnotationValues<typeof ingressGroupAnnotations>;
+  readonly options: O;
+  readonly targetType: TargetType;
+  /** Whether an annotation (lbc's or the provider's) chose the target type, rather than the provider's default. */
+  readonly explicitTargetType: boolean;
+  /** Of every target set, before a backend's readiness probe lends its path. */
+  readonly healthCheck: HealthCheck;
+}
+
+export interface GroupSettingsResult<O extends ProviderOptions> {
+  /** The merged group-wide annotations, even when some do not parse: the rules read the actions in them. */
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly errors: readonly ModelError[];
+  /** Undefined when any error was found. */
+  readonly settings: GroupSettings<O> | undefined;
+}
+
+/** The provider must serve L7; then lbc's group annotations and the provider's, parsed once over the merged set. */
+export function groupSettings<O extends ProviderOptions>(members: readonly [Member, ...Member[]], provider: ModelProvider<O>): GroupSettingsResult<O> {
+  const errors: ModelError[] = [];
+  if (!provider.capabilities.layers.includes('L7')) {
+    errors.push({ field: 'spec.ingressClassName', object: objectName(members[0].ingress), reason: `provider ${provider.name} does not serve Ingresses (no L7 support)` });
+  }
+  const merge = mergeGroupAnnotations(members, ['lbc.dev/', ...provider.capabilities.annotationPrefixes]);
+  errors.push(...merge.errors);
+  const lbc = parseAnnotations(ingressGroupAnnotations, merge.merged);
+  if (!lbc.ok) errors.push(...lbc.errors);
+  const parsed = provider.parseOptions ? provider.parseOptions(merge.merged, 'Ingress') : { ok: true as const, options: {} as O };
+  if (!parsed.ok) errors.push(...parsed.errors);
+  const choice = chooseTargetType(provider, lbc.ok ? lbc.value.targetType : undefined, parsed.ok ? parsed.targetType : undefined);
+  if (!choice.ok) errors.push(choice.error);
+  const hc = lbc.ok ? applyHealthCheckOverrides({ protocol: 'HTTP', port: 'traffic-port', path: '/' }, lbc.value) : undefined;
+  if (hc && !hc.ok) errors.push(...hc.errors);
+  const settings =
+    errors.length === 0 && lbc.ok && parsed.ok && choice.ok && hc?.ok
+      ? { lbc: lbc.value, options: parsed.options, targetType: choice.targetType, explicitTargetType: choice.explicit, healthCheck: hc.healthCheck }
+      : undefined;
+  return { annotations: merge.merged, errors, settings };
+}
