@@ -9,6 +9,7 @@ import { loadConfig } from '../config/config.js';
 import { resolveLogLevel } from '../config/operations.js';
 import { makeClients } from '../kube/client.js';
 import { createLogger, isLogLevel, registerCredentials, SecretScrubber } from '../observability/log.js';
+import { surviveUnhandledRejections } from '../observability/unhandled-rejections.js';
 import { parseMetalOptions } from '../providers/metal/options.js';
 import { Speaker, type SpeakerLogFields, type SpeakerLogger } from '../providers/metal/speaker/speaker.js';
 import { connectFromFlags } from './connect.js';
@@ -51,12 +52,15 @@ export async function runSpeaker(opts: SpeakerCommandOptions, deps: SpeakerDeps 
   const logger = deps.logger ?? createLogger({ level: opts.logLevel && isLogLevel(opts.logLevel) ? opts.logLevel : 'info', scrubber });
   const base = logger.child({ component: 'speaker', ...(opts.node ? { node: opts.node } : {}) });
   const lifetime = new AbortController();
+  // A dependency's stray rejection must not stop the announcements: see unhandled-rejections.ts.
+  const stopSurviving = surviveUnhandledRejections(base);
   try {
     await speak(opts, logger, base, scrubber, lifetime.signal);
   } catch (e) {
     speakerLogger(base).error(`lbc speaker failed: ${(e as Error).message}`, { event: 'failed', err: e });
     process.exitCode = 1;
   } finally {
+    stopSurviving();
     lifetime.abort();
     await new Promise<void>((resolve) => logger.flush(() => resolve()));
   }
