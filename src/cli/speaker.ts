@@ -86,7 +86,7 @@ async function speak(opts: SpeakerCommandOptions, logger: Pino, base: Pino, scru
   const { kc, origin } = connectFromFlags(opts);
   registerCredentials(scrubber, kc, config);
   const log = speakerLogger(base.child({ provider: chosen.p.name }));
-  const speaker = new Speaker({ node: opts.node, provider: chosen.p.name, metal: metalConfig, ownership: config, clients: makeClients(kc), log });
+  const speaker = new Speaker({ node: opts.node, provider: chosen.p.name, metal: metalConfig, ownership: config, clients: makeClients(kc, { fieldManager: 'lbc-speaker' }), log });
   log.info(
     `starting: cluster ${kc.getCurrentCluster()?.server ?? '?'} (credentials from ${origin}), pools ${metalConfig.pools.map((p) => p.name).join(', ')}`,
     { event: 'starting' },
