@@ -2,7 +2,6 @@
 // and whether a dependency's stray rejected promise takes it down. Against devcluster
 // on loopback; the providers configured here never reach a cloud (the AWS endpoint is
 // a closed loopback port, instance metadata is off, and no load balancer is asked for).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExposition } from '../observability/exposition.js';
 import { startTestCluster, type TestCluster } from '../support/cluster.js';
+import { lbcProcess, type LbcProcess } from '../support/lbc-process.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = join(ROOT, 'src/cli/main.ts');
-const FIXTURES = join(ROOT, 'test/cli/fixtures');
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
 let cluster: TestCluster;
 let dir: string;
@@ -27,83 +25,11 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-interface Proc {
-  readonly stdout: string[];
-  readonly stderr: string[];
-  readonly exited: Promise<number | null>;
-  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
-  signal(s: NodeJS.Signals): void;
-  running(): boolean;
-}
-
-function lbcRun(config: string, opts: { preload?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): Proc {
+function lbcRun(config: string, opts: { preload?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): LbcProcess {
   const file = join(dir, `${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(file, config);
-  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
-  delete env.KUBECONFIG;
-  const args = [
-    '--import',
-    'tsx',
-    ...(opts.preload ?? []).flatMap((p) => ['--import', join(FIXTURES, p)]),
-    MAIN,
-    'run',
-    '--kubeconfig',
-    cluster.kubeconfigPath,
-    '--config',
-    file,
-    '--metrics-bind-address',
-    '127.0.0.1:0',
-    '--health-probe-bind-address',
-    '127.0.0.1:0',
-  ];
-  const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const waiters: { re: RegExp; resolve: (l: string) => void; reject: (e: Error) => void }[] = [];
-  proc.stdout.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-      stdout.push(line);
-      for (const w of waiters.filter((x) => x.re.test(line))) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
-    }
-  });
-  proc.stderr.on('data', (chunk: Buffer) => void stderr.push(chunk.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) =>
-    proc.on('exit', (code) => {
-      // A line awaited from a process that has ended will not come: fail now, with what it said.
-      for (const w of waiters.splice(0)) w.reject(new Error(`lbc run exited (${code}) before a line matching ${w.re}:\n${stdout.join('\n')}\n${stderr.join('')}`));
-      resolve(code);
-    }),
-  );
-  const running = (): boolean => proc.exitCode === null && proc.signalCode === null;
-  return {
-    stdout,
-    stderr,
-    exited,
-    running,
-    waitFor: (re, timeoutMs = 60_000) =>
-      new Promise((resolve, reject) => {
-        const hit = stdout.find((l) => re.test(l));
-        if (hit) return resolve(hit);
-        const t = setTimeout(() => reject(new Error(`no line matching ${re} within ${timeoutMs} ms:\n${stdout.join('\n')}\n${stderr.join('')}`)), timeoutMs);
-        waiters.push({
-          re,
-          resolve: (l) => {
-            clearTimeout(t);
-            resolve(l);
-          },
-          reject: (e) => {
-            clearTimeout(t);
-            reject(e);
-          },
-        });
-      }),
-    signal: (s) => {
-      if (running()) proc.kill(s);
-    },
-  };
+  const args = ['run', '--kubeconfig', cluster.kubeconfigPath, '--config', file, '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '127.0.0.1:0'];
+  return lbcProcess(args, { ...(opts.env ? { env: opts.env } : {}), preload: (opts.preload ?? []).map((p) => join(FIXTURES, p)) });
 }
 
 const MEMORY = 'clusterName: run-process\nproviders: [{ name: mem, type: memory }]\ndefaultClass: lbc.dev/mem\n';
@@ -112,7 +38,7 @@ const AWS = 'clusterName: run-process\nproviders:\n  - name: cloud\n    type: aw
 const AWS_ENV = { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'not-a-secret', AWS_EC2_METADATA_DISABLED: 'true' };
 
 /** Runs until the controller has started (its providers built), then stops it as SIGTERM does. */
-async function startAndStop(p: Proc): Promise<number | null> {
+async function startAndStop(p: LbcProcess): Promise<number | null> {
   await p.waitFor(/controller started/);
   p.signal('SIGTERM');
   return p.exited;
@@ -148,8 +74,8 @@ describe('lbc run stderr', () => {
     const p = lbcRun(AWS, { env: AWS_ENV });
     expect(await startAndStop(p)).toBe(0);
     expect(p.stderr.join('')).toBe('');
-    // Every stdout line is a JSON log line.
-    expect(p.stdout.filter((l) => !l.startsWith('{'))).toEqual([]);
+    // Every line is a JSON log line.
+    expect(p.out.filter((l) => !l.startsWith('{'))).toEqual([]);
   }, 120_000);
 });
 

@@ -53,53 +53,50 @@ function provider(over: Record<string, unknown> = {}): GceProvider {
 /** Unhandled rejections are reported after the microtask queue drains: give them a turn of the event loop. */
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 50));
 
+/** Runs fn with a provider, then asks that no rejection was left unhandled meanwhile. */
+async function withProvider(over: Record<string, unknown>, fn: (p: GceProvider) => Promise<void>): Promise<void> {
+  const p = provider(over);
+  try {
+    await fn(p);
+    await settle();
+    expect(unhandled).toEqual([]);
+  } finally {
+    await p.close();
+  }
+}
+
 describe('gce provider without findable Google credentials', () => {
   it('ensure rejects with a forbidden ProviderError that says what is missing, and leaves no rejection unhandled', async () => {
     withoutCredentials();
-    const p = provider();
-    try {
+    await withProvider({}, async (p) => {
       const err = await rejection(p.ensure(l4()));
       expect(err.kind).toBe('forbidden');
       expect(err.provider).toBe('gce');
       expect(err.message).toMatch(/no Google credentials found/);
       expect(err.message).toMatch(/GOOGLE_APPLICATION_CREDENTIALS/);
       expect(err.message).toMatch(/keyFilename/);
-      await settle();
-      expect(unhandled).toEqual([]);
-    } finally {
-      await p.close();
-    }
+    });
   });
 
   it('the garbage collector sweep (listOwned) fails the same way, again on the next sweep, never unhandled', async () => {
     withoutCredentials();
-    const p = provider();
-    try {
+    await withProvider({}, async (p) => {
       for (let sweep = 0; sweep < 2; sweep++) {
         const err = await rejection(p.listOwned());
         expect(err.kind).toBe('forbidden');
         expect(err.message).toMatch(/no Google credentials found/);
       }
-      await settle();
-      expect(unhandled).toEqual([]);
-    } finally {
-      await p.close();
-    }
+    });
   });
 
   it('a keyFilename without a key in it is a forbidden error saying so (no token request is made)', async () => {
     withoutCredentials();
     const key = join(mkdtempSync(join(tmpdir(), 'lbc-bad-key-')), 'key.json');
     writeFileSync(key, '{"type": "service_account"}');
-    const p = provider({ keyFilename: key });
-    try {
+    await withProvider({ keyFilename: key }, async (p) => {
       const err = await rejection(p.ensure(l4()));
       expect(err.kind).toBe('forbidden');
       expect(err.message).toMatch(/MISSING_CREDENTIALS: private_key and client_email are required/);
-      await settle();
-      expect(unhandled).toEqual([]);
-    } finally {
-      await p.close();
-    }
+    });
   });
 });
