@@ -15,6 +15,7 @@ import { LeaderElector, type LeaderElectorOptions } from '../kube/leader-electio
 import { componentLogger, createLogger, redactCredentials, registerCredentials, SecretScrubber, type ComponentLogger, type ObjectFields } from '../observability/log.js';
 import { ControllerMetrics, enableProcessMetrics, recordCloudCall, registry as defaultRegistry } from '../observability/metrics.js';
 import { parseBindAddress, startObservabilityServer, type ObservabilityServer } from '../observability/server.js';
+import { surviveUnhandledRejections } from '../observability/unhandled-rejections.js';
 import { buildProviders, type ProviderSet } from '../providers/registry.js';
 import { observeCloudCalls } from '../providers/retry.js';
 import { configurationFailure, loadControllerConfig, UsageError, type ConfigFlags } from './configuration.js';
@@ -148,6 +149,8 @@ export async function runController(opts: RunOptions, deps: RunDeps = {}): Promi
   const scrubber = deps.scrubber ?? new SecretScrubber();
   const logger = deps.logger ?? createLogger({ level: opts.logLevel && isLevel(opts.logLevel) ? opts.logLevel : 'info', scrubber });
   const log = componentLogger(logger, { component: 'run' });
+  // One provider's dependency must not take the others' Services down: see unhandled-rejections.ts.
+  const stopSurviving = surviveUnhandledRejections(logger.child({ component: 'process' }), deps.registry ?? defaultRegistry);
   try {
     await run(opts, deps, scrubber, logger, log);
   } catch (e) {
@@ -160,6 +163,7 @@ export async function runController(opts: RunOptions, deps: RunDeps = {}): Promi
       process.exitCode = 1;
     }
   } finally {
+    stopSurviving();
     logger.flush();
   }
 }

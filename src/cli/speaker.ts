@@ -11,6 +11,7 @@ import { resolveLogLevel } from '../config/operations.js';
 import { makeClients } from '../kube/client.js';
 import type { Logger } from '../kube/logger.js';
 import { createLogger, isLogLevel, registerCredentials, SecretScrubber } from '../observability/log.js';
+import { surviveUnhandledRejections } from '../observability/unhandled-rejections.js';
 import { parseMetalOptions } from '../providers/metal/options.js';
 import { Speaker, type SpeakerLogFields } from '../providers/metal/speaker/speaker.js';
 import { connectFromFlags } from './connect.js';
@@ -54,12 +55,15 @@ export async function runSpeaker(opts: SpeakerCommandOptions, deps: SpeakerDeps 
   const logger = deps.logger ?? createLogger({ level: opts.logLevel && isLogLevel(opts.logLevel) ? opts.logLevel : 'info', scrubber });
   const base = logger.child({ component: 'speaker', ...(opts.node ? { node: opts.node } : {}) });
   const lifetime = new AbortController();
+  // A dependency's stray rejection must not stop the announcements: see unhandled-rejections.ts.
+  const stopSurviving = surviveUnhandledRejections(base);
   try {
     await speak(opts, logger, base, scrubber, lifetime.signal);
   } catch (e) {
     speakerLogger(base).error(`lbc speaker failed: ${(e as Error).message}`, { event: 'failed', err: e });
     process.exitCode = 1;
   } finally {
+    stopSurviving();
     lifetime.abort();
     await new Promise<void>((resolve) => logger.flush(() => resolve()));
   }
@@ -86,7 +90,7 @@ async function speak(opts: SpeakerCommandOptions, logger: Pino, base: Pino, scru
   const { kc, origin } = connectFromFlags(opts);
   registerCredentials(scrubber, kc, config);
   const log = speakerLogger(base.child({ provider: chosen.p.name }));
-  const speaker = new Speaker({ node: opts.node, provider: chosen.p.name, metal: metalConfig, ownership: config, clients: makeClients(kc), log });
+  const speaker = new Speaker({ node: opts.node, provider: chosen.p.name, metal: metalConfig, ownership: config, clients: makeClients(kc, { fieldManager: 'lbc-speaker' }), log });
   log.info(
     `starting: cluster ${kc.getCurrentCluster()?.server ?? '?'} (credentials from ${origin}), pools ${metalConfig.pools.map((p) => p.name).join(', ')}`,
     { event: 'starting' },

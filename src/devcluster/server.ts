@@ -45,6 +45,8 @@ export interface RequestAttributes {
   readonly method: string;
   readonly path: string;
   readonly verb: string;
+  /** The `fieldManager` query parameter, when the request named one (devcluster keeps no managedFields). */
+  readonly fieldManager?: string;
   /** Absent for non-resource paths (discovery, /version). */
   readonly resource?: { readonly group: string; readonly resource: string; readonly subresource?: string; readonly namespace?: string; readonly name?: string };
 }
@@ -196,10 +198,12 @@ export class ApiServer {
       }
     }
     const verb = verbOf(method, route, q);
+    const fieldManager = q.get('fieldManager');
     this.opts.onRequest?.({
       method,
       path,
       verb,
+      ...(fieldManager !== null ? { fieldManager } : {}),
       ...(route
         ? {
             resource: {

@@ -532,17 +532,38 @@ function contentTypeOf(options: ConfigurationOptions | undefined): string | unde
   return out['content-type'];
 }
 
+/**
+ * The name lbc's writes carry (`fieldManager`), so managedFields say who set a finalizer,
+ * a status or a Lease; without it kube-apiserver records the User-Agent, or "unknown".
+ */
+export const FIELD_MANAGER = 'lbc';
+
 /** Write clients over kc's current cluster; undefined when it needs a proxy, which only client-node's own agents speak. */
-export async function leanWriteClients(kc: KubeConfig): Promise<WriteClients | undefined> {
+export async function leanWriteClients(kc: KubeConfig, fieldManager = FIELD_MANAGER): Promise<WriteClients | undefined> {
   const api = ApiConnection.for(kc);
-  return api ? writeClients(api) : undefined;
+  return api ? writeClients(api, fieldManager) : undefined;
+}
+
+// The client-node calls that write: each takes `fieldManager` among its parameters.
+const WRITE_CALL = /^(create|patch|replace)[A-Z]/;
+
+/** client-node's client, with fieldManager set on every create, patch and replace that does not set its own. */
+function managedBy<T extends object>(client: T, fieldManager: string): T {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function' || typeof prop !== 'string' || !WRITE_CALL.test(prop)) return value;
+      return (params: object, ...rest: unknown[]) => (value as (...a: unknown[]) => unknown).call(target, { fieldManager, ...params }, ...rest);
+    },
+  });
 }
 
 /**
  * The write calls over lbc's connection. The patches resolve to the object as the
  * server's JSON; Event writes resolve to nothing, since no caller reads them.
  */
-export function writeClients(api: ApiConnection): WriteClients {
+export function writeClients(api: ApiConnection, fieldManager = FIELD_MANAGER): WriteClients {
+  const managed = `?fieldManager=${encodeURIComponent(fieldManager)}`;
   // Without a type set by the caller, a list is a JSON patch.
   const patchType = (body: unknown, o: ConfigurationOptions | undefined): string =>
     contentTypeOf(o) ?? (Array.isArray(body) ? 'application/json-patch+json' : 'application/merge-patch+json');
@@ -550,13 +571,13 @@ export function writeClients(api: ApiConnection): WriteClients {
   const nm = (name: string): string => encodeURIComponent(name);
   type Patch = { name: string; namespace: string; body: unknown };
   const patch = (path: string, p: Patch, o?: ConfigurationOptions, discard = false): Promise<unknown> =>
-    api.request('PATCH', path, { body: p.body, contentType: patchType(p.body, o), discard });
+    api.request('PATCH', `${path}${managed}`, { body: p.body, contentType: patchType(p.body, o), discard });
 
   const core = {
     patchNamespacedService: (p: Patch, o?: ConfigurationOptions) => patch(`/api/v1/namespaces/${ns(p.namespace)}/services/${nm(p.name)}`, p, o),
     patchNamespacedServiceStatus: (p: Patch, o?: ConfigurationOptions) => patch(`/api/v1/namespaces/${ns(p.namespace)}/services/${nm(p.name)}/status`, p, o),
     createNamespacedEvent: (p: { namespace: string; body: unknown }) =>
-      api.request('POST', `/api/v1/namespaces/${ns(p.namespace)}/events`, { body: p.body, discard: true }),
+      api.request('POST', `/api/v1/namespaces/${ns(p.namespace)}/events${managed}`, { body: p.body, discard: true }),
     patchNamespacedEvent: (p: Patch, o?: ConfigurationOptions) => patch(`/api/v1/namespaces/${ns(p.namespace)}/events/${nm(p.name)}`, p, o, true),
   };
   const networking = {
@@ -584,19 +605,23 @@ export interface KubeClients {
   readonly writes: WriteClients;
 }
 
-/** The clients for kc's current cluster. Makes client-node reuse its connections (reuseConnections). */
-export function makeClients(kc: KubeConfig): KubeClients {
+/**
+ * The clients for kc's current cluster. Makes client-node reuse its connections
+ * (reuseConnections). Every write is recorded as fieldManager's (the speaker: lbc-speaker).
+ */
+export function makeClients(kc: KubeConfig, opts: { fieldManager?: string } = {}): KubeClients {
+  const fieldManager = opts.fieldManager ?? FIELD_MANAGER;
   reuseConnections(kc);
-  const core = kc.makeApiClient(CoreV1Api);
-  const networking = kc.makeApiClient(NetworkingV1Api);
+  const core = managedBy(kc.makeApiClient(CoreV1Api), fieldManager);
+  const networking = managedBy(kc.makeApiClient(NetworkingV1Api), fieldManager);
   const api = ApiConnection.for(kc);
   return {
     kc,
     core,
     networking,
     discovery: kc.makeApiClient(DiscoveryV1Api),
-    coordination: kc.makeApiClient(CoordinationV1Api),
+    coordination: managedBy(kc.makeApiClient(CoordinationV1Api), fieldManager),
     api,
-    writes: api ? writeClients(api) : { core, networking },
+    writes: api ? writeClients(api, fieldManager) : { core, networking },
   };
 }

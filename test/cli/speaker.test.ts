@@ -3,68 +3,19 @@
 // it must never touch the host's network: its pool's only interface does not exist (it
 // is elected, and says it cannot announce), and it has no peers to send heartbeats to.
 // It logs as `lbc run` does: JSON lines, the level by --log-level over the file's.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lbcProcess, type LbcProcess } from '../support/lbc-process.js';
 import { startDevCluster, type DevCluster } from '../../src/devcluster/index.js';
 import { makeClients, type KubeClients } from '../../src/kube/client.js';
 import { leaseName } from '../../src/providers/metal/speaker/lease.js';
 import { packetAddonAvailable } from '../../src/providers/metal/speaker/packet-socket.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = join(ROOT, 'src/cli/main.ts');
+type Run = LbcProcess;
 
-interface Run {
-  readonly out: string[];
-  readonly exited: Promise<number | null>;
-  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
-  signal(s: NodeJS.Signals): void;
-}
-
-function lbc(args: readonly string[], env: NodeJS.ProcessEnv = {}): Run {
-  const base = { ...process.env };
-  delete base.NODE_NAME;
-  delete base.KUBECONFIG;
-  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: string[] = [];
-  const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
-  const onData = (chunk: Buffer): void => {
-    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-      out.push(line);
-      for (const w of [...waiters]) {
-        if (!w.re.test(line)) continue;
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
-    }
-  };
-  proc.stdout.on('data', onData);
-  proc.stderr.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return {
-    out,
-    exited,
-    waitFor: (re, timeoutMs = 60_000) =>
-      new Promise((resolve, reject) => {
-        const hit = out.find((l) => re.test(l));
-        if (hit) return resolve(hit);
-        const t = setTimeout(() => reject(new Error(`no line matching ${re} within ${timeoutMs} ms:\n${out.join('\n')}`)), timeoutMs);
-        waiters.push({
-          re,
-          resolve: (l) => {
-            clearTimeout(t);
-            resolve(l);
-          },
-        });
-      }),
-    signal: (s) => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(s);
-    },
-  };
-}
+const lbc = (args: readonly string[], env: NodeJS.ProcessEnv = {}): Run => lbcProcess(args, { env });
 
 /** A log line as JSON; undefined for anything else (a runtime warning on stderr). */
 function entry(line: string | undefined): Record<string, unknown> | undefined {

@@ -239,7 +239,7 @@ describe('ApiConnection.watch', () => {
 });
 
 describe('writeClients', () => {
-  it('sends each write to its path with the patch type the caller set, and no body back for Events', async () => {
+  it('sends each write to its path as fieldManager lbc, with the patch type the caller set, and no body back for Events', async () => {
     const { api, server } = await connect(true, echo);
     const w = writeClients(api);
     const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -249,10 +249,10 @@ describe('writeClients', () => {
     const created = await w.core.createNamespacedEvent({ namespace: 'n', body: { metadata: { name: 'e' }, involvedObject: { kind: 'Service', name: 'web' } } });
     expect(created).toBeUndefined();
     expect(server.seen.map((s) => [s.method, s.path, s.contentType])).toEqual([
-      ['PATCH', '/api/v1/namespaces/n%20s/services/web/status', 'application/merge-patch+json'],
-      ['PATCH', '/api/v1/namespaces/n/services/web', 'application/json-patch+json'],
-      ['PATCH', '/apis/networking.k8s.io/v1/namespaces/n/ingresses/shop/status', 'application/merge-patch+json'],
-      ['POST', '/api/v1/namespaces/n/events', 'application/json'],
+      ['PATCH', '/api/v1/namespaces/n%20s/services/web/status?fieldManager=lbc', 'application/merge-patch+json'],
+      ['PATCH', '/api/v1/namespaces/n/services/web?fieldManager=lbc', 'application/json-patch+json'],
+      ['PATCH', '/apis/networking.k8s.io/v1/namespaces/n/ingresses/shop/status?fieldManager=lbc', 'application/merge-patch+json'],
+      ['POST', '/api/v1/namespaces/n/events?fieldManager=lbc', 'application/json'],
     ]);
   });
 });

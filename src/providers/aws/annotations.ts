@@ -21,6 +21,16 @@ import {
   type ValueParser,
 } from '../../model/annotations.js';
 import { healthCheckPort } from '../../model/lbc-annotations.js';
+import {
+  loadBalancerAttributesProblem,
+  logPrefixProblem,
+  refined,
+  s3BucketNameProblem,
+  successCodesProblem,
+  tagsProblem,
+  targetGroupAttributesProblem,
+  type LoadBalancerType,
+} from './constraints.js';
 import type { LbKind } from '../../model/ref.js';
 import type { HealthCheckPort, TargetType } from '../../model/spec.js';
 import type { ActionServiceRef, OptionsParseResult } from '../types.js';
@@ -48,17 +58,19 @@ export interface HealthCheckOverrides {
 }
 
 const redirectSchema = z.strictObject({
-  host: z.string().optional(),
-  path: z.string().optional(),
-  port: z.string().optional(),
-  protocol: z.string().optional(),
-  query: z.string().optional(),
+  host: z.string().min(1).max(128).optional(),
+  path: z.string().min(1).max(128).regex(/^(\/|#\{path\})/, 'must start with / (or be #{path})').optional(),
+  port: z.string().regex(/^(#\{port\}|[1-9]\d{0,4})$/, 'must be a port 1-65535 or #{port}').refine((p) => p.startsWith('#') || Number(p) <= 65535, 'must be a port 1-65535 or #{port}').optional(),
+  protocol: z.enum(['HTTP', 'HTTPS', '#{protocol}']).optional(),
+  query: z.string().max(128).optional(),
   statusCode: z.enum(['HTTP_301', 'HTTP_302']),
 });
 
+// Lengths and values as ELBv2's RedirectActionConfig, FixedResponseActionConfig and
+// RuleCondition types document them (see constraints.ts for the references).
 const fixedResponseSchema = z.strictObject({
-  contentType: z.string().optional(),
-  messageBody: z.string().optional(),
+  contentType: z.enum(['text/plain', 'text/css', 'text/html', 'application/javascript', 'application/json']).optional(),
+  messageBody: z.string().max(1024).optional(),
   statusCode: z.string().regex(/^[2-5]\d\d$/, 'must be an HTTP status code 2XX-5XX'),
 });
 
@@ -103,15 +115,16 @@ export function forwardServicesOf(raw: string): ActionServiceRef[] {
   return r.ok ? forwardServices(r.value) : [];
 }
 
-const valuesConfig = z.strictObject({ values: z.array(z.string()).min(1) });
+const conditionValue = z.string().min(1).max(128);
+const valuesConfig = z.strictObject({ values: z.array(conditionValue).min(1) });
 export const albConditionSchema = z.array(
   z.strictObject({
     field: z.enum(['host-header', 'path-pattern', 'http-header', 'http-request-method', 'query-string', 'source-ip']),
     hostHeaderConfig: valuesConfig.optional(),
     pathPatternConfig: valuesConfig.optional(),
-    httpHeaderConfig: z.strictObject({ httpHeaderName: z.string(), values: z.array(z.string()).min(1) }).optional(),
-    httpRequestMethodConfig: valuesConfig.optional(),
-    queryStringConfig: z.strictObject({ values: z.array(z.strictObject({ key: z.string().optional(), value: z.string() })).min(1) }).optional(),
+    httpHeaderConfig: z.strictObject({ httpHeaderName: z.string().min(1).max(40), values: z.array(conditionValue).min(1) }).optional(),
+    httpRequestMethodConfig: z.strictObject({ values: z.array(z.string().max(40).regex(/^[A-Z_-]+$/, 'must be an HTTP method (A-Z, _ and -)')).min(1) }).optional(),
+    queryStringConfig: z.strictObject({ values: z.array(z.strictObject({ key: conditionValue.optional(), value: conditionValue })).min(1) }).optional(),
     sourceIpConfig: valuesConfig.optional(),
   }),
 );
@@ -175,12 +188,21 @@ const arn = (service: string) =>
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
-/** ELBv2 matcher codes: `200`, `200,202`, `200-299` (gRPC: `0-99`). */
-function successCodes(): ValueParser<string> {
-  return string({ pattern: /^\d{1,3}(-\d{1,3})?(,\d{1,3}(-\d{1,3})?)*$/, expected: 'HTTP codes such as 200, 200,202 or 200-299' });
+/** ELBv2 matcher codes: `200`, `200,202`, `200-299`, within the range the load balancer type takes. */
+function successCodes(type: LoadBalancerType): ValueParser<string> {
+  return refined(string({ pattern: /^\d{1,3}(-\d{1,3})?(,\d{1,3}(-\d{1,3})?)*$/, expected: 'HTTP codes such as 200, 200,202 or 200-299' }), (codes) => successCodesProblem(type, codes));
 }
 
 const TAG_KEY = string({ maxLength: 128, pattern: /^(?!lbc\.dev\/|aws:)/, expected: 'a key outside the reserved lbc.dev/ and aws: prefixes' });
+const tags = () => refined(keyValueList({ key: TAG_KEY }), tagsProblem);
+const lbAttributes = (type: LoadBalancerType) => refined(keyValueList(), (a) => loadBalancerAttributesProblem(type, a));
+const tgAttributes = (type: LoadBalancerType) => refined(keyValueList(), (a) => targetGroupAttributesProblem(type, a));
+/** CreateTargetGroup's HealthCheckPath: 1-1024 characters. */
+const hcPath = () => refined(httpPath(), (p) => (p.length > 1024 ? 'longer than 1024 characters' : undefined));
+// Predefined ELBv2 security policies only (ELBSecurityPolicy-…); there are no custom ones.
+const sslPolicy = () => string({ maxLength: 255, pattern: /^ELBSecurityPolicy-[A-Za-z0-9-]+$/, expected: 'a predefined ELB security policy (ELBSecurityPolicy-...)' });
+/** Subnet and security group IDs, or their Name tags (EC2 tag values: at most 256 characters). */
+const idsOrNames = () => stringList(string({ maxLength: 256 }));
 
 /** Deprecated spellings, as aws-load-balancer-controller still honours them. */
 function ports(): ValueParser<{ all: boolean; ports: number[]; names: string[] }> {
@@ -224,31 +246,31 @@ export const serviceAnnotationSchema = {
   scheme: annotation(`${S}scheme`, oneOf(['internal', 'internet-facing'] as const)),
   internal: annotation(`${S}internal`, bool()),
   name: annotation(`${S}name`, lbName()),
-  subnets: annotation(`${S}subnets`, stringList()),
+  subnets: annotation(`${S}subnets`, idsOrNames()),
   ipAddressType: annotation(`${S}ip-address-type`, oneOf(['ipv4', 'dualstack'] as const)).withDefault('ipv4'),
   eipAllocations: annotation(`${S}eip-allocations`, stringList(string({ pattern: /^eipalloc-[0-9a-f]+$/, expected: 'an EIP allocation id (eipalloc-...)' }))),
   privateIpv4Addresses: annotation(`${S}private-ipv4-addresses`, stringList(string({ pattern: IPV4, expected: 'an IPv4 address' }))),
   sslCert: annotation(`${S}ssl-cert`, stringList(string({ pattern: /^arn:aws[a-z-]*:(acm|iam):/, expected: 'an ACM or IAM certificate ARN' }))),
   sslPorts: annotation(`${S}ssl-ports`, ports()),
-  sslPolicy: annotation(`${S}ssl-negotiation-policy`, string({ maxLength: 255 })).withDefault(DEFAULT_SSL_POLICY),
+  sslPolicy: annotation(`${S}ssl-negotiation-policy`, sslPolicy()).withDefault(DEFAULT_SSL_POLICY),
   backendProtocol: annotation(`${S}backend-protocol`, oneOf(['tcp', 'ssl'] as const, { caseInsensitive: true })),
   proxyProtocol: annotation(`${S}proxy-protocol`, oneOf(['*'] as const)),
-  targetGroupAttributes: annotation(`${S}target-group-attributes`, keyValueList()).withDefault({}),
-  attributes: annotation(`${S}attributes`, keyValueList()).withDefault({}),
+  targetGroupAttributes: annotation(`${S}target-group-attributes`, tgAttributes('network')).withDefault({}),
+  attributes: annotation(`${S}attributes`, lbAttributes('network')).withDefault({}),
   accessLogEnabled: annotation(`${S}access-log-enabled`, bool()),
-  accessLogBucket: annotation(`${S}access-log-s3-bucket-name`, string()),
-  accessLogPrefix: annotation(`${S}access-log-s3-bucket-prefix`, string()),
+  accessLogBucket: annotation(`${S}access-log-s3-bucket-name`, refined(string(), s3BucketNameProblem)),
+  accessLogPrefix: annotation(`${S}access-log-s3-bucket-prefix`, refined(string(), logPrefixProblem)),
   crossZone: annotation(`${S}cross-zone-load-balancing-enabled`, bool()),
   hcProtocol: annotation(`${S}healthcheck-protocol`, hcProtocol),
   hcPort: annotation(`${S}healthcheck-port`, healthCheckPort()),
-  hcPath: annotation(`${S}healthcheck-path`, httpPath()),
+  hcPath: annotation(`${S}healthcheck-path`, hcPath()),
   hcInterval: annotation(`${S}healthcheck-interval`, int({ min: 5, max: 300 })),
   hcTimeout: annotation(`${S}healthcheck-timeout`, int({ min: 2, max: 120 })),
   hcHealthy: annotation(`${S}healthcheck-healthy-threshold`, int({ min: 2, max: 10 })),
   hcUnhealthy: annotation(`${S}healthcheck-unhealthy-threshold`, int({ min: 2, max: 10 })),
-  hcSuccessCodes: annotation(`${S}healthcheck-success-codes`, successCodes()),
-  tags: annotation(`${S}additional-resource-tags`, keyValueList({ key: TAG_KEY })).withDefault({}),
-  securityGroups: annotation(`${S}security-groups`, stringList()),
+  hcSuccessCodes: annotation(`${S}healthcheck-success-codes`, successCodes('network')),
+  tags: annotation(`${S}additional-resource-tags`, tags()).withDefault({}),
+  securityGroups: annotation(`${S}security-groups`, idsOrNames()),
   manageBackendSecurityGroupRules: annotation(`${S}manage-backend-security-group-rules`, bool()),
   targetNodeLabels: annotation(`${S}target-node-labels`, keyValueList()),
 };
@@ -256,28 +278,28 @@ export const serviceAnnotationSchema = {
 export const ingressAnnotationSchema = {
   scheme: annotation(`${A}scheme`, oneOf(['internal', 'internet-facing'] as const)).withDefault('internal'),
   name: annotation(`${A}load-balancer-name`, lbName()),
-  subnets: annotation(`${A}subnets`, stringList()),
+  subnets: annotation(`${A}subnets`, idsOrNames()),
   ipAddressType: annotation(`${A}ip-address-type`, oneOf(['ipv4', 'dualstack'] as const)).withDefault('ipv4'),
-  securityGroups: annotation(`${A}security-groups`, stringList()),
+  securityGroups: annotation(`${A}security-groups`, idsOrNames()),
   manageBackendSecurityGroupRules: annotation(`${A}manage-backend-security-group-rules`, bool()),
-  attributes: annotation(`${A}load-balancer-attributes`, keyValueList()).withDefault({}),
+  attributes: annotation(`${A}load-balancer-attributes`, lbAttributes('application')).withDefault({}),
   listenPorts: annotation(`${A}listen-ports`, json(listenPortsSchema)),
   sslRedirect: annotation(`${A}ssl-redirect`, port()),
   inboundCidrs: annotation(`${A}inbound-cidrs`, cidrList()),
   certificateArn: annotation(`${A}certificate-arn`, stringList(arn('(acm|iam)'))),
-  sslPolicy: annotation(`${A}ssl-policy`, string({ maxLength: 255 })).withDefault(DEFAULT_SSL_POLICY),
+  sslPolicy: annotation(`${A}ssl-policy`, sslPolicy()).withDefault(DEFAULT_SSL_POLICY),
   targetType: annotation(`${A}target-type`, oneOf(['instance', 'ip'] as const)),
   backendProtocol: annotation(`${A}backend-protocol`, oneOf(['HTTP', 'HTTPS'] as const, { caseInsensitive: true })),
-  targetGroupAttributes: annotation(`${A}target-group-attributes`, keyValueList()).withDefault({}),
+  targetGroupAttributes: annotation(`${A}target-group-attributes`, tgAttributes('application')).withDefault({}),
   hcPort: annotation(`${A}healthcheck-port`, healthCheckPort()),
   hcProtocol: annotation(`${A}healthcheck-protocol`, oneOf(['HTTP', 'HTTPS'] as const, { caseInsensitive: true })),
-  hcPath: annotation(`${A}healthcheck-path`, httpPath()),
+  hcPath: annotation(`${A}healthcheck-path`, hcPath()),
   hcInterval: annotation(`${A}healthcheck-interval-seconds`, int({ min: 5, max: 300 })),
   hcTimeout: annotation(`${A}healthcheck-timeout-seconds`, int({ min: 2, max: 120 })),
   hcHealthy: annotation(`${A}healthy-threshold-count`, int({ min: 2, max: 10 })),
   hcUnhealthy: annotation(`${A}unhealthy-threshold-count`, int({ min: 2, max: 10 })),
-  hcSuccessCodes: annotation(`${A}success-codes`, successCodes()),
-  tags: annotation(`${A}tags`, keyValueList({ key: TAG_KEY })).withDefault({}),
+  hcSuccessCodes: annotation(`${A}success-codes`, successCodes('application')),
+  tags: annotation(`${A}tags`, tags()).withDefault({}),
   targetNodeLabels: annotation(`${A}target-node-labels`, keyValueList()),
 };
 

@@ -96,7 +96,20 @@ export interface ClientOverrides {
   readonly acmConfig?: Record<string, unknown>;
 }
 
+/**
+ * The SDK warns (process.emitWarning, plain text on stderr, once per client package) on
+ * Node < 22 that its releases after January 2027 will need Node 22. The versions
+ * package-lock.json pins run on the Node 20 README supports, and a later SDK declares
+ * its engines, which npm checks on update; the warning only breaks lbc's JSON stderr.
+ * The SDK's own switch turns it off (@aws-sdk/core emitWarningIfUnsupportedVersion),
+ * unless the operator set it either way.
+ */
+function quietNodeVersionWarning(env: NodeJS.ProcessEnv = process.env): void {
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}
+
 export function createClients(options: Pick<AwsOptions, 'region' | 'endpoint'>, overrides: ClientOverrides = {}): { elbv2: ElasticLoadBalancingV2Client; ec2: EC2Client; acm: ACMClient } {
+  quietNodeVersionWarning();
   const common = {
     region: options.region,
     maxAttempts: 1,

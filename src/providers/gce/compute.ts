@@ -26,6 +26,7 @@ import {
   ZoneOperationsClient,
   type protos,
 } from '@google-cloud/compute';
+import { GoogleAuth } from 'google-auth-library';
 import { GceError, isNotFound, operationError, toGceError } from './errors.js';
 import type { GceOptions } from './options.js';
 import { withRetry } from './retry.js';
@@ -66,10 +67,30 @@ function endpointOptions(apiEndpoint: string | undefined): ComputeClientOptions 
 
 const lastSegment = (url: string | null | undefined): string | undefined => url?.split('/').filter(Boolean).pop();
 
+/** What the Compute clients ask for when they find credentials themselves (their static `scopes`). */
+const COMPUTE_SCOPES = ['https://www.googleapis.com/auth/cloud-platform', 'https://www.googleapis.com/auth/compute'];
+
+/**
+ * Where lbc looks for credentials, for the error that says none were found: Application
+ * Default Credentials as google-auth-library searches them.
+ */
+const CREDENTIAL_SOURCES =
+  'set GOOGLE_APPLICATION_CREDENTIALS to a service account key file, or the provider option keyFilename, ' +
+  'or run on GCE/GKE with a service account (Workload Identity) the metadata server hands out';
+
 export class Compute {
   // Clients are made on first use: each one loads the whole Compute API description.
   private readonly clients = new Map<string, { close(): Promise<void> }>();
   private readonly clientOptions: ComputeClientOptions;
+  /**
+   * lbc's own credential lookup, shared by every client. Left to themselves, the
+   * clients look up credentials lazily inside their stub and chain a rethrowing
+   * `.catch` onto that promise on every call: when nothing is found, that rejection is
+   * unhandled and Node exits. Given `auth`, a client only asks it for the client that
+   * `credentials()` has already resolved (GoogleAuth caches it), so that cannot fail.
+   */
+  private readonly auth: GoogleAuth | undefined;
+  private authReady: Promise<void> | undefined;
 
   private client<C extends { close(): Promise<void> }>(key: string, make: (o: ComputeClientOptions) => C): C {
     let c = this.clients.get(key) as C | undefined;
@@ -149,10 +170,19 @@ export class Compute {
     this.region = init.options.region;
     this.onCall = init.onCall;
     this.callOptions = { retry: null, timeout: 120_000 };
+    // A caller that brings its own auth or authClient (the tests' fixed token) has resolved it already.
+    const given = init.clientOptions !== undefined && ('auth' in init.clientOptions || 'authClient' in init.clientOptions);
+    this.auth = given
+      ? undefined
+      : new GoogleAuth({
+          projectId: init.options.project,
+          scopes: COMPUTE_SCOPES,
+          ...(init.options.keyFilename !== undefined ? { keyFilename: init.options.keyFilename } : {}),
+        });
     this.clientOptions = {
       fallback: true,
       projectId: init.options.project,
-      ...(init.options.keyFilename !== undefined ? { keyFilename: init.options.keyFilename } : {}),
+      ...(this.auth ? { auth: this.auth } : {}),
       ...endpointOptions(init.options.apiEndpoint),
       ...init.clientOptions,
     };
@@ -216,7 +246,35 @@ export class Compute {
     await Promise.allSettled(clients.map((c) => c.close()));
   }
 
-  private retry<T>(what: string, signal: AbortSignal | undefined, attempt: () => Promise<T>): Promise<T> {
+  /**
+   * Resolves the credentials before the first call through any client; a failure is a
+   * forbidden GceError (only the operator can fix it) and is not kept, so the next
+   * call looks again (a key mounted since, the metadata server back).
+   */
+  private credentials(): Promise<void> {
+    const auth = this.auth;
+    if (!auth) return Promise.resolve();
+    this.authReady ??= auth.getClient().then(
+      () => undefined,
+      (e: unknown) => {
+        this.authReady = undefined;
+        const detail = e instanceof Error ? e.message : String(e);
+        const message =
+          this.options.keyFilename !== undefined
+            ? `the Google credentials in ${this.options.keyFilename} (options.keyFilename) cannot be used: ${detail}`
+            : `no Google credentials found (Application Default Credentials): ${detail}; ${CREDENTIAL_SOURCES}`;
+        throw new GceError('forbidden', message, {
+          provider: this.provider,
+          reason: 'credentials',
+          cause: e,
+        });
+      },
+    );
+    return this.authReady;
+  }
+
+  private async retry<T>(what: string, signal: AbortSignal | undefined, attempt: () => Promise<T>): Promise<T> {
+    await this.credentials();
     return withRetry(what, this.provider, this.options.retry, signal, attempt, (e) => toGceError(e, what, this.provider));
   }
 

@@ -25,6 +25,9 @@ interface ErrorBody {
 const RATE_LIMIT_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'RATE_LIMIT_EXCEEDED']);
 const QUOTA_REASONS = new Set(['quotaExceeded', 'QUOTA_EXCEEDED', 'limitExceeded']);
 const IN_USE_REASONS = new Set(['resourceInUseByAnotherResource', 'RESOURCE_IN_USE_BY_ANOTHER_RESOURCE']);
+// google-auth-library's token client (gtoken) refusing a key file before any request:
+// only the operator can fix it, so it is forbidden, not transient.
+const CREDENTIAL_CODES = new Set(['MISSING_CREDENTIALS', 'UNKNOWN_CERTIFICATE_TYPE']);
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'UND_ERR_SOCKET', 'TimeoutError']);
 
 function asRecord(v: unknown): Record<string, unknown> | undefined {
@@ -93,7 +96,7 @@ export function toGceError(e: unknown, what: string, provider: string): GceError
   const body = errorBody(rec);
   const code = typeof rec.code === 'string' ? rec.code : undefined;
   const network = status === undefined && (code === undefined || NETWORK_CODES.has(code) || e instanceof TypeError);
-  const kind = network ? 'transient' : kindFor(status, body.reason);
+  const kind = code !== undefined && CREDENTIAL_CODES.has(code) ? 'forbidden' : network ? 'transient' : kindFor(status, body.reason);
   const retryAfterMs = parseRetryAfter(headerOf(response?.headers, 'retry-after'));
   const detail = body.message ?? (e instanceof Error ? e.message : String(e));
   const label = status !== undefined ? `HTTP ${status}${body.reason ? ` ${body.reason}` : ''}` : (code ?? 'error');
