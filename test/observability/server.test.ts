@@ -139,11 +139,14 @@ describe('bind addresses', () => {
       kubeconfig,
       'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
     );
+    // lbc run needs a configuration (it claims nothing without one).
+    const config = join(dir, 'lbc.yaml');
+    writeFileSync(config, 'clusterName: listen\nproviders: [{name: m, type: memory}]\n');
     const lines: string[] = [];
     const destination = { write: (l: string) => void lines.push(l) };
     const exitCode = process.exitCode;
     try {
-      await runController({ kubeconfig, metricsBindAddress: `127.0.0.1:${port}`, healthProbeBindAddress: '0' }, { logger: createLogger({ destination }), registry: new Registry() });
+      await runController({ config, kubeconfig, metricsBindAddress: `127.0.0.1:${port}`, healthProbeBindAddress: '0' }, { logger: createLogger({ destination }), registry: new Registry() });
       expect(process.exitCode).toBe(1);
     } finally {
       process.exitCode = exitCode;
