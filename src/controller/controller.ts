@@ -27,6 +27,7 @@ import { podReader } from './probe-pods.js';
 import { attachServiceSources, type MetalOwnership } from './service-sources.js';
 import { FINALIZER, Flight, keyOf, ObjectGoneError, queueKeySubject, textArgs, type EventSink, type Logger, type Outcome } from './reconcile.js';
 import { ServiceReconciler } from './service-reconciler.js';
+import { ReconcileWatchdog } from './watchdog.js';
 
 export interface ControllerOptions {
   readonly clients: KubeClients;
@@ -54,6 +55,13 @@ export interface ControllerOptions {
   readonly nodeMaxDelayMs?: number;
   /** Upper bound of one provider call. Default 2 min. */
   readonly providerTimeoutMs?: number;
+  /**
+   * Upper bound of one reconcile: past it the reconcile is aborted and its key retried
+   * with backoff (watchdog.ts). Default providerTimeoutMs + 3 min, at least 5 min.
+   */
+  readonly reconcileTimeoutMs?: number;
+  /** A reconcile running this long is logged (once). Default 60 s. */
+  readonly slowReconcileMs?: number;
   /** Per-key retry backoff: 5 ms doubling to 5 min by default, as client-go. */
   readonly retry?: { readonly baseMs?: number; readonly maxMs?: number };
   /** Retry of failures only a change can fix (invalid, forbidden): 30 s doubling to 10 min by default. */
@@ -87,6 +95,10 @@ export interface ControllerStats {
   /** Node batches that changed the eligible set. */
   readonly nodeBatches: number;
   readonly eligibleNodes: number;
+  /** How long the oldest reconcile in flight has run, in seconds. */
+  readonly longestRunningSeconds: number;
+  /** Reconciles aborted at their deadline. */
+  readonly stuck: number;
 }
 
 const consoleLog: Logger = {
@@ -95,6 +107,8 @@ const consoleLog: Logger = {
 };
 
 const SERVICE_PREFIX = 'service/';
+// After the drain timeout aborts what is in flight, how long a reconcile may take to return.
+const SHUTDOWN_GRACE_MS = 1000;
 
 const isLoadBalancer = (svc: V1Service): boolean => svc.spec?.type === 'LoadBalancer' || hasFinalizer(svc, FINALIZER);
 const specJson = (svc: V1Service): string => JSON.stringify(svc.spec ?? null);
@@ -125,6 +139,7 @@ export class Controller {
   /** Per metal provider: whether a Service is one of its own (to wake Services waiting for an address). */
   private readonly metalOwnership: readonly MetalOwnership[];
   private readonly inflight = new Map<string, Flight>();
+  private readonly watchdog: ReconcileWatchdog;
   private readonly serviceWrites = new OwnWrites<V1Service>();
   private readonly ingressWrites = new OwnWrites<V1Ingress>();
   private readonly ownsRecorder: boolean;
@@ -215,6 +230,13 @@ export class Controller {
       dryRun: config.gc.dryRun,
       log: this.log,
       providerTimeoutMs: env.providerTimeoutMs,
+    });
+    const reconcileTimeoutMs = opts.reconcileTimeoutMs ?? Math.max(300_000, env.providerTimeoutMs + 180_000);
+    this.watchdog = new ReconcileWatchdog({
+      deadlineMs: reconcileTimeoutMs,
+      slowAfterMs: Math.min(opts.slowReconcileMs ?? 60_000, reconcileTimeoutMs),
+      graceMs: Math.min(5000, reconcileTimeoutMs / 10),
+      log: this.log,
     });
     this.registerHandlers();
   }
@@ -318,6 +340,8 @@ export class Controller {
       retries: this.retries,
       nodeBatches: this.eligibleNodes.changes,
       eligibleNodes: this.eligibleNodes.nodes.length,
+      longestRunningSeconds: this.watchdog.longestRunningSeconds(),
+      stuck: this.watchdog.stuck,
     };
   }
 
@@ -338,6 +362,8 @@ export class Controller {
     const drained = this.queue.shutDown();
     const timer = setTimeout(() => {
       for (const flight of this.inflight.values()) flight.abort(new Error('controller shutting down'));
+      // A reconcile deaf to its abort must not hold the shutdown (nor the Lease) forever.
+      this.watchdog.letGoAll('controller shutting down', SHUTDOWN_GRACE_MS);
     }, drainTimeoutMs);
     await drained;
     await this.workers;
@@ -480,7 +506,7 @@ export class Controller {
       observer?.started?.(key);
       try {
         this.reconciles++;
-        const out = await this.dispatch(key, flight);
+        const out = await this.watchdog.run(key, flight, this.dispatch(key, flight));
         result = out.kind;
         this.settle(key, out);
       } catch (e) {
@@ -494,7 +520,8 @@ export class Controller {
     }
   }
 
-  private dispatch(key: string, flight: Flight): Promise<Outcome> {
+  // async: an unknown key rejects like any failed reconcile.
+  private async dispatch(key: string, flight: Flight): Promise<Outcome> {
     if (key.startsWith(SERVICE_PREFIX)) return this.serviceReconciler.reconcile(key.slice(SERVICE_PREFIX.length), flight);
     if (isIngressGroupKey(key)) return this.ingressReconciler.reconcile(key, flight);
     throw new Error(`unknown queue key ${key}`);
