@@ -224,6 +224,16 @@ describe('EventRecorder', () => {
   });
 });
 
+/** What a reconcile records for each of n Services, Ensuring then Ensured; resolves once all are written. */
+async function ensuringThenEnsured(rec: EventRecorder, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const obj = { kind: 'Service', namespace: 'shop', name: `svc-${i}` };
+    rec.event(obj, 'Normal', 'EnsuringLoadBalancer', 'Ensuring load balancer');
+    rec.event(obj, 'Normal', 'EnsuredLoadBalancer', 'Ensured load balancer');
+  }
+  await rec.flush();
+}
+
 describe('EventRecorder guarantees (README, Operations)', () => {
   it("writes an object's Events in the order recorded: an Ensured never lands before its Ensuring", async () => {
     const api = new FakeEvents();
@@ -244,13 +254,7 @@ describe('EventRecorder guarantees (README, Operations)', () => {
         return out;
       }) as Core['createNamespacedEvent'],
     };
-    const rec = make(api, { concurrency: 8 });
-    for (let i = 0; i < 20; i++) {
-      const obj = { kind: 'Service', namespace: 'shop', name: `svc-${i}` };
-      rec.event(obj, 'Normal', 'EnsuringLoadBalancer', 'Ensuring load balancer');
-      rec.event(obj, 'Normal', 'EnsuredLoadBalancer', 'Ensured load balancer');
-    }
-    await rec.flush();
+    await ensuringThenEnsured(make(api, { concurrency: 8 }), 20);
     expect(order).toHaveLength(40);
     for (let i = 0; i < 20; i++) {
       const mine = order.filter((o) => o.startsWith(`svc-${i} `));
@@ -277,13 +281,7 @@ describe('EventRecorder guarantees (README, Operations)', () => {
         return out;
       }) as Core['createNamespacedEvent'],
     };
-    const rec = make(api, { concurrency: 8 });
-    for (let i = 0; i < 30; i++) {
-      const obj = { kind: 'Service', namespace: 'shop', name: `svc-${i}` };
-      rec.event(obj, 'Normal', 'EnsuringLoadBalancer', 'Ensuring load balancer');
-      rec.event(obj, 'Normal', 'EnsuredLoadBalancer', 'Ensured load balancer');
-    }
-    await rec.flush();
+    await ensuringThenEnsured(make(api, { concurrency: 8 }), 30);
     expect(api.all()).toHaveLength(60);
     expect(violations).toEqual([]);
   });

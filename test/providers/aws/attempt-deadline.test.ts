@@ -9,6 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AwsApi } from '../../../src/providers/aws/api.js';
+import { awsOptionsSchema } from '../../../src/providers/aws/options.js';
 import { ProviderError } from '../../../src/providers/types.js';
 
 let server: http.Server;
@@ -35,16 +36,7 @@ it('gives up each unanswered request at attemptTimeoutMs (the SDK aborts it), re
     elbv2: new ElasticLoadBalancingV2Client(common),
     ec2: new EC2Client(common),
     acm: new ACMClient(common),
-    options: {
-      retry: { attempts: 3, minDelay: 1, maxDelay: 5 },
-      rateLimits: {
-        elbv2Read: { perSecond: 100, burst: 100 },
-        elbv2Write: { perSecond: 100, burst: 100 },
-        ec2Read: { perSecond: 100, burst: 100 },
-        ec2Write: { perSecond: 100, burst: 100 },
-        acmRead: { perSecond: 100, burst: 100 },
-      },
-    },
+    options: { ...awsOptionsSchema.parse({ region: 'eu-west-1' }), retry: { attempts: 3, minDelay: 1, maxDelay: 5 } },
     provider: 'aws-test',
     attemptTimeoutMs: 200,
   });
