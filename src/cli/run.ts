@@ -62,6 +62,9 @@ export class Replica {
           onStartedLeading: () => this.lead(),
           onStoppedLeading: (reason) => {
             if (reason === 'stopped') return; // shutdown() stops the controller itself, draining first
+            // The successor reports on the same objects from now on: Events this replica
+            // still holds would arrive late and contradict it, so they are dropped (counted).
+            this.controller.recorder.discard(`lost the Lease (${reason})`);
             void this.controller.stop({ drainTimeoutMs: 0 }).finally(() => this.onLost(reason));
           },
         })

@@ -34,6 +34,7 @@ import {
 } from './reconcile.js';
 import { ServiceReconciler } from './service-reconciler.js';
 import { selectorsOf, watchedKinds, type WatchedKind } from './watched-kinds.js';
+import { ReconcileWatchdog } from './watchdog.js';
 
 export interface ControllerOptions {
   readonly clients: KubeClients;
@@ -61,6 +62,13 @@ export interface ControllerOptions {
   readonly nodeMaxDelayMs?: number;
   /** Upper bound of one provider call. Default 2 min. */
   readonly providerTimeoutMs?: number;
+  /**
+   * Upper bound of one reconcile: past it the reconcile is aborted and its key retried
+   * with backoff (watchdog.ts). Default providerTimeoutMs + 3 min, at least 5 min.
+   */
+  readonly reconcileTimeoutMs?: number;
+  /** A reconcile running this long is logged (once). Default 60 s. */
+  readonly slowReconcileMs?: number;
   /** Per-key retry backoff: 5 ms doubling to 5 min by default, as client-go. */
   readonly retry?: { readonly baseMs?: number; readonly maxMs?: number };
   /** Retry of failures only a change can fix (invalid, forbidden): 30 s doubling to 10 min by default. */
@@ -94,6 +102,10 @@ export interface ControllerStats {
   /** Node batches that changed the eligible set. */
   readonly nodeBatches: number;
   readonly eligibleNodes: number;
+  /** How long the oldest reconcile in flight has run, in seconds. */
+  readonly longestRunningSeconds: number;
+  /** Reconciles aborted at their deadline. */
+  readonly stuck: number;
 }
 
 const consoleLog: Logger = {
@@ -102,6 +114,8 @@ const consoleLog: Logger = {
 };
 
 const SERVICE_PREFIX = 'service/';
+// After the drain timeout aborts what is in flight, how long a reconcile may take to return.
+const SHUTDOWN_GRACE_MS = 1000;
 
 /** Which reconciler a queue key goes to, and how its keys and the queue's map onto each other. */
 interface Route {
@@ -143,6 +157,7 @@ export class Controller {
   private readonly routes: readonly Route[];
   /** Every informer, by the watched kind's name, in the order they were made. */
   private readonly watched: { readonly resource: string; readonly informer: Informer<never> }[] = [];
+  private readonly watchdog: ReconcileWatchdog;
   private readonly serviceWrites = new OwnWrites<V1Service>();
   private readonly ingressWrites = new OwnWrites<V1Ingress>();
   private readonly ownsRecorder: boolean;
@@ -250,6 +265,13 @@ export class Controller {
       providerTimeoutMs: env.providerTimeoutMs,
       ...(opts.namespace ? { namespace: opts.namespace } : {}),
     });
+    const reconcileTimeoutMs = opts.reconcileTimeoutMs ?? Math.max(300_000, env.providerTimeoutMs + 180_000);
+    this.watchdog = new ReconcileWatchdog({
+      deadlineMs: reconcileTimeoutMs,
+      slowAfterMs: Math.min(opts.slowReconcileMs ?? 60_000, reconcileTimeoutMs),
+      graceMs: Math.min(5000, reconcileTimeoutMs / 10),
+      log: this.log,
+    });
     this.registerHandlers();
   }
 
@@ -344,6 +366,8 @@ export class Controller {
       retries: this.retries,
       nodeBatches: this.eligibleNodes.changes,
       eligibleNodes: this.eligibleNodes.nodes.length,
+      longestRunningSeconds: this.watchdog.longestRunningSeconds(),
+      stuck: this.watchdog.stuck,
     };
   }
 
@@ -364,6 +388,8 @@ export class Controller {
     const drained = this.queue.shutDown();
     const timer = setTimeout(() => {
       for (const flight of this.inflight.values()) flight.abort(new ControllerStoppingError('controller shutting down'));
+      // A reconcile deaf to its abort must not hold the shutdown (nor the Lease) forever.
+      this.watchdog.letGoAll('controller shutting down', SHUTDOWN_GRACE_MS);
     }, drainTimeoutMs);
     await drained;
     await this.workers;
@@ -505,7 +531,7 @@ export class Controller {
       observer?.started?.(key);
       try {
         this.reconciles++;
-        const out = await this.dispatch(key, flight);
+        const out = await this.watchdog.run(key, flight, this.dispatch(key, flight));
         result = out.kind;
         this.settle(key, out);
       } catch (e) {
@@ -525,7 +551,8 @@ export class Controller {
     return route;
   }
 
-  private dispatch(key: string, flight: Flight): Promise<Outcome> {
+  // async: an unknown key rejects like any failed reconcile.
+  private async dispatch(key: string, flight: Flight): Promise<Outcome> {
     const route = this.route(key);
     return route.reconciler.reconcile(route.reconcilerKey(key), flight);
   }

@@ -121,9 +121,19 @@ function keyPart(v: unknown): string {
  * Here the files are read once (as client-go does) and requests share one keep-alive
  * agent per set of connection options. Idempotent; returns kc.
  */
-export function reuseConnections(kc: KubeConfig): KubeConfig {
+export function reuseConnections(kc: KubeConfig, opts: { requestTimeoutMs?: number } = {}): KubeConfig {
   if (reused.has(kc)) return kc;
   reused.add(kc);
+  // client-node sets no deadline on its requests: one sent on a connection that died
+  // without a reset would wait forever, and with it the worker that made it. Every
+  // request it makes passes through the KubeConfig as its auth method, so each gets one
+  // there (a caller's own signal wins). Its watches do not pass there, and keep none.
+  const timeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const authenticate = kc.applySecurityAuthentication.bind(kc);
+  kc.applySecurityAuthentication = async (context) => {
+    await authenticate(context);
+    if (!context.getSignal()) context.setSignal(AbortSignal.timeout(timeoutMs));
+  };
   kc.clusters = kc.clusters.map((c) => (c.caFile ? { ...c, caData: inline(c.caFile), caFile: undefined } : c));
   kc.users = kc.users.map((u) =>
     u.certFile || u.keyFile
@@ -422,7 +432,14 @@ export class ApiConnection {
         ...options,
         ALPNProtocols: ['h2', 'http/1.1'],
       });
-      s.once('secureConnect', () => resolve(s));
+      // A server that takes the connection but never finishes the handshake (a load
+      // balancer in front of a restarting API server) would hold every request, since
+      // they all wait for this one connection: the handshake has the request deadline.
+      s.setTimeout(this.requestTimeoutMs, () => s.destroy(new Error(`TLS handshake not done within ${this.requestTimeoutMs} ms`)));
+      s.once('secureConnect', () => {
+        s.setTimeout(0);
+        resolve(s);
+      });
       s.once('error', reject);
     });
     if (socket.alpnProtocol !== 'h2') {

@@ -6,11 +6,22 @@
 // one pending write) and is written with bounded concurrency and retries. Under a
 // backlog they can also wait their turn (holdWhile), so that the API server's time goes
 // to the writes users wait for (finalizers, addresses) first.
+//
+// What is guaranteed (README, Operations):
+// - the Events of one object are written one at a time, in the order they were
+//   recorded: a later one is never written before an earlier one is written or given
+//   up, so a crash loses an object's latest Events, never an "Ensuring" whose
+//   "Ensured" made it;
+// - an Event waits for status writes at most maxHoldMs, then is written;
+// - after discard() (the replica lost its Lease) nothing more is sent: pending and
+//   later Events are dropped and counted in one log line;
+// - close() flushes for at most its timeout, then drops what is left, with a log line.
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import type { KubeObject } from './cache.js';
 import type { Logger } from './logger.js';
+import { truncate } from './truncate.js';
 import { ExponentialBackoff, WorkQueue } from './workqueue.js';
 
 export type EventType = 'Normal' | 'Warning';
@@ -53,6 +64,9 @@ export interface EventRecorderOptions {
   logger?: Pick<Logger, 'warn'>;
 }
 
+/** The longest Event message lbc writes; longer ones are cut with a marker (truncate.ts). */
+export const MAX_EVENT_MESSAGE = 1024;
+
 export interface EventRecorderStats {
   /** event() calls. */
   recorded: number;
@@ -64,6 +78,8 @@ export interface EventRecorderStats {
   retried: number;
   /** Events given up: a permanent error, or transient errors past maxAttempts. */
   failed: number;
+  /** Events not written because discard() or a close() timeout came first. */
+  dropped: number;
 }
 
 // One Event object as lbc will have written it once its queue entry is processed.
@@ -71,6 +87,8 @@ interface Pending {
   readonly name: string;
   readonly namespace: string;
   readonly aggKey: string;
+  /** The queue key: the object the Event is about; its Events are written in order. */
+  readonly objectKey: string;
   readonly involved: InvolvedObject;
   readonly type: EventType;
   readonly reason: string;
@@ -82,6 +100,10 @@ interface Pending {
   written: number;
   /** Date.now() when its latest write was queued: holdWhile holds it until queuedAt + maxHoldMs. */
   queuedAt: number;
+  /** In its object's list of Events waiting for a write. */
+  queued: boolean;
+  /** Failed attempts of the write now pending. */
+  attempts: number;
 }
 
 // Event names are `<object name>.<hex nanoseconds>` as client-go makes them; they must
@@ -107,12 +129,14 @@ export class EventRecorder {
   private readonly running: Promise<void>;
   // aggregation key -> the Event repeats go to now
   private readonly current = new Map<string, Pending>();
-  // Event name -> Event, for every Event with a write queued or in flight
-  private readonly byName = new Map<string, Pending>();
+  // object key -> its Events with a write queued or in flight, oldest first
+  private readonly byObject = new Map<string, Pending[]>();
   private lastNanos = 0n;
   private lastSweep = 0;
   private closed = false;
-  private readonly counters: EventRecorderStats = { recorded: 0, created: 0, patched: 0, retried: 0, failed: 0 };
+  private discarded: string | undefined;
+  private droppedSinceDiscard = 0;
+  private readonly counters: EventRecorderStats = { recorded: 0, created: 0, patched: 0, retried: 0, failed: 0, dropped: 0 };
 
   constructor(opts: EventRecorderOptions) {
     this.core = opts.core;
@@ -128,7 +152,7 @@ export class EventRecorder {
     this.queue = new WorkQueue<string>({
       rateLimiter: new ExponentialBackoff({ baseMs: opts.retry?.baseMs ?? 100, maxMs: opts.retry?.maxMs ?? 30_000 }),
     });
-    this.running = this.queue.run(opts.concurrency ?? 5, (name) => this.write(name));
+    this.running = this.queue.run(opts.concurrency ?? 5, (key) => this.writeObject(key));
   }
 
   /** Queues an Event; never throws for API trouble and never blocks the caller. */
@@ -136,6 +160,12 @@ export class EventRecorder {
     if (this.closed) throw new Error('event recorder is closed');
     const involved = toInvolvedObject(target);
     this.counters.recorded++;
+    if (this.discarded !== undefined) {
+      this.counters.dropped++;
+      this.droppedSinceDiscard++;
+      return;
+    }
+    message = truncate(message, MAX_EVENT_MESSAGE);
     const now = this.now();
     const aggKey = JSON.stringify([
       involved.kind,
@@ -156,6 +186,7 @@ export class EventRecorder {
         name: this.eventName(involved.name, now),
         namespace: involved.namespace || 'default',
         aggKey,
+        objectKey: JSON.stringify([involved.kind, involved.namespace ?? '', involved.name]),
         involved,
         type,
         reason,
@@ -165,12 +196,19 @@ export class EventRecorder {
         count: 1,
         written: 0,
         queuedAt: 0,
+        queued: false,
+        attempts: 0,
       };
       this.current.set(aggKey, ev);
     }
     if (ev.written === ev.count - 1) ev.queuedAt = Date.now();
-    this.byName.set(ev.name, ev);
-    this.queue.add(ev.name);
+    if (!ev.queued) {
+      ev.queued = true;
+      const list = this.byObject.get(ev.objectKey);
+      if (list) list.push(ev);
+      else this.byObject.set(ev.objectKey, [ev]);
+    }
+    this.queue.add(ev.objectKey);
     this.sweep(now);
   }
 
@@ -179,28 +217,81 @@ export class EventRecorder {
     return this.queue.idle();
   }
 
-  /** Flushes, then stops the workers. */
-  async close(): Promise<void> {
+  /**
+   * Sends nothing more: the Events waiting to be written, and any recorded from now on,
+   * are dropped and counted in a log line. For a replica that lost its Lease: its
+   * successor reports on the same objects, and late Events from the old leader would
+   * contradict it. Writes already sent (at most `concurrency`) cannot be called back.
+   */
+  discard(reason: string): void {
+    if (this.discarded !== undefined) return;
+    this.discarded = reason;
+    const n = this.drop();
+    this.log.warn(`events: ${n} Events not written: ${reason}`);
+  }
+
+  /** Flushes for at most timeoutMs (default 5 s), drops what is left, then stops the workers. */
+  async close(opts: { timeoutMs?: number } = {}): Promise<void> {
     if (this.closed) return;
-    await this.flush();
+    const timeoutMs = opts.timeoutMs ?? 5000;
+    let timer: NodeJS.Timeout | undefined;
+    const late = await Promise.race([
+      this.flush().then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (late) this.discard(`not written within ${timeoutMs} ms of shutdown`);
     this.closed = true;
+    if (this.droppedSinceDiscard > 0) this.log.warn(`events: ${this.droppedSinceDiscard} more Events recorded after that were not written`);
     await this.queue.shutDown();
     await this.running;
   }
 
   stats(): EventRecorderStats & { pending: number } {
-    const m = this.queue.metrics();
-    return { ...this.counters, pending: m.depth + m.delayed + m.processing };
+    let pending = 0;
+    for (const list of this.byObject.values()) for (const ev of list) if (ev.written < ev.count) pending++;
+    return { ...this.counters, pending };
   }
 
-  private async write(name: string): Promise<void> {
-    const first = this.byName.get(name);
-    if (!first || first.written === first.count) return;
-    await this.hold(first.queuedAt + this.maxHoldMs);
-    const ev = this.byName.get(name);
-    if (!ev) return;
+  private drop(): number {
+    let n = 0;
+    for (const list of this.byObject.values()) {
+      for (const ev of list) {
+        if (ev.written < ev.count) n++;
+        ev.queued = false;
+      }
+    }
+    this.byObject.clear();
+    this.current.clear();
+    this.counters.dropped += n;
+    return n;
+  }
+
+  // Writes the object's Events oldest first. A transient failure throws, so the queue
+  // retries the object with backoff and the Events after the failing one wait for it.
+  private async writeObject(key: string): Promise<void> {
+    for (;;) {
+      const list = this.byObject.get(key);
+      const ev = list?.[0];
+      if (!list || !ev || this.discarded !== undefined) return;
+      if (ev.written < ev.count) {
+        await this.hold(ev.queuedAt + this.maxHoldMs);
+        if (this.discarded !== undefined) return;
+        await this.write(ev);
+        // Settled (written or given up): the next Event of the object starts its own backoff.
+        this.queue.forget(key);
+      }
+      if (ev.written === ev.count || !ev.queued) {
+        ev.queued = false;
+        list.shift();
+        if (list.length === 0 && this.byObject.get(key) === list) this.byObject.delete(key);
+      }
+    }
+  }
+
+  /** Writes ev's count; false when it was given up; throws a transient error to be retried. */
+  private async write(ev: Pending): Promise<boolean> {
     const count = ev.count;
-    if (ev.written === count) return;
     try {
       if (ev.written === 0) {
         await this.create(ev, count);
@@ -218,9 +309,11 @@ export class EventRecorder {
         }
       }
       ev.written = count;
+      ev.attempts = 0;
+      return true;
     } catch (err) {
       const status = statusOf(err);
-      if (isTransient(status) && this.queue.numRequeues(name) + 1 < this.maxAttempts) {
+      if (isTransient(status) && ++ev.attempts < this.maxAttempts) {
         this.counters.retried++;
         throw err;
       }
@@ -228,11 +321,9 @@ export class EventRecorder {
       this.log.warn(`event ${ev.namespace}/${ev.name} (${ev.reason}) not written`, describe(err));
       // Given up: later repeats start a new Event rather than patch one never created.
       if (this.current.get(ev.aggKey) === ev) this.current.delete(ev.aggKey);
-      this.byName.delete(name);
-      return;
+      ev.queued = false;
+      return false;
     }
-    // Superseded Events are done once written; the current one stays for repeats.
-    if (this.current.get(ev.aggKey) !== ev && ev.written === ev.count) this.byName.delete(name);
   }
 
   private async create(ev: Pending, count: number): Promise<void> {
@@ -287,10 +378,7 @@ export class EventRecorder {
     if (t - this.lastSweep < Math.min(this.windowMs, 60_000)) return;
     this.lastSweep = t;
     for (const [key, ev] of this.current) {
-      if (t - ev.last.getTime() > this.windowMs && ev.written === ev.count) {
-        this.current.delete(key);
-        this.byName.delete(ev.name);
-      }
+      if (t - ev.last.getTime() > this.windowMs && ev.written === ev.count) this.current.delete(key);
     }
   }
 }

@@ -68,7 +68,7 @@ export interface InformerOptions<T extends KubeObject> {
   watchdogMs?: number;
   /** Backoff between failed lists or watches. Default 800 ms doubling to 30 s. */
   backoff?: { baseMs?: number; maxMs?: number; random?: () => number };
-  logger?: Pick<Logger, 'warn' | 'debug'>;
+  logger?: Pick<Logger, 'warn' | 'debug'> & Partial<Pick<Logger, 'info'>>;
   /** Used in log lines. Default: the path. */
   name?: string;
 }
@@ -108,7 +108,7 @@ export class Informer<T extends KubeObject> {
   private readonly opts: InformerOptions<T>;
   private readonly watchFn: WatchFn;
   private readonly decode: (raw: unknown) => T;
-  private readonly log: Pick<Logger, 'warn' | 'debug'>;
+  private readonly log: Pick<Logger, 'warn' | 'debug'> & Partial<Pick<Logger, 'info'>>;
   private readonly name: string;
   private readonly backoff: ExponentialBackoff;
   private readonly addHandlers: ((obj: T) => void)[] = [];
@@ -123,6 +123,9 @@ export class Informer<T extends KubeObject> {
   private loopDone: Promise<void> = Promise.resolve();
   // Ends whatever the loop is waiting on (a watch, a backoff sleep, a list) at stop().
   private interrupt: (() => void) | undefined;
+  // Lists and watches failing in a row: one warn line when it starts, one info line
+  // (with how long) when a list or a watch works again; the retries between are debug.
+  private outage: { since: number; failures: number } | undefined;
   private readonly counters: Omit<InformerStats, 'resourceVersion'> = {
     lists: 0,
     watches: 0,
@@ -233,12 +236,12 @@ export class Informer<T extends KubeObject> {
           needList = false;
         } catch (err) {
           if (this.stopped) break;
-          this.counters.errors++;
-          this.log.warn(`informer ${this.name}: list failed, retrying`, describe(err));
+          this.failed('list failed, retrying', err);
           if (!(await this.sleep(this.backoff.when('list')))) break;
           continue;
         }
         this.backoff.forget('list');
+        this.reconnected('listed again');
       }
       const eventsBefore = this.counters.events;
       const end = await this.watchOnce();
@@ -268,12 +271,29 @@ export class Informer<T extends KubeObject> {
           this.backoff.forget('watch');
           break;
         case 'error':
-          this.counters.errors++;
-          this.log.warn(`informer ${this.name}: watch failed, reconnecting from ${this.rv}`, describe(end.err));
+          this.failed(`watch failed, reconnecting from ${this.rv}`, end.err);
           if (!(await this.sleep(this.backoff.when('watch')))) return;
           break;
       }
     }
+  }
+
+  private failed(what: string, err: unknown): void {
+    this.counters.errors++;
+    if (this.outage) {
+      this.outage.failures++;
+      this.log.debug?.(`informer ${this.name}: ${what} (${this.outage.failures} failures in a row)`, describe(err));
+      return;
+    }
+    this.outage = { since: Date.now(), failures: 1 };
+    this.log.warn(`informer ${this.name}: ${what}; retrying with backoff (repeats at debug, one line when it is back)`, describe(err));
+  }
+
+  private reconnected(how: string): void {
+    if (!this.outage) return;
+    const { since, failures } = this.outage;
+    this.outage = undefined;
+    this.log.info?.(`informer ${this.name}: ${how} after ${((Date.now() - since) / 1000).toFixed(1)} s down (${failures} failed attempts)`);
   }
 
   private async listAndReconcile(): Promise<void> {
@@ -355,12 +375,14 @@ export class Informer<T extends KubeObject> {
       let handle: WatchHandle | undefined;
       let watchdog: NodeJS.Timeout | undefined;
       let relistTimer: NodeJS.Timeout | undefined;
+      let established: NodeJS.Timeout | undefined;
 
       const finish = (end: WatchEnd): void => {
         if (finished) return;
         finished = true;
         clearTimeout(watchdog);
         clearTimeout(relistTimer);
+        clearTimeout(established);
         this.interrupt = undefined;
         handle?.abort();
         resolve(end);
@@ -382,6 +404,7 @@ export class Informer<T extends KubeObject> {
       const onEvent = (type: string, raw: unknown): void => {
         if (finished) return;
         sawEvent = true;
+        this.reconnected('watch re-established');
         kick();
         const end = this.handleEvent(type, raw);
         if (end) finish(end);
@@ -413,7 +436,12 @@ export class Informer<T extends KubeObject> {
       opened.then(
         (h) => {
           handle = h;
-          if (finished) h.abort();
+          if (finished) {
+            h.abort();
+            return;
+          }
+          // A refused watch ends straight after it opens; one still open a moment later works.
+          if (this.outage) established = setTimeout(() => this.reconnected('watch re-established'), SHORT_WATCH_MS);
         },
         (err: unknown) => onDone(err ?? new Error('watch failed')),
       );

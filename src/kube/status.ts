@@ -5,6 +5,7 @@
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { V1Condition, V1Ingress, V1Service } from '@kubernetes/client-node';
 import type { KubeClients } from './client.js';
+import { MAX_CONDITION_MESSAGE, truncate } from './truncate.js';
 
 /** The kinds lbc writes status to. */
 export type StatusKind = 'Service' | 'Ingress';
@@ -122,7 +123,8 @@ export function mergeConditions(
       type: d.type,
       status: d.status,
       reason: d.reason,
-      message: d.message ?? '',
+      // Messages quote user input (annotation values): a condition must stay within its schema.
+      message: truncate(d.message ?? '', MAX_CONDITION_MESSAGE),
       lastTransitionTime: now,
       ...(d.observedGeneration !== undefined ? { observedGeneration: d.observedGeneration } : {}),
     };

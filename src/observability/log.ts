@@ -20,6 +20,7 @@ import { pino, stdSerializers, stdTimeFunctions, type DestinationStream, type Lo
 import type { LbcConfig } from '../config/config.js';
 import { LOG_LEVELS, type LogLevel } from '../config/operations.js';
 import type { Logger } from '../kube/logger.js';
+import { MAX_LOG_FIELD, truncate } from '../kube/truncate.js';
 
 export { LOG_LEVELS, type LogLevel };
 
@@ -135,11 +136,24 @@ export function createLogger(opts: LoggerOptions = {}): Pino {
       // "level":"warn" rather than 40: read by people as often as by machines.
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACT_PATHS, censor: REDACTED },
-      serializers: { err: stdSerializers.err, secret: secretSerializer },
-      hooks: { streamWrite: (line) => scrubber.scrub(line) },
+      serializers: { err: (e: Error) => boundedError(stdSerializers.err(e), scrubber), secret: secretSerializer },
+      hooks: {
+        // Messages quote user input (a 100 KB annotation value): each is cut to a bound,
+        // after scrubbing, so a cut never leaves half a credential the scrubber would miss.
+        logMethod(args, method) {
+          method.apply(this, args.map((a) => (typeof a === 'string' ? truncate(scrubber.scrub(a), MAX_LOG_FIELD) : a)) as Parameters<typeof method>);
+        },
+        streamWrite: (line) => scrubber.scrub(line),
+      },
     },
     opts.destination ?? pino.destination({ dest: 1, sync: false }),
   );
+}
+
+function boundedError<E extends { message: string; stack?: string }>(e: E, scrubber: SecretScrubber): E {
+  e.message = truncate(scrubber.scrub(e.message), MAX_LOG_FIELD);
+  if (typeof e.stack === 'string') e.stack = truncate(scrubber.scrub(e.stack), MAX_LOG_FIELD);
+  return e;
 }
 
 /** A Secret (or anything shaped like one) logged as an object keeps its name, never its data. */

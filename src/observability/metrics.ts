@@ -136,6 +136,24 @@ export class ControllerMetrics implements ReconcileObserver {
       },
     });
     new Gauge({
+      // client-go's workqueue_longest_running_processor_seconds: a key stuck in flight shows here.
+      name: 'lbc_workqueue_longest_running_seconds',
+      help: 'How long the longest-running reconcile in flight has been running',
+      registers,
+      collect() {
+        this.set(self.source?.stats().longestRunningSeconds ?? 0);
+      },
+    });
+    new Counter({
+      name: 'lbc_reconcile_stuck_total',
+      help: 'Reconciles aborted for running past the reconcile deadline (their keys are retried with backoff)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(self.source?.stats().stuck ?? 0);
+      },
+    });
+    new Gauge({
       name: 'lbc_load_balancers',
       help: 'Load balancers this replica has ensured and still tracks, by provider (0 on a standby)',
       labelNames: ['provider'] as const,

@@ -11,6 +11,10 @@
 // - when the budget is spent on throttling, a ProviderError of kind 'throttled' whose
 //   retryAfterMs tells the work queue how long to stay away;
 // - an abort signal that stops the waiting at once;
+// - with attemptTimeoutMs, a deadline per attempt: the attempt's signal aborts and the
+//   attempt is retried as a transient failure, so a request lost on a dead connection
+//   costs seconds, not the caller's whole budget (an attempt that ignores its signal is
+//   left behind rather than waited for);
 // - every attempt reported to the cloud-call observer, which `lbc run` connects to the
 //   lbc_cloud_api_calls_total metric (observeCloudCalls): the metrics live a floor above
 //   the providers, so they are handed in rather than imported.
@@ -73,6 +77,13 @@ export interface CloudCall {
    * has passed since the first attempt (a dependency that takes a while to let go).
    */
   readonly deadlineMs?: number | undefined;
+  /**
+   * Deadline of one attempt. The attempt gets a signal that aborts at the deadline (or
+   * with `signal`), to hand to the SDK; a timed-out attempt is transient and retried.
+   */
+  readonly attemptTimeoutMs?: number | undefined;
+  /** Waits before each attempt (a client-side rate limiter); outside the attempt's deadline. */
+  readonly admit?: ((signal: AbortSignal | undefined) => Promise<void>) | undefined;
   readonly classify: (error: unknown) => FailureClass;
   /** The provider's own error for the failure that ended the call. */
   readonly toError: (error: unknown, exhausted: Exhausted) => ProviderError;
@@ -103,8 +114,43 @@ class AttemptFailed extends Error {
 
 const outcomeOf = (f: FailureClass): CloudCallOutcome => (f.kind === 'throttled' ? 'throttled' : 'error');
 
+/** An attempt given up at its deadline; named as fetch's and the SDKs' own timeouts are. */
+export class AttemptTimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
+/** A signal for one attempt: aborts at timeoutMs or with the call's signal; `expired` once the deadline passed. */
+function attemptDeadline(timeoutMs: number, outer: AbortSignal | undefined) {
+  const ac = new AbortController();
+  let reject: (e: unknown) => void = () => {};
+  const timedOut = new Promise<never>((_, r) => (reject = r));
+  timedOut.catch(() => {});
+  const onOuter = (): void => ac.abort(outer?.reason);
+  if (outer?.aborted) onOuter();
+  else outer?.addEventListener('abort', onOuter, { once: true });
+  const timer = setTimeout(() => {
+    const err = new AttemptTimeoutError(`no answer within ${timeoutMs} ms`);
+    ac.abort(err);
+    reject(err);
+  }, timeoutMs);
+  return {
+    signal: ac.signal,
+    get expired(): boolean {
+      return ac.signal.reason instanceof AttemptTimeoutError;
+    },
+    run<T>(p: Promise<T>): Promise<T> {
+      p.catch(() => {});
+      return Promise.race([p, timedOut]);
+    },
+    clear(): void {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuter);
+    },
+  };
+}
+
 /** Runs one API call (one request, never a sequence) under the policy. */
-export async function callWithRetry<T>(call: CloudCall, attempt: (n: number) => Promise<T>): Promise<T> {
+export async function callWithRetry<T>(call: CloudCall, attempt: (n: number, signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
   const { policy, signal } = call;
   const sleep = call.sleep ?? abortableSleep;
   const random = call.random ?? Math.random;
@@ -120,13 +166,17 @@ export async function callWithRetry<T>(call: CloudCall, attempt: (n: number) => 
       async (n) => {
         attempts = n;
         let out: T;
+        await call.admit?.(signal);
+        const deadline = call.attemptTimeoutMs !== undefined ? attemptDeadline(call.attemptTimeoutMs, signal) : undefined;
         try {
-          out = await attempt(n);
+          out = deadline ? await deadline.run(attempt(n, deadline.signal)) : await attempt(n, signal);
         } catch (e) {
-          const failure: FailureClass = signal?.aborted ? { kind: 'final' } : call.classify(e);
+          const failure: FailureClass = signal?.aborted ? { kind: 'final' } : deadline?.expired ? { kind: 'transient' } : call.classify(e);
           record(outcomeOf(failure), n, e);
-          last = new AttemptFailed(e, failure);
+          last = new AttemptFailed(deadline?.expired && !signal?.aborted ? deadline.signal.reason : e, failure);
           throw last;
+        } finally {
+          deadline?.clear();
         }
         record('success', n);
         return out;

@@ -8,7 +8,9 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { selfSignedCert } from '../../src/devcluster/tls.js';
-import { ApiConnection, ApiError, writeClients } from '../../src/kube/client.js';
+import { ApiConnection, ApiError, reuseConnections, writeClients } from '../../src/kube/client.js';
+import { CoreV1Api } from '@kubernetes/client-node';
+import net from 'node:net';
 
 const cert = selfSignedCert({ ips: ['127.0.0.1'], dns: ['localhost'] });
 
@@ -167,6 +169,49 @@ describe('ApiConnection', () => {
     expect(Date.now() - t0).toBeLessThan(3000);
     await expect(api.request('GET', '/after')).resolves.toMatchObject({ path: '/after' });
     expect(server.connections).toBe(1);
+  });
+
+  it('gives up on a server that takes the connection but never finishes the TLS handshake, failing every request that waited on it', async () => {
+    // As a load balancer in front of a restarting API server does: every request waited on this one connect.
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((sock) => sockets.push(sock));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    const server = await serve(true, echo);
+    const kc = server.kc();
+    kc.clusters = [{ ...kc.clusters[0]!, server: `https://127.0.0.1:${(silent.address() as AddressInfo).port}` }];
+    const api = ApiConnection.for(kc, { requestTimeoutMs: 300 });
+    if (!api) throw new Error('no connection');
+    opened.push({ api, server });
+    try {
+      const t0 = Date.now();
+      const [a, b] = await Promise.all([api.request('GET', '/one').catch((e: unknown) => e), api.request('GET', '/two').catch((e: unknown) => e)]);
+      expect(Date.now() - t0).toBeLessThan(3000);
+      for (const err of [a, b] as ApiError[]) {
+        expect(err).toBeInstanceOf(ApiError);
+        expect(err.code).toBeUndefined();
+        expect(err.message).toMatch(/TLS handshake not done within 300 ms/);
+      }
+      expect(sockets.length).toBe(1);
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it("gives client-node's own requests a deadline: one with no answer fails instead of holding its caller", async () => {
+    const server = await serve(false, (req, res) => {
+      if (!req.path.includes('/hang')) echo(req, res);
+    });
+    opened.push({ api: ApiConnection.for(server.kc())!, server });
+    const kc = reuseConnections(server.kc(), { requestTimeoutMs: 300 });
+    const core = kc.makeApiClient(CoreV1Api);
+    const t0 = Date.now();
+    const err = await core.readNamespacedService({ namespace: 'hang', name: 'web' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    // The same client still gets its answers from a server that gives them.
+    await expect(core.readNamespacedService({ namespace: 'shop', name: 'web' })).resolves.toBeDefined();
   });
 
   it('resolves nothing for a discarded answer', async () => {

@@ -223,3 +223,117 @@ describe('EventRecorder', () => {
     expect(api.all().map((e) => e.reason)).toEqual(['A']);
   });
 });
+
+/** What a reconcile records for each of n Services, Ensuring then Ensured; resolves once all are written. */
+async function ensuringThenEnsured(rec: EventRecorder, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const obj = { kind: 'Service', namespace: 'shop', name: `svc-${i}` };
+    rec.event(obj, 'Normal', 'EnsuringLoadBalancer', 'Ensuring load balancer');
+    rec.event(obj, 'Normal', 'EnsuredLoadBalancer', 'Ensured load balancer');
+  }
+  await rec.flush();
+}
+
+describe('EventRecorder guarantees (README, Operations)', () => {
+  it("writes an object's Events in the order recorded: an Ensured never lands before its Ensuring", async () => {
+    const api = new FakeEvents();
+    // The first write of each object's Ensuring fails once, as under a brief API outage.
+    const failedOnce = new Set<string>();
+    const order: string[] = [];
+    const core = api.core;
+    api.core = {
+      ...core,
+      createNamespacedEvent: (async (p: { namespace: string; body: CoreV1Event }) => {
+        const what = `${p.body.involvedObject.name} ${p.body.reason}`;
+        if (p.body.reason === 'EnsuringLoadBalancer' && !failedOnce.has(what)) {
+          failedOnce.add(what);
+          throw apiError(503);
+        }
+        const out = await core.createNamespacedEvent(p as never);
+        order.push(what);
+        return out;
+      }) as Core['createNamespacedEvent'],
+    };
+    await ensuringThenEnsured(make(api, { concurrency: 8 }), 20);
+    expect(order).toHaveLength(40);
+    for (let i = 0; i < 20; i++) {
+      const mine = order.filter((o) => o.startsWith(`svc-${i} `));
+      expect(mine).toEqual([`svc-${i} EnsuringLoadBalancer`, `svc-${i} EnsuredLoadBalancer`]);
+    }
+  });
+
+  it('loses only the latest Events of an object at a crash: at no instant is an Ensured stored without its Ensuring', async () => {
+    const api = new FakeEvents();
+    const core = api.core;
+    const violations: string[] = [];
+    const check = (): void => {
+      const reasons = new Map<string, Set<string>>();
+      for (const e of api.all()) reasons.set(e.involvedObject.name!, new Set([...(reasons.get(e.involvedObject.name!) ?? []), e.reason!]));
+      for (const [name, r] of reasons) if (r.has('EnsuredLoadBalancer') && !r.has('EnsuringLoadBalancer')) violations.push(name);
+    };
+    api.core = {
+      ...core,
+      createNamespacedEvent: (async (p: { namespace: string; body: CoreV1Event }) => {
+        // Ensuring writes are slow, Ensured writes fast: concurrent writes would store Ensured first.
+        if (p.body.reason === 'EnsuringLoadBalancer') await new Promise((r) => setTimeout(r, 15));
+        const out = await core.createNamespacedEvent(p as never);
+        check(); // a SIGKILL could come right after any write
+        return out;
+      }) as Core['createNamespacedEvent'],
+    };
+    await ensuringThenEnsured(make(api, { concurrency: 8 }), 30);
+    expect(api.all()).toHaveLength(60);
+    expect(violations).toEqual([]);
+  });
+
+  it('sends nothing after discard(): pending and later Events are dropped and counted in a log line', async () => {
+    const api = new FakeEvents();
+    const warnings: string[] = [];
+    let busy = true;
+    const rec = make(api, { holdWhile: () => busy, maxHoldMs: 60_000, logger: { warn: (m) => warnings.push(m) } });
+    for (const reason of ['A', 'B', 'C']) rec.event(svc, 'Normal', reason, 'm');
+    rec.event({ kind: 'Service', namespace: 'shop', name: 'other' }, 'Normal', 'A', 'm');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(api.calls).toEqual([]);
+    rec.discard('lost the Lease');
+    busy = false;
+    rec.event(svc, 'Normal', 'D', 'm');
+    await rec.flush();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(api.calls).toEqual([]);
+    expect(rec.stats()).toMatchObject({ recorded: 5, created: 0, dropped: 5, pending: 0 });
+    expect(warnings).toContain('events: 4 Events not written: lost the Lease');
+    await rec.close();
+    expect(warnings).toContain('events: 1 more Events recorded after that were not written');
+  });
+
+  it('close() flushes for at most its timeout, then drops what the API server would not take', async () => {
+    const api = new FakeEvents();
+    api.fail = () => apiError(503);
+    const warnings: string[] = [];
+    const rec = make(api, { retry: { baseMs: 20, maxMs: 50 }, logger: { warn: (m) => warnings.push(m) } });
+    rec.event(svc, 'Normal', 'A', 'm');
+    rec.event(svc, 'Normal', 'B', 'm');
+    const t0 = Date.now();
+    await rec.close({ timeoutMs: 300 });
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(rec.stats()).toMatchObject({ created: 0, dropped: 2 });
+    expect(warnings).toContain('events: 2 Events not written: not written within 300 ms of shutdown');
+    const calls = api.calls.length;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(api.calls.length).toBe(calls);
+  });
+
+  it('cuts a message to the 1024 bytes an Event note may have, with a marker giving the original size', async () => {
+    const api = new FakeEvents();
+    const rec = make(api);
+    const huge = `invalid annotation value "${'x'.repeat(100_000)}"`;
+    rec.event(svc, 'Warning', 'InvalidAnnotation', huge);
+    rec.event(svc, 'Warning', 'InvalidAnnotation', huge);
+    await rec.flush();
+    const [ev] = api.all();
+    expect(Buffer.byteLength(ev!.message!)).toBeLessThanOrEqual(1024);
+    expect(ev!.message).toMatch(/^invalid annotation value "x+… \(truncated, 100027 bytes\)$/);
+    expect(ev!.count).toBe(2);
+  });
+});

@@ -224,6 +224,38 @@ describe('Informer', () => {
     expect(api.lists).toHaveLength(1);
   });
 
+  it('logs an outage once when it starts and once when the watch is back, with how long it was down', async () => {
+    const api = new FakeApi();
+    const lines: string[] = [];
+    const logger = { info: (m: string) => lines.push(`info ${m}`), warn: (m: string) => lines.push(`warn ${m}`), debug: (m: string) => lines.push(`debug ${m}`) };
+    const inf = make(api, { logger, backoff: { baseMs: 20, maxMs: 20 } });
+    inf.start();
+    await vi.waitFor(() => expect(api.watches).toHaveLength(1));
+    api.watchOpenError = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    api.current().close(new Error('socket hang up'));
+    await vi.waitFor(() => expect(inf.stats().errors).toBeGreaterThanOrEqual(5));
+    api.watchOpenError = undefined;
+    await vi.waitFor(() => expect(lines.some((l) => l.startsWith('info '))).toBe(true), { timeout: 3000 });
+    const errors = inf.stats().errors;
+    expect(lines.filter((l) => l.startsWith('warn '))).toEqual([
+      'warn informer /apis/example.com/v1/things: watch failed, reconnecting from 100; retrying with backoff (repeats at debug, one line when it is back)',
+    ]);
+    expect(lines.filter((l) => l.startsWith('debug ') && l.includes('failures in a row'))).toHaveLength(errors - 1);
+    const back = lines.filter((l) => l.startsWith('info '));
+    expect(back).toHaveLength(1);
+    expect(back[0]).toMatch(new RegExp(`^info informer /apis/example.com/v1/things: watch re-established after \\d+\\.\\d s down \\(${errors} failed attempts\\)$`));
+    // A second outage is a new one.
+    api.listError = () => new Error('etcdserver: request timed out');
+    api.current().close(new Error('socket hang up'));
+    api.watchOpenError = Object.assign(new Error('Gone'), { statusCode: 410 });
+    await vi.waitFor(() => expect(api.lists.length).toBeGreaterThanOrEqual(3));
+    api.watchOpenError = undefined;
+    api.listError = undefined;
+    await vi.waitFor(() => expect(lines.filter((l) => l.startsWith('info '))).toHaveLength(2), { timeout: 3000 });
+    expect(lines.filter((l) => l.startsWith('warn '))).toHaveLength(2);
+    expect(lines.filter((l) => l.startsWith('info ')).at(-1)).toMatch(/: listed again after \d+\.\d s down \(\d+ failed attempts\)$/);
+  });
+
   it('reconnects at once after a normal close (the server-side timeout)', async () => {
     const api = new FakeApi();
     const inf = make(api, { backoff: { baseMs: 60_000, maxMs: 60_000 } });

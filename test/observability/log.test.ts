@@ -79,6 +79,29 @@ describe('the scrubber', () => {
   });
 });
 
+describe('user text in a line is bounded', () => {
+  it('cuts a 100 KB message and error to a bound with a marker, after scrubbing, so no half credential survives', () => {
+    const out = new Capture();
+    const secret = 'registered-secret-abcdefghijklmnopqrstuvwxyz';
+    const log = componentLogger(createLogger({ level: 'info', destination: out, scrubber: new SecretScrubber().add(secret) }), { component: 'controller' });
+    const value = 'v'.repeat(100_000);
+    // The secret straddles where the cut falls: cut first, its prefix would escape the scrubber.
+    const straddling = `${'p'.repeat(4096 - 20)}${secret}${value}`;
+    log.warn(`Service shop/web: invalid annotation lbc.dev/health-check-protocol: ${JSON.stringify(value)}`);
+    log.warn('Service shop/web: ensure failed', new Error(straddling));
+    log.warn(straddling);
+    const lines = out.json();
+    expect(lines).toHaveLength(3);
+    for (const l of out.lines) expect(Buffer.byteLength(l)).toBeLessThan(3 * 4096 + 1000);
+    expect(String(lines[0]!.msg)).toMatch(/^Service shop\/web: invalid annotation lbc\.dev\/health-check-protocol: "v+… \(truncated, 100\d{3} bytes\)$/);
+    expect(lines[0]).toMatchObject({ kind: 'Service', namespace: 'shop', name: 'web' });
+    const err = lines[1]!.err as { message: string; stack: string };
+    expect(err.message).toMatch(/… \(truncated, \d+ bytes\)$/);
+    expect(String(lines[2]!.msg)).toMatch(/… \(truncated, \d+ bytes\)$/);
+    expect(out.text).not.toContain(secret.slice(0, 12));
+  });
+});
+
 describe('which object a line is about', () => {
   it.each([
     ['Service default/web: Error syncing load balancer: boom (transient)', { kind: 'Service', namespace: 'default', name: 'web' }],

@@ -196,4 +196,64 @@ describe('callWithRetry', () => {
     expect(err.message).toMatch(/aborted/);
     expect(s.calls()).toBe(0);
   });
+
+  it('gives up an attempt with no answer at attemptTimeoutMs, aborting its signal, and tries again', async () => {
+    const h = harness({ attemptTimeoutMs: 100 });
+    const signals: AbortSignal[] = [];
+    let n = 0;
+    const t0 = Date.now();
+    const out = await callWithRetry(h.call, (_n, signal) => {
+      signals.push(signal!);
+      // The first attempt never answers (a request lost on a dead connection), the second does.
+      return n++ === 0 ? new Promise<string>(() => {}) : Promise.resolve('ok');
+    });
+    expect(out).toBe('ok');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(signals[0]!.aborted).toBe(true);
+    expect((signals[0]!.reason as Error).message).toBe('no answer within 100 ms');
+    expect(signals[1]!.aborted).toBe(false);
+    expect(h.outcomes).toEqual(['error', 'success']);
+  });
+
+  it('an attempt that ignores its signal is left behind; past the budget the call fails transient, naming the timeout', async () => {
+    const h = harness({ attemptTimeoutMs: 50, policy: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 } });
+    let calls = 0;
+    const t0 = Date.now();
+    const err = (await callWithRetry(h.call, () => {
+      calls++;
+      return new Promise<string>(() => {});
+    }).catch((e: unknown) => e)) as ProviderError;
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.kind).toBe('transient');
+    expect(err.message).toBe('no answer within 50 ms');
+    expect(calls).toBe(3);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it("the caller's abort still wins over the attempt deadline, and admit's wait is not part of it", async () => {
+    const ac = new AbortController();
+    let admitted = 0;
+    const h = harness({
+      signal: ac.signal,
+      attemptTimeoutMs: 100,
+      admit: async () => {
+        admitted++;
+        await new Promise((r) => setTimeout(r, 150));
+      },
+      aborted: (reason) => new ProviderError('transient', `aborted: ${(reason as Error).message}`),
+    });
+    const seen: AbortSignal[] = [];
+    const answered = await callWithRetry(h.call, async (_n, signal) => {
+      seen.push(signal!);
+      return 'ok';
+    });
+    expect(answered).toBe('ok');
+    expect(admitted).toBe(1);
+    setTimeout(() => ac.abort(new Error('shutdown')), 20);
+    const err = (await callWithRetry(h.call, (_n, signal) => new Promise<string>((_r, reject) => signal!.addEventListener('abort', () => reject(signal!.reason)))).catch(
+      (e: unknown) => e,
+    )) as ProviderError;
+    expect(err.message).toBe('aborted: shutdown');
+  });
 });

@@ -131,6 +131,8 @@ export interface AwsApiInit {
   readonly provider: string;
   readonly observer?: CallObserver;
   readonly sleep?: Sleep;
+  /** Deadline of one API request. Default 30 s: the SDK's own request timeout is none. */
+  readonly attemptTimeoutMs?: number;
 }
 
 type SendOptions = { abortSignal?: AbortSignal };
@@ -143,6 +145,7 @@ export class AwsApi {
   private readonly retry: AwsOptions['retry'];
   private readonly provider: string;
   private readonly sleep: Sleep;
+  private readonly attemptTimeoutMs: number;
   private readonly observers: CallObserver[] = [];
 
   constructor(init: AwsApiInit) {
@@ -152,6 +155,7 @@ export class AwsApi {
     this.retry = init.options.retry;
     this.provider = init.provider;
     this.sleep = init.sleep ?? abortableSleep;
+    this.attemptTimeoutMs = init.attemptTimeoutMs ?? 30_000;
     const l = init.options.rateLimits;
     this.buckets = {
       elbv2Read: new TokenBucket(l.elbv2Read.perSecond, l.elbv2Read.burst, this.sleep),
@@ -195,6 +199,8 @@ export class AwsApi {
         operation: action,
         policy: { attempts: this.retry.attempts, baseDelayMs: this.retry.minDelay, maxDelayMs: this.retry.maxDelay },
         signal,
+        attemptTimeoutMs: this.attemptTimeoutMs,
+        admit: (s) => bucket.take(s),
         ...(waitOn.length > 0 ? { deadlineMs: policy.deadlineMs ?? 60_000 } : {}),
         classify: (e) => {
           const f = awsErrorFacts(e);
@@ -211,10 +217,7 @@ export class AwsApi {
         },
         sleep: this.sleep,
       },
-      async () => {
-        await bucket.take(signal);
-        return send(signal ? { abortSignal: signal } : {});
-      },
+      (_n, attemptSignal) => send(attemptSignal ? { abortSignal: attemptSignal } : {}),
     );
   }
 
