@@ -17,6 +17,7 @@ import { newInformer, type Informer, type InformerOptions, type WatchFn } from '
 import { EndpointSlices, IngressClasses, Ingresses, Nodes, Secrets, Services } from '../kube/resources.js';
 import { ConflictError, hasFinalizer, StatusWriter, type StatusClients } from '../kube/status.js';
 import { ExponentialBackoff, WorkQueue } from '../kube/workqueue.js';
+import type { LbRef } from '../model/ref.js';
 import type { ProviderSet } from '../providers/registry.js';
 import { companionApi, companionByGroup, COMPANION_BY_GROUP, COMPANION_OF_ANNOTATION, Companions } from './companions.js';
 import { EligibleNodes } from './eligible-nodes.js';
@@ -24,7 +25,7 @@ import { GarbageCollector, type SweepResult } from './garbage-collector.js';
 import { groupKeyOf, INGRESS_BY_GROUP, ingressCacheIndexers, IngressReconciler, isIngressGroupKey } from './ingress-reconciler.js';
 import { OwnWrites } from './own-writes.js';
 import { podReader } from './probe-pods.js';
-import { attachServiceSources, type MetalOwnership } from './service-sources.js';
+import { restoreAddresses } from './held-addresses.js';
 import { FINALIZER, Flight, keyOf, ObjectGoneError, queueKeySubject, textArgs, type EventSink, type Logger, type Outcome } from './reconcile.js';
 import { ServiceReconciler } from './service-reconciler.js';
 
@@ -122,8 +123,10 @@ export class Controller {
   private readonly queue: WorkQueue<string>;
   private readonly backoff: ExponentialBackoff;
   private readonly slow: ExponentialBackoff;
-  /** Per metal provider: whether a Service is one of its own (to wake Services waiting for an address). */
-  private readonly metalOwnership: readonly MetalOwnership[];
+  /** Unsubscribes from the providers' capacity signals. */
+  private readonly unsubscribe: (() => void)[] = [];
+  /** Keys a provider freed capacity for while they were in flight: woken once they finish. */
+  private readonly wakeAfter = new Set<string>();
   private readonly inflight = new Map<string, Flight>();
   private readonly serviceWrites = new OwnWrites<V1Service>();
   private readonly ingressWrites = new OwnWrites<V1Ingress>();
@@ -159,10 +162,6 @@ export class Controller {
     };
     const ns = opts.namespace ? { namespace: opts.namespace } : {};
     this.services = newInformer(clients, Services, { ...common, ...ns, name: 'services', indexers: { ...serviceIndexers, [COMPANION_BY_GROUP]: companionByGroup } });
-    // The metal provider's allocation state is the Services' statuses: it reads them (and
-    // the policy and selector its sharing rules compare) from this cache, so it must have
-    // it before the first reconcile. It rebuilds lazily, once the cache has synced.
-    this.metalOwnership = attachServiceSources(opts.providers, this.services.cache, config);
     this.ingresses = newInformer(clients, Ingresses, { ...common, ...ns, name: 'ingresses', indexers: ingressCacheIndexers(opts.providers) });
     this.ingressClasses = newInformer(clients, IngressClasses, { ...common, name: 'ingressclasses' });
     this.nodes = newInformer(clients, Nodes, { ...common, name: 'nodes', ...(opts.nodeLabelSelector ? { labelSelector: opts.nodeLabelSelector } : {}) });
@@ -217,6 +216,9 @@ export class Controller {
       providerTimeoutMs: env.providerTimeoutMs,
     });
     this.registerHandlers();
+    for (const p of opts.providers.all) {
+      if (p.onCapacityFreed) this.unsubscribe.push(p.onCapacityFreed((waiting) => this.capacityFreed(waiting)));
+    }
   }
 
   /**
@@ -263,6 +265,7 @@ export class Controller {
     await this.sync(signal);
     // Stopped while syncing (a replica that lost its Lease meanwhile): start no workers.
     if (this.stopping) return;
+    await this.restore(signal);
     this.eligibleNodes.refresh();
     this.running = true;
     this.enqueueAll();
@@ -321,6 +324,23 @@ export class Controller {
     };
   }
 
+  /**
+   * Hands the providers that allocate addresses what the Services already hold, before
+   * the first ensure. A failure is logged and the controller goes on: such a provider
+   * refuses its calls (transient) until it knows, which every affected Service shows.
+   */
+  private async restore(signal?: AbortSignal): Promise<void> {
+    try {
+      const reports = await restoreAddresses(this.opts.providers, this.services.cache.list(), this.config, signal ? { signal } : {});
+      for (const [provider, r] of reports) {
+        this.log.info(`provider ${provider}: ${r.kept} load balancers keep the addresses in their status${r.dropped.length > 0 ? `, ${r.dropped.length} get new ones` : ''}`);
+        for (const d of r.dropped) this.log.warn(`provider ${provider}: ${d.ref.namespace}/${d.ref.name} cannot keep ${d.addresses.join(', ')}: ${d.reason}`);
+      }
+    } catch (e) {
+      this.log.warn(`restoring the addresses in use failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
   private informers(): Informer<never>[] {
     return [this.services, this.ingresses, this.ingressClasses, this.nodes, this.endpointSlices, this.secrets] as unknown as Informer<never>[];
   }
@@ -333,6 +353,7 @@ export class Controller {
 
   private async shutdown(drainTimeoutMs: number): Promise<void> {
     this.running = false;
+    for (const off of this.unsubscribe.splice(0)) off();
     for (const t of this.timers.splice(0)) clearTimeout(t);
     this.eligibleNodes.stop();
     const drained = this.queue.shutDown();
@@ -350,33 +371,31 @@ export class Controller {
   // ---- event handlers ------------------------------------------------------------
 
   /**
-   * A metal Service that held addresses is gone (its provider released them before the
-   * finalizer came off): Services of the same provider refused for a full pool retry now
-   * rather than at their slow backoff, up to 10 min later.
+   * A provider released capacity (an address): what it refused for want of it retries now
+   * rather than at its slow backoff, up to 10 min later. A key in flight is woken once it
+   * has finished, or its failure, recorded after this, would put it back to sleep.
    */
-  private addressesFreed(gone: V1Service): void {
-    if ((gone.status?.loadBalancer?.ingress?.length ?? 0) === 0) return;
-    for (const owns of this.metalOwnership) {
-      if (!owns(gone)) continue;
-      for (const svc of this.services.cache.list()) {
-        if (!isLoadBalancer(svc) || (svc.status?.loadBalancer?.ingress?.length ?? 0) > 0 || !owns(svc)) continue;
-        const key = `${SERVICE_PREFIX}${keyOf(svc)}`;
-        this.slow.forget(key);
-        this.backoff.forget(key);
-        this.serviceReconciler.retryNow(keyOf(svc));
-        this.queue.add(key);
-      }
+  private capacityFreed(waiting: readonly LbRef[]): void {
+    if (!this.running) return;
+    for (const ref of waiting) {
+      const key = ref.kind === 'Service' ? `${SERVICE_PREFIX}${ref.namespace}/${ref.name}` : ref.namespace === '' ? `group/${ref.name}` : `ingress/${ref.namespace}/${ref.name}`;
+      if (this.inflight.has(key)) this.wakeAfter.add(key);
+      else this.wake(key);
     }
+  }
+
+  private wake(key: string): void {
+    this.slow.forget(key);
+    this.backoff.forget(key);
+    if (key.startsWith(SERVICE_PREFIX)) this.serviceReconciler.retryNow(key.slice(SERVICE_PREFIX.length));
+    this.queue.add(key);
   }
 
   private registerHandlers(): void {
     this.services
       .onAdd((svc) => this.serviceChanged(undefined, svc))
       .onUpdate((old, svc) => this.serviceChanged(old, svc))
-      .onDelete((svc) => {
-        this.serviceChanged(svc, undefined);
-        this.addressesFreed(svc);
-      });
+      .onDelete((svc) => this.serviceChanged(svc, undefined));
     this.ingresses
       .onAdd((ing) => this.ingressChanged(undefined, ing))
       .onUpdate((old, ing) => this.ingressChanged(old, ing))
@@ -489,6 +508,7 @@ export class Controller {
       } finally {
         this.inflight.delete(key);
         this.queue.done(key);
+        if (this.wakeAfter.delete(key)) this.wake(key);
         observer?.finished(key, result, (performance.now() - t0) / 1000);
       }
     }

@@ -12,14 +12,14 @@ import type { V1EndpointSlice, V1Lease, V1Node, V1Service } from '@kubernetes/cl
 // As kube/resources.ts: needed so watch objects decode like typed-list objects.
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import { serviceOwnership, type OwnershipConfig } from '../../../controller/ownership.js';
+import { statusAddresses } from '../../../controller/service-model.js';
 import type { KubeClients } from '../../../kube/client.js';
 import { ENDPOINTSLICE_BY_SERVICE, endpointSliceIndexers } from '../../../kube/indexes.js';
 import { newInformer, type Informer, type WatchFn } from '../../../kube/informer.js';
 import { EndpointSlices, Nodes, Services, type ResourceType } from '../../../kube/resources.js';
 import type { MetalConfig } from '../options.js';
 import { poolOf } from '../pools.js';
-import { serviceKey, statusIps } from '../service-facts.js';
-import { Announcements, decide, nodeView, serviceView, type Decision } from './announcer.js';
+import { Announcements, decide, nodeView, serviceKey, serviceView, type Decision } from './announcer.js';
 import { Gossip } from './gossip.js';
 import { hostInterfaces, interfacesFor, type HostInterface } from './interfaces.js';
 import { LEASE_NODE_LABEL, LEASE_PROVIDER_LABEL, LeaseKeeper, leaseView } from './lease.js';
@@ -298,7 +298,7 @@ export class Speaker {
 
   private ours(svc: V1Service): boolean {
     const own = serviceOwnership(svc, this.init.ownership);
-    return own.ours && own.provider === this.init.provider && statusIps(svc).some((ip) => poolOf(this.init.metal.pools, ip));
+    return own.ours && own.provider === this.init.provider && statusAddresses(svc).some((ip) => poolOf(this.init.metal.pools, ip));
   }
 
   private recompute(): void {
