@@ -331,7 +331,8 @@ export class Controller {
    */
   private async restore(signal?: AbortSignal): Promise<void> {
     try {
-      const reports = await restoreAddresses(this.opts.providers, this.services.cache.list(), this.config, signal ? { signal } : {});
+      const objects = { services: this.services.cache.list(), ingresses: this.ingresses.cache.list(), ingressClasses: this.ingressClasses.cache.list() };
+      const reports = await restoreAddresses(this.opts.providers, objects, this.config, signal ? { signal } : {});
       for (const [provider, r] of reports) {
         this.log.info(`provider ${provider}: ${r.kept} load balancers keep the addresses in their status${r.dropped.length > 0 ? `, ${r.dropped.length} get new ones` : ''}`);
         for (const d of r.dropped) this.log.warn(`provider ${provider}: ${d.ref.namespace}/${d.ref.name} cannot keep ${d.addresses.join(', ')}: ${d.reason}`);

@@ -342,7 +342,7 @@ function refInScope(ref: LbRef, scope: PlanScope): boolean {
 export async function planCluster(inputs: PlanInputs, scope: PlanScope = { kind: 'all' }): Promise<ClusterPlan> {
   // As the controller does at start: the providers that hand addresses out learn which
   // ones the Services hold, so that the plan keeps them as a restarted controller would.
-  await restoreAddresses(inputs.providers, inputs.services.list(), inputs.config);
+  await restoreAddresses(inputs.providers, { services: inputs.services.list(), ingresses: inputs.ingresses.list(), ingressClasses: inputs.ingressClasses }, inputs.config);
   const planner = new Planner(inputs);
   const named = scope.kind === 'object';
   const objects: ObjectPlan[] = [];

@@ -182,7 +182,8 @@ export function buildServiceModel<O extends ProviderOptions>(input: ServiceModel
   };
 }
 
-function timeOf(t: Date | string | undefined): number {
+/** A creationTimestamp in ms; 0 when absent or unreadable. */
+export function timeOf(t: Date | string | undefined): number {
   if (t === undefined) return 0;
   const ms = t instanceof Date ? t.getTime() : Date.parse(t);
   return Number.isFinite(ms) ? ms : 0;
@@ -197,10 +198,10 @@ export function allocationFactsOf(service: V1Service): AllocationFacts {
   };
 }
 
-/** The IP addresses in status.loadBalancer.ingress, canonical, without duplicates. */
-export function statusAddresses(service: V1Service): string[] {
+/** The IP addresses in status.loadBalancer.ingress (of a Service or an Ingress), canonical, without duplicates. */
+export function statusAddresses(obj: { status?: { loadBalancer?: { ingress?: readonly { ip?: string }[] } } }): string[] {
   const out: string[] = [];
-  for (const i of service.status?.loadBalancer?.ingress ?? []) {
+  for (const i of obj.status?.loadBalancer?.ingress ?? []) {
     const ip = i.ip === undefined ? undefined : normalizeIp(i.ip);
     if (ip !== undefined && !out.includes(ip)) out.push(ip);
   }

@@ -4,6 +4,7 @@
 // calls that never return.
 import { createHash } from 'node:crypto';
 import { annotation, oneOf, parseAnnotations } from '../../controller/annotations.js';
+import { olderFirst, type HeldAddresses } from '../../model/allocation.js';
 import { canonicalSpec } from '../../model/canonical.js';
 import { cidrContains, formatIp, normalizeIp, parseCidr } from '../../model/ip.js';
 import { refKey, sameRef, type LbKind, type LbRef } from '../../model/ref.js';
@@ -18,6 +19,7 @@ import {
   type Provider,
   type ProviderCapabilities,
   type ProviderErrorKind,
+  type RestoreReport,
 } from '../types.js';
 import { diffSpecs } from './plan.js';
 import { memoryOptionsSchema, type MemoryOptions } from './options.js';
@@ -125,6 +127,8 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
   private latencyMs: number;
   private readonly lbs = new Map<string, MemoryLoadBalancer>();
   private readonly allocated = new Set<string>();
+  /** Addresses restore() keeps for objects that have no LB here yet, by uid; their first ensure takes them. */
+  private readonly reserved = new Map<string, string>();
   private allocCursor = 0;
   private readonly faults: Fault[] = [];
   private readonly hung = new Set<() => void>();
@@ -178,6 +182,11 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
       const key = this.key(this.clusterName, ref);
       const lb = this.lbs.get(key);
       // A different uid under the same name is someone else's LB (or a newer object's): not ours to delete.
+      const reserved = this.reserved.get(ref.uid);
+      if (reserved !== undefined) {
+        this.reserved.delete(ref.uid);
+        this.release(reserved);
+      }
       if (!lb || lb.ref.uid !== ref.uid) return;
       this.record(ref, diffSpecs(lb.spec, undefined));
       if (lb.address) this.release(lb.address);
@@ -192,6 +201,37 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
         .map((lb) => ({ ref: lb.ref, id: lb.id }))
         .sort((a, b) => (refKey(a.ref) < refKey(b.ref) ? -1 : 1)),
     );
+  }
+
+  /**
+   * Keeps for each object the address its status holds, oldest first, when it is in the
+   * pool and no LB or older object holds it. An object whose LB is here already keeps
+   * that LB's address: the LB is the truth.
+   */
+  async restore(held: readonly HeldAddresses<MemoryLbOptions>[], _opts?: CallOptions): Promise<RestoreReport> {
+    for (const [, address] of this.reserved) this.release(address);
+    this.reserved.clear();
+    let kept = 0;
+    const dropped: { ref: LbRef; addresses: readonly string[]; reason: string }[] = [];
+    if (this.opts.hostnames) return { kept, dropped };
+    const holders = new Map<string, LbRef>();
+    for (const h of [...held].sort(olderFirst)) {
+      if (this.get(h.ref)?.ref.uid === h.ref.uid) continue;
+      const address = h.addresses.find((a) => a.includes('.'));
+      if (address === undefined || !cidrContains(this.opts.addressPool, address)) {
+        dropped.push({ ref: h.ref, addresses: h.addresses, reason: `not in the pool ${this.opts.addressPool}` });
+        continue;
+      }
+      if (this.allocated.has(address)) {
+        dropped.push({ ref: h.ref, addresses: h.addresses, reason: `in use by ${describeHolder(holders.get(address))}` });
+        continue;
+      }
+      this.allocated.add(address);
+      this.reserved.set(h.ref.uid, address);
+      holders.set(address, h.ref);
+      kept++;
+    }
+    return { kept, dropped };
   }
 
   async close(): Promise<void> {
@@ -431,7 +471,8 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
       const ip = normalizeIp(want);
       if (!ip || !cidrContains(this.opts.addressPool, ip)) throw invalid(`requested address ${want} is not in the pool ${this.opts.addressPool}`);
       const current = this.get(spec.ref);
-      if (this.allocated.has(ip) && current?.address !== ip) {
+      const mine = current?.address ?? this.reserved.get(spec.ref.uid);
+      if (this.allocated.has(ip) && mine !== ip) {
         throw new ProviderError('conflict', `requested address ${ip} is already in use`, { provider: this.name });
       }
     }
@@ -453,7 +494,9 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
     const replaced = current && !sameRef(current.ref, spec.ref);
     if (replaced && current.address) this.release(current.address);
     const kept = replaced ? undefined : current;
-    const address = this.opts.hostnames ? undefined : this.allocate(spec, kept?.address);
+    const reserved = this.reserved.get(spec.ref.uid);
+    this.reserved.delete(spec.ref.uid);
+    const address = this.opts.hostnames ? undefined : this.allocate(spec, kept?.address ?? reserved);
     const lb: MemoryLoadBalancer = {
       id: kept?.id ?? `mem-${shortHash(`${this.clusterName}/${spec.ref.uid}`)}`,
       clusterName: this.clusterName,
@@ -530,6 +573,8 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
     return `${base || 'lb'}-${shortHash(`${this.clusterName}/${ref.uid}`)}.${this.opts.hostnameDomain}`;
   }
 }
+
+const describeHolder = (ref: LbRef | undefined): string => (ref ? `${ref.kind} ${ref.namespace}/${ref.name}, which is older` : 'a load balancer');
 
 export function createMemoryProvider(init: MemoryProviderInit): MemoryProvider {
   return new MemoryProvider(init);
