@@ -107,6 +107,28 @@ interface MutableCall {
   error?: ProviderError;
 }
 
+/** Calls and writes the provider keeps for inspection (at least; up to twice as many before a trim). */
+export const RECORD_LIMIT = 1000;
+
+/** The last `limit` (up to 2 × limit) items pushed, trimmed in batches so that a push stays O(1) amortised. */
+class RecentLog<T> {
+  private list: T[] = [];
+  constructor(private readonly limit: number) {}
+
+  get items(): readonly T[] {
+    return this.list;
+  }
+
+  push(item: T): void {
+    this.list.push(item);
+    if (this.list.length >= 2 * this.limit) this.list = this.list.slice(-this.limit);
+  }
+
+  clear(): void {
+    this.list = [];
+  }
+}
+
 const shortHash = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 8);
 
 function ipv4ToInt(ip: string): number {
@@ -132,8 +154,13 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
   private allocCursor = 0;
   private readonly faults: Fault[] = [];
   private readonly hung = new Set<() => void>();
-  private readonly callLog: MutableCall[] = [];
-  private readonly writeLog: MemoryWrite[] = [];
+  // The recent calls and writes, for tests to inspect; counters for the rest. Unbounded,
+  // they held every spec ensured (at 5000 Services, gigabytes) in a process that runs for days.
+  private readonly callLog = new RecentLog<MutableCall>(RECORD_LIMIT);
+  private readonly writeLog = new RecentLog<MemoryWrite>(RECORD_LIMIT);
+  private readonly callCounts = new Map<MemoryMethod, number>();
+  private readonly ensuresByUid = new Map<string, number>();
+  private writeCount = 0;
   private readonly notices: ProviderNotice[] = [];
   private seq = 0;
   private pending = 0;
@@ -323,22 +350,34 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
 
   // ---- inspection --------------------------------------------------------------
 
+  /** The most recent calls, oldest first: the last RECORD_LIMIT at least. */
   get calls(): readonly MemoryCall[] {
-    return this.callLog as readonly MemoryCall[];
+    return this.callLog.items as readonly MemoryCall[];
+  }
+
+  /** Calls of `method` since the provider started (or resetRecording), however many the log still holds. */
+  callCount(method: MemoryMethod): number {
+    return this.callCounts.get(method) ?? 0;
+  }
+
+  /** Ensure calls per load balancer (by uid) since the provider started (or resetRecording). */
+  ensureCountsByLb(): ReadonlyMap<string, number> {
+    return this.ensuresByUid;
   }
 
   // Not Extract<MemoryCall, {method: M}>: ensure and plan share one union member, which Extract would drop.
   callsOf<M extends MemoryMethod>(method: M): (MemoryCall & { readonly method: M })[] {
-    return this.callLog.filter((c) => c.method === method) as (MemoryCall & { readonly method: M })[];
+    return this.callLog.items.filter((c) => c.method === method) as (MemoryCall & { readonly method: M })[];
   }
 
   /** Cloud writes: one per created, updated or deleted resource. */
   get writes(): number {
-    return this.writeLog.length;
+    return this.writeCount;
   }
 
+  /** The most recent writes, oldest first: the last RECORD_LIMIT at least. */
   get writeHistory(): readonly MemoryWrite[] {
-    return this.writeLog;
+    return this.writeLog.items;
   }
 
   get inFlight(): number {
@@ -360,8 +399,11 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
 
   /** Forgets calls and writes, keeps the LBs. */
   resetRecording(): void {
-    this.callLog.length = 0;
-    this.writeLog.length = 0;
+    this.callLog.clear();
+    this.writeLog.clear();
+    this.callCounts.clear();
+    this.ensuresByUid.clear();
+    this.writeCount = 0;
     this.peakInFlight = this.pending;
   }
 
@@ -378,6 +420,8 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
   ): Promise<T> {
     const rec: MutableCall = { seq: ++this.seq, ...what, outcome: 'pending' };
     this.callLog.push(rec);
+    this.callCounts.set(what.method, (this.callCounts.get(what.method) ?? 0) + 1);
+    if (what.method === 'ensure' && what.ref) this.ensuresByUid.set(what.ref.uid, (this.ensuresByUid.get(what.ref.uid) ?? 0) + 1);
     this.pending++;
     this.peakInFlight = Math.max(this.peakInFlight, this.pending);
     try {
@@ -512,6 +556,7 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
 
   private record(ref: LbRef, changes: readonly Change[]): void {
     for (const c of changes) this.writeLog.push({ ...c, ref });
+    this.writeCount += changes.length;
   }
 
   private release(address: string): void {
