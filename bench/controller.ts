@@ -395,7 +395,12 @@ async function countEvents(core: CoreV1Api, namespace: string, prefix: string): 
 
 export async function benchController(): Promise<void> {
   const real = process.env.KUBECONFIG;
-  const dev = real ? undefined : await (await import('../src/devcluster/index.js')).startDevCluster({ port: 0 });
+  const dev = real ? undefined : await (await import('../src/devcluster/index.js')).startDevCluster({
+        port: 0,
+        // Every Service takes a node port: past the default range's 2768, widen it, as a
+        // cluster with that many LoadBalancer Services sets --service-node-port-range.
+        ...(SERVICES > 2500 ? { nodePortRange: `30000-${30000 + 2 * SERVICES}` } : {}),
+      });
   const kubeconfigPath = real ?? (dev as NonNullable<typeof dev>).kubeconfigPath;
   console.log(`controller (${real ? `real cluster ${real}` : 'devcluster in the bench process'}; controller in its own process; memory provider, instant)`);
   const build = await compileForChild();

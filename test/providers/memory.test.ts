@@ -164,7 +164,7 @@ describe('MemoryProvider: restore', () => {
     const report = await p.restore([held(web, '192.0.2.9', 2), held(ref2, '192.0.2.9', 1), held({ ...ref2, name: 'far', uid: 'uid-far' }, '10.9.9.9', 3)]);
     expect(report.kept).toBe(1);
     expect(report.dropped.map((d) => `${d.ref.name}: ${d.reason}`)).toEqual([
-      'web: in use by Service default/other, which is older',
+      'web: 192.0.2.9 is in use by Service default/other, which is older',
       'far: not in the pool 192.0.2.0/24',
     ]);
     expect((await p.ensure(spec({ ref: ref2 }))).ingress[0]?.ip).toBe('192.0.2.9');

@@ -20,7 +20,7 @@
 // listeners still bind, but connections from this host are forwarded by nftables rules
 // that follow the same targets, health, affinity and sourceRanges (kernel-forwarding.ts).
 import { Agent } from 'node:http';
-import { olderFirst, type HeldAddresses } from '../../model/allocation.js';
+import type { HeldAddresses } from '../../model/allocation.js';
 import { canonicalSpec } from '../../model/canonical.js';
 import { cidrContains, normalizeIp } from '../../model/ip.js';
 import { describeRef, refKey, type LbRef } from '../../model/ref.js';
@@ -39,6 +39,7 @@ import {
   type ProviderErrorKind,
   type RestoreReport,
 } from '../types.js';
+import { keepHeldAddresses } from '../restore.js';
 import { AddressPool } from './address-pool.js';
 import { canBind, hostPort } from './bind.js';
 import type { Prober } from './health.js';
@@ -210,29 +211,17 @@ export class LocalProvider implements Provider {
   async restore(held: readonly HeldAddresses[], opts?: CallOptions): Promise<RestoreReport> {
     this.checkOpen(opts);
     for (const key of [...this.reserved.keys()]) this.unreserve(key);
-    let kept = 0;
-    const dropped: { ref: LbRef; addresses: readonly string[]; reason: string }[] = [];
-    if (this.mode === 'ports') return { kept, dropped };
-    const holders = new Map<string, LbRef>();
-    for (const h of [...held].sort(olderFirst)) {
-      const key = refKey(h.ref);
-      if (this.lbs.has(key)) continue;
-      const address = h.addresses.find((a) => this.pool.contains(a));
-      if (address === undefined) {
-        dropped.push({ ref: h.ref, addresses: h.addresses, reason: `not in the pool ${this.pool.cidr}` });
-        continue;
-      }
-      const r = this.pool.allocate(key, address);
-      if (!r.ok) {
-        const holder = holders.get(address);
-        dropped.push({ ref: h.ref, addresses: h.addresses, reason: holder ? `in use by ${describeRef(holder)}, which is older` : r.reason });
-        continue;
-      }
-      this.reserved.set(key, h.ref.uid);
-      holders.set(address, h.ref);
-      kept++;
-    }
-    return { kept, dropped };
+    if (this.mode === 'ports') return { kept: 0, dropped: [] };
+    return keepHeldAddresses(held, {
+      cidr: this.pool.cidr,
+      live: (ref) => this.lbs.has(refKey(ref)),
+      contains: (address) => this.pool.contains(address),
+      take: (ref, address) => {
+        if (!this.pool.allocate(refKey(ref), address).ok) return false;
+        this.reserved.set(refKey(ref), ref.uid);
+        return true;
+      },
+    });
   }
 
   /** Cuts every connection and stops every timer; nothing of the provider outlives the returned promise. */

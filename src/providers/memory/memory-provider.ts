@@ -4,7 +4,7 @@
 // calls that never return.
 import { createHash } from 'node:crypto';
 import { annotation, oneOf, parseAnnotations } from '../../controller/annotations.js';
-import { olderFirst, type HeldAddresses } from '../../model/allocation.js';
+import type { HeldAddresses } from '../../model/allocation.js';
 import { canonicalSpec } from '../../model/canonical.js';
 import { cidrContains, formatIp, normalizeIp, parseCidr } from '../../model/ip.js';
 import { refKey, sameRef, type LbKind, type LbRef } from '../../model/ref.js';
@@ -21,6 +21,7 @@ import {
   type ProviderErrorKind,
   type RestoreReport,
 } from '../types.js';
+import { keepHeldAddresses } from '../restore.js';
 import { diffSpecs } from './plan.js';
 import { memoryOptionsSchema, type MemoryOptions } from './options.js';
 
@@ -238,27 +239,18 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
   async restore(held: readonly HeldAddresses<MemoryLbOptions>[], _opts?: CallOptions): Promise<RestoreReport> {
     for (const [, address] of this.reserved) this.release(address);
     this.reserved.clear();
-    let kept = 0;
-    const dropped: { ref: LbRef; addresses: readonly string[]; reason: string }[] = [];
-    if (this.opts.hostnames) return { kept, dropped };
-    const holders = new Map<string, LbRef>();
-    for (const h of [...held].sort(olderFirst)) {
-      if (this.get(h.ref)?.ref.uid === h.ref.uid) continue;
-      const address = h.addresses.find((a) => a.includes('.'));
-      if (address === undefined || !cidrContains(this.opts.addressPool, address)) {
-        dropped.push({ ref: h.ref, addresses: h.addresses, reason: `not in the pool ${this.opts.addressPool}` });
-        continue;
-      }
-      if (this.allocated.has(address)) {
-        dropped.push({ ref: h.ref, addresses: h.addresses, reason: `in use by ${describeHolder(holders.get(address))}` });
-        continue;
-      }
-      this.allocated.add(address);
-      this.reserved.set(h.ref.uid, address);
-      holders.set(address, h.ref);
-      kept++;
-    }
-    return { kept, dropped };
+    if (this.opts.hostnames) return { kept: 0, dropped: [] };
+    return keepHeldAddresses(held, {
+      cidr: this.opts.addressPool,
+      live: (ref) => this.get(ref)?.ref.uid === ref.uid,
+      contains: (address) => address.includes('.') && cidrContains(this.opts.addressPool, address),
+      take: (ref, address) => {
+        if (this.allocated.has(address)) return false;
+        this.allocated.add(address);
+        this.reserved.set(ref.uid, address);
+        return true;
+      },
+    });
   }
 
   async close(): Promise<void> {
@@ -618,8 +610,6 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
     return `${base || 'lb'}-${shortHash(`${this.clusterName}/${ref.uid}`)}.${this.opts.hostnameDomain}`;
   }
 }
-
-const describeHolder = (ref: LbRef | undefined): string => (ref ? `${ref.kind} ${ref.namespace}/${ref.name}, which is older` : 'a load balancer');
 
 export function createMemoryProvider(init: MemoryProviderInit): MemoryProvider {
   return new MemoryProvider(init);
