@@ -17,7 +17,7 @@ import { newInformer, type Informer, type InformerOptions, type WatchFn } from '
 import { EndpointSlices, IngressClasses, Ingresses, Nodes, Secrets, Services } from '../kube/resources.js';
 import { ConflictError, hasFinalizer, StatusWriter, type StatusClients } from '../kube/status.js';
 import { ExponentialBackoff, WorkQueue } from '../kube/workqueue.js';
-import type { LbRef } from '../model/ref.js';
+import { describeRef, type LbRef } from '../model/ref.js';
 import type { ProviderSet } from '../providers/registry.js';
 import { companionApi, companionByGroup, COMPANION_BY_GROUP, COMPANION_OF_ANNOTATION, Companions } from './companions.js';
 import { EligibleNodes } from './eligible-nodes.js';
@@ -335,7 +335,7 @@ export class Controller {
       const reports = await restoreAddresses(this.opts.providers, objects, this.config, signal ? { signal } : {});
       for (const [provider, r] of reports) {
         this.log.info(`provider ${provider}: ${r.kept} load balancers keep the addresses in their status${r.dropped.length > 0 ? `, ${r.dropped.length} get new ones` : ''}`);
-        for (const d of r.dropped) this.log.warn(`provider ${provider}: ${d.ref.namespace}/${d.ref.name} cannot keep ${d.addresses.join(', ')}: ${d.reason}`);
+        for (const d of r.dropped) this.log.warn(`provider ${provider}: ${describeRef(d.ref)} cannot keep ${d.addresses.join(', ')}: ${d.reason}`);
       }
     } catch (e) {
       this.log.warn(`restoring the addresses in use failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -374,7 +374,9 @@ export class Controller {
   /**
    * A provider released capacity (an address): what it refused for want of it retries now
    * rather than at its slow backoff, up to 10 min later. A key in flight is woken once it
-   * has finished, or its failure, recorded after this, would put it back to sleep.
+   * has finished, or its failure, recorded after this, would put it back to sleep. An
+   * Ingress key is requeued, but the Ingress reconciler has no retryNow, so a failed
+   * ensure still waits for its retry; no provider refuses an Ingress for capacity today.
    */
   private capacityFreed(waiting: readonly LbRef[]): void {
     if (!this.running) return;
