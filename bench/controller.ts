@@ -20,7 +20,10 @@
 // flight), LBC_BENCH_GC (--expose-gc), LBC_BENCH_PROF=DIR (one CPU profile of the
 // controller per measured phase, DIR/<n>-<phase>.cpuprofile), LBC_BENCH_PHASES=cold (only
 // the cold start, on Services created with no controller running: the quick loop for
-// profiling the controller's per-Service cost).
+// profiling the controller's per-Service cost), LBC_BENCH_SERVICES (1000) and LBC_BENCH_NODES
+// (100): how many of each; with LBC_BENCH_PHASES=cold the Nodes are created before the
+// controller starts, so that its peak RSS is read with every spec targeting them all
+// (5000 Services over 500 Nodes is the size the memory limit in deploy/ is checked at).
 import { CoreV1Api, KubeConfig, Watch, type V1Service } from '@kubernetes/client-node';
 import { fork, type ChildProcess } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
@@ -37,8 +40,8 @@ import { buildProviders } from '../src/providers/registry.js';
 import type { MemoryProvider } from '../src/providers/memory/index.js';
 import { ms, pool } from './stats.js';
 
-const SERVICES = 1000;
-const NODES = 100;
+const SERVICES = Number(process.env.LBC_BENCH_SERVICES ?? 1000);
+const NODES = Number(process.env.LBC_BENCH_NODES ?? 100);
 const RESYNC_MS = 2000;
 const CHILD_FLAG = '--lbc-controller-bench-child';
 
@@ -163,12 +166,11 @@ async function child(): Promise<void> {
     await controller.idle();
     await controller.recorder.flush();
     (globalThis as { gc?: () => void }).gc?.();
-    const perLb = new Map<string, number>();
-    for (const c of provider.callsOf('ensure')) perLb.set(c.ref.uid, (perLb.get(c.ref.uid) ?? 0) + 1);
+    const perLb = provider.ensureCountsByLb();
     return {
       writes: Object.fromEntries(counted.writes),
       reconciles: controller.stats().reconciles - reconcilesAtReset,
-      ensureCalls: provider.callsOf('ensure').length,
+      ensureCalls: provider.callCount('ensure'),
       ensureCallsPerLb: [...perLb.values()],
       providerWrites: provider.writes,
       nodeBatches: controller.stats().nodeBatches,
@@ -393,7 +395,12 @@ async function countEvents(core: CoreV1Api, namespace: string, prefix: string): 
 
 export async function benchController(): Promise<void> {
   const real = process.env.KUBECONFIG;
-  const dev = real ? undefined : await (await import('../src/devcluster/index.js')).startDevCluster({ port: 0 });
+  const dev = real ? undefined : await (await import('../src/devcluster/index.js')).startDevCluster({
+        port: 0,
+        // Every Service takes a node port: past the default range's 2768, widen it, as a
+        // cluster with that many LoadBalancer Services sets --service-node-port-range.
+        ...(SERVICES > 2500 ? { nodePortRange: `30000-${30000 + 2 * SERVICES}` } : {}),
+      });
   const kubeconfigPath = real ?? (dev as NonNullable<typeof dev>).kubeconfigPath;
   console.log(`controller (${real ? `real cluster ${real}` : 'devcluster in the bench process'}; controller in its own process; memory provider, instant)`);
   const build = await compileForChild();
@@ -506,18 +513,7 @@ async function run(kubeconfigPath: string, entry: string): Promise<void> {
     // ---- 100 Nodes join at once -----------------------------------------------------
     await ctl.call('reset');
     const tn0 = performance.now();
-    await pool([...Array(NODES).keys()], 16, async (i) => {
-      await core.createNode({
-        body: {
-          metadata: { name: `${nodeLabel}-${i}`, labels: { [nodeLabel]: 'true' } },
-          status: {
-            conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'bench' }],
-            addresses: [{ type: 'InternalIP', address: `10.250.${Math.floor(i / 250)}.${(i % 250) + 1}` }],
-          },
-        },
-      });
-    });
-    nodesCreated = true;
+    await createNodes();
     const tnCreated = performance.now();
     const targets = async (n: number): Promise<boolean> => {
       const lbs = await ctl.call<{ count: number; minTargets: number; maxTargets: number }>('lbs');
@@ -559,13 +555,28 @@ async function run(kubeconfigPath: string, entry: string): Promise<void> {
     ...(process.env.LBC_BENCH_EVENTS ? { eventConcurrency: Number(process.env.LBC_BENCH_EVENTS) } : {}),
   };
   const coldOnly = process.env.LBC_BENCH_PHASES === 'cold';
+  async function createNodes(): Promise<void> {
+    await pool([...Array(NODES).keys()], 16, async (i) => {
+      await core.createNode({
+        body: {
+          metadata: { name: `${nodeLabel}-${i}`, labels: { [nodeLabel]: 'true' } },
+          status: {
+            conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'bench' }],
+            addresses: [{ type: 'InternalIP', address: `10.250.${Math.floor(i / 250)}.${(i % 250) + 1}` }],
+          },
+        },
+      });
+    });
+    nodesCreated = true;
+  }
   let ctl: ChildController | undefined;
   let peakRss = 0;
   let nodesCreated = false;
   try {
     if (coldOnly) {
       const c = await createAll('svc');
-      console.log(`  ${SERVICES} LoadBalancer Services created with no controller running (${ms(c.lastAt - c.firstAt)})`);
+      await createNodes();
+      console.log(`  ${SERVICES} LoadBalancer Services and ${NODES} Nodes created with no controller running (${ms(c.lastAt - c.firstAt)} for the Services)`);
     } else {
       ctl = await ChildController.spawn(entry, init);
       peakRss = await phasesWithRunningController(ctl);

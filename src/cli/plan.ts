@@ -10,7 +10,6 @@ import type { LbcConfig } from '../config/config.js';
 import { EMPTY_NODE_TRACKER, trackNodes } from '../controller/nodes.js';
 import { podReader } from '../controller/probe-pods.js';
 import {
-  attachServiceSources,
   exitCodeOf,
   hasChanges,
   planCluster,
@@ -130,7 +129,6 @@ export async function runPlan(opts: PlanOptions, deps: PlanDeps = {}): Promise<n
     providers = deps.providers ?? (await buildProviders(config, deps.factories));
     const clients = makeClients(kc);
     const snapshot = await readCluster(clients, providers, deps.nodeLabelSelector);
-    attachServiceSources(providers, snapshot.services, config);
     const nodes = trackNodes(EMPTY_NODE_TRACKER, snapshot.nodes, Date.now(), config.nodeReadyHysteresisMs).eligible;
     const plan = await planCluster(
       {

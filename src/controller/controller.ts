@@ -12,6 +12,7 @@ import { newInformer, type Informer, type InformerOptions, type WatchFn } from '
 import type { Logger } from '../kube/logger.js';
 import { ConflictError, hasFinalizer, StatusWriter, type StatusClients } from '../kube/status.js';
 import { ExponentialBackoff, WorkQueue } from '../kube/workqueue.js';
+import { describeRef, type LbRef } from '../model/ref.js';
 import type { ProviderSet } from '../providers/registry.js';
 import { companionApi, COMPANION_OF_ANNOTATION, Companions } from './companions.js';
 import { EligibleNodes } from './eligible-nodes.js';
@@ -19,7 +20,7 @@ import { GarbageCollector, type SweepResult } from './garbage-collector.js';
 import { groupKeyOf, INGRESS_BY_GROUP, IngressReconciler, isIngressGroupKey } from './ingress-reconciler.js';
 import { OwnWrites } from './own-writes.js';
 import { podReader } from './probe-pods.js';
-import { attachServiceSources, type MetalOwnership } from './service-sources.js';
+import { restoreAddresses } from './held-addresses.js';
 import {
   ControllerStoppingError,
   FINALIZER,
@@ -151,8 +152,10 @@ export class Controller {
   private readonly queue: WorkQueue<string>;
   private readonly backoff: ExponentialBackoff;
   private readonly slow: ExponentialBackoff;
-  /** Per metal provider: whether a Service is one of its own (to wake Services waiting for an address). */
-  private readonly metalOwnership: readonly MetalOwnership[];
+  /** Unsubscribes from the providers' capacity signals. */
+  private readonly unsubscribe: (() => void)[] = [];
+  /** Keys a provider freed capacity for while they were in flight: woken once they finish. */
+  private readonly wakeAfter = new Set<string>();
   private readonly inflight = new Map<string, Flight>();
   private readonly routes: readonly Route[];
   /** Every informer, by the watched kind's name, in the order they were made. */
@@ -199,10 +202,6 @@ export class Controller {
       return informer;
     };
     this.services = watch(kinds.services);
-    // The metal provider's allocation state is the Services' statuses: it reads them (and
-    // the policy and selector its sharing rules compare) from this cache, so it must have
-    // it before the first reconcile. It rebuilds lazily, once the cache has synced.
-    this.metalOwnership = attachServiceSources(opts.providers, this.services.cache, config);
     this.ingresses = watch(kinds.ingresses);
     this.ingressClasses = watch(kinds.ingressClasses);
     this.nodes = watch(kinds.nodes);
@@ -273,6 +272,9 @@ export class Controller {
       log: this.log,
     });
     this.registerHandlers();
+    for (const p of opts.providers.all) {
+      if (p.onCapacityFreed) this.unsubscribe.push(p.onCapacityFreed((waiting) => this.capacityFreed(waiting)));
+    }
   }
 
   /**
@@ -311,6 +313,7 @@ export class Controller {
     await this.sync(signal);
     // Stopped while syncing (a replica that lost its Lease meanwhile): start no workers.
     if (this.stopping) return;
+    await this.restore(signal);
     this.eligibleNodes.refresh();
     this.running = true;
     this.enqueueAll();
@@ -371,6 +374,24 @@ export class Controller {
     };
   }
 
+  /**
+   * Hands the providers that allocate addresses what the Services already hold, before
+   * the first ensure. A failure is logged and the controller goes on: such a provider
+   * refuses its calls (transient) until it knows, which every affected Service shows.
+   */
+  private async restore(signal?: AbortSignal): Promise<void> {
+    try {
+      const objects = { services: this.services.cache.list(), ingresses: this.ingresses.cache.list(), ingressClasses: this.ingressClasses.cache.list() };
+      const reports = await restoreAddresses(this.opts.providers, objects, this.config, signal ? { signal } : {});
+      for (const [provider, r] of reports) {
+        this.log.info(`provider ${provider}: ${r.kept} load balancers keep the addresses in their status${r.dropped.length > 0 ? `, ${r.dropped.length} get new ones` : ''}`);
+        for (const d of r.dropped) this.log.warn(`provider ${provider}: ${describeRef(d.ref)} cannot keep ${d.addresses.join(', ')}: ${d.reason}`);
+      }
+    } catch (e) {
+      this.log.warn(`restoring the addresses in use failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
   private informers(): Informer<never>[] {
     return this.watched.map((w) => w.informer);
   }
@@ -383,6 +404,7 @@ export class Controller {
 
   private async shutdown(drainTimeoutMs: number): Promise<void> {
     this.running = false;
+    for (const off of this.unsubscribe.splice(0)) off();
     for (const t of this.timers.splice(0)) clearTimeout(t);
     this.eligibleNodes.stop();
     const drained = this.queue.shutDown();
@@ -402,33 +424,33 @@ export class Controller {
   // ---- event handlers ------------------------------------------------------------
 
   /**
-   * A metal Service that held addresses is gone (its provider released them before the
-   * finalizer came off): Services of the same provider refused for a full pool retry now
-   * rather than at their slow backoff, up to 10 min later.
+   * A provider released capacity (an address): what it refused for want of it retries now
+   * rather than at its slow backoff, up to 10 min later. A key in flight is woken once it
+   * has finished, or its failure, recorded after this, would put it back to sleep. An
+   * Ingress key is requeued, but the Ingress reconciler has no retryNow, so a failed
+   * ensure still waits for its retry; no provider refuses an Ingress for capacity today.
    */
-  private addressesFreed(gone: V1Service): void {
-    if ((gone.status?.loadBalancer?.ingress?.length ?? 0) === 0) return;
-    for (const owns of this.metalOwnership) {
-      if (!owns(gone)) continue;
-      for (const svc of this.services.cache.list()) {
-        if (!isLoadBalancer(svc) || (svc.status?.loadBalancer?.ingress?.length ?? 0) > 0 || !owns(svc)) continue;
-        const key = `${SERVICE_PREFIX}${keyOf(svc)}`;
-        this.slow.forget(key);
-        this.backoff.forget(key);
-        this.serviceReconciler.retryNow(keyOf(svc));
-        this.queue.add(key);
-      }
+  private capacityFreed(waiting: readonly LbRef[]): void {
+    if (!this.running) return;
+    for (const ref of waiting) {
+      const key = ref.kind === 'Service' ? `${SERVICE_PREFIX}${ref.namespace}/${ref.name}` : ref.namespace === '' ? `group/${ref.name}` : `ingress/${ref.namespace}/${ref.name}`;
+      if (this.inflight.has(key)) this.wakeAfter.add(key);
+      else this.wake(key);
     }
+  }
+
+  private wake(key: string): void {
+    this.slow.forget(key);
+    this.backoff.forget(key);
+    if (key.startsWith(SERVICE_PREFIX)) this.serviceReconciler.retryNow(key.slice(SERVICE_PREFIX.length));
+    this.queue.add(key);
   }
 
   private registerHandlers(): void {
     this.services
       .onAdd((svc) => this.serviceChanged(undefined, svc))
       .onUpdate((old, svc) => this.serviceChanged(old, svc))
-      .onDelete((svc) => {
-        this.serviceChanged(svc, undefined);
-        this.addressesFreed(svc);
-      });
+      .onDelete((svc) => this.serviceChanged(svc, undefined));
     this.ingresses
       .onAdd((ing) => this.ingressChanged(undefined, ing))
       .onUpdate((old, ing) => this.ingressChanged(old, ing))
@@ -540,6 +562,7 @@ export class Controller {
       } finally {
         this.inflight.delete(key);
         this.queue.done(key);
+        if (this.wakeAfter.delete(key)) this.wake(key);
         observer?.finished(key, result, (performance.now() - t0) / 1000);
       }
     }

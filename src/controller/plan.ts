@@ -15,6 +15,7 @@ import type { ProviderSet } from '../providers/registry.js';
 import type { CallOptions, Change, OwnedLoadBalancer, Provider } from '../providers/types.js';
 import { COMPANION_BY_GROUP, companionNodePorts, planCompanions, type CompanionChange } from './companions.js';
 import { isWanted } from './garbage-collector.js';
+import { restoreAddresses } from './held-addresses.js';
 import { buildIngressModel, type IngressModelResult } from './ingress-model.js';
 import { companionRequirements, decideGroup, groupKeyOf, INGRESS_BY_GROUP, ingressModelInputs, refOf } from './ingress-reconciler.js';
 import { ingressOwnership, serviceOwnership } from '../config/ownership.js';
@@ -108,8 +109,6 @@ export function exitCodeOf(plan: ClusterPlan): 0 | 1 | 2 {
   if (plan.objects.some((o) => o.outcome.kind !== 'planned')) return 1;
   return plan.objects.some(hasChanges) ? 2 : 0;
 }
-
-export { attachServiceSources } from './service-sources.js';
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 const finalizerChange = (op: 'create' | 'delete', kind: string, obj: V1Service | V1Ingress): Change => ({ op, resource: 'Finalizer', id: `${kind} ${keyOf(obj)}`, detail: FINALIZER });
@@ -347,6 +346,9 @@ function refInScope(ref: LbRef, scope: PlanScope): boolean {
 
 /** Services first, then Ingress groups, then orphans, each in key order. */
 export async function planCluster(inputs: PlanInputs, scope: PlanScope = { kind: 'all' }): Promise<ClusterPlan> {
+  // As the controller does at start: the providers that hand addresses out learn which
+  // ones the Services hold, so that the plan keeps them as a restarted controller would.
+  await restoreAddresses(inputs.providers, { services: inputs.services.list(), ingresses: inputs.ingresses.list(), ingressClasses: inputs.ingressClasses }, inputs.config);
   const planner = new Planner(inputs);
   const named = scope.kind === 'object';
   const objects: ObjectPlan[] = [];

@@ -7,6 +7,7 @@ import { podTargets, slicesOfService } from './endpoints.js';
 import { applyHealthCheckOverrides, type HealthCheckBase } from './health-check.js';
 import { ANNOTATION_TARGET_TYPE, serviceAnnotations } from '../model/lbc-annotations.js';
 import { toNodeTargets } from './nodes.js';
+import { selectorText, statusAddresses, type AllocationFacts, type HeldAddresses } from '../model/allocation.js';
 import { normalizeIp, parseCidr } from '../model/ip.js';
 import type { LbRef } from '../model/ref.js';
 import {
@@ -172,10 +173,48 @@ export function buildServiceModel<O extends ProviderOptions>(input: ServiceModel
       targetSets: targetSets.sort((a, b) => (a.name < b.name ? -1 : 1)),
       sourceRanges,
       sessionAffinity,
+      allocation: allocationFactsOf(service),
       requestedAddresses,
       ipFamilies: ipFamilies.length > 0 ? ipFamilies : ['IPv4'],
       tags: { ...lbc.value.tags, ...ownershipTags(input.clusterName, ref) },
       providerOptions: parsed.options,
     },
+  };
+}
+
+/** A creationTimestamp in ms; 0 when absent or unreadable. */
+export function timeOf(t: Date | string | undefined): number {
+  if (t === undefined) return 0;
+  const ms = t instanceof Date ? t.getTime() : Date.parse(t);
+  return Number.isFinite(ms) ? ms : 0;
+}
+
+/** What an address allocator weighs of the Service besides its load balancer (MetalLB's sharing rules, restore order). */
+export function allocationFactsOf(service: V1Service): AllocationFacts {
+  return {
+    trafficPolicy: service.spec?.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
+    selector: selectorText(service.spec?.selector),
+    createdAt: timeOf(service.metadata?.creationTimestamp),
+  };
+}
+
+/**
+ * The addresses a Service holds in its status, for Provider.restore(); undefined when it
+ * holds none. Built even when the Service's spec would not be (bad annotations, no node
+ * port yet): its status still names the address, so no other Service may get it.
+ */
+export function heldAddressesOf<O extends ProviderOptions>(service: V1Service, provider: Pick<ModelProvider<O>, 'parseOptions'>): HeldAddresses<O> | undefined {
+  const addresses = statusAddresses(service);
+  const uid = service.metadata?.uid;
+  if (addresses.length === 0 || !uid) return undefined;
+  const parsed = provider.parseOptions?.(service.metadata?.annotations ?? {}, 'Service');
+  const asked = service.spec?.loadBalancerIP ? normalizeIp(service.spec.loadBalancerIP.trim()) : undefined;
+  return {
+    ref: { kind: 'Service', namespace: service.metadata?.namespace ?? '', name: service.metadata?.name ?? '', uid },
+    addresses,
+    allocation: allocationFactsOf(service),
+    ports: (service.spec?.ports ?? []).map((p) => ({ protocol: p.protocol ?? 'TCP', port: p.port })),
+    requestedAddresses: asked === undefined ? [] : [asked],
+    ...(parsed?.ok ? { providerOptions: parsed.options } : {}),
   };
 }

@@ -256,7 +256,11 @@ export class StatusWriter {
     if (!patch) return { object: obj, written: false };
     const object = (await KINDS[kind].patchStatus(this.clients, nameOf(obj), patch, PatchStrategy.MergePatch)) as ObjectOf<K>;
     this.learnDropped(kind, normalizeIngress(want.ingress, this.unsupported[kind]), object.status?.loadBalancer?.ingress as LoadBalancerIngress[] | undefined);
-    return { object, written: true };
+    // The API server stores nothing for a patch that changes nothing it keeps (ipMode
+    // before 1.29, sent once until it has been learned) and leaves the resourceVersion
+    // where it was: no write happened, and no Event may say one did.
+    const rv = obj.metadata?.resourceVersion;
+    return { object, written: rv === undefined || object.metadata?.resourceVersion !== rv };
   }
 
   private async jsonPatch<K extends StatusKind>(kind: K, obj: ObjectOf<K>, ops: object[]): Promise<ObjectOf<K>> {

@@ -25,18 +25,34 @@ function sortKeys(value: unknown): unknown {
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const uniqueSorted = (xs: readonly string[]): string[] => [...new Set(xs)].sort(byString);
 
+const addressOrder = (a: NodeTarget['addresses'][number], b: NodeTarget['addresses'][number]): number => byString(a.type, b.type) || byString(a.address, b.address);
+const nodeOrder = (a: NodeTarget, b: NodeTarget): number => byString(a.name, b.name);
+
+function isSorted<T>(xs: readonly T[], order: (a: T, b: T) => number): boolean {
+  for (let i = 1; i < xs.length; i++) if (order(xs[i - 1] as T, xs[i] as T) > 0) return false;
+  return true;
+}
+
 function canonicalNode(n: NodeTarget): NodeTarget {
-  return {
-    ...n,
-    addresses: [...n.addresses].sort((a, b) => byString(a.type, b.type) || byString(a.address, b.address)),
-  };
+  return isSorted(n.addresses, addressOrder) ? n : { ...n, addresses: [...n.addresses].sort(addressOrder) };
+}
+
+/**
+ * Already canonical (the builders emit them so), the same list comes back rather than a
+ * copy: a provider that keeps canonical specs (memory, local) then shares the one node
+ * list every spec was built with, instead of holding a copy per load balancer.
+ */
+function canonicalNodes(targets: readonly NodeTarget[]): readonly NodeTarget[] {
+  if (isSorted(targets, nodeOrder) && targets.every((n) => isSorted(n.addresses, addressOrder))) return targets;
+  return targets.map(canonicalNode).sort(nodeOrder);
 }
 
 const podOrder = (a: PodTarget, b: PodTarget): number => byString(a.ip, b.ip) || a.port - b.port;
 
 function canonicalTargetSet(ts: TargetSet): TargetSet {
   if (ts.type === 'instance') {
-    return { ...ts, targets: ts.targets.map(canonicalNode).sort((a, b) => byString(a.name, b.name)) };
+    const targets = canonicalNodes(ts.targets);
+    return targets === ts.targets ? ts : { ...ts, targets };
   }
   return { ...ts, targets: [...ts.targets].sort(podOrder) };
 }

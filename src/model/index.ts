@@ -5,3 +5,4 @@ export * from './canonical.js';
 export * from './validation.js';
 export * from './ip.js';
 export * from './routes.js';
+export * from './allocation.js';

@@ -1,6 +1,7 @@
 // The desired load balancer, provider-neutral. Model builders produce it from Kubernetes
 // objects; providers turn it into cloud resources. Nothing here refers to Kubernetes
 // object types or to any one cloud.
+import type { AllocationFacts } from './allocation.js';
 import type { LbRef } from './ref.js';
 
 export type L4Protocol = 'TCP' | 'UDP';
@@ -203,6 +204,8 @@ export interface L4Spec<O extends ProviderOptions = ProviderOptions> extends Spe
   readonly layer: 'L4';
   readonly listeners: readonly L4Listener[];
   readonly sessionAffinity: SessionAffinity;
+  /** What an address allocator weighs besides the listeners; the Service builder always sets it. */
+  readonly allocation?: AllocationFacts;
 }
 
 export interface L7Spec<O extends ProviderOptions = ProviderOptions> extends SpecBase<O> {

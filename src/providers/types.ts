@@ -1,6 +1,7 @@
 // The provider contract: what the reconciler may ask of a cloud (or bare-metal, or
 // in-memory) backend. Providers never see Kubernetes objects; the reconciler never sees
 // cloud objects. Everything crosses this line as model types.
+import type { HeldAddresses } from '../model/allocation.js';
 import type { LbKind, LbRef } from '../model/ref.js';
 import type { LoadBalancerSpec, ProviderOptions, TargetType } from '../model/spec.js';
 import type { LoadBalancerStatus } from '../model/status.js';
@@ -57,6 +58,14 @@ export type OptionsParseResult<O extends ProviderOptions> =
     }
   | { readonly ok: false; readonly errors: readonly ModelError[] };
 
+/** What restore() did with the addresses it was handed. */
+export interface RestoreReport {
+  /** How many load balancers keep the addresses their objects hold. */
+  readonly kept: number;
+  /** Those that cannot, and why (outside every pool, held by an older object); their next ensure gives them others. */
+  readonly dropped: readonly { readonly ref: LbRef; readonly addresses: readonly string[]; readonly reason: string }[];
+}
+
 export interface CallOptions {
   /** Aborts waiting; the provider stops as soon as it safely can and rejects with a transient error. */
   readonly signal?: AbortSignal;
@@ -91,6 +100,25 @@ export interface Provider<O extends ProviderOptions = ProviderOptions> {
   delete(ref: LbRef, opts?: CallOptions): Promise<void>;
   /** Every LB this provider owns for this cluster, found by its ownership tags. */
   listOwned(opts?: CallOptions): Promise<readonly OwnedLoadBalancer[]>;
+  /**
+   * After a (re)start: the addresses the objects this provider serves already hold in
+   * their status. A provider that hands addresses out itself keeps each for its object
+   * while it is still valid (in a pool, not held by an older object), so a restart moves
+   * no address, rewrites no status and tells no client anything new. The controller calls
+   * it once its caches have synced and before its first ensure, with every object of this
+   * provider whose status has an address; a second call starts over from its list (what
+   * the provider holds live stays). A provider may refuse ensure and plan as transient
+   * until it has been called, where handing out an address sooner could give one twice.
+   * Absent: the provider's addresses do not depend on the order it is asked in (a cloud's).
+   */
+  restore?(held: readonly HeldAddresses<O>[], opts?: CallOptions): Promise<RestoreReport>;
+  /**
+   * Subscribes to released capacity: when something the provider held is released, the
+   * listener hears which load balancers it refused since for want of it (a full address
+   * pool, an address in use), so that they are retried now rather than at their slow
+   * retry. Returns the unsubscribe.
+   */
+  onCapacityFreed?(listener: (waiting: readonly LbRef[]) => void): () => void;
   /** Releases clients and timers at shutdown. */
   close?(): Promise<void>;
 }

@@ -6,7 +6,7 @@ import type { V1Ingress, V1IngressSpec, V1Service } from '@kubernetes/client-nod
 import { describe, expect, it } from 'vitest';
 import type { LbcConfig } from '../../src/config/config.js';
 import { COMPANION_BACKEND_ANNOTATION, COMPANION_OF_ANNOTATION, companionName } from '../../src/controller/companions.js';
-import { attachServiceSources, exitCodeOf, planCluster, type ObjectPlan, type PlanScope } from '../../src/controller/plan.js';
+import { exitCodeOf, planCluster, type ObjectPlan, type PlanScope } from '../../src/controller/plan.js';
 import { FINALIZER } from '../../src/controller/reconcile.js';
 import type { LbRef } from '../../src/model/ref.js';
 import type { LoadBalancerSpec } from '../../src/model/spec.js';
@@ -274,7 +274,6 @@ describe('the metal provider', () => {
     const fresh = lbService('fresh', [{ port: 80, nodePort: 30081, protocol: 'TCP' }]);
     const set = providerSet(metalConfig, [metal]);
     const inputs = planInputs(metalConfig, set, { services: [held, fresh], nodes });
-    attachServiceSources(set, inputs.services, metalConfig);
     const p = await planCluster(inputs);
     const byName = (n: string) => p.objects.find((o) => o.subject.kind === 'Service' && o.subject.name === n);
     expect(changes(byName('held'))).toEqual([]);

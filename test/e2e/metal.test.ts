@@ -1,5 +1,5 @@
 // The bare-metal provider in the controller `lbc run` builds, end to end: the controller
-// attaches its Service cache to the metal provider itself (nothing here does), so
+// restores the metal provider from the Services' statuses itself (nothing here does), so
 // addresses come from the configured pools, MetalLB's annotations and sharing rules are
 // honoured, bad input becomes a Warning Event and a False condition naming what is wrong,
 // and a restarted controller rebuilds the allocations from the Services' statuses.
@@ -155,7 +155,7 @@ describe('metal provider in the controller', () => {
       body: { ...two, status: { ...two.status, loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } } },
     });
 
-    // A new process: new providers (empty state), a new controller that attaches them itself.
+    // A new process: new providers (empty state), a new controller that restores them itself.
     const providers = await buildProviders(e.config);
     extra.push(providers);
     e.controller = e.newController({ providers });

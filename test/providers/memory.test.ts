@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ProviderError } from '../../src/providers/types.js';
 import { MemoryProvider, type MemoryLbOptions } from '../../src/providers/memory/index.js';
+import type { LbRef } from '../../src/model/ref.js';
 import type { L4Spec, LoadBalancerSpec } from '../../src/model/spec.js';
 import { l4Spec, l7Spec, nodeA } from '../model/spec-fixtures.js';
 import { rejection } from './rejection.js';
@@ -145,6 +146,38 @@ describe('MemoryProvider: ensure, idempotency, delete', () => {
     expect(p.get(newer)?.ref.uid).toBe('uid-web-2');
     await p.delete(spec().ref);
     expect(p.get(newer)).toBeDefined();
+  });
+});
+
+describe('MemoryProvider: restore', () => {
+  const held = (ref: LbRef, address: string, createdAt: number) => ({
+    ref,
+    addresses: [address],
+    allocation: { trafficPolicy: 'Cluster' as const, selector: '', createdAt },
+    ports: [{ protocol: 'TCP', port: 80 }],
+    requestedAddresses: [],
+  });
+  const web = spec().ref;
+
+  it('gives each object the address its status holds, not the lowest free; an invalid one is dropped with the reason', async () => {
+    const p = new MemoryProvider({ clusterName: 'test' });
+    const report = await p.restore([held(web, '192.0.2.9', 2), held(ref2, '192.0.2.9', 1), held({ ...ref2, name: 'far', uid: 'uid-far' }, '10.9.9.9', 3)]);
+    expect(report.kept).toBe(1);
+    expect(report.dropped.map((d) => `${d.ref.name}: ${d.reason}`)).toEqual([
+      'web: 192.0.2.9 is in use by Service default/other, which is older',
+      'far: not in the pool 192.0.2.0/24',
+    ]);
+    expect((await p.ensure(spec({ ref: ref2 }))).ingress[0]?.ip).toBe('192.0.2.9');
+    expect((await p.ensure(spec())).ingress[0]?.ip).toBe('192.0.2.1');
+  });
+
+  it('a kept address no LB took yet is freed by delete', async () => {
+    const p = new MemoryProvider({ clusterName: 'test', addressPool: '192.0.2.0/30' });
+    await p.restore([held(ref2, '192.0.2.1', 1)]);
+    expect((await p.ensure(spec())).ingress[0]?.ip).toBe('192.0.2.2');
+    expect((await rejection(p.ensure(spec({ ref: { ...ref2, name: 'third', uid: 'uid-third' } })))).kind).toBe('quota');
+    await p.delete(ref2);
+    expect((await p.ensure(spec({ ref: { ...ref2, name: 'third', uid: 'uid-third' } }))).ingress[0]?.ip).toBe('192.0.2.1');
   });
 });
 

@@ -21,6 +21,7 @@
 // that follow the same targets, health, affinity and sourceRanges (kernel-forwarding.ts).
 import { Agent } from 'node:http';
 import type { Logger } from '../../kube/logger.js';
+import type { HeldAddresses } from '../../model/allocation.js';
 import { canonicalSpec } from '../../model/canonical.js';
 import { cidrContains, normalizeIp } from '../../model/ip.js';
 import { describeRef, refKey, type LbRef } from '../../model/ref.js';
@@ -28,7 +29,18 @@ import { matchRoute } from '../../model/routes.js';
 import type { Listener, LoadBalancerSpec, Rule, SessionAffinity } from '../../model/spec.js';
 import type { LoadBalancerStatus, PortStatus } from '../../model/status.js';
 import { diffSpecs } from '../memory/plan.js';
-import { PartialEnsureError, ProviderError, type CallOptions, type Change, type OwnedLoadBalancer, type Provider, type ProviderCapabilities, type ProviderErrorKind } from '../types.js';
+import {
+  PartialEnsureError,
+  ProviderError,
+  type CallOptions,
+  type Change,
+  type OwnedLoadBalancer,
+  type Provider,
+  type ProviderCapabilities,
+  type ProviderErrorKind,
+  type RestoreReport,
+} from '../types.js';
+import { keepHeldAddresses } from '../restore.js';
 import { AddressPool } from './address-pool.js';
 import { canBind, hostPort } from './bind.js';
 import type { Prober } from './health.js';
@@ -129,6 +141,8 @@ export class LocalProvider implements Provider {
   private readonly log: Logger;
   private readonly prober: Prober | undefined;
   private readonly lbs = new Map<string, LbRuntime>();
+  /** Pool addresses restore() keeps for objects with no LB here yet: refKey → the object's uid. */
+  private readonly reserved = new Map<string, string>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly draining = new Set<ListenerImpl>();
   private readonly drains = new Set<Promise<void>>();
@@ -170,6 +184,7 @@ export class LocalProvider implements Provider {
   async delete(ref: LbRef, opts?: CallOptions): Promise<void> {
     return this.serialized(ref, opts, async () => {
       const lb = this.lbs.get(refKey(ref));
+      if (!lb && this.reserved.get(refKey(ref)) === ref.uid) this.unreserve(refKey(ref));
       // A different uid under the same name belongs to a newer object: not this call's to remove.
       if (!lb || lb.ref.uid !== ref.uid) return;
       this.teardown(lb, this.options.drainTimeoutMs);
@@ -182,6 +197,27 @@ export class LocalProvider implements Provider {
     return [...this.lbs.values()]
       .map((lb) => ({ ref: lb.ref, id: this.mode === 'pool' ? lb.address : `${lb.address}/${refKey(lb.ref)}` }))
       .sort((a, b) => (refKey(a.ref) < refKey(b.ref) ? -1 : 1));
+  }
+
+  /**
+   * Keeps for each object the pool address its status holds, oldest first, when no LB or
+   * older object holds it; its first ensure binds it. An object whose LB runs here keeps
+   * that LB's address. In ports mode every LB is on 127.0.0.1 and there is nothing to keep.
+   */
+  async restore(held: readonly HeldAddresses[], opts?: CallOptions): Promise<RestoreReport> {
+    this.checkOpen(opts);
+    for (const key of [...this.reserved.keys()]) this.unreserve(key);
+    if (this.mode === 'ports') return { kept: 0, dropped: [] };
+    return keepHeldAddresses(held, {
+      cidr: this.pool.cidr,
+      live: (ref) => this.lbs.has(refKey(ref)),
+      contains: (address) => this.pool.contains(address),
+      take: (ref, address) => {
+        if (!this.pool.allocate(refKey(ref), address).ok) return false;
+        this.reserved.set(refKey(ref), ref.uid);
+        return true;
+      },
+    });
   }
 
   /** Cuts every connection and stops every timer; nothing of the provider outlives the returned promise. */
@@ -292,10 +328,20 @@ export class LocalProvider implements Provider {
     }
   }
 
+  private unreserve(key: string): void {
+    this.reserved.delete(key);
+    if (!this.lbs.has(key)) this.pool.release(key);
+  }
+
   private allocate(spec: LoadBalancerSpec): string {
     if (this.mode === 'ports') return FALLBACK_ADDRESS;
-    const r = this.pool.allocate(refKey(spec.ref), spec.requestedAddresses[0]);
+    const key = refKey(spec.ref);
+    const reservedFor = this.reserved.get(key);
+    // Kept for another object of the same name, one that is gone now: not this one's.
+    if (reservedFor !== undefined && reservedFor !== spec.ref.uid) this.unreserve(key);
+    const r = this.pool.allocate(key, spec.requestedAddresses[0]);
     if (!r.ok) throw new ProviderError(r.kind, `${describeRef(spec.ref)}: ${r.reason}`, { provider: this.name });
+    this.reserved.delete(key);
     return r.address;
   }
 

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { sleep } from '../../kube/sleep.js';
 import { annotation, oneOf, parseAnnotations } from '../../model/annotations.js';
+import type { HeldAddresses } from '../../model/allocation.js';
 import { canonicalSpec } from '../../model/canonical.js';
 import { cidrContains, formatIp, normalizeIp, parseCidr } from '../../model/ip.js';
 import { refKey, sameRef, type LbKind, type LbRef } from '../../model/ref.js';
@@ -19,7 +20,9 @@ import {
   type Provider,
   type ProviderCapabilities,
   type ProviderErrorKind,
+  type RestoreReport,
 } from '../types.js';
+import { keepHeldAddresses } from '../restore.js';
 import { diffSpecs } from './plan.js';
 import { memoryOptionsSchema, type MemoryOptions } from './options.js';
 
@@ -106,6 +109,28 @@ interface MutableCall {
   error?: ProviderError;
 }
 
+/** Calls and writes the provider keeps for inspection (at least; up to twice as many before a trim). */
+export const RECORD_LIMIT = 1000;
+
+/** The last `limit` (up to 2 × limit) items pushed, trimmed in batches so that a push stays O(1) amortised. */
+class RecentLog<T> {
+  private list: T[] = [];
+  constructor(private readonly limit: number) {}
+
+  get items(): readonly T[] {
+    return this.list;
+  }
+
+  push(item: T): void {
+    this.list.push(item);
+    if (this.list.length >= 2 * this.limit) this.list = this.list.slice(-this.limit);
+  }
+
+  clear(): void {
+    this.list = [];
+  }
+}
+
 const shortHash = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 8);
 
 function ipv4ToInt(ip: string): number {
@@ -126,11 +151,18 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
   private latencyMs: number;
   private readonly lbs = new Map<string, MemoryLoadBalancer>();
   private readonly allocated = new Set<string>();
+  /** Addresses restore() keeps for objects that have no LB here yet, by uid; their first ensure takes them. */
+  private readonly reserved = new Map<string, string>();
   private allocCursor = 0;
   private readonly faults: Fault[] = [];
   private readonly hung = new Set<() => void>();
-  private readonly callLog: MutableCall[] = [];
-  private readonly writeLog: MemoryWrite[] = [];
+  // The recent calls and writes, for tests to inspect; counters for the rest. Unbounded,
+  // they held every spec ensured (at 5000 Services, gigabytes) in a process that runs for days.
+  private readonly callLog = new RecentLog<MutableCall>(RECORD_LIMIT);
+  private readonly writeLog = new RecentLog<MemoryWrite>(RECORD_LIMIT);
+  private readonly callCounts = new Map<MemoryMethod, number>();
+  private readonly ensuresByUid = new Map<string, number>();
+  private writeCount = 0;
   private readonly notices: ProviderNotice[] = [];
   private seq = 0;
   private pending = 0;
@@ -179,6 +211,11 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
       const key = this.key(this.clusterName, ref);
       const lb = this.lbs.get(key);
       // A different uid under the same name is someone else's LB (or a newer object's): not ours to delete.
+      const reserved = this.reserved.get(ref.uid);
+      if (reserved !== undefined) {
+        this.reserved.delete(ref.uid);
+        this.release(reserved);
+      }
       if (!lb || lb.ref.uid !== ref.uid) return;
       this.record(ref, diffSpecs(lb.spec, undefined));
       if (lb.address) this.release(lb.address);
@@ -193,6 +230,28 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
         .map((lb) => ({ ref: lb.ref, id: lb.id }))
         .sort((a, b) => (refKey(a.ref) < refKey(b.ref) ? -1 : 1)),
     );
+  }
+
+  /**
+   * Keeps for each object the address its status holds, oldest first, when it is in the
+   * pool and no LB or older object holds it. An object whose LB is here already keeps
+   * that LB's address: the LB is the truth.
+   */
+  async restore(held: readonly HeldAddresses<MemoryLbOptions>[], _opts?: CallOptions): Promise<RestoreReport> {
+    for (const [, address] of this.reserved) this.release(address);
+    this.reserved.clear();
+    if (this.opts.hostnames) return { kept: 0, dropped: [] };
+    return keepHeldAddresses(held, {
+      cidr: this.opts.addressPool,
+      live: (ref) => this.get(ref)?.ref.uid === ref.uid,
+      contains: (address) => address.includes('.') && cidrContains(this.opts.addressPool, address),
+      take: (ref, address) => {
+        if (this.allocated.has(address)) return false;
+        this.allocated.add(address);
+        this.reserved.set(ref.uid, address);
+        return true;
+      },
+    });
   }
 
   async close(): Promise<void> {
@@ -284,22 +343,34 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
 
   // ---- inspection --------------------------------------------------------------
 
+  /** The most recent calls, oldest first: the last RECORD_LIMIT at least. */
   get calls(): readonly MemoryCall[] {
-    return this.callLog as readonly MemoryCall[];
+    return this.callLog.items as readonly MemoryCall[];
+  }
+
+  /** Calls of `method` since the provider started (or resetRecording), however many the log still holds. */
+  callCount(method: MemoryMethod): number {
+    return this.callCounts.get(method) ?? 0;
+  }
+
+  /** Ensure calls per load balancer (by uid) since the provider started (or resetRecording). */
+  ensureCountsByLb(): ReadonlyMap<string, number> {
+    return this.ensuresByUid;
   }
 
   // Not Extract<MemoryCall, {method: M}>: ensure and plan share one union member, which Extract would drop.
   callsOf<M extends MemoryMethod>(method: M): (MemoryCall & { readonly method: M })[] {
-    return this.callLog.filter((c) => c.method === method) as (MemoryCall & { readonly method: M })[];
+    return this.callLog.items.filter((c) => c.method === method) as (MemoryCall & { readonly method: M })[];
   }
 
   /** Cloud writes: one per created, updated or deleted resource. */
   get writes(): number {
-    return this.writeLog.length;
+    return this.writeCount;
   }
 
+  /** The most recent writes, oldest first: the last RECORD_LIMIT at least. */
   get writeHistory(): readonly MemoryWrite[] {
-    return this.writeLog;
+    return this.writeLog.items;
   }
 
   get inFlight(): number {
@@ -321,8 +392,11 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
 
   /** Forgets calls and writes, keeps the LBs. */
   resetRecording(): void {
-    this.callLog.length = 0;
-    this.writeLog.length = 0;
+    this.callLog.clear();
+    this.writeLog.clear();
+    this.callCounts.clear();
+    this.ensuresByUid.clear();
+    this.writeCount = 0;
     this.peakInFlight = this.pending;
   }
 
@@ -339,6 +413,8 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
   ): Promise<T> {
     const rec: MutableCall = { seq: ++this.seq, ...what, outcome: 'pending' };
     this.callLog.push(rec);
+    this.callCounts.set(what.method, (this.callCounts.get(what.method) ?? 0) + 1);
+    if (what.method === 'ensure' && what.ref) this.ensuresByUid.set(what.ref.uid, (this.ensuresByUid.get(what.ref.uid) ?? 0) + 1);
     this.pending++;
     this.peakInFlight = Math.max(this.peakInFlight, this.pending);
     try {
@@ -422,7 +498,8 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
       const ip = normalizeIp(want);
       if (!ip || !cidrContains(this.opts.addressPool, ip)) throw invalid(`requested address ${want} is not in the pool ${this.opts.addressPool}`);
       const current = this.get(spec.ref);
-      if (this.allocated.has(ip) && current?.address !== ip) {
+      const mine = current?.address ?? this.reserved.get(spec.ref.uid);
+      if (this.allocated.has(ip) && mine !== ip) {
         throw new ProviderError('conflict', `requested address ${ip} is already in use`, { provider: this.name });
       }
     }
@@ -444,7 +521,9 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
     const replaced = current && !sameRef(current.ref, spec.ref);
     if (replaced && current.address) this.release(current.address);
     const kept = replaced ? undefined : current;
-    const address = this.opts.hostnames ? undefined : this.allocate(spec, kept?.address);
+    const reserved = this.reserved.get(spec.ref.uid);
+    this.reserved.delete(spec.ref.uid);
+    const address = this.opts.hostnames ? undefined : this.allocate(spec, kept?.address ?? reserved);
     const lb: MemoryLoadBalancer = {
       id: kept?.id ?? `mem-${shortHash(`${this.clusterName}/${spec.ref.uid}`)}`,
       clusterName: this.clusterName,
@@ -460,6 +539,7 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
 
   private record(ref: LbRef, changes: readonly Change[]): void {
     for (const c of changes) this.writeLog.push({ ...c, ref });
+    this.writeCount += changes.length;
   }
 
   private release(address: string): void {

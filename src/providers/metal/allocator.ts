@@ -20,14 +20,15 @@
 //   a requested one is a conflict.
 // - restore() rebuilds the state from what the Services' statuses say, oldest Service
 //   first, so that on a conflict the older keeps the address and the newer is reported.
+import type { PortUse, TrafficPolicy } from '../../model/allocation.js';
 import type { IpFamilyNumber } from '../../model/ip.js';
 import { bigIntToIp, ipToBigInt, isBuggyIp, poolOf, type Pool } from './pools.js';
 
-export type TrafficPolicy = 'Cluster' | 'Local';
+export type { PortUse, TrafficPolicy } from '../../model/allocation.js';
 
 export interface Backend {
   readonly policy: TrafficPolicy;
-  /** The Service's selector as `k=v,k=v`, keys sorted; only compared under Local. */
+  /** The Service's selector as `k=v,k=v`, keys sorted (AllocationFacts.selector); only compared under Local. */
   readonly selector: string;
 }
 
@@ -38,11 +39,6 @@ export interface Owner {
   readonly name: string;
   /** creationTimestamp in ms; decides who keeps an address two Services claim at restore. */
   readonly createdAt: number;
-}
-
-export interface PortUse {
-  readonly protocol: string;
-  readonly port: number;
 }
 
 /** Where a value came from, to name it in messages: `annotation metallb.universe.tf/loadBalancerIPs`, `field spec.loadBalancerIP`. */

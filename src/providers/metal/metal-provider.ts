@@ -4,19 +4,15 @@
 // Announcing the addresses is the speaker's job (speaker/), in another process.
 //
 // Where the allocation state comes from. There is no store of its own to lose: the
-// Services' statuses are the record. The provider contract hands ensure() only the
-// spec, and the spec lacks what MetalLB's sharing rules compare (externalTrafficPolicy,
-// the selector) and what a restart must rebuild from (the statuses). So the controller
-// attaches its Service cache once, with attachServices(); the provider then
-//  - rebuilds the state from the statuses on its first call, when the cache has synced
-//    (the controller starts workers only after its informers sync), oldest Service
-//    first so that on a dispute the older keeps the address;
-//  - looks up the policy, selector and age of the Service a spec is for.
-// The alternative, the provider listing Services itself, would need its own
-// credentials and a second watch of every Service for the same data. Until the cache
-// is attached every call fails as transient: handing out an address before the state
-// is known could give one address to two Services.
-import type { V1Service } from '@kubernetes/client-node';
+// objects' statuses are the record. The controller hands them over through the
+// contract's restore(), once its caches have synced and before its first ensure; the
+// provider rebuilds its state from them, oldest Service first, so that on a dispute the
+// older keeps the address. What MetalLB's sharing rules compare beyond the spec
+// (externalTrafficPolicy, the selector) and the age restore orders by reach it in the
+// spec's allocation facts. Until restore() has run every call fails as transient:
+// handing out an address before the state is known could give one address to two
+// Services.
+import type { HeldAddresses } from '../../model/allocation.js';
 import type { IpFamilyNumber } from '../../model/ip.js';
 import { describeRef, type LbKind, type LbRef } from '../../model/ref.js';
 import type { LoadBalancerSpec } from '../../model/spec.js';
@@ -29,18 +25,12 @@ import {
   type OwnedLoadBalancer,
   type Provider,
   type ProviderCapabilities,
+  type RestoreReport as ProviderRestoreReport,
 } from '../types.js';
-import { Allocator, type AllocationErrorKind, type AllocationRequest, type RestoreEntry, type RestoreReport } from './allocator.js';
+import { CapacityWaiters } from '../capacity.js';
+import { Allocator, type AllocationErrorKind, type AllocationRequest, type Owner, type RestoreEntry, type RestoreReport } from './allocator.js';
 import { METAL_ANNOTATION_PREFIXES, parseMetalAnnotations, type MetalLbOptions } from './annotations.js';
 import type { MetalConfig } from './options.js';
-import { backendOf, ownerOf, portsOf, serviceKey, statusIps } from './service-facts.js';
-
-/** What the provider needs of the controller's Service cache (kube/cache.ts's Cache fits). */
-export interface ServiceSource {
-  list(): readonly V1Service[];
-  /** By `namespace/name`. */
-  get(key: string): V1Service | undefined;
-}
 
 export interface MetalProviderInit {
   readonly name: string;
@@ -65,9 +55,8 @@ export class MetalProvider implements Provider<MetalLbOptions> {
   };
 
   private allocator: Allocator;
-  private source: ServiceSource | undefined;
-  private owns: ((svc: V1Service) => boolean) | undefined;
   private restoreReport: RestoreReport | undefined;
+  private readonly waiters = new CapacityWaiters();
   /** Services that lost a disputed address at restore, reported once by their next ensure. */
   private readonly disputed = new Map<string, string>();
 
@@ -79,18 +68,44 @@ export class MetalProvider implements Provider<MetalLbOptions> {
   }
 
   /**
-   * Gives the provider the controller's Service cache, and which Services it serves.
-   * Call once before the first reconcile; the state is rebuilt lazily on the first call
-   * after it, so attaching before the informers sync is fine. Attaching again (a new
-   * controller on the same provider) forgets everything and rebuilds from the new cache:
-   * what the old one allocated is in the statuses, and what it freed must not linger.
+   * Rebuilds the allocations from what the Services' statuses hold. A second call (a new
+   * controller on the same provider) forgets everything first: what the old one
+   * allocated is in the statuses it hands over, and what it freed must not linger.
    */
-  attachServices(source: ServiceSource, owns: (svc: V1Service) => boolean): void {
-    this.source = source;
-    this.owns = owns;
-    this.restoreReport = undefined;
+  async restore(held: readonly HeldAddresses<MetalLbOptions>[], _opts?: CallOptions): Promise<ProviderRestoreReport> {
     this.allocator = new Allocator(this.config.pools);
     this.disputed.clear();
+    const entries = held.map((h): RestoreEntry => {
+      const opts = h.providerOptions;
+      const asked = [...(opts?.addresses ?? []), ...h.requestedAddresses];
+      return {
+        owner: ownerOf(h.ref, h.allocation.createdAt),
+        ips: h.addresses,
+        ...(opts?.sharingKey !== undefined ? { sharingKey: opts.sharingKey } : {}),
+        ports: h.ports,
+        backend: { policy: h.allocation.trafficPolicy, selector: h.allocation.selector },
+        requested: h.addresses.every((ip) => asked.includes(ip)),
+      };
+    });
+    const report = this.allocator.restore(entries);
+    this.restoreReport = report;
+    for (const c of report.conflicts) this.disputed.set(c.owner.uid, c.message);
+    const refOf = new Map(held.map((h) => [h.ref.uid, h.ref]));
+    const dropped = (owner: Owner, addresses: readonly string[], reason: string) => {
+      const ref = refOf.get(owner.uid);
+      return ref ? [{ ref, addresses, reason }] : [];
+    };
+    return {
+      kept: report.restored.length,
+      dropped: [
+        ...report.conflicts.flatMap((c) => dropped(c.owner, c.ips, c.message)),
+        ...report.outsidePools.flatMap((o) => dropped(o.owner, o.ips, `${o.ips.join(', ')} ${o.ips.length === 1 ? 'is' : 'are'} in no address pool (or one avoidBuggyIPs excludes)`)),
+      ],
+    };
+  }
+
+  onCapacityFreed(listener: (waiting: readonly LbRef[]) => void): () => void {
+    return this.waiters.subscribe(listener);
   }
 
   /** What the restore found (restored, disputed, outside the pools); undefined until it ran. */
@@ -124,15 +139,23 @@ export class MetalProvider implements Provider<MetalLbOptions> {
       this.disputed.delete(spec.ref.uid);
       throw this.error('conflict', spec.ref, `${dispute}; it gets another address on the next attempt unless it asks for that one`);
     }
+    const before = this.allocator.get(spec.ref.uid);
     const out = this.allocator.allocate(this.requestFor(spec));
-    if (!out.ok) throw this.refused(out, spec.ref);
+    if (!out.ok) {
+      // A full pool, or an address someone else holds: a release may be all it takes.
+      if (out.kind === 'quota' || out.kind === 'conflict') this.waiters.refused(spec.ref);
+      throw this.refused(out, spec.ref);
+    }
+    this.waiters.forget(spec.ref.uid);
+    if (before && out.changed) this.waiters.released();
     return { ingress: out.allocation.ips.map((ip) => ({ ip, ipMode: 'VIP' as const })) };
   }
 
   async delete(ref: LbRef, _opts?: CallOptions): Promise<void> {
     this.ready();
     this.disputed.delete(ref.uid);
-    this.allocator.release(ref.uid);
+    this.waiters.forget(ref.uid);
+    if (this.allocator.release(ref.uid)) this.waiters.released();
   }
 
   async listOwned(_opts?: CallOptions): Promise<readonly OwnedLoadBalancer[]> {
@@ -154,29 +177,9 @@ export class MetalProvider implements Provider<MetalLbOptions> {
   // ---- internals ---------------------------------------------------------------------
 
   private ready(): void {
-    if (!this.source || !this.owns) {
-      throw new ProviderError('transient', `metal provider ${this.name}: no Service cache attached yet, so the addresses in use are unknown`, { provider: this.name });
+    if (!this.restoreReport) {
+      throw new ProviderError('transient', `metal provider ${this.name}: the addresses in use are not known yet (restore has not run)`, { provider: this.name });
     }
-    if (this.restoreReport) return;
-    const entries: RestoreEntry[] = [];
-    for (const svc of this.source.list()) {
-      if (!svc.metadata?.uid || !this.owns(svc)) continue;
-      const ips = statusIps(svc);
-      if (ips.length === 0) continue;
-      const parsed = parseMetalAnnotations(svc.metadata.annotations ?? {}, this.config.pools.map((p) => p.name));
-      const opts = parsed.ok ? parsed.options : undefined;
-      const asked = [...(opts?.addresses ?? []), ...(svc.spec?.loadBalancerIP ? [svc.spec.loadBalancerIP] : [])];
-      entries.push({
-        owner: ownerOf(svc),
-        ips,
-        ...(opts?.sharingKey !== undefined ? { sharingKey: opts.sharingKey } : {}),
-        ports: portsOf(svc),
-        backend: backendOf(svc),
-        requested: ips.every((ip) => asked.includes(ip)),
-      });
-    }
-    this.restoreReport = this.allocator.restore(entries);
-    for (const c of this.restoreReport.conflicts) this.disputed.set(c.owner.uid, c.message);
   }
 
   private requestFor(spec: LoadBalancerSpec<MetalLbOptions>): AllocationRequest {
@@ -197,18 +200,16 @@ export class MetalProvider implements Provider<MetalLbOptions> {
         : spec.requestedAddresses.length > 0
           ? { value: spec.requestedAddresses, source: LB_IP_FIELD }
           : undefined;
-    const svc = this.source?.get(`${spec.ref.namespace}/${spec.ref.name}`);
-    const current = svc && svc.metadata?.uid === spec.ref.uid ? svc : undefined;
-    const owner = current ? ownerOf(current) : { uid: spec.ref.uid, name: `${spec.ref.namespace}/${spec.ref.name}`, createdAt: Date.now() };
+    const facts = spec.allocation;
     const families = spec.ipFamilies.map((f): IpFamilyNumber => (f === 'IPv6' ? 6 : 4));
     return {
-      owner,
+      owner: ownerOf(spec.ref, facts?.createdAt ?? 0),
       families: families.length > 0 ? families : [4],
       ...(requested ? { requested } : {}),
       ...(o.pool !== undefined ? { pool: { value: o.pool, source: `annotation ${o.poolAnnotation ?? 'address-pool'}` } } : {}),
       ...(o.sharingKey !== undefined ? { sharingKey: { value: o.sharingKey, source: `annotation ${o.sharingKeyAnnotation ?? 'allow-shared-ip'}` } } : {}),
       ports: spec.listeners.map((l) => ({ protocol: l.protocol, port: l.port })),
-      backend: current ? backendOf(current) : { policy: 'Cluster', selector: '' },
+      backend: { policy: facts?.trafficPolicy ?? 'Cluster', selector: facts?.selector ?? '' },
     };
   }
 
@@ -230,8 +231,10 @@ export class MetalProvider implements Provider<MetalLbOptions> {
   }
 }
 
+function ownerOf(ref: LbRef, createdAt: number): Owner {
+  return { uid: ref.uid, name: `${ref.namespace}/${ref.name}`, createdAt };
+}
+
 export function isMetalProvider(p: Provider | undefined): p is MetalProvider {
   return p instanceof MetalProvider;
 }
-
-export { serviceKey };

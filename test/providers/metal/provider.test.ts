@@ -1,11 +1,11 @@
 // The metal provider through the same path the reconciler uses: Services → model builder
-// (which calls parseOptions) → ensure, with the Service cache attached.
+// (which calls parseOptions) → ensure, after restore() with what the statuses hold.
 import type { V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { buildServiceModel } from '../../../src/controller/service-model.js';
+import { buildServiceModel, heldAddressesOf } from '../../../src/controller/service-model.js';
 import type { L4Spec } from '../../../src/model/spec.js';
 import { formatModelError } from '../../../src/model/validation.js';
-import { createMetalProvider, type MetalLbOptions, type MetalProvider, type ServiceSource } from '../../../src/providers/metal/index.js';
+import { createMetalProvider, type MetalLbOptions, type MetalProvider } from '../../../src/providers/metal/index.js';
 import { parseConfig } from '../../../src/config/config.js';
 import { buildProviders } from '../../../src/providers/registry.js';
 import { isMetalProvider } from '../../../src/providers/metal/index.js';
@@ -38,14 +38,6 @@ function svc(name: string, opts: { annotations?: Record<string, string>; spec?: 
   };
 }
 
-function source(services: V1Service[]): ServiceSource & { services: V1Service[] } {
-  return {
-    services,
-    list: () => services,
-    get: (key) => services.find((s) => `${s.metadata?.namespace}/${s.metadata?.name}` === key),
-  };
-}
-
 function specOf(p: MetalProvider, s: V1Service): L4Spec<MetalLbOptions> {
   const r = buildServiceModel({ service: s, nodes: [], endpointSlices: [], provider: p, className: 'lbc.dev/metal', clusterName: 'test' });
   if (!r.ok) throw new Error(r.errors.map(formatModelError).join('; '));
@@ -58,11 +50,11 @@ function modelErrors(p: MetalProvider, s: V1Service): string[] {
 }
 
 
-function attached(services: V1Service[]): { p: MetalProvider; src: ReturnType<typeof source> } {
+/** A provider restored from the statuses of the Services of its class, as the controller restores it at start. */
+async function restored(services: V1Service[]): Promise<{ p: MetalProvider }> {
   const p = provider();
-  const src = source(services);
-  p.attachServices(src, (s) => s.spec?.loadBalancerClass === 'lbc.dev/metal');
-  return { p, src };
+  await p.restore(services.filter((s) => s.spec?.loadBalancerClass === 'lbc.dev/metal').flatMap((s) => heldAddressesOf(s, p) ?? []));
+  return { p };
 }
 
 describe('metal provider: annotations (parseOptions via the model builder)', () => {
@@ -103,16 +95,16 @@ describe('metal provider: annotations (parseOptions via the model builder)', () 
 });
 
 describe('metal provider: ensure', () => {
-  it('refuses to allocate before the Service cache is attached', async () => {
+  it('refuses to allocate before restore has told it the addresses in use', async () => {
     const p = provider();
     const e = await rejection(p.ensure(specOf(p, svc('a'))));
     expect(e.kind).toBe('transient');
-    expect(e.message).toContain('no Service cache attached');
+    expect(e.message).toContain('the addresses in use are not known yet (restore has not run)');
   });
 
   it('returns the address with ipMode VIP, the same one every time', async () => {
     const a = svc('a');
-    const { p } = attached([a]);
+    const { p } = await restored([a]);
     const status = await p.ensure(specOf(p, a));
     expect(status).toEqual({ ingress: [{ ip: '10.20.0.0', ipMode: 'VIP' }] });
     expect(await p.ensure(specOf(p, a))).toEqual(status);
@@ -122,14 +114,14 @@ describe('metal provider: ensure', () => {
 
   it('dual-stack Services get one address of each family', async () => {
     const a = svc('a', { spec: { ipFamilies: ['IPv6', 'IPv4'], ipFamilyPolicy: 'RequireDualStack' } });
-    const { p } = attached([a]);
+    const { p } = await restored([a]);
     expect(await p.ensure(specOf(p, a))).toEqual({ ingress: [{ ip: 'fd00:20::', ipMode: 'VIP' }, { ip: '10.20.2.0', ipMode: 'VIP' }] });
   });
 
   it('honours spec.loadBalancerIP, and refuses it together with the annotation', async () => {
     const a = svc('a', { spec: { loadBalancerIP: '10.20.1.3' } });
     const b = svc('b', { spec: { loadBalancerIP: '10.20.1.3' }, annotations: { 'metallb.universe.tf/loadBalancerIPs': '10.20.1.3' } });
-    const { p } = attached([a, b]);
+    const { p } = await restored([a, b]);
     expect(await p.ensure(specOf(p, a))).toEqual({ ingress: [{ ip: '10.20.1.3', ipMode: 'VIP' }] });
     const e = await rejection(p.ensure(specOf(p, b)));
     expect(e.kind).toBe('invalid');
@@ -139,7 +131,7 @@ describe('metal provider: ensure', () => {
   it('names the address and the annotation when it is outside every pool; other Services are unaffected', async () => {
     const a = svc('a', { annotations: { 'metallb.universe.tf/loadBalancerIPs': '192.168.9.9' } });
     const b = svc('b');
-    const { p } = attached([a, b]);
+    const { p } = await restored([a, b]);
     const e = await rejection(p.ensure(specOf(p, a)));
     expect(e.kind).toBe('invalid');
     expect(e.provider).toBe('metal');
@@ -149,7 +141,7 @@ describe('metal provider: ensure', () => {
 
   it('an exhausted pool is refused as invalid (the controller puts it in the condition), naming the pool', async () => {
     const services = ['a', 'b', 'c', 'd', 'e'].map((n) => svc(n, { annotations: { 'lbc.dev/address-pool': 'public' } }));
-    const { p } = attached(services);
+    const { p } = await restored(services);
     for (const s of services.slice(0, 4)) await p.ensure(specOf(p, s));
     const e = await rejection(p.ensure(specOf(p, services[4] as V1Service)));
     expect(e.kind).toBe('invalid');
@@ -162,7 +154,7 @@ describe('metal provider: ensure', () => {
     const https = svc('https', { annotations: ann, spec: { externalTrafficPolicy: 'Local', selector: { app: 'web' }, ports: [{ port: 443, protocol: 'TCP' }] } });
     const other = svc('other', { annotations: ann, spec: { externalTrafficPolicy: 'Local', selector: { app: 'api' }, ports: [{ port: 8443, protocol: 'TCP' }] } });
     const cluster = svc('cluster', { annotations: ann, spec: { ports: [{ port: 9443, protocol: 'TCP' }] } });
-    const { p } = attached([http, https, other, cluster]);
+    const { p } = await restored([http, https, other, cluster]);
     await p.ensure(specOf(p, http));
     expect(await p.ensure(specOf(p, https))).toEqual({ ingress: [{ ip: '10.20.0.2', ipMode: 'VIP' }] });
     const e1 = await rejection(p.ensure(specOf(p, other)));
@@ -175,7 +167,7 @@ describe('metal provider: ensure', () => {
   it('delete frees the address for the next Service; a stale uid frees nothing', async () => {
     const a = svc('a');
     const b = svc('b');
-    const { p } = attached([a, b]);
+    const { p } = await restored([a, b]);
     await p.ensure(specOf(p, a));
     await p.delete({ kind: 'Service', namespace: 'default', name: 'a', uid: 'someone-else' });
     expect(await p.listOwned()).toHaveLength(1);
@@ -192,7 +184,7 @@ describe('metal provider: state rebuilt from the statuses at start', () => {
     const b = svc('b', { status: ['10.20.0.0'] });
     const fresh = svc('fresh');
     const foreign = { ...svc('foreign', { status: ['10.20.0.2'] }), spec: { type: 'LoadBalancer' as const, loadBalancerClass: 'example.com/other' } };
-    const { p } = attached([a, b, fresh, foreign]);
+    const { p } = await restored([a, b, fresh, foreign]);
     expect(await p.ensure(specOf(p, a))).toEqual({ ingress: [{ ip: '10.20.0.1', ipMode: 'VIP' }] });
     expect(await p.ensure(specOf(p, fresh))).toEqual({ ingress: [{ ip: '10.20.0.2', ipMode: 'VIP' }] });
     expect(p.restored?.restored.map((r) => r.owner.name).sort()).toEqual(['default/a', 'default/b']);
@@ -201,7 +193,7 @@ describe('metal provider: state rebuilt from the statuses at start', () => {
   it('two Services claiming one address: the older keeps it, the newer is reported once, then moves', async () => {
     const older = svc('older', { status: ['10.20.0.1'], created: '2023-01-01T00:00:00Z' });
     const newer = svc('newer', { status: ['10.20.0.1'], created: '2024-01-01T00:00:00Z' });
-    const { p } = attached([newer, older]);
+    const { p } = await restored([newer, older]);
     const e = await rejection(p.ensure(specOf(p, newer)));
     expect(e.kind).toBe('conflict');
     expect(e.message).toContain('default/newer claims 10.20.0.1 in its status, but is in use by Service default/older');
@@ -213,7 +205,7 @@ describe('metal provider: state rebuilt from the statuses at start', () => {
     const ann = { 'metallb.universe.tf/loadBalancerIPs': '10.20.0.1' };
     const older = svc('older', { status: ['10.20.0.1'], created: '2023-01-01T00:00:00Z', annotations: ann });
     const newer = svc('newer', { status: ['10.20.0.1'], created: '2024-01-01T00:00:00Z', annotations: ann });
-    const { p } = attached([older, newer]);
+    const { p } = await restored([older, newer]);
     // First the dispute found at restore (retryable: it moves on the next attempt, unless it asked for the address)...
     expect((await rejection(p.ensure(specOf(p, newer)))).kind).toBe('conflict');
     // ...then a sharing rule broken, which only a change fixes.

@@ -4,9 +4,9 @@
 // the responders. Nothing here touches the network, so every rule is a unit test.
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import { nodeExclusion } from '../../../kube/node-eligibility.js';
+import { statusAddresses } from '../../../model/allocation.js';
 import { anySelectorMatches } from '../node-selector.js';
 import { poolOf, type Pool } from '../pools.js';
-import { serviceKey, statusIps } from '../service-facts.js';
 import { electedFor, rankCandidates } from './election.js';
 
 /** A Service as the speaker needs it. */
@@ -50,6 +50,10 @@ export function nodeView(node: V1Node): NodeView {
   return { name, labels };
 }
 
+export function serviceKey(svc: V1Service): string {
+  return `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
+}
+
 /** The Service with its ready endpoints, read as kube-proxy reads them (nil ready counts as ready). */
 export function serviceView(svc: V1Service, slices: readonly V1EndpointSlice[]): ServiceView {
   const readyNodes = new Set<string>();
@@ -62,7 +66,7 @@ export function serviceView(svc: V1Service, slices: readonly V1EndpointSlice[]):
       if (ep.nodeName) readyNodes.add(ep.nodeName);
     }
   }
-  return { key: serviceKey(svc), ips: statusIps(svc), local: svc.spec?.externalTrafficPolicy === 'Local', readyNodes, anyReady };
+  return { key: serviceKey(svc), ips: statusAddresses(svc), local: svc.spec?.externalTrafficPolicy === 'Local', readyNodes, anyReady };
 }
 
 /**

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { V1EndpointSlice, V1Lease, V1Node, V1Service } from '@kubernetes/client-node';
 import { serviceOwnership, type OwnershipConfig } from '../../../config/ownership.js';
+import { statusAddresses } from '../../../model/allocation.js';
 import type { KubeClients } from '../../../kube/client.js';
 import { ENDPOINTSLICE_BY_SERVICE, endpointSliceIndexers } from '../../../kube/indexes.js';
 import { newInformer, type Informer, type WatchFn } from '../../../kube/informer.js';
@@ -18,8 +19,7 @@ import { EndpointSlices, Leases, Nodes, Services } from '../../../kube/resources
 import { sleep } from '../../../kube/sleep.js';
 import type { MetalConfig } from '../options.js';
 import { poolOf } from '../pools.js';
-import { serviceKey, statusIps } from '../service-facts.js';
-import { Announcements, decide, nodeView, serviceView, type Decision } from './announcer.js';
+import { Announcements, decide, nodeView, serviceKey, serviceView, type Decision } from './announcer.js';
 import { Gossip } from './gossip.js';
 import { hostInterfaces, interfacesFor, type HostInterface } from './interfaces.js';
 import { LEASE_NODE_LABEL, LEASE_PROVIDER_LABEL, LeaseKeeper, leaseView } from './lease.js';
@@ -266,7 +266,7 @@ export class Speaker {
 
   private ours(svc: V1Service): boolean {
     const own = serviceOwnership(svc, this.init.ownership);
-    return own.ours && own.provider === this.init.provider && statusIps(svc).some((ip) => poolOf(this.init.metal.pools, ip));
+    return own.ours && own.provider === this.init.provider && statusAddresses(svc).some((ip) => poolOf(this.init.metal.pools, ip));
   }
 
   private recompute(): void {
