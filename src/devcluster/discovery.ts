@@ -1,6 +1,6 @@
 // Discovery documents (/version, /api, /apis, resource lists) built from the resource
 // table, so kubectl and client libraries find every kind devcluster serves.
-import type { ResourceType } from './resources.js';
+import { isServed, type ResourceType } from './resources.js';
 
 export const SERVER_VERSION = {
   major: '1',
@@ -19,6 +19,7 @@ const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', '
 export function groupVersions(resources: ResourceType[]): Map<string, ResourceType[]> {
   const m = new Map<string, ResourceType[]>();
   for (const rt of resources) {
+    if (!isServed(rt)) continue;
     const gv = rt.group ? `${rt.group}/${rt.version}` : rt.version;
     m.set(gv, [...(m.get(gv) ?? []), rt]);
   }
@@ -33,24 +34,44 @@ export function apiVersions(): Record<string, unknown> {
   };
 }
 
-function groupEntry(group: string, version: string): Record<string, unknown> {
-  const gv = { groupVersion: `${group}/${version}`, version };
-  return { name: group, versions: [gv], preferredVersion: gv };
+const KUBE_VERSION = /^v(\d+)(?:(alpha|beta)(\d+))?$/;
+
+/**
+ * apimachinery's version.CompareKubeAwareVersionStrings as a sort key: GA before beta
+ * before alpha, higher numbers first, anything else last in lexical order. A group's
+ * first version is its preferred one, which kubectl uses for a kind both versions serve.
+ */
+export function compareKubeVersions(a: string, b: string): number {
+  const rank = (v: string): [number, number, number] => {
+    const m = KUBE_VERSION.exec(v);
+    if (!m) return [3, 0, 0];
+    return [m[2] === undefined ? 0 : m[2] === 'beta' ? 1 : 2, -Number(m[1]), -Number(m[3] ?? 0)];
+  };
+  const ra = rank(a);
+  const rb = rank(b);
+  for (let i = 0; i < 3; i++) if (ra[i] !== rb[i]) return ra[i]! - rb[i]!;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function groupEntry(resources: ResourceType[], group: string): Record<string, unknown> | undefined {
+  const versions = [...new Set(resources.filter((r) => r.group === group && isServed(r)).map((r) => r.version))].sort(compareKubeVersions);
+  if (!versions.length) return undefined;
+  const entries = versions.map((version) => ({ groupVersion: `${group}/${version}`, version }));
+  return { name: group, versions: entries, preferredVersion: entries[0] };
 }
 
 export function apiGroupList(resources: ResourceType[]): Record<string, unknown> {
-  const groups = [...new Set(resources.filter((r) => r.group).map((r) => r.group))].sort();
+  const groups = [...new Set(resources.filter((r) => r.group && isServed(r)).map((r) => r.group))].sort();
   return {
     kind: 'APIGroupList',
     apiVersion: 'v1',
-    groups: groups.map((g) => groupEntry(g, resources.find((r) => r.group === g)!.version)),
+    groups: groups.map((g) => groupEntry(resources, g)!),
   };
 }
 
 export function apiGroup(resources: ResourceType[], group: string): Record<string, unknown> | undefined {
-  const rt = resources.find((r) => r.group === group);
-  if (!rt) return undefined;
-  return { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(group, rt.version) };
+  const entry = groupEntry(resources, group);
+  return entry && { kind: 'APIGroup', apiVersion: 'v1', ...entry };
 }
 
 export function apiResourceList(resources: ResourceType[], groupVersion: string): Record<string, unknown> | undefined {
@@ -60,7 +81,8 @@ export function apiResourceList(resources: ResourceType[], groupVersion: string)
   for (const rt of rts) {
     list.push({
       name: rt.plural,
-      singularName: '',
+      // kube-apiserver names the singular only for custom resources (v1.26).
+      singularName: rt.customResource ? rt.singular : '',
       namespaced: rt.namespaced,
       kind: rt.kind,
       // Namespaces cannot be deleted as a collection.

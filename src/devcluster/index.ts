@@ -19,6 +19,7 @@ import { selfSignedCert } from './tls.js';
 import { secretStrategy } from './secrets.js';
 import { coreEventStrategy, eventsV1Strategy } from './events.js';
 import { ingressClassStrategy, ingressStrategy } from './ingresses.js';
+import { crdStrategy, startCrdController } from './crds.js';
 
 export interface DevClusterOptions {
   /** TCP port on 127.0.0.1; 0 picks a free one. */
@@ -58,6 +59,7 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
   byKind('Event', 'events.k8s.io').strategy = eventsV1Strategy();
   byKind('Ingress', 'networking.k8s.io').strategy = ingressStrategy();
   byKind('IngressClass', 'networking.k8s.io').strategy = ingressClassStrategy();
+  byKind('CustomResourceDefinition', 'apiextensions.k8s.io').strategy = crdStrategy();
   byKind('Service').strategy = serviceStrategy({
     serviceCIDR: opts.serviceCIDR ?? '10.96.0.0/12',
     nodePortRange: opts.nodePortRange ?? '30000-32767',
@@ -67,6 +69,7 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
 
   const stopEndpoints = startEndpointsController(store);
   const stopGc = startGarbageCollector(store);
+  const stopCrds = startCrdController(store);
   const token = randomBytes(24).toString('hex');
   const tls = selfSignedCert({ ips: ['127.0.0.1'], dns: ['localhost'] });
   const server = new ApiServer(store, { token, tls, bookmarkIntervalMs: opts.bookmarkIntervalMs, onRequest: opts.onRequest });
@@ -106,6 +109,7 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
     async stop() {
       stopEndpoints();
       stopGc();
+      stopCrds();
       await server.close();
       if (tempDir) rmSync(tempDir, { recursive: true, force: true });
     },

@@ -24,6 +24,8 @@ export interface Strategy {
   prepareStatusUpdate?(obj: KObject, old: KObject, ctx: StrategyContext): void;
   /** The object is gone from storage: release what it held. */
   removed?(obj: KObject, ctx: StrategyContext): void;
+  /** Finalizers a delete request adds, as kube-apiserver adds customresourcecleanup to a deleted CRD. */
+  finalizersOnDelete?(obj: KObject): string[];
   /** Deletion is requested and the object stays for now (finalizers): mark it (e.g. phase Terminating). */
   prepareDelete?(obj: KObject, ctx: StrategyContext): void;
   /** What else, besides metadata.finalizers, keeps a deleted object in storage (Namespace spec.finalizers). */
@@ -37,6 +39,16 @@ export interface ResourceView {
   fromStorage(obj: KObject): KObject;
   /** This view's field selector paths translated to the storage's. */
   readonly fieldPaths: Readonly<Record<string, string>>;
+}
+
+/** A CRD's additionalPrinterColumns entry: a `kubectl get` column read from the object by a JSONPath. */
+export interface PrinterColumn {
+  readonly name: string;
+  readonly type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  readonly format?: string;
+  readonly description?: string;
+  readonly priority?: number;
+  readonly jsonPath: string;
 }
 
 export type NameRule = 'dns1123-subdomain' | 'dns1123-label' | 'dns1035-label' | 'path-segment';
@@ -71,7 +83,17 @@ export interface ResourceType {
   readonly internalGroup: string;
   /** Served as another resource's storage, converted on the way in and out (events.k8s.io Events over core Events). */
   readonly view?: ResourceView;
+  /** A CRD version with served: false: stored objects stay reachable through the others, its own paths answer 404. */
+  readonly served?: boolean;
+  /** Defined by a CustomResourceDefinition (no strategic merge patch, no Go type to decode into). */
+  readonly customResource?: boolean;
+  /** Table columns besides Name (CRD additionalPrinterColumns). */
+  readonly printerColumns?: readonly PrinterColumn[];
   strategy?: Strategy;
+}
+
+export function isServed(rt: ResourceType): boolean {
+  return rt.served !== false;
 }
 
 export function apiVersionOf(rt: ResourceType): string {
@@ -121,6 +143,10 @@ export function builtinResources(): ResourceType[] {
     rt({ group: 'networking.k8s.io', plural: 'ingresses', kind: 'Ingress', namespaced: true, shortNames: ['ing'], statusSubresource: true, generation: true, resetStatusOnCreate: true, initialStatus: loadBalancerStatus }),
     rt({ group: 'networking.k8s.io', plural: 'ingressclasses', kind: 'IngressClass', namespaced: false, generation: true }),
     rt({ group: 'coordination.k8s.io', plural: 'leases', kind: 'Lease', namespaced: true, unconditionalUpdate: false, createOnUpdate: true }),
+    rt({
+      group: 'apiextensions.k8s.io', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false,
+      shortNames: ['crd', 'crds'], categories: ['api-extensions'], statusSubresource: true, generation: true, resetStatusOnCreate: true, returnDeletedObject: true,
+    }),
     rt({ group: 'events.k8s.io', plural: 'events', kind: 'Event', namespaced: true, shortNames: ['ev'], nameRule: 'path-segment', createOnUpdate: true, view: eventsV1View, fieldSelectors: Object.keys(eventsV1View.fieldPaths) }),
   ];
 }

@@ -15,11 +15,13 @@ import {
   unauthorized,
   unsupportedMediaType,
   unsupportedPatchType,
+  fieldError,
+  invalid,
 } from './errors.js';
 import { checkDecodable } from './decode.js';
 import { isObject, type KObject } from './objects.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
-import { apiVersionOf, type ResourceType } from './resources.js';
+import { apiVersionOf, isServed, type ResourceType } from './resources.js';
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type LabelSelector } from './selectors.js';
 import type { DeleteOptions, Store, StoreEvent } from './store.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.js';
@@ -127,6 +129,11 @@ export class ApiServer {
   }
 
   private fail(res: http.ServerResponse, err: unknown): void {
+    if (err instanceof PlainNotFound && !res.headersSent) {
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache, private' });
+      res.end('404 page not found\n');
+      return;
+    }
     const e = err instanceof ApiError ? err : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error)?.message ?? String(err)}`);
     if (e.code === 500) console.error('devcluster: internal error', err);
     if (res.headersSent) {
@@ -169,7 +176,11 @@ export class ApiServer {
     if (this.opts.onRequest) this.record(method, path, url.searchParams, discovery !== undefined);
     if (discovery !== undefined) {
       if (method !== 'GET') throw methodNotAllowed();
-      if (discovery === null) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+      if (discovery === null) {
+        const group = /^\/apis\/([^/]+)/.exec(path)?.[1];
+        if (group !== undefined && !this.builtinGroup(group)) throw new PlainNotFound();
+        throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+      }
       this.send(res, 200, discovery);
       return;
     }
@@ -236,16 +247,34 @@ export class ApiServer {
     return undefined;
   }
 
+  /** A group with kinds of kube-apiserver's own; other paths under /apis reach the CRD handler. */
+  private builtinGroup(group: string): boolean {
+    return this.store.resources.some((r) => r.group === group && !r.customResource);
+  }
+
   private route(path: string): Route {
+    try {
+      return this.resolve(path);
+    } catch (err) {
+      // apiextensions-apiserver, last in kube-apiserver's chain, answers paths nobody serves with
+      // the mux's plain-text 404 rather than a Status (unserved versions of a CRD included).
+      const group = /^\/apis\/([^/]+)/.exec(path)?.[1];
+      if (err instanceof ApiError && err.code === 404 && group !== undefined && !this.builtinGroup(group)) throw new PlainNotFound();
+      throw err;
+    }
+  }
+
+  private resolve(path: string): Route {
     let segs = path.split('/').filter(Boolean).map(decodeURIComponent);
     let group: string;
+    let version = 'v1';
     if (segs[0] === 'api' && segs[1] === 'v1') {
       group = '';
       segs = segs.slice(2);
     } else if (segs[0] === 'apis' && segs.length >= 3) {
       group = segs[1]!;
-      const version = segs[2]!;
-      if (!this.store.resources.some((r) => r.group === group && r.version === version)) throw pageNotFound();
+      version = segs[2]!;
+      if (!this.store.resources.some((r) => r.group === group && r.version === version && isServed(r))) throw pageNotFound();
       segs = segs.slice(3);
     } else throw pageNotFound();
     let watchPath = false;
@@ -254,8 +283,8 @@ export class ApiServer {
       segs = segs.slice(1);
     }
     const lookup = (plural: string | undefined) => {
-      const rt = plural ? this.store.find(group, plural) : undefined;
-      if (!rt) throw pageNotFound();
+      const rt = plural ? this.store.find(group, plural, version) : undefined;
+      if (!rt || !isServed(rt)) throw pageNotFound();
       return rt;
     };
     let namespace: string | undefined;
@@ -291,7 +320,9 @@ export class ApiServer {
 
   /** An object as the requested resource shows it. */
   private out(rt: ResourceType, o: KObject): KObject {
-    return rt.view ? rt.view.fromStorage(o) : o;
+    if (rt.view) return rt.view.fromStorage(o);
+    // A CRD's versions share storage and need no conversion (strategy None): only apiVersion differs.
+    return o.apiVersion === undefined || o.apiVersion === apiVersionOf(rt) ? o : { ...o, apiVersion: apiVersionOf(rt) };
   }
 
   /** An object as the requested resource's storage keeps it; a view validates in its own shape first. */
@@ -365,6 +396,10 @@ export class ApiServer {
         if (!['application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/json-patch+json'].includes(ct)) {
           throw unsupportedPatchType();
         }
+        if (rt.customResource && ct === 'application/strategic-merge-patch+json') {
+          // A custom resource has no Go struct carrying patch strategies.
+          throw new ApiError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
+        }
         const body = await this.readBody(req);
         const stored = this.store.peek(srt, namespace, name);
         if (!stored) throw notFound(gr, name);
@@ -430,6 +465,7 @@ export class ApiServer {
     const bodyVersion = typeof obj.apiVersion === 'string' ? obj.apiVersion : apiVersionOf(rt);
     const bodyKind = typeof obj.kind === 'string' ? obj.kind : rt.kind;
     const shortVersion = bodyVersion.split('/').pop()!;
+    if (rt.customResource) checkCustomTypeMeta(rt, bodyVersion, bodyKind, obj);
     if (bodyVersion !== apiVersionOf(rt)) {
       throw badRequest(`${bodyKind} in version "${shortVersion}" cannot be handled as a ${rt.kind}: no kind "${bodyKind}" is registered for version "${bodyVersion}" in scheme "pkg/api/legacyscheme/scheme.go:30"`);
     }
@@ -605,6 +641,24 @@ export class ApiServer {
     }
     const timeout = Number(q.get('timeoutSeconds') ?? 0);
     if (timeout > 0) timers.push(setTimeout(finish, timeout * 1000).unref());
+  }
+}
+
+/** The plain-text 404 of Go's ServeMux. */
+class PlainNotFound extends Error {
+  constructor() {
+    super('404 page not found');
+  }
+}
+
+/** How the unstructured decoder of a custom resource refuses a body of another version or kind. */
+function checkCustomTypeMeta(rt: ResourceType, apiVersion: string, kind: string, obj: Record<string, unknown>): void {
+  if (apiVersion !== apiVersionOf(rt)) {
+    throw badRequest(`the API version in the data (${apiVersion}) does not match the expected API version (${apiVersionOf(rt)})`);
+  }
+  if (kind !== rt.kind) {
+    const name = isObject(obj.metadata) && typeof obj.metadata.name === 'string' ? obj.metadata.name : '';
+    throw invalid(kind, rt.group, name, [fieldError.invalid('kind', kind, `must be ${rt.kind}`)], `${kind}.${rt.group}`);
   }
 }
 

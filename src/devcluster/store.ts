@@ -43,7 +43,8 @@ export interface WriteOptions {
 }
 
 interface Table {
-  readonly rt: ResourceType;
+  /** The type whose strategy and listeners own the objects (a CRD's storage version). */
+  rt: ResourceType;
   readonly objects: Map<string, KObject>;
   /** The resourceVersion each stored object was created at: paginated lists leave out later ones. */
   readonly createdAt: Map<string, number>;
@@ -83,9 +84,43 @@ export class Store {
     return [...this.tables.keys()];
   }
 
-  find(group: string, plural: string): ResourceType | undefined {
-    for (const rt of this.tables.keys()) if (rt.group === group && rt.plural === plural) return rt;
+  /** With `version`, only that version of the resource (a CRD serves several over one table). */
+  find(group: string, plural: string, version?: string): ResourceType | undefined {
+    for (const rt of this.tables.keys()) {
+      if (rt.group === group && rt.plural === plural && (version === undefined || rt.version === version)) return rt;
+    }
     return undefined;
+  }
+
+  /**
+   * Serves a resource type from now on (CRDs). With `sameStorageAs`, it shares that type's
+   * objects, change log and watchers: each CRD version is one type over one table, as
+   * kube-apiserver keeps every version of a custom resource in one etcd prefix.
+   */
+  register(rt: ResourceType, sameStorageAs?: ResourceType): void {
+    if (this.tables.has(rt)) return;
+    const shared = sameStorageAs ? this.table(sameStorageAs) : undefined;
+    this.tables.set(rt, shared ?? { rt, objects: new Map(), createdAt: new Map(), log: [], compactedRV: 0, watchers: new Set() });
+  }
+
+  /** The table's owner becomes `rt` (a CRD update changed its storage version or strategy). */
+  own(rt: ResourceType): void {
+    this.table(rt).rt = rt;
+  }
+
+  /** Stops serving a type; its objects go with the last type over the same table (callers delete them first). */
+  unregister(rt: ResourceType): void {
+    const t = this.tables.get(rt);
+    if (!t) return;
+    this.tables.delete(rt);
+    if (t.rt === rt) {
+      for (const [other, ot] of this.tables) {
+        if (ot === t) {
+          t.rt = other;
+          break;
+        }
+      }
+    }
   }
 
   findKind(group: string, kind: string): ResourceType | undefined {
@@ -388,6 +423,7 @@ export class Store {
     }
     const finalizers = [...(old.metadata.finalizers ?? [])];
     if (opts.propagationPolicy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
+    for (const f of rt.strategy?.finalizersOnDelete?.(old) ?? []) if (!finalizers.includes(f)) finalizers.push(f);
     if (opts.propagationPolicy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
     const graceful = rt.kind === 'Pod' && rt.group === '' && typeof (old.spec as { nodeName?: string } | undefined)?.nodeName === 'string'
       && (old.spec as { nodeName?: string }).nodeName !== '' && opts.gracePeriodSeconds !== 0;

@@ -1,14 +1,16 @@
 // Server-side printing (meta.k8s.io/v1 Table), which is what `kubectl get` shows: since
 // kubectl dropped its own printers for built-in kinds, the columns come from here.
 import type { KObject } from './objects.js';
-import type { ResourceType } from './resources.js';
+import type { PrinterColumn, ResourceType } from './resources.js';
+import { evalJsonPath, parseJsonPath } from './jsonpath.js';
 
 interface Column {
   name: string;
-  type: 'string' | 'integer' | 'date';
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  format?: string;
   priority?: number;
   description: string;
-  cell(o: KObject, now: Date): string | number;
+  cell(o: KObject, now: Date): string | number | boolean | null;
 }
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -311,7 +313,49 @@ const COLUMNS: Record<string, Column[]> = {
 
 const DEFAULT: Column[] = [name, { ...ageCol, name: 'Created At', type: 'date', cell: (o) => o.metadata.creationTimestamp ?? '' }];
 
+const NAME_DESCRIPTION = 'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: http://kubernetes.io/docs/user-guide/identifiers#names';
+
+/**
+ * A CRD printer column as apiextensions-apiserver's tableconvertor fills it: the first
+ * JSONPath match, absent = null; string columns print it as jsonpath does (JSON for
+ * lists and maps), dates as an age, the other types as typed JSON values.
+ */
+function printerColumn(c: PrinterColumn): Column {
+  const steps = parseJsonPath(c.jsonPath);
+  return {
+    name: c.name,
+    type: c.type,
+    format: c.format ?? '',
+    priority: c.priority ?? 0,
+    description: c.description || `Custom resource definition column (in JSONPath format): ${c.jsonPath}`,
+    cell: (o, now) => {
+      const found = steps ? evalJsonPath(steps, o) : [];
+      if (!found.length || found[0] === null) return null;
+      const v = found[0];
+      switch (c.type) {
+        case 'string':
+          return typeof v === 'string' ? v : JSON.stringify(v);
+        case 'date':
+          return typeof v === 'string' ? age(v, now) : null;
+        case 'integer':
+          return typeof v === 'number' && Number.isInteger(v) ? v : null;
+        case 'number':
+          return typeof v === 'number' ? v : null;
+        case 'boolean':
+          return typeof v === 'boolean' ? v : null;
+      }
+    },
+  };
+}
+
+/** A CRD version without printer columns shows its age, as kube-apiserver defaults them. */
+const CRD_DEFAULT: PrinterColumn[] = [{ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }];
+
 function columnsFor(rt: ResourceType): Column[] {
+  if (rt.customResource) {
+    const cols = rt.printerColumns?.length ? rt.printerColumns : CRD_DEFAULT;
+    return [{ ...name, description: NAME_DESCRIPTION }, ...cols.map(printerColumn)];
+  }
   return COLUMNS[`${rt.group}/${rt.kind}`] ?? DEFAULT;
 }
 
@@ -321,7 +365,7 @@ function columnsFor(rt: ResourceType): Column[] {
  */
 export function printedTable(rt: ResourceType, items: KObject[], now = new Date()): { header: string[]; rows: string[][] } {
   const cols = columnsFor(rt).filter((c) => !c.priority);
-  return { header: cols.map((c) => c.name.toUpperCase()), rows: items.map((o) => cols.map((c) => String(c.cell(o, now)))) };
+  return { header: cols.map((c) => c.name.toUpperCase()), rows: items.map((o) => cols.map((c) => String(c.cell(o, now) ?? '<none>'))) };
 }
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
@@ -344,7 +388,7 @@ export function toTable(
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: listMeta,
-    columnDefinitions: cols.map((c) => ({ name: c.name, type: c.type, format: c.name === 'Name' ? 'name' : '', description: c.description, priority: c.priority ?? 0 })),
+    columnDefinitions: cols.map((c) => ({ name: c.name, type: c.type, format: c.format ?? (c.name === 'Name' ? 'name' : ''), description: c.description, priority: c.priority ?? 0 })),
     rows: items.map((o) => ({ cells: cols.map((c) => c.cell(o, now)), object: rowObject(o, include) })),
   };
 }

@@ -1,0 +1,237 @@
+// CustomResourceDefinitions: the CRD kind's own rules (names, scope, one storage version,
+// status conditions), the resource types a CRD serves (one per version, over one table),
+// and the controller that registers them and, on CRD deletion, removes every object first
+// (the customresourcecleanup finalizer), as apiextensions-apiserver does.
+import { ApiError, fieldError, invalid, type StatusCause } from './errors.js';
+import { clone, isObject, timestamp, type KObject } from './objects.js';
+import type { PrinterColumn, ResourceType, Strategy } from './resources.js';
+import type { Store } from './store.js';
+import { compileCrdVersion, type CrdValidator } from './crd-validation-hook.js';
+
+export const CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
+
+type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function crdInvalid(name: string, causes: StatusCause[]): ApiError {
+  return invalid('CustomResourceDefinition', 'apiextensions.k8s.io', name, causes, 'CustomResourceDefinition.apiextensions.k8s.io');
+}
+
+/** The defaults kube-apiserver fills in on a CRD's spec (singular, listKind, conversion, version flags). */
+function defaultSpec(spec: Any): void {
+  const names = isObject(spec.names) ? (spec.names as Any) : (spec.names = {});
+  if (typeof names.kind === 'string') {
+    names.singular ??= names.kind.toLowerCase();
+    names.listKind ??= `${names.kind}List`;
+  }
+  spec.conversion ??= { strategy: 'None' };
+}
+
+/** apiextensions validation: what would make the CRD unservable (checked on create and update). */
+function validateCrd(crd: KObject, old?: KObject): void {
+  const name = crd.metadata.name ?? '';
+  const spec = (isObject(crd.spec) ? crd.spec : {}) as Any;
+  const names = (isObject(spec.names) ? spec.names : {}) as Any;
+  const causes: StatusCause[] = [];
+  if (typeof spec.group !== 'string' || !spec.group) causes.push(fieldError.required('spec.group'));
+  else if (!DNS_SUBDOMAIN.test(spec.group) || !spec.group.includes('.')) causes.push(fieldError.invalid('spec.group', spec.group, 'should be a domain with at least one dot'));
+  if (typeof names.plural !== 'string' || !names.plural) causes.push(fieldError.required('spec.names.plural'));
+  else if (!DNS_LABEL.test(names.plural)) causes.push(fieldError.invalid('spec.names.plural', names.plural, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character"));
+  if (typeof names.kind !== 'string' || !names.kind) causes.push(fieldError.required('spec.names.kind'));
+  if (typeof names.plural === 'string' && typeof spec.group === 'string' && name !== `${names.plural}.${spec.group}`) {
+    causes.push(fieldError.invalid('metadata.name', name, 'must be spec.names.plural+"."+spec.group'));
+  }
+  if (spec.scope !== 'Namespaced' && spec.scope !== 'Cluster') {
+    causes.push(spec.scope === undefined ? fieldError.required('spec.scope') : fieldError.notSupported('spec.scope', spec.scope, ['Cluster', 'Namespaced']));
+  }
+  const versions: Any[] = Array.isArray(spec.versions) ? spec.versions : [];
+  if (!versions.length) causes.push(fieldError.required('spec.versions', 'must have exactly one version marked as storage version'));
+  else if (versions.filter((v) => v?.storage === true).length !== 1) {
+    causes.push({ reason: 'FieldValueInvalid', field: 'spec.versions', message: `Invalid value: ${versions.map((v) => v?.name).join(',')}: must have exactly one version marked as storage version` });
+  }
+  const seen = new Set<string>();
+  versions.forEach((v, i) => {
+    if (typeof v?.name !== 'string' || !DNS_LABEL.test(v.name)) causes.push(fieldError.invalid(`spec.versions[${i}].name`, v?.name ?? '', 'must be a valid DNS label'));
+    else if (seen.has(v.name)) causes.push(fieldError.duplicate(`spec.versions[${i}].name`, v.name));
+    else seen.add(v.name);
+    if (typeof v?.served !== 'boolean') causes.push(fieldError.required(`spec.versions[${i}].served`));
+    if (typeof v?.storage !== 'boolean') causes.push(fieldError.required(`spec.versions[${i}].storage`));
+    const compiled = compileCrdVersion({ name: String(v?.name), schema: v?.schema });
+    if (!compiled.ok) for (const e of compiled.errors) causes.push({ reason: 'FieldValueInvalid', field: `spec.versions[${i}].schema.openAPIV3Schema`, message: e });
+  });
+  const strategy = isObject(spec.conversion) ? spec.conversion.strategy : undefined;
+  if (strategy !== 'None') {
+    // devcluster runs no webhooks: a CRD that needs one to convert would serve wrong objects.
+    causes.push({ reason: 'FieldValueNotSupported', field: 'spec.conversion.strategy', message: `Unsupported value: ${JSON.stringify(strategy)}: supported values: "None" (devcluster calls no conversion webhooks)` });
+  }
+  if (old) {
+    const os = old.spec as Any;
+    if (os.scope !== spec.scope) causes.push(fieldError.invalid('spec.scope', spec.scope, 'field is immutable'));
+    if (os.group !== spec.group) causes.push(fieldError.invalid('spec.group', spec.group, 'field is immutable'));
+  }
+  if (causes.length) throw crdInvalid(name, causes);
+}
+
+function condition(type: string, reason: string, message: string, now: Date): Any {
+  return { type, status: 'True', lastTransitionTime: timestamp(now), reason, message };
+}
+
+function storageVersion(crd: KObject): string {
+  return ((crd.spec as Any).versions as Any[]).find((v) => v.storage === true)!.name as string;
+}
+
+export function crdStrategy(): Strategy {
+  return {
+    prepareCreate(crd, ctx) {
+      if (isObject(crd.spec)) defaultSpec(crd.spec as Any);
+      validateCrd(crd);
+      const names = (crd.spec as Any).names as Any;
+      // devcluster establishes a CRD at once: it has no informer lag to wait out.
+      crd.status = {
+        acceptedNames: clone(names),
+        conditions: [
+          condition('NamesAccepted', 'NoConflicts', 'no conflicts found', ctx.now()),
+          condition('Established', 'InitialNamesAccepted', 'the initial names have been accepted', ctx.now()),
+        ],
+        storedVersions: [storageVersion(crd)],
+      };
+    },
+    prepareUpdate(crd, old) {
+      if (isObject(crd.spec)) defaultSpec(crd.spec as Any);
+      validateCrd(crd, old);
+      const status = clone((old.status ?? {}) as Any);
+      status.acceptedNames = clone((crd.spec as Any).names);
+      const sv = storageVersion(crd);
+      status.storedVersions = [...new Set([...(status.storedVersions ?? []), sv])];
+      crd.status = status;
+    },
+    finalizersOnDelete: () => [CLEANUP_FINALIZER],
+    prepareDelete(crd, ctx) {
+      const status = (crd.status ?? (crd.status = {})) as Any;
+      const conditions: Any[] = (status.conditions ?? []).filter((c: Any) => c.type !== 'Terminating');
+      conditions.push(condition('Terminating', 'InstanceDeletionPending', 'CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon', ctx.now()));
+      status.conditions = conditions;
+    },
+  };
+}
+
+/** Validation of a custom resource against its version's schema; refusals carry the real Invalid Status. */
+export function customResourceStrategy(kind: string, group: string, validator: CrdValidator): Strategy {
+  const run = (obj: KObject, old?: KObject) => {
+    const { obj: out, causes } = validator.apply(obj as unknown as Record<string, unknown>, old as unknown as Record<string, unknown> | undefined);
+    if (causes.length) throw invalid(kind, group, obj.metadata.name ?? '', causes, `${kind}.${group}`);
+    if (out !== (obj as unknown)) {
+      for (const k of Object.keys(obj)) if (k !== 'metadata') delete (obj as Any)[k];
+      Object.assign(obj, { ...out, metadata: obj.metadata });
+    }
+  };
+  return {
+    prepareCreate: (obj) => run(obj),
+    prepareUpdate: (obj, old) => run(obj, old),
+    prepareStatusUpdate: (obj, old) => run(obj, old),
+  };
+}
+
+/** The resource types a CRD serves, its storage version first. */
+export function customResourceTypes(crd: KObject): ResourceType[] {
+  const spec = crd.spec as Any;
+  const names = spec.names as Any;
+  const versions = [...(spec.versions as Any[])].sort((a, b) => Number(b.storage === true) - Number(a.storage === true));
+  return versions.map((v): ResourceType => {
+    const compiled = compileCrdVersion({ name: v.name, schema: v.schema });
+    if (!compiled.ok) throw new Error(`CRD ${crd.metadata.name} version ${v.name}: ${compiled.errors.join('; ')}`);
+    const status = isObject(v.subresources) && isObject(v.subresources.status);
+    return {
+      group: spec.group,
+      version: v.name,
+      plural: names.plural,
+      singular: names.singular ?? names.kind.toLowerCase(),
+      kind: names.kind,
+      namespaced: spec.scope === 'Namespaced',
+      shortNames: names.shortNames ?? [],
+      ...(names.categories ? { categories: names.categories } : {}),
+      statusSubresource: status,
+      generation: true,
+      resetStatusOnCreate: status,
+      nameRule: 'dns1123-subdomain',
+      fieldSelectors: [],
+      unconditionalUpdate: true,
+      createOnUpdate: false,
+      returnDeletedObject: false,
+      internalGroup: spec.group,
+      served: v.served === true,
+      customResource: true,
+      printerColumns: (v.additionalPrinterColumns ?? []) as PrinterColumn[],
+      strategy: customResourceStrategy(names.kind, spec.group, compiled.validator),
+    };
+  });
+}
+
+/**
+ * Keeps the store's resource types in step with the stored CRDs: registers a CRD's
+ * versions when it is created or changed, and on deletion deletes its objects, drops
+ * the cleanup finalizer once none is left, and unregisters the types.
+ */
+export function startCrdController(store: Store): () => void {
+  const crdType = store.find('apiextensions.k8s.io', 'customresourcedefinitions')!;
+  const served = new Map<string, ResourceType[]>();
+
+  const sync = (crd: KObject) => {
+    const name = crd.metadata.name!;
+    const before = served.get(name) ?? [];
+    const next = customResourceTypes(crd);
+    store.register(next[0]!, before[0]);
+    for (const rt of next.slice(1)) store.register(rt, next[0]);
+    store.own(next[0]!);
+    for (const rt of before) store.unregister(rt);
+    served.set(name, next);
+  };
+
+  const cleanup = (name: string) => {
+    const crd = store.peek(crdType, undefined, name);
+    const types = served.get(name);
+    if (!crd?.metadata.deletionTimestamp || !types) return;
+    for (const o of store.listRaw(types[0]!)) {
+      if (o.metadata.deletionTimestamp) continue;
+      try {
+        store.delete(types[0]!, o.metadata.namespace, o.metadata.name!);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 404)) throw err;
+      }
+    }
+    if (store.listRaw(types[0]!).length) return;
+    const finalizers = (crd.metadata.finalizers ?? []).filter((f) => f !== CLEANUP_FINALIZER);
+    store.update(crdType, { ...clone(crd), metadata: { ...clone(crd.metadata), finalizers } });
+  };
+
+  const scheduled = new Set<string>();
+  const later = (name: string) => {
+    if (scheduled.has(name)) return;
+    scheduled.add(name);
+    // Store listeners run inside a commit: the writes they cause come after it.
+    setImmediate(() => {
+      scheduled.delete(name);
+      cleanup(name);
+    });
+  };
+
+  const ownerOf = (rt: ResourceType) => `${rt.plural}.${rt.group}`;
+  for (const crd of store.listRaw(crdType)) sync(crd);
+  const unsubscribe = store.subscribe((rt, ev) => {
+    if (rt === crdType) {
+      const name = ev.object.metadata.name!;
+      if (ev.type === 'DELETED') {
+        for (const t of served.get(name) ?? []) store.unregister(t);
+        served.delete(name);
+        return;
+      }
+      sync(ev.object);
+      if (ev.object.metadata.deletionTimestamp) later(name);
+      return;
+    }
+    if (rt.customResource && ev.type === 'DELETED' && served.has(ownerOf(rt))) later(ownerOf(rt));
+  });
+  return unsubscribe;
+}

@@ -1,0 +1,348 @@
+// Contract: CustomResourceDefinitions and custom resources — every upstream CRD lbc speaks
+// for (Gateway API v1.4.0 standard then experimental, MetalLB v0.16.1,
+// aws-load-balancer-controller v3.5.0) installs and becomes Established, and objects of
+// each project are served: CRUD, list selectors and pages, watch, merge and JSON patch,
+// the status subresource, printer columns through kubectl, finalizers, several versions
+// over one storage, and CRD deletion removing its objects.
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { eventually, expectOk, expectStatus, PatchStrategy, rawWatch, uniqueName, useContractCluster, type Json } from './support.js';
+
+const CRDS = new URL('../../../shared/crds/', import.meta.url).pathname;
+const CRD_PATH = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+const hasKubectl = !spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).error;
+
+const ctx = useContractCluster('crds');
+let dir = '';
+
+function crdFiles(sub: string): string[] {
+  return readdirSync(join(CRDS, sub))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => join(CRDS, sub, f));
+}
+
+function crdsIn(file: string): Json[] {
+  return parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJSON()).filter((d: Json) => d?.kind === 'CustomResourceDefinition');
+}
+
+/** Creates the CRD, or replaces the one a previous file (or run) installed under the same name. */
+async function install(crd: Json): Promise<void> {
+  const created = await ctx.raw('POST', CRD_PATH, { body: crd });
+  if (created.status === 201) return;
+  expect(created.status, created.text.slice(0, 300)).toBe(409);
+  const current = expectOk(await ctx.raw('GET', `${CRD_PATH}/${crd.metadata.name}`));
+  expectOk(await ctx.raw('PUT', `${CRD_PATH}/${crd.metadata.name}`, { body: { ...crd, metadata: { ...crd.metadata, resourceVersion: current.metadata.resourceVersion } } }), 200);
+}
+
+async function established(name: string): Promise<Json> {
+  return eventually(async () => {
+    const crd = expectOk(await ctx.raw('GET', `${CRD_PATH}/${name}`));
+    const conds = Object.fromEntries((crd.status?.conditions ?? []).map((c: Json) => [c.type, c.status]));
+    expect(conds).toMatchObject({ NamesAccepted: 'True', Established: 'True' });
+    return crd;
+  }, 20_000);
+}
+
+function kubectl(...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('kubectl', ['--cache-dir', join(dir, 'cache'), '-n', ctx.ns, ...args], { env: { ...process.env, KUBECONFIG: ctx.cluster.kubeconfigPath }, timeout: 20_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`kubectl ${args.join(' ')} failed: ${err.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** kubectl's aligned table split into cells by the header's column starts. */
+function table(out: string): { header: string[]; rows: string[][] } {
+  const lines = out.split('\n').filter((l) => l.trim() !== '');
+  const head = lines[0] ?? '';
+  const cols = [...head.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ name: m[0], start: m.index ?? 0 }));
+  const rows = lines.slice(1).map((line) => cols.map((c, i) => line.slice(c.start, i + 1 < cols.length ? cols[i + 1]?.start : undefined).trim()));
+  return { header: cols.map((c) => c.name), rows };
+}
+
+const AGE = /^\d+[smhd](\d+[smh])?$/;
+const gw = (name?: string, sub?: string) => `/apis/gateway.networking.k8s.io/v1/namespaces/${ctx.ns}/gateways${name ? `/${name}` : ''}${sub ? `/${sub}` : ''}`;
+const gwc = (name?: string) => `/apis/gateway.networking.k8s.io/v1/gatewayclasses${name ? `/${name}` : ''}`;
+const pool = (name?: string) => `/apis/metallb.io/v1beta1/namespaces/${ctx.ns}/ipaddresspools${name ? `/${name}` : ''}`;
+const tgb = (version: string, name?: string, sub?: string) => `/apis/elbv2.k8s.aws/${version}/namespaces/${ctx.ns}/targetgroupbindings${name ? `/${name}` : ''}${sub ? `/${sub}` : ''}`;
+
+function gateway(name: string, labels: Record<string, string> = {}): Json {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'Gateway',
+    metadata: { name, labels },
+    spec: { gatewayClassName: 'lbc-ct', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] },
+  };
+}
+
+/** A CRD of this test's own (unique group), to delete and to serve several versions from. */
+function widgetCrd(group: string): Json {
+  const schema = { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } }, status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } };
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `widgets.${group}` },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: { plural: 'widgets', singular: 'widget', kind: 'Widget', shortNames: ['wdg'] },
+      versions: [
+        { name: 'v1', served: true, storage: true, schema, subresources: { status: {} } },
+        { name: 'v1beta1', served: true, storage: false, schema, subresources: { status: {} } },
+        { name: 'v1alpha1', served: false, storage: false, schema },
+      ],
+    },
+  };
+}
+
+describe('CustomResourceDefinitions', () => {
+  const installed: string[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lbc-ct-crds-'));
+    // Standard first, then experimental over it (an update of the same CRDs), as users upgrade.
+    const files = [
+      ...crdFiles('gateway-api-v1.4.0/standard'),
+      ...crdFiles('gateway-api-v1.4.0/experimental'),
+      ...crdFiles('metallb-v0.16.1'),
+      ...crdFiles('aws-load-balancer-controller-v3.5.0'),
+      ...crdFiles('aws-load-balancer-controller-v3.5.0/gateway'),
+    ];
+    for (const file of files) {
+      for (const crd of crdsIn(file)) {
+        await install(crd);
+        installed.push(crd.metadata.name);
+      }
+    }
+    expectOk(await ctx.raw('POST', gwc(), { body: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'lbc-ct' }, spec: { controllerName: 'lbc.dev/contract' } } }).then((r) => (r.status === 409 ? { ...r, status: 201 } : r)));
+  }, 120_000);
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('every upstream CRD becomes Established with its names accepted and its storage version recorded', async () => {
+    expect(installed.length).toBeGreaterThanOrEqual(25);
+    for (const name of new Set(installed)) {
+      const crd = await established(name);
+      const storage = crd.spec.versions.find((v: Json) => v.storage).name;
+      expect(crd.status.storedVersions).toContain(storage);
+      expect(crd.status.acceptedNames).toMatchObject({ plural: crd.spec.names.plural, kind: crd.spec.names.kind });
+    }
+  });
+
+  it('discovery lists the custom resources with short names, categories and every served version', async () => {
+    const group = expectOk(await ctx.raw('GET', '/apis/gateway.networking.k8s.io'));
+    expect(group.versions.map((v: Json) => v.version)).toEqual(expect.arrayContaining(['v1', 'v1beta1', 'v1alpha2']));
+    expect(group.preferredVersion.version).toBe('v1');
+    const list = expectOk(await ctx.raw('GET', '/apis/gateway.networking.k8s.io/v1'));
+    const gateways = list.resources.find((r: Json) => r.name === 'gateways');
+    expect(gateways).toMatchObject({ kind: 'Gateway', namespaced: true, singularName: 'gateway', shortNames: ['gtw'], categories: ['gateway-api'] });
+    expect(list.resources.map((r: Json) => r.name)).toContain('gateways/status');
+    const classes = list.resources.find((r: Json) => r.name === 'gatewayclasses');
+    expect(classes).toMatchObject({ kind: 'GatewayClass', namespaced: false });
+  });
+
+  it('Gateway API: create, get, list by label and name, page, merge and JSON patch, delete', async () => {
+    const created = expectOk(await ctx.raw('POST', gw(), { body: gateway('gw-a', { tier: 'a' }) }), 201);
+    expect(created).toMatchObject({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'gw-a', namespace: ctx.ns, generation: 1 } });
+    expectOk(await ctx.raw('POST', gw(), { body: gateway('gw-b', { tier: 'b' }) }), 201);
+    expectOk(await ctx.raw('POST', gw(), { body: gateway('gw-c', { tier: 'b' }) }), 201);
+
+    const got = expectOk(await ctx.raw('GET', gw('gw-a')));
+    expect(got.metadata.uid).toBe(created.metadata.uid);
+    expect(got.spec.gatewayClassName).toBe('lbc-ct');
+
+    const byLabel = expectOk(await ctx.raw('GET', gw(), { query: { labelSelector: 'tier=b' } }));
+    expect(byLabel.kind).toBe('GatewayList');
+    expect(byLabel.items.map((i: Json) => i.metadata.name)).toEqual(['gw-b', 'gw-c']);
+    const byName = expectOk(await ctx.raw('GET', gw(), { query: { fieldSelector: 'metadata.name=gw-c' } }));
+    expect(byName.items.map((i: Json) => i.metadata.name)).toEqual(['gw-c']);
+    const byNs = expectOk(await ctx.raw('GET', '/apis/gateway.networking.k8s.io/v1/gateways', { query: { fieldSelector: `metadata.namespace=${ctx.ns}` } }));
+    expect(byNs.items.map((i: Json) => i.metadata.name)).toEqual(['gw-a', 'gw-b', 'gw-c']);
+    const badField = expectStatus(await ctx.raw('GET', gw(), { query: { fieldSelector: 'spec.gatewayClassName=lbc-ct' } }), 400, 'BadRequest');
+    expect(badField.message).toContain('spec.gatewayClassName');
+
+    const page1 = expectOk(await ctx.raw('GET', gw(), { query: { limit: 2 } }));
+    expect(page1.items.map((i: Json) => i.metadata.name)).toEqual(['gw-a', 'gw-b']);
+    expect(page1.metadata.continue).toBeTruthy();
+    const page2 = expectOk(await ctx.raw('GET', gw(), { query: { limit: 2, continue: page1.metadata.continue } }));
+    expect(page2.items.map((i: Json) => i.metadata.name)).toEqual(['gw-c']);
+    expect(page2.metadata.continue ?? '').toBe('');
+
+    const merged = expectOk(await ctx.raw('PATCH', gw('gw-a'), { body: { metadata: { labels: { tier: 'z' } }, spec: { listeners: [{ name: 'http', port: 8080, protocol: 'HTTP' }] } }, contentType: PatchStrategy.MergePatch }));
+    expect(merged.metadata.labels).toEqual({ tier: 'z' });
+    expect(merged.spec.listeners[0].port).toBe(8080);
+    expect(merged.metadata.generation).toBe(2);
+    const labelOnly = expectOk(await ctx.raw('PATCH', gw('gw-a'), { body: { metadata: { labels: { tier: 'y' } } }, contentType: PatchStrategy.MergePatch }));
+    expect(labelOnly.metadata.generation).toBe(2);
+    const jsonPatched = expectOk(await ctx.raw('PATCH', gw('gw-a'), { body: [{ op: 'replace', path: '/spec/listeners/0/port', value: 8081 }], contentType: PatchStrategy.JsonPatch }));
+    expect(jsonPatched.spec.listeners[0].port).toBe(8081);
+    expect(jsonPatched.metadata.generation).toBe(3);
+
+    const deleted = expectOk(await ctx.raw('DELETE', gw('gw-b')));
+    expect(deleted).toMatchObject({ kind: 'Status', status: 'Success', details: { name: 'gw-b', group: 'gateway.networking.k8s.io', kind: 'gateways' } });
+    expectStatus(await ctx.raw('GET', gw('gw-b')), 404, 'NotFound');
+  });
+
+  it('a custom resource refuses a strategic merge patch with 415, as it has no patch strategies', async () => {
+    const res = await ctx.raw('PATCH', gw('gw-c'), { body: { spec: { gatewayClassName: 'x' } }, contentType: PatchStrategy.StrategicMergePatch });
+    const st = expectStatus(res, 415, 'UnsupportedMediaType');
+    expect(st.message).toBe('the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
+  });
+
+  it('a body of another kind or version is refused', async () => {
+    const other = expectStatus(await ctx.raw('POST', gw(), { body: { ...gateway('gw-x'), kind: 'HTTPRoute' } }), 422, 'Invalid');
+    expect(other.message).toBe('HTTPRoute.gateway.networking.k8s.io "gw-x" is invalid: kind: Invalid value: "HTTPRoute": must be Gateway');
+    const version = expectStatus(await ctx.raw('POST', gw(), { body: { ...gateway('gw-x'), apiVersion: 'gateway.networking.k8s.io/v1beta1' } }), 400, 'BadRequest');
+    expect(version.message).toBe('the API version in the data (gateway.networking.k8s.io/v1beta1) does not match the expected API version (gateway.networking.k8s.io/v1)');
+  });
+
+  it('watch: ADDED, MODIFIED, DELETED of a MetalLB IPAddressPool, and BOOKMARKs when allowed', async () => {
+    const list = expectOk(await ctx.raw('GET', pool()));
+    const w = await rawWatch(ctx.kc, pool(), { resourceVersion: list.metadata.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 7 });
+    expect(w.status).toBe(200);
+    const body = { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'pool-a' }, spec: { addresses: ['192.0.2.0/28'], autoAssign: true, avoidBuggyIPs: false } };
+    const created = expectOk(await ctx.raw('POST', pool(), { body }), 201);
+    expectOk(await ctx.raw('PATCH', pool('pool-a'), { body: { spec: { addresses: ['192.0.2.0/27'] } }, contentType: PatchStrategy.MergePatch }));
+    expectOk(await ctx.raw('DELETE', pool('pool-a')));
+    await w.q.waitEnd(10_000);
+    const events = w.q.events;
+    expect(events.filter((e) => e.type !== 'BOOKMARK').map((e) => [e.type, e.object.metadata.name])).toEqual([
+      ['ADDED', 'pool-a'],
+      ['MODIFIED', 'pool-a'],
+      ['DELETED', 'pool-a'],
+    ]);
+    expect(events[0]?.object).toMatchObject({ apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { uid: created.metadata.uid } });
+    const bookmarks = events.filter((e) => e.type === 'BOOKMARK');
+    expect(bookmarks.length).toBeGreaterThanOrEqual(1);
+    expect(bookmarks[0]?.object).toMatchObject({ apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool' });
+  });
+
+  it('status subresource (aws-load-balancer-controller TargetGroupBinding): status only through /status, spec never', async () => {
+    const body = {
+      apiVersion: 'elbv2.k8s.aws/v1beta1',
+      kind: 'TargetGroupBinding',
+      metadata: { name: 'tgb-a' },
+      spec: { serviceRef: { name: 'web', port: 80 }, targetGroupARN: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef', targetType: 'ip' },
+      status: { observedGeneration: 7 },
+    };
+    const created = expectOk(await ctx.raw('POST', tgb('v1beta1'), { body }), 201);
+    // Status as sent on create is dropped.
+    expect(created.status ?? {}).toEqual({});
+    const viaMain = expectOk(await ctx.raw('PATCH', tgb('v1beta1', 'tgb-a'), { body: { status: { observedGeneration: 1 } }, contentType: PatchStrategy.MergePatch }));
+    expect(viaMain.status ?? {}).toEqual({});
+    expect(viaMain.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
+    const viaStatus = expectOk(await ctx.raw('PATCH', tgb('v1beta1', 'tgb-a', 'status'), { body: { spec: { targetType: 'instance' }, status: { observedGeneration: 1 } }, contentType: PatchStrategy.MergePatch }));
+    expect(viaStatus.status).toEqual({ observedGeneration: 1 });
+    expect(viaStatus.spec.targetType).toBe('ip');
+    expect(viaStatus.metadata.generation).toBe(1);
+    // The same object through the other served version: one storage, apiVersion rewritten.
+    const alpha = expectOk(await ctx.raw('GET', tgb('v1alpha1', 'tgb-a')));
+    expect(alpha).toMatchObject({ apiVersion: 'elbv2.k8s.aws/v1alpha1', kind: 'TargetGroupBinding', metadata: { uid: created.metadata.uid }, status: { observedGeneration: 1 } });
+  });
+
+  it.skipIf(!hasKubectl)('kubectl get prints the CRD printer columns, finds kinds by short name and category', async () => {
+    expectOk(await ctx.raw('PATCH', gw('gw-a', 'status'), {
+      body: { status: { addresses: [{ type: 'IPAddress', value: '192.0.2.10' }], conditions: [{ type: 'Programmed', status: 'True', reason: 'Programmed', message: 'ok', lastTransitionTime: '2026-01-01T00:00:00Z', observedGeneration: 3 }] } },
+      contentType: PatchStrategy.MergePatch,
+    }));
+    const t = table(await kubectl('get', 'gtw', 'gw-a'));
+    expect(t.header).toEqual(['NAME', 'CLASS', 'ADDRESS', 'PROGRAMMED', 'AGE']);
+    expect(t.rows[0]?.slice(0, 4)).toEqual(['gw-a', 'lbc-ct', '192.0.2.10', 'True']);
+    expect(t.rows[0]?.[4]).toMatch(AGE);
+
+    // No address yet: an empty cell (PROGRAMMED is left out: the schema defaults it to Unknown).
+    const unprogrammed = table(await kubectl('get', 'gateways', 'gw-c'));
+    expect(unprogrammed.rows[0]?.slice(0, 3)).toEqual(['gw-c', 'lbc-ct', '']);
+
+    expectOk(await ctx.raw('POST', pool(), { body: { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'pool-b' }, spec: { addresses: ['198.51.100.0/28', '203.0.113.1-203.0.113.9'], autoAssign: false, avoidBuggyIPs: true } } }), 201);
+    const pools = table(await kubectl('get', 'ipaddresspools.metallb.io'));
+    expect(pools.header).toEqual(['NAME', 'AUTO ASSIGN', 'AVOID BUGGY IPS', 'ADDRESSES']);
+    expect(pools.rows).toEqual([['pool-b', 'false', 'true', '["198.51.100.0/28","203.0.113.1-203.0.113.9"]']]);
+
+    const bindings = table(await kubectl('get', 'targetgroupbindings'));
+    expect(bindings.header).toEqual(['NAME', 'SERVICE-NAME', 'SERVICE-PORT', 'TARGET-TYPE', 'AGE']);
+    expect(bindings.rows[0]?.slice(0, 4)).toEqual(['tgb-a', 'web', '80', 'ip']);
+
+    const category = await kubectl('get', 'gateway-api');
+    expect(category).toContain('gateway.gateway.networking.k8s.io/gw-a');
+    expect(category).toContain('gateway.gateway.networking.k8s.io/gw-c');
+  });
+
+  it.skipIf(!hasKubectl)('kubectl apply creates, configures and leaves unchanged a custom resource (fieldValidation=Strict)', async () => {
+    // A MetalLB pool with every defaulted field given: a list the schema defaults into (Gateway
+    // listeners) would differ from the manifest and make every re-apply "configured".
+    const manifest = (addresses: string[]) => JSON.stringify({
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: 'pool-applied', namespace: ctx.ns },
+      spec: { addresses, autoAssign: true, avoidBuggyIPs: false },
+    });
+    const file = join(dir, 'pool.json');
+    writeFileSync(file, manifest(['192.0.2.64/28']));
+    expect((await kubectl('apply', '-f', file)).trim()).toBe('ipaddresspool.metallb.io/pool-applied created');
+    writeFileSync(file, manifest(['192.0.2.64/28', '192.0.2.96/28']));
+    expect((await kubectl('apply', '-f', file)).trim()).toBe('ipaddresspool.metallb.io/pool-applied configured');
+    expect((await kubectl('apply', '-f', file)).trim()).toBe('ipaddresspool.metallb.io/pool-applied unchanged');
+    const applied = expectOk(await ctx.raw('GET', pool('pool-applied')));
+    expect(applied.spec.addresses).toEqual(['192.0.2.64/28', '192.0.2.96/28']);
+    expect(applied.metadata.generation).toBe(2);
+  });
+
+  it('finalizers hold a deleted custom resource until they are removed', async () => {
+    expectOk(await ctx.raw('POST', gw(), { body: { ...gateway('gw-fin'), metadata: { name: 'gw-fin', finalizers: ['lbc.dev/hold'] } } }), 201);
+    const marked = expectOk(await ctx.raw('DELETE', gw('gw-fin')));
+    expect(marked.metadata.deletionTimestamp).toBeTruthy();
+    expect(marked.metadata.finalizers).toEqual(['lbc.dev/hold']);
+    expect(expectOk(await ctx.raw('GET', gw('gw-fin'))).metadata.deletionTimestamp).toBe(marked.metadata.deletionTimestamp);
+    expectOk(await ctx.raw('PATCH', gw('gw-fin'), { body: { metadata: { finalizers: null } }, contentType: PatchStrategy.MergePatch }));
+    expectStatus(await ctx.raw('GET', gw('gw-fin')), 404, 'NotFound');
+  });
+
+  it('a CRD serves each served version over one storage, answers 404 for an unserved one, and its deletion removes its objects', async () => {
+    const group = `${uniqueName('ct')}.lbc.dev`;
+    const crd = widgetCrd(group);
+    expectOk(await ctx.raw('POST', CRD_PATH, { body: crd }), 201);
+    await established(crd.metadata.name);
+    const path = (v: string, name?: string) => `/apis/${group}/${v}/namespaces/${ctx.ns}/widgets${name ? `/${name}` : ''}`;
+    const made = await eventually(async () => expectOk(await ctx.raw('POST', path('v1beta1'), { body: { apiVersion: `${group}/v1beta1`, kind: 'Widget', metadata: { name: 'w1' }, spec: { size: 1 } } }), 201));
+    expect(made.apiVersion).toBe(`${group}/v1beta1`);
+    const asV1 = expectOk(await ctx.raw('GET', path('v1', 'w1')));
+    expect(asV1).toMatchObject({ apiVersion: `${group}/v1`, metadata: { uid: made.metadata.uid }, spec: { size: 1 } });
+    const listed = expectOk(await ctx.raw('GET', path('v1')));
+    expect(listed).toMatchObject({ apiVersion: `${group}/v1`, kind: 'WidgetList' });
+    // Like any path outside the built-in groups that nothing serves: the mux's plain-text 404.
+    const unserved = await ctx.raw('GET', path('v1alpha1', 'w1'));
+    expect([unserved.status, unserved.headers['content-type'], unserved.text]).toEqual([404, 'text/plain; charset=utf-8', '404 page not found\n']);
+    const disc = expectOk(await ctx.raw('GET', `/apis/${group}`));
+    expect(disc.versions.map((v: Json) => v.version)).toEqual(['v1', 'v1beta1']);
+
+    expectOk(await ctx.raw('POST', path('v1'), { body: { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w2' } } }), 201);
+    const w = await rawWatch(ctx.kc, path('v1'), { resourceVersion: asV1.metadata.resourceVersion });
+    try {
+      const deleting = expectOk(await ctx.raw('DELETE', `${CRD_PATH}/${crd.metadata.name}`));
+      expect(deleting.metadata.deletionTimestamp).toBeTruthy();
+      const gone = [await w.q.until((e) => e.type === 'DELETED'), await w.q.until((e) => e.type === 'DELETED', 20_000)];
+      expect(gone.map((e) => e.object.metadata.name).sort()).toEqual(['w1', 'w2']);
+    } finally {
+      w.stop();
+    }
+    await eventually(async () => expectStatus(await ctx.raw('GET', `${CRD_PATH}/${crd.metadata.name}`), 404, 'NotFound'), 30_000);
+    await eventually(async () => expect((await ctx.raw('GET', path('v1', 'w1'))).text).toBe('404 page not found\n'), 30_000);
+  });
+
+  it('a CRD whose name is not plural.group, or without one storage version, is refused with 422', async () => {
+    const crd = widgetCrd('bad.lbc.dev');
+    const misnamed = expectStatus(await ctx.raw('POST', CRD_PATH, { body: { ...crd, metadata: { name: 'gadgets.bad.lbc.dev' } } }), 422, 'Invalid');
+    expect(misnamed.details.causes).toContainEqual({ reason: 'FieldValueInvalid', field: 'metadata.name', message: 'Invalid value: "gadgets.bad.lbc.dev": must be spec.names.plural+"."+spec.group' });
+    const noStorage = { ...crd, spec: { ...crd.spec, versions: crd.spec.versions.map((v: Json) => ({ ...v, storage: false })) } };
+    const st = expectStatus(await ctx.raw('POST', CRD_PATH, { body: noStorage }), 422, 'Invalid');
+    const cause = st.details.causes.find((c: Json) => c.field === 'spec.versions');
+    expect(cause.message).toMatch(/must have exactly one version marked as storage version$/);
+  });
+});
