@@ -1,6 +1,8 @@
 // Just enough OpenAPI v3 for kubectl: it reads the PATCH operation of each kind to learn
 // that the server takes `fieldValidation`, and otherwise refuses to send objects. No
 // schemas are published, so kubectl falls back to its built-in types for patch strategy.
+// Custom resources get the same operation (enough for `kubectl apply`); publishing their CRD
+// schemas is left for later (issue #15): until then kubectl cannot report unknown fields.
 import { createHash } from 'node:crypto';
 import type { ResourceType } from './resources.js';
 import { groupVersions } from './discovery.js';

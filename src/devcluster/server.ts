@@ -620,9 +620,9 @@ export class ApiServer {
     try {
       if (rvParam === '' || rvParam === '0') {
         for (const o of this.store.listRaw(srt, namespace)) if (inScope(o)) write('ADDED', o);
-        unsubscribe = this.store.watch(srt, undefined, onEvent);
+        unsubscribe = this.store.watch(srt, undefined, onEvent, finish);
       } else {
-        unsubscribe = this.store.watch(srt, Number(rvParam), onEvent);
+        unsubscribe = this.store.watch(srt, Number(rvParam), onEvent, finish);
       }
     } catch (err) {
       const e = err instanceof ApiError ? err : expired(String(err));

@@ -53,6 +53,8 @@ interface Table {
   /** Highest RV dropped from the log: a watch from below it cannot be served. */
   compactedRV: number;
   readonly watchers: Set<(ev: StoreEvent) => void>;
+  /** Told when the resource stops being served (its CRD is gone): watches end. */
+  readonly closers: Set<() => void>;
 }
 
 const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
@@ -74,7 +76,7 @@ export class Store {
   ) {
     this.watchWindow = opts.watchWindow ?? 5000;
     for (const rt of resources) {
-      this.tables.set(rt, { rt, objects: new Map(), createdAt: new Map(), log: [], compactedRV: 0, watchers: new Set() });
+      this.tables.set(rt, { rt, objects: new Map(), createdAt: new Map(), log: [], compactedRV: 0, watchers: new Set(), closers: new Set() });
     }
     const now = opts.now ?? (() => new Date());
     this.ctx = { store: this, now };
@@ -100,7 +102,7 @@ export class Store {
   register(rt: ResourceType, sameStorageAs?: ResourceType): void {
     if (this.tables.has(rt)) return;
     const shared = sameStorageAs ? this.table(sameStorageAs) : undefined;
-    this.tables.set(rt, shared ?? { rt, objects: new Map(), createdAt: new Map(), log: [], compactedRV: 0, watchers: new Set() });
+    this.tables.set(rt, shared ?? { rt, objects: new Map(), createdAt: new Map(), log: [], compactedRV: 0, watchers: new Set(), closers: new Set() });
   }
 
   /** The table's owner becomes `rt` (a CRD update changed its storage version or strategy). */
@@ -113,14 +115,9 @@ export class Store {
     const t = this.tables.get(rt);
     if (!t) return;
     this.tables.delete(rt);
-    if (t.rt === rt) {
-      for (const [other, ot] of this.tables) {
-        if (ot === t) {
-          t.rt = other;
-          break;
-        }
-      }
-    }
+    const heir = [...this.tables].find(([, ot]) => ot === t)?.[0];
+    if (heir && t.rt === rt) t.rt = heir;
+    if (!heir) for (const close of [...t.closers]) close();
   }
 
   findKind(group: string, kind: string): ResourceType | undefined {
@@ -372,7 +369,7 @@ export class Store {
 
     if (opts.subresource === 'status') rt.strategy?.prepareStatusUpdate?.(next, old, this.ctx);
     else {
-      if (rt.generation && !jsonEqual(specOf(next), specOf(old))) next.metadata.generation = (old.metadata.generation ?? 0) + 1;
+      if (rt.generation && !jsonEqual(specOf(rt, next), specOf(rt, old))) next.metadata.generation = (old.metadata.generation ?? 0) + 1;
       rt.strategy?.prepareUpdate?.(next, old, this.ctx);
     }
     if (jsonEqual(next, old)) return clone(old);
@@ -462,8 +459,9 @@ export class Store {
   /**
    * Subscribes to one resource's changes after `fromRV` (exclusive). Throws 410 Expired when
    * the log no longer reaches back that far. With `fromRV` undefined, only new changes.
+   * `onGone` runs when the resource stops being served (its CRD was deleted).
    */
-  watch(rt: ResourceType, fromRV: number | undefined, listener: (ev: StoreEvent) => void): () => void {
+  watch(rt: ResourceType, fromRV: number | undefined, listener: (ev: StoreEvent) => void, onGone?: () => void): () => void {
     const t = this.table(rt);
     if (fromRV !== undefined) {
       if (fromRV < t.compactedRV) {
@@ -472,7 +470,11 @@ export class Store {
       for (const ev of t.log) if (ev.rv > fromRV) listener(ev);
     }
     t.watchers.add(listener);
-    return () => t.watchers.delete(listener);
+    if (onGone) t.closers.add(onGone);
+    return () => {
+      t.watchers.delete(listener);
+      if (onGone) t.closers.delete(onGone);
+    };
   }
 }
 
@@ -495,10 +497,14 @@ function finalizerNameError(f: string): string | undefined {
   return undefined;
 }
 
-/** Everything a generation tracks: all top-level fields but metadata, status and type info. */
-function specOf(o: KObject): Record<string, unknown> {
-  const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
-  return rest;
+/**
+ * Everything a generation tracks: all top-level fields but metadata, status and type info;
+ * status too for a custom resource without a status subresource (apiextensions-apiserver's
+ * strategy compares all but metadata).
+ */
+function specOf(rt: ResourceType, o: KObject): Record<string, unknown> {
+  const { metadata: _m, status, apiVersion: _a, kind: _k, ...rest } = o;
+  return rt.customResource && !rt.statusSubresource ? { ...rest, status } : rest;
 }
 
 export { ApiError };

@@ -329,6 +329,8 @@ describe('CustomResourceDefinitions', () => {
       expect(deleting.metadata.deletionTimestamp).toBeTruthy();
       const gone = [await w.q.until((e) => e.type === 'DELETED'), await w.q.until((e) => e.type === 'DELETED', 20_000)];
       expect(gone.map((e) => e.object.metadata.name).sort()).toEqual(['w1', 'w2']);
+      // The resource is gone, and so are its watches.
+      await w.q.waitEnd(30_000);
     } finally {
       w.stop();
     }

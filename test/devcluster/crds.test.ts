@@ -109,8 +109,13 @@ describe('CustomResourceDefinitions through ApiextensionsV1Api', () => {
     expect(r.metadata.namespace).toBeUndefined();
     const list = await custom.listClusterCustomObject({ group: GROUP, version: 'v1', plural: 'realms' });
     expect(list.items.map((i: Json) => i.metadata.name)).toEqual(['r1']);
-    // Without a status subresource, /status does not exist.
+    // Without a status subresource, /status does not exist, status is written with the rest,
+    // and a status change bumps the generation as a spec change does (as on kube-apiserver v1.26).
     expect((await failure(custom.getClusterCustomObjectStatus({ group: GROUP, version: 'v1', plural: 'realms', name: 'r1' }))).code).toBe(404);
+    const withStatus = await custom.patchClusterCustomObject({ group: GROUP, version: 'v1', plural: 'realms', name: 'r1', body: { status: { s: 1 } } }, merge);
+    expect([withStatus.status, withStatus.metadata.generation]).toEqual([{ s: 1 }, 2]);
+    const labelled = await custom.patchClusterCustomObject({ group: GROUP, version: 'v1', plural: 'realms', name: 'r1', body: { metadata: { labels: { a: 'b' } } } }, merge);
+    expect(labelled.metadata.generation).toBe(2);
   });
 
   it('a CRD update adds a served version over the same objects, and one turned unserved answers 404', async () => {
