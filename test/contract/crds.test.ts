@@ -4,13 +4,13 @@
 // each project are served: CRUD, list selectors and pages, watch, merge and JSON patch,
 // the status subresource, printer columns through kubectl, finalizers, several versions
 // over one storage, and CRD deletion removing its objects.
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { eventually, expectOk, expectStatus, PatchStrategy, rawWatch, uniqueName, useContractCluster, type Json } from './support.js';
+import { eventually, expectOk, expectStatus, kubectlTable, PatchStrategy, rawWatch, runKubectl, uniqueName, useContractCluster, type Json } from './support.js';
 
 const CRDS = new URL('../../../shared/crds/', import.meta.url).pathname;
 const CRD_PATH = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
@@ -48,22 +48,10 @@ async function established(name: string): Promise<Json> {
 }
 
 function kubectl(...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('kubectl', ['--cache-dir', join(dir, 'cache'), '-n', ctx.ns, ...args], { env: { ...process.env, KUBECONFIG: ctx.cluster.kubeconfigPath }, timeout: 20_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`kubectl ${args.join(' ')} failed: ${err.message}\n${stderr}`));
-      else resolve(stdout);
-    });
-  });
+  return runKubectl(ctx.cluster.kubeconfigPath, ['--cache-dir', join(dir, 'cache'), '-n', ctx.ns, ...args]);
 }
 
-/** kubectl's aligned table split into cells by the header's column starts. */
-function table(out: string): { header: string[]; rows: string[][] } {
-  const lines = out.split('\n').filter((l) => l.trim() !== '');
-  const head = lines[0] ?? '';
-  const cols = [...head.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ name: m[0], start: m.index ?? 0 }));
-  const rows = lines.slice(1).map((line) => cols.map((c, i) => line.slice(c.start, i + 1 < cols.length ? cols[i + 1]?.start : undefined).trim()));
-  return { header: cols.map((c) => c.name), rows };
-}
+const table = kubectlTable;
 
 const AGE = /^\d+[smhd](\d+[smh])?$/;
 const gw = (name?: string, sub?: string) => `/apis/gateway.networking.k8s.io/v1/namespaces/${ctx.ns}/gateways${name ? `/${name}` : ''}${sub ? `/${sub}` : ''}`;

@@ -1,6 +1,6 @@
 // Contract: kubectl against the server — apply/delete, `get` tables (server-side Table
 // rendering), -o json, and `get -w`.
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +11,10 @@ import {
   expectOk,
   expectStatus,
   groupPath,
+  kubectlTable,
   mergePatch,
   PatchStrategy,
+  runKubectl,
   uniqueName,
   useContractCluster,
   type Json,
@@ -32,25 +34,11 @@ function baseArgs(): string[] {
   return ['--cache-dir', join(dir, 'cache'), '-n', ctx.ns];
 }
 
-async function kubectl(...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('kubectl', [...baseArgs(), ...args], { env: env(), timeout: 20_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`kubectl ${args.join(' ')} failed: ${err.message}\n${stderr}`));
-      else resolve(stdout);
-    });
-  });
+function kubectl(...args: string[]): Promise<string> {
+  return runKubectl(ctx.cluster.kubeconfigPath, [...baseArgs(), ...args]);
 }
 
-/** Splits kubectl's aligned table output into rows of cells, using the header's column starts. */
-function table(out: string): { header: string[]; rows: string[][] } {
-  const lines = out.split('\n').filter((l) => l.trim() !== '');
-  const head = lines[0] ?? '';
-  const cols = [...head.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ name: m[0], start: m.index ?? 0 }));
-  const rows = lines.slice(1).map((line) =>
-    cols.map((c, i) => line.slice(c.start, i + 1 < cols.length ? cols[i + 1]?.start : undefined).trim()),
-  );
-  return { header: cols.map((c) => c.name), rows };
-}
+const table = kubectlTable;
 
 function manifest(file: string, yaml: string): string {
   const path = join(dir, file);

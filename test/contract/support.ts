@@ -15,6 +15,7 @@ import {
   setHeaderOptions,
   type KubeConfig,
 } from '@kubernetes/client-node';
+import { execFile } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -454,3 +455,27 @@ export function serviceBody(name: string, spec: Json = {}, metadata: Json = {}):
   };
 }
 
+
+// ---------------------------------------------------------------------------------
+// kubectl
+
+/** Runs kubectl against the given kubeconfig; rejects with its stderr on failure. */
+export function runKubectl(kubeconfigPath: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('kubectl', args, { env: { ...process.env, KUBECONFIG: kubeconfigPath }, timeout: 20_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`kubectl ${args.join(' ')} failed: ${err.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** Splits kubectl's aligned table output into rows of cells, using the header's column starts. */
+export function kubectlTable(out: string): { header: string[]; rows: string[][] } {
+  const lines = out.split('\n').filter((l) => l.trim() !== '');
+  const head = lines[0] ?? '';
+  const cols = [...head.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ name: m[0], start: m.index ?? 0 }));
+  const rows = lines.slice(1).map((line) =>
+    cols.map((c, i) => line.slice(c.start, i + 1 < cols.length ? cols[i + 1]?.start : undefined).trim()),
+  );
+  return { header: cols.map((c) => c.name), rows };
+}
