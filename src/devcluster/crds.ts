@@ -3,7 +3,7 @@
 // and the controller that registers them and, on CRD deletion, removes every object first
 // (the customresourcecleanup finalizer), as apiextensions-apiserver does.
 import { ApiError, fieldError, invalid, type StatusCause } from './errors.js';
-import { clone, isObject, timestamp, type KObject } from './objects.js';
+import { clone, isObject, jsonEqual, timestamp, type KObject } from './objects.js';
 import type { PrinterColumn, ResourceType, Strategy } from './resources.js';
 import type { Store } from './store.js';
 import { compileCrdVersion, type CrdValidator } from './crd-validation-hook.js';
@@ -177,9 +177,13 @@ export function customResourceTypes(crd: KObject): ResourceType[] {
 export function startCrdController(store: Store): () => void {
   const crdType = store.find('apiextensions.k8s.io', 'customresourcedefinitions')!;
   const served = new Map<string, ResourceType[]>();
+  /** The spec each CRD's types were built from: status and metadata writes leave them be. */
+  const builtFrom = new Map<string, unknown>();
 
   const sync = (crd: KObject) => {
     const name = crd.metadata.name!;
+    if (served.has(name) && jsonEqual(builtFrom.get(name), crd.spec)) return;
+    builtFrom.set(name, clone(crd.spec));
     const before = served.get(name) ?? [];
     const next = customResourceTypes(crd);
     store.register(next[0]!, before[0]);
@@ -225,6 +229,7 @@ export function startCrdController(store: Store): () => void {
       if (ev.type === 'DELETED') {
         for (const t of served.get(name) ?? []) store.unregister(t);
         served.delete(name);
+        builtFrom.delete(name);
         return;
       }
       sync(ev.object);

@@ -161,6 +161,16 @@ describe('CustomResourceDefinitions through ApiextensionsV1Api', () => {
     ]);
   });
 
+  it('a write that leaves the CRD spec alone keeps its resource types (requests in flight keep working)', async () => {
+    const before = dev.store.find(GROUP, 'things', 'v1');
+    await ext.patchCustomResourceDefinition({ name: `things.${GROUP}`, body: { metadata: { labels: { touched: 'yes' } } } }, merge);
+    expect(dev.store.find(GROUP, 'things', 'v1')).toBe(before);
+    await ext.patchCustomResourceDefinition({ name: `things.${GROUP}`, body: { spec: { names: { shortNames: ['thg'] } } } }, merge);
+    const after = dev.store.find(GROUP, 'things', 'v1');
+    expect(after).not.toBe(before);
+    expect(after?.shortNames).toEqual(['thg']);
+  });
+
   it('a CRD update may not change its scope', async () => {
     const cur = await ext.readCustomResourceDefinition({ name: `things.${GROUP}` });
     cur.spec.scope = 'Cluster';
