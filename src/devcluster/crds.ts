@@ -82,29 +82,79 @@ function storageVersion(crd: KObject): string {
   return ((crd.spec as Any).versions as Any[]).find((v) => v.storage === true)!.name as string;
 }
 
+export function isEstablished(crd: KObject): boolean {
+  return ((crd.status as Any)?.conditions ?? []).some((c: Any) => c.type === 'Established' && c.status === 'True');
+}
+
+/**
+ * apiextensions-apiserver's naming controller: each requested name is taken unless another
+ * CRD of the group already accepted it (plurals, singulars and short names share one set,
+ * kinds and list kinds another); the last conflict found is the condition's reason. A CRD
+ * is Established once all its names are accepted, and stays so.
+ */
+function acceptNames(crd: KObject, store: Store, now: Date): Any {
+  const spec = crd.spec as Any;
+  const requested = spec.names as Any;
+  const status = clone((crd.status ?? {}) as Any);
+  const current = (status.acceptedNames ?? { plural: '', kind: '' }) as Any;
+  const resources = new Set<string>();
+  const kinds = new Set<string>();
+  const crdType = store.find('apiextensions.k8s.io', 'customresourcedefinitions')!;
+  for (const other of store.listRaw(crdType)) {
+    if (other.metadata.name === crd.metadata.name || (other.spec as Any)?.group !== spec.group) continue;
+    const an = ((other.status as Any)?.acceptedNames ?? {}) as Any;
+    for (const n of [an.plural, an.singular, ...(an.shortNames ?? [])]) if (n) resources.add(n);
+    for (const n of [an.kind, an.listKind]) if (n) kinds.add(n);
+  }
+  const next: Any = { ...clone(current) };
+  let conflict: [string, string] | undefined;
+  const take = (field: string, used: Set<string>, reason: string) => {
+    const want = requested[field];
+    if (want === undefined || want === current[field] || !used.has(want)) next[field] = want;
+    else conflict = [reason, `"${want}" is already in use`];
+  };
+  take('plural', resources, 'PluralConflict');
+  take('singular', resources, 'SingularConflict');
+  const short: string[] = requested.shortNames ?? [];
+  const taken = short.find((n) => !(current.shortNames ?? []).includes(n) && resources.has(n));
+  if (taken) conflict = ['ShortNamesConflict', `"${taken}" is already in use`];
+  else if (requested.shortNames) next.shortNames = short;
+  take('kind', kinds, 'KindConflict');
+  take('listKind', kinds, 'ListKindConflict');
+  if (requested.categories) next.categories = requested.categories;
+  const keep = (type: string, reason: string, message: string, ok: boolean): Any => {
+    const prior = ((status.conditions ?? []) as Any[]).find((c) => c.type === type);
+    const want = { type, status: ok ? 'True' : 'False', reason, message };
+    if (prior && prior.status === want.status && prior.reason === reason && prior.message === message) return prior;
+    return { ...want, lastTransitionTime: prior?.status === want.status ? prior.lastTransitionTime : timestamp(now) };
+  };
+  const accepted = conflict === undefined;
+  const wasEstablished = isEstablished(crd);
+  const conditions = [
+    accepted ? keep('NamesAccepted', 'NoConflicts', 'no conflicts found', true) : keep('NamesAccepted', conflict![0], conflict![1], false),
+    // devcluster establishes at once: it has no informer lag to wait out.
+    wasEstablished ? ((status.conditions as Any[]).find((c) => c.type === 'Established'))
+      : accepted ? keep('Established', 'InitialNamesAccepted', 'the initial names have been accepted', true)
+        : keep('Established', 'NotAccepted', 'not all names are accepted', false),
+    ...((status.conditions ?? []) as Any[]).filter((c) => c.type !== 'NamesAccepted' && c.type !== 'Established'),
+  ];
+  return { ...status, acceptedNames: next, conditions };
+}
+
 export function crdStrategy(): Strategy {
   return {
     prepareCreate(crd, ctx) {
       if (isObject(crd.spec)) defaultSpec(crd.spec as Any);
       validateCrd(crd);
-      const names = (crd.spec as Any).names as Any;
-      // devcluster establishes a CRD at once: it has no informer lag to wait out.
-      crd.status = {
-        acceptedNames: clone(names),
-        conditions: [
-          condition('NamesAccepted', 'NoConflicts', 'no conflicts found', ctx.now()),
-          condition('Established', 'InitialNamesAccepted', 'the initial names have been accepted', ctx.now()),
-        ],
-        storedVersions: [storageVersion(crd)],
-      };
+      delete crd.status;
+      crd.status = { ...acceptNames(crd, ctx.store, ctx.now()), storedVersions: [storageVersion(crd)] };
     },
-    prepareUpdate(crd, old) {
+    prepareUpdate(crd, old, ctx) {
       if (isObject(crd.spec)) defaultSpec(crd.spec as Any);
       validateCrd(crd, old);
-      const status = clone((old.status ?? {}) as Any);
-      status.acceptedNames = clone((crd.spec as Any).names);
-      const sv = storageVersion(crd);
-      status.storedVersions = [...new Set([...(status.storedVersions ?? []), sv])];
+      crd.status = clone(old.status);
+      const status = acceptNames(crd, ctx.store, ctx.now());
+      status.storedVersions = [...new Set([...(status.storedVersions ?? []), storageVersion(crd)])];
       crd.status = status;
     },
     finalizersOnDelete: () => [CLEANUP_FINALIZER],
@@ -137,7 +187,8 @@ export function customResourceStrategy(kind: string, group: string, validator: C
 /** The resource types a CRD serves, its storage version first. */
 export function customResourceTypes(crd: KObject): ResourceType[] {
   const spec = crd.spec as Any;
-  const names = spec.names as Any;
+  // Served under the names the CRD was accepted with (a later conflicting rename is not taken).
+  const names = { ...(spec.names as Any), ...((crd.status as Any)?.acceptedNames ?? {}) } as Any;
   const versions = [...(spec.versions as Any[])].sort((a, b) => Number(b.storage === true) - Number(a.storage === true));
   return versions.map((v): ResourceType => {
     const compiled = compileCrdVersion({ name: v.name, schema: v.schema });
@@ -182,8 +233,10 @@ export function startCrdController(store: Store): () => void {
 
   const sync = (crd: KObject) => {
     const name = crd.metadata.name!;
-    if (served.has(name) && jsonEqual(builtFrom.get(name), crd.spec)) return;
-    builtFrom.set(name, clone(crd.spec));
+    if (!isEstablished(crd)) return;
+    const basis = { spec: crd.spec, names: (crd.status as Any)?.acceptedNames };
+    if (served.has(name) && jsonEqual(builtFrom.get(name), basis)) return;
+    builtFrom.set(name, clone(basis));
     const before = served.get(name) ?? [];
     const next = customResourceTypes(crd);
     store.register(next[0]!, before[0]);
@@ -230,6 +283,13 @@ export function startCrdController(store: Store): () => void {
         for (const t of served.get(name) ?? []) store.unregister(t);
         served.delete(name);
         builtFrom.delete(name);
+        // Its names are free again: CRDs of the group that wanted them get them now.
+        const group = (ev.object.spec as Any)?.group;
+        setImmediate(() => {
+          for (const mate of store.listRaw(crdType)) {
+            if ((mate.spec as Any)?.group === group && !isEstablished(mate) && !mate.metadata.deletionTimestamp) store.update(crdType, clone(mate));
+          }
+        });
         return;
       }
       sync(ev.object);

@@ -326,6 +326,36 @@ describe('CustomResourceDefinitions', () => {
     await eventually(async () => expect((await ctx.raw('GET', path('v1', 'w1'))).text).toBe('404 page not found\n'), 30_000);
   });
 
+  it('a CRD whose names another CRD of the group holds is not Established until they are free', async () => {
+    const group = `${uniqueName('names')}.lbc.dev`;
+    const named = (plural: string) => ({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: `${plural}.${group}` },
+      spec: { group, scope: 'Namespaced', names: { plural, kind: 'Alpha', shortNames: ['al'] }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }] },
+    });
+    expectOk(await ctx.raw('POST', CRD_PATH, { body: named('alphas') }), 201);
+    await established(`alphas.${group}`);
+    expectOk(await ctx.raw('POST', CRD_PATH, { body: named('betas') }), 201);
+    const refused = await eventually(async () => {
+      const crd = expectOk(await ctx.raw('GET', `${CRD_PATH}/betas.${group}`));
+      const conds = Object.fromEntries((crd.status?.conditions ?? []).map((c: Json) => [c.type, c]));
+      expect(conds.NamesAccepted).toMatchObject({ status: 'False', reason: 'ListKindConflict', message: '"AlphaList" is already in use' });
+      return crd;
+    });
+    expect(Object.fromEntries(refused.status.conditions.map((c: Json) => [c.type, [c.status, c.reason, c.message]]))).toMatchObject({ Established: ['False', 'NotAccepted', 'not all names are accepted'] });
+    expect(refused.status.acceptedNames).toEqual({ plural: 'betas', kind: '' });
+    const disc = expectOk(await ctx.raw('GET', `/apis/${group}/v1`));
+    expect(disc.resources.map((r: Json) => r.name)).toEqual(['alphas']);
+    expect((await ctx.raw('GET', `/apis/${group}/v1/namespaces/${ctx.ns}/betas`)).status).toBe(404);
+
+    expectOk(await ctx.raw('DELETE', `${CRD_PATH}/alphas.${group}`));
+    const accepted = await established(`betas.${group}`);
+    expect(accepted.status.acceptedNames).toMatchObject({ plural: 'betas', kind: 'Alpha', shortNames: ['al'] });
+    await eventually(async () => expectOk(await ctx.raw('GET', `/apis/${group}/v1/namespaces/${ctx.ns}/betas`)), 20_000);
+    expectOk(await ctx.raw('DELETE', `${CRD_PATH}/betas.${group}`));
+  });
+
   it('a CRD whose name is not plural.group, or without one storage version, is refused with 422', async () => {
     const crd = widgetCrd('bad.lbc.dev');
     const misnamed = expectStatus(await ctx.raw('POST', CRD_PATH, { body: { ...crd, metadata: { name: 'gadgets.bad.lbc.dev' } } }), 422, 'Invalid');
