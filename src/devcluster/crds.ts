@@ -213,6 +213,7 @@ export function customResourceTypes(crd: KObject): ResourceType[] {
       returnDeletedObject: false,
       internalGroup: spec.group,
       served: v.served === true,
+      ...(v.deprecated === true ? { deprecationWarning: v.deprecationWarning ?? `${spec.group}/${v.name} ${names.kind} is deprecated` } : {}),
       customResource: true,
       printerColumns: (v.additionalPrinterColumns ?? []) as PrinterColumn[],
       strategy: customResourceStrategy(names.kind, spec.group, compiled.validator),

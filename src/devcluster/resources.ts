@@ -87,6 +87,8 @@ export interface ResourceType {
   readonly served?: boolean;
   /** Defined by a CustomResourceDefinition (no strategic merge patch, no Go type to decode into). */
   readonly customResource?: boolean;
+  /** A deprecated CRD version: every response on it carries this as a Warning header. */
+  readonly deprecationWarning?: string;
   /** Table columns besides Name (CRD additionalPrinterColumns). */
   readonly printerColumns?: readonly PrinterColumn[];
   strategy?: Strategy;

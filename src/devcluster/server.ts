@@ -186,6 +186,7 @@ export class ApiServer {
     }
 
     const route = this.route(path);
+    if (route.rt.deprecationWarning) res.setHeader('Warning', `299 - ${JSON.stringify(route.rt.deprecationWarning)}`);
     const q = url.searchParams;
     const wantsWatch = route.watchPath || q.get('watch') === 'true' || q.get('watch') === '1';
     if (method === 'GET' && wantsWatch) {

@@ -177,6 +177,15 @@ describe('CustomResourceDefinitions', () => {
     expectStatus(await ctx.raw('GET', gw('gw-b')), 404, 'NotFound');
   });
 
+  it('a deprecated version answers with its deprecation warning (MetalLB BGPPeer v1beta1), the others with none', async () => {
+    const old = await ctx.raw('GET', `/apis/metallb.io/v1beta1/namespaces/${ctx.ns}/bgppeers`);
+    expect(old.status).toBe(200);
+    expect(old.headers.warning).toBe('299 - "v1beta1 is deprecated, please use v1beta2"');
+    const current = await ctx.raw('GET', `/apis/metallb.io/v1beta2/namespaces/${ctx.ns}/bgppeers`);
+    expect(current.status).toBe(200);
+    expect(current.headers.warning).toBeUndefined();
+  });
+
   it('a custom resource refuses a strategic merge patch with 415, as it has no patch strategies', async () => {
     const res = await ctx.raw('PATCH', gw('gw-c'), { body: { spec: { gatewayClassName: 'x' } }, contentType: PatchStrategy.StrategicMergePatch });
     const st = expectStatus(res, 415, 'UnsupportedMediaType');

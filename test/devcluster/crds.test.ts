@@ -171,6 +171,13 @@ describe('CustomResourceDefinitions through ApiextensionsV1Api', () => {
     expect(after?.shortNames).toEqual(['thg']);
   });
 
+  it('a deprecated version without its own warning gets the default one', async () => {
+    await ext.createCustomResourceDefinition({ body: crd('olds', 'Old', 'Namespaced', [version('v1', true), version('v1beta1', false, { deprecated: true })]) });
+    const rt = dev.store.find(GROUP, 'olds', 'v1beta1');
+    expect(rt?.deprecationWarning).toBe(`${GROUP}/v1beta1 Old is deprecated`);
+    expect(dev.store.find(GROUP, 'olds', 'v1')?.deprecationWarning).toBeUndefined();
+  });
+
   it('a CRD update may not change its scope', async () => {
     const cur = await ext.readCustomResourceDefinition({ name: `things.${GROUP}` });
     cur.spec.scope = 'Cluster';
