@@ -58,6 +58,8 @@ function validateCrd(crd: KObject, old?: KObject): void {
     else seen.add(v.name);
     if (typeof v?.served !== 'boolean') causes.push(fieldError.required(`spec.versions[${i}].served`));
     if (typeof v?.storage !== 'boolean') causes.push(fieldError.required(`spec.versions[${i}].storage`));
+    // apiextensions.k8s.io/v1 requires a schema per version (v1beta1 did not).
+    if (!isObject(v?.schema) || !isObject(v.schema.openAPIV3Schema)) causes.push(fieldError.required(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
     const compiled = compileCrdVersion({ name: String(v?.name), schema: v?.schema });
     if (!compiled.ok) for (const e of compiled.errors) causes.push({ reason: 'FieldValueInvalid', field: `spec.versions[${i}].schema.openAPIV3Schema`, message: e });
   });

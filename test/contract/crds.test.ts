@@ -373,5 +373,8 @@ describe('CustomResourceDefinitions', () => {
     const st = expectStatus(await ctx.raw('POST', CRD_PATH, { body: noStorage }), 422, 'Invalid');
     const cause = st.details.causes.find((c: Json) => c.field === 'spec.versions');
     expect(cause.message).toMatch(/must have exactly one version marked as storage version$/);
+    const noSchema = { ...crd, spec: { ...crd.spec, versions: [{ name: 'v1', served: true, storage: true }] } };
+    const schemaless = expectStatus(await ctx.raw('POST', CRD_PATH, { body: noSchema }), 422, 'Invalid');
+    expect(schemaless.details.causes).toEqual([{ reason: 'FieldValueRequired', message: 'Required value: schemas are required', field: 'spec.versions[0].schema.openAPIV3Schema' }]);
   });
 });
