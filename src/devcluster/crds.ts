@@ -156,6 +156,10 @@ export function crdStrategy(): Strategy {
       validateCrd(crd, old);
       crd.status = clone(old.status);
       const status = acceptNames(crd, ctx.store, ctx.now());
+      // Objects may still be stored in any version ever stored: dropping one would strand them.
+      const names = ((crd.spec as Any).versions as Any[]).map((v) => v.name);
+      const stranded = ((status.storedVersions ?? []) as string[]).flatMap((sv, i) => (names.includes(sv) ? [] : [fieldError.invalid(`status.storedVersions[${i}]`, sv, 'must appear in spec.versions')]));
+      if (stranded.length) throw crdInvalid(crd.metadata.name ?? '', stranded);
       status.storedVersions = [...new Set([...(status.storedVersions ?? []), storageVersion(crd)])];
       crd.status = status;
     },

@@ -376,5 +376,19 @@ describe('CustomResourceDefinitions', () => {
     const noSchema = { ...crd, spec: { ...crd.spec, versions: [{ name: 'v1', served: true, storage: true }] } };
     const schemaless = expectStatus(await ctx.raw('POST', CRD_PATH, { body: noSchema }), 422, 'Invalid');
     expect(schemaless.details.causes).toEqual([{ reason: 'FieldValueRequired', message: 'Required value: schemas are required', field: 'spec.versions[0].schema.openAPIV3Schema' }]);
+
+    // An update may not drop a version objects may still be stored in.
+    const group = `${uniqueName('stored')}.lbc.dev`;
+    const stored = widgetCrd(group);
+    stored.spec.versions = [{ ...stored.spec.versions[1], storage: true }];
+    expectOk(await ctx.raw('POST', CRD_PATH, { body: stored }), 201);
+    const made = await established(stored.metadata.name);
+    try {
+      const dropped = { ...made, spec: { ...made.spec, versions: [{ ...stored.spec.versions[0], name: 'v1' }] } };
+      const st2 = expectStatus(await ctx.raw('PUT', `${CRD_PATH}/${made.metadata.name}`, { body: dropped }), 422, 'Invalid');
+      expect(st2.message).toBe(`CustomResourceDefinition.apiextensions.k8s.io "widgets.${group}" is invalid: status.storedVersions[0]: Invalid value: "v1beta1": must appear in spec.versions`);
+    } finally {
+      await ctx.raw('DELETE', `${CRD_PATH}/${made.metadata.name}`);
+    }
   });
 });
