@@ -2,7 +2,9 @@
 // runs them (apiextensions-apiserver pkg/apiserver/schema/cel): `self` is the value the rule
 // sits on, typed by its schema; `oldSelf` only on update and only where the old value can be
 // correlated; a failed rule is FieldValueInvalid with the schema type as the value.
-import { celEnv, celList, celMap, isCelError, parse, plan, type CelFunc, type CelInput, type CelResult } from '@bufbuild/cel';
+import { celEnv, celList, celMap, celMethod, CelScalar, isCelError, objectType, parse, plan, type CelFunc, type CelInput, type CelResult } from '@bufbuild/cel';
+import { create } from '@bufbuild/protobuf';
+import { DurationSchema, TimestampSchema } from '@bufbuild/protobuf/wkt';
 import { strings } from '@bufbuild/cel/ext';
 import { RE2JS } from '@bufbuild/re2';
 import type { StructuralSchema } from './structural-schema.js';
@@ -44,7 +46,16 @@ const re2 = {
   },
 };
 
-const env = celEnv({ funcs: strings.filter((f: CelFunc) => K8S_STRING_FUNCTIONS.has(f.name)), re2 });
+// cel-go (what kube-apiserver runs) answers duration.getMilliseconds() with the whole
+// duration in milliseconds (Go's Duration.Milliseconds()); @bufbuild/cel answers the
+// millisecond part only. MetalLB's BGPPeer connectTime rule calls it; checked on v1.26:
+// duration('2500ms').getMilliseconds() < 1000 is false there.
+const durationMilliseconds = celMethod('getMilliseconds', objectType(DurationSchema), [], CelScalar.INT, function () {
+  const d = this.message as { seconds: bigint; nanos: number };
+  return d.seconds * 1000n + BigInt(Math.trunc(d.nanos / 1e6));
+});
+
+const env = celEnv({ funcs: [...strings.filter((f: CelFunc) => K8S_STRING_FUNCTIONS.has(f.name)), durationMilliseconds], re2 });
 
 // Macros the parser expands (has, all, exists, exists_one, map, filter) never reach here as calls.
 const OPERATORS = /^(_.*_|_\[_\]|!_|-_|@in|@not_strictly_false)$/;
@@ -171,6 +182,14 @@ export function escapeCelName(name: string): string | undefined {
   return ok ? out : undefined;
 }
 
+// A `format: date-time` string is a google.protobuf.Timestamp in Kubernetes' CEL, to the nanosecond.
+function timestamp(text: string): unknown {
+  const m = /^(.*?:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/.exec(text);
+  const ms = m ? Date.parse(`${m[1]}${m[3]}`) : NaN;
+  if (!m || Number.isNaN(ms)) return undefined;
+  return create(TimestampSchema, { seconds: BigInt(ms / 1000), nanos: Number((m[2] ?? '').padEnd(9, '0')) });
+}
+
 /**
  * The value as CEL sees it under its schema: integers as int (bigint), object fields escaped.
  * Built as CEL lists and maps once per request (the library would otherwise rebuild a map
@@ -182,6 +201,7 @@ export function toCel(value: unknown, s: StructuralSchema | undefined, cache: We
     if (s?.type === 'number') return value;
     return Number.isInteger(value) ? BigInt(value) : value;
   }
+  if (typeof value === 'string' && s?.type === 'string' && s.raw.format === 'date-time') return timestamp(value) ?? value;
   if (typeof value !== 'object') return value;
   const hit = cache.get(value);
   if (hit !== undefined) return hit;

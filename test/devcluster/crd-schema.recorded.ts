@@ -157,6 +157,38 @@ export const widgetCrd = {
                         "rule": "self.max < 100"
                       }
                     ]
+                  },
+                  "dur": {
+                    "type": "string",
+                    "x-kubernetes-validations": [
+                      {
+                        "rule": "duration(self).getMilliseconds() < 1000",
+                        "message": "under a second in milliseconds"
+                      },
+                      {
+                        "rule": "duration(self).getMinutes() < 1",
+                        "message": "under a minute"
+                      }
+                    ]
+                  },
+                  "port": {
+                    "x-kubernetes-int-or-string": true,
+                    "x-kubernetes-validations": [
+                      {
+                        "rule": "self != 0",
+                        "message": "port must not be zero"
+                      }
+                    ]
+                  },
+                  "since": {
+                    "type": "string",
+                    "format": "date-time",
+                    "x-kubernetes-validations": [
+                      {
+                        "rule": "self > timestamp('2020-01-01T00:00:00Z')",
+                        "message": "must be after 2020"
+                      }
+                    ]
                   }
                 }
               }
@@ -250,6 +282,11 @@ export const widgetCases: RecordedCase[] = [
   {"name": "w-note-int", "obj": {"apiVersion": "crdval.example.com/v1", "kind": "Widget", "metadata": {"name": "w1"}, "spec": {"note": 5}}, "causes": [{"reason": "FieldValueTypeInvalid", "message": "Invalid value: \"integer\": spec.note in body must be of type string: \"integer\"", "field": "spec.note"}, {"reason": "FieldValueInvalid", "message": "Invalid value: \"null\": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation", "field": "<nil>"}]},
   {"name": "w-limit-type", "obj": {"apiVersion": "crdval.example.com/v1", "kind": "Widget", "metadata": {"name": "w1"}, "spec": {"limits": {"cpu": "x"}}}, "causes": [{"reason": "FieldValueTypeInvalid", "message": "Invalid value: \"string\": spec.limits.cpu in body must be of type integer: \"string\"", "field": "spec.limits.cpu"}, {"reason": "FieldValueInvalid", "message": "Invalid value: \"null\": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation", "field": "<nil>"}]},
   {"name": "w-tags-dup-int", "obj": {"apiVersion": "crdval.example.com/v1", "kind": "Widget", "metadata": {"name": "w1"}, "spec": {"tags": ["a", "a", "a"]}}, "causes": [{"reason": "FieldValueDuplicate", "message": "Duplicate value: \"a\"", "field": "spec.tags[1]"}]},
+  {"name": "w-duration-ms", "obj": {"apiVersion": "crdval.example.com/v1", "kind": "Widget", "metadata": {"name": "w1"}, "spec": {"dur": "2500ms"}}, "causes": [{"reason": "FieldValueInvalid", "message": "Invalid value: \"string\": under a second in milliseconds", "field": "spec.dur"}]},
+  {"name": "w-duration-min", "obj": {"apiVersion": "crdval.example.com/v1", "kind": "Widget", "metadata": {"name": "w1"}, "spec": {"dur": "90s"}}, "causes": [{"reason": "FieldValueInvalid", "message": "Invalid value: \"string\": under a second in milliseconds", "field": "spec.dur"}, {"reason": "FieldValueInvalid", "message": "Invalid value: \"string\": under a minute", "field": "spec.dur"}]},
+  {"name": "w-int-or-string-cel", "obj": {"apiVersion": "crdval.example.com/v1", "kind": "Widget", "metadata": {"name": "w1"}, "spec": {"port": 0}}, "causes": [{"reason": "FieldValueInvalid", "message": "Invalid value: \"\": port must not be zero", "field": "spec.port"}]},
+  {"name": "w-timestamp-old", "obj": {"apiVersion": "crdval.example.com/v1", "kind": "Widget", "metadata": {"name": "w1"}, "spec": {"since": "2019-12-31T23:59:59.5Z"}}, "causes": [{"reason": "FieldValueInvalid", "message": "Invalid value: \"string\": must be after 2020", "field": "spec.since"}]},
+  {"name": "w-timestamp-new", "obj": {"apiVersion": "crdval.example.com/v1", "kind": "Widget", "metadata": {"name": "w1"}, "spec": {"since": "2020-01-01T00:00:00.25+00:00"}}},
 ];
 
 export const validCases: RecordedCase[] = [
