@@ -60,20 +60,19 @@ export function prune(x: unknown, s: StructuralSchema | undefined, isRoot = fals
     return;
   }
   if (!isObject(x)) return;
+  const embedded = isRoot || s?.embeddedResource === true;
+  // Metadata is coerced through ObjectMeta even where unknown fields are preserved.
+  if (embedded) pruneMetadata(x.metadata);
   if (s?.preserveUnknownFields) {
     for (const [k, v] of Object.entries(x)) {
       const prop = s.properties?.[k] ?? s.additionalProperties;
-      if (prop) prune(v, prop);
+      if (prop && !(embedded && k === 'metadata')) prune(v, prop);
     }
     return;
   }
-  const embedded = isRoot || s?.embeddedResource === true;
   for (const [k, v] of Object.entries(x)) {
     if (embedded && (k === 'apiVersion' || k === 'kind') && typeof v === 'string') continue;
-    if (embedded && k === 'metadata') {
-      pruneMetadata(v);
-      continue;
-    }
+    if (embedded && k === 'metadata') continue;
     const prop = s?.properties?.[k] ?? s?.additionalProperties;
     if (prop) prune(v, prop);
     else delete x[k];

@@ -226,3 +226,14 @@ describe('rule fields newer than v1.26', () => {
     expect(v.apply(bad, { spec: { min: 5, max: 9 } }).causes).toEqual([]);
   });
 });
+
+// apiextensions-apiserver's unstructuredSchemaCoercer round-trips root metadata through
+// ObjectMeta whatever the schema preserves (pkg/apiserver/customresource_handler.go).
+describe('x-kubernetes-preserve-unknown-fields', () => {
+  it('keeps unknown fields but still cuts metadata to ObjectMeta', () => {
+    const r = compileCrdVersion({ name: 'v1', schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, properties: { spec: { type: 'object', properties: { n: { type: 'integer', default: 3 } } } } } } });
+    if (!r.ok) throw new Error(r.errors.join('\n'));
+    const out = r.validator.apply({ apiVersion: 'x/v1', kind: 'K', metadata: { name: 'a', junk: 1 }, anything: { deep: [1] }, spec: { other: true } });
+    expect(out).toEqual({ obj: { apiVersion: 'x/v1', kind: 'K', metadata: { name: 'a' }, anything: { deep: [1] }, spec: { n: 3 } }, causes: [] });
+  });
+});
