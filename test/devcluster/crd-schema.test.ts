@@ -167,7 +167,7 @@ describe('rules that cannot be compiled are refused, naming the rule and why', (
     expect(!r.ok && r.errors[0]).toMatch(/undeclared reference to 'other'$/);
   });
 
-  it('strings functions newer than Kubernetes 1.26 (strings.quote)', () => {
+  it('a strings-extension function newer than Kubernetes 1.26 (reverse)', () => {
     const r = compileCrdVersion(withRule({ rule: 'self.a.reverse() == self.a' }));
     expect(!r.ok && r.errors[0]).toMatch(/undeclared reference to 'reverse'$/);
   });
