@@ -1,9 +1,10 @@
 // devcluster at the size issue #3 asks for: 100 Nodes, 1000 Services, 5000 EndpointSlices,
 // created over HTTPS through @kubernetes/client-node; then list times and the latency
 // from a write's start to its watch event.
-import { CoreV1Api, DiscoveryV1Api, Watch, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, DiscoveryV1Api, type KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { startDevCluster } from '../src/devcluster/index.js';
 import { reuseConnections } from '../src/kube/client.js';
+import { serviceWatchSource, ResumableWatch } from './resumable-watch.js';
 import { ms, pool, summarize } from './stats.js';
 
 export async function benchDevcluster(): Promise<void> {
@@ -78,29 +79,43 @@ async function run(kc: KubeConfig): Promise<void> {
   const updates = 1000;
   let resolveAll!: () => void;
   const allSeen = new Promise<void>((r) => (resolveAll = r));
-  const list = await core.listNamespacedService({ namespace });
-  const watch = await new Watch(kc).watch(
-    `/api/v1/namespaces/${namespace}/services`,
-    { resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true },
-    (type, obj: { metadata?: { name?: string; labels?: Record<string, string> } }) => {
-      if (type !== 'MODIFIED') return;
-      const t = started.get(obj.metadata?.name ?? '');
-      if (t === undefined || obj.metadata?.labels?.bench !== 'x') return;
-      latencies.push(performance.now() - t);
-      started.delete(obj.metadata!.name!);
-      if (latencies.length === updates) resolveAll();
-    },
-    () => {},
-  );
-  await timed('label updates seen on a watch', updates, async () => {
-    await pool([...Array(updates).keys()], 16, async (i) => {
-      const name = `svc-${i}`;
-      started.set(name, performance.now());
-      await core.patchNamespacedService({ name, namespace, body: [{ op: 'add', path: '/metadata/labels', value: { bench: 'x' } }] });
-    });
-    await allSeen;
+  // Reopened whenever it ends (a relist hands the Services on as ADDED): a watch that ended
+  // silently left this waiting for ever (#21).
+  const watch = await ResumableWatch.start<V1Service>(serviceWatchSource(kc, core, namespace), (type, obj) => {
+    if (type === 'DELETED') return;
+    const t = started.get(obj.metadata?.name ?? '');
+    if (t === undefined || obj.metadata?.labels?.bench !== 'x') return;
+    latencies.push(performance.now() - t);
+    started.delete(obj.metadata!.name!);
+    if (latencies.length === updates) resolveAll();
   });
-  watch.abort();
+  let limit: NodeJS.Timeout | undefined;
+  const LIMIT_MS = 120_000;
+  const gaveUp = new Promise<never>((_, reject) => {
+    limit = setTimeout(() => {
+      const missing = [...started.keys()];
+      reject(
+        new Error(
+          `label updates seen on a watch: ${latencies.length}/${updates} after ${LIMIT_MS / 1000} s; not seen: ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', …' : ''} ` +
+            `(the watch was reopened ${watch.reopened} time(s), relisted ${watch.relists})`,
+        ),
+      );
+    }, LIMIT_MS);
+  });
+  gaveUp.catch(() => {}); // read by the race below; must not count as unhandled before it
+  try {
+    await timed('label updates seen on a watch', updates, async () => {
+      await pool([...Array(updates).keys()], 16, async (i) => {
+        const name = `svc-${i}`;
+        started.set(name, performance.now());
+        await core.patchNamespacedService({ name, namespace, body: [{ op: 'add', path: '/metadata/labels', value: { bench: 'x' } }] });
+      });
+      await Promise.race([allSeen, gaveUp]);
+    });
+  } finally {
+    clearTimeout(limit);
+    watch.stop();
+  }
   const s = summarize(latencies);
   console.log(`  watch delivery latency: p50 ${ms(s.p50)}, p99 ${ms(s.p99)}, max ${ms(s.max)} (${s.n} events)`);
   console.log(`  process RSS: ${Math.round(process.memoryUsage().rss / 1024 / 1024)} MB`);

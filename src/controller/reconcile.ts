@@ -6,6 +6,7 @@ import type { LbcConfig } from '../config/config.js';
 import type { InvolvedObject, EventType } from '../kube/events.js';
 import type { Logger } from '../kube/logger.js';
 import type { ConditionInput, LoadBalancerIngress, ObjectOf, StatusKind, WriteResult } from '../kube/status.js';
+import { abortable } from '../kube/sleep.js';
 import type { LbRef } from '../model/ref.js';
 import type { LoadBalancerSpec } from '../model/spec.js';
 import type { LoadBalancerStatus } from '../model/status.js';
@@ -303,21 +304,12 @@ export class Flight {
 
 /** Runs a provider call bounded by the timeout; a timeout becomes a transient error that says so. */
 export async function callProvider<T>(provider: string, flight: Flight, timeoutMs: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const signal = flight.signal;
-  // A provider that ignores its signal must not hold the worker either.
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => {});
   const timer = setTimeout(() => flight.abort(new ProviderError('transient', `no answer within ${timeoutMs} ms`, { provider })), timeoutMs);
   try {
-    return await Promise.race([fn(signal), aborted]);
+    // A provider that ignores its signal must not hold the worker either.
+    return await abortable(fn(flight.signal), flight.signal);
   } finally {
     clearTimeout(timer);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }
 

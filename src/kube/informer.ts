@@ -13,6 +13,7 @@ import type { KubeClients } from './client.js';
 import type { Logger } from './logger.js';
 import { collectionPath } from './resources.js';
 import type { ListFn, ResourceType } from './resources.js';
+import { abortable, sleep } from './sleep.js';
 import { ExponentialBackoff } from './workqueue.js';
 
 export type WatchQuery = Record<string, string | number | boolean | undefined>;
@@ -121,8 +122,8 @@ export class Informer<T extends KubeObject> {
   private rv = '';
   private lastListAt = 0;
   private loopDone: Promise<void> = Promise.resolve();
-  // Ends whatever the loop is waiting on (a watch, a backoff sleep, a list) at stop().
-  private interrupt: (() => void) | undefined;
+  // Aborted at stop(): ends whatever the loop is waiting on (a watch, a backoff sleep, a list).
+  private readonly stopping = new AbortController();
   // Lists and watches failing in a row: one warn line when it starts, one info line
   // (with how long) when a list or a watch works again; the retries between are debug.
   private outage: { since: number; failures: number } | undefined;
@@ -217,7 +218,7 @@ export class Informer<T extends KubeObject> {
   async stop(): Promise<void> {
     if (this.stopped) return this.loopDone;
     this.stopped = true;
-    this.interrupt?.();
+    this.stopping.abort(new StoppedError(`informer ${this.name} stopped`));
     for (const w of this.syncWaiters.splice(0)) w.reject(new Error(`informer ${this.name} stopped before sync`));
     await this.loopDone;
   }
@@ -232,7 +233,7 @@ export class Informer<T extends KubeObject> {
       const listed = needList;
       if (needList) {
         try {
-          await this.interruptible(this.listAndReconcile());
+          await abortable(this.listAndReconcile(), this.stopping.signal);
           needList = false;
         } catch (err) {
           if (this.stopped) break;
@@ -376,6 +377,7 @@ export class Informer<T extends KubeObject> {
       let watchdog: NodeJS.Timeout | undefined;
       let relistTimer: NodeJS.Timeout | undefined;
       let established: NodeJS.Timeout | undefined;
+      const onStop = (): void => finish({ reason: 'stopped' });
 
       const finish = (end: WatchEnd): void => {
         if (finished) return;
@@ -383,7 +385,7 @@ export class Informer<T extends KubeObject> {
         clearTimeout(watchdog);
         clearTimeout(relistTimer);
         clearTimeout(established);
-        this.interrupt = undefined;
+        this.stopping.signal.removeEventListener('abort', onStop);
         handle?.abort();
         resolve(end);
       };
@@ -392,7 +394,7 @@ export class Informer<T extends KubeObject> {
         watchdog = setTimeout(() => finish({ reason: 'watchdog' }), watchdogMs);
       };
 
-      this.interrupt = () => finish({ reason: 'stopped' });
+      this.stopping.signal.addEventListener('abort', onStop, { once: true });
       kick();
       if (relistPeriod > 0) {
         relistTimer = setTimeout(
@@ -509,38 +511,10 @@ export class Informer<T extends KubeObject> {
 
   /** Resolves true after `ms`, or false at once if the informer is stopped meanwhile. */
   private sleep(ms: number): Promise<boolean> {
-    if (this.stopped) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.interrupt = undefined;
-        resolve(true);
-      }, ms);
-      this.interrupt = () => {
-        clearTimeout(timer);
-        this.interrupt = undefined;
-        resolve(false);
-      };
-    });
-  }
-
-  /** Lets stop() end the loop while a request it cannot cancel is still in flight. */
-  private interruptible<R>(p: Promise<R>): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      this.interrupt = () => {
-        this.interrupt = undefined;
-        reject(new StoppedError());
-      };
-      p.then(
-        (v) => {
-          this.interrupt = undefined;
-          resolve(v);
-        },
-        (err: unknown) => {
-          this.interrupt = undefined;
-          reject(err);
-        },
-      );
-    });
+    return sleep(ms, this.stopping.signal).then(
+      () => true,
+      () => false,
+    );
   }
 }
 

@@ -17,6 +17,7 @@ import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/c
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from './logger.js';
+import { abortable, sleep } from './sleep.js';
 
 export interface LeaseTimings {
   /** How long a standby waits, after the Lease last changed, before taking it. */
@@ -103,8 +104,8 @@ export class LeaderElector {
   private observed: Observation | undefined;
   private loopDone: Promise<void> = Promise.resolve();
   private deadline: NodeJS.Timeout | undefined;
-  // Ends the sleep or the API call the loop is waiting on.
-  private wake: (() => void) | undefined;
+  // Aborted at halt(): ends the sleep or the API call the loop is waiting on.
+  private readonly halting = new AbortController();
   private halted = false;
   private lastLeader: string | undefined;
 
@@ -160,7 +161,7 @@ export class LeaderElector {
       const startedAt = Date.now();
       let ok = false;
       try {
-        ok = await this.interruptible(this.tryAcquireOrRenew());
+        ok = await abortable(this.tryAcquireOrRenew(), this.halting.signal);
       } catch (e) {
         if (e instanceof Stopped) return;
         this.opts.log?.warn(`leader election: ${this.state.phase === 'leading' ? 'renewing' : 'acquiring'} Lease ${this.lease} failed: ${describe(e)}`);
@@ -206,7 +207,7 @@ export class LeaderElector {
     this.halted = true;
     clearTimeout(this.deadline);
     this.deadline = undefined;
-    this.wake?.();
+    this.halting.abort(new Stopped());
   }
 
   /** One attempt: true when this replica holds the Lease afterwards. */
@@ -331,38 +332,11 @@ export class LeaderElector {
 
   // ---- waiting ----------------------------------------------------------------------
 
+  /** True after `ms`; false at once when halted meanwhile. A hung API call is cut off the same way (abortable), its late answer ignored. */
   private sleep(ms: number): Promise<boolean> {
-    if (this.halted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = undefined;
-        resolve(true);
-      }, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve(false);
-      };
-    });
-  }
-
-  /** A hung API call must not keep stop() waiting; its late answer is ignored. */
-  private interruptible<T>(p: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.wake = () => {
-        this.wake = undefined;
-        reject(new Stopped());
-      };
-      p.then(
-        (v) => {
-          this.wake = undefined;
-          resolve(v);
-        },
-        (e: unknown) => {
-          this.wake = undefined;
-          reject(e);
-        },
-      );
-    });
+    return sleep(ms, this.halting.signal).then(
+      () => true,
+      () => false,
+    );
   }
 }
