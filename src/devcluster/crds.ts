@@ -6,7 +6,7 @@ import { ApiError, fieldError, invalid, type StatusCause } from './errors.js';
 import { clone, isObject, jsonEqual, timestamp, type KObject } from './objects.js';
 import type { PrinterColumn, ResourceType, Strategy } from './resources.js';
 import type { Store } from './store.js';
-import { compileCrdVersion, type CrdValidator } from './crd-validation-hook.js';
+import { compileCrdVersion, type CrdValidator } from './crd-schema.js';
 
 export const CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
 
@@ -59,9 +59,13 @@ function validateCrd(crd: KObject, old?: KObject): void {
     if (typeof v?.served !== 'boolean') causes.push(fieldError.required(`spec.versions[${i}].served`));
     if (typeof v?.storage !== 'boolean') causes.push(fieldError.required(`spec.versions[${i}].storage`));
     // apiextensions.k8s.io/v1 requires a schema per version (v1beta1 did not).
-    if (!isObject(v?.schema) || !isObject(v.schema.openAPIV3Schema)) causes.push(fieldError.required(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
-    const compiled = compileCrdVersion({ name: String(v?.name), schema: v?.schema });
-    if (!compiled.ok) for (const e of compiled.errors) causes.push({ reason: 'FieldValueInvalid', field: `spec.versions[${i}].schema.openAPIV3Schema`, message: e });
+    if (!isObject(v?.schema) || !isObject(v.schema.openAPIV3Schema)) {
+      causes.push(fieldError.required(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
+    } else {
+      // Only a schema that is there is compiled: a missing one is the one Required cause above, as the real server gives.
+      const compiled = compileCrdVersion({ name: String(v?.name), schema: v.schema });
+      if (!compiled.ok) for (const e of compiled.errors) causes.push({ reason: 'FieldValueInvalid', field: `spec.versions[${i}].schema.openAPIV3Schema`, message: e });
+    }
   });
   const strategy = isObject(spec.conversion) ? spec.conversion.strategy : undefined;
   if (strategy !== 'None') {

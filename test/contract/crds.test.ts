@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invalidCases } from '../devcluster/crd-schema.recorded.js';
 import { parseAllDocuments } from 'yaml';
 import { eventually, expectOk, expectStatus, kubectlTable, PatchStrategy, rawWatch, runKubectl, uniqueName, useContractCluster, type Json } from './support.js';
 
@@ -253,9 +254,9 @@ describe('CustomResourceDefinitions', () => {
     expect(t.rows[0]?.slice(0, 4)).toEqual(['gw-a', 'lbc-ct', '192.0.2.10', 'True']);
     expect(t.rows[0]?.[4]).toMatch(AGE);
 
-    // No address yet: an empty cell (PROGRAMMED is left out: the schema defaults it to Unknown).
+    // No address yet: an empty cell; PROGRAMMED is what the schema defaults status.conditions to.
     const unprogrammed = table(await kubectl('get', 'gateways', 'gw-c'));
-    expect(unprogrammed.rows[0]?.slice(0, 3)).toEqual(['gw-c', 'lbc-ct', '']);
+    expect(unprogrammed.rows[0]?.slice(0, 4)).toEqual(['gw-c', 'lbc-ct', '', 'Unknown']);
 
     expectOk(await ctx.raw('POST', pool(), { body: { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'pool-b' }, spec: { addresses: ['198.51.100.0/28', '203.0.113.1-203.0.113.9'], autoAssign: false, avoidBuggyIPs: true } } }), 201);
     const pools = table(await kubectl('get', 'ipaddresspools.metallb.io'));
@@ -363,6 +364,26 @@ describe('CustomResourceDefinitions', () => {
     expect(accepted.status.acceptedNames).toMatchObject({ plural: 'betas', kind: 'Alpha', shortNames: ['al'] });
     await eventually(async () => expectOk(await ctx.raw('GET', `/apis/${group}/v1/namespaces/${ctx.ns}/betas`)), 20_000);
     expectOk(await ctx.raw('DELETE', `${CRD_PATH}/betas.${group}`));
+  });
+
+  // The invalid objects crd-schema's own tests take from kube-apiserver v1.26's answers, sent here
+  // to devcluster and to the real server alike (dry run): the CRDs' structural schemas and CEL
+  // rules refuse each with the same reasons, fields and messages.
+  const refusals = invalidCases.filter((c) => c.crd !== undefined && c.old === undefined && c.causes !== undefined);
+  it(`the CRDs' own schemas and CEL rules refuse ${refusals.length} invalid objects with the real server's causes`, async () => {
+    expect(refusals.length).toBeGreaterThanOrEqual(30);
+    const order = (causes: readonly Json[]) => [...causes].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    for (const c of refusals) {
+      const crd = crdsIn(join(CRDS, c.crd!))[0];
+      const [group, version] = String(c.obj.apiVersion).split('/');
+      expect(group).toBe(crd.spec.group);
+      const scope = crd.spec.scope === 'Namespaced' ? `namespaces/${ctx.ns}/` : '';
+      const res = await ctx.raw('POST', `/apis/${group}/${version}/${scope}${crd.spec.names.plural}`, { body: c.obj, query: { dryRun: 'All' } });
+      expect(res.status, `${c.name}: ${res.text.slice(0, 300)}`).toBe(422);
+      const causes = (JSON.parse(res.text) as Json).details?.causes ?? [];
+      if (c.unordered) expect(order(causes), c.name).toEqual(order(c.causes!));
+      else expect(causes, c.name).toEqual(c.causes);
+    }
   });
 
   it('a CRD whose name is not plural.group, or without one storage version, is refused with 422', async () => {

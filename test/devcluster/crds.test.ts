@@ -55,7 +55,9 @@ function crd(plural: string, kind: string, scope: 'Namespaced' | 'Cluster', vers
   } as V1CustomResourceDefinition;
 }
 
-const open = { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } };
+// client-node's typed body: its serializer writes x_kubernetes_preserve_unknown_fields as the
+// wire's x-kubernetes-preserve-unknown-fields (and drops the wire name given as a key).
+const open = { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } };
 const version = (name: string, storage: boolean, more: Json = {}) => ({ name, served: true, storage, schema: open, ...more });
 
 async function eventually<T>(fn: () => T | Promise<T>, ms = 5000): Promise<T> {
