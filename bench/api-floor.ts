@@ -10,12 +10,13 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { FINALIZER } from '../src/controller/reconcile.js';
 import { ApiConnection, reuseConnections } from '../src/kube/client.js';
+import type { FloorFigures } from './headline.js';
 import { ms, pool } from './stats.js';
 
 const SERVICES = 1000;
 const IN_FLIGHT = 64;
 
-export async function benchApiFloor(): Promise<void> {
+export async function benchApiFloor(): Promise<FloorFigures> {
   const real = process.env.KUBECONFIG;
   const dev = real ? undefined : await (await import('../src/devcluster/index.js')).startDevCluster({ port: 0 });
   const kc = new KubeConfig();
@@ -56,6 +57,7 @@ export async function benchApiFloor(): Promise<void> {
     );
     console.log(`  ${SERVICES} finalizer patches ${ms(finalizers)}, then ${SERVICES} status patches ${ms(statuses)}: ${ms(finalizers + statuses)} before the last address could show`);
     console.log(`  ${SERVICES} Events ${ms(events)}`);
+    return { addressesMs: finalizers + statuses };
   } finally {
     await pool(names, IN_FLIGHT, async (name) => void (await merge(path(name), { metadata: { finalizers: null } }).catch(() => undefined)));
     await core.deleteNamespace({ name: namespace });

@@ -40,6 +40,7 @@ import { buildProviders } from '../src/providers/registry.js';
 import type { MemoryProvider } from '../src/providers/memory/index.js';
 import { AddressWatch } from './address-watch.js';
 import { serviceWatchSource } from './resumable-watch.js';
+import type { ControllerFigures } from './headline.js';
 import { ms, pool } from './stats.js';
 
 const SERVICES = Number(process.env.LBC_BENCH_SERVICES ?? 1000);
@@ -238,8 +239,9 @@ async function child(): Promise<void> {
       (e: unknown) => process.send?.({ id: req.id, error: e instanceof Error ? e.message : String(e) }),
     );
   });
-  console.log(`    controller process RSS after loading: ${Math.round(process.memoryUsage.rss() / 1048576)} MB`);
-  process.send?.({ ready: true });
+  const rssMb = Math.round(process.memoryUsage.rss() / 1048576);
+  console.log(`    controller process RSS after loading: ${rssMb} MB`);
+  process.send?.({ ready: true, rssMb });
 }
 
 // ---- the parent: users and observer ------------------------------------------------------
@@ -272,6 +274,8 @@ async function compileForChild(): Promise<{ dir: string; entry: string }> {
 class ChildController {
   private next = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  /** The process's RSS once loaded, before its controller starts. */
+  rssAfterLoadMb = NaN;
   private constructor(private readonly proc: ChildProcess) {
     proc.on('message', (m: { id?: number; result?: unknown; error?: string }) => {
       const p = m.id === undefined ? undefined : this.pending.get(m.id);
@@ -290,7 +294,10 @@ class ChildController {
     const proc = fork(entry, [CHILD_FLAG], { execArgv: process.env.LBC_BENCH_GC ? ['--expose-gc'] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const c = new ChildController(proc);
     await new Promise<void>((resolve, reject) => {
-      proc.once('message', () => resolve());
+      proc.once('message', (m: { rssMb?: number }) => {
+        c.rssAfterLoadMb = m.rssMb ?? NaN;
+        resolve();
+      });
       proc.once('exit', (code) => reject(new Error(`controller process exited (${code}) before it was ready`)));
       proc.send(init);
     });
@@ -349,7 +356,9 @@ function breakdown(writes: Readonly<Record<string, number>>): { total: number; t
   return { total, text: entries.length === 0 ? '' : ` (${entries.map(([m, n]) => `${m} ${n}`).join(', ')})` };
 }
 
-async function countEvents(core: CoreV1Api, namespace: string, prefix: string): Promise<{ total: number; byReason: Map<string, number>; complete: number }> {
+const EXPECTED_REASONS = ['EnsuringLoadBalancer', 'EnsuredLoadBalancer'];
+
+async function countEvents(core: CoreV1Api, namespace: string, prefix: string): Promise<{ total: number; byReason: Map<string, number>; complete: number; missing: number }> {
   const byReason = new Map<string, number>();
   const perService = new Map<string, Set<string>>();
   let total = 0;
@@ -367,11 +376,13 @@ async function countEvents(core: CoreV1Api, namespace: string, prefix: string): 
     }
     cont = page.metadata?._continue || undefined;
   } while (cont);
-  const complete = [...perService.values()].filter((s) => s.has('EnsuringLoadBalancer') && s.has('EnsuredLoadBalancer')).length;
-  return { total, byReason, complete };
+  const complete = [...perService.values()].filter((s) => EXPECTED_REASONS.every((r) => s.has(r))).length;
+  // Services with no Event at all are in no set: count their Events as missing too.
+  const present = [...perService.values()].reduce((n, s) => n + EXPECTED_REASONS.filter((r) => s.has(r)).length, 0);
+  return { total, byReason, complete, missing: EXPECTED_REASONS.length * SERVICES - present };
 }
 
-export async function benchController(): Promise<void> {
+export async function benchController(): Promise<ControllerFigures> {
   const real = process.env.KUBECONFIG;
   const dev = real ? undefined : await (await import('../src/devcluster/index.js')).startDevCluster({
         port: 0,
@@ -383,14 +394,14 @@ export async function benchController(): Promise<void> {
   console.log(`controller (${real ? `real cluster ${real}` : 'devcluster in the bench process'}; controller in its own process; memory provider, instant)`);
   const build = await compileForChild();
   try {
-    await run(kubeconfigPath, build.entry);
+    return await run(kubeconfigPath, build.entry);
   } finally {
     rmSync(build.dir, { recursive: true, force: true });
     await dev?.stop();
   }
 }
 
-async function run(kubeconfigPath: string, entry: string): Promise<void> {
+async function run(kubeconfigPath: string, entry: string): Promise<ControllerFigures> {
   const id = randomBytes(3).toString('hex');
   const namespace = `bench-lbc-${id}`;
   const nodeLabel = `lbc-bench-${id}`;
@@ -417,7 +428,7 @@ async function run(kubeconfigPath: string, entry: string): Promise<void> {
     });
     return { firstAt, lastAt: performance.now() };
   };
-  const report = async (label: string, settled: Settled, prefix: string): Promise<void> => {
+  const report = async (label: string, settled: Settled, prefix: string): Promise<{ writesPerService: number; eventsMissing: number }> => {
     const w = breakdown(settled.writes);
     console.log(`    API writes by the controller: ${w.total} = ${(w.total / SERVICES).toFixed(2)} per Service${w.text}`);
     console.log(
@@ -429,6 +440,7 @@ async function run(kubeconfigPath: string, entry: string): Promise<void> {
       `    Events listed back: ${events.total} (${[...events.byReason].map(([r, n]) => `${r} ${n}`).join(', ')}); ` +
         `Services missing an Ensuring or Ensured Event: ${SERVICES - events.complete}; Events given up: ${settled.recorderFailed}`,
     );
+    return { writesPerService: w.total / SERVICES, eventsMissing: events.missing };
   };
   const deleteAll = async (ctl: ChildController, label: string): Promise<void> => {
     await ctl.call('reset');
@@ -566,15 +578,17 @@ async function run(kubeconfigPath: string, entry: string): Promise<void> {
     const ta = performance.now();
     await ctl.call('start');
     await watch.waitFor(SERVICES, ADDRESS_WAIT_MS);
+    const coldStartMs = Math.max(...watch.seen.values()) - ta;
     console.log(
       `  ${SERVICES} LoadBalancer Services waiting when the controller starts: every address seen by a watch ` +
-        `${ms(Math.max(...watch.seen.values()) - ta)} after start (initial lists included)${byList(watch)}`,
+        `${ms(coldStartMs)} after start (initial lists included)${byList(watch)}`,
     );
-    await report('cold start', await ctl.call<Settled>('settle', 'cold-start'), 'svc-');
+    const cold = await report('cold start', await ctl.call<Settled>('settle', 'cold-start'), 'svc-');
 
     if (!coldOnly) await deleteAll(ctl, `${SERVICES} Services deleted at once`);
     peakRss = Math.max(peakRss, (await ctl.call<{ peakRssMb: number }>('stop')).peakRssMb);
     console.log(`  controller process peak RSS over the whole run: ${peakRss} MB`);
+    return { services: SERVICES, coldStartMs, ...cold, peakRssMb: peakRss, rssAfterStartMb: ctl.rssAfterLoadMb };
   } finally {
     await ctl?.kill();
     if (nodesCreated) await core.deleteCollectionNode({ labelSelector: nodeLabel }).catch(() => {});

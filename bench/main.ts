@@ -4,6 +4,7 @@ import { benchAws } from './aws.js';
 import { benchController } from './controller.js';
 import { benchDevcluster } from './devcluster.js';
 import { benchGce } from './gce.js';
+import { headlineLines } from './headline.js';
 import { benchLocal } from './local.js';
 import { benchMetal } from './metal.js';
 
@@ -11,9 +12,13 @@ const which = new Set(process.argv.slice(2));
 const all = which.size === 0;
 
 if (all || which.has('devcluster')) await benchDevcluster();
-if (all || which.has('controller')) await benchController();
+const controller = all || which.has('controller') ? await benchController() : undefined;
 // `api-floor` (also run with `controller`): the finalizer and status writes for 1000 Services with no controller, the least any controller can take here.
-if (all || which.has('controller') || which.has('api-floor')) await benchApiFloor();
+const floor = all || which.has('controller') || which.has('api-floor') ? await benchApiFloor() : undefined;
+if (controller && floor) {
+  console.log('\ncontroller against its goals (issue #21; time against the API floor of this run):');
+  for (const line of headlineLines(controller, floor)) console.log(`  ${line}`);
+}
 // `gce`: Compute calls per external Service create, no-op ensure and delete, against the fake Compute API.
 if (all || which.has('gce')) await benchGce();
 // `local`: L4 throughput and L7 requests/s through the local provider vs straight to the backend.

@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 // lbc's command line: one binary for the controller, its demo and its dev tools.
 import { Command, InvalidArgumentError } from 'commander';
-import { runDevcluster } from './devcluster.js';
-import { runDemo } from './demo.js';
-import { runController, type RunOptions } from './run.js';
-import { runPlan } from './plan.js';
-import { runSpeaker } from './speaker.js';
+// Each subcommand's module is imported when that subcommand runs: `lbc run` is a
+// long-lived pod whose RSS is the sum of what it loaded, and the devcluster, the demo
+// (with its pods and certificates), plan and the speaker are no part of it.
+import type { RunOptions } from './run.js';
 import { manifestsCommand } from './manifests.js';
 import { configurationFailure, parseTagList, SAMPLE_CONFIGS } from './configuration.js';
 
@@ -34,7 +33,7 @@ program
   .option('--kubeconfig <file>', 'where to write the kubeconfig', './.lbc/kubeconfig')
   .option('--for <seconds>', 'stop after this long instead of running until interrupted', seconds)
   .action(async (opts: { port: number; kubeconfig: string; for?: number }) => {
-    await runDevcluster(opts);
+    await (await import('./devcluster.js')).runDevcluster(opts);
   });
 
 program
@@ -48,7 +47,7 @@ program
   .option('--pod-subnet <a.b.c>', "first three octets of the backend pods' loopback addresses", '127.200.0')
   .option('--examples <dir>', 'the manifests to apply (default: examples/)')
   .action(async (opts: { port: number; kubeconfig: string; for?: number; check?: boolean; addressPool: string; podSubnet: string; examples?: string }) => {
-    if (!(await runDemo(opts))) process.exitCode = 1;
+    if (!(await (await import('./demo.js')).runDemo(opts))) process.exitCode = 1;
   });
 
 program
@@ -89,7 +88,7 @@ program
   .option('--health-probe-bind-address <host:port>', 'where /healthz and /readyz are served; 0 disables (default :8081)')
   .option('--log-level <level>', 'trace, debug, info, warn or error (default info)')
   .action(async (opts: RunOptions) => {
-    await runController(opts);
+    await (await import('./run.js')).runController(opts);
   });
 
 program
@@ -107,7 +106,7 @@ program
   }, 'text')
   .action(async (object: string | undefined, opts: { kubeconfig?: string; inCluster?: boolean; context?: string; config?: string; namespace?: string; output: 'text' | 'json' }) => {
     // exitCode, not exit(): let a large plan finish writing to a pipe.
-    process.exitCode = await runPlan({ ...opts, ...(object !== undefined ? { target: object } : {}) });
+    process.exitCode = await (await import('./plan.js')).runPlan({ ...opts, ...(object !== undefined ? { target: object } : {}) });
   });
 
 program.addCommand(manifestsCommand());
@@ -125,7 +124,7 @@ program
   .option('--for <seconds>', 'stop after this long instead of running until SIGTERM', seconds)
   .option('--log-level <level>', 'trace, debug, info, warn or error (default: the config file\'s log.level, else info)')
   .action(async (opts: { node?: string; config: string; provider?: string; kubeconfig?: string; inCluster?: boolean; context?: string; for?: number; logLevel?: string }) => {
-    await runSpeaker({ ...opts, node: opts.node ?? '' });
+    await (await import('./speaker.js')).runSpeaker({ ...opts, node: opts.node ?? '' });
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

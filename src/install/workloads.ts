@@ -26,6 +26,23 @@ export interface Resources {
 export const CONTROLLER_RESOURCES: Resources = { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } };
 export const SPEAKER_RESOURCES: Resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } };
 
+/**
+ * The controller's V8 heap limit, from its container's memory limit. Node 20 sizes its
+ * old space from the host's memory, not the cgroup's, so without a flag the heap may grow
+ * past the limit and the kernel OOM-kills the pod where V8 would have collected harder.
+ * Three quarters of the limit: the rest is what lives outside the old space (code, the
+ * young generation, socket buffers, the TLS and zlib state of the API connections).
+ */
+/** The Dockerfile's ENTRYPOINT (test/install/dockerfile.test.ts holds them equal). */
+export const IMAGE_ENTRYPOINT = ['node', 'dist/cli/main.js'];
+
+export function controllerHeapMb(memoryLimit: string): number {
+  const m = /^(\d+)(Mi|Gi)$/.exec(memoryLimit);
+  if (!m) throw new Error(`controller memory limit ${JSON.stringify(memoryLimit)}: expected a whole number of Mi or Gi, from which its heap limit is derived`);
+  const mb = Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
+  return Math.floor((mb * 3) / 4);
+}
+
 export interface WorkloadOptions {
   readonly namespace: string;
   readonly image: string;
@@ -87,6 +104,8 @@ export function controllerDeployment(o: WorkloadOptions): KubeObject {
             {
               name: 'controller',
               image: o.image,
+              // The image's ENTRYPOINT with the heap limit in front: a flag, not NODE_OPTIONS, so that the pod's env keeps no values.
+              command: ['node', `--max-old-space-size=${controllerHeapMb(o.resources.limits.memory)}`, ...IMAGE_ENTRYPOINT.slice(1)],
               args: controllerArgs(o.namespace),
               // The leader-election identity starts with it, so `kubectl get lease` names the leading pod.
               env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NONROOT_UID } from '../../src/install/workloads.js';
+import { IMAGE_ENTRYPOINT, NONROOT_UID } from '../../src/install/workloads.js';
 import { addonPath } from '../../src/providers/metal/speaker/packet-socket.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -68,6 +68,8 @@ describe('Dockerfile', () => {
     expect(runtime.lines.filter((l) => l.startsWith('USER'))).toHaveLength(1);
     const entry = runtime.lines.find((l) => l.startsWith('ENTRYPOINT'))!;
     expect(JSON.parse(entry.slice('ENTRYPOINT'.length))).toEqual(['node', 'dist/cli/main.js']);
+    // The controller's command repeats it with a heap flag added.
+    expect(IMAGE_ENTRYPOINT).toEqual(JSON.parse(entry.slice('ENTRYPOINT'.length)));
     expect(runtime.lines.some((l) => l.startsWith('CMD'))).toBe(false);
   });
 

@@ -12,6 +12,7 @@ import { DEFAULT_LEADER_ELECTION_ID } from '../../src/config/operations.js';
 import { PROVIDER_PARAMETERS_API_GROUP, PROVIDER_PARAMETERS_KIND } from '../../src/config/ownership.js';
 import { checkInstallConfig, INSTALL_PROVIDERS } from '../../src/install/config-file.js';
 import { IRSA_ANNOTATION, manifestsYaml, WORKLOAD_IDENTITY_ANNOTATION, type KubeObject } from '../../src/install/manifests.js';
+import { controllerHeapMb } from '../../src/install/workloads.js';
 import { modelOf, typeErrors } from './kube-types.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -41,6 +42,7 @@ type Container = {
   name: string;
   image: string;
   args: string[];
+  command?: string[];
   env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
   ports?: { name: string; containerPort: number }[];
   livenessProbe?: { httpGet: { path: string; port: string } };
@@ -158,6 +160,9 @@ describe('lbc manifests', () => {
         expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'health' });
         expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'health' });
         expect(c.resources.requests).toEqual({ cpu: expect.any(String), memory: expect.any(String) });
+        // V8 sizes its heap from the host's memory: the flag keeps it under the pod's limit, with room for what lives outside it.
+        expect(c.command).toEqual(['node', '--max-old-space-size=384', 'dist/cli/main.js']);
+        expect(c.resources.limits?.memory).toBe('512Mi');
         expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
         // Credentials come from the ServiceAccount (IRSA, Workload Identity, bound tokens), never from values in the pod.
         expect((c.env ?? []).every((e) => e.value === undefined)).toBe(true);
@@ -250,5 +255,17 @@ describe('lbc manifests', () => {
     await expect(cli('--provider', 'metal', '--addresses', 'not-an-ip')).rejects.toThrow(/pools/);
     await expect(cli('--provider', 'gce', '--project', 'X')).rejects.toThrow(/project/);
     await expect(cli()).rejects.toThrow(/--provider/);
+  });
+});
+
+describe('controllerHeapMb', () => {
+  it('is three quarters of the memory limit, in Mi or Gi', () => {
+    expect(controllerHeapMb('512Mi')).toBe(384);
+    expect(controllerHeapMb('1Gi')).toBe(768);
+  });
+
+  it('refuses a limit it cannot read, rather than give V8 a wrong heap size', () => {
+    expect(() => controllerHeapMb('512M')).toThrow(/expected a whole number of Mi or Gi/);
+    expect(() => controllerHeapMb('0.5Gi')).toThrow(/"0.5Gi"/);
   });
 });

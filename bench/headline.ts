@@ -1,0 +1,39 @@
+// The headline of `npm run bench controller`: the figures issue #21 sets goals for, each
+// read against its goal. Time is a ratio to the API floor measured in the same run, so
+// that the verdict does not depend on how fast (or how loaded) the machine is.
+
+export interface ControllerFigures {
+  readonly services: number;
+  /** From the controller's start to the last address seen, with every Service waiting (cold start). */
+  readonly coldStartMs: number;
+  /** The controller's API writes in the cold start, divided by the Services. */
+  readonly writesPerService: number;
+  /** Services lacking an Ensuring or Ensured Event after the cold start, plus Events the recorder gave up on. */
+  readonly eventsMissing: number;
+  /** The controller process's peak RSS over the whole run. */
+  readonly peakRssMb: number;
+  /** The controller process's RSS once its modules are loaded and its provider built. */
+  readonly rssAfterStartMb: number;
+}
+
+export interface FloorFigures {
+  /** Finalizer patches then status patches for every Service, with no controller. */
+  readonly addressesMs: number;
+}
+
+export const GOALS = { coldStartRatio: 1.15, writesPerService: 4, eventsMissing: 0, peakRssMb: 120, rssAfterStartMb: 80 } as const;
+
+const verdict = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
+
+export function headlineLines(c: ControllerFigures, floor: FloorFigures): string[] {
+  const ratio = c.coldStartMs / floor.addressesMs;
+  // Judged on the exact figures: a value that only rounds onto its goal is past it.
+  const writes = Number.isInteger(c.writesPerService) ? String(c.writesPerService) : c.writesPerService.toFixed(2);
+  return [
+    `time to all addresses (cold start) / API floor = ${ratio.toFixed(2)}× (goal ≤ ${GOALS.coldStartRatio.toFixed(2)}×) ${verdict(ratio <= GOALS.coldStartRatio)}`,
+    `API writes per Service = ${writes} (goal ≤ ${GOALS.writesPerService}) ${verdict(c.writesPerService <= GOALS.writesPerService)}`,
+    `Events missing = ${c.eventsMissing} (goal ${GOALS.eventsMissing}) ${verdict(c.eventsMissing <= GOALS.eventsMissing)}`,
+    `peak RSS at ${c.services} Services = ${c.peakRssMb} MB (goal ≤ ${GOALS.peakRssMb} MB) ${verdict(c.peakRssMb <= GOALS.peakRssMb)}`,
+    `RSS after start = ${c.rssAfterStartMb} MB (goal ≤ ${GOALS.rssAfterStartMb} MB) ${verdict(c.rssAfterStartMb <= GOALS.rssAfterStartMb)}`,
+  ];
+}

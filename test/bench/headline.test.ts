@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { headlineLines, type ControllerFigures } from '../../bench/headline.js';
+
+const onGoal: ControllerFigures = { services: 1000, coldStartMs: 1150, writesPerService: 4, eventsMissing: 0, peakRssMb: 120, rssAfterStartMb: 80 };
+
+describe('bench controller headline', () => {
+  it('reads each figure against its goal, time as a ratio to the API floor of the same run, PASS at the goal itself', () => {
+    expect(headlineLines(onGoal, { addressesMs: 1000 })).toEqual([
+      'time to all addresses (cold start) / API floor = 1.15× (goal ≤ 1.15×) PASS',
+      'API writes per Service = 4 (goal ≤ 4) PASS',
+      'Events missing = 0 (goal 0) PASS',
+      'peak RSS at 1000 Services = 120 MB (goal ≤ 120 MB) PASS',
+      'RSS after start = 80 MB (goal ≤ 80 MB) PASS',
+    ]);
+  });
+
+  it('says MISS for each figure past its goal', () => {
+    const lines = headlineLines({ services: 5000, coldStartMs: 2400, writesPerService: 4.567, eventsMissing: 3, peakRssMb: 200, rssAfterStartMb: 128 }, { addressesMs: 1600 });
+    expect(lines).toEqual([
+      'time to all addresses (cold start) / API floor = 1.50× (goal ≤ 1.15×) MISS',
+      'API writes per Service = 4.57 (goal ≤ 4) MISS',
+      'Events missing = 3 (goal 0) MISS',
+      'peak RSS at 5000 Services = 200 MB (goal ≤ 120 MB) MISS',
+      'RSS after start = 128 MB (goal ≤ 80 MB) MISS',
+    ]);
+  });
+
+  it('does not round a figure just past its goal into a PASS', () => {
+    const [time, writes] = headlineLines({ ...onGoal, coldStartMs: 1154, writesPerService: 4.004 }, { addressesMs: 1000 });
+    // 1.154 prints as 1.15 but is past the goal.
+    expect(time).toBe('time to all addresses (cold start) / API floor = 1.15× (goal ≤ 1.15×) MISS');
+    expect(writes).toBe('API writes per Service = 4.00 (goal ≤ 4) MISS');
+  });
+});
