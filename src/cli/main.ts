@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // lbc's command line: one binary for the controller, its demo and its dev tools.
 import { Command, InvalidArgumentError } from 'commander';
-import { runDevcluster } from './devcluster.js';
+import { runDevcluster, type DevclusterCliOptions } from './devcluster.js';
 import { runDemo } from './demo.js';
 import { runController, type RunOptions } from './run.js';
 import { runPlan } from './plan.js';
@@ -33,7 +33,8 @@ program
   .option('--port <n>', 'port to listen on (0 picks a free one)', port, 0)
   .option('--kubeconfig <file>', 'where to write the kubeconfig', './.lbc/kubeconfig')
   .option('--for <seconds>', 'stop after this long instead of running until interrupted', seconds)
-  .action(async (opts: { port: number; kubeconfig: string; for?: number }) => {
+  .option('--allow-loopback-endpoints', 'accept loopback addresses (127.0.0.0/8, ::1) in Endpoints and EndpointSlices, which kube-apiserver refuses', false)
+  .action(async (opts: DevclusterCliOptions) => {
     await runDevcluster(opts);
   });
 
