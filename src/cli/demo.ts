@@ -174,7 +174,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
   };
   try {
     // 1. The cluster and its Nodes.
-    const dev = await startDevCluster({ port: opts.port ?? 0, ...(opts.kubeconfig ? { kubeconfigPath: resolve(opts.kubeconfig) } : {}) });
+    // The backend pods listen on loopback addresses, which kube-apiserver refuses as endpoints.
+    const dev = await startDevCluster({ port: opts.port ?? 0, allowLoopbackEndpoints: true, ...(opts.kubeconfig ? { kubeconfigPath: resolve(opts.kubeconfig) } : {}) });
     cleanups.push(() => dev.stop());
     const nodes = dev.store.find('', 'nodes')!;
     NODES.forEach((name, i) => {

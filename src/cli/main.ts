@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 // Each subcommand's module is imported when that subcommand runs: `lbc run` is a
 // long-lived pod whose RSS is the sum of what it loaded, and the devcluster, the demo
 // (with its pods and certificates), plan and the speaker are no part of it.
+import type { DevclusterCliOptions } from './devcluster.js';
 import type { RunOptions } from './run.js';
 import { manifestsCommand } from './manifests.js';
 import { configurationFailure, parseTagList, SAMPLE_CONFIGS } from './configuration.js';
@@ -32,7 +33,8 @@ program
   .option('--port <n>', 'port to listen on (0 picks a free one)', port, 0)
   .option('--kubeconfig <file>', 'where to write the kubeconfig', './.lbc/kubeconfig')
   .option('--for <seconds>', 'stop after this long instead of running until interrupted', seconds)
-  .action(async (opts: { port: number; kubeconfig: string; for?: number }) => {
+  .option('--allow-loopback-endpoints', 'accept loopback addresses (127.0.0.0/8, ::1) in Endpoints and EndpointSlices, which kube-apiserver refuses', false)
+  .action(async (opts: DevclusterCliOptions) => {
     await (await import('./devcluster.js')).runDevcluster(opts);
   });
 

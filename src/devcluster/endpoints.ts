@@ -24,6 +24,7 @@ import { ApiError } from './errors.js';
 import { clone, isObject, jsonEqual, type KObject, type OwnerReference } from './objects.js';
 import type { ResourceType } from './resources.js';
 import type { Store, StoreEvent } from './store.js';
+import { refusedEndpointAddresses, type EndpointAddressRules, type EndpointKind } from './endpoint-addresses.js';
 
 export interface EndpointsControllerOptions {
   /** --max-endpoints-per-slice (default 100). */
@@ -32,6 +33,8 @@ export interface EndpointsControllerOptions {
   maxEndpointsPerSubset?: number;
   /** Addresses an Endpoints object keeps before it is truncated (1000). */
   maxEndpointsCapacity?: number;
+  /** What the API server accepts as an endpoint address (default: what kube-apiserver accepts). */
+  addressRules?: EndpointAddressRules;
 }
 
 export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
@@ -284,6 +287,7 @@ class EndpointsControllers {
   private readonly maxPerSlice: number;
   private readonly maxPerSubset: number;
   private readonly maxCapacity: number;
+  private readonly addressRules: EndpointAddressRules;
 
   private readonly services = new Map<string, Map<string, SvcState>>();
   private readonly pods = new Map<string, Map<string, KObject>>();
@@ -328,6 +332,7 @@ class EndpointsControllers {
     this.maxPerSlice = opts.maxEndpointsPerSlice ?? 100;
     this.maxPerSubset = opts.maxEndpointsPerSubset ?? 1000;
     this.maxCapacity = opts.maxEndpointsCapacity ?? 1000;
+    this.addressRules = opts.addressRules ?? { allowLoopback: false };
   }
 
   start(): void {
@@ -580,9 +585,30 @@ class EndpointsControllers {
     }
   }
 
+  /**
+   * The controllers write through the API server, which refuses what it refuses from anyone:
+   * a Pod with a loopback podIP is accepted, but the slice or Endpoints naming it is not, and
+   * the real controllers give up that sync (checked against kube-controller-manager v1.26:
+   * Warning FailedToUpdateEndpointSlices / FailedToUpdateEndpoint, the old object stays).
+   */
+  private writable(kind: EndpointKind, obj: KObject): boolean {
+    return !refusedEndpointAddresses(kind, obj, this.addressRules);
+  }
+
   private applySlices(ns: string, changes: SliceChanges, allowCreate: boolean): void {
-    if (allowCreate) for (const s of changes.create) this.store.create(this.rt.slice, toStored(s));
-    for (const s of changes.update) this.store.update(this.rt.slice, toStored(s), { ns, name: s.metadata.name! });
+    // finalize stops at the first failed write: what came before it has landed.
+    if (allowCreate) {
+      for (const s of changes.create) {
+        const stored = toStored(s);
+        if (!this.writable('EndpointSlice', stored)) return;
+        this.store.create(this.rt.slice, stored);
+      }
+    }
+    for (const s of changes.update) {
+      const stored = toStored(s);
+      if (!this.writable('EndpointSlice', stored)) return;
+      this.store.update(this.rt.slice, stored, { ns, name: s.metadata.name! });
+    }
     for (const s of changes.remove) this.deleteQuietly(this.rt.slice, ns, s.metadata.name!);
   }
 
@@ -651,6 +677,7 @@ class EndpointsControllers {
     setOrDrop(next.metadata, 'labels', labels);
     if (subsets.length) next.subsets = subsets.map(encodeSubset);
     else delete next.subsets;
+    if (!this.writable('Endpoints', next)) return;
     if (current) this.store.update(this.rt.ep, next, { ns, name });
     else this.store.create(this.rt.ep, next);
   }

@@ -20,6 +20,7 @@ import { secretStrategy } from './secrets.js';
 import { coreEventStrategy, eventsV1Strategy } from './events.js';
 import { ingressClassStrategy, ingressStrategy } from './ingresses.js';
 import { crdStrategy, startCrdController } from './crds.js';
+import { endpointAddressStrategy } from './endpoint-addresses.js';
 
 export interface DevClusterOptions {
   /** TCP port on 127.0.0.1; 0 picks a free one. */
@@ -34,6 +35,13 @@ export interface DevClusterOptions {
   bookmarkIntervalMs?: number;
   /** Opt-in: every authenticated request, as RBAC would judge it (see ServerOptions.onRequest). */
   onRequest?: ServerOptions['onRequest'];
+  /**
+   * Accept loopback addresses (127.0.0.0/8, ::1) in Endpoints and EndpointSlices, which
+   * kube-apiserver refuses ("may not be in the loopback range"), and let the endpoint
+   * controllers publish Pods with loopback podIPs. Off by default; `lbc demo` turns it on
+   * because its backend pods listen on 127.200.0.x.
+   */
+  allowLoopbackEndpoints?: boolean;
 }
 
 export interface DevCluster {
@@ -60,6 +68,9 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
   byKind('Ingress', 'networking.k8s.io').strategy = ingressStrategy();
   byKind('IngressClass', 'networking.k8s.io').strategy = ingressClassStrategy();
   byKind('CustomResourceDefinition', 'apiextensions.k8s.io').strategy = crdStrategy();
+  const addressRules = { allowLoopback: opts.allowLoopbackEndpoints ?? false };
+  byKind('Endpoints').strategy = endpointAddressStrategy('Endpoints', addressRules);
+  byKind('EndpointSlice', 'discovery.k8s.io').strategy = endpointAddressStrategy('EndpointSlice', addressRules);
   byKind('Service').strategy = serviceStrategy({
     serviceCIDR: opts.serviceCIDR ?? '10.96.0.0/12',
     nodePortRange: opts.nodePortRange ?? '30000-32767',
@@ -67,7 +78,7 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
   const store = new Store(resources, { watchWindow: opts.watchWindow });
   for (const name of INITIAL_NAMESPACES) store.create(byKind('Namespace'), { metadata: { name } });
 
-  const stopEndpoints = startEndpointsController(store);
+  const stopEndpoints = startEndpointsController(store, { addressRules });
   const stopGc = startGarbageCollector(store);
   const stopCrds = startCrdController(store);
   const token = randomBytes(24).toString('hex');

@@ -398,7 +398,7 @@ export function invalidRaw(field: string, rendered: string, detail: string): Sta
 }
 
 /** netutils.ParseIPSloppy: Go's parser, but IPv4 octets may carry leading zeros. */
-function isIPSloppy(s: string): boolean {
+export function isIPSloppy(s: string): boolean {
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(s)) return s.split('.').every((o) => Number(o) <= 255);
   return isIPv6Strict(s);
 }
@@ -498,7 +498,11 @@ function portNameErrors(p: string): string[] {
   return errs;
 }
 
-function nonSpecialIPErrors(ip: string, field: string): StatusCause[] {
+/**
+ * ValidateNonSpecialIP (pkg/apis/core/validation). `allowLoopback` is devcluster's own
+ * exception for endpoint addresses (DevClusterOptions.allowLoopbackEndpoints).
+ */
+export function nonSpecialIPErrors(ip: string, field: string, allowLoopback = false): StatusCause[] {
   if (!isIPSloppy(ip)) return [fieldError.invalid(field, ip, 'must be a valid IP address')];
   const errs: StatusCause[] = [];
   let unspecified: boolean, loopback: boolean, linkLocal: boolean, linkLocalMulticast: boolean;
@@ -516,7 +520,7 @@ function nonSpecialIPErrors(ip: string, field: string): StatusCause[] {
     linkLocalMulticast = (groups[0]! & 0xff0f) === 0xff02;
   }
   if (unspecified) errs.push(fieldError.invalid(field, ip, `may not be unspecified (${ip})`));
-  if (loopback) errs.push(fieldError.invalid(field, ip, 'may not be in the loopback range (127.0.0.0/8, ::1/128)'));
+  if (loopback && !allowLoopback) errs.push(fieldError.invalid(field, ip, 'may not be in the loopback range (127.0.0.0/8, ::1/128)'));
   if (linkLocal) errs.push(fieldError.invalid(field, ip, 'may not be in the link-local range (169.254.0.0/16, fe80::/10)'));
   if (linkLocalMulticast) errs.push(fieldError.invalid(field, ip, 'may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)'));
   return errs;

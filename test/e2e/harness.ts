@@ -22,6 +22,8 @@ export interface E2EOptions {
   /** Do not start the controller (the test starts it). */
   readonly noStart?: boolean;
   readonly watchWindow?: number;
+  /** See TestClusterOptions.allowLoopbackEndpoints. */
+  readonly allowLoopbackEndpoints?: boolean;
 }
 
 export class E2E {
@@ -49,7 +51,10 @@ export class E2E {
   }
 
   static async start(opts: E2EOptions = {}): Promise<E2E> {
-    const cluster = await startTestCluster(opts.watchWindow !== undefined ? { watchWindow: opts.watchWindow } : {});
+    const cluster = await startTestCluster({
+      ...(opts.watchWindow !== undefined ? { watchWindow: opts.watchWindow } : {}),
+      ...(opts.allowLoopbackEndpoints ? { allowLoopbackEndpoints: true } : {}),
+    });
     const ns = uniqueName('lbc-e2e');
     const config = validateConfig({
       clusterName: ns,

@@ -15,7 +15,13 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startTestCluster(opts: { watchWindow?: number } = {}): Promise<TestCluster> {
+export interface TestClusterOptions {
+  watchWindow?: number;
+  /** devcluster's exception for suites whose backends listen on loopback (a real cluster refuses those). */
+  allowLoopbackEndpoints?: boolean;
+}
+
+export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
   const path = process.env.KUBECONFIG;
   if (path) {
     const kc = new KubeConfig();
@@ -24,7 +30,7 @@ export async function startTestCluster(opts: { watchWindow?: number } = {}): Pro
   }
   // Loaded only here, so a run against a real cluster does not depend on devcluster at all.
   const { startDevCluster } = await import('../../src/devcluster/index.js');
-  const dev = await startDevCluster({ port: 0, watchWindow: opts.watchWindow });
+  const dev = await startDevCluster({ port: 0, watchWindow: opts.watchWindow, allowLoopbackEndpoints: opts.allowLoopbackEndpoints ?? false });
   return { kind: 'devcluster', kc: dev.kubeConfig(), kubeconfigPath: dev.kubeconfigPath, dev, stop: () => dev.stop() };
 }
 

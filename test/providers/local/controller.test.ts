@@ -73,6 +73,7 @@ describe.skipIf(realCluster)('local provider behind the controller: partial fail
 
   beforeAll(async () => {
     e = await E2E.start({
+      allowLoopbackEndpoints: true,
       config: {
         providers: [{ name: 'local', type: 'local', options: { addressPool: POOL, addressMode: 'pool', portOffset: OFFSET, drainTimeoutMs: 500, healthChecks: false } }],
         defaultClass: 'lbc.dev/local',
