@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { startDevCluster } from '../src/devcluster/index.js';
 import { reuseConnections } from '../src/kube/client.js';
 import { createHttpRoute, HTTPROUTES, installGatewayApi } from './httproutes.js';
-import { customObjectWatchSource, serviceWatchSource, ResumableWatch, type WatchSource } from './resumable-watch.js';
+import { customObjectWatchSource, serviceWatchSource, ResumableWatch, uncompressed, type WatchSource } from './resumable-watch.js';
 import { ms, pool, summarize } from './stats.js';
 
 const IN_FLIGHT = 16;
@@ -159,17 +159,7 @@ async function compareRoutes(kc: KubeConfig, namespace: string, services: Figure
 }
 
 async function deleteRoutes(custom: CustomObjectsApi, namespace: string): Promise<void> {
-  // Its answer (every route deleted) can fail to read as a large list's can (see
-  // retryPrematureClose) once the server has done the work: a list says whether it did.
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    const failed = await custom.deleteCollectionNamespacedCustomObject({ ...HTTPROUTES, namespace }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    const left = (await custom.listNamespacedCustomObject({ ...HTTPROUTES, namespace, limit: 1 })) as { items: unknown[] };
-    if (left.items.length === 0) return;
-    if (attempt === 3) throw failed ?? new Error(`the HTTPRoutes of ${namespace} would not go`);
-  }
+  await custom.deleteCollectionNamespacedCustomObject({ ...HTTPROUTES, namespace }, uncompressed);
 }
 
 type Versioned = { metadata?: { name?: string; resourceVersion?: string; labels?: Record<string, string> } };
