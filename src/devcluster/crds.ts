@@ -15,6 +15,29 @@ type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
+/**
+ * A CRD version's compiled schema, by the version's name and schema: a create or update
+ * checks that every version compiles and then registers the same versions, so without
+ * this each schema (ajv and CEL, tens of ms for a Gateway API one) compiled twice. Bounded:
+ * the schemas of CRDs long gone fall out first.
+ */
+const compiledVersions = new Map<string, ReturnType<typeof compileCrdVersion>>();
+const COMPILED_VERSIONS_KEPT = 256;
+
+function compiledVersion(version: { name: string; schema?: { openAPIV3Schema?: unknown } }): ReturnType<typeof compileCrdVersion> {
+  const key = JSON.stringify([version.name, version.schema]);
+  const hit = compiledVersions.get(key);
+  if (hit) {
+    compiledVersions.delete(key);
+    compiledVersions.set(key, hit);
+    return hit;
+  }
+  const compiled = compileCrdVersion(version);
+  compiledVersions.set(key, compiled);
+  if (compiledVersions.size > COMPILED_VERSIONS_KEPT) compiledVersions.delete(compiledVersions.keys().next().value!);
+  return compiled;
+}
+
 function crdInvalid(name: string, causes: StatusCause[]): ApiError {
   return invalid('CustomResourceDefinition', 'apiextensions.k8s.io', name, causes, 'CustomResourceDefinition.apiextensions.k8s.io');
 }
@@ -63,7 +86,7 @@ function validateCrd(crd: KObject, old?: KObject): void {
       causes.push(fieldError.required(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
     } else {
       // Only a schema that is there is compiled: a missing one is the one Required cause above, as the real server gives.
-      const compiled = compileCrdVersion({ name: String(v?.name), schema: v.schema });
+      const compiled = compiledVersion({ name: String(v?.name), schema: v.schema });
       if (!compiled.ok) for (const e of compiled.errors) causes.push({ reason: 'FieldValueInvalid', field: `spec.versions[${i}].schema.openAPIV3Schema`, message: e });
     }
   });
@@ -201,7 +224,7 @@ export function customResourceTypes(crd: KObject): ResourceType[] {
   const names = { ...(spec.names as Any), ...((crd.status as Any)?.acceptedNames ?? {}) } as Any;
   const versions = [...(spec.versions as Any[])].sort((a, b) => Number(b.storage === true) - Number(a.storage === true));
   return versions.map((v): ResourceType => {
-    const compiled = compileCrdVersion({ name: v.name, schema: v.schema });
+    const compiled = compiledVersion({ name: v.name, schema: v.schema });
     if (!compiled.ok) throw new Error(`CRD ${crd.metadata.name} version ${v.name}: ${compiled.errors.join('; ')}`);
     const status = isObject(v.subresources) && isObject(v.subresources.status);
     return {
