@@ -9,7 +9,7 @@ import type { LbcConfig } from '../config/config.js';
 import type { Cache } from '../kube/cache.js';
 import { ENDPOINTSLICE_BY_SERVICE } from '../kube/indexes.js';
 import { hasFinalizer } from '../kube/status.js';
-import { sameRef, type LbRef } from '../model/ref.js';
+import { sameRef, type LbKind, type LbRef } from '../model/ref.js';
 import { formatModelError, type ModelError } from '../model/validation.js';
 import type { ProviderSet } from '../providers/registry.js';
 import type { CallOptions, Change, OwnedLoadBalancer, Provider } from '../providers/types.js';
@@ -328,7 +328,7 @@ function planned(cloud: readonly ProviderChanges[], kube: readonly Change[], not
   return { kind: 'planned', cloud, kube, notes };
 }
 
-function inScope(obj: { metadata?: { namespace?: string; name?: string } }, kind: 'Service' | 'Ingress', scope: PlanScope): boolean {
+function inScope(obj: { metadata?: { namespace?: string; name?: string } }, kind: LbKind, scope: PlanScope): boolean {
   switch (scope.kind) {
     case 'all':
       return true;

@@ -7,7 +7,7 @@ import type { InvolvedObject, EventType } from '../kube/events.js';
 import type { Logger } from '../kube/logger.js';
 import type { ConditionInput, LoadBalancerIngress, ObjectOf, StatusKind, WriteResult } from '../kube/status.js';
 import { abortable } from '../kube/sleep.js';
-import type { LbRef } from '../model/ref.js';
+import type { LbKind, LbRef } from '../model/ref.js';
 import type { LoadBalancerSpec } from '../model/spec.js';
 import type { LoadBalancerStatus } from '../model/status.js';
 import { createHash } from 'node:crypto';
@@ -93,7 +93,7 @@ export interface EventSink {
  * An Ingress group has no namespace; its name is `group/<name>`.
  */
 export interface LogSubject {
-  readonly kind: 'Service' | 'Ingress';
+  readonly kind: LbKind;
   readonly namespace?: string;
   readonly name: string;
   readonly provider?: string;

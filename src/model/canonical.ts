@@ -75,6 +75,17 @@ export function canonicalSpec<S extends LoadBalancerSpec>(spec: S): S {
     const listeners = [...spec.listeners].sort((a, b) => a.port - b.port || byString(a.protocol, b.protocol));
     return { ...spec, ...common, listeners };
   }
+  if (spec.layer === 'Gateway') {
+    // Listener and rule orders carry meaning (precedence); only certificates and ports do not.
+    const ports = spec.ports
+      .map((p) =>
+        p.protocol === 'HTTPS' || p.protocol === 'TLS'
+          ? { ...p, listeners: p.listeners.map((l) => ({ ...l, certificates: l.certificates.map(canonicalCert).sort((a, b) => byString(certKey(a), certKey(b))) })) }
+          : p,
+      )
+      .sort((a, b) => a.port - b.port || byString(a.protocol, b.protocol));
+    return { ...spec, ...common, ports };
+  }
   const listeners = spec.listeners
     .map((l) =>
       l.protocol === 'HTTPS'

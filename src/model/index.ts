@@ -6,3 +6,4 @@ export * from './validation.js';
 export * from './ip.js';
 export * from './routes.js';
 export * from './allocation.js';
+export * from './gateway.js';

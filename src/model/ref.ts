@@ -1,7 +1,7 @@
 // Which Kubernetes object (or Ingress group) a load balancer belongs to. Providers see
 // only this, never the object itself, and tag what they create with it.
 
-export type LbKind = 'Service' | 'Ingress';
+export type LbKind = 'Service' | 'Ingress' | 'Gateway';
 
 export interface LbRef {
   readonly kind: LbKind;

@@ -2,6 +2,8 @@
 // objects; providers turn it into cloud resources. Nothing here refers to Kubernetes
 // object types or to any one cloud.
 import type { AllocationFacts } from './allocation.js';
+import type { TlsCertificate } from './certificate.js';
+import type { GatewayPort } from './gateway.js';
 import type { LbRef } from './ref.js';
 
 export type L4Protocol = 'TCP' | 'UDP';
@@ -101,26 +103,7 @@ export interface IpTargetSet extends TargetSetBase {
 
 export type TargetSet = InstanceTargetSet | IpTargetSet;
 
-export interface SecretRef {
-  readonly namespace: string;
-  readonly name: string;
-}
-
-export type TlsCertificate =
-  | {
-      /** Key material read from a kubernetes.io/tls Secret. */
-      readonly source: 'secret';
-      readonly secretRef: SecretRef;
-      readonly hosts: readonly string[];
-      readonly certPem: string;
-      readonly keyPem: string;
-    }
-  | {
-      /** A certificate that already lives in the provider (an ACM ARN, a GCE SslCertificate name). */
-      readonly source: 'provider';
-      readonly id: string;
-      readonly hosts: readonly string[];
-    };
+export type { SecretRef, TlsCertificate } from './certificate.js';
 
 export interface L4Listener {
   readonly protocol: L4Protocol;
@@ -182,7 +165,7 @@ export type SessionAffinity = { readonly type: 'None' } | { readonly type: 'Clie
 /** Per-provider parsed annotations; providers define the shape, the reconciler never looks inside. */
 export type ProviderOptions = object;
 
-interface SpecBase<O extends ProviderOptions> {
+export interface SpecBase<O extends ProviderOptions> {
   readonly ref: LbRef;
   /** The provider that should serve this spec (configured provider name). */
   readonly provider: string;
@@ -235,7 +218,14 @@ export interface L7Spec<O extends ProviderOptions = ProviderOptions> extends Spe
 /** The key of one forward target in L7Spec.actionTargetSets. */
 export const actionServiceKey = (service: string, port: number | string | undefined): string => `${service}:${port === undefined ? '' : String(port)}`;
 
-export type LoadBalancerSpec<O extends ProviderOptions = ProviderOptions> = L4Spec<O> | L7Spec<O>;
+/** A Gateway resolved into what each port serves (model/gateway.ts). */
+export interface GatewaySpec<O extends ProviderOptions = ProviderOptions> extends SpecBase<O> {
+  readonly layer: 'Gateway';
+  /** Sorted by port. */
+  readonly ports: readonly GatewayPort[];
+}
+
+export type LoadBalancerSpec<O extends ProviderOptions = ProviderOptions> = L4Spec<O> | L7Spec<O> | GatewaySpec<O>;
 
 /** Tag keys every provider writes so that it can find what it owns. */
 export const TAG_CLUSTER = 'lbc.dev/cluster';
@@ -254,4 +244,9 @@ export function ownershipTags(clusterName: string, ref: LbRef): Record<string, s
     [TAG_OWNER_NAME]: ref.name,
     [TAG_OWNER_UID]: ref.uid,
   };
+}
+
+/** What a load balancer listens on, whatever its layer: for status ports and plans. */
+export function listeningPorts(spec: LoadBalancerSpec): readonly { readonly protocol: ListenerProtocol | 'TLS'; readonly port: number }[] {
+  return spec.layer === 'Gateway' ? spec.ports.map((p) => ({ protocol: p.protocol, port: p.port })) : spec.listeners;
 }

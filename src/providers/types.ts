@@ -33,7 +33,7 @@ export interface ActionServiceRef {
 }
 
 export interface ProviderCapabilities {
-  readonly layers: readonly ('L4' | 'L7')[];
+  readonly layers: readonly LoadBalancerSpec['layer'][];
   /** Target types the provider can program; the first is its default. Never empty. */
   readonly targetTypes: readonly [TargetType, ...TargetType[]];
   /**

@@ -50,7 +50,7 @@ describe('MemoryProvider: ensure, idempotency, delete', () => {
     const changed = await p.ensure({
       ...s,
       targetSets: s.targetSets.map((t) => (t.type === 'instance' ? { ...t, targets: [nodeA] } : t)),
-      listeners: s.listeners.filter((l) => l.protocol === 'TCP'),
+      listeners: s.layer === 'L4' ? s.listeners.filter((l) => l.protocol === 'TCP') : [],
       sourceRanges: [],
     } as LoadBalancerSpec<MemoryLbOptions>);
     expect(p.writeHistory.map((w) => [w.op, w.resource, w.id, w.fields])).toEqual([

@@ -666,5 +666,7 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
 }
 
 export function synthesize(input: SynthesisInput): DesiredState {
-  return input.spec.layer === 'L4' ? synthesizeNlb(input, input.spec) : synthesizeAlb(input, input.spec);
+  const spec = input.spec;
+  if (spec.layer === 'Gateway') throw new Error('Gateway load balancers are not synthesized by the AWS provider yet');
+  return spec.layer === 'L4' ? synthesizeNlb(input, spec) : synthesizeAlb(input, spec);
 }

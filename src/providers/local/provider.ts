@@ -26,7 +26,7 @@ import { canonicalSpec } from '../../model/canonical.js';
 import { cidrContains, normalizeIp } from '../../model/ip.js';
 import { describeRef, refKey, type LbRef } from '../../model/ref.js';
 import { matchRoute } from '../../model/routes.js';
-import type { Listener, LoadBalancerSpec, Rule, SessionAffinity } from '../../model/spec.js';
+import type { L4Spec, L7Spec, Listener, LoadBalancerSpec, Rule, SessionAffinity } from '../../model/spec.js';
 import type { LoadBalancerStatus, PortStatus } from '../../model/status.js';
 import { diffSpecs } from '../memory/plan.js';
 import {
@@ -301,8 +301,9 @@ export class LocalProvider implements Provider {
     return new ProviderError('invalid', message, { provider: this.name });
   }
 
-  private validate(spec: LoadBalancerSpec): void {
+  private validate(spec: LoadBalancerSpec): asserts spec is L4Spec | L7Spec {
     const what = describeRef(spec.ref);
+    if (spec.layer === 'Gateway') throw this.invalid(`${what}: the local provider does not serve Gateways yet`);
     if (spec.clusterName !== this.clusterName) throw this.invalid(`${what}: spec is for cluster ${spec.clusterName}, this provider serves ${this.clusterName}`);
     if (!spec.ipFamilies.includes('IPv4')) throw this.invalid(`${what}: the local provider serves IPv4 only (ipFamilies ${spec.ipFamilies.join(', ')})`);
     const sets = new Set(spec.targetSets.map((t) => t.name));

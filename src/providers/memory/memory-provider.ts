@@ -9,7 +9,7 @@ import type { HeldAddresses } from '../../model/allocation.js';
 import { canonicalSpec } from '../../model/canonical.js';
 import { cidrContains, formatIp, normalizeIp, parseCidr } from '../../model/ip.js';
 import { refKey, sameRef, type LbKind, type LbRef } from '../../model/ref.js';
-import type { LoadBalancerSpec, TargetType } from '../../model/spec.js';
+import { listeningPorts, type LoadBalancerSpec, type TargetType } from '../../model/spec.js';
 import type { IngressPoint, LoadBalancerStatus, PortStatus, ProviderNotice } from '../../model/status.js';
 import {
   ProviderError,
@@ -583,9 +583,7 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
 
   private statusFor(spec: LoadBalancerSpec, address: string | undefined): LoadBalancerStatus {
     const ports: PortStatus[] =
-      spec.layer === 'L4'
-        ? spec.listeners.map((l) => ({ port: l.port, protocol: l.protocol }))
-        : spec.listeners.map((l) => ({ port: l.port, protocol: 'TCP' as const }));
+      listeningPorts(spec).map((l) => ({ port: l.port, protocol: l.protocol === 'UDP' ? ('UDP' as const) : ('TCP' as const) }));
     ports.sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1));
     const point: IngressPoint =
       address !== undefined ? { ip: address, ipMode: 'VIP', ports } : { hostname: this.hostnameFor(spec.ref), ports };

@@ -2,7 +2,7 @@
 // a cloud provider's synthesizer would. ensure applies exactly these changes, so a plan
 // that is empty means ensure writes nothing.
 import { canonicalJson, canonicalSpec } from '../../model/canonical.js';
-import type { LoadBalancerSpec } from '../../model/spec.js';
+import { listeningPorts, type LoadBalancerSpec } from '../../model/spec.js';
 import type { Change } from '../types.js';
 
 const same = (a: unknown, b: unknown): boolean => canonicalJson(a) === canonicalJson(b);
@@ -18,6 +18,7 @@ function lbProperties(spec: LoadBalancerSpec): Record<string, unknown> {
     tags: spec.tags,
     providerOptions: spec.providerOptions,
   };
+  if (spec.layer === 'Gateway') return base;
   return spec.layer === 'L4' ? { ...base, sessionAffinity: spec.sessionAffinity } : { ...base, defaultBackend: spec.defaultBackend };
 }
 
@@ -50,9 +51,13 @@ export function diffSpecs(currentSpec: LoadBalancerSpec | undefined, desiredSpec
   const desired = desiredSpec && canonicalSpec(desiredSpec);
   const lbId = (desired ?? current)?.ref.uid ?? '';
   const rulesOf = (sp: LoadBalancerSpec | undefined): Map<string, object> =>
-    sp?.layer === 'L7' && sp.rules.length > 0 ? new Map([['rules', { rules: sp.rules }]]) : new Map();
+    sp?.layer === 'L7' && sp.rules.length > 0
+      ? new Map([['rules', { rules: sp.rules }]])
+      : sp?.layer === 'Gateway'
+        ? new Map(sp.ports.map((p) => [`routes ${listenerId(p)}`, p]))
+        : new Map();
   const listenersOf = (sp: LoadBalancerSpec | undefined): Map<string, object> =>
-    new Map((sp?.listeners ?? []).map((l) => [listenerId(l), l]));
+    new Map((sp ? listeningPorts(sp) : []).map((l) => [listenerId(l), l]));
   const targetSetsOf = (sp: LoadBalancerSpec | undefined): Map<string, object> => new Map((sp?.targetSets ?? []).map((t) => [t.name, t]));
 
   const lb: Change[] = [];
