@@ -10,7 +10,7 @@ import { compileRules, isCelError, toCel, type CompiledRule, type ValidationRule
 import { goBadValue, goQuote, goSyntax } from './go-format.js';
 import { isObject } from './objects.js';
 import { KUBE_FORMATS } from './openapi-formats.js';
-import { applyDefaults, prune, pruneNulls, structural, type StructuralSchema } from './structural-schema.js';
+import { applyDefaults, prune, pruneNulls, structural, unknownFieldPaths, type StructuralSchema } from './structural-schema.js';
 
 export interface CrdCause {
   reason: string;
@@ -20,6 +20,8 @@ export interface CrdCause {
 
 export interface CrdValidator {
   apply(obj: Record<string, unknown>, old?: Record<string, unknown>): { obj: Record<string, unknown>; causes: CrdCause[] };
+  /** The fields of obj its schema does not declare (pruning would drop them), as `unknown field` errors name them. */
+  unknownFields(obj: Record<string, unknown>): string[];
 }
 
 // ajv is CommonJS; under NodeNext its class is the default export's default.
@@ -415,6 +417,10 @@ class Validator implements CrdValidator {
       }
     }
     return { obj, causes };
+  }
+
+  unknownFields(obj: Record<string, unknown>): string[] {
+    return unknownFieldPaths(obj, this.schema);
   }
 }
 

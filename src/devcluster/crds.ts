@@ -201,13 +201,20 @@ export function crdStrategy(): Strategy {
 }
 
 /** Validation of a custom resource against its version's schema; refusals carry the real Invalid Status. */
-export function customResourceStrategy(kind: string, group: string, validator: CrdValidator): Strategy {
+export function customResourceStrategy(kind: string, group: string, validator: Pick<CrdValidator, 'apply'>): Strategy {
   const run = (obj: KObject, old?: KObject) => {
     const { obj: out, causes } = validator.apply(obj as unknown as Record<string, unknown>, old as unknown as Record<string, unknown> | undefined);
     if (causes.length) throw invalid(kind, group, obj.metadata.name ?? '', causes, `${kind}.${group}`);
     if (out !== (obj as unknown)) {
       for (const k of Object.keys(obj)) if (k !== 'metadata') delete (obj as Any)[k];
-      Object.assign(obj, { ...out, metadata: obj.metadata });
+      // The metadata object stays the one the store holds; what pruning dropped from it goes.
+      const meta = obj.metadata as Any;
+      const pruned = (isObject(out.metadata) ? out.metadata : {}) as Any;
+      for (const k of Object.keys(meta)) {
+        if (k in pruned) meta[k] = pruned[k];
+        else delete meta[k];
+      }
+      Object.assign(obj, { ...out, metadata: meta });
     }
   };
   return {
@@ -249,6 +256,8 @@ export function customResourceTypes(crd: KObject): ResourceType[] {
       ...(v.deprecated === true ? { deprecationWarning: v.deprecationWarning ?? `${spec.group}/${v.name} ${names.kind} is deprecated` } : {}),
       customResource: true,
       printerColumns: (v.additionalPrinterColumns ?? []) as PrinterColumn[],
+      openapiSchema: v.schema.openAPIV3Schema,
+      unknownFields: (obj) => compiled.validator.unknownFields(obj as unknown as Record<string, unknown>),
       strategy: customResourceStrategy(names.kind, spec.group, compiled.validator),
     };
   });

@@ -98,7 +98,8 @@ export function invalid(kind: string, group: string, name: string, causes: Statu
   const text = [...new Set(causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)))];
   const joined = text.length === 1 ? text[0] : `[${text.join(', ')}]`;
   return new ApiError(422, 'Invalid', `${qualifiedName} "${name}" is invalid: ${joined}`, {
-    name,
+    // metav1.StatusDetails.Name is omitempty.
+    ...(name ? { name } : {}),
     ...(group ? { group } : {}),
     kind: detailsKind,
     causes,

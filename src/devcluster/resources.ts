@@ -89,6 +89,10 @@ export interface ResourceType {
   readonly customResource?: boolean;
   /** A deprecated CRD version: every response on it carries this as a Warning header. */
   readonly deprecationWarning?: string;
+  /** The CRD version's openAPIV3Schema, published under /openapi/v3 for kubectl explain. */
+  readonly openapiSchema?: Readonly<Record<string, unknown>>;
+  /** The fields of a written object its schema does not declare, for `fieldValidation`; absent: not checked. */
+  readonly unknownFields?: (obj: KObject) => string[];
   /** Table columns besides Name (CRD additionalPrinterColumns). */
   readonly printerColumns?: readonly PrinterColumn[];
   strategy?: Strategy;

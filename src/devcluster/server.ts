@@ -26,7 +26,8 @@ import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type 
 import type { DeleteOptions, Store, StoreEvent } from './store.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.js';
 import { toTable, type IncludeObject } from './table.js';
-import { openapiV3Root, openapiV3GroupVersion } from './openapi.js';
+import { OpenApiV3 } from './openapi.js';
+import { fieldValidationMode, fieldWarning, strictDecodingErrors, strictDecodingRefusal, strictPatchRefusal, type FieldValidation } from './field-validation.js';
 
 const MAX_BODY = 3 * 1024 * 1024;
 
@@ -68,6 +69,7 @@ export class ApiServer {
   private readonly server: https.Server;
   private readonly sockets = new Set<Socket>();
   private readonly closers = new Set<() => void>();
+  private readonly openapi = new OpenApiV3();
 
   constructor(
     private readonly store: Store,
@@ -186,7 +188,13 @@ export class ApiServer {
     }
 
     const route = this.route(path);
-    if (route.rt.deprecationWarning) res.setHeader('Warning', `299 - ${JSON.stringify(route.rt.deprecationWarning)}`);
+    const warnings: string[] = [];
+    const warn = (w: string) => {
+      warnings.push(w);
+      // Set at once: a write refused later still carries the warnings gathered before.
+      res.setHeader('Warning', warnings);
+    };
+    if (route.rt.deprecationWarning) warn(`299 - ${JSON.stringify(route.rt.deprecationWarning)}`);
     const q = url.searchParams;
     const wantsWatch = route.watchPath || q.get('watch') === 'true' || q.get('watch') === '1';
     if (method === 'GET' && wantsWatch) {
@@ -194,7 +202,7 @@ export class ApiServer {
       this.watch(req, res, route, q);
       return;
     }
-    const reply = await this.dispatch(method, route, q, req);
+    const reply = await this.dispatch(method, route, q, req, warn);
     this.respond(req, res, route, reply);
   }
 
@@ -237,8 +245,8 @@ export class ApiServer {
     if (path === '/api') return apiVersions();
     if (path === '/apis') return apiGroupList(resources);
     if (path === '/api/v1') return apiResourceList(resources, 'v1') ?? null;
-    if (path === '/openapi/v3') return openapiV3Root(resources);
-    if (path.startsWith('/openapi/v3/')) return openapiV3GroupVersion(resources, path.slice('/openapi/v3/'.length)) ?? null;
+    if (path === '/openapi/v3') return this.openapi.root(resources);
+    if (path.startsWith('/openapi/v3/')) return this.openapi.groupVersion(resources, path.slice('/openapi/v3/'.length)) ?? null;
     if (path === '/openapi/v2') return null;
     const m = /^\/apis\/([^/]+)(?:\/([^/]+))?$/.exec(path);
     if (m) {
@@ -333,10 +341,30 @@ export class ApiServer {
     return rt.view.toStorage(o);
   }
 
-  private async dispatch(method: string, route: Route, q: URLSearchParams, req: http.IncomingMessage): Promise<Reply> {
+  /**
+   * Applies `fieldValidation` to a write: the strict decoding errors of `obj` refuse it
+   * (Strict) or become warnings (Warn). `refuse` words the refusal (a body or a patch).
+   */
+  private checkFields(mode: FieldValidation, rt: ResourceType, obj: KObject, body: string | undefined, warn: (w: string) => void, refuse: (errors: string[]) => ApiError): void {
+    if (mode === 'Ignore') return;
+    const errors = strictDecodingErrors(rt, obj, body);
+    if (!errors.length) return;
+    if (mode === 'Strict') throw refuse(errors);
+    for (const e of errors) warn(fieldWarning(e));
+  }
+
+  /** checkFields for a created or replaced object, refused as its decoder refuses it. */
+  private checkBodyFields(mode: FieldValidation, rt: ResourceType, obj: KObject, body: string, warn: (w: string) => void): void {
+    const version = typeof obj.apiVersion === 'string' ? obj.apiVersion.split('/').pop()! : rt.version;
+    const kind = typeof obj.kind === 'string' ? obj.kind : rt.kind;
+    this.checkFields(mode, rt, obj, body, warn, (errors) => strictDecodingRefusal(rt, version, kind, errors));
+  }
+
+  private async dispatch(method: string, route: Route, q: URLSearchParams, req: http.IncomingMessage, warn: (w: string) => void): Promise<Reply> {
     const { rt, namespace, name } = route;
     const srt = this.storage(rt);
     const dryRun = q.getAll('dryRun').includes('All');
+    const fieldValidation = method === 'POST' || method === 'PUT' || method === 'PATCH' ? fieldValidationMode(method, q) : 'Ignore';
     if (!name) {
       switch (method) {
         case 'GET':
@@ -344,7 +372,9 @@ export class ApiServer {
           return { status: 200, body: this.list(rt, namespace, q) };
         case 'POST': {
           if (rt.namespaced && !namespace) throw methodNotAllowed();
-          const obj = this.parseObject(rt, await this.readBody(req), req);
+          const body = await this.readBody(req);
+          const obj = this.parseObject(rt, body, req);
+          this.checkBodyFields(fieldValidation, rt, obj, body, warn);
           if (rt.namespaced) {
             if (obj.metadata.namespace && obj.metadata.namespace !== namespace) {
               throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
@@ -377,7 +407,9 @@ export class ApiServer {
         return { status: 200, body: this.out(rt, o) };
       }
       case 'PUT': {
-        const obj = this.parseObject(rt, await this.readBody(req), req);
+        const body = await this.readBody(req);
+        const obj = this.parseObject(rt, body, req);
+        this.checkBodyFields(fieldValidation, rt, obj, body, warn);
         if (obj.metadata.name && obj.metadata.name !== name) {
           throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
         }
@@ -424,6 +456,8 @@ export class ApiServer {
           throw badRequest('the patch may not change the object name or namespace');
         }
         checkDecodable(rt, obj);
+        // Keys a merge patch gives twice are the patched object's duplicates (a JSON patch's values are not read for them).
+        this.checkFields(fieldValidation, rt, obj, ct === 'application/merge-patch+json' ? body : undefined, warn, (errors) => strictPatchRefusal(obj, errors));
         // A patch that names a resourceVersion is a precondition; one that does not applies to the latest.
         const patchRV = isObject(patch) && isObject(patch.metadata) ? patch.metadata.resourceVersion : undefined;
         if (typeof patchRV !== 'string' || ct === 'application/json-patch+json') obj.metadata.resourceVersion = current.metadata.resourceVersion;

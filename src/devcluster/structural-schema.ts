@@ -41,32 +41,59 @@ export function structural(raw: unknown): StructuralSchema {
   return node;
 }
 
-// ObjectMeta's JSON fields: metadata goes through the Go struct on the real server, so
-// anything else in it is dropped whatever the schema says.
-const OBJECT_META_FIELDS = new Set([
-  'name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
-  'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields',
-]);
+// ObjectMeta as its Go struct decodes it: metadata goes through that struct on the real
+// server, so anything else in it (at any depth) is dropped whatever the CRD's schema says.
+const STR = { type: 'string' };
+const STRING_MAP = { type: 'object', additionalProperties: STR };
+const OBJECT_META = structural({
+  type: 'object',
+  properties: {
+    ...Object.fromEntries(['name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp'].map((k) => [k, STR])),
+    generation: { type: 'integer' },
+    deletionGracePeriodSeconds: { type: 'integer' },
+    labels: STRING_MAP,
+    annotations: STRING_MAP,
+    finalizers: { type: 'array', items: STR },
+    ownerReferences: {
+      type: 'array',
+      items: { type: 'object', properties: { apiVersion: STR, kind: STR, name: STR, uid: STR, controller: { type: 'boolean' }, blockOwnerDeletion: { type: 'boolean' } } },
+    },
+    managedFields: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { manager: STR, operation: STR, apiVersion: STR, time: STR, fieldsType: STR, subresource: STR, fieldsV1: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+      },
+    },
+  },
+});
 
-function pruneMetadata(meta: unknown): void {
-  if (!isObject(meta)) return;
-  for (const k of Object.keys(meta)) if (!OBJECT_META_FIELDS.has(k)) delete meta[k];
+/** Where pruning reports what it dropped: the field paths kube-apiserver names in "unknown field" errors. */
+export interface PruneTrace {
+  /** Dropped from metadata (ObjectMeta's strict decoding reports these first). */
+  readonly metadata: string[];
+  readonly fields: string[];
+}
+
+function child(path: string, key: string): string {
+  return path === '' ? key : `${path}.${key}`;
 }
 
 /** structuralpruning.Prune: drops what the schema does not declare; apiVersion, kind, metadata survive at the root and in embedded resources. */
-export function prune(x: unknown, s: StructuralSchema | undefined, isRoot = false): void {
+export function prune(x: unknown, s: StructuralSchema | undefined, isRoot = false, trace?: PruneTrace, path = ''): void {
+  const dropped = trace && (path === 'metadata' || path.startsWith('metadata.') || path.startsWith('metadata[') ? trace.metadata : trace?.fields);
   if (Array.isArray(x)) {
-    for (const v of x) prune(v, s?.items);
+    x.forEach((v, i) => prune(v, s?.items, false, trace, `${path}[${i}]`));
     return;
   }
   if (!isObject(x)) return;
   const embedded = isRoot || s?.embeddedResource === true;
   // Metadata is coerced through ObjectMeta even where unknown fields are preserved.
-  if (embedded) pruneMetadata(x.metadata);
+  if (embedded) prune(x.metadata, OBJECT_META, false, trace, child(path, 'metadata'));
   if (s?.preserveUnknownFields) {
     for (const [k, v] of Object.entries(x)) {
       const prop = s.properties?.[k] ?? s.additionalProperties;
-      if (prop && !(embedded && k === 'metadata')) prune(v, prop);
+      if (prop && !(embedded && k === 'metadata')) prune(v, prop, false, trace, child(path, k));
     }
     return;
   }
@@ -74,9 +101,23 @@ export function prune(x: unknown, s: StructuralSchema | undefined, isRoot = fals
     if (embedded && (k === 'apiVersion' || k === 'kind') && typeof v === 'string') continue;
     if (embedded && k === 'metadata') continue;
     const prop = s?.properties?.[k] ?? s?.additionalProperties;
-    if (prop) prune(v, prop);
-    else delete x[k];
+    if (prop) prune(v, prop, false, trace, child(path, k));
+    else {
+      delete x[k];
+      dropped?.push(child(path, k));
+    }
   }
+}
+
+/**
+ * The fields a write names that pruning would drop, as kube-apiserver reports them for
+ * `fieldValidation` (Warn, Strict): metadata's first, then the rest sorted
+ * (structuralpruning.PruneWithOptions sorts them).
+ */
+export function unknownFieldPaths(obj: unknown, s: StructuralSchema): string[] {
+  const trace: PruneTrace = { metadata: [], fields: [] };
+  prune(structuredClone(obj), s, true, trace);
+  return [...trace.metadata.sort(), ...trace.fields.sort()];
 }
 
 /** structuraldefaulting.PruneNonNullableNullsWithoutDefaults. */

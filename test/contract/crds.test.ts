@@ -5,48 +5,21 @@
 // the status subresource, printer columns through kubectl, finalizers, several versions
 // over one storage, and CRD deletion removing its objects.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invalidCases } from '../devcluster/crd-schema.recorded.js';
-import { parseAllDocuments } from 'yaml';
+import { CRD_PATH, CRDS, crdEstablished, crdFiles, crdsIn, installCrd } from './crds-support.js';
 import { eventually, expectOk, expectStatus, kubectlTable, PatchStrategy, rawWatch, runKubectl, uniqueName, useContractCluster, type Json } from './support.js';
 
-const CRDS = new URL('../../../shared/crds/', import.meta.url).pathname;
-const CRD_PATH = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 const hasKubectl = !spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).error;
 
 const ctx = useContractCluster('crds');
 let dir = '';
 
-function crdFiles(sub: string): string[] {
-  return readdirSync(join(CRDS, sub))
-    .filter((f) => f.endsWith('.yaml'))
-    .map((f) => join(CRDS, sub, f));
-}
-
-function crdsIn(file: string): Json[] {
-  return parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJSON()).filter((d: Json) => d?.kind === 'CustomResourceDefinition');
-}
-
-/** Creates the CRD, or replaces the one a previous file (or run) installed under the same name. */
-async function install(crd: Json): Promise<void> {
-  const created = await ctx.raw('POST', CRD_PATH, { body: crd });
-  if (created.status === 201) return;
-  expect(created.status, created.text.slice(0, 300)).toBe(409);
-  const current = expectOk(await ctx.raw('GET', `${CRD_PATH}/${crd.metadata.name}`));
-  expectOk(await ctx.raw('PUT', `${CRD_PATH}/${crd.metadata.name}`, { body: { ...crd, metadata: { ...crd.metadata, resourceVersion: current.metadata.resourceVersion } } }), 200);
-}
-
-async function established(name: string): Promise<Json> {
-  return eventually(async () => {
-    const crd = expectOk(await ctx.raw('GET', `${CRD_PATH}/${name}`));
-    const conds = Object.fromEntries((crd.status?.conditions ?? []).map((c: Json) => [c.type, c.status]));
-    expect(conds).toMatchObject({ NamesAccepted: 'True', Established: 'True' });
-    return crd;
-  }, 20_000);
-}
+const install = (crd: Json) => installCrd(ctx, crd);
+const established = (name: string) => crdEstablished(ctx, name);
 
 function kubectl(...args: string[]): Promise<string> {
   return runKubectl(ctx.cluster.kubeconfigPath, ['--cache-dir', join(dir, 'cache'), '-n', ctx.ns, ...args]);
