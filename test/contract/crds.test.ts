@@ -1,15 +1,17 @@
 // Contract: CustomResourceDefinitions and custom resources — every upstream CRD lbc speaks
 // for (Gateway API v1.4.0 standard then experimental, MetalLB v0.16.1,
-// aws-load-balancer-controller v3.5.0) installs and becomes Established, and objects of
-// each project are served: CRUD, list selectors and pages, watch, merge and JSON patch,
-// the status subresource, printer columns through kubectl, finalizers, several versions
-// over one storage, and CRD deletion removing its objects.
+// aws-load-balancer-controller v3.5.0) installs and becomes Established, CRDs are listed and
+// watched, and objects of each project are served: CRUD, list selectors and pages, watch,
+// merge and JSON patch, the status subresource, printer columns through kubectl, finalizers,
+// several versions over one storage, CRD deletion removing its objects, and the schemas'
+// validation (invalid objects refused with the real causes, valid ones pruned and defaulted
+// as the real server stores them). /openapi/v3 and fieldValidation: crds-openapi.test.ts.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { invalidCases } from '../devcluster/crd-schema.recorded.js';
+import { invalidCases, normalizedCases, validCases, widgetCases, widgetCrd as recordedWidgetCrd, type RecordedCase } from '../devcluster/crd-schema.recorded.js';
 import { CRD_PATH, CRDS, crdEstablished, crdFiles, crdsIn, installCrd } from './crds-support.js';
 import { eventually, expectOk, expectStatus, kubectlTable, PatchStrategy, rawWatch, runKubectl, uniqueName, useContractCluster, type Json } from './support.js';
 
@@ -309,6 +311,33 @@ describe('CustomResourceDefinitions', () => {
     await eventually(async () => expect((await ctx.raw('GET', path('v1', 'w1'))).text).toBe('404 page not found\n'), 30_000);
   });
 
+  it('CRDs themselves: list by label, watch ADDED, Established, MODIFIED on update and DELETED, get after delete 404', async () => {
+    const group = `${uniqueName('watched')}.lbc.dev`;
+    const crd = widgetCrd(group);
+    crd.metadata.labels = { 'lbc.test/crd': group };
+    const listed = expectOk(await ctx.raw('GET', CRD_PATH));
+    const w = await rawWatch(ctx.kc, CRD_PATH, { resourceVersion: listed.metadata.resourceVersion, fieldSelector: `metadata.name=${crd.metadata.name}` });
+    try {
+      expectOk(await ctx.raw('POST', CRD_PATH, { body: crd }), 201);
+      const isEstablished = (o: Json) => (o.status?.conditions ?? []).some((c: Json) => c.type === 'Established' && c.status === 'True');
+      const added = await w.q.next(10_000);
+      expect(added.type).toBe('ADDED');
+      // devcluster establishes in the create itself; the real server a moment later.
+      const ready = isEstablished(added.object) ? added : await w.q.until((e) => isEstablished(e.object), 20_000);
+      expect(ready.object.metadata.name).toBe(crd.metadata.name);
+      const byLabel = expectOk(await ctx.raw('GET', CRD_PATH, { query: { labelSelector: `lbc.test/crd=${group}` } }));
+      expect(byLabel.items.map((i: Json) => i.metadata.name)).toEqual([crd.metadata.name]);
+      expectOk(await ctx.raw('PATCH', `${CRD_PATH}/${crd.metadata.name}`, { body: { metadata: { labels: { tier: 'x' } } }, contentType: PatchStrategy.MergePatch }));
+      const labelled = await w.q.until((e) => e.object.metadata.labels?.tier === 'x', 10_000);
+      expect(labelled.type).toBe('MODIFIED');
+      expectOk(await ctx.raw('DELETE', `${CRD_PATH}/${crd.metadata.name}`));
+      await w.q.until((e) => e.type === 'DELETED', 30_000);
+    } finally {
+      w.stop();
+    }
+    expectStatus(await ctx.raw('GET', `${CRD_PATH}/${crd.metadata.name}`), 404, 'NotFound');
+  });
+
   it('a CRD whose names another CRD of the group holds is not Established until they are free', async () => {
     const group = `${uniqueName('names')}.lbc.dev`;
     const named = (plural: string) => ({
@@ -339,23 +368,53 @@ describe('CustomResourceDefinitions', () => {
     expectOk(await ctx.raw('DELETE', `${CRD_PATH}/betas.${group}`));
   });
 
-  // The invalid objects crd-schema's own tests take from kube-apiserver v1.26's answers, sent here
-  // to devcluster and to the real server alike (dry run): the CRDs' structural schemas and CEL
-  // rules refuse each with the same reasons, fields and messages.
-  const refusals = invalidCases.filter((c) => c.crd !== undefined && c.old === undefined && c.causes !== undefined);
+  // The objects crd-schema's own tests take from kube-apiserver v1.26's answers, sent here to
+  // devcluster and to the real server alike (dry run): the upstream CRDs, and a Widget CRD made
+  // to reach the schema features they do not use (nullable, multipleOf, exclusive bounds, set
+  // lists, formats, CEL on durations, timestamps and int-or-string).
+  const crdOf = (c: RecordedCase): Json => (c.crd ? crdsIn(join(CRDS, c.crd))[0] : recordedWidgetCrd);
+  const pathOf = (c: RecordedCase): string => {
+    const crd = crdOf(c);
+    const [group, version] = String(c.obj.apiVersion).split('/');
+    expect(group).toBe(crd.spec.group);
+    const scope = crd.spec.scope === 'Namespaced' ? `namespaces/${ctx.ns}/` : '';
+    return `/apis/${group}/${version}/${scope}${crd.spec.names.plural}`;
+  };
+  /** The case's object, in this file's namespace when its kind is namespaced. */
+  const bodyOf = (c: RecordedCase): Json => {
+    const { namespace: _ns, ...metadata } = (c.obj.metadata ?? {}) as Json;
+    return { ...c.obj, metadata };
+  };
+  const widgetInstalled = async () => {
+    await install(recordedWidgetCrd);
+    await established(recordedWidgetCrd.metadata.name);
+  };
+
+  const refusals = [...invalidCases, ...widgetCases].filter((c) => c.old === undefined && c.causes !== undefined);
   it(`the CRDs' own schemas and CEL rules refuse ${refusals.length} invalid objects with the real server's causes`, async () => {
     expect(refusals.length).toBeGreaterThanOrEqual(30);
+    await widgetInstalled();
     const order = (causes: readonly Json[]) => [...causes].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
     for (const c of refusals) {
-      const crd = crdsIn(join(CRDS, c.crd!))[0];
-      const [group, version] = String(c.obj.apiVersion).split('/');
-      expect(group).toBe(crd.spec.group);
-      const scope = crd.spec.scope === 'Namespaced' ? `namespaces/${ctx.ns}/` : '';
-      const res = await ctx.raw('POST', `/apis/${group}/${version}/${scope}${crd.spec.names.plural}`, { body: c.obj, query: { dryRun: 'All' } });
+      const res = await ctx.raw('POST', pathOf(c), { body: bodyOf(c), query: { dryRun: 'All' } });
       expect(res.status, `${c.name}: ${res.text.slice(0, 300)}`).toBe(422);
       const causes = (JSON.parse(res.text) as Json).details?.causes ?? [];
       if (c.unordered) expect(order(causes), c.name).toEqual(order(c.causes!));
       else expect(causes, c.name).toEqual(c.causes);
+    }
+  });
+
+  const normalized = [...validCases, ...normalizedCases, ...widgetCases].filter((c) => c.old === undefined && c.stored !== undefined);
+  it(`${normalized.length} valid objects are stored pruned (metadata included) and defaulted as the real server stores them`, async () => {
+    expect(normalized.length).toBeGreaterThanOrEqual(12);
+    await widgetInstalled();
+    for (const c of normalized) {
+      const res = await ctx.raw('POST', pathOf(c), { body: bodyOf(c), query: { dryRun: 'All', fieldValidation: 'Ignore' } });
+      const { metadata, ...stored } = expectOk(res, 201);
+      expect(stored, c.name).toEqual(c.stored);
+      const dropped = Object.keys((c.obj.metadata ?? {}) as Json).filter((k) => !c.storedMetadataKeys!.includes(k));
+      for (const k of dropped) expect(metadata, `${c.name}: metadata.${k}`).not.toHaveProperty(k);
+      expect(res.headers.warning, c.name).toBeUndefined();
     }
   });
 
