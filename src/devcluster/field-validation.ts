@@ -23,14 +23,57 @@ export function fieldValidationMode(method: string, q: URLSearchParams): FieldVa
 }
 
 /**
- * The strict decoding errors of a write: keys given twice in `body` (a JSON object: the
- * object written, or a merge patch), then fields `obj` (the object as it would be stored)
- * carries that its schema does not declare. Empty for kinds without a schema here.
+ * The strict decoding errors of a write: keys given twice in `body` (the object written, or
+ * a merge patch), then fields `obj` (the object as it would be stored) carries that its
+ * schema does not declare. Empty for kinds without a schema here.
  */
 export function strictDecodingErrors(rt: ResourceType, obj: KObject, body: string | undefined): string[] {
   if (!rt.unknownFields) return [];
   const duplicates = body === undefined ? [] : duplicateFields(body);
-  return [...duplicates.map((f) => `duplicate field ${goQuote(f)}`), ...rt.unknownFields(obj).map((f) => `unknown field ${goQuote(f)}`)];
+  return [...duplicates.map((f) => `duplicate field ${goQuote(f)}`), ...unknownFieldErrors(rt, obj)];
+}
+
+function unknownFieldErrors(rt: ResourceType, obj: KObject): string[] {
+  return (rt.unknownFields?.(obj) ?? []).map((f) => `unknown field ${goQuote(f)}`);
+}
+
+/** A JSON pointer's place in `doc` as a field path: /spec/rules/0 is spec.rules[0]. */
+function pointerPath(pointer: string, doc: unknown): string {
+  let out = '';
+  let cur = doc;
+  for (const raw of pointer.split('/').slice(1)) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(cur)) {
+      const i = seg === '-' ? cur.length - 1 : Number(seg);
+      out += `[${i}]`;
+      cur = cur[i];
+    } else {
+      out += out === '' ? seg : `.${seg}`;
+      cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[seg] : undefined;
+    }
+  }
+  return out;
+}
+
+/**
+ * The strict decoding errors of a JSON patch: keys given twice in the patch itself (by their
+ * place in it), the same keys again where the patch put them in the object (the server keeps
+ * an operation's value as its raw text), then the patched object's unknown fields.
+ */
+export function strictJsonPatchErrors(rt: ResourceType, patched: KObject, body: string, ops: unknown): string[] {
+  if (!rt.unknownFields) return [];
+  const inPatch = duplicateFields(body);
+  const inObject = inPatch.flatMap((f) => {
+    const m = /^\[(\d+)\]\.value(.*)$/.exec(f);
+    const op = m && Array.isArray(ops) ? (ops[Number(m[1])] as { op?: unknown; path?: unknown } | undefined) : undefined;
+    if (!m || (op?.op !== 'add' && op?.op !== 'replace') || typeof op.path !== 'string') return [];
+    return [`${pointerPath(op.path, patched)}${m[2]}`];
+  });
+  return [
+    ...inPatch.map((f) => `json patch duplicate field ${goQuote(f)}`),
+    ...inObject.map((f) => `duplicate field ${goQuote(f)}`),
+    ...unknownFieldErrors(rt, patched),
+  ];
 }
 
 /** A created or replaced object with strict decoding errors: 400, as the decoder refuses it. */

@@ -27,7 +27,7 @@ import type { DeleteOptions, Store, StoreEvent } from './store.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.js';
 import { toTable, type IncludeObject } from './table.js';
 import { OpenApiV3 } from './openapi.js';
-import { fieldValidationMode, fieldWarning, strictDecodingErrors, strictDecodingRefusal, strictPatchRefusal, type FieldValidation } from './field-validation.js';
+import { fieldValidationMode, fieldWarning, strictDecodingErrors, strictDecodingRefusal, strictJsonPatchErrors, strictPatchRefusal, type FieldValidation } from './field-validation.js';
 
 const MAX_BODY = 3 * 1024 * 1024;
 
@@ -341,23 +341,20 @@ export class ApiServer {
     return rt.view.toStorage(o);
   }
 
-  /**
-   * Applies `fieldValidation` to a write: the strict decoding errors of `obj` refuse it
-   * (Strict) or become warnings (Warn). `refuse` words the refusal (a body or a patch).
-   */
-  private checkFields(mode: FieldValidation, rt: ResourceType, obj: KObject, body: string | undefined, warn: (w: string) => void, refuse: (errors: string[]) => ApiError): void {
-    if (mode === 'Ignore') return;
-    const errors = strictDecodingErrors(rt, obj, body);
-    if (!errors.length) return;
-    if (mode === 'Strict') throw refuse(errors);
+  /** `fieldValidation` on a write's strict decoding errors: Strict refuses it (as `refuse` words it), Warn warns. */
+  private applyFieldValidation(mode: FieldValidation, errors: string[], warn: (w: string) => void, refuse: () => ApiError): void {
+    if (mode === 'Ignore' || !errors.length) return;
+    if (mode === 'Strict') throw refuse();
     for (const e of errors) warn(fieldWarning(e));
   }
 
-  /** checkFields for a created or replaced object, refused as its decoder refuses it. */
+  /** fieldValidation for a created or replaced object, refused as its decoder refuses it. */
   private checkBodyFields(mode: FieldValidation, rt: ResourceType, obj: KObject, body: string, warn: (w: string) => void): void {
+    if (mode === 'Ignore') return;
     const version = typeof obj.apiVersion === 'string' ? obj.apiVersion.split('/').pop()! : rt.version;
     const kind = typeof obj.kind === 'string' ? obj.kind : rt.kind;
-    this.checkFields(mode, rt, obj, body, warn, (errors) => strictDecodingRefusal(rt, version, kind, errors));
+    const errors = strictDecodingErrors(rt, obj, body);
+    this.applyFieldValidation(mode, errors, warn, () => strictDecodingRefusal(rt, version, kind, errors));
   }
 
   private async dispatch(method: string, route: Route, q: URLSearchParams, req: http.IncomingMessage, warn: (w: string) => void): Promise<Reply> {
@@ -456,8 +453,11 @@ export class ApiServer {
           throw badRequest('the patch may not change the object name or namespace');
         }
         checkDecodable(rt, obj);
-        // Keys a merge patch gives twice are the patched object's duplicates (a JSON patch's values are not read for them).
-        this.checkFields(fieldValidation, rt, obj, ct === 'application/merge-patch+json' ? body : undefined, warn, (errors) => strictPatchRefusal(obj, errors));
+        const errors = fieldValidation === 'Ignore' ? []
+          : ct === 'application/json-patch+json' ? strictJsonPatchErrors(rt, obj, body, patch)
+            // Keys a merge patch gives twice are the patched object's duplicates.
+            : strictDecodingErrors(rt, obj, ct === 'application/merge-patch+json' ? body : undefined);
+        this.applyFieldValidation(fieldValidation, errors, warn, () => strictPatchRefusal(obj, errors));
         // A patch that names a resourceVersion is a precondition; one that does not applies to the latest.
         const patchRV = isObject(patch) && isObject(patch.metadata) ? patch.metadata.resourceVersion : undefined;
         if (typeof patchRV !== 'string' || ct === 'application/json-patch+json') obj.metadata.resourceVersion = current.metadata.resourceVersion;

@@ -201,6 +201,9 @@ describe('CRDs through /openapi/v3 and server-side field validation', () => {
     refused(await ctx.raw('PATCH', pool('strict-p'), { body: { spec: { foo: 1 } }, contentType: PatchStrategy.MergePatch, query: { fieldValidation: 'Strict' } }), 'unknown field "spec.foo"');
     refused(await ctx.raw('PATCH', pool('strict-p'), { body: [{ op: 'add', path: '/spec/foo', value: 1 }], contentType: PatchStrategy.JsonPatch, query: { fieldValidation: 'Strict' } }), 'unknown field "spec.foo"');
     refused(await ctx.raw('PATCH', pool('strict-p'), { body: '{"spec":{"autoAssign":true,"autoAssign":false}}', contentType: PatchStrategy.MergePatch, query: { fieldValidation: 'Strict' } }), 'duplicate field "spec.autoAssign"');
+    // A JSON patch's values are kept as sent: a key given twice is reported in the patch and where it lands.
+    refused(await ctx.raw('PATCH', pool('strict-p'), { body: '[{"op":"add","path":"/spec/serviceAllocation","value":{"priority":1,"priority":2}}]', contentType: PatchStrategy.JsonPatch, query: { fieldValidation: 'Strict' } }),
+      'json patch duplicate field "[0].value.priority", duplicate field "spec.serviceAllocation.priority"');
     // Through /status the whole object is decoded: an unknown spec field is refused there too.
     refused(await ctx.raw('PATCH', pool('strict-p', 'status'), { body: { spec: { foo: 1 } }, contentType: PatchStrategy.MergePatch, query: { fieldValidation: 'Strict' } }), 'unknown field "spec.foo"');
     refused(await ctx.raw('PATCH', pool('strict-p', 'status'), { body: { status: { foo: 1 } }, contentType: PatchStrategy.MergePatch, query: { fieldValidation: 'Strict' } }), 'unknown field "status.foo"');
