@@ -1,11 +1,12 @@
 // Contract: CustomResourceDefinitions and custom resources — every upstream CRD lbc speaks
 // for (Gateway API v1.4.0 standard then experimental, MetalLB v0.16.1,
 // aws-load-balancer-controller v3.5.0) installs and becomes Established, CRDs are listed and
-// watched, and objects of each project are served: CRUD, list selectors and pages, watch,
-// merge and JSON patch, the status subresource, printer columns through kubectl, finalizers,
-// several versions over one storage, CRD deletion removing its objects, and the schemas'
-// validation (invalid objects refused with the real causes, valid ones pruned and defaulted
-// as the real server stores them). /openapi/v3 and fieldValidation: crds-openapi.test.ts.
+// watched, and objects of each project, namespaced and cluster-scoped, are served: CRUD, list
+// selectors and pages, watch, merge and JSON patch, the status subresource, printer columns
+// through kubectl, finalizers, several versions over one storage, CRD deletion removing its
+// objects, and the schemas' validation (invalid objects refused with the real causes, valid
+// ones pruned and defaulted as the real server stores them). /openapi/v3 and fieldValidation
+// are in crds-openapi.test.ts.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -151,6 +152,21 @@ describe('CustomResourceDefinitions', () => {
     const deleted = expectOk(await ctx.raw('DELETE', gw('gw-b')));
     expect(deleted).toMatchObject({ kind: 'Status', status: 'Success', details: { name: 'gw-b', group: 'gateway.networking.k8s.io', kind: 'gateways' } });
     expectStatus(await ctx.raw('GET', gw('gw-b')), 404, 'NotFound');
+  });
+
+  it('a cluster-scoped custom resource (GatewayClass): get, list, merge patch, delete, outside any namespace', async () => {
+    const name = uniqueName('gwc');
+    const made = expectOk(await ctx.raw('POST', gwc(), { body: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name, labels: { probe: name } }, spec: { controllerName: 'lbc.dev/contract' } } }), 201);
+    expect(made.metadata.namespace).toBeUndefined();
+    const listed = expectOk(await ctx.raw('GET', gwc(), { query: { labelSelector: `probe=${name}` } }));
+    expect(listed.items.map((i: Json) => i.metadata.name)).toEqual([name]);
+    const patched = expectOk(await ctx.raw('PATCH', gwc(name), { body: { spec: { description: 'probe' } }, contentType: PatchStrategy.MergePatch }));
+    expect(patched.spec).toMatchObject({ controllerName: 'lbc.dev/contract', description: 'probe' });
+    expect(patched.metadata.generation).toBe(2);
+    // No namespaced path for it.
+    expect((await ctx.raw('GET', `/apis/gateway.networking.k8s.io/v1/namespaces/${ctx.ns}/gatewayclasses/${name}`)).status).toBe(404);
+    expectOk(await ctx.raw('DELETE', gwc(name)));
+    expectStatus(await ctx.raw('GET', gwc(name)), 404, 'NotFound');
   });
 
   it('a deprecated version answers with its deprecation warning (MetalLB BGPPeer v1beta1), the others with none', async () => {
