@@ -1,8 +1,9 @@
-// Server-side field validation (the `fieldValidation` query parameter kubectl sends on every
-// write since 1.27): fields the kind's schema does not declare and keys given twice are
-// dropped silently (Ignore), reported in Warning headers (Warn, the default) or refuse the
-// write (Strict), worded as kube-apiserver v1.26 words them. devcluster knows the schemas of
-// custom resources only; for its built-in kinds the parameter is checked but not acted on.
+// Server-side field validation (the `fieldValidation` query parameter; kubectl create, apply
+// and replace send Strict when the server's OpenAPI says it takes it): fields the kind's
+// schema does not declare and keys given twice are dropped silently (Ignore), reported in
+// Warning headers (Warn, the default) or refuse the write (Strict), worded as kube-apiserver
+// v1.26 words them. devcluster knows the schemas of custom resources only; for its built-in
+// kinds the parameter is checked but not acted on.
 import { ApiError, fieldError, invalid } from './errors.js';
 import { duplicateFields } from './duplicate-fields.js';
 import { goQuote } from './go-format.js';
