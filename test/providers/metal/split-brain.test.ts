@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { Handover } from '../../../src/providers/metal/speaker/announcer.js';
 import { rankCandidates } from '../../../src/providers/metal/speaker/election.js';
 import { decodeHeartbeat, encodeHeartbeat } from '../../../src/providers/metal/speaker/gossip.js';
+import { OwnLink, type HostInterface } from '../../../src/providers/metal/speaker/interfaces.js';
 import { LEASE_HEARTBEAT_ANNOTATION, LEASE_NODE_LABEL, LeaseKeeper, leaseView } from '../../../src/providers/metal/speaker/lease.js';
 import { Membership, type Heartbeat } from '../../../src/providers/metal/speaker/membership.js';
 
@@ -164,18 +165,37 @@ describe('Handover', () => {
 
   it('holds a newly won address until every peer heard has heard us, at most maxWait', () => {
     const h = new Handover(700);
-    expect(h.gate(wanted, new Map(), ['b'], 1000)).toEqual({ now: new Map(), held: ['10.0.0.1'] });
+    expect(h.gate(wanted, new Map(), ['b'], 1000)).toEqual({ now: new Map(), held: ['10.0.0.1'], started: ['10.0.0.1'] });
     expect(h.holding).toBe(true);
-    expect(h.gate(wanted, new Map(), ['b'], 1699).held).toEqual(['10.0.0.1']);
-    expect(h.gate(wanted, new Map(), ['b'], 1700)).toEqual({ now: wanted, held: [] });
+    expect(h.gate(wanted, new Map(), ['b'], 1699)).toMatchObject({ held: ['10.0.0.1'], started: [] });
+    expect(h.gate(wanted, new Map(), ['b'], 1700)).toEqual({ now: wanted, held: [], started: [] });
     expect(h.holding).toBe(false);
   });
 
   it('lets it go at once when nobody is left unaware, and never holds what is announced already', () => {
     const h = new Handover(700);
     h.gate(wanted, new Map(), ['b'], 0);
-    expect(h.gate(wanted, new Map(), [], 10)).toEqual({ now: wanted, held: [] });
-    expect(h.gate(wanted, new Map([['10.0.0.1', ['eth0']]]), ['c'], 20)).toEqual({ now: wanted, held: [] });
+    expect(h.gate(wanted, new Map(), [], 10)).toEqual({ now: wanted, held: [], started: [] });
+    expect(h.gate(wanted, new Map([['10.0.0.1', ['eth0']]]), ['c'], 20)).toEqual({ now: wanted, held: [], started: [] });
+  });
+});
+
+describe('OwnLink: is the node on its network', () => {
+  const eth0: HostInterface = { name: 'eth0', ifindex: 2, mac: '02:00:00:00:00:01', cidrs: ['10.0.0.5/24'] };
+
+  it('down once the interface holding its InternalIP stops running, up when it is back', () => {
+    let host: HostInterface[] = [eth0];
+    const link = new OwnLink(() => ['10.0.0.5'], () => host);
+    expect(link.up()).toBe(true);
+    host = [];
+    expect(link.up()).toBe(false);
+    host = [eth0];
+    expect(link.up()).toBe(true);
+  });
+
+  it('an address never seen on this host, or none at all, says nothing: up', () => {
+    expect(new OwnLink(() => ['192.0.2.201'], () => [eth0]).up()).toBe(true);
+    expect(new OwnLink(() => [], () => []).up()).toBe(true);
   });
 });
 

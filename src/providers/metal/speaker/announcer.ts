@@ -202,8 +202,8 @@ export class Announcements {
  * interval later: both answer meanwhile (11-132 ms seen). So the incumbent releases
  * first: every peer recomputes, and withdraws what it loses, before it acknowledges a
  * heartbeat (and sends one at once when its live set changes), so once every peer we
- * hear has acknowledged a heartbeat we sent while taking part, nobody who could still be
- * announcing the address without us is left. Which peer was announcing it is not known
+ * hear or count live has acknowledged a heartbeat we sent while taking part, nobody who
+ * could still be announcing the address without us is left. Which peer was announcing it is not known
  * here (each decides alone), so all of them are waited for; in steady running they all
  * acknowledged long ago and a failover (the winner died) goes ahead at once.
  *
@@ -231,20 +231,22 @@ export class Handover {
     announced: ReadonlyMap<string, readonly string[]>,
     unaware: readonly string[],
     now: number,
-  ): { now: Map<string, readonly string[]>; held: string[] } {
+  ): { now: Map<string, readonly string[]>; held: string[]; started: string[] } {
     const out = new Map<string, readonly string[]>();
     const held: string[] = [];
+    const started: string[] = [];
     for (const [ip, ifs] of wanted) {
       const since = this.since.get(ip) ?? now;
       if (announced.has(ip) || unaware.length === 0 || now - since >= this.maxWaitMs) {
         out.set(ip, ifs);
         continue;
       }
+      if (!this.since.has(ip)) started.push(ip);
       this.since.set(ip, since);
       held.push(ip);
     }
     for (const ip of this.since.keys()) if (!held.includes(ip)) this.since.delete(ip);
-    return { now: out, held };
+    return { now: out, held, started };
   }
 
   /** Whether addresses are held back: the caller re-gates as acknowledgements arrive. */

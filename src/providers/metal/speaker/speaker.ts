@@ -21,7 +21,7 @@ import type { MetalConfig } from '../options.js';
 import { poolOf } from '../pools.js';
 import { Announcements, decide, Handover, nodeView, serviceKey, serviceView, type Decision } from './announcer.js';
 import { Gossip } from './gossip.js';
-import { hostInterfaces, interfacesFor, type HostInterface } from './interfaces.js';
+import { hostInterfaces, interfacesFor, OwnLink, type HostInterface } from './interfaces.js';
 import { LEASE_NODE_LABEL, LEASE_PROVIDER_LABEL, LeaseKeeper, leaseView } from './lease.js';
 import { Membership, type Heartbeat } from './membership.js';
 import { loadPacketAddon } from './packet-socket.js';
@@ -106,6 +106,10 @@ export class Speaker {
   /** Peers alive by their Lease alone, as last logged. */
   private readonly onLease = new Set<string>();
   private leaseFallbacks = 0;
+  private readonly link: OwnLink;
+  /** Off its network (OwnLink): takes no part until it is back. */
+  private offline = false;
+  private rejoin: NodeJS.Timeout | undefined;
 
   constructor(init: SpeakerInit) {
     this.init = init;
@@ -114,6 +118,10 @@ export class Speaker {
     this.key = s.gossipKeyFile ? readFileSync(s.gossipKeyFile) : undefined;
     this.membership = new Membership({ self: init.node, incarnation: this.incarnation, deadAfterMs: s.deadAfter, heartbeatIntervalMs: s.heartbeatInterval });
     this.handover = new Handover(s.deadAfter);
+    this.link = new OwnLink(
+      () => (this.nodes.cache.get(init.node)?.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address),
+      init.hostInterfaces ?? hostInterfaces,
+    );
     this.lease = new LeaseKeeper({
       coordination: init.clients.coordination,
       namespace: s.leaseNamespace,
@@ -122,7 +130,7 @@ export class Speaker {
       incarnation: this.incarnation,
       durationMs: s.leaseDuration,
       // While ready only: the number is what keeps a silent speaker alive by its Lease.
-      heartbeatSeq: () => (this.ready ? this.seq - 1 : undefined),
+      heartbeatSeq: () => (this.ready && !this.offline ? this.seq - 1 : undefined),
     });
     const common = { logger: { warn: (m: string, ...a: unknown[]) => this.log.warn(`${m} ${a.map(String).join(' ')}`) }, ...(init.watch ? { watch: init.watch } : {}) };
     this.services = newInformer(init.clients, Services, { ...common, name: 'services' });
@@ -226,6 +234,7 @@ export class Speaker {
     this.ready = false;
     this.membership.setSelfReady(false);
     for (const t of this.timers.splice(0)) clearInterval(t);
+    clearTimeout(this.rejoin);
     const withdrawn = this.announcements.clear();
     for (const w of withdrawn) this.log.info(`stopping: withdrew ${w}`, { event: 'withdraw', ...entryFields(w) });
     if (clean && wasReady) {
@@ -264,7 +273,7 @@ export class Speaker {
   }
 
   private heartbeat(leaving: boolean): void {
-    const hb = { node: this.init.node, incarnation: this.incarnation, seq: this.seq++, ready: this.ready, leaving };
+    const hb = { node: this.init.node, incarnation: this.incarnation, seq: this.seq++, ready: this.ready && !this.offline, leaving };
     this.membership.sent(hb.seq, hb.ready, Date.now());
     this.gossip.send(hb, this.peers());
   }
@@ -279,6 +288,7 @@ export class Speaker {
   private checkLiveness(): void {
     if (!this.ready) return;
     const now = Date.now();
+    this.checkLink();
     this.checkAcknowledged(now);
     this.reportLeaseFallback(now);
     const live = [...this.membership.live(now)].sort().join(',');
@@ -291,6 +301,32 @@ export class Speaker {
     this.recompute();
     // The hand-over message: whoever waits for us to release an address hears at once that we did.
     this.heartbeat(false);
+  }
+
+  /**
+   * Off its network, the node withdraws everything and its Lease stops vouching for it,
+   * so the others take over at deadAfter as from a crash; back on it, it takes part
+   * again as after a restart: its addresses wait for the hand-over (announcer.ts).
+   */
+  private checkLink(): void {
+    const offline = !this.link.up();
+    if (offline === this.offline) return;
+    this.offline = offline;
+    clearTimeout(this.rejoin);
+    if (offline) {
+      this.membership.setSelfReady(false);
+      this.log.warn(`node ${this.init.node} is off its network (no running interface holds its InternalIP): withdrawing until it is back`, { event: 'offline' });
+      return;
+    }
+    // Settle first, as at start: hear who is alive (and who took our addresses) before taking any back.
+    const s = this.init.metal.speaker;
+    this.log.info(`node ${this.init.node} is back on its network: taking part again in ${s.deadAfter + s.heartbeatInterval} ms`, { event: 'online' });
+    this.rejoin = setTimeout(() => {
+      if (this.offline || !this.ready) return;
+      this.membership.setSelfReady(true);
+      this.heartbeat(false);
+      this.checkLiveness();
+    }, s.deadAfter + s.heartbeatInterval);
   }
 
   /** Renews the Lease at once when a peer stops acknowledging us, so it finds us alive there (membership.ts). */
@@ -365,10 +401,11 @@ export class Speaker {
       }
       wanted.set(d.ip, ifs);
     }
-    const unaware = this.membership.heardRecently(now).filter((n) => !this.membership.seesUsLive(n, now));
+    // Whoever may be announcing without us: the peers we hear, and those we count live (by their Lease too).
+    const unaware = [...new Set([...this.membership.heardRecently(now), ...live])].filter((n) => n !== this.init.node && !this.membership.seesUsLive(n, now));
     const gated = this.handover.gate(wanted, this.announcements.snapshot(), unaware, now);
-    for (const ip of gated.held) {
-      this.warnOnce(`held:${ip}:${this.incarnation}`, `elected for ${ip}; waiting for ${unaware.join(', ')} to hear this node before announcing it (hand-over)`, { event: 'handover-wait', address: ip });
+    for (const ip of gated.started) {
+      this.log.info(`elected for ${ip}; announcing it once ${unaware.join(', ')} heard this node take part (hand-over)`, { event: 'handover-wait', address: ip });
     }
     const { announced, withdrawn, failed } = this.announcements.apply(gated.now);
     for (const f of failed) this.warnOnce(`fail:${f.entry}:${f.error}`, `cannot announce ${f.entry}: ${f.error}; retrying`, { event: 'announce-failed', ...entryFields(f.entry) });
