@@ -41,6 +41,12 @@
 // renewals have heartbeatInterval to reach the peers before their verdict (ms against
 // an API server, not a risk worth slower failover; were one late, the peer takes the
 // addresses and gives them back when it arrives).
+// MetalLB's memberlist does the same with a second path: a probe unanswered over UDP is
+// retried over TCP, and a peer reached only that way stays alive with "Was able to
+// connect to X over TCP but UDP probes failed, network may be misconfigured"
+// (hashicorp/memberlist state.go, probeNode); with TCP blocked too, it is suspected and
+// then dead while it still answers. The Lease is lbc's second path, and it does not
+// depend on the data network at all.
 //
 // The rules, per peer:
 // - heard within deadAfter: alive if its heartbeat says it is ready to announce;

@@ -110,6 +110,7 @@ export class Speaker {
   /** Off its network (OwnLink): takes no part until it is back. */
   private offline = false;
   private rejoin: NodeJS.Timeout | undefined;
+  private lastPrompt = 0;
 
   constructor(init: SpeakerInit) {
     this.init = init;
@@ -299,8 +300,13 @@ export class Speaker {
     }
     this.lastLive = live;
     this.recompute();
-    // The hand-over message: whoever waits for us to release an address hears at once that we did.
-    this.heartbeat(false);
+    // The hand-over message: whoever waits for us to release an address hears at once that
+    // we did. At most one per 20 ms (100 speakers starting together change every live set
+    // 100 times); one skipped only delays a hand-over to the next regular heartbeat.
+    if (now - this.lastPrompt >= 20) {
+      this.lastPrompt = now;
+      this.heartbeat(false);
+    }
   }
 
   /**
