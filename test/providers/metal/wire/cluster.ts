@@ -107,8 +107,8 @@ export class WireCluster {
   }
 
   /** Starts `lbc speaker` on a node; resolves once it takes part. */
-  async startSpeaker(node: string): Promise<Child> {
-    const c = startChild(`speaker ${node}`, this.wire.member(node).ns, './speaker-child.ts', [node, this.configPath, this.dev?.kubeconfigPath ?? '', this.apiSocket, this.apiPort]);
+  async startSpeaker(node: string, env: NodeJS.ProcessEnv = {}): Promise<Child> {
+    const c = startChild(`speaker ${node}`, this.wire.member(node).ns, './speaker-child.ts', [node, this.configPath, this.dev?.kubeconfigPath ?? '', this.apiSocket, this.apiPort], env);
     this.children.push(c);
     this.speakers.set(node, c);
     await c.waitFor(/takes part/, CHILD_START_MS);
@@ -143,9 +143,9 @@ export class WireCluster {
    * Drops the speakers' heartbeats (UDP `port`) to and from `node`, in its namespace, with
    * nftables: its link, and its path to the API server (a Unix socket), stay up.
    */
-  blockGossip(node: string, port = 7947, direction: 'both' | 'in' = 'both'): void {
+  blockGossip(node: string, port = 7947, direction: 'both' | 'in' | 'out' = 'both'): void {
     const ns = this.wire.member(node).ns;
-    const hooks = direction === 'both' ? ['input', 'output'] : ['input'];
+    const hooks = direction === 'both' ? ['input', 'output'] : direction === 'in' ? ['input'] : ['output'];
     const rules = [
       'table inet lbc_gossip_block {',
       ...hooks.flatMap((hook) => [`  chain ${hook} {`, `    type filter hook ${hook} priority 0; policy accept;`, `    udp dport ${port} drop`, '  }']),
