@@ -165,18 +165,18 @@ describe('Handover', () => {
 
   it('holds a newly won address until every peer heard has heard us, at most maxWait', () => {
     const h = new Handover(700);
-    expect(h.gate(wanted, new Map(), ['b'], 1000)).toEqual({ now: new Map(), held: ['10.0.0.1'], started: ['10.0.0.1'] });
+    expect(h.gate(wanted, new Map(), ['b'], 1000)).toEqual({ now: new Map(), held: ['10.0.0.1'], expired: [] });
     expect(h.holding).toBe(true);
-    expect(h.gate(wanted, new Map(), ['b'], 1699)).toMatchObject({ held: ['10.0.0.1'], started: [] });
-    expect(h.gate(wanted, new Map(), ['b'], 1700)).toEqual({ now: wanted, held: [], started: [] });
+    expect(h.gate(wanted, new Map(), ['b'], 1699)).toMatchObject({ held: ['10.0.0.1'], expired: [] });
+    expect(h.gate(wanted, new Map(), ['b'], 1700)).toEqual({ now: wanted, held: [], expired: ['10.0.0.1'] });
     expect(h.holding).toBe(false);
   });
 
   it('lets it go at once when nobody is left unaware, and never holds what is announced already', () => {
     const h = new Handover(700);
     h.gate(wanted, new Map(), ['b'], 0);
-    expect(h.gate(wanted, new Map(), [], 10)).toEqual({ now: wanted, held: [], started: [] });
-    expect(h.gate(wanted, new Map([['10.0.0.1', ['eth0']]]), ['c'], 20)).toEqual({ now: wanted, held: [], started: [] });
+    expect(h.gate(wanted, new Map(), [], 10)).toEqual({ now: wanted, held: [], expired: [] });
+    expect(h.gate(wanted, new Map([['10.0.0.1', ['eth0']]]), ['c'], 20)).toEqual({ now: wanted, held: [], expired: [] });
   });
 });
 

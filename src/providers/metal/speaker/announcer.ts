@@ -231,22 +231,25 @@ export class Handover {
     announced: ReadonlyMap<string, readonly string[]>,
     unaware: readonly string[],
     now: number,
-  ): { now: Map<string, readonly string[]>; held: string[]; started: string[] } {
+  ): { now: Map<string, readonly string[]>; held: string[]; expired: string[] } {
     const out = new Map<string, readonly string[]>();
     const held: string[] = [];
-    const started: string[] = [];
+    // Announced at the bound with peers still unaware: worth a line, the normal hand-over is not.
+    const expired: string[] = [];
     for (const [ip, ifs] of wanted) {
       const since = this.since.get(ip) ?? now;
-      if (announced.has(ip) || unaware.length === 0 || now - since >= this.maxWaitMs) {
+      if (announced.has(ip) || unaware.length === 0) {
         out.set(ip, ifs);
-        continue;
+      } else if (now - since >= this.maxWaitMs) {
+        out.set(ip, ifs);
+        expired.push(ip);
+      } else {
+        this.since.set(ip, since);
+        held.push(ip);
       }
-      if (!this.since.has(ip)) started.push(ip);
-      this.since.set(ip, since);
-      held.push(ip);
     }
     for (const ip of this.since.keys()) if (!held.includes(ip)) this.since.delete(ip);
-    return { now: out, held, started };
+    return { now: out, held, expired };
   }
 
   /** Whether addresses are held back: the caller re-gates as acknowledgements arrive. */

@@ -410,8 +410,11 @@ export class Speaker {
     // Whoever may be announcing without us: the peers we hear, and those we count live (by their Lease too).
     const unaware = [...new Set([...this.membership.heardRecently(now), ...live])].filter((n) => n !== this.init.node && !this.membership.seesUsLive(n, now));
     const gated = this.handover.gate(wanted, this.announcements.snapshot(), unaware, now);
-    for (const ip of gated.started) {
-      this.log.info(`elected for ${ip}; announcing it once ${unaware.join(', ')} heard this node take part (hand-over)`, { event: 'handover-wait', address: ip });
+    for (const ip of gated.expired) {
+      this.log.info(`announcing ${ip} though ${unaware.join(', ')} did not acknowledge this node within ${this.init.metal.speaker.deadAfter} ms (they count it live by its Lease)`, {
+        event: 'handover-timeout',
+        address: ip,
+      });
     }
     const { announced, withdrawn, failed } = this.announcements.apply(gated.now);
     for (const f of failed) this.warnOnce(`fail:${f.entry}:${f.error}`, `cannot announce ${f.entry}: ${f.error}; retrying`, { event: 'announce-failed', ...entryFields(f.entry) });
