@@ -125,7 +125,8 @@ program
   .option('--context <name>', 'kubeconfig context (default: its current-context)')
   .option('--for <seconds>', 'stop after this long instead of running until SIGTERM', seconds)
   .option('--log-level <level>', 'trace, debug, info, warn or error (default: the config file\'s log.level, else info)')
-  .action(async (opts: { node?: string; config: string; provider?: string; kubeconfig?: string; inCluster?: boolean; context?: string; for?: number; logLevel?: string }) => {
+  .option('--metrics-bind-address <addr>', 'where /metrics listens: host:port, :port, or 0 for off (MetalLB\'s speaker uses 7472)', ':7473')
+  .action(async (opts: { node?: string; config: string; provider?: string; kubeconfig?: string; inCluster?: boolean; context?: string; for?: number; logLevel?: string; metricsBindAddress?: string }) => {
     await (await import('./speaker.js')).runSpeaker({ ...opts, node: opts.node ?? '' });
   });
 

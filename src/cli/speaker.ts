@@ -11,6 +11,8 @@ import { resolveLogLevel } from '../config/operations.js';
 import { makeClients } from '../kube/client.js';
 import type { Logger } from '../kube/logger.js';
 import { createLogger, isLogLevel, registerCredentials, SecretScrubber } from '../observability/log.js';
+import { parseBindAddress, startObservabilityServer } from '../observability/server.js';
+import { speakerRegistry } from '../observability/speaker-metrics.js';
 import { surviveUnhandledRejections } from '../observability/unhandled-rejections.js';
 import { parseMetalOptions } from '../providers/metal/options.js';
 import { Speaker, type SpeakerLogFields } from '../providers/metal/speaker/speaker.js';
@@ -31,6 +33,8 @@ export interface SpeakerCommandOptions {
   logLevel?: string;
   /** Stop after this many seconds (tests, demos). */
   for?: number;
+  /** `--metrics-bind-address`: where /metrics listens; `0` turns it off. Off when absent. */
+  metricsBindAddress?: string;
 }
 
 export interface SpeakerDeps {
@@ -87,12 +91,16 @@ async function speak(opts: SpeakerCommandOptions, logger: Pino, base: Pino, scru
     );
   }
   const metalConfig = parseMetalOptions(chosen.p.options, `providers[${chosen.i}].options`);
+  // Checked before anything starts: a typo fails the command, not the first scrape.
+  const metricsAddr = parseBindAddress(opts.metricsBindAddress ?? '0');
   const { kc, origin } = connectFromFlags(opts);
   registerCredentials(scrubber, kc, config);
   const log = speakerLogger(base.child({ provider: chosen.p.name }));
   const speaker = new Speaker({ node: opts.node, provider: chosen.p.name, metal: metalConfig, ownership: config, clients: makeClients(kc, { fieldManager: 'lbc-speaker' }), log });
+  const server = await startObservabilityServer({ metrics: metricsAddr, health: { kind: 'off' }, registry: speakerRegistry(speaker), readiness: [] });
   log.info(
-    `starting: cluster ${kc.getCurrentCluster()?.server ?? '?'} (credentials from ${origin}), pools ${metalConfig.pools.map((p) => p.name).join(', ')}`,
+    `starting: cluster ${kc.getCurrentCluster()?.server ?? '?'} (credentials from ${origin}), pools ${metalConfig.pools.map((p) => p.name).join(', ')}, ` +
+      `metrics ${server.metricsUrl ? `${server.metricsUrl}/metrics` : 'off'}`,
     { event: 'starting' },
   );
   const stopped = new AbortController();
@@ -101,15 +109,19 @@ async function speak(opts: SpeakerCommandOptions, logger: Pino, base: Pino, scru
     return reason;
   });
   try {
-    await speaker.start(stopped.signal);
-  } catch (e) {
-    if (!stopped.signal.aborted) {
-      await speaker.stop({ clean: false });
-      throw e;
+    try {
+      await speaker.start(stopped.signal);
+    } catch (e) {
+      if (!stopped.signal.aborted) {
+        await speaker.stop({ clean: false });
+        throw e;
+      }
     }
+    const reason = await why;
+    log.info(`stopping (${reason}): withdrawing announcements`, { event: 'stopping' });
+    await speaker.stop({ clean: true });
+    log.info('stopped', { event: 'stopped' });
+  } finally {
+    await server.close();
   }
-  const reason = await why;
-  log.info(`stopping (${reason}): withdrawing announcements`, { event: 'stopping' });
-  await speaker.stop({ clean: true });
-  log.info('stopped', { event: 'stopped' });
 }

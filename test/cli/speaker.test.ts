@@ -15,7 +15,8 @@ import { packetAddonAvailable } from '../../src/providers/metal/speaker/packet-s
 
 type Run = LbcProcess;
 
-const lbc = (args: readonly string[], env: NodeJS.ProcessEnv = {}): Run => lbcProcess(args, { env });
+// Metrics on a free loopback port: the default (:7473, every interface) is the host's, shared with parallel runs.
+const lbc = (args: readonly string[], env: NodeJS.ProcessEnv = {}): Run => lbcProcess([...args, '--metrics-bind-address', '127.0.0.1:0'], { env });
 
 /** A log line as JSON; undefined for anything else (a runtime warning on stderr). */
 function entry(line: string | undefined): Record<string, unknown> | undefined {
@@ -107,6 +108,13 @@ describe('lbc speaker', () => {
         const lease = await readLease();
         expect(lease?.spec?.holderIdentity).toBe(`n1/${incarnation}`);
         expect(lease?.metadata?.labels).toMatchObject({ 'lbc.dev/speaker': 'metal', 'lbc.dev/node': 'n1' });
+        // Its metrics: alone, so no peer on Lease fallback; the elected address cannot be announced (no interface).
+        const metricsUrl = /metrics (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(String(starting?.msg))?.[1];
+        expect(metricsUrl, String(starting?.msg)).toBeDefined();
+        const scraped = await (await fetch(metricsUrl ?? '')).text();
+        expect(scraped).toMatch(/^lbc_speaker_peers_on_lease_fallback 0$/m);
+        expect(scraped).toMatch(/^lbc_speaker_lease_fallbacks_total 0$/m);
+        expect(scraped).toMatch(/^lbc_speaker_announced_addresses 0$/m);
         // The only live node wins the address; its pool's interface does not exist here.
         const noInterface = entry(await run.waitFor(/elected for 192\.0\.2\.1 but no interface named lbc-none0; not announcing/));
         expect(noInterface).toMatchObject({ level: 'warn', event: 'not-announcing', address: '192.0.2.1', node: 'n1', provider: 'metal' });

@@ -187,7 +187,7 @@ describe('Announcements', () => {
 
 describe('Membership', () => {
   const hb = (node: string, seq: number, o: Partial<Heartbeat> = {}): Heartbeat => ({ node, incarnation: 'i1', seq, ready: true, leaving: false, ...o });
-  const m = (): Membership => new Membership({ self: 'me', deadAfterMs: 700 });
+  const m = (): Membership => new Membership({ self: 'me', incarnation: 'mine', deadAfterMs: 700, heartbeatIntervalMs: 200 });
 
   it('self is live once ready', () => {
     const x = m();

@@ -194,3 +194,66 @@ export class Announcements {
     return new Map([...this.current].map(([ip, ifs]) => [ip, [...ifs].sort()]));
   }
 }
+
+/**
+ * Hand-over without overlap. An address this node starts to win while the node that had
+ * it is alive (this node just took part: a start, a restart, a rejoin) is still answered
+ * by that node until it learns this node is live, which with heartbeats only is up to an
+ * interval later: both answer meanwhile (11-132 ms seen). So the incumbent releases
+ * first: every peer recomputes, and withdraws what it loses, before it acknowledges a
+ * heartbeat (and sends one at once when its live set changes), so once every peer we
+ * hear or count live has acknowledged a heartbeat we sent while taking part, nobody who
+ * could still be announcing the address without us is left. Which peer was announcing it is not known
+ * here (each decides alone), so all of them are waited for; in steady running they all
+ * acknowledged long ago and a failover (the winner died) goes ahead at once.
+ *
+ * The wait is bounded by `maxWaitMs` (deadAfter): a peer we hear that does not hear us
+ * counts us live by our Lease (membership.ts), so it is not announcing our addresses,
+ * and waiting longer would only leave an address unanswered.
+ *
+ * MetalLB's layer 2 has no hand-over: every memberlist join or leave forces a resync
+ * in which each speaker announces or stops at once (metallb internal/speakerlist/
+ * speakerlist.go, memberlistWatchEvents and UsableSpeakers), so a joining node and the
+ * old owner answer together until memberlist's gossip reaches the old owner.
+ */
+export class Handover {
+  private readonly since = new Map<string, number>();
+
+  constructor(private readonly maxWaitMs: number) {}
+
+  /**
+   * Splits `wanted` into what may be announced now and what is held back. `announced`
+   * is what this node announces already (never held back); `unaware` the peers we hear
+   * that have not yet acknowledged us taking part.
+   */
+  gate(
+    wanted: ReadonlyMap<string, readonly string[]>,
+    announced: ReadonlyMap<string, readonly string[]>,
+    unaware: readonly string[],
+    now: number,
+  ): { now: Map<string, readonly string[]>; held: string[]; expired: string[] } {
+    const out = new Map<string, readonly string[]>();
+    const held: string[] = [];
+    // Announced at the bound with peers still unaware: worth a line, the normal hand-over is not.
+    const expired: string[] = [];
+    for (const [ip, ifs] of wanted) {
+      const since = this.since.get(ip) ?? now;
+      if (announced.has(ip) || unaware.length === 0) {
+        out.set(ip, ifs);
+      } else if (now - since >= this.maxWaitMs) {
+        out.set(ip, ifs);
+        expired.push(ip);
+      } else {
+        this.since.set(ip, since);
+        held.push(ip);
+      }
+    }
+    for (const ip of this.since.keys()) if (!held.includes(ip)) this.since.delete(ip);
+    return { now: out, held, expired };
+  }
+
+  /** Whether addresses are held back: the caller re-gates as acknowledgements arrive. */
+  get holding(): boolean {
+    return this.since.size > 0;
+  }
+}

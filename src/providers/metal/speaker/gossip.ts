@@ -12,7 +12,8 @@ const VERSION = 1;
 const MAC_LEN = 32;
 
 export function encodeHeartbeat(hb: Heartbeat, key?: Buffer): Buffer {
-  const body = Buffer.from(JSON.stringify({ v: VERSION, n: hb.node, i: hb.incarnation, s: hb.seq, r: hb.ready, l: hb.leaving }));
+  // The acknowledgement is optional within version 1: a speaker of an older release ignores it, and sends none.
+  const body = Buffer.from(JSON.stringify({ v: VERSION, n: hb.node, i: hb.incarnation, s: hb.seq, r: hb.ready, l: hb.leaving, ...(hb.ack ? { a: [hb.ack.incarnation, hb.ack.seq] } : {}) }));
   if (!key) return body;
   return Buffer.concat([createHmac('sha256', key).update(body).digest(), body]);
 }
@@ -31,11 +32,17 @@ export function decodeHeartbeat(msg: Buffer, key?: Buffer): Heartbeat | undefine
   } catch {
     return undefined;
   }
-  const o = v as { v?: unknown; n?: unknown; i?: unknown; s?: unknown; r?: unknown; l?: unknown };
+  const o = v as { v?: unknown; n?: unknown; i?: unknown; s?: unknown; r?: unknown; l?: unknown; a?: unknown };
   if (o.v !== VERSION || typeof o.n !== 'string' || typeof o.i !== 'string' || typeof o.s !== 'number' || typeof o.r !== 'boolean' || typeof o.l !== 'boolean') {
     return undefined;
   }
-  return { node: o.n, incarnation: o.i, seq: o.s, ready: o.r, leaving: o.l };
+  let ack: Heartbeat['ack'];
+  if (o.a !== undefined) {
+    const [ai, as] = Array.isArray(o.a) ? (o.a as unknown[]) : [];
+    if (typeof ai !== 'string' || typeof as !== 'number') return undefined;
+    ack = { incarnation: ai, seq: as };
+  }
+  return { node: o.n, incarnation: o.i, seq: o.s, ready: o.r, leaving: o.l, ...(ack ? { ack } : {}) };
 }
 
 export interface GossipOptions {
@@ -66,12 +73,12 @@ export class Gossip {
     }
   }
 
-  send(hb: Heartbeat, to: readonly string[]): void {
-    const msg = encodeHeartbeat(hb, this.opts.key);
-    for (const addr of to) {
-      const sock = isIPv6(addr) ? this.v6 : this.v4;
+  /** One datagram per recipient, each with its own acknowledgement (membership.ts says why). */
+  send(hb: Omit<Heartbeat, 'ack'>, to: readonly { readonly address: string; readonly ack?: Heartbeat['ack'] }[]): void {
+    for (const { address, ack } of to) {
+      const sock = isIPv6(address) ? this.v6 : this.v4;
       // Errors (no route, ICMP unreachable from a node without a speaker) are expected and not worth a log line per datagram.
-      sock?.send(msg, this.opts.port, addr, () => {});
+      sock?.send(encodeHeartbeat(ack ? { ...hb, ack } : hb, this.opts.key), this.opts.port, address, () => {});
     }
   }
 

@@ -47,3 +47,28 @@ export function interfacesFor(ip: string, configured: readonly string[], host: r
   // Skip link-local networks: every IPv6 interface has fe80::/64, which would match nothing useful.
   return host.filter((h) => h.cidrs.some((c) => !c.toLowerCase().startsWith('fe80:') && cidrContains(c, ip))).map((h) => h.name);
 }
+
+/**
+ * Whether this node is on its network: the interface holding one of its own addresses
+ * (the Node's InternalIPs, which the heartbeats use) is up with a carrier (os lists only
+ * running interfaces). A speaker off its network cannot answer and must say so, or its
+ * Lease would keep it alive (membership.ts) while its addresses go unanswered. An
+ * address never seen on this host (a test's Node, an address behind NAT) says nothing:
+ * only losing one that was seen counts.
+ */
+export class OwnLink {
+  private seen = false;
+
+  constructor(
+    private readonly addresses: () => readonly string[],
+    private readonly host: () => readonly HostInterface[] = hostInterfaces,
+  ) {}
+
+  up(): boolean {
+    const own = this.addresses();
+    if (own.length === 0) return true;
+    const on = this.host().some((h) => h.cidrs.some((c) => own.includes(c.slice(0, c.lastIndexOf('/')))));
+    if (on) this.seen = true;
+    return on || !this.seen;
+  }
+}

@@ -6,6 +6,8 @@ import type { LeaseView } from './membership.js';
 
 export const LEASE_PROVIDER_LABEL = 'lbc.dev/speaker';
 export const LEASE_NODE_LABEL = 'lbc.dev/node';
+/** The holder's newest heartbeat sequence number when it wrote the Lease (membership.ts: Lease fallback). */
+export const LEASE_HEARTBEAT_ANNOTATION = 'lbc.dev/heartbeat-seq';
 
 export function leaseName(provider: string, node: string): string {
   return `lbc-speaker-${provider}-${node}`.slice(0, 253);
@@ -18,8 +20,10 @@ export function leaseView(l: V1Lease, now: number, defaultDurationMs: number): L
   if (!node || !holder.startsWith(`${node}/`)) return undefined;
   const durationMs = l.spec?.leaseDurationSeconds !== undefined ? l.spec.leaseDurationSeconds * 1000 : defaultDurationMs;
   const renewed = l.spec?.renewTime ? new Date(l.spec.renewTime).getTime() : now;
+  const seqText = l.metadata?.annotations?.[LEASE_HEARTBEAT_ANNOTATION];
+  const seq = seqText !== undefined && /^\d+$/.test(seqText) ? Number(seqText) : undefined;
   // The holder's clock wrote renewTime; never trust it past what a renewal seen now would give.
-  return { node, incarnation: holder.slice(node.length + 1), validUntil: Math.min(renewed + durationMs, now + durationMs) };
+  return { node, incarnation: holder.slice(node.length + 1), validUntil: Math.min(renewed + durationMs, now + durationMs), ...(seq !== undefined ? { seq } : {}) };
 }
 
 export interface LeaseKeeperInit {
@@ -29,6 +33,8 @@ export interface LeaseKeeperInit {
   readonly node: string;
   readonly incarnation: string;
   readonly durationMs: number;
+  /** The newest heartbeat sent, while the speaker is ready; read at each write. */
+  readonly heartbeatSeq?: () => number | undefined;
 }
 
 const code = (e: unknown): number | undefined => (e as { code?: number }).code;
@@ -38,6 +44,7 @@ export class LeaseKeeper {
   writes = 0;
   private last: V1Lease | undefined;
   private inFlight: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
 
   constructor(private readonly init: LeaseKeeperInit) {}
 
@@ -46,14 +53,25 @@ export class LeaseKeeper {
   }
 
   /**
-   * Creates or renews the Lease, holding it for this incarnation. A call while one is in
-   * flight joins it: overlapping writes of one Lease only conflict with each other.
+   * Creates or renews the Lease, holding it for this incarnation. Writes never overlap
+   * (they would only conflict with each other): a call while one is in flight queues one
+   * write after it, which later calls join, so the Lease ends up with what was true at
+   * the last call (the heartbeat number a cut-off speaker must publish, not an older one).
    */
   renew(): Promise<void> {
-    this.inFlight ??= this.write().finally(() => {
-      this.inFlight = undefined;
-    });
-    return this.inFlight;
+    if (!this.inFlight) {
+      this.inFlight = this.write().finally(() => {
+        this.inFlight = undefined;
+      });
+      return this.inFlight;
+    }
+    this.queued ??= this.inFlight
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.renew();
+      });
+    return this.queued;
   }
 
   private async write(): Promise<void> {
@@ -101,6 +119,10 @@ export class LeaseKeeper {
     const { namespace, provider, node, incarnation, durationMs } = this.init;
     const holder = `${node}/${incarnation}`;
     const sameHolder = base?.spec?.holderIdentity === holder;
+    const seq = this.init.heartbeatSeq?.();
+    const annotations: Record<string, string> = { ...(base?.metadata?.annotations ?? {}) };
+    delete annotations[LEASE_HEARTBEAT_ANNOTATION];
+    if (seq !== undefined) annotations[LEASE_HEARTBEAT_ANNOTATION] = String(seq);
     return {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
@@ -109,6 +131,7 @@ export class LeaseKeeper {
         name: this.name,
         namespace,
         labels: { ...(base?.metadata?.labels ?? {}), [LEASE_PROVIDER_LABEL]: provider, [LEASE_NODE_LABEL]: node },
+        annotations,
       },
       spec: {
         holderIdentity: holder,

@@ -24,11 +24,36 @@
 // speaker think it is alone and answer ARP for every address at once; with it, such a
 // cluster degrades to Lease-speed failover (and says so in the log) instead.
 //
+// Heard, then silent: crashed, or cut off from gossip only? A speaker that cannot be
+// heard, or stops being acknowledged, still renews its Lease, so the Lease tells them
+// apart, if it says something the heartbeats did not. Every heartbeat is addressed to
+// one peer and acknowledges the newest heartbeat heard from that peer; a speaker whose
+// acknowledgements from a peer stop for deadAfter - heartbeatInterval (the normal worst
+// case is two intervals: one each way) renews its Lease at once, and every Lease a ready
+// speaker writes carries the sequence number of its newest heartbeat. A peer that went
+// silent but whose Lease carries a newer number than any heartbeat heard from it was
+// alive after it went silent: it is alive by its Lease ("Lease fallback") for as long as
+// the Lease is renewed, and the peers agree on who announces what: one answer per
+// address, at Lease speed should it then die. A crashed speaker writes nothing after its
+// last heartbeat, so the fast verdict stands. With a UDP 7947 block on one node every
+// path to it stops both ways, so it and every peer renew (N Lease writes per block, and
+// N - 1 per crash: a crash looks the same for deadAfter - heartbeatInterval); the
+// renewals have heartbeatInterval to reach the peers before their verdict (ms against
+// an API server, not a risk worth slower failover; were one late, the peer takes the
+// addresses and gives them back when it arrives).
+// MetalLB's memberlist does the same with a second path: a probe unanswered over UDP is
+// retried over TCP, and a peer reached only that way stays alive with "Was able to
+// connect to X over TCP but UDP probes failed, network may be misconfigured"
+// (hashicorp/memberlist state.go, probeNode); with TCP blocked too, it is suspected and
+// then dead while it still answers. The Lease is lbc's second path, and it does not
+// depend on the data network at all.
+//
 // The rules, per peer:
 // - heard within deadAfter: alive if its heartbeat says it is ready to announce;
 // - said it is leaving (clean shutdown): dead at once;
-// - heard before (this incarnation) but silent longer than deadAfter: dead, whatever
-//   its Lease says: this is the fast path;
+// - heard before (this incarnation) but silent longer than deadAfter: alive by its Lease
+//   if the Lease is valid and was written after the last heartbeat heard (its sequence
+//   number is newer), dead otherwise: the fast path;
 // - never heard in its Lease's incarnation, Lease valid: alive;
 // - otherwise dead.
 // An incarnation is a random id per speaker process, in both the heartbeats and the
@@ -43,6 +68,8 @@ export interface Heartbeat {
   readonly ready: boolean;
   /** Sent on clean shutdown. */
   readonly leaving: boolean;
+  /** The newest heartbeat the sender heard from the recipient (each datagram has one recipient). */
+  readonly ack?: { readonly incarnation: string; readonly seq: number };
 }
 
 export interface LeaseView {
@@ -50,7 +77,12 @@ export interface LeaseView {
   readonly incarnation: string;
   /** Local time (ms) until which the Lease counts. */
   readonly validUntil: number;
+  /** The holder's newest heartbeat when it wrote the Lease; only written while it is ready. */
+  readonly seq?: number;
 }
+
+/** How a peer counts: by its heartbeats, by its Lease alone (gossip to or from it is lost), or not. */
+export type PeerState = 'gossip' | 'lease' | 'dead';
 
 interface Peer {
   incarnation?: string;
@@ -59,21 +91,45 @@ interface Peer {
   ready: boolean;
   leftIncarnation?: string;
   lease?: LeaseView;
+  /** The newest heartbeat of ours (this process) it acknowledged, and when we sent it. */
+  acked?: { seq: number; sentAt: number };
 }
 
 export interface MembershipOptions {
   readonly self: string;
+  /** This speaker process's incarnation: acknowledgements of another are not ours. */
+  readonly incarnation: string;
   readonly deadAfterMs: number;
+  readonly heartbeatIntervalMs: number;
 }
+
+/** Send times of our newest heartbeats, to age the acknowledgements; older ones count as never acknowledged. */
+const SENT_KEPT = 256;
 
 export class Membership {
   private readonly peers = new Map<string, Peer>();
   private selfReady = false;
+  /** Our first heartbeat sent ready, this time: a peer that acknowledged it (or a newer one) knows we take part. */
+  private readySeq: number | undefined;
+  private readonly sentAt: { seq: number; at: number }[] = [];
 
   constructor(private readonly opts: MembershipOptions) {}
 
   setSelfReady(ready: boolean): void {
     this.selfReady = ready;
+    if (!ready) this.readySeq = undefined;
+  }
+
+  /** Records a heartbeat of ours, sent now to every peer. */
+  sent(seq: number, ready: boolean, now: number): void {
+    this.sentAt[seq % SENT_KEPT] = { seq, at: now };
+    if (ready && this.readySeq === undefined) this.readySeq = seq;
+  }
+
+  /** What to acknowledge in the next heartbeat to `node`: the newest heard from it. */
+  ackFor(node: string): { incarnation: string; seq: number } | undefined {
+    const p = this.peers.get(node);
+    return p?.incarnation !== undefined && p.seq >= 0 ? { incarnation: p.incarnation, seq: p.seq } : undefined;
   }
 
   /** Records a heartbeat; false when it is stale (a replay, or out of order) and ignored. */
@@ -84,11 +140,16 @@ export class Membership {
     if (p.incarnation !== hb.incarnation) {
       p.incarnation = hb.incarnation;
       delete p.leftIncarnation;
+      delete p.acked;
     }
     p.seq = hb.seq;
     p.lastHeard = now;
     p.ready = hb.ready;
     if (hb.leaving) p.leftIncarnation = hb.incarnation;
+    if (hb.ack && hb.ack.incarnation === this.opts.incarnation && hb.ack.seq > (p.acked?.seq ?? -1)) {
+      const sent = this.sentAt[hb.ack.seq % SENT_KEPT];
+      if (sent?.seq === hb.ack.seq) p.acked = { seq: hb.ack.seq, sentAt: sent.at };
+    }
     return true;
   }
 
@@ -104,17 +165,23 @@ export class Membership {
 
   isLive(node: string, now: number): boolean {
     if (node === this.opts.self) return this.selfReady;
+    return this.state(node, now) !== 'dead';
+  }
+
+  state(node: string, now: number): PeerState {
     const p = this.peers.get(node);
-    if (!p) return false;
-    const leaseIncarnation = p.lease && p.lease.validUntil > now ? p.lease.incarnation : undefined;
+    if (!p) return 'dead';
+    const lease = p.lease && p.lease.validUntil > now ? p.lease : undefined;
     if (p.leftIncarnation !== undefined) {
       // Left cleanly; only a Lease of a newer incarnation (a restart, not yet heard) brings it back.
-      return leaseIncarnation !== undefined && leaseIncarnation !== p.leftIncarnation;
+      return lease && lease.incarnation !== p.leftIncarnation ? 'lease' : 'dead';
     }
-    if (p.lastHeard !== undefined && now - p.lastHeard <= this.opts.deadAfterMs) return p.ready;
-    if (leaseIncarnation === undefined) return false;
-    // Heard this incarnation before and it went silent: the fast verdict.
-    return p.incarnation !== leaseIncarnation;
+    if (p.lastHeard !== undefined && now - p.lastHeard <= this.opts.deadAfterMs) return p.ready ? 'gossip' : 'dead';
+    if (!lease) return 'dead';
+    // Never heard in the Lease's incarnation: alive by the Lease (gossip blocked from the start, or a restart not yet heard).
+    if (p.incarnation !== lease.incarnation) return 'lease';
+    // Heard, then silent: alive only if the Lease was written after its last heartbeat was sent.
+    return lease.seq !== undefined && lease.seq > p.seq ? 'lease' : 'dead';
   }
 
   live(now: number): Set<string> {
@@ -124,9 +191,41 @@ export class Membership {
     return out;
   }
 
-  /** Peers alive only through their Lease: heartbeats from them never arrive (blocked port?). */
+  /** Peers alive only through their Lease: heartbeats from them do not arrive (a blocked port?). */
+  onLease(now: number): string[] {
+    return [...this.peers.keys()].filter((node) => this.state(node, now) === 'lease').sort();
+  }
+
+  /** Peers never heard, alive by their Lease alone. */
   unheard(now: number): string[] {
     return [...this.peers.entries()].filter(([node, p]) => p.lastHeard === undefined && this.isLive(node, now)).map(([node]) => node);
+  }
+
+  /**
+   * Live peers that acknowledged us before and have not for deadAfter - heartbeatInterval:
+   * they may soon call us dead unless our Lease says we are not (see the top of this file).
+   */
+  unacknowledged(now: number): string[] {
+    const after = this.opts.deadAfterMs - this.opts.heartbeatIntervalMs;
+    return [...this.peers.entries()]
+      .filter(([node, p]) => p.acked !== undefined && now - p.acked.sentAt > after && this.isLive(node, now))
+      .map(([node]) => node)
+      .sort();
+  }
+
+  /** Peers heard within deadAfter, ready or not. */
+  heardRecently(now: number): string[] {
+    return [...this.peers.entries()].filter(([, p]) => p.lastHeard !== undefined && p.leftIncarnation === undefined && now - p.lastHeard <= this.opts.deadAfterMs).map(([node]) => node);
+  }
+
+  /**
+   * Whether `node` has heard us since we took part, and not so long ago that it may
+   * have called us dead since: then it counts us live, and has withdrawn whatever we
+   * win from it (a speaker recomputes before its next heartbeat goes out).
+   */
+  seesUsLive(node: string, now: number): boolean {
+    const acked = this.peers.get(node)?.acked;
+    return this.readySeq !== undefined && acked !== undefined && acked.seq >= this.readySeq && now - acked.sentAt <= this.opts.deadAfterMs;
   }
 
   private peer(node: string): Peer {

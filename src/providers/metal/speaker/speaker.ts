@@ -19,9 +19,9 @@ import { EndpointSlices, Leases, Nodes, Services } from '../../../kube/resources
 import { sleep } from '../../../kube/sleep.js';
 import type { MetalConfig } from '../options.js';
 import { poolOf } from '../pools.js';
-import { Announcements, decide, nodeView, serviceKey, serviceView, type Decision } from './announcer.js';
+import { Announcements, decide, Handover, nodeView, serviceKey, serviceView, type Decision } from './announcer.js';
 import { Gossip } from './gossip.js';
-import { hostInterfaces, interfacesFor, type HostInterface } from './interfaces.js';
+import { hostInterfaces, interfacesFor, OwnLink, type HostInterface } from './interfaces.js';
 import { LEASE_NODE_LABEL, LEASE_PROVIDER_LABEL, LeaseKeeper, leaseView } from './lease.js';
 import { Membership, type Heartbeat } from './membership.js';
 import { loadPacketAddon } from './packet-socket.js';
@@ -36,6 +36,18 @@ export interface SpeakerLogFields {
   /** The load balancer address the line is about. */
   readonly address?: string;
   readonly interface?: string;
+  /** The other speaker's node the line is about. */
+  readonly peer?: string;
+}
+
+/** What the speaker's metrics read (observability/speaker-metrics.ts). */
+export interface SpeakerStats {
+  /** Peers alive by their Lease alone: their heartbeats do not arrive, or ours do not reach them. */
+  readonly peersOnLease: number;
+  /** Times a peer became alive by its Lease alone. */
+  readonly leaseFallbacks: number;
+  /** Addresses this node announces now. */
+  readonly announced: number;
 }
 
 export interface SpeakerInit {
@@ -88,13 +100,29 @@ export class Speaker {
   private lastDecisions = new Map<string, Decision>();
   private readonly warned = new Set<string>();
   private readonly lease: LeaseKeeper;
+  private readonly handover: Handover;
+  /** Peers that stopped acknowledging us, each once until they do again (the Lease was renewed for them). */
+  private readonly unacknowledged = new Set<string>();
+  /** Peers alive by their Lease alone, as last logged. */
+  private readonly onLease = new Set<string>();
+  private leaseFallbacks = 0;
+  private readonly link: OwnLink;
+  /** Off its network (OwnLink): takes no part until it is back. */
+  private offline = false;
+  private rejoin: NodeJS.Timeout | undefined;
+  private lastPrompt = 0;
 
   constructor(init: SpeakerInit) {
     this.init = init;
     this.log = init.log ?? consoleLog;
     const s = init.metal.speaker;
     this.key = s.gossipKeyFile ? readFileSync(s.gossipKeyFile) : undefined;
-    this.membership = new Membership({ self: init.node, deadAfterMs: s.deadAfter });
+    this.membership = new Membership({ self: init.node, incarnation: this.incarnation, deadAfterMs: s.deadAfter, heartbeatIntervalMs: s.heartbeatInterval });
+    this.handover = new Handover(s.deadAfter);
+    this.link = new OwnLink(
+      () => (this.nodes.cache.get(init.node)?.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address),
+      init.hostInterfaces ?? hostInterfaces,
+    );
     this.lease = new LeaseKeeper({
       coordination: init.clients.coordination,
       namespace: s.leaseNamespace,
@@ -102,6 +130,8 @@ export class Speaker {
       node: init.node,
       incarnation: this.incarnation,
       durationMs: s.leaseDuration,
+      // While ready only: the number is what keeps a silent speaker alive by its Lease.
+      heartbeatSeq: () => (this.ready && !this.offline ? this.seq - 1 : undefined),
     });
     const common = { logger: { warn: (m: string, ...a: unknown[]) => this.log.warn(`${m} ${a.map(String).join(' ')}`) }, ...(init.watch ? { watch: init.watch } : {}) };
     this.services = newInformer(init.clients, Services, { ...common, name: 'services' });
@@ -193,6 +223,11 @@ export class Speaker {
     return this.lastDecisions;
   }
 
+  /** For the metrics endpoint, read when scraped. */
+  stats(): SpeakerStats {
+    return { peersOnLease: this.onLease.size, leaseFallbacks: this.leaseFallbacks, announced: this.announcements.size };
+  }
+
   // ---- internals -------------------------------------------------------------------
 
   private async shutdown(clean: boolean): Promise<void> {
@@ -200,6 +235,7 @@ export class Speaker {
     this.ready = false;
     this.membership.setSelfReady(false);
     for (const t of this.timers.splice(0)) clearInterval(t);
+    clearTimeout(this.rejoin);
     const withdrawn = this.announcements.clear();
     for (const w of withdrawn) this.log.info(`stopping: withdrew ${w}`, { event: 'withdraw', ...entryFields(w) });
     if (clean && wasReady) {
@@ -222,22 +258,25 @@ export class Speaker {
     this.timers.push(t);
   }
 
-  private peerAddresses(): string[] {
-    const out: string[] = [];
+  private peers(): { address: string; ack?: Heartbeat['ack'] }[] {
+    const out: { address: string; ack?: Heartbeat['ack'] }[] = [];
     for (const n of this.nodes.cache.list()) {
-      if (n.metadata?.name === this.init.node) continue;
+      const name = n.metadata?.name ?? '';
+      if (name === this.init.node) continue;
       const addrs = n.status?.addresses ?? [];
       // One address per peer: the first InternalIP, IPv4 preferred, as kubelet orders them.
       const internal = addrs.filter((a) => a.type === 'InternalIP');
       const pick = internal.find((a) => !a.address.includes(':')) ?? internal[0] ?? addrs.find((a) => a.type === 'ExternalIP');
-      if (pick) out.push(pick.address);
+      const ack = this.membership.ackFor(name);
+      if (pick) out.push({ address: pick.address, ...(ack ? { ack } : {}) });
     }
     return out;
   }
 
   private heartbeat(leaving: boolean): void {
-    const hb: Heartbeat = { node: this.init.node, incarnation: this.incarnation, seq: this.seq++, ready: this.ready, leaving };
-    this.gossip.send(hb, this.peerAddresses());
+    const hb = { node: this.init.node, incarnation: this.incarnation, seq: this.seq++, ready: this.ready && !this.offline, leaving };
+    this.membership.sent(hb.seq, hb.ready, Date.now());
+    this.gossip.send(hb, this.peers());
   }
 
   private leaseSeen(l: V1Lease): void {
@@ -249,10 +288,82 @@ export class Speaker {
 
   private checkLiveness(): void {
     if (!this.ready) return;
-    const live = [...this.membership.live(Date.now())].sort().join(',');
-    if (live === this.lastLive) return;
+    const now = Date.now();
+    this.checkLink();
+    this.checkAcknowledged(now);
+    this.reportLeaseFallback(now);
+    const live = [...this.membership.live(now)].sort().join(',');
+    if (live === this.lastLive) {
+      // Addresses held for a hand-over go as soon as the last peer acknowledges us.
+      if (this.handover.holding) this.recompute();
+      return;
+    }
     this.lastLive = live;
     this.recompute();
+    // The hand-over message: whoever waits for us to release an address hears at once that
+    // we did. At most one per 20 ms (100 speakers starting together change every live set
+    // 100 times); one skipped only delays a hand-over to the next regular heartbeat.
+    if (now - this.lastPrompt >= 20) {
+      this.lastPrompt = now;
+      this.heartbeat(false);
+    }
+  }
+
+  /**
+   * Off its network, the node withdraws everything and its Lease stops vouching for it,
+   * so the others take over at deadAfter as from a crash; back on it, it takes part
+   * again as after a restart: its addresses wait for the hand-over (announcer.ts).
+   */
+  private checkLink(): void {
+    const offline = !this.link.up();
+    if (offline === this.offline) return;
+    this.offline = offline;
+    clearTimeout(this.rejoin);
+    if (offline) {
+      this.membership.setSelfReady(false);
+      this.log.warn(`node ${this.init.node} is off its network (no running interface holds its InternalIP): withdrawing until it is back`, { event: 'offline' });
+      return;
+    }
+    // Settle first, as at start: hear who is alive (and who took our addresses) before taking any back.
+    const s = this.init.metal.speaker;
+    this.log.info(`node ${this.init.node} is back on its network: taking part again in ${s.deadAfter + s.heartbeatInterval} ms`, { event: 'online' });
+    this.rejoin = setTimeout(() => {
+      if (this.offline || !this.ready) return;
+      this.membership.setSelfReady(true);
+      this.heartbeat(false);
+      this.checkLiveness();
+    }, s.deadAfter + s.heartbeatInterval);
+  }
+
+  /** Renews the Lease at once when a peer stops acknowledging us, so it finds us alive there (membership.ts). */
+  private checkAcknowledged(now: number): void {
+    const peers = this.membership.unacknowledged(now);
+    const fresh = peers.filter((p) => !this.unacknowledged.has(p));
+    for (const p of [...this.unacknowledged]) if (!peers.includes(p)) this.unacknowledged.delete(p);
+    if (fresh.length === 0) return;
+    for (const p of fresh) this.unacknowledged.add(p);
+    void this.lease.renew().catch((e: unknown) => this.log.warn(`renewing Lease (${fresh.join(', ')} stopped acknowledging heartbeats): ${(e as Error).message}`, { event: 'lease-renew-failed' }));
+  }
+
+  /** One warning per peer when it becomes alive by its Lease alone, one line when its heartbeats return. */
+  private reportLeaseFallback(now: number): void {
+    const peers = this.membership.onLease(now);
+    for (const node of peers) {
+      if (this.onLease.has(node)) continue;
+      this.onLease.add(node);
+      this.leaseFallbacks++;
+      this.log.warn(
+        `no heartbeats from ${node}, alive by its Lease only: is UDP port ${this.init.metal.speaker.gossipPort} blocked between the nodes? ` +
+          `Its addresses stay where they are; should it fail, they move when its Lease expires, not within ${this.init.metal.speaker.deadAfter} ms`,
+        { event: 'peer-lease-fallback', peer: node },
+      );
+    }
+    for (const node of [...this.onLease]) {
+      if (peers.includes(node)) continue;
+      this.onLease.delete(node);
+      const state = this.membership.state(node, now);
+      this.log.info(state === 'gossip' ? `heartbeats from ${node} arrive again` : `${node} is no longer alive by its Lease (${state})`, { event: 'peer-lease-fallback-ended', peer: node });
+    }
   }
 
   private queueRecompute(): void {
@@ -296,17 +407,19 @@ export class Speaker {
       }
       wanted.set(d.ip, ifs);
     }
-    const { announced, withdrawn, failed } = this.announcements.apply(wanted);
+    // Whoever may be announcing without us: the peers we hear, and those we count live (by their Lease too).
+    const unaware = [...new Set([...this.membership.heardRecently(now), ...live])].filter((n) => n !== this.init.node && !this.membership.seesUsLive(n, now));
+    const gated = this.handover.gate(wanted, this.announcements.snapshot(), unaware, now);
+    for (const ip of gated.expired) {
+      this.log.info(`announcing ${ip} though ${unaware.join(', ')} did not acknowledge this node within ${this.init.metal.speaker.deadAfter} ms (they count it live by its Lease)`, {
+        event: 'handover-timeout',
+        address: ip,
+      });
+    }
+    const { announced, withdrawn, failed } = this.announcements.apply(gated.now);
     for (const f of failed) this.warnOnce(`fail:${f.entry}:${f.error}`, `cannot announce ${f.entry}: ${f.error}; retrying`, { event: 'announce-failed', ...entryFields(f.entry) });
     for (const w of withdrawn) this.log.info(`withdraw ${w}: ${this.why(w, decisions)}`, { event: 'withdraw', ...entryFields(w) });
     for (const a of announced) this.log.info(`announce ${a} (live: ${[...live].sort().join(', ')})`, { event: 'announce', ...entryFields(a) });
-    for (const node of this.membership.unheard(now)) {
-      this.warnOnce(
-        `unheard:${node}`,
-        `no heartbeats from ${node}, alive by its Lease only: is UDP port ${this.init.metal.speaker.gossipPort} blocked? Failover for its addresses falls back to Lease expiry`,
-        { event: 'peer-unheard' },
-      );
-    }
   }
 
   private why(entry: string, decisions: ReadonlyMap<string, Decision>): string {

@@ -56,6 +56,41 @@ function get(url: string, timeoutMs: number): Promise<string> {
 
 let loop: { stop: boolean } | undefined;
 
+/**
+ * arping run continuously: a who-has every intervalMs; every answer is counted against
+ * the latest request sent before it arrived, so a request answered by two MACs (two
+ * nodes announcing at once) shows as one round with both.
+ */
+let watch: { timer: NodeJS.Timeout; rounds: { t: number; macs: string[] }[]; listener: (f: Buffer) => void } | undefined;
+
+function watchStart(ip: string, intervalMs: number): void {
+  watchStop();
+  const rounds: { t: number; macs: string[] }[] = [];
+  const listener = (f: Buffer): void => {
+    const p = parseArp(f);
+    const round = rounds[rounds.length - 1];
+    if (!round || !p || p.op !== ARP_REPLY || p.senderIp !== ip || p.targetIp !== ip4) return;
+    const m = formatMac(p.senderMac);
+    if (!round.macs.includes(m)) round.macs.push(m);
+  };
+  listeners.add(listener);
+  const ask = (): void => {
+    rounds.push({ t: Date.now(), macs: [] });
+    sock.send(buildArpRequest(mac, ip4, ip));
+  };
+  ask();
+  watch = { timer: setInterval(ask, intervalMs), rounds, listener };
+}
+
+function watchStop(): { t: number; macs: string[] }[] {
+  if (!watch) return [];
+  clearInterval(watch.timer);
+  listeners.delete(watch.listener);
+  const { rounds } = watch;
+  watch = undefined;
+  return rounds;
+}
+
 async function runLoop(url: string, intervalMs: number, timeoutMs: number, state: { stop: boolean }): Promise<void> {
   while (!state.stop) {
     const t = Date.now();
@@ -105,6 +140,14 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       loop = { stop: false };
       void runLoop(cmd.url ?? '', cmd.intervalMs ?? 20, cmd.timeoutMs ?? 150, loop);
       reply({ ok: true });
+      break;
+    case 'arp-watch-start':
+      watchStart(cmd.ip ?? '', cmd.intervalMs ?? 20);
+      reply({ ok: true });
+      break;
+    case 'arp-watch-stop':
+      // The last request's answers are still on their way.
+      setTimeout(() => reply({ rounds: watchStop() }), 50);
       break;
     case 'loop-stop':
       if (loop) loop.stop = true;

@@ -1,6 +1,7 @@
 // The whole wire setup shared by the wire test and the failover benchmark: namespaces
 // and bridge, devcluster reachable from inside them, Nodes, the lbc config, an HTTP
 // server and a speaker per node, and the client.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -106,8 +107,8 @@ export class WireCluster {
   }
 
   /** Starts `lbc speaker` on a node; resolves once it takes part. */
-  async startSpeaker(node: string): Promise<Child> {
-    const c = startChild(`speaker ${node}`, this.wire.member(node).ns, './speaker-child.ts', [node, this.configPath, this.dev?.kubeconfigPath ?? '', this.apiSocket, this.apiPort]);
+  async startSpeaker(node: string, env: NodeJS.ProcessEnv = {}): Promise<Child> {
+    const c = startChild(`speaker ${node}`, this.wire.member(node).ns, './speaker-child.ts', [node, this.configPath, this.dev?.kubeconfigPath ?? '', this.apiSocket, this.apiPort], env);
     this.children.push(c);
     this.speakers.set(node, c);
     await c.waitFor(/takes part/, CHILD_START_MS);
@@ -125,6 +126,41 @@ export class WireCluster {
   /** The nodes that answered a who-has for `ip` within waitMs. */
   async arp(ip: string, waitMs = 300): Promise<string[]> {
     return (await this.client.call<Replies>({ op: 'arp', ip, waitMs })).replies.map((r) => this.nodeOfMac(r.mac));
+  }
+
+  /** Starts an arping on the client: a who-has for `ip` every intervalMs until arpWatchStop. */
+  async arpWatchStart(ip: string, intervalMs = 10): Promise<void> {
+    await this.client.call({ op: 'arp-watch-start', ip, intervalMs });
+  }
+
+  /** Every request since arpWatchStart, with the nodes that answered it. */
+  async arpWatchStop(): Promise<{ t: number; nodes: string[] }[]> {
+    const { rounds } = await this.client.call<{ rounds: { t: number; macs: string[] }[] }>({ op: 'arp-watch-stop' });
+    return rounds.map((r) => ({ t: r.t, nodes: r.macs.map((m) => this.nodeOfMac(m)) }));
+  }
+
+  /**
+   * Drops the speakers' heartbeats (UDP `port`) to and from `node`, in its namespace, with
+   * nftables: its link, and its path to the API server (a Unix socket), stay up.
+   */
+  blockGossip(node: string, port = 7947, direction: 'both' | 'in' | 'out' = 'both'): void {
+    const ns = this.wire.member(node).ns;
+    const hooks = direction === 'both' ? ['input', 'output'] : direction === 'in' ? ['input'] : ['output'];
+    const rules = [
+      'table inet lbc_gossip_block {',
+      ...hooks.flatMap((hook) => [`  chain ${hook} {`, `    type filter hook ${hook} priority 0; policy accept;`, `    udp dport ${port} drop`, '  }']),
+      '}',
+    ].join('\n');
+    execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: rules, stdio: ['pipe', 'pipe', 'pipe'] });
+  }
+
+  /** Pulls (or plugs back) `node`'s cable: its port on the bridge goes down, its eth0 loses the carrier. */
+  cable(node: string, state: 'up' | 'down'): void {
+    execFileSync('ip', ['-n', this.wire.bridgeNs, 'link', 'set', `p-${node}`.slice(0, 15), state], { stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
+  unblockGossip(node: string): void {
+    execFileSync('ip', ['netns', 'exec', this.wire.member(node).ns, 'nft', 'delete', 'table', 'inet', 'lbc_gossip_block'], { stdio: ['ignore', 'pipe', 'pipe'] });
   }
 
   async ndp(ip: string, waitMs = 300): Promise<string[]> {

@@ -11,9 +11,14 @@ process.stdin.resume();
 const [node = '', config = '', kubeconfig = '', apiSocket = '', apiPort = '0'] = process.argv.slice(2);
 
 await new Promise<void>((resolve, reject) => {
+  // LBC_WIRE_API_DELAY_MS: what the API server sends reaches this speaker that much later
+  // (a loaded API server's watch), in order.
+  const delayMs = Number(process.env.LBC_WIRE_API_DELAY_MS ?? 0);
   const server = createServer((c) => {
     const upstream = connect(apiSocket);
-    c.pipe(upstream).pipe(c);
+    c.pipe(upstream);
+    if (delayMs > 0) upstream.on('data', (chunk: Buffer) => setTimeout(() => c.write(chunk), delayMs));
+    else upstream.pipe(c);
     c.on('error', () => upstream.destroy());
     upstream.on('error', () => c.destroy());
   });
