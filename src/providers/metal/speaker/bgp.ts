@@ -1,0 +1,284 @@
+// The speaker's BGP mode: reads MetalLB's BGPPeer, BGPAdvertisement, Community and
+// BFDProfile resources, keeps one session (bgp/session.ts) per BGPPeer that selects this
+// node, gives each the routes bgp/advertise.ts plans, and writes a ServiceBGPStatus per
+// Service it advertises, as MetalLB's speaker does (internal/k8s/controllers/
+// bgp_status_controller.go: generateName `bgp-`, the node and Service labels, status
+// node/serviceName/serviceNamespace/peers).
+//
+// Without MetalLB's CRDs installed BGP mode is off (logged once at start).
+import { PatchStrategy, setHeaderOptions, type V1Node, type V1Service } from '@kubernetes/client-node';
+import type { KubeClients } from '../../../kube/client.js';
+import { customObjectsApi, type CustomObject } from '../../../kube/custom-resources.js';
+import { newInformer, type Informer, type WatchFn } from '../../../kube/informer.js';
+import type { Logger } from '../../../kube/logger.js';
+import { planRoutes, type AdvertisementSpec, type BgpPool, type BgpService, type PeerSpec } from '../bgp/advertise.js';
+import { Session, type SessionDeps } from '../bgp/session.js';
+import { anySelectorMatches } from '../node-selector.js';
+import { poolOf, type Pool } from '../pools.js';
+import {
+  BFDProfiles,
+  BGPAdvertisements,
+  BGPPeers,
+  Communities,
+  communityAliases,
+  LABEL_ANNOUNCE_NODE,
+  LABEL_SERVICE_NAME,
+  LABEL_SERVICE_NAMESPACE,
+  METALLB_GROUP,
+  parseAdvertisement,
+  parsePeer,
+  ServiceBGPStatuses,
+} from './bgp-resources.js';
+
+/**
+ * The address pools BGP advertisements select from. Today the config file's pools (no
+ * labels); the one place to swap for the IPAddressPool resources.
+ */
+export function bgpPools(pools: readonly Pool[]): BgpPool[] {
+  return pools.map((p) => ({ name: p.name, labels: {}, contains: (ip: string) => poolOf([p], ip) !== undefined }));
+}
+
+export interface BgpModeInit {
+  readonly node: string;
+  /** Where MetalLB's resources live (and ServiceBGPStatus objects are written). */
+  readonly namespace: string;
+  readonly clients: KubeClients;
+  readonly log: Logger;
+  readonly pools: () => readonly BgpPool[];
+  readonly watch?: WatchFn;
+  readonly connectMd5?: SessionDeps['connectMd5'];
+  /** Told when something changed that needs a recompute (a CR, a session coming up). */
+  readonly changed: () => void;
+}
+
+interface PeerSession {
+  readonly key: string;
+  readonly spec: PeerSpec;
+  readonly session: Session;
+}
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export class BgpMode {
+  readonly peers: Informer<CustomObject>;
+  readonly advertisements: Informer<CustomObject>;
+  readonly communities: Informer<CustomObject>;
+  readonly bfdProfiles: Informer<CustomObject>;
+  readonly statuses: Informer<CustomObject>;
+  private enabled = false;
+  private readonly sessions = new Map<string, PeerSession>();
+  private readonly warned = new Set<string>();
+  private statusWanted = new Map<string, string[]>();
+  private statusBusy = false;
+  private statusAgain = false;
+  /** Objects this speaker created, by Service key, until its informer sees them (no second create meanwhile). */
+  private readonly created = new Map<string, string>();
+  /** The node's IPv4 InternalIP: the BGP identifier of sessions over IPv6. */
+  private nodeIpv4: string | undefined;
+
+  constructor(private readonly init: BgpModeInit) {
+    const common = {
+      namespace: init.namespace,
+      logger: { warn: (m: string, ...a: unknown[]) => init.log.warn(`${m} ${a.map(String).join(' ')}`) },
+      ...(init.watch ? { watch: init.watch } : {}),
+    };
+    this.peers = newInformer(init.clients, BGPPeers, { ...common, name: 'bgppeers' });
+    this.advertisements = newInformer(init.clients, BGPAdvertisements, { ...common, name: 'bgpadvertisements' });
+    this.communities = newInformer(init.clients, Communities, { ...common, name: 'communities' });
+    this.bfdProfiles = newInformer(init.clients, BFDProfiles, { ...common, name: 'bfdprofiles' });
+    this.statuses = newInformer(init.clients, ServiceBGPStatuses, { ...common, name: 'servicebgpstatuses', labelSelector: `${LABEL_ANNOUNCE_NODE}=${init.node}` });
+    const changed = (): void => init.changed();
+    for (const inf of [this.peers, this.advertisements, this.communities, this.bfdProfiles]) inf.onAdd(changed).onUpdate(changed).onDelete(changed);
+  }
+
+  /** Starts the informers when MetalLB's CRDs are installed; resolves once they synced. */
+  async start(signal?: AbortSignal): Promise<void> {
+    try {
+      await customObjectsApi(this.init.clients).listNamespacedCustomObject({ group: METALLB_GROUP, version: 'v1beta2', namespace: this.init.namespace, plural: 'bgppeers', limit: 1 });
+    } catch (e) {
+      if ((e as { code?: number }).code === 404) {
+        this.init.log.info(`MetalLB's BGPPeer resource is not installed (metallb.io/v1beta2 bgppeers): BGP mode is off`, { event: 'bgp-off' });
+        return;
+      }
+      throw e;
+    }
+    this.enabled = true;
+    const all = this.informers();
+    for (const inf of all) inf.start();
+    await Promise.all(all.map((inf) => inf.waitForSync(signal)));
+  }
+
+  /** Ends every session with a Cease, so the routers withdraw this node's routes at once. */
+  async stop(): Promise<void> {
+    const closing = [...this.sessions.values()].map((p) => p.session.close());
+    this.sessions.clear();
+    await Promise.all(closing);
+    if (this.enabled) await Promise.all(this.informers().map((i) => i.stop()));
+    this.enabled = false;
+  }
+
+  /** Peer name → prefixes that peer has from this node now. */
+  advertised(): Map<string, string[]> {
+    return new Map([...this.sessions].map(([name, p]) => [name, p.session.advertised()]));
+  }
+
+  sessionStates(): Map<string, string> {
+    return new Map([...this.sessions].map(([name, p]) => [name, p.session.state]));
+  }
+
+  /** Brings the sessions and their routes in line with the cluster as the informers see it. */
+  update(input: { readonly node: V1Node | undefined; readonly nodeUnfit?: string; readonly services: readonly { readonly svc: V1Service; readonly view: Omit<BgpService, 'labels'> }[] }): void {
+    if (!this.enabled) return;
+    const nodeLabels = input.node?.metadata?.labels ?? {};
+    this.nodeIpv4 = input.node?.status?.addresses?.find((a) => a.type === 'InternalIP' && !a.address.includes(':'))?.address;
+    const peers: PeerSpec[] = [];
+    for (const obj of this.peers.cache.list()) {
+      const r = parsePeer(obj);
+      if (!r.ok) {
+        this.warnOnce(r.reason, { event: 'bgp-peer-invalid' });
+        continue;
+      }
+      if (!anySelectorMatches(r.value.nodeSelectors, nodeLabels)) continue;
+      if (r.value.bfdProfile) this.warnOnce(`BGPPeer ${r.value.name}: spec.bfdProfile ${r.value.bfdProfile} is not implemented yet; the session relies on its hold time (${r.value.holdTime}s)`, { event: 'bgp-bfd-unsupported' });
+      peers.push(r.value);
+    }
+    const { aliases, errors } = communityAliases(this.communities.cache.list());
+    for (const e of errors) this.warnOnce(e, { event: 'bgp-community-invalid' });
+    const ads: AdvertisementSpec[] = [];
+    for (const obj of this.advertisements.cache.list()) {
+      const r = parseAdvertisement(obj, aliases);
+      if (r.ok) ads.push(r.value);
+      else this.warnOnce(r.reason, { event: 'bgp-advertisement-invalid' });
+    }
+    const live = this.syncSessions(peers);
+    const plan = planRoutes({
+      node: this.init.node,
+      nodeLabels,
+      ...(input.nodeUnfit ? { nodeUnfit: input.nodeUnfit } : {}),
+      peers: live,
+      advertisements: ads,
+      pools: this.init.pools(),
+      services: input.services.map(({ svc, view }) => ({ ...view, labels: svc.metadata?.labels ?? {} })),
+    });
+    for (const p of live) this.sessions.get(p.name)?.session.set(plan.routes.get(p.name) ?? []);
+    this.statusWanted = new Map([...plan.servicePeers].map(([k, v]) => [k, [...v].sort()]));
+    void this.writeStatuses();
+  }
+
+  // ---- internals ------------------------------------------------------------------
+
+  private informers(): Informer<CustomObject>[] {
+    return [this.peers, this.advertisements, this.communities, this.bfdProfiles, this.statuses];
+  }
+
+  /** Opens sessions for new peers, closes those of peers gone, restarts those whose settings changed. */
+  private syncSessions(peers: readonly PeerSpec[]): PeerSpec[] {
+    const wanted = new Map(peers.map((p) => [p.name, p]));
+    for (const [name, p] of [...this.sessions]) {
+      const spec = wanted.get(name);
+      if (spec && JSON.stringify(spec) === p.key) continue;
+      this.sessions.delete(name);
+      this.init.log.info(`BGP peer ${name} ${spec ? 'changed' : 'no longer applies to this node'}: closing its session`, { event: 'bgp-peer-removed' });
+      void p.session.close();
+    }
+    const live: PeerSpec[] = [];
+    for (const spec of peers) {
+      if (!this.sessions.has(spec.name)) {
+        try {
+          const session = new Session(
+            { ...spec, ...(this.nodeIpv4 ? { fallbackRouterId: this.nodeIpv4 } : {}) },
+            {
+              log: { info: (m) => this.init.log.info(m, { event: 'bgp-session' }), warn: (m) => this.init.log.warn(m, { event: 'bgp-session' }) },
+              ...(this.init.connectMd5 ? { connectMd5: this.init.connectMd5 } : {}),
+              onState: (s) => {
+                if (s === 'established') this.init.changed();
+              },
+            },
+          );
+          this.sessions.set(spec.name, { key: JSON.stringify(spec), spec, session });
+          this.init.log.info(`BGP peer ${spec.name} (${spec.peerAddress}, AS ${spec.peerAsn}) applies to this node: starting its session`, { event: 'bgp-peer-added' });
+        } catch (e) {
+          this.warnOnce(`BGPPeer ${spec.name}: ${(e as Error).message}`, { event: 'bgp-peer-invalid' });
+          continue;
+        }
+      }
+      live.push(spec);
+    }
+    return live;
+  }
+
+  /** ServiceBGPStatus objects in line with statusWanted; one pass at a time, again if asked meanwhile. */
+  private async writeStatuses(): Promise<void> {
+    if (this.statusBusy) {
+      this.statusAgain = true;
+      return;
+    }
+    this.statusBusy = true;
+    try {
+      do {
+        this.statusAgain = false;
+        await this.statusPass();
+      } while (this.statusAgain);
+    } catch (e) {
+      this.warnOnce(`writing ServiceBGPStatus: ${(e as Error).message}`, { event: 'bgp-status-failed' });
+    } finally {
+      this.statusBusy = false;
+    }
+  }
+
+  private async statusPass(): Promise<void> {
+    const api = customObjectsApi(this.init.clients);
+    const ref = { group: METALLB_GROUP, version: 'v1beta1', namespace: this.init.namespace, plural: 'servicebgpstatuses' };
+    const existing = new Map<string, CustomObject[]>();
+    for (const o of this.statuses.cache.list()) {
+      const l = o.metadata?.labels ?? {};
+      const key = `${l[LABEL_SERVICE_NAMESPACE] ?? ''}/${l[LABEL_SERVICE_NAME] ?? ''}`;
+      existing.set(key, [...(existing.get(key) ?? []), o]);
+    }
+    const wanted = this.statusWanted;
+    for (const [key, name] of [...this.created]) {
+      if (wanted.has(key) || existing.has(key)) continue;
+      this.created.delete(key);
+      await api.deleteNamespacedCustomObject({ ...ref, name }).catch((e: unknown) => {
+        if ((e as { code?: number }).code !== 404) throw e;
+      });
+    }
+    for (const [key, objs] of existing) {
+      // No peers (or a duplicate): MetalLB deletes the object.
+      const extra = wanted.has(key) ? objs.slice(1) : objs;
+      if (this.created.get(key) === objs[0]?.metadata?.name) this.created.delete(key);
+      for (const o of extra) {
+        await api.deleteNamespacedCustomObject({ ...ref, name: o.metadata?.name ?? '' }).catch((e: unknown) => {
+          if ((e as { code?: number }).code !== 404) throw e;
+        });
+      }
+    }
+    for (const [key, peers] of wanted) {
+      const [namespace = '', name = ''] = key.split('/');
+      const status = { node: this.init.node, serviceName: name, serviceNamespace: namespace, peers };
+      const cur = existing.get(key)?.[0];
+      if (cur && JSON.stringify(cur.status ?? {}) === JSON.stringify(status)) continue;
+      let objName = cur?.metadata?.name ?? this.created.get(key);
+      if (!objName) {
+        const created = (await api.createNamespacedCustomObject({
+          ...ref,
+          body: {
+            apiVersion: `${METALLB_GROUP}/v1beta1`,
+            kind: 'ServiceBGPStatus',
+            metadata: { generateName: 'bgp-', namespace: this.init.namespace, labels: { [LABEL_ANNOUNCE_NODE]: this.init.node, [LABEL_SERVICE_NAME]: name, [LABEL_SERVICE_NAMESPACE]: namespace } },
+          },
+        })) as CustomObject;
+        objName = created.metadata?.name ?? '';
+        this.created.set(key, objName);
+      }
+      // status is a subresource: a create ignores it.
+      await api.patchNamespacedCustomObjectStatus({ ...ref, name: objName, body: { status } }, mergePatch);
+    }
+  }
+
+  private warnOnce(msg: string, fields: { event: string }): void {
+    if (this.warned.has(msg)) return;
+    this.warned.add(msg);
+    this.init.log.warn(msg, fields);
+  }
+}
