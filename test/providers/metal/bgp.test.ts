@@ -20,7 +20,8 @@ const VIP_LOCAL = '10.77.0.11';
 const HOLD_MS = 3000;
 
 describe.skipIf(unavailable !== undefined)(`metal BGP mode against bird${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
-  const c = new BgpCluster(NODES, [VIP, VIP6, VIP_LOCAL]);
+  // node-c's IPv4 session runs BFD (BGPPeer router-bfd, BFDProfile fast: 100 ms x3).
+  const c = new BgpCluster(NODES, [VIP, VIP6, VIP_LOCAL], ['node-c']);
   let failed = false;
   const all = () => NODES.map((n) => c.ip4(n)).sort();
 
@@ -76,7 +77,8 @@ describe.skipIf(unavailable !== undefined)(`metal BGP mode against bird${unavail
     for (const o of items) {
       expect(o.metadata.name).toMatch(/^bgp-/);
       expect(o.metadata.labels).toMatchObject({ 'metallb.io/service-name': 'web', 'metallb.io/service-namespace': 'default' });
-      expect(o.status).toEqual({ node: o.metadata.labels['metallb.io/node'], serviceName: 'web', serviceNamespace: 'default', peers: ['router', 'router6'] });
+      const node = o.metadata.labels['metallb.io/node'];
+      expect(o.status).toEqual({ node, serviceName: 'web', serviceNamespace: 'default', peers: node === 'node-c' ? ['router-bfd', 'router6'] : ['router', 'router6'] });
     }
   });
 
@@ -95,6 +97,19 @@ describe.skipIf(unavailable !== undefined)(`metal BGP mode against bird${unavail
     await c.slice('local-1', 'local', [{ node: 'node-c', ready: false }]);
     await within('no route', () => c.nextHops(VIP_LOCAL).length === 0, 10_000);
     expect(c.bird.route(`${VIP_LOCAL}/32`)).not.toContain('via');
+  });
+
+  it('BFD: a node losing its link is withdrawn within the BFD detection time, far inside the hold time', async () => {
+    await within('BFD up for node-c', () => /up/i.test(c.bird.birdc('show', 'bfd', 'sessions').split('\n').find((l) => l.includes(c.ip4('node-c'))) ?? ''), 15_000, 100);
+    c.fabric.link('node-c', false);
+    const ms = await within('node-c withdrawn', () => !c.nextHops(VIP).includes(c.ip4('node-c')), HOLD_MS, 5);
+    console.log(`BGP withdrawal after node-c lost its link, with BFD 100 ms x3: ${ms} ms`);
+    expect(ms).toBeLessThan(1000);
+    c.fabric.link('node-c', true);
+    await within('node-c back', () => c.nextHops(VIP).includes(c.ip4('node-c')), 20_000, 100);
+    // Both ends run BFD again, and its next hop is back next to the others.
+    await within('BFD up again', () => /up/i.test(c.bird.birdc('show', 'bfd', 'sessions').split('\n').find((l) => l.includes(c.ip4('node-c'))) ?? ''), 15_000, 100);
+    expect(c.nextHops(VIP)).toEqual(all());
   });
 
   it('a SIGKILLed speaker: the router drops that next hop well within the hold time', async () => {

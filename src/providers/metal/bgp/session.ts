@@ -109,6 +109,11 @@ export class Session {
     return [...this.sent.keys()].sort();
   }
 
+  /** Drops the connection (BFD saw the path go) and dials again after the backoff. */
+  drop(why: string): void {
+    this.fail(new Error(why));
+  }
+
   /** Ends the session for good: withdraws by Cease (administrative shutdown), then closes. */
   async close(): Promise<void> {
     if (this.st === 'closed') return;

@@ -12,6 +12,7 @@ import { customObjectsApi, type CustomObject } from '../../../kube/custom-resour
 import { newInformer, type Informer, type WatchFn } from '../../../kube/informer.js';
 import type { Logger } from '../../../kube/logger.js';
 import { planRoutes, type AdvertisementSpec, type BgpPool, type BgpService, type PeerSpec } from '../bgp/advertise.js';
+import { BfdEndpoint, type BfdSession, type BfdTimers } from '../bgp/bfd.js';
 import { Session, type SessionDeps } from '../bgp/session.js';
 import { anySelectorMatches } from '../node-selector.js';
 import { poolOf, type Pool } from '../pools.js';
@@ -26,6 +27,7 @@ import {
   LABEL_SERVICE_NAMESPACE,
   METALLB_GROUP,
   parseAdvertisement,
+  parseBfdProfile,
   parsePeer,
   ServiceBGPStatuses,
 } from './bgp-resources.js';
@@ -55,6 +57,7 @@ interface PeerSession {
   readonly key: string;
   readonly spec: PeerSpec;
   readonly session: Session;
+  bfd?: BfdSession;
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -75,6 +78,7 @@ export class BgpMode {
   private readonly created = new Map<string, string>();
   /** The node's IPv4 InternalIP: the BGP identifier of sessions over IPv6. */
   private nodeIpv4: string | undefined;
+  private bfd: BfdEndpoint | undefined;
 
   constructor(private readonly init: BgpModeInit) {
     const common = {
@@ -113,6 +117,7 @@ export class BgpMode {
     const closing = [...this.sessions.values()].map((p) => p.session.close());
     this.sessions.clear();
     await Promise.all(closing);
+    this.bfd?.closeAll();
     if (this.enabled) await Promise.all(this.informers().map((i) => i.stop()));
     this.enabled = false;
   }
@@ -139,7 +144,6 @@ export class BgpMode {
         continue;
       }
       if (!anySelectorMatches(r.value.nodeSelectors, nodeLabels)) continue;
-      if (r.value.bfdProfile) this.warnOnce(`BGPPeer ${r.value.name}: spec.bfdProfile ${r.value.bfdProfile} is not implemented yet; the session relies on its hold time (${r.value.holdTime}s)`, { event: 'bgp-bfd-unsupported' });
       peers.push(r.value);
     }
     const { aliases, errors } = communityAliases(this.communities.cache.list());
@@ -172,13 +176,28 @@ export class BgpMode {
   }
 
   /** Opens sessions for new peers, closes those of peers gone, restarts those whose settings changed. */
-  private syncSessions(peers: readonly PeerSpec[]): PeerSpec[] {
+  private syncSessions(all: readonly PeerSpec[]): PeerSpec[] {
+    // A peer naming a BFDProfile that does not exist (or one lbc cannot run) gets no session: MetalLB refuses that configuration.
+    const timers = new Map<string, BfdTimers>();
+    const peers = all.filter((p) => {
+      if (!p.bfdProfile) return true;
+      const obj = this.bfdProfiles.cache.get(`${this.init.namespace}/${p.bfdProfile}`);
+      const r = obj ? parseBfdProfile(obj) : undefined;
+      if (!r?.ok) {
+        this.warnOnce(`BGPPeer ${p.name}: ${r ? r.reason : `BFDProfile ${p.bfdProfile} does not exist`}; not peering`, { event: 'bgp-peer-invalid' });
+        return false;
+      }
+      timers.set(p.name, r.value);
+      return true;
+    });
+    const keyOf = (spec: PeerSpec): string => JSON.stringify([spec, timers.get(spec.name)]);
     const wanted = new Map(peers.map((p) => [p.name, p]));
     for (const [name, p] of [...this.sessions]) {
       const spec = wanted.get(name);
-      if (spec && JSON.stringify(spec) === p.key) continue;
+      if (spec && keyOf(spec) === p.key) continue;
       this.sessions.delete(name);
       this.init.log.info(`BGP peer ${name} ${spec ? 'changed' : 'no longer applies to this node'}: closing its session`, { event: 'bgp-peer-removed' });
+      if (p.bfd) this.bfd?.close(p.spec.peerAddress);
       void p.session.close();
     }
     const live: PeerSpec[] = [];
@@ -195,7 +214,10 @@ export class BgpMode {
               },
             },
           );
-          this.sessions.set(spec.name, { key: JSON.stringify(spec), spec, session });
+          const entry: PeerSession = { key: keyOf(spec), spec, session };
+          this.sessions.set(spec.name, entry);
+          const bfdTimers = timers.get(spec.name);
+          if (bfdTimers) void this.startBfd(entry, bfdTimers);
           this.init.log.info(`BGP peer ${spec.name} (${spec.peerAddress}, AS ${spec.peerAsn}) applies to this node: starting its session`, { event: 'bgp-peer-added' });
         } catch (e) {
           this.warnOnce(`BGPPeer ${spec.name}: ${(e as Error).message}`, { event: 'bgp-peer-invalid' });
@@ -205,6 +227,27 @@ export class BgpMode {
       live.push(spec);
     }
     return live;
+  }
+
+  private async startBfd(entry: PeerSession, timers: BfdTimers): Promise<void> {
+    this.bfd ??= new BfdEndpoint({ warn: (m) => this.init.log.warn(m, { event: 'bfd' }) });
+    try {
+      entry.bfd = await this.bfd.open(
+        entry.spec.peerAddress,
+        timers,
+        {
+          onDown: (why) => {
+            this.init.log.warn(`BGP peer ${entry.spec.name}: ${why}; dropping the session`, { event: 'bfd-down' });
+            entry.session.drop(why);
+          },
+          onUp: () => this.init.log.info(`BGP peer ${entry.spec.name}: BFD session up`, { event: 'bfd-up' }),
+        },
+        entry.spec.sourceAddress,
+      );
+      if (this.sessions.get(entry.spec.name) !== entry) this.bfd.close(entry.spec.peerAddress);
+    } catch (e) {
+      this.warnOnce(`BGP peer ${entry.spec.name}: cannot start BFD: ${(e as Error).message}`, { event: 'bfd-failed' });
+    }
   }
 
   /** ServiceBGPStatus objects in line with statusWanted; one pass at a time, again if asked meanwhile. */

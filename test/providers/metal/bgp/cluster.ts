@@ -36,6 +36,8 @@ export class BgpCluster {
   constructor(
     readonly nodes: readonly string[],
     readonly vips: readonly string[],
+    /** Nodes whose IPv4 session runs BFD (BGPPeer router-bfd with BFDProfile fast, 100 ms x3). */
+    readonly bfdNodes: readonly string[] = [],
   ) {}
 
   async start(opts: { holdTime?: number } = {}): Promise<void> {
@@ -46,10 +48,10 @@ export class BgpCluster {
     this.bird = new Bird(this.fabric.routerNs, ROUTER_IP4);
     await this.bird.start(
       this.nodes.flatMap((n) => [
-        { name: n, address: this.fabric.node(n).ip4 },
+        { name: n, address: this.fabric.node(n).ip4, bfd: this.bfdNodes.includes(n) },
         { name: `${n}6`, address: this.fabric.node(n).ip6 },
       ]),
-      { holdTime: opts.holdTime ?? 3 },
+      { holdTime: opts.holdTime ?? 3, bfdIntervalMs: 100 },
     );
 
     this.dev = await startDevCluster({ port: 0 });
@@ -91,12 +93,20 @@ export class BgpCluster {
     await Promise.all(started);
   }
 
-  /** The BGPPeers (IPv4 and IPv6 to the router) and one BGPAdvertisement, as a MetalLB user writes them. */
+  /**
+   * The BGPPeers (IPv4 and IPv6 to the router; the IPv4 one with BFD for bfdNodes) and one
+   * BGPAdvertisement, as a MetalLB user writes them.
+   */
   async configure(peer: Record<string, unknown> = {}, advertisement: Record<string, unknown> = {}): Promise<void> {
     const create = (plural: string, version: string, kind: string, name: string, spec: Record<string, unknown>) =>
       this.custom.createNamespacedCustomObject({ group: 'metallb.io', version, namespace: NAMESPACE, plural, body: { apiVersion: `metallb.io/${version}`, kind, metadata: { name }, spec } });
     const common = { myASN: NODE_ASN, peerASN: ROUTER_ASN, holdTime: '3s', keepaliveTime: '1s', ...peer };
-    await create('bgppeers', 'v1beta2', 'BGPPeer', 'router', { ...common, peerAddress: ROUTER_IP4 });
+    const bfd = { key: 'kubernetes.io/hostname', operator: 'In', values: [...this.bfdNodes] };
+    await create('bgppeers', 'v1beta2', 'BGPPeer', 'router', { ...common, peerAddress: ROUTER_IP4, ...(this.bfdNodes.length ? { nodeSelectors: [{ matchExpressions: [{ ...bfd, operator: 'NotIn' }] }] } : {}) });
+    if (this.bfdNodes.length) {
+      await create('bfdprofiles', 'v1beta1', 'BFDProfile', 'fast', { receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3 });
+      await create('bgppeers', 'v1beta2', 'BGPPeer', 'router-bfd', { ...common, peerAddress: ROUTER_IP4, bfdProfile: 'fast', nodeSelectors: [{ matchExpressions: [bfd] }] });
+    }
     await create('bgppeers', 'v1beta2', 'BGPPeer', 'router6', { ...common, peerAddress: ROUTER_IP6 });
     await create('communities', 'v1beta1', 'Community', 'names', { communities: [{ name: 'no-export-here', value: '64500:666' }] });
     await create('bgpadvertisements', 'v1beta1', 'BGPAdvertisement', 'all', { ipAddressPools: ['bgp'], communities: ['65535:65281', 'no-export-here', 'large:64513:1:2'], ...advertisement });
