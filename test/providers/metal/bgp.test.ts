@@ -42,7 +42,7 @@ describe.skipIf(unavailable !== undefined)(`metal BGP mode against bird${unavail
     expect(await c.stop()).toEqual([]);
   }, 30_000);
 
-  it('externalTrafficPolicy Cluster: the router learns the /32 and /128 from every node and forwards by ECMP', async () => {
+  it('externalTrafficPolicy Cluster: the router learns the /32 and /128 (over TCP MD5-signed sessions) from every node and forwards by ECMP', async () => {
     await within('ECMP over all three nodes', () => c.nextHops(VIP).join() === all().join(), 15_000);
     expect(c.nextHops(VIP)).toEqual(all());
     expect(c.nextHops(VIP6)).toEqual(NODES.map((n) => c.fabric.node(n).ip6).sort());

@@ -57,7 +57,7 @@ export interface SessionLog {
 export interface SessionDeps {
   readonly log: SessionLog;
   /** Opens a TCP connection with an MD5 key set before the SYN (the packet addon); required for `password`. */
-  readonly connectMd5?: (o: { host: string; port: number; localAddress?: string; password: string }) => Socket;
+  readonly connectMd5?: (o: { host: string; port: number; localAddress?: string; password: string }) => Promise<Socket>;
   /** Told on every state change (the speaker's status and BFD follow it). */
   readonly onState?: (state: SessionState, why?: string) => void;
 }
@@ -141,32 +141,54 @@ export class Session {
     const host = this.cfg.peerAddress;
     const port = this.cfg.peerPort ?? BGP_PORT;
     this.setState('connect');
-    const sock = this.cfg.password
-      ? (this.deps.connectMd5 as NonNullable<SessionDeps['connectMd5']>)({ host, port, password: this.cfg.password, ...(this.cfg.sourceAddress ? { localAddress: this.cfg.sourceAddress } : {}) })
-      : tcpConnect({ host, port, ...(this.cfg.sourceAddress ? { localAddress: this.cfg.sourceAddress } : {}) });
-    this.sock = sock;
-    sock.setNoDelay(true);
+    const local = this.cfg.sourceAddress ? { localAddress: this.cfg.sourceAddress } : {};
+    if (this.cfg.password) {
+      // The key must be on the socket before the SYN: the addon connects, net.Socket takes over once connected.
+      (this.deps.connectMd5 as NonNullable<SessionDeps['connectMd5']>)({ host, port, password: this.cfg.password, ...local }).then(
+        (sock) => {
+          if (this.st !== 'connect') {
+            sock.destroy();
+            return;
+          }
+          this.attach(sock);
+          this.connected(sock);
+        },
+        (e: unknown) => this.fail(e as Error),
+      );
+      return;
+    }
+    const sock = tcpConnect({ host, port, ...local });
+    this.attach(sock);
     // No connect timeout from the OS for minutes: a peer that never answers is retried sooner.
     const connectTimer = setTimeout(() => sock.destroy(new Error('connect timed out')), 5_000);
+    sock.once('close', () => clearTimeout(connectTimer));
     sock.once('connect', () => {
       clearTimeout(connectTimer);
-      this.localAddress = (sock.localAddress ?? '').replace(/^::ffff:/, '');
-      const routerId = this.cfg.routerId ?? (this.localAddress && !isIPv6(this.localAddress) ? this.localAddress : this.cfg.fallbackRouterId);
-      if (!routerId) {
-        this.fail(new Error('no IPv4 router ID: set routerID on the BGPPeer (the session runs over IPv6)'));
-        return;
-      }
-      this.setState('open-sent');
-      sock.write(encodeOpen({ asn: this.cfg.myAsn, holdTime: this.cfg.holdTime, routerId }));
-      // RFC 4271 suggests a large hold timer until the OPEN arrives.
-      this.armHold(240);
+      this.connected(sock);
     });
+  }
+
+  private attach(sock: Socket): void {
+    this.sock = sock;
+    sock.setNoDelay(true);
     sock.on('data', (chunk: Buffer) => this.receive(chunk));
     sock.on('error', (e) => this.fail(e));
     sock.on('close', () => {
-      clearTimeout(connectTimer);
       if (this.sock === sock) this.fail(new Error('connection closed by the peer'));
     });
+  }
+
+  private connected(sock: Socket): void {
+    this.localAddress = (sock.localAddress ?? '').replace(/^::ffff:/, '');
+    const routerId = this.cfg.routerId ?? (this.localAddress && !isIPv6(this.localAddress) ? this.localAddress : this.cfg.fallbackRouterId);
+    if (!routerId) {
+      this.fail(new Error('no IPv4 router ID: set routerID on the BGPPeer (the session runs over IPv6)'));
+      return;
+    }
+    this.setState('open-sent');
+    sock.write(encodeOpen({ asn: this.cfg.myAsn, holdTime: this.cfg.holdTime, routerId }));
+    // RFC 4271 suggests a large hold timer until the OPEN arrives.
+    this.armHold(240);
   }
 
   private receive(chunk: Buffer): void {

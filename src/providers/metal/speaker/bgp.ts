@@ -31,6 +31,7 @@ import {
   parsePeer,
   ServiceBGPStatuses,
 } from './bgp-resources.js';
+import { connectTcpMd5 } from './tcp-md5.js';
 
 /**
  * The address pools BGP advertisements select from. Today the config file's pools (no
@@ -48,6 +49,7 @@ export interface BgpModeInit {
   readonly log: Logger;
   readonly pools: () => readonly BgpPool[];
   readonly watch?: WatchFn;
+  /** TCP MD5 connections; default the packet addon's. */
   readonly connectMd5?: SessionDeps['connectMd5'];
   /** Told when something changed that needs a recompute (a CR, a session coming up). */
   readonly changed: () => void;
@@ -208,7 +210,7 @@ export class BgpMode {
             { ...spec, ...(this.nodeIpv4 ? { fallbackRouterId: this.nodeIpv4 } : {}) },
             {
               log: { info: (m) => this.init.log.info(m, { event: 'bgp-session' }), warn: (m) => this.init.log.warn(m, { event: 'bgp-session' }) },
-              ...(this.init.connectMd5 ? { connectMd5: this.init.connectMd5 } : {}),
+              connectMd5: this.init.connectMd5 ?? connectTcpMd5,
               onState: (s) => {
                 if (s === 'established') this.init.changed();
               },

@@ -17,6 +17,8 @@ const CRDS = new URL('../../../../../shared/crds/metallb-v0.16.1/', import.meta.
 const CHILD_START_MS = 60_000;
 export const NAMESPACE = 'lbc-system';
 export const POOL = ['10.77.0.0/24', 'fd00:77::/120'] as const;
+/** The IPv6 sessions are TCP MD5-signed: the router refuses them without it. */
+const PASSWORD6 = 'lbc-md5-test';
 
 export class BgpCluster {
   readonly fabric = new Fabric();
@@ -49,7 +51,7 @@ export class BgpCluster {
     await this.bird.start(
       this.nodes.flatMap((n) => [
         { name: n, address: this.fabric.node(n).ip4, bfd: this.bfdNodes.includes(n) },
-        { name: `${n}6`, address: this.fabric.node(n).ip6 },
+        { name: `${n}6`, address: this.fabric.node(n).ip6, password: PASSWORD6 },
       ]),
       { holdTime: opts.holdTime ?? 3, bfdIntervalMs: 100 },
     );
@@ -107,7 +109,7 @@ export class BgpCluster {
       await create('bfdprofiles', 'v1beta1', 'BFDProfile', 'fast', { receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3 });
       await create('bgppeers', 'v1beta2', 'BGPPeer', 'router-bfd', { ...common, peerAddress: ROUTER_IP4, bfdProfile: 'fast', nodeSelectors: [{ matchExpressions: [bfd] }] });
     }
-    await create('bgppeers', 'v1beta2', 'BGPPeer', 'router6', { ...common, peerAddress: ROUTER_IP6 });
+    await create('bgppeers', 'v1beta2', 'BGPPeer', 'router6', { ...common, peerAddress: ROUTER_IP6, password: PASSWORD6 });
     await create('communities', 'v1beta1', 'Community', 'names', { communities: [{ name: 'no-export-here', value: '64500:666' }] });
     await create('bgpadvertisements', 'v1beta1', 'BGPAdvertisement', 'all', { ipAddressPools: ['bgp'], communities: ['65535:65281', 'no-export-here', 'large:64513:1:2'], ...advertisement });
   }
