@@ -3,18 +3,57 @@
 // and their translation into what bgp/ needs. A field lbc does not implement is named in
 // the error, never dropped without a word. Pure, apart from the resource types.
 import { parseDuration } from '../../../config/duration.js';
-import { customResource, type CustomObject } from '../../../kube/custom-resources.js';
+import { asCustomObject, listCustomObjects, type CustomObject } from '../../../kube/custom-resources.js';
+import type { ResourceType } from '../../../kube/resources.js';
 import type { AdvertisementSpec, PeerSpec } from '../bgp/advertise.js';
 import { resolveCommunity, type Community } from '../bgp/community.js';
 import type { LabelSelector } from '../node-selector.js';
 
-export const METALLB_GROUP = 'metallb.io';
 
-export const BGPPeers = customResource<CustomObject>({ group: METALLB_GROUP, version: 'v1beta2', plural: 'bgppeers', kind: 'BGPPeer', namespaced: true });
-export const BGPAdvertisements = customResource<CustomObject>({ group: METALLB_GROUP, version: 'v1beta1', plural: 'bgpadvertisements', kind: 'BGPAdvertisement', namespaced: true });
-export const Communities = customResource<CustomObject>({ group: METALLB_GROUP, version: 'v1beta1', plural: 'communities', kind: 'Community', namespaced: true });
-export const BFDProfiles = customResource<CustomObject>({ group: METALLB_GROUP, version: 'v1beta1', plural: 'bfdprofiles', kind: 'BFDProfile', namespaced: true });
-export const ServiceBGPStatuses = customResource<CustomObject>({ group: METALLB_GROUP, version: 'v1beta1', plural: 'servicebgpstatuses', kind: 'ServiceBGPStatus', namespaced: true });
+export const BGPPeers: ResourceType<CustomObject> = {
+  kind: 'BGPPeer',
+  apiVersion: 'metallb.io/v1beta2',
+  namespaced: true,
+  path: '/apis/metallb.io/v1beta2/bgppeers',
+  list: listCustomObjects('/apis/metallb.io/v1beta2/bgppeers'),
+  decode: asCustomObject,
+};
+
+export const BGPAdvertisements: ResourceType<CustomObject> = {
+  kind: 'BGPAdvertisement',
+  apiVersion: 'metallb.io/v1beta1',
+  namespaced: true,
+  path: '/apis/metallb.io/v1beta1/bgpadvertisements',
+  list: listCustomObjects('/apis/metallb.io/v1beta1/bgpadvertisements'),
+  decode: asCustomObject,
+};
+
+export const Communities: ResourceType<CustomObject> = {
+  kind: 'Community',
+  apiVersion: 'metallb.io/v1beta1',
+  namespaced: true,
+  path: '/apis/metallb.io/v1beta1/communities',
+  list: listCustomObjects('/apis/metallb.io/v1beta1/communities'),
+  decode: asCustomObject,
+};
+
+export const BFDProfiles: ResourceType<CustomObject> = {
+  kind: 'BFDProfile',
+  apiVersion: 'metallb.io/v1beta1',
+  namespaced: true,
+  path: '/apis/metallb.io/v1beta1/bfdprofiles',
+  list: listCustomObjects('/apis/metallb.io/v1beta1/bfdprofiles'),
+  decode: asCustomObject,
+};
+
+export const ServiceBGPStatuses: ResourceType<CustomObject> = {
+  kind: 'ServiceBGPStatus',
+  apiVersion: 'metallb.io/v1beta1',
+  namespaced: true,
+  path: '/apis/metallb.io/v1beta1/servicebgpstatuses',
+  list: listCustomObjects('/apis/metallb.io/v1beta1/servicebgpstatuses'),
+  decode: asCustomObject,
+};
 
 /** ServiceBGPStatus labels, as MetalLB's (internal/k8s/controllers: LabelAnnounceNode, LabelServiceName, LabelServiceNamespace). */
 export const LABEL_ANNOUNCE_NODE = 'metallb.io/node';

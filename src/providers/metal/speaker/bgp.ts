@@ -6,9 +6,9 @@
 // node/serviceName/serviceNamespace/peers).
 //
 // Without MetalLB's CRDs installed BGP mode is off (logged once at start).
-import { PatchStrategy, setHeaderOptions, type V1Node, type V1Service } from '@kubernetes/client-node';
+import type { V1Node, V1Service } from '@kubernetes/client-node';
 import type { KubeClients } from '../../../kube/client.js';
-import { customObjectsApi, type CustomObject } from '../../../kube/custom-resources.js';
+import { customObjects, type CustomObject } from '../../../kube/custom-resources.js';
 import { newInformer, type Informer, type WatchFn } from '../../../kube/informer.js';
 import type { Logger } from '../../../kube/logger.js';
 import { planRoutes, type AdvertisementSpec, type BgpPool, type BgpService, type PeerSpec } from '../bgp/advertise.js';
@@ -25,7 +25,6 @@ import {
   LABEL_ANNOUNCE_NODE,
   LABEL_SERVICE_NAME,
   LABEL_SERVICE_NAMESPACE,
-  METALLB_GROUP,
   parseAdvertisement,
   parseBfdProfile,
   parsePeer,
@@ -61,8 +60,6 @@ interface PeerSession {
   readonly session: Session;
   bfd?: BfdSession;
 }
-
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 export class BgpMode {
   readonly peers: Informer<CustomObject>;
@@ -100,7 +97,7 @@ export class BgpMode {
   /** Starts the informers when MetalLB's CRDs are installed; resolves once they synced. */
   async start(signal?: AbortSignal): Promise<void> {
     try {
-      await customObjectsApi(this.init.clients).listNamespacedCustomObject({ group: METALLB_GROUP, version: 'v1beta2', namespace: this.init.namespace, plural: 'bgppeers', limit: 1 });
+      await customObjects(this.init.clients, BGPPeers).list(this.init.namespace, { limit: 1 });
     } catch (e) {
       if ((e as { code?: number }).code === 404) {
         this.init.log.info(`MetalLB's BGPPeer resource is not installed (metallb.io/v1beta2 bgppeers): BGP mode is off`, { event: 'bgp-off' });
@@ -272,8 +269,10 @@ export class BgpMode {
   }
 
   private async statusPass(): Promise<void> {
-    const api = customObjectsApi(this.init.clients);
-    const ref = { group: METALLB_GROUP, version: 'v1beta1', namespace: this.init.namespace, plural: 'servicebgpstatuses' };
+    const ns = this.init.namespace;
+    const gone = (e: unknown): void => {
+      if ((e as { code?: number }).code !== 404) throw e;
+    };
     const existing = new Map<string, CustomObject[]>();
     for (const o of this.statuses.cache.list()) {
       const l = o.metadata?.labels ?? {};
@@ -284,18 +283,14 @@ export class BgpMode {
     for (const [key, name] of [...this.created]) {
       if (wanted.has(key) || existing.has(key)) continue;
       this.created.delete(key);
-      await api.deleteNamespacedCustomObject({ ...ref, name }).catch((e: unknown) => {
-        if ((e as { code?: number }).code !== 404) throw e;
-      });
+      await customObjects(this.init.clients, ServiceBGPStatuses).delete(ns, name).catch(gone);
     }
     for (const [key, objs] of existing) {
       // No peers (or a duplicate): MetalLB deletes the object.
       const extra = wanted.has(key) ? objs.slice(1) : objs;
       if (this.created.get(key) === objs[0]?.metadata?.name) this.created.delete(key);
       for (const o of extra) {
-        await api.deleteNamespacedCustomObject({ ...ref, name: o.metadata?.name ?? '' }).catch((e: unknown) => {
-          if ((e as { code?: number }).code !== 404) throw e;
-        });
+        await customObjects(this.init.clients, ServiceBGPStatuses).delete(ns, o.metadata?.name ?? '').catch(gone);
       }
     }
     for (const [key, peers] of wanted) {
@@ -305,19 +300,16 @@ export class BgpMode {
       if (cur && JSON.stringify(cur.status ?? {}) === JSON.stringify(status)) continue;
       let objName = cur?.metadata?.name ?? this.created.get(key);
       if (!objName) {
-        const created = (await api.createNamespacedCustomObject({
-          ...ref,
-          body: {
-            apiVersion: `${METALLB_GROUP}/v1beta1`,
-            kind: 'ServiceBGPStatus',
-            metadata: { generateName: 'bgp-', namespace: this.init.namespace, labels: { [LABEL_ANNOUNCE_NODE]: this.init.node, [LABEL_SERVICE_NAME]: name, [LABEL_SERVICE_NAMESPACE]: namespace } },
-          },
-        })) as CustomObject;
+        const created = await customObjects(this.init.clients, ServiceBGPStatuses).create(ns, {
+          apiVersion: ServiceBGPStatuses.apiVersion,
+          kind: ServiceBGPStatuses.kind,
+          metadata: { generateName: 'bgp-', namespace: ns, labels: { [LABEL_ANNOUNCE_NODE]: this.init.node, [LABEL_SERVICE_NAME]: name, [LABEL_SERVICE_NAMESPACE]: namespace } },
+        } as CustomObject);
         objName = created.metadata?.name ?? '';
         this.created.set(key, objName);
       }
       // status is a subresource: a create ignores it.
-      await api.patchNamespacedCustomObjectStatus({ ...ref, name: objName, body: { status } }, mergePatch);
+      await customObjects(this.init.clients, ServiceBGPStatuses).patchStatus(ns, objName, status);
     }
   }
 
