@@ -18,7 +18,6 @@ import type { Route } from './messages.js';
 export interface PeerSpec {
   readonly name: string;
   readonly myAsn: number;
-  /** undefined with dynamicAsn. */
   readonly peerAsn: number;
   readonly peerAddress: string;
   readonly peerPort: number;

@@ -10,6 +10,7 @@
 // BFD, see bfd.ts) does it. `close()` says goodbye with a Cease NOTIFICATION.
 import { connect as tcpConnect, isIPv6, type Socket } from 'node:net';
 import {
+  AS_TRANS,
   BGP_PORT,
   BgpProtocolError,
   decodeMessages,
@@ -224,7 +225,7 @@ export class Session {
         const o = m.open;
         if (o.asn !== this.cfg.peerAsn) {
           const data = Buffer.alloc(2);
-          data.writeUInt16BE(o.asn > 0xffff ? 23456 : o.asn, 0);
+          data.writeUInt16BE(o.asn > 0xffff ? AS_TRANS : o.asn, 0);
           throw new BgpProtocolError(2, 2, `the peer announced AS ${o.asn}, expected ${this.cfg.peerAsn}`, data);
         }
         this.fourOctetAs = o.fourOctetAs;
@@ -300,8 +301,10 @@ export class Session {
   private fail(e: Error): void {
     if (this.st === 'closed' || this.st === 'idle') return;
     const was = this.st;
-    this.lastError = e.message;
+    // Said once per distinct reason: a peer that keeps refusing is one line, not one per retry.
     if (was === 'established') this.deps.log.warn(`BGP session with ${this.cfg.name} (${this.cfg.peerAddress}) down: ${e.message}`);
+    else if (e.message !== this.lastError) this.deps.log.warn(`BGP session with ${this.cfg.name} (${this.cfg.peerAddress}) not established: ${e.message}; retrying`);
+    this.lastError = e.message;
     this.teardown('idle', e.message);
     const delay = this.retryMs;
     this.retryMs = Math.min(this.retryMs * 2, (this.cfg.connectTime ?? 30) * 1000);

@@ -5,11 +5,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, CustomObjectsApi, type CoreV1Api, type DiscoveryV1Api, type V1CustomResourceDefinition, type V1EndpointSlice } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CustomObjectsApi, type CoreV1Api, type DiscoveryV1Api, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { startDevCluster, type DevCluster } from '../../../../src/devcluster/index.js';
 import { makeClients } from '../../../../src/kube/client.js';
 import { bundleChildren, removeBundles, serveApiSocket, startChild, type Child } from '../wire/children.js';
+import { writeService, writeSlice } from '../wire/objects.js';
 import { Bird, NODE_ASN, ROUTER_ASN } from './bird.js';
 import { Fabric, ROUTER_IP4, ROUTER_IP6 } from './fabric.js';
 
@@ -123,30 +124,11 @@ export class BgpCluster {
   }
 
   async service(name: string, ips: readonly string[], local: boolean): Promise<void> {
-    const created = await this.core.createNamespacedService({
-      namespace: 'default',
-      body: {
-        metadata: { name, namespace: 'default' },
-        spec: { type: 'LoadBalancer', loadBalancerClass: 'lbc.dev/metal', externalTrafficPolicy: local ? 'Local' : 'Cluster', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
-      },
-    });
-    await this.core.replaceNamespacedServiceStatus({ namespace: 'default', name, body: { ...created, status: { loadBalancer: { ingress: ips.map((ip) => ({ ip, ipMode: 'VIP' })) } } } });
+    await writeService(this.core, name, ips, local);
   }
 
   async slice(name: string, service: string, endpoints: { node: string; ready: boolean }[]): Promise<void> {
-    const body: V1EndpointSlice = {
-      metadata: { name, namespace: 'default', labels: { 'kubernetes.io/service-name': service } },
-      addressType: 'IPv4',
-      endpoints: endpoints.map((e, i) => ({ addresses: [`10.200.0.${i + 1}`], nodeName: e.node, conditions: { ready: e.ready } })),
-      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-    };
-    try {
-      const cur = await this.discovery.readNamespacedEndpointSlice({ namespace: 'default', name });
-      await this.discovery.replaceNamespacedEndpointSlice({ namespace: 'default', name, body: { ...body, metadata: { ...body.metadata, resourceVersion: cur.metadata?.resourceVersion } } });
-    } catch (e) {
-      if ((e as { code?: number }).code !== 404) throw e;
-      await this.discovery.createNamespacedEndpointSlice({ namespace: 'default', body });
-    }
+    await writeSlice(this.discovery, name, service, endpoints);
   }
 
   /** The node addresses the router's kernel forwards `prefix` to. */

@@ -5,7 +5,7 @@
 // Every address lives inside these namespaces; destroy() removes them all.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { ip, leftover } from '../wire/netns.js';
+import { deleteNamespaces, ip, leftover } from '../wire/netns.js';
 
 export interface FabricNode {
   readonly name: string;
@@ -108,11 +108,7 @@ export class Fabric {
 
   destroy(): string[] {
     process.off('exit', this.onExit);
-    const errors: string[] = [];
-    for (const ns of this.created.splice(0).reverse()) {
-      const r = spawnSync('ip', ['netns', 'del', ns], { encoding: 'utf8' });
-      if (r.status !== 0) errors.push(`${ns}: ${r.stderr.trim()}`);
-    }
+    const errors = deleteNamespaces(this.created.splice(0).reverse());
     return [...errors, ...leftover(this.prefix).map((ns) => `${ns} is still there`)];
   }
 
