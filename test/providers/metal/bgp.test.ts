@@ -6,6 +6,7 @@
 //
 // Runs as root with bird installed (.ci/run installs bird2); elsewhere the suite is
 // skipped and its title says why.
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { packetAddonAvailable } from '../../../src/providers/metal/speaker/packet-socket.js';
 import { birdUnavailable } from './bgp/bird.js';
@@ -80,6 +81,22 @@ describe.skipIf(unavailable !== undefined)(`metal BGP mode against bird${unavail
       const node = o.metadata.labels['metallb.io/node'];
       expect(o.status).toEqual({ node, serviceName: 'web', serviceNamespace: 'default', peers: node === 'node-c' ? ['router-bfd', 'router6'] : ['router', 'router6'] });
     }
+  });
+
+  it('changes to the resources apply while running: new communities reach the router, a deleted BGPPeer closes its sessions', async () => {
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    await c.custom.patchNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta1', namespace: NAMESPACE, plural: 'bgpadvertisements', name: 'all', body: { spec: { communities: ['65535:65282'] } } }, merge);
+    await within('the new community at the router', () => c.bird.route(`${VIP}/32`).includes('BGP.community: (65535,65282)'), 10_000, 50);
+    expect(c.bird.route(`${VIP}/32`)).not.toContain('large_community');
+    await c.custom.deleteNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta2', namespace: NAMESPACE, plural: 'bgppeers', name: 'router6' });
+    await within('the /128 withdrawn', () => c.nextHops(VIP6).length === 0, 10_000, 50);
+    expect(c.bird.prefixes()).toEqual([`${VIP}/32`]);
+    expect(c.nextHops(VIP)).toEqual(all());
+    // The ServiceBGPStatus objects follow: router6 is gone from their peers.
+    const peersOf = async () =>
+      ((await c.custom.listNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta1', namespace: NAMESPACE, plural: 'servicebgpstatuses' })) as { items: { status?: { peers?: string[] } }[] }).items.map((o) => (o.status?.peers ?? []).join());
+    await within('statuses without router6', async () => (await peersOf()).every((p) => !p.includes('router6')), 10_000, 100);
+    expect((await peersOf()).sort()).toEqual(['router', 'router', 'router-bfd']);
   });
 
   it('externalTrafficPolicy Local: only the node with the ready endpoint is a next hop, and it follows the endpoint', async () => {
