@@ -247,7 +247,8 @@ export class BfdEndpoint {
 
   private async receiver(family: 4 | 6): Promise<void> {
     if (this.rx.has(family)) return;
-    const sock = createSocket({ type: family === 4 ? 'udp4' : 'udp6', reuseAddr: true });
+    // ipv6Only: the IPv4 socket on the same port must not collide with a dual-stack one.
+    const sock = createSocket({ type: family === 4 ? 'udp4' : 'udp6', reuseAddr: true, ...(family === 6 ? { ipv6Only: true } : {}) });
     this.rx.set(family, sock);
     sock.on('message', (msg, from) => {
       const p = decodeBfd(msg);
