@@ -150,12 +150,15 @@ describe.skipIf(unavailable !== undefined)(`metal BGP mode against bird${unavail
     await within('node-b back', () => c.nextHops(VIP).includes(c.ip4('node-b')), 20_000, 100);
   });
 
-  it('SIGTERM: the speaker closes its sessions with a Cease and the routes go at once', async () => {
+  it('SIGTERM: the speaker closes its sessions with a Cease, the routes go at once, its ServiceBGPStatus objects too', async () => {
     const leaving = c.speakers.get('node-a');
     leaving?.kill('SIGTERM');
     const ms = await within('node-a withdrawn', () => !c.nextHops(VIP).includes(c.ip4('node-a')), HOLD_MS, 10);
     console.log(`BGP withdrawal after SIGTERM of node-a's speaker: ${ms} ms`);
     expect(await leaving?.exited).toBe(0);
     expect(c.nextHops(VIP)).toEqual([c.ip4('node-b')]);
+    // A clean stop deletes the node's ServiceBGPStatus objects: it announces nothing any more.
+    const left = (await c.custom.listNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta1', namespace: NAMESPACE, plural: 'servicebgpstatuses', labelSelector: 'metallb.io/node=node-a' })) as { items: unknown[] };
+    expect(left.items).toEqual([]);
   });
 });

@@ -112,13 +112,25 @@ export class BgpMode {
   }
 
   /** Ends every session with a Cease, so the routers withdraw this node's routes at once. */
-  async stop(): Promise<void> {
+  /**
+   * Ends every session with a Cease, so the routers withdraw this node's routes at once;
+   * `clean`: also deletes this node's ServiceBGPStatus objects, which no longer hold.
+   */
+  async stop(clean = true): Promise<void> {
     const closing = [...this.sessions.values()].map((p) => p.session.close());
     this.sessions.clear();
     await Promise.all(closing);
     this.bfd?.closeAll();
-    if (this.enabled) await Promise.all(this.informers().map((i) => i.stop()));
+    if (!this.enabled) return;
     this.enabled = false;
+    if (clean) {
+      this.statusWanted = new Map();
+      await this.writeStatuses();
+      // A pass already running when stop() came: wait it out, then one more to delete what it wrote.
+      while (this.statusBusy) await new Promise((r) => setTimeout(r, 10));
+      await this.writeStatuses();
+    }
+    await Promise.all(this.informers().map((i) => i.stop()));
   }
 
   /** Peer name → prefixes that peer has from this node now. */

@@ -214,7 +214,7 @@ export class Speaker {
     this.membership.setSelfReady(false);
     for (const t of this.timers.splice(0)) clearInterval(t);
     // BGP first: a Cease makes the routers drop this node's routes at once.
-    await this.bgp.stop().catch((e: unknown) => this.log.warn(`closing BGP sessions: ${(e as Error).message}`, { event: 'bgp-stop-failed' }));
+    await this.bgp.stop(clean).catch((e: unknown) => this.log.warn(`closing BGP sessions: ${(e as Error).message}`, { event: 'bgp-stop-failed' }));
     const withdrawn = this.announcements.clear();
     for (const w of withdrawn) this.log.info(`stopping: withdrew ${w}`, { event: 'withdraw', ...entryFields(w) });
     if (clean && wasReady) {
