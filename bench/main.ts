@@ -25,5 +25,5 @@ if (all || which.has('gce')) await benchGce();
 if (all || which.has('local')) await benchLocal();
 // `aws`: AWS calls per NLB Service create, no-op resync and delete (moto when AWS_ENDPOINT_URL is set, else the nock fake).
 if (all || which.has('aws')) await benchAws();
-// `metal [writes|failover]`: speaker liveness at 100 nodes, failover on virtual wires (root).
+// `metal [writes|failover|bgp]`: speaker liveness at 100 nodes, failover on virtual wires, BGP against bird (root).
 if (all || which.has('metal')) await benchMetal([...which]);

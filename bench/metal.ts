@@ -14,6 +14,8 @@
 //  - Failover on real (virtual) wires, root and the packet addon only: 20 SIGKILLs of the
 //    elected speaker, time from the kill until HTTP through the address reaches the next
 //    node (p50, max); and 10 clean stops (SIGTERM) the same way.
+//  - BGP mode against a real router (bgp, metal-bgp.ts): SIGKILL to withdrawal, and
+//    Service create to route, at the router.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { validateConfig } from '../src/config/config.js';
 import { startDevCluster, type DevCluster } from '../src/devcluster/index.js';
@@ -25,6 +27,7 @@ import { packetAddonAvailable } from '../src/providers/metal/speaker/packet-sock
 import { Speaker } from '../src/providers/metal/speaker/speaker.js';
 import { until, WireCluster } from '../test/providers/metal/wire/cluster.js';
 import { netnsUnavailable } from '../test/providers/metal/wire/netns.js';
+import { benchBgp } from './metal-bgp.js';
 import { summarize } from './stats.js';
 
 const NODES = 100;
@@ -246,9 +249,10 @@ export async function benchFailover(kills = 20, cleanStops = 10): Promise<void> 
   }
 }
 
-/** `which`: the command line's words; `writes` or `failover` picks one part, otherwise both run. */
+/** `which`: the command line's words; `writes`, `failover` or `bgp` picks parts, otherwise all run. */
 export async function benchMetal(which: readonly string[] = []): Promise<void> {
-  const parts = which.filter((w) => w === 'writes' || w === 'failover');
+  const parts = which.filter((w) => w === 'writes' || w === 'failover' || w === 'bgp');
   if (parts.length === 0 || parts.includes('writes')) await benchHeartbeatWrites();
   if (parts.length === 0 || parts.includes('failover')) await benchFailover();
+  if (parts.length === 0 || parts.includes('bgp')) await benchBgp();
 }

@@ -46,6 +46,13 @@ export const SPEAKER_PERMISSIONS: readonly Permission[] = [
   { apiGroup: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'], scope: 'cluster', why: 'announce only from nodes with ready endpoints (externalTrafficPolicy: Local)' },
   // delete: a speaker stopping withdraws its Lease so the next node takes over at once.
   { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'], scope: 'namespace', why: 'speaker membership Leases' },
+  // BGP mode: MetalLB's resources, read (and its status objects written) in the speaker's namespace, as MetalLB's speaker does.
+  { apiGroup: 'metallb.io', resource: 'bgppeers', verbs: ['list', 'watch'], scope: 'namespace', why: 'BGP mode: the peers of this node' },
+  { apiGroup: 'metallb.io', resource: 'bgpadvertisements', verbs: ['list', 'watch'], scope: 'namespace', why: 'BGP mode: what to advertise' },
+  { apiGroup: 'metallb.io', resource: 'communities', verbs: ['list', 'watch'], scope: 'namespace', why: 'BGP mode: named communities' },
+  { apiGroup: 'metallb.io', resource: 'bfdprofiles', verbs: ['list', 'watch'], scope: 'namespace', why: 'BGP mode: BFD timers' },
+  { apiGroup: 'metallb.io', resource: 'servicebgpstatuses', verbs: ['list', 'watch', 'create', 'delete'], scope: 'namespace', why: 'BGP mode: ServiceBGPStatus per Service advertised' },
+  { apiGroup: 'metallb.io', resource: 'servicebgpstatuses/status', verbs: ['patch'], scope: 'namespace', why: 'BGP mode: ServiceBGPStatus status' },
 ];
 
 export function permissionsOf(component: Component): readonly Permission[] {

@@ -116,6 +116,14 @@ function resourceTypes(text: string): { defs: Map<string, string>; spans: [numbe
   return { defs, spans };
 }
 
+/** The methods of src/kube/custom-resources.ts's customObjects(): the verb and subresource each needs. */
+const CUSTOM_OBJECT_CALLS: Record<string, { verb: string; sub: string }> = {
+  list: { verb: 'list', sub: '' },
+  create: { verb: 'create', sub: '' },
+  patchStatus: { verb: 'patch', sub: '/status' },
+  delete: { verb: 'delete', sub: '' },
+};
+
 /** What the process started from `entry` (e.g. src/cli/run.ts) needs, each with where it comes from. */
 export function permissionsUsedBy(entry: string): UsedPermission[] {
   const methods = clientMethods();
@@ -139,6 +147,14 @@ export function permissionsUsedBy(entry: string): UsedPermission[] {
       if (!path) throw new Error(`${f.name}: newInformer on ${m[1]}, which is no ResourceType the scan found`);
       const { apiGroup, resource } = parsePath(path);
       for (const verb of ['list', 'watch']) out.push({ apiGroup, resource, verb, from: `${f.name}: informer on ${m[1]}` });
+    }
+    // `customObjects(clients, Type).create(…)`: a write on a custom resource (src/kube/custom-resources.ts), named at the call.
+    for (const m of f.text.matchAll(/\bcustomObjects\(\s*[\w.]+\s*,\s*(\w+)\s*\)\.(\w+)\(/g)) {
+      const path = types.get(m[1]!);
+      const call = CUSTOM_OBJECT_CALLS[m[2]!];
+      if (!path || !call) throw new Error(`${f.name}: customObjects on ${m[1]}.${m[2]}, which the scan cannot map to a permission`);
+      const { apiGroup, resource } = parsePath(path);
+      out.push({ apiGroup, resource: `${resource}${call.sub}`, verb: call.verb, from: `${f.name}: customObjects ${m[1]}.${m[2]}` });
     }
     // `newInformer(clients, kind.resource, …)`: an informer on each kind of src/controller/watched-kinds.ts.
     if (/\bnewInformer\(\s*[\w.]+\s*,\s*\w+\.resource\s*,/.test(f.text)) {

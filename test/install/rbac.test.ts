@@ -4,10 +4,11 @@
 // started with the Deployment's own arguments, and a speaker, each against a devcluster
 // that records every request, through a scenario; every request must be one the roles allow.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/config/config.js';
 import { startDevCluster, type DevCluster } from '../../src/devcluster/index.js';
 import type { RequestAttributes } from '../../src/devcluster/server.js';
@@ -76,12 +77,15 @@ describe('RBAC from the code', () => {
     });
   }
 
-  it('namespaced grants are for Leases only; everything else is cluster-wide because Services and Ingresses are', () => {
+  it('namespaced grants are for Leases and, for the speaker, MetalLB\'s BGP resources in its namespace; everything else is cluster-wide because Services and Ingresses are', () => {
     const roles = objects.filter((o) => o.kind === 'Role');
     expect(roles.length).toBe(2);
     for (const r of roles) {
       expect(r.metadata.namespace).toBe(NAMESPACE);
-      for (const rule of r.rules as Rule[]) expect(rule.resources).toEqual(['leases']);
+      for (const rule of r.rules as Rule[]) {
+        if (rule.apiGroups[0] === 'metallb.io') expect(r.metadata.name).toBe('lbc-speaker');
+        else expect(rule.resources).toEqual(['leases']);
+      }
     }
   });
 
@@ -219,8 +223,31 @@ describe('RBAC at run time: every request a scenario makes is allowed', () => {
     expect(denied(records, serviceAccount)).toEqual([]);
   }, 120_000);
 
-  it('speaker: a Speaker as `lbc speaker` builds it, with fake interfaces', async () => {
+  it('speaker: a Speaker as `lbc speaker` builds it, with fake interfaces, in BGP mode too', async () => {
     const { serviceAccount } = workload('DaemonSet');
+    // MetalLB's CRDs, a peer and an advertisement, and a Service of the pool with a ready endpoint.
+    const crd = dev.store.findKind('apiextensions.k8s.io', 'CustomResourceDefinition')!;
+    for (const f of ['bgppeers', 'bgpadvertisements', 'communities', 'bfdprofiles', 'servicebgpstatuses']) {
+      for (const doc of parseAllDocuments(readFileSync(join(ROOT, `../shared/crds/metallb-v0.16.1/metallb.io_${f}.yaml`), 'utf8'))) {
+        const body = doc.toJSON() as { kind?: string } | null;
+        if (body?.kind === 'CustomResourceDefinition') dev.store.create(crd, body as never);
+      }
+    }
+    await until('MetalLB\'s kinds served', () => dev.store.findKind('metallb.io', 'ServiceBGPStatus') !== undefined, 10_000);
+    dev.store.create(dev.store.findKind('metallb.io', 'BGPPeer')!, {
+      metadata: { name: 'router', namespace: NAMESPACE },
+      spec: { myASN: 64513, peerASN: 64500, peerAddress: '127.0.0.1', peerPort: 1 },
+    });
+    dev.store.create(dev.store.findKind('metallb.io', 'BGPAdvertisement')!, { metadata: { name: 'all', namespace: NAMESPACE }, spec: {} });
+    const svcKind = dev.store.findKind('', 'Service')!;
+    const svc = dev.store.create(svcKind, { metadata: { name: 'bgp', namespace: 'default' }, spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] } });
+    // A create drops status, as kube-apiserver's: the address goes in as the controller writes it.
+    dev.store.update(svcKind, { ...svc, status: { loadBalancer: { ingress: [{ ip: '192.0.2.1' }] } } }, { subresource: 'status' });
+    dev.store.create(dev.store.findKind('discovery.k8s.io', 'EndpointSlice')!, {
+      metadata: { name: 'bgp-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'bgp' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.1.0.1'], nodeName: 'n1', conditions: { ready: true } }],
+    });
     const config = parseConfig(configMap.data['config.yaml']!);
     const metal = config.providers.find((p) => p.type === 'metal')!;
     const settings = parseMetalOptions({ ...metal.options, speaker: { ...(metal.options.speaker as object), gossipPort: await freePort() } });
@@ -237,9 +264,12 @@ describe('RBAC at run time: every request a scenario makes is allowed', () => {
       gossipBind: { v4: '127.0.0.1', v6: '::1' },
     });
     const lease = dev.store.findKind('coordination.k8s.io', 'Lease')!;
+    const statuses = dev.store.findKind('metallb.io', 'ServiceBGPStatus')!;
     try {
       await speaker.start();
       await until('the speaker Lease', () => dev.store.list(lease, NAMESPACE).length > 0, 20_000);
+      // BGP mode: the peer refuses connections, but the status object is written for the Service advertised to it.
+      await until('a ServiceBGPStatus with its status', () => dev.store.list(statuses, NAMESPACE).some((o) => (o as { status?: { peers?: string[] } }).status?.peers?.length), 20_000);
     } finally {
       await speaker.stop({ clean: true });
     }

@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "tcp_md5.h"
+
 #define MAX_FRAME 65536
 // Frames handed to JS per readable event; the rest wait for the next loop turn so a
 // flood cannot starve timers (heartbeats) on the same loop.
@@ -324,6 +326,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  tcp_md5_register(env, exports);
   return exports;
 }
 

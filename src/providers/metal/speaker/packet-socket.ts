@@ -11,6 +11,11 @@ interface PacketAddon {
   addMembership(handle: unknown, mac: Buffer): void;
   dropMembership(handle: unknown, mac: Buffer): void;
   close(handle: unknown): void;
+  /** A non-blocking TCP connect with an MD5 key (tcp_md5.c): the descriptor, still connecting. */
+  tcpMd5Connect(peer: string, port: number, key: string, localAddress: string | null): number;
+  /** Whether the connect finished; throws its error. */
+  connectResult(fd: number): boolean;
+  closeFd(fd: number): void;
 }
 
 /** Every EtherType; the BPF filter narrows it down. */

@@ -20,6 +20,7 @@ import { sleep } from '../../../kube/sleep.js';
 import type { MetalConfig } from '../options.js';
 import { poolOf } from '../pools.js';
 import { Announcements, decide, Handover, nodeView, serviceKey, serviceView, type Decision } from './announcer.js';
+import { BgpMode, bgpPools } from './bgp.js';
 import { Gossip } from './gossip.js';
 import { hostInterfaces, interfacesFor, OwnLink, type HostInterface } from './interfaces.js';
 import { LEASE_NODE_LABEL, LEASE_PROVIDER_LABEL, LeaseKeeper, leaseView } from './lease.js';
@@ -111,6 +112,8 @@ export class Speaker {
   private offline = false;
   private rejoin: NodeJS.Timeout | undefined;
   private lastPrompt = 0;
+  /** BGP mode: sessions to the BGPPeers selecting this node (off without MetalLB's CRDs). */
+  readonly bgp: BgpMode;
 
   constructor(init: SpeakerInit) {
     this.init = init;
@@ -168,6 +171,15 @@ export class Speaker {
         }
       },
     });
+    this.bgp = new BgpMode({
+      node: init.node,
+      namespace: s.leaseNamespace,
+      clients: init.clients,
+      log: this.log,
+      pools: () => bgpPools(init.metal.pools),
+      ...(init.watch ? { watch: init.watch } : {}),
+      changed: () => this.queueRecompute(),
+    });
     const changed = (): void => this.queueRecompute();
     this.services.onAdd(changed).onUpdate(changed).onDelete(changed);
     this.endpointSlices.onAdd(changed).onUpdate(changed).onDelete(changed);
@@ -190,6 +202,7 @@ export class Speaker {
     const informers = this.informers();
     for (const inf of informers) inf.start();
     await Promise.all(informers.map((inf) => inf.waitForSync(signal)));
+    await this.bgp.start(signal);
     await this.gossip.start();
     this.every(s.heartbeatInterval, () => this.heartbeat(false));
     // Liveness is checked well inside deadAfter, so a dead peer is acted on within a few ms of being declared dead.
@@ -236,6 +249,8 @@ export class Speaker {
     this.membership.setSelfReady(false);
     for (const t of this.timers.splice(0)) clearInterval(t);
     clearTimeout(this.rejoin);
+    // BGP first: a Cease makes the routers drop this node's routes at once.
+    await this.bgp.stop(clean).catch((e: unknown) => this.log.warn(`closing BGP sessions: ${(e as Error).message}`, { event: 'bgp-stop-failed' }));
     const withdrawn = this.announcements.clear();
     for (const w of withdrawn) this.log.info(`stopping: withdrew ${w}`, { event: 'withdraw', ...entryFields(w) });
     if (clean && wasReady) {
@@ -385,10 +400,14 @@ export class Speaker {
     const now = Date.now();
     const live = this.membership.live(now);
     this.lastLive = [...live].sort().join(',');
-    const services = this.services.cache
+    const ours = this.services.cache
       .list()
       .filter((svc) => this.ours(svc))
-      .map((svc) => serviceView(svc, this.endpointSlices.cache.byIndex(ENDPOINTSLICE_BY_SERVICE, serviceKey(svc))));
+      .map((svc) => ({ svc, view: serviceView(svc, this.endpointSlices.cache.byIndex(ENDPOINTSLICE_BY_SERVICE, serviceKey(svc))) }));
+    const services = ours.map((s) => s.view);
+    const self = this.nodes.cache.get(this.init.node);
+    const selfUnfit = self ? nodeView(self).unfit : 'its Node object is missing';
+    this.bgp.update({ node: self, ...(selfUnfit ? { nodeUnfit: selfUnfit } : {}), services: ours });
     const nodes = this.nodes.cache.list().map(nodeView);
     const decisions = decide({ pools: this.init.metal.pools, services, nodes, live });
     this.lastDecisions = decisions;

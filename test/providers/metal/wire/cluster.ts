@@ -6,11 +6,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CoreV1Api, DiscoveryV1Api, KubeConfig, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import type { CoreV1Api, DiscoveryV1Api, KubeConfig } from '@kubernetes/client-node';
 import { startDevCluster, type DevCluster } from '../../../../src/devcluster/index.js';
 import { makeClients } from '../../../../src/kube/client.js';
 import { bundleChildren, ClientControl, removeBundles, serveApiSocket, startChild, type Child } from './children.js';
 import { leftover, Wire } from './netns.js';
+import { writeService, writeSlice } from './objects.js';
 
 export const POOL_V4 = ['10.123.0.100', '10.123.0.120'] as const;
 // A child compiles its TypeScript with tsx before its first line: seconds when idle, far
@@ -168,38 +169,12 @@ export class WireCluster {
   }
 
   async slice(name: string, service: string, endpoints: { node: string; ready: boolean }[]): Promise<void> {
-    const body: V1EndpointSlice = {
-      metadata: { name, namespace: 'default', labels: { 'kubernetes.io/service-name': service } },
-      addressType: 'IPv4',
-      endpoints: endpoints.map((e, i) => ({ addresses: [`10.200.0.${i + 1}`], nodeName: e.node, conditions: { ready: e.ready } })),
-      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-    };
-    try {
-      const cur = await this.discovery.readNamespacedEndpointSlice({ namespace: 'default', name });
-      await this.discovery.replaceNamespacedEndpointSlice({ namespace: 'default', name, body: { ...body, metadata: { ...body.metadata, resourceVersion: cur.metadata?.resourceVersion } } });
-    } catch (e) {
-      if ((e as { code?: number }).code !== 404) throw e;
-      await this.discovery.createNamespacedEndpointSlice({ namespace: 'default', body });
-    }
+    await writeSlice(this.discovery, name, service, endpoints);
   }
 
   /** A LoadBalancer Service of the metal class whose status holds `ips`, as the controller would leave it. */
   async service(name: string, ips: readonly string[], local: boolean): Promise<void> {
-    const body: V1Service = {
-      metadata: { name, namespace: 'default' },
-      spec: {
-        type: 'LoadBalancer',
-        loadBalancerClass: 'lbc.dev/metal',
-        externalTrafficPolicy: local ? 'Local' : 'Cluster',
-        ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
-      },
-    };
-    const created = await this.core.createNamespacedService({ namespace: 'default', body });
-    await this.core.replaceNamespacedServiceStatus({
-      namespace: 'default',
-      name,
-      body: { ...created, status: { loadBalancer: { ingress: ips.map((ip) => ({ ip, ipMode: 'VIP' })) } } },
-    });
+    await writeService(this.core, name, ips, local);
   }
 
   /**

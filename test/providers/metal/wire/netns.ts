@@ -95,18 +95,23 @@ export class Wire {
 
   destroy(): string[] {
     process.off('exit', this.onExit);
-    const errors: string[] = [];
-    for (const ns of this.created.splice(0).reverse()) {
-      const r = spawnSync('ip', ['netns', 'del', ns], { encoding: 'utf8' });
-      if (r.status !== 0) errors.push(`${ns}: ${r.stderr.trim()}`);
-    }
-    return errors;
+    return deleteNamespaces(this.created.splice(0).reverse());
   }
 
   private addNs(ns: string): void {
     ip('netns', 'add', ns);
     this.created.push(ns);
   }
+}
+
+/** Deletes network namespaces (and with them their veths); returns what could not be deleted. */
+export function deleteNamespaces(names: readonly string[]): string[] {
+  const errors: string[] = [];
+  for (const ns of names) {
+    const r = spawnSync('ip', ['netns', 'del', ns], { encoding: 'utf8' });
+    if (r.status !== 0) errors.push(`${ns}: ${r.stderr.trim()}`);
+  }
+  return errors;
 }
 
 /** Namespaces of this wire still present (for the cleanup assertion). */

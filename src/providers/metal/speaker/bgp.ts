@@ -1,0 +1,333 @@
+// The speaker's BGP mode: reads MetalLB's BGPPeer, BGPAdvertisement, Community and
+// BFDProfile resources, keeps one session (bgp/session.ts) per BGPPeer that selects this
+// node, gives each the routes bgp/advertise.ts plans, and writes a ServiceBGPStatus per
+// Service it advertises, as MetalLB's speaker does (internal/k8s/controllers/
+// bgp_status_controller.go: generateName `bgp-`, the node and Service labels, status
+// node/serviceName/serviceNamespace/peers).
+//
+// Without MetalLB's CRDs installed BGP mode is off (logged once at start).
+import type { V1Node, V1Service } from '@kubernetes/client-node';
+import type { KubeClients } from '../../../kube/client.js';
+import { customObjects, type CustomObject } from '../../../kube/custom-resources.js';
+import { newInformer, type Informer, type WatchFn } from '../../../kube/informer.js';
+import type { Logger } from '../../../kube/logger.js';
+import { planRoutes, type AdvertisementSpec, type BgpPool, type BgpService, type PeerSpec } from '../bgp/advertise.js';
+import { BfdEndpoint, type BfdSession, type BfdTimers } from '../bgp/bfd.js';
+import { Session, type SessionDeps } from '../bgp/session.js';
+import { anySelectorMatches } from '../node-selector.js';
+import { poolOf, type Pool } from '../pools.js';
+import {
+  BFDProfiles,
+  BGPAdvertisements,
+  BGPPeers,
+  Communities,
+  communityAliases,
+  LABEL_ANNOUNCE_NODE,
+  LABEL_SERVICE_NAME,
+  LABEL_SERVICE_NAMESPACE,
+  parseAdvertisement,
+  parseBfdProfile,
+  parsePeer,
+  ServiceBGPStatuses,
+} from './bgp-resources.js';
+import { connectTcpMd5 } from './tcp-md5.js';
+
+/**
+ * The address pools BGP advertisements select from. Today the config file's pools (no
+ * labels); the one place to swap for the IPAddressPool resources.
+ */
+export function bgpPools(pools: readonly Pool[]): BgpPool[] {
+  return pools.map((p) => ({ name: p.name, labels: {}, contains: (ip: string) => poolOf([p], ip) !== undefined }));
+}
+
+export interface BgpModeInit {
+  readonly node: string;
+  /** Where MetalLB's resources live (and ServiceBGPStatus objects are written). */
+  readonly namespace: string;
+  readonly clients: KubeClients;
+  readonly log: Logger;
+  readonly pools: () => readonly BgpPool[];
+  readonly watch?: WatchFn;
+  /** TCP MD5 connections; default the packet addon's. */
+  readonly connectMd5?: SessionDeps['connectMd5'];
+  /** Told when something changed that needs a recompute (a CR, a session coming up). */
+  readonly changed: () => void;
+}
+
+interface PeerSession {
+  readonly key: string;
+  readonly spec: PeerSpec;
+  readonly session: Session;
+  bfd?: BfdSession;
+}
+
+export class BgpMode {
+  readonly peers: Informer<CustomObject>;
+  readonly advertisements: Informer<CustomObject>;
+  readonly communities: Informer<CustomObject>;
+  readonly bfdProfiles: Informer<CustomObject>;
+  readonly statuses: Informer<CustomObject>;
+  private enabled = false;
+  private readonly sessions = new Map<string, PeerSession>();
+  private readonly warned = new Set<string>();
+  private statusWanted = new Map<string, string[]>();
+  private statusBusy = false;
+  private statusAgain = false;
+  /** Objects this speaker created, by Service key, until its informer sees them (no second create meanwhile). */
+  private readonly created = new Map<string, string>();
+  /** The node's IPv4 InternalIP: the BGP identifier of sessions over IPv6. */
+  private nodeIpv4: string | undefined;
+  private bfd: BfdEndpoint | undefined;
+
+  constructor(private readonly init: BgpModeInit) {
+    const common = {
+      namespace: init.namespace,
+      logger: { warn: (m: string, ...a: unknown[]) => init.log.warn(`${m} ${a.map(String).join(' ')}`) },
+      ...(init.watch ? { watch: init.watch } : {}),
+    };
+    this.peers = newInformer(init.clients, BGPPeers, { ...common, name: 'bgppeers' });
+    this.advertisements = newInformer(init.clients, BGPAdvertisements, { ...common, name: 'bgpadvertisements' });
+    this.communities = newInformer(init.clients, Communities, { ...common, name: 'communities' });
+    this.bfdProfiles = newInformer(init.clients, BFDProfiles, { ...common, name: 'bfdprofiles' });
+    this.statuses = newInformer(init.clients, ServiceBGPStatuses, { ...common, name: 'servicebgpstatuses', labelSelector: `${LABEL_ANNOUNCE_NODE}=${init.node}` });
+    const changed = (): void => init.changed();
+    for (const inf of [this.peers, this.advertisements, this.communities, this.bfdProfiles]) inf.onAdd(changed).onUpdate(changed).onDelete(changed);
+  }
+
+  /** Starts the informers when MetalLB's CRDs are installed; resolves once they synced. */
+  async start(signal?: AbortSignal): Promise<void> {
+    try {
+      await customObjects(this.init.clients, BGPPeers).list(this.init.namespace, { limit: 1 });
+    } catch (e) {
+      if ((e as { code?: number }).code === 404) {
+        this.init.log.info(`MetalLB's BGPPeer resource is not installed (metallb.io/v1beta2 bgppeers): BGP mode is off`, { event: 'bgp-off' });
+        return;
+      }
+      throw e;
+    }
+    this.enabled = true;
+    const all = this.informers();
+    for (const inf of all) inf.start();
+    await Promise.all(all.map((inf) => inf.waitForSync(signal)));
+  }
+
+  /** Ends every session with a Cease, so the routers withdraw this node's routes at once. */
+  /**
+   * Ends every session with a Cease, so the routers withdraw this node's routes at once;
+   * `clean`: also deletes this node's ServiceBGPStatus objects, which no longer hold.
+   */
+  async stop(clean = true): Promise<void> {
+    const closing = [...this.sessions.values()].map((p) => p.session.close());
+    this.sessions.clear();
+    await Promise.all(closing);
+    this.bfd?.closeAll();
+    if (!this.enabled) return;
+    this.enabled = false;
+    if (clean) {
+      this.statusWanted = new Map();
+      await this.writeStatuses();
+      // A pass already running when stop() came: wait it out, then one more to delete what it wrote.
+      while (this.statusBusy) await new Promise((r) => setTimeout(r, 10));
+      await this.writeStatuses();
+    }
+    await Promise.all(this.informers().map((i) => i.stop()));
+  }
+
+  /** Peer name → prefixes that peer has from this node now. */
+  advertised(): Map<string, string[]> {
+    return new Map([...this.sessions].map(([name, p]) => [name, p.session.advertised()]));
+  }
+
+  sessionStates(): Map<string, string> {
+    return new Map([...this.sessions].map(([name, p]) => [name, p.session.state]));
+  }
+
+  /** Brings the sessions and their routes in line with the cluster as the informers see it. */
+  update(input: { readonly node: V1Node | undefined; readonly nodeUnfit?: string; readonly services: readonly { readonly svc: V1Service; readonly view: Omit<BgpService, 'labels'> }[] }): void {
+    if (!this.enabled) return;
+    const nodeLabels = input.node?.metadata?.labels ?? {};
+    this.nodeIpv4 = input.node?.status?.addresses?.find((a) => a.type === 'InternalIP' && !a.address.includes(':'))?.address;
+    const peers: PeerSpec[] = [];
+    for (const obj of this.peers.cache.list()) {
+      const r = parsePeer(obj);
+      if (!r.ok) {
+        this.warnOnce(r.reason, { event: 'bgp-peer-invalid' });
+        continue;
+      }
+      if (!anySelectorMatches(r.value.nodeSelectors, nodeLabels)) continue;
+      peers.push(r.value);
+    }
+    const { aliases, errors } = communityAliases(this.communities.cache.list());
+    for (const e of errors) this.warnOnce(e, { event: 'bgp-community-invalid' });
+    const ads: AdvertisementSpec[] = [];
+    for (const obj of this.advertisements.cache.list()) {
+      const r = parseAdvertisement(obj, aliases);
+      if (r.ok) ads.push(r.value);
+      else this.warnOnce(r.reason, { event: 'bgp-advertisement-invalid' });
+    }
+    const live = this.syncSessions(peers);
+    const plan = planRoutes({
+      node: this.init.node,
+      nodeLabels,
+      ...(input.nodeUnfit ? { nodeUnfit: input.nodeUnfit } : {}),
+      peers: live,
+      advertisements: ads,
+      pools: this.init.pools(),
+      services: input.services.map(({ svc, view }) => ({ ...view, labels: svc.metadata?.labels ?? {} })),
+    });
+    for (const p of live) this.sessions.get(p.name)?.session.set(plan.routes.get(p.name) ?? []);
+    this.statusWanted = new Map([...plan.servicePeers].map(([k, v]) => [k, [...v].sort()]));
+    void this.writeStatuses();
+  }
+
+  // ---- internals ------------------------------------------------------------------
+
+  private informers(): Informer<CustomObject>[] {
+    return [this.peers, this.advertisements, this.communities, this.bfdProfiles, this.statuses];
+  }
+
+  /** Opens sessions for new peers, closes those of peers gone, restarts those whose settings changed. */
+  private syncSessions(all: readonly PeerSpec[]): PeerSpec[] {
+    // A peer naming a BFDProfile that does not exist (or one lbc cannot run) gets no session: MetalLB refuses that configuration.
+    const timers = new Map<string, BfdTimers>();
+    const peers = all.filter((p) => {
+      if (!p.bfdProfile) return true;
+      const obj = this.bfdProfiles.cache.get(`${this.init.namespace}/${p.bfdProfile}`);
+      const r = obj ? parseBfdProfile(obj) : undefined;
+      if (!r?.ok) {
+        this.warnOnce(`BGPPeer ${p.name}: ${r ? r.reason : `BFDProfile ${p.bfdProfile} does not exist`}; not peering`, { event: 'bgp-peer-invalid' });
+        return false;
+      }
+      timers.set(p.name, r.value);
+      return true;
+    });
+    const keyOf = (spec: PeerSpec): string => JSON.stringify([spec, timers.get(spec.name)]);
+    const wanted = new Map(peers.map((p) => [p.name, p]));
+    for (const [name, p] of [...this.sessions]) {
+      const spec = wanted.get(name);
+      if (spec && keyOf(spec) === p.key) continue;
+      this.sessions.delete(name);
+      this.init.log.info(`BGP peer ${name} ${spec ? 'changed' : 'no longer applies to this node'}: closing its session`, { event: 'bgp-peer-removed' });
+      if (p.bfd) this.bfd?.close(p.spec.peerAddress);
+      void p.session.close();
+    }
+    const live: PeerSpec[] = [];
+    for (const spec of peers) {
+      if (!this.sessions.has(spec.name)) {
+        try {
+          const session = new Session(
+            { ...spec, ...(this.nodeIpv4 ? { fallbackRouterId: this.nodeIpv4 } : {}) },
+            {
+              log: { info: (m) => this.init.log.info(m, { event: 'bgp-session' }), warn: (m) => this.init.log.warn(m, { event: 'bgp-session' }) },
+              connectMd5: this.init.connectMd5 ?? connectTcpMd5,
+              onState: (s) => {
+                if (s === 'established') this.init.changed();
+              },
+            },
+          );
+          const entry: PeerSession = { key: keyOf(spec), spec, session };
+          this.sessions.set(spec.name, entry);
+          const bfdTimers = timers.get(spec.name);
+          if (bfdTimers) void this.startBfd(entry, bfdTimers);
+          this.init.log.info(`BGP peer ${spec.name} (${spec.peerAddress}, AS ${spec.peerAsn}) applies to this node: starting its session`, { event: 'bgp-peer-added' });
+        } catch (e) {
+          this.warnOnce(`BGPPeer ${spec.name}: ${(e as Error).message}`, { event: 'bgp-peer-invalid' });
+          continue;
+        }
+      }
+      live.push(spec);
+    }
+    return live;
+  }
+
+  private async startBfd(entry: PeerSession, timers: BfdTimers): Promise<void> {
+    this.bfd ??= new BfdEndpoint({ warn: (m) => this.init.log.warn(m, { event: 'bfd' }) });
+    try {
+      entry.bfd = await this.bfd.open(
+        entry.spec.peerAddress,
+        timers,
+        {
+          onDown: (why) => {
+            this.init.log.warn(`BGP peer ${entry.spec.name}: ${why}; dropping the session`, { event: 'bfd-down' });
+            entry.session.drop(why);
+          },
+          onUp: () => this.init.log.info(`BGP peer ${entry.spec.name}: BFD session up`, { event: 'bfd-up' }),
+        },
+        entry.spec.sourceAddress,
+      );
+      if (this.sessions.get(entry.spec.name) !== entry) this.bfd.close(entry.spec.peerAddress);
+    } catch (e) {
+      this.warnOnce(`BGP peer ${entry.spec.name}: cannot start BFD: ${(e as Error).message}`, { event: 'bfd-failed' });
+    }
+  }
+
+  /** ServiceBGPStatus objects in line with statusWanted; one pass at a time, again if asked meanwhile. */
+  private async writeStatuses(): Promise<void> {
+    if (this.statusBusy) {
+      this.statusAgain = true;
+      return;
+    }
+    this.statusBusy = true;
+    try {
+      do {
+        this.statusAgain = false;
+        await this.statusPass();
+      } while (this.statusAgain);
+    } catch (e) {
+      this.warnOnce(`writing ServiceBGPStatus: ${(e as Error).message}`, { event: 'bgp-status-failed' });
+    } finally {
+      this.statusBusy = false;
+    }
+  }
+
+  private async statusPass(): Promise<void> {
+    const ns = this.init.namespace;
+    const gone = (e: unknown): void => {
+      if ((e as { code?: number }).code !== 404) throw e;
+    };
+    const existing = new Map<string, CustomObject[]>();
+    for (const o of this.statuses.cache.list()) {
+      const l = o.metadata?.labels ?? {};
+      const key = `${l[LABEL_SERVICE_NAMESPACE] ?? ''}/${l[LABEL_SERVICE_NAME] ?? ''}`;
+      existing.set(key, [...(existing.get(key) ?? []), o]);
+    }
+    const wanted = this.statusWanted;
+    for (const [key, name] of [...this.created]) {
+      if (wanted.has(key) || existing.has(key)) continue;
+      this.created.delete(key);
+      await customObjects(this.init.clients, ServiceBGPStatuses).delete(ns, name).catch(gone);
+    }
+    for (const [key, objs] of existing) {
+      // No peers (or a duplicate): MetalLB deletes the object.
+      const extra = wanted.has(key) ? objs.slice(1) : objs;
+      if (this.created.get(key) === objs[0]?.metadata?.name) this.created.delete(key);
+      for (const o of extra) {
+        await customObjects(this.init.clients, ServiceBGPStatuses).delete(ns, o.metadata?.name ?? '').catch(gone);
+      }
+    }
+    for (const [key, peers] of wanted) {
+      const [namespace = '', name = ''] = key.split('/');
+      const status = { node: this.init.node, serviceName: name, serviceNamespace: namespace, peers };
+      const cur = existing.get(key)?.[0];
+      if (cur && JSON.stringify(cur.status ?? {}) === JSON.stringify(status)) continue;
+      let objName = cur?.metadata?.name ?? this.created.get(key);
+      if (!objName) {
+        const created = await customObjects(this.init.clients, ServiceBGPStatuses).create(ns, {
+          apiVersion: ServiceBGPStatuses.apiVersion,
+          kind: ServiceBGPStatuses.kind,
+          metadata: { generateName: 'bgp-', namespace: ns, labels: { [LABEL_ANNOUNCE_NODE]: this.init.node, [LABEL_SERVICE_NAME]: name, [LABEL_SERVICE_NAMESPACE]: namespace } },
+        } as CustomObject);
+        objName = created.metadata?.name ?? '';
+        this.created.set(key, objName);
+      }
+      // status is a subresource: a create ignores it.
+      await customObjects(this.init.clients, ServiceBGPStatuses).patchStatus(ns, objName, status);
+    }
+  }
+
+  private warnOnce(msg: string, fields: { event: string }): void {
+    if (this.warned.has(msg)) return;
+    this.warned.add(msg);
+    this.init.log.warn(msg, fields);
+  }
+}
