@@ -44,7 +44,7 @@ import { keepHeldAddresses } from '../restore.js';
 import { AddressPool } from './address-pool.js';
 import { canBind, hostPort } from './bind.js';
 import type { Prober } from './health.js';
-import { HttpProxyListener, type L7Route } from './http-router.js';
+import { HttpProxyListener, notFound, requestHost, type L7Route } from './http-router.js';
 import { KernelForwarding, tableName, type KernelRoute } from './kernel-forwarding.js';
 import type { NftRunner } from './nft.js';
 import { localOptionsSchema, type LocalOptions, type LocalOptionsInput } from './options.js';
@@ -467,9 +467,10 @@ export class LocalProvider implements Provider {
     } else {
       const route: L7Route = {
         allow,
-        resolve: (reqHost, path) => {
-          const name = matchRoute(lb.rules, reqHost, path)?.targetSet ?? lb.defaultBackend;
-          return name === undefined ? undefined : lb.targetSets.get(name);
+        resolve: (req) => {
+          const name = matchRoute(lb.rules, requestHost(req), req.url ?? '/')?.targetSet ?? lb.defaultBackend;
+          const ts = name === undefined ? undefined : lb.targetSets.get(name);
+          return ts ? { kind: 'forward', targetSet: ts } : notFound;
         },
         agent: lb.agent,
       };
@@ -482,7 +483,7 @@ export class LocalProvider implements Provider {
           return;
         }
       }
-      impl = new HttpProxyListener(host, port, route, certs);
+      impl = new HttpProxyListener(host, port, route, certs ? { certs } : {});
     }
     const rt: ListenerRuntime = {
       id: listenerId(l),
