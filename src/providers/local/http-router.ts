@@ -39,6 +39,7 @@ import type { SecureContext } from 'node:tls';
 import type { Target } from './balancer.js';
 import { listenTcp } from './bind.js';
 import { ConnectionTracker } from './connections.js';
+import { replayed } from './replay.js';
 import { clientAddress } from './tcp-proxy.js';
 import type { TargetSetRuntime } from './target-set.js';
 export type L7Request = IncomingMessage | Http2ServerRequest;
@@ -269,8 +270,12 @@ export class HttpProxyListener {
       if (h2 && n < H2_PREFACE.length) return;
       socket.off('data', onData);
       socket.pause();
+      if (h2) {
+        this.h2?.emit('connection', replayed(socket, seen));
+        return;
+      }
       socket.unshift(seen);
-      (h2 ? this.h2 : this.http1)?.emit('connection', socket);
+      this.http1?.emit('connection', socket);
       socket.resume();
     };
     socket.on('data', onData);
