@@ -157,8 +157,12 @@ interface Entry {
 
 interface Keyed {
   readonly entry: Omit<Entry, 'rank'>;
+  /** Match criteria, hostname, then -creation time: higher sorts first. */
   readonly key: readonly number[];
   readonly origin: RouteOrigin;
+  /** `namespace/name`, then the rule and match positions, for the last tie-breaks. */
+  readonly name: string;
+  readonly position: number;
   readonly hostname: string | undefined;
 }
 
@@ -215,20 +219,25 @@ class CompiledListener<L extends HttpGatewayListener> {
     for (const rule of listener.rules) {
       // A rule without hostnames serves the listener's hostname (or any host).
       const hostnames: (string | undefined)[] = rule.hostnames.length > 0 ? [...new Set(rule.hostnames.map((h) => h.toLowerCase()))] : [undefined];
-      for (const match of rule.matches) {
+      const created = Date.parse(rule.origin.creationTimestamp);
+      const name = `${rule.origin.namespace}/${rule.origin.name}\u0000${rule.origin.kind}`;
+      rule.matches.forEach((match, mi) => {
         const compiled = compileMatch(match);
         for (const hostname of hostnames) {
           const effective = hostname ?? listener.hostname;
           keyed.push({
             entry: { rule, match, ...compiled },
-            key: [...matchKey(match), ...hostnameKey(effective)],
+            key: [...matchKey(match), ...hostnameKey(effective), Number.isNaN(created) ? 0 : -created],
             origin: rule.origin,
+            name,
+            position: rule.origin.ruleIndex * 1_000 + mi,
             hostname,
           });
         }
-      }
+      });
     }
-    keyed.sort((a, b) => compareRank(a.key, b.key) || originOrder(a.origin, b.origin) || a.entry.rule.matches.indexOf(a.entry.match) - b.entry.rule.matches.indexOf(b.entry.match));
+    // Keys are computed once per entry: the sort compares numbers and one string, never parses dates.
+    keyed.sort((a, b) => compareRank(a.key, b.key) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || a.position - b.position);
     keyed.forEach((k, rank) => {
       const entry: Entry = { ...k.entry, rank };
       if (k.hostname === undefined) this.any.push(entry);
@@ -237,15 +246,32 @@ class CompiledListener<L extends HttpGatewayListener> {
     });
   }
 
+  private first(list: readonly Entry[], path: string, rawQuery: string | undefined, req: HttpRequestFacts): Entry | undefined {
+    let params: URLSearchParams | undefined;
+    let parsed = false;
+    for (const e of list) {
+      if (e.needsQuery && !parsed) {
+        parsed = true;
+        params = rawQuery === undefined ? undefined : new URLSearchParams(rawQuery);
+      }
+      if (e.test(path, params, req)) return e;
+    }
+    return undefined;
+  }
+
   /** The highest-ranked entry among those indexed under host that matches. */
   find(host: string, path: string, rawQuery: string | undefined, req: HttpRequestFacts): Entry | undefined {
     const lists: Entry[][] = [];
     const ex = this.exact.get(host);
     if (ex) lists.push(ex);
-    for (const s of wildcardSuffixes(host)) {
-      const w = this.wildcard.get(s);
-      if (w) lists.push(w);
+    if (this.wildcard.size > 0) {
+      for (const s of wildcardSuffixes(host)) {
+        const w = this.wildcard.get(s);
+        if (w) lists.push(w);
+      }
     }
+    // One list (the common case: one host's routes): no merge needed.
+    if (lists.length === 1) return this.first(lists[0] ?? [], path, rawQuery, req);
     if (this.any.length > 0) lists.push(this.any);
     let params: URLSearchParams | undefined;
     let parsed = false;
@@ -284,18 +310,15 @@ export type HttpPortMatch<L extends HttpGatewayListener> =
 
 /** An HTTP or HTTPS port's listeners compiled for matching; build once per spec, match per request. */
 export class HttpPortMatcher<L extends HttpGatewayListener = HttpGatewayListener> {
-  private readonly listeners: CompiledListener<L>[];
+  private readonly listeners: { readonly hostname?: string; readonly c: CompiledListener<L> }[];
 
   constructor(listeners: readonly L[]) {
-    this.listeners = sortListeners(listeners).map((l) => new CompiledListener(l));
+    this.listeners = sortListeners(listeners).map((l) => ({ ...(l.hostname !== undefined ? { hostname: l.hostname } : {}), c: new CompiledListener(l) }));
   }
 
   match(req: HttpRequestFacts): HttpPortMatch<L> {
     const host = normalizeHost(req.host);
-    const compiled = listenersFor(
-      this.listeners.map((c) => ({ hostname: c.listener.hostname, c })),
-      host,
-    )?.c;
+    const compiled = (this.listeners.length === 1 && !this.listeners[0]?.hostname ? this.listeners[0] : listenersFor(this.listeners, host))?.c;
     if (!compiled) return { kind: 'no-listener' };
     const q = req.url.indexOf('?');
     const rawPath = q >= 0 ? req.url.slice(0, q) : req.url;
