@@ -11,12 +11,12 @@
 //  - route update → data path: the client asks the LB process to ensure the `many` spec
 //    with one rule's backend switched, then requests that rule until the other backend
 //    answers; p50/p99 over 20 updates (ensure of the whole 10 000-rule spec included).
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Agent, createServer as createHttpServer, request } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import type { GatewayPort, HttpRouteRule } from '../src/model/gateway.js';
 import type { GatewaySpec } from '../src/model/spec.js';
 import { createLocalProvider } from '../src/providers/local/provider.js';
+import { forkRole } from './child.js';
 import { summarize } from './stats.js';
 
 const ROLE_FLAG = '--lbc-gateway-bench-role';
@@ -154,14 +154,7 @@ async function hammer(endpoint: string, targets: readonly [string, string][]): P
   return { rps: latencies.length / ((performance.now() - t0) / 1000), latencies };
 }
 
-function child<T>(role: string, payload?: unknown): Promise<{ proc: ChildProcess; reply: T }> {
-  const proc = fork(fileURLToPath(import.meta.url), [ROLE_FLAG, role], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    proc.once('message', (reply) => resolve({ proc, reply: reply as T }));
-    proc.once('exit', (code) => reject(new Error(`bench ${role} process exited (${code}) before it was ready`)));
-    if (payload !== undefined) proc.send(payload as object);
-  });
-}
+const child = <T>(role: string, payload?: unknown): Promise<{ proc: ChildProcess; reply: T }> => forkRole<T>(import.meta.url, ROLE_FLAG, role, payload);
 
 const f1 = (n: number) => n.toFixed(1);
 

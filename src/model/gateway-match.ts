@@ -33,6 +33,7 @@
 // once per port and a request takes the first triple that matches among those indexed
 // under its host: the cost per request does not grow with routes for other hosts.
 import { RE2JS } from '@bufbuild/re2';
+import { normalizeRequestHost } from './routes.js';
 import type { HttpGatewayListener, HttpRequestMatch, HttpRouteRule, RouteOrigin, TlsGatewayListener, TlsRouteRule } from './gateway.js';
 
 /** What the matcher reads of a request. */
@@ -52,18 +53,8 @@ export interface HttpMatch<L extends HttpGatewayListener = HttpGatewayListener> 
   readonly match: HttpRequestMatch;
 }
 
-/** Lower case, without port or trailing dot. */
-export function normalizeHost(host: string): string {
-  let h = host.trim().toLowerCase();
-  if (h.startsWith('[')) {
-    const end = h.indexOf(']');
-    h = end >= 0 ? h.slice(0, end + 1) : h;
-  } else {
-    const colon = h.lastIndexOf(':');
-    if (colon >= 0 && h.indexOf(':') === colon) h = h.slice(0, colon);
-  }
-  return h.endsWith('.') ? h.slice(0, -1) : h;
-}
+/** Lower case, without port or trailing dot (the Ingress matcher's rule, which is also the Gateway API's). */
+export const normalizeHost = normalizeRequestHost;
 
 /** Whether a Gateway API hostname (exact or `*.` suffix over one or more labels) matches host. */
 export function hostnameMatches(pattern: string, host: string): boolean {

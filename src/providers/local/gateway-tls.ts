@@ -5,15 +5,13 @@
 // with the listener's certificate and forwards the plain stream. No listener or rule for
 // the name, or no valid backend: the connection is reset, as a TCP listener without
 // targets does. Also here: certificates chosen per listener for a Gateway HTTPS port.
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { HttpsGatewayListener } from '../../model/gateway.js';
 import { hostnameMatches, normalizeHost } from '../../model/gateway-match.js';
-import { listenTcp } from './bind.js';
-import { ConnectionTracker } from './connections.js';
 import type { CertificateSource } from './http-router.js';
 import { replayed } from './replay.js';
-import { clientAddress, dialTarget } from './tcp-proxy.js';
+import { dialTarget, StreamListener } from './tcp-proxy.js';
 import type { TargetSetRuntime } from './target-set.js';
 import type { CertificateStore } from './tls.js';
 
@@ -75,49 +73,17 @@ export interface TlsRoute {
   resolve(serverName: string | undefined): TlsDecision | undefined;
 }
 
-export class TlsProxyListener {
-  readonly server: Server;
-  private readonly conns = new ConnectionTracker();
-
+export class TlsProxyListener extends StreamListener {
   constructor(
-    readonly host: string,
-    readonly port: number,
+    host: string,
+    port: number,
     private readonly route: TlsRoute,
     private readonly opts: { readonly connectTimeoutMs: number },
   ) {
-    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (c) => this.accept(c));
-    this.server.on('error', () => {
-      // After listen, errors belong to single connections, which handle their own.
-    });
+    super(host, port, 'TLS', false, (ip) => route.allow(ip));
   }
 
-  async listen(): Promise<void> {
-    await listenTcp(this.server, this.host, this.port, 'TLS');
-  }
-
-  get boundPort(): number {
-    const a = this.server.address();
-    return a !== null && typeof a === 'object' ? a.port : this.port;
-  }
-
-  async close(graceMs: number): Promise<void> {
-    this.server.close();
-    await this.conns.drain(graceMs);
-  }
-
-  abort(): void {
-    this.server.close();
-    this.conns.destroyAll();
-  }
-
-  private accept(client: Socket): void {
-    this.conns.add(client);
-    client.on('error', () => client.destroy());
-    const ip = clientAddress(client);
-    if (ip === undefined || !this.route.allow(ip)) {
-      client.resetAndDestroy();
-      return;
-    }
+  protected serve(client: Socket, ip: string): void {
     let seen = Buffer.alloc(0);
     const timer = setTimeout(() => client.destroy(), HELLO_TIMEOUT_MS);
     timer.unref();

@@ -72,6 +72,7 @@ export interface LocalProviderInit extends LocalOptionsInput {
 }
 
 interface ListenerImpl {
+  listen(): Promise<void>;
   readonly boundPort: number;
   close(graceMs: number): Promise<void>;
   abort(): void;
@@ -557,14 +558,7 @@ export class LocalProvider implements Provider {
       ...(certs ? { certs } : {}),
       kernelId: `${lb.key} ${listenerId(l)} #${++this.listenerSeq}`,
     };
-    try {
-      await impl.listen();
-    } catch (e) {
-      impl.abort();
-      throw e;
-    }
-    this.binds++;
-    lb.listeners.set(rt.id, rt);
+    await this.start(lb, rt);
   }
 
   private async addGatewayPort(lb: LbRuntime, p: GatewayPort, host: string, port: number, allow: (ip: string) => boolean, failures: Failure[]): Promise<void> {
@@ -596,10 +590,15 @@ export class LocalProvider implements Provider {
         break;
     }
     const rt: ListenerRuntime = { id: listenerId(p), spec: compiled.applied, host, impl, kernelId: `${lb.key} ${listenerId(p)} #${++this.listenerSeq}`, gateway: holder };
+    await this.start(lb, rt);
+  }
+
+  /** Binds the listener's socket and puts it in service; a failed bind leaves nothing behind. */
+  private async start(lb: LbRuntime, rt: ListenerRuntime): Promise<void> {
     try {
-      await impl.listen();
+      await rt.impl.listen();
     } catch (e) {
-      impl.abort();
+      rt.impl.abort();
       throw e;
     }
     this.binds++;

@@ -20,24 +20,40 @@ export function clientAddress(socket: { remoteAddress?: string | undefined }): s
   return a?.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
-export class TcpProxyListener {
+/** A listening TCP socket whose connections go to targets: binding, the bound port, draining, shutdown. */
+export abstract class StreamListener {
   readonly server: Server;
-  private readonly conns = new ConnectionTracker();
+  protected readonly conns = new ConnectionTracker();
 
   constructor(
     readonly host: string,
     readonly port: number,
-    private readonly route: L4Route,
-    private readonly opts: { readonly connectTimeoutMs: number },
+    private readonly protocol: string,
+    pauseOnConnect: boolean,
+    private readonly allow: (clientIp: string) => boolean,
   ) {
-    this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (c) => this.accept(c));
+    this.server = createServer({ allowHalfOpen: true, pauseOnConnect, noDelay: true }, (c) => this.accept(c));
     this.server.on('error', () => {
       // After listen, errors belong to single connections, which handle their own.
     });
   }
 
+  /** Takes a connection from an allowed client (sourceRanges); others are reset. */
+  protected abstract serve(client: Socket, ip: string): void;
+
+  private accept(client: Socket): void {
+    this.conns.add(client);
+    client.on('error', () => client.destroy());
+    const ip = clientAddress(client);
+    if (ip === undefined || !this.allow(ip)) {
+      client.resetAndDestroy();
+      return;
+    }
+    this.serve(client, ip);
+  }
+
   async listen(): Promise<void> {
-    await listenTcp(this.server, this.host, this.port, 'TCP');
+    await listenTcp(this.server, this.host, this.port, this.protocol);
   }
 
   get boundPort(): number {
@@ -60,15 +76,19 @@ export class TcpProxyListener {
     this.server.close();
     this.conns.destroyAll();
   }
+}
 
-  private accept(client: Socket): void {
-    this.conns.add(client);
-    client.on('error', () => client.destroy());
-    const ip = clientAddress(client);
-    if (ip === undefined || !this.route.allow(ip)) {
-      client.resetAndDestroy();
-      return;
-    }
+export class TcpProxyListener extends StreamListener {
+  constructor(
+    host: string,
+    port: number,
+    private readonly route: L4Route,
+    private readonly opts: { readonly connectTimeoutMs: number },
+  ) {
+    super(host, port, 'TCP', true, (ip) => route.allow(ip));
+  }
+
+  protected serve(client: Socket, ip: string): void {
     const ts = this.route.targetSet();
     if (!ts) {
       client.resetAndDestroy();
