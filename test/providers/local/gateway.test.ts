@@ -2,7 +2,7 @@
 // (what controller/gateway builds from Gateway API objects), real clients, real backends.
 // One test per data-path feature of issue #18. LB pool 127.241.66.0/24, backends on 127.0.66.x.
 import * as grpc from '@grpc/grpc-js';
-import { Agent, request, type IncomingMessage } from 'node:http';
+import { Agent, createServer as createHttpServer, request, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
@@ -228,6 +228,33 @@ describe('local provider, Gateway HTTP', () => {
     expect((await ask(ip, 8080, '/be?ms=1000')).status).toBe(504);
     expect((await httpGet(ip, 8080, '/req?ms=10')).body).toBe('late');
     expect((await httpGet(ip, 8080, '/be?ms=10')).body).toBe('late');
+  });
+
+  it('passes WebSocket upgrades on an HTTP port (HTTP/1.1 beside h2c), with the rule\'s URLRewrite applied', async () => {
+    const p = await provider({ addressPool: POOL });
+    let seenUrl = '';
+    const ws = await backend('ws', backendIp(), () => createHttpServer((_req, res) => res.end('plain')), (s) =>
+      s.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+        seenUrl = req.url ?? '';
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+        socket.pipe(socket);
+      }),
+    );
+    const rules = [rule('ws', [to('ws')], { matches: [prefix('/chat')], filters: [{ type: 'URLRewrite', path: { type: 'ReplacePrefixMatch', value: '/socket' } }] })];
+    const ip = ipOf(await p.ensure(gateway([http(8080, rules)], [ipSet('ws', 'HTTP', [ws.target])])));
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const req = request({ host: ip, port: 8080, path: '/chat/room', agent: false, headers: { connection: 'Upgrade', upgrade: 'websocket' } });
+      req.on('upgrade', (_r: IncomingMessage, sock: Socket) => resolve(sock));
+      req.on('response', (r) => reject(new Error(`no upgrade: ${r.statusCode}`)));
+      req.on('error', reject);
+      req.end();
+    });
+    onCleanup(() => socket.destroy());
+    const echoed = await new Promise<string>((resolve) => {
+      socket.once('data', (d: Buffer) => resolve(d.toString()));
+      socket.write('ping');
+    });
+    expect([seenUrl, echoed]).toEqual(['/socket/room', 'ping']);
   });
 
   it('a route update reaches the data path without dropping open connections (HTTP keep-alive, TCP)', async () => {
