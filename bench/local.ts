@@ -9,12 +9,12 @@
 //    CAP_NET_ADMIN are there) and through lbc's user-space proxy (l4Forwarding proxy);
 //  - L7: 16 keep-alive clients for 3 s, requests/s and latency p50/p99 (goal: through
 //    ≥ 0.5× direct), and the p99 the proxy adds.
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer, Agent, request } from 'node:http';
 import { connect, createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { L4Spec, L7Spec } from '../src/model/spec.js';
 import { createLocalProvider } from '../src/providers/local/provider.js';
+import { forkRole } from './child.js';
 import { summarize } from './stats.js';
 
 const ROLE_FLAG = '--lbc-local-bench-role';
@@ -186,14 +186,7 @@ async function hammer(endpoint: string): Promise<{ rps: number; latencies: numbe
   return { rps: latencies.length / seconds, latencies };
 }
 
-function child<T>(role: string, payload?: unknown): Promise<{ proc: ChildProcess; reply: T }> {
-  const proc = fork(fileURLToPath(import.meta.url), [ROLE_FLAG, role], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    proc.once('message', (reply) => resolve({ proc, reply: reply as T }));
-    proc.once('exit', (code) => reject(new Error(`bench ${role} process exited (${code}) before it was ready`)));
-    if (payload !== undefined) proc.send(payload as object);
-  });
-}
+const child = <T>(role: string, payload?: unknown): Promise<{ proc: ChildProcess; reply: T }> => forkRole<T>(import.meta.url, ROLE_FLAG, role, payload);
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const f1 = (n: number) => n.toFixed(1);

@@ -1,8 +1,9 @@
-// `npm run bench [devcluster] [controller] [api-floor] [local] [metal] [gce] [aws]`: prints the figures behind lbc's performance claims.
+// `npm run bench [devcluster] [controller] [api-floor] [local] [gateway] [metal] [gce] [aws]`: prints the figures behind lbc's performance claims.
 import { benchApiFloor } from './api-floor.js';
 import { benchAws } from './aws.js';
 import { benchController } from './controller.js';
 import { benchDevcluster } from './devcluster.js';
+import { benchGatewayDataPath } from './gateway.js';
 import { benchGce } from './gce.js';
 import { headlineLines } from './headline.js';
 import { benchLocal } from './local.js';
@@ -23,6 +24,8 @@ if (controller && floor) {
 if (all || which.has('gce')) await benchGce();
 // `local`: L4 throughput and L7 requests/s through the local provider vs straight to the backend.
 if (all || which.has('local')) await benchLocal();
+// `gateway`: the Gateway data path through the local provider: 1000 HTTPRoutes × 10 rules vs 1 route vs direct, route update → data path.
+if (all || which.has('gateway')) await benchGatewayDataPath();
 // `aws`: AWS calls per NLB Service create, no-op resync and delete (moto when AWS_ENDPOINT_URL is set, else the nock fake).
 if (all || which.has('aws')) await benchAws();
 // `metal [writes|failover|bgp]`: speaker liveness at 100 nodes, failover on virtual wires, BGP against bird (root).

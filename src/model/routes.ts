@@ -17,7 +17,8 @@ export interface RouteRule {
   readonly pathType: PathType;
 }
 
-function normalizeRequestHost(host: string): string {
+/** A Host header as routes compare it: lower case, without port or trailing dot. */
+export function normalizeRequestHost(host: string): string {
   let h = host.trim().toLowerCase();
   if (h.startsWith('[')) {
     const end = h.indexOf(']');

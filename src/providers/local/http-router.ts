@@ -1,6 +1,9 @@
-// An L7 listener (HTTP, or HTTPS terminating TLS): picks a target set per request with the
-// Ingress rules (model/routes.ts's matchRoute, the same matcher the cloud providers'
-// rules are held to), then a target in it, and proxies the request to it.
+// An L7 listener (HTTP, or HTTPS terminating TLS), shared by Ingresses and Gateways: the
+// LB's route decides per request (Ingress: model/routes.ts's matchRoute; Gateway:
+// gateway-http.ts over model/gateway-match.ts) either an answer of its own (404, a
+// redirect, 500) or a target set plus what to change on the way (path, Host, headers,
+// response headers, timeouts, mirrors, HTTP/2 to the backend); this module picks the
+// target and proxies.
 //
 // - Bodies stream both ways through pipes: nothing is buffered beyond the socket buffers,
 //   so a 20 MB upload or download starts at once and holds no more memory than a small one.
@@ -8,31 +11,86 @@
 //   answers 101 the two sockets are spliced.
 // - A target that refuses or resets before answering gives 502; after the response has
 //   started, the client connection is cut (there is no honest way to say 502 then).
+// - A timeout (Gateway HTTPRouteTimeouts) before the response starts gives 504, as the
+//   specification asks ("MUST return a timeout error"); after, the response is cut.
 // - No route: 404 as ingress-nginx's default backend says it. A route to a target set with
 //   no targets: 503.
+// - Gateway listeners also speak HTTP/2: with ALPN `h2` on HTTPS, and h2c with prior
+//   knowledge on HTTP (the connection preface is sniffed, so HTTP/1.1 keeps working on the
+//   same port); gRPC goes through that way, with its trailers, to h2c backends.
 import { createServer as createHttpServer, request, type Agent, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import {
+  connect as h2connect,
+  constants as h2constants,
+  createSecureServer as createH2SecureServer,
+  createServer as createH2Server,
+  type ClientHttp2Session,
+  type Http2SecureServer,
+  type Http2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+  type IncomingHttpHeaders as H2IncomingHeaders,
+} from 'node:http2';
 import type { Duplex } from 'node:stream';
-import type { Socket } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
 import type { Target } from './balancer.js';
 import { listenTcp } from './bind.js';
 import { ConnectionTracker } from './connections.js';
+import { replayed } from './replay.js';
 import { clientAddress } from './tcp-proxy.js';
 import type { TargetSetRuntime } from './target-set.js';
-import type { CertificateStore } from './tls.js';
+export type L7Request = IncomingMessage | Http2ServerRequest;
+type L7Response = ServerResponse | Http2ServerResponse;
+
+/** What to change on the way to and from the backend (Gateway filters and timeouts). */
+export interface ForwardEdits {
+  /** Replaces the request target (path and query). */
+  readonly url?: string;
+  /** Replaces the Host header. */
+  readonly host?: string;
+  /** Edits the headers sent to the backend (names are lower case). */
+  readonly requestHeaders?: (h: OutgoingHttpHeaders) => void;
+  /** Edits the headers sent back to the client (names are lower case). */
+  readonly responseHeaders?: (h: OutgoingHttpHeaders) => void;
+  /** Client request to end of response (HTTPRouteTimeouts.request); 0 or absent: none. */
+  readonly requestTimeoutMs?: number;
+  /** One attempt at the backend (HTTPRouteTimeouts.backendRequest); 0 or absent: none. */
+  readonly backendTimeoutMs?: number;
+  /** Each gets a copy of the request; their answers are dropped. */
+  readonly mirrors?: readonly TargetSetRuntime[];
+  /** h2c: HTTP/2 with prior knowledge to the backend (gRPC, appProtocol kubernetes.io/h2c). */
+  readonly protocol?: 'http1' | 'h2c';
+}
+
+export type L7Decision =
+  | { readonly kind: 'respond'; readonly status: number; readonly headers?: OutgoingHttpHeaders; readonly body?: string }
+  | ({ readonly kind: 'forward'; readonly targetSet: TargetSetRuntime } & ForwardEdits);
 
 export interface L7Route {
   allow(clientIp: string): boolean;
-  /** The target set that serves host + path (the default backend when no rule matches), or undefined for 404. */
-  resolve(host: string, path: string): TargetSetRuntime | undefined;
+  /** What serves the request: a target set (with edits) or an answer of the LB's own. */
+  resolve(req: L7Request, proto: 'http' | 'https'): L7Decision;
   /** Keep-alive connections to targets, shared by the LB's listeners. */
   readonly agent: Agent;
+  /** HTTP/2 sessions to h2c targets, shared the same way. */
+  readonly h2c?: H2cSessions;
 }
 
-/** Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection and are not forwarded. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+/** What an HTTPS listener asks of its certificates: one for clients without SNI, and one per server name. */
+export interface CertificateSource {
+  readonly fallback: { cert: string; key: string } | undefined;
+  select(servername: string): SecureContext | undefined;
+}
 
-function withoutHopByHop(headers: IncomingHttpHeaders, keepUpgrade = false): OutgoingHttpHeaders {
+export const notFound: L7Decision = { kind: 'respond', status: 404, body: 'default backend - 404\n' };
+
+/** Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection and are not forwarded. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
+
+function withoutHopByHop(headers: IncomingHttpHeaders | H2IncomingHeaders, keepUpgrade = false): OutgoingHttpHeaders {
   const named = new Set(
     String(headers.connection ?? '')
       .split(',')
@@ -41,75 +99,187 @@ function withoutHopByHop(headers: IncomingHttpHeaders, keepUpgrade = false): Out
   );
   const out: OutgoingHttpHeaders = {};
   for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || named.has(k) || (HOP_BY_HOP.has(k) && !(keepUpgrade && (k === 'upgrade' || k === 'connection')))) continue;
+    // HTTP/2 pseudo-headers (`:path`, `:status`) are the message's frame, not its headers.
+    if (v === undefined || k.startsWith(':') || named.has(k) || (HOP_BY_HOP.has(k) && !(keepUpgrade && (k === 'upgrade' || k === 'connection')))) continue;
     out[k] = v;
   }
   if (keepUpgrade) out.connection = 'upgrade';
   return out;
 }
 
-export function forwardedHeaders(req: IncomingMessage, clientIp: string, proto: 'http' | 'https', keepUpgrade = false): OutgoingHttpHeaders {
+/** The Host of a request, whichever HTTP version carried it. */
+export function requestHost(req: L7Request): string {
+  const h = req.headers[':authority'] ?? req.headers.host;
+  return typeof h === 'string' ? h : '';
+}
+
+export function forwardedHeaders(req: L7Request, clientIp: string, proto: 'http' | 'https', keepUpgrade = false): OutgoingHttpHeaders {
   const out = withoutHopByHop(req.headers, keepUpgrade);
   const prior = req.headers['x-forwarded-for'];
   const chain = Array.isArray(prior) ? prior.join(', ') : prior;
   out['x-forwarded-for'] = chain ? `${chain}, ${clientIp}` : clientIp;
   out['x-forwarded-proto'] = proto;
-  if (req.headers.host !== undefined) out['x-forwarded-host'] = req.headers.host;
+  const host = requestHost(req);
+  if (host !== '') {
+    out.host = host;
+    out['x-forwarded-host'] = host;
+  }
   if (req.socket.localPort !== undefined) out['x-forwarded-port'] = String(req.socket.localPort);
   return out;
 }
 
 /** A body-less request can be sent again as is when a reused keep-alive connection turns out closed. */
-function replayable(req: IncomingMessage): boolean {
+function replayable(req: L7Request): boolean {
   const m = req.method ?? 'GET';
+  if ('stream' in req) return req.stream.endAfterHeaders && ['GET', 'HEAD', 'OPTIONS'].includes(m);
   const noBody = (req.headers['content-length'] === undefined || req.headers['content-length'] === '0') && req.headers['transfer-encoding'] === undefined;
   return noBody && ['GET', 'HEAD', 'OPTIONS'].includes(m);
 }
 
-function rawResponse(status: number, reason: string, body: string): string {
-  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+function rawResponse(status: number, reason: string, body: string, headers: OutgoingHttpHeaders = {}): string {
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}\r\n`);
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\n${extra.join('')}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
+function isH2(res: L7Response): res is Http2ServerResponse {
+  return 'stream' in res;
+}
+
+function writeHead(res: L7Response, status: number, headers: OutgoingHttpHeaders, message?: string): void {
+  if (isH2(res)) res.writeHead(status, headers);
+  else if (message !== undefined) res.writeHead(status, message, headers);
+  else res.writeHead(status, headers);
+}
+
+function answer(res: L7Response, status: number, body: string, headers: OutgoingHttpHeaders = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  writeHead(res, status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
+  res.end(body);
+}
+
+/** HTTP/2 sessions to h2c targets, one per target, reopened when one closes. */
+export class H2cSessions {
+  private readonly sessions = new Map<string, ClientHttp2Session>();
+
+  get(target: Target): ClientHttp2Session {
+    const have = this.sessions.get(target.key);
+    if (have && !have.closed && !have.destroyed) return have;
+    const s = h2connect(`http://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`);
+    s.on('error', () => s.destroy());
+    s.once('close', () => {
+      if (this.sessions.get(target.key) === s) this.sessions.delete(target.key);
+    });
+    s.unref();
+    this.sessions.set(target.key, s);
+    return s;
+  }
+
+  close(): void {
+    for (const s of this.sessions.values()) s.destroy();
+    this.sessions.clear();
+  }
+}
+
+export interface HttpListenerOptions {
+  /** HTTPS: terminate TLS with these certificates (by SNI). */
+  readonly certs?: CertificateSource;
+  /** Also serve HTTP/2 (h2 by ALPN on HTTPS, h2c by prior knowledge on HTTP): Gateway listeners. */
+  readonly http2?: boolean;
+}
+
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
 export class HttpProxyListener {
-  readonly server: HttpServer | HttpsServer;
+  /** The server that owns the listening socket. */
+  readonly server: HttpServer | HttpsServer | Http2SecureServer | NetServer;
+  private readonly http1?: HttpServer;
+  private readonly h2?: Http2Server;
   private readonly conns = new ConnectionTracker();
+  private readonly sessions = new Set<Http2Session>();
   private readonly proto: 'http' | 'https';
 
   constructor(
     readonly host: string,
     readonly port: number,
     private readonly route: L7Route,
-    certs?: CertificateStore,
+    opts: HttpListenerOptions = {},
   ) {
     // requestTimeout 0: an upload through a proxy may legitimately take longer than Node's 300 s default.
     const common = { requestTimeout: 0 };
+    const certs = opts.certs;
+    let requests: HttpServer | HttpsServer | Http2SecureServer | Http2Server;
     if (certs) {
       const fallback = certs.fallback;
       if (!fallback) throw new Error('an HTTPS listener needs at least one certificate');
       this.proto = 'https';
-      this.server = createHttpsServer({
-        ...common,
-        ...fallback,
-        SNICallback: (servername, cb) => cb(null, certs.select(servername)),
-      });
+      const tls = { ...fallback, SNICallback: (servername: string, cb: (e: Error | null, ctx?: SecureContext) => void) => cb(null, certs.select(servername)) };
+      const secure = opts.http2 ? createH2SecureServer({ ...tls, allowHTTP1: true }) : createHttpsServer({ ...common, ...tls });
+      this.server = secure;
+      requests = secure;
+    } else if (opts.http2) {
+      this.proto = 'http';
+      // Plain HTTP/2 (h2c) has no ALPN: the first bytes say which protocol the client speaks.
+      const http1 = createHttpServer(common);
+      const h2 = createH2Server();
+      this.http1 = http1;
+      this.h2 = h2;
+      this.server = createNetServer((socket) => this.sniff(socket));
+      requests = http1;
+      this.serve(h2);
     } else {
       this.proto = 'http';
-      this.server = createHttpServer(common);
+      const plain = createHttpServer(common);
+      this.server = plain;
+      requests = plain;
     }
     this.server.on('connection', (socket: Socket) => {
       this.conns.add(socket);
       const ip = clientAddress(socket);
       if (ip === undefined || !this.route.allow(ip)) socket.resetAndDestroy();
     });
-    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res));
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
-    this.server.on('clientError', (_e, socket: Duplex) => {
-      if (socket.writable) socket.end(rawResponse(400, 'Bad Request', 'bad request\n'));
-      else socket.destroy();
-    });
+    this.serve(requests);
     this.server.on('error', () => {
       // After listen, errors belong to single connections.
     });
+  }
+
+  private serve(server: HttpServer | HttpsServer | Http2SecureServer | Http2Server): void {
+    server.on('request', (req: L7Request, res: L7Response) => this.handle(req, res));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    server.on('session', (session: Http2Session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+    });
+    server.on('clientError', (_e: unknown, socket: Duplex) => {
+      if (socket.writable) socket.end(rawResponse(400, 'Bad Request', 'bad request\n'));
+      else socket.destroy();
+    });
+  }
+
+  /** Hands the connection to the HTTP/1 or the HTTP/2 server by its first bytes. */
+  private sniff(socket: Socket): void {
+    if (socket.destroyed) return;
+    let seen = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      seen = Buffer.concat([seen, chunk]);
+      const n = Math.min(seen.length, H2_PREFACE.length);
+      const h2 = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+      if (h2 && n < H2_PREFACE.length) return;
+      socket.off('data', onData);
+      socket.pause();
+      if (h2) {
+        this.h2?.emit('connection', replayed(socket, seen));
+        return;
+      }
+      socket.unshift(seen);
+      this.http1?.emit('connection', socket);
+      socket.resume();
+    };
+    socket.on('data', onData);
+    socket.on('error', () => socket.destroy());
   }
 
   async listen(): Promise<void> {
@@ -126,56 +296,115 @@ export class HttpProxyListener {
   }
 
   /** Puts the store's current first certificate in place for clients without SNI; SNI reads the store live. */
-  refreshCertificates(certs: CertificateStore): void {
+  refreshCertificates(certs: CertificateSource): void {
     const fallback = certs.fallback;
     if (fallback && 'setSecureContext' in this.server) this.server.setSecureContext(fallback);
   }
 
   async close(graceMs: number): Promise<void> {
     this.server.close();
-    await this.conns.drain(graceMs, () => this.server.closeIdleConnections());
+    // HTTP/2 clients get GOAWAY: streams in flight finish, new ones go to a new connection.
+    for (const s of this.sessions) s.close();
+    await this.conns.drain(graceMs, () => {
+      for (const srv of [this.server, this.http1]) if (srv && 'closeIdleConnections' in srv) srv.closeIdleConnections();
+    });
   }
 
   /** Cuts every connection now, ending a drain early (shutdown). */
   abort(): void {
     this.server.close();
+    for (const s of this.sessions) s.destroy();
     this.conns.destroyAll();
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  private handle(req: L7Request, res: L7Response): void {
     const ip = clientAddress(req.socket) ?? '';
-    const ts = this.route.resolve(req.headers.host ?? '', req.url ?? '/');
-    if (!ts) {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('default backend - 404\n');
+    let d: L7Decision;
+    try {
+      d = this.route.resolve(req, this.proto);
+    } catch {
+      d = { kind: 'respond', status: 500, body: '500 Internal Server Error\n' };
+    }
+    if (d.kind === 'respond') {
+      req.resume();
+      answer(res, d.status, d.body ?? '', d.headers);
       return;
     }
+    const ts = d.targetSet;
     const target = ts.choose(ip);
     if (!target) {
-      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end('503 Service Unavailable: no endpoints\n');
+      req.resume();
+      answer(res, 503, '503 Service Unavailable: no endpoints\n');
       return;
     }
     const release = ts.connected(ip, target);
     res.once('close', release);
-    this.forward(req, res, ip, target, false);
+    if (d.requestTimeoutMs) this.deadline(res, d.requestTimeoutMs, () => undefined);
+    for (const m of d.mirrors ?? []) this.mirror(req, ip, m, d);
+    if (d.protocol === 'h2c') this.forwardH2c(req, res, ip, target, d);
+    else this.forward(req, res, ip, target, d, false);
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, ip: string, target: Target, retried: boolean): void {
+  /** Answers 504 (or cuts a response already started) when ms pass before the response ends. */
+  private deadline(res: L7Response, ms: number, onFire: () => void): () => void {
+    const timer = setTimeout(() => {
+      onFire();
+      answer(res, 504, '504 Gateway Timeout\n');
+    }, ms);
+    const stop = (): void => clearTimeout(timer);
+    res.once('close', stop);
+    res.once('finish', stop);
+    return stop;
+  }
+
+  private upstreamHeaders(req: L7Request, ip: string, d: ForwardEdits, keepUpgrade = false): OutgoingHttpHeaders {
+    const headers = forwardedHeaders(req, ip, this.proto, keepUpgrade);
+    if (d.host !== undefined) headers.host = d.host;
+    d.requestHeaders?.(headers);
+    return headers;
+  }
+
+  /** Sends a copy of the request to one target of ts and drops its answer (RequestMirror). */
+  private mirror(req: L7Request, ip: string, ts: TargetSetRuntime, d: ForwardEdits): void {
+    const target = ts.choose(ip);
+    if (!target) return;
+    const release = ts.connected(ip, target);
+    const copy = request({ host: target.host, port: target.port, method: req.method, path: d.url ?? req.url, headers: this.upstreamHeaders(req, ip, d), agent: this.route.agent });
+    copy.on('response', (r) => r.resume());
+    copy.on('error', () => undefined);
+    copy.once('close', release);
+    if (replayable(req)) copy.end();
+    else req.pipe(copy);
+  }
+
+  private forward(req: L7Request, res: L7Response, ip: string, target: Target, d: ForwardEdits, retried: boolean): void {
     const upstream = request({
       host: target.host,
       port: target.port,
       method: req.method,
-      path: req.url,
-      headers: forwardedHeaders(req, ip, this.proto),
+      path: d.url ?? req.url,
+      headers: this.upstreamHeaders(req, ip, d),
       agent: this.route.agent,
     });
+    const stopBackendTimer = d.backendTimeoutMs ? this.deadline(res, d.backendTimeoutMs, () => upstream.destroy()) : undefined;
+    let complete = false;
+    // The client left, or a timeout answered for the backend: the backend's answer has nowhere to go.
     const abort = (): void => {
-      if (!res.writableFinished) upstream.destroy();
+      if (!complete) upstream.destroy();
     };
     res.once('close', abort);
     upstream.on('response', (pres) => {
-      res.writeHead(pres.statusCode ?? 502, pres.statusMessage, withoutHopByHop(pres.headers));
+      if (res.headersSent || res.writableEnded) {
+        upstream.destroy();
+        return;
+      }
+      pres.once('end', () => (complete = true));
+      const headers = withoutHopByHop(pres.headers);
+      d.responseHeaders?.(headers);
+      writeHead(res, pres.statusCode ?? 502, headers, pres.statusMessage);
       pres.on('error', () => res.destroy());
       pres.on('aborted', () => res.destroy());
+      pres.on('end', () => stopBackendTimer?.());
       pres.pipe(res);
     });
     upstream.on('error', (e: NodeJS.ErrnoException) => {
@@ -185,23 +414,78 @@ export class HttpProxyListener {
       }
       if (!retried && upstream.reusedSocket && e.code === 'ECONNRESET' && replayable(req)) {
         res.off('close', abort);
-        this.forward(req, res, ip, target, true);
+        stopBackendTimer?.();
+        this.forward(req, res, ip, target, d, true);
         return;
       }
-      res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('502 Bad Gateway\n');
+      answer(res, 502, '502 Bad Gateway\n', isH2(res) ? {} : { connection: 'close' });
     });
     if (replayable(req)) upstream.end();
     else req.pipe(upstream);
   }
 
+  /** HTTP/2 to the backend, trailers included (gRPC's status travels in them). */
+  private forwardH2c(req: L7Request, res: L7Response, ip: string, target: Target, d: ForwardEdits): void {
+    const sessions = this.route.h2c;
+    if (!sessions) {
+      answer(res, 502, '502 Bad Gateway\n');
+      return;
+    }
+    const headers = this.upstreamHeaders(req, ip, d);
+    const authority = String(headers.host ?? requestHost(req));
+    delete headers.host;
+    // `te: trailers` is the one TE value HTTP/2 allows, and gRPC servers expect it.
+    if (req.headers.te === 'trailers') headers.te = 'trailers';
+    let upstream: ReturnType<ClientHttp2Session['request']>;
+    try {
+      upstream = sessions.get(target).request({ ...headers, ':method': req.method ?? 'GET', ':path': d.url ?? req.url ?? '/', ':authority': authority, ':scheme': 'http' }, { endStream: replayable(req) });
+    } catch {
+      answer(res, 502, '502 Bad Gateway\n');
+      return;
+    }
+    const stopBackendTimer = d.backendTimeoutMs ? this.deadline(res, d.backendTimeoutMs, () => upstream.close(h2constants.NGHTTP2_CANCEL)) : undefined;
+    let complete = false;
+    upstream.once('end', () => (complete = true));
+    res.once('close', () => {
+      if (!complete) upstream.close(h2constants.NGHTTP2_CANCEL);
+    });
+    upstream.on('response', (h, flags) => {
+      if (res.headersSent || res.writableEnded) {
+        upstream.close(h2constants.NGHTTP2_CANCEL);
+        return;
+      }
+      const status = Number(h[':status'] ?? 502);
+      const out = withoutHopByHop(h);
+      d.responseHeaders?.(out);
+      // gRPC's trailers-only answer (an error status and no body) must stay one HEADERS frame.
+      if (flags & h2constants.NGHTTP2_FLAG_END_STREAM && isH2(res)) {
+        stopBackendTimer?.();
+        res.stream.respond({ ...out, ':status': status }, { endStream: true });
+        return;
+      }
+      writeHead(res, status, out);
+      upstream.pipe(res);
+    });
+    upstream.on('trailers', (t) => {
+      if (isH2(res)) res.addTrailers(withoutHopByHop(t));
+    });
+    upstream.on('end', () => stopBackendTimer?.());
+    upstream.on('error', () => {
+      if (res.headersSent) res.destroy();
+      else answer(res, 502, '502 Bad Gateway\n');
+    });
+    if (!replayable(req)) req.pipe(upstream);
+  }
+
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     const ip = clientAddress(req.socket) ?? '';
-    const ts = this.route.resolve(req.headers.host ?? '', req.url ?? '/');
-    if (!ts) {
-      socket.end(rawResponse(404, 'Not Found', 'default backend - 404\n'));
+    const d = this.route.resolve(req, this.proto);
+    if (d.kind === 'respond') {
+      socket.end(rawResponse(d.status, d.status === 404 ? 'Not Found' : 'Response', d.body ?? '', d.headers));
       return;
     }
+    const ts = d.targetSet;
     const target = ts.choose(ip);
     if (!target) {
       socket.end(rawResponse(503, 'Service Unavailable', '503 Service Unavailable: no endpoints\n'));
@@ -213,8 +497,8 @@ export class HttpProxyListener {
       host: target.host,
       port: target.port,
       method: req.method,
-      path: req.url,
-      headers: forwardedHeaders(req, ip, this.proto, true),
+      path: d.url ?? req.url,
+      headers: this.upstreamHeaders(req, ip, d, true),
       agent: false,
     });
     socket.once('close', () => upstream.destroy());

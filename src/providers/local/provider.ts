@@ -22,11 +22,12 @@
 import { Agent } from 'node:http';
 import type { Logger } from '../../kube/logger.js';
 import type { HeldAddresses } from '../../model/allocation.js';
-import { canonicalSpec } from '../../model/canonical.js';
+import { canonicalJson, canonicalSpec } from '../../model/canonical.js';
 import { cidrContains, normalizeIp } from '../../model/ip.js';
 import { describeRef, refKey, type LbRef } from '../../model/ref.js';
 import { matchRoute } from '../../model/routes.js';
-import type { L4Spec, L7Spec, Listener, LoadBalancerSpec, Rule, SessionAffinity } from '../../model/spec.js';
+import type { GatewayPort } from '../../model/gateway.js';
+import type { GatewaySpec, Listener, LoadBalancerSpec, Rule, SessionAffinity } from '../../model/spec.js';
 import type { LoadBalancerStatus, PortStatus } from '../../model/status.js';
 import { diffSpecs } from '../memory/plan.js';
 import {
@@ -44,7 +45,9 @@ import { keepHeldAddresses } from '../restore.js';
 import { AddressPool } from './address-pool.js';
 import { canBind, hostPort } from './bind.js';
 import type { Prober } from './health.js';
-import { HttpProxyListener, type L7Route } from './http-router.js';
+import { compileGatewayPort, type GatewayPortState } from './gateway-port.js';
+import { TlsProxyListener } from './gateway-tls.js';
+import { H2cSessions, HttpProxyListener, notFound, requestHost, type L7Route } from './http-router.js';
 import { KernelForwarding, tableName, type KernelRoute } from './kernel-forwarding.js';
 import type { NftRunner } from './nft.js';
 import { localOptionsSchema, type LocalOptions, type LocalOptionsInput } from './options.js';
@@ -69,6 +72,7 @@ export interface LocalProviderInit extends LocalOptionsInput {
 }
 
 interface ListenerImpl {
+  listen(): Promise<void>;
   readonly boundPort: number;
   close(graceMs: number): Promise<void>;
   abort(): void;
@@ -77,13 +81,15 @@ interface ListenerImpl {
 interface ListenerRuntime {
   /** As memory/plan.ts names listeners: `TCP:80`. */
   readonly id: string;
-  /** The listener as applied (HTTPS: with the certificates that loaded). */
-  spec: Listener;
+  /** The listener (or Gateway port) as applied (HTTPS: with the certificates that loaded). */
+  spec: Listener | GatewayPort;
   readonly host: string;
   readonly impl: ListenerImpl;
   readonly certs?: CertificateStore;
   /** Names the listener to the kernel path; unique for the provider's life, so a replaced listener never inherits rules. */
   readonly kernelId: string;
+  /** A Gateway port's routing, swapped on each ensure; the listener reads it per request. */
+  readonly gateway?: { state: GatewayPortState };
 }
 
 interface LbRuntime {
@@ -91,6 +97,11 @@ interface LbRuntime {
   readonly ref: LbRef;
   address: string;
   spec: LoadBalancerSpec;
+  /**
+   * A Gateway's applied spec as canonical JSON: its no-op check is one string compare, as
+   * diffing 10 000 rules field by field costs seconds (bench gateway: route update → data path).
+   */
+  gatewayJson?: string;
   readonly targetSets: Map<string, TargetSetRuntime>;
   readonly listeners: Map<string, ListenerRuntime>;
   sourceRanges: readonly string[];
@@ -98,6 +109,7 @@ interface LbRuntime {
   rules: readonly Rule[];
   defaultBackend: string | undefined;
   readonly agent: Agent;
+  readonly h2c: H2cSessions;
 }
 
 /** What inspect() shows of one LB: for the demo's output, for tests, for debugging. */
@@ -129,11 +141,16 @@ const certFailure = (where: string, message: string): Failure => ({ kind: 'inval
 
 const listenerId = (l: { protocol: string; port: number }): string => `${l.protocol}:${l.port}`;
 
+const isGatewayPort = (l: Listener | GatewayPort): l is GatewayPort => 'listeners' in l || ('rules' in l && 'listener' in l);
+
+/** What binds a socket: a Service's or Ingress's listeners, a Gateway's ports. */
+const listenersOf = (spec: LoadBalancerSpec): readonly (Listener | GatewayPort)[] => (spec.layer === 'Gateway' ? spec.ports : spec.listeners);
+
 export class LocalProvider implements Provider {
   readonly type = 'local';
   readonly name: string;
   readonly clusterName: string;
-  readonly capabilities: ProviderCapabilities = { layers: ['L4', 'L7'], targetTypes: ['ip', 'instance'], annotationPrefixes: [] };
+  readonly capabilities: ProviderCapabilities = { layers: ['L4', 'L7', 'Gateway'], targetTypes: ['ip', 'instance'], annotationPrefixes: [] };
   readonly options: LocalOptions;
   readonly mode: AddressMode;
 
@@ -301,14 +318,14 @@ export class LocalProvider implements Provider {
     return new ProviderError('invalid', message, { provider: this.name });
   }
 
-  private validate(spec: LoadBalancerSpec): asserts spec is L4Spec | L7Spec {
+  private validate(spec: LoadBalancerSpec): void {
     const what = describeRef(spec.ref);
-    if (spec.layer === 'Gateway') throw this.invalid(`${what}: the local provider does not serve Gateways yet`);
     if (spec.clusterName !== this.clusterName) throw this.invalid(`${what}: spec is for cluster ${spec.clusterName}, this provider serves ${this.clusterName}`);
     if (!spec.ipFamilies.includes('IPv4')) throw this.invalid(`${what}: the local provider serves IPv4 only (ipFamilies ${spec.ipFamilies.join(', ')})`);
     const sets = new Set(spec.targetSets.map((t) => t.name));
     const ids = new Set<string>();
-    for (const l of spec.listeners) {
+    if (spec.layer === 'Gateway') this.validateGateway(spec, sets);
+    for (const l of listenersOf(spec)) {
       const id = listenerId(l);
       if (ids.has(id)) throw this.invalid(`${what}: listener ${id} is declared twice`);
       ids.add(id);
@@ -326,6 +343,30 @@ export class LocalProvider implements Provider {
       }
       const ip = normalizeIp(want);
       if (ip === undefined || !this.pool.contains(ip)) throw this.invalid(`${what}: requested address ${want} is not in the pool ${this.pool.cidr}`);
+    }
+  }
+
+  /** Every target set a Gateway port names must exist; an invalid backend arrives without one. */
+  private validateGateway(spec: GatewaySpec, sets: ReadonlySet<string>): void {
+    const what = describeRef(spec.ref);
+    const check = (name: string | undefined, where: string): void => {
+      if (name !== undefined && !sets.has(name)) throw this.invalid(`${what}: ${where} refers to unknown target set ${name}`);
+    };
+    for (const p of spec.ports) {
+      const where = `port ${listenerId(p)}`;
+      if (!('listeners' in p)) {
+        for (const r of p.rules) for (const b of r.backends) check(b.targetSet, where);
+        continue;
+      }
+      for (const l of p.listeners) {
+        for (const r of l.rules) {
+          for (const b of r.backends) {
+            check(b.targetSet, `${where} listener ${l.name}`);
+            if ('filters' in b) for (const f of b.filters) if (f.type === 'RequestMirror') check(f.targetSet, `${where} listener ${l.name}`);
+          }
+          if ('filters' in r) for (const f of r.filters) if (f.type === 'RequestMirror') check(f.targetSet, `${where} listener ${l.name}`);
+        }
+      }
     }
   }
 
@@ -362,7 +403,8 @@ export class LocalProvider implements Provider {
       await this.settled();
       lb = undefined;
     }
-    if (lb && diffSpecs(lb.spec, spec).length === 0) return this.statusOf(lb);
+    const gatewayJson = spec.layer === 'Gateway' ? canonicalJson(spec) : undefined;
+    if (lb && (gatewayJson !== undefined ? gatewayJson === lb.gatewayJson : diffSpecs(lb.spec, spec).length === 0)) return this.statusOf(lb);
 
     const address = this.allocate(spec);
     if (!lb) {
@@ -378,6 +420,7 @@ export class LocalProvider implements Provider {
         rules: [],
         defaultBackend: undefined,
         agent: new Agent({ keepAlive: true, timeout: 4_000 }),
+        h2c: new H2cSessions(),
       };
       this.lbs.set(key, lb);
     }
@@ -403,17 +446,17 @@ export class LocalProvider implements Provider {
     }
 
     const failures: Failure[] = [];
-    const wanted = new Set(spec.listeners.map(listenerId));
+    const wanted = new Set(listenersOf(spec).map(listenerId));
     for (const [id, l] of lb.listeners) {
       if (!wanted.has(id) || moved) {
         this.retire(l);
         lb.listeners.delete(id);
       }
     }
-    for (const l of spec.listeners) {
+    for (const l of listenersOf(spec)) {
       const have = lb.listeners.get(listenerId(l));
       try {
-        if (have) this.updateListener(have, l, failures);
+        if (have) this.updateListener(lb, have, l, failures);
         else await this.addListener(lb, l, failures);
       } catch (e) {
         failures.push(e instanceof ProviderError ? { kind: e.kind, message: e.message } : { kind: 'transient', message: String(e) });
@@ -426,14 +469,24 @@ export class LocalProvider implements Provider {
         lb.targetSets.delete(name);
       }
     }
-    lb.spec = canonicalSpec({ ...spec, listeners: [...lb.listeners.values()].map((l) => l.spec) } as LoadBalancerSpec);
+    const applied = [...lb.listeners.values()].map((l) => l.spec);
+    lb.spec = canonicalSpec((spec.layer === 'Gateway' ? { ...spec, ports: applied } : { ...spec, listeners: applied }) as LoadBalancerSpec);
+    // What did not apply (a certificate that failed) must read as a change next time, so it is tried again.
+    lb.gatewayJson = gatewayJson !== undefined && failures.length === 0 ? gatewayJson : undefined;
     await this.syncKernel(lb);
 
     if (failures.length > 0) throw this.combine(lb, failures);
     return this.statusOf(lb);
   }
 
-  private updateListener(have: ListenerRuntime, want: Listener, failures: Failure[]): void {
+  private updateListener(lb: LbRuntime, have: ListenerRuntime, want: Listener | GatewayPort, failures: Failure[]): void {
+    if (isGatewayPort(want)) {
+      const compiled = this.compilePort(lb, want, have.gateway?.state, hostPort(have.host, have.impl.boundPort), failures);
+      if (have.gateway) have.gateway.state = compiled.state;
+      if (compiled.state.certs && have.impl instanceof HttpProxyListener) have.impl.refreshCertificates(compiled.state.certs);
+      have.spec = compiled.applied;
+      return;
+    }
     if (want.protocol === 'HTTPS' && have.certs) {
       const errors = have.certs.load(want.certificates);
       failures.push(...errors.map((m) => certFailure(hostPort(have.host, have.impl.boundPort), m)));
@@ -444,11 +497,23 @@ export class LocalProvider implements Provider {
     have.spec = want;
   }
 
-  private async addListener(lb: LbRuntime, l: Listener, failures: Failure[]): Promise<void> {
+  /** Compiles a Gateway port's routing; certificate problems go to failures. */
+  private compilePort(lb: LbRuntime, port: GatewayPort, prev: GatewayPortState | undefined, where: string, failures: Failure[]): ReturnType<typeof compileGatewayPort> {
+    const compiled = compileGatewayPort(port, prev, (name) => lb.targetSets.get(name));
+    failures.push(...compiled.errors.map((m) => certFailure(where, m)));
+    for (const name of compiled.uncertified) failures.push({ kind: 'invalid', message: `${port.protocol} listener ${name} on ${where}: no usable certificate` });
+    return compiled;
+  }
+
+  private async addListener(lb: LbRuntime, l: Listener | GatewayPort, failures: Failure[]): Promise<void> {
     const host = lb.address;
     const port = this.bindPort(l.port);
     if (port > 65_535) throw this.invalid(`listener ${listenerId(l)}: port ${l.port} + portOffset ${this.options.portOffset} is beyond 65535`);
     const allow = (ip: string): boolean => lb.sourceRanges.length === 0 || lb.sourceRanges.some((c) => cidrContains(c, ip));
+    if (isGatewayPort(l)) {
+      await this.addGatewayPort(lb, l, host, port, allow, failures);
+      return;
+    }
     let impl: TcpProxyListener | UdpProxyListener | HttpProxyListener;
     let certs: CertificateStore | undefined;
     if (l.protocol === 'TCP' || l.protocol === 'UDP') {
@@ -467,9 +532,10 @@ export class LocalProvider implements Provider {
     } else {
       const route: L7Route = {
         allow,
-        resolve: (reqHost, path) => {
-          const name = matchRoute(lb.rules, reqHost, path)?.targetSet ?? lb.defaultBackend;
-          return name === undefined ? undefined : lb.targetSets.get(name);
+        resolve: (req) => {
+          const name = matchRoute(lb.rules, requestHost(req), req.url ?? '/')?.targetSet ?? lb.defaultBackend;
+          const ts = name === undefined ? undefined : lb.targetSets.get(name);
+          return ts ? { kind: 'forward', targetSet: ts } : notFound;
         },
         agent: lb.agent,
       };
@@ -482,7 +548,7 @@ export class LocalProvider implements Provider {
           return;
         }
       }
-      impl = new HttpProxyListener(host, port, route, certs);
+      impl = new HttpProxyListener(host, port, route, certs ? { certs } : {});
     }
     const rt: ListenerRuntime = {
       id: listenerId(l),
@@ -492,10 +558,47 @@ export class LocalProvider implements Provider {
       ...(certs ? { certs } : {}),
       kernelId: `${lb.key} ${listenerId(l)} #${++this.listenerSeq}`,
     };
+    await this.start(lb, rt);
+  }
+
+  private async addGatewayPort(lb: LbRuntime, p: GatewayPort, host: string, port: number, allow: (ip: string) => boolean, failures: Failure[]): Promise<void> {
+    const compiled = this.compilePort(lb, p, undefined, hostPort(host, port), failures);
+    const holder = { state: compiled.state };
+    let impl: TcpProxyListener | UdpProxyListener | HttpProxyListener | TlsProxyListener;
+    switch (p.protocol) {
+      case 'HTTP':
+      case 'HTTPS': {
+        const route: L7Route = { allow, agent: lb.agent, h2c: lb.h2c, resolve: (req, proto) => holder.state.http?.resolve(req, proto) ?? notFound };
+        const certs = holder.state.certs;
+        if (p.protocol === 'HTTPS' && !certs?.fallback) {
+          failures.push({ kind: 'invalid', message: `HTTPS listener ${hostPort(host, port)} not started: no usable certificate` });
+          return;
+        }
+        // SNI reads the current state, so certificate changes need no new server.
+        const live = certs && { get fallback() { return holder.state.certs?.fallback; }, select: (n: string) => holder.state.certs?.select(n) };
+        impl = new HttpProxyListener(host, port, route, { http2: true, ...(live ? { certs: live } : {}) });
+        break;
+      }
+      case 'TLS':
+        impl = new TlsProxyListener(host, port, { allow, resolve: (sni) => holder.state.tls?.(sni) }, { connectTimeoutMs: this.options.connectTimeoutMs });
+        break;
+      case 'TCP':
+        impl = new TcpProxyListener(host, port, { allow, targetSet: () => holder.state.l4?.() }, { connectTimeoutMs: this.options.connectTimeoutMs });
+        break;
+      case 'UDP':
+        impl = new UdpProxyListener(host, port, { allow, targetSet: () => holder.state.l4?.() }, { idleTimeoutMs: this.options.udpIdleTimeoutMs });
+        break;
+    }
+    const rt: ListenerRuntime = { id: listenerId(p), spec: compiled.applied, host, impl, kernelId: `${lb.key} ${listenerId(p)} #${++this.listenerSeq}`, gateway: holder };
+    await this.start(lb, rt);
+  }
+
+  /** Binds the listener's socket and puts it in service; a failed bind leaves nothing behind. */
+  private async start(lb: LbRuntime, rt: ListenerRuntime): Promise<void> {
     try {
-      await impl.listen();
+      await rt.impl.listen();
     } catch (e) {
-      impl.abort();
+      rt.impl.abort();
       throw e;
     }
     this.binds++;
@@ -518,7 +621,8 @@ export class LocalProvider implements Provider {
     if (!kernel || this.lbs.get(lb.key) !== lb) return;
     await Promise.all(
       [...lb.listeners.values()]
-        .filter((l) => l.spec.protocol === 'TCP')
+        // Gateway TCP ports choose among weighted target sets per connection: the proxy's job.
+        .filter((l) => l.spec.protocol === 'TCP' && 'targetSet' in l.spec)
         .map((l) => kernel.set(l.kernelId, this.kernelRoute(lb, l))),
     );
   }
@@ -558,7 +662,13 @@ export class LocalProvider implements Provider {
     for (const ts of lb.targetSets.values()) ts.close();
     lb.targetSets.clear();
     // In-flight requests still use the agent's sockets: destroy them only once drained.
-    this.track(undefined, Promise.allSettled(closing).then(() => lb.agent.destroy()));
+    this.track(
+      undefined,
+      Promise.allSettled(closing).then(() => {
+        lb.agent.destroy();
+        lb.h2c.close();
+      }),
+    );
   }
 
   /**

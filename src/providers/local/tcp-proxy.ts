@@ -20,24 +20,40 @@ export function clientAddress(socket: { remoteAddress?: string | undefined }): s
   return a?.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
-export class TcpProxyListener {
+/** A listening TCP socket whose connections go to targets: binding, the bound port, draining, shutdown. */
+export abstract class StreamListener {
   readonly server: Server;
-  private readonly conns = new ConnectionTracker();
+  protected readonly conns = new ConnectionTracker();
 
   constructor(
     readonly host: string,
     readonly port: number,
-    private readonly route: L4Route,
-    private readonly opts: { readonly connectTimeoutMs: number },
+    private readonly protocol: string,
+    pauseOnConnect: boolean,
+    private readonly allow: (clientIp: string) => boolean,
   ) {
-    this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (c) => this.accept(c));
+    this.server = createServer({ allowHalfOpen: true, pauseOnConnect, noDelay: true }, (c) => this.accept(c));
     this.server.on('error', () => {
       // After listen, errors belong to single connections, which handle their own.
     });
   }
 
+  /** Takes a connection from an allowed client (sourceRanges); others are reset. */
+  protected abstract serve(client: Socket, ip: string): void;
+
+  private accept(client: Socket): void {
+    this.conns.add(client);
+    client.on('error', () => client.destroy());
+    const ip = clientAddress(client);
+    if (ip === undefined || !this.allow(ip)) {
+      client.resetAndDestroy();
+      return;
+    }
+    this.serve(client, ip);
+  }
+
   async listen(): Promise<void> {
-    await listenTcp(this.server, this.host, this.port, 'TCP');
+    await listenTcp(this.server, this.host, this.port, this.protocol);
   }
 
   get boundPort(): number {
@@ -60,60 +76,70 @@ export class TcpProxyListener {
     this.server.close();
     this.conns.destroyAll();
   }
+}
 
-  private accept(client: Socket): void {
-    this.conns.add(client);
-    client.on('error', () => client.destroy());
-    const ip = clientAddress(client);
-    if (ip === undefined || !this.route.allow(ip)) {
-      client.resetAndDestroy();
-      return;
-    }
+export class TcpProxyListener extends StreamListener {
+  constructor(
+    host: string,
+    port: number,
+    private readonly route: L4Route,
+    private readonly opts: { readonly connectTimeoutMs: number },
+  ) {
+    super(host, port, 'TCP', true, (ip) => route.allow(ip));
+  }
+
+  protected serve(client: Socket, ip: string): void {
     const ts = this.route.targetSet();
     if (!ts) {
       client.resetAndDestroy();
       return;
     }
-    this.dial(client, ip, ts, new Set());
+    dialTarget(client, ip, ts, this.conns, this.opts.connectTimeoutMs);
   }
+}
 
-  private dial(client: Socket, ip: string, ts: TargetSetRuntime, tried: Set<string>): void {
-    const target = tried.size < MAX_ATTEMPTS ? ts.choose(ip, tried) : undefined;
-    if (!target || client.destroyed) {
-      if (!client.destroyed) client.resetAndDestroy();
-      return;
-    }
-    const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
-    this.conns.add(upstream);
-    let connected = false;
-    const timer = setTimeout(() => upstream.destroy(new Error('connect timeout')), this.opts.connectTimeoutMs);
-    timer.unref();
-    const abandon = (): void => {
-      if (!connected) upstream.destroy();
-    };
-    client.once('close', abandon);
-    upstream.once('error', () => {
-      clearTimeout(timer);
-      if (connected) return;
-      client.off('close', abandon);
-      tried.add(target.key);
-      this.dial(client, ip, ts, tried);
-    });
-    upstream.once('connect', () => {
-      clearTimeout(timer);
-      connected = true;
-      client.off('close', abandon);
-      upstream.once('close', ts.connected(ip, target));
-      splice(client, upstream);
-    });
+/**
+ * Connects client to a target of ts, trying up to MAX_ATTEMPTS targets that refuse or
+ * time out, and splices them; `head` (bytes already read from the client, such as a
+ * TLS ClientHello peeked for its SNI) goes to the target first. No target: the client is reset.
+ */
+export function dialTarget(client: Socket, ip: string, ts: TargetSetRuntime, conns: ConnectionTracker, connectTimeoutMs: number, head?: Buffer, tried = new Set<string>()): void {
+  const target = tried.size < MAX_ATTEMPTS ? ts.choose(ip, tried) : undefined;
+  if (!target || client.destroyed) {
+    if (!client.destroyed) client.resetAndDestroy();
+    return;
   }
+  const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
+  conns.add(upstream);
+  let connected = false;
+  const timer = setTimeout(() => upstream.destroy(new Error('connect timeout')), connectTimeoutMs);
+  timer.unref();
+  const abandon = (): void => {
+    if (!connected) upstream.destroy();
+  };
+  client.once('close', abandon);
+  upstream.once('error', () => {
+    clearTimeout(timer);
+    if (connected) return;
+    client.off('close', abandon);
+    tried.add(target.key);
+    dialTarget(client, ip, ts, conns, connectTimeoutMs, head, tried);
+  });
+  upstream.once('connect', () => {
+    clearTimeout(timer);
+    connected = true;
+    client.off('close', abandon);
+    upstream.once('close', ts.connected(ip, target));
+    if (head && head.length > 0) upstream.write(head);
+    splice(client, upstream);
+  });
 }
 
 /**
  * Pipes both ways. An error, or a close before this side ended its sending half, cuts the
  * other side too; an orderly close leaves the other side to flush and close by itself.
  */
-function splice(a: Socket, b: Socket): void {
+export function splice(a: Socket, b: Socket): void {
   const link = (from: Socket, to: Socket): void => {
     from.on('error', () => to.destroy());
     from.once('close', (hadError) => {

@@ -208,8 +208,12 @@ describe('local provider: validation, close, options, registry', () => {
     expect(await kinds(l4({ clusterName: 'other' }))).toBe('invalid');
     expect(await kinds(l4({ ipFamilies: ['IPv6'] }))).toBe('invalid');
     expect(await kinds(l4({ listeners: [{ protocol: 'TCP', port: 80, targetSet: 'nope' }] }))).toBe('invalid');
+    // A Gateway whose backend names a target set the spec does not hold is a builder bug, not traffic to drop.
+    const { listeners: _l, sessionAffinity: _a, ...base } = l4();
+    const gw = { ...base, layer: 'Gateway' as const, ports: [{ protocol: 'TCP' as const, port: 80, listener: 'tcp', rules: [{ origin: { kind: 'TCPRoute' as const, namespace: 'default', name: 'r', creationTimestamp: '2026-01-01T00:00:00Z', ruleIndex: 0 }, backends: [{ targetSet: 'nope', weight: 1, filters: [] }] }] }] };
+    expect((await rejection(p.ensure(gw))).message).toMatch(/port TCP:80 refers to unknown target set nope/);
     expect(await p.listOwned()).toEqual([]);
-    expect(p.capabilities).toEqual({ layers: ['L4', 'L7'], targetTypes: ['ip', 'instance'], annotationPrefixes: [] });
+    expect(p.capabilities).toEqual({ layers: ['L4', 'L7', 'Gateway'], targetTypes: ['ip', 'instance'], annotationPrefixes: [] });
   });
 
   it('close() cuts everything and refuses further calls', async () => {
