@@ -66,6 +66,16 @@ export interface RestoreReport {
   readonly dropped: readonly { readonly ref: LbRef; readonly addresses: readonly string[]; readonly reason: string }[];
 }
 
+/**
+ * What a provider may read of the cluster beyond the objects it serves, without a
+ * Kubernetes client type: GKE's controllers keep facts every load balancer of the
+ * cluster must agree on in kube-system ConfigMaps (ingress-gce's `ingress-uid`).
+ */
+export interface ClusterFacts {
+  /** A ConfigMap's data; undefined when it does not exist. */
+  configMap(namespace: string, name: string): Promise<Readonly<Record<string, string>> | undefined>;
+}
+
 export interface CallOptions {
   /** Aborts waiting; the provider stops as soon as it safely can and rejects with a transient error. */
   readonly signal?: AbortSignal;

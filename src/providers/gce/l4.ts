@@ -65,7 +65,7 @@ function protocolsOf(spec: L4Spec): L4Protocol[] {
 export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: GceLbOptions): Promise<LbPlan> {
   const { options, clusterName, call } = pc;
   const { ref } = spec;
-  const names = l4Names(ref.uid, options.clusterId);
+  const names = l4Names(ref.uid, pc.identity.clusterId);
   const link = links(options);
   const internal = o.scheme === 'Internal';
   const protocols = protocolsOf(spec);
@@ -148,7 +148,7 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
 
   // ---- instance groups --------------------------------------------------------------
   const byZone = instancesByZone(spec.targetSets, options.project, options.region);
-  const wantGroups = igDesired(names.instanceGroup, byZone.zones, groups, clusterName, options.clusterId, []);
+  const wantGroups = igDesired(names.instanceGroup, byZone.zones, groups, clusterName, pc.identity.clusterId, []);
   const groupLinks = [...byZone.zones.keys()].map((zone) => zonalLink(options.project, zone, 'instanceGroups', names.instanceGroup));
 
   // ---- health check -------------------------------------------------------------------
@@ -161,7 +161,7 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
   const hcName = sharedHc ? names.nodeHealthCheck : names.lb;
   const hcPort = sharedHc || hc === undefined ? NODE_HEALTH_CHECK_PORT : hc.port === 'traffic-port' ? (first?.type === 'instance' ? first.nodePort : 0) : hc.port;
   const hcBody: HealthCheck = sharedHc
-    ? healthCheckBody({ protocol: 'HTTP', port: NODE_HEALTH_CHECK_PORT, path: NODE_HEALTH_CHECK_PATH, description: sharedDescription(clusterName, options.clusterId), timing: L4_SHARED_TIMING })
+    ? healthCheckBody({ protocol: 'HTTP', port: NODE_HEALTH_CHECK_PORT, path: NODE_HEALTH_CHECK_PATH, description: sharedDescription(clusterName, pc.identity.clusterId), timing: L4_SHARED_TIMING })
     : healthCheckBody({
         protocol: hc.protocol,
         port: hcPort,
@@ -189,7 +189,7 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
   });
   const hcFirewallName = names.healthCheckFirewall(o.scheme, sharedHc);
   const hcFirewall: Firewall = {
-    description: sharedHc ? sharedDescription(clusterName, options.clusterId) : ownedDescription(clusterName, ref),
+    description: sharedHc ? sharedDescription(clusterName, pc.identity.clusterId) : ownedDescription(clusterName, ref),
     network,
     sourceRanges: [...L4_HEALTH_CHECK_RANGES],
     targetTags: tags,
@@ -265,9 +265,15 @@ export function igDesired(
   namedPorts: readonly { name: string; port: number }[],
 ): Desired<InstanceGroup>[] {
   const description = sharedDescription(clusterName, clusterId);
+  // GKE's ingress-gce and L4 controllers make and fill the same k8s-ig--<uid> groups, and
+  // one instance may be in only one load-balanced group (ingress-gce pkg/backends/ig_linker.go),
+  // so theirs are used as they are: lbc adds its nodes and named ports, and neither removes
+  // their members nor deletes their groups (as ingress-gce's ensureInstanceGroupAndPorts
+  // carries on with a group another controller created).
   const out: Desired<InstanceGroup>[] = [...zones.entries()].map(([zone, instances]) => ({
     key: { name, zone },
     shared: true,
+    useForeign: true,
     body: () => ({ description, namedPorts: [...namedPorts], members: instances.map(instanceLink) }),
   }));
   for (const g of existing) {

@@ -30,7 +30,7 @@ import { buildUrlMap, urlMapKind, type UrlMap } from './url-map.js';
 export const BACKEND_TIMEOUT_SEC = 30;
 
 export function l7NamesFor(pc: PlanContext, ref: L7Spec['ref']): L7Names {
-  return l7Names(ref, pc.options.kubeSystemUid ?? pc.options.clusterId);
+  return l7Names(ref, pc.options.kubeSystemUid ?? pc.identity.clusterId);
 }
 
 /** The fixed names of an Ingress LB; backend services and certificates are found by prefix. */
@@ -115,7 +115,7 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     observe(targetHttpsProxyKind, call, cand.httpsProxy, clusterName, ref.uid),
     observe(urlMapKind, call, cand.urlMap, clusterName, ref.uid),
     observe(fwKind, call, cand.firewall, clusterName, ref.uid),
-    observeInstanceGroups(call, instanceGroupName(options.clusterId), clusterName),
+    observeInstanceGroups(call, instanceGroupName(pc.identity.clusterId), clusterName),
     observeSslCertificates(call, names.sslCertificatePrefix, clusterName, ref.uid),
     observeBackends(call, backendPrefix(names), clusterName, ref.uid),
     o.staticIpName !== undefined ? globalAddressKind.get(call, { name: o.staticIpName }) : Promise.resolve(undefined),
@@ -142,8 +142,8 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
   // ---- instance groups with the node ports named -----------------------------------------
   const byZone = instancesByZone(targetSets, options.project, options.region);
   const ports = [...new Set(targetSets.map((t) => t.nodePort))].sort((a, b) => a - b);
-  const igName = instanceGroupName(options.clusterId);
-  const wantGroups = igDesired(igName, byZone.zones, groups, clusterName, options.clusterId, ports.map((p) => ({ name: namedPort(p), port: p })));
+  const igName = instanceGroupName(pc.identity.clusterId);
+  const wantGroups = igDesired(igName, byZone.zones, groups, clusterName, pc.identity.clusterId, ports.map((p) => ({ name: namedPort(p), port: p })));
   const groupLinks = [...byZone.zones.keys()].map((zone) => zonalLink(options.project, zone, 'instanceGroups', igName));
 
   // ---- backends -------------------------------------------------------------------------

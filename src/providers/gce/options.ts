@@ -42,9 +42,12 @@ export const gceOptionsSchema = z
     /**
      * The cluster id the GCE cloud provider and ingress-gce use in shared names
      * (`k8s-<id>-node`, `k8s-ig--<id>`). Distinct from lbc's clusterName, which is what
-     * descriptions record for ownership.
+     * descriptions record for ownership. Absent: read from kube-system's `ingress-uid`
+     * ConfigMap as GKE's controllers read it (cluster-id.ts), so lbc shares their
+     * instance groups; a different id on a GKE cluster would make a second family of
+     * groups, which GCE refuses (an instance is in at most one load-balanced group).
      */
-    clusterId: z.string().max(32).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lower-case letters, digits and -'),
+    clusterId: z.string().max(32).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lower-case letters, digits and -').optional(),
     /** ingress-gce derives its v2 names from the kube-system namespace UID; set it to get the same names. */
     kubeSystemUid: z.string().min(1).optional(),
     /** Network tags of the nodes (what firewall rules target). Read from the instances when absent. */

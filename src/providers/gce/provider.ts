@@ -14,8 +14,10 @@ import {
   type OwnedLoadBalancer,
   type Provider,
   type ProviderCapabilities,
+  type ClusterFacts,
 } from '../types.js';
 import { GCE_ANNOTATION_PREFIXES, parseGceAnnotations, type GceLbOptions } from './annotations.js';
+import { ClusterIdResolver } from './cluster-id.js';
 import { Compute, type CallRecord, type ComputeClientOptions } from './compute.js';
 import { NodeTagResolver, type PlanContext } from './context.js';
 import { GceError, toGceError } from './errors.js';
@@ -32,6 +34,8 @@ export interface GceProviderInit {
   readonly clientOptions?: ComputeClientOptions;
   /** Sees every Compute call, e.g. to count them. */
   readonly onCall?: (c: CallRecord) => void;
+  /** Where GKE's cluster uid is read when options.clusterId is absent. */
+  readonly cluster?: ClusterFacts;
 }
 
 /**
@@ -116,6 +120,7 @@ export class GceProvider implements Provider<GceLbOptions> {
   readonly options: GceOptions;
   private readonly compute: Compute;
   private readonly tags: NodeTagResolver;
+  private readonly ids: ClusterIdResolver;
   private readonly shared = new Mutex();
 
   constructor(init: GceProviderInit) {
@@ -129,6 +134,7 @@ export class GceProvider implements Provider<GceLbOptions> {
       ...(init.onCall ? { onCall: init.onCall } : {}),
     });
     this.tags = new NodeTagResolver(init.options);
+    this.ids = new ClusterIdResolver(init.options, init.cluster);
   }
 
   parseOptions(annotations: Readonly<Record<string, string>>, kind: LbKind): OptionsParseResult<GceLbOptions> {
@@ -137,12 +143,12 @@ export class GceProvider implements Provider<GceLbOptions> {
   }
 
   async plan(spec: LoadBalancerSpec<GceLbOptions>, opts?: CallOptions): Promise<readonly Change[]> {
-    return this.guard('plan', async () => (await planEnsure(this.context(opts), spec)).steps.map((s) => s.change));
+    return this.guard('plan', async () => (await planEnsure(await this.context(opts), spec)).steps.map((s) => s.change));
   }
 
   async ensure(spec: LoadBalancerSpec<GceLbOptions>, opts?: CallOptions): Promise<LoadBalancerStatus> {
     return this.guard('ensure', async () => {
-      const pc = this.context(opts);
+      const pc = await this.context(opts);
       const mark = this.shared.mark();
       const plan = await planEnsure(pc, spec);
       if (!plan.steps.some((s) => s.shared)) return outcome(this.name, plan, await this.run(plan));
@@ -158,14 +164,14 @@ export class GceProvider implements Provider<GceLbOptions> {
     // Deletion always ends with the shared resources, so it plans under the lock once.
     await this.guard('delete', () =>
       this.shared.run(async () => {
-        const ran = await this.run(await planDelete(this.context(opts), ref));
+        const ran = await this.run(await planDelete(await this.context(opts), ref));
         if (ran.needsAdmin.length > 0) throw adminError(this.name, ran);
       }),
     );
   }
 
   async listOwned(opts?: CallOptions): Promise<readonly OwnedLoadBalancer[]> {
-    return this.guard('listOwned', () => listOwned(this.context(opts)));
+    return this.guard('listOwned', async () => listOwned(await this.context(opts)));
   }
 
   async close(): Promise<void> {
@@ -174,14 +180,15 @@ export class GceProvider implements Provider<GceLbOptions> {
 
   /** The changes delete(ref) would make, for `lbc plan` on an object being removed. */
   async planDeletion(ref: LbRef, opts?: CallOptions): Promise<readonly Change[]> {
-    return this.guard('plan', async () => (await planDelete(this.context(opts), ref)).steps.map((s) => s.change));
+    return this.guard('plan', async () => (await planDelete(await this.context(opts), ref)).steps.map((s) => s.change));
   }
 
-  private context(opts: CallOptions | undefined): PlanContext {
+  private async context(opts: CallOptions | undefined): Promise<PlanContext> {
     return {
       call: { compute: this.compute, signal: opts?.signal, provider: this.name },
       options: this.options,
       clusterName: this.clusterName,
+      identity: await this.ids.identity(this.name),
       tags: this.tags,
     };
   }

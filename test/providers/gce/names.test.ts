@@ -186,9 +186,10 @@ describe('gce options and errors', () => {
     expect(set.byName('gce')?.type).toBe('gce');
     expect(set.byName('gce')?.capabilities.targetTypes).toEqual(['instance']);
     await set.close();
-    expect(() => createGceProvider({ name: 'g', className: 'lbc.dev/g', clusterName: 'c', options: { project: 'my-project', region: 'us-central1' }, configPath: 'providers[0].options' })).toThrow(
-      /providers\[0\]\.options\.clusterId/,
-    );
+    // Absent is allowed (GKE's uid is read from kube-system/ingress-uid); a bad value is not.
+    expect(() =>
+      createGceProvider({ name: 'g', className: 'lbc.dev/g', clusterName: 'c', options: { project: 'my-project', region: 'us-central1', clusterId: 'Not_An_Id' }, configPath: 'providers[0].options' }),
+    ).toThrow(/providers\[0\]\.options\.clusterId/);
   });
 
   it('classifies Compute errors', () => {
