@@ -9,10 +9,10 @@
 //
 // One forwarding rule and backend service per protocol: a TCP+UDP Service gets
 // `a<uid>` for TCP and `a<uid>-udp` for UDP, both on the same reserved address.
-import type { L4Protocol, L4Spec } from '../../model/spec.js';
+import type { HealthCheck as SpecHealthCheck, L4Protocol, L4Spec } from '../../model/spec.js';
 import type { LoadBalancerStatus } from '../../model/status.js';
 import { regionalAddressByIp, regionalAddressKind, type Address } from './address.js';
-import type { GceLbOptions } from './annotations.js';
+import type { GceLbOptions, HealthCheckTimingField } from './annotations.js';
 import { regionalBackendServiceKind, type BackendService } from './backend-service.js';
 import { links, networkProjectOf, networkUrl, subnetworkUrl, type PlanContext } from './context.js';
 import { GceError } from './errors.js';
@@ -167,7 +167,7 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
         port: hcPort,
         ...(hc.protocol !== 'TCP' ? { path: hc.path } : {}),
         description: ownedDescription(clusterName, ref),
-        timing: timingOf(hc),
+        timing: l4Timing(hc, o.userHealthCheckTiming ?? []),
       });
   const wantHc: Desired<HealthCheck>[] = [{ key: { name: hcName }, shared: sharedHc, body: () => hcBody }];
   const hcLink = link.regional('healthChecks', hcName);
@@ -253,6 +253,21 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
     planned,
     status: (state) => (state.ip !== undefined ? { ingress: [{ ip: state.ip, ipMode: 'VIP' }] } : { ingress: [] }),
   };
+}
+
+/**
+ * A Service's own check (externalTrafficPolicy Local's healthCheckNodePort, or the user's
+ * lbc.dev/health-check-*) times as upstream's L4 checks do, 8/1/1/3, shared or not
+ * (cloud-provider-gcp gce.go gceHcCheckIntervalSeconds and friends; ingress-gce
+ * pkg/healthchecksl4 uses the same for Local), except for the fields the user set.
+ */
+export function l4Timing(hc: SpecHealthCheck, userSet: readonly HealthCheckTimingField[]): ReturnType<typeof timingOf> {
+  const spec = timingOf(hc);
+  const pick = (f: HealthCheckTimingField, key: keyof typeof spec) => (userSet.includes(f) ? spec[key] : L4_SHARED_TIMING[key]);
+  const timeoutSec = pick('timeout', 'timeoutSec');
+  // GCE refuses a timeout longer than the interval; a user's long timeout stretches upstream's interval.
+  const checkIntervalSec = userSet.includes('interval') ? spec.checkIntervalSec : Math.max(L4_SHARED_TIMING.checkIntervalSec, timeoutSec);
+  return { checkIntervalSec, timeoutSec, healthyThreshold: pick('healthy', 'healthyThreshold'), unhealthyThreshold: pick('unhealthy', 'unhealthyThreshold') };
 }
 
 /** The desired groups: every zone with nodes, and emptied groups in zones that have none left. */

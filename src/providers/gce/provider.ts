@@ -78,6 +78,8 @@ class Mutex {
 }
 
 const FIREWALL_NEEDS_ADMIN = 'firewallNeedsAdministrator';
+/** The Event reason of an annotation lbc does not implement. */
+export const UNSUPPORTED_ANNOTATION = 'UnsupportedAnnotation';
 
 interface Ran {
   readonly state: RunState;
@@ -96,11 +98,15 @@ const adminError = (provider: string, ran: Ran): GceError =>
  * sources: the address is still published (as the GCE cloud provider does), and the
  * failure, naming the rule, becomes the Warning Event.
  */
-function outcome(provider: string, plan: LbPlan, ran: Ran): LoadBalancerStatus {
+function outcome(provider: string, plan: LbPlan, ran: Ran, unimplemented: readonly string[]): LoadBalancerStatus {
   const base = plan.status(ran.state);
-  const notice: ProviderNotice | undefined =
-    ran.replaced.length > 0 ? { type: 'Normal', reason: 'UpdatedLoadBalancer', message: `Replaced what cannot change in place: ${ran.replaced.join('; ')}` } : undefined;
-  const status = notice ? { ...base, notices: [notice] } : base;
+  const notices: ProviderNotice[] = [];
+  if (ran.replaced.length > 0) notices.push({ type: 'Normal', reason: 'UpdatedLoadBalancer', message: `Replaced what cannot change in place: ${ran.replaced.join('; ')}` });
+  // Nothing a user asked for is silently dropped: each annotation lbc does not build is named.
+  for (const a of unimplemented) {
+    notices.push({ type: 'Warning', reason: UNSUPPORTED_ANNOTATION, message: `Annotation ${a} is not implemented by lbc's gce provider and has no effect` });
+  }
+  const status = notices.length > 0 ? { ...base, notices } : base;
   if (ran.needsAdmin.length > 0) {
     const e = adminError(provider, ran);
     throw new PartialEnsureError('forbidden', e.message, status, { provider, cause: e });
@@ -151,11 +157,12 @@ export class GceProvider implements Provider<GceLbOptions> {
       const pc = await this.context(opts);
       const mark = this.shared.mark();
       const plan = await planEnsure(pc, spec);
-      if (!plan.steps.some((s) => s.shared)) return outcome(this.name, plan, await this.run(plan));
+      const unimplemented = spec.providerOptions.unimplemented ?? [];
+      if (!plan.steps.some((s) => s.shared)) return outcome(this.name, plan, await this.run(plan), unimplemented);
       // Shared resources: under the lock, and planned again if another run may have changed them since.
       return this.shared.run(async () => {
         const fresh = this.shared.quiet(mark) ? plan : await planEnsure(pc, spec);
-        return outcome(this.name, fresh, await this.run(fresh));
+        return outcome(this.name, fresh, await this.run(fresh), unimplemented);
       });
     });
   }

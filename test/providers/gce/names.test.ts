@@ -135,6 +135,62 @@ describe('gce annotations', () => {
     expect(parseGceAnnotations({ 'networking.gke.io/internal-load-balancer-subnet': 'x' }, 'Service')).toMatchObject({ ok: true, options: { scheme: 'External' } });
   });
 
+  it('cloud.google.com/l4-rbs: "enabled" is how lbc builds every external LB; another value (a target pool) is refused, not ignored', () => {
+    expect(parseGceAnnotations({ 'cloud.google.com/l4-rbs': 'enabled' }, 'Service')).toMatchObject({ ok: true, options: { scheme: 'External' } });
+    const r = parseGceAnnotations({ 'cloud.google.com/l4-rbs': 'disabled' }, 'Service');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors[0]).toMatchObject({ annotation: 'cloud.google.com/l4-rbs' });
+    expect(parseGceAnnotations({ 'cloud.google.com/l4-rbs': 'enabled' }, 'Service')).not.toHaveProperty('options.unimplemented');
+  });
+
+  it('records which lbc.dev/health-check timing fields the user set, so the rest take upstream\'s L4 timing', () => {
+    expect(parseGceAnnotations({ 'lbc.dev/health-check-interval': '20s', 'lbc.dev/health-check-healthy-threshold': '2' }, 'Service')).toMatchObject({
+      ok: true,
+      options: { userHealthCheckTiming: ['interval', 'healthy'] },
+    });
+    expect(parseGceAnnotations({}, 'Service')).not.toHaveProperty('options.userHealthCheckTiming');
+  });
+
+  it('names every annotation under GKE\'s prefixes it does not implement, for the Warning; GKE\'s own status and the class annotation are not requests', () => {
+    const svc = parseGceAnnotations(
+      {
+        'cloud.google.com/neg': '{"ingress": true}',
+        'cloud.google.com/neg-status': '{}',
+        'networking.gke.io/weighted-load-balancing': 'pods-per-node',
+        'cloud.google.com/network-tier': 'Standard',
+        'lbc.dev/health-check-path': '/x',
+      },
+      'Service',
+    );
+    expect(svc).toMatchObject({ ok: true, options: { unimplemented: ['cloud.google.com/neg', 'networking.gke.io/weighted-load-balancing'] } });
+    const ing = parseGceAnnotations(
+      {
+        'kubernetes.io/ingress.class': 'gce',
+        'kubernetes.io/ingress.regional-static-ip-name': 'ip',
+        'ingress.gcp.kubernetes.io/pre-shared-cert': 'a',
+        'networking.gke.io/internal-load-balancer-subnet': 'x',
+        'networking.gke.io/suppress-firewall-xpn-error': 'true',
+      },
+      'Ingress',
+    );
+    expect(ing).toMatchObject({
+      ok: true,
+      options: { unimplemented: ['kubernetes.io/ingress.regional-static-ip-name', 'networking.gke.io/internal-load-balancer-subnet', 'networking.gke.io/suppress-firewall-xpn-error'] },
+    });
+  });
+
+  it('refuses an Ingress asking for protection lbc does not build (FrontendConfig, managed certificates) rather than serving it without', () => {
+    const r = parseGceAnnotations({ 'networking.gke.io/v1beta1.FrontendConfig': 'fc', 'networking.gke.io/managed-certificates': 'cert', 'kubernetes.io/ingress.allow-http': 'nope' }, 'Ingress');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.map((e) => ('annotation' in e ? e.annotation : ''))).toEqual([
+      'kubernetes.io/ingress.allow-http',
+      'networking.gke.io/managed-certificates',
+      'networking.gke.io/v1beta1.FrontendConfig',
+    ]);
+    expect(r.errors[1]?.reason).toMatch(/not implemented by lbc's gce provider/);
+  });
+
   it('reports every bad value at once, naming the annotation', () => {
     const r = parseGceAnnotations(
       {
