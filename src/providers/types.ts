@@ -46,6 +46,13 @@ export interface ProviderCapabilities {
    * so a spec.tls entry without secretName is accepted for its hosts (L7Spec.tlsHosts).
    */
   readonly certificatesByHost?: boolean;
+  /**
+   * The Service that answers, with 404, the requests no rule of an Ingress matches when the
+   * Ingress has no defaultBackend (ingress-gce's kube-system/default-http-backend). The
+   * builder resolves it as a backend, so unmatched requests never reach an application;
+   * absent: the provider answers 404 itself.
+   */
+  readonly systemDefaultBackend?: { readonly namespace: string; readonly service: string; readonly port: number | string };
 }
 
 /** What a provider's own annotation parsing yields. */

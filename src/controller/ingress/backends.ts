@@ -99,6 +99,27 @@ export class BackendResolver {
     return key;
   };
 
+  /**
+   * The provider's system default backend for a group whose Ingresses name none. Missing,
+   * it is an error: unmatched requests must get its 404, never an application.
+   */
+  resolveSystemDefault(m: Member, d: { readonly namespace: string; readonly service: string; readonly port: number | string }): string | undefined {
+    const object = objectName(m.ingress);
+    const svc = this.services.get(`${d.namespace}/${d.service}`);
+    const port = svc?.spec?.ports?.find((p) => (typeof d.port === 'number' ? p.port === d.port : p.name === d.port));
+    if (!svc || !port) {
+      this.errors.push({
+        field: 'spec.defaultBackend',
+        object,
+        reason: `no defaultBackend, and the system default backend ${d.namespace}/${d.service} port ${String(d.port)}, which answers requests no rule matches with 404, ${svc ? 'has no such port' : 'does not exist'}; set spec.defaultBackend or create it`,
+      });
+      return undefined;
+    }
+    const key = `${d.namespace}/${d.service}:${port.port}`;
+    this.backends.set(key, { key, backend: { namespace: d.namespace, service: d.service, port: port.port }, service: svc, port });
+    return key;
+  }
+
   /** Every backend resolved so far, in key order. */
   resolved(): ResolvedBackend[] {
     return [...this.backends.values()].sort((x, y) => codePointOrder(x.key, y.key));

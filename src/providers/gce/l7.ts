@@ -195,16 +195,20 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     key: { name: names.sslCertificate(c.certPem) },
     body: () => ({ description, certificate: c.certPem, privateKey: c.keyPem }),
   }));
-  const firstRule = spec.rules[0];
+  // Requests no rule matches go to the Ingress's defaultBackend, else to the cluster's
+  // default backend (the builder resolves kube-system/default-http-backend as one) or the
+  // configured backend service, which answer 404: never to an application an Ingress
+  // rule names (ingress-gce pkg/loadbalancers url map: the default service is the
+  // default backend's).
   const defaultService =
     spec.defaultBackend !== undefined
       ? serviceLink(spec.defaultBackend)
       : options.defaultBackendService !== undefined
         ? link.global('backendServices', options.defaultBackendService)
-        : firstRule !== undefined
-          ? serviceLink(firstRule.targetSet)
-          : undefined;
-  if (defaultService === undefined) throw invalid('the Ingress has neither rules nor a default backend');
+        : undefined;
+  if (defaultService === undefined) {
+    throw invalid('the Ingress has no defaultBackend and there is no system default backend to answer unmatched requests with 404 (the defaultBackend or defaultBackendService option)');
+  }
   const urlMap = buildUrlMap(spec, description, defaultService, serviceLink);
   const urlMapLink = link.global('urlMaps', names.urlMap);
   const wantUrlMap: Desired<UrlMap>[] = [{ key: { name: names.urlMap }, body: () => urlMap }];

@@ -54,6 +54,18 @@ export const gceOptionsSchema = z
     nodeTags: z.array(gceName('network tag')).min(1).optional(),
     /** A global backend service answering requests no Ingress rule matches (ingress-gce's default backend). */
     defaultBackendService: gceName('backend service').optional(),
+    /**
+     * The Service answering (with 404) requests no rule of an Ingress without defaultBackend
+     * matches, when defaultBackendService is not set: ingress-gce's --default-backend-service
+     * (kube-system/default-http-backend, port http, which GKE runs).
+     */
+    defaultBackend: z
+      .strictObject({
+        namespace: z.string().min(1),
+        service: z.string().min(1),
+        port: z.union([z.number().int().min(1).max(65535), z.string().min(1)]),
+      })
+      .default({ namespace: 'kube-system', service: 'default-http-backend', port: 'http' }),
     /** Compute API endpoint override, e.g. for tests: `http://127.0.0.1:8080` or `compute.example.com`. */
     apiEndpoint: z.string().min(1).optional(),
     /** Service account key file; Application Default Credentials when absent. */

@@ -117,11 +117,7 @@ function outcome(provider: string, plan: LbPlan, ran: Ran, unimplemented: readon
 export class GceProvider implements Provider<GceLbOptions> {
   readonly name: string;
   readonly type = 'gce';
-  readonly capabilities: ProviderCapabilities = {
-    layers: ['L4', 'L7'],
-    targetTypes: ['instance'],
-    annotationPrefixes: GCE_ANNOTATION_PREFIXES,
-  };
+  readonly capabilities: ProviderCapabilities;
   readonly clusterName: string;
   readonly options: GceOptions;
   private readonly compute: Compute;
@@ -139,6 +135,13 @@ export class GceProvider implements Provider<GceLbOptions> {
       ...(init.clientOptions ? { clientOptions: init.clientOptions } : {}),
       ...(init.onCall ? { onCall: init.onCall } : {}),
     });
+    this.capabilities = {
+      layers: ['L4', 'L7'],
+      targetTypes: ['instance'],
+      annotationPrefixes: GCE_ANNOTATION_PREFIXES,
+      // A configured backend service answers unmatched requests itself; else the cluster's default backend Service.
+      ...(init.options.defaultBackendService === undefined ? { systemDefaultBackend: init.options.defaultBackend } : {}),
+    };
     this.tags = new NodeTagResolver(init.options);
     this.ids = new ClusterIdResolver(init.options, init.cluster);
   }
