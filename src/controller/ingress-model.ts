@@ -73,7 +73,7 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
 
   const shared = groupSettings(members, provider);
   const errors: ModelError[] = [...shared.errors];
-  const backends = new BackendResolver(input.services, errors);
+  const backends = new BackendResolver(input.services, errors, provider.backendProtocol?.bind(provider));
   const actions = new GroupActions(provider, shared.annotations, backends.resolve, errors);
   const routes = new RouteTable(actions, backends.resolve, errors);
   const tls = new GroupTls(input.secrets, provider, errors);

@@ -3,7 +3,7 @@
 // cloud objects. Everything crosses this line as model types.
 import type { HeldAddresses } from '../model/allocation.js';
 import type { LbKind, LbRef } from '../model/ref.js';
-import type { LoadBalancerSpec, ProviderOptions, TargetType } from '../model/spec.js';
+import type { BackendProtocol, LoadBalancerSpec, ProviderOptions, TargetType } from '../model/spec.js';
 import type { LoadBalancerStatus } from '../model/status.js';
 import type { ModelError } from '../model/validation.js';
 
@@ -65,6 +65,8 @@ export type OptionsParseResult<O extends ProviderOptions> =
     }
   | { readonly ok: false; readonly errors: readonly ModelError[] };
 
+export type BackendProtocolResult = { readonly ok: true; readonly protocol?: BackendProtocol } | { readonly ok: false; readonly errors: readonly ModelError[] };
+
 /** What restore() did with the addresses it was handed. */
 export interface RestoreReport {
   /** How many load balancers keep the addresses their objects hold. */
@@ -105,6 +107,12 @@ export interface Provider<O extends ProviderOptions = ProviderOptions> {
    * backends. Pure. Absent: the provider's actions name no Services.
    */
   actionServices?(actionValue: string): readonly ActionServiceRef[];
+  /**
+   * The protocol the load balancer speaks to an Ingress backend, read from the backend
+   * Service's own annotations (GKE: cloud.google.com/app-protocols) for the port the
+   * Ingress uses. Pure. Absent, or no protocol in the result: HTTP.
+   */
+  backendProtocol?(serviceAnnotations: Readonly<Record<string, string>>, port: { readonly name?: string; readonly port: number }): BackendProtocolResult;
   /** The changes ensure(spec) would make now, without making them. */
   plan(spec: LoadBalancerSpec<O>, opts?: CallOptions): Promise<readonly Change[]>;
   /**

@@ -461,3 +461,29 @@ describe('buildIngressModel: the provider\'s system default backend (ingress-gce
     expect(spec([rulesOnly()], { services: [...services, defaultHttpBackend] }).defaultBackend).toBeUndefined();
   });
 });
+
+describe('buildIngressModel: the backend protocol the provider reads from the backend Service', () => {
+  const reading = () => {
+    const p = modelProvider(['instance']);
+    return {
+      ...p,
+      backendProtocol: (a: Readonly<Record<string, string>>, port: { name?: string; port: number }) =>
+        a['x.example/protocols'] === 'bad'
+          ? { ok: false as const, errors: [{ annotation: 'x.example/protocols', reason: 'bad value' }] }
+          : port.name === 'http' && a['x.example/protocols'] === 'https'
+            ? { ok: true as const, protocol: 'HTTPS' as const }
+            : { ok: true as const },
+    };
+  };
+  const web = (value: string) => service('web', { type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }] }, { 'x.example/protocols': value });
+  const one = () => ingress('site', { defaultBackend: backend('web', 80) });
+
+  it('carries it on the target set (absent: HTTP)', () => {
+    expect(spec([one()], { provider: reading(), services: [web('https')] }).targetSets[0]).toMatchObject({ name: 'default/web:80', protocol: 'HTTP', backendProtocol: 'HTTPS' });
+    expect(spec([one()], { provider: reading(), services: [web('none')] }).targetSets[0]).not.toHaveProperty('backendProtocol');
+  });
+
+  it('a bad value is an error on the Service, not a silent HTTP', () => {
+    expect(errors([one()], { provider: reading(), services: [web('bad')] })).toEqual([{ annotation: 'x.example/protocols', reason: 'bad value', object: 'Service default/web' }]);
+  });
+});

@@ -21,6 +21,8 @@
 import { annotation, bool, oneOf, parseAnnotations, string, stringList, type Annotations } from '../../model/annotations.js';
 import { ANNOTATION_HC_HEALTHY, ANNOTATION_HC_INTERVAL, ANNOTATION_HC_TIMEOUT, ANNOTATION_HC_UNHEALTHY } from '../../model/lbc-annotations.js';
 import type { LbKind } from '../../model/ref.js';
+import type { BackendProtocol } from '../../model/spec.js';
+import type { BackendProtocolResult } from '../types.js';
 import type { ModelError } from '../../model/validation.js';
 import { GCE_NAME } from './options.js';
 
@@ -30,6 +32,9 @@ export const ANNOTATION_ILB_SUBNET = 'networking.gke.io/internal-load-balancer-s
 export const ANNOTATION_ILB_GLOBAL_ACCESS = 'networking.gke.io/internal-load-balancer-allow-global-access';
 export const ANNOTATION_NETWORK_TIER = 'cloud.google.com/network-tier';
 export const ANNOTATION_L4_RBS = 'cloud.google.com/l4-rbs';
+/** On an Ingress backend Service: port name → HTTP, HTTPS or HTTP2 (ingress-gce pkg/annotations/service.go; the alpha key is its legacy spelling). */
+export const ANNOTATION_APP_PROTOCOLS = 'cloud.google.com/app-protocols';
+export const ANNOTATION_APP_PROTOCOLS_LEGACY = 'service.alpha.kubernetes.io/app-protocols';
 export const ANNOTATION_GLOBAL_STATIC_IP = 'kubernetes.io/ingress.global-static-ip-name';
 export const ANNOTATION_ALLOW_HTTP = 'kubernetes.io/ingress.allow-http';
 export const ANNOTATION_PRE_SHARED_CERT = 'ingress.gcp.kubernetes.io/pre-shared-cert';
@@ -112,7 +117,8 @@ const PROTECTIVE: Readonly<Record<string, string>> = {
 };
 
 const IMPLEMENTED: Readonly<Record<'Service' | 'Ingress', ReadonlySet<string>>> = {
-  Service: new Set([ANNOTATION_LB_TYPE, ANNOTATION_LB_TYPE_DEPRECATED, ANNOTATION_ILB_SUBNET, ANNOTATION_ILB_GLOBAL_ACCESS, ANNOTATION_NETWORK_TIER, ANNOTATION_L4_RBS]),
+  // app-protocols is read where the Service backs an Ingress (backendProtocolOf).
+  Service: new Set([ANNOTATION_LB_TYPE, ANNOTATION_LB_TYPE_DEPRECATED, ANNOTATION_ILB_SUBNET, ANNOTATION_ILB_GLOBAL_ACCESS, ANNOTATION_NETWORK_TIER, ANNOTATION_L4_RBS, ANNOTATION_APP_PROTOCOLS]),
   Ingress: new Set([ANNOTATION_GLOBAL_STATIC_IP, ANNOTATION_ALLOW_HTTP, ANNOTATION_PRE_SHARED_CERT]),
 };
 
@@ -174,4 +180,31 @@ export function parseGceAnnotations(annotations: Annotations, kind: LbKind): Gce
       preSharedCerts: [...new Set(r.value.preSharedCerts)],
     },
   };
+}
+
+const APP_PROTOCOLS: readonly BackendProtocol[] = ['HTTP', 'HTTPS', 'HTTP2'];
+
+/**
+ * What the load balancer speaks to one port of an Ingress backend Service: the value of
+ * its port name in cloud.google.com/app-protocols (ingress-gce pkg/translator keys it by
+ * port name: `appProtocols[port.Name]`), HTTP otherwise. A value GCE cannot speak is an
+ * error on the Service, never a silent HTTP.
+ */
+export function backendProtocolOf(annotations: Annotations, port: { readonly name?: string; readonly port: number }): BackendProtocolResult {
+  const name = annotations?.[ANNOTATION_APP_PROTOCOLS] !== undefined ? ANNOTATION_APP_PROTOCOLS : ANNOTATION_APP_PROTOCOLS_LEGACY;
+  const raw = annotations?.[name];
+  if (raw === undefined) return { ok: true };
+  const bad = (reason: string): BackendProtocolResult => ({ ok: false, errors: [{ annotation: name, reason }] });
+  let map: unknown;
+  try {
+    map = JSON.parse(raw);
+  } catch {
+    return bad(`${JSON.stringify(raw)} is not JSON (expected e.g. {"my-port":"HTTPS"})`);
+  }
+  if (map === null || typeof map !== 'object' || Array.isArray(map)) return bad('must be a JSON object of port name to HTTP, HTTPS or HTTP2');
+  for (const [k, v] of Object.entries(map)) {
+    if (typeof v !== 'string' || !(APP_PROTOCOLS as readonly string[]).includes(v)) return bad(`port ${k}: ${JSON.stringify(v)} is not HTTP, HTTPS or HTTP2`);
+  }
+  const v = port.name !== undefined ? (map as Record<string, BackendProtocol>)[port.name] : undefined;
+  return v !== undefined ? { ok: true, protocol: v } : { ok: true };
 }

@@ -157,14 +157,18 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     const hc = t.healthCheck;
     const port = hc.port === 'traffic-port' ? t.nodePort : hc.port;
     hcPorts.push(port);
+    // cloud.google.com/app-protocols: the backend service and, as ingress-gce's health
+    // checks follow the backend's protocol, an HTTP check become HTTPS or HTTP2.
+    const backendProtocol = t.backendProtocol ?? 'HTTP';
+    const checkProtocol = hc.protocol === 'HTTP' ? backendProtocol : hc.protocol;
     // As ingress-gce: the backing Pods' HTTP readiness probe path, when the builder found one.
-    const check = healthCheckBody({ protocol: hc.protocol, port, ...(hc.protocol !== 'TCP' ? { path: hc.readinessProbePath ?? hc.path } : {}), description, timing: timingOf(hc) });
+    const check = healthCheckBody({ protocol: checkProtocol, port, ...(hc.protocol !== 'TCP' ? { path: hc.readinessProbePath ?? hc.path } : {}), description, timing: timingOf(hc) });
     wantChecks.push({ key: { name }, body: () => check });
     wantServices.push({
       key: { name },
       body: () => ({
         description,
-        protocol: 'HTTP',
+        protocol: backendProtocol,
         loadBalancingScheme: 'EXTERNAL',
         portName: namedPort(t.nodePort),
         timeoutSec: BACKEND_TIMEOUT_SEC,

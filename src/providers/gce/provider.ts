@@ -15,8 +15,9 @@ import {
   type Provider,
   type ProviderCapabilities,
   type ClusterFacts,
+  type BackendProtocolResult,
 } from '../types.js';
-import { GCE_ANNOTATION_PREFIXES, parseGceAnnotations, type GceLbOptions } from './annotations.js';
+import { backendProtocolOf, GCE_ANNOTATION_PREFIXES, parseGceAnnotations, type GceLbOptions } from './annotations.js';
 import { ClusterIdResolver } from './cluster-id.js';
 import { Compute, type CallRecord, type ComputeClientOptions } from './compute.js';
 import { NodeTagResolver, type PlanContext } from './context.js';
@@ -149,6 +150,10 @@ export class GceProvider implements Provider<GceLbOptions> {
   parseOptions(annotations: Readonly<Record<string, string>>, kind: LbKind): OptionsParseResult<GceLbOptions> {
     const r = parseGceAnnotations(annotations, kind);
     return r.ok ? { ok: true, options: r.options } : { ok: false, errors: r.errors };
+  }
+
+  backendProtocol(serviceAnnotations: Readonly<Record<string, string>>, port: { readonly name?: string; readonly port: number }): BackendProtocolResult {
+    return backendProtocolOf(serviceAnnotations, port);
   }
 
   async plan(spec: LoadBalancerSpec<GceLbOptions>, opts?: CallOptions): Promise<readonly Change[]> {

@@ -204,6 +204,25 @@ describe('gce L7: create, no-op, update, delete', () => {
     expect(g.fake.log.find((c) => c.rpc === 'UrlMaps.Insert')?.body).toMatchObject({ defaultService: `${V1}/global/backendServices/my-404` });
   });
 
+  it('cloud.google.com/app-protocols: HTTPS and HTTP2 to the backend, the health check following; a change is made in place', async () => {
+    const h = harness();
+    const base = l7();
+    const withProtocol = (p: 'HTTPS' | 'HTTP2') => ({ ...base, targetSets: base.targetSets.map((t) => (t.name === 'shop/api:80' ? { ...t, backendProtocol: p } : t)) });
+    await h.provider.ensure(withProtocol('HTTPS'));
+    expect(h.fake.violations).toEqual([]);
+    expect(h.fake.log.find((c) => c.rpc === 'BackendServices.Insert' && c.target === api)?.body).toMatchObject({ protocol: 'HTTPS', portName: 'port31001' });
+    expect(h.fake.log.find((c) => c.rpc === 'BackendServices.Insert' && c.target === web)?.body).toMatchObject({ protocol: 'HTTP' });
+    expect(h.fake.log.find((c) => c.rpc === 'HealthChecks.Insert' && c.target === api)?.body).toMatchObject({ type: 'HTTPS', httpsHealthCheck: { port: 31001, requestPath: '/' } });
+    h.fake.clearLog();
+    await h.provider.ensure(withProtocol('HTTP2'));
+    expect(h.fake.writes()).toEqual([`HealthChecks.Update ${api}`, `BackendServices.Update ${api}`]);
+    expect(h.fake.get(`global/backendServices/${api}`)).toMatchObject({ protocol: 'HTTP2' });
+    expect(h.fake.get(`global/healthChecks/${api}`)).toMatchObject({ type: 'HTTP2', http2HealthCheck: { port: 31001, requestPath: '/' } });
+    h.fake.clearLog();
+    await h.provider.ensure(withProtocol('HTTP2'));
+    expect(h.fake.writes()).toEqual([]);
+  });
+
   it('plans a deletion without writing', async () => {
     const h = harness();
     await h.provider.ensure(l7());

@@ -1,6 +1,6 @@
 // Names, ownership descriptions, annotations and options: the pure parts.
 import { describe, expect, it } from 'vitest';
-import { parseGceAnnotations } from '../../../src/providers/gce/annotations.js';
+import { backendProtocolOf, parseGceAnnotations } from '../../../src/providers/gce/annotations.js';
 import { toGceError, operationError, parseRetryAfter } from '../../../src/providers/gce/errors.js';
 import { portRanges } from '../../../src/providers/gce/firewall.js';
 import { createGceProvider } from '../../../src/providers/gce/index.js';
@@ -189,6 +189,22 @@ describe('gce annotations', () => {
       'networking.gke.io/v1beta1.FrontendConfig',
     ]);
     expect(r.errors[1]?.reason).toMatch(/not implemented by lbc's gce provider/);
+  });
+
+  it('cloud.google.com/app-protocols: the protocol of the backend port by its name, as ingress-gce keys it; a bad value is an error', () => {
+    const a = { 'cloud.google.com/app-protocols': '{"https-port":"HTTPS","h2":"HTTP2"}' };
+    expect(backendProtocolOf(a, { name: 'https-port', port: 443 })).toEqual({ ok: true, protocol: 'HTTPS' });
+    expect(backendProtocolOf(a, { name: 'h2', port: 8443 })).toEqual({ ok: true, protocol: 'HTTP2' });
+    expect(backendProtocolOf(a, { name: 'other', port: 80 })).toEqual({ ok: true });
+    expect(backendProtocolOf(a, { port: 443 })).toEqual({ ok: true });
+    expect(backendProtocolOf({ 'service.alpha.kubernetes.io/app-protocols': '{"p":"HTTPS"}' }, { name: 'p', port: 1 })).toEqual({ ok: true, protocol: 'HTTPS' });
+    expect(backendProtocolOf({ 'cloud.google.com/app-protocols': '{"p":"GRPC"}' }, { name: 'p', port: 1 })).toEqual({
+      ok: false,
+      errors: [{ annotation: 'cloud.google.com/app-protocols', reason: 'port p: "GRPC" is not HTTP, HTTPS or HTTP2' }],
+    });
+    expect(backendProtocolOf({ 'cloud.google.com/app-protocols': 'HTTPS' }, { name: 'p', port: 1 }).ok).toBe(false);
+    // Read where the Service backs an Ingress, so not a Warning on a LoadBalancer Service.
+    expect(parseGceAnnotations(a, 'Service')).not.toHaveProperty('options.unimplemented');
   });
 
   it('reports every bad value at once, naming the annotation', () => {
