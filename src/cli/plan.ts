@@ -23,6 +23,7 @@ import { selectorsOf, watchedKinds, type WatchedKind, type WatchedKinds, type Wa
 import { Cache, type KubeObject } from '../kube/cache.js';
 import { makeClients, type KubeClients } from '../kube/client.js';
 import { describeRef } from '../model/ref.js';
+import { configMapReader } from '../kube/config-maps.js';
 import { buildProviders, type ProviderFactories, type ProviderSet } from '../providers/registry.js';
 import type { Change } from '../providers/types.js';
 import { loadControllerConfig, UsageError } from './configuration.js';
@@ -126,8 +127,9 @@ export async function runPlan(opts: PlanOptions, deps: PlanDeps = {}): Promise<n
     const config = await loadControllerConfig(opts, 'lbc plan');
     const { kc } = connectFromFlags(opts);
     const scope = scopeOf(opts, contextNamespace(kc));
-    providers = deps.providers ?? (await buildProviders(config, deps.factories));
     const clients = makeClients(kc);
+    // As lbc run: gce reads GKE's cluster uid, so the plan names what run would build.
+    providers = deps.providers ?? (await buildProviders(config, deps.factories, { cluster: configMapReader(clients.core) }));
     const snapshot = await readCluster(clients, providers, deps.nodeLabelSelector);
     const nodes = trackNodes(EMPTY_NODE_TRACKER, snapshot.nodes, Date.now(), config.nodeReadyHysteresisMs).eligible;
     const plan = await planCluster(

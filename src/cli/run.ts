@@ -11,6 +11,7 @@ import { Controller, type ControllerOptions } from '../controller/controller.js'
 import { groupKeyOf } from '../controller/ingress-reconciler.js';
 import { serviceOwnership } from '../config/ownership.js';
 import { makeClients, type KubeClients } from '../kube/client.js';
+import { configMapReader } from '../kube/config-maps.js';
 import { LeaderElector, type LeaderElectorOptions } from '../kube/leader-election.js';
 import { componentLogger, createLogger, redactCredentials, registerCredentials, SecretScrubber, type ComponentLogger, type ObjectFields } from '../observability/log.js';
 import { ControllerMetrics, enableProcessMetrics, recordCloudCall, registry as defaultRegistry } from '../observability/metrics.js';
@@ -196,12 +197,13 @@ async function run(opts: RunOptions, deps: RunDeps, scrubber: SecretScrubber, lo
   // Every cloud call is counted, those made while the providers are built included.
   observeCloudCalls(recordCloudCall);
   // Provider warnings go through the same scrubbed JSON logger, not the providers' console default.
-  const providers: ProviderSet = await buildProviders(config, undefined, { log: logOf('provider') });
+  // Its writes and watches go over lbc's own (HTTP/2) connection: see kube/client.ts.
+  const clients: KubeClients = makeClients(kc);
+  // gce reads GKE's cluster uid (kube-system/ingress-uid) through it, as ingress-gce does.
+  const providers: ProviderSet = await buildProviders(config, undefined, { log: logOf('provider'), cluster: configMapReader(clients.core) });
   const target = deps.registry ?? defaultRegistry;
   enableProcessMetrics(target);
   const metrics = new ControllerMetrics(target);
-  // Its writes and watches go over lbc's own (HTTP/2) connection: see kube/client.ts.
-  const clients: KubeClients = makeClients(kc);
   const options: ControllerOptions = {
     clients,
     config,

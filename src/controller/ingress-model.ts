@@ -73,7 +73,7 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
 
   const shared = groupSettings(members, provider);
   const errors: ModelError[] = [...shared.errors];
-  const backends = new BackendResolver(input.services, errors);
+  const backends = new BackendResolver(input.services, errors, provider.backendProtocol?.bind(provider));
   const actions = new GroupActions(provider, shared.annotations, backends.resolve, errors);
   const routes = new RouteTable(actions, backends.resolve, errors);
   const tls = new GroupTls(input.secrets, provider, errors);
@@ -85,6 +85,11 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
   if (errors.length === 0 && routes.isEmpty()) {
     errors.push({ field: 'spec', object: objectName(members[0].ingress), reason: 'no rule has a path and there is no defaultBackend: nothing to route' });
   }
+  // As ingress-gce: requests no rule matches go to the system default backend (404), not to an application.
+  const system = provider.capabilities.systemDefaultBackend;
+  const named = routes.routes();
+  const systemDefault =
+    errors.length === 0 && system && named.defaultBackend === undefined && named.defaultAction === undefined ? backends.resolveSystemDefault(members[0], system) : undefined;
   const { settings } = shared;
   if (errors.length > 0 || !settings) return { ok: false, reason: 'invalid', errors };
 
@@ -101,7 +106,8 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
   });
   if (sets.companions.length > 0) return { ok: false, reason: 'needsCompanions', companions: sets.companions, backends: sets.decisions };
 
-  const { rules, actionRules, defaultBackend, defaultAction } = routes.routes();
+  const { rules, actionRules, defaultAction } = named;
+  const defaultBackend = named.defaultBackend ?? systemDefault;
   const tlsHosts = tls.hosts();
   const actionTargetSets = actions.targetSets();
   return {

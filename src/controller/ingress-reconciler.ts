@@ -42,12 +42,26 @@ export const ingressByGroup: IndexFunc<V1Ingress> = (ing) => [groupKeyOf(ing)];
 
 /** The Services an Ingress routes to as `namespace/name` keys: its backends, and its annotation actions' as the providers read them. */
 export function backendServicesOf(providers: Pick<ProviderSet, 'all'>): IndexFunc<V1Ingress> {
-  return ingressByBackendService(actionServicesOf(providers.all));
+  return ingressByBackendService(referencedServicesOf(providers));
+}
+
+/**
+ * Services an Ingress uses besides its backends: its annotation actions', and, when it has
+ * no defaultBackend, the providers' system default backends (`namespace/name`), so that
+ * such a Service appearing or changing brings the Ingress back.
+ */
+function referencedServicesOf(providers: Pick<ProviderSet, 'all'>): (ing: V1Ingress) => string[] {
+  const actions = actionServicesOf(providers.all);
+  const defaults = providers.all.flatMap((p) => {
+    const d = p.capabilities.systemDefaultBackend;
+    return d ? [`${d.namespace}/${d.service}`] : [];
+  });
+  return (ing) => [...actions(ing), ...(ing.spec?.defaultBackend ? [] : defaults)];
 }
 
 /** The indexes of the Ingress cache (the controller's informer, lbc plan's list): kube's, with the providers' actions, and by group. */
 export function ingressCacheIndexers(providers: Pick<ProviderSet, 'all'>): Record<string, IndexFunc<V1Ingress>> {
-  return { ...ingressIndexers(actionServicesOf(providers.all)), [INGRESS_BY_GROUP]: ingressByGroup };
+  return { ...ingressIndexers(referencedServicesOf(providers)), [INGRESS_BY_GROUP]: ingressByGroup };
 }
 
 export function isIngressGroupKey(key: string): boolean {

@@ -24,13 +24,15 @@ export const DEFAULT_METAL_ADDRESSES: readonly string[] = ['192.0.2.0/28'];
 /** local: every listener port moved up, so the non-root controller binds 80 and 443 without capabilities, clear of 8080/8081. */
 export const LOCAL_PORT_OFFSET = 10_000;
 
-function providerOptions(provider: InstallProvider, clusterName: string, namespace: string, s: ProviderSettings): Record<string, unknown> {
+function providerOptions(provider: InstallProvider, namespace: string, s: ProviderSettings): Record<string, unknown> {
   switch (provider) {
     case 'aws':
       return { region: s.region ?? DEFAULT_REGION.aws };
     case 'gce':
-      // clusterId names the firewall rules and instance groups GKE's own controllers share.
-      return { project: s.project ?? DEFAULT_PROJECT, region: s.region ?? DEFAULT_REGION.gce, clusterId: clusterName };
+      // No clusterId: lbc reads GKE's own (kube-system/ingress-uid), so it shares the
+      // instance groups GKE's controllers made; another id would make a second family of
+      // groups, which GCE refuses (an instance is in at most one load-balanced group).
+      return { project: s.project ?? DEFAULT_PROJECT, region: s.region ?? DEFAULT_REGION.gce };
     case 'metal':
       // The speakers keep their Leases where their Role allows: lbc's namespace.
       return { pools: [{ name: 'default', addresses: [...(s.addresses ?? DEFAULT_METAL_ADDRESSES)] }], speaker: { leaseNamespace: namespace } };
@@ -47,7 +49,7 @@ function providerOptions(provider: InstallProvider, clusterName: string, namespa
 export function installConfig(provider: InstallProvider, clusterName: string, namespace: string, settings: ProviderSettings = {}): Record<string, unknown> {
   return {
     clusterName,
-    providers: [{ name: provider, type: provider, options: providerOptions(provider, clusterName, namespace, settings) }],
+    providers: [{ name: provider, type: provider, options: providerOptions(provider, namespace, settings) }],
     ...(provider === 'metal' || provider === 'local' ? { defaultClass: `${CLASS_PREFIX}${provider}` } : {}),
   };
 }

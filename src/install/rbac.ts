@@ -35,6 +35,8 @@ export const CONTROLLER_PERMISSIONS: readonly Permission[] = [
   { apiGroup: 'networking.k8s.io', resource: 'ingresses/status', verbs: ['patch'], scope: 'cluster', why: 'status.loadBalancer' },
   { apiGroup: 'networking.k8s.io', resource: 'ingressclasses', verbs: ['list', 'watch'], scope: 'cluster', why: 'which Ingresses are lbc\'s' },
   { apiGroup: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'], scope: 'cluster', why: 'ip targets' },
+  // Only that one (in kube-system): gce names the instance groups it shares with GKE's controllers after its uid.
+  { apiGroup: '', resource: 'configmaps', verbs: ['get'], resourceNames: ['ingress-uid'], scope: 'cluster', why: 'gce: GKE\'s cluster uid, as ingress-gce reads it' },
   // The Deployment runs with the default --leader-election-id, so reads and renewals are of that one Lease.
   { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['create'], scope: 'namespace', why: 'leader election: the first replica creates the Lease' },
   { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'update'], resourceNames: [DEFAULT_LEADER_ELECTION_ID], scope: 'namespace', why: 'leader election: acquire, renew, release' },

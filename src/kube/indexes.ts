@@ -39,7 +39,8 @@ export function ingressByBackendService(referenced: IngressReferencedServices): 
     // A use-annotation backend's name is the action's, not a Service's; indexing it is harmless.
     const names = backends.flatMap((b) => (b?.service?.name ? [b.service.name] : []));
     names.push(...referenced(ing));
-    return [...new Set(names)].map((n) => `${ns}/${n}`);
+    // A name with a slash is already namespace/name (a system default backend in kube-system).
+    return [...new Set(names)].map((n) => (n.includes('/') ? n : `${ns}/${n}`));
   };
 }
 

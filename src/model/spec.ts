@@ -11,6 +11,8 @@ export type L7Protocol = 'HTTP' | 'HTTPS';
 export type ListenerProtocol = L4Protocol | L7Protocol;
 export type IpFamily = 'IPv4' | 'IPv6';
 export type TargetType = 'instance' | 'ip';
+/** What an L7 load balancer speaks to a backend. */
+export type BackendProtocol = 'HTTP' | 'HTTPS' | 'HTTP2';
 
 /** Where a provider sends health probes for a target set. */
 export type HealthCheck =
@@ -72,6 +74,11 @@ interface TargetSetBase {
   readonly name: string;
   /** What the backends speak; L7 target sets are HTTP. */
   readonly protocol: L4Protocol | 'HTTP';
+  /**
+   * L7 only: HTTPS or HTTP2 to the backend when the provider's reading of the backend
+   * Service's annotations asks for it (ProviderCapabilities' backendProtocol); absent: HTTP.
+   */
+  readonly backendProtocol?: BackendProtocol;
   readonly healthCheck: HealthCheck;
   /** The Kubernetes Service port this set serves, for naming, Events and debugging. */
   readonly backend: BackendOrigin;

@@ -5,7 +5,7 @@ import type { LbcConfig, ProviderType } from '../config/config.js';
 import type { Logger } from '../kube/logger.js';
 import { createMemoryProvider } from './memory/index.js';
 import { memoryOptionsSchema } from './memory/options.js';
-import type { Provider } from './types.js';
+import type { ClusterFacts, Provider } from './types.js';
 
 export interface ProviderFactoryContext {
   readonly name: string;
@@ -21,11 +21,14 @@ export interface ProviderFactoryContext {
    * default (console), as the demo and the tests expect.
    */
   readonly log?: Logger;
+  /** Read access to cluster-wide facts (lbc run passes it; absent in plan, the demo and most tests). */
+  readonly cluster?: ClusterFacts;
 }
 
 export interface BuildProvidersOptions {
   /** lbc run passes its (scrubbed, JSON) logger so a provider's warnings are lines like any other. */
   readonly log?: Logger;
+  readonly cluster?: ClusterFacts;
 }
 
 /** Adds `{provider}` to each line, so a JSON logger writes it as a field rather than reading it from text. */
@@ -83,6 +86,7 @@ export async function buildProviders(config: LbcConfig, factories: ProviderFacto
           options: p.options,
           configPath: `providers[${i}].options`,
           ...(opts.log ? { log: providerLogger(opts.log, p.name) } : {}),
+          ...(opts.cluster ? { cluster: opts.cluster } : {}),
         });
       } catch (e) {
         throw new ProviderRegistryError(`providers[${i}] (${p.name}): ${(e as Error).message}`, { cause: e });

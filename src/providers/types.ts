@@ -3,7 +3,7 @@
 // cloud objects. Everything crosses this line as model types.
 import type { HeldAddresses } from '../model/allocation.js';
 import type { LbKind, LbRef } from '../model/ref.js';
-import type { LoadBalancerSpec, ProviderOptions, TargetType } from '../model/spec.js';
+import type { BackendProtocol, LoadBalancerSpec, ProviderOptions, TargetType } from '../model/spec.js';
 import type { LoadBalancerStatus } from '../model/status.js';
 import type { ModelError } from '../model/validation.js';
 
@@ -46,6 +46,13 @@ export interface ProviderCapabilities {
    * so a spec.tls entry without secretName is accepted for its hosts (L7Spec.tlsHosts).
    */
   readonly certificatesByHost?: boolean;
+  /**
+   * The Service that answers, with 404, the requests no rule of an Ingress matches when the
+   * Ingress has no defaultBackend (ingress-gce's kube-system/default-http-backend). The
+   * builder resolves it as a backend, so unmatched requests never reach an application;
+   * absent: the provider answers 404 itself.
+   */
+  readonly systemDefaultBackend?: { readonly namespace: string; readonly service: string; readonly port: number | string };
 }
 
 /** What a provider's own annotation parsing yields. */
@@ -58,12 +65,24 @@ export type OptionsParseResult<O extends ProviderOptions> =
     }
   | { readonly ok: false; readonly errors: readonly ModelError[] };
 
+export type BackendProtocolResult = { readonly ok: true; readonly protocol?: BackendProtocol } | { readonly ok: false; readonly errors: readonly ModelError[] };
+
 /** What restore() did with the addresses it was handed. */
 export interface RestoreReport {
   /** How many load balancers keep the addresses their objects hold. */
   readonly kept: number;
   /** Those that cannot, and why (outside every pool, held by an older object); their next ensure gives them others. */
   readonly dropped: readonly { readonly ref: LbRef; readonly addresses: readonly string[]; readonly reason: string }[];
+}
+
+/**
+ * What a provider may read of the cluster beyond the objects it serves, without a
+ * Kubernetes client type: GKE's controllers keep facts every load balancer of the
+ * cluster must agree on in kube-system ConfigMaps (ingress-gce's `ingress-uid`).
+ */
+export interface ClusterFacts {
+  /** A ConfigMap's data; undefined when it does not exist. */
+  configMap(namespace: string, name: string): Promise<Readonly<Record<string, string>> | undefined>;
 }
 
 export interface CallOptions {
@@ -88,6 +107,12 @@ export interface Provider<O extends ProviderOptions = ProviderOptions> {
    * backends. Pure. Absent: the provider's actions name no Services.
    */
   actionServices?(actionValue: string): readonly ActionServiceRef[];
+  /**
+   * The protocol the load balancer speaks to an Ingress backend, read from the backend
+   * Service's own annotations (GKE: cloud.google.com/app-protocols) for the port the
+   * Ingress uses. Pure. Absent, or no protocol in the result: HTTP.
+   */
+  backendProtocol?(serviceAnnotations: Readonly<Record<string, string>>, port: { readonly name?: string; readonly port: number }): BackendProtocolResult;
   /** The changes ensure(spec) would make now, without making them. */
   plan(spec: LoadBalancerSpec<O>, opts?: CallOptions): Promise<readonly Change[]>;
   /**

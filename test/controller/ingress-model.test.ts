@@ -419,3 +419,71 @@ describe('matchRoute over a built spec', () => {
     expect(route('other.example.com', '/nothing')).toBe('default/web:80');
   });
 });
+
+describe('buildIngressModel: the provider\'s system default backend (ingress-gce\'s kube-system/default-http-backend)', () => {
+  const gceLike = () => {
+    const p = modelProvider(['instance']);
+    return { ...p, capabilities: { ...p.capabilities, systemDefaultBackend: { namespace: 'kube-system', service: 'default-http-backend', port: 'http' } } };
+  };
+  // As GKE runs it: NodePort, port 80 named http.
+  const defaultHttpBackend = service('default-http-backend', { type: 'NodePort', ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30999 }] }, undefined, 'kube-system');
+  const rulesOnly = () => ingress('site', { rules: [{ http: { paths: [path('/', 'web', 80)] } }] });
+
+  it('an Ingress without defaultBackend sends unmatched requests to it, not to a rule\'s application', () => {
+    const s = spec([rulesOnly()], { provider: gceLike(), services: [...services, defaultHttpBackend] });
+    expect(s.defaultBackend).toBe('kube-system/default-http-backend:80');
+    expect(s.targetSets.find((t) => t.name === 'kube-system/default-http-backend:80')).toMatchObject({
+      type: 'instance',
+      nodePort: 30999,
+      backend: { namespace: 'kube-system', service: 'default-http-backend', port: 80 },
+    });
+  });
+
+  it('the Ingress\'s own defaultBackend wins, and the system one is not resolved', () => {
+    const s = spec([ingress('site', { defaultBackend: backend('web', 80), rules: [{ http: { paths: [path('/', 'web', 80)] } }] })], { provider: gceLike(), services });
+    expect(s.defaultBackend).toBe('default/web:80');
+    expect(s.targetSets.map((t) => t.name)).toEqual(['default/web:80']);
+  });
+
+  it('a missing system default backend stops the Ingress with an error naming it, rather than routing unmatched requests to an application', () => {
+    const e = errors([rulesOnly()], { provider: gceLike(), services });
+    expect(e).toEqual([
+      {
+        field: 'spec.defaultBackend',
+        object: 'Ingress default/site',
+        reason:
+          'no defaultBackend, and the system default backend kube-system/default-http-backend port http, which answers requests no rule matches with 404, does not exist; set spec.defaultBackend or create it',
+      },
+    ]);
+  });
+
+  it('without the capability nothing changes: no defaultBackend in the spec (the provider answers 404)', () => {
+    expect(spec([rulesOnly()], { services: [...services, defaultHttpBackend] }).defaultBackend).toBeUndefined();
+  });
+});
+
+describe('buildIngressModel: the backend protocol the provider reads from the backend Service', () => {
+  const reading = () => {
+    const p = modelProvider(['instance']);
+    return {
+      ...p,
+      backendProtocol: (a: Readonly<Record<string, string>>, port: { name?: string; port: number }) =>
+        a['x.example/protocols'] === 'bad'
+          ? { ok: false as const, errors: [{ annotation: 'x.example/protocols', reason: 'bad value' }] }
+          : port.name === 'http' && a['x.example/protocols'] === 'https'
+            ? { ok: true as const, protocol: 'HTTPS' as const }
+            : { ok: true as const },
+    };
+  };
+  const web = (value: string) => service('web', { type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }] }, { 'x.example/protocols': value });
+  const one = () => ingress('site', { defaultBackend: backend('web', 80) });
+
+  it('carries it on the target set (absent: HTTP)', () => {
+    expect(spec([one()], { provider: reading(), services: [web('https')] }).targetSets[0]).toMatchObject({ name: 'default/web:80', protocol: 'HTTP', backendProtocol: 'HTTPS' });
+    expect(spec([one()], { provider: reading(), services: [web('none')] }).targetSets[0]).not.toHaveProperty('backendProtocol');
+  });
+
+  it('a bad value is an error on the Service, not a silent HTTP', () => {
+    expect(errors([one()], { provider: reading(), services: [web('bad')] })).toEqual([{ annotation: 'x.example/protocols', reason: 'bad value', object: 'Service default/web' }]);
+  });
+});

@@ -305,6 +305,16 @@ describe('ingressCacheIndexers', () => {
     }
   });
 
+  it('an Ingress without defaultBackend is found by a provider\'s system default backend (kube-system/default-http-backend), so its appearing brings the Ingress back', () => {
+    const provider = { capabilities: { layers: ['L7'], targetTypes: ['instance'], annotationPrefixes: [], systemDefaultBackend: { namespace: 'kube-system', service: 'default-http-backend', port: 'http' } } };
+    const c = new Cache<V1Ingress>(ingressCacheIndexers({ all: [provider] } as unknown as Parameters<typeof ingressCacheIndexers>[0]));
+    const rules = { rules: [{ http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] };
+    c.set({ metadata: { name: 'site', namespace: 'shop' }, spec: rules });
+    c.set({ metadata: { name: 'own', namespace: 'shop' }, spec: { ...rules, defaultBackend: { service: { name: 'fallback', port: { number: 80 } } } } });
+    expect(c.byIndex(INGRESS_BY_BACKEND_SERVICE, 'kube-system/default-http-backend').map(objectKey)).toEqual(['shop/site']);
+    expect(c.indexValues(INGRESS_BY_BACKEND_SERVICE).sort()).toEqual(['kube-system/default-http-backend', 'shop/fallback', 'shop/web']);
+  });
+
   it('reads no action when no configured provider has actions', async () => {
     const providers = await buildProviders(validateConfig({ clusterName: 'unit', providers: [{ name: 'mem', type: 'memory' }] }));
     const c = new Cache<V1Ingress>(ingressCacheIndexers(providers));

@@ -11,7 +11,8 @@ import type { V1EndpointSlice, V1IngressBackend, V1Node, V1Pod, V1Service, V1Ser
 import { podTargets, probePodOf, readinessProbePath, slicesOfService, type PodRef } from '../endpoints.js';
 import { ANNOTATION_TARGET_TYPE } from '../../model/lbc-annotations.js';
 import { toNodeTargets } from '../nodes.js';
-import type { HealthCheck, TargetSet, TargetType } from '../../model/spec.js';
+import type { BackendProtocol, HealthCheck, TargetSet, TargetType } from '../../model/spec.js';
+import type { ModelProvider } from '../service-model.js';
 import type { ModelError } from '../../model/validation.js';
 import { objectName, type Member } from './group.js';
 import { codePointOrder } from './order.js';
@@ -46,7 +47,11 @@ export interface ResolvedBackend {
   readonly backend: BackendRef;
   readonly service: V1Service;
   readonly port: V1ServicePort;
+  /** What the provider read from the Service's annotations for this port; absent: HTTP. */
+  readonly backendProtocol?: BackendProtocol;
 }
+
+export type BackendProtocolOf = NonNullable<ModelProvider['backendProtocol']>;
 
 /** A backend of `member` at `field` → its target set's name, or undefined once the error is reported. */
 export type ResolveBackend = (member: Member, backend: V1IngressBackend, field: string) => string | undefined;
@@ -59,6 +64,7 @@ export class BackendResolver {
   constructor(
     services: readonly V1Service[],
     private readonly errors: ModelError[],
+    private readonly protocolOf?: BackendProtocolOf,
   ) {
     this.services = new Map(services.map((s) => [`${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`, s]));
   }
@@ -95,9 +101,43 @@ export class BackendResolver {
       return undefined;
     }
     const key = `${m.namespace}/${b.service.name}:${port.port}`;
-    this.backends.set(key, { key, backend: { namespace: m.namespace, service: b.service.name, port: port.port }, service: svc, port });
+    const proto = this.protocolOf?.(svc.metadata?.annotations ?? {}, { ...(port.name !== undefined ? { name: port.name } : {}), port: port.port });
+    if (proto && !proto.ok) {
+      // The mistake is on the Service; the error says which.
+      this.errors.push(...proto.errors.map((e) => ({ ...e, object: `Service ${m.namespace}/${b.service?.name ?? ''}` })));
+      return undefined;
+    }
+    const backendProtocol = proto?.ok ? proto.protocol : undefined;
+    this.backends.set(key, {
+      key,
+      backend: { namespace: m.namespace, service: b.service.name, port: port.port },
+      service: svc,
+      port,
+      ...(backendProtocol !== undefined ? { backendProtocol } : {}),
+    });
     return key;
   };
+
+  /**
+   * The provider's system default backend for a group whose Ingresses name none. Missing,
+   * it is an error: unmatched requests must get its 404, never an application.
+   */
+  resolveSystemDefault(m: Member, d: { readonly namespace: string; readonly service: string; readonly port: number | string }): string | undefined {
+    const object = objectName(m.ingress);
+    const svc = this.services.get(`${d.namespace}/${d.service}`);
+    const port = svc?.spec?.ports?.find((p) => (typeof d.port === 'number' ? p.port === d.port : p.name === d.port));
+    if (!svc || !port) {
+      this.errors.push({
+        field: 'spec.defaultBackend',
+        object,
+        reason: `no defaultBackend, and the system default backend ${d.namespace}/${d.service} port ${String(d.port)}, which answers requests no rule matches with 404, ${svc ? 'has no such port' : 'does not exist'}; set spec.defaultBackend or create it`,
+      });
+      return undefined;
+    }
+    const key = `${d.namespace}/${d.service}:${port.port}`;
+    this.backends.set(key, { key, backend: { namespace: d.namespace, service: d.service, port: port.port }, service: svc, port });
+    return key;
+  }
 
   /** Every backend resolved so far, in key order. */
   resolved(): ResolvedBackend[] {
@@ -153,7 +193,7 @@ export function buildTargetSets(backends: readonly ResolvedBackend[], inputs: Ta
     const pod = probePod && pods.get(`${probePod.namespace}/${probePod.name}`);
     const probePath = pod ? readinessProbePath(pod, b.port.targetPort ?? b.port.port) : undefined;
     const healthCheck = probePath !== undefined ? { ...inputs.healthCheck, readinessProbePath: probePath } : inputs.healthCheck;
-    const common = { name: b.key, protocol: 'HTTP' as const, healthCheck, backend: b.backend };
+    const common = { name: b.key, protocol: 'HTTP' as const, healthCheck, backend: b.backend, ...(b.backendProtocol !== undefined ? { backendProtocol: b.backendProtocol } : {}) };
     const ipSet = (): TargetSet => ({ ...common, type: 'ip', port: b.port.targetPort ?? b.port.port, targets: podTargets(slices, b.port) });
     if (inputs.targetType === 'ip') {
       targetSets.push(ipSet());

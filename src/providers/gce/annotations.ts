@@ -10,12 +10,19 @@
 //   networking.gke.io/internal-load-balancer-subnet: subnet name for the internal address.
 //   networking.gke.io/internal-load-balancer-allow-global-access: "true" lets clients in any region connect.
 //   cloud.google.com/network-tier: "Premium" (default) or "Standard", exact spelling as upstream.
+//   cloud.google.com/l4-rbs: "enabled" asks GKE for a backend-service-based external LB
+//     (ingress-gce pkg/annotations/service.go RBSAnnotationKey/RBSEnabled), which is how lbc
+//     builds every external LB; any other value would ask for a target pool, which lbc
+//     cannot build (see l4.ts), so it is refused rather than ignored.
 // Ingress (ingress-gce pkg/annotations/ingress.go):
 //   kubernetes.io/ingress.global-static-ip-name: a reserved global address to use (never released).
 //   kubernetes.io/ingress.allow-http: "false" drops the port 80 forwarding rule and HTTP proxy.
 //   ingress.gcp.kubernetes.io/pre-shared-cert: comma-separated SslCertificate names already in the project.
 import { annotation, bool, oneOf, parseAnnotations, string, stringList, type Annotations } from '../../model/annotations.js';
+import { ANNOTATION_HC_HEALTHY, ANNOTATION_HC_INTERVAL, ANNOTATION_HC_TIMEOUT, ANNOTATION_HC_UNHEALTHY } from '../../model/lbc-annotations.js';
 import type { LbKind } from '../../model/ref.js';
+import type { BackendProtocol } from '../../model/spec.js';
+import type { BackendProtocolResult } from '../types.js';
 import type { ModelError } from '../../model/validation.js';
 import { GCE_NAME } from './options.js';
 
@@ -24,6 +31,10 @@ export const ANNOTATION_LB_TYPE_DEPRECATED = 'cloud.google.com/load-balancer-typ
 export const ANNOTATION_ILB_SUBNET = 'networking.gke.io/internal-load-balancer-subnet';
 export const ANNOTATION_ILB_GLOBAL_ACCESS = 'networking.gke.io/internal-load-balancer-allow-global-access';
 export const ANNOTATION_NETWORK_TIER = 'cloud.google.com/network-tier';
+export const ANNOTATION_L4_RBS = 'cloud.google.com/l4-rbs';
+/** On an Ingress backend Service: port name → HTTP, HTTPS or HTTP2 (ingress-gce pkg/annotations/service.go; the alpha key is its legacy spelling). */
+export const ANNOTATION_APP_PROTOCOLS = 'cloud.google.com/app-protocols';
+export const ANNOTATION_APP_PROTOCOLS_LEGACY = 'service.alpha.kubernetes.io/app-protocols';
 export const ANNOTATION_GLOBAL_STATIC_IP = 'kubernetes.io/ingress.global-static-ip-name';
 export const ANNOTATION_ALLOW_HTTP = 'kubernetes.io/ingress.allow-http';
 export const ANNOTATION_PRE_SHARED_CERT = 'ingress.gcp.kubernetes.io/pre-shared-cert';
@@ -32,6 +43,14 @@ export const ANNOTATION_PRE_SHARED_CERT = 'ingress.gcp.kubernetes.io/pre-shared-
 export const GCE_ANNOTATION_PREFIXES = ['networking.gke.io/', 'cloud.google.com/', 'kubernetes.io/ingress.', 'ingress.gcp.kubernetes.io/'] as const;
 
 export type GceScheme = 'External' | 'Internal';
+export type HealthCheckTimingField = 'interval' | 'timeout' | 'healthy' | 'unhealthy';
+
+const TIMING_ANNOTATIONS: Readonly<Record<HealthCheckTimingField, string>> = {
+  interval: ANNOTATION_HC_INTERVAL,
+  timeout: ANNOTATION_HC_TIMEOUT,
+  healthy: ANNOTATION_HC_HEALTHY,
+  unhealthy: ANNOTATION_HC_UNHEALTHY,
+};
 export type GceNetworkTier = 'PREMIUM' | 'STANDARD';
 
 /** The gce provider's per-object options (LoadBalancerSpec.providerOptions). */
@@ -41,6 +60,13 @@ export interface GceLbOptions {
   /** Internal only: subnet name from the annotation; the configured subnetwork when absent. */
   readonly subnet?: string;
   readonly allowGlobalAccess: boolean;
+  /**
+   * Service only: which health-check timing fields the user set (lbc.dev/health-check-*).
+   * The others take upstream's L4 values rather than the builder's generic defaults.
+   */
+  readonly userHealthCheckTiming?: readonly HealthCheckTimingField[];
+  /** Annotations under GKE's prefixes lbc does not implement: each one a Warning notice at ensure. */
+  readonly unimplemented?: readonly string[];
   /** Ingress only. */
   readonly staticIpName?: string;
   readonly preSharedCerts: readonly string[];
@@ -64,6 +90,7 @@ const serviceSchema = {
   subnet: annotation(ANNOTATION_ILB_SUBNET, gceName('subnetwork')),
   allowGlobalAccess: annotation(ANNOTATION_ILB_GLOBAL_ACCESS, bool()).withDefault(false),
   networkTier: annotation(ANNOTATION_NETWORK_TIER, oneOf(['Premium', 'Standard'] as const)).withDefault('Premium'),
+  rbs: annotation(ANNOTATION_L4_RBS, oneOf(['enabled'] as const)),
 };
 
 const ingressSchema = {
@@ -72,9 +99,52 @@ const ingressSchema = {
   preSharedCerts: annotation(ANNOTATION_PRE_SHARED_CERT, stringList(gceName('SSL certificate'))).withDefault([]),
 };
 
+/**
+ * What GKE writes itself (status, not requests) or what lbc's controller reads before
+ * any provider (the legacy class annotation): never warned about.
+ */
+const NOT_REQUESTS: ReadonlySet<string> = new Set(['kubernetes.io/ingress.class', 'cloud.google.com/neg-status']);
+
+/**
+ * Annotations that protect what the load balancer serves (TLS policy and the HTTPS
+ * redirect of a FrontendConfig, Google-managed certificates): lbc does not build them,
+ * and serving the Ingress without them would expose it other than asked, so the object
+ * stops at the builder instead of getting a Warning and a load balancer.
+ */
+const PROTECTIVE: Readonly<Record<string, string>> = {
+  'networking.gke.io/v1beta1.FrontendConfig': 'a FrontendConfig (HTTPS redirect, SSL policy)',
+  'networking.gke.io/managed-certificates': 'Google-managed certificates (ManagedCertificate)',
+};
+
+const IMPLEMENTED: Readonly<Record<'Service' | 'Ingress', ReadonlySet<string>>> = {
+  // app-protocols is read where the Service backs an Ingress (backendProtocolOf).
+  Service: new Set([ANNOTATION_LB_TYPE, ANNOTATION_LB_TYPE_DEPRECATED, ANNOTATION_ILB_SUBNET, ANNOTATION_ILB_GLOBAL_ACCESS, ANNOTATION_NETWORK_TIER, ANNOTATION_L4_RBS, ANNOTATION_APP_PROTOCOLS]),
+  Ingress: new Set([ANNOTATION_GLOBAL_STATIC_IP, ANNOTATION_ALLOW_HTTP, ANNOTATION_PRE_SHARED_CERT]),
+};
+
+/** The object's annotations under GKE's prefixes that lbc's gce provider does not implement for its kind, sorted. */
+export function unimplementedAnnotations(annotations: Annotations, kind: LbKind): string[] {
+  const implemented = IMPLEMENTED[kind === 'Service' ? 'Service' : 'Ingress'];
+  return Object.keys(annotations ?? {})
+    .filter((k) => GCE_ANNOTATION_PREFIXES.some((p) => k.startsWith(p)) && !implemented.has(k) && !NOT_REQUESTS.has(k))
+    .sort();
+}
+
+function protectiveErrors(names: readonly string[]): ModelError[] {
+  return names.flatMap((annotation) => {
+    const what = PROTECTIVE[annotation];
+    return what === undefined
+      ? []
+      : [{ annotation, reason: `${what} is not implemented by lbc's gce provider; the load balancer would serve without it, so it is not built (remove the annotation to serve without it)` }];
+  });
+}
+
 export type GceOptionsResult = { readonly ok: true; readonly options: GceLbOptions } | { readonly ok: false; readonly errors: readonly ModelError[] };
 
 export function parseGceAnnotations(annotations: Annotations, kind: LbKind): GceOptionsResult {
+  const unimplemented = unimplementedAnnotations(annotations, kind);
+  const refused = kind === 'Service' ? [] : protectiveErrors(unimplemented);
+  const noted = unimplemented.length > 0 ? { unimplemented } : {};
   if (kind === 'Service') {
     const r = parseAnnotations(serviceSchema, annotations);
     if (!r.ok) return { ok: false, errors: r.errors };
@@ -82,6 +152,7 @@ export function parseGceAnnotations(annotations: Annotations, kind: LbKind): Gce
     // As upstream: the networking.gke.io spelling wins when both are set.
     const type = v.lbType ?? v.lbTypeDeprecated ?? 'External';
     const scheme: GceScheme = type.toLowerCase() === 'internal' ? 'Internal' : 'External';
+    const userTiming = (Object.keys(TIMING_ANNOTATIONS) as HealthCheckTimingField[]).filter((f) => annotations?.[TIMING_ANNOTATIONS[f]] !== undefined);
     return {
       ok: true,
       options: {
@@ -92,18 +163,48 @@ export function parseGceAnnotations(annotations: Annotations, kind: LbKind): Gce
         // Upstream ignores subnet and global access on external LBs; so does lbc.
         ...(scheme === 'Internal' && v.subnet !== undefined ? { subnet: v.subnet } : {}),
         allowGlobalAccess: scheme === 'Internal' && v.allowGlobalAccess,
+        ...(userTiming.length > 0 ? { userHealthCheckTiming: userTiming } : {}),
+        ...noted,
       },
     };
   }
   const r = parseAnnotations(ingressSchema, annotations);
-  if (!r.ok) return { ok: false, errors: r.errors };
+  if (!r.ok || refused.length > 0) return { ok: false, errors: [...(r.ok ? [] : r.errors), ...refused] };
   return {
     ok: true,
     options: {
       ...DEFAULT_GCE_OPTIONS,
+      ...noted,
       ...(r.value.staticIpName !== undefined ? { staticIpName: r.value.staticIpName } : {}),
       allowHttp: r.value.allowHttp,
       preSharedCerts: [...new Set(r.value.preSharedCerts)],
     },
   };
+}
+
+const APP_PROTOCOLS: readonly BackendProtocol[] = ['HTTP', 'HTTPS', 'HTTP2'];
+
+/**
+ * What the load balancer speaks to one port of an Ingress backend Service: the value of
+ * its port name in cloud.google.com/app-protocols (ingress-gce pkg/translator keys it by
+ * port name: `appProtocols[port.Name]`), HTTP otherwise. A value GCE cannot speak is an
+ * error on the Service, never a silent HTTP.
+ */
+export function backendProtocolOf(annotations: Annotations, port: { readonly name?: string; readonly port: number }): BackendProtocolResult {
+  const name = annotations?.[ANNOTATION_APP_PROTOCOLS] !== undefined ? ANNOTATION_APP_PROTOCOLS : ANNOTATION_APP_PROTOCOLS_LEGACY;
+  const raw = annotations?.[name];
+  if (raw === undefined) return { ok: true };
+  const bad = (reason: string): BackendProtocolResult => ({ ok: false, errors: [{ annotation: name, reason }] });
+  let map: unknown;
+  try {
+    map = JSON.parse(raw);
+  } catch {
+    return bad(`${JSON.stringify(raw)} is not JSON (expected e.g. {"my-port":"HTTPS"})`);
+  }
+  if (map === null || typeof map !== 'object' || Array.isArray(map)) return bad('must be a JSON object of port name to HTTP, HTTPS or HTTP2');
+  for (const [k, v] of Object.entries(map)) {
+    if (typeof v !== 'string' || !(APP_PROTOCOLS as readonly string[]).includes(v)) return bad(`port ${k}: ${JSON.stringify(v)} is not HTTP, HTTPS or HTTP2`);
+  }
+  const v = port.name !== undefined ? (map as Record<string, BackendProtocol>)[port.name] : undefined;
+  return v !== undefined ? { ok: true, protocol: v } : { ok: true };
 }

@@ -1,9 +1,9 @@
 // Backend services: regional for L4 (scheme EXTERNAL for a network LB, INTERNAL for an
 // internal one) and global for Ingress backends (EXTERNAL, HTTP, addressing the node
 // port through the instance groups' named port). Backends, health checks, session
-// affinity, port name and timeout change in place with the fingerprint GCE handed out
-// (a stale one is re-read and retried); scheme and protocol cannot, and replace the
-// service together with the forwarding rules in front of it.
+// affinity, port name, timeout and an L7 protocol change in place with the fingerprint
+// GCE handed out (a stale one is re-read and retried); scheme and an L4 protocol cannot,
+// and replace the service together with the forwarding rules in front of it.
 import type { protos } from '@google-cloud/compute';
 import { isFingerprintConflict, isNotFound } from './errors.js';
 import { namesFilter, type CallContext, type Diff, type Key, type Kind } from './kind.js';
@@ -14,8 +14,14 @@ export type BackendService = protos.google.cloud.compute.v1.IBackendService;
 function diffBackendService(want: BackendService, have: BackendService): Diff {
   const scheme = (b: BackendService): string => String(b.loadBalancingScheme ?? 'EXTERNAL');
   if (scheme(want) !== scheme(have)) return { fields: [], replace: `load balancing scheme ${scheme(have)} → ${scheme(want)}` };
-  if (want.protocol && String(want.protocol) !== String(have.protocol ?? '')) return { fields: [], replace: `protocol ${String(have.protocol ?? '')} → ${String(want.protocol)}` };
   const fields: string[] = [];
+  if (want.protocol && String(want.protocol) !== String(have.protocol ?? '')) {
+    // Between HTTP, HTTPS and HTTP2 a PUT changes it, as ingress-gce's backend syncer updates
+    // a backend's protocol in place; TCP ↔ UDP (L4) is another service.
+    const l7 = (p: unknown): boolean => ['HTTP', 'HTTPS', 'HTTP2'].includes(String(p));
+    if (!l7(want.protocol) || !l7(have.protocol)) return { fields: [], replace: `protocol ${String(have.protocol ?? '')} → ${String(want.protocol)}` };
+    fields.push('protocol');
+  }
   if ((want.description ?? '') !== (have.description ?? '')) fields.push('description');
   if (!sameLinkSet(want.healthChecks, have.healthChecks)) fields.push('healthChecks');
   if (!sameLinkSet((want.backends ?? []).map((b) => b.group), (have.backends ?? []).map((b) => b.group))) fields.push('backends');

@@ -2,6 +2,7 @@
 // cost API calls and rarely change (the nodes' network tags), cached for the
 // provider's lifetime.
 import type { NodeTarget, TargetSet } from '../../model/spec.js';
+import type { ClusterIdentity } from './cluster-id.js';
 import { GceError } from './errors.js';
 import type { CallContext } from './kind.js';
 import { globalLink, networkLink, regionalLink } from './links.js';
@@ -12,6 +13,8 @@ export interface PlanContext {
   readonly call: CallContext;
   readonly options: GceOptions;
   readonly clusterName: string;
+  /** The uid shared names carry, configured or GKE's own. */
+  readonly identity: ClusterIdentity;
   readonly tags: NodeTagResolver;
 }
 
@@ -33,9 +36,27 @@ export const links = (options: GceOptions) => ({
 });
 
 /**
+ * GKE tags every node of a cluster `gke-<cluster>-<8 hex>-node` (through its node pools'
+ * instance templates) and hands that tag to cloud-provider-gcp as the cloud config's
+ * node-tags, which GetNodeTags returns before it would compute anything
+ * (cloud-provider-gcp providers/gce/gce_instances.go). The tag does not prefix the
+ * instance name (`gke-<cluster>-<pool>-<hash>-<suffix>`), so the prefix rule misses it.
+ */
+const GKE_NODE_TAG = /^gke-[a-z0-9-]+-[0-9a-f]{8}-node$/;
+
+/** The tag firewall rules target for one instance, from its tags; undefined when none fits. */
+export function nodeTagOf(instanceName: string, tags: readonly string[]): string | undefined {
+  // kube-up: computeHostTags, the longest tag that prefixes the instance name.
+  const prefix = tags.filter((t) => instanceName.startsWith(t)).sort((a, b) => b.length - a.length)[0];
+  if (prefix !== undefined) return prefix;
+  const gke = tags.filter((t) => GKE_NODE_TAG.test(t));
+  return gke.length === 1 ? gke[0] : undefined;
+}
+
+/**
  * Network tags of the nodes, which firewall rules target. The configured nodeTags when
- * set; otherwise, as the GCE cloud provider's computeHostTags, the longest tag of each
- * instance that prefixes its name (GKE and kube-up tag nodes that way).
+ * set; otherwise read from the instances: as the GCE cloud provider's computeHostTags, the
+ * longest tag of each instance that prefixes its name (kube-up), else GKE's node tag.
  */
 export class NodeTagResolver {
   private readonly cache = new Map<string, string>();
@@ -60,9 +81,10 @@ export class NodeTagResolver {
         const vm = await compute.read('instances.get', `${i.zone}/${i.name}`, signal, (o) =>
           compute.instances.get({ project: i.project, zone: i.zone, instance: i.name }, o),
         );
-        tag = (vm.tags?.items ?? []).filter((t) => i.name.startsWith(t)).sort((a, b) => b.length - a.length)[0];
+        tag = nodeTagOf(i.name, vm.tags?.items ?? []);
         if (tag === undefined) {
-          throw new GceError('invalid', `instance ${i.zone}/${i.name} has no network tag that prefixes its name; set the provider's nodeTags option`, {
+          const found = (vm.tags?.items ?? []).join(', ') || 'none';
+          throw new GceError('invalid', `instance ${i.zone}/${i.name} has no network tag that prefixes its name nor a GKE node tag gke-<cluster>-<hash>-node (tags: ${found}); set the provider's nodeTags option`, {
             provider: ctx.provider,
           });
         }

@@ -31,7 +31,7 @@ interface Shape {
 
 function shape(hc: HealthCheck): Shape {
   const type = String(hc.type ?? '');
-  const inner = type === 'HTTPS' ? hc.httpsHealthCheck : type === 'TCP' ? hc.tcpHealthCheck : hc.httpHealthCheck;
+  const inner = type === 'HTTPS' ? hc.httpsHealthCheck : type === 'HTTP2' ? hc.http2HealthCheck : type === 'TCP' ? hc.tcpHealthCheck : hc.httpHealthCheck;
   const path = type === 'TCP' ? undefined : ((inner as { requestPath?: string | null } | null | undefined)?.requestPath ?? '/');
   return {
     type,
@@ -54,7 +54,7 @@ function diffHealthCheck(want: HealthCheck, have: HealthCheck): Diff {
 
 /** A check body from its parts. */
 export function healthCheckBody(p: {
-  protocol: 'TCP' | 'HTTP' | 'HTTPS';
+  protocol: 'TCP' | 'HTTP' | 'HTTPS' | 'HTTP2';
   port: number;
   path?: string;
   description: string;
@@ -63,6 +63,7 @@ export function healthCheckBody(p: {
   const base: HealthCheck = { description: p.description, type: p.protocol, ...p.timing };
   if (p.protocol === 'TCP') return { ...base, tcpHealthCheck: { port: p.port } };
   const http = { port: p.port, requestPath: p.path ?? '/' };
+  if (p.protocol === 'HTTP2') return { ...base, http2HealthCheck: http };
   return p.protocol === 'HTTPS' ? { ...base, httpsHealthCheck: http } : { ...base, httpHealthCheck: http };
 }
 

@@ -15,5 +15,5 @@ export function createGceProvider(ctx: ProviderFactoryContext): GceProvider {
     const issues = r.error.issues.map((i) => `${[ctx.configPath, ...i.path.map(String)].join('.')}: ${i.code === 'unrecognized_keys' ? `unknown key ${i.keys.join(', ')}` : i.message}`);
     throw new Error(`invalid gce options:\n  ${issues.join('\n  ')}`, { cause: z.prettifyError(r.error) });
   }
-  return new GceProvider({ name: ctx.name, clusterName: ctx.clusterName, options: r.data });
+  return new GceProvider({ name: ctx.name, clusterName: ctx.clusterName, options: r.data, ...(ctx.cluster ? { cluster: ctx.cluster } : {}) });
 }

@@ -12,8 +12,12 @@ import { nameOf } from './links.js';
 import { comparableInstance } from './nodes.js';
 import { ownershipOf } from './ownership.js';
 
-/** The group plus its members (instance links), which GCE keeps apart. */
-export type InstanceGroup = protos.google.cloud.compute.v1.IInstanceGroup & { members?: string[] };
+/**
+ * The group plus its members (instance links), which GCE keeps apart. keepOthers: the
+ * group is someone else's (GKE's ingress-gce or L4 controller made it), so members lbc
+ * does not want are not lbc's to remove.
+ */
+export type InstanceGroup = protos.google.cloud.compute.v1.IInstanceGroup & { members?: string[]; keepOthers?: boolean };
 type NamedPort = protos.google.cloud.compute.v1.INamedPort;
 
 const CHUNK = 500;
@@ -28,7 +32,7 @@ function membership(want: InstanceGroup, have: InstanceGroup): { add: string[]; 
   const haveSet = new Map((have.members ?? []).map((m) => [comparableInstance(m), m]));
   return {
     add: [...wantSet.entries()].filter(([k]) => !haveSet.has(k)).map(([, v]) => v),
-    remove: [...haveSet.entries()].filter(([k]) => !wantSet.has(k)).map(([, v]) => v),
+    remove: want.keepOthers ? [] : [...haveSet.entries()].filter(([k]) => !wantSet.has(k)).map(([, v]) => v),
   };
 }
 
@@ -127,7 +131,7 @@ export const instanceGroupKind: Kind<InstanceGroup> = {
   insert: async (ctx, key, body) => {
     const { compute, signal } = ctx;
     const zone = key.zone ?? '';
-    const { members = [], ...resource } = body;
+    const { members = [], keepOthers: _, ...resource } = body;
     await compute.write('instanceGroups.insert', `${zone}/${key.name}`, signal, (o) =>
       compute.instanceGroups.insert({ project: compute.project, zone, instanceGroupResource: { ...resource, name: key.name } }, o),
     );
@@ -150,6 +154,7 @@ export const instanceGroupKind: Kind<InstanceGroup> = {
     if (missingPorts(want.namedPorts ?? [], have.namedPorts ?? []).length > 0) fields.push('namedPorts');
     return { fields };
   },
+  asGuest: (body) => ({ ...body, keepOthers: true }),
   update: async (ctx, key, want, have, fields) => {
     if (fields.includes('instances')) {
       const m = membership(want, have);

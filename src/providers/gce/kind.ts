@@ -72,6 +72,11 @@ export interface Kind<R extends { description?: string | null }> {
    * candidate names per LB have it, so observing them costs one call, not one per name.
    */
   listNamed?(ctx: CallContext, names: readonly string[]): Promise<R[]>;
+  /**
+   * The body to converge someone else's resource on when lbc shares it (Desired.useForeign):
+   * only additions, nothing of theirs taken away. Kinds without it are never shared.
+   */
+  asGuest?(body: R): R;
 }
 
 /**
@@ -93,6 +98,11 @@ export interface Desired<R> {
    * administrator's firewall rule on a shared VPC) instead of being a conflict.
    */
   readonly acceptForeign?: boolean;
+  /**
+   * A resource someone else made under this name (GKE's own `k8s-ig--<uid>` groups) is
+   * shared: lbc adds what it needs (kind.asGuest) but never claims, replaces or deletes it.
+   */
+  readonly useForeign?: boolean;
 }
 
 export interface Observed<R> {
@@ -159,6 +169,7 @@ export async function insertOrAdopt<R extends { description?: string | null }>(
   body: R,
   clusterName: string,
   uid: string,
+  useForeign = false,
 ): Promise<void> {
   try {
     await kind.insert(ctx, key, body);
@@ -166,6 +177,13 @@ export async function insertOrAdopt<R extends { description?: string | null }>(
     if (!isAlreadyExists(e)) throw e;
     const have = await kind.get(ctx, key);
     const ownership = have ? ownershipOf(have.description, clusterName, uid) : 'foreign';
+    if (have && ownership === 'foreign' && useForeign && kind.asGuest) {
+      // Another controller made it since we looked (ingress-gce does the same on 409).
+      const guest = kind.asGuest(body);
+      const d = kind.diff(guest, have);
+      if (d.fields.length > 0) await kind.update(ctx, key, guest, have, d.fields);
+      return;
+    }
     if (!have || (ownership !== 'ours' && ownership !== 'shared')) throw conflict(kind, key, ownership, ctx.provider);
     const d = kind.diff(body, have);
     if (d.replace !== undefined) {
@@ -198,7 +216,7 @@ export function synthesize<R extends { description?: string | null }>(input: Syn
       shared,
       change: { op: 'create', resource: kind.resource, id, ...(replaces !== undefined ? { detail: `replaced: ${replaces}` } : {}) },
       ...(replaces !== undefined ? { replaces } : {}),
-      run: (state) => insertOrAdopt(kind, ctx, want.key, want.body(state), clusterName, uid),
+      run: (state) => insertOrAdopt(kind, ctx, want.key, want.body(state), clusterName, uid, want.useForeign === true),
     });
     if (!have) {
       steps.push(create());
@@ -207,6 +225,24 @@ export function synthesize<R extends { description?: string | null }>(input: Syn
     const expected = want.shared ? 'shared' : 'ours';
     if (have.ownership !== expected) {
       if (want.acceptForeign && have.ownership === 'foreign') continue;
+      const asGuest = kind.asGuest;
+      if (want.useForeign && have.ownership === 'foreign' && asGuest) {
+        const fields = kind.diff(asGuest(want.body(input.plannedState)), have.resource).fields;
+        if (fields.length > 0) {
+          steps.push({
+            phase: 'build',
+            rank: kind.rank,
+            shared,
+            change: { op: 'update', resource: kind.resource, id, fields: [...fields].sort(), detail: 'not lbc\'s: only additions' },
+            run: async (state) => {
+              const body = asGuest(want.body(state));
+              const now = kind.diff(body, have.resource);
+              if (now.fields.length > 0) await kind.update(ctx, want.key, body, have.resource, now.fields);
+            },
+          });
+        }
+        continue;
+      }
       throw conflict(kind, want.key, have.ownership, ctx.provider);
     }
     const d = kind.diff(want.body(input.plannedState), have.resource);

@@ -9,10 +9,10 @@
 //
 // One forwarding rule and backend service per protocol: a TCP+UDP Service gets
 // `a<uid>` for TCP and `a<uid>-udp` for UDP, both on the same reserved address.
-import type { L4Protocol, L4Spec } from '../../model/spec.js';
+import type { HealthCheck as SpecHealthCheck, L4Protocol, L4Spec } from '../../model/spec.js';
 import type { LoadBalancerStatus } from '../../model/status.js';
 import { regionalAddressByIp, regionalAddressKind, type Address } from './address.js';
-import type { GceLbOptions } from './annotations.js';
+import type { GceLbOptions, HealthCheckTimingField } from './annotations.js';
 import { regionalBackendServiceKind, type BackendService } from './backend-service.js';
 import { links, networkProjectOf, networkUrl, subnetworkUrl, type PlanContext } from './context.js';
 import { GceError } from './errors.js';
@@ -65,7 +65,7 @@ function protocolsOf(spec: L4Spec): L4Protocol[] {
 export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: GceLbOptions): Promise<LbPlan> {
   const { options, clusterName, call } = pc;
   const { ref } = spec;
-  const names = l4Names(ref.uid, options.clusterId);
+  const names = l4Names(ref.uid, pc.identity.clusterId);
   const link = links(options);
   const internal = o.scheme === 'Internal';
   const protocols = protocolsOf(spec);
@@ -148,7 +148,7 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
 
   // ---- instance groups --------------------------------------------------------------
   const byZone = instancesByZone(spec.targetSets, options.project, options.region);
-  const wantGroups = igDesired(names.instanceGroup, byZone.zones, groups, clusterName, options.clusterId, []);
+  const wantGroups = igDesired(names.instanceGroup, byZone.zones, groups, clusterName, pc.identity.clusterId, []);
   const groupLinks = [...byZone.zones.keys()].map((zone) => zonalLink(options.project, zone, 'instanceGroups', names.instanceGroup));
 
   // ---- health check -------------------------------------------------------------------
@@ -161,13 +161,13 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
   const hcName = sharedHc ? names.nodeHealthCheck : names.lb;
   const hcPort = sharedHc || hc === undefined ? NODE_HEALTH_CHECK_PORT : hc.port === 'traffic-port' ? (first?.type === 'instance' ? first.nodePort : 0) : hc.port;
   const hcBody: HealthCheck = sharedHc
-    ? healthCheckBody({ protocol: 'HTTP', port: NODE_HEALTH_CHECK_PORT, path: NODE_HEALTH_CHECK_PATH, description: sharedDescription(clusterName, options.clusterId), timing: L4_SHARED_TIMING })
+    ? healthCheckBody({ protocol: 'HTTP', port: NODE_HEALTH_CHECK_PORT, path: NODE_HEALTH_CHECK_PATH, description: sharedDescription(clusterName, pc.identity.clusterId), timing: L4_SHARED_TIMING })
     : healthCheckBody({
         protocol: hc.protocol,
         port: hcPort,
         ...(hc.protocol !== 'TCP' ? { path: hc.path } : {}),
         description: ownedDescription(clusterName, ref),
-        timing: timingOf(hc),
+        timing: l4Timing(hc, o.userHealthCheckTiming ?? []),
       });
   const wantHc: Desired<HealthCheck>[] = [{ key: { name: hcName }, shared: sharedHc, body: () => hcBody }];
   const hcLink = link.regional('healthChecks', hcName);
@@ -189,7 +189,7 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
   });
   const hcFirewallName = names.healthCheckFirewall(o.scheme, sharedHc);
   const hcFirewall: Firewall = {
-    description: sharedHc ? sharedDescription(clusterName, options.clusterId) : ownedDescription(clusterName, ref),
+    description: sharedHc ? sharedDescription(clusterName, pc.identity.clusterId) : ownedDescription(clusterName, ref),
     network,
     sourceRanges: [...L4_HEALTH_CHECK_RANGES],
     targetTags: tags,
@@ -255,6 +255,21 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
   };
 }
 
+/**
+ * A Service's own check (externalTrafficPolicy Local's healthCheckNodePort, or the user's
+ * lbc.dev/health-check-*) times as upstream's L4 checks do, 8/1/1/3, shared or not
+ * (cloud-provider-gcp gce.go gceHcCheckIntervalSeconds and friends; ingress-gce
+ * pkg/healthchecksl4 uses the same for Local), except for the fields the user set.
+ */
+export function l4Timing(hc: SpecHealthCheck, userSet: readonly HealthCheckTimingField[]): ReturnType<typeof timingOf> {
+  const spec = timingOf(hc);
+  const pick = (f: HealthCheckTimingField, key: keyof typeof spec) => (userSet.includes(f) ? spec[key] : L4_SHARED_TIMING[key]);
+  const timeoutSec = pick('timeout', 'timeoutSec');
+  // GCE refuses a timeout longer than the interval; a user's long timeout stretches upstream's interval.
+  const checkIntervalSec = userSet.includes('interval') ? spec.checkIntervalSec : Math.max(L4_SHARED_TIMING.checkIntervalSec, timeoutSec);
+  return { checkIntervalSec, timeoutSec, healthyThreshold: pick('healthy', 'healthyThreshold'), unhealthyThreshold: pick('unhealthy', 'unhealthyThreshold') };
+}
+
 /** The desired groups: every zone with nodes, and emptied groups in zones that have none left. */
 export function igDesired(
   name: string,
@@ -265,9 +280,15 @@ export function igDesired(
   namedPorts: readonly { name: string; port: number }[],
 ): Desired<InstanceGroup>[] {
   const description = sharedDescription(clusterName, clusterId);
+  // GKE's ingress-gce and L4 controllers make and fill the same k8s-ig--<uid> groups, and
+  // one instance may be in only one load-balanced group (ingress-gce pkg/backends/ig_linker.go),
+  // so theirs are used as they are: lbc adds its nodes and named ports, and neither removes
+  // their members nor deletes their groups (as ingress-gce's ensureInstanceGroupAndPorts
+  // carries on with a group another controller created).
   const out: Desired<InstanceGroup>[] = [...zones.entries()].map(([zone, instances]) => ({
     key: { name, zone },
     shared: true,
+    useForeign: true,
     body: () => ({ description, namedPorts: [...namedPorts], members: instances.map(instanceLink) }),
   }));
   for (const g of existing) {

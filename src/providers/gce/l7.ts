@@ -30,7 +30,7 @@ import { buildUrlMap, urlMapKind, type UrlMap } from './url-map.js';
 export const BACKEND_TIMEOUT_SEC = 30;
 
 export function l7NamesFor(pc: PlanContext, ref: L7Spec['ref']): L7Names {
-  return l7Names(ref, pc.options.kubeSystemUid ?? pc.options.clusterId);
+  return l7Names(ref, pc.options.kubeSystemUid ?? pc.identity.clusterId);
 }
 
 /** The fixed names of an Ingress LB; backend services and certificates are found by prefix. */
@@ -115,7 +115,7 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     observe(targetHttpsProxyKind, call, cand.httpsProxy, clusterName, ref.uid),
     observe(urlMapKind, call, cand.urlMap, clusterName, ref.uid),
     observe(fwKind, call, cand.firewall, clusterName, ref.uid),
-    observeInstanceGroups(call, instanceGroupName(options.clusterId), clusterName),
+    observeInstanceGroups(call, instanceGroupName(pc.identity.clusterId), clusterName),
     observeSslCertificates(call, names.sslCertificatePrefix, clusterName, ref.uid),
     observeBackends(call, backendPrefix(names), clusterName, ref.uid),
     o.staticIpName !== undefined ? globalAddressKind.get(call, { name: o.staticIpName }) : Promise.resolve(undefined),
@@ -142,8 +142,8 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
   // ---- instance groups with the node ports named -----------------------------------------
   const byZone = instancesByZone(targetSets, options.project, options.region);
   const ports = [...new Set(targetSets.map((t) => t.nodePort))].sort((a, b) => a - b);
-  const igName = instanceGroupName(options.clusterId);
-  const wantGroups = igDesired(igName, byZone.zones, groups, clusterName, options.clusterId, ports.map((p) => ({ name: namedPort(p), port: p })));
+  const igName = instanceGroupName(pc.identity.clusterId);
+  const wantGroups = igDesired(igName, byZone.zones, groups, clusterName, pc.identity.clusterId, ports.map((p) => ({ name: namedPort(p), port: p })));
   const groupLinks = [...byZone.zones.keys()].map((zone) => zonalLink(options.project, zone, 'instanceGroups', igName));
 
   // ---- backends -------------------------------------------------------------------------
@@ -157,14 +157,18 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     const hc = t.healthCheck;
     const port = hc.port === 'traffic-port' ? t.nodePort : hc.port;
     hcPorts.push(port);
+    // cloud.google.com/app-protocols: the backend service and, as ingress-gce's health
+    // checks follow the backend's protocol, an HTTP check become HTTPS or HTTP2.
+    const backendProtocol = t.backendProtocol ?? 'HTTP';
+    const checkProtocol = hc.protocol === 'HTTP' ? backendProtocol : hc.protocol;
     // As ingress-gce: the backing Pods' HTTP readiness probe path, when the builder found one.
-    const check = healthCheckBody({ protocol: hc.protocol, port, ...(hc.protocol !== 'TCP' ? { path: hc.readinessProbePath ?? hc.path } : {}), description, timing: timingOf(hc) });
+    const check = healthCheckBody({ protocol: checkProtocol, port, ...(hc.protocol !== 'TCP' ? { path: hc.readinessProbePath ?? hc.path } : {}), description, timing: timingOf(hc) });
     wantChecks.push({ key: { name }, body: () => check });
     wantServices.push({
       key: { name },
       body: () => ({
         description,
-        protocol: 'HTTP',
+        protocol: backendProtocol,
         loadBalancingScheme: 'EXTERNAL',
         portName: namedPort(t.nodePort),
         timeoutSec: BACKEND_TIMEOUT_SEC,
@@ -195,16 +199,20 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     key: { name: names.sslCertificate(c.certPem) },
     body: () => ({ description, certificate: c.certPem, privateKey: c.keyPem }),
   }));
-  const firstRule = spec.rules[0];
+  // Requests no rule matches go to the Ingress's defaultBackend, else to the cluster's
+  // default backend (the builder resolves kube-system/default-http-backend as one) or the
+  // configured backend service, which answer 404: never to an application an Ingress
+  // rule names (ingress-gce pkg/loadbalancers url map: the default service is the
+  // default backend's).
   const defaultService =
     spec.defaultBackend !== undefined
       ? serviceLink(spec.defaultBackend)
       : options.defaultBackendService !== undefined
         ? link.global('backendServices', options.defaultBackendService)
-        : firstRule !== undefined
-          ? serviceLink(firstRule.targetSet)
-          : undefined;
-  if (defaultService === undefined) throw invalid('the Ingress has neither rules nor a default backend');
+        : undefined;
+  if (defaultService === undefined) {
+    throw invalid('the Ingress has no defaultBackend and there is no system default backend to answer unmatched requests with 404 (the defaultBackend or defaultBackendService option)');
+  }
   const urlMap = buildUrlMap(spec, description, defaultService, serviceLink);
   const urlMapLink = link.global('urlMaps', names.urlMap);
   const wantUrlMap: Desired<UrlMap>[] = [{ key: { name: names.urlMap }, body: () => urlMap }];

@@ -42,15 +42,30 @@ export const gceOptionsSchema = z
     /**
      * The cluster id the GCE cloud provider and ingress-gce use in shared names
      * (`k8s-<id>-node`, `k8s-ig--<id>`). Distinct from lbc's clusterName, which is what
-     * descriptions record for ownership.
+     * descriptions record for ownership. Absent: read from kube-system's `ingress-uid`
+     * ConfigMap as GKE's controllers read it (cluster-id.ts), so lbc shares their
+     * instance groups; a different id on a GKE cluster would make a second family of
+     * groups, which GCE refuses (an instance is in at most one load-balanced group).
      */
-    clusterId: z.string().max(32).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lower-case letters, digits and -'),
+    clusterId: z.string().max(32).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lower-case letters, digits and -').optional(),
     /** ingress-gce derives its v2 names from the kube-system namespace UID; set it to get the same names. */
     kubeSystemUid: z.string().min(1).optional(),
     /** Network tags of the nodes (what firewall rules target). Read from the instances when absent. */
     nodeTags: z.array(gceName('network tag')).min(1).optional(),
     /** A global backend service answering requests no Ingress rule matches (ingress-gce's default backend). */
     defaultBackendService: gceName('backend service').optional(),
+    /**
+     * The Service answering (with 404) requests no rule of an Ingress without defaultBackend
+     * matches, when defaultBackendService is not set: ingress-gce's --default-backend-service
+     * (kube-system/default-http-backend, port http, which GKE runs).
+     */
+    defaultBackend: z
+      .strictObject({
+        namespace: z.string().min(1),
+        service: z.string().min(1),
+        port: z.union([z.number().int().min(1).max(65535), z.string().min(1)]),
+      })
+      .default({ namespace: 'kube-system', service: 'default-http-backend', port: 'http' }),
     /** Compute API endpoint override, e.g. for tests: `http://127.0.0.1:8080` or `compute.example.com`. */
     apiEndpoint: z.string().min(1).optional(),
     /** Service account key file; Application Default Credentials when absent. */

@@ -49,7 +49,7 @@ export async function planDelete(pc: PlanContext, ref: LbRef): Promise<LbPlan> {
   const fwKind = firewallKind(networkProjectOf(options));
   const steps: Step[] = [];
   if (ref.kind === 'Service') {
-    const names = l4Names(ref.uid, options.clusterId);
+    const names = l4Names(ref.uid, pc.identity.clusterId);
     const cand = l4Candidates(names);
     const [addresses, rules, services, checks, firewalls, groups] = await Promise.all([
       observe(regionalAddressKind, call, cand.addresses, clusterName, ref.uid),
@@ -80,7 +80,7 @@ export async function planDelete(pc: PlanContext, ref: LbRef): Promise<LbPlan> {
       observe(fwKind, call, cand.firewall, clusterName, ref.uid),
       observeSslCertificates(call, names.sslCertificatePrefix, clusterName, ref.uid),
       observeBackends(call, backendPrefix(names), clusterName, ref.uid),
-      observeInstanceGroups(call, instanceGroupName(options.clusterId), clusterName, { members: false }),
+      observeInstanceGroups(call, instanceGroupName(pc.identity.clusterId), clusterName, { members: false }),
     ]);
     steps.push(
       ...synthesize({ ...common, kind: globalAddressKind, have: addresses }),

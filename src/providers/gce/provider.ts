@@ -14,8 +14,11 @@ import {
   type OwnedLoadBalancer,
   type Provider,
   type ProviderCapabilities,
+  type ClusterFacts,
+  type BackendProtocolResult,
 } from '../types.js';
-import { GCE_ANNOTATION_PREFIXES, parseGceAnnotations, type GceLbOptions } from './annotations.js';
+import { backendProtocolOf, GCE_ANNOTATION_PREFIXES, parseGceAnnotations, type GceLbOptions } from './annotations.js';
+import { ClusterIdResolver } from './cluster-id.js';
 import { Compute, type CallRecord, type ComputeClientOptions } from './compute.js';
 import { NodeTagResolver, type PlanContext } from './context.js';
 import { GceError, toGceError } from './errors.js';
@@ -32,6 +35,8 @@ export interface GceProviderInit {
   readonly clientOptions?: ComputeClientOptions;
   /** Sees every Compute call, e.g. to count them. */
   readonly onCall?: (c: CallRecord) => void;
+  /** Where GKE's cluster uid is read when options.clusterId is absent. */
+  readonly cluster?: ClusterFacts;
 }
 
 /**
@@ -74,6 +79,8 @@ class Mutex {
 }
 
 const FIREWALL_NEEDS_ADMIN = 'firewallNeedsAdministrator';
+/** The Event reason of an annotation lbc does not implement. */
+export const UNSUPPORTED_ANNOTATION = 'UnsupportedAnnotation';
 
 interface Ran {
   readonly state: RunState;
@@ -92,11 +99,15 @@ const adminError = (provider: string, ran: Ran): GceError =>
  * sources: the address is still published (as the GCE cloud provider does), and the
  * failure, naming the rule, becomes the Warning Event.
  */
-function outcome(provider: string, plan: LbPlan, ran: Ran): LoadBalancerStatus {
+function outcome(provider: string, plan: LbPlan, ran: Ran, unimplemented: readonly string[]): LoadBalancerStatus {
   const base = plan.status(ran.state);
-  const notice: ProviderNotice | undefined =
-    ran.replaced.length > 0 ? { type: 'Normal', reason: 'UpdatedLoadBalancer', message: `Replaced what cannot change in place: ${ran.replaced.join('; ')}` } : undefined;
-  const status = notice ? { ...base, notices: [notice] } : base;
+  const notices: ProviderNotice[] = [];
+  if (ran.replaced.length > 0) notices.push({ type: 'Normal', reason: 'UpdatedLoadBalancer', message: `Replaced what cannot change in place: ${ran.replaced.join('; ')}` });
+  // Nothing a user asked for is silently dropped: each annotation lbc does not build is named.
+  for (const a of unimplemented) {
+    notices.push({ type: 'Warning', reason: UNSUPPORTED_ANNOTATION, message: `Annotation ${a} is not implemented by lbc's gce provider and has no effect` });
+  }
+  const status = notices.length > 0 ? { ...base, notices } : base;
   if (ran.needsAdmin.length > 0) {
     const e = adminError(provider, ran);
     throw new PartialEnsureError('forbidden', e.message, status, { provider, cause: e });
@@ -107,15 +118,12 @@ function outcome(provider: string, plan: LbPlan, ran: Ran): LoadBalancerStatus {
 export class GceProvider implements Provider<GceLbOptions> {
   readonly name: string;
   readonly type = 'gce';
-  readonly capabilities: ProviderCapabilities = {
-    layers: ['L4', 'L7'],
-    targetTypes: ['instance'],
-    annotationPrefixes: GCE_ANNOTATION_PREFIXES,
-  };
+  readonly capabilities: ProviderCapabilities;
   readonly clusterName: string;
   readonly options: GceOptions;
   private readonly compute: Compute;
   private readonly tags: NodeTagResolver;
+  private readonly ids: ClusterIdResolver;
   private readonly shared = new Mutex();
 
   constructor(init: GceProviderInit) {
@@ -128,7 +136,15 @@ export class GceProvider implements Provider<GceLbOptions> {
       ...(init.clientOptions ? { clientOptions: init.clientOptions } : {}),
       ...(init.onCall ? { onCall: init.onCall } : {}),
     });
+    this.capabilities = {
+      layers: ['L4', 'L7'],
+      targetTypes: ['instance'],
+      annotationPrefixes: GCE_ANNOTATION_PREFIXES,
+      // A configured backend service answers unmatched requests itself; else the cluster's default backend Service.
+      ...(init.options.defaultBackendService === undefined ? { systemDefaultBackend: init.options.defaultBackend } : {}),
+    };
     this.tags = new NodeTagResolver(init.options);
+    this.ids = new ClusterIdResolver(init.options, init.cluster);
   }
 
   parseOptions(annotations: Readonly<Record<string, string>>, kind: LbKind): OptionsParseResult<GceLbOptions> {
@@ -136,20 +152,25 @@ export class GceProvider implements Provider<GceLbOptions> {
     return r.ok ? { ok: true, options: r.options } : { ok: false, errors: r.errors };
   }
 
+  backendProtocol(serviceAnnotations: Readonly<Record<string, string>>, port: { readonly name?: string; readonly port: number }): BackendProtocolResult {
+    return backendProtocolOf(serviceAnnotations, port);
+  }
+
   async plan(spec: LoadBalancerSpec<GceLbOptions>, opts?: CallOptions): Promise<readonly Change[]> {
-    return this.guard('plan', async () => (await planEnsure(this.context(opts), spec)).steps.map((s) => s.change));
+    return this.guard('plan', async () => (await planEnsure(await this.context(opts), spec)).steps.map((s) => s.change));
   }
 
   async ensure(spec: LoadBalancerSpec<GceLbOptions>, opts?: CallOptions): Promise<LoadBalancerStatus> {
     return this.guard('ensure', async () => {
-      const pc = this.context(opts);
+      const pc = await this.context(opts);
       const mark = this.shared.mark();
       const plan = await planEnsure(pc, spec);
-      if (!plan.steps.some((s) => s.shared)) return outcome(this.name, plan, await this.run(plan));
+      const unimplemented = spec.providerOptions.unimplemented ?? [];
+      if (!plan.steps.some((s) => s.shared)) return outcome(this.name, plan, await this.run(plan), unimplemented);
       // Shared resources: under the lock, and planned again if another run may have changed them since.
       return this.shared.run(async () => {
         const fresh = this.shared.quiet(mark) ? plan : await planEnsure(pc, spec);
-        return outcome(this.name, fresh, await this.run(fresh));
+        return outcome(this.name, fresh, await this.run(fresh), unimplemented);
       });
     });
   }
@@ -158,14 +179,14 @@ export class GceProvider implements Provider<GceLbOptions> {
     // Deletion always ends with the shared resources, so it plans under the lock once.
     await this.guard('delete', () =>
       this.shared.run(async () => {
-        const ran = await this.run(await planDelete(this.context(opts), ref));
+        const ran = await this.run(await planDelete(await this.context(opts), ref));
         if (ran.needsAdmin.length > 0) throw adminError(this.name, ran);
       }),
     );
   }
 
   async listOwned(opts?: CallOptions): Promise<readonly OwnedLoadBalancer[]> {
-    return this.guard('listOwned', () => listOwned(this.context(opts)));
+    return this.guard('listOwned', async () => listOwned(await this.context(opts)));
   }
 
   async close(): Promise<void> {
@@ -174,14 +195,15 @@ export class GceProvider implements Provider<GceLbOptions> {
 
   /** The changes delete(ref) would make, for `lbc plan` on an object being removed. */
   async planDeletion(ref: LbRef, opts?: CallOptions): Promise<readonly Change[]> {
-    return this.guard('plan', async () => (await planDelete(this.context(opts), ref)).steps.map((s) => s.change));
+    return this.guard('plan', async () => (await planDelete(await this.context(opts), ref)).steps.map((s) => s.change));
   }
 
-  private context(opts: CallOptions | undefined): PlanContext {
+  private async context(opts: CallOptions | undefined): Promise<PlanContext> {
     return {
       call: { compute: this.compute, signal: opts?.signal, provider: this.name },
       options: this.options,
       clusterName: this.clusterName,
+      identity: await this.ids.identity(this.name),
       tags: this.tags,
     };
   }

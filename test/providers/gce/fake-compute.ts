@@ -13,7 +13,10 @@
 // What it models: insert/get/list/delete/patch/update per collection, with 409 for a
 // taken name, 404 for a missing one, 412 for a stale fingerprint, 400
 // resourceInUseByAnotherResource when something still refers to a resource, 400 when
-// a reference points nowhere; instance group members and named ports; setTarget,
+// a reference points nowhere; instance group members and named ports; an instance in
+// two load-balanced instance groups refused as GCE refuses it (400
+// instanceInMultipleLoadBalancedIgs on addInstances, an operation ending in
+// INSTANCE_IN_MULTIPLE_LOAD_BALANCED_IGS on a backend service write); setTarget,
 // setUrlMap, setSslCertificates; addresses and ephemeral IPs handed out; operations
 // that stay RUNNING until waited on (when asked), and the wait call that finishes them.
 // Faults: scripted HTTP failures, operations that end in error, and "crashes" (every
@@ -314,6 +317,15 @@ export class FakeCompute {
     this.store.set(full, { ...this.serverFields(full, name), ...resource, name });
   }
 
+  /** Makes instances (`zones/<z>/instances/<name>`) members of a seeded group, as someone else would have. */
+  seedMembers(path: string, instances: readonly string[]): void {
+    const set = this.members.get(this.full(path)) ?? new Set<string>();
+    for (const i of instances) set.add(`https://www.googleapis.com/compute/v1/${this.full(i)}`);
+    this.members.set(this.full(path), set);
+    const g = this.store.get(this.full(path));
+    if (g) g.size = set.size;
+  }
+
   remove(path: string): void {
     this.store.delete(this.full(path));
   }
@@ -530,6 +542,47 @@ export class FakeCompute {
     return referencesOf(r).find((p) => !this.store.has(p));
   }
 
+  // ---- one load-balanced instance group per instance ------------------------------
+  // "Don't put a VM in more than one load-balanced instance group" (Cloud Load Balancing,
+  // backend services, restrictions); GCE's answer, as users meet it (kubernetes/ingress-gce
+  // and terraform-google-lb-http #322): "Validation failed for instance '<link>': instance
+  // may belong to at most one load-balanced instance group."
+
+  /** Groups some backend service (regional or global) has as a backend, but `except`'s. */
+  private loadBalancedGroups(except?: string): Set<string> {
+    const out = new Set<string>();
+    for (const [k, v] of this.store.entries()) {
+      if (k === except || !/\/backendServices\/[^/]+$/.test(k)) continue;
+      for (const b of (v.backends as { group?: string }[] | undefined) ?? []) if (b.group) out.add(linkPath(b.group));
+    }
+    return out;
+  }
+
+  private static multipleIgsMessage(instance: string): string {
+    return `Validation failed for instance '${linkPath(instance)}': instance may belong to at most one load-balanced instance group.`;
+  }
+
+  /** The first instance of `groups` that would be in two load-balanced groups once `groups` are load-balanced. */
+  private instanceInTwoBalancedGroups(groups: readonly string[], except?: string): string | undefined {
+    const balanced = this.loadBalancedGroups(except);
+    for (const g of groups) balanced.add(g);
+    for (const g of groups) {
+      for (const i of this.members.get(g) ?? []) {
+        const other = [...balanced].find((o) => o !== g && this.members.get(o)?.has(i));
+        if (other !== undefined) return i;
+      }
+    }
+    return undefined;
+  }
+
+  /** A backend service write that would put an instance in two load-balanced groups fails in its operation, as GCE's does. */
+  private backendServiceViolation(path: string, body: Json): { code: string; message: string } | undefined {
+    if (!/\/backendServices(\/[^/]+)?$/.test(path) || !Array.isArray(body.backends)) return undefined;
+    const groups = (body.backends as { group?: string }[]).map((b) => (b.group ? linkPath(b.group) : '')).filter((g) => /\/instanceGroups\//.test(g));
+    const instance = this.instanceInTwoBalancedGroups(groups, path);
+    return instance === undefined ? undefined : { code: 'INSTANCE_IN_MULTIPLE_LOAD_BALANCED_IGS', message: FakeCompute.multipleIgsMessage(instance) };
+  }
+
   private doInsert(rpc: string, collection: string, body: Json): FakeReply {
     const name = String(body.name ?? '');
     const path = `${collection}/${name}`;
@@ -537,7 +590,7 @@ export class FakeCompute {
     if (this.store.has(path)) return this.error(409, 'alreadyExists', `The resource '${path}' already exists`);
     const missing = this.missingReference(body);
     if (missing) return this.error(400, 'invalid', `The resource '${missing}' is not ready or does not exist`);
-    const opError = this.takeOpFault(rpc, name);
+    const opError = this.takeOpFault(rpc, name) ?? this.backendServiceViolation(path, body);
     if (opError) return this.operation(rpc, collection, path, opError);
     const resource: Json = { ...this.serverFields(path, name), ...body };
     if (/\/addresses$/.test(collection)) {
@@ -580,7 +633,7 @@ export class FakeCompute {
     }
     const missing = this.missingReference(body);
     if (missing) return this.error(400, 'invalid', `The resource '${missing}' is not ready or does not exist`);
-    const opError = this.takeOpFault(rpc, path.split('/').pop() ?? '');
+    const opError = this.takeOpFault(rpc, path.split('/').pop() ?? '') ?? this.backendServiceViolation(path, body);
     if (opError) return this.operation(rpc, path, path, opError);
     const server = { kind: have.kind, id: have.id, name: have.name, selfLink: have.selfLink, creationTimestamp: have.creationTimestamp, region: have.region, zone: have.zone };
     // In proto3 JSON an empty map is the same as no map: a PATCH leaves such a field alone.
@@ -610,12 +663,20 @@ export class FakeCompute {
       case 'AddInstances':
       case 'RemoveInstances': {
         const set = this.members.get(path) ?? new Set<string>();
+        const balanced = this.loadBalancedGroups();
         for (const i of (body.instances as { instance: string }[] | undefined) ?? []) {
           const link = `https://www.googleapis.com/compute/v1/${linkPath(i.instance)}`;
           if (method === 'AddInstances') {
             if (set.has(link)) return this.error(400, 'memberAlreadyExists', `${link} is already a member of ${path}`);
-            set.add(link);
-          } else set.delete(link);
+            if (balanced.has(path) && [...balanced].some((g) => g !== path && this.members.get(g)?.has(link))) {
+              return this.error(400, 'instanceInMultipleLoadBalancedIgs', FakeCompute.multipleIgsMessage(link));
+            }
+          }
+        }
+        for (const i of (body.instances as { instance: string }[] | undefined) ?? []) {
+          const link = `https://www.googleapis.com/compute/v1/${linkPath(i.instance)}`;
+          if (method === 'AddInstances') set.add(link);
+          else set.delete(link);
         }
         this.members.set(path, set);
         have.size = set.size;

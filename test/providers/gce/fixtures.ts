@@ -11,6 +11,7 @@ import { GceProvider } from '../../../src/providers/gce/provider.js';
 import type { LbRef } from '../../../src/model/ref.js';
 import type { HealthCheck, L4Spec, L7Spec, NodeTarget } from '../../../src/model/spec.js';
 import { ownershipTags } from '../../../src/model/spec.js';
+import type { ClusterFacts } from '../../../src/providers/types.js';
 import { FakeCompute } from './fake-compute.js';
 
 export const PROJECT = 'test-project';
@@ -45,10 +46,12 @@ export interface HarnessInit {
   readonly project?: string;
   readonly token?: string;
   readonly clusterName?: string;
+  /** What the provider reads of the cluster (kube-system/ingress-uid); absent as in `lbc plan`. */
+  readonly cluster?: ClusterFacts;
 }
 
 export function harness(over: Partial<GceOptionsInput> = {}, init: HarnessInit = {}): Harness {
-  const { project = PROJECT, token = TOKEN, clusterName = CLUSTER, ...fakeOpts } = init;
+  const { project = PROJECT, token = TOKEN, clusterName = CLUSTER, cluster, ...fakeOpts } = init;
   nock.disableNetConnect();
   const fake = new FakeCompute({ project, region: REGION, token, ...fakeOpts }).install();
   const auth = new OAuth2Client();
@@ -63,7 +66,7 @@ export function harness(over: Partial<GceOptionsInput> = {}, init: HarnessInit =
     ...over,
   });
   const calls: CallRecord[] = [];
-  const provider = new GceProvider({ name: 'gce', clusterName, options, clientOptions: { authClient: auth }, onCall: (c) => calls.push(c) });
+  const provider = new GceProvider({ name: 'gce', clusterName, options, clientOptions: { authClient: auth }, onCall: (c) => calls.push(c), ...(cluster ? { cluster } : {}) });
   return {
     fake,
     provider,

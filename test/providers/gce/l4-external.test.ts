@@ -129,15 +129,47 @@ describe('gce L4 external: create', () => {
     ]);
   });
 
-  it('externalTrafficPolicy Local: the Service own health check on its healthCheckNodePort, and its firewall', async () => {
+  it('externalTrafficPolicy Local: the Service own health check on its healthCheckNodePort, timed 8/1/1/3 as upstream, and its firewall', async () => {
     const h = harness();
     const spec = l4();
     const ts = spec.targetSets[0];
     if (ts?.type !== 'instance') throw new Error('instance');
+    // The builder's generic defaults (10/5/2/3) give way to upstream's L4 timing (cloud-provider-gcp gce.go, ingress-gce healthchecksl4).
     await h.provider.ensure({ ...spec, targetSets: [{ ...ts, healthCheck: { protocol: 'HTTP', port: 32123, path: '/healthz', intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3 } }] });
-    expect(h.fake.get(`regions/${REGION}/healthChecks/${LB}`)).toMatchObject({ httpHealthCheck: { port: 32123, requestPath: '/healthz' }, description: owned, checkIntervalSec: 10 });
+    expect(h.fake.get(`regions/${REGION}/healthChecks/${LB}`)).toMatchObject({
+      httpHealthCheck: { port: 32123, requestPath: '/healthz' },
+      description: owned,
+      checkIntervalSec: 8,
+      timeoutSec: 1,
+      healthyThreshold: 1,
+      unhealthyThreshold: 3,
+    });
     expect(h.fake.get(`regions/${REGION}/healthChecks/k8s-cid1-node`)).toBeUndefined();
     expect(h.fake.get(`global/firewalls/k8s-${LB}-http-hc`)).toMatchObject({ allowed: [{ IPProtocol: 'tcp', ports: ['32123'] }] });
+  });
+
+  it('externalTrafficPolicy Local: timing the user set (lbc.dev/health-check-*) wins field by field; a long timeout stretches the interval', async () => {
+    const h = harness();
+    const base = l4();
+    const ts = base.targetSets[0];
+    if (ts?.type !== 'instance') throw new Error('instance');
+    const local = { protocol: 'HTTP' as const, port: 32123, path: '/healthz', intervalSeconds: 10, timeoutSeconds: 9, healthyThreshold: 2, unhealthyThreshold: 5 };
+    const opts = h.provider.parseOptions({ 'lbc.dev/health-check-timeout': '9s', 'lbc.dev/health-check-unhealthy-threshold': '5' }, 'Service');
+    if (!opts.ok) throw new Error('options');
+    await h.provider.ensure({ ...base, providerOptions: opts.options, targetSets: [{ ...ts, healthCheck: local }] });
+    expect(h.fake.get(`regions/${REGION}/healthChecks/${LB}`)).toMatchObject({ checkIntervalSec: 9, timeoutSec: 9, healthyThreshold: 1, unhealthyThreshold: 5 });
+  });
+
+  it('a Warning notice (UnsupportedAnnotation) names each GKE annotation lbc does not implement; the load balancer is built', async () => {
+    const h = harness();
+    const opts = h.provider.parseOptions({ 'cloud.google.com/neg': '{"ingress": true}', 'networking.gke.io/weighted-load-balancing': 'pods-per-node' }, 'Service');
+    if (!opts.ok) throw new Error('options');
+    const status = await h.provider.ensure(l4({ providerOptions: opts.options }));
+    expect(status.ingress).toHaveLength(1);
+    expect(status.notices).toEqual([
+      { type: 'Warning', reason: 'UnsupportedAnnotation', message: "Annotation cloud.google.com/neg is not implemented by lbc's gce provider and has no effect" },
+      { type: 'Warning', reason: 'UnsupportedAnnotation', message: "Annotation networking.gke.io/weighted-load-balancing is not implemented by lbc's gce provider and has no effect" },
+    ]);
   });
 
   it('Cluster → Local → Cluster: the own check replaces the node check, which goes once no one uses it', async () => {

@@ -179,6 +179,50 @@ describe('gce L7: create, no-op, update, delete', () => {
     expect(h.fake.writes()).toEqual([]);
   });
 
+  it('unmatched requests never go to an application: the system default backend, a configured backend service, or a refusal', async () => {
+    // Without a defaultBackend (and no system default backend resolved by the builder) there is nothing that answers 404.
+    const h = harness();
+    const { defaultBackend: _, ...noDefault } = l7();
+    const e = await rejection(h.provider.ensure(noDefault));
+    expect(e.kind).toBe('invalid');
+    expect(e.message).toContain('404');
+    expect(h.fake.writes()).toEqual([]);
+    // The builder resolves kube-system/default-http-backend into a target set: the URL map's default everywhere.
+    const system = { ...l7().targetSets[1], name: 'kube-system/default-http-backend:80', nodePort: 30999, backend: { namespace: 'kube-system', service: 'default-http-backend', port: 80 } } as (typeof noDefault.targetSets)[number];
+    await h.provider.ensure({ ...noDefault, defaultBackend: system.name, targetSets: [...noDefault.targetSets, system] });
+    const systemLink = `${V1}/global/backendServices/${names.backendService(system.name, 'kube-system', 'default-http-backend', 80)}`;
+    const urlMap = h.fake.log.find((c) => c.rpc === 'UrlMaps.Insert')?.body as { defaultService: string; pathMatchers: { defaultService: string }[] };
+    expect(urlMap.defaultService).toBe(systemLink);
+    expect(urlMap.pathMatchers.map((m) => m.defaultService)).toEqual([systemLink, systemLink]);
+    await h.done();
+    // A configured backend service (defaultBackendService) answers instead, and the provider offers no system Service then.
+    const g = harness({ defaultBackendService: 'my-404' });
+    expect(g.provider.capabilities.systemDefaultBackend).toBeUndefined();
+    expect(harness().provider.capabilities.systemDefaultBackend).toEqual({ namespace: 'kube-system', service: 'default-http-backend', port: 'http' });
+    g.fake.seed('global/backendServices/my-404', { protocol: 'HTTP' });
+    await g.provider.ensure(noDefault);
+    expect(g.fake.log.find((c) => c.rpc === 'UrlMaps.Insert')?.body).toMatchObject({ defaultService: `${V1}/global/backendServices/my-404` });
+  });
+
+  it('cloud.google.com/app-protocols: HTTPS and HTTP2 to the backend, the health check following; a change is made in place', async () => {
+    const h = harness();
+    const base = l7();
+    const withProtocol = (p: 'HTTPS' | 'HTTP2') => ({ ...base, targetSets: base.targetSets.map((t) => (t.name === 'shop/api:80' ? { ...t, backendProtocol: p } : t)) });
+    await h.provider.ensure(withProtocol('HTTPS'));
+    expect(h.fake.violations).toEqual([]);
+    expect(h.fake.log.find((c) => c.rpc === 'BackendServices.Insert' && c.target === api)?.body).toMatchObject({ protocol: 'HTTPS', portName: 'port31001' });
+    expect(h.fake.log.find((c) => c.rpc === 'BackendServices.Insert' && c.target === web)?.body).toMatchObject({ protocol: 'HTTP' });
+    expect(h.fake.log.find((c) => c.rpc === 'HealthChecks.Insert' && c.target === api)?.body).toMatchObject({ type: 'HTTPS', httpsHealthCheck: { port: 31001, requestPath: '/' } });
+    h.fake.clearLog();
+    await h.provider.ensure(withProtocol('HTTP2'));
+    expect(h.fake.writes()).toEqual([`HealthChecks.Update ${api}`, `BackendServices.Update ${api}`]);
+    expect(h.fake.get(`global/backendServices/${api}`)).toMatchObject({ protocol: 'HTTP2' });
+    expect(h.fake.get(`global/healthChecks/${api}`)).toMatchObject({ type: 'HTTP2', http2HealthCheck: { port: 31001, requestPath: '/' } });
+    h.fake.clearLog();
+    await h.provider.ensure(withProtocol('HTTP2'));
+    expect(h.fake.writes()).toEqual([]);
+  });
+
   it('plans a deletion without writing', async () => {
     const h = harness();
     await h.provider.ensure(l7());

@@ -1,6 +1,6 @@
 // Names, ownership descriptions, annotations and options: the pure parts.
 import { describe, expect, it } from 'vitest';
-import { parseGceAnnotations } from '../../../src/providers/gce/annotations.js';
+import { backendProtocolOf, parseGceAnnotations } from '../../../src/providers/gce/annotations.js';
 import { toGceError, operationError, parseRetryAfter } from '../../../src/providers/gce/errors.js';
 import { portRanges } from '../../../src/providers/gce/firewall.js';
 import { createGceProvider } from '../../../src/providers/gce/index.js';
@@ -135,6 +135,78 @@ describe('gce annotations', () => {
     expect(parseGceAnnotations({ 'networking.gke.io/internal-load-balancer-subnet': 'x' }, 'Service')).toMatchObject({ ok: true, options: { scheme: 'External' } });
   });
 
+  it('cloud.google.com/l4-rbs: "enabled" is how lbc builds every external LB; another value (a target pool) is refused, not ignored', () => {
+    expect(parseGceAnnotations({ 'cloud.google.com/l4-rbs': 'enabled' }, 'Service')).toMatchObject({ ok: true, options: { scheme: 'External' } });
+    const r = parseGceAnnotations({ 'cloud.google.com/l4-rbs': 'disabled' }, 'Service');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors[0]).toMatchObject({ annotation: 'cloud.google.com/l4-rbs' });
+    expect(parseGceAnnotations({ 'cloud.google.com/l4-rbs': 'enabled' }, 'Service')).not.toHaveProperty('options.unimplemented');
+  });
+
+  it('records which lbc.dev/health-check timing fields the user set, so the rest take upstream\'s L4 timing', () => {
+    expect(parseGceAnnotations({ 'lbc.dev/health-check-interval': '20s', 'lbc.dev/health-check-healthy-threshold': '2' }, 'Service')).toMatchObject({
+      ok: true,
+      options: { userHealthCheckTiming: ['interval', 'healthy'] },
+    });
+    expect(parseGceAnnotations({}, 'Service')).not.toHaveProperty('options.userHealthCheckTiming');
+  });
+
+  it('names every annotation under GKE\'s prefixes it does not implement, for the Warning; GKE\'s own status and the class annotation are not requests', () => {
+    const svc = parseGceAnnotations(
+      {
+        'cloud.google.com/neg': '{"ingress": true}',
+        'cloud.google.com/neg-status': '{}',
+        'networking.gke.io/weighted-load-balancing': 'pods-per-node',
+        'cloud.google.com/network-tier': 'Standard',
+        'lbc.dev/health-check-path': '/x',
+      },
+      'Service',
+    );
+    expect(svc).toMatchObject({ ok: true, options: { unimplemented: ['cloud.google.com/neg', 'networking.gke.io/weighted-load-balancing'] } });
+    const ing = parseGceAnnotations(
+      {
+        'kubernetes.io/ingress.class': 'gce',
+        'kubernetes.io/ingress.regional-static-ip-name': 'ip',
+        'ingress.gcp.kubernetes.io/pre-shared-cert': 'a',
+        'networking.gke.io/internal-load-balancer-subnet': 'x',
+        'networking.gke.io/suppress-firewall-xpn-error': 'true',
+      },
+      'Ingress',
+    );
+    expect(ing).toMatchObject({
+      ok: true,
+      options: { unimplemented: ['kubernetes.io/ingress.regional-static-ip-name', 'networking.gke.io/internal-load-balancer-subnet', 'networking.gke.io/suppress-firewall-xpn-error'] },
+    });
+  });
+
+  it('refuses an Ingress asking for protection lbc does not build (FrontendConfig, managed certificates) rather than serving it without', () => {
+    const r = parseGceAnnotations({ 'networking.gke.io/v1beta1.FrontendConfig': 'fc', 'networking.gke.io/managed-certificates': 'cert', 'kubernetes.io/ingress.allow-http': 'nope' }, 'Ingress');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.map((e) => ('annotation' in e ? e.annotation : ''))).toEqual([
+      'kubernetes.io/ingress.allow-http',
+      'networking.gke.io/managed-certificates',
+      'networking.gke.io/v1beta1.FrontendConfig',
+    ]);
+    expect(r.errors[1]?.reason).toMatch(/not implemented by lbc's gce provider/);
+  });
+
+  it('cloud.google.com/app-protocols: the protocol of the backend port by its name, as ingress-gce keys it; a bad value is an error', () => {
+    const a = { 'cloud.google.com/app-protocols': '{"https-port":"HTTPS","h2":"HTTP2"}' };
+    expect(backendProtocolOf(a, { name: 'https-port', port: 443 })).toEqual({ ok: true, protocol: 'HTTPS' });
+    expect(backendProtocolOf(a, { name: 'h2', port: 8443 })).toEqual({ ok: true, protocol: 'HTTP2' });
+    expect(backendProtocolOf(a, { name: 'other', port: 80 })).toEqual({ ok: true });
+    expect(backendProtocolOf(a, { port: 443 })).toEqual({ ok: true });
+    expect(backendProtocolOf({ 'service.alpha.kubernetes.io/app-protocols': '{"p":"HTTPS"}' }, { name: 'p', port: 1 })).toEqual({ ok: true, protocol: 'HTTPS' });
+    expect(backendProtocolOf({ 'cloud.google.com/app-protocols': '{"p":"GRPC"}' }, { name: 'p', port: 1 })).toEqual({
+      ok: false,
+      errors: [{ annotation: 'cloud.google.com/app-protocols', reason: 'port p: "GRPC" is not HTTP, HTTPS or HTTP2' }],
+    });
+    expect(backendProtocolOf({ 'cloud.google.com/app-protocols': 'HTTPS' }, { name: 'p', port: 1 }).ok).toBe(false);
+    // Read where the Service backs an Ingress, so not a Warning on a LoadBalancer Service.
+    expect(parseGceAnnotations(a, 'Service')).not.toHaveProperty('options.unimplemented');
+  });
+
   it('reports every bad value at once, naming the annotation', () => {
     const r = parseGceAnnotations(
       {
@@ -186,9 +258,10 @@ describe('gce options and errors', () => {
     expect(set.byName('gce')?.type).toBe('gce');
     expect(set.byName('gce')?.capabilities.targetTypes).toEqual(['instance']);
     await set.close();
-    expect(() => createGceProvider({ name: 'g', className: 'lbc.dev/g', clusterName: 'c', options: { project: 'my-project', region: 'us-central1' }, configPath: 'providers[0].options' })).toThrow(
-      /providers\[0\]\.options\.clusterId/,
-    );
+    // Absent is allowed (GKE's uid is read from kube-system/ingress-uid); a bad value is not.
+    expect(() =>
+      createGceProvider({ name: 'g', className: 'lbc.dev/g', clusterName: 'c', options: { project: 'my-project', region: 'us-central1', clusterId: 'Not_An_Id' }, configPath: 'providers[0].options' }),
+    ).toThrow(/providers\[0\]\.options\.clusterId/);
   });
 
   it('classifies Compute errors', () => {

@@ -15,7 +15,6 @@ providers:
 {{- else if eq .Values.provider "gce" }}
       project: {{ .Values.gce.project }}
       region: {{ .Values.gce.region }}
-      clusterId: {{ .Values.clusterName }}
 {{- else if eq .Values.provider "metal" }}
       pools:
         - name: default
