@@ -22,7 +22,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { ownershipTags, type GatewaySpec, type IpFamily, type ProviderOptions } from '../model/spec.js';
 import type { LbRef } from '../model/ref.js';
 import type { PodRef } from './endpoints.js';
-import type { Gateway, ParentReference, ReferenceGrant } from './gateway/api.js';
+import type { Gateway, ParentReference, ReferenceGrant } from '../kube/gateway-api.js';
 import { attachRoute, type ListenerAttachment } from './gateway/attachment.js';
 import { GatewayBackends, type RefProblem } from './gateway/backend-refs.js';
 import { Accepted, condition, GatewayReason, ResolvedRefs, RouteReason } from './gateway/conditions.js';

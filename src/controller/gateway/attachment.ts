@@ -6,7 +6,7 @@
 import type { V1Namespace } from '@kubernetes/client-node';
 import type { ConditionInput } from '../../kube/status.js';
 import { selectorMatches } from '../../model/label-selector.js';
-import { GATEWAY_GROUP, type Gateway, type ParentReference } from './api.js';
+import { GATEWAY_GROUP, type Gateway, type ParentReference } from '../../kube/gateway-api.js';
 import { Accepted, condition, RouteReason } from './conditions.js';
 import { routeHostnamesFor } from './hostnames.js';
 import type { ListenerState } from './listeners.js';

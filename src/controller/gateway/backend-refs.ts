@@ -5,7 +5,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { ResolvedBackend } from '../target-sets.js';
 import { codePointOrder } from '../ingress/order.js';
-import { GATEWAY_GROUP, type BackendObjectReference } from './api.js';
+import { GATEWAY_GROUP, type BackendObjectReference } from '../../kube/gateway-api.js';
 import { RouteReason } from './conditions.js';
 import type { ReferenceGrants } from './reference-grants.js';
 import type { RouteEntry } from './routes.js';

@@ -4,7 +4,7 @@
 // backend does not resolve is a ResolvedRefs problem that mirrors nothing.
 import type { GatewayFeature } from '../../model/gateway-features.js';
 import type { HeaderModifier, HttpFilter, HttpHeader, PathModifier } from '../../model/gateway.js';
-import type { HTTPHeaderFilter, HTTPPathModifier, HTTPRouteFilter } from './api.js';
+import type { HTTPHeaderFilter, HTTPPathModifier, HTTPRouteFilter } from '../../kube/gateway-api.js';
 import type { BackendResolution, RefProblem } from './backend-refs.js';
 
 export interface FilterContext {

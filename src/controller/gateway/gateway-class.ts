@@ -6,7 +6,7 @@
 import { PROVIDER_PARAMETERS_API_GROUP, PROVIDER_PARAMETERS_KIND, type OwnershipConfig } from '../../config/ownership.js';
 import type { ConditionInput } from '../../kube/status.js';
 import type { GatewayFeature } from '../../model/gateway-features.js';
-import { GATEWAY_CONTROLLER_NAME, type GatewayClass } from './api.js';
+import { GATEWAY_CONTROLLER_NAME, type GatewayClass } from '../../kube/gateway-api.js';
 import { Accepted, condition, GatewayClassReason } from './conditions.js';
 
 export const isOurGatewayClass = (gc: GatewayClass | undefined): gc is GatewayClass => gc?.spec?.controllerName === GATEWAY_CONTROLLER_NAME;

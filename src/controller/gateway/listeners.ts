@@ -8,7 +8,7 @@ import type { GatewayFeature } from '../../model/gateway-features.js';
 import type { RouteKind } from '../../model/gateway.js';
 import type { TlsCertificate } from '../../model/certificate.js';
 import { readTlsSecret } from '../tls-secret.js';
-import { GATEWAY_GROUP, type Gateway, type GatewayListener, type RouteGroupKind } from './api.js';
+import { GATEWAY_GROUP, type Gateway, type GatewayListener, type RouteGroupKind } from '../../kube/gateway-api.js';
 import { Accepted, condition, Conflicted, ListenerReason, ResolvedRefs } from './conditions.js';
 import type { ReferenceGrants } from './reference-grants.js';
 

@@ -3,7 +3,7 @@
 // target's namespace lists the referrer's group, kind and namespace in `from`, and the
 // target's group, kind and (if it names one) name in `to`. A reference within one
 // namespace needs none.
-import type { ReferenceGrant } from './api.js';
+import type { ReferenceGrant } from '../../kube/gateway-api.js';
 
 export interface Referrer {
   readonly group: string;

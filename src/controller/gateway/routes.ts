@@ -4,7 +4,20 @@
 // rule's RouteOrigin and the order of the rules.
 import type { RouteKind } from '../../model/gateway.js';
 import { codePointOrder } from '../ingress/order.js';
-import type { AnyRoute, GRPCRoute, HTTPRoute, ParentReference, TCPRoute, TLSRoute, UDPRoute } from './api.js';
+import {
+  GATEWAY_CONTROLLER_NAME,
+  GATEWAY_GROUP,
+  type AnyRoute,
+  type BackendObjectReference,
+  type GRPCRoute,
+  type HTTPBackendRef,
+  type HTTPRoute,
+  type HTTPRouteFilter,
+  type ParentReference,
+  type TCPRoute,
+  type TLSRoute,
+  type UDPRoute,
+} from '../../kube/gateway-api.js';
 
 /** The candidate routes of one Gateway, by kind (those whose parentRefs may name it). */
 export interface GatewayRoutes {
@@ -65,3 +78,33 @@ export function routeEntries(routes: GatewayRoutes): RouteEntry[] {
 export const routeKey = (r: Pick<RouteEntry, 'kind' | 'namespace' | 'name'>): string => `${r.kind}/${r.namespace}/${r.name}`;
 
 export const isKind = (k: string): k is RouteKind => k === 'HTTPRoute' || k === 'GRPCRoute' || k === 'TLSRoute' || k === 'TCPRoute' || k === 'UDPRoute';
+
+/** The Gateways (`namespace/name`) a route names in spec.parentRefs, or lbc has written status for: what it may change. */
+export function gatewaysOfRoute(route: AnyRoute): string[] {
+  const ns = route.metadata?.namespace ?? '';
+  const keys = new Set<string>();
+  const add = (p: ParentReference): void => {
+    if ((p.group ?? GATEWAY_GROUP) === GATEWAY_GROUP && (p.kind ?? 'Gateway') === 'Gateway') keys.add(`${p.namespace ?? ns}/${p.name}`);
+  };
+  for (const p of (route.spec as { parentRefs?: ParentReference[] } | undefined)?.parentRefs ?? []) add(p);
+  for (const p of route.status?.parents ?? []) if (p.controllerName === GATEWAY_CONTROLLER_NAME) add(p.parentRef);
+  return [...keys];
+}
+
+/** The Services (`namespace/name`) a route's backendRefs and mirrors name. */
+export function servicesOfRoute(route: AnyRoute): string[] {
+  const ns = route.metadata?.namespace ?? '';
+  const keys = new Set<string>();
+  const add = (b: BackendObjectReference): void => {
+    if ((b.group ?? '') === '' && (b.kind ?? 'Service') === 'Service') keys.add(`${b.namespace ?? ns}/${b.name}`);
+  };
+  const rules = (route.spec as { rules?: { backendRefs?: HTTPBackendRef[]; filters?: HTTPRouteFilter[] }[] } | undefined)?.rules ?? [];
+  for (const r of rules) {
+    for (const b of r.backendRefs ?? []) {
+      add(b);
+      for (const f of b.filters ?? []) if (f.requestMirror) add(f.requestMirror.backendRef);
+    }
+    for (const f of r.filters ?? []) if (f.requestMirror) add(f.requestMirror.backendRef);
+  }
+  return [...keys];
+}

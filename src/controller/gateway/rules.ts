@@ -6,7 +6,7 @@
 // as UnsupportedValue, what does not resolve as ResolvedRefs problems.
 import type { GatewayFeature } from '../../model/gateway-features.js';
 import type { HttpRequestMatch, HttpRouteRule, L4RouteRule, RouteOrigin, WeightedBackend } from '../../model/gateway.js';
-import type { GRPCRouteRule, HTTPBackendRef, HTTPRouteMatch, HTTPRouteRule as HTTPRouteRuleObject, L4RouteRuleObject } from './api.js';
+import type { GRPCRouteRule, HTTPBackendRef, HTTPRouteMatch, HTTPRouteRule as HTTPRouteRuleObject, L4RouteRuleObject } from '../../kube/gateway-api.js';
 import type { BackendProtocol, GatewayBackends, RefProblem } from './backend-refs.js';
 import { parseDuration } from './durations.js';
 import { convertFilters, type FilterContext } from './filters.js';

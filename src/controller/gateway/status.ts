@@ -6,12 +6,12 @@
 // lastTransitionTime while their status stays (kube/status.ts mergeConditions).
 import { mergeConditions, type ConditionInput } from '../../kube/status.js';
 import type { LoadBalancerStatus } from '../../model/status.js';
-import { GATEWAY_CONTROLLER_NAME, type GatewayClass, type GatewayCondition, type GatewayObjectStatus, type ListenerStatus, type ParentReference, type RouteParentStatus } from './api.js';
+import { GATEWAY_CONTROLLER_NAME, type GatewayClass, type GatewayCondition, type GatewayObjectStatus, type ListenerStatus, type ParentReference, type RouteParentStatus } from '../../kube/gateway-api.js';
 import { condition, GatewayReason, ListenerReason, Programmed } from './conditions.js';
 import type { GatewayClassStatusWanted } from './gateway-class.js';
 import { namesGateway } from './attachment.js';
 import { routeGroupKinds, type ListenerState } from './listeners.js';
-import type { Gateway } from './api.js';
+import type { Gateway } from '../../kube/gateway-api.js';
 
 /** How the provider call ended, for Programmed. */
 export type ProgrammedState =

@@ -4,7 +4,7 @@
 // same-namespace with one HTTP listener allowing routes From Same).
 import type { V1Namespace } from '@kubernetes/client-node';
 import { buildGatewayModel, type GatewayModelInput, type GatewayModelResult } from '../../../src/controller/gateway-model.js';
-import type { Gateway, GatewayListener, HTTPRoute, ParentReference, ReferenceGrant } from '../../../src/controller/gateway/api.js';
+import type { Gateway, GatewayListener, HTTPRoute, ParentReference, ReferenceGrant } from '../../../src/kube/gateway-api.js';
 import type { ConditionInput } from '../../../src/kube/status.js';
 import { GATEWAY_FEATURES, type GatewayFeature } from '../../../src/model/gateway-features.js';
 import type { ModelProvider } from '../../../src/controller/service-model.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { GatewayClass, RouteParentStatus } from '../../../src/controller/gateway/api.js';
+import type { GatewayClass, RouteParentStatus } from '../../../src/kube/gateway-api.js';
 import { gatewayClassStatus, providerOfGatewayClass } from '../../../src/controller/gateway/gateway-class.js';
 import { planGatewayClassStatus, planGatewayStatus, planRouteParents } from '../../../src/controller/gateway/status.js';
 import { build, gateway, httpListener, httpRoute, INFRA, parent } from './fixtures.js';
