@@ -333,7 +333,7 @@ export class Controller {
     const watch = this.makeInformer;
     this.gateway = new GatewayWatch({
       served,
-      watch: (name, resource, indexers) => watch({ name, resource, indexers }),
+      watch,
       env: this.env,
       statusWriter: new StatusWriter({ ...this.writes, custom: this.writes.custom ?? this.opts.clients.custom } as unknown as StatusClients),
       services: this.services.cache,
@@ -702,7 +702,9 @@ export class Controller {
   private async refresh(key: string): Promise<void> {
     const { core, networking, custom } = this.opts.clients;
     if (isGatewayQueueKey(key)) {
-      await this.gateway?.refresh(key, (r, namespace, name) => custom.getNamespacedCustomObject({ group: GATEWAY_GROUP, version: r.version, plural: r.plural, namespace, name }));
+      await this.gateway?.refresh(key, (r, namespace, name) =>
+        // rbac: gateway.networking.k8s.io/gateways
+        custom.getNamespacedCustomObject({ group: GATEWAY_GROUP, version: r.version, plural: r.plural, namespace, name }));
       return;
     }
     if (key.startsWith(SERVICE_PREFIX)) {

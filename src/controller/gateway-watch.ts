@@ -22,7 +22,7 @@ export const GATEWAY_KEY_PREFIX = 'gateway/';
 export interface GatewayWatchDeps {
   readonly served: ServedGatewayApi;
   /** Makes (and registers) an informer, as the controller does for its other kinds. */
-  watch<T extends KubeObject>(name: string, resource: ResourceType<T>, indexers: Record<string, IndexFunc<T>>): Informer<T>;
+  watch<T extends KubeObject>(kind: { readonly name: string; readonly resource: ResourceType<T>; readonly indexers: Record<string, IndexFunc<T>> }): Informer<T>;
   readonly env: ReconcilerEnv;
   readonly statusWriter: GatewayApiStatusWriter;
   readonly services: Cache<V1Service>;
@@ -46,11 +46,11 @@ export class GatewayWatch {
 
   constructor(private readonly deps: GatewayWatchDeps) {
     const { served } = deps;
-    this.gatewayClasses = deps.watch('gatewayclasses', served.gatewayClasses, {});
-    this.gateways = deps.watch('gateways', served.gateways, { [GATEWAY_BY_CLASS]: gatewayByClass });
+    this.gatewayClasses = deps.watch({ name: 'gatewayclasses', resource: served.gatewayClasses, indexers: {} });
+    this.gateways = deps.watch({ name: 'gateways', resource: served.gateways, indexers: { [GATEWAY_BY_CLASS]: gatewayByClass } });
     const route = <T extends AnyRoute>(name: string, r: GatewayResourceType<T> | undefined): { resource: GatewayApiResource; cache: Cache<T> } | undefined => {
       if (!r) return undefined;
-      const informer = deps.watch(name, r, { [ROUTE_BY_GATEWAY]: routeByGateway as IndexFunc<T> });
+      const informer = deps.watch({ name, resource: r, indexers: { [ROUTE_BY_GATEWAY]: routeByGateway as IndexFunc<T> } });
       this.routeInformers.push(informer as unknown as Informer<AnyRoute>);
       return { resource: r, cache: informer.cache };
     };
@@ -61,8 +61,8 @@ export class GatewayWatch {
       tcp: route('tcproutes', served.tcpRoutes),
       udp: route('udproutes', served.udpRoutes),
     };
-    const grants = served.referenceGrants ? deps.watch('referencegrants', served.referenceGrants, {}) : undefined;
-    const namespaces: Informer<V1Namespace> = deps.watch('namespaces', Namespaces, {});
+    const grants = served.referenceGrants ? deps.watch({ name: 'referencegrants', resource: served.referenceGrants, indexers: {} }) : undefined;
+    const namespaces: Informer<V1Namespace> = deps.watch({ name: 'namespaces', resource: Namespaces, indexers: {} });
     this.reconciler = new GatewayReconciler({
       ...deps.env,
       gateways: this.gateways.cache,

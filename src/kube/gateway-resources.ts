@@ -25,7 +25,10 @@ function gatewayResource<T extends KubeObject>(kind: string, plural: string, ver
       (req: ListRequest) => {
         const { namespace, ...rest } = req;
         const base = { group: GATEWAY_GROUP, version, plural, ...rest };
-        return (namespace ? custom.listNamespacedCustomObject({ ...base, namespace }) : custom.listClusterCustomObject(base)) as Promise<ObjectList<T>>;
+        // The informers of the kinds discoverGatewayApi found (gateway-watch.ts).
+        // rbac: list,watch gateway.networking.k8s.io/gatewayclasses gateway.networking.k8s.io/gateways gateway.networking.k8s.io/httproutes gateway.networking.k8s.io/grpcroutes gateway.networking.k8s.io/tlsroutes gateway.networking.k8s.io/tcproutes gateway.networking.k8s.io/udproutes gateway.networking.k8s.io/referencegrants
+        const list = namespace ? custom.listNamespacedCustomObject({ ...base, namespace }) : custom.listClusterCustomObject(base);
+        return list as Promise<ObjectList<T>>;
       },
     // Custom objects arrive as plain JSON and are read as such (timestamps stay strings).
     decode: (raw) => raw as T,
@@ -77,6 +80,7 @@ const notFound = (e: unknown): boolean => (e as { code?: unknown }).code === 404
 export async function discoverGatewayApi(clients: Pick<KubeClients, 'custom'>): Promise<ServedGatewayApi | undefined> {
   const served = async <T extends KubeObject>(r: GatewayResourceType<T>): Promise<GatewayResourceType<T> | undefined> => {
     try {
+      // rbac: list gateway.networking.k8s.io/gatewayclasses gateway.networking.k8s.io/gateways gateway.networking.k8s.io/httproutes gateway.networking.k8s.io/grpcroutes gateway.networking.k8s.io/tlsroutes gateway.networking.k8s.io/tcproutes gateway.networking.k8s.io/udproutes gateway.networking.k8s.io/referencegrants
       await clients.custom.listClusterCustomObject({ group: GATEWAY_GROUP, version: r.version, plural: r.plural, limit: 1 });
       return r;
     } catch (e) {

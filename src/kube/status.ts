@@ -97,7 +97,9 @@ const KINDS: Record<StatusKind, KindInfo> = {
   // A Gateway's status is not status.loadBalancer: controller/gateway/status.ts plans it
   // and patchGatewayApiStatus writes it; only the finalizer goes through `patch`.
   Gateway: {
+    // rbac: gateway.networking.k8s.io/gateways
     patch: (c, o, body, ct) => customClient(c).patchNamespacedCustomObject({ ...GATEWAYS, ...o, body }, PATCH_OPTIONS[ct]),
+    // rbac: gateway.networking.k8s.io/gateways
     patchStatus: (c, o, body, ct) => customClient(c).patchNamespacedCustomObjectStatus({ ...GATEWAYS, ...o, body }, PATCH_OPTIONS[ct]),
     hasConditions: false,
   },
@@ -305,8 +307,10 @@ export class StatusWriter {
     try {
       const object = (
         resource.namespaced
-          ? await c.patchNamespacedCustomObjectStatus({ ...target, namespace: obj.metadata?.namespace ?? '' }, PATCH_OPTIONS[PatchStrategy.MergePatch])
-          : await c.patchClusterCustomObjectStatus(target, PATCH_OPTIONS[PatchStrategy.MergePatch])
+          ? // rbac: gateway.networking.k8s.io/gateways gateway.networking.k8s.io/httproutes gateway.networking.k8s.io/grpcroutes gateway.networking.k8s.io/tlsroutes gateway.networking.k8s.io/tcproutes gateway.networking.k8s.io/udproutes
+            await c.patchNamespacedCustomObjectStatus({ ...target, namespace: obj.metadata?.namespace ?? '' }, PATCH_OPTIONS[PatchStrategy.MergePatch])
+          : // rbac: gateway.networking.k8s.io/gatewayclasses
+            await c.patchClusterCustomObjectStatus(target, PATCH_OPTIONS[PatchStrategy.MergePatch])
       ) as T;
       return { object, written: true };
     } catch (err) {

@@ -5,41 +5,18 @@
 // the finalizer, Programmed and its address, and the route its parent status; a resync
 // writes nothing; deleting the Gateway deletes the load balancer and takes lbc's entry off
 // the route.
-import { ApiextensionsV1Api, CustomObjectsApi, type V1CustomResourceDefinition } from '@kubernetes/client-node';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { installGatewayApiCrds } from '../support/gateway-crds.js';
 import type { GatewaySpec } from '../../src/model/spec.js';
 import type { Gateway, GatewayClass, HTTPRoute } from '../../src/kube/gateway-api.js';
 import { E2E, eventually, hasOurFinalizer } from './harness.js';
 
-const CRDS = new URL('../../../shared/crds/gateway-api-v1.4.0/experimental/', import.meta.url).pathname;
 const GROUP = 'gateway.networking.k8s.io';
 
 let e: E2E;
 let custom: CustomObjectsApi;
 let className: string;
-
-async function installCrds(): Promise<void> {
-  const ext = e.clients.kc.makeApiClient(ApiextensionsV1Api);
-  const crds = readdirSync(CRDS)
-    .filter((f) => f.startsWith(`${GROUP}_`))
-    .flatMap((f) => parseAllDocuments(readFileSync(join(CRDS, f), 'utf8')).map((d) => d.toJSON() as V1CustomResourceDefinition))
-    .filter((d) => d.kind === 'CustomResourceDefinition');
-  for (const crd of crds) {
-    await ext.createCustomResourceDefinition({ body: crd }).catch((err: { code?: number }) => {
-      // Another suite (or an earlier run on a real cluster) installed it already.
-      if (err.code !== 409) throw err;
-    });
-  }
-  for (const crd of crds) {
-    await eventually(`CRD ${crd.metadata?.name ?? ''} established`, async () => {
-      const c = await ext.readCustomResourceDefinition({ name: crd.metadata?.name ?? '' });
-      return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
-    }, 20_000);
-  }
-}
 
 const gw = (name: string): Promise<Gateway> => custom.getNamespacedCustomObject({ group: GROUP, version: 'v1', namespace: e.ns, plural: 'gateways', name }) as Promise<Gateway>;
 const route = (name: string): Promise<HTTPRoute> => custom.getNamespacedCustomObject({ group: GROUP, version: 'v1', namespace: e.ns, plural: 'httproutes', name }) as Promise<HTTPRoute>;
@@ -51,7 +28,7 @@ beforeAll(async () => {
     config: { providers: [{ name: 'mem', type: 'memory', options: { addressPool: '198.51.100.0/24', layers: ['L4', 'L7', 'Gateway'] } }] },
   });
   custom = e.clients.kc.makeApiClient(CustomObjectsApi);
-  await installCrds();
+  await installGatewayApiCrds(e.clients.kc);
   await e.controller.start();
   className = `lbc-${e.ns}`;
   await custom.createClusterCustomObject({
