@@ -7,7 +7,7 @@
 // certificates, conflicts), routes attached to them (parentRefs, allowedRoutes,
 // hostnames), each route's rules (matches, filters, weighted backends) and the backends'
 // target sets (shared with Ingresses, ./target-sets.ts).
-import type { V1EndpointSlice, V1Namespace, V1Node, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { V1Namespace } from '@kubernetes/client-node';
 import type { ConditionInput } from '../kube/status.js';
 import type { GatewayFeature } from '../model/gateway-features.js';
 import type {
@@ -31,26 +31,16 @@ import { ReferenceGrants } from './gateway/reference-grants.js';
 import { routeEntries, routeKey, type GatewayRoutes, type RouteEntry } from './gateway/routes.js';
 import { buildRouteRules, type RouteRules } from './gateway/rules.js';
 import { DEFAULT_HEALTH_CHECK_TIMING } from './health-check.js';
-import { chooseTargetType, type ModelProvider } from './service-model.js';
-import { buildTargetSets, type BackendDecision, type CompanionRequest } from './target-sets.js';
+import { chooseTargetType } from './service-model.js';
+import { buildTargetSets, type BackendDecision, type BackendModelInputs, type CompanionRequest } from './target-sets.js';
 
-export interface GatewayModelInput<O extends ProviderOptions = ProviderOptions> {
+export interface GatewayModelInput<O extends ProviderOptions = ProviderOptions> extends BackendModelInputs<O> {
   readonly gateway: Gateway;
   /** Candidate routes: at least those whose parentRefs name the Gateway. */
   readonly routes: GatewayRoutes;
   readonly referenceGrants: readonly ReferenceGrant[];
   /** For allowedRoutes.namespaces.from Selector. */
   readonly namespaces: readonly V1Namespace[];
-  readonly services: readonly V1Service[];
-  readonly endpointSlices: readonly V1EndpointSlice[];
-  readonly secrets: readonly V1Secret[];
-  readonly nodes: readonly V1Node[];
-  readonly provider: ModelProvider<O>;
-  /** The GatewayClass's name. */
-  readonly className: string;
-  readonly clusterName: string;
-  readonly companionNodePorts?: ReadonlyMap<string, number>;
-  readonly pods?: readonly V1Pod[];
 }
 
 /** One route's status entries for the parentRefs that name this Gateway. */

@@ -8,11 +8,12 @@
 // ip, else a companion NodePort Service (owned by the object, the user's Service
 // untouched) is requested. Each choice is reported so the reconciler can say it in an
 // Event.
-import type { V1EndpointSlice, V1Node, V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Node, V1Pod, V1Secret, V1Service, V1ServicePort } from '@kubernetes/client-node';
+import type { ModelProvider } from './service-model.js';
 import { podTargets, probePodOf, readinessProbePath, slicesOfService, type PodRef } from './endpoints.js';
 import { ANNOTATION_TARGET_TYPE } from '../model/lbc-annotations.js';
 import { toNodeTargets } from './nodes.js';
-import type { HealthCheck, HealthCheckTiming, L4Protocol, TargetSet, TargetType } from '../model/spec.js';
+import type { HealthCheck, HealthCheckTiming, L4Protocol, ProviderOptions, TargetSet, TargetType } from '../model/spec.js';
 
 export interface BackendRef {
   readonly namespace: string;
@@ -49,6 +50,27 @@ export interface ResolvedBackend {
    * or plain TCP/UDP (TLS, TCP and UDP routes), whose sets are health-checked over TCP.
    */
   readonly protocol?: L4Protocol | 'HTTP';
+}
+
+/** What a model builder that resolves Service backends reads besides its own objects (Ingress, Gateway). */
+export interface BackendModelInputs<O extends ProviderOptions = ProviderOptions> {
+  readonly services: readonly V1Service[];
+  readonly endpointSlices: readonly V1EndpointSlice[];
+  readonly secrets: readonly V1Secret[];
+  /** Nodes that may receive traffic (trackNodes' eligible set). */
+  readonly nodes: readonly V1Node[];
+  readonly provider: ModelProvider<O>;
+  /** The IngressClass or GatewayClass that selected the provider. */
+  readonly className: string;
+  readonly clusterName: string;
+  /** Node ports of companion NodePort Services already in place, by BackendDecision.key. */
+  readonly companionNodePorts?: ReadonlyMap<string, number>;
+  /**
+   * The Pods a previous build named in `probePods`, as the reconciler read them. A
+   * backend whose Pod is here and has an HTTP readiness probe gets its path as the
+   * health check's readinessProbePath (unless the user set a path).
+   */
+  readonly pods?: readonly V1Pod[];
 }
 
 export interface TargetSetInputs {
