@@ -28,6 +28,7 @@ export interface ManifestsFlags {
   addresses?: string;
   awsRoleArn?: string;
   gcpServiceAccount?: string;
+  gatewayClass?: boolean;
 }
 
 export function installOptionsFromFlags(f: ManifestsFlags): InstallOptions {
@@ -42,6 +43,7 @@ export function installOptionsFromFlags(f: ManifestsFlags): InstallOptions {
     ...(f.addresses ? { addresses: f.addresses.split(',').map((a) => a.trim()).filter(Boolean) } : {}),
     ...(f.awsRoleArn ? { awsRoleArn: f.awsRoleArn } : {}),
     ...(f.gcpServiceAccount ? { gcpServiceAccount: f.gcpServiceAccount } : {}),
+    ...(f.gatewayClass ? { gatewayClass: true } : {}),
   };
   // The same check `lbc run` makes at start: refuse here rather than ship a config that cannot start.
   checkInstallConfig(installConfig(o.provider, f.clusterName, f.namespace, o));
@@ -60,6 +62,7 @@ export function manifestsCommand(): Command {
     .option('--project <id>', 'gce: the project of the cluster')
     .option('--addresses <list>', 'metal: the address pool, comma-separated CIDRs or first-last ranges')
     .option('--aws-role-arn <arn>', 'aws: the IAM role for the controller (IRSA), with deploy/aws/iam-policy.json attached')
+    .option('--gateway-class', 'also print a GatewayClass (lbc-<provider>) for this provider; needs the Gateway API CRDs installed')
     .option('--gcp-service-account <email>', 'gce: the Google service account for the controller (Workload Identity), with deploy/gce/role.yaml')
     .action((f: ManifestsFlags) => {
       process.stdout.write(manifestsYaml(installOptionsFromFlags(f)));

@@ -15,6 +15,7 @@ import {
   planCluster,
   type ClusterPlan,
   type ObjectPlan,
+  type GatewayPlanInputs,
   type PlanInputs,
   type PlanScope,
   type PlanSubject,
@@ -22,6 +23,8 @@ import {
 import { selectorsOf, watchedKinds, type WatchedKind, type WatchedKinds, type WatchedObjects } from '../controller/watched-kinds.js';
 import { Cache, type KubeObject } from '../kube/cache.js';
 import { makeClients, type KubeClients } from '../kube/client.js';
+import { discoverGatewayApi, Namespaces } from '../kube/gateway-resources.js';
+import type { ResourceType } from '../kube/resources.js';
 import { describeRef } from '../model/ref.js';
 import { configMapReader } from '../kube/config-maps.js';
 import { buildProviders, type ProviderFactories, type ProviderSet } from '../providers/registry.js';
@@ -96,7 +99,7 @@ async function listWatched(clients: KubeClients, kinds: WatchedKinds): Promise<W
 }
 
 /** What readCluster lists: the caches of PlanInputs, filled as the controller's informers fill them. */
-export type ClusterSnapshot = Pick<PlanInputs, 'services' | 'ingresses' | 'ingressClasses' | 'endpointSlices' | 'secrets' | 'nodes'>;
+export type ClusterSnapshot = Pick<PlanInputs, 'services' | 'ingresses' | 'ingressClasses' | 'endpointSlices' | 'secrets' | 'nodes' | 'gateway'>;
 
 /**
  * The controller's informer caches, from one paginated list each. Cluster-wide even
@@ -110,7 +113,30 @@ export async function readCluster(clients: KubeClients, providers: Pick<Provider
     clients,
     watchedKinds({ providers, ...(nodeLabelSelector ? { nodeLabelSelector } : {}) }),
   );
-  return { services, ingresses, ingressClasses: ingressClasses.list(), endpointSlices, secrets, nodes: nodes.list() };
+  const gateway = await readGatewayApi(clients);
+  return { services, ingresses, ingressClasses: ingressClasses.list(), endpointSlices, secrets, nodes: nodes.list(), ...(gateway ? { gateway } : {}) };
+}
+
+/** The Gateway API objects the Gateway reconciler reads, when the cluster serves the Gateway API (as the controller finds it). */
+async function readGatewayApi(clients: KubeClients): Promise<GatewayPlanInputs | undefined> {
+  const served = await discoverGatewayApi(clients);
+  if (!served) return undefined;
+  const list = async <T extends KubeObject>(resource: ResourceType<T> | undefined): Promise<T[]> =>
+    resource ? (await listKind(clients, { name: resource.kind, resource, indexers: {} })).list() : [];
+  const [gateways, gatewayClasses] = await Promise.all([
+    listKind(clients, { name: 'gateways', resource: served.gateways, indexers: {} }),
+    listKind(clients, { name: 'gatewayclasses', resource: served.gatewayClasses, indexers: {} }),
+  ]);
+  const [http, grpc, tls, tcp, udp, referenceGrants, namespaces] = await Promise.all([
+    list(served.httpRoutes),
+    list(served.grpcRoutes),
+    list(served.tlsRoutes),
+    list(served.tcpRoutes),
+    list(served.udpRoutes),
+    list(served.referenceGrants),
+    list(Namespaces),
+  ]);
+  return { gateways, gatewayClasses, routes: { http, grpc, tls, tcp, udp }, referenceGrants, namespaces };
 }
 
 function contextNamespace(kc: KubeConfig): string | undefined {
@@ -194,6 +220,8 @@ export function subjectName(s: PlanSubject): string {
       return `Service ${s.namespace}/${s.name}`;
     case 'IngressGroup':
       return s.group.startsWith('group/') ? `Ingress group ${s.group.slice('group/'.length)} (${s.members.join(', ')})` : `Ingress ${s.group.slice('ingress/'.length)}`;
+    case 'Gateway':
+      return `Gateway ${s.namespace}/${s.name}`;
     case 'Orphan':
       return `orphan ${s.provider} load balancer ${s.id} of ${describeRef(s.ref)} (uid ${s.ref.uid})`;
     case 'Provider':

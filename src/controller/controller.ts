@@ -17,6 +17,9 @@ import type { ProviderSet } from '../providers/registry.js';
 import { companionApi, COMPANION_OF_ANNOTATION, Companions } from './companions.js';
 import { EligibleNodes } from './eligible-nodes.js';
 import { GarbageCollector, type SweepResult } from './garbage-collector.js';
+import { discoverGatewayApi } from '../kube/gateway-resources.js';
+import { GATEWAY_GROUP } from '../kube/gateway-api.js';
+import { gatewayQueueKeyOf, gatewayReconcilerKey, GatewayWatch, isGatewayQueueKey } from './gateway-watch.js';
 import { groupKeyOf, INGRESS_BY_GROUP, IngressReconciler, isIngressGroupKey } from './ingress-reconciler.js';
 import { OwnWrites } from './own-writes.js';
 import { podReader } from './probe-pods.js';
@@ -31,6 +34,7 @@ import {
   textArgs,
   type EventSink,
   type LoadBalancerReconciler,
+  type ReconcilerEnv,
   type Outcome,
 } from './reconcile.js';
 import { ServiceReconciler } from './service-reconciler.js';
@@ -84,6 +88,8 @@ export interface ControllerOptions {
   readonly eventConcurrency?: number;
   /** Told of every reconcile (metrics, tests); called once per key processed, so keep it cheap. */
   readonly observer?: ReconcileObserver;
+  /** Serve Gateways when the API server serves the Gateway API (found at start). Default true. */
+  readonly gatewayApi?: boolean;
 }
 
 /** How a reconcile ended: its Outcome's kind, or 'error' when it threw. */
@@ -157,7 +163,13 @@ export class Controller {
   /** Keys a provider freed capacity for while they were in flight: woken once they finish. */
   private readonly wakeAfter = new Set<string>();
   private readonly inflight = new Map<string, Flight>();
-  private readonly routes: readonly Route[];
+  private readonly routes: Route[];
+  /** The Gateway API half, once start() found the Gateway API served. */
+  gateway: GatewayWatch | undefined;
+  private gatewayChecked = false;
+  private readonly env: ReconcilerEnv;
+  private readonly writes: WriteClients;
+  private readonly makeInformer: <T extends KubeObject>(kind: WatchedKind<T>) => Informer<T>;
   /** Every informer, by the watched kind's name, in the order they were made. */
   private readonly watched: { readonly resource: string; readonly informer: Informer<never> }[] = [];
   private readonly watchdog: ReconcileWatchdog;
@@ -201,6 +213,8 @@ export class Controller {
       this.watched.push({ resource: kind.name, informer: informer as unknown as Informer<never> });
       return informer;
     };
+    this.makeInformer = watch;
+    this.writes = writes;
     this.services = watch(kinds.services);
     this.ingresses = watch(kinds.ingresses);
     this.ingressClasses = watch(kinds.ingressClasses);
@@ -217,7 +231,7 @@ export class Controller {
     });
 
     const events: EventSink = this.recorder;
-    const env = {
+    const env: ReconcilerEnv = {
       config,
       providers: opts.providers,
       // StatusWriter calls only the methods WriteClients has.
@@ -226,6 +240,7 @@ export class Controller {
       log: this.log,
       providerTimeoutMs: opts.providerTimeoutMs ?? 120_000,
     };
+    this.env = env;
     const nodes = (): readonly V1Node[] => this.eligibleNodes.nodes;
     this.serviceReconciler = new ServiceReconciler({
       ...env,
@@ -258,7 +273,13 @@ export class Controller {
     ];
     this.gc = new GarbageCollector({
       providers: opts.providers,
-      lookups: { config, services: this.services.cache, ingresses: this.ingresses.cache, ingressClasses: this.ingressClasses.cache },
+      lookups: {
+        config,
+        services: this.services.cache,
+        ingresses: this.ingresses.cache,
+        ingressClasses: this.ingressClasses.cache,
+        gateway: () => (this.gateway ? { gateways: this.gateway.gateways.cache, gatewayClasses: this.gateway.gatewayClasses.cache } : undefined),
+      },
       dryRun: config.gc.dryRun,
       log: this.log,
       providerTimeoutMs: env.providerTimeoutMs,
@@ -282,12 +303,49 @@ export class Controller {
    * only this, so that when it is elected its caches are warm and it reconciles at once.
    */
   async sync(signal?: AbortSignal): Promise<void> {
+    await this.setUpGateway();
     const informers = this.informers();
     if (!this.informersStarted) {
       this.informersStarted = true;
       for (const inf of informers) inf.start();
     }
     await Promise.all(informers.map((inf) => inf.waitForSync(signal)));
+  }
+
+  /**
+   * Watches the Gateway API when the API server serves it; without the CRDs (or without
+   * leave to list them) lbc serves Services and Ingresses as before, and says so.
+   */
+  private async setUpGateway(): Promise<void> {
+    if (this.gatewayChecked || this.opts.gatewayApi === false) return;
+    this.gatewayChecked = true;
+    let served;
+    try {
+      served = await discoverGatewayApi(this.opts.clients);
+    } catch (e) {
+      this.log.warn(`cannot tell whether the Gateway API is installed, Gateways are not served: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    if (!served) {
+      this.log.info(`the Gateway API (${GATEWAY_GROUP}) is not installed: Gateways are not served`);
+      return;
+    }
+    const watch = this.makeInformer;
+    this.gateway = new GatewayWatch({
+      served,
+      watch,
+      env: this.env,
+      statusWriter: new StatusWriter({ ...this.writes, custom: this.writes.custom ?? this.opts.clients.custom } as unknown as StatusClients),
+      services: this.services.cache,
+      endpointSlices: this.endpointSlices.cache,
+      secrets: this.secrets.cache,
+      nodes: () => this.eligibleNodes.nodes,
+      enqueue: (k) => {
+        if (this.running) this.queue.add(k);
+      },
+      abort: (k) => this.abort(k),
+    });
+    this.routes.push({ owns: isGatewayQueueKey, reconcilerKey: gatewayReconcilerKey, queueKey: gatewayQueueKeyOf, reconciler: this.gateway.reconciler });
   }
 
   /** Each informer and whether its first list is in (/readyz, metrics). */
@@ -359,6 +417,7 @@ export class Controller {
   enqueueAll(): void {
     for (const svc of this.services.cache.list()) if (isLoadBalancer(svc)) this.queue.add(`${SERVICE_PREFIX}${keyOf(svc)}`);
     for (const ing of this.ingresses.cache.list()) this.queue.add(groupKeyOf(ing));
+    this.gateway?.enqueueAll();
   }
 
   stats(): ControllerStats {
@@ -433,7 +492,14 @@ export class Controller {
   private capacityFreed(waiting: readonly LbRef[]): void {
     if (!this.running) return;
     for (const ref of waiting) {
-      const key = ref.kind === 'Service' ? `${SERVICE_PREFIX}${ref.namespace}/${ref.name}` : ref.namespace === '' ? `group/${ref.name}` : `ingress/${ref.namespace}/${ref.name}`;
+      const key =
+        ref.kind === 'Service'
+          ? `${SERVICE_PREFIX}${ref.namespace}/${ref.name}`
+          : ref.kind === 'Gateway'
+            ? gatewayQueueKeyOf(`${ref.namespace}/${ref.name}`)
+            : ref.namespace === ''
+              ? `group/${ref.name}`
+              : `ingress/${ref.namespace}/${ref.name}`;
       if (this.inflight.has(key)) this.wakeAfter.add(key);
       else this.wake(key);
     }
@@ -468,6 +534,7 @@ export class Controller {
     this.endpointSlices.onAdd(sliceChanged).onUpdate((_old, s) => sliceChanged(s)).onDelete(sliceChanged);
     const secretChanged = (secret: V1Secret): void => {
       for (const ing of this.ingresses.cache.byIndex(INGRESS_BY_TLS_SECRET, keyOf(secret))) this.queue.add(groupKeyOf(ing));
+      this.gateway?.secretChanged(keyOf(secret));
     };
     this.secrets.onAdd(secretChanged).onUpdate((_old, s) => secretChanged(s)).onDelete(secretChanged);
   }
@@ -486,6 +553,7 @@ export class Controller {
     if (users.length > 0 && (!old || !svc || specJson(old) !== specJson(svc))) {
       for (const ing of users) this.queue.add(groupKeyOf(ing));
     }
+    if (!old || !svc || specJson(old) !== specJson(svc)) this.gateway?.serviceChanged(key);
     if (!echo) {
       for (const s of [old, svc]) {
         const group = s?.metadata?.annotations?.[COMPANION_OF_ANNOTATION];
@@ -524,6 +592,12 @@ export class Controller {
       const group = groupKeyOf(ing);
       const ingressRecord = this.ingressReconciler.appliedRecord(group);
       if (!ingressRecord || ingressRecord.usesIpTargets || this.inflight.has(group)) this.queue.add(group);
+    }
+    const gateways = this.gateway?.reconciler;
+    for (const g of gateways?.gatewaysUsingService(key) ?? []) {
+      const queueKey = gatewayQueueKeyOf(g);
+      const rec = gateways?.appliedRecord(g);
+      if (!rec || rec.usesIpTargets || this.inflight.has(queueKey)) this.queue.add(queueKey);
     }
   }
 
@@ -626,7 +700,13 @@ export class Controller {
   }
 
   private async refresh(key: string): Promise<void> {
-    const { core, networking } = this.opts.clients;
+    const { core, networking, custom } = this.opts.clients;
+    if (isGatewayQueueKey(key)) {
+      await this.gateway?.refresh(key, (r, namespace, name) =>
+        // rbac: gateway.networking.k8s.io/gateways
+        custom.getNamespacedCustomObject({ group: GATEWAY_GROUP, version: r.version, plural: r.plural, namespace, name }));
+      return;
+    }
     if (key.startsWith(SERVICE_PREFIX)) {
       const k = key.slice(SERVICE_PREFIX.length);
       const [namespace = '', name = ''] = k.split('/');

@@ -13,6 +13,8 @@ import { hasFinalizer } from '../kube/status.js';
 import { describeRef, isIngressGroupRef, type LbRef } from '../model/ref.js';
 import type { ProviderSet } from '../providers/registry.js';
 import { INGRESS_BY_GROUP, groupKeyOf } from './ingress-reconciler.js';
+import type { Gateway, GatewayClass } from '../kube/gateway-api.js';
+import { isOurGatewayClass, providerOfGatewayClass } from './gateway/gateway-class.js';
 import { ingressOwnership, serviceOwnership } from '../config/ownership.js';
 import { callProvider, FINALIZER, Flight, type LogSubject } from './reconcile.js';
 
@@ -21,6 +23,8 @@ export interface OwnerLookups {
   readonly services: Pick<Cache<V1Service>, 'get'>;
   readonly ingresses: Pick<Cache<V1Ingress>, 'get' | 'byIndex'>;
   readonly ingressClasses: Pick<Cache<V1IngressClass>, 'list'>;
+  /** The Gateway caches, once the controller watches the Gateway API; undefined before (or without it). */
+  gateway?(): { readonly gateways: Pick<Cache<Gateway>, 'get'>; readonly gatewayClasses: Pick<Cache<GatewayClass>, 'get'> } | undefined;
 }
 
 /**
@@ -29,6 +33,20 @@ export interface OwnerLookups {
  * in which case its reconcile is responsible for the cleanup.
  */
 export function isWanted(ref: LbRef, provider: string, l: OwnerLookups): boolean {
+  if (ref.kind === 'Gateway') {
+    // Without the Gateway caches (the API not found, or not yet) nothing can be judged: keep it.
+    const g = l.gateway?.();
+    if (!g) return true;
+    const gw = g.gateways.get(`${ref.namespace}/${ref.name}`);
+    if (!gw || gw.metadata?.uid !== ref.uid) return false;
+    const gc = g.gatewayClasses.get(gw.spec?.gatewayClassName ?? '');
+    if (isOurGatewayClass(gc) && !gw.metadata?.deletionTimestamp) {
+      const owner = providerOfGatewayClass(gc, l.config);
+      // Misconfigured: the reconciler keeps such LBs as they are.
+      return !owner.ok || owner.provider === provider;
+    }
+    return hasFinalizer(gw, FINALIZER);
+  }
   if (ref.kind === 'Service') {
     const svc = l.services.get(`${ref.namespace}/${ref.name}`);
     if (!svc || svc.metadata?.uid !== ref.uid) return false;

@@ -6,7 +6,7 @@
 // settings), the rules and the annotation actions they name, TLS, the backends' target
 // sets, and the listeners. Every part reports into one error list, member by member, so
 // the user sees every problem of the group in one result.
-import type { V1EndpointSlice, V1Ingress, V1Node, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { V1Ingress } from '@kubernetes/client-node';
 import type { PodRef } from './endpoints.js';
 import { GroupActions } from './ingress/actions.js';
 import { BackendResolver, buildTargetSets, type BackendDecision, type CompanionRequest } from './ingress/backends.js';
@@ -14,7 +14,7 @@ import { groupMembers, groupSettings, objectName, type IngressGroupIdentity } fr
 import { buildListeners } from './ingress/listeners.js';
 import { RouteTable } from './ingress/rules.js';
 import { GroupTls } from './ingress/tls.js';
-import type { ModelProvider } from './service-model.js';
+import type { BackendModelInputs } from './target-sets.js';
 import { ownershipTags, type L7Spec, type ProviderOptions } from '../model/spec.js';
 import type { ModelError } from '../model/validation.js';
 
@@ -24,28 +24,12 @@ export type { BackendDecision, BackendRef, CompanionRequest } from './ingress/ba
 export { ingressGroupOf, type IngressGroupIdentity } from './ingress/group.js';
 export { HTTP_PORT, HTTPS_PORT } from './ingress/listeners.js';
 
-export interface IngressModelInput<O extends ProviderOptions = ProviderOptions> {
+export interface IngressModelInput<O extends ProviderOptions = ProviderOptions> extends BackendModelInputs<O> {
   /**
    * Every live member of one group (same ingressGroupOf key, same provider). Members
    * being deleted should be left out: they are leaving the group.
    */
   readonly ingresses: readonly V1Ingress[];
-  readonly services: readonly V1Service[];
-  readonly endpointSlices: readonly V1EndpointSlice[];
-  readonly secrets: readonly V1Secret[];
-  /** Nodes that may receive traffic (trackNodes' eligible set). */
-  readonly nodes: readonly V1Node[];
-  readonly provider: ModelProvider<O>;
-  readonly className: string;
-  readonly clusterName: string;
-  /** Node ports of companion NodePort Services already in place, by BackendDecision.key. */
-  readonly companionNodePorts?: ReadonlyMap<string, number>;
-  /**
-   * The Pods a previous build named in `probePods`, as the reconciler read them. A
-   * backend whose Pod is here and has an HTTP readiness probe gets its path as the
-   * health check's readinessProbePath (unless the user set a path).
-   */
-  readonly pods?: readonly V1Pod[];
 }
 
 export type IngressModelResult<O extends ProviderOptions = ProviderOptions> =

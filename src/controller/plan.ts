@@ -4,7 +4,7 @@
 // ensure(spec); for objects leaving lbc it shows what delete(ref) would remove; and it
 // runs the garbage collector's test (isWanted) over every provider's listOwned. The only
 // provider calls made are plan, listOwned and the optional planDeletion, all reads.
-import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Node, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Namespace, V1Node, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { LbcConfig } from '../config/config.js';
 import type { Cache } from '../kube/cache.js';
 import { ENDPOINTSLICE_BY_SERVICE } from '../kube/indexes.js';
@@ -17,6 +17,10 @@ import { COMPANION_BY_GROUP, companionNodePorts, planCompanions, type CompanionC
 import { isWanted } from './garbage-collector.js';
 import { restoreAddresses } from './held-addresses.js';
 import { buildIngressModel, type IngressModelResult } from './ingress-model.js';
+import type { AnyRoute, Gateway, GatewayClass, ReferenceGrant } from '../kube/gateway-api.js';
+import { buildGatewayModel, gatewayRef } from './gateway-model.js';
+import { isOurGatewayClass, providerOfGatewayClass } from './gateway/gateway-class.js';
+import { gatewaysOfRoute, type GatewayRoutes } from './gateway/routes.js';
 import { companionRequirements, decideGroup, groupKeyOf, INGRESS_BY_GROUP, ingressModelInputs, refOf } from './ingress-reconciler.js';
 import { ingressOwnership, serviceOwnership } from '../config/ownership.js';
 import { withProbePods, type PodReader } from './probe-pods.js';
@@ -44,12 +48,25 @@ export interface PlanInputs {
   readonly pods: PodReader;
   /** Upper bound of one provider call. Default 2 min, as the controller. */
   readonly providerTimeoutMs?: number;
+  /** The Gateway API objects, when the cluster serves the Gateway API. */
+  readonly gateway?: GatewayPlanInputs;
+}
+
+/** What the Gateway reconciler reads, listed once. */
+export interface GatewayPlanInputs {
+  readonly gateways: Cache<Gateway>;
+  readonly gatewayClasses: Cache<GatewayClass>;
+  /** Every route of every served kind. */
+  readonly routes: GatewayRoutes;
+  readonly referenceGrants: readonly ReferenceGrant[];
+  readonly namespaces: readonly V1Namespace[];
 }
 
 export type PlanSubject =
   | { readonly kind: 'Service'; readonly namespace: string; readonly name: string }
   /** An Ingress group: `ingress/<ns>/<name>` for a lone Ingress, `group/<name>` for an explicit group. */
   | { readonly kind: 'IngressGroup'; readonly group: string; readonly members: readonly string[] }
+  | { readonly kind: 'Gateway'; readonly namespace: string; readonly name: string }
   /** A load balancer a provider owns that no live object wants: the garbage collector's. */
   | { readonly kind: 'Orphan'; readonly provider: string; readonly ref: LbRef; readonly id: string }
   /** A provider whose listOwned failed: its orphans are unknown. */
@@ -111,7 +128,7 @@ export function exitCodeOf(plan: ClusterPlan): 0 | 1 | 2 {
 }
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-const finalizerChange = (op: 'create' | 'delete', kind: string, obj: V1Service | V1Ingress): Change => ({ op, resource: 'Finalizer', id: `${kind} ${keyOf(obj)}`, detail: FINALIZER });
+const finalizerChange = (op: 'create' | 'delete', kind: string, obj: V1Service | V1Ingress | Gateway): Change => ({ op, resource: 'Finalizer', id: `${kind} ${keyOf(obj)}`, detail: FINALIZER });
 const companionChange = (c: CompanionChange): Change => ({
   op: c.op,
   resource: 'Service',
@@ -286,10 +303,61 @@ class Planner {
     }
   }
 
+  /** A Gateway as the Gateway reconciler would take it: its load balancer's changes, or why it is invalid. */
+  async gateway(gw: Gateway, named: boolean): Promise<ObjectPlan | undefined> {
+    const { config, providers } = this.inputs;
+    const g = this.inputs.gateway;
+    if (!g) return undefined;
+    const subject: PlanSubject = { kind: 'Gateway', namespace: gw.metadata?.namespace ?? '', name: gw.metadata?.name ?? '' };
+    const cls = g.gatewayClasses.get(gw.spec?.gatewayClassName ?? '');
+    const held = hasFinalizer(gw, FINALIZER);
+    try {
+      if (!isOurGatewayClass(cls) || gw.metadata?.deletionTimestamp) {
+        if (!held) return named ? { subject, intent: { kind: 'ignore', reason: `GatewayClass ${gw.spec?.gatewayClassName ?? ''} is not lbc's` }, outcome: planned([], []) } : undefined;
+        const intent: PlanIntent = { kind: 'delete', reason: gw.metadata?.deletionTimestamp ? 'the Gateway is being deleted' : "the Gateway's class is not lbc's" };
+        return { subject, intent, outcome: planned(await this.deletion(gatewayRef(gw), providers.all), [finalizerChange('delete', 'Gateway', gw)]) };
+      }
+      const owner = providerOfGatewayClass(cls, config);
+      const provider = owner.ok ? providers.byName(owner.provider) : undefined;
+      if (!owner.ok || !provider) return { subject, intent: { kind: 'ignore', reason: 'misconfigured' }, outcome: { kind: 'invalid', message: owner.ok ? `provider ${owner.provider} is not configured` : owner.message } };
+      const intent: PlanIntent = { kind: 'ensure', provider: provider.name };
+      const key = keyOf(gw);
+      const naming = <T extends AnyRoute>(list: readonly T[] | undefined): T[] => (list ?? []).filter((r) => gatewaysOfRoute(r).includes(key));
+      const routes: GatewayRoutes = { http: naming(g.routes.http), grpc: naming(g.routes.grpc), tls: naming(g.routes.tls), tcp: naming(g.routes.tcp), udp: naming(g.routes.udp) };
+      const built = buildGatewayModel({
+        gateway: gw,
+        routes,
+        referenceGrants: g.referenceGrants,
+        namespaces: g.namespaces,
+        services: this.inputs.services.list(),
+        endpointSlices: this.inputs.endpointSlices.list(),
+        secrets: this.inputs.secrets.list(),
+        nodes: this.inputs.nodes,
+        provider,
+        className: cls.metadata?.name ?? '',
+        clusterName: config.clusterName,
+      });
+      if (!built.spec) return { subject, intent, outcome: { kind: 'invalid', message: built.problem ?? 'backends need node ports the provider cannot do without' } };
+      const spec = built.spec;
+      const kube = held ? [] : [finalizerChange('create', 'Gateway', gw)];
+      const changes = await this.call(provider, (signal) => provider.plan(spec, { signal }));
+      return { subject, intent, outcome: planned([{ provider: provider.name, changes }], kube, built.problem ? [built.problem] : []) };
+    } catch (e) {
+      return { subject, intent: { kind: 'ignore', reason: 'failed' }, outcome: { kind: 'failed', message: message(e) } };
+    }
+  }
+
   /** The garbage collector's sweep, as a plan: what listOwned returns that no live object wants. */
   async orphans(scope: PlanScope): Promise<ObjectPlan[]> {
     const { config, providers } = this.inputs;
-    const lookups = { config, services: this.inputs.services, ingresses: this.inputs.ingresses, ingressClasses: { list: () => [...this.inputs.ingressClasses] } };
+    const g = this.inputs.gateway;
+    const lookups = {
+      config,
+      services: this.inputs.services,
+      ingresses: this.inputs.ingresses,
+      ingressClasses: { list: () => [...this.inputs.ingressClasses] },
+      gateway: () => (g ? { gateways: g.gateways, gatewayClasses: g.gatewayClasses } : undefined),
+    };
     const out: ObjectPlan[] = [];
     for (const p of providers.all) {
       let owned: readonly OwnedLoadBalancer[];
@@ -344,7 +412,7 @@ function refInScope(ref: LbRef, scope: PlanScope): boolean {
   return inScope({ metadata: { namespace: ref.namespace, name: ref.name } }, ref.kind, scope);
 }
 
-/** Services first, then Ingress groups, then orphans, each in key order. */
+/** Services first, then Ingress groups, then Gateways, then orphans, each in key order. */
 export async function planCluster(inputs: PlanInputs, scope: PlanScope = { kind: 'all' }): Promise<ClusterPlan> {
   // As the controller does at start: the providers that hand addresses out learn which
   // ones the Services hold, so that the plan keeps them as a restarted controller would.
@@ -363,6 +431,11 @@ export async function planCluster(inputs: PlanInputs, scope: PlanScope = { kind:
   const groups = [...new Set(inputs.ingresses.list().filter((i) => inScope(i, 'Ingress', scope)).map(groupKeyOf))].sort();
   for (const g of groups) {
     const p = await planner.ingressGroup(g, named);
+    if (p) objects.push(p);
+  }
+  const gateways = (inputs.gateway?.gateways.list() ?? []).filter((gw) => inScope(gw, 'Gateway', scope)).sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
+  for (const gw of gateways) {
+    const p = await planner.gateway(gw, named);
     if (p) objects.push(p);
   }
   if (scope.kind === 'object' && objects.length === 0 && !(scope.objectKind === 'Service' ? inputs.services.has(`${scope.namespace}/${scope.name}`) : inputs.ingresses.has(`${scope.namespace}/${scope.name}`))) {

@@ -119,11 +119,18 @@ export function ingressSubject(groupKey: string, provider?: string): LogSubject 
 export function queueKeySubject(key: string): LogSubject | undefined {
   if (key.startsWith('service/')) return serviceSubject(key.slice('service/'.length));
   if (key.startsWith('ingress/') || key.startsWith('group/')) return ingressSubject(key);
+  if (key.startsWith('gateway/')) {
+    const [namespace = '', name = ''] = key.slice('gateway/'.length).split('/');
+    return { kind: 'Gateway', namespace, name };
+  }
   return undefined;
 }
 
 export const isLogSubject = (v: unknown): v is LogSubject =>
-  typeof v === 'object' && v !== null && ((v as LogSubject).kind === 'Service' || (v as LogSubject).kind === 'Ingress') && typeof (v as LogSubject).name === 'string';
+  typeof v === 'object' &&
+  v !== null &&
+  ((v as LogSubject).kind === 'Service' || (v as LogSubject).kind === 'Ingress' || (v as LogSubject).kind === 'Gateway') &&
+  typeof (v as LogSubject).name === 'string';
 
 /**
  * The arguments a plain-text (console) logger prints: the subject goes, because the
@@ -178,10 +185,12 @@ export interface AppliedLb {
   usesIpTargets: boolean;
 }
 
-export function involved(kind: 'Service' | 'Ingress', obj: { metadata?: { namespace?: string; name?: string; uid?: string } }): InvolvedObject {
+const API_VERSIONS: Record<StatusKind, string> = { Service: 'v1', Ingress: 'networking.k8s.io/v1', Gateway: 'gateway.networking.k8s.io/v1' };
+
+export function involved(kind: StatusKind, obj: { metadata?: { namespace?: string; name?: string; uid?: string } }): InvolvedObject {
   return {
     kind,
-    apiVersion: kind === 'Service' ? 'v1' : 'networking.k8s.io/v1',
+    apiVersion: API_VERSIONS[kind],
     name: obj.metadata?.name ?? '',
     ...(obj.metadata?.namespace !== undefined ? { namespace: obj.metadata.namespace } : {}),
     ...(obj.metadata?.uid !== undefined ? { uid: obj.metadata.uid } : {}),
@@ -220,8 +229,9 @@ export function toLoadBalancerIngress(status: LoadBalancerStatus, kind: StatusKi
   }));
 }
 
-export function currentIngress(obj: V1Service | { status?: { loadBalancer?: { ingress?: unknown } } }): LoadBalancerIngress[] {
-  return (obj.status?.loadBalancer?.ingress as LoadBalancerIngress[] | undefined) ?? [];
+export function currentIngress(obj: V1Service | { status?: { loadBalancer?: { ingress?: unknown } } | object }): LoadBalancerIngress[] {
+  const status = obj.status as { loadBalancer?: { ingress?: unknown } } | undefined;
+  return (status?.loadBalancer?.ingress as LoadBalancerIngress[] | undefined) ?? [];
 }
 
 /** Why a provider call was cut short by lbc itself rather than failing on its own. */

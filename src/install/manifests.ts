@@ -1,6 +1,7 @@
 // Everything `kubectl apply` needs to run lbc in a cluster, for one provider: the
 // objects `lbc manifests` prints, deploy/<provider>/lbc.yaml holds and the Helm chart
 // renders. Pure: same options, same bytes.
+import { GATEWAY_CONTROLLER_NAME } from '../kube/gateway-api.js';
 import { stringify } from 'yaml';
 import { DEFAULT_INGRESS_CONTROLLER } from '../config/config.js';
 import { PROVIDER_PARAMETERS_API_GROUP, PROVIDER_PARAMETERS_KIND } from '../config/ownership.js';
@@ -44,7 +45,15 @@ export interface InstallOptions extends ProviderSettings {
   readonly awsRoleArn?: string;
   /** gce: the Google service account (with deploy/gce/role.yaml) bound through Workload Identity. */
   readonly gcpServiceAccount?: string;
+  /**
+   * Also print a GatewayClass for the provider. Off by default: applying it needs the
+   * Gateway API CRDs, which users install from the upstream release (lbc does not ship them).
+   */
+  readonly gatewayClass?: boolean;
 }
+
+/** The GatewayClass `lbc manifests --gateway-class` prints: `lbc-<provider>`. */
+export const gatewayClassName = (provider: string): string => `lbc-${provider}`;
 
 const LABELS = { 'app.kubernetes.io/name': 'lbc' };
 
@@ -99,6 +108,18 @@ export function buildManifests(o: InstallOptions): KubeObject[] {
       spec: {
         controller: DEFAULT_INGRESS_CONTROLLER,
         parameters: { apiGroup: PROVIDER_PARAMETERS_API_GROUP, kind: PROVIDER_PARAMETERS_KIND, name: o.provider },
+      },
+    });
+  }
+  if (o.gatewayClass) {
+    // Last: it is the one object that needs CRDs of its own; everything before applies without them.
+    out.push({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'GatewayClass',
+      metadata: { name: gatewayClassName(o.provider), labels },
+      spec: {
+        controllerName: GATEWAY_CONTROLLER_NAME,
+        parametersRef: { group: PROVIDER_PARAMETERS_API_GROUP, kind: PROVIDER_PARAMETERS_KIND, name: o.provider },
       },
     });
   }

@@ -37,6 +37,17 @@ export const CONTROLLER_PERMISSIONS: readonly Permission[] = [
   { apiGroup: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'], scope: 'cluster', why: 'ip targets' },
   // Only that one (in kube-system): gce names the instance groups it shares with GKE's controllers after its uid.
   { apiGroup: '', resource: 'configmaps', verbs: ['get'], resourceNames: ['ingress-uid'], scope: 'cluster', why: 'gce: GKE\'s cluster uid, as ingress-gce reads it' },
+  // Gateway API: listed at start to find which kinds the cluster serves (404 = CRD not installed), then watched.
+  { apiGroup: '', resource: 'namespaces', verbs: ['list', 'watch'], scope: 'cluster', why: 'Gateway listeners that allow routes from namespaces by label (allowedRoutes Selector)' },
+  { apiGroup: 'gateway.networking.k8s.io', resource: 'gatewayclasses', verbs: ['list', 'watch'], scope: 'cluster', why: 'which Gateways are lbc\'s' },
+  { apiGroup: 'gateway.networking.k8s.io', resource: 'gatewayclasses/status', verbs: ['patch'], scope: 'cluster', why: 'GatewayClass Accepted and supportedFeatures' },
+  { apiGroup: 'gateway.networking.k8s.io', resource: 'gateways', verbs: ['get', 'list', 'watch', 'patch'], scope: 'cluster', why: 'informer; finalizer patch; re-read on conflict' },
+  { apiGroup: 'gateway.networking.k8s.io', resource: 'gateways/status', verbs: ['patch'], scope: 'cluster', why: 'Gateway and listener conditions, addresses' },
+  ...['httproutes', 'grpcroutes', 'tlsroutes', 'tcproutes', 'udproutes'].flatMap((r): Permission[] => [
+    { apiGroup: 'gateway.networking.k8s.io', resource: r, verbs: ['list', 'watch'], scope: 'cluster', why: 'routes attached to lbc\'s Gateways' },
+    { apiGroup: 'gateway.networking.k8s.io', resource: `${r}/status`, verbs: ['patch'], scope: 'cluster', why: 'route status.parents for lbc\'s Gateways' },
+  ]),
+  { apiGroup: 'gateway.networking.k8s.io', resource: 'referencegrants', verbs: ['list', 'watch'], scope: 'cluster', why: 'cross-namespace backends and certificates of Gateway routes and listeners' },
   // The Deployment runs with the default --leader-election-id, so reads and renewals are of that one Lease.
   { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['create'], scope: 'namespace', why: 'leader election: the first replica creates the Lease' },
   { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'update'], resourceNames: [DEFAULT_LEADER_ELECTION_ID], scope: 'namespace', why: 'leader election: acquire, renew, release' },

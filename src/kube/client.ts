@@ -14,6 +14,7 @@
 import {
   CoordinationV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   DiscoveryV1Api,
   KubeConfig,
   NetworkingV1Api,
@@ -534,6 +535,12 @@ function apiError(status: number, text: string, what: string): ApiError {
 export interface WriteClients {
   readonly core: Pick<CoreV1Api, 'patchNamespacedService' | 'patchNamespacedServiceStatus' | 'createNamespacedEvent' | 'patchNamespacedEvent'>;
   readonly networking: Pick<NetworkingV1Api, 'patchNamespacedIngress' | 'patchNamespacedIngressStatus'>;
+  /**
+   * Custom resources (Gateway API): a Gateway's finalizer and the status of Gateways,
+   * routes and GatewayClasses. Optional so that a test's wrapper of the two above still
+   * fits; StatusWriter falls back to client-node's CustomObjectsApi.
+   */
+  readonly custom?: Pick<CustomObjectsApi, 'patchNamespacedCustomObject' | 'patchNamespacedCustomObjectStatus' | 'patchClusterCustomObjectStatus'>;
 }
 
 // The content type callers set through client-node middleware (setHeaderOptions), per
@@ -603,8 +610,16 @@ export function writeClients(api: ApiConnection, fieldManager = FIELD_MANAGER): 
     patchNamespacedIngressStatus: (p: Patch, o?: ConfigurationOptions) =>
       patch(`/apis/networking.k8s.io/v1/namespaces/${ns(p.namespace)}/ingresses/${nm(p.name)}/status`, p, o),
   };
+  type CustomPatch = { group: string; version: string; plural: string; name: string; namespace?: string; body: unknown };
+  const customPath = (p: CustomPatch): string =>
+    `/apis/${p.group}/${p.version}${p.namespace !== undefined ? `/namespaces/${ns(p.namespace)}` : ''}/${p.plural}/${nm(p.name)}`;
+  const custom = {
+    patchNamespacedCustomObject: (p: CustomPatch, o?: ConfigurationOptions) => patch(customPath(p), { ...p, namespace: p.namespace ?? '' }, o),
+    patchNamespacedCustomObjectStatus: (p: CustomPatch, o?: ConfigurationOptions) => patch(`${customPath(p)}/status`, { ...p, namespace: p.namespace ?? '' }, o),
+    patchClusterCustomObjectStatus: (p: CustomPatch, o?: ConfigurationOptions) => patch(`${customPath({ ...p, namespace: undefined })}/status`, { ...p, namespace: '' }, o),
+  };
   // The generated signatures promise typed models; these are their JSON, which is what callers read.
-  return { core, networking } as unknown as WriteClients;
+  return { core, networking, custom } as unknown as WriteClients;
 }
 
 // ---- all of it --------------------------------------------------------------------------
@@ -616,6 +631,8 @@ export interface KubeClients {
   readonly networking: NetworkingV1Api;
   readonly discovery: DiscoveryV1Api;
   readonly coordination: CoordinationV1Api;
+  /** Custom resources (the Gateway API kinds). */
+  readonly custom: CustomObjectsApi;
   /** lbc's own connection (writes and watches); undefined for a cluster behind a proxy. */
   readonly api: ApiConnection | undefined;
   /** The per-object writes: over `api`, else client-node's clients. */
@@ -631,6 +648,7 @@ export function makeClients(kc: KubeConfig, opts: { fieldManager?: string } = {}
   reuseConnections(kc);
   const core = managedBy(kc.makeApiClient(CoreV1Api), fieldManager);
   const networking = managedBy(kc.makeApiClient(NetworkingV1Api), fieldManager);
+  const custom = managedBy(kc.makeApiClient(CustomObjectsApi), fieldManager);
   const api = ApiConnection.for(kc);
   return {
     kc,
@@ -638,7 +656,8 @@ export function makeClients(kc: KubeConfig, opts: { fieldManager?: string } = {}
     networking,
     discovery: kc.makeApiClient(DiscoveryV1Api),
     coordination: managedBy(kc.makeApiClient(CoordinationV1Api), fieldManager),
+    custom,
     api,
-    writes: api ? writeClients(api, fieldManager) : { core, networking },
+    writes: api ? writeClients(api, fieldManager) : { core, networking, custom },
   };
 }

@@ -4,12 +4,20 @@
 // reconcile with nothing to do writes nothing.
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { V1Condition, V1Ingress, V1Service } from '@kubernetes/client-node';
-import type { KubeClients } from './client.js';
+import type { KubeClients, WriteClients } from './client.js';
+import { GATEWAY_GROUP, type Gateway } from './gateway-api.js';
 import { MAX_CONDITION_MESSAGE, truncate } from './truncate.js';
 
-/** The kinds lbc writes status to. */
-export type StatusKind = 'Service' | 'Ingress';
-export type ObjectOf<K extends StatusKind> = K extends 'Service' ? V1Service : V1Ingress;
+/** The kinds whose load balancer lbc manages (finalizer and status). */
+export type StatusKind = 'Service' | 'Ingress' | 'Gateway';
+export type ObjectOf<K extends StatusKind> = K extends 'Service' ? V1Service : K extends 'Ingress' ? V1Ingress : Gateway;
+
+/** A Gateway API kind whose status lbc writes, as the custom objects API addresses it. */
+export interface GatewayApiResource {
+  readonly version: string;
+  readonly plural: string;
+  readonly namespaced: boolean;
+}
 
 /** One status.loadBalancer.ingress entry, the shape Service and Ingress share. */
 export interface LoadBalancerIngress {
@@ -66,7 +74,14 @@ interface KindInfo {
   hasConditions: boolean;
 }
 
-export type StatusClients = Pick<KubeClients, 'core' | 'networking'>;
+export type StatusClients = Pick<KubeClients, 'core' | 'networking'> & Partial<Pick<WriteClients, 'custom'>>;
+
+function customClient(c: StatusClients): NonNullable<WriteClients['custom']> {
+  if (!c.custom) throw new Error('no client for custom resources (Gateway API)');
+  return c.custom;
+}
+
+const GATEWAYS = { group: GATEWAY_GROUP, version: 'v1', plural: 'gateways' };
 
 const KINDS: Record<StatusKind, KindInfo> = {
   Service: {
@@ -77,6 +92,15 @@ const KINDS: Record<StatusKind, KindInfo> = {
   Ingress: {
     patch: (c, o, body, ct) => c.networking.patchNamespacedIngress({ ...o, body }, PATCH_OPTIONS[ct]),
     patchStatus: (c, o, body, ct) => c.networking.patchNamespacedIngressStatus({ ...o, body }, PATCH_OPTIONS[ct]),
+    hasConditions: false,
+  },
+  // A Gateway's status is not status.loadBalancer: controller/gateway/status.ts plans it
+  // and patchGatewayApiStatus writes it; only the finalizer goes through `patch`.
+  Gateway: {
+    // rbac: gateway.networking.k8s.io/gateways
+    patch: (c, o, body, ct) => customClient(c).patchNamespacedCustomObject({ ...GATEWAYS, ...o, body }, PATCH_OPTIONS[ct]),
+    // rbac: gateway.networking.k8s.io/gateways
+    patchStatus: (c, o, body, ct) => customClient(c).patchNamespacedCustomObjectStatus({ ...GATEWAYS, ...o, body }, PATCH_OPTIONS[ct]),
     hasConditions: false,
   },
 };
@@ -158,14 +182,15 @@ export interface DesiredStatus {
  */
 export function planStatusPatch(
   kind: StatusKind,
-  obj: V1Service | V1Ingress,
+  obj: V1Service | V1Ingress | Gateway,
   want: DesiredStatus,
   now: Date,
   drop: ReadonlySet<string> = new Set(),
 ): { status: Record<string, unknown> } | undefined {
+  if (kind === 'Gateway') return planGatewayClear(obj as Gateway, want);
   const status: Record<string, unknown> = {};
   const desired = normalizeIngress(want.ingress, drop);
-  const current = obj.status?.loadBalancer?.ingress as LoadBalancerIngress[] | undefined;
+  const current = (obj as V1Service | V1Ingress).status?.loadBalancer?.ingress as LoadBalancerIngress[] | undefined;
   if (!ingressEqual(current, desired, drop)) status.loadBalancer = { ingress: desired.length ? desired : null };
   if (KINDS[kind].hasConditions) {
     const existing = (obj as V1Service).status?.conditions;
@@ -179,6 +204,19 @@ export function planStatusPatch(
   return Object.keys(status).length ? { status } : undefined;
 }
 
+/**
+ * A Gateway carries no status.loadBalancer: what the load-balancer lifecycle asks to
+ * write there is not written (the Gateway reconciler writes addresses and conditions
+ * itself, controller/gateway/status.ts). Clearing (the Gateway is no longer lbc's) takes
+ * away the addresses, listeners and conditions lbc wrote.
+ */
+function planGatewayClear(obj: Gateway, want: DesiredStatus): { status: Record<string, unknown> } | undefined {
+  const cur = obj.status ?? {};
+  const clearing = want.ingress.length === 0 && want.removeConditionTypes !== undefined;
+  if (!clearing || ((cur.addresses ?? []).length === 0 && (cur.listeners ?? []).length === 0 && (cur.conditions ?? []).length === 0)) return undefined;
+  return { status: { addresses: null, listeners: null, conditions: null } };
+}
+
 export interface StatusWriterOptions {
   now?: () => Date;
 }
@@ -188,7 +226,7 @@ export class StatusWriter {
   private readonly now: () => Date;
   // Ingress entry fields this API server turned out not to store (ipMode before 1.29).
   // Left in, they would make every later comparison differ and every reconcile write.
-  private readonly unsupported: Record<StatusKind, Set<string>> = { Service: new Set(), Ingress: new Set() };
+  private readonly unsupported: Record<StatusKind, Set<string>> = { Service: new Set(), Ingress: new Set(), Gateway: new Set() };
 
   constructor(clients: StatusClients, opts: StatusWriterOptions = {}) {
     this.clients = clients;
@@ -251,11 +289,44 @@ export class StatusWriter {
     return this.writeStatus(kind, obj, { ingress: [], removeConditionTypes: conditionTypes });
   }
 
+  /**
+   * Writes a Gateway API object's whole status (planned by controller/gateway/status.ts)
+   * with its resourceVersion as a precondition: a route's status.parents is shared with
+   * other Gateways and controllers, so a write over a newer copy would drop their entries.
+   * A conflict comes back as ConflictError.
+   */
+  async patchGatewayApiStatus<T extends { metadata?: { name?: string; namespace?: string; resourceVersion?: string } }>(
+    resource: GatewayApiResource,
+    obj: T,
+    status: object,
+  ): Promise<WriteResult<T>> {
+    const c = customClient(this.clients);
+    const name = obj.metadata?.name ?? '';
+    const body = { metadata: { resourceVersion: obj.metadata?.resourceVersion }, status };
+    const target = { group: GATEWAY_GROUP, version: resource.version, plural: resource.plural, name, body };
+    try {
+      const object = (
+        resource.namespaced
+          ? // rbac: gateway.networking.k8s.io/gateways gateway.networking.k8s.io/httproutes gateway.networking.k8s.io/grpcroutes gateway.networking.k8s.io/tlsroutes gateway.networking.k8s.io/tcproutes gateway.networking.k8s.io/udproutes
+            await c.patchNamespacedCustomObjectStatus({ ...target, namespace: obj.metadata?.namespace ?? '' }, PATCH_OPTIONS[PatchStrategy.MergePatch])
+          : // rbac: gateway.networking.k8s.io/gatewayclasses
+            await c.patchClusterCustomObjectStatus(target, PATCH_OPTIONS[PatchStrategy.MergePatch])
+      ) as T;
+      return { object, written: true };
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 409) throw new ConflictError(`${resource.plural} ${ref(obj)} changed since resourceVersion ${obj.metadata?.resourceVersion}`, 409, err);
+      throw err;
+    }
+  }
+
   private async writeStatus<K extends StatusKind>(kind: K, obj: ObjectOf<K>, want: DesiredStatus): Promise<WriteResult<ObjectOf<K>>> {
     const patch = planStatusPatch(kind, obj, want, this.now(), this.unsupported[kind]);
     if (!patch) return { object: obj, written: false };
     const object = (await KINDS[kind].patchStatus(this.clients, nameOf(obj), patch, PatchStrategy.MergePatch)) as ObjectOf<K>;
-    this.learnDropped(kind, normalizeIngress(want.ingress, this.unsupported[kind]), object.status?.loadBalancer?.ingress as LoadBalancerIngress[] | undefined);
+    if (kind !== 'Gateway') {
+      const stored = (object as V1Service | V1Ingress).status?.loadBalancer?.ingress as LoadBalancerIngress[] | undefined;
+      this.learnDropped(kind, normalizeIngress(want.ingress, this.unsupported[kind]), stored);
+    }
     // The API server stores nothing for a patch that changes nothing it keeps (ipMode
     // before 1.29, sent once until it has been learned) and leaves the resourceVersion
     // where it was: no write happened, and no Event may say one did.

@@ -5,6 +5,7 @@ import type { HeldAddresses } from '../model/allocation.js';
 import type { LbKind, LbRef } from '../model/ref.js';
 import type { BackendProtocol, LoadBalancerSpec, ProviderOptions, TargetType } from '../model/spec.js';
 import type { LoadBalancerStatus } from '../model/status.js';
+import type { GatewayFeature } from '../model/gateway-features.js';
 import type { ModelError } from '../model/validation.js';
 
 /** One step a provider would take (plan) or took (ensure) against its API. */
@@ -53,6 +54,12 @@ export interface ProviderCapabilities {
    * absent: the provider answers 404 itself.
    */
   readonly systemDefaultBackend?: { readonly namespace: string; readonly service: string; readonly port: number | string };
+  /**
+   * The Gateway API features the provider serves when its layers include 'Gateway'
+   * (conformance names, model/gateway-features.ts); its GatewayClass publishes exactly
+   * these, and the Gateway builder refuses what is not here.
+   */
+  readonly gatewayFeatures?: readonly GatewayFeature[];
 }
 
 /** What a provider's own annotation parsing yields. */

@@ -10,8 +10,9 @@ import type { CompanionApi } from '../../src/controller/companions.js';
 import type { PodReader } from '../../src/controller/probe-pods.js';
 import type { EventSink, KubeWriter } from '../../src/controller/reconcile.js';
 import type { Cache } from '../../src/kube/cache.js';
+import type { Gateway } from '../../src/kube/gateway-api.js';
 
-type Obj = V1Service | V1Ingress;
+type Obj = V1Service | V1Ingress | Gateway;
 
 let rv = 100;
 export const nextRv = (): string => String(++rv);
@@ -24,23 +25,29 @@ export class FakeWriter implements KubeWriter {
   before: ((what: string, obj: Obj) => void) | undefined;
 
   /** The caches the writes land in, as a watch would deliver them. */
-  constructor(private readonly caches: { Service: Cache<V1Service>; Ingress: Cache<V1Ingress> }) {}
+  constructor(private readonly caches: { Service: Cache<V1Service>; Ingress: Cache<V1Ingress>; Gateway?: Cache<Gateway> }) {}
+
+  private cacheOf(kind: StatusKind): Cache<Obj> {
+    const c = this.caches[kind];
+    if (!c) throw new Error(`no ${kind} cache`);
+    return c as Cache<Obj>;
+  }
 
   private land<K extends StatusKind>(kind: K, obj: ObjectOf<K>): ObjectOf<K> {
-    (this.caches[kind] as Cache<Obj>).set(obj);
+    this.cacheOf(kind).set(obj);
     return obj;
   }
 
   private check(what: string, kind: StatusKind, obj: Obj): void {
     this.before?.(what, obj);
-    const current = this.caches[kind].get(`${obj.metadata?.namespace}/${obj.metadata?.name}`);
+    const current = this.cacheOf(kind).get(`${obj.metadata?.namespace}/${obj.metadata?.name}`);
     if (!current) throw Object.assign(new Error('not found'), { code: 404 });
   }
 
   async ensureFinalizer<K extends StatusKind>(kind: K, obj: ObjectOf<K>, finalizer: string): Promise<WriteResult<ObjectOf<K>>> {
     if (obj.metadata?.finalizers?.includes(finalizer)) return { object: obj, written: false };
     this.check('finalizer', kind, obj);
-    const current = this.caches[kind].get(`${obj.metadata?.namespace}/${obj.metadata?.name}`) as Obj;
+    const current = this.cacheOf(kind).get(`${obj.metadata?.namespace}/${obj.metadata?.name}`) as Obj;
     if (current.metadata?.resourceVersion !== obj.metadata?.resourceVersion) throw new ConflictError('changed', 409, undefined);
     this.writes.push(`${kind} ${obj.metadata?.name}: add finalizer`);
     const next = clone(current) as ObjectOf<K>;
@@ -56,7 +63,7 @@ export class FakeWriter implements KubeWriter {
     next.metadata = { ...next.metadata, finalizers: (next.metadata?.finalizers ?? []).filter((f) => f !== finalizer), resourceVersion: nextRv() };
     // As the API server: deleting and no finalizers left means gone.
     if (next.metadata.deletionTimestamp && next.metadata.finalizers?.length === 0) {
-      this.caches[kind].delete(`${obj.metadata?.namespace}/${obj.metadata?.name}`);
+      this.cacheOf(kind).delete(`${obj.metadata?.namespace}/${obj.metadata?.name}`);
       return { object: next, written: true };
     }
     return { object: this.land(kind, next), written: true };
@@ -80,7 +87,7 @@ export class FakeWriter implements KubeWriter {
     if (!patch) return { object: obj, written: false };
     this.check('status', kind, obj);
     this.writes.push(`${kind} ${obj.metadata?.name}: status`);
-    const current = this.caches[kind].get(`${obj.metadata?.namespace}/${obj.metadata?.name}`) as Obj;
+    const current = this.cacheOf(kind).get(`${obj.metadata?.namespace}/${obj.metadata?.name}`) as Obj;
     const next = clone(current) as ObjectOf<K>;
     const status = { ...(next.status ?? {}) } as Record<string, unknown>;
     for (const [k, v] of Object.entries(patch.status)) {

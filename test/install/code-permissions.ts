@@ -140,6 +140,15 @@ export function permissionsUsedBy(entry: string): UsedPermission[] {
       if (endpoints.length > 1) throw new Error(`${f.name}: ${m[1]} exists in several API classes; the scan cannot tell which`);
       const { httpMethod, path } = endpoints[0]!;
       const { apiGroup, resource, named } = parsePath(path);
+      if (apiGroup === '{group}') {
+        // CustomObjectsApi takes group and plural as arguments: the call site names what it reaches.
+        for (const p of customResourcesAt(f.text, m.index, `${f.name}: ${m[1]}`)) {
+          for (const verb of p.verbs ?? [verbOf(httpMethod, named)]) {
+            out.push({ apiGroup: p.apiGroup, resource: resource.replace('{plural}', p.resource), verb, from: `${f.name}: ${m[1]}` });
+          }
+        }
+        continue;
+      }
       out.push({ apiGroup, resource, verb: verbOf(httpMethod, named), from: `${f.name}: ${m[1]}` });
     }
     for (const m of f.text.matchAll(/\bnewInformer\(\s*[\w.]+\s*,\s*(\w+)\s*,/g)) {
@@ -167,6 +176,25 @@ export function permissionsUsedBy(entry: string): UsedPermission[] {
     }
   }
   return out;
+}
+
+/**
+ * The custom resources a CustomObjectsApi call at `index` reaches, from the
+ * `// rbac: [verbs] group/plural ...` comment right above it (verbs, comma-separated, when
+ * the call stands for more than its own, e.g. the informers a discovery list leads to).
+ */
+function customResourcesAt(text: string, index: number, where: string): { apiGroup: string; resource: string; verbs?: string[] }[] {
+  const before = text.slice(0, index).split('\n').slice(-4).join('\n');
+  const m = /\/\/ rbac: ((?:[a-z]+(?:,[a-z]+)* )?)([^\n]+)\n[^\n]*$|\/\/ rbac: ((?:[a-z]+(?:,[a-z]+)* )?)([^\n]+)\n[^\n]*\n[^\n]*$/.exec(before);
+  if (!m) throw new Error(`${where}: a custom-object call needs a \`// rbac: group/plural\` comment above it`);
+  const verbs = (m[1] ?? m[3] ?? '').trim();
+  return (m[2] ?? m[4] ?? '')
+    .trim()
+    .split(/\s+/)
+    .map((gr) => {
+      const slash = gr.indexOf('/');
+      return { apiGroup: gr.slice(0, slash), resource: gr.slice(slash + 1), ...(verbs ? { verbs: verbs.split(',') } : {}) };
+    });
 }
 
 /** The ResourceTypes named by `resource: Services` entries (WatchedKind definitions) in the files. */

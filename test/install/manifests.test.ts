@@ -14,6 +14,8 @@ import { checkInstallConfig, INSTALL_PROVIDERS } from '../../src/install/config-
 import { IRSA_ANNOTATION, manifestsYaml, WORKLOAD_IDENTITY_ANNOTATION, type KubeObject } from '../../src/install/manifests.js';
 import { controllerHeapMb } from '../../src/install/workloads.js';
 import { modelOf, typeErrors } from './kube-types.js';
+import { providerOfGatewayClass } from '../../src/controller/gateway/gateway-class.js';
+import { GATEWAY_CONTROLLER_NAME, type GatewayClass } from '../../src/kube/gateway-api.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -267,5 +269,22 @@ describe('controllerHeapMb', () => {
   it('refuses a limit it cannot read, rather than give V8 a wrong heap size', () => {
     expect(() => controllerHeapMb('512M')).toThrow(/expected a whole number of Mi or Gi/);
     expect(() => controllerHeapMb('0.5Gi')).toThrow(/"0.5Gi"/);
+  });
+});
+
+describe('lbc manifests --gateway-class', () => {
+  it('prints no GatewayClass unless asked (it needs the Gateway API CRDs, which users install)', async () => {
+    expect(parseStream(await cli('--provider', 'local')).some((o) => o.kind === 'GatewayClass')).toBe(false);
+  });
+
+  it("ends with a GatewayClass of lbc's controllerName whose parametersRef names the installed provider, which the controller reads as that provider", async () => {
+    for (const provider of INSTALL_PROVIDERS) {
+      const objects = parseStream(await cli('--provider', provider, '--gateway-class'));
+      const gc = objects.at(-1) as KubeObject & { spec: GatewayClass['spec'] };
+      expect(gc).toMatchObject({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: `lbc-${provider}` }, spec: { controllerName: GATEWAY_CONTROLLER_NAME } });
+      const cm = objects.find((o) => o.kind === 'ConfigMap') as KubeObject & { data: Record<string, string> };
+      const config = validateConfig(parse(cm.data['config.yaml'] ?? ''), 'ConfigMap lbc-config');
+      expect(providerOfGatewayClass(gc, config)).toEqual({ ok: true, provider });
+    }
   });
 });

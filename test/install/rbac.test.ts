@@ -19,6 +19,7 @@ import { makeClients } from '../../src/kube/client.js';
 import { parseMetalOptions } from '../../src/providers/metal/options.js';
 import { Speaker } from '../../src/providers/metal/speaker/speaker.js';
 import { allowed, publicPath } from './authorize.js';
+import { installGatewayApiCrds } from '../support/gateway-crds.js';
 import { permissionKey, permissionsUsedBy } from './code-permissions.js';
 import { freePort, localArgs, until } from './support.js';
 
@@ -144,6 +145,8 @@ describe('RBAC at run time: every request a scenario makes is allowed', () => {
 
   beforeAll(async () => {
     dev = await startDevCluster({ port: 0, onRequest: (r) => recording?.push(r) });
+    // With the Gateway API installed, the controller also watches its kinds: their grants are exercised too.
+    await installGatewayApiCrds(dev.kubeConfig());
     dir = mkdtempSync(join(tmpdir(), 'lbc-install-rbac-'));
     writeFileSync(join(dir, 'config.yaml'), configMap.data['config.yaml']!);
     const ns = dev.store.findKind('', 'Namespace')!;
@@ -219,7 +222,7 @@ describe('RBAC at run time: every request a scenario makes is allowed', () => {
     recording = undefined;
     const seen = new Set(records.map((r) => `${r.verb} ${r.resource ? r.resource.resource + (r.resource.subresource ? `/${r.resource.subresource}` : '') : r.path}`));
     // The scenario reached the writes that matter, so the check below is not of an idle controller.
-    for (const w of ['watch services', 'patch services', 'patch services/status', 'create events']) expect(seen, w).toContain(w);
+    for (const w of ['watch services', 'patch services', 'patch services/status', 'create events', 'watch gateways', 'watch httproutes', 'watch namespaces']) expect(seen, w).toContain(w);
     expect(denied(records, serviceAccount)).toEqual([]);
   }, 120_000);
 

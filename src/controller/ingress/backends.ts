@@ -1,57 +1,15 @@
 // The backends part of buildIngressModel: Service backends resolved to one Service port
-// each, then one target set per backend port (aws-load-balancer-controller's
-// model_build_target_group.go).
-//
-// A Service port with a node port gets instance targets (unless ip is asked for); a
-// ClusterIP Service gets ip targets from its EndpointSlices when the provider can do
-// ip, else a companion NodePort Service (owned by the Ingress, the user's Service
-// untouched) is requested. Each choice is reported so the reconciler can say it in an
-// Event.
-import type { V1EndpointSlice, V1IngressBackend, V1Node, V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
-import { podTargets, probePodOf, readinessProbePath, slicesOfService, type PodRef } from '../endpoints.js';
-import { ANNOTATION_TARGET_TYPE } from '../../model/lbc-annotations.js';
-import { toNodeTargets } from '../nodes.js';
-import type { BackendProtocol, HealthCheck, TargetSet, TargetType } from '../../model/spec.js';
+// each; ../target-sets.ts makes one target set per backend port.
+import type { V1IngressBackend, V1Service } from '@kubernetes/client-node';
+import type { ResolvedBackend } from '../target-sets.js';
 import type { ModelProvider } from '../service-model.js';
 import type { ModelError } from '../../model/validation.js';
 import { objectName, type Member } from './group.js';
 import { codePointOrder } from './order.js';
 
-export interface BackendRef {
-  readonly namespace: string;
-  readonly service: string;
-  /** The Service port number (resolved when the Ingress named the port). */
-  readonly port: number;
-}
-
-export interface BackendDecision {
-  /** `namespace/service:port`; also the target set's name. */
-  readonly key: string;
-  readonly backend: BackendRef;
-  readonly targetType: TargetType;
-  /** nodePort: the Service's own; companionNodePort: a companion Service's; endpoints: pod IPs. */
-  readonly via: 'nodePort' | 'companionNodePort' | 'endpoints';
-  /** One sentence for the Event. */
-  readonly reason: string;
-}
-
-/** A NodePort Service the reconciler should create (owned by the Ingress) so instance targets have a port. */
-export interface CompanionRequest {
-  readonly key: string;
-  readonly backend: BackendRef;
-  readonly servicePort: { readonly name?: string; readonly port: number; readonly targetPort: number | string; readonly protocol: 'TCP' };
-}
-
-export interface ResolvedBackend {
-  readonly key: string;
-  readonly backend: BackendRef;
-  readonly service: V1Service;
-  readonly port: V1ServicePort;
-  /** What the provider read from the Service's annotations for this port; absent: HTTP. */
-  readonly backendProtocol?: BackendProtocol;
-}
-
 export type BackendProtocolOf = NonNullable<ModelProvider['backendProtocol']>;
+
+export { buildTargetSets, type BackendDecision, type BackendRef, type CompanionRequest, type ResolvedBackend, type TargetSetInputs, type TargetSets } from '../target-sets.js';
 
 /** A backend of `member` at `field` → its target set's name, or undefined once the error is reported. */
 export type ResolveBackend = (member: Member, backend: V1IngressBackend, field: string) => string | undefined;
@@ -145,99 +103,3 @@ export class BackendResolver {
   }
 }
 
-export interface TargetSetInputs {
-  readonly endpointSlices: readonly V1EndpointSlice[];
-  /** Nodes that may receive traffic. */
-  readonly nodes: readonly V1Node[];
-  /** Whether the provider can target pod IPs. */
-  readonly supportsIp: boolean;
-  readonly targetType: TargetType;
-  /** Whether an annotation chose targetType; a default gives way to ip targets for a Service without a node port. */
-  readonly explicitTargetType: boolean;
-  readonly healthCheck: HealthCheck;
-  /**
-   * Whether a backend's readiness probe may lend the health check its path. A path the
-   * user chose wins over the probe's, as with ingress-gce's BackendConfig; then the Pod
-   * is not named, so the reconciler does not read it for nothing.
-   */
-  readonly followReadinessProbes: boolean;
-  /** Node ports of companion NodePort Services already in place, by backend key. */
-  readonly companionNodePorts?: ReadonlyMap<string, number>;
-  /** The Pods a previous build named in probePods, as the reconciler read them. */
-  readonly pods?: readonly V1Pod[];
-}
-
-export interface TargetSets {
-  readonly targetSets: readonly TargetSet[];
-  readonly decisions: readonly BackendDecision[];
-  /** Non-empty when some backend needs a companion NodePort Service that does not exist yet. */
-  readonly companions: readonly CompanionRequest[];
-  readonly probePods: readonly PodRef[];
-}
-
-/** One target set per backend port, and why each has the targets it has. */
-export function buildTargetSets(backends: readonly ResolvedBackend[], inputs: TargetSetInputs): TargetSets {
-  const decisions: BackendDecision[] = [];
-  const companions: CompanionRequest[] = [];
-  const targetSets: TargetSet[] = [];
-  const nodeTargets = toNodeTargets(inputs.nodes);
-  const pods = new Map((inputs.pods ?? []).map((p) => [`${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`, p]));
-  const probePods: PodRef[] = [];
-  for (const b of backends) {
-    const svcType = b.service.spec?.type ?? 'ClusterIP';
-    const ownNodePort = svcType === 'NodePort' || svcType === 'LoadBalancer' ? b.port.nodePort : undefined;
-    const companionPort = inputs.companionNodePorts?.get(b.key);
-    const slices = slicesOfService(inputs.endpointSlices, b.backend.namespace, b.backend.service);
-    const probePod = inputs.followReadinessProbes ? probePodOf(slices, b.port) : undefined;
-    if (probePod) probePods.push(probePod);
-    const pod = probePod && pods.get(`${probePod.namespace}/${probePod.name}`);
-    const probePath = pod ? readinessProbePath(pod, b.port.targetPort ?? b.port.port) : undefined;
-    const healthCheck = probePath !== undefined ? { ...inputs.healthCheck, readinessProbePath: probePath } : inputs.healthCheck;
-    const common = { name: b.key, protocol: 'HTTP' as const, healthCheck, backend: b.backend, ...(b.backendProtocol !== undefined ? { backendProtocol: b.backendProtocol } : {}) };
-    const ipSet = (): TargetSet => ({ ...common, type: 'ip', port: b.port.targetPort ?? b.port.port, targets: podTargets(slices, b.port) });
-    if (inputs.targetType === 'ip') {
-      targetSets.push(ipSet());
-      decisions.push({ key: b.key, backend: b.backend, targetType: 'ip', via: 'endpoints', reason: `${b.key}: ip targets (target type ip)` });
-    } else if (ownNodePort !== undefined) {
-      targetSets.push({ ...common, type: 'instance', nodePort: ownNodePort, targets: nodeTargets });
-      decisions.push({ key: b.key, backend: b.backend, targetType: 'instance', via: 'nodePort', reason: `${b.key}: instance targets on the Service's node port ${ownNodePort}` });
-    } else if (!inputs.explicitTargetType && inputs.supportsIp) {
-      targetSets.push(ipSet());
-      decisions.push({
-        key: b.key,
-        backend: b.backend,
-        targetType: 'ip',
-        via: 'endpoints',
-        reason: `${b.key}: ip targets, because the Service is ${svcType} and has no node port`,
-      });
-    } else if (companionPort !== undefined) {
-      targetSets.push({ ...common, type: 'instance', nodePort: companionPort, targets: nodeTargets });
-      decisions.push({
-        key: b.key,
-        backend: b.backend,
-        targetType: 'instance',
-        via: 'companionNodePort',
-        reason: `${b.key}: instance targets on companion NodePort Service port ${companionPort}, because the Service is ${svcType}`,
-      });
-    } else {
-      companions.push({
-        key: b.key,
-        backend: b.backend,
-        servicePort: {
-          ...(b.port.name !== undefined ? { name: b.port.name } : {}),
-          port: b.port.port,
-          targetPort: b.port.targetPort ?? b.port.port,
-          protocol: 'TCP',
-        },
-      });
-      decisions.push({
-        key: b.key,
-        backend: b.backend,
-        targetType: 'instance',
-        via: 'companionNodePort',
-        reason: `${b.key}: needs a companion NodePort Service, because the Service is ${svcType} and ${ANNOTATION_TARGET_TYPE} (or the provider) asks for instance targets`,
-      });
-    }
-  }
-  return { targetSets, decisions, companions, probePods };
-}

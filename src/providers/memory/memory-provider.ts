@@ -2,6 +2,7 @@
 // and the benchmark use it to watch the reconciler: which calls it made, with which
 // specs, how many of them wrote anything, and how it copes with failure, throttling and
 // calls that never return.
+import { GATEWAY_FEATURES } from '../../model/gateway-features.js';
 import { createHash } from 'node:crypto';
 import { sleep } from '../../kube/sleep.js';
 import { annotation, oneOf, parseAnnotations } from '../../model/annotations.js';
@@ -179,6 +180,9 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
       layers: this.opts.layers,
       targetTypes: [first ?? 'instance', ...others],
       annotationPrefixes: ['memory.lbc.dev/'],
+      // It carries no traffic, so it declares every feature lbc's Gateway model has: what
+      // a controller test needs is the model, not a data path.
+      ...(this.opts.layers.includes('Gateway') ? { gatewayFeatures: GATEWAY_FEATURES } : {}),
     };
   }
 

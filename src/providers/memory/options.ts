@@ -28,8 +28,9 @@ export const memoryOptionsSchema = z.strictObject({
     .min(1)
     .refine((a) => new Set(a).size === a.length, 'must not repeat a target type')
     .default(['instance', 'ip']),
+  /** 'Gateway' serves GatewaySpecs, recording them as it records the others. */
   layers: z
-    .array(z.enum(['L4', 'L7']))
+    .array(z.enum(['L4', 'L7', 'Gateway']))
     .min(1)
     .refine((a) => new Set(a).size === a.length, 'must not repeat a layer')
     .default(['L4', 'L7']),

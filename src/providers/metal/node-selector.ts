@@ -2,6 +2,9 @@
 // selectors, with the API's semantics: every requirement must hold; an empty selector
 // matches everything. Pure.
 import { z } from 'zod';
+import { selectorMatches } from '../../model/label-selector.js';
+
+export { selectorMatches };
 
 export const labelSelectorSchema = z.strictObject({
   matchLabels: z.record(z.string(), z.string()).optional(),
@@ -23,30 +26,6 @@ export const labelSelectorSchema = z.strictObject({
 });
 
 export type LabelSelector = z.output<typeof labelSelectorSchema>;
-
-export function selectorMatches(sel: LabelSelector, labels: Readonly<Record<string, string>> | undefined): boolean {
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
-  for (const e of sel.matchExpressions ?? []) {
-    const has = Object.hasOwn(l, e.key);
-    const value = l[e.key];
-    switch (e.operator) {
-      case 'In':
-        if (!has || !(e.values ?? []).includes(value ?? '')) return false;
-        break;
-      case 'NotIn':
-        if (has && (e.values ?? []).includes(value ?? '')) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-    }
-  }
-  return true;
-}
 
 /** Any of `selectors` matches; no selectors at all matches every node. */
 export function anySelectorMatches(selectors: readonly LabelSelector[], labels: Readonly<Record<string, string>> | undefined): boolean {

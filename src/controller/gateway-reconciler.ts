@@ -1,0 +1,247 @@
+// Reconciles one Gateway into one load balancer, as the third user of the shared
+// lifecycle (finalizer, ensure, Events, failure classification and retries, delete and
+// release): the builder (gateway-model.ts) turns the Gateway, its GatewayClass and the
+// routes that name it into a GatewaySpec and the specification's status; this writes
+// that status (the Gateway's after the provider answered, each route's entries for this
+// Gateway at once) only where it changed. GatewayClasses of lbc's controllerName are
+// reconciled here too (queue key `gatewayclass/<name>`): Accepted and supportedFeatures.
+import type { V1EndpointSlice, V1Namespace, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { Cache, IndexFunc } from '../kube/cache.js';
+import { GATEWAY_CONTROLLER_NAME, type AnyRoute, type Gateway, type GatewayClass, type ReferenceGrant } from '../kube/gateway-api.js';
+import type { GatewayResourceType } from '../kube/gateway-resources.js';
+import { ENDPOINTSLICE_BY_SERVICE } from '../kube/indexes.js';
+import { hasFinalizer, type GatewayApiResource, type WriteResult } from '../kube/status.js';
+import { buildGatewayModel, gatewayRef, type GatewayModelResult, type RouteStatusUpdate } from './gateway-model.js';
+import { Accepted, condition, GatewayReason } from './gateway/conditions.js';
+import { gatewayClassStatus, isOurGatewayClass, providerOfGatewayClass } from './gateway/gateway-class.js';
+import { gatewaysOfRoute, servicesOfRoute, type GatewayRoutes } from './gateway/routes.js';
+import { planGatewayClassStatus, planGatewayStatus, planRouteParents, type ProgrammedState } from './gateway/status.js';
+import { LoadBalancerLifecycle } from './load-balancer-lifecycle.js';
+import type { OwnWrites } from './own-writes.js';
+import { DONE, FINALIZER, keyOf, type AppliedLb, type Flight, type LoadBalancerReconciler, type LogSubject, type Outcome, type ReconcilerEnv } from './reconcile.js';
+
+export const GATEWAY_CLASS_KEY_PREFIX = 'gatewayclass/';
+/** Route caches: by the Gateways (`ns/name`) a route names or carries lbc's status for. */
+export const ROUTE_BY_GATEWAY = 'byGateway';
+/** Gateway cache: by GatewayClass name. */
+export const GATEWAY_BY_CLASS = 'byClass';
+
+export const routeByGateway: IndexFunc<AnyRoute> = gatewaysOfRoute;
+export const gatewayByClass: IndexFunc<Gateway> = (gw) => [gw.spec?.gatewayClassName ?? ''];
+
+/** Writes a Gateway API object's whole status (kube/status.ts StatusWriter.patchGatewayApiStatus). */
+export interface GatewayApiStatusWriter {
+  patchGatewayApiStatus<T extends { metadata?: { name?: string; namespace?: string; resourceVersion?: string } }>(resource: GatewayApiResource, obj: T, status: object): Promise<WriteResult<T>>;
+}
+
+type RouteCache<T extends AnyRoute> = { readonly resource: GatewayApiResource; readonly cache: Pick<Cache<T>, 'byIndex'> };
+
+export interface GatewayReconcilerDeps extends ReconcilerEnv {
+  readonly gateways: Pick<Cache<Gateway>, 'get'>;
+  readonly gatewayClasses: Pick<Cache<GatewayClass>, 'get'>;
+  readonly routes: {
+    readonly http?: RouteCache<NonNullable<GatewayRoutes['http']>[number]>;
+    readonly grpc?: RouteCache<NonNullable<GatewayRoutes['grpc']>[number]>;
+    readonly tls?: RouteCache<NonNullable<GatewayRoutes['tls']>[number]>;
+    readonly tcp?: RouteCache<NonNullable<GatewayRoutes['tcp']>[number]>;
+    readonly udp?: RouteCache<NonNullable<GatewayRoutes['udp']>[number]>;
+  };
+  readonly referenceGrants?: Pick<Cache<ReferenceGrant>, 'list'>;
+  readonly namespaces: Pick<Cache<V1Namespace>, 'list'>;
+  readonly services: Pick<Cache<V1Service>, 'get'>;
+  readonly endpointSlices: Pick<Cache<V1EndpointSlice>, 'byIndex'>;
+  readonly secrets: Pick<Cache<V1Secret>, 'get'>;
+  nodes(): readonly V1Node[];
+  readonly fresh: OwnWrites<Gateway>;
+  /** Routes as lbc's status writes returned them, by `Kind/ns/name`, until the caches catch up. */
+  readonly freshRoutes: OwnWrites<AnyRoute>;
+  readonly statusWriter: GatewayApiStatusWriter;
+  readonly resources: { readonly gateways: GatewayApiResource; readonly gatewayClasses: GatewayApiResource };
+}
+
+export function gatewaySubject(key: string, provider?: string): LogSubject {
+  const slash = key.indexOf('/');
+  return { kind: 'Gateway', namespace: key.slice(0, slash), name: key.slice(slash + 1), ...(provider !== undefined ? { provider } : {}) };
+}
+
+const PENDING = 'the provider has not programmed the load balancer yet (see the Gateway\'s Events)';
+
+export class GatewayReconciler implements LoadBalancerReconciler {
+  private readonly lifecycle: LoadBalancerLifecycle<'Gateway'>;
+  /** What each Gateway's last build read, so Service, EndpointSlice and Secret news reach it. */
+  private readonly uses = new Map<string, { services: Set<string>; secrets: Set<string> }>();
+
+  constructor(private readonly deps: GatewayReconcilerDeps) {
+    this.lifecycle = new LoadBalancerLifecycle({ ...deps, kind: 'Gateway', latest: (key) => deps.fresh.resolve(key, deps.gateways.get(key)), subject: gatewaySubject });
+  }
+
+  deferRetry(key: string, atMs: number): void {
+    this.lifecycle.deferRetry(key, atMs);
+  }
+
+  keysWithInstanceTargets(): string[] {
+    return this.lifecycle.keysWithInstanceTargets();
+  }
+
+  usesIpTargets(key: string): boolean {
+    return this.lifecycle.usesIpTargets(key);
+  }
+
+  appliedRecord(key: string): Readonly<AppliedLb> | undefined {
+    return this.lifecycle.record(key);
+  }
+
+  /** Gateways whose last build read the Service (`ns/name`). */
+  gatewaysUsingService(key: string): string[] {
+    return [...this.uses].filter(([, u]) => u.services.has(key)).map(([k]) => k);
+  }
+
+  /** Gateways whose last build read (or looked for) the Secret (`ns/name`). */
+  gatewaysUsingSecret(key: string): string[] {
+    return [...this.uses].filter(([, u]) => u.secrets.has(key)).map(([k]) => k);
+  }
+
+  async reconcile(key: string, flight: Flight): Promise<Outcome> {
+    if (key.startsWith(GATEWAY_CLASS_KEY_PREFIX)) return this.reconcileClass(key.slice(GATEWAY_CLASS_KEY_PREFIX.length));
+    const { deps, lifecycle } = this;
+    const gw = deps.fresh.resolve(key, deps.gateways.get(key));
+    const cls = gw ? deps.gatewayClasses.get(gw.spec?.gatewayClassName ?? '') : undefined;
+    if (!gw || !isOurGatewayClass(cls) || gw.metadata?.deletionTimestamp) return this.teardown(key, gw, flight);
+    const owner = providerOfGatewayClass(cls, deps.config);
+    const provider = owner.ok ? deps.providers.byName(owner.provider) : undefined;
+    if (!owner.ok || !provider) {
+      const message = owner.ok ? `provider ${owner.provider} is not configured` : `GatewayClass ${cls.metadata?.name ?? ''}: ${owner.message}`;
+      lifecycle.report(key, [gw], message);
+      await this.writeGateway(gw, { accepted: condition(Accepted, false, GatewayReason.Invalid, message, gw.metadata?.generation), listeners: [], attachedRoutes: new Map(), programmed: { kind: 'invalid', message } });
+      return DONE;
+    }
+
+    const routes = this.candidateRoutes(key);
+    const built = buildGatewayModel({ ...this.inputs(gw, routes), provider, className: cls.metadata?.name ?? '', clusterName: deps.config.clusterName });
+    await this.writeRoutes(gw, routes, built.routes);
+    const spec = built.spec;
+    if (!spec) {
+      const message =
+        built.companions.length > 0
+          ? `backends ${built.companions.map((c) => c.key).join(', ')} have no node port, and provider ${provider.name} cannot target pods: give the Services type NodePort`
+          : (built.problem ?? 'the Gateway is not valid');
+      lifecycle.report(key, [gw], message);
+      await this.writeGateway(gw, { ...statusOf(built), programmed: { kind: 'invalid', message } });
+      return DONE;
+    }
+    if (built.problem) lifecycle.report(key, [gw], built.problem);
+    else lifecycle.resolved(key);
+
+    const adopted = hasFinalizer(gw, FINALIZER);
+    const stale = await lifecycle.replaceStale(key, [gw], provider.name, spec.ref.uid, flight);
+    if (stale.kind !== 'done') return stale;
+    const ensured = await lifecycle.ensure(key, { objects: [gw], provider, spec, adopted }, flight);
+    if (!ensured.ok) {
+      const latest = deps.fresh.resolve(key, deps.gateways.get(key));
+      if (latest && !latest.metadata?.deletionTimestamp) await this.writeGateway(latest, { ...statusOf(built), programmed: { kind: 'pending', message: PENDING } });
+      return ensured.outcome;
+    }
+    const [current = gw] = ensured.objects;
+    const written = await this.writeGateway(current, { ...statusOf(built), programmed: { kind: 'programmed', status: ensured.status } });
+    lifecycle.ensured([current], ensured.kind, written, 'Updated load balancer with new targets');
+    return DONE;
+  }
+
+  /** Routes of every served kind that name the Gateway or carry lbc's status for it. */
+  private candidateRoutes(key: string): GatewayRoutes {
+    const { routes } = this.deps;
+    const of = <T extends AnyRoute>(r: RouteCache<T> | undefined): T[] => (r ? r.cache.byIndex(ROUTE_BY_GATEWAY, key) : []);
+    return { http: of(routes.http), grpc: of(routes.grpc), tls: of(routes.tls), tcp: of(routes.tcp), udp: of(routes.udp) };
+  }
+
+  private inputs(gw: Gateway, routes: GatewayRoutes): Omit<Parameters<typeof buildGatewayModel>[0], 'provider' | 'className' | 'clusterName'> {
+    const { deps } = this;
+    const all = [...(routes.http ?? []), ...(routes.grpc ?? []), ...(routes.tls ?? []), ...(routes.tcp ?? []), ...(routes.udp ?? [])];
+    const serviceKeys = new Set(all.flatMap(servicesOfRoute));
+    const gwNamespace = gw.metadata?.namespace ?? '';
+    const secretKeys = new Set(
+      (gw.spec?.listeners ?? []).flatMap((l) => (l.tls?.certificateRefs ?? []).filter((r) => (r.kind ?? 'Secret') === 'Secret').map((r) => `${r.namespace ?? gwNamespace}/${r.name}`)),
+    );
+    this.uses.set(keyOf(gw), { services: serviceKeys, secrets: secretKeys });
+    const services: V1Service[] = [];
+    const endpointSlices: V1EndpointSlice[] = [];
+    for (const k of serviceKeys) {
+      const svc = deps.services.get(k);
+      if (svc) services.push(svc);
+      endpointSlices.push(...deps.endpointSlices.byIndex(ENDPOINTSLICE_BY_SERVICE, k));
+    }
+    return {
+      gateway: gw,
+      routes,
+      referenceGrants: deps.referenceGrants?.list() ?? [],
+      namespaces: deps.namespaces.list(),
+      services,
+      endpointSlices,
+      secrets: [...secretKeys].flatMap((k) => deps.secrets.get(k) ?? []),
+      nodes: deps.nodes(),
+    };
+  }
+
+  /** Writes the Gateway's status if it changed; whether it wrote. */
+  private async writeGateway(gw: Gateway, want: Parameters<typeof planGatewayStatus>[1]): Promise<boolean> {
+    const status = planGatewayStatus(gw, want, new Date());
+    if (!status) return false;
+    const w = await this.deps.statusWriter.patchGatewayApiStatus(this.deps.resources.gateways, gw, status);
+    this.deps.fresh.remember(keyOf(gw), w.object);
+    return true;
+  }
+
+  /** Each route's entries for this Gateway, as the build says; routes that no longer name it lose theirs. */
+  private async writeRoutes(gw: Gateway | { metadata: { namespace: string; name: string } }, routes: GatewayRoutes, updates: readonly RouteStatusUpdate[]): Promise<void> {
+    const { deps } = this;
+    const kinds = [
+      [routes.http, deps.routes.http],
+      [routes.grpc, deps.routes.grpc],
+      [routes.tls, deps.routes.tls],
+      [routes.tcp, deps.routes.tcp],
+      [routes.udp, deps.routes.udp],
+    ] as const;
+    const now = new Date();
+    for (const [list, cache] of kinds) {
+      if (!cache) continue;
+      for (const cached of list ?? []) {
+        const update = updates.find((u) => u.route.route === cached);
+        const key = `${cached.kind ?? ''}/${keyOf(cached)}`;
+        const route = deps.freshRoutes.resolve(key, cached) ?? cached;
+        const parents = planRouteParents(route.status?.parents, route.metadata?.namespace ?? '', gw, update?.parents ?? [], now);
+        if (!parents) continue;
+        const w = await deps.statusWriter.patchGatewayApiStatus(cache.resource, route, { parents });
+        deps.freshRoutes.remember(key, w.object);
+      }
+    }
+  }
+
+  private async teardown(key: string, gw: Gateway | undefined, flight: Flight): Promise<Outcome> {
+    const leaving = gw && hasFinalizer(gw, FINALIZER) ? [gw] : [];
+    const out = await this.lifecycle.teardown(key, { leaving, ref: gw ? gatewayRef(gw) : undefined, why: gw ? 'the Gateway is no longer lbc\'s, or is being deleted' : 'the Gateway is gone' }, flight);
+    if (out.kind !== 'done') return out;
+    this.uses.delete(key);
+    // Routes keep no status from a Gateway lbc does not serve.
+    const slash = key.indexOf('/');
+    await this.writeRoutes({ metadata: { namespace: key.slice(0, slash), name: key.slice(slash + 1) } }, this.candidateRoutes(key), []);
+    return DONE;
+  }
+
+  private async reconcileClass(name: string): Promise<Outcome> {
+    const { deps } = this;
+    const gc = deps.gatewayClasses.get(name);
+    if (!gc || gc.spec?.controllerName !== GATEWAY_CONTROLLER_NAME) return DONE;
+    const owner = providerOfGatewayClass(gc, deps.config);
+    const provider = owner.ok ? deps.providers.byName(owner.provider) : undefined;
+    const features = provider?.capabilities.layers.includes('Gateway') ? provider.capabilities.gatewayFeatures : undefined;
+    const status = planGatewayClassStatus(gc, gatewayClassStatus(gc, owner, features), new Date());
+    if (status) await deps.statusWriter.patchGatewayApiStatus(deps.resources.gatewayClasses, gc, status);
+    return DONE;
+  }
+}
+
+function statusOf(built: GatewayModelResult): Omit<Parameters<typeof planGatewayStatus>[1], 'programmed'> {
+  return { accepted: built.accepted, listeners: built.listeners, attachedRoutes: built.attachedRoutes };
+}
+
+export type { ProgrammedState, GatewayResourceType };

@@ -1,0 +1,33 @@
+// Installs the Gateway API v1.4.0 CRDs (experimental channel: every route kind) from
+// ../shared/crds on a test cluster, devcluster or real, as a user installs the upstream
+// release; lbc does not ship them.
+import { ApiextensionsV1Api, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+const CRDS = new URL('../../../shared/crds/gateway-api-v1.4.0/experimental/', import.meta.url).pathname;
+const GROUP = 'gateway.networking.k8s.io';
+
+export async function installGatewayApiCrds(kc: KubeConfig, timeoutMs = 20_000): Promise<void> {
+  const ext = kc.makeApiClient(ApiextensionsV1Api);
+  const crds = readdirSync(CRDS)
+    .filter((f) => f.startsWith(`${GROUP}_`))
+    .flatMap((f) => parseAllDocuments(readFileSync(join(CRDS, f), 'utf8')).map((d) => d.toJSON() as V1CustomResourceDefinition))
+    .filter((d) => d.kind === 'CustomResourceDefinition');
+  for (const crd of crds) {
+    await ext.createCustomResourceDefinition({ body: crd }).catch((err: { code?: number }) => {
+      // Another suite (or an earlier run on a real cluster) installed it already.
+      if (err.code !== 409) throw err;
+    });
+  }
+  const deadline = Date.now() + timeoutMs;
+  for (const crd of crds) {
+    for (;;) {
+      const c = await ext.readCustomResourceDefinition({ name: crd.metadata?.name ?? '' });
+      if (c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True')) break;
+      if (Date.now() > deadline) throw new Error(`CRD ${crd.metadata?.name ?? ''} not Established within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
