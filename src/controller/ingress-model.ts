@@ -10,7 +10,7 @@ import type { V1EndpointSlice, V1Ingress, V1Node, V1Pod, V1Secret, V1Service } f
 import type { PodRef } from './endpoints.js';
 import { GroupActions } from './ingress/actions.js';
 import { BackendResolver, buildTargetSets, type BackendDecision, type CompanionRequest } from './ingress/backends.js';
-import { groupMembers, groupSettings, objectName, type IngressGroupIdentity } from './ingress/group.js';
+import { backendSettings, groupMembers, groupSettings, objectName, type IngressGroupIdentity } from './ingress/group.js';
 import { buildListeners } from './ingress/listeners.js';
 import { RouteTable } from './ingress/rules.js';
 import { GroupTls } from './ingress/tls.js';
@@ -73,7 +73,7 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
 
   const shared = groupSettings(members, provider);
   const errors: ModelError[] = [...shared.errors];
-  const backends = new BackendResolver(input.services, errors);
+  const backends = new BackendResolver(input.services, errors, provider.capabilities.annotationScopes);
   const actions = new GroupActions(provider, shared.annotations, backends.resolve, errors);
   const routes = new RouteTable(actions, backends.resolve, errors);
   const tls = new GroupTls(input.secrets, provider, errors);
@@ -87,8 +87,11 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
   }
   const { settings } = shared;
   if (errors.length > 0 || !settings) return { ok: false, reason: 'invalid', errors };
+  const resolved = backends.resolved();
+  const perBackend = backendSettings(resolved, shared, provider, errors);
+  if (errors.length > 0) return { ok: false, reason: 'invalid', errors };
 
-  const sets = buildTargetSets(backends.resolved(), {
+  const sets = buildTargetSets(resolved, {
     endpointSlices: input.endpointSlices,
     nodes: input.nodes,
     supportsIp: provider.capabilities.targetTypes.includes('ip'),
@@ -98,6 +101,7 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
     followReadinessProbes: settings.lbc.hcPath === undefined && settings.healthCheck.protocol === 'HTTP',
     ...(input.companionNodePorts ? { companionNodePorts: input.companionNodePorts } : {}),
     ...(input.pods ? { pods: input.pods } : {}),
+    perBackend,
   });
   if (sets.companions.length > 0) return { ok: false, reason: 'needsCompanions', companions: sets.companions, backends: sets.decisions };
 

@@ -11,9 +11,10 @@ import type { V1EndpointSlice, V1IngressBackend, V1Node, V1Pod, V1Service, V1Ser
 import { podTargets, probePodOf, readinessProbePath, slicesOfService, type PodRef } from '../endpoints.js';
 import { ANNOTATION_TARGET_TYPE } from '../../model/lbc-annotations.js';
 import { toNodeTargets } from '../nodes.js';
-import type { HealthCheck, TargetSet, TargetType } from '../../model/spec.js';
+import type { HealthCheck, ProviderOptions, TargetSet, TargetType } from '../../model/spec.js';
 import type { ModelError } from '../../model/validation.js';
-import { objectName, type Member } from './group.js';
+import type { AnnotationScopes } from '../../providers/types.js';
+import { objectName, targetSetAnnotations, type Member } from './group.js';
 import { codePointOrder } from './order.js';
 
 export interface BackendRef {
@@ -46,6 +47,17 @@ export interface ResolvedBackend {
   readonly backend: BackendRef;
   readonly service: V1Service;
   readonly port: V1ServicePort;
+  /** The first member (in rule order) that routes to it. */
+  readonly member: Member;
+  /** Its per-target-set annotations (the provider's annotationScopes), Service over Ingress. */
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+/** What one backend's own annotations chose, where the provider scopes them per target set. */
+export interface BackendSettings {
+  readonly targetType: TargetType;
+  readonly explicitTargetType: boolean;
+  readonly providerOptions: ProviderOptions;
 }
 
 /** A backend of `member` at `field` → its target set's name, or undefined once the error is reported. */
@@ -59,6 +71,7 @@ export class BackendResolver {
   constructor(
     services: readonly V1Service[],
     private readonly errors: ModelError[],
+    private readonly scopes?: AnnotationScopes,
   ) {
     this.services = new Map(services.map((s) => [`${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`, s]));
   }
@@ -95,7 +108,23 @@ export class BackendResolver {
       return undefined;
     }
     const key = `${m.namespace}/${b.service.name}:${port.port}`;
-    this.backends.set(key, { key, backend: { namespace: m.namespace, service: b.service.name, port: port.port }, service: svc, port });
+    const annotations = this.scopes ? targetSetAnnotations(m, svc, this.scopes) : {};
+    const earlier = this.backends.get(key);
+    if (earlier) {
+      // One target set per Service port: two members asking different target-group
+      // settings of it would each change the other's (aws-load-balancer-controller gives
+      // each Ingress its own target group; lbc shares one, so it refuses the difference).
+      if (!sameAnnotations(earlier.annotations, annotations)) {
+        this.errors.push({
+          field: `${field}.service`,
+          object,
+          reason: `${objectName(earlier.member.ingress)} routes to ${key} too, with other target group annotations (${describeDifference(earlier.annotations, annotations)}); set them alike on both Ingresses, or on the Service`,
+        });
+        return undefined;
+      }
+      return key;
+    }
+    this.backends.set(key, { key, backend: { namespace: m.namespace, service: b.service.name, port: port.port }, service: svc, port, member: m, annotations });
     return key;
   };
 
@@ -103,6 +132,17 @@ export class BackendResolver {
   resolved(): ResolvedBackend[] {
     return [...this.backends.values()].sort((x, y) => codePointOrder(x.key, y.key));
   }
+}
+
+const sameAnnotations = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+
+function describeDifference(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): string {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])]
+    .filter((k) => a[k] !== b[k])
+    .sort(codePointOrder)
+    .map((k) => `${k}: ${JSON.stringify(a[k] ?? null)} vs ${JSON.stringify(b[k] ?? null)}`)
+    .join('; ');
 }
 
 export interface TargetSetInputs {
@@ -125,6 +165,8 @@ export interface TargetSetInputs {
   readonly companionNodePorts?: ReadonlyMap<string, number>;
   /** The Pods a previous build named in probePods, as the reconciler read them. */
   readonly pods?: readonly V1Pod[];
+  /** Per backend key, where the backend's own annotations chose; the inputs' targetType otherwise. */
+  readonly perBackend?: ReadonlyMap<string, BackendSettings>;
 }
 
 export interface TargetSets {
@@ -153,15 +195,18 @@ export function buildTargetSets(backends: readonly ResolvedBackend[], inputs: Ta
     const pod = probePod && pods.get(`${probePod.namespace}/${probePod.name}`);
     const probePath = pod ? readinessProbePath(pod, b.port.targetPort ?? b.port.port) : undefined;
     const healthCheck = probePath !== undefined ? { ...inputs.healthCheck, readinessProbePath: probePath } : inputs.healthCheck;
-    const common = { name: b.key, protocol: 'HTTP' as const, healthCheck, backend: b.backend };
+    const own = inputs.perBackend?.get(b.key);
+    const targetType = own?.targetType ?? inputs.targetType;
+    const explicitTargetType = own?.explicitTargetType ?? inputs.explicitTargetType;
+    const common = { name: b.key, protocol: 'HTTP' as const, healthCheck, backend: b.backend, ...(own ? { providerOptions: own.providerOptions } : {}) };
     const ipSet = (): TargetSet => ({ ...common, type: 'ip', port: b.port.targetPort ?? b.port.port, targets: podTargets(slices, b.port) });
-    if (inputs.targetType === 'ip') {
+    if (targetType === 'ip') {
       targetSets.push(ipSet());
       decisions.push({ key: b.key, backend: b.backend, targetType: 'ip', via: 'endpoints', reason: `${b.key}: ip targets (target type ip)` });
     } else if (ownNodePort !== undefined) {
       targetSets.push({ ...common, type: 'instance', nodePort: ownNodePort, targets: nodeTargets });
       decisions.push({ key: b.key, backend: b.backend, targetType: 'instance', via: 'nodePort', reason: `${b.key}: instance targets on the Service's node port ${ownNodePort}` });
-    } else if (!inputs.explicitTargetType && inputs.supportsIp) {
+    } else if (!explicitTargetType && inputs.supportsIp) {
       targetSets.push(ipSet());
       decisions.push({
         key: b.key,

@@ -17,7 +17,7 @@ import {
   type Provider,
   type ProviderCapabilities,
 } from '../types.js';
-import { forwardServicesOf, INGRESS_PREFIX, parseAwsOptions, SERVICE_PREFIX, type AwsLbOptions } from './annotations.js';
+import { forwardServicesOf, INGRESS_PREFIX, ingressAnnotationScopes, parseAwsOptions, SERVICE_PREFIX, type AwsLbOptions } from './annotations.js';
 import { AwsApi, createClients, type CallObserver, type ClientOverrides } from './api.js';
 import { Inventory } from './inventory.js';
 import type { AwsOptions } from './options.js';
@@ -43,6 +43,7 @@ export class AwsProvider implements Provider<AwsLbOptions> {
     layers: ['L4', 'L7'],
     targetTypes: ['instance', 'ip'],
     annotationPrefixes: [SERVICE_PREFIX, INGRESS_PREFIX],
+    annotationScopes: ingressAnnotationScopes,
     certificatesByHost: true,
   };
   readonly clusterName: string;
