@@ -9,3 +9,7 @@ export const DeletingLoadBalancer = 'DeletingLoadBalancer';
 export const DeletedLoadBalancer = 'DeletedLoadBalancer';
 /** Which targets an Ingress backend gets (node port, companion node port, pod IPs), and why. */
 export const BackendTargets = 'BackendTargets';
+/** On an Ingress whose rules for a host were left out: another namespace's member of its group serves that host. */
+export const HostClaimRefused = 'HostClaimRefused';
+/** On the Ingress that owns a host, naming the member from another namespace that tried to route for it. */
+export const HostClaimRepelled = 'HostClaimRepelled';

@@ -10,7 +10,8 @@ import type { V1Ingress } from '@kubernetes/client-node';
 import type { PodRef } from './endpoints.js';
 import { GroupActions } from './ingress/actions.js';
 import { BackendResolver, buildTargetSets, type BackendDecision, type CompanionRequest } from './ingress/backends.js';
-import { groupMembers, groupSettings, objectName, type IngressGroupIdentity } from './ingress/group.js';
+import { backendSettings, groupMembers, groupSettings, objectName, type IngressGroupIdentity } from './ingress/group.js';
+import { HostClaims, type RefusedClaim } from './ingress/host-claims.js';
 import { buildListeners } from './ingress/listeners.js';
 import { RouteTable } from './ingress/rules.js';
 import { GroupTls } from './ingress/tls.js';
@@ -21,6 +22,7 @@ import type { ModelError } from '../model/validation.js';
 export { matchRoute, type RouteRule } from '../model/routes.js';
 export { actionServicesOf, USE_ANNOTATION } from './ingress/actions.js';
 export type { BackendDecision, BackendRef, CompanionRequest } from './ingress/backends.js';
+export type { RefusedClaim } from './ingress/host-claims.js';
 export { ingressGroupOf, type IngressGroupIdentity } from './ingress/group.js';
 export { HTTP_PORT, HTTPS_PORT } from './ingress/listeners.js';
 
@@ -40,6 +42,8 @@ export type IngressModelResult<O extends ProviderOptions = ProviderOptions> =
       readonly group: IngressGroupIdentity;
       /** One ready Pod per backend, whose readiness probe the health check may follow; pass them back as `pods`. */
       readonly probePods: readonly PodRef[];
+      /** Hosts members named but another namespace owns in this group: left out of the spec. */
+      readonly refusedHosts: readonly RefusedClaim[];
     }
   | { readonly ok: false; readonly reason: 'invalid'; readonly errors: readonly ModelError[] }
   | {
@@ -57,9 +61,10 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
 
   const shared = groupSettings(members, provider);
   const errors: ModelError[] = [...shared.errors];
-  const backends = new BackendResolver(input.services, errors, provider.backendProtocol?.bind(provider));
+  const backends = new BackendResolver(input.services, errors, { protocolOf: provider.backendProtocol?.bind(provider), scopes: provider.capabilities.annotationScopes });
   const actions = new GroupActions(provider, shared.annotations, backends.resolve, errors);
-  const routes = new RouteTable(actions, backends.resolve, errors);
+  const claims = new HostClaims(members);
+  const routes = new RouteTable(actions, backends.resolve, errors, (m, host) => claims.admits(m, host));
   const tls = new GroupTls(input.secrets, provider, errors);
   // Member by member, rules before TLS, so the errors read in the order of the manifests.
   for (const m of members) {
@@ -76,8 +81,11 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
     errors.length === 0 && system && named.defaultBackend === undefined && named.defaultAction === undefined ? backends.resolveSystemDefault(members[0], system) : undefined;
   const { settings } = shared;
   if (errors.length > 0 || !settings) return { ok: false, reason: 'invalid', errors };
+  const resolved = backends.resolved();
+  const perBackend = backendSettings(resolved, shared, provider, errors);
+  if (errors.length > 0) return { ok: false, reason: 'invalid', errors };
 
-  const sets = buildTargetSets(backends.resolved(), {
+  const sets = buildTargetSets(resolved, {
     endpointSlices: input.endpointSlices,
     nodes: input.nodes,
     supportsIp: provider.capabilities.targetTypes.includes('ip'),
@@ -87,6 +95,7 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
     followReadinessProbes: settings.lbc.hcPath === undefined && settings.healthCheck.protocol === 'HTTP',
     ...(input.companionNodePorts ? { companionNodePorts: input.companionNodePorts } : {}),
     ...(input.pods ? { pods: input.pods } : {}),
+    perBackend,
   });
   if (sets.companions.length > 0) return { ok: false, reason: 'needsCompanions', companions: sets.companions, backends: sets.decisions };
 
@@ -99,6 +108,7 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
     group: group.group,
     backends: sets.decisions,
     probePods: sets.probePods,
+    refusedHosts: claims.refused,
     spec: {
       layer: 'L7',
       ref,

@@ -11,8 +11,8 @@ import { ingressGroupRef, type LbRef } from '../model/ref.js';
 import { formatModelError, type ModelError } from '../model/validation.js';
 import type { ProviderSet } from '../providers/registry.js';
 import type { CompanionRequirement, Companions } from './companions.js';
-import { BackendTargets } from './events.js';
-import { actionServicesOf, buildIngressModel, ingressGroupOf, type BackendDecision, type IngressModelInput, type IngressModelResult } from './ingress-model.js';
+import { BackendTargets, HostClaimRefused, HostClaimRepelled } from './events.js';
+import { actionServicesOf, buildIngressModel, ingressGroupOf, type BackendDecision, type IngressModelInput, type IngressModelResult, type RefusedClaim } from './ingress-model.js';
 import { LoadBalancerLifecycle } from './load-balancer-lifecycle.js';
 import { ingressOwnership, type OwnershipConfig } from '../config/ownership.js';
 import { withProbePods, type PodReader } from './probe-pods.js';
@@ -196,6 +196,8 @@ export class IngressReconciler implements LoadBalancerReconciler {
   private readonly lifecycle: LoadBalancerLifecycle<'Ingress'>;
   // Per group: the backend decisions last announced, so resyncs stay silent.
   private readonly announced = new Map<string, string>();
+  // Per group: the refused host claims last told, so resyncs stay silent.
+  private readonly refusalsTold = new Map<string, string>();
   private readonly backendServices: IndexFunc<V1Ingress>;
 
   constructor(private readonly deps: IngressReconcilerDeps) {
@@ -288,6 +290,7 @@ export class IngressReconciler implements LoadBalancerReconciler {
     }
     lifecycle.ensured(ingresses, ensured.kind, statusWritten, 'Updated load balancer with new targets');
     this.announceBackends(groupKey, ingresses, built.backends);
+    this.announceRefusals(groupKey, built.refusedHosts);
 
     await deps.companions.prune(groupKey, new Set(built.backends.filter((b) => b.via === 'companionNodePort').map((b) => b.key)));
     // The LB no longer routes for members that left: release them.
@@ -302,6 +305,23 @@ export class IngressReconciler implements LoadBalancerReconciler {
 
   private companionsWanted(backends: readonly BackendDecision[]): CompanionRequirement[] {
     return companionRequirements(backends, this.deps.services);
+  }
+
+  /** A Warning on each member refused a host, a Normal Event on the host's owner naming it; once per change. */
+  private announceRefusals(groupKey: string, refused: readonly RefusedClaim[]): void {
+    const digest = refused.map((r) => `${r.host} ${r.intruder.namespace}/${r.intruder.name} ${r.owner.namespace}/${r.owner.name}`).join('\n');
+    if ((this.refusalsTold.get(groupKey) ?? '') === digest) return;
+    this.refusalsTold.set(groupKey, digest);
+    for (const r of refused) {
+      const owner = `Ingress ${r.owner.namespace}/${r.owner.name}`;
+      this.lifecycle.tell(
+        [r.intruder.ingress],
+        'Warning',
+        HostClaimRefused,
+        `host ${r.host} is served in this group by namespace ${r.owner.namespace} (${owner}); this Ingress's rules for it are left out`,
+      );
+      this.lifecycle.tell([r.owner.ingress], 'Normal', HostClaimRepelled, `Ingress ${r.intruder.namespace}/${r.intruder.name} from namespace ${r.intruder.namespace} tried to route host ${r.host}; refused, this Ingress's rules stay`);
+    }
   }
 
   /** One Event per backend decision, on the members that route to it, when the decisions change. */

@@ -40,6 +40,13 @@ export interface CompanionRequest {
   readonly servicePort: { readonly name?: string; readonly port: number; readonly targetPort: number | string; readonly protocol: L4Protocol };
 }
 
+/** What one backend's own annotations chose, where the provider scopes them per target set. */
+export interface BackendSettings {
+  readonly targetType: TargetType;
+  readonly explicitTargetType: boolean;
+  readonly providerOptions: ProviderOptions;
+}
+
 export interface ResolvedBackend {
   readonly key: string;
   readonly backend: BackendRef;
@@ -95,6 +102,8 @@ export interface TargetSetInputs {
   readonly companionNodePorts?: ReadonlyMap<string, number>;
   /** The Pods a previous build named in probePods, as the reconciler read them. */
   readonly pods?: readonly V1Pod[];
+  /** Per backend key, where the backend's own annotations chose; the inputs' targetType otherwise. */
+  readonly perBackend?: ReadonlyMap<string, BackendSettings>;
 }
 
 export interface TargetSets {
@@ -130,15 +139,25 @@ export function buildTargetSets(backends: readonly ResolvedBackend[], inputs: Ta
         : probePath !== undefined
           ? { ...inputs.healthCheck, readinessProbePath: probePath }
           : inputs.healthCheck;
-    const common = { name: b.key, protocol, healthCheck, backend: b.backend, ...(b.backendProtocol !== undefined ? { backendProtocol: b.backendProtocol } : {}) };
+    const own = inputs.perBackend?.get(b.key);
+    const targetType = own?.targetType ?? inputs.targetType;
+    const explicitTargetType = own?.explicitTargetType ?? inputs.explicitTargetType;
+    const common = {
+      name: b.key,
+      protocol,
+      healthCheck,
+      backend: b.backend,
+      ...(b.backendProtocol !== undefined ? { backendProtocol: b.backendProtocol } : {}),
+      ...(own ? { providerOptions: own.providerOptions } : {}),
+    };
     const ipSet = (): TargetSet => ({ ...common, type: 'ip', port: b.port.targetPort ?? b.port.port, targets: podTargets(slices, b.port) });
-    if (inputs.targetType === 'ip') {
+    if (targetType === 'ip') {
       targetSets.push(ipSet());
       decisions.push({ key: b.key, backend: b.backend, targetType: 'ip', via: 'endpoints', reason: `${b.key}: ip targets (target type ip)` });
     } else if (ownNodePort !== undefined) {
       targetSets.push({ ...common, type: 'instance', nodePort: ownNodePort, targets: nodeTargets });
       decisions.push({ key: b.key, backend: b.backend, targetType: 'instance', via: 'nodePort', reason: `${b.key}: instance targets on the Service's node port ${ownNodePort}` });
-    } else if (!inputs.explicitTargetType && inputs.supportsIp) {
+    } else if (!explicitTargetType && inputs.supportsIp) {
       targetSets.push(ipSet());
       decisions.push({
         key: b.key,

@@ -82,6 +82,12 @@ interface TargetSetBase {
   readonly healthCheck: HealthCheck;
   /** The Kubernetes Service port this set serves, for naming, Events and debugging. */
   readonly backend: BackendOrigin;
+  /**
+   * The provider's options for this set alone, where they differ in scope from the LB's
+   * (an Ingress group member's and its Service's target-group annotations). Absent: the
+   * spec's providerOptions apply.
+   */
+  readonly providerOptions?: ProviderOptions;
 }
 
 export interface BackendOrigin {

@@ -33,6 +33,19 @@ export interface ActionServiceRef {
   readonly port?: number | string | undefined;
 }
 
+/** How values of one annotation set on several members of an Ingress group combine. */
+export type MergeKind = 'stringList' | 'stringMap' | 'jsonList';
+
+export interface AnnotationScopes {
+  /**
+   * Read per member and per backend, never merged: each Ingress's own value applies to
+   * the target sets of its backends, and the backend Service's value wins over it.
+   */
+  readonly perTargetSet: readonly string[];
+  /** Set on any members and combined; the others are exclusive (conflicting values are an error). */
+  readonly merged: Readonly<Record<string, MergeKind>>;
+}
+
 export interface ProviderCapabilities {
   readonly layers: readonly LoadBalancerSpec['layer'][];
   /** Target types the provider can program; the first is its default. Never empty. */
@@ -42,6 +55,11 @@ export interface ProviderCapabilities {
    * these across the members of an Ingress group and reports conflicting values.
    */
   readonly annotationPrefixes: readonly string[];
+  /**
+   * How the provider's Ingress annotations scope within a group, when not all are
+   * group-wide (aws-load-balancer-controller's MergeBehavior column).
+   */
+  readonly annotationScopes?: AnnotationScopes;
   /**
    * The provider finds certificates for an Ingress's hosts itself (AWS: ACM discovery),
    * so a spec.tls entry without secretName is accepted for its hosts (L7Spec.tlsHosts).

@@ -320,7 +320,10 @@ describe('buildIngressModel: groups', () => {
 
   it('resolves backends in each member\'s own namespace', () => {
     const other = service('web', { type: 'NodePort', ports: [{ port: 80, nodePort: 30999 }] }, undefined, 'team-b');
-    const s = spec([g('a', undefined, [path('/a', 'web', 80)]), g('b', undefined, [path('/b', 'web', 80)], {}, 'team-b')], { services: [...services, other] });
+    // team-b routes a host of its own: shop.example.com is default's (see ingress/host-claims.test.ts).
+    const b = g('b', undefined, [path('/b', 'web', 80)], {}, 'team-b');
+    const teamB = { ...b, spec: { rules: [{ host: 'team-b.example.com', http: { paths: [path('/b', 'web', 80)] } }] } };
+    const s = spec([g('a', undefined, [path('/a', 'web', 80)]), teamB], { services: [...services, other] });
     expect(s.targetSets.map((t) => [t.name, t.type === 'instance' ? t.nodePort : 0])).toEqual([
       ['default/web:80', 30080],
       ['team-b/web:80', 30999],

@@ -107,6 +107,39 @@ describe('IngressReconciler', () => {
     expect(t.writer.writes).toHaveLength(writes);
   });
 
+  it('refuses a host claimed from another namespace: the owner keeps its rules, the intruder gets a Warning, the owner a Normal Event naming it, once', async () => {
+    const t = await setup();
+    t.service('web', 'NodePort');
+    t.ingress('store', route('/api/checkout'), { 'lbc.dev/group.name': 'shop' }, { creationTimestamp: new Date('2026-01-01T00:00:00Z') });
+    t.services.set({
+      kind: 'Service',
+      metadata: { name: 'evil', namespace: 'mallory', uid: 'uid-evil', resourceVersion: nextRv() },
+      spec: { type: 'NodePort', ports: [{ port: 80, targetPort: 8080, protocol: 'TCP', nodePort: 30099 }] },
+    });
+    t.ingresses.set({
+      kind: 'Ingress',
+      metadata: {
+        name: 'grab',
+        namespace: 'mallory',
+        uid: 'uid-grab',
+        resourceVersion: nextRv(),
+        creationTimestamp: new Date('2026-02-01T00:00:00Z'),
+        annotations: { 'lbc.dev/group.name': 'shop', 'lbc.dev/group.order': '-10' },
+      },
+      spec: route('/api/checkout', 'evil'),
+    });
+    expect(await t.reconcile('group/shop')).toEqual({ kind: 'done' });
+    const lb = t.mem.get(ingressGroupRef('shop'));
+    expect((lb?.spec as L7Spec).rules.map((r) => `${r.host ?? ''}${r.path} → ${r.targetSet}`)).toEqual(['a.example.com/api/checkout → default/web:80']);
+    const told = () => t.events.list.filter((e) => e.reason.startsWith('HostClaim'));
+    expect(told()).toEqual([
+      { kind: 'Ingress', name: 'grab', type: 'Warning', reason: 'HostClaimRefused', message: expect.stringContaining('host a.example.com is served in this group by namespace default (Ingress default/store)') },
+      { kind: 'Ingress', name: 'store', type: 'Normal', reason: 'HostClaimRepelled', message: expect.stringContaining('Ingress mallory/grab from namespace mallory tried to route host a.example.com') },
+    ]);
+    expect(await t.reconcile('group/shop')).toEqual({ kind: 'done' });
+    expect(told()).toHaveLength(2);
+  });
+
   it('releases a member that leaves (deleted) only after the LB stops routing for it', async () => {
     const t = await setup();
     t.service('web', 'NodePort');

@@ -4,12 +4,21 @@ import type { V1IngressBackend, V1Service } from '@kubernetes/client-node';
 import type { ResolvedBackend } from '../target-sets.js';
 import type { ModelProvider } from '../service-model.js';
 import type { ModelError } from '../../model/validation.js';
-import { objectName, type Member } from './group.js';
+import type { AnnotationScopes } from '../../providers/types.js';
+import { objectName, targetSetAnnotations, type Member } from './group.js';
 import { codePointOrder } from './order.js';
 
 export type BackendProtocolOf = NonNullable<ModelProvider['backendProtocol']>;
 
-export { buildTargetSets, type BackendDecision, type BackendRef, type CompanionRequest, type ResolvedBackend, type TargetSetInputs, type TargetSets } from '../target-sets.js';
+/** An Ingress backend: which member first routes to it, and its own target-group annotations. */
+export interface IngressBackend extends ResolvedBackend {
+  /** The first member (in rule order) that routes to it. */
+  readonly member: Member;
+  /** Its per-target-set annotations (the provider's annotationScopes), Service over Ingress. */
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+export { buildTargetSets, type BackendDecision, type BackendRef, type BackendSettings, type CompanionRequest, type ResolvedBackend, type TargetSetInputs, type TargetSets } from '../target-sets.js';
 
 /** A backend of `member` at `field` → its target set's name, or undefined once the error is reported. */
 export type ResolveBackend = (member: Member, backend: V1IngressBackend, field: string) => string | undefined;
@@ -17,12 +26,12 @@ export type ResolveBackend = (member: Member, backend: V1IngressBackend, field: 
 /** Resolves Service backends in their Ingress's namespace and remembers each one resolved, once per Service port. */
 export class BackendResolver {
   private readonly services: ReadonlyMap<string, V1Service>;
-  private readonly backends = new Map<string, ResolvedBackend>();
+  private readonly backends = new Map<string, IngressBackend>();
 
   constructor(
     services: readonly V1Service[],
     private readonly errors: ModelError[],
-    private readonly protocolOf?: BackendProtocolOf,
+    private readonly opts: { readonly protocolOf?: BackendProtocolOf | undefined; readonly scopes?: AnnotationScopes | undefined } = {},
   ) {
     this.services = new Map(services.map((s) => [`${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`, s]));
   }
@@ -59,7 +68,23 @@ export class BackendResolver {
       return undefined;
     }
     const key = `${m.namespace}/${b.service.name}:${port.port}`;
-    const proto = this.protocolOf?.(svc.metadata?.annotations ?? {}, { ...(port.name !== undefined ? { name: port.name } : {}), port: port.port });
+    const annotations = this.opts.scopes ? targetSetAnnotations(m, svc, this.opts.scopes) : {};
+    const earlier = this.backends.get(key);
+    if (earlier) {
+      // One target set per Service port: two members asking different target-group
+      // settings of it would each change the other's (aws-load-balancer-controller gives
+      // each Ingress its own target group; lbc shares one, so it refuses the difference).
+      if (!sameAnnotations(earlier.annotations, annotations)) {
+        this.errors.push({
+          field: `${field}.service`,
+          object,
+          reason: `${objectName(earlier.member.ingress)} routes to ${key} too, with other target group annotations (${describeDifference(earlier.annotations, annotations)}); set them alike on both Ingresses, or on the Service`,
+        });
+        return undefined;
+      }
+      return key;
+    }
+    const proto = this.opts.protocolOf?.(svc.metadata?.annotations ?? {}, { ...(port.name !== undefined ? { name: port.name } : {}), port: port.port });
     if (proto && !proto.ok) {
       // The mistake is on the Service; the error says which.
       this.errors.push(...proto.errors.map((e) => ({ ...e, object: `Service ${m.namespace}/${b.service?.name ?? ''}` })));
@@ -71,6 +96,8 @@ export class BackendResolver {
       backend: { namespace: m.namespace, service: b.service.name, port: port.port },
       service: svc,
       port,
+      member: m,
+      annotations,
       ...(backendProtocol !== undefined ? { backendProtocol } : {}),
     });
     return key;
@@ -93,13 +120,23 @@ export class BackendResolver {
       return undefined;
     }
     const key = `${d.namespace}/${d.service}:${port.port}`;
-    this.backends.set(key, { key, backend: { namespace: d.namespace, service: d.service, port: port.port }, service: svc, port });
+    this.backends.set(key, { key, backend: { namespace: d.namespace, service: d.service, port: port.port }, service: svc, port, member: m, annotations: {} });
     return key;
   }
 
   /** Every backend resolved so far, in key order. */
-  resolved(): ResolvedBackend[] {
+  resolved(): IngressBackend[] {
     return [...this.backends.values()].sort((x, y) => codePointOrder(x.key, y.key));
   }
 }
 
+const sameAnnotations = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+
+function describeDifference(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): string {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])]
+    .filter((k) => a[k] !== b[k])
+    .sort(codePointOrder)
+    .map((k) => `${k}: ${JSON.stringify(a[k] ?? null)} vs ${JSON.stringify(b[k] ?? null)}`)
+    .join('; ');
+}

@@ -6,8 +6,9 @@
 // Members are ordered by group.order (default 0), then namespace, then name, and their
 // rules follow in that order, as aws-load-balancer-controller's group_loader.go sorts
 // them. Group-wide annotations (lbc.dev/* and the provider's prefixes) are merged across
-// members; two members setting one to different values is an error naming both.
-import type { V1Ingress } from '@kubernetes/client-node';
+// members; two members setting one to different values is an error naming both, except
+// where the provider scopes an annotation per backend or merges its values.
+import type { V1Ingress, V1Service } from '@kubernetes/client-node';
 import { parseAnnotations, type AnnotationValues } from '../../model/annotations.js';
 import { applyHealthCheckOverrides } from '../health-check.js';
 import { ingressGroupAnnotations, ingressMemberAnnotations } from '../../model/lbc-annotations.js';
@@ -16,6 +17,7 @@ import { chooseTargetType, type ModelProvider } from '../service-model.js';
 import { ingressGroupRef, type LbRef } from '../../model/ref.js';
 import type { HealthCheck, ProviderOptions, TargetType } from '../../model/spec.js';
 import type { ModelError } from '../../model/validation.js';
+import type { AnnotationScopes, MergeKind } from '../../providers/types.js';
 import { codePointOrder } from './order.js';
 
 export type IngressGroupIdentity =
@@ -86,14 +88,35 @@ export function groupMembers(ingresses: readonly V1Ingress[]): GroupMembers {
 // Per member by design: group.order differs between members, and the legacy class is ownership's business.
 const NOT_GROUP_WIDE = new Set([...Object.values(ingressMemberAnnotations).flatMap((f) => f.names), LEGACY_INGRESS_CLASS_ANNOTATION]);
 
-/** The group-wide annotations: union over members of the keys under `prefixes`. */
-export function mergeGroupAnnotations(members: readonly Member[], prefixes: readonly string[]): { merged: Record<string, string>; errors: ModelError[] } {
+/**
+ * The group-wide annotations: union over members of the keys under `prefixes`.
+ *
+ * As aws-load-balancer-controller's annotations.md MergeBehavior column: an Exclusive
+ * annotation set on several members must have one value (else an error naming both); a
+ * Merge one (`scopes.merged`: tags, listen-ports, certificate-arn) is combined; the
+ * per-target-set ones (location "Ingress,Service", MergeBehavior N/A) are not group-wide
+ * at all: targetSetAnnotations reads them per member and backend.
+ */
+export function mergeGroupAnnotations(
+  members: readonly Member[],
+  prefixes: readonly string[],
+  scopes?: AnnotationScopes,
+): { merged: Record<string, string>; errors: ModelError[] } {
+  const perTarget = new Set(scopes?.perTargetSet ?? []);
   const merged: Record<string, string> = {};
   const setBy: Record<string, Member> = {};
+  const combined = new Map<string, { kind: MergeKind; values: { member: Member; value: string }[] }>();
   const errors: ModelError[] = [];
   for (const m of members) {
     for (const [k, v] of Object.entries(m.ingress.metadata?.annotations ?? {})) {
-      if (NOT_GROUP_WIDE.has(k) || !prefixes.some((p) => k.startsWith(p))) continue;
+      if (NOT_GROUP_WIDE.has(k) || perTarget.has(k) || !prefixes.some((p) => k.startsWith(p))) continue;
+      const kind = scopes?.merged[k];
+      if (kind !== undefined) {
+        const entry = combined.get(k) ?? { kind, values: [] };
+        entry.values.push({ member: m, value: v });
+        combined.set(k, entry);
+        continue;
+      }
       const first = setBy[k];
       if (first === undefined) {
         merged[k] = v;
@@ -107,7 +130,67 @@ export function mergeGroupAnnotations(members: readonly Member[], prefixes: read
       }
     }
   }
+  for (const [k, { kind, values }] of combined) merged[k] = combineValues(k, kind, values, errors);
   return { merged, errors };
+}
+
+/** One annotation's values from several members as one value; a value that does not parse is passed on for the provider to report. */
+function combineValues(annotation: string, kind: MergeKind, values: readonly { member: Member; value: string }[], errors: ModelError[]): string {
+  if (values.length === 1) return values[0]?.value ?? '';
+  if (kind === 'stringList') {
+    return [...new Set(values.flatMap((x) => x.value.split(',').map((s) => s.trim()).filter((s) => s !== '')))].join(',');
+  }
+  if (kind === 'jsonList') {
+    const items = new Map<string, unknown>();
+    for (const x of values) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(x.value);
+      } catch {
+        return x.value;
+      }
+      if (!Array.isArray(parsed)) return x.value;
+      for (const item of parsed) items.set(JSON.stringify(item), item);
+    }
+    return JSON.stringify([...items.values()]);
+  }
+  // stringMap: keys union; one key with two values is the same conflict as an Exclusive annotation's.
+  const pairs = new Map<string, { value: string; member: Member }>();
+  for (const x of values) {
+    for (const item of x.value.split(',')) {
+      const eq = item.indexOf('=');
+      if (item.trim() === '') continue;
+      if (eq < 0) return x.value;
+      const key = item.slice(0, eq).trim();
+      const value = item.slice(eq + 1).trim();
+      const first = pairs.get(key);
+      if (first === undefined) pairs.set(key, { value, member: x.member });
+      else if (first.value !== value) {
+        errors.push({
+          annotation,
+          object: objectName(x.member.ingress),
+          reason: `key ${JSON.stringify(key)} conflicts within the group: ${objectName(first.member.ingress)} sets ${JSON.stringify(first.value)}, this one ${JSON.stringify(value)}`,
+        });
+      }
+    }
+  }
+  return [...pairs].map(([k, { value }]) => `${k}=${value}`).join(',');
+}
+
+/**
+ * The per-target-set annotations of one backend: the member Ingress's, each overridden by
+ * the backend Service's ("Annotations applied to Service have higher priority over
+ * annotations applied to Ingress", aws-load-balancer-controller annotations.md).
+ */
+export function targetSetAnnotations(member: Member, service: V1Service, scopes: AnnotationScopes): Record<string, string> {
+  const out: Record<string, string> = {};
+  const fromIngress = member.ingress.metadata?.annotations ?? {};
+  const fromService = service.metadata?.annotations ?? {};
+  for (const k of scopes.perTargetSet) {
+    const v = fromService[k] ?? fromIngress[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
 }
 
 /** What the members' merged annotations ask of the whole LB. */
@@ -135,7 +218,7 @@ export function groupSettings<O extends ProviderOptions>(members: readonly [Memb
   if (!provider.capabilities.layers.includes('L7')) {
     errors.push({ field: 'spec.ingressClassName', object: objectName(members[0].ingress), reason: `provider ${provider.name} does not serve Ingresses (no L7 support)` });
   }
-  const merge = mergeGroupAnnotations(members, ['lbc.dev/', ...provider.capabilities.annotationPrefixes]);
+  const merge = mergeGroupAnnotations(members, ['lbc.dev/', ...provider.capabilities.annotationPrefixes], provider.capabilities.annotationScopes);
   errors.push(...merge.errors);
   const lbc = parseAnnotations(ingressGroupAnnotations, merge.merged);
   if (!lbc.ok) errors.push(...lbc.errors);
@@ -150,4 +233,39 @@ export function groupSettings<O extends ProviderOptions>(members: readonly [Memb
       ? { lbc: lbc.value, options: parsed.options, targetType: choice.targetType, explicitTargetType: choice.explicit, healthCheck: hc.healthCheck }
       : undefined;
   return { annotations: merge.merged, errors, settings };
+}
+
+/**
+ * Each backend's own target-group settings, where the provider scopes annotations per
+ * target set: the group-wide annotations overlaid with the backend's (targetSetAnnotations),
+ * parsed by the provider as one Ingress's would be. Errors name the member, or the Service
+ * when the value came from it.
+ */
+export function backendSettings<O extends ProviderOptions>(
+  backends: readonly { readonly key: string; readonly member: Member; readonly service: V1Service; readonly annotations: Readonly<Record<string, string>> }[],
+  group: GroupSettingsResult<O>,
+  provider: ModelProvider<O>,
+  errors: ModelError[],
+): Map<string, { targetType: TargetType; explicitTargetType: boolean; providerOptions: O }> {
+  const out = new Map<string, { targetType: TargetType; explicitTargetType: boolean; providerOptions: O }>();
+  const settings = group.settings;
+  if (!settings || !provider.capabilities.annotationScopes || !provider.parseOptions) return out;
+  for (const b of backends) {
+    const parsed = provider.parseOptions({ ...group.annotations, ...b.annotations }, 'Ingress');
+    if (!parsed.ok) {
+      const fromService = new Set(Object.keys(b.service.metadata?.annotations ?? {}));
+      for (const e of parsed.errors) {
+        const onService = 'annotation' in e && fromService.has(e.annotation);
+        errors.push({ ...e, object: onService ? `Service ${b.service.metadata?.namespace ?? ''}/${b.service.metadata?.name ?? ''}` : objectName(b.member.ingress) });
+      }
+      continue;
+    }
+    const choice = chooseTargetType(provider, settings.lbc.targetType, parsed.targetType);
+    if (!choice.ok) {
+      errors.push({ ...choice.error, object: objectName(b.member.ingress) });
+      continue;
+    }
+    out.set(b.key, { targetType: choice.targetType, explicitTargetType: choice.explicit, providerOptions: parsed.options });
+  }
+  return out;
 }

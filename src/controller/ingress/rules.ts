@@ -37,6 +37,8 @@ export class RouteTable {
     private readonly actions: GroupActions,
     private readonly resolve: ResolveBackend,
     private readonly errors: ModelError[],
+    /** Hosts a member may not route for (another namespace's); its rules for them are left out. */
+    private readonly admits: (m: Member, host: string | undefined) => boolean = () => true,
   ) {}
 
   /** Adds one member's rules and default backend; members come in group order. */
@@ -50,6 +52,7 @@ export class RouteTable {
         this.errors.push({ field: `spec.rules[${i}].host`, object, reason: `${JSON.stringify(r.host)} is not a host name or *.wildcard` });
         return;
       }
+      if (!this.admits(m, host)) return;
       (r.http?.paths ?? []).forEach((p, j) => {
         const field = `spec.rules[${i}].http.paths[${j}]`;
         const pathType = p.pathType as PathType;

@@ -44,6 +44,9 @@ export class GroupTls {
       }
       const s = readTlsSecret(this.secrets.get(id), m.namespace, t.secretName);
       if (!s.ok) {
+        // A provider that takes certificates by host (ACM) never reads the Secret, as
+        // aws-load-balancer-controller ignores spec.tls[].secretName: it need not exist.
+        if (this.provider.capabilities.certificatesByHost) return;
         this.errors.push({ field: `spec.tls[${i}].secretName`, object, reason: s.reason });
         return;
       }

@@ -33,7 +33,7 @@ import {
 } from './constraints.js';
 import type { LbKind } from '../../model/ref.js';
 import type { HealthCheckPort, TargetType } from '../../model/spec.js';
-import type { ActionServiceRef, OptionsParseResult } from '../types.js';
+import type { ActionServiceRef, AnnotationScopes, OptionsParseResult } from '../types.js';
 
 export const SERVICE_PREFIX = 'service.beta.kubernetes.io/aws-load-balancer-';
 export const INGRESS_PREFIX = 'alb.ingress.kubernetes.io/';
@@ -301,6 +301,34 @@ export const ingressAnnotationSchema = {
   hcSuccessCodes: annotation(`${A}success-codes`, successCodes('application')),
   tags: annotation(`${A}tags`, tags()).withDefault({}),
   targetNodeLabels: annotation(`${A}target-node-labels`, keyValueList()),
+};
+
+/**
+ * Scope of the ALB annotations in an IngressGroup, from aws-load-balancer-controller's
+ * docs/guide/ingress/annotations.md (v3.5): the target-group annotations (location
+ * "Ingress,Service", MergeBehavior N/A) apply per Ingress and per backend, the Service's
+ * value first; tags, listen-ports and certificate-arn are "Merge"; the rest "Exclusive".
+ */
+export const ingressAnnotationScopes: AnnotationScopes = {
+  perTargetSet: [
+    ingressAnnotationSchema.targetType,
+    ingressAnnotationSchema.backendProtocol,
+    ingressAnnotationSchema.targetGroupAttributes,
+    ingressAnnotationSchema.hcPort,
+    ingressAnnotationSchema.hcProtocol,
+    ingressAnnotationSchema.hcPath,
+    ingressAnnotationSchema.hcInterval,
+    ingressAnnotationSchema.hcTimeout,
+    ingressAnnotationSchema.hcHealthy,
+    ingressAnnotationSchema.hcUnhealthy,
+    ingressAnnotationSchema.hcSuccessCodes,
+    ingressAnnotationSchema.targetNodeLabels,
+  ].flatMap((f) => f.names),
+  merged: {
+    [`${A}tags`]: 'stringMap',
+    [`${A}listen-ports`]: 'jsonList',
+    [`${A}certificate-arn`]: 'stringList',
+  },
 };
 
 const ACTIONS = `${A}actions.`;

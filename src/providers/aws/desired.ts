@@ -584,7 +584,9 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
   const o = input.options;
   const tgs = new Map<string, DesiredTargetGroup>();
   for (const ts of spec.targetSets) {
-    const protocol: ElbProtocol = o.backendProtocol === 'HTTPS' ? 'HTTPS' : 'HTTP';
+    // A group member's (or its Service's) target-group annotations, parsed for this set alone.
+    const t = (ts.providerOptions as AwsLbOptions | undefined) ?? o;
+    const protocol: ElbProtocol = t.backendProtocol === 'HTTPS' ? 'HTTPS' : 'HTTP';
     const portNum = tgPort(ts);
     tgs.set(ts.name, {
       key: ts.name,
@@ -593,10 +595,10 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
       port: portNum,
       targetType: ts.type,
       vpcId: input.vpcId,
-      healthCheck: healthCheckFor(ts, o, 'L7'),
-      attributes: { ...o.targetGroupAttributes },
+      healthCheck: healthCheckFor(ts, t, 'L7'),
+      attributes: { ...t.targetGroupAttributes },
       tags: resourceTags(c.tagCtx, ts.name),
-      targets: targetsOf(ts, c.warnings, o.targetNodeLabels),
+      targets: targetsOf(ts, c.warnings, t.targetNodeLabels),
     });
   }
   const tgName = (set: string): string => {

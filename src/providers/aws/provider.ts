@@ -17,7 +17,7 @@ import {
   type Provider,
   type ProviderCapabilities,
 } from '../types.js';
-import { forwardServicesOf, INGRESS_PREFIX, parseAwsOptions, SERVICE_PREFIX, type AwsLbOptions } from './annotations.js';
+import { forwardServicesOf, INGRESS_PREFIX, ingressAnnotationScopes, parseAwsOptions, SERVICE_PREFIX, type AwsLbOptions } from './annotations.js';
 import { AwsApi, createClients, type CallObserver, type ClientOverrides } from './api.js';
 import { Inventory } from './inventory.js';
 import type { AwsOptions } from './options.js';
@@ -36,6 +36,9 @@ export interface AwsProviderInit {
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
+/** The reason of the Warning Events a successful ensure leaves (settings not applied as written). */
+export const ENSURED_WITH_WARNINGS = 'EnsuredWithWarnings';
+
 export class AwsProvider implements Provider<AwsLbOptions> {
   readonly name: string;
   readonly type = 'aws';
@@ -43,6 +46,7 @@ export class AwsProvider implements Provider<AwsLbOptions> {
     layers: ['L4', 'L7'],
     targetTypes: ['instance', 'ip'],
     annotationPrefixes: [SERVICE_PREFIX, INGRESS_PREFIX],
+    annotationScopes: ingressAnnotationScopes,
     certificatesByHost: true,
   };
   readonly clusterName: string;
@@ -93,7 +97,9 @@ export class AwsProvider implements Provider<AwsLbOptions> {
       const status = statusOf(p);
       // Warnings become Events through the reconciler; only when they change, so a resync writes none.
       if (fresh.length === 0) return status;
-      return { ...status, notices: fresh.map((message) => ({ type: 'Warning' as const, reason: 'SyncLoadBalancerFailed', message })) };
+      // The sync succeeded: SyncLoadBalancerFailed would tell alerts written for the upstream
+      // service controller that it failed. The warning is about settings that did not apply.
+      return { ...status, notices: fresh.map((message) => ({ type: 'Warning' as const, reason: ENSURED_WITH_WARNINGS, message })) };
     });
   }
 

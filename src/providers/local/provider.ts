@@ -26,6 +26,7 @@ import { canonicalJson, canonicalSpec } from '../../model/canonical.js';
 import { cidrContains, normalizeIp } from '../../model/ip.js';
 import { describeRef, refKey, type LbRef } from '../../model/ref.js';
 import { matchRoute } from '../../model/routes.js';
+import { GATEWAY_FEATURES } from '../../model/gateway-features.js';
 import type { GatewayPort } from '../../model/gateway.js';
 import type { GatewaySpec, Listener, LoadBalancerSpec, Rule, SessionAffinity } from '../../model/spec.js';
 import type { LoadBalancerStatus, PortStatus } from '../../model/status.js';
@@ -150,7 +151,15 @@ export class LocalProvider implements Provider {
   readonly type = 'local';
   readonly name: string;
   readonly clusterName: string;
-  readonly capabilities: ProviderCapabilities = { layers: ['L4', 'L7', 'Gateway'], targetTypes: ['ip', 'instance'], annotationPrefixes: [] };
+  readonly capabilities: ProviderCapabilities = {
+    layers: ['L4', 'L7', 'Gateway'],
+    targetTypes: ['ip', 'instance'],
+    annotationPrefixes: [],
+    // What gateway-port.ts, gateway-http.ts and gateway-tls.ts serve, each with a real-request
+    // test in test/providers/local/gateway.test.ts. Not GatewayStaticAddresses: one address
+    // per Gateway, from the pool, and no way to refuse an unusable one as the suite expects.
+    gatewayFeatures: GATEWAY_FEATURES.filter((f) => f !== 'GatewayStaticAddresses'),
+  };
   readonly options: LocalOptions;
   readonly mode: AddressMode;
 

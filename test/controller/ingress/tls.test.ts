@@ -53,6 +53,13 @@ describe('GroupTls', () => {
       want: { certificates: [], hosts: ['a.example.com'], errors: [] },
     },
     {
+      // aws-load-balancer-controller never reads spec.tls[].secretName (ACM by host): a missing Secret is no error there.
+      name: 'a provider that finds certificates by host does not need the named Secret to exist',
+      members: [{ tls: [{ hosts: ['a.example.com'], secretName: 'missing' }] }],
+      provider: byHost,
+      want: { certificates: [], hosts: ['a.example.com'], errors: [] },
+    },
+    {
       name: 'no spec.tls: nothing',
       members: [{ tls: [] }],
       want: { certificates: [], hosts: [], errors: [] },

@@ -2,7 +2,9 @@
 // fake: listeners, rules from host and path rules, default action, certificates,
 // ssl-redirect, and the updates and delete.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildIngressModel } from '../../../src/controller/ingress-model.js';
 import type { ProviderError } from '../../../src/providers/types.js';
+import { ingress, node, service, slice } from '../../controller/fixtures.js';
 import type { FakeAws } from './fake-aws.js';
 import { ALB_CREATE_WRITES, albSpec, CLUSTER, ING_REF, provider, seededFake } from './support.js';
 
@@ -208,5 +210,46 @@ describe('ALB delete', () => {
     await p.delete(ING_REF);
     expect(fake.taggedFor(CLUSTER)).toEqual([]);
     expect(fake.listeners.size + fake.rules.size).toBe(0);
+  });
+});
+
+describe('ALB for an IngressGroup whose members set their own target-group annotations', () => {
+  // aws-load-balancer-controller annotations.md: target-type and healthcheck-* are
+  // "Ingress,Service" annotations with no group MergeBehavior: each Ingress's apply to its own backends.
+  it('one target group per member backend, each with its own target type and health check, each created once', async () => {
+    const p = provider();
+    const member = (name: string, svc: string, annotations: Record<string, string>) =>
+      ingress(
+        name,
+        { rules: [{ host: `${name}.example.com`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: svc, port: { number: 80 } } } }] } }] },
+        { 'alb.ingress.kubernetes.io/group.name': 'shop', 'alb.ingress.kubernetes.io/scheme': 'internet-facing', ...annotations },
+        'shop',
+      );
+    const built = buildIngressModel({
+      ingresses: [
+        member('a', 'web', { 'alb.ingress.kubernetes.io/target-type': 'ip', 'alb.ingress.kubernetes.io/healthcheck-path': '/a' }),
+        member('b', 'api', { 'alb.ingress.kubernetes.io/target-type': 'instance', 'alb.ingress.kubernetes.io/healthcheck-path': '/b' }),
+      ],
+      services: [
+        service('web', { type: 'ClusterIP', ports: [{ port: 80, targetPort: 8080 }] }, undefined, 'shop'),
+        service('api', { type: 'NodePort', ports: [{ port: 80, targetPort: 8080, nodePort: 31081 }] }, undefined, 'shop'),
+      ],
+      endpointSlices: [{ ...slice('web', [{ port: 8080 }], [{ ip: '10.0.1.5' }]), metadata: { name: 'web-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'web' } } }],
+      secrets: [],
+      nodes: [node('n1', { providerID: 'aws:///us-east-1a/i-0aaa', ip: '10.0.0.10' })],
+      provider: p,
+      className: 'alb',
+      clusterName: CLUSTER,
+    });
+    if (!built.ok) throw new Error(JSON.stringify(built));
+    await p.ensure(built.spec);
+    const created = fake.all('CreateTargetGroup').map((r) => [r.params.TargetType, r.params.HealthCheckPath, r.params.Port]);
+    expect(created.sort()).toEqual([
+      ['instance', '/b', '31081'],
+      ['ip', '/a', '8080'],
+    ]);
+    expect(fake.all('DeleteTargetGroup')).toEqual([]);
+    const registered = fake.all('RegisterTargets').map((r) => r.params['Targets.member.1.Id']).sort();
+    expect(registered).toEqual(['10.0.1.5', 'i-0aaa']);
   });
 });

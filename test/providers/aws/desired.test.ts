@@ -210,3 +210,15 @@ describe('ALB synthesis', () => {
     ]);
   });
 });
+
+describe('ALB synthesis: per-target-set options (IngressGroup members, aws-load-balancer-controller annotations.md "Ingress,Service" annotations)', () => {
+  it('a target set’s own providerOptions decide its target group; the others keep the LB’s', () => {
+    const base = albSpec();
+    const own = { ...base.providerOptions, backendProtocol: 'HTTPS' as const, healthCheck: { path: '/healthz', successCodes: '200-299' }, targetGroupAttributes: { 'deregistration_delay.timeout_seconds': '30' } };
+    const spec: L7Spec<AwsLbOptions> = { ...base, targetSets: base.targetSets.map((t) => (t.name === 'shop/api:8080' ? { ...t, providerOptions: own } : t)) };
+    const d = synthesize(input(spec));
+    const tg = (key: string) => d.targetGroups.find((t) => t.key === key);
+    expect(tg('shop/api:8080')).toMatchObject({ protocol: 'HTTPS', healthCheck: { path: '/healthz', matcher: '200-299' }, attributes: { 'deregistration_delay.timeout_seconds': '30' } });
+    expect(tg('shop/web:80')).toMatchObject({ protocol: 'HTTP', healthCheck: { path: '/', matcher: '200' }, attributes: {} });
+  });
+});

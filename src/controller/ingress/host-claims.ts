@@ -1,0 +1,52 @@
+// Which namespace a host of an Ingress group belongs to, so that a member from another
+// namespace cannot take over a host by joining the group (issue #16's hijack: with a lower
+// group.order it would otherwise win the host's paths). The host belongs to the namespace
+// of the oldest member serving it; a member from another namespace naming it is refused for
+// that host alone (its other rules, and the owner's, stay) and both are told.
+//
+// aws-load-balancer-controller has no such check (group_loader.go merges every member of a
+// group name); its guard is IngressClassParams group/namespaceSelector, which restricts who
+// may join at all. This one holds within a group that is already shared across namespaces.
+import { codePointOrder } from './order.js';
+import type { Member } from './group.js';
+
+export interface RefusedClaim {
+  readonly host: string;
+  /** The member from another namespace that named the host. */
+  readonly intruder: Member;
+  /** The oldest member serving the host, whose namespace owns it. */
+  readonly owner: Member;
+}
+
+const created = (m: Member): number => m.ingress.metadata?.creationTimestamp?.valueOf() ?? Number.POSITIVE_INFINITY;
+const hostsOf = (m: Member): Set<string> =>
+  new Set((m.ingress.spec?.rules ?? []).flatMap((r) => (r.host === undefined || r.host === '' ? [] : [r.host.toLowerCase()])));
+
+export class HostClaims {
+  private readonly refusedByMember = new Map<Member, Set<string>>();
+  readonly refused: readonly RefusedClaim[];
+
+  constructor(members: readonly Member[]) {
+    const oldestFirst = [...members].sort((a, b) => created(a) - created(b) || codePointOrder(a.namespace, b.namespace) || codePointOrder(a.name, b.name));
+    const owners = new Map<string, Member>();
+    const refused: RefusedClaim[] = [];
+    for (const m of oldestFirst) {
+      for (const host of hostsOf(m)) {
+        const owner = owners.get(host);
+        if (owner === undefined) owners.set(host, m);
+        else if (owner.namespace !== m.namespace) {
+          refused.push({ host, intruder: m, owner });
+          const set = this.refusedByMember.get(m) ?? new Set<string>();
+          set.add(host);
+          this.refusedByMember.set(m, set);
+        }
+      }
+    }
+    this.refused = refused;
+  }
+
+  /** Whether member m may route for host (undefined: any host, which is not a claim). */
+  admits(m: Member, host: string | undefined): boolean {
+    return host === undefined || !this.refusedByMember.get(m)?.has(host);
+  }
+}
