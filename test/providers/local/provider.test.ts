@@ -1,6 +1,7 @@
 // The local provider's contract: idempotent, diff-based ensure that never rebinds what did
 // not change, plan without side effects, addresses from the pool, bind failures reported
 // after everything else is applied, delete, close, options and the registry entry.
+import { GATEWAY_FEATURES } from '../../../src/model/gateway-features.js';
 import { createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/config.js';
@@ -213,7 +214,13 @@ describe('local provider: validation, close, options, registry', () => {
     const gw = { ...base, layer: 'Gateway' as const, ports: [{ protocol: 'TCP' as const, port: 80, listener: 'tcp', rules: [{ origin: { kind: 'TCPRoute' as const, namespace: 'default', name: 'r', creationTimestamp: '2026-01-01T00:00:00Z', ruleIndex: 0 }, backends: [{ targetSet: 'nope', weight: 1, filters: [] }] }] }] };
     expect((await rejection(p.ensure(gw))).message).toMatch(/port TCP:80 refers to unknown target set nope/);
     expect(await p.listOwned()).toEqual([]);
-    expect(p.capabilities).toEqual({ layers: ['L4', 'L7', 'Gateway'], targetTypes: ['ip', 'instance'], annotationPrefixes: [] });
+    expect(p.capabilities).toEqual({
+      layers: ['L4', 'L7', 'Gateway'],
+      targetTypes: ['ip', 'instance'],
+      annotationPrefixes: [],
+      // Every feature the data path serves; static addresses are not offered.
+      gatewayFeatures: GATEWAY_FEATURES.filter((f) => f !== 'GatewayStaticAddresses'),
+    });
   });
 
   it('close() cuts everything and refuses further calls', async () => {
