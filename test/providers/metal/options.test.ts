@@ -46,7 +46,15 @@ describe('address ranges', () => {
 describe('parseMetalOptions', () => {
   it('applies defaults', () => {
     const c = parseMetalOptions({ pools: [{ name: 'p', addresses: ['10.0.0.0/30'] }] });
-    expect(c.pools[0]).toMatchObject({ name: 'p', autoAssign: true, avoidBuggyIPs: false, nodeSelectors: [], interfaces: [] });
+    expect(c.pools[0]).toMatchObject({
+      name: 'p',
+      labels: {},
+      autoAssign: true,
+      avoidBuggyIPs: false,
+      l2Advertisements: [{ name: 'pool p', nodeSelectors: [], interfaces: [], serviceSelectors: [] }],
+      origin: { kind: 'config', path: 'pools[0]' },
+    });
+    expect(c.pools[0]?.serviceAllocation).toBeUndefined();
     expect(c.speaker).toEqual({
       leaseNamespace: SPEAKER_DEFAULTS.leaseNamespace,
       gossipPort: SPEAKER_DEFAULTS.gossipPort,

@@ -19,7 +19,7 @@ import { EndpointSlices, Leases, Nodes, Services } from '../../../kube/resources
 import { sleep } from '../../../kube/sleep.js';
 import type { MetalConfig } from '../options.js';
 import { poolOf } from '../pools.js';
-import { Announcements, decide, nodeView, serviceKey, serviceView, type Decision } from './announcer.js';
+import { advertisedInterfaces, Announcements, decide, nodeView, serviceKey, serviceView, type Decision } from './announcer.js';
 import { Gossip } from './gossip.js';
 import { hostInterfaces, interfacesFor, type HostInterface } from './interfaces.js';
 import { LEASE_NODE_LABEL, LEASE_PROVIDER_LABEL, LeaseKeeper, leaseView } from './lease.js';
@@ -285,10 +285,10 @@ export class Speaker {
     const wanted = new Map<string, string[]>();
     for (const d of decisions.values()) {
       if (d.winner !== this.init.node) continue;
-      const pool = this.init.metal.pools.find((p) => p.name === d.pool);
-      const ifs = interfacesFor(d.ip, pool?.interfaces ?? [], host);
+      const named = advertisedInterfaces(d.advertisements, this.nodes.cache.get(this.init.node)?.metadata?.labels ?? {}) ?? [];
+      const ifs = interfacesFor(d.ip, named, host);
       if (ifs.length === 0) {
-        this.warnOnce(`noif:${d.ip}`, `elected for ${d.ip} but no interface ${pool?.interfaces.length ? `named ${pool.interfaces.join(', ')}` : 'has a network holding it'}; not announcing`, {
+        this.warnOnce(`noif:${d.ip}`, `elected for ${d.ip} but no interface ${named.length ? `named ${named.join(', ')}` : 'has a network holding it'}; not announcing`, {
           event: 'not-announcing',
           address: d.ip,
         });
