@@ -311,6 +311,13 @@ export class LoadBalancerLifecycle<K extends StatusKind> {
       const w = await deps.writer.clearLoadBalancerStatus(deps.kind, o, deps.readyCondition ? [deps.readyCondition] : []);
       o = w.object;
       if (w.written) deps.fresh.remember(key, o);
+      // What a provider wrote beside the status (MetalLB's pool annotation) goes with it, as MetalLB's clearServiceState.
+      const managed = deps.providers.all.flatMap((p) => p.capabilities.objectAnnotations ?? []);
+      if (managed.length > 0) {
+        const a = await deps.writer.patchAnnotations(deps.kind, o, {}, managed);
+        o = a.object;
+        if (a.written) deps.fresh.remember(key, o);
+      }
     }
     return this.unfinalize(o);
   }

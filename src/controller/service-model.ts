@@ -195,6 +195,7 @@ export function allocationFactsOf(service: V1Service): AllocationFacts {
     trafficPolicy: service.spec?.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
     selector: selectorText(service.spec?.selector),
     createdAt: timeOf(service.metadata?.creationTimestamp),
+    ...(service.metadata?.labels && Object.keys(service.metadata.labels).length > 0 ? { labels: { ...service.metadata.labels } } : {}),
   };
 }
 

@@ -46,6 +46,8 @@ export interface ProviderCapabilities {
    * so a spec.tls entry without secretName is accepted for its hosts (L7Spec.tlsHosts).
    */
   readonly certificatesByHost?: boolean;
+  /** Annotations the provider writes on the objects it serves (LoadBalancerStatus.annotations); removed when an object is released. */
+  readonly objectAnnotations?: readonly string[];
 }
 
 /** What a provider's own annotation parsing yields. */

@@ -4,7 +4,7 @@
 // select them), and the checks (every entry parses, no two ranges overlap, within a pool
 // or across pools). Pure.
 import { formatIp, parseCidr, parseIp, type IpFamilyNumber } from '../../model/ip.js';
-import type { LabelSelector } from './node-selector.js';
+import { anySelectorMatches, type LabelSelector } from './node-selector.js';
 
 export interface AddressRange {
   readonly family: IpFamilyNumber;
@@ -89,8 +89,13 @@ export function bigIntToIp(family: IpFamilyNumber, value: bigint): string {
 
 export type RangeResult = { readonly ok: true; readonly range: AddressRange } | { readonly ok: false; readonly reason: string };
 
-/** One `addresses` entry: a CIDR (`192.168.10.0/24`, `fc00::/120`) or a range (`192.168.10.5-192.168.10.9`). */
-export function parseAddressRange(text: string): RangeResult {
+/**
+ * One `addresses` entry: a CIDR (`192.168.10.0/24`, `fc00::/120`) or a range
+ * (`192.168.10.5-192.168.10.9`). A CIDR with host bits set is refused unless
+ * `maskHostBits` (IPAddressPools: MetalLB's ParseCIDR takes Go's net.ParseCIDR network,
+ * so `192.168.10.1/24` means the /24 there, and a manifest written for it must keep working).
+ */
+export function parseAddressRange(text: string, opts: { maskHostBits?: boolean } = {}): RangeResult {
   const t = text.trim();
   const dash = t.indexOf('-');
   if (dash >= 0) {
@@ -105,7 +110,7 @@ export function parseAddressRange(text: string): RangeResult {
   const c = parseCidr(t);
   if (!c.ok) return { ok: false, reason: c.reason };
   // parseCidr masks host bits; a pool written with them set is almost always a typo.
-  if (normalizedCidr(t) !== c.cidr) {
+  if (!opts.maskHostBits && normalizedCidr(t) !== c.cidr) {
     return { ok: false, reason: `"${text}" has host bits set (did you mean ${c.cidr}?)` };
   }
   const net = ipToBigInt(c.cidr.slice(0, c.cidr.indexOf('/')));
@@ -189,6 +194,30 @@ export function buildPools(inputs: readonly PoolInput[]): { ok: true; pools: Poo
     });
   });
   return issues.length > 0 ? { ok: false, issues } : { ok: true, pools };
+}
+
+/** The Service a pool's serviceAllocation is checked against. */
+export interface ServiceSubject {
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** Whether `pool` may give `svc` addresses, as MetalLB's isPoolCompatibleWithService (internal/allocator/allocator.go). */
+export function poolServes(pool: Pool, svc: ServiceSubject): boolean {
+  const a = pool.serviceAllocation;
+  if (!a) return true;
+  if (a.namespaceBound && !a.namespaces.includes(svc.namespace)) return false;
+  return anySelectorMatches(a.serviceSelectors, svc.labels);
+}
+
+/** Why `pool` does not serve `svc`, for messages; undefined when it does. */
+export function notServedReason(pool: Pool, svc: ServiceSubject): string | undefined {
+  const a = pool.serviceAllocation;
+  if (!a || poolServes(pool, svc)) return undefined;
+  if (a.namespaceBound && !a.namespaces.includes(svc.namespace)) {
+    return `pool "${pool.name}" serves only namespaces ${a.namespaces.length > 0 ? a.namespaces.join(', ') : '(none now)'} (serviceAllocation), not ${svc.namespace}`;
+  }
+  return `pool "${pool.name}" serves only Services its serviceAllocation.serviceSelectors match, and none matches this one's labels`;
 }
 
 /** The pool holding `ip` (pools never overlap, so at most one). */

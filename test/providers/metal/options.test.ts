@@ -115,7 +115,9 @@ describe('parseMetalOptions', () => {
     expect(issues({ pools: [{ name: 'p', addresses: ['10.0.0.0/30'] }, { name: 'p', addresses: ['10.0.1.0/30'] }] })).toEqual([
       'providers[0].options.pools[1].name: pool "p" is already defined by pools[0]',
     ]);
-    expect(issues({})).toEqual(['providers[0].options.pools: expected array, received undefined']);
+    // Pools may come from MetalLB's IPAddressPools alone (#20): none in the file is fine, a wrong type is not.
+    expect(issues({})).toEqual([]);
+    expect(issues({ pools: 'p' })).toEqual(['providers[0].options.pools: expected array, received string']);
   });
 });
 
