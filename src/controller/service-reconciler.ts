@@ -84,6 +84,11 @@ export class ServiceReconciler implements LoadBalancerReconciler {
     this.lifecycle.retryNow(key);
   }
 
+  /** `provider`'s pools changed: the keys it serves, each to be ensured again (LoadBalancerLifecycle.reensure). */
+  reensure(provider: string): string[] {
+    return this.lifecycle.reensure(provider);
+  }
+
   /** Keys whose load balancer has node targets: they follow the eligible node set. */
   keysWithInstanceTargets(): string[] {
     return this.lifecycle.keysWithInstanceTargets();
