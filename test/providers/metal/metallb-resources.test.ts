@@ -166,7 +166,7 @@ describe('allocation by serviceAllocation (MetalLB allocator.go)', () => {
 
   it('a Service gets the highest-priority pool that takes it, and falls through when it is full', () => {
     const a = new Allocator(pools);
-    const ips = (name: string, ns = 'x', labels = { app: 'web' }) => {
+    const ips = (name: string, ns = 'x', labels: Record<string, string> = { app: 'web' }) => {
       const out = a.allocate(req(name, ns, labels));
       return out.ok ? `${out.allocation.pool} ${out.allocation.ips.join()}` : out.message;
     };
