@@ -61,7 +61,7 @@ export class MetalLbPools {
   /** Starts the informers if MetalLB's CRDs are served, waits for their first lists and hands the provider its pools. */
   async sync(signal?: AbortSignal): Promise<void> {
     if (!this.active) {
-      if (!(await metallbServed(this.opts.clients))) {
+      if (!(await metallbServed(this.opts.clients, this.namespace))) {
         this.opts.log.warn(
           `provider ${this.opts.provider.name}: MetalLB's CRDs are not installed (metallb.io/v1beta1 is not served): pools come from the config file only; install them and restart lbc to use IPAddressPools`,
         );

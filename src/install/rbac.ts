@@ -35,6 +35,10 @@ export const CONTROLLER_PERMISSIONS: readonly Permission[] = [
   { apiGroup: 'networking.k8s.io', resource: 'ingresses/status', verbs: ['patch'], scope: 'cluster', why: 'status.loadBalancer' },
   { apiGroup: 'networking.k8s.io', resource: 'ingressclasses', verbs: ['list', 'watch'], scope: 'cluster', why: 'which Ingresses are lbc\'s' },
   { apiGroup: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'], scope: 'cluster', why: 'ip targets' },
+  // MetalLB's namespace is not lbc's (metallb-system by default), so these are cluster-wide; the informers list one namespace.
+  { apiGroup: 'metallb.io', resource: 'ipaddresspools', verbs: ['list', 'watch'], scope: 'cluster', why: 'metal pools from MetalLB\'s IPAddressPools' },
+  { apiGroup: 'metallb.io', resource: 'l2advertisements', verbs: ['list', 'watch'], scope: 'cluster', why: 'which IPAddressPools an L2Advertisement names (Warnings for those that do not exist)' },
+  { apiGroup: '', resource: 'namespaces', verbs: ['list', 'watch'], scope: 'cluster', why: 'IPAddressPool serviceAllocation.namespaceSelectors' },
   // The Deployment runs with the default --leader-election-id, so reads and renewals are of that one Lease.
   { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['create'], scope: 'namespace', why: 'leader election: the first replica creates the Lease' },
   { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'update'], resourceNames: [DEFAULT_LEADER_ELECTION_ID], scope: 'namespace', why: 'leader election: acquire, renew, release' },
@@ -44,6 +48,11 @@ export const SPEAKER_PERMISSIONS: readonly Permission[] = [
   { apiGroup: '', resource: 'services', verbs: ['list', 'watch'], scope: 'cluster', why: 'which addresses to announce' },
   { apiGroup: '', resource: 'nodes', verbs: ['list', 'watch'], scope: 'cluster', why: 'node selectors and peers\' addresses' },
   { apiGroup: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'], scope: 'cluster', why: 'announce only from nodes with ready endpoints (externalTrafficPolicy: Local)' },
+  { apiGroup: '', resource: 'events', verbs: ['create', 'patch'], scope: 'cluster', why: 'nodeAssigned on the Services it announces, as MetalLB\'s speaker' },
+  { apiGroup: 'metallb.io', resource: 'ipaddresspools', verbs: ['list', 'watch'], scope: 'cluster', why: 'pools from MetalLB\'s IPAddressPools' },
+  { apiGroup: 'metallb.io', resource: 'l2advertisements', verbs: ['list', 'watch'], scope: 'cluster', why: 'which nodes and interfaces announce a pool' },
+  { apiGroup: 'metallb.io', resource: 'servicel2statuses', verbs: ['list', 'watch', 'create', 'delete'], scope: 'cluster', why: 'one ServiceL2Status per Service this node announces' },
+  { apiGroup: 'metallb.io', resource: 'servicel2statuses/status', verbs: ['patch'], scope: 'cluster', why: 'ServiceL2Status status (node, service, interfaces)' },
   // delete: a speaker stopping withdraws its Lease so the next node takes over at once.
   { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'], scope: 'namespace', why: 'speaker membership Leases' },
 ];

@@ -28,32 +28,56 @@ export interface OwnerReference {
   blockOwnerDeletion?: boolean;
 }
 
-function customResource(kind: string, plural: string): ResourceType<CustomObject> {
+/** The list call of one metallb.io plural, through client-node's CustomObjectsApi. */
+function listOf(plural: string): ResourceType<CustomObject>['list'] {
   const base = { group: METALLB_GROUP, version: METALLB_VERSION, plural };
-  return {
-    kind,
-    apiVersion: `${METALLB_GROUP}/${METALLB_VERSION}`,
-    namespaced: true,
-    path: `/apis/${METALLB_GROUP}/${METALLB_VERSION}/${plural}`,
-    list: ({ kc }: KubeClients) => {
-      const api = kc.makeApiClient(CustomObjectsApi);
-      return async (req: ListRequest) =>
-        (await (req.namespace
-          ? api.listNamespacedCustomObject({ ...base, ...req, namespace: req.namespace })
-          : api.listCustomObjectForAllNamespaces({ ...base, ...req }))) as ObjectList<CustomObject>;
-    },
-    decode: (raw) => raw as CustomObject,
+  return ({ kc }: KubeClients) => {
+    const api = kc.makeApiClient(CustomObjectsApi);
+    return async (req: ListRequest) =>
+      (await (req.namespace
+        ? api.listNamespacedCustomObject({ ...base, ...req, namespace: req.namespace })
+        : api.listCustomObjectForAllNamespaces({ ...base, ...req }))) as ObjectList<CustomObject>;
   };
 }
 
-export const IPAddressPools = customResource('IPAddressPool', 'ipaddresspools');
-export const L2Advertisements = customResource('L2Advertisement', 'l2advertisements');
-export const ServiceL2Statuses = customResource('ServiceL2Status', 'servicel2statuses');
+const asCustomObject = (raw: unknown): CustomObject => raw as CustomObject;
 
-/** Whether the server serves metallb.io/v1beta1 at all (MetalLB's CRDs are installed). */
-export async function metallbServed(clients: Pick<KubeClients, 'kc'>): Promise<boolean> {
+// Literal paths, as resources.ts's: test/install/code-permissions.ts reads them to derive RBAC.
+export const IPAddressPools: ResourceType<CustomObject> = {
+  kind: 'IPAddressPool',
+  apiVersion: 'metallb.io/v1beta1',
+  namespaced: true,
+  path: '/apis/metallb.io/v1beta1/ipaddresspools',
+  list: listOf('ipaddresspools'),
+  decode: asCustomObject,
+};
+
+export const L2Advertisements: ResourceType<CustomObject> = {
+  kind: 'L2Advertisement',
+  apiVersion: 'metallb.io/v1beta1',
+  namespaced: true,
+  path: '/apis/metallb.io/v1beta1/l2advertisements',
+  list: listOf('l2advertisements'),
+  decode: asCustomObject,
+};
+
+export const ServiceL2Statuses: ResourceType<CustomObject> = {
+  kind: 'ServiceL2Status',
+  apiVersion: 'metallb.io/v1beta1',
+  namespaced: true,
+  path: '/apis/metallb.io/v1beta1/servicel2statuses',
+  list: listOf('servicel2statuses'),
+  decode: asCustomObject,
+};
+
+/**
+ * Whether the server serves MetalLB's IPAddressPools (its CRDs are installed): one list
+ * of at most one object in `namespace`, a call the informer makes anyway (so no
+ * permission beyond its own), 404 where the resource is not served.
+ */
+export async function metallbServed(clients: Pick<KubeClients, 'kc'>, namespace: string): Promise<boolean> {
   try {
-    await clients.kc.makeApiClient(CustomObjectsApi).getAPIResources({ group: METALLB_GROUP, version: METALLB_VERSION });
+    await IPAddressPools.list(clients as KubeClients)({ namespace, limit: 1 });
     return true;
   } catch (e) {
     if ((e as { code?: unknown }).code === 404) return false;

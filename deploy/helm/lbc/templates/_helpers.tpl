@@ -17,11 +17,13 @@ providers:
       region: {{ .Values.gce.region }}
       clusterId: {{ .Values.clusterName }}
 {{- else if eq .Values.provider "metal" }}
+{{- if .Values.metal.addresses }}
       pools:
         - name: default
           addresses:
 {{- range .Values.metal.addresses }}
             - {{ . }}
+{{- end }}
 {{- end }}
       speaker:
         leaseNamespace: {{ .Values.namespace }}

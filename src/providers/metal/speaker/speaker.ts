@@ -12,19 +12,23 @@ import type { V1EndpointSlice, V1Lease, V1Node, V1Service } from '@kubernetes/cl
 import { serviceOwnership, type OwnershipConfig } from '../../../config/ownership.js';
 import { statusAddresses } from '../../../model/allocation.js';
 import type { KubeClients } from '../../../kube/client.js';
+import { EventRecorder } from '../../../kube/events.js';
 import { ENDPOINTSLICE_BY_SERVICE, endpointSliceIndexers } from '../../../kube/indexes.js';
+import { IPAddressPools, L2Advertisements, metallbServed, ServiceL2Statuses, type CustomObject } from '../../../kube/metallb.js';
 import { newInformer, type Informer, type WatchFn } from '../../../kube/informer.js';
 import type { Logger } from '../../../kube/logger.js';
 import { EndpointSlices, Leases, Nodes, Services } from '../../../kube/resources.js';
 import { sleep } from '../../../kube/sleep.js';
 import type { MetalConfig } from '../options.js';
-import { poolOf } from '../pools.js';
+import { poolsFromResources } from '../metallb-resources.js';
+import { poolOf, type Pool } from '../pools.js';
 import { advertisedInterfaces, Announcements, decide, nodeView, serviceKey, serviceView, type Decision } from './announcer.js';
 import { Gossip } from './gossip.js';
 import { hostInterfaces, interfacesFor, type HostInterface } from './interfaces.js';
 import { LEASE_NODE_LABEL, LEASE_PROVIDER_LABEL, LeaseKeeper, leaseView } from './lease.js';
 import { Membership, type Heartbeat } from './membership.js';
 import { loadPacketAddon } from './packet-socket.js';
+import { L2Status, LABEL_ANNOUNCE_NODE, type Announced } from './l2-status.js';
 import { InterfaceResponder, type SocketFactory } from './responder.js';
 
 export { leaseName } from './lease.js';
@@ -52,6 +56,10 @@ export interface SpeakerInit {
   readonly socketFactory?: SocketFactory;
   readonly watch?: WatchFn;
   readonly gossipBind?: { v4?: string; v6?: string };
+  /** The speaker's own Pod (downward API POD_NAME, POD_UID): owner of its ServiceL2Statuses. */
+  readonly pod?: { readonly name: string; readonly uid: string };
+  /** Where its Events go; by default a recorder of its own on clients.writes. */
+  readonly events?: EventRecorder;
 }
 
 const consoleLog: Logger = {
@@ -88,6 +96,14 @@ export class Speaker {
   private lastDecisions = new Map<string, Decision>();
   private readonly warned = new Set<string>();
   private readonly lease: LeaseKeeper;
+  /** MetalLB's resources, read when metallb.resources is set and the server serves them (start decides). */
+  private readonly metallb: { pools: Informer<CustomObject>; advertisements: Informer<CustomObject>; statuses: Informer<CustomObject> } | undefined;
+  /** ServiceL2Statuses and nodeAssigned Events for what this node announces. */
+  private readonly l2: L2Status;
+  private metallbActive = false;
+  private resourcePools: readonly Pool[] = [];
+  private readonly recorder: EventRecorder;
+  private readonly ownsRecorder: boolean;
 
   constructor(init: SpeakerInit) {
     this.init = init;
@@ -138,6 +154,33 @@ export class Speaker {
         }
       },
     });
+    this.ownsRecorder = !init.events;
+    this.recorder = init.events ?? new EventRecorder({ core: init.clients.writes.core, component: 'lbc-speaker', reportingController: 'lbc.dev/speaker', logger: this.log });
+    const m = init.metal.metallb;
+    if (m.resources) {
+      const inNs = { ...common, namespace: m.namespace };
+      const statuses = newInformer(init.clients, ServiceL2Statuses, { ...inNs, name: 'servicel2statuses', labelSelector: `${LABEL_ANNOUNCE_NODE}=${init.node}` });
+      this.metallb = {
+        pools: newInformer(init.clients, IPAddressPools, { ...inNs, name: 'ipaddresspools' }),
+        advertisements: newInformer(init.clients, L2Advertisements, { ...inNs, name: 'l2advertisements' }),
+        statuses,
+      };
+      const configChanged = (): void => {
+        this.rebuildPools();
+        this.queueRecompute();
+      };
+      for (const inf of [this.metallb.pools, this.metallb.advertisements]) inf.onAdd(configChanged).onUpdate(configChanged).onDelete(configChanged);
+    }
+    this.l2 = new L2Status({
+      kc: init.clients.kc,
+      node: init.node,
+      namespace: m.namespace,
+      ...(init.pod ? { pod: init.pod } : {}),
+      events: this.recorder,
+      log: this.log,
+      existing: () => (this.metallbActive && this.metallb ? this.metallb.statuses.cache.list() : []),
+      writeStatuses: () => this.metallbActive,
+    });
     const changed = (): void => this.queueRecompute();
     this.services.onAdd(changed).onUpdate(changed).onDelete(changed);
     this.endpointSlices.onAdd(changed).onUpdate(changed).onDelete(changed);
@@ -157,9 +200,14 @@ export class Speaker {
     const s = this.init.metal.speaker;
     // Fail at start, not at the first takeover, when the node cannot announce at all.
     if (!this.init.socketFactory) loadPacketAddon();
+    if (this.metallb) {
+      this.metallbActive = await metallbServed(this.init.clients, this.init.metal.metallb.namespace);
+      if (!this.metallbActive) this.log.warn(`MetalLB's CRDs are not installed (metallb.io/v1beta1 is not served): announcing the config file's pools only`, { event: 'no-metallb-crds' });
+    }
     const informers = this.informers();
     for (const inf of informers) inf.start();
     await Promise.all(informers.map((inf) => inf.waitForSync(signal)));
+    this.rebuildPools();
     await this.gossip.start();
     this.every(s.heartbeatInterval, () => this.heartbeat(false));
     // Liveness is checked well inside deadAfter, so a dead peer is acted on within a few ms of being declared dead.
@@ -209,12 +257,35 @@ export class Speaker {
     }
     for (const r of this.responders.values()) r.close();
     this.responders.clear();
+    if (clean && this.metallbActive) {
+      // Another node's speaker writes its own status once it announces; this one's go now.
+      this.l2.update(new Map());
+      await this.l2.settled();
+    }
+    if (this.ownsRecorder) await this.recorder.close();
+    else await this.recorder.flush();
     this.gossip.close();
     await Promise.all(this.informers().map((i) => i.stop()));
   }
 
   private informers(): Pick<Informer<V1Service>, 'start' | 'waitForSync' | 'stop'>[] {
-    return [this.services, this.endpointSlices, this.nodes, this.leases];
+    const m = this.metallbActive && this.metallb ? [this.metallb.pools, this.metallb.advertisements, this.metallb.statuses] : [];
+    return [this.services, this.endpointSlices, this.nodes, this.leases, ...m];
+  }
+
+  /** The pools this speaker announces now: the config file's, then MetalLB's IPAddressPools (with their L2Advertisements). */
+  pools(): readonly Pool[] {
+    return [...this.init.metal.pools, ...this.resourcePools];
+  }
+
+  // The controller reports bad resources as Events; the speaker only leaves them out.
+  private rebuildPools(): void {
+    if (!this.metallb || !this.metallbActive) return;
+    const { pools } = poolsFromResources(
+      { ipAddressPools: this.metallb.pools.cache.list(), l2Advertisements: this.metallb.advertisements.cache.list(), namespaces: [] },
+      this.init.metal.pools,
+    );
+    this.resourcePools = pools;
   }
 
   private every(ms: number, fn: () => void): void {
@@ -266,7 +337,7 @@ export class Speaker {
 
   private ours(svc: V1Service): boolean {
     const own = serviceOwnership(svc, this.init.ownership);
-    return own.ours && own.provider === this.init.provider && statusAddresses(svc).some((ip) => poolOf(this.init.metal.pools, ip));
+    return own.ours && own.provider === this.init.provider && statusAddresses(svc).some((ip) => poolOf(this.pools(), ip));
   }
 
   private recompute(): void {
@@ -279,13 +350,15 @@ export class Speaker {
       .filter((svc) => this.ours(svc))
       .map((svc) => serviceView(svc, this.endpointSlices.cache.byIndex(ENDPOINTSLICE_BY_SERVICE, serviceKey(svc))));
     const nodes = this.nodes.cache.list().map(nodeView);
-    const decisions = decide({ pools: this.init.metal.pools, services, nodes, live });
+    const decisions = decide({ pools: this.pools(), services, nodes, live });
     this.lastDecisions = decisions;
     const host = (this.init.hostInterfaces ?? hostInterfaces)();
     const wanted = new Map<string, string[]>();
+    const announcedServices = new Map<string, readonly string[] | undefined>();
     for (const d of decisions.values()) {
       if (d.winner !== this.init.node) continue;
-      const named = advertisedInterfaces(d.advertisements, this.nodes.cache.get(this.init.node)?.metadata?.labels ?? {}) ?? [];
+      const advertised = advertisedInterfaces(d.advertisements, this.nodes.cache.get(this.init.node)?.metadata?.labels ?? {});
+      const named = advertised ?? [];
       const ifs = interfacesFor(d.ip, named, host);
       if (ifs.length === 0) {
         this.warnOnce(`noif:${d.ip}`, `elected for ${d.ip} but no interface ${named.length ? `named ${named.join(', ')}` : 'has a network holding it'}; not announcing`, {
@@ -295,8 +368,10 @@ export class Speaker {
         continue;
       }
       wanted.set(d.ip, ifs);
+      for (const key of d.services) announcedServices.set(key, advertised);
     }
     const { announced, withdrawn, failed } = this.announcements.apply(wanted);
+    this.l2.update(announcedServices satisfies Announced);
     for (const f of failed) this.warnOnce(`fail:${f.entry}:${f.error}`, `cannot announce ${f.entry}: ${f.error}; retrying`, { event: 'announce-failed', ...entryFields(f.entry) });
     for (const w of withdrawn) this.log.info(`withdraw ${w}: ${this.why(w, decisions)}`, { event: 'withdraw', ...entryFields(w) });
     for (const a of announced) this.log.info(`announce ${a} (live: ${[...live].sort().join(', ')})`, { event: 'announce', ...entryFields(a) });
