@@ -3,7 +3,7 @@
 // objects MetalLB's speaker writes (ServiceL2Status). client-node has no models for
 // custom resources, so their objects stay the server's JSON; the metal provider reads
 // their specs (providers/metal/metallb-resources.ts).
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CustomObjectsApi, type V1OwnerReference } from '@kubernetes/client-node';
 import type { KubeObject } from './cache.js';
 import type { KubeClients } from './client.js';
 import type { ListRequest, ObjectList, ResourceType } from './resources.js';
@@ -14,18 +14,9 @@ export const METALLB_VERSION = 'v1beta1';
 
 /** A custom resource as the server sends it: metadata, and a spec and status lbc reads as plain JSON. */
 export interface CustomObject extends KubeObject {
-  metadata?: KubeObject['metadata'] & { creationTimestamp?: string | Date; ownerReferences?: OwnerReference[]; generateName?: string };
+  metadata?: KubeObject['metadata'] & { creationTimestamp?: string | Date; ownerReferences?: V1OwnerReference[]; generateName?: string };
   spec?: unknown;
   status?: unknown;
-}
-
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
 }
 
 /** The list call of one metallb.io plural, through client-node's CustomObjectsApi. */

@@ -9,10 +9,10 @@
 // - a `nodeAssigned` Event on the Service, `announcing from node "<node>" with protocol
 //   "layer2"`, when this node starts announcing it (speaker/main.go handleService).
 // Writes are serialised and retried at the next update, so a failed one is not lost.
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1OwnerReference } from '@kubernetes/client-node';
 import type { EventRecorder } from '../../../kube/events.js';
 import type { Logger } from '../../../kube/logger.js';
-import type { CustomObject, OwnerReference } from '../../../kube/metallb.js';
+import type { CustomObject } from '../../../kube/metallb.js';
 
 export const LABEL_ANNOUNCE_NODE = 'metallb.io/node';
 export const LABEL_SERVICE_NAME = 'metallb.io/service-name';
@@ -113,7 +113,7 @@ export class L2Status {
     for (const key of want.keys()) {
       if (kept.has(key)) continue;
       const [namespace = '', name = ''] = key.split('/');
-      const owner: OwnerReference[] = this.opts.pod ? [{ apiVersion: 'v1', kind: 'Pod', name: this.opts.pod.name, uid: this.opts.pod.uid }] : [];
+      const owner: V1OwnerReference[] = this.opts.pod ? [{ apiVersion: 'v1', kind: 'Pod', name: this.opts.pod.name, uid: this.opts.pod.uid }] : [];
       const created = (await this.api.createNamespacedCustomObject({
         ...this.base,
         body: {
