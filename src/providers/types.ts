@@ -48,6 +48,11 @@ export interface ProviderCapabilities {
   readonly certificatesByHost?: boolean;
   /** Annotations the provider writes on the objects it serves (LoadBalancerStatus.annotations); removed when an object is released. */
   readonly objectAnnotations?: readonly string[];
+  /**
+   * Its allocation depends on the object's labels (MetalLB's serviceAllocation.serviceSelectors),
+   * so they are part of AllocationFacts; for the others they are not, and a label edit changes no spec.
+   */
+  readonly allocationByLabels?: boolean;
 }
 
 /** What a provider's own annotation parsing yields. */

@@ -54,6 +54,7 @@ export class MetalProvider implements Provider<MetalLbOptions> {
     targetTypes: ['ip', 'instance'],
     annotationPrefixes: METAL_ANNOTATION_PREFIXES,
     objectAnnotations: [IP_ALLOCATED_FROM_POOL, DEPRECATED_IP_ALLOCATED_FROM_POOL],
+    allocationByLabels: true,
   };
 
   private allocator: Allocator;
