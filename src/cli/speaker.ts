@@ -35,6 +35,8 @@ export interface SpeakerCommandOptions {
   for?: number;
   /** `--metrics-bind-address`: where /metrics listens; `0` turns it off. Off when absent. */
   metricsBindAddress?: string;
+  /** The speaker's own Pod (downward API POD_NAME and POD_UID), owner of its ServiceL2Statuses; absent outside a Pod. */
+  pod?: { name: string; uid: string };
 }
 
 export interface SpeakerDeps {
@@ -96,7 +98,16 @@ async function speak(opts: SpeakerCommandOptions, logger: Pino, base: Pino, scru
   const { kc, origin } = connectFromFlags(opts);
   registerCredentials(scrubber, kc, config);
   const log = speakerLogger(base.child({ provider: chosen.p.name }));
-  const speaker = new Speaker({ node: opts.node, provider: chosen.p.name, metal: metalConfig, ownership: config, clients: makeClients(kc, { fieldManager: 'lbc-speaker' }), log });
+  const pod = opts.pod ?? (process.env.POD_NAME && process.env.POD_UID ? { name: process.env.POD_NAME, uid: process.env.POD_UID } : undefined);
+  const speaker = new Speaker({
+    node: opts.node,
+    provider: chosen.p.name,
+    metal: metalConfig,
+    ownership: config,
+    clients: makeClients(kc, { fieldManager: 'lbc-speaker' }),
+    log,
+    ...(pod ? { pod } : {}),
+  });
   const server = await startObservabilityServer({ metrics: metricsAddr, health: { kind: 'off' }, registry: speakerRegistry(speaker), readiness: [] });
   log.info(
     `starting: cluster ${kc.getCurrentCluster()?.server ?? '?'} (credentials from ${origin}), pools ${metalConfig.pools.map((p) => p.name).join(', ')}, ` +

@@ -20,6 +20,7 @@ import { GarbageCollector, type SweepResult } from './garbage-collector.js';
 import { discoverGatewayApi } from '../kube/gateway-resources.js';
 import { GATEWAY_GROUP } from '../kube/gateway-api.js';
 import { gatewayQueueKeyOf, gatewayReconcilerKey, GatewayWatch, isGatewayQueueKey } from './gateway-watch.js';
+import { MetalLbPools } from './metallb-pools.js';
 import { groupKeyOf, INGRESS_BY_GROUP, IngressReconciler, isIngressGroupKey } from './ingress-reconciler.js';
 import { OwnWrites } from './own-writes.js';
 import { podReader } from './probe-pods.js';
@@ -151,6 +152,8 @@ export class Controller {
   readonly gc: GarbageCollector;
   readonly eligibleNodes: EligibleNodes;
   readonly recorder: EventRecorder;
+  /** MetalLB's IPAddressPools and L2Advertisements, one reader per metal provider that reads them. */
+  readonly metallb: readonly MetalLbPools[];
 
   private readonly opts: ControllerOptions;
   private readonly config: LbcConfig;
@@ -292,6 +295,15 @@ export class Controller {
       graceMs: Math.min(5000, reconcileTimeoutMs / 10),
       log: this.log,
     });
+    this.metallb = MetalLbPools.for(opts.providers.all, (provider) => new MetalLbPools({
+      clients,
+      provider,
+      events,
+      log: this.log,
+      onChange: () => this.providerChanged(provider.name),
+      ...(opts.watch ? { watch: opts.watch } : {}),
+      ...(opts.informer ? { informer: opts.informer } : {}),
+    }));
     this.registerHandlers();
     for (const p of opts.providers.all) {
       if (p.onCapacityFreed) this.unsubscribe.push(p.onCapacityFreed((waiting) => this.capacityFreed(waiting)));
@@ -309,7 +321,8 @@ export class Controller {
       this.informersStarted = true;
       for (const inf of informers) inf.start();
     }
-    await Promise.all(informers.map((inf) => inf.waitForSync(signal)));
+    // MetalLB's pools before restore(): the addresses Services hold are judged against them.
+    await Promise.all([...informers.map((inf) => inf.waitForSync(signal)), ...this.metallb.map((m) => m.sync(signal))]);
   }
 
   /**
@@ -350,7 +363,7 @@ export class Controller {
 
   /** Each informer and whether its first list is in (/readyz, metrics). */
   informerSync(): { readonly resource: string; readonly synced: boolean }[] {
-    return this.watched.map(({ resource, informer }) => ({ resource, synced: informer.hasSynced() }));
+    return [...this.watched.map(({ resource, informer }) => ({ resource, synced: informer.hasSynced() })), ...this.metallb.flatMap((m) => m.informerSync())];
   }
 
   /** Load balancers a provider has ensured for this controller, by provider name (metrics; walks the caches). */
@@ -475,7 +488,7 @@ export class Controller {
     await drained;
     await this.workers;
     clearTimeout(timer);
-    await Promise.all(this.informers().map((inf) => inf.stop()));
+    await Promise.all([...this.informers().map((inf) => inf.stop()), ...this.metallb.map((m) => m.stop())]);
     if (this.ownsRecorder) await this.recorder.close();
     else await this.recorder.flush();
   }
@@ -503,6 +516,13 @@ export class Controller {
       if (this.inflight.has(key)) this.wakeAfter.add(key);
       else this.wake(key);
     }
+  }
+
+  /** A provider's pools changed: what it serves is ensured again now, and what it refused is tried again. */
+  private providerChanged(provider: string): void {
+    if (!this.running) return;
+    for (const key of this.serviceReconciler.reensure(provider)) this.wake(`${SERVICE_PREFIX}${key}`);
+    this.enqueueAll();
   }
 
   private wake(key: string): void {

@@ -111,6 +111,22 @@ export class LoadBalancerLifecycle<K extends StatusKind> {
     if (rec) rec.inputs = inputs;
   }
 
+  /**
+   * Something the provider decides from has changed (its address pools): every key it
+   * serves calls it again at its next reconcile, even with an unchanged spec, and stays
+   * quiet unless its status changes (as after a restart). Returns those keys.
+   */
+  reensure(provider: string): string[] {
+    const keys: string[] = [];
+    for (const [key, rec] of this.applied) {
+      if (rec.provider !== provider) continue;
+      delete rec.hash;
+      delete rec.inputs;
+      keys.push(key);
+    }
+    return keys;
+  }
+
   keysWithInstanceTargets(): string[] {
     return [...this.applied].filter(([, a]) => a.usesInstanceTargets).map(([k]) => k);
   }
@@ -311,6 +327,13 @@ export class LoadBalancerLifecycle<K extends StatusKind> {
       const w = await deps.writer.clearLoadBalancerStatus(deps.kind, o, deps.readyCondition ? [deps.readyCondition] : []);
       o = w.object;
       if (w.written) deps.fresh.remember(key, o);
+      // What a provider wrote beside the status (MetalLB's pool annotation) goes with it, as MetalLB's clearServiceState.
+      const managed = deps.providers.all.flatMap((p) => p.capabilities.objectAnnotations ?? []);
+      if (managed.length > 0) {
+        const a = await deps.writer.patchAnnotations(deps.kind, o, {}, managed);
+        o = a.object;
+        if (a.written) deps.fresh.remember(key, o);
+      }
     }
     return this.unfinalize(o);
   }

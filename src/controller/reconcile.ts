@@ -79,6 +79,7 @@ export interface KubeWriter {
     conditions?: readonly ConditionInput[],
   ): Promise<WriteResult<ObjectOf<K>>>;
   clearLoadBalancerStatus<K extends StatusKind>(kind: K, obj: ObjectOf<K>, conditionTypes?: readonly string[]): Promise<WriteResult<ObjectOf<K>>>;
+  patchAnnotations<K extends StatusKind>(kind: K, obj: ObjectOf<K>, want: Readonly<Record<string, string>>, managed: readonly string[]): Promise<WriteResult<ObjectOf<K>>>;
 }
 
 /** kube/events.ts's EventRecorder, or a test's list. */

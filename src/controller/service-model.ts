@@ -173,7 +173,7 @@ export function buildServiceModel<O extends ProviderOptions>(input: ServiceModel
       targetSets: targetSets.sort((a, b) => (a.name < b.name ? -1 : 1)),
       sourceRanges,
       sessionAffinity,
-      allocation: allocationFactsOf(service),
+      allocation: allocationFactsOf(service, provider.capabilities.allocationByLabels === true),
       requestedAddresses,
       ipFamilies: ipFamilies.length > 0 ? ipFamilies : ['IPv4'],
       tags: { ...lbc.value.tags, ...ownershipTags(input.clusterName, ref) },
@@ -190,11 +190,12 @@ export function timeOf(t: Date | string | undefined): number {
 }
 
 /** What an address allocator weighs of the Service besides its load balancer (MetalLB's sharing rules, restore order). */
-export function allocationFactsOf(service: V1Service): AllocationFacts {
+export function allocationFactsOf(service: V1Service, withLabels = false): AllocationFacts {
   return {
     trafficPolicy: service.spec?.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
     selector: selectorText(service.spec?.selector),
     createdAt: timeOf(service.metadata?.creationTimestamp),
+    ...(withLabels && service.metadata?.labels && Object.keys(service.metadata.labels).length > 0 ? { labels: { ...service.metadata.labels } } : {}),
   };
 }
 
@@ -203,7 +204,7 @@ export function allocationFactsOf(service: V1Service): AllocationFacts {
  * holds none. Built even when the Service's spec would not be (bad annotations, no node
  * port yet): its status still names the address, so no other Service may get it.
  */
-export function heldAddressesOf<O extends ProviderOptions>(service: V1Service, provider: Pick<ModelProvider<O>, 'parseOptions'>): HeldAddresses<O> | undefined {
+export function heldAddressesOf<O extends ProviderOptions>(service: V1Service, provider: Pick<ModelProvider<O>, 'parseOptions'> & { capabilities?: ModelProvider['capabilities'] }): HeldAddresses<O> | undefined {
   const addresses = statusAddresses(service);
   const uid = service.metadata?.uid;
   if (addresses.length === 0 || !uid) return undefined;
@@ -212,7 +213,7 @@ export function heldAddressesOf<O extends ProviderOptions>(service: V1Service, p
   return {
     ref: { kind: 'Service', namespace: service.metadata?.namespace ?? '', name: service.metadata?.name ?? '', uid },
     addresses,
-    allocation: allocationFactsOf(service),
+    allocation: allocationFactsOf(service, provider.capabilities?.allocationByLabels === true),
     ports: (service.spec?.ports ?? []).map((p) => ({ protocol: p.protocol ?? 'TCP', port: p.port })),
     requestedAddresses: asked === undefined ? [] : [asked],
     ...(parsed?.ok ? { providerOptions: parsed.options } : {}),

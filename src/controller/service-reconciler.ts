@@ -7,6 +7,7 @@ import { ENDPOINTSLICE_BY_SERVICE } from '../kube/indexes.js';
 import { hasFinalizer, type ConditionInput } from '../kube/status.js';
 import type { LbRef } from '../model/ref.js';
 import type { LoadBalancerStatus } from '../model/status.js';
+import type { Provider } from '../providers/types.js';
 import { formatModelError } from '../model/validation.js';
 import { LoadBalancerLifecycle } from './load-balancer-lifecycle.js';
 import { serviceOwnership, type ServiceOwnership } from '../config/ownership.js';
@@ -83,6 +84,11 @@ export class ServiceReconciler implements LoadBalancerReconciler {
     this.lifecycle.retryNow(key);
   }
 
+  /** `provider`'s pools changed: the keys it serves, each to be ensured again (LoadBalancerLifecycle.reensure). */
+  reensure(provider: string): string[] {
+    return this.lifecycle.reensure(provider);
+  }
+
   /** Keys whose load balancer has node targets: they follow the eligible node set. */
   keysWithInstanceTargets(): string[] {
     return this.lifecycle.keysWithInstanceTargets();
@@ -124,7 +130,7 @@ export class ServiceReconciler implements LoadBalancerReconciler {
     const inputs = `${svc.metadata?.uid ?? ''}@${svc.metadata?.resourceVersion ?? ''}|${deps.nodesVersion()}|${endpointSlices.map((e) => `${e.metadata?.name ?? ''}@${e.metadata?.resourceVersion ?? ''}`).join(',')}`;
     const same = lifecycle.record(key);
     if (same?.inputs === inputs && same.status && hasFinalizer(svc, FINALIZER)) {
-      await this.writeStatus(key, same.status);
+      await this.writeStatus(key, same.status, provider);
       return DONE;
     }
 
@@ -146,22 +152,29 @@ export class ServiceReconciler implements LoadBalancerReconciler {
     lifecycle.noteInputs(key, inputs);
     lifecycle.resolved(key);
 
-    const w = await this.writeStatus(key, ensured.status);
+    const w = await this.writeStatus(key, ensured.status, provider);
     if (!w) return DONE;
     const what = built.targetType === 'instance' ? 'hosts' : 'endpoints';
     lifecycle.ensured([w.obj], ensured.kind, w.written, `Updated load balancer with new ${what}`);
     return DONE;
   }
 
-  /** Writes the address and the Ready condition if they differ; undefined when the object is gone or going. */
-  private async writeStatus(key: string, status: LoadBalancerStatus): Promise<{ obj: V1Service; written: boolean } | undefined> {
+  /**
+   * Writes the address and the Ready condition, then the provider's annotations, each
+   * if it differs; undefined when the object is gone or going.
+   */
+  private async writeStatus(key: string, status: LoadBalancerStatus, provider: Provider): Promise<{ obj: V1Service; written: boolean } | undefined> {
     const { deps } = this;
     // Deleted while the provider worked: the deletion's own event has queued this key again.
     const latest = deps.fresh.resolve(key, deps.services.get(key));
     if (!latest || latest.metadata?.deletionTimestamp) return undefined;
     const w = await this.statusGate.run(() => deps.writer.patchLoadBalancerStatus('Service', latest, toLoadBalancerIngress(status, 'Service'), [READY]));
     if (w.written) deps.fresh.remember(key, w.object);
-    return { obj: w.object, written: w.written };
+    const managed = provider.capabilities.objectAnnotations ?? [];
+    if (managed.length === 0) return { obj: w.object, written: w.written };
+    const a = await deps.writer.patchAnnotations('Service', w.object, status.annotations ?? {}, managed);
+    if (a.written) deps.fresh.remember(key, a.object);
+    return { obj: a.object, written: w.written };
   }
 
   /** Not ours any more (no controller is addressed), or being deleted: remove the LB, then the status, then the finalizer. */

@@ -19,8 +19,8 @@ export interface ProviderSettings {
 
 export const DEFAULT_REGION: Readonly<Record<'aws' | 'gce', string>> = { aws: 'us-east-1', gce: 'us-central1' };
 export const DEFAULT_PROJECT = 'my-project';
-// TEST-NET-1 (RFC 5737): announcing it does no harm anywhere, and it is plainly a placeholder.
-export const DEFAULT_METAL_ADDRESSES: readonly string[] = ['192.0.2.0/28'];
+/** No pool in the config file by default: the pools are MetalLB's IPAddressPools, as a MetalLB user has them. */
+export const DEFAULT_METAL_ADDRESSES: readonly string[] = [];
 /** local: every listener port moved up, so the non-root controller binds 80 and 443 without capabilities, clear of 8080/8081. */
 export const LOCAL_PORT_OFFSET = 10_000;
 
@@ -34,8 +34,9 @@ function providerOptions(provider: InstallProvider, namespace: string, s: Provid
       // groups, which GCE refuses (an instance is in at most one load-balanced group).
       return { project: s.project ?? DEFAULT_PROJECT, region: s.region ?? DEFAULT_REGION.gce };
     case 'metal':
+      // Without --addresses the pools are MetalLB's IPAddressPools (in metallb-system), as a MetalLB user has them.
       // The speakers keep their Leases where their Role allows: lbc's namespace.
-      return { pools: [{ name: 'default', addresses: [...(s.addresses ?? DEFAULT_METAL_ADDRESSES)] }], speaker: { leaseNamespace: namespace } };
+      return { ...(s.addresses?.length ? { pools: [{ name: 'default', addresses: [...s.addresses] }] } : {}), speaker: { leaseNamespace: namespace } };
     case 'local':
       return { portOffset: LOCAL_PORT_OFFSET };
   }

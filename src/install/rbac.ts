@@ -38,7 +38,7 @@ export const CONTROLLER_PERMISSIONS: readonly Permission[] = [
   // Only that one (in kube-system): gce names the instance groups it shares with GKE's controllers after its uid.
   { apiGroup: '', resource: 'configmaps', verbs: ['get'], resourceNames: ['ingress-uid'], scope: 'cluster', why: 'gce: GKE\'s cluster uid, as ingress-gce reads it' },
   // Gateway API: listed at start to find which kinds the cluster serves (404 = CRD not installed), then watched.
-  { apiGroup: '', resource: 'namespaces', verbs: ['list', 'watch'], scope: 'cluster', why: 'Gateway listeners that allow routes from namespaces by label (allowedRoutes Selector)' },
+  { apiGroup: '', resource: 'namespaces', verbs: ['list', 'watch'], scope: 'cluster', why: 'Gateway allowedRoutes Selector; IPAddressPool serviceAllocation.namespaceSelectors' },
   { apiGroup: 'gateway.networking.k8s.io', resource: 'gatewayclasses', verbs: ['list', 'watch'], scope: 'cluster', why: 'which Gateways are lbc\'s' },
   { apiGroup: 'gateway.networking.k8s.io', resource: 'gatewayclasses/status', verbs: ['patch'], scope: 'cluster', why: 'GatewayClass Accepted and supportedFeatures' },
   { apiGroup: 'gateway.networking.k8s.io', resource: 'gateways', verbs: ['get', 'list', 'watch', 'patch'], scope: 'cluster', why: 'informer; finalizer patch; re-read on conflict' },
@@ -48,6 +48,9 @@ export const CONTROLLER_PERMISSIONS: readonly Permission[] = [
     { apiGroup: 'gateway.networking.k8s.io', resource: `${r}/status`, verbs: ['patch'], scope: 'cluster', why: 'route status.parents for lbc\'s Gateways' },
   ]),
   { apiGroup: 'gateway.networking.k8s.io', resource: 'referencegrants', verbs: ['list', 'watch'], scope: 'cluster', why: 'cross-namespace backends and certificates of Gateway routes and listeners' },
+  // MetalLB's namespace is not lbc's (metallb-system by default), so these are cluster-wide; the informers list one namespace.
+  { apiGroup: 'metallb.io', resource: 'ipaddresspools', verbs: ['list', 'watch'], scope: 'cluster', why: 'metal pools from MetalLB\'s IPAddressPools' },
+  { apiGroup: 'metallb.io', resource: 'l2advertisements', verbs: ['list', 'watch'], scope: 'cluster', why: 'which IPAddressPools an L2Advertisement names (Warnings for those that do not exist)' },
   // The Deployment runs with the default --leader-election-id, so reads and renewals are of that one Lease.
   { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['create'], scope: 'namespace', why: 'leader election: the first replica creates the Lease' },
   { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'update'], resourceNames: [DEFAULT_LEADER_ELECTION_ID], scope: 'namespace', why: 'leader election: acquire, renew, release' },
@@ -57,15 +60,20 @@ export const SPEAKER_PERMISSIONS: readonly Permission[] = [
   { apiGroup: '', resource: 'services', verbs: ['list', 'watch'], scope: 'cluster', why: 'which addresses to announce' },
   { apiGroup: '', resource: 'nodes', verbs: ['list', 'watch'], scope: 'cluster', why: 'node selectors and peers\' addresses' },
   { apiGroup: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'], scope: 'cluster', why: 'announce only from nodes with ready endpoints (externalTrafficPolicy: Local)' },
+  { apiGroup: '', resource: 'events', verbs: ['create', 'patch'], scope: 'cluster', why: 'nodeAssigned on the Services it announces, as MetalLB\'s speaker' },
+  { apiGroup: 'metallb.io', resource: 'ipaddresspools', verbs: ['list', 'watch'], scope: 'cluster', why: 'pools from MetalLB\'s IPAddressPools' },
+  { apiGroup: 'metallb.io', resource: 'l2advertisements', verbs: ['list', 'watch'], scope: 'cluster', why: 'which nodes and interfaces announce a pool' },
+  { apiGroup: 'metallb.io', resource: 'servicel2statuses', verbs: ['list', 'watch', 'create', 'delete'], scope: 'cluster', why: 'one ServiceL2Status per Service this node announces' },
+  { apiGroup: 'metallb.io', resource: 'servicel2statuses/status', verbs: ['patch'], scope: 'cluster', why: 'ServiceL2Status status (node, service, interfaces)' },
   // delete: a speaker stopping withdraws its Lease so the next node takes over at once.
   { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'], scope: 'namespace', why: 'speaker membership Leases' },
-  // BGP mode: MetalLB's resources, read (and its status objects written) in the speaker's namespace, as MetalLB's speaker does.
-  { apiGroup: 'metallb.io', resource: 'bgppeers', verbs: ['list', 'watch'], scope: 'namespace', why: 'BGP mode: the peers of this node' },
-  { apiGroup: 'metallb.io', resource: 'bgpadvertisements', verbs: ['list', 'watch'], scope: 'namespace', why: 'BGP mode: what to advertise' },
-  { apiGroup: 'metallb.io', resource: 'communities', verbs: ['list', 'watch'], scope: 'namespace', why: 'BGP mode: named communities' },
-  { apiGroup: 'metallb.io', resource: 'bfdprofiles', verbs: ['list', 'watch'], scope: 'namespace', why: 'BGP mode: BFD timers' },
-  { apiGroup: 'metallb.io', resource: 'servicebgpstatuses', verbs: ['list', 'watch', 'create', 'delete'], scope: 'namespace', why: 'BGP mode: ServiceBGPStatus per Service advertised' },
-  { apiGroup: 'metallb.io', resource: 'servicebgpstatuses/status', verbs: ['patch'], scope: 'namespace', why: 'BGP mode: ServiceBGPStatus status' },
+  // BGP mode: MetalLB's resources, read (and its status objects written) in MetalLB's namespace (metallb.namespace), as MetalLB's speaker does; cluster-wide as the L2 ones above.
+  { apiGroup: 'metallb.io', resource: 'bgppeers', verbs: ['list', 'watch'], scope: 'cluster', why: 'BGP mode: the peers of this node' },
+  { apiGroup: 'metallb.io', resource: 'bgpadvertisements', verbs: ['list', 'watch'], scope: 'cluster', why: 'BGP mode: what to advertise' },
+  { apiGroup: 'metallb.io', resource: 'communities', verbs: ['list', 'watch'], scope: 'cluster', why: 'BGP mode: named communities' },
+  { apiGroup: 'metallb.io', resource: 'bfdprofiles', verbs: ['list', 'watch'], scope: 'cluster', why: 'BGP mode: BFD timers' },
+  { apiGroup: 'metallb.io', resource: 'servicebgpstatuses', verbs: ['list', 'watch', 'create', 'delete'], scope: 'cluster', why: 'BGP mode: ServiceBGPStatus per Service advertised' },
+  { apiGroup: 'metallb.io', resource: 'servicebgpstatuses/status', verbs: ['patch'], scope: 'cluster', why: 'BGP mode: ServiceBGPStatus status' },
 ];
 
 export function permissionsOf(component: Component): readonly Permission[] {

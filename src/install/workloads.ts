@@ -154,7 +154,12 @@ export function speakerDaemonSet(o: Omit<WorkloadOptions, 'replicas'>): KubeObje
               name: 'speaker',
               image: o.image,
               args: ['speaker', '--in-cluster', '--config', CONFIG_FILE, '--node', '$(NODE_NAME)'],
-              env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
+              env: [
+                { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+                // The owner of the ServiceL2Statuses it writes, as MetalLB's speaker Pod is of its own.
+                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                { name: 'POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } },
+              ],
               // On the host network this is the node's port: declared so the scheduler sees who holds it.
               ports: [{ name: 'gossip', containerPort: SPEAKER_DEFAULTS.gossipPort, protocol: 'UDP' }],
               resources: o.resources,

@@ -5,6 +5,7 @@ import type {
   V1Ingress,
   V1IngressClass,
   V1Lease,
+  V1Namespace,
   V1Node,
   V1Secret,
   V1Service,
@@ -121,6 +122,16 @@ export const Secrets: ResourceType<V1Secret> = {
       ? core.listNamespacedSecret({ ...req, namespace: req.namespace })
       : core.listSecretForAllNamespaces(req),
   decode: decoder('V1Secret'),
+};
+
+/** Namespaces, for the labels MetalLB's IPAddressPool namespaceSelectors match. */
+export const Namespaces: ResourceType<V1Namespace> = {
+  kind: 'Namespace',
+  apiVersion: 'v1',
+  namespaced: false,
+  path: '/api/v1/namespaces',
+  list: ({ core }) => ({ namespace: _ns, ...req }) => core.listNamespace(req),
+  decode: decoder('V1Namespace'),
 };
 
 /** The metal speakers' Leases (the controller's own election Lease is read by name, not watched). */

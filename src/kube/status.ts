@@ -319,6 +319,23 @@ export class StatusWriter {
     }
   }
 
+  /**
+   * Sets the `managed` annotations to `want` (one absent from `want` is removed), as one
+   * merge patch on the object, only if any differs. Annotations outside `managed` are
+   * not touched, so a user's own stay as they are.
+   */
+  async patchAnnotations<K extends StatusKind>(kind: K, obj: ObjectOf<K>, want: Readonly<Record<string, string>>, managed: readonly string[]): Promise<WriteResult<ObjectOf<K>>> {
+    const have = obj.metadata?.annotations ?? {};
+    const patch: Record<string, string | null> = {};
+    for (const name of managed) {
+      const value = want[name];
+      if (value === undefined ? name in have : have[name] !== value) patch[name] = value ?? null;
+    }
+    if (Object.keys(patch).length === 0) return { object: obj, written: false };
+    const object = (await KINDS[kind].patch(this.clients, nameOf(obj), { metadata: { annotations: patch } }, PatchStrategy.MergePatch)) as ObjectOf<K>;
+    return { object, written: true };
+  }
+
   private async writeStatus<K extends StatusKind>(kind: K, obj: ObjectOf<K>, want: DesiredStatus): Promise<WriteResult<ObjectOf<K>>> {
     const patch = planStatusPatch(kind, obj, want, this.now(), this.unsupported[kind]);
     if (!patch) return { object: obj, written: false };

@@ -19,6 +19,8 @@ export interface AllocationFacts {
   readonly selector: string;
   /** creationTimestamp in ms (0 when unknown): of two objects that claim one address, the older keeps it. */
   readonly createdAt: number;
+  /** The object's labels: MetalLB's IPAddressPool serviceAllocation.serviceSelectors match them. Absent: none. */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** One port a load balancer serves, as an address allocator compares them between sharers. */

@@ -35,6 +35,12 @@ export interface LoadBalancerStatus {
   readonly ingress: readonly IngressPoint[];
   /** Set by ensure only when there is something to tell; not part of the object's status (statusEqual ignores it). */
   readonly notices?: readonly ProviderNotice[];
+  /**
+   * Annotations the provider keeps on the object besides the status, as the controller
+   * it replaces writes them (MetalLB: `metallb.io/ip-allocated-from-pool`); each name is
+   * one of its capabilities' objectAnnotations, removed again when the LB goes.
+   */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 export const EMPTY_STATUS: LoadBalancerStatus = { ingress: [] };

@@ -78,6 +78,13 @@ export interface ProviderCapabilities {
    * these, and the Gateway builder refuses what is not here.
    */
   readonly gatewayFeatures?: readonly GatewayFeature[];
+  /** Annotations the provider writes on the objects it serves (LoadBalancerStatus.annotations); removed when an object is released. */
+  readonly objectAnnotations?: readonly string[];
+  /**
+   * Its allocation depends on the object's labels (MetalLB's serviceAllocation.serviceSelectors),
+   * so they are part of AllocationFacts; for the others they are not, and a label edit changes no spec.
+   */
+  readonly allocationByLabels?: boolean;
 }
 
 /** What a provider's own annotation parsing yields. */

@@ -82,6 +82,24 @@ export class FakeWriter implements KubeWriter {
     return this.status(kind, obj, [], [], conditionTypes);
   }
 
+  async patchAnnotations<K extends StatusKind>(kind: K, obj: ObjectOf<K>, want: Readonly<Record<string, string>>, managed: readonly string[]): Promise<WriteResult<ObjectOf<K>>> {
+    const have = obj.metadata?.annotations ?? {};
+    const changes = managed.filter((n) => (want[n] === undefined ? n in have : have[n] !== want[n]));
+    if (changes.length === 0) return { object: obj, written: false };
+    this.check('annotations', kind, obj);
+    this.writes.push(`${kind} ${obj.metadata?.name}: annotations`);
+    const current = this.cacheOf(kind).get(`${obj.metadata?.namespace}/${obj.metadata?.name}`) as Obj;
+    const next = clone(current) as ObjectOf<K>;
+    const annotations = { ...(next.metadata?.annotations ?? {}) };
+    for (const n of changes) {
+      const v = want[n];
+      if (v === undefined) delete annotations[n];
+      else annotations[n] = v;
+    }
+    next.metadata = { ...next.metadata, annotations, resourceVersion: nextRv() };
+    return { object: this.land(kind, next), written: true };
+  }
+
   private status<K extends StatusKind>(kind: K, obj: ObjectOf<K>, ingress: readonly LoadBalancerIngress[], conditions: readonly ConditionInput[], remove: readonly string[]): WriteResult<ObjectOf<K>> {
     const patch = planStatusPatch(kind, obj, { ingress, conditions, removeConditionTypes: remove }, new Date());
     if (!patch) return { object: obj, written: false };

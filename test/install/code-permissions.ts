@@ -141,6 +141,8 @@ export function permissionsUsedBy(entry: string): UsedPermission[] {
       const { httpMethod, path } = endpoints[0]!;
       const { apiGroup, resource, named } = parsePath(path);
       if (apiGroup === '{group}') {
+        // A file that declares its one CUSTOM_RESOURCE is read by customObjectCalls below.
+        if (/\bconst CUSTOM_RESOURCE = /.test(f.text)) continue;
         // CustomObjectsApi takes group and plural as arguments: the call site names what it reaches.
         for (const p of customResourcesAt(f.text, m.index, `${f.name}: ${m[1]}`)) {
           for (const verb of p.verbs ?? [verbOf(httpMethod, named)]) {
@@ -151,6 +153,7 @@ export function permissionsUsedBy(entry: string): UsedPermission[] {
       }
       out.push({ apiGroup, resource, verb: verbOf(httpMethod, named), from: `${f.name}: ${m[1]}` });
     }
+    out.push(...customObjectCalls(f));
     for (const m of f.text.matchAll(/\bnewInformer\(\s*[\w.]+\s*,\s*(\w+)\s*,/g)) {
       const path = types.get(m[1]!);
       if (!path) throw new Error(`${f.name}: newInformer on ${m[1]}, which is no ResourceType the scan found`);
@@ -195,6 +198,32 @@ function customResourcesAt(text: string, index: number, where: string): { apiGro
       const slash = gr.indexOf('/');
       return { apiGroup: gr.slice(0, slash), resource: gr.slice(slash + 1), ...(verbs ? { verbs: verbs.split(',') } : {}) };
     });
+}
+
+// client-node's CustomObjectsApi takes the group and plural as arguments, so its calls
+// say nothing of the resource by their name. A file that calls it declares the one
+// custom resource it writes as `const CUSTOM_RESOURCE = { group: 'g', version: 'v', plural: 'p' }`.
+const CUSTOM_VERBS: Record<string, string> = {
+  getNamespacedCustomObject: 'get',
+  createNamespacedCustomObject: 'create',
+  replaceNamespacedCustomObject: 'update',
+  patchNamespacedCustomObject: 'patch',
+  deleteNamespacedCustomObject: 'delete',
+  patchNamespacedCustomObjectStatus: 'patch',
+  replaceNamespacedCustomObjectStatus: 'update',
+};
+
+function customObjectCalls(f: { name: string; text: string }): UsedPermission[] {
+  const calls = [...f.text.matchAll(/\.(\w+NamespacedCustomObject(?:Status)?)\(/g)].filter((m) => m[1]! in CUSTOM_VERBS);
+  if (calls.length === 0) return [];
+  const decl = /const CUSTOM_RESOURCE = \{ group: '([^']+)', version: '[^']+', plural: '([^']+)' \}/.exec(f.text);
+  if (!decl) throw new Error(`${f.name}: calls CustomObjectsApi but declares no CUSTOM_RESOURCE the scan can read`);
+  return calls.map((m) => ({
+    apiGroup: decl[1]!,
+    resource: m[1]!.endsWith('Status') ? `${decl[2]!}/status` : decl[2]!,
+    verb: CUSTOM_VERBS[m[1]!]!,
+    from: `${f.name}: ${m[1]!}`,
+  }));
 }
 
 /** The ResourceTypes named by `resource: Services` entries (WatchedKind definitions) in the files. */

@@ -219,7 +219,12 @@ describe('lbc manifests', () => {
     expect(c.args.slice(0, 1)).toEqual(['speaker']);
     expect(flag(c.args, '--node')).toBe('$(NODE_NAME)');
     expect(c.args).toContain('--in-cluster');
-    expect(c.env).toEqual([{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }]);
+    expect(c.env).toEqual([
+      { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+      // The owner of its ServiceL2Statuses (MetalLB's speaker Pod owns its own).
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } },
+    ]);
     expect(c.ports).toEqual([{ name: 'gossip', containerPort: 7947, protocol: 'UDP' }]);
     expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: ['NET_RAW'] } });
     one(objs, 'ServiceAccount', pod.serviceAccountName);

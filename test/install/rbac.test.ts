@@ -18,6 +18,7 @@ import { permissionsOf } from '../../src/install/rbac.js';
 import { makeClients } from '../../src/kube/client.js';
 import { parseMetalOptions } from '../../src/providers/metal/options.js';
 import { Speaker } from '../../src/providers/metal/speaker/speaker.js';
+import { installMetalLbCrds } from '../support/metallb-crds.js';
 import { allowed, publicPath } from './authorize.js';
 import { installGatewayApiCrds } from '../support/gateway-crds.js';
 import { permissionKey, permissionsUsedBy } from './code-permissions.js';
@@ -147,6 +148,8 @@ describe('RBAC at run time: every request a scenario makes is allowed', () => {
     dev = await startDevCluster({ port: 0, onRequest: (r) => recording?.push(r) });
     // With the Gateway API installed, the controller also watches its kinds: their grants are exercised too.
     await installGatewayApiCrds(dev.kubeConfig());
+    // MetalLB's CRDs installed (before recording), so the processes read its resources as on a cluster that has them.
+    await installMetalLbCrds(dev.kubeConfig());
     dir = mkdtempSync(join(tmpdir(), 'lbc-install-rbac-'));
     writeFileSync(join(dir, 'config.yaml'), configMap.data['config.yaml']!);
     const ns = dev.store.findKind('', 'Namespace')!;
@@ -161,6 +164,14 @@ describe('RBAC at run time: every request a scenario makes is allowed', () => {
       metadata: { name: 'tls', namespace: 'default' },
       type: 'kubernetes.io/tls',
       data: { 'tls.crt': '', 'tls.key': '' },
+    });
+    // The pool the scenario's Services get addresses from: MetalLB's, as the manifests define none (#20).
+    dev.store.create(ns, { metadata: { name: 'metallb-system' } });
+    dev.store.create(dev.store.findKind('metallb.io', 'IPAddressPool')!, {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: 'default', namespace: 'metallb-system' },
+      spec: { addresses: ['192.0.2.0/28'] },
     });
     dev.store.create(dev.store.findKind('networking.k8s.io', 'IngressClass')!, {
       metadata: { name: 'lbc' },

@@ -50,7 +50,7 @@ describe('provider options, checked by each provider while the file is validated
         'defaultClass: lbc.dev/nobody',
         'providers:',
         '  - { name: a, type: aws, options: { region: mars, vpcId: nope } }',
-        '  - { name: m, type: metal, options: { pools: [] } }',
+        '  - { name: m, type: metal, options: { pools: [], metallb: { namespace: Metal_LB } } }',
       ].join('\n'),
     );
     expect(issues).toEqual([
@@ -58,7 +58,7 @@ describe('provider options, checked by each provider while the file is validated
       expect.stringMatching(/^concurrency: Too small/),
       'providers[0].options.region: must be an AWS region such as us-east-1',
       'providers[0].options.vpcId: must be a VPC id (vpc-...)',
-      'providers[1].options.pools: must define at least one address pool',
+      'providers[1].options.metallb.namespace: must be a namespace name',
       'defaultClass: "lbc.dev/nobody" is not the class of any provider (lbc.dev/a, lbc.dev/m)',
     ]);
   });

@@ -6,9 +6,16 @@
 // - A requested address must lie in a pool (and in the pool named, if one is), not be
 //   one avoidBuggyIPs excludes, and match the Service's IP families; all requested
 //   addresses come from one pool.
-// - Without a request, the first pool in config order with autoAssign (or the pool
-//   named) gives the lowest address that is free or that this Service may share;
-//   a dual-stack Service gets one address of each family from the same pool.
+// - Without a request, the pool named, else the autoAssign pools whose serviceAllocation
+//   takes the Service (namespaces, serviceSelectors) by priority (lower first, unset
+//   last), else the autoAssign pools without a serviceAllocation in config order, give
+//   the lowest address that is free or that this Service may share (MetalLB's
+//   Allocate/pinnedPoolsForService/sortPools); a dual-stack Service gets one address of
+//   each family from the same pool.
+// - A pool with a serviceAllocation that does not take the Service gives it nothing, not
+//   even by name or by requested address (MetalLB's Assign checks it too), and a Service
+//   that stops matching (its labels, its namespace's, the pool changed) loses its
+//   address to another pool at its next reconcile, as MetalLB clears it.
 // - Sharing: every holder of the address has the same sharing key, the same
 //   externalTrafficPolicy, the same selector when the policy is Local (MetalLB folds
 //   the last two into one "backend key", which lets a Cluster Service share with a
@@ -22,7 +29,7 @@
 //   first, so that on a conflict the older keeps the address and the newer is reported.
 import type { PortUse, TrafficPolicy } from '../../model/allocation.js';
 import type { IpFamilyNumber } from '../../model/ip.js';
-import { bigIntToIp, ipToBigInt, isBuggyIp, poolOf, type Pool } from './pools.js';
+import { bigIntToIp, ipToBigInt, isBuggyIp, notServedReason, poolOf, poolServes, type Pool, type ServiceSubject } from './pools.js';
 
 export type { PortUse, TrafficPolicy } from '../../model/allocation.js';
 
@@ -49,6 +56,8 @@ export interface Sourced<T> {
 
 export interface AllocationRequest {
   readonly owner: Owner;
+  /** The Service's namespace and labels, for the pools' serviceAllocation. */
+  readonly subject: ServiceSubject;
   /** The Service's ipFamilies, in order; the addresses are reported in this order. */
   readonly families: readonly IpFamilyNumber[];
   readonly requested?: Sourced<readonly string[]>;
@@ -79,6 +88,7 @@ export type AllocateOutcome =
 /** One Service as its status says it is, for restore(). */
 export interface RestoreEntry {
   readonly owner: Owner;
+  readonly subject: ServiceSubject;
   readonly ips: readonly string[];
   readonly sharingKey?: string;
   readonly ports: readonly PortUse[];
@@ -96,8 +106,8 @@ export interface RestoreConflict {
 export interface RestoreReport {
   readonly restored: readonly Allocation[];
   readonly conflicts: readonly RestoreConflict[];
-  /** Services whose status addresses are in no pool (a pool removed from the config): they get new ones. */
-  readonly outsidePools: readonly { readonly owner: Owner; readonly ips: readonly string[] }[];
+  /** Services whose status addresses are in no pool they may use (a pool removed, one whose serviceAllocation no longer takes them): they get new ones. */
+  readonly outsidePools: readonly { readonly owner: Owner; readonly ips: readonly string[]; readonly reason: string }[];
 }
 
 const familyName = (f: IpFamilyNumber): string => `IPv${f}`;
@@ -112,7 +122,20 @@ export class Allocator {
   private readonly byOwner = new Map<string, Allocation>();
   private readonly byIp = new Map<string, Set<string>>();
 
-  constructor(readonly pools: readonly Pool[]) {}
+  constructor(private current: readonly Pool[]) {}
+
+  get pools(): readonly Pool[] {
+    return this.current;
+  }
+
+  /**
+   * The pools changed (an IPAddressPool added, edited or removed). What is allocated
+   * stays until its owner's next allocate(), which keeps it if it still fits and moves
+   * it otherwise; the caller reconciles every owner so that happens promptly.
+   */
+  setPools(pools: readonly Pool[]): void {
+    this.current = pools;
+  }
 
   get(uid: string): Allocation | undefined {
     return this.byOwner.get(uid);
@@ -171,18 +194,24 @@ export class Allocator {
   restore(entries: readonly RestoreEntry[]): RestoreReport {
     const restored: Allocation[] = [];
     const conflicts: RestoreConflict[] = [];
-    const outsidePools: { owner: Owner; ips: readonly string[] }[] = [];
+    const outsidePools: { owner: Owner; ips: readonly string[]; reason: string }[] = [];
     for (const e of [...entries].sort((a, b) => byAge(a.owner, b.owner))) {
       if (e.ips.length === 0) continue;
       const pools = e.ips.map((ip) => poolOf(this.pools, ip));
       const pool = pools[0];
+      const are = e.ips.length === 1 ? 'is' : 'are';
       if (!pool || pools.some((p) => p !== pool)) {
-        outsidePools.push({ owner: e.owner, ips: e.ips });
+        outsidePools.push({ owner: e.owner, ips: e.ips, reason: `${e.ips.join(', ')} ${are} in no address pool` });
         continue;
       }
       const buggy = pool.avoidBuggyIPs ? e.ips.find((ip) => isBuggyIpText(ip)) : undefined;
       if (buggy !== undefined) {
-        outsidePools.push({ owner: e.owner, ips: e.ips });
+        outsidePools.push({ owner: e.owner, ips: e.ips, reason: `${buggy} ends in .0 or .255, which pool "${pool.name}" avoids (avoidBuggyIPs)` });
+        continue;
+      }
+      const notServed = notServedReason(pool, e.subject);
+      if (notServed !== undefined) {
+        outsidePools.push({ owner: e.owner, ips: e.ips, reason: notServed });
         continue;
       }
       const req = {
@@ -230,6 +259,8 @@ export class Allocator {
       if (req.pool && req.pool.value !== pool.name) {
         return fail('invalid', `${ip} (${src}) is in pool "${pool.name}", not in pool "${req.pool.value}" named by ${req.pool.source}`);
       }
+      const notServed = notServedReason(pool, req.subject);
+      if (notServed !== undefined) return fail('invalid', `${ip} (${src}) is in ${notServed}`);
       pools.push(pool);
     }
     const pool = pools[0] as Pool;
@@ -260,12 +291,20 @@ export class Allocator {
     let candidates: Pool[];
     if (req.pool) {
       const p = this.pools.find((x) => x.name === req.pool?.value);
-      if (!p) return fail('invalid', `pool "${req.pool.value}" (${req.pool.source}) is not configured (pools: ${this.pools.map((x) => x.name).join(', ')})`);
+      if (!p) return fail('invalid', `pool "${req.pool.value}" (${req.pool.source}) is not configured (pools: ${this.pools.map((x) => x.name).join(', ') || 'none'})`);
+      const notServed = notServedReason(p, req.subject);
+      if (notServed !== undefined) return fail('invalid', `${notServed}; named by ${req.pool.source}`);
       candidates = [p];
     } else {
-      candidates = this.pools.filter((p) => p.autoAssign);
+      candidates = autoAssignOrder(this.pools, req.subject);
       if (candidates.length === 0) {
-        return fail('invalid', `no address pool has autoAssign enabled (pools: ${this.pools.map((p) => p.name).join(', ')}); name a pool with lbc.dev/address-pool or request an address`);
+        const auto = this.pools.filter((p) => p.autoAssign);
+        return fail(
+          'invalid',
+          auto.length === 0
+            ? `no address pool has autoAssign enabled (pools: ${this.pools.map((p) => p.name).join(', ') || 'none'}); name a pool with lbc.dev/address-pool or request an address`
+            : `no autoAssign pool serves this Service: ${auto.map((p) => notServedReason(p, req.subject)).join('; ')}`,
+        );
       }
     }
     const withFamilies = candidates.filter((p) => families.every((f) => p.ranges.some((r) => r.family === f)));
@@ -297,7 +336,7 @@ export class Allocator {
   private stillFits(current: Allocation, req: AllocationRequest, families: readonly IpFamilyNumber[]): boolean {
     if (req.pool && req.pool.value !== current.pool) return false;
     const pool = this.pools.find((p) => p.name === current.pool);
-    if (!pool) return false;
+    if (!pool || !poolServes(pool, req.subject)) return false;
     const have = current.ips.map(familyOf);
     if (have.length !== families.length || !families.every((f) => have.includes(f))) return false;
     return current.ips.every((ip) => poolOf(this.pools, ip) === pool && !(pool.avoidBuggyIPs && isBuggyIpText(ip)) && this.sharingProblem(ip, req) === undefined);
@@ -365,6 +404,21 @@ interface Failure {
 }
 
 const fail = (kind: AllocationErrorKind, message: string): Failure => ({ ok: false, kind, message });
+
+/**
+ * The pools a Service that names none may get addresses from, in the order they are
+ * tried: autoAssign pools whose serviceAllocation takes it, by priority (a lower number
+ * first, unset after every set one, ties in pool order), then autoAssign pools with no
+ * serviceAllocation, in pool order. MetalLB's Allocate, pinnedPoolsForService and
+ * sortPools (internal/allocator/allocator.go).
+ */
+export function autoAssignOrder(pools: readonly Pool[], subject: ServiceSubject): Pool[] {
+  const rank = (p: Pool): number => (p.serviceAllocation?.priority ? p.serviceAllocation.priority : Number.POSITIVE_INFINITY);
+  const pinned = pools.filter((p) => p.autoAssign && p.serviceAllocation && poolServes(p, subject));
+  // Array.prototype.sort is stable, so equal priorities keep pool order.
+  pinned.sort((a, b) => (rank(a) === rank(b) ? 0 : rank(a) < rank(b) ? -1 : 1));
+  return [...pinned, ...pools.filter((p) => p.autoAssign && !p.serviceAllocation)];
+}
 
 function isBuggyIpText(ip: string): boolean {
   const v = ipToBigInt(ip);

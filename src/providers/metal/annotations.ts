@@ -12,6 +12,14 @@ export const ALLOW_SHARED_IP = ['lbc.dev/allow-shared-ip', 'metallb.io/allow-sha
 
 export const METAL_ANNOTATION_PREFIXES = ['metallb.universe.tf/', 'metallb.io/'] as const;
 
+/**
+ * The pool a Service's address came from, written by the controller as MetalLB's does
+ * (controller/service.go convergeBalancer; it deletes the deprecated
+ * metallb.universe.tf/ spelling at the same time).
+ */
+export const IP_ALLOCATED_FROM_POOL = 'metallb.io/ip-allocated-from-pool';
+export const DEPRECATED_IP_ALLOCATED_FROM_POOL = 'metallb.universe.tf/ip-allocated-from-pool';
+
 /** What the metal provider reads from a Service's annotations. */
 export interface MetalLbOptions {
   /** Requested addresses (canonical text), at most one per family. */

@@ -29,8 +29,9 @@ import {
 } from '../types.js';
 import { CapacityWaiters } from '../capacity.js';
 import { Allocator, type AllocationErrorKind, type AllocationRequest, type Owner, type RestoreEntry, type RestoreReport } from './allocator.js';
-import { METAL_ANNOTATION_PREFIXES, parseMetalAnnotations, type MetalLbOptions } from './annotations.js';
+import { DEPRECATED_IP_ALLOCATED_FROM_POOL, IP_ALLOCATED_FROM_POOL, METAL_ANNOTATION_PREFIXES, parseMetalAnnotations, type MetalLbOptions } from './annotations.js';
 import type { MetalConfig } from './options.js';
+import type { Pool } from './pools.js';
 
 export interface MetalProviderInit {
   readonly name: string;
@@ -52,9 +53,13 @@ export class MetalProvider implements Provider<MetalLbOptions> {
     // for MetalLB work unchanged.
     targetTypes: ['ip', 'instance'],
     annotationPrefixes: METAL_ANNOTATION_PREFIXES,
+    objectAnnotations: [IP_ALLOCATED_FROM_POOL, DEPRECATED_IP_ALLOCATED_FROM_POOL],
+    allocationByLabels: true,
   };
 
   private allocator: Allocator;
+  /** The pools MetalLB's IPAddressPools define now (setResourcePools), after the config file's. */
+  private resourcePools: readonly Pool[] = [];
   private restoreReport: RestoreReport | undefined;
   private readonly waiters = new CapacityWaiters();
   /** Services that lost a disputed address at restore, reported once by their next ensure. */
@@ -73,13 +78,14 @@ export class MetalProvider implements Provider<MetalLbOptions> {
    * allocated is in the statuses it hands over, and what it freed must not linger.
    */
   async restore(held: readonly HeldAddresses<MetalLbOptions>[], _opts?: CallOptions): Promise<ProviderRestoreReport> {
-    this.allocator = new Allocator(this.config.pools);
+    this.allocator = new Allocator(this.pools);
     this.disputed.clear();
     const entries = held.map((h): RestoreEntry => {
       const opts = h.providerOptions;
       const asked = [...(opts?.addresses ?? []), ...h.requestedAddresses];
       return {
         owner: ownerOf(h.ref, h.allocation.createdAt),
+        subject: { namespace: h.ref.namespace, labels: h.allocation.labels ?? {} },
         ips: h.addresses,
         ...(opts?.sharingKey !== undefined ? { sharingKey: opts.sharingKey } : {}),
         ports: h.ports,
@@ -99,9 +105,26 @@ export class MetalProvider implements Provider<MetalLbOptions> {
       kept: report.restored.length,
       dropped: [
         ...report.conflicts.flatMap((c) => dropped(c.owner, c.ips, c.message)),
-        ...report.outsidePools.flatMap((o) => dropped(o.owner, o.ips, `${o.ips.join(', ')} ${o.ips.length === 1 ? 'is' : 'are'} in no address pool (or one avoidBuggyIPs excludes)`)),
+        ...report.outsidePools.flatMap((o) => dropped(o.owner, o.ips, o.reason)),
       ],
     };
+  }
+
+  /** Every pool in use: the config file's, then the IPAddressPools'. */
+  get pools(): readonly Pool[] {
+    return [...this.config.pools, ...this.resourcePools];
+  }
+
+  /**
+   * The IPAddressPools changed (already checked against the config file's pools and each
+   * other: metallb-resources.ts). What Services hold stays theirs until their next ensure,
+   * which keeps it if it still fits; the controller reconciles them all. Services refused
+   * for want of a pool or an address are woken, since a new pool may be what they lacked.
+   */
+  setResourcePools(pools: readonly Pool[]): void {
+    this.resourcePools = pools;
+    this.allocator.setPools(this.pools);
+    this.waiters.released();
   }
 
   onCapacityFreed(listener: (waiting: readonly LbRef[]) => void): () => void {
@@ -114,7 +137,7 @@ export class MetalProvider implements Provider<MetalLbOptions> {
   }
 
   parseOptions(annotations: Readonly<Record<string, string>>, _kind: LbKind): OptionsParseResult<MetalLbOptions> {
-    const r = parseMetalAnnotations(annotations, this.config.pools.map((p) => p.name));
+    const r = parseMetalAnnotations(annotations, this.pools.map((p) => p.name));
     return r.ok ? { ok: true, options: r.options } : { ok: false, errors: r.errors };
   }
 
@@ -148,7 +171,10 @@ export class MetalProvider implements Provider<MetalLbOptions> {
     }
     this.waiters.forget(spec.ref.uid);
     if (before && out.changed) this.waiters.released();
-    return { ingress: out.allocation.ips.map((ip) => ({ ip, ipMode: 'VIP' as const })) };
+    return {
+      ingress: out.allocation.ips.map((ip) => ({ ip, ipMode: 'VIP' as const })),
+      annotations: { [IP_ALLOCATED_FROM_POOL]: out.allocation.pool },
+    };
   }
 
   async delete(ref: LbRef, _opts?: CallOptions): Promise<void> {
@@ -204,6 +230,7 @@ export class MetalProvider implements Provider<MetalLbOptions> {
     const families = spec.ipFamilies.map((f): IpFamilyNumber => (f === 'IPv6' ? 6 : 4));
     return {
       owner: ownerOf(spec.ref, facts?.createdAt ?? 0),
+      subject: { namespace: spec.ref.namespace, labels: facts?.labels ?? {} },
       families: families.length > 0 ? families : [4],
       ...(requested ? { requested } : {}),
       ...(o.pool !== undefined ? { pool: { value: o.pool, source: `annotation ${o.poolAnnotation ?? 'address-pool'}` } } : {}),

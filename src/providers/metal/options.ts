@@ -13,6 +13,9 @@
 //             avoidBuggyIPs: false        # default false
 //             nodeSelectors: [{ matchLabels: { edge: "true" } }]   # default: every node
 //             interfaces: [eth0]          # default: the interface whose network holds the IP
+//         metallb:                      # MetalLB's IPAddressPool and L2Advertisement resources
+//           namespace: metallb-system   # where they are read from (default metallb-system)
+//           resources: true             # read them at all (default true)
 //         speaker:
 //           leaseNamespace: lbc-system
 //           gossipPort: 7947
@@ -24,6 +27,9 @@ import { z } from 'zod';
 import { parseDuration } from '../../config/duration.js';
 import { labelSelectorSchema } from './node-selector.js';
 import { buildPools, type Pool } from './pools.js';
+
+/** MetalLB's own namespace (its install's default), where its resources are read unless `metallb.namespace` says otherwise. */
+export const METALLB_NAMESPACE = 'metallb-system';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -81,8 +87,17 @@ const speakerSchema = z
     }
   });
 
+const metallbSchema = z.strictObject({
+  /** MetalLB's namespace: its IPAddressPools and L2Advertisements are read there, its ServiceL2Statuses written there. */
+  namespace: z.string().max(63).regex(DNS_LABEL, 'must be a namespace name').default(METALLB_NAMESPACE),
+  /** Whether to read MetalLB's resources; false: the config file's pools only, even where MetalLB's CRDs are installed. */
+  resources: z.boolean().default(true),
+});
+
 export const metalOptionsSchema = z.strictObject({
-  pools: z.array(poolSchema).min(1, 'must define at least one address pool'),
+  // Pools may come from MetalLB's IPAddressPools only, so the file may define none.
+  pools: z.array(poolSchema).default([]),
+  metallb: metallbSchema.default({ namespace: METALLB_NAMESPACE, resources: true }),
   speaker: speakerSchema.default({
     leaseNamespace: SPEAKER_DEFAULTS.leaseNamespace,
     gossipPort: SPEAKER_DEFAULTS.gossipPort,
@@ -95,9 +110,12 @@ export const metalOptionsSchema = z.strictObject({
 
 export type MetalOptionsInput = z.input<typeof metalOptionsSchema>;
 export type SpeakerSettings = z.output<typeof speakerSchema>;
+export type MetalLbSettings = z.output<typeof metallbSchema>;
 
 export interface MetalConfig {
+  /** The config file's pools; MetalLB's IPAddressPools are added while running. */
   readonly pools: readonly Pool[];
+  readonly metallb: MetalLbSettings;
   readonly speaker: SpeakerSettings;
 }
 
@@ -130,5 +148,5 @@ export function parseMetalOptions(options: unknown, configPath = ''): MetalConfi
   }
   const built = buildPools(r.data.pools);
   if (!built.ok) throw new MetalConfigError(built.issues.map((i) => ({ path: prefix(i.path), message: i.message })));
-  return { pools: built.pools, speaker: r.data.speaker };
+  return { pools: built.pools, metallb: r.data.metallb, speaker: r.data.speaker };
 }

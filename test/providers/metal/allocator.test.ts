@@ -33,11 +33,14 @@ interface Svc {
   ports?: string[];
   backend?: Backend;
   createdAt?: number;
+  namespace?: string;
+  labels?: Record<string, string>;
 }
 
 function req(s: Svc): AllocationRequest {
   return {
-    owner: { uid: `uid-${s.name}`, name: `default/${s.name}`, createdAt: s.createdAt ?? 0 },
+    owner: { uid: `uid-${s.name}`, name: `${s.namespace ?? 'default'}/${s.name}`, createdAt: s.createdAt ?? 0 },
+    subject: { namespace: s.namespace ?? 'default', labels: s.labels ?? {} },
     families: s.families ?? [4],
     ...(s.ips ? { requested: { value: s.ips, source: s.ipsFrom ?? 'annotation metallb.universe.tf/loadBalancerIPs' } } : {}),
     ...(s.pool ? { pool: { value: s.pool, source: 'annotation metallb.universe.tf/address-pool' } } : {}),
@@ -372,6 +375,7 @@ describe('Allocator: keeping, moving and releasing', () => {
 describe('Allocator.restore', () => {
   const entry = (name: string, ips: string[], over: Partial<RestoreEntry> = {}): RestoreEntry => ({
     owner: { uid: `uid-${name}`, name: `default/${name}`, createdAt: 0 },
+    subject: { namespace: 'default', labels: {} },
     ips,
     ports: [{ protocol: 'TCP', port: 80 }],
     backend: CLUSTER,

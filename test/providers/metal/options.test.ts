@@ -46,7 +46,15 @@ describe('address ranges', () => {
 describe('parseMetalOptions', () => {
   it('applies defaults', () => {
     const c = parseMetalOptions({ pools: [{ name: 'p', addresses: ['10.0.0.0/30'] }] });
-    expect(c.pools[0]).toMatchObject({ name: 'p', autoAssign: true, avoidBuggyIPs: false, nodeSelectors: [], interfaces: [] });
+    expect(c.pools[0]).toMatchObject({
+      name: 'p',
+      labels: {},
+      autoAssign: true,
+      avoidBuggyIPs: false,
+      l2Advertisements: [{ name: 'pool p', nodeSelectors: [], interfaces: [], serviceSelectors: [] }],
+      origin: { kind: 'config', path: 'pools[0]' },
+    });
+    expect(c.pools[0]?.serviceAllocation).toBeUndefined();
     expect(c.speaker).toEqual({
       leaseNamespace: SPEAKER_DEFAULTS.leaseNamespace,
       gossipPort: SPEAKER_DEFAULTS.gossipPort,
@@ -107,7 +115,9 @@ describe('parseMetalOptions', () => {
     expect(issues({ pools: [{ name: 'p', addresses: ['10.0.0.0/30'] }, { name: 'p', addresses: ['10.0.1.0/30'] }] })).toEqual([
       'providers[0].options.pools[1].name: pool "p" is already defined by pools[0]',
     ]);
-    expect(issues({})).toEqual(['providers[0].options.pools: expected array, received undefined']);
+    // Pools may come from MetalLB's IPAddressPools alone (#20): none in the file is fine, a wrong type is not.
+    expect(issues({})).toEqual([]);
+    expect(issues({ pools: 'p' })).toEqual(['providers[0].options.pools: expected array, received string']);
   });
 });
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { buildServiceModel, heldAddressesOf } from '../../../src/controller/service-model.js';
 import type { L4Spec } from '../../../src/model/spec.js';
 import { formatModelError } from '../../../src/model/validation.js';
+import { IP_ALLOCATED_FROM_POOL } from '../../../src/providers/metal/annotations.js';
 import { createMetalProvider, type MetalLbOptions, type MetalProvider } from '../../../src/providers/metal/index.js';
 import { parseConfig } from '../../../src/config/config.js';
 import { buildProviders } from '../../../src/providers/registry.js';
@@ -106,7 +107,7 @@ describe('metal provider: ensure', () => {
     const a = svc('a');
     const { p } = await restored([a]);
     const status = await p.ensure(specOf(p, a));
-    expect(status).toEqual({ ingress: [{ ip: '10.20.0.0', ipMode: 'VIP' }] });
+    expect(status).toEqual({ ingress: [{ ip: '10.20.0.0', ipMode: 'VIP' }], annotations: { [IP_ALLOCATED_FROM_POOL]: 'public' } });
     expect(await p.ensure(specOf(p, a))).toEqual(status);
     expect(await p.plan(specOf(p, a))).toEqual([]);
     expect(await p.listOwned()).toEqual([{ ref: { kind: 'Service', namespace: 'default', name: 'a', uid: 'uid-a' }, id: '10.20.0.0' }]);
@@ -115,14 +116,14 @@ describe('metal provider: ensure', () => {
   it('dual-stack Services get one address of each family', async () => {
     const a = svc('a', { spec: { ipFamilies: ['IPv6', 'IPv4'], ipFamilyPolicy: 'RequireDualStack' } });
     const { p } = await restored([a]);
-    expect(await p.ensure(specOf(p, a))).toEqual({ ingress: [{ ip: 'fd00:20::', ipMode: 'VIP' }, { ip: '10.20.2.0', ipMode: 'VIP' }] });
+    expect(await p.ensure(specOf(p, a))).toEqual({ ingress: [{ ip: 'fd00:20::', ipMode: 'VIP' }, { ip: '10.20.2.0', ipMode: 'VIP' }], annotations: { [IP_ALLOCATED_FROM_POOL]: 'dual' } });
   });
 
   it('honours spec.loadBalancerIP, and refuses it together with the annotation', async () => {
     const a = svc('a', { spec: { loadBalancerIP: '10.20.1.3' } });
     const b = svc('b', { spec: { loadBalancerIP: '10.20.1.3' }, annotations: { 'metallb.universe.tf/loadBalancerIPs': '10.20.1.3' } });
     const { p } = await restored([a, b]);
-    expect(await p.ensure(specOf(p, a))).toEqual({ ingress: [{ ip: '10.20.1.3', ipMode: 'VIP' }] });
+    expect(await p.ensure(specOf(p, a))).toEqual({ ingress: [{ ip: '10.20.1.3', ipMode: 'VIP' }], annotations: { [IP_ALLOCATED_FROM_POOL]: 'reserved' } });
     const e = await rejection(p.ensure(specOf(p, b)));
     expect(e.kind).toBe('invalid');
     expect(e.message).toBe('Service default/b: field spec.loadBalancerIP and annotation metallb.universe.tf/loadBalancerIPs are both set; set only the annotation');
@@ -136,7 +137,7 @@ describe('metal provider: ensure', () => {
     expect(e.kind).toBe('invalid');
     expect(e.provider).toBe('metal');
     expect(e.message).toContain('Service default/a: 192.168.9.9 (annotation metallb.universe.tf/loadBalancerIPs) is not in any address pool');
-    expect(await p.ensure(specOf(p, b))).toEqual({ ingress: [{ ip: '10.20.0.0', ipMode: 'VIP' }] });
+    expect(await p.ensure(specOf(p, b))).toEqual({ ingress: [{ ip: '10.20.0.0', ipMode: 'VIP' }], annotations: { [IP_ALLOCATED_FROM_POOL]: 'public' } });
   });
 
   it('an exhausted pool is refused as invalid (the controller puts it in the condition), naming the pool', async () => {
@@ -156,7 +157,7 @@ describe('metal provider: ensure', () => {
     const cluster = svc('cluster', { annotations: ann, spec: { ports: [{ port: 9443, protocol: 'TCP' }] } });
     const { p } = await restored([http, https, other, cluster]);
     await p.ensure(specOf(p, http));
-    expect(await p.ensure(specOf(p, https))).toEqual({ ingress: [{ ip: '10.20.0.2', ipMode: 'VIP' }] });
+    expect(await p.ensure(specOf(p, https))).toEqual({ ingress: [{ ip: '10.20.0.2', ipMode: 'VIP' }], annotations: { [IP_ALLOCATED_FROM_POOL]: 'public' } });
     const e1 = await rejection(p.ensure(specOf(p, other)));
     expect(e1.kind).toBe('invalid');
     expect(e1.message).toContain('selector {app=web} differs from {app=api}');
@@ -174,7 +175,7 @@ describe('metal provider: ensure', () => {
     expect(await p.plan(specOf(p, b))).toEqual([{ op: 'create', resource: 'Address', id: '10.20.0.1', detail: 'pool public' }]);
     await p.delete({ kind: 'Service', namespace: 'default', name: 'a', uid: 'uid-a' });
     expect(await p.listOwned()).toEqual([]);
-    expect(await p.ensure(specOf(p, b))).toEqual({ ingress: [{ ip: '10.20.0.0', ipMode: 'VIP' }] });
+    expect(await p.ensure(specOf(p, b))).toEqual({ ingress: [{ ip: '10.20.0.0', ipMode: 'VIP' }], annotations: { [IP_ALLOCATED_FROM_POOL]: 'public' } });
   });
 });
 
@@ -185,8 +186,8 @@ describe('metal provider: state rebuilt from the statuses at start', () => {
     const fresh = svc('fresh');
     const foreign = { ...svc('foreign', { status: ['10.20.0.2'] }), spec: { type: 'LoadBalancer' as const, loadBalancerClass: 'example.com/other' } };
     const { p } = await restored([a, b, fresh, foreign]);
-    expect(await p.ensure(specOf(p, a))).toEqual({ ingress: [{ ip: '10.20.0.1', ipMode: 'VIP' }] });
-    expect(await p.ensure(specOf(p, fresh))).toEqual({ ingress: [{ ip: '10.20.0.2', ipMode: 'VIP' }] });
+    expect(await p.ensure(specOf(p, a))).toEqual({ ingress: [{ ip: '10.20.0.1', ipMode: 'VIP' }], annotations: { [IP_ALLOCATED_FROM_POOL]: 'public' } });
+    expect(await p.ensure(specOf(p, fresh))).toEqual({ ingress: [{ ip: '10.20.0.2', ipMode: 'VIP' }], annotations: { [IP_ALLOCATED_FROM_POOL]: 'public' } });
     expect(p.restored?.restored.map((r) => r.owner.name).sort()).toEqual(['default/a', 'default/b']);
   });
 
@@ -197,8 +198,8 @@ describe('metal provider: state rebuilt from the statuses at start', () => {
     const e = await rejection(p.ensure(specOf(p, newer)));
     expect(e.kind).toBe('conflict');
     expect(e.message).toContain('default/newer claims 10.20.0.1 in its status, but is in use by Service default/older');
-    expect(await p.ensure(specOf(p, older))).toEqual({ ingress: [{ ip: '10.20.0.1', ipMode: 'VIP' }] });
-    expect(await p.ensure(specOf(p, newer))).toEqual({ ingress: [{ ip: '10.20.0.0', ipMode: 'VIP' }] });
+    expect(await p.ensure(specOf(p, older))).toEqual({ ingress: [{ ip: '10.20.0.1', ipMode: 'VIP' }], annotations: { [IP_ALLOCATED_FROM_POOL]: 'public' } });
+    expect(await p.ensure(specOf(p, newer))).toEqual({ ingress: [{ ip: '10.20.0.0', ipMode: 'VIP' }], annotations: { [IP_ALLOCATED_FROM_POOL]: 'public' } });
   });
 
   it('the newer Service that asked for the disputed address by name stays in conflict', async () => {

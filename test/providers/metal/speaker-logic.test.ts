@@ -49,7 +49,7 @@ const POOLS = (() => {
   return r.pools;
 })();
 
-const view = (key: string, ips: string[], o: Partial<ServiceView> = {}): ServiceView => ({ key, ips, local: false, readyNodes: new Set(), anyReady: true, ...o });
+const view = (key: string, ips: string[], o: Partial<ServiceView> = {}): ServiceView => ({ key, labels: {}, ips, local: false, readyNodes: new Set(), anyReady: true, ...o });
 const nodesNamed = (...names: string[]): NodeView[] => names.map((name) => ({ name, labels: {} }));
 
 describe('announcer: who announces what', () => {
@@ -59,6 +59,7 @@ describe('announcer: who announces what', () => {
       ip: '10.0.0.5',
       pool: 'all',
       services: ['default/a'],
+      advertisements: [{ name: 'pool all', nodeSelectors: [], interfaces: [], serviceSelectors: [] }],
       candidates: rankCandidates('10.0.0.5', ['n1', 'n2', 'n3']),
       winner: electedFor('10.0.0.5', ['n1', 'n2', 'n3']),
     });

@@ -15,6 +15,7 @@ import { packetAddonAvailable } from '../../../src/providers/metal/speaker/packe
 import type { Child } from './wire/children.js';
 import { until, WireCluster } from './wire/cluster.js';
 import { netnsUnavailable } from './wire/netns.js';
+import { installMetalLbCrds, metallbCrdsPresent, MetalLbObjects } from '../../support/metallb-crds.js';
 
 const unavailable = netnsUnavailable() ?? (packetAddonAvailable() ? undefined : 'the packet addon is not built (npm run build:native)');
 const NODES = ['node-a', 'node-b', 'node-c'];
@@ -23,13 +24,29 @@ const VIP6 = 'fd00:123::100';
 const VIP_LOCAL = '10.123.0.101';
 // The controller's pool in the full-chain test: one address, inside the speakers' pool.
 const VIP_CHAIN = '10.123.0.110';
+// Served from MetalLB's IPAddressPool, outside the config file's pool (#20).
+const VIP_CR = '10.123.0.150';
+// The node the hash would elect last for VIP_CR: the L2Advertisement's nodeSelectors, not the hash, must decide.
+const CR_NODE = rankCandidates(VIP_CR, NODES).at(-1) ?? '';
 
 describe.skipIf(unavailable !== undefined)(`metal speaker on virtual wires${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   const c = new WireCluster({ nodes: NODES, vips: [VIP, VIP6, VIP_LOCAL, VIP_CHAIN] });
   let failed = false;
 
+  let mlb: MetalLbObjects | undefined;
+
   beforeAll(async () => {
     await c.start();
+    if (metallbCrdsPresent) {
+      // Before the speakers start: each finds MetalLB's CRDs served at its start.
+      await installMetalLbCrds(c.kubeConfig());
+      await c.core.createNamespace({ body: { metadata: { name: 'metallb-system' } } });
+      mlb = new MetalLbObjects(c.kubeConfig(), 'metallb-system');
+      await mlb.pool('cr', { addresses: [`${VIP_CR}/32`] });
+      await mlb.advertisement('pinned', { ipAddressPools: ['cr'], nodeSelectors: [{ matchLabels: { 'kubernetes.io/hostname': CR_NODE } }], interfaces: ['eth0'] });
+      await c.service('from-cr', [VIP_CR], false);
+      await c.slice('from-cr-1', 'from-cr', NODES.map((node) => ({ node, ready: true })));
+    }
     await c.service('web', [VIP, VIP6], false);
     await c.slice('web-1', 'web', [{ node: 'node-a', ready: true }]);
     await Promise.all(NODES.map((n) => c.startSpeaker(n)));
@@ -54,6 +71,15 @@ describe.skipIf(unavailable !== undefined)(`metal speaker on virtual wires${unav
     for (let i = 0; i < 3; i++) expect(await c.arp(VIP, 400)).toEqual([first]);
     // Nobody answers for an address of the pool that no Service holds.
     expect(await c.arp('10.123.0.119')).toEqual([]);
+  });
+
+  it.skipIf(!metallbCrdsPresent)("an IPAddressPool's address is answered only by the node its L2Advertisement selects, on the interface it names", async () => {
+    await until(`${CR_NODE} to answer for ${VIP_CR}`, async () => ((await c.arp(VIP_CR)).join() === CR_NODE ? true : undefined), 10_000);
+    for (let i = 0; i < 3; i++) expect(await c.arp(VIP_CR, 400)).toEqual([CR_NODE]);
+    // Edited while running to an interface no node has: nobody answers.
+    await mlb?.advertisement('pinned', { ipAddressPools: ['cr'], nodeSelectors: [{ matchLabels: { 'kubernetes.io/hostname': CR_NODE } }], interfaces: ['eth9'] });
+    await until('no answer', async () => ((await c.arp(VIP_CR, 150)).length === 0 ? true : undefined), 5_000);
+    expect(await c.arp(VIP_CR, 500)).toEqual([]);
   });
 
   it('IPv6: exactly one Neighbor Advertisement, from the elected node', async () => {

@@ -16,11 +16,13 @@ providers:
       project: {{ .Values.gce.project }}
       region: {{ .Values.gce.region }}
 {{- else if eq .Values.provider "metal" }}
+{{- if .Values.metal.addresses }}
       pools:
         - name: default
           addresses:
 {{- range .Values.metal.addresses }}
             - {{ . }}
+{{- end }}
 {{- end }}
       speaker:
         leaseNamespace: {{ .Values.namespace }}

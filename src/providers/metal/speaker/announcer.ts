@@ -6,12 +6,14 @@ import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node
 import { nodeExclusion } from '../../../kube/node-eligibility.js';
 import { statusAddresses } from '../../../model/allocation.js';
 import { anySelectorMatches } from '../node-selector.js';
-import { poolOf, type Pool } from '../pools.js';
+import { poolOf, type L2Advertisement, type Pool } from '../pools.js';
 import { electedFor, rankCandidates } from './election.js';
 
 /** A Service as the speaker needs it. */
 export interface ServiceView {
   readonly key: string;
+  /** The Service's labels: an L2Advertisement's serviceSelectors match them. */
+  readonly labels: Readonly<Record<string, string>>;
   readonly ips: readonly string[];
   readonly local: boolean;
   /** Nodes running at least one ready endpoint. */
@@ -31,6 +33,8 @@ export interface Decision {
   readonly ip: string;
   readonly pool: string;
   readonly services: readonly string[];
+  /** The pool's L2Advertisements that apply to these Services; the winner announces as those selecting it say. */
+  readonly advertisements: readonly L2Advertisement[];
   /** Live nodes that may announce the address, best first; the first announces. */
   readonly candidates: readonly string[];
   readonly winner?: string;
@@ -66,14 +70,16 @@ export function serviceView(svc: V1Service, slices: readonly V1EndpointSlice[]):
       if (ep.nodeName) readyNodes.add(ep.nodeName);
     }
   }
-  return { key: serviceKey(svc), ips: statusAddresses(svc), local: svc.spec?.externalTrafficPolicy === 'Local', readyNodes, anyReady };
+  return { key: serviceKey(svc), labels: svc.metadata?.labels ?? {}, ips: statusAddresses(svc), local: svc.spec?.externalTrafficPolicy === 'Local', readyNodes, anyReady };
 }
 
 /**
  * For every announced address of `services`: who may announce it and who does.
- * A node is a candidate when it is live, fit, selected by the pool's node selectors,
- * and (for externalTrafficPolicy Local) runs a ready endpoint; the Service must have a
- * ready endpoint at all. An address shared by several Services is announced when any
+ * A node is a candidate when it is live, fit, selected by the node selectors of one of
+ * the pool's L2Advertisements that apply to the Service, and (for externalTrafficPolicy
+ * Local) runs a ready endpoint; the Service must have a ready endpoint at all. As
+ * MetalLB's poolMatchesNodeL2 (speaker/layer2_controller.go): a pool no advertisement
+ * selects is not announced. An address shared by several Services is announced when any
  * of them qualifies (sharing requires the same policy and, for Local, the same pods,
  * so they agree anyway).
  */
@@ -95,7 +101,8 @@ export function decide(input: {
   }
   const out = new Map<string, Decision>();
   for (const [ip, { pool, services }] of byIp) {
-    const eligible = input.nodes.filter((n) => !n.unfit && input.live.has(n.name) && anySelectorMatches(pool.nodeSelectors, n.labels));
+    const advertisements = pool.l2Advertisements.filter((a) => services.some((s) => anySelectorMatches(a.serviceSelectors, s.labels)));
+    const eligible = input.nodes.filter((n) => !n.unfit && input.live.has(n.name) && advertisements.some((a) => anySelectorMatches(a.nodeSelectors, n.labels)));
     const names = new Set<string>();
     for (const s of services) {
       if (!s.anyReady) continue;
@@ -105,7 +112,8 @@ export function decide(input: {
     const winner = electedFor(ip, names);
     let reason: string | undefined;
     if (!winner) {
-      if (!services.some((s) => s.anyReady)) reason = 'no ready endpoint';
+      if (advertisements.length === 0) reason = `no L2Advertisement selects pool ${pool.name}${pool.l2Advertisements.length > 0 ? ' for these Services' : ''}`;
+      else if (!services.some((s) => s.anyReady)) reason = 'no ready endpoint';
       else if (eligible.length === 0) reason = `no live node may announce pool ${pool.name}`;
       else reason = 'no live eligible node runs a ready endpoint (externalTrafficPolicy Local)';
     }
@@ -113,12 +121,28 @@ export function decide(input: {
       ip,
       pool: pool.name,
       services: services.map((s) => s.key).sort(),
+      advertisements,
       candidates,
       ...(winner ? { winner } : {}),
       ...(reason ? { reason } : {}),
     });
   }
   return out;
+}
+
+/**
+ * The interfaces `node` announces on by the advertisements that select it: undefined
+ * when one of them names none (every interface may; the one whose network holds the
+ * address is used), else the union of those named, as MetalLB's ipAdvertisementFor.
+ */
+export function advertisedInterfaces(advertisements: readonly L2Advertisement[], nodeLabels: Readonly<Record<string, string>>): readonly string[] | undefined {
+  const names = new Set<string>();
+  for (const a of advertisements) {
+    if (!anySelectorMatches(a.nodeSelectors, nodeLabels)) continue;
+    if (a.interfaces.length === 0) return undefined;
+    for (const i of a.interfaces) names.add(i);
+  }
+  return [...names];
 }
 
 /** The interfaces an address is announced on, from the decision and the host's interfaces. */

@@ -37,7 +37,7 @@ import { connectTcpMd5 } from './tcp-md5.js';
  * labels); the one place to swap for the IPAddressPool resources.
  */
 export function bgpPools(pools: readonly Pool[]): BgpPool[] {
-  return pools.map((p) => ({ name: p.name, labels: {}, contains: (ip: string) => poolOf([p], ip) !== undefined }));
+  return pools.map((p) => ({ name: p.name, labels: p.labels, contains: (ip: string) => poolOf([p], ip) !== undefined }));
 }
 
 export interface BgpModeInit {

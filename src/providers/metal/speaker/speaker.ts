@@ -12,20 +12,24 @@ import type { V1EndpointSlice, V1Lease, V1Node, V1Service } from '@kubernetes/cl
 import { serviceOwnership, type OwnershipConfig } from '../../../config/ownership.js';
 import { statusAddresses } from '../../../model/allocation.js';
 import type { KubeClients } from '../../../kube/client.js';
+import { EventRecorder } from '../../../kube/events.js';
 import { ENDPOINTSLICE_BY_SERVICE, endpointSliceIndexers } from '../../../kube/indexes.js';
+import { IPAddressPools, L2Advertisements, metallbServed, ServiceL2Statuses, type CustomObject } from '../../../kube/metallb.js';
 import { newInformer, type Informer, type WatchFn } from '../../../kube/informer.js';
 import type { Logger } from '../../../kube/logger.js';
 import { EndpointSlices, Leases, Nodes, Services } from '../../../kube/resources.js';
 import { sleep } from '../../../kube/sleep.js';
 import type { MetalConfig } from '../options.js';
-import { poolOf } from '../pools.js';
-import { Announcements, decide, Handover, nodeView, serviceKey, serviceView, type Decision } from './announcer.js';
+import { poolsFromResources } from '../metallb-resources.js';
+import { poolOf, type Pool } from '../pools.js';
+import { advertisedInterfaces, Announcements, decide, Handover, nodeView, serviceKey, serviceView, type Decision } from './announcer.js';
 import { BgpMode, bgpPools } from './bgp.js';
 import { Gossip } from './gossip.js';
 import { hostInterfaces, interfacesFor, OwnLink, type HostInterface } from './interfaces.js';
 import { LEASE_NODE_LABEL, LEASE_PROVIDER_LABEL, LeaseKeeper, leaseView } from './lease.js';
 import { Membership, type Heartbeat } from './membership.js';
 import { loadPacketAddon } from './packet-socket.js';
+import { L2Status, LABEL_ANNOUNCE_NODE, type Announced } from './l2-status.js';
 import { InterfaceResponder, type SocketFactory } from './responder.js';
 
 export { leaseName } from './lease.js';
@@ -65,6 +69,10 @@ export interface SpeakerInit {
   readonly socketFactory?: SocketFactory;
   readonly watch?: WatchFn;
   readonly gossipBind?: { v4?: string; v6?: string };
+  /** The speaker's own Pod (downward API POD_NAME, POD_UID): owner of its ServiceL2Statuses. */
+  readonly pod?: { readonly name: string; readonly uid: string };
+  /** Where its Events go; by default a recorder of its own on clients.writes. */
+  readonly events?: EventRecorder;
 }
 
 const consoleLog: Logger = {
@@ -114,6 +122,14 @@ export class Speaker {
   private lastPrompt = 0;
   /** BGP mode: sessions to the BGPPeers selecting this node (off without MetalLB's CRDs). */
   readonly bgp: BgpMode;
+  /** MetalLB's resources, read when metallb.resources is set and the server serves them (start decides). */
+  private readonly metallb: { pools: Informer<CustomObject>; advertisements: Informer<CustomObject>; statuses: Informer<CustomObject> } | undefined;
+  /** ServiceL2Statuses and nodeAssigned Events for what this node announces. */
+  private readonly l2: L2Status;
+  private metallbActive = false;
+  private resourcePools: readonly Pool[] = [];
+  private readonly recorder: EventRecorder;
+  private readonly ownsRecorder: boolean;
 
   constructor(init: SpeakerInit) {
     this.init = init;
@@ -173,12 +189,40 @@ export class Speaker {
     });
     this.bgp = new BgpMode({
       node: init.node,
-      namespace: s.leaseNamespace,
+      // MetalLB's namespace, where the IPAddressPools are read too.
+      namespace: init.metal.metallb.namespace,
       clients: init.clients,
       log: this.log,
-      pools: () => bgpPools(init.metal.pools),
+      pools: () => bgpPools(this.pools()),
       ...(init.watch ? { watch: init.watch } : {}),
       changed: () => this.queueRecompute(),
+    });
+    this.ownsRecorder = !init.events;
+    this.recorder = init.events ?? new EventRecorder({ core: init.clients.writes.core, component: 'lbc-speaker', reportingController: 'lbc.dev/speaker', logger: this.log });
+    const m = init.metal.metallb;
+    if (m.resources) {
+      const inNs = { ...common, namespace: m.namespace };
+      const statuses = newInformer(init.clients, ServiceL2Statuses, { ...inNs, name: 'servicel2statuses', labelSelector: `${LABEL_ANNOUNCE_NODE}=${init.node}` });
+      this.metallb = {
+        pools: newInformer(init.clients, IPAddressPools, { ...inNs, name: 'ipaddresspools' }),
+        advertisements: newInformer(init.clients, L2Advertisements, { ...inNs, name: 'l2advertisements' }),
+        statuses,
+      };
+      const configChanged = (): void => {
+        this.rebuildPools();
+        this.queueRecompute();
+      };
+      for (const inf of [this.metallb.pools, this.metallb.advertisements]) inf.onAdd(configChanged).onUpdate(configChanged).onDelete(configChanged);
+    }
+    this.l2 = new L2Status({
+      kc: init.clients.kc,
+      node: init.node,
+      namespace: m.namespace,
+      ...(init.pod ? { pod: init.pod } : {}),
+      events: this.recorder,
+      log: this.log,
+      existing: () => (this.metallbActive && this.metallb ? this.metallb.statuses.cache.list() : []),
+      writeStatuses: () => this.metallbActive,
     });
     const changed = (): void => this.queueRecompute();
     this.services.onAdd(changed).onUpdate(changed).onDelete(changed);
@@ -199,9 +243,14 @@ export class Speaker {
     const s = this.init.metal.speaker;
     // Fail at start, not at the first takeover, when the node cannot announce at all.
     if (!this.init.socketFactory) loadPacketAddon();
+    if (this.metallb) {
+      this.metallbActive = await metallbServed(this.init.clients, this.init.metal.metallb.namespace);
+      if (!this.metallbActive) this.log.warn(`MetalLB's CRDs are not installed (metallb.io/v1beta1 is not served): announcing the config file's pools only`, { event: 'no-metallb-crds' });
+    }
     const informers = this.informers();
     for (const inf of informers) inf.start();
     await Promise.all(informers.map((inf) => inf.waitForSync(signal)));
+    this.rebuildPools();
     await this.bgp.start(signal);
     await this.gossip.start();
     this.every(s.heartbeatInterval, () => this.heartbeat(false));
@@ -260,12 +309,35 @@ export class Speaker {
     }
     for (const r of this.responders.values()) r.close();
     this.responders.clear();
+    if (clean && this.metallbActive) {
+      // Another node's speaker writes its own status once it announces; this one's go now.
+      this.l2.update(new Map());
+      await this.l2.settled();
+    }
+    if (this.ownsRecorder) await this.recorder.close();
+    else await this.recorder.flush();
     this.gossip.close();
     await Promise.all(this.informers().map((i) => i.stop()));
   }
 
   private informers(): Pick<Informer<V1Service>, 'start' | 'waitForSync' | 'stop'>[] {
-    return [this.services, this.endpointSlices, this.nodes, this.leases];
+    const m = this.metallbActive && this.metallb ? [this.metallb.pools, this.metallb.advertisements, this.metallb.statuses] : [];
+    return [this.services, this.endpointSlices, this.nodes, this.leases, ...m];
+  }
+
+  /** The pools this speaker announces now: the config file's, then MetalLB's IPAddressPools (with their L2Advertisements). */
+  pools(): readonly Pool[] {
+    return [...this.init.metal.pools, ...this.resourcePools];
+  }
+
+  // The controller reports bad resources as Events; the speaker only leaves them out.
+  private rebuildPools(): void {
+    if (!this.metallb || !this.metallbActive) return;
+    const { pools } = poolsFromResources(
+      { ipAddressPools: this.metallb.pools.cache.list(), l2Advertisements: this.metallb.advertisements.cache.list(), namespaces: [] },
+      this.init.metal.pools,
+    );
+    this.resourcePools = pools;
   }
 
   private every(ms: number, fn: () => void): void {
@@ -392,7 +464,7 @@ export class Speaker {
 
   private ours(svc: V1Service): boolean {
     const own = serviceOwnership(svc, this.init.ownership);
-    return own.ours && own.provider === this.init.provider && statusAddresses(svc).some((ip) => poolOf(this.init.metal.pools, ip));
+    return own.ours && own.provider === this.init.provider && statusAddresses(svc).some((ip) => poolOf(this.pools(), ip));
   }
 
   private recompute(): void {
@@ -409,22 +481,25 @@ export class Speaker {
     const selfUnfit = self ? nodeView(self).unfit : 'its Node object is missing';
     this.bgp.update({ node: self, ...(selfUnfit ? { nodeUnfit: selfUnfit } : {}), services: ours });
     const nodes = this.nodes.cache.list().map(nodeView);
-    const decisions = decide({ pools: this.init.metal.pools, services, nodes, live });
+    const decisions = decide({ pools: this.pools(), services, nodes, live });
     this.lastDecisions = decisions;
     const host = (this.init.hostInterfaces ?? hostInterfaces)();
     const wanted = new Map<string, string[]>();
+    const announcedServices = new Map<string, readonly string[] | undefined>();
     for (const d of decisions.values()) {
       if (d.winner !== this.init.node) continue;
-      const pool = this.init.metal.pools.find((p) => p.name === d.pool);
-      const ifs = interfacesFor(d.ip, pool?.interfaces ?? [], host);
+      const advertised = advertisedInterfaces(d.advertisements, this.nodes.cache.get(this.init.node)?.metadata?.labels ?? {});
+      const named = advertised ?? [];
+      const ifs = interfacesFor(d.ip, named, host);
       if (ifs.length === 0) {
-        this.warnOnce(`noif:${d.ip}`, `elected for ${d.ip} but no interface ${pool?.interfaces.length ? `named ${pool.interfaces.join(', ')}` : 'has a network holding it'}; not announcing`, {
+        this.warnOnce(`noif:${d.ip}`, `elected for ${d.ip} but no interface ${named.length ? `named ${named.join(', ')}` : 'has a network holding it'}; not announcing`, {
           event: 'not-announcing',
           address: d.ip,
         });
         continue;
       }
       wanted.set(d.ip, ifs);
+      for (const key of d.services) announcedServices.set(key, advertised);
     }
     // Whoever may be announcing without us: the peers we hear, and those we count live (by their Lease too).
     const unaware = [...new Set([...this.membership.heardRecently(now), ...live])].filter((n) => n !== this.init.node && !this.membership.seesUsLive(n, now));
@@ -436,6 +511,7 @@ export class Speaker {
       });
     }
     const { announced, withdrawn, failed } = this.announcements.apply(gated.now);
+    this.l2.update(announcedServices satisfies Announced);
     for (const f of failed) this.warnOnce(`fail:${f.entry}:${f.error}`, `cannot announce ${f.entry}: ${f.error}; retrying`, { event: 'announce-failed', ...entryFields(f.entry) });
     for (const w of withdrawn) this.log.info(`withdraw ${w}: ${this.why(w, decisions)}`, { event: 'withdraw', ...entryFields(w) });
     for (const a of announced) this.log.info(`announce ${a} (live: ${[...live].sort().join(', ')})`, { event: 'announce', ...entryFields(a) });

@@ -1,0 +1,136 @@
+// The controller's side of MetalLB's configuration resources: informers on the
+// IPAddressPools and L2Advertisements in MetalLB's namespace (and on Namespaces, whose
+// labels serviceAllocation.namespaceSelectors match), turned into pools for a metal
+// provider whenever any of them changes, while running. A resource lbc cannot use gets a
+// Warning Event on itself, once per distinct problem; the other pools keep serving.
+//
+// Where MetalLB's CRDs are not installed the provider serves its config file's pools
+// alone, and says so once: lbc does not require MetalLB's CRDs, and watching a resource
+// the server does not serve would keep the controller from ever syncing.
+import type { V1Namespace } from '@kubernetes/client-node';
+import type { KubeClients } from '../kube/client.js';
+import { newInformer, type Informer, type InformerOptions, type WatchFn } from '../kube/informer.js';
+import type { Logger } from '../kube/logger.js';
+import { IPAddressPools, L2Advertisements, metallbServed, type CustomObject } from '../kube/metallb.js';
+import { Namespaces } from '../kube/resources.js';
+import type { MetalProvider } from '../providers/metal/metal-provider.js';
+import { poolsFromResources, type ResourceIssue } from '../providers/metal/metallb-resources.js';
+import type { EventSink } from './reconcile.js';
+
+/** The Event reason on an IPAddressPool or L2Advertisement lbc cannot use. */
+export const InvalidMetalLbResource = 'InvalidConfiguration';
+
+export interface MetalLbPoolsOptions {
+  readonly clients: KubeClients;
+  readonly provider: MetalProvider;
+  readonly events: EventSink;
+  readonly log: Logger;
+  /** The pools changed: the provider's Services must be ensured again. */
+  readonly onChange: () => void;
+  readonly watch?: WatchFn;
+  readonly informer?: Pick<InformerOptions<CustomObject>, 'minWatchTimeoutSeconds' | 'watchdogMs' | 'relistPeriodMs' | 'pageSize' | 'backoff'>;
+}
+
+export class MetalLbPools {
+  readonly namespace: string;
+  private readonly pools: Informer<CustomObject>;
+  private readonly advertisements: Informer<CustomObject>;
+  private readonly namespaces: Informer<V1Namespace>;
+  /** False until sync found MetalLB's CRDs served; then the informers run. */
+  private active = false;
+  private queued = false;
+  private lastPools = '';
+  /** uid → the problems last reported on it, so a resync or an unrelated change does not repeat the Event. */
+  private reported = new Map<string, string>();
+
+  constructor(private readonly opts: MetalLbPoolsOptions) {
+    this.namespace = opts.provider.config.metallb.namespace;
+    const common = { ...opts.informer, logger: opts.log, ...(opts.watch ? { watch: opts.watch } : {}) };
+    this.pools = newInformer(opts.clients, IPAddressPools, { ...common, name: 'ipaddresspools', namespace: this.namespace });
+    this.advertisements = newInformer(opts.clients, L2Advertisements, { ...common, name: 'l2advertisements', namespace: this.namespace });
+    this.namespaces = newInformer(opts.clients, Namespaces, { ...common, name: 'namespaces' });
+    const changed = (): void => this.queue();
+    for (const inf of this.informers()) inf.onAdd(changed).onUpdate(changed).onDelete(changed);
+  }
+
+  /** One per metal provider that reads MetalLB's resources. */
+  static for(providers: readonly { type: string }[], make: (provider: MetalProvider) => MetalLbPools): MetalLbPools[] {
+    return providers.filter((p): p is MetalProvider => p.type === 'metal' && (p as MetalProvider).config.metallb.resources).map(make);
+  }
+
+  /** Starts the informers if MetalLB's CRDs are served, waits for their first lists and hands the provider its pools. */
+  async sync(signal?: AbortSignal): Promise<void> {
+    if (!this.active) {
+      if (!(await metallbServed(this.opts.clients, this.namespace))) {
+        this.opts.log.warn(
+          `provider ${this.opts.provider.name}: MetalLB's CRDs are not installed (metallb.io/v1beta1 is not served): pools come from the config file only; install them and restart lbc to use IPAddressPools`,
+        );
+        return;
+      }
+      this.active = true;
+      for (const inf of this.informers()) inf.start();
+    }
+    await Promise.all(this.informers().map((inf) => inf.waitForSync(signal)));
+    this.apply();
+  }
+
+  informerSync(): { readonly resource: string; readonly synced: boolean }[] {
+    const names = ['ipaddresspools', 'l2advertisements', 'namespaces'];
+    return this.active ? this.informers().map((inf, i) => ({ resource: names[i] ?? '', synced: inf.hasSynced() })) : [];
+  }
+
+  async stop(): Promise<void> {
+    if (this.active) await Promise.all(this.informers().map((inf) => inf.stop()));
+  }
+
+  /** Rebuilds the pools from what the informers hold, tells the provider, and reports each new problem. */
+  apply(): void {
+    if (!this.active) return;
+    const { pools, issues } = poolsFromResources(
+      {
+        ipAddressPools: this.pools.cache.list(),
+        l2Advertisements: this.advertisements.cache.list(),
+        namespaces: this.namespaces.cache.list().map((ns) => ({ name: ns.metadata?.name ?? '', labels: ns.metadata?.labels ?? {} })),
+      },
+      this.opts.provider.config.pools,
+    );
+    this.report(issues);
+    const text = JSON.stringify(pools, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+    if (text === this.lastPools) return;
+    this.lastPools = text;
+    this.opts.provider.setResourcePools(pools);
+    this.opts.log.info(`provider ${this.opts.provider.name}: pools ${this.opts.provider.pools.map((p) => p.name).join(', ') || '(none)'} (IPAddressPools in ${this.namespace}: ${pools.length})`);
+    this.opts.onChange();
+  }
+
+  private report(issues: readonly ResourceIssue[]): void {
+    const now = new Map<string, string>();
+    for (const i of issues) now.set(i.object.uid, [now.get(i.object.uid), i.message].filter(Boolean).join('; '));
+    for (const i of issues) {
+      const message = now.get(i.object.uid) ?? i.message;
+      if (this.reported.get(i.object.uid) === message) continue;
+      this.reported.set(i.object.uid, message);
+      this.opts.events.event({ ...i.object }, 'Warning', InvalidMetalLbResource, message);
+      this.opts.log.warn(`${i.object.kind} ${i.object.namespace}/${i.object.name}: ${message}`);
+    }
+    // A fixed object's next problem is told again.
+    this.reported = new Map([...this.reported].filter(([uid]) => now.has(uid)));
+  }
+
+  private queue(): void {
+    if (this.queued || !this.allSynced()) return;
+    this.queued = true;
+    setImmediate(() => {
+      this.queued = false;
+      this.apply();
+    });
+  }
+
+  private allSynced(): boolean {
+    return this.informers().every((inf) => inf.hasSynced());
+  }
+
+  private informers(): Informer<CustomObject | V1Namespace>[] {
+    return [this.pools, this.advertisements, this.namespaces] as Informer<CustomObject | V1Namespace>[];
+  }
+}
