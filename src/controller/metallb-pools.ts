@@ -60,16 +60,9 @@ export class MetalLbPools {
 
   /** Starts the informers if MetalLB's CRDs are served, waits for their first lists and hands the provider its pools. */
   async sync(signal?: AbortSignal): Promise<void> {
-    if (!this.active) {
-      if (!(await metallbServed(this.opts.clients, this.namespace))) {
-        this.opts.log.warn(
-          `provider ${this.opts.provider.name}: MetalLB's CRDs are not installed (metallb.io/v1beta1 is not served): pools come from the config file only; install them and restart lbc to use IPAddressPools`,
-        );
-        return;
-      }
-      this.active = true;
-      for (const inf of this.informers()) inf.start();
-    }
+    // Once, however many callers sync at the same time (a standby replica and its election).
+    this.activation ??= this.activate();
+    if (!(await this.activation)) return;
     await Promise.all(this.informers().map((inf) => inf.waitForSync(signal)));
     this.apply();
   }
@@ -124,6 +117,20 @@ export class MetalLbPools {
       this.queued = false;
       this.apply();
     });
+  }
+
+  private activation: Promise<boolean> | undefined;
+
+  private async activate(): Promise<boolean> {
+    if (!(await metallbServed(this.opts.clients, this.namespace))) {
+      this.opts.log.warn(
+        `provider ${this.opts.provider.name}: MetalLB's CRDs are not installed (metallb.io/v1beta1 is not served): pools come from the config file only; install them and restart lbc to use IPAddressPools`,
+      );
+      return false;
+    }
+    this.active = true;
+    for (const inf of this.informers()) inf.start();
+    return true;
   }
 
   private allSynced(): boolean {

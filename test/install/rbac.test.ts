@@ -79,15 +79,12 @@ describe('RBAC from the code', () => {
     });
   }
 
-  it('namespaced grants are for Leases and, for the speaker, MetalLB\'s BGP resources in its namespace; everything else is cluster-wide because Services and Ingresses are', () => {
+  it('namespaced grants are for Leases only; everything else is cluster-wide because Services and Ingresses are, and MetalLB\'s namespace is not lbc\'s', () => {
     const roles = objects.filter((o) => o.kind === 'Role');
     expect(roles.length).toBe(2);
     for (const r of roles) {
       expect(r.metadata.namespace).toBe(NAMESPACE);
-      for (const rule of r.rules as Rule[]) {
-        if (rule.apiGroups[0] === 'metallb.io') expect(r.metadata.name).toBe('lbc-speaker');
-        else expect(rule.resources).toEqual(['leases']);
-      }
+      for (const rule of r.rules as Rule[]) expect(rule.resources).toEqual(['leases']);
     }
   });
 
@@ -249,10 +246,10 @@ describe('RBAC at run time: every request a scenario makes is allowed', () => {
     }
     await until('MetalLB\'s kinds served', () => dev.store.findKind('metallb.io', 'ServiceBGPStatus') !== undefined, 10_000);
     dev.store.create(dev.store.findKind('metallb.io', 'BGPPeer')!, {
-      metadata: { name: 'router', namespace: NAMESPACE },
+      metadata: { name: 'router', namespace: 'metallb-system' },
       spec: { myASN: 64513, peerASN: 64500, peerAddress: '127.0.0.1', peerPort: 1 },
     });
-    dev.store.create(dev.store.findKind('metallb.io', 'BGPAdvertisement')!, { metadata: { name: 'all', namespace: NAMESPACE }, spec: {} });
+    dev.store.create(dev.store.findKind('metallb.io', 'BGPAdvertisement')!, { metadata: { name: 'all', namespace: 'metallb-system' }, spec: {} });
     const svcKind = dev.store.findKind('', 'Service')!;
     const svc = dev.store.create(svcKind, { metadata: { name: 'bgp', namespace: 'default' }, spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] } });
     // A create drops status, as kube-apiserver's: the address goes in as the controller writes it.
@@ -283,7 +280,7 @@ describe('RBAC at run time: every request a scenario makes is allowed', () => {
       await speaker.start();
       await until('the speaker Lease', () => dev.store.list(lease, NAMESPACE).length > 0, 20_000);
       // BGP mode: the peer refuses connections, but the status object is written for the Service advertised to it.
-      await until('a ServiceBGPStatus with its status', () => dev.store.list(statuses, NAMESPACE).some((o) => (o as { status?: { peers?: string[] } }).status?.peers?.length), 20_000);
+      await until('a ServiceBGPStatus with its status', () => dev.store.list(statuses, 'metallb-system').some((o) => (o as { status?: { peers?: string[] } }).status?.peers?.length), 20_000);
     } finally {
       await speaker.stop({ clean: true });
     }

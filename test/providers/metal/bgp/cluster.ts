@@ -16,6 +16,7 @@ import { Fabric, ROUTER_IP4, ROUTER_IP6 } from './fabric.js';
 
 const CRDS = new URL('../../../../../shared/crds/metallb-v0.16.1/', import.meta.url).pathname;
 const CHILD_START_MS = 60_000;
+/** The speakers' Lease namespace, and MetalLB's (`metallb.namespace`) here too. */
 export const NAMESPACE = 'lbc-system';
 export const POOL = ['10.77.0.0/24', 'fd00:77::/120'] as const;
 /** The IPv6 sessions are TCP MD5-signed: the router refuses them without it. */
@@ -85,7 +86,7 @@ export class BgpCluster {
     this.configPath = join(this.dir, 'lbc.yaml');
     writeFileSync(
       this.configPath,
-      ['clusterName: bgp', 'providers:', '  - name: metal', '    type: metal', '    options:', '      pools:', `        - { name: bgp, addresses: [${POOL.map((p) => `"${p}"`).join(', ')}] }`, ''].join('\n'),
+      ['clusterName: bgp', 'providers:', '  - name: metal', '    type: metal', '    options:', `      metallb: { namespace: ${NAMESPACE} }`, '      pools:', `        - { name: bgp, addresses: [${POOL.map((p) => `"${p}"`).join(', ')}] }`, ''].join('\n'),
     );
     const started: Promise<string>[] = [];
     for (const n of this.nodes) {
