@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { IpFamily } from '../../../src/model/spec.js';
 import type { GceLbOptions } from '../../../src/providers/gce/annotations.js';
 import type { FakeCompute } from './fake-compute.js';
-import { CLUSTER, GROUP_WRITES, l4, LB, PROJECT, REGION, rejection, SVC_UID, TOKEN, withPorts } from './fixtures.js';
+import { CLUSTER, GROUP_WRITES, l4, LB, PROJECT, REGION, rejection, SVC_OWNED_KEYS, SVC_UID, TOKEN, withPorts } from './fixtures.js';
 import { harnessPerTest } from './lifecycle.js';
 
 const harness = harnessPerTest();
@@ -18,14 +18,7 @@ const SUBNET = `${V1}/regions/${REGION}/subnetworks/nodes`;
 const NETWORK = `${V1}/global/networks/default`;
 const LB6 = `${LB}-ipv6`;
 const labels = { 'lbc-cluster': CLUSTER, 'lbc-owner-uid': SVC_UID };
-const owned = {
-  'kubernetes.io/service-name': 'default/web',
-  'lbc.dev/cluster': CLUSTER,
-  'lbc.dev/owner-kind': 'Service',
-  'lbc.dev/owner-namespace': 'default',
-  'lbc.dev/owner-name': 'web',
-  'lbc.dev/owner-uid': SVC_UID,
-};
+const owned = SVC_OWNED_KEYS;
 const { 'kubernetes.io/service-name': _service, ...lbcKeys } = owned;
 const shared = JSON.stringify({ 'kubernetes.io/cluster-id': 'cid1', 'lbc.dev/cluster': CLUSTER });
 
