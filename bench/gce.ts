@@ -98,4 +98,36 @@ export async function benchGce(): Promise<void> {
   } finally {
     await done();
   }
+  await benchDualStack(nodes, Z);
+}
+
+/**
+ * A dual-stack Service (ipFamilies IPv4, IPv6) alone in its cluster: besides the IPv4
+ * LB, an IPv6 forwarding rule, its traffic firewall and the IPv6 health-check firewall;
+ * the IPv6 rule's address is GCE's choice, so it is read once after its insert.
+ */
+async function benchDualStack(nodes: readonly NodeTarget[], Z: number): Promise<void> {
+  const { fake, provider, done } = harness({ clusterId: 'bench1', nodeTags: ['gke-bench-node'], subnetwork: 'nodes' }, { project: PROJECT, token: TOKEN, clusterName: CLUSTER, pendingOperations: true });
+  fake.seed(`regions/${REGION}/subnetworks/nodes`, { stackType: 'IPV4_IPV6', ipv6AccessType: 'EXTERNAL', externalIpv6Prefix: '2600:1900:4000:abcd::/64' });
+  const dual = { ...spec(0, nodes), ipFamilies: ['IPv4', 'IPv6'] as const };
+  const measure = async (fn: () => Promise<unknown>): Promise<Count> => {
+    fake.clearLog();
+    await fn();
+    return count(fake.log);
+  };
+  try {
+    console.log('gce provider: the same for one dual-stack (IPv4 + IPv6) external TCP Service');
+    // The IPv4 LB's writes, plus the IPv6 health-check firewall, forwarding rule and traffic firewall.
+    const createWrites = 1 + 1 + 2 + 2 * Z + 1 + 1 + 3;
+    const create = await measure(() => provider.ensure(dual));
+    row('create (first in the cluster)', create, { reads: L4_KINDS + 2, writes: createWrites, waits: createWrites });
+    const noop = await measure(() => provider.ensure(dual));
+    row('no-op ensure (resync, restart)', noop, { reads: L4_KINDS + Z, writes: 0, waits: 0 });
+    // Its own 6 (two forwarding rules, backend service, two firewalls, address), then the check, its two firewalls and the groups.
+    const del = await measure(() => provider.delete(dual.ref));
+    row('delete (last in the cluster)', del, { reads: L4_KINDS, writes: 6 + 3 + Z, waits: 6 + 3 + Z });
+    console.log(`  mutating calls on the no-op ensure: ${noop.writes}; resources left after delete: ${fake.paths().filter((p) => !p.includes('subnetworks')).length}; fake protocol violations: ${fake.violations.length}`);
+  } finally {
+    await done();
+  }
 }

@@ -13,6 +13,11 @@ export type Firewall = protos.google.cloud.compute.v1.IFirewall;
 
 /** Where Google's L4 health checks come from (the GCE cloud provider's l4LbSrcRngsFlag). */
 export const L4_HEALTH_CHECK_RANGES = ['35.191.0.0/16', '130.211.0.0/22', '209.85.152.0/22', '209.85.204.0/22'] as const;
+/**
+ * Where Google's L4 health checks come from over IPv6: the internal LB's probers, and the
+ * external (NetLB) ones (ingress-gce pkg/healthchecksl4 L4ILBIPv6HCRange, L4NetLBIPv6HCRange).
+ */
+export const L4_IPV6_HEALTH_CHECK_RANGES = { Internal: ['2600:2d00:1:b029::/64'], External: ['2600:1901:8001::/48'] } as const;
 /** Where Google's L7 (HTTP(S) LB) health checks and proxies come from. */
 export const L7_HEALTH_CHECK_RANGES = ['35.191.0.0/16', '130.211.0.0/22'] as const;
 

@@ -4,6 +4,7 @@
 // and the reconciler turns that into an Event). What can change in place does: an
 // internal rule's global access (patch) and a global rule's target proxy (setTarget).
 import type { protos } from '@google-cloud/compute';
+import { normalizeIp } from '../../model/ip.js';
 import { isNotFound } from './errors.js';
 import { namesFilter, type Diff, type Kind } from './kind.js';
 import { nameOf, sameLink } from './links.js';
@@ -13,8 +14,22 @@ export type ForwardingRule = protos.google.cloud.compute.v1.IForwardingRule;
 const portsOf = (fr: ForwardingRule): string =>
   fr.allPorts ? 'all' : (fr.ports ?? []).length > 0 ? [...(fr.ports ?? [])].sort((a, b) => Number(a) - Number(b)).join(',') : (fr.portRange ?? '');
 
+/**
+ * The address a forwarding rule holds. GCE answers an IPv6 rule's address as a /96 range in
+ * its long form (2600:1900:4000:45f3:8000:0:0:0/96), as ingress-gce's l4ipv6.go notes
+ * when it takes the first address of it.
+ */
+export function ruleAddress(ipAddress: string | null | undefined): string | undefined {
+  if (!ipAddress) return undefined;
+  const ip = ipAddress.split('/')[0] ?? '';
+  return normalizeIp(ip) ?? ip;
+}
+
+const sameAddress = (a: string, b: string | null | undefined): boolean => ruleAddress(a) === ruleAddress(b);
+
 function immutableChange(want: ForwardingRule, have: ForwardingRule): string | undefined {
-  if (want.IPAddress && want.IPAddress !== have.IPAddress) return `IP address ${have.IPAddress ?? ''} → ${want.IPAddress}`;
+  if (want.IPAddress && !sameAddress(want.IPAddress, have.IPAddress)) return `IP address ${have.IPAddress ?? ''} → ${want.IPAddress}`;
+  if (String(want.ipVersion ?? 'IPV4') !== String(have.ipVersion ?? 'IPV4')) return `IP version ${String(have.ipVersion ?? 'IPV4')} → ${String(want.ipVersion)}`;
   if (String(want.IPProtocol ?? 'TCP') !== String(have.IPProtocol ?? 'TCP')) return `protocol ${String(have.IPProtocol)} → ${String(want.IPProtocol)}`;
   if (String(want.loadBalancingScheme ?? 'EXTERNAL') !== String(have.loadBalancingScheme ?? 'EXTERNAL')) {
     return `load balancing scheme ${String(have.loadBalancingScheme)} → ${String(want.loadBalancingScheme)}`;

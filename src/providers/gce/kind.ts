@@ -22,9 +22,10 @@ export interface CallContext {
   readonly provider: string;
 }
 
-/** Values only known once earlier steps ran: the address lbc reserved. */
+/** Values only known once earlier steps ran: the address lbc reserved, the IPv6 address GCE gave a forwarding rule. */
 export interface RunState {
   ip?: string;
+  ip6?: string;
 }
 
 /** When a step runs: replaced and switched-away resources go first, then everything is built, then leftovers go. */

@@ -9,20 +9,28 @@
 //
 // One forwarding rule and backend service per protocol: a TCP+UDP Service gets
 // `a<uid>` for TCP and `a<uid>-udp` for UDP, both on the same reserved address.
+//
+// IPv6 (spec.ipFamilies) is built as GKE's L4 controllers build it (ingress-gce
+// pkg/loadbalancers/l4ipv6.go, l4netlbipv6.go, forwarding_rules_ipv6.go): a second
+// forwarding rule `<name>-ipv6` with ipVersion IPV6 on the same backend service, whose
+// address GCE takes from the subnet's internal or external IPv6 range, and IPv6 firewall
+// rules of their own (a GCE firewall rule holds one family). A dual-stack Service reports
+// both addresses, in the order of its ipFamilies.
 import type { HealthCheck as SpecHealthCheck, L4Protocol, L4Spec } from '../../model/spec.js';
+import { normalizeIp } from '../../model/ip.js';
 import type { LoadBalancerStatus } from '../../model/status.js';
 import { regionalAddressByIp, regionalAddressKind, type Address } from './address.js';
 import type { GceLbOptions, HealthCheckTimingField } from './annotations.js';
 import { regionalBackendServiceKind, type BackendService } from './backend-service.js';
 import { links, networkProjectOf, networkUrl, subnetworkUrl, type PlanContext } from './context.js';
 import { GceError } from './errors.js';
-import { firewallKind, L4_HEALTH_CHECK_RANGES, portRanges, type Firewall } from './firewall.js';
-import { regionalForwardingRuleKind, type ForwardingRule } from './forwarding-rule.js';
+import { firewallKind, L4_HEALTH_CHECK_RANGES, L4_IPV6_HEALTH_CHECK_RANGES, portRanges, type Firewall } from './firewall.js';
+import { regionalForwardingRuleKind, ruleAddress, type ForwardingRule } from './forwarding-rule.js';
 import { healthCheckBody, L4_SHARED_TIMING, NODE_HEALTH_CHECK_PATH, NODE_HEALTH_CHECK_PORT, regionalHealthCheckKind, timingOf, type HealthCheck } from './health-check.js';
 import { instanceGroupKind, observeInstanceGroups, type InstanceGroup } from './instance-group.js';
 import { capturingAddress, observe, synthesize, type Desired, type Key, type Observed, type RunState, type Step } from './kind.js';
 import { sameLink, zonalLink } from './links.js';
-import { l4Names, type L4Names } from './names.js';
+import { ipv6Name, l4Names, type L4Names } from './names.js';
 import { instanceLink, instancesByZone } from './nodes.js';
 import { ownedDescription, ownershipLabels, ownershipOf, sharedDescription } from './ownership.js';
 
@@ -40,17 +48,15 @@ export interface LbPlan {
 export function l4Candidates(names: L4Names) {
   return {
     addresses: [{ name: names.lb }],
-    forwardingRules: [{ name: names.lb }, { name: names.secondary }],
+    forwardingRules: [{ name: names.lb }, { name: names.secondary }, { name: ipv6Name(names.lb) }],
     backendServices: [{ name: names.lb }, { name: names.secondary }],
     healthChecks: [{ name: names.lb }, { name: names.nodeHealthCheck }],
-    firewalls: [
-      { name: names.firewall },
-      { name: names.healthCheckFirewall('External', false) },
-      { name: names.healthCheckFirewall('Internal', false) },
-      { name: names.healthCheckFirewall('External', true) },
-      { name: names.healthCheckFirewall('Internal', true) },
-    ],
+    firewalls: [names.firewall, ...hcFirewallNames(names)].flatMap((name) => [{ name }, { name: ipv6Name(name) }]),
   } satisfies Record<string, Key[]>;
+}
+
+function hcFirewallNames(names: L4Names): string[] {
+  return (['External', 'Internal'] as const).flatMap((scheme) => [names.healthCheckFirewall(scheme, false), names.healthCheckFirewall(scheme, true)]);
 }
 
 function invalid(pc: PlanContext, message: string): GceError {
@@ -81,9 +87,25 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
     throw invalid(pc, 'an internal load balancer needs a subnet: set the provider option subnetwork or the annotation networking.gke.io/internal-load-balancer-subnet');
   }
   const subnet = subnetName !== undefined ? subnetworkUrl(options, subnetName) : undefined;
-  const requested = spec.requestedAddresses[0];
-  if (spec.requestedAddresses.length > 1) throw invalid(pc, 'GCE load balancers take one requested address');
-  if (requested !== undefined && requested.includes(':')) throw invalid(pc, `requested address ${requested}: IPv6 is not supported by this provider`);
+  const families = spec.ipFamilies.length > 0 ? spec.ipFamilies : (['IPv4'] as const);
+  const v4 = families.includes('IPv4');
+  const v6 = families.includes('IPv6');
+  const requestedOf = (family: 'IPv4' | 'IPv6'): string | undefined => {
+    const asked = spec.requestedAddresses.filter((a) => a.includes(':') === (family === 'IPv6'));
+    if (asked.length > 1) throw invalid(pc, `GCE load balancers take one requested ${family} address; the Service asks for ${asked.join(', ')}`);
+    if (asked[0] !== undefined && !families.includes(family)) throw invalid(pc, `requested address ${asked[0]} is ${family}, but the Service's ipFamilies are ${families.join(', ')}`);
+    return asked[0];
+  };
+  const requested = requestedOf('IPv4');
+  const requested6 = requestedOf('IPv6');
+  if (v6) {
+    if (subnet === undefined) {
+      throw invalid(pc, 'an IPv6 load balancer takes its address from a dual-stack subnet: set the provider option subnetwork (or, internal, the annotation networking.gke.io/internal-load-balancer-subnet)');
+    }
+    if (protocols.length > 1) throw invalid(pc, 'an IPv6 load balancer carries one protocol here; this Service mixes TCP and UDP');
+    // As ingress-gce's L4NetLB ensureIPv6ForwardingRule: GCE has no IPv6 in the Standard tier.
+    if (!internal && o.networkTier === 'STANDARD') throw invalid(pc, 'IPv6 external load balancers are Premium tier only; this Service asks for the Standard network tier');
+  }
 
   const cand = l4Candidates(names);
   const fwKind = firewallKind(networkProjectOf(options));
@@ -133,7 +155,7 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
     ...(internal ? { purpose: 'GCE_ENDPOINT', subnetwork: subnet } : { networkTier: o.networkTier }),
     ...(keepIp !== undefined ? { address: keepIp } : {}),
   };
-  const wantAddress: Desired<Address>[] = userOwned ? [] : [{ key: { name: names.lb }, body: () => addressBody }];
+  const wantAddress: Desired<Address>[] = userOwned || !v4 ? [] : [{ key: { name: names.lb }, body: () => addressBody }];
   const addressSteps = capturingAddress(
     synthesize({ kind: regionalAddressKind, ctx: call, clusterName, uid: ref.uid, want: wantAddress, have: addresses, plannedState: {} }),
     regionalAddressKind,
@@ -142,7 +164,8 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
   );
   const addressChanges = addressSteps.some((s) => s.phase !== 'cleanup');
   const planned: RunState = {};
-  if (userOwned) planned.ip = requested;
+  if (!v4) planned.ip = undefined;
+  else if (userOwned) planned.ip = requested;
   else if (own && !addressChanges) planned.ip = own.address ?? undefined;
   else if (keepIp !== undefined) planned.ip = keepIp;
 
@@ -179,26 +202,43 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
     IPProtocol: p.toLowerCase(),
     ports: portRanges(spec.listeners.filter((l) => l.protocol === p).map((l) => l.port)),
   }));
-  const trafficFirewall = (state: RunState): Firewall => ({
-    description: ownedDescription(clusterName, ref, { 'kubernetes.io/service-ip': state.ip ?? '' }),
+  // A firewall rule holds one family, so each family's rule takes that family's
+  // loadBalancerSourceRanges; when the user listed ranges of the other family only, this
+  // family lets nobody in and gets no rule (as upstream's IPv4/IPv6ServiceSourceRanges).
+  const sourcesOf = (isV6: boolean, everyone: string): string[] | undefined => {
+    if (spec.sourceRanges.length === 0) return [everyone];
+    const mine = spec.sourceRanges.filter((r) => r.includes(':') === isV6);
+    return mine.length > 0 ? mine : undefined;
+  };
+  const trafficFirewall = (sourceRanges: string[], ip: (state: RunState) => string | undefined) => (state: RunState): Firewall => ({
+    description: ownedDescription(clusterName, ref, { 'kubernetes.io/service-ip': ip(state) ?? '' }),
     network,
-    sourceRanges: spec.sourceRanges.length > 0 ? [...spec.sourceRanges] : ['0.0.0.0/0'],
-    ...(state.ip !== undefined ? { destinationRanges: [state.ip] } : {}),
+    sourceRanges,
+    ...(ip(state) !== undefined ? { destinationRanges: [ip(state) ?? ''] } : {}),
     targetTags: tags,
     allowed,
   });
   const hcFirewallName = names.healthCheckFirewall(o.scheme, sharedHc);
-  const hcFirewall: Firewall = {
+  const hcFirewall = (sourceRanges: readonly string[]): Firewall => ({
     description: sharedHc ? sharedDescription(clusterName, pc.identity.clusterId) : ownedDescription(clusterName, ref),
     network,
-    sourceRanges: [...L4_HEALTH_CHECK_RANGES],
+    sourceRanges: [...sourceRanges],
     targetTags: tags,
     allowed: [{ IPProtocol: 'tcp', ports: [String(hcPort)] }],
-  };
+  });
+  const sources4 = sourcesOf(false, '0.0.0.0/0');
+  const sources6 = sourcesOf(true, '::/0');
   const wantFirewalls: Desired<Firewall>[] = [
-    { key: { name: names.firewall }, body: trafficFirewall, acceptForeign: true },
-    { key: { name: hcFirewallName }, body: () => hcFirewall, shared: sharedHc, acceptForeign: true },
+    ...(v4 && sources4 ? [{ key: { name: names.firewall }, body: trafficFirewall(sources4, (s) => s.ip), acceptForeign: true }] : []),
+    ...(v4 ? [{ key: { name: hcFirewallName }, body: () => hcFirewall(L4_HEALTH_CHECK_RANGES), shared: sharedHc, acceptForeign: true }] : []),
+    ...(v6 ? [{ key: { name: ipv6Name(hcFirewallName) }, body: () => hcFirewall(L4_IPV6_HEALTH_CHECK_RANGES[o.scheme]), shared: sharedHc, acceptForeign: true }] : []),
   ];
+  // The IPv6 traffic rule names the address GCE gives the IPv6 forwarding rule, so it is
+  // built after that rule (as upstream's ensureIPv6Resources does), hence a later rank.
+  const ipv6TrafficName = ipv6Name(names.firewall);
+  const ipv6FwKind = { ...fwKind, rank: regionalForwardingRuleKind.rank + 5 };
+  const wantIpv6Firewalls: Desired<Firewall>[] =
+    v6 && sources6 ? [{ key: { name: ipv6TrafficName }, body: trafficFirewall(sources6, (s) => s.ip6), acceptForeign: true }] : [];
 
   // ---- backend services and forwarding rules ---------------------------------------------
   const wantServices: Desired<BackendService>[] = protocols.map((p) => ({
@@ -212,37 +252,59 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
       sessionAffinity: spec.sessionAffinity.type === 'ClientIP' ? 'CLIENT_IP' : 'NONE',
     }),
   }));
-  const wantRules: Desired<ForwardingRule>[] = protocols.map((p) => {
+  const portFieldsOf = (p: L4Protocol): ForwardingRule => {
     const ports = spec.listeners.filter((l) => l.protocol === p).map((l) => l.port);
-    const portFields: ForwardingRule =
-      ports.length <= MAX_L4_PORTS
-        ? { ports: [...new Set(ports)].sort((a, b) => a - b).map(String) }
-        : internal
-          ? { allPorts: true }
-          : { portRange: `${Math.min(...ports)}-${Math.max(...ports)}` };
-    return {
-      key: { name: nameFor(p) },
-      body: (state: RunState): ForwardingRule => ({
-        description: ownedDescription(clusterName, ref),
-        ...(state.ip !== undefined ? { IPAddress: state.ip } : {}),
-        IPProtocol: p,
-        loadBalancingScheme: internal ? 'INTERNAL' : 'EXTERNAL',
-        backendService: link.regional('backendServices', nameFor(p)),
-        ...portFields,
-        labels: ownershipLabels(clusterName, ref),
-        ...(internal ? { network, subnetwork: subnet, allowGlobalAccess: o.allowGlobalAccess } : { networkTier: o.networkTier }),
-      }),
-    };
-  });
+    return ports.length <= MAX_L4_PORTS
+      ? { ports: [...new Set(ports)].sort((a, b) => a - b).map(String) }
+      : internal
+        ? { allPorts: true }
+        : { portRange: `${Math.min(...ports)}-${Math.max(...ports)}` };
+  };
+  const wantRules: Desired<ForwardingRule>[] = (v4 ? protocols : []).map((p) => ({
+    key: { name: nameFor(p) },
+    body: (state: RunState): ForwardingRule => ({
+      description: ownedDescription(clusterName, ref),
+      ...(state.ip !== undefined ? { IPAddress: state.ip } : {}),
+      IPProtocol: p,
+      loadBalancingScheme: internal ? 'INTERNAL' : 'EXTERNAL',
+      backendService: link.regional('backendServices', nameFor(p)),
+      ...portFieldsOf(p),
+      labels: ownershipLabels(clusterName, ref),
+      ...(internal ? { network, subnetwork: subnet, allowGlobalAccess: o.allowGlobalAccess } : { networkTier: o.networkTier }),
+    }),
+  }));
+  // GCE picks the IPv6 address from the subnet's range unless the user asked for one; an
+  // external IPv6 rule takes it as a /96 (ingress-gce forwarding_rules_ipv6.go prefix96range).
+  const ipv6RuleName = ipv6Name(names.lb);
+  const ipv6Rule: ForwardingRule = {
+    description: ownedDescription(clusterName, ref),
+    ...(requested6 !== undefined ? { IPAddress: internal ? requested6 : `${requested6}/96` } : {}),
+    IPProtocol: primary,
+    loadBalancingScheme: internal ? 'INTERNAL' : 'EXTERNAL',
+    backendService: link.regional('backendServices', names.lb),
+    ...portFieldsOf(primary),
+    ipVersion: 'IPV6',
+    labels: ownershipLabels(clusterName, ref),
+    ...(internal ? { network, subnetwork: subnet, allowGlobalAccess: o.allowGlobalAccess } : { networkTier: 'PREMIUM', subnetwork: subnet }),
+  };
+  if (v6) wantRules.push({ key: { name: ipv6RuleName }, body: () => ipv6Rule });
+  const haveIpv6Rule = forwardingRules.find((f) => f.key.name === ipv6RuleName && f.ownership === 'ours')?.resource;
+  if (v6 && haveIpv6Rule && regionalForwardingRuleKind.diff(ipv6Rule, haveIpv6Rule).replace === undefined) planned.ip6 = ruleAddress(haveIpv6Rule.IPAddress);
+  else if (v6 && requested6 !== undefined) planned.ip6 = normalizeIp(requested6) ?? requested6;
 
   const common = { ctx: call, clusterName, uid: ref.uid, plannedState: planned };
   const steps: Step[] = [
     ...addressSteps,
     ...synthesize({ ...common, kind: regionalHealthCheckKind, want: wantHc, have: healthChecks }),
-    ...synthesize({ ...common, kind: fwKind, want: wantFirewalls, have: firewalls }),
+    ...synthesize({ ...common, kind: fwKind, want: wantFirewalls, have: firewalls.filter((f) => f.key.name !== ipv6TrafficName) }),
     ...synthesize({ ...common, kind: instanceGroupKind, want: wantGroups, have: groups }),
     ...synthesize({ ...common, kind: regionalBackendServiceKind, want: wantServices, have: backendServices }),
-    ...synthesize({ ...common, kind: regionalForwardingRuleKind, want: wantRules, have: forwardingRules, leftovers: 'teardown' }),
+    ...capturingIpv6(
+      synthesize({ ...common, kind: regionalForwardingRuleKind, want: wantRules, have: forwardingRules, leftovers: 'teardown' }),
+      pc,
+      ipv6RuleName,
+    ),
+    ...synthesize({ ...common, kind: ipv6FwKind, want: wantIpv6Firewalls, have: firewalls.filter((f) => f.key.name === ipv6TrafficName) }),
   ];
   // Leaving the node check behind (Cluster → Local) is upstream's cue to try deleting it.
   const usedShared = backendServices.some((b) => b.ownership === 'ours' && (b.resource.healthChecks ?? []).some((l) => l.endsWith(`/${names.nodeHealthCheck}`)));
@@ -251,8 +313,30 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
   return {
     steps,
     planned,
-    status: (state) => (state.ip !== undefined ? { ingress: [{ ip: state.ip, ipMode: 'VIP' }] } : { ingress: [] }),
+    status: (state) => ({
+      ingress: families.flatMap((f) => {
+        const ip = f === 'IPv4' ? state.ip : state.ip6;
+        return ip !== undefined ? [{ ip, ipMode: 'VIP' as const }] : [];
+      }),
+    }),
   };
+}
+
+/** Makes the step that (re)creates the IPv6 forwarding rule record the address GCE gave it. */
+function capturingIpv6(steps: readonly Step[], pc: PlanContext, name: string): Step[] {
+  return steps.map((s) =>
+    s.change.op === 'create' && s.change.id === name
+      ? {
+          ...s,
+          run: async (state: RunState) => {
+            await s.run(state);
+            const ip = ruleAddress((await regionalForwardingRuleKind.get(pc.call, { name }))?.IPAddress);
+            if (ip === undefined) throw new GceError('transient', `ForwardingRule ${name} has no IPv6 address yet`, { provider: pc.call.provider });
+            state.ip6 = ip;
+          },
+        }
+      : s,
+  );
 }
 
 /**
@@ -311,9 +395,8 @@ export function sharedHealthCheckCleanup(
   firewalls: readonly Observed<Firewall>[],
 ): Step[] {
   const hc = healthChecks.find((h) => h.key.name === names.nodeHealthCheck && h.ownership === 'shared');
-  const sharedFirewalls = firewalls.filter(
-    (f) => f.ownership === 'shared' && (f.key.name === names.healthCheckFirewall('External', true) || f.key.name === names.healthCheckFirewall('Internal', true)),
-  );
+  const sharedNames = (['External', 'Internal'] as const).flatMap((scheme) => [names.healthCheckFirewall(scheme, true), ipv6Name(names.healthCheckFirewall(scheme, true))]);
+  const sharedFirewalls = firewalls.filter((f) => f.ownership === 'shared' && sharedNames.includes(f.key.name));
   if (!hc && sharedFirewalls.length === 0) return [];
   const fwKind = firewallKind(networkProjectOf(pc.options));
   return [

@@ -28,6 +28,17 @@ export interface L4Names {
   healthCheckFirewall(scheme: GceScheme, shared: boolean): string;
 }
 
+/**
+ * The IPv6 twin of an L4 resource's name. GKE's L4 controllers name their IPv6 forwarding
+ * rules and firewalls with a `-ipv6` suffix, cut so the whole fits 63 characters
+ * (ingress-gce pkg/namer/l4_namer.go L4IPv6ForwardingRule, L4IPv6HealthCheckFirewall,
+ * GetSuffixedName); lbc adds the same suffix to its cloud-provider style names.
+ */
+export function ipv6Name(name: string): string {
+  const suffix = '-ipv6';
+  return name.slice(0, 63 - suffix.length) + suffix;
+}
+
 export function l4Names(uid: string, clusterId: string): L4Names {
   const lb = l4LoadBalancerName(uid);
   const nodeHealthCheck = `k8s-${clusterId}-node`;
@@ -53,7 +64,8 @@ export function instanceGroupName(clusterId: string): string {
 /** Every shared name an L4 LB of this cluster may use, for cleanup after its last user. */
 export function sharedHealthCheckFirewalls(clusterId: string): string[] {
   const n = l4Names('', clusterId);
-  return [n.healthCheckFirewall('External', true), n.healthCheckFirewall('Internal', true)];
+  const v4 = [n.healthCheckFirewall('External', true), n.healthCheckFirewall('Internal', true)];
+  return [...v4, ...v4.map(ipv6Name)];
 }
 
 // ---- L7 (Ingresses), ingress-gce's v2 frontend naming scheme --------------------

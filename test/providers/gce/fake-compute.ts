@@ -599,6 +599,9 @@ export class FakeCompute {
       if (/\/regions\//.test(collection) && String(body.addressType ?? 'EXTERNAL') === 'EXTERNAL') resource.networkTier ??= 'PREMIUM';
     }
     if (/forwardingRules$/.test(collection)) {
+      const refused = this.ipVersionRefusal(body);
+      if (refused) return refused;
+      if (resource.IPAddress === undefined && String(body.ipVersion) === 'IPV6') resource.IPAddress = this.ipv6From(body);
       if (resource.IPAddress === undefined) resource.IPAddress = `198.51.100.${this.ipSeq++}`;
       if (String(resource.loadBalancingScheme ?? 'EXTERNAL') === 'EXTERNAL' && /\/regions\//.test(collection)) resource.networkTier ??= 'PREMIUM';
       const clash = this.listIn(collection, undefined).find(
@@ -610,6 +613,50 @@ export class FakeCompute {
     if (/instanceGroups$/.test(collection)) this.members.set(path, new Set());
     this.store.set(path, resource);
     return this.operation(rpc, collection, path);
+  }
+
+  // ---- IPv6 forwarding rules ------------------------------------------------------
+  // An IPv6 rule takes its address from its subnet's IPv6 range, so the subnet must be
+  // dual-stack with the access type of the rule's scheme. GCE's answer for an internal rule
+  // on a subnet without one is quoted in kubernetes/ingress-gce#1897; the external one is
+  // its counterpart. The /96 text is GCE's for regional external rules
+  // (GoogleCloudPlatform/k8s-config-connector#8898); the family-mismatch texts are this
+  // fake's own, in GCE's "Invalid value for field" form.
+
+  private invalidField(field: string, value: string, why: string): FakeReply {
+    return this.error(400, 'invalid', `Invalid value for field '${field}': '${value}'. ${why}`);
+  }
+
+  private ipVersionRefusal(body: Json): FakeReply | undefined {
+    const ip = body.IPAddress === undefined ? undefined : String(body.IPAddress);
+    const external = String(body.loadBalancingScheme ?? 'EXTERNAL') === 'EXTERNAL';
+    if (String(body.ipVersion ?? 'IPV4') !== 'IPV6') {
+      if (ip?.includes(':')) return this.invalidField('resource.IPAddress', ip, 'An IPv6 address requires ipVersion IPV6.');
+      return undefined;
+    }
+    if (ip !== undefined && !ip.includes(':')) return this.invalidField('resource.IPAddress', ip, 'An IPV6 forwarding rule needs an IPv6 address.');
+    if (ip !== undefined && external && !ip.endsWith('/96')) {
+      return this.invalidField('resource.IPAddress', ip, 'IPv6 addresses must be in the form of a /96 range for regional EXTERNAL forwarding rules.');
+    }
+    if (external && String(body.networkTier ?? 'PREMIUM') !== 'PREMIUM') return this.invalidField('resource.networkTier', String(body.networkTier), 'IPv6 forwarding rules are Premium tier only.');
+    const link = String(body.subnetwork ?? '');
+    if (link === '') return this.invalidField('resource.subnetwork', '', 'An IPv6 forwarding rule needs a subnetwork.');
+    const subnet = this.store.get(linkPath(link));
+    if (!subnet) return this.error(404, 'notFound', `The resource '${linkPath(link)}' was not found`);
+    const access = external ? 'EXTERNAL' : 'INTERNAL';
+    if (String(subnet.stackType ?? 'IPV4_ONLY') !== 'IPV4_IPV6' || String(subnet.ipv6AccessType) !== access) {
+      const lb = external ? 'IPv6 L4 NetLB' : 'IPv6 L4 ILB';
+      return this.invalidField('resource.subnetwork', link, `Subnetwork does not have an ${access.toLowerCase()} IPv6 IP space which is required for ${lb} forwarding rules.`);
+    }
+    return undefined;
+  }
+
+  /** The next /96 of the subnet's /64, in the long form GCE answers with. */
+  private ipv6From(body: Json): string {
+    const subnet = this.store.get(linkPath(String(body.subnetwork))) ?? {};
+    const prefix = String(String(body.loadBalancingScheme ?? 'EXTERNAL') === 'EXTERNAL' ? subnet.externalIpv6Prefix : subnet.internalIpv6Prefix);
+    const groups = (prefix.split('/')[0] ?? '').split('::')[0]?.split(':') ?? [];
+    return `${[...groups, (this.ipSeq++).toString(16), '0', '0', '0'].join(':')}/96`;
   }
 
   private doDelete(rpc: string, path: string): FakeReply {

@@ -23,6 +23,15 @@ export const TOKEN = 'test-token';
 export const SVC_UID = '3f1c2b7e-1111-4a2b-9c3d-0123456789ab';
 /** a + the UID without dashes, cut to 32. */
 export const LB = 'a3f1c2b7e11114a2b9c3d0123456789a';
+/** The description keys of a resource the test Service owns, in the order lbc writes them. */
+export const SVC_OWNED_KEYS = {
+  'kubernetes.io/service-name': 'default/web',
+  'lbc.dev/cluster': CLUSTER,
+  'lbc.dev/owner-kind': 'Service',
+  'lbc.dev/owner-namespace': 'default',
+  'lbc.dev/owner-name': 'web',
+  'lbc.dev/owner-uid': SVC_UID,
+} as const;
 
 export function node(name: string, zone = `${REGION}-a`): NodeTarget {
   return { name, addresses: [{ type: 'InternalIP', address: '10.0.0.1' }], providerID: `gce://${PROJECT}/${zone}/${name}`, zone };

@@ -3,19 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { l4LoadBalancerName } from '../../../src/providers/gce/names.js';
 import { isWrite } from './fake-compute.js';
-import { CLUSTER, l4, l4CreateWrites, LB, nodeA, PROJECT, REGION, rejection, SVC_UID, withPorts } from './fixtures.js';
+import { CLUSTER, l4, l4CreateWrites, LB, nodeA, PROJECT, REGION, rejection, SVC_OWNED_KEYS, SVC_UID, withPorts } from './fixtures.js';
 import { harnessPerTest } from './lifecycle.js';
 
 const harness = harnessPerTest();
 
-const owned = JSON.stringify({
-  'kubernetes.io/service-name': 'default/web',
-  'lbc.dev/cluster': CLUSTER,
-  'lbc.dev/owner-kind': 'Service',
-  'lbc.dev/owner-namespace': 'default',
-  'lbc.dev/owner-name': 'web',
-  'lbc.dev/owner-uid': SVC_UID,
-});
+const owned = JSON.stringify(SVC_OWNED_KEYS);
 const shared = JSON.stringify({ 'kubernetes.io/cluster-id': 'cid1', 'lbc.dev/cluster': CLUSTER });
 const V1 = 'https://www.googleapis.com/compute/v1/projects/test-project';
 const labels = { 'lbc-cluster': CLUSTER, 'lbc-owner-uid': SVC_UID };
