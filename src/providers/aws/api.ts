@@ -87,6 +87,12 @@ export class TokenBucket {
   }
 }
 
+export interface ImdsConfig {
+  /** Default: the SDK's (AWS_EC2_METADATA_SERVICE_ENDPOINT, else http://169.254.169.254). */
+  readonly endpoint?: string;
+  readonly timeoutMs?: number;
+}
+
 export interface ClientOverrides {
   /** Passed to every SDK client as they are (credentials, requestHandler, ...), after lbc's own settings. */
   readonly clientConfig?: Record<string, unknown>;
@@ -94,6 +100,8 @@ export interface ClientOverrides {
   readonly elbv2Config?: Record<string, unknown>;
   readonly ec2Config?: Record<string, unknown>;
   readonly acmConfig?: Record<string, unknown>;
+  /** The instance metadata service (VPC discovery without vpcId): its endpoint and timeout. */
+  readonly imdsConfig?: ImdsConfig;
 }
 
 /**

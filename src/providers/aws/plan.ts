@@ -64,6 +64,8 @@ export interface PlanEnv {
   readonly provider: string;
   readonly config: Pick<AwsOptions, 'vpcId' | 'subnets' | 'defaultTags' | 'dependencyTimeout'>;
   readonly signal?: AbortSignal | undefined;
+  /** Told when subnet discovery found no role tag and chose by route tables. */
+  readonly onSubnetFallback?: ((message: string) => void) | undefined;
 }
 
 export interface EnsurePlan {
@@ -134,6 +136,7 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     annotation: `${annotationPrefix}subnets`,
     provider: env.provider,
     signal,
+    onFallback: env.onSubnetFallback,
   });
   const vpcId = env.config.vpcId ?? subnets[0]?.vpcId ?? '';
   const userSecurityGroups = options.securityGroups

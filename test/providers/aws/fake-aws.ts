@@ -14,6 +14,8 @@ export const ACCOUNT = '123456789012';
 export const ELB_HOST = `https://elasticloadbalancing.${REGION}.amazonaws.com`;
 export const EC2_HOST = `https://ec2.${REGION}.amazonaws.com`;
 export const ACM_HOST = `https://acm.${REGION}.amazonaws.com`;
+/** The instance metadata service, where the SDK's metadata client looks by default. */
+export const IMDS_HOST = 'http://169.254.169.254';
 
 export type Service = 'elbv2' | 'ec2' | 'acm';
 
@@ -146,6 +148,8 @@ interface Rule {
   actions: Action[];
 }
 
+/** What a connection to 169.254.169.254 gets where no instance metadata service is. */
+const unreachable = (): Error => Object.assign(new Error('connect EHOSTUNREACH 169.254.169.254:80'), { code: 'EHOSTUNREACH' });
 const hex = (n: number): string => randomBytes(n).toString('hex');
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -197,6 +201,13 @@ export class FakeAws {
   readonly rules = new Map<string, Rule>();
   readonly tags = new Map<string, Tags>();
   readonly certificates = new Map<string, Certificate>();
+  readonly instances = new Map<string, { id: string; vpcId: string }>();
+  /** Route tables: `main` is the VPC's main table; `igw` adds a 0.0.0.0/0 route to an internet gateway. */
+  readonly routeTables: { id: string; vpcId: string; main: boolean; subnets: string[]; igw: boolean }[] = [];
+  /** This process's own instance as IMDS describes it; undefined: not on EC2 (IMDS unreachable). */
+  imds: { mac: string; vpcId: string } | undefined;
+  /** IMDS requests served (method and path). */
+  readonly imdsRequests: string[] = [];
   /** ACM ListCertificates page size (MaxItems, when smaller, wins). */
   acmPageSize = 1000;
   /** ACM lists at most this many names in SubjectAlternativeNameSummaries, then sets HasAdditionalSubjectAlternativeNames. */
@@ -239,7 +250,27 @@ export class FakeAws {
       this.scopes = [nock(endpoint).persist().post('/').reply(any)];
       return this;
     }
+    // Off EC2 nothing answers at the link-local address; on EC2, IMDSv2: a token, then the paths.
+    const imds = nock(IMDS_HOST).persist();
+    type Done = (err: NodeJS.ErrnoException | null, result: nock.ReplyFnResult) => void;
+    imds
+      .put('/latest/api/token')
+      .reply((_uri: string, _body: nock.Body, done: Done) => {
+        fake.imdsRequests.push('PUT /latest/api/token');
+        if (!fake.imds) done(unreachable(), [0, '']);
+        else done(null, [200, 'AQAEAFAKETOKEN']);
+      })
+      .get(/^\/latest\/meta-data\/.*/)
+      .reply((uri: string, _body: nock.Body, done: Done) => {
+        fake.imdsRequests.push(`GET ${uri}`);
+        const on = fake.imds;
+        if (!on) done(unreachable(), [0, '']);
+        else if (uri === '/latest/meta-data/mac') done(null, [200, on.mac]);
+        else if (uri === `/latest/meta-data/network/interfaces/macs/${on.mac}/vpc-id`) done(null, [200, on.vpcId]);
+        else done(null, [404, 'Not Found']);
+      });
     this.scopes = [
+      imds,
       nock(ELB_HOST).persist().post('/').reply(handle('elbv2')),
       nock(EC2_HOST).persist().post('/').reply(handle('ec2')),
       nock(ACM_HOST).persist().post('/').reply(acm),
@@ -251,6 +282,15 @@ export class FakeAws {
     for (const s of this.scopes) s.persist(false);
     nock.cleanAll();
     nock.enableNetConnect();
+  }
+
+  /** An EC2 instance (a Node's); ids as EC2 makes them, i- and 8 or 17 hex digits. */
+  addInstance(i: { id: string; vpcId?: string }): void {
+    this.instances.set(i.id, { id: i.id, vpcId: i.vpcId ?? 'vpc-1' });
+  }
+
+  addRouteTable(t: { id: string; vpcId?: string; main?: boolean; subnets?: string[]; igw?: boolean }): void {
+    this.routeTables.push({ id: t.id, vpcId: t.vpcId ?? 'vpc-1', main: t.main ?? false, subnets: t.subnets ?? [], igw: t.igw ?? false });
   }
 
   addSubnet(s: { id: string; vpcId?: string; az: string; cidr?: string; free?: number; tags?: Tags }): void {
@@ -1116,6 +1156,42 @@ export class FakeAws {
           for (const perm of g.ingress) if (this.filterMatch(others, perm.tags, {})) found.push(this.sgRuleXml(g, perm));
         }
         return { securityGroupRuleSet: found };
+      }
+      case 'DescribeInstances': {
+        const ids = strings(p['InstanceId']);
+        // EC2 checks the form of every id before looking any up, then names the missing ones.
+        const malformed = ids.filter((id) => !/^i-([0-9a-f]{8}|[0-9a-f]{17})$/.test(id));
+        if (malformed.length > 0) throw new AwsError('InvalidInstanceID.Malformed', `Invalid id: "${malformed[0]}"`);
+        const missing = ids.filter((id) => !this.instances.has(id));
+        if (missing.length > 0) throw new AwsError('InvalidInstanceID.NotFound', `The instance IDs '${missing.join(', ')}' do not exist`);
+        const found = [...this.instances.values()].filter((i) => ids.length === 0 || ids.includes(i.id));
+        return {
+          reservationSet: found.map((i) => ({
+            reservationId: `r-${hex(8)}`,
+            ownerId: ACCOUNT,
+            instancesSet: [{ instanceId: i.id, vpcId: i.vpcId, instanceState: { code: 16, name: 'running' } }],
+          })),
+        };
+      }
+      case 'DescribeRouteTables': {
+        const filters = list(p['Filter']);
+        const found = this.routeTables.filter((t) => this.filterMatch(filters, {}, { 'vpc-id': t.vpcId, 'route-table-id': t.id }));
+        return {
+          routeTableSet: found.map((t) => ({
+            routeTableId: t.id,
+            vpcId: t.vpcId,
+            ownerId: ACCOUNT,
+            associationSet: [
+              ...(t.main ? [{ routeTableAssociationId: `rtbassoc-${hex(8)}`, routeTableId: t.id, main: 'true' }] : []),
+              ...t.subnets.map((sub) => ({ routeTableAssociationId: `rtbassoc-${hex(8)}`, routeTableId: t.id, subnetId: sub, main: 'false' })),
+            ],
+            routeSet: [
+              { destinationCidrBlock: '10.0.0.0/16', gatewayId: 'local', state: 'active', origin: 'CreateRouteTable' },
+              ...(t.igw ? [{ destinationCidrBlock: '0.0.0.0/0', gatewayId: 'igw-0fake', state: 'active', origin: 'CreateRoute' }] : []),
+            ],
+            tagSet: [],
+          })),
+        };
       }
       case 'CreateTags': {
         for (const id of strings(p['ResourceId'])) Object.assign(this.mustSg(id).tags, tagsOf(p['Tag']));

@@ -5,7 +5,7 @@ import { AwsProvider, type AwsProviderInit } from '../../../src/providers/aws/pr
 import type { HealthCheck, L4Spec, L7Spec, NodeTarget, Rule, TargetSet } from '../../../src/model/spec.js';
 import { ownershipTags } from '../../../src/model/spec.js';
 import type { LbRef } from '../../../src/model/ref.js';
-import { ACM_HOST, EC2_HOST, ELB_HOST, FakeAws, REGION } from './fake-aws.js';
+import { ACM_HOST, EC2_HOST, ELB_HOST, FakeAws, IMDS_HOST, REGION } from './fake-aws.js';
 
 export const CLUSTER = 'prod';
 
@@ -162,6 +162,7 @@ export function fakeClients(): NonNullable<AwsProviderInit['clients']> {
     elbv2Config: { endpoint: ELB_HOST },
     ec2Config: { endpoint: EC2_HOST },
     acmConfig: { endpoint: ACM_HOST },
+    imdsConfig: { endpoint: IMDS_HOST },
   };
 }
 
