@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import {
   annotation,
+  annotationNames,
   bool,
   cidrList,
   httpPath,
@@ -139,6 +140,8 @@ export interface ListenPort {
 export interface AwsLbOptions {
   readonly kind: LbKind;
   readonly scheme: Scheme;
+  /** Annotations under the AWS prefixes that lbc does not read (unimplemented or misspelt): each is warned about. */
+  readonly ignoredAnnotations?: readonly string[];
   /** Asked-for LB name; only used when the LB is created (as aws-load-balancer-controller). */
   readonly name?: string;
   /** Subnet IDs or Name tags; absent means discovery. */
@@ -449,9 +452,86 @@ function parseIngress(annotations: Annotations): OptionsParseResult<AwsLbOptions
   return { ok: true, options, ...(v.targetType !== undefined ? { targetType: v.targetType } : {}) };
 }
 
+/** Read by the controller itself (IngressGroup membership), not by the options. */
+const READ_ELSEWHERE = [`${A}group.name`, `${A}group.order`];
+
+/**
+ * Annotations that protect the application (authentication, WAF, Shield, prefix-list-only
+ * access, mTLS). ALBC applies them; lbc does not yet, and exposing the object without them
+ * would open to everyone what the user meant to close: the object stops here instead.
+ */
+const PROTECTIVE = [
+  `${A}auth-type`,
+  `${A}auth-idp-oidc`,
+  `${A}auth-idp-cognito`,
+  `${A}auth-scope`,
+  `${A}auth-session-cookie`,
+  `${A}auth-session-timeout`,
+  `${A}auth-on-unauthenticated-request`,
+  `${A}wafv2-acl-arn`,
+  `${A}waf-acl-id`,
+  `${A}web-acl-id`,
+  `${A}shield-advanced-protection`,
+  `${A}security-group-prefix-lists`,
+  `${A}mutual-authentication`,
+  `${S}security-group-prefix-lists`,
+];
+
+/** Levenshtein distance, bounded: enough to name the annotation a typo meant. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j] ?? 0;
+      row[j] = Math.min(cur + 1, (row[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+/** The known annotation a key most likely meant (edit distance at most 2), if any. */
+function meant(key: string, known: readonly string[]): string | undefined {
+  let best: { k: string; d: number } | undefined;
+  for (const k of known) {
+    const d = distance(key, k);
+    if (d <= 2 && (!best || d < best.d)) best = { k, d };
+  }
+  return best?.k;
+}
+
+/**
+ * Keys under the object kind's AWS prefix that nothing reads: protective ones are errors
+ * (above), the rest are returned to be warned about, with the annotation a typo meant.
+ */
+function unread(annotations: Readonly<Record<string, string>>, kind: LbKind): { ignored: string[]; errors: AnnotationError[] } {
+  const prefix = kind === 'Service' ? S : A;
+  const schema = kind === 'Service' ? serviceAnnotationSchema : ingressAnnotationSchema;
+  const known = [...annotationNames(schema), ...(kind === 'Ingress' ? READ_ELSEWHERE : [])];
+  const ignored: string[] = [];
+  const errors: AnnotationError[] = [];
+  for (const key of Object.keys(annotations).sort()) {
+    if (!key.startsWith(prefix) || known.includes(key)) continue;
+    if (kind === 'Ingress' && (key.startsWith(ACTIONS) || key.startsWith(CONDITIONS))) continue;
+    if (PROTECTIVE.includes(key)) {
+      errors.push({ annotation: key, reason: 'is not implemented by lbc yet; the object is not exposed without the protection it asks for' });
+      continue;
+    }
+    const guess = meant(key, known);
+    ignored.push(guess ? `${key}: not an annotation lbc reads (did you mean ${guess}?); it is ignored` : `${key}: not implemented by lbc; it is ignored`);
+  }
+  return { ignored, errors };
+}
+
 /** The provider's parseOptions: Service annotations for Services, ALB ones for Ingresses. */
 export function parseAwsOptions(annotations: Readonly<Record<string, string>>, kind: LbKind): OptionsParseResult<AwsLbOptions> {
-  return kind === 'Service' ? parseService(annotations) : parseIngress(annotations);
+  const r = kind === 'Service' ? parseService(annotations) : parseIngress(annotations);
+  const u = unread(annotations, kind);
+  if (!r.ok) return u.errors.length > 0 ? { ok: false, errors: [...r.errors, ...u.errors] } : r;
+  if (u.errors.length > 0) return { ok: false, errors: u.errors };
+  return u.ignored.length > 0 ? { ...r, options: { ...r.options, ignoredAnnotations: u.ignored } } : r;
 }
 
 /** Options as if no annotation were set, for specs built without the provider's parser. */

@@ -156,16 +156,13 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     ...(acmCertificates ? { acmCertificates } : {}),
   });
   // Ignored, as aws-load-balancer-controller ignores it, but not silently.
-  const desired: DesiredState =
-    spec.requestedAddresses.length > 0
-      ? {
-          ...synthesized,
-          warnings: [
-            ...synthesized.warnings,
-            `spec.loadBalancerIP is ignored: AWS load balancers have DNS names; fixed addresses come from ${SERVICE_PREFIX}eip-allocations or ${SERVICE_PREFIX}private-ipv4-addresses`,
-          ],
-        }
-      : synthesized;
+  const ignored = [
+    ...(options.ignoredAnnotations ?? []),
+    ...(spec.requestedAddresses.length > 0
+      ? [`spec.loadBalancerIP is ignored: AWS load balancers have DNS names; fixed addresses come from ${SERVICE_PREFIX}eip-allocations or ${SERVICE_PREFIX}private-ipv4-addresses`]
+      : []),
+  ];
+  const desired: DesiredState = ignored.length > 0 ? { ...synthesized, warnings: [...synthesized.warnings, ...ignored] } : synthesized;
 
   const owned = await ownedElb(env, spec.ref);
   let current = owned.lbs.find((l) => l.name === desired.lb.name) ?? [...owned.lbs].sort((a, b) => (a.name < b.name ? -1 : 1))[0];
