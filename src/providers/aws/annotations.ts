@@ -354,7 +354,12 @@ function parseService(annotations: Annotations): OptionsParseResult<AwsLbOptions
   const v = r.value;
   const errors: AnnotationError[] = [];
   // The deprecated -internal loses to -scheme when both are set, as upstream documents.
-  const scheme: Scheme = v.scheme ?? (v.internal === false ? 'internet-facing' : 'internal');
+  // The in-tree value `nlb` keeps the in-tree default: cloud-provider-aws
+  // (pkg/providers/v1/aws.go EnsureLoadBalancer) makes an internet-facing NLB unless
+  // -internal says otherwise, so a Service moved from it is not made private by surprise;
+  // ALBC's own `external`/`nlb-ip` default to internal.
+  const byDefault: Scheme = v.type === 'nlb' ? 'internet-facing' : 'internal';
+  const scheme: Scheme = v.scheme ?? (v.internal === undefined ? byDefault : v.internal ? 'internal' : 'internet-facing');
   let targetType: TargetType | undefined = v.targetType;
   if (v.type === 'nlb-ip') {
     if (v.targetType === 'instance') errors.push({ annotation: `${S}nlb-target-type`, reason: `is instance, but ${S}type nlb-ip means ip targets` });
