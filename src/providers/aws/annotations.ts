@@ -156,6 +156,8 @@ export interface AwsLbOptions {
   readonly sslPolicy: string;
   /** Target group protocol override: NLB `ssl` → TLS; ALB HTTP or HTTPS. */
   readonly backendProtocol?: 'TCP' | 'TLS' | 'HTTP' | 'HTTPS';
+  /** ALB target groups: ALBC's backend-protocol-version (HTTP1 is ELBv2's default). */
+  readonly protocolVersion?: 'HTTP1' | 'HTTP2' | 'GRPC';
   readonly proxyProtocol: boolean;
   readonly targetGroupAttributes: Readonly<Record<string, string>>;
   readonly loadBalancerAttributes: Readonly<Record<string, string>>;
@@ -192,8 +194,9 @@ const arn = (service: string) =>
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 /** ELBv2 matcher codes: `200`, `200,202`, `200-299`, within the range the load balancer type takes. */
+const CODES = /^\d{1,3}(-\d{1,3})?(,\d{1,3}(-\d{1,3})?)*$/;
 function successCodes(type: LoadBalancerType): ValueParser<string> {
-  return refined(string({ pattern: /^\d{1,3}(-\d{1,3})?(,\d{1,3}(-\d{1,3})?)*$/, expected: 'HTTP codes such as 200, 200,202 or 200-299' }), (codes) => successCodesProblem(type, codes));
+  return refined(string({ pattern: CODES, expected: 'HTTP codes such as 200, 200,202 or 200-299' }), (codes) => successCodesProblem(type, codes));
 }
 
 const TAG_KEY = string({ maxLength: 128, pattern: /^(?!lbc\.dev\/|aws:)/, expected: 'a key outside the reserved lbc.dev/ and aws: prefixes' });
@@ -301,7 +304,9 @@ export const ingressAnnotationSchema = {
   hcTimeout: annotation(`${A}healthcheck-timeout-seconds`, int({ min: 2, max: 120 })),
   hcHealthy: annotation(`${A}healthy-threshold-count`, int({ min: 2, max: 10 })),
   hcUnhealthy: annotation(`${A}unhealthy-threshold-count`, int({ min: 2, max: 10 })),
-  hcSuccessCodes: annotation(`${A}success-codes`, successCodes('application')),
+  // Checked in parseIngress: HTTP codes, or gRPC codes with backend-protocol-version GRPC.
+  hcSuccessCodes: annotation(`${A}success-codes`, string({ pattern: CODES, expected: 'codes such as 200, 200,202 or 200-299 (gRPC: 0-99)' })),
+  protocolVersion: annotation(`${A}backend-protocol-version`, oneOf(['HTTP1', 'HTTP2', 'GRPC'] as const, { caseInsensitive: true })),
   tags: annotation(`${A}tags`, tags()).withDefault({}),
   targetNodeLabels: annotation(`${A}target-node-labels`, keyValueList()),
 };
@@ -425,6 +430,10 @@ function parseIngress(annotations: Annotations): OptionsParseResult<AwsLbOptions
       seen.add(l.port);
     }
   }
+  if (v.hcSuccessCodes !== undefined) {
+    const problem = successCodesProblem(v.protocolVersion === 'GRPC' ? 'grpc' : 'application', v.hcSuccessCodes);
+    if (problem) errors.push({ annotation: `${A}success-codes`, reason: problem });
+  }
   if (v.sslRedirect !== undefined && listenPorts && !listenPorts.some((l) => l.protocol === 'HTTPS' && l.port === v.sslRedirect)) {
     errors.push({ annotation: `${A}ssl-redirect`, reason: `port ${v.sslRedirect} is not an HTTPS port of ${A}listen-ports` });
   }
@@ -438,6 +447,7 @@ function parseIngress(annotations: Annotations): OptionsParseResult<AwsLbOptions
     certificateArns: v.certificateArn ?? [],
     sslPolicy: v.sslPolicy,
     ...(v.backendProtocol !== undefined ? { backendProtocol: v.backendProtocol } : {}),
+    ...(v.protocolVersion !== undefined ? { protocolVersion: v.protocolVersion } : {}),
     proxyProtocol: false,
     targetGroupAttributes: v.targetGroupAttributes,
     loadBalancerAttributes: v.attributes,

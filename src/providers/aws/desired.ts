@@ -25,6 +25,8 @@ export interface DesiredHealthCheck {
   readonly unhealthyThreshold: number;
   /** HTTP codes; HTTP(S) checks only. */
   readonly matcher?: string;
+  /** gRPC codes, instead of matcher, for a GRPC target group. */
+  readonly grpcCodes?: string;
 }
 
 export interface DesiredTarget {
@@ -41,6 +43,8 @@ export interface DesiredTargetGroup {
   readonly targetType: 'instance' | 'ip';
   readonly vpcId: string;
   readonly healthCheck: DesiredHealthCheck;
+  /** ALB only, when asked for; it cannot change in place, so it is part of the name. */
+  readonly protocolVersion?: 'HTTP1' | 'HTTP2' | 'GRPC';
   /** Only these keys are managed; others keep whatever AWS (or the user) set. */
   readonly attributes: Readonly<Record<string, string>>;
   readonly tags: Readonly<Record<string, string>>;
@@ -184,6 +188,8 @@ export function instanceIdOf(providerID: string | undefined): string | undefined
 
 const DEFAULT_NLB_SUCCESS_CODES = '200-399';
 const DEFAULT_ALB_SUCCESS_CODES = '200';
+const DEFAULT_GRPC_SUCCESS_CODES = '12';
+const GRPC_HEALTH_CHECK_PATH = '/AWS.ALB/healthcheck';
 
 function healthCheckFor(ts: TargetSet, o: AwsLbOptions, layer: 'L4' | 'L7'): DesiredHealthCheck {
   const base = ts.healthCheck;
@@ -198,6 +204,11 @@ function healthCheckFor(ts: TargetSet, o: AwsLbOptions, layer: 'L4' | 'L7'): Des
   };
   const portText = port === 'traffic-port' ? 'traffic-port' : String(port);
   if (protocol === 'TCP') return { protocol, port: portText, ...timing };
+  // ALBC for backend-protocol-version GRPC: path /AWS.ALB/healthcheck and gRPC code 12
+  // (UNIMPLEMENTED, what a server without that method answers) unless set (docs/guide/ingress/annotations.md).
+  if (layer === 'L7' && o.protocolVersion === 'GRPC') {
+    return { protocol, port: portText, path: h.path ?? GRPC_HEALTH_CHECK_PATH, ...timing, grpcCodes: h.successCodes ?? DEFAULT_GRPC_SUCCESS_CODES };
+  }
   const path = h.path ?? (base.protocol === 'TCP' ? '/' : base.path);
   const matcher = h.successCodes ?? (layer === 'L4' ? DEFAULT_NLB_SUCCESS_CODES : DEFAULT_ALB_SUCCESS_CODES);
   return { protocol, port: portText, path, ...timing, matcher };
@@ -588,12 +599,21 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
     const portNum = tgPort(ts);
     tgs.set(ts.name, {
       key: ts.name,
-      name: targetGroupName(input.clusterName, spec.ref, [ts.type === 'instance' ? '' : ts.name, protocol, portNum, ts.type, input.vpcId]),
+      // HTTP1 is ELBv2's default: only another version changes the name (and so replaces the group).
+      name: targetGroupName(input.clusterName, spec.ref, [
+        ts.type === 'instance' ? '' : ts.name,
+        protocol,
+        portNum,
+        ts.type,
+        input.vpcId,
+        ...(o.protocolVersion !== undefined && o.protocolVersion !== 'HTTP1' ? [o.protocolVersion] : []),
+      ]),
       protocol,
       port: portNum,
       targetType: ts.type,
       vpcId: input.vpcId,
       healthCheck: healthCheckFor(ts, o, 'L7'),
+      ...(o.protocolVersion !== undefined ? { protocolVersion: o.protocolVersion } : {}),
       attributes: { ...o.targetGroupAttributes },
       tags: resourceTags(c.tagCtx, ts.name),
       targets: targetsOf(ts, c.warnings, o.targetNodeLabels),

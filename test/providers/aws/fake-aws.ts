@@ -104,6 +104,8 @@ interface TargetGroup {
   arn: string;
   name: string;
   protocol: string;
+  /** HTTP1, HTTP2 or GRPC for HTTP(S) groups (ELBv2 defaults HTTP1); absent for the others. */
+  protocolVersion?: string;
   port: number;
   vpcId: string;
   targetType: string;
@@ -500,7 +502,8 @@ export class FakeAws {
       HealthyThresholdCount: tg.hc['HealthyThresholdCount'],
       UnhealthyThresholdCount: tg.hc['UnhealthyThresholdCount'],
       HealthCheckPath: tg.hc['HealthCheckPath'],
-      Matcher: tg.hc['Matcher'] !== undefined ? { HttpCode: tg.hc['Matcher'] } : undefined,
+      Matcher: tg.hc['Matcher'] !== undefined ? { HttpCode: tg.hc['Matcher'] } : tg.hc['GrpcCode'] !== undefined ? { GrpcCode: tg.hc['GrpcCode'] } : undefined,
+      ProtocolVersion: tg.protocolVersion,
       LoadBalancerArns: lbArns,
       TargetType: tg.targetType,
     };
@@ -721,21 +724,29 @@ export class FakeAws {
         }
         const m = str((p['Matcher'] as Obj | undefined)?.['HttpCode']);
         if (m !== undefined) hc['Matcher'] = m;
+        const g = str((p['Matcher'] as Obj | undefined)?.['GrpcCode']);
+        if (g !== undefined) hc['GrpcCode'] = g;
         hc['HealthCheckProtocol'] ??= 'TCP';
         hc['HealthCheckPort'] ??= 'traffic-port';
         const protocol = str(p['Protocol']) ?? '';
+        const asked = str(p['ProtocolVersion']);
+        if (asked !== undefined && protocol !== 'HTTP' && protocol !== 'HTTPS') throw new AwsError('ValidationError', `Protocol version is not supported for target groups with the '${protocol}' protocol`);
+        const protocolVersion = protocol === 'HTTP' || protocol === 'HTTPS' ? (asked ?? 'HTTP1') : undefined;
+        // A gRPC group matches gRPC codes, the others HTTP codes (API_Matcher).
+        if (g !== undefined && protocolVersion !== 'GRPC') throw new AwsError('ValidationError', 'GrpcCode can only be specified for target groups with the GRPC protocol version');
+        if (m !== undefined && protocolVersion === 'GRPC') throw new AwsError('ValidationError', 'HttpCode cannot be specified for target groups with the GRPC protocol version');
         const port = Number(p['Port'] ?? 0);
         const targetType = str(p['TargetType']) ?? 'instance';
         const vpcId = str(p['VpcId']) ?? '';
         const existing = [...this.tgs.values()].find((t) => t.name === name);
         if (existing) {
-          if (existing.protocol === protocol && existing.port === port && existing.targetType === targetType && existing.vpcId === vpcId && JSON.stringify(existing.hc) === JSON.stringify(hc)) {
+          if (existing.protocol === protocol && existing.protocolVersion === protocolVersion && existing.port === port && existing.targetType === targetType && existing.vpcId === vpcId && JSON.stringify(existing.hc) === JSON.stringify(hc)) {
             return { TargetGroups: [this.tgXml(existing)] };
           }
           throw new AwsError('DuplicateTargetGroupName', `A target group with the same name '${name}' exists, but with different settings`);
         }
         const arn = this.arn('targetgroup', `${name}/${hex(8)}`);
-        const tg: TargetGroup = { arn, name, protocol, port, vpcId, targetType, hc, attributes: { 'stickiness.enabled': 'false', 'deregistration_delay.timeout_seconds': '300', 'proxy_protocol_v2.enabled': 'false' }, targets: new Map() };
+        const tg: TargetGroup = { arn, name, protocol, ...(protocolVersion !== undefined ? { protocolVersion } : {}), port, vpcId, targetType, hc, attributes: { 'stickiness.enabled': 'false', 'deregistration_delay.timeout_seconds': '300', 'proxy_protocol_v2.enabled': 'false' }, targets: new Map() };
         this.tgs.set(arn, tg);
         this.tags.set(arn, tagsOf(p['Tags']));
         return { TargetGroups: [this.tgXml(tg)] };
@@ -769,6 +780,8 @@ export class FakeAws {
         }
         const m = str((p['Matcher'] as Obj | undefined)?.['HttpCode']);
         if (m !== undefined) tg.hc['Matcher'] = m;
+        const g = str((p['Matcher'] as Obj | undefined)?.['GrpcCode']);
+        if (g !== undefined) tg.hc['GrpcCode'] = g;
         return { TargetGroups: [this.tgXml(tg)] };
       }
       case 'DeleteTargetGroup': {

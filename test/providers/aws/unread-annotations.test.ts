@@ -19,7 +19,7 @@ describe('annotations lbc does not read', () => {
   it('an Ingress annotation lbc does not implement: warned; group.name/group.order and actions.* are read elsewhere', () => {
     const r = parseAwsOptions(
       {
-        'alb.ingress.kubernetes.io/backend-protocol-version': 'GRPC',
+        'alb.ingress.kubernetes.io/load-balancer-capacity-reservation': 'MinimumLoadBalancerCapacity.CapacityUnits=100',
         'alb.ingress.kubernetes.io/group.name': 'shop',
         'alb.ingress.kubernetes.io/group.order': '10',
         'alb.ingress.kubernetes.io/actions.blue': '{"type":"fixed-response","fixedResponseConfig":{"statusCode":"200"}}',
@@ -27,7 +27,7 @@ describe('annotations lbc does not read', () => {
       },
       'Ingress',
     );
-    expect(r.ok && r.options.ignoredAnnotations).toEqual(['alb.ingress.kubernetes.io/backend-protocol-version: not implemented by lbc; it is ignored']);
+    expect(r.ok && r.options.ignoredAnnotations).toEqual(['alb.ingress.kubernetes.io/load-balancer-capacity-reservation: not implemented by lbc; it is ignored']);
   });
 
   it('no unread annotation: the options carry no list at all', () => {
