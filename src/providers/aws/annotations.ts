@@ -166,6 +166,8 @@ export interface AwsLbOptions {
   /** Frontend security groups given by the user (IDs or Name tags): used as they are, never changed. */
   readonly securityGroups?: readonly string[];
   readonly manageBackendSecurityGroupRules: boolean;
+  /** Managed prefix lists (pl-…) the managed security group opens the listeners to, instead of everyone. */
+  readonly prefixLists?: readonly string[];
   readonly targetNodeLabels?: Readonly<Record<string, string>>;
   // Ingress only.
   readonly listenPorts?: readonly ListenPort[];
@@ -209,6 +211,7 @@ const hcPath = () => refined(httpPath(), (p) => (p.length > 1024 ? 'longer than 
 const sslPolicy = () => string({ maxLength: 255, pattern: /^ELBSecurityPolicy-[A-Za-z0-9-]+$/, expected: 'a predefined ELB security policy (ELBSecurityPolicy-...)' });
 /** Subnet and security group IDs, or their Name tags (EC2 tag values: at most 256 characters). */
 const idsOrNames = () => stringList(string({ maxLength: 256 }));
+const prefixListIds = () => stringList(string({ pattern: /^pl-[0-9a-f]+$/, expected: 'a managed prefix list ID (pl-...)' }));
 
 /** Deprecated spellings, as aws-load-balancer-controller still honours them. */
 function ports(): ValueParser<{ all: boolean; ports: number[]; names: string[] }> {
@@ -278,6 +281,7 @@ export const serviceAnnotationSchema = {
   tags: annotation(`${S}additional-resource-tags`, tags()).withDefault({}),
   securityGroups: annotation(`${S}security-groups`, idsOrNames()),
   manageBackendSecurityGroupRules: annotation(`${S}manage-backend-security-group-rules`, bool()),
+  prefixLists: annotation(`${S}security-group-prefix-lists`, prefixListIds()),
   targetNodeLabels: annotation(`${S}target-node-labels`, keyValueList()),
 };
 
@@ -288,6 +292,7 @@ export const ingressAnnotationSchema = {
   ipAddressType: annotation(`${A}ip-address-type`, oneOf(['ipv4', 'dualstack'] as const)).withDefault('ipv4'),
   securityGroups: annotation(`${A}security-groups`, idsOrNames()),
   manageBackendSecurityGroupRules: annotation(`${A}manage-backend-security-group-rules`, bool()),
+  prefixLists: annotation(`${A}security-group-prefix-lists`, prefixListIds()),
   attributes: annotation(`${A}load-balancer-attributes`, lbAttributes('application')).withDefault({}),
   listenPorts: annotation(`${A}listen-ports`, json(listenPortsSchema)),
   sslRedirect: annotation(`${A}ssl-redirect`, port()),
@@ -406,6 +411,7 @@ function parseService(annotations: Annotations): OptionsParseResult<AwsLbOptions
     // As aws-load-balancer-controller: on by default with lbc's own frontend group, off
     // by default with the user's groups (their rules are the user's business then).
     manageBackendSecurityGroupRules: v.manageBackendSecurityGroupRules ?? !(v.securityGroups !== undefined && v.securityGroups.length > 0),
+    ...(v.prefixLists !== undefined && v.prefixLists.length > 0 ? { prefixLists: v.prefixLists } : {}),
     ...(v.targetNodeLabels !== undefined ? { targetNodeLabels: v.targetNodeLabels } : {}),
     actions: {},
     conditions: {},
@@ -457,6 +463,7 @@ function parseIngress(annotations: Annotations): OptionsParseResult<AwsLbOptions
     // As aws-load-balancer-controller: on by default with lbc's own frontend group, off
     // by default with the user's groups (their rules are the user's business then).
     manageBackendSecurityGroupRules: v.manageBackendSecurityGroupRules ?? !(v.securityGroups !== undefined && v.securityGroups.length > 0),
+    ...(v.prefixLists !== undefined && v.prefixLists.length > 0 ? { prefixLists: v.prefixLists } : {}),
     ...(v.targetNodeLabels !== undefined ? { targetNodeLabels: v.targetNodeLabels } : {}),
     ...(listenPorts !== undefined ? { listenPorts } : {}),
     ...(v.sslRedirect !== undefined ? { sslRedirect: v.sslRedirect } : {}),
@@ -471,8 +478,7 @@ function parseIngress(annotations: Annotations): OptionsParseResult<AwsLbOptions
 const READ_ELSEWHERE = [`${A}group.name`, `${A}group.order`];
 
 /**
- * Annotations that protect the application (authentication, WAF, Shield, prefix-list-only
- * access, mTLS). ALBC applies them; lbc does not yet, and exposing the object without them
+ * Annotations that protect the application (authentication, WAF, Shield, mTLS). ALBC applies them; lbc does not yet, and exposing the object without them
  * would open to everyone what the user meant to close: the object stops here instead.
  */
 const PROTECTIVE = [
@@ -487,9 +493,7 @@ const PROTECTIVE = [
   `${A}waf-acl-id`,
   `${A}web-acl-id`,
   `${A}shield-advanced-protection`,
-  `${A}security-group-prefix-lists`,
   `${A}mutual-authentication`,
-  `${S}security-group-prefix-lists`,
 ];
 
 /** Levenshtein distance, bounded: enough to name the annotation a typo meant. */

@@ -107,7 +107,8 @@ export interface Permission {
   readonly protocol: 'tcp' | 'udp';
   readonly fromPort: number;
   readonly toPort: number;
-  readonly cidr: string;
+  /** A CIDR, or a managed prefix list ID (`pl-…`) from security-group-prefix-lists. */
+  readonly source: string;
 }
 
 export interface DesiredSecurityGroup {
@@ -251,10 +252,22 @@ function defaultCidrs(ipAddressType: IpAddressType): string[] {
   return ipAddressType === 'dualstack' ? ['0.0.0.0/0', '::/0'] : ['0.0.0.0/0'];
 }
 
-function permissions(ports: readonly { port: number; protocols: readonly ('tcp' | 'udp')[] }[], cidrs: readonly string[]): Permission[] {
+function permissions(ports: readonly { port: number; protocols: readonly ('tcp' | 'udp')[] }[], sources: readonly string[]): Permission[] {
   const out: Permission[] = [];
-  for (const p of ports) for (const protocol of p.protocols) for (const cidr of cidrs) out.push({ protocol, fromPort: p.port, toPort: p.port, cidr });
+  for (const p of ports) for (const protocol of p.protocols) for (const source of sources) out.push({ protocol, fromPort: p.port, toPort: p.port, source });
   return out;
+}
+
+/**
+ * Who may reach the listeners: the explicit CIDRs and the managed prefix lists, both when
+ * both are given; everyone only when neither is. As aws-load-balancer-controller:
+ * pkg/service/model_build_managed_sg.go buildCIDRsFromSourceRanges and
+ * pkg/ingress/model_build_load_balancer.go mergeListenPortConfigs leave out 0.0.0.0/0
+ * once security-group-prefix-lists is set.
+ */
+function frontendSources(explicitCidrs: readonly string[], prefixLists: readonly string[], ipAddressType: IpAddressType): string[] {
+  if (explicitCidrs.length === 0 && prefixLists.length === 0) return defaultCidrs(ipAddressType);
+  return [...explicitCidrs, ...prefixLists];
 }
 
 interface Common {
@@ -295,7 +308,13 @@ function loadBalancer(input: SynthesisInput, c: Common, type: 'network' | 'appli
 }
 
 function managedSecurityGroup(input: SynthesisInput, c: Common, ingress: Permission[]): DesiredSecurityGroup | undefined {
-  if (input.userSecurityGroups.length > 0) return undefined;
+  if (input.userSecurityGroups.length > 0) {
+    // ALBC ignores the prefix lists then; saying so keeps the user from believing them applied.
+    if ((input.options.prefixLists ?? []).length > 0) {
+      c.warnings.push('security-group-prefix-lists is not applied: the load balancer uses the security groups given in security-groups, whose own rules decide who reaches it');
+    }
+    return undefined;
+  }
   const { spec } = input;
   const what = spec.ref.namespace === '' ? `Ingress group ${spec.ref.name}` : `${spec.ref.kind} ${spec.ref.namespace}/${spec.ref.name}`;
   return {
@@ -413,8 +432,7 @@ function synthesizeNlb(input: SynthesisInput, spec: L4Spec<AwsLbOptions>): Desir
     });
     sgPorts.push({ port, protocols: protocol === 'TCP_UDP' ? ['tcp', 'udp'] : protocol === 'UDP' ? ['udp'] : ['tcp'] });
   }
-  const cidrs = spec.sourceRanges.length > 0 ? spec.sourceRanges : defaultCidrs(o.ipAddressType);
-  const sg = managedSecurityGroup(input, c, permissions(sgPorts, cidrs));
+  const sg = managedSecurityGroup(input, c, permissions(sgPorts, frontendSources(spec.sourceRanges, o.prefixLists ?? [], o.ipAddressType)));
   const access = backendAccess(input, c, [...tgs.values()]);
   return {
     lb: loadBalancer(input, c, 'network'),
@@ -664,13 +682,12 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
       rules: redirect ? [] : rules,
     };
   });
-  const cidrs = o.inboundCidrs ?? (spec.sourceRanges.length > 0 ? spec.sourceRanges : defaultCidrs(o.ipAddressType));
   const sg = managedSecurityGroup(
     input,
     c,
     permissions(
       ports.map((p) => ({ port: p.port, protocols: ['tcp'] })),
-      cidrs,
+      frontendSources(o.inboundCidrs ?? spec.sourceRanges, o.prefixLists ?? [], o.ipAddressType),
     ),
   );
   const access = backendAccess(input, c, [...tgs.values()]);

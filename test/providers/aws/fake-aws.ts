@@ -69,10 +69,12 @@ interface Perm {
   protocol: string;
   from: number;
   to: number;
-  /** '' for a rule whose source is a security group. */
+  /** '' for a rule whose source is a security group or a prefix list. */
   cidr: string;
   /** The source security group, for group-to-group rules. */
   source?: string;
+  /** The source managed prefix list (pl-…). */
+  prefixList?: string;
   ruleId: string;
   tags: Tags;
 }
@@ -204,6 +206,8 @@ export class FakeAws {
   readonly tags = new Map<string, Tags>();
   readonly certificates = new Map<string, Certificate>();
   readonly instances = new Map<string, { id: string; vpcId: string }>();
+  /** Managed prefix lists in the region (IDs): a rule naming another is refused, as EC2 does. */
+  readonly prefixLists = new Set<string>();
   /** Route tables: `main` is the VPC's main table; `igw` adds a 0.0.0.0/0 route to an internet gateway. */
   readonly routeTables: { id: string; vpcId: string; main: boolean; subnets: string[]; igw: boolean }[] = [];
   /** This process's own instance as IMDS describes it; undefined: not on EC2 (IMDS unreachable). */
@@ -1032,7 +1036,7 @@ export class FakeAws {
         groups: ps.filter((p) => p.source !== undefined).map((p) => ({ groupId: p.source, userId: ACCOUNT })),
         ipRanges: ps.filter((p) => p.cidr !== '' && !p.cidr.includes(':')).map((p) => ({ cidrIp: p.cidr })),
         ipv6Ranges: ps.filter((p) => p.cidr.includes(':')).map((p) => ({ cidrIpv6: p.cidr })),
-        prefixListIds: [],
+        prefixListIds: ps.filter((p) => p.prefixList !== undefined).map((p) => ({ prefixListId: p.prefixList })),
       })),
       ipPermissionsEgress: [{ ipProtocol: '-1', groups: [], ipRanges: [{ cidrIp: '0.0.0.0/0' }], ipv6Ranges: [], prefixListIds: [] }],
       tagSet: Object.entries(g.tags).map(([key, value]) => ({ key, value })),
@@ -1054,12 +1058,17 @@ export class FakeAws {
         this.mustSg(source);
         out.push({ ...base, cidr: '', source, ruleId: `sgr-${hex(8)}` });
       }
+      for (const r of list(p['PrefixListIds'])) {
+        const prefixList = str(r['PrefixListId']) ?? '';
+        if (!this.prefixLists.has(prefixList)) throw new AwsError('InvalidPrefixListId.NotFound', `The prefix list ID '${prefixList}' does not exist`);
+        out.push({ ...base, cidr: '', prefixList, ruleId: `sgr-${hex(8)}` });
+      }
     }
     return out;
   }
 
   private samePerm(a: Perm, b: Perm): boolean {
-    return a.protocol === b.protocol && a.from === b.from && a.to === b.to && a.cidr === b.cidr && a.source === b.source;
+    return a.protocol === b.protocol && a.from === b.from && a.to === b.to && a.cidr === b.cidr && a.source === b.source && a.prefixList === b.prefixList;
   }
 
   private sgRuleXml(g: SecurityGroup, p: Perm): Obj {
@@ -1071,7 +1080,13 @@ export class FakeAws {
       ipProtocol: p.protocol,
       fromPort: p.from,
       toPort: p.to,
-      ...(p.source !== undefined ? { referencedGroupInfo: { groupId: p.source, userId: ACCOUNT } } : p.cidr.includes(':') ? { cidrIpv6: p.cidr } : { cidrIpv4: p.cidr }),
+      ...(p.source !== undefined
+        ? { referencedGroupInfo: { groupId: p.source, userId: ACCOUNT } }
+        : p.prefixList !== undefined
+          ? { prefixListId: p.prefixList }
+          : p.cidr.includes(':')
+            ? { cidrIpv6: p.cidr }
+            : { cidrIpv4: p.cidr }),
       tagSet: Object.entries(p.tags).map(([key, value]) => ({ key, value })),
     };
   }
@@ -1137,7 +1152,7 @@ export class FakeAws {
         const add = this.perms(p['IpPermissions'], tags);
         for (const a of add) {
           if (g.ingress.some((x) => this.samePerm(x, a))) {
-            throw new AwsError('InvalidPermission.Duplicate', `the specified rule "peer: ${a.source ?? a.cidr}, ${a.protocol.toUpperCase()}, from port: ${a.from}, to port: ${a.to}, ALLOW" already exists`);
+            throw new AwsError('InvalidPermission.Duplicate', `the specified rule "peer: ${a.source ?? a.prefixList ?? a.cidr}, ${a.protocol.toUpperCase()}, from port: ${a.from}, to port: ${a.to}, ALLOW" already exists`);
           }
         }
         g.ingress.push(...add);

@@ -1,7 +1,7 @@
 // Nothing under the AWS prefixes is dropped silently (#16): an annotation lbc does not
 // read is named in a Warning (with the one a typo meant), and one that protects the
 // application (ALBC: auth-*, wafv2-acl-arn, shield-advanced-protection,
-// security-group-prefix-lists, mutual-authentication; docs/guide/ingress/annotations.md)
+// mutual-authentication; docs/guide/ingress/annotations.md)
 // stops the object before anything is created, since lbc does not apply it yet.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAwsOptions } from '../../../src/providers/aws/annotations.js';
@@ -40,7 +40,7 @@ describe('annotations lbc does not read', () => {
     ['Ingress', 'alb.ingress.kubernetes.io/wafv2-acl-arn', 'arn:aws:wafv2:us-east-1:123456789012:regional/webacl/x/1'],
     ['Ingress', 'alb.ingress.kubernetes.io/shield-advanced-protection', 'true'],
     ['Ingress', 'alb.ingress.kubernetes.io/mutual-authentication', '[{"port":443,"mode":"verify"}]'],
-    ['Service', 'service.beta.kubernetes.io/aws-load-balancer-security-group-prefix-lists', 'pl-0123'],
+    ['Ingress', 'alb.ingress.kubernetes.io/waf-acl-id', '0123-abcd'],
   ] as const)('%s %s: protective and not applied by lbc, so the object stops with an error naming it', (kind, key, value) => {
     const r = parseAwsOptions({ [key]: value }, kind);
     expect(r.ok).toBe(false);
