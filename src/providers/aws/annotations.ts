@@ -173,6 +173,8 @@ export interface AwsLbOptions {
   readonly listenPorts?: readonly ListenPort[];
   readonly sslRedirect?: number;
   readonly inboundCidrs?: readonly string[];
+  /** WAFv2 web ACL ARN, or `none` to remove the association; absent leaves it as it is (as ALBC). */
+  readonly wafv2AclArn?: string;
   readonly actions: Readonly<Record<string, AlbAction>>;
   readonly conditions: Readonly<Record<string, readonly AlbCondition[]>>;
 }
@@ -297,6 +299,11 @@ export const ingressAnnotationSchema = {
   listenPorts: annotation(`${A}listen-ports`, json(listenPortsSchema)),
   sslRedirect: annotation(`${A}ssl-redirect`, port()),
   inboundCidrs: annotation(`${A}inbound-cidrs`, cidrList()),
+  // ALBC: only regional web ACLs attach to an ALB; `none` is its sentinel for "remove".
+  wafv2AclArn: annotation(
+    `${A}wafv2-acl-arn`,
+    string({ pattern: /^(none|arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/[^/]+\/[^/]+)$/, expected: 'a regional WAFv2 web ACL ARN (arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>) or none' }),
+  ),
   certificateArn: annotation(`${A}certificate-arn`, stringList(arn('(acm|iam)'))),
   sslPolicy: annotation(`${A}ssl-policy`, sslPolicy()).withDefault(DEFAULT_SSL_POLICY),
   targetType: annotation(`${A}target-type`, oneOf(['instance', 'ip'] as const)),
@@ -468,6 +475,7 @@ function parseIngress(annotations: Annotations): OptionsParseResult<AwsLbOptions
     ...(listenPorts !== undefined ? { listenPorts } : {}),
     ...(v.sslRedirect !== undefined ? { sslRedirect: v.sslRedirect } : {}),
     ...(v.inboundCidrs !== undefined ? { inboundCidrs: v.inboundCidrs } : {}),
+    ...(v.wafv2AclArn !== undefined ? { wafv2AclArn: v.wafv2AclArn } : {}),
     actions,
     conditions,
   };
@@ -489,7 +497,6 @@ const PROTECTIVE = [
   `${A}auth-session-cookie`,
   `${A}auth-session-timeout`,
   `${A}auth-on-unauthenticated-request`,
-  `${A}wafv2-acl-arn`,
   `${A}waf-acl-id`,
   `${A}web-acl-id`,
   `${A}shield-advanced-protection`,

@@ -6,15 +6,16 @@
 import { ACMClient } from '@aws-sdk/client-acm';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { sleep as abortableSleep } from '../../kube/sleep.js';
 import { ProviderError } from '../types.js';
 import { callWithRetry, type Sleep } from '../retry.js';
 import { awsErrorFacts, isRetryable, isThrottling, toAwsProviderError } from './errors.js';
 import type { AwsOptions } from './options.js';
 
-/** lbc only ever reads ACM (certificate discovery), so ACM has one family. */
-export type ApiFamily = 'elbv2Read' | 'elbv2Write' | 'ec2Read' | 'ec2Write' | 'acmRead';
-export type AwsService = 'elbv2' | 'ec2' | 'acm';
+/** lbc only ever reads ACM (certificate discovery), so ACM has one family; WAFv2 too (a few calls per load balancer that asks for it). */
+export type ApiFamily = 'elbv2Read' | 'elbv2Write' | 'ec2Read' | 'ec2Write' | 'acmRead' | 'wafv2';
+export type AwsService = 'elbv2' | 'ec2' | 'acm' | 'wafv2';
 
 export interface CallEvent {
   readonly service: AwsService;
@@ -100,6 +101,7 @@ export interface ClientOverrides {
   readonly elbv2Config?: Record<string, unknown>;
   readonly ec2Config?: Record<string, unknown>;
   readonly acmConfig?: Record<string, unknown>;
+  readonly wafv2Config?: Record<string, unknown>;
   /** The instance metadata service (VPC discovery without vpcId): its endpoint and timeout. */
   readonly imdsConfig?: ImdsConfig;
 }
@@ -116,7 +118,15 @@ function quietNodeVersionWarning(env: NodeJS.ProcessEnv = process.env): void {
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 }
 
-export function createClients(options: Pick<AwsOptions, 'region' | 'endpoint'>, overrides: ClientOverrides = {}): { elbv2: ElasticLoadBalancingV2Client; ec2: EC2Client; acm: ACMClient } {
+export interface AwsClients {
+  readonly elbv2: ElasticLoadBalancingV2Client;
+  readonly ec2: EC2Client;
+  readonly acm: ACMClient;
+  /** Made on first use: only load balancers with wafv2-acl-arn need the WAFv2 SDK loaded at all. */
+  readonly wafv2: () => Promise<WAFV2Client>;
+}
+
+export function createClients(options: Pick<AwsOptions, 'region' | 'endpoint'>, overrides: ClientOverrides = {}): AwsClients {
   quietNodeVersionWarning();
   const common = {
     region: options.region,
@@ -128,6 +138,7 @@ export function createClients(options: Pick<AwsOptions, 'region' | 'endpoint'>, 
     elbv2: new ElasticLoadBalancingV2Client({ ...common, ...overrides.elbv2Config }),
     ec2: new EC2Client({ ...common, ...overrides.ec2Config }),
     acm: new ACMClient({ ...common, ...overrides.acmConfig }),
+    wafv2: async () => new (await import('@aws-sdk/client-wafv2')).WAFV2Client({ ...common, ...overrides.wafv2Config }),
   };
 }
 
@@ -135,6 +146,7 @@ export interface AwsApiInit {
   readonly elbv2: ElasticLoadBalancingV2Client;
   readonly ec2: EC2Client;
   readonly acm: ACMClient;
+  readonly wafv2?: () => Promise<WAFV2Client>;
   readonly options: Pick<AwsOptions, 'retry' | 'rateLimits'>;
   readonly provider: string;
   readonly observer?: CallObserver;
@@ -149,6 +161,8 @@ export class AwsApi {
   readonly elbv2Client: ElasticLoadBalancingV2Client;
   readonly ec2Client: EC2Client;
   readonly acmClient: ACMClient;
+  private readonly makeWafv2: (() => Promise<WAFV2Client>) | undefined;
+  private wafv2Client: Promise<WAFV2Client> | undefined;
   private readonly buckets: Record<ApiFamily, TokenBucket>;
   private readonly retry: AwsOptions['retry'];
   private readonly provider: string;
@@ -160,6 +174,7 @@ export class AwsApi {
     this.elbv2Client = init.elbv2;
     this.ec2Client = init.ec2;
     this.acmClient = init.acm;
+    this.makeWafv2 = init.wafv2;
     this.retry = init.options.retry;
     this.provider = init.provider;
     this.sleep = init.sleep ?? abortableSleep;
@@ -171,6 +186,7 @@ export class AwsApi {
       ec2Read: new TokenBucket(l.ec2Read.perSecond, l.ec2Read.burst, this.sleep),
       ec2Write: new TokenBucket(l.ec2Write.perSecond, l.ec2Write.burst, this.sleep),
       acmRead: new TokenBucket(l.acmRead.perSecond, l.acmRead.burst, this.sleep),
+      wafv2: new TokenBucket(l.wafv2.perSecond, l.wafv2.burst, this.sleep),
     };
     if (init.observer) this.observers.push(init.observer);
   }
@@ -196,8 +212,15 @@ export class AwsApi {
     return this.run('acm', action, (opts) => call(this.acmClient, opts), policy);
   }
 
+  async wafv2<T>(action: string, call: (client: WAFV2Client, opts: SendOptions) => Promise<T>, policy: CallPolicy = {}): Promise<T> {
+    if (!this.makeWafv2) throw new ProviderError('invalid', `${action}: this provider has no WAFv2 client`, { provider: this.provider });
+    this.wafv2Client ??= this.makeWafv2();
+    const client = await this.wafv2Client;
+    return this.run('wafv2', action, (opts) => call(client, opts), policy);
+  }
+
   private async run<T>(service: AwsService, action: string, send: (opts: SendOptions) => Promise<T>, policy: CallPolicy): Promise<T> {
-    const family: ApiFamily = service === 'acm' ? 'acmRead' : `${service}${action.startsWith('Describe') ? 'Read' : 'Write'}`;
+    const family: ApiFamily = service === 'acm' ? 'acmRead' : service === 'wafv2' ? 'wafv2' : `${service}${action.startsWith('Describe') ? 'Read' : 'Write'}`;
     const bucket = this.buckets[family];
     const signal = policy.signal;
     const waitOn = policy.waitOn ?? [];

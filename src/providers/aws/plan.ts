@@ -34,6 +34,7 @@ import {
   type RuleSource,
 } from './backend-rules.js';
 import { ownedBy, type Tags } from './tags.js';
+import { describeWebAcl, diffWebAcl } from './web-acl.js';
 import { deleteTargetGroupStep, describeTargetGroups, diffTargetGroups, loadTargetGroupDetails, type ActualTargetGroup } from './target-group.js';
 
 export interface ApplyContext {
@@ -190,6 +191,9 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
   if (current && !replacing) listeners = await describeListeners(api, current.arn, tgNames, desired.lb.type === 'application', signal);
   const tg = diffTargetGroups(tgs, desired.targetGroups, desired.warnings);
   const ls = diffListeners(listeners, desired.listeners, desired.lb.tags);
+  // Read only when asked for: without the annotation the association is not lbc's business.
+  const webAcl =
+    options.wafv2AclArn !== undefined ? diffWebAcl(current && !replacing ? await describeWebAcl(api, current.arn, signal) : undefined, options.wafv2AclArn) : [];
 
   const ctx = newContext(env);
   if (current && !replacing) {
@@ -207,6 +211,8 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     ...tg.targets,
     ...backend.diff.apply,
     ...lb.apply,
+    // Before the listeners: traffic never reaches a new load balancer without its web ACL.
+    ...webAcl,
     ...ls.remove,
     ...ls.apply,
     ...tg.cleanup,

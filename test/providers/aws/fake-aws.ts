@@ -14,13 +14,14 @@ export const ACCOUNT = '123456789012';
 export const ELB_HOST = `https://elasticloadbalancing.${REGION}.amazonaws.com`;
 export const EC2_HOST = `https://ec2.${REGION}.amazonaws.com`;
 export const ACM_HOST = `https://acm.${REGION}.amazonaws.com`;
+export const WAFV2_HOST = `https://wafv2.${REGION}.amazonaws.com`;
 /** The instance metadata service, where the SDK's metadata client looks by default. */
 export const IMDS_HOST = 'http://169.254.169.254';
 
-export type Service = 'elbv2' | 'ec2' | 'acm';
+export type Service = 'elbv2' | 'ec2' | 'acm' | 'wafv2';
 
 /** Calls that change nothing: not writes, never crashed or lost. */
-const READ = /^(Describe|List)/;
+const READ = /^(Describe|List|Get)/;
 
 export interface Recorded {
   readonly service: Service;
@@ -206,6 +207,9 @@ export class FakeAws {
   readonly tags = new Map<string, Tags>();
   readonly certificates = new Map<string, Certificate>();
   readonly instances = new Map<string, { id: string; vpcId: string }>();
+  /** Regional WAFv2 web ACLs (ARNs), and the one each load balancer (ARN) is associated with. */
+  readonly webAcls = new Set<string>();
+  readonly webAclOf = new Map<string, string>();
   /** Managed prefix lists in the region (IDs): a rule naming another is refused, as EC2 does. */
   readonly prefixLists = new Set<string>();
   /** Route tables: `main` is the VPC's main table; `igw` adds a 0.0.0.0/0 route to an internet gateway. */
@@ -244,7 +248,7 @@ export class FakeAws {
     const acm = function (this: { req: { headers: Record<string, string | string[] | undefined> } }, _uri: string, body: nock.Body): nock.ReplyFnResult {
       const target = String(this.req.headers['x-amz-target'] ?? '');
       const json = typeof body === 'string' ? (body === '' ? {} : (JSON.parse(body) as Obj)) : (body as Obj);
-      return fake.handleJson(target.replace(/^CertificateManager\./, ''), json, target);
+      return fake.handleJson(target, json);
     };
     if (endpoint !== undefined) {
       // One host: ACM by its target header, EC2 and ELBv2 by their API version.
@@ -280,6 +284,7 @@ export class FakeAws {
       nock(ELB_HOST).persist().post('/').reply(handle('elbv2')),
       nock(EC2_HOST).persist().post('/').reply(handle('ec2')),
       nock(ACM_HOST).persist().post('/').reply(acm),
+      nock(WAFV2_HOST).persist().post('/').reply(acm),
     ];
     return this;
   }
@@ -421,9 +426,11 @@ export class FakeAws {
     return fault;
   }
 
-  /** ACM (JSON 1.1): only reads, so no crash or lost-response simulation. */
-  private handleJson(action: string, body: Obj, target: string): nock.ReplyFnResult {
-    this.requests.push({ service: 'acm', action, params: {}, body });
+  /** ACM and WAFv2 (JSON 1.1, told apart by the target's prefix): no crash or lost-response simulation. */
+  private handleJson(target: string, body: Obj): nock.ReplyFnResult {
+    const service: Service = target.startsWith('AWSWAF_20190729.') ? 'wafv2' : 'acm';
+    const action = target.replace(/^(CertificateManager|AWSWAF_20190729)\./, '');
+    this.requests.push({ service, action, params: {}, body });
     const json = (status: number, value: unknown, headers: Record<string, string> = {}): nock.ReplyFnResult => [
       status,
       JSON.stringify(value),
@@ -432,6 +439,7 @@ export class FakeAws {
     const fault = this.takeFault(action);
     if (fault) return json(fault.status ?? 400, { __type: fault.code, message: fault.message ?? fault.code }, fault.headers);
     try {
+      if (service === 'wafv2') return json(200, this.wafv2(action, body));
       if (!target.startsWith('CertificateManager.')) throw new AwsError('UnknownOperationException', `unexpected target ${target}`);
       return json(200, this.acm(action, body));
     } catch (e) {
@@ -657,6 +665,7 @@ export class FakeAws {
         for (const l of [...this.listeners.values()].filter((x) => x.lbArn === arn)) this.deleteListener(l.arn);
         this.lbs.delete(arn);
         this.tags.delete(arn);
+        this.webAclOf.delete(arn);
         if (this.eniHoldCalls > 0) for (const g of lb.securityGroups) this.eniHolds.set(g, this.eniHoldCalls);
         return {};
       }
@@ -1231,6 +1240,35 @@ export class FakeAws {
   }
 
   // ---- ACM -------------------------------------------------------------------------
+
+  /**
+   * WAFv2, the association calls: an unknown web ACL or load balancer is
+   * WAFNonexistentItemException, a global (CloudFront) ACL on an ALB is
+   * WAFInvalidParameterException, as WAFv2 answers.
+   */
+  private wafv2(action: string, p: Obj): unknown {
+    const resource = typeof p['ResourceArn'] === 'string' ? p['ResourceArn'] : '';
+    const nonexistent = (): AwsError => new AwsError('WAFNonexistentItemException', "AWS WAF couldn't perform the operation because your resource doesn't exist.");
+    if (!this.lbs.has(resource)) throw nonexistent();
+    switch (action) {
+      case 'GetWebACLForResource': {
+        const arn = this.webAclOf.get(resource);
+        return arn === undefined ? {} : { WebACL: { ARN: arn, Name: arn.split('/').at(-2), Id: arn.split('/').at(-1) } };
+      }
+      case 'AssociateWebACL': {
+        const acl = typeof p['WebACLArn'] === 'string' ? p['WebACLArn'] : '';
+        if (acl.includes(':global/')) throw new AwsError('WAFInvalidParameterException', 'Error reason: The ARN isn\'t valid. A valid ARN begins with arn: and includes other information separated by colons or slashes., field: RESOURCE_ARN, parameter: ' + acl);
+        if (!this.webAcls.has(acl)) throw nonexistent();
+        this.webAclOf.set(resource, acl);
+        return {};
+      }
+      case 'DisassociateWebACL':
+        this.webAclOf.delete(resource);
+        return {};
+      default:
+        throw new AwsError('UnknownOperationException', `unexpected WAFv2 action ${action}`);
+    }
+  }
 
   private acm(action: string, p: Obj): unknown {
     switch (action) {

@@ -15,6 +15,7 @@ const PREFIX: Record<string, string> = {
   '@aws-sdk/client-elastic-load-balancing-v2': 'elasticloadbalancing',
   '@aws-sdk/client-ec2': 'ec2',
   '@aws-sdk/client-acm': 'acm',
+  '@aws-sdk/client-wafv2': 'wafv2',
   '@aws-sdk/ec2-metadata-service': 'imds',
 };
 
@@ -30,6 +31,12 @@ const ON_BEHALF: Record<string, { readonly during: string; readonly condition: R
   'iam:CreateServiceLinkedRole': {
     during: 'elasticloadbalancing:CreateLoadBalancer',
     condition: { StringEquals: { 'iam:AWSServiceName': 'elasticloadbalancing.amazonaws.com' } },
+  },
+  // WAF developer guide, "Permissions for AssociateWebACL": associating an ALB also needs
+  // elasticloadbalancing:SetWebAcl on it (ALBC's iam_policy.json grants it next to wafv2:*).
+  'elasticloadbalancing:SetWebAcl': {
+    during: 'wafv2:AssociateWebACL',
+    condition: { Null: { 'aws:ResourceTag/lbc.dev/cluster': 'false' } },
   },
 };
 
@@ -53,6 +60,7 @@ const TG = 'arn:aws:elasticloadbalancing:*:*:targetgroup/*/*';
 const LISTENER = ['arn:aws:elasticloadbalancing:*:*:listener/net/*/*/*', 'arn:aws:elasticloadbalancing:*:*:listener/app/*/*/*'];
 const LISTENER_RULE = ['arn:aws:elasticloadbalancing:*:*:listener-rule/app/*/*/*/*'];
 const ELB_KEYS = ['aws:RequestTag/', 'aws:TagKeys', 'aws:ResourceTag/'];
+const WEB_ACL = 'arn:aws:wafv2:*:*:regional/webacl/*/*';
 const req = (arn: string) => ({ arn, required: true });
 const opt = (arn: string) => ({ arn, required: false });
 const elb = (arns: string[], extra: string[] = []): ActionFacts => ({ resources: arns.map(req), conditionKeys: [...ELB_KEYS, ...extra] });
@@ -88,6 +96,11 @@ const SAR: Record<string, ActionFacts> = {
   'elasticloadbalancing:RemoveListenerCertificates': elb(LISTENER),
   'elasticloadbalancing:DeleteRule': elb(LISTENER_RULE),
   'elasticloadbalancing:ModifyRule': elb(LISTENER_RULE),
+  // AWS WAF V2: the web ACL (required for Associate and Get) and the resource it protects.
+  'wafv2:AssociateWebACL': { resources: [req(WEB_ACL), opt(LB[1] ?? '')], conditionKeys: ['aws:ResourceTag/'] },
+  'wafv2:DisassociateWebACL': { resources: [opt(LB[1] ?? '')], conditionKeys: [] },
+  'wafv2:GetWebACLForResource': { resources: [req(WEB_ACL), opt(LB[1] ?? '')], conditionKeys: ['aws:ResourceTag/'] },
+  'elasticloadbalancing:SetWebAcl': elb([LB[1] ?? '']),
   'iam:CreateServiceLinkedRole': { resources: [req('arn:aws:iam::*:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing')], conditionKeys: ['iam:AWSServiceName'] },
 };
 
@@ -97,6 +110,10 @@ function actionsInCode(): Set<string> {
   for (const file of readdirSync(SRC).filter((f) => f.endsWith('.ts'))) {
     const text = readFileSync(join(SRC, file), 'utf8');
     const serviceOf = new Map<string, string>();
+    // A client imported on first use (import('@aws-sdk/...')): its commands are destructured from the module.
+    const dynamic = [...text.matchAll(/import\('(@aws-sdk\/[^']+)'\)/g)].map((m) => PREFIX[m[1] ?? '']);
+    if (dynamic.some((d) => d === undefined)) throw new Error(`${file} imports an AWS SDK package the policy test does not know`);
+    if (dynamic.length > 1) throw new Error(`${file}: one dynamically imported SDK client per file, so its commands are known`);
     for (const m of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'(@aws-sdk\/[^']+)'/g)) {
       const prefix = PREFIX[m[2] ?? ''];
       if (!prefix) throw new Error(`${file} imports ${m[2]}, which the policy test does not know`);
@@ -104,8 +121,8 @@ function actionsInCode(): Set<string> {
       if (prefix === 'imds') continue;
       for (const name of (m[1] ?? '').split(',').map((s) => s.trim().replace(/^type\s+/, ''))) if (name.endsWith('Command')) serviceOf.set(name, prefix);
     }
-    for (const m of text.matchAll(/new\s+([A-Za-z]+)Command\(/g)) {
-      const service = serviceOf.get(`${m[1]}Command`);
+    for (const m of text.matchAll(/new\s+([A-Za-z0-9]+)Command\(/g)) {
+      const service = serviceOf.get(`${m[1]}Command`) ?? dynamic[0];
       if (!service) throw new Error(`${file}: ${m[1]}Command is not imported from an AWS SDK client`);
       out.add(`${service}:${m[1]}`);
     }
@@ -210,10 +227,17 @@ describe('deploy/aws/iam-policy.json', () => {
     expect(allowed('iam:CreateServiceLinkedRole', 'arn:aws:iam::123456789012:role/aws-service-role/ec2.amazonaws.com/AWSServiceRoleForEC2', { 'iam:AWSServiceName': 'ec2.amazonaws.com' })).toBe(false);
   });
 
+  it('a web ACL goes only on lbc\'s ALBs: SetWebAcl, which WAFv2 authorizes on the ALB, needs lbc\'s tag', () => {
+    const alb = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/k8s-shop/0123456789abcdef';
+    expect(allowed('wafv2:AssociateWebACL', 'arn:aws:wafv2:us-east-1:123456789012:regional/webacl/shop/1111', {})).toBe(true);
+    expect(allowed('elasticloadbalancing:SetWebAcl', alb, { 'aws:ResourceTag/lbc.dev/cluster': 'prod' })).toBe(true);
+    expect(allowed('elasticloadbalancing:SetWebAcl', alb, {})).toBe(false);
+  });
+
   it('no wildcard actions, Allow only', () => {
     for (const s of policy.Statement) {
       expect(s.Effect).toBe('Allow');
-      for (const a of actionsOf(s)) expect(a).toMatch(/^(ec2|elasticloadbalancing|acm|iam):[A-Za-z]+$/);
+      for (const a of actionsOf(s)) expect(a).toMatch(/^(ec2|elasticloadbalancing|acm|iam|wafv2):[A-Za-z]+$/);
     }
   });
 
@@ -237,6 +261,13 @@ describe('deploy/aws/iam-policy.json', () => {
       if (s.Sid === 'IngressRulesOnAnySecurityGroup') {
         expect(writes).toEqual(['ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress']);
         expect(s.Resource).toBe('arn:aws:ec2:*:*:security-group/*');
+        continue;
+      }
+      // The web ACL is the user's (no lbc tag to require); which load balancer it may go on is
+      // decided by elasticloadbalancing:SetWebAcl, which WAFv2 asks of the caller on the ALB
+      // and which only lbc's ALBs grant (asserted below).
+      if (s.Sid === 'Wafv2WebAclOnAlbs') {
+        expect(writes).toEqual(['wafv2:AssociateWebACL', 'wafv2:DisassociateWebACL', 'wafv2:GetWebACLForResource']);
         continue;
       }
       const nulls = s.Condition?.['Null'] ?? {};

@@ -1,6 +1,6 @@
 // Nothing under the AWS prefixes is dropped silently (#16): an annotation lbc does not
 // read is named in a Warning (with the one a typo meant), and one that protects the
-// application (ALBC: auth-*, wafv2-acl-arn, shield-advanced-protection,
+// application (ALBC: auth-*, waf-acl-id/web-acl-id, shield-advanced-protection,
 // mutual-authentication; docs/guide/ingress/annotations.md)
 // stops the object before anything is created, since lbc does not apply it yet.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -37,7 +37,7 @@ describe('annotations lbc does not read', () => {
 
   it.each([
     ['Ingress', 'alb.ingress.kubernetes.io/auth-type', 'oidc'],
-    ['Ingress', 'alb.ingress.kubernetes.io/wafv2-acl-arn', 'arn:aws:wafv2:us-east-1:123456789012:regional/webacl/x/1'],
+    ['Ingress', 'alb.ingress.kubernetes.io/web-acl-id', '0123-abcd'],
     ['Ingress', 'alb.ingress.kubernetes.io/shield-advanced-protection', 'true'],
     ['Ingress', 'alb.ingress.kubernetes.io/mutual-authentication', '[{"port":443,"mode":"verify"}]'],
     ['Ingress', 'alb.ingress.kubernetes.io/waf-acl-id', '0123-abcd'],
