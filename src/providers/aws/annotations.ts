@@ -175,6 +175,8 @@ export interface AwsLbOptions {
   readonly inboundCidrs?: readonly string[];
   /** WAFv2 web ACL ARN, or `none` to remove the association; absent leaves it as it is (as ALBC). */
   readonly wafv2AclArn?: string;
+  /** Shield Advanced protection wanted (true) or not (false); absent leaves it as it is (as ALBC). */
+  readonly shieldProtection?: boolean;
   readonly actions: Readonly<Record<string, AlbAction>>;
   readonly conditions: Readonly<Record<string, readonly AlbCondition[]>>;
 }
@@ -304,6 +306,7 @@ export const ingressAnnotationSchema = {
     `${A}wafv2-acl-arn`,
     string({ pattern: /^(none|arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/[^/]+\/[^/]+)$/, expected: 'a regional WAFv2 web ACL ARN (arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>) or none' }),
   ),
+  shieldProtection: annotation(`${A}shield-advanced-protection`, bool()),
   certificateArn: annotation(`${A}certificate-arn`, stringList(arn('(acm|iam)'))),
   sslPolicy: annotation(`${A}ssl-policy`, sslPolicy()).withDefault(DEFAULT_SSL_POLICY),
   targetType: annotation(`${A}target-type`, oneOf(['instance', 'ip'] as const)),
@@ -476,6 +479,7 @@ function parseIngress(annotations: Annotations): OptionsParseResult<AwsLbOptions
     ...(v.sslRedirect !== undefined ? { sslRedirect: v.sslRedirect } : {}),
     ...(v.inboundCidrs !== undefined ? { inboundCidrs: v.inboundCidrs } : {}),
     ...(v.wafv2AclArn !== undefined ? { wafv2AclArn: v.wafv2AclArn } : {}),
+    ...(v.shieldProtection !== undefined ? { shieldProtection: v.shieldProtection } : {}),
     actions,
     conditions,
   };
@@ -499,7 +503,6 @@ const PROTECTIVE = [
   `${A}auth-on-unauthenticated-request`,
   `${A}waf-acl-id`,
   `${A}web-acl-id`,
-  `${A}shield-advanced-protection`,
   `${A}mutual-authentication`,
 ];
 

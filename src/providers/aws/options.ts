@@ -73,6 +73,7 @@ export const awsOptionsSchema = z.strictObject({
       acmRead: rate(5, 10),
       // WAFv2 allows a few requests per second per account for association calls.
       wafv2: rate(2, 5),
+      shield: rate(2, 5),
     })
     .default({
       elbv2Read: { perSecond: 10, burst: 20 },
@@ -81,6 +82,7 @@ export const awsOptionsSchema = z.strictObject({
       ec2Write: { perSecond: 5, burst: 10 },
       acmRead: { perSecond: 5, burst: 10 },
       wafv2: { perSecond: 2, burst: 5 },
+      shield: { perSecond: 2, burst: 5 },
     }),
   retry: z
     .strictObject({

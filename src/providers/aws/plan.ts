@@ -35,6 +35,7 @@ import {
 } from './backend-rules.js';
 import { ownedBy, type Tags } from './tags.js';
 import { describeWebAcl, diffWebAcl } from './web-acl.js';
+import { describeProtection, diffProtection } from './shield-protection.js';
 import { deleteTargetGroupStep, describeTargetGroups, diffTargetGroups, loadTargetGroupDetails, type ActualTargetGroup } from './target-group.js';
 
 export interface ApplyContext {
@@ -194,6 +195,10 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
   // Read only when asked for: without the annotation the association is not lbc's business.
   const webAcl =
     options.wafv2AclArn !== undefined ? diffWebAcl(current && !replacing ? await describeWebAcl(api, current.arn, signal) : undefined, options.wafv2AclArn) : [];
+  const shield =
+    options.shieldProtection !== undefined
+      ? diffProtection(current && !replacing ? await describeProtection(api, current.arn, signal) : undefined, options.shieldProtection)
+      : { steps: [] };
 
   const ctx = newContext(env);
   if (current && !replacing) {
@@ -213,6 +218,7 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     ...lb.apply,
     // Before the listeners: traffic never reaches a new load balancer without its web ACL.
     ...webAcl,
+    ...shield.steps,
     ...ls.remove,
     ...ls.apply,
     ...tg.cleanup,
@@ -220,7 +226,8 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     ...backend.diff.cleanup,
     ...sg.cleanup,
   ];
-  return { steps, desired: backend.warning ? { ...desired, warnings: [...desired.warnings, backend.warning] } : desired, ctx };
+  const more = [backend.warning, shield.warning].filter((w): w is string => w !== undefined);
+  return { steps, desired: more.length > 0 ? { ...desired, warnings: [...desired.warnings, ...more] } : desired, ctx };
 }
 
 /**

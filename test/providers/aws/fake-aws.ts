@@ -15,10 +15,12 @@ export const ELB_HOST = `https://elasticloadbalancing.${REGION}.amazonaws.com`;
 export const EC2_HOST = `https://ec2.${REGION}.amazonaws.com`;
 export const ACM_HOST = `https://acm.${REGION}.amazonaws.com`;
 export const WAFV2_HOST = `https://wafv2.${REGION}.amazonaws.com`;
+/** Shield Advanced's one endpoint, whatever the region. */
+export const SHIELD_HOST = 'https://shield.us-east-1.amazonaws.com';
 /** The instance metadata service, where the SDK's metadata client looks by default. */
 export const IMDS_HOST = 'http://169.254.169.254';
 
-export type Service = 'elbv2' | 'ec2' | 'acm' | 'wafv2';
+export type Service = 'elbv2' | 'ec2' | 'acm' | 'wafv2' | 'shield';
 
 /** Calls that change nothing: not writes, never crashed or lost. */
 const READ = /^(Describe|List|Get)/;
@@ -210,6 +212,8 @@ export class FakeAws {
   /** Regional WAFv2 web ACLs (ARNs), and the one each load balancer (ARN) is associated with. */
   readonly webAcls = new Set<string>();
   readonly webAclOf = new Map<string, string>();
+  /** Shield Advanced protections by ID. */
+  readonly protections = new Map<string, { id: string; name: string; resourceArn: string }>();
   /** Managed prefix lists in the region (IDs): a rule naming another is refused, as EC2 does. */
   readonly prefixLists = new Set<string>();
   /** Route tables: `main` is the VPC's main table; `igw` adds a 0.0.0.0/0 route to an internet gateway. */
@@ -285,6 +289,7 @@ export class FakeAws {
       nock(EC2_HOST).persist().post('/').reply(handle('ec2')),
       nock(ACM_HOST).persist().post('/').reply(acm),
       nock(WAFV2_HOST).persist().post('/').reply(acm),
+      nock(SHIELD_HOST).persist().post('/').reply(acm),
     ];
     return this;
   }
@@ -426,10 +431,10 @@ export class FakeAws {
     return fault;
   }
 
-  /** ACM and WAFv2 (JSON 1.1, told apart by the target's prefix): no crash or lost-response simulation. */
+  /** ACM, WAFv2 and Shield (JSON 1.1, told apart by the target's prefix): no crash or lost-response simulation. */
   private handleJson(target: string, body: Obj): nock.ReplyFnResult {
-    const service: Service = target.startsWith('AWSWAF_20190729.') ? 'wafv2' : 'acm';
-    const action = target.replace(/^(CertificateManager|AWSWAF_20190729)\./, '');
+    const service: Service = target.startsWith('AWSWAF_20190729.') ? 'wafv2' : target.startsWith('AWSShield_20160616.') ? 'shield' : 'acm';
+    const action = target.replace(/^(CertificateManager|AWSWAF_20190729|AWSShield_20160616)\./, '');
     this.requests.push({ service, action, params: {}, body });
     const json = (status: number, value: unknown, headers: Record<string, string> = {}): nock.ReplyFnResult => [
       status,
@@ -440,6 +445,7 @@ export class FakeAws {
     if (fault) return json(fault.status ?? 400, { __type: fault.code, message: fault.message ?? fault.code }, fault.headers);
     try {
       if (service === 'wafv2') return json(200, this.wafv2(action, body));
+      if (service === 'shield') return json(200, this.shield(action, body));
       if (!target.startsWith('CertificateManager.')) throw new AwsError('UnknownOperationException', `unexpected target ${target}`);
       return json(200, this.acm(action, body));
     } catch (e) {
@@ -1267,6 +1273,34 @@ export class FakeAws {
         return {};
       default:
         throw new AwsError('UnknownOperationException', `unexpected WAFv2 action ${action}`);
+    }
+  }
+
+  /** Shield Advanced protections: one per resource, as Shield allows. */
+  private shield(action: string, p: Obj): unknown {
+    const notFound = (): AwsError => new AwsError('ResourceNotFoundException', 'The referenced protection does not exist.');
+    switch (action) {
+      case 'DescribeProtection': {
+        const resource = typeof p['ResourceArn'] === 'string' ? p['ResourceArn'] : '';
+        const found = [...this.protections.values()].find((x) => x.resourceArn === resource);
+        if (!found) throw notFound();
+        return { Protection: { Id: found.id, Name: found.name, ResourceArn: found.resourceArn } };
+      }
+      case 'CreateProtection': {
+        const resource = typeof p['ResourceArn'] === 'string' ? p['ResourceArn'] : '';
+        if (!this.lbs.has(resource)) throw new AwsError('InvalidResourceException', `Unable to find the resource ${resource}`);
+        if ([...this.protections.values()].some((x) => x.resourceArn === resource)) throw new AwsError('ResourceAlreadyExistsException', 'The referenced protection already exists.');
+        const id = `${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}`;
+        this.protections.set(id, { id, name: typeof p['Name'] === 'string' ? p['Name'] : '', resourceArn: resource });
+        return { ProtectionId: id };
+      }
+      case 'DeleteProtection': {
+        const id = typeof p['ProtectionId'] === 'string' ? p['ProtectionId'] : '';
+        if (!this.protections.delete(id)) throw notFound();
+        return {};
+      }
+      default:
+        throw new AwsError('UnknownOperationException', `unexpected Shield action ${action}`);
     }
   }
 

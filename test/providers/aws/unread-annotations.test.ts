@@ -1,7 +1,6 @@
 // Nothing under the AWS prefixes is dropped silently (#16): an annotation lbc does not
 // read is named in a Warning (with the one a typo meant), and one that protects the
-// application (ALBC: auth-*, waf-acl-id/web-acl-id, shield-advanced-protection,
-// mutual-authentication; docs/guide/ingress/annotations.md)
+// application (ALBC: auth-*, waf-acl-id/web-acl-id, mutual-authentication; docs/guide/ingress/annotations.md)
 // stops the object before anything is created, since lbc does not apply it yet.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAwsOptions } from '../../../src/providers/aws/annotations.js';
@@ -38,7 +37,7 @@ describe('annotations lbc does not read', () => {
   it.each([
     ['Ingress', 'alb.ingress.kubernetes.io/auth-type', 'oidc'],
     ['Ingress', 'alb.ingress.kubernetes.io/web-acl-id', '0123-abcd'],
-    ['Ingress', 'alb.ingress.kubernetes.io/shield-advanced-protection', 'true'],
+    ['Ingress', 'alb.ingress.kubernetes.io/auth-idp-oidc', '{"issuer":"https://idp.example.com"}'],
     ['Ingress', 'alb.ingress.kubernetes.io/mutual-authentication', '[{"port":443,"mode":"verify"}]'],
     ['Ingress', 'alb.ingress.kubernetes.io/waf-acl-id', '0123-abcd'],
   ] as const)('%s %s: protective and not applied by lbc, so the object stops with an error naming it', (kind, key, value) => {
