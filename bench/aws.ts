@@ -22,6 +22,8 @@
 //     for sessionAffinity on every NLB group, its attributes (one call per group: ELBv2
 //     has no batch read), the existing target groups (one call), each existing listener
 //     set (DescribeListeners), each existing load balancer (DescribeLoadBalancers);
+//   - once per process, before its first load balancer, the clusterName check: the VPC's
+//     subnets and security groups (2 reads), so a name the VPC is not tagged with is said;
 //   - a resync writes nothing;
 //   - delete reads what it deletes (tags of its LB/TGs, its SGs, its backend rules) and
 //     makes one call per resource.
@@ -112,6 +114,7 @@ export async function benchAws(): Promise<void> {
     vpcId = seeded.vpcId;
   } else {
     fake = new FakeAws().install();
+    vpcId = 'vpc-1';
     fake.addSubnet({ id: 'subnet-0a1', az: 'us-east-1a', tags: { 'kubernetes.io/role/internal-elb': '1', [`kubernetes.io/cluster/${CLUSTER}`]: 'shared' } });
     fake.addSubnet({ id: 'subnet-0b1', az: 'us-east-1b', tags: { 'kubernetes.io/role/internal-elb': '1', [`kubernetes.io/cluster/${CLUSTER}`]: 'owned' } });
     fake.addSecurityGroup({ id: 'sg-0nodes', name: 'nodes', tags: { [`kubernetes.io/cluster/${CLUSTER}`]: 'owned' } });
@@ -155,8 +158,8 @@ export async function benchAws(): Promise<void> {
     // A cold process: the first ensure lists the account's LBs and TGs (2 pages here) and reads their tags.
     const coldWrites = 2 + 2 * 2 + 1 + 2 + 1; // SG + rules, 2×(TG + targets), NLB, 2 listeners, node-group rules
     const cold = await measure(() => provider.ensure(spec(0, nodes)));
-    // subnets, own SGs, LB scan + TG scan + tags (empty account: no tag call), LB by name, own backend rules, node groups, node group rules (to not duplicate a foreign one)
-    row('create (cold process)', cold, { reads: 1 + 1 + 2 + 1 + 1 + 1 + 1, writes: coldWrites });
+    // clusterName check (VPC subnets, VPC security groups), subnets, own SGs, LB scan + TG scan + tags (empty account: no tag call), LB by name, own backend rules, node groups, node group rules (to not duplicate a foreign one)
+    row('create (cold process)', cold, { reads: 2 + 1 + 1 + 2 + 1 + 1 + 1 + 1, writes: coldWrites });
     const warm = await measure(() => provider.ensure(spec(1, nodes)));
     // As cold, but the inventory is current: no scan, and nothing owned to read tags of.
     row('create (warm process)', warm, { reads: 1 + 1 + 1 + 1 + 1 + 1, writes: coldWrites });

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import {
   annotation,
+  annotationNames,
   bool,
   cidrList,
   httpPath,
@@ -139,6 +140,8 @@ export interface ListenPort {
 export interface AwsLbOptions {
   readonly kind: LbKind;
   readonly scheme: Scheme;
+  /** Annotations under the AWS prefixes that lbc does not read (unimplemented or misspelt): each is warned about. */
+  readonly ignoredAnnotations?: readonly string[];
   /** Asked-for LB name; only used when the LB is created (as aws-load-balancer-controller). */
   readonly name?: string;
   /** Subnet IDs or Name tags; absent means discovery. */
@@ -153,6 +156,8 @@ export interface AwsLbOptions {
   readonly sslPolicy: string;
   /** Target group protocol override: NLB `ssl` → TLS; ALB HTTP or HTTPS. */
   readonly backendProtocol?: 'TCP' | 'TLS' | 'HTTP' | 'HTTPS';
+  /** ALB target groups: ALBC's backend-protocol-version (HTTP1 is ELBv2's default). */
+  readonly protocolVersion?: 'HTTP1' | 'HTTP2' | 'GRPC';
   readonly proxyProtocol: boolean;
   readonly targetGroupAttributes: Readonly<Record<string, string>>;
   readonly loadBalancerAttributes: Readonly<Record<string, string>>;
@@ -161,11 +166,17 @@ export interface AwsLbOptions {
   /** Frontend security groups given by the user (IDs or Name tags): used as they are, never changed. */
   readonly securityGroups?: readonly string[];
   readonly manageBackendSecurityGroupRules: boolean;
+  /** Managed prefix lists (pl-…) the managed security group opens the listeners to, instead of everyone. */
+  readonly prefixLists?: readonly string[];
   readonly targetNodeLabels?: Readonly<Record<string, string>>;
   // Ingress only.
   readonly listenPorts?: readonly ListenPort[];
   readonly sslRedirect?: number;
   readonly inboundCidrs?: readonly string[];
+  /** WAFv2 web ACL ARN, or `none` to remove the association; absent leaves it as it is (as ALBC). */
+  readonly wafv2AclArn?: string;
+  /** Shield Advanced protection wanted (true) or not (false); absent leaves it as it is (as ALBC). */
+  readonly shieldProtection?: boolean;
   readonly actions: Readonly<Record<string, AlbAction>>;
   readonly conditions: Readonly<Record<string, readonly AlbCondition[]>>;
 }
@@ -189,8 +200,9 @@ const arn = (service: string) =>
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 /** ELBv2 matcher codes: `200`, `200,202`, `200-299`, within the range the load balancer type takes. */
+const CODES = /^\d{1,3}(-\d{1,3})?(,\d{1,3}(-\d{1,3})?)*$/;
 function successCodes(type: LoadBalancerType): ValueParser<string> {
-  return refined(string({ pattern: /^\d{1,3}(-\d{1,3})?(,\d{1,3}(-\d{1,3})?)*$/, expected: 'HTTP codes such as 200, 200,202 or 200-299' }), (codes) => successCodesProblem(type, codes));
+  return refined(string({ pattern: CODES, expected: 'HTTP codes such as 200, 200,202 or 200-299' }), (codes) => successCodesProblem(type, codes));
 }
 
 const TAG_KEY = string({ maxLength: 128, pattern: /^(?!lbc\.dev\/|aws:)/, expected: 'a key outside the reserved lbc.dev/ and aws: prefixes' });
@@ -203,6 +215,7 @@ const hcPath = () => refined(httpPath(), (p) => (p.length > 1024 ? 'longer than 
 const sslPolicy = () => string({ maxLength: 255, pattern: /^ELBSecurityPolicy-[A-Za-z0-9-]+$/, expected: 'a predefined ELB security policy (ELBSecurityPolicy-...)' });
 /** Subnet and security group IDs, or their Name tags (EC2 tag values: at most 256 characters). */
 const idsOrNames = () => stringList(string({ maxLength: 256 }));
+const prefixListIds = () => stringList(string({ pattern: /^pl-[0-9a-f]+$/, expected: 'a managed prefix list ID (pl-...)' }));
 
 /** Deprecated spellings, as aws-load-balancer-controller still honours them. */
 function ports(): ValueParser<{ all: boolean; ports: number[]; names: string[] }> {
@@ -272,6 +285,7 @@ export const serviceAnnotationSchema = {
   tags: annotation(`${S}additional-resource-tags`, tags()).withDefault({}),
   securityGroups: annotation(`${S}security-groups`, idsOrNames()),
   manageBackendSecurityGroupRules: annotation(`${S}manage-backend-security-group-rules`, bool()),
+  prefixLists: annotation(`${S}security-group-prefix-lists`, prefixListIds()),
   targetNodeLabels: annotation(`${S}target-node-labels`, keyValueList()),
 };
 
@@ -282,10 +296,17 @@ export const ingressAnnotationSchema = {
   ipAddressType: annotation(`${A}ip-address-type`, oneOf(['ipv4', 'dualstack'] as const)).withDefault('ipv4'),
   securityGroups: annotation(`${A}security-groups`, idsOrNames()),
   manageBackendSecurityGroupRules: annotation(`${A}manage-backend-security-group-rules`, bool()),
+  prefixLists: annotation(`${A}security-group-prefix-lists`, prefixListIds()),
   attributes: annotation(`${A}load-balancer-attributes`, lbAttributes('application')).withDefault({}),
   listenPorts: annotation(`${A}listen-ports`, json(listenPortsSchema)),
   sslRedirect: annotation(`${A}ssl-redirect`, port()),
   inboundCidrs: annotation(`${A}inbound-cidrs`, cidrList()),
+  // ALBC: only regional web ACLs attach to an ALB; `none` is its sentinel for "remove".
+  wafv2AclArn: annotation(
+    `${A}wafv2-acl-arn`,
+    string({ pattern: /^(none|arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/[^/]+\/[^/]+)$/, expected: 'a regional WAFv2 web ACL ARN (arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>) or none' }),
+  ),
+  shieldProtection: annotation(`${A}shield-advanced-protection`, bool()),
   certificateArn: annotation(`${A}certificate-arn`, stringList(arn('(acm|iam)'))),
   sslPolicy: annotation(`${A}ssl-policy`, sslPolicy()).withDefault(DEFAULT_SSL_POLICY),
   targetType: annotation(`${A}target-type`, oneOf(['instance', 'ip'] as const)),
@@ -298,7 +319,9 @@ export const ingressAnnotationSchema = {
   hcTimeout: annotation(`${A}healthcheck-timeout-seconds`, int({ min: 2, max: 120 })),
   hcHealthy: annotation(`${A}healthy-threshold-count`, int({ min: 2, max: 10 })),
   hcUnhealthy: annotation(`${A}unhealthy-threshold-count`, int({ min: 2, max: 10 })),
-  hcSuccessCodes: annotation(`${A}success-codes`, successCodes('application')),
+  // Checked in parseIngress: HTTP codes, or gRPC codes with backend-protocol-version GRPC.
+  hcSuccessCodes: annotation(`${A}success-codes`, string({ pattern: CODES, expected: 'codes such as 200, 200,202 or 200-299 (gRPC: 0-99)' })),
+  protocolVersion: annotation(`${A}backend-protocol-version`, oneOf(['HTTP1', 'HTTP2', 'GRPC'] as const, { caseInsensitive: true })),
   tags: annotation(`${A}tags`, tags()).withDefault({}),
   targetNodeLabels: annotation(`${A}target-node-labels`, keyValueList()),
 };
@@ -313,6 +336,7 @@ export const ingressAnnotationScopes: AnnotationScopes = {
   perTargetSet: [
     ingressAnnotationSchema.targetType,
     ingressAnnotationSchema.backendProtocol,
+    ingressAnnotationSchema.protocolVersion,
     ingressAnnotationSchema.targetGroupAttributes,
     ingressAnnotationSchema.hcPort,
     ingressAnnotationSchema.hcProtocol,
@@ -379,7 +403,12 @@ function parseService(annotations: Annotations): OptionsParseResult<AwsLbOptions
   const v = r.value;
   const errors: AnnotationError[] = [];
   // The deprecated -internal loses to -scheme when both are set, as upstream documents.
-  const scheme: Scheme = v.scheme ?? (v.internal === false ? 'internet-facing' : 'internal');
+  // The in-tree value `nlb` keeps the in-tree default: cloud-provider-aws
+  // (pkg/providers/v1/aws.go EnsureLoadBalancer) makes an internet-facing NLB unless
+  // -internal says otherwise, so a Service moved from it is not made private by surprise;
+  // ALBC's own `external`/`nlb-ip` default to internal.
+  const byDefault: Scheme = v.type === 'nlb' ? 'internet-facing' : 'internal';
+  const scheme: Scheme = v.scheme ?? (v.internal === undefined ? byDefault : v.internal ? 'internal' : 'internet-facing');
   let targetType: TargetType | undefined = v.targetType;
   if (v.type === 'nlb-ip') {
     if (v.targetType === 'instance') errors.push({ annotation: `${S}nlb-target-type`, reason: `is instance, but ${S}type nlb-ip means ip targets` });
@@ -421,6 +450,7 @@ function parseService(annotations: Annotations): OptionsParseResult<AwsLbOptions
     // As aws-load-balancer-controller: on by default with lbc's own frontend group, off
     // by default with the user's groups (their rules are the user's business then).
     manageBackendSecurityGroupRules: v.manageBackendSecurityGroupRules ?? !(v.securityGroups !== undefined && v.securityGroups.length > 0),
+    ...(v.prefixLists !== undefined && v.prefixLists.length > 0 ? { prefixLists: v.prefixLists } : {}),
     ...(v.targetNodeLabels !== undefined ? { targetNodeLabels: v.targetNodeLabels } : {}),
     actions: {},
     conditions: {},
@@ -445,6 +475,10 @@ function parseIngress(annotations: Annotations): OptionsParseResult<AwsLbOptions
       seen.add(l.port);
     }
   }
+  if (v.hcSuccessCodes !== undefined) {
+    const problem = successCodesProblem(v.protocolVersion === 'GRPC' ? 'grpc' : 'application', v.hcSuccessCodes);
+    if (problem) errors.push({ annotation: `${A}success-codes`, reason: problem });
+  }
   if (v.sslRedirect !== undefined && listenPorts && !listenPorts.some((l) => l.protocol === 'HTTPS' && l.port === v.sslRedirect)) {
     errors.push({ annotation: `${A}ssl-redirect`, reason: `port ${v.sslRedirect} is not an HTTPS port of ${A}listen-ports` });
   }
@@ -458,6 +492,7 @@ function parseIngress(annotations: Annotations): OptionsParseResult<AwsLbOptions
     certificateArns: v.certificateArn ?? [],
     sslPolicy: v.sslPolicy,
     ...(v.backendProtocol !== undefined ? { backendProtocol: v.backendProtocol } : {}),
+    ...(v.protocolVersion !== undefined ? { protocolVersion: v.protocolVersion } : {}),
     proxyProtocol: false,
     targetGroupAttributes: v.targetGroupAttributes,
     loadBalancerAttributes: v.attributes,
@@ -467,19 +502,94 @@ function parseIngress(annotations: Annotations): OptionsParseResult<AwsLbOptions
     // As aws-load-balancer-controller: on by default with lbc's own frontend group, off
     // by default with the user's groups (their rules are the user's business then).
     manageBackendSecurityGroupRules: v.manageBackendSecurityGroupRules ?? !(v.securityGroups !== undefined && v.securityGroups.length > 0),
+    ...(v.prefixLists !== undefined && v.prefixLists.length > 0 ? { prefixLists: v.prefixLists } : {}),
     ...(v.targetNodeLabels !== undefined ? { targetNodeLabels: v.targetNodeLabels } : {}),
     ...(listenPorts !== undefined ? { listenPorts } : {}),
     ...(v.sslRedirect !== undefined ? { sslRedirect: v.sslRedirect } : {}),
     ...(v.inboundCidrs !== undefined ? { inboundCidrs: v.inboundCidrs } : {}),
+    ...(v.wafv2AclArn !== undefined ? { wafv2AclArn: v.wafv2AclArn } : {}),
+    ...(v.shieldProtection !== undefined ? { shieldProtection: v.shieldProtection } : {}),
     actions,
     conditions,
   };
   return { ok: true, options, ...(v.targetType !== undefined ? { targetType: v.targetType } : {}) };
 }
 
+/** Read by the controller itself (IngressGroup membership), not by the options. */
+const READ_ELSEWHERE = [`${A}group.name`, `${A}group.order`];
+
+/**
+ * Annotations that protect the application (authentication, WAF, Shield, mTLS). ALBC applies them; lbc does not yet, and exposing the object without them
+ * would open to everyone what the user meant to close: the object stops here instead.
+ */
+const PROTECTIVE = [
+  `${A}auth-type`,
+  `${A}auth-idp-oidc`,
+  `${A}auth-idp-cognito`,
+  `${A}auth-scope`,
+  `${A}auth-session-cookie`,
+  `${A}auth-session-timeout`,
+  `${A}auth-on-unauthenticated-request`,
+  `${A}waf-acl-id`,
+  `${A}web-acl-id`,
+  `${A}mutual-authentication`,
+];
+
+/** Levenshtein distance, bounded: enough to name the annotation a typo meant. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j] ?? 0;
+      row[j] = Math.min(cur + 1, (row[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+/** The known annotation a key most likely meant (edit distance at most 2), if any. */
+function meant(key: string, known: readonly string[]): string | undefined {
+  let best: { k: string; d: number } | undefined;
+  for (const k of known) {
+    const d = distance(key, k);
+    if (d <= 2 && (!best || d < best.d)) best = { k, d };
+  }
+  return best?.k;
+}
+
+/**
+ * Keys under the object kind's AWS prefix that nothing reads: protective ones are errors
+ * (above), the rest are returned to be warned about, with the annotation a typo meant.
+ */
+function unread(annotations: Readonly<Record<string, string>>, kind: LbKind): { ignored: string[]; errors: AnnotationError[] } {
+  const prefix = kind === 'Service' ? S : A;
+  const schema = kind === 'Service' ? serviceAnnotationSchema : ingressAnnotationSchema;
+  const known = [...annotationNames(schema), ...(kind === 'Ingress' ? READ_ELSEWHERE : [])];
+  const ignored: string[] = [];
+  const errors: AnnotationError[] = [];
+  for (const key of Object.keys(annotations).sort()) {
+    if (!key.startsWith(prefix) || known.includes(key)) continue;
+    if (kind === 'Ingress' && (key.startsWith(ACTIONS) || key.startsWith(CONDITIONS))) continue;
+    if (PROTECTIVE.includes(key)) {
+      errors.push({ annotation: key, reason: 'is not implemented by lbc yet; the object is not exposed without the protection it asks for' });
+      continue;
+    }
+    const guess = meant(key, known);
+    ignored.push(guess ? `${key}: not an annotation lbc reads (did you mean ${guess}?); it is ignored` : `${key}: not implemented by lbc; it is ignored`);
+  }
+  return { ignored, errors };
+}
+
 /** The provider's parseOptions: Service annotations for Services, ALB ones for Ingresses. */
 export function parseAwsOptions(annotations: Readonly<Record<string, string>>, kind: LbKind): OptionsParseResult<AwsLbOptions> {
-  return kind === 'Service' ? parseService(annotations) : parseIngress(annotations);
+  const r = kind === 'Service' ? parseService(annotations) : parseIngress(annotations);
+  const u = unread(annotations, kind);
+  if (!r.ok) return u.errors.length > 0 ? { ok: false, errors: [...r.errors, ...u.errors] } : r;
+  if (u.errors.length > 0) return { ok: false, errors: u.errors };
+  return u.ignored.length > 0 ? { ...r, options: { ...r.options, ignoredAnnotations: u.ignored } } : r;
 }
 
 /** Options as if no annotation were set, for specs built without the provider's parser. */

@@ -6,15 +6,17 @@
 import { ACMClient } from '@aws-sdk/client-acm';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { ShieldClient } from '@aws-sdk/client-shield';
+import type { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { sleep as abortableSleep } from '../../kube/sleep.js';
 import { ProviderError } from '../types.js';
 import { callWithRetry, type Sleep } from '../retry.js';
 import { awsErrorFacts, isRetryable, isThrottling, toAwsProviderError } from './errors.js';
 import type { AwsOptions } from './options.js';
 
-/** lbc only ever reads ACM (certificate discovery), so ACM has one family. */
-export type ApiFamily = 'elbv2Read' | 'elbv2Write' | 'ec2Read' | 'ec2Write' | 'acmRead';
-export type AwsService = 'elbv2' | 'ec2' | 'acm';
+/** lbc only ever reads ACM (certificate discovery), so ACM has one family; WAFv2 and Shield too (a few calls per load balancer that asks for them). */
+export type ApiFamily = 'elbv2Read' | 'elbv2Write' | 'ec2Read' | 'ec2Write' | 'acmRead' | 'wafv2' | 'shield';
+export type AwsService = 'elbv2' | 'ec2' | 'acm' | 'wafv2' | 'shield';
 
 export interface CallEvent {
   readonly service: AwsService;
@@ -87,6 +89,12 @@ export class TokenBucket {
   }
 }
 
+export interface ImdsConfig {
+  /** Default: the SDK's (AWS_EC2_METADATA_SERVICE_ENDPOINT, else http://169.254.169.254). */
+  readonly endpoint?: string;
+  readonly timeoutMs?: number;
+}
+
 export interface ClientOverrides {
   /** Passed to every SDK client as they are (credentials, requestHandler, ...), after lbc's own settings. */
   readonly clientConfig?: Record<string, unknown>;
@@ -94,6 +102,10 @@ export interface ClientOverrides {
   readonly elbv2Config?: Record<string, unknown>;
   readonly ec2Config?: Record<string, unknown>;
   readonly acmConfig?: Record<string, unknown>;
+  readonly wafv2Config?: Record<string, unknown>;
+  readonly shieldConfig?: Record<string, unknown>;
+  /** The instance metadata service (VPC discovery without vpcId): its endpoint and timeout. */
+  readonly imdsConfig?: ImdsConfig;
 }
 
 /**
@@ -108,7 +120,17 @@ function quietNodeVersionWarning(env: NodeJS.ProcessEnv = process.env): void {
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 }
 
-export function createClients(options: Pick<AwsOptions, 'region' | 'endpoint'>, overrides: ClientOverrides = {}): { elbv2: ElasticLoadBalancingV2Client; ec2: EC2Client; acm: ACMClient } {
+export interface AwsClients {
+  readonly elbv2: ElasticLoadBalancingV2Client;
+  readonly ec2: EC2Client;
+  readonly acm: ACMClient;
+  /** Made on first use: only load balancers with wafv2-acl-arn need the WAFv2 SDK loaded at all. */
+  readonly wafv2: () => Promise<WAFV2Client>;
+  /** Made on first use, for shield-advanced-protection. */
+  readonly shield: () => Promise<ShieldClient>;
+}
+
+export function createClients(options: Pick<AwsOptions, 'region' | 'endpoint'>, overrides: ClientOverrides = {}): AwsClients {
   quietNodeVersionWarning();
   const common = {
     region: options.region,
@@ -120,6 +142,10 @@ export function createClients(options: Pick<AwsOptions, 'region' | 'endpoint'>, 
     elbv2: new ElasticLoadBalancingV2Client({ ...common, ...overrides.elbv2Config }),
     ec2: new EC2Client({ ...common, ...overrides.ec2Config }),
     acm: new ACMClient({ ...common, ...overrides.acmConfig }),
+    wafv2: async () => new (await import('@aws-sdk/client-wafv2')).WAFV2Client({ ...common, ...overrides.wafv2Config }),
+    // The Shield Advanced API has one endpoint, in us-east-1 (AWS General Reference, "AWS
+    // Shield endpoints and quotas"), whatever region the load balancers are in.
+    shield: async () => new (await import('@aws-sdk/client-shield')).ShieldClient({ ...common, region: 'us-east-1', ...overrides.shieldConfig }),
   };
 }
 
@@ -127,6 +153,8 @@ export interface AwsApiInit {
   readonly elbv2: ElasticLoadBalancingV2Client;
   readonly ec2: EC2Client;
   readonly acm: ACMClient;
+  readonly wafv2?: () => Promise<WAFV2Client>;
+  readonly shield?: () => Promise<ShieldClient>;
   readonly options: Pick<AwsOptions, 'retry' | 'rateLimits'>;
   readonly provider: string;
   readonly observer?: CallObserver;
@@ -141,6 +169,8 @@ export class AwsApi {
   readonly elbv2Client: ElasticLoadBalancingV2Client;
   readonly ec2Client: EC2Client;
   readonly acmClient: ACMClient;
+  private readonly wafv2Client: () => Promise<WAFV2Client>;
+  private readonly shieldClient: () => Promise<ShieldClient>;
   private readonly buckets: Record<ApiFamily, TokenBucket>;
   private readonly retry: AwsOptions['retry'];
   private readonly provider: string;
@@ -152,6 +182,8 @@ export class AwsApi {
     this.elbv2Client = init.elbv2;
     this.ec2Client = init.ec2;
     this.acmClient = init.acm;
+    this.wafv2Client = this.onFirstUse('WAFv2', init.wafv2);
+    this.shieldClient = this.onFirstUse('Shield', init.shield);
     this.retry = init.options.retry;
     this.provider = init.provider;
     this.sleep = init.sleep ?? abortableSleep;
@@ -163,6 +195,8 @@ export class AwsApi {
       ec2Read: new TokenBucket(l.ec2Read.perSecond, l.ec2Read.burst, this.sleep),
       ec2Write: new TokenBucket(l.ec2Write.perSecond, l.ec2Write.burst, this.sleep),
       acmRead: new TokenBucket(l.acmRead.perSecond, l.acmRead.burst, this.sleep),
+      wafv2: new TokenBucket(l.wafv2.perSecond, l.wafv2.burst, this.sleep),
+      shield: new TokenBucket(l.shield.perSecond, l.shield.burst, this.sleep),
     };
     if (init.observer) this.observers.push(init.observer);
   }
@@ -188,8 +222,28 @@ export class AwsApi {
     return this.run('acm', action, (opts) => call(this.acmClient, opts), policy);
   }
 
+  async wafv2<T>(action: string, call: (client: WAFV2Client, opts: SendOptions) => Promise<T>, policy: CallPolicy = {}): Promise<T> {
+    const client = await this.wafv2Client();
+    return this.run('wafv2', action, (opts) => call(client, opts), policy);
+  }
+
+  async shield<T>(action: string, call: (client: ShieldClient, opts: SendOptions) => Promise<T>, policy: CallPolicy = {}): Promise<T> {
+    const client = await this.shieldClient();
+    return this.run('shield', action, (opts) => call(client, opts), policy);
+  }
+
+  /** A client made once, when first asked for. */
+  private onFirstUse<C>(name: string, make: (() => Promise<C>) | undefined): () => Promise<C> {
+    let made: Promise<C> | undefined;
+    return () => {
+      if (!make) return Promise.reject(new ProviderError('invalid', `this provider has no ${name} client`, { provider: this.provider }));
+      made ??= make();
+      return made;
+    };
+  }
+
   private async run<T>(service: AwsService, action: string, send: (opts: SendOptions) => Promise<T>, policy: CallPolicy): Promise<T> {
-    const family: ApiFamily = service === 'acm' ? 'acmRead' : `${service}${action.startsWith('Describe') ? 'Read' : 'Write'}`;
+    const family: ApiFamily = service === 'acm' ? 'acmRead' : service === 'wafv2' || service === 'shield' ? service : `${service}${action.startsWith('Describe') ? 'Read' : 'Write'}`;
     const bucket = this.buckets[family];
     const signal = policy.signal;
     const waitOn = policy.waitOn ?? [];

@@ -198,11 +198,12 @@ export const targetGroupAttributesProblem = (type: LoadBalancerType, attrs: Read
  * ELBv2 matcher codes (`200`, `200,202`, `200-299`) within what the load balancer type
  * allows: ALB 200-499, NLB 200-599. Ranges run low to high.
  */
-export function successCodesProblem(type: LoadBalancerType, codes: string): string | undefined {
-  const [min, max] = type === 'application' ? [200, 499] : [200, 599];
+export function successCodesProblem(type: LoadBalancerType | 'grpc', codes: string): string | undefined {
+  // gRPC target groups (backend-protocol-version GRPC) match gRPC status codes: 0-99 (API_Matcher).
+  const [min, max] = type === 'application' ? [200, 499] : type === 'grpc' ? [0, 99] : [200, 599];
   for (const part of codes.split(',')) {
     const [lo, hi = lo] = part.split('-').map(Number) as [number, number?];
-    if (lo < min || hi > max) return `${quote(codes)}: ${type} load balancer health checks take codes ${min}-${max}`;
+    if (lo < min || hi > max) return `${quote(codes)}: ${type === 'grpc' ? 'gRPC target group' : `${type} load balancer`} health checks take codes ${min}-${max}`;
     if (lo > hi) return `${quote(codes)}: the range ${part} runs backwards`;
   }
   return undefined;

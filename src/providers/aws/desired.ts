@@ -25,6 +25,8 @@ export interface DesiredHealthCheck {
   readonly unhealthyThreshold: number;
   /** HTTP codes; HTTP(S) checks only. */
   readonly matcher?: string;
+  /** gRPC codes, instead of matcher, for a GRPC target group. */
+  readonly grpcCodes?: string;
 }
 
 export interface DesiredTarget {
@@ -41,6 +43,8 @@ export interface DesiredTargetGroup {
   readonly targetType: 'instance' | 'ip';
   readonly vpcId: string;
   readonly healthCheck: DesiredHealthCheck;
+  /** ALB only, when asked for; it cannot change in place, so it is part of the name. */
+  readonly protocolVersion?: 'HTTP1' | 'HTTP2' | 'GRPC';
   /** Only these keys are managed; others keep whatever AWS (or the user) set. */
   readonly attributes: Readonly<Record<string, string>>;
   readonly tags: Readonly<Record<string, string>>;
@@ -103,7 +107,8 @@ export interface Permission {
   readonly protocol: 'tcp' | 'udp';
   readonly fromPort: number;
   readonly toPort: number;
-  readonly cidr: string;
+  /** A CIDR, or a managed prefix list ID (`pl-…`) from security-group-prefix-lists. */
+  readonly source: string;
 }
 
 export interface DesiredSecurityGroup {
@@ -184,6 +189,8 @@ export function instanceIdOf(providerID: string | undefined): string | undefined
 
 const DEFAULT_NLB_SUCCESS_CODES = '200-399';
 const DEFAULT_ALB_SUCCESS_CODES = '200';
+const DEFAULT_GRPC_SUCCESS_CODES = '12';
+const GRPC_HEALTH_CHECK_PATH = '/AWS.ALB/healthcheck';
 
 function healthCheckFor(ts: TargetSet, o: AwsLbOptions, layer: 'L4' | 'L7'): DesiredHealthCheck {
   const base = ts.healthCheck;
@@ -198,6 +205,11 @@ function healthCheckFor(ts: TargetSet, o: AwsLbOptions, layer: 'L4' | 'L7'): Des
   };
   const portText = port === 'traffic-port' ? 'traffic-port' : String(port);
   if (protocol === 'TCP') return { protocol, port: portText, ...timing };
+  // ALBC for backend-protocol-version GRPC: path /AWS.ALB/healthcheck and gRPC code 12
+  // (UNIMPLEMENTED, what a server without that method answers) unless set (docs/guide/ingress/annotations.md).
+  if (layer === 'L7' && o.protocolVersion === 'GRPC') {
+    return { protocol, port: portText, path: h.path ?? GRPC_HEALTH_CHECK_PATH, ...timing, grpcCodes: h.successCodes ?? DEFAULT_GRPC_SUCCESS_CODES };
+  }
   const path = h.path ?? (base.protocol === 'TCP' ? '/' : base.path);
   const matcher = h.successCodes ?? (layer === 'L4' ? DEFAULT_NLB_SUCCESS_CODES : DEFAULT_ALB_SUCCESS_CODES);
   return { protocol, port: portText, path, ...timing, matcher };
@@ -240,10 +252,22 @@ function defaultCidrs(ipAddressType: IpAddressType): string[] {
   return ipAddressType === 'dualstack' ? ['0.0.0.0/0', '::/0'] : ['0.0.0.0/0'];
 }
 
-function permissions(ports: readonly { port: number; protocols: readonly ('tcp' | 'udp')[] }[], cidrs: readonly string[]): Permission[] {
+function permissions(ports: readonly { port: number; protocols: readonly ('tcp' | 'udp')[] }[], sources: readonly string[]): Permission[] {
   const out: Permission[] = [];
-  for (const p of ports) for (const protocol of p.protocols) for (const cidr of cidrs) out.push({ protocol, fromPort: p.port, toPort: p.port, cidr });
+  for (const p of ports) for (const protocol of p.protocols) for (const source of sources) out.push({ protocol, fromPort: p.port, toPort: p.port, source });
   return out;
+}
+
+/**
+ * Who may reach the listeners: the explicit CIDRs and the managed prefix lists, both when
+ * both are given; everyone only when neither is. As aws-load-balancer-controller:
+ * pkg/service/model_build_managed_sg.go buildCIDRsFromSourceRanges and
+ * pkg/ingress/model_build_load_balancer.go mergeListenPortConfigs leave out 0.0.0.0/0
+ * once security-group-prefix-lists is set.
+ */
+function frontendSources(explicitCidrs: readonly string[], prefixLists: readonly string[], ipAddressType: IpAddressType): string[] {
+  if (explicitCidrs.length === 0 && prefixLists.length === 0) return defaultCidrs(ipAddressType);
+  return [...explicitCidrs, ...prefixLists];
 }
 
 interface Common {
@@ -284,7 +308,13 @@ function loadBalancer(input: SynthesisInput, c: Common, type: 'network' | 'appli
 }
 
 function managedSecurityGroup(input: SynthesisInput, c: Common, ingress: Permission[]): DesiredSecurityGroup | undefined {
-  if (input.userSecurityGroups.length > 0) return undefined;
+  if (input.userSecurityGroups.length > 0) {
+    // ALBC ignores the prefix lists then; saying so keeps the user from believing them applied.
+    if ((input.options.prefixLists ?? []).length > 0) {
+      c.warnings.push('security-group-prefix-lists is not applied: the load balancer uses the security groups given in security-groups, whose own rules decide who reaches it');
+    }
+    return undefined;
+  }
   const { spec } = input;
   const what = spec.ref.namespace === '' ? `Ingress group ${spec.ref.name}` : `${spec.ref.kind} ${spec.ref.namespace}/${spec.ref.name}`;
   return {
@@ -402,8 +432,7 @@ function synthesizeNlb(input: SynthesisInput, spec: L4Spec<AwsLbOptions>): Desir
     });
     sgPorts.push({ port, protocols: protocol === 'TCP_UDP' ? ['tcp', 'udp'] : protocol === 'UDP' ? ['udp'] : ['tcp'] });
   }
-  const cidrs = spec.sourceRanges.length > 0 ? spec.sourceRanges : defaultCidrs(o.ipAddressType);
-  const sg = managedSecurityGroup(input, c, permissions(sgPorts, cidrs));
+  const sg = managedSecurityGroup(input, c, permissions(sgPorts, frontendSources(spec.sourceRanges, o.prefixLists ?? [], o.ipAddressType)));
   const access = backendAccess(input, c, [...tgs.values()]);
   return {
     lb: loadBalancer(input, c, 'network'),
@@ -590,12 +619,21 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
     const portNum = tgPort(ts);
     tgs.set(ts.name, {
       key: ts.name,
-      name: targetGroupName(input.clusterName, spec.ref, [ts.type === 'instance' ? '' : ts.name, protocol, portNum, ts.type, input.vpcId]),
+      // HTTP1 is ELBv2's default: only another version changes the name (and so replaces the group).
+      name: targetGroupName(input.clusterName, spec.ref, [
+        ts.type === 'instance' ? '' : ts.name,
+        protocol,
+        portNum,
+        ts.type,
+        input.vpcId,
+        ...(t.protocolVersion !== undefined && t.protocolVersion !== 'HTTP1' ? [t.protocolVersion] : []),
+      ]),
       protocol,
       port: portNum,
       targetType: ts.type,
       vpcId: input.vpcId,
       healthCheck: healthCheckFor(ts, t, 'L7'),
+      ...(t.protocolVersion !== undefined ? { protocolVersion: t.protocolVersion } : {}),
       attributes: { ...t.targetGroupAttributes },
       tags: resourceTags(c.tagCtx, ts.name),
       targets: targetsOf(ts, c.warnings, t.targetNodeLabels),
@@ -646,13 +684,12 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
       rules: redirect ? [] : rules,
     };
   });
-  const cidrs = o.inboundCidrs ?? (spec.sourceRanges.length > 0 ? spec.sourceRanges : defaultCidrs(o.ipAddressType));
   const sg = managedSecurityGroup(
     input,
     c,
     permissions(
       ports.map((p) => ({ port: p.port, protocols: ['tcp'] })),
-      cidrs,
+      frontendSources(o.inboundCidrs ?? spec.sourceRanges, o.prefixLists ?? [], o.ipAddressType),
     ),
   );
   const access = backendAccess(input, c, [...tgs.values()]);

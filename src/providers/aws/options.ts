@@ -71,6 +71,9 @@ export const awsOptionsSchema = z.strictObject({
       ec2Write: rate(5, 10),
       // ACM's per-account request quotas are lower than ELBv2's.
       acmRead: rate(5, 10),
+      // WAFv2 allows a few requests per second per account for association calls.
+      wafv2: rate(2, 5),
+      shield: rate(2, 5),
     })
     .default({
       elbv2Read: { perSecond: 10, burst: 20 },
@@ -78,6 +81,8 @@ export const awsOptionsSchema = z.strictObject({
       ec2Read: { perSecond: 20, burst: 40 },
       ec2Write: { perSecond: 5, burst: 10 },
       acmRead: { perSecond: 5, burst: 10 },
+      wafv2: { perSecond: 2, burst: 5 },
+      shield: { perSecond: 2, burst: 5 },
     }),
   retry: z
     .strictObject({

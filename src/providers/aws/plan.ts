@@ -34,6 +34,8 @@ import {
   type RuleSource,
 } from './backend-rules.js';
 import { ownedBy, type Tags } from './tags.js';
+import { describeWebAcl, diffWebAcl } from './web-acl.js';
+import { describeProtection, diffProtection } from './shield-protection.js';
 import { deleteTargetGroupStep, describeTargetGroups, diffTargetGroups, loadTargetGroupDetails, type ActualTargetGroup } from './target-group.js';
 
 export interface ApplyContext {
@@ -64,6 +66,8 @@ export interface PlanEnv {
   readonly provider: string;
   readonly config: Pick<AwsOptions, 'vpcId' | 'subnets' | 'defaultTags' | 'dependencyTimeout'>;
   readonly signal?: AbortSignal | undefined;
+  /** Told when subnet discovery found no role tag and chose by route tables. */
+  readonly onSubnetFallback?: ((message: string) => void) | undefined;
 }
 
 export interface EnsurePlan {
@@ -134,6 +138,7 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     annotation: `${annotationPrefix}subnets`,
     provider: env.provider,
     signal,
+    onFallback: env.onSubnetFallback,
   });
   const vpcId = env.config.vpcId ?? subnets[0]?.vpcId ?? '';
   const userSecurityGroups = options.securityGroups
@@ -153,16 +158,13 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     ...(acmCertificates ? { acmCertificates } : {}),
   });
   // Ignored, as aws-load-balancer-controller ignores it, but not silently.
-  const desired: DesiredState =
-    spec.requestedAddresses.length > 0
-      ? {
-          ...synthesized,
-          warnings: [
-            ...synthesized.warnings,
-            `spec.loadBalancerIP is ignored: AWS load balancers have DNS names; fixed addresses come from ${SERVICE_PREFIX}eip-allocations or ${SERVICE_PREFIX}private-ipv4-addresses`,
-          ],
-        }
-      : synthesized;
+  const ignored = [
+    ...(options.ignoredAnnotations ?? []),
+    ...(spec.requestedAddresses.length > 0
+      ? [`spec.loadBalancerIP is ignored: AWS load balancers have DNS names; fixed addresses come from ${SERVICE_PREFIX}eip-allocations or ${SERVICE_PREFIX}private-ipv4-addresses`]
+      : []),
+  ];
+  const desired: DesiredState = ignored.length > 0 ? { ...synthesized, warnings: [...synthesized.warnings, ...ignored] } : synthesized;
 
   const owned = await ownedElb(env, spec.ref);
   let current = owned.lbs.find((l) => l.name === desired.lb.name) ?? [...owned.lbs].sort((a, b) => (a.name < b.name ? -1 : 1))[0];
@@ -190,6 +192,13 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
   if (current && !replacing) listeners = await describeListeners(api, current.arn, tgNames, desired.lb.type === 'application', signal);
   const tg = diffTargetGroups(tgs, desired.targetGroups, desired.warnings);
   const ls = diffListeners(listeners, desired.listeners, desired.lb.tags);
+  // Read only when asked for: without the annotation the association is not lbc's business.
+  const webAcl =
+    options.wafv2AclArn !== undefined ? diffWebAcl(current && !replacing ? await describeWebAcl(api, current.arn, signal) : undefined, options.wafv2AclArn) : [];
+  const shield =
+    options.shieldProtection !== undefined
+      ? diffProtection(current && !replacing ? await describeProtection(api, current.arn, signal) : undefined, options.shieldProtection)
+      : { steps: [] };
 
   const ctx = newContext(env);
   if (current && !replacing) {
@@ -207,6 +216,9 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     ...tg.targets,
     ...backend.diff.apply,
     ...lb.apply,
+    // Before the listeners: traffic never reaches a new load balancer without its web ACL.
+    ...webAcl,
+    ...shield.steps,
     ...ls.remove,
     ...ls.apply,
     ...tg.cleanup,
@@ -214,7 +226,8 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     ...backend.diff.cleanup,
     ...sg.cleanup,
   ];
-  return { steps, desired: backend.warning ? { ...desired, warnings: [...desired.warnings, backend.warning] } : desired, ctx };
+  const more = [backend.warning, shield.warning].filter((w): w is string => w !== undefined);
+  return { steps, desired: more.length > 0 ? { ...desired, warnings: [...desired.warnings, ...more] } : desired, ctx };
 }
 
 /**

@@ -8,6 +8,7 @@ import { refKey } from '../../model/ref.js';
 import type { LoadBalancerSpec } from '../../model/spec.js';
 import type { LoadBalancerStatus } from '../../model/status.js';
 import {
+  ProviderError,
   toProviderError,
   type ActionServiceRef,
   type CallOptions,
@@ -21,9 +22,12 @@ import { forwardServicesOf, INGRESS_PREFIX, ingressAnnotationScopes, parseAwsOpt
 import { AwsApi, createClients, type CallObserver, type ClientOverrides } from './api.js';
 import { Inventory } from './inventory.js';
 import type { AwsOptions } from './options.js';
+import { clusterNameMismatch } from './cluster-name.js';
+import { instanceIdOf } from './desired.js';
 import { planDelete, planEnsure, runSteps, statusOf, type PlanEnv } from './plan.js';
 import { describeOwnedSecurityGroups } from './security-group.js';
 import { refFromTags } from './tags.js';
+import { discoverVpc, instanceMetadata, type InstanceMetadata } from './vpc.js';
 
 export interface AwsProviderInit {
   readonly name?: string;
@@ -31,7 +35,10 @@ export interface AwsProviderInit {
   readonly options: AwsOptions;
   readonly clients?: ClientOverrides;
   readonly observer?: CallObserver;
-  readonly logger?: Pick<Logger, 'warn'>;
+  /** info says how the VPC was found and when subnet discovery fell back to route tables. */
+  readonly logger?: Pick<Logger, 'warn'> & Partial<Pick<Logger, 'info'>>;
+  /** The instance metadata service; default the SDK's client (ClientOverrides.imdsConfig for its endpoint). */
+  readonly instanceMetadata?: InstanceMetadata;
   /** Replaces setTimeout-based waiting (backoff, rate limits); tests pass a fast one. */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -53,9 +60,16 @@ export class AwsProvider implements Provider<AwsLbOptions> {
   readonly api: AwsApi;
   private readonly options: AwsOptions;
   private readonly inventory: Inventory;
-  private readonly logger: Pick<Logger, 'warn'>;
+  private readonly logger: Pick<Logger, 'warn'> & Partial<Pick<Logger, 'info'>>;
+  private readonly metadata: InstanceMetadata;
   /** Warnings last logged per load balancer, so a resync repeats nothing it already said. */
   private readonly reported = new Map<string, string>();
+  /** The VPC found without vpcId in the options; undefined once discovery gave up (subnets decide then). */
+  private vpc: { readonly vpcId: string | undefined } | undefined;
+  /** The clusterName check, once per VPC: the mismatch message, if any. */
+  private clusterCheck: { readonly vpcId: string; readonly mismatch: string | undefined } | undefined;
+  /** Info lines said once (subnet fallback per VPC and scheme). */
+  private readonly said = new Set<string>();
 
   constructor(init: AwsProviderInit) {
     this.name = init.name ?? 'aws';
@@ -71,6 +85,7 @@ export class AwsProvider implements Provider<AwsLbOptions> {
     });
     this.inventory = new Inventory(this.api, this.clusterName, init.options.inventoryRefresh);
     this.logger = init.logger ?? { warn: (m) => console.warn(`lbc: ${m}`) };
+    this.metadata = init.instanceMetadata ?? instanceMetadata(init.clients?.imdsConfig);
   }
 
   parseOptions(annotations: Readonly<Record<string, string>>, kind: LbKind): OptionsParseResult<AwsLbOptions> {
@@ -83,16 +98,18 @@ export class AwsProvider implements Provider<AwsLbOptions> {
 
   async plan(spec: LoadBalancerSpec<AwsLbOptions>, opts?: CallOptions): Promise<readonly Change[]> {
     return this.guard(async () => {
-      const p = await planEnsure(spec, this.env(opts));
-      this.report(spec.ref, p.desired.warnings);
+      const { env, warnings } = await this.network(spec, opts);
+      const p = await planEnsure(spec, env);
+      this.report(spec.ref, [...warnings, ...p.desired.warnings], warnings);
       return p.steps.map((s) => s.change);
     });
   }
 
   async ensure(spec: LoadBalancerSpec<AwsLbOptions>, opts?: CallOptions): Promise<LoadBalancerStatus> {
     return this.guard(async () => {
-      const p = await planEnsure(spec, this.env(opts));
-      const fresh = this.report(spec.ref, p.desired.warnings);
+      const { env, warnings } = await this.network(spec, opts);
+      const p = await planEnsure(spec, env);
+      const fresh = this.report(spec.ref, [...warnings, ...p.desired.warnings], warnings);
       await runSteps(p.steps, p.ctx);
       const status = statusOf(p);
       // Warnings become Events through the reconciler; only when they change, so a resync writes none.
@@ -137,24 +154,70 @@ export class AwsProvider implements Provider<AwsLbOptions> {
     this.api.acmClient.destroy();
   }
 
-  private env(opts: CallOptions | undefined): PlanEnv {
+  private env(opts: CallOptions | undefined, vpcId: string | undefined = this.options.vpcId): PlanEnv {
     return {
       api: this.api,
       inventory: this.inventory,
       clusterName: this.clusterName,
       provider: this.name,
-      config: this.options,
+      config: { ...this.options, vpcId },
       signal: opts?.signal,
+      onSubnetFallback: (message) => this.sayOnce(message),
     };
   }
 
-  /** Logs warnings not said before for this load balancer; returns them (empty when nothing changed). */
-  private report(ref: LbRef, warnings: readonly string[]): readonly string[] {
+  private sayOnce(message: string): void {
+    if (this.said.has(message)) return;
+    this.said.add(message);
+    (this.logger.info ?? this.logger.warn)(`${this.name}: ${message}`);
+  }
+
+  /**
+   * The cluster's VPC (the options', else discovered once as aws-load-balancer-controller
+   * does, see vpc.ts) and, once per VPC, the clusterName check, whose mismatch every
+   * object ensured gets as a warning (one Event each) and the log gets once.
+   */
+  private async network(spec: LoadBalancerSpec<AwsLbOptions>, opts: CallOptions | undefined): Promise<{ env: PlanEnv; warnings: string[] }> {
+    const signal = opts?.signal;
+    let vpcId = this.options.vpcId;
+    if (vpcId === undefined) {
+      if (this.vpc === undefined) {
+        const ids = spec.targetSets.flatMap((ts) => (ts.type === 'instance' ? ts.targets.flatMap((n) => instanceIdOf(n.providerID) ?? []) : []));
+        try {
+          const found = await discoverVpc(this.api, this.metadata, ids, this.name, signal);
+          this.vpc = { vpcId: found.vpcId };
+          this.sayOnce(`VPC ${found.vpcId} (no vpcId in the options): found from ${found.source}`);
+        } catch (e) {
+          if (!(e instanceof ProviderError) || e.kind !== 'invalid') throw e;
+          // Without Nodes to ask (ip targets only) the next object may have some: ask again then.
+          if (ids.length > 0) this.vpc = { vpcId: undefined };
+          this.sayOnce(`${e.message}; until then subnets are discovered region-wide and must all be in one VPC`);
+        }
+      }
+      vpcId = this.vpc?.vpcId;
+    }
+    const warnings: string[] = [];
+    if (vpcId !== undefined) {
+      if (this.clusterCheck?.vpcId !== vpcId) {
+        const mismatch = await clusterNameMismatch(this.api, this.clusterName, vpcId, signal);
+        this.clusterCheck = { vpcId, mismatch };
+        if (mismatch) this.logger.warn(`${this.name}: ${mismatch}`);
+      }
+      if (this.clusterCheck.mismatch) warnings.push(this.clusterCheck.mismatch);
+    }
+    return { env: this.env(opts, vpcId), warnings };
+  }
+
+  /**
+   * Logs warnings not said before for this load balancer; returns them (empty when nothing
+   * changed). `loggedOnce` are the provider-wide ones the log already has: an Event each, no line each.
+   */
+  private report(ref: LbRef, warnings: readonly string[], loggedOnce: readonly string[] = []): readonly string[] {
     const key = refKey(ref);
     const text = warnings.join('; ');
     if (this.reported.get(key) === text) return [];
     this.reported.set(key, text);
-    for (const w of warnings) this.logger.warn(`${this.name}: ${ref.kind} ${ref.namespace}/${ref.name}: ${w}`);
+    for (const w of warnings) if (!loggedOnce.includes(w)) this.logger.warn(`${this.name}: ${ref.kind} ${ref.namespace}/${ref.name}: ${w}`);
     return warnings;
   }
 

@@ -26,31 +26,34 @@ export interface ActualPermission {
   readonly protocol: string;
   readonly fromPort: number;
   readonly toPort: number;
-  readonly cidr: string;
+  /** A CIDR, or a managed prefix list ID (`pl-…`). */
+  readonly source: string;
 }
 
 export interface ActualSecurityGroup {
   readonly id: string;
   readonly name: string;
   readonly vpcId: string;
-  /** CIDR rules only: rules naming other groups or prefix lists are someone else's and left alone. */
+  /** CIDR and prefix list rules only: rules naming other groups are someone else's and left alone. */
   readonly ingress: readonly ActualPermission[];
   readonly tags: Tags;
 }
 
-const permKey = (p: ActualPermission): string => `${p.protocol}/${p.fromPort}-${p.toPort}/${p.cidr}`;
+const permKey = (p: ActualPermission): string => `${p.protocol}/${p.fromPort}-${p.toPort}/${p.source}`;
+const isPrefixList = (source: string): boolean => source.startsWith('pl-');
 
 function flatten(perms: readonly IpPermission[] | undefined): ActualPermission[] {
   const out: ActualPermission[] = [];
   for (const p of perms ?? []) {
     const base = { protocol: p.IpProtocol ?? '-1', fromPort: p.FromPort ?? -1, toPort: p.ToPort ?? -1 };
-    for (const r of p.IpRanges ?? []) if (r.CidrIp) out.push({ ...base, cidr: r.CidrIp });
-    for (const r of p.Ipv6Ranges ?? []) if (r.CidrIpv6) out.push({ ...base, cidr: r.CidrIpv6 });
+    for (const r of p.IpRanges ?? []) if (r.CidrIp) out.push({ ...base, source: r.CidrIp });
+    for (const r of p.Ipv6Ranges ?? []) if (r.CidrIpv6) out.push({ ...base, source: r.CidrIpv6 });
+    for (const r of p.PrefixListIds ?? []) if (r.PrefixListId) out.push({ ...base, source: r.PrefixListId });
   }
   return out;
 }
 
-/** EC2's shape: one IpPermission per protocol and port range, v4 and v6 ranges inside. */
+/** EC2's shape: one IpPermission per protocol and port range, v4 and v6 ranges and prefix lists inside. */
 export function toIpPermissions(perms: readonly ActualPermission[]): IpPermission[] {
   const groups = new Map<string, IpPermission>();
   for (const p of perms) {
@@ -60,8 +63,9 @@ export function toIpPermissions(perms: readonly ActualPermission[]): IpPermissio
       g = { IpProtocol: p.protocol, FromPort: p.fromPort, ToPort: p.toPort };
       groups.set(key, g);
     }
-    if (p.cidr.includes(':')) (g.Ipv6Ranges ??= []).push({ CidrIpv6: p.cidr });
-    else (g.IpRanges ??= []).push({ CidrIp: p.cidr });
+    if (isPrefixList(p.source)) (g.PrefixListIds ??= []).push({ PrefixListId: p.source });
+    else if (p.source.includes(':')) (g.Ipv6Ranges ??= []).push({ CidrIpv6: p.source });
+    else (g.IpRanges ??= []).push({ CidrIp: p.source });
   }
   return [...groups.values()];
 }
@@ -155,7 +159,7 @@ export function deleteSecurityGroupStep(g: ActualSecurityGroup, why: string): St
   };
 }
 
-const describePerm = (p: ActualPermission): string => `${p.protocol}/${p.fromPort === p.toPort ? p.fromPort : `${p.fromPort}-${p.toPort}`} from ${p.cidr}`;
+const describePerm = (p: ActualPermission): string => `${p.protocol}/${p.fromPort === p.toPort ? p.fromPort : `${p.fromPort}-${p.toPort}`} from ${p.source}`;
 
 export interface SecurityGroupDiff {
   /** Create or update of the managed group: before the load balancer, which needs its ID. */

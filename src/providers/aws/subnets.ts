@@ -5,7 +5,11 @@
 // least 8 free addresses; one per availability zone, preferring the ones tagged for
 // this cluster, then the lowest subnet ID. When nothing fits, the error lists every
 // candidate and why it was turned down, since that message becomes the user's Event.
-import { DescribeSubnetsCommand, type Filter, type Subnet } from '@aws-sdk/client-ec2';
+// When no subnet of the VPC carries the role tag, candidates are the subnets whose
+// reachability matches the scheme, as aws-load-balancer-controller >= 2.12.1 does
+// (docs/deploy/subnet_discovery.md, "Subnet reachability"): public when its route table
+// (its own, else the VPC's main one) routes to an internet gateway.
+import { DescribeRouteTablesCommand, DescribeSubnetsCommand, type Filter, type RouteTable, type Subnet } from '@aws-sdk/client-ec2';
 import { ProviderError } from '../types.js';
 import type { AwsApi } from './api.js';
 import type { Scheme } from './annotations.js';
@@ -34,6 +38,8 @@ export interface SubnetQuery {
   readonly annotation: string;
   readonly provider: string;
   readonly signal?: AbortSignal | undefined;
+  /** Told when discovery fell back from role tags to route tables, so the log says so. */
+  readonly onFallback?: ((message: string) => void) | undefined;
 }
 
 async function describeSubnets(api: AwsApi, input: { SubnetIds?: string[]; Filters?: Filter[] }, signal?: AbortSignal): Promise<Subnet[]> {
@@ -115,22 +121,59 @@ function rejection(tags: Record<string, string>, roleTag: string, clusterName: s
   return undefined;
 }
 
+async function describeRouteTables(api: AwsApi, vpcId: string, signal?: AbortSignal): Promise<RouteTable[]> {
+  const out: RouteTable[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await api.ec2(
+      'DescribeRouteTables',
+      (c, o) => c.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }], ...(NextToken ? { NextToken } : {}) }), o),
+      { signal },
+    );
+    out.push(...(page.RouteTables ?? []));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return out;
+}
+
+/** The subnets of the VPC whose reachability fits the scheme (ALBC's SubnetDiscoveryByReachability). */
+async function reachableSubnets(api: AwsApi, q: SubnetQuery, vpcId: string): Promise<Subnet[]> {
+  const [subnets, tables] = await Promise.all([describeSubnets(api, { Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }, q.signal), describeRouteTables(api, vpcId, q.signal)]);
+  const toIgw = (t: RouteTable | undefined): boolean => (t?.Routes ?? []).some((r) => r.GatewayId?.startsWith('igw-') === true);
+  const main = tables.find((t) => (t.Associations ?? []).some((a) => a.Main === true));
+  const own = new Map<string, RouteTable>();
+  for (const t of tables) for (const a of t.Associations ?? []) if (a.SubnetId) own.set(a.SubnetId, t);
+  const wantPublic = q.scheme === 'internet-facing';
+  return subnets.filter((s) => toIgw(own.get(s.SubnetId ?? '') ?? main) === wantPublic);
+}
+
 async function discover(api: AwsApi, q: SubnetQuery): Promise<ResolvedSubnet[]> {
   const roleTag = q.scheme === 'internet-facing' ? ROLE_ELB : ROLE_INTERNAL_ELB;
   const filters: Filter[] = [{ Name: 'tag-key', Values: [roleTag] }];
   if (q.vpcId) filters.push({ Name: 'vpc-id', Values: [q.vpcId] });
-  const subnets = await describeSubnets(api, { Filters: filters }, q.signal);
+  let subnets = await describeSubnets(api, { Filters: filters }, q.signal);
   const where = q.vpcId ? ` in ${q.vpcId}` : '';
   const hint = `tag subnets ${roleTag}=1 and ${CLUSTER_TAG_PREFIX}${q.clusterName}=shared, or name them in ${q.annotation}`;
+  let byReachability = false;
+  if (subnets.length === 0 && q.vpcId) {
+    subnets = await reachableSubnets(api, q, q.vpcId);
+    byReachability = true;
+    q.onFallback?.(
+      `no subnet in ${q.vpcId} is tagged ${roleTag}: ${q.scheme} load balancers go in its ${q.scheme === 'internet-facing' ? 'public' : 'private'} subnets ` +
+        `(route to an internet gateway${q.scheme === 'internet-facing' ? '' : ' absent'}), as aws-load-balancer-controller >= 2.12.1 does; ${hint} to choose them`,
+    );
+  }
   if (subnets.length === 0) {
-    throw new ProviderError('invalid', `no subnet${where} is tagged ${roleTag} for an ${q.scheme} load balancer; ${hint}`, { provider: q.provider });
+    const reach = q.scheme === 'internet-facing' ? 'public (with a route to an internet gateway)' : 'private (without a route to an internet gateway)';
+    const what = byReachability ? `is tagged ${roleTag}, nor is any ${reach},` : `is tagged ${roleTag}`;
+    throw new ProviderError('invalid', `no subnet${where} ${what} for an ${q.scheme} load balancer; ${hint}`, { provider: q.provider });
   }
   const ours = `${CLUSTER_TAG_PREFIX}${q.clusterName}`;
   const reasons: string[] = [];
   const ok: { s: ResolvedSubnet; tagged: boolean }[] = [];
   for (const sub of subnets) {
     const tags = fromAwsTags(sub.Tags);
-    const why = rejection(tags, roleTag, q.clusterName, sub.AvailableIpAddressCount);
+    const why = rejection(byReachability ? { ...tags, [roleTag]: '1' } : tags, roleTag, q.clusterName, sub.AvailableIpAddressCount);
     const r = toResolved(sub);
     if (why) reasons.push(`${r.id} (${r.az}): ${why}`);
     else ok.push({ s: r, tagged: tags[ours] !== undefined });

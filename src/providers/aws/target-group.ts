@@ -73,6 +73,7 @@ function fromAws(tg: TargetGroup, tags: Tags): ActualTargetGroup {
       ...(tg.HealthyThresholdCount !== undefined ? { healthyThreshold: tg.HealthyThresholdCount } : {}),
       ...(tg.UnhealthyThresholdCount !== undefined ? { unhealthyThreshold: tg.UnhealthyThresholdCount } : {}),
       ...(tg.Matcher?.HttpCode !== undefined ? { matcher: tg.Matcher.HttpCode } : {}),
+      ...(tg.Matcher?.GrpcCode !== undefined ? { grpcCodes: tg.Matcher.GrpcCode } : {}),
     },
     loadBalancerArns: tg.LoadBalancerArns ?? [],
     tags,
@@ -133,13 +134,14 @@ function healthCheckInput(h: DesiredHealthCheck) {
     HealthyThresholdCount: h.healthyThreshold,
     UnhealthyThresholdCount: h.unhealthyThreshold,
     ...(h.matcher !== undefined ? { Matcher: { HttpCode: h.matcher } } : {}),
+    ...(h.grpcCodes !== undefined ? { Matcher: { GrpcCode: h.grpcCodes } } : {}),
   };
 }
 
 /** Health check fields that differ; path and codes only matter for HTTP(S) checks. */
 export function healthCheckDiff(actual: Partial<DesiredHealthCheck>, desired: DesiredHealthCheck): string[] {
   const fields: (keyof DesiredHealthCheck)[] = ['protocol', 'port', 'intervalSeconds', 'timeoutSeconds', 'healthyThreshold', 'unhealthyThreshold'];
-  if (desired.protocol !== 'TCP') fields.push('path', 'matcher');
+  if (desired.protocol !== 'TCP') fields.push('path', 'matcher', 'grpcCodes');
   return fields.filter((f) => actual[f] !== desired[f]).map((f) => `healthCheck.${f}`);
 }
 
@@ -233,6 +235,7 @@ function createStep(tg: DesiredTargetGroup, replaces: ActualTargetGroup | undefi
                 Port: tg.port,
                 VpcId: tg.vpcId,
                 TargetType: tg.targetType as TargetTypeEnum,
+                ...(tg.protocolVersion !== undefined ? { ProtocolVersion: tg.protocolVersion } : {}),
                 ...healthCheckInput(tg.healthCheck),
                 Tags: toAwsTags(tg.tags),
               }),

@@ -108,6 +108,14 @@ describe('Service annotations', () => {
     expect(ok({ [`${S}type`]: 'external' }).targetType).toBeUndefined();
   });
 
+  it('in-tree type nlb: internet-facing by default as cloud-provider-aws, -internal and -scheme still decide; external and nlb-ip stay internal as ALBC', () => {
+    expect(ok({ [`${S}type`]: 'nlb' }).options.scheme).toBe('internet-facing');
+    expect(ok({ [`${S}type`]: 'nlb', [`${S}internal`]: 'true' }).options.scheme).toBe('internal');
+    expect(ok({ [`${S}type`]: 'nlb', [`${S}scheme`]: 'internal' }).options.scheme).toBe('internal');
+    expect(ok({ [`${S}type`]: 'external' }).options.scheme).toBe('internal');
+    expect(ok({ [`${S}type`]: 'nlb-ip' }).options.scheme).toBe('internal');
+  });
+
   it('deprecated -internal loses to -scheme; alone it still decides', () => {
     expect(ok({ [`${S}internal`]: 'false' }).options.scheme).toBe('internet-facing');
     expect(ok({ [`${S}internal`]: 'true' }).options.scheme).toBe('internal');

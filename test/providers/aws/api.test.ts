@@ -52,7 +52,8 @@ describe('retry policy', () => {
   it('EC2 RequestLimitExceeded (503) once: retried', async () => {
     fake.fail({ action: 'DescribeSubnets', code: 'RequestLimitExceeded', status: 503, times: 1 });
     await provider().ensure(nlbSpec());
-    expect(fake.actions().slice(0, 2)).toEqual(['DescribeSubnets', 'DescribeSubnets']);
+    // DescribeInstances first: without vpcId the VPC is looked for through the Nodes (vpc.ts).
+    expect(fake.actions().slice(0, 3)).toEqual(['DescribeInstances', 'DescribeSubnets', 'DescribeSubnets']);
   });
 
   it('persistent throttling: every attempt used, then ProviderError throttled with a retry-after', async () => {
@@ -62,7 +63,7 @@ describe('retry policy', () => {
     expect(err.retryable).toBe(true);
     expect(err.retryAfterMs).toBeGreaterThan(0);
     expect(err.message).toMatch(/^DescribeSubnets: Throttling/);
-    expect(fake.actions()).toEqual(Array(6).fill('DescribeSubnets'));
+    expect(fake.actions()).toEqual(['DescribeInstances', ...Array<string>(6).fill('DescribeSubnets')]);
   });
 
   it('honours retry-after before trying again', async () => {

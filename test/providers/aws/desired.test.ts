@@ -59,7 +59,7 @@ describe('NLB synthesis', () => {
 
   it('dualstack opens the listener ports to ::/0 too', () => {
     const d = synthesize(input(nlbSpec({ annotations: { 'service.beta.kubernetes.io/aws-load-balancer-ip-address-type': 'dualstack' } })));
-    expect(d.securityGroup?.ingress.filter((p) => p.fromPort === 80).map((p) => p.cidr)).toEqual(['0.0.0.0/0', '::/0']);
+    expect(d.securityGroup?.ingress.filter((p) => p.fromPort === 80).map((p) => p.source)).toEqual(['0.0.0.0/0', '::/0']);
     expect(d.lb.ipAddressType).toBe('dualstack');
   });
 

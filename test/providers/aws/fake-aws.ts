@@ -14,11 +14,16 @@ export const ACCOUNT = '123456789012';
 export const ELB_HOST = `https://elasticloadbalancing.${REGION}.amazonaws.com`;
 export const EC2_HOST = `https://ec2.${REGION}.amazonaws.com`;
 export const ACM_HOST = `https://acm.${REGION}.amazonaws.com`;
+export const WAFV2_HOST = `https://wafv2.${REGION}.amazonaws.com`;
+/** Shield Advanced's one endpoint, whatever the region. */
+export const SHIELD_HOST = 'https://shield.us-east-1.amazonaws.com';
+/** The instance metadata service, where the SDK's metadata client looks by default. */
+export const IMDS_HOST = 'http://169.254.169.254';
 
-export type Service = 'elbv2' | 'ec2' | 'acm';
+export type Service = 'elbv2' | 'ec2' | 'acm' | 'wafv2' | 'shield';
 
 /** Calls that change nothing: not writes, never crashed or lost. */
-const READ = /^(Describe|List)/;
+const READ = /^(Describe|List|Get)/;
 
 export interface Recorded {
   readonly service: Service;
@@ -67,10 +72,12 @@ interface Perm {
   protocol: string;
   from: number;
   to: number;
-  /** '' for a rule whose source is a security group. */
+  /** '' for a rule whose source is a security group or a prefix list. */
   cidr: string;
   /** The source security group, for group-to-group rules. */
   source?: string;
+  /** The source managed prefix list (pl-…). */
+  prefixList?: string;
   ruleId: string;
   tags: Tags;
 }
@@ -102,6 +109,8 @@ interface TargetGroup {
   arn: string;
   name: string;
   protocol: string;
+  /** HTTP1, HTTP2 or GRPC for HTTP(S) groups (ELBv2 defaults HTTP1); absent for the others. */
+  protocolVersion?: string;
   port: number;
   vpcId: string;
   targetType: string;
@@ -146,6 +155,8 @@ interface Rule {
   actions: Action[];
 }
 
+/** What a connection to 169.254.169.254 gets where no instance metadata service is. */
+const unreachable = (): Error => Object.assign(new Error('connect EHOSTUNREACH 169.254.169.254:80'), { code: 'EHOSTUNREACH' });
 const hex = (n: number): string => randomBytes(n).toString('hex');
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -197,6 +208,20 @@ export class FakeAws {
   readonly rules = new Map<string, Rule>();
   readonly tags = new Map<string, Tags>();
   readonly certificates = new Map<string, Certificate>();
+  readonly instances = new Map<string, { id: string; vpcId: string }>();
+  /** Regional WAFv2 web ACLs (ARNs), and the one each load balancer (ARN) is associated with. */
+  readonly webAcls = new Set<string>();
+  readonly webAclOf = new Map<string, string>();
+  /** Shield Advanced protections by ID. */
+  readonly protections = new Map<string, { id: string; name: string; resourceArn: string }>();
+  /** Managed prefix lists in the region (IDs): a rule naming another is refused, as EC2 does. */
+  readonly prefixLists = new Set<string>();
+  /** Route tables: `main` is the VPC's main table; `igw` adds a 0.0.0.0/0 route to an internet gateway. */
+  readonly routeTables: { id: string; vpcId: string; main: boolean; subnets: string[]; igw: boolean }[] = [];
+  /** This process's own instance as IMDS describes it; undefined: not on EC2 (IMDS unreachable). */
+  imds: { mac: string; vpcId: string } | undefined;
+  /** IMDS requests served (method and path). */
+  readonly imdsRequests: string[] = [];
   /** ACM ListCertificates page size (MaxItems, when smaller, wins). */
   acmPageSize = 1000;
   /** ACM lists at most this many names in SubjectAlternativeNameSummaries, then sets HasAdditionalSubjectAlternativeNames. */
@@ -227,7 +252,7 @@ export class FakeAws {
     const acm = function (this: { req: { headers: Record<string, string | string[] | undefined> } }, _uri: string, body: nock.Body): nock.ReplyFnResult {
       const target = String(this.req.headers['x-amz-target'] ?? '');
       const json = typeof body === 'string' ? (body === '' ? {} : (JSON.parse(body) as Obj)) : (body as Obj);
-      return fake.handleJson(target.replace(/^CertificateManager\./, ''), json, target);
+      return fake.handleJson(target, json);
     };
     if (endpoint !== undefined) {
       // One host: ACM by its target header, EC2 and ELBv2 by their API version.
@@ -239,10 +264,32 @@ export class FakeAws {
       this.scopes = [nock(endpoint).persist().post('/').reply(any)];
       return this;
     }
+    // Off EC2 nothing answers at the link-local address; on EC2, IMDSv2: a token, then the paths.
+    const imds = nock(IMDS_HOST).persist();
+    type Done = (err: NodeJS.ErrnoException | null, result: nock.ReplyFnResult) => void;
+    imds
+      .put('/latest/api/token')
+      .reply((_uri: string, _body: nock.Body, done: Done) => {
+        fake.imdsRequests.push('PUT /latest/api/token');
+        if (!fake.imds) done(unreachable(), [0, '']);
+        else done(null, [200, 'AQAEAFAKETOKEN']);
+      })
+      .get(/^\/latest\/meta-data\/.*/)
+      .reply((uri: string, _body: nock.Body, done: Done) => {
+        fake.imdsRequests.push(`GET ${uri}`);
+        const on = fake.imds;
+        if (!on) done(unreachable(), [0, '']);
+        else if (uri === '/latest/meta-data/mac') done(null, [200, on.mac]);
+        else if (uri === `/latest/meta-data/network/interfaces/macs/${on.mac}/vpc-id`) done(null, [200, on.vpcId]);
+        else done(null, [404, 'Not Found']);
+      });
     this.scopes = [
+      imds,
       nock(ELB_HOST).persist().post('/').reply(handle('elbv2')),
       nock(EC2_HOST).persist().post('/').reply(handle('ec2')),
       nock(ACM_HOST).persist().post('/').reply(acm),
+      nock(WAFV2_HOST).persist().post('/').reply(acm),
+      nock(SHIELD_HOST).persist().post('/').reply(acm),
     ];
     return this;
   }
@@ -251,6 +298,15 @@ export class FakeAws {
     for (const s of this.scopes) s.persist(false);
     nock.cleanAll();
     nock.enableNetConnect();
+  }
+
+  /** An EC2 instance (a Node's); ids as EC2 makes them, i- and 8 or 17 hex digits. */
+  addInstance(i: { id: string; vpcId?: string }): void {
+    this.instances.set(i.id, { id: i.id, vpcId: i.vpcId ?? 'vpc-1' });
+  }
+
+  addRouteTable(t: { id: string; vpcId?: string; main?: boolean; subnets?: string[]; igw?: boolean }): void {
+    this.routeTables.push({ id: t.id, vpcId: t.vpcId ?? 'vpc-1', main: t.main ?? false, subnets: t.subnets ?? [], igw: t.igw ?? false });
   }
 
   addSubnet(s: { id: string; vpcId?: string; az: string; cidr?: string; free?: number; tags?: Tags }): void {
@@ -375,9 +431,11 @@ export class FakeAws {
     return fault;
   }
 
-  /** ACM (JSON 1.1): only reads, so no crash or lost-response simulation. */
-  private handleJson(action: string, body: Obj, target: string): nock.ReplyFnResult {
-    this.requests.push({ service: 'acm', action, params: {}, body });
+  /** ACM, WAFv2 and Shield (JSON 1.1, told apart by the target's prefix): no crash or lost-response simulation. */
+  private handleJson(target: string, body: Obj): nock.ReplyFnResult {
+    const service: Service = target.startsWith('AWSWAF_20190729.') ? 'wafv2' : target.startsWith('AWSShield_20160616.') ? 'shield' : 'acm';
+    const action = target.replace(/^(CertificateManager|AWSWAF_20190729|AWSShield_20160616)\./, '');
+    this.requests.push({ service, action, params: {}, body });
     const json = (status: number, value: unknown, headers: Record<string, string> = {}): nock.ReplyFnResult => [
       status,
       JSON.stringify(value),
@@ -386,6 +444,8 @@ export class FakeAws {
     const fault = this.takeFault(action);
     if (fault) return json(fault.status ?? 400, { __type: fault.code, message: fault.message ?? fault.code }, fault.headers);
     try {
+      if (service === 'wafv2') return json(200, this.wafv2(action, body));
+      if (service === 'shield') return json(200, this.shield(action, body));
       if (!target.startsWith('CertificateManager.')) throw new AwsError('UnknownOperationException', `unexpected target ${target}`);
       return json(200, this.acm(action, body));
     } catch (e) {
@@ -460,7 +520,8 @@ export class FakeAws {
       HealthyThresholdCount: tg.hc['HealthyThresholdCount'],
       UnhealthyThresholdCount: tg.hc['UnhealthyThresholdCount'],
       HealthCheckPath: tg.hc['HealthCheckPath'],
-      Matcher: tg.hc['Matcher'] !== undefined ? { HttpCode: tg.hc['Matcher'] } : undefined,
+      Matcher: tg.hc['Matcher'] !== undefined ? { HttpCode: tg.hc['Matcher'] } : tg.hc['GrpcCode'] !== undefined ? { GrpcCode: tg.hc['GrpcCode'] } : undefined,
+      ProtocolVersion: tg.protocolVersion,
       LoadBalancerArns: lbArns,
       TargetType: tg.targetType,
     };
@@ -610,6 +671,7 @@ export class FakeAws {
         for (const l of [...this.listeners.values()].filter((x) => x.lbArn === arn)) this.deleteListener(l.arn);
         this.lbs.delete(arn);
         this.tags.delete(arn);
+        this.webAclOf.delete(arn);
         if (this.eniHoldCalls > 0) for (const g of lb.securityGroups) this.eniHolds.set(g, this.eniHoldCalls);
         return {};
       }
@@ -681,21 +743,29 @@ export class FakeAws {
         }
         const m = str((p['Matcher'] as Obj | undefined)?.['HttpCode']);
         if (m !== undefined) hc['Matcher'] = m;
+        const g = str((p['Matcher'] as Obj | undefined)?.['GrpcCode']);
+        if (g !== undefined) hc['GrpcCode'] = g;
         hc['HealthCheckProtocol'] ??= 'TCP';
         hc['HealthCheckPort'] ??= 'traffic-port';
         const protocol = str(p['Protocol']) ?? '';
+        const asked = str(p['ProtocolVersion']);
+        if (asked !== undefined && protocol !== 'HTTP' && protocol !== 'HTTPS') throw new AwsError('ValidationError', `Protocol version is not supported for target groups with the '${protocol}' protocol`);
+        const protocolVersion = protocol === 'HTTP' || protocol === 'HTTPS' ? (asked ?? 'HTTP1') : undefined;
+        // A gRPC group matches gRPC codes, the others HTTP codes (API_Matcher).
+        if (g !== undefined && protocolVersion !== 'GRPC') throw new AwsError('ValidationError', 'GrpcCode can only be specified for target groups with the GRPC protocol version');
+        if (m !== undefined && protocolVersion === 'GRPC') throw new AwsError('ValidationError', 'HttpCode cannot be specified for target groups with the GRPC protocol version');
         const port = Number(p['Port'] ?? 0);
         const targetType = str(p['TargetType']) ?? 'instance';
         const vpcId = str(p['VpcId']) ?? '';
         const existing = [...this.tgs.values()].find((t) => t.name === name);
         if (existing) {
-          if (existing.protocol === protocol && existing.port === port && existing.targetType === targetType && existing.vpcId === vpcId && JSON.stringify(existing.hc) === JSON.stringify(hc)) {
+          if (existing.protocol === protocol && existing.protocolVersion === protocolVersion && existing.port === port && existing.targetType === targetType && existing.vpcId === vpcId && JSON.stringify(existing.hc) === JSON.stringify(hc)) {
             return { TargetGroups: [this.tgXml(existing)] };
           }
           throw new AwsError('DuplicateTargetGroupName', `A target group with the same name '${name}' exists, but with different settings`);
         }
         const arn = this.arn('targetgroup', `${name}/${hex(8)}`);
-        const tg: TargetGroup = { arn, name, protocol, port, vpcId, targetType, hc, attributes: { 'stickiness.enabled': 'false', 'deregistration_delay.timeout_seconds': '300', 'proxy_protocol_v2.enabled': 'false' }, targets: new Map() };
+        const tg: TargetGroup = { arn, name, protocol, ...(protocolVersion !== undefined ? { protocolVersion } : {}), port, vpcId, targetType, hc, attributes: { 'stickiness.enabled': 'false', 'deregistration_delay.timeout_seconds': '300', 'proxy_protocol_v2.enabled': 'false' }, targets: new Map() };
         this.tgs.set(arn, tg);
         this.tags.set(arn, tagsOf(p['Tags']));
         return { TargetGroups: [this.tgXml(tg)] };
@@ -729,6 +799,8 @@ export class FakeAws {
         }
         const m = str((p['Matcher'] as Obj | undefined)?.['HttpCode']);
         if (m !== undefined) tg.hc['Matcher'] = m;
+        const g = str((p['Matcher'] as Obj | undefined)?.['GrpcCode']);
+        if (g !== undefined) tg.hc['GrpcCode'] = g;
         return { TargetGroups: [this.tgXml(tg)] };
       }
       case 'DeleteTargetGroup': {
@@ -979,7 +1051,7 @@ export class FakeAws {
         groups: ps.filter((p) => p.source !== undefined).map((p) => ({ groupId: p.source, userId: ACCOUNT })),
         ipRanges: ps.filter((p) => p.cidr !== '' && !p.cidr.includes(':')).map((p) => ({ cidrIp: p.cidr })),
         ipv6Ranges: ps.filter((p) => p.cidr.includes(':')).map((p) => ({ cidrIpv6: p.cidr })),
-        prefixListIds: [],
+        prefixListIds: ps.filter((p) => p.prefixList !== undefined).map((p) => ({ prefixListId: p.prefixList })),
       })),
       ipPermissionsEgress: [{ ipProtocol: '-1', groups: [], ipRanges: [{ cidrIp: '0.0.0.0/0' }], ipv6Ranges: [], prefixListIds: [] }],
       tagSet: Object.entries(g.tags).map(([key, value]) => ({ key, value })),
@@ -1001,12 +1073,17 @@ export class FakeAws {
         this.mustSg(source);
         out.push({ ...base, cidr: '', source, ruleId: `sgr-${hex(8)}` });
       }
+      for (const r of list(p['PrefixListIds'])) {
+        const prefixList = str(r['PrefixListId']) ?? '';
+        if (!this.prefixLists.has(prefixList)) throw new AwsError('InvalidPrefixListId.NotFound', `The prefix list ID '${prefixList}' does not exist`);
+        out.push({ ...base, cidr: '', prefixList, ruleId: `sgr-${hex(8)}` });
+      }
     }
     return out;
   }
 
   private samePerm(a: Perm, b: Perm): boolean {
-    return a.protocol === b.protocol && a.from === b.from && a.to === b.to && a.cidr === b.cidr && a.source === b.source;
+    return a.protocol === b.protocol && a.from === b.from && a.to === b.to && a.cidr === b.cidr && a.source === b.source && a.prefixList === b.prefixList;
   }
 
   private sgRuleXml(g: SecurityGroup, p: Perm): Obj {
@@ -1018,7 +1095,13 @@ export class FakeAws {
       ipProtocol: p.protocol,
       fromPort: p.from,
       toPort: p.to,
-      ...(p.source !== undefined ? { referencedGroupInfo: { groupId: p.source, userId: ACCOUNT } } : p.cidr.includes(':') ? { cidrIpv6: p.cidr } : { cidrIpv4: p.cidr }),
+      ...(p.source !== undefined
+        ? { referencedGroupInfo: { groupId: p.source, userId: ACCOUNT } }
+        : p.prefixList !== undefined
+          ? { prefixListId: p.prefixList }
+          : p.cidr.includes(':')
+            ? { cidrIpv6: p.cidr }
+            : { cidrIpv4: p.cidr }),
       tagSet: Object.entries(p.tags).map(([key, value]) => ({ key, value })),
     };
   }
@@ -1084,7 +1167,7 @@ export class FakeAws {
         const add = this.perms(p['IpPermissions'], tags);
         for (const a of add) {
           if (g.ingress.some((x) => this.samePerm(x, a))) {
-            throw new AwsError('InvalidPermission.Duplicate', `the specified rule "peer: ${a.source ?? a.cidr}, ${a.protocol.toUpperCase()}, from port: ${a.from}, to port: ${a.to}, ALLOW" already exists`);
+            throw new AwsError('InvalidPermission.Duplicate', `the specified rule "peer: ${a.source ?? a.prefixList ?? a.cidr}, ${a.protocol.toUpperCase()}, from port: ${a.from}, to port: ${a.to}, ALLOW" already exists`);
           }
         }
         g.ingress.push(...add);
@@ -1117,6 +1200,42 @@ export class FakeAws {
         }
         return { securityGroupRuleSet: found };
       }
+      case 'DescribeInstances': {
+        const ids = strings(p['InstanceId']);
+        // EC2 checks the form of every id before looking any up, then names the missing ones.
+        const malformed = ids.filter((id) => !/^i-([0-9a-f]{8}|[0-9a-f]{17})$/.test(id));
+        if (malformed.length > 0) throw new AwsError('InvalidInstanceID.Malformed', `Invalid id: "${malformed[0]}"`);
+        const missing = ids.filter((id) => !this.instances.has(id));
+        if (missing.length > 0) throw new AwsError('InvalidInstanceID.NotFound', `The instance IDs '${missing.join(', ')}' do not exist`);
+        const found = [...this.instances.values()].filter((i) => ids.length === 0 || ids.includes(i.id));
+        return {
+          reservationSet: found.map((i) => ({
+            reservationId: `r-${hex(8)}`,
+            ownerId: ACCOUNT,
+            instancesSet: [{ instanceId: i.id, vpcId: i.vpcId, instanceState: { code: 16, name: 'running' } }],
+          })),
+        };
+      }
+      case 'DescribeRouteTables': {
+        const filters = list(p['Filter']);
+        const found = this.routeTables.filter((t) => this.filterMatch(filters, {}, { 'vpc-id': t.vpcId, 'route-table-id': t.id }));
+        return {
+          routeTableSet: found.map((t) => ({
+            routeTableId: t.id,
+            vpcId: t.vpcId,
+            ownerId: ACCOUNT,
+            associationSet: [
+              ...(t.main ? [{ routeTableAssociationId: `rtbassoc-${hex(8)}`, routeTableId: t.id, main: 'true' }] : []),
+              ...t.subnets.map((sub) => ({ routeTableAssociationId: `rtbassoc-${hex(8)}`, routeTableId: t.id, subnetId: sub, main: 'false' })),
+            ],
+            routeSet: [
+              { destinationCidrBlock: '10.0.0.0/16', gatewayId: 'local', state: 'active', origin: 'CreateRouteTable' },
+              ...(t.igw ? [{ destinationCidrBlock: '0.0.0.0/0', gatewayId: 'igw-0fake', state: 'active', origin: 'CreateRoute' }] : []),
+            ],
+            tagSet: [],
+          })),
+        };
+      }
       case 'CreateTags': {
         for (const id of strings(p['ResourceId'])) Object.assign(this.mustSg(id).tags, tagsOf(p['Tag']));
         return { return: 'true' };
@@ -1127,6 +1246,63 @@ export class FakeAws {
   }
 
   // ---- ACM -------------------------------------------------------------------------
+
+  /**
+   * WAFv2, the association calls: an unknown web ACL or load balancer is
+   * WAFNonexistentItemException, a global (CloudFront) ACL on an ALB is
+   * WAFInvalidParameterException, as WAFv2 answers.
+   */
+  private wafv2(action: string, p: Obj): unknown {
+    const resource = typeof p['ResourceArn'] === 'string' ? p['ResourceArn'] : '';
+    const nonexistent = (): AwsError => new AwsError('WAFNonexistentItemException', "AWS WAF couldn't perform the operation because your resource doesn't exist.");
+    if (!this.lbs.has(resource)) throw nonexistent();
+    switch (action) {
+      case 'GetWebACLForResource': {
+        const arn = this.webAclOf.get(resource);
+        return arn === undefined ? {} : { WebACL: { ARN: arn, Name: arn.split('/').at(-2), Id: arn.split('/').at(-1) } };
+      }
+      case 'AssociateWebACL': {
+        const acl = typeof p['WebACLArn'] === 'string' ? p['WebACLArn'] : '';
+        if (acl.includes(':global/')) throw new AwsError('WAFInvalidParameterException', 'Error reason: The ARN isn\'t valid. A valid ARN begins with arn: and includes other information separated by colons or slashes., field: RESOURCE_ARN, parameter: ' + acl);
+        if (!this.webAcls.has(acl)) throw nonexistent();
+        this.webAclOf.set(resource, acl);
+        return {};
+      }
+      case 'DisassociateWebACL':
+        this.webAclOf.delete(resource);
+        return {};
+      default:
+        throw new AwsError('UnknownOperationException', `unexpected WAFv2 action ${action}`);
+    }
+  }
+
+  /** Shield Advanced protections: one per resource, as Shield allows. */
+  private shield(action: string, p: Obj): unknown {
+    const notFound = (): AwsError => new AwsError('ResourceNotFoundException', 'The referenced protection does not exist.');
+    switch (action) {
+      case 'DescribeProtection': {
+        const resource = typeof p['ResourceArn'] === 'string' ? p['ResourceArn'] : '';
+        const found = [...this.protections.values()].find((x) => x.resourceArn === resource);
+        if (!found) throw notFound();
+        return { Protection: { Id: found.id, Name: found.name, ResourceArn: found.resourceArn } };
+      }
+      case 'CreateProtection': {
+        const resource = typeof p['ResourceArn'] === 'string' ? p['ResourceArn'] : '';
+        if (!this.lbs.has(resource)) throw new AwsError('InvalidResourceException', `Unable to find the resource ${resource}`);
+        if ([...this.protections.values()].some((x) => x.resourceArn === resource)) throw new AwsError('ResourceAlreadyExistsException', 'The referenced protection already exists.');
+        const id = `${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}`;
+        this.protections.set(id, { id, name: typeof p['Name'] === 'string' ? p['Name'] : '', resourceArn: resource });
+        return { ProtectionId: id };
+      }
+      case 'DeleteProtection': {
+        const id = typeof p['ProtectionId'] === 'string' ? p['ProtectionId'] : '';
+        if (!this.protections.delete(id)) throw notFound();
+        return {};
+      }
+      default:
+        throw new AwsError('UnknownOperationException', `unexpected Shield action ${action}`);
+    }
+  }
 
   private acm(action: string, p: Obj): unknown {
     switch (action) {

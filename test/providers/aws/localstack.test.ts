@@ -10,6 +10,11 @@ import {
   DescribeSecurityGroupRulesCommand,
   CreateTagsCommand,
   CreateVpcCommand,
+  AssociateRouteTableCommand,
+  AttachInternetGatewayCommand,
+  CreateInternetGatewayCommand,
+  CreateRouteCommand,
+  CreateRouteTableCommand,
   DeleteSubnetCommand,
   DeleteVpcCommand,
   DescribeSecurityGroupsCommand,
@@ -482,3 +487,88 @@ describe.skipIf(!endpoint)(
     });
   },
 );
+
+// First contact (#16): an account with several VPCs and no vpcId configured, and a VPC
+// whose subnets carry no role tag. The instance metadata service is aimed at a closed
+// loopback port, as off EC2 (nothing answers), so the VPC comes from the Nodes' instances.
+describe.skipIf(!endpoint)('AWS provider against the emulator: discovery without vpcId or role tags', () => {
+  const ec2 = new EC2Client({ region, endpoint, credentials });
+  const elbv2 = new ElasticLoadBalancingV2Client({ region, endpoint, credentials });
+  const cluster = `it-${randomBytes(4).toString('hex')}`;
+  const vpcs: string[] = [];
+  const subnets: string[] = [];
+  let instances: string[] = [];
+  const info: string[] = [];
+  const newProvider = (vpcId?: string): AwsProvider =>
+    new AwsProvider({
+      name: 'aws',
+      clusterName: cluster,
+      options: awsOptionsSchema.parse({ region, endpoint, ...(vpcId ? { vpcId } : {}), retry: { attempts: 4, minDelay: '50ms', maxDelay: '1s' }, dependencyTimeout: '20s' }),
+      clients: { clientConfig: { credentials }, imdsConfig: { endpoint: 'http://127.0.0.1:9', timeoutMs: 500 } },
+      logger: { warn: () => undefined, info: (m) => info.push(m) },
+    });
+
+  async function vpcWithSubnets(cidr: string, tags: { Key: string; Value: string }[]): Promise<{ vpcId: string; subnetIds: string[] }> {
+    const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: `${cidr}.0.0/16` }))).Vpc?.VpcId ?? '';
+    vpcs.push(vpcId);
+    const subnetIds: string[] = [];
+    for (const [i, az] of [`${region}a`, `${region}b`].entries()) {
+      const id = (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `${cidr}.${i}.0/24`, AvailabilityZone: az }))).Subnet?.SubnetId ?? '';
+      subnetIds.push(id);
+      subnets.push(id);
+      if (tags.length > 0) await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: tags }));
+    }
+    return { vpcId, subnetIds };
+  }
+
+  const lbOf = async (arnLike: string | undefined) => (await elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers?.find((l) => l.DNSName === arnLike);
+
+  afterAll(async () => {
+    if (instances.length > 0) await ec2.send(new TerminateInstancesCommand({ InstanceIds: instances })).catch(() => undefined);
+    for (const id of subnets) await ec2.send(new DeleteSubnetCommand({ SubnetId: id })).catch(() => undefined);
+    for (const id of vpcs) await ec2.send(new DeleteVpcCommand({ VpcId: id })).catch(() => undefined);
+  });
+
+  it("several VPCs, no vpcId: the VPC of the Nodes' instances (DescribeInstances), not a region-wide guess", async () => {
+    const role = [{ Key: 'kubernetes.io/role/internal-elb', Value: '1' }];
+    await vpcWithSubnets('10.43', role);
+    const b = await vpcWithSubnets('10.44', role);
+    const run = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 2, MaxCount: 2, SubnetId: b.subnetIds[0] }));
+    instances = (run.Instances ?? []).map((x) => x.InstanceId ?? '').sort();
+    const p = newProvider();
+    const ref = { kind: 'Service' as const, namespace: 'disc', name: 'multi-vpc', uid: `uid-${cluster}-1` };
+    const spec = nlbSpec({ clusterName: cluster, ref, targets: nodes(...instances) });
+    try {
+      const status = await p.ensure(spec);
+      const lb = await lbOf(status.ingress[0]?.hostname);
+      expect(lb?.VpcId).toBe(b.vpcId);
+      expect(info).toContain(`aws: VPC ${b.vpcId} (no vpcId in the options): found from the Nodes' instances (${instances.join(', ')}) through DescribeInstances`);
+    } finally {
+      await p.delete(ref);
+      await p.close();
+    }
+  });
+
+  it('no subnet tagged with a role: an internet-facing NLB goes in the subnets routed to an internet gateway', async () => {
+    const c = await vpcWithSubnets('10.45', []);
+    const privateSubnet = (await ec2.send(new CreateSubnetCommand({ VpcId: c.vpcId, CidrBlock: '10.45.9.0/24', AvailabilityZone: `${region}a` }))).Subnet?.SubnetId ?? '';
+    subnets.push(privateSubnet);
+    const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway?.InternetGatewayId ?? '';
+    await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: c.vpcId }));
+    const rtb = (await ec2.send(new CreateRouteTableCommand({ VpcId: c.vpcId }))).RouteTable?.RouteTableId ?? '';
+    await ec2.send(new CreateRouteCommand({ RouteTableId: rtb, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }));
+    for (const id of c.subnetIds) await ec2.send(new AssociateRouteTableCommand({ RouteTableId: rtb, SubnetId: id }));
+    const p = newProvider(c.vpcId);
+    const ref = { kind: 'Service' as const, namespace: 'disc', name: 'untagged', uid: `uid-${cluster}-2` };
+    const spec = nlbSpec({ clusterName: cluster, ref, targets: [], annotations: { 'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing' } });
+    try {
+      const status = await p.ensure(spec);
+      const lb = await lbOf(status.ingress[0]?.hostname);
+      expect((lb?.AvailabilityZones ?? []).map((z) => z.SubnetId).sort()).toEqual([...c.subnetIds].sort());
+      expect(info.some((m) => m.includes(`no subnet in ${c.vpcId} is tagged kubernetes.io/role/elb: internet-facing load balancers go in its public subnets`))).toBe(true);
+    } finally {
+      await p.delete(ref);
+      await p.close();
+    }
+  });
+});

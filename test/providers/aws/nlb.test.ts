@@ -19,8 +19,9 @@ describe('NLB create', () => {
     const p = provider();
     const status = await p.ensure(nlbSpec());
     expect(writes()).toEqual(NLB_CREATE_WRITES);
-    // Reads before the first write: discovery, the inventory scan, the name check, owned SGs.
-    expect(fake.actions().slice(0, 5)).toEqual(['DescribeSubnets', 'DescribeLoadBalancers', 'DescribeTargetGroups', 'DescribeLoadBalancers', 'DescribeSecurityGroups']);
+    // Reads before the first write: the VPC through the Nodes (no vpcId, not on EC2; the
+    // fixture's ids are not EC2's form, so none is found), discovery, the inventory scan, the name check, owned SGs.
+    expect(fake.actions().slice(0, 6)).toEqual(['DescribeInstances', 'DescribeSubnets', 'DescribeLoadBalancers', 'DescribeTargetGroups', 'DescribeLoadBalancers', 'DescribeSecurityGroups']);
     expect(fake.all('DescribeSubnets')[0]?.params).toEqual({ 'Filter.1.Name': 'tag-key', 'Filter.1.Value.1': 'kubernetes.io/role/internal-elb' });
 
     const sg = fake.last('CreateSecurityGroup')?.params ?? {};

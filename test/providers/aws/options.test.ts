@@ -18,6 +18,8 @@ describe('aws options', () => {
         ec2Read: { perSecond: 20, burst: 40 },
         ec2Write: { perSecond: 5, burst: 10 },
         acmRead: { perSecond: 5, burst: 10 },
+        wafv2: { perSecond: 2, burst: 5 },
+        shield: { perSecond: 2, burst: 5 },
       },
       retry: { attempts: 6, minDelay: 200, maxDelay: 20_000 },
       dependencyTimeout: 60_000,

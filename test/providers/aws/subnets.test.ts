@@ -49,11 +49,21 @@ describe('discovery', () => {
     expect(fake.last('DescribeSubnets')?.params).toMatchObject({ 'Filter.2.Name': 'vpc-id', 'Filter.2.Value.1': 'vpc-2' });
   });
 
-  it('nothing tagged: says which tag it looked for and what to do', async () => {
+  it('nothing tagged, nothing reachable either: says which tag and which reachability it looked for and what to do', async () => {
     const e = await failure({ vpcId: 'vpc-1' });
     expect(e.message).toBe(
-      'no subnet in vpc-1 is tagged kubernetes.io/role/internal-elb for an internal load balancer; tag subnets kubernetes.io/role/internal-elb=1 and kubernetes.io/cluster/prod=shared, or name them in service.beta.kubernetes.io/aws-load-balancer-subnets',
+      'no subnet in vpc-1 is tagged kubernetes.io/role/internal-elb, nor is any private (without a route to an internet gateway), for an internal load balancer; tag subnets kubernetes.io/role/internal-elb=1 and kubernetes.io/cluster/prod=shared, or name them in service.beta.kubernetes.io/aws-load-balancer-subnets',
     );
+  });
+
+  it('nothing tagged and no VPC known: no fallback across the region, says which tag it looked for', async () => {
+    fake.addSubnet({ id: 'subnet-01', az: 'us-east-1a' });
+    fake.addRouteTable({ id: 'rtb-main', main: true });
+    const e = await failure();
+    expect(e.message).toBe(
+      'no subnet is tagged kubernetes.io/role/internal-elb for an internal load balancer; tag subnets kubernetes.io/role/internal-elb=1 and kubernetes.io/cluster/prod=shared, or name them in service.beta.kubernetes.io/aws-load-balancer-subnets',
+    );
+    expect(fake.all('DescribeRouteTables')).toEqual([]);
   });
 
   it('every candidate rejected: lists each with its reason', async () => {

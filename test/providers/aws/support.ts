@@ -5,7 +5,7 @@ import { AwsProvider, type AwsProviderInit } from '../../../src/providers/aws/pr
 import type { HealthCheck, L4Spec, L7Spec, NodeTarget, Rule, TargetSet } from '../../../src/model/spec.js';
 import { ownershipTags } from '../../../src/model/spec.js';
 import type { LbRef } from '../../../src/model/ref.js';
-import { ACM_HOST, EC2_HOST, ELB_HOST, FakeAws, REGION } from './fake-aws.js';
+import { ACM_HOST, SHIELD_HOST, WAFV2_HOST, EC2_HOST, ELB_HOST, FakeAws, IMDS_HOST, REGION } from './fake-aws.js';
 
 export const CLUSTER = 'prod';
 
@@ -150,7 +150,7 @@ export const fastSleep = (): Promise<void> => new Promise((r) => setImmediate(r)
 
 /** Rate limits out of the way, for runs that count calls rather than time them. */
 const FAST = { perSecond: 1000, burst: 1000 };
-export const FAST_RATE_LIMITS = { elbv2Read: FAST, elbv2Write: FAST, ec2Read: FAST, ec2Write: FAST, acmRead: FAST };
+export const FAST_RATE_LIMITS = { elbv2Read: FAST, elbv2Write: FAST, ec2Read: FAST, ec2Write: FAST, acmRead: FAST, wafv2: FAST, shield: FAST };
 
 /**
  * The SDK clients aimed at the fake, with fixed credentials. Explicit endpoints: the SDK
@@ -162,6 +162,9 @@ export function fakeClients(): NonNullable<AwsProviderInit['clients']> {
     elbv2Config: { endpoint: ELB_HOST },
     ec2Config: { endpoint: EC2_HOST },
     acmConfig: { endpoint: ACM_HOST },
+    wafv2Config: { endpoint: WAFV2_HOST },
+    shieldConfig: { endpoint: SHIELD_HOST },
+    imdsConfig: { endpoint: IMDS_HOST },
   };
 }
 

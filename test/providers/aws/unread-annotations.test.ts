@@ -1,0 +1,71 @@
+// Nothing under the AWS prefixes is dropped silently (#16): an annotation lbc does not
+// read is named in a Warning (with the one a typo meant), and one that protects the
+// application (ALBC: auth-*, waf-acl-id/web-acl-id, mutual-authentication; docs/guide/ingress/annotations.md)
+// stops the object before anything is created, since lbc does not apply it yet.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseAwsOptions } from '../../../src/providers/aws/annotations.js';
+import type { FakeAws } from './fake-aws.js';
+import { nlbSpec, provider, seededFake } from './support.js';
+
+describe('annotations lbc does not read', () => {
+  it('a misspelt Service annotation: warned with the one it meant, the rest applied', () => {
+    const r = parseAwsOptions({ 'service.beta.kubernetes.io/aws-load-balancer-healthcheck-pth': '/healthz', 'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internal' }, 'Service');
+    expect(r.ok && r.options.ignoredAnnotations).toEqual([
+      'service.beta.kubernetes.io/aws-load-balancer-healthcheck-pth: not an annotation lbc reads (did you mean service.beta.kubernetes.io/aws-load-balancer-healthcheck-path?); it is ignored',
+    ]);
+  });
+
+  it('an Ingress annotation lbc does not implement: warned; group.name/group.order and actions.* are read elsewhere', () => {
+    const r = parseAwsOptions(
+      {
+        'alb.ingress.kubernetes.io/load-balancer-capacity-reservation': 'MinimumLoadBalancerCapacity.CapacityUnits=100',
+        'alb.ingress.kubernetes.io/group.name': 'shop',
+        'alb.ingress.kubernetes.io/group.order': '10',
+        'alb.ingress.kubernetes.io/actions.blue': '{"type":"fixed-response","fixedResponseConfig":{"statusCode":"200"}}',
+        'nginx.ingress.kubernetes.io/rewrite-target': '/',
+      },
+      'Ingress',
+    );
+    expect(r.ok && r.options.ignoredAnnotations).toEqual(['alb.ingress.kubernetes.io/load-balancer-capacity-reservation: not implemented by lbc; it is ignored']);
+  });
+
+  it('no unread annotation: the options carry no list at all', () => {
+    const r = parseAwsOptions({ 'alb.ingress.kubernetes.io/scheme': 'internet-facing' }, 'Ingress');
+    expect(r.ok && r.options.ignoredAnnotations).toBeUndefined();
+  });
+
+  it.each([
+    ['Ingress', 'alb.ingress.kubernetes.io/auth-type', 'oidc'],
+    ['Ingress', 'alb.ingress.kubernetes.io/web-acl-id', '0123-abcd'],
+    ['Ingress', 'alb.ingress.kubernetes.io/auth-idp-oidc', '{"issuer":"https://idp.example.com"}'],
+    ['Ingress', 'alb.ingress.kubernetes.io/mutual-authentication', '[{"port":443,"mode":"verify"}]'],
+    ['Ingress', 'alb.ingress.kubernetes.io/waf-acl-id', '0123-abcd'],
+  ] as const)('%s %s: protective and not applied by lbc, so the object stops with an error naming it', (kind, key, value) => {
+    const r = parseAwsOptions({ [key]: value }, kind);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors).toEqual([{ annotation: key, reason: 'is not implemented by lbc yet; the object is not exposed without the protection it asks for' }]);
+  });
+});
+
+describe('the Warning reaches the object', () => {
+  let fake: FakeAws;
+  beforeEach(() => {
+    fake = seededFake();
+  });
+  afterEach(() => fake.uninstall());
+
+  it('ensure returns it as a Warning notice once, and a resync repeats nothing', async () => {
+    const p = provider();
+    const spec = nlbSpec({ annotations: { 'service.beta.kubernetes.io/aws-load-balancer-healthcheck-pth': '/healthz' } });
+    const first = await p.ensure(spec);
+    expect(first.notices?.filter((n) => n.message.includes('healthcheck-pth'))).toEqual([
+      {
+        type: 'Warning',
+        reason: 'SyncLoadBalancerFailed',
+        message:
+          'service.beta.kubernetes.io/aws-load-balancer-healthcheck-pth: not an annotation lbc reads (did you mean service.beta.kubernetes.io/aws-load-balancer-healthcheck-path?); it is ignored',
+      },
+    ]);
+    expect((await p.ensure(spec)).notices).toBeUndefined();
+  });
+});
