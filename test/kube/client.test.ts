@@ -64,7 +64,7 @@ describe('loadKubeConfig', () => {
 
   it('builds the typed clients, lbc\'s connection and the write clients from one config', () => {
     const c = makeClients(loadKubeConfig({ kubeconfig: a }).kc);
-    expect(Object.keys(c).sort()).toEqual(['api', 'coordination', 'core', 'discovery', 'kc', 'networking', 'writes']);
+    expect(Object.keys(c).sort()).toEqual(['api', 'coordination', 'core', 'custom', 'discovery', 'kc', 'networking', 'writes']);
     expect(c.api).toBeInstanceOf(ApiConnection);
   });
 

@@ -61,7 +61,7 @@ describe('the Warning reaches the object', () => {
     expect(first.notices?.filter((n) => n.message.includes('healthcheck-pth'))).toEqual([
       {
         type: 'Warning',
-        reason: 'SyncLoadBalancerFailed',
+        reason: 'EnsuredWithWarnings',
         message:
           'service.beta.kubernetes.io/aws-load-balancer-healthcheck-pth: not an annotation lbc reads (did you mean service.beta.kubernetes.io/aws-load-balancer-healthcheck-path?); it is ignored',
       },
