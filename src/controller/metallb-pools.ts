@@ -3,21 +3,27 @@
 // labels serviceAllocation.namespaceSelectors match), turned into pools for a metal
 // provider whenever any of them changes, while running. A resource lbc cannot use gets a
 // Warning Event on itself, once per distinct problem; the other pools keep serving.
+// Where MetalLB's BGP CRDs are served, BGPPeers, BGPAdvertisements, Communities and
+// BFDProfiles are watched too, only to give the same Warnings: each speaker judges them
+// by the same functions (speaker/bgp-resources.ts) but can only log, on every node.
 //
 // Where MetalLB's CRDs are not installed the provider serves its config file's pools
 // alone, and says so once: lbc does not require MetalLB's CRDs, and watching a resource
 // the server does not serve would keep the controller from ever syncing.
 import type { V1Namespace } from '@kubernetes/client-node';
 import type { KubeClients } from '../kube/client.js';
+// The BGP kinds' type (speaker/bgp-resources.ts), whose spec is a record.
+import type { CustomObject as BgpObject } from '../kube/custom-resources.js';
 import { newInformer, type Informer, type InformerOptions, type WatchFn } from '../kube/informer.js';
 import type { Logger } from '../kube/logger.js';
 import { IPAddressPools, L2Advertisements, metallbServed, type CustomObject } from '../kube/metallb.js';
 import { Namespaces } from '../kube/resources.js';
 import type { MetalProvider } from '../providers/metal/metal-provider.js';
 import { poolsFromResources, type ResourceIssue } from '../providers/metal/metallb-resources.js';
+import { BFDProfiles, BGPAdvertisements, BGPPeers, bgpResourceIssues, bgpResourcesServed, Communities } from '../providers/metal/speaker/bgp-resources.js';
 import type { EventSink } from './reconcile.js';
 
-/** The Event reason on an IPAddressPool or L2Advertisement lbc cannot use. */
+/** The Event reason on a MetalLB resource lbc cannot use. */
 export const InvalidMetalLbResource = 'InvalidConfiguration';
 
 export interface MetalLbPoolsOptions {
@@ -36,6 +42,9 @@ export class MetalLbPools {
   private readonly pools: Informer<CustomObject>;
   private readonly advertisements: Informer<CustomObject>;
   private readonly namespaces: Informer<V1Namespace>;
+  private readonly bgp: { readonly name: string; readonly informer: Informer<BgpObject> }[];
+  /** False until sync found MetalLB's BGP CRDs served; then their informers run too. */
+  private bgpActive = false;
   /** False until sync found MetalLB's CRDs served; then the informers run. */
   private active = false;
   private queued = false;
@@ -49,8 +58,15 @@ export class MetalLbPools {
     this.pools = newInformer(opts.clients, IPAddressPools, { ...common, name: 'ipaddresspools', namespace: this.namespace });
     this.advertisements = newInformer(opts.clients, L2Advertisements, { ...common, name: 'l2advertisements', namespace: this.namespace });
     this.namespaces = newInformer(opts.clients, Namespaces, { ...common, name: 'namespaces' });
+    const ns = { ...common, namespace: this.namespace };
+    this.bgp = [
+      { name: 'bgppeers', informer: newInformer(opts.clients, BGPPeers, { ...ns, name: 'bgppeers' }) },
+      { name: 'bgpadvertisements', informer: newInformer(opts.clients, BGPAdvertisements, { ...ns, name: 'bgpadvertisements' }) },
+      { name: 'communities', informer: newInformer(opts.clients, Communities, { ...ns, name: 'communities' }) },
+      { name: 'bfdprofiles', informer: newInformer(opts.clients, BFDProfiles, { ...ns, name: 'bfdprofiles' }) },
+    ];
     const changed = (): void => this.queue();
-    for (const inf of this.informers()) inf.onAdd(changed).onUpdate(changed).onDelete(changed);
+    for (const inf of [...this.informers(), ...this.bgp.map((b) => b.informer)]) inf.onAdd(changed).onUpdate(changed).onDelete(changed);
   }
 
   /** One per metal provider that reads MetalLB's resources. */
@@ -68,7 +84,7 @@ export class MetalLbPools {
   }
 
   informerSync(): { readonly resource: string; readonly synced: boolean }[] {
-    const names = ['ipaddresspools', 'l2advertisements', 'namespaces'];
+    const names = ['ipaddresspools', 'l2advertisements', 'namespaces', ...this.bgp.map((b) => b.name)];
     return this.active ? this.informers().map((inf, i) => ({ resource: names[i] ?? '', synced: inf.hasSynced() })) : [];
   }
 
@@ -79,15 +95,17 @@ export class MetalLbPools {
   /** Rebuilds the pools from what the informers hold, tells the provider, and reports each new problem. */
   apply(): void {
     if (!this.active) return;
+    const [peers, bgpAdvertisements, communities, bfdProfiles] = this.bgp.map((b) => (this.bgpActive ? b.informer.cache.list() : []));
     const { pools, issues } = poolsFromResources(
       {
         ipAddressPools: this.pools.cache.list(),
         l2Advertisements: this.advertisements.cache.list(),
+        bgpAdvertisements: bgpAdvertisements ?? [],
         namespaces: this.namespaces.cache.list().map((ns) => ({ name: ns.metadata?.name ?? '', labels: ns.metadata?.labels ?? {} })),
       },
       this.opts.provider.config.pools,
     );
-    this.report(issues);
+    this.report([...issues, ...bgpResourceIssues({ peers: peers ?? [], advertisements: bgpAdvertisements ?? [], communities: communities ?? [], bfdProfiles: bfdProfiles ?? [] })]);
     const text = JSON.stringify(pools, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
     if (text === this.lastPools) return;
     this.lastPools = text;
@@ -128,6 +146,7 @@ export class MetalLbPools {
       );
       return false;
     }
+    this.bgpActive = await bgpResourcesServed(this.opts.clients, this.namespace);
     this.active = true;
     for (const inf of this.informers()) inf.start();
     return true;
@@ -137,7 +156,8 @@ export class MetalLbPools {
     return this.informers().every((inf) => inf.hasSynced());
   }
 
-  private informers(): Informer<CustomObject | V1Namespace>[] {
-    return [this.pools, this.advertisements, this.namespaces] as Informer<CustomObject | V1Namespace>[];
+  /** The informers that run: the BGP ones only where their CRDs are served. */
+  private informers(): Informer<CustomObject | BgpObject | V1Namespace>[] {
+    return [this.pools, this.advertisements, this.namespaces, ...(this.bgpActive ? this.bgp.map((b) => b.informer) : [])] as Informer<CustomObject | BgpObject | V1Namespace>[];
   }
 }

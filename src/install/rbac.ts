@@ -51,6 +51,7 @@ export const CONTROLLER_PERMISSIONS: readonly Permission[] = [
   // MetalLB's namespace is not lbc's (metallb-system by default), so these are cluster-wide; the informers list one namespace.
   { apiGroup: 'metallb.io', resource: 'ipaddresspools', verbs: ['list', 'watch'], scope: 'cluster', why: 'metal pools from MetalLB\'s IPAddressPools' },
   { apiGroup: 'metallb.io', resource: 'l2advertisements', verbs: ['list', 'watch'], scope: 'cluster', why: 'which IPAddressPools an L2Advertisement names (Warnings for those that do not exist)' },
+  ...['bgppeers', 'bgpadvertisements', 'communities', 'bfdprofiles'].map((r): Permission => ({ apiGroup: 'metallb.io', resource: r, verbs: ['list', 'watch'], scope: 'cluster', why: 'Warning Events on the BGP resources the speakers cannot use' })),
   // The Deployment runs with the default --leader-election-id, so reads and renewals are of that one Lease.
   { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['create'], scope: 'namespace', why: 'leader election: the first replica creates the Lease' },
   { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'update'], resourceNames: [DEFAULT_LEADER_ELECTION_ID], scope: 'namespace', why: 'leader election: acquire, renew, release' },

@@ -31,7 +31,7 @@ beforeAll(async () => {
     controller: { slowRetry: { baseMs: 600_000, maxMs: 600_000 } },
     noStart: true,
   });
-  await installMetalLbCrds(e.cluster.kc);
+  await installMetalLbCrds(e.cluster.kc, ['ipaddresspools', 'l2advertisements', 'servicel2statuses', 'bgppeers', 'bgpadvertisements', 'communities', 'bfdprofiles']);
   await e.core.createNamespace({ body: { metadata: { name: METALLB_NS } } });
   mlb = new MetalLbObjects(e.cluster.kc, METALLB_NS);
   // Present before the controller starts, as on a cluster that ran MetalLB.
@@ -113,6 +113,25 @@ describe.skipIf(!metallbCrdsPresent)('MetalLB resources in the controller', () =
     // The good pools serve on: a new Service gets general's second address.
     await e.lbService('after');
     expect(await addressOf('after', '198.51.100.11')).toBe('198.51.100.11');
+  });
+
+  it('a bad BGPAdvertisement or BGPPeer gets a Warning from the controller naming the problem; the good pools keep serving', async () => {
+    await mlb.apply('bgpadvertisements', 'BGPAdvertisement', 'bgp-dangling', { ipAddressPools: ['general', 'no-such-bgp-pool'] });
+    await mlb.apply('bgppeers', 'BGPPeer', 'in-vrf', { myASN: 64512, peerASN: 64500, peerAddress: '192.0.2.1', vrf: 'red' });
+    await mlb.apply('bgppeers', 'BGPPeer', 'no-bfd', { myASN: 64512, peerASN: 64500, peerAddress: '192.0.2.2', bfdProfile: 'no-such-profile' });
+    await mlb.apply('bgppeers', 'BGPPeer', 'fine', { myASN: 64512, peerASN: 64500, peerAddress: '192.0.2.3' });
+    const dangling = await warningOn('BGPAdvertisement', 'bgp-dangling', '"no-such-bgp-pool"', 'not an IPAddressPool');
+    expect(dangling.reason).toBe('InvalidConfiguration');
+    expect(dangling.message).not.toContain('"general"');
+    await warningOn('BGPPeer', 'in-vrf', 'spec.vrf is not supported');
+    await warningOn('BGPPeer', 'no-bfd', 'BFDProfile no-such-profile does not exist');
+    // A pool created after them serves (the others with room are taken or bound), and the Warnings are not repeated by that change.
+    await mlb.pool('later', { addresses: ['198.51.100.50/31'] });
+    await e.lbService('after-bgp');
+    expect(await addressOf('after-bgp', '198.51.100.50')).toBe('198.51.100.50');
+    // A good peer gets none; the bad ones one each.
+    expect((await metallbEvents('fine')).filter((ev) => ev.type === 'Warning')).toEqual([]);
+    for (const name of ['bgp-dangling', 'in-vrf', 'no-bfd']) expect((await metallbEvents(name)).filter((ev) => ev.type === 'Warning').map((ev) => ev.count ?? 1)).toEqual([1]);
   });
 
   it('deleting the IPAddressPool a Service uses moves it to a pool that takes it', async () => {

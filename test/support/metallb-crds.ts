@@ -45,17 +45,19 @@ export class MetalLbObjects {
     this.api = kc.makeApiClient(CustomObjectsApi);
   }
 
-  async apply(plural: 'ipaddresspools' | 'l2advertisements', kind: string, name: string, spec: unknown, labels: Record<string, string> = {}): Promise<void> {
-    const base = { group: 'metallb.io', version: 'v1beta1', namespace: this.namespace, plural };
+  async apply(plural: 'ipaddresspools' | 'l2advertisements' | 'bgppeers' | 'bgpadvertisements' | 'bfdprofiles' | 'communities', kind: string, name: string, spec: unknown, labels: Record<string, string> = {}): Promise<void> {
+    // BGPPeer's served and storage version is v1beta2 (v1beta1 is deprecated); the others' v1beta1.
+    const version = plural === 'bgppeers' ? 'v1beta2' : 'v1beta1';
+    const base = { group: 'metallb.io', version, namespace: this.namespace, plural };
     try {
-      await this.api.createNamespacedCustomObject({ ...base, body: { apiVersion: 'metallb.io/v1beta1', kind, metadata: { name, labels }, spec } });
+      await this.api.createNamespacedCustomObject({ ...base, body: { apiVersion: `metallb.io/${version}`, kind, metadata: { name, labels }, spec } });
     } catch (e) {
       if ((e as { code?: number }).code !== 409) throw e;
       const current = (await this.api.getNamespacedCustomObject({ ...base, name })) as { metadata: { resourceVersion: string } };
       await this.api.replaceNamespacedCustomObject({
         ...base,
         name,
-        body: { apiVersion: 'metallb.io/v1beta1', kind, metadata: { name, labels, resourceVersion: current.metadata.resourceVersion }, spec },
+        body: { apiVersion: `metallb.io/${version}`, kind, metadata: { name, labels, resourceVersion: current.metadata.resourceVersion }, spec },
       });
     }
   }

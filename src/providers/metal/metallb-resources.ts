@@ -29,7 +29,7 @@ export interface MetalLbObject {
 /** The object an issue is about, as an Event's involvedObject names it. */
 export interface ResourceRef {
   readonly apiVersion: string;
-  readonly kind: 'IPAddressPool' | 'L2Advertisement';
+  readonly kind: 'IPAddressPool' | 'L2Advertisement' | 'BGPAdvertisement' | 'BGPPeer' | 'Community' | 'BFDProfile';
   readonly namespace: string;
   readonly name: string;
   readonly uid: string;
@@ -48,6 +48,8 @@ export interface NamespaceLabels {
 export interface MetalLbResources {
   readonly ipAddressPools: readonly MetalLbObject[];
   readonly l2Advertisements: readonly MetalLbObject[];
+  /** Judged here only for the pools they name (the speaker reads the rest); the controller passes them, the speaker need not. */
+  readonly bgpAdvertisements?: readonly MetalLbObject[];
   /** For serviceAllocation.namespaceSelectors; the speaker, which allocates nothing, may pass none. */
   readonly namespaces: readonly NamespaceLabels[];
 }
@@ -84,8 +86,8 @@ const l2SpecSchema = z.object({
   serviceSelectors: selectors,
 });
 
-const refOf = (kind: ResourceRef['kind'], o: MetalLbObject): ResourceRef => ({
-  apiVersion: API_VERSION,
+export const resourceRef = (kind: ResourceRef['kind'], o: MetalLbObject, apiVersion = API_VERSION): ResourceRef => ({
+  apiVersion,
   kind,
   namespace: o.metadata?.namespace ?? '',
   name: o.metadata?.name ?? '',
@@ -125,7 +127,7 @@ export function poolsFromResources(res: MetalLbResources, configPools: readonly 
   const taken = configPools.flatMap((p) => p.ranges.map((range) => ({ range, owner: p.origin.kind === 'config' ? `pool "${p.name}" of lbc's config file (${p.origin.path})` : `pool "${p.name}"` })));
   const refused = new Map<string, string>();
   for (const obj of [...res.ipAddressPools].sort(byAgeThenName)) {
-    const ref = refOf('IPAddressPool', obj);
+    const ref = resourceRef('IPAddressPool', obj);
     const problem = (message: string): void => {
       issues.push({ object: ref, message });
       refused.set(ref.name, message);
@@ -190,8 +192,22 @@ export function poolsFromResources(res: MetalLbResources, configPools: readonly 
   }
 
   const advertised = new Map<string, L2Advertisement[]>(accepted.map(({ pool }) => [pool.name, []]));
+  /**
+   * Why each of `named` that is not a served pool is not one, or undefined when all are.
+   * BGPAdvertisements select config-file pools by name too (speaker/bgp.ts bgpPools); L2Advertisements do not.
+   */
+  const missingPools = (named: readonly string[], ref: ResourceRef, configPoolsSelectable: boolean): string | undefined => {
+    const why = named
+      .filter((name) => !advertised.has(name) && !(configPoolsSelectable && configPools.some((p) => p.name === name)))
+      .map((name) => {
+        if (refused.has(name)) return `"${name}", which is refused (${refused.get(name) ?? ''})`;
+        if (configPools.some((p) => p.name === name)) return `"${name}", which is a pool of lbc's config file (announced by its own nodeSelectors and interfaces), not an IPAddressPool`;
+        return `"${name}", which is not an IPAddressPool in ${ref.namespace}`;
+      });
+    return why.length > 0 ? `spec.ipAddressPools names ${why.join('; ')}; the advertisement applies to the other pools it selects` : undefined;
+  };
   for (const obj of [...res.l2Advertisements].sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1))) {
-    const ref = refOf('L2Advertisement', obj);
+    const ref = resourceRef('L2Advertisement', obj);
     const spec = l2SpecSchema.safeParse(obj.spec ?? {});
     if (!spec.success) {
       issues.push({ object: ref, message: `${zodMessage(spec.error)}; the advertisement is not used until this is fixed` });
@@ -208,20 +224,18 @@ export function poolsFromResources(res: MetalLbResources, configPools: readonly 
       for (const { pool } of accepted) targets.add(pool.name);
     } else {
       for (const { pool } of accepted) if (poolSelectors.some((sel) => selectorMatches(sel, pool.labels))) targets.add(pool.name);
-      const missing: string[] = [];
-      for (const name of named) {
-        if (advertised.has(name)) targets.add(name);
-        else missing.push(name);
-      }
-      const why = missing.map((name) => {
-        if (refused.has(name)) return `"${name}", which is refused (${refused.get(name) ?? ''})`;
-        if (configPools.some((p) => p.name === name)) return `"${name}", which is a pool of lbc's config file (announced by its own nodeSelectors and interfaces), not an IPAddressPool`;
-        return `"${name}", which is not an IPAddressPool in ${ref.namespace}`;
-      });
-      if (why.length > 0) issues.push({ object: ref, message: `spec.ipAddressPools names ${why.join('; ')}; the advertisement applies to the other pools it selects` });
+      for (const name of named) if (advertised.has(name)) targets.add(name);
+      const missing = missingPools(named, ref, false);
+      if (missing !== undefined) issues.push({ object: ref, message: missing });
     }
     if (dup !== undefined) issues.push({ object: ref, message: `spec.ipAddressPools lists "${dup}" twice` });
     for (const name of targets) advertised.get(name)?.push(adv);
+  }
+  for (const obj of res.bgpAdvertisements ?? []) {
+    const ref = resourceRef('BGPAdvertisement', obj);
+    const named = (obj.spec as { ipAddressPools?: unknown } | undefined)?.ipAddressPools;
+    const missing = Array.isArray(named) ? missingPools(named.filter((n): n is string => typeof n === 'string'), ref, true) : undefined;
+    if (missing !== undefined) issues.push({ object: ref, message: missing });
   }
   return { pools: accepted.map(({ pool }) => ({ ...pool, l2Advertisements: advertised.get(pool.name) ?? [] })), issues };
 }

@@ -129,7 +129,7 @@ describe("MetalLB's BGP resources", () => {
       { metadata: { name: 'one' }, spec: { communities: [{ name: 'x', value: '1:1' }] } },
       { metadata: { name: 'two' }, spec: { communities: [{ name: 'x', value: '1:2' }] } },
     ]);
-    expect(r.errors).toEqual(['community "x" is defined by Community one and Community two']);
+    expect(r.errors.map((e) => e.message)).toEqual(['community "x" is defined by Community one and Community two']);
   });
 
   it('BFDProfile: MetalLB defaults 300 ms x3; echo mode refused', () => {

@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { Allocator, autoAssignOrder, type AllocationRequest } from '../../../src/providers/metal/allocator.js';
 import { poolsFromResources, type MetalLbObject, type MetalLbResources } from '../../../src/providers/metal/metallb-resources.js';
 import { parseMetalOptions } from '../../../src/providers/metal/options.js';
+import { bgpResourceIssues } from '../../../src/providers/metal/speaker/bgp-resources.js';
+import type { CustomObject } from '../../../src/kube/custom-resources.js';
 import type { Pool } from '../../../src/providers/metal/pools.js';
 
 const NS = 'metallb-system';
@@ -129,6 +131,49 @@ describe('L2Advertisement to pools', () => {
     expect(adv[0]?.message).toContain('"bad", which is refused');
     expect(adv[0]?.message).toContain('"file", which is a pool of lbc\'s config file');
     expect(r.pools.find((p) => p.name === 'a')?.l2Advertisements.map((x) => x.name)).toEqual(['adv']);
+  });
+});
+
+describe('BGPAdvertisement pools and the BGP resources the speaker refuses (Warnings from the controller)', () => {
+  const pools = [obj('a', { addresses: ['10.0.0.0/24'] })];
+
+  it('a BGPAdvertisement naming a pool that does not exist or was refused is an issue; config-file pools are selectable by name in BGP mode', () => {
+    const r = poolsFromResources(
+      res({ ipAddressPools: [...pools, obj('bad', { addresses: ['nope'] })], bgpAdvertisements: [obj('bgp', { ipAddressPools: ['a', 'ghost', 'bad', 'file'] }), obj('ok', { ipAddressPools: ['a', 'file'] })] }),
+      CONFIG,
+    );
+    const bgp = r.issues.filter((i) => i.object.kind === 'BGPAdvertisement');
+    expect(bgp.map((i) => i.object.name)).toEqual(['bgp']);
+    expect(bgp[0]?.object.apiVersion).toBe('metallb.io/v1beta1');
+    expect(bgp[0]?.message).toContain('"ghost", which is not an IPAddressPool in metallb-system');
+    expect(bgp[0]?.message).toContain('"bad", which is refused');
+    expect(bgp[0]?.message).not.toContain('"file"');
+    expect(bgp[0]?.message).not.toContain('"a"');
+  });
+
+  it('bgpResourceIssues: refused peer fields, a missing or unusable BFDProfile, bad communities, each on its own object', () => {
+    const issues = bgpResourceIssues({
+      peers: [
+        obj('vrf', { myASN: 1, peerASN: 2, peerAddress: '192.0.2.1', vrf: 'red' }),
+        obj('nobfd', { myASN: 1, peerASN: 2, peerAddress: '192.0.2.1', bfdProfile: 'ghost' }),
+        obj('echo', { myASN: 1, peerASN: 2, peerAddress: '192.0.2.1', bfdProfile: 'echo' }),
+        obj('good', { myASN: 1, peerASN: 2, peerAddress: '192.0.2.1', bfdProfile: 'fast' }),
+      ] as CustomObject[],
+      bfdProfiles: [obj('fast', { receiveInterval: 100 }), obj('echo', { echoMode: true })] as CustomObject[],
+      communities: [obj('c1', { communities: [{ name: 'x', value: '1:1' }, { name: 'broken', value: '70000:1' }] }), obj('c2', { communities: [{ name: 'x', value: '1:2' }] })] as CustomObject[],
+      advertisements: [obj('unknown-community', { communities: ['nope'] }), obj('fine', { communities: ['x', '65000:1'] })] as CustomObject[],
+    });
+    const by = (kind: string, name: string): string[] => issues.filter((i) => i.object.kind === kind && i.object.name === name).map((i) => i.message);
+    expect(by('BGPPeer', 'vrf')).toEqual(["BGPPeer vrf: spec.vrf is not supported by lbc's BGP speaker; lbc does not peer with it until this is fixed"]);
+    expect(issues.find((i) => i.object.name === 'vrf')?.object.apiVersion).toBe('metallb.io/v1beta2');
+    expect(by('BGPPeer', 'nobfd')).toEqual(['spec.bfdProfile: BFDProfile ghost does not exist; lbc does not peer with it until this is fixed']);
+    expect(by('BGPPeer', 'echo')).toEqual([expect.stringContaining('spec.echoMode is not supported')]);
+    expect(by('BFDProfile', 'echo')).toEqual([expect.stringContaining('spec.echoMode is not supported')]);
+    expect(by('Community', 'c2')).toEqual(['community "x" is defined by Community c1 and Community c2']);
+    expect(by('Community', 'c1')).toEqual([expect.stringContaining('spec.communities[1] (broken): "70000:1" is not a community')]);
+    expect(by('BGPAdvertisement', 'unknown-community')).toEqual([expect.stringContaining('"nope" is neither a community')]);
+    // One issue per bad object; the good ones have none.
+    expect(issues).toHaveLength(7);
   });
 });
 

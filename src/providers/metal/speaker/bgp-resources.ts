@@ -1,12 +1,15 @@
 // MetalLB's BGP custom resources (metallb.io: BGPPeer v1beta2, BGPAdvertisement,
 // Community, BFDProfile v1beta1, ServiceBGPStatus) as the speaker reads and writes them,
 // and their translation into what bgp/ needs. A field lbc does not implement is named in
-// the error, never dropped without a word. Pure, apart from the resource types.
+// the error, never dropped without a word. Pure, apart from the resource types and the
+// probe for whether they are served.
 import { parseDuration } from '../../../config/duration.js';
-import { asCustomObject, listCustomObjects, type CustomObject } from '../../../kube/custom-resources.js';
+import { asCustomObject, customObjects, listCustomObjects, type CustomObject } from '../../../kube/custom-resources.js';
+import type { KubeClients } from '../../../kube/client.js';
 import type { ResourceType } from '../../../kube/resources.js';
 import type { AdvertisementSpec, PeerSpec } from '../bgp/advertise.js';
-import { resolveCommunity, type Community } from '../bgp/community.js';
+import { parseCommunity, resolveCommunity, type Community } from '../bgp/community.js';
+import { resourceRef, type ResourceIssue } from '../metallb-resources.js';
 import type { LabelSelector } from '../node-selector.js';
 
 
@@ -54,6 +57,17 @@ export const ServiceBGPStatuses: ResourceType<CustomObject> = {
   list: listCustomObjects('/apis/metallb.io/v1beta1/servicebgpstatuses'),
   decode: asCustomObject,
 };
+
+/** Whether the server serves BGPPeer (metallb.io/v1beta2): MetalLB's BGP CRDs are installed. */
+export async function bgpResourcesServed(clients: Pick<KubeClients, 'kc'>, namespace: string): Promise<boolean> {
+  try {
+    await customObjects(clients, BGPPeers).list(namespace, { limit: 1 });
+    return true;
+  } catch (e) {
+    if ((e as { code?: number }).code === 404) return false;
+    throw e;
+  }
+}
 
 /** ServiceBGPStatus labels, as MetalLB's (internal/k8s/controllers: LabelAnnounceNode, LabelServiceName, LabelServiceNamespace). */
 export const LABEL_ANNOUNCE_NODE = 'metallb.io/node';
@@ -123,15 +137,15 @@ export function parsePeer(obj: CustomObject): Parsed<PeerSpec> {
 }
 
 /** Community name → value, from every Community resource (a name defined twice is an error naming both). */
-export function communityAliases(objs: readonly CustomObject[]): { aliases: Map<string, string>; errors: string[] } {
+export function communityAliases(objs: readonly CustomObject[]): { aliases: Map<string, string>; errors: { readonly object: CustomObject; readonly message: string }[] } {
   const aliases = new Map<string, string>();
   const where = new Map<string, string>();
-  const errors: string[] = [];
+  const errors: { object: CustomObject; message: string }[] = [];
   for (const o of objs) {
     for (const c of ((o.spec as Any | undefined)?.communities as { name?: string; value?: string }[] | undefined) ?? []) {
       if (!c.name || !c.value) continue;
       const prev = where.get(c.name);
-      if (prev && aliases.get(c.name) !== c.value) errors.push(`community "${c.name}" is defined by Community ${prev} and Community ${o.metadata?.name}`);
+      if (prev && aliases.get(c.name) !== c.value) errors.push({ object: o, message: `community "${c.name}" is defined by Community ${prev} and Community ${o.metadata?.name}` });
       aliases.set(c.name, c.value);
       where.set(c.name, o.metadata?.name ?? '');
     }
@@ -196,4 +210,55 @@ export function parseBfdProfile(obj: CustomObject): Parsed<BfdTimers> {
       passiveMode: s.passiveMode === true,
     },
   };
+}
+
+/** The BFD timers of the BFDProfile a peer's spec.bfdProfile names (`profile`, undefined when there is none of that name), or why there are none. */
+export function peerBfd(bfdProfile: string, profile: CustomObject | undefined): Parsed<BfdTimers> {
+  return profile ? parseBfdProfile(profile) : { ok: false, reason: `BFDProfile ${bfdProfile} does not exist` };
+}
+
+export interface BgpResources {
+  readonly peers: readonly CustomObject[];
+  readonly advertisements: readonly CustomObject[];
+  readonly communities: readonly CustomObject[];
+  readonly bfdProfiles: readonly CustomObject[];
+}
+
+/**
+ * What the speaker would refuse in MetalLB's BGP resources, as one issue per object, for
+ * the controller's Warning Events: the speaker judges by the same functions, but only
+ * logs, on every node. Whether a BGPAdvertisement's pools exist is poolsFromResources'
+ * (metallb-resources.ts) business, which knows the pools.
+ */
+export function bgpResourceIssues(res: BgpResources): ResourceIssue[] {
+  const issues: ResourceIssue[] = [];
+  const on = (obj: CustomObject, kind: 'BGPPeer' | 'BGPAdvertisement' | 'Community' | 'BFDProfile', message: string): void => {
+    issues.push({ object: resourceRef(kind, obj, kind === 'BGPPeer' ? BGPPeers.apiVersion : BGPAdvertisements.apiVersion), message });
+  };
+  const profiles = new Map(res.bfdProfiles.map((o) => [o.metadata?.name ?? '', o]));
+  for (const obj of res.bfdProfiles) {
+    const r = parseBfdProfile(obj);
+    if (!r.ok) on(obj, 'BFDProfile', r.reason);
+  }
+  for (const obj of res.peers) {
+    const r = parsePeer(obj);
+    if (!r.ok) on(obj, 'BGPPeer', `${r.reason}; lbc does not peer with it until this is fixed`);
+    else if (r.value.bfdProfile !== undefined) {
+      const bfd = peerBfd(r.value.bfdProfile, profiles.get(r.value.bfdProfile));
+      if (!bfd.ok) on(obj, 'BGPPeer', `spec.bfdProfile: ${bfd.reason}; lbc does not peer with it until this is fixed`);
+    }
+  }
+  const { aliases, errors } = communityAliases(res.communities);
+  for (const e of errors) on(e.object, 'Community', e.message);
+  for (const obj of res.communities) {
+    ((obj.spec as Any | undefined)?.communities as { name?: string; value?: string }[] | undefined ?? []).forEach((c, i) => {
+      const r = c.value ? parseCommunity(c.value) : undefined;
+      if (r && !r.ok) on(obj, 'Community', `spec.communities[${i}] (${c.name ?? ''}): ${r.reason}`);
+    });
+  }
+  for (const obj of res.advertisements) {
+    const r = parseAdvertisement(obj, aliases);
+    if (!r.ok) on(obj, 'BGPAdvertisement', `${r.reason}; the advertisement is not used until this is fixed`);
+  }
+  return issues;
 }

@@ -20,14 +20,15 @@ import {
   BFDProfiles,
   BGPAdvertisements,
   BGPPeers,
+  bgpResourcesServed,
   Communities,
   communityAliases,
   LABEL_ANNOUNCE_NODE,
   LABEL_SERVICE_NAME,
   LABEL_SERVICE_NAMESPACE,
   parseAdvertisement,
-  parseBfdProfile,
   parsePeer,
+  peerBfd,
   ServiceBGPStatuses,
 } from './bgp-resources.js';
 import { connectTcpMd5 } from './tcp-md5.js';
@@ -96,14 +97,9 @@ export class BgpMode {
 
   /** Starts the informers when MetalLB's CRDs are installed; resolves once they synced. */
   async start(signal?: AbortSignal): Promise<void> {
-    try {
-      await customObjects(this.init.clients, BGPPeers).list(this.init.namespace, { limit: 1 });
-    } catch (e) {
-      if ((e as { code?: number }).code === 404) {
-        this.init.log.info(`MetalLB's BGPPeer resource is not installed (metallb.io/v1beta2 bgppeers): BGP mode is off`, { event: 'bgp-off' });
-        return;
-      }
-      throw e;
+    if (!(await bgpResourcesServed(this.init.clients, this.init.namespace))) {
+      this.init.log.info(`MetalLB's BGPPeer resource is not installed (metallb.io/v1beta2 bgppeers): BGP mode is off`, { event: 'bgp-off' });
+      return;
     }
     this.enabled = true;
     const all = this.informers();
@@ -158,7 +154,7 @@ export class BgpMode {
       peers.push(r.value);
     }
     const { aliases, errors } = communityAliases(this.communities.cache.list());
-    for (const e of errors) this.warnOnce(e, { event: 'bgp-community-invalid' });
+    for (const e of errors) this.warnOnce(e.message, { event: 'bgp-community-invalid' });
     const ads: AdvertisementSpec[] = [];
     for (const obj of this.advertisements.cache.list()) {
       const r = parseAdvertisement(obj, aliases);
@@ -192,10 +188,9 @@ export class BgpMode {
     const timers = new Map<string, BfdTimers>();
     const peers = all.filter((p) => {
       if (!p.bfdProfile) return true;
-      const obj = this.bfdProfiles.cache.get(`${this.init.namespace}/${p.bfdProfile}`);
-      const r = obj ? parseBfdProfile(obj) : undefined;
-      if (!r?.ok) {
-        this.warnOnce(`BGPPeer ${p.name}: ${r ? r.reason : `BFDProfile ${p.bfdProfile} does not exist`}; not peering`, { event: 'bgp-peer-invalid' });
+      const r = peerBfd(p.bfdProfile, this.bfdProfiles.cache.get(`${this.init.namespace}/${p.bfdProfile}`));
+      if (!r.ok) {
+        this.warnOnce(`BGPPeer ${p.name}: ${r.reason}; not peering`, { event: 'bgp-peer-invalid' });
         return false;
       }
       timers.set(p.name, r.value);
