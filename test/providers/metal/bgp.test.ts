@@ -81,6 +81,11 @@ describe.skipIf(unavailable !== undefined)(`metal BGP mode against bird${unavail
       const node = o.metadata.labels['metallb.io/node'];
       expect(o.status).toEqual({ node, serviceName: 'web', serviceNamespace: 'default', peers: node === 'node-c' ? ['router-bfd', 'router6'] : ['router', 'router6'] });
     }
+    // And each advertising node says so on the Service, as MetalLB's speaker does for either protocol.
+    const assigned = async () =>
+      (await c.core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.name=web' })).items.filter((e) => e.reason === 'nodeAssigned').map((e) => e.message ?? '');
+    await within('a nodeAssigned Event from each node', async () => (await assigned()).length >= 3, 10_000, 100);
+    expect((await assigned()).sort()).toEqual(NODES.map((n) => `announcing from node "${n}" with protocol "bgp"`));
   });
 
   it('changes to the resources apply while running: new communities reach the router, a deleted BGPPeer closes its sessions', async () => {

@@ -53,6 +53,11 @@ export interface BgpModeInit {
   readonly connectMd5?: SessionDeps['connectMd5'];
   /** Told when something changed that needs a recompute (a CR, a session coming up). */
   readonly changed: () => void;
+  /**
+   * Told once per Service this node starts advertising, for the `nodeAssigned` Event
+   * MetalLB's speaker records for either protocol (speaker/main.go handleService).
+   */
+  readonly assigned?: (serviceKey: string) => void;
 }
 
 interface PeerSession {
@@ -172,6 +177,7 @@ export class BgpMode {
       services: input.services.map(({ svc, view }) => ({ ...view, labels: svc.metadata?.labels ?? {} })),
     });
     for (const p of live) this.sessions.get(p.name)?.session.set(plan.routes.get(p.name) ?? []);
+    for (const key of plan.servicePeers.keys()) if (!this.statusWanted.has(key)) this.init.assigned?.(key);
     this.statusWanted = new Map([...plan.servicePeers].map(([k, v]) => [k, [...v].sort()]));
     void this.writeStatuses();
   }

@@ -29,7 +29,7 @@ import { hostInterfaces, interfacesFor, OwnLink, type HostInterface } from './in
 import { LEASE_NODE_LABEL, LEASE_PROVIDER_LABEL, LeaseKeeper, leaseView } from './lease.js';
 import { Membership, type Heartbeat } from './membership.js';
 import { loadPacketAddon } from './packet-socket.js';
-import { L2Status, LABEL_ANNOUNCE_NODE, type Announced } from './l2-status.js';
+import { L2Status, LABEL_ANNOUNCE_NODE, NODE_ASSIGNED, type Announced } from './l2-status.js';
 import { InterfaceResponder, type SocketFactory } from './responder.js';
 
 export { leaseName } from './lease.js';
@@ -196,6 +196,10 @@ export class Speaker {
       pools: () => bgpPools(this.pools()),
       ...(init.watch ? { watch: init.watch } : {}),
       changed: () => this.queueRecompute(),
+      assigned: (key) => {
+        const [namespace = '', name = ''] = key.split('/');
+        this.recorder.event({ kind: 'Service', apiVersion: 'v1', namespace, name }, 'Normal', NODE_ASSIGNED, `announcing from node "${init.node}" with protocol "bgp"`);
+      },
     });
     this.ownsRecorder = !init.events;
     this.recorder = init.events ?? new EventRecorder({ core: init.clients.writes.core, component: 'lbc-speaker', reportingController: 'lbc.dev/speaker', logger: this.log });
