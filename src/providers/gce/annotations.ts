@@ -17,6 +17,7 @@
 import { annotation, bool, oneOf, parseAnnotations, string, stringList, type Annotations } from '../../model/annotations.js';
 import type { LbKind } from '../../model/ref.js';
 import type { ModelError } from '../../model/validation.js';
+import type { ResolvedBackendConfig } from './backend-config.js';
 import { GCE_NAME } from './options.js';
 
 export const ANNOTATION_LB_TYPE = 'networking.gke.io/load-balancer-type';
@@ -45,6 +46,11 @@ export interface GceLbOptions {
   readonly staticIpName?: string;
   readonly preSharedCerts: readonly string[];
   readonly allowHttp: boolean;
+  /**
+   * Ingress only: the BackendConfig of each backend Service port that names one, keyed by
+   * backendConfigKey; the controller reads them (providers read no Kubernetes objects).
+   */
+  readonly backendConfigs?: Readonly<Record<string, ResolvedBackendConfig>>;
 }
 
 export const DEFAULT_GCE_OPTIONS: GceLbOptions = {

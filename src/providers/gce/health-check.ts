@@ -31,7 +31,7 @@ interface Shape {
 
 function shape(hc: HealthCheck): Shape {
   const type = String(hc.type ?? '');
-  const inner = type === 'HTTPS' ? hc.httpsHealthCheck : type === 'TCP' ? hc.tcpHealthCheck : hc.httpHealthCheck;
+  const inner = type === 'HTTPS' ? hc.httpsHealthCheck : type === 'HTTP2' ? hc.http2HealthCheck : type === 'TCP' ? hc.tcpHealthCheck : hc.httpHealthCheck;
   const path = type === 'TCP' ? undefined : ((inner as { requestPath?: string | null } | null | undefined)?.requestPath ?? '/');
   return {
     type,

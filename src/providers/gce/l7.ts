@@ -10,6 +10,7 @@
 import type { InstanceTargetSet, L7Spec, TlsCertificate } from '../../model/spec.js';
 import { globalAddressKind, type Address } from './address.js';
 import type { GceLbOptions } from './annotations.js';
+import { applyHealthCheckConfig, backendConfigKey, backendConfigProblems, backendServiceFields } from './backend-config.js';
 import { globalBackendServiceKind, type BackendService } from './backend-service.js';
 import { links, networkProjectOf, networkUrl, type PlanContext } from './context.js';
 import { GceError } from './errors.js';
@@ -152,13 +153,23 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
   const wantChecks: Desired<HealthCheck>[] = [];
   const wantServices: Desired<BackendService>[] = [];
   const hcPorts: number[] = [];
+  const configProblems = Object.values(o.backendConfigs ?? {}).flatMap(backendConfigProblems);
+  if (configProblems.length > 0) throw invalid(configProblems.join('; '));
   for (const t of targetSets) {
     const name = serviceName.get(t.name) ?? '';
     const hc = t.healthCheck;
-    const port = hc.port === 'traffic-port' ? t.nodePort : hc.port;
-    hcPorts.push(port);
+    const config = o.backendConfigs?.[backendConfigKey(t.backend.namespace, t.backend.service, t.backend.port)];
     // As ingress-gce: the backing Pods' HTTP readiness probe path, when the builder found one.
-    const check = healthCheckBody({ protocol: hc.protocol, port, ...(hc.protocol !== 'TCP' ? { path: hc.readinessProbePath ?? hc.path } : {}), description, timing: timingOf(hc) });
+    const defaultCheck = healthCheckBody({
+      protocol: hc.protocol,
+      port: hc.port === 'traffic-port' ? t.nodePort : hc.port,
+      ...(hc.protocol !== 'TCP' ? { path: hc.readinessProbePath ?? hc.path } : {}),
+      description,
+      timing: timingOf(hc),
+    });
+    const check = applyHealthCheckConfig(defaultCheck, config);
+    const checkPort = (check.httpHealthCheck ?? check.httpsHealthCheck ?? check.http2HealthCheck ?? check.tcpHealthCheck)?.port;
+    if (checkPort != null) hcPorts.push(checkPort);
     wantChecks.push({ key: { name }, body: () => check });
     wantServices.push({
       key: { name },
@@ -170,6 +181,7 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
         timeoutSec: BACKEND_TIMEOUT_SEC,
         healthChecks: [link.global('healthChecks', name)],
         backends: groupLinks.map((group) => ({ group, balancingMode: 'RATE', maxRatePerInstance: 1, capacityScaler: 1 })),
+        ...(config ? backendServiceFields(config, (policy) => link.global('securityPolicies', policy)) : {}),
       }),
     });
   }

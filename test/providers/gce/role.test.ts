@@ -61,6 +61,7 @@ const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
   'backendServices.insert': ['compute.backendServices.create', 'compute.healthChecks.useReadOnly', 'compute.instanceGroups.use'],
   'backendServices.update': ['compute.backendServices.update', 'compute.healthChecks.useReadOnly', 'compute.instanceGroups.use'],
   'backendServices.delete': ['compute.backendServices.delete'],
+  'backendServices.setSecurityPolicy': ['compute.backendServices.setSecurityPolicy', 'compute.securityPolicies.use'],
   'regionHealthChecks.get': ['compute.regionHealthChecks.get'],
   'regionHealthChecks.list': ['compute.regionHealthChecks.list'],
   'regionHealthChecks.insert': ['compute.regionHealthChecks.create'],
