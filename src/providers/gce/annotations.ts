@@ -18,6 +18,7 @@ import { annotation, bool, oneOf, parseAnnotations, string, stringList, type Ann
 import type { LbKind } from '../../model/ref.js';
 import type { ModelError } from '../../model/validation.js';
 import type { ResolvedBackendConfig } from './backend-config.js';
+import type { ResolvedFrontendConfig } from './frontend-config.js';
 import { GCE_NAME } from './options.js';
 
 export const ANNOTATION_LB_TYPE = 'networking.gke.io/load-balancer-type';
@@ -51,6 +52,8 @@ export interface GceLbOptions {
    * backendConfigKey; the controller reads them (providers read no Kubernetes objects).
    */
   readonly backendConfigs?: Readonly<Record<string, ResolvedBackendConfig>>;
+  /** Ingress only: the FrontendConfig its networking.gke.io/v1beta1.FrontendConfig annotation names, as the controller read it. */
+  readonly frontendConfig?: ResolvedFrontendConfig;
 }
 
 export const DEFAULT_GCE_OPTIONS: GceLbOptions = {

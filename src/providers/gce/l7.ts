@@ -12,6 +12,7 @@ import { globalAddressKind, type Address } from './address.js';
 import type { GceLbOptions } from './annotations.js';
 import { applyHealthCheckConfig, backendConfigKey, backendConfigProblems, backendServiceFields } from './backend-config.js';
 import { globalBackendServiceKind, type BackendService } from './backend-service.js';
+import { frontendConfigProblems, redirectsToHttps, redirectUrlMap } from './frontend-config.js';
 import { links, networkProjectOf, networkUrl, type PlanContext } from './context.js';
 import { GceError } from './errors.js';
 import { firewallKind, L7_HEALTH_CHECK_RANGES, portRanges, type Firewall } from './firewall.js';
@@ -41,7 +42,7 @@ export function l7Candidates(names: L7Names) {
     forwardingRules: [{ name: names.httpForwardingRule }, { name: names.httpsForwardingRule }],
     httpProxy: [{ name: names.httpProxy }],
     httpsProxy: [{ name: names.httpsProxy }],
-    urlMap: [{ name: names.urlMap }],
+    urlMap: [{ name: names.urlMap }, { name: names.redirectUrlMap }],
     firewall: [{ name: names.firewall }],
   } satisfies Record<string, Key[]>;
 }
@@ -106,6 +107,10 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
   const wantHttps = certLinks.length > 0;
   const wantHttp = o.allowHttp;
   if (!wantHttp && !wantHttps) throw invalid('kubernetes.io/ingress.allow-http is "false" and there is no TLS certificate: the load balancer would have no port');
+  const frontendProblems = o.frontendConfig ? frontendConfigProblems(o.frontendConfig, wantHttps, wantHttp) : [];
+  if (frontendProblems.length > 0) throw invalid(frontendProblems.join('; '));
+  const redirect = o.frontendConfig !== undefined && redirectsToHttps(o.frontendConfig) ? redirectUrlMap(o.frontendConfig, description) : undefined;
+  const sslPolicy = o.frontendConfig?.spec.sslPolicy;
 
   const cand = l7Candidates(names);
   const fwKind = firewallKind(networkProjectOf(options));
@@ -219,10 +224,19 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
   if (defaultService === undefined) throw invalid('the Ingress has neither rules nor a default backend');
   const urlMap = buildUrlMap(spec, description, defaultService, serviceLink);
   const urlMapLink = link.global('urlMaps', names.urlMap);
-  const wantUrlMap: Desired<UrlMap>[] = [{ key: { name: names.urlMap }, body: () => urlMap }];
-  const wantHttpProxy: Desired<TargetHttpProxy>[] = wantHttp ? [{ key: { name: names.httpProxy }, body: () => ({ description, urlMap: urlMapLink }) }] : [];
+  const wantUrlMap: Desired<UrlMap>[] = [
+    { key: { name: names.urlMap }, body: () => urlMap },
+    ...(redirect ? [{ key: { name: names.redirectUrlMap }, body: () => redirect }] : []),
+  ];
+  const httpMapLink = redirect ? link.global('urlMaps', names.redirectUrlMap) : urlMapLink;
+  const wantHttpProxy: Desired<TargetHttpProxy>[] = wantHttp ? [{ key: { name: names.httpProxy }, body: () => ({ description, urlMap: httpMapLink }) }] : [];
   const wantHttpsProxy: Desired<TargetHttpsProxy>[] = wantHttps
-    ? [{ key: { name: names.httpsProxy }, body: () => ({ description, urlMap: urlMapLink, sslCertificates: certLinks }) }]
+    ? [
+        {
+          key: { name: names.httpsProxy },
+          body: () => ({ description, urlMap: urlMapLink, sslCertificates: certLinks, ...(sslPolicy ? { sslPolicy: link.global('sslPolicies', sslPolicy) } : {}) }),
+        },
+      ]
     : [];
   const rule = (port: number, target: string) => (state: RunState): ForwardingRule => ({
     description,

@@ -202,9 +202,9 @@ const READS = new Set(['Get', 'List', 'AggregatedList', 'ListInstances', 'Wait']
 export const isWrite = (c: LoggedCall): boolean => !READS.has(c.rpc.split('.')[1] ?? '');
 
 /** Fields holding links to other resources lbc manages; the fake checks they point somewhere. */
-const LINK_FIELDS = ['target', 'backendService', 'urlMap', 'defaultService', 'service'] as const;
+const LINK_FIELDS = ['target', 'backendService', 'urlMap', 'defaultService', 'service', 'sslPolicy'] as const;
 const LINK_LIST_FIELDS = ['healthChecks', 'sslCertificates'] as const;
-const MANAGED = /(addresses|forwardingRules|backendServices|healthChecks|firewalls|instanceGroups|urlMaps|targetHttpProxies|targetHttpsProxies|sslCertificates)\/[^/]+$/;
+const MANAGED = /(addresses|forwardingRules|backendServices|healthChecks|firewalls|instanceGroups|urlMaps|targetHttpProxies|targetHttpsProxies|sslCertificates|sslPolicies)\/[^/]+$/;
 
 const linkPath = (l: string): string => {
   const i = l.indexOf('projects/');
@@ -682,6 +682,16 @@ export class FakeCompute {
         } else {
           if (!this.store.has(linkPath(policy))) return this.error(404, 'notFound', `The resource '${linkPath(policy)}' was not found`);
           have.securityPolicy = policy;
+        }
+        bump();
+        break;
+      }
+      case 'SetSslPolicy': {
+        const policy = body.sslPolicy as string | undefined;
+        if (policy === undefined || policy === '') delete have.sslPolicy;
+        else {
+          if (!this.store.has(linkPath(policy))) return this.error(404, 'notFound', `The resource '${linkPath(policy)}' was not found`);
+          have.sslPolicy = policy;
         }
         bump();
         break;
