@@ -19,6 +19,7 @@ import type { LbKind } from '../../model/ref.js';
 import type { ModelError } from '../../model/validation.js';
 import type { ResolvedBackendConfig } from './backend-config.js';
 import type { ResolvedFrontendConfig } from './frontend-config.js';
+import type { ResolvedManagedCertificate } from './managed-certificate.js';
 import { GCE_NAME } from './options.js';
 
 export const ANNOTATION_LB_TYPE = 'networking.gke.io/load-balancer-type';
@@ -54,6 +55,8 @@ export interface GceLbOptions {
   readonly backendConfigs?: Readonly<Record<string, ResolvedBackendConfig>>;
   /** Ingress only: the FrontendConfig its networking.gke.io/v1beta1.FrontendConfig annotation names, as the controller read it. */
   readonly frontendConfig?: ResolvedFrontendConfig;
+  /** Ingress only: the ManagedCertificates its networking.gke.io/managed-certificates annotation names, as the controller read them. */
+  readonly managedCertificates?: readonly ResolvedManagedCertificate[];
 }
 
 export const DEFAULT_GCE_OPTIONS: GceLbOptions = {

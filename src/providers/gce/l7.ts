@@ -13,6 +13,7 @@ import type { GceLbOptions } from './annotations.js';
 import { applyHealthCheckConfig, backendConfigKey, backendConfigProblems, backendServiceFields } from './backend-config.js';
 import { globalBackendServiceKind, type BackendService } from './backend-service.js';
 import { frontendConfigProblems, redirectsToHttps, redirectUrlMap } from './frontend-config.js';
+import { managedCertificateBody, managedCertificateContent, managedCertificateProblems } from './managed-certificate.js';
 import { links, networkProjectOf, networkUrl, type PlanContext } from './context.js';
 import { GceError } from './errors.js';
 import { firewallKind, L7_HEALTH_CHECK_RANGES, portRanges, type Firewall } from './firewall.js';
@@ -98,9 +99,14 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
   const https = spec.listeners.find((l) => l.protocol === 'HTTPS');
   const secretCerts = (https?.certificates ?? []).filter((c): c is Extract<TlsCertificate, { source: 'secret' }> => c.source === 'secret');
   const providerCerts = (https?.certificates ?? []).filter((c): c is Extract<TlsCertificate, { source: 'provider' }> => c.source === 'provider');
-  // ingress-gce puts pre-shared certificates first, then those from Secrets.
+  const managedProblems = (o.managedCertificates ?? []).flatMap(managedCertificateProblems);
+  if (managedProblems.length > 0) throw invalid(managedProblems.join('; '));
+  const managed = (o.managedCertificates ?? []).map((m) => ({ name: names.sslCertificate(managedCertificateContent(m)), cert: m }));
+  // ingress-gce puts pre-shared certificates first (GKE's managed-certificate controller
+  // hands its certificates over as pre-shared ones), then those from Secrets.
   const certLinks = [
     ...o.preSharedCerts.map((n) => certificateLink(pc, n)),
+    ...managed.map((m) => link.global('sslCertificates', m.name)),
     ...providerCerts.map((c) => certificateLink(pc, c.id)),
     ...secretCerts.map((c) => link.global('sslCertificates', names.sslCertificate(c.certPem))),
   ].filter((l, i, all) => all.indexOf(l) === i);
@@ -208,10 +214,13 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
   ];
 
   // ---- certificates, URL map, proxies, forwarding rules -------------------------------------
-  const wantCerts: Desired<SslCertificate>[] = secretCerts.map((c) => ({
-    key: { name: names.sslCertificate(c.certPem) },
-    body: () => ({ description, certificate: c.certPem, privateKey: c.keyPem }),
-  }));
+  const wantCerts: Desired<SslCertificate>[] = [
+    ...secretCerts.map((c) => ({
+      key: { name: names.sslCertificate(c.certPem) },
+      body: (): SslCertificate => ({ description, certificate: c.certPem, privateKey: c.keyPem }),
+    })),
+    ...managed.map((m) => ({ key: { name: m.name }, body: () => managedCertificateBody(m.cert, description) })),
+  ];
   const firstRule = spec.rules[0];
   const defaultService =
     spec.defaultBackend !== undefined

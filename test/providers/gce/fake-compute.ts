@@ -574,6 +574,11 @@ export class FakeCompute {
       asServed(resource);
     }
     if (/instanceGroups$/.test(collection)) this.members.set(path, new Set());
+    if (/sslCertificates$/.test(collection) && body.type === 'MANAGED') {
+      // Google provisions it once the domains resolve to the load balancer; until then both stay PROVISIONING.
+      const domains = ((body.managed as Json)?.domains as string[] | undefined) ?? [];
+      resource.managed = { domains, status: 'PROVISIONING', domainStatus: Object.fromEntries(domains.map((d) => [d, 'PROVISIONING'])) };
+    }
     this.store.set(path, resource);
     return this.operation(rpc, collection, path);
   }
