@@ -84,6 +84,21 @@ const ingressSchema = {
   preSharedCerts: annotation(ANNOTATION_PRE_SHARED_CERT, stringList(gceName('SSL certificate'))).withDefault([]),
 };
 
+export const ANNOTATION_FRONTEND_CONFIG = 'networking.gke.io/v1beta1.FrontendConfig';
+export const ANNOTATION_MANAGED_CERTIFICATES = 'networking.gke.io/managed-certificates';
+
+/**
+ * The provider applies FrontendConfig and ManagedCertificate objects (frontend-config.ts,
+ * managed-certificate.ts) once the controller hands them over in the options; until the
+ * controller reads them, an Ingress naming one is refused, never built without the
+ * redirect, SSL policy or certificate it asks for.
+ */
+function unreadGkeObjects(annotations: Annotations): ModelError[] {
+  return [ANNOTATION_FRONTEND_CONFIG, ANNOTATION_MANAGED_CERTIFICATES]
+    .filter((a) => annotations?.[a] !== undefined)
+    .map((annotation) => ({ annotation, reason: 'lbc does not read the objects this annotation names yet; the Ingress is held rather than built without them' }));
+}
+
 export type GceOptionsResult = { readonly ok: true; readonly options: GceLbOptions } | { readonly ok: false; readonly errors: readonly ModelError[] };
 
 export function parseGceAnnotations(annotations: Annotations, kind: LbKind): GceOptionsResult {
@@ -109,6 +124,8 @@ export function parseGceAnnotations(annotations: Annotations, kind: LbKind): Gce
   }
   const r = parseAnnotations(ingressSchema, annotations);
   if (!r.ok) return { ok: false, errors: r.errors };
+  const unread = unreadGkeObjects(annotations);
+  if (unread.length > 0) return { ok: false, errors: unread };
   return {
     ok: true,
     options: {

@@ -2,6 +2,7 @@
 // redirectToHttps as ingress-gce builds it (a k8s2-rm- URL map for the HTTP proxy) and
 // sslPolicy on the target HTTPS proxy.
 import { describe, expect, it } from 'vitest';
+import { parseGceAnnotations } from '../../../src/providers/gce/annotations.js';
 import type { FrontendConfigSpec } from '../../../src/providers/gce/frontend-config.js';
 import { l7Names } from '../../../src/providers/gce/names.js';
 import { CERT_A, CLUSTER_ID, KEY_A, l7, PROJECT, rejection, withTls } from './fixtures.js';
@@ -68,5 +69,14 @@ describe('gce FrontendConfig', () => {
     const err = await rejection(h.provider.ensure(withFrontend({ sslPolicy: 'nope' })));
     expect(err.message).toContain('sslPolicies/nope');
     expect(h.fake.get(`global/targetHttpsProxies/${names.httpsProxy}`)).toBeUndefined();
+  });
+});
+
+describe('gce: an Ingress naming a FrontendConfig or ManagedCertificate lbc cannot read yet', () => {
+  it('is refused at parse time, each annotation named, instead of built without the protection asked for', () => {
+    const r = parseGceAnnotations({ 'networking.gke.io/v1beta1.FrontendConfig': 'fe', 'networking.gke.io/managed-certificates': 'a,b' }, 'Ingress');
+    expect(r.ok).toBe(false);
+    expect(r.ok ? [] : r.errors.map((e) => ('annotation' in e ? e.annotation : ''))).toEqual(['networking.gke.io/v1beta1.FrontendConfig', 'networking.gke.io/managed-certificates']);
+    expect(parseGceAnnotations({}, 'Ingress').ok).toBe(true);
   });
 });
