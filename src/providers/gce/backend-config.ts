@@ -8,7 +8,6 @@
 // Every documented field either reaches GCE or is refused with a clear error, never
 // dropped: a BackendConfig usually asks for protection (IAP, Cloud Armor) and a load
 // balancer built without it would be open.
-import { createHash } from 'node:crypto';
 import type { BackendService } from './backend-service.js';
 import type { HealthCheck } from './health-check.js';
 
@@ -167,9 +166,4 @@ export function applyHealthCheckConfig(check: HealthCheck, c: ResolvedBackendCon
   if (type === 'HTTPS') return { ...base, httpsHealthCheck: inner };
   if (type === 'HTTP2') return { ...base, http2HealthCheck: inner };
   return { ...base, httpHealthCheck: inner };
-}
-
-/** What GCE answers for an IAP secret it never returns (iap.oauth2ClientSecretSha256). */
-export function iapSecretSha256(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
 }

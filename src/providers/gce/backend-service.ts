@@ -5,9 +5,9 @@
 // (a stale one is re-read and retried); scheme and protocol cannot, and replace the
 // service together with the forwarding rules in front of it.
 import type { protos } from '@google-cloud/compute';
+import { createHash } from 'node:crypto';
 import { isFingerprintConflict, isNotFound } from './errors.js';
 import { namesFilter, type CallContext, type Diff, type Key, type Kind } from './kind.js';
-import { iapSecretSha256 } from './backend-config.js';
 import { sameLink, sameLinkSet } from './links.js';
 
 export type BackendService = protos.google.cloud.compute.v1.IBackendService;
@@ -60,7 +60,7 @@ function canonical(v: unknown): string {
 function sameIap(want: BackendService['iap'], have: BackendService['iap']): boolean {
   if (!want) return true;
   if (Boolean(want.enabled) !== Boolean(have?.enabled) || (want.oauth2ClientId ?? '') !== (have?.oauth2ClientId ?? '')) return false;
-  return want.oauth2ClientSecret == null || iapSecretSha256(want.oauth2ClientSecret) === (have?.oauth2ClientSecretSha256 ?? '');
+  return want.oauth2ClientSecret == null || createHash('sha256').update(want.oauth2ClientSecret).digest('hex') === (have?.oauth2ClientSecretSha256 ?? '');
 }
 
 /** securityPolicy is output-only on the resource: GCE attaches a policy only through setSecurityPolicy. */

@@ -3,7 +3,9 @@
 // and ingress-gce builds it: sslPolicy names an SslPolicy for the target HTTPS proxy;
 // redirectToHttps gives the HTTP proxy its own URL map (k8s2-rm-…) whose default is a
 // redirect to HTTPS, so no plain-HTTP request reaches a backend.
-import type { UrlMap } from './url-map.js';
+import type { protos } from '@google-cloud/compute';
+
+type UrlMap = protos.google.cloud.compute.v1.IUrlMap;
 
 export interface FrontendConfigSpec {
   readonly sslPolicy?: string;

@@ -22,7 +22,7 @@ import { globalHealthCheckKind, healthCheckBody, timingOf, type HealthCheck } fr
 import { instanceGroupKind, observeInstanceGroups } from './instance-group.js';
 import { capturingAddress, observe, synthesize, type CallContext, type Desired, type Key, type Observed, type RunState, type Step } from './kind.js';
 import { igDesired, type LbPlan } from './l4.js';
-import { zonalLink } from './links.js';
+import { sameLink, zonalLink } from './links.js';
 import { instanceGroupName, l7Names, namedPort, type L7Names } from './names.js';
 import { instancesByZone } from './nodes.js';
 import { ownedDescription, ownershipLabels, ownershipOf } from './ownership.js';
@@ -125,13 +125,18 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     observe(globalForwardingRuleKind, call, cand.forwardingRules, clusterName, ref.uid),
     observe(targetHttpProxyKind, call, cand.httpProxy, clusterName, ref.uid),
     observe(targetHttpsProxyKind, call, cand.httpsProxy, clusterName, ref.uid),
-    observe(urlMapKind, call, cand.urlMap, clusterName, ref.uid),
+    // The redirect map is looked up only when it matters (below): one read less per ensure.
+    observe(urlMapKind, call, [{ name: names.urlMap }], clusterName, ref.uid),
     observe(fwKind, call, cand.firewall, clusterName, ref.uid),
     observeInstanceGroups(call, instanceGroupName(options.clusterId), clusterName),
     observeSslCertificates(call, names.sslCertificatePrefix, clusterName, ref.uid),
     observeBackends(call, backendPrefix(names), clusterName, ref.uid),
     o.staticIpName !== undefined ? globalAddressKind.get(call, { name: o.staticIpName }) : Promise.resolve(undefined),
   ]);
+
+  const redirectLink = link.global('urlMaps', names.redirectUrlMap);
+  const proxyOnRedirect = httpProxies.some((p) => sameLink(p.resource.urlMap, redirectLink));
+  const redirectMaps = redirect || proxyOnRedirect ? await observe(urlMapKind, call, [{ name: names.redirectUrlMap }], clusterName, ref.uid) : [];
 
   // ---- address ------------------------------------------------------------------------
   if (o.staticIpName !== undefined && !staticAddress?.address) {
@@ -237,7 +242,7 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     { key: { name: names.urlMap }, body: () => urlMap },
     ...(redirect ? [{ key: { name: names.redirectUrlMap }, body: () => redirect }] : []),
   ];
-  const httpMapLink = redirect ? link.global('urlMaps', names.redirectUrlMap) : urlMapLink;
+  const httpMapLink = redirect ? redirectLink : urlMapLink;
   const wantHttpProxy: Desired<TargetHttpProxy>[] = wantHttp ? [{ key: { name: names.httpProxy }, body: () => ({ description, urlMap: httpMapLink }) }] : [];
   const wantHttpsProxy: Desired<TargetHttpsProxy>[] = wantHttps
     ? [
@@ -269,7 +274,7 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     ...synthesize({ ...common, kind: instanceGroupKind, want: wantGroups, have: groups }),
     ...synthesize({ ...common, kind: globalBackendServiceKind, want: wantServices, have: backends.services }),
     ...synthesize({ ...common, kind: sslCertificateKind, want: wantCerts, have: certs }),
-    ...synthesize({ ...common, kind: urlMapKind, want: wantUrlMap, have: urlMaps }),
+    ...synthesize({ ...common, kind: urlMapKind, want: wantUrlMap, have: [...urlMaps, ...redirectMaps] }),
     ...synthesize({ ...common, kind: targetHttpProxyKind, want: wantHttpProxy, have: httpProxies }),
     ...synthesize({ ...common, kind: targetHttpsProxyKind, want: wantHttpsProxy, have: httpsProxies }),
     ...synthesize({ ...common, kind: globalForwardingRuleKind, want: wantRules, have: forwardingRules, leftovers: 'teardown' }),
