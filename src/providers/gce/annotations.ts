@@ -24,6 +24,9 @@ import type { LbKind } from '../../model/ref.js';
 import type { BackendProtocol } from '../../model/spec.js';
 import type { BackendProtocolResult } from '../types.js';
 import type { ModelError } from '../../model/validation.js';
+import type { ResolvedBackendConfig } from './backend-config.js';
+import type { ResolvedFrontendConfig } from './frontend-config.js';
+import type { ResolvedManagedCertificate } from './managed-certificate.js';
 import { GCE_NAME } from './options.js';
 
 export const ANNOTATION_LB_TYPE = 'networking.gke.io/load-balancer-type';
@@ -71,6 +74,15 @@ export interface GceLbOptions {
   readonly staticIpName?: string;
   readonly preSharedCerts: readonly string[];
   readonly allowHttp: boolean;
+  /**
+   * Ingress only: the BackendConfig of each backend Service port that names one, keyed by
+   * backendConfigKey; the controller reads them (providers read no Kubernetes objects).
+   */
+  readonly backendConfigs?: Readonly<Record<string, ResolvedBackendConfig>>;
+  /** Ingress only: the FrontendConfig its networking.gke.io/v1beta1.FrontendConfig annotation names, as the controller read it. */
+  readonly frontendConfig?: ResolvedFrontendConfig;
+  /** Ingress only: the ManagedCertificates its networking.gke.io/managed-certificates annotation names, as the controller read them. */
+  readonly managedCertificates?: readonly ResolvedManagedCertificate[];
 }
 
 export const DEFAULT_GCE_OPTIONS: GceLbOptions = {

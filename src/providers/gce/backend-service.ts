@@ -5,9 +5,10 @@
 // GCE handed out (a stale one is re-read and retried); scheme and an L4 protocol cannot,
 // and replace the service together with the forwarding rules in front of it.
 import type { protos } from '@google-cloud/compute';
+import { createHash } from 'node:crypto';
 import { isFingerprintConflict, isNotFound } from './errors.js';
 import { namesFilter, type CallContext, type Diff, type Key, type Kind } from './kind.js';
-import { sameLinkSet } from './links.js';
+import { sameLink, sameLinkSet } from './links.js';
 
 export type BackendService = protos.google.cloud.compute.v1.IBackendService;
 
@@ -28,7 +29,59 @@ function diffBackendService(want: BackendService, have: BackendService): Diff {
   if (String(want.sessionAffinity ?? 'NONE') !== String(have.sessionAffinity ?? 'NONE')) fields.push('sessionAffinity');
   if ((want.portName ?? '') !== (have.portName ?? '')) fields.push('portName');
   if (want.timeoutSec != null && want.timeoutSec !== have.timeoutSec) fields.push('timeoutSec');
+  // The fields a BackendConfig sets (backend-config.ts); unset on both sides is no change.
+  for (const f of CONFIG_FIELDS) if (canonical(want[f]) !== canonical(have[f])) fields.push(f);
+  if (!sameIap(want.iap, have.iap)) fields.push('iap');
+  // Absent: lbc leaves whatever policy is attached (GKE: removing securityPolicy from a BackendConfig does not detach it).
+  if (want.securityPolicy != null && !sameLink(want.securityPolicy, have.securityPolicy)) fields.push('securityPolicy');
   return { fields };
+}
+
+const CONFIG_FIELDS = ['connectionDraining', 'affinityCookieTtlSec', 'customRequestHeaders', 'customResponseHeaders', 'logConfig', 'enableCDN', 'cdnPolicy'] as const;
+
+const EMPTY = new Set(['', '0', 'false', '[]', '{}', 'null']);
+
+/**
+ * JSON with sorted keys, where the zero values GCE omits or fills in compare equal to
+ * absent; the decoded messages' `_field` oneof markers are not data.
+ */
+function canonical(v: unknown): string {
+  const norm = (x: unknown): unknown => {
+    if (Array.isArray(x)) return x.map(norm);
+    if (x && typeof x === 'object') {
+      const entries = Object.entries(x)
+        .filter(([k]) => !k.startsWith('_'))
+        .map(([k, y]) => [k, norm(y)] as const)
+        .filter(([, y]) => !EMPTY.has(JSON.stringify(y ?? null)))
+        .sort(([a], [b]) => (a < b ? -1 : 1));
+      return Object.fromEntries(entries);
+    }
+    return x;
+  };
+  const s = JSON.stringify(norm(v) ?? null);
+  return EMPTY.has(s) ? '' : s;
+}
+
+/** GCE never returns the OAuth secret, only its SHA-256; compare against that. */
+function sameIap(want: BackendService['iap'], have: BackendService['iap']): boolean {
+  if (!want) return true;
+  if (Boolean(want.enabled) !== Boolean(have?.enabled) || (want.oauth2ClientId ?? '') !== (have?.oauth2ClientId ?? '')) return false;
+  return want.oauth2ClientSecret == null || createHash('sha256').update(want.oauth2ClientSecret).digest('hex') === (have?.oauth2ClientSecretSha256 ?? '');
+}
+
+/** securityPolicy is output-only on the resource: GCE attaches a policy only through setSecurityPolicy. */
+function withoutPolicy(body: BackendService): BackendService {
+  const { securityPolicy: _policy, ...rest } = body;
+  return rest;
+}
+
+/** Global only: BackendConfig (the one source of a policy) applies to Ingress backends. */
+async function setSecurityPolicy(ctx: CallContext, key: Key, policy: string): Promise<void> {
+  const { compute, signal } = ctx;
+  const securityPolicyReferenceResource = policy === '' ? {} : { securityPolicy: policy };
+  await compute.write('backendServices.setSecurityPolicy', key.name, signal, (o) =>
+    compute.backendServices.setSecurityPolicy({ project: compute.project, backendService: key.name, securityPolicyReferenceResource }, o),
+  );
 }
 
 type Scope = { readonly regional: true } | { readonly regional: false };
@@ -88,8 +141,9 @@ function backendServiceKind(scope: Scope): Kind<BackendService> {
           )
         : compute.list('backendServices.list', names.join(','), signal, (o) => compute.backendServices.list({ project: compute.project, filter }, o));
     },
-    insert: async ({ compute, signal }, key, body) => {
-      const backendServiceResource = { ...body, name: key.name };
+    insert: async (ctx, key, body) => {
+      const { compute, signal } = ctx;
+      const backendServiceResource = { ...withoutPolicy(body), name: key.name };
       if (scope.regional) {
         await compute.write('regionBackendServices.insert', key.name, signal, (o) =>
           compute.regionBackendServices.insert({ project: compute.project, region: compute.region, backendServiceResource }, o),
@@ -97,6 +151,7 @@ function backendServiceKind(scope: Scope): Kind<BackendService> {
       } else {
         await compute.write('backendServices.insert', key.name, signal, (o) => compute.backendServices.insert({ project: compute.project, backendServiceResource }, o));
       }
+      if (body.securityPolicy) await setSecurityPolicy(ctx, key, body.securityPolicy);
     },
     remove: async ({ compute, signal }, key) => {
       try {
@@ -112,12 +167,17 @@ function backendServiceKind(scope: Scope): Kind<BackendService> {
       }
     },
     diff: diffBackendService,
-    update: (ctx, key, want, have) =>
-      updateWithFingerprint(
-        () => getService(ctx, scope, key),
-        (fingerprint) => putService(ctx, scope, key, { ...want, ...(fingerprint !== undefined ? { fingerprint } : {}) }),
-        have,
-      ),
+    update: async (ctx, key, want, have, fields) => {
+      if (fields.some((f) => f !== 'securityPolicy')) {
+        // The PUT leaves the attached policy alone (output-only there); it changes only below.
+        await updateWithFingerprint(
+          () => getService(ctx, scope, key),
+          (fingerprint) => putService(ctx, scope, key, { ...withoutPolicy(want), ...(fingerprint !== undefined ? { fingerprint } : {}) }),
+          have,
+        );
+      }
+      if (fields.includes('securityPolicy')) await setSecurityPolicy(ctx, key, want.securityPolicy ?? '');
+    },
   };
 }
 

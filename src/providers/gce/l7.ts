@@ -10,7 +10,10 @@
 import type { InstanceTargetSet, L7Spec, TlsCertificate } from '../../model/spec.js';
 import { globalAddressKind, type Address } from './address.js';
 import type { GceLbOptions } from './annotations.js';
+import { applyHealthCheckConfig, backendConfigKey, backendConfigProblems, backendServiceFields } from './backend-config.js';
 import { globalBackendServiceKind, type BackendService } from './backend-service.js';
+import { frontendConfigProblems, redirectsToHttps, redirectUrlMap } from './frontend-config.js';
+import { managedCertificateBody, managedCertificateContent, managedCertificateProblems } from './managed-certificate.js';
 import { links, networkProjectOf, networkUrl, type PlanContext } from './context.js';
 import { GceError } from './errors.js';
 import { firewallKind, L7_HEALTH_CHECK_RANGES, portRanges, type Firewall } from './firewall.js';
@@ -19,7 +22,7 @@ import { globalHealthCheckKind, healthCheckBody, timingOf, type HealthCheck } fr
 import { instanceGroupKind, observeInstanceGroups } from './instance-group.js';
 import { capturingAddress, observe, synthesize, type CallContext, type Desired, type Key, type Observed, type RunState, type Step } from './kind.js';
 import { igDesired, type LbPlan } from './l4.js';
-import { zonalLink } from './links.js';
+import { sameLink, zonalLink } from './links.js';
 import { instanceGroupName, l7Names, namedPort, type L7Names } from './names.js';
 import { instancesByZone } from './nodes.js';
 import { ownedDescription, ownershipLabels, ownershipOf } from './ownership.js';
@@ -40,7 +43,7 @@ export function l7Candidates(names: L7Names) {
     forwardingRules: [{ name: names.httpForwardingRule }, { name: names.httpsForwardingRule }],
     httpProxy: [{ name: names.httpProxy }],
     httpsProxy: [{ name: names.httpsProxy }],
-    urlMap: [{ name: names.urlMap }],
+    urlMap: [{ name: names.urlMap }, { name: names.redirectUrlMap }],
     firewall: [{ name: names.firewall }],
   } satisfies Record<string, Key[]>;
 }
@@ -96,15 +99,24 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
   const https = spec.listeners.find((l) => l.protocol === 'HTTPS');
   const secretCerts = (https?.certificates ?? []).filter((c): c is Extract<TlsCertificate, { source: 'secret' }> => c.source === 'secret');
   const providerCerts = (https?.certificates ?? []).filter((c): c is Extract<TlsCertificate, { source: 'provider' }> => c.source === 'provider');
-  // ingress-gce puts pre-shared certificates first, then those from Secrets.
+  const managedProblems = (o.managedCertificates ?? []).flatMap(managedCertificateProblems);
+  if (managedProblems.length > 0) throw invalid(managedProblems.join('; '));
+  const managed = (o.managedCertificates ?? []).map((m) => ({ name: names.sslCertificate(managedCertificateContent(m)), cert: m }));
+  // ingress-gce puts pre-shared certificates first (GKE's managed-certificate controller
+  // hands its certificates over as pre-shared ones), then those from Secrets.
   const certLinks = [
     ...o.preSharedCerts.map((n) => certificateLink(pc, n)),
+    ...managed.map((m) => link.global('sslCertificates', m.name)),
     ...providerCerts.map((c) => certificateLink(pc, c.id)),
     ...secretCerts.map((c) => link.global('sslCertificates', names.sslCertificate(c.certPem))),
   ].filter((l, i, all) => all.indexOf(l) === i);
   const wantHttps = certLinks.length > 0;
   const wantHttp = o.allowHttp;
   if (!wantHttp && !wantHttps) throw invalid('kubernetes.io/ingress.allow-http is "false" and there is no TLS certificate: the load balancer would have no port');
+  const frontendProblems = o.frontendConfig ? frontendConfigProblems(o.frontendConfig, wantHttps, wantHttp) : [];
+  if (frontendProblems.length > 0) throw invalid(frontendProblems.join('; '));
+  const redirect = o.frontendConfig !== undefined && redirectsToHttps(o.frontendConfig) ? redirectUrlMap(o.frontendConfig, description) : undefined;
+  const sslPolicy = o.frontendConfig?.spec.sslPolicy;
 
   const cand = l7Candidates(names);
   const fwKind = firewallKind(networkProjectOf(options));
@@ -113,13 +125,18 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     observe(globalForwardingRuleKind, call, cand.forwardingRules, clusterName, ref.uid),
     observe(targetHttpProxyKind, call, cand.httpProxy, clusterName, ref.uid),
     observe(targetHttpsProxyKind, call, cand.httpsProxy, clusterName, ref.uid),
-    observe(urlMapKind, call, cand.urlMap, clusterName, ref.uid),
+    // The redirect map is looked up only when it matters (below): one read less per ensure.
+    observe(urlMapKind, call, [{ name: names.urlMap }], clusterName, ref.uid),
     observe(fwKind, call, cand.firewall, clusterName, ref.uid),
     observeInstanceGroups(call, instanceGroupName(pc.identity.clusterId), clusterName),
     observeSslCertificates(call, names.sslCertificatePrefix, clusterName, ref.uid),
     observeBackends(call, backendPrefix(names), clusterName, ref.uid),
     o.staticIpName !== undefined ? globalAddressKind.get(call, { name: o.staticIpName }) : Promise.resolve(undefined),
   ]);
+
+  const redirectLink = link.global('urlMaps', names.redirectUrlMap);
+  const proxyOnRedirect = httpProxies.some((p) => sameLink(p.resource.urlMap, redirectLink));
+  const redirectMaps = redirect || proxyOnRedirect ? await observe(urlMapKind, call, [{ name: names.redirectUrlMap }], clusterName, ref.uid) : [];
 
   // ---- address ------------------------------------------------------------------------
   if (o.staticIpName !== undefined && !staticAddress?.address) {
@@ -152,17 +169,28 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
   const wantChecks: Desired<HealthCheck>[] = [];
   const wantServices: Desired<BackendService>[] = [];
   const hcPorts: number[] = [];
+  const configProblems = Object.values(o.backendConfigs ?? {}).flatMap(backendConfigProblems);
+  if (configProblems.length > 0) throw invalid(configProblems.join('; '));
   for (const t of targetSets) {
     const name = serviceName.get(t.name) ?? '';
     const hc = t.healthCheck;
-    const port = hc.port === 'traffic-port' ? t.nodePort : hc.port;
-    hcPorts.push(port);
+    const config = o.backendConfigs?.[backendConfigKey(t.backend.namespace, t.backend.service, t.backend.port)];
     // cloud.google.com/app-protocols: the backend service and, as ingress-gce's health
     // checks follow the backend's protocol, an HTTP check become HTTPS or HTTP2.
     const backendProtocol = t.backendProtocol ?? 'HTTP';
     const checkProtocol = hc.protocol === 'HTTP' ? backendProtocol : hc.protocol;
     // As ingress-gce: the backing Pods' HTTP readiness probe path, when the builder found one.
-    const check = healthCheckBody({ protocol: checkProtocol, port, ...(hc.protocol !== 'TCP' ? { path: hc.readinessProbePath ?? hc.path } : {}), description, timing: timingOf(hc) });
+    const defaultCheck = healthCheckBody({
+      protocol: checkProtocol,
+      port: hc.port === 'traffic-port' ? t.nodePort : hc.port,
+      ...(hc.protocol !== 'TCP' ? { path: hc.readinessProbePath ?? hc.path } : {}),
+      description,
+      timing: timingOf(hc),
+    });
+    // A BackendConfig's healthCheck overrides what the Service implies (GKE's BackendConfig).
+    const check = applyHealthCheckConfig(defaultCheck, config);
+    const checkPort = (check.httpHealthCheck ?? check.httpsHealthCheck ?? check.http2HealthCheck ?? check.tcpHealthCheck)?.port;
+    if (checkPort != null) hcPorts.push(checkPort);
     wantChecks.push({ key: { name }, body: () => check });
     wantServices.push({
       key: { name },
@@ -174,6 +202,7 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
         timeoutSec: BACKEND_TIMEOUT_SEC,
         healthChecks: [link.global('healthChecks', name)],
         backends: groupLinks.map((group) => ({ group, balancingMode: 'RATE', maxRatePerInstance: 1, capacityScaler: 1 })),
+        ...(config ? backendServiceFields(config, (policy) => link.global('securityPolicies', policy)) : {}),
       }),
     });
   }
@@ -195,10 +224,13 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
   ];
 
   // ---- certificates, URL map, proxies, forwarding rules -------------------------------------
-  const wantCerts: Desired<SslCertificate>[] = secretCerts.map((c) => ({
-    key: { name: names.sslCertificate(c.certPem) },
-    body: () => ({ description, certificate: c.certPem, privateKey: c.keyPem }),
-  }));
+  const wantCerts: Desired<SslCertificate>[] = [
+    ...secretCerts.map((c) => ({
+      key: { name: names.sslCertificate(c.certPem) },
+      body: (): SslCertificate => ({ description, certificate: c.certPem, privateKey: c.keyPem }),
+    })),
+    ...managed.map((m) => ({ key: { name: m.name }, body: () => managedCertificateBody(m.cert, description) })),
+  ];
   // Requests no rule matches go to the Ingress's defaultBackend, else to the cluster's
   // default backend (the builder resolves kube-system/default-http-backend as one) or the
   // configured backend service, which answer 404: never to an application an Ingress
@@ -215,10 +247,19 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
   }
   const urlMap = buildUrlMap(spec, description, defaultService, serviceLink);
   const urlMapLink = link.global('urlMaps', names.urlMap);
-  const wantUrlMap: Desired<UrlMap>[] = [{ key: { name: names.urlMap }, body: () => urlMap }];
-  const wantHttpProxy: Desired<TargetHttpProxy>[] = wantHttp ? [{ key: { name: names.httpProxy }, body: () => ({ description, urlMap: urlMapLink }) }] : [];
+  const wantUrlMap: Desired<UrlMap>[] = [
+    { key: { name: names.urlMap }, body: () => urlMap },
+    ...(redirect ? [{ key: { name: names.redirectUrlMap }, body: () => redirect }] : []),
+  ];
+  const httpMapLink = redirect ? redirectLink : urlMapLink;
+  const wantHttpProxy: Desired<TargetHttpProxy>[] = wantHttp ? [{ key: { name: names.httpProxy }, body: () => ({ description, urlMap: httpMapLink }) }] : [];
   const wantHttpsProxy: Desired<TargetHttpsProxy>[] = wantHttps
-    ? [{ key: { name: names.httpsProxy }, body: () => ({ description, urlMap: urlMapLink, sslCertificates: certLinks }) }]
+    ? [
+        {
+          key: { name: names.httpsProxy },
+          body: () => ({ description, urlMap: urlMapLink, sslCertificates: certLinks, ...(sslPolicy ? { sslPolicy: link.global('sslPolicies', sslPolicy) } : {}) }),
+        },
+      ]
     : [];
   const rule = (port: number, target: string) => (state: RunState): ForwardingRule => ({
     description,
@@ -242,7 +283,7 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     ...synthesize({ ...common, kind: instanceGroupKind, want: wantGroups, have: groups }),
     ...synthesize({ ...common, kind: globalBackendServiceKind, want: wantServices, have: backends.services }),
     ...synthesize({ ...common, kind: sslCertificateKind, want: wantCerts, have: certs }),
-    ...synthesize({ ...common, kind: urlMapKind, want: wantUrlMap, have: urlMaps }),
+    ...synthesize({ ...common, kind: urlMapKind, want: wantUrlMap, have: [...urlMaps, ...redirectMaps] }),
     ...synthesize({ ...common, kind: targetHttpProxyKind, want: wantHttpProxy, have: httpProxies }),
     ...synthesize({ ...common, kind: targetHttpsProxyKind, want: wantHttpsProxy, have: httpsProxies }),
     ...synthesize({ ...common, kind: globalForwardingRuleKind, want: wantRules, have: forwardingRules, leftovers: 'teardown' }),

@@ -105,6 +105,8 @@ export interface L7Names {
   readonly httpProxy: string;
   readonly httpsProxy: string;
   readonly urlMap: string;
+  /** The HTTP proxy's map when a FrontendConfig asks for redirectToHttps (ingress-gce's RedirectUrlMap, "rm"). */
+  readonly redirectUrlMap: string;
   /** ingress-gce reserves the LB's address under the HTTP forwarding rule's name. */
   readonly address: string;
   /** Health-check ranges to the node ports this LB's backends use. */
@@ -138,6 +140,7 @@ export function l7Names(ref: LbRef, kubeSystemUid: string): L7Names {
     httpProxy: `k8s2-tp-${lb}`,
     httpsProxy: `k8s2-ts-${lb}`,
     urlMap: `k8s2-um-${lb}`,
+    redirectUrlMap: `k8s2-rm-${lb}`,
     address: `k8s2-fr-${lb}`,
     firewall: `k8s2-fw-${lb}`,
     backendService: (targetSet, namespace, service, port) => {

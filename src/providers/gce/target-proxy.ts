@@ -52,7 +52,12 @@ export const targetHttpsProxyKind: Kind<TargetHttpsProxy> = {
   },
   // The order matters: the first certificate is the one served to clients without SNI.
   diff: (want, have): Diff => ({
-    fields: [...(sameLink(want.urlMap, have.urlMap) ? [] : ['urlMap']), ...(certList(want) === certList(have) ? [] : ['sslCertificates'])],
+    fields: [
+      ...(sameLink(want.urlMap, have.urlMap) ? [] : ['urlMap']),
+      ...(certList(want) === certList(have) ? [] : ['sslCertificates']),
+      // A FrontendConfig's sslPolicy; none wanted detaches one a FrontendConfig set before.
+      ...(sameLink(want.sslPolicy, have.sslPolicy) ? [] : ['sslPolicy']),
+    ],
   }),
   update: async ({ compute, signal }, key, want, _have, fields) => {
     if (fields.includes('sslCertificates')) {
@@ -63,6 +68,14 @@ export const targetHttpsProxyKind: Kind<TargetHttpsProxy> = {
             targetHttpsProxy: key.name,
             targetHttpsProxiesSetSslCertificatesRequestResource: { sslCertificates: [...(want.sslCertificates ?? [])] },
           },
+          o,
+        ),
+      );
+    }
+    if (fields.includes('sslPolicy')) {
+      await compute.write('targetHttpsProxies.setSslPolicy', key.name, signal, (o) =>
+        compute.targetHttpsProxies.setSslPolicy(
+          { project: compute.project, targetHttpsProxy: key.name, sslPolicyReferenceResource: want.sslPolicy ? { sslPolicy: want.sslPolicy } : {} },
           o,
         ),
       );

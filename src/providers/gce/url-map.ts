@@ -66,7 +66,9 @@ function canonical(m: UrlMap): string {
   const hostRules = (m.hostRules ?? [])
     .map((h) => ({ hosts: [...(h.hosts ?? [])].sort(), pathMatcher: h.pathMatcher ?? '' }))
     .sort((a, b) => (a.pathMatcher < b.pathMatcher ? -1 : 1));
-  return JSON.stringify({ defaultService: linkPath(m.defaultService), hostRules, pathMatchers });
+  const r = m.defaultUrlRedirect;
+  const redirect = r ? { httpsRedirect: Boolean(r.httpsRedirect), code: String(r.redirectResponseCode ?? 'MOVED_PERMANENTLY_DEFAULT') } : undefined;
+  return JSON.stringify({ defaultService: linkPath(m.defaultService), hostRules, pathMatchers, redirect });
 }
 
 async function getMap(ctx: CallContext, key: Key): Promise<UrlMap | undefined> {

@@ -21,6 +21,7 @@
 // that stay RUNNING until waited on (when asked), and the wait call that finishes them.
 // Faults: scripted HTTP failures, operations that end in error, and "crashes" (every
 // write after the Nth fails, as if the process had died there).
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import nock from 'nock';
@@ -204,9 +205,9 @@ const READS = new Set(['Get', 'List', 'AggregatedList', 'ListInstances', 'Wait']
 export const isWrite = (c: LoggedCall): boolean => !READS.has(c.rpc.split('.')[1] ?? '');
 
 /** Fields holding links to other resources lbc manages; the fake checks they point somewhere. */
-const LINK_FIELDS = ['target', 'backendService', 'urlMap', 'defaultService', 'service'] as const;
+const LINK_FIELDS = ['target', 'backendService', 'urlMap', 'defaultService', 'service', 'sslPolicy'] as const;
 const LINK_LIST_FIELDS = ['healthChecks', 'sslCertificates'] as const;
-const MANAGED = /(addresses|forwardingRules|backendServices|healthChecks|firewalls|instanceGroups|urlMaps|targetHttpProxies|targetHttpsProxies|sslCertificates)\/[^/]+$/;
+const MANAGED = /(addresses|forwardingRules|backendServices|healthChecks|firewalls|instanceGroups|urlMaps|targetHttpProxies|targetHttpsProxies|sslCertificates|sslPolicies)\/[^/]+$/;
 
 const linkPath = (l: string): string => {
   const i = l.indexOf('projects/');
@@ -227,6 +228,19 @@ function referencesOf(r: Json): string[] {
   };
   walk(r);
   return out.filter((p) => MANAGED.test(p));
+}
+
+/**
+ * A backend service as Compute stores it: securityPolicy is output-only (attached by
+ * setSecurityPolicy) and the IAP client secret is never returned, only its SHA-256.
+ */
+function asServed(bs: Json): void {
+  delete bs.securityPolicy;
+  const iap = bs.iap as Json | undefined;
+  if (iap?.oauth2ClientSecret !== undefined) {
+    const { oauth2ClientSecret, ...rest } = iap;
+    bs.iap = { ...rest, oauth2ClientSecretSha256: createHash('sha256').update(String(oauth2ClientSecret)).digest('hex') };
+  }
 }
 
 /** RE2 "field eq regex" filters, the only form lbc sends. */
@@ -609,8 +623,18 @@ export class FakeCompute {
       );
       if (clash) return this.error(400, 'ipInUseByAnotherResource', `IP ${String(resource.IPAddress)} is in use by ${String(clash.name)}`);
     }
-    if (/backendServices$/.test(collection)) resource.sessionAffinity ??= 'NONE';
+    if (/backendServices$/.test(collection)) {
+      const refused = this.backendServiceRefusal(collection, body);
+      if (refused) return refused;
+      resource.sessionAffinity ??= 'NONE';
+      asServed(resource);
+    }
     if (/instanceGroups$/.test(collection)) this.members.set(path, new Set());
+    if (/sslCertificates$/.test(collection) && body.type === 'MANAGED') {
+      // Google provisions it once the domains resolve to the load balancer; until then both stay PROVISIONING.
+      const domains = ((body.managed as Json)?.domains as string[] | undefined) ?? [];
+      resource.managed = { domains, status: 'PROVISIONING', domainStatus: Object.fromEntries(domains.map((d) => [d, 'PROVISIONING'])) };
+    }
     this.store.set(path, resource);
     return this.operation(rpc, collection, path);
   }
@@ -651,6 +675,24 @@ export class FakeCompute {
     return undefined;
   }
 
+  /**
+   * What Compute refuses in a backend service that lbc could send: IAP enabled without its
+   * OAuth client (iap/docs/reference/compute-engine-apis: "If iap.enabled is true, the
+   * oauth2ClientId and oauth2ClientSecret properties must be set") and Cloud CDN where only
+   * the global external schemes take it.
+   */
+  private backendServiceRefusal(collection: string, body: Json): FakeReply | undefined {
+    const iap = body.iap as Json | undefined;
+    if (iap?.enabled === true && (!iap.oauth2ClientId || (!iap.oauth2ClientSecret && !iap.oauth2ClientSecretSha256))) {
+      return this.error(400, 'invalid', "Invalid value for field 'resource.iap': ''. oauth2ClientId and oauth2ClientSecret must be set when IAP is enabled.");
+    }
+    const scheme = String(body.loadBalancingScheme ?? 'EXTERNAL');
+    if (body.enableCDN === true && (/\/regions\//.test(collection) || !['EXTERNAL', 'EXTERNAL_MANAGED'].includes(scheme))) {
+      return this.error(400, 'invalid', "Invalid value for field 'resource.enableCDN': 'true'. Cloud CDN can only be enabled with EXTERNAL or EXTERNAL_MANAGED load balancing scheme.");
+    }
+    return undefined;
+  }
+
   /** The next /96 of the subnet's /64, in the long form GCE answers with. */
   private ipv6From(body: Json): string {
     const subnet = this.store.get(linkPath(String(body.subnetwork))) ?? {};
@@ -685,8 +727,18 @@ export class FakeCompute {
     const server = { kind: have.kind, id: have.id, name: have.name, selfLink: have.selfLink, creationTimestamp: have.creationTimestamp, region: have.region, zone: have.zone };
     // In proto3 JSON an empty map is the same as no map: a PATCH leaves such a field alone.
     const changes = patch ? Object.fromEntries(Object.entries(body).filter(([, v]) => !(v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0))) : body;
+    const collection = path.replace(/\/[^/]+$/, '');
+    if (/backendServices$/.test(collection)) {
+      const refused = this.backendServiceRefusal(collection, { ...(patch ? have : {}), ...changes });
+      if (refused) return refused;
+    }
     const next: Json = patch ? { ...have, ...changes } : { ...server, ...body };
     for (const k of Object.keys(next)) if (next[k] === undefined) delete next[k];
+    if (/backendServices$/.test(collection)) {
+      // Output-only: an update never attaches or detaches a policy, setSecurityPolicy does.
+      asServed(next);
+      if (have.securityPolicy !== undefined) next.securityPolicy = have.securityPolicy;
+    }
     next.fingerprint = Buffer.from(`fp-${++this.seq}`).toString('base64');
     this.store.set(path, next);
     return this.operation(rpc, path, path);
@@ -736,6 +788,27 @@ export class FakeCompute {
         have.namedPorts = body.namedPorts;
         bump();
         break;
+      case 'SetSecurityPolicy': {
+        const policy = body.securityPolicy as string | undefined;
+        if (policy === undefined || policy === '') {
+          delete have.securityPolicy;
+        } else {
+          if (!this.store.has(linkPath(policy))) return this.error(404, 'notFound', `The resource '${linkPath(policy)}' was not found`);
+          have.securityPolicy = policy;
+        }
+        bump();
+        break;
+      }
+      case 'SetSslPolicy': {
+        const policy = body.sslPolicy as string | undefined;
+        if (policy === undefined || policy === '') delete have.sslPolicy;
+        else {
+          if (!this.store.has(linkPath(policy))) return this.error(404, 'notFound', `The resource '${linkPath(policy)}' was not found`);
+          have.sslPolicy = policy;
+        }
+        bump();
+        break;
+      }
       case 'SetTarget':
       case 'SetUrlMap':
       case 'SetSslCertificates': {
