@@ -169,7 +169,8 @@ export class Controller {
   private readonly routes: Route[];
   /** The Gateway API half, once start() found the Gateway API served. */
   gateway: GatewayWatch | undefined;
-  private gatewayChecked = false;
+  /** Set once: a standby's sync and its election's sync may overlap, and both must wait for the Gateway watch. */
+  private gatewaySetUp: Promise<void> | undefined;
   private readonly env: ReconcilerEnv;
   private readonly writes: WriteClients;
   private readonly makeInformer: <T extends KubeObject>(kind: WatchedKind<T>) => Informer<T>;
@@ -315,7 +316,7 @@ export class Controller {
    * only this, so that when it is elected its caches are warm and it reconciles at once.
    */
   async sync(signal?: AbortSignal): Promise<void> {
-    await this.setUpGateway();
+    await (this.gatewaySetUp ??= this.setUpGateway());
     const informers = this.informers();
     if (!this.informersStarted) {
       this.informersStarted = true;
@@ -330,8 +331,7 @@ export class Controller {
    * leave to list them) lbc serves Services and Ingresses as before, and says so.
    */
   private async setUpGateway(): Promise<void> {
-    if (this.gatewayChecked || this.opts.gatewayApi === false) return;
-    this.gatewayChecked = true;
+    if (this.opts.gatewayApi === false) return;
     let served;
     try {
       served = await discoverGatewayApi(this.opts.clients);
