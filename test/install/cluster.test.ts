@@ -35,8 +35,11 @@ function kubectl(args: string[], input?: string): { code: number | null; out: st
   return { code: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
+const METAL = { provider: 'metal', namespace: NAMESPACE, addresses: ['192.0.2.0/28'] } as const;
+
 describe.skipIf(!KUBECONFIG || !HAS_KUBECTL)('install on a real cluster (needs KUBECONFIG, e.g. ../shared/kube/with-cluster.sh, and kubectl; skipped without)', () => {
-  const objects = buildManifests({ provider: 'metal', namespace: NAMESPACE });
+  // A pool in the config file, as `lbc manifests --provider metal --addresses` writes it (without one the pools are MetalLB's resources).
+  const objects = buildManifests(METAL);
   let dir: string;
   let admin: CoreV1Api;
 
@@ -112,7 +115,7 @@ describe.skipIf(!KUBECONFIG || !HAS_KUBECTL)('install on a real cluster (needs K
   }
 
   it('the controller runs with exactly its ServiceAccount\'s permissions', async () => {
-    const r = kubectl(['apply', '--validate=strict', '-f', '-'], manifestsYaml({ provider: 'metal', namespace: NAMESPACE }));
+    const r = kubectl(['apply', '--validate=strict', '-f', '-'], manifestsYaml(METAL));
     expect(r.code, r.out).toBe(0);
     const kubeconfig = serviceAccountKubeconfig('lbc-controller');
     const asController = clientsFrom(kubeconfig);
@@ -175,7 +178,7 @@ describe.skipIf(!KUBECONFIG || !HAS_KUBECTL)('install on a real cluster (needs K
   }, 150_000);
 
   it('a speaker runs with exactly its ServiceAccount\'s permissions', async () => {
-    expect(kubectl(['apply', '--validate=strict', '-f', '-'], manifestsYaml({ provider: 'metal', namespace: NAMESPACE })).code).toBe(0);
+    expect(kubectl(['apply', '--validate=strict', '-f', '-'], manifestsYaml(METAL)).code).toBe(0);
     const clients = clientsFrom(serviceAccountKubeconfig('lbc-speaker'));
     await until('the roles to take effect', () => clients.core.listServiceForAllNamespaces({ limit: 1 }).then(() => true, () => false), 10_000);
     await expect(clients.core.listSecretForAllNamespaces()).rejects.toMatchObject({ code: 403 });
