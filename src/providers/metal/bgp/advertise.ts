@@ -9,6 +9,7 @@
 // the address's pool (by name, by pool labels, or every pool when it names none) and
 // this node (nodeSelectors) yields the address masked to its aggregation length, sent
 // to the advertisement's peers (all of this node's peers when it names none).
+import type { ServiceView } from '../speaker/announcer.js';
 import { anySelectorMatches, type LabelSelector } from '../node-selector.js';
 import { parseCidr } from '../../../model/ip.js';
 import type { Community } from './community.js';
@@ -53,14 +54,8 @@ export interface BgpPool {
   contains(ip: string): boolean;
 }
 
-export interface BgpService {
-  readonly key: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly ips: readonly string[];
-  readonly local: boolean;
-  readonly readyNodes: ReadonlySet<string>;
-  readonly anyReady: boolean;
-}
+/** A Service as the speaker sees it: the same view layer 2 decides on. */
+export type BgpService = ServiceView;
 
 export interface BgpPlan {
   /** Peer name → the routes it should have from this node. */
