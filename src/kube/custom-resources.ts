@@ -52,7 +52,7 @@ export function asCustomObject<T extends CustomObject>(raw: unknown): T {
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /** The writes lbc makes on a namespaced custom resource (named at each call, for the RBAC scan). */
-export function customObjects<T extends CustomObject>(clients: Pick<KubeClients, 'kc'>, type: { path: string }) {
+export function customObjects<T extends CustomObject<unknown, unknown> = CustomObject>(clients: Pick<KubeClients, 'kc'>, type: { path: string }) {
   const p = parts(type.path);
   const api = customObjectsApi(clients);
   return {

@@ -165,7 +165,7 @@ export function permissionsUsedBy(entry: string): UsedPermission[] {
       for (const verb of ['list', 'watch']) out.push({ apiGroup, resource, verb, from: `${f.name}: informer on ${m[1]}` });
     }
     // `customObjects(clients, Type).create(…)`: a write on a custom resource (src/kube/custom-resources.ts), named at the call.
-    for (const m of f.text.matchAll(/\bcustomObjects\(\s*[\w.]+\s*,\s*(\w+)\s*\)\.(\w+)\(/g)) {
+    for (const m of f.text.matchAll(/\bcustomObjects(?:<\w+>)?\(\s*[\w.]+\s*,\s*(\w+)\s*\)\.(\w+)\(/g)) {
       const path = types.get(m[1]!);
       const call = CUSTOM_OBJECT_CALLS[m[2]!];
       if (!path || !call) throw new Error(`${f.name}: customObjects on ${m[1]}.${m[2]}, which the scan cannot map to a permission`);

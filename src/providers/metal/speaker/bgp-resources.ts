@@ -69,10 +69,6 @@ export async function bgpResourcesServed(clients: Pick<KubeClients, 'kc'>, names
   }
 }
 
-/** ServiceBGPStatus labels, as MetalLB's (internal/k8s/controllers: LabelAnnounceNode, LabelServiceName, LabelServiceNamespace). */
-export const LABEL_ANNOUNCE_NODE = 'metallb.io/node';
-export const LABEL_SERVICE_NAME = 'metallb.io/service-name';
-export const LABEL_SERVICE_NAMESPACE = 'metallb.io/service-namespace';
 
 export type Parsed<T> = { readonly ok: true; readonly value: T; readonly warnings: readonly string[] } | { readonly ok: false; readonly reason: string };
 

@@ -23,14 +23,12 @@ import {
   bgpResourcesServed,
   Communities,
   communityAliases,
-  LABEL_ANNOUNCE_NODE,
-  LABEL_SERVICE_NAME,
-  LABEL_SERVICE_NAMESPACE,
   parseAdvertisement,
   parsePeer,
   peerBfd,
   ServiceBGPStatuses,
 } from './bgp-resources.js';
+import { LABEL_ANNOUNCE_NODE, ServiceStatusObjects, type StatusObject } from './service-status-objects.js';
 import { connectTcpMd5 } from './tcp-md5.js';
 
 /**
@@ -46,6 +44,8 @@ export interface BgpModeInit {
   /** Where MetalLB's resources live (and ServiceBGPStatus objects are written). */
   readonly namespace: string;
   readonly clients: KubeClients;
+  /** The speaker's Pod, owner of its ServiceBGPStatuses (downward API); absent outside a Pod. */
+  readonly pod?: { readonly name: string; readonly uid: string };
   readonly log: Logger;
   readonly pools: () => readonly BgpPool[];
   readonly watch?: WatchFn;
@@ -76,11 +76,9 @@ export class BgpMode {
   private enabled = false;
   private readonly sessions = new Map<string, PeerSession>();
   private readonly warned = new Set<string>();
-  private statusWanted = new Map<string, string[]>();
-  private statusBusy = false;
-  private statusAgain = false;
-  /** Objects this speaker created, by Service key, until its informer sees them (no second create meanwhile). */
-  private readonly created = new Map<string, string>();
+  /** Service key → the peers it is advertised to: what the ServiceBGPStatuses say. */
+  private statusWanted: ReadonlyMap<string, readonly string[]> = new Map();
+  private readonly statusObjects: ServiceStatusObjects<readonly string[]>;
   /** The node's IPv4 InternalIP: the BGP identifier of sessions over IPv6. */
   private nodeIpv4: string | undefined;
   private bfd: BfdEndpoint | undefined;
@@ -96,6 +94,21 @@ export class BgpMode {
     this.communities = newInformer(init.clients, Communities, { ...common, name: 'communities' });
     this.bfdProfiles = newInformer(init.clients, BFDProfiles, { ...common, name: 'bfdprofiles' });
     this.statuses = newInformer(init.clients, ServiceBGPStatuses, { ...common, name: 'servicebgpstatuses', labelSelector: `${LABEL_ANNOUNCE_NODE}=${init.node}` });
+    this.statusObjects = new ServiceStatusObjects({
+      type: ServiceBGPStatuses,
+      writes: {
+        create: (ns, body) => customObjects<StatusObject>(init.clients, ServiceBGPStatuses).create(ns, body),
+        patchStatus: (ns, name, status) => customObjects(init.clients, ServiceBGPStatuses).patchStatus(ns, name, status),
+        delete: (ns, name) => customObjects(init.clients, ServiceBGPStatuses).delete(ns, name),
+      },
+      generateName: 'bgp-',
+      node: init.node,
+      namespace: init.namespace,
+      pod: init.pod,
+      existing: () => this.statuses.cache.list(),
+      status: ({ namespace, name }, peers) => ({ node: init.node, serviceName: name, serviceNamespace: namespace, peers }),
+      failed: (e) => this.warnOnce(`writing ServiceBGPStatus: ${e.message}`, { event: 'bgp-status-failed' }),
+    });
     const changed = (): void => init.changed();
     for (const inf of [this.peers, this.advertisements, this.communities, this.bfdProfiles]) inf.onAdd(changed).onUpdate(changed).onDelete(changed);
   }
@@ -126,10 +139,8 @@ export class BgpMode {
     this.enabled = false;
     if (clean) {
       this.statusWanted = new Map();
-      await this.writeStatuses();
-      // A pass already running when stop() came: wait it out, then one more to delete what it wrote.
-      while (this.statusBusy) await new Promise((r) => setTimeout(r, 10));
-      await this.writeStatuses();
+      this.statusObjects.update(this.statusWanted);
+      await this.statusObjects.settled();
     }
     await Promise.all(this.informers().map((i) => i.stop()));
   }
@@ -179,7 +190,7 @@ export class BgpMode {
     for (const p of live) this.sessions.get(p.name)?.session.set(plan.routes.get(p.name) ?? []);
     for (const key of plan.servicePeers.keys()) if (!this.statusWanted.has(key)) this.init.assigned?.(key);
     this.statusWanted = new Map([...plan.servicePeers].map(([k, v]) => [k, [...v].sort()]));
-    void this.writeStatuses();
+    this.statusObjects.update(this.statusWanted);
   }
 
   // ---- internals ------------------------------------------------------------------
@@ -259,70 +270,6 @@ export class BgpMode {
       if (this.sessions.get(entry.spec.name) !== entry) this.bfd.close(entry.spec.peerAddress);
     } catch (e) {
       this.warnOnce(`BGP peer ${entry.spec.name}: cannot start BFD: ${(e as Error).message}`, { event: 'bfd-failed' });
-    }
-  }
-
-  /** ServiceBGPStatus objects in line with statusWanted; one pass at a time, again if asked meanwhile. */
-  private async writeStatuses(): Promise<void> {
-    if (this.statusBusy) {
-      this.statusAgain = true;
-      return;
-    }
-    this.statusBusy = true;
-    try {
-      do {
-        this.statusAgain = false;
-        await this.statusPass();
-      } while (this.statusAgain);
-    } catch (e) {
-      this.warnOnce(`writing ServiceBGPStatus: ${(e as Error).message}`, { event: 'bgp-status-failed' });
-    } finally {
-      this.statusBusy = false;
-    }
-  }
-
-  private async statusPass(): Promise<void> {
-    const ns = this.init.namespace;
-    const gone = (e: unknown): void => {
-      if ((e as { code?: number }).code !== 404) throw e;
-    };
-    const existing = new Map<string, CustomObject[]>();
-    for (const o of this.statuses.cache.list()) {
-      const l = o.metadata?.labels ?? {};
-      const key = `${l[LABEL_SERVICE_NAMESPACE] ?? ''}/${l[LABEL_SERVICE_NAME] ?? ''}`;
-      existing.set(key, [...(existing.get(key) ?? []), o]);
-    }
-    const wanted = this.statusWanted;
-    for (const [key, name] of [...this.created]) {
-      if (wanted.has(key) || existing.has(key)) continue;
-      this.created.delete(key);
-      await customObjects(this.init.clients, ServiceBGPStatuses).delete(ns, name).catch(gone);
-    }
-    for (const [key, objs] of existing) {
-      // No peers (or a duplicate): MetalLB deletes the object.
-      const extra = wanted.has(key) ? objs.slice(1) : objs;
-      if (this.created.get(key) === objs[0]?.metadata?.name) this.created.delete(key);
-      for (const o of extra) {
-        await customObjects(this.init.clients, ServiceBGPStatuses).delete(ns, o.metadata?.name ?? '').catch(gone);
-      }
-    }
-    for (const [key, peers] of wanted) {
-      const [namespace = '', name = ''] = key.split('/');
-      const status = { node: this.init.node, serviceName: name, serviceNamespace: namespace, peers };
-      const cur = existing.get(key)?.[0];
-      if (cur && JSON.stringify(cur.status ?? {}) === JSON.stringify(status)) continue;
-      let objName = cur?.metadata?.name ?? this.created.get(key);
-      if (!objName) {
-        const created = await customObjects(this.init.clients, ServiceBGPStatuses).create(ns, {
-          apiVersion: ServiceBGPStatuses.apiVersion,
-          kind: ServiceBGPStatuses.kind,
-          metadata: { generateName: 'bgp-', namespace: ns, labels: { [LABEL_ANNOUNCE_NODE]: this.init.node, [LABEL_SERVICE_NAME]: name, [LABEL_SERVICE_NAMESPACE]: namespace } },
-        } as CustomObject);
-        objName = created.metadata?.name ?? '';
-        this.created.set(key, objName);
-      }
-      // status is a subresource: a create ignores it.
-      await customObjects(this.init.clients, ServiceBGPStatuses).patchStatus(ns, objName, status);
     }
   }
 

@@ -192,6 +192,7 @@ export class Speaker {
       // MetalLB's namespace, where the IPAddressPools are read too.
       namespace: init.metal.metallb.namespace,
       clients: init.clients,
+      ...(init.pod ? { pod: init.pod } : {}),
       log: this.log,
       pools: () => bgpPools(this.pools()),
       ...(init.watch ? { watch: init.watch } : {}),
@@ -219,7 +220,7 @@ export class Speaker {
       for (const inf of [this.metallb.pools, this.metallb.advertisements]) inf.onAdd(configChanged).onUpdate(configChanged).onDelete(configChanged);
     }
     this.l2 = new L2Status({
-      kc: init.clients.kc,
+      clients: init.clients,
       node: init.node,
       namespace: m.namespace,
       ...(init.pod ? { pod: init.pod } : {}),
