@@ -2,7 +2,7 @@
 // with fake interfaces and sockets: the speaker's wiring (informers, Leases, gossip,
 // election, announcer) without namespaces or root. The wire test does the same on
 // real wires.
-import type { CoreV1Api, DiscoveryV1Api, V1EndpointSlice } from '@kubernetes/client-node';
+import type { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/config.js';
 import { startDevCluster, type DevCluster } from '../../../src/devcluster/index.js';
@@ -12,6 +12,7 @@ import { parseMetalOptions } from '../../../src/providers/metal/options.js';
 import { rankCandidates } from '../../../src/providers/metal/speaker/election.js';
 import type { FrameSocket } from '../../../src/providers/metal/speaker/responder.js';
 import { leaseName, Speaker, type SpeakerLogFields } from '../../../src/providers/metal/speaker/speaker.js';
+import { writeSlice } from './wire/objects.js';
 
 const NODES = ['n1', 'n2', 'n3'];
 const VIP = '10.9.0.10';
@@ -86,21 +87,7 @@ describe('speaker: three in-process speakers against devcluster', () => {
     }
   }
 
-  async function slice(name: string, service: string, endpoints: { node: string; ready: boolean }[]): Promise<void> {
-    const body: V1EndpointSlice = {
-      metadata: { name, namespace: 'default', labels: { 'kubernetes.io/service-name': service } },
-      addressType: 'IPv4',
-      endpoints: endpoints.map((e, i) => ({ addresses: [`10.200.0.${i + 1}`], nodeName: e.node, conditions: { ready: e.ready } })),
-      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-    };
-    try {
-      const cur = await discovery.readNamespacedEndpointSlice({ namespace: 'default', name });
-      await discovery.replaceNamespacedEndpointSlice({ namespace: 'default', name, body: { ...body, metadata: { ...body.metadata, resourceVersion: cur.metadata?.resourceVersion } } });
-    } catch (e) {
-      if ((e as { code?: number }).code !== 404) throw e;
-      await discovery.createNamespacedEndpointSlice({ namespace: 'default', body });
-    }
-  }
+  const slice = (name: string, service: string, endpoints: { node: string; ready: boolean }[]): Promise<void> => writeSlice(discovery, name, service, endpoints);
 
   async function service(name: string, ip: string, local: boolean): Promise<void> {
     const created = await core.createNamespacedService({

@@ -1,52 +1,45 @@
 // The BGP test bed shared by the test and `npm run bench metal`: the routed fabric
 // (fabric.ts), bird as the router, devcluster with MetalLB's CRDs, Nodes, the lbc
 // config, an HTTP server and `lbc speaker` per node.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, CustomObjectsApi, type CoreV1Api, type DiscoveryV1Api, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CustomObjectsApi, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { startDevCluster, type DevCluster } from '../../../../src/devcluster/index.js';
-import { makeClients } from '../../../../src/kube/client.js';
-import { bundleChildren, removeBundles, serveApiSocket, startChild, type Child } from '../wire/children.js';
-import { writeService, writeSlice } from '../wire/objects.js';
+import { SpeakerBed } from '../wire/speaker-bed.js';
 import { Bird, NODE_ASN, ROUTER_ASN } from './bird.js';
 import { Fabric, ROUTER_IP4, ROUTER_IP6 } from './fabric.js';
 
 const CRDS = new URL('../../../../../shared/crds/metallb-v0.16.1/', import.meta.url).pathname;
-const CHILD_START_MS = 60_000;
 /** The speakers' Lease namespace, and MetalLB's (`metallb.namespace`) here too. */
 export const NAMESPACE = 'lbc-system';
 export const POOL = ['10.77.0.0/24', 'fd00:77::/120'] as const;
 /** The IPv6 sessions are TCP MD5-signed: the router refuses them without it. */
 const PASSWORD6 = 'lbc-md5-test';
 
-export class BgpCluster {
+export class BgpCluster extends SpeakerBed {
   readonly fabric = new Fabric();
   bird!: Bird;
-  readonly children: Child[] = [];
-  readonly speakers = new Map<string, Child>();
-  core!: CoreV1Api;
-  discovery!: DiscoveryV1Api;
   custom!: CustomObjectsApi;
-  private dev: DevCluster | undefined;
-  private apiServer: Server | undefined;
-  private dir = '';
-  private configPath = '';
-  private apiSocket = '';
-  private apiPort = '';
 
   constructor(
     readonly nodes: readonly string[],
     readonly vips: readonly string[],
     /** Nodes whose IPv4 session runs BFD (BGPPeer router-bfd with BFDProfile fast, 100 ms x3). */
     readonly bfdNodes: readonly string[] = [],
-  ) {}
+  ) {
+    super(nodes);
+  }
+
+  protected nsOf(node: string): string {
+    return this.fabric.node(node).ns;
+  }
+
+  protected ip4Of(node: string): string {
+    return this.fabric.node(node).ip4;
+  }
 
   async start(opts: { holdTime?: number } = {}): Promise<void> {
-    this.dir = mkdtempSync(join(tmpdir(), 'lbc-bgp-'));
-    await bundleChildren();
+    await this.prepare('lbc-bgp-');
     this.fabric.build(this.nodes);
     for (const n of this.nodes) this.fabric.deliverLocally(n, this.vips);
     this.bird = new Bird(this.fabric.routerNs, ROUTER_IP4);
@@ -57,15 +50,16 @@ export class BgpCluster {
       ]),
       { holdTime: opts.holdTime ?? 3, bfdIntervalMs: 100 },
     );
-
-    this.dev = await startDevCluster({ port: 0 });
-    this.apiPort = new URL(this.dev.url).port;
-    this.apiSocket = join(this.dir, 'api.sock');
-    this.apiServer = await serveApiSocket(this.apiSocket, Number(this.apiPort));
-    const kc = this.dev.kubeConfig();
-    const clients = makeClients(kc);
-    this.core = clients.core;
-    this.discovery = clients.discovery;
+    const kc = await this.startCluster(NAMESPACE, [
+      'clusterName: bgp',
+      'providers:',
+      '  - name: metal',
+      '    type: metal',
+      '    options:',
+      `      metallb: { namespace: ${NAMESPACE} }`,
+      '      pools:',
+      `        - { name: bgp, addresses: [${POOL.map((p) => `"${p}"`).join(', ')}] }`,
+    ]);
     this.custom = kc.makeApiClient(CustomObjectsApi);
     const ext = kc.makeApiClient(ApiextensionsV1Api);
     for (const f of ['bgppeers', 'bgpadvertisements', 'communities', 'bfdprofiles', 'servicebgpstatuses']) {
@@ -74,27 +68,7 @@ export class BgpCluster {
         if (body?.kind === 'CustomResourceDefinition') await ext.createCustomResourceDefinition({ body });
       }
     }
-    await this.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
-    for (const n of this.nodes) {
-      await this.core.createNode({
-        body: {
-          metadata: { name: n, labels: { 'kubernetes.io/hostname': n } },
-          status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: this.fabric.node(n).ip4 }] },
-        },
-      });
-    }
-    this.configPath = join(this.dir, 'lbc.yaml');
-    writeFileSync(
-      this.configPath,
-      ['clusterName: bgp', 'providers:', '  - name: metal', '    type: metal', '    options:', `      metallb: { namespace: ${NAMESPACE} }`, '      pools:', `        - { name: bgp, addresses: [${POOL.map((p) => `"${p}"`).join(', ')}] }`, ''].join('\n'),
-    );
-    const started: Promise<string>[] = [];
-    for (const n of this.nodes) {
-      const h = startChild(`http ${n}`, this.fabric.node(n).ns, './http-child.ts', [n]);
-      this.children.push(h);
-      started.push(h.waitFor(/listening/, CHILD_START_MS));
-    }
-    await Promise.all(started);
+    await Promise.all(this.startHttpServers());
   }
 
   /**
@@ -116,22 +90,6 @@ export class BgpCluster {
     await create('bgpadvertisements', 'v1beta1', 'BGPAdvertisement', 'all', { ipAddressPools: ['bgp'], communities: ['65535:65281', 'no-export-here', 'large:64513:1:2'], ...advertisement });
   }
 
-  async startSpeaker(node: string): Promise<Child> {
-    const c = startChild(`speaker ${node}`, this.fabric.node(node).ns, './speaker-child.ts', [node, this.configPath, this.dev?.kubeconfigPath ?? '', this.apiSocket, this.apiPort]);
-    this.children.push(c);
-    this.speakers.set(node, c);
-    await c.waitFor(/takes part/, CHILD_START_MS);
-    return c;
-  }
-
-  async service(name: string, ips: readonly string[], local: boolean): Promise<void> {
-    await writeService(this.core, name, ips, local);
-  }
-
-  async slice(name: string, service: string, endpoints: { node: string; ready: boolean }[]): Promise<void> {
-    await writeSlice(this.discovery, name, service, endpoints);
-  }
-
   /** The node addresses the router's kernel forwards `prefix` to. */
   nextHops(prefix: string): string[] {
     return this.fabric.kernelNextHops(prefix);
@@ -146,14 +104,10 @@ export class BgpCluster {
   }
 
   async stop(): Promise<string[]> {
-    for (const c of this.children) c.kill('SIGKILL');
-    await Promise.all(this.children.map((c) => Promise.race([c.exited, new Promise((r) => setTimeout(r, 3000))])));
+    await this.stopCluster();
     this.bird?.stop();
-    this.apiServer?.close();
-    await this.dev?.stop();
     const errors = this.fabric.destroy();
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
-    removeBundles();
+    this.removeScratch();
     return errors;
   }
 }

@@ -2,21 +2,11 @@
 // and bridge, devcluster reachable from inside them, Nodes, the lbc config, an HTTP
 // server and a speaker per node, and the client.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { CoreV1Api, DiscoveryV1Api, KubeConfig } from '@kubernetes/client-node';
-import { startDevCluster, type DevCluster } from '../../../../src/devcluster/index.js';
-import { makeClients } from '../../../../src/kube/client.js';
-import { bundleChildren, ClientControl, removeBundles, serveApiSocket, startChild, type Child } from './children.js';
+import { ClientControl, startChild } from './children.js';
 import { leftover, Wire } from './netns.js';
-import { writeService, writeSlice } from './objects.js';
+import { CHILD_START_MS, SpeakerBed } from './speaker-bed.js';
 
 export const POOL_V4 = ['10.123.0.100', '10.123.0.120'] as const;
-// A child compiles its TypeScript with tsx before its first line: seconds when idle, far
-// more when the whole suite shares two cores (seen: over 20 s for a speaker).
-const CHILD_START_MS = 60_000;
 export const POOL_V6 = ['fd00:123::100', 'fd00:123::120'] as const;
 
 export interface WireClusterOptions {
@@ -31,89 +21,45 @@ interface Replies {
   replies: { mac: string; afterMs: number }[];
 }
 
-export class WireCluster {
+export class WireCluster extends SpeakerBed {
   readonly wire = new Wire();
-  readonly children: Child[] = [];
-  readonly speakers = new Map<string, Child>();
   client!: ClientControl;
-  core!: CoreV1Api;
-  discovery!: DiscoveryV1Api;
-  private dev: DevCluster | undefined;
-  private apiServer: Server | undefined;
-  private dir = '';
-  private configPath = '';
-  private apiSocket = '';
-  private apiPort = '';
 
-  constructor(readonly opts: WireClusterOptions) {}
+  constructor(readonly opts: WireClusterOptions) {
+    super(opts.nodes);
+  }
+
+  protected nsOf(node: string): string {
+    return this.wire.member(node).ns;
+  }
+
+  protected ip4Of(node: string): string {
+    return this.wire.member(node).ip4;
+  }
 
   async start(): Promise<void> {
-    this.dir = mkdtempSync(join(tmpdir(), 'lbc-wire-'));
-    await bundleChildren();
+    await this.prepare('lbc-wire-');
     const hosts: Record<string, number> = { client: 10 };
     this.opts.nodes.forEach((n, i) => (hosts[n] = i + 1));
     this.wire.build(hosts);
     for (const n of this.opts.nodes) this.wire.deliverLocally(n, this.opts.vips);
-
-    this.dev = await startDevCluster({ port: 0 });
-    this.apiPort = new URL(this.dev.url).port;
-    this.apiSocket = join(this.dir, 'api.sock');
-    this.apiServer = await serveApiSocket(this.apiSocket, Number(this.apiPort));
-    const clients = makeClients(this.dev.kubeConfig());
-    this.core = clients.core;
-    this.discovery = clients.discovery;
-    await this.core.createNamespace({ body: { metadata: { name: 'lbc-system' } } });
-    for (const n of this.opts.nodes) {
-      await this.core.createNode({
-        body: {
-          metadata: { name: n, labels: { 'kubernetes.io/hostname': n } },
-          status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: this.wire.member(n).ip4 }] },
-        },
-      });
-    }
-    this.configPath = join(this.dir, 'lbc.yaml');
-    writeFileSync(
-      this.configPath,
-      [
-        'clusterName: wire',
-        'providers:',
-        '  - name: metal',
-        '    type: metal',
-        '    options:',
-        '      pools:',
-        `        - { name: wire, addresses: ["${POOL_V4.join('-')}", "${POOL_V6.join('-')}"] }`,
-        `      speaker: { heartbeatInterval: ${this.opts.heartbeatInterval ?? '200ms'}, deadAfter: ${this.opts.deadAfter ?? '700ms'}, gratuitousFor: 5s }`,
-        '',
-      ].join('\n'),
-    );
-    // Started together: each child compiles its TypeScript first, slow on a loaded machine.
-    const started: Promise<string>[] = [];
-    for (const n of this.opts.nodes) {
-      const h = startChild(`http ${n}`, this.wire.member(n).ns, './http-child.ts', [n]);
-      this.children.push(h);
-      started.push(h.waitFor(/listening/, CHILD_START_MS));
-    }
+    await this.startCluster('lbc-system', [
+      'clusterName: wire',
+      'providers:',
+      '  - name: metal',
+      '    type: metal',
+      '    options:',
+      '      pools:',
+      `        - { name: wire, addresses: ["${POOL_V4.join('-')}", "${POOL_V6.join('-')}"] }`,
+      `      speaker: { heartbeatInterval: ${this.opts.heartbeatInterval ?? '200ms'}, deadAfter: ${this.opts.deadAfter ?? '700ms'}, gratuitousFor: 5s }`,
+    ]);
+    const started = this.startHttpServers();
     const client = this.wire.member('client');
     const c = startChild('client', client.ns, './client-child.ts', ['eth0', client.ip4, client.ip6]);
     this.children.push(c);
     this.client = new ClientControl(c);
     started.push(c.waitFor(/"ev":"ready"/, CHILD_START_MS));
     await Promise.all(started);
-  }
-
-  /** The in-process API server's kubeconfig, for a controller run by the test itself. */
-  kubeConfig(): KubeConfig {
-    if (!this.dev) throw new Error('not started');
-    return this.dev.kubeConfig();
-  }
-
-  /** Starts `lbc speaker` on a node; resolves once it takes part. */
-  async startSpeaker(node: string, env: NodeJS.ProcessEnv = {}): Promise<Child> {
-    const c = startChild(`speaker ${node}`, this.wire.member(node).ns, './speaker-child.ts', [node, this.configPath, this.dev?.kubeconfigPath ?? '', this.apiSocket, this.apiPort], env);
-    this.children.push(c);
-    this.speakers.set(node, c);
-    await c.waitFor(/takes part/, CHILD_START_MS);
-    return c;
   }
 
   macOf(node: string): string {
@@ -168,15 +114,6 @@ export class WireCluster {
     return (await this.client.call<Replies>({ op: 'ns', ip, waitMs })).replies.map((r) => this.nodeOfMac(r.mac));
   }
 
-  async slice(name: string, service: string, endpoints: { node: string; ready: boolean }[]): Promise<void> {
-    await writeSlice(this.discovery, name, service, endpoints);
-  }
-
-  /** A LoadBalancer Service of the metal class whose status holds `ips`, as the controller would leave it. */
-  async service(name: string, ips: readonly string[], local: boolean): Promise<void> {
-    await writeService(this.core, name, ips, local);
-  }
-
   /**
    * Runs an HTTP loop through `vip` (a request every 10 ms, 100 ms timeout), calls
    * `stop`, and returns the ms from `stop` until a request sent after it is answered by `to`.
@@ -206,13 +143,9 @@ export class WireCluster {
 
   /** Stops everything and removes the namespaces; returns what could not be removed. */
   async stop(): Promise<string[]> {
-    for (const c of this.children) c.kill('SIGKILL');
-    await Promise.all(this.children.map((c) => Promise.race([c.exited, new Promise((r) => setTimeout(r, 3000))])));
-    this.apiServer?.close();
-    await this.dev?.stop();
+    await this.stopCluster();
     const errors = this.wire.destroy();
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
-    removeBundles();
+    this.removeScratch();
     return [...errors, ...leftover(this.wire.prefix).map((ns) => `${ns} is still there`)];
   }
 }

@@ -1,4 +1,4 @@
-// The cluster objects the namespace tests (wire and BGP) write: a metal-class Service
+// The cluster objects the speaker tests (in-process, wire and BGP) write: a metal-class Service
 // with the address in its status, as the controller leaves it, and an EndpointSlice
 // with endpoints on given nodes.
 import type { CoreV1Api, DiscoveryV1Api, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
