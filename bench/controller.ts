@@ -24,14 +24,15 @@
 // (100): how many of each; with LBC_BENCH_PHASES=cold the Nodes are created before the
 // controller starts, so that its peak RSS is read with every spec targeting them all
 // (5000 Services over 500 Nodes is the size the memory limit in deploy/ is checked at).
-import { CoreV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
+import type { V1Service } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '../src/kube/client-node.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { validateConfig, type LbcConfig } from '../src/config/config.js';
 import { Controller } from '../src/controller/controller.js';
 import { FINALIZER } from '../src/controller/reconcile.js';
@@ -266,6 +267,9 @@ async function compileForChild(): Promise<{ dir: string; entry: string }> {
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, js);
   }
+  // As `npm run build` ships it: client-node bundled down to what lbc uses.
+  const { bundleClientNode } = (await import(pathToFileURL(join(root, 'src/kube/client-node.build.mjs')).href)) as { bundleClientNode: (file: string) => Promise<void> };
+  await bundleClientNode(join(out, 'src/kube/client-node.js'));
   writeFileSync(join(out, 'package.json'), '{"type":"module"}');
   symlinkSync(join(root, 'node_modules'), join(out, 'node_modules'));
   return { dir: out, entry: join(out, 'bench', 'controller.js') };

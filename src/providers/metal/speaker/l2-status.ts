@@ -9,7 +9,8 @@
 // - a `nodeAssigned` Event on the Service, `announcing from node "<node>" with protocol
 //   "layer2"`, when this node starts announcing it (speaker/main.go handleService).
 // Writes are serialised and retried at the next update, so a failed one is not lost.
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1OwnerReference } from '@kubernetes/client-node';
+import type { KubeConfig, V1OwnerReference } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '../../../kube/client-node.js';
 import type { EventRecorder } from '../../../kube/events.js';
 import type { Logger } from '../../../kube/logger.js';
 import type { CustomObject } from '../../../kube/metallb.js';
