@@ -44,8 +44,12 @@ import { serviceWatchSource } from './resumable-watch.js';
 import type { ControllerFigures } from './headline.js';
 import { ms, pool } from './stats.js';
 
-const SERVICES = Number(process.env.LBC_BENCH_SERVICES ?? 1000);
-const NODES = Number(process.env.LBC_BENCH_NODES ?? 100);
+// Set by benchController's size (the `scale` bench) where not by the environment.
+let SERVICES = Number(process.env.LBC_BENCH_SERVICES ?? 1000);
+let NODES = Number(process.env.LBC_BENCH_NODES ?? 100);
+/** Nodes joining after a cold-only run's cold start (the `scale` bench): provider updates per LB. */
+let JOINING = 0;
+let COLD_ONLY = process.env.LBC_BENCH_PHASES === 'cold';
 const RESYNC_MS = 2000;
 const CHILD_FLAG = '--lbc-controller-bench-child';
 
@@ -341,6 +345,8 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, timeo
 }
 
 const ADDRESS_WAIT_MS = 120_000;
+/** The wait for every address, longer for more Services than the default 1000. */
+const addressWaitMs = (): number => ADDRESS_WAIT_MS * Math.max(1, SERVICES / 1000);
 const byList = (w: AddressWatch): string => (w.confirmedByList ? ` (${w.confirmedByList} of them only by a LIST: the time is an upper bound)` : '');
 
 async function listAll(core: CoreV1Api, namespace: string): Promise<V1Service[]> {
@@ -386,7 +392,23 @@ async function countEvents(core: CoreV1Api, namespace: string, prefix: string): 
   return { total, byReason, complete, missing: EXPECTED_REASONS.length * SERVICES - present };
 }
 
-export async function benchController(): Promise<ControllerFigures> {
+/**
+ * The `scale` bench: only the cold start, at this size (Nodes created before the
+ * controller starts), then `joining` more Nodes at once.
+ */
+export interface ScaleSize {
+  readonly services: number;
+  readonly nodes: number;
+  readonly joining: number;
+}
+
+export async function benchController(scale?: ScaleSize): Promise<ControllerFigures> {
+  if (scale) {
+    SERVICES = scale.services;
+    NODES = scale.nodes;
+    JOINING = scale.joining;
+    COLD_ONLY = true;
+  }
   const real = process.env.KUBECONFIG;
   const dev = real ? undefined : await (await import('../src/devcluster/index.js')).startDevCluster({
         port: 0,
@@ -480,7 +502,7 @@ async function run(kubeconfigPath: string, entry: string): Promise<ControllerFig
     await ctl.call('reset');
     const watch = await AddressWatch.start(serviceWatchSource(kc, core, namespace));
     const b = await createAll('svc');
-    await watch.waitFor(SERVICES, ADDRESS_WAIT_MS);
+    await watch.waitFor(SERVICES, addressWaitMs());
     const tbLast = Math.max(...watch.seen.values());
     console.log(`  ${SERVICES} LoadBalancer Services created at once (32 creates in flight; the API server took ${ms(b.lastAt - b.firstAt)} to create them)`);
     console.log(`    every address seen by a watch ${ms(tbLast - b.firstAt)} after the first create, ${ms(Math.max(0, tbLast - b.lastAt))} after the last${byList(watch)}`);
@@ -547,9 +569,9 @@ async function run(kubeconfigPath: string, entry: string): Promise<ControllerFig
     config,
     ...(process.env.LBC_BENCH_EVENTS ? { eventConcurrency: Number(process.env.LBC_BENCH_EVENTS) } : {}),
   };
-  const coldOnly = process.env.LBC_BENCH_PHASES === 'cold';
-  async function createNodes(): Promise<void> {
-    await pool([...Array(NODES).keys()], 16, async (i) => {
+  const coldOnly = COLD_ONLY;
+  async function createNodes(from = 0, count = NODES): Promise<void> {
+    await pool([...Array(count).keys()].map((k) => from + k), 16, async (i) => {
       await core.createNode({
         body: {
           metadata: { name: `${nodeLabel}-${i}`, labels: { [nodeLabel]: 'true' } },
@@ -561,6 +583,34 @@ async function run(kubeconfigPath: string, entry: string): Promise<ControllerFig
       });
     });
     nodesCreated = true;
+  }
+  /** JOINING more Nodes at once after the cold start: the provider updates each LB gets. */
+  async function nodesJoining(c: ChildController): Promise<NonNullable<ControllerFigures['joined']>> {
+    // The controller counts node batches since its start: the join's are the difference.
+    const batchesBefore = (await c.call<Settled>('settle', 'before-join')).nodeBatches;
+    await c.call('reset');
+    const t0 = performance.now();
+    await createNodes(NODES, JOINING);
+    const tCreated = performance.now();
+    await until(
+      `every LB to target the ${JOINING} new Nodes`,
+      async () => {
+        const lbs = await c.call<{ count: number; minTargets: number; maxTargets: number }>('lbs');
+        return lbs.count >= SERVICES && lbs.minTargets === NODES + JOINING && lbs.maxTargets === NODES + JOINING;
+      },
+      addressWaitMs(),
+    );
+    const tAll = performance.now();
+    const s = await c.call<Settled>('settle', 'join');
+    const per = s.ensureCallsPerLb;
+    const batches = s.nodeBatches - batchesBefore;
+    const joined = { nodes: JOINING, batches, maxUpdatesPerLb: Math.max(0, ...per), meanUpdatesPerLb: per.reduce((x, y) => x + y, 0) / Math.max(1, per.length) };
+    console.log(
+      `  ${JOINING} Nodes joining ${NODES} (created in ${ms(tCreated - t0)}): every LB targets them ${ms(tAll - tCreated)} after the last create; ` +
+        `provider updates per LB: mean ${joined.meanUpdatesPerLb.toFixed(2)}, max ${joined.maxUpdatesPerLb} ` +
+        `(${s.ensureCalls} ensure calls, ${batches} node batch${batches === 1 ? '' : 'es'}); peak RSS ${s.rssMb} MB`,
+    );
+    return joined;
   }
   let ctl: ChildController | undefined;
   let peakRss = 0;
@@ -581,18 +631,19 @@ async function run(kubeconfigPath: string, entry: string): Promise<ControllerFig
     await ctl.call('reset');
     const ta = performance.now();
     await ctl.call('start');
-    await watch.waitFor(SERVICES, ADDRESS_WAIT_MS);
+    await watch.waitFor(SERVICES, addressWaitMs());
     const coldStartMs = Math.max(...watch.seen.values()) - ta;
     console.log(
       `  ${SERVICES} LoadBalancer Services waiting when the controller starts: every address seen by a watch ` +
         `${ms(coldStartMs)} after start (initial lists included)${byList(watch)}`,
     );
     const cold = await report('cold start', await ctl.call<Settled>('settle', 'cold-start'), 'svc-');
+    const joined = JOINING > 0 ? await nodesJoining(ctl) : undefined;
 
     if (!coldOnly) await deleteAll(ctl, `${SERVICES} Services deleted at once`);
     peakRss = Math.max(peakRss, (await ctl.call<{ peakRssMb: number }>('stop')).peakRssMb);
     console.log(`  controller process peak RSS over the whole run: ${peakRss} MB`);
-    return { services: SERVICES, coldStartMs, ...cold, peakRssMb: peakRss, rssAfterStartMb: ctl.rssAfterLoadMb };
+    return { services: SERVICES, nodes: NODES, coldStartMs, ...cold, peakRssMb: peakRss, rssAfterStartMb: ctl.rssAfterLoadMb, ...(joined ? { joined } : {}) };
   } finally {
     await ctl?.kill();
     if (nodesCreated) await core.deleteCollectionNode({ labelSelector: nodeLabel }).catch(() => {});
