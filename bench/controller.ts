@@ -36,6 +36,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { validateConfig, type LbcConfig } from '../src/config/config.js';
 import { Controller } from '../src/controller/controller.js';
 import { FINALIZER } from '../src/controller/reconcile.js';
+import { CONTROLLER_SEMI_SPACE_MB } from '../src/install/workloads.js';
 import { makeClients, reuseConnections } from '../src/kube/client.js';
 import { buildProviders } from '../src/providers/registry.js';
 import type { MemoryProvider } from '../src/providers/memory/index.js';
@@ -271,11 +272,11 @@ async function compileForChild(): Promise<{ dir: string; entry: string }> {
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, js);
   }
+  writeFileSync(join(out, 'package.json'), '{"type":"module"}');
+  symlinkSync(join(root, 'node_modules'), join(out, 'node_modules'));
   // As `npm run build` ships it: client-node bundled down to what lbc uses.
   const { bundleClientNode } = (await import(pathToFileURL(join(root, 'src/kube/client-node.build.mjs')).href)) as { bundleClientNode: (file: string) => Promise<void> };
   await bundleClientNode(join(out, 'src/kube/client-node.js'));
-  writeFileSync(join(out, 'package.json'), '{"type":"module"}');
-  symlinkSync(join(root, 'node_modules'), join(out, 'node_modules'));
   return { dir: out, entry: join(out, 'bench', 'controller.js') };
 }
 
@@ -299,7 +300,9 @@ class ChildController {
   }
 
   static async spawn(entry: string, init: ChildInit): Promise<ChildController> {
-    const proc = fork(entry, [CHILD_FLAG], { execArgv: process.env.LBC_BENCH_GC ? ['--expose-gc'] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // node's flags as the manifests run the controller with (the heap limit aside: the bench has no pod limit).
+    const execArgv = [`--max-semi-space-size=${CONTROLLER_SEMI_SPACE_MB}`, ...(process.env.LBC_BENCH_GC ? ['--expose-gc'] : [])];
+    const proc = fork(entry, [CHILD_FLAG], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const c = new ChildController(proc);
     await new Promise<void>((resolve, reject) => {
       proc.once('message', (m: { rssMb?: number }) => {
