@@ -68,9 +68,9 @@ export default {
       name: 'client-node-internals',
       comment:
         "client-node's dist/ internals are not its API and move between releases; the one use (ObjectSerializer, which " +
-        '1.4 does not export) is in src/kube/resources.ts, where everything else decodes watched objects through it.',
+        '1.4 does not export) is in src/kube/client-node.ts, the one module lbc takes client-node values from.',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/kube/resources\\.ts$' },
+      from: { path: '^src/', pathNot: '^src/kube/client-node\\.ts$' },
       to: { path: '(^|/)node_modules/@kubernetes/client-node/dist/(?!index\\.js$)' },
     },
   ],

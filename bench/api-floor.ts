@@ -13,22 +13,24 @@ import { ApiConnection, reuseConnections } from '../src/kube/client.js';
 import type { FloorFigures } from './headline.js';
 import { ms, pool } from './stats.js';
 
-const SERVICES = 1000;
 const IN_FLIGHT = 64;
 
-export async function benchApiFloor(): Promise<FloorFigures> {
+/** `services`: as many as the controller bench it is read against (1000, or the `scale` bench's 5000). */
+export async function benchApiFloor(services = 1000): Promise<FloorFigures> {
   const real = process.env.KUBECONFIG;
-  const dev = real ? undefined : await (await import('../src/devcluster/index.js')).startDevCluster({ port: 0 });
+  const dev = real
+    ? undefined
+    : await (await import('../src/devcluster/index.js')).startDevCluster({ port: 0, ...(services > 2500 ? { nodePortRange: `30000-${30000 + 2 * services}` } : {}) });
   const kc = new KubeConfig();
   kc.loadFromFile(real ?? (dev as NonNullable<typeof dev>).kubeconfigPath);
   reuseConnections(kc);
-  console.log(`\nAPI floor (${real ? `real cluster ${real}` : 'devcluster'}): the writes before an address, for ${SERVICES} Services, with no controller (${IN_FLIGHT} in flight)`);
+  console.log(`\nAPI floor (${real ? `real cluster ${real}` : 'devcluster'}): the writes before an address, for ${services} Services, with no controller (${IN_FLIGHT} in flight)`);
   const core = kc.makeApiClient(CoreV1Api);
   const api = ApiConnection.for(kc);
   if (!api) throw new Error('the API server is behind a proxy: lbc’s connection cannot reach it');
   const namespace = `bench-floor-${randomBytes(3).toString('hex')}`;
   await core.createNamespace({ body: { metadata: { name: namespace } } });
-  const names = [...Array(SERVICES).keys()].map((i) => `floor-${i}`);
+  const names = [...Array(services).keys()].map((i) => `floor-${i}`);
   const path = (name: string, sub = ''): string => `/api/v1/namespaces/${namespace}/services/${name}${sub}`;
   const merge = (p: string, body: unknown) => api.request('PATCH', p, { body, contentType: 'application/merge-patch+json', discard: true });
   const timed = async (fn: (name: string, i: number) => Promise<unknown>): Promise<number> => {
@@ -55,8 +57,8 @@ export async function benchApiFloor(): Promise<FloorFigures> {
         discard: true,
       }),
     );
-    console.log(`  ${SERVICES} finalizer patches ${ms(finalizers)}, then ${SERVICES} status patches ${ms(statuses)}: ${ms(finalizers + statuses)} before the last address could show`);
-    console.log(`  ${SERVICES} Events ${ms(events)}`);
+    console.log(`  ${services} finalizer patches ${ms(finalizers)}, then ${services} status patches ${ms(statuses)}: ${ms(finalizers + statuses)} before the last address could show`);
+    console.log(`  ${services} Events ${ms(events)}`);
     return { addressesMs: finalizers + statuses };
   } finally {
     await pool(names, IN_FLIGHT, async (name) => void (await merge(path(name), { metadata: { finalizers: null } }).catch(() => undefined)));

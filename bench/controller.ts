@@ -24,17 +24,19 @@
 // (100): how many of each; with LBC_BENCH_PHASES=cold the Nodes are created before the
 // controller starts, so that its peak RSS is read with every spec targeting them all
 // (5000 Services over 500 Nodes is the size the memory limit in deploy/ is checked at).
-import { CoreV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
+import type { V1Service } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '../src/kube/client-node.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { validateConfig, type LbcConfig } from '../src/config/config.js';
 import { Controller } from '../src/controller/controller.js';
 import { FINALIZER } from '../src/controller/reconcile.js';
+import { CONTROLLER_SEMI_SPACE_MB } from '../src/install/workloads.js';
 import { makeClients, reuseConnections } from '../src/kube/client.js';
 import { buildProviders } from '../src/providers/registry.js';
 import type { MemoryProvider } from '../src/providers/memory/index.js';
@@ -43,8 +45,12 @@ import { serviceWatchSource } from './resumable-watch.js';
 import type { ControllerFigures } from './headline.js';
 import { ms, pool } from './stats.js';
 
-const SERVICES = Number(process.env.LBC_BENCH_SERVICES ?? 1000);
-const NODES = Number(process.env.LBC_BENCH_NODES ?? 100);
+// Set by benchController's size (the `scale` bench) where not by the environment.
+let SERVICES = Number(process.env.LBC_BENCH_SERVICES ?? 1000);
+let NODES = Number(process.env.LBC_BENCH_NODES ?? 100);
+/** Nodes joining after a cold-only run's cold start (the `scale` bench): provider updates per LB. */
+let JOINING = 0;
+let COLD_ONLY = process.env.LBC_BENCH_PHASES === 'cold';
 const RESYNC_MS = 2000;
 const CHILD_FLAG = '--lbc-controller-bench-child';
 
@@ -268,6 +274,9 @@ async function compileForChild(): Promise<{ dir: string; entry: string }> {
   }
   writeFileSync(join(out, 'package.json'), '{"type":"module"}');
   symlinkSync(join(root, 'node_modules'), join(out, 'node_modules'));
+  // As `npm run build` ships it: client-node bundled down to what lbc uses.
+  const { bundleClientNode } = (await import(pathToFileURL(join(root, 'src/kube/client-node.build.mjs')).href)) as { bundleClientNode: (file: string) => Promise<void> };
+  await bundleClientNode(join(out, 'src/kube/client-node.js'));
   return { dir: out, entry: join(out, 'bench', 'controller.js') };
 }
 
@@ -291,7 +300,9 @@ class ChildController {
   }
 
   static async spawn(entry: string, init: ChildInit): Promise<ChildController> {
-    const proc = fork(entry, [CHILD_FLAG], { execArgv: process.env.LBC_BENCH_GC ? ['--expose-gc'] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // node's flags as the manifests run the controller with (the heap limit aside: the bench has no pod limit).
+    const execArgv = [`--max-semi-space-size=${CONTROLLER_SEMI_SPACE_MB}`, ...(process.env.LBC_BENCH_GC ? ['--expose-gc'] : [])];
+    const proc = fork(entry, [CHILD_FLAG], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const c = new ChildController(proc);
     await new Promise<void>((resolve, reject) => {
       proc.once('message', (m: { rssMb?: number }) => {
@@ -337,6 +348,8 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, timeo
 }
 
 const ADDRESS_WAIT_MS = 120_000;
+/** The wait for every address, longer for more Services than the default 1000. */
+const addressWaitMs = (): number => ADDRESS_WAIT_MS * Math.max(1, SERVICES / 1000);
 const byList = (w: AddressWatch): string => (w.confirmedByList ? ` (${w.confirmedByList} of them only by a LIST: the time is an upper bound)` : '');
 
 async function listAll(core: CoreV1Api, namespace: string): Promise<V1Service[]> {
@@ -382,7 +395,23 @@ async function countEvents(core: CoreV1Api, namespace: string, prefix: string): 
   return { total, byReason, complete, missing: EXPECTED_REASONS.length * SERVICES - present };
 }
 
-export async function benchController(): Promise<ControllerFigures> {
+/**
+ * The `scale` bench: only the cold start, at this size (Nodes created before the
+ * controller starts), then `joining` more Nodes at once.
+ */
+export interface ScaleSize {
+  readonly services: number;
+  readonly nodes: number;
+  readonly joining: number;
+}
+
+export async function benchController(scale?: ScaleSize): Promise<ControllerFigures> {
+  if (scale) {
+    SERVICES = scale.services;
+    NODES = scale.nodes;
+    JOINING = scale.joining;
+    COLD_ONLY = true;
+  }
   const real = process.env.KUBECONFIG;
   const dev = real ? undefined : await (await import('../src/devcluster/index.js')).startDevCluster({
         port: 0,
@@ -476,7 +505,7 @@ async function run(kubeconfigPath: string, entry: string): Promise<ControllerFig
     await ctl.call('reset');
     const watch = await AddressWatch.start(serviceWatchSource(kc, core, namespace));
     const b = await createAll('svc');
-    await watch.waitFor(SERVICES, ADDRESS_WAIT_MS);
+    await watch.waitFor(SERVICES, addressWaitMs());
     const tbLast = Math.max(...watch.seen.values());
     console.log(`  ${SERVICES} LoadBalancer Services created at once (32 creates in flight; the API server took ${ms(b.lastAt - b.firstAt)} to create them)`);
     console.log(`    every address seen by a watch ${ms(tbLast - b.firstAt)} after the first create, ${ms(Math.max(0, tbLast - b.lastAt))} after the last${byList(watch)}`);
@@ -543,9 +572,9 @@ async function run(kubeconfigPath: string, entry: string): Promise<ControllerFig
     config,
     ...(process.env.LBC_BENCH_EVENTS ? { eventConcurrency: Number(process.env.LBC_BENCH_EVENTS) } : {}),
   };
-  const coldOnly = process.env.LBC_BENCH_PHASES === 'cold';
-  async function createNodes(): Promise<void> {
-    await pool([...Array(NODES).keys()], 16, async (i) => {
+  const coldOnly = COLD_ONLY;
+  async function createNodes(from = 0, count = NODES): Promise<void> {
+    await pool([...Array(count).keys()].map((k) => from + k), 16, async (i) => {
       await core.createNode({
         body: {
           metadata: { name: `${nodeLabel}-${i}`, labels: { [nodeLabel]: 'true' } },
@@ -557,6 +586,34 @@ async function run(kubeconfigPath: string, entry: string): Promise<ControllerFig
       });
     });
     nodesCreated = true;
+  }
+  /** JOINING more Nodes at once after the cold start: the provider updates each LB gets. */
+  async function nodesJoining(c: ChildController): Promise<NonNullable<ControllerFigures['joined']>> {
+    // The controller counts node batches since its start: the join's are the difference.
+    const batchesBefore = (await c.call<Settled>('settle', 'before-join')).nodeBatches;
+    await c.call('reset');
+    const t0 = performance.now();
+    await createNodes(NODES, JOINING);
+    const tCreated = performance.now();
+    await until(
+      `every LB to target the ${JOINING} new Nodes`,
+      async () => {
+        const lbs = await c.call<{ count: number; minTargets: number; maxTargets: number }>('lbs');
+        return lbs.count >= SERVICES && lbs.minTargets === NODES + JOINING && lbs.maxTargets === NODES + JOINING;
+      },
+      addressWaitMs(),
+    );
+    const tAll = performance.now();
+    const s = await c.call<Settled>('settle', 'join');
+    const per = s.ensureCallsPerLb;
+    const batches = s.nodeBatches - batchesBefore;
+    const joined = { nodes: JOINING, batches, maxUpdatesPerLb: Math.max(0, ...per), meanUpdatesPerLb: per.reduce((x, y) => x + y, 0) / Math.max(1, per.length) };
+    console.log(
+      `  ${JOINING} Nodes joining ${NODES} (created in ${ms(tCreated - t0)}): every LB targets them ${ms(tAll - tCreated)} after the last create; ` +
+        `provider updates per LB: mean ${joined.meanUpdatesPerLb.toFixed(2)}, max ${joined.maxUpdatesPerLb} ` +
+        `(${s.ensureCalls} ensure calls, ${batches} node batch${batches === 1 ? '' : 'es'}); peak RSS ${s.rssMb} MB`,
+    );
+    return joined;
   }
   let ctl: ChildController | undefined;
   let peakRss = 0;
@@ -577,18 +634,19 @@ async function run(kubeconfigPath: string, entry: string): Promise<ControllerFig
     await ctl.call('reset');
     const ta = performance.now();
     await ctl.call('start');
-    await watch.waitFor(SERVICES, ADDRESS_WAIT_MS);
+    await watch.waitFor(SERVICES, addressWaitMs());
     const coldStartMs = Math.max(...watch.seen.values()) - ta;
     console.log(
       `  ${SERVICES} LoadBalancer Services waiting when the controller starts: every address seen by a watch ` +
         `${ms(coldStartMs)} after start (initial lists included)${byList(watch)}`,
     );
     const cold = await report('cold start', await ctl.call<Settled>('settle', 'cold-start'), 'svc-');
+    const joined = JOINING > 0 ? await nodesJoining(ctl) : undefined;
 
     if (!coldOnly) await deleteAll(ctl, `${SERVICES} Services deleted at once`);
     peakRss = Math.max(peakRss, (await ctl.call<{ peakRssMb: number }>('stop')).peakRssMb);
     console.log(`  controller process peak RSS over the whole run: ${peakRss} MB`);
-    return { services: SERVICES, coldStartMs, ...cold, peakRssMb: peakRss, rssAfterStartMb: ctl.rssAfterLoadMb };
+    return { services: SERVICES, nodes: NODES, coldStartMs, ...cold, peakRssMb: peakRss, rssAfterStartMb: ctl.rssAfterLoadMb, ...(joined ? { joined } : {}) };
   } finally {
     await ctl?.kill();
     if (nodesCreated) await core.deleteCollectionNode({ labelSelector: nodeLabel }).catch(() => {});

@@ -1,4 +1,4 @@
-// `npm run bench [devcluster] [controller] [api-floor] [local] [gateway] [metal] [gce] [aws]`: prints the figures behind lbc's performance claims.
+// `npm run bench [devcluster] [controller] [scale] [api-floor] [local] [gateway] [metal] [gce] [aws]`: prints the figures behind lbc's performance claims.
 import { benchApiFloor } from './api-floor.js';
 import { benchAws } from './aws.js';
 import { benchController } from './controller.js';
@@ -19,6 +19,17 @@ const floor = all || which.has('controller') || which.has('api-floor') ? await b
 if (controller && floor) {
   console.log('\ncontroller against its goals (issue #21; time against the API floor of this run):');
   for (const line of headlineLines(controller, floor)) console.log(`  ${line}`);
+}
+// `scale` (not in the default run): a cold start with 5000 LoadBalancer Services over 500
+// Nodes, then 100 Nodes joining, against the API floor for 5000 Services.
+// LBC_BENCH_SERVICES and LBC_BENCH_NODES change the size: a cluster whose node-port range
+// is kube-apiserver's default (30000-32767, as ../shared/kube's) admits 2768 such Services.
+if (which.has('scale')) {
+  const services = Number(process.env.LBC_BENCH_SERVICES ?? 5000);
+  const scale = await benchController({ services, nodes: Number(process.env.LBC_BENCH_NODES ?? 500), joining: 100 });
+  const scaleFloor = await benchApiFloor(services);
+  console.log(`\ncontroller at scale against its goals (issue #21; time against the API floor for ${services} Services of this run):`);
+  for (const line of headlineLines(scale, scaleFloor)) console.log(`  ${line}`);
 }
 // `gce`: Compute calls per external Service create, no-op ensure and delete, against the fake Compute API.
 if (all || which.has('gce')) await benchGce();

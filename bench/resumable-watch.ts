@@ -3,7 +3,8 @@
 // events then waits out its limit on a run that has finished (#21). Reopened from the last
 // resourceVersion seen whenever it ends; a 410 (that history is gone) relists first and
 // hands the list's items on as ADDED, as an informer does.
-import { setHeaderOptions, Watch, type CoreV1Api, type CustomObjectsApi, type KubeConfig, type V1Service } from '@kubernetes/client-node';
+import type { CoreV1Api, CustomObjectsApi, KubeConfig, V1Service } from '@kubernetes/client-node';
+import { setHeaderOptions, Watch } from '../src/kube/client-node.js';
 
 export interface WatchPage<T> {
   readonly items: readonly T[];

@@ -28,6 +28,7 @@ import { httpGet, type GetResult } from './demo/http.js';
 import { applyManifests, EXAMPLES_DIR, EXAMPLES_SUBNET, loadManifests, relocateEndpoints } from './demo/manifests.js';
 import { startPods, type ExternalSpec, type PodSpec, type Pods } from './demo/pods.js';
 import { leanWriteClients, reuseConnections } from '../kube/client.js';
+import { KubeConfig } from '../kube/client-node.js';
 import { untilStopped } from './lifetime.js';
 
 const NODES = ['node-a', 'node-b', 'node-c'];
@@ -199,7 +200,11 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
     log(`outside the cluster: ${pods.external.map((x) => `${x.name} ${x.ip}:${x.ports.join(',')}`).join(', ')} (reached through hand-written Endpoints)`);
 
     // 3. The TLS Secret, with a certificate made now (the examples cannot ship a private key).
-    const kc = reuseConnections(dev.kubeConfig());
+    // From lbc's own (bundled) client-node, not devcluster's: in the build they are two
+    // copies, and the clients made from a KubeConfig must be of the copy that made it.
+    const kc = new KubeConfig();
+    kc.loadFromString(dev.kubeconfigYaml());
+    reuseConnections(kc);
     const clients = makeClients(kc);
     const cert = selfSignedCert({ ips: [], dns: [...DEMO_TLS.hosts] }, DEMO_TLS.hosts[0]);
     const certFile = join(dirname(dev.kubeconfigPath), `${DEMO_TLS.secretName}.crt`);

@@ -5,7 +5,7 @@
 // Kubernetes' garbage collector removes it with them even if lbc is not running),
 // labelled with its owner, annotated with its group and backend, and deleted by the
 // group's reconcile as soon as no rule needs it.
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions } from '../kube/client-node.js';
 import type { CoreV1Api, V1Ingress, V1OwnerReference, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import type { Cache, IndexFunc } from '../kube/cache.js';

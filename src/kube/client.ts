@@ -11,15 +11,8 @@
 // one multiplexed connection: one handshake, no per-socket bookkeeping, and the frames
 // of concurrent requests leave in few writes. Servers without HTTP/2 (devcluster) get
 // HTTP/1.1 over keep-alive connections instead.
-import {
-  CoordinationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  DiscoveryV1Api,
-  KubeConfig,
-  NetworkingV1Api,
-  type ConfigurationOptions,
-} from '@kubernetes/client-node';
+import type { ConfigurationOptions } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from './client-node.js';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';

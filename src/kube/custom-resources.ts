@@ -3,7 +3,7 @@
 // JSON they are (client-node has no model for them), and the few writes on them. Each
 // resource type is written out with its literal path, as those of resources.ts, so that
 // test/install/code-permissions.ts can tell which resources a process touches.
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from './client-node.js';
 import type { KubeObject } from './cache.js';
 import type { KubeClients } from './client.js';
 import type { ListFn, ObjectList } from './resources.js';

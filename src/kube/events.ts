@@ -16,7 +16,7 @@
 // - after discard() (the replica lost its Lease) nothing more is sent: pending and
 //   later Events are dropped and counted in one log line;
 // - close() flushes for at most its timeout, then drops what is left, with a log line.
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions } from './client-node.js';
 import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import type { KubeObject } from './cache.js';

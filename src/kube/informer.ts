@@ -5,7 +5,7 @@
 // watch that has gone quiet, because a half-dead TCP stream can otherwise stall an
 // informer forever without an error (kubernetes-client/javascript #596, #958, #1496),
 // which is why client-node's makeInformer is not used.
-import { Watch } from '@kubernetes/client-node';
+import { Watch } from './client-node.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Cache, objectKey } from './cache.js';
 import type { IndexFunc, KubeObject } from './cache.js';

@@ -13,7 +13,8 @@
 //   it stops reconciling before any other replica can see the Lease expire;
 // - release (client-go's ReleaseOnCancel) writes an empty holder and
 //   leaseDurationSeconds 1, so a standby takes over on its next attempt.
-import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
+import { V1MicroTime } from './client-node.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from './logger.js';

@@ -3,7 +3,8 @@
 // objects MetalLB's speaker writes (ServiceL2Status). client-node has no models for
 // custom resources, so their objects stay the server's JSON; the metal provider reads
 // their specs (providers/metal/metallb-resources.ts).
-import { CustomObjectsApi, type V1OwnerReference } from '@kubernetes/client-node';
+import type { V1OwnerReference } from '@kubernetes/client-node';
+import { CustomObjectsApi } from './client-node.js';
 import type { KubeObject } from './cache.js';
 import type { KubeClients } from './client.js';
 import type { ListRequest, ObjectList, ResourceType } from './resources.js';

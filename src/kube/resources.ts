@@ -10,11 +10,9 @@ import type {
   V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
-// client-node 1.4 exports no ObjectSerializer from its package root (checked on 1.4.0);
-// needed so that objects arriving on a watch (plain JSON) get the same shape, Date fields
-// included, as objects from a typed list. The one place lbc reaches into client-node's
-// internals (the lint rule client-node-internals holds it to this file).
-import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
+// client-node's ObjectSerializer gives objects arriving on a watch (plain JSON) the same
+// shape, Date fields included, as objects from a typed list (see client-node.ts).
+import { ObjectSerializer } from './client-node.js';
 import type { KubeObject } from './cache.js';
 import type { KubeClients } from './client.js';
 

@@ -2,7 +2,7 @@
 // status.loadBalancer (plus, on Services, status.conditions). Each helper decides
 // first whether anything would change and makes one request only if so, so that a
 // reconcile with nothing to do writes nothing.
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions } from './client-node.js';
 import type { V1Condition, V1Ingress, V1Service } from '@kubernetes/client-node';
 import type { KubeClients, WriteClients } from './client.js';
 import { GATEWAY_GROUP, type Gateway } from './gateway-api.js';

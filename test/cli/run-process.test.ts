@@ -33,6 +33,7 @@ function lbcRun(config: string, opts: { preload?: readonly string[]; env?: NodeJ
 }
 
 const MEMORY = 'clusterName: run-process\nproviders: [{ name: mem, type: memory }]\ndefaultClass: lbc.dev/mem\n';
+const LOCAL = 'clusterName: run-process\nproviders: [{ name: here, type: local, options: { addressPool: 127.241.0.0/16, portOffset: 8000 } }]\n';
 const AWS = 'clusterName: run-process\nproviders:\n  - name: cloud\n    type: aws\n    options: { region: eu-west-1, endpoint: "http://127.0.0.1:1" }\n';
 // Static credentials, and no instance metadata service: the SDK's credential chain stays off the network.
 const AWS_ENV = { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'not-a-secret', AWS_EC2_METADATA_DISABLED: 'true' };
@@ -60,6 +61,12 @@ describe('lbc run loads a cloud SDK only for a provider of its type', () => {
     // The recorder sees lbc's own dependencies, so an empty list cannot pass for a clean one.
     expect(loaded).toContain('@kubernetes/client-node');
     expect(loaded.filter((p) => /^(@aws-sdk\/|@smithy\/|@google-cloud\/|google-gax$|google-auth-library$)/.test(p))).toEqual([]);
+  }, 120_000);
+
+  it("a local provider: no cloud SDK, and none of the devcluster's or the demo's libraries (ajv, CEL, pino-pretty)", async () => {
+    const loaded = await packagesOf(LOCAL);
+    expect(loaded).toContain('@kubernetes/client-node');
+    expect(loaded.filter((p) => /^(@aws-sdk\/|@smithy\/|@google-cloud\/|google-gax$|google-auth-library$|ajv$|@bufbuild\/cel$|pino-pretty$|node-forge$)/.test(p))).toEqual([]);
   }, 120_000);
 
   it('an aws provider: its SDK clients, and still no Google library', async () => {

@@ -1,7 +1,8 @@
 // The speaker's Lease: slow membership that does not depend on the data network (see
 // membership.ts for why it is slow and what it is for). One per speaker, named after
 // the provider and the node, holder `<node>/<incarnation>`.
-import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
+import { V1MicroTime } from '../../../kube/client-node.js';
 import type { LeaseView } from './membership.js';
 
 export const LEASE_PROVIDER_LABEL = 'lbc.dev/speaker';
