@@ -460,7 +460,7 @@ async function run(kubeconfigPath: string, entry: string): Promise<ControllerFig
     });
     return { firstAt, lastAt: performance.now() };
   };
-  const report = async (label: string, settled: Settled, prefix: string): Promise<{ writesPerService: number; eventsMissing: number }> => {
+  const report = async (label: string, settled: Settled, prefix: string): Promise<{ writesPerService: number; eventsMissing: number; cpuMs: number }> => {
     const w = breakdown(settled.writes);
     console.log(`    API writes by the controller: ${w.total} = ${(w.total / SERVICES).toFixed(2)} per Service${w.text}`);
     const spans = Object.entries(settled.timeline).sort(([, a], [, b]) => a.first - b.first);
@@ -474,7 +474,7 @@ async function run(kubeconfigPath: string, entry: string): Promise<ControllerFig
       `    Events listed back: ${events.total} (${[...events.byReason].map(([r, n]) => `${r} ${n}`).join(', ')}); ` +
         `Services missing an Ensuring or Ensured Event: ${SERVICES - events.complete}; Events given up: ${settled.recorderFailed}`,
     );
-    return { writesPerService: w.total / SERVICES, eventsMissing: events.missing };
+    return { writesPerService: w.total / SERVICES, eventsMissing: events.missing, cpuMs: settled.cpuMs };
   };
   const deleteAll = async (ctl: ChildController, label: string): Promise<void> => {
     await ctl.call('reset');

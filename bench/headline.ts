@@ -14,6 +14,8 @@ export interface ControllerFigures {
   readonly peakRssMb: number;
   /** The controller process's RSS once its modules are loaded and its provider built. */
   readonly rssAfterStartMb: number;
+  /** The controller process's CPU time (user + system) from its start to settled, cold start. */
+  readonly cpuMs: number;
 }
 
 export interface FloorFigures {
@@ -21,12 +23,22 @@ export interface FloorFigures {
   readonly addressesMs: number;
 }
 
-export const GOALS = { coldStartRatio: 1.15, writesPerService: 4, eventsMissing: 0, peakRssMb: 120, rssAfterStartMb: 80 } as const;
+export const GOALS = { coldStartRatio: 1.15, writesPerService: 4, eventsMissing: 0, peakRssMb: 120, rssAfterStartMb: 80, cpuRatio: 1.1 } as const;
+
+/**
+ * Upstream's service controller (v1.26, 4 workers, QPS 1000) on the same cold start, as
+ * issue #21 measured it on this machine class: 2.1 s of CPU for 1000 Services. It cannot
+ * be measured in the same run: ../shared/kube is built without cloud providers, so its
+ * service controller does not run there. The ratio is read against that figure, and says so.
+ */
+export const UPSTREAM_CPU_MS_PER_SERVICE = 2.1;
 
 const verdict = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
 
 export function headlineLines(c: ControllerFigures, floor: FloorFigures): string[] {
   const ratio = c.coldStartMs / floor.addressesMs;
+  const perService = c.cpuMs / c.services;
+  const cpuRatio = perService / UPSTREAM_CPU_MS_PER_SERVICE;
   // Judged on the exact figures: a value that only rounds onto its goal is past it.
   const writes = Number.isInteger(c.writesPerService) ? String(c.writesPerService) : c.writesPerService.toFixed(2);
   return [
@@ -35,5 +47,7 @@ export function headlineLines(c: ControllerFigures, floor: FloorFigures): string
     `Events missing = ${c.eventsMissing} (goal ${GOALS.eventsMissing}) ${verdict(c.eventsMissing <= GOALS.eventsMissing)}`,
     `peak RSS at ${c.services} Services = ${c.peakRssMb} MB (goal ≤ ${GOALS.peakRssMb} MB) ${verdict(c.peakRssMb <= GOALS.peakRssMb)}`,
     `RSS after start = ${c.rssAfterStartMb} MB (goal ≤ ${GOALS.rssAfterStartMb} MB) ${verdict(c.rssAfterStartMb <= GOALS.rssAfterStartMb)}`,
+    `controller CPU per Service (cold start) = ${perService.toFixed(2)} ms = ${cpuRatio.toFixed(2)}× upstream's ${UPSTREAM_CPU_MS_PER_SERVICE.toFixed(2)} ms ` +
+      `(issue #21's figure, not measured in this run: ../shared/kube has no cloud providers) (goal ≤ ${GOALS.cpuRatio.toFixed(2)}×) ${verdict(cpuRatio <= GOALS.cpuRatio)}`,
   ];
 }
