@@ -56,6 +56,11 @@ export class AddressWatch {
     this.watch?.stop();
   }
 
+  /** Watches opened after the first one (each after one ended). */
+  get reopened(): number {
+    return this.watch?.reopened ?? 0;
+  }
+
   private async waitUntil(expected: number, timeoutMs: number): Promise<void> {
     const deadline = this.now() + timeoutMs;
     const confirmAfter = this.opts.confirmAfterMs ?? 10_000;

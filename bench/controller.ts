@@ -80,11 +80,37 @@ export interface Settled {
   /** CPU time (user + system) the controller process used since the last reset. */
   cpuMs: number;
   sysMs: number;
+  /** Per write method: when its first call started and its last call ended, in ms since the last reset. */
+  timeline: Record<string, { first: number; last: number }>;
   ms?: number;
 }
 
+/** When each write method's calls began and ended, to show which writes held up which. */
+class WriteTimeline {
+  private readonly spans = new Map<string, { first: number; last: number }>();
+  private origin = performance.now();
+  reset(): void {
+    this.spans.clear();
+    this.origin = performance.now();
+  }
+  begin(method: string): () => void {
+    const t = performance.now() - this.origin;
+    let s = this.spans.get(method);
+    if (!s) this.spans.set(method, (s = { first: t, last: t }));
+    const span = s;
+    return () => void (span.last = Math.max(span.last, performance.now() - this.origin));
+  }
+  toJSON(): Record<string, { first: number; last: number }> {
+    return Object.fromEntries(this.spans);
+  }
+}
+
 /** The clients, counting every write call made through them, by method. */
-function countingClients<C extends { core: object; networking: object }>(clients: C, writes = new Map<string, number>()): { clients: C; writes: Map<string, number> } {
+function countingClients<C extends { core: object; networking: object }>(
+  clients: C,
+  writes = new Map<string, number>(),
+  timeline?: WriteTimeline,
+): { clients: C; writes: Map<string, number> } {
   const wrap = <T extends object>(api: T): T =>
     new Proxy(api, {
       get(target, prop, receiver) {
@@ -92,7 +118,10 @@ function countingClients<C extends { core: object; networking: object }>(clients
         if (typeof v !== 'function' || typeof prop !== 'string' || !/^(create|patch|replace|delete)/.test(prop)) return v;
         return (...args: unknown[]) => {
           writes.set(prop, (writes.get(prop) ?? 0) + 1);
-          return (v as (...a: unknown[]) => unknown).apply(target, args);
+          const done = timeline?.begin(prop);
+          const out = (v as (...a: unknown[]) => unknown).apply(target, args);
+          if (done && out instanceof Promise) out.then(done, done);
+          return out;
         };
       },
     });
@@ -145,8 +174,9 @@ async function child(): Promise<void> {
   kc.loadFromFile(init.kubeconfig);
   const clients = makeClients(kc);
   // Every write goes through the typed clients or the per-object write clients, and both are counted.
-  const counted = countingClients(clients);
-  const writes = countingClients(clients.writes, counted.writes).clients;
+  const timeline = new WriteTimeline();
+  const counted = countingClients(clients, undefined, timeline);
+  const writes = countingClients(clients.writes, counted.writes, timeline).clients;
   // One provider for both controller lifetimes: a cloud outlives the process that drives it.
   const providers = await buildProviders(init.config);
   const provider = providers.all[0] as MemoryProvider;
@@ -188,6 +218,7 @@ async function child(): Promise<void> {
       cpuMs: cpuMs() - cpuAtReset,
       sysMs: process.cpuUsage().system / 1000 - sysAtReset,
       heapMb: Math.round(process.memoryUsage().heapUsed / 1048576),
+      timeline: timeline.toJSON(),
     };
   };
   let overallPeak = 0;
@@ -201,6 +232,7 @@ async function child(): Promise<void> {
       // Not Linux, or not allowed: the peak then covers the whole run.
     }
     counted.writes.clear();
+    timeline.reset();
     provider.resetRecording();
     reconcilesAtReset = controller.stats().reconciles;
     await profiler.begin();
@@ -457,9 +489,11 @@ async function run(kubeconfigPath: string, entry: string): Promise<ControllerFig
     });
     return { firstAt, lastAt: performance.now() };
   };
-  const report = async (label: string, settled: Settled, prefix: string): Promise<{ writesPerService: number; eventsMissing: number }> => {
+  const report = async (label: string, settled: Settled, prefix: string): Promise<{ writesPerService: number; eventsMissing: number; cpuMs: number }> => {
     const w = breakdown(settled.writes);
     console.log(`    API writes by the controller: ${w.total} = ${(w.total / SERVICES).toFixed(2)} per Service${w.text}`);
+    const spans = Object.entries(settled.timeline).sort(([, a], [, b]) => a.first - b.first);
+    if (spans.length) console.log(`    when (first call started - last call answered, since the phase began): ${spans.map(([m, t]) => `${m} ${(t.first / 1000).toFixed(2)}-${(t.last / 1000).toFixed(2)} s`).join(', ')}`);
     console.log(
       `    controller CPU: ${ms(settled.cpuMs)} (${ms(settled.sysMs)} of it in the kernel) = ${(settled.cpuMs / SERVICES).toFixed(2)} ms per Service; ` +
         `peak RSS ${settled.rssMb} MB`,
@@ -469,7 +503,7 @@ async function run(kubeconfigPath: string, entry: string): Promise<ControllerFig
       `    Events listed back: ${events.total} (${[...events.byReason].map(([r, n]) => `${r} ${n}`).join(', ')}); ` +
         `Services missing an Ensuring or Ensured Event: ${SERVICES - events.complete}; Events given up: ${settled.recorderFailed}`,
     );
-    return { writesPerService: w.total / SERVICES, eventsMissing: events.missing };
+    return { writesPerService: w.total / SERVICES, eventsMissing: events.missing, cpuMs: settled.cpuMs };
   };
   const deleteAll = async (ctl: ChildController, label: string): Promise<void> => {
     await ctl.call('reset');

@@ -7,8 +7,8 @@ import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, PatchStrategy,
 import { randomBytes } from 'node:crypto';
 import { startDevCluster } from '../src/devcluster/index.js';
 import { reuseConnections } from '../src/kube/client.js';
-import { createHttpRoute, HTTPROUTES, installGatewayApi } from './httproutes.js';
-import { customObjectWatchSource, serviceWatchSource, ResumableWatch, uncompressed, type WatchSource } from './resumable-watch.js';
+import { createHttpRoute, deleteRoutes, HTTPROUTES, installGatewayApi } from './httproutes.js';
+import { customObjectWatchSource, serviceWatchSource, ResumableWatch, type WatchSource } from './resumable-watch.js';
 import { ms, pool, summarize } from './stats.js';
 
 const IN_FLIGHT = 16;
@@ -158,9 +158,6 @@ async function compareRoutes(kc: KubeConfig, namespace: string, services: Figure
   }
 }
 
-async function deleteRoutes(custom: CustomObjectsApi, namespace: string): Promise<void> {
-  await custom.deleteCollectionNamespacedCustomObject({ ...HTTPROUTES, namespace }, uncompressed);
-}
 
 type Versioned = { metadata?: { name?: string; resourceVersion?: string; labels?: Record<string, string> } };
 

@@ -18,6 +18,8 @@ export interface ControllerFigures {
   readonly nodes?: number;
   /** More Nodes joining at once after the cold start (the `scale` bench). */
   readonly joined?: { readonly nodes: number; readonly batches: number; readonly maxUpdatesPerLb: number; readonly meanUpdatesPerLb: number };
+  /** The controller process's CPU time (user + system) from its start to settled, cold start. */
+  readonly cpuMs: number;
 }
 
 export interface FloorFigures {
@@ -25,15 +27,25 @@ export interface FloorFigures {
   readonly addressesMs: number;
 }
 
-export const GOALS = { coldStartRatio: 1.15, writesPerService: 4, eventsMissing: 0, peakRssMb: 120, peakRssAtScaleMb: 250, rssAfterStartMb: 80, updatesPerLbPerJoin: 1 } as const;
+export const GOALS = { coldStartRatio: 1.15, writesPerService: 4, eventsMissing: 0, peakRssMb: 120, peakRssAtScaleMb: 250, rssAfterStartMb: 80, updatesPerLbPerJoin: 1, cpuRatio: 1.1 } as const;
 
 /** Issue #21 sets the peak at two sizes: 1000 Services (and 10 Nodes), and 5000 Services with 500 Nodes. */
 const peakGoalMb = (services: number): number => (services > 1000 ? GOALS.peakRssAtScaleMb : GOALS.peakRssMb);
+
+/**
+ * Upstream's service controller (v1.26, 4 workers, QPS 1000) on the same cold start, as
+ * issue #21 measured it on this machine class: 2.1 s of CPU for 1000 Services. It cannot
+ * be measured in the same run: ../shared/kube is built without cloud providers, so its
+ * service controller does not run there. The ratio is read against that figure, and says so.
+ */
+export const UPSTREAM_CPU_MS_PER_SERVICE = 2.1;
 
 const verdict = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
 
 export function headlineLines(c: ControllerFigures, floor: FloorFigures): string[] {
   const ratio = c.coldStartMs / floor.addressesMs;
+  const perService = c.cpuMs / c.services;
+  const cpuRatio = perService / UPSTREAM_CPU_MS_PER_SERVICE;
   // Judged on the exact figures: a value that only rounds onto its goal is past it.
   const writes = Number.isInteger(c.writesPerService) ? String(c.writesPerService) : c.writesPerService.toFixed(2);
   return [
@@ -48,5 +60,7 @@ export function headlineLines(c: ControllerFigures, floor: FloorFigures): string
             `(goal ≤ ${GOALS.updatesPerLbPerJoin}) ${verdict(c.joined.maxUpdatesPerLb <= GOALS.updatesPerLbPerJoin)}`,
         ]
       : []),
+    `controller CPU per Service (cold start) = ${perService.toFixed(2)} ms = ${cpuRatio.toFixed(2)}× upstream's ${UPSTREAM_CPU_MS_PER_SERVICE.toFixed(2)} ms ` +
+      `(issue #21's figure, not measured in this run: ../shared/kube has no cloud providers) (goal ≤ ${GOALS.cpuRatio.toFixed(2)}×) ${verdict(cpuRatio <= GOALS.cpuRatio)}`,
   ];
 }

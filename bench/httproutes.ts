@@ -3,10 +3,11 @@
 // installs them, and every route is valid and has several rules, so the schema and the CEL
 // rules of the CRD (path values, URL rewrites against their matches, filter kinds, backend
 // kinds) are evaluated on each create.
-import { ApiException, ApiextensionsV1Api, type CustomObjectsApi, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiException, ApiextensionsV1Api, Observable, type ConfigurationOptions, type CustomObjectsApi, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { uncompressed } from './resumable-watch.js';
 
 const STANDARD = new URL('../../shared/crds/gateway-api-v1.4.0/standard/', import.meta.url).pathname;
 
@@ -80,4 +81,45 @@ export function httpRoute(name: string, backend: string): object {
 
 export async function createHttpRoute(custom: CustomObjectsApi, namespace: string, name: string, backend: string): Promise<void> {
   await custom.createNamespacedCustomObject({ ...HTTPROUTES, namespace, body: httpRoute(name, backend) });
+}
+
+// Deleting 1000 HTTPRoutes in one request took past the 60 s deadline every client-node
+// request gets (reuseConnections) on a loaded machine, and `npm run bench devcluster` then
+// died after printing its figures, on the deadline's uncaught node-fetch AbortError (#21).
+const DELETE_ROUTES_MS = 10 * 60_000;
+
+/** The options with a deadline of their own, which the one reuseConnections sets gives way to. */
+export function withDeadline(ms: number, opt: ConfigurationOptions = {}): ConfigurationOptions {
+  return {
+    ...opt,
+    middleware: [
+      ...(opt.middleware ?? []),
+      {
+        pre: (ctx) => {
+          ctx.setSignal(AbortSignal.timeout(ms));
+          return new Observable(Promise.resolve(ctx));
+        },
+        post: (res) => new Observable(Promise.resolve(res)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  } as ConfigurationOptions;
+}
+
+/**
+ * Deletes a namespace's HTTPRoutes (one deleteCollection, with time to finish); if that
+ * request fails, a LIST says whether the server did the work anyway, and if not, why.
+ */
+export async function deleteRoutes(custom: CustomObjectsApi, namespace: string, deadlineMs = DELETE_ROUTES_MS): Promise<void> {
+  try {
+    await custom.deleteCollectionNamespacedCustomObject({ ...HTTPROUTES, namespace }, withDeadline(deadlineMs, uncompressed));
+  } catch (e) {
+    const left = await custom.listNamespacedCustomObject({ ...HTTPROUTES, namespace, limit: 1 }, withDeadline(60_000, uncompressed)).then(
+      (l) => (l as { items: unknown[] }).items.length,
+      () => undefined,
+    );
+    if (left === 0) return;
+    const why = e instanceof Error ? e.message : String(e);
+    throw new Error(`deleting the HTTPRoutes of ${namespace} failed: ${why}${left === undefined ? ' (and a LIST to check could not be made)' : '; some are left'}`);
+  }
 }

@@ -18,8 +18,12 @@ export interface WatchSource<T> {
   watch(resourceVersion: string, onEvent: (type: string, obj: unknown) => void, onDone: (err?: unknown) => void): Promise<{ abort(): void }>;
 }
 
-/** A namespace's Services through client-node's list and Watch. */
-export function serviceWatchSource(kc: KubeConfig, core: CoreV1Api, namespace: string): WatchSource<V1Service> {
+/**
+ * A namespace's Services through client-node's list and Watch. `timeoutSeconds` asks the
+ * server to end each watch that soon, cleanly, as kube-apiserver does at its own
+ * timeout: the tests use it to end watches mid-run.
+ */
+export function serviceWatchSource(kc: KubeConfig, core: CoreV1Api, namespace: string, opts: { timeoutSeconds?: number } = {}): WatchSource<V1Service> {
   const watch = new Watch(kc);
   return {
     list: async () => {
@@ -27,7 +31,7 @@ export function serviceWatchSource(kc: KubeConfig, core: CoreV1Api, namespace: s
       return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
     },
     watch: (resourceVersion, onEvent, onDone) =>
-      watch.watch(`/api/v1/namespaces/${namespace}/services`, { resourceVersion, allowWatchBookmarks: true }, onEvent, onDone),
+      watch.watch(`/api/v1/namespaces/${namespace}/services`, { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: opts.timeoutSeconds }, onEvent, onDone),
   };
 }
 

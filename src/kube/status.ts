@@ -217,8 +217,32 @@ function planGatewayClear(obj: Gateway, want: DesiredStatus): { status: Record<s
   return { status: { addresses: null, listeners: null, conditions: null } };
 }
 
+/**
+ * How many of lbc's finalizer, status and annotation writes are waiting for the API
+ * server. The Event recorder holds its writes while any are (controller.ts): the
+ * addresses users wait for get the API server first, the Events follow.
+ */
+export class WritesInFlight {
+  private n = 0;
+
+  get count(): number {
+    return this.n;
+  }
+
+  async track<T>(write: () => Promise<T>): Promise<T> {
+    this.n++;
+    try {
+      return await write();
+    } finally {
+      this.n--;
+    }
+  }
+}
+
 export interface StatusWriterOptions {
   now?: () => Date;
+  /** Counts this writer's requests while they are in flight; shared by the writers of one controller. */
+  inFlight?: WritesInFlight;
 }
 
 export class StatusWriter {
@@ -228,9 +252,12 @@ export class StatusWriter {
   // Left in, they would make every later comparison differ and every reconcile write.
   private readonly unsupported: Record<StatusKind, Set<string>> = { Service: new Set(), Ingress: new Set(), Gateway: new Set() };
 
+  private readonly inFlight: WritesInFlight;
+
   constructor(clients: StatusClients, opts: StatusWriterOptions = {}) {
     this.clients = clients;
     this.now = opts.now ?? (() => new Date());
+    this.inFlight = opts.inFlight ?? new WritesInFlight();
   }
 
   /**
@@ -305,13 +332,13 @@ export class StatusWriter {
     const body = { metadata: { resourceVersion: obj.metadata?.resourceVersion }, status };
     const target = { group: GATEWAY_GROUP, version: resource.version, plural: resource.plural, name, body };
     try {
-      const object = (
+      const object = (await this.inFlight.track(() =>
         resource.namespaced
           ? // rbac: gateway.networking.k8s.io/gateways gateway.networking.k8s.io/httproutes gateway.networking.k8s.io/grpcroutes gateway.networking.k8s.io/tlsroutes gateway.networking.k8s.io/tcproutes gateway.networking.k8s.io/udproutes
-            await c.patchNamespacedCustomObjectStatus({ ...target, namespace: obj.metadata?.namespace ?? '' }, PATCH_OPTIONS[PatchStrategy.MergePatch])
+            c.patchNamespacedCustomObjectStatus({ ...target, namespace: obj.metadata?.namespace ?? '' }, PATCH_OPTIONS[PatchStrategy.MergePatch])
           : // rbac: gateway.networking.k8s.io/gatewayclasses
-            await c.patchClusterCustomObjectStatus(target, PATCH_OPTIONS[PatchStrategy.MergePatch])
-      ) as T;
+            c.patchClusterCustomObjectStatus(target, PATCH_OPTIONS[PatchStrategy.MergePatch]),
+      )) as T;
       return { object, written: true };
     } catch (err) {
       if ((err as { code?: unknown }).code === 409) throw new ConflictError(`${resource.plural} ${ref(obj)} changed since resourceVersion ${obj.metadata?.resourceVersion}`, 409, err);
@@ -332,14 +359,14 @@ export class StatusWriter {
       if (value === undefined ? name in have : have[name] !== value) patch[name] = value ?? null;
     }
     if (Object.keys(patch).length === 0) return { object: obj, written: false };
-    const object = (await KINDS[kind].patch(this.clients, nameOf(obj), { metadata: { annotations: patch } }, PatchStrategy.MergePatch)) as ObjectOf<K>;
+    const object = (await this.inFlight.track(() => KINDS[kind].patch(this.clients, nameOf(obj), { metadata: { annotations: patch } }, PatchStrategy.MergePatch))) as ObjectOf<K>;
     return { object, written: true };
   }
 
   private async writeStatus<K extends StatusKind>(kind: K, obj: ObjectOf<K>, want: DesiredStatus): Promise<WriteResult<ObjectOf<K>>> {
     const patch = planStatusPatch(kind, obj, want, this.now(), this.unsupported[kind]);
     if (!patch) return { object: obj, written: false };
-    const object = (await KINDS[kind].patchStatus(this.clients, nameOf(obj), patch, PatchStrategy.MergePatch)) as ObjectOf<K>;
+    const object = (await this.inFlight.track(() => KINDS[kind].patchStatus(this.clients, nameOf(obj), patch, PatchStrategy.MergePatch))) as ObjectOf<K>;
     if (kind !== 'Gateway') {
       const stored = (object as V1Service | V1Ingress).status?.loadBalancer?.ingress as LoadBalancerIngress[] | undefined;
       this.learnDropped(kind, normalizeIngress(want.ingress, this.unsupported[kind]), stored);
@@ -353,7 +380,7 @@ export class StatusWriter {
 
   private async jsonPatch<K extends StatusKind>(kind: K, obj: ObjectOf<K>, ops: object[]): Promise<ObjectOf<K>> {
     try {
-      return (await KINDS[kind].patch(this.clients, nameOf(obj), ops, PatchStrategy.JsonPatch)) as ObjectOf<K>;
+      return (await this.inFlight.track(() => KINDS[kind].patch(this.clients, nameOf(obj), ops, PatchStrategy.JsonPatch))) as ObjectOf<K>;
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       // A failed JSON-patch `test` comes back as a bare 422 Invalid, and 409 when the
