@@ -4,26 +4,32 @@
 // Secret with a fresh certificate, applies the manifests in examples/ through the API,
 // runs the controller in-process with the `local` provider (lbc itself proxies the
 // traffic), waits for the addresses, and prints what kubectl shows and curl commands
-// that work against them. `--check` makes the requests itself and says per expectation
+// that work against them. The Gateway API part: the CRDs vendored in
+// examples/gateway-api/ and the GatewayClass `lbc manifests --gateway-class` prints, then
+// a Gateway with a 90/10 canary HTTPRoute and a TLS passthrough TLSRoute. `--check` makes the requests itself and says per expectation
 // whether it held.
 import { X509Certificate } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { arch, release, type as osType } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { V1Ingress, V1Service } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Ingress, V1Service } from '@kubernetes/client-node';
 import { validateConfig, type LbcConfig } from '../config/config.js';
 import { Controller } from '../controller/controller.js';
 import { textArgs } from '../controller/reconcile.js';
 import { startDevCluster, type DevCluster } from '../devcluster/index.js';
 import { printedTable } from '../devcluster/table.js';
 import { selfSignedCert } from '../devcluster/tls.js';
+import { buildManifests } from '../install/manifests.js';
 import { makeClients, type KubeClients } from '../kube/client.js';
+import { GATEWAY_GROUP, type Gateway } from '../kube/gateway-api.js';
 import type { Logger } from '../kube/logger.js';
 import type { LbKind, LbRef } from '../model/ref.js';
 import type { AddressMode, LocalProvider } from '../providers/local/provider.js';
 import { buildProviders, type ProviderSet } from '../providers/registry.js';
 import { runChecks, type CheckResult } from './demo/check.js';
 import { demoCommands, type DemoCommand } from './demo/commands.js';
+import { installCrds } from './demo/crds.js';
+import { DEMO_GATEWAY } from './demo/gateway.js';
 import { httpGet, type GetResult } from './demo/http.js';
 import { applyManifests, EXAMPLES_DIR, EXAMPLES_SUBNET, loadManifests, relocateEndpoints } from './demo/manifests.js';
 import { startPods, type ExternalSpec, type PodSpec, type Pods } from './demo/pods.js';
@@ -35,6 +41,8 @@ const NODES = ['node-a', 'node-b', 'node-c'];
 const NAMESPACE = 'default';
 const POD_PORTS = [8080, 8443];
 
+export { DEMO_GATEWAY };
+
 export const DEMO_PODS: readonly PodSpec[] = [
   { name: 'web-1', node: 'node-a', labels: { app: 'web' }, ready: true },
   { name: 'web-2', node: 'node-b', labels: { app: 'web' }, ready: true },
@@ -43,6 +51,10 @@ export const DEMO_PODS: readonly PodSpec[] = [
   { name: 'sticky-2', node: 'node-b', labels: { app: 'sticky' }, ready: true },
   { name: 'api-1', node: 'node-c', labels: { app: 'api' }, ready: true },
   { name: 'fallback-1', node: 'node-a', labels: { app: 'fallback' }, ready: true },
+  // examples/07-gateway.yaml's backends: the canary release's two versions, and a server that terminates TLS itself.
+  { name: 'stable-1', node: 'node-b', labels: { app: 'stable' }, ready: true },
+  { name: 'canary-1', node: 'node-c', labels: { app: 'canary' }, ready: true },
+  { name: 'secure-1', node: 'node-a', labels: { app: 'secure' }, ready: true, tlsPort: 8443 },
 ];
 
 /** The database examples/05-external-db.yaml's Endpoints name (.250 of the pod subnet). */
@@ -58,6 +70,7 @@ export const DEMO_LBS = {
   db: { kind: 'Service', name: 'db' },
   shop: { kind: 'Ingress', name: 'shop' },
   legacy: { kind: 'Ingress', name: 'legacy' },
+  edge: { kind: 'Gateway', name: DEMO_GATEWAY.name },
 } as const satisfies Record<string, { kind: LbKind; name: string }>;
 export type DemoLb = keyof typeof DEMO_LBS;
 
@@ -97,6 +110,12 @@ export interface DemoLbView {
   readonly endpoints: Readonly<Record<number, string>>;
 }
 
+export interface DemoCertificate {
+  readonly certPem: string;
+  readonly certFile: string;
+  readonly fingerprint256: string;
+}
+
 export interface DemoHandle {
   readonly dev: DevCluster;
   readonly clients: KubeClients;
@@ -108,7 +127,9 @@ export interface DemoHandle {
   readonly mode: AddressMode;
   readonly lbs: Readonly<Record<DemoLb, DemoLbView>>;
   /** The certificate in the TLS Secret (PEM), and the file it was written to for `curl --cacert`. */
-  readonly tls: { readonly certPem: string; readonly certFile: string; readonly fingerprint256: string };
+  readonly tls: DemoCertificate;
+  /** The certificate the TLS passthrough backend (secure-1) presents itself; lbc never holds it. */
+  readonly backendTls: DemoCertificate;
   /** Ready-to-paste shell commands that work against this demo. */
   readonly commands: readonly DemoCommand[];
   stop(): Promise<void>;
@@ -151,12 +172,17 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
   }
 }
 
-const refOf = (kind: LbKind, o: V1Service | V1Ingress): LbRef => ({
+const refOf = (kind: LbKind, o: V1Service | V1Ingress | Gateway): LbRef => ({
   kind,
   namespace: o.metadata?.namespace ?? NAMESPACE,
   name: o.metadata?.name ?? '',
   uid: o.metadata?.uid ?? '',
 });
+
+/** A Gateway as the API server has it (custom objects arrive as plain JSON). */
+export async function readGateway(clients: KubeClients, name: string, namespace = NAMESPACE): Promise<Gateway> {
+  return (await clients.custom.getNamespacedCustomObject({ group: GATEWAY_GROUP, version: 'v1', namespace, plural: 'gateways', name })) as Gateway;
+}
 
 /** Starts everything and waits until every load balancer has an address that answers. */
 export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
@@ -193,10 +219,22 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
     });
     log(`devcluster is serving the Kubernetes API at ${dev.url} with ${NODES.length} Nodes`);
 
-    // 2. The pods, and the host outside the cluster.
-    const pods = await startPods(dev.store, { subnet: podSubnet, namespace: NAMESPACE, ports: POD_PORTS, pods: DEMO_PODS, external: DEMO_EXTERNAL });
+    // 2. The pods, and the host outside the cluster. The passthrough backend's certificate is its own: no Secret, lbc never sees it.
+    const certDir = dirname(dev.kubeconfigPath);
+    const backendCert = selfSignedCert({ ips: [], dns: [DEMO_GATEWAY.tlsHost] }, DEMO_GATEWAY.tlsHost);
+    const backendCertFile = join(certDir, `${DEMO_GATEWAY.tlsPod}.crt`);
+    await writeFile(backendCertFile, backendCert.certPem);
+    const pods = await startPods(dev.store, {
+      subnet: podSubnet,
+      namespace: NAMESPACE,
+      ports: POD_PORTS,
+      pods: DEMO_PODS,
+      external: DEMO_EXTERNAL,
+      certificates: { [DEMO_GATEWAY.tlsPod]: backendCert },
+    });
     cleanups.push(() => pods.close());
     log(`${pods.pods.length} pods answering on ${POD_PORTS.join(' and ')}: ${pods.pods.map((p) => `${p.name} ${p.ip}${p.ready ? '' : ' (NOT ready)'}`).join(', ')}`);
+    log(`${DEMO_GATEWAY.tlsPod} terminates TLS on 8443 itself, with its own certificate for ${DEMO_GATEWAY.tlsHost} (in ${backendCertFile})`);
     log(`outside the cluster: ${pods.external.map((x) => `${x.name} ${x.ip}:${x.ports.join(',')}`).join(', ')} (reached through hand-written Endpoints)`);
 
     // 3. The TLS Secret, with a certificate made now (the examples cannot ship a private key).
@@ -207,7 +245,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
     reuseConnections(kc);
     const clients = makeClients(kc);
     const cert = selfSignedCert({ ips: [], dns: [...DEMO_TLS.hosts] }, DEMO_TLS.hosts[0]);
-    const certFile = join(dirname(dev.kubeconfigPath), `${DEMO_TLS.secretName}.crt`);
+    const certFile = join(certDir, `${DEMO_TLS.secretName}.crt`);
     await writeFile(certFile, cert.certPem);
     await clients.core.createNamespacedSecret({
       namespace: NAMESPACE,
@@ -219,7 +257,13 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
     });
     log(`Secret ${DEMO_TLS.secretName}: a self-signed certificate for ${DEMO_TLS.hosts.join(', ')} (also in ${certFile})`);
 
-    // 4. The manifests, through the API.
+    // 4. The Gateway API CRDs and lbc's GatewayClass (before the controller starts: it looks for the kinds once), then the manifests, through the API.
+    const started = Date.now();
+    const crds = await installCrds(kc);
+    log(`installed the Gateway API v1.4.0 CRDs (examples/gateway-api/, as upstream ships them) in ${((Date.now() - started) / 1000).toFixed(1)} s: ${crds.map((c) => c.split('.')[0]).join(', ')}`);
+    const gatewayClass = buildManifests({ provider: 'local', gatewayClass: true }).filter((o) => o.kind === 'GatewayClass');
+    await applyManifests(clients, gatewayClass.map((object) => ({ file: 'lbc manifests --provider local --gateway-class', object: object as KubernetesObject })), NAMESPACE);
+    log(`GatewayClass ${DEMO_GATEWAY.className}, as \`lbc manifests --provider local --gateway-class\` prints it`);
     const dir = opts.examplesDir ?? EXAMPLES_DIR;
     const applied = await applyManifests(clients, relocateEndpoints(await loadManifests(dir), EXAMPLES_SUBNET, podSubnet), NAMESPACE);
     log(`applied ${dir}: ${applied.join(', ')}`);
@@ -258,14 +302,23 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
         const o =
           kind === 'Service'
             ? await clients.core.readNamespacedService({ namespace: NAMESPACE, name })
-            : await clients.networking.readNamespacedIngress({ namespace: NAMESPACE, name });
-        const ip = o.status?.loadBalancer?.ingress?.[0]?.ip;
+            : kind === 'Ingress'
+              ? await clients.networking.readNamespacedIngress({ namespace: NAMESPACE, name })
+              : await readGateway(clients, name);
+        const ip = kind === 'Gateway' ? (o as Gateway).status?.addresses?.[0]?.value : (o as V1Service | V1Ingress).status?.loadBalancer?.ingress?.[0]?.ip;
         const view = ip ? local.inspect(refOf(kind, o)) : undefined;
         if (!ip || !view) return undefined;
         return { kind, name, ip, endpoints: Object.fromEntries(view.listeners.map((l) => [l.port, l.endpoint])) };
       });
     };
-    const lbs: Record<DemoLb, DemoLbView> = { web: await lbOf('web'), sticky: await lbOf('sticky'), db: await lbOf('db'), shop: await lbOf('shop'), legacy: await lbOf('legacy') };
+    const lbs: Record<DemoLb, DemoLbView> = {
+      web: await lbOf('web'),
+      sticky: await lbOf('sticky'),
+      db: await lbOf('db'),
+      shop: await lbOf('shop'),
+      legacy: await lbOf('legacy'),
+      edge: await lbOf('edge'),
+    };
     const answers = (lb: DemoLbView, port: number, path: string, host?: string) =>
       until(`${host ?? ''}${path} at ${lb.kind} ${lb.name} port ${port} to answer`, timeoutMs, async () => {
         const endpoint = lb.endpoints[port];
@@ -278,6 +331,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
     await answers(lbs.db, 5432, '/');
     await answers(lbs.shop, 80, '/web', 'shop.example.com');
     await answers(lbs.legacy, 80, '/', 'legacy.example.com');
+    await answers(lbs.edge, 80, '/', DEMO_GATEWAY.httpHost);
+    log(`ready ${((Date.now() - started) / 1000).toFixed(1)} s after the CRDs were installed`);
 
     let stopped: Promise<void> | undefined;
     return {
@@ -290,6 +345,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
       mode: local.mode,
       lbs,
       tls: { certPem: cert.certPem, certFile, fingerprint256: new X509Certificate(cert.certPem).fingerprint256 },
+      backendTls: { certPem: backendCert.certPem, certFile: backendCertFile, fingerprint256: new X509Certificate(backendCert.certPem).fingerprint256 },
       commands: demoCommands({
         kubeconfigPath: dev.kubeconfigPath,
         namespace: NAMESPACE,
@@ -298,6 +354,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
         dbEndpoint: pods.external.map((x) => `${x.ip}:${x.ports[0]}`)[0] ?? '',
         lbs,
         certFile,
+        backendCertFile,
       }),
       stop: () => (stopped ??= cleanup()),
     };

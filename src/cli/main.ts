@@ -96,7 +96,7 @@ program
 program
   .command('plan')
   .description('show what the controller would change in the cloud now, without changing anything; exit 0: nothing, 2: changes, 1: errors')
-  .argument('[object]', 'plan only this object: svc/NAME or ingress/NAME')
+  .argument('[object]', 'plan only this object: svc/NAME, ingress/NAME or gateway/NAME')
   .option('--kubeconfig <file>', 'kubeconfig of the cluster (default: KUBECONFIG)')
   .option('--in-cluster', "use the pod's service account")
   .option('--context <name>', 'kubeconfig context (default: its current-context)')

@@ -25,7 +25,7 @@ import { Cache, type KubeObject } from '../kube/cache.js';
 import { makeClients, type KubeClients } from '../kube/client.js';
 import { discoverGatewayApi, Namespaces } from '../kube/gateway-resources.js';
 import type { ResourceType } from '../kube/resources.js';
-import { describeRef } from '../model/ref.js';
+import { describeRef, type LbKind } from '../model/ref.js';
 import { configMapReader } from '../kube/config-maps.js';
 import { buildProviders, type ProviderFactories, type ProviderSet } from '../providers/registry.js';
 import type { Change } from '../providers/types.js';
@@ -39,7 +39,7 @@ export interface PlanOptions {
   config?: string;
   namespace?: string;
   output?: 'text' | 'json';
-  /** `svc/name` or `ingress/name` (kubectl's spellings). */
+  /** `svc/name`, `ingress/name` or `gateway/name` (kubectl's spellings, short names included). */
   target?: string;
 }
 
@@ -57,21 +57,25 @@ export interface PlanDeps {
   readonly providerTimeoutMs?: number;
 }
 
-const TARGET_KINDS: Readonly<Record<string, 'Service' | 'Ingress'>> = {
+// kubectl's names for each kind: singular, plural and short name (the Gateway CRD's shortNames: gtw).
+const TARGET_KINDS: Readonly<Record<string, LbKind>> = {
   svc: 'Service',
   service: 'Service',
   services: 'Service',
   ing: 'Ingress',
   ingress: 'Ingress',
   ingresses: 'Ingress',
+  gtw: 'Gateway',
+  gateway: 'Gateway',
+  gateways: 'Gateway',
 };
 
 /** The scope from `-n` and a `kind/name` argument; a name without -n is looked up in the kubeconfig context's namespace, as kubectl does. */
 export function scopeOf(opts: Pick<PlanOptions, 'namespace' | 'target'>, contextNamespace: string | undefined): PlanScope {
   if (opts.target === undefined) return opts.namespace ? { kind: 'namespace', namespace: opts.namespace } : { kind: 'all' };
-  const m = /^([a-z.]+)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(opts.target);
+  const m = /^([a-z0-9.]+)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(opts.target);
   const objectKind = m ? TARGET_KINDS[m[1]?.split('.')[0] ?? ''] : undefined;
-  if (!m || !objectKind) throw new UsageError(`${JSON.stringify(opts.target)}: name an object as svc/NAME or ingress/NAME`);
+  if (!m || !objectKind) throw new UsageError(`${JSON.stringify(opts.target)}: name an object as svc/NAME, ingress/NAME or gateway/NAME`);
   return { kind: 'object', namespace: opts.namespace ?? contextNamespace ?? 'default', objectKind, name: m[2] ?? '' };
 }
 
@@ -221,7 +225,7 @@ export function subjectName(s: PlanSubject): string {
     case 'IngressGroup':
       return s.group.startsWith('group/') ? `Ingress group ${s.group.slice('group/'.length)} (${s.members.join(', ')})` : `Ingress ${s.group.slice('ingress/'.length)}`;
     case 'Gateway':
-      return `Gateway ${s.namespace}/${s.name}`;
+      return `Gateway ${s.namespace}/${s.name}${s.routes.length > 0 ? ` (${s.routes.join(', ')})` : ''}`;
     case 'Orphan':
       return `orphan ${s.provider} load balancer ${s.id} of ${describeRef(s.ref)} (uid ${s.ref.uid})`;
     case 'Provider':

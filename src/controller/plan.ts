@@ -20,7 +20,8 @@ import { buildIngressModel, type IngressModelResult } from './ingress-model.js';
 import type { AnyRoute, Gateway, GatewayClass, ReferenceGrant } from '../kube/gateway-api.js';
 import { buildGatewayModel, gatewayRef } from './gateway-model.js';
 import { isOurGatewayClass, providerOfGatewayClass } from './gateway/gateway-class.js';
-import { gatewaysOfRoute, type GatewayRoutes } from './gateway/routes.js';
+import { gatewaysOfRoute, routeEntries, type GatewayRoutes } from './gateway/routes.js';
+import type { RouteStatusUpdate } from './gateway-model.js';
 import { companionRequirements, decideGroup, groupKeyOf, INGRESS_BY_GROUP, ingressModelInputs, refOf } from './ingress-reconciler.js';
 import { ingressOwnership, serviceOwnership } from '../config/ownership.js';
 import { withProbePods, type PodReader } from './probe-pods.js';
@@ -31,7 +32,7 @@ import { buildServiceModel } from './service-model.js';
 export type PlanScope =
   | { readonly kind: 'all' }
   | { readonly kind: 'namespace'; readonly namespace: string }
-  | { readonly kind: 'object'; readonly namespace: string; readonly objectKind: 'Service' | 'Ingress'; readonly name: string };
+  | { readonly kind: 'object'; readonly namespace: string; readonly objectKind: LbKind; readonly name: string };
 
 /** The caches the controller's informers hold, filled the same way (watched-kinds.ts: same kinds, indexers and selectors). */
 export interface PlanInputs {
@@ -66,7 +67,8 @@ export type PlanSubject =
   | { readonly kind: 'Service'; readonly namespace: string; readonly name: string }
   /** An Ingress group: `ingress/<ns>/<name>` for a lone Ingress, `group/<name>` for an explicit group. */
   | { readonly kind: 'IngressGroup'; readonly group: string; readonly members: readonly string[] }
-  | { readonly kind: 'Gateway'; readonly namespace: string; readonly name: string }
+  /** A Gateway, with the routes whose parentRefs name it (`HTTPRoute <ns>/<name>`), as an Ingress group lists its members. */
+  | { readonly kind: 'Gateway'; readonly namespace: string; readonly name: string; readonly routes: readonly string[] }
   /** A load balancer a provider owns that no live object wants: the garbage collector's. */
   | { readonly kind: 'Orphan'; readonly provider: string; readonly ref: LbRef; readonly id: string }
   /** A provider whose listOwned failed: its orphans are unknown. */
@@ -308,7 +310,15 @@ class Planner {
     const { config, providers } = this.inputs;
     const g = this.inputs.gateway;
     if (!g) return undefined;
-    const subject: PlanSubject = { kind: 'Gateway', namespace: gw.metadata?.namespace ?? '', name: gw.metadata?.name ?? '' };
+    const key = keyOf(gw);
+    const naming = <T extends AnyRoute>(list: readonly T[] | undefined): T[] => (list ?? []).filter((r) => gatewaysOfRoute(r).includes(key));
+    const routes: GatewayRoutes = { http: naming(g.routes.http), grpc: naming(g.routes.grpc), tls: naming(g.routes.tls), tcp: naming(g.routes.tcp), udp: naming(g.routes.udp) };
+    const subject: PlanSubject = {
+      kind: 'Gateway',
+      namespace: gw.metadata?.namespace ?? '',
+      name: gw.metadata?.name ?? '',
+      routes: routeEntries(routes).map((r) => `${r.kind} ${r.namespace}/${r.name}`),
+    };
     const cls = g.gatewayClasses.get(gw.spec?.gatewayClassName ?? '');
     const held = hasFinalizer(gw, FINALIZER);
     try {
@@ -321,9 +331,6 @@ class Planner {
       const provider = owner.ok ? providers.byName(owner.provider) : undefined;
       if (!owner.ok || !provider) return { subject, intent: { kind: 'ignore', reason: 'misconfigured' }, outcome: { kind: 'invalid', message: owner.ok ? `provider ${owner.provider} is not configured` : owner.message } };
       const intent: PlanIntent = { kind: 'ensure', provider: provider.name };
-      const key = keyOf(gw);
-      const naming = <T extends AnyRoute>(list: readonly T[] | undefined): T[] => (list ?? []).filter((r) => gatewaysOfRoute(r).includes(key));
-      const routes: GatewayRoutes = { http: naming(g.routes.http), grpc: naming(g.routes.grpc), tls: naming(g.routes.tls), tcp: naming(g.routes.tcp), udp: naming(g.routes.udp) };
       const built = buildGatewayModel({
         gateway: gw,
         routes,
@@ -341,7 +348,7 @@ class Planner {
       const spec = built.spec;
       const kube = held ? [] : [finalizerChange('create', 'Gateway', gw)];
       const changes = await this.call(provider, (signal) => provider.plan(spec, { signal }));
-      return { subject, intent, outcome: planned([{ provider: provider.name, changes }], kube, built.problem ? [built.problem] : []) };
+      return { subject, intent, outcome: planned([{ provider: provider.name, changes }], kube, [...(built.problem ? [built.problem] : []), ...built.routes.flatMap(routeNotes)]) };
     } catch (e) {
       return { subject, intent: { kind: 'ignore', reason: 'failed' }, outcome: { kind: 'failed', message: message(e) } };
     }
@@ -392,6 +399,12 @@ class Planner {
   }
 }
 
+/** A route the Gateway does not fully take, as its status will say: which condition is not True, and why. */
+function routeNotes(u: RouteStatusUpdate): string[] {
+  const off = u.parents.flatMap((p) => p.conditions.filter((c) => c.status !== 'True').map((c) => `${c.type} ${c.status} (${c.reason}${c.message ? `: ${c.message}` : ''})`));
+  return off.length > 0 ? [`${u.route.kind} ${u.route.namespace}/${u.route.name}: ${[...new Set(off)].join('; ')}`] : [];
+}
+
 function planned(cloud: readonly ProviderChanges[], kube: readonly Change[], notes: readonly string[] = []): PlanOutcome {
   return { kind: 'planned', cloud, kube, notes };
 }
@@ -438,11 +451,16 @@ export async function planCluster(inputs: PlanInputs, scope: PlanScope = { kind:
     const p = await planner.gateway(gw, named);
     if (p) objects.push(p);
   }
-  if (scope.kind === 'object' && objects.length === 0 && !(scope.objectKind === 'Service' ? inputs.services.has(`${scope.namespace}/${scope.name}`) : inputs.ingresses.has(`${scope.namespace}/${scope.name}`))) {
+  const exists = (key: string): boolean =>
+    scope.kind === 'object' &&
+    (scope.objectKind === 'Service' ? inputs.services.has(key) : scope.objectKind === 'Ingress' ? inputs.ingresses.has(key) : (inputs.gateway?.gateways.has(key) ?? false));
+  if (scope.kind === 'object' && objects.length === 0 && !exists(`${scope.namespace}/${scope.name}`)) {
     const subject: PlanSubject =
       scope.objectKind === 'Service'
         ? { kind: 'Service', namespace: scope.namespace, name: scope.name }
-        : { kind: 'IngressGroup', group: `ingress/${scope.namespace}/${scope.name}`, members: [] };
+        : scope.objectKind === 'Ingress'
+          ? { kind: 'IngressGroup', group: `ingress/${scope.namespace}/${scope.name}`, members: [] }
+          : { kind: 'Gateway', namespace: scope.namespace, name: scope.name, routes: [] };
     const orphans = await planner.orphans(scope);
     // A name with no object may still have an orphaned load balancer; only both missing is an error.
     if (orphans.length === 0) return { objects: [{ subject, intent: { kind: 'ignore', reason: 'not found' }, outcome: { kind: 'failed', message: `${scope.objectKind} ${scope.namespace}/${scope.name} not found` } }] };

@@ -1,5 +1,6 @@
 // `lbc demo` over real sockets: in-process (the addresses in status answer, balancing,
-// affinity, the external database, Ingress routing and TLS, the printed curl lines run
+// affinity, the external database, Ingress routing and TLS, the Gateway with its 90/10
+// canary HTTPRoute, header match and TLS passthrough TLSRoute, the printed curl lines run
 // as printed, stop() leaves nothing open, the 127.0.0.1 fallback), and through the CLI
 // (`lbc demo --check` passes on the examples and fails, with exit code 1, when an
 // expectation does not hold). Each run has its own pod subnet and address pool
@@ -10,11 +11,13 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { ApiextensionsV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatChecks, getTable, startDemo, type DemoHandle } from '../../src/cli/demo.js';
+import { formatChecks, getTable, readGateway, startDemo, type DemoHandle } from '../../src/cli/demo.js';
 import { runChecks } from '../../src/cli/demo/check.js';
-import { httpGet, httpsGet } from '../../src/cli/demo/http.js';
+import { httpGet, httpsGet, tlsHandshake } from '../../src/cli/demo/http.js';
 import { EXAMPLES_DIR } from '../../src/cli/demo/manifests.js';
+import type { GatewayClass, HTTPRoute } from '../../src/kube/gateway-api.js';
 
 const run = promisify(execFile);
 const POOL = '127.242.0.0/24';
@@ -46,26 +49,89 @@ describe('lbc demo', () => {
     await h?.stop();
   });
 
-  it('gives every Service and Ingress of the examples an address from the pool in status', async () => {
+  it('gives every Service, Ingress and Gateway of the examples an address from the pool in status', async () => {
     for (const lb of Object.values(h.lbs)) {
-      const o =
+      const ip =
         lb.kind === 'Service'
-          ? await h.clients.core.readNamespacedService({ namespace: 'default', name: lb.name })
-          : await h.clients.networking.readNamespacedIngress({ namespace: 'default', name: lb.name });
-      expect(o.status?.loadBalancer?.ingress?.[0]?.ip).toBe(lb.ip);
+          ? (await h.clients.core.readNamespacedService({ namespace: 'default', name: lb.name })).status?.loadBalancer?.ingress?.[0]?.ip
+          : lb.kind === 'Ingress'
+            ? (await h.clients.networking.readNamespacedIngress({ namespace: 'default', name: lb.name })).status?.loadBalancer?.ingress?.[0]?.ip
+            : (await readGateway(h.clients, lb.name)).status?.addresses?.[0]?.value;
+      expect(ip, `${lb.kind} ${lb.name}`).toBe(lb.ip);
       expect(inPool(lb.ip)).toBe(true);
     }
-    expect(new Set(Object.values(h.lbs).map((lb) => lb.ip)).size).toBe(5);
+    expect(Object.values(h.lbs).map((lb) => lb.kind)).toEqual(['Service', 'Service', 'Service', 'Ingress', 'Ingress', 'Gateway']);
+    expect(new Set(Object.values(h.lbs).map((lb) => lb.ip)).size).toBe(6);
     expect(h.mode).toBe('pool');
     expect(h.lbs.web.endpoints).toEqual({ 80: `${h.lbs.web.ip}:80`, 443: `${h.lbs.web.ip}:443` });
     expect(h.lbs.shop.endpoints).toEqual({ 80: `${h.lbs.shop.ip}:80`, 443: `${h.lbs.shop.ip}:443` });
+    expect(h.lbs.edge.endpoints).toEqual({ 80: `${h.lbs.edge.ip}:80`, 443: `${h.lbs.edge.ip}:443` });
     expect(h.lbs.db.endpoints).toEqual({ 5432: `${h.lbs.db.ip}:5432` });
     const lines = h.commands.map((c) => c.line);
     expect(lines).toContain(`export KUBECONFIG=${h.kubeconfigPath}`);
     expect(lines).toContain(`curl http://${h.lbs.web.ip}/`);
     expect(lines).toContain(`curl --resolve shop.example.com:80:${h.lbs.shop.ip} http://shop.example.com/web`);
     expect(lines).toContain(`curl --cacert ${h.tls.certFile} --resolve shop.example.com:443:${h.lbs.shop.ip} https://shop.example.com/web`);
+    expect(lines).toContain(`curl --resolve app.example.com:80:${h.lbs.edge.ip} http://app.example.com/`);
+    expect(lines).toContain(`for i in $(seq 100); do curl --resolve app.example.com:80:${h.lbs.edge.ip} http://app.example.com/ --silent; done | sort | uniq -c`);
+    expect(lines).toContain(`curl -H 'x-canary: always' --resolve app.example.com:80:${h.lbs.edge.ip} http://app.example.com/`);
+    expect(lines).toContain(`curl --cacert ${h.backendTls.certFile} --resolve secure.example.com:443:${h.lbs.edge.ip} https://secure.example.com/`);
     expect(await readFile(h.tls.certFile, 'utf8')).toBe(h.tls.certPem);
+    expect(await readFile(h.backendTls.certFile, 'utf8')).toBe(h.backendTls.certPem);
+  });
+
+  it('installs the Gateway API CRDs and the GatewayClass `lbc manifests --gateway-class` prints, which lbc accepts', async () => {
+    const crds = await h.clients.kc.makeApiClient(ApiextensionsV1Api).listCustomResourceDefinition();
+    expect(crds.items.map((c) => c.metadata?.name).sort()).toEqual(
+      ['gatewayclasses', 'gateways', 'httproutes', 'referencegrants', 'tlsroutes'].map((p) => `${p}.gateway.networking.k8s.io`),
+    );
+    for (const c of crds.items) expect(c.metadata?.annotations?.['gateway.networking.k8s.io/bundle-version'], c.metadata?.name).toBe('v1.4.0');
+    const gc = (await h.clients.custom.getClusterCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'gatewayclasses', name: 'lbc-local' })) as GatewayClass;
+    expect(gc.spec).toEqual({ controllerName: 'lbc.dev/gateway-controller', parametersRef: { group: 'lbc.dev', kind: 'Provider', name: 'local' } });
+    expect(gc.status?.conditions?.find((c) => c.type === 'Accepted')).toMatchObject({ status: 'True', reason: 'Accepted' });
+  });
+
+  it('serves Gateway edge: Accepted and Programmed with its address, the routes Accepted with their refs resolved', async () => {
+    const gw = await readGateway(h.clients, 'edge');
+    const types = (cs: { type: string; status: string }[] | undefined) => Object.fromEntries((cs ?? []).map((c) => [c.type, c.status]));
+    expect(types(gw.status?.conditions)).toMatchObject({ Accepted: 'True', Programmed: 'True' });
+    expect(gw.status?.addresses).toEqual([{ type: 'IPAddress', value: h.lbs.edge.ip }]);
+    expect(gw.status?.listeners?.map((l) => [l.name, l.attachedRoutes, types(l.conditions)])).toEqual([
+      ['http', 1, { Accepted: 'True', ResolvedRefs: 'True', Conflicted: 'False', Programmed: 'True' }],
+      ['tls', 1, { Accepted: 'True', ResolvedRefs: 'True', Conflicted: 'False', Programmed: 'True' }],
+    ]);
+    for (const [plural, version, name] of [
+      ['httproutes', 'v1', 'app'],
+      ['tlsroutes', 'v1alpha3', 'secure'],
+    ] as const) {
+      const r = (await h.clients.custom.getNamespacedCustomObject({ group: 'gateway.networking.k8s.io', version, namespace: 'default', plural, name })) as HTTPRoute;
+      expect(r.status?.parents?.map((p) => [p.parentRef.name, p.controllerName, types(p.conditions)]), name).toEqual([['edge', 'lbc.dev/gateway-controller', { Accepted: 'True', ResolvedRefs: 'True' }]]);
+    }
+  });
+
+  it('splits HTTPRoute app 90/10 over 1000 requests, and x-canary: always is always the canary', async () => {
+    const seen: string[] = [];
+    for (let i = 0; i < 1000; i++) seen.push((await httpGet(h.lbs.edge.endpoints[80]!, '/', { host: 'app.example.com' })).pod ?? '?');
+    // Smooth weighted round robin makes it 100 exactly; a rebuilt picker mid-run could move it by one or two, 50/50 or 100/0 never.
+    const canary = seen.filter((p) => p === 'canary-1').length;
+    expect(canary).toBeGreaterThanOrEqual(95);
+    expect(canary).toBeLessThanOrEqual(105);
+    expect(seen.filter((p) => p === 'stable-1').length).toBe(1000 - canary);
+    for (let i = 0; i < 20; i++) expect((await httpGet(h.lbs.edge.endpoints[80]!, '/', { host: 'app.example.com', headers: { 'x-canary': 'always' } })).pod).toBe('canary-1');
+    // Another host matches no route of the listener.
+    expect((await httpGet(h.lbs.edge.endpoints[80]!, '/', { host: 'other.example.com' })).status).toBe(404);
+  });
+
+  it("passes TLS for secure.example.com through to secure-1's own certificate, which lbc never holds; another name reaches nothing", async () => {
+    const r = await httpsGet(h.lbs.edge.endpoints[443]!, '/', { servername: 'secure.example.com', ca: h.backendTls.certPem });
+    expect(r.fingerprint256).toBe(h.backendTls.fingerprint256);
+    expect(r.pod).toBe('secure-1');
+    expect(r.body).toContain('port 8443 (TLS)');
+    // No Secret holds it: nothing lbc reads has the passthrough backend's certificate.
+    const secrets = await h.clients.core.listNamespacedSecret({ namespace: 'default' });
+    expect(secrets.items.map((x) => x.metadata?.name)).toEqual(['shop-tls']);
+    await expect(tlsHandshake(h.lbs.edge.endpoints[443]!, 'other.example.com')).rejects.toThrow();
+    await expect(httpsGet(h.lbs.edge.endpoints[443]!, '/', { servername: 'secure.example.com', ca: h.tls.certPem })).rejects.toThrow(/self.signed|certificate/i);
   });
 
   it('balances web round robin over the two ready replicas, never the not-ready one, on both ports', async () => {
@@ -129,8 +195,9 @@ describe('lbc demo', () => {
 
   it('passes every --check expectation', async () => {
     const results = await runChecks(h);
-    expect(results.length).toBeGreaterThanOrEqual(10);
+    expect(results.length).toBeGreaterThanOrEqual(15);
     expect(results.filter((r) => !r.ok), formatChecks(results)).toEqual([]);
+    expect(results.map((r) => r.name)).toEqual(expect.arrayContaining([expect.stringMatching(/^Gateway edge .*Programmed/), expect.stringMatching(/90\/10/), expect.stringMatching(/x-canary: always/), expect.stringMatching(/TLSRoute secure passes TLS/)]));
   });
 
   it('prints curl lines that work as printed', async (ctx) => {
@@ -139,9 +206,17 @@ describe('lbc demo', () => {
       ctx.skip();
     }
     const curls = h.commands.filter((c) => c.line.startsWith('curl '));
-    expect(curls.length).toBeGreaterThanOrEqual(10);
+    expect(curls.length).toBeGreaterThanOrEqual(13);
     for (const c of curls) {
       const { stdout } = await run('sh', ['-c', `${c.line} --silent --show-error --max-time 5`], { timeout: 10_000 });
+      for (const e of c.expect!) expect(stdout, c.line).toMatch(e);
+    }
+    // The counting loop, as printed: `uniq -c` shows about 90 and 10.
+    const loops = h.commands.filter((c) => c.line.startsWith('for '));
+    expect(loops).toHaveLength(1);
+    for (const c of loops) {
+      const { stdout } = await run('sh', ['-c', c.line], { timeout: 60_000 });
+      expect(c.expect?.length).toBe(2);
       for (const e of c.expect!) expect(stdout, c.line).toMatch(e);
     }
   });
@@ -158,6 +233,7 @@ describe('lbc demo', () => {
     expect(kubectls.map((c) => c.line)).toEqual([
       'kubectl get nodes,pods -o wide',
       'kubectl get svc,ingress',
+      'kubectl get gateways,httproutes,tlsroutes',
       'kubectl get endpoints db',
       'kubectl get endpointslices -l kubernetes.io/service-name=db',
       'kubectl get events --field-selector type=Warning',
@@ -206,7 +282,7 @@ describe('lbc demo where the address pool cannot be bound', () => {
       const endpoints = Object.values(h.lbs).flatMap((lb) => Object.values(lb.endpoints));
       expect(endpoints.every((e) => /^127\.0\.0\.1:\d+$/.test(e))).toBe(true);
       expect(new Set(endpoints).size).toBe(endpoints.length);
-      for (const lb of Object.values(h.lbs)) expect(lb.ip).toBe('127.0.0.1');
+      for (const lb of Object.values(h.lbs)) expect(lb.ip, `${lb.kind} ${lb.name}`).toBe('127.0.0.1');
       // Status carries the ports actually bound, so clients can find them.
       const web = await h.clients.core.readNamespacedService({ namespace: 'default', name: 'web' });
       expect(web.status?.loadBalancer?.ingress?.[0]?.ports?.map((p) => p.port).sort()).toEqual(Object.values(h.lbs.web.endpoints).map((e) => Number(e.split(':')[1])).sort());
@@ -240,7 +316,7 @@ describe('lbc demo --check, through the CLI', () => {
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 110_000);
       child.on('error', fail);
       child.on('close', (code) => {
         clearTimeout(timer);
@@ -254,14 +330,14 @@ describe('lbc demo --check, through the CLI', () => {
     const lines = out.split('\n').filter((l) => /^(PASS|FAIL) /.test(l));
     expect(lines.length).toBeGreaterThanOrEqual(10);
     expect(lines.filter((l) => l.startsWith('FAIL'))).toEqual([]);
-    for (const what of ['ready replicas', 'ClientIP', 'hand-written Endpoints', 'routes by host', 'routes by path', 'defaultBackend', 'HTTPS', 'legacy', 'not-ready']) {
+    for (const what of ['ready replicas', 'ClientIP', 'hand-written Endpoints', 'routes by host', 'routes by path', 'defaultBackend', 'HTTPS', 'legacy', 'not-ready', 'Gateway edge', '90/10', 'x-canary', 'TLSRoute secure passes']) {
       expect(lines.some((l) => l.includes(what)), what).toBe(true);
     }
     expect(out).toContain('EXTERNAL-IP');
     expect(code).toBe(0);
-  });
+  }, 120_000);
 
-  it('prints FAIL and exits 1 when an expectation does not hold (sticky without session affinity)', async () => {
+  it('prints FAIL and exits 1 when an expectation does not hold (sticky without session affinity; the canary at 50/50)', async () => {
     const examples = join(dir, 'examples');
     await cp(EXAMPLES_DIR, examples, { recursive: true });
     const sticky = join(examples, '02-sticky.yaml');
@@ -269,9 +345,16 @@ describe('lbc demo --check, through the CLI', () => {
     const without = text.replace(/ {2}sessionAffinity: ClientIP\n {2}sessionAffinityConfig:\n {4}clientIP:\n {6}timeoutSeconds: 600\n/, '');
     expect(without).not.toBe(text);
     await writeFile(sticky, without);
+    const gateway = join(examples, '07-gateway.yaml');
+    const gwText = await readFile(gateway, 'utf8');
+    const even = gwText.replace('weight: 90', 'weight: 50').replace('weight: 10', 'weight: 50');
+    expect(even).not.toBe(gwText);
+    await writeFile(gateway, even);
     const { code, out } = await check(['--address-pool', '127.245.0.0/24', '--pod-subnet', '127.203.0', '--examples', examples]);
     expect(out).toMatch(/FAIL {2}sticky \(sessionAffinity: ClientIP\) keeps this client on one replica: sticky-[12]×3, sticky-[12]×3/);
-    expect(out).toMatch(/1 of \d+ checks FAILED/);
+    expect(out).toMatch(/FAIL {2}HTTPRoute app splits app\.example\.com 90\/10 .*: (stable-1×500, canary-1×500|canary-1×500, stable-1×500) over 1000 requests: 50\.0% canary-1 \(want 5–15%\)/);
+    expect(out.split('\n').filter((l) => l.startsWith('FAIL'))).toHaveLength(2);
+    expect(out).toMatch(/2 of \d+ checks FAILED/);
     expect(code).toBe(1);
-  });
+  }, 120_000);
 });

@@ -403,6 +403,6 @@ describe('lbc plan exit code 1', () => {
   it('on an object argument that names no kind lbc plans', async () => {
     const r = await plan({ target: 'deployment/web' });
     expect(r.code).toBe(1);
-    expect(r.err).toContain('name an object as svc/NAME or ingress/NAME');
+    expect(r.err).toContain('name an object as svc/NAME, ingress/NAME or gateway/NAME');
   });
 });

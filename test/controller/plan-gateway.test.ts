@@ -5,7 +5,7 @@ import type { LbcConfig } from '../../src/config/config.js';
 import { planCluster } from '../../src/controller/plan.js';
 import { FINALIZER } from '../../src/controller/reconcile.js';
 import { Cache } from '../../src/kube/cache.js';
-import type { Gateway, GatewayClass } from '../../src/kube/gateway-api.js';
+import type { Gateway, GatewayClass, HTTPRoute } from '../../src/kube/gateway-api.js';
 import { createMemoryProvider } from '../../src/providers/memory/index.js';
 import { config as baseConfig, node } from './fixtures.js';
 import { gateway, httpListener, httpRoute, INFRA, parent, services, endpointSlices } from './gateway/fixtures.js';
@@ -19,13 +19,13 @@ const fill = <T extends object>(items: readonly T[]): Cache<T> => {
   return c;
 };
 
-async function plan(gateways: Gateway[]) {
+async function plan(gateways: Gateway[], more: HTTPRoute[] = []) {
   const mem = createMemoryProvider({ name: 'mem', clusterName: 'test', layers: ['L4', 'L7', 'Gateway'] });
   const inputs = planInputs(config, providerSet(config, [mem]), { services, endpointSlices, nodes: [node('n1')] });
   const route = httpRoute('web', { parentRefs: [parent('gw')], rules: [{ backendRefs: [{ name: 'infra-backend-v1', port: 8080 }] }] });
   return planCluster({
     ...inputs,
-    gateway: { gateways: fill(gateways), gatewayClasses: fill([gc]), routes: { http: [route] }, referenceGrants: [], namespaces: [] },
+    gateway: { gateways: fill(gateways), gatewayClasses: fill([gc]), routes: { http: [route, ...more] }, referenceGrants: [], namespaces: [] },
   });
 }
 
@@ -33,7 +33,7 @@ describe('lbc plan: Gateways', () => {
   it('a new Gateway of an lbc class: the provider creates its load balancer, and the finalizer is added', async () => {
     const p = await plan([{ ...gateway('gw', [httpListener()]), spec: { gatewayClassName: 'lbc', listeners: [httpListener()] } }]);
     const [o] = p.objects;
-    expect(o?.subject).toEqual({ kind: 'Gateway', namespace: INFRA, name: 'gw' });
+    expect(o?.subject).toEqual({ kind: 'Gateway', namespace: INFRA, name: 'gw', routes: [`HTTPRoute ${INFRA}/web`] });
     expect(o?.intent).toEqual({ kind: 'ensure', provider: 'mem' });
     expect(o?.outcome.kind === 'planned' && o.outcome.cloud[0]?.changes.some((c) => c.op === 'create')).toBe(true);
     expect(o?.outcome.kind === 'planned' && o.outcome.kube).toEqual([{ op: 'create', resource: 'Finalizer', id: `Gateway ${INFRA}/gw`, detail: FINALIZER }]);
@@ -51,5 +51,14 @@ describe('lbc plan: Gateways', () => {
     const [o] = (await plan([held])).objects;
     expect(o?.intent).toMatchObject({ kind: 'delete' });
     expect(o?.outcome.kind === 'planned' && o.outcome.kube[0]).toMatchObject({ op: 'delete', resource: 'Finalizer' });
+  });
+
+  it('lists the routes that name the Gateway, and notes each one it would not take with the condition and reason its status gets', async () => {
+    const gw = { ...gateway('gw', [httpListener()]), spec: { gatewayClassName: 'lbc', listeners: [httpListener()] } };
+    const stray = httpRoute('stray', { parentRefs: [parent('gw', { sectionName: 'nope' })], rules: [{ backendRefs: [{ name: 'infra-backend-v1', port: 8080 }] }] }, INFRA, '2026-01-02T00:00:00Z');
+    const elsewhere = httpRoute('elsewhere', { parentRefs: [parent('other-gw')], rules: [] });
+    const [o] = (await plan([gw], [stray, elsewhere])).objects;
+    expect(o?.subject).toEqual({ kind: 'Gateway', namespace: INFRA, name: 'gw', routes: [`HTTPRoute ${INFRA}/web`, `HTTPRoute ${INFRA}/stray`] });
+    expect(o?.outcome.kind === 'planned' && o.outcome.notes).toEqual([expect.stringMatching(new RegExp(`^HTTPRoute ${INFRA}/stray: Accepted False \\(NoMatchingParent`))]);
   });
 });

@@ -2,7 +2,9 @@
 // load balancers and reported as one PASS or FAIL line. Every request is on a new
 // connection, since the local provider balances connections.
 import type { DemoHandle } from '../demo.js';
-import { httpGet, httpsGet, type GetResult } from './http.js';
+import { gatewayChecks } from './gateway-check.js';
+import { gets, httpsGet } from './http.js';
+import { count, type Outcome } from './outcome.js';
 
 export interface CheckResult {
   readonly name: string;
@@ -11,17 +13,6 @@ export interface CheckResult {
   readonly detail: string;
 }
 
-type Outcome = { readonly ok: boolean; readonly detail: string };
-
-const count = (xs: readonly string[]): string =>
-  [...xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>())].map(([k, n]) => `${k}×${n}`).join(', ');
-
-async function gets(endpoint: string | undefined, n: number, path = '/', host?: string): Promise<GetResult[]> {
-  if (!endpoint) throw new Error('no listener');
-  const out: GetResult[] = [];
-  for (let i = 0; i < n; i++) out.push(await httpGet(endpoint, path, host ? { host } : {}));
-  return out;
-}
 
 /** Requests of a routing table, each with the pod that must answer. */
 async function routes(endpoint: string | undefined, table: readonly [host: string | undefined, path: string, pod: RegExp][]): Promise<Outcome> {
@@ -119,6 +110,7 @@ export async function runChecks(h: DemoHandle): Promise<CheckResult[]> {
         return { ok: r?.status === 200 && /^web-[12]$/.test(r.pod ?? ''), detail: `address ${legacy.ip}; legacy.example.com/ -> ${r?.pod ?? r?.status ?? 'nothing'}` };
       },
     ],
+    ...gatewayChecks({ edge: h.lbs.edge, clients: h.clients, lbcFingerprint: h.tls.fingerprint256, backendTls: h.backendTls }),
   ];
   const results: CheckResult[] = [];
   for (const [name, run] of checks) {

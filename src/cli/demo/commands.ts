@@ -3,6 +3,7 @@
 // example hosts to the load balancer's address without touching /etc/hosts) and over
 // HTTPS verified against the demo's own certificate (`--cacert`), not with `-k`.
 import type { DemoLb, DemoLbView } from '../demo.js';
+import { DEMO_GATEWAY } from './gateway.js';
 import type { RunningPod } from './pods.js';
 
 export interface DemoCommand {
@@ -28,12 +29,13 @@ const origin = (scheme: 'http' | 'https', host: string, port: number): string =>
   `${scheme}://${host}${(scheme === 'http' && port === 80) || (scheme === 'https' && port === 443) ? '' : `:${port}`}`;
 
 /** `curl http://ip:port/path` for an address, or `curl --resolve host:port:ip http://host:port/path` for a host. */
-function curl(endpoint: string | undefined, path: string, opts: { host?: string; scheme?: 'http' | 'https'; cacert?: string } = {}): string {
+function curl(endpoint: string | undefined, path: string, opts: { host?: string; scheme?: 'http' | 'https'; cacert?: string; header?: string } = {}): string {
   if (!endpoint) return 'false  # no listener';
   const { ip, port } = split(endpoint);
   const scheme = opts.scheme ?? 'http';
   const args = ['curl'];
   if (opts.cacert) args.push('--cacert', opts.cacert);
+  if (opts.header) args.push('-H', opts.header);
   if (opts.host) args.push('--resolve', `${opts.host}:${port}:${ip}`);
   args.push(`${origin(scheme, opts.host ?? ip, port)}${path}`);
   return args.map(shellQuote).join(' ');
@@ -53,10 +55,18 @@ export interface DemoCommandsInput {
   readonly dbEndpoint: string;
   readonly lbs: Readonly<Record<DemoLb, DemoLbView>>;
   readonly certFile: string;
+  /** The TLS passthrough backend's own certificate. */
+  readonly backendCertFile: string;
 }
 
 export function demoCommands(d: DemoCommandsInput): DemoCommand[] {
-  const { web, sticky, db, shop, legacy } = d.lbs;
+  const { web, sticky, db, shop, legacy, edge } = d.lbs;
+  const g = DEMO_GATEWAY;
+  const canary = new RegExp(`pod ${g.canaryPod} `);
+  // Out of 100 requests the 90/10 weights give 90 and 10 (smooth weighted round robin); a
+  // few either way if other requests shared the rule meanwhile, never 50 or 100.
+  const split = [new RegExp(`^ *(8[5-9]|9[0-5]) pod ${g.stablePod} `, 'm'), new RegExp(`^ *([5-9]|1[0-5]) pod ${g.canaryPod} `, 'm')];
+  const appCurl = curl(edge.endpoints[80], '/', { host: g.httpHost });
   const webPod = [/pod web-[12] /];
   const ip = (lb: DemoLbView) => escape(lb.ip);
   return [
@@ -75,6 +85,16 @@ export function demoCommands(d: DemoCommandsInput): DemoCommand[] {
       expect: [
         ...[web, sticky, db].map((lb) => row(`service/${lb.name}`, 'LoadBalancer', '\\S+', ip(lb))),
         ...[shop, legacy].map((lb) => row(`ingress\\.networking\\.k8s\\.io/${lb.name}`, '\\S+', '\\S+', ip(lb))),
+      ],
+    },
+    {
+      line: 'kubectl get gateways,httproutes,tlsroutes',
+      note: 'the Gateway PROGRAMMED with its ADDRESS, and its routes',
+      // Columns from the CRDs' additionalPrinterColumns: Gateway NAME CLASS ADDRESS PROGRAMMED AGE, HTTPRoute NAME HOSTNAMES AGE, TLSRoute (v1alpha3) NAME AGE.
+      expect: [
+        row(`gateway\\.gateway\\.networking\\.k8s\\.io/${edge.name}`, escape(g.className), ip(edge), 'True'),
+        row(`httproute\\.gateway\\.networking\\.k8s\\.io/${g.httpRoute}`, escape(`["${g.httpHost}"]`)),
+        row(`tlsroute\\.gateway\\.networking\\.k8s\\.io/${g.tlsRoute}`, '\\S+'),
       ],
     },
     // Hand-written Endpoints carry no kubernetes.io/service-name label (on a real cluster
@@ -99,5 +119,17 @@ export function demoCommands(d: DemoCommandsInput): DemoCommand[] {
     { line: curl(shop.endpoints[80], '/anything'), note: 'no rule matches: the defaultBackend', expect: [/pod fallback-1 /] },
     { line: curl(shop.endpoints[443], '/web', { host: 'shop.example.com', scheme: 'https', cacert: d.certFile }), note: "TLS with the Secret's certificate, chosen by SNI", expect: webPod },
     { line: curl(legacy.endpoints[80], '/', { host: 'legacy.example.com' }), note: 'the Ingress with the legacy kubernetes.io/ingress.class annotation', expect: webPod },
+    { line: appCurl, note: `Gateway ${edge.name}, HTTPRoute ${g.httpRoute}: ${g.stablePod} 9 times in 10, ${g.canaryPod} once`, expect: [new RegExp(`pod (${g.stablePod}|${g.canaryPod}) `)] },
+    {
+      line: `for i in $(seq 100); do ${appCurl} --silent; done | sort | uniq -c`,
+      note: 'the 90/10 split, counted',
+      expect: split,
+    },
+    { line: curl(edge.endpoints[80], '/', { host: g.httpHost, header: `${g.canaryHeader.name}: ${g.canaryHeader.value}` }), note: 'the header match: always the canary', expect: [canary] },
+    {
+      line: curl(edge.endpoints[443], '/', { host: g.tlsHost, scheme: 'https', cacert: d.backendCertFile }),
+      note: `TLSRoute ${g.tlsRoute}: passthrough by SNI, verified against ${g.tlsPod}'s own certificate (lbc has none for this name)`,
+      expect: [new RegExp(`pod ${g.tlsPod} .*\\(TLS\\)`)],
+    },
   ];
 }

@@ -2,7 +2,7 @@
 // connections, so each request is a new balancing decision, as with `curl`).
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 
 export interface GetResult {
   readonly status: number;
@@ -11,13 +11,13 @@ export interface GetResult {
   readonly pod: string | undefined;
 }
 
-export function httpGet(endpoint: string, path = '/', opts: { host?: string; timeoutMs?: number } = {}): Promise<GetResult> {
+export function httpGet(endpoint: string, path = '/', opts: { host?: string; headers?: Readonly<Record<string, string>>; timeoutMs?: number } = {}): Promise<GetResult> {
   const i = endpoint.lastIndexOf(':');
   const hostname = endpoint.slice(0, i);
   const port = Number(endpoint.slice(i + 1));
   return new Promise((resolve, reject) => {
     const req = request(
-      { hostname, port, path, method: 'GET', agent: false, headers: { connection: 'close', ...(opts.host ? { host: opts.host } : {}) }, timeout: opts.timeoutMs ?? 3000 },
+      { hostname, port, path, method: 'GET', agent: false, headers: { ...opts.headers, connection: 'close', ...(opts.host ? { host: opts.host } : {}) }, timeout: opts.timeoutMs ?? 3000 },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -31,6 +31,32 @@ export function httpGet(endpoint: string, path = '/', opts: { host?: string; tim
     req.on('timeout', () => req.destroy(new Error(`GET http://${endpoint}${path}: timed out`)));
     req.on('error', reject);
     req.end();
+  });
+}
+
+/** `n` GETs one after another, each on its own connection. */
+export async function gets(endpoint: string | undefined, n: number, path = '/', host?: string, headers?: Readonly<Record<string, string>>): Promise<GetResult[]> {
+  if (!endpoint) throw new Error('no listener');
+  const out: GetResult[] = [];
+  for (let i = 0; i < n; i++) out.push(await httpGet(endpoint, path, { ...(host ? { host } : {}), ...(headers ? { headers } : {}) }));
+  return out;
+}
+
+/**
+ * A TLS handshake that sends `servername` as SNI and trusts nothing in particular: the
+ * fingerprint of whatever certificate a server shows, or a rejection when none answers
+ * (the connection is reset or closed before the handshake completes).
+ */
+export function tlsHandshake(endpoint: string, servername: string, timeoutMs = 3000): Promise<string> {
+  const i = endpoint.lastIndexOf(':');
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: endpoint.slice(0, i), port: Number(endpoint.slice(i + 1)), servername, rejectUnauthorized: false, timeout: timeoutMs }, () => {
+      resolve(socket.getPeerCertificate().fingerprint256);
+      socket.destroy();
+    });
+    socket.on('timeout', () => socket.destroy(new Error(`TLS to ${endpoint} as ${servername}: timed out`)));
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`TLS to ${endpoint} as ${servername}: closed before the handshake completed`)));
   });
 }
 

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { KubernetesObject, V1Endpoints, V1Ingress, V1IngressClass, V1Secret, V1Service } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import type { KubeClients } from '../../kube/client.js';
+import { GATEWAY_GROUP } from '../../kube/gateway-api.js';
 
 /** examples/ at the repository root, from src/cli/demo/ (tsx) or dist/cli/demo/ (built). */
 export const EXAMPLES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples');
@@ -62,8 +63,9 @@ export function relocateEndpoints(manifests: readonly Manifest[], from: string, 
 /** Creates each object with the typed client of its kind; returns `kind/name` per object. */
 export async function applyManifests(clients: KubeClients, manifests: readonly Manifest[], defaultNamespace = 'default'): Promise<string[]> {
   const applied: string[] = [];
-  // IngressClasses first: an Ingress naming a class lbc does not know yet would only be skipped until it appears, but reads better.
-  const order = (m: Manifest): number => (m.object.kind === 'IngressClass' ? 0 : m.object.kind === 'Ingress' ? 2 : 1);
+  // Classes first, the objects that name Services last: lbc would only skip them until the others appear, but it reads better.
+  const order = (m: Manifest): number =>
+    m.object.kind === 'IngressClass' || m.object.kind === 'GatewayClass' ? 0 : m.object.kind === 'Ingress' || m.object.apiVersion?.startsWith(`${GATEWAY_GROUP}/`) ? 2 : 1;
   for (const { file, object } of [...manifests].sort((a, b) => order(a) - order(b))) {
     const namespace = object.metadata?.namespace ?? defaultNamespace;
     const what = `${object.kind ?? '?'}/${object.metadata?.name ?? '?'}`;
@@ -85,6 +87,10 @@ export async function applyManifests(clients: KubeClients, manifests: readonly M
           await clients.networking.createNamespacedIngress({ namespace, body: object as V1Ingress });
           break;
         default:
+          if (object.apiVersion?.startsWith(`${GATEWAY_GROUP}/`)) {
+            await createGatewayObject(clients, object, namespace);
+            break;
+          }
           throw new Error(`the demo does not apply ${object.apiVersion ?? '?'} ${object.kind ?? '?'}`);
       }
     } catch (e) {
@@ -95,4 +101,14 @@ export async function applyManifests(clients: KubeClients, manifests: readonly M
     applied.push(what);
   }
   return applied;
+}
+
+/** A Gateway API object through the custom objects API; its plural is the kind's (gatewayclasses, httproutes, ...). */
+async function createGatewayObject(clients: KubeClients, object: KubernetesObject, namespace: string): Promise<void> {
+  const version = object.apiVersion?.slice(GATEWAY_GROUP.length + 1) ?? '';
+  const kind = (object.kind ?? '').toLowerCase();
+  const plural = `${kind}${kind.endsWith('s') ? 'es' : 's'}`;
+  const base = { group: GATEWAY_GROUP, version, plural, body: object };
+  if (object.kind === 'GatewayClass') await clients.custom.createClusterCustomObject(base);
+  else await clients.custom.createNamespacedCustomObject({ ...base, namespace });
 }

@@ -5,7 +5,8 @@
 // External hosts (the "database" that hand-written Endpoints name) answer the same way
 // but are not Pods: nothing in the cluster knows them except those Endpoints.
 import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Store } from '../../devcluster/store.js';
 
@@ -14,6 +15,14 @@ export interface PodSpec {
   readonly node: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly ready: boolean;
+  /** A port where the pod terminates TLS itself, with the certificate startPods is given for it (plain HTTP on the others). */
+  readonly tlsPort?: number;
+}
+
+/** A certificate and its key, PEM. */
+export interface PodCertificate {
+  readonly certPem: string;
+  readonly keyPem: string;
 }
 
 export interface RunningPod extends PodSpec {
@@ -106,7 +115,15 @@ function listen(server: Server, host: string, port: number): Promise<void> {
  */
 export async function startPods(
   store: Store,
-  opts: { subnet: string; namespace: string; ports: readonly number[]; pods: readonly PodSpec[]; external?: readonly ExternalSpec[] },
+  opts: {
+    subnet: string;
+    namespace: string;
+    ports: readonly number[];
+    pods: readonly PodSpec[];
+    external?: readonly ExternalSpec[];
+    /** By pod name: the certificate of each pod with a tlsPort. */
+    certificates?: Readonly<Record<string, PodCertificate>>;
+  },
 ): Promise<Pods> {
   const servers: Server[] = [];
   const sockets = new Set<Socket>();
@@ -124,14 +141,15 @@ export async function startPods(
     for (const s of sockets) s.destroy();
   };
   /** Serves `answer` on ip:port, counting hits per port; the x-pod header names who answered. */
-  const serve = async (ip: string, port: number, name: string, answer: string, hits: Map<number, number>): Promise<void> => {
-    const server = createServer((req, res) => {
+  const serve = async (ip: string, port: number, name: string, answer: string, hits: Map<number, number>, tls?: PodCertificate): Promise<void> => {
+    const handler: RequestListener = (req, res) => {
       hits.set(port, (hits.get(port) ?? 0) + 1);
       req.resume();
-      const body = `${answer} port ${port}: ${req.method ?? 'GET'} ${req.headers.host ?? ''}${req.url ?? '/'}\n`;
+      const body = `${answer} port ${port}${tls ? ' (TLS)' : ''}: ${req.method ?? 'GET'} ${req.headers.host ?? ''}${req.url ?? '/'}\n`;
       res.writeHead(200, { 'content-type': 'text/plain', 'x-pod': name, 'content-length': Buffer.byteLength(body) });
       res.end(body);
-    });
+    };
+    const server: Server = tls ? createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, handler) : createServer(handler);
     server.keepAliveTimeout = 1000;
     server.on('connection', (s) => {
       sockets.add(s);
@@ -144,7 +162,9 @@ export async function startPods(
     for (const [i, spec] of opts.pods.entries()) {
       const ip = `${opts.subnet}.${i + 1}`;
       const pod: RunningPod = { ...spec, ip, ports: opts.ports, hits: new Map() };
-      for (const port of opts.ports) await serve(ip, port, pod.name, podAnswer(pod), pod.hits);
+      const cert = opts.certificates?.[spec.name];
+      if (spec.tlsPort !== undefined && (!cert || !opts.ports.includes(spec.tlsPort))) throw new Error(`pod ${spec.name}: TLS on port ${spec.tlsPort} needs a certificate and one of the ports ${opts.ports.join(', ')}`);
+      for (const port of opts.ports) await serve(ip, port, pod.name, podAnswer(pod), pod.hits, port === spec.tlsPort ? cert : undefined);
       running.push(pod);
     }
     for (const spec of opts.external ?? []) {
