@@ -21,6 +21,7 @@ import { discoverGatewayApi } from '../kube/gateway-resources.js';
 import { GATEWAY_GROUP } from '../kube/gateway-api.js';
 import { gatewayQueueKeyOf, gatewayReconcilerKey, GatewayWatch, isGatewayQueueKey } from './gateway-watch.js';
 import { MetalLbPools } from './metallb-pools.js';
+import { GkeReferences } from './gke-references.js';
 import { groupKeyOf, INGRESS_BY_GROUP, IngressReconciler, isIngressGroupKey } from './ingress-reconciler.js';
 import { OwnWrites } from './own-writes.js';
 import { podReader } from './probe-pods.js';
@@ -91,6 +92,8 @@ export interface ControllerOptions {
   readonly observer?: ReconcileObserver;
   /** Serve Gateways when the API server serves the Gateway API (found at start). Default true. */
   readonly gatewayApi?: boolean;
+  /** How soon an Ingress whose Google-managed certificates are not Active yet is read again. Default 1 min. */
+  readonly certificateRecheckMs?: number;
 }
 
 /** How a reconcile ended: its Outcome's kind, or 'error' when it threw. */
@@ -140,6 +143,7 @@ interface Route {
 
 const isLoadBalancer = (svc: V1Service): boolean => svc.spec?.type === 'LoadBalancer' || hasFinalizer(svc, FINALIZER);
 const specJson = (svc: V1Service): string => JSON.stringify(svc.spec ?? null);
+const annotationsJson = (svc: V1Service): string => JSON.stringify(svc.metadata?.annotations ?? null);
 const statusCode = (e: unknown): number | undefined => {
   const code = (e as { code?: unknown } | undefined)?.code;
   return typeof code === 'number' ? code : undefined;
@@ -159,6 +163,8 @@ export class Controller {
   readonly recorder: EventRecorder;
   /** MetalLB's IPAddressPools and L2Advertisements, one reader per metal provider that reads them. */
   readonly metallb: readonly MetalLbPools[];
+  /** GKE's BackendConfigs, FrontendConfigs and ManagedCertificates, read when a gce provider is configured. */
+  readonly gke: GkeReferences | undefined;
 
   private readonly opts: ControllerOptions;
   private readonly config: LbcConfig;
@@ -258,6 +264,20 @@ export class Controller {
     };
     this.env = env;
     const nodes = (): readonly V1Node[] => this.eligibleNodes.nodes;
+    this.gke = GkeReferences.wanted(opts.providers.all)
+      ? new GkeReferences({
+          clients,
+          log: this.log,
+          services: this.services.cache,
+          ingresses: this.ingresses.cache,
+          ingressChanged: (ing) => {
+            if (this.running) this.queue.add(groupKeyOf(ing));
+          },
+          ...(opts.namespace ? { namespace: opts.namespace } : {}),
+          ...(opts.watch ? { watch: opts.watch } : {}),
+          ...(opts.informer ? { informer: opts.informer } : {}),
+        })
+      : undefined;
     this.serviceReconciler = new ServiceReconciler({
       ...env,
       services: this.services.cache,
@@ -277,6 +297,8 @@ export class Controller {
       fresh: this.ingressWrites,
       companions: new Companions({ services: this.services.cache, api: companionApi(clients.core), fresh: this.serviceWrites }),
       pods: podReader(clients.core),
+      ...(this.gke ? { gke: this.gke } : {}),
+      ...(opts.certificateRecheckMs !== undefined ? { certificateRecheckMs: opts.certificateRecheckMs } : {}),
     });
     this.routes = [
       {
@@ -335,7 +357,7 @@ export class Controller {
       for (const inf of informers) inf.start();
     }
     // MetalLB's pools before restore(): the addresses Services hold are judged against them.
-    await Promise.all([...informers.map((inf) => inf.waitForSync(signal)), ...this.metallb.map((m) => m.sync(signal))]);
+    await Promise.all([...informers.map((inf) => inf.waitForSync(signal)), ...this.metallb.map((m) => m.sync(signal)), ...(this.gke ? [this.gke.sync(signal)] : [])]);
   }
 
   /**
@@ -375,7 +397,11 @@ export class Controller {
 
   /** Each informer and whether its first list is in (/readyz, metrics). */
   informerSync(): { readonly resource: string; readonly synced: boolean }[] {
-    return [...this.watched.map(({ resource, informer }) => ({ resource, synced: informer.hasSynced() })), ...this.metallb.flatMap((m) => m.informerSync())];
+    return [
+      ...this.watched.map(({ resource, informer }) => ({ resource, synced: informer.hasSynced() })),
+      ...this.metallb.flatMap((m) => m.informerSync()),
+      ...(this.gke?.informerSync() ?? []),
+    ];
   }
 
   /** Load balancers a provider has ensured for this controller, by provider name (metrics; walks the caches). */
@@ -500,7 +526,7 @@ export class Controller {
     await drained;
     await this.workers;
     clearTimeout(timer);
-    await Promise.all([...this.informers().map((inf) => inf.stop()), ...this.metallb.map((m) => m.stop())]);
+    await Promise.all([...this.informers().map((inf) => inf.stop()), ...this.metallb.map((m) => m.stop()), ...(this.gke ? [this.gke.stop()] : [])]);
     if (this.ownsRecorder) await this.recorder.close();
     else await this.recorder.flush();
   }
@@ -580,9 +606,10 @@ export class Controller {
     else this.serviceWrites.forget(key);
     if (!svc || (svc.metadata?.deletionTimestamp && !old?.metadata?.deletionTimestamp)) this.abort(queueKey);
     if (!echo && ((old && isLoadBalancer(old)) || (svc && isLoadBalancer(svc)) || this.serviceReconciler.has(key))) this.queue.add(queueKey);
-    // Ingress backends: only the spec (ports, node ports, type, selector) matters to them.
+    // Ingress backends: the spec (ports, node ports, type, selector) and the annotations
+    // (GKE's backend-config and app-protocols) matter to them.
     const users = this.ingresses.cache.byIndex(INGRESS_BY_BACKEND_SERVICE, key);
-    if (users.length > 0 && (!old || !svc || specJson(old) !== specJson(svc))) {
+    if (users.length > 0 && (!old || !svc || specJson(old) !== specJson(svc) || annotationsJson(old) !== annotationsJson(svc))) {
       for (const ing of users) this.queue.add(groupKeyOf(ing));
     }
     if (!old || !svc || specJson(old) !== specJson(svc)) this.gateway?.serviceChanged(key);

@@ -11,6 +11,7 @@ import { ingressGroupRef, type LbRef } from '../model/ref.js';
 import { formatModelError, type ModelError } from '../model/validation.js';
 import type { ProviderSet } from '../providers/registry.js';
 import type { CompanionRequirement, Companions } from './companions.js';
+import { certificatesSettled, INGRESS_BY_GKE_CONFIG, ingressByGkeConfig, readsGkeReferences, type GkeReferences } from './gke-references.js';
 import { BackendTargets, HostClaimRefused, HostClaimRepelled } from './events.js';
 import { actionServicesOf, buildIngressModel, ingressGroupOf, type BackendDecision, type IngressModelInput, type IngressModelResult, type RefusedClaim } from './ingress-model.js';
 import { LoadBalancerLifecycle } from './load-balancer-lifecycle.js';
@@ -61,7 +62,7 @@ function referencedServicesOf(providers: Pick<ProviderSet, 'all'>): (ing: V1Ingr
 
 /** The indexes of the Ingress cache (the controller's informer, lbc plan's list): kube's, with the providers' actions, and by group. */
 export function ingressCacheIndexers(providers: Pick<ProviderSet, 'all'>): Record<string, IndexFunc<V1Ingress>> {
-  return { ...ingressIndexers(referencedServicesOf(providers)), [INGRESS_BY_GROUP]: ingressByGroup };
+  return { ...ingressIndexers(referencedServicesOf(providers)), [INGRESS_BY_GROUP]: ingressByGroup, [INGRESS_BY_GKE_CONFIG]: ingressByGkeConfig };
 }
 
 export function isIngressGroupKey(key: string): boolean {
@@ -87,7 +88,14 @@ export interface IngressReconcilerDeps extends ReconcilerEnv {
   readonly companions: Companions;
   /** Reads the Pods whose readiness probes the health checks may follow. */
   readonly pods: PodReader;
+  /** GKE's BackendConfigs, FrontendConfigs and ManagedCertificates, where a gce provider is configured. */
+  readonly gke?: Pick<GkeReferences, 'resolve' | 'writeStatus'>;
+  /** How soon a load balancer whose managed certificates are still being provisioned is read again. Default 1 min. */
+  readonly certificateRecheckMs?: number;
 }
+
+/** The Event reason of an annotation lbc does not implement (the gce provider's, for those on its objects). */
+const UnsupportedAnnotation = 'UnsupportedAnnotation';
 
 export interface LiveMember {
   readonly ing: V1Ingress;
@@ -198,6 +206,8 @@ export class IngressReconciler implements LoadBalancerReconciler {
   private readonly announced = new Map<string, string>();
   // Per group: the refused host claims last told, so resyncs stay silent.
   private readonly refusalsTold = new Map<string, string>();
+  // Per group: the backend Services' unimplemented annotations last told.
+  private readonly warningsTold = new Map<string, string>();
   private readonly backendServices: IndexFunc<V1Ingress>;
 
   constructor(private readonly deps: IngressReconcilerDeps) {
@@ -270,7 +280,17 @@ export class IngressReconciler implements LoadBalancerReconciler {
       if (built.reason === 'invalid') return this.invalid(groupKey, ingresses, built.errors);
       throw new Error(`companion node ports for ${built.companions.map((c) => c.key).join(', ')} are not available yet`);
     }
-    const spec = built.spec;
+    let spec = built.spec;
+    if (deps.gke && readsGkeReferences(provider)) {
+      // What the members name outside themselves; a missing one leaves the load balancer as it is.
+      const refs = await deps.gke.resolve(ingresses, spec);
+      if (!refs.ok) {
+        lifecycle.report(groupKey, ingresses, refs.message);
+        return { kind: 'slow' };
+      }
+      spec = refs.spec;
+      this.announceWarnings(groupKey, ingresses, refs.warnings);
+    }
 
     const stale = await lifecycle.replaceStale(groupKey, ingresses, provider.name, spec.ref.uid, flight);
     if (stale.kind !== 'done') return stale;
@@ -292,11 +312,27 @@ export class IngressReconciler implements LoadBalancerReconciler {
     this.announceBackends(groupKey, ingresses, built.backends);
     this.announceRefusals(groupKey, built.refusedHosts);
 
+    const certificates = ensured.status.managedCertificates;
+    if (certificates && deps.gke) await deps.gke.writeStatus(certificates);
+
     await deps.companions.prune(groupKey, new Set(built.backends.filter((b) => b.via === 'companionNodePort').map((b) => b.key)));
     // The LB no longer routes for members that left: release them.
     for (const ing of leaving) await lifecycle.release(ing);
     for (const ing of elsewhere) await lifecycle.handOver(ing);
+    if (!certificatesSettled(certificates)) {
+      // Google provisions a managed certificate once its domains point here, minutes to an hour later: its state is read again until it is Active.
+      lifecycle.recheck(groupKey);
+      return { kind: 'wait', afterMs: deps.certificateRecheckMs ?? 60_000 };
+    }
     return DONE;
+  }
+
+  /** A Warning on the members for each annotation on their backend Services lbc does not implement; once per change. */
+  private announceWarnings(groupKey: string, ingresses: readonly V1Ingress[], warnings: readonly string[]): void {
+    const digest = warnings.join('\n');
+    if ((this.warningsTold.get(groupKey) ?? '') === digest) return;
+    this.warningsTold.set(groupKey, digest);
+    for (const w of warnings) this.lifecycle.tell(ingresses, 'Warning', UnsupportedAnnotation, w);
   }
 
   private inputs(ingresses: readonly V1Ingress[]): IngressGroupInputs {
@@ -345,6 +381,7 @@ export class IngressReconciler implements LoadBalancerReconciler {
   private async teardown(groupKey: string, leaving: readonly V1Ingress[], elsewhere: readonly V1Ingress[], flight: Flight): Promise<Outcome> {
     const { deps, lifecycle } = this;
     this.announced.delete(groupKey);
+    this.warningsTold.delete(groupKey);
     const out = await lifecycle.teardown(
       groupKey,
       { leaving, ref: refOf(groupKey, leaving[0]), why: 'no Ingress of the group wants it', beforeRelease: () => deps.companions.prune(groupKey, new Set()) },

@@ -160,6 +160,12 @@ export class LoadBalancerLifecycle<K extends StatusKind> {
     this.deps.log.warn(`${this.deps.kind} ${key}: ${message}`, this.deps.subject(key, this.applied.get(key)?.provider));
   }
 
+  /** The next ensure of key calls the provider though the spec is the same, to read what the provider reports now. */
+  recheck(key: string): void {
+    const rec = this.applied.get(key);
+    if (rec) rec.recheck = true;
+  }
+
   /** The key's last problem is over: the next one is reported again. */
   resolved(key: string): void {
     this.reported.delete(key);
@@ -202,14 +208,16 @@ export class LoadBalancerLifecycle<K extends StatusKind> {
     const { provider, spec } = req;
     const { hash, shape } = specDigests(spec);
     const prev = this.applied.get(key);
-    if (prev?.hash === hash && prev.status && req.objects.every((o) => hasFinalizer(o, FINALIZER))) {
+    const recheck = prev?.hash === hash && prev.recheck === true;
+    if (prev?.hash === hash && prev.status && !recheck && req.objects.every((o) => hasFinalizer(o, FINALIZER))) {
       for (const o of req.objects) this.held.add(o.metadata?.uid ?? '');
       return { ok: true, status: prev.status, kind: undefined, objects: req.objects };
     }
     const digest = `ensure:${hash}`;
     const wait = this.retry.wait(key, digest);
     if (wait > 0) return { ok: false, outcome: { kind: 'wait', afterMs: wait } };
-    const kind: EnsureKind = !prev?.hash ? (req.adopted ? 'adopt' : 'create') : prev.shape === shape ? 'targets' : 'update';
+    // A recheck changes nothing the user asked for: it tells no Event of a change.
+    const kind: EnsureKind | undefined = recheck ? undefined : !prev?.hash ? (req.adopted ? 'adopt' : 'create') : prev.shape === shape ? 'targets' : 'update';
     const objects = await this.ensureFinalizers(req.objects);
     if (kind === 'create' || kind === 'update') this.tell(objects, 'Normal', EnsuringLoadBalancer, 'Ensuring load balancer');
     const rec: AppliedLb = { ref: spec.ref, provider: provider.name, ...targetTypesOf(spec) };

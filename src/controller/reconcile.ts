@@ -184,6 +184,8 @@ export interface AppliedLb {
   inputs?: string;
   usesInstanceTargets: boolean;
   usesIpTargets: boolean;
+  /** The next ensure calls the provider even with the spec unchanged: what it reports may have moved on (a certificate being provisioned). */
+  recheck?: boolean;
 }
 
 const API_VERSIONS: Record<StatusKind, string> = { Service: 'v1', Ingress: 'networking.k8s.io/v1', Gateway: 'gateway.networking.k8s.io/v1' };

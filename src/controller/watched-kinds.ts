@@ -8,6 +8,7 @@ import { endpointSliceIndexers, serviceIndexers } from '../kube/indexes.js';
 import { EndpointSlices, IngressClasses, Ingresses, Nodes, Secrets, Services, type ResourceType } from '../kube/resources.js';
 import type { ProviderSet } from '../providers/registry.js';
 import { COMPANION_BY_GROUP, companionByGroup } from './companions.js';
+import { SERVICE_BY_BACKEND_CONFIG, serviceByBackendConfig } from './gke-references.js';
 import { ingressCacheIndexers } from './ingress-reconciler.js';
 import { TLS_SECRET_TYPE } from './tls-secret.js';
 
@@ -41,7 +42,7 @@ export interface WatchedKindsOptions {
 
 export function watchedKinds(opts: WatchedKindsOptions): WatchedKinds {
   return {
-    services: { name: 'services', resource: Services, indexers: { ...serviceIndexers, [COMPANION_BY_GROUP]: companionByGroup } },
+    services: { name: 'services', resource: Services, indexers: { ...serviceIndexers, [COMPANION_BY_GROUP]: companionByGroup, [SERVICE_BY_BACKEND_CONFIG]: serviceByBackendConfig } },
     ingresses: { name: 'ingresses', resource: Ingresses, indexers: ingressCacheIndexers(opts.providers) },
     ingressClasses: { name: 'ingressclasses', resource: IngressClasses, indexers: {} },
     nodes: { name: 'nodes', resource: Nodes, indexers: {}, ...(opts.nodeLabelSelector ? { labelSelector: opts.nodeLabelSelector } : {}) },

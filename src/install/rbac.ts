@@ -28,8 +28,8 @@ export const CONTROLLER_PERMISSIONS: readonly Permission[] = [
   { apiGroup: '', resource: 'nodes', verbs: ['list', 'watch'], scope: 'cluster', why: 'eligible nodes (instance targets)' },
   // get only: one Pod per Ingress backend, read at reconcile (src/controller/probe-pods.ts); watching all Pods would cost far more.
   { apiGroup: '', resource: 'pods', verbs: ['get'], scope: 'cluster', why: 'the readiness probe an Ingress backend\'s health check follows' },
-  // RBAC cannot filter by type: the informer asks only for kubernetes.io/tls Secrets.
-  { apiGroup: '', resource: 'secrets', verbs: ['list', 'watch'], scope: 'cluster', why: 'Ingress TLS certificates' },
+  // RBAC cannot filter by type: the informer asks only for kubernetes.io/tls Secrets; get reads the one a BackendConfig's IAP names.
+  { apiGroup: '', resource: 'secrets', verbs: ['get', 'list', 'watch'], scope: 'cluster', why: 'Ingress TLS certificates; gce: the IAP OAuth client Secret a BackendConfig names' },
   { apiGroup: '', resource: 'events', verbs: ['create', 'patch'], scope: 'cluster', why: 'Events on Services and Ingresses, aggregated by patching count' },
   { apiGroup: 'networking.k8s.io', resource: 'ingresses', verbs: ['get', 'list', 'watch', 'patch'], scope: 'cluster', why: 'informer; finalizer patch; re-read on conflict' },
   { apiGroup: 'networking.k8s.io', resource: 'ingresses/status', verbs: ['patch'], scope: 'cluster', why: 'status.loadBalancer' },
@@ -52,6 +52,11 @@ export const CONTROLLER_PERMISSIONS: readonly Permission[] = [
   { apiGroup: 'metallb.io', resource: 'ipaddresspools', verbs: ['list', 'watch'], scope: 'cluster', why: 'metal pools from MetalLB\'s IPAddressPools' },
   { apiGroup: 'metallb.io', resource: 'l2advertisements', verbs: ['list', 'watch'], scope: 'cluster', why: 'which IPAddressPools an L2Advertisement names (Warnings for those that do not exist)' },
   ...['bgppeers', 'bgpadvertisements', 'communities', 'bfdprofiles'].map((r): Permission => ({ apiGroup: 'metallb.io', resource: r, verbs: ['list', 'watch'], scope: 'cluster', why: 'Warning Events on the BGP resources the speakers cannot use' })),
+  // GKE's Ingress configuration, read (and ManagedCertificate status written) as GKE's controllers do, where a gce provider is configured and the CRDs are installed.
+  { apiGroup: 'cloud.google.com', resource: 'backendconfigs', verbs: ['list', 'watch'], scope: 'cluster', why: 'gce: BackendConfigs named by Ingress backend Services' },
+  { apiGroup: 'networking.gke.io', resource: 'frontendconfigs', verbs: ['list', 'watch'], scope: 'cluster', why: 'gce: FrontendConfigs named by Ingresses' },
+  { apiGroup: 'networking.gke.io', resource: 'managedcertificates', verbs: ['list', 'watch'], scope: 'cluster', why: 'gce: ManagedCertificates named by Ingresses' },
+  { apiGroup: 'networking.gke.io', resource: 'managedcertificates/status', verbs: ['patch'], scope: 'cluster', why: 'gce: the Google-managed certificate\'s state, as GKE writes it' },
   // The Deployment runs with the default --leader-election-id, so reads and renewals are of that one Lease.
   { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['create'], scope: 'namespace', why: 'leader election: the first replica creates the Lease' },
   { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'update'], resourceNames: [DEFAULT_LEADER_ELECTION_ID], scope: 'namespace', why: 'leader election: acquire, renew, release' },

@@ -31,8 +31,27 @@ export interface ProviderNotice {
   readonly message: string;
 }
 
+/**
+ * A certificate the cloud obtains and renews for the load balancer (GKE's
+ * ManagedCertificate), as the cloud reports it now: the controller writes it back to the
+ * object that asked for it, in the words that object's own controller uses.
+ */
+export interface ManagedCertificateState {
+  /** `namespace/name` of the object that asked for it. */
+  readonly source: string;
+  /** The cloud's name for the certificate. */
+  readonly certificateName: string;
+  /** The certificate's state, e.g. Provisioning, Active. */
+  readonly certificateStatus: string;
+  readonly domainStatus: readonly { readonly domain: string; readonly status: string }[];
+  /** RFC 3339, once the certificate is issued. */
+  readonly expireTime?: string;
+}
+
 export interface LoadBalancerStatus {
   readonly ingress: readonly IngressPoint[];
+  /** The managed certificates the spec asked for (GKE's ManagedCertificates); not part of the object's status. */
+  readonly managedCertificates?: readonly ManagedCertificateState[];
   /** Set by ensure only when there is something to tell; not part of the object's status (statusEqual ignores it). */
   readonly notices?: readonly ProviderNotice[];
   /**

@@ -9,7 +9,7 @@ import { Controller, type ControllerOptions } from '../../src/controller/control
 import { FINALIZER } from '../../src/controller/reconcile.js';
 import { makeClients, type KubeClients } from '../../src/kube/client.js';
 import type { MemoryProvider } from '../../src/providers/memory/index.js';
-import { buildProviders, type ProviderSet } from '../../src/providers/registry.js';
+import { buildProviders, builtinProviderFactories, type ProviderFactories, type ProviderSet } from '../../src/providers/registry.js';
 import { leanWriteClients, reuseConnections, type WriteClients } from '../../src/kube/client.js';
 import { startTestCluster, uniqueName, type TestCluster } from '../support/cluster.js';
 
@@ -24,6 +24,8 @@ export interface E2EOptions {
   readonly watchWindow?: number;
   /** See TestClusterOptions.allowLoopbackEndpoints. */
   readonly allowLoopbackEndpoints?: boolean;
+  /** How the configured providers are made (a gce provider on the fake Compute API). */
+  readonly factories?: ProviderFactories;
 }
 
 export class E2E {
@@ -65,7 +67,7 @@ export class E2E {
       nodeReadyHysteresis: 0,
       ...opts.config,
     });
-    const providers = await buildProviders(config);
+    const providers = await buildProviders(config, opts.factories ?? builtinProviderFactories);
     const kc = reuseConnections(cluster.kc);
     const lean = await leanWriteClients(kc);
     if (!lean) throw new Error('no lean write clients for this cluster');

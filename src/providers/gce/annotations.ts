@@ -24,7 +24,7 @@ import type { LbKind } from '../../model/ref.js';
 import type { BackendProtocol } from '../../model/spec.js';
 import type { BackendProtocolResult } from '../types.js';
 import type { ModelError } from '../../model/validation.js';
-import type { ResolvedBackendConfig } from './backend-config.js';
+import { ANNOTATION_BACKEND_CONFIG, ANNOTATION_BACKEND_CONFIG_BETA, type ResolvedBackendConfig } from './backend-config.js';
 import type { ResolvedFrontendConfig } from './frontend-config.js';
 import type { ResolvedManagedCertificate } from './managed-certificate.js';
 import { GCE_NAME } from './options.js';
@@ -41,6 +41,10 @@ export const ANNOTATION_APP_PROTOCOLS_LEGACY = 'service.alpha.kubernetes.io/app-
 export const ANNOTATION_GLOBAL_STATIC_IP = 'kubernetes.io/ingress.global-static-ip-name';
 export const ANNOTATION_ALLOW_HTTP = 'kubernetes.io/ingress.allow-http';
 export const ANNOTATION_PRE_SHARED_CERT = 'ingress.gcp.kubernetes.io/pre-shared-cert';
+/** On an Ingress: the FrontendConfig in its namespace (ingress-gce pkg/annotations/ingress.go FrontendConfigKey). */
+export const ANNOTATION_FRONTEND_CONFIG = 'networking.gke.io/v1beta1.FrontendConfig';
+/** On an Ingress: comma-separated ManagedCertificates in its namespace (GKE's managed-certs). */
+export const ANNOTATION_MANAGED_CERTIFICATES = 'networking.gke.io/managed-certificates';
 
 /** What the Ingress builder merges across a group's members (see capabilities.annotationPrefixes). */
 export const GCE_ANNOTATION_PREFIXES = ['networking.gke.io/', 'cloud.google.com/', 'kubernetes.io/ingress.', 'ingress.gcp.kubernetes.io/'] as const;
@@ -117,21 +121,21 @@ const ingressSchema = {
  */
 const NOT_REQUESTS: ReadonlySet<string> = new Set(['kubernetes.io/ingress.class', 'cloud.google.com/neg-status']);
 
-/**
- * Annotations that protect what the load balancer serves (TLS policy and the HTTPS
- * redirect of a FrontendConfig, Google-managed certificates): lbc does not build them,
- * and serving the Ingress without them would expose it other than asked, so the object
- * stops at the builder instead of getting a Warning and a load balancer.
- */
-const PROTECTIVE: Readonly<Record<string, string>> = {
-  'networking.gke.io/v1beta1.FrontendConfig': 'a FrontendConfig (HTTPS redirect, SSL policy)',
-  'networking.gke.io/managed-certificates': 'Google-managed certificates (ManagedCertificate)',
-};
-
 const IMPLEMENTED: Readonly<Record<'Service' | 'Ingress', ReadonlySet<string>>> = {
-  // app-protocols is read where the Service backs an Ingress (backendProtocolOf).
-  Service: new Set([ANNOTATION_LB_TYPE, ANNOTATION_LB_TYPE_DEPRECATED, ANNOTATION_ILB_SUBNET, ANNOTATION_ILB_GLOBAL_ACCESS, ANNOTATION_NETWORK_TIER, ANNOTATION_L4_RBS, ANNOTATION_APP_PROTOCOLS]),
-  Ingress: new Set([ANNOTATION_GLOBAL_STATIC_IP, ANNOTATION_ALLOW_HTTP, ANNOTATION_PRE_SHARED_CERT]),
+  // app-protocols and backend-config are read where the Service backs an Ingress (backendProtocolOf; the controller's GKE references).
+  Service: new Set([
+    ANNOTATION_LB_TYPE,
+    ANNOTATION_LB_TYPE_DEPRECATED,
+    ANNOTATION_ILB_SUBNET,
+    ANNOTATION_ILB_GLOBAL_ACCESS,
+    ANNOTATION_NETWORK_TIER,
+    ANNOTATION_L4_RBS,
+    ANNOTATION_APP_PROTOCOLS,
+    ANNOTATION_BACKEND_CONFIG,
+    ANNOTATION_BACKEND_CONFIG_BETA,
+  ]),
+  // The FrontendConfig and ManagedCertificates are read by the controller (controller/gke-references.ts) and reach the provider as options.
+  Ingress: new Set([ANNOTATION_GLOBAL_STATIC_IP, ANNOTATION_ALLOW_HTTP, ANNOTATION_PRE_SHARED_CERT, ANNOTATION_FRONTEND_CONFIG, ANNOTATION_MANAGED_CERTIFICATES]),
 };
 
 /** The object's annotations under GKE's prefixes that lbc's gce provider does not implement for its kind, sorted. */
@@ -142,20 +146,10 @@ export function unimplementedAnnotations(annotations: Annotations, kind: LbKind)
     .sort();
 }
 
-function protectiveErrors(names: readonly string[]): ModelError[] {
-  return names.flatMap((annotation) => {
-    const what = PROTECTIVE[annotation];
-    return what === undefined
-      ? []
-      : [{ annotation, reason: `${what} is not implemented by lbc's gce provider; the load balancer would serve without it, so it is not built (remove the annotation to serve without it)` }];
-  });
-}
-
 export type GceOptionsResult = { readonly ok: true; readonly options: GceLbOptions } | { readonly ok: false; readonly errors: readonly ModelError[] };
 
 export function parseGceAnnotations(annotations: Annotations, kind: LbKind): GceOptionsResult {
   const unimplemented = unimplementedAnnotations(annotations, kind);
-  const refused = kind === 'Service' ? [] : protectiveErrors(unimplemented);
   const noted = unimplemented.length > 0 ? { unimplemented } : {};
   if (kind === 'Service') {
     const r = parseAnnotations(serviceSchema, annotations);
@@ -181,7 +175,7 @@ export function parseGceAnnotations(annotations: Annotations, kind: LbKind): Gce
     };
   }
   const r = parseAnnotations(ingressSchema, annotations);
-  if (!r.ok || refused.length > 0) return { ok: false, errors: [...(r.ok ? [] : r.errors), ...refused] };
+  if (!r.ok) return { ok: false, errors: r.errors };
   return {
     ok: true,
     options: {

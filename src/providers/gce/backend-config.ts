@@ -8,6 +8,8 @@
 // Every documented field either reaches GCE or is refused with a clear error, never
 // dropped: a BackendConfig usually asks for protection (IAP, Cloud Armor) and a load
 // balancer built without it would be open.
+import type { Annotations } from '../../model/annotations.js';
+import type { ModelError } from '../../model/validation.js';
 import type { BackendService } from './backend-service.js';
 import type { HealthCheck } from './health-check.js';
 
@@ -70,6 +72,55 @@ export interface ResolvedBackendConfig {
 
 /** The key of GceLbOptions.backendConfigs for an Ingress backend: `namespace/service/port`. */
 export const backendConfigKey = (namespace: string, service: string, port: number): string => `${namespace}/${service}/${port}`;
+
+/** On an Ingress backend Service: the BackendConfig of each port (ingress-gce pkg/annotations/service.go BackendConfigKey; the beta key is read when the GA one is absent). */
+export const ANNOTATION_BACKEND_CONFIG = 'cloud.google.com/backend-config';
+export const ANNOTATION_BACKEND_CONFIG_BETA = 'beta.cloud.google.com/backend-config';
+
+/** A Service's cloud.google.com/backend-config: the BackendConfig for every port, and by port name or number. */
+export interface BackendConfigRefs {
+  readonly default?: string;
+  readonly ports: Readonly<Record<string, string>>;
+}
+
+export type BackendConfigRefsResult = { readonly ok: true; readonly refs?: BackendConfigRefs } | { readonly ok: false; readonly error: ModelError };
+
+/**
+ * The BackendConfigs a Service names, as ingress-gce reads them (pkg/annotations/service.go
+ * GetBackendConfigs): the GA key, else the beta one; JSON with `default` and/or `ports`;
+ * naming none is an error there too. No annotation: no refs.
+ */
+export function backendConfigRefs(annotations: Annotations): BackendConfigRefsResult {
+  const key = annotations?.[ANNOTATION_BACKEND_CONFIG] !== undefined ? ANNOTATION_BACKEND_CONFIG : ANNOTATION_BACKEND_CONFIG_BETA;
+  const raw = annotations?.[key];
+  if (raw === undefined) return { ok: true };
+  const bad = (reason: string): BackendConfigRefsResult => ({ ok: false, error: { annotation: key, reason } });
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return bad(`${JSON.stringify(raw)} is not JSON (expected e.g. {"default":"my-config"} or {"ports":{"80":"my-config"}})`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return bad('must be a JSON object with "default" and/or "ports"');
+  const { default: def, ports = {}, ...rest } = v as { default?: unknown; ports?: unknown };
+  const extra = Object.keys(rest);
+  if (extra.length > 0) return bad(`unknown field ${extra.map((k) => JSON.stringify(k)).join(', ')} (expected "default" and/or "ports")`);
+  if (def !== undefined && typeof def !== 'string') return bad('"default" must be a BackendConfig name');
+  if (ports === null || typeof ports !== 'object' || Array.isArray(ports) || Object.values(ports).some((n) => typeof n !== 'string' || n === '')) {
+    return bad('"ports" must map port names or numbers to BackendConfig names');
+  }
+  const portMap = ports as Record<string, string>;
+  if (!def && Object.keys(portMap).length === 0) return bad('names no BackendConfig (neither "default" nor "ports")');
+  return { ok: true, refs: { ...(def ? { default: def } : {}), ports: portMap } };
+}
+
+/** The BackendConfig for one Service port: by its name, else its number, else the default (ingress-gce pkg/backendconfig/utils.go BackendConfigName). */
+export function backendConfigNameFor(refs: BackendConfigRefs, port: { readonly name?: string | undefined; readonly port: number }): string | undefined {
+  return (port.name !== undefined ? refs.ports[port.name] : undefined) ?? refs.ports[String(port.port)] ?? refs.default;
+}
+
+/** Every BackendConfig name the refs mention. */
+export const backendConfigNames = (refs: BackendConfigRefs): string[] => [...new Set([...(refs.default ? [refs.default] : []), ...Object.values(refs.ports)])];
 
 const HC_TYPES = ['HTTP', 'HTTPS', 'HTTP2'] as const;
 const AFFINITIES = ['NONE', 'CLIENT_IP', 'GENERATED_COOKIE'] as const;

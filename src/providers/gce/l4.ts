@@ -42,6 +42,8 @@ export interface LbPlan {
   /** What planning knows of run-time values; ensure starts from it. */
   readonly planned: RunState;
   status(state: RunState): LoadBalancerStatus;
+  /** After the steps ran: what the status says besides the addresses, read from the cloud (managed certificates' states). */
+  report?(): Promise<Pick<LoadBalancerStatus, 'managedCertificates'>>;
 }
 
 /** Every name an L4 LB may have used, whichever scheme, protocol or traffic policy it had. */

@@ -13,7 +13,7 @@ import type { GceLbOptions } from './annotations.js';
 import { applyHealthCheckConfig, backendConfigKey, backendConfigProblems, backendServiceFields } from './backend-config.js';
 import { globalBackendServiceKind, type BackendService } from './backend-service.js';
 import { frontendConfigProblems, redirectsToHttps, redirectUrlMap } from './frontend-config.js';
-import { managedCertificateBody, managedCertificateContent, managedCertificateProblems } from './managed-certificate.js';
+import { managedCertificateBody, managedCertificateContent, managedCertificateProblems, managedCertificateState } from './managed-certificate.js';
 import { links, networkProjectOf, networkUrl, type PlanContext } from './context.js';
 import { GceError } from './errors.js';
 import { firewallKind, L7_HEALTH_CHECK_RANGES, portRanges, type Firewall } from './firewall.js';
@@ -292,5 +292,20 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     steps,
     planned,
     status: (state) => (state.ip !== undefined ? { ingress: [{ ip: state.ip, ipMode: 'Proxy' }] } : { ingress: [] }),
+    // The certificates as they were listed, or read once created: the controller writes their state to each ManagedCertificate.
+    ...(managed.length > 0
+      ? {
+          report: async () => ({
+            managedCertificates: (
+              await Promise.all(
+                managed.map(async (m) => {
+                  const cert = certs.find((c) => c.key.name === m.name)?.resource ?? (await sslCertificateKind.get(call, { name: m.name }));
+                  return cert ? [managedCertificateState(m.cert, m.name, cert)] : [];
+                }),
+              )
+            ).flat(),
+          }),
+        }
+      : {}),
   };
 }

@@ -4,6 +4,7 @@
 // (https://cloud.google.com/kubernetes-engine/docs/how-to/managed-certs). Its name
 // carries a hash of the domains, like the Secret certificates' names carry their
 // content: a changed domain list is a new certificate, switched to before the old goes.
+import type { ManagedCertificateState } from '../../model/status.js';
 import type { SslCertificate } from './ssl-certificate.js';
 
 export interface ResolvedManagedCertificate {
@@ -29,4 +30,40 @@ export const managedCertificateContent = (m: ResolvedManagedCertificate): string
 
 export function managedCertificateBody(m: ResolvedManagedCertificate, description: string): SslCertificate {
   return { description, type: 'MANAGED', managed: { domains: [...m.domains] } };
+}
+
+// GKE's managed-certificate controller's words for the SslCertificate's states
+// (gke-managed-certs pkg/config/config.go, certificateStatuses and domainStatuses).
+const CERTIFICATE_STATUS: Readonly<Record<string, string>> = {
+  ACTIVE: 'Active',
+  '': '',
+  MANAGED_CERTIFICATE_STATUS_UNSPECIFIED: '',
+  PROVISIONING: 'Provisioning',
+  PROVISIONING_FAILED: 'ProvisioningFailed',
+  PROVISIONING_FAILED_PERMANENTLY: 'ProvisioningFailedPermanently',
+  RENEWAL_FAILED: 'RenewalFailed',
+};
+const DOMAIN_STATUS: Readonly<Record<string, string>> = {
+  ACTIVE: 'Active',
+  FAILED_CAA_CHECKING: 'FailedCaaChecking',
+  FAILED_CAA_FORBIDDEN: 'FailedCaaForbidden',
+  FAILED_NOT_VISIBLE: 'FailedNotVisible',
+  FAILED_RATE_LIMITED: 'FailedRateLimited',
+  PROVISIONING: 'Provisioning',
+};
+
+// A state GCE adds later is shown as GCE names it rather than hidden (upstream drops the whole status then).
+const translate = (table: Readonly<Record<string, string>>, v: string): string => table[v] ?? v;
+
+/** What the ManagedCertificate's status says of its SslCertificate, as GKE's controller copies it (certificates.CopyStatus). */
+export function managedCertificateState(m: ResolvedManagedCertificate, name: string, cert: SslCertificate): ManagedCertificateState {
+  const managed = cert.managed ?? {};
+  const domains = Object.entries(managed.domainStatus ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return {
+    source: m.source,
+    certificateName: name,
+    certificateStatus: translate(CERTIFICATE_STATUS, String(managed.status ?? '')),
+    domainStatus: domains.map(([domain, status]) => ({ domain, status: translate(DOMAIN_STATUS, String(status)) })),
+    ...(cert.expireTime ? { expireTime: cert.expireTime } : {}),
+  };
 }

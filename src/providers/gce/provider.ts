@@ -99,8 +99,8 @@ const adminError = (provider: string, ran: Ran): GceError =>
  * sources: the address is still published (as the GCE cloud provider does), and the
  * failure, naming the rule, becomes the Warning Event.
  */
-function outcome(provider: string, plan: LbPlan, ran: Ran, unimplemented: readonly string[]): LoadBalancerStatus {
-  const base = plan.status(ran.state);
+async function outcome(provider: string, plan: LbPlan, ran: Ran, unimplemented: readonly string[]): Promise<LoadBalancerStatus> {
+  const base = { ...plan.status(ran.state), ...(await plan.report?.()) };
   const notices: ProviderNotice[] = [];
   if (ran.replaced.length > 0) notices.push({ type: 'Normal', reason: 'UpdatedLoadBalancer', message: `Replaced what cannot change in place: ${ran.replaced.join('; ')}` });
   // Nothing a user asked for is silently dropped: each annotation lbc does not build is named.

@@ -2,7 +2,7 @@
 // redirectToHttps as ingress-gce builds it (a k8s2-rm- URL map for the HTTP proxy) and
 // sslPolicy on the target HTTPS proxy.
 import { describe, expect, it } from 'vitest';
-import { parseGceAnnotations } from '../../../src/providers/gce/annotations.js';
+import { DEFAULT_GCE_OPTIONS, parseGceAnnotations } from '../../../src/providers/gce/annotations.js';
 import type { FrontendConfigSpec } from '../../../src/providers/gce/frontend-config.js';
 import { l7Names } from '../../../src/providers/gce/names.js';
 import { CERT_A, CLUSTER_ID, KEY_A, l7, PROJECT, rejection, withTls } from './fixtures.js';
@@ -72,11 +72,9 @@ describe('gce FrontendConfig', () => {
   });
 });
 
-describe('gce: an Ingress naming a FrontendConfig or ManagedCertificate lbc cannot read yet', () => {
-  it('is refused at parse time, each annotation named, instead of built without the protection asked for', () => {
+describe('gce: an Ingress naming a FrontendConfig or ManagedCertificate', () => {
+  it('parses: the controller reads those objects into the options (test/controller/gke-references.test.ts), so the annotations are neither refused nor warned about', () => {
     const r = parseGceAnnotations({ 'networking.gke.io/v1beta1.FrontendConfig': 'fe', 'networking.gke.io/managed-certificates': 'a,b' }, 'Ingress');
-    expect(r.ok).toBe(false);
-    expect((r.ok ? [] : r.errors.map((e) => ('annotation' in e ? e.annotation : ''))).sort()).toEqual(['networking.gke.io/managed-certificates', 'networking.gke.io/v1beta1.FrontendConfig']);
-    expect(parseGceAnnotations({}, 'Ingress').ok).toBe(true);
+    expect(r).toEqual({ ok: true, options: { ...DEFAULT_GCE_OPTIONS } });
   });
 });

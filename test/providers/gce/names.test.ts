@@ -179,16 +179,17 @@ describe('gce annotations', () => {
     });
   });
 
-  it('refuses an Ingress asking for protection lbc does not build (FrontendConfig, managed certificates) rather than serving it without', () => {
+  it('an Ingress naming a FrontendConfig and managed certificates parses (the controller resolves them); a bad value beside them is still named', () => {
     const r = parseGceAnnotations({ 'networking.gke.io/v1beta1.FrontendConfig': 'fc', 'networking.gke.io/managed-certificates': 'cert', 'kubernetes.io/ingress.allow-http': 'nope' }, 'Ingress');
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.errors.map((e) => ('annotation' in e ? e.annotation : ''))).toEqual([
-      'kubernetes.io/ingress.allow-http',
-      'networking.gke.io/managed-certificates',
-      'networking.gke.io/v1beta1.FrontendConfig',
-    ]);
-    expect(r.errors[1]?.reason).toMatch(/not implemented by lbc's gce provider/);
+    expect(r.errors.map((e) => ('annotation' in e ? e.annotation : ''))).toEqual(['kubernetes.io/ingress.allow-http']);
+    expect(parseGceAnnotations({ 'networking.gke.io/v1beta1.FrontendConfig': 'fc', 'networking.gke.io/managed-certificates': 'cert' }, 'Ingress')).toMatchObject({ ok: true });
+  });
+
+  it('cloud.google.com/backend-config (and the beta key) on a Service are read, not warned about; other GKE annotations are', () => {
+    const svc = parseGceAnnotations({ 'cloud.google.com/backend-config': '{"default":"x"}', 'beta.cloud.google.com/backend-config': '{"default":"x"}', 'networking.gke.io/weighted-load-balancing': 'pods-per-node' }, 'Service');
+    expect(svc).toMatchObject({ ok: true, options: { unimplemented: ['networking.gke.io/weighted-load-balancing'] } });
   });
 
   it('cloud.google.com/app-protocols: the protocol of the backend port by its name, as ingress-gce keys it; a bad value is an error', () => {
