@@ -39,6 +39,7 @@ import { makeClients, reuseConnections } from '../src/kube/client.js';
 import { buildProviders } from '../src/providers/registry.js';
 import type { MemoryProvider } from '../src/providers/memory/index.js';
 import { AddressWatch } from './address-watch.js';
+import { countingClients } from './api-writes.js';
 import { serviceWatchSource } from './resumable-watch.js';
 import type { ControllerFigures } from './headline.js';
 import { ms, pool } from './stats.js';
@@ -77,27 +78,11 @@ export interface Settled {
   ms?: number;
 }
 
-/** The clients, counting every write call made through them, by method. */
-function countingClients<C extends { core: object; networking: object }>(clients: C, writes = new Map<string, number>()): { clients: C; writes: Map<string, number> } {
-  const wrap = <T extends object>(api: T): T =>
-    new Proxy(api, {
-      get(target, prop, receiver) {
-        const v = Reflect.get(target, prop, receiver) as unknown;
-        if (typeof v !== 'function' || typeof prop !== 'string' || !/^(create|patch|replace|delete)/.test(prop)) return v;
-        return (...args: unknown[]) => {
-          writes.set(prop, (writes.get(prop) ?? 0) + 1);
-          return (v as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    });
-  return { clients: { ...clients, core: wrap(clients.core), networking: wrap(clients.networking) }, writes };
-}
-
 /**
  * CPU profiles of the measured phases only (reset to settle), so that start-up, module
  * loading and the phases in between do not blur them.
  */
-class PhaseProfiler {
+export class PhaseProfiler {
   private session: Session | undefined;
   private running = false;
   private n = 0;
