@@ -1,35 +1,32 @@
 // Gateways from the controller to the traffic: the Gateway API v1.4.0 CRDs (experimental
-// channel) installed on the test cluster, the controller in-process with the local
-// provider, and real requests through the address the controller wrote in the Gateway's
-// status reaching the backend each route names: HTTPRoute rules by path and header,
-// a TCPRoute, a route change followed by the data path, and a deleted Gateway no longer
-// listening. Backends on 127.0.22.x, load balancers from 127.249.0.0/24, ports + 20000 so
-// that no privilege is needed.
-//
-// Devcluster only: a real kube-apiserver refuses loopback addresses in EndpointSlices
-// ("may not be in the loopback range"), and loopback is where the local provider's
-// backends live on one machine (the status side runs on the real control plane in
-// gateway.test.ts).
+// channel) installed on the test cluster (devcluster, or the real control plane KUBECONFIG
+// names), the controller with the local provider, and real requests through the address
+// the controller wrote in the Gateway's status reaching the backend each route names:
+// HTTPRoute rules by path and header, a TCPRoute, a route change followed by the data
+// path, and a deleted Gateway no longer listening. Load balancers from 127.249.0.0/24,
+// ports + 20000 so that no privilege is needed. On a real cluster the controller,
+// backends and client run in a network namespace of the suite's own (data-plane.ts):
+// kube-apiserver refuses the loopback addresses backends listen on here.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway, HTTPRoute } from '../../src/kube/gateway-api.js';
 import { installGatewayApiCrds } from '../support/gateway-crds.js';
-import { askName, httpBackend, httpGet, tcpBackend, type Backend } from '../providers/local/support.js';
+import { dataPlane, dataPlaneUnavailable, type DataPlane } from './data-plane.js';
 import { E2E, eventually, hasOurFinalizer } from './harness.js';
 
 const GROUP = 'gateway.networking.k8s.io';
 const POOL = '127.249.0.0/24';
 const OFFSET = 20_000;
-const realCluster = Boolean(process.env.KUBECONFIG);
-if (realCluster) console.log('test/e2e/gateway-traffic.test.ts: skipped against a real cluster: kube-apiserver refuses loopback endpoint addresses, which these backends use');
+const unavailable = dataPlaneUnavailable();
+if (unavailable) console.log(`test/e2e/gateway-traffic.test.ts: skipped: ${unavailable}`);
 
 type Condition = { type: string; status: string; reason?: string; observedGeneration?: number };
 const cond = (list: Condition[] | undefined, type: string): Condition | undefined => list?.find((c) => c.type === type);
 const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
 
-describe.skipIf(realCluster)('Gateway API served by the local provider, controller to traffic', () => {
+describe.skipIf(Boolean(unavailable))('Gateway API served by the local provider, controller to traffic', () => {
   let e: E2E;
+  let dp: DataPlane;
   let custom: CustomObjectsApi;
   let className: string;
 
@@ -38,17 +35,14 @@ describe.skipIf(realCluster)('Gateway API served by the local provider, controll
   const httpRoute = (name: string): Promise<HTTPRoute> => custom.getNamespacedCustomObject({ ...api('httproutes'), name }) as Promise<HTTPRoute>;
 
   /** Which backend answered `path` on `host` through the Gateway's port 80, or the status code. */
-  const nameAt = async (address: string, host: string, path: string, headers: Record<string, string> = {}): Promise<string> => {
-    const r = await httpGet(address, 80 + OFFSET, path, { host, ...headers });
-    return r.status === 200 ? (JSON.parse(r.body) as { name: string }).name : String(r.status);
-  };
+  const nameAt = (address: string, host: string, path: string, headers: Record<string, string> = {}): Promise<string> => dp.httpName(address, 80 + OFFSET, host, path, headers);
 
-  /** A backend behind a selectorless ClusterIP Service of the same name (closed after the test by support.ts). */
-  const serviceWithBackend = async (name: string, host: string, port: number, make: (n: string, h: string) => Promise<Backend> = httpBackend): Promise<Backend> => {
-    const b = await make(name, host);
-    await e.service(name, { type: 'ClusterIP', ports: [{ name: 'p', port, targetPort: b.port, protocol: 'TCP' }] });
-    await e.endpointSlice(name, [b.host], b.port, 'p');
-    return b;
+  /** Backend number i behind a selectorless ClusterIP Service of its name. */
+  const serviceWithBackend = async (name: string, i: number, port: number, kind: 'http' | 'tcp' = 'http'): Promise<void> => {
+    const host = dp.backendHost(i);
+    const at = kind === 'http' ? await dp.httpBackend(name, host) : await dp.tcpBackend(name, host);
+    await e.service(name, { type: 'ClusterIP', ports: [{ name: 'p', port, targetPort: at, protocol: 'TCP' }] });
+    await e.endpointSlice(name, [host], at, 'p');
   };
 
   /** The Gateway's address once it is Programmed. */
@@ -74,7 +68,8 @@ describe.skipIf(realCluster)('Gateway API served by the local provider, controll
     });
     custom = e.clients.kc.makeApiClient(CustomObjectsApi);
     await installGatewayApiCrds(e.clients.kc);
-    await e.controller.start();
+    dp = await dataPlane(e);
+    await dp.startController();
     className = `lbc-${e.ns}`;
     await custom.createClusterCustomObject({
       group: GROUP,
@@ -97,17 +92,20 @@ describe.skipIf(realCluster)('Gateway API served by the local provider, controll
         },
       },
     });
-  }, 60_000);
+  }, 90_000);
 
   afterAll(async () => {
+    await dp?.close();
+    // With no controller left, lbc's finalizer would hold the Gateway, and so the namespace.
+    await custom?.patchNamespacedCustomObject({ ...api('gateways'), name: 'gw', body: [{ op: 'remove', path: '/metadata/finalizers' }] }, jsonPatch).catch(() => {});
     await custom?.deleteClusterCustomObject({ group: GROUP, version: 'v1', plural: 'gatewayclasses', name: className }).catch(() => {});
     await e?.stop();
   });
 
   it('HTTPRoute rules by path and header reach the backends they name at the address in the Gateway status; a backend change reaches the data path', async () => {
-    await serviceWithBackend('web', '127.0.22.1', 80);
-    await serviceWithBackend('api', '127.0.22.2', 80);
-    await serviceWithBackend('canary', '127.0.22.3', 80);
+    await serviceWithBackend('web', 0, 80);
+    await serviceWithBackend('api', 1, 80);
+    await serviceWithBackend('canary', 2, 80);
     await custom.createNamespacedCustomObject({
       ...api('httproutes'),
       body: {
@@ -127,9 +125,12 @@ describe.skipIf(realCluster)('Gateway API served by the local provider, controll
     });
     const address = await programmed('gw');
     expect(address).toMatch(/^127\.249\.0\./);
-    const g = await gateway('gw');
+    // The Gateway was Programmed before the route came: wait for the route to be counted.
+    const g = await eventually('the route attached', async () => {
+      const x = await gateway('gw');
+      return x.status?.listeners?.find((l) => l.name === 'http')?.attachedRoutes === 1 ? x : undefined;
+    });
     expect(hasOurFinalizer(g)).toBe(true);
-    expect(g.status?.listeners?.find((l) => l.name === 'http')?.attachedRoutes).toBe(1);
     const accepted = await eventually('the route Accepted', async () => {
       const r = await httpRoute('shop');
       const parent = r.status?.parents?.find((p) => p.controllerName === 'lbc.dev/gateway-controller');
@@ -156,7 +157,7 @@ describe.skipIf(realCluster)('Gateway API served by the local provider, controll
   });
 
   it('a TCPRoute on the TCP listener reaches its backend at the same address', async () => {
-    await serviceWithBackend('db', '127.0.22.4', 5432, tcpBackend);
+    await serviceWithBackend('db', 3, 5432, 'tcp');
     await custom.createNamespacedCustomObject({
       ...api('tcproutes', 'v1alpha2'),
       body: { apiVersion: `${GROUP}/v1alpha2`, kind: 'TCPRoute', metadata: { name: 'db' }, spec: { parentRefs: [{ name: 'gw', sectionName: 'db' }], rules: [{ backendRefs: [{ name: 'db', port: 5432 }] }] } },
@@ -166,24 +167,16 @@ describe.skipIf(realCluster)('Gateway API served by the local provider, controll
       const r = (await custom.getNamespacedCustomObject({ ...api('tcproutes', 'v1alpha2'), name: 'db' })) as { status?: { parents?: { conditions: Condition[] }[] } };
       return cond(r.status?.parents?.[0]?.conditions, 'Accepted')?.status === 'True' || undefined;
     });
-    expect(await eventually('the TCP backend', async () => (await askName(address, 5432 + OFFSET).catch(() => undefined)) === 'db' || undefined, 10_000)).toBe(true);
-    expect((await gateway('gw')).status?.listeners?.find((l) => l.name === 'db')?.attachedRoutes).toBe(1);
+    expect(await eventually('the TCP backend', async () => (await dp.tcpName(address, 5432 + OFFSET).catch(() => undefined)) === 'db' || undefined, 10_000)).toBe(true);
+    await eventually('the TCPRoute attached', async () => (await gateway('gw')).status?.listeners?.find((l) => l.name === 'db')?.attachedRoutes === 1 || undefined);
   });
 
   it('deleting the Gateway stops its listeners and releases it', async () => {
     const address = await programmed('gw');
     await custom.deleteNamespacedCustomObject({ ...api('gateways'), name: 'gw' });
     await eventually('Gateway gone', async () => (await gateway('gw').then(() => false, (err: { code?: number }) => err.code === 404)) || undefined, 20_000);
-    const refused = (port: number) =>
-      new Promise<string>((resolve) => {
-        const c = connect({ host: address, port });
-        c.once('connect', () => {
-          c.destroy();
-          resolve('connected');
-        });
-        c.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
-      });
-    await eventually('port 80 closed', async () => (await refused(80 + OFFSET)) === 'ECONNREFUSED' || undefined, 10_000);
-    expect(await refused(5432 + OFFSET)).toBe('ECONNREFUSED');
+    const refused = (port: number): Promise<string> => dp.connect(address, port + OFFSET);
+    await eventually('port 80 closed', async () => (await refused(80)) === 'ECONNREFUSED' || undefined, 10_000);
+    expect(await refused(5432)).toBe('ECONNREFUSED');
   });
 });
