@@ -41,6 +41,7 @@ import { makeClients, reuseConnections } from '../src/kube/client.js';
 import { buildProviders } from '../src/providers/registry.js';
 import type { MemoryProvider } from '../src/providers/memory/index.js';
 import { AddressWatch } from './address-watch.js';
+import { countingClients } from './api-writes.js';
 import { serviceWatchSource } from './resumable-watch.js';
 import type { ControllerFigures } from './headline.js';
 import { ms, pool } from './stats.js';
@@ -105,34 +106,11 @@ class WriteTimeline {
   }
 }
 
-/** The clients, counting every write call made through them, by method. */
-function countingClients<C extends { core: object; networking: object }>(
-  clients: C,
-  writes = new Map<string, number>(),
-  timeline?: WriteTimeline,
-): { clients: C; writes: Map<string, number> } {
-  const wrap = <T extends object>(api: T): T =>
-    new Proxy(api, {
-      get(target, prop, receiver) {
-        const v = Reflect.get(target, prop, receiver) as unknown;
-        if (typeof v !== 'function' || typeof prop !== 'string' || !/^(create|patch|replace|delete)/.test(prop)) return v;
-        return (...args: unknown[]) => {
-          writes.set(prop, (writes.get(prop) ?? 0) + 1);
-          const done = timeline?.begin(prop);
-          const out = (v as (...a: unknown[]) => unknown).apply(target, args);
-          if (done && out instanceof Promise) out.then(done, done);
-          return out;
-        };
-      },
-    });
-  return { clients: { ...clients, core: wrap(clients.core), networking: wrap(clients.networking) }, writes };
-}
-
 /**
  * CPU profiles of the measured phases only (reset to settle), so that start-up, module
  * loading and the phases in between do not blur them.
  */
-class PhaseProfiler {
+export class PhaseProfiler {
   private session: Session | undefined;
   private running = false;
   private n = 0;
@@ -175,8 +153,9 @@ async function child(): Promise<void> {
   const clients = makeClients(kc);
   // Every write goes through the typed clients or the per-object write clients, and both are counted.
   const timeline = new WriteTimeline();
-  const counted = countingClients(clients, undefined, timeline);
-  const writes = countingClients(clients.writes, counted.writes, timeline).clients;
+  const onWrite = (method: string): (() => void) => timeline.begin(method);
+  const counted = countingClients(clients, undefined, onWrite);
+  const writes = countingClients(clients.writes, counted.writes, onWrite).clients;
   // One provider for both controller lifetimes: a cloud outlives the process that drives it.
   const providers = await buildProviders(init.config);
   const provider = providers.all[0] as MemoryProvider;

@@ -4,6 +4,7 @@ import { benchAws } from './aws.js';
 import { benchController } from './controller.js';
 import { benchDevcluster } from './devcluster.js';
 import { benchGatewayDataPath } from './gateway.js';
+import { benchGatewayController } from './gateway-controller.js';
 import { benchGce } from './gce.js';
 import { headlineLines } from './headline.js';
 import { benchLocal } from './local.js';
@@ -36,7 +37,11 @@ if (all || which.has('gce')) await benchGce();
 // `local`: L4 throughput and L7 requests/s through the local provider vs straight to the backend.
 if (all || which.has('local')) await benchLocal();
 // `gateway`: the Gateway data path through the local provider: 1000 HTTPRoutes × 10 rules vs 1 route vs direct, route update → data path.
-if (all || which.has('gateway')) await benchGatewayDataPath();
+if (all || which.has('gateway')) {
+  await benchGatewayDataPath();
+  // The controller's part: 1000 HTTPRoutes to Accepted and served, writes per route, update → data path.
+  await benchGatewayController();
+}
 // `aws`: AWS calls per NLB Service create, no-op resync and delete (moto when AWS_ENDPOINT_URL is set, else the nock fake).
 if (all || which.has('aws')) await benchAws();
 // `metal [writes|failover|bgp]`: speaker liveness at 100 nodes, failover on virtual wires, BGP against bird (root).

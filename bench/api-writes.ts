@@ -1,0 +1,33 @@
+// The benches' count of a controller's API writes: its clients wrapped so that every write
+// call (create, patch, replace, delete) is counted by method, and, for whoever needs more
+// than a count (which object was written), reported with its arguments.
+/** Told of each write as it starts; what it returns, if anything, is called when the write ends. */
+export type WriteListener = (method: string, args: readonly unknown[]) => (() => void) | void;
+
+const WRITE = /^(create|patch|replace|delete)/;
+
+/** The clients, counting every write call made through them, by method. */
+export function countingClients<C extends { core: object; networking: object; custom?: object }>(
+  clients: C,
+  writes = new Map<string, number>(),
+  onWrite?: WriteListener,
+): { clients: C; writes: Map<string, number> } {
+  const wrap = <T extends object>(api: T): T =>
+    new Proxy(api, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof v !== 'function' || typeof prop !== 'string' || !WRITE.test(prop)) return v;
+        return (...args: unknown[]) => {
+          writes.set(prop, (writes.get(prop) ?? 0) + 1);
+          const done = onWrite?.(prop, args);
+          const out = (v as (...a: unknown[]) => unknown).apply(target, args);
+          if (done && out instanceof Promise) out.then(done, done);
+          return out;
+        };
+      },
+    });
+  return {
+    clients: { ...clients, core: wrap(clients.core), networking: wrap(clients.networking), ...(clients.custom ? { custom: wrap(clients.custom) } : {}) },
+    writes,
+  };
+}
