@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Gateway, GatewayListener, TLSRoute } from '../../src/kube/gateway-api.js';
 import type { GatewayPort, HttpRouteRule } from '../../src/model/gateway.js';
+import { service, slice } from './fixtures.js';
 import { build, gateway, grant, httpListener, httpRoute, INFRA, listenerConditions, parent, routeConditions, WEB } from './gateway/fixtures.js';
 
 const toV1 = [{ name: 'infra-backend-v1', port: 8080 }];
@@ -85,6 +86,26 @@ describe('HTTPRouteObservedGenerationBump', () => {
         ['ResolvedRefs', 'True', generation],
       ]);
     }
+  });
+});
+
+describe('HTTPRouteServiceTypes', () => {
+  it('a headless Service, and one whose EndpointSlices are written by hand (no selector), are served through their endpoints', () => {
+    const ports = [{ name: 'http', port: 8080, targetPort: 3000 }];
+    const headless = service('infra-backend-v1-headless', { clusterIP: 'None', selector: { app: 'infra-backend-v1' }, ports }, undefined, INFRA);
+    const manual = service('infra-backend-v1-endpointslice', { ports }, undefined, INFRA);
+    const slices = [
+      slice('infra-backend-v1-headless', [{ name: 'http', port: 3000 }], [{ ip: '10.0.1.1' }], { namespace: INFRA }),
+      slice('infra-backend-v1-endpointslice', [{ name: 'http', port: 3000 }], [{ ip: '10.0.1.2' }], { namespace: INFRA, name: 'manual-slice' }),
+    ];
+    const route = (n: string, backend: string) => httpRoute(n, { parentRefs: [parent('same-namespace')], rules: [{ matches: [{ path: { type: 'PathPrefix', value: `/${n}` } }], backendRefs: [{ name: backend, port: 8080 }] }] });
+    const r = build({ gateway: sameNamespace, services: [headless, manual], endpointSlices: slices, routes: { http: [route('headless', headless.metadata?.name ?? ''), route('manual', manual.metadata?.name ?? '')] } });
+    expect(routeConditions(r, 'headless').ResolvedRefs).toEqual({ status: 'True', reason: 'ResolvedRefs' });
+    expect(routeConditions(r, 'manual').ResolvedRefs).toEqual({ status: 'True', reason: 'ResolvedRefs' });
+    expect(r.spec?.targetSets.map((t) => [t.name, t.type, t.type === 'ip' ? t.targets.map((x) => `${x.ip}:${x.port}`) : []])).toEqual([
+      [`${INFRA}/infra-backend-v1-endpointslice:8080`, 'ip', ['10.0.1.2:3000']],
+      [`${INFRA}/infra-backend-v1-headless:8080`, 'ip', ['10.0.1.1:3000']],
+    ]);
   });
 });
 
@@ -185,6 +206,31 @@ describe('GRPCRouteListenerHostnameMatching', () => {
       ['listener-2', [['backend-v2', 'h2c']]],
       ['listener-3', [['backend-v3', 'h2c']]],
       ['listener-4', [['backend-v3', 'h2c']]],
+    ]);
+  });
+});
+
+describe('GRPCRouteHeaderMatching', () => {
+  it('metadata matches become header matches (names lower case), ANDed within a match, ORed across matches, beside the method match', () => {
+    const route = {
+      metadata: { name: 'grpc-header-matching', namespace: INFRA, generation: 1, creationTimestamp: '2026-01-01T00:00:00Z' as never },
+      spec: {
+        parentRefs: [parent('same-namespace')],
+        rules: [
+          { matches: [{ headers: [{ name: 'version', value: 'one' }] }], backendRefs: toV1 },
+          { matches: [{ headers: [{ name: 'version', value: 'two' }] }], backendRefs: [{ name: 'infra-backend-v2', port: 8080 }] },
+          { matches: [{ headers: [{ name: 'Version', value: 'three' }, { name: 'color', value: 'orange' }] }, { method: { service: 'echo.Echo' }, headers: [{ name: 'color', type: 'RegularExpression' as const, value: 'gr(e|a)y' }] }], backendRefs: [{ name: 'infra-backend-v3', port: 8080 }] },
+        ],
+      },
+    };
+    const rules = httpRules(build({ gateway: sameNamespace, routes: { grpc: [route] } }).spec?.ports);
+    expect(rules.map((x) => x.matches.map((m) => [m.path?.value ?? '*', m.headers.map((h) => `${h.type}:${h.name}=${h.value}`)]))).toEqual([
+      [['/', ['Exact:version=one']]],
+      [['/', ['Exact:version=two']]],
+      [
+        ['/', ['Exact:version=three', 'Exact:color=orange']],
+        ['/echo.Echo', ['RegularExpression:color=gr(e|a)y']],
+      ],
     ]);
   });
 });

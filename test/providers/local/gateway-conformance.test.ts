@@ -77,6 +77,27 @@ describe('HTTPRouteRedirectPortAndScheme (HTTPRoutePortRedirect, HTTPRouteScheme
   });
 });
 
+describe('HTTPRouteRedirectPath (HTTPRoutePathRedirect)', () => {
+  it('ReplacePrefixMatch keeps the rest of the path, ReplaceFullPath replaces it all, with the hostname and status asked', async () => {
+    const p = await provider({ addressPool: POOL });
+    const rules = [
+      rule('prefix', '/original-prefix', [], [{ type: 'RequestRedirect', path: { type: 'ReplacePrefixMatch', value: '/replacement-prefix' }, statusCode: 302 }]),
+      rule('full', '/full', [], [{ type: 'RequestRedirect', path: { type: 'ReplaceFullPath', value: '/full-path-replacement' }, statusCode: 302 }]),
+      rule('path-and-host', '/path-and-host', [], [{ type: 'RequestRedirect', hostname: 'example.org', path: { type: 'ReplacePrefixMatch', value: '/replacement-prefix' }, statusCode: 302 }]),
+      rule('path-and-status', '/path-and-status', [], [{ type: 'RequestRedirect', path: { type: 'ReplaceFullPath', value: '/replacement-full' }, statusCode: 301 }]),
+    ];
+    const ip = ipOf(await p.ensure(gateway([http(8090, rules)], [])));
+    const location = async (path: string): Promise<[number, string | undefined]> => {
+      const r = await httpGet(ip, 8090, path, { host: 'redirect.example:8090' });
+      return [r.status, r.headers.location];
+    };
+    expect(await location('/original-prefix/lemon')).toEqual([302, 'http://redirect.example:8090/replacement-prefix/lemon']);
+    expect(await location('/full/path/original')).toEqual([302, 'http://redirect.example:8090/full-path-replacement']);
+    expect(await location('/path-and-host')).toEqual([302, 'http://example.org:8090/replacement-prefix']);
+    expect(await location('/path-and-status')).toEqual([301, 'http://redirect.example:8090/replacement-full']);
+  });
+});
+
 describe('HTTPRouteRequestMultipleMirrors', () => {
   it('every mirror backend sees each request; the client gets the primary answer', async () => {
     const p = await provider({ addressPool: POOL });
