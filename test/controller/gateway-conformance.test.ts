@@ -6,8 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Gateway, GatewayListener, TLSRoute } from '../../src/kube/gateway-api.js';
 import type { GatewayPort, HttpRouteRule } from '../../src/model/gateway.js';
+import { GATEWAY_FEATURES } from '../../src/model/gateway-features.js';
 import { service, slice } from './fixtures.js';
-import { build, gateway, grant, httpListener, httpRoute, INFRA, listenerConditions, parent, routeConditions, WEB } from './gateway/fixtures.js';
+import { build, gateway, gatewayProvider, grant, httpListener, httpRoute, INFRA, listenerConditions, parent, routeConditions, WEB } from './gateway/fixtures.js';
 
 const toV1 = [{ name: 'infra-backend-v1', port: 8080 }];
 const sameNamespace = gateway('same-namespace', [httpListener()]);
@@ -276,5 +277,49 @@ describe('TLSRouteTerminateSimpleSameNamespace (TLSRouteModeTerminate)', () => {
     expect(routeConditions(r, 'tlsroute-terminated-test').Accepted).toEqual({ status: 'True', reason: 'Accepted' });
     const p = r.spec?.ports[0];
     expect(p?.protocol === 'TLS' && p.listeners.map((l) => [l.mode, l.certificates.length, l.rules.map((x) => x.backends[0]?.targetSet)])).toEqual([['Terminate', 1, [`${INFRA}/tls-backend:443/TCP`]]]);
+  });
+});
+
+describe('GatewayHTTPSAndTLSPassthroughSamePort (provisional, after v1.4)', () => {
+  const gw = gateway('gateway-https-tls-passthrough-same-port', [
+    { name: 'https-terminate', port: 8884, protocol: 'HTTPS', hostname: '*.example.com', allowedRoutes: { namespaces: { from: 'Same' }, kinds: [{ kind: 'HTTPRoute' }] }, tls: { mode: 'Terminate', certificateRefs: [{ name: 'tls-validity-checks-certificate' }] } },
+    { name: 'tls-passthrough', port: 8884, protocol: 'TLS', hostname: 'abc.example.com', allowedRoutes: { namespaces: { from: 'Same' }, kinds: [{ kind: 'TLSRoute' }] }, tls: { mode: 'Passthrough' } },
+  ]);
+  const routes = {
+    http: [httpRoute('gateway-conformance-https-terminate', { parentRefs: [parent('gateway-https-tls-passthrough-same-port', { namespace: INFRA, sectionName: 'https-terminate' })], rules: [{ backendRefs: toV1 }] })],
+    tls: [tlsRoute('gateway-conformance-tls-passthrough', { parentRefs: [parent('gateway-https-tls-passthrough-same-port', { namespace: INFRA, sectionName: 'tls-passthrough' })], hostnames: ['abc.example.com'], rules: [{ backendRefs: [{ name: 'tls-backend', port: 443 }] }] })],
+  };
+
+  it('both listeners are Accepted with one route each, and the port is one TLS port carrying the HTTPS listener', () => {
+    const r = build({ gateway: gw, services: [tlsBackend, { metadata: { name: 'infra-backend-v1', namespace: INFRA }, spec: { ports: [{ port: 8080 }] } }], routes });
+    expect(listenerConditions(r, 'https-terminate')).toMatchObject({ Accepted: { status: 'True', reason: 'Accepted' }, Conflicted: { status: 'False', reason: 'NoConflicts' } });
+    expect(listenerConditions(r, 'tls-passthrough')).toMatchObject({ Accepted: { status: 'True', reason: 'Accepted' }, Conflicted: { status: 'False', reason: 'NoConflicts' } });
+    expect(r.listeners.map((l) => [l.name, l.supportedKinds])).toEqual([
+      ['https-terminate', ['HTTPRoute']],
+      ['tls-passthrough', ['TLSRoute']],
+    ]);
+    expect(Object.fromEntries(r.attachedRoutes)).toEqual({ 'https-terminate': 1, 'tls-passthrough': 1 });
+    expect(r.spec?.ports).toMatchObject([
+      {
+        protocol: 'TLS',
+        port: 8884,
+        listeners: [{ name: 'tls-passthrough', mode: 'Passthrough', rules: [{ hostnames: ['abc.example.com'] }] }],
+        https: [{ name: 'https-terminate', hostname: '*.example.com', rules: [{ origin: { name: 'gateway-conformance-https-terminate' } }] }],
+      },
+    ]);
+  });
+
+  it('a provider that does not declare the feature keeps one protocol per port: the TLS listener is ProtocolConflict', () => {
+    const r = build({ gateway: gw, provider: gatewayProvider(GATEWAY_FEATURES.filter((f) => f !== 'GatewayHTTPSAndTLSPassthroughSamePort')), services: [tlsBackend], routes });
+    expect(listenerConditions(r, 'tls-passthrough').Conflicted).toEqual({ status: 'True', reason: 'ProtocolConflict' });
+    expect(r.spec?.ports.map((p) => p.protocol)).toEqual(['HTTPS']);
+  });
+
+  it('the same hostname on both is still HostnameConflict', () => {
+    const same = gateway('same-host', [
+      { name: 'https', port: 8884, protocol: 'HTTPS', hostname: 'abc.example.com', tls: { certificateRefs: [{ name: 'tls-validity-checks-certificate' }] } },
+      { name: 'tls', port: 8884, protocol: 'TLS', hostname: 'abc.example.com', tls: { mode: 'Passthrough' } },
+    ]);
+    expect(listenerConditions(build({ gateway: same }), 'tls').Conflicted).toEqual({ status: 'True', reason: 'HostnameConflict' });
   });
 });

@@ -4,10 +4,13 @@
 // answers. Rules are GatewaySpec as controller/gateway builds them (the builder side of the
 // same tests is in test/controller/gateway-conformance.test.ts). LB pool 127.241.67.0/24,
 // backends on 127.0.67.x.
+import { request as httpsRequest } from 'node:https';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { describe, expect, it } from 'vitest';
+import { selfSignedCert } from '../../../src/devcluster/tls.js';
 import type { GatewayPort, HttpFilter, HttpRequestMatch, HttpRouteRule, WeightedBackend } from '../../../src/model/gateway.js';
 import type { GatewaySpec, TargetSet } from '../../../src/model/spec.js';
-import { httpBackend, httpGet, ipOf, ipSet, provider, waitFor, type Backend } from './support.js';
+import { httpBackend, httpGet, ipOf, ipSet, onCleanup, provider, waitFor, type Backend } from './support.js';
 
 const POOL = '127.241.67.0/24';
 let nextIp = 1;
@@ -129,7 +132,15 @@ describe('HTTPRouteRequestPercentageMirror', () => {
     const ip = ipOf(await p.ensure(gateway([http(8080, rules)], [primary!.ts, half!.ts, none!.ts])));
     for (let i = 0; i < 200; i += 20) await Promise.all(Array.from({ length: 20 }, () => httpGet(ip, 8080, '/percent-mirror', { host: 'mirror.example' })));
     for (let i = 0; i < 20; i++) await httpGet(ip, 8080, '/zero-mirror', { host: 'mirror.example' });
-    await new Promise((r) => setTimeout(r, 300));
+    // Mirrored requests are fire-and-forget: wait until the count stops moving.
+    let last = -1;
+    await waitFor(async () => {
+      const now = half!.b.hits;
+      const settled = now === last;
+      last = now;
+      await new Promise((r) => setTimeout(r, 250));
+      return settled;
+    }, 10_000, 'the mirrored count to settle');
     expect(Math.abs(half!.b.hits / 200 - 0.5)).toBeLessThanOrEqual(0.1);
     expect(none!.b.hits).toBe(0);
     expect(primary!.b.hits).toBe(220);
@@ -160,5 +171,69 @@ describe('HTTPRouteBackendRequestHeaderModifier', () => {
     expect(seen.get('infra-backend-v1')).toMatchObject({ 'x-backend': 'v1', 'x-drop': 'here', 'x-rule': 'both' });
     expect(seen.get('infra-backend-v2')).toMatchObject({ 'x-backend': 'client', 'x-rule': 'both' });
     expect(seen.get('infra-backend-v2')?.['x-drop']).toBeUndefined();
+  });
+});
+
+describe('GatewayHTTPSAndTLSPassthroughSamePort', () => {
+  it('one port: SNI other.example.com is terminated by the HTTPS listener (*.example.com) and routed; abc.example.com passes through to the backend\'s own certificate', async () => {
+    const p = await provider({ addressPool: POOL });
+    const gatewayCert = selfSignedCert({ ips: [], dns: ['other.example.com'] }, 'tls-checks-certificate');
+    const backendCert = selfSignedCert({ ips: [], dns: ['abc.example.com'] }, 'tcp-backend-own');
+    const web = await httpSet('infra-backend-v1');
+    const tlsBackendIp = backendIp();
+    const tlsServer = createTlsServer({ cert: backendCert.certPem, key: backendCert.keyPem }, (s) => {
+      s.on('data', (d: Buffer) => s.write(`tcp-backend:${d.toString()}`));
+      s.on('error', () => s.destroy());
+    });
+    await new Promise<void>((resolve) => tlsServer.listen(0, tlsBackendIp, resolve));
+    onCleanup(() => new Promise((resolve) => tlsServer.close(resolve)));
+    const tlsPort = (tlsServer.address() as { port: number }).port;
+    const port: GatewayPort = {
+      protocol: 'TLS',
+      port: 8884,
+      listeners: [
+        {
+          name: 'tls-passthrough',
+          hostname: 'abc.example.com',
+          mode: 'Passthrough',
+          certificates: [],
+          rules: [{ origin: { kind: 'TLSRoute', namespace: 'gateway-conformance-infra', name: 'gateway-conformance-tls-passthrough', creationTimestamp: '2026-01-01T00:00:00Z', ruleIndex: 0 }, hostnames: ['abc.example.com'], backends: [to('tcp-backend')] }],
+        },
+      ],
+      https: [
+        {
+          name: 'https-terminate',
+          hostname: '*.example.com',
+          certificates: [{ source: 'secret', secretRef: { namespace: 'gateway-conformance-infra', name: 'tls-checks-certificate' }, hosts: ['*.example.com'], certPem: gatewayCert.certPem, keyPem: gatewayCert.keyPem }],
+          rules: [rule('gateway-conformance-https-terminate', '/', [to('infra-backend-v1')])],
+        },
+      ],
+    };
+    const ip = ipOf(await p.ensure(gateway([port], [web!.ts, ipSet('tcp-backend', 'TCP', [{ ip: tlsBackendIp, port: tlsPort }])])));
+
+    const https = await new Promise<{ cn: string; status: number; backend: string }>((resolve, reject) => {
+      const req = httpsRequest({ host: ip, port: 8884, path: '/', servername: 'other.example.com', headers: { host: 'other.example.com' }, rejectUnauthorized: false, agent: false }, (res) => {
+        const cn = String((res.socket as unknown as { getPeerCertificate(): { subject?: { CN?: string } } }).getPeerCertificate().subject?.CN);
+        let body = '';
+        res.on('data', (x: Buffer) => (body += x.toString()));
+        res.on('end', () => resolve({ cn, status: res.statusCode ?? 0, backend: seenBy(body).name }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(https).toEqual({ cn: 'tls-checks-certificate', status: 200, backend: 'infra-backend-v1' });
+
+    const passthrough = await new Promise<{ cn: string; line: string }>((resolve, reject) => {
+      const s = tlsConnect({ host: ip, port: 8884, servername: 'abc.example.com', rejectUnauthorized: false }, () => {
+        const cn = String(s.getPeerCertificate().subject?.CN);
+        s.once('data', (d: Buffer) => {
+          s.end();
+          resolve({ cn, line: d.toString() });
+        });
+        s.write('hello');
+      });
+      s.on('error', reject);
+    });
+    expect(passthrough).toEqual({ cn: 'tcp-backend-own', line: 'tcp-backend:hello' });
   });
 });
