@@ -23,9 +23,9 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Agent, createServer as createHttpServer, request } from 'node:http';
-import { validateConfig, type LbcConfig } from '../src/config/config.js';
+import { DEFAULT_GATEWAY_CONTROLLER, validateConfig, type LbcConfig } from '../src/config/config.js';
 import { Controller } from '../src/controller/controller.js';
-import { GATEWAY_CONTROLLER_NAME, type HTTPRoute } from '../src/kube/gateway-api.js';
+import type { HTTPRoute } from '../src/kube/gateway-api.js';
 import { makeClients, reuseConnections } from '../src/kube/client.js';
 import type { Provider } from '../src/providers/types.js';
 import { buildProviders } from '../src/providers/registry.js';
@@ -287,7 +287,7 @@ class RouteWatch {
     const key = `${r.metadata?.name ?? ''}@${gen}`;
     if (!this.seen.has(key)) this.seen.set(key, wall());
     if (this.accepted.has(key)) return;
-    const ours = r.status?.parents?.find((p) => p.controllerName === GATEWAY_CONTROLLER_NAME);
+    const ours = r.status?.parents?.find((p) => p.controllerName === DEFAULT_GATEWAY_CONTROLLER);
     const accepted = ours?.conditions.find((c) => c.type === 'Accepted');
     if (accepted?.status === 'True' && accepted.observedGeneration === gen) this.accepted.set(key, wall());
   }
@@ -374,7 +374,7 @@ async function run(kc: KubeConfig, kubeconfig: string, core: CoreV1Api, discover
       group: GROUP,
       version: 'v1',
       plural: 'gatewayclasses',
-      body: { apiVersion: `${GROUP}/v1`, kind: 'GatewayClass', metadata: { name: className }, spec: { controllerName: GATEWAY_CONTROLLER_NAME, parametersRef: { group: 'lbc.dev', kind: 'Provider', name: 'local' } } },
+      body: { apiVersion: `${GROUP}/v1`, kind: 'GatewayClass', metadata: { name: className }, spec: { controllerName: DEFAULT_GATEWAY_CONTROLLER, parametersRef: { group: 'lbc.dev', kind: 'Provider', name: 'local' } } },
     });
     await ctlRpc.call({ cmd: 'start' });
     await custom.createNamespacedCustomObject({

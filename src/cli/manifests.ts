@@ -1,6 +1,7 @@
 // `lbc manifests --provider aws|gce|metal|local`: prints the YAML that installs lbc, for
 // `kubectl apply -f -`. deploy/<provider>/lbc.yaml is this command's output with the defaults.
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_GATEWAY_CONTROLLER } from '../config/config.js';
 import { checkInstallConfig, installConfig, INSTALL_PROVIDERS, type InstallProvider } from '../install/config-file.js';
 import { DEFAULT_CLUSTER_NAME, DEFAULT_IMAGE, DEFAULT_NAMESPACE, DEFAULT_REPLICAS, manifestsYaml, type InstallOptions } from '../install/manifests.js';
 
@@ -29,6 +30,7 @@ export interface ManifestsFlags {
   awsRoleArn?: string;
   gcpServiceAccount?: string;
   gatewayClass?: boolean;
+  gatewayControllerName?: string;
 }
 
 export function installOptionsFromFlags(f: ManifestsFlags): InstallOptions {
@@ -44,6 +46,7 @@ export function installOptionsFromFlags(f: ManifestsFlags): InstallOptions {
     ...(f.awsRoleArn ? { awsRoleArn: f.awsRoleArn } : {}),
     ...(f.gcpServiceAccount ? { gcpServiceAccount: f.gcpServiceAccount } : {}),
     ...(f.gatewayClass ? { gatewayClass: true } : {}),
+    ...(f.gatewayControllerName ? { gatewayControllerName: f.gatewayControllerName } : {}),
   };
   // The same check `lbc run` makes at start: refuse here rather than ship a config that cannot start.
   checkInstallConfig(installConfig(o.provider, f.clusterName, f.namespace, o));
@@ -63,6 +66,7 @@ export function manifestsCommand(): Command {
     .option('--addresses <list>', 'metal: the address pool, comma-separated CIDRs or first-last ranges')
     .option('--aws-role-arn <arn>', 'aws: the IAM role for the controller (IRSA), with deploy/aws/iam-policy.json attached')
     .option('--gateway-class', 'also print a GatewayClass (lbc-<provider>) for this provider; needs the Gateway API CRDs installed')
+    .option('--gateway-controller-name <name>', `the GatewayClass controllerName this install serves (config gateway.controllerName; default ${DEFAULT_GATEWAY_CONTROLLER}): give a second install its own`)
     .option('--gcp-service-account <email>', 'gce: the Google service account for the controller (Workload Identity), with deploy/gce/role.yaml')
     .action((f: ManifestsFlags) => {
       process.stdout.write(manifestsYaml(installOptionsFromFlags(f)));

@@ -14,6 +14,8 @@ export const PROVIDER_TYPES = ['memory', 'local', 'aws', 'gce', 'metal'] as cons
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 
 export const DEFAULT_INGRESS_CONTROLLER = 'lbc.dev/ingress-controller';
+/** GatewayClass spec.controllerName lbc serves unless the configuration names another. */
+export const DEFAULT_GATEWAY_CONTROLLER = 'lbc.dev/gateway-controller';
 export const CLASS_PREFIX = 'lbc.dev/';
 
 export interface ProviderConfig {
@@ -40,6 +42,14 @@ export interface LbcConfig {
      * other IngressClasses, and Ingresses without a class, are left alone.
      */
     readonly className?: string;
+  };
+  readonly gateway: {
+    /**
+     * The GatewayClass spec.controllerName this instance serves, and the controllerName of
+     * the route status entries it writes: two lbc installs with different names each keep
+     * to their own classes and entries instead of overwriting each other's.
+     */
+    readonly controllerName: string;
   };
   readonly concurrency: number;
   readonly resyncPeriodMs: number;
@@ -128,6 +138,7 @@ const fileSchema = z.strictObject({
         .optional(),
     })
     .default({ controllerName: DEFAULT_INGRESS_CONTROLLER, classAnnotationMap: {} }),
+  gateway: z.strictObject({ controllerName: prefixedName.default(DEFAULT_GATEWAY_CONTROLLER) }).default({ controllerName: DEFAULT_GATEWAY_CONTROLLER }),
   concurrency: z.number().int().min(1).max(256).default(4),
   resyncPeriod: durationSchema(1000).default(600_000),
   gc: z
@@ -309,6 +320,7 @@ export function validateConfig(doc: unknown, source?: string, checks: ProviderOp
       classAnnotationMap: f.ingress.classAnnotationMap,
       ...(f.ingress.className !== undefined ? { className: f.ingress.className } : {}),
     },
+    gateway: { controllerName: f.gateway.controllerName },
     concurrency: f.concurrency,
     resyncPeriodMs: f.resyncPeriod,
     gc: { intervalMs: f.gc.interval, dryRun: f.gc.dryRun },

@@ -40,7 +40,7 @@ export function isWanted(ref: LbRef, provider: string, l: OwnerLookups): boolean
     const gw = g.gateways.get(`${ref.namespace}/${ref.name}`);
     if (!gw || gw.metadata?.uid !== ref.uid) return false;
     const gc = g.gatewayClasses.get(gw.spec?.gatewayClassName ?? '');
-    if (isOurGatewayClass(gc) && !gw.metadata?.deletionTimestamp) {
+    if (isOurGatewayClass(gc, l.config.gateway.controllerName) && !gw.metadata?.deletionTimestamp) {
       const owner = providerOfGatewayClass(gc, l.config);
       // Misconfigured: the reconciler keeps such LBs as they are.
       return !owner.ok || owner.provider === provider;

@@ -139,7 +139,22 @@ function gatewayPorts(listeners: readonly ListenerState[], attached: readonly At
         break;
     }
   }
-  return ports.sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0));
+  return withHttpsBesideTls(ports).sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0));
+}
+
+/**
+ * An HTTPS and a TLS port with the same number (only possible when the listeners were not
+ * Conflicted, i.e. the provider declares GatewayHTTPSAndTLSPassthroughSamePort) become one
+ * TLS port carrying the HTTPS listeners: one socket, SNI chooses.
+ */
+function withHttpsBesideTls(ports: readonly GatewayPort[]): GatewayPort[] {
+  const out: GatewayPort[] = [];
+  for (const p of ports) {
+    if (p.protocol === 'HTTPS' && ports.some((q) => q.protocol === 'TLS' && q.port === p.port)) continue;
+    const https = p.protocol === 'TLS' ? ports.find((q) => q.protocol === 'HTTPS' && q.port === p.port) : undefined;
+    out.push(p.protocol === 'TLS' && https?.protocol === 'HTTPS' ? { ...p, https: https.listeners } : p);
+  }
+  return out;
 }
 
 function resolvedRefs(problems: readonly RefProblem[], generation: number | undefined): ConditionInput {

@@ -7,7 +7,7 @@
 // reconciled here too (queue key `gatewayclass/<name>`): Accepted and supportedFeatures.
 import type { V1EndpointSlice, V1Namespace, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { Cache, IndexFunc } from '../kube/cache.js';
-import { GATEWAY_CONTROLLER_NAME, type AnyRoute, type Gateway, type GatewayClass, type ReferenceGrant } from '../kube/gateway-api.js';
+import { GATEWAY_CLASS_FINALIZER, type AnyRoute, type Gateway, type GatewayClass, type ReferenceGrant } from '../kube/gateway-api.js';
 import type { GatewayResourceType } from '../kube/gateway-resources.js';
 import { ENDPOINTSLICE_BY_SERVICE } from '../kube/indexes.js';
 import { hasFinalizer, type GatewayApiResource, type WriteResult } from '../kube/status.js';
@@ -26,18 +26,29 @@ export const ROUTE_BY_GATEWAY = 'byGateway';
 /** Gateway cache: by GatewayClass name. */
 export const GATEWAY_BY_CLASS = 'byClass';
 
-export const routeByGateway: IndexFunc<AnyRoute> = gatewaysOfRoute;
+/** The route index for the instance whose GatewayClass controllerName is `controllerName`. */
+export const routeByGateway =
+  (controllerName: string): IndexFunc<AnyRoute> =>
+  (route) =>
+    gatewaysOfRoute(route, controllerName);
 export const gatewayByClass: IndexFunc<Gateway> = (gw) => [gw.spec?.gatewayClassName ?? ''];
 
 /** Writes a Gateway API object's whole status (kube/status.ts StatusWriter.patchGatewayApiStatus). */
 export interface GatewayApiStatusWriter {
   patchGatewayApiStatus<T extends { metadata?: { name?: string; namespace?: string; resourceVersion?: string } }>(resource: GatewayApiResource, obj: T, status: object): Promise<WriteResult<T>>;
+  /** Adds or removes a finalizer on a cluster-scoped object (kube/status.ts StatusWriter.setClusterFinalizer). */
+  setClusterFinalizer<T extends { metadata?: { name?: string; resourceVersion?: string; finalizers?: string[]; deletionTimestamp?: unknown } }>(
+    resource: GatewayApiResource,
+    obj: T,
+    finalizer: string,
+    present: boolean,
+  ): Promise<WriteResult<T>>;
 }
 
 type RouteCache<T extends AnyRoute> = { readonly resource: GatewayApiResource; readonly cache: Pick<Cache<T>, 'byIndex'> };
 
 export interface GatewayReconcilerDeps extends ReconcilerEnv {
-  readonly gateways: Pick<Cache<Gateway>, 'get'>;
+  readonly gateways: Pick<Cache<Gateway>, 'get' | 'byIndex'>;
   readonly gatewayClasses: Pick<Cache<GatewayClass>, 'get'>;
   readonly routes: {
     readonly http?: RouteCache<NonNullable<GatewayRoutes['http']>[number]>;
@@ -106,7 +117,7 @@ export class GatewayReconciler implements LoadBalancerReconciler {
     const { deps, lifecycle } = this;
     const gw = deps.fresh.resolve(key, deps.gateways.get(key));
     const cls = gw ? deps.gatewayClasses.get(gw.spec?.gatewayClassName ?? '') : undefined;
-    if (!gw || !isOurGatewayClass(cls) || gw.metadata?.deletionTimestamp) return this.teardown(key, gw, flight);
+    if (!gw || !isOurGatewayClass(cls, deps.config.gateway.controllerName) || gw.metadata?.deletionTimestamp) return this.teardown(key, gw, flight);
     const owner = providerOfGatewayClass(cls, deps.config);
     const provider = owner.ok ? deps.providers.byName(owner.provider) : undefined;
     if (!owner.ok || !provider) {
@@ -208,7 +219,7 @@ export class GatewayReconciler implements LoadBalancerReconciler {
         const update = updates.find((u) => u.route.route === cached);
         const key = `${cached.kind ?? ''}/${keyOf(cached)}`;
         const route = deps.freshRoutes.resolve(key, cached) ?? cached;
-        const parents = planRouteParents(route.status?.parents, route.metadata?.namespace ?? '', gw, update?.parents ?? [], now);
+        const parents = planRouteParents(route.status?.parents, route.metadata?.namespace ?? '', gw, update?.parents ?? [], now, deps.config.gateway.controllerName);
         if (!parents) continue;
         const w = await deps.statusWriter.patchGatewayApiStatus(cache.resource, route, { parents });
         deps.freshRoutes.remember(key, w.object);
@@ -229,8 +240,16 @@ export class GatewayReconciler implements LoadBalancerReconciler {
 
   private async reconcileClass(name: string): Promise<Outcome> {
     const { deps } = this;
-    const gc = deps.gatewayClasses.get(name);
-    if (!gc || gc.spec?.controllerName !== GATEWAY_CONTROLLER_NAME) return DONE;
+    const cached = deps.gatewayClasses.get(name);
+    if (!isOurGatewayClass(cached, deps.config.gateway.controllerName)) return DONE;
+    // The class keeps the finalizer while any Gateway names it, being deleted or not: the
+    // specification's gateway-exists-finalizer, so the class cannot go from under them.
+    // A class already being deleted cannot take a new finalizer (the API server refuses it).
+    const inUse = deps.gateways.byIndex(GATEWAY_BY_CLASS, name).length > 0;
+    const deleting = cached.metadata?.deletionTimestamp !== undefined;
+    const keep = inUse && (!deleting || hasFinalizer(cached, GATEWAY_CLASS_FINALIZER));
+    const gc = (await deps.statusWriter.setClusterFinalizer(deps.resources.gatewayClasses, cached, GATEWAY_CLASS_FINALIZER, keep)).object;
+    if (deleting) return DONE;
     const owner = providerOfGatewayClass(gc, deps.config);
     const provider = owner.ok ? deps.providers.byName(owner.provider) : undefined;
     const features = provider?.capabilities.layers.includes('Gateway') ? provider.capabilities.gatewayFeatures : undefined;

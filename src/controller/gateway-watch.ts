@@ -46,11 +46,13 @@ export class GatewayWatch {
 
   constructor(private readonly deps: GatewayWatchDeps) {
     const { served } = deps;
+    const controllerName = deps.env.config.gateway.controllerName;
+    const byGateway = routeByGateway(controllerName);
     this.gatewayClasses = deps.watch({ name: 'gatewayclasses', resource: served.gatewayClasses, indexers: {} });
     this.gateways = deps.watch({ name: 'gateways', resource: served.gateways, indexers: { [GATEWAY_BY_CLASS]: gatewayByClass } });
     const route = <T extends AnyRoute>(name: string, r: GatewayResourceType<T> | undefined): { resource: GatewayApiResource; cache: Cache<T> } | undefined => {
       if (!r) return undefined;
-      const informer = deps.watch({ name, resource: r, indexers: { [ROUTE_BY_GATEWAY]: routeByGateway as IndexFunc<T> } });
+      const informer = deps.watch({ name, resource: r, indexers: { [ROUTE_BY_GATEWAY]: byGateway as IndexFunc<T> } });
       this.routeInformers.push(informer as unknown as Informer<AnyRoute>);
       return { resource: r, cache: informer.cache };
     };
@@ -86,13 +88,13 @@ export class GatewayWatch {
       .onDelete((gw) => this.gatewayChanged(gw, undefined));
     const classChanged = (gc: GatewayClass): void => {
       const name = gc.metadata?.name ?? '';
-      if (isOurGatewayClass(gc)) deps.enqueue(`${GATEWAY_CLASS_KEY_PREFIX}${name}`);
+      if (isOurGatewayClass(gc, controllerName)) deps.enqueue(`${GATEWAY_CLASS_KEY_PREFIX}${name}`);
       for (const gw of this.gateways.cache.byIndex(GATEWAY_BY_CLASS, name)) deps.enqueue(gatewayQueueKey(keyOf(gw)));
     };
     this.gatewayClasses.onAdd(classChanged).onUpdate((_o, gc) => classChanged(gc)).onDelete(classChanged);
     for (const inf of this.routeInformers) {
       const changed = (...objs: (AnyRoute | undefined)[]): void => {
-        for (const k of new Set(objs.flatMap((o) => (o ? routeByGateway(o) : [])))) deps.enqueue(gatewayQueueKey(k));
+        for (const k of new Set(objs.flatMap((o) => (o ? byGateway(o) : [])))) deps.enqueue(gatewayQueueKey(k));
       };
       inf.onAdd((r) => changed(r)).onUpdate((o, r) => changed(o, r)).onDelete((r) => changed(r));
     }
@@ -107,7 +109,7 @@ export class GatewayWatch {
 
   /** Every Gateway and every GatewayClass of lbc's, for the first reconcile and the resync. */
   enqueueAll(): void {
-    for (const gc of this.gatewayClasses.cache.list()) if (isOurGatewayClass(gc)) this.deps.enqueue(`${GATEWAY_CLASS_KEY_PREFIX}${gc.metadata?.name ?? ''}`);
+    for (const gc of this.gatewayClasses.cache.list()) if (isOurGatewayClass(gc, this.deps.env.config.gateway.controllerName)) this.deps.enqueue(`${GATEWAY_CLASS_KEY_PREFIX}${gc.metadata?.name ?? ''}`);
     for (const gw of this.gateways.cache.list()) this.deps.enqueue(gatewayQueueKey(keyOf(gw)));
   }
 
@@ -135,6 +137,14 @@ export class GatewayWatch {
     else this.fresh.forget(key);
     if (!gw || (gw.metadata?.deletionTimestamp && !old?.metadata?.deletionTimestamp)) this.deps.abort(gatewayQueueKey(key));
     if (!echo) this.deps.enqueue(gatewayQueueKey(key));
+    // The class holds its gateway-exists finalizer by whether Gateways name it: the first
+    // Gateway of a class and the last one leaving it (deleted, or moved) change that.
+    const before = old?.spec?.gatewayClassName;
+    const after = gw?.spec?.gatewayClassName;
+    if (before === after) return;
+    for (const name of [before, after]) {
+      if (name !== undefined && isOurGatewayClass(this.gatewayClasses.cache.get(name), this.deps.env.config.gateway.controllerName)) this.deps.enqueue(`${GATEWAY_CLASS_KEY_PREFIX}${name}`);
+    }
   }
 }
 

@@ -311,7 +311,7 @@ class Planner {
     const g = this.inputs.gateway;
     if (!g) return undefined;
     const key = keyOf(gw);
-    const naming = <T extends AnyRoute>(list: readonly T[] | undefined): T[] => (list ?? []).filter((r) => gatewaysOfRoute(r).includes(key));
+    const naming = <T extends AnyRoute>(list: readonly T[] | undefined): T[] => (list ?? []).filter((r) => gatewaysOfRoute(r, config.gateway.controllerName).includes(key));
     const routes: GatewayRoutes = { http: naming(g.routes.http), grpc: naming(g.routes.grpc), tls: naming(g.routes.tls), tcp: naming(g.routes.tcp), udp: naming(g.routes.udp) };
     const subject: PlanSubject = {
       kind: 'Gateway',
@@ -322,7 +322,7 @@ class Planner {
     const cls = g.gatewayClasses.get(gw.spec?.gatewayClassName ?? '');
     const held = hasFinalizer(gw, FINALIZER);
     try {
-      if (!isOurGatewayClass(cls) || gw.metadata?.deletionTimestamp) {
+      if (!isOurGatewayClass(cls, config.gateway.controllerName) || gw.metadata?.deletionTimestamp) {
         if (!held) return named ? { subject, intent: { kind: 'ignore', reason: `GatewayClass ${gw.spec?.gatewayClassName ?? ''} is not lbc's` }, outcome: planned([], []) } : undefined;
         const intent: PlanIntent = { kind: 'delete', reason: gw.metadata?.deletionTimestamp ? 'the Gateway is being deleted' : "the Gateway's class is not lbc's" };
         return { subject, intent, outcome: planned(await this.deletion(gatewayRef(gw), providers.all), [finalizerChange('delete', 'Gateway', gw)]) };

@@ -291,7 +291,7 @@ export class Store {
       throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: metadata.finalizers must be an array`);
     }
     (meta.finalizers ?? []).forEach((f, i) => {
-      const why = finalizerNameError(f);
+      const why = finalizerNameError(f, rt.customResource === true);
       if (why) causes.push(fieldError.invalid(`metadata.finalizers[${i}]`, f, why));
     });
     if (causes.length) throw invalid(rt.kind, rt.group, meta.name ?? '', causes);
@@ -482,8 +482,14 @@ const STANDARD_FINALIZERS = new Set(['kubernetes', 'orphan', 'foregroundDeletion
 const QUALIFIED_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const QUALIFIED_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
-/** apimachinery's finalizer rule: a qualified name, and fully qualified (prefix/name) unless standard. */
-function finalizerNameError(f: string): string | undefined {
+/**
+ * apimachinery's finalizer rule: a qualified name. Built-in kinds must also be fully
+ * qualified (prefix/name) unless standard (kubernetes' validateKubeFinalizerName); a
+ * custom resource need not: apiextensions-apiserver validates with apimachinery's rule
+ * alone, so Gateway API's own `gateway-exists-finalizer.gateway.networking.k8s.io` is
+ * accepted on a GatewayClass (as kube-apiserver v1.26 does, test/e2e/gateway-class.test.ts).
+ */
+function finalizerNameError(f: string, customResource: boolean): string | undefined {
   const slash = f.indexOf('/');
   const prefix = slash >= 0 ? f.slice(0, slash) : '';
   const name = slash >= 0 ? f.slice(slash + 1) : f;
@@ -493,7 +499,7 @@ function finalizerNameError(f: string): string | undefined {
   if (!name || name.length > 63 || !QUALIFIED_NAME.test(name)) {
     return "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
   }
-  if (slash < 0 && !STANDARD_FINALIZERS.has(f)) return 'name is neither a standard finalizer name nor is it fully qualified';
+  if (slash < 0 && !customResource && !STANDARD_FINALIZERS.has(f)) return 'name is neither a standard finalizer name nor is it fully qualified';
   return undefined;
 }
 

@@ -17,6 +17,12 @@ export interface ProviderSettings {
   readonly addresses?: readonly string[];
 }
 
+/** What an install sets beside its provider: the GatewayClass controllerName when not lbc's default. */
+export interface InstallSettings extends ProviderSettings {
+  /** config gateway.controllerName: a second lbc install takes its own, so the two never serve the same GatewayClass. */
+  readonly gatewayControllerName?: string;
+}
+
 export const DEFAULT_REGION: Readonly<Record<'aws' | 'gce', string>> = { aws: 'us-east-1', gce: 'us-central1' };
 export const DEFAULT_PROJECT = 'my-project';
 /** No pool in the config file by default: the pools are MetalLB's IPAddressPools, as a MetalLB user has them. */
@@ -47,11 +53,12 @@ function providerOptions(provider: InstallProvider, namespace: string, s: Provid
  * Services without a loadBalancerClass, so lbc takes only its class there; on metal and
  * local nothing else does, so lbc is the default.
  */
-export function installConfig(provider: InstallProvider, clusterName: string, namespace: string, settings: ProviderSettings = {}): Record<string, unknown> {
+export function installConfig(provider: InstallProvider, clusterName: string, namespace: string, settings: InstallSettings = {}): Record<string, unknown> {
   return {
     clusterName,
     providers: [{ name: provider, type: provider, options: providerOptions(provider, namespace, settings) }],
     ...(provider === 'metal' || provider === 'local' ? { defaultClass: `${CLASS_PREFIX}${provider}` } : {}),
+    ...(settings.gatewayControllerName !== undefined ? { gateway: { controllerName: settings.gatewayControllerName } } : {}),
   };
 }
 

@@ -1,11 +1,10 @@
 // Everything `kubectl apply` needs to run lbc in a cluster, for one provider: the
 // objects `lbc manifests` prints, deploy/<provider>/lbc.yaml holds and the Helm chart
 // renders. Pure: same options, same bytes.
-import { GATEWAY_CONTROLLER_NAME } from '../kube/gateway-api.js';
 import { stringify } from 'yaml';
-import { DEFAULT_INGRESS_CONTROLLER } from '../config/config.js';
+import { DEFAULT_GATEWAY_CONTROLLER, DEFAULT_INGRESS_CONTROLLER } from '../config/config.js';
 import { PROVIDER_PARAMETERS_API_GROUP, PROVIDER_PARAMETERS_KIND } from '../config/ownership.js';
-import { DEFAULT_PROJECT, installConfigYaml, type InstallProvider, type ProviderSettings } from './config-file.js';
+import { DEFAULT_PROJECT, installConfigYaml, type InstallProvider, type InstallSettings } from './config-file.js';
 import { rbacObjects } from './rbac.js';
 import { CONTROLLER_RESOURCES, controllerDeployment, SPEAKER_RESOURCES, speakerDaemonSet } from './workloads.js';
 
@@ -35,7 +34,7 @@ export const CONTROLLER_SERVICE_ACCOUNT = 'lbc-controller';
 export const SPEAKER_SERVICE_ACCOUNT = 'lbc-speaker';
 export const INGRESS_CLASS = 'lbc';
 
-export interface InstallOptions extends ProviderSettings {
+export interface InstallOptions extends InstallSettings {
   readonly provider: InstallProvider;
   readonly namespace?: string;
   readonly clusterName?: string;
@@ -118,7 +117,7 @@ export function buildManifests(o: InstallOptions): KubeObject[] {
       kind: 'GatewayClass',
       metadata: { name: gatewayClassName(o.provider), labels },
       spec: {
-        controllerName: GATEWAY_CONTROLLER_NAME,
+        controllerName: o.gatewayControllerName ?? DEFAULT_GATEWAY_CONTROLLER,
         parametersRef: { group: PROVIDER_PARAMETERS_API_GROUP, kind: PROVIDER_PARAMETERS_KIND, name: o.provider },
       },
     });

@@ -39,7 +39,7 @@ export const CONTROLLER_PERMISSIONS: readonly Permission[] = [
   { apiGroup: '', resource: 'configmaps', verbs: ['get'], resourceNames: ['ingress-uid'], scope: 'cluster', why: 'gce: GKE\'s cluster uid, as ingress-gce reads it' },
   // Gateway API: listed at start to find which kinds the cluster serves (404 = CRD not installed), then watched.
   { apiGroup: '', resource: 'namespaces', verbs: ['list', 'watch'], scope: 'cluster', why: 'Gateway allowedRoutes Selector; IPAddressPool serviceAllocation.namespaceSelectors' },
-  { apiGroup: 'gateway.networking.k8s.io', resource: 'gatewayclasses', verbs: ['list', 'watch'], scope: 'cluster', why: 'which Gateways are lbc\'s' },
+  { apiGroup: 'gateway.networking.k8s.io', resource: 'gatewayclasses', verbs: ['list', 'watch', 'patch'], scope: 'cluster', why: 'which Gateways are lbc\'s; the gateway-exists finalizer while Gateways of the class exist' },
   { apiGroup: 'gateway.networking.k8s.io', resource: 'gatewayclasses/status', verbs: ['patch'], scope: 'cluster', why: 'GatewayClass Accepted and supportedFeatures' },
   { apiGroup: 'gateway.networking.k8s.io', resource: 'gateways', verbs: ['get', 'list', 'watch', 'patch'], scope: 'cluster', why: 'informer; finalizer patch; re-read on conflict' },
   { apiGroup: 'gateway.networking.k8s.io', resource: 'gateways/status', verbs: ['patch'], scope: 'cluster', why: 'Gateway and listener conditions, addresses' },

@@ -529,11 +529,11 @@ export interface WriteClients {
   readonly core: Pick<CoreV1Api, 'patchNamespacedService' | 'patchNamespacedServiceStatus' | 'createNamespacedEvent' | 'patchNamespacedEvent'>;
   readonly networking: Pick<NetworkingV1Api, 'patchNamespacedIngress' | 'patchNamespacedIngressStatus'>;
   /**
-   * Custom resources (Gateway API): a Gateway's finalizer and the status of Gateways,
-   * routes and GatewayClasses. Optional so that a test's wrapper of the two above still
+   * Custom resources (Gateway API): the finalizers of Gateways and GatewayClasses, and the
+   * status of Gateways, routes and GatewayClasses. Optional so that a test's wrapper of the two above still
    * fits; StatusWriter falls back to client-node's CustomObjectsApi.
    */
-  readonly custom?: Pick<CustomObjectsApi, 'patchNamespacedCustomObject' | 'patchNamespacedCustomObjectStatus' | 'patchClusterCustomObjectStatus'>;
+  readonly custom?: Pick<CustomObjectsApi, 'patchNamespacedCustomObject' | 'patchNamespacedCustomObjectStatus' | 'patchClusterCustomObject' | 'patchClusterCustomObjectStatus'>;
 }
 
 // The content type callers set through client-node middleware (setHeaderOptions), per
@@ -609,6 +609,7 @@ export function writeClients(api: ApiConnection, fieldManager = FIELD_MANAGER): 
   const custom = {
     patchNamespacedCustomObject: (p: CustomPatch, o?: ConfigurationOptions) => patch(customPath(p), { ...p, namespace: p.namespace ?? '' }, o),
     patchNamespacedCustomObjectStatus: (p: CustomPatch, o?: ConfigurationOptions) => patch(`${customPath(p)}/status`, { ...p, namespace: p.namespace ?? '' }, o),
+    patchClusterCustomObject: (p: CustomPatch, o?: ConfigurationOptions) => patch(customPath({ ...p, namespace: undefined }), { ...p, namespace: '' }, o),
     patchClusterCustomObjectStatus: (p: CustomPatch, o?: ConfigurationOptions) => patch(`${customPath({ ...p, namespace: undefined })}/status`, { ...p, namespace: '' }, o),
   };
   // The generated signatures promise typed models; these are their JSON, which is what callers read.

@@ -6,8 +6,11 @@ import type { V1ObjectMeta } from '@kubernetes/client-node';
 
 export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 
-/** The GatewayClass controllerName that selects lbc (a domain-prefixed path, as the specification asks). */
-export const GATEWAY_CONTROLLER_NAME = 'lbc.dev/gateway-controller';
+/**
+ * Kept on a GatewayClass while Gateways of it exist, so it is not deleted from under them
+ * (the specification's recommendation; apis/v1 GatewayClassFinalizerGatewaysExist).
+ */
+export const GATEWAY_CLASS_FINALIZER = 'gateway-exists-finalizer.gateway.networking.k8s.io';
 
 export interface GatewayCondition {
   type: string;

@@ -347,6 +347,36 @@ export class StatusWriter {
   }
 
   /**
+   * Adds (`present`) or removes `finalizer` on a cluster-scoped Gateway API object (a
+   * GatewayClass), one JSON patch tested against its resourceVersion as ensureFinalizer
+   * does; no request when it already is as asked. A conflict comes back as ConflictError.
+   */
+  async setClusterFinalizer<T extends { metadata?: { name?: string; resourceVersion?: string; finalizers?: string[]; deletionTimestamp?: unknown } }>(
+    resource: GatewayApiResource,
+    obj: T,
+    finalizer: string,
+    present: boolean,
+  ): Promise<WriteResult<T>> {
+    const list = obj.metadata?.finalizers ?? [];
+    const i = list.indexOf(finalizer);
+    if (present === i >= 0) return { object: obj, written: false };
+    const name = obj.metadata?.name ?? '';
+    if (present && obj.metadata?.deletionTimestamp) throw new Error(`${resource.plural} ${name} is being deleted; the API server refuses new finalizers`);
+    const ops = present
+      ? [precondition(obj), list.length > 0 ? { op: 'add', path: '/metadata/finalizers/-', value: finalizer } : { op: 'add', path: '/metadata/finalizers', value: [finalizer] }]
+      : [precondition(obj), { op: 'test', path: `/metadata/finalizers/${i}`, value: finalizer }, { op: 'remove', path: `/metadata/finalizers/${i}` }];
+    try {
+      // rbac: gateway.networking.k8s.io/gatewayclasses
+      const object = (await customClient(this.clients).patchClusterCustomObject({ group: GATEWAY_GROUP, version: resource.version, plural: resource.plural, name, body: ops }, PATCH_OPTIONS[PatchStrategy.JsonPatch])) as T;
+      return { object, written: true };
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === 409 || (code === 422 && !hasCauses(err))) throw new ConflictError(`${resource.plural} ${name} changed since resourceVersion ${obj.metadata?.resourceVersion}`, code, err);
+      throw err;
+    }
+  }
+
+  /**
    * Sets the `managed` annotations to `want` (one absent from `want` is removed), as one
    * merge patch on the object, only if any differs. Annotations outside `managed` are
    * not touched, so a user's own stay as they are.

@@ -77,11 +77,14 @@ export function canonicalSpec<S extends LoadBalancerSpec>(spec: S): S {
   }
   if (spec.layer === 'Gateway') {
     // Listener and rule orders carry meaning (precedence); only certificates and ports do not.
+    const certs = <L extends { readonly certificates: readonly TlsCertificate[] }>(l: L): L => ({ ...l, certificates: l.certificates.map(canonicalCert).sort((a, b) => byString(certKey(a), certKey(b))) });
     const ports = spec.ports
       .map((p) =>
-        p.protocol === 'HTTPS' || p.protocol === 'TLS'
-          ? { ...p, listeners: p.listeners.map((l) => ({ ...l, certificates: l.certificates.map(canonicalCert).sort((a, b) => byString(certKey(a), certKey(b))) })) }
-          : p,
+        p.protocol === 'HTTPS'
+          ? { ...p, listeners: p.listeners.map(certs) }
+          : p.protocol === 'TLS'
+            ? { ...p, listeners: p.listeners.map(certs), ...(p.https ? { https: p.https.map(certs) } : {}) }
+            : p,
       )
       .sort((a, b) => a.port - b.port || byString(a.protocol, b.protocol));
     return { ...spec, ...common, ports };

@@ -29,6 +29,8 @@ export const GATEWAY_FEATURES = [
   'GRPCRoute',
   'TLSRoute',
   'TLSRouteModeTerminate',
+  // Upstream's provisional GatewayHTTPSAndTLSPassthroughSamePort (after v1.4): HTTPS and TLS listeners on one port, by SNI.
+  'GatewayHTTPSAndTLSPassthroughSamePort',
   'TCPRoute',
   'UDPRoute',
 ] as const;

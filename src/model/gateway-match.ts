@@ -351,6 +351,18 @@ export interface TlsMatch {
  * oldest route, then `namespace/name`, then rule order. No SNI: only a listener without
  * hostname and rules without hostnames serve it.
  */
+/**
+ * The listener a TLS server name belongs to: the most specific hostname that matches it
+ * (exact, then the longest wildcard, then none), as requests pick theirs; without a name,
+ * the listener without a hostname. On a port where HTTPS and TLS listeners meet, this
+ * decides which of them gets the connection.
+ */
+export function listenerForServerName<L extends { readonly hostname?: string }>(listeners: readonly L[], serverName: string | undefined): L | undefined {
+  const host = serverName === undefined ? '' : normalizeHost(serverName);
+  const sorted = sortListeners(listeners);
+  return host === '' ? sorted.find((l) => l.hostname === undefined || l.hostname === '') : listenersFor(sorted, host);
+}
+
 export class TlsPortMatcher {
   private readonly listeners: { readonly hostname?: string; readonly listener: TlsGatewayListener; readonly rules: readonly { rule: TlsRouteRule; hostname: string | undefined }[] }[];
 

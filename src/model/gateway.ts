@@ -164,13 +164,17 @@ export interface L4RouteRule {
 
 /**
  * What listens on one port. Listeners of the same protocol may share a port when their
- * hostnames differ (HTTP, HTTPS, TLS); TCP and UDP take a port alone. The builder has
- * already marked conflicting listeners Conflicted and left them out.
+ * hostnames differ (HTTP, HTTPS, TLS); TCP and UDP take a port alone. HTTPS and TLS
+ * listeners may also share one, when the provider declares
+ * GatewayHTTPSAndTLSPassthroughSamePort: the port is then a TLS port whose `https`
+ * listeners terminate the names they are the most specific listener for (SNI decides),
+ * and serve them by their HTTP routes. The builder has already marked conflicting
+ * listeners Conflicted and left them out.
  */
 export type GatewayPort =
   | { readonly protocol: 'HTTP'; readonly port: number; readonly listeners: readonly HttpGatewayListener[] }
   | { readonly protocol: 'HTTPS'; readonly port: number; readonly listeners: readonly HttpsGatewayListener[] }
-  | { readonly protocol: 'TLS'; readonly port: number; readonly listeners: readonly TlsGatewayListener[] }
+  | { readonly protocol: 'TLS'; readonly port: number; readonly listeners: readonly TlsGatewayListener[]; readonly https?: readonly HttpsGatewayListener[] }
   | { readonly protocol: 'TCP' | 'UDP'; readonly port: number; readonly listener: string; readonly rules: readonly L4RouteRule[] };
 
 export type GatewayPortProtocol = GatewayPort['protocol'];

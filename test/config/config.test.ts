@@ -27,6 +27,7 @@ describe('parseConfig', () => {
       clusterName: 'prod-1',
       providers: [{ name: 'aws', type: 'aws', class: 'lbc.dev/aws', options: {} }],
       ingress: { controllerName: 'lbc.dev/ingress-controller', classAnnotationMap: {} },
+      gateway: { controllerName: 'lbc.dev/gateway-controller' },
       concurrency: 4,
       resyncPeriodMs: 600_000,
       gc: { intervalMs: 1_800_000, dryRun: false },
@@ -51,6 +52,7 @@ defaultClass: example.com/metal-edge
 ingress:
   controllerName: example.com/ingress
   classAnnotationMap: { alb: aws, nginx-old: edge }
+gateway: { controllerName: example.com/gateway }
 concurrency: 8
 resyncPeriod: 90
 gc: { interval: 1h, dryRun: true }
@@ -64,6 +66,7 @@ nodeReadyHysteresis: 2m30s
     expect(cfg.providers[0]?.options).toEqual({ region: 'eu-west-1', anything: [1, 2] });
     expect(cfg.defaultClass).toBe('example.com/metal-edge');
     expect(cfg.ingress).toEqual({ controllerName: 'example.com/ingress', classAnnotationMap: { alb: 'aws', 'nginx-old': 'edge' } });
+    expect(cfg.gateway).toEqual({ controllerName: 'example.com/gateway' });
     expect(cfg.concurrency).toBe(8);
     expect(cfg.resyncPeriodMs).toBe(90_000);
     expect(cfg.gc).toEqual({ intervalMs: 3_600_000, dryRun: true });
@@ -89,6 +92,7 @@ nodeReadyHysteresis: 2m30s
     ['defaultClass of nobody', `${MINIMAL}\ndefaultClass: lbc.dev/gce`, /^defaultClass: "lbc.dev\/gce" is not the class of any provider \(lbc.dev\/aws\)$/m],
     ['classAnnotationMap to nobody', `${MINIMAL}\ningress: { classAnnotationMap: { gce: gce } }`, /^ingress\.classAnnotationMap\.gce: "gce" is not a provider name \(aws\)$/m],
     ['classAnnotationMap odd key', `${MINIMAL}\ningress: { classAnnotationMap: { "a.b/c": gce } }`, /^ingress\.classAnnotationMap\["a\.b\/c"\]: "gce" is not a provider name/m],
+    ['bad gateway controllerName', `${MINIMAL}\ngateway: { controllerName: gateway-controller }`, /^gateway\.controllerName: must be a domain-prefixed name/m],
     ['YAML syntax', 'clusterName: [c', /^YAML: /m],
     ['duplicate YAML key', 'clusterName: a\nclusterName: b\nproviders: [{name: a, type: aws}]', /^YAML: Map keys must be unique at line 2, column 1$/m],
     ['empty document', '', /^the configuration is empty$/m],

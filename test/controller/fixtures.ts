@@ -113,6 +113,7 @@ export function config(over: Partial<LbcConfig> = {}): LbcConfig {
       { name: 'metal', type: 'metal', class: 'example.com/metal', options: {} },
     ],
     ingress: { controllerName: 'lbc.dev/ingress-controller', classAnnotationMap: { alb: 'aws' } },
+    gateway: { controllerName: 'lbc.dev/gateway-controller' },
     concurrency: 4,
     resyncPeriodMs: 600_000,
     gc: { intervalMs: 1_800_000, dryRun: false },

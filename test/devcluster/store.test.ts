@@ -80,6 +80,19 @@ describe('store', () => {
     expect(events[2]!.object.metadata.uid).toBe(o.metadata.uid);
   });
 
+  it('wants a built-in kind\'s finalizer fully qualified (prefix/name), not a custom resource\'s (gateway-exists-finalizer.gateway.networking.k8s.io), as kube-apiserver', () => {
+    const resources = builtinResources();
+    const cm = resources.find((r) => r.kind === 'ConfigMap')!;
+    const cr = { ...cm, group: 'unit.lbc.dev', kind: 'Lock', plural: 'locks', customResource: true };
+    const store = new Store([...resources, cr], { watchWindow: 100 });
+    store.create(resources.find((r) => r.kind === 'Namespace')!, { metadata: { name: 'default' } });
+    const unqualified = 'gateway-exists-finalizer.gateway.networking.k8s.io';
+    expect(code(() => store.create(cm, { metadata: { name: 'q', namespace: 'default', finalizers: [unqualified] } }))).toBe(422);
+    expect(store.create(cr, { metadata: { name: 'q', namespace: 'default', finalizers: [unqualified] } }).metadata.finalizers).toEqual([unqualified]);
+    // The qualified-name rule still holds for both.
+    expect(code(() => store.create(cr, { metadata: { name: 'r', namespace: 'default', finalizers: ['not a name'] } }))).toBe(422);
+  });
+
   it('resumes watches from a resourceVersion and answers 410 once the window has moved past it', () => {
     const { store, cm } = setup(3);
     const first = store.create(cm, { metadata: { name: 'w0', namespace: 'default' } });

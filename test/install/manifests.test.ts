@@ -7,15 +7,15 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { manifestsCommand } from '../../src/cli/manifests.js';
-import { validateConfig } from '../../src/config/config.js';
+import { DEFAULT_GATEWAY_CONTROLLER, validateConfig } from '../../src/config/config.js';
 import { DEFAULT_LEADER_ELECTION_ID } from '../../src/config/operations.js';
 import { PROVIDER_PARAMETERS_API_GROUP, PROVIDER_PARAMETERS_KIND } from '../../src/config/ownership.js';
 import { checkInstallConfig, INSTALL_PROVIDERS } from '../../src/install/config-file.js';
 import { IRSA_ANNOTATION, manifestsYaml, WORKLOAD_IDENTITY_ANNOTATION, type KubeObject } from '../../src/install/manifests.js';
 import { controllerHeapMb } from '../../src/install/workloads.js';
 import { modelOf, typeErrors } from './kube-types.js';
-import { providerOfGatewayClass } from '../../src/controller/gateway/gateway-class.js';
-import { GATEWAY_CONTROLLER_NAME, type GatewayClass } from '../../src/kube/gateway-api.js';
+import { isOurGatewayClass, providerOfGatewayClass } from '../../src/controller/gateway/gateway-class.js';
+import type { GatewayClass } from '../../src/kube/gateway-api.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -287,10 +287,24 @@ describe('lbc manifests --gateway-class', () => {
     for (const provider of INSTALL_PROVIDERS) {
       const objects = parseStream(await cli('--provider', provider, '--gateway-class'));
       const gc = objects.at(-1) as KubeObject & { spec: GatewayClass['spec'] };
-      expect(gc).toMatchObject({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: `lbc-${provider}` }, spec: { controllerName: GATEWAY_CONTROLLER_NAME } });
+      expect(gc).toMatchObject({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: `lbc-${provider}` }, spec: { controllerName: DEFAULT_GATEWAY_CONTROLLER } });
       const cm = objects.find((o) => o.kind === 'ConfigMap') as KubeObject & { data: Record<string, string> };
       const config = validateConfig(parse(cm.data['config.yaml'] ?? ''), 'ConfigMap lbc-config');
+      expect(config.gateway.controllerName).toBe(DEFAULT_GATEWAY_CONTROLLER);
+      expect(isOurGatewayClass(gc, config.gateway.controllerName)).toBe(true);
       expect(providerOfGatewayClass(gc, config)).toEqual({ ok: true, provider });
     }
+  });
+
+  it('--gateway-controller-name gives the class and the shipped configuration another controllerName, so a second install serves only its own classes', async () => {
+    const objects = parseStream(await cli('--provider', 'local', '--gateway-class', '--gateway-controller-name', 'example.com/second-lbc'));
+    const gc = objects.at(-1) as KubeObject & { spec: GatewayClass['spec'] };
+    expect(gc.spec?.controllerName).toBe('example.com/second-lbc');
+    const cm = objects.find((o) => o.kind === 'ConfigMap') as KubeObject & { data: Record<string, string> };
+    const config = validateConfig(parse(cm.data['config.yaml'] ?? ''), 'ConfigMap lbc-config');
+    expect(config.gateway.controllerName).toBe('example.com/second-lbc');
+    expect(isOurGatewayClass(gc, config.gateway.controllerName)).toBe(true);
+    expect(isOurGatewayClass({ ...gc, spec: { controllerName: DEFAULT_GATEWAY_CONTROLLER } }, config.gateway.controllerName)).toBe(false);
+    await expect(cli('--provider', 'local', '--gateway-controller-name', 'no-prefix')).rejects.toThrow(/gateway\.controllerName/);
   });
 });

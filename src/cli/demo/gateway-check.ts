@@ -3,7 +3,8 @@
 // with its refs resolved), the HTTPRoute's 90/10 split measured, its header match, and
 // the TLSRoute's passthrough, seen by the certificate the client is shown.
 import type { KubeClients } from '../../kube/client.js';
-import { GATEWAY_CONTROLLER_NAME, GATEWAY_GROUP, type Gateway, type GatewayCondition, type RouteStatus } from '../../kube/gateway-api.js';
+import { DEFAULT_GATEWAY_CONTROLLER } from '../../config/config.js';
+import { GATEWAY_GROUP, type Gateway, type GatewayCondition, type RouteStatus } from '../../kube/gateway-api.js';
 import { DEMO_GATEWAY } from './gateway.js';
 import { gets, httpsGet, tlsHandshake } from './http.js';
 import { count, type Outcome } from './outcome.js';
@@ -61,7 +62,7 @@ export function gatewayChecks(h: GatewayCheckTarget): [string, () => Promise<Out
       const listeners = gw.status?.listeners ?? [];
       const gwOk = isTrue(gw.status?.conditions, 'Accepted') && isTrue(gw.status?.conditions, 'Programmed') && address === edge.ip;
       const listenersOk = listeners.length === 2 && listeners.every((l) => isTrue(l.conditions, 'Accepted') && isTrue(l.conditions, 'Programmed') && l.attachedRoutes === 1);
-      const parents = routes.map(([name, st]) => [name, st?.parents?.find((p) => p.controllerName === GATEWAY_CONTROLLER_NAME && p.parentRef.name === g.name)] as const);
+      const parents = routes.map(([name, st]) => [name, st?.parents?.find((p) => p.controllerName === DEFAULT_GATEWAY_CONTROLLER && p.parentRef.name === g.name)] as const);
       const routesOk = parents.every(([, p]) => isTrue(p?.conditions, 'Accepted') && isTrue(p?.conditions, 'ResolvedRefs'));
       const ok = gwOk && listenersOk && routesOk;
       if (ok || Date.now() > deadline) {

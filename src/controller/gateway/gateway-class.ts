@@ -6,10 +6,11 @@
 import { PROVIDER_PARAMETERS_API_GROUP, PROVIDER_PARAMETERS_KIND, type OwnershipConfig } from '../../config/ownership.js';
 import type { ConditionInput } from '../../kube/status.js';
 import type { GatewayFeature } from '../../model/gateway-features.js';
-import { GATEWAY_CONTROLLER_NAME, type GatewayClass } from '../../kube/gateway-api.js';
+import type { GatewayClass } from '../../kube/gateway-api.js';
 import { Accepted, condition, GatewayClassReason } from './conditions.js';
 
-export const isOurGatewayClass = (gc: GatewayClass | undefined): gc is GatewayClass => gc?.spec?.controllerName === GATEWAY_CONTROLLER_NAME;
+/** Whether this lbc instance serves the class: its controllerName is the configured one (config gateway.controllerName). */
+export const isOurGatewayClass = (gc: GatewayClass | undefined, controllerName: string): gc is GatewayClass => gc !== undefined && gc.spec?.controllerName === controllerName;
 
 export type GatewayClassProvider = { readonly ok: true; readonly provider: string } | { readonly ok: false; readonly message: string };
 

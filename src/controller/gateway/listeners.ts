@@ -66,7 +66,7 @@ export function buildListeners(inputs: ListenerInputs): ListenerState[] {
   const { gateway } = inputs;
   const generation = gateway.metadata?.generation;
   const listeners = gateway.spec?.listeners ?? [];
-  const conflicts = findConflicts(listeners);
+  const conflicts = findConflicts(listeners, inputs.features.has('GatewayHTTPSAndTLSPassthroughSamePort'));
   return listeners.map((l, i) => {
     const conditions: ConditionInput[] = [];
     const problems: string[] = [];
@@ -187,17 +187,20 @@ function certificatesOf(
  * protocol holds it (TCP and UDP being different transports, both may), a listener of
  * another protocol there is ProtocolConflict; among the same protocol a hostname (or its
  * absence) already taken by an earlier listener is HostnameConflict, and TCP and UDP,
- * which have no hostname, take their port alone.
+ * which have no hostname, take their port alone. With `httpsBesideTls` (the provider's
+ * GatewayHTTPSAndTLSPassthroughSamePort) HTTPS and TLS count as one protocol here, the
+ * specification's compatible pair: SNI tells their hostnames apart, which must differ.
  */
-function findConflicts(listeners: readonly GatewayListener[]): ({ reason: string; message: string } | undefined)[] {
+function findConflicts(listeners: readonly GatewayListener[], httpsBesideTls: boolean): ({ reason: string; message: string } | undefined)[] {
   const transport = (p: string): string => (p === 'UDP' ? 'UDP' : 'TCP');
+  const family = (p: string): string => (httpsBesideTls && (p === 'HTTPS' || p === 'TLS') ? 'HTTPS/TLS' : p);
   const firstProtocol = new Map<string, string>();
   const taken = new Set<string>();
   return listeners.map((l) => {
     const slot = `${transport(l.protocol)}/${l.port}`;
     const holder = firstProtocol.get(slot);
     if (holder === undefined) firstProtocol.set(slot, l.protocol);
-    else if (holder !== l.protocol) {
+    else if (family(holder) !== family(l.protocol)) {
       return { reason: ListenerReason.ProtocolConflict, message: `port ${l.port} is already served by a ${holder} listener` };
     }
     const host = l.protocol === 'TCP' || l.protocol === 'UDP' ? '' : (l.hostname ?? '').toLowerCase();

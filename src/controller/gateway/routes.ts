@@ -5,7 +5,6 @@
 import type { RouteKind } from '../../model/gateway.js';
 import { codePointOrder } from '../ingress/order.js';
 import {
-  GATEWAY_CONTROLLER_NAME,
   GATEWAY_GROUP,
   type AnyRoute,
   type BackendObjectReference,
@@ -79,15 +78,18 @@ export const routeKey = (r: Pick<RouteEntry, 'kind' | 'namespace' | 'name'>): st
 
 export const isKind = (k: string): k is RouteKind => k === 'HTTPRoute' || k === 'GRPCRoute' || k === 'TLSRoute' || k === 'TCPRoute' || k === 'UDPRoute';
 
-/** The Gateways (`namespace/name`) a route names in spec.parentRefs, or lbc has written status for: what it may change. */
-export function gatewaysOfRoute(route: AnyRoute): string[] {
+/**
+ * The Gateways (`namespace/name`) a route names in spec.parentRefs, or this lbc instance
+ * (its `controllerName`) has written status for: what it may change.
+ */
+export function gatewaysOfRoute(route: AnyRoute, controllerName: string): string[] {
   const ns = route.metadata?.namespace ?? '';
   const keys = new Set<string>();
   const add = (p: ParentReference): void => {
     if ((p.group ?? GATEWAY_GROUP) === GATEWAY_GROUP && (p.kind ?? 'Gateway') === 'Gateway') keys.add(`${p.namespace ?? ns}/${p.name}`);
   };
   for (const p of (route.spec as { parentRefs?: ParentReference[] } | undefined)?.parentRefs ?? []) add(p);
-  for (const p of route.status?.parents ?? []) if (p.controllerName === GATEWAY_CONTROLLER_NAME) add(p.parentRef);
+  for (const p of route.status?.parents ?? []) if (p.controllerName === controllerName) add(p.parentRef);
   return [...keys];
 }
 

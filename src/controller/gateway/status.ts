@@ -6,7 +6,7 @@
 // lastTransitionTime while their status stays (kube/status.ts mergeConditions).
 import { mergeConditions, type ConditionInput } from '../../kube/status.js';
 import type { LoadBalancerStatus } from '../../model/status.js';
-import { GATEWAY_CONTROLLER_NAME, type GatewayClass, type GatewayCondition, type GatewayObjectStatus, type ListenerStatus, type ParentReference, type RouteParentStatus } from '../../kube/gateway-api.js';
+import { type GatewayClass, type GatewayCondition, type GatewayObjectStatus, type ListenerStatus, type ParentReference, type RouteParentStatus } from '../../kube/gateway-api.js';
 import { condition, GatewayReason, ListenerReason, Programmed } from './conditions.js';
 import type { GatewayClassStatusWanted } from './gateway-class.js';
 import { namesGateway } from './attachment.js';
@@ -92,9 +92,10 @@ export function planRouteParents(
   gateway: Gateway,
   wanted: readonly { readonly parentRef: ParentReference; readonly conditions: readonly ConditionInput[] }[],
   now: Date,
+  controllerName: string,
 ): RouteParentStatus[] | undefined {
   const cur = current ?? [];
-  const ours = (p: RouteParentStatus): boolean => p.controllerName === GATEWAY_CONTROLLER_NAME && namesGateway(p.parentRef, routeNamespace, gateway);
+  const ours = (p: RouteParentStatus): boolean => p.controllerName === controllerName && namesGateway(p.parentRef, routeNamespace, gateway);
   const out: RouteParentStatus[] = [];
   let changed = false;
   for (const p of cur) {
@@ -105,7 +106,7 @@ export function planRouteParents(
     const before = cur.find((p) => ours(p) && sameParent(p.parentRef, w.parentRef));
     const m = merged(before?.conditions, w.conditions, now);
     if (!before || m.changed) changed = true;
-    out.push({ parentRef: w.parentRef, controllerName: GATEWAY_CONTROLLER_NAME, conditions: m.conditions });
+    out.push({ parentRef: w.parentRef, controllerName, conditions: m.conditions });
   }
   return changed ? out : undefined;
 }

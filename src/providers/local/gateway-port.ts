@@ -4,7 +4,7 @@
 // rebinds the socket or touches an open connection (an HTTP keep-alive connection's next
 // request already follows the new routes).
 import type { GatewayPort, HttpsGatewayListener, L4RouteRule, TlsGatewayListener, WeightedBackend } from '../../model/gateway.js';
-import { TlsPortMatcher } from '../../model/gateway-match.js';
+import { listenerForServerName, TlsPortMatcher } from '../../model/gateway-match.js';
 import { GatewayHttpRoutes } from './gateway-http.js';
 import { ListenerCertificates, type TlsDecision } from './gateway-tls.js';
 import type { TargetSetRuntime } from './target-set.js';
@@ -80,10 +80,15 @@ export function compileGatewayPort(port: GatewayPort, prev: GatewayPortState | u
     }
     case 'TLS': {
       const terminating = port.listeners.filter((l) => l.mode === 'Terminate');
-      const stores = loadStores(terminating, prev, errors);
+      const https = port.https ?? [];
+      const stores = loadStores([...terminating, ...https], prev, errors);
       const matcher = new TlsPortMatcher(port.listeners);
       const pickers = new Map(port.listeners.flatMap((l) => l.rules.map((r) => [r, backendPicker(r.backends, targetSet)] as const)));
+      const httpsListeners = new Set<object>(https);
       const tls = (serverName: string | undefined): TlsDecision | undefined => {
+        // HTTPS listeners beside the TLS ones: the most specific hostname of either kind owns the name.
+        const owner = httpsListeners.size > 0 ? listenerForServerName<TlsGatewayListener | HttpsGatewayListener>([...port.listeners, ...https], serverName) : undefined;
+        if (owner !== undefined && httpsListeners.has(owner)) return { mode: 'Https' };
         const m = matcher.match(serverName);
         const ts = m && pickers.get(m.rule)?.();
         if (!m || !ts) return undefined;
@@ -92,11 +97,19 @@ export function compileGatewayPort(port: GatewayPort, prev: GatewayPortState | u
         return context && { mode: 'Terminate', targetSet: ts, context };
       };
       const listeners: TlsGatewayListener[] = port.listeners.map((l) => (l.mode === 'Terminate' ? { ...l, certificates: stores.get(l.name)?.applied() ?? [] } : l));
+      const appliedHttps = https.map((l) => ({ ...l, certificates: stores.get(l.name)?.applied() ?? [] }));
+      const served =
+        https.length > 0
+          ? {
+              http: new GatewayHttpRoutes({ protocol: 'HTTPS', port: port.port, listeners: https }, targetSet),
+              certs: new ListenerCertificates(https.map((l) => ({ listener: l, store: stores.get(l.name) ?? new CertificateStore() }))),
+            }
+          : {};
       return {
-        state: { tls, stores },
-        applied: { ...port, listeners },
+        state: { tls, stores, ...served },
+        applied: { ...port, listeners, ...(https.length > 0 ? { https: appliedHttps } : {}) },
         errors,
-        uncertified: listeners.filter((l) => l.mode === 'Terminate' && l.certificates.length === 0).map((l) => l.name),
+        uncertified: [...listeners.filter((l) => l.mode === 'Terminate' && l.certificates.length === 0), ...appliedHttps.filter((l) => l.certificates.length === 0)].map((l) => l.name),
       };
     }
     case 'TCP':

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { HttpsGatewayListener } from '../../model/gateway.js';
 import { hostnameMatches, normalizeHost } from '../../model/gateway-match.js';
-import type { CertificateSource } from './http-router.js';
+import type { CertificateSource, HttpProxyListener } from './http-router.js';
 import { replayed } from './replay.js';
 import { dialTarget, StreamListener } from './tcp-proxy.js';
 import type { TargetSetRuntime } from './target-set.js';
@@ -65,7 +65,9 @@ export function parseClientHello(buf: Buffer): ClientHello {
 /** What the port serves for one server name. */
 export type TlsDecision =
   | { readonly mode: 'Passthrough'; readonly targetSet: TargetSetRuntime }
-  | { readonly mode: 'Terminate'; readonly targetSet: TargetSetRuntime; readonly context: SecureContext };
+  | { readonly mode: 'Terminate'; readonly targetSet: TargetSetRuntime; readonly context: SecureContext }
+  /** An HTTPS listener on the same port owns the name: its server completes the handshake and serves HTTP. */
+  | { readonly mode: 'Https' };
 
 export interface TlsRoute {
   allow(clientIp: string): boolean;
@@ -83,6 +85,30 @@ export class TlsProxyListener extends StreamListener {
     super(host, port, 'TLS', false, (ip) => route.allow(ip));
   }
 
+  /**
+   * The server of the HTTPS listeners that share this port, if any: it binds no socket of
+   * its own; the connections SNI gives it arrive from here, ClientHello replayed in front,
+   * and it completes the handshake with its listeners' certificates.
+   */
+  private https: HttpProxyListener | undefined;
+
+  serveHttpsWith(server: HttpProxyListener): void {
+    this.https = server;
+  }
+
+  get servesHttps(): boolean {
+    return this.https !== undefined;
+  }
+
+  override async close(graceMs: number): Promise<void> {
+    await Promise.all([super.close(graceMs), this.https?.close(graceMs)]);
+  }
+
+  override abort(): void {
+    super.abort();
+    this.https?.abort();
+  }
+
   protected serve(client: Socket, ip: string): void {
     let seen = Buffer.alloc(0);
     const timer = setTimeout(() => client.destroy(), HELLO_TIMEOUT_MS);
@@ -97,6 +123,11 @@ export class TlsProxyListener extends StreamListener {
       const d = hello.complete && !('invalid' in hello) ? this.route.resolve(hello.serverName) : undefined;
       if (!d) {
         client.resetAndDestroy();
+        return;
+      }
+      if (d.mode === 'Https') {
+        if (this.https) this.https.accept(replayed(client, seen));
+        else client.resetAndDestroy();
         return;
       }
       if (d.mode === 'Passthrough') {

@@ -238,7 +238,10 @@ export class HttpProxyListener {
     this.server.on('connection', (socket: Socket) => {
       this.conns.add(socket);
       const ip = clientAddress(socket);
-      if (ip === undefined || !this.route.allow(ip)) socket.resetAndDestroy();
+      // A connection handed over by accept() is a stream over the socket, which has no RST of its own.
+      if (ip !== undefined && this.route.allow(ip)) return;
+      if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
+      else socket.destroy();
     });
     this.serve(requests);
     this.server.on('error', () => {
@@ -284,6 +287,11 @@ export class HttpProxyListener {
 
   async listen(): Promise<void> {
     await listenTcp(this.server, this.host, this.port, this.proto.toUpperCase());
+  }
+
+  /** A connection accepted elsewhere (a Gateway TLS port that gave this name to HTTPS), served as if accepted here. */
+  accept(connection: Duplex): void {
+    this.server.emit('connection', connection);
   }
 
   get boundPort(): number {

@@ -493,6 +493,7 @@ export class LocalProvider implements Provider {
       const compiled = this.compilePort(lb, want, have.gateway?.state, hostPort(have.host, have.impl.boundPort), failures);
       if (have.gateway) have.gateway.state = compiled.state;
       if (compiled.state.certs && have.impl instanceof HttpProxyListener) have.impl.refreshCertificates(compiled.state.certs);
+      if (have.impl instanceof TlsProxyListener && have.gateway) this.serveHttpsBesideTls(lb, have.impl, have.gateway, (ip) => lb.sourceRanges.length === 0 || lb.sourceRanges.some((c) => cidrContains(c, ip)));
       have.spec = compiled.applied;
       return;
     }
@@ -588,9 +589,12 @@ export class LocalProvider implements Provider {
         impl = new HttpProxyListener(host, port, route, { http2: true, ...(live ? { certs: live } : {}) });
         break;
       }
-      case 'TLS':
-        impl = new TlsProxyListener(host, port, { allow, resolve: (sni) => holder.state.tls?.(sni) }, { connectTimeoutMs: this.options.connectTimeoutMs });
+      case 'TLS': {
+        const tls = new TlsProxyListener(host, port, { allow, resolve: (sni) => holder.state.tls?.(sni) }, { connectTimeoutMs: this.options.connectTimeoutMs });
+        this.serveHttpsBesideTls(lb, tls, holder, allow);
+        impl = tls;
         break;
+      }
       case 'TCP':
         impl = new TcpProxyListener(host, port, { allow, targetSet: () => holder.state.l4?.() }, { connectTimeoutMs: this.options.connectTimeoutMs });
         break;
@@ -600,6 +604,20 @@ export class LocalProvider implements Provider {
     }
     const rt: ListenerRuntime = { id: listenerId(p), spec: compiled.applied, host, impl, kernelId: `${lb.key} ${listenerId(p)} #${++this.listenerSeq}`, gateway: holder };
     await this.start(lb, rt);
+  }
+
+  /**
+   * HTTPS listeners on a TLS port (GatewayHTTPSAndTLSPassthroughSamePort): their server,
+   * made once the first certificate loads, takes the names SNI gives them from the TLS
+   * listener; it reads routes and certificates from the port's current state.
+   */
+  private serveHttpsBesideTls(lb: LbRuntime, tls: TlsProxyListener, holder: { state: GatewayPortState }, allow: (ip: string) => boolean): void {
+    const certs = holder.state.certs;
+    if (!certs?.fallback) return;
+    if (tls.servesHttps) return;
+    const route: L7Route = { allow, agent: lb.agent, h2c: lb.h2c, resolve: (req, proto) => holder.state.http?.resolve(req, proto) ?? notFound };
+    const live = { get fallback() { return holder.state.certs?.fallback; }, select: (n: string) => holder.state.certs?.select(n) };
+    tls.serveHttpsWith(new HttpProxyListener(tls.host, tls.port, route, { http2: true, certs: live }));
   }
 
   /** Binds the listener's socket and puts it in service; a failed bind leaves nothing behind. */

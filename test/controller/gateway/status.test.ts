@@ -36,6 +36,7 @@ describe('planGatewayStatus', () => {
 });
 
 describe('planRouteParents', () => {
+  const LBC = 'lbc.dev/gateway-controller';
   const gw = gateway('same-namespace', [httpListener()]);
   const route = httpRoute('r', { parentRefs: [parent('same-namespace'), parent('theirs')], rules: [] });
   const foreign: RouteParentStatus = {
@@ -46,17 +47,17 @@ describe('planRouteParents', () => {
   const wanted = [{ parentRef: { name: 'same-namespace' }, conditions: [{ type: 'Accepted', status: 'True' as const, reason: 'Accepted', message: 'ok', observedGeneration: 1 }] }];
 
   it("adds lbc's entry beside another controller's, which it leaves as it is; unchanged is no write", () => {
-    const parents = planRouteParents([foreign], INFRA, gw, wanted, t0);
+    const parents = planRouteParents([foreign], INFRA, gw, wanted, t0, LBC);
     expect(parents?.[0]).toBe(foreign);
     expect(parents?.[1]).toMatchObject({ parentRef: { name: 'same-namespace' }, controllerName: 'lbc.dev/gateway-controller' });
-    expect(planRouteParents(parents, INFRA, gw, wanted, t1)).toBeUndefined();
+    expect(planRouteParents(parents, INFRA, gw, wanted, t1, LBC)).toBeUndefined();
     expect(route.spec?.parentRefs).toHaveLength(2);
   });
 
   it('drops the entry for a parentRef of this Gateway no longer wanted, not for another Gateway of lbc', () => {
     const otherGw: RouteParentStatus = { parentRef: { name: 'other-lbc-gateway' }, controllerName: 'lbc.dev/gateway-controller', conditions: [] };
-    const parents = planRouteParents([foreign, otherGw], INFRA, gw, wanted, t0) ?? [];
-    expect(planRouteParents(parents, INFRA, gw, [], t1)).toEqual([foreign, otherGw]);
+    const parents = planRouteParents([foreign, otherGw], INFRA, gw, wanted, t0, LBC) ?? [];
+    expect(planRouteParents(parents, INFRA, gw, [], t1, LBC)).toEqual([foreign, otherGw]);
   });
 });
 

@@ -1,0 +1,239 @@
+// The requests of Gateway API conformance tests (gateway-api v1.4.0, conformance/tests)
+// for extended features lbc claims, sent through the local provider over real sockets:
+// each describe is named after the upstream test and sends its requests with its expected
+// answers. Rules are GatewaySpec as controller/gateway builds them (the builder side of the
+// same tests is in test/controller/gateway-conformance.test.ts). LB pool 127.241.67.0/24,
+// backends on 127.0.67.x.
+import { request as httpsRequest } from 'node:https';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
+import { describe, expect, it } from 'vitest';
+import { selfSignedCert } from '../../../src/devcluster/tls.js';
+import type { GatewayPort, HttpFilter, HttpRequestMatch, HttpRouteRule, WeightedBackend } from '../../../src/model/gateway.js';
+import type { GatewaySpec, TargetSet } from '../../../src/model/spec.js';
+import { httpBackend, httpGet, ipOf, ipSet, onCleanup, provider, waitFor, type Backend } from './support.js';
+
+const POOL = '127.241.67.0/24';
+let nextIp = 1;
+const backendIp = (): string => `127.0.67.${nextIp++}`;
+
+const gateway = (ports: GatewayPort[], targetSets: TargetSet[]): GatewaySpec => ({
+  layer: 'Gateway',
+  ref: { kind: 'Gateway', namespace: 'gateway-conformance-infra', name: 'same-namespace', uid: 'uid-conformance' },
+  provider: 'local',
+  className: 'lbc.dev/local',
+  clusterName: 'test',
+  ports,
+  targetSets,
+  sourceRanges: [],
+  requestedAddresses: [],
+  ipFamilies: ['IPv4'],
+  tags: {},
+  providerOptions: {},
+});
+
+const to = (targetSet: string, weight = 1, filters: HttpFilter[] = []): WeightedBackend => ({ targetSet, weight, filters });
+const prefix = (value: string): HttpRequestMatch => ({ path: { type: 'PathPrefix', value }, headers: [], queryParams: [] });
+const rule = (name: string, path: string, backends: WeightedBackend[], filters: HttpFilter[] = []): HttpRouteRule => ({
+  origin: { kind: 'HTTPRoute', namespace: 'gateway-conformance-infra', name, creationTimestamp: '2026-01-01T00:00:00Z', ruleIndex: 0 },
+  hostnames: [],
+  matches: [prefix(path)],
+  filters,
+  backends,
+  backendProtocol: 'http1',
+});
+const http = (port: number, rules: HttpRouteRule[]): GatewayPort => ({ protocol: 'HTTP', port, listeners: [{ name: 'http', rules }] });
+
+async function httpSet(name: string): Promise<{ b: Backend; ts: TargetSet }> {
+  const b = await httpBackend(name, backendIp());
+  return { b, ts: ipSet(name, 'HTTP', [b.target]) };
+}
+
+const seenBy = (body: string): { name: string; headers: Record<string, string> } => JSON.parse(body) as { name: string; headers: Record<string, string> };
+
+describe('HTTPRouteRedirectPortAndScheme (HTTPRoutePortRedirect, HTTPRouteSchemeRedirect)', () => {
+  it('the Location port is the asked one, else the scheme\'s well-known port, else the listener\'s; 80 with http and 443 with https are left out', async () => {
+    const p = await provider({ addressPool: POOL });
+    const redirect = (path: string, over: { scheme?: 'http' | 'https'; port?: number }): HttpRouteRule =>
+      rule(path.slice(1), path, [], [{ type: 'RequestRedirect', hostname: 'example.org', statusCode: 302, ...over }]);
+    const rules = [
+      redirect('/scheme-nil-and-port-nil', {}),
+      redirect('/scheme-nil-and-port-80', { port: 80 }),
+      redirect('/scheme-nil-and-port-8080', { port: 8080 }),
+      redirect('/scheme-http-and-port-nil', { scheme: 'http' }),
+      redirect('/scheme-https-and-port-nil', { scheme: 'https' }),
+      redirect('/scheme-https-and-port-443', { scheme: 'https', port: 443 }),
+      redirect('/scheme-https-and-port-8443', { scheme: 'https', port: 8443 }),
+    ];
+    // The listener is on 8090: a port lbc must not mistake for a well-known one.
+    const ip = ipOf(await p.ensure(gateway([http(8090, rules)], [])));
+    const location = async (path: string): Promise<[number, string | undefined]> => {
+      const r = await httpGet(ip, 8090, path, { host: 'redirect.example' });
+      return [r.status, r.headers.location];
+    };
+    expect(await location('/scheme-nil-and-port-nil')).toEqual([302, 'http://example.org:8090/scheme-nil-and-port-nil']);
+    expect(await location('/scheme-nil-and-port-80')).toEqual([302, 'http://example.org/scheme-nil-and-port-80']);
+    expect(await location('/scheme-nil-and-port-8080')).toEqual([302, 'http://example.org:8080/scheme-nil-and-port-8080']);
+    expect(await location('/scheme-http-and-port-nil')).toEqual([302, 'http://example.org/scheme-http-and-port-nil']);
+    expect(await location('/scheme-https-and-port-nil')).toEqual([302, 'https://example.org/scheme-https-and-port-nil']);
+    expect(await location('/scheme-https-and-port-443')).toEqual([302, 'https://example.org/scheme-https-and-port-443']);
+    expect(await location('/scheme-https-and-port-8443')).toEqual([302, 'https://example.org:8443/scheme-https-and-port-8443']);
+  });
+});
+
+describe('HTTPRouteRedirectPath (HTTPRoutePathRedirect)', () => {
+  it('ReplacePrefixMatch keeps the rest of the path, ReplaceFullPath replaces it all, with the hostname and status asked', async () => {
+    const p = await provider({ addressPool: POOL });
+    const rules = [
+      rule('prefix', '/original-prefix', [], [{ type: 'RequestRedirect', path: { type: 'ReplacePrefixMatch', value: '/replacement-prefix' }, statusCode: 302 }]),
+      rule('full', '/full', [], [{ type: 'RequestRedirect', path: { type: 'ReplaceFullPath', value: '/full-path-replacement' }, statusCode: 302 }]),
+      rule('path-and-host', '/path-and-host', [], [{ type: 'RequestRedirect', hostname: 'example.org', path: { type: 'ReplacePrefixMatch', value: '/replacement-prefix' }, statusCode: 302 }]),
+      rule('path-and-status', '/path-and-status', [], [{ type: 'RequestRedirect', path: { type: 'ReplaceFullPath', value: '/replacement-full' }, statusCode: 301 }]),
+    ];
+    const ip = ipOf(await p.ensure(gateway([http(8090, rules)], [])));
+    const location = async (path: string): Promise<[number, string | undefined]> => {
+      const r = await httpGet(ip, 8090, path, { host: 'redirect.example:8090' });
+      return [r.status, r.headers.location];
+    };
+    expect(await location('/original-prefix/lemon')).toEqual([302, 'http://redirect.example:8090/replacement-prefix/lemon']);
+    expect(await location('/full/path/original')).toEqual([302, 'http://redirect.example:8090/full-path-replacement']);
+    expect(await location('/path-and-host')).toEqual([302, 'http://example.org:8090/replacement-prefix']);
+    expect(await location('/path-and-status')).toEqual([301, 'http://redirect.example:8090/replacement-full']);
+  });
+});
+
+describe('HTTPRouteRequestMultipleMirrors', () => {
+  it('every mirror backend sees each request; the client gets the primary answer', async () => {
+    const p = await provider({ addressPool: POOL });
+    const [primary, m1, m2] = await Promise.all(['infra-backend-v1', 'infra-backend-v2', 'infra-backend-v3'].map(httpSet));
+    const rules = [
+      rule('mirror', '/multi-mirror', [to('infra-backend-v1')], [
+        { type: 'RequestMirror', targetSet: 'infra-backend-v2', percent: 100 },
+        { type: 'RequestMirror', targetSet: 'infra-backend-v3', percent: 100 },
+      ]),
+    ];
+    const ip = ipOf(await p.ensure(gateway([http(8080, rules)], [primary!.ts, m1!.ts, m2!.ts])));
+    for (let i = 0; i < 5; i++) {
+      const r = await httpGet(ip, 8080, '/multi-mirror', { host: 'mirror.example' });
+      expect([r.status, seenBy(r.body).name]).toEqual([200, 'infra-backend-v1']);
+    }
+    await waitFor(() => m1!.b.hits === 5 && m2!.b.hits === 5, 3_000, 'both mirrors to see the 5 requests');
+    expect(primary!.b.hits).toBe(5);
+  });
+});
+
+describe('HTTPRouteRequestPercentageMirror', () => {
+  it('a mirror at 50% sees about half the requests, one at 0% none (within ±10% over 200)', async () => {
+    const p = await provider({ addressPool: POOL });
+    const [primary, half, none] = await Promise.all(['infra-backend-v1', 'infra-backend-v2', 'infra-backend-v3'].map(httpSet));
+    const rules = [
+      rule('half', '/percent-mirror', [to('infra-backend-v1')], [{ type: 'RequestMirror', targetSet: 'infra-backend-v2', percent: 50 }]),
+      rule('none', '/zero-mirror', [to('infra-backend-v1')], [{ type: 'RequestMirror', targetSet: 'infra-backend-v3', percent: 0 }]),
+    ];
+    const ip = ipOf(await p.ensure(gateway([http(8080, rules)], [primary!.ts, half!.ts, none!.ts])));
+    for (let i = 0; i < 200; i += 20) await Promise.all(Array.from({ length: 20 }, () => httpGet(ip, 8080, '/percent-mirror', { host: 'mirror.example' })));
+    for (let i = 0; i < 20; i++) await httpGet(ip, 8080, '/zero-mirror', { host: 'mirror.example' });
+    // Mirrored requests are fire-and-forget: wait until the count stops moving.
+    let last = -1;
+    await waitFor(async () => {
+      const now = half!.b.hits;
+      const settled = now === last;
+      last = now;
+      await new Promise((r) => setTimeout(r, 250));
+      return settled;
+    }, 10_000, 'the mirrored count to settle');
+    expect(Math.abs(half!.b.hits / 200 - 0.5)).toBeLessThanOrEqual(0.1);
+    expect(none!.b.hits).toBe(0);
+    expect(primary!.b.hits).toBe(220);
+  });
+});
+
+describe('HTTPRouteBackendRequestHeaderModifier', () => {
+  it('a backendRef filter modifies the request only when that backend is chosen; the rule filter applies to both', async () => {
+    const p = await provider({ addressPool: POOL });
+    const [v1, v2] = await Promise.all(['infra-backend-v1', 'infra-backend-v2'].map(httpSet));
+    const rules = [
+      rule(
+        'backend-filter',
+        '/',
+        [
+          to('infra-backend-v1', 1, [{ type: 'RequestHeaderModifier', set: [{ name: 'X-Backend', value: 'v1' }], add: [], remove: [] }]),
+          to('infra-backend-v2', 1, [{ type: 'RequestHeaderModifier', set: [], add: [], remove: ['x-drop'] }]),
+        ],
+        [{ type: 'RequestHeaderModifier', set: [{ name: 'X-Rule', value: 'both' }], add: [], remove: [] }],
+      ),
+    ];
+    const ip = ipOf(await p.ensure(gateway([http(8080, rules)], [v1!.ts, v2!.ts])));
+    const seen = new Map<string, Record<string, string>>();
+    for (let i = 0; i < 40 && seen.size < 2; i++) {
+      const s = seenBy((await httpGet(ip, 8080, '/', { host: 'b.example', 'x-drop': 'here', 'x-backend': 'client' })).body);
+      seen.set(s.name, s.headers);
+    }
+    expect(seen.get('infra-backend-v1')).toMatchObject({ 'x-backend': 'v1', 'x-drop': 'here', 'x-rule': 'both' });
+    expect(seen.get('infra-backend-v2')).toMatchObject({ 'x-backend': 'client', 'x-rule': 'both' });
+    expect(seen.get('infra-backend-v2')?.['x-drop']).toBeUndefined();
+  });
+});
+
+describe('GatewayHTTPSAndTLSPassthroughSamePort', () => {
+  it('one port: SNI other.example.com is terminated by the HTTPS listener (*.example.com) and routed; abc.example.com passes through to the backend\'s own certificate', async () => {
+    const p = await provider({ addressPool: POOL });
+    const gatewayCert = selfSignedCert({ ips: [], dns: ['other.example.com'] }, 'tls-checks-certificate');
+    const backendCert = selfSignedCert({ ips: [], dns: ['abc.example.com'] }, 'tcp-backend-own');
+    const web = await httpSet('infra-backend-v1');
+    const tlsBackendIp = backendIp();
+    const tlsServer = createTlsServer({ cert: backendCert.certPem, key: backendCert.keyPem }, (s) => {
+      s.on('data', (d: Buffer) => s.write(`tcp-backend:${d.toString()}`));
+      s.on('error', () => s.destroy());
+    });
+    await new Promise<void>((resolve) => tlsServer.listen(0, tlsBackendIp, resolve));
+    onCleanup(() => new Promise((resolve) => tlsServer.close(resolve)));
+    const tlsPort = (tlsServer.address() as { port: number }).port;
+    const port: GatewayPort = {
+      protocol: 'TLS',
+      port: 8884,
+      listeners: [
+        {
+          name: 'tls-passthrough',
+          hostname: 'abc.example.com',
+          mode: 'Passthrough',
+          certificates: [],
+          rules: [{ origin: { kind: 'TLSRoute', namespace: 'gateway-conformance-infra', name: 'gateway-conformance-tls-passthrough', creationTimestamp: '2026-01-01T00:00:00Z', ruleIndex: 0 }, hostnames: ['abc.example.com'], backends: [to('tcp-backend')] }],
+        },
+      ],
+      https: [
+        {
+          name: 'https-terminate',
+          hostname: '*.example.com',
+          certificates: [{ source: 'secret', secretRef: { namespace: 'gateway-conformance-infra', name: 'tls-checks-certificate' }, hosts: ['*.example.com'], certPem: gatewayCert.certPem, keyPem: gatewayCert.keyPem }],
+          rules: [rule('gateway-conformance-https-terminate', '/', [to('infra-backend-v1')])],
+        },
+      ],
+    };
+    const ip = ipOf(await p.ensure(gateway([port], [web!.ts, ipSet('tcp-backend', 'TCP', [{ ip: tlsBackendIp, port: tlsPort }])])));
+
+    const https = await new Promise<{ cn: string; status: number; backend: string }>((resolve, reject) => {
+      const req = httpsRequest({ host: ip, port: 8884, path: '/', servername: 'other.example.com', headers: { host: 'other.example.com' }, rejectUnauthorized: false, agent: false }, (res) => {
+        const cn = String((res.socket as unknown as { getPeerCertificate(): { subject?: { CN?: string } } }).getPeerCertificate().subject?.CN);
+        let body = '';
+        res.on('data', (x: Buffer) => (body += x.toString()));
+        res.on('end', () => resolve({ cn, status: res.statusCode ?? 0, backend: seenBy(body).name }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(https).toEqual({ cn: 'tls-checks-certificate', status: 200, backend: 'infra-backend-v1' });
+
+    const passthrough = await new Promise<{ cn: string; line: string }>((resolve, reject) => {
+      const s = tlsConnect({ host: ip, port: 8884, servername: 'abc.example.com', rejectUnauthorized: false }, () => {
+        const cn = String(s.getPeerCertificate().subject?.CN);
+        s.once('data', (d: Buffer) => {
+          s.end();
+          resolve({ cn, line: d.toString() });
+        });
+        s.write('hello');
+      });
+      s.on('error', reject);
+    });
+    expect(passthrough).toEqual({ cn: 'tcp-backend-own', line: 'tcp-backend:hello' });
+  });
+});
