@@ -121,10 +121,11 @@ async function runLoadBalancers(ports: BackendPorts): Promise<void> {
   });
   const tcpKernel = await kernel.ensure(l4);
   const l7At = ports.http.length > 0 ? await provider.ensure(l7) : undefined;
+  await provider.l7WorkersReady();
   const bound = (port: number) => `${l7At?.ingress[0]?.ip ?? '?'}:${port + PORT_OFFSET}`;
   const endpoints: LbEndpoints = {
     tcp: at(await provider.ensure(l4)),
-    ...(l7At ? { http: bound(80), https: bound(443) } : {}),
+    ...(l7At ? { http: bound(80), https: bound(443), workers: provider.l7Processes } : {}),
     tcpKernel: kernel.kernelForwarding ? { endpoint: at(tcpKernel) } : { unavailable },
   };
   process.send?.(endpoints);
@@ -250,7 +251,7 @@ export async function benchLocal(): Promise<void> {
       const r = peerRatios(runs.get(`${proto} through lbc`) ?? [], runs.get(`${proto} through HAProxy`) ?? []);
       console.log(`    ${proto.trim().padEnd(5)} lbc vs HAProxy: requests/s ${r.rps.toFixed(2)}× (goal ≥ 0.5×), p99 ${r.p99.toFixed(2)}× (goal ≤ 2×)`);
     }
-    console.log(`    (${loadLine()} at end; lbc L7 workers: ${lbs.reply.workers ?? 1})`);
+    console.log(`    (${loadLine()} at end; lbc serves L7 in ${lbs.reply.workers ?? 1} processes)`);
   } finally {
     lbs?.proc.disconnect();
     backends.proc.disconnect();

@@ -200,6 +200,7 @@ export class HttpProxyListener {
   private readonly conns = new ConnectionTracker();
   private readonly sessions = new Set<Http2Session>();
   private readonly proto: 'http' | 'https';
+  private adopted: NetServer | undefined;
 
   constructor(
     readonly host: string,
@@ -286,6 +287,13 @@ export class HttpProxyListener {
     await listenTcp(this.server, this.host, this.port, this.proto.toUpperCase());
   }
 
+  /** Serves the connections another process's listening socket hands this one (an L7 worker). */
+  adopt(listening: NetServer): void {
+    this.adopted = listening;
+    listening.on('connection', (socket: Socket) => this.server.emit('connection', socket));
+    listening.on('error', () => undefined);
+  }
+
   get boundPort(): number {
     const a = this.server.address();
     return a !== null && typeof a === 'object' ? a.port : this.port;
@@ -303,6 +311,7 @@ export class HttpProxyListener {
 
   async close(graceMs: number): Promise<void> {
     this.server.close();
+    this.adopted?.close();
     // HTTP/2 clients get GOAWAY: streams in flight finish, new ones go to a new connection.
     for (const s of this.sessions) s.close();
     await this.conns.drain(graceMs, () => {
@@ -313,6 +322,7 @@ export class HttpProxyListener {
   /** Cuts every connection now, ending a drain early (shutdown). */
   abort(): void {
     this.server.close();
+    this.adopted?.close();
     for (const s of this.sessions) s.destroy();
     this.conns.destroyAll();
   }
