@@ -173,7 +173,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const f1 = (n: number) => n.toFixed(1);
 
 /** The load of each wrk run: issue #21's, unless LBC_BENCH_SECONDS shortens it (a quick look). */
-function l7Load(): WrkLoad {
+export function l7Load(): WrkLoad {
   const seconds = Number(process.env.LBC_BENCH_SECONDS ?? ISSUE_LOAD.seconds);
   return { ...ISSUE_LOAD, seconds: Number.isFinite(seconds) && seconds > 0 ? seconds : ISSUE_LOAD.seconds };
 }
