@@ -163,6 +163,7 @@ export async function benchGatewayDataPath(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'lbc-bench-gateway-'));
   const stops: Haproxy[] = [];
   let nodeBackends: ChildProcess | undefined;
+  let backendsPid: number | undefined;
   let lbs: { proc: ChildProcess; reply: LbEndpoints } | undefined;
   try {
     let ports: BackendPorts;
@@ -176,7 +177,9 @@ export async function benchGatewayDataPath(): Promise<void> {
         { port: ports.a, body: 'a' },
         { port: ports.b, body: 'b' },
       ];
-      stops.push(await startHaproxy(dir, 'gateway-backends', backendsConfig(BACKEND_HOST, servers), servers.map((s) => ({ host: BACKEND_HOST, port: s.port }))));
+      const haproxyBackends = await startHaproxy(dir, 'gateway-backends', backendsConfig(BACKEND_HOST, servers), servers.map((s) => ({ host: BACKEND_HOST, port: s.port })));
+      stops.push(haproxyBackends);
+      backendsPid = haproxyBackends.pid;
     }
     const started = await child<LbEndpoints>('lbs', ports);
     lbs = started;
@@ -197,21 +200,20 @@ export async function benchGatewayDataPath(): Promise<void> {
       for (let r = 0; r < ROUTES; r++) for (let i = 0; i < RULES; i++) lines.push(`${host(r)}/p${i}/ peer-many-a`);
       await writeFile(manyMap, `${lines.join('\n')}\n`);
       const peer = { one: await freePort(PEER_HOST), many: await freePort(PEER_HOST) };
-      stops.push(
-        await startHaproxy(dir, 'gateway-peer', peerGatewayConfig('peer-one', peer.one, oneMap, ports) + peerGatewayConfig('peer-many', peer.many, manyMap, ports), [
+      const peerProc = await startHaproxy(dir, 'gateway-peer', peerGatewayConfig('peer-one', peer.one, oneMap, ports) + peerGatewayConfig('peer-many', peer.many, manyMap, ports), [
           { host: PEER_HOST, port: peer.one },
           { host: PEER_HOST, port: peer.many },
-        ]),
-      );
+        ]);
+      stops.push(peerProc);
       const load = l7Load();
       console.log(`  L7 HTTP, wrk ${load.threads} threads, ${load.connections} keep-alive connections, ${load.seconds} s a run, ${ROUNDS} rounds alternating (median run; ${loadLine()} at start):`);
       const runs = await alternate(
         [
-          { label: 'direct to the backend', url: `http://${BACKEND_HOST}:${ports.a}/`, script: single },
-          { label: 'lbc, a Gateway with 1 route', url: `http://${lbs.reply.one}/`, script: single },
-          { label: `lbc, ${ROUTES} routes × ${RULES} rules`, url: `http://${lbs.reply.many}/`, script: spreadScript },
-          { label: 'HAProxy, 1 route', url: `http://${PEER_HOST}:${peer.one}/`, script: single },
-          { label: `HAProxy, ${ROUTES} routes × ${RULES} rules`, url: `http://${PEER_HOST}:${peer.many}/`, script: spreadScript },
+          { label: 'direct to the backend', url: `http://${BACKEND_HOST}:${ports.a}/`, script: single, pid: backendsPid },
+          { label: 'lbc, a Gateway with 1 route', url: `http://${lbs.reply.one}/`, script: single, pid: started.proc.pid },
+          { label: `lbc, ${ROUTES} routes × ${RULES} rules`, url: `http://${lbs.reply.many}/`, script: spreadScript, pid: started.proc.pid },
+          { label: 'HAProxy, 1 route', url: `http://${PEER_HOST}:${peer.one}/`, script: single, pid: peerProc.pid },
+          { label: `HAProxy, ${ROUTES} routes × ${RULES} rules`, url: `http://${PEER_HOST}:${peer.many}/`, script: spreadScript, pid: peerProc.pid },
         ],
         ROUNDS,
         load,

@@ -36,6 +36,7 @@ function accepts(host: string, port: number): Promise<boolean> {
 }
 
 export interface Haproxy {
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -68,6 +69,7 @@ export async function startHaproxy(dir: string, name: string, config: string, re
     }
   }
   return {
+    pid: proc.pid,
     stop: async () => {
       if (proc.exitCode === null) proc.kill('SIGTERM');
       await exited;

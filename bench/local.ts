@@ -195,7 +195,8 @@ export async function benchLocal(): Promise<void> {
   let lbs: { proc: ChildProcess; reply: LbEndpoints } | undefined;
   try {
     const http = missing ? [] : await Promise.all(Array.from({ length: HTTP_BACKENDS }, () => freePort(BACKEND_HOST)));
-    if (http.length > 0) stops.push(await startHaproxy(dir, 'backends', backendsConfig(BACKEND_HOST, http.map((port) => ({ port, body: 'ok' }))), http.map((port) => ({ host: BACKEND_HOST, port }))));
+    const httpBackends = http.length > 0 ? await startHaproxy(dir, 'backends', backendsConfig(BACKEND_HOST, http.map((port) => ({ port, body: 'ok' }))), http.map((port) => ({ host: BACKEND_HOST, port }))) : undefined;
+    if (httpBackends) stops.push(httpBackends);
     const cert = selfSignedCert({ ips: [], dns: ['bench.test'] }, 'bench.test');
     lbs = await child<LbEndpoints>('lbs', { tcp: backends.reply.tcp, http, cert } satisfies BackendPorts);
     const direct = `${BACKEND_HOST}:${backends.reply.tcp}`;
@@ -222,26 +223,25 @@ export async function benchLocal(): Promise<void> {
     await writeFile(pem, cert.certPem + cert.keyPem);
     const [peerHttp, peerHttps] = [await freePort(PEER_HOST), await freePort(PEER_HOST)];
     const targets = http.map((port) => ({ host: BACKEND_HOST, port }));
-    stops.push(
-      await startHaproxy(
-        dir,
-        'peer',
-        peerConfig({ host: PEER_HOST, port: peerHttp }, targets, undefined, 'peer-http') + peerConfig({ host: PEER_HOST, port: peerHttps }, targets, pem, 'peer-https'),
-        [
-          { host: PEER_HOST, port: peerHttp },
-          { host: PEER_HOST, port: peerHttps },
-        ],
-      ),
+    const peer = await startHaproxy(
+      dir,
+      'peer',
+      peerConfig({ host: PEER_HOST, port: peerHttp }, targets, undefined, 'peer-http') + peerConfig({ host: PEER_HOST, port: peerHttps }, targets, pem, 'peer-https'),
+      [
+        { host: PEER_HOST, port: peerHttp },
+        { host: PEER_HOST, port: peerHttps },
+      ],
     );
+    stops.push(peer);
     const load = l7Load();
     console.log(`  L7, wrk ${load.threads} threads, ${load.connections} keep-alive connections, ${load.seconds} s a run, ${ROUNDS} rounds alternating (median run; ${loadLine()} at start):`);
     const runs = await alternate(
       [
-        { label: 'HTTP  direct to one backend', url: `http://${BACKEND_HOST}:${http[0]}/` },
-        { label: 'HTTP  through lbc', url: `http://${lbs.reply.http}/` },
-        { label: 'HTTP  through HAProxy', url: `http://${PEER_HOST}:${peerHttp}/` },
-        { label: 'HTTPS through lbc', url: `https://${lbs.reply.https}/` },
-        { label: 'HTTPS through HAProxy', url: `https://${PEER_HOST}:${peerHttps}/` },
+        { label: 'HTTP  direct to one backend', url: `http://${BACKEND_HOST}:${http[0]}/`, pid: httpBackends?.pid },
+        { label: 'HTTP  through lbc', url: `http://${lbs.reply.http}/`, pid: lbs.proc.pid },
+        { label: 'HTTP  through HAProxy', url: `http://${PEER_HOST}:${peerHttp}/`, pid: peer.pid },
+        { label: 'HTTPS through lbc', url: `https://${lbs.reply.https}/`, pid: lbs.proc.pid },
+        { label: 'HTTPS through HAProxy', url: `https://${PEER_HOST}:${peerHttps}/`, pid: peer.pid },
       ],
       ROUNDS,
       load,

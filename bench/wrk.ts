@@ -1,7 +1,7 @@
 // The L7 benches' load generator: wrk (Debian's), not a Node client. A Node client tops out
 // near 4k requests/s on this machine and so measures itself rather than the proxy (issue #21).
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -14,6 +14,8 @@ export interface WrkRun {
   readonly requests: number;
   /** Non-2xx/3xx answers and socket errors: a run with any is not a measurement of the path. */
   readonly errors: number;
+  /** CPU the serving processes used per request, µs: unlike requests/s, hardly moved by what else runs on the machine. */
+  readonly cpuUsPerRequest?: number;
 }
 
 export interface WrkLoad {
@@ -97,6 +99,8 @@ export interface WrkSubject {
   readonly url: string;
   readonly host?: string;
   readonly script?: string;
+  /** The process serving (its children counted too), for CPU per request. */
+  readonly pid?: number;
 }
 
 /**
@@ -109,7 +113,10 @@ export async function alternate(subjects: readonly WrkSubject[], rounds: number,
   const runs = new Map(subjects.map((s) => [s.label, [] as WrkRun[]]));
   for (let i = 0; i < rounds; i++) {
     for (const s of subjects) {
-      const r = await wrk(s.url, load, opts(s));
+      const before = s.pid === undefined ? undefined : cpuMs(s.pid);
+      const measured = await wrk(s.url, load, opts(s));
+      const after = s.pid === undefined ? undefined : cpuMs(s.pid);
+      const r = before !== undefined && after !== undefined ? { ...measured, cpuUsPerRequest: ((after - before) * 1000) / measured.requests } : measured;
       if (r.errors > 0) throw new Error(`${s.label} (${s.url}): ${r.errors} of ${r.requests} requests failed`);
       runs.get(s.label)!.push(r);
     }
@@ -127,11 +134,43 @@ export function medianRun(runs: readonly WrkRun[]): WrkRun {
 export function wrkRow(label: string, runs: readonly WrkRun[]): string {
   const m = medianRun(runs);
   const all = runs.map((r) => `${Math.round(r.rps)}/${r.p99.toFixed(1)}`).join(', ');
-  return `    ${label.padEnd(46)}${String(Math.round(m.rps)).padStart(6)} req/s   p50 ${m.p50.toFixed(2)} ms   p99 ${m.p99.toFixed(2)} ms   (runs req/s/p99 ms: ${all})`;
+  const cpu = runs.flatMap((r) => (r.cpuUsPerRequest === undefined ? [] : [r.cpuUsPerRequest])).sort((a, b) => a - b);
+  const cpuText = cpu.length > 0 ? `   CPU ${Math.round(cpu[Math.floor(cpu.length / 2)]!)} µs/req` : '';
+  return `    ${label.padEnd(46)}${String(Math.round(m.rps)).padStart(6)} req/s   p50 ${m.p50.toFixed(2)} ms   p99 ${m.p99.toFixed(2)} ms${cpuText}   (runs req/s/p99 ms: ${all})`;
 }
 
 /** lbc against the peer: requests/s ratio (goal ≥ 0.5×) and p99 ratio (goal ≤ 2×), medians of the per-round ratios. */
 export function peerRatios(lbc: readonly WrkRun[], peer: readonly WrkRun[]): { rps: number; p99: number } {
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
   return { rps: med(lbc.map((r, i) => r.rps / (peer[i]?.rps ?? NaN))), p99: med(lbc.map((r, i) => r.p99 / (peer[i]?.p99 ?? NaN))) };
+}
+
+/** CPU time (ms) pid and its descendants have used so far, from /proc (Linux); undefined elsewhere. */
+export function cpuMs(pid: number): number | undefined {
+  const tick = 10; // USER_HZ is 100 on Linux
+  const stat = (p: number): number => {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * tick;
+    } catch {
+      return 0;
+    }
+  };
+  const children = (p: number): number[] => {
+    try {
+      return readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  if (!existsSync(`/proc/${pid}/stat`)) return undefined;
+  let total = 0;
+  const todo = [pid];
+  while (todo.length > 0) {
+    const p = todo.pop()!;
+    total += stat(p);
+    todo.push(...children(p));
+  }
+  return total;
 }
