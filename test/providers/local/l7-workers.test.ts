@@ -29,14 +29,15 @@ function holds(pid: number, port: number): boolean {
   }
 }
 
-/** Counts the backend's new connections that pid opened. */
+/** Notes when pid opens a connection to the backend (n: 0 until it does, then 1). */
 function countFrom(b: Backend, pid: number): { n: number } {
   const seen = { n: 0 };
   const server = b.sockets;
   const add = server.add.bind(server);
   // Backend.sockets learns each connection as it opens: look at its peer once, then.
   server.add = (s) => {
-    if (s.remotePort !== undefined && holds(pid, s.remotePort)) seen.n++;
+    // Reading /proc blocks this process, which is also the load balancer: once is enough.
+    if (seen.n === 0 && s.remotePort !== undefined && holds(pid, s.remotePort)) seen.n++;
     return add(s);
   };
   onCleanup(() => (server.add = add));
