@@ -1,23 +1,33 @@
-// The local provider's Gateway data path (issue #18, "Performance"): what 1000 HTTPRoutes
-// cost per request, and how soon a route change is served. Three processes, as in
-// bench/local.ts: this one is the client, one child runs two HTTP backends (answering
-// their name), one child runs a LocalProvider with two Gateways in front of them:
+// The local provider's Gateway data path (issues #18 and #21, "Performance"): what 1000
+// HTTPRoutes cost per request, and how soon a route change is served. Separate processes:
+// this one drives the load (wrk, Debian's), HAProxy runs two HTTP backends (answering their
+// name) and, as the peer, the same routing in its own configuration; one child runs a
+// LocalProvider with two Gateways in front of the backends:
 //  - `one`: one HTTPRoute with one rule;
 //  - `many`: 1000 HTTPRoutes × 10 rules (each route its own hostname, each rule its own
 //    PathPrefix), requests spread over all 10 000 rules.
 // Measured in the same run, alternating, so a busy machine weighs on all alike:
-//  - L7 requests/s, 16 keep-alive clients for 3 s, 3 rounds alternating, median: many vs
-//    one (goal ≥ 0.8×) and vs the backends direct;
+//  - L7 requests/s and p99, wrk 2 threads, 64 keep-alive connections, 10 s a run, 3 rounds,
+//    median: many vs one (goal ≥ 0.8×), vs the backends direct, and each against HAProxy
+//    with an equivalent configuration (a map from Host and path prefix to the backend);
+//    lbc ≥ 0.5× HAProxy's requests/s with p99 ≤ 2× HAProxy's. Skipped, saying why, where
+//    wrk or haproxy is not installed;
 //  - route update → data path: the client asks the LB process to ensure the `many` spec
 //    with one rule's backend switched, then requests that rule until the other backend
 //    answers; p50/p99 over 20 updates (ensure of the whole 10 000-rule spec included).
 import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, createServer as createHttpServer, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { GatewayPort, HttpRouteRule } from '../src/model/gateway.js';
 import type { GatewaySpec } from '../src/model/spec.js';
 import { createLocalProvider } from '../src/providers/local/provider.js';
 import { forkRole } from './child.js';
+import { backendsConfig, freePort, startHaproxy, type Haproxy } from './haproxy.js';
+import { l7Load, l7Missing, loadLine } from './local.js';
 import { summarize } from './stats.js';
+import { alternate, peerRatios, rotatingScript, wrkRow } from './wrk.js';
 
 const ROLE_FLAG = '--lbc-gateway-bench-role';
 const BACKEND_HOST = '127.0.19.2';
@@ -25,17 +35,9 @@ const POOL = '127.246.2.0/24';
 const PORT_OFFSET = 20_000;
 const ROUTES = 1000;
 const RULES = 10;
-const HTTP_CLIENTS = 16;
-const HTTP_SECONDS = 3;
+const PEER_HOST = '127.0.19.4';
 const UPDATES = 20;
 const ROUNDS = 3;
-
-interface Run {
-  readonly rps: number;
-  readonly latencies: number[];
-}
-
-const medianRun = (runs: Run[]): Run => [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)] ?? { rps: NaN, latencies: [] };
 
 interface BackendPorts {
   readonly a: number;
@@ -45,6 +47,8 @@ interface BackendPorts {
 interface LbEndpoints {
   readonly one: string;
   readonly many: string;
+  /** Processes serving lbc's L7 listeners. */
+  readonly workers: number;
 }
 
 /** Two HTTP servers that answer with their name. */
@@ -107,7 +111,8 @@ function gatewaySpec(name: string, routes: number, rules: number, ports: Backend
 async function runLoadBalancers(ports: BackendPorts): Promise<void> {
   const provider = await createLocalProvider({ clusterName: 'bench', addressPool: POOL, addressMode: 'pool', portOffset: PORT_OFFSET, healthChecks: false, log: { info: () => {}, warn: () => {} } });
   const at = (s: { ingress: readonly { ip?: string; ports?: readonly { port: number }[] }[] }) => `${s.ingress[0]?.ip ?? '?'}:${s.ingress[0]?.ports?.[0]?.port ?? '?'}`;
-  const endpoints: LbEndpoints = { one: at(await provider.ensure(gatewaySpec('one', 1, 1, ports))), many: at(await provider.ensure(gatewaySpec('many', ROUTES, RULES, ports))) };
+  const endpoints: LbEndpoints = { one: at(await provider.ensure(gatewaySpec('one', 1, 1, ports))), many: at(await provider.ensure(gatewaySpec('many', ROUTES, RULES, ports))), workers: provider.l7Processes };
+  await provider.l7WorkersReady();
   process.on('message', (m: { switched: string[] }) => {
     void provider.ensure(gatewaySpec('many', ROUTES, RULES, ports, new Set(m.switched))).then(() => process.send?.('ensured'));
   });
@@ -133,66 +138,101 @@ function get(agent: Agent, endpoint: string, hostHeader: string, path: string): 
   });
 }
 
-/** HTTP_CLIENTS keep-alive clients for HTTP_SECONDS, each request to the next of `targets` (host, path). */
-async function hammer(endpoint: string, targets: readonly [string, string][]): Promise<Run> {
-  const agent = new Agent({ keepAlive: true, maxSockets: HTTP_CLIENTS });
-  const latencies: number[] = [];
-  let next = 0;
-  const until = performance.now() + HTTP_SECONDS * 1000;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: HTTP_CLIENTS }, async () => {
-      while (performance.now() < until) {
-        const [h, p] = targets[next++ % targets.length]!;
-        const s = performance.now();
-        await get(agent, endpoint, h, p);
-        latencies.push(performance.now() - s);
-      }
-    }),
-  );
-  agent.destroy();
-  return { rps: latencies.length / ((performance.now() - t0) / 1000), latencies };
-}
-
 const child = <T>(role: string, payload?: unknown): Promise<{ proc: ChildProcess; reply: T }> => forkRole<T>(import.meta.url, ROLE_FLAG, role, payload);
 
 const f1 = (n: number) => n.toFixed(1);
 
+/** HAProxy doing what a Gateway does here: Host and path prefix to the backend, through a map (as HAProxy-based ingress controllers route). */
+function peerGatewayConfig(name: string, port: number, mapFile: string, ports: BackendPorts): string {
+  return `frontend ${name}
+  bind ${PEER_HOST}:${port}
+  option forwardfor
+  use_backend %[base,map_beg(${mapFile},${name}-none)]
+backend ${name}-a
+  server a ${BACKEND_HOST}:${ports.a}
+backend ${name}-b
+  server b ${BACKEND_HOST}:${ports.b}
+backend ${name}-none
+  http-request return status 404
+`;
+}
+
 export async function benchGatewayDataPath(): Promise<void> {
-  console.log(`\ngateway data path: the local provider with ${ROUTES} HTTPRoutes × ${RULES} rules (client, load balancer and backends in three processes, on loopback)`);
-  const backends = await child<BackendPorts>('backends');
-  const lbs = await child<LbEndpoints>('lbs', backends.reply);
+  console.log(`\ngateway data path: the local provider with ${ROUTES} HTTPRoutes × ${RULES} rules (load generator, load balancers and backends in separate processes, on loopback)`);
+  const missing = l7Missing();
+  const dir = await mkdtemp(join(tmpdir(), 'lbc-bench-gateway-'));
+  const stops: Haproxy[] = [];
+  let nodeBackends: ChildProcess | undefined;
+  let backendsPid: number | undefined;
+  let lbs: { proc: ChildProcess; reply: LbEndpoints } | undefined;
   try {
-    const direct = `${BACKEND_HOST}:${backends.reply.a}`;
+    let ports: BackendPorts;
+    if (missing) {
+      const b = await child<BackendPorts>('backends');
+      nodeBackends = b.proc;
+      ports = b.reply;
+    } else {
+      ports = { a: await freePort(BACKEND_HOST), b: await freePort(BACKEND_HOST) };
+      const servers = [
+        { port: ports.a, body: 'a' },
+        { port: ports.b, body: 'b' },
+      ];
+      const haproxyBackends = await startHaproxy(dir, 'gateway-backends', backendsConfig(BACKEND_HOST, servers), servers.map((s) => ({ host: BACKEND_HOST, port: s.port })));
+      stops.push(haproxyBackends);
+      backendsPid = haproxyBackends.pid;
+    }
+    const started = await child<LbEndpoints>('lbs', ports);
+    lbs = started;
     const spread: [string, string][] = [];
     // Route-major with a stride so consecutive requests hit different routes and rules.
     for (let k = 0; k < ROUTES * RULES; k++) {
       const n = (k * 7919) % (ROUTES * RULES);
       spread.push([host(Math.floor(n / RULES)), `/p${n % RULES}/item`]);
     }
-    const single: [string, string][] = [[host(0), '/p0/item']];
-    // Warm every path (connections, JIT) before measuring.
-    await hammer(direct, single);
-    await hammer(lbs.reply.one, single);
-    await hammer(lbs.reply.many, spread);
-    const runs = { direct: [] as Run[], one: [] as Run[], many: [] as Run[] };
-    for (let i = 0; i < ROUNDS; i++) {
-      runs.direct.push(await hammer(direct, single));
-      runs.one.push(await hammer(lbs.reply.one, single));
-      runs.many.push(await hammer(lbs.reply.many, spread));
+    if (missing) console.log(`  L7 requests/s: skipped, ${missing}`);
+    else {
+      const single = await rotatingScript(dir, [[host(0), '/p0/item']]);
+      const spreadScript = await rotatingScript(await mkdtemp(join(dir, 'spread-')), spread);
+      const oneMap = join(dir, 'one.map');
+      const manyMap = join(dir, 'many.map');
+      await writeFile(oneMap, `${host(0)}/p0/ peer-one-a\n`);
+      const lines: string[] = [];
+      for (let r = 0; r < ROUTES; r++) for (let i = 0; i < RULES; i++) lines.push(`${host(r)}/p${i}/ peer-many-a`);
+      await writeFile(manyMap, `${lines.join('\n')}\n`);
+      const peer = { one: await freePort(PEER_HOST), many: await freePort(PEER_HOST) };
+      const peerProc = await startHaproxy(dir, 'gateway-peer', peerGatewayConfig('peer-one', peer.one, oneMap, ports) + peerGatewayConfig('peer-many', peer.many, manyMap, ports), [
+          { host: PEER_HOST, port: peer.one },
+          { host: PEER_HOST, port: peer.many },
+        ]);
+      stops.push(peerProc);
+      const load = l7Load();
+      console.log(`  L7 HTTP, wrk ${load.threads} threads, ${load.connections} keep-alive connections, ${load.seconds} s a run, ${ROUNDS} rounds alternating (median run; ${loadLine()} at start):`);
+      const runs = await alternate(
+        [
+          { label: 'direct to the backend', url: `http://${BACKEND_HOST}:${ports.a}/`, script: single, pid: backendsPid },
+          { label: 'lbc, a Gateway with 1 route', url: `http://${lbs.reply.one}/`, script: single, pid: started.proc.pid },
+          { label: `lbc, ${ROUTES} routes × ${RULES} rules`, url: `http://${lbs.reply.many}/`, script: spreadScript, pid: started.proc.pid },
+          { label: 'HAProxy, 1 route', url: `http://${PEER_HOST}:${peer.one}/`, script: single, pid: peerProc.pid },
+          { label: `HAProxy, ${ROUTES} routes × ${RULES} rules`, url: `http://${PEER_HOST}:${peer.many}/`, script: spreadScript, pid: peerProc.pid },
+        ],
+        ROUNDS,
+        load,
+      );
+      for (const [label, r] of runs) console.log(wrkRow(label, r));
+      const get = (label: string) => runs.get(label) ?? [];
+      const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN;
+      const rpsRatio = (x: string, y: string) => med(get(x).map((r, i) => r.rps / (get(y)[i]?.rps ?? NaN)));
+      const lbcMany = `lbc, ${ROUTES} routes × ${RULES} rules`;
+      console.log(`    ${ROUTES} routes vs 1 route: ${rpsRatio(lbcMany, 'lbc, a Gateway with 1 route').toFixed(2)}× (goal ≥ 0.8×); vs direct: 1 route ${rpsRatio('lbc, a Gateway with 1 route', 'direct to the backend').toFixed(2)}×, ${ROUTES} routes ${rpsRatio(lbcMany, 'direct to the backend').toFixed(2)}×`);
+      for (const [lbc, peerLabel, what] of [
+        ['lbc, a Gateway with 1 route', 'HAProxy, 1 route', '1 route'],
+        [lbcMany, `HAProxy, ${ROUTES} routes × ${RULES} rules`, `${ROUTES} routes`],
+      ] as const) {
+        const r = peerRatios(get(lbc), get(peerLabel));
+        console.log(`    ${what.padEnd(10)} lbc vs HAProxy: requests/s ${r.rps.toFixed(2)}× (goal ≥ 0.5×), p99 ${r.p99.toFixed(2)}× (goal ≤ 2×)`);
+      }
+      console.log(`    (${loadLine()} at end; lbc serves L7 in ${lbs.reply.workers ?? 1} processes)`);
     }
-    const d = medianRun(runs.direct);
-    const one = medianRun(runs.one);
-    const many = medianRun(runs.many);
-    const row = (label: string, r: Run, all: Run[]): string => {
-      const s = summarize(r.latencies);
-      return `    ${label.padEnd(44)}${String(Math.round(r.rps)).padStart(6)} req/s   p50 ${f1(s.p50)} ms   p99 ${f1(s.p99)} ms   (runs: ${all.map((x) => Math.round(x.rps)).join(', ')})`;
-    };
-    console.log(`  L7 HTTP, ${HTTP_CLIENTS} keep-alive clients for ${HTTP_SECONDS} s, ${ROUNDS} rounds alternating (median run):`);
-    console.log(row('direct to the backend', d, runs.direct));
-    console.log(row('through a Gateway with 1 route', one, runs.one));
-    console.log(row(`through a Gateway with ${ROUTES} routes × ${RULES} rules`, many, runs.many));
-    console.log(`    ${ROUTES} routes vs 1 route: ${(many.rps / one.rps).toFixed(2)}× (goal ≥ 0.8×); 1 route vs direct: ${(one.rps / d.rps).toFixed(2)}×; ${ROUTES} routes vs direct: ${(many.rps / d.rps).toFixed(2)}×`);
 
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const latencies: number[] = [];
@@ -205,12 +245,12 @@ export async function benchGatewayDataPath(): Promise<void> {
       if (want === 'b') probe = [host(route), `/p${index}/x`];
       const switched = want === 'b' ? [`${route}:${index}`] : [];
       const t0 = performance.now();
-      const ensured = new Promise<void>((resolve) => lbs.proc.once('message', () => resolve()));
-      lbs.proc.send({ switched });
+      const ensured = new Promise<void>((resolve) => started.proc.once('message', () => resolve()));
+      started.proc.send({ switched });
       let seen = '';
       // Probe while the ensure runs, as a client would, until the new backend answers.
       while (seen !== want) {
-        seen = await get(agent, lbs.reply.many, probe[0], probe[1]);
+        seen = await get(agent, started.reply.many, probe[0], probe[1]);
         if (seen !== want) await new Promise((r) => setTimeout(r, 1));
       }
       latencies.push(performance.now() - t0);
@@ -221,8 +261,10 @@ export async function benchGatewayDataPath(): Promise<void> {
     console.log(`  route update → data path (one rule's backend switched in the ${ROUTES * RULES}-rule Gateway, ensure of the whole spec included; ${s.n} updates):`);
     console.log(`    p50 ${f1(s.p50)} ms   p99 ${f1(s.p99)} ms   max ${f1(s.max)} ms`);
   } finally {
-    lbs.proc.disconnect();
-    backends.proc.disconnect();
+    lbs?.proc.disconnect();
+    nodeBackends?.disconnect();
+    await Promise.all(stops.map((h) => h.stop()));
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

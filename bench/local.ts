@@ -1,21 +1,28 @@
 // The local provider's data path: what lbc costs when it carries the traffic itself.
-// Three processes, as in use: this one is the client, one child runs the backends (a TCP
-// sink, an HTTP server answering "ok"), one child runs a LocalProvider with an L4 (TCP)
-// and an L7 (HTTP) load balancer in front of them. Each figure is measured straight to
-// the backend and through the load balancer in the same run, alternating, so that a
-// busy machine weighs on both alike:
+// Separate processes, as in use: this one drives the load, one child runs the L4 backend
+// (a TCP sink), one child runs a LocalProvider with an L4 (TCP) and an L7 (HTTP and HTTPS)
+// load balancer, and HAProxy (Debian's) runs the three HTTP backends and, as the peer, a
+// load balancer over the same three backends. Each figure is measured straight to the
+// backend and through the load balancers in the same run, alternating, so that a busy
+// machine weighs on all alike:
 //  - L4: one TCP stream of 256 MB client → backend, MB/s (goal: through ≥ 0.8× direct),
 //    through the kernel path (l4Forwarding kernel: nftables DNAT, where nft and
 //    CAP_NET_ADMIN are there) and through lbc's user-space proxy (l4Forwarding proxy);
-//  - L7: 16 keep-alive clients for 3 s, requests/s and latency p50/p99 (goal: through
-//    ≥ 0.5× direct), and the p99 the proxy adds.
+//  - L7 (issue #21): wrk, 2 threads, 64 keep-alive connections, 10 s a run, 3 rounds, for
+//    HTTP and HTTPS: lbc's requests/s against HAProxy's (goal ≥ 0.5×) and its p99 against
+//    HAProxy's (goal ≤ 2×), and straight to one backend to show the backends are not the limit.
+//    Skipped, saying why, where wrk or haproxy is not installed.
 import type { ChildProcess } from 'node:child_process';
-import { createServer as createHttpServer, Agent, request } from 'node:http';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect, createServer } from 'node:net';
 import type { L4Spec, L7Spec } from '../src/model/spec.js';
 import { createLocalProvider } from '../src/providers/local/provider.js';
+import { selfSignedCert } from '../src/devcluster/tls.js';
 import { forkRole } from './child.js';
-import { summarize } from './stats.js';
+import { backendsConfig, freePort, haproxyMissing, peerConfig, startHaproxy, type Haproxy } from './haproxy.js';
+import { alternate, ISSUE_LOAD, peerRatios, wrkMissing, wrkRow, type WrkLoad } from './wrk.js';
 
 const ROLE_FLAG = '--lbc-local-bench-role';
 const BACKEND_HOST = '127.0.19.1';
@@ -24,25 +31,30 @@ const KERNEL_POOL = '127.246.1.0/24';
 const PORT_OFFSET = 20_000;
 const STREAM_BYTES = 256 * 1024 * 1024;
 const CHUNK = Buffer.alloc(64 * 1024, 0x61);
-const HTTP_CLIENTS = 16;
-const HTTP_SECONDS = 3;
 const ROUNDS = 3;
+const HTTP_BACKENDS = 3;
+const PEER_HOST = '127.0.19.3';
 
 interface BackendPorts {
   readonly tcp: number;
-  readonly http: number;
+  /** The HTTP backends (HAProxy answering itself), when haproxy is there. */
+  readonly http: readonly number[];
+  readonly cert: { readonly certPem: string; readonly keyPem: string };
 }
 
 interface LbEndpoints {
   readonly tcp: string;
-  readonly http: string;
+  readonly http?: string;
+  readonly https?: string;
+  /** Processes serving lbc's L7 listeners. */
+  readonly workers?: number;
   /** The same TCP LB forwarded by the kernel, or why that is not possible here. */
   readonly tcpKernel: { readonly endpoint: string } | { readonly unavailable: string };
 }
 
 // ---- the children -------------------------------------------------------------------
 
-/** A TCP sink that answers with the byte count once the client has finished, and an HTTP "ok". */
+/** A TCP sink that answers with the byte count once the client has finished. */
 async function runBackends(): Promise<void> {
   const tcp = createServer((c) => {
     let n = 0;
@@ -50,19 +62,11 @@ async function runBackends(): Promise<void> {
     c.on('end', () => c.end(`${n}\n`));
     c.on('error', () => c.destroy());
   });
-  const http = createHttpServer((req, res) => {
-    req.resume();
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 3 });
-    res.end('ok\n');
+  const port = await new Promise<number>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen({ host: BACKEND_HOST, port: 0 }, () => resolve((tcp.address() as { port: number }).port));
   });
-  http.keepAliveTimeout = 30_000;
-  const listen = (s: ReturnType<typeof createServer> | ReturnType<typeof createHttpServer>) =>
-    new Promise<number>((resolve, reject) => {
-      s.once('error', reject);
-      s.listen({ host: BACKEND_HOST, port: 0 }, () => resolve((s.address() as { port: number }).port));
-    });
-  const ports: BackendPorts = { tcp: await listen(tcp), http: await listen(http) };
-  process.send?.(ports);
+  process.send?.({ tcp: port });
   process.on('disconnect', () => process.exit(0));
 }
 
@@ -93,10 +97,15 @@ async function runLoadBalancers(ports: BackendPorts): Promise<void> {
     ...spec,
     layer: 'L7',
     ref: { kind: 'Ingress', namespace: 'bench', name: 'http', uid: 'uid-http' },
-    listeners: [{ protocol: 'HTTP', port: 80 }],
+    listeners: [
+      { protocol: 'HTTP', port: 80 },
+      { protocol: 'HTTPS', port: 443, certificates: [{ source: 'secret', secretRef: { namespace: 'bench', name: 'tls' }, hosts: [], ...ports.cert }] },
+    ],
     rules: [],
     defaultBackend: 'http',
-    targetSets: [{ name: 'http', type: 'ip', port: ports.http, protocol: 'HTTP', targets: [{ ip: BACKEND_HOST, port: ports.http }], healthCheck: check, backend: { namespace: 'bench', service: 'http', port: 80 } }],
+    targetSets: [
+      { name: 'http', type: 'ip', port: ports.http[0] ?? 0, protocol: 'HTTP', targets: ports.http.map((port) => ({ ip: BACKEND_HOST, port })), healthCheck: check, backend: { namespace: 'bench', service: 'http', port: 80 } },
+    ],
   };
   const at = (s: { ingress: readonly { ip?: string; ports?: readonly { port: number }[] }[] }) => `${s.ingress[0]?.ip ?? '?'}:${s.ingress[0]?.ports?.[0]?.port ?? '?'}`;
   let unavailable = 'kernel forwarding unavailable';
@@ -111,9 +120,12 @@ async function runLoadBalancers(ports: BackendPorts): Promise<void> {
     log: { info: (m) => (unavailable = m), warn: () => {} },
   });
   const tcpKernel = await kernel.ensure(l4);
+  const l7At = ports.http.length > 0 ? await provider.ensure(l7) : undefined;
+  await provider.l7WorkersReady();
+  const bound = (port: number) => `${l7At?.ingress[0]?.ip ?? '?'}:${port + PORT_OFFSET}`;
   const endpoints: LbEndpoints = {
     tcp: at(await provider.ensure(l4)),
-    http: at(await provider.ensure(l7)),
+    ...(l7At ? { http: bound(80), https: bound(443), workers: provider.l7Processes } : {}),
     tcpKernel: kernel.kernelForwarding ? { endpoint: at(tcpKernel) } : { unavailable },
   };
   process.send?.(endpoints);
@@ -155,52 +167,43 @@ function stream(endpoint: string): Promise<number> {
   });
 }
 
-/** HTTP_CLIENTS keep-alive clients in a loop for HTTP_SECONDS: requests/s and each request's latency. */
-async function hammer(endpoint: string): Promise<{ rps: number; latencies: number[] }> {
-  const { host, port } = split(endpoint);
-  const agent = new Agent({ keepAlive: true, maxSockets: HTTP_CLIENTS });
-  const latencies: number[] = [];
-  const one = () =>
-    new Promise<void>((resolve, reject) => {
-      const t0 = performance.now();
-      const req = request({ host, port, path: '/', agent, headers: { host: 'bench.test' } }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          if (res.statusCode !== 200) return reject(new Error(`${endpoint}: ${res.statusCode ?? 0}`));
-          latencies.push(performance.now() - t0);
-          resolve();
-        });
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  const until = performance.now() + HTTP_SECONDS * 1000;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: HTTP_CLIENTS }, async () => {
-      while (performance.now() < until) await one();
-    }),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  agent.destroy();
-  return { rps: latencies.length / seconds, latencies };
-}
-
 const child = <T>(role: string, payload?: unknown): Promise<{ proc: ChildProcess; reply: T }> => forkRole<T>(import.meta.url, ROLE_FLAG, role, payload);
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const f1 = (n: number) => n.toFixed(1);
 
+/** The load of each wrk run: issue #21's, unless LBC_BENCH_SECONDS shortens it (a quick look). */
+export function l7Load(): WrkLoad {
+  const seconds = Number(process.env.LBC_BENCH_SECONDS ?? ISSUE_LOAD.seconds);
+  return { ...ISSUE_LOAD, seconds: Number.isFinite(seconds) && seconds > 0 ? seconds : ISSUE_LOAD.seconds };
+}
+
+/** What stops the L7 part here, or undefined. */
+export function l7Missing(): string | undefined {
+  const why = [wrkMissing(), haproxyMissing()].filter((m) => m !== undefined);
+  return why.length > 0 ? why.join('; ') : undefined;
+}
+
+export const loadLine = (): string => `load average ${loadavg().map((n) => n.toFixed(2)).join(' ')}, ${cpus().length} cores`;
+
 export async function benchLocal(): Promise<void> {
-  console.log('\nlocal provider: lbc carries the traffic (client, load balancer and backends in three processes, on loopback)');
-  const backends = await child<BackendPorts>('backends');
-  const lbs = await child<LbEndpoints>('lbs', backends.reply);
-  const direct: Omit<LbEndpoints, 'tcpKernel'> = { tcp: `${BACKEND_HOST}:${backends.reply.tcp}`, http: `${BACKEND_HOST}:${backends.reply.http}` };
+  console.log('\nlocal provider: lbc carries the traffic (load generator, load balancers and backends in separate processes, on loopback)');
+  const missing = l7Missing();
+  const dir = await mkdtemp(join(tmpdir(), 'lbc-bench-local-'));
+  const stops: Haproxy[] = [];
+  const backends = await child<{ tcp: number }>('backends');
+  let lbs: { proc: ChildProcess; reply: LbEndpoints } | undefined;
   try {
+    const http = missing ? [] : await Promise.all(Array.from({ length: HTTP_BACKENDS }, () => freePort(BACKEND_HOST)));
+    const httpBackends = http.length > 0 ? await startHaproxy(dir, 'backends', backendsConfig(BACKEND_HOST, http.map((port) => ({ port, body: 'ok' }))), http.map((port) => ({ host: BACKEND_HOST, port }))) : undefined;
+    if (httpBackends) stops.push(httpBackends);
+    const cert = selfSignedCert({ ips: [], dns: ['bench.test'] }, 'bench.test');
+    lbs = await child<LbEndpoints>('lbs', { tcp: backends.reply.tcp, http, cert } satisfies BackendPorts);
+    const direct = `${BACKEND_HOST}:${backends.reply.tcp}`;
     const kernelAt = 'endpoint' in lbs.reply.tcpKernel ? lbs.reply.tcpKernel.endpoint : undefined;
     const mbps = { direct: [] as number[], kernel: [] as number[], proxy: [] as number[] };
     for (let i = 0; i < ROUNDS; i++) {
-      mbps.direct.push(await stream(direct.tcp));
+      mbps.direct.push(await stream(direct));
       if (kernelAt) mbps.kernel.push(await stream(kernelAt));
       mbps.proxy.push(await stream(lbs.reply.tcp));
     }
@@ -212,20 +215,48 @@ export async function benchLocal(): Promise<void> {
     else console.log(`    through the LB, kernel forwarding       not measured: ${'unavailable' in lbs.reply.tcpKernel ? lbs.reply.tcpKernel.unavailable : ''}`);
     console.log(line('through the LB, user-space proxy', mbps.proxy));
 
-    // Warm both paths (connections, JIT) before measuring.
-    await hammer(direct.http);
-    await hammer(lbs.reply.http);
-    const dh = await hammer(direct.http);
-    const p = await hammer(lbs.reply.http);
-    const ds = summarize(dh.latencies);
-    const ps = summarize(p.latencies);
-    console.log(`  L7 HTTP, ${HTTP_CLIENTS} keep-alive clients for ${HTTP_SECONDS} s each:`);
-    console.log(`    direct to the backend   ${Math.round(dh.rps)} req/s   p50 ${f1(ds.p50)} ms   p99 ${f1(ds.p99)} ms   (${ds.n} requests)`);
-    console.log(`    through the local LB    ${Math.round(p.rps)} req/s   p50 ${f1(ps.p50)} ms   p99 ${f1(ps.p99)} ms   (${ps.n} requests)`);
-    console.log(`    ratio ${(p.rps / dh.rps).toFixed(2)}× (goal ≥ 0.5×); the proxy adds ${f1(ps.p99 - ds.p99)} ms at p99, ${f1(ps.p50 - ds.p50)} ms at p50`);
+    if (missing || !lbs.reply.http || !lbs.reply.https) {
+      console.log(`  L7: skipped, ${missing ?? 'the L7 load balancer did not start'}`);
+      return;
+    }
+    const pem = join(dir, 'peer.pem');
+    await writeFile(pem, cert.certPem + cert.keyPem);
+    const [peerHttp, peerHttps] = [await freePort(PEER_HOST), await freePort(PEER_HOST)];
+    const targets = http.map((port) => ({ host: BACKEND_HOST, port }));
+    const peer = await startHaproxy(
+      dir,
+      'peer',
+      peerConfig({ host: PEER_HOST, port: peerHttp }, targets, undefined, 'peer-http') + peerConfig({ host: PEER_HOST, port: peerHttps }, targets, pem, 'peer-https'),
+      [
+        { host: PEER_HOST, port: peerHttp },
+        { host: PEER_HOST, port: peerHttps },
+      ],
+    );
+    stops.push(peer);
+    const load = l7Load();
+    console.log(`  L7, wrk ${load.threads} threads, ${load.connections} keep-alive connections, ${load.seconds} s a run, ${ROUNDS} rounds alternating (median run; ${loadLine()} at start):`);
+    const runs = await alternate(
+      [
+        { label: 'HTTP  direct to one backend', url: `http://${BACKEND_HOST}:${http[0]}/`, pid: httpBackends?.pid },
+        { label: 'HTTP  through lbc', url: `http://${lbs.reply.http}/`, pid: lbs.proc.pid },
+        { label: 'HTTP  through HAProxy', url: `http://${PEER_HOST}:${peerHttp}/`, pid: peer.pid },
+        { label: 'HTTPS through lbc', url: `https://${lbs.reply.https}/`, pid: lbs.proc.pid },
+        { label: 'HTTPS through HAProxy', url: `https://${PEER_HOST}:${peerHttps}/`, pid: peer.pid },
+      ],
+      ROUNDS,
+      load,
+    );
+    for (const [label, r] of runs) console.log(wrkRow(label, r));
+    for (const proto of ['HTTP ', 'HTTPS']) {
+      const r = peerRatios(runs.get(`${proto} through lbc`) ?? [], runs.get(`${proto} through HAProxy`) ?? []);
+      console.log(`    ${proto.trim().padEnd(5)} lbc vs HAProxy: requests/s ${r.rps.toFixed(2)}× (goal ≥ 0.5×), p99 ${r.p99.toFixed(2)}× (goal ≤ 2×)`);
+    }
+    console.log(`    (${loadLine()} at end; lbc serves L7 in ${lbs.reply.workers ?? 1} processes)`);
   } finally {
-    lbs.proc.disconnect();
+    lbs?.proc.disconnect();
     backends.proc.disconnect();
+    await Promise.all(stops.map((h) => h.stop()));
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

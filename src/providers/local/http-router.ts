@@ -90,20 +90,47 @@ export const notFound: L7Decision = { kind: 'respond', status: 404, body: 'defau
 /** Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection and are not forwarded. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
 
-function withoutHopByHop(headers: IncomingHttpHeaders | H2IncomingHeaders, keepUpgrade = false): OutgoingHttpHeaders {
+/** The header names the Connection header lists: they belong to this connection too (RFC 9110 7.6.1). */
+function connectionTokens(connection: unknown, keepUpgrade: boolean): Set<string> | undefined {
+  // Most requests and responses name nothing, or only keep-alive/close: no set to build then.
+  if (connection === undefined) return undefined;
   const named = new Set(
-    String(headers.connection ?? '')
+    String(connection)
       .split(',')
       .map((t) => t.trim().toLowerCase())
-      .filter((t) => t !== '' && !(keepUpgrade && t === 'upgrade')),
+      .filter((t) => t !== '' && t !== 'keep-alive' && t !== 'close' && !(keepUpgrade && t === 'upgrade')),
   );
+  return named.size > 0 ? named : undefined;
+}
+
+function withoutHopByHop(headers: IncomingHttpHeaders | H2IncomingHeaders, keepUpgrade = false): OutgoingHttpHeaders {
+  const named = connectionTokens(headers.connection, keepUpgrade);
   const out: OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(headers)) {
+  for (const k in headers) {
+    const v = headers[k];
     // HTTP/2 pseudo-headers (`:path`, `:status`) are the message's frame, not its headers.
-    if (v === undefined || k.startsWith(':') || named.has(k) || (HOP_BY_HOP.has(k) && !(keepUpgrade && (k === 'upgrade' || k === 'connection')))) continue;
+    if (v === undefined || k.charCodeAt(0) === 58 || named?.has(k) || (HOP_BY_HOP.has(k) && !(keepUpgrade && (k === 'upgrade' || k === 'connection')))) continue;
     out[k] = v;
   }
   if (keepUpgrade) out.connection = 'upgrade';
+  return out;
+}
+
+/**
+ * A backend's HTTP/1 response headers for the client as the flat [name, value, ...] list
+ * writeHead takes: the raw list as received, less hop-by-hop headers, so that the common
+ * response (no header edits) costs no header object either way.
+ */
+function rawWithoutHopByHop(res: IncomingMessage): string[] {
+  const raw = res.rawHeaders;
+  let named: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') named = connectionTokens(raw[i + 1], false);
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(k) || named?.has(k)) continue;
+    out.push(raw[i]!, raw[i + 1]!);
+  }
   return out;
 }
 
@@ -200,6 +227,7 @@ export class HttpProxyListener {
   private readonly conns = new ConnectionTracker();
   private readonly sessions = new Set<Http2Session>();
   private readonly proto: 'http' | 'https';
+  private adopted: NetServer | undefined;
 
   constructor(
     readonly host: string,
@@ -294,6 +322,13 @@ export class HttpProxyListener {
     this.server.emit('connection', connection);
   }
 
+  /** Serves the connections another process's listening socket hands this one (an L7 worker). */
+  adopt(listening: NetServer): void {
+    this.adopted = listening;
+    listening.on('connection', (socket: Socket) => this.server.emit('connection', socket));
+    listening.on('error', () => undefined);
+  }
+
   get boundPort(): number {
     const a = this.server.address();
     return a !== null && typeof a === 'object' ? a.port : this.port;
@@ -311,6 +346,7 @@ export class HttpProxyListener {
 
   async close(graceMs: number): Promise<void> {
     this.server.close();
+    this.adopted?.close();
     // HTTP/2 clients get GOAWAY: streams in flight finish, new ones go to a new connection.
     for (const s of this.sessions) s.close();
     await this.conns.drain(graceMs, () => {
@@ -321,6 +357,7 @@ export class HttpProxyListener {
   /** Cuts every connection now, ending a drain early (shutdown). */
   abort(): void {
     this.server.close();
+    this.adopted?.close();
     for (const s of this.sessions) s.destroy();
     this.conns.destroyAll();
   }
@@ -407,9 +444,11 @@ export class HttpProxyListener {
         return;
       }
       pres.once('end', () => (complete = true));
-      const headers = withoutHopByHop(pres.headers);
-      d.responseHeaders?.(headers);
-      writeHead(res, pres.statusCode ?? 502, headers, pres.statusMessage);
+      if (d.responseHeaders || isH2(res)) {
+        const headers = withoutHopByHop(pres.headers);
+        d.responseHeaders?.(headers);
+        writeHead(res, pres.statusCode ?? 502, headers, pres.statusMessage);
+      } else res.writeHead(pres.statusCode ?? 502, pres.statusMessage, rawWithoutHopByHop(pres));
       pres.on('error', () => res.destroy());
       pres.on('aborted', () => res.destroy());
       pres.on('end', () => stopBackendTimer?.());

@@ -1,5 +1,6 @@
 // The local provider's `options` block in the controller config. Durations are in
 // milliseconds, as the memory provider's are, so tests can make them short.
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { parseCidr } from '../../model/ip.js';
 
@@ -56,6 +57,17 @@ export const localOptionsSchema = z.strictObject({
    * UDP, HTTP and HTTPS are always proxied.
    */
   l4Forwarding: z.enum(['auto', 'kernel', 'proxy']).default('proxy'),
+  /**
+   * Processes that accept HTTP and HTTPS connections: this one and `workers - 1` children
+   * sharing each listening socket (l7-workers.ts). 1 serves everything in this process.
+   * TCP, UDP and TLS passthrough are always served here.
+   */
+  workers: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(() => availableParallelism()),
   /** Active health checks as the spec asks; off means every listed target is used. */
   healthChecks: z.boolean().default(true),
 });

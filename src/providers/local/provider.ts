@@ -23,9 +23,8 @@ import { Agent } from 'node:http';
 import type { Logger } from '../../kube/logger.js';
 import type { HeldAddresses } from '../../model/allocation.js';
 import { canonicalJson, canonicalSpec } from '../../model/canonical.js';
-import { cidrContains, normalizeIp } from '../../model/ip.js';
+import { normalizeIp } from '../../model/ip.js';
 import { describeRef, refKey, type LbRef } from '../../model/ref.js';
-import { matchRoute } from '../../model/routes.js';
 import { GATEWAY_FEATURES } from '../../model/gateway-features.js';
 import type { GatewayPort } from '../../model/gateway.js';
 import type { GatewaySpec, Listener, LoadBalancerSpec, Rule, SessionAffinity } from '../../model/spec.js';
@@ -48,7 +47,9 @@ import { canBind, hostPort } from './bind.js';
 import type { Prober } from './health.js';
 import { compileGatewayPort, type GatewayPortState } from './gateway-port.js';
 import { TlsProxyListener } from './gateway-tls.js';
-import { H2cSessions, HttpProxyListener, notFound, requestHost, type L7Route } from './http-router.js';
+import { H2cSessions, HttpProxyListener } from './http-router.js';
+import { gatewayRoute, ingressRoute, liveCertificates, sourceRangeAllow } from './l7-route.js';
+import { L7Workers, type L7LbState } from './l7-workers.js';
 import { KernelForwarding, tableName, type KernelRoute } from './kernel-forwarding.js';
 import type { NftRunner } from './nft.js';
 import { localOptionsSchema, type LocalOptions, type LocalOptionsInput } from './options.js';
@@ -172,6 +173,9 @@ export class LocalProvider implements Provider {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly draining = new Set<ListenerImpl>();
   private readonly drains = new Set<Promise<void>>();
+  /** The other processes serving L7 listeners; their acknowledgements of closed sockets, awaited before anything binds. */
+  private readonly workers: L7Workers | undefined;
+  private readonly workerCloses = new Set<Promise<void>>();
   private binds = 0;
   private listenerSeq = 0;
   private closed = false;
@@ -190,6 +194,7 @@ export class LocalProvider implements Provider {
     this.log = log ?? console;
     this.prober = prober;
     this.pool = new AddressPool(this.options.addressPool);
+    this.workers = this.options.workers > 1 ? new L7Workers(this.options.workers - 1, this.log) : undefined;
   }
 
   // ---- the contract ------------------------------------------------------------
@@ -253,7 +258,23 @@ export class LocalProvider implements Provider {
     for (const lb of [...this.lbs.values()]) this.teardown(lb, 0);
     for (const impl of this.draining) impl.abort();
     await Promise.allSettled([...this.drains]);
+    await this.workers?.shutdown();
     await this.kernel?.close();
+  }
+
+  /** The L7 worker processes (for inspection and tests). */
+  get l7WorkerPids(): number[] {
+    return this.workers?.pids ?? [];
+  }
+
+  /** Resolves once every L7 worker serves every HTTP and HTTPS listener. */
+  async l7WorkersReady(): Promise<void> {
+    await this.workers?.ready();
+  }
+
+  /** Processes serving HTTP and HTTPS listeners, this one included. */
+  get l7Processes(): number {
+    return (this.workers?.size ?? 0) + 1;
   }
 
   /** Whether TCP listeners are forwarded by the kernel (false once nft failed and it fell back to the proxy). */
@@ -450,6 +471,7 @@ export class LocalProvider implements Provider {
         const rt = new TargetSetRuntime(ts, opts, lb.sessionAffinity);
         const owner = lb;
         if (this.kernel) rt.onHealthChange(() => void this.syncKernel(owner).catch((e: unknown) => this.log.warn(`local provider ${this.name}: kernel rules for ${describeRef(owner.ref)}: ${String(e)}`)));
+        if (this.workers) rt.onHealthChange(() => this.workers?.health(owner.key, healthOf(owner)));
         lb.targetSets.set(ts.name, rt);
       }
     }
@@ -458,10 +480,12 @@ export class LocalProvider implements Provider {
     const wanted = new Set(listenersOf(spec).map(listenerId));
     for (const [id, l] of lb.listeners) {
       if (!wanted.has(id) || moved) {
-        this.retire(l);
+        this.retire(lb, l);
         lb.listeners.delete(id);
       }
     }
+    // A socket a worker still accepts on would make the same address and port fail to bind here.
+    await Promise.all(this.workerCloses);
     for (const l of listenersOf(spec)) {
       const have = lb.listeners.get(listenerId(l));
       try {
@@ -483,6 +507,7 @@ export class LocalProvider implements Provider {
     // What did not apply (a certificate that failed) must read as a change next time, so it is tried again.
     lb.gatewayJson = gatewayJson !== undefined && failures.length === 0 ? gatewayJson : undefined;
     await this.syncKernel(lb);
+    await this.syncWorkers(lb);
 
     if (failures.length > 0) throw this.combine(lb, failures);
     return this.statusOf(lb);
@@ -519,7 +544,7 @@ export class LocalProvider implements Provider {
     const host = lb.address;
     const port = this.bindPort(l.port);
     if (port > 65_535) throw this.invalid(`listener ${listenerId(l)}: port ${l.port} + portOffset ${this.options.portOffset} is beyond 65535`);
-    const allow = (ip: string): boolean => lb.sourceRanges.length === 0 || lb.sourceRanges.some((c) => cidrContains(c, ip));
+    const allow = sourceRangeAllow(lb);
     if (isGatewayPort(l)) {
       await this.addGatewayPort(lb, l, host, port, allow, failures);
       return;
@@ -540,15 +565,7 @@ export class LocalProvider implements Provider {
           ? new TcpProxyListener(host, port, route, { connectTimeoutMs: this.options.connectTimeoutMs })
           : new UdpProxyListener(host, port, route, { idleTimeoutMs: this.options.udpIdleTimeoutMs });
     } else {
-      const route: L7Route = {
-        allow,
-        resolve: (req) => {
-          const name = matchRoute(lb.rules, requestHost(req), req.url ?? '/')?.targetSet ?? lb.defaultBackend;
-          const ts = name === undefined ? undefined : lb.targetSets.get(name);
-          return ts ? { kind: 'forward', targetSet: ts } : notFound;
-        },
-        agent: lb.agent,
-      };
+      const route = ingressRoute(lb);
       if (l.protocol === 'HTTPS') {
         certs = new CertificateStore();
         const errors = certs.load(l.certificates);
@@ -578,15 +595,13 @@ export class LocalProvider implements Provider {
     switch (p.protocol) {
       case 'HTTP':
       case 'HTTPS': {
-        const route: L7Route = { allow, agent: lb.agent, h2c: lb.h2c, resolve: (req, proto) => holder.state.http?.resolve(req, proto) ?? notFound };
+        const route = gatewayRoute(lb, holder);
         const certs = holder.state.certs;
         if (p.protocol === 'HTTPS' && !certs?.fallback) {
           failures.push({ kind: 'invalid', message: `HTTPS listener ${hostPort(host, port)} not started: no usable certificate` });
           return;
         }
-        // SNI reads the current state, so certificate changes need no new server.
-        const live = certs && { get fallback() { return holder.state.certs?.fallback; }, select: (n: string) => holder.state.certs?.select(n) };
-        impl = new HttpProxyListener(host, port, route, { http2: true, ...(live ? { certs: live } : {}) });
+        impl = new HttpProxyListener(host, port, route, { http2: true, ...(certs ? { certs: liveCertificates(holder) } : {}) });
         break;
       }
       case 'TLS': {
@@ -630,12 +645,36 @@ export class LocalProvider implements Provider {
     }
     this.binds++;
     lb.listeners.set(rt.id, rt);
+    if (rt.impl instanceof HttpProxyListener) this.workers?.listening(lb.key, rt.id, rt.impl.server, rt.host, rt.impl.boundPort);
   }
 
   /** Stops accepting on the listener now; its connections drain in the background. */
-  private retire(l: ListenerRuntime, graceMs = this.options.drainTimeoutMs): void {
+  private retire(lb: LbRuntime, l: ListenerRuntime, graceMs = this.options.drainTimeoutMs): void {
     void this.kernel?.set(l.kernelId, undefined);
     this.track(l.impl, l.impl.close(graceMs));
+    if (this.workers) this.closeInWorkers(this.workers.close(lb.key, l.id, graceMs));
+  }
+
+  private closeInWorkers(p: Promise<void>): void {
+    this.workerCloses.add(p);
+    void p.finally(() => this.workerCloses.delete(p));
+  }
+
+  /** The workers get lb's L7 state, and serve it before ensure returns. */
+  private async syncWorkers(lb: LbRuntime): Promise<void> {
+    if (!this.workers || this.lbs.get(lb.key) !== lb) return;
+    const listeners = [...lb.listeners.values()].filter((l) => l.impl instanceof HttpProxyListener);
+    if (listeners.length === 0) return;
+    const state: L7LbState = {
+      key: lb.key,
+      sourceRanges: lb.sourceRanges,
+      rules: lb.rules,
+      defaultBackend: lb.defaultBackend,
+      targetSets: [...lb.targetSets.values()].map((ts) => ts.spec),
+      health: healthOf(lb),
+      listeners: listeners.map((l) => ({ id: l.id, spec: l.spec, gateway: l.gateway !== undefined })),
+    };
+    await this.workers.sync(state);
   }
 
   /**
@@ -686,6 +725,7 @@ export class LocalProvider implements Provider {
       return p;
     });
     lb.listeners.clear();
+    if (this.workers) this.closeInWorkers(this.workers.remove(lb.key, graceMs));
     for (const ts of lb.targetSets.values()) ts.close();
     lb.targetSets.clear();
     // In-flight requests still use the agent's sockets: destroy them only once drained.
@@ -717,6 +757,11 @@ export class LocalProvider implements Provider {
       .sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1));
     return { ingress: [{ ip: lb.address, ipMode: 'Proxy', ports }] };
   }
+}
+
+/** Every target's health, by target set: what an L7 worker takes instead of probing itself. */
+function healthOf(lb: LbRuntime): L7LbState['health'] {
+  return Object.fromEntries([...lb.targetSets].map(([name, ts]) => [name, ts.balancer.targets.map((t) => [t.key, ts.balancer.healthOf(t.key) ?? 'unknown'] as const)]));
 }
 
 /**

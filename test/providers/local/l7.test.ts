@@ -152,6 +152,31 @@ describe('local provider, L7 routing', () => {
     expect(h['x-secret']).toBeUndefined();
   });
 
+  it("passes the backend's response headers as they came (repeats, case) less its hop-by-hop ones", async () => {
+    const p = await provider({ addressPool: POOL });
+    const web = await httpBackend('web', '127.0.13.61', (req, res) => {
+      req.resume();
+      res.writeHead(200, [
+        ['X-App', 'one'],
+        ['Set-Cookie', 'a=1'],
+        ['Set-Cookie', 'b=2'],
+        ['Connection', 'X-Private, keep-alive'],
+        ['X-Private', 'hop'],
+        ['Keep-Alive', 'timeout=99'],
+        ['Content-Length', '2'],
+      ].flat());
+      res.end('ok');
+    });
+    const ip = ipOf(await p.ensure(l7({ defaultBackend: 'web', targetSets: [ipSet('web', 'HTTP', [web.target])] })));
+    const r = await httpGet(ip, 80, '/', { host: 'shop.test' });
+    expect(r.status).toBe(200);
+    expect(r.body).toBe('ok');
+    expect(r.headers['x-app']).toBe('one');
+    expect(r.headers['set-cookie']).toEqual(['a=1', 'b=2']);
+    expect(r.headers['x-private']).toBeUndefined();
+    expect(r.headers['keep-alive']).not.toBe('timeout=99');
+  });
+
   it('gives 502 when the backend refuses, and keeps serving', async () => {
     const p = await provider({ addressPool: POOL });
     const good = await httpBackend('good', '127.0.13.13');
