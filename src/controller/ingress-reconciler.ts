@@ -5,7 +5,8 @@
 // keep their finalizer until the load balancer no longer routes for them.
 import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Node, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { Cache, IndexFunc } from '../kube/cache.js';
-import { ENDPOINTSLICE_BY_SERVICE, ingressByBackendService, ingressByTLSSecret, ingressIndexers } from '../kube/indexes.js';
+import { ENDPOINTSLICE_BY_SERVICE, INGRESS_BY_TLS_SECRET, ingressByBackendService, ingressByTLSSecret, ingressIndexers } from '../kube/indexes.js';
+import { providerSecretKeys } from './ingress/provider-secrets.js';
 import { hasFinalizer } from '../kube/status.js';
 import { ingressGroupRef, type LbRef } from '../model/ref.js';
 import { formatModelError, type ModelError } from '../model/validation.js';
@@ -61,7 +62,9 @@ function referencedServicesOf(providers: Pick<ProviderSet, 'all'>): (ing: V1Ingr
 
 /** The indexes of the Ingress cache (the controller's informer, lbc plan's list): kube's, with the providers' actions, and by group. */
 export function ingressCacheIndexers(providers: Pick<ProviderSet, 'all'>): Record<string, IndexFunc<V1Ingress>> {
-  return { ...ingressIndexers(referencedServicesOf(providers)), [INGRESS_BY_GROUP]: ingressByGroup };
+  // By Secret: the TLS ones, and those the providers' annotations name (AWS OIDC clients), so either's change re-queues the group.
+  const bySecret: IndexFunc<V1Ingress> = (ing) => [...new Set([...ingressByTLSSecret(ing), ...providers.all.flatMap((p) => providerSecretKeys(p, ing))])];
+  return { ...ingressIndexers(referencedServicesOf(providers)), [INGRESS_BY_GROUP]: ingressByGroup, [INGRESS_BY_TLS_SECRET]: bySecret };
 }
 
 export function isIngressGroupKey(key: string): boolean {
@@ -171,6 +174,7 @@ export interface IngressInputLookups {
 export function ingressModelInputs(ingresses: readonly V1Ingress[], l: IngressInputLookups): IngressGroupInputs {
   const serviceKeys = new Set(ingresses.flatMap(backendServicesOf(l.providers)));
   const secretKeys = new Set(ingresses.flatMap(ingressByTLSSecret));
+  for (const p of l.providers.all) for (const ing of ingresses) for (const k of providerSecretKeys(p, ing)) secretKeys.add(k);
   const services: V1Service[] = [];
   const endpointSlices: V1EndpointSlice[] = [];
   for (const k of serviceKeys) {
@@ -178,6 +182,7 @@ export function ingressModelInputs(ingresses: readonly V1Ingress[], l: IngressIn
     if (svc) services.push(svc);
     endpointSlices.push(...l.endpointSlices.byIndex(ENDPOINTSLICE_BY_SERVICE, k));
   }
+  for (const p of l.providers.all) for (const svc of services) for (const k of providerSecretKeys(p, svc)) secretKeys.add(k);
   const secrets = [...secretKeys].flatMap((k) => l.secrets.get(k) ?? []);
   return { ingresses, services, endpointSlices, secrets, nodes: l.nodes() };
 }
