@@ -85,6 +85,7 @@ export interface IngressReconcilerDeps extends ReconcilerEnv {
   readonly services: Pick<Cache<V1Service>, 'get'>;
   readonly endpointSlices: Pick<Cache<V1EndpointSlice>, 'byIndex'>;
   readonly secrets: Pick<Cache<V1Secret>, 'get'>;
+  readonly providerSecrets?: Pick<Cache<V1Secret>, 'get'> | undefined;
   nodes(): readonly V1Node[];
   readonly fresh: OwnWrites<V1Ingress>;
   readonly companions: Companions;
@@ -167,6 +168,8 @@ export interface IngressInputLookups {
   readonly services: Pick<Cache<V1Service>, 'get'>;
   readonly endpointSlices: Pick<Cache<V1EndpointSlice>, 'byIndex'>;
   readonly secrets: Pick<Cache<V1Secret>, 'get'>;
+  /** The Opaque Secrets providers' annotations name (watched-kinds.ts providerSecrets), when watched. */
+  readonly providerSecrets?: Pick<Cache<V1Secret>, 'get'> | undefined;
   nodes(): readonly V1Node[];
 }
 
@@ -174,7 +177,8 @@ export interface IngressInputLookups {
 export function ingressModelInputs(ingresses: readonly V1Ingress[], l: IngressInputLookups): IngressGroupInputs {
   const serviceKeys = new Set(ingresses.flatMap(backendServicesOf(l.providers)));
   const secretKeys = new Set(ingresses.flatMap(ingressByTLSSecret));
-  for (const p of l.providers.all) for (const ing of ingresses) for (const k of providerSecretKeys(p, ing)) secretKeys.add(k);
+  const providerKeys = new Set<string>();
+  for (const p of l.providers.all) for (const ing of ingresses) for (const k of providerSecretKeys(p, ing)) providerKeys.add(k);
   const services: V1Service[] = [];
   const endpointSlices: V1EndpointSlice[] = [];
   for (const k of serviceKeys) {
@@ -182,8 +186,8 @@ export function ingressModelInputs(ingresses: readonly V1Ingress[], l: IngressIn
     if (svc) services.push(svc);
     endpointSlices.push(...l.endpointSlices.byIndex(ENDPOINTSLICE_BY_SERVICE, k));
   }
-  for (const p of l.providers.all) for (const svc of services) for (const k of providerSecretKeys(p, svc)) secretKeys.add(k);
-  const secrets = [...secretKeys].flatMap((k) => l.secrets.get(k) ?? []);
+  for (const p of l.providers.all) for (const svc of services) for (const k of providerSecretKeys(p, svc)) providerKeys.add(k);
+  const secrets = [...[...secretKeys].flatMap((k) => l.secrets.get(k) ?? []), ...[...providerKeys].flatMap((k) => l.providerSecrets?.get(k) ?? [])];
   return { ingresses, services, endpointSlices, secrets, nodes: l.nodes() };
 }
 
