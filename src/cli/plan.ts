@@ -5,7 +5,7 @@
 // command could not run at all. Lists and gets only (the Pods whose readiness probes
 // Ingress health checks follow are read one by one, as the controller reads them): no
 // write to the API server, and no provider call but plan, listOwned and planDeletion.
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import type { LbcConfig } from '../config/config.js';
 import { EMPTY_NODE_TRACKER, trackNodes } from '../controller/nodes.js';
 import { podReader } from '../controller/probe-pods.js';
@@ -93,7 +93,7 @@ async function listKind<T extends KubeObject>(clients: KubeClients, kind: Watche
   return cache;
 }
 
-type WatchedCaches = { readonly [K in keyof WatchedObjects]: Cache<WatchedObjects[K]> };
+type WatchedCaches = { readonly [K in keyof WatchedObjects]: Cache<WatchedObjects[K]> } & { readonly providerSecrets?: Cache<V1Secret> };
 
 /** Every kind the controller watches, each listed once: a kind added to watchedKinds is read here without a word. */
 async function listWatched(clients: KubeClients, kinds: WatchedKinds): Promise<WatchedCaches> {
@@ -103,7 +103,7 @@ async function listWatched(clients: KubeClients, kinds: WatchedKinds): Promise<W
 }
 
 /** What readCluster lists: the caches of PlanInputs, filled as the controller's informers fill them. */
-export type ClusterSnapshot = Pick<PlanInputs, 'services' | 'ingresses' | 'ingressClasses' | 'endpointSlices' | 'secrets' | 'nodes' | 'gateway'>;
+export type ClusterSnapshot = Pick<PlanInputs, 'services' | 'ingresses' | 'ingressClasses' | 'endpointSlices' | 'secrets' | 'providerSecrets' | 'nodes' | 'gateway'>;
 
 /**
  * The controller's informer caches, from one paginated list each. Cluster-wide even
@@ -113,12 +113,12 @@ export type ClusterSnapshot = Pick<PlanInputs, 'services' | 'ingresses' | 'ingre
  * controller's Ingress index has them say.
  */
 export async function readCluster(clients: KubeClients, providers: Pick<ProviderSet, 'all'>, nodeLabelSelector?: string): Promise<ClusterSnapshot> {
-  const { services, ingresses, ingressClasses, endpointSlices, secrets, nodes } = await listWatched(
+  const { services, ingresses, ingressClasses, endpointSlices, secrets, providerSecrets, nodes } = await listWatched(
     clients,
     watchedKinds({ providers, ...(nodeLabelSelector ? { nodeLabelSelector } : {}) }),
   );
   const gateway = await readGatewayApi(clients);
-  return { services, ingresses, ingressClasses: ingressClasses.list(), endpointSlices, secrets, nodes: nodes.list(), ...(gateway ? { gateway } : {}) };
+  return { services, ingresses, ingressClasses: ingressClasses.list(), endpointSlices, secrets, ...(providerSecrets ? { providerSecrets } : {}), nodes: nodes.list(), ...(gateway ? { gateway } : {}) };
 }
 
 /** The Gateway API objects the Gateway reconciler reads, when the cluster serves the Gateway API (as the controller finds it). */

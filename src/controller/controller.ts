@@ -156,6 +156,8 @@ export class Controller {
   readonly nodes: Informer<V1Node>;
   readonly endpointSlices: Informer<V1EndpointSlice>;
   readonly secrets: Informer<V1Secret>;
+  /** Opaque Secrets a provider's annotations name (AWS OIDC clients); only when some provider reads them. */
+  readonly providerSecrets: Informer<V1Secret> | undefined;
   readonly serviceReconciler: ServiceReconciler;
   readonly ingressReconciler: IngressReconciler;
   readonly gc: GarbageCollector;
@@ -243,6 +245,7 @@ export class Controller {
     this.nodes = watch(kinds.nodes);
     this.endpointSlices = watch(kinds.endpointSlices);
     this.secrets = watch(kinds.secrets);
+    this.providerSecrets = kinds.providerSecrets ? watch(kinds.providerSecrets) : undefined;
 
     this.eligibleNodes = new EligibleNodes({
       list: () => this.nodes.cache.list(),
@@ -293,6 +296,7 @@ export class Controller {
       services: this.services.cache,
       endpointSlices: this.endpointSlices.cache,
       secrets: this.secrets.cache,
+      providerSecrets: this.providerSecrets?.cache,
       nodes,
       fresh: this.ingressWrites,
       companions: new Companions({ services: this.services.cache, api: companionApi(clients.core), fresh: this.serviceWrites }),
@@ -595,6 +599,7 @@ export class Controller {
       this.gateway?.secretChanged(keyOf(secret));
     };
     this.secrets.onAdd(secretChanged).onUpdate((_old, s) => secretChanged(s)).onDelete(secretChanged);
+    this.providerSecrets?.onAdd(secretChanged).onUpdate((_old, s) => secretChanged(s)).onDelete(secretChanged);
   }
 
   private serviceChanged(old: V1Service | undefined, svc: V1Service | undefined): void {

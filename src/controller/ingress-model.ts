@@ -12,6 +12,7 @@ import { GroupActions } from './ingress/actions.js';
 import { BackendResolver, buildTargetSets, type BackendDecision, type CompanionRequest } from './ingress/backends.js';
 import { backendSettings, groupMembers, groupSettings, objectName, type IngressGroupIdentity } from './ingress/group.js';
 import { HostClaims, type RefusedClaim } from './ingress/host-claims.js';
+import { providerSecrets } from './ingress/provider-secrets.js';
 import { buildListeners } from './ingress/listeners.js';
 import { RouteTable } from './ingress/rules.js';
 import { GroupTls } from './ingress/tls.js';
@@ -80,6 +81,15 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
   const systemDefault =
     errors.length === 0 && system && named.defaultBackend === undefined && named.defaultAction === undefined ? backends.resolveSystemDefault(members[0], system) : undefined;
   const { settings } = shared;
+  const secrets = providerSecrets(
+    provider,
+    [
+      ...members.map((m) => ({ obj: m.ingress, what: objectName(m.ingress) })),
+      ...input.services.map((s) => ({ obj: s, what: `Service ${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}` })),
+    ],
+    input.secrets,
+    errors,
+  );
   if (errors.length > 0 || !settings) return { ok: false, reason: 'invalid', errors };
   const resolved = backends.resolved();
   const perBackend = backendSettings(resolved, shared, provider, errors);
@@ -122,6 +132,7 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
       ...(defaultAction !== undefined ? { defaultAction } : {}),
       ...(tlsHosts.length > 0 ? { tlsHosts } : {}),
       ...(actionTargetSets ? { actionTargetSets } : {}),
+      ...(secrets ? { secrets } : {}),
       targetSets: sets.targetSets,
       sourceRanges: settings.lbc.sourceRanges ?? [],
       requestedAddresses: [],

@@ -5,7 +5,8 @@
 // keep their finalizer until the load balancer no longer routes for them.
 import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Node, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { Cache, IndexFunc } from '../kube/cache.js';
-import { ENDPOINTSLICE_BY_SERVICE, ingressByBackendService, ingressByTLSSecret, ingressIndexers } from '../kube/indexes.js';
+import { ENDPOINTSLICE_BY_SERVICE, INGRESS_BY_TLS_SECRET, ingressByBackendService, ingressByTLSSecret, ingressIndexers } from '../kube/indexes.js';
+import { providerSecretKeys } from './ingress/provider-secrets.js';
 import { hasFinalizer } from '../kube/status.js';
 import { ingressGroupRef, type LbRef } from '../model/ref.js';
 import { formatModelError, type ModelError } from '../model/validation.js';
@@ -62,7 +63,9 @@ function referencedServicesOf(providers: Pick<ProviderSet, 'all'>): (ing: V1Ingr
 
 /** The indexes of the Ingress cache (the controller's informer, lbc plan's list): kube's, with the providers' actions, and by group. */
 export function ingressCacheIndexers(providers: Pick<ProviderSet, 'all'>): Record<string, IndexFunc<V1Ingress>> {
-  return { ...ingressIndexers(referencedServicesOf(providers)), [INGRESS_BY_GROUP]: ingressByGroup, [INGRESS_BY_GKE_CONFIG]: ingressByGkeConfig };
+  // By Secret: the TLS ones, and those the providers' annotations name (AWS OIDC clients), so either's change re-queues the group.
+  const bySecret: IndexFunc<V1Ingress> = (ing) => [...new Set([...ingressByTLSSecret(ing), ...providers.all.flatMap((p) => providerSecretKeys(p, ing))])];
+  return { ...ingressIndexers(referencedServicesOf(providers)), [INGRESS_BY_GROUP]: ingressByGroup, [INGRESS_BY_TLS_SECRET]: bySecret, [INGRESS_BY_GKE_CONFIG]: ingressByGkeConfig };
 }
 
 export function isIngressGroupKey(key: string): boolean {
@@ -83,6 +86,7 @@ export interface IngressReconcilerDeps extends ReconcilerEnv {
   readonly services: Pick<Cache<V1Service>, 'get'>;
   readonly endpointSlices: Pick<Cache<V1EndpointSlice>, 'byIndex'>;
   readonly secrets: Pick<Cache<V1Secret>, 'get'>;
+  readonly providerSecrets?: Pick<Cache<V1Secret>, 'get'> | undefined;
   nodes(): readonly V1Node[];
   readonly fresh: OwnWrites<V1Ingress>;
   readonly companions: Companions;
@@ -172,6 +176,8 @@ export interface IngressInputLookups {
   readonly services: Pick<Cache<V1Service>, 'get'>;
   readonly endpointSlices: Pick<Cache<V1EndpointSlice>, 'byIndex'>;
   readonly secrets: Pick<Cache<V1Secret>, 'get'>;
+  /** The Opaque Secrets providers' annotations name (watched-kinds.ts providerSecrets), when watched. */
+  readonly providerSecrets?: Pick<Cache<V1Secret>, 'get'> | undefined;
   nodes(): readonly V1Node[];
 }
 
@@ -179,6 +185,8 @@ export interface IngressInputLookups {
 export function ingressModelInputs(ingresses: readonly V1Ingress[], l: IngressInputLookups): IngressGroupInputs {
   const serviceKeys = new Set(ingresses.flatMap(backendServicesOf(l.providers)));
   const secretKeys = new Set(ingresses.flatMap(ingressByTLSSecret));
+  const providerKeys = new Set<string>();
+  for (const p of l.providers.all) for (const ing of ingresses) for (const k of providerSecretKeys(p, ing)) providerKeys.add(k);
   const services: V1Service[] = [];
   const endpointSlices: V1EndpointSlice[] = [];
   for (const k of serviceKeys) {
@@ -186,7 +194,8 @@ export function ingressModelInputs(ingresses: readonly V1Ingress[], l: IngressIn
     if (svc) services.push(svc);
     endpointSlices.push(...l.endpointSlices.byIndex(ENDPOINTSLICE_BY_SERVICE, k));
   }
-  const secrets = [...secretKeys].flatMap((k) => l.secrets.get(k) ?? []);
+  for (const p of l.providers.all) for (const svc of services) for (const k of providerSecretKeys(p, svc)) providerKeys.add(k);
+  const secrets = [...[...secretKeys].flatMap((k) => l.secrets.get(k) ?? []), ...[...providerKeys].flatMap((k) => l.providerSecrets?.get(k) ?? [])];
   return { ingresses, services, endpointSlices, secrets, nodes: l.nodes() };
 }
 

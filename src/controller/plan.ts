@@ -43,6 +43,8 @@ export interface PlanInputs {
   readonly ingressClasses: readonly V1IngressClass[];
   readonly endpointSlices: Cache<V1EndpointSlice>;
   readonly secrets: Cache<V1Secret>;
+  /** The Opaque Secrets providers' annotations name, when a provider reads them (watched-kinds.ts). */
+  readonly providerSecrets?: Cache<V1Secret>;
   /** The eligible nodes, as the controller's EligibleNodes computes them at start. */
   readonly nodes: readonly V1Node[];
   /** Reads the Pods whose readiness probes Ingress health checks follow, as the reconciler does (GETs only). */

@@ -31,7 +31,14 @@ export interface WatchedObjects {
   readonly secrets: V1Secret;
 }
 
-export type WatchedKinds = { readonly [K in keyof WatchedObjects]: WatchedKind<WatchedObjects[K]> };
+export type WatchedKinds = { readonly [K in keyof WatchedObjects]: WatchedKind<WatchedObjects[K]> } & {
+  /**
+   * Opaque Secrets, watched only when a provider's annotations name Secrets besides TLS
+   * ones (Provider.secretNames: AWS auth-idp-oidc's OIDC client, an Opaque Secret as ALBC
+   * documents it); without such a provider lbc reads no Secret but TLS ones.
+   */
+  readonly providerSecrets?: WatchedKind<V1Secret>;
+};
 
 export interface WatchedKindsOptions {
   /** Their annotation actions name Services the Ingress index must find. */
@@ -39,6 +46,8 @@ export interface WatchedKindsOptions {
   /** Consider only the Nodes matching this label selector. */
   readonly nodeLabelSelector?: string;
 }
+
+const OPAQUE_SECRET_TYPE = 'Opaque';
 
 export function watchedKinds(opts: WatchedKindsOptions): WatchedKinds {
   return {
@@ -49,6 +58,9 @@ export function watchedKinds(opts: WatchedKindsOptions): WatchedKinds {
     endpointSlices: { name: 'endpointslices', resource: EndpointSlices, indexers: endpointSliceIndexers },
     // Only TLS Secrets can be Ingress certificates; the others are none of lbc's business.
     secrets: { name: 'secrets', resource: Secrets, indexers: {}, fieldSelector: `type=${TLS_SECRET_TYPE}` },
+    ...(opts.providers.all.some((p) => p.secretNames !== undefined)
+      ? { providerSecrets: { name: 'provider-secrets', resource: Secrets, indexers: {}, fieldSelector: `type=${OPAQUE_SECRET_TYPE}` } }
+      : {}),
   };
 }
 

@@ -3,10 +3,12 @@
 // client-node's root, and its KubeConfig module too, import every generated API group and
 // three wrapper layers around each: ~800 modules and ~20 MB of source text that V8 keeps
 // in the heap for lazy compilation, ~70 MB of RSS before lbc has done anything. lbc uses
-// five API groups. `npm run build` replaces this module's output with a tree-shaken,
+// six API groups. `npm run build` replaces this module's output with a tree-shaken,
 // minified bundle of exactly these exports (client-node.build.mjs), so that `lbc run`
 // carries only what it calls; under tsx and vitest it is a plain re-export of the package.
 export {
+  // Only the demo's CRD install (cli/demo/crds.ts) uses it; one API group more in the bundle.
+  ApiextensionsV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,

@@ -226,6 +226,12 @@ export interface L7Spec<O extends ProviderOptions = ProviderOptions> extends Spe
    * entry names a Secret: what a provider that finds certificates by host (AWS ACM) looks for.
    */
   readonly tlsHosts?: readonly string[];
+  /**
+   * The data (decoded) of the Secrets the provider's annotations name besides TLS ones (AWS
+   * auth-idp-oidc's secretName), by `namespace/name`: read by the builder, so the provider
+   * never reads Kubernetes, and part of the spec, so a changed Secret is a changed spec.
+   */
+  readonly secrets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /** The key of one forward target in L7Spec.actionTargetSets. */

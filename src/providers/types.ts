@@ -140,6 +140,12 @@ export interface Provider<O extends ProviderOptions = ProviderOptions> {
    */
   actionServices?(actionValue: string): readonly ActionServiceRef[];
   /**
+   * The Secrets (names, in the object's own namespace) an object's annotations ask the
+   * controller to read for the provider (AWS auth-idp-oidc's secretName); their data
+   * reaches the provider in L7Spec.secrets. Pure. Absent: none.
+   */
+  secretNames?(annotations: Readonly<Record<string, string>>): readonly string[];
+  /**
    * The protocol the load balancer speaks to an Ingress backend, read from the backend
    * Service's own annotations (GKE: cloud.google.com/app-protocols) for the port the
    * Ingress uses. Pure. Absent, or no protocol in the result: HTTP.

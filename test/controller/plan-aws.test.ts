@@ -1,7 +1,7 @@
 // planCluster with the real AWS provider (real SDK clients) against the nock-served fake:
 // the plan for create, in sync, change, deletion and orphan, and proof that planning sent
 // AWS nothing but Describe* requests.
-import type { V1Service } from '@kubernetes/client-node';
+import type { V1Secret, V1Service } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exitCodeOf, planCluster, type ObjectPlan } from '../../src/controller/plan.js';
 import { FINALIZER } from '../../src/controller/reconcile.js';
@@ -9,7 +9,7 @@ import { buildServiceModel } from '../../src/controller/service-model.js';
 import type { AwsProvider } from '../../src/providers/aws/provider.js';
 import { FakeAws } from '../providers/aws/fake-aws.js';
 import { CLUSTER, provider, seedNetwork } from '../providers/aws/support.js';
-import { config as baseConfig, lbService, node } from './fixtures.js';
+import { config as baseConfig, ingress, ingressClass, lbService, node } from './fixtures.js';
 import { planInputs, providerSet } from './plan-support.js';
 
 const config = baseConfig({ clusterName: CLUSTER, providers: [{ name: 'aws', type: 'aws', class: 'lbc.dev/aws', options: {} }], defaultClass: 'lbc.dev/aws' });
@@ -100,5 +100,34 @@ describe('lbc plan with the AWS provider', () => {
     const { objects, code } = await plan([web()]);
     expect(code).toBe(1);
     expect(objects[0]?.outcome).toMatchObject({ kind: 'failed', message: expect.stringContaining('UnauthorizedOperation') });
+  });
+});
+
+describe('lbc plan with the AWS provider: the OIDC client Secret of auth-idp-oidc', () => {
+  const A = 'alb.ingress.kubernetes.io/';
+  const site = ingress(
+    'site',
+    { ingressClassName: 'alb', rules: [{ http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] },
+    {
+      [`${A}certificate-arn`]: 'arn:aws:acm:us-east-1:123456789012:certificate/abc',
+      [`${A}auth-type`]: 'oidc',
+      [`${A}auth-idp-oidc`]: JSON.stringify({ issuer: 'https://idp.example.com', authorizationEndpoint: 'https://idp.example.com/a', tokenEndpoint: 'https://idp.example.com/t', userInfoEndpoint: 'https://idp.example.com/u', secretName: 'oidc' }),
+    },
+  );
+  const opaque = (type = 'Opaque'): V1Secret => ({ metadata: { name: 'oidc', namespace: 'default' }, type, data: { clientID: Buffer.from('id').toString('base64'), clientSecret: Buffer.from('sh').toString('base64') } });
+  const planIngress = async (secrets: V1Secret[]): Promise<ObjectPlan | undefined> => {
+    const inputs = planInputs(config, providerSet(config, [aws]), { services: [lbService('web', [{ name: 'http', port: 80, nodePort: 30080, protocol: 'TCP' }])], nodes, ingresses: [site], ingressClasses: [ingressClass('alb', config.ingress.controllerName, { provider: 'aws' })], secrets });
+    // Opaque Secrets are watched (and so planned with) only because a provider reads them.
+    expect(inputs.providerSecrets).toBeDefined();
+    const objects = (await planCluster(inputs)).objects;
+    return objects.find((o) => o.subject.kind === 'IngressGroup');
+  };
+
+  it('found among the Opaque Secrets (watched-kinds providerSecrets), it plans the ALB; without it the Ingress is invalid, naming the Secret', async () => {
+    expect((await planIngress([opaque()]))?.outcome.kind).toBe('planned');
+    const missing = await planIngress([]);
+    expect(missing?.outcome).toMatchObject({ kind: 'invalid', message: expect.stringContaining('Secret default/oidc does not exist') });
+    // A TLS Secret of the same name is not an OIDC client.
+    expect((await planIngress([opaque('kubernetes.io/tls')]))?.outcome.kind).toBe('invalid');
   });
 });

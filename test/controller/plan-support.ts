@@ -49,6 +49,7 @@ export function planInputs(config: LbcConfig, providers: ProviderSet, w: World):
     ingressClasses: w.ingressClasses ?? [],
     endpointSlices: fill(new Cache<V1EndpointSlice>(kinds.endpointSlices.indexers), w.endpointSlices ?? []),
     secrets: fill(new Cache<V1Secret>(kinds.secrets.indexers), w.secrets ?? []),
+    ...(kinds.providerSecrets ? { providerSecrets: fill(new Cache<V1Secret>(kinds.providerSecrets.indexers), (w.secrets ?? []).filter((s) => s.type === 'Opaque')) } : {}),
     nodes: w.nodes ?? [],
     pods: { read: async (namespace, name) => w.pods?.find((p) => p.metadata?.namespace === namespace && p.metadata.name === name) },
   };

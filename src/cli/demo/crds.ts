@@ -4,7 +4,8 @@
 // the Gateway API kinds a cluster serves once, at start (kube/gateway-resources.ts).
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import type { KubeConfig, V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiextensionsV1Api } from '../../kube/client-node.js';
 import { parseAllDocuments } from 'yaml';
 import { EXAMPLES_DIR } from './manifests.js';
 

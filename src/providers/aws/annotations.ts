@@ -22,6 +22,7 @@ import {
   type ValueParser,
 } from '../../model/annotations.js';
 import { healthCheckPort } from '../../model/lbc-annotations.js';
+import { authAnnotationSchema, authOf, type AlbAuth } from './authentication.js';
 import {
   loadBalancerAttributesProblem,
   logPrefixProblem,
@@ -177,6 +178,8 @@ export interface AwsLbOptions {
   readonly wafv2AclArn?: string;
   /** Shield Advanced protection wanted (true) or not (false); absent leaves it as it is (as ALBC). */
   readonly shieldProtection?: boolean;
+  /** ALB authentication before the routes of HTTPS listeners (auth-type oidc or cognito). */
+  readonly auth?: AlbAuth;
   readonly actions: Readonly<Record<string, AlbAction>>;
   readonly conditions: Readonly<Record<string, readonly AlbCondition[]>>;
 }
@@ -324,6 +327,7 @@ export const ingressAnnotationSchema = {
   protocolVersion: annotation(`${A}backend-protocol-version`, oneOf(['HTTP1', 'HTTP2', 'GRPC'] as const, { caseInsensitive: true })),
   tags: annotation(`${A}tags`, tags()).withDefault({}),
   targetNodeLabels: annotation(`${A}target-node-labels`, keyValueList()),
+  ...authAnnotationSchema,
 };
 
 /**
@@ -347,6 +351,9 @@ export const ingressAnnotationScopes: AnnotationScopes = {
     ingressAnnotationSchema.hcUnhealthy,
     ingressAnnotationSchema.hcSuccessCodes,
     ingressAnnotationSchema.targetNodeLabels,
+    // ALBC reads the auth annotations from svcAndIngAnnotations (auth_config_builder.go Build),
+    // so they are per backend, the Service's value first, like the target-group ones.
+    ...Object.values(authAnnotationSchema),
   ].flatMap((f) => f.names),
   merged: {
     [`${A}tags`]: 'stringMap',
@@ -482,6 +489,7 @@ function parseIngress(annotations: Annotations): OptionsParseResult<AwsLbOptions
   if (v.sslRedirect !== undefined && listenPorts && !listenPorts.some((l) => l.protocol === 'HTTPS' && l.port === v.sslRedirect)) {
     errors.push({ annotation: `${A}ssl-redirect`, reason: `port ${v.sslRedirect} is not an HTTPS port of ${A}listen-ports` });
   }
+  const auth = authOf(v, errors);
   if (errors.length > 0) return { ok: false, errors };
   const options: AwsLbOptions = {
     kind: 'Ingress',
@@ -509,6 +517,7 @@ function parseIngress(annotations: Annotations): OptionsParseResult<AwsLbOptions
     ...(v.inboundCidrs !== undefined ? { inboundCidrs: v.inboundCidrs } : {}),
     ...(v.wafv2AclArn !== undefined ? { wafv2AclArn: v.wafv2AclArn } : {}),
     ...(v.shieldProtection !== undefined ? { shieldProtection: v.shieldProtection } : {}),
+    ...(auth !== undefined ? { auth } : {}),
     actions,
     conditions,
   };
@@ -519,21 +528,17 @@ function parseIngress(annotations: Annotations): OptionsParseResult<AwsLbOptions
 const READ_ELSEWHERE = [`${A}group.name`, `${A}group.order`];
 
 /**
- * Annotations that protect the application (authentication, WAF, Shield, mTLS). ALBC applies them; lbc does not yet, and exposing the object without them
- * would open to everyone what the user meant to close: the object stops here instead.
+ * Annotations that protect the application but that lbc does not apply, each with why:
+ * exposing the object without them would open to everyone what the user meant to close,
+ * so the object stops here instead.
  */
-const PROTECTIVE = [
-  `${A}auth-type`,
-  `${A}auth-idp-oidc`,
-  `${A}auth-idp-cognito`,
-  `${A}auth-scope`,
-  `${A}auth-session-cookie`,
-  `${A}auth-session-timeout`,
-  `${A}auth-on-unauthenticated-request`,
-  `${A}waf-acl-id`,
-  `${A}web-acl-id`,
-  `${A}mutual-authentication`,
-];
+const PROTECTIVE: Readonly<Record<string, string>> = {
+  // ALBC still lists waf-acl-id (WAF Classic regional, wafregional:AssociateWebACL), but AWS
+  // ended WAF Classic on 30 September 2025: no web ACL of it can be made or associated now.
+  [`${A}waf-acl-id`]: `names a WAF Classic web ACL, and AWS WAF Classic has reached its end of support (30 September 2025); migrate the ACL to WAFv2 and set ${A}wafv2-acl-arn`,
+  [`${A}web-acl-id`]: `names a WAF Classic web ACL (the old spelling of waf-acl-id), and AWS WAF Classic has reached its end of support (30 September 2025); migrate the ACL to WAFv2 and set ${A}wafv2-acl-arn`,
+  [`${A}mutual-authentication`]: 'is not implemented by lbc yet; the object is not exposed without the protection it asks for',
+};
 
 /** Levenshtein distance, bounded: enough to name the annotation a typo meant. */
 function distance(a: string, b: string): number {
@@ -573,8 +578,9 @@ function unread(annotations: Readonly<Record<string, string>>, kind: LbKind): { 
   for (const key of Object.keys(annotations).sort()) {
     if (!key.startsWith(prefix) || known.includes(key)) continue;
     if (kind === 'Ingress' && (key.startsWith(ACTIONS) || key.startsWith(CONDITIONS))) continue;
-    if (PROTECTIVE.includes(key)) {
-      errors.push({ annotation: key, reason: 'is not implemented by lbc yet; the object is not exposed without the protection it asks for' });
+    const refusal = PROTECTIVE[key];
+    if (refusal !== undefined) {
+      errors.push({ annotation: key, reason: refusal });
       continue;
     }
     const guess = meant(key, known);

@@ -7,6 +7,7 @@ import { actionServiceKey, type ActionRule, type L4Listener, type L4Spec, type L
 import type { PortStatus } from '../../model/status.js';
 import { ProviderError } from '../types.js';
 import { INGRESS_PREFIX, SERVICE_PREFIX, type AlbAction, type AlbCondition, type AwsLbOptions, type IpAddressType, type ListenPort, type Scheme } from './annotations.js';
+import { desiredAuth, oidcClientsDigest, TAG_OIDC_CLIENTS, type AlbAuth, type DesiredAuth } from './authentication.js';
 import { certificatesForHosts, type AcmCertificate } from './certificates.js';
 import { loadBalancerName, securityGroupName, targetGroupName } from './names.js';
 import type { ResolvedSubnet } from './subnets.js';
@@ -90,6 +91,8 @@ export interface DesiredRule {
   readonly hosts: readonly string[];
   readonly paths: readonly string[];
   readonly conditions: readonly DesiredCondition[];
+  /** Authentication before the action (HTTPS listeners only). */
+  readonly auth?: DesiredAuth;
   readonly action: DesiredAction;
 }
 
@@ -99,6 +102,7 @@ export interface DesiredListener {
   /** The first is the default certificate. */
   readonly certificates: readonly string[];
   readonly sslPolicy?: string;
+  readonly defaultAuth?: DesiredAuth;
   readonly defaultAction: DesiredAction;
   readonly rules: readonly DesiredRule[];
 }
@@ -663,27 +667,60 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
         ? namedAction(spec.defaultAction)
         : { type: 'fixed-response', statusCode: '404', contentType: 'text/plain' };
   const sets = new Map(spec.targetSets.map((t) => [t.name, t]));
+  // ALBC reads the auth annotations per backend (the Service's first, then its Ingress's)
+  // and the OIDC Secret in the Ingress's namespace (model_build_actions.go buildAuthAction).
+  const authFor = (auth: AlbAuth | undefined, namespace: string): DesiredAuth | undefined => {
+    if (!auth) return undefined;
+    const d = desiredAuth(auth, namespace, spec.secrets);
+    if (typeof d === 'string') throw c.invalid(d);
+    return d;
+  };
+  const setAuth = (set: string): DesiredAuth | undefined => {
+    const ts = sets.get(set);
+    return ts ? authFor(((ts.providerOptions as AwsLbOptions | undefined) ?? o).auth, ts.backend.namespace) : undefined;
+  };
+  const sourceNamespace = (source: string): string => source.split('/')[0] ?? '';
+  const defaultAuth =
+    spec.defaultBackend !== undefined
+      ? setAuth(spec.defaultBackend)
+      : spec.defaultAction !== undefined
+        ? authFor(o.auth, spec.ref.namespace !== '' ? spec.ref.namespace : sourceNamespace([...spec.rules, ...(spec.actionRules ?? [])][0]?.source ?? ''))
+        : undefined;
   const rules: DesiredRule[] = orderedRules(spec).map((r, i) => {
     // conditions.<name> is keyed as aws-load-balancer-controller keys it: the backend's service.name.
     const name = 'action' in r ? r.action : (sets.get(r.targetSet)?.backend.service ?? '');
     const matched = withConditions(name, r.host !== undefined ? [r.host] : [], pathPatterns(r.path, r.pathType), o.conditions[name] ?? [], c);
+    const auth = 'action' in r ? authFor(o.auth, sourceNamespace(r.source)) : setAuth(r.targetSet);
     return {
       priority: i + 1,
       ...matched,
+      ...(auth ? { auth } : {}),
       action: 'action' in r ? namedAction(r.action) : { type: 'forward', targetGroup: tgName(r.targetSet) },
     };
   });
+  const authenticated = defaultAuth !== undefined || rules.some((r) => r.auth !== undefined);
   const listeners: DesiredListener[] = ports.map((p) => {
     const redirect = o.sslRedirect !== undefined && p.protocol === 'HTTP';
+    // ALBC puts the authenticate action on HTTPS listeners only (model_build_actions.go
+    // buildActions) and serves the same routes unauthenticated on an HTTP one; lbc refuses
+    // that, since it would expose what the user meant to protect.
+    if (authenticated && p.protocol === 'HTTP' && !redirect) {
+      throw c.invalid(
+        `${INGRESS_PREFIX}auth-type: the HTTP listener on port ${p.port} would serve the authenticated routes without authentication (ALB authenticates on HTTPS listeners only); listen on HTTPS only, or set ${INGRESS_PREFIX}ssl-redirect`,
+      );
+    }
+    const https = p.protocol === 'HTTPS';
     return {
       port: p.port,
       protocol: p.protocol,
-      certificates: p.protocol === 'HTTPS' ? certs : [],
-      ...(p.protocol === 'HTTPS' ? { sslPolicy: o.sslPolicy } : {}),
+      certificates: https ? certs : [],
+      ...(https ? { sslPolicy: o.sslPolicy } : {}),
+      ...(https && defaultAuth ? { defaultAuth } : {}),
       defaultAction: redirect ? { type: 'redirect', protocol: 'HTTPS', port: String(o.sslRedirect), statusCode: 'HTTP_301' } : defaultAction,
       rules: redirect ? [] : rules,
     };
   });
+  const oidcDigest = oidcClientsDigest([defaultAuth, ...rules.map((r) => r.auth)]);
   const sg = managedSecurityGroup(
     input,
     c,
@@ -693,8 +730,9 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
     ),
   );
   const access = backendAccess(input, c, [...tgs.values()]);
+  const lb = loadBalancer(input, c, 'application');
   return {
-    lb: loadBalancer(input, c, 'application'),
+    lb: oidcDigest !== undefined ? { ...lb, tags: { ...lb.tags, [TAG_OIDC_CLIENTS]: oidcDigest } } : lb,
     targetGroups: [...tgs.values()],
     listeners,
     ...(sg ? { securityGroup: sg } : {}),

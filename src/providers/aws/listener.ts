@@ -23,6 +23,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ProviderError } from '../types.js';
 import type { AwsApi } from './api.js';
+import { sameAuth, type DesiredAuth } from './authentication.js';
 import type { DesiredAction, DesiredCondition, DesiredListener, DesiredRule } from './desired.js';
 import { hasCode } from './errors.js';
 import type { ApplyContext, Step } from './plan.js';
@@ -36,6 +37,7 @@ export interface ActualRule {
   readonly conditions: readonly DesiredCondition[];
   /** Conditions lbc cannot read: such a rule never matches a desired one. */
   readonly foreignConditions: boolean;
+  readonly auth?: DesiredAuth;
   readonly action: DesiredAction | undefined;
 }
 
@@ -46,6 +48,7 @@ export interface ActualListener {
   /** The default certificate first. */
   readonly certificates: readonly string[];
   readonly sslPolicy?: string;
+  readonly defaultAuth?: DesiredAuth;
   readonly defaultAction: DesiredAction | undefined;
   readonly rules: readonly ActualRule[];
 }
@@ -77,6 +80,45 @@ function normalizeAction(a: DesiredAction): DesiredAction {
 export function sameAction(a: DesiredAction | undefined, b: DesiredAction | undefined): boolean {
   if (!a || !b) return false;
   return JSON.stringify(normalizeAction(a)) === JSON.stringify(normalizeAction(b));
+}
+
+/** An AWS authenticate action in lbc's form (without the client secret, which ELBv2 never returns). */
+function fromAwsAuth(a: Action): DesiredAuth | undefined {
+  const common = (c: { Scope?: string; SessionCookieName?: string; SessionTimeout?: number; OnUnauthenticatedRequest?: string; AuthenticationRequestExtraParams?: Record<string, string | undefined> }) => ({
+    scope: c.Scope ?? 'openid',
+    sessionCookieName: c.SessionCookieName ?? 'AWSELBAuthSessionCookie',
+    sessionTimeout: c.SessionTimeout ?? 604800,
+    onUnauthenticatedRequest: c.OnUnauthenticatedRequest ?? 'authenticate',
+    extraParams: Object.fromEntries(Object.entries(c.AuthenticationRequestExtraParams ?? {}).flatMap(([k, v]) => (v !== undefined ? [[k, v]] : []))),
+  });
+  const o = a.AuthenticateOidcConfig;
+  if (a.Type === 'authenticate-oidc' && o) {
+    return {
+      type: 'authenticate-oidc',
+      ...common(o),
+      issuer: o.Issuer ?? '',
+      authorizationEndpoint: o.AuthorizationEndpoint ?? '',
+      tokenEndpoint: o.TokenEndpoint ?? '',
+      userInfoEndpoint: o.UserInfoEndpoint ?? '',
+      clientId: o.ClientId ?? '',
+    };
+  }
+  const g = a.AuthenticateCognitoConfig;
+  if (a.Type === 'authenticate-cognito' && g) {
+    return { type: 'authenticate-cognito', ...common(g), userPoolArn: g.UserPoolArn ?? '', userPoolClientId: g.UserPoolClientId ?? '', userPoolDomain: g.UserPoolDomain ?? '' };
+  }
+  return undefined;
+}
+
+/** An AWS action list as lbc writes them: an optional authenticate action (Order 1), then one other. */
+function fromAwsActions(actions: readonly Action[] | undefined, tgNames: ReadonlyMap<string, string>): { auth?: DesiredAuth; action: DesiredAction | undefined } {
+  const list = [...(actions ?? [])].sort((a, b) => (a.Order ?? 0) - (b.Order ?? 0));
+  if (list.length === 2 && list[0] !== undefined) {
+    const auth = fromAwsAuth(list[0]);
+    // An unreadable first action leaves no auth and no action: the rule is rewritten.
+    return auth ? { auth, action: fromAwsAction(list.slice(1), tgNames) } : { action: undefined };
+  }
+  return { action: fromAwsAction(list, tgNames) };
 }
 
 /** An AWS action in lbc's form; forwards name their group (via tgNames), so names compare across ARNs. */
@@ -123,6 +165,39 @@ function fromAwsAction(actions: readonly Action[] | undefined, tgNames: Readonly
     };
   }
   return undefined;
+}
+
+function toAwsAuth(a: DesiredAuth): Action {
+  const common = {
+    Scope: a.scope,
+    SessionCookieName: a.sessionCookieName,
+    SessionTimeout: a.sessionTimeout,
+    OnUnauthenticatedRequest: a.onUnauthenticatedRequest as 'authenticate' | 'allow' | 'deny',
+    ...(Object.keys(a.extraParams).length > 0 ? { AuthenticationRequestExtraParams: { ...a.extraParams } } : {}),
+  };
+  if (a.type === 'authenticate-cognito') {
+    return { Type: 'authenticate-cognito', Order: 1, AuthenticateCognitoConfig: { UserPoolArn: a.userPoolArn, UserPoolClientId: a.userPoolClientId, UserPoolDomain: a.userPoolDomain, ...common } };
+  }
+  return {
+    Type: 'authenticate-oidc',
+    Order: 1,
+    AuthenticateOidcConfig: {
+      Issuer: a.issuer,
+      AuthorizationEndpoint: a.authorizationEndpoint,
+      TokenEndpoint: a.tokenEndpoint,
+      UserInfoEndpoint: a.userInfoEndpoint,
+      ClientId: a.clientId,
+      // Always sent (never UseExistingClientSecret): lbc has it, and a rotated one must reach ELBv2.
+      ...(a.clientSecret !== undefined ? { ClientSecret: a.clientSecret } : {}),
+      ...common,
+    },
+  };
+}
+
+/** The action list for a rule or a listener's default: authentication first when asked for (Order 1), then the action (Order 2). */
+function toAwsActions(auth: DesiredAuth | undefined, a: DesiredAction, ctx: ApplyContext): Action[] {
+  if (!auth) return toAwsAction(a, ctx);
+  return [toAwsAuth(auth), ...toAwsAction(a, ctx).map((x) => ({ ...x, Order: 2 }))];
 }
 
 function toAwsAction(a: DesiredAction, ctx: ApplyContext): Action[] {
@@ -206,7 +281,7 @@ function fromAwsRule(r: Rule, tgNames: ReadonlyMap<string, string>): ActualRule 
       else foreignConditions = true;
     }
   }
-  return { arn: r.RuleArn ?? '', priority: Number(r.Priority), hosts, paths, conditions, foreignConditions, action: fromAwsAction(r.Actions, tgNames) };
+  return { arn: r.RuleArn ?? '', priority: Number(r.Priority), hosts, paths, conditions, foreignConditions, ...fromAwsActions(r.Actions, tgNames) };
 }
 
 function toAwsCondition(c: DesiredCondition): RuleCondition {
@@ -233,12 +308,18 @@ function toAwsConditions(r: DesiredRule): RuleCondition[] {
 const sorted = (xs: readonly string[]): string => JSON.stringify([...xs].sort());
 const conditionsKey = (cs: readonly DesiredCondition[]): string => JSON.stringify(cs.map((c) => JSON.stringify(c)).sort());
 
-function sameRule(a: ActualRule, d: DesiredRule): boolean {
+/** Same authentication; an OIDC one is sent again when its client changed (oidcRotated), which ELBv2 cannot show. */
+function sameAuthOf(a: DesiredAuth | undefined, d: DesiredAuth | undefined, oidcRotated: boolean): boolean {
+  return sameAuth(a, d) && !(oidcRotated && d?.type === 'authenticate-oidc');
+}
+
+function sameRule(a: ActualRule, d: DesiredRule, oidcRotated: boolean): boolean {
   return (
     !a.foreignConditions &&
     sorted(a.hosts) === sorted(d.hosts) &&
     sorted(a.paths) === sorted(d.paths) &&
     conditionsKey(a.conditions) === conditionsKey(d.conditions) &&
+    sameAuthOf(a.auth, d.auth, oidcRotated) &&
     sameAction(a.action, d.action)
   );
 }
@@ -261,6 +342,7 @@ export async function describeListeners(
   const out: ActualListener[] = [];
   for (const l of listeners) {
     const arn = l.ListenerArn ?? '';
+    const defaults = fromAwsActions(l.DefaultActions, tgNames);
     const defaultCert = l.Certificates?.[0]?.CertificateArn;
     const certificates = defaultCert !== undefined ? [defaultCert] : [];
     if (SECURE.has(l.Protocol ?? '')) {
@@ -280,7 +362,8 @@ export async function describeListeners(
       protocol: l.Protocol ?? '',
       certificates,
       ...(l.SslPolicy !== undefined ? { sslPolicy: l.SslPolicy } : {}),
-      defaultAction: fromAwsAction(l.DefaultActions, tgNames),
+      ...(defaults.auth ? { defaultAuth: defaults.auth } : {}),
+      defaultAction: defaults.action,
       rules,
     });
   }
@@ -322,7 +405,7 @@ function certificateSteps(id: string, arnOf: (ctx: ApplyContext) => string, have
   return steps;
 }
 
-function ruleSteps(listenerKey: string, arnOf: (ctx: ApplyContext) => string, have: readonly ActualRule[], want: readonly DesiredRule[], tags: Tags): Step[] {
+function ruleSteps(listenerKey: string, arnOf: (ctx: ApplyContext) => string, have: readonly ActualRule[], want: readonly DesiredRule[], tags: Tags, oidcRotated: boolean): Step[] {
   const steps: Step[] = [];
   const byPriority = new Map(have.map((r) => [r.priority, r]));
   const wanted = new Set(want.map((r) => r.priority));
@@ -340,13 +423,13 @@ function ruleSteps(listenerKey: string, arnOf: (ctx: ApplyContext) => string, ha
   }
   for (const d of want) {
     const a = byPriority.get(d.priority);
-    const detail = `${d.hosts.join(',') || '*'} ${d.paths.join(',') || '*'} → ${d.action.type === 'forward' ? d.action.targetGroup : d.action.type}`;
-    if (a && sameRule(a, d)) continue;
+    const detail = `${d.hosts.join(',') || '*'} ${d.paths.join(',') || '*'} → ${d.auth ? `${d.auth.type}, ` : ''}${d.action.type === 'forward' ? d.action.targetGroup : d.action.type}`;
+    if (a && sameRule(a, d, oidcRotated)) continue;
     if (a) {
       steps.push({
         change: { op: 'update', resource: 'Rule', id: `${listenerKey}/${d.priority}`, fields: ['conditions', 'actions'], detail },
         run: async (ctx) => {
-          await ctx.api.elbv2('ModifyRule', (c, o) => c.send(new ModifyRuleCommand({ RuleArn: a.arn, Conditions: toAwsConditions(d), Actions: toAwsAction(d.action, ctx) }), o), {
+          await ctx.api.elbv2('ModifyRule', (c, o) => c.send(new ModifyRuleCommand({ RuleArn: a.arn, Conditions: toAwsConditions(d), Actions: toAwsActions(d.auth, d.action, ctx) }), o), {
             signal: ctx.signal,
           });
         },
@@ -364,7 +447,7 @@ function ruleSteps(listenerKey: string, arnOf: (ctx: ApplyContext) => string, ha
                 ListenerArn: arnOf(ctx),
                 Priority: d.priority,
                 Conditions: toAwsConditions(d),
-                Actions: toAwsAction(d.action, ctx),
+                Actions: toAwsActions(d.auth, d.action, ctx),
                 Tags: toAwsTags(tags),
               }),
               o,
@@ -386,9 +469,10 @@ export interface ListenerDiff {
 /**
  * `actual` is empty when the load balancer is new or being replaced. `tags` are put on
  * created listeners and rules (they live and die with the load balancer, so they are
- * not diffed).
+ * not diffed). `oidcRotated`: an OIDC client changed since the actions were written
+ * (the load balancer's TAG_OIDC_CLIENTS differs), so every OIDC action is sent again.
  */
-export function diffListeners(actual: readonly ActualListener[], desired: readonly DesiredListener[], tags: Tags): ListenerDiff {
+export function diffListeners(actual: readonly ActualListener[], desired: readonly DesiredListener[], tags: Tags, oidcRotated = false): ListenerDiff {
   const remove: Step[] = [];
   const apply: Step[] = [];
   const byPort = new Map(actual.map((l) => [l.port, l]));
@@ -436,7 +520,7 @@ export function diffListeners(actual: readonly ActualListener[], desired: readon
                   LoadBalancerArn: lbArn,
                   Port: d.port,
                   Protocol: d.protocol as ProtocolEnum,
-                  DefaultActions: toAwsAction(d.defaultAction, ctx),
+                  DefaultActions: toAwsActions(d.defaultAuth, d.defaultAction, ctx),
                   ...(first !== undefined ? { Certificates: [{ CertificateArn: first }] } : {}),
                   ...(d.sslPolicy !== undefined ? { SslPolicy: d.sslPolicy } : {}),
                   Tags: toAwsTags(tags),
@@ -452,7 +536,7 @@ export function diffListeners(actual: readonly ActualListener[], desired: readon
       });
       const arnOf = (ctx: ApplyContext): string => ctx.listenerArns.get(d.port) ?? '';
       apply.push(...certificateSteps(key, arnOf, d.certificates.slice(0, 1), d.certificates));
-      apply.push(...ruleSteps(key, arnOf, [], d.rules, tags));
+      apply.push(...ruleSteps(key, arnOf, [], d.rules, tags, oidcRotated));
       continue;
     }
     const fields: string[] = [];
@@ -460,7 +544,7 @@ export function diffListeners(actual: readonly ActualListener[], desired: readon
     if (a.protocol !== d.protocol) fields.push('protocol');
     if ((a.certificates[0] ?? '') !== (d.certificates[0] ?? '')) fields.push('certificates');
     if (d.sslPolicy !== undefined && a.sslPolicy !== d.sslPolicy) fields.push('sslPolicy');
-    if (!sameAction(a.defaultAction, d.defaultAction)) fields.push('defaultAction');
+    if (!sameAction(a.defaultAction, d.defaultAction) || !sameAuthOf(a.defaultAuth, d.defaultAuth, oidcRotated)) fields.push('defaultAction');
     if (fields.length > 0) {
       apply.push({
         change: { op: 'update', resource: 'Listener', id: key, fields, ...(a.port !== d.port ? { detail: `port ${a.port} → ${d.port}` } : {}) },
@@ -477,7 +561,7 @@ export function diffListeners(actual: readonly ActualListener[], desired: readon
                   ...(fields.includes('certificates') && first !== undefined ? { Certificates: [{ CertificateArn: first }] } : {}),
                   // A protocol change to a secure one needs the policy in the same call.
                   ...((fields.includes('sslPolicy') || fields.includes('protocol')) && d.sslPolicy !== undefined ? { SslPolicy: d.sslPolicy } : {}),
-                  ...(fields.includes('defaultAction') ? { DefaultActions: toAwsAction(d.defaultAction, ctx) } : {}),
+                  ...(fields.includes('defaultAction') ? { DefaultActions: toAwsActions(d.defaultAuth, d.defaultAction, ctx) } : {}),
                 }),
                 o,
               ),
@@ -488,7 +572,7 @@ export function diffListeners(actual: readonly ActualListener[], desired: readon
     }
     const arnOf = (): string => a.arn;
     apply.push(...certificateSteps(key, arnOf, a.certificates, d.certificates));
-    apply.push(...ruleSteps(key, arnOf, a.rules, d.rules, tags));
+    apply.push(...ruleSteps(key, arnOf, a.rules, d.rules, tags, oidcRotated));
   }
   return { remove, apply };
 }

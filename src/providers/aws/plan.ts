@@ -14,6 +14,8 @@ import type { LoadBalancerStatus } from '../../model/status.js';
 import { ProviderError, type Change } from '../types.js';
 import { defaultAwsOptions, INGRESS_PREFIX, SERVICE_PREFIX, type AwsLbOptions } from './annotations.js';
 import type { AwsApi } from './api.js';
+import { AddTagsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { TAG_OIDC_CLIENTS } from './authentication.js';
 import { listIssuedCertificates } from './certificates.js';
 import { needsCertificateDiscovery, synthesize, type DesiredState } from './desired.js';
 import { describeTags, type Inventory } from './inventory.js';
@@ -186,12 +188,28 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
 
   const sg = diffSecurityGroups(groups, desired.securityGroup);
   const backend = await planBackendRules(env, spec.ref, desired, vpcId, userSecurityGroups, sg.existingId);
-  const lb = diffLoadBalancer(current, desired.lb, sg.existingId);
+  // The OIDC clients' digest is written on an existing load balancer only after its
+  // actions, so an ensure cut short between the two sends the new client again.
+  const oidcDigest = desired.lb.tags[TAG_OIDC_CLIENTS];
+  const { [TAG_OIDC_CLIENTS]: _digest, ...tagsBeforeActions } = desired.lb.tags;
+  const lb = diffLoadBalancer(current, current ? { ...desired.lb, tags: tagsBeforeActions } : desired.lb, sg.existingId);
   const replacing = lb.replace.length > 0;
   let listeners: ActualListener[] = [];
   if (current && !replacing) listeners = await describeListeners(api, current.arn, tgNames, desired.lb.type === 'application', signal);
   const tg = diffTargetGroups(tgs, desired.targetGroups, desired.warnings);
-  const ls = diffListeners(listeners, desired.listeners, desired.lb.tags);
+  const oidcRotated = current !== undefined && !replacing && oidcDigest !== undefined && current.tags[TAG_OIDC_CLIENTS] !== oidcDigest;
+  const ls = diffListeners(listeners, desired.listeners, desired.lb.tags, oidcRotated);
+  const oidcTag: Step[] =
+    oidcRotated && current
+      ? [
+          {
+            change: { op: 'update', resource: 'LoadBalancer', id: current.name, fields: ['tags'], detail: TAG_OIDC_CLIENTS },
+            run: async (ctx) => {
+              await ctx.api.elbv2('AddTags', (c, o) => c.send(new AddTagsCommand({ ResourceArns: [current.arn], Tags: [{ Key: TAG_OIDC_CLIENTS, Value: oidcDigest }] }), o), { signal: ctx.signal });
+            },
+          },
+        ]
+      : [];
   // Read only when asked for: without the annotation the association is not lbc's business.
   const webAcl =
     options.wafv2AclArn !== undefined ? diffWebAcl(current && !replacing ? await describeWebAcl(api, current.arn, signal) : undefined, options.wafv2AclArn) : [];
@@ -221,6 +239,7 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     ...shield.steps,
     ...ls.remove,
     ...ls.apply,
+    ...oidcTag,
     ...tg.cleanup,
     // Rules naming a frontend group hold it: they go before the group does.
     ...backend.diff.cleanup,

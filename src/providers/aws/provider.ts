@@ -2,6 +2,7 @@
 // groups) Application Load Balancers, with their target groups, listeners, rules and a
 // managed frontend security group. Everything it creates carries lbc's ownership tags,
 // and it changes or deletes nothing without them.
+import { authSecretNames } from './authentication.js';
 import type { Logger } from '../../kube/logger.js';
 import type { LbKind, LbRef } from '../../model/ref.js';
 import { refKey } from '../../model/ref.js';
@@ -90,6 +91,10 @@ export class AwsProvider implements Provider<AwsLbOptions> {
 
   parseOptions(annotations: Readonly<Record<string, string>>, kind: LbKind): OptionsParseResult<AwsLbOptions> {
     return parseAwsOptions(annotations, kind);
+  }
+
+  secretNames(annotations: Readonly<Record<string, string>>): readonly string[] {
+    return authSecretNames(annotations);
   }
 
   actionServices(actionValue: string): readonly ActionServiceRef[] {

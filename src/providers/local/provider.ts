@@ -518,7 +518,7 @@ export class LocalProvider implements Provider {
       const compiled = this.compilePort(lb, want, have.gateway?.state, hostPort(have.host, have.impl.boundPort), failures);
       if (have.gateway) have.gateway.state = compiled.state;
       if (compiled.state.certs && have.impl instanceof HttpProxyListener) have.impl.refreshCertificates(compiled.state.certs);
-      if (have.impl instanceof TlsProxyListener && have.gateway) this.serveHttpsBesideTls(lb, have.impl, have.gateway, (ip) => lb.sourceRanges.length === 0 || lb.sourceRanges.some((c) => cidrContains(c, ip)));
+      if (have.impl instanceof TlsProxyListener && have.gateway) this.serveHttpsBesideTls(lb, have.impl, have.gateway);
       have.spec = compiled.applied;
       return;
     }
@@ -606,7 +606,7 @@ export class LocalProvider implements Provider {
       }
       case 'TLS': {
         const tls = new TlsProxyListener(host, port, { allow, resolve: (sni) => holder.state.tls?.(sni) }, { connectTimeoutMs: this.options.connectTimeoutMs });
-        this.serveHttpsBesideTls(lb, tls, holder, allow);
+        this.serveHttpsBesideTls(lb, tls, holder);
         impl = tls;
         break;
       }
@@ -626,13 +626,10 @@ export class LocalProvider implements Provider {
    * made once the first certificate loads, takes the names SNI gives them from the TLS
    * listener; it reads routes and certificates from the port's current state.
    */
-  private serveHttpsBesideTls(lb: LbRuntime, tls: TlsProxyListener, holder: { state: GatewayPortState }, allow: (ip: string) => boolean): void {
-    const certs = holder.state.certs;
-    if (!certs?.fallback) return;
+  private serveHttpsBesideTls(lb: LbRuntime, tls: TlsProxyListener, holder: { state: GatewayPortState }): void {
+    if (!holder.state.certs?.fallback) return;
     if (tls.servesHttps) return;
-    const route: L7Route = { allow, agent: lb.agent, h2c: lb.h2c, resolve: (req, proto) => holder.state.http?.resolve(req, proto) ?? notFound };
-    const live = { get fallback() { return holder.state.certs?.fallback; }, select: (n: string) => holder.state.certs?.select(n) };
-    tls.serveHttpsWith(new HttpProxyListener(tls.host, tls.port, route, { http2: true, certs: live }));
+    tls.serveHttpsWith(new HttpProxyListener(tls.host, tls.port, gatewayRoute(lb, holder), { http2: true, certs: liveCertificates(holder) }));
   }
 
   /** Binds the listener's socket and puts it in service; a failed bind leaves nothing behind. */

@@ -127,6 +127,9 @@ interface Action {
   stickiness?: number;
   fixed?: Record<string, string>;
   redirect?: Record<string, string>;
+  /** authenticate-oidc / authenticate-cognito config as sent; ClientSecret is kept but never described back. */
+  auth?: Record<string, unknown>;
+  order?: number;
 }
 
 interface Listener {
@@ -528,6 +531,17 @@ export class FakeAws {
   }
 
   private actionXml(a: Action): Obj {
+    const order = a.order !== undefined ? { Order: a.order } : {};
+    if (a.type === 'authenticate-oidc') {
+      // ELBv2 never returns the client secret.
+      const { ClientSecret: _secret, ...config } = a.auth ?? {};
+      return { Type: a.type, ...order, AuthenticateOidcConfig: config };
+    }
+    if (a.type === 'authenticate-cognito') return { Type: a.type, ...order, AuthenticateCognitoConfig: a.auth };
+    return { ...this.mainActionXml(a), ...order };
+  }
+
+  private mainActionXml(a: Action): Obj {
     if (a.type === 'forward' && a.weighted) {
       // As ELBv2 answers a multi-group forward: no top-level TargetGroupArn.
       return {
@@ -561,9 +575,35 @@ export class FakeAws {
     return [...this.rules.values()].some((r) => r.listenerArn === l.arn && r.actions.some(uses));
   }
 
+  /** ELBv2 refuses authenticate actions on listeners that are not HTTPS. */
+  private checkAuthProtocol(protocol: string, actions: Action[]): void {
+    if (protocol !== 'HTTPS' && actions.some((a) => a.type.startsWith('authenticate-'))) {
+      throw new AwsError('InvalidLoadBalancerAction', 'Authenticate actions are only supported on HTTPS listeners');
+    }
+  }
+
   private parseActions(v: unknown): Action[] {
-    return list(v).map((a) => {
+    const actions = list(v).map((a) => ({ ...this.parseAction(a), ...(a['Order'] !== undefined ? { order: Number(a['Order']) } : {}) }));
+    if (actions.length > 1 && actions.some((a) => a.order === undefined)) throw new AwsError('ValidationError', 'Order must be specified when there are several actions');
+    const last = [...actions].sort((x, y) => (x.order ?? 0) - (y.order ?? 0)).pop();
+    if (last?.type.startsWith('authenticate-')) throw new AwsError('InvalidLoadBalancerAction', 'The last action must be a forward, redirect or fixed-response action');
+    return actions;
+  }
+
+  private parseAction(a: Obj): Action {
+    {
       const type = str(a['Type']) ?? '';
+      if (type === 'authenticate-oidc') {
+        const c = (a['AuthenticateOidcConfig'] ?? {}) as Record<string, unknown>;
+        for (const k of ['Issuer', 'AuthorizationEndpoint', 'TokenEndpoint', 'UserInfoEndpoint', 'ClientId']) if (typeof c[k] !== 'string') throw new AwsError('ValidationError', `AuthenticateOidcConfig.${k} is required`);
+        if (typeof c['ClientSecret'] !== 'string' && c['UseExistingClientSecret'] !== 'true') throw new AwsError('InvalidLoadBalancerAction', 'A client secret must be specified');
+        return { type, auth: { ...c } };
+      }
+      if (type === 'authenticate-cognito') {
+        const c = (a['AuthenticateCognitoConfig'] ?? {}) as Record<string, unknown>;
+        for (const k of ['UserPoolArn', 'UserPoolClientId', 'UserPoolDomain']) if (typeof c[k] !== 'string') throw new AwsError('ValidationError', `AuthenticateCognitoConfig.${k} is required`);
+        return { type, auth: { ...c } };
+      }
       if (type === 'forward') {
         const fc = a['ForwardConfig'] as Obj | undefined;
         const groups = list(fc?.['TargetGroups']).map((g) => ({ arn: str(g['TargetGroupArn']) ?? '', weight: Number(g['Weight'] ?? 1) }));
@@ -587,7 +627,7 @@ export class FakeAws {
         };
       }
       throw new AwsError('ValidationError', `unsupported action type ${type}`);
-    });
+    }
   }
 
   private checkTgAssociation(lbArn: string, actions: Action[]): void {
@@ -848,6 +888,7 @@ export class FakeAws {
         const certificates = list(p['Certificates']).map((c) => str(c['CertificateArn']) ?? '');
         if ((protocol === 'HTTPS' || protocol === 'TLS') && certificates.length === 0) throw new AwsError('ValidationError', `A certificate must be specified for ${protocol} listeners`);
         const defaultActions = this.parseActions(p['DefaultActions']);
+        this.checkAuthProtocol(protocol, defaultActions);
         const existing = [...this.listeners.values()].find((l) => l.lbArn === lbArn && l.port === port);
         if (existing) {
           if (existing.protocol === protocol && JSON.stringify(existing.defaultActions) === JSON.stringify(defaultActions)) return { Listeners: [this.listenerXml(existing)] };
@@ -882,6 +923,7 @@ export class FakeAws {
         if (p['DefaultActions'] !== undefined) {
           const actions = this.parseActions(p['DefaultActions']);
           this.checkTgAssociation(l.lbArn, actions);
+          this.checkAuthProtocol(l.protocol, actions);
           l.defaultActions = actions;
         }
         if ((l.protocol === 'HTTPS' || l.protocol === 'TLS') && l.certificates.length === 0) throw new AwsError('ValidationError', `A certificate must be specified for ${l.protocol} listeners`);
@@ -917,6 +959,7 @@ export class FakeAws {
         if ([...this.rules.values()].some((r) => r.listenerArn === l.arn && r.priority === priority)) throw new AwsError('PriorityInUse', `Priority '${priority}' is currently in use`);
         const actions = this.parseActions(p['Actions']);
         this.checkTgAssociation(l.lbArn, actions);
+        this.checkAuthProtocol(l.protocol, actions);
         const arn = this.arn('listener-rule', `${l.arn.split(':listener/')[1] ?? ''}/${hex(8)}`);
         const r: Rule = { arn, listenerArn: l.arn, priority, conditions: this.parseConditions(p['Conditions']), actions };
         this.rules.set(arn, r);
@@ -927,7 +970,11 @@ export class FakeAws {
         const r = this.rules.get(str(p['RuleArn']) ?? '');
         if (!r) throw new AwsError('RuleNotFound', 'rule not found');
         if (p['Conditions'] !== undefined) r.conditions = this.parseConditions(p['Conditions']);
-        if (p['Actions'] !== undefined) r.actions = this.parseActions(p['Actions']);
+        if (p['Actions'] !== undefined) {
+          const actions = this.parseActions(p['Actions']);
+          this.checkAuthProtocol(this.mustListener(r.listenerArn).protocol, actions);
+          r.actions = actions;
+        }
         return { Rules: [this.ruleXml(r)] };
       }
       case 'DeleteRule': {

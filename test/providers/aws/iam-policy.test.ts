@@ -28,7 +28,7 @@ const PREFIX: Record<string, string> = {
  * docs/install/iam_policy.json grants it on the same condition): without it the first
  * CreateLoadBalancer in a fresh account fails with AccessDenied.
  */
-const ON_BEHALF: Record<string, { readonly during: string; readonly condition: Record<string, Record<string, string>> }> = {
+const ON_BEHALF: Record<string, { readonly during: string; readonly condition?: Record<string, Record<string, string>> }> = {
   'iam:CreateServiceLinkedRole': {
     during: 'elasticloadbalancing:CreateLoadBalancer',
     condition: { StringEquals: { 'iam:AWSServiceName': 'elasticloadbalancing.amazonaws.com' } },
@@ -39,6 +39,10 @@ const ON_BEHALF: Record<string, { readonly during: string; readonly condition: R
     during: 'wafv2:AssociateWebACL',
     condition: { Null: { 'aws:ResourceTag/lbc.dev/cluster': 'false' } },
   },
+  // ALB user guide, "Authenticate users using an Application Load Balancer" (Amazon
+  // Cognito): a rule with an authenticate-cognito action needs the caller to have
+  // cognito-idp:DescribeUserPoolClient; ALBC's docs/install/iam_policy.json grants it on "*".
+  'cognito-idp:DescribeUserPoolClient': { during: 'elasticloadbalancing:CreateRule' },
 };
 
 /**
@@ -242,7 +246,7 @@ describe('deploy/aws/iam-policy.json', () => {
   it('no wildcard actions, Allow only', () => {
     for (const s of policy.Statement) {
       expect(s.Effect).toBe('Allow');
-      for (const a of actionsOf(s)) expect(a).toMatch(/^(ec2|elasticloadbalancing|acm|iam|wafv2|shield):[A-Za-z]+$/);
+      for (const a of actionsOf(s)) expect(a).toMatch(/^(ec2|elasticloadbalancing|acm|iam|wafv2|shield|cognito-idp):[A-Za-z]+$/);
     }
   });
 

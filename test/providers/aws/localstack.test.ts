@@ -328,6 +328,45 @@ describe.skipIf(!endpoint)(
       expect(await tagged()).toEqual([]);
     });
 
+    it('ALB authentication (ALBC model_build_actions.go): authenticate-oidc and -cognito before the forward on HTTPS, no write on resync, a rotated OIDC secret sent again', async () => {
+      const cert = await requestCertificate('auth.example.com');
+      const p = newProvider();
+      const count = countCalls(p);
+      const oidc = {
+        'alb.ingress.kubernetes.io/certificate-arn': cert,
+        'alb.ingress.kubernetes.io/auth-type': 'oidc',
+        'alb.ingress.kubernetes.io/auth-idp-oidc': JSON.stringify({
+          issuer: 'https://idp.example.com',
+          authorizationEndpoint: 'https://idp.example.com/authorize',
+          tokenEndpoint: 'https://idp.example.com/token',
+          userInfoEndpoint: 'https://idp.example.com/userinfo',
+          secretName: 'oidc',
+        }),
+      };
+      const spec = { ...ingress({ annotations: oidc }), secrets: { 'shop/oidc': { clientID: 'client-1', clientSecret: 'secret-1' } } };
+      await p.ensure(spec);
+      count.reset();
+      await p.ensure(spec);
+      expect(count.writes()).toEqual([]);
+      count.reset();
+      await p.ensure({ ...spec, secrets: { 'shop/oidc': { clientID: 'client-1', clientSecret: 'secret-2' } } });
+      expect(count.writes()).toEqual(['ModifyRule', 'ModifyRule', 'AddTags']);
+
+      const cognito = {
+        'alb.ingress.kubernetes.io/certificate-arn': cert,
+        'alb.ingress.kubernetes.io/auth-type': 'cognito',
+        'alb.ingress.kubernetes.io/auth-idp-cognito': JSON.stringify({ userPoolARN: `arn:aws:cognito-idp:${region}:123456789012:userpool/${region}_abc`, userPoolClientID: 'c1', userPoolDomain: 'auth' }),
+      };
+      count.reset();
+      await p.ensure(ingress({ annotations: cognito }));
+      expect(count.writes()).toEqual(['ModifyRule', 'ModifyRule']);
+      count.reset();
+      await p.ensure(ingress({ annotations: cognito }));
+      expect(count.writes()).toEqual([]);
+      await p.delete(spec.ref);
+      expect(await tagged()).toEqual([]);
+    });
+
     it('a crash right after the first target group is created: the next process finishes, delete leaks nothing', async () => {
       const ref: LbRef = { kind: 'Service', namespace: 'shop', name: 'crashy', uid: `uid-${CLUSTER}-crashy` };
       const spec = service({ ref });

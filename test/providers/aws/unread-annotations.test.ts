@@ -1,7 +1,7 @@
 // Nothing under the AWS prefixes is dropped silently (#16): an annotation lbc does not
 // read is named in a Warning (with the one a typo meant), and one that protects the
-// application (ALBC: auth-*, waf-acl-id/web-acl-id, mutual-authentication; docs/guide/ingress/annotations.md)
-// stops the object before anything is created, since lbc does not apply it yet.
+// application and that lbc does not apply (ALBC: waf-acl-id/web-acl-id, mutual-authentication;
+// docs/guide/ingress/annotations.md) stops the object before anything is created.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAwsOptions } from '../../../src/providers/aws/annotations.js';
 import type { FakeAws } from './fake-aws.js';
@@ -35,15 +35,23 @@ describe('annotations lbc does not read', () => {
   });
 
   it.each([
-    ['Ingress', 'alb.ingress.kubernetes.io/auth-type', 'oidc'],
-    ['Ingress', 'alb.ingress.kubernetes.io/web-acl-id', '0123-abcd'],
-    ['Ingress', 'alb.ingress.kubernetes.io/auth-idp-oidc', '{"issuer":"https://idp.example.com"}'],
-    ['Ingress', 'alb.ingress.kubernetes.io/mutual-authentication', '[{"port":443,"mode":"verify"}]'],
-    ['Ingress', 'alb.ingress.kubernetes.io/waf-acl-id', '0123-abcd'],
-  ] as const)('%s %s: protective and not applied by lbc, so the object stops with an error naming it', (kind, key, value) => {
+    ['Ingress', 'alb.ingress.kubernetes.io/mutual-authentication', '[{"port":443,"mode":"verify"}]', 'is not implemented by lbc yet; the object is not exposed without the protection it asks for'],
+    // ALBC lists waf-acl-id (WAF Classic); AWS ended WAF Classic, so lbc says so and points at WAFv2.
+    ['Ingress', 'alb.ingress.kubernetes.io/web-acl-id', '0123-abcd', 'AWS WAF Classic has reached its end of support (30 September 2025); migrate the ACL to WAFv2 and set alb.ingress.kubernetes.io/wafv2-acl-arn'],
+    ['Ingress', 'alb.ingress.kubernetes.io/waf-acl-id', '0123-abcd', 'AWS WAF Classic has reached its end of support (30 September 2025); migrate the ACL to WAFv2 and set alb.ingress.kubernetes.io/wafv2-acl-arn'],
+  ] as const)('%s %s: protective and not applied by lbc, so the object stops with an error naming it', (kind, key, value, reason) => {
     const r = parseAwsOptions({ [key]: value }, kind);
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.errors).toEqual([{ annotation: key, reason: 'is not implemented by lbc yet; the object is not exposed without the protection it asks for' }]);
+    if (!r.ok) expect(r.errors).toEqual([{ annotation: key, reason: expect.stringContaining(reason) }]);
+  });
+
+  it.each([
+    ['alb.ingress.kubernetes.io/auth-type', 'oidc', 'is oidc, which needs alb.ingress.kubernetes.io/auth-idp-oidc'],
+    ['alb.ingress.kubernetes.io/auth-idp-oidc', '{"issuer":"https://idp.example.com"}', 'authorizationEndpoint'],
+  ] as const)('Ingress %s incomplete: implemented now, and still stops the object with an error naming it', (key, value, reason) => {
+    const r = parseAwsOptions({ [key]: value }, 'Ingress');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors).toEqual([{ annotation: key, reason: expect.stringContaining(reason) }]);
   });
 });
 
