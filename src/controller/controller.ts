@@ -580,12 +580,14 @@ export class Controller {
     else this.serviceWrites.forget(key);
     if (!svc || (svc.metadata?.deletionTimestamp && !old?.metadata?.deletionTimestamp)) this.abort(queueKey);
     if (!echo && ((old && isLoadBalancer(old)) || (svc && isLoadBalancer(svc)) || this.serviceReconciler.has(key))) this.queue.add(queueKey);
-    // Ingress backends: only the spec (ports, node ports, type, selector) matters to them.
+    // Ingress backends and Gateway routes: only the spec (ports, node ports, type, selector)
+    // matters to them. Compared only when one may care: writing out both specs on every
+    // Service event showed in the cold-start profile.
     const users = this.ingresses.cache.byIndex(INGRESS_BY_BACKEND_SERVICE, key);
-    if (users.length > 0 && (!old || !svc || specJson(old) !== specJson(svc))) {
+    if ((users.length > 0 || this.gateway) && (!old || !svc || specJson(old) !== specJson(svc))) {
       for (const ing of users) this.queue.add(groupKeyOf(ing));
+      this.gateway?.serviceChanged(key);
     }
-    if (!old || !svc || specJson(old) !== specJson(svc)) this.gateway?.serviceChanged(key);
     if (!echo) {
       for (const s of [old, svc]) {
         const group = s?.metadata?.annotations?.[COMPANION_OF_ANNOTATION];
