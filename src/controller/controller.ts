@@ -612,12 +612,15 @@ export class Controller {
     if (!svc || (svc.metadata?.deletionTimestamp && !old?.metadata?.deletionTimestamp)) this.abort(queueKey);
     if (!echo && ((old && isLoadBalancer(old)) || (svc && isLoadBalancer(svc)) || this.serviceReconciler.has(key))) this.queue.add(queueKey);
     // Ingress backends: the spec (ports, node ports, type, selector) and the annotations
-    // (GKE's backend-config and app-protocols) matter to them.
+    // (GKE's backend-config and app-protocols) matter to them; Gateway routes: the spec.
+    // Compared only when one may care: writing out both specs on every Service event showed
+    // in the cold-start profile.
     const users = this.ingresses.cache.byIndex(INGRESS_BY_BACKEND_SERVICE, key);
-    if (users.length > 0 && (!old || !svc || specJson(old) !== specJson(svc) || annotationsJson(old) !== annotationsJson(svc))) {
-      for (const ing of users) this.queue.add(groupKeyOf(ing));
+    if (users.length > 0 || this.gateway) {
+      const specChanged = !old || !svc || specJson(old) !== specJson(svc);
+      if (users.length > 0 && (specChanged || annotationsJson(old) !== annotationsJson(svc))) for (const ing of users) this.queue.add(groupKeyOf(ing));
+      if (specChanged) this.gateway?.serviceChanged(key);
     }
-    if (!old || !svc || specJson(old) !== specJson(svc)) this.gateway?.serviceChanged(key);
     if (!echo) {
       for (const s of [old, svc]) {
         const group = s?.metadata?.annotations?.[COMPANION_OF_ANNOTATION];
