@@ -98,6 +98,7 @@ export interface DemoOptions {
 export interface DemoRequest {
   readonly url: string;
   readonly host?: string;
+  readonly headers?: Readonly<Record<string, string>>;
   readonly result: GetResult | { readonly error: string };
 }
 
@@ -366,8 +367,9 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
 
 /** A few requests through each load balancer, as the printed curl commands make them. */
 export async function demoRequests(h: DemoHandle): Promise<DemoRequest[]> {
-  const { web, sticky, db, shop, legacy } = h.lbs;
-  const plan: { endpoint: string | undefined; path: string; host?: string }[] = [
+  const { web, sticky, db, shop, legacy, edge } = h.lbs;
+  const g = DEMO_GATEWAY;
+  const plan: { endpoint: string | undefined; path: string; host?: string; headers?: Record<string, string> }[] = [
     ...Array.from({ length: 4 }, () => ({ endpoint: web.endpoints[80], path: '/' })),
     ...Array.from({ length: 2 }, () => ({ endpoint: web.endpoints[443], path: '/' })),
     ...Array.from({ length: 3 }, () => ({ endpoint: sticky.endpoints[80], path: '/' })),
@@ -378,14 +380,18 @@ export async function demoRequests(h: DemoHandle): Promise<DemoRequest[]> {
     { endpoint: shop.endpoints[80], path: '/', host: 'api.example.com' },
     { endpoint: shop.endpoints[80], path: '/anything' },
     { endpoint: legacy.endpoints[80], path: '/', host: 'legacy.example.com' },
+    // Ten through the 90/10 canary route: nine to stable, one to canary.
+    ...Array.from({ length: 10 }, () => ({ endpoint: edge.endpoints[80], path: '/', host: g.httpHost })),
+    { endpoint: edge.endpoints[80], path: '/', host: g.httpHost, headers: { [g.canaryHeader.name]: g.canaryHeader.value } },
   ];
   const out: DemoRequest[] = [];
   for (const p of plan) {
     const url = urlOf(p.endpoint ?? '?', p.path);
+    const asked = { url, ...(p.host ? { host: p.host } : {}), ...(p.headers ? { headers: p.headers } : {}) };
     try {
-      out.push({ url, ...(p.host ? { host: p.host } : {}), result: await httpGet(p.endpoint ?? '', p.path, p.host ? { host: p.host } : {}) });
+      out.push({ ...asked, result: await httpGet(p.endpoint ?? '', p.path, { ...(p.host ? { host: p.host } : {}), ...(p.headers ? { headers: p.headers } : {}) }) });
     } catch (e) {
-      out.push({ url, ...(p.host ? { host: p.host } : {}), result: { error: (e as Error).message } });
+      out.push({ ...asked, result: { error: (e as Error).message } });
     }
   }
   return out;
@@ -443,7 +449,10 @@ export async function runDemo(opts: {
       return failed === 0;
     }
     console.log(`Requests made by the demo (each on a new connection, as curl makes them):`);
-    for (const r of await demoRequests(h)) console.log(`  GET ${r.url}${r.host ? ` (Host: ${r.host})` : ''} -> ${describeResult(r.result)}`);
+    for (const r of await demoRequests(h)) {
+      const sent = [...(r.host ? [`Host: ${r.host}`] : []), ...Object.entries(r.headers ?? {}).map(([k, v]) => `${k}: ${v}`)];
+      console.log(`  GET ${r.url}${sent.length ? ` (${sent.join(', ')})` : ''} -> ${describeResult(r.result)}`);
+    }
     for (const p of h.pods.pods.filter((x) => !x.ready)) console.log(`  ${p.name} is not ready: it answered ${h.pods.hits(p.name)} requests`);
     const lines = h.commands.map((c) => `  ${c.line}${c.note ? `   # ${c.note}` : ''}`);
     console.log(`\nState is in memory and gone when this process ends. In another terminal:\n\n${lines.join('\n')}\n`);

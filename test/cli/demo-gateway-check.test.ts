@@ -1,6 +1,10 @@
 // The tolerance of `lbc demo --check`'s canary split: passes what a 90/10 split gives
-// (exactly, or with a random draw's spread), fails what a broken one gives.
+// (exactly, or with a random draw's spread), fails what a broken one gives. And the CRDs
+// the demo vendors are upstream's files as released.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { GATEWAY_API_CRDS_DIR } from '../../src/cli/demo/crds.js';
 import { judgeSplit, SPLIT_REQUESTS } from '../../src/cli/demo/gateway-check.js';
 
 const answers = (stable: number, canary: number, extra: string[] = []): string[] => [
@@ -25,5 +29,15 @@ describe('lbc demo --check: the 90/10 split', () => {
     expect(judgeSplit(answers(899, 100, ['web-1'])).ok).toBe(false);
     expect(judgeSplit(answers(899, 100, ['503'])).ok).toBe(false);
     expect(judgeSplit([]).ok).toBe(false);
+  });
+});
+
+describe('examples/gateway-api: the CRDs the demo installs', () => {
+  const upstream = resolve('../shared/crds/gateway-api-v1.4.0');
+  it.skipIf(!existsSync(upstream))("are upstream's v1.4.0 experimental-channel files, unmodified, with upstream's LICENSE", () => {
+    const files = readdirSync(GATEWAY_API_CRDS_DIR).filter((f) => f.endsWith('.yaml')).sort();
+    expect(files).toEqual(['gatewayclasses', 'gateways', 'httproutes', 'referencegrants', 'tlsroutes'].map((k) => `gateway.networking.k8s.io_${k}.yaml`));
+    for (const f of files) expect(readFileSync(join(GATEWAY_API_CRDS_DIR, f), 'utf8'), f).toBe(readFileSync(join(upstream, 'experimental', f), 'utf8'));
+    expect(readFileSync(join(GATEWAY_API_CRDS_DIR, 'LICENSE'), 'utf8')).toBe(readFileSync(join(upstream, 'LICENSE'), 'utf8'));
   });
 });

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ApiextensionsV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatChecks, getTable, readGateway, startDemo, type DemoHandle } from '../../src/cli/demo.js';
+import { demoRequests, formatChecks, getTable, readGateway, startDemo, type DemoHandle } from '../../src/cli/demo.js';
 import { runChecks } from '../../src/cli/demo/check.js';
 import { httpGet, httpsGet, tlsHandshake } from '../../src/cli/demo/http.js';
 import { EXAMPLES_DIR } from '../../src/cli/demo/manifests.js';
@@ -191,6 +191,15 @@ describe('lbc demo', () => {
     const { selfSignedCert } = await import('../../src/devcluster/tls.js');
     const other = selfSignedCert({ ips: [], dns: ['shop.example.com'] }, 'shop.example.com');
     await expect(httpsGet(h.lbs.shop.endpoints[443]!, '/web', { servername: 'shop.example.com', ca: other.certPem })).rejects.toThrow(/self.signed|certificate/i);
+  });
+
+  it("makes the requests it prints: ten through the canary route (nine stable, one canary) and one with x-canary: always", async () => {
+    const rs = await demoRequests(h);
+    expect(rs.filter((r) => 'error' in r.result)).toEqual([]);
+    const app = rs.filter((r) => r.host === 'app.example.com');
+    const pods = (xs: typeof rs) => xs.map((r) => ('error' in r.result ? 'error' : r.result.pod));
+    expect(pods(app.filter((r) => !r.headers)).sort()).toEqual(['canary-1', ...Array.from({ length: 9 }, () => 'stable-1')]);
+    expect(app.filter((r) => r.headers).map((r) => [r.headers, 'error' in r.result ? 'error' : r.result.pod])).toEqual([[{ 'x-canary': 'always' }, 'canary-1']]);
   });
 
   it('passes every --check expectation', async () => {
