@@ -8,7 +8,7 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/c
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HTTPRoute } from '../../src/kube/gateway-api.js';
 import type { WriteClients } from '../../src/kube/client.js';
-import { installGatewayApiCrds } from '../support/gateway-crds.js';
+import { createLbcGatewayClass, installGatewayApiCrds } from '../support/gateway-crds.js';
 import { E2E, eventually } from './harness.js';
 
 const GROUP = 'gateway.networking.k8s.io';
@@ -72,12 +72,7 @@ beforeAll(async () => {
   custom = e.clients.kc.makeApiClient(CustomObjectsApi);
   await installGatewayApiCrds(e.clients.kc);
   className = `lbc-${e.ns}`;
-  await custom.createClusterCustomObject({
-    group: GROUP,
-    version: 'v1',
-    plural: 'gatewayclasses',
-    body: { apiVersion: `${GROUP}/v1`, kind: 'GatewayClass', metadata: { name: className }, spec: { controllerName: 'lbc.dev/gateway-controller', parametersRef: { group: 'lbc.dev', kind: 'Provider', name: 'mem' } } },
-  });
+  await createLbcGatewayClass(custom, className, 'mem');
   await e.service('web', { type: 'ClusterIP', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] });
   await e.endpointSlice('web', ['10.40.0.1'], 8080);
 }, 60_000);
