@@ -6,26 +6,30 @@ export type WriteListener = (method: string, args: readonly unknown[]) => (() =>
 
 const WRITE = /^(create|patch|replace|delete)/;
 
+/** The API object, counting every write call made through it, by method. */
+export function countingApi<T extends object>(api: T, writes: Map<string, number>, onWrite?: WriteListener): T {
+  return new Proxy(api, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof v !== 'function' || typeof prop !== 'string' || !WRITE.test(prop)) return v;
+      return (...args: unknown[]) => {
+        writes.set(prop, (writes.get(prop) ?? 0) + 1);
+        const done = onWrite?.(prop, args);
+        const out = (v as (...a: unknown[]) => unknown).apply(target, args);
+        if (done && out instanceof Promise) out.then(done, done);
+        return out;
+      };
+    },
+  });
+}
+
 /** The clients, counting every write call made through them, by method. */
 export function countingClients<C extends { core: object; networking: object; custom?: object }>(
   clients: C,
   writes = new Map<string, number>(),
   onWrite?: WriteListener,
 ): { clients: C; writes: Map<string, number> } {
-  const wrap = <T extends object>(api: T): T =>
-    new Proxy(api, {
-      get(target, prop, receiver) {
-        const v = Reflect.get(target, prop, receiver) as unknown;
-        if (typeof v !== 'function' || typeof prop !== 'string' || !WRITE.test(prop)) return v;
-        return (...args: unknown[]) => {
-          writes.set(prop, (writes.get(prop) ?? 0) + 1);
-          const done = onWrite?.(prop, args);
-          const out = (v as (...a: unknown[]) => unknown).apply(target, args);
-          if (done && out instanceof Promise) out.then(done, done);
-          return out;
-        };
-      },
-    });
+  const wrap = <T extends object>(api: T): T => countingApi(api, writes, onWrite);
   return {
     clients: { ...clients, core: wrap(clients.core), networking: wrap(clients.networking), ...(clients.custom ? { custom: wrap(clients.custom) } : {}) },
     writes,

@@ -3,8 +3,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export function forkRole<T>(moduleUrl: string, flag: string, role: string, payload?: unknown): Promise<{ proc: ChildProcess; reply: T }> {
-  const proc = fork(fileURLToPath(moduleUrl), [flag, role], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** `forkWith` starts the child some other way (in a network namespace), given the module's path and arguments. */
+export function forkRole<T>(moduleUrl: string, flag: string, role: string, payload?: unknown, forkWith?: (path: string, args: string[]) => ChildProcess): Promise<{ proc: ChildProcess; reply: T }> {
+  const proc = forkWith
+    ? forkWith(fileURLToPath(moduleUrl), [flag, role])
+    : fork(fileURLToPath(moduleUrl), [flag, role], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     proc.once('message', (reply) => resolve({ proc, reply: reply as T }));
     proc.once('exit', (code) => reject(new Error(`bench ${role} process exited (${code}) before it was ready`)));

@@ -16,8 +16,10 @@
 //  - route update → data path: one rule's backend changed by a patch, time until requests
 //    to that rule see the new backend, p50/p99 over 20 updates, against the time the
 //    patch takes to reach a watch (what any controller waits for before it can act).
-// On a real cluster the data path is not measured: kube-apiserver refuses loopback
-// addresses in EndpointSlices, and the backends here listen on loopback.
+// On a real cluster kube-apiserver refuses loopback addresses in EndpointSlices: both
+// children then run in a network namespace of the bench's own, the backends on 198.18.21.2
+// there, the controller reaching the API server through a relay
+// (test/support/netns-api-relay.ts; needs root), else the data path is not measured.
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type CoreV1Api, type DiscoveryV1Api } from '@kubernetes/client-node';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -34,6 +36,7 @@ import { PhaseProfiler } from './controller.js';
 import { forkRole } from './child.js';
 import { HTTPROUTES, installGatewayApi } from './httproutes.js';
 import { customObjectWatchSource, ResumableWatch } from './resumable-watch.js';
+import { NetnsApiRelay, relayApiInside } from '../test/support/netns-api-relay.js';
 import { ms, pool, summarize } from './stats.js';
 
 const ROLE_FLAG = '--lbc-gateway-controller-bench-role';
@@ -43,6 +46,7 @@ const ROUTES = Number(process.env.LBC_BENCH_ROUTES ?? 1000);
 const RULES = 10;
 const BACKENDS = 10;
 const BACKEND_HOST = '127.0.21.2';
+const NETNS_BACKEND_HOST = '198.18.21.2';
 const POOL = '127.247.3.0/24';
 const PORT_OFFSET = 20_000;
 const RESYNC_MS = 2000;
@@ -66,6 +70,8 @@ interface ControllerInit {
   readonly namespace: string;
   readonly nodeLabel: string;
   readonly config: LbcConfig;
+  /** In a network namespace: the Unix socket the bench relays to the API server. */
+  readonly apiSocket?: string;
 }
 
 type ControllerCmd = { id: number; cmd: 'start' | 'reset' | 'settle' | 'stop' };
@@ -80,6 +86,7 @@ export interface GatewaySettled {
 }
 
 async function runController(init: ControllerInit): Promise<void> {
+  if (init.apiSocket) await relayApiInside(init.kubeconfig, init.apiSocket);
   const kc = new KubeConfig();
   kc.loadFromFile(init.kubeconfig);
   const clients = makeClients(kc);
@@ -171,7 +178,7 @@ type TrafficCmd =
   | { id: number; cmd: 'served'; endpoint: { host: string; port: number }; checks: Check[]; timeoutMs: number }
   | { id: number; cmd: 'until'; endpoint: { host: string; port: number }; check: Check; timeoutMs: number };
 
-async function runTraffic(): Promise<void> {
+async function runTraffic(backendHost: string): Promise<void> {
   const ports: number[] = [];
   for (let k = 0; k < BACKENDS; k++) {
     const name = backendName(k);
@@ -184,7 +191,7 @@ async function runTraffic(): Promise<void> {
     ports.push(
       await new Promise<number>((resolve, reject) => {
         s.once('error', reject);
-        s.listen({ host: BACKEND_HOST, port: 0 }, () => resolve((s.address() as { port: number }).port));
+        s.listen({ host: backendHost, port: 0 }, () => resolve((s.address() as { port: number }).port));
       }),
     );
   }
@@ -347,26 +354,33 @@ async function run(kc: KubeConfig, kubeconfig: string, core: CoreV1Api, discover
     resyncPeriod: `${RESYNC_MS}ms`,
     nodeReadyHysteresis: 0,
   });
+  const unavailable = real ? NetnsApiRelay.unavailable(kubeconfig) : undefined;
+  if (unavailable) console.log(`  (kube-apiserver refuses loopback addresses in EndpointSlices, and a network namespace cannot be used: ${unavailable}; the data path is not measured)`);
+  const netns = real && !unavailable ? await NetnsApiRelay.create(kubeconfig, [NETNS_BACKEND_HOST]) : undefined;
+  if (netns) console.log(`  (the controller, backends and client in network namespace ${netns.ns}, backends on ${NETNS_BACKEND_HOST})`);
+  const data = !real || netns !== undefined;
+  const backendHost = netns ? NETNS_BACKEND_HOST : BACKEND_HOST;
+  const forkWith = netns ? (path: string, args: string[]) => netns.fork(path, args) : undefined;
   await core.createNamespace({ body: { metadata: { name: namespace } } });
-  const traffic = await forkRole<number[]>(import.meta.url, ROLE_FLAG, 'traffic');
+  const traffic = await forkRole<number[]>(import.meta.url, ROLE_FLAG, 'traffic', backendHost, forkWith);
   const trafficRpc = new Rpc(traffic.proc, 'traffic');
-  const ctl = await forkRole<string>(import.meta.url, ROLE_FLAG, 'controller', { kubeconfig, namespace, nodeLabel: `lbc-bench-gw-${id}`, config } satisfies ControllerInit);
+  const init: ControllerInit = { kubeconfig, namespace, nodeLabel: `lbc-bench-gw-${id}`, config, ...(netns ? { apiSocket: netns.apiSocket } : {}) };
+  const ctl = await forkRole<string>(import.meta.url, ROLE_FLAG, 'controller', init, forkWith);
   const ctlRpc = new Rpc(ctl.proc, 'controller');
   const gwApi = (plural: string) => ({ group: GROUP, version: 'v1', namespace, plural });
   let routes: RouteWatch | undefined;
   try {
-    if (real) console.log('  (kube-apiserver refuses loopback addresses in EndpointSlices, where these backends listen: the data path is not measured on a real cluster)');
     for (let k = 0; k < BACKENDS; k++) {
       const name = backendName(k);
       await core.createNamespacedService({ namespace, body: { metadata: { name }, spec: { type: 'ClusterIP', ports: [{ name: 'http', port: 80, targetPort: traffic.reply[k], protocol: 'TCP' }] } } });
-      if (real) continue;
+      if (!data) continue;
       await discovery.createNamespacedEndpointSlice({
         namespace,
         body: {
           metadata: { name: `${name}-manual`, labels: { 'kubernetes.io/service-name': name } },
           addressType: 'IPv4',
           ports: [{ name: 'http', port: traffic.reply[k], protocol: 'TCP' }],
-          endpoints: [{ addresses: [BACKEND_HOST], conditions: { ready: true } }],
+          endpoints: [{ addresses: [backendHost], conditions: { ready: true } }],
         },
       });
     }
@@ -387,7 +401,7 @@ async function run(kc: KubeConfig, kubeconfig: string, core: CoreV1Api, discover
     await ctlRpc.call({ cmd: 'reset' });
     routes = await RouteWatch.start(kc, custom, namespace);
     const checks: Check[] = Array.from({ length: ROUTES }, (_, i) => ({ host: host(i), path: `/p${i % RULES}/x`, want: backendName(backendOf(i, i % RULES)) }));
-    const servedP = real ? undefined : trafficRpc.call<{ at: number[]; last: string }>({ cmd: 'served', endpoint, checks, timeoutMs: WAIT_MS });
+    const servedP = !data ? undefined : trafficRpc.call<{ at: number[]; last: string }>({ cmd: 'served', endpoint, checks, timeoutMs: WAIT_MS });
     const firstAt = wall();
     await pool([...Array(ROUTES).keys()], IN_FLIGHT, async (i) => {
       await custom.createNamespacedCustomObject({ ...gwApi('httproutes'), body: httpRoute(i) });
@@ -431,7 +445,7 @@ async function run(kc: KubeConfig, kubeconfig: string, core: CoreV1Api, discover
       const next = (current + 1 + (u % (BACKENDS - 1))) % BACKENDS;
       const gen = (before.metadata?.generation ?? 1) + 1;
       const t0 = wall();
-      const seenP = real ? undefined : trafficRpc.call<{ at: number[]; last: string }>({ cmd: 'until', endpoint, check: { host: host(i), path: `/p${j}/x`, want: backendName(next) }, timeoutMs: 60_000 });
+      const seenP = !data ? undefined : trafficRpc.call<{ at: number[]; last: string }>({ cmd: 'until', endpoint, check: { host: host(i), path: `/p${j}/x`, want: backendName(next) }, timeoutMs: 60_000 });
       await custom.patchNamespacedCustomObject({ ...gwApi('httproutes'), name, body: [{ op: 'replace', path: `/spec/rules/${j}/backendRefs/0/name`, value: backendName(next) }] }, jsonPatch);
       toWatch.push((await routes.waitFor('seen', [`${name}@${gen}`], 60_000))[0]! - t0);
       toStatus.push((await routes.waitFor('accepted', [`${name}@${gen}`], 60_000))[0]! - t0);
@@ -453,12 +467,16 @@ async function run(kc: KubeConfig, kubeconfig: string, core: CoreV1Api, discover
     }
     const routeWrites = Object.entries(updates.statusWrites).filter(([k]) => k.startsWith('httproutes/')).reduce((a, [, n]) => a + n, 0);
     const total = Object.values(updates.writes).reduce((a, b) => a + b, 0);
-    console.log(`    API writes: ${total} for ${UPDATES} updates, route status ${routeWrites} (goal ${UPDATES}: once per update); provider ensures ${updates.ensures}`);
+    console.log(
+      `    API writes: ${total} for ${UPDATES} updates (${Object.entries(updates.writes).map(([m, n]) => `${m} ${n}`).join(', ')}), ` +
+        `route status ${routeWrites} (goal ${UPDATES}: once per update), Gateway status ${updates.statusWrites['gateways/gw'] ?? 0}; provider ensures ${updates.ensures}, ${updates.reconciles} reconciles`,
+    );
   } finally {
     routes?.stop();
     await ctlRpc.call({ cmd: 'stop' }).catch(() => {});
     ctl.proc.disconnect();
     traffic.proc.disconnect();
+    await netns?.close();
     // The controller is gone: its finalizer would hold the Gateway, and so the namespace.
     await custom.patchNamespacedCustomObject({ ...gwApi('gateways'), name: 'gw', body: [{ op: 'remove', path: '/metadata/finalizers' }] }, jsonPatch).catch(() => {});
     await core.deleteNamespace({ name: namespace }).catch(() => {});
@@ -502,7 +520,7 @@ function printWrites(settled: GatewaySettled, namespace: string): void {
 const role = process.argv.indexOf(ROLE_FLAG);
 if (role >= 0) {
   const which = process.argv[role + 1];
-  if (which === 'traffic') await runTraffic();
+  if (which === 'traffic') process.once('message', (host) => void runTraffic(host as string));
   else if (which === 'controller') process.once('message', (init) => void runController(init as ControllerInit));
 }
 

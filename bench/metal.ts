@@ -27,26 +27,15 @@ import { packetAddonAvailable } from '../src/providers/metal/speaker/packet-sock
 import { Speaker } from '../src/providers/metal/speaker/speaker.js';
 import { until, WireCluster } from '../test/providers/metal/wire/cluster.js';
 import { netnsUnavailable } from '../test/providers/metal/wire/netns.js';
+import { countingApi } from './api-writes.js';
 import { benchBgp } from './metal-bgp.js';
 import { summarize } from './stats.js';
 
 const NODES = 100;
 const LEASE_NS = 'lbc-system';
-const WRITE = /^(create|replace|patch|delete)/;
-
 /** Clients whose every write call (create/replace/patch/delete*) is counted, by method. */
 function countingClients(clients: KubeClients, writes: Map<string, number>): KubeClients {
-  const wrap = <T extends object>(api: T): T =>
-    new Proxy(api, {
-      get(target, prop, receiver) {
-        const v = Reflect.get(target, prop, receiver) as unknown;
-        if (typeof v !== 'function' || typeof prop !== 'string' || !WRITE.test(prop)) return v;
-        return (...args: unknown[]) => {
-          writes.set(prop, (writes.get(prop) ?? 0) + 1);
-          return (v as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    });
+  const wrap = <T extends object>(api: T): T => countingApi(api, writes);
   return { ...clients, core: wrap(clients.core), discovery: wrap(clients.discovery), coordination: wrap(clients.coordination), networking: wrap(clients.networking) };
 }
 

@@ -1,14 +1,12 @@
-// The data plane of data-plane.ts in a network namespace of the test's own: lbc's
-// controller with the providers it is given, the backends, and the client, all inside the
-// namespace, so that backends can listen on addresses kube-apiserver accepts in
-// EndpointSlices (not loopback) without any address being added to the host. The API
-// server is reached through the test process: a listener on the kubeconfig's loopback
-// port here, each connection carried over a Unix socket (which network namespaces do not
-// separate) to the test process, which connects to the real port. TLS runs end to end.
-// Started with `ip netns exec <ns> node`, driven over IPC.
+// The data plane of data-plane.ts in a network namespace of the test's own
+// (test/support/netns-api-relay.ts): lbc's controller with the providers it is given, the
+// backends, and the client, all inside the namespace, so that backends can listen on
+// addresses kube-apiserver accepts in EndpointSlices (not loopback) without any address
+// being added to the host. Driven over IPC.
 import { KubeConfig } from '@kubernetes/client-node';
 import { createServer as createHttpServer, request } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
+import { relayApiInside } from '../support/netns-api-relay.js';
 import type { LbcConfig } from '../../src/config/config.js';
 import { Controller } from '../../src/controller/controller.js';
 import { makeClients } from '../../src/kube/client.js';
@@ -29,21 +27,6 @@ export type ChildCommand =
   | { cmd: 'httpBackend' | 'tcpBackend'; name: string; host: string }
   | { cmd: 'httpName'; address: string; port: number; host: string; path: string; headers: Record<string, string> }
   | { cmd: 'tcpName' | 'connect'; address: string; port: number };
-
-/** Relays every connection to the kubeconfig's loopback port to the test process. */
-async function apiRelay(kc: KubeConfig, apiSocket: string): Promise<void> {
-  const url = new URL(kc.getCurrentCluster()?.server ?? '');
-  const relay = createServer((c) => {
-    const up = connect(apiSocket);
-    c.pipe(up).pipe(c);
-    c.on('error', () => up.destroy());
-    up.on('error', () => c.destroy());
-  });
-  await new Promise<void>((resolve, reject) => {
-    relay.once('error', reject);
-    relay.listen({ host: url.hostname, port: Number(url.port || 443) }, resolve);
-  });
-}
 
 function httpBackend(name: string, host: string): Promise<number> {
   const s = createHttpServer((req, res) => {
@@ -120,7 +103,7 @@ function tryConnect(address: string, port: number): Promise<string> {
 async function main(init: ChildInit): Promise<void> {
   const kc = new KubeConfig();
   kc.loadFromFile(init.kubeconfig);
-  await apiRelay(kc, init.apiSocket);
+  await relayApiInside(init.kubeconfig, init.apiSocket);
   const providers = await buildProviders(init.config);
   const controller = new Controller({
     clients: makeClients(kc),

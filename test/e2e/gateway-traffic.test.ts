@@ -10,7 +10,7 @@
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway, HTTPRoute } from '../../src/kube/gateway-api.js';
-import { installGatewayApiCrds } from '../support/gateway-crds.js';
+import { createLbcGatewayClass, installGatewayApiCrds } from '../support/gateway-crds.js';
 import { dataPlane, dataPlaneUnavailable, type DataPlane } from './data-plane.js';
 import { E2E, eventually, hasOurFinalizer } from './harness.js';
 
@@ -71,12 +71,7 @@ describe.skipIf(Boolean(unavailable))('Gateway API served by the local provider,
     dp = await dataPlane(e);
     await dp.startController();
     className = `lbc-${e.ns}`;
-    await custom.createClusterCustomObject({
-      group: GROUP,
-      version: 'v1',
-      plural: 'gatewayclasses',
-      body: { apiVersion: `${GROUP}/v1`, kind: 'GatewayClass', metadata: { name: className }, spec: { controllerName: 'lbc.dev/gateway-controller', parametersRef: { group: 'lbc.dev', kind: 'Provider', name: 'local' } } },
-    });
+    await createLbcGatewayClass(custom, className, 'local');
     await custom.createNamespacedCustomObject({
       ...api('gateways'),
       body: {

@@ -7,7 +7,7 @@
 // the route.
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installGatewayApiCrds } from '../support/gateway-crds.js';
+import { createLbcGatewayClass, installGatewayApiCrds } from '../support/gateway-crds.js';
 import type { GatewaySpec } from '../../src/model/spec.js';
 import type { Gateway, GatewayClass, HTTPRoute } from '../../src/kube/gateway-api.js';
 import { E2E, eventually, hasOurFinalizer } from './harness.js';
@@ -31,12 +31,7 @@ beforeAll(async () => {
   await installGatewayApiCrds(e.clients.kc);
   await e.controller.start();
   className = `lbc-${e.ns}`;
-  await custom.createClusterCustomObject({
-    group: GROUP,
-    version: 'v1',
-    plural: 'gatewayclasses',
-    body: { apiVersion: `${GROUP}/v1`, kind: 'GatewayClass', metadata: { name: className }, spec: { controllerName: 'lbc.dev/gateway-controller', parametersRef: { group: 'lbc.dev', kind: 'Provider', name: 'mem' } } },
-  });
+  await createLbcGatewayClass(custom, className, 'mem');
   await e.service('web', { type: 'ClusterIP', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] });
   await e.endpointSlice('web', ['10.40.0.1'], 8080);
 }, 60_000);

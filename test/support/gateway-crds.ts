@@ -1,7 +1,7 @@
 // Installs the Gateway API v1.4.0 CRDs (experimental channel: every route kind) from
 // ../shared/crds on a test cluster, devcluster or real, as a user installs the upstream
 // release; lbc does not ship them.
-import { ApiextensionsV1Api, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, type CustomObjectsApi, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -30,4 +30,14 @@ export async function installGatewayApiCrds(kc: KubeConfig, timeoutMs = 20_000):
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/** A GatewayClass of lbc's controllerName whose parametersRef names the lbc provider `provider`. */
+export async function createLbcGatewayClass(custom: CustomObjectsApi, name: string, provider: string): Promise<void> {
+  await custom.createClusterCustomObject({
+    group: GROUP,
+    version: 'v1',
+    plural: 'gatewayclasses',
+    body: { apiVersion: `${GROUP}/v1`, kind: 'GatewayClass', metadata: { name }, spec: { controllerName: 'lbc.dev/gateway-controller', parametersRef: { group: 'lbc.dev', kind: 'Provider', name: provider } } },
+  });
 }
