@@ -8,31 +8,15 @@ import { request as httpsRequest } from 'node:https';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { selfSignedCert } from '../../../src/devcluster/tls.js';
-import type { GatewayPort, HttpFilter, HttpRequestMatch, HttpRouteRule, WeightedBackend } from '../../../src/model/gateway.js';
-import type { GatewaySpec, TargetSet } from '../../../src/model/spec.js';
-import { httpBackend, httpGet, ipOf, ipSet, onCleanup, provider, waitFor, type Backend } from './support.js';
+import type { GatewayPort, HttpFilter, HttpRouteRule, WeightedBackend } from '../../../src/model/gateway.js';
+import type { TargetSet } from '../../../src/model/spec.js';
+import { gatewaySpec, httpBackend, httpGet, ipOf, ipSet, onCleanup, prefix, provider, to, waitFor, type Backend } from './support.js';
 
 const POOL = '127.241.67.0/24';
 let nextIp = 1;
 const backendIp = (): string => `127.0.67.${nextIp++}`;
 
-const gateway = (ports: GatewayPort[], targetSets: TargetSet[]): GatewaySpec => ({
-  layer: 'Gateway',
-  ref: { kind: 'Gateway', namespace: 'gateway-conformance-infra', name: 'same-namespace', uid: 'uid-conformance' },
-  provider: 'local',
-  className: 'lbc.dev/local',
-  clusterName: 'test',
-  ports,
-  targetSets,
-  sourceRanges: [],
-  requestedAddresses: [],
-  ipFamilies: ['IPv4'],
-  tags: {},
-  providerOptions: {},
-});
-
-const to = (targetSet: string, weight = 1, filters: HttpFilter[] = []): WeightedBackend => ({ targetSet, weight, filters });
-const prefix = (value: string): HttpRequestMatch => ({ path: { type: 'PathPrefix', value }, headers: [], queryParams: [] });
+const gateway = gatewaySpec;
 const rule = (name: string, path: string, backends: WeightedBackend[], filters: HttpFilter[] = []): HttpRouteRule => ({
   origin: { kind: 'HTTPRoute', namespace: 'gateway-conformance-infra', name, creationTimestamp: '2026-01-01T00:00:00Z', ruleIndex: 0 },
   hostnames: [],

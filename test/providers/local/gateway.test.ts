@@ -8,33 +8,15 @@ import { createServer as createNetServer, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selfSignedCert, type ServingCert } from '../../../src/devcluster/tls.js';
-import type { GatewayPort, HttpFilter, HttpRequestMatch, HttpRouteRule, WeightedBackend } from '../../../src/model/gateway.js';
-import type { GatewaySpec, TargetSet, TlsCertificate } from '../../../src/model/spec.js';
-import { askName, backend, httpBackend, httpGet, ipOf, ipSet, onCleanup, openConnection, provider, tcpBackend, udpAsk, udpBackend, type Backend } from './support.js';
+import type { GatewayPort, HttpRequestMatch, HttpRouteRule, WeightedBackend } from '../../../src/model/gateway.js';
+import type { TargetSet, TlsCertificate } from '../../../src/model/spec.js';
+import { askName, backend, gatewaySpec, httpBackend, httpGet, ipOf, ipSet, onCleanup, openConnection, prefix, provider, tcpBackend, to, udpAsk, udpBackend, type Backend } from './support.js';
 
 const POOL = '127.241.66.0/24';
 let nextIp = 1;
 const backendIp = (): string => `127.0.66.${nextIp++}`;
 
-function gateway(ports: GatewayPort[], targetSets: TargetSet[]): GatewaySpec {
-  return {
-    layer: 'Gateway',
-    ref: { kind: 'Gateway', namespace: 'default', name: 'gw', uid: 'uid-gw' },
-    provider: 'local',
-    className: 'lbc.dev/local',
-    clusterName: 'test',
-    ports,
-    targetSets,
-    sourceRanges: [],
-    requestedAddresses: [],
-    ipFamilies: ['IPv4'],
-    tags: {},
-    providerOptions: {},
-  };
-}
-
-const to = (targetSet: string | undefined, weight = 1, filters: HttpFilter[] = []): WeightedBackend => ({ ...(targetSet !== undefined ? { targetSet } : {}), weight, filters });
-const prefix = (value: string): HttpRequestMatch => ({ path: { type: 'PathPrefix', value }, headers: [], queryParams: [] });
+const gateway = gatewaySpec;
 
 function rule(name: string, backends: WeightedBackend[], over: Partial<HttpRouteRule> = {}): HttpRouteRule {
   return {

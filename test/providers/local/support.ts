@@ -5,7 +5,8 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer as createHttpServer, request, type IncomingMessage, type OutgoingHttpHeaders, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach } from 'vitest';
-import type { HealthCheck, IpTargetSet, L4Spec, L7Spec, PodTarget } from '../../../src/model/spec.js';
+import type { GatewayPort, HttpFilter, HttpRequestMatch, WeightedBackend } from '../../../src/model/gateway.js';
+import type { GatewaySpec, HealthCheck, IpTargetSet, L4Spec, L7Spec, PodTarget, TargetSet } from '../../../src/model/spec.js';
 import { createLocalProvider, type LocalProvider, type LocalProviderInit } from '../../../src/providers/local/index.js';
 import { KernelForwarding } from '../../../src/providers/local/kernel-forwarding.js';
 
@@ -318,3 +319,25 @@ export function ipOf(status: { ingress: readonly { ip?: string }[] }): string {
   if (ip === undefined) throw new Error('no ip in status');
   return ip;
 }
+
+/** A GatewaySpec as controller/gateway builds one, for the Gateway data-path tests. */
+export function gatewaySpec(ports: GatewayPort[], targetSets: TargetSet[]): GatewaySpec {
+  return {
+    layer: 'Gateway',
+    ref: { kind: 'Gateway', namespace: 'default', name: 'gw', uid: 'uid-gw' },
+    provider: 'local',
+    className: 'lbc.dev/local',
+    clusterName: 'test',
+    ports,
+    targetSets,
+    sourceRanges: [],
+    requestedAddresses: [],
+    ipFamilies: ['IPv4'],
+    tags: {},
+    providerOptions: {},
+  };
+}
+
+/** A weighted backendRef; no target set is an invalid reference (its share answers 500). */
+export const to = (targetSet: string | undefined, weight = 1, filters: HttpFilter[] = []): WeightedBackend => ({ ...(targetSet !== undefined ? { targetSet } : {}), weight, filters });
+export const prefix = (value: string): HttpRequestMatch => ({ path: { type: 'PathPrefix', value }, headers: [], queryParams: [] });
