@@ -104,6 +104,18 @@ const SHORT_WATCH_MS = 1000;
 
 class StoppedError extends Error {}
 
+/**
+ * Drops metadata.managedFields from an object entering the cache. lbc never reads them
+ * (its writes are patches naming their fieldManager), and on a real API server they are
+ * often the largest part of a Service or Node, kept for every object the process holds.
+ * controller-runtime offers the same as cache.TransformStripManagedFields. A write made
+ * from a cached object without them leaves the server's managedFields as they are.
+ */
+function withoutManagedFields<T extends KubeObject>(obj: T): T {
+  if (obj.metadata && 'managedFields' in obj.metadata) delete (obj.metadata as { managedFields?: unknown }).managedFields;
+  return obj;
+}
+
 export class Informer<T extends KubeObject> {
   readonly cache: Cache<T>;
   private readonly opts: InformerOptions<T>;
@@ -300,7 +312,7 @@ export class Informer<T extends KubeObject> {
   private async listAndReconcile(): Promise<void> {
     const { items, resourceVersion } = await this.listAll();
     const fresh = new Map<string, T>();
-    for (const obj of items) fresh.set(objectKey(obj), obj);
+    for (const obj of items) fresh.set(objectKey(obj), withoutManagedFields(obj));
     // Deletions first: an object gone during a watch gap may have freed a name or a
     // node port that a new object in the same list now holds, and handlers see the
     // same order the API server applied.
@@ -471,7 +483,7 @@ export class Informer<T extends KubeObject> {
     }
     let obj: T;
     try {
-      obj = this.decode(raw);
+      obj = withoutManagedFields(this.decode(raw));
     } catch (err) {
       return { reason: 'error', err };
     }

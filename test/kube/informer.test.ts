@@ -151,6 +151,25 @@ describe('Informer', () => {
     expect(inf.lastResourceVersion()).toBe('150');
   });
 
+  it("keeps no managedFields in its cache, from a list or a watch (controller-runtime's TransformStripManagedFields)", async () => {
+    const managed = (o: Obj): Obj => ({ ...o, metadata: { ...o.metadata, managedFields: [{ manager: 'kubectl', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': {} } }] } as Obj['metadata'] });
+    const api = new FakeApi();
+    api.put(managed(obj('a', '10', 'listed')));
+    const inf = make(api);
+    const added: Obj[] = [];
+    inf.onAdd((o) => added.push(o));
+    inf.start();
+    await inf.waitForSync();
+    await vi.waitFor(() => expect(api.watches).toHaveLength(1));
+    api.current().emit('ADDED', managed(obj('b', '101', 'watched')));
+    for (const key of ['ns/a', 'ns/b']) {
+      const cached = inf.cache.get(key);
+      expect(cached?.data).toBeDefined();
+      expect(cached?.metadata).not.toHaveProperty('managedFields');
+    }
+    expect(added.map((o) => o.metadata).every((m) => m && !('managedFields' in m))).toBe(true);
+  });
+
   it('on an ERROR 410 event relists and reconciles: gone objects deleted, changed updated, unchanged silent', async () => {
     const api = new FakeApi();
     api.put(obj('keep', '10'));
