@@ -9,6 +9,7 @@ import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import type { LbcConfig } from '../config/config.js';
 import { EMPTY_NODE_TRACKER, trackNodes } from '../controller/nodes.js';
 import { podReader } from '../controller/probe-pods.js';
+import { GkeReferences } from '../controller/gke-references.js';
 import {
   exitCodeOf,
   hasChanges,
@@ -152,6 +153,7 @@ export async function runPlan(opts: PlanOptions, deps: PlanDeps = {}): Promise<n
   const out = deps.out ?? ((t: string) => void process.stdout.write(t));
   const err = deps.err ?? ((t: string) => void process.stderr.write(t));
   let providers: ProviderSet | undefined;
+  let gke: GkeReferences | undefined;
   try {
     if (opts.inCluster && opts.kubeconfig) throw new UsageError('--in-cluster and --kubeconfig exclude each other');
     const config = await loadControllerConfig(opts, 'lbc plan');
@@ -161,6 +163,11 @@ export async function runPlan(opts: PlanOptions, deps: PlanDeps = {}): Promise<n
     // As lbc run: gce reads GKE's cluster uid, so the plan names what run would build.
     providers = deps.providers ?? (await buildProviders(config, deps.factories, { cluster: configMapReader(clients.core) }));
     const snapshot = await readCluster(clients, providers, deps.nodeLabelSelector);
+    // GKE's objects an Ingress names, read as the controller reads them (where its CRDs are served).
+    gke = GkeReferences.wanted(providers.all)
+      ? new GkeReferences({ clients, log: { info: () => {}, warn: (m) => err(`lbc plan: ${m}\n`) }, services: snapshot.services, ingresses: snapshot.ingresses, ingressChanged: () => {} })
+      : undefined;
+    await gke?.sync();
     const nodes = trackNodes(EMPTY_NODE_TRACKER, snapshot.nodes, Date.now(), config.nodeReadyHysteresisMs).eligible;
     const plan = await planCluster(
       {
@@ -169,6 +176,7 @@ export async function runPlan(opts: PlanOptions, deps: PlanDeps = {}): Promise<n
         pods: podReader(clients.core),
         config,
         providers,
+        ...(gke ? { gke } : {}),
         ...(deps.providerTimeoutMs !== undefined ? { providerTimeoutMs: deps.providerTimeoutMs } : {}),
       },
       scope,
@@ -184,6 +192,7 @@ export async function runPlan(opts: PlanOptions, deps: PlanDeps = {}): Promise<n
     err(`lbc plan: ${describeFailure(e)}\n`);
     return 1;
   } finally {
+    await gke?.stop();
     if (providers && !deps.providers) await providers.close();
   }
 }

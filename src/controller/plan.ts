@@ -17,6 +17,7 @@ import { COMPANION_BY_GROUP, companionNodePorts, planCompanions, type CompanionC
 import { isWanted } from './garbage-collector.js';
 import { restoreAddresses } from './held-addresses.js';
 import { buildIngressModel, type IngressModelResult } from './ingress-model.js';
+import { readsGkeReferences, type GkeReferences } from './gke-references.js';
 import type { AnyRoute, Gateway, GatewayClass, ReferenceGrant } from '../kube/gateway-api.js';
 import { buildGatewayModel, gatewayRef } from './gateway-model.js';
 import { isOurGatewayClass, providerOfGatewayClass } from './gateway/gateway-class.js';
@@ -53,6 +54,8 @@ export interface PlanInputs {
   readonly providerTimeoutMs?: number;
   /** The Gateway API objects, when the cluster serves the Gateway API. */
   readonly gateway?: GatewayPlanInputs;
+  /** GKE's BackendConfigs, FrontendConfigs and ManagedCertificates, read as the controller reads them (a gce provider configured). */
+  readonly gke?: Pick<GkeReferences, 'resolve'>;
 }
 
 /** What the Gateway reconciler reads, listed once. */
@@ -300,7 +303,14 @@ class Planner {
         const wanted = built.companions.map((c) => c.key).join(', ');
         return { subject, intent, outcome: planned([], kube, [...notes, `the load balancer itself is planned once the companion Services for ${wanted} exist and have node ports`]) };
       }
-      const changes = await this.call(provider, (signal) => provider.plan(built.spec, { signal }));
+      let spec = built.spec;
+      if (this.inputs.gke && readsGkeReferences(provider)) {
+        // As the reconciler: a missing BackendConfig, FrontendConfig, ManagedCertificate or IAP Secret stops the Ingress.
+        const refs = await this.inputs.gke.resolve(group, spec);
+        if (!refs.ok) return { subject, intent, outcome: { kind: 'invalid', message: refs.message } };
+        spec = refs.spec;
+      }
+      const changes = await this.call(provider, (signal) => provider.plan(spec, { signal }));
       return { subject, intent, outcome: planned([{ provider: provider.name, changes }], kube, notes) };
     } catch (e) {
       return { subject, intent, outcome: { kind: 'failed', message: message(e) } };

@@ -4,7 +4,9 @@
 // that planning sent only reads.
 import type { V1EndpointSlice, V1Ingress, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { GkeReferences } from '../../src/controller/gke-references.js';
 import { buildIngressModel } from '../../src/controller/ingress-model.js';
+import type { KubeClients } from '../../src/kube/client.js';
 import { exitCodeOf, planCluster, type ObjectPlan } from '../../src/controller/plan.js';
 import { FINALIZER } from '../../src/controller/reconcile.js';
 import { buildServiceModel } from '../../src/controller/service-model.js';
@@ -131,5 +133,24 @@ describe('lbc plan of a GCE Ingress', () => {
     const synced = await plan([backend], world(true));
     expect(cloud(synced.objects[0])).toEqual([]);
     expect(synced.code).toBe(0);
+  });
+
+  it("plans an Ingress naming a FrontendConfig lbc cannot read as invalid, naming it, as the controller refuses it", async () => {
+    const notServed = Object.assign(new Error('not found'), { code: 404 });
+    const w = world();
+    const inputs = planInputs(config, providerSet(config, [h.provider]), { services: [backend], nodes, ...w, ingresses: [{ ...site(), metadata: { ...site().metadata, annotations: { 'networking.gke.io/v1beta1.FrontendConfig': 'fe' } } }] });
+    const gke = new GkeReferences({
+      clients: { custom: { listClusterCustomObject: () => Promise.reject(notServed) } } as unknown as KubeClients,
+      log: { info: () => {}, warn: () => {} },
+      services: inputs.services,
+      ingresses: inputs.ingresses,
+      ingressChanged: () => {},
+      watch: () => new Promise(() => {}),
+    });
+    await gke.sync();
+    const planSpy = vi.spyOn(h.provider, 'plan');
+    const p = await planCluster({ ...inputs, gke });
+    expect(p.objects[0]?.outcome).toEqual({ kind: 'invalid', message: 'FrontendConfig default/fe: the FrontendConfig CRD (networking.gke.io/v1beta1) is not installed' });
+    expect(planSpy).not.toHaveBeenCalled();
   });
 });

@@ -145,6 +145,11 @@ describe('GKE BackendConfig, FrontendConfig and ManagedCertificate in the contro
       return s?.certificateStatus === 'Active' ? s : undefined;
     });
     expect(active).toEqual({ certificateName: certs[0], certificateStatus: 'Active', domainStatus: [{ domain: 'secure.example.com', status: 'Active' }], expireTime: '2027-03-01T00:00:00.000-08:00' });
+    // Reading the certificates again changed nothing the user asked for: no Event says it did.
+    await e.controller.recorder.flush();
+    const changes = (await e.events('secure')).filter((ev) => ['EnsuringLoadBalancer', 'EnsuredLoadBalancer', 'UpdatedLoadBalancer'].includes(ev.reason ?? ''));
+    // (The finalizers went on in the refused reconciles, so the first ensure is an adoption: no EnsuringLoadBalancer.)
+    expect(changes.map((ev) => [ev.reason, ev.count ?? 1])).toEqual([['EnsuredLoadBalancer', 1]]);
   }, 60_000);
 
   it("a backend Service's BackendConfig (by port name) with IAP waits for its OAuth Secret, then reaches the backend service; a change of the BackendConfig re-syncs the Ingress", async () => {
