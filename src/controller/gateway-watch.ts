@@ -91,6 +91,7 @@ export class GatewayWatch {
             this.writing.delete(key);
           }
         },
+        setClusterFinalizer: (resource, obj, finalizer, keep) => deps.statusWriter.setClusterFinalizer(resource, obj, finalizer, keep),
       },
       resources: { gateways: served.gateways, gatewayClasses: served.gatewayClasses },
     });
