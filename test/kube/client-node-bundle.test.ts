@@ -76,7 +76,7 @@ describe("lbc's client-node module, as built", () => {
     const built = probe('./kube/client-node.js');
     expect(built.clientNodeFiles).toBe(0);
     expect(built.exports).toEqual(
-      ['CoordinationV1Api', 'CoreV1Api', 'CustomObjectsApi', 'DiscoveryV1Api', 'KubeConfig', 'NetworkingV1Api', 'ObjectSerializer', 'PatchStrategy', 'V1MicroTime', 'Watch', 'setHeaderOptions'],
+      ['ApiextensionsV1Api', 'CoordinationV1Api', 'CoreV1Api', 'CustomObjectsApi', 'DiscoveryV1Api', 'KubeConfig', 'NetworkingV1Api', 'ObjectSerializer', 'PatchStrategy', 'V1MicroTime', 'Watch', 'setHeaderOptions'],
     );
     expect(built.client).toBe('ObjectCoreV1Api');
     expect(built.created).toBe(true);
