@@ -124,6 +124,7 @@ export class EventRecorder {
   private readonly now: () => Date;
   private readonly log: Pick<Logger, 'warn'>;
   private readonly holdWhile: (() => boolean) | undefined;
+  private closing = false;
   private readonly maxHoldMs: number;
   private readonly queue: WorkQueue<string>;
   private readonly running: Promise<void>;
@@ -233,6 +234,7 @@ export class EventRecorder {
   /** Flushes for at most timeoutMs (default 5 s), drops what is left, then stops the workers. */
   async close(opts: { timeoutMs?: number } = {}): Promise<void> {
     if (this.closed) return;
+    this.closing = true;
     const timeoutMs = opts.timeoutMs ?? 5000;
     let timer: NodeJS.Timeout | undefined;
     const late = await Promise.race([
@@ -355,7 +357,9 @@ export class EventRecorder {
   }
 
   private async hold(until: number): Promise<void> {
-    while (this.holdWhile?.()) {
+    // Once closing, nothing is worth waiting for: the writes held for may never end (a
+    // reconcile deaf to its abort), and close() gives the Events only its own timeout.
+    while (this.holdWhile?.() && !this.closing && this.discarded === undefined) {
       const left = until - Date.now();
       if (left <= 0) return;
       await new Promise((r) => setTimeout(r, Math.min(HOLD_POLL_MS, left)));
