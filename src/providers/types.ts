@@ -66,6 +66,14 @@ export interface ProviderCapabilities {
    */
   readonly certificatesByHost?: boolean;
   /**
+   * Instance targets are only ever the backend Service's own node port, as
+   * aws-load-balancer-controller builds them: a backend without one (a ClusterIP Service)
+   * whose target type is instance, by default or asked for, is an error naming the
+   * annotation that asks for ip targets, never ip targets or a companion NodePort Service
+   * in its place.
+   */
+  readonly instanceTargetsNeedNodePort?: { readonly targetTypeAnnotation: string };
+  /**
    * The Service that answers, with 404, the requests no rule of an Ingress matches when the
    * Ingress has no defaultBackend (ingress-gce's kube-system/default-http-backend). The
    * builder resolves it as a backend, so unmatched requests never reach an application;
