@@ -102,6 +102,8 @@ export type OptionsParseResult<O extends ProviderOptions> =
       readonly options: O;
       /** The target type the provider's own annotations ask for, e.g. aws-load-balancer-nlb-target-type. */
       readonly targetType?: TargetType;
+      /** Annotations under its prefixes the provider does not read (unimplemented or misspelt), each with why; a Service carries them in a condition. */
+      readonly unread?: readonly string[];
     }
   | { readonly ok: false; readonly errors: readonly ModelError[] };
 

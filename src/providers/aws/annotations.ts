@@ -604,7 +604,7 @@ export function parseAwsOptions(annotations: Readonly<Record<string, string>>, k
   const u = unread(annotations, kind);
   if (!r.ok) return u.errors.length > 0 ? { ok: false, errors: [...r.errors, ...u.errors] } : r;
   if (u.errors.length > 0) return { ok: false, errors: u.errors };
-  return u.ignored.length > 0 ? { ...r, options: { ...r.options, ignoredAnnotations: u.ignored } } : r;
+  return u.ignored.length > 0 ? { ...r, options: { ...r.options, ignoredAnnotations: u.ignored }, unread: u.ignored } : r;
 }
 
 /** Options as if no annotation were set, for specs built without the provider's parser. */
