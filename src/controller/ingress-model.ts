@@ -106,7 +106,9 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
     ...(input.companionNodePorts ? { companionNodePorts: input.companionNodePorts } : {}),
     ...(input.pods ? { pods: input.pods } : {}),
     perBackend,
+    ...(provider.capabilities.instanceTargetsNeedNodePort ? { instanceTargetsNeedNodePort: provider.capabilities.instanceTargetsNeedNodePort } : {}),
   });
+  if (sets.errors.length > 0) return { ok: false, reason: 'invalid', errors: sets.errors };
   if (sets.companions.length > 0) return { ok: false, reason: 'needsCompanions', companions: sets.companions, backends: sets.decisions };
 
   const { rules, actionRules, defaultAction } = named;

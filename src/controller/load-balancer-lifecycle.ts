@@ -36,6 +36,8 @@ export interface LifecycleDeps<K extends StatusKind> extends ReconcilerEnv {
   readonly kind: K;
   /** The status condition this kind carries (Services); Ingress status has none, so its failures are told by Events only. */
   readonly readyCondition?: string;
+  /** Other condition types lbc writes on the kind; taken off with the ready one when an object is released. */
+  readonly otherConditions?: readonly string[];
   /** The freshest copy of an object by `ns/name` (our last write, else the cache). */
   latest(key: string): ObjectOf<K> | undefined;
   readonly fresh: OwnWrites<ObjectOf<K>>;
@@ -332,7 +334,7 @@ export class LoadBalancerLifecycle<K extends StatusKind> {
     const key = keyOf(obj);
     let o = deps.latest(key) ?? obj;
     if (!o.metadata?.deletionTimestamp) {
-      const w = await deps.writer.clearLoadBalancerStatus(deps.kind, o, deps.readyCondition ? [deps.readyCondition] : []);
+      const w = await deps.writer.clearLoadBalancerStatus(deps.kind, o, [...(deps.readyCondition ? [deps.readyCondition] : []), ...(deps.otherConditions ?? [])]);
       o = w.object;
       if (w.written) deps.fresh.remember(key, o);
       // What a provider wrote beside the status (MetalLB's pool annotation) goes with it, as MetalLB's clearServiceState.

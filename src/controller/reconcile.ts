@@ -77,6 +77,8 @@ export interface KubeWriter {
     obj: ObjectOf<K>,
     ingress: readonly LoadBalancerIngress[],
     conditions?: readonly ConditionInput[],
+    /** Condition types to take off in the same write (one lbc no longer has reason to set). */
+    removeConditionTypes?: readonly string[],
   ): Promise<WriteResult<ObjectOf<K>>>;
   clearLoadBalancerStatus<K extends StatusKind>(kind: K, obj: ObjectOf<K>, conditionTypes?: readonly string[]): Promise<WriteResult<ObjectOf<K>>>;
   patchAnnotations<K extends StatusKind>(kind: K, obj: ObjectOf<K>, want: Readonly<Record<string, string>>, managed: readonly string[]): Promise<WriteResult<ObjectOf<K>>>;

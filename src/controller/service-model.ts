@@ -22,6 +22,7 @@ import {
   type TargetType,
 } from '../model/spec.js';
 import type { ModelError } from '../model/validation.js';
+import type { ConditionInput } from '../kube/status.js';
 import type { Provider } from '../providers/types.js';
 
 /** What a builder needs of a provider: its name, what it can do, and its annotation parser. */
@@ -180,6 +181,21 @@ export function buildServiceModel<O extends ProviderOptions>(input: ServiceModel
       providerOptions: parsed.options,
     },
   };
+}
+
+/** The Service condition that lists the provider annotations lbc does not read (#16: a Warning Event alone scrolls away). */
+export const UNREAD_ANNOTATIONS_CONDITION = 'lbc.dev/UnreadAnnotations';
+
+/**
+ * The UnreadAnnotations condition a Service should carry: True naming each annotation under
+ * the provider's prefixes that it does not read, or undefined when there is none (then the
+ * condition is taken off). Pure, so a resync that reuses the last ensure can still say it.
+ */
+export function unreadAnnotationsCondition(provider: Pick<ModelProvider, 'parseOptions'>, service: V1Service): ConditionInput | undefined {
+  const parsed = provider.parseOptions?.(service.metadata?.annotations ?? {}, 'Service');
+  const unread = parsed?.ok ? (parsed.unread ?? []) : [];
+  if (unread.length === 0) return undefined;
+  return { type: UNREAD_ANNOTATIONS_CONDITION, status: 'True', reason: 'AnnotationsNotRead', message: unread.join('; ') };
 }
 
 /** A creationTimestamp in ms; 0 when absent or unreadable. */

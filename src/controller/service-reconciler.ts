@@ -24,7 +24,7 @@ import {
   type Outcome,
   type ReconcilerEnv,
 } from './reconcile.js';
-import { buildServiceModel } from './service-model.js';
+import { buildServiceModel, UNREAD_ANNOTATIONS_CONDITION, unreadAnnotationsCondition } from './service-model.js';
 
 export interface ServiceReconcilerDeps extends ReconcilerEnv {
   readonly services: Pick<Cache<V1Service>, 'get'>;
@@ -69,6 +69,7 @@ export class ServiceReconciler implements LoadBalancerReconciler {
       ...deps,
       kind: 'Service',
       readyCondition: READY_CONDITION,
+      otherConditions: [UNREAD_ANNOTATIONS_CONDITION],
       latest: (key) => deps.fresh.resolve(key, deps.services.get(key)),
       subject: serviceSubject,
     });
@@ -168,7 +169,10 @@ export class ServiceReconciler implements LoadBalancerReconciler {
     // Deleted while the provider worked: the deletion's own event has queued this key again.
     const latest = deps.fresh.resolve(key, deps.services.get(key));
     if (!latest || latest.metadata?.deletionTimestamp) return undefined;
-    const w = await this.statusGate.run(() => deps.writer.patchLoadBalancerStatus('Service', latest, toLoadBalancerIngress(status, 'Service'), [READY]));
+    const unread = unreadAnnotationsCondition(provider, latest);
+    const w = await this.statusGate.run(() =>
+      deps.writer.patchLoadBalancerStatus('Service', latest, toLoadBalancerIngress(status, 'Service'), unread ? [READY, unread] : [READY], unread ? [] : [UNREAD_ANNOTATIONS_CONDITION]),
+    );
     if (w.written) deps.fresh.remember(key, w.object);
     const managed = provider.capabilities.objectAnnotations ?? [];
     if (managed.length === 0) return { obj: w.object, written: w.written };

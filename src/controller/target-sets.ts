@@ -14,6 +14,8 @@ import { podTargets, probePodOf, readinessProbePath, slicesOfService, type PodRe
 import { ANNOTATION_TARGET_TYPE } from '../model/lbc-annotations.js';
 import { toNodeTargets } from './nodes.js';
 import type { BackendProtocol, HealthCheck, HealthCheckTiming, L4Protocol, ProviderOptions, TargetSet, TargetType } from '../model/spec.js';
+import type { ModelError } from '../model/validation.js';
+import type { ProviderCapabilities } from '../providers/types.js';
 
 export interface BackendRef {
   readonly namespace: string;
@@ -104,6 +106,8 @@ export interface TargetSetInputs {
   readonly pods?: readonly V1Pod[];
   /** Per backend key, where the backend's own annotations chose; the inputs' targetType otherwise. */
   readonly perBackend?: ReadonlyMap<string, BackendSettings>;
+  /** The provider's rule that instance targets need the Service's own node port (AWS). */
+  readonly instanceTargetsNeedNodePort?: ProviderCapabilities['instanceTargetsNeedNodePort'];
 }
 
 export interface TargetSets {
@@ -112,6 +116,8 @@ export interface TargetSets {
   /** Non-empty when some backend needs a companion NodePort Service that does not exist yet. */
   readonly companions: readonly CompanionRequest[];
   readonly probePods: readonly PodRef[];
+  /** Backends the provider cannot target as asked (instanceTargetsNeedNodePort); nothing may be built then. */
+  readonly errors: readonly ModelError[];
 }
 
 /** One target set per backend port, and why each has the targets it has. */
@@ -122,6 +128,7 @@ export function buildTargetSets(backends: readonly ResolvedBackend[], inputs: Ta
   const nodeTargets = toNodeTargets(inputs.nodes);
   const pods = new Map((inputs.pods ?? []).map((p) => [`${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`, p]));
   const probePods: PodRef[] = [];
+  const errors: ModelError[] = [];
   for (const b of backends) {
     const svcType = b.service.spec?.type ?? 'ClusterIP';
     const ownNodePort = svcType === 'NodePort' || svcType === 'LoadBalancer' ? b.port.nodePort : undefined;
@@ -157,6 +164,18 @@ export function buildTargetSets(backends: readonly ResolvedBackend[], inputs: Ta
     } else if (ownNodePort !== undefined) {
       targetSets.push({ ...common, type: 'instance', nodePort: ownNodePort, targets: nodeTargets });
       decisions.push({ key: b.key, backend: b.backend, targetType: 'instance', via: 'nodePort', reason: `${b.key}: instance targets on the Service's node port ${ownNodePort}` });
+    } else if (inputs.instanceTargetsNeedNodePort) {
+      // aws-load-balancer-controller v3.5 pkg/ingress/model_build_target_group.go,
+      // buildTargetGroupSpec: an instance target group's port is the Service port's
+      // nodePort, and when it is 0 the model fails with this sentence (the target type
+      // defaults to instance, annotations.md "target-type").
+      errors.push({
+        field: 'spec.type',
+        object: `Service ${b.backend.namespace}/${b.backend.service}`,
+        reason:
+          `is ${svcType}: TargetGroup port is empty. When using Instance targets, your service must be of type 'NodePort' or 'LoadBalancer'` +
+          ` (target type instance ${explicitTargetType ? 'is asked for' : 'is the default'}; set ${inputs.instanceTargetsNeedNodePort.targetTypeAnnotation}: ip for pod IP targets)`,
+      });
     } else if (!explicitTargetType && inputs.supportsIp) {
       targetSets.push(ipSet());
       decisions.push({
@@ -195,7 +214,7 @@ export function buildTargetSets(backends: readonly ResolvedBackend[], inputs: Ta
       });
     }
   }
-  return { targetSets, decisions, companions, probePods };
+  return { targetSets, decisions, companions, probePods, errors };
 }
 
 // A TCP or UDP backend is probed by connecting to its traffic port, as a Service's are;

@@ -300,8 +300,9 @@ export class StatusWriter {
     obj: ObjectOf<K>,
     ingress: readonly LoadBalancerIngress[],
     conditions: readonly ConditionInput[] = [],
+    removeConditionTypes: readonly string[] = [],
   ): Promise<WriteResult<ObjectOf<K>>> {
-    return this.writeStatus(kind, obj, { ingress, conditions });
+    return this.writeStatus(kind, obj, { ingress, conditions, removeConditionTypes });
   }
 
   /**

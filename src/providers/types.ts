@@ -66,6 +66,14 @@ export interface ProviderCapabilities {
    */
   readonly certificatesByHost?: boolean;
   /**
+   * Instance targets are only ever the backend Service's own node port, as
+   * aws-load-balancer-controller builds them: a backend without one (a ClusterIP Service)
+   * whose target type is instance, by default or asked for, is an error naming the
+   * annotation that asks for ip targets, never ip targets or a companion NodePort Service
+   * in its place.
+   */
+  readonly instanceTargetsNeedNodePort?: { readonly targetTypeAnnotation: string };
+  /**
    * The Service that answers, with 404, the requests no rule of an Ingress matches when the
    * Ingress has no defaultBackend (ingress-gce's kube-system/default-http-backend). The
    * builder resolves it as a backend, so unmatched requests never reach an application;
@@ -94,6 +102,8 @@ export type OptionsParseResult<O extends ProviderOptions> =
       readonly options: O;
       /** The target type the provider's own annotations ask for, e.g. aws-load-balancer-nlb-target-type. */
       readonly targetType?: TargetType;
+      /** Annotations under its prefixes the provider does not read (unimplemented or misspelt), each with why; a Service carries them in a condition. */
+      readonly unread?: readonly string[];
     }
   | { readonly ok: false; readonly errors: readonly ModelError[] };
 

@@ -74,8 +74,9 @@ export class FakeWriter implements KubeWriter {
     obj: ObjectOf<K>,
     ingress: readonly LoadBalancerIngress[],
     conditions: readonly ConditionInput[] = [],
+    removeConditionTypes: readonly string[] = [],
   ): Promise<WriteResult<ObjectOf<K>>> {
-    return this.status(kind, obj, ingress, conditions, []);
+    return this.status(kind, obj, ingress, conditions, removeConditionTypes);
   }
 
   async clearLoadBalancerStatus<K extends StatusKind>(kind: K, obj: ObjectOf<K>, conditionTypes: readonly string[] = []): Promise<WriteResult<ObjectOf<K>>> {

@@ -6,6 +6,7 @@ import { validateConfig } from '../../src/config/config.js';
 import { OwnWrites } from '../../src/controller/own-writes.js';
 import { ControllerStoppingError, FINALIZER, Flight, ObjectGoneError, READY_CONDITION } from '../../src/controller/reconcile.js';
 import { ServiceReconciler } from '../../src/controller/service-reconciler.js';
+import { UNREAD_ANNOTATIONS_CONDITION } from '../../src/controller/service-model.js';
 import { Cache } from '../../src/kube/cache.js';
 import { endpointSliceIndexers } from '../../src/kube/indexes.js';
 import type { MemoryProvider } from '../../src/providers/memory/index.js';
@@ -438,5 +439,58 @@ describe('ServiceReconciler when the controller stops', () => {
     t.r.deferRetry(KEY, Date.now() + 60_000);
     expect(await t.reconcile()).toEqual({ kind: 'done' });
     expect(t.mem.callsOf('ensure')).toHaveLength(2);
+  });
+});
+
+// #16: an annotation under the provider's prefixes that lbc does not read is named in a
+// condition too, not only in a Warning Event that scrolls away. Written only when it
+// changes, taken off when the annotation is fixed and when the Service is released.
+describe('the UnreadAnnotations condition', () => {
+  const withUnread = (t: Awaited<ReturnType<typeof setup>>) => {
+    const parse = t.mem.parseOptions.bind(t.mem);
+    t.mem.parseOptions = (annotations, kind) => {
+      const r = parse(annotations, kind);
+      const unread = Object.keys(annotations)
+        .filter((k) => k.startsWith('mem.example/'))
+        .sort()
+        .map((k) => `${k}: not implemented by lbc; it is ignored`);
+      return r.ok && unread.length > 0 ? { ...r, unread } : r;
+    };
+  };
+  const unreadCondition = (t: Awaited<ReturnType<typeof setup>>) => t.services.get(KEY)?.status?.conditions?.find((c) => c.type === UNREAD_ANNOTATIONS_CONDITION);
+
+  it('names each unread annotation, is written once, goes when fixed, and goes with the status on release', async () => {
+    const t = await setup();
+    withUnread(t);
+    t.put(LB, { 'mem.example/healthcheck-pth': '/healthz', 'mem.example/b': '1' });
+    await t.reconcile();
+    expect(unreadCondition(t)).toMatchObject({
+      type: 'lbc.dev/UnreadAnnotations',
+      status: 'True',
+      reason: 'AnnotationsNotRead',
+      message: 'mem.example/b: not implemented by lbc; it is ignored; mem.example/healthcheck-pth: not implemented by lbc; it is ignored',
+    });
+    expect(t.services.get(KEY)?.status?.conditions?.find((c) => c.type === READY_CONDITION)?.status).toBe('True');
+
+    t.writer.writes.length = 0;
+    t.put(LB, { 'mem.example/healthcheck-pth': '/healthz', 'mem.example/b': '1' });
+    await t.reconcile();
+    expect(t.writer.writes).toEqual([]);
+
+    t.put(LB, { 'mem.example/b': '1' });
+    await t.reconcile();
+    expect(unreadCondition(t)?.message).toBe('mem.example/b: not implemented by lbc; it is ignored');
+
+    t.put(LB);
+    await t.reconcile();
+    expect(unreadCondition(t)).toBeUndefined();
+    expect(t.services.get(KEY)?.status?.conditions?.map((c) => c.type)).toEqual([READY_CONDITION]);
+
+    t.put(LB, { 'mem.example/b': '1' });
+    await t.reconcile();
+    expect(unreadCondition(t)).toBeDefined();
+    t.put({ type: 'ClusterIP', ports: [{ port: 80, protocol: 'TCP' }] }, { 'mem.example/b': '1' });
+    await t.reconcile();
+    expect(t.services.get(KEY)?.status?.conditions).toBeUndefined();
   });
 });

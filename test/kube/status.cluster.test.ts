@@ -108,6 +108,28 @@ describe('StatusWriter on a cluster', () => {
     expect(calls).toHaveLength(5);
   });
 
+  // The API server validates metav1.Condition (type with a DNS-subdomain prefix, CamelCase
+  // reason) and keeps Service status.conditions (since 1.20): the condition lbc names unread
+  // annotations with (#16) is stored, and taken off in the same write as the Ready update.
+  it('stores lbc.dev/UnreadAnnotations beside Ready and removes it by type in one patch', async () => {
+    const { clients: c, calls } = counted();
+    const w = new StatusWriter(c);
+    const svc = await lbService(uniqueName('unread'));
+    const ingress = [{ ip: '203.0.113.9' }];
+    const unread = { type: 'lbc.dev/UnreadAnnotations', status: 'True' as const, reason: 'AnnotationsNotRead', message: 'service.beta.kubernetes.io/aws-load-balancer-healthcheck-pth: not an annotation lbc reads' };
+    const first = await w.patchLoadBalancerStatus('Service', svc, ingress, [READY, unread]);
+    const stored = await clients.core.readNamespacedServiceStatus({ name: svc.metadata!.name!, namespace: ns });
+    expect(stored.status?.conditions?.map((x) => [x.type, x.status, x.reason, x.message])).toEqual([
+      ['LoadBalancerReady', 'True', 'Provisioned', 'ready'],
+      ['lbc.dev/UnreadAnnotations', 'True', 'AnnotationsNotRead', unread.message],
+    ]);
+    const fixed = await w.patchLoadBalancerStatus('Service', first.object, ingress, [READY], ['lbc.dev/UnreadAnnotations']);
+    expect(fixed.written).toBe(true);
+    expect(fixed.object.status?.conditions?.map((x) => x.type)).toEqual(['LoadBalancerReady']);
+    expect((await w.patchLoadBalancerStatus('Service', fixed.object, ingress, [READY], ['lbc.dev/UnreadAnnotations'])).written).toBe(false);
+    expect(calls).toHaveLength(2);
+  });
+
   it('stops rewriting a field the server does not store (ipMode before 1.29)', async () => {
     const { clients: c, calls } = counted();
     const w = new StatusWriter(c);

@@ -170,6 +170,13 @@ export interface AwsLbOptions {
   /** Managed prefix lists (pl-…) the managed security group opens the listeners to, instead of everyone. */
   readonly prefixLists?: readonly string[];
   readonly targetNodeLabels?: Readonly<Record<string, string>>;
+  /**
+   * enable-tcp-udp-listener: a TCP and a UDP Service port on one port number become one
+   * TCP_UDP listener only when asked (aws-load-balancer-controller v3.5
+   * pkg/service/model_build_listener.go shouldUseTCPUDP: the annotation, else the
+   * EnableTCPUDPListener feature gate, which is off by default).
+   */
+  readonly tcpUdpListener?: boolean;
   // Ingress only.
   readonly listenPorts?: readonly ListenPort[];
   readonly sslRedirect?: number;
@@ -290,6 +297,7 @@ export const serviceAnnotationSchema = {
   manageBackendSecurityGroupRules: annotation(`${S}manage-backend-security-group-rules`, bool()),
   prefixLists: annotation(`${S}security-group-prefix-lists`, prefixListIds()),
   targetNodeLabels: annotation(`${S}target-node-labels`, keyValueList()),
+  tcpUdpListener: annotation(`${S}enable-tcp-udp-listener`, bool()),
 };
 
 export const ingressAnnotationSchema = {
@@ -459,6 +467,7 @@ function parseService(annotations: Annotations): OptionsParseResult<AwsLbOptions
     manageBackendSecurityGroupRules: v.manageBackendSecurityGroupRules ?? !(v.securityGroups !== undefined && v.securityGroups.length > 0),
     ...(v.prefixLists !== undefined && v.prefixLists.length > 0 ? { prefixLists: v.prefixLists } : {}),
     ...(v.targetNodeLabels !== undefined ? { targetNodeLabels: v.targetNodeLabels } : {}),
+    ...(v.tcpUdpListener !== undefined ? { tcpUdpListener: v.tcpUdpListener } : {}),
     actions: {},
     conditions: {},
   };
@@ -595,7 +604,7 @@ export function parseAwsOptions(annotations: Readonly<Record<string, string>>, k
   const u = unread(annotations, kind);
   if (!r.ok) return u.errors.length > 0 ? { ok: false, errors: [...r.errors, ...u.errors] } : r;
   if (u.errors.length > 0) return { ok: false, errors: u.errors };
-  return u.ignored.length > 0 ? { ...r, options: { ...r.options, ignoredAnnotations: u.ignored } } : r;
+  return u.ignored.length > 0 ? { ...r, options: { ...r.options, ignoredAnnotations: u.ignored }, unread: u.ignored } : r;
 }
 
 /** Options as if no annotation were set, for specs built without the provider's parser. */

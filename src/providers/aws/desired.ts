@@ -391,7 +391,17 @@ function synthesizeNlb(input: SynthesisInput, spec: L4Spec<AwsLbOptions>): Desir
     let key = ts.name;
     let protocol: ElbProtocol = main.protocol;
     if (tcp && udp) {
-      // One port, both protocols: NLB's TCP_UDP, as aws-load-balancer-controller merges them.
+      // One port, both protocols: NLB's TCP_UDP, only when asked, as aws-load-balancer-controller
+      // v3.5 pkg/service/model_build_listener.go (buildListenersWithTCPUDPSupport). Without it
+      // ALBC builds its listeners port by port under one resource id per port number, so one
+      // of the two is dropped unsaid; an NLB takes one listener per port (DuplicateListener),
+      // so lbc refuses instead of exposing one protocol only.
+      if (o.tcpUdpListener !== true) {
+        throw c.invalid(
+          `port ${port} is both TCP and UDP; an NLB has one listener per port, so they need one TCP_UDP listener: set ${SERVICE_PREFIX}enable-tcp-udp-listener: "true"` +
+            (o.tcpUdpListener === false ? ' (it is "false")' : ''),
+        );
+      }
       const other = sets.get(udp.targetSet);
       const samePort = other && (other.type === 'instance' && ts.type === 'instance' ? other.nodePort === ts.nodePort : tgPort(other) === tgPort(ts));
       if (!other || !samePort) throw c.invalid(`port ${port} is TCP and UDP, which needs one TCP_UDP target group, but the two backends use different ports`);

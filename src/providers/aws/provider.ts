@@ -56,6 +56,7 @@ export class AwsProvider implements Provider<AwsLbOptions> {
     annotationPrefixes: [SERVICE_PREFIX, INGRESS_PREFIX],
     annotationScopes: ingressAnnotationScopes,
     certificatesByHost: true,
+    instanceTargetsNeedNodePort: { targetTypeAnnotation: `${INGRESS_PREFIX}target-type` },
   };
   readonly clusterName: string;
   readonly api: AwsApi;

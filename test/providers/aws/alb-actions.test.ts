@@ -195,23 +195,25 @@ describe('ALB actions and conditions', () => {
       }
     });
 
-    it('a ClusterIP Service an action names gets ip targets, or a companion when instance is asked for, as a rule backend does', () => {
+    it('a ClusterIP Service an action names is an error under the default instance target type (ALBC model_build_target_group.go), ip targets with target-type ip, as a rule backend', () => {
       const clusterIp = service('web-v2', { type: 'ClusterIP', ports: [{ name: 'http', port: 80, targetPort: 8080 }] });
       const slices = [slice('web-v2', [{ name: 'http', port: 8080 }], [{ ip: '10.1.0.7' }])];
       const run = (ing: V1Ingress) =>
         buildIngressModel({ ingresses: [ing], services: [v1, clusterIp], endpointSlices: slices, secrets: [], nodes, provider: provider(), className: 'lbc.dev/aws', clusterName: CLUSTER });
-      const ip = run(canaryIngress(split(90, 10)));
+      const instance = run(canaryIngress(split(90, 10)));
+      expect(!instance.ok && instance.reason === 'invalid' && instance.errors.map((e) => [e.object, e.reason])).toEqual([
+        ['Service default/web-v2', expect.stringContaining("TargetGroup port is empty. When using Instance targets, your service must be of type 'NodePort' or 'LoadBalancer'")],
+      ]);
+
+      const asIp = canaryIngress(split(90, 10));
+      asIp.metadata = { ...asIp.metadata, annotations: { ...asIp.metadata?.annotations, [`${A}target-type`]: 'ip' } };
+      const ip = run(asIp);
       if (!ip.ok) throw new Error(JSON.stringify(ip));
       expect(ip.backends.map((d) => [d.key, d.via])).toEqual([
-        ['default/web-v1:80', 'nodePort'],
+        ['default/web-v1:80', 'endpoints'],
         ['default/web-v2:80', 'endpoints'],
       ]);
       expect(ip.spec.targetSets.find((t) => t.name === 'default/web-v2:80')?.targets).toEqual([{ ip: '10.1.0.7', port: 8080 }]);
-
-      const instance = canaryIngress(split(90, 10));
-      instance.metadata = { ...instance.metadata, annotations: { ...instance.metadata?.annotations, [`${A}target-type`]: 'instance' } };
-      const companion = run(instance);
-      expect(!companion.ok && companion.reason === 'needsCompanions' && companion.companions.map((c) => c.key)).toEqual(['default/web-v2:80']);
     });
 
     it('a missing Service or port is an error naming it', () => {

@@ -81,6 +81,7 @@ describe('NLB synthesis', () => {
         { port: 53, nodePort: 30053, protocol: 'TCP' },
         { port: 53, nodePort: 30054, protocol: 'UDP' },
       ],
+      annotations: { 'service.beta.kubernetes.io/aws-load-balancer-enable-tcp-udp-listener': 'true' },
     });
     expect(() => synthesize(input(spec))).toThrow(/port 53 is TCP and UDP/);
   });

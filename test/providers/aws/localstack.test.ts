@@ -252,6 +252,7 @@ describe.skipIf(!endpoint)(
           { port: 53, nodePort: 30053, protocol: 'TCP' },
           { port: 53, nodePort: 30053, protocol: 'UDP' },
         ],
+        annotations: { 'service.beta.kubernetes.io/aws-load-balancer-enable-tcp-udp-listener': 'true' },
       });
       await p.ensure(base);
       expect(count.calls).toContain('CreateListener');
@@ -259,7 +260,7 @@ describe.skipIf(!endpoint)(
       const userSg = sgs.SecurityGroups?.[0]?.GroupId ?? '';
       expect(userSg).toMatch(/^sg-/);
       count.reset();
-      await p.ensure({ ...base, providerOptions: serviceOptions({ 'service.beta.kubernetes.io/aws-load-balancer-security-groups': userSg }) });
+      await p.ensure({ ...base, providerOptions: serviceOptions({ 'service.beta.kubernetes.io/aws-load-balancer-security-groups': userSg, 'service.beta.kubernetes.io/aws-load-balancer-enable-tcp-udp-listener': 'true' }) });
       expect(count.writes()).toEqual(['SetSecurityGroups', 'DeleteSecurityGroup']);
       await p.delete(ref);
       expect(await tagged()).toEqual([]);

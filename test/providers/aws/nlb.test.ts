@@ -2,6 +2,7 @@
 // requests for create, update, no-op and delete, and ownership (nothing untagged is
 // touched).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseAwsOptions } from '../../../src/providers/aws/annotations.js';
 import { ProviderError } from '../../../src/providers/types.js';
 import type { FakeAws } from './fake-aws.js';
 import { CLUSTER, NLB_CREATE_WRITES, nlbSpec, nodes, provider, seededFake, SVC_REF } from './support.js';
@@ -167,7 +168,7 @@ describe('NLB create', () => {
     expect(fake.all('CreateTargetGroup').map((r) => r.params['Protocol'])).toEqual(['TCP', 'TLS']);
   });
 
-  it('TCP and UDP on one port become a TCP_UDP listener and target group, with both protocols in the SG', async () => {
+  it('TCP and UDP on one port with enable-tcp-udp-listener become a TCP_UDP listener and target group, with both protocols in the SG', async () => {
     const p = provider();
     await p.ensure(
       nlbSpec({
@@ -175,11 +176,46 @@ describe('NLB create', () => {
           { port: 53, nodePort: 30053, protocol: 'TCP' },
           { port: 53, nodePort: 30053, protocol: 'UDP' },
         ],
+        annotations: { 'service.beta.kubernetes.io/aws-load-balancer-enable-tcp-udp-listener': 'true' },
       }),
     );
     expect(fake.all('CreateTargetGroup').map((r) => r.params['Protocol'])).toEqual(['TCP_UDP']);
     expect(fake.all('CreateListener').map((r) => r.params['Protocol'])).toEqual(['TCP_UDP']);
     expect(fake.last('AuthorizeSecurityGroupIngress')?.params).toMatchObject({ 'IpPermissions.1.IpProtocol': 'tcp', 'IpPermissions.2.IpProtocol': 'udp' });
+  });
+
+  // aws-load-balancer-controller v3.5 pkg/service/model_build_listener.go shouldUseTCPUDP: the
+  // annotation, else the EnableTCPUDPListener feature gate (off by default, pkg/config/feature_gates.go).
+  it('TCP and UDP on one port without enable-tcp-udp-listener (or with "false") are refused before any write, naming the annotation', async () => {
+    const asked: Record<string, string>[] = [{}, { 'service.beta.kubernetes.io/aws-load-balancer-enable-tcp-udp-listener': 'false' }];
+    for (const annotations of asked) {
+      fake.resetLog();
+      const spec = nlbSpec({
+        ports: [
+          { port: 53, nodePort: 30053, protocol: 'TCP' },
+          { port: 53, nodePort: 30053, protocol: 'UDP' },
+        ],
+        annotations,
+      });
+      const err = await provider().ensure(spec).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ProviderError);
+      expect((err as ProviderError).message).toMatch(
+        /port 53 is both TCP and UDP; an NLB has one listener per port, so they need one TCP_UDP listener: set service\.beta\.kubernetes\.io\/aws-load-balancer-enable-tcp-udp-listener: "true"/,
+      );
+      expect((err as ProviderError).message.includes('(it is "false")')).toBe(Object.keys(annotations).length > 0);
+      expect(fake.writes()).toEqual([]);
+    }
+  });
+
+  it('enable-tcp-udp-listener is read (no "not implemented" Warning) and must be a boolean', () => {
+    const key = 'service.beta.kubernetes.io/aws-load-balancer-enable-tcp-udp-listener';
+    const on = parseAwsOptions({ [key]: 'true' }, 'Service');
+    expect(on.ok && [on.options.tcpUdpListener, on.options.ignoredAnnotations]).toEqual([true, undefined]);
+    const bad = parseAwsOptions({ [key]: 'yes please' }, 'Service');
+    expect(!bad.ok && bad.errors.map((e) => ('annotation' in e ? e.annotation : ''))).toEqual([key]);
   });
 
   it('externalTrafficPolicy Local: the HTTP health check on healthCheckNodePort /healthz, with NLB success codes', async () => {

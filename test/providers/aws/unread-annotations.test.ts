@@ -4,6 +4,8 @@
 // docs/guide/ingress/annotations.md) stops the object before anything is created.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAwsOptions } from '../../../src/providers/aws/annotations.js';
+import { unreadAnnotationsCondition } from '../../../src/controller/service-model.js';
+import { service } from '../../controller/fixtures.js';
 import type { FakeAws } from './fake-aws.js';
 import { nlbSpec, provider, seededFake } from './support.js';
 
@@ -75,5 +77,21 @@ describe('the Warning reaches the object', () => {
       },
     ]);
     expect((await p.ensure(spec)).notices).toBeUndefined();
+  });
+});
+
+describe('the Service condition (#16: "and, for Services, the condition")', () => {
+  it('lbc.dev/UnreadAnnotations True names what the AWS provider does not read; none: no condition', () => {
+    const p = provider();
+    const typo = service('web', { type: 'LoadBalancer', ports: [{ port: 80, nodePort: 30080 }] }, { 'service.beta.kubernetes.io/aws-load-balancer-healthcheck-pth': '/healthz' });
+    expect(unreadAnnotationsCondition(p, typo)).toEqual({
+      type: 'lbc.dev/UnreadAnnotations',
+      status: 'True',
+      reason: 'AnnotationsNotRead',
+      message:
+        'service.beta.kubernetes.io/aws-load-balancer-healthcheck-pth: not an annotation lbc reads (did you mean service.beta.kubernetes.io/aws-load-balancer-healthcheck-path?); it is ignored',
+    });
+    const fine = service('web', { type: 'LoadBalancer', ports: [{ port: 80, nodePort: 30080 }] }, { 'service.beta.kubernetes.io/aws-load-balancer-healthcheck-path': '/healthz' });
+    expect(unreadAnnotationsCondition(p, fine)).toBeUndefined();
   });
 });
