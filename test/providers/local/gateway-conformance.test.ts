@@ -11,6 +11,9 @@ import { selfSignedCert } from '../../../src/devcluster/tls.js';
 import type { GatewayPort, HttpFilter, HttpRouteRule, WeightedBackend } from '../../../src/model/gateway.js';
 import type { TargetSet } from '../../../src/model/spec.js';
 import { gatewaySpec, httpBackend, httpGet, ipOf, ipSet, onCleanup, prefix, provider, to, waitFor, type Backend } from './support.js';
+import { APP, build, gateway as gatewayObject, httpListener, httpRoute, INFRA, ns, parent, WEB } from '../../controller/gateway/fixtures.js';
+import { slice } from '../../controller/fixtures.js';
+import type { GatewayModelInput } from '../../../src/controller/gateway-model.js';
 
 const POOL = '127.241.67.0/24';
 let nextIp = 1;
@@ -31,6 +34,31 @@ async function httpSet(name: string): Promise<{ b: Backend; ts: TargetSet }> {
   const b = await httpBackend(name, backendIp());
   return { b, ts: ipSet(name, 'HTTP', [b.target]) };
 }
+
+/**
+ * Runs the suite's manifests through the Gateway builder, with each base Service's
+ * EndpointSlice pointing at a real backend here, and serves the result: the same path
+ * from manifests to answers the suite exercises, minus the cluster.
+ */
+async function serveManifests(input: Partial<GatewayModelInput> & Pick<GatewayModelInput, 'gateway'>, backendNames: readonly string[]): Promise<{ ip: string; backends: Map<string, Backend> }> {
+  const backends = new Map<string, Backend>();
+  const endpointSlices = [];
+  for (const key of backendNames) {
+    const [namespace, name] = key.includes('/') ? (key.split('/') as [string, string]) : [INFRA, key];
+    const b = await httpBackend(name, backendIp());
+    backends.set(key, b);
+    endpointSlices.push(slice(name, [{ name: 'http', port: b.port }], [{ ip: b.host }], { namespace }));
+  }
+  const r = build({ ...input, endpointSlices });
+  if (!r.spec) throw new Error(`the builder serves nothing: ${r.problem}`);
+  const p = await provider({ addressPool: POOL });
+  return { ip: ipOf(await p.ensure(r.spec)), backends };
+}
+
+// The Gateways of the suite's base/manifests.yaml.
+const sameNamespace = gatewayObject('same-namespace', [httpListener()]);
+const backendNamespaces = gatewayObject('backend-namespaces', [httpListener({ allowedRoutes: { namespaces: { from: 'Selector', selector: { matchLabels: { 'gateway-conformance': 'backend' } } } } })]);
+const baseNamespaces = [ns(INFRA, { 'gateway-conformance': 'infra' }), ns(APP, { 'gateway-conformance': 'backend' }), ns(WEB, { 'gateway-conformance': 'backend' })];
 
 const seenBy = (body: string): { name: string; headers: Record<string, string> } => JSON.parse(body) as { name: string; headers: Record<string, string> };
 
@@ -219,5 +247,34 @@ describe('GatewayHTTPSAndTLSPassthroughSamePort', () => {
       s.on('error', reject);
     });
     expect(passthrough).toEqual({ cn: 'tcp-backend-own', line: 'tcp-backend:hello' });
+  });
+});
+
+describe('HTTPRouteCrossNamespace', () => {
+  it('a route in gateway-conformance-web-backend attached to backend-namespaces sends / to web-backend in its own namespace', async () => {
+    const route = httpRoute('cross-namespace', { parentRefs: [parent('backend-namespaces', { namespace: INFRA })], rules: [{ backendRefs: [{ name: 'web-backend', port: 8080 }] }] }, WEB);
+    const { ip } = await serveManifests({ gateway: backendNamespaces, routes: { http: [route] }, namespaces: baseNamespaces }, [`${WEB}/web-backend`]);
+    const r = await httpGet(ip, 80, '/');
+    expect([r.status, seenBy(r.body).name]).toEqual([200, 'web-backend']);
+  });
+});
+
+describe('HTTPRouteExactPathMatching (upstream short name HTTPExactPathMatching)', () => {
+  it('exact-matching: /one and /two reach v1 and v2; /, /one/example, /two/ and /Two are 404', async () => {
+    const route = httpRoute('exact-matching', {
+      parentRefs: [parent('same-namespace')],
+      rules: [
+        { matches: [{ path: { type: 'Exact', value: '/one' } }], backendRefs: [{ name: 'infra-backend-v1', port: 8080 }] },
+        { matches: [{ path: { type: 'Exact', value: '/two' } }], backendRefs: [{ name: 'infra-backend-v2', port: 8080 }] },
+      ],
+    });
+    const { ip } = await serveManifests({ gateway: sameNamespace, routes: { http: [route] }, namespaces: baseNamespaces }, ['infra-backend-v1', 'infra-backend-v2']);
+    const answer = async (path: string): Promise<[number, string | undefined]> => {
+      const r = await httpGet(ip, 80, path);
+      return [r.status, r.status === 200 ? seenBy(r.body).name : undefined];
+    };
+    expect(await answer('/one')).toEqual([200, 'infra-backend-v1']);
+    expect(await answer('/two')).toEqual([200, 'infra-backend-v2']);
+    for (const path of ['/', '/one/example', '/two/', '/Two']) expect([path, ...(await answer(path))]).toEqual([path, 404, undefined]);
   });
 });
