@@ -12,8 +12,9 @@ import type { GatewayPort, HttpFilter, HttpRouteRule, WeightedBackend } from '..
 import type { TargetSet } from '../../../src/model/spec.js';
 import { gatewaySpec, httpBackend, httpGet, ipOf, ipSet, onCleanup, prefix, provider, to, waitFor, type Backend } from './support.js';
 import { APP, build, gateway as gatewayObject, httpListener, httpRoute, INFRA, ns, parent, WEB } from '../../controller/gateway/fixtures.js';
-import { slice } from '../../controller/fixtures.js';
+import { slice, tlsSecret } from '../../controller/fixtures.js';
 import type { GatewayModelInput } from '../../../src/controller/gateway-model.js';
+import type { LocalProvider } from '../../../src/providers/local/index.js';
 
 const POOL = '127.241.67.0/24';
 let nextIp = 1;
@@ -40,7 +41,11 @@ async function httpSet(name: string): Promise<{ b: Backend; ts: TargetSet }> {
  * EndpointSlice pointing at a real backend here, and serves the result: the same path
  * from manifests to answers the suite exercises, minus the cluster.
  */
-async function serveManifests(input: Partial<GatewayModelInput> & Pick<GatewayModelInput, 'gateway'>, backendNames: readonly string[]): Promise<{ ip: string; backends: Map<string, Backend> }> {
+async function serveManifests(
+  input: Partial<GatewayModelInput> & Pick<GatewayModelInput, 'gateway'>,
+  backendNames: readonly string[],
+  p?: LocalProvider,
+): Promise<{ ip: string; backends: Map<string, Backend> }> {
   const backends = new Map<string, Backend>();
   const endpointSlices = [];
   for (const key of backendNames) {
@@ -51,8 +56,7 @@ async function serveManifests(input: Partial<GatewayModelInput> & Pick<GatewayMo
   }
   const r = build({ ...input, endpointSlices });
   if (!r.spec) throw new Error(`the builder serves nothing: ${r.problem}`);
-  const p = await provider({ addressPool: POOL });
-  return { ip: ipOf(await p.ensure(r.spec)), backends };
+  return { ip: ipOf(await (p ?? (await provider({ addressPool: POOL }))).ensure(r.spec)), backends };
 }
 
 // The Gateways of the suite's base/manifests.yaml.
@@ -276,5 +280,79 @@ describe('HTTPRouteExactPathMatching (upstream short name HTTPExactPathMatching)
     expect(await answer('/one')).toEqual([200, 'infra-backend-v1']);
     expect(await answer('/two')).toEqual([200, 'infra-backend-v2']);
     for (const path of ['/', '/one/example', '/two/', '/Two']) expect([path, ...(await answer(path))]).toEqual([path, 404, undefined]);
+  });
+});
+
+describe('HTTPRouteRedirectPortAndScheme, the suite\'s three Gateways (same-namespace, …-with-http-listener-on-8080, …-with-https-listener)', () => {
+  it('each route\'s Location: the asked port, else the scheme\'s well-known one, else the listener\'s; 80 with http and 443 with https left out', async () => {
+    const p = await provider({ addressPool: POOL });
+    const redirects = (route: string, gw: string, cases: [string, { scheme?: 'http' | 'https'; port?: number }][]) =>
+      httpRoute(route, {
+        parentRefs: [parent(gw)],
+        rules: cases.map(([path, over]) => ({ matches: [{ path: { type: 'PathPrefix', value: path } }], filters: [{ type: 'RequestRedirect', requestRedirect: { hostname: 'example.org', ...over } }] })),
+      });
+    const on80 = redirects('http-route-for-listener-on-port-80', 'same-namespace', [
+      ['/scheme-nil-and-port-nil', {}],
+      ['/scheme-nil-and-port-80', { port: 80 }],
+      ['/scheme-nil-and-port-8080', { port: 8080 }],
+      ['/scheme-https-and-port-nil', { scheme: 'https' }],
+      ['/scheme-https-and-port-443', { scheme: 'https', port: 443 }],
+      ['/scheme-https-and-port-8443', { scheme: 'https', port: 8443 }],
+    ]);
+    const on8080 = redirects('http-route-for-listener-on-port-8080', 'same-namespace-with-http-listener-on-8080', [
+      ['/scheme-nil-and-port-nil', {}],
+      ['/scheme-nil-and-port-80', { port: 80 }],
+      ['/scheme-https-and-port-nil', { scheme: 'https' }],
+    ]);
+    const on443 = redirects('http-route-for-listener-on-port-443', 'same-namespace-with-https-listener', [
+      ['/scheme-nil-and-port-nil', {}],
+      ['/scheme-nil-and-port-443', { port: 443 }],
+      ['/scheme-nil-and-port-8443', { port: 8443 }],
+      ['/scheme-http-and-port-nil', { scheme: 'http' }],
+      ['/scheme-http-and-port-80', { scheme: 'http', port: 80 }],
+      ['/scheme-http-and-port-8080', { scheme: 'http', port: 8080 }],
+    ]);
+    const gw8080 = gatewayObject('same-namespace-with-http-listener-on-8080', [httpListener({ port: 8080 })]);
+    const gw443 = gatewayObject('same-namespace-with-https-listener', [
+      httpListener({ name: 'https', port: 443, protocol: 'HTTPS', tls: { certificateRefs: [{ group: '', kind: 'Secret', name: 'tls-validity-checks-certificate' }] } }),
+    ]);
+    const ip80 = (await serveManifests({ gateway: sameNamespace, routes: { http: [on80] } }, [], p)).ip;
+    const ip8080 = (await serveManifests({ gateway: gw8080, routes: { http: [on8080] } }, [], p)).ip;
+    // The fixture Secret's PEM is only parsed by the builder; the listener needs a usable one.
+    const cert = selfSignedCert({ ips: [], dns: ['example.org'] }, 'tls-validity-checks-certificate');
+    const secrets = [tlsSecret('tls-validity-checks-certificate', { crt: cert.certPem, key: cert.keyPem }, undefined, INFRA)];
+    const ip443 = (await serveManifests({ gateway: gw443, routes: { http: [on443] }, secrets }, [], p)).ip;
+
+    const location = async (ip: string, port: number, path: string): Promise<[number, string | undefined]> => {
+      const r = await httpGet(ip, port, path);
+      return [r.status, r.headers.location];
+    };
+    expect(await location(ip80, 80, '/scheme-nil-and-port-nil')).toEqual([302, 'http://example.org/scheme-nil-and-port-nil']);
+    expect(await location(ip80, 80, '/scheme-nil-and-port-80')).toEqual([302, 'http://example.org/scheme-nil-and-port-80']);
+    expect(await location(ip80, 80, '/scheme-nil-and-port-8080')).toEqual([302, 'http://example.org:8080/scheme-nil-and-port-8080']);
+    expect(await location(ip80, 80, '/scheme-https-and-port-nil')).toEqual([302, 'https://example.org/scheme-https-and-port-nil']);
+    expect(await location(ip80, 80, '/scheme-https-and-port-443')).toEqual([302, 'https://example.org/scheme-https-and-port-443']);
+    expect(await location(ip80, 80, '/scheme-https-and-port-8443')).toEqual([302, 'https://example.org:8443/scheme-https-and-port-8443']);
+
+    expect(await location(ip8080, 8080, '/scheme-nil-and-port-nil')).toEqual([302, 'http://example.org:8080/scheme-nil-and-port-nil']);
+    expect(await location(ip8080, 8080, '/scheme-nil-and-port-80')).toEqual([302, 'http://example.org/scheme-nil-and-port-80']);
+    expect(await location(ip8080, 8080, '/scheme-https-and-port-nil')).toEqual([302, 'https://example.org/scheme-https-and-port-nil']);
+
+    // The suite sends these over TLS with SNI and Host example.org.
+    const tlsLocation = (path: string) =>
+      new Promise<[number, string | undefined]>((resolve, reject) => {
+        const req = httpsRequest({ host: ip443, port: 443, path, servername: 'example.org', headers: { host: 'example.org' }, rejectUnauthorized: false, agent: false }, (res) => {
+          res.resume();
+          resolve([res.statusCode ?? 0, res.headers.location]);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await tlsLocation('/scheme-nil-and-port-nil')).toEqual([302, 'https://example.org/scheme-nil-and-port-nil']);
+    expect(await tlsLocation('/scheme-nil-and-port-443')).toEqual([302, 'https://example.org/scheme-nil-and-port-443']);
+    expect(await tlsLocation('/scheme-nil-and-port-8443')).toEqual([302, 'https://example.org:8443/scheme-nil-and-port-8443']);
+    expect(await tlsLocation('/scheme-http-and-port-nil')).toEqual([302, 'http://example.org/scheme-http-and-port-nil']);
+    expect(await tlsLocation('/scheme-http-and-port-80')).toEqual([302, 'http://example.org/scheme-http-and-port-80']);
+    expect(await tlsLocation('/scheme-http-and-port-8080')).toEqual([302, 'http://example.org:8080/scheme-http-and-port-8080']);
   });
 });
