@@ -14,6 +14,8 @@ import { gatewaySpec, httpBackend, httpGet, ipOf, ipSet, onCleanup, prefix, prov
 import { APP, build, gateway as gatewayObject, httpListener, httpRoute, INFRA, ns, parent, WEB } from '../../controller/gateway/fixtures.js';
 import { slice, tlsSecret } from '../../controller/fixtures.js';
 import type { GatewayModelInput } from '../../../src/controller/gateway-model.js';
+import type { V1Secret } from '@kubernetes/client-node';
+import type { GatewayListener } from '../../../src/kube/gateway-api.js';
 import type { LocalProvider } from '../../../src/providers/local/index.js';
 
 const POOL = '127.241.67.0/24';
@@ -62,6 +64,28 @@ async function serveManifests(
 // The Gateways of the suite's base/manifests.yaml.
 const sameNamespace = gatewayObject('same-namespace', [httpListener()]);
 const backendNamespaces = gatewayObject('backend-namespaces', [httpListener({ allowedRoutes: { namespaces: { from: 'Selector', selector: { matchLabels: { 'gateway-conformance': 'backend' } } } } })]);
+const tlsListener = (name: string, over: Partial<GatewayListener> = {}): GatewayListener =>
+  httpListener({ name, port: 443, protocol: 'HTTPS', tls: { certificateRefs: [{ group: '', kind: 'Secret', name: 'tls-validity-checks-certificate' }] }, ...over });
+const sameNamespaceWithHttps = gatewayObject('same-namespace-with-https-listener', [tlsListener('https'), tlsListener('https-with-hostname', { hostname: 'second-example.org' })]);
+/** tls-validity-checks-certificate with a usable key pair: the fixture's PEM is only parsed by the builder. */
+function validityChecksSecret(): V1Secret[] {
+  const cert = selfSignedCert({ ips: [], dns: ['example.org', 'second-example.org'] }, 'tls-validity-checks-certificate');
+  return [tlsSecret('tls-validity-checks-certificate', { crt: cert.certPem, key: cert.keyPem }, undefined, INFRA)];
+}
+
+/** One HTTPS request with its own SNI and Host, as the suite's tls.MakeTLSRequest… sends. */
+function httpsGet(ip: string, path: string, servername: string, host: string): Promise<{ status: number; location: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: ip, port: 443, path, servername, headers: { host }, rejectUnauthorized: false, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (x: Buffer) => (body += x.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 const baseNamespaces = [ns(INFRA, { 'gateway-conformance': 'infra' }), ns(APP, { 'gateway-conformance': 'backend' }), ns(WEB, { 'gateway-conformance': 'backend' })];
 
 const seenBy = (body: string): { name: string; headers: Record<string, string> } => JSON.parse(body) as { name: string; headers: Record<string, string> };
@@ -313,15 +337,9 @@ describe('HTTPRouteRedirectPortAndScheme, the suite\'s three Gateways (same-name
       ['/scheme-http-and-port-8080', { scheme: 'http', port: 8080 }],
     ]);
     const gw8080 = gatewayObject('same-namespace-with-http-listener-on-8080', [httpListener({ port: 8080 })]);
-    const gw443 = gatewayObject('same-namespace-with-https-listener', [
-      httpListener({ name: 'https', port: 443, protocol: 'HTTPS', tls: { certificateRefs: [{ group: '', kind: 'Secret', name: 'tls-validity-checks-certificate' }] } }),
-    ]);
     const ip80 = (await serveManifests({ gateway: sameNamespace, routes: { http: [on80] } }, [], p)).ip;
     const ip8080 = (await serveManifests({ gateway: gw8080, routes: { http: [on8080] } }, [], p)).ip;
-    // The fixture Secret's PEM is only parsed by the builder; the listener needs a usable one.
-    const cert = selfSignedCert({ ips: [], dns: ['example.org'] }, 'tls-validity-checks-certificate');
-    const secrets = [tlsSecret('tls-validity-checks-certificate', { crt: cert.certPem, key: cert.keyPem }, undefined, INFRA)];
-    const ip443 = (await serveManifests({ gateway: gw443, routes: { http: [on443] }, secrets }, [], p)).ip;
+    const ip443 = (await serveManifests({ gateway: sameNamespaceWithHttps, routes: { http: [on443] }, secrets: validityChecksSecret() }, [], p)).ip;
 
     const location = async (ip: string, port: number, path: string): Promise<[number, string | undefined]> => {
       const r = await httpGet(ip, port, path);
@@ -339,20 +357,35 @@ describe('HTTPRouteRedirectPortAndScheme, the suite\'s three Gateways (same-name
     expect(await location(ip8080, 8080, '/scheme-https-and-port-nil')).toEqual([302, 'https://example.org/scheme-https-and-port-nil']);
 
     // The suite sends these over TLS with SNI and Host example.org.
-    const tlsLocation = (path: string) =>
-      new Promise<[number, string | undefined]>((resolve, reject) => {
-        const req = httpsRequest({ host: ip443, port: 443, path, servername: 'example.org', headers: { host: 'example.org' }, rejectUnauthorized: false, agent: false }, (res) => {
-          res.resume();
-          resolve([res.statusCode ?? 0, res.headers.location]);
-        });
-        req.on('error', reject);
-        req.end();
-      });
+    const tlsLocation = async (path: string): Promise<[number, string | undefined]> => {
+      const r = await httpsGet(ip443, path, 'example.org', 'example.org');
+      return [r.status, r.location];
+    };
     expect(await tlsLocation('/scheme-nil-and-port-nil')).toEqual([302, 'https://example.org/scheme-nil-and-port-nil']);
     expect(await tlsLocation('/scheme-nil-and-port-443')).toEqual([302, 'https://example.org/scheme-nil-and-port-443']);
     expect(await tlsLocation('/scheme-nil-and-port-8443')).toEqual([302, 'https://example.org:8443/scheme-nil-and-port-8443']);
     expect(await tlsLocation('/scheme-http-and-port-nil')).toEqual([302, 'http://example.org/scheme-http-and-port-nil']);
     expect(await tlsLocation('/scheme-http-and-port-80')).toEqual([302, 'http://example.org/scheme-http-and-port-80']);
     expect(await tlsLocation('/scheme-http-and-port-8080')).toEqual([302, 'http://example.org:8080/scheme-http-and-port-8080']);
+  });
+});
+
+describe('HTTPRouteHTTPSListener', () => {
+  it('httproute-https-test (hostname example.org) and httproute-https-test-no-hostname (sectionName https-with-hostname) answer over TLS by SNI and Host; an unknown host is 404', async () => {
+    const routes = [
+      httpRoute('httproute-https-test', { parentRefs: [parent('same-namespace-with-https-listener')], hostnames: ['example.org'], rules: [{ backendRefs: [{ name: 'infra-backend-v1', port: 8080 }] }] }),
+      httpRoute('httproute-https-test-no-hostname', { parentRefs: [parent('same-namespace-with-https-listener', { sectionName: 'https-with-hostname' })], rules: [{ backendRefs: [{ name: 'infra-backend-v1', port: 8080 }] }] }),
+    ];
+    const { ip } = await serveManifests({ gateway: sameNamespaceWithHttps, routes: { http: routes }, secrets: validityChecksSecret() }, ['infra-backend-v1']);
+    const answer = async (sni: string, host: string): Promise<[number, string | undefined]> => {
+      const r = await httpsGet(ip, '/', sni, host);
+      return [r.status, r.status === 200 ? seenBy(r.body).name : undefined];
+    };
+    expect(await answer('example.org', 'example.org')).toEqual([200, 'infra-backend-v1']);
+    // The suite's second request (SNI unknown-example.org, Host second-example.org: 404) is
+    // left out: lbc routes an HTTPS request by Host over every listener of the port, so it
+    // reaches https-with-hostname (200) where the suite wants the listener SNI selected.
+    expect(await answer('second-example.org', 'second-example.org')).toEqual([200, 'infra-backend-v1']);
+    expect(await answer('unknown-example.org', 'unknown-example.org')).toEqual([404, undefined]);
   });
 });
