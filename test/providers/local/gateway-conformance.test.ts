@@ -4,6 +4,7 @@
 // answers. Rules are GatewaySpec as controller/gateway builds them (the builder side of the
 // same tests is in test/controller/gateway-conformance.test.ts). LB pool 127.241.67.0/24,
 // backends on 127.0.67.x.
+import * as grpc from '@grpc/grpc-js';
 import { request as httpsRequest } from 'node:https';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { describe, expect, it } from 'vitest';
@@ -11,8 +12,8 @@ import { selfSignedCert } from '../../../src/devcluster/tls.js';
 import type { GatewayPort, HttpFilter, HttpRouteRule, WeightedBackend } from '../../../src/model/gateway.js';
 import type { TargetSet } from '../../../src/model/spec.js';
 import { gatewaySpec, httpBackend, httpGet, ipOf, ipSet, onCleanup, prefix, provider, to, waitFor, type Backend } from './support.js';
-import { APP, build, gateway as gatewayObject, httpListener, httpRoute, INFRA, ns, parent, WEB } from '../../controller/gateway/fixtures.js';
-import { slice, tlsSecret } from '../../controller/fixtures.js';
+import { APP, build, services as baseServices, gateway as gatewayObject, httpListener, httpRoute, INFRA, ns, parent, WEB } from '../../controller/gateway/fixtures.js';
+import { service, slice, tlsSecret } from '../../controller/fixtures.js';
 import type { GatewayModelInput } from '../../../src/controller/gateway-model.js';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { GatewayListener } from '../../../src/kube/gateway-api.js';
@@ -387,5 +388,79 @@ describe('HTTPRouteHTTPSListener', () => {
     // reaches https-with-hostname (200) where the suite wants the listener SNI selected.
     expect(await answer('second-example.org', 'second-example.org')).toEqual([200, 'infra-backend-v1']);
     expect(await answer('unknown-example.org', 'unknown-example.org')).toEqual([404, undefined]);
+  });
+});
+
+describe('GRPCRouteHeaderMatching', () => {
+  // The suite's echo service; the body is JSON here since only the path and metadata route.
+  const echo = '/gateway_api_conformance.echo_basic.grpcecho.GrpcEcho/Echo';
+  const json = { serialize: (v: unknown) => Buffer.from(JSON.stringify(v)), deserialize: (b: Buffer) => JSON.parse(b.toString()) as { backend?: string } };
+
+  async function grpcBackend(name: string): Promise<{ ip: string; port: number }> {
+    const server = new grpc.Server();
+    server.addService(
+      { Echo: { path: echo, requestStream: false, responseStream: false, requestSerialize: json.serialize, requestDeserialize: json.deserialize, responseSerialize: json.serialize, responseDeserialize: json.deserialize } },
+      { Echo: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { backend: name }) },
+    );
+    const ip = backendIp();
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${ip}:0`, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    onCleanup(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
+    return { ip, port };
+  }
+
+  it('grpc-header-matching: each metadata set of the suite reaches its backend, or is Unimplemented when no rule matches', async () => {
+    const to1 = [{ name: 'grpc-infra-backend-v1', port: 8080 }];
+    const to2 = [{ name: 'grpc-infra-backend-v2', port: 8080 }];
+    const h = (pairs: [string, string][]) => ({ headers: pairs.map(([name, value]) => ({ name, value })) });
+    // grpcroute-header-matching.yaml: the rules of httproute-header-matching.yaml as metadata
+    // matches, to grpc-infra-backend-v1/v2.
+    const route = {
+      metadata: { name: 'grpc-header-matching', namespace: INFRA, generation: 1, creationTimestamp: '2026-01-01T00:00:00Z' as never },
+      spec: {
+        parentRefs: [parent('same-namespace')],
+        rules: [
+          { matches: [h([['version', 'one']])], backendRefs: to1 },
+          { matches: [h([['version', 'two']])], backendRefs: to2 },
+          { matches: [h([['version', 'two'], ['color', 'orange']])], backendRefs: to1 },
+          { matches: [h([['color', 'blue']]), h([['color', 'green']])], backendRefs: to1 },
+          { matches: [h([['color', 'red']]), h([['color', 'yellow']])], backendRefs: to2 },
+        ],
+      },
+    };
+    const [v1, v2] = await Promise.all([grpcBackend('grpc-infra-backend-v1'), grpcBackend('grpc-infra-backend-v2')]);
+    const grpcService = (name: string) => service(name, { type: 'ClusterIP', ports: [{ name: 'grpc', port: 8080, targetPort: 3000 as never, appProtocol: 'kubernetes.io/h2c' }] }, undefined, INFRA);
+    const r = build({
+      gateway: sameNamespace,
+      routes: { grpc: [route] },
+      services: [...baseServices, grpcService('grpc-infra-backend-v1'), grpcService('grpc-infra-backend-v2')],
+      endpointSlices: [
+        slice('grpc-infra-backend-v1', [{ name: 'grpc', port: v1!.port }], [{ ip: v1!.ip }], { namespace: INFRA }),
+        slice('grpc-infra-backend-v2', [{ name: 'grpc', port: v2!.port }], [{ ip: v2!.ip }], { namespace: INFRA }),
+      ],
+    });
+    if (!r.spec) throw new Error(`the builder serves nothing: ${r.problem}`);
+    const ip = ipOf(await (await provider({ addressPool: POOL })).ensure(r.spec));
+    const client = new grpc.Client(`${ip}:80`, grpc.credentials.createInsecure());
+    onCleanup(() => client.close());
+    const answer = (md: Record<string, string>) =>
+      new Promise<string>((resolve) => {
+        const metadata = new grpc.Metadata();
+        for (const [k, v] of Object.entries(md)) metadata.set(k, v);
+        client.makeUnaryRequest(echo, json.serialize, json.deserialize, {}, metadata, (e, v) => resolve(e ? `code ${grpc.status[e.code]}` : String(v?.backend)));
+      });
+    const cases: [Record<string, string>, string][] = [
+      [{ Version: 'one' }, 'grpc-infra-backend-v1'],
+      [{ Version: 'two' }, 'grpc-infra-backend-v2'],
+      [{ Version: 'two', Color: 'orange' }, 'grpc-infra-backend-v1'],
+      [{ Version: 'two', Color: 'blue' }, 'grpc-infra-backend-v2'],
+      [{ Color: 'orange' }, 'code UNIMPLEMENTED'],
+      [{ 'Some-Other-Header': 'one' }, 'code UNIMPLEMENTED'],
+      [{ Color: 'blue' }, 'grpc-infra-backend-v1'],
+      [{ Color: 'green' }, 'grpc-infra-backend-v1'],
+      [{ Color: 'red' }, 'grpc-infra-backend-v2'],
+      [{ Color: 'yellow' }, 'grpc-infra-backend-v2'],
+      [{ Color: 'purple' }, 'code UNIMPLEMENTED'],
+    ];
+    for (const [md, expected] of cases) expect([md, await answer(md)]).toEqual([md, expected]);
   });
 });
