@@ -464,3 +464,30 @@ describe('GRPCRouteHeaderMatching', () => {
     for (const [md, expected] of cases) expect([md, await answer(md)]).toEqual([md, expected]);
   });
 });
+
+describe('HTTPRouteServiceTypes', () => {
+  it('service-types: headless, manual Endpoints and manual EndpointSlices, with and without a cluster IP, all answer from infra-backend-v1', async () => {
+    const names = ['manual-endpoints', 'manual-endpointslices', 'headless', 'headless-manual-endpoints', 'headless-manual-endpointslices'];
+    const route = httpRoute('service-types', {
+      parentRefs: [parent('same-namespace')],
+      rules: names.map((n) => ({ matches: [{ path: { type: 'Exact' as const, value: `/${n}` } }], backendRefs: [{ name: n, port: 8080 }] })),
+    });
+    const ports = [{ name: 'first-port', protocol: 'TCP', port: 8080, targetPort: 3000 as never }];
+    const svcs = names.map((n) => service(n, { ...(n.startsWith('headless') ? { clusterIP: 'None' } : {}), ...(n === 'headless' ? { selector: { app: 'infra-backend-v1' } } : {}), ports }, undefined, INFRA));
+    const v1 = await httpBackend('infra-backend-v1', backendIp());
+    // The pod's address in every slice: the EndpointSlice controller writes headless's, the
+    // test writes the two manual slices, and the Endpoints of the *-manual-endpoints Services
+    // reach lbc as the slices kube-controller-manager's endpointslice-mirroring writes from
+    // them (lbc, like kube-proxy, reads EndpointSlices only).
+    const slices = names.map((n) =>
+      slice(n, [{ name: 'first-port', port: v1.port }], [{ ip: v1.host, ready: true }], { namespace: INFRA, name: n.endsWith('endpointslices') ? n : `${n}-x7k2q` }),
+    );
+    const r = build({ gateway: sameNamespace, routes: { http: [route] }, services: [...baseServices, ...svcs], endpointSlices: slices });
+    if (!r.spec) throw new Error(`the builder serves nothing: ${r.problem}`);
+    const ip = ipOf(await (await provider({ addressPool: POOL })).ensure(r.spec));
+    for (const n of names) {
+      const res = await httpGet(ip, 80, `/${n}`);
+      expect([n, res.status, seenBy(res.body).name]).toEqual([n, 200, 'infra-backend-v1']);
+    }
+  });
+});
