@@ -45,6 +45,12 @@ export interface HttpRequestFacts {
   readonly method: string;
   /** A header's value by lower-case name, repeated values joined with `, `. */
   header(name: string): string | undefined;
+  /**
+   * On an HTTPS port, the server name the client's TLS handshake sent: it, not Host,
+   * selects the listener, whose routes then match by Host (conformance
+   * HTTPRouteHTTPSListener: SNI unknown-example.org with Host second-example.org is 404).
+   */
+  readonly sni?: string | undefined;
 }
 
 export interface HttpMatch<L extends HttpGatewayListener = HttpGatewayListener> {
@@ -309,7 +315,7 @@ export class HttpPortMatcher<L extends HttpGatewayListener = HttpGatewayListener
 
   match(req: HttpRequestFacts): HttpPortMatch<L> {
     const host = normalizeHost(req.host);
-    const compiled = (this.listeners.length === 1 && !this.listeners[0]?.hostname ? this.listeners[0] : listenersFor(this.listeners, host))?.c;
+    const compiled = (this.listeners.length === 1 && !this.listeners[0]?.hostname ? this.listeners[0] : listenersFor(this.listeners, req.sni ? normalizeHost(req.sni) : host))?.c;
     if (!compiled) return { kind: 'no-listener' };
     const q = req.url.indexOf('?');
     const rawPath = q >= 0 ? req.url.slice(0, q) : req.url;

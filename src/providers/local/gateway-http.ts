@@ -66,6 +66,12 @@ interface Edits {
   readonly mirrors: TargetSetRuntime[];
 }
 
+/** The TLS server name of the request's connection (HTTP/2's compat socket forwards it too). */
+function serverName(req: L7Request): string | undefined {
+  const name = (req.socket as { servername?: unknown } | null | undefined)?.servername;
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
 export class GatewayHttpRoutes {
   private readonly matcher: HttpPortMatcher<HttpGatewayListener>;
   private readonly pickers = new Map<HttpRouteRule, WeightedPicker<WeightedBackend>>();
@@ -81,7 +87,7 @@ export class GatewayHttpRoutes {
   resolve(req: L7Request, proto: 'http' | 'https'): L7Decision {
     const url = req.url ?? '/';
     const host = requestHost(req);
-    const m = this.matcher.match({ host, url, method: req.method ?? 'GET', header: (n) => headerValue(req, n) });
+    const m = this.matcher.match({ host, url, method: req.method ?? 'GET', header: (n) => headerValue(req, n), ...(proto === 'https' ? { sni: serverName(req) } : {}) });
     if (m.kind !== 'rule') return notFound;
     const { rule, match } = m;
     const edits: Edits = { request: [], response: [], mirrors: [] };

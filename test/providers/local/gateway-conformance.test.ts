@@ -383,9 +383,8 @@ describe('HTTPRouteHTTPSListener', () => {
       return [r.status, r.status === 200 ? seenBy(r.body).name : undefined];
     };
     expect(await answer('example.org', 'example.org')).toEqual([200, 'infra-backend-v1']);
-    // The suite's second request (SNI unknown-example.org, Host second-example.org: 404) is
-    // left out: lbc routes an HTTPS request by Host over every listener of the port, so it
-    // reaches https-with-hostname (200) where the suite wants the listener SNI selected.
+    // SNI selects the listener, Host the route within it: the catch-all listener has no route for second-example.org.
+    expect(await answer('unknown-example.org', 'second-example.org')).toEqual([404, undefined]);
     expect(await answer('second-example.org', 'second-example.org')).toEqual([200, 'infra-backend-v1']);
     expect(await answer('unknown-example.org', 'unknown-example.org')).toEqual([404, undefined]);
   });
