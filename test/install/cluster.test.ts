@@ -125,9 +125,12 @@ describe.skipIf(!KUBECONFIG || !HAS_KUBECTL)('install on a real cluster (needs K
     await expect(asController.core.listConfigMapForAllNamespaces()).rejects.toMatchObject({ code: 403 });
 
     const configMap = objects.find((o) => o.kind === 'ConfigMap') as KubeObject & { data: Record<string, string> };
-    const config = parse(configMap.data['config.yaml']!) as { providers: { class?: string }[]; defaultClass?: string; ingress?: { controllerName: string } };
+    const config = parse(configMap.data['config.yaml']!) as { providers: { class?: string }[]; defaultClass?: string; ingress?: { controllerName: string }; gateway?: { controllerName: string } };
     config.providers[0]!.class = CLASS;
+    // Only this test's objects: the other suites' Services, Ingresses and Gateways (their
+    // GatewayClasses name lbc's default controllerName) are not this controller's to touch.
     config.ingress = { controllerName: CLASS };
+    config.gateway = { controllerName: CLASS };
     delete config.defaultClass;
     writeFileSync(join(dir, 'config.yaml'), stringify(config));
 
