@@ -138,7 +138,12 @@ export class GatewayReconciler implements LoadBalancerReconciler {
     const { deps, lifecycle } = this;
     const gw = deps.fresh.resolve(key, deps.gateways.get(key));
     const cls = gw ? deps.gatewayClasses.get(gw.spec?.gatewayClassName ?? '') : undefined;
-    if (!gw || !isOurGatewayClass(cls, deps.config.gateway.controllerName) || gw.metadata?.deletionTimestamp) return this.teardown(key, gw, flight);
+    const ours = isOurGatewayClass(cls, deps.config.gateway.controllerName);
+    // A class naming another controller (another lbc install's too, which puts the same
+    // finalizer): its Gateways are not this process's to release, unless it served them
+    // (the class moved away), as Ingresses addressed elsewhere (LoadBalancerLifecycle.handOver).
+    if (gw && cls && !ours && !lifecycle.holds(gw)) return DONE;
+    if (!gw || !ours || gw.metadata?.deletionTimestamp) return this.teardown(key, gw, flight);
     const owner = providerOfGatewayClass(cls, deps.config);
     const provider = owner.ok ? deps.providers.byName(owner.provider) : undefined;
     if (!owner.ok || !provider) {

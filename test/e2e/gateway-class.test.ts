@@ -6,7 +6,8 @@
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installGatewayApiCrds } from '../support/gateway-crds.js';
-import type { GatewayClass } from '../../src/kube/gateway-api.js';
+import { FINALIZER as LBC_FINALIZER } from '../../src/controller/reconcile.js';
+import type { Gateway, GatewayClass } from '../../src/kube/gateway-api.js';
 import { E2E, eventually } from './harness.js';
 
 const GROUP = 'gateway.networking.k8s.io';
@@ -73,6 +74,28 @@ describe('GatewayClass', () => {
     expect(other.metadata?.finalizers ?? []).toEqual([]);
     expect(e.provider('mem').loadBalancers().some((l) => l.ref.kind === 'Gateway' && l.ref.name === 'theirs')).toBe(false);
     await deleteGateway('theirs');
+  });
+
+  it("leaves another install's Gateway, lbc's finalizer included, as it is, even while it is deleted", async () => {
+    // The other install put lbc's finalizer (the same name for every install) on its Gateway.
+    await custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: 'v1',
+      namespace: e.ns,
+      plural: 'gateways',
+      body: { apiVersion: `${GROUP}/v1`, kind: 'Gateway', metadata: { name: 'held', finalizers: [LBC_FINALIZER] }, spec: { gatewayClassName: theirs, listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] } },
+    });
+    const read = (): Promise<Gateway> => custom.getNamespacedCustomObject({ group: GROUP, version: 'v1', namespace: e.ns, plural: 'gateways', name: 'held' }) as Promise<Gateway>;
+    e.controller.enqueueAll();
+    await e.controller.idle();
+    await deleteGateway('held');
+    e.controller.enqueueAll();
+    await e.controller.idle();
+    const held = await read();
+    expect(held.metadata?.deletionTimestamp).toBeDefined();
+    expect(held.metadata?.finalizers).toEqual([LBC_FINALIZER]);
+    expect(held.status?.conditions ?? []).toEqual([]);
+    await custom.patchNamespacedCustomObject({ group: GROUP, version: 'v1', namespace: e.ns, plural: 'gateways', name: 'held', body: [{ op: 'remove', path: '/metadata/finalizers' }] });
   });
 
   it('holds the gateway-exists finalizer while Gateways of the class exist, and drops it with the last one', async () => {

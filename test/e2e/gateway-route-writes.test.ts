@@ -8,7 +8,7 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/c
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HTTPRoute } from '../../src/kube/gateway-api.js';
 import type { WriteClients } from '../../src/kube/client.js';
-import { createLbcGatewayClass, installGatewayApiCrds } from '../support/gateway-crds.js';
+import { deleteGateways, createLbcGatewayClass, installGatewayApiCrds } from '../support/gateway-crds.js';
 import { E2E, eventually } from './harness.js';
 
 const GROUP = 'gateway.networking.k8s.io';
@@ -78,11 +78,12 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await custom?.deleteClusterCustomObject({ group: GROUP, version: 'v1', plural: 'gatewayclasses', name: className }).catch(() => {});
   await custom?.patchNamespacedCustomObject(
     { group: GROUP, version: 'v1', namespace: e.ns, plural: 'gateways', name: 'gw', body: [{ op: 'remove', path: '/metadata/finalizers' }] },
     setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
   ).catch(() => {});
+  if (custom) await deleteGateways(custom, e.ns).catch(() => {});
+  await custom?.deleteClusterCustomObject({ group: GROUP, version: 'v1', plural: 'gatewayclasses', name: className }).catch(() => {});
   await e?.stop();
 });
 

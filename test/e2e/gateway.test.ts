@@ -7,7 +7,7 @@
 // the route.
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLbcGatewayClass, installGatewayApiCrds } from '../support/gateway-crds.js';
+import { deleteGateways, createLbcGatewayClass, installGatewayApiCrds } from '../support/gateway-crds.js';
 import type { GatewaySpec } from '../../src/model/spec.js';
 import type { Gateway, GatewayClass, HTTPRoute } from '../../src/kube/gateway-api.js';
 import { E2E, eventually, hasOurFinalizer } from './harness.js';
@@ -37,6 +37,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  if (custom) await deleteGateways(custom, e.ns).catch(() => {});
   await custom?.deleteClusterCustomObject({ group: GROUP, version: 'v1', plural: 'gatewayclasses', name: className }).catch(() => {});
   await e?.stop();
 });

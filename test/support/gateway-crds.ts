@@ -33,6 +33,19 @@ export async function installGatewayApiCrds(kc: KubeConfig, timeoutMs = 20_000):
 }
 
 /** A GatewayClass of lbc's controllerName whose parametersRef names the lbc provider `provider`. */
+/**
+ * Deletes the namespace's Gateways and waits until they are gone (lbc released them), so that
+ * deleting their GatewayClass afterwards leaves no Gateway without a class for every lbc
+ * running on the cluster (other suites' too) to wonder about.
+ */
+export async function deleteGateways(custom: CustomObjectsApi, namespace: string, timeoutMs = 20_000): Promise<void> {
+  const api = { group: GROUP, version: 'v1', namespace, plural: 'gateways' };
+  const list = async (): Promise<string[]> => ((await custom.listNamespacedCustomObject(api)) as { items: { metadata?: { name?: string } }[] }).items.map((g) => g.metadata?.name ?? '');
+  for (const name of await list()) await custom.deleteNamespacedCustomObject({ ...api, name }).catch(() => {});
+  const deadline = Date.now() + timeoutMs;
+  while ((await list()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+}
+
 export async function createLbcGatewayClass(custom: CustomObjectsApi, name: string, provider: string): Promise<void> {
   await custom.createClusterCustomObject({
     group: GROUP,
