@@ -21,7 +21,7 @@
 // controller per measured phase, DIR/<n>-<phase>.cpuprofile), LBC_BENCH_PHASES=cold (only
 // the cold start, on Services created with no controller running: the quick loop for
 // profiling the controller's per-Service cost), LBC_BENCH_SERVICES (1000) and LBC_BENCH_NODES
-// (100): how many of each; with LBC_BENCH_PHASES=cold the Nodes are created before the
+// (100): how many of each; LBC_BENCH_NODE_FLAGS: more node flags for the controller (space-separated); with LBC_BENCH_PHASES=cold the Nodes are created before the
 // controller starts, so that its peak RSS is read with every spec targeting them all
 // (5000 Services over 500 Nodes is the size the memory limit in deploy/ is checked at).
 import type { V1Service } from '@kubernetes/client-node';
@@ -36,7 +36,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { validateConfig, type LbcConfig } from '../src/config/config.js';
 import { Controller } from '../src/controller/controller.js';
 import { FINALIZER } from '../src/controller/reconcile.js';
-import { CONTROLLER_SEMI_SPACE_MB } from '../src/install/workloads.js';
+import { CONTROLLER_MALLOC_ARENA_MAX, CONTROLLER_SEMI_SPACE_MB } from '../src/install/workloads.js';
 import { makeClients, reuseConnections } from '../src/kube/client.js';
 import { buildProviders } from '../src/providers/registry.js';
 import type { MemoryProvider } from '../src/providers/memory/index.js';
@@ -312,8 +312,10 @@ class ChildController {
 
   static async spawn(entry: string, init: ChildInit): Promise<ChildController> {
     // node's flags as the manifests run the controller with (the heap limit aside: the bench has no pod limit).
-    const execArgv = [`--max-semi-space-size=${CONTROLLER_SEMI_SPACE_MB}`, ...(process.env.LBC_BENCH_GC ? ['--expose-gc'] : [])];
-    const proc = fork(entry, [CHILD_FLAG], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const execArgv = [`--max-semi-space-size=${CONTROLLER_SEMI_SPACE_MB}`, ...(process.env.LBC_BENCH_GC ? ['--expose-gc'] : []), ...(process.env.LBC_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
+    // The image's environment too (Dockerfile ENV MALLOC_ARENA_MAX).
+    const env = { ...process.env, MALLOC_ARENA_MAX: String(CONTROLLER_MALLOC_ARENA_MAX) };
+    const proc = fork(entry, [CHILD_FLAG], { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const c = new ChildController(proc);
     await new Promise<void>((resolve, reject) => {
       proc.once('message', (m: { rssMb?: number }) => {

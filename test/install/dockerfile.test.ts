@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IMAGE_ENTRYPOINT, NONROOT_UID } from '../../src/install/workloads.js';
+import { CONTROLLER_MALLOC_ARENA_MAX, IMAGE_ENTRYPOINT, NONROOT_UID } from '../../src/install/workloads.js';
 import { addonPath } from '../../src/providers/metal/speaker/packet-socket.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -71,6 +71,10 @@ describe('Dockerfile', () => {
     // The controller's command repeats it with a heap flag added.
     expect(IMAGE_ENTRYPOINT).toEqual(JSON.parse(entry.slice('ENTRYPOINT'.length)));
     expect(runtime.lines.some((l) => l.startsWith('CMD'))).toBe(false);
+  });
+
+  it("the runtime environment caps glibc's malloc arenas at what the cold-start bench measured (the bench's controller runs with the same)", () => {
+    expect(runtime.lines.filter((l) => l.startsWith('ENV MALLOC_ARENA_MAX'))).toEqual([`ENV MALLOC_ARENA_MAX=${CONTROLLER_MALLOC_ARENA_MAX}`]);
   });
 
   it('what the build copies exists and is not excluded; what was built or installed here is', () => {
