@@ -36,7 +36,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { validateConfig, type LbcConfig } from '../src/config/config.js';
 import { Controller } from '../src/controller/controller.js';
 import { FINALIZER } from '../src/controller/reconcile.js';
-import { CONTROLLER_MALLOC_ARENA_MAX, CONTROLLER_SEMI_SPACE_MB } from '../src/install/workloads.js';
+import { CONTROLLER_GC_FLAGS, CONTROLLER_MALLOC_ARENA_MAX } from '../src/install/workloads.js';
 import { makeClients, reuseConnections } from '../src/kube/client.js';
 import { buildProviders } from '../src/providers/registry.js';
 import type { MemoryProvider } from '../src/providers/memory/index.js';
@@ -312,7 +312,7 @@ class ChildController {
 
   static async spawn(entry: string, init: ChildInit): Promise<ChildController> {
     // node's flags as the manifests run the controller with (the heap limit aside: the bench has no pod limit).
-    const execArgv = [`--max-semi-space-size=${CONTROLLER_SEMI_SPACE_MB}`, ...(process.env.LBC_BENCH_GC ? ['--expose-gc'] : []), ...(process.env.LBC_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
+    const execArgv = [...CONTROLLER_GC_FLAGS, ...(process.env.LBC_BENCH_GC ? ['--expose-gc'] : []), ...(process.env.LBC_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
     // The image's environment too (Dockerfile ENV MALLOC_ARENA_MAX).
     const env = { ...process.env, MALLOC_ARENA_MAX: String(CONTROLLER_MALLOC_ARENA_MAX) };
     const proc = fork(entry, [CHILD_FLAG], { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

@@ -24,7 +24,8 @@ if (controller && floor) {
 // `scale` (not in the default run): a cold start with 5000 LoadBalancer Services over 500
 // Nodes, then 100 Nodes joining, against the API floor for 5000 Services.
 // LBC_BENCH_SERVICES and LBC_BENCH_NODES change the size: a cluster whose node-port range
-// is kube-apiserver's default (30000-32767, as ../shared/kube's) admits 2768 such Services.
+// is kube-apiserver's default (30000-32767, as ../shared/kube's) admits 2768 such Services;
+// bench/wide-node-ports.sh runs it on ../shared/kube with room for 12768.
 if (which.has('scale')) {
   const services = Number(process.env.LBC_BENCH_SERVICES ?? 5000);
   const scale = await benchController({ services, nodes: Number(process.env.LBC_BENCH_NODES ?? 500), joining: 100 });
