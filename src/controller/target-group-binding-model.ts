@@ -12,6 +12,19 @@ import type { AccessRule, TargetBinding } from '../model/target-binding.js';
 import { podTargets, slicesOfService } from './endpoints.js';
 import { toNodeTargets } from './nodes.js';
 
+/**
+ * ALBC's default node selector for instance targets, merged with spec.nodeSelector
+ * (docs/guide/targetgroupbinding/targetgroupbinding.md, "Default Node Selector").
+ * node.kubernetes.io/exclude-from-external-load-balancers is already out of the eligible nodes.
+ */
+const DEFAULT_NODE_SELECTOR: LabelSelector = {
+  matchExpressions: [
+    { key: 'node-role.kubernetes.io/master', operator: 'DoesNotExist' },
+    { key: 'alpha.service-controller.kubernetes.io/exclude-balancer', operator: 'DoesNotExist' },
+    { key: 'eks.amazonaws.com/compute-type', operator: 'NotIn', values: ['fargate'] },
+  ],
+};
+
 export type BindingBuild = { readonly ok: true; readonly binding: TargetBinding } | { readonly ok: false; readonly problems: readonly string[] };
 
 /** The Service port spec.serviceRef.port names: its number, or its name (as ALBC's endpoint resolver looks it up). */
@@ -83,7 +96,7 @@ export function buildTargetBinding(tgb: TargetGroupBinding, inputs: BindingInput
 
   const pods = podTargets(slicesOfService(inputs.endpointSlices, namespace, ref.name ?? ''), port);
   const selector = spec.nodeSelector as LabelSelector | undefined;
-  const nodes = selector ? inputs.nodes.filter((n) => selectorMatches(selector, n.metadata?.labels)) : inputs.nodes;
+  const nodes = inputs.nodes.filter((n) => selectorMatches(DEFAULT_NODE_SELECTOR, n.metadata?.labels) && (!selector || selectorMatches(selector, n.metadata?.labels)));
   const binding: TargetBinding = {
     ref: { namespace, name: tgb.metadata?.name ?? '', uid: tgb.metadata?.uid ?? '' },
     clusterName: inputs.clusterName,

@@ -26,7 +26,8 @@ const slices: V1EndpointSlice[] = [
   },
 ];
 const node = (name: string, pool: string): V1Node => ({ metadata: { name, labels: { pool } }, spec: { providerID: `aws:///us-east-1a/i-0${name}` } });
-const nodes = [node('aaa', 'a'), node('bbb', 'b')];
+const fargate: V1Node = { metadata: { name: 'fargate-1', labels: { pool: 'a', 'eks.amazonaws.com/compute-type': 'fargate' } }, spec: { providerID: 'aws:///us-east-1a/fargate-1' } };
+const nodes = [node('aaa', 'a'), node('bbb', 'b'), fargate];
 
 function tgb(spec: NonNullable<TargetGroupBinding['spec']>, meta: Partial<NonNullable<TargetGroupBinding['metadata']>> = {}): TargetGroupBinding {
   return { metadata: { namespace: 'shop', name: 'web-tgb', uid: 'uid-1', generation: 1, resourceVersion: '1', ...meta }, spec };
@@ -46,6 +47,7 @@ describe('buildTargetBinding', () => {
     if (!r.ok) throw new Error(r.problems.join('; '));
     expect(r.binding.podTargets.map((p) => `${p.ip}:${p.port}`)).toEqual(['10.0.1.10:8080', '10.0.1.11:8080']);
     expect(r.binding.nodeTargets?.nodePort).toBe(31080);
+    // Fargate nodes are out too, as ALBC's default node selector has them.
     expect(r.binding.nodeTargets?.nodes.map((n) => n.name)).toEqual(['aaa']);
     expect(r.binding.targetType).toBeUndefined();
     expect(r.binding.access).toEqual([
