@@ -15,6 +15,8 @@ import type { TargetGroupBinding, TargetGroupBindingWriter } from '../kube/targe
 import type { InvolvedObject } from '../kube/events.js';
 import type { TargetBinding } from '../model/target-binding.js';
 import type { Provider } from '../providers/types.js';
+
+export type BindingProvider = Provider & Required<Pick<Provider, 'bindTargets' | 'unbindTargets'>>;
 import { buildTargetBinding } from './target-group-binding-model.js';
 import { abortedByLbc, callProvider, classifyProviderFailure, describeError, DONE, RetryGate, type AppliedLb, type EventSink, type Flight, type LoadBalancerReconciler, type Outcome } from './reconcile.js';
 
@@ -39,7 +41,7 @@ export const TGB_REASONS = {
 export interface TargetGroupBindingReconcilerDeps {
   readonly clusterName: string;
   /** The provider that binds targets (the first configured one with bindTargets). */
-  readonly provider: Provider & Required<Pick<Provider, 'bindTargets' | 'unbindTargets'>>;
+  readonly provider: BindingProvider;
   readonly bindings: Pick<Cache<TargetGroupBinding>, 'get'>;
   readonly services: Pick<Cache<V1Service>, 'get'>;
   readonly endpointSlices: Pick<Cache<V1EndpointSlice>, 'byIndex'>;

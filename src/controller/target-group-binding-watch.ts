@@ -4,15 +4,13 @@
 // (not the echoes of lbc's finalizer and status writes), its Service's and that
 // Service's EndpointSlices' (by index), and, through the controller's node batching, the
 // eligible nodes for bindings with instance targets.
-import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import type { Cache, IndexFunc, KubeObject } from '../kube/cache.js';
+import type { IndexFunc, KubeObject } from '../kube/cache.js';
 import type { Informer } from '../kube/informer.js';
-import type { Logger } from '../kube/logger.js';
 import type { ResourceType } from '../kube/resources.js';
-import { TargetGroupBindings, type TargetGroupBinding, type TargetGroupBindingWriter } from '../kube/target-group-bindings.js';
+import { TargetGroupBindings, type TargetGroupBinding } from '../kube/target-group-bindings.js';
 import type { Provider } from '../providers/types.js';
-import { keyOf, type EventSink } from './reconcile.js';
-import { TargetGroupBindingReconciler } from './target-group-binding-reconciler.js';
+import { keyOf } from './reconcile.js';
+import { TargetGroupBindingReconciler, type BindingProvider, type TargetGroupBindingReconcilerDeps } from './target-group-binding-reconciler.js';
 
 export const TGB_KEY_PREFIX = 'targetgroupbinding/';
 export const TGB_BY_SERVICE = 'byService';
@@ -20,25 +18,15 @@ export const TGB_BY_SERVICE = 'byService';
 /** The Service (`namespace/name`) a binding's serviceRef names, as ALBC indexes IndexKeyServiceRefName. */
 export const bindingByService: IndexFunc<TargetGroupBinding> = (tgb) => (tgb.spec?.serviceRef?.name ? [`${tgb.metadata?.namespace ?? ''}/${tgb.spec.serviceRef.name}`] : []);
 
-export type BindingProvider = Provider & Required<Pick<Provider, 'bindTargets' | 'unbindTargets'>>;
-
 /** The provider that serves TargetGroupBindings: the first configured one that binds targets. */
 export function bindingProvider(providers: readonly Provider[]): BindingProvider | undefined {
   return providers.find((p): p is BindingProvider => p.bindTargets !== undefined && p.unbindTargets !== undefined);
 }
 
-export interface TargetGroupBindingWatchDeps {
-  readonly clusterName: string;
-  readonly provider: BindingProvider;
+/** The reconciler's, but the bindings' cache, which the watch makes. */
+export interface TargetGroupBindingWatchDeps extends Omit<TargetGroupBindingReconcilerDeps, 'bindings'> {
   /** Makes (and registers) an informer, as the controller does for its other kinds. */
   watch<T extends KubeObject>(kind: { readonly name: string; readonly resource: ResourceType<T>; readonly indexers: Record<string, IndexFunc<T>> }): Informer<T>;
-  readonly services: Pick<Cache<V1Service>, 'get'>;
-  readonly endpointSlices: Pick<Cache<V1EndpointSlice>, 'byIndex'>;
-  nodes(): readonly V1Node[];
-  readonly writer: Pick<TargetGroupBindingWriter, 'setFinalizer' | 'observe'>;
-  readonly events: EventSink;
-  readonly log: Logger;
-  readonly providerTimeoutMs: number;
   enqueue(queueKey: string): void;
   abort(queueKey: string): void;
 }
