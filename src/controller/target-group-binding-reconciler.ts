@@ -59,7 +59,13 @@ interface Applied {
   readonly targetType: 'ip' | 'instance';
   /** Warnings last told, so a rerun repeats none. */
   readonly warnings: string;
+  /** The group bound, as the spec named it. */
+  readonly group: TargetBinding['targetGroup'];
 }
+
+/** The group the spec names (ARN first, as ALBC); none: a binding that never named one has no targets anywhere, its rules may still exist. */
+const groupOf = (tgb: TargetGroupBinding): TargetBinding['targetGroup'] | undefined =>
+  tgb.spec?.targetGroupARN ? { arn: tgb.spec.targetGroupARN } : tgb.spec?.targetGroupName ? { name: tgb.spec.targetGroupName } : undefined;
 
 const bindingDigest = (b: TargetBinding): string => createHash('sha256').update(JSON.stringify(b)).digest('hex').slice(0, 16);
 
@@ -141,6 +147,15 @@ export class TargetGroupBindingReconciler implements LoadBalancerReconciler {
     const wait = this.gate.wait(key, digest);
     if (wait > 0) return { kind: 'wait', afterMs: wait };
 
+    // ALBC's webhook refuses a change of spec.targetGroupARN; lbc has none, so it moves the
+    // binding instead: the group it last filled (while this process knows it) is emptied
+    // first, or its targets would stay there with nothing to take them out.
+    if (before && JSON.stringify(before.group) !== JSON.stringify(built.binding.targetGroup)) {
+      const out = await this.unbind(key, tgb, flight, before.group);
+      if (out) return out;
+      this.applied.delete(key);
+    }
+
     let result;
     try {
       result = await callProvider(this.deps.provider.name, flight, this.deps.providerTimeoutMs, (signal) => this.deps.provider.bindTargets(built.binding, { signal }));
@@ -154,7 +169,7 @@ export class TargetGroupBindingReconciler implements LoadBalancerReconciler {
     }
     this.gate.clear(key);
     const warnings = result.warnings.join('; ');
-    this.applied.set(key, { digest, targetType: result.targetType, warnings });
+    this.applied.set(key, { digest, targetType: result.targetType, warnings, group: built.binding.targetGroup });
     this.told.delete(key);
     if (warnings !== '' && warnings !== before?.warnings) this.event(tgb, 'Warning', TGB_REASONS.warning, warnings);
     this.deps.log.info(
@@ -192,11 +207,8 @@ export class TargetGroupBindingReconciler implements LoadBalancerReconciler {
     return DONE;
   }
 
-  /** Every target out and the rules revoked; an Outcome when that failed. */
-  private async unbind(key: string, tgb: TargetGroupBinding, flight: Flight): Promise<Outcome | undefined> {
-    const spec = tgb.spec ?? {};
-    // A binding that never named a group has no targets anywhere; its rules may still exist.
-    const group = spec.targetGroupARN ? { arn: spec.targetGroupARN } : spec.targetGroupName ? { name: spec.targetGroupName } : undefined;
+  /** Every target out of `group` (by default the spec's) and the rules revoked; an Outcome when that failed. */
+  private async unbind(key: string, tgb: TargetGroupBinding, flight: Flight, group = groupOf(tgb)): Promise<Outcome | undefined> {
     const ref = { namespace: tgb.metadata?.namespace ?? '', name: tgb.metadata?.name ?? '', uid: tgb.metadata?.uid ?? '' };
     try {
       await callProvider(this.deps.provider.name, flight, this.deps.providerTimeoutMs, (signal) => this.deps.provider.unbindTargets(ref, group, { signal }));

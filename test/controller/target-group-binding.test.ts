@@ -174,6 +174,16 @@ describe('TargetGroupBindingReconciler', () => {
     expect(h.calls).toEqual([`unbind web-tgb ${ARN}`, `remove finalizer ${TGB_FINALIZER}`]);
   });
 
+  it('spec.targetGroupARN changed (ALBC refuses it at admission): the group last filled is emptied before the new one is filled', async () => {
+    const h = harness(tgb({ targetGroupARN: ARN, serviceRef: { name: 'web', port: 80 } }));
+    await h.r.reconcile('shop/web-tgb', new Flight());
+    h.calls.length = 0;
+    const next = `${ARN.slice(0, -1)}0`;
+    h.set(tgb({ targetGroupARN: next, serviceRef: { name: 'web', port: 80 } }, { generation: 2, finalizers: [TGB_FINALIZER] }));
+    await h.r.reconcile('shop/web-tgb', new Flight());
+    expect(h.calls).toEqual([`unbind web-tgb ${ARN}`, 'bind 10.0.1.10,10.0.1.11', 'observedGeneration 2']);
+  });
+
   it('the Service gone: every target out (ALBC Cleanup) and BackendNotFound, once', async () => {
     const h = harness(tgb({ targetGroupARN: ARN, serviceRef: { name: 'gone', port: 80 } }));
     await h.r.reconcile('shop/web-tgb', new Flight());
