@@ -40,6 +40,8 @@ import {
   type Outcome,
 } from './reconcile.js';
 import { ServiceReconciler } from './service-reconciler.js';
+import { TargetGroupBindingWriter, targetGroupBindingsServed } from '../kube/target-group-bindings.js';
+import { bindingProvider, bindingReconcilerKey, isBindingQueueKey, queueKeyOf as bindingQueueKeyOf, TargetGroupBindingWatch } from './target-group-binding-watch.js';
 import { selectorsOf, watchedKinds, type WatchedKind } from './watched-kinds.js';
 import { ReconcileWatchdog } from './watchdog.js';
 
@@ -184,6 +186,9 @@ export class Controller {
   gateway: GatewayWatch | undefined;
   /** Set once: a standby's sync and its election's sync may overlap, and both must wait for the Gateway watch. */
   private gatewaySetUp: Promise<void> | undefined;
+  /** aws-load-balancer-controller's TargetGroupBindings, once start() found them served and a provider binds targets. */
+  bindings: TargetGroupBindingWatch | undefined;
+  private bindingsSetUp: Promise<void> | undefined;
   private readonly env: ReconcilerEnv;
   private readonly writes: WriteClients;
   private readonly makeInformer: <T extends KubeObject>(kind: WatchedKind<T>) => Informer<T>;
@@ -355,6 +360,7 @@ export class Controller {
    */
   async sync(signal?: AbortSignal): Promise<void> {
     await (this.gatewaySetUp ??= this.setUpGateway());
+    await (this.bindingsSetUp ??= this.setUpTargetGroupBindings());
     const informers = this.informers();
     if (!this.informersStarted) {
       this.informersStarted = true;
@@ -397,6 +403,43 @@ export class Controller {
       abort: (k) => this.abort(k),
     });
     this.routes.push({ owns: isGatewayQueueKey, reconcilerKey: gatewayReconcilerKey, queueKey: gatewayQueueKeyOf, reconciler: this.gateway.reconciler });
+  }
+
+  /**
+   * Watches TargetGroupBindings when a provider binds targets (aws) and the API server
+   * serves elbv2.k8s.aws/v1beta1 (the user installed aws-load-balancer-controller's CRDs).
+   */
+  private async setUpTargetGroupBindings(): Promise<void> {
+    const provider = bindingProvider(this.opts.providers.all);
+    if (!provider) return;
+    let served: boolean;
+    try {
+      served = await targetGroupBindingsServed(this.opts.clients);
+    } catch (e) {
+      this.log.warn(`cannot tell whether the TargetGroupBinding CRD is installed, TargetGroupBindings are not served: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    if (!served) {
+      this.log.info('the TargetGroupBinding CRD (elbv2.k8s.aws/v1beta1) is not installed: TargetGroupBindings are not served');
+      return;
+    }
+    this.bindings = new TargetGroupBindingWatch({
+      clusterName: this.config.clusterName,
+      provider,
+      watch: this.makeInformer,
+      services: this.services.cache,
+      endpointSlices: this.endpointSlices.cache,
+      nodes: () => this.eligibleNodes.nodes,
+      writer: new TargetGroupBindingWriter(this.writes.custom ?? this.opts.clients.custom),
+      events: this.env.events,
+      log: this.log,
+      providerTimeoutMs: this.env.providerTimeoutMs,
+      enqueue: (k) => {
+        if (this.running) this.queue.add(k);
+      },
+      abort: (k) => this.abort(k),
+    });
+    this.routes.push({ owns: isBindingQueueKey, reconcilerKey: bindingReconcilerKey, queueKey: bindingQueueKeyOf, reconciler: this.bindings.reconciler });
   }
 
   /** Each informer and whether its first list is in (/readyz, metrics). */
@@ -473,6 +516,7 @@ export class Controller {
     for (const svc of this.services.cache.list()) if (isLoadBalancer(svc)) this.queue.add(`${SERVICE_PREFIX}${keyOf(svc)}`);
     for (const ing of this.ingresses.cache.list()) this.queue.add(groupKeyOf(ing));
     this.gateway?.enqueueAll();
+    this.bindings?.enqueueAll();
   }
 
   stats(): ControllerStats {
@@ -621,6 +665,7 @@ export class Controller {
       if (users.length > 0 && (specChanged || annotationsJson(old) !== annotationsJson(svc))) for (const ing of users) this.queue.add(groupKeyOf(ing));
       if (specChanged) this.gateway?.serviceChanged(key);
     }
+    this.bindings?.serviceChanged(key, () => !old || !svc || specJson(old) !== specJson(svc));
     if (!echo) {
       for (const s of [old, svc]) {
         const group = s?.metadata?.annotations?.[COMPANION_OF_ANNOTATION];
@@ -660,6 +705,7 @@ export class Controller {
       const ingressRecord = this.ingressReconciler.appliedRecord(group);
       if (!ingressRecord || ingressRecord.usesIpTargets || this.inflight.has(group)) this.queue.add(group);
     }
+    this.bindings?.endpointsChanged(key);
     const gateways = this.gateway?.reconciler;
     for (const g of gateways?.gatewaysUsingService(key) ?? []) {
       const queueKey = gatewayQueueKeyOf(g);

@@ -435,7 +435,7 @@ export class StatusWriter {
   }
 }
 
-function hasCauses(err: unknown): boolean {
+export function hasCauses(err: unknown): boolean {
   let body = (err as { body?: unknown }).body;
   if (typeof body === 'string') {
     try {
@@ -448,7 +448,7 @@ function hasCauses(err: unknown): boolean {
   return Array.isArray(causes) && causes.length > 0;
 }
 
-function precondition(obj: { metadata?: { resourceVersion?: string } }): object {
+export function precondition(obj: { metadata?: { resourceVersion?: string } }): object {
   const rv = obj.metadata?.resourceVersion;
   if (!rv) throw new Error('object has no resourceVersion to patch against');
   return { op: 'test', path: '/metadata/resourceVersion', value: rv };

@@ -5,6 +5,7 @@ import type { HeldAddresses } from '../model/allocation.js';
 import type { LbKind, LbRef } from '../model/ref.js';
 import type { BackendProtocol, LoadBalancerSpec, ProviderOptions, TargetType } from '../model/spec.js';
 import type { LoadBalancerStatus } from '../model/status.js';
+import type { TargetBinding, TargetBindingRef, TargetBindingResult } from '../model/target-binding.js';
 import type { GatewayFeature } from '../model/gateway-features.js';
 import type { ModelError } from '../model/validation.js';
 
@@ -192,6 +193,15 @@ export interface Provider<O extends ProviderOptions = ProviderOptions> {
    * retry. Returns the unsubscribe.
    */
   onCapacityFreed?(listener: (waiting: readonly LbRef[]) => void): () => void;
+  /**
+   * Puts a binding's targets into the user's target group (aws-load-balancer-controller's
+   * TargetGroupBinding): registers what is missing, deregisters what is no longer wanted,
+   * and converges the access rules it tagged for the binding. Never changes the group.
+   * Absent: the provider has no such groups.
+   */
+  bindTargets?(binding: TargetBinding, opts?: CallOptions): Promise<TargetBindingResult>;
+  /** Deregisters every target of the group and revokes the rules tagged for ref; succeeds when the group is gone. */
+  unbindTargets?(ref: TargetBindingRef, targetGroup: TargetBinding['targetGroup'] | undefined, opts?: CallOptions): Promise<void>;
   /** Releases clients and timers at shutdown. */
   close?(): Promise<void>;
 }

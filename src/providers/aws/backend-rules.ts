@@ -38,6 +38,8 @@ export interface ActualBackendRule {
   readonly toPort: number;
   /** The security group traffic is allowed from; undefined for CIDR or prefix-list rules. */
   readonly sourceGroupId: string | undefined;
+  /** The CIDR block traffic is allowed from (a TargetGroupBinding's ipBlock); undefined for group rules. */
+  readonly sourceCidr?: string | undefined;
   readonly tags: Tags;
 }
 
@@ -49,6 +51,7 @@ function toActual(r: SecurityGroupRule): ActualBackendRule {
     fromPort: r.FromPort ?? -1,
     toPort: r.ToPort ?? -1,
     sourceGroupId: r.ReferencedGroupInfo?.GroupId,
+    sourceCidr: r.CidrIpv4 ?? r.CidrIpv6,
     tags: fromAwsTags(r.Tags),
   };
 }
@@ -110,26 +113,31 @@ export async function describeNodeSecurityGroups(api: AwsApi, clusterName: strin
   return out.sort();
 }
 
-/** The source group the rules name: the user's groups, or lbc's managed frontend group. */
-export type RuleSource = { readonly kind: 'group'; readonly id: string } | { readonly kind: 'managed'; readonly id: string | undefined };
+/** The source the rules name: the user's groups, lbc's managed frontend group, or a CIDR block (id is the CIDR). */
+export type RuleSource = { readonly kind: 'group'; readonly id: string } | { readonly kind: 'managed'; readonly id: string | undefined } | { readonly kind: 'cidr'; readonly id: string };
 
-interface WantedRule {
+/** One port, or the range port..toPort (a TargetGroupBinding rule without a port is 0-65535). */
+export type RulePorts = BackendPort & { readonly toPort?: number };
+
+export interface WantedRule {
   readonly groupId: string;
-  readonly port: BackendPort;
+  readonly port: RulePorts;
   readonly source: RuleSource;
 }
 
 const MANAGED_PENDING = '(managed frontend group)';
 const sourceId = (s: RuleSource): string => s.id ?? MANAGED_PENDING;
-const wantedKey = (r: WantedRule): string => `${r.groupId}|${r.port.protocol}|${r.port.port}|${sourceId(r.source)}`;
-const actualKey = (r: ActualBackendRule): string =>
-  r.fromPort === r.toPort ? `${r.groupId}|${r.protocol}|${r.fromPort}|${r.sourceGroupId ?? ''}` : `${r.groupId}|${r.protocol}|${r.fromPort}-${r.toPort}|${r.sourceGroupId ?? ''}`;
+const toPortOf = (p: RulePorts): number => p.toPort ?? p.port;
+const portKey = (from: number, to: number): string => (from === to ? `${from}` : `${from}-${to}`);
+const wantedKey = (r: WantedRule): string => `${r.groupId}|${r.port.protocol}|${portKey(r.port.port, toPortOf(r.port))}|${sourceId(r.source)}`;
+const actualKey = (r: ActualBackendRule): string => `${r.groupId}|${r.protocol}|${portKey(r.fromPort, r.toPort)}|${r.sourceGroupId ?? r.sourceCidr ?? ''}`;
 
-/** Whether an existing rule (anyone's) already lets this traffic in: same source group, port inside its range. */
+/** Whether an existing rule (anyone's) already lets this traffic in: same source, ports inside its range. */
 function covers(a: ActualBackendRule, w: WantedRule): boolean {
-  if (a.groupId !== w.groupId || a.sourceGroupId === undefined || a.sourceGroupId !== w.source.id) return false;
+  const source = w.source.kind === 'cidr' ? a.sourceCidr : a.sourceGroupId;
+  if (a.groupId !== w.groupId || source === undefined || source !== w.source.id) return false;
   if (a.protocol === '-1') return true;
-  return a.protocol === w.port.protocol && a.fromPort <= w.port.port && w.port.port <= a.toPort;
+  return a.protocol === w.port.protocol && a.fromPort <= w.port.port && toPortOf(w.port) <= a.toPort;
 }
 
 export interface BackendRulesInput {
@@ -161,17 +169,24 @@ export function missingRules(wanted: readonly WantedRule[], owned: readonly Actu
   return wanted.filter((w) => !have.has(wantedKey(w)));
 }
 
-const describePort = (p: BackendPort): string => `${p.protocol}/${p.port}`;
+const describePort = (p: RulePorts): string => `${p.protocol}/${portKey(p.port, toPortOf(p))}`;
 
 export function diffBackendRules(input: BackendRulesInput): BackendRulesDiff {
-  const wanted = wantedRules(input.access, input.nodeGroups, input.sources);
+  return diffRules(wantedRules(input.access, input.nodeGroups, input.sources), input.access?.tags ?? {}, input.owned, input.foreign);
+}
+
+/**
+ * The rules to add and revoke so that the owned ones are exactly `wanted`; `foreign` are
+ * the groups' other rules (read only when some wanted rule is missing). Shared by the
+ * load balancers' backend rules and TargetGroupBindings' networking rules.
+ */
+export function diffRules(wanted: readonly WantedRule[], tags: Tags, owned: readonly ActualBackendRule[], foreign: readonly ActualBackendRule[]): BackendRulesDiff {
   const wantedKeys = new Set(wanted.map(wantedKey));
   // Someone else's rule already allowing the traffic: nothing to add, and never ours to revoke.
-  const add = missingRules(wanted, input.owned).filter((w) => !input.foreign.some((f) => !input.owned.some((o) => o.id === f.id) && covers(f, w)));
-  const remove = input.owned.filter((r) => !wantedKeys.has(actualKey(r)));
+  const add = missingRules(wanted, owned).filter((w) => !foreign.some((f) => !owned.some((o) => o.id === f.id) && covers(f, w)));
+  const remove = owned.filter((r) => !wantedKeys.has(actualKey(r)));
   const apply: Step[] = [];
   const cleanup: Step[] = [];
-  const tags = input.access?.tags ?? {};
   for (const groupId of [...new Set(add.map((w) => w.groupId))].sort()) {
     const mine = add.filter((w) => w.groupId === groupId);
     apply.push({
@@ -205,12 +220,18 @@ export function revokeStep(groupId: string, ruleIds: readonly string[], why: str
   };
 }
 
+const DESCRIPTION = 'lbc: load balancer to backends';
+
 function permissions(rules: readonly WantedRule[], sourceOf: (s: RuleSource) => string): IpPermission[] {
   return rules.map((w) => ({
     IpProtocol: w.port.protocol,
     FromPort: w.port.port,
-    ToPort: w.port.port,
-    UserIdGroupPairs: [{ GroupId: sourceOf(w.source), Description: 'lbc: load balancer to backends' }],
+    ToPort: toPortOf(w.port),
+    ...(w.source.kind !== 'cidr'
+      ? { UserIdGroupPairs: [{ GroupId: sourceOf(w.source), Description: DESCRIPTION }] }
+      : w.source.id.includes(':')
+        ? { Ipv6Ranges: [{ CidrIpv6: w.source.id, Description: DESCRIPTION }] }
+        : { IpRanges: [{ CidrIp: w.source.id, Description: DESCRIPTION }] }),
   }));
 }
 

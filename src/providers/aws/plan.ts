@@ -78,7 +78,7 @@ export interface EnsurePlan {
   readonly ctx: ApplyContext;
 }
 
-function newContext(env: PlanEnv): ApplyContext {
+export function newContext(env: Omit<PlanEnv, 'config'> & { readonly config: Pick<AwsOptions, 'dependencyTimeout'> }): ApplyContext {
   return {
     api: env.api,
     signal: env.signal,

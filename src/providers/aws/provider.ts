@@ -8,6 +8,7 @@ import type { LbKind, LbRef } from '../../model/ref.js';
 import { refKey } from '../../model/ref.js';
 import type { LoadBalancerSpec } from '../../model/spec.js';
 import type { LoadBalancerStatus } from '../../model/status.js';
+import type { TargetBinding, TargetBindingRef, TargetBindingResult } from '../../model/target-binding.js';
 import {
   ProviderError,
   toProviderError,
@@ -25,7 +26,8 @@ import { Inventory } from './inventory.js';
 import type { AwsOptions } from './options.js';
 import { clusterNameMismatch } from './cluster-name.js';
 import { instanceIdOf } from './desired.js';
-import { planDelete, planEnsure, runSteps, statusOf, type PlanEnv } from './plan.js';
+import { newContext, planDelete, planEnsure, runSteps, statusOf, type PlanEnv } from './plan.js';
+import { planBind, planUnbind, type BindEnv } from './target-group-binding.js';
 import { describeOwnedSecurityGroups } from './security-group.js';
 import { refFromTags } from './tags.js';
 import { discoverVpc, instanceMetadata, type InstanceMetadata } from './vpc.js';
@@ -134,6 +136,36 @@ export class AwsProvider implements Provider<AwsLbOptions> {
     });
   }
 
+  async bindTargets(binding: TargetBinding, opts?: CallOptions): Promise<TargetBindingResult> {
+    return this.guard(async () => {
+      if (binding.clusterName !== this.clusterName) throw new ProviderError('invalid', `binding is for cluster ${binding.clusterName}, this provider serves ${this.clusterName}`, { provider: this.name });
+      const ids = (binding.nodeTargets?.nodes ?? []).flatMap((n) => instanceIdOf(n.providerID) ?? []);
+      const env = await this.bindEnv(ids, opts);
+      const p = await planBind(binding, env);
+      await runSteps(p.steps, this.applyContext(env, p.targetGroupArn));
+      return p.result;
+    });
+  }
+
+  async unbindTargets(ref: TargetBindingRef, targetGroup: TargetBinding['targetGroup'] | undefined, opts?: CallOptions): Promise<void> {
+    return this.guard(async () => {
+      const env = await this.bindEnv([], opts);
+      const p = await planUnbind(ref, targetGroup, env);
+      await runSteps(p.steps, this.applyContext(env, p.targetGroupArn));
+    });
+  }
+
+  private async bindEnv(instanceIds: readonly string[], opts: CallOptions | undefined): Promise<BindEnv> {
+    return { api: this.api, clusterName: this.clusterName, provider: this.name, clusterVpcId: await this.clusterVpc(instanceIds, opts?.signal), signal: opts?.signal };
+  }
+
+  /** The target steps find the user's group under its own ARN. */
+  private applyContext(env: BindEnv, targetGroupArn: string | undefined) {
+    const ctx = newContext({ ...env, inventory: this.inventory, config: this.options });
+    if (targetGroupArn !== undefined) ctx.tgArns.set(targetGroupArn, targetGroupArn);
+    return ctx;
+  }
+
   async listOwned(opts?: CallOptions): Promise<readonly OwnedLoadBalancer[]> {
     return this.guard(async () => {
       const signal = opts?.signal;
@@ -185,10 +217,25 @@ export class AwsProvider implements Provider<AwsLbOptions> {
    */
   private async network(spec: LoadBalancerSpec<AwsLbOptions>, opts: CallOptions | undefined): Promise<{ env: PlanEnv; warnings: string[] }> {
     const signal = opts?.signal;
+    const ids = spec.targetSets.flatMap((ts) => (ts.type === 'instance' ? ts.targets.flatMap((n) => instanceIdOf(n.providerID) ?? []) : []));
+    const vpcId = await this.clusterVpc(ids, signal);
+    const warnings: string[] = [];
+    if (vpcId !== undefined) {
+      if (this.clusterCheck?.vpcId !== vpcId) {
+        const mismatch = await clusterNameMismatch(this.api, this.clusterName, vpcId, signal);
+        this.clusterCheck = { vpcId, mismatch };
+        if (mismatch) this.logger.warn(`${this.name}: ${mismatch}`);
+      }
+      if (this.clusterCheck.mismatch) warnings.push(this.clusterCheck.mismatch);
+    }
+    return { env: this.env(opts, vpcId), warnings };
+  }
+
+  /** The options' vpcId, else the VPC discovered once (from these instances, or this process's own). */
+  private async clusterVpc(ids: readonly string[], signal: AbortSignal | undefined): Promise<string | undefined> {
     let vpcId = this.options.vpcId;
     if (vpcId === undefined) {
       if (this.vpc === undefined) {
-        const ids = spec.targetSets.flatMap((ts) => (ts.type === 'instance' ? ts.targets.flatMap((n) => instanceIdOf(n.providerID) ?? []) : []));
         try {
           const found = await discoverVpc(this.api, this.metadata, ids, this.name, signal);
           this.vpc = { vpcId: found.vpcId };
@@ -202,16 +249,7 @@ export class AwsProvider implements Provider<AwsLbOptions> {
       }
       vpcId = this.vpc?.vpcId;
     }
-    const warnings: string[] = [];
-    if (vpcId !== undefined) {
-      if (this.clusterCheck?.vpcId !== vpcId) {
-        const mismatch = await clusterNameMismatch(this.api, this.clusterName, vpcId, signal);
-        this.clusterCheck = { vpcId, mismatch };
-        if (mismatch) this.logger.warn(`${this.name}: ${mismatch}`);
-      }
-      if (this.clusterCheck.mismatch) warnings.push(this.clusterCheck.mismatch);
-    }
-    return { env: this.env(opts, vpcId), warnings };
+    return vpcId;
   }
 
   /**

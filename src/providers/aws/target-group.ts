@@ -39,6 +39,8 @@ export interface ActualTargetGroup {
   readonly port: number;
   readonly targetType: string;
   readonly vpcId: string;
+  /** ipv4 or ipv6 (dualstack groups report ipv6); absent where not read. */
+  readonly ipAddressType?: string;
   readonly healthCheck: Partial<DesiredHealthCheck>;
   readonly loadBalancerArns: readonly string[];
   readonly tags: Tags;
@@ -64,6 +66,7 @@ function fromAws(tg: TargetGroup, tags: Tags): ActualTargetGroup {
     port: tg.Port ?? 0,
     targetType: tg.TargetType ?? '',
     vpcId: tg.VpcId ?? '',
+    ...(tg.IpAddressType !== undefined ? { ipAddressType: tg.IpAddressType } : {}),
     healthCheck: {
       ...(hcProtocol !== undefined ? { protocol: hcProtocol } : {}),
       ...(tg.HealthCheckPort !== undefined ? { port: tg.HealthCheckPort } : {}),
@@ -153,7 +156,19 @@ async function inBatches(targets: readonly DesiredTarget[], send: (batch: Target
   }
 }
 
-function targetsStep(name: string, key: string, register: readonly DesiredTarget[], deregister: readonly DesiredTarget[], warnings: readonly string[]): Step | undefined {
+/** What to register and deregister so that the group holds exactly `want`. */
+export function diffTargets(have: readonly ActualTarget[], want: readonly DesiredTarget[]): { register: DesiredTarget[]; deregister: DesiredTarget[] } {
+  // A draining target is on its way out: if it is wanted again it must be registered again.
+  const registered = new Set(have.filter((t) => t.state !== 'draining').map(targetKey));
+  const wanted = new Set(want.map(targetKey));
+  return {
+    register: want.filter((t) => !registered.has(targetKey(t))),
+    deregister: have.filter((t) => t.state !== 'draining' && !wanted.has(targetKey(t))).map((t) => ({ id: t.id, port: t.port })),
+  };
+}
+
+/** The (de)registration of one group's targets; `name` is how ctx.tgArns knows the group. */
+export function targetsStep(name: string, key: string, register: readonly DesiredTarget[], deregister: readonly DesiredTarget[], warnings: readonly string[]): Step | undefined {
   if (register.length === 0 && deregister.length === 0) return undefined;
   const fmt = (ts: readonly DesiredTarget[]) => ts.map(targetKey).join(' ');
   const detail = [
@@ -333,11 +348,7 @@ export function diffTargetGroups(actual: readonly ActualTargetGroup[], desired: 
         },
       });
     }
-    // A draining target is on its way out: if it is wanted again it must be registered again.
-    const registered = new Set((have.targets ?? []).filter((t) => t.state !== 'draining').map(targetKey));
-    const want = new Set(tg.targets.map(targetKey));
-    const register = tg.targets.filter((t) => !registered.has(targetKey(t)));
-    const deregister = (have.targets ?? []).filter((t) => t.state !== 'draining' && !want.has(targetKey(t))).map((t) => ({ id: t.id, port: t.port }));
+    const { register, deregister } = diffTargets(have.targets ?? [], tg.targets);
     const step = targetsStep(tg.name, tg.key, register, deregister, note);
     if (step) {
       targets.push(step);

@@ -114,6 +114,8 @@ interface TargetGroup {
   port: number;
   vpcId: string;
   targetType: string;
+  /** ipv4 (ELBv2's default) or ipv6. */
+  ipAddressType?: string;
   hc: Record<string, string>;
   attributes: Record<string, string>;
   targets: Map<string, { id: string; port: number }>;
@@ -325,6 +327,25 @@ export class FakeAws {
     return arn;
   }
 
+  /** A target group the user made (a TargetGroupBinding's): no lbc tags; returns its ARN. */
+  addTargetGroup(t: { name: string; targetType?: string; protocol?: string; port?: number; vpcId?: string; ipAddressType?: string; tags?: Tags }): string {
+    const arn = this.arn('targetgroup', `${t.name}/${hex(8)}`);
+    this.tgs.set(arn, {
+      arn,
+      name: t.name,
+      protocol: t.protocol ?? 'TCP',
+      port: t.port ?? 80,
+      vpcId: t.vpcId ?? 'vpc-1',
+      targetType: t.targetType ?? 'instance',
+      ...(t.ipAddressType !== undefined ? { ipAddressType: t.ipAddressType } : {}),
+      hc: { HealthCheckProtocol: 'TCP', HealthCheckPort: 'traffic-port' },
+      attributes: { 'stickiness.enabled': 'false', 'deregistration_delay.timeout_seconds': '300', 'proxy_protocol_v2.enabled': 'false' },
+      targets: new Map(),
+    });
+    this.tags.set(arn, t.tags ?? {});
+    return arn;
+  }
+
   addSecurityGroup(g: { id: string; name: string; vpcId?: string; tags?: Tags }): void {
     this.securityGroups.set(g.id, { id: g.id, name: g.name, description: 'user', vpcId: g.vpcId ?? 'vpc-1', ingress: [], tags: g.tags ?? {} });
   }
@@ -527,6 +548,7 @@ export class FakeAws {
       ProtocolVersion: tg.protocolVersion,
       LoadBalancerArns: lbArns,
       TargetType: tg.targetType,
+      IpAddressType: tg.ipAddressType ?? 'ipv4',
     };
   }
 
@@ -863,6 +885,12 @@ export class FakeAws {
       }
       case 'RegisterTargets': {
         const tg = this.mustTg(p);
+        // An instance group takes instance IDs only; ELBv2 names the first other id
+        // (ValidationError "Instance ID '10.19.173.98' is not valid", as ALBC issue #3668 shows for an ip into an instance group).
+        if (tg.targetType === 'instance') {
+          const bad = list(p['Targets']).map((t) => str(t['Id']) ?? '').find((id) => !/^i-[0-9a-f]+$/.test(id));
+          if (bad !== undefined) throw new AwsError('ValidationError', `Instance ID '${bad}' is not valid`);
+        }
         for (const t of list(p['Targets'])) {
           const id = str(t['Id']) ?? '';
           const port = Number(t['Port'] ?? tg.port);

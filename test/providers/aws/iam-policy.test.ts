@@ -230,6 +230,17 @@ describe('deploy/aws/iam-policy.json', () => {
     expect(allowed('ec2:AuthorizeSecurityGroupIngress', rule, {})).toBe(false);
   });
 
+  it('a TargetGroupBinding moves targets in and out of a group lbc did not tag, and may do nothing else to it', () => {
+    const userGroup = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/users-tg/0123456789abcdef';
+    expect(allowed('elasticloadbalancing:RegisterTargets', userGroup, {})).toBe(true);
+    expect(allowed('elasticloadbalancing:DeregisterTargets', userGroup, {})).toBe(true);
+    for (const a of ['DeleteTargetGroup', 'ModifyTargetGroup', 'ModifyTargetGroupAttributes', 'AddTags']) {
+      expect(allowed(`elasticloadbalancing:${a}`, userGroup, {}), a).toBe(false);
+    }
+    // Not a load balancer: the unconditioned grant is for target groups only.
+    expect(allowed('elasticloadbalancing:RegisterTargets', 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/users/0123', {})).toBe(false);
+  });
+
   it('the first load balancer of an account: the service-linked role for ELB and no other', () => {
     const role = 'arn:aws:iam::123456789012:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing';
     expect(allowed('iam:CreateServiceLinkedRole', role, { 'iam:AWSServiceName': 'elasticloadbalancing.amazonaws.com' })).toBe(true);
@@ -270,6 +281,15 @@ describe('deploy/aws/iam-policy.json', () => {
       if (s.Sid === 'IngressRulesOnAnySecurityGroup') {
         expect(writes).toEqual(['ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress']);
         expect(s.Resource).toBe('arn:aws:ec2:*:*:security-group/*');
+        continue;
+      }
+      // A TargetGroupBinding's target group is the user's, made without lbc's tags: lbc only
+      // moves targets in and out of it, as ALBC's docs/install/iam_policy.json grants
+      // Register/DeregisterTargets on every targetgroup/*/* without a condition. Nothing
+      // else may touch an untagged group (asserted below).
+      if (s.Sid === 'TargetGroupBindingTargetsInUserTargetGroups') {
+        expect(writes).toEqual(['elasticloadbalancing:DeregisterTargets', 'elasticloadbalancing:RegisterTargets']);
+        expect(s.Resource).toBe('arn:aws:elasticloadbalancing:*:*:targetgroup/*/*');
         continue;
       }
       // The web ACL is the user's (no lbc tag to require); which load balancer it may go on is

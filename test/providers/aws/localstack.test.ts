@@ -22,7 +22,14 @@ import {
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { DescribeLoadBalancersCommand, DescribeTagsCommand, DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  CreateTargetGroupCommand,
+  DeleteTargetGroupCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTagsCommand,
+  DescribeTargetGroupsCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -399,6 +406,67 @@ describe.skipIf(!endpoint)(
       await expect(dying.ensure(service({ ref }))).rejects.toThrow(/simulated crash/);
       await newProvider().delete(ref);
       expect(await tagged()).toEqual([]);
+    });
+
+    it('a TargetGroupBinding end to end: pods into the user\'s ip group and nodes into their instance group, the rules on the node group, no write on resync, delete empties the groups and leaves them', async () => {
+      const p = newProvider();
+      const count = countCalls(p);
+      const nodeSg = (await ec2.send(new CreateSecurityGroupCommand({ GroupName: `${CLUSTER}-nodes`, Description: 'nodes', VpcId: vpcId }))).GroupId ?? '';
+      await ec2.send(new CreateTagsCommand({ Resources: [nodeSg], Tags: [{ Key: `kubernetes.io/cluster/${CLUSTER}`, Value: 'owned' }] }));
+      const userGroup = async (name: string, TargetType: 'ip' | 'instance'): Promise<string> =>
+        (await elbv2.send(new CreateTargetGroupCommand({ Name: name, Protocol: 'TCP', Port: 8080, VpcId: vpcId, TargetType }))).TargetGroups?.[0]?.TargetGroupArn ?? '';
+      const ipArn = await userGroup(`${CLUSTER}-ip`, 'ip');
+      const instArn = await userGroup(`${CLUSTER}-inst`, 'instance');
+      const registered = async (arn: string): Promise<string[]> =>
+        ((await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }))).TargetHealthDescriptions ?? [])
+          .filter((d) => d.TargetHealth?.State !== 'draining')
+          .map((d) => `${d.Target?.Id ?? ''}:${d.Target?.Port ?? 0}`)
+          .sort();
+      const ref = { namespace: 'shop', name: 'web', uid: `uid-${CLUSTER}-tgb` };
+      const binding = (arn: string, pods: string[]) => ({
+        ref,
+        clusterName: CLUSTER,
+        service: 'web',
+        targetGroup: { arn },
+        podTargets: pods.map((ip) => ({ ip, port: 8080 })),
+        nodeTargets: { nodePort: 30080, nodes: nodes(...instances.slice(0, 2)) },
+        access: [{ from: { cidr: '10.42.0.0/16' }, protocol: 'tcp' as const, fromPort: 8080, toPort: 8080 }],
+      });
+
+      const r = await p.bindTargets(binding(ipArn, ['10.42.0.10', '10.42.0.11']));
+      expect(r).toMatchObject({ targetType: 'ip', registered: 2 });
+      expect(count.writes()).toEqual(['AuthorizeSecurityGroupIngress', 'RegisterTargets']);
+      expect(await registered(ipArn)).toEqual(['10.42.0.10:8080', '10.42.0.11:8080']);
+      const rules = (await ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [nodeSg] }] }))).SecurityGroupRules ?? [];
+      expect(rules.filter((x) => !x.IsEgress).map((x) => `${x.IpProtocol}/${x.FromPort} ${x.CidrIpv4}`)).toEqual(['tcp/8080 10.42.0.0/16']);
+
+      count.reset();
+      await p.bindTargets(binding(ipArn, ['10.42.0.10', '10.42.0.11']));
+      expect(count.writes()).toEqual([]);
+
+      count.reset();
+      await p.bindTargets(binding(ipArn, ['10.42.0.11', '10.42.0.12']));
+      expect(count.writes()).toEqual(['RegisterTargets', 'DeregisterTargets']);
+      expect(await registered(ipArn)).toEqual(['10.42.0.11:8080', '10.42.0.12:8080']);
+
+      // The instance group decides the type (spec.targetType absent): the nodes on the node port.
+      const other = { ...binding(instArn, []), ref: { ...ref, name: 'web-inst', uid: `uid-${CLUSTER}-tgb2` }, access: [] };
+      expect(await p.bindTargets(other)).toMatchObject({ targetType: 'instance', registered: 2 });
+      expect(await registered(instArn)).toEqual(instances.slice(0, 2).map((i) => `${i}:30080`).sort());
+      await expect(p.bindTargets({ ...other, targetType: 'ip' })).rejects.toThrow(/spec\.targetType is ip but target group .* has target type instance/);
+
+      count.reset();
+      await p.unbindTargets(ref, { arn: ipArn });
+      await p.unbindTargets(other.ref, { arn: instArn });
+      expect(count.writes()).toEqual(['DeregisterTargets', 'RevokeSecurityGroupIngress', 'DeregisterTargets']);
+      expect(await registered(ipArn)).toEqual([]);
+      expect(await registered(instArn)).toEqual([]);
+      // The groups are the user's: still there, never tagged.
+      const left = (await elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [ipArn, instArn] }))).TargetGroups ?? [];
+      expect(left).toHaveLength(2);
+      expect(await tagged()).toEqual([]);
+      for (const arn of [ipArn, instArn]) await elbv2.send(new DeleteTargetGroupCommand({ TargetGroupArn: arn }));
+      await ec2.send(new DeleteSecurityGroupCommand({ GroupId: nodeSg }));
     });
 
     describe('the controller (devcluster + reconcilers + the aws provider from config)', () => {
