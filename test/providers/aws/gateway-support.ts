@@ -2,7 +2,7 @@
 // Gateway `shop/edge` with an HTTP listener and an HTTPRoute canary (90/10 between two
 // Services on /api, the rest to web).
 import type { HttpFilter, HttpGatewayListener, HttpRequestMatch, HttpRouteRule, WeightedBackend } from '../../../src/model/gateway.js';
-import type { GatewaySpec, TargetSet } from '../../../src/model/spec.js';
+import type { GatewaySpec, NodeTarget, TargetSet } from '../../../src/model/spec.js';
 import { ownershipTags } from '../../../src/model/spec.js';
 import type { LbRef } from '../../../src/model/ref.js';
 import { parseAwsOptions, type AwsLbOptions } from '../../../src/providers/aws/annotations.js';
@@ -42,7 +42,7 @@ const SETS: [string, number][] = [
   ['shop/api-v2:8080', 31082],
 ];
 
-export function targetSets(): TargetSet[] {
+export function targetSets(targets: readonly NodeTarget[] = nodes('i-0aaa', 'i-0bbb')): TargetSet[] {
   return SETS.map(([name, nodePort]) => ({
     name,
     type: 'instance',
@@ -50,27 +50,30 @@ export function targetSets(): TargetSet[] {
     healthCheck: HTTP_HC,
     backend: { namespace: 'shop', service: name.split('/')[1]?.split(':')[0] ?? '', port: Number(name.split(':')[1]) },
     nodePort,
-    targets: nodes('i-0aaa', 'i-0bbb'),
+    targets,
   }));
 }
 
-export function gatewaySpec(opts: { listeners?: HttpGatewayListener[]; rules?: HttpRouteRule[]; https?: HttpGatewayListener[]; annotations?: Record<string, string> } = {}): GatewaySpec<AwsLbOptions> {
+export function gatewaySpec(
+  opts: { listeners?: HttpGatewayListener[]; rules?: HttpRouteRule[]; https?: HttpGatewayListener[]; annotations?: Record<string, string>; clusterName?: string; targets?: readonly NodeTarget[] } = {},
+): GatewaySpec<AwsLbOptions> {
+  const clusterName = opts.clusterName ?? CLUSTER;
   const http = opts.listeners ?? [{ name: 'http', rules: opts.rules ?? canaryRules() }];
   return {
     layer: 'Gateway',
     ref: GW_REF,
     provider: 'aws',
     className: 'lbc.dev/aws',
-    clusterName: CLUSTER,
+    clusterName,
     ports: [
       { protocol: 'HTTP', port: 80, listeners: http },
       ...(opts.https ? [{ protocol: 'HTTPS' as const, port: 443, listeners: opts.https.map((l) => ({ ...l, certificates: [] })) }] : []),
     ],
-    targetSets: targetSets(),
+    targetSets: targetSets(opts.targets),
     sourceRanges: [],
     requestedAddresses: [],
     ipFamilies: ['IPv4'],
-    tags: ownershipTags(CLUSTER, GW_REF),
+    tags: ownershipTags(clusterName, GW_REF),
     providerOptions: gatewayOptions(opts.annotations),
   };
 }
