@@ -770,6 +770,7 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
 
 export function synthesize(input: SynthesisInput): DesiredState {
   const spec = input.spec;
-  if (spec.layer === 'Gateway') throw new Error('Gateway load balancers are not synthesized by the AWS provider yet');
+  // Gateways have their own synthesizer (gateway-alb.ts, which builds on this file); plan.ts chooses.
+  if (spec.layer === 'Gateway') throw new Error('a Gateway spec is synthesized by synthesizeGatewayAlb (gateway-alb.ts)');
   return spec.layer === 'L4' ? synthesizeNlb(input, spec) : synthesizeAlb(input, spec);
 }
