@@ -205,6 +205,53 @@ function compileMatch(m: HttpRequestMatch): Pick<Entry, 'test' | 'needsQuery'> {
   };
 }
 
+/** Every (rule, match, hostname) triple of a listener, in the order requests try them. */
+function rankedKeys(listener: HttpGatewayListener): Keyed[] {
+  const keyed: Keyed[] = [];
+  for (const rule of listener.rules) {
+    // A rule without hostnames serves the listener's hostname (or any host).
+    const hostnames: (string | undefined)[] = rule.hostnames.length > 0 ? [...new Set(rule.hostnames.map((h) => h.toLowerCase()))] : [undefined];
+    const created = Date.parse(rule.origin.creationTimestamp);
+    const name = `${rule.origin.namespace}/${rule.origin.name}\u0000${rule.origin.kind}`;
+    rule.matches.forEach((match, mi) => {
+      const compiled = compileMatch(match);
+      for (const hostname of hostnames) {
+        const effective = hostname ?? listener.hostname;
+        keyed.push({
+          entry: { rule, match, ...compiled },
+          key: [...matchKey(match), ...hostnameKey(effective), Number.isNaN(created) ? 0 : -created],
+          origin: rule.origin,
+          name,
+          position: rule.origin.ruleIndex * 1_000 + mi,
+          hostname,
+        });
+      }
+    });
+  }
+  // Keys are computed once per entry: the sort compares numbers and one string, never parses dates.
+  return keyed.sort((a, b) => compareRank(a.key, b.key) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || a.position - b.position);
+}
+
+/** One step of a listener's precedence order: the route hostname is absent when the rule names none. */
+export interface RankedMatch {
+  readonly rule: HttpRouteRule;
+  readonly match: HttpRequestMatch;
+  readonly hostname: string | undefined;
+}
+
+/**
+ * A listener's (rule, match, hostname) triples in the order requests try them: what a
+ * provider that evaluates rules by priority (ALB) writes its priorities from.
+ */
+export function rankedMatches(listener: HttpGatewayListener): RankedMatch[] {
+  return rankedKeys(listener).map((k) => ({ rule: k.entry.rule, match: k.entry.match, hostname: k.hostname }));
+}
+
+/** Listeners most specific first (exact, wildcards by labels then length, none last): the order they claim a host. */
+export function listenersBySpecificity<L extends { readonly hostname?: string }>(listeners: readonly L[]): L[] {
+  return sortListeners(listeners);
+}
+
 /** One listener's rules, ordered and indexed by hostname. */
 class CompiledListener<L extends HttpGatewayListener> {
   private readonly exact = new Map<string, Entry[]>();
@@ -212,30 +259,7 @@ class CompiledListener<L extends HttpGatewayListener> {
   private readonly any: Entry[] = [];
 
   constructor(readonly listener: L) {
-    const keyed: Keyed[] = [];
-    for (const rule of listener.rules) {
-      // A rule without hostnames serves the listener's hostname (or any host).
-      const hostnames: (string | undefined)[] = rule.hostnames.length > 0 ? [...new Set(rule.hostnames.map((h) => h.toLowerCase()))] : [undefined];
-      const created = Date.parse(rule.origin.creationTimestamp);
-      const name = `${rule.origin.namespace}/${rule.origin.name}\u0000${rule.origin.kind}`;
-      rule.matches.forEach((match, mi) => {
-        const compiled = compileMatch(match);
-        for (const hostname of hostnames) {
-          const effective = hostname ?? listener.hostname;
-          keyed.push({
-            entry: { rule, match, ...compiled },
-            key: [...matchKey(match), ...hostnameKey(effective), Number.isNaN(created) ? 0 : -created],
-            origin: rule.origin,
-            name,
-            position: rule.origin.ruleIndex * 1_000 + mi,
-            hostname,
-          });
-        }
-      });
-    }
-    // Keys are computed once per entry: the sort compares numbers and one string, never parses dates.
-    keyed.sort((a, b) => compareRank(a.key, b.key) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || a.position - b.position);
-    keyed.forEach((k, rank) => {
+    rankedKeys(listener).forEach((k, rank) => {
       const entry: Entry = { ...k.entry, rank };
       if (k.hostname === undefined) this.any.push(entry);
       else if (k.hostname.startsWith('*.')) push(this.wildcard, k.hostname.slice(1), entry);

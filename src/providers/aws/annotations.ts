@@ -600,7 +600,10 @@ function unread(annotations: Readonly<Record<string, string>>, kind: LbKind): { 
 
 /** The provider's parseOptions: Service annotations for Services, ALB ones for Ingresses. */
 export function parseAwsOptions(annotations: Readonly<Record<string, string>>, kind: LbKind): OptionsParseResult<AwsLbOptions> {
-  const r = kind === 'Service' ? parseService(annotations) : parseIngress(annotations);
+  // A Gateway's ALB reads the Ingress (alb.ingress.kubernetes.io/) load-balancer annotations
+  // on the Gateway; what only an Ingress can mean is refused by the Gateway synthesizer.
+  const parsed = kind === 'Service' ? parseService(annotations) : parseIngress(annotations);
+  const r = kind === 'Gateway' && parsed.ok ? { ...parsed, options: { ...parsed.options, kind } } : parsed;
   const u = unread(annotations, kind);
   if (!r.ok) return u.errors.length > 0 ? { ok: false, errors: [...r.errors, ...u.errors] } : r;
   if (u.errors.length > 0) return { ok: false, errors: u.errors };

@@ -84,7 +84,17 @@ export type DesiredAction =
 export type DesiredCondition =
   | { readonly field: 'http-request-method' | 'source-ip'; readonly values: readonly string[] }
   | { readonly field: 'http-header'; readonly name: string; readonly values: readonly string[] }
-  | { readonly field: 'query-string'; readonly values: readonly { readonly key?: string; readonly value: string }[] };
+  | { readonly field: 'query-string'; readonly values: readonly { readonly key?: string; readonly value: string }[] }
+  // ELBv2's RegexValues (2025): a Gateway route's RegularExpression path and header matches.
+  | { readonly field: 'path-pattern-regex'; readonly values: readonly string[] }
+  | { readonly field: 'http-header-regex'; readonly name: string; readonly values: readonly string[] };
+
+/** ELBv2 rule transforms (2025): what a Gateway route's URLRewrite filter becomes. */
+export interface DesiredTransform {
+  readonly type: 'host-header-rewrite' | 'url-rewrite';
+  readonly regex: string;
+  readonly replace: string;
+}
 
 export interface DesiredRule {
   readonly priority: number;
@@ -94,6 +104,8 @@ export interface DesiredRule {
   /** Authentication before the action (HTTPS listeners only). */
   readonly auth?: DesiredAuth;
   readonly action: DesiredAction;
+  /** Applied to the request before it is forwarded; absent or empty: none. */
+  readonly transforms?: readonly DesiredTransform[];
 }
 
 export interface DesiredListener {
@@ -196,7 +208,7 @@ const DEFAULT_ALB_SUCCESS_CODES = '200';
 const DEFAULT_GRPC_SUCCESS_CODES = '12';
 const GRPC_HEALTH_CHECK_PATH = '/AWS.ALB/healthcheck';
 
-function healthCheckFor(ts: TargetSet, o: AwsLbOptions, layer: 'L4' | 'L7'): DesiredHealthCheck {
+export function healthCheckFor(ts: TargetSet, o: AwsLbOptions, layer: 'L4' | 'L7'): DesiredHealthCheck {
   const base = ts.healthCheck;
   const h = o.healthCheck;
   const protocol = h.protocol ?? base.protocol;
@@ -224,7 +236,7 @@ function hasLabels(n: NodeTarget, want: Readonly<Record<string, string>> | undef
   return want === undefined || Object.entries(want).every(([k, v]) => n.labels?.[k] === v);
 }
 
-function targetsOf(ts: TargetSet, warnings: string[], nodeLabels?: Readonly<Record<string, string>>): DesiredTarget[] {
+export function targetsOf(ts: TargetSet, warnings: string[], nodeLabels?: Readonly<Record<string, string>>): DesiredTarget[] {
   const out = new Map<string, DesiredTarget>();
   if (ts.type === 'instance') {
     for (const n of ts.targets) {
@@ -246,7 +258,7 @@ function targetsOf(ts: TargetSet, warnings: string[], nodeLabels?: Readonly<Reco
   return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.port - b.port));
 }
 
-function tgPort(ts: TargetSet): number {
+export function tgPort(ts: TargetSet): number {
   if (ts.type === 'instance') return ts.nodePort;
   // A named targetPort may resolve differently per pod; targets carry their own port anyway.
   return typeof ts.port === 'number' ? ts.port : 1;
@@ -256,7 +268,7 @@ function defaultCidrs(ipAddressType: IpAddressType): string[] {
   return ipAddressType === 'dualstack' ? ['0.0.0.0/0', '::/0'] : ['0.0.0.0/0'];
 }
 
-function permissions(ports: readonly { port: number; protocols: readonly ('tcp' | 'udp')[] }[], sources: readonly string[]): Permission[] {
+export function permissions(ports: readonly { port: number; protocols: readonly ('tcp' | 'udp')[] }[], sources: readonly string[]): Permission[] {
   const out: Permission[] = [];
   for (const p of ports) for (const protocol of p.protocols) for (const source of sources) out.push({ protocol, fromPort: p.port, toPort: p.port, source });
   return out;
@@ -269,12 +281,12 @@ function permissions(ports: readonly { port: number; protocols: readonly ('tcp' 
  * pkg/ingress/model_build_load_balancer.go mergeListenPortConfigs leave out 0.0.0.0/0
  * once security-group-prefix-lists is set.
  */
-function frontendSources(explicitCidrs: readonly string[], prefixLists: readonly string[], ipAddressType: IpAddressType): string[] {
+export function frontendSources(explicitCidrs: readonly string[], prefixLists: readonly string[], ipAddressType: IpAddressType): string[] {
   if (explicitCidrs.length === 0 && prefixLists.length === 0) return defaultCidrs(ipAddressType);
   return [...explicitCidrs, ...prefixLists];
 }
 
-interface Common {
+export interface Common {
   readonly tagCtx: TagContext;
   readonly warnings: string[];
   readonly invalid: (msg: string) => ProviderError;
@@ -297,7 +309,7 @@ function subnetMappings(input: SynthesisInput, c: Common): SubnetMapping[] {
   }));
 }
 
-function loadBalancer(input: SynthesisInput, c: Common, type: 'network' | 'application'): DesiredLoadBalancer {
+export function loadBalancer(input: SynthesisInput, c: Common, type: 'network' | 'application'): DesiredLoadBalancer {
   const { spec, options: o } = input;
   return {
     name: o.name ?? loadBalancerName(input.clusterName, spec.ref, o.scheme),
@@ -311,7 +323,7 @@ function loadBalancer(input: SynthesisInput, c: Common, type: 'network' | 'appli
   };
 }
 
-function managedSecurityGroup(input: SynthesisInput, c: Common, ingress: Permission[]): DesiredSecurityGroup | undefined {
+export function managedSecurityGroup(input: SynthesisInput, c: Common, ingress: Permission[]): DesiredSecurityGroup | undefined {
   if (input.userSecurityGroups.length > 0) {
     // ALBC ignores the prefix lists then; saying so keeps the user from believing them applied.
     if ((input.options.prefixLists ?? []).length > 0) {
@@ -336,7 +348,7 @@ function managedSecurityGroup(input: SynthesisInput, c: Common, ingress: Permiss
  * or every pod port for ip targets) in the group's protocol, plus a health check port
  * that is not the traffic port (always TCP: ELBv2 checks over TCP or HTTP(S)).
  */
-function backendAccess(input: SynthesisInput, c: Common, tgs: readonly DesiredTargetGroup[]): DesiredBackendAccess | undefined {
+export function backendAccess(input: SynthesisInput, c: Common, tgs: readonly DesiredTargetGroup[]): DesiredBackendAccess | undefined {
   if (!input.options.manageBackendSecurityGroupRules) return undefined;
   const ports = new Map<string, BackendPort>();
   const add = (protocol: 'tcp' | 'udp', port: number): void => {
@@ -354,7 +366,7 @@ function backendAccess(input: SynthesisInput, c: Common, tgs: readonly DesiredTa
   return { ports: sorted, tags: resourceTags(c.tagCtx, RESOURCE_BACKEND_RULE) };
 }
 
-function common(input: SynthesisInput): Common {
+export function common(input: SynthesisInput): Common {
   const warnings: string[] = [];
   return {
     warnings,
@@ -622,36 +634,40 @@ function discoveredCertificates(spec: L7Spec<AwsLbOptions>, acm: readonly AcmCer
   return found.arns;
 }
 
+/** One ALB target group for a target set, with the options that apply to it (`t`); `key` is its lbc.dev/resource tag. */
+export function albTargetGroup(input: SynthesisInput, c: Common, ts: TargetSet, t: AwsLbOptions, key: string): DesiredTargetGroup {
+  const protocol: ElbProtocol = t.backendProtocol === 'HTTPS' ? 'HTTPS' : 'HTTP';
+  const portNum = tgPort(ts);
+  return {
+    key,
+    // HTTP1 is ELBv2's default: only another version changes the name (and so replaces the group).
+    name: targetGroupName(input.clusterName, input.spec.ref, [
+      ts.type === 'instance' ? '' : ts.name,
+      protocol,
+      portNum,
+      ts.type,
+      input.vpcId,
+      ...(t.protocolVersion !== undefined && t.protocolVersion !== 'HTTP1' ? [t.protocolVersion] : []),
+    ]),
+    protocol,
+    port: portNum,
+    targetType: ts.type,
+    vpcId: input.vpcId,
+    healthCheck: healthCheckFor(ts, t, 'L7'),
+    ...(t.protocolVersion !== undefined ? { protocolVersion: t.protocolVersion } : {}),
+    attributes: { ...t.targetGroupAttributes },
+    tags: resourceTags(c.tagCtx, key),
+    targets: targetsOf(ts, c.warnings, t.targetNodeLabels),
+  };
+}
+
 function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): DesiredState {
   const c = common(input);
   const o = input.options;
   const tgs = new Map<string, DesiredTargetGroup>();
   for (const ts of spec.targetSets) {
     // A group member's (or its Service's) target-group annotations, parsed for this set alone.
-    const t = (ts.providerOptions as AwsLbOptions | undefined) ?? o;
-    const protocol: ElbProtocol = t.backendProtocol === 'HTTPS' ? 'HTTPS' : 'HTTP';
-    const portNum = tgPort(ts);
-    tgs.set(ts.name, {
-      key: ts.name,
-      // HTTP1 is ELBv2's default: only another version changes the name (and so replaces the group).
-      name: targetGroupName(input.clusterName, spec.ref, [
-        ts.type === 'instance' ? '' : ts.name,
-        protocol,
-        portNum,
-        ts.type,
-        input.vpcId,
-        ...(t.protocolVersion !== undefined && t.protocolVersion !== 'HTTP1' ? [t.protocolVersion] : []),
-      ]),
-      protocol,
-      port: portNum,
-      targetType: ts.type,
-      vpcId: input.vpcId,
-      healthCheck: healthCheckFor(ts, t, 'L7'),
-      ...(t.protocolVersion !== undefined ? { protocolVersion: t.protocolVersion } : {}),
-      attributes: { ...t.targetGroupAttributes },
-      tags: resourceTags(c.tagCtx, ts.name),
-      targets: targetsOf(ts, c.warnings, t.targetNodeLabels),
-    });
+    tgs.set(ts.name, albTargetGroup(input, c, ts, (ts.providerOptions as AwsLbOptions | undefined) ?? o, ts.name));
   }
   const tgName = (set: string): string => {
     const tg = tgs.get(set);
@@ -754,6 +770,7 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
 
 export function synthesize(input: SynthesisInput): DesiredState {
   const spec = input.spec;
-  if (spec.layer === 'Gateway') throw new Error('Gateway load balancers are not synthesized by the AWS provider yet');
+  // Gateways have their own synthesizer (gateway-alb.ts, which builds on this file); plan.ts chooses.
+  if (spec.layer === 'Gateway') throw new Error('a Gateway spec is synthesized by synthesizeGatewayAlb (gateway-alb.ts)');
   return spec.layer === 'L4' ? synthesizeNlb(input, spec) : synthesizeAlb(input, spec);
 }

@@ -20,11 +20,12 @@ import {
   type ProtocolEnum,
   type Rule,
   type RuleCondition,
+  type RuleTransform,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ProviderError } from '../types.js';
 import type { AwsApi } from './api.js';
 import { sameAuth, type DesiredAuth } from './authentication.js';
-import type { DesiredAction, DesiredCondition, DesiredListener, DesiredRule } from './desired.js';
+import type { DesiredAction, DesiredCondition, DesiredListener, DesiredRule, DesiredTransform } from './desired.js';
 import { hasCode } from './errors.js';
 import type { ApplyContext, Step } from './plan.js';
 import { toAwsTags, type Tags } from './tags.js';
@@ -39,6 +40,7 @@ export interface ActualRule {
   readonly foreignConditions: boolean;
   readonly auth?: DesiredAuth;
   readonly action: DesiredAction | undefined;
+  readonly transforms: readonly DesiredTransform[];
 }
 
 export interface ActualListener {
@@ -255,7 +257,9 @@ function fromAwsCondition(c: RuleCondition): DesiredCondition | undefined {
   const values = (v: readonly string[] | undefined): string[] => [...new Set([...(v ?? []), ...(c.Values ?? [])])].sort();
   switch (c.Field) {
     case 'http-header':
-      return c.HttpHeaderConfig?.HttpHeaderName !== undefined ? { field: 'http-header', name: c.HttpHeaderConfig.HttpHeaderName, values: values(c.HttpHeaderConfig.Values) } : undefined;
+      if (c.HttpHeaderConfig?.HttpHeaderName === undefined) return undefined;
+      if ((c.RegexValues ?? []).length > 0) return { field: 'http-header-regex', name: c.HttpHeaderConfig.HttpHeaderName, values: [...(c.RegexValues ?? [])].sort() };
+      return { field: 'http-header', name: c.HttpHeaderConfig.HttpHeaderName, values: values(c.HttpHeaderConfig.Values) };
     case 'http-request-method':
       return { field: 'http-request-method', values: values(c.HttpRequestMethodConfig?.Values) };
     case 'source-ip':
@@ -274,6 +278,7 @@ function fromAwsRule(r: Rule, tgNames: ReadonlyMap<string, string>): ActualRule 
   let foreignConditions = false;
   for (const c of r.Conditions ?? []) {
     if (c.Field === 'host-header') hosts.push(...conditionValues(c, 'host-header'));
+    else if (c.Field === 'path-pattern' && (c.RegexValues ?? []).length > 0) conditions.push({ field: 'path-pattern-regex', values: [...(c.RegexValues ?? [])].sort() });
     else if (c.Field === 'path-pattern') paths.push(...conditionValues(c, 'path-pattern'));
     else {
       const d = fromAwsCondition(c);
@@ -281,7 +286,7 @@ function fromAwsRule(r: Rule, tgNames: ReadonlyMap<string, string>): ActualRule 
       else foreignConditions = true;
     }
   }
-  return { arn: r.RuleArn ?? '', priority: Number(r.Priority), hosts, paths, conditions, foreignConditions, ...fromAwsActions(r.Actions, tgNames) };
+  return { arn: r.RuleArn ?? '', priority: Number(r.Priority), hosts, paths, conditions, foreignConditions, ...fromAwsActions(r.Actions, tgNames), transforms: fromAwsTransforms(r.Transforms) };
 }
 
 function toAwsCondition(c: DesiredCondition): RuleCondition {
@@ -294,8 +299,30 @@ function toAwsCondition(c: DesiredCondition): RuleCondition {
       return { Field: 'source-ip', SourceIpConfig: { Values: [...c.values] } };
     case 'query-string':
       return { Field: 'query-string', QueryStringConfig: { Values: c.values.map((kv) => ({ ...(kv.key !== undefined ? { Key: kv.key } : {}), Value: kv.value })) } };
+    case 'path-pattern-regex':
+      return { Field: 'path-pattern', RegexValues: [...c.values] };
+    case 'http-header-regex':
+      return { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: c.name }, RegexValues: [...c.values] };
   }
 }
+
+/** Transforms in lbc's form: one rewrite each, as lbc writes them; others (several rewrites) never equal a desired one. */
+function fromAwsTransforms(list: readonly RuleTransform[] | undefined): DesiredTransform[] {
+  return (list ?? []).map((t) => {
+    const rewrites = (t.Type === 'host-header-rewrite' ? t.HostHeaderRewriteConfig : t.UrlRewriteConfig)?.Rewrites ?? [];
+    const [first] = rewrites;
+    return { type: t.Type === 'host-header-rewrite' ? 'host-header-rewrite' : 'url-rewrite', regex: rewrites.length === 1 ? (first?.Regex ?? '') : '', replace: rewrites.length === 1 ? (first?.Replace ?? '') : '' };
+  });
+}
+
+function toAwsTransforms(list: readonly DesiredTransform[]): RuleTransform[] {
+  return list.map((t) => {
+    const config = { Rewrites: [{ Regex: t.regex, Replace: t.replace }] };
+    return t.type === 'host-header-rewrite' ? { Type: t.type, HostHeaderRewriteConfig: config } : { Type: t.type, UrlRewriteConfig: config };
+  });
+}
+
+const transformsKey = (list: readonly DesiredTransform[] | undefined): string => JSON.stringify([...(list ?? [])].map((t) => [t.type, t.regex, t.replace]).sort());
 
 function toAwsConditions(r: DesiredRule): RuleCondition[] {
   const out: RuleCondition[] = [];
@@ -320,7 +347,8 @@ function sameRule(a: ActualRule, d: DesiredRule, oidcRotated: boolean): boolean 
     sorted(a.paths) === sorted(d.paths) &&
     conditionsKey(a.conditions) === conditionsKey(d.conditions) &&
     sameAuthOf(a.auth, d.auth, oidcRotated) &&
-    sameAction(a.action, d.action)
+    sameAction(a.action, d.action) &&
+    transformsKey(a.transforms) === transformsKey(d.transforms)
   );
 }
 
@@ -429,9 +457,14 @@ function ruleSteps(listenerKey: string, arnOf: (ctx: ApplyContext) => string, ha
       steps.push({
         change: { op: 'update', resource: 'Rule', id: `${listenerKey}/${d.priority}`, fields: ['conditions', 'actions'], detail },
         run: async (ctx) => {
-          await ctx.api.elbv2('ModifyRule', (c, o) => c.send(new ModifyRuleCommand({ RuleArn: a.arn, Conditions: toAwsConditions(d), Actions: toAwsActions(d.auth, d.action, ctx) }), o), {
-            signal: ctx.signal,
-          });
+          // ModifyRule keeps transforms it is not given: they are sent when wanted, reset when no longer.
+          const transforms = d.transforms ?? [];
+          const transformFields = transforms.length > 0 ? { Transforms: toAwsTransforms(transforms) } : a.transforms.length > 0 ? { ResetTransforms: true } : {};
+          await ctx.api.elbv2(
+            'ModifyRule',
+            (c, o) => c.send(new ModifyRuleCommand({ RuleArn: a.arn, Conditions: toAwsConditions(d), Actions: toAwsActions(d.auth, d.action, ctx), ...transformFields }), o),
+            { signal: ctx.signal },
+          );
         },
       });
       continue;
@@ -448,6 +481,7 @@ function ruleSteps(listenerKey: string, arnOf: (ctx: ApplyContext) => string, ha
                 Priority: d.priority,
                 Conditions: toAwsConditions(d),
                 Actions: toAwsActions(d.auth, d.action, ctx),
+                ...((d.transforms ?? []).length > 0 ? { Transforms: toAwsTransforms(d.transforms ?? []) } : {}),
                 Tags: toAwsTags(tags),
               }),
               o,

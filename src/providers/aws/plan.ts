@@ -17,7 +17,8 @@ import type { AwsApi } from './api.js';
 import { AddTagsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { TAG_OIDC_CLIENTS } from './authentication.js';
 import { listIssuedCertificates } from './certificates.js';
-import { needsCertificateDiscovery, synthesize, type DesiredState } from './desired.js';
+import { needsCertificateDiscovery, synthesize, type DesiredState, type SynthesisInput } from './desired.js';
+import { needsGatewayCertificateDiscovery, synthesizeGatewayAlb } from './gateway-alb.js';
 import { describeTags, type Inventory } from './inventory.js';
 import { describeListeners, diffListeners, type ActualListener } from './listener.js';
 import { deleteLoadBalancerStep, describeLoadBalancers, diffLoadBalancer, findByName, loadAttributes, type ActualLoadBalancer } from './load-balancer.js';
@@ -95,7 +96,7 @@ export function newContext(env: Omit<PlanEnv, 'config'> & { readonly config: Pic
 
 function isAwsOptions(o: unknown): o is AwsLbOptions {
   const x = o as Partial<AwsLbOptions> | undefined;
-  return typeof x === 'object' && x !== null && (x.kind === 'Service' || x.kind === 'Ingress') && typeof x.scheme === 'string' && Array.isArray(x.certificateArns);
+  return typeof x === 'object' && x !== null && (x.kind === 'Service' || x.kind === 'Ingress' || x.kind === 'Gateway') && typeof x.scheme === 'string' && Array.isArray(x.certificateArns);
 }
 
 /** A spec built without this provider's parser (a test, a tool) gets the annotation defaults. */
@@ -108,6 +109,7 @@ function checkSpec(spec: LoadBalancerSpec, env: PlanEnv, options: AwsLbOptions):
   if (spec.clusterName !== env.clusterName) throw invalid(`spec is for cluster ${spec.clusterName}, this provider serves ${env.clusterName}`);
   if (spec.ref.kind === 'Service' && spec.layer !== 'L4') throw invalid('a Service becomes a Network Load Balancer, which needs an L4 spec');
   if (spec.ref.kind === 'Ingress' && spec.layer !== 'L7') throw invalid('an Ingress becomes an Application Load Balancer, which needs an L7 spec');
+  if (spec.ref.kind === 'Gateway' && spec.layer !== 'Gateway') throw invalid('a Gateway needs a Gateway spec');
   if (options.kind !== spec.ref.kind) throw invalid(`the AWS options were parsed for a ${options.kind}, the spec is for a ${spec.ref.kind}`);
 }
 
@@ -136,7 +138,7 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     scheme: options.scheme,
     vpcId: env.config.vpcId,
     requested: options.subnets ?? configured,
-    minZones: spec.layer === 'L7' ? 2 : 1,
+    minZones: spec.layer === 'L4' ? 1 : 2,
     annotation: `${annotationPrefix}subnets`,
     provider: env.provider,
     signal,
@@ -147,8 +149,9 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     ? await resolveUserSecurityGroups(api, options.securityGroups, vpcId, `${annotationPrefix}security-groups`, env.provider, signal)
     : [];
   // One ACM listing per ensure, only when an HTTPS listener has no certificate given.
-  const acmCertificates = needsCertificateDiscovery(spec as LoadBalancerSpec<AwsLbOptions>, options) ? await listIssuedCertificates(api, signal) : undefined;
-  const synthesized = synthesize({
+  const discover = needsCertificateDiscovery(spec as LoadBalancerSpec<AwsLbOptions>, options) || needsGatewayCertificateDiscovery(spec as LoadBalancerSpec<AwsLbOptions>, options);
+  const acmCertificates = discover ? await listIssuedCertificates(api, signal) : undefined;
+  const synthesisInput: SynthesisInput = {
     spec: spec as LoadBalancerSpec<AwsLbOptions>,
     options,
     clusterName: env.clusterName,
@@ -158,7 +161,8 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     userSecurityGroups,
     provider: env.provider,
     ...(acmCertificates ? { acmCertificates } : {}),
-  });
+  };
+  const synthesized = synthesisInput.spec.layer === 'Gateway' ? synthesizeGatewayAlb(synthesisInput, synthesisInput.spec) : synthesize(synthesisInput);
   // Ignored, as aws-load-balancer-controller ignores it, but not silently.
   const ignored = [
     ...(options.ignoredAnnotations ?? []),

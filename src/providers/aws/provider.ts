@@ -1,5 +1,6 @@
 // The AWS provider: Services become Network Load Balancers, Ingresses (and Ingress
-// groups) Application Load Balancers, with their target groups, listeners, rules and a
+// groups) and Gateways (HTTP and HTTPS listeners, gateway-alb.ts) Application Load
+// Balancers, with their target groups, listeners, rules and a
 // managed frontend security group. Everything it creates carries lbc's ownership tags,
 // and it changes or deletes nothing without them.
 import { authSecretNames } from './authentication.js';
@@ -28,6 +29,7 @@ import { clusterNameMismatch } from './cluster-name.js';
 import { instanceIdOf } from './desired.js';
 import { newContext, planDelete, planEnsure, runSteps, statusOf, type PlanEnv } from './plan.js';
 import { planBind, planUnbind, type BindEnv } from './target-group-binding.js';
+import { ALB_GATEWAY_FEATURES } from './gateway-alb.js';
 import { describeOwnedSecurityGroups } from './security-group.js';
 import { refFromTags } from './tags.js';
 import { discoverVpc, instanceMetadata, type InstanceMetadata } from './vpc.js';
@@ -53,7 +55,8 @@ export class AwsProvider implements Provider<AwsLbOptions> {
   readonly name: string;
   readonly type = 'aws';
   readonly capabilities: ProviderCapabilities = {
-    layers: ['L4', 'L7'],
+    layers: ['L4', 'L7', 'Gateway'],
+    gatewayFeatures: ALB_GATEWAY_FEATURES,
     targetTypes: ['instance', 'ip'],
     annotationPrefixes: [SERVICE_PREFIX, INGRESS_PREFIX],
     annotationScopes: ingressAnnotationScopes,

@@ -15,6 +15,9 @@ export const SERVICE_STACK = 'service.k8s.aws/stack';
 export const SERVICE_RESOURCE = 'service.k8s.aws/resource';
 export const INGRESS_STACK = 'ingress.k8s.aws/stack';
 export const INGRESS_RESOURCE = 'ingress.k8s.aws/resource';
+// aws-load-balancer-controller's ALB Gateway tag prefix (pkg/gateway/constants ALBGatewayTagPrefix).
+export const ALB_GATEWAY_STACK = 'gateway.k8s.aws.alb/stack';
+export const ALB_GATEWAY_RESOURCE = 'gateway.k8s.aws.alb/resource';
 
 export const RESOURCE_LB = 'LoadBalancer';
 export const RESOURCE_SG = 'ManagedLBSecurityGroup';
@@ -48,8 +51,8 @@ export interface TagContext {
  */
 export function resourceTags(ctx: TagContext, resource: string): Record<string, string> {
   const { ref } = ctx;
-  const stackTag = ref.kind === 'Service' ? SERVICE_STACK : INGRESS_STACK;
-  const resourceTag = ref.kind === 'Service' ? SERVICE_RESOURCE : INGRESS_RESOURCE;
+  const stackTag = ref.kind === 'Service' ? SERVICE_STACK : ref.kind === 'Gateway' ? ALB_GATEWAY_STACK : INGRESS_STACK;
+  const resourceTag = ref.kind === 'Service' ? SERVICE_RESOURCE : ref.kind === 'Gateway' ? ALB_GATEWAY_RESOURCE : INGRESS_RESOURCE;
   return {
     ...ctx.annotationTags,
     ...ctx.specTags,

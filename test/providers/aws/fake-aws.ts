@@ -156,8 +156,10 @@ interface Rule {
   arn: string;
   listenerArn: string;
   priority: number;
-  conditions: { field: string; values: string[]; name?: string; pairs?: { Key?: string | undefined; Value: string }[] }[];
+  conditions: { field: string; values: string[]; name?: string; pairs?: { Key?: string | undefined; Value: string }[]; regex?: string[] }[];
   actions: Action[];
+  /** Rule transforms (2025): one host-header-rewrite and one url-rewrite at most. */
+  transforms: { type: string; rewrites: { Regex: string; Replace: string }[] }[];
 }
 
 /** What a connection to 169.254.169.254 gets where no instance metadata service is. */
@@ -643,6 +645,8 @@ export class FakeAws {
       }
       if (type === 'redirect') {
         const r = (a['RedirectConfig'] ?? {}) as Record<string, string>;
+        // RedirectActionStatusCodeEnum: HTTP_301 | HTTP_302.
+        if (r['StatusCode'] !== 'HTTP_301' && r['StatusCode'] !== 'HTTP_302') throw new AwsError('ValidationError', `1 validation error detected: Value '${r['StatusCode'] ?? ''}' at 'actions.1.member.redirectConfig.statusCode' failed to satisfy constraint: Member must satisfy enum value set: [HTTP_302, HTTP_301]`);
         return {
           type,
           redirect: { Protocol: r['Protocol'] ?? '#{protocol}', Port: r['Port'] ?? '#{port}', Host: r['Host'] ?? '#{host}', Path: r['Path'] ?? '/#{path}', Query: r['Query'] ?? '#{query}', StatusCode: r['StatusCode'] ?? '' },
@@ -989,7 +993,7 @@ export class FakeAws {
         this.checkTgAssociation(l.lbArn, actions);
         this.checkAuthProtocol(l.protocol, actions);
         const arn = this.arn('listener-rule', `${l.arn.split(':listener/')[1] ?? ''}/${hex(8)}`);
-        const r: Rule = { arn, listenerArn: l.arn, priority, conditions: this.parseConditions(p['Conditions']), actions };
+        const r: Rule = { arn, listenerArn: l.arn, priority, conditions: this.parseConditions(p['Conditions']), actions, transforms: this.parseTransforms(p['Transforms']) };
         this.rules.set(arn, r);
         this.tags.set(arn, tagsOf(p['Tags']));
         return { Rules: [this.ruleXml(r)] };
@@ -998,6 +1002,10 @@ export class FakeAws {
         const r = this.rules.get(str(p['RuleArn']) ?? '');
         if (!r) throw new AwsError('RuleNotFound', 'rule not found');
         if (p['Conditions'] !== undefined) r.conditions = this.parseConditions(p['Conditions']);
+        // ELBv2 ModifyRule: "If you specify Transforms, you can't specify ResetTransforms"; given neither, they stay.
+        if (p['Transforms'] !== undefined && str(p['ResetTransforms']) === 'true') throw new AwsError('ValidationError', "If you specify Transforms, you can't specify ResetTransforms");
+        if (p['Transforms'] !== undefined) r.transforms = this.parseTransforms(p['Transforms']);
+        if (str(p['ResetTransforms']) === 'true') r.transforms = [];
         if (p['Actions'] !== undefined) {
           const actions = this.parseActions(p['Actions']);
           this.checkAuthProtocol(this.mustListener(r.listenerArn).protocol, actions);
@@ -1027,9 +1035,30 @@ export class FakeAws {
     }
   }
 
+  private parseTransforms(v: unknown): Rule['transforms'] {
+    const out = list(v).map((t) => {
+      const type = str(t['Type']) ?? '';
+      if (type !== 'host-header-rewrite' && type !== 'url-rewrite') throw new AwsError('ValidationError', `unknown transform type ${type}`);
+      const config = (type === 'host-header-rewrite' ? t['HostHeaderRewriteConfig'] : t['UrlRewriteConfig']) as Obj | undefined;
+      const rewrites = list(config?.['Rewrites']).map((r) => ({ Regex: str(r['Regex']) ?? '', Replace: str(r['Replace']) ?? '' }));
+      if (rewrites.length !== 1) throw new AwsError('ValidationError', `a ${type} transform takes one rewrite`);
+      return { type, rewrites };
+    });
+    if (new Set(out.map((t) => t.type)).size !== out.length) throw new AwsError('ValidationError', 'a rule takes one host header rewrite transform and one URL rewrite transform');
+    return out;
+  }
+
   private parseConditions(v: unknown): Rule['conditions'] {
     return list(v).map((c) => {
       const field = str(c['Field']) ?? '';
+      const regex = strings(c['RegexValues']);
+      if (regex.length > 0) {
+        // RegexValues: "Specify only when Field is http-header, host-header, or path-pattern", instead of Values.
+        if (field !== 'http-header' && field !== 'host-header' && field !== 'path-pattern') throw new AwsError('ValidationError', `RegexValues cannot be used with ${field}`);
+        const config = (c['HttpHeaderConfig'] ?? c['HostHeaderConfig'] ?? c['PathPatternConfig']) as Obj | undefined;
+        if (strings(config?.['Values']).length > 0 || strings(c['Values']).length > 0) throw new AwsError('ValidationError', 'Values and RegexValues cannot both be specified');
+        return { field, values: [], regex, ...(field === 'http-header' ? { name: str(config?.['HttpHeaderName']) ?? '' } : {}) };
+      }
       if (field === 'http-header') {
         const h = (c['HttpHeaderConfig'] ?? {}) as Obj;
         return { field, name: str(h['HttpHeaderName']) ?? '', values: strings(h['Values']) };
@@ -1050,6 +1079,7 @@ export class FakeAws {
       IsDefault: 'false',
       Conditions: r.conditions.map((c) => ({
         Field: c.field,
+        ...(c.regex !== undefined ? { RegexValues: c.regex } : {}),
         ...(c.field === 'host-header' || c.field === 'path-pattern' ? { Values: c.values } : {}),
         ...(c.field === 'host-header' ? { HostHeaderConfig: { Values: c.values } } : {}),
         ...(c.field === 'path-pattern' ? { PathPatternConfig: { Values: c.values } } : {}),
@@ -1059,6 +1089,14 @@ export class FakeAws {
         ...(c.field === 'query-string' ? { QueryStringConfig: { Values: c.pairs ?? [] } } : {}),
       })),
       Actions: r.actions.map((a) => this.actionXml(a)),
+      ...(r.transforms.length > 0
+        ? {
+            Transforms: r.transforms.map((t) => ({
+              Type: t.type,
+              [t.type === 'host-header-rewrite' ? 'HostHeaderRewriteConfig' : 'UrlRewriteConfig']: { Rewrites: t.rewrites },
+            })),
+          }
+        : {}),
     };
   }
 

@@ -1,0 +1,170 @@
+// A Gateway (GatewaySpec) → the desired ALB: one listener per HTTP or HTTPS port with a
+// 404 default (as aws-load-balancer-controller v3.5, model_build_listener.go
+// buildL7ListenerDefaultActions), the routes' rules (gateway-rules.ts), a target group
+// per backend and protocol version, ACM certificates, and the same managed security
+// group, subnets and tags as an Ingress's ALB. Pure.
+//
+// ALB or NLB: aws-load-balancer-controller tells them apart by GatewayClass
+// controllerName (gateway.k8s.aws/alb, gateway.k8s.aws/nlb), each a controller of its
+// own. lbc has one controllerName per install and a GatewayClass names a provider
+// (parametersRef lbc.dev/Provider), so the load balancer type follows from the Gateway's
+// listeners instead: HTTP and HTTPS make an ALB. TCP, UDP and TLS listeners would make
+// an NLB, which lbc does not build for Gateways yet, so the provider does not declare
+// TLSRoute, TCPRoute or UDPRoute and the builder refuses those listeners
+// (UnsupportedProtocol). A Gateway mixing both kinds will be refused here when NLBs come.
+//
+// Certificates: ALB takes ACM certificates only. The Gateway's certificate-arn annotation
+// names them; otherwise they are discovered in ACM by the HTTPS listeners' hostnames (as
+// ALBC buildInferredTLSCertARNs), or, for a listener without one, its routes' hostnames.
+// The certificateRefs Secrets are not uploaded, as for an Ingress's spec.tls, and a warning says so.
+//
+// Configuration: ALBC reads LoadBalancerConfiguration (spec.infrastructure.parametersRef),
+// which lbc does not read yet; until then the Gateway's own alb.ingress.kubernetes.io/
+// load-balancer annotations (scheme, subnets, security groups, attributes, tags,
+// certificate-arn, ssl-policy, target type, health checks) apply, and the Ingress-only ones
+// are refused.
+import type { GatewayFeature } from '../../model/gateway-features.js';
+import type { GatewayPort, HttpGatewayListener } from '../../model/gateway.js';
+import type { GatewaySpec, LoadBalancerSpec } from '../../model/spec.js';
+import { INGRESS_PREFIX, type AwsLbOptions } from './annotations.js';
+import { certificatesForHosts, type AcmCertificate } from './certificates.js';
+import {
+  albTargetGroup,
+  backendAccess,
+  common,
+  frontendSources,
+  loadBalancer,
+  managedSecurityGroup,
+  permissions,
+  type Common,
+  type DesiredListener,
+  type DesiredState,
+  type DesiredTargetGroup,
+  type SynthesisInput,
+} from './desired.js';
+import { gatewayPortRules, NOT_FOUND } from './gateway-rules.js';
+
+/**
+ * What an ALB Gateway serves, by the conformance suite's names: the core features, and of
+ * the extended ones those ALB rules can express. Left out, so the builder refuses them with
+ * the specification's reasons: GatewayStaticAddresses (ALBs have DNS names),
+ * HTTPRoutePathRedirect (ALB redirects cannot replace a path prefix), request mirrors,
+ * per-rule timeouts and response or per-backend header modification (ALB rules have none),
+ * and the TLS, TCP and UDP routes of an NLB Gateway (not built yet).
+ */
+export const ALB_GATEWAY_FEATURES: readonly GatewayFeature[] = [
+  'Gateway',
+  'HTTPRoute',
+  'ReferenceGrant',
+  'GatewayPort8080',
+  'GatewayHTTPListenerIsolation',
+  'HTTPRouteHostRewrite',
+  'HTTPRouteMethodMatching',
+  'HTTPRouteParentRefPort',
+  'HTTPRoutePathRewrite',
+  'HTTPRoutePortRedirect',
+  'HTTPRouteQueryParamMatching',
+  'HTTPRouteSchemeRedirect',
+  'GRPCRoute',
+];
+
+type HttpPort = Extract<GatewayPort, { protocol: 'HTTP' | 'HTTPS' }>;
+
+const isHttpPort = (p: GatewayPort): p is HttpPort => p.protocol === 'HTTP' || p.protocol === 'HTTPS';
+
+/** The hosts an HTTPS port's certificates are discovered for: each listener's hostname, or its routes' hostnames. */
+export function gatewayCertificateHosts(listeners: readonly HttpGatewayListener[]): string[] {
+  const hosts = listeners.flatMap((l) => (l.hostname !== undefined ? [l.hostname] : l.rules.flatMap((r) => r.hostnames)));
+  return [...new Set(hosts.map((h) => h.toLowerCase()))].sort();
+}
+
+/** Whether the adapter must read ACM for this Gateway: an HTTPS port and no certificate-arn. */
+export function needsGatewayCertificateDiscovery(spec: LoadBalancerSpec<AwsLbOptions>, o: AwsLbOptions): boolean {
+  return spec.layer === 'Gateway' && o.certificateArns.length === 0 && spec.ports.some((p) => p.protocol === 'HTTPS');
+}
+
+/** Ingress annotations that mean nothing on a Gateway, or that protect what lbc cannot yet protect there. */
+function refuseIngressOnly(o: AwsLbOptions, c: Common): void {
+  const refuse = (annotation: string, why: string): never => {
+    throw c.invalid(`${INGRESS_PREFIX}${annotation} does not apply to a Gateway: ${why}`);
+  };
+  if (o.listenPorts !== undefined) refuse('listen-ports', 'its listeners are spec.listeners');
+  if (o.sslRedirect !== undefined) refuse('ssl-redirect', 'write an HTTPRoute with a RequestRedirect filter (scheme https) on the HTTP listener');
+  if (Object.keys(o.actions).length > 0) refuse('actions.*', 'route rules and their filters are the actions');
+  if (Object.keys(o.conditions).length > 0) refuse('conditions.*', 'route matches are the conditions');
+  // Protective: serving the routes without it would expose what the user meant to close.
+  if (o.auth !== undefined) refuse('auth-type', 'lbc does not authenticate Gateway routes yet (ALBC does it in a ListenerRuleConfiguration), and will not serve them unauthenticated');
+}
+
+function certificatesFor(port: HttpPort, spec: GatewaySpec<AwsLbOptions>, input: SynthesisInput, c: Common): string[] {
+  if (port.protocol !== 'HTTPS') return [];
+  const o = input.options;
+  if (port.listeners.some((l) => l.certificates.some((x) => x.source === 'secret'))) {
+    c.warnings.push(`TLS Secrets in certificateRefs are not used: ALB takes ACM certificates (${INGRESS_PREFIX}certificate-arn on the Gateway, or discovered by listener hostname)`);
+  }
+  const named = [...new Set([...o.certificateArns, ...port.listeners.flatMap((l) => l.certificates.flatMap((x) => (x.source === 'provider' ? [x.id] : [])))])];
+  if (named.length > 0) return named;
+  const hosts = gatewayCertificateHosts(port.listeners);
+  if (hosts.length === 0) {
+    throw c.invalid(
+      `HTTPS listener on port ${port.port} needs a certificate: set ${INGRESS_PREFIX}certificate-arn on Gateway ${spec.ref.namespace}/${spec.ref.name}, or give the listener a hostname to discover ACM certificates by`,
+    );
+  }
+  const found = certificatesForHosts(hosts, input.acmCertificates ?? ([] as readonly AcmCertificate[]));
+  if (found.missing.length > 0) {
+    throw c.invalid(`HTTPS listener on port ${port.port}: no ISSUED ACM certificate covers ${found.missing.join(', ')}; request or import one, or set ${INGRESS_PREFIX}certificate-arn`);
+  }
+  return found.arns;
+}
+
+export function synthesizeGatewayAlb(input: SynthesisInput, spec: GatewaySpec<AwsLbOptions>): DesiredState {
+  const c = common(input);
+  const o = input.options;
+  refuseIngressOnly(o, c);
+  const sets = new Map(spec.targetSets.map((t) => [t.name, t]));
+  const tgs = new Map<string, DesiredTargetGroup>();
+  // Only the target groups some rule forwards to; a GRPCRoute backend gets its own, of protocol version GRPC.
+  const targetGroup = (set: string, grpc: boolean): string => {
+    const key = grpc ? `${set}#grpc` : set;
+    const have = tgs.get(key);
+    if (have) return have.name;
+    const ts = sets.get(set);
+    if (!ts) throw c.invalid(`a route rule refers to target set ${set}, which the spec does not have`);
+    const t = (ts.providerOptions as AwsLbOptions | undefined) ?? o;
+    const tg = albTargetGroup(input, c, ts, grpc ? { ...t, protocolVersion: 'GRPC' } : t, key);
+    tgs.set(key, tg);
+    return tg.name;
+  };
+  const listeners: DesiredListener[] = spec.ports.map((port) => {
+    if (!isHttpPort(port)) {
+      throw c.invalid(`port ${port.port}: a ${port.protocol} listener needs a Network Load Balancer; lbc builds Gateways on AWS as Application Load Balancers (HTTP and HTTPS) only`);
+    }
+    const https = port.protocol === 'HTTPS';
+    return {
+      port: port.port,
+      protocol: port.protocol,
+      certificates: certificatesFor(port, spec, input, c),
+      ...(https ? { sslPolicy: o.sslPolicy } : {}),
+      defaultAction: NOT_FOUND,
+      rules: gatewayPortRules(port.listeners, { targetGroup, invalid: c.invalid, warnings: c.warnings }),
+    };
+  });
+  const sg = managedSecurityGroup(
+    input,
+    c,
+    permissions(
+      listeners.map((l) => ({ port: l.port, protocols: ['tcp'] })),
+      frontendSources(o.inboundCidrs ?? spec.sourceRanges, o.prefixLists ?? [], o.ipAddressType),
+    ),
+  );
+  const access = backendAccess(input, c, [...tgs.values()]);
+  return {
+    lb: loadBalancer(input, c, 'application'),
+    targetGroups: [...tgs.values()],
+    listeners,
+    ...(sg ? { securityGroup: sg } : {}),
+    ...(access ? { backendAccess: access } : {}),
+    ports: listeners.map((l) => ({ port: l.port, protocol: 'TCP' as const })),
+    warnings: [...new Set(c.warnings)],
+  };
+}

@@ -1,0 +1,79 @@
+// Gateway specs for the AWS tests: what the Gateway builder hands the provider for a
+// Gateway `shop/edge` with an HTTP listener and an HTTPRoute canary (90/10 between two
+// Services on /api, the rest to web).
+import type { HttpFilter, HttpGatewayListener, HttpRequestMatch, HttpRouteRule, WeightedBackend } from '../../../src/model/gateway.js';
+import type { GatewaySpec, NodeTarget, TargetSet } from '../../../src/model/spec.js';
+import { ownershipTags } from '../../../src/model/spec.js';
+import type { LbRef } from '../../../src/model/ref.js';
+import { parseAwsOptions, type AwsLbOptions } from '../../../src/providers/aws/annotations.js';
+import { CLUSTER, HTTP_HC, nodes } from './support.js';
+
+export const GW_REF: LbRef = { kind: 'Gateway', namespace: 'shop', name: 'edge', uid: 'uid-gw-1' };
+
+export function gatewayOptions(annotations: Record<string, string> = {}): AwsLbOptions {
+  const r = parseAwsOptions({ 'alb.ingress.kubernetes.io/scheme': 'internet-facing', ...annotations }, 'Gateway');
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.options;
+}
+
+export const prefix = (value: string, extra: Partial<HttpRequestMatch> = {}): HttpRequestMatch => ({ path: { type: 'PathPrefix', value }, headers: [], queryParams: [], ...extra });
+
+export const backend = (targetSet: string | undefined, weight = 1): WeightedBackend => ({ ...(targetSet !== undefined ? { targetSet } : {}), weight, filters: [] });
+
+export function httpRule(ruleIndex: number, matches: HttpRequestMatch[], backends: WeightedBackend[], opts: { filters?: HttpFilter[]; route?: string; hostnames?: string[]; created?: string; grpc?: boolean } = {}): HttpRouteRule {
+  return {
+    origin: { kind: opts.grpc ? 'GRPCRoute' : 'HTTPRoute', namespace: 'shop', name: opts.route ?? 'canary', creationTimestamp: opts.created ?? '2026-12-01T00:00:00Z', ruleIndex },
+    hostnames: opts.hostnames ?? [],
+    matches,
+    filters: opts.filters ?? [],
+    backends,
+    backendProtocol: opts.grpc ? 'h2c' : 'http1',
+  };
+}
+
+/** The canary: /api split 90/10 between api and api-v2, everything else to web. */
+export function canaryRules(weights: [number, number] = [90, 10]): HttpRouteRule[] {
+  return [httpRule(0, [prefix('/api')], [backend('shop/api:8080', weights[0]), backend('shop/api-v2:8080', weights[1])]), httpRule(1, [prefix('/')], [backend('shop/web:80')])];
+}
+
+const SETS: [string, number][] = [
+  ['shop/web:80', 31080],
+  ['shop/api:8080', 31081],
+  ['shop/api-v2:8080', 31082],
+];
+
+export function targetSets(targets: readonly NodeTarget[] = nodes('i-0aaa', 'i-0bbb')): TargetSet[] {
+  return SETS.map(([name, nodePort]) => ({
+    name,
+    type: 'instance',
+    protocol: 'HTTP',
+    healthCheck: HTTP_HC,
+    backend: { namespace: 'shop', service: name.split('/')[1]?.split(':')[0] ?? '', port: Number(name.split(':')[1]) },
+    nodePort,
+    targets,
+  }));
+}
+
+export function gatewaySpec(
+  opts: { listeners?: HttpGatewayListener[]; rules?: HttpRouteRule[]; https?: HttpGatewayListener[]; annotations?: Record<string, string>; clusterName?: string; targets?: readonly NodeTarget[] } = {},
+): GatewaySpec<AwsLbOptions> {
+  const clusterName = opts.clusterName ?? CLUSTER;
+  const http = opts.listeners ?? [{ name: 'http', rules: opts.rules ?? canaryRules() }];
+  return {
+    layer: 'Gateway',
+    ref: GW_REF,
+    provider: 'aws',
+    className: 'lbc.dev/aws',
+    clusterName,
+    ports: [
+      { protocol: 'HTTP', port: 80, listeners: http },
+      ...(opts.https ? [{ protocol: 'HTTPS' as const, port: 443, listeners: opts.https.map((l) => ({ ...l, certificates: [] })) }] : []),
+    ],
+    targetSets: targetSets(opts.targets),
+    sourceRanges: [],
+    requestedAddresses: [],
+    ipFamilies: ['IPv4'],
+    tags: ownershipTags(clusterName, GW_REF),
+    providerOptions: gatewayOptions(opts.annotations),
+  };
+}
