@@ -272,6 +272,40 @@ describe('the shared backend security group (the default)', () => {
     expect(fake.taggedFor(CLUSTER)).toEqual([]);
   });
 
+  it('not released from under an ensure of the same process that is about to attach it', async () => {
+    tagNodeGroup();
+    const p = provider();
+    await p.ensure(nlbSpec());
+    const sg = backendGroup();
+    // The ALB's ensure stops right before CreateLoadBalancer (planned, holding the group) while the NLB, its only user so far, is deleted.
+    let open = (): void => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    let reached = (): void => undefined;
+    const atGate = new Promise<void>((r) => (reached = r));
+    p.api.elbv2Client.middlewareStack.add(
+      ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+        if (context.commandName === 'CreateLoadBalancerCommand') {
+          reached();
+          await gate;
+        }
+        return next(args);
+      }) as never,
+      { step: 'initialize' },
+    );
+    const ensuring = p.ensure(albSpec());
+    await atGate;
+    await p.delete(SVC_REF);
+    expect(fake.securityGroups.has(sg)).toBe(true);
+    expect(nodeRules()).toEqual(range(sg));
+    open();
+    await ensuring;
+    expect(lbGroups()).toEqual([[managedGroup(), sg].sort()]);
+    // Once the ALB is gone too, nothing holds it.
+    await p.delete(ING_REF);
+    expect(fake.taggedFor(CLUSTER)).toEqual([]);
+    expect(nodeRules()).toEqual([]);
+  });
+
   it('a cluster with per-load-balancer rules converges: group and node rule added, the load balancer switched, the old rules revoked', async () => {
     tagNodeGroup();
     await perLb().ensure(nlbSpec());

@@ -447,10 +447,10 @@ describe.skipIf(!endpoint)(
         const shared = [`tcp/30000-32767 from ${sg} [lbc]`, `udp/30000-32767 from ${sg} [lbc]`];
         expect(await rules()).toEqual(shared);
 
-        // A second load balancer: attached, no rule added on the node group.
+        // A second load balancer: its own frontend group and rule, the shared group attached, no rule added on the node group.
         count.reset();
         await p.ensure(specB);
-        expect(count.writes().filter((w) => w.includes('SecurityGroupIngress'))).toEqual([]);
+        expect(count.writes()).toEqual(['CreateSecurityGroup', 'AuthorizeSecurityGroupIngress', 'CreateTargetGroup', 'RegisterTargets', 'CreateLoadBalancer', 'CreateListener']);
         expect(await rules()).toEqual(shared);
         expect((await lbGroups()).every((g) => g.includes(sg))).toBe(true);
         count.reset();
