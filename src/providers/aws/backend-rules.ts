@@ -66,31 +66,28 @@ async function describeRules(api: AwsApi, filters: Filter[], signal?: AbortSigna
   return out;
 }
 
-/** Rules lbc added for this load balancer (owner uid), on whatever group they are. */
-export async function describeOwnedBackendRules(api: AwsApi, clusterName: string, uid: string, signal?: AbortSignal): Promise<ActualBackendRule[]> {
+/** The cluster's rules carrying tag `key` = `value`, on whatever group they are. */
+async function describeClusterRules(api: AwsApi, clusterName: string, key: string, value: string, signal?: AbortSignal): Promise<ActualBackendRule[]> {
   const rules = await describeRules(
     api,
     [
       { Name: `tag:${TAG_CLUSTER}`, Values: [clusterName] },
-      { Name: `tag:${TAG_OWNER_UID}`, Values: [uid] },
+      { Name: `tag:${key}`, Values: [value] },
     ],
     signal,
   );
   // The filter is AWS's; the check is ours, so a loosely matched rule is never revoked.
-  return rules.filter((r) => ownedByCluster(r.tags, clusterName) && r.tags[TAG_OWNER_UID] === uid);
+  return rules.filter((r) => ownedByCluster(r.tags, clusterName) && r.tags[key] === value);
+}
+
+/** Rules lbc added for this load balancer (owner uid). */
+export function describeOwnedBackendRules(api: AwsApi, clusterName: string, uid: string, signal?: AbortSignal): Promise<ActualBackendRule[]> {
+  return describeClusterRules(api, clusterName, TAG_OWNER_UID, uid, signal);
 }
 
 /** Rules lbc added for the whole cluster (no owner), of one kind (`lbc.dev/resource`). */
-export async function describeSharedRules(api: AwsApi, clusterName: string, resource: string, signal?: AbortSignal): Promise<ActualBackendRule[]> {
-  const rules = await describeRules(
-    api,
-    [
-      { Name: `tag:${TAG_CLUSTER}`, Values: [clusterName] },
-      { Name: `tag:${TAG_RESOURCE}`, Values: [resource] },
-    ],
-    signal,
-  );
-  return rules.filter((r) => ownedByCluster(r.tags, clusterName) && r.tags[TAG_RESOURCE] === resource);
+export function describeSharedRules(api: AwsApi, clusterName: string, resource: string, signal?: AbortSignal): Promise<ActualBackendRule[]> {
+  return describeClusterRules(api, clusterName, TAG_RESOURCE, resource, signal);
 }
 
 /** A rule on a node group that names a source group, as DescribeSecurityGroups lists it (no rule ID, no tags). */

@@ -24,7 +24,7 @@
 // aws-load-balancer-controller deletes it when no Ingress holds its finalizer; lbc asks
 // ELBv2, which also counts Services and knows nothing of finalizers left behind.
 import { createHash } from 'node:crypto';
-import { CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeSecurityGroupsCommand, type Filter, type IpPermission } from '@aws-sdk/client-ec2';
+import { DescribeSecurityGroupsCommand, type Filter, type IpPermission } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand, type LoadBalancer } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { TAG_CLUSTER } from '../../model/spec.js';
 import { ProviderError } from '../types.js';
@@ -33,7 +33,8 @@ import { authorizeTagged, describeSharedRules, revokeStep, type NodeGroup } from
 import type { BackendPort, DesiredBackendAccess } from './desired.js';
 import { hasCode } from './errors.js';
 import type { ApplyContext, Step } from './plan.js';
-import { AWS_LBC_CLUSTER, fromAwsTags, ownedByCluster, TAG_RESOURCE, toAwsTags, type Tags } from './tags.js';
+import { createSecurityGroup, deleteSecurityGroup } from './security-group.js';
+import { AWS_LBC_CLUSTER, fromAwsTags, ownedByCluster, TAG_RESOURCE, type Tags } from './tags.js';
 
 /** `lbc.dev/resource` of the group and of its rules on the node groups. */
 export const RESOURCE_BACKEND_SG = 'BackendSecurityGroup';
@@ -227,21 +228,12 @@ function createStep(groups: BackendSecurityGroups, vpcId: string): Step {
     run: async (ctx) => {
       let id: string | undefined;
       try {
-        const out = await ctx.api.ec2(
-          'CreateSecurityGroup',
-          (c, o) =>
-            c.send(
-              new CreateSecurityGroupCommand({
-                GroupName: name,
-                Description: `[lbc] shared backend group of the load balancers of cluster ${groups.clusterName}`.slice(0, 255),
-                VpcId: vpcId,
-                TagSpecifications: [{ ResourceType: 'security-group', Tags: toAwsTags(groups.tags()) }],
-              }),
-              o,
-            ),
-          { signal: ctx.signal },
-        );
-        id = out.GroupId;
+        id = await createSecurityGroup(ctx, {
+          name,
+          description: `[lbc] shared backend group of the load balancers of cluster ${groups.clusterName}`.slice(0, 255),
+          vpcId,
+          tags: groups.tags(),
+        });
       } catch (e) {
         if (!hasCode(e, 'InvalidGroup.Duplicate')) throw e;
         // Our own earlier attempt (its answer lost, or another process), or someone else's group of that name.
@@ -336,15 +328,7 @@ export function releaseStep(groups: BackendSecurityGroups, id: string, why: stri
         ).run(ctx);
       }
       if (given) return;
-      await ctx.api
-        .ec2('DeleteSecurityGroup', (c, o) => c.send(new DeleteSecurityGroupCommand({ GroupId: id }), o), {
-          signal: ctx.signal,
-          waitOn: ['DependencyViolation'],
-          deadlineMs: ctx.dependencyTimeoutMs,
-        })
-        .catch((e: unknown) => {
-          if (!hasCode(e, 'InvalidGroup.NotFound')) throw e;
-        });
+      await deleteSecurityGroup(ctx, id);
       groups.deleted(id);
       if (ctx.backendSecurityGroupId === id) ctx.backendSecurityGroupId = undefined;
     },
