@@ -1,7 +1,8 @@
 // AWS API calls the aws provider makes for one NLB Service (the issue's seed: TCP 80 and
 // 443 to node ports, 30 instance targets, subnet discovery, a managed frontend security
-// group, backend rules on a node security group tagged for the cluster): create, a
-// no-op ensure (what a resync or a restart costs when nothing changed) and delete.
+// group, backend rules on a node security group tagged for the cluster through the
+// cluster's shared backend security group): create, a no-op ensure (what a resync or a
+// restart costs when nothing changed) and delete.
 // Calls are counted on the provider's own SDK clients (every attempt), against moto or
 // LocalStack when AWS_ENDPOINT_URL (or LOCALSTACK_ENDPOINT) is set, else against the
 // stateful nock fake of ELBv2 + EC2 the tests use (test/providers/aws/fake-aws.ts).
@@ -10,14 +11,21 @@
 // what the operation must read and write, not from what lbc does:
 //   - every write is one call: a security group and its rules are two (EC2 takes no
 //     rules in CreateSecurityGroup), each target group one plus one RegisterTargets,
-//     the NLB one, each listener one, the backend rules one per node group;
+//     the NLB one, each listener one; the shared backend group once per cluster (its
+//     create, and its one rule per node group: TCP and UDP node port range in one call),
+//     so a load balancer after the first adds no node rule at all, where a rule per load
+//     balancer and port would fill the node group's rule quota;
 //   - before writing, each kind must be read once, since a crash or another writer may
 //     have left anything there: subnets, the object's security groups (EC2 filters by
 //     tag), its load balancers and target groups (ELBv2 cannot filter by tag: the
 //     cluster's resources are listed and their tags read, which a running process does
 //     once and then keeps current; a warm process reads its own LB/TG tags, 1 call), the
 //     load balancer name (an untagged LB of that name must not be adopted, when none is
-//     owned), its backend rules (EC2 filters by tag) and the node groups; each existing
+//     owned), its backend rules (EC2 filters by tag: rules of its own for ports outside
+//     the node port range, or left from before the shared group, to revoke) and the node
+//     groups (whose listing shows whether they let the shared group in already); the
+//     shared backend group, once per process (then lbc, its only creator and deleter,
+//     knows it); each existing
 //     target group's targets (DescribeTargetHealth) and, since lbc manages stickiness
 //     for sessionAffinity on every NLB group, its attributes (one call per group: ELBv2
 //     has no batch read), the existing target groups (one call), each existing listener
@@ -26,7 +34,12 @@
 //     subnets and security groups (2 reads), so a name the VPC is not tagged with is said;
 //   - a resync writes nothing;
 //   - delete reads what it deletes (tags of its LB/TGs, its SGs, its backend rules) and
-//     makes one call per resource.
+//     makes one call per resource; then it offers the shared backend group back: whether
+//     another of the cluster's load balancers has it attached (one DescribeLoadBalancers
+//     of up to 20 of the inventory's ARNs, stopping at the first that has it; none when
+//     the inventory holds no other), and when none does, its node rules (read by tag,
+//     revoked in one call per node group) and the group are deleted. A delete that finds
+//     nothing of its own still asks, so a release cut short is finished by the next.
 import nock from 'nock';
 import type { L4Spec, NodeTarget } from '../src/model/spec.js';
 import type { AwsLbOptions } from '../src/providers/aws/annotations.js';
@@ -151,28 +164,31 @@ export async function benchAws(): Promise<void> {
   };
   try {
     console.log(
-      `aws provider: AWS calls per NLB Service (TCP 80 + 443, ${NODES} instance targets, managed frontend SG, backend rules on one tagged node SG) — ` +
+      `aws provider: AWS calls per NLB Service (TCP 80 + 443, ${NODES} instance targets, managed frontend SG, the shared backend SG on one tagged node SG) — ` +
         (endpoint ? `against the emulator at ${endpoint} (moto/LocalStack)` : 'against the stateful nock fake of ELBv2 + EC2 (no AWS_ENDPOINT_URL)') +
         '; real SDK clients, every attempt counted',
     );
     // A cold process: the first ensure lists the account's LBs and TGs (2 pages here) and reads their tags.
-    const coldWrites = 2 + 2 * 2 + 1 + 2 + 1; // SG + rules, 2×(TG + targets), NLB, 2 listeners, node-group rules
+    const lbWrites = 2 + 2 * 2 + 1 + 2; // SG + rules, 2×(TG + targets), NLB, 2 listeners
     const cold = await measure(() => provider.ensure(spec(0, nodes)));
-    // clusterName check (VPC subnets, VPC security groups), subnets, own SGs, LB scan + TG scan + tags (empty account: no tag call), LB by name, own backend rules, node groups, node group rules (to not duplicate a foreign one)
-    row('create (cold process)', cold, { reads: 2 + 1 + 1 + 2 + 1 + 1 + 1 + 1, writes: coldWrites });
+    // clusterName check (VPC subnets, VPC security groups), subnets, own SGs, LB scan + TG scan + tags (empty account: no tag call), LB by name, node groups, the shared backend group, own backend rules
+    // writes: the first load balancer of the cluster also creates the shared backend group and its rule on the node group
+    row('create (cold process)', cold, { reads: 2 + 1 + 1 + 2 + 1 + 1 + 1 + 1, writes: lbWrites + 1 + 1 });
     const warm = await measure(() => provider.ensure(spec(1, nodes)));
-    // As cold, but the inventory is current: no scan, and nothing owned to read tags of.
-    row('create (warm process)', warm, { reads: 1 + 1 + 1 + 1 + 1 + 1, writes: coldWrites });
+    // As cold, but the inventory is current (no scan, nothing owned to read tags of) and the shared group known and already let in.
+    row('create (warm process)', warm, { reads: 1 + 1 + 1 + 1 + 1, writes: lbWrites });
     const noop = await measure(() => provider.ensure(spec(1, nodes)));
     // subnets, own SGs, own LB/TG tags, the LB, the TGs (one call), targets and attributes per TG (2 + 2), listeners, own backend rules, node groups
     row('no-op ensure (resync)', noop, { reads: 1 + 1 + 1 + 1 + 1 + 2 + 2 + 1 + 1 + 1, writes: 0 });
     const del = await measure(() => provider.delete(spec(1, nodes).ref));
-    // tags of own LB/TGs, own backend rules, own SGs; delete LB, 2 TGs, the node-group rules, the SG
-    row('delete', del, { reads: 3, writes: 1 + 2 + 1 + 1 });
+    // tags of own LB/TGs, own backend rules, own SGs, whether another LB has the shared group (svc-0 does); delete LB, 2 TGs, the SG
+    row('delete', del, { reads: 3 + 1, writes: 1 + 2 + 1 });
     const again = await measure(() => provider.delete(spec(1, nodes).ref));
-    // The inventory knows no LB/TG of the object: no tag read; own backend rules and SGs.
-    row('delete again (nothing left)', again, { reads: 2, writes: 0 });
-    await provider.delete(spec(0, nodes).ref);
+    // The inventory knows no LB/TG of the object: no tag read; own backend rules and SGs, the shared group's users.
+    row('delete again (nothing left)', again, { reads: 2 + 1, writes: 0 });
+    const last = await measure(() => provider.delete(spec(0, nodes).ref));
+    // As delete, but no other LB in the inventory (no ELBv2 read): the shared group's node rules (by tag), then revoke them and delete the group.
+    row('delete (last: releases the shared group)', last, { reads: 3 + 1, writes: 1 + 2 + 1 + 1 + 1 });
   } finally {
     await provider.close();
     if (fake) {

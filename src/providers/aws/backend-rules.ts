@@ -27,7 +27,7 @@ import type { BackendPort, DesiredBackendAccess } from './desired.js';
 import { hasCode } from './errors.js';
 import type { ApplyContext, Step } from './plan.js';
 import { CLUSTER_TAG_PREFIX } from './subnets.js';
-import { fromAwsTags, ownedByCluster, toAwsTags, type Tags } from './tags.js';
+import { fromAwsTags, ownedByCluster, TAG_RESOURCE, toAwsTags, type Tags } from './tags.js';
 
 export interface ActualBackendRule {
   readonly id: string;
@@ -69,23 +69,47 @@ async function describeRules(api: AwsApi, filters: Filter[], signal?: AbortSigna
   return out;
 }
 
-/** Rules lbc added for this load balancer (owner uid), on whatever group they are. */
-export async function describeOwnedBackendRules(api: AwsApi, clusterName: string, uid: string, signal?: AbortSignal): Promise<ActualBackendRule[]> {
+/** The cluster's rules carrying tag `key` = `value`, on whatever group they are. */
+async function describeClusterRules(api: AwsApi, clusterName: string, key: string, value: string, signal?: AbortSignal): Promise<ActualBackendRule[]> {
   const rules = await describeRules(
     api,
     [
       { Name: `tag:${TAG_CLUSTER}`, Values: [clusterName] },
-      { Name: `tag:${TAG_OWNER_UID}`, Values: [uid] },
+      { Name: `tag:${key}`, Values: [value] },
     ],
     signal,
   );
   // The filter is AWS's; the check is ours, so a loosely matched rule is never revoked.
-  return rules.filter((r) => ownedByCluster(r.tags, clusterName) && r.tags[TAG_OWNER_UID] === uid);
+  return rules.filter((r) => ownedByCluster(r.tags, clusterName) && r.tags[key] === value);
 }
 
-/** The node security groups the cluster owner opted in: tagged kubernetes.io/cluster/<cluster>. */
-export async function describeNodeSecurityGroups(api: AwsApi, clusterName: string, vpcId: string, signal?: AbortSignal): Promise<string[]> {
-  const out: string[] = [];
+/** Rules lbc added for this load balancer (owner uid). */
+export function describeOwnedBackendRules(api: AwsApi, clusterName: string, uid: string, signal?: AbortSignal): Promise<ActualBackendRule[]> {
+  return describeClusterRules(api, clusterName, TAG_OWNER_UID, uid, signal);
+}
+
+/** Rules lbc added for the whole cluster (no owner), of one kind (`lbc.dev/resource`). */
+export function describeSharedRules(api: AwsApi, clusterName: string, resource: string, signal?: AbortSignal): Promise<ActualBackendRule[]> {
+  return describeClusterRules(api, clusterName, TAG_RESOURCE, resource, signal);
+}
+
+/** A rule on a node group that names a source group, as DescribeSecurityGroups lists it (no rule ID, no tags). */
+export interface GroupPermission {
+  readonly protocol: string;
+  readonly fromPort: number;
+  readonly toPort: number;
+  readonly sourceGroupId: string;
+}
+
+export interface NodeGroup {
+  readonly id: string;
+  /** Its ingress rules from other groups: enough to see whether a source group is already let in. */
+  readonly fromGroups: readonly GroupPermission[];
+}
+
+/** The node security groups the cluster owner opted in (tagged kubernetes.io/cluster/<cluster>), with their rules from other groups. */
+export async function describeNodeGroups(api: AwsApi, clusterName: string, vpcId: string, signal?: AbortSignal): Promise<NodeGroup[]> {
+  const out: NodeGroup[] = [];
   let NextToken: string | undefined;
   do {
     const page = await api.ec2(
@@ -105,12 +129,24 @@ export async function describeNodeSecurityGroups(api: AwsApi, clusterName: strin
     );
     for (const g of page.SecurityGroups ?? []) {
       const tags = fromAwsTags(g.Tags);
-      // lbc's own frontend groups are never node groups, whatever tags someone added.
-      if (g.GroupId && tags[`${CLUSTER_TAG_PREFIX}${clusterName}`] !== undefined && tags[TAG_CLUSTER] === undefined) out.push(g.GroupId);
+      // lbc's own groups (frontend, backend) are never node groups, whatever tags someone added.
+      if (!g.GroupId || tags[`${CLUSTER_TAG_PREFIX}${clusterName}`] === undefined || tags[TAG_CLUSTER] !== undefined) continue;
+      const fromGroups: GroupPermission[] = [];
+      for (const p of g.IpPermissions ?? []) {
+        for (const pair of p.UserIdGroupPairs ?? []) {
+          if (pair.GroupId) fromGroups.push({ protocol: p.IpProtocol ?? '-1', fromPort: p.FromPort ?? -1, toPort: p.ToPort ?? -1, sourceGroupId: pair.GroupId });
+        }
+      }
+      out.push({ id: g.GroupId, fromGroups });
     }
     NextToken = page.NextToken;
   } while (NextToken);
-  return out.sort();
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** The node security groups' IDs (see describeNodeGroups). */
+export async function describeNodeSecurityGroups(api: AwsApi, clusterName: string, vpcId: string, signal?: AbortSignal): Promise<string[]> {
+  return (await describeNodeGroups(api, clusterName, vpcId, signal)).map((g) => g.id);
 }
 
 /** The source the rules name: the user's groups, lbc's managed frontend group, or a CIDR block (id is the CIDR). */
@@ -241,14 +277,22 @@ async function authorize(ctx: ApplyContext, groupId: string, rules: readonly Wan
     if (id === undefined) throw new ProviderError('transient', 'the managed security group has no ID yet', { provider: ctx.provider });
     return id;
   };
-  const send = (perms: IpPermission[]): Promise<unknown> =>
+  await authorizeTagged(ctx, groupId, permissions(rules, sourceOf), tags);
+}
+
+/**
+ * Adds rules to a group that is not lbc's, each tagged (in the call itself) so that lbc
+ * only ever revokes its own. A rule already there is the goal, not an error.
+ */
+export async function authorizeTagged(ctx: ApplyContext, groupId: string, perms: readonly IpPermission[], tags: Tags): Promise<void> {
+  const send = (batch: IpPermission[]): Promise<unknown> =>
     ctx.api.ec2(
       'AuthorizeSecurityGroupIngress',
       (c, o) =>
         c.send(
           new AuthorizeSecurityGroupIngressCommand({
             GroupId: groupId,
-            IpPermissions: perms,
+            IpPermissions: batch,
             TagSpecifications: [{ ResourceType: 'security-group-rule', Tags: toAwsTags(tags) }],
           }),
           o,
@@ -256,12 +300,12 @@ async function authorize(ctx: ApplyContext, groupId: string, rules: readonly Wan
       { signal: ctx.signal },
     );
   try {
-    await send(permissions(rules, sourceOf));
+    await send([...perms]);
   } catch (e) {
     if (!hasCode(e, 'InvalidPermission.Duplicate')) throw e;
     // One of them appeared since the plan (our own earlier attempt whose answer was lost,
     // or someone else's): EC2 refuses the whole call, so add the others one by one.
-    for (const p of permissions(rules, sourceOf)) {
+    for (const p of perms) {
       await send([p]).catch((err: unknown) => {
         if (!hasCode(err, 'InvalidPermission.Duplicate')) throw err;
       });

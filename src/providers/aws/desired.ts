@@ -163,6 +163,8 @@ export interface DesiredLoadBalancer {
   readonly subnets: readonly SubnetMapping[];
   /** User-given groups, resolved to IDs; when empty the managed group is used. */
   readonly userSecurityGroups: readonly string[];
+  /** The shared backend security group is attached too (decided by the plan, which knows the node groups). */
+  readonly backendSecurityGroup?: boolean;
   readonly attributes: Readonly<Record<string, string>>;
   readonly tags: Readonly<Record<string, string>>;
 }

@@ -119,9 +119,14 @@ function awsSubnetMappings(subnets: readonly SubnetMapping[]): AwsSubnetMapping[
 }
 
 function securityGroupsOf(d: DesiredLoadBalancer, ctx: ApplyContext): string[] {
-  if (d.userSecurityGroups.length > 0) return [...d.userSecurityGroups];
+  const backend = (): string[] => {
+    if (!d.backendSecurityGroup) return [];
+    if (ctx.backendSecurityGroupId === undefined) throw new ProviderError('transient', 'the backend security group has no ID yet', { provider: ctx.provider });
+    return [ctx.backendSecurityGroupId];
+  };
+  if (d.userSecurityGroups.length > 0) return [...d.userSecurityGroups, ...backend()];
   if (ctx.securityGroupId === undefined) throw new ProviderError('transient', 'the managed security group has no ID yet', { provider: ctx.provider });
-  return [ctx.securityGroupId];
+  return [ctx.securityGroupId, ...backend()];
 }
 
 function attributesStep(id: string, changed: Record<string, string>, op: 'create' | 'update'): Step {
@@ -227,9 +232,10 @@ export interface LoadBalancerDiff {
 
 /**
  * `actual` is this object's load balancer (found by tags), if any. `managedGroupId` is
- * the managed security group's current ID (undefined when it is about to be created).
+ * the managed security group's current ID (undefined when it is about to be created),
+ * `backendGroupId` the shared backend group's when desired.backendSecurityGroup.
  */
-export function diffLoadBalancer(actual: ActualLoadBalancer | undefined, desired: DesiredLoadBalancer, managedGroupId: string | undefined): LoadBalancerDiff {
+export function diffLoadBalancer(actual: ActualLoadBalancer | undefined, desired: DesiredLoadBalancer, managedGroupId: string | undefined, backendGroupId?: string): LoadBalancerDiff {
   if (!actual) return { replace: [], apply: createSteps(desired, undefined) };
   const why = replacementReason(actual, desired);
   if (why) {
@@ -253,7 +259,10 @@ export function diffLoadBalancer(actual: ActualLoadBalancer | undefined, desired
       },
     });
   }
-  const wantGroups = desired.userSecurityGroups.length > 0 ? [...desired.userSecurityGroups].sort() : managedGroupId !== undefined ? [managedGroupId] : ['(new managed group)'];
+  const wantGroups = [
+    ...(desired.userSecurityGroups.length > 0 ? desired.userSecurityGroups : managedGroupId !== undefined ? [managedGroupId] : ['(new managed group)']),
+    ...(desired.backendSecurityGroup ? [backendGroupId ?? '(new backend group)'] : []),
+  ].sort();
   if (JSON.stringify(wantGroups) !== JSON.stringify(actual.securityGroups)) {
     apply.push({
       change: { op: 'update', resource: 'LoadBalancer', id, fields: ['securityGroups'], detail: `${actual.securityGroups.join(',')} → ${wantGroups.join(',')}` },

@@ -98,6 +98,36 @@ export const awsOptionsSchema = z.strictObject({
    * the next reconcile carries on from where this one stopped.
    */
   dependencyTimeout: duration(60_000, 0),
+  /**
+   * The shared backend security group (aws-load-balancer-controller's
+   * `--enable-backend-security-group`, default on, and `--backend-security-group`): one
+   * group per cluster attached to every load balancer whose backend rules lbc manages,
+   * allowed once on each node security group instead of one rule per load balancer and
+   * port. `id` gives an existing group to use (lbc then never deletes it); `nodePortRange`
+   * is the cluster's `--service-node-port-range`, the ports that one rule opens.
+   */
+  backendSecurityGroup: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      id: z
+        .string()
+        .regex(/^sg-[0-9a-f]+$/, 'must be a security group id (sg-...)')
+        .optional(),
+      nodePortRange: z
+        .string()
+        .default('30000-32767')
+        .transform((v, ctx) => {
+          const m = /^(\d{1,5})-(\d{1,5})$/.exec(v);
+          const from = Number(m?.[1]);
+          const to = Number(m?.[2]);
+          if (!m || from < 1 || to > 65535 || from > to) {
+            ctx.issues.push({ code: 'custom', message: 'must be a port range such as 30000-32767 (as kube-apiserver --service-node-port-range)', input: v });
+            return z.NEVER;
+          }
+          return { from, to };
+        }),
+    })
+    .default({ enabled: true, nodePortRange: { from: 30000, to: 32767 } }),
   /** How often the tag inventory of load balancers and target groups is rebuilt from scratch. */
   inventoryRefresh: duration(600_000, 1000),
 });

@@ -1,9 +1,10 @@
 // The one diff behind both ensure and plan: read what this object owns (by tags), build
 // what it should own, and order the per-kind steps as AWS needs them:
 //
-//   security group → (replaced LB out) → target groups and their targets → backend
-//   rules on the node security group → load balancer → listeners and rules → old target
-//   groups → old backend rules → old security groups
+//   security group → shared backend group and its node rules → (replaced LB out) →
+//   target groups and their targets → backend rules on the node security group → load
+//   balancer → listeners and rules → old target groups → old backend rules → old
+//   security groups → release of the shared backend group
 //
 // plan() returns the steps' Changes; ensure() runs them. Every step is one idempotent
 // piece of work that finds what it needs in the ApplyContext, so a run cut short at any
@@ -25,8 +26,9 @@ import { deleteLoadBalancerStep, describeLoadBalancers, diffLoadBalancer, findBy
 import type { AwsOptions } from './options.js';
 import { deleteSecurityGroupStep, describeOwnedSecurityGroups, diffSecurityGroups, resolveUserSecurityGroups } from './security-group.js';
 import { CLUSTER_TAG_PREFIX, resolveSubnets } from './subnets.js';
+import { planSharedBackend, releaseStep, type BackendSecurityGroups } from './backend-security-group.js';
 import {
-  describeNodeSecurityGroups,
+  describeNodeGroups,
   describeOwnedBackendRules,
   describeRulesOfGroups,
   diffBackendRules,
@@ -36,6 +38,7 @@ import {
   type BackendRulesDiff,
   type RuleSource,
 } from './backend-rules.js';
+import type { DesiredBackendAccess } from './desired.js';
 import { ownedBy, type Tags } from './tags.js';
 import { describeWebAcl, diffWebAcl } from './web-acl.js';
 import { describeProtection, diffProtection } from './shield-protection.js';
@@ -51,6 +54,8 @@ export interface ApplyContext {
   dnsName: string | undefined;
   /** The managed frontend security group, once it exists. */
   securityGroupId: string | undefined;
+  /** The shared backend security group, once it exists (when this load balancer uses it). */
+  backendSecurityGroupId: string | undefined;
   /** Target group name → ARN, for groups that exist or were created in this run. */
   readonly tgArns: Map<string, string>;
   /** Listener port → ARN for listeners created in this run (their rules and certificates need it). */
@@ -71,12 +76,16 @@ export interface PlanEnv {
   readonly signal?: AbortSignal | undefined;
   /** Told when subnet discovery found no role tag and chose by route tables. */
   readonly onSubnetFallback?: ((message: string) => void) | undefined;
+  /** The shared backend security group; without it every load balancer's backend rules name its own groups. */
+  readonly backendSecurityGroups?: BackendSecurityGroups | undefined;
 }
 
 export interface EnsurePlan {
   readonly steps: readonly Step[];
   readonly desired: DesiredState;
   readonly ctx: ApplyContext;
+  /** Called once the steps ran (or will not): ends this ensure's hold on the shared backend group. */
+  readonly done: () => void;
 }
 
 export function newContext(env: Omit<PlanEnv, 'config'> & { readonly config: Pick<AwsOptions, 'dependencyTimeout'> }): ApplyContext {
@@ -89,6 +98,7 @@ export function newContext(env: Omit<PlanEnv, 'config'> & { readonly config: Pic
     lbArn: undefined,
     dnsName: undefined,
     securityGroupId: undefined,
+    backendSecurityGroupId: undefined,
     tgArns: new Map(),
     listenerArns: new Map(),
   };
@@ -191,12 +201,26 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
   const groups = await describeOwnedSecurityGroups(api, env.clusterName, spec.ref.uid, signal);
 
   const sg = diffSecurityGroups(groups, desired.securityGroup);
-  const backend = await planBackendRules(env, spec.ref, desired, vpcId, userSecurityGroups, sg.existingId);
+  const access = desired.backendAccess;
+  const nodeGroups = access ? await describeNodeGroups(api, env.clusterName, vpcId, signal) : [];
+  const shared = await planSharedBackend({
+    api,
+    signal,
+    groups: env.backendSecurityGroups,
+    vpcId,
+    access,
+    nodeGroups,
+    attached: current?.securityGroups,
+    frontend: userSecurityGroups.length > 0 ? userSecurityGroups : sg.existingId !== undefined ? [sg.existingId] : [],
+  });
+  try {
+  const backend = await planBackendRules(env, spec.ref, shared.ownAccess, access, vpcId, userSecurityGroups, sg.existingId, nodeGroups.map((g) => g.id));
   // The OIDC clients' digest is written on an existing load balancer only after its
   // actions, so an ensure cut short between the two sends the new client again.
   const oidcDigest = desired.lb.tags[TAG_OIDC_CLIENTS];
   const { [TAG_OIDC_CLIENTS]: _digest, ...tagsBeforeActions } = desired.lb.tags;
-  const lb = diffLoadBalancer(current, current ? { ...desired.lb, tags: tagsBeforeActions } : desired.lb, sg.existingId);
+  const lbWanted = shared.attach !== undefined ? { ...desired.lb, backendSecurityGroup: true } : desired.lb;
+  const lb = diffLoadBalancer(current, current ? { ...lbWanted, tags: tagsBeforeActions } : lbWanted, sg.existingId, shared.attach ?? undefined);
   const replacing = lb.replace.length > 0;
   let listeners: ActualListener[] = [];
   if (current && !replacing) listeners = await describeListeners(api, current.arn, tgNames, desired.lb.type === 'application', signal);
@@ -228,10 +252,12 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     ctx.dnsName = current.dnsName;
   }
   ctx.securityGroupId = sg.existingId;
+  ctx.backendSecurityGroupId = shared.attach ?? undefined;
   for (const t of tgs) ctx.tgArns.set(t.name, t.arn);
 
   const steps: Step[] = [
     ...sg.apply,
+    ...shared.apply,
     ...lb.replace,
     ...stale.map((l) => deleteLoadBalancerStep(l, 'a second load balancer for the same object (left by an interrupted replacement)')),
     ...tg.apply,
@@ -248,36 +274,45 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     // Rules naming a frontend group hold it: they go before the group does.
     ...backend.diff.cleanup,
     ...sg.cleanup,
+    ...shared.cleanup,
   ];
   const more = [backend.warning, shield.warning].filter((w): w is string => w !== undefined);
-  return { steps, desired: more.length > 0 ? { ...desired, warnings: [...desired.warnings, ...more] } : desired, ctx };
+  const lbDesired = { ...desired, lb: lbWanted };
+  return { steps, desired: more.length > 0 ? { ...lbDesired, warnings: [...desired.warnings, ...more] } : lbDesired, ctx, done: shared.done };
+  } catch (e) {
+    // Planning failed after the hold was taken: nothing will run.
+    shared.done();
+    throw e;
+  }
 }
 
 /**
- * Backend rules: the rules this object owns (always read, so rules left after the
- * option was switched off are revoked), the opted-in node groups when the option is
- * on, and, only when some wanted rule is not there yet, every rule of those groups so
- * that a rule someone else made for the same traffic is not duplicated.
+ * Per-load-balancer backend rules: the rules this object owns (always read, so rules
+ * left after the option was switched off, or now covered by the shared backend group,
+ * are revoked), for the ports `access` still asks for on the opted-in node groups, and,
+ * only when some wanted rule is not there yet, every rule of those groups so that a rule
+ * someone else made for the same traffic is not duplicated. `requested` is everything
+ * the annotation asks for, for the warning when no node group is tagged.
  */
 async function planBackendRules(
   env: PlanEnv,
   ref: LbRef,
-  desired: DesiredState,
+  access: DesiredBackendAccess | undefined,
+  requested: DesiredBackendAccess | undefined,
   vpcId: string,
   userSecurityGroups: readonly string[],
   managedGroupId: string | undefined,
+  nodeGroups: readonly string[],
 ): Promise<{ diff: BackendRulesDiff; warning?: string }> {
   const { api, signal } = env;
   const owned = await describeOwnedBackendRules(api, env.clusterName, ref.uid, signal);
-  const access = desired.backendAccess;
-  const nodeGroups = access ? await describeNodeSecurityGroups(api, env.clusterName, vpcId, signal) : [];
   const sources: RuleSource[] = userSecurityGroups.length > 0 ? userSecurityGroups.map((id) => ({ kind: 'group', id })) : [{ kind: 'managed', id: managedGroupId }];
   const missing = missingRules(wantedRules(access, nodeGroups, sources), owned);
   const foreign = missing.length > 0 ? await describeRulesOfGroups(api, nodeGroups, signal) : [];
   const diff = diffBackendRules({ access, nodeGroups, sources, owned, foreign });
-  if (!access || nodeGroups.length > 0) return { diff };
+  if (!requested || nodeGroups.length > 0) return { diff };
   const annotation = `${ref.kind === 'Service' ? SERVICE_PREFIX : INGRESS_PREFIX}manage-backend-security-group-rules`;
-  const ports = access.ports.map((p) => `${p.protocol}/${p.port}`).join(', ');
+  const ports = requested.ports.map((p) => `${p.protocol}/${p.port}`).join(', ');
   return {
     diff,
     warning:
@@ -344,5 +379,9 @@ export async function planDelete(ref: LbRef, env: PlanEnv): Promise<{ steps: Ste
   }
   steps.push(...revokeAllSteps(await describeOwnedBackendRules(env.api, env.clusterName, ref.uid, env.signal), 'the object is gone'));
   for (const g of await describeOwnedSecurityGroups(env.api, env.clusterName, ref.uid, env.signal)) steps.push(deleteSecurityGroupStep(g, 'the object is gone'));
+  // Every delete offers the shared group back, so one cut short (or a crash after the last
+  // load balancer went) is finished by the next.
+  const shared = env.backendSecurityGroups;
+  if (shared) for (const g of await shared.all(env.api, env.signal)) steps.push(releaseStep(shared, g.id, 'a load balancer of the cluster is gone'));
   return { steps, ctx: newContext(env) };
 }

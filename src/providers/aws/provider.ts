@@ -23,6 +23,7 @@ import {
 } from '../types.js';
 import { forwardServicesOf, INGRESS_PREFIX, ingressAnnotationScopes, parseAwsOptions, SERVICE_PREFIX, type AwsLbOptions } from './annotations.js';
 import { AwsApi, createClients, type CallObserver, type ClientOverrides } from './api.js';
+import { BackendSecurityGroups } from './backend-security-group.js';
 import { Inventory } from './inventory.js';
 import type { AwsOptions } from './options.js';
 import { clusterNameMismatch } from './cluster-name.js';
@@ -67,6 +68,7 @@ export class AwsProvider implements Provider<AwsLbOptions> {
   readonly api: AwsApi;
   private readonly options: AwsOptions;
   private readonly inventory: Inventory;
+  private readonly backendSecurityGroups: BackendSecurityGroups;
   private readonly logger: Pick<Logger, 'warn'> & Partial<Pick<Logger, 'info'>>;
   private readonly metadata: InstanceMetadata;
   /** Warnings last logged per load balancer, so a resync repeats nothing it already said. */
@@ -91,6 +93,7 @@ export class AwsProvider implements Provider<AwsLbOptions> {
       ...(init.sleep ? { sleep: init.sleep } : {}),
     });
     this.inventory = new Inventory(this.api, this.clusterName, init.options.inventoryRefresh);
+    this.backendSecurityGroups = new BackendSecurityGroups(this.clusterName, init.options.backendSecurityGroup, init.options.defaultTags);
     this.logger = init.logger ?? { warn: (m) => console.warn(`lbc: ${m}`) };
     this.metadata = init.instanceMetadata ?? instanceMetadata(init.clients?.imdsConfig);
   }
@@ -111,6 +114,7 @@ export class AwsProvider implements Provider<AwsLbOptions> {
     return this.guard(async () => {
       const { env, warnings } = await this.network(spec, opts);
       const p = await planEnsure(spec, env);
+      p.done();
       this.report(spec.ref, [...warnings, ...p.desired.warnings], warnings);
       return p.steps.map((s) => s.change);
     });
@@ -121,7 +125,11 @@ export class AwsProvider implements Provider<AwsLbOptions> {
       const { env, warnings } = await this.network(spec, opts);
       const p = await planEnsure(spec, env);
       const fresh = this.report(spec.ref, [...warnings, ...p.desired.warnings], warnings);
-      await runSteps(p.steps, p.ctx);
+      try {
+        await runSteps(p.steps, p.ctx);
+      } finally {
+        p.done();
+      }
       const status = statusOf(p);
       // Warnings become Events through the reconciler; only when they change, so a resync writes none.
       if (fresh.length === 0) return status;
@@ -204,6 +212,7 @@ export class AwsProvider implements Provider<AwsLbOptions> {
       config: { ...this.options, vpcId },
       signal: opts?.signal,
       onSubnetFallback: (message) => this.sayOnce(message),
+      backendSecurityGroups: this.backendSecurityGroups,
     };
   }
 

@@ -140,20 +140,44 @@ async function revoke(ctx: ApplyContext, groupId: string, perms: readonly Actual
     });
 }
 
+/** One of lbc's groups, tagged in the create call itself; its ID (undefined if EC2 gave none). */
+export async function createSecurityGroup(ctx: ApplyContext, g: { name: string; description: string; vpcId: string; tags: Tags }): Promise<string | undefined> {
+  const out = await ctx.api.ec2(
+    'CreateSecurityGroup',
+    (c, o) =>
+      c.send(
+        new CreateSecurityGroupCommand({
+          GroupName: g.name,
+          Description: g.description,
+          VpcId: g.vpcId,
+          TagSpecifications: [{ ResourceType: 'security-group', Tags: toAwsTags(g.tags) }],
+        }),
+        o,
+      ),
+    { signal: ctx.signal },
+  );
+  return out.GroupId;
+}
+
+/** Deletes one of lbc's groups; gone already is the goal. */
+export async function deleteSecurityGroup(ctx: ApplyContext, id: string): Promise<void> {
+  await ctx.api
+    .ec2('DeleteSecurityGroup', (c, o) => c.send(new DeleteSecurityGroupCommand({ GroupId: id }), o), {
+      signal: ctx.signal,
+      // A deleted load balancer's network interfaces hold the group for a while.
+      waitOn: ['DependencyViolation'],
+      deadlineMs: ctx.dependencyTimeoutMs,
+    })
+    .catch((e: unknown) => {
+      if (!hasCode(e, 'InvalidGroup.NotFound')) throw e;
+    });
+}
+
 export function deleteSecurityGroupStep(g: ActualSecurityGroup, why: string): Step {
   return {
     change: { op: 'delete', resource: 'SecurityGroup', id: g.name, detail: `${g.id}: ${why}` },
     run: async (ctx) => {
-      await ctx.api
-        .ec2('DeleteSecurityGroup', (c, o) => c.send(new DeleteSecurityGroupCommand({ GroupId: g.id }), o), {
-          signal: ctx.signal,
-          // A deleted load balancer's network interfaces hold the group for a while.
-          waitOn: ['DependencyViolation'],
-          deadlineMs: ctx.dependencyTimeoutMs,
-        })
-        .catch((e: unknown) => {
-          if (!hasCode(e, 'InvalidGroup.NotFound')) throw e;
-        });
+      await deleteSecurityGroup(ctx, g.id);
       if (ctx.securityGroupId === g.id) ctx.securityGroupId = undefined;
     },
   };
@@ -188,21 +212,7 @@ export function diffSecurityGroups(actual: readonly ActualSecurityGroup[], desir
       run: async (ctx) => {
         let groupId: string | undefined;
         try {
-          const out = await ctx.api.ec2(
-            'CreateSecurityGroup',
-            (c, o) =>
-              c.send(
-                new CreateSecurityGroupCommand({
-                  GroupName: desired.name,
-                  Description: desired.description,
-                  VpcId: desired.vpcId,
-                  TagSpecifications: [{ ResourceType: 'security-group', Tags: toAwsTags(desired.tags) }],
-                }),
-                o,
-              ),
-            { signal: ctx.signal },
-          );
-          groupId = out.GroupId;
+          groupId = await createSecurityGroup(ctx, desired);
         } catch (e) {
           if (!hasCode(e, 'InvalidGroup.Duplicate')) throw e;
           // Our own earlier attempt (its answer lost), or someone else's group with our name.

@@ -1,10 +1,16 @@
 // manage-backend-security-group-rules through the real SDK clients against the stateful
 // fake: rules only on the node group the cluster owner tagged, each rule tagged as lbc's,
-// only lbc's own rules ever revoked, someone else's identical rule left alone.
+// only lbc's own rules ever revoked, someone else's identical rule left alone; with the
+// shared backend security group (the default, as aws-load-balancer-controller's
+// --enable-backend-security-group), one rule per protocol on each node group for all the
+// cluster's load balancers, per-load-balancer rules only for ports outside the node port range.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AwsOptionsInput } from '../../../src/providers/aws/options.js';
+import type { AwsProviderInit } from '../../../src/providers/aws/provider.js';
+import { backendSecurityGroupName } from '../../../src/providers/aws/backend-security-group.js';
 import { ProviderError } from '../../../src/providers/types.js';
 import type { FakeAws } from './fake-aws.js';
-import { albSpec, CLUSTER, nlbSpec, provider, seededFake, SVC_REF } from './support.js';
+import { albSpec, CLUSTER, ING_REF, nlbSpec, provider, seededFake, SVC_REF } from './support.js';
 
 const S = 'service.beta.kubernetes.io/aws-load-balancer-';
 const NODE_SG = 'sg-0node';
@@ -15,8 +21,11 @@ beforeEach(() => {
 });
 afterEach(() => fake.uninstall());
 
+/** Today's per-load-balancer rules, each naming the load balancer's own group. */
+const perLb = (extra: Partial<AwsOptionsInput> = {}, init: Partial<AwsProviderInit> = {}) => provider({ backendSecurityGroup: { enabled: false }, ...extra }, init);
+
 const managedGroup = (): string => {
-  const g = [...fake.securityGroups.values()].find((x) => x.tags['lbc.dev/cluster'] === CLUSTER);
+  const g = [...fake.securityGroups.values()].find((x) => x.tags['lbc.dev/cluster'] === CLUSTER && x.tags['lbc.dev/resource'] !== 'BackendSecurityGroup');
   if (!g) throw new Error('no managed group');
   return g.id;
 };
@@ -29,10 +38,10 @@ function tagNodeGroup(): void {
   fake.addSecurityGroup({ id: NODE_SG, name: 'eks-cluster-sg-prod', tags: { 'kubernetes.io/cluster/prod': 'owned' } });
 }
 
-describe('backend rules on the node security group', () => {
+describe('backend rules per load balancer (backendSecurityGroup.enabled: false)', () => {
   it('adds the node ports from the frontend group, each rule tagged as lbc\'s; a resync writes nothing', async () => {
     tagNodeGroup();
-    const p = provider();
+    const p = perLb();
     await p.ensure(nlbSpec());
     const sg = managedGroup();
     expect(nodeRules()).toEqual([`tcp/30080 from ${sg} [lbc]`, `tcp/30443 from ${sg} [lbc]`]);
@@ -48,7 +57,7 @@ describe('backend rules on the node security group', () => {
 
   it('a node port change swaps the rule; a UDP port also opens its TCP health check', async () => {
     tagNodeGroup();
-    const p = provider();
+    const p = perLb();
     await p.ensure(nlbSpec());
     const sg = managedGroup();
     await p.ensure(
@@ -64,7 +73,7 @@ describe('backend rules on the node security group', () => {
 
   it('someone else\'s identical rule is neither duplicated nor revoked, also on delete', async () => {
     tagNodeGroup();
-    const p = provider({ dependencyTimeout: '20ms' });
+    const p = perLb({ dependencyTimeout: '20ms' });
     await p.ensure(nlbSpec());
     const sg = managedGroup();
     // The user adds their own rule for 30080 and lbc's is revoked by hand: lbc must not add it back.
@@ -89,7 +98,7 @@ describe('backend rules on the node security group', () => {
     tagNodeGroup();
     fake.addIngressRule(NODE_SG, { protocol: 'tcp', from: 22, to: 22, source: '10.0.0.0/8' });
     fake.addIngressRule(NODE_SG, { protocol: 'tcp', from: 30080, to: 30080, source: '10.0.0.0/8', tags: { 'lbc.dev/cluster': 'other', 'lbc.dev/owner-uid': SVC_REF.uid } });
-    const p = provider();
+    const p = perLb();
     await p.ensure(nlbSpec());
     await p.delete(SVC_REF);
     expect(nodeRules()).toEqual(['tcp/22 from 10.0.0.0/8', 'tcp/30080 from 10.0.0.0/8']);
@@ -99,7 +108,7 @@ describe('backend rules on the node security group', () => {
   it('no tagged node group: nothing is touched and the warning says what to tag', async () => {
     fake.addSecurityGroup({ id: NODE_SG, name: 'nodes' });
     const warnings: string[] = [];
-    const p = provider({}, { logger: { warn: (m) => warnings.push(m) } });
+    const p = perLb({}, { logger: { warn: (m) => warnings.push(m) } });
     const status = await p.ensure(nlbSpec());
     expect(nodeRules()).toEqual([]);
     expect(fake.all('AuthorizeSecurityGroupIngress').map((r) => r.params['GroupId'])).not.toContain(NODE_SG);
@@ -114,7 +123,7 @@ describe('backend rules on the node security group', () => {
 
   it('switched off: lbc\'s rules are revoked and the node groups are no longer read', async () => {
     tagNodeGroup();
-    const p = provider();
+    const p = perLb();
     await p.ensure(nlbSpec());
     fake.resetLog();
     await p.ensure(nlbSpec({ annotations: { [`${S}manage-backend-security-group-rules`]: 'false' } }));
@@ -126,7 +135,7 @@ describe('backend rules on the node security group', () => {
   it('user security groups: off by default; asked for, the rules name the user\'s groups', async () => {
     tagNodeGroup();
     fake.addSecurityGroup({ id: 'sg-0a5e2', name: 'frontend' });
-    const p = provider();
+    const p = perLb();
     await p.ensure(nlbSpec({ annotations: { [`${S}security-groups`]: 'sg-0a5e2' } }));
     expect(nodeRules()).toEqual([]);
     await p.ensure(nlbSpec({ annotations: { [`${S}security-groups`]: 'sg-0a5e2', [`${S}manage-backend-security-group-rules`]: 'true' } }));
@@ -138,12 +147,237 @@ describe('backend rules on the node security group', () => {
 
   it('ALB: the target groups\' node ports, from the frontend group', async () => {
     tagNodeGroup();
-    const p = provider();
+    const p = perLb();
     await p.ensure(albSpec());
     const sg = managedGroup();
     expect(nodeRules()).toEqual([`tcp/31080 from ${sg} [lbc]`, `tcp/31081 from ${sg} [lbc]`]);
     await p.delete(albSpec().ref);
     expect(nodeRules()).toEqual([]);
     expect(fake.taggedFor(CLUSTER)).toEqual([]);
+  });
+});
+
+describe('the shared backend security group (the default)', () => {
+  const NAME = backendSecurityGroupName(CLUSTER);
+  const backendGroup = (): string => {
+    const g = [...fake.securityGroups.values()].find((x) => x.name === NAME);
+    if (!g) throw new Error('no backend group');
+    return g.id;
+  };
+  const range = (sg: string): string[] => [`tcp/30000-32767 from ${sg} [lbc]`, `udp/30000-32767 from ${sg} [lbc]`];
+  const lbGroups = (): string[][] => [...fake.lbs.values()].map((l) => [...l.securityGroups].sort());
+
+  it('aws-load-balancer-controller\'s name: k8s-traffic-<cluster without non-alphanumerics>-<sha256 of the cluster name, 10 hex digits>', () => {
+    // The vector of backend_sg_provider_test.go ("backend sg enabled, auto-gen new SG").
+    expect(backendSecurityGroupName('testCluster')).toBe('k8s-traffic-testCluster-411a1bcdb1');
+    expect(backendSecurityGroupName('my_cluster.prod')).toMatch(/^k8s-traffic-myclusterprod-[0-9a-f]{10}$/);
+    expect(backendSecurityGroupName('x'.repeat(300))).toHaveLength(12 + 232 + 1 + 10);
+  });
+
+  it('created with the first load balancer, attached to it, allowed once per protocol on the node group; a resync writes nothing', async () => {
+    tagNodeGroup();
+    const p = provider();
+    await p.ensure(nlbSpec());
+    expect(fake.writes().map((w) => w.action)).toEqual([
+      'CreateSecurityGroup',
+      'AuthorizeSecurityGroupIngress',
+      'CreateSecurityGroup',
+      'AuthorizeSecurityGroupIngress',
+      'CreateTargetGroup',
+      'CreateTargetGroup',
+      'RegisterTargets',
+      'RegisterTargets',
+      'CreateLoadBalancer',
+      'CreateListener',
+      'CreateListener',
+    ]);
+    const sg = backendGroup();
+    expect(fake.all('CreateSecurityGroup')[1]?.params).toEqual({
+      GroupName: NAME,
+      GroupDescription: `[lbc] shared backend group of the load balancers of cluster ${CLUSTER}`,
+      VpcId: 'vpc-1',
+      'TagSpecification.1.ResourceType': 'security-group',
+      'TagSpecification.1.Tag.1.Key': 'elbv2.k8s.aws/cluster',
+      'TagSpecification.1.Tag.1.Value': CLUSTER,
+      'TagSpecification.1.Tag.2.Key': 'elbv2.k8s.aws/resource',
+      'TagSpecification.1.Tag.2.Value': 'backend-sg',
+      'TagSpecification.1.Tag.3.Key': 'lbc.dev/cluster',
+      'TagSpecification.1.Tag.3.Value': CLUSTER,
+      'TagSpecification.1.Tag.4.Key': 'lbc.dev/resource',
+      'TagSpecification.1.Tag.4.Value': 'BackendSecurityGroup',
+    });
+    expect(fake.all('AuthorizeSecurityGroupIngress')[1]?.params).toEqual({
+      GroupId: NODE_SG,
+      'IpPermissions.1.IpProtocol': 'tcp',
+      'IpPermissions.1.FromPort': '30000',
+      'IpPermissions.1.ToPort': '32767',
+      'IpPermissions.1.Groups.1.GroupId': sg,
+      'IpPermissions.1.Groups.1.Description': 'lbc: load balancers to node ports',
+      'IpPermissions.2.IpProtocol': 'udp',
+      'IpPermissions.2.FromPort': '30000',
+      'IpPermissions.2.ToPort': '32767',
+      'IpPermissions.2.Groups.1.GroupId': sg,
+      'IpPermissions.2.Groups.1.Description': 'lbc: load balancers to node ports',
+      'TagSpecification.1.ResourceType': 'security-group-rule',
+      'TagSpecification.1.Tag.1.Key': 'elbv2.k8s.aws/cluster',
+      'TagSpecification.1.Tag.1.Value': CLUSTER,
+      'TagSpecification.1.Tag.2.Key': 'lbc.dev/cluster',
+      'TagSpecification.1.Tag.2.Value': CLUSTER,
+      'TagSpecification.1.Tag.3.Key': 'lbc.dev/resource',
+      'TagSpecification.1.Tag.3.Value': 'SharedBackendSecurityGroupRule',
+    });
+    expect(nodeRules()).toEqual(range(sg));
+    expect(lbGroups()).toEqual([[managedGroup(), sg].sort()]);
+    expect(fake.last('CreateLoadBalancer')?.params).toMatchObject({ 'SecurityGroups.member.1': managedGroup(), 'SecurityGroups.member.2': sg });
+    fake.resetLog();
+    await p.ensure(nlbSpec());
+    expect(fake.writes()).toEqual([]);
+    expect(await p.plan(nlbSpec())).toEqual([]);
+    // A new process finds it by its tags, creates nothing.
+    fake.resetLog();
+    await provider().ensure(nlbSpec());
+    expect(fake.writes()).toEqual([]);
+  });
+
+  it('`lbc plan` shows the group, its node rule and the load balancer it is attached to', async () => {
+    tagNodeGroup();
+    const changes = await provider().plan(nlbSpec());
+    expect(changes.filter((c) => (c.resource === 'SecurityGroup' && c.id === NAME) || c.resource === 'BackendSecurityGroupRule')).toEqual([
+      { op: 'create', resource: 'SecurityGroup', id: NAME, detail: "shared backend group of the cluster's load balancers, in vpc-1" },
+      { op: 'create', resource: 'BackendSecurityGroupRule', id: NODE_SG, detail: `tcp/30000-32767 from ${NAME}, udp/30000-32767 from ${NAME}` },
+    ]);
+    expect(fake.writes()).toEqual([]);
+  });
+
+  it('shared by every load balancer of the cluster: a second adds no rule; it goes with the last one', async () => {
+    tagNodeGroup();
+    const p = provider({ dependencyTimeout: '1s' });
+    await p.ensure(nlbSpec());
+    const sg = backendGroup();
+    fake.resetLog();
+    await p.ensure(albSpec());
+    expect(fake.all('AuthorizeSecurityGroupIngress').map((r) => r.params['GroupId'])).not.toContain(NODE_SG);
+    expect(fake.all('CreateSecurityGroup')).toHaveLength(1);
+    expect(lbGroups().every((g) => g.includes(sg))).toBe(true);
+    expect(nodeRules()).toEqual(range(sg));
+    // The NLB goes: the ALB still has the group, so it and its rules stay.
+    fake.eniHoldCalls = 2;
+    await p.delete(SVC_REF);
+    expect(fake.securityGroups.has(sg)).toBe(true);
+    expect(nodeRules()).toEqual(range(sg));
+    // The last one goes (its interfaces hold the group for two attempts): rules, then the group.
+    await p.delete(ING_REF);
+    expect(fake.securityGroups.has(sg)).toBe(false);
+    expect(nodeRules()).toEqual([]);
+    expect(fake.taggedFor(CLUSTER)).toEqual([]);
+  });
+
+  it('not released from under an ensure of the same process that is about to attach it', async () => {
+    tagNodeGroup();
+    const p = provider();
+    await p.ensure(nlbSpec());
+    const sg = backendGroup();
+    // The ALB's ensure stops right before CreateLoadBalancer (planned, holding the group) while the NLB, its only user so far, is deleted.
+    let open = (): void => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    let reached = (): void => undefined;
+    const atGate = new Promise<void>((r) => (reached = r));
+    p.api.elbv2Client.middlewareStack.add(
+      ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+        if (context.commandName === 'CreateLoadBalancerCommand') {
+          reached();
+          await gate;
+        }
+        return next(args);
+      }) as never,
+      { step: 'initialize' },
+    );
+    const ensuring = p.ensure(albSpec());
+    await atGate;
+    await p.delete(SVC_REF);
+    expect(fake.securityGroups.has(sg)).toBe(true);
+    expect(nodeRules()).toEqual(range(sg));
+    open();
+    await ensuring;
+    expect(lbGroups()).toEqual([[managedGroup(), sg].sort()]);
+    // Once the ALB is gone too, nothing holds it.
+    await p.delete(ING_REF);
+    expect(fake.taggedFor(CLUSTER)).toEqual([]);
+    expect(nodeRules()).toEqual([]);
+  });
+
+  it('a cluster with per-load-balancer rules converges: group and node rule added, the load balancer switched, the old rules revoked', async () => {
+    tagNodeGroup();
+    await perLb().ensure(nlbSpec());
+    const frontend = managedGroup();
+    expect(nodeRules()).toEqual([`tcp/30080 from ${frontend} [lbc]`, `tcp/30443 from ${frontend} [lbc]`]);
+    fake.resetLog();
+    const p = provider();
+    await p.ensure(nlbSpec());
+    const sg = backendGroup();
+    expect(fake.writes().map((w) => w.action)).toEqual(['CreateSecurityGroup', 'AuthorizeSecurityGroupIngress', 'SetSecurityGroups', 'RevokeSecurityGroupIngress']);
+    expect(nodeRules()).toEqual(range(sg));
+    expect(lbGroups()).toEqual([[frontend, sg].sort()]);
+    expect(await p.plan(nlbSpec())).toEqual([]);
+  });
+
+  it('ports outside the node port range keep a rule of their own, from the load balancer\'s group', async () => {
+    tagNodeGroup();
+    const p = provider();
+    const spec = nlbSpec({ annotations: { 'service.beta.kubernetes.io/aws-load-balancer-healthcheck-port': '10256' } });
+    await p.ensure(spec);
+    const sg = backendGroup();
+    expect(nodeRules()).toEqual([`tcp/10256 from ${managedGroup()} [lbc]`, ...range(sg)]);
+    await p.delete(SVC_REF);
+    expect(nodeRules()).toEqual([]);
+    expect(fake.taggedFor(CLUSTER)).toEqual([]);
+  });
+
+  it('the last load balancer switched off: the group is pulled from it and released', async () => {
+    tagNodeGroup();
+    const p = provider();
+    await p.ensure(nlbSpec());
+    const sg = backendGroup();
+    fake.resetLog();
+    await p.ensure(nlbSpec({ annotations: { [`${S}manage-backend-security-group-rules`]: 'false' } }));
+    expect(fake.writes().map((w) => w.action)).toEqual(['SetSecurityGroups', 'RevokeSecurityGroupIngress', 'DeleteSecurityGroup']);
+    expect(lbGroups()).toEqual([[managedGroup()]]);
+    expect(fake.securityGroups.has(sg)).toBe(false);
+    expect(nodeRules()).toEqual([]);
+    expect(await p.plan(nlbSpec({ annotations: { [`${S}manage-backend-security-group-rules`]: 'false' } }))).toEqual([]);
+  });
+
+  it('a group of that name lbc did not tag (aws-load-balancer-controller\'s own) is left alone, and the error says how to use it', async () => {
+    tagNodeGroup();
+    fake.addSecurityGroup({ id: 'sg-0albc', name: NAME, tags: { 'elbv2.k8s.aws/cluster': CLUSTER, 'elbv2.k8s.aws/resource': 'backend-sg' } });
+    const err = await provider()
+      .ensure(nlbSpec())
+      .then(() => undefined)
+      .catch((e: unknown) => e as ProviderError);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err?.message).toMatch(/not tagged lbc\.dev\/cluster=prod.*backendSecurityGroup\.id/);
+    expect(fake.lbs.size).toBe(0);
+    expect(nodeRules()).toEqual([]);
+  });
+
+  it('a group given in backendSecurityGroup.id is used as is: never created, tagged or deleted; its node rules are lbc\'s', async () => {
+    tagNodeGroup();
+    fake.addSecurityGroup({ id: 'sg-0b0c0d', name: 'team-backend' });
+    const p = provider({ backendSecurityGroup: { id: 'sg-0b0c0d' } });
+    await p.ensure(nlbSpec());
+    expect(fake.all('CreateSecurityGroup')).toHaveLength(1);
+    expect(nodeRules()).toEqual(range('sg-0b0c0d'));
+    expect(lbGroups()).toEqual([[managedGroup(), 'sg-0b0c0d'].sort()]);
+    await p.delete(SVC_REF);
+    expect(fake.securityGroups.get('sg-0b0c0d')?.tags).toEqual({});
+    expect(nodeRules()).toEqual([]);
+    expect(fake.taggedFor(CLUSTER)).toEqual([]);
+  });
+
+  it('no tagged node group: no backend group either (nothing would name it)', async () => {
+    const p = provider({}, { logger: { warn: () => undefined } });
+    await p.ensure(nlbSpec());
+    expect(fake.all('CreateSecurityGroup')).toHaveLength(1);
+    expect(lbGroups()).toEqual([[managedGroup()]]);
   });
 });

@@ -3,12 +3,16 @@
 // reconcile again from a fresh process: it converges to exactly one set of resources;
 // then delete leaves nothing tagged for the cluster. The same for a call that lands but whose answer is
 // lost (a 500 after the fact), which exercises the idempotent-create and adoption paths.
+// With a tagged node group the cluster's shared backend security group is part of every
+// flow (created, ruled on the node group, attached; released by the delete), and a
+// cluster still on per-load-balancer rules is migrated to it with the same guarantee.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LoadBalancerSpec } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
+import type { AwsOptionsInput } from '../../../src/providers/aws/options.js';
 import type { FakeAws } from './fake-aws.js';
 import { gatewaySpec } from './gateway-support.js';
-import { albSpec, CLUSTER, nlbSpec, provider, seededFake, seedNetwork } from './support.js';
+import { albSpec, CLUSTER, nlbSpec, provider as newProvider, seededFake, seedNetwork } from './support.js';
 
 let fake: FakeAws;
 beforeEach(() => {
@@ -24,6 +28,12 @@ interface Shape {
   readonly sgs: number;
   readonly targets: number;
 }
+
+/** Today's per-load-balancer backend rules, without the shared group. */
+const PER_LB: Partial<AwsOptionsInput> = { backendSecurityGroup: { enabled: false } };
+/** The flow's provider options; a provider is always a new process. */
+let options: Partial<AwsOptionsInput> = {};
+const provider = () => newProvider(options);
 
 function shape(): Shape & { readonly backendRules: number } {
   return {
@@ -71,6 +81,7 @@ async function checkConverges(spec: LoadBalancerSpec<AwsLbOptions>, want: Return
   const status = await p.ensure(spec);
   expect(status.ingress[0]?.hostname).toBeTruthy();
   expect(shape()).toEqual(want);
+  if (seed === seedWithNodeGroup && options !== PER_LB) expect(sharedRules()).toBe(true);
   expect(await p.plan(spec)).toEqual([]);
   await provider().delete(spec.ref);
   expect(fake.taggedFor(CLUSTER)).toEqual([]);
@@ -97,25 +108,35 @@ const albWithActions = (): LoadBalancerSpec<AwsLbOptions> => ({
   actionTargetSets: { split: { 'web:80': 'shop/web:80', 'api:8080': 'shop/api:8080' } },
 });
 
-const flows: [string, () => LoadBalancerSpec<AwsLbOptions>, (f: FakeAws) => void][] = [
-  ['NLB Service', () => nlbSpec(), seedNetwork],
-  ['ALB Ingress group', () => albSpec(), seedNetwork],
-  ['NLB Service with backend rules on a tagged node group', () => nlbSpec(), seedWithNodeGroup],
-  ['ALB Ingress group with a weighted action, conditions and backend rules', albWithActions, seedWithNodeGroup],
-  ['ALB Gateway with an HTTPRoute canary (weighted forward) and backend rules', () => gatewaySpec(), seedWithNodeGroup],
+/** The node group's rules, all naming the shared backend group. */
+const sharedRules = (): boolean => {
+  const backend = [...fake.securityGroups.values()].find((g) => g.tags['lbc.dev/resource'] === 'BackendSecurityGroup');
+  const rules = fake.securityGroups.get(NODE_SG)?.ingress ?? [];
+  return backend !== undefined && rules.length > 0 && rules.every((r) => r.source === backend.id && r.from === 30000 && r.to === 32767);
+};
+
+const flows: [string, () => LoadBalancerSpec<AwsLbOptions>, (f: FakeAws) => void, Partial<AwsOptionsInput>][] = [
+  ['NLB Service', () => nlbSpec(), seedNetwork, {}],
+  ['ALB Ingress group', () => albSpec(), seedNetwork, {}],
+  ['NLB Service with the shared backend group on a tagged node group', () => nlbSpec(), seedWithNodeGroup, {}],
+  ['ALB Ingress group with a weighted action, conditions and the shared backend group', albWithActions, seedWithNodeGroup, {}],
+  ['ALB Gateway with an HTTPRoute canary (weighted forward) and the shared backend group', () => gatewaySpec(), seedWithNodeGroup, {}],
+  ['NLB Service with per-load-balancer backend rules on a tagged node group', () => nlbSpec(), seedWithNodeGroup, PER_LB],
 ];
 
-describe.each(flows)('%s create, interrupted', (_name, make, seeding) => {
+describe.each(flows)('%s create, interrupted', (_name, make, seeding, flowOptions) => {
   beforeEach(() => {
     seed = seeding;
+    options = flowOptions;
     freshFake();
   });
 
   it('stopped after every mutating call k: the next reconcile converges to one set, delete leaves nothing', async () => {
     const ref = await reference(make());
     expect(ref.writes).toBeGreaterThan(5);
-    // The flows with a tagged node group do make backend rules (two node ports), and the action flow its extra rule.
-    expect(ref.shape.backendRules).toBe(seeding === seedWithNodeGroup ? ref.shape.tgs : 0);
+    // With a tagged node group: the shared group's TCP and UDP node port range, or (per load balancer) the two node ports.
+    expect(ref.shape.backendRules).toBe(seeding === seedWithNodeGroup ? 2 : 0);
+    expect(ref.shape.sgs).toBe(seeding === seedWithNodeGroup && flowOptions !== PER_LB ? 2 : 1);
     if (make === albWithActions) expect(ref.shape.rules).toBe(3);
     for (let k = 0; k < ref.writes; k++) {
       freshFake();
@@ -156,6 +177,38 @@ describe.each(flows)('%s create, interrupted', (_name, make, seeding) => {
       fake.clearFaults();
       await provider().delete(make().ref);
       expect(fake.taggedFor(CLUSTER), `delete stopped after call ${k}`).toEqual([]);
+    }
+  });
+});
+
+describe('a cluster on per-load-balancer rules migrated to the shared backend group, interrupted', () => {
+  beforeEach(() => {
+    seed = seedWithNodeGroup;
+    options = {};
+  });
+
+  it('stopped after every mutating call k of the migration: the next reconcile converges, no per-load-balancer rule left; delete leaves nothing', async () => {
+    const want = (await reference(nlbSpec())).shape;
+    freshFake();
+    await newProvider(PER_LB).ensure(nlbSpec());
+    fake.resetLog();
+    await provider().ensure(nlbSpec());
+    const writes = fake.writes().length;
+    expect(writes).toBe(4);
+    for (let k = 0; k < writes; k++) {
+      freshFake();
+      await newProvider(PER_LB).ensure(nlbSpec());
+      fake.crashAfterWrites(k);
+      await expect(provider().ensure(nlbSpec()), `crash after write ${k}`).rejects.toThrow();
+      fake.clearFaults();
+      const p = provider();
+      await p.ensure(nlbSpec());
+      expect(shape(), `crash after write ${k}`).toEqual(want);
+      expect(sharedRules(), `crash after write ${k}`).toBe(true);
+      expect(await p.plan(nlbSpec())).toEqual([]);
+      await provider().delete(nlbSpec().ref);
+      expect(fake.taggedFor(CLUSTER)).toEqual([]);
+      expect(fake.securityGroups.get(NODE_SG)?.ingress ?? []).toEqual([]);
     }
   });
 });

@@ -38,6 +38,7 @@ import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balanc
 import type { LbRef } from '../../../src/model/index.js';
 import { E2E, eventually } from '../../e2e/harness.js';
 import { awsOptionsSchema } from '../../../src/providers/aws/options.js';
+import { backendSecurityGroupName } from '../../../src/providers/aws/backend-security-group.js';
 import { AwsProvider } from '../../../src/providers/aws/provider.js';
 import { backend, canaryRules, gatewaySpec, httpRule, prefix } from './gateway-support.js';
 import { ALB_CREATE_WRITES, albSpec, NLB_CREATE_WRITES, nlbSpec, nodes, serviceOptions } from './support.js';
@@ -445,6 +446,84 @@ describe.skipIf(!endpoint)(
       expect(await tagged()).toEqual([]);
     });
 
+    it('the shared backend security group: per-load-balancer rules migrated, one rule per protocol for two NLBs, released with the last', async () => {
+      const made = await ec2.send(
+        new CreateSecurityGroupCommand({
+          GroupName: `${CLUSTER}-nodes`,
+          Description: 'nodes',
+          VpcId: vpcId,
+          TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: `kubernetes.io/cluster/${CLUSTER}`, Value: 'owned' }] }],
+        }),
+      );
+      const nodeSg = made.GroupId ?? '';
+      const rules = async (): Promise<string[]> => {
+        const r = await ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [nodeSg] }] }));
+        return (r.SecurityGroupRules ?? [])
+          .filter((x) => !x.IsEgress)
+          .map((x) => `${x.IpProtocol}/${x.FromPort}-${x.ToPort} from ${x.ReferencedGroupInfo?.GroupId ?? '?'}${x.Tags?.some((t) => t.Key === 'lbc.dev/cluster' && t.Value === CLUSTER) ? ' [lbc]' : ''}`)
+          .sort();
+      };
+      const lbGroups = async (): Promise<string[][]> => {
+        const lbs = (await elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? [];
+        const mine = new Set((await tagged()).filter((a) => a.includes(':loadbalancer/')));
+        return lbs.filter((l) => mine.has(l.LoadBalancerArn ?? '')).map((l) => [...(l.SecurityGroups ?? [])].sort());
+      };
+      const a: LbRef = { kind: 'Service', namespace: 'shop', name: 'a', uid: `uid-${CLUSTER}-sg-a` };
+      const b: LbRef = { kind: 'Service', namespace: 'shop', name: 'b', uid: `uid-${CLUSTER}-sg-b` };
+      const specB = service({ ref: b, ports: [{ port: 80, nodePort: 31180 }] });
+      try {
+        // Today's shape: a rule per node port, from the load balancer's own group.
+        const perLb = new AwsProvider({
+          name: 'aws',
+          clusterName: CLUSTER,
+          options: awsOptionsSchema.parse({ ...emulatorOptions(), backendSecurityGroup: { enabled: false } }),
+          clients: { clientConfig: { credentials } },
+          logger: { warn: () => undefined },
+        });
+        await perLb.ensure(service({ ref: a }));
+        expect(await rules()).toHaveLength(2);
+
+        const p = newProvider();
+        const count = countCalls(p);
+        await p.ensure(service({ ref: a }));
+        expect(count.writes()).toEqual(['CreateSecurityGroup', 'AuthorizeSecurityGroupIngress', 'SetSecurityGroups', 'RevokeSecurityGroupIngress']);
+        const found = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [backendSecurityGroupName(CLUSTER)] }] }));
+        const backend = found.SecurityGroups?.[0];
+        expect(backend?.VpcId).toBe(vpcId);
+        expect(Object.fromEntries((backend?.Tags ?? []).map((t) => [t.Key, t.Value]))).toMatchObject({
+          'lbc.dev/cluster': CLUSTER,
+          'lbc.dev/resource': 'BackendSecurityGroup',
+          'elbv2.k8s.aws/cluster': CLUSTER,
+          'elbv2.k8s.aws/resource': 'backend-sg',
+        });
+        const sg = backend?.GroupId ?? '';
+        const shared = [`tcp/30000-32767 from ${sg} [lbc]`, `udp/30000-32767 from ${sg} [lbc]`];
+        expect(await rules()).toEqual(shared);
+
+        // A second load balancer: its own frontend group and rule, the shared group attached, no rule added on the node group.
+        count.reset();
+        await p.ensure(specB);
+        expect(count.writes()).toEqual(['CreateSecurityGroup', 'AuthorizeSecurityGroupIngress', 'CreateTargetGroup', 'RegisterTargets', 'CreateLoadBalancer', 'CreateListener']);
+        expect(await rules()).toEqual(shared);
+        expect((await lbGroups()).every((g) => g.includes(sg))).toBe(true);
+        count.reset();
+        await p.ensure(service({ ref: a }));
+        await p.ensure(specB);
+        expect(count.writes()).toEqual([]);
+
+        // A fresh process deletes the first: the second still has the group.
+        await newProvider().delete(a);
+        expect(await rules()).toEqual(shared);
+        await newProvider().delete(b);
+        expect(await rules()).toEqual([]);
+        expect(await tagged()).toEqual([]);
+      } finally {
+        await newProvider().delete(a).catch(() => undefined);
+        await newProvider().delete(b).catch(() => undefined);
+        await ec2.send(new DeleteSecurityGroupCommand({ GroupId: nodeSg })).catch(() => undefined);
+      }
+    });
+
     it('a crash right after CreateLoadBalancer, then the object is deleted: delete alone cleans up', async () => {
       const ref: LbRef = { kind: 'Service', namespace: 'shop', name: 'gone', uid: `uid-${CLUSTER}-gone` };
       const dying = newProvider();
@@ -578,14 +657,16 @@ describe.skipIf(!endpoint)(
         const hostname = await eventually('a hostname', async () => (await e.getService('web'))?.status?.loadBalancer?.ingress?.[0]?.hostname, 30_000);
         expect(hostname).toMatch(/\w/);
         await e.settle();
-        expect((await tagged(e.ns)).length).toBe(4);
+        // The NLB, its two target groups, its frontend group and the cluster's shared backend group.
+        expect((await tagged(e.ns)).length).toBe(5);
         const tgs = (await tagged(e.ns)).filter((a) => a.includes(':targetgroup/'));
         for (const tg of tgs) {
           const h = await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg }));
           expect((h.TargetHealthDescriptions ?? []).map((d) => d.Target?.Id).sort()).toEqual(instances.slice(0, 2));
         }
         expect(await e.reasons('web')).toEqual(['EnsuringLoadBalancer', 'EnsuredLoadBalancer']);
-        expect(await lbcRulesOnNodeSg()).toBeGreaterThan(0);
+        // One rule per protocol, from the shared backend group.
+        expect(await lbcRulesOnNodeSg()).toBe(2);
 
         count.reset();
         e.controller.enqueueAll();

@@ -465,7 +465,18 @@ describe('NLB delete', () => {
     await p.ensure(nlbSpec());
     fake.resetLog();
     await p.delete(SVC_REF);
-    expect(fake.actions()).toEqual(['DescribeTags', 'DescribeSecurityGroupRules', 'DescribeSecurityGroups', 'DeleteLoadBalancer', 'DeleteTargetGroup', 'DeleteTargetGroup', 'DeleteSecurityGroup']);
+    // The second DescribeSecurityGroups looks for the cluster's shared backend group, once per process: a delete releases it when it was the last user.
+    expect(fake.actions()).toEqual([
+      'DescribeTags',
+      'DescribeSecurityGroupRules',
+      'DescribeSecurityGroups',
+      'DescribeSecurityGroups',
+      'DeleteLoadBalancer',
+      'DeleteTargetGroup',
+      'DeleteTargetGroup',
+      'DeleteSecurityGroup',
+    ]);
+    expect(fake.all('DescribeSecurityGroups')[1]?.params).toMatchObject({ 'Filter.1.Name': 'tag:lbc.dev/cluster', 'Filter.2.Name': 'tag:lbc.dev/resource', 'Filter.2.Value.1': 'BackendSecurityGroup' });
     expect(fake.taggedFor(CLUSTER)).toEqual([]);
     fake.resetLog();
     await p.delete(SVC_REF);

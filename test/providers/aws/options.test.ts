@@ -24,7 +24,20 @@ describe('aws options', () => {
       retry: { attempts: 6, minDelay: 200, maxDelay: 20_000 },
       dependencyTimeout: 60_000,
       inventoryRefresh: 600_000,
+      // aws-load-balancer-controller's --enable-backend-security-group defaults to true; kube-apiserver's node port range.
+      backendSecurityGroup: { enabled: true, nodePortRange: { from: 30000, to: 32767 } },
     });
+  });
+
+  it('backendSecurityGroup: a given group id, a node port range; bad ones refused', () => {
+    expect(awsOptionsSchema.parse({ region: 'us-east-1', backendSecurityGroup: { id: 'sg-0abc', nodePortRange: '20000-22767' } }).backendSecurityGroup).toEqual({
+      enabled: true,
+      id: 'sg-0abc',
+      nodePortRange: { from: 20000, to: 22767 },
+    });
+    for (const bad of [{ id: 'backend' }, { nodePortRange: '32767-30000' }, { nodePortRange: '0-100' }, { nodePortRange: '30000' }, { enable: false }]) {
+      expect(awsOptionsSchema.safeParse({ region: 'us-east-1', backendSecurityGroup: bad }).success, JSON.stringify(bad)).toBe(false);
+    }
   });
 
   it('durations in Go form or seconds; strict keys; checked formats', () => {
