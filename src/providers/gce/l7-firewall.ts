@@ -61,6 +61,11 @@ export interface L7FirewallInput {
   readonly ports: readonly number[];
   /** The nodes' tags; undefined on deletion, which keeps the rule's own. */
   readonly tags: readonly string[] | undefined;
+  /**
+   * A load balancer is being deleted: only lbc's own rule is touched (its ports taken out).
+   * Someone else's is none of a deletion's business, and must not hold it up.
+   */
+  readonly deleting?: boolean;
 }
 
 export function l7FirewallSteps(pc: PlanContext, input: L7FirewallInput): Step[] {
@@ -73,8 +78,8 @@ export function l7FirewallSteps(pc: PlanContext, input: L7FirewallInput): Step[]
     if (rule?.ownership !== 'shared') return [];
     return [{ phase: 'cleanup', rank: fwKind.rank, shared: true, change: { op: 'delete', resource: fwKind.resource, id: key.name }, run: () => fwKind.remove(pc.call, key) }];
   }
+  if (input.deleting && rule?.ownership !== 'shared') return [];
   const tags = input.tags ?? rule?.resource.targetTags ?? undefined;
-  // Deleting one load balancer when the rule has gone meanwhile: the next ensure makes it, with the nodes' tags.
   if (tags === undefined || tags.length === 0) return [];
   const body: Firewall = {
     description: sharedDescription(pc.clusterName, pc.identity.clusterId),

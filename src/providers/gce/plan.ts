@@ -91,7 +91,7 @@ export async function planDelete(pc: PlanContext, ref: LbRef): Promise<LbPlan> {
       ...synthesize({ ...common, kind: urlMapKind, have: urlMaps }),
       ...synthesize({ ...common, kind: fwKind, have: firewalls.filter((f) => f.key.name === names.legacyFirewall) }),
       // The cluster's rule keeps the ports of lbc's other Ingresses, and goes with the last.
-      ...l7FirewallSteps(pc, { rule: firewalls.find((f) => f.key.name === l7FirewallKey(pc).name), ports: backends.otherPorts, tags: options.nodeTags }),
+      ...l7FirewallSteps(pc, { rule: firewalls.find((f) => f.key.name === l7FirewallKey(pc).name), ports: backends.otherPorts, tags: options.nodeTags, deleting: true }),
       ...synthesize({ ...common, kind: sslCertificateKind, have: certs }),
       ...synthesize({ ...common, kind: globalBackendServiceKind, have: backends.services }),
       ...synthesize({ ...common, kind: globalHealthCheckKind, have: backends.checks }),

@@ -135,6 +135,10 @@ describe("gce L7 firewall: a rule under the name that lbc did not make", () => {
     expect(firewallWrites(h)).toEqual([]);
     expect(h.fake.get(RULE)).toMatchObject(made);
 
+    // Deleting one of two Ingresses while the rule still lacks a port of the other: the deletion is not held up.
+    await rejection(h.provider.ensure(admin()));
+    await h.provider.delete(admin().ref);
+
     h.fake.seed(RULE, { ...made, allowed: [{ IPProtocol: 'tcp', ports: ['31000-31100'] }] });
     h.fake.clearLog();
     await h.provider.ensure(l7());
