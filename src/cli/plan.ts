@@ -164,9 +164,11 @@ export async function runPlan(opts: PlanOptions, deps: PlanDeps = {}): Promise<n
     providers = deps.providers ?? (await buildProviders(config, deps.factories, { cluster: configMapReader(clients.core) }));
     const snapshot = await readCluster(clients, providers, deps.nodeLabelSelector);
     // GKE's objects an Ingress names, read as the controller reads them (where its CRDs are served).
-    gke = GkeReferences.wanted(providers.all)
-      ? new GkeReferences({ clients, log: { info: () => {}, warn: (m) => err(`lbc plan: ${m}\n`) }, services: snapshot.services, ingresses: snapshot.ingresses, ingressChanged: () => {} })
-      : undefined;
+    const secrets = snapshot.providerSecrets;
+    gke =
+      GkeReferences.wanted(providers.all) && secrets
+        ? new GkeReferences({ clients, log: { info: () => {}, warn: (m) => err(`lbc plan: ${m}\n`) }, services: snapshot.services, ingresses: snapshot.ingresses, secrets, ingressChanged: () => {} })
+        : undefined;
     await gke?.sync();
     const nodes = trackNodes(EMPTY_NODE_TRACKER, snapshot.nodes, Date.now(), config.nodeReadyHysteresisMs).eligible;
     const plan = await planCluster(

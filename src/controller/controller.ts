@@ -272,20 +272,24 @@ export class Controller {
     };
     this.env = env;
     const nodes = (): readonly V1Node[] => this.eligibleNodes.nodes;
-    this.gke = GkeReferences.wanted(opts.providers.all)
-      ? new GkeReferences({
-          clients,
-          log: this.log,
-          services: this.services.cache,
-          ingresses: this.ingresses.cache,
-          ingressChanged: (ing) => {
-            if (this.running) this.queue.add(groupKeyOf(ing));
-          },
-          ...(opts.namespace ? { namespace: opts.namespace } : {}),
-          ...(opts.watch ? { watch: opts.watch } : {}),
-          ...(opts.informer ? { informer: opts.informer } : {}),
-        })
-      : undefined;
+    // A gce provider's references name Secrets (IAP), so the Opaque-Secret informer runs with it.
+    const providerSecrets = this.providerSecrets?.cache;
+    this.gke =
+      GkeReferences.wanted(opts.providers.all) && providerSecrets
+        ? new GkeReferences({
+            clients,
+            log: this.log,
+            services: this.services.cache,
+            ingresses: this.ingresses.cache,
+            secrets: providerSecrets,
+            ingressChanged: (ing) => {
+              if (this.running) this.queue.add(groupKeyOf(ing));
+            },
+            ...(opts.namespace ? { namespace: opts.namespace } : {}),
+            ...(opts.watch ? { watch: opts.watch } : {}),
+            ...(opts.informer ? { informer: opts.informer } : {}),
+          })
+        : undefined;
     this.serviceReconciler = new ServiceReconciler({
       ...env,
       services: this.services.cache,
@@ -641,6 +645,7 @@ export class Controller {
     const secretChanged = (secret: V1Secret): void => {
       for (const ing of this.ingresses.cache.byIndex(INGRESS_BY_TLS_SECRET, keyOf(secret))) this.queue.add(groupKeyOf(ing));
       this.gateway?.secretChanged(keyOf(secret));
+      this.gke?.secretChanged(keyOf(secret));
     };
     this.secrets.onAdd(secretChanged).onUpdate((_old, s) => secretChanged(s)).onDelete(secretChanged);
     this.providerSecrets?.onAdd(secretChanged).onUpdate((_old, s) => secretChanged(s)).onDelete(secretChanged);

@@ -1,7 +1,8 @@
 // The GKE objects an Ingress served by a gce provider names outside itself, read as
 // GKE's controllers read them: the BackendConfig of each backend Service port
 // (cloud.google.com/backend-config on the Service, and the IAP OAuth client Secret the
-// BackendConfig names), the Ingress's FrontendConfig (networking.gke.io/v1beta1.FrontendConfig)
+// BackendConfig names, read from the controller's Opaque-Secret informer, the one
+// ingress/provider-secrets.ts describes), the Ingress's FrontendConfig (networking.gke.io/v1beta1.FrontendConfig)
 // and ManagedCertificates (networking.gke.io/managed-certificates). They reach the
 // provider through the spec's options; the provider never reads Kubernetes.
 //
@@ -36,6 +37,13 @@ import type { Provider } from '../providers/types.js';
 
 export const INGRESS_BY_GKE_CONFIG = 'byGkeConfig';
 export const SERVICE_BY_BACKEND_CONFIG = 'byBackendConfig';
+export const BACKEND_CONFIG_BY_IAP_SECRET = 'byIapSecret';
+
+/** The Secret (`namespace/name`) a BackendConfig's IAP takes its OAuth client from. */
+export const backendConfigByIapSecret: IndexFunc<CustomObject> = (bc) => {
+  const name = (bc.spec as BackendConfigSpec | undefined)?.iap?.oauthclientCredentials?.secretName;
+  return name ? [`${bc.metadata?.namespace ?? ''}/${name}`] : [];
+};
 
 const API_VERSIONS: Readonly<Record<GkeKind, string>> = {
   BackendConfig: BackendConfigs.apiVersion,
@@ -82,6 +90,8 @@ export interface GkeReferencesOptions {
   readonly log: Logger;
   readonly services: Pick<Cache<V1Service>, 'get' | 'byIndex'>;
   readonly ingresses: Pick<Cache<V1Ingress>, 'byIndex'>;
+  /** The Opaque Secrets the controller watches for providers' references (watched-kinds providerSecrets): IAP OAuth clients among them. */
+  readonly secrets: Pick<Cache<V1Secret>, 'get'>;
   /** Queues the load balancer of an Ingress whose references changed. */
   readonly ingressChanged: (ing: V1Ingress) => void;
   /** Watch this namespace only (the controller's). */
@@ -102,7 +112,7 @@ export class GkeReferences {
   constructor(private readonly opts: GkeReferencesOptions) {
     const common = { ...opts.informer, logger: opts.log, ...(opts.watch ? { watch: opts.watch } : {}), ...(opts.namespace ? { namespace: opts.namespace } : {}) };
     this.informers = {
-      BackendConfig: newInformer(opts.clients, BackendConfigs, { ...common, name: 'backendconfigs' }),
+      BackendConfig: newInformer(opts.clients, BackendConfigs, { ...common, name: 'backendconfigs', indexers: { [BACKEND_CONFIG_BY_IAP_SECRET]: backendConfigByIapSecret } }),
       FrontendConfig: newInformer(opts.clients, FrontendConfigs, { ...common, name: 'frontendconfigs' }),
       ManagedCertificate: newInformer(opts.clients, ManagedCertificates, { ...common, name: 'managedcertificates' }),
     };
@@ -116,15 +126,25 @@ export class GkeReferences {
         })
         .onDelete((o) => changed(key(o)));
     };
-    on('BackendConfig', (key) => {
-      for (const svc of opts.services.byIndex(SERVICE_BY_BACKEND_CONFIG, key)) {
-        for (const ing of opts.ingresses.byIndex(INGRESS_BY_BACKEND_SERVICE, `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`)) opts.ingressChanged(ing);
-      }
-    });
+    on('BackendConfig', (key) => this.backendConfigChanged(key));
     for (const kind of ['FrontendConfig', 'ManagedCertificate'] as const) {
       on(kind, (key) => {
         for (const ing of opts.ingresses.byIndex(INGRESS_BY_GKE_CONFIG, `${kind}/${key}`)) opts.ingressChanged(ing);
       });
+    }
+  }
+
+  /** A Secret the controller watches changed: the Ingresses whose BackendConfig's IAP names it are synced again. */
+  secretChanged(key: string): void {
+    if (!this.served.BackendConfig) return;
+    for (const bc of this.informers.BackendConfig.cache.byIndex(BACKEND_CONFIG_BY_IAP_SECRET, key)) {
+      this.backendConfigChanged(`${bc.metadata?.namespace ?? ''}/${bc.metadata?.name ?? ''}`);
+    }
+  }
+
+  private backendConfigChanged(key: string): void {
+    for (const svc of this.opts.services.byIndex(SERVICE_BY_BACKEND_CONFIG, key)) {
+      for (const ing of this.opts.ingresses.byIndex(INGRESS_BY_BACKEND_SERVICE, `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`)) this.opts.ingressChanged(ing);
     }
   }
 
@@ -167,8 +187,8 @@ export class GkeReferences {
 
   /**
    * The spec with the referenced objects in its gce options, or why it cannot be built:
-   * every missing or unusable object named. Reads the IAP Secrets (their values never
-   * reach a message or a log); a read error other than not-found is thrown (retried).
+   * every missing or unusable object named. The IAP Secrets' values never reach a
+   * message or a log.
    */
   async resolve(ingresses: readonly V1Ingress[], spec: L7Spec): Promise<ReferenceResolution> {
     const problems: string[] = [];
@@ -203,7 +223,6 @@ export class GkeReferences {
     }
 
     const backendConfigs: Record<string, ResolvedBackendConfig> = {};
-    const secrets = new Map<string, Promise<V1Secret | undefined>>();
     const seenServices = new Set<string>();
     for (const t of spec.targetSets) {
       const { namespace, service, port } = t.backend;
@@ -227,7 +246,7 @@ export class GkeReferences {
       const obj = lookup('BackendConfig', namespace, name);
       if (!obj) continue;
       const bcSpec = (obj.spec ?? {}) as BackendConfigSpec;
-      const iapClient = await this.iapClient(namespace, name, bcSpec, secrets, problems);
+      const iapClient = this.iapClient(namespace, name, bcSpec, problems);
       backendConfigs[backendConfigKey(namespace, service, port)] = { source: `${namespace}/${name}`, spec: bcSpec, ...(iapClient ? { iapClient } : {}) };
     }
 
@@ -249,22 +268,15 @@ export class GkeReferences {
   }
 
   /** The OAuth client of a BackendConfig's IAP, from the Secret it names (keys client_id, client_secret). */
-  private async iapClient(namespace: string, config: string, spec: BackendConfigSpec, secrets: Map<string, Promise<V1Secret | undefined>>, problems: string[]): Promise<IapClient | undefined> {
+  private iapClient(namespace: string, config: string, spec: BackendConfigSpec, problems: string[]): IapClient | undefined {
     const secretName = spec.iap?.oauthclientCredentials?.secretName;
     if (!secretName) return undefined;
     const key = `${namespace}/${secretName}`;
-    let read = secrets.get(key);
-    if (!read) {
-      read = this.opts.clients.core.readNamespacedSecret({ namespace, name: secretName }).catch((e: unknown) => {
-        if ((e as { code?: unknown }).code === 404) return undefined;
-        throw e;
-      });
-      secrets.set(key, read);
-    }
-    const secret = await read;
+    const secret = this.opts.secrets.get(key);
     const where = `Secret ${key} (iap.oauthclientCredentials.secretName of BackendConfig ${namespace}/${config})`;
     if (!secret) {
-      problems.push(`${where} does not exist`);
+      // GKE documents it as a generic (Opaque) Secret; those are the ones lbc watches.
+      problems.push(`${where} does not exist (as an Opaque Secret)`);
       return undefined;
     }
     const value = (k: string): string | undefined => {

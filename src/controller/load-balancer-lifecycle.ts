@@ -99,6 +99,13 @@ export class LoadBalancerLifecycle<K extends StatusKind> {
    * can, for the objects this process served. See ownership.ts.
    */
   private readonly held = new Set<string>();
+  /**
+   * UIDs of the objects whose finalizer this process put on and whose load balancer it
+   * has not yet ensured. A reconcile may add the finalizer and then stop before the
+   * provider (a missing BackendConfig, a failed call): the next one sees the finalizer,
+   * but the object was never served, so its first success is a creation, not an adoption.
+   */
+  private readonly finalizedHere = new Set<string>();
   private readonly retry = new RetryGate();
 
   constructor(private readonly deps: LifecycleDeps<K>) {}
@@ -193,6 +200,7 @@ export class LoadBalancerLifecycle<K extends StatusKind> {
       if (!hasFinalizer(o, FINALIZER)) {
         o = (await this.deps.writer.ensureFinalizer(this.deps.kind, o, FINALIZER)).object;
         this.deps.fresh.remember(keyOf(o), o);
+        this.finalizedHere.add(o.metadata?.uid ?? '');
       }
       this.held.add(o.metadata?.uid ?? '');
       out.push(o);
@@ -219,7 +227,8 @@ export class LoadBalancerLifecycle<K extends StatusKind> {
     const wait = this.retry.wait(key, digest);
     if (wait > 0) return { ok: false, outcome: { kind: 'wait', afterMs: wait } };
     // A recheck changes nothing the user asked for: it tells no Event of a change.
-    const kind: EnsureKind | undefined = recheck ? undefined : !prev?.hash ? (req.adopted ? 'adopt' : 'create') : prev.shape === shape ? 'targets' : 'update';
+    const adopted = req.adopted && !req.objects.some((o) => this.finalizedHere.has(o.metadata?.uid ?? ''));
+    const kind: EnsureKind | undefined = recheck ? undefined : !prev?.hash ? (adopted ? 'adopt' : 'create') : prev.shape === shape ? 'targets' : 'update';
     const objects = await this.ensureFinalizers(req.objects);
     if (kind === 'create' || kind === 'update') this.tell(objects, 'Normal', EnsuringLoadBalancer, 'Ensuring load balancer');
     const rec: AppliedLb = { ref: spec.ref, provider: provider.name, ...targetTypesOf(spec) };
@@ -231,6 +240,7 @@ export class LoadBalancerLifecycle<K extends StatusKind> {
       return { ok: false, outcome: await this.ensureFailed(key, objects, provider, e, flight, digest) };
     }
     this.retry.clear(key);
+    for (const o of objects) this.finalizedHere.delete(o.metadata?.uid ?? '');
     rec.hash = hash;
     rec.shape = shape;
     rec.status = status;
@@ -366,6 +376,7 @@ export class LoadBalancerLifecycle<K extends StatusKind> {
     const w = await this.deps.writer.removeFinalizer(this.deps.kind, obj, FINALIZER);
     if (w.written) this.deps.fresh.remember(keyOf(obj), w.object);
     this.held.delete(obj.metadata?.uid ?? '');
+    this.finalizedHere.delete(obj.metadata?.uid ?? '');
     return w.object;
   }
 

@@ -10,6 +10,7 @@ import type { ProviderSet } from '../providers/registry.js';
 import { COMPANION_BY_GROUP, companionByGroup } from './companions.js';
 import { SERVICE_BY_BACKEND_CONFIG, serviceByBackendConfig } from './gke-references.js';
 import { ingressCacheIndexers } from './ingress-reconciler.js';
+import { readsProviderSecrets } from './ingress/provider-secrets.js';
 import { TLS_SECRET_TYPE } from './tls-secret.js';
 
 export interface WatchedKind<T extends KubeObject> {
@@ -33,9 +34,10 @@ export interface WatchedObjects {
 
 export type WatchedKinds = { readonly [K in keyof WatchedObjects]: WatchedKind<WatchedObjects[K]> } & {
   /**
-   * Opaque Secrets, watched only when a provider's annotations name Secrets besides TLS
-   * ones (Provider.secretNames: AWS auth-idp-oidc's OIDC client, an Opaque Secret as ALBC
-   * documents it); without such a provider lbc reads no Secret but TLS ones.
+   * Opaque Secrets, watched only when a provider's references name Secrets besides TLS
+   * ones (ingress/provider-secrets.ts: AWS auth-idp-oidc's OIDC client, an Opaque Secret
+   * as ALBC documents it; GKE IAP's OAuth client, a generic Secret as GKE documents it);
+   * without such a provider lbc reads no Secret but TLS ones.
    */
   readonly providerSecrets?: WatchedKind<V1Secret>;
 };
@@ -58,7 +60,7 @@ export function watchedKinds(opts: WatchedKindsOptions): WatchedKinds {
     endpointSlices: { name: 'endpointslices', resource: EndpointSlices, indexers: endpointSliceIndexers },
     // Only TLS Secrets can be Ingress certificates; the others are none of lbc's business.
     secrets: { name: 'secrets', resource: Secrets, indexers: {}, fieldSelector: `type=${TLS_SECRET_TYPE}` },
-    ...(opts.providers.all.some((p) => p.secretNames !== undefined)
+    ...(readsProviderSecrets(opts.providers.all)
       ? { providerSecrets: { name: 'provider-secrets', resource: Secrets, indexers: {}, fieldSelector: `type=${OPAQUE_SECRET_TYPE}` } }
       : {}),
   };

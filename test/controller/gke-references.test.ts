@@ -2,9 +2,10 @@
 // Ingress that names a FrontendConfig, ManagedCertificate or BackendConfig whose CRD is
 // not installed is refused with each one named, never served without it; an Ingress
 // naming none is served as built. (With the CRDs installed: test/e2e/gke-references.test.ts.)
-import type { V1Ingress, V1Service } from '@kubernetes/client-node';
+import type { V1Ingress, V1Secret, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { GkeReferences, ingressByGkeConfig, serviceByBackendConfig } from '../../src/controller/gke-references.js';
+import { backendConfigByIapSecret, GkeReferences, ingressByGkeConfig, serviceByBackendConfig } from '../../src/controller/gke-references.js';
+import { readsProviderSecrets } from '../../src/controller/ingress/provider-secrets.js';
 import { Cache } from '../../src/kube/cache.js';
 import type { KubeClients } from '../../src/kube/client.js';
 import type { WatchFn } from '../../src/kube/informer.js';
@@ -17,7 +18,7 @@ const neverWatch: WatchFn = () => new Promise(() => {});
 function refs(services: V1Service[] = []): GkeReferences {
   const svcCache = new Cache<V1Service>({ byBackendConfig: serviceByBackendConfig });
   for (const s of services) svcCache.set(s);
-  return new GkeReferences({ clients, log: { info: () => {}, warn: () => {} }, services: svcCache, ingresses: new Cache<V1Ingress>(), ingressChanged: () => {}, watch: neverWatch });
+  return new GkeReferences({ clients, log: { info: () => {}, warn: () => {} }, services: svcCache, ingresses: new Cache<V1Ingress>(), secrets: new Cache<V1Secret>(), ingressChanged: () => {}, watch: neverWatch });
 }
 
 const ing = (annotations: Record<string, string>): V1Ingress => ({ metadata: { namespace: 'shop', name: 'site', annotations } });
@@ -46,6 +47,15 @@ describe('GKE references where the CRDs are not installed', () => {
     await r.sync();
     const spec = l7();
     expect(await r.resolve([ing({})], spec)).toEqual({ ok: true, spec, warnings: [] });
+  });
+
+  it("one Opaque-Secret informer serves every provider's references: AWS OIDC (secretNames) and a gce provider's IAP clients; a BackendConfig is found by its IAP Secret", () => {
+    expect(readsProviderSecrets([{ type: 'gce' }])).toBe(true);
+    expect(readsProviderSecrets([{ type: 'aws', secretNames: () => [] }])).toBe(true);
+    expect(readsProviderSecrets([{ type: 'memory' }])).toBe(false);
+    const bc = (spec: Record<string, unknown>) => ({ apiVersion: 'cloud.google.com/v1', kind: 'BackendConfig', metadata: { namespace: 'shop', name: 'bc' }, spec });
+    expect(backendConfigByIapSecret(bc({ iap: { enabled: true, oauthclientCredentials: { secretName: 'iap-client' } } }))).toEqual(['shop/iap-client']);
+    expect(backendConfigByIapSecret(bc({ timeoutSec: 40 }))).toEqual([]);
   });
 
   it('indexes an Ingress by its FrontendConfig and ManagedCertificates, and a Service by every BackendConfig it names', () => {

@@ -174,6 +174,17 @@ describe('IngressReconciler', () => {
     ]);
   });
 
+  it('a first success after a failed ensure is a creation, not an adoption: the finalizer went on in the failed reconcile, yet EnsuringLoadBalancer is told again', async () => {
+    const t = await setup();
+    t.service('web', 'NodePort');
+    t.ingress('solo', route('/'));
+    t.mem.failNext(1, 'transient');
+    expect((await t.reconcile('ingress/default/solo')).kind).not.toBe('done');
+    expect(t.ingresses.get('default/solo')?.metadata?.finalizers).toEqual([FINALIZER]);
+    expect(await t.reconcile('ingress/default/solo')).toEqual({ kind: 'done' });
+    expect(t.events.reasons('solo').filter((r) => r !== 'BackendTargets')).toEqual(['EnsuringLoadBalancer', 'SyncLoadBalancerFailed', 'EnsuringLoadBalancer', 'EnsuredLoadBalancer']);
+  });
+
   it('keeps the LB as it is when a member\'s IngressClass cannot name a provider', async () => {
     const t = await setup();
     t.service('web', 'NodePort');

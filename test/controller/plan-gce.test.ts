@@ -2,11 +2,12 @@
 // Compute API behind nock: create, in sync, deletion through the provider's own
 // planDeletion, orphans, Ingress health checks that follow readiness probes, and proof
 // that planning sent only reads.
-import type { V1EndpointSlice, V1Ingress, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Ingress, V1Node, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GkeReferences } from '../../src/controller/gke-references.js';
 import { buildIngressModel } from '../../src/controller/ingress-model.js';
 import type { KubeClients } from '../../src/kube/client.js';
+import { Cache } from '../../src/kube/cache.js';
 import { exitCodeOf, planCluster, type ObjectPlan } from '../../src/controller/plan.js';
 import { FINALIZER } from '../../src/controller/reconcile.js';
 import { buildServiceModel } from '../../src/controller/service-model.js';
@@ -144,6 +145,7 @@ describe('lbc plan of a GCE Ingress', () => {
       log: { info: () => {}, warn: () => {} },
       services: inputs.services,
       ingresses: inputs.ingresses,
+      secrets: new Cache<V1Secret>(),
       ingressChanged: () => {},
       watch: () => new Promise(() => {}),
     });

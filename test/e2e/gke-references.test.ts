@@ -5,6 +5,7 @@
 // backend service, URL maps and HTTPS proxy — or stop the Ingress, named in a Warning,
 // while they do not exist. Against devcluster, or the cluster KUBECONFIG names.
 import { ApiextensionsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nock from 'nock';
@@ -148,8 +149,11 @@ describe('GKE BackendConfig, FrontendConfig and ManagedCertificate in the contro
     // Reading the certificates again changed nothing the user asked for: no Event says it did.
     await e.controller.recorder.flush();
     const changes = (await e.events('secure')).filter((ev) => ['EnsuringLoadBalancer', 'EnsuredLoadBalancer', 'UpdatedLoadBalancer'].includes(ev.reason ?? ''));
-    // (The finalizers went on in the refused reconciles, so the first ensure is an adoption: no EnsuringLoadBalancer.)
-    expect(changes.map((ev) => [ev.reason, ev.count ?? 1])).toEqual([['EnsuredLoadBalancer', 1]]);
+    // The finalizers went on in the refused reconciles, yet the first ensure is a creation, told as one.
+    expect(changes.map((ev) => [ev.reason, ev.count ?? 1])).toEqual([
+      ['EnsuringLoadBalancer', 1],
+      ['EnsuredLoadBalancer', 1],
+    ]);
   }, 60_000);
 
   it("a backend Service's BackendConfig (by port name) with IAP waits for its OAuth Secret, then reaches the backend service; a change of the BackendConfig re-syncs the Ingress", async () => {
@@ -177,6 +181,17 @@ describe('GKE BackendConfig, FrontendConfig and ManagedCertificate in the contro
     await patchSpec('BackendConfig', 'bc', { timeoutSec: 55 });
     await eventually('the new timeout', () => fake.get(`global/backendServices/${bsName}`)?.timeoutSec === 55, 15_000);
     expect(e.warnings.join('\n')).not.toContain('s3cret');
+
+    // A rotated OAuth client reaches IAP at once: the Secret is watched, not read again only at a resync (there is none here).
+    await e.core.replaceNamespacedSecret({
+      namespace: e.ns,
+      name: 'iap-client',
+      body: { metadata: { name: 'iap-client' }, stringData: { client_id: 'id-2.apps.googleusercontent.com', client_secret: 'r0tated' } },
+    });
+    const rotated = createHash('sha256').update('r0tated').digest('hex');
+    await eventually('the rotated OAuth client on the backend service', () => (fake.get(`global/backendServices/${bsName}`)?.iap as { oauth2ClientSecretSha256?: string } | undefined)?.oauth2ClientSecretSha256 === rotated, 10_000);
+    expect(fake.get(`global/backendServices/${bsName}`)?.iap).toMatchObject({ enabled: true, oauth2ClientId: 'id-2.apps.googleusercontent.com' });
+    expect(e.warnings.join('\n')).not.toContain('r0tated');
   }, 60_000);
 
   it('a malformed cloud.google.com/backend-config stops the Ingress with the annotation named', async () => {

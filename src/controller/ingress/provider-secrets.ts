@@ -1,12 +1,24 @@
-// The Secrets a provider's annotations name besides TLS ones (AWS auth-idp-oidc's
-// secretName), read for it from the group's members and their backend Services, each in
-// the object's own namespace, as aws-load-balancer-controller reads the OIDC Secret in
-// the Ingress's namespace (pkg/ingress/model_build_actions.go buildAuthenticateOIDCAction).
-// A missing Secret stops the group with an error naming it; its arrival re-queues the
-// group (the Ingress index by Secret), so the build is retried then.
+// The Secrets a provider's references name besides TLS ones, watched by one Opaque-Secret
+// informer (watched-kinds providerSecrets) whose every change re-syncs their users:
+// - named by a provider's annotations (AWS auth-idp-oidc's secretName), read for it from
+//   the group's members and their backend Services, each in the object's own namespace, as
+//   aws-load-balancer-controller reads the OIDC Secret in the Ingress's namespace
+//   (pkg/ingress/model_build_actions.go buildAuthenticateOIDCAction); their users are
+//   found by the Ingress index by Secret;
+// - named by a GKE BackendConfig's iap.oauthclientCredentials.secretName, for a gce
+//   provider (gke-references.ts); their users are found through the BackendConfigs that
+//   name them.
+// A missing Secret stops the group with an error naming it; its arrival, change or
+// deletion re-queues the group, so the build is retried then.
 import type { V1Ingress, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { ModelError } from '../../model/validation.js';
 import type { Provider } from '../../providers/types.js';
+import { readsGkeReferences } from '../gke-references.js';
+
+/** Whether any provider's references name Opaque Secrets, so that lbc watches them. */
+export function readsProviderSecrets(providers: readonly Pick<Provider, 'secretNames' | 'type'>[]): boolean {
+  return providers.some((p) => p.secretNames !== undefined || readsGkeReferences(p));
+}
 
 type Named = V1Ingress | V1Service;
 

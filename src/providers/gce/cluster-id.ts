@@ -20,6 +20,12 @@ export interface ClusterIdentity {
   readonly clusterId: string;
   /** The suffix of the Ingress firewall rule `k8s-fw-l7--<firewall>`. */
   readonly firewall: string;
+  /**
+   * Read from GKE's ConfigMap, not configured: GKE's own controllers name their shared
+   * resources after the same uid, so a resource under such a name that lbc did not make
+   * is theirs (ingress-gce's L7 firewall rule), not an administrator's or another cluster's.
+   */
+  readonly gke: boolean;
 }
 
 // ingress-gce re-reads the ConfigMap every 5 s; a uid changes only when an administrator
@@ -37,7 +43,7 @@ export class ClusterIdResolver {
 
   async identity(provider: string): Promise<ClusterIdentity> {
     const configured = this.options.clusterId;
-    if (configured !== undefined) return { clusterId: configured, firewall: configured };
+    if (configured !== undefined) return { clusterId: configured, firewall: configured, gke: false };
     if (this.cached && this.now() - this.cached.at < REFRESH_MS) return this.cached.identity;
     const missing = (why: string): GceError =>
       new GceError(
@@ -57,7 +63,7 @@ export class ClusterIdResolver {
     const uid = data[UID_KEY];
     if (uid === undefined) throw missing(`ConfigMap ${UID_NAMESPACE}/${UID_CONFIG_MAP} has no key ${UID_KEY}`);
     const firewall = data[FIREWALL_KEY] || uid;
-    const identity = { clusterId: uid, firewall };
+    const identity = { clusterId: uid, firewall, gke: true };
     this.cached = { identity, at: this.now() };
     return identity;
   }

@@ -74,10 +74,11 @@ export interface Kind<R extends { description?: string | null }> {
    */
   listNamed?(ctx: CallContext, names: readonly string[]): Promise<R[]>;
   /**
-   * The body to converge someone else's resource on when lbc shares it (Desired.useForeign):
-   * only additions, nothing of theirs taken away. Kinds without it are never shared.
+   * The body to converge someone else's resource (`have`) on when lbc shares it
+   * (Desired.useForeign): only additions, nothing of theirs taken away. Kinds without it
+   * are never shared.
    */
-  asGuest?(body: R): R;
+  asGuest?(body: R, have: R): R;
 }
 
 /**
@@ -180,7 +181,7 @@ export async function insertOrAdopt<R extends { description?: string | null }>(
     const ownership = have ? ownershipOf(have.description, clusterName, uid) : 'foreign';
     if (have && ownership === 'foreign' && useForeign && kind.asGuest) {
       // Another controller made it since we looked (ingress-gce does the same on 409).
-      const guest = kind.asGuest(body);
+      const guest = kind.asGuest(body, have);
       const d = kind.diff(guest, have);
       if (d.fields.length > 0) await kind.update(ctx, key, guest, have, d.fields);
       return;
@@ -228,7 +229,7 @@ export function synthesize<R extends { description?: string | null }>(input: Syn
       if (want.acceptForeign && have.ownership === 'foreign') continue;
       const asGuest = kind.asGuest;
       if (want.useForeign && have.ownership === 'foreign' && asGuest) {
-        const fields = kind.diff(asGuest(want.body(input.plannedState)), have.resource).fields;
+        const fields = kind.diff(asGuest(want.body(input.plannedState), have.resource), have.resource).fields;
         if (fields.length > 0) {
           steps.push({
             phase: 'build',
@@ -236,7 +237,7 @@ export function synthesize<R extends { description?: string | null }>(input: Syn
             shared,
             change: { op: 'update', resource: kind.resource, id, fields: [...fields].sort(), detail: 'not lbc\'s: only additions' },
             run: async (state) => {
-              const body = asGuest(want.body(state));
+              const body = asGuest(want.body(state), have.resource);
               const now = kind.diff(body, have.resource);
               if (now.fields.length > 0) await kind.update(ctx, want.key, body, have.resource, now.fields);
             },

@@ -14,12 +14,13 @@ import { applyHealthCheckConfig, backendConfigKey, backendConfigProblems, backen
 import { globalBackendServiceKind, type BackendService } from './backend-service.js';
 import { frontendConfigProblems, redirectsToHttps, redirectUrlMap } from './frontend-config.js';
 import { managedCertificateBody, managedCertificateContent, managedCertificateProblems, managedCertificateState } from './managed-certificate.js';
-import { links, networkProjectOf, networkUrl, type PlanContext } from './context.js';
+import { links, networkProjectOf, type PlanContext } from './context.js';
 import { GceError } from './errors.js';
-import { firewallKind, L7_HEALTH_CHECK_RANGES, portRanges, type Firewall } from './firewall.js';
+import { firewallKind } from './firewall.js';
 import { globalForwardingRuleKind, type ForwardingRule } from './forwarding-rule.js';
 import { globalHealthCheckKind, healthCheckBody, timingOf, type HealthCheck } from './health-check.js';
 import { instanceGroupKind, observeInstanceGroups } from './instance-group.js';
+import { l7FirewallKey, l7FirewallSteps, recordedPorts } from './l7-firewall.js';
 import { capturingAddress, observe, synthesize, type CallContext, type Desired, type Key, type Observed, type RunState, type Step } from './kind.js';
 import { igDesired, type LbPlan } from './l4.js';
 import { sameLink, zonalLink } from './links.js';
@@ -44,30 +45,34 @@ export function l7Candidates(names: L7Names) {
     httpProxy: [{ name: names.httpProxy }],
     httpsProxy: [{ name: names.httpsProxy }],
     urlMap: [{ name: names.urlMap }, { name: names.redirectUrlMap }],
-    firewall: [{ name: names.firewall }],
+    legacyFirewall: [{ name: names.legacyFirewall }],
   } satisfies Record<string, Key[]>;
 }
 
-/** Backend services and health checks of this cluster's Ingresses (names start k8s2-be-<cluster-uid8>-), ours by description. */
+/**
+ * Backend services and health checks of this cluster's Ingresses (names start
+ * k8s2-be-<cluster-uid8>-), ours by description; and the ports lbc's other Ingresses'
+ * ones use, which the cluster's firewall rule lets in.
+ */
 export async function observeBackends(
   ctx: CallContext,
   prefix: string,
   clusterName: string,
   uid: string,
-): Promise<{ services: Observed<BackendService>[]; checks: Observed<HealthCheck>[] }> {
+): Promise<{ services: Observed<BackendService>[]; checks: Observed<HealthCheck>[]; otherPorts: number[] }> {
   const { compute, signal } = ctx;
   const filter = `name eq ${prefix}.*`;
   const [services, checks] = await Promise.all([
     compute.list('backendServices.list', `${prefix}*`, signal, (o) => compute.backendServices.list({ project: compute.project, filter }, o)),
     compute.list('healthChecks.list', `${prefix}*`, signal, (o) => compute.healthChecks.list({ project: compute.project, filter }, o)),
   ]);
-  const mine = <R extends { name?: string | null; description?: string | null }>(rs: R[]): Observed<R>[] =>
-    rs
-      .filter((r) => (r.name ?? '').startsWith(prefix))
-      .map((r) => ({ key: { name: r.name ?? '' }, resource: r, ownership: ownershipOf(r.description, clusterName, uid) }))
-      // Other Ingresses' backends share the prefix; they are neither desired nor leftovers here.
-      .filter((r) => r.ownership === 'ours' || r.ownership === 'foreign');
-  return { services: mine(services), checks: mine(checks) };
+  const classified = <R extends { name?: string | null; description?: string | null }>(rs: R[]): Observed<R>[] =>
+    rs.filter((r) => (r.name ?? '').startsWith(prefix)).map((r) => ({ key: { name: r.name ?? '' }, resource: r, ownership: ownershipOf(r.description, clusterName, uid) }));
+  // Other Ingresses' backends share the prefix; they are neither desired nor leftovers here.
+  const mine = <R>(rs: Observed<R>[]): Observed<R>[] => rs.filter((r) => r.ownership === 'ours' || r.ownership === 'foreign');
+  const others = <R>(rs: Observed<R>[]): R[] => rs.filter((r) => r.ownership === 'sibling').map((r) => r.resource);
+  const [s, c] = [classified(services), classified(checks)];
+  return { services: mine(s), checks: mine(c), otherPorts: recordedPorts(others(s), others(c)) };
 }
 
 export function backendPrefix(names: L7Names): string {
@@ -127,7 +132,7 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     observe(targetHttpsProxyKind, call, cand.httpsProxy, clusterName, ref.uid),
     // The redirect map is looked up only when it matters (below): one read less per ensure.
     observe(urlMapKind, call, [{ name: names.urlMap }], clusterName, ref.uid),
-    observe(fwKind, call, cand.firewall, clusterName, ref.uid),
+    observe(fwKind, call, [...cand.legacyFirewall, l7FirewallKey(pc)], clusterName, ref.uid),
     observeInstanceGroups(call, instanceGroupName(pc.identity.clusterId), clusterName),
     observeSslCertificates(call, names.sslCertificatePrefix, clusterName, ref.uid),
     observeBackends(call, backendPrefix(names), clusterName, ref.uid),
@@ -207,21 +212,13 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     });
   }
 
-  // ---- firewall -------------------------------------------------------------------------
+  // ---- the cluster's firewall rule, with this LB's ports and every other lbc Ingress's ----
   const tags = await pc.tags.tagsFor(call, targetSets);
-  const wantFirewall: Desired<Firewall>[] = [
-    {
-      key: { name: names.firewall },
-      acceptForeign: true,
-      body: () => ({
-        description,
-        network: networkUrl(options),
-        sourceRanges: [...L7_HEALTH_CHECK_RANGES],
-        targetTags: tags,
-        allowed: [{ IPProtocol: 'tcp', ports: portRanges([...ports, ...hcPorts]) }],
-      }),
-    },
-  ];
+  const firewallSteps = l7FirewallSteps(pc, {
+    rule: firewalls.find((f) => f.key.name === l7FirewallKey(pc).name),
+    ports: [...new Set([...ports, ...hcPorts, ...backends.otherPorts])],
+    tags,
+  });
 
   // ---- certificates, URL map, proxies, forwarding rules -------------------------------------
   const wantCerts: Desired<SslCertificate>[] = [
@@ -279,7 +276,9 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
   const steps: Step[] = [
     ...addressSteps,
     ...synthesize({ ...common, kind: globalHealthCheckKind, want: wantChecks, have: backends.checks }),
-    ...synthesize({ ...common, kind: fwKind, want: wantFirewall, have: firewalls }),
+    ...firewallSteps,
+    // The per-LB rule of lbc before the cluster's one: it goes once the cluster's lets the ports in.
+    ...synthesize({ ...common, kind: fwKind, want: [], have: firewalls.filter((f) => f.key.name === names.legacyFirewall) }),
     ...synthesize({ ...common, kind: instanceGroupKind, want: wantGroups, have: groups }),
     ...synthesize({ ...common, kind: globalBackendServiceKind, want: wantServices, have: backends.services }),
     ...synthesize({ ...common, kind: sslCertificateKind, want: wantCerts, have: certs }),

@@ -109,8 +109,11 @@ export interface L7Names {
   readonly redirectUrlMap: string;
   /** ingress-gce reserves the LB's address under the HTTP forwarding rule's name. */
   readonly address: string;
-  /** Health-check ranges to the node ports this LB's backends use. */
-  readonly firewall: string;
+  /**
+   * The per-LB firewall rule lbc made before it shared the cluster's one (l7FirewallName):
+   * only ever deleted, so that an upgrade leaves no stale rule behind.
+   */
+  readonly legacyFirewall: string;
   /** One backend service (and its health check, same name) per target set, owned by this LB. */
   backendService(targetSet: string, namespace: string, service: string, port: number): string;
   /** k8s2-cr-<cluster-uid8>-<lb hash16>-<cert hash16>: a new certificate gets a new name. */
@@ -142,7 +145,7 @@ export function l7Names(ref: LbRef, kubeSystemUid: string): L7Names {
     urlMap: `k8s2-um-${lb}`,
     redirectUrlMap: `k8s2-rm-${lb}`,
     address: `k8s2-fr-${lb}`,
-    firewall: `k8s2-fw-${lb}`,
+    legacyFirewall: `k8s2-fw-${lb}`,
     backendService: (targetSet, namespace, service, port) => {
       const fields = trimFieldsEvenly(MAX_COMBINED - 2, scrub(namespace), scrub(service), String(port));
       return `k8s2-be-${clusterUid}-${fields.join('-')}-${contentHash(`${lb};${targetSet}`, 8)}`;
@@ -150,6 +153,19 @@ export function l7Names(ref: LbRef, kubeSystemUid: string): L7Names {
     sslCertificate: (certPem) => `${sslCertificatePrefix}${createHash('sha256').update(certPem).digest('hex').slice(0, 16)}`,
     sslCertificatePrefix,
   };
+}
+
+/**
+ * The one firewall rule of every Ingress of the cluster, as ingress-gce's namer.FirewallRule
+ * names it: `k8s-fw-l7--<firewall>` (the ingress-uid ConfigMap's provider-uid, else the
+ * uid), `k8s-fw-l7` for a cluster without one (ingress-gce pkg/utils/namer/namer.go
+ * firewallRuleSuffix). Upstream cuts only the suffix (truncate: 62 characters and a
+ * trailing 0), which leaves a name GCE refuses for a suffix over 56 characters; lbc cuts
+ * the whole name the same way, so every name upstream can make is the same here.
+ */
+export function l7FirewallName(firewall: string): string {
+  const name = firewall === '' ? 'k8s-fw-l7' : `k8s-fw-l7--${firewall}`;
+  return name.length > 63 ? `${name.slice(0, 62)}0` : name;
 }
 
 /** ingress-gce's getNameForPathMatcher: "host" + md5 of the host rule. */

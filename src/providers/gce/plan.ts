@@ -21,6 +21,7 @@ import { deleteUnusedInstanceGroups, observeInstanceGroups } from './instance-gr
 import { observe, orderSteps, synthesize, type RunState, type Step } from './kind.js';
 import { l4Candidates, planL4, sharedHealthCheckCleanup, type LbPlan } from './l4.js';
 import { backendPrefix, l7Candidates, l7NamesFor, observeBackends, planL7 } from './l7.js';
+import { l7FirewallKey, l7FirewallSteps } from './l7-firewall.js';
 import { instanceGroupName, l4Names } from './names.js';
 import { sslCertificateKind, observeSslCertificates } from './ssl-certificate.js';
 import { targetHttpProxyKind, targetHttpsProxyKind } from './target-proxy.js';
@@ -77,7 +78,7 @@ export async function planDelete(pc: PlanContext, ref: LbRef): Promise<LbPlan> {
       observe(targetHttpProxyKind, call, cand.httpProxy, clusterName, ref.uid),
       observe(targetHttpsProxyKind, call, cand.httpsProxy, clusterName, ref.uid),
       observe(urlMapKind, call, cand.urlMap, clusterName, ref.uid),
-      observe(fwKind, call, cand.firewall, clusterName, ref.uid),
+      observe(fwKind, call, [...cand.legacyFirewall, l7FirewallKey(pc)], clusterName, ref.uid),
       observeSslCertificates(call, names.sslCertificatePrefix, clusterName, ref.uid),
       observeBackends(call, backendPrefix(names), clusterName, ref.uid),
       observeInstanceGroups(call, instanceGroupName(pc.identity.clusterId), clusterName, { members: false }),
@@ -88,7 +89,9 @@ export async function planDelete(pc: PlanContext, ref: LbRef): Promise<LbPlan> {
       ...synthesize({ ...common, kind: targetHttpProxyKind, have: httpProxies }),
       ...synthesize({ ...common, kind: targetHttpsProxyKind, have: httpsProxies }),
       ...synthesize({ ...common, kind: urlMapKind, have: urlMaps }),
-      ...synthesize({ ...common, kind: fwKind, have: firewalls }),
+      ...synthesize({ ...common, kind: fwKind, have: firewalls.filter((f) => f.key.name === names.legacyFirewall) }),
+      // The cluster's rule keeps the ports of lbc's other Ingresses, and goes with the last.
+      ...l7FirewallSteps(pc, { rule: firewalls.find((f) => f.key.name === l7FirewallKey(pc).name), ports: backends.otherPorts, tags: options.nodeTags, deleting: true }),
       ...synthesize({ ...common, kind: sslCertificateKind, have: certs }),
       ...synthesize({ ...common, kind: globalBackendServiceKind, have: backends.services }),
       ...synthesize({ ...common, kind: globalHealthCheckKind, have: backends.checks }),

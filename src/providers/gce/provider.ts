@@ -22,6 +22,7 @@ import { ClusterIdResolver } from './cluster-id.js';
 import { Compute, type CallRecord, type ComputeClientOptions } from './compute.js';
 import { NodeTagResolver, type PlanContext } from './context.js';
 import { GceError, toGceError } from './errors.js';
+import { FIREWALL_NEEDS_ADMINISTRATOR } from './firewall.js';
 import type { RunState } from './kind.js';
 import { listOwned } from './owned.js';
 import type { GceOptions } from './options.js';
@@ -78,7 +79,6 @@ class Mutex {
   }
 }
 
-const FIREWALL_NEEDS_ADMIN = 'firewallNeedsAdministrator';
 /** The Event reason of an annotation lbc does not implement. */
 export const UNSUPPORTED_ANNOTATION = 'UnsupportedAnnotation';
 
@@ -91,7 +91,7 @@ interface Ran {
 }
 
 const adminError = (provider: string, ran: Ran): GceError =>
-  new GceError('forbidden', ran.needsAdmin.map((e) => e.message).join('; '), { provider, reason: FIREWALL_NEEDS_ADMIN, status: 403 });
+  new GceError('forbidden', ran.needsAdmin.map((e) => e.message).join('; '), { provider, reason: FIREWALL_NEEDS_ADMINISTRATOR, status: 403 });
 
 /**
  * The status, plus one Event's worth of what had to be replaced. A firewall rule only
@@ -222,7 +222,7 @@ export class GceProvider implements Provider<GceLbOptions> {
         await step.run(state);
         if (step.replaces !== undefined) replaced.push(`${step.change.resource} ${step.change.id} (${step.replaces})`);
       } catch (e) {
-        if (e instanceof GceError && e.reason === FIREWALL_NEEDS_ADMIN) {
+        if (e instanceof GceError && e.reason === FIREWALL_NEEDS_ADMINISTRATOR) {
           needsAdmin.push(e);
           continue;
         }

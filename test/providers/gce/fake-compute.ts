@@ -17,8 +17,9 @@
 // two load-balanced instance groups refused as GCE refuses it (400
 // instanceInMultipleLoadBalancedIgs on addInstances, an operation ending in
 // INSTANCE_IN_MULTIPLE_LOAD_BALANCED_IGS on a backend service write); setTarget,
-// setUrlMap, setSslCertificates; addresses and ephemeral IPs handed out; operations
-// that stay RUNNING until waited on (when asked), and the wait call that finishes them.
+// setUrlMap, setSslCertificates; firewall ports and address families checked; addresses
+// and ephemeral IPs handed out; operations that stay RUNNING until waited on (when
+// asked), and the wait call that finishes them.
 // Faults: scripted HTTP failures, operations that end in error, and "crashes" (every
 // write after the Nth fails, as if the process had died there).
 import { createHash } from 'node:crypto';
@@ -623,6 +624,10 @@ export class FakeCompute {
       );
       if (clash) return this.error(400, 'ipInUseByAnotherResource', `IP ${String(resource.IPAddress)} is in use by ${String(clash.name)}`);
     }
+    if (/firewalls$/.test(collection)) {
+      const refused = this.firewallRefusal(body);
+      if (refused) return refused;
+    }
     if (/backendServices$/.test(collection)) {
       const refused = this.backendServiceRefusal(collection, body);
       if (refused) return refused;
@@ -693,6 +698,30 @@ export class FakeCompute {
     return undefined;
   }
 
+  /**
+   * What Compute refuses in a firewall rule: a port that is not a number or range within
+   * 0-65535 (the Firewall resource's allowed[].ports: "either an integer or a range", e.g.
+   * "22", "12345-12349"), and IPv4 with IPv6 ranges in one rule ("A firewall rule can contain
+   * either IPv4 or IPv6 ranges, but not both", VPC firewall rules, Create). The texts are this
+   * fake's own, in GCE's "Invalid value for field" form.
+   */
+  private firewallRefusal(body: Json): FakeReply | undefined {
+    const allowed = (body.allowed as { ports?: string[] }[] | undefined) ?? [];
+    for (const [i, a] of allowed.entries()) {
+      for (const [j, p] of (a.ports ?? []).entries()) {
+        const m = /^(\d+)(?:-(\d+))?$/.exec(p);
+        const from = Number(m?.[1]);
+        const to = Number(m?.[2] ?? m?.[1]);
+        if (!m || to > 65535 || from > to) return this.invalidField(`resource.allowed[${i}].ports[${j}]`, p, 'Must be a port number or range within 0-65535.');
+      }
+    }
+    const ranges = [...((body.sourceRanges as string[] | undefined) ?? []), ...((body.destinationRanges as string[] | undefined) ?? [])];
+    if (ranges.some((r) => r.includes(':')) && ranges.some((r) => !r.includes(':'))) {
+      return this.invalidField('resource.sourceRanges', ranges.join(','), 'A firewall rule can contain either IPv4 or IPv6 ranges, but not both.');
+    }
+    return undefined;
+  }
+
   /** The next /96 of the subnet's /64, in the long form GCE answers with. */
   private ipv6From(body: Json): string {
     const subnet = this.store.get(linkPath(String(body.subnetwork))) ?? {};
@@ -730,6 +759,10 @@ export class FakeCompute {
     const collection = path.replace(/\/[^/]+$/, '');
     if (/backendServices$/.test(collection)) {
       const refused = this.backendServiceRefusal(collection, { ...(patch ? have : {}), ...changes });
+      if (refused) return refused;
+    }
+    if (/firewalls$/.test(collection)) {
+      const refused = this.firewallRefusal({ ...(patch ? have : {}), ...changes });
       if (refused) return refused;
     }
     const next: Json = patch ? { ...have, ...changes } : { ...server, ...body };

@@ -9,6 +9,8 @@ const harness = harnessPerTest();
 
 const V1 = 'https://www.googleapis.com/compute/v1/projects/test-project';
 const names = l7Names(l7().ref, CLUSTER_ID);
+/** The cluster's one Ingress firewall rule, as ingress-gce names it. */
+const FIREWALL = `k8s-fw-l7--${CLUSTER_ID}`;
 const api = names.backendService('shop/api:80', 'shop', 'api', 80);
 const web = names.backendService('shop/web:80', 'shop', 'web', 80);
 
@@ -33,7 +35,7 @@ describe('gce L7: create, no-op, update, delete', () => {
       `GlobalAddresses.Insert ${names.address}`,
       `HealthChecks.Insert ${api}`,
       `HealthChecks.Insert ${web}`,
-      `Firewalls.Insert ${names.firewall}`,
+      `Firewalls.Insert ${FIREWALL}`,
       ...GROUP_WRITES,
       `BackendServices.Insert ${api}`,
       `BackendServices.Insert ${web}`,
@@ -167,7 +169,7 @@ describe('gce L7: create, no-op, update, delete', () => {
     h.fake.clearLog();
     const spec = l7();
     await h.provider.ensure({ ...spec, rules: spec.rules.filter((r) => r.targetSet === 'shop/web:80'), targetSets: spec.targetSets.filter((t) => t.name === 'shop/web:80') });
-    expect(h.fake.writes()).toEqual([`Firewalls.Update ${names.firewall}`, `UrlMaps.Update ${names.urlMap}`, `BackendServices.Delete ${api}`, `HealthChecks.Delete ${api}`]);
+    expect(h.fake.writes()).toEqual([`Firewalls.Update ${FIREWALL}`, `UrlMaps.Update ${names.urlMap}`, `BackendServices.Delete ${api}`, `HealthChecks.Delete ${api}`]);
   });
 
   it('refuses source ranges (they would need Cloud Armor) and a load balancer with no port', async () => {
@@ -248,7 +250,7 @@ describe('gce L7: create, no-op, update, delete', () => {
       `BackendServices.Delete ${web}`,
       'InstanceGroups.Delete k8s-ig--cid1',
       'InstanceGroups.Delete k8s-ig--cid1',
-      `Firewalls.Delete ${names.firewall}`,
+      `Firewalls.Delete ${FIREWALL}`,
       `HealthChecks.Delete ${api}`,
       `HealthChecks.Delete ${web}`,
       `GlobalAddresses.Delete ${names.address}`,

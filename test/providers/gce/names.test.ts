@@ -46,7 +46,7 @@ describe('gce names', () => {
   it('every generated name is a valid GCE name of at most 63 characters', () => {
     const long = 'a'.repeat(63);
     const n = l7Names({ kind: 'Ingress', namespace: long, name: `${long}.x`, uid: 'u' }, 'k');
-    for (const name of [n.httpForwardingRule, n.httpsForwardingRule, n.httpProxy, n.httpsProxy, n.urlMap, n.firewall, n.backendService('t', long, long, 65535), n.sslCertificate('c')]) {
+    for (const name of [n.httpForwardingRule, n.httpsForwardingRule, n.httpProxy, n.httpsProxy, n.urlMap, n.legacyFirewall, n.backendService('t', long, long, 65535), n.sslCertificate('c')]) {
       expect(name.length, name).toBeLessThanOrEqual(63);
       expect(name).toMatch(/^[a-z]([-a-z0-9]*[a-z0-9])?$/);
     }
