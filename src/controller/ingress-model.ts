@@ -62,10 +62,17 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
 
   const shared = groupSettings(members, provider);
   const errors: ModelError[] = [...shared.errors];
-  const backends = new BackendResolver(input.services, errors, { protocolOf: provider.backendProtocol?.bind(provider), scopes: provider.capabilities.annotationScopes });
+  const scopes = provider.capabilities.annotationScopes;
+  const backends = new BackendResolver(input.services, errors, { protocolOf: provider.backendProtocol?.bind(provider), scopes, perMember: scopes !== undefined && group.group.explicit });
   const actions = new GroupActions(provider, shared.annotations, backends.resolve, errors);
   const claims = new HostClaims(members);
-  const routes = new RouteTable(actions, backends.resolve, errors, (m, host) => claims.admits(m, host));
+  const routes = new RouteTable(
+    actions,
+    backends.resolve,
+    errors,
+    (m, host) => claims.admits(m, host),
+    (t) => backends.backendOf(t),
+  );
   const tls = new GroupTls(input.secrets, provider, errors);
   // Member by member, rules before TLS, so the errors read in the order of the manifests.
   for (const m of members) {

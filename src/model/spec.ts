@@ -83,6 +83,12 @@ interface TargetSetBase {
   /** The Kubernetes Service port this set serves, for naming, Events and debugging. */
   readonly backend: BackendOrigin;
   /**
+   * `namespace/name` of the Ingress group member this set belongs to, where the provider
+   * gives each member its own set per Service port (AnnotationScopes); absent: the set is
+   * shared by every route to the backend.
+   */
+  readonly ingress?: string;
+  /**
    * The provider's options for this set alone, where they differ in scope from the LB's
    * (an Ingress group member's and its Service's target-group annotations). Absent: the
    * spec's providerOptions apply.

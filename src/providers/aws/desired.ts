@@ -634,8 +634,10 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
     tgs.set(ts.name, {
       key: ts.name,
       // HTTP1 is ELBv2's default: only another version changes the name (and so replaces the group).
+      // An instance set is told apart by its node port, and, as ALBC's buildTargetGroupName
+      // hashes the Ingress, by the group member whose own set it is.
       name: targetGroupName(input.clusterName, spec.ref, [
-        ts.type === 'instance' ? '' : ts.name,
+        ts.type === 'instance' ? (ts.ingress ?? '') : ts.name,
         protocol,
         portNum,
         ts.type,
