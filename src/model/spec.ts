@@ -238,6 +238,12 @@ export interface L7Spec<O extends ProviderOptions = ProviderOptions> extends Spe
    * never reads Kubernetes, and part of the spec, so a changed Secret is a changed spec.
    */
   readonly secrets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /**
+   * Each member's own provider options (by `namespace/name`, as Rule.source), where the
+   * provider reads some annotations per Ingress (AnnotationScopes.perIngress); absent: the
+   * spec's providerOptions apply to every rule.
+   */
+  readonly memberOptions?: Readonly<Record<string, ProviderOptions>>;
 }
 
 /** The key of one forward target in L7Spec.actionTargetSets. */

@@ -1,7 +1,7 @@
 // How the ALB annotations scope within an IngressGroup, as aws-load-balancer-controller's
 // docs/guide/ingress/annotations.md (v3.5) says in its Location and MergeBehavior columns:
-// "Exclusive" ones are group-wide and must agree, "Merge" ones (tags, listen-ports,
-// certificate-arn) combine, and the target-group ones (location "Ingress,Service",
+// "Exclusive" ones are group-wide and must agree, "Merge" ones (tags, certificate-arn;
+// listen-ports only as listeners) combine, and the target-group ones (location "Ingress,Service",
 // MergeBehavior N/A) apply per Ingress and backend, with "Annotations applied to Service
 // have higher priority over annotations applied to Ingress".
 import type { V1Ingress } from '@kubernetes/client-node';
@@ -149,7 +149,7 @@ describe('IngressGroup annotation scope (aws-load-balancer-controller annotation
     expect(errs[0]?.reason).toBe('key "env" conflicts within the group: Ingress default/a sets "prod", this one "dev"');
   });
 
-  it('listen-ports and certificate-arn (Merge): the union of the members’ values', () => {
+  it('certificate-arn (Merge): the union of the members’ values; listen-ports: each member’s own (ALBC model_builder.go ingListByPort), not merged', () => {
     const s = spec([
       member('a', 'web', 'a.example.com', { [`${A}listen-ports`]: '[{"HTTP":80},{"HTTPS":443}]', [`${A}certificate-arn`]: 'arn:aws:acm:us-east-1:1:certificate/a' }),
       member('b', 'api', 'b.example.com', {
@@ -157,11 +157,30 @@ describe('IngressGroup annotation scope (aws-load-balancer-controller annotation
         [`${A}certificate-arn`]: 'arn:aws:acm:us-east-1:1:certificate/b,arn:aws:acm:us-east-1:1:certificate/a',
       }),
     ]);
-    expect(s.providerOptions.listenPorts).toEqual([
-      { protocol: 'HTTP', port: 80 },
-      { protocol: 'HTTPS', port: 443 },
-      { protocol: 'HTTPS', port: 8443 },
-    ]);
     expect(s.providerOptions.certificateArns).toEqual(['arn:aws:acm:us-east-1:1:certificate/a', 'arn:aws:acm:us-east-1:1:certificate/b']);
+    expect(s.providerOptions.listenPorts).toBeUndefined();
+    const own = s.memberOptions as Record<string, AwsLbOptions>;
+    expect(Object.fromEntries(Object.entries(own).map(([k, o]) => [k, [o.listenPorts, o.certificateArns]]))).toEqual({
+      'default/a': [
+        [
+          { protocol: 'HTTP', port: 80 },
+          { protocol: 'HTTPS', port: 443 },
+        ],
+        ['arn:aws:acm:us-east-1:1:certificate/a'],
+      ],
+      'default/b': [
+        [
+          { protocol: 'HTTPS', port: 443 },
+          { protocol: 'HTTPS', port: 8443 },
+        ],
+        ['arn:aws:acm:us-east-1:1:certificate/b', 'arn:aws:acm:us-east-1:1:certificate/a'],
+      ],
+    });
+  });
+
+  it('a member’s bad listen-ports is reported against that member', () => {
+    const r = build([member('a', 'web', 'a.example.com', { [`${A}listen-ports`]: '[{"FTP":21}]' }), member('b', 'api', 'b.example.com')]);
+    const errs = !r.ok && r.reason === 'invalid' ? r.errors : [];
+    expect(errs.map((e) => [e.object, 'annotation' in e ? e.annotation : ''])).toEqual([['Ingress default/a', `${A}listen-ports`]]);
   });
 });

@@ -6,7 +6,7 @@ import { buildIngressModel } from '../../../src/controller/ingress-model.js';
 import type { ProviderError } from '../../../src/providers/types.js';
 import { ingress, node, service, slice } from '../../controller/fixtures.js';
 import type { FakeAws } from './fake-aws.js';
-import { ALB_CREATE_WRITES, albSpec, CLUSTER, ING_REF, provider, seededFake } from './support.js';
+import { ALB_CREATE_WRITES, albSpec, CLUSTER, ING_REF, ingressGroupSpec, provider, seededFake } from './support.js';
 
 let fake: FakeAws;
 beforeEach(() => {
@@ -268,22 +268,17 @@ describe('ALB for an IngressGroup whose members share one Service port', () => {
         { 'alb.ingress.kubernetes.io/group.name': 'shop', ...annotations },
         'shop',
       );
-    const built = buildIngressModel({
-      ingresses: [
+    const spec = ingressGroupSpec(
+      p,
+      [
         member('a', { 'alb.ingress.kubernetes.io/target-type': 'ip', 'alb.ingress.kubernetes.io/healthcheck-path': '/a' }),
         member('b', { 'alb.ingress.kubernetes.io/target-type': 'instance', 'alb.ingress.kubernetes.io/healthcheck-path': '/b' }),
         member('c', { 'alb.ingress.kubernetes.io/target-type': 'instance', 'alb.ingress.kubernetes.io/success-codes': '200-399' }),
       ],
-      services: [service('web', { type: 'NodePort', ports: [{ port: 80, targetPort: 8080, nodePort: 31080 }] }, undefined, 'shop')],
-      endpointSlices: [{ ...slice('web', [{ port: 8080 }], [{ ip: '10.0.1.5' }]), metadata: { name: 'web-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'web' } } }],
-      secrets: [],
-      nodes: [node('n1', { providerID: 'aws:///us-east-1a/i-0aaa', ip: '10.0.0.10' })],
-      provider: p,
-      className: 'alb',
-      clusterName: CLUSTER,
-    });
-    if (!built.ok) throw new Error(JSON.stringify(built));
-    await p.ensure(built.spec);
+      [service('web', { type: 'NodePort', ports: [{ port: 80, targetPort: 8080, nodePort: 31080 }] }, undefined, 'shop')],
+      [{ ...slice('web', [{ port: 8080 }], [{ ip: '10.0.1.5' }]), metadata: { name: 'web-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'web' } } }],
+    );
+    await p.ensure(spec);
     const created = fake.all('CreateTargetGroup').map((r) => [r.params.TargetType, r.params.Port, r.params.HealthCheckPath, r.params['Matcher.HttpCode']]);
     expect(created.sort()).toEqual([
       ['instance', '31080', '/', '200-399'],
@@ -308,7 +303,7 @@ describe('ALB for an IngressGroup whose members share one Service port', () => {
       ['c.example.com', tgOf('shop/web:80@c')],
     ]);
     fake.resetLog();
-    await p.ensure(built.spec);
+    await p.ensure(spec);
     expect(writes()).toEqual([]);
   });
 });
