@@ -96,6 +96,11 @@ export interface ControllerOptions {
   readonly gatewayApi?: boolean;
   /** How soon an Ingress whose Google-managed certificates are not Active yet is read again. Default 1 min. */
   readonly certificateRecheckMs?: number;
+  /**
+   * How long an Ingress group waits after a member is created before it is built, so that
+   * members applied together (one `kubectl apply`) are built once, together. Default 1 s.
+   */
+  readonly groupSettleMs?: number;
 }
 
 /** How a reconcile ended: its Outcome's kind, or 'error' when it threw. */
@@ -688,7 +693,10 @@ export class Controller {
     const group = groupKeyOf(obj);
     if (!ing || (ing.metadata?.deletionTimestamp && !old?.metadata?.deletionTimestamp)) this.abort(group);
     if (echo) return;
-    this.queue.add(group);
+    // A new member of an explicit group: the others applied with it are still arriving.
+    // Built now, the group would be built from some of them first, then again from all.
+    if (!old && ing && this.running && group.startsWith('group/')) this.queue.hold(group, this.opts.groupSettleMs ?? 1000);
+    else this.queue.add(group);
     if (old && ing) {
       const before = groupKeyOf(old);
       if (before !== group) this.queue.add(before);

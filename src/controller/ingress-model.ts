@@ -10,7 +10,7 @@ import type { V1Ingress } from '@kubernetes/client-node';
 import type { PodRef } from './endpoints.js';
 import { GroupActions } from './ingress/actions.js';
 import { BackendResolver, buildTargetSets, type BackendDecision, type CompanionRequest } from './ingress/backends.js';
-import { backendSettings, groupMembers, groupSettings, objectName, type IngressGroupIdentity } from './ingress/group.js';
+import { backendSettings, groupMembers, groupSettings, memberOptions, objectName, type IngressGroupIdentity } from './ingress/group.js';
 import { HostClaims, type RefusedClaim } from './ingress/host-claims.js';
 import { providerSecrets } from './ingress/provider-secrets.js';
 import { buildListeners } from './ingress/listeners.js';
@@ -62,10 +62,18 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
 
   const shared = groupSettings(members, provider);
   const errors: ModelError[] = [...shared.errors];
-  const backends = new BackendResolver(input.services, errors, { protocolOf: provider.backendProtocol?.bind(provider), scopes: provider.capabilities.annotationScopes });
+  const ownOptions = memberOptions(members, provider, errors);
+  const scopes = provider.capabilities.annotationScopes;
+  const backends = new BackendResolver(input.services, errors, { protocolOf: provider.backendProtocol?.bind(provider), scopes, perMember: scopes !== undefined && group.group.explicit });
   const actions = new GroupActions(provider, shared.annotations, backends.resolve, errors);
   const claims = new HostClaims(members);
-  const routes = new RouteTable(actions, backends.resolve, errors, (m, host) => claims.admits(m, host));
+  const routes = new RouteTable(
+    actions,
+    backends.resolve,
+    errors,
+    (m, host) => claims.admits(m, host),
+    (t) => backends.backendOf(t),
+  );
   const tls = new GroupTls(input.secrets, provider, errors);
   // Member by member, rules before TLS, so the errors read in the order of the manifests.
   for (const m of members) {
@@ -135,6 +143,7 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
       ...(tlsHosts.length > 0 ? { tlsHosts } : {}),
       ...(actionTargetSets ? { actionTargetSets } : {}),
       ...(secrets ? { secrets } : {}),
+      ...(ownOptions ? { memberOptions: ownOptions } : {}),
       targetSets: sets.targetSets,
       sourceRanges: settings.lbc.sourceRanges ?? [],
       requestedAddresses: [],

@@ -61,6 +61,8 @@ export interface ResolvedBackend {
   readonly protocol?: L4Protocol | 'HTTP';
   /** What the provider read from the Service's annotations for this port (gce app-protocols); absent: HTTP. */
   readonly backendProtocol?: BackendProtocol;
+  /** The Ingress group member whose own set this is (TargetSet.ingress). */
+  readonly ingress?: string;
 }
 
 /** What a model builder that resolves Service backends reads besides its own objects (Ingress, Gateway). */
@@ -154,6 +156,7 @@ export function buildTargetSets(backends: readonly ResolvedBackend[], inputs: Ta
       protocol,
       healthCheck,
       backend: b.backend,
+      ...(b.ingress !== undefined ? { ingress: b.ingress } : {}),
       ...(b.backendProtocol !== undefined ? { backendProtocol: b.backendProtocol } : {}),
       ...(own ? { providerOptions: own.providerOptions } : {}),
     };

@@ -85,6 +85,8 @@ export class WorkQueue<K extends string = string> {
   private readonly dirty = new Set<K>();
   private readonly processing = new Set<K>();
   private readonly delayed = new Map<K, { due: number; timer: NodeJS.Timeout }>();
+  // Keys whose add() waits for their delayed add (hold).
+  private readonly held = new Set<K>();
   private readonly getters: ((key: K | undefined) => void)[] = [];
   private idleWaiters: (() => void)[] = [];
   private drainWaiters: (() => void)[] = [];
@@ -100,7 +102,7 @@ export class WorkQueue<K extends string = string> {
   }
 
   add(key: K): void {
-    if (this.shuttingDown || this.dirty.has(key)) return;
+    if (this.shuttingDown || this.dirty.has(key) || this.held.has(key)) return;
     this.dirty.add(key);
     this.addCount++;
     if (this.processing.has(key)) return;
@@ -109,7 +111,8 @@ export class WorkQueue<K extends string = string> {
 
   /** Adds `key` once `ms` have passed; an earlier pending addAfter of the same key wins. */
   addAfter(key: K, ms: number): void {
-    if (this.shuttingDown) return;
+    // A held key is added when its hold ends, soon.
+    if (this.shuttingDown || this.held.has(key)) return;
     if (ms <= 0) {
       this.add(key);
       return;
@@ -127,6 +130,30 @@ export class WorkQueue<K extends string = string> {
     }, ms);
     timer.unref();
     this.delayed.set(key, { due, timer });
+  }
+
+  /**
+   * Adds `key` once `ms` have passed, and until then add(key) waits for that too, so that
+   * what arrives in the window (objects created together) is processed in one go. A key
+   * already waiting for a worker is left to run now; it will see what the cache has then.
+   */
+  hold(key: K, ms: number): void {
+    if (this.shuttingDown || (this.dirty.has(key) && !this.processing.has(key)) || this.held.has(key)) return;
+    if (ms <= 0) {
+      this.add(key);
+      return;
+    }
+    this.held.add(key);
+    const pending = this.delayed.get(key);
+    if (pending) clearTimeout(pending.timer);
+    const timer = setTimeout(() => {
+      this.delayed.delete(key);
+      this.held.delete(key);
+      this.add(key);
+      this.checkIdle();
+    }, ms);
+    timer.unref();
+    this.delayed.set(key, { due: Date.now() + ms, timer });
   }
 
   addRateLimited(key: K): void {
@@ -218,6 +245,7 @@ export class WorkQueue<K extends string = string> {
       this.shuttingDown = true;
       for (const { timer } of this.delayed.values()) clearTimeout(timer);
       this.delayed.clear();
+      this.held.clear();
       this.queue = [];
       this.head = 0;
       this.dirty.clear();

@@ -83,6 +83,12 @@ interface TargetSetBase {
   /** The Kubernetes Service port this set serves, for naming, Events and debugging. */
   readonly backend: BackendOrigin;
   /**
+   * `namespace/name` of the Ingress group member this set belongs to, where the provider
+   * gives each member its own set per Service port (AnnotationScopes); absent: the set is
+   * shared by every route to the backend.
+   */
+  readonly ingress?: string;
+  /**
    * The provider's options for this set alone, where they differ in scope from the LB's
    * (an Ingress group member's and its Service's target-group annotations). Absent: the
    * spec's providerOptions apply.
@@ -232,6 +238,12 @@ export interface L7Spec<O extends ProviderOptions = ProviderOptions> extends Spe
    * never reads Kubernetes, and part of the spec, so a changed Secret is a changed spec.
    */
   readonly secrets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /**
+   * Each member's own provider options (by `namespace/name`, as Rule.source), where the
+   * provider reads some annotations per Ingress (AnnotationScopes.perIngress); absent: the
+   * spec's providerOptions apply to every rule.
+   */
+  readonly memberOptions?: Readonly<Record<string, ProviderOptions>>;
 }
 
 /** The key of one forward target in L7Spec.actionTargetSets. */

@@ -45,6 +45,12 @@ export interface AnnotationScopes {
   readonly perTargetSet: readonly string[];
   /** Set on any members and combined; the others are exclusive (conflicting values are an error). */
   readonly merged: Readonly<Record<string, MergeKind>>;
+  /**
+   * Read per member and never merged: each Ingress's own value decides where its own rules
+   * go (AWS listen-ports: its listeners). The builder parses them, with the member's own
+   * `merged` ones, into L7Spec.memberOptions.
+   */
+  readonly perIngress?: readonly string[];
 }
 
 export interface ProviderCapabilities {

@@ -162,6 +162,32 @@ describe('WorkQueue', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('hold: add() of a held key waits for the hold, which is not extended; a key processing is held for its next run', async () => {
+    const q = new WorkQueue();
+    q.hold('g', 100);
+    q.add('g');
+    q.addAfter('g', 10);
+    await vi.advanceTimersByTimeAsync(60);
+    q.hold('g', 100);
+    q.add('g');
+    expect(q.len()).toBe(0);
+    await vi.advanceTimersByTimeAsync(40);
+    expect(q.len()).toBe(1);
+    expect(await q.get()).toBe('g');
+    // Held while a worker has it: done() does not re-queue it, the hold's end does.
+    q.hold('g', 100);
+    q.done('g');
+    expect(q.len()).toBe(0);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(q.len()).toBe(1);
+    // Already waiting for a worker: a hold changes nothing, the key runs once.
+    q.hold('g', 100);
+    expect(q.metrics().delayed).toBe(0);
+    expect(q.len()).toBe(1);
+    q.hold('h', 0);
+    expect(q.len()).toBe(2);
+  });
+
   it('forget resets the backoff of a key', () => {
     const q = new WorkQueue({ rateLimiter: new ExponentialBackoff({ random: () => 0 }) });
     q.addRateLimited('a');

@@ -1,5 +1,10 @@
 // The backends part of buildIngressModel: Service backends resolved to one Service port
-// each; ../target-sets.ts makes one target set per backend port.
+// each; ../target-sets.ts makes one target set per backend port, or, where the provider
+// scopes target-group annotations per Ingress (AnnotationScopes), per member and backend
+// port in an explicit group, as aws-load-balancer-controller builds one target group per
+// Ingress, Service and port (pkg/ingress/model_build_target_group.go: buildTargetGroup
+// keys its tgByResID by buildTargetGroupResourceID(ingKey, svcKey, port), and
+// buildTargetGroupName hashes the Ingress's namespace and name).
 import type { V1IngressBackend, V1Service } from '@kubernetes/client-node';
 import type { ResolvedBackend } from '../target-sets.js';
 import type { ModelProvider } from '../service-model.js';
@@ -23,7 +28,10 @@ export { buildTargetSets, type BackendDecision, type BackendRef, type BackendSet
 /** A backend of `member` at `field` → its target set's name, or undefined once the error is reported. */
 export type ResolveBackend = (member: Member, backend: V1IngressBackend, field: string) => string | undefined;
 
-/** Resolves Service backends in their Ingress's namespace and remembers each one resolved, once per Service port. */
+/**
+ * Resolves Service backends in their Ingress's namespace and remembers each one resolved,
+ * once per Service port, or once per member and Service port when `perMember`.
+ */
 export class BackendResolver {
   private readonly services: ReadonlyMap<string, V1Service>;
   private readonly backends = new Map<string, IngressBackend>();
@@ -31,7 +39,16 @@ export class BackendResolver {
   constructor(
     services: readonly V1Service[],
     private readonly errors: ModelError[],
-    private readonly opts: { readonly protocolOf?: BackendProtocolOf | undefined; readonly scopes?: AnnotationScopes | undefined } = {},
+    private readonly opts: {
+      readonly protocolOf?: BackendProtocolOf | undefined;
+      readonly scopes?: AnnotationScopes | undefined;
+      /**
+       * Each member gets its own target set per Service port, with its own target-group
+       * annotations: for a provider with annotation scopes, in an explicit group (a lone
+       * Ingress keeps the plain `namespace/service:port` name, which it always had).
+       */
+      readonly perMember?: boolean;
+    } = {},
   ) {
     this.services = new Map(services.map((s) => [`${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`, s]));
   }
@@ -67,23 +84,12 @@ export class BackendResolver {
       this.errors.push({ field: `${field}.service.port`, object, reason: `Service port ${port.port} is ${port.protocol ?? ''}; HTTP needs TCP` });
       return undefined;
     }
-    const key = `${m.namespace}/${b.service.name}:${port.port}`;
+    // A member's name never holds '@', a Service's never ':': the two forms cannot meet.
+    const key = `${m.namespace}/${b.service.name}:${port.port}${this.opts.perMember ? `@${m.name}` : ''}`;
+    // Seen before, it has the same target-group annotations: it is the same member's, a
+    // lone Ingress's, or the set of a provider that reads none per backend.
+    if (this.backends.has(key)) return key;
     const annotations = this.opts.scopes ? targetSetAnnotations(m, svc, this.opts.scopes) : {};
-    const earlier = this.backends.get(key);
-    if (earlier) {
-      // One target set per Service port: two members asking different target-group
-      // settings of it would each change the other's (aws-load-balancer-controller gives
-      // each Ingress its own target group; lbc shares one, so it refuses the difference).
-      if (!sameAnnotations(earlier.annotations, annotations)) {
-        this.errors.push({
-          field: `${field}.service`,
-          object,
-          reason: `${objectName(earlier.member.ingress)} routes to ${key} too, with other target group annotations (${describeDifference(earlier.annotations, annotations)}); set them alike on both Ingresses, or on the Service`,
-        });
-        return undefined;
-      }
-      return key;
-    }
     const proto = this.opts.protocolOf?.(svc.metadata?.annotations ?? {}, { ...(port.name !== undefined ? { name: port.name } : {}), port: port.port });
     if (proto && !proto.ok) {
       // The mistake is on the Service; the error says which.
@@ -98,10 +104,17 @@ export class BackendResolver {
       port,
       member: m,
       annotations,
+      ...(this.opts.perMember ? { ingress: `${m.namespace}/${m.name}` } : {}),
       ...(backendProtocol !== undefined ? { backendProtocol } : {}),
     });
     return key;
   };
+
+  /** The Service port (`namespace/service:port`) behind a key resolve() returned. */
+  backendOf(key: string): string | undefined {
+    const b = this.backends.get(key)?.backend;
+    return b ? `${b.namespace}/${b.service}:${b.port}` : undefined;
+  }
 
   /**
    * The provider's system default backend for a group whose Ingresses name none. Missing,
@@ -128,15 +141,4 @@ export class BackendResolver {
   resolved(): IngressBackend[] {
     return [...this.backends.values()].sort((x, y) => codePointOrder(x.key, y.key));
   }
-}
-
-const sameAnnotations = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean =>
-  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
-
-function describeDifference(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): string {
-  return [...new Set([...Object.keys(a), ...Object.keys(b)])]
-    .filter((k) => a[k] !== b[k])
-    .sort(codePointOrder)
-    .map((k) => `${k}: ${JSON.stringify(a[k] ?? null)} vs ${JSON.stringify(b[k] ?? null)}`)
-    .join('; ');
 }

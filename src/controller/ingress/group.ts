@@ -93,16 +93,17 @@ const NOT_GROUP_WIDE = new Set([...Object.values(ingressMemberAnnotations).flatM
  *
  * As aws-load-balancer-controller's annotations.md MergeBehavior column: an Exclusive
  * annotation set on several members must have one value (else an error naming both); a
- * Merge one (`scopes.merged`: tags, listen-ports, certificate-arn) is combined; the
- * per-target-set ones (location "Ingress,Service", MergeBehavior N/A) are not group-wide
- * at all: targetSetAnnotations reads them per member and backend.
+ * Merge one (`scopes.merged`: tags, certificate-arn) is combined; the per-target-set ones
+ * (location "Ingress,Service", MergeBehavior N/A) are not group-wide at all:
+ * targetSetAnnotations reads them per member and backend; nor are the per-Ingress ones
+ * (listen-ports): memberOptions reads them per member.
  */
 export function mergeGroupAnnotations(
   members: readonly Member[],
   prefixes: readonly string[],
   scopes?: AnnotationScopes,
 ): { merged: Record<string, string>; errors: ModelError[] } {
-  const perTarget = new Set(scopes?.perTargetSet ?? []);
+  const perTarget = new Set([...(scopes?.perTargetSet ?? []), ...(scopes?.perIngress ?? [])]);
   const merged: Record<string, string> = {};
   const setBy: Record<string, Member> = {};
   const combined = new Map<string, { kind: MergeKind; values: { member: Member; value: string }[] }>();
@@ -269,3 +270,24 @@ export function backendSettings<O extends ProviderOptions>(
   }
   return out;
 }
+
+/**
+ * Each member's own provider options, where the provider reads annotations per Ingress
+ * (scopes.perIngress): parsed from the member's own values of those and of the `merged`
+ * ones (what it asks for itself, before the group's are combined). Errors name the member.
+ */
+export function memberOptions<O extends ProviderOptions>(members: readonly Member[], provider: ModelProvider<O>, errors: ModelError[]): Record<string, O> | undefined {
+  const scopes = provider.capabilities.annotationScopes;
+  if (!scopes?.perIngress?.length || !provider.parseOptions) return undefined;
+  const read = new Set([...scopes.perIngress, ...Object.keys(scopes.merged)]);
+  const out: Record<string, O> = {};
+  for (const m of members) {
+    const own = Object.fromEntries(Object.entries(m.ingress.metadata?.annotations ?? {}).filter(([k]) => read.has(k)));
+    const parsed = provider.parseOptions(own, 'Ingress');
+    if (parsed.ok) out[`${m.namespace}/${m.name}`] = parsed.options;
+    // The merged values are reported once, from the group-wide parse.
+    else errors.push(...parsed.errors.filter((e) => !('annotation' in e) || !(e.annotation in scopes.merged)).map((e) => ({ ...e, object: objectName(m.ingress) })));
+  }
+  return out;
+}
+

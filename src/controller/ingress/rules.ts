@@ -2,7 +2,9 @@
 // backend, in member order, into one routing table for the group (aws-load-balancer-
 // controller's model_build_listener_rules.go). A rule already in the table with the
 // same target is dropped; one with another target is refused, naming the member that
-// had it first. A group has at most one default backend.
+// had it first, unless both target sets serve one Service port (each member's own set,
+// as ALBC gives each Ingress its own target group): then both stay, each member's rule
+// on its own listeners, the earlier first. A group has at most one default backend.
 //
 // Paths: Exact and Prefix as the Ingress API defines them (see model/routes.ts).
 // ImplementationSpecific is passed through as declared, and lbc's own matcher treats it
@@ -39,6 +41,8 @@ export class RouteTable {
     private readonly errors: ModelError[],
     /** Hosts a member may not route for (another namespace's); its rules for them are left out. */
     private readonly admits: (m: Member, host: string | undefined) => boolean = () => true,
+    /** The Service port behind a target set (BackendResolver.backendOf). */
+    private readonly backendOf: (targetSet: string) => string | undefined = (t) => t,
   ) {}
 
   /** Adds one member's rules and default backend; members come in group order. */
@@ -89,6 +93,8 @@ export class RouteTable {
           this.errors.push({ field, object, reason: `${host ?? '*'} ${path} (${pathType}) already routes to the action ${earlierAction.action} (from Ingress ${earlierAction.source})` });
         } else if (!earlier) {
           this.ruleOwner.set(id, rule);
+          this.rules.push(rule);
+        } else if (earlier.targetSet !== key && this.backendOf(earlier.targetSet) === this.backendOf(key)) {
           this.rules.push(rule);
         } else if (earlier.targetSet !== key) {
           this.errors.push({

@@ -365,9 +365,13 @@ export const ingressAnnotationScopes: AnnotationScopes = {
   ].flatMap((f) => f.names),
   merged: {
     [`${A}tags`]: 'stringMap',
-    [`${A}listen-ports`]: 'jsonList',
     [`${A}certificate-arn`]: 'stringList',
   },
+  // The group's listeners are the union of its members' ports, but each member's rules go
+  // to its own ports only: model_builder.go run() computes listen ports per Ingress
+  // (computeIngressListenPortConfigByPort) and gives each port's listener the rules of
+  // ingListByPort[port]; one port with two protocols fails in mergeListenPortConfigs.
+  perIngress: [`${A}listen-ports`],
 };
 
 const ACTIONS = `${A}actions.`;

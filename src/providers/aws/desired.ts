@@ -9,6 +9,7 @@ import { ProviderError } from '../types.js';
 import { INGRESS_PREFIX, SERVICE_PREFIX, type AlbAction, type AlbCondition, type AwsLbOptions, type IpAddressType, type ListenPort, type Scheme } from './annotations.js';
 import { desiredAuth, oidcClientsDigest, TAG_OIDC_CLIENTS, type AlbAuth, type DesiredAuth } from './authentication.js';
 import { certificatesForHosts, type AcmCertificate } from './certificates.js';
+import { groupListenPorts, type GroupListenPorts } from './listen-ports.js';
 import { loadBalancerName, securityGroupName, targetGroupName } from './names.js';
 import type { ResolvedSubnet } from './subnets.js';
 import { RESOURCE_BACKEND_RULE, RESOURCE_LB, RESOURCE_SG, resourceTags, type TagContext } from './tags.js';
@@ -594,14 +595,20 @@ function orderedRules(spec: L7Spec<AwsLbOptions>): (Rule | ActionRule)[] {
   return out;
 }
 
-/** Certificates the user named: the certificate-arn annotation, then provider certificates in the spec. */
-function explicitCertificates(spec: L7Spec<AwsLbOptions>, o: AwsLbOptions): string[] {
-  const specCerts = spec.listeners.flatMap((l) => (l.protocol === 'HTTPS' ? l.certificates : []));
-  return [...new Set([...o.certificateArns, ...specCerts.flatMap((x) => (x.source === 'provider' ? [x.id] : []))])];
+/** Provider certificates in the spec (not the certificate-arn annotation's). */
+function specCertificates(spec: L7Spec<AwsLbOptions>): string[] {
+  return spec.listeners.flatMap((l) => (l.protocol === 'HTTPS' ? l.certificates : [])).flatMap((x) => (x.source === 'provider' ? [x.id] : []));
 }
 
-function listenPorts(o: AwsLbOptions, certs: readonly string[]): readonly ListenPort[] {
-  return o.listenPorts ?? (certs.length > 0 ? [{ protocol: 'HTTPS' as const, port: 443 }] : [{ protocol: 'HTTP' as const, port: 80 }]);
+/** Certificates the user named: the certificate-arn annotation, then provider certificates in the spec. */
+function explicitCertificates(spec: L7Spec<AwsLbOptions>, o: AwsLbOptions): string[] {
+  return [...new Set([...o.certificateArns, ...specCertificates(spec)])];
+}
+
+function listenPorts(spec: L7Spec<AwsLbOptions>, o: AwsLbOptions, certs: readonly string[], c?: Common): GroupListenPorts {
+  const ports = groupListenPorts(spec, o, certs, specCertificates(spec));
+  if (typeof ports !== 'string') return ports;
+  throw c ? c.invalid(ports) : new ProviderError('invalid', ports, { provider: spec.provider });
 }
 
 /**
@@ -618,7 +625,7 @@ export function certificateHosts(spec: L7Spec): string[] {
 export function needsCertificateDiscovery(spec: LoadBalancerSpec<AwsLbOptions>, o: AwsLbOptions): boolean {
   if (spec.layer !== 'L7') return false;
   const certs = explicitCertificates(spec, o);
-  return certs.length === 0 && listenPorts(o, certs).some((p) => p.protocol === 'HTTPS') && certificateHosts(spec).length > 0;
+  return certs.length === 0 && listenPorts(spec, o, certs).ports.some((p) => p.protocol === 'HTTPS') && certificateHosts(spec).length > 0;
 }
 
 function discoveredCertificates(spec: L7Spec<AwsLbOptions>, acm: readonly AcmCertificate[], ports: readonly ListenPort[], c: Common): string[] {
@@ -643,8 +650,10 @@ export function albTargetGroup(input: SynthesisInput, c: Common, ts: TargetSet, 
   return {
     key,
     // HTTP1 is ELBv2's default: only another version changes the name (and so replaces the group).
+    // An instance set is told apart by its node port, and, as ALBC's buildTargetGroupName
+    // hashes the Ingress, by the group member whose own set it is.
     name: targetGroupName(input.clusterName, input.spec.ref, [
-      ts.type === 'instance' ? '' : ts.name,
+      ts.type === 'instance' ? (ts.ingress ?? '') : ts.name,
       protocol,
       portNum,
       ts.type,
@@ -662,6 +671,9 @@ export function albTargetGroup(input: SynthesisInput, c: Common, ts: TargetSet, 
     targets: targetsOf(ts, c.warnings, t.targetNodeLabels),
   };
 }
+
+/** What an ALB listener answers when no rule matches and no default backend is its. */
+const NOT_FOUND: DesiredAction = { type: 'fixed-response', statusCode: '404', contentType: 'text/plain' };
 
 function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): DesiredState {
   const c = common(input);
@@ -681,7 +693,12 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
   if (spec.listeners.some((l) => l.protocol === 'HTTPS' && l.certificates.some((x) => x.source === 'secret'))) {
     c.warnings.push(`TLS Secrets in spec.tls are not used: ALB takes ACM certificates (${INGRESS_PREFIX}certificate-arn, or discovered by host)`);
   }
-  const ports = listenPorts(o, certs);
+  const listen = listenPorts(spec, o, certs, c);
+  const { ports } = listen;
+  if (o.sslRedirect !== undefined && !ports.some((p) => p.protocol === 'HTTPS' && p.port === o.sslRedirect)) {
+    // model_builder.go buildSSLRedirectConfig: "listener does not exist for SSLRedirect port".
+    throw c.invalid(`${INGRESS_PREFIX}ssl-redirect: port ${o.sslRedirect} is not an HTTPS port the group listens on (${ports.map((p) => `${p.protocol}:${p.port}`).join(', ')})`);
+  }
   if (certs.length === 0 && ports.some((p) => p.protocol === 'HTTPS')) certs.push(...discoveredCertificates(spec, input.acmCertificates ?? [], ports, c));
   const namedAction = (name: string): DesiredAction => {
     const a = o.actions[name];
@@ -693,7 +710,7 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
       ? { type: 'forward', targetGroup: tgName(spec.defaultBackend) }
       : spec.defaultAction !== undefined
         ? namedAction(spec.defaultAction)
-        : { type: 'fixed-response', statusCode: '404', contentType: 'text/plain' };
+        : NOT_FOUND;
   const sets = new Map(spec.targetSets.map((t) => [t.name, t]));
   // ALBC reads the auth annotations per backend (the Service's first, then its Ingress's)
   // and the OIDC Secret in the Ingress's namespace (model_build_actions.go buildAuthAction).
@@ -714,7 +731,8 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
       : spec.defaultAction !== undefined
         ? authFor(o.auth, spec.ref.namespace !== '' ? spec.ref.namespace : sourceNamespace([...spec.rules, ...(spec.actionRules ?? [])][0]?.source ?? ''))
         : undefined;
-  const rules: DesiredRule[] = orderedRules(spec).map((r, i) => {
+  const ordered = orderedRules(spec);
+  const rules: DesiredRule[] = ordered.map((r, i) => {
     // conditions.<name> is keyed as aws-load-balancer-controller keys it: the backend's service.name.
     const name = 'action' in r ? r.action : (sets.get(r.targetSet)?.backend.service ?? '');
     const matched = withConditions(name, r.host !== undefined ? [r.host] : [], pathPatterns(r.path, r.pathType), o.conditions[name] ?? [], c);
@@ -726,9 +744,14 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
       action: 'action' in r ? namedAction(r.action) : { type: 'forward', targetGroup: tgName(r.targetSet) },
     };
   });
-  const authenticated = defaultAuth !== undefined || rules.some((r) => r.auth !== undefined);
+  // The default backend is its member's (an explicit group's sets name it); an action's applies on every port.
+  const defaultSource = spec.defaultBackend !== undefined ? sets.get(spec.defaultBackend)?.ingress : undefined;
   const listeners: DesiredListener[] = ports.map((p) => {
     const redirect = o.sslRedirect !== undefined && p.protocol === 'HTTP';
+    // Numbered per listener, as ALBC numbers each listener's rules.
+    const own = rules.filter((_, i) => listen.carries(p.port, ordered[i]?.source)).map((r, i) => ({ ...r, priority: i + 1 }));
+    const ownDefault = listen.carries(p.port, defaultSource);
+    const authenticated = (ownDefault && defaultAuth !== undefined) || own.some((r) => r.auth !== undefined);
     // ALBC puts the authenticate action on HTTPS listeners only (model_build_actions.go
     // buildActions) and serves the same routes unauthenticated on an HTTP one; lbc refuses
     // that, since it would expose what the user meant to protect.
@@ -743,9 +766,9 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
       protocol: p.protocol,
       certificates: https ? certs : [],
       ...(https ? { sslPolicy: o.sslPolicy } : {}),
-      ...(https && defaultAuth ? { defaultAuth } : {}),
-      defaultAction: redirect ? { type: 'redirect', protocol: 'HTTPS', port: String(o.sslRedirect), statusCode: 'HTTP_301' } : defaultAction,
-      rules: redirect ? [] : rules,
+      ...(https && defaultAuth && ownDefault ? { defaultAuth } : {}),
+      defaultAction: redirect ? { type: 'redirect', protocol: 'HTTPS', port: String(o.sslRedirect), statusCode: 'HTTP_301' } : ownDefault ? defaultAction : NOT_FOUND,
+      rules: redirect ? [] : own,
     };
   });
   const oidcDigest = oidcClientsDigest([defaultAuth, ...rules.map((r) => r.auth)]);

@@ -1,7 +1,7 @@
 // How the ALB annotations scope within an IngressGroup, as aws-load-balancer-controller's
 // docs/guide/ingress/annotations.md (v3.5) says in its Location and MergeBehavior columns:
-// "Exclusive" ones are group-wide and must agree, "Merge" ones (tags, listen-ports,
-// certificate-arn) combine, and the target-group ones (location "Ingress,Service",
+// "Exclusive" ones are group-wide and must agree, "Merge" ones (tags, certificate-arn;
+// listen-ports only as listeners) combine, and the target-group ones (location "Ingress,Service",
 // MergeBehavior N/A) apply per Ingress and backend, with "Annotations applied to Service
 // have higher priority over annotations applied to Ingress".
 import type { V1Ingress } from '@kubernetes/client-node';
@@ -64,7 +64,7 @@ describe('IngressGroup annotation scope (aws-load-balancer-controller annotation
     ],
   ])('%s (Ingress,Service; N/A): each member’s value applies to its own backends, no conflict', (key, va, vb, read, want) => {
     const s = spec([member('a', 'web', 'a.example.com', { [key]: va }), member('b', 'api', 'b.example.com', { [key]: vb })]);
-    expect(read(set(s, 'default/web:80'), set(s, 'default/api:80'))).toEqual(want);
+    expect(read(set(s, 'default/web:80@a'), set(s, 'default/api:80@b'))).toEqual(want);
     // Not group-wide: the LB's own options do not carry either member's value.
     expect(s.providerOptions.healthCheck).toEqual({});
     expect(s.providerOptions.targetGroupAttributes).toEqual({});
@@ -72,15 +72,15 @@ describe('IngressGroup annotation scope (aws-load-balancer-controller annotation
 
   it('a member without the annotation keeps the default, even when another member sets it', () => {
     const s = spec([member('a', 'web', 'a.example.com', { [`${A}healthcheck-path`]: '/healthz' }), member('b', 'api', 'b.example.com')]);
-    expect(optionsOf(set(s, 'default/web:80')).healthCheck.path).toBe('/healthz');
-    expect(optionsOf(set(s, 'default/api:80')).healthCheck.path).toBeUndefined();
+    expect(optionsOf(set(s, 'default/web:80@a')).healthCheck.path).toBe('/healthz');
+    expect(optionsOf(set(s, 'default/api:80@b')).healthCheck.path).toBeUndefined();
   });
 
   it('the backend Service’s annotation wins over the Ingress’s ("Annotations applied to Service have higher priority")', () => {
     const svc = service('web', { type: 'NodePort', ports: [{ port: 80, targetPort: 8080, nodePort: 30080 }] }, { [`${A}target-type`]: 'ip', [`${A}healthcheck-path`]: '/svc' });
     const s = spec([member('a', 'web', 'a.example.com', { [`${A}target-type`]: 'instance', [`${A}healthcheck-path`]: '/ing' })], [svc, api]);
-    expect(set(s, 'default/web:80').type).toBe('ip');
-    expect(optionsOf(set(s, 'default/web:80')).healthCheck.path).toBe('/svc');
+    expect(set(s, 'default/web:80@a').type).toBe('ip');
+    expect(optionsOf(set(s, 'default/web:80@a')).healthCheck.path).toBe('/svc');
   });
 
   it('a bad value on the Service is reported against the Service', () => {
@@ -90,13 +90,43 @@ describe('IngressGroup annotation scope (aws-load-balancer-controller annotation
     expect(!r.ok && r.reason === 'invalid' ? r.errors.map((e) => e.object) : []).toEqual(['Service default/web']);
   });
 
-  it('two members sending one Service port different target-group annotations: an error naming both (lbc shares one target group per Service port)', () => {
-    const r = build([member('a', 'web', 'a.example.com', { [`${A}target-type`]: 'ip' }), member('b', 'web', 'b.example.com', { [`${A}target-type`]: 'instance' })]);
-    expect(r.ok).toBe(false);
-    const errs = !r.ok && r.reason === 'invalid' ? r.errors : [];
-    expect(errs).toHaveLength(1);
-    expect(errs[0]?.object).toBe('Ingress default/b');
-    expect(errs[0]?.reason).toContain('Ingress default/a routes to default/web:80 too');
+  // aws-load-balancer-controller pkg/ingress/model_build_target_group.go: buildTargetGroup
+  // keys its target groups by buildTargetGroupResourceID(ingKey, svcKey, port)
+  // ("<ns>/<ingress>-<service>:<port>") and buildTargetGroupName hashes the Ingress.
+  it('two members sending one Service port different target-group annotations: a target set each (ALBC buildTargetGroupResourceID includes the Ingress)', () => {
+    const s = spec([
+      member('a', 'web', 'a.example.com', { [`${A}target-type`]: 'ip', [`${A}healthcheck-path`]: '/a' }),
+      member('b', 'web', 'b.example.com', { [`${A}target-type`]: 'instance', [`${A}success-codes`]: '200-299' }),
+    ]);
+    expect(s.targetSets.map((t) => [t.name, t.type, t.ingress, t.backend])).toEqual([
+      ['default/web:80@a', 'ip', 'default/a', { namespace: 'default', service: 'web', port: 80 }],
+      ['default/web:80@b', 'instance', 'default/b', { namespace: 'default', service: 'web', port: 80 }],
+    ]);
+    expect(optionsOf(set(s, 'default/web:80@a')).healthCheck).toEqual({ path: '/a' });
+    expect(optionsOf(set(s, 'default/web:80@b')).healthCheck).toEqual({ successCodes: '200-299' });
+    expect(s.rules.map((r) => [r.host, r.targetSet])).toEqual([
+      ['a.example.com', 'default/web:80@a'],
+      ['b.example.com', 'default/web:80@b'],
+    ]);
+  });
+
+  it('members with the same annotations on one Service port still get a set each (ALBC shares no target group between Ingresses); one rule each for a shared host and path, the earlier first', () => {
+    const s = spec([member('a', 'web', 'shop.example.com'), member('b', 'web', 'shop.example.com')]);
+    expect(s.targetSets.map((t) => t.name)).toEqual(['default/web:80@a', 'default/web:80@b']);
+    expect(s.rules.map((r) => [r.host, r.path, r.targetSet, r.source])).toEqual([
+      ['shop.example.com', '/', 'default/web:80@a', 'default/a'],
+      ['shop.example.com', '/', 'default/web:80@b', 'default/b'],
+    ]);
+    // Another Service on the same host and path is still a conflict.
+    const r = build([member('a', 'web', 'shop.example.com'), member('b', 'api', 'shop.example.com')]);
+    expect(!r.ok && r.reason === 'invalid' ? r.errors.map((e) => e.reason) : []).toEqual(['shop.example.com / (Prefix) already routes to default/web:80@a (from Ingress default/a)']);
+  });
+
+  it('a lone Ingress (no group) keeps one set per Service port under its plain name', () => {
+    const lone = ingress('solo', { rules: [{ host: 's.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] }, {
+      [`${A}target-type`]: 'ip',
+    });
+    expect(spec([lone]).targetSets.map((t) => [t.name, t.ingress])).toEqual([['default/web:80', undefined]]);
   });
 
   it.each([
@@ -119,7 +149,7 @@ describe('IngressGroup annotation scope (aws-load-balancer-controller annotation
     expect(errs[0]?.reason).toBe('key "env" conflicts within the group: Ingress default/a sets "prod", this one "dev"');
   });
 
-  it('listen-ports and certificate-arn (Merge): the union of the members’ values', () => {
+  it('certificate-arn (Merge): the union of the members’ values; listen-ports: each member’s own (ALBC model_builder.go ingListByPort), not merged', () => {
     const s = spec([
       member('a', 'web', 'a.example.com', { [`${A}listen-ports`]: '[{"HTTP":80},{"HTTPS":443}]', [`${A}certificate-arn`]: 'arn:aws:acm:us-east-1:1:certificate/a' }),
       member('b', 'api', 'b.example.com', {
@@ -127,11 +157,30 @@ describe('IngressGroup annotation scope (aws-load-balancer-controller annotation
         [`${A}certificate-arn`]: 'arn:aws:acm:us-east-1:1:certificate/b,arn:aws:acm:us-east-1:1:certificate/a',
       }),
     ]);
-    expect(s.providerOptions.listenPorts).toEqual([
-      { protocol: 'HTTP', port: 80 },
-      { protocol: 'HTTPS', port: 443 },
-      { protocol: 'HTTPS', port: 8443 },
-    ]);
     expect(s.providerOptions.certificateArns).toEqual(['arn:aws:acm:us-east-1:1:certificate/a', 'arn:aws:acm:us-east-1:1:certificate/b']);
+    expect(s.providerOptions.listenPorts).toBeUndefined();
+    const own = s.memberOptions as Record<string, AwsLbOptions>;
+    expect(Object.fromEntries(Object.entries(own).map(([k, o]) => [k, [o.listenPorts, o.certificateArns]]))).toEqual({
+      'default/a': [
+        [
+          { protocol: 'HTTP', port: 80 },
+          { protocol: 'HTTPS', port: 443 },
+        ],
+        ['arn:aws:acm:us-east-1:1:certificate/a'],
+      ],
+      'default/b': [
+        [
+          { protocol: 'HTTPS', port: 443 },
+          { protocol: 'HTTPS', port: 8443 },
+        ],
+        ['arn:aws:acm:us-east-1:1:certificate/b', 'arn:aws:acm:us-east-1:1:certificate/a'],
+      ],
+    });
+  });
+
+  it('a member’s bad listen-ports is reported against that member', () => {
+    const r = build([member('a', 'web', 'a.example.com', { [`${A}listen-ports`]: '[{"FTP":21}]' }), member('b', 'api', 'b.example.com')]);
+    const errs = !r.ok && r.reason === 'invalid' ? r.errors : [];
+    expect(errs.map((e) => [e.object, 'annotation' in e ? e.annotation : ''])).toEqual([['Ingress default/a', `${A}listen-ports`]]);
   });
 });

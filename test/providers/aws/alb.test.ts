@@ -6,7 +6,7 @@ import { buildIngressModel } from '../../../src/controller/ingress-model.js';
 import type { ProviderError } from '../../../src/providers/types.js';
 import { ingress, node, service, slice } from '../../controller/fixtures.js';
 import type { FakeAws } from './fake-aws.js';
-import { ALB_CREATE_WRITES, albSpec, CLUSTER, ING_REF, provider, seededFake } from './support.js';
+import { ALB_CREATE_WRITES, albSpec, CLUSTER, ING_REF, ingressGroupSpec, provider, seededFake } from './support.js';
 
 let fake: FakeAws;
 beforeEach(() => {
@@ -251,5 +251,59 @@ describe('ALB for an IngressGroup whose members set their own target-group annot
     expect(fake.all('DeleteTargetGroup')).toEqual([]);
     const registered = fake.all('RegisterTargets').map((r) => r.params['Targets.member.1.Id']).sort();
     expect(registered).toEqual(['10.0.1.5', 'i-0aaa']);
+  });
+});
+
+describe('ALB for an IngressGroup whose members share one Service port', () => {
+  // aws-load-balancer-controller pkg/ingress/model_build_target_group.go: one target group
+  // per Ingress, Service and port (buildTargetGroupResourceID "<ns>/<ingress>-<service>:<port>";
+  // buildTargetGroupName hashes the Ingress's namespace and name), built from
+  // svcAndIngAnnotations, so each Ingress's target-group annotations shape its own group.
+  it('a target group per member, each with its own target type and health check, each created once; each rule forwards to its member’s', async () => {
+    const p = provider();
+    const member = (name: string, annotations: Record<string, string>) =>
+      ingress(
+        name,
+        { rules: [{ host: `${name}.example.com`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] },
+        { 'alb.ingress.kubernetes.io/group.name': 'shop', ...annotations },
+        'shop',
+      );
+    const spec = ingressGroupSpec(
+      p,
+      [
+        member('a', { 'alb.ingress.kubernetes.io/target-type': 'ip', 'alb.ingress.kubernetes.io/healthcheck-path': '/a' }),
+        member('b', { 'alb.ingress.kubernetes.io/target-type': 'instance', 'alb.ingress.kubernetes.io/healthcheck-path': '/b' }),
+        member('c', { 'alb.ingress.kubernetes.io/target-type': 'instance', 'alb.ingress.kubernetes.io/success-codes': '200-399' }),
+      ],
+      [service('web', { type: 'NodePort', ports: [{ port: 80, targetPort: 8080, nodePort: 31080 }] }, undefined, 'shop')],
+      [{ ...slice('web', [{ port: 8080 }], [{ ip: '10.0.1.5' }]), metadata: { name: 'web-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'web' } } }],
+    );
+    await p.ensure(spec);
+    const created = fake.all('CreateTargetGroup').map((r) => [r.params.TargetType, r.params.Port, r.params.HealthCheckPath, r.params['Matcher.HttpCode']]);
+    expect(created.sort()).toEqual([
+      ['instance', '31080', '/', '200-399'],
+      ['instance', '31080', '/b', '200'],
+      ['ip', '8080', '/a', '200'],
+    ]);
+    const names = fake.all('CreateTargetGroup').map((r) => r.params.Name);
+    expect(new Set(names).size).toBe(3);
+    expect(fake.all('DeleteTargetGroup')).toEqual([]);
+    // Each member's rule forwards to its own group.
+    const arnByName = new Map([...fake.tgs.values()].map((tg) => [tg.name, tg.arn]));
+    const tgOf = (set: string): string | undefined => {
+      const tags = fake.all('CreateTargetGroup').find((r) => Object.entries(r.params).some(([k, v]) => k.endsWith('.Value') && v === set));
+      return tags ? arnByName.get(tags.params.Name ?? '') : undefined;
+    };
+    expect(new Set(['a', 'b', 'c'].map((m) => tgOf(`shop/web:80@${m}`))).size).toBe(3);
+    expect(tgOf('shop/web:80@a')).toMatch(/^arn:aws:elasticloadbalancing:/);
+    const forwards = fake.all('CreateRule').map((r) => [r.params['Conditions.member.1.Values.member.1'] ?? r.params['Conditions.member.1.HostHeaderConfig.Values.member.1'], r.params['Actions.member.1.TargetGroupArn']]);
+    expect(forwards.sort()).toEqual([
+      ['a.example.com', tgOf('shop/web:80@a')],
+      ['b.example.com', tgOf('shop/web:80@b')],
+      ['c.example.com', tgOf('shop/web:80@c')],
+    ]);
+    fake.resetLog();
+    await p.ensure(spec);
+    expect(writes()).toEqual([]);
   });
 });

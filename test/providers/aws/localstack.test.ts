@@ -719,6 +719,70 @@ describe.skipIf(!endpoint)(
         await eventually('the Ingresses gone', async () => (await e.getIngress('shop')) === undefined && (await e.getIngress('api')) === undefined, 30_000);
         expect(await tagged(e.ns)).toEqual([]);
       });
+
+      // aws-load-balancer-controller: one target group per Ingress, Service and port
+      // (model_build_target_group.go buildTargetGroupResourceID), each from its own Ingress's
+      // target-type; each Ingress's rules on its own listen-ports (model_builder.go ingListByPort).
+      it('a group with per-Ingress target types and listen-ports: one Service port, two target groups, each member on its own listener', async () => {
+        const cls = await e.ingressClass('alb-per-ingress', 'aws');
+        await e.service('both', { type: 'NodePort', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] });
+        await e.endpointSlice('both', ['10.42.0.50'], 8080);
+        const group = { 'alb.ingress.kubernetes.io/group.name': `${e.ns}-per`, 'alb.ingress.kubernetes.io/scheme': 'internet-facing' };
+        const members = [
+          ['pods', { 'alb.ingress.kubernetes.io/target-type': 'ip', 'alb.ingress.kubernetes.io/listen-ports': '[{"HTTP": 80}]' }],
+          ['nodes', { 'alb.ingress.kubernetes.io/target-type': 'instance', 'alb.ingress.kubernetes.io/listen-ports': '[{"HTTP": 8080}]' }],
+        ] as const;
+        for (const [name, own] of members) {
+          await e.networking.createNamespacedIngress({
+            namespace: e.ns,
+            body: {
+              metadata: { name, annotations: { ...group, ...own } },
+              spec: { ingressClassName: cls, rules: [{ host: `${name}.example.com`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'both', port: { number: 80 } } } }] } }] },
+            },
+          });
+        }
+        await eventually('both Ingresses with the ALB hostname', async () => {
+          const a = (await e.getIngress('pods'))?.status?.loadBalancer?.ingress?.[0]?.hostname;
+          const b = (await e.getIngress('nodes'))?.status?.loadBalancer?.ingress?.[0]?.hostname;
+          return a !== undefined && a === b ? a : undefined;
+        }, 30_000);
+        await e.settle();
+        const arns = await tagged(e.ns);
+        const lbArn = arns.find((a) => a.includes(':loadbalancer/')) ?? '';
+        const tgs = (await elbv2.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: lbArn }))).TargetGroups ?? [];
+        const nodePort = (await e.getService('both'))?.spec?.ports?.[0]?.nodePort;
+        expect(nodePort).toBeGreaterThan(0);
+        expect(tgs.map((t) => [t.TargetType, t.Port]).sort()).toEqual([
+          ['instance', nodePort],
+          ['ip', 8080],
+        ]);
+        const ipTg = tgs.find((t) => t.TargetType === 'ip')?.TargetGroupArn ?? '';
+        const instanceTg = tgs.find((t) => t.TargetType === 'instance')?.TargetGroupArn ?? '';
+        const ipTargets = (await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: ipTg }))).TargetHealthDescriptions ?? [];
+        expect(ipTargets.map((d) => d.Target?.Id)).toEqual(['10.42.0.50']);
+        const nodeTargets = (await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: instanceTg }))).TargetHealthDescriptions ?? [];
+        expect(nodeTargets.map((d) => d.Target?.Id).sort()).toEqual(instances.slice(0, 2));
+        const listeners = (await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lbArn }))).Listeners ?? [];
+        const forwardsOn = async (port: number): Promise<string[][]> => {
+          const l = listeners.find((x) => x.Port === port);
+          const rules = (await elbv2.send(new DescribeRulesCommand({ ListenerArn: l?.ListenerArn ?? '' }))).Rules ?? [];
+          return rules
+            .filter((r) => !r.IsDefault)
+            .map((r) => [r.Conditions?.find((c) => c.Field === 'host-header')?.Values?.[0] ?? r.Conditions?.[0]?.HostHeaderConfig?.Values?.[0] ?? '', r.Actions?.[0]?.TargetGroupArn ?? '']);
+        };
+        expect(listeners.map((l) => l.Port).sort()).toEqual([80, 8080]);
+        expect(await forwardsOn(80)).toEqual([['pods.example.com', ipTg]]);
+        expect(await forwardsOn(8080)).toEqual([['nodes.example.com', instanceTg]]);
+
+        count.reset();
+        e.controller.enqueueAll();
+        await e.settle();
+        expect(count.writes()).toEqual([]);
+
+        for (const [name] of members) await e.networking.deleteNamespacedIngress({ namespace: e.ns, name });
+        await eventually('the Ingresses gone', async () => (await e.getIngress('pods')) === undefined && (await e.getIngress('nodes')) === undefined, 30_000);
+        expect(await tagged(e.ns)).toEqual([]);
+      });
     });
   },
 );

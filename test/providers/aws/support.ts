@@ -1,4 +1,7 @@
 // Specs, a provider wired to the fake (or to an endpoint), and the fixtures the AWS tests share.
+import type { V1EndpointSlice, V1Ingress, V1Service } from '@kubernetes/client-node';
+import { buildIngressModel } from '../../../src/controller/ingress-model.js';
+import { node as kubeNode } from '../../controller/fixtures.js';
 import { parseAwsOptions, type AwsLbOptions } from '../../../src/providers/aws/annotations.js';
 import { awsOptionsSchema, type AwsOptionsInput } from '../../../src/providers/aws/options.js';
 import { AwsProvider, type AwsProviderInit } from '../../../src/providers/aws/provider.js';
@@ -180,3 +183,20 @@ export function provider(extra: Partial<AwsOptionsInput> = {}, init: Partial<Aws
     ...init,
   });
 }
+
+/** The spec the Ingress model builds for these members with provider p, on one node (i-0aaa); a build error fails the test. */
+export function ingressGroupSpec(p: AwsProvider, ingresses: V1Ingress[], services: V1Service[], endpointSlices: V1EndpointSlice[] = []): L7Spec<AwsLbOptions> {
+  const built = buildIngressModel({
+    ingresses,
+    services,
+    endpointSlices,
+    secrets: [],
+    nodes: [kubeNode('n1', { providerID: 'aws:///us-east-1a/i-0aaa', ip: '10.0.0.10' })],
+    provider: p,
+    className: 'alb',
+    clusterName: CLUSTER,
+  });
+  if (!built.ok) throw new Error(JSON.stringify(built));
+  return built.spec as L7Spec<AwsLbOptions>;
+}
+
