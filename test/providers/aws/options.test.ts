@@ -24,7 +24,15 @@ describe('aws options', () => {
       retry: { attempts: 6, minDelay: 200, maxDelay: 20_000 },
       dependencyTimeout: 60_000,
       inventoryRefresh: 600_000,
+      featureGates: { EnableTCPUDPListener: false },
     });
+  });
+
+  it("featureGates: ALBC's gate names, strict (a gate lbc does not implement is refused, not ignored)", () => {
+    expect(awsOptionsSchema.parse({ region: 'us-east-1', featureGates: { EnableTCPUDPListener: true } }).featureGates).toEqual({ EnableTCPUDPListener: true });
+    const r = awsOptionsSchema.safeParse({ region: 'us-east-1', featureGates: { EnableTCPUDPListener: 'yes', NLBGatewayAPI: true } });
+    expect(r.success).toBe(false);
+    if (!r.success) expect(r.error.issues.map((i) => `${i.path.join('.')}:${i.code}`).sort()).toEqual(['featureGates.EnableTCPUDPListener:invalid_type', 'featureGates:unrecognized_keys']);
   });
 
   it('durations in Go form or seconds; strict keys; checked formats', () => {
