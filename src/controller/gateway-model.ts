@@ -30,7 +30,7 @@ import { buildListeners, type ListenerState } from './gateway/listeners.js';
 import { ReferenceGrants } from './gateway/reference-grants.js';
 import { routeEntries, routeKey, type GatewayRoutes, type RouteEntry } from './gateway/routes.js';
 import { buildRouteRules, type RouteRules } from './gateway/rules.js';
-import { DEFAULT_HEALTH_CHECK_TIMING } from './health-check.js';
+import { ALL_DEFAULTED, DEFAULT_HEALTH_CHECK_TIMING } from './health-check.js';
 import { chooseTargetType } from './service-model.js';
 import { buildTargetSets, type BackendDecision, type BackendModelInputs, type CompanionRequest } from './target-sets.js';
 
@@ -224,6 +224,7 @@ export function buildGatewayModel<O extends ProviderOptions>(input: GatewayModel
     targetType: choice.targetType,
     explicitTargetType: choice.explicit,
     healthCheck: { protocol: 'HTTP', port: 'traffic-port', path: '/', ...DEFAULT_HEALTH_CHECK_TIMING },
+    healthCheckDefaulted: ALL_DEFAULTED,
     followReadinessProbes: true,
     ...(input.companionNodePorts ? { companionNodePorts: input.companionNodePorts } : {}),
     ...(input.pods ? { pods: input.pods } : {}),

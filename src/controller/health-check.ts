@@ -1,6 +1,8 @@
 // The health check of a target set: a default chosen by the builder from the object
 // (e.g. kube-proxy's healthz for externalTrafficPolicy Local), then the user's
-// lbc.dev/health-check-* annotations on top.
+// lbc.dev/health-check-* annotations on top. Which fields the builder filled in travels
+// with the target set (TargetSet.healthCheckDefaulted), so a provider with other defaults
+// can tell them from the user's.
 import type { AnnotationValues } from '../model/annotations.js';
 import {
   ANNOTATION_HC_INTERVAL,
@@ -9,7 +11,7 @@ import {
   ANNOTATION_HC_TIMEOUT,
   type healthCheckAnnotations,
 } from '../model/lbc-annotations.js';
-import type { HealthCheck, HealthCheckPort, HealthCheckTiming } from '../model/spec.js';
+import type { DefaultedFields, HealthCheck, HealthCheckField, HealthCheckPort, HealthCheckTiming } from '../model/spec.js';
 import type { ModelError } from '../model/validation.js';
 
 export const DEFAULT_HEALTH_CHECK_TIMING: HealthCheckTiming = {
@@ -28,7 +30,7 @@ export type HealthCheckBase =
 export function applyHealthCheckOverrides(
   base: HealthCheckBase,
   o: HealthCheckOverrides,
-): { ok: true; healthCheck: HealthCheck } | { ok: false; errors: ModelError[] } {
+): { ok: true; healthCheck: HealthCheck; defaulted: DefaultedFields } | { ok: false; errors: ModelError[] } {
   const errors: ModelError[] = [];
   const protocol = o.hcProtocol ?? base.protocol;
   const port = o.hcPort ?? base.port;
@@ -51,7 +53,57 @@ export function applyHealthCheckOverrides(
     });
   }
   if (errors.length > 0) return { ok: false, errors };
-  if (protocol === 'TCP') return { ok: true, healthCheck: { protocol, port, ...timing } };
+  const defaulted = defaultedOf({
+    protocol: o.hcProtocol,
+    port: o.hcPort,
+    intervalSeconds: o.hcInterval,
+    timeoutSeconds: o.hcTimeout,
+    healthyThreshold: o.hcHealthy,
+    unhealthyThreshold: o.hcUnhealthy,
+  });
+  if (protocol === 'TCP') return { ok: true, healthCheck: { protocol, port, ...timing }, defaulted };
   const path = o.hcPath ?? (base.protocol === 'TCP' ? '/' : base.path);
-  return { ok: true, healthCheck: { protocol, port, path, ...timing } };
+  return { ok: true, healthCheck: { protocol, port, path, ...timing }, defaulted: { ...defaulted, ...defaultedOf({ path: o.hcPath }) } };
+}
+
+/** The fields the user left unset, as DefaultedFields marks them. */
+function defaultedOf<F extends HealthCheckField>(asked: { readonly [K in F]: unknown }): DefaultedFields<F> {
+  const out: { [K in F]?: true } = {};
+  for (const f of Object.keys(asked) as F[]) if (asked[f] === undefined) out[f] = true;
+  return out;
+}
+
+/** Every field, for an object whose user chooses nothing about its health check (a Gateway's backends). */
+export const ALL_DEFAULTED: DefaultedFields = defaultedOf({
+  protocol: undefined,
+  port: undefined,
+  path: undefined,
+  intervalSeconds: undefined,
+  timeoutSeconds: undefined,
+  healthyThreshold: undefined,
+  unhealthyThreshold: undefined,
+});
+
+/** A target set's healthCheckDefaulted, left out when the user set every field: one way to say "none". */
+export function withDefaulted(defaulted: DefaultedFields | undefined): { healthCheckDefaulted?: DefaultedFields } {
+  return defaulted !== undefined && Object.keys(defaulted).length > 0 ? { healthCheckDefaulted: defaulted } : {};
+}
+
+/**
+ * A TCP or UDP backend is probed by connecting to its traffic port, as a Service's are;
+ * the timing the caller chose still applies. Protocol and port are the builder's choice
+ * then, whatever the user asked, so they count as defaulted; a TCP check has no path.
+ */
+export function trafficPortTcp(hc: HealthCheck, defaulted: DefaultedFields | undefined): { healthCheck: HealthCheck; defaulted?: DefaultedFields } {
+  const timing: HealthCheckTiming = {
+    intervalSeconds: hc.intervalSeconds,
+    timeoutSeconds: hc.timeoutSeconds,
+    healthyThreshold: hc.healthyThreshold,
+    unhealthyThreshold: hc.unhealthyThreshold,
+  };
+  const healthCheck: HealthCheck = { ...timing, protocol: 'TCP', port: 'traffic-port' };
+  if (defaulted === undefined) return { healthCheck };
+  const tcp: { [K in HealthCheckField]?: true } = { protocol: true, port: true };
+  for (const k of Object.keys(timing) as (keyof HealthCheckTiming)[]) if (defaulted[k]) tcp[k] = true;
+  return { healthCheck, defaulted: tcp };
 }

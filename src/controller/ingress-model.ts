@@ -110,6 +110,7 @@ export function buildIngressModel<O extends ProviderOptions>(input: IngressModel
     targetType: settings.targetType,
     explicitTargetType: settings.explicitTargetType,
     healthCheck: settings.healthCheck,
+    healthCheckDefaulted: settings.healthCheckDefaulted,
     followReadinessProbes: settings.lbc.hcPath === undefined && settings.healthCheck.protocol === 'HTTP',
     ...(input.companionNodePorts ? { companionNodePorts: input.companionNodePorts } : {}),
     ...(input.pods ? { pods: input.pods } : {}),

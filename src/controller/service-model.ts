@@ -4,7 +4,7 @@
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import { parseAnnotations } from '../model/annotations.js';
 import { podTargets, slicesOfService } from './endpoints.js';
-import { applyHealthCheckOverrides, type HealthCheckBase } from './health-check.js';
+import { applyHealthCheckOverrides, withDefaulted, type HealthCheckBase } from './health-check.js';
 import { ANNOTATION_TARGET_TYPE, serviceAnnotations } from '../model/lbc-annotations.js';
 import { toNodeTargets } from './nodes.js';
 import { selectorText, statusAddresses, type AllocationFacts, type HeldAddresses } from '../model/allocation.js';
@@ -124,7 +124,7 @@ export function buildServiceModel<O extends ProviderOptions>(input: ServiceModel
     }
     if (!hc?.ok) return;
     const setName = `${protocol.toLowerCase()}-${p.port}`;
-    const common = { name: setName, protocol, healthCheck: hc.healthCheck, backend: { namespace, service: name, port: p.port } };
+    const common = { name: setName, protocol, healthCheck: hc.healthCheck, ...withDefaulted(hc.defaulted), backend: { namespace, service: name, port: p.port } };
     if (targetType === 'instance' && p.nodePort !== undefined) {
       targetSets.push({ ...common, type: 'instance', nodePort: p.nodePort, targets: nodeTargets });
     } else {

@@ -13,7 +13,8 @@ import type { ModelProvider } from './service-model.js';
 import { podTargets, probePodOf, readinessProbePath, slicesOfService, type PodRef } from './endpoints.js';
 import { ANNOTATION_TARGET_TYPE } from '../model/lbc-annotations.js';
 import { toNodeTargets } from './nodes.js';
-import type { BackendProtocol, HealthCheck, HealthCheckTiming, L4Protocol, ProviderOptions, TargetSet, TargetType } from '../model/spec.js';
+import { trafficPortTcp, withDefaulted } from './health-check.js';
+import type { BackendProtocol, DefaultedFields, HealthCheck, L4Protocol, ProviderOptions, TargetSet, TargetType } from '../model/spec.js';
 import type { ModelError } from '../model/validation.js';
 import type { ProviderCapabilities } from '../providers/types.js';
 
@@ -96,6 +97,8 @@ export interface TargetSetInputs {
   /** Whether an annotation chose targetType; a default gives way to ip targets for a Service without a node port. */
   readonly explicitTargetType: boolean;
   readonly healthCheck: HealthCheck;
+  /** Which of healthCheck's values the builder chose (TargetSet.healthCheckDefaulted); absent: none. */
+  readonly healthCheckDefaulted?: DefaultedFields;
   /**
    * Whether a backend's readiness probe may lend the health check its path. A path the
    * user chose wins over the probe's, as with ingress-gce's BackendConfig; then the Pod
@@ -141,13 +144,8 @@ export function buildTargetSets(backends: readonly ResolvedBackend[], inputs: Ta
     const pod = probePod && pods.get(`${probePod.namespace}/${probePod.name}`);
     const probePath = pod ? readinessProbePath(pod, b.port.targetPort ?? b.port.port) : undefined;
     const protocol = b.protocol ?? 'HTTP';
-    const tcpCheck: HealthCheck = { ...timingOf(inputs.healthCheck), protocol: 'TCP', port: 'traffic-port' };
-    const healthCheck =
-      protocol !== 'HTTP'
-        ? tcpCheck
-        : probePath !== undefined
-          ? { ...inputs.healthCheck, readinessProbePath: probePath }
-          : inputs.healthCheck;
+    const tcp = protocol !== 'HTTP' ? trafficPortTcp(inputs.healthCheck, inputs.healthCheckDefaulted) : undefined;
+    const healthCheck = tcp ? tcp.healthCheck : probePath !== undefined ? { ...inputs.healthCheck, readinessProbePath: probePath } : inputs.healthCheck;
     const own = inputs.perBackend?.get(b.key);
     const targetType = own?.targetType ?? inputs.targetType;
     const explicitTargetType = own?.explicitTargetType ?? inputs.explicitTargetType;
@@ -155,6 +153,7 @@ export function buildTargetSets(backends: readonly ResolvedBackend[], inputs: Ta
       name: b.key,
       protocol,
       healthCheck,
+      ...withDefaulted(tcp ? tcp.defaulted : inputs.healthCheckDefaulted),
       backend: b.backend,
       ...(b.ingress !== undefined ? { ingress: b.ingress } : {}),
       ...(b.backendProtocol !== undefined ? { backendProtocol: b.backendProtocol } : {}),
@@ -218,10 +217,4 @@ export function buildTargetSets(backends: readonly ResolvedBackend[], inputs: Ta
     }
   }
   return { targetSets, decisions, companions, probePods, errors };
-}
-
-// A TCP or UDP backend is probed by connecting to its traffic port, as a Service's are;
-// the timing the caller chose still applies.
-function timingOf(hc: HealthCheck): HealthCheckTiming {
-  return { intervalSeconds: hc.intervalSeconds, timeoutSeconds: hc.timeoutSeconds, healthyThreshold: hc.healthyThreshold, unhealthyThreshold: hc.unhealthyThreshold };
 }

@@ -43,6 +43,27 @@ export interface HealthCheckTiming {
   readonly unhealthyThreshold: number;
 }
 
+/** A health-check setting the user may choose or leave to the model builder. */
+export type HealthCheckField = 'protocol' | 'port' | 'path' | keyof HealthCheckTiming;
+
+/**
+ * Provenance of a target set's health check: the fields the model builder filled in itself
+ * because the user set none of them, each `true`; a field the user set is not here, nor is
+ * `path` for a TCP check. The values stay in the check, so providers whose defaults are
+ * lbc's use them as they are; a provider that follows an upstream with other defaults (AWS
+ * follows aws-load-balancer-controller, per target type and protocol) replaces exactly these.
+ */
+export type DefaultedFields<F extends HealthCheckField = HealthCheckField> = { readonly [K in F]?: true };
+
+/**
+ * Whether the builder chose kube-proxy's health check node port (externalTrafficPolicy
+ * Local with instance targets): the one port it picks besides the traffic port, so a
+ * defaulted numeric port is always that one.
+ */
+export function probesKubeProxy(ts: TargetSet): boolean {
+  return ts.healthCheckDefaulted?.port === true && ts.healthCheck.port !== 'traffic-port';
+}
+
 export interface NodeAddress {
   /** Kubernetes NodeAddress type: InternalIP, ExternalIP, Hostname, ... */
   readonly type: string;
@@ -80,6 +101,8 @@ interface TargetSetBase {
    */
   readonly backendProtocol?: BackendProtocol;
   readonly healthCheck: HealthCheck;
+  /** Which of healthCheck's values the builder chose (see DefaultedFields). Absent: every one was asked for (a spec written by hand). */
+  readonly healthCheckDefaulted?: DefaultedFields;
   /** The Kubernetes Service port this set serves, for naming, Events and debugging. */
   readonly backend: BackendOrigin;
   /**

@@ -11,6 +11,8 @@ import { E2E, eventually, hasOurFinalizer } from './harness.js';
 const CERT = '-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n';
 const KEY = '-----BEGIN PRIVATE KEY-----\nMIIEtest\n-----END PRIVATE KEY-----\n';
 const HC = { protocol: 'HTTP', port: 'traffic-port', path: '/', intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3 };
+/** Nothing about the health check is asked: the builder filled in, and marks, every field. */
+const HC_DEFAULTED = { protocol: true, port: true, path: true, intervalSeconds: true, timeoutSeconds: true, healthyThreshold: true, unhealthyThreshold: true } as const;
 
 let e: E2E;
 let classMem: string;
@@ -110,6 +112,7 @@ describe('an Ingress', () => {
           name: `${e.ns}/api:8080`,
           protocol: 'HTTP',
           healthCheck: HC as L7Spec['targetSets'][number]['healthCheck'],
+          healthCheckDefaulted: HC_DEFAULTED,
           backend: { namespace: e.ns, service: 'api', port: 8080 },
           type: 'ip',
           port: 9090,
@@ -122,6 +125,7 @@ describe('an Ingress', () => {
           name: `${e.ns}/web:80`,
           protocol: 'HTTP',
           healthCheck: HC as L7Spec['targetSets'][number]['healthCheck'],
+          healthCheckDefaulted: HC_DEFAULTED,
           backend: { namespace: e.ns, service: 'web', port: 80 },
           type: 'instance',
           nodePort: web.spec?.ports?.[0]?.nodePort ?? -1,

@@ -15,7 +15,7 @@ import { ingressGroupAnnotations, ingressMemberAnnotations } from '../../model/l
 import { LEGACY_INGRESS_CLASS_ANNOTATION } from '../../config/ownership.js';
 import { chooseTargetType, type ModelProvider } from '../service-model.js';
 import { ingressGroupRef, type LbRef } from '../../model/ref.js';
-import type { HealthCheck, ProviderOptions, TargetType } from '../../model/spec.js';
+import type { DefaultedFields, HealthCheck, ProviderOptions, TargetType } from '../../model/spec.js';
 import type { ModelError } from '../../model/validation.js';
 import type { AnnotationScopes, MergeKind } from '../../providers/types.js';
 import { codePointOrder } from './order.js';
@@ -203,6 +203,8 @@ export interface GroupSettings<O extends ProviderOptions = ProviderOptions> {
   readonly explicitTargetType: boolean;
   /** Of every target set, before a backend's readiness probe lends its path. */
   readonly healthCheck: HealthCheck;
+  /** Which of healthCheck's values the builder chose. */
+  readonly healthCheckDefaulted: DefaultedFields;
 }
 
 export interface GroupSettingsResult<O extends ProviderOptions> {
@@ -231,7 +233,7 @@ export function groupSettings<O extends ProviderOptions>(members: readonly [Memb
   if (hc && !hc.ok) errors.push(...hc.errors);
   const settings =
     errors.length === 0 && lbc.ok && parsed.ok && choice.ok && hc?.ok
-      ? { lbc: lbc.value, options: parsed.options, targetType: choice.targetType, explicitTargetType: choice.explicit, healthCheck: hc.healthCheck }
+      ? { lbc: lbc.value, options: parsed.options, targetType: choice.targetType, explicitTargetType: choice.explicit, healthCheck: hc.healthCheck, healthCheckDefaulted: hc.defaulted }
       : undefined;
   return { annotations: merge.merged, errors, settings };
 }

@@ -10,26 +10,15 @@ import { INGRESS_PREFIX, SERVICE_PREFIX, type AlbAction, type AlbCondition, type
 import { desiredAuth, oidcClientsDigest, TAG_OIDC_CLIENTS, type AlbAuth, type DesiredAuth } from './authentication.js';
 import { certificatesForHosts, type AcmCertificate } from './certificates.js';
 import { groupListenPorts, type GroupListenPorts } from './listen-ports.js';
+import { healthCheckFor, type DesiredHealthCheck } from './health-check.js';
+import type { AwsOptions } from './options.js';
 import { loadBalancerName, securityGroupName, targetGroupName } from './names.js';
 import type { ResolvedSubnet } from './subnets.js';
 import { RESOURCE_BACKEND_RULE, RESOURCE_LB, RESOURCE_SG, resourceTags, type TagContext } from './tags.js';
 
 export type ElbProtocol = 'TCP' | 'UDP' | 'TCP_UDP' | 'TLS' | 'HTTP' | 'HTTPS';
 
-export interface DesiredHealthCheck {
-  readonly protocol: 'TCP' | 'HTTP' | 'HTTPS';
-  /** `traffic-port` or a port number, as ELBv2 writes it. */
-  readonly port: string;
-  readonly path?: string;
-  readonly intervalSeconds: number;
-  readonly timeoutSeconds: number;
-  readonly healthyThreshold: number;
-  readonly unhealthyThreshold: number;
-  /** HTTP codes; HTTP(S) checks only. */
-  readonly matcher?: string;
-  /** gRPC codes, instead of matcher, for a GRPC target group. */
-  readonly grpcCodes?: string;
-}
+export type { DesiredHealthCheck } from './health-check.js';
 
 export interface DesiredTarget {
   readonly id: string;
@@ -188,6 +177,8 @@ export interface SynthesisInput {
   readonly options: AwsLbOptions;
   readonly clusterName: string;
   readonly defaultTags: Readonly<Record<string, string>>;
+  /** The provider config's ALBC feature gates; absent: ALBC's defaults (all off). */
+  readonly featureGates?: AwsOptions['featureGates'];
   readonly vpcId: string;
   readonly subnets: readonly ResolvedSubnet[];
   readonly userSecurityGroups: readonly string[];
@@ -204,34 +195,6 @@ const PROVIDER_ID = /^aws:\/\/\/?[^/]*\/(i-[0-9a-zA-Z]+)$/;
 /** The EC2 instance ID in a Node's providerID (`aws:///us-east-1a/i-0abc`), if it has one. */
 export function instanceIdOf(providerID: string | undefined): string | undefined {
   return providerID === undefined ? undefined : PROVIDER_ID.exec(providerID)?.[1];
-}
-
-const DEFAULT_NLB_SUCCESS_CODES = '200-399';
-const DEFAULT_ALB_SUCCESS_CODES = '200';
-const DEFAULT_GRPC_SUCCESS_CODES = '12';
-const GRPC_HEALTH_CHECK_PATH = '/AWS.ALB/healthcheck';
-
-export function healthCheckFor(ts: TargetSet, o: AwsLbOptions, layer: 'L4' | 'L7'): DesiredHealthCheck {
-  const base = ts.healthCheck;
-  const h = o.healthCheck;
-  const protocol = h.protocol ?? base.protocol;
-  const port = h.port ?? base.port;
-  const timing = {
-    intervalSeconds: h.intervalSeconds ?? base.intervalSeconds,
-    timeoutSeconds: h.timeoutSeconds ?? base.timeoutSeconds,
-    healthyThreshold: h.healthyThreshold ?? base.healthyThreshold,
-    unhealthyThreshold: h.unhealthyThreshold ?? base.unhealthyThreshold,
-  };
-  const portText = port === 'traffic-port' ? 'traffic-port' : String(port);
-  if (protocol === 'TCP') return { protocol, port: portText, ...timing };
-  // ALBC for backend-protocol-version GRPC: path /AWS.ALB/healthcheck and gRPC code 12
-  // (UNIMPLEMENTED, what a server without that method answers) unless set (docs/guide/ingress/annotations.md).
-  if (layer === 'L7' && o.protocolVersion === 'GRPC') {
-    return { protocol, port: portText, path: h.path ?? GRPC_HEALTH_CHECK_PATH, ...timing, grpcCodes: h.successCodes ?? DEFAULT_GRPC_SUCCESS_CODES };
-  }
-  const path = h.path ?? (base.protocol === 'TCP' ? '/' : base.path);
-  const matcher = h.successCodes ?? (layer === 'L4' ? DEFAULT_NLB_SUCCESS_CODES : DEFAULT_ALB_SUCCESS_CODES);
-  return { protocol, port: portText, path, ...timing, matcher };
 }
 
 /** aws-load-balancer-controller's target-node-labels: a node qualifies when it carries every pair. */
@@ -407,14 +370,15 @@ function synthesizeNlb(input: SynthesisInput, spec: L4Spec<AwsLbOptions>): Desir
     let protocol: ElbProtocol = main.protocol;
     if (tcp && udp) {
       // One port, both protocols: NLB's TCP_UDP, only when asked, as aws-load-balancer-controller
-      // v3.5 pkg/service/model_build_listener.go (buildListenersWithTCPUDPSupport). Without it
-      // ALBC builds its listeners port by port under one resource id per port number, so one
-      // of the two is dropped unsaid; an NLB takes one listener per port (DuplicateListener),
-      // so lbc refuses instead of exposing one protocol only.
-      if (o.tcpUdpListener !== true) {
+      // v3.5 pkg/service/model_build_listener.go (buildListenersWithTCPUDPSupport): by the
+      // Service's annotation, else by the EnableTCPUDPListener feature gate (shouldUseTCPUDP).
+      // Without it ALBC builds its listeners port by port under one resource id per port
+      // number, so one of the two is dropped unsaid; an NLB takes one listener per port
+      // (DuplicateListener), so lbc refuses instead of exposing one protocol only.
+      if (!(o.tcpUdpListener ?? input.featureGates?.EnableTCPUDPListener ?? false)) {
         throw c.invalid(
           `port ${port} is both TCP and UDP; an NLB has one listener per port, so they need one TCP_UDP listener: set ${SERVICE_PREFIX}enable-tcp-udp-listener: "true"` +
-            (o.tcpUdpListener === false ? ' (it is "false")' : ''),
+            (o.tcpUdpListener === false ? ' (it is "false")' : ' (or the provider option featureGates.EnableTCPUDPListener: true)'),
         );
       }
       const other = sets.get(udp.targetSet);
@@ -445,7 +409,7 @@ function synthesizeNlb(input: SynthesisInput, spec: L4Spec<AwsLbOptions>): Desir
       port: portNum,
       targetType,
       vpcId: input.vpcId,
-      healthCheck: healthCheckFor(ts, o, 'L4'),
+      healthCheck: healthCheckFor(ts, o, { layer: 'L4' }),
       attributes,
       tags: resourceTags(c.tagCtx, key),
       targets: targetsOf(ts, c.warnings, o.targetNodeLabels),
@@ -664,7 +628,7 @@ export function albTargetGroup(input: SynthesisInput, c: Common, ts: TargetSet, 
     port: portNum,
     targetType: ts.type,
     vpcId: input.vpcId,
-    healthCheck: healthCheckFor(ts, t, 'L7'),
+    healthCheck: healthCheckFor(ts, t, { layer: 'L7', protocol }),
     ...(t.protocolVersion !== undefined ? { protocolVersion: t.protocolVersion } : {}),
     attributes: { ...t.targetGroupAttributes },
     tags: resourceTags(c.tagCtx, key),

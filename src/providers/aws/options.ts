@@ -130,6 +130,21 @@ export const awsOptionsSchema = z.strictObject({
     .default({ enabled: true, nodePortRange: { from: 30000, to: 32767 } }),
   /** How often the tag inventory of load balancers and target groups is rebuilt from scratch. */
   inventoryRefresh: duration(600_000, 1000),
+  /**
+   * aws-load-balancer-controller's feature gates that lbc honours, by ALBC's names and with
+   * its defaults (v3.5 pkg/config/feature_gates.go), so a controllerConfig.featureGates
+   * setting carries over. Strict: a gate lbc does not implement is an error, not ignored.
+   */
+  featureGates: z
+    .strictObject({
+      /**
+       * A TCP and a UDP Service port with one number become one TCP_UDP listener for every
+       * Service, unless its enable-tcp-udp-listener annotation says "false" (ALBC
+       * pkg/service/model_build_listener.go shouldUseTCPUDP: the annotation, else the gate).
+       */
+      EnableTCPUDPListener: z.boolean().default(false),
+    })
+    .default({ EnableTCPUDPListener: false }),
 });
 
 export type AwsOptions = z.output<typeof awsOptionsSchema>;

@@ -72,7 +72,7 @@ export interface PlanEnv {
   readonly inventory: Inventory;
   readonly clusterName: string;
   readonly provider: string;
-  readonly config: Pick<AwsOptions, 'vpcId' | 'subnets' | 'defaultTags' | 'dependencyTimeout'>;
+  readonly config: Pick<AwsOptions, 'vpcId' | 'subnets' | 'defaultTags' | 'dependencyTimeout' | 'featureGates'>;
   readonly signal?: AbortSignal | undefined;
   /** Told when subnet discovery found no role tag and chose by route tables. */
   readonly onSubnetFallback?: ((message: string) => void) | undefined;
@@ -166,6 +166,7 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     options,
     clusterName: env.clusterName,
     defaultTags: env.config.defaultTags,
+    featureGates: env.config.featureGates,
     vpcId,
     subnets,
     userSecurityGroups,

@@ -1,6 +1,7 @@
 // Gateway specs for the AWS tests: what the Gateway builder hands the provider for a
 // Gateway `shop/edge` with an HTTP listener and an HTTPRoute canary (90/10 between two
 // Services on /api, the rest to web).
+import { ALL_DEFAULTED } from '../../../src/controller/health-check.js';
 import type { HttpFilter, HttpGatewayListener, HttpRequestMatch, HttpRouteRule, WeightedBackend } from '../../../src/model/gateway.js';
 import type { GatewaySpec, NodeTarget, TargetSet } from '../../../src/model/spec.js';
 import { ownershipTags } from '../../../src/model/spec.js';
@@ -48,6 +49,8 @@ export function targetSets(targets: readonly NodeTarget[] = nodes('i-0aaa', 'i-0
     type: 'instance',
     protocol: 'HTTP',
     healthCheck: HTTP_HC,
+    // As the Gateway builder marks them: nothing set by the user.
+    healthCheckDefaulted: ALL_DEFAULTED,
     backend: { namespace: 'shop', service: name.split('/')[1]?.split(':')[0] ?? '', port: Number(name.split(':')[1]) },
     nodePort,
     targets,

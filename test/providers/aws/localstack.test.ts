@@ -277,6 +277,30 @@ describe.skipIf(!endpoint)(
       expect(await tagged()).toEqual([]);
     });
 
+    // ELBv2 (and moto) refuse a timeout longer than the interval (an HTTP one must be shorter):
+    // ALBC's NLB default of 10 s for both is taken for TCP, and its ALB 15 s / 5 s as well.
+    it("ALBC's health-check defaults are accepted and stored as sent: NLB TCP 10 s / 10 s, 3 and 3; ALB HTTP 15 s / 5 s, 2 and 2", async () => {
+      const p = newProvider();
+      const nlb = service({ ref: { kind: 'Service', namespace: 'hc', name: 'web', uid: `uid-${CLUSTER}-hc` }, ports: [{ port: 80, nodePort: 30180 }] });
+      const alb = ingress({ backends: [{ key: 'shop/web:80', nodePort: 31180 }], rules: [{ path: '/', pathType: 'Prefix', targetSet: 'shop/web:80', source: 'shop/web' }] });
+      await p.ensure(nlb);
+      await p.ensure(alb);
+      const tgs = (await elbv2.send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? [];
+      const checks = tgs
+        .filter((t) => t.HealthCheckPort === 'traffic-port' && (t.Port === 30180 || t.Port === 31180))
+        .map((t) => [t.Port, t.HealthCheckProtocol, t.HealthCheckIntervalSeconds, t.HealthCheckTimeoutSeconds, t.HealthyThresholdCount, t.UnhealthyThresholdCount])
+        .sort((a, b) => Number(a[0]) - Number(b[0]));
+      expect(checks).toEqual([
+        [30180, 'TCP', 10, 10, 3, 3],
+        [31180, 'HTTP', 15, 5, 2, 2],
+      ]);
+      expect(await p.plan(nlb)).toEqual([]);
+      expect(await p.plan(alb)).toEqual([]);
+      await p.delete(nlb.ref);
+      await p.delete(alb.ref);
+      expect(await tagged()).toEqual([]);
+    });
+
     it('ALB: host and path rules become listener rules; a rule change is ModifyRule; delete leaves nothing', async () => {
       const p = newProvider();
       const count = countCalls(p);

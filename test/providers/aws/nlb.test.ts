@@ -44,9 +44,10 @@ describe('NLB create', () => {
       TargetType: 'instance',
       HealthCheckProtocol: 'TCP',
       HealthCheckPort: 'traffic-port',
+      // aws-load-balancer-controller's Service defaults (pkg/service/model_builder.go), not lbc's generic ones.
       HealthCheckIntervalSeconds: '10',
-      HealthCheckTimeoutSeconds: '5',
-      HealthyThresholdCount: '2',
+      HealthCheckTimeoutSeconds: '10',
+      HealthyThresholdCount: '3',
       UnhealthyThresholdCount: '3',
     });
     expect(tg['Name']).toMatch(/^k8s-shop-web-[0-9a-f]{10}$/);
@@ -208,6 +209,41 @@ describe('NLB create', () => {
       expect((err as ProviderError).message.includes('(it is "false")')).toBe(Object.keys(annotations).length > 0);
       expect(fake.writes()).toEqual([]);
     }
+  });
+
+  // The gate as ALBC names it (pkg/config/feature_gates.go EnableTCPUDPListener), as a provider option.
+  describe('featureGates.EnableTCPUDPListener (ALBC shouldUseTCPUDP: the annotation, else the gate)', () => {
+    const dns = (annotations: Record<string, string> = {}) =>
+      nlbSpec({
+        ports: [
+          { port: 53, nodePort: 30053, protocol: 'TCP' },
+          { port: 53, nodePort: 30053, protocol: 'UDP' },
+        ],
+        annotations,
+      });
+    it('on: a Service without the annotation gets one TCP_UDP listener and target group', async () => {
+      await provider({ featureGates: { EnableTCPUDPListener: true } }).ensure(dns());
+      expect(fake.all('CreateTargetGroup').map((r) => r.params['Protocol'])).toEqual(['TCP_UDP']);
+      expect(fake.all('CreateListener').map((r) => [r.params['Protocol'], r.params['Port']])).toEqual([['TCP_UDP', '53']]);
+    });
+    it('on, but the Service says "false": the annotation wins and the Service is refused before any write', async () => {
+      const err = await provider({ featureGates: { EnableTCPUDPListener: true } })
+        .ensure(dns({ 'service.beta.kubernetes.io/aws-load-balancer-enable-tcp-udp-listener': 'false' }))
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect((err as ProviderError).message).toMatch(/port 53 is both TCP and UDP.*\(it is "false"\)/);
+      expect(fake.writes()).toEqual([]);
+    });
+    it('off (the default): the refusal names both the annotation and the gate', async () => {
+      const err = await provider().ensure(dns()).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((err as ProviderError).message).toMatch(/set service\.beta\.kubernetes\.io\/aws-load-balancer-enable-tcp-udp-listener: "true" \(or the provider option featureGates\.EnableTCPUDPListener: true\)/);
+      expect(fake.writes()).toEqual([]);
+    });
   });
 
   it('enable-tcp-udp-listener is read (no "not implemented" Warning) and must be a boolean', () => {

@@ -26,6 +26,7 @@ describe('aws options', () => {
       inventoryRefresh: 600_000,
       // aws-load-balancer-controller's --enable-backend-security-group defaults to true; kube-apiserver's node port range.
       backendSecurityGroup: { enabled: true, nodePortRange: { from: 30000, to: 32767 } },
+      featureGates: { EnableTCPUDPListener: false },
     });
   });
 
@@ -38,6 +39,13 @@ describe('aws options', () => {
     for (const bad of [{ id: 'backend' }, { nodePortRange: '32767-30000' }, { nodePortRange: '0-100' }, { nodePortRange: '30000' }, { enable: false }]) {
       expect(awsOptionsSchema.safeParse({ region: 'us-east-1', backendSecurityGroup: bad }).success, JSON.stringify(bad)).toBe(false);
     }
+  });
+
+  it("featureGates: ALBC's gate names, strict (a gate lbc does not implement is refused, not ignored)", () => {
+    expect(awsOptionsSchema.parse({ region: 'us-east-1', featureGates: { EnableTCPUDPListener: true } }).featureGates).toEqual({ EnableTCPUDPListener: true });
+    const r = awsOptionsSchema.safeParse({ region: 'us-east-1', featureGates: { EnableTCPUDPListener: 'yes', NLBGatewayAPI: true } });
+    expect(r.success).toBe(false);
+    if (!r.success) expect(r.error.issues.map((i) => `${i.path.join('.')}:${i.code}`).sort()).toEqual(['featureGates.EnableTCPUDPListener:invalid_type', 'featureGates:unrecognized_keys']);
   });
 
   it('durations in Go form or seconds; strict keys; checked formats', () => {

@@ -7,11 +7,13 @@ import { awsOptionsSchema, type AwsOptionsInput } from '../../../src/providers/a
 import { AwsProvider, type AwsProviderInit } from '../../../src/providers/aws/provider.js';
 import type { HealthCheck, L4Spec, L7Spec, NodeTarget, Rule, TargetSet } from '../../../src/model/spec.js';
 import { ownershipTags } from '../../../src/model/spec.js';
+import { ALL_DEFAULTED } from '../../../src/controller/health-check.js';
 import type { LbRef } from '../../../src/model/ref.js';
 import { ACM_HOST, SHIELD_HOST, WAFV2_HOST, EC2_HOST, ELB_HOST, FakeAws, IMDS_HOST, REGION } from './fake-aws.js';
 
 export const CLUSTER = 'prod';
 
+/** lbc's generic defaults, as the model builder fills them in (the AWS provider replaces those marked defaulted with ALBC's). */
 export const TCP_HC: HealthCheck = { protocol: 'TCP', port: 'traffic-port', intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3 };
 export const HTTP_HC: HealthCheck = { protocol: 'HTTP', port: 'traffic-port', path: '/', intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3 };
 
@@ -55,6 +57,8 @@ export function nlbSpec(
     type: 'instance',
     protocol: p.protocol ?? 'TCP',
     healthCheck: opts.healthCheck ?? TCP_HC,
+    // As the builder makes it when nothing is asked; a check given here is taken as asked for.
+    ...(opts.healthCheck === undefined ? { healthCheckDefaulted: ALL_DEFAULTED } : {}),
     backend: { namespace: ref.namespace, service: ref.name, port: p.port },
     nodePort: p.nodePort,
     targets,
@@ -113,6 +117,7 @@ export function albSpec(
       type: 'instance',
       protocol: 'HTTP',
       healthCheck: HTTP_HC,
+      healthCheckDefaulted: ALL_DEFAULTED,
       backend: { namespace: 'shop', service: b.key.split('/')[1]?.split(':')[0] ?? '', port: Number(b.key.split(':')[1]) },
       nodePort: b.nodePort,
       targets,
