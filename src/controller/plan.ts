@@ -18,6 +18,7 @@ import { isWanted } from './garbage-collector.js';
 import { restoreAddresses } from './held-addresses.js';
 import { buildIngressModel, type IngressModelResult } from './ingress-model.js';
 import { readsGkeReferences, type GkeReferences } from './gke-references.js';
+import { nameParamsField, type ClassParamsLookups } from './ingress/class-params.js';
 import type { AnyRoute, Gateway, GatewayClass, ReferenceGrant } from '../kube/gateway-api.js';
 import { buildGatewayModel, gatewayRef } from './gateway-model.js';
 import { isOurGatewayClass, providerOfGatewayClass } from './gateway/gateway-class.js';
@@ -56,6 +57,8 @@ export interface PlanInputs {
   readonly gateway?: GatewayPlanInputs;
   /** GKE's BackendConfigs, FrontendConfigs and ManagedCertificates, read as the controller reads them (a gce provider configured). */
   readonly gke?: Pick<GkeReferences, 'resolve'>;
+  /** aws-load-balancer-controller's IngressClassParams, read as the controller reads them (an aws provider configured). */
+  readonly classParams?: ClassParamsLookups;
 }
 
 /** What the Gateway reconciler reads, listed once. */
@@ -231,13 +234,15 @@ class Planner {
 
   async ingressGroup(groupKey: string, named: boolean): Promise<ObjectPlan | undefined> {
     const { config, providers, ingresses, services } = this.inputs;
-    const members = ingresses
-      .indexKeys(INGRESS_BY_GROUP, groupKey)
+    const params = this.inputs.classParams;
+    // The listed cache's group index knows no params: with them, every Ingress is asked which group it is in.
+    const candidates = params ? ingresses.list().map(keyOf) : ingresses.indexKeys(INGRESS_BY_GROUP, groupKey);
+    const members = candidates
       .sort()
       .flatMap((k) => ingresses.get(k) ?? [])
-      .filter((ing) => groupKeyOf(ing) === groupKey);
+      .filter((ing) => groupKeyOf(ing, params) === groupKey);
     const subject: PlanSubject = { kind: 'IngressGroup', group: groupKey, members: members.map(keyOf) };
-    const decision = decideGroup(members, this.inputs.ingressClasses, config);
+    const decision = decideGroup(members, this.inputs.ingressClasses, config, params);
     if (decision.kind === 'misconfigured') {
       return { subject, intent: { kind: 'ignore', reason: 'misconfigured: lbc keeps its load balancer as it is' }, outcome: { kind: 'invalid', message: decision.message } };
     }
@@ -271,7 +276,11 @@ class Planner {
     const group = mine.map((m) => m.ing);
     const build = (pods?: readonly V1Pod[]): IngressModelResult =>
       buildIngressModel({
-        ...ingressModelInputs(group, { ...this.inputs, nodes: () => this.inputs.nodes }),
+        // As the reconciler: the members as their classes' params make them.
+        ...ingressModelInputs(
+          mine.map((m) => m.effective),
+          { ...this.inputs, nodes: () => this.inputs.nodes },
+        ),
         provider,
         className: first.className,
         clusterName: config.clusterName,
@@ -287,10 +296,13 @@ class Planner {
     }
     if (!built.ok && built.reason === 'invalid') {
       const object = group.length === 1 ? `Ingress ${keyOf(group[0] ?? {})}` : `Ingress group ${groupKey}`;
-      return { subject, intent, outcome: { kind: 'invalid', message: invalidMessage(built.errors, object) } };
+      const errors = built.errors.map((e) => nameParamsField(e, mine.map((m) => m.effective)));
+      return { subject, intent, outcome: { kind: 'invalid', message: invalidMessage(errors, object) } };
     }
     const notes = [
       ...(foreign.length > 0 ? [`left out of the load balancer: ${decision.foreignMessage}`] : []),
+      ...decision.refused.map((r) => `left out of the load balancer: Ingress ${keyOf(r.ing)}: ${r.errors.map(formatModelError).join('; ')}`),
+      ...mine.flatMap((m) => m.paramsWarnings),
       // Whether lbc's finalizer on them is this instance's is known only to the controller that served them (LoadBalancerLifecycle.handOver).
       ...(decision.elsewhere.length > 0 ? [`addressed to another controller, left alone: ${decision.elsewhere.map((i) => `Ingress ${keyOf(i)}`).join(', ')}`] : []),
     ];
@@ -441,7 +453,11 @@ function refInScope(ref: LbRef, scope: PlanScope): boolean {
 export async function planCluster(inputs: PlanInputs, scope: PlanScope = { kind: 'all' }): Promise<ClusterPlan> {
   // As the controller does at start: the providers that hand addresses out learn which
   // ones the Services hold, so that the plan keeps them as a restarted controller would.
-  await restoreAddresses(inputs.providers, { services: inputs.services.list(), ingresses: inputs.ingresses.list(), ingressClasses: inputs.ingressClasses }, inputs.config);
+  await restoreAddresses(
+    inputs.providers,
+    { services: inputs.services.list(), ingresses: inputs.ingresses.list(), ingressClasses: inputs.ingressClasses, ...(inputs.classParams ? { classParams: inputs.classParams } : {}) },
+    inputs.config,
+  );
   const planner = new Planner(inputs);
   const named = scope.kind === 'object';
   const objects: ObjectPlan[] = [];
@@ -453,7 +469,7 @@ export async function planCluster(inputs: PlanInputs, scope: PlanScope = { kind:
     const p = await planner.service(svc, named);
     if (p) objects.push(p);
   }
-  const groups = [...new Set(inputs.ingresses.list().filter((i) => inScope(i, 'Ingress', scope)).map(groupKeyOf))].sort();
+  const groups = [...new Set(inputs.ingresses.list().filter((i) => inScope(i, 'Ingress', scope)).map((i) => groupKeyOf(i, inputs.classParams)))].sort();
   for (const g of groups) {
     const p = await planner.ingressGroup(g, named);
     if (p) objects.push(p);
