@@ -37,16 +37,25 @@ export class ClassParamsWatch {
   /** Why the kind cannot be read, once discovery has run; undefined while it is served. */
   private why: string | undefined = 'lbc has not yet found whether the IngressClassParams CRD is installed';
   private activation: Promise<void> | undefined;
+  /** By params name: the group.name each last had, kept when it is deleted (ClassParamsLookups.lastGroup). */
+  private readonly lastGroups = new Map<string, string>();
   readonly lookups: ClassParamsLookups;
 
   constructor(private readonly opts: ClassParamsWatchOptions) {
     const common = { ...opts.informer, logger: opts.log, ...(opts.watch ? { watch: opts.watch } : {}) };
     this.params = newInformer(opts.clients, IngressClassParamsResource, { ...common, name: 'ingressclassparams' });
     this.namespaces = newInformer(opts.clients, Namespaces, { ...common, name: 'namespaces-for-ingressclassparams' });
+    const seen = (o: CustomObject): string => {
+      const name = o.metadata?.name ?? '';
+      const group = (o.spec as IngressClassParamsSpec | undefined)?.group?.name;
+      if (group === undefined) this.lastGroups.delete(name);
+      else this.lastGroups.set(name, group);
+      return name;
+    };
     this.params
-      .onAdd((o) => opts.paramsChanged(o.metadata?.name ?? ''))
+      .onAdd((o) => opts.paramsChanged(seen(o)))
       .onUpdate((old, o) => {
-        if (specOf(old) !== specOf(o)) opts.paramsChanged(o.metadata?.name ?? '');
+        if (specOf(old) !== specOf(o)) opts.paramsChanged(seen(o));
       })
       .onDelete((o) => opts.paramsChanged(o.metadata?.name ?? ''));
     this.namespaces
@@ -62,6 +71,7 @@ export class ClassParamsWatch {
         return o ? ({ name, spec: (o.spec ?? {}) as IngressClassParamsSpec } satisfies ClassParams) : undefined;
       },
       unavailable: () => this.why,
+      lastGroup: (name) => this.lastGroups.get(name),
       namespaceLabels: (ns) => {
         const n = this.namespaces.cache.get(ns);
         return n ? (n.metadata?.labels ?? {}) : undefined;

@@ -6,7 +6,7 @@
 // provider calls made are plan, listOwned and the optional planDeletion, all reads.
 import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Namespace, V1Node, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { LbcConfig } from '../config/config.js';
-import type { Cache } from '../kube/cache.js';
+import { Cache } from '../kube/cache.js';
 import { ENDPOINTSLICE_BY_SERVICE } from '../kube/indexes.js';
 import { hasFinalizer } from '../kube/status.js';
 import { sameRef, type LbKind, type LbRef } from '../model/ref.js';
@@ -24,7 +24,7 @@ import { buildGatewayModel, gatewayRef } from './gateway-model.js';
 import { isOurGatewayClass, providerOfGatewayClass } from './gateway/gateway-class.js';
 import { gatewaysOfRoute, routeEntries, type GatewayRoutes } from './gateway/routes.js';
 import type { RouteStatusUpdate } from './gateway-model.js';
-import { companionRequirements, decideGroup, groupKeyOf, INGRESS_BY_GROUP, ingressModelInputs, refOf } from './ingress-reconciler.js';
+import { companionRequirements, decideGroup, groupKeyOf, INGRESS_BY_GROUP, ingressCacheIndexers, ingressModelInputs, refOf } from './ingress-reconciler.js';
 import { ingressOwnership, serviceOwnership } from '../config/ownership.js';
 import { withProbePods, type PodReader } from './probe-pods.js';
 import { callProvider, FINALIZER, Flight, keyOf, READY_CONDITION } from './reconcile.js';
@@ -235,9 +235,8 @@ class Planner {
   async ingressGroup(groupKey: string, named: boolean): Promise<ObjectPlan | undefined> {
     const { config, providers, ingresses, services } = this.inputs;
     const params = this.inputs.classParams;
-    // The listed cache's group index knows no params: with them, every Ingress is asked which group it is in.
-    const candidates = params ? ingresses.list().map(keyOf) : ingresses.indexKeys(INGRESS_BY_GROUP, groupKey);
-    const members = candidates
+    const members = ingresses
+      .indexKeys(INGRESS_BY_GROUP, groupKey)
       .sort()
       .flatMap((k) => ingresses.get(k) ?? [])
       .filter((ing) => groupKeyOf(ing, params) === groupKey);
@@ -387,6 +386,7 @@ class Planner {
       services: this.inputs.services,
       ingresses: this.inputs.ingresses,
       ingressClasses: { list: () => [...this.inputs.ingressClasses] },
+      ...(this.inputs.classParams ? { classParams: this.inputs.classParams } : {}),
       gateway: () => (g ? { gateways: g.gateways, gatewayClasses: g.gatewayClasses } : undefined),
     };
     const out: ObjectPlan[] = [];
@@ -449,8 +449,16 @@ function refInScope(ref: LbRef, scope: PlanScope): boolean {
   return inScope({ metadata: { namespace: ref.namespace, name: ref.name } }, ref.kind, scope);
 }
 
+/** The listed Ingresses filed again with the group index that reads the class params, as the controller's informer files them. */
+function regrouped(listed: Cache<V1Ingress>, providers: ProviderSet, params: ClassParamsLookups): Cache<V1Ingress> {
+  const c = new Cache<V1Ingress>(ingressCacheIndexers(providers, params));
+  for (const ing of listed.list()) c.set(ing);
+  return c;
+}
+
 /** Services first, then Ingress groups, then Gateways, then orphans, each in key order. */
-export async function planCluster(inputs: PlanInputs, scope: PlanScope = { kind: 'all' }): Promise<ClusterPlan> {
+export async function planCluster(given: PlanInputs, scope: PlanScope = { kind: 'all' }): Promise<ClusterPlan> {
+  const inputs = given.classParams ? { ...given, ingresses: regrouped(given.ingresses, given.providers, given.classParams) } : given;
   // As the controller does at start: the providers that hand addresses out learn which
   // ones the Services hold, so that the plan keeps them as a restarted controller would.
   await restoreAddresses(

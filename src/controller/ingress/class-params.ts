@@ -223,6 +223,12 @@ export interface ClassParamsLookups {
   params(name: string): ClassParams | undefined;
   /** Why no IngressClassParams can be read at all (its CRD not installed), else undefined. */
   unavailable(): string | undefined;
+  /**
+   * The group.name the params last had while they existed, once they are gone: their
+   * Ingresses stay keyed under that group, so that its load balancer is kept (nothing is
+   * built or torn down while the params are missing) rather than left without members.
+   */
+  lastGroup?(name: string): string | undefined;
   namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined;
 }
 
@@ -265,9 +271,19 @@ export function resolveClassParams(ing: V1Ingress, lookups: ClassParamsLookups):
 export function withParamsGroup(ing: V1Ingress, lookups: ClassParamsLookups | undefined): V1Ingress {
   if (!lookups) return ing;
   const name = classParamsName(paramsClassOf(ing, lookups.classes()));
-  const group = name !== undefined && lookups.unavailable() === undefined ? lookups.params(name)?.spec.group?.name : undefined;
+  const params = name !== undefined && lookups.unavailable() === undefined ? lookups.params(name) : undefined;
+  const group = name === undefined ? undefined : params ? params.spec.group?.name : lookups.lastGroup?.(name);
   if (group === undefined) return ing;
   const annotations: Record<string, string> = { ...ing.metadata?.annotations, [ANNOTATION_ALB_GROUP_NAME]: group };
   delete annotations[ANNOTATION_GROUP_NAME];
   return { ...ing, metadata: { ...ing.metadata, annotations } };
+}
+
+/** Whether some Ingress's class names params lbc cannot read now: which group it is in, and so which load balancers are wanted, is not known. */
+export function someParamsUnreadable(ingresses: readonly V1Ingress[], lookups: ClassParamsLookups): boolean {
+  const classes = lookups.classes();
+  return ingresses.some((ing) => {
+    const name = classParamsName(paramsClassOf(ing, classes));
+    return name !== undefined && (lookups.unavailable() !== undefined || lookups.params(name) === undefined);
+  });
 }

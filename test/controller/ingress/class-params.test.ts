@@ -12,6 +12,7 @@ import {
   applyClassParams,
   paramsClassOf,
   resolveClassParams,
+  someParamsUnreadable,
   type ClassParams,
   type ClassParamsLookups,
   type IngressClassParamsSpec,
@@ -208,5 +209,13 @@ describe('which params an Ingress gets', () => {
     expect(groupKeyOf(ing({ [`${A}group.name`]: 'mine' }), l)).toBe('group/shared');
     expect(groupKeyOf(ing({ [`${A}group.name`]: 'mine' }), lookups({ 'team-a': {} }))).toBe('group/mine');
     expect(groupKeyOf(ingress('x', { rules: [] }, {}, 'ns'), l)).toBe('ingress/ns/x');
+  });
+
+  it('params deleted: the Ingress stays keyed under the group they last named, so that group\'s load balancer is kept, not left without members', () => {
+    const gone: ClassParamsLookups = { ...lookups({}), lastGroup: (n) => (n === 'team-a' ? 'shared' : undefined) };
+    expect(groupKeyOf(ing({ [`${A}group.name`]: 'mine' }), gone)).toBe('group/shared');
+    expect(resolveClassParams(ing(), gone).kind).toBe('missing');
+    expect(someParamsUnreadable([ing()], gone)).toBe(true);
+    expect(someParamsUnreadable([ing()], lookups({ 'team-a': {} }))).toBe(false);
   });
 });
