@@ -6,10 +6,8 @@
 // IngressClassParams %v mismatch", class_loader.go); once allowed, the params' scheme wins
 // over the Ingress's annotation, their tags are on the load balancer, and their group.name
 // is the load balancer's group. Against devcluster, or the cluster KUBECONFIG names.
-import { ApiextensionsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1CustomResourceDefinition } from '@kubernetes/client-node';
-import { readFileSync } from 'node:fs';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import nock from 'nock';
-import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsProvider } from '../../src/providers/aws/provider.js';
 import { awsOptionsSchema } from '../../src/providers/aws/options.js';
@@ -28,27 +26,7 @@ let className: string;
 let paramsName: string;
 let groupName: string;
 
-async function installCrd(e2e: E2E): Promise<void> {
-  const api = e2e.cluster.kc.makeApiClient(ApiextensionsV1Api);
-  const crd = parseAllDocuments(readFileSync(CRD_FILE, 'utf8'))[0]?.toJSON() as V1CustomResourceDefinition;
-  await api.createCustomResourceDefinition({ body: crd }).catch((err: { code?: number }) => {
-    if (err.code !== 409) throw err;
-  });
-  await eventually(`${crd.metadata?.name} Established`, async () => {
-    const got = await api.readCustomResourceDefinition({ name: crd.metadata?.name ?? '' });
-    return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-  }, 20_000);
-}
-
-const warningOn = (name: string, ...parts: string[]) =>
-  eventually(
-    `a Warning on Ingress ${name} saying ${parts.join(', ')}`,
-    async () => {
-      await e.controller.recorder.flush();
-      return (await e.events(name)).find((ev) => ev.type === 'Warning' && parts.every((p) => ev.message?.includes(p)));
-    },
-    20_000,
-  );
+const warningOn = (name: string, ...parts: string[]) => e.warningOn(name, ...parts);
 
 const albsOfCluster = (): string[] => fake.taggedFor(e.ns).filter((arn) => arn.includes(':loadbalancer/'));
 
@@ -71,7 +49,7 @@ beforeAll(async () => {
     noStart: true,
   });
   custom = e.cluster.kc.makeApiClient(CustomObjectsApi);
-  await installCrd(e);
+  await e.installCrds([CRD_FILE]);
   paramsName = `${e.ns}-params`;
   groupName = `${e.ns}-shared`;
   className = `${e.ns}-alb`;
