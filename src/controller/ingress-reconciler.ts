@@ -50,8 +50,6 @@ export type GroupKeyOf = (ing: V1Ingress) => string;
 
 export const groupKeysWith = (params: ClassParamsLookups | undefined): GroupKeyOf => (ing) => groupKeyOf(ing, params);
 
-export const ingressByGroup: IndexFunc<V1Ingress> = (ing) => [groupKeyOf(ing)];
-
 /** The Services an Ingress routes to as `namespace/name` keys: its backends, and its annotation actions' as the providers read them. */
 export function backendServicesOf(providers: Pick<ProviderSet, 'all'>): IndexFunc<V1Ingress> {
   return ingressByBackendService(referencedServicesOf(providers));

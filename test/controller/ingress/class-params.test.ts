@@ -10,6 +10,7 @@ import type { V1Ingress, V1IngressClass } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import {
   applyClassParams,
+  nameParamsField,
   paramsClassOf,
   resolveClassParams,
   someParamsUnreadable,
@@ -116,6 +117,18 @@ describe('IngressClassParams fields over the Ingress annotations (ALBC ingress_c
     });
     if (!built.ok) throw new Error(JSON.stringify(built));
     expect((built.spec as L7Spec<AwsLbOptions>).targetSets.map((t) => t.type)).toEqual(['ip']);
+  });
+});
+
+describe('a value the params set that lbc refuses', () => {
+  it('is named as the params field, not as an annotation the user never wrote (ipAddressType dualstack-without-public-ipv4)', () => {
+    const r = applyClassParams(ing(), params({ ipAddressType: 'dualstack-without-public-ipv4' }), {});
+    if (!r.ok) throw new Error('refused');
+    const web = service('web', { type: 'NodePort', ports: [{ port: 80, targetPort: 8080, nodePort: 30080 }] });
+    const built = buildIngressModel({ ingresses: [r.ingress], services: [web], endpointSlices: [], secrets: [], nodes: [node('n1')], provider: aws, className: 'alb', clusterName: 'test' });
+    if (built.ok || built.reason !== 'invalid') throw new Error('expected invalid');
+    const named = built.errors.map((e) => nameParamsField(e, [r.ingress]));
+    expect(named).toEqual([{ object: 'IngressClassParams team-a (class of Ingress default/site)', field: 'spec.ipAddressType', reason: expect.stringContaining('dualstack-without-public-ipv4') }]);
   });
 });
 
