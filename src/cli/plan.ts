@@ -10,6 +10,7 @@ import type { LbcConfig } from '../config/config.js';
 import { EMPTY_NODE_TRACKER, trackNodes } from '../controller/nodes.js';
 import { podReader } from '../controller/probe-pods.js';
 import { GkeReferences } from '../controller/gke-references.js';
+import { ClassParamsWatch } from '../controller/ingress-class-params.js';
 import {
   exitCodeOf,
   hasChanges,
@@ -154,6 +155,7 @@ export async function runPlan(opts: PlanOptions, deps: PlanDeps = {}): Promise<n
   const err = deps.err ?? ((t: string) => void process.stderr.write(t));
   let providers: ProviderSet | undefined;
   let gke: GkeReferences | undefined;
+  let classParams: ClassParamsWatch | undefined;
   try {
     if (opts.inCluster && opts.kubeconfig) throw new UsageError('--in-cluster and --kubeconfig exclude each other');
     const config = await loadControllerConfig(opts, 'lbc plan');
@@ -170,6 +172,11 @@ export async function runPlan(opts: PlanOptions, deps: PlanDeps = {}): Promise<n
         ? new GkeReferences({ clients, log: { info: () => {}, warn: (m) => err(`lbc plan: ${m}\n`) }, services: snapshot.services, ingresses: snapshot.ingresses, secrets, ingressChanged: () => {} })
         : undefined;
     await gke?.sync();
+    // aws-load-balancer-controller's IngressClassParams, read as the controller reads them (where an aws provider is configured and the CRD served).
+    classParams = ClassParamsWatch.wanted(providers.all)
+      ? new ClassParamsWatch({ clients, log: { info: () => {}, warn: (m) => err(`lbc plan: ${m}\n`) }, classes: () => snapshot.ingressClasses, paramsChanged: () => {}, namespaceChanged: () => {} })
+      : undefined;
+    await classParams?.sync();
     const nodes = trackNodes(EMPTY_NODE_TRACKER, snapshot.nodes, Date.now(), config.nodeReadyHysteresisMs).eligible;
     const plan = await planCluster(
       {
@@ -179,6 +186,7 @@ export async function runPlan(opts: PlanOptions, deps: PlanDeps = {}): Promise<n
         config,
         providers,
         ...(gke ? { gke } : {}),
+        ...(classParams ? { classParams: classParams.lookups } : {}),
         ...(deps.providerTimeoutMs !== undefined ? { providerTimeoutMs: deps.providerTimeoutMs } : {}),
       },
       scope,
@@ -195,6 +203,7 @@ export async function runPlan(opts: PlanOptions, deps: PlanDeps = {}): Promise<n
     return 1;
   } finally {
     await gke?.stop();
+    await classParams?.stop();
     if (providers && !deps.providers) await providers.close();
   }
 }

@@ -8,7 +8,6 @@ import type { Registry } from 'prom-client';
 import type { LbcConfig } from '../config/config.js';
 import { resolveOperations, type OperationsFlags, type OperationsSettings } from '../config/operations.js';
 import { Controller, type ControllerOptions } from '../controller/controller.js';
-import { groupKeyOf } from '../controller/ingress-reconciler.js';
 import { serviceOwnership } from '../config/ownership.js';
 import { makeClients, type KubeClients } from '../kube/client.js';
 import { configMapReader } from '../kube/config-maps.js';
@@ -127,7 +126,7 @@ export function providerResolver(controller: () => Controller | undefined, confi
     }
     if (o.kind === 'Ingress') {
       const ing = o.namespace !== undefined ? c.ingresses.cache.get(`${o.namespace}/${o.name}`) : undefined;
-      return c.ingressReconciler.appliedRecord(ing ? groupKeyOf(ing) : o.name)?.provider;
+      return c.ingressReconciler.appliedRecord(ing ? c.groupKey(ing) : o.name)?.provider;
     }
     return undefined;
   };

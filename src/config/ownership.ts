@@ -8,6 +8,9 @@ export const DEFAULT_INGRESS_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-d
 /** IngressClass `spec.parameters` that name an lbc provider: {apiGroup: lbc.dev, kind: Provider, name: <provider>}. */
 export const PROVIDER_PARAMETERS_API_GROUP = 'lbc.dev';
 export const PROVIDER_PARAMETERS_KIND = 'Provider';
+/** aws-load-balancer-controller's IngressClass parameters (docs/guide/ingress/ingress_class.md): served by lbc's aws provider. */
+export const CLASS_PARAMS_API_GROUP = 'elbv2.k8s.aws';
+export const CLASS_PARAMS_KIND = 'IngressClassParams';
 
 export type OwnershipVia =
   /** Service spec.loadBalancerClass names a provider's class. */
@@ -103,6 +106,7 @@ export function isOurIngressClass(ingressClass: V1IngressClass, config: Ownershi
 function providerOfIngressClass(ic: V1IngressClass, config: OwnershipConfig, via: OwnershipVia): Owned | OwnedMisconfigured {
   const name = ic.metadata?.name ?? '';
   const params = ic.spec?.parameters;
+  if (params?.apiGroup === CLASS_PARAMS_API_GROUP && params.kind === CLASS_PARAMS_KIND) return awsProviderOfClass(name, config, via);
   if (params) {
     if (params.apiGroup !== PROVIDER_PARAMETERS_API_GROUP || params.kind !== PROVIDER_PARAMETERS_KIND) {
       return {
@@ -134,6 +138,25 @@ function providerOfIngressClass(ic: V1IngressClass, config: OwnershipConfig, via
     };
   }
   return { ours: true, provider: fallback, className: name, via };
+}
+
+/**
+ * An IngressClass with aws-load-balancer-controller's IngressClassParams is served by an
+ * aws provider: the default class's when it is one, else the only one configured.
+ */
+function awsProviderOfClass(name: string, config: OwnershipConfig, via: OwnershipVia): Owned | OwnedMisconfigured {
+  const aws = config.providers.filter((p) => p.type === 'aws');
+  const byDefault = aws.find((p) => p.class === config.defaultClass);
+  const chosen = byDefault ?? (aws.length === 1 ? aws[0] : undefined);
+  if (chosen) return { ours: true, provider: chosen.name, className: name, via };
+  return {
+    ours: true,
+    provider: null,
+    reason:
+      aws.length === 0
+        ? `IngressClass ${name}: spec.parameters name ${CLASS_PARAMS_KIND} (${CLASS_PARAMS_API_GROUP}), which only an aws provider serves, and none is configured`
+        : `IngressClass ${name}: spec.parameters name ${CLASS_PARAMS_KIND} (${CLASS_PARAMS_API_GROUP}), and ${aws.length} aws providers are configured (${aws.map((p) => p.name).join(', ')}) with none as defaultClass: lbc cannot tell which serves the class`,
+  };
 }
 
 export function ingressOwnership(ingress: V1Ingress, ingressClasses: readonly V1IngressClass[], config: OwnershipConfig): IngressOwnership {

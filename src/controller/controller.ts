@@ -22,7 +22,9 @@ import { GATEWAY_GROUP } from '../kube/gateway-api.js';
 import { gatewayQueueKeyOf, gatewayReconcilerKey, GatewayWatch, isGatewayQueueKey } from './gateway-watch.js';
 import { MetalLbPools } from './metallb-pools.js';
 import { GkeReferences } from './gke-references.js';
-import { groupKeyOf, INGRESS_BY_GROUP, IngressReconciler, isIngressGroupKey } from './ingress-reconciler.js';
+import { groupKeysWith, INGRESS_BY_GROUP, IngressReconciler, isIngressGroupKey, type GroupKeyOf } from './ingress-reconciler.js';
+import { ClassParamsWatch } from './ingress-class-params.js';
+import { classParamsName, paramsClassOf } from './ingress/class-params.js';
 import { OwnWrites } from './own-writes.js';
 import { podReader } from './probe-pods.js';
 import { restoreAddresses } from './held-addresses.js';
@@ -174,6 +176,10 @@ export class Controller {
   readonly metallb: readonly MetalLbPools[];
   /** GKE's BackendConfigs, FrontendConfigs and ManagedCertificates, read when a gce provider is configured. */
   readonly gke: GkeReferences | undefined;
+  /** aws-load-balancer-controller's IngressClassParams, read when an aws provider is configured. */
+  readonly classParams: ClassParamsWatch | undefined;
+  /** The queue key of an Ingress's load balancer, its class's params' group included. */
+  readonly groupKey: GroupKeyOf;
 
   private readonly opts: ControllerOptions;
   private readonly config: LbcConfig;
@@ -240,7 +246,24 @@ export class Controller {
       ...(opts.watch ? { watch: opts.watch } : {}),
     };
     const ns = opts.namespace ? { namespace: opts.namespace } : {};
-    const kinds = watchedKinds({ providers: opts.providers, ...(opts.nodeLabelSelector ? { nodeLabelSelector: opts.nodeLabelSelector } : {}) });
+    // Before the Ingress informer: its group index reads the params.
+    this.classParams = ClassParamsWatch.wanted(opts.providers.all)
+      ? new ClassParamsWatch({
+          clients,
+          log: this.log,
+          classes: () => this.ingressClasses.cache.list(),
+          paramsChanged: (name) => this.regroup((ing) => classParamsName(paramsClassOf(ing, this.ingressClasses.cache.list())) === name),
+          namespaceChanged: (ns) => this.regroup((ing) => ing.metadata?.namespace === ns && classParamsName(paramsClassOf(ing, this.ingressClasses.cache.list())) !== undefined),
+          ...(opts.watch ? { watch: opts.watch } : {}),
+          ...(opts.informer ? { informer: opts.informer } : {}),
+        })
+      : undefined;
+    this.groupKey = groupKeysWith(this.classParams?.lookups);
+    const kinds = watchedKinds({
+      providers: opts.providers,
+      ...(opts.nodeLabelSelector ? { nodeLabelSelector: opts.nodeLabelSelector } : {}),
+      ...(this.classParams ? { classParams: this.classParams.lookups } : {}),
+    });
     // opts.namespace narrows the namespaced kinds only: Nodes and IngressClasses have no namespace.
     const watch = <T extends KubeObject>(kind: WatchedKind<T>): Informer<T> => {
       const informer = newInformer(clients, kind.resource, { ...common, ...(kind.resource.namespaced ? ns : {}), name: kind.name, indexers: kind.indexers, ...selectorsOf(kind) });
@@ -288,7 +311,7 @@ export class Controller {
             ingresses: this.ingresses.cache,
             secrets: providerSecrets,
             ingressChanged: (ing) => {
-              if (this.running) this.queue.add(groupKeyOf(ing));
+              if (this.running) this.queue.add(this.groupKey(ing));
             },
             ...(opts.namespace ? { namespace: opts.namespace } : {}),
             ...(opts.watch ? { watch: opts.watch } : {}),
@@ -316,6 +339,7 @@ export class Controller {
       companions: new Companions({ services: this.services.cache, api: companionApi(clients.core), fresh: this.serviceWrites }),
       pods: podReader(clients.core),
       ...(this.gke ? { gke: this.gke } : {}),
+      ...(this.classParams ? { classParams: this.classParams.lookups } : {}),
       ...(opts.certificateRecheckMs !== undefined ? { certificateRecheckMs: opts.certificateRecheckMs } : {}),
     });
     this.routes = [
@@ -334,6 +358,7 @@ export class Controller {
         services: this.services.cache,
         ingresses: this.ingresses.cache,
         ingressClasses: this.ingressClasses.cache,
+        ...(this.classParams ? { classParams: this.classParams.lookups } : {}),
         gateway: () => (this.gateway ? { gateways: this.gateway.gateways.cache, gatewayClasses: this.gateway.gatewayClasses.cache } : undefined),
       },
       dryRun: config.gc.dryRun,
@@ -376,7 +401,9 @@ export class Controller {
       for (const inf of informers) inf.start();
     }
     // MetalLB's pools before restore(): the addresses Services hold are judged against them.
-    await Promise.all([...informers.map((inf) => inf.waitForSync(signal)), ...this.metallb.map((m) => m.sync(signal)), ...(this.gke ? [this.gke.sync(signal)] : [])]);
+    await Promise.all([...informers.map((inf) => inf.waitForSync(signal)), ...this.metallb.map((m) => m.sync(signal)), ...(this.gke ? [this.gke.sync(signal)] : []), ...(this.classParams ? [this.classParams.sync(signal)] : [])]);
+    // Ingresses listed before the params were: filed again under the groups the params name.
+    if (this.classParams) this.regroup(() => true);
   }
 
   /**
@@ -457,6 +484,7 @@ export class Controller {
       ...this.watched.map(({ resource, informer }) => ({ resource, synced: informer.hasSynced() })),
       ...this.metallb.flatMap((m) => m.informerSync()),
       ...(this.gke?.informerSync() ?? []),
+      ...(this.classParams?.informerSync() ?? []),
     ];
   }
 
@@ -468,7 +496,7 @@ export class Controller {
     };
     for (const svc of this.services.cache.list()) count(this.serviceReconciler.appliedRecord(keyOf(svc)));
     const groups = new Set<string>();
-    for (const ing of this.ingresses.cache.list()) groups.add(groupKeyOf(ing));
+    for (const ing of this.ingresses.cache.list()) groups.add(this.groupKey(ing));
     for (const g of groups) count(this.ingressReconciler.appliedRecord(g));
     return counts;
   }
@@ -523,7 +551,7 @@ export class Controller {
   /** Queues every object lbc may have business with, as the periodic resync does. */
   enqueueAll(): void {
     for (const svc of this.services.cache.list()) if (isLoadBalancer(svc)) this.queue.add(`${SERVICE_PREFIX}${keyOf(svc)}`);
-    for (const ing of this.ingresses.cache.list()) this.queue.add(groupKeyOf(ing));
+    for (const ing of this.ingresses.cache.list()) this.queue.add(this.groupKey(ing));
     this.gateway?.enqueueAll();
     this.bindings?.enqueueAll();
   }
@@ -548,7 +576,12 @@ export class Controller {
    */
   private async restore(signal?: AbortSignal): Promise<void> {
     try {
-      const objects = { services: this.services.cache.list(), ingresses: this.ingresses.cache.list(), ingressClasses: this.ingressClasses.cache.list() };
+      const objects = {
+        services: this.services.cache.list(),
+        ingresses: this.ingresses.cache.list(),
+        ingressClasses: this.ingressClasses.cache.list(),
+        ...(this.classParams ? { classParams: this.classParams.lookups } : {}),
+      };
       const reports = await restoreAddresses(this.opts.providers, objects, this.config, signal ? { signal } : {});
       for (const [provider, r] of reports) {
         this.log.info(`provider ${provider}: ${r.kept} load balancers keep the addresses in their status${r.dropped.length > 0 ? `, ${r.dropped.length} get new ones` : ''}`);
@@ -583,7 +616,7 @@ export class Controller {
     await drained;
     await this.workers;
     clearTimeout(timer);
-    await Promise.all([...this.informers().map((inf) => inf.stop()), ...this.metallb.map((m) => m.stop()), ...(this.gke ? [this.gke.stop()] : [])]);
+    await Promise.all([...this.informers().map((inf) => inf.stop()), ...this.metallb.map((m) => m.stop()), ...(this.gke ? [this.gke.stop()] : []), ...(this.classParams ? [this.classParams.stop()] : [])]);
     if (this.ownsRecorder) await this.recorder.close();
     else await this.recorder.flush();
   }
@@ -637,8 +670,9 @@ export class Controller {
       .onUpdate((old, ing) => this.ingressChanged(old, ing))
       .onDelete((ing) => this.ingressChanged(ing, undefined));
     const classesChanged = (): void => {
-      // Which Ingresses are ours may have changed; there are few classes and they rarely change.
-      if (this.running) for (const ing of this.ingresses.cache.list()) this.queue.add(groupKeyOf(ing));
+      // Which Ingresses are ours, and which params (and group) their class names, may have changed; there are few classes and they rarely change.
+      if (this.classParams) this.regroup(() => true);
+      else if (this.running) for (const ing of this.ingresses.cache.list()) this.queue.add(this.groupKey(ing));
     };
     this.ingressClasses.onAdd(classesChanged).onUpdate(classesChanged).onDelete(classesChanged);
     this.nodes
@@ -648,12 +682,28 @@ export class Controller {
     const sliceChanged = (slice: V1EndpointSlice): void => this.endpointsChanged(slice);
     this.endpointSlices.onAdd(sliceChanged).onUpdate((_old, s) => sliceChanged(s)).onDelete(sliceChanged);
     const secretChanged = (secret: V1Secret): void => {
-      for (const ing of this.ingresses.cache.byIndex(INGRESS_BY_TLS_SECRET, keyOf(secret))) this.queue.add(groupKeyOf(ing));
+      for (const ing of this.ingresses.cache.byIndex(INGRESS_BY_TLS_SECRET, keyOf(secret))) this.queue.add(this.groupKey(ing));
       this.gateway?.secretChanged(keyOf(secret));
       this.gke?.secretChanged(keyOf(secret));
     };
     this.secrets.onAdd(secretChanged).onUpdate((_old, s) => secretChanged(s)).onDelete(secretChanged);
     this.providerSecrets?.onAdd(secretChanged).onUpdate((_old, s) => secretChanged(s)).onDelete(secretChanged);
+  }
+
+  /**
+   * Files the Ingresses `which` selects again under the groups their class's params name
+   * now, and queues the groups they leave and join: a params change can move every
+   * Ingress of a class into (or out of) a group, or refuse its namespace.
+   */
+  private regroup(which: (ing: V1Ingress) => boolean): void {
+    const cache = this.ingresses.cache;
+    for (const ing of cache.list()) {
+      if (!which(ing)) continue;
+      const before = cache.reindex(keyOf(ing), INGRESS_BY_GROUP);
+      if (!this.running) continue;
+      for (const k of before) this.queue.add(k);
+      this.queue.add(this.groupKey(ing));
+    }
   }
 
   private serviceChanged(old: V1Service | undefined, svc: V1Service | undefined): void {
@@ -672,7 +722,7 @@ export class Controller {
     const users = this.ingresses.cache.byIndex(INGRESS_BY_BACKEND_SERVICE, key);
     if (users.length > 0 || this.gateway) {
       const specChanged = !old || !svc || specJson(old) !== specJson(svc);
-      if (users.length > 0 && (specChanged || annotationsJson(old) !== annotationsJson(svc))) for (const ing of users) this.queue.add(groupKeyOf(ing));
+      if (users.length > 0 && (specChanged || annotationsJson(old) !== annotationsJson(svc))) for (const ing of users) this.queue.add(this.groupKey(ing));
       if (specChanged) this.gateway?.serviceChanged(key);
     }
     this.bindings?.serviceChanged(key, () => !old || !svc || specJson(old) !== specJson(svc));
@@ -690,7 +740,7 @@ export class Controller {
     let echo = false;
     if (ing) echo = this.ingressWrites.observe(key, ing);
     else this.ingressWrites.forget(key);
-    const group = groupKeyOf(obj);
+    const group = this.groupKey(obj);
     if (!ing || (ing.metadata?.deletionTimestamp && !old?.metadata?.deletionTimestamp)) this.abort(group);
     if (echo) return;
     // A new member of an explicit group: the others applied with it are still arriving.
@@ -698,7 +748,7 @@ export class Controller {
     if (!old && ing && this.running && group.startsWith('group/')) this.queue.hold(group, this.opts.groupSettleMs ?? 1000);
     else this.queue.add(group);
     if (old && ing) {
-      const before = groupKeyOf(old);
+      const before = this.groupKey(old);
       if (before !== group) this.queue.add(before);
     }
   }
@@ -714,7 +764,7 @@ export class Controller {
       this.queue.add(svcKey);
     }
     for (const ing of this.ingresses.cache.byIndex(INGRESS_BY_BACKEND_SERVICE, key)) {
-      const group = groupKeyOf(ing);
+      const group = this.groupKey(ing);
       const ingressRecord = this.ingressReconciler.appliedRecord(group);
       if (!ingressRecord || ingressRecord.usesIpTargets || this.inflight.has(group)) this.queue.add(group);
     }

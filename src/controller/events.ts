@@ -13,3 +13,5 @@ export const BackendTargets = 'BackendTargets';
 export const HostClaimRefused = 'HostClaimRefused';
 /** On the Ingress that owns a host, naming the member from another namespace that tried to route for it. */
 export const HostClaimRepelled = 'HostClaimRepelled';
+/** On an Ingress its class's IngressClassParams refuse (namespace not selected, a field lbc will not do without): it is not served. */
+export const ClassParamsRefused = 'IngressClassParamsRefused';

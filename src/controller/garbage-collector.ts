@@ -13,6 +13,7 @@ import { hasFinalizer } from '../kube/status.js';
 import { describeRef, isIngressGroupRef, type LbRef } from '../model/ref.js';
 import type { ProviderSet } from '../providers/registry.js';
 import { INGRESS_BY_GROUP, groupKeyOf } from './ingress-reconciler.js';
+import { someParamsUnreadable, type ClassParamsLookups } from './ingress/class-params.js';
 import type { Gateway, GatewayClass } from '../kube/gateway-api.js';
 import { isOurGatewayClass, providerOfGatewayClass } from './gateway/gateway-class.js';
 import { ingressOwnership, serviceOwnership } from '../config/ownership.js';
@@ -21,8 +22,10 @@ import { callProvider, FINALIZER, Flight, type LogSubject } from './reconcile.js
 export interface OwnerLookups {
   readonly config: LbcConfig;
   readonly services: Pick<Cache<V1Service>, 'get'>;
-  readonly ingresses: Pick<Cache<V1Ingress>, 'get' | 'byIndex'>;
+  readonly ingresses: Pick<Cache<V1Ingress>, 'get' | 'byIndex' | 'list'>;
   readonly ingressClasses: Pick<Cache<V1IngressClass>, 'list'>;
+  /** IngressClassParams, where they are read: their group.name decides which LB an Ingress wants. */
+  readonly classParams?: ClassParamsLookups;
   /** The Gateway caches, once the controller watches the Gateway API; undefined before (or without it). */
   gateway?(): { readonly gateways: Pick<Cache<Gateway>, 'get'>; readonly gatewayClasses: Pick<Cache<GatewayClass>, 'get'> } | undefined;
 }
@@ -55,6 +58,8 @@ export function isWanted(ref: LbRef, provider: string, l: OwnerLookups): boolean
     return hasFinalizer(svc, FINALIZER);
   }
   const classes = l.ingressClasses.list();
+  // An Ingress whose class's params cannot be read may belong to any group: nothing can be judged, keep it.
+  if (l.classParams && someParamsUnreadable(l.ingresses.list(), l.classParams)) return true;
   const wants = (ing: V1Ingress): boolean => {
     const own = ingressOwnership(ing, classes, l.config);
     // provider null: misconfigured, and the reconciler keeps such LBs as they are.
@@ -64,7 +69,7 @@ export function isWanted(ref: LbRef, provider: string, l: OwnerLookups): boolean
   if (isIngressGroupRef(ref)) return l.ingresses.byIndex(INGRESS_BY_GROUP, `group/${ref.name}`).some(wants);
   const ing = l.ingresses.get(`${ref.namespace}/${ref.name}`);
   if (!ing || ing.metadata?.uid !== ref.uid) return false;
-  return groupKeyOf(ing) === `ingress/${ref.namespace}/${ref.name}` && wants(ing);
+  return groupKeyOf(ing, l.classParams) === `ingress/${ref.namespace}/${ref.name}` && wants(ing);
 }
 
 export interface SweepResult {

@@ -8,6 +8,7 @@ import type { HeldAddresses } from '../model/allocation.js';
 import type { ProviderSet } from '../providers/registry.js';
 import type { CallOptions, Provider, RestoreReport } from '../providers/types.js';
 import { decideGroup, groupKeyOf, refOf } from './ingress-reconciler.js';
+import type { ClassParamsLookups } from './ingress/class-params.js';
 import { serviceOwnership, type OwnershipConfig } from '../config/ownership.js';
 import { statusAddresses } from '../model/allocation.js';
 import { heldAddressesOf, timeOf } from './service-model.js';
@@ -17,6 +18,8 @@ export interface AddressHolders {
   readonly services: readonly V1Service[];
   readonly ingresses: readonly V1Ingress[];
   readonly ingressClasses: readonly V1IngressClass[];
+  /** IngressClassParams, where they are read: their group.name groups Ingresses. */
+  readonly classParams?: ClassParamsLookups;
 }
 
 /**
@@ -34,11 +37,11 @@ export function heldBy(provider: Provider, objects: AddressHolders, config: Owne
   }
   const groups = new Map<string, V1Ingress[]>();
   for (const ing of objects.ingresses) {
-    const key = groupKeyOf(ing);
+    const key = groupKeyOf(ing, objects.classParams);
     groups.set(key, [...(groups.get(key) ?? []), ing]);
   }
   for (const [key, members] of groups) {
-    const d = decideGroup(members, objects.ingressClasses, config);
+    const d = decideGroup(members, objects.ingressClasses, config, objects.classParams);
     if (d.kind !== 'serve' || d.first.provider !== provider.name) continue;
     const ref = refOf(key, d.first.ing);
     const addresses = d.mine.map((m) => statusAddresses(m.ing)).find((a) => a.length > 0);

@@ -13,7 +13,8 @@ import { formatModelError, type ModelError } from '../model/validation.js';
 import type { ProviderSet } from '../providers/registry.js';
 import type { CompanionRequirement, Companions } from './companions.js';
 import { certificatesSettled, INGRESS_BY_GKE_CONFIG, ingressByGkeConfig, readsGkeReferences, type GkeReferences } from './gke-references.js';
-import { BackendTargets, HostClaimRefused, HostClaimRepelled } from './events.js';
+import { BackendTargets, ClassParamsRefused, HostClaimRefused, HostClaimRepelled } from './events.js';
+import { nameParamsField, resolveClassParams, withParamsGroup, type ClassParamsLookups } from './ingress/class-params.js';
 import { actionServicesOf, buildIngressModel, ingressGroupOf, type BackendDecision, type IngressModelInput, type IngressModelResult, type RefusedClaim } from './ingress-model.js';
 import { LoadBalancerLifecycle } from './load-balancer-lifecycle.js';
 import { ingressOwnership, type OwnershipConfig } from '../config/ownership.js';
@@ -34,13 +35,20 @@ import {
 
 export const INGRESS_BY_GROUP = 'byLoadBalancerGroup';
 
-/** The queue key of the load balancer an Ingress belongs to; its own when its group annotation is unreadable. */
-export function groupKeyOf(ing: V1Ingress): string {
-  const g = ingressGroupOf(ing);
+/**
+ * The queue key of the load balancer an Ingress belongs to; its own when its group
+ * annotation is unreadable. With `params`, the group its class's IngressClassParams name
+ * comes first (ALBC group_loader.go loadGroupID).
+ */
+export function groupKeyOf(ing: V1Ingress, params?: ClassParamsLookups): string {
+  const g = ingressGroupOf(withParamsGroup(ing, params));
   return g.ok ? g.group.key : `ingress/${ing.metadata?.namespace ?? ''}/${ing.metadata?.name ?? ''}`;
 }
 
-export const ingressByGroup: IndexFunc<V1Ingress> = (ing) => [groupKeyOf(ing)];
+/** groupKeyOf with the class params lbc reads, if any, as a function of the Ingress alone. */
+export type GroupKeyOf = (ing: V1Ingress) => string;
+
+export const groupKeysWith = (params: ClassParamsLookups | undefined): GroupKeyOf => (ing) => groupKeyOf(ing, params);
 
 /** The Services an Ingress routes to as `namespace/name` keys: its backends, and its annotation actions' as the providers read them. */
 export function backendServicesOf(providers: Pick<ProviderSet, 'all'>): IndexFunc<V1Ingress> {
@@ -62,10 +70,10 @@ function referencedServicesOf(providers: Pick<ProviderSet, 'all'>): (ing: V1Ingr
 }
 
 /** The indexes of the Ingress cache (the controller's informer, lbc plan's list): kube's, with the providers' actions, and by group. */
-export function ingressCacheIndexers(providers: Pick<ProviderSet, 'all'>): Record<string, IndexFunc<V1Ingress>> {
+export function ingressCacheIndexers(providers: Pick<ProviderSet, 'all'>, params?: ClassParamsLookups): Record<string, IndexFunc<V1Ingress>> {
   // By Secret: the TLS ones, and those the providers' annotations name (AWS OIDC clients), so either's change re-queues the group.
   const bySecret: IndexFunc<V1Ingress> = (ing) => [...new Set([...ingressByTLSSecret(ing), ...providers.all.flatMap((p) => providerSecretKeys(p, ing))])];
-  return { ...ingressIndexers(referencedServicesOf(providers)), [INGRESS_BY_GROUP]: ingressByGroup, [INGRESS_BY_TLS_SECRET]: bySecret, [INGRESS_BY_GKE_CONFIG]: ingressByGkeConfig };
+  return { ...ingressIndexers(referencedServicesOf(providers)), [INGRESS_BY_GROUP]: (ing) => [groupKeyOf(ing, params)], [INGRESS_BY_TLS_SECRET]: bySecret, [INGRESS_BY_GKE_CONFIG]: ingressByGkeConfig };
 }
 
 export function isIngressGroupKey(key: string): boolean {
@@ -94,30 +102,57 @@ export interface IngressReconcilerDeps extends ReconcilerEnv {
   readonly pods: PodReader;
   /** GKE's BackendConfigs, FrontendConfigs and ManagedCertificates, where a gce provider is configured. */
   readonly gke?: Pick<GkeReferences, 'resolve' | 'writeStatus'>;
+  /** aws-load-balancer-controller's IngressClassParams, where an aws provider is configured. */
+  readonly classParams?: ClassParamsLookups;
   /** How soon a load balancer whose managed certificates are still being provisioned is read again. Default 1 min. */
   readonly certificateRecheckMs?: number;
 }
 
 /** The Event reason of an annotation lbc does not implement (the gce provider's, for those on its objects). */
 const UnsupportedAnnotation = 'UnsupportedAnnotation';
+/** The Event reason of an IngressClassParams field lbc does not implement. */
+const UnimplementedParams = 'UnsupportedIngressClassParams';
 
 export interface LiveMember {
   readonly ing: V1Ingress;
   readonly provider: string;
   readonly className: string;
+  /** The Ingress as its class's IngressClassParams make it (ing itself without params): what the model builder reads. */
+  readonly effective: V1Ingress;
+  /** Params fields lbc does not implement: Warnings. */
+  readonly paramsWarnings: readonly string[];
 }
+
+/** A member its class's IngressClassParams refuse (namespace not selected, a field lbc will not do without). */
+export interface RefusedMember {
+  readonly ing: V1Ingress;
+  readonly errors: readonly ModelError[];
+}
+
+/** Where no IngressClassParams are read (no aws provider): a class that names them cannot be served as they say. */
+const NO_CLASS_PARAMS: ClassParamsLookups = {
+  classes: () => [],
+  params: () => undefined,
+  unavailable: () => 'lbc reads IngressClassParams only for an aws provider',
+  namespaceLabels: () => undefined,
+};
 
 /**
  * What a group's members ask of lbc, before anything is written: the reconciler acts on
  * it and `lbc plan` reports it. Pure.
  */
 export type GroupDecision =
-  /** A member is addressed to lbc but names no usable provider: the LB stays as it is. */
-  | { readonly kind: 'misconfigured'; readonly problems: readonly { readonly ing: V1Ingress; readonly message: string }[]; readonly message: string }
+  /**
+   * A member is addressed to lbc but names no usable provider, or IngressClassParams that
+   * cannot be read (`retry`: they may appear): the LB stays as it is.
+   */
+  | { readonly kind: 'misconfigured'; readonly problems: readonly { readonly ing: V1Ingress; readonly message: string }[]; readonly message: string; readonly retry: boolean }
   /** No member wants the LB any more; `leaving` still hold the finalizer. */
-  | { readonly kind: 'teardown'; readonly leaving: readonly V1Ingress[]; readonly elsewhere: readonly V1Ingress[] }
+  | { readonly kind: 'teardown'; readonly leaving: readonly V1Ingress[]; readonly elsewhere: readonly V1Ingress[]; readonly refused: readonly RefusedMember[] }
   | {
       readonly kind: 'serve';
+      /** Members their class's params refuse: left out (released if they held the finalizer) and told why. */
+      readonly refused: readonly RefusedMember[];
       /** The first live member decides the provider and class for the group. */
       readonly first: LiveMember;
       readonly mine: readonly LiveMember[];
@@ -133,11 +168,14 @@ export type GroupDecision =
       readonly elsewhere: readonly V1Ingress[];
     };
 
-export function decideGroup(members: readonly V1Ingress[], classes: readonly V1IngressClass[], config: OwnershipConfig): GroupDecision {
+export function decideGroup(members: readonly V1Ingress[], classes: readonly V1IngressClass[], config: OwnershipConfig, params?: ClassParamsLookups): GroupDecision {
   const live: LiveMember[] = [];
   const leaving: V1Ingress[] = [];
   const elsewhere: V1Ingress[] = [];
+  const refused: RefusedMember[] = [];
   const problems: { ing: V1Ingress; message: string }[] = [];
+  let retry = false;
+  const lookups: ClassParamsLookups = params ?? { ...NO_CLASS_PARAMS, classes: () => classes };
   for (const ing of members) {
     const own = ingressOwnership(ing, classes, config);
     if (!own.ours && own.whose === 'another') {
@@ -147,12 +185,23 @@ export function decideGroup(members: readonly V1Ingress[], classes: readonly V1I
     } else if (own.provider === null) {
       problems.push({ ing, message: own.reason });
     } else {
-      live.push({ ing, provider: own.provider, className: own.className });
+      const p = resolveClassParams(ing, lookups);
+      if (p.kind === 'missing') {
+        // As ALBC's class loader, an error: nothing is built, the LB stays as it is, and the key is retried.
+        problems.push({ ing, message: p.message });
+        retry = true;
+      } else if (p.kind === 'refused') {
+        refused.push({ ing, errors: p.errors });
+        if (hasFinalizer(ing, FINALIZER)) leaving.push(ing);
+      } else {
+        const effective = p.kind === 'applied' ? p.ingress : ing;
+        live.push({ ing, provider: own.provider, className: own.className, effective, paramsWarnings: p.kind === 'applied' ? p.warnings : [] });
+      }
     }
   }
-  if (problems.length > 0) return { kind: 'misconfigured', problems, message: problems.map((p) => `Ingress ${keyOf(p.ing)}: ${p.message}`).join('; ') };
+  if (problems.length > 0) return { kind: 'misconfigured', problems, message: problems.map((p) => `Ingress ${keyOf(p.ing)}: ${p.message}`).join('; '), retry };
   const first = live[0];
-  if (!first) return { kind: 'teardown', leaving, elsewhere };
+  if (!first) return { kind: 'teardown', leaving, elsewhere, refused };
   const foreign = live.filter((m) => m.provider !== first.provider);
   return {
     kind: 'serve',
@@ -164,6 +213,7 @@ export function decideGroup(members: readonly V1Ingress[], classes: readonly V1I
       .join('; '),
     leaving,
     elsewhere,
+    refused,
   };
 }
 
@@ -217,6 +267,8 @@ export class IngressReconciler implements LoadBalancerReconciler {
   private readonly refusalsTold = new Map<string, string>();
   // Per group: the backend Services' unimplemented annotations last told.
   private readonly warningsTold = new Map<string, string>();
+  // Per group: the members their class's params refuse, last told.
+  private readonly refusedTold = new Map<string, string>();
   private readonly backendServices: IndexFunc<V1Ingress>;
 
   constructor(private readonly deps: IngressReconcilerDeps) {
@@ -251,16 +303,18 @@ export class IngressReconciler implements LoadBalancerReconciler {
     const members: V1Ingress[] = [];
     for (const k of deps.ingresses.indexKeys(INGRESS_BY_GROUP, groupKey).sort()) {
       const ing = deps.fresh.resolve(k, deps.ingresses.get(k));
-      if (ing && groupKeyOf(ing) === groupKey) members.push(ing);
+      if (ing && groupKeyOf(ing, deps.classParams) === groupKey) members.push(ing);
     }
-    const decision = decideGroup(members, deps.ingressClasses.list(), deps.config);
+    const decision = decideGroup(members, deps.ingressClasses.list(), deps.config, deps.classParams);
     if (decision.kind === 'misconfigured') {
-      // Cannot tell which provider should serve it: keep whatever LB exists as it is,
-      // since a typo in an IngressClass must not tear load balancers down.
+      // Cannot tell which provider should serve it, or its class's params are not there:
+      // keep whatever LB exists as it is, since a typo in an IngressClass must not tear
+      // load balancers down, nor a load balancer be built without what the params ask.
       lifecycle.report(groupKey, decision.problems.map((p) => p.ing), decision.message);
-      return DONE;
+      return decision.retry ? { kind: 'slow' } : DONE;
     }
     const { leaving, elsewhere } = decision;
+    this.announceRefusedMembers(groupKey, decision.refused);
     if (decision.kind === 'teardown') return this.teardown(groupKey, leaving, elsewhere, flight);
     const { first, foreign, mine } = decision;
     if (foreign.length > 0) lifecycle.report(groupKey, foreign.map((m) => m.ing), decision.foreignMessage);
@@ -268,11 +322,18 @@ export class IngressReconciler implements LoadBalancerReconciler {
     if (!provider) throw new Error(`provider ${first.provider} is not configured`);
 
     let ingresses = mine.map((m) => m.ing);
+    // The builder reads the members as their classes' params make them; finalizers and status go to the objects themselves.
+    const params = deps.classParams;
+    const asParamsSay = (ing: V1Ingress): V1Ingress => {
+      const p = params ? resolveClassParams(ing, params) : undefined;
+      return p?.kind === 'applied' ? p.ingress : ing;
+    };
     const build = (companionNodePorts: ReadonlyMap<string, number>, pods?: readonly V1Pod[]): IngressModelResult =>
-      buildIngressModel({ ...this.inputs(ingresses), provider, className: first.className, clusterName: deps.config.clusterName, companionNodePorts, ...(pods ? { pods } : {}) });
+      buildIngressModel({ ...this.inputs(ingresses.map(asParamsSay)), provider, className: first.className, clusterName: deps.config.clusterName, companionNodePorts, ...(pods ? { pods } : {}) });
     let ports: ReadonlyMap<string, number> = deps.companions.nodePorts(groupKey);
     let built = build(ports);
-    if (!built.ok && built.reason === 'invalid') return this.invalid(groupKey, ingresses, built.errors);
+    if (!built.ok && built.reason === 'invalid') return this.invalid(groupKey, ingresses, built.errors.map((e) => nameParamsField(e, mine.map((m) => m.effective))));
+    this.announceWarnings(`${groupKey} params`, ingresses, mine.flatMap((m) => m.paramsWarnings), UnimplementedParams);
     if (foreign.length === 0) lifecycle.resolved(groupKey);
 
     const hadFinalizers = ingresses.every((i) => hasFinalizer(i, FINALIZER));
@@ -337,11 +398,23 @@ export class IngressReconciler implements LoadBalancerReconciler {
   }
 
   /** A Warning on the members for each annotation on their backend Services lbc does not implement; once per change. */
-  private announceWarnings(groupKey: string, ingresses: readonly V1Ingress[], warnings: readonly string[]): void {
+  private announceWarnings(groupKey: string, ingresses: readonly V1Ingress[], warnings: readonly string[], reason = UnsupportedAnnotation): void {
     const digest = warnings.join('\n');
     if ((this.warningsTold.get(groupKey) ?? '') === digest) return;
     this.warningsTold.set(groupKey, digest);
-    for (const w of warnings) this.lifecycle.tell(ingresses, 'Warning', UnsupportedAnnotation, w);
+    for (const w of warnings) this.lifecycle.tell(ingresses, 'Warning', reason, w);
+  }
+
+  /** A Warning on each member its class's params refuse, once per change; they are left out of the load balancer. */
+  private announceRefusedMembers(groupKey: string, refused: readonly RefusedMember[]): void {
+    const digest = refused.map((r) => `${keyOf(r.ing)} ${r.errors.map(formatModelError).join('; ')}`).join('\n');
+    if ((this.refusedTold.get(groupKey) ?? '') === digest) return;
+    this.refusedTold.set(groupKey, digest);
+    for (const r of refused) {
+      const message = `${r.errors.map(formatModelError).join('; ')}; this Ingress is not served`;
+      this.lifecycle.tell([r.ing], 'Warning', ClassParamsRefused, message);
+      this.deps.log.warn(`Ingress ${keyOf(r.ing)}: ${message}`, ingressSubject(groupKey));
+    }
   }
 
   private inputs(ingresses: readonly V1Ingress[]): IngressGroupInputs {

@@ -6,7 +6,7 @@
 // provider calls made are plan, listOwned and the optional planDeletion, all reads.
 import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Namespace, V1Node, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { LbcConfig } from '../config/config.js';
-import type { Cache } from '../kube/cache.js';
+import { Cache } from '../kube/cache.js';
 import { ENDPOINTSLICE_BY_SERVICE } from '../kube/indexes.js';
 import { hasFinalizer } from '../kube/status.js';
 import { sameRef, type LbKind, type LbRef } from '../model/ref.js';
@@ -18,12 +18,13 @@ import { isWanted } from './garbage-collector.js';
 import { restoreAddresses } from './held-addresses.js';
 import { buildIngressModel, type IngressModelResult } from './ingress-model.js';
 import { readsGkeReferences, type GkeReferences } from './gke-references.js';
+import { nameParamsField, type ClassParamsLookups } from './ingress/class-params.js';
 import type { AnyRoute, Gateway, GatewayClass, ReferenceGrant } from '../kube/gateway-api.js';
 import { buildGatewayModel, gatewayRef } from './gateway-model.js';
 import { isOurGatewayClass, providerOfGatewayClass } from './gateway/gateway-class.js';
 import { gatewaysOfRoute, routeEntries, type GatewayRoutes } from './gateway/routes.js';
 import type { RouteStatusUpdate } from './gateway-model.js';
-import { companionRequirements, decideGroup, groupKeyOf, INGRESS_BY_GROUP, ingressModelInputs, refOf } from './ingress-reconciler.js';
+import { companionRequirements, decideGroup, groupKeyOf, INGRESS_BY_GROUP, ingressCacheIndexers, ingressModelInputs, refOf } from './ingress-reconciler.js';
 import { ingressOwnership, serviceOwnership } from '../config/ownership.js';
 import { withProbePods, type PodReader } from './probe-pods.js';
 import { callProvider, FINALIZER, Flight, keyOf, READY_CONDITION } from './reconcile.js';
@@ -56,6 +57,8 @@ export interface PlanInputs {
   readonly gateway?: GatewayPlanInputs;
   /** GKE's BackendConfigs, FrontendConfigs and ManagedCertificates, read as the controller reads them (a gce provider configured). */
   readonly gke?: Pick<GkeReferences, 'resolve'>;
+  /** aws-load-balancer-controller's IngressClassParams, read as the controller reads them (an aws provider configured). */
+  readonly classParams?: ClassParamsLookups;
 }
 
 /** What the Gateway reconciler reads, listed once. */
@@ -231,13 +234,14 @@ class Planner {
 
   async ingressGroup(groupKey: string, named: boolean): Promise<ObjectPlan | undefined> {
     const { config, providers, ingresses, services } = this.inputs;
+    const params = this.inputs.classParams;
     const members = ingresses
       .indexKeys(INGRESS_BY_GROUP, groupKey)
       .sort()
       .flatMap((k) => ingresses.get(k) ?? [])
-      .filter((ing) => groupKeyOf(ing) === groupKey);
+      .filter((ing) => groupKeyOf(ing, params) === groupKey);
     const subject: PlanSubject = { kind: 'IngressGroup', group: groupKey, members: members.map(keyOf) };
-    const decision = decideGroup(members, this.inputs.ingressClasses, config);
+    const decision = decideGroup(members, this.inputs.ingressClasses, config, params);
     if (decision.kind === 'misconfigured') {
       return { subject, intent: { kind: 'ignore', reason: 'misconfigured: lbc keeps its load balancer as it is' }, outcome: { kind: 'invalid', message: decision.message } };
     }
@@ -271,7 +275,11 @@ class Planner {
     const group = mine.map((m) => m.ing);
     const build = (pods?: readonly V1Pod[]): IngressModelResult =>
       buildIngressModel({
-        ...ingressModelInputs(group, { ...this.inputs, nodes: () => this.inputs.nodes }),
+        // As the reconciler: the members as their classes' params make them.
+        ...ingressModelInputs(
+          mine.map((m) => m.effective),
+          { ...this.inputs, nodes: () => this.inputs.nodes },
+        ),
         provider,
         className: first.className,
         clusterName: config.clusterName,
@@ -287,10 +295,13 @@ class Planner {
     }
     if (!built.ok && built.reason === 'invalid') {
       const object = group.length === 1 ? `Ingress ${keyOf(group[0] ?? {})}` : `Ingress group ${groupKey}`;
-      return { subject, intent, outcome: { kind: 'invalid', message: invalidMessage(built.errors, object) } };
+      const errors = built.errors.map((e) => nameParamsField(e, mine.map((m) => m.effective)));
+      return { subject, intent, outcome: { kind: 'invalid', message: invalidMessage(errors, object) } };
     }
     const notes = [
       ...(foreign.length > 0 ? [`left out of the load balancer: ${decision.foreignMessage}`] : []),
+      ...decision.refused.map((r) => `left out of the load balancer: Ingress ${keyOf(r.ing)}: ${r.errors.map(formatModelError).join('; ')}`),
+      ...mine.flatMap((m) => m.paramsWarnings),
       // Whether lbc's finalizer on them is this instance's is known only to the controller that served them (LoadBalancerLifecycle.handOver).
       ...(decision.elsewhere.length > 0 ? [`addressed to another controller, left alone: ${decision.elsewhere.map((i) => `Ingress ${keyOf(i)}`).join(', ')}`] : []),
     ];
@@ -375,6 +386,7 @@ class Planner {
       services: this.inputs.services,
       ingresses: this.inputs.ingresses,
       ingressClasses: { list: () => [...this.inputs.ingressClasses] },
+      ...(this.inputs.classParams ? { classParams: this.inputs.classParams } : {}),
       gateway: () => (g ? { gateways: g.gateways, gatewayClasses: g.gatewayClasses } : undefined),
     };
     const out: ObjectPlan[] = [];
@@ -437,11 +449,23 @@ function refInScope(ref: LbRef, scope: PlanScope): boolean {
   return inScope({ metadata: { namespace: ref.namespace, name: ref.name } }, ref.kind, scope);
 }
 
+/** The listed Ingresses filed again with the group index that reads the class params, as the controller's informer files them. */
+function regrouped(listed: Cache<V1Ingress>, providers: ProviderSet, params: ClassParamsLookups): Cache<V1Ingress> {
+  const c = new Cache<V1Ingress>(ingressCacheIndexers(providers, params));
+  for (const ing of listed.list()) c.set(ing);
+  return c;
+}
+
 /** Services first, then Ingress groups, then Gateways, then orphans, each in key order. */
-export async function planCluster(inputs: PlanInputs, scope: PlanScope = { kind: 'all' }): Promise<ClusterPlan> {
+export async function planCluster(given: PlanInputs, scope: PlanScope = { kind: 'all' }): Promise<ClusterPlan> {
+  const inputs = given.classParams ? { ...given, ingresses: regrouped(given.ingresses, given.providers, given.classParams) } : given;
   // As the controller does at start: the providers that hand addresses out learn which
   // ones the Services hold, so that the plan keeps them as a restarted controller would.
-  await restoreAddresses(inputs.providers, { services: inputs.services.list(), ingresses: inputs.ingresses.list(), ingressClasses: inputs.ingressClasses }, inputs.config);
+  await restoreAddresses(
+    inputs.providers,
+    { services: inputs.services.list(), ingresses: inputs.ingresses.list(), ingressClasses: inputs.ingressClasses, ...(inputs.classParams ? { classParams: inputs.classParams } : {}) },
+    inputs.config,
+  );
   const planner = new Planner(inputs);
   const named = scope.kind === 'object';
   const objects: ObjectPlan[] = [];
@@ -453,7 +477,7 @@ export async function planCluster(inputs: PlanInputs, scope: PlanScope = { kind:
     const p = await planner.service(svc, named);
     if (p) objects.push(p);
   }
-  const groups = [...new Set(inputs.ingresses.list().filter((i) => inScope(i, 'Ingress', scope)).map(groupKeyOf))].sort();
+  const groups = [...new Set(inputs.ingresses.list().filter((i) => inScope(i, 'Ingress', scope)).map((i) => groupKeyOf(i, inputs.classParams)))].sort();
   for (const g of groups) {
     const p = await planner.ingressGroup(g, named);
     if (p) objects.push(p);

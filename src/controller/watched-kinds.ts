@@ -11,6 +11,7 @@ import { COMPANION_BY_GROUP, companionByGroup } from './companions.js';
 import { SERVICE_BY_BACKEND_CONFIG, serviceByBackendConfig } from './gke-references.js';
 import { ingressCacheIndexers } from './ingress-reconciler.js';
 import { readsProviderSecrets } from './ingress/provider-secrets.js';
+import type { ClassParamsLookups } from './ingress/class-params.js';
 import { TLS_SECRET_TYPE } from './tls-secret.js';
 
 export interface WatchedKind<T extends KubeObject> {
@@ -47,6 +48,8 @@ export interface WatchedKindsOptions {
   readonly providers: Pick<ProviderSet, 'all'>;
   /** Consider only the Nodes matching this label selector. */
   readonly nodeLabelSelector?: string;
+  /** The IngressClassParams whose group.name puts Ingresses in a group, where they are read. */
+  readonly classParams?: ClassParamsLookups;
 }
 
 const OPAQUE_SECRET_TYPE = 'Opaque';
@@ -54,7 +57,7 @@ const OPAQUE_SECRET_TYPE = 'Opaque';
 export function watchedKinds(opts: WatchedKindsOptions): WatchedKinds {
   return {
     services: { name: 'services', resource: Services, indexers: { ...serviceIndexers, [COMPANION_BY_GROUP]: companionByGroup, [SERVICE_BY_BACKEND_CONFIG]: serviceByBackendConfig } },
-    ingresses: { name: 'ingresses', resource: Ingresses, indexers: ingressCacheIndexers(opts.providers) },
+    ingresses: { name: 'ingresses', resource: Ingresses, indexers: ingressCacheIndexers(opts.providers, opts.classParams) },
     ingressClasses: { name: 'ingressclasses', resource: IngressClasses, indexers: {} },
     nodes: { name: 'nodes', resource: Nodes, indexers: {}, ...(opts.nodeLabelSelector ? { labelSelector: opts.nodeLabelSelector } : {}) },
     endpointSlices: { name: 'endpointslices', resource: EndpointSlices, indexers: endpointSliceIndexers },

@@ -39,7 +39,7 @@ export const CONTROLLER_PERMISSIONS: readonly Permission[] = [
   // Only that one (in kube-system): gce names the instance groups it shares with GKE's controllers after its uid.
   { apiGroup: '', resource: 'configmaps', verbs: ['get'], resourceNames: ['ingress-uid'], scope: 'cluster', why: 'gce: GKE\'s cluster uid, as ingress-gce reads it' },
   // Gateway API: listed at start to find which kinds the cluster serves (404 = CRD not installed), then watched.
-  { apiGroup: '', resource: 'namespaces', verbs: ['list', 'watch'], scope: 'cluster', why: 'Gateway allowedRoutes Selector; IPAddressPool serviceAllocation.namespaceSelectors' },
+  { apiGroup: '', resource: 'namespaces', verbs: ['list', 'watch'], scope: 'cluster', why: 'Gateway allowedRoutes Selector; IPAddressPool serviceAllocation.namespaceSelectors; IngressClassParams namespaceSelector' },
   { apiGroup: 'gateway.networking.k8s.io', resource: 'gatewayclasses', verbs: ['list', 'watch', 'patch'], scope: 'cluster', why: 'which Gateways are lbc\'s; the gateway-exists finalizer while Gateways of the class exist' },
   { apiGroup: 'gateway.networking.k8s.io', resource: 'gatewayclasses/status', verbs: ['patch'], scope: 'cluster', why: 'GatewayClass Accepted and supportedFeatures' },
   { apiGroup: 'gateway.networking.k8s.io', resource: 'gateways', verbs: ['get', 'list', 'watch', 'patch'], scope: 'cluster', why: 'informer; finalizer patch; re-read on conflict' },
@@ -61,6 +61,8 @@ export const CONTROLLER_PERMISSIONS: readonly Permission[] = [
   // aws-load-balancer-controller's TargetGroupBindings, where an aws provider is configured and the CRD is installed; patch: the elbv2.k8s.aws/resources finalizer.
   { apiGroup: 'elbv2.k8s.aws', resource: 'targetgroupbindings', verbs: ['list', 'watch', 'patch'], scope: 'cluster', why: 'aws: TargetGroupBinding informer; its finalizer' },
   { apiGroup: 'elbv2.k8s.aws', resource: 'targetgroupbindings/status', verbs: ['patch'], scope: 'cluster', why: 'aws: TargetGroupBinding status.observedGeneration' },
+  // aws-load-balancer-controller's IngressClassParams, read as ALBC reads them, where an aws provider is configured and the CRD is installed.
+  { apiGroup: 'elbv2.k8s.aws', resource: 'ingressclassparams', verbs: ['list', 'watch'], scope: 'cluster', why: 'aws: the IngressClassParams an IngressClass names' },
   // The Deployment runs with the default --leader-election-id, so reads and renewals are of that one Lease.
   { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['create'], scope: 'namespace', why: 'leader election: the first replica creates the Lease' },
   { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'update'], resourceNames: [DEFAULT_LEADER_ELECTION_ID], scope: 'namespace', why: 'leader election: acquire, renew, release' },

@@ -102,6 +102,20 @@ export class Cache<T extends KubeObject> {
     return old;
   }
 
+  /**
+   * Files the object at `key` again, for index functions that read more than the object
+   * (an Ingress's group comes from its class's params too); returns the values it was
+   * filed under in `indexName` before.
+   */
+  reindex(key: string, indexName: string): string[] {
+    const obj = this.items.get(key);
+    if (!obj) return [];
+    const before = this.filed.get(key)?.get(indexName) ?? [];
+    this.unindex(key);
+    this.indexObject(key, obj);
+    return before;
+  }
+
   delete(key: string): T | undefined {
     const old = this.items.get(key);
     if (!old) return undefined;

@@ -30,7 +30,8 @@ describe('ingressOwnership', () => {
     ingressClass('lbc-metal', ours, { provider: 'metal' }),
     ingressClass('lbc-plain', ours),
     ingressClass('lbc-ghost', ours, { provider: 'gce' }),
-    ingressClass('lbc-foreign-params', ours, { parameters: { apiGroup: 'elbv2.k8s.aws', kind: 'IngressClassParams', name: 'x' } }),
+    ingressClass('lbc-foreign-params', ours, { parameters: { apiGroup: 'example.com', kind: 'Widget', name: 'x' } }),
+    ingressClass('lbc-class-params', ours, { parameters: { apiGroup: 'elbv2.k8s.aws', kind: 'IngressClassParams', name: 'x' } }),
     ingressClass('nginx', 'k8s.io/ingress-nginx'),
   ];
   const defaultOurs = [...classes, ingressClass('lbc-default', ours, { isDefault: true, provider: 'metal' })];
@@ -77,8 +78,26 @@ describe('ingressOwnership', () => {
       {
         ours: true,
         provider: null,
-        reason: 'IngressClass lbc-foreign-params: spec.parameters must be {apiGroup: lbc.dev, kind: Provider, name: <provider>}, got {apiGroup: elbv2.k8s.aws, kind: IngressClassParams}',
+        reason: 'IngressClass lbc-foreign-params: spec.parameters must be {apiGroup: lbc.dev, kind: Provider, name: <provider>}, got {apiGroup: example.com, kind: Widget}',
       },
+    ],
+    // aws-load-balancer-controller's own parameters kind (docs/guide/ingress/ingress_class.md): the aws provider serves the class.
+    ['class with IngressClassParams, one aws provider', { ingressClassName: 'lbc-class-params' }, undefined, classes, noDefault, { ours: true, provider: 'aws', className: 'lbc-class-params', via: 'ingressClassName' }],
+    [
+      'class with IngressClassParams, no aws provider',
+      { ingressClassName: 'lbc-class-params' },
+      undefined,
+      classes,
+      config({ providers: [{ name: 'metal', type: 'metal', class: 'example.com/metal', options: {} }] }),
+      { ours: true, provider: null, reason: 'IngressClass lbc-class-params: spec.parameters name IngressClassParams (elbv2.k8s.aws), which only an aws provider serves, and none is configured' },
+    ],
+    [
+      'class with IngressClassParams, two aws providers, the default one serves it',
+      { ingressClassName: 'lbc-class-params' },
+      undefined,
+      classes,
+      config({ providers: [{ name: 'east', type: 'aws', class: 'lbc.dev/east', options: {} }, { name: 'west', type: 'aws', class: 'lbc.dev/west', options: {} }], defaultClass: 'lbc.dev/west' }),
+      { ours: true, provider: 'west', className: 'lbc-class-params', via: 'ingressClassName' },
     ],
     ['legacy annotation mapped', {}, { 'kubernetes.io/ingress.class': 'alb' }, classes, noDefault, { ours: true, provider: 'aws', className: 'alb', via: 'legacyAnnotation' }],
     ['legacy annotation unmapped', {}, { 'kubernetes.io/ingress.class': 'nginx' }, defaultOurs, noDefault, { ours: false, reason: 'kubernetes.io/ingress.class: nginx is not in ingress.classAnnotationMap', whose: 'another' }],

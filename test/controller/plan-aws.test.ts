@@ -4,6 +4,7 @@
 import type { V1Secret, V1Service } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exitCodeOf, planCluster, type ObjectPlan } from '../../src/controller/plan.js';
+import type { ClassParamsLookups, IngressClassParamsSpec } from '../../src/controller/ingress/class-params.js';
 import { FINALIZER } from '../../src/controller/reconcile.js';
 import { buildServiceModel } from '../../src/controller/service-model.js';
 import type { AwsProvider } from '../../src/providers/aws/provider.js';
@@ -129,5 +130,46 @@ describe('lbc plan with the AWS provider: the OIDC client Secret of auth-idp-oid
     expect(missing?.outcome).toMatchObject({ kind: 'invalid', message: expect.stringContaining('Secret default/oidc does not exist') });
     // A TLS Secret of the same name is not an OIDC client.
     expect((await planIngress([opaque('kubernetes.io/tls')]))?.outcome.kind).toBe('invalid');
+  });
+});
+
+// lbc plan resolves a class's IngressClassParams as the controller does (ALBC
+// docs/guide/ingress/ingress_class.md): their group.name is the group planned, a namespace
+// their namespaceSelector does not pick is left out and named, params that do not exist
+// make the Ingress invalid.
+describe('lbc plan with the AWS provider: IngressClassParams', () => {
+  const rules = (host: string) => ({ ingressClassName: 'alb', rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] });
+  const shop = ingress('site', rules('shop.example.com'), { 'alb.ingress.kubernetes.io/group.name': 'own' });
+  const other = ingress('grab', rules('other.example.com'), {}, 'mallory');
+  const classes = [ingressClass('alb', config.ingress.controllerName, { parameters: { apiGroup: 'elbv2.k8s.aws', kind: 'IngressClassParams', name: 'team' } })];
+  const lookups = (spec: IngressClassParamsSpec | undefined): ClassParamsLookups => ({
+    classes: () => classes,
+    params: (n) => (n === 'team' && spec ? { name: n, spec } : undefined),
+    unavailable: () => undefined,
+    namespaceLabels: (ns): Record<string, string> => (ns === 'default' ? { team: 'shop' } : {}),
+  });
+  const planWith = async (spec: IngressClassParamsSpec | undefined) => {
+    const services = [lbService('web', [{ name: 'http', port: 80, nodePort: 30080, protocol: 'TCP' }]), { ...lbService('web', [{ name: 'http', port: 80, nodePort: 30081, protocol: 'TCP' }]), metadata: { name: 'web', namespace: 'mallory', uid: 'uid-mallory-web' } }];
+    const inputs = planInputs(config, providerSet(config, [aws]), { services, nodes, ingresses: [shop, other], ingressClasses: classes });
+    return (await planCluster({ ...inputs, classParams: lookups(spec) })).objects.filter((o) => o.subject.kind === 'IngressGroup');
+  };
+
+  it('plans the params\' group, over the group.name annotation, and leaves out (naming it) the Ingress of a namespace their namespaceSelector does not pick', async () => {
+    const groups = await planWith({ group: { name: 'shared' }, scheme: 'internal', namespaceSelector: { matchLabels: { team: 'shop' } } });
+    expect(groups.map((o) => o.subject)).toEqual([{ kind: 'IngressGroup', group: 'group/shared', members: ['default/site', 'mallory/grab'] }]);
+    const outcome = groups[0]?.outcome;
+    expect(outcome?.kind).toBe('planned');
+    expect(outcome?.kind === 'planned' ? outcome.notes : []).toContain(
+      'left out of the load balancer: Ingress mallory/grab: Ingress mallory/grab: field metadata.namespace: namespace mallory is not allowed: namespaceSelector of IngressClassParams team mismatch',
+    );
+    expect(cloud(groups[0])).toContain('create LoadBalancer');
+  });
+
+  it('params that do not exist: the Ingresses of the class are invalid, naming them', async () => {
+    const groups = await planWith(undefined);
+    expect(groups.map((o) => o.outcome)).toEqual([
+      { kind: 'invalid', message: 'Ingress default/site: IngressClass alb names IngressClassParams team, which does not exist' },
+      { kind: 'invalid', message: 'Ingress mallory/grab: IngressClass alb names IngressClassParams team, which does not exist' },
+    ]);
   });
 });

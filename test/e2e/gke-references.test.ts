@@ -4,12 +4,11 @@
 // cloud.google.com/backend-config), FrontendConfig and ManagedCertificates must reach the
 // backend service, URL maps and HTTPS proxy — or stop the Ingress, named in a Warning,
 // while they do not exist. Against devcluster, or the cluster KUBECONFIG names.
-import { ApiextensionsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import nock from 'nock';
-import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GceProvider } from '../../src/providers/gce/provider.js';
 import { gceOptionsSchema } from '../../src/providers/gce/options.js';
@@ -28,20 +27,6 @@ let e: E2E;
 let fake: FakeCompute;
 let custom: CustomObjectsApi;
 let className: string;
-
-async function installGkeCrds(e2e: E2E): Promise<void> {
-  const api = e2e.cluster.kc.makeApiClient(ApiextensionsV1Api);
-  for (const f of readdirSync(CRD_DIR).filter((n) => n.endsWith('.yaml'))) {
-    const crd = parseAllDocuments(readFileSync(join(CRD_DIR, f), 'utf8'))[0]?.toJSON() as V1CustomResourceDefinition;
-    await api.createCustomResourceDefinition({ body: crd }).catch((err: { code?: number }) => {
-      if (err.code !== 409) throw err;
-    });
-    await eventually(`${crd.metadata?.name} Established`, async () => {
-      const got = await api.readCustomResourceDefinition({ name: crd.metadata?.name ?? '' });
-      return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-    }, 20_000);
-  }
-}
 
 const KINDS = {
   BackendConfig: { group: 'cloud.google.com', version: 'v1', plural: 'backendconfigs' },
@@ -71,15 +56,7 @@ async function ingress(name: string, service: string, annotations: Record<string
   return ing.metadata?.uid ?? '';
 }
 
-const warningOn = (name: string, ...parts: string[]) =>
-  eventually(
-    `a Warning on Ingress ${name} saying ${parts.join(', ')}`,
-    async () => {
-      await e.controller.recorder.flush();
-      return (await e.events(name)).find((ev) => ev.type === 'Warning' && parts.every((p) => ev.message?.includes(p)));
-    },
-    15_000,
-  );
+const warningOn = (name: string, ...parts: string[]) => e.warningOn(name, ...parts);
 
 const namesOf = (name: string, uid: string) => l7Names({ kind: 'Ingress', namespace: e.ns, name, uid }, 'cid1');
 
@@ -96,7 +73,7 @@ beforeAll(async () => {
     noStart: true,
   });
   custom = e.cluster.kc.makeApiClient(CustomObjectsApi);
-  await installGkeCrds(e);
+  await e.installCrds(readdirSync(CRD_DIR).filter((n) => n.endsWith('.yaml')).map((n) => join(CRD_DIR, n)));
   className = await e.ingressClass('gce', 'gce');
   for (const [n, zone] of [['node-a', `${REGION}-a`], ['node-b', `${REGION}-b`]] as const) {
     await e.core.createNode({

@@ -2,7 +2,9 @@
 // KUBECONFIG names), with in-memory providers, scoped to a namespace and a Node label of
 // its own so that suites running side by side, and other people's objects on a shared
 // cluster, never meet.
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, PatchStrategy, setHeaderOptions, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
 import type { CoreV1Api, CoreV1Event, DiscoveryV1Api, NetworkingV1Api, V1Ingress, V1Node, V1Service } from '@kubernetes/client-node';
 import { validateConfig, type LbcConfig } from '../../src/config/config.js';
 import { Controller, type ControllerOptions } from '../../src/controller/controller.js';
@@ -204,6 +206,33 @@ export class E2E {
     return list.items
       .filter((e) => e.source?.component === 'lbc' && (name === undefined || e.involvedObject.name === name))
       .sort((a, b) => String(a.metadata?.creationTimestamp ?? '').localeCompare(String(b.metadata?.creationTimestamp ?? '')));
+  }
+
+  /** A Warning from lbc on the object `name` whose message holds every part, once it is written. */
+  warningOn(name: string, ...parts: string[]): Promise<CoreV1Event> {
+    return eventually(
+      `a Warning on ${name} saying ${parts.join(', ')}`,
+      async () => {
+        await this.controller.recorder.flush();
+        return (await this.events(name)).find((ev) => ev.type === 'Warning' && parts.every((p) => ev.message?.includes(p)));
+      },
+      20_000,
+    );
+  }
+
+  /** Installs the CRDs of these upstream files (one CRD each) and waits until each is Established. */
+  async installCrds(files: readonly string[]): Promise<void> {
+    const api = this.cluster.kc.makeApiClient(ApiextensionsV1Api);
+    for (const f of files) {
+      const crd = parseAllDocuments(readFileSync(f, 'utf8'))[0]?.toJSON() as V1CustomResourceDefinition;
+      await api.createCustomResourceDefinition({ body: crd }).catch((err: { code?: number }) => {
+        if (err.code !== 409) throw err;
+      });
+      await eventually(`${crd.metadata?.name} Established`, async () => {
+        const got = await api.readCustomResourceDefinition({ name: crd.metadata?.name ?? '' });
+        return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+      }, 20_000);
+    }
   }
 
   async reasons(name: string): Promise<string[]> {

@@ -19,6 +19,7 @@ import type { DefaultedFields, HealthCheck, ProviderOptions, TargetType } from '
 import type { ModelError } from '../../model/validation.js';
 import type { AnnotationScopes, MergeKind } from '../../providers/types.js';
 import { codePointOrder } from './order.js';
+import { classParamsAnnotations } from './class-params.js';
 
 export type IngressGroupIdentity =
   | { readonly explicit: true; readonly name: string; readonly key: string }
@@ -187,8 +188,10 @@ export function targetSetAnnotations(member: Member, service: V1Service, scopes:
   const out: Record<string, string> = {};
   const fromIngress = member.ingress.metadata?.annotations ?? {};
   const fromService = service.metadata?.annotations ?? {};
+  // Except what the class's IngressClassParams set (targetType): the administrator's setting comes first.
+  const fromParams = classParamsAnnotations(member.ingress);
   for (const k of scopes.perTargetSet) {
-    const v = fromService[k] ?? fromIngress[k];
+    const v = fromParams[k] ?? fromService[k] ?? fromIngress[k];
     if (v !== undefined) out[k] = v;
   }
   return out;

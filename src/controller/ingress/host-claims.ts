@@ -6,9 +6,13 @@
 //
 // aws-load-balancer-controller has no such check (group_loader.go merges every member of a
 // group name); its guard is IngressClassParams group/namespaceSelector, which restricts who
-// may join at all. This one holds within a group that is already shared across namespaces.
+// may join at all. This one holds within a group that is already shared across namespaces,
+// unless the administrator allowed the sharing: a member that joined through its class's
+// IngressClassParams group.name with a namespaceSelector that selects its namespace
+// (./class-params.ts) is allowed to route any host of the group, as ALBC would.
 import { codePointOrder } from './order.js';
 import type { Member } from './group.js';
+import { appliedClassParams } from './class-params.js';
 
 export interface RefusedClaim {
   readonly host: string;
@@ -22,6 +26,12 @@ const created = (m: Member): number => m.ingress.metadata?.creationTimestamp?.va
 const hostsOf = (m: Member): Set<string> =>
   new Set((m.ingress.spec?.rules ?? []).flatMap((r) => (r.host === undefined || r.host === '' ? [] : [r.host.toLowerCase()])));
 
+/** Joined its group through IngressClassParams that name the group and select its namespace: the administrator shares the group's hosts with it. */
+function allowedAcrossNamespaces(m: Member): boolean {
+  const p = appliedClassParams(m.ingress);
+  return p?.groupName !== undefined && p.namespaceSelector !== undefined;
+}
+
 export class HostClaims {
   private readonly refusedByMember = new Map<Member, Set<string>>();
   readonly refused: readonly RefusedClaim[];
@@ -34,7 +44,7 @@ export class HostClaims {
       for (const host of hostsOf(m)) {
         const owner = owners.get(host);
         if (owner === undefined) owners.set(host, m);
-        else if (owner.namespace !== m.namespace) {
+        else if (owner.namespace !== m.namespace && !allowedAcrossNamespaces(m)) {
           refused.push({ host, intruder: m, owner });
           const set = this.refusedByMember.get(m) ?? new Set<string>();
           set.add(host);

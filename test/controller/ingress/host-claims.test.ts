@@ -4,6 +4,7 @@
 import type { V1Ingress } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { buildIngressModel } from '../../../src/controller/ingress-model.js';
+import { applyClassParams } from '../../../src/controller/ingress/class-params.js';
 import { ingress, modelProvider, node, service } from '../fixtures.js';
 
 const G = 'lbc.dev/group.name';
@@ -59,5 +60,36 @@ describe('host claims across namespaces in one group', () => {
     const older = at(member('mallory', 'first', [{ host: 'shop.example.com', path: '/x', svc: 'evil' }]), '2025-12-01T00:00:00Z');
     const r = build([owner, older]);
     expect(r.refusedHosts.map((c) => `${c.intruder.namespace}/${c.intruder.name}`)).toEqual(['shop/store']);
+  });
+});
+
+// Issue #16: "Joining a group across namespaces must be explicit: follow ALBC's
+// IngressClassParams group/namespaceSelector". An administrator who gives a class params
+// with group.name and a namespaceSelector shares that group's hosts with the namespaces it
+// selects; a member that joined by its own annotation is still refused another's host.
+describe('host claims across namespaces the class\'s IngressClassParams allow', () => {
+  const owner = at(member('shop', 'store', [{ host: 'shop.example.com', path: '/', svc: 'web' }]), '2026-01-01T00:00:00Z');
+  const shared = { name: 'shared-group', spec: { group: { name: 'shop' }, namespaceSelector: { matchLabels: { 'shop.example.com/team': 'storefront' } } } };
+  const viaParams = (ing: V1Ingress, spec: Parameters<typeof applyClassParams>[1]['spec']): V1Ingress => {
+    const r = applyClassParams(ing, { name: 'shared-group', spec }, { 'shop.example.com/team': 'storefront' });
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    return r.ingress;
+  };
+  const partner = () => at(member('mallory', 'partner', [{ host: 'shop.example.com', path: '/partner', svc: 'evil' }]), '2026-02-01T00:00:00Z');
+
+  it('a member its params put in the group, from a namespace their namespaceSelector selects, routes the owner\'s host', () => {
+    const r = build([owner, viaParams(partner(), shared.spec)]);
+    expect(r.refusedHosts).toEqual([]);
+    expect(r.spec.rules.map((x) => `${x.host ?? '*'}${x.path} (${x.source})`)).toContain('shop.example.com/partner (mallory/partner)');
+  });
+
+  it('params without a namespaceSelector allow no one: the member from another namespace is refused the host', () => {
+    const r = build([owner, viaParams(partner(), { group: { name: 'shop' } })]);
+    expect(r.refusedHosts.map((c) => `${c.intruder.namespace}/${c.intruder.name}`)).toEqual(['mallory/partner']);
+  });
+
+  it('a member that joined by its own group.name annotation is refused, whatever params others have', () => {
+    const r = build([viaParams(owner, shared.spec), partner()]);
+    expect(r.refusedHosts.map((c) => `${c.intruder.namespace}/${c.intruder.name}`)).toEqual(['mallory/partner']);
   });
 });

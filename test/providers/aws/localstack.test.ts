@@ -807,6 +807,76 @@ describe.skipIf(!endpoint)(
         await eventually('the Ingresses gone', async () => (await e.getIngress('pods')) === undefined && (await e.getIngress('nodes')) === undefined, 30_000);
         expect(await tagged(e.ns)).toEqual([]);
       });
+
+      // Issue #16's hijack: a member from another namespace joins the group, names the host the
+      // group already serves from the owner's namespace, with a lower group.order so its rule
+      // would come first. On the emulated ALB, the owner's rule for that host and path stays and
+      // the intruder's is not there; the intruder gets a Warning, the owner a Normal Event naming it.
+      it('the cross-namespace hijack refused: the owner\'s rule for its host stays on the ALB, the intruder is told, the owner is told who tried', async () => {
+        const owner = `${e.ns}-shop`;
+        const intruder = `${e.ns}-mallory`;
+        // A controller of its own, over every namespace, for a class of its own: the suite's is scoped to e.ns.
+        const controllerName = `lbc.dev/${e.ns}-wide`;
+        const wide = e.newController({ namespace: undefined, config: { ...e.config, ingress: { ...e.config.ingress, controllerName } } });
+        const cls = `${e.ns}-wide`;
+        await e.networking.createIngressClass({ body: { metadata: { name: cls }, spec: { controller: controllerName, parameters: { apiGroup: 'lbc.dev', kind: 'Provider', name: 'aws' } } } });
+        const group = `${e.ns}-hijack`;
+        const member = async (namespace: string, name: string, svc: string, path: string, order: string) => {
+          await e.core.createNamespacedService({ namespace, body: { metadata: { name: svc }, spec: { type: 'NodePort', selector: { app: svc }, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] } } });
+          await e.networking.createNamespacedIngress({
+            namespace,
+            body: {
+              metadata: { name, annotations: { 'alb.ingress.kubernetes.io/group.name': group, 'alb.ingress.kubernetes.io/group.order': order, 'alb.ingress.kubernetes.io/scheme': 'internet-facing' } },
+              spec: { ingressClassName: cls, rules: [{ host: 'shop.example.com', http: { paths: [{ path, pathType: 'Prefix', backend: { service: { name: svc, port: { number: 80 } } } }] } }] },
+            },
+          });
+        };
+        const hostnameOf = async (namespace: string, name: string) => (await e.networking.readNamespacedIngress({ namespace, name }).catch(() => undefined))?.status?.loadBalancer?.ingress?.[0]?.hostname;
+        const eventsIn = async (namespace: string, name: string) => (await e.core.listNamespacedEvent({ namespace })).items.filter((ev) => ev.involvedObject.name === name && ev.source?.component === 'lbc');
+        try {
+          for (const ns of [owner, intruder]) await e.core.createNamespace({ body: { metadata: { name: ns } } });
+          await wide.start();
+          await member(owner, 'store', 'checkout', '/api/checkout', '0');
+          await eventually('the owner served', async () => hostnameOf(owner, 'store'), 30_000);
+          await member(intruder, 'grab', 'evil', '/api/checkout', '-10');
+          await eventually('the intruder told', async () => {
+            await wide.recorder.flush();
+            return (await eventsIn(intruder, 'grab')).find((ev) => ev.type === 'Warning' && ev.reason === 'HostClaimRefused' && ev.message?.includes('host shop.example.com is served in this group by namespace'));
+          }, 30_000);
+          await wide.recorder.flush();
+          const repelled = (await eventsIn(owner, 'store')).find((ev) => ev.reason === 'HostClaimRepelled');
+          expect(repelled?.type).toBe('Normal');
+          expect(repelled?.message).toContain(`Ingress ${intruder}/grab`);
+
+          // What the emulated ALB routes for shop.example.com/api/checkout: the owner's target group only.
+          const lbArn = (await tagged(e.ns)).find((a) => a.includes(':loadbalancer/')) ?? '';
+          const tgArns = (await tagged(e.ns)).filter((a) => a.includes(':targetgroup/'));
+          const resources = new Map(
+            ((await elbv2.send(new DescribeTagsCommand({ ResourceArns: tgArns }))).TagDescriptions ?? []).map((d) => [d.ResourceArn ?? '', d.Tags?.find((t) => t.Key === 'lbc.dev/resource')?.Value ?? '']),
+          );
+          const listeners = (await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lbArn }))).Listeners ?? [];
+          const forwardedTo: string[] = [];
+          for (const l of listeners) {
+            for (const r of (await elbv2.send(new DescribeRulesCommand({ ListenerArn: l.ListenerArn }))).Rules ?? []) {
+              const paths = (r.Conditions ?? []).flatMap((c) => c.PathPatternConfig?.Values ?? c.Values ?? []);
+              if (!paths.some((p) => p.startsWith('/api/checkout'))) continue;
+              for (const a of r.Actions ?? []) {
+                for (const tg of [a.TargetGroupArn, ...(a.ForwardConfig?.TargetGroups ?? []).map((t) => t.TargetGroupArn)]) if (tg) forwardedTo.push(resources.get(tg) ?? tg);
+              }
+            }
+          }
+          expect(forwardedTo.length).toBeGreaterThan(0);
+          expect(forwardedTo.every((r) => r.includes(`${owner}/checkout`))).toBe(true);
+          expect(forwardedTo.some((r) => r.includes('evil'))).toBe(false);
+        } finally {
+          for (const [ns, name] of [[intruder, 'grab'], [owner, 'store']] as const) await e.networking.deleteNamespacedIngress({ namespace: ns, name }).catch(() => undefined);
+          await eventually('the hijack group\'s Ingresses gone', async () => (await hostnameOf(owner, 'store')) === undefined && (await hostnameOf(intruder, 'grab')) === undefined && (await e.networking.readNamespacedIngress({ namespace: owner, name: 'store' }).catch(() => undefined)) === undefined, 60_000).catch(() => undefined);
+          await wide.stop({ drainTimeoutMs: 1000 }).catch(() => undefined);
+          await e.networking.deleteIngressClass({ name: cls }).catch(() => undefined);
+          for (const ns of [owner, intruder]) await e.core.deleteNamespace({ name: ns }).catch(() => undefined);
+        }
+        expect(await tagged(e.ns)).toEqual([]);
+      });
     });
   },
 );
