@@ -30,7 +30,7 @@ export const CONTROLLER_PERMISSIONS: readonly Permission[] = [
   { apiGroup: '', resource: 'pods', verbs: ['get'], scope: 'cluster', why: 'the readiness probe an Ingress backend\'s health check follows' },
   // RBAC cannot filter by type: the informers ask only for kubernetes.io/tls Secrets, and
   // for Opaque ones when a provider reads them (AWS auth-idp-oidc's OIDC client); get reads the one a BackendConfig's IAP names.
-  { apiGroup: '', resource: 'secrets', verbs: ['get', 'list', 'watch'], scope: 'cluster', why: 'Ingress TLS certificates; aws: ALB OIDC clients; gce: the IAP OAuth client Secret a BackendConfig names' },
+  { apiGroup: '', resource: 'secrets', verbs: ['list', 'watch'], scope: 'cluster', why: 'Ingress TLS certificates; aws: ALB OIDC clients; gce: IAP OAuth client Secrets BackendConfigs name (all read from the watch)' },
   { apiGroup: '', resource: 'events', verbs: ['create', 'patch'], scope: 'cluster', why: 'Events on Services and Ingresses, aggregated by patching count' },
   { apiGroup: 'networking.k8s.io', resource: 'ingresses', verbs: ['get', 'list', 'watch', 'patch'], scope: 'cluster', why: 'informer; finalizer patch; re-read on conflict' },
   { apiGroup: 'networking.k8s.io', resource: 'ingresses/status', verbs: ['patch'], scope: 'cluster', why: 'status.loadBalancer' },
