@@ -13,6 +13,7 @@ import { formatModelError, type ModelError } from '../model/validation.js';
 import type { ProviderSet } from '../providers/registry.js';
 import type { CompanionRequirement, Companions } from './companions.js';
 import { certificatesSettled, INGRESS_BY_GKE_CONFIG, ingressByGkeConfig, readsGkeReferences, type GkeReferences } from './gke-references.js';
+import { NegStatus } from './neg-status.js';
 import { BackendTargets, HostClaimRefused, HostClaimRepelled } from './events.js';
 import { actionServicesOf, buildIngressModel, ingressGroupOf, type BackendDecision, type IngressModelInput, type IngressModelResult, type RefusedClaim } from './ingress-model.js';
 import { LoadBalancerLifecycle } from './load-balancer-lifecycle.js';
@@ -218,9 +219,11 @@ export class IngressReconciler implements LoadBalancerReconciler {
   // Per group: the backend Services' unimplemented annotations last told.
   private readonly warningsTold = new Map<string, string>();
   private readonly backendServices: IndexFunc<V1Ingress>;
+  private readonly negStatus: NegStatus;
 
   constructor(private readonly deps: IngressReconcilerDeps) {
     this.backendServices = backendServicesOf(deps.providers);
+    this.negStatus = new NegStatus({ writer: deps.writer, services: deps.services });
     this.lifecycle = new LoadBalancerLifecycle({
       ...deps,
       kind: 'Ingress',
@@ -323,6 +326,7 @@ export class IngressReconciler implements LoadBalancerReconciler {
 
     const certificates = ensured.status.managedCertificates;
     if (certificates && deps.gke) await deps.gke.writeStatus(certificates);
+    await this.negStatus.record(groupKey, ensured.status.backendGroups);
 
     await deps.companions.prune(groupKey, new Set(built.backends.filter((b) => b.via === 'companionNodePort').map((b) => b.key)));
     // The LB no longer routes for members that left: release them.
@@ -397,6 +401,7 @@ export class IngressReconciler implements LoadBalancerReconciler {
       flight,
     );
     if (out.kind !== 'done') return out;
+    await this.negStatus.record(groupKey, undefined);
     for (const ing of elsewhere) await lifecycle.handOver(ing);
     return DONE;
   }

@@ -34,8 +34,10 @@ describe('Ingress backends on NEGs', () => {
   it('creates one GCE_VM_IP_PORT NEG per zone with the ready pods, and a RATE backend service on them checked on the serving port', async () => {
     const h = harness();
     seedVpcNativeNodes(h.fake);
-    await h.provider.ensure(l7Neg([pod('10.4.0.5'), pod('10.4.0.6'), pod('10.4.1.7', nodeB)]));
+    const status = await h.provider.ensure(l7Neg([pod('10.4.0.5'), pod('10.4.0.6'), pod('10.4.1.7', nodeB)]));
     expect(h.fake.violations).toEqual([]);
+    // What the controller writes on the Service as cloud.google.com/neg-status.
+    expect(status.backendGroups).toEqual([{ namespace: 'shop', service: 'web', port: 80, name: WEB_NEG, zones: [ZA, ZB] }]);
 
     const negA = h.fake.get(negPath(ZA));
     expect(negA).toMatchObject({ networkEndpointType: 'GCE_VM_IP_PORT', network: `${V1}/global/networks/default`, subnetwork: `${V1}/regions/${REGION}/subnetworks/nodes`, size: 2 });
