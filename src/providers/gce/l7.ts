@@ -139,7 +139,8 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     // The redirect map is looked up only when it matters (below): one read less per ensure.
     observe(urlMapKind, call, [{ name: names.urlMap }], clusterName, ref.uid),
     observe(fwKind, call, cand.firewall, clusterName, ref.uid),
-    observeInstanceGroups(call, instanceGroupName(pc.identity.clusterId), clusterName),
+    // Only instance backends need the groups; an Ingress on NEGs alone reads none.
+    targetSets.length > 0 ? observeInstanceGroups(call, instanceGroupName(pc.identity.clusterId), clusterName) : Promise.resolve([]),
     observeSslCertificates(call, names.sslCertificatePrefix, clusterName, ref.uid),
     observeBackends(call, backendPrefix(names), clusterName, ref.uid),
     o.staticIpName !== undefined ? globalAddressKind.get(call, { name: o.staticIpName }) : Promise.resolve(undefined),

@@ -14,7 +14,7 @@ import type { protos } from '@google-cloud/compute';
 import type { IpTargetSet, PodTarget } from '../../model/spec.js';
 import { TAG_CLUSTER } from '../../model/spec.js';
 import { isInUse, isNotFound } from './errors.js';
-import type { CallContext, Diff, Key, Kind, Observed } from './kind.js';
+import { namesFilter, type CallContext, type Diff, type Key, type Kind, type Observed } from './kind.js';
 import { linkPath, nameOf, sameLink, zonalLink } from './links.js';
 import { negName } from './names.js';
 import { ownershipOf } from './ownership.js';
@@ -192,10 +192,27 @@ export function negsOf(backends: readonly { group?: string | null }[] | null | u
   });
 }
 
-/** Each desired NEG as it exists now (one get and one endpoint list per NEG and zone). */
+/** The NEGs of these names in any zone of the region: one aggregated list, as the instance groups are found. */
+async function listNegs(ctx: CallContext, names: readonly string[]): Promise<NetworkEndpointGroup[]> {
+  if (names.length === 0) return [];
+  const { compute, signal } = ctx;
+  const unique = [...new Set(names)].sort();
+  const scoped = await compute.collect('networkEndpointGroups.aggregatedList', unique.join(','), signal, (o) =>
+    compute.networkEndpointGroups.aggregatedListAsync({ project: compute.project, filter: namesFilter(unique) }, o),
+  );
+  return scoped.flatMap(([, list]) => list.networkEndpointGroups ?? []).filter((n) => unique.includes(n.name ?? '') && nameOf(n.zone).startsWith(`${compute.region}-`));
+}
+
+/** Each desired NEG as it exists now: one aggregated list, then the endpoints of each (GCE keeps them apart). */
 export async function observeNegs(ctx: CallContext, keys: readonly Required<Key>[], clusterName: string): Promise<Observed<NetworkEndpointGroup>[]> {
-  const found = await Promise.all(keys.map(async (key) => ({ key, resource: await negKind.get(ctx, key) })));
-  return found.flatMap((f) => (f.resource ? [{ key: f.key, resource: f.resource, ownership: ownershipOf(f.resource.description, clusterName) }] : []));
+  const wanted = new Set(keys.map((k) => `${k.zone}/${k.name}`));
+  const found = (await listNegs(ctx, keys.map((k) => k.name))).filter((n) => wanted.has(`${nameOf(n.zone)}/${n.name ?? ''}`));
+  return Promise.all(
+    found.map(async (n) => {
+      const key = { name: n.name ?? '', zone: nameOf(n.zone) };
+      return { key, resource: { ...n, endpoints: await listEndpoints(ctx, key) }, ownership: ownershipOf(n.description, clusterName) };
+    }),
+  );
 }
 
 /**
@@ -203,12 +220,10 @@ export async function observeNegs(ctx: CallContext, keys: readonly Required<Key>
  * cluster still does (GCE refuses that delete) or they are not the cluster's.
  */
 export async function deleteUnusedNegs(ctx: CallContext, keys: readonly Required<Key>[], clusterName: string): Promise<void> {
-  for (const key of keys) {
-    const { compute, signal } = ctx;
-    const neg = await compute.readOptional('networkEndpointGroups.get', `${key.zone}/${key.name}`, signal, (o) =>
-      compute.networkEndpointGroups.get({ project: compute.project, zone: key.zone, networkEndpointGroup: key.name }, o),
-    );
-    if (!neg || ownershipOf(neg.description, clusterName) !== 'shared') continue;
+  const gone = new Set(keys.map((k) => `${k.zone}/${k.name}`));
+  for (const neg of await listNegs(ctx, keys.map((k) => k.name))) {
+    const key = { name: neg.name ?? '', zone: nameOf(neg.zone) };
+    if (!gone.has(`${key.zone}/${key.name}`) || ownershipOf(neg.description, clusterName) !== 'shared') continue;
     try {
       await negKind.remove(ctx, key);
     } catch (e) {

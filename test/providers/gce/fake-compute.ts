@@ -519,7 +519,7 @@ export class FakeCompute {
   }
 
   private doAggregated(route: Route, filter: string | undefined): FakeReply {
-    const collection = route.service === 'InstanceGroups' ? 'instanceGroups' : '';
+    const collection = route.service === 'InstanceGroups' ? 'instanceGroups' : route.service === 'NetworkEndpointGroups' ? 'networkEndpointGroups' : '';
     const items: Record<string, Json> = {};
     for (const [k, v] of this.store.entries()) {
       const m = /^projects\/[^/]+\/zones\/([^/]+)\/([a-zA-Z]+)\/[^/]+$/.exec(k);

@@ -79,6 +79,7 @@ const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
   'firewalls.update': ['compute.firewalls.update', 'compute.networks.updatePolicy'],
   'firewalls.delete': ['compute.firewalls.delete', 'compute.networks.updatePolicy'],
   'networkEndpointGroups.get': ['compute.networkEndpointGroups.get'],
+  'networkEndpointGroups.aggregatedList': ['compute.networkEndpointGroups.list'],
   // The endpoints of a NEG are read with its get permission (networkEndpointGroups.listNetworkEndpoints).
   'networkEndpointGroups.listNetworkEndpoints': ['compute.networkEndpointGroups.get'],
   'networkEndpointGroups.insert': ['compute.networkEndpointGroups.create', 'compute.networks.use', 'compute.subnetworks.use'],
