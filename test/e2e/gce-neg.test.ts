@@ -4,18 +4,13 @@
 // zonal NEGs holding its EndpointSlice's ready endpoints, no companion NodePort Service,
 // and the cloud.google.com/neg-status annotation GKE writes; the endpoints follow the
 // slice, and deleting the Ingress removes the NEGs and the annotation.
-import nock from 'nock';
-import { OAuth2Client } from 'google-auth-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GceProvider } from '../../src/providers/gce/provider.js';
-import { gceOptionsSchema } from '../../src/providers/gce/options.js';
 import { negName } from '../../src/providers/gce/names.js';
-import { FakeCompute } from '../providers/gce/fake-compute.js';
-import { E2E, eventually } from './harness.js';
+import type { FakeCompute } from '../providers/gce/fake-compute.js';
+import { GCE_E2E, startGceE2E } from './gce-harness.js';
+import { eventually, type E2E } from './harness.js';
 
-const PROJECT = 'test-project';
-const REGION = 'us-central1';
-const TOKEN = 'test-token';
+const { project: PROJECT, region: REGION } = GCE_E2E;
 const GCE_OPTIONS = { project: PROJECT, region: REGION, clusterId: 'cid1', subnetwork: 'nodes', nodeTags: ['gke-test-node'], defaultBackendService: 'k8s-default', retry: { retries: 3, minDelayMs: 1, maxDelayMs: 5 } };
 const ZONES = { 'node-a': `${REGION}-a`, 'node-b': `${REGION}-b` } as const;
 const RANGES = { 'node-a': '10.4.0.0/24', 'node-b': '10.4.1.0/24' } as const;
@@ -26,16 +21,7 @@ let className: string;
 const node = (n: keyof typeof ZONES) => `${e.ns}-${n}`;
 
 beforeAll(async () => {
-  fake = new FakeCompute({ project: PROJECT, region: REGION, token: TOKEN }).install();
-  nock.enableNetConnect((host) => host.startsWith('127.0.0.1') || host.startsWith('localhost') || host.startsWith('[::1]'));
-  const auth = new OAuth2Client();
-  auth.setCredentials({ access_token: TOKEN, expiry_date: Date.now() + 24 * 3600_000 });
-  e = await E2E.start({
-    config: { providers: [{ name: 'gce', type: 'gce', options: GCE_OPTIONS }], defaultClass: 'lbc.dev/gce' },
-    factories: { gce: (ctx) => new GceProvider({ name: ctx.name, clusterName: ctx.clusterName, options: gceOptionsSchema.parse(GCE_OPTIONS), clientOptions: { authClient: auth } }) },
-    controller: { slowRetry: { baseMs: 300, maxMs: 1000 } },
-    noStart: true,
-  });
+  ({ e, fake } = await startGceE2E(GCE_OPTIONS, { slowRetry: { baseMs: 300, maxMs: 1000 } }));
   className = await e.ingressClass('gce', 'gce');
   for (const n of ['node-a', 'node-b'] as const) {
     const zone = ZONES[n];
