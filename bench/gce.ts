@@ -16,10 +16,10 @@
 //     cluster's shared node check and instance groups are still used is GCE's to say
 //     (regional and global backend services of any LB may use them, and no single read
 //     answers it), so each is one delete attempt, refused while in use, as upstream does.
-import type { L4Spec, NodeTarget } from '../src/model/spec.js';
+import type { L4Spec, L7Spec, NodeTarget, PodTarget } from '../src/model/spec.js';
 import type { GceLbOptions } from '../src/providers/gce/annotations.js';
 import { isWrite, type LoggedCall } from '../test/providers/gce/fake-compute.js';
-import { harness, l4, REGION } from '../test/providers/gce/fixtures.js';
+import { harness, HTTP_HC, l4, l7, REGION, seedVpcNativeNodes } from '../test/providers/gce/fixtures.js';
 
 const PROJECT = 'bench-project';
 const TOKEN = 'bench-token';
@@ -99,6 +99,7 @@ export async function benchGce(): Promise<void> {
     await done();
   }
   await benchDualStack(nodes, Z);
+  await benchNegIngress(nodes, Z);
 }
 
 /**
@@ -127,6 +128,55 @@ async function benchDualStack(nodes: readonly NodeTarget[], Z: number): Promise<
     const del = await measure(() => provider.delete(dual.ref));
     row('delete (last in the cluster)', del, { reads: L4_KINDS, writes: 6 + 3 + Z, waits: 6 + 3 + Z });
     console.log(`  mutating calls on the no-op ensure: ${noop.writes}; resources left after delete: ${fake.paths().filter((p) => !p.includes('subnetworks')).length}; fake protocol violations: ${fake.violations.length}`);
+  } finally {
+    await done();
+  }
+}
+
+/** Kinds an Ingress on NEGs alone reads: address, forwarding rules, the two proxies, URL map, firewall, certificates, backend services, health checks, NEGs. */
+const NEG_INGRESS_KINDS = 10;
+
+/**
+ * An Ingress whose one backend Service has cloud.google.com/neg {"ingress": true}: 30 pods
+ * on the 30 nodes, so a NEG in each zone. Minimums as above, plus: the NEGs of all zones
+ * can be read in one aggregated list, and their endpoints, which GCE keeps apart, one list
+ * per NEG; a changed pod is one attach and one detach; deletion reads each NEG's owner
+ * before its delete (a NEG is the cluster's, shared by its Ingresses), in one list at best.
+ */
+async function benchNegIngress(nodes: readonly NodeTarget[], Z: number): Promise<void> {
+  const { fake, provider, done } = harness({ clusterId: 'bench1', nodeTags: ['gke-bench-node'], subnetwork: 'nodes' }, { project: PROJECT, token: TOKEN, clusterName: CLUSTER, pendingOperations: true });
+  seedVpcNativeNodes(fake, nodes, PROJECT);
+  // seedVpcNativeNodes gives unknown nodes 10.4.9.0/24; each pod below is in its node's range.
+  const pods = (gen: number): PodTarget[] => nodes.map((n, i) => ({ ip: `10.4.9.${i + 1 + (i === 0 ? gen * 100 : 0)}`, port: 8080, nodeName: n.name, ...(n.zone !== undefined ? { zone: n.zone } : {}) }));
+  const base = l7();
+  const ref = { kind: 'Ingress' as const, namespace: 'bench', name: 'site', uid: '77777777-2222-4e5f-8a9b-abcdefabcdef' };
+  const spec = (gen: number): L7Spec<GceLbOptions> => ({
+    ...base,
+    ref,
+    clusterName: CLUSTER,
+    rules: [{ path: '/', pathType: 'Prefix', targetSet: 'bench/web:80', source: 'bench/site' }],
+    defaultBackend: 'bench/web:80',
+    targetSets: [{ name: 'bench/web:80', type: 'ip', protocol: 'HTTP', port: 8080, targets: pods(gen), healthCheck: HTTP_HC, backend: { namespace: 'bench', service: 'web', port: 80 } }],
+  });
+  const measure = async (fn: () => Promise<unknown>): Promise<Count> => {
+    fake.clearLog();
+    await fn();
+    return count(fake.log);
+  };
+  try {
+    console.log(`gce provider: the same for one Ingress on NEGs (container-native, ${nodes.length} pods in ${Z} zones)`);
+    // address, health check, firewall, per zone a NEG and one attach, backend service, URL map, HTTP proxy, forwarding rule.
+    const createWrites = 1 + 1 + 1 + 2 * Z + 1 + 1 + 1 + 1;
+    const create = await measure(() => provider.ensure(spec(0)));
+    row('create', create, { reads: NEG_INGRESS_KINDS + 1, writes: createWrites, waits: createWrites });
+    const change = await measure(() => provider.ensure(spec(1)));
+    row('endpoint change (one pod replaced)', change, { reads: NEG_INGRESS_KINDS + Z, writes: 2, waits: 2 });
+    const noop = await measure(() => provider.ensure(spec(1)));
+    row('no-op ensure (resync, restart)', noop, { reads: NEG_INGRESS_KINDS + Z, writes: 0, waits: 0 });
+    // forwarding rule, HTTP proxy, URL map, backend service, health check, firewall, address; then each zone's NEG.
+    const del = await measure(() => provider.delete(ref));
+    row('delete', del, { reads: NEG_INGRESS_KINDS, writes: 7 + Z, waits: 7 + Z });
+    console.log(`  mutating calls on the no-op ensure: ${noop.writes}; resources left after delete: ${fake.paths().filter((p) => !p.includes('/instances/')).length}; fake protocol violations: ${fake.violations.length}`);
   } finally {
     await done();
   }

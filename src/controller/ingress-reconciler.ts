@@ -15,6 +15,7 @@ import type { CompanionRequirement, Companions } from './companions.js';
 import { certificatesSettled, INGRESS_BY_GKE_CONFIG, ingressByGkeConfig, readsGkeReferences, type GkeReferences } from './gke-references.js';
 import { BackendTargets, ClassParamsRefused, HostClaimRefused, HostClaimRepelled } from './events.js';
 import { nameParamsField, resolveClassParams, withParamsGroup, type ClassParamsLookups } from './ingress/class-params.js';
+import { NegStatus } from './neg-status.js';
 import { actionServicesOf, buildIngressModel, ingressGroupOf, type BackendDecision, type IngressModelInput, type IngressModelResult, type RefusedClaim } from './ingress-model.js';
 import { LoadBalancerLifecycle } from './load-balancer-lifecycle.js';
 import { ingressOwnership, type OwnershipConfig } from '../config/ownership.js';
@@ -270,9 +271,11 @@ export class IngressReconciler implements LoadBalancerReconciler {
   // Per group: the members their class's params refuse, last told.
   private readonly refusedTold = new Map<string, string>();
   private readonly backendServices: IndexFunc<V1Ingress>;
+  private readonly negStatus: NegStatus;
 
   constructor(private readonly deps: IngressReconcilerDeps) {
     this.backendServices = backendServicesOf(deps.providers);
+    this.negStatus = new NegStatus({ writer: deps.writer, services: deps.services });
     this.lifecycle = new LoadBalancerLifecycle({
       ...deps,
       kind: 'Ingress',
@@ -384,6 +387,7 @@ export class IngressReconciler implements LoadBalancerReconciler {
 
     const certificates = ensured.status.managedCertificates;
     if (certificates && deps.gke) await deps.gke.writeStatus(certificates);
+    await this.negStatus.record(groupKey, ensured.status.backendGroups);
 
     await deps.companions.prune(groupKey, new Set(built.backends.filter((b) => b.via === 'companionNodePort').map((b) => b.key)));
     // The LB no longer routes for members that left: release them.
@@ -470,6 +474,7 @@ export class IngressReconciler implements LoadBalancerReconciler {
       flight,
     );
     if (out.kind !== 'done') return out;
+    await this.negStatus.record(groupKey, undefined);
     for (const ing of elsewhere) await lifecycle.handOver(ing);
     return DONE;
   }

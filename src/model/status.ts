@@ -48,8 +48,24 @@ export interface ManagedCertificateState {
   readonly expireTime?: string;
 }
 
+/**
+ * The group the provider put one backend Service port's endpoints in (GCE: a zonal NEG of
+ * that name in each zone), for the controller to write on the Service as the controller it
+ * replaces does (ingress-gce's cloud.google.com/neg-status).
+ */
+export interface BackendGroup {
+  readonly namespace: string;
+  readonly service: string;
+  readonly port: number;
+  readonly name: string;
+  /** Sorted. */
+  readonly zones: readonly string[];
+}
+
 export interface LoadBalancerStatus {
   readonly ingress: readonly IngressPoint[];
+  /** The endpoint groups of the backends that have them; not part of the object's status. */
+  readonly backendGroups?: readonly BackendGroup[];
   /** The managed certificates the spec asked for (GKE's ManagedCertificates); not part of the object's status. */
   readonly managedCertificates?: readonly ManagedCertificateState[];
   /** Set by ensure only when there is something to tell; not part of the object's status (statusEqual ignores it). */

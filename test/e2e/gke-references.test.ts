@@ -8,19 +8,15 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/c
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GceProvider } from '../../src/providers/gce/provider.js';
-import { gceOptionsSchema } from '../../src/providers/gce/options.js';
 import { l7Names } from '../../src/providers/gce/names.js';
-import { OAuth2Client } from 'google-auth-library';
-import { FakeCompute } from '../providers/gce/fake-compute.js';
-import { E2E, eventually } from './harness.js';
+import type { FakeCompute } from '../providers/gce/fake-compute.js';
+import { startGceE2E } from './gce-harness.js';
+import { eventually, type E2E } from './harness.js';
 
 const CRD_DIR = new URL('../../deploy/crds/gke/', import.meta.url).pathname;
 const PROJECT = 'test-project';
 const REGION = 'us-central1';
-const TOKEN = 'test-token';
 const GCE_OPTIONS = { project: PROJECT, region: REGION, clusterId: 'cid1', subnetwork: 'nodes', nodeTags: ['gke-test-node'], retry: { retries: 3, minDelayMs: 1, maxDelayMs: 5 } };
 
 let e: E2E;
@@ -61,17 +57,7 @@ const warningOn = (name: string, ...parts: string[]) => e.warningOn(name, ...par
 const namesOf = (name: string, uid: string) => l7Names({ kind: 'Ingress', namespace: e.ns, name, uid }, 'cid1');
 
 beforeAll(async () => {
-  fake = new FakeCompute({ project: PROJECT, region: REGION, token: TOKEN }).install();
-  // The Compute API is the fake's; the test cluster is on loopback.
-  nock.enableNetConnect((host) => host.startsWith('127.0.0.1') || host.startsWith('localhost') || host.startsWith('[::1]'));
-  const auth = new OAuth2Client();
-  auth.setCredentials({ access_token: TOKEN, expiry_date: Date.now() + 24 * 3600_000 });
-  e = await E2E.start({
-    config: { providers: [{ name: 'gce', type: 'gce', options: GCE_OPTIONS }], defaultClass: 'lbc.dev/gce' },
-    factories: { gce: (ctx) => new GceProvider({ name: ctx.name, clusterName: ctx.clusterName, options: gceOptionsSchema.parse(GCE_OPTIONS), clientOptions: { authClient: auth } }) },
-    controller: { certificateRecheckMs: 200, slowRetry: { baseMs: 300, maxMs: 1000 } },
-    noStart: true,
-  });
+  ({ e, fake } = await startGceE2E(GCE_OPTIONS, { certificateRecheckMs: 200, slowRetry: { baseMs: 300, maxMs: 1000 } }));
   custom = e.cluster.kc.makeApiClient(CustomObjectsApi);
   await e.installCrds(readdirSync(CRD_DIR).filter((n) => n.endsWith('.yaml')).map((n) => join(CRD_DIR, n)));
   className = await e.ingressClass('gce', 'gce');

@@ -18,10 +18,15 @@
 //   kubernetes.io/ingress.global-static-ip-name: a reserved global address to use (never released).
 //   kubernetes.io/ingress.allow-http: "false" drops the port 80 forwarding rule and HTTP proxy.
 //   ingress.gcp.kubernetes.io/pre-shared-cert: comma-separated SslCertificate names already in the project.
-import { annotation, bool, oneOf, parseAnnotations, string, stringList, type Annotations } from '../../model/annotations.js';
+// Ingress backend Service (ingress-gce pkg/annotations/service.go NEGAnnotationKey, NegAnnotation):
+//   cloud.google.com/neg: {"ingress": true} puts the Service's pods behind the Ingress in zonal
+//     GCE_VM_IP_PORT NEGs (container-native load balancing) instead of instance groups;
+//     {"exposed_ports": {...}} asks for standalone NEGs, which lbc does not build.
+import { annotation, bool, json, oneOf, parseAnnotations, string, stringList, type Annotations } from '../../model/annotations.js';
+import { z } from 'zod';
 import { ANNOTATION_HC_HEALTHY, ANNOTATION_HC_INTERVAL, ANNOTATION_HC_TIMEOUT, ANNOTATION_HC_UNHEALTHY } from '../../model/lbc-annotations.js';
 import type { LbKind } from '../../model/ref.js';
-import type { BackendProtocol } from '../../model/spec.js';
+import type { BackendProtocol, TargetType } from '../../model/spec.js';
 import type { BackendProtocolResult } from '../types.js';
 import type { ModelError } from '../../model/validation.js';
 import { ANNOTATION_BACKEND_CONFIG, ANNOTATION_BACKEND_CONFIG_BETA, type ResolvedBackendConfig } from './backend-config.js';
@@ -45,6 +50,11 @@ export const ANNOTATION_PRE_SHARED_CERT = 'ingress.gcp.kubernetes.io/pre-shared-
 export const ANNOTATION_FRONTEND_CONFIG = 'networking.gke.io/v1beta1.FrontendConfig';
 /** On an Ingress: comma-separated ManagedCertificates in its namespace (GKE's managed-certs). */
 export const ANNOTATION_MANAGED_CERTIFICATES = 'networking.gke.io/managed-certificates';
+
+/** On a Service: which of its ports get NEGs (ingress-gce NEGAnnotationKey). */
+export const ANNOTATION_NEG = 'cloud.google.com/neg';
+/** Written on the Service: the NEG of each port and their zones (ingress-gce NEGStatusKey). */
+export const ANNOTATION_NEG_STATUS = 'cloud.google.com/neg-status';
 
 /** What the Ingress builder merges across a group's members (see capabilities.annotationPrefixes). */
 export const GCE_ANNOTATION_PREFIXES = ['networking.gke.io/', 'cloud.google.com/', 'kubernetes.io/ingress.', 'ingress.gcp.kubernetes.io/'] as const;
@@ -109,6 +119,19 @@ const serviceSchema = {
   rbs: annotation(ANNOTATION_L4_RBS, oneOf(['enabled'] as const)),
 };
 
+// ingress-gce's NegAnnotation: `ingress` and `exposed_ports` (port → {name}); json.Unmarshal
+// ignores other keys, lbc refuses them, since a misspelt `ingress` would silently mean instance groups.
+const negAnnotation = json(
+  z
+    .object({
+      ingress: z.boolean().optional(),
+      exposed_ports: z.record(z.string().regex(/^[0-9]+$/, 'a port number'), z.object({ name: z.string().optional() }).strict()).optional(),
+    })
+    .strict(),
+);
+
+const negSchema = { neg: annotation(ANNOTATION_NEG, negAnnotation) };
+
 const ingressSchema = {
   staticIpName: annotation(ANNOTATION_GLOBAL_STATIC_IP, gceName('address')),
   allowHttp: annotation(ANNOTATION_ALLOW_HTTP, bool()).withDefault(true),
@@ -119,7 +142,7 @@ const ingressSchema = {
  * What GKE writes itself (status, not requests) or what lbc's controller reads before
  * any provider (the legacy class annotation): never warned about.
  */
-const NOT_REQUESTS: ReadonlySet<string> = new Set(['kubernetes.io/ingress.class', 'cloud.google.com/neg-status']);
+const NOT_REQUESTS: ReadonlySet<string> = new Set(['kubernetes.io/ingress.class', ANNOTATION_NEG_STATUS]);
 
 const IMPLEMENTED: Readonly<Record<'Service' | 'Ingress', ReadonlySet<string>>> = {
   // app-protocols and backend-config are read where the Service backs an Ingress (backendProtocolOf; the controller's GKE references).
@@ -133,9 +156,12 @@ const IMPLEMENTED: Readonly<Record<'Service' | 'Ingress', ReadonlySet<string>>> 
     ANNOTATION_APP_PROTOCOLS,
     ANNOTATION_BACKEND_CONFIG,
     ANNOTATION_BACKEND_CONFIG_BETA,
+    // {"ingress": true} concerns the Ingresses the Service backs; exposed_ports is reported apart (parseGceAnnotations).
+    ANNOTATION_NEG,
   ]),
   // The FrontendConfig and ManagedCertificates are read by the controller (controller/gke-references.ts) and reach the provider as options.
-  Ingress: new Set([ANNOTATION_GLOBAL_STATIC_IP, ANNOTATION_ALLOW_HTTP, ANNOTATION_PRE_SHARED_CERT, ANNOTATION_FRONTEND_CONFIG, ANNOTATION_MANAGED_CERTIFICATES]),
+  // cloud.google.com/neg reaches an Ingress's parse only from a backend Service (capabilities.annotationScopes).
+  Ingress: new Set([ANNOTATION_GLOBAL_STATIC_IP, ANNOTATION_ALLOW_HTTP, ANNOTATION_PRE_SHARED_CERT, ANNOTATION_FRONTEND_CONFIG, ANNOTATION_MANAGED_CERTIFICATES, ANNOTATION_NEG]),
 };
 
 /** The object's annotations under GKE's prefixes that lbc's gce provider does not implement for its kind, sorted. */
@@ -146,10 +172,23 @@ export function unimplementedAnnotations(annotations: Annotations, kind: LbKind)
     .sort();
 }
 
-export type GceOptionsResult = { readonly ok: true; readonly options: GceLbOptions } | { readonly ok: false; readonly errors: readonly ModelError[] };
+export type GceOptionsResult =
+  | {
+      readonly ok: true;
+      readonly options: GceLbOptions;
+      /** Ingress only: ip (NEGs) when the backend Service's cloud.google.com/neg asks for them, else instance. */
+      readonly targetType?: TargetType;
+    }
+  | { readonly ok: false; readonly errors: readonly ModelError[] };
+
+/** What lbc says of standalone NEGs, wherever it meets them. */
+const STANDALONE_NEGS = `${ANNOTATION_NEG} exposed_ports (standalone NEGs)`;
 
 export function parseGceAnnotations(annotations: Annotations, kind: LbKind): GceOptionsResult {
-  const unimplemented = unimplementedAnnotations(annotations, kind);
+  const negs = parseAnnotations(negSchema, annotations);
+  if (!negs.ok) return { ok: false, errors: negs.errors };
+  const exposed = Object.keys(negs.value.neg?.exposed_ports ?? {}).length > 0;
+  const unimplemented = [...unimplementedAnnotations(annotations, kind), ...(exposed && kind === 'Service' ? [STANDALONE_NEGS] : [])].sort();
   const noted = unimplemented.length > 0 ? { unimplemented } : {};
   if (kind === 'Service') {
     const r = parseAnnotations(serviceSchema, annotations);
@@ -176,8 +215,14 @@ export function parseGceAnnotations(annotations: Annotations, kind: LbKind): Gce
   }
   const r = parseAnnotations(ingressSchema, annotations);
   if (!r.ok) return { ok: false, errors: r.errors };
+  if (exposed) {
+    // A backend Service's own request: building its Ingress while dropping the NEGs it asks for would hide that they are missing.
+    return { ok: false, errors: [{ annotation: ANNOTATION_NEG, reason: `exposed_ports asks for standalone NEGs, which lbc's gce provider does not build; remove exposed_ports (keep "ingress": true for the Ingress's NEGs)` }] };
+  }
   return {
     ok: true,
+    // Explicit either way: a ClusterIP backend without NEGs keeps its companion NodePort Service, as before NEGs.
+    targetType: negs.value.neg?.ingress === true ? 'ip' : 'instance',
     options: {
       ...DEFAULT_GCE_OPTIONS,
       ...noted,

@@ -205,7 +205,10 @@ export function applyHealthCheckConfig(check: HealthCheck, c: ResolvedBackendCon
   if (!hc) return check;
   const from = check.httpsHealthCheck ?? check.http2HealthCheck ?? check.httpHealthCheck ?? {};
   const type = hc.type ?? String(check.type ?? 'HTTP');
-  const inner = { port: hc.port ?? from.port ?? null, requestPath: hc.requestPath ?? from.requestPath ?? '/' };
+  const requestPath = hc.requestPath ?? from.requestPath ?? '/';
+  // A NEG backend's check probes each endpoint's serving port until the BackendConfig names a port.
+  const inner =
+    hc.port == null && from.portSpecification != null ? { portSpecification: from.portSpecification, requestPath } : { port: hc.port ?? from.port ?? null, requestPath };
   const base: HealthCheck = {
     description: check.description ?? null,
     type,

@@ -16,6 +16,7 @@ import {
   HealthChecksClient,
   InstanceGroupsClient,
   InstancesClient,
+  NetworkEndpointGroupsClient,
   RegionBackendServicesClient,
   RegionHealthChecksClient,
   RegionOperationsClient,
@@ -133,6 +134,9 @@ export class Compute {
   }
   get instances(): InstancesClient {
     return this.client('instances', (o) => new InstancesClient(o));
+  }
+  get networkEndpointGroups(): NetworkEndpointGroupsClient {
+    return this.client('networkEndpointGroups', (o) => new NetworkEndpointGroupsClient(o));
   }
   get urlMaps(): UrlMapsClient {
     return this.client('urlMaps', (o) => new UrlMapsClient(o));

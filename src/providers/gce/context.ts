@@ -63,15 +63,14 @@ export class NodeTagResolver {
 
   constructor(private readonly options: GceOptions) {}
 
-  async tagsFor(ctx: CallContext, targetSets: readonly TargetSet[]): Promise<string[]> {
+  async tagsFor(ctx: CallContext, targetSets: readonly TargetSet[], more: readonly NodeTarget[] = []): Promise<string[]> {
     if (this.options.nodeTags) return [...this.options.nodeTags].sort();
     const instances = new Map<string, GceInstance>();
-    for (const ts of targetSets) {
-      if (ts.type !== 'instance') continue;
-      for (const n of ts.targets) {
-        const i = instanceOf(n as NodeTarget, this.options.project);
-        if (i) instances.set(instanceLink(i), i);
-      }
+    // `more`: nodes that are no instance target, such as those running a NEG's endpoints.
+    const nodes = [...targetSets.flatMap((ts) => (ts.type === 'instance' ? ts.targets : [])), ...more];
+    for (const n of nodes) {
+      const i = instanceOf(n, this.options.project);
+      if (i) instances.set(instanceLink(i), i);
     }
     const tags = new Set<string>();
     for (const [link, i] of instances) {

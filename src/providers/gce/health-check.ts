@@ -21,6 +21,7 @@ export const L4_SHARED_TIMING = { checkIntervalSec: 8, timeoutSec: 1, healthyThr
 interface Shape {
   type: string;
   port: number | undefined;
+  portSpecification: string | undefined;
   path: string | undefined;
   checkIntervalSec: number | undefined;
   timeoutSec: number | undefined;
@@ -36,6 +37,8 @@ function shape(hc: HealthCheck): Shape {
   return {
     type,
     port: inner?.port ?? undefined,
+    // GCE may answer USE_FIXED_PORT for a check made with a port: the same thing.
+    portSpecification: inner?.portSpecification != null && String(inner.portSpecification) !== 'USE_FIXED_PORT' ? String(inner.portSpecification) : undefined,
     path,
     checkIntervalSec: hc.checkIntervalSec ?? undefined,
     timeoutSec: hc.timeoutSec ?? undefined,
@@ -52,17 +55,22 @@ function diffHealthCheck(want: HealthCheck, have: HealthCheck): Diff {
   return { fields };
 }
 
-/** A check body from its parts. */
+/**
+ * A check body from its parts. Port 'serving': each endpoint is probed on its own port, as
+ * ingress-gce checks NEG backends (USE_SERVING_PORT, no port), since pods of one Service may
+ * listen on different numbers for a named targetPort.
+ */
 export function healthCheckBody(p: {
   protocol: 'TCP' | 'HTTP' | 'HTTPS' | 'HTTP2';
-  port: number;
+  port: number | 'serving';
   path?: string;
   description: string;
   timing: { checkIntervalSec: number; timeoutSec: number; healthyThreshold: number; unhealthyThreshold: number };
 }): HealthCheck {
   const base: HealthCheck = { description: p.description, type: p.protocol, ...p.timing };
-  if (p.protocol === 'TCP') return { ...base, tcpHealthCheck: { port: p.port } };
-  const http = { port: p.port, requestPath: p.path ?? '/' };
+  const port = p.port === 'serving' ? { portSpecification: 'USE_SERVING_PORT' } : { port: p.port };
+  if (p.protocol === 'TCP') return { ...base, tcpHealthCheck: port };
+  const http = { ...port, requestPath: p.path ?? '/' };
   if (p.protocol === 'HTTP2') return { ...base, http2HealthCheck: http };
   return p.protocol === 'HTTPS' ? { ...base, httpsHealthCheck: http } : { ...base, httpHealthCheck: http };
 }

@@ -5,16 +5,18 @@
 // front ends and health checkers reach those node ports. Frontend names follow
 // ingress-gce's v2 scheme. Backend services are per load balancer here (ingress-gce
 // shares `k8s-be-<nodeport>--<uid>` across Ingresses), so deleting one Ingress never
-// touches another's backends. IP (NEG) targets are not supported: the builder then
-// asks for a companion NodePort Service.
-import type { InstanceTargetSet, L7Spec, TlsCertificate } from '../../model/spec.js';
+// touches another's backends. An ip target set (a backend Service with
+// cloud.google.com/neg {"ingress": true}) gets zonal GCE_VM_IP_PORT NEGs instead of the
+// instance groups (neg.ts), and its backend service balances across them.
+import type { InstanceTargetSet, IpTargetSet, L7Spec, NodeTarget, TlsCertificate } from '../../model/spec.js';
+import type { BackendGroup } from '../../model/status.js';
 import { globalAddressKind, type Address } from './address.js';
 import type { GceLbOptions } from './annotations.js';
 import { applyHealthCheckConfig, backendConfigKey, backendConfigProblems, backendServiceFields } from './backend-config.js';
 import { globalBackendServiceKind, type BackendService } from './backend-service.js';
 import { frontendConfigProblems, redirectsToHttps, redirectUrlMap } from './frontend-config.js';
 import { managedCertificateBody, managedCertificateContent, managedCertificateProblems, managedCertificateState } from './managed-certificate.js';
-import { links, networkProjectOf, type PlanContext } from './context.js';
+import { links, networkProjectOf, networkUrl, subnetworkUrl, type PlanContext } from './context.js';
 import { GceError } from './errors.js';
 import { firewallKind } from './firewall.js';
 import { globalForwardingRuleKind, type ForwardingRule } from './forwarding-rule.js';
@@ -25,6 +27,7 @@ import { capturingAddress, observe, synthesize, type CallContext, type Desired, 
 import { igDesired, type LbPlan } from './l4.js';
 import { sameLink, zonalLink } from './links.js';
 import { instanceGroupName, l7Names, namedPort, type L7Names } from './names.js';
+import { deleteUnusedNegs, desiredNegs, negKind, negLink, negsOf, observeNegs, type DesiredNeg, type NetworkEndpointGroup } from './neg.js';
 import { instancesByZone } from './nodes.js';
 import { ownedDescription, ownershipLabels, ownershipOf } from './ownership.js';
 import { sslCertificateKind, observeSslCertificates, type SslCertificate } from './ssl-certificate.js';
@@ -92,7 +95,15 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
   const description = ownedDescription(clusterName, ref);
 
   const targetSets = spec.targetSets.filter((t): t is InstanceTargetSet => t.type === 'instance');
-  if (targetSets.length !== spec.targetSets.length) throw invalid('ip targets (NEGs) are not supported by the gce provider; backends need a node port');
+  const ipSets = spec.targetSets.filter((t): t is IpTargetSet => t.type === 'ip');
+  const negOpts = {
+    clusterName,
+    clusterUid: pc.identity.clusterId,
+    network: networkUrl(options),
+    subnetwork: options.subnetwork !== undefined ? subnetworkUrl(options, options.subnetwork) : undefined,
+    region: options.region,
+  };
+  const negs = new Map<string, DesiredNeg[]>(ipSets.map((t) => [t.name, desiredNegs(t, negOpts)]));
   if (spec.sourceRanges.length > 0) {
     // A global HTTP(S) LB filters clients with Cloud Armor, which lbc does not manage; silently ignoring them would open the site.
     throw invalid('source ranges are not supported for Ingresses by the gce provider (they would need a Cloud Armor policy); remove lbc.dev/load-balancer-source-ranges');
@@ -133,11 +144,14 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     // The redirect map is looked up only when it matters (below): one read less per ensure.
     observe(urlMapKind, call, [{ name: names.urlMap }], clusterName, ref.uid),
     observe(fwKind, call, [...cand.legacyFirewall, l7FirewallKey(pc)], clusterName, ref.uid),
-    observeInstanceGroups(call, instanceGroupName(pc.identity.clusterId), clusterName),
+    // Only instance backends need the groups; an Ingress on NEGs alone reads none.
+    targetSets.length > 0 ? observeInstanceGroups(call, instanceGroupName(pc.identity.clusterId), clusterName) : Promise.resolve([]),
     observeSslCertificates(call, names.sslCertificatePrefix, clusterName, ref.uid),
     observeBackends(call, backendPrefix(names), clusterName, ref.uid),
     o.staticIpName !== undefined ? globalAddressKind.get(call, { name: o.staticIpName }) : Promise.resolve(undefined),
   ]);
+  const wantNegs = [...negs.values()].flat();
+  const haveNegs = await observeNegs(call, wantNegs.map((n) => n.key), clusterName);
 
   const redirectLink = link.global('urlMaps', names.redirectUrlMap);
   const proxyOnRedirect = httpProxies.some((p) => sameLink(p.resource.urlMap, redirectLink));
@@ -169,14 +183,14 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
   const groupLinks = [...byZone.zones.keys()].map((zone) => zonalLink(options.project, zone, 'instanceGroups', igName));
 
   // ---- backends -------------------------------------------------------------------------
-  const serviceName = new Map(targetSets.map((t) => [t.name, names.backendService(t.name, t.backend.namespace, t.backend.service, t.backend.port)]));
+  const serviceName = new Map(spec.targetSets.map((t) => [t.name, names.backendService(t.name, t.backend.namespace, t.backend.service, t.backend.port)]));
   const serviceLink = (targetSet: string): string => link.global('backendServices', serviceName.get(targetSet) ?? '');
   const wantChecks: Desired<HealthCheck>[] = [];
   const wantServices: Desired<BackendService>[] = [];
   const hcPorts: number[] = [];
   const configProblems = Object.values(o.backendConfigs ?? {}).flatMap(backendConfigProblems);
   if (configProblems.length > 0) throw invalid(configProblems.join('; '));
-  for (const t of targetSets) {
+  for (const t of spec.targetSets) {
     const name = serviceName.get(t.name) ?? '';
     const hc = t.healthCheck;
     const config = o.backendConfigs?.[backendConfigKey(t.backend.namespace, t.backend.service, t.backend.port)];
@@ -187,7 +201,7 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     // As ingress-gce: the backing Pods' HTTP readiness probe path, when the builder found one.
     const defaultCheck = healthCheckBody({
       protocol: checkProtocol,
-      port: hc.port === 'traffic-port' ? t.nodePort : hc.port,
+      port: hc.port !== 'traffic-port' ? hc.port : t.type === 'instance' ? t.nodePort : 'serving',
       ...(hc.protocol !== 'TCP' ? { path: hc.readinessProbePath ?? hc.path } : {}),
       description,
       timing: timingOf(hc),
@@ -203,20 +217,28 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
         description,
         protocol: backendProtocol,
         loadBalancingScheme: 'EXTERNAL',
-        portName: namedPort(t.nodePort),
+        ...(t.type === 'instance' ? { portName: namedPort(t.nodePort) } : {}),
         timeoutSec: BACKEND_TIMEOUT_SEC,
         healthChecks: [link.global('healthChecks', name)],
-        backends: groupLinks.map((group) => ({ group, balancingMode: 'RATE', maxRatePerInstance: 1, capacityScaler: 1 })),
+        backends:
+          t.type === 'instance'
+            ? groupLinks.map((group) => ({ group, balancingMode: 'RATE', maxRatePerInstance: 1, capacityScaler: 1 }))
+            : // ingress-gce pkg/backends/neg_linker.go getBackendsForNEGs: RATE, maxRatePerEndpoint maxRPS (1).
+              (negs.get(t.name) ?? []).map((n) => ({ group: negLink(options.project, n.key), balancingMode: 'RATE', maxRatePerEndpoint: 1, capacityScaler: 1 })),
         ...(config ? backendServiceFields(config, (policy) => link.global('securityPolicies', policy)) : {}),
       }),
     });
   }
 
   // ---- the cluster's firewall rule, with this LB's ports and every other lbc Ingress's ----
-  const tags = await pc.tags.tagsFor(call, targetSets);
+  // NEG endpoints are pods on the nodes: their ports are opened on the nodes' tags, as
+  // ingress-gce's L7 firewall opens the NEGs' target ports.
+  const endpointNodes: NodeTarget[] = wantNegs.flatMap((n) => (n.body.endpoints ?? []).map((e) => ({ name: e.instance ?? '', addresses: [], zone: n.key.zone })));
+  const endpointPorts = wantNegs.flatMap((n) => (n.body.endpoints ?? []).map((e) => e.port ?? 0)).filter((p) => p > 0);
+  const tags = await pc.tags.tagsFor(call, targetSets, endpointNodes);
   const firewallSteps = l7FirewallSteps(pc, {
     rule: firewalls.find((f) => f.key.name === l7FirewallKey(pc).name),
-    ports: [...new Set([...ports, ...hcPorts, ...backends.otherPorts])],
+    ports: [...new Set([...ports, ...hcPorts, ...endpointPorts, ...backends.otherPorts])],
     tags,
   });
 
@@ -272,6 +294,12 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     ...(wantHttps ? [{ key: { name: names.httpsForwardingRule }, body: rule(443, link.global('targetHttpsProxies', names.httpsProxy)) }] : []),
   ];
 
+  // What the controller writes on each NEG Service (cloud.google.com/neg-status).
+  const backendGroups: BackendGroup[] = ipSets.flatMap((t) => {
+    const zonal = negs.get(t.name) ?? [];
+    const first = zonal[0];
+    return first ? [{ ...t.backend, name: first.key.name, zones: zonal.map((n) => n.key.zone).sort() }] : [];
+  });
   const common = { ctx: call, clusterName, uid: ref.uid, plannedState: planned };
   const steps: Step[] = [
     ...addressSteps,
@@ -280,6 +308,8 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     // The per-LB rule of lbc before the cluster's one: it goes once the cluster's lets the ports in.
     ...synthesize({ ...common, kind: fwKind, want: [], have: firewalls.filter((f) => f.key.name === names.legacyFirewall) }),
     ...synthesize({ ...common, kind: instanceGroupKind, want: wantGroups, have: groups }),
+    ...synthesize({ ...common, kind: negKind, want: wantNegs.map((n) => ({ key: n.key, shared: true, body: (): NetworkEndpointGroup => n.body })), have: haveNegs }),
+    ...negCleanup(call, clusterName, backends.services.filter((s) => s.ownership === 'ours').flatMap((s) => negsOf(s.resource.backends)), wantNegs),
     ...synthesize({ ...common, kind: globalBackendServiceKind, want: wantServices, have: backends.services }),
     ...synthesize({ ...common, kind: sslCertificateKind, want: wantCerts, have: certs }),
     ...synthesize({ ...common, kind: urlMapKind, want: wantUrlMap, have: [...urlMaps, ...redirectMaps] }),
@@ -290,7 +320,7 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
   return {
     steps,
     planned,
-    status: (state) => (state.ip !== undefined ? { ingress: [{ ip: state.ip, ipMode: 'Proxy' }] } : { ingress: [] }),
+    status: (state) => ({ ingress: state.ip !== undefined ? [{ ip: state.ip, ipMode: 'Proxy' }] : [], ...(backendGroups.length > 0 ? { backendGroups } : {}) }),
     // The certificates as they were listed, or read once created: the controller writes their state to each ManagedCertificate.
     ...(managed.length > 0
       ? {
@@ -307,4 +337,23 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
         }
       : {}),
   };
+}
+
+/**
+ * The NEGs this LB's backend services used and no longer want, tried after the services
+ * moved on: shared by the cluster, so GCE keeps those another Ingress still uses.
+ */
+export function negCleanup(call: CallContext, clusterName: string, used: readonly Required<Key>[], want: readonly DesiredNeg[]): Step[] {
+  const wanted = new Set(want.map((n) => `${n.key.zone}/${n.key.name}`));
+  const gone = used.filter((k, i) => !wanted.has(`${k.zone}/${k.name}`) && used.findIndex((x) => x.zone === k.zone && x.name === k.name) === i);
+  if (gone.length === 0) return [];
+  return [
+    {
+      phase: 'cleanup',
+      rank: negKind.rank,
+      shared: true,
+      change: { op: 'delete', resource: negKind.resource, id: gone.map((k) => `${k.zone}/${k.name}`).join(','), detail: 'shared by the cluster: kept while another load balancer uses it' },
+      run: () => deleteUnusedNegs(call, gone, clusterName),
+    },
+  ];
 }

@@ -177,3 +177,21 @@ export function pathMatcherName(host: string): string {
 export function namedPort(nodePort: number): string {
   return `port${nodePort}`;
 }
+
+// ---- NEGs (container-native load balancing) -----------------------------------------
+
+/** maxNEGDescriptiveLabel in ingress-gce's namer.go: 63 - "k8s1-" - uid8 - hash8 - four hyphens. */
+const MAX_NEG_DESCRIPTIVE = 38;
+
+/**
+ * ingress-gce pkg/utils/namer/namer.go Namer.NEG: `k8s1-<cluster-uid8>-<namespace>-<name>-<port>-<hash8>`,
+ * the hash the hex SHA-256 of `uid8;namespace;name;port` (negSuffix). One NEG per Service
+ * port and zone, so every Ingress of the cluster that names the port shares it, as GKE's.
+ */
+export function negName(clusterUid: string, namespace: string, service: string, port: number): string {
+  const uid = clusterUid.slice(0, 8);
+  const portStr = String(port);
+  const [ns = '', name = '', p = ''] = trimFieldsEvenly(MAX_NEG_DESCRIPTIVE, namespace, service, portStr);
+  const hash = createHash('sha256').update([uid, namespace, service, portStr].join(';')).digest('hex').slice(0, 8);
+  return `k8s1-${uid}-${ns}-${name}-${p}-${hash}`;
+}

@@ -20,8 +20,9 @@ import { globalHealthCheckKind, regionalHealthCheckKind } from './health-check.j
 import { deleteUnusedInstanceGroups, observeInstanceGroups } from './instance-group.js';
 import { observe, orderSteps, synthesize, type RunState, type Step } from './kind.js';
 import { l4Candidates, planL4, sharedHealthCheckCleanup, type LbPlan } from './l4.js';
-import { backendPrefix, l7Candidates, l7NamesFor, observeBackends, planL7 } from './l7.js';
+import { backendPrefix, l7Candidates, l7NamesFor, negCleanup, observeBackends, planL7 } from './l7.js';
 import { l7FirewallKey, l7FirewallSteps } from './l7-firewall.js';
+import { negsOf } from './neg.js';
 import { instanceGroupName, l4Names } from './names.js';
 import { sslCertificateKind, observeSslCertificates } from './ssl-certificate.js';
 import { targetHttpProxyKind, targetHttpsProxyKind } from './target-proxy.js';
@@ -95,6 +96,7 @@ export async function planDelete(pc: PlanContext, ref: LbRef): Promise<LbPlan> {
       ...synthesize({ ...common, kind: sslCertificateKind, have: certs }),
       ...synthesize({ ...common, kind: globalBackendServiceKind, have: backends.services }),
       ...synthesize({ ...common, kind: globalHealthCheckKind, have: backends.checks }),
+      ...negCleanup(call, clusterName, backends.services.filter((s) => s.ownership === 'ours').flatMap((s) => negsOf(s.resource.backends)), []),
     );
     if (groups.some((g) => g.ownership === 'shared')) steps.push(groupCleanup(pc, groups));
   }

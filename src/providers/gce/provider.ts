@@ -17,7 +17,7 @@ import {
   type ClusterFacts,
   type BackendProtocolResult,
 } from '../types.js';
-import { backendProtocolOf, GCE_ANNOTATION_PREFIXES, parseGceAnnotations, type GceLbOptions } from './annotations.js';
+import { ANNOTATION_NEG, backendProtocolOf, GCE_ANNOTATION_PREFIXES, parseGceAnnotations, type GceLbOptions } from './annotations.js';
 import { ClusterIdResolver } from './cluster-id.js';
 import { Compute, type CallRecord, type ComputeClientOptions } from './compute.js';
 import { NodeTagResolver, type PlanContext } from './context.js';
@@ -138,8 +138,11 @@ export class GceProvider implements Provider<GceLbOptions> {
     });
     this.capabilities = {
       layers: ['L4', 'L7'],
-      targetTypes: ['instance'],
+      // ip: container-native load balancing (NEGs), for Ingress backends whose Service asks with cloud.google.com/neg.
+      targetTypes: ['instance', 'ip'],
       annotationPrefixes: GCE_ANNOTATION_PREFIXES,
+      // The NEG annotation is the backend Service's (ingress-gce reads it per Service), never group-wide.
+      annotationScopes: { perTargetSet: [ANNOTATION_NEG], merged: {} },
       // A configured backend service answers unmatched requests itself; else the cluster's default backend Service.
       ...(init.options.defaultBackendService === undefined ? { systemDefaultBackend: init.options.defaultBackend } : {}),
     };
@@ -149,7 +152,8 @@ export class GceProvider implements Provider<GceLbOptions> {
 
   parseOptions(annotations: Readonly<Record<string, string>>, kind: LbKind): OptionsParseResult<GceLbOptions> {
     const r = parseGceAnnotations(annotations, kind);
-    return r.ok ? { ok: true, options: r.options } : { ok: false, errors: r.errors };
+    if (!r.ok) return { ok: false, errors: r.errors };
+    return r.targetType !== undefined ? { ok: true, options: r.options, targetType: r.targetType } : { ok: true, options: r.options };
   }
 
   backendProtocol(serviceAnnotations: Readonly<Record<string, string>>, port: { readonly name?: string; readonly port: number }): BackendProtocolResult {

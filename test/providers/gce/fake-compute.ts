@@ -17,9 +17,10 @@
 // two load-balanced instance groups refused as GCE refuses it (400
 // instanceInMultipleLoadBalancedIgs on addInstances, an operation ending in
 // INSTANCE_IN_MULTIPLE_LOAD_BALANCED_IGS on a backend service write); setTarget,
-// setUrlMap, setSslCertificates; firewall ports and address families checked; addresses
-// and ephemeral IPs handed out; operations that stay RUNNING until waited on (when
-// asked), and the wait call that finishes them.
+// setUrlMap, setSslCertificates; firewall ports and address families checked; zonal NEGs
+// and their endpoints (see "network endpoint groups" below); addresses and ephemeral IPs
+// handed out; operations that stay RUNNING until waited on (when asked), and the wait call
+// that finishes them.
 // Faults: scripted HTTP failures, operations that end in error, and "crashes" (every
 // write after the Nth fails, as if the process had died there).
 import { createHash } from 'node:crypto';
@@ -61,6 +62,7 @@ const SERVICES = [
   'Firewalls',
   'InstanceGroups',
   'Instances',
+  'NetworkEndpointGroups',
   'UrlMaps',
   'TargetHttpProxies',
   'TargetHttpsProxies',
@@ -202,13 +204,13 @@ interface Operation extends Json {
   error?: Json;
 }
 
-const READS = new Set(['Get', 'List', 'AggregatedList', 'ListInstances', 'Wait']);
+const READS = new Set(['Get', 'List', 'AggregatedList', 'ListInstances', 'ListNetworkEndpoints', 'Wait']);
 export const isWrite = (c: LoggedCall): boolean => !READS.has(c.rpc.split('.')[1] ?? '');
 
 /** Fields holding links to other resources lbc manages; the fake checks they point somewhere. */
 const LINK_FIELDS = ['target', 'backendService', 'urlMap', 'defaultService', 'service', 'sslPolicy'] as const;
 const LINK_LIST_FIELDS = ['healthChecks', 'sslCertificates'] as const;
-const MANAGED = /(addresses|forwardingRules|backendServices|healthChecks|firewalls|instanceGroups|urlMaps|targetHttpProxies|targetHttpsProxies|sslCertificates|sslPolicies)\/[^/]+$/;
+const MANAGED = /(addresses|forwardingRules|backendServices|healthChecks|firewalls|instanceGroups|networkEndpointGroups|urlMaps|targetHttpProxies|targetHttpsProxies|sslCertificates|sslPolicies)\/[^/]+$/;
 
 const linkPath = (l: string): string => {
   const i = l.indexOf('projects/');
@@ -272,6 +274,8 @@ export class FakeCompute {
   readonly violations: string[] = [];
   private readonly store = new Map<string, Json>();
   private readonly members = new Map<string, Set<string>>();
+  /** NEG path → endpoint key → endpoint as attached. */
+  private readonly endpoints = new Map<string, Map<string, Json>>();
   private readonly ops = new Map<string, Operation>();
   private readonly faults: Fault[] = [];
   private readonly opFaults: OpFault[] = [];
@@ -319,6 +323,11 @@ export class FakeCompute {
   /** Every resource path, sorted (without the projects/<project>/ prefix). */
   paths(): string[] {
     return [...this.store.keys()].map((k) => k.replace(/^projects\/[^/]+\//, '')).sort();
+  }
+
+  /** A NEG's endpoints as `instance ip:port`, sorted. */
+  endpointsOf(path: string): string[] {
+    return [...(this.endpoints.get(this.full(path))?.values() ?? [])].map((e) => `${String(e.instance)} ${String(e.ipAddress)}:${String(e.port)}`).sort();
   }
 
   membersOf(path: string): string[] {
@@ -484,6 +493,11 @@ export class FakeCompute {
         return this.doWait(params.operation ?? '');
       case 'ListInstances':
         return this.doListInstances(relPath.replace(/\/listInstances$/, ''));
+      case 'ListNetworkEndpoints':
+        return this.doListEndpoints(relPath.replace(/\/listNetworkEndpoints$/, ''));
+      case 'AttachNetworkEndpoints':
+      case 'DetachNetworkEndpoints':
+        return this.doEndpoints(rpc, route.method === 'AttachNetworkEndpoints', relPath.replace(/\/[a-zA-Z]+$/, ''), body ?? {});
       default:
         // A few global custom methods have no global/ in their path (targetHttpsProxies/x/setSslCertificates).
         return this.doCustom(rpc, route.method, relPath.replace(/\/[a-zA-Z]+$/, '').replace(/^(projects\/[^/]+\/)(target\w+Proxies\/)/, '$1global/$2'), body ?? {});
@@ -506,7 +520,7 @@ export class FakeCompute {
   }
 
   private doAggregated(route: Route, filter: string | undefined): FakeReply {
-    const collection = route.service === 'InstanceGroups' ? 'instanceGroups' : '';
+    const collection = route.service === 'InstanceGroups' ? 'instanceGroups' : route.service === 'NetworkEndpointGroups' ? 'networkEndpointGroups' : '';
     const items: Record<string, Json> = {};
     for (const [k, v] of this.store.entries()) {
       const m = /^projects\/[^/]+\/zones\/([^/]+)\/([a-zA-Z]+)\/[^/]+$/.exec(k);
@@ -635,6 +649,13 @@ export class FakeCompute {
       asServed(resource);
     }
     if (/instanceGroups$/.test(collection)) this.members.set(path, new Set());
+    if (/networkEndpointGroups$/.test(collection)) {
+      // GCE's default type; a zonal NEG lives in one network.
+      resource.networkEndpointType ??= 'GCE_VM_IP_PORT';
+      if (resource.network === undefined) return this.invalidField('resource.network', '', 'A zonal network endpoint group needs a network.');
+      resource.size = 0;
+      this.endpoints.set(path, new Map());
+    }
     if (/sslCertificates$/.test(collection) && body.type === 'MANAGED') {
       // Google provisions it once the domains resolve to the load balancer; until then both stay PROVISIONING.
       const domains = ((body.managed as Json)?.domains as string[] | undefined) ?? [];
@@ -734,12 +755,15 @@ export class FakeCompute {
     if (!this.store.has(path)) return this.error(404, 'notFound', `The resource '${path}' was not found`);
     const user = [...this.store.entries()].find(([k, v]) => k !== path && referencesOf(v).includes(path));
     if (user) {
-      return this.error(400, 'resourceInUseByAnotherResource', `The resource '${path}' is already being used by '${user[0]}'`);
+      // GCE names the kind for NEGs (GoogleCloudPlatform/cloud-foundation-fabric#1972).
+      const what = /\/networkEndpointGroups\//.test(path) ? 'The network_endpoint_group resource' : 'The resource';
+      return this.error(400, 'resourceInUseByAnotherResource', `${what} '${path}' is already being used by '${user[0]}'`);
     }
     const opError = this.takeOpFault(rpc, path.split('/').pop() ?? '');
     if (opError) return this.operation(rpc, path, path, opError);
     this.store.delete(path);
     this.members.delete(path);
+    this.endpoints.delete(path);
     return this.operation(rpc, path, path);
   }
 
@@ -780,6 +804,74 @@ export class FakeCompute {
   private doListInstances(path: string): FakeReply {
     if (!this.store.has(path)) return this.error(404, 'notFound', `The resource '${path}' was not found`);
     return { status: 200, body: { items: [...(this.members.get(path) ?? [])].sort().map((instance) => ({ instance, status: 'RUNNING' })) } };
+  }
+
+  // ---- network endpoint groups ------------------------------------------------------
+  // What GCE refuses in an attach or detach: more than 1000 endpoints in one call; an
+  // instance that is not in the NEG's zone; an IP that is neither the instance's nor in its
+  // alias ranges, or an instance outside the NEG's network (GCE's message, as
+  // kubernetes/ingress-gce#1463 quotes it); an endpoint attached twice, or detached while
+  // not attached. Only the #1463 text is GCE's verbatim; the others are in its
+  // "Invalid value for field" form.
+
+  static readonly MAX_ENDPOINTS_PER_CALL = 1000;
+
+  private static endpointKey(e: Json): string {
+    return `${String(e.instance ?? '').split('/').pop() ?? ''}|${String(e.ipAddress ?? '')}|${String(e.port ?? '')}`;
+  }
+
+  private doListEndpoints(path: string): FakeReply {
+    if (!this.store.has(path)) return this.error(404, 'notFound', `The resource '${path}' was not found`);
+    const items = [...(this.endpoints.get(path)?.values() ?? [])].map((networkEndpoint) => ({ networkEndpoint }));
+    return { status: 200, body: { items } };
+  }
+
+  private endpointRefusal(neg: Json, zone: string, e: Json, i: number): FakeReply | undefined {
+    const instance = String(e.instance ?? '').split('/').pop() ?? '';
+    const vm = this.store.get(`projects/${this.opts.project}/zones/${zone}/instances/${instance}`);
+    if (!vm) return this.invalidField(`resource.networkEndpoints[${i}].instance`, instance, `Instance '${instance}' does not exist in zone ${zone}.`);
+    const nics = (vm.networkInterfaces as Json[] | undefined) ?? [];
+    const ip = String(e.ipAddress ?? '');
+    const network = String(neg.network ?? '').split('/').pop() ?? '';
+    const nic = nics.find((n) => linkPath(String(n.network ?? '')) === linkPath(String(neg.network ?? '')));
+    const ranges = nic ? [`${String(nic.networkIP)}/32`, ...((nic.aliasIpRanges as Json[] | undefined) ?? []).map((r) => String(r.ipCidrRange))] : [];
+    if (!ranges.some((r) => inCidr(ip, r))) {
+      return this.invalidField('resource.ipAddress', ip, `Specified IP address ${ip} doesn't belong to the (sub)network ${network} or to the instance ${instance}.`);
+    }
+    return undefined;
+  }
+
+  private doEndpoints(rpc: string, attach: boolean, path: string, body: Json): FakeReply {
+    const neg = this.store.get(path);
+    if (!neg) return this.error(404, 'notFound', `The resource '${path}' was not found`);
+    const list = (body.networkEndpoints as Json[] | undefined) ?? [];
+    if (list.length > FakeCompute.MAX_ENDPOINTS_PER_CALL) {
+      return this.invalidField('resource.networkEndpoints', String(list.length), `At most ${FakeCompute.MAX_ENDPOINTS_PER_CALL} network endpoints may be attached or detached in one request.`);
+    }
+    const zone = /\/zones\/([^/]+)\//.exec(path)?.[1] ?? '';
+    const have = this.endpoints.get(path) ?? new Map<string, Json>();
+    const seen = new Set<string>();
+    for (const [i, e] of list.entries()) {
+      const key = FakeCompute.endpointKey(e);
+      const label = `${String(e.instance)} ${String(e.ipAddress)}:${String(e.port)}`;
+      if (attach) {
+        const refused = this.endpointRefusal(neg, zone, e, i);
+        if (refused) return refused;
+        if (have.has(key) || seen.has(key)) return this.error(400, 'memberAlreadyExists', `Network endpoint ${label} is already a member of ${path}`);
+      } else if (!have.has(key)) {
+        return this.invalidField(`resource.networkEndpoints[${i}]`, label, `Network endpoint is not a member of ${path}.`);
+      }
+      seen.add(key);
+    }
+    const opError = this.takeOpFault(rpc, path.split('/').pop() ?? '');
+    if (opError) return this.operation(rpc, path, path, opError);
+    for (const e of list) {
+      if (attach) have.set(FakeCompute.endpointKey(e), e);
+      else have.delete(FakeCompute.endpointKey(e));
+    }
+    this.endpoints.set(path, have);
+    neg.size = have.size;
+    return this.operation(rpc, path, path);
   }
 
   private doCustom(rpc: string, method: string, path: string, body: Json): FakeReply {
@@ -857,4 +949,14 @@ export class FakeCompute {
     }
     return this.operation(rpc, path, path);
   }
+}
+
+/** Whether an IPv4 address is in a CIDR (the fake's only use: alias ranges). */
+function inCidr(ip: string, cidr: string): boolean {
+  const [base = '', bits = '32'] = cidr.split('/');
+  const n = (a: string): number => a.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  const len = Number(bits);
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip) || !/^\d+\.\d+\.\d+\.\d+$/.test(base)) return false;
+  const size = 2 ** (32 - len);
+  return Math.floor(n(ip) / size) === Math.floor(n(base) / size);
 }

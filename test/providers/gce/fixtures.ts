@@ -9,7 +9,7 @@ import type { CallRecord } from '../../../src/providers/gce/compute.js';
 import { gceOptionsSchema, type GceOptionsInput } from '../../../src/providers/gce/options.js';
 import { GceProvider } from '../../../src/providers/gce/provider.js';
 import type { LbRef } from '../../../src/model/ref.js';
-import type { HealthCheck, L4Spec, L7Spec, NodeTarget } from '../../../src/model/spec.js';
+import type { HealthCheck, L4Spec, L7Spec, NodeTarget, PodTarget } from '../../../src/model/spec.js';
 import { ownershipTags } from '../../../src/model/spec.js';
 import type { ClusterFacts } from '../../../src/providers/types.js';
 import { FakeCompute } from './fake-compute.js';
@@ -200,4 +200,38 @@ export const GROUP_WRITES: readonly string[] = [
  */
 export function l4CreateWrites(nodeCheckFirewall: string): string[] {
   return [`Addresses.Insert ${LB}`, 'RegionHealthChecks.Insert k8s-cid1-node', `Firewalls.Insert k8s-fw-${LB}`, `Firewalls.Insert ${nodeCheckFirewall}`, ...GROUP_WRITES, `RegionBackendServices.Insert ${LB}`, `ForwardingRules.Insert ${LB}`];
+}
+
+/** The pod range each test node's alias IPs come from: node-a 10.4.0.0/24, node-b 10.4.1.0/24. */
+export const POD_RANGES: Readonly<Record<string, string>> = { 'node-a': '10.4.0.0/24', 'node-b': '10.4.1.0/24' };
+
+/** The nodes as VMs of the default network with their pod alias ranges (VPC-native), as NEG endpoints need them. */
+export function seedVpcNativeNodes(fake: FakeCompute, nodes: readonly NodeTarget[] = [nodeA, nodeB], project = PROJECT): void {
+  for (const n of nodes) {
+    fake.seed(`zones/${n.zone ?? ''}/instances/${n.name}`, {
+      networkInterfaces: [
+        {
+          network: `https://www.googleapis.com/compute/v1/projects/${project}/global/networks/default`,
+          networkIP: n.addresses[0]?.address ?? '10.0.0.1',
+          aliasIpRanges: [{ ipCidrRange: POD_RANGES[n.name] ?? '10.4.9.0/24' }],
+        },
+      ],
+    });
+  }
+}
+
+/** A pod on node-a (zone a) or node-b (zone b), serving port 8080. */
+export function pod(ip: string, onNode: NodeTarget = nodeA, port = 8080): PodTarget {
+  return { ip, port, nodeName: onNode.name, ...(onNode.zone !== undefined ? { zone: onNode.zone } : {}) };
+}
+
+/** l7() with shop/web:80 backed by NEGs (its Service has cloud.google.com/neg {"ingress": true}). */
+export function l7Neg(targets: readonly PodTarget[], opts: Partial<GceLbOptions> = {}): L7Spec<GceLbOptions> {
+  const base = l7({}, opts);
+  return {
+    ...base,
+    targetSets: base.targetSets.map((t) =>
+      t.name === 'shop/web:80' ? { name: t.name, type: 'ip' as const, protocol: 'HTTP' as const, port: 8080, targets, healthCheck: HTTP_HC, backend: t.backend } : t,
+    ),
+  };
 }

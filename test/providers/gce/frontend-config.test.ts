@@ -75,6 +75,6 @@ describe('gce FrontendConfig', () => {
 describe('gce: an Ingress naming a FrontendConfig or ManagedCertificate', () => {
   it('parses: the controller reads those objects into the options (test/controller/gke-references.test.ts), so the annotations are neither refused nor warned about', () => {
     const r = parseGceAnnotations({ 'networking.gke.io/v1beta1.FrontendConfig': 'fe', 'networking.gke.io/managed-certificates': 'a,b' }, 'Ingress');
-    expect(r).toEqual({ ok: true, options: { ...DEFAULT_GCE_OPTIONS } });
+    expect(r).toEqual({ ok: true, targetType: 'instance', options: { ...DEFAULT_GCE_OPTIONS } });
   });
 });

@@ -155,12 +155,12 @@ describe('gce L4 external: create', () => {
 
   it('a Warning notice (UnsupportedAnnotation) names each GKE annotation lbc does not implement; the load balancer is built', async () => {
     const h = harness();
-    const opts = h.provider.parseOptions({ 'cloud.google.com/neg': '{"ingress": true}', 'networking.gke.io/weighted-load-balancing': 'pods-per-node' }, 'Service');
+    const opts = h.provider.parseOptions({ 'cloud.google.com/neg': '{"exposed_ports": {"80": {}}}', 'networking.gke.io/weighted-load-balancing': 'pods-per-node' }, 'Service');
     if (!opts.ok) throw new Error('options');
     const status = await h.provider.ensure(l4({ providerOptions: opts.options }));
     expect(status.ingress).toHaveLength(1);
     expect(status.notices).toEqual([
-      { type: 'Warning', reason: 'UnsupportedAnnotation', message: "Annotation cloud.google.com/neg is not implemented by lbc's gce provider and has no effect" },
+      { type: 'Warning', reason: 'UnsupportedAnnotation', message: "Annotation cloud.google.com/neg exposed_ports (standalone NEGs) is not implemented by lbc's gce provider and has no effect" },
       { type: 'Warning', reason: 'UnsupportedAnnotation', message: "Annotation networking.gke.io/weighted-load-balancing is not implemented by lbc's gce provider and has no effect" },
     ]);
   });

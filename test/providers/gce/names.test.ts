@@ -154,7 +154,7 @@ describe('gce annotations', () => {
   it('names every annotation under GKE\'s prefixes it does not implement, for the Warning; GKE\'s own status and the class annotation are not requests', () => {
     const svc = parseGceAnnotations(
       {
-        'cloud.google.com/neg': '{"ingress": true}',
+        'cloud.google.com/neg': '{"ingress": true, "exposed_ports": {"80": {}}}',
         'cloud.google.com/neg-status': '{}',
         'networking.gke.io/weighted-load-balancing': 'pods-per-node',
         'cloud.google.com/network-tier': 'Standard',
@@ -162,7 +162,9 @@ describe('gce annotations', () => {
       },
       'Service',
     );
-    expect(svc).toMatchObject({ ok: true, options: { unimplemented: ['cloud.google.com/neg', 'networking.gke.io/weighted-load-balancing'] } });
+    expect(svc).toMatchObject({ ok: true, options: { unimplemented: ['cloud.google.com/neg exposed_ports (standalone NEGs)', 'networking.gke.io/weighted-load-balancing'] } });
+    // {"ingress": true} alone concerns the Ingresses the Service backs (container-native load balancing): no Warning.
+    expect(parseGceAnnotations({ 'cloud.google.com/neg': '{"ingress": true}' }, 'Service')).not.toHaveProperty('options.unimplemented');
     const ing = parseGceAnnotations(
       {
         'kubernetes.io/ingress.class': 'gce',
@@ -238,7 +240,7 @@ describe('gce annotations', () => {
         },
         'Ingress',
       ),
-    ).toEqual({ ok: true, options: { scheme: 'External', networkTier: 'PREMIUM', allowGlobalAccess: false, staticIpName: 'web-ip', allowHttp: false, preSharedCerts: ['cert-a', 'cert-b'] } });
+    ).toEqual({ ok: true, targetType: 'instance', options: { scheme: 'External', networkTier: 'PREMIUM', allowGlobalAccess: false, staticIpName: 'web-ip', allowHttp: false, preSharedCerts: ['cert-a', 'cert-b'] } });
     const bad = parseGceAnnotations({ 'kubernetes.io/ingress.allow-http': 'nope', 'ingress.gcp.kubernetes.io/pre-shared-cert': 'Cert_A' }, 'Ingress');
     expect(bad.ok).toBe(false);
   });
@@ -257,7 +259,7 @@ describe('gce options and errors', () => {
     const cfg = validateConfig({ clusterName: 'c1', providers: [{ name: 'gce', type: 'gce', options: { project: 'my-project', region: 'us-central1', clusterId: 'abc' } }] });
     const set = await buildProviders(cfg);
     expect(set.byName('gce')?.type).toBe('gce');
-    expect(set.byName('gce')?.capabilities.targetTypes).toEqual(['instance']);
+    expect(set.byName('gce')?.capabilities.targetTypes).toEqual(['instance', 'ip']);
     await set.close();
     // Absent is allowed (GKE's uid is read from kube-system/ingress-uid); a bad value is not.
     expect(() =>

@@ -1,0 +1,233 @@
+// Zonal network endpoint groups: container-native load balancing, as ingress-gce's NEG
+// controller (pkg/neg) builds it. One NEG per Service port and zone, named by the port
+// (names.ts negName), holding the ready endpoints of that zone: GCE_VM_IP_PORT (pod IP and
+// port on its node's instance) for Ingress backends. The endpoints are kept in line with
+// the EndpointSlices the builder read, by attach and detach calls of at most 500
+// endpoints each (ingress-gce pkg/neg/syncers/utils.go MAX_NETWORK_ENDPOINTS_PER_BATCH;
+// GCE itself takes up to 1000).
+//
+// A NEG belongs to the cluster, not to one Ingress (every Ingress naming the port uses
+// it, as on GKE): its description is ingress-gce's NegDescription plus lbc's cluster, so
+// it is 'shared'. A load balancer deletes the NEGs its backend services stop using, and
+// GCE keeps one another backend service still uses (resourceInUseByAnotherResource).
+import type { protos } from '@google-cloud/compute';
+import type { IpTargetSet, PodTarget } from '../../model/spec.js';
+import { TAG_CLUSTER } from '../../model/spec.js';
+import { isInUse, isNotFound } from './errors.js';
+import { namesFilter, type CallContext, type Diff, type Key, type Kind, type Observed } from './kind.js';
+import { linkPath, nameOf, sameLink, zonalLink } from './links.js';
+import { negName } from './names.js';
+import { ownershipOf } from './ownership.js';
+
+type NetworkEndpoint = protos.google.cloud.compute.v1.INetworkEndpoint;
+/** The NEG plus its endpoints, which GCE keeps apart (listNetworkEndpoints). */
+export type NetworkEndpointGroup = protos.google.cloud.compute.v1.INetworkEndpointGroup & { endpoints?: NetworkEndpoint[] };
+
+/** ingress-gce MAX_NETWORK_ENDPOINTS_PER_BATCH. */
+export const NEG_BATCH = 500;
+
+const batches = <T>(xs: readonly T[]): T[][] => Array.from({ length: Math.ceil(xs.length / NEG_BATCH) }, (_, i) => xs.slice(i * NEG_BATCH, (i + 1) * NEG_BATCH));
+
+// GCE answers the instance as a name or a link, whichever it was given.
+const endpointKey = (e: NetworkEndpoint): string => `${nameOf(e.instance)}|${e.ipAddress ?? ''}|${e.port ?? ''}`;
+
+function endpointDiff(want: NetworkEndpointGroup, have: NetworkEndpointGroup): { attach: NetworkEndpoint[]; detach: NetworkEndpoint[] } {
+  const w = new Map((want.endpoints ?? []).map((e) => [endpointKey(e), e]));
+  const h = new Map((have.endpoints ?? []).map((e) => [endpointKey(e), e]));
+  return {
+    attach: [...w].filter(([k]) => !h.has(k)).map(([, e]) => e),
+    detach: [...h].filter(([k]) => !w.has(k)).map(([, e]) => e),
+  };
+}
+
+/** What GCE cannot change on a NEG: another one must be made. */
+function immutableDiff(want: NetworkEndpointGroup, have: NetworkEndpointGroup): string | undefined {
+  if (String(want.networkEndpointType ?? '') !== String(have.networkEndpointType ?? '')) return `type ${String(have.networkEndpointType ?? '')} → ${String(want.networkEndpointType ?? '')}`;
+  if (!sameLink(want.network, have.network)) return `network ${nameOf(have.network)} → ${nameOf(want.network)}`;
+  if (want.subnetwork != null && !sameLink(want.subnetwork, have.subnetwork)) return `subnetwork ${nameOf(have.subnetwork)} → ${nameOf(want.subnetwork)}`;
+  return undefined;
+}
+
+async function listEndpoints(ctx: CallContext, key: Key): Promise<NetworkEndpoint[]> {
+  const { compute, signal } = ctx;
+  const zone = key.zone ?? '';
+  const items = await compute.list('networkEndpointGroups.listNetworkEndpoints', `${zone}/${key.name}`, signal, (o) =>
+    compute.networkEndpointGroups.listNetworkEndpoints(
+      // SKIP: the endpoints only; their health is the backend service's business.
+      { project: compute.project, zone, networkEndpointGroup: key.name, networkEndpointGroupsListEndpointsRequestResource: { healthStatus: 'SKIP' } },
+      o,
+    ),
+  );
+  // Only the fields lbc attaches: the decoded message also carries oneof markers (`_port`), which are no request fields.
+  return items.flatMap((i) => {
+    const e = i.networkEndpoint;
+    if (!e) return [];
+    return [{ ...(e.instance != null ? { instance: e.instance } : {}), ...(e.ipAddress != null ? { ipAddress: e.ipAddress } : {}), ...(e.port != null ? { port: e.port } : {}) }];
+  });
+}
+
+async function changeEndpoints(ctx: CallContext, key: Key, attach: readonly NetworkEndpoint[], detach: readonly NetworkEndpoint[]): Promise<void> {
+  const { compute, signal } = ctx;
+  const zone = key.zone ?? '';
+  const target = `${zone}/${key.name}`;
+  // New pods first, so a rollout never leaves the NEG emptier than it has to be.
+  for (const networkEndpoints of batches(attach)) {
+    await compute.write('networkEndpointGroups.attachNetworkEndpoints', target, signal, (o) =>
+      compute.networkEndpointGroups.attachNetworkEndpoints(
+        { project: compute.project, zone, networkEndpointGroup: key.name, networkEndpointGroupsAttachEndpointsRequestResource: { networkEndpoints } },
+        o,
+      ),
+    );
+  }
+  for (const networkEndpoints of batches(detach)) {
+    await compute.write('networkEndpointGroups.detachNetworkEndpoints', target, signal, (o) =>
+      compute.networkEndpointGroups.detachNetworkEndpoints(
+        { project: compute.project, zone, networkEndpointGroup: key.name, networkEndpointGroupsDetachEndpointsRequestResource: { networkEndpoints } },
+        o,
+      ),
+    );
+  }
+}
+
+export const negKind: Kind<NetworkEndpointGroup> = {
+  resource: 'NetworkEndpointGroup',
+  // After instance groups, before the backend services that name them.
+  rank: 45,
+  get: async (ctx, key) => {
+    const { compute, signal } = ctx;
+    const zone = key.zone ?? '';
+    const neg = await compute.readOptional('networkEndpointGroups.get', `${zone}/${key.name}`, signal, (o) =>
+      compute.networkEndpointGroups.get({ project: compute.project, zone, networkEndpointGroup: key.name }, o),
+    );
+    return neg ? { ...neg, endpoints: await listEndpoints(ctx, key) } : undefined;
+  },
+  insert: async (ctx, key, body) => {
+    const { compute, signal } = ctx;
+    const zone = key.zone ?? '';
+    const { endpoints = [], ...resource } = body;
+    await compute.write('networkEndpointGroups.insert', `${zone}/${key.name}`, signal, (o) =>
+      compute.networkEndpointGroups.insert({ project: compute.project, zone, networkEndpointGroupResource: { ...resource, name: key.name } }, o),
+    );
+    await changeEndpoints(ctx, key, endpoints, []);
+  },
+  remove: async ({ compute, signal }, key) => {
+    const zone = key.zone ?? '';
+    try {
+      await compute.write('networkEndpointGroups.delete', `${zone}/${key.name}`, signal, (o) =>
+        compute.networkEndpointGroups.delete({ project: compute.project, zone, networkEndpointGroup: key.name }, o),
+      );
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  },
+  diff: (want, have): Diff => {
+    const replace = immutableDiff(want, have);
+    if (replace !== undefined) return { fields: [], replace };
+    const d = endpointDiff(want, have);
+    return { fields: d.attach.length > 0 || d.detach.length > 0 ? ['endpoints'] : [] };
+  },
+  update: async (ctx, key, want, have) => {
+    const d = endpointDiff(want, have);
+    await changeEndpoints(ctx, key, d.attach, d.detach);
+  },
+};
+
+/** ingress-gce's NegDescription, plus lbc's cluster: no owner uid, so the cluster's ('shared'). */
+export function negDescription(clusterName: string, clusterUid: string, set: IpTargetSet): string {
+  return JSON.stringify({
+    'cluster-uid': clusterUid,
+    namespace: set.backend.namespace,
+    'service-name': set.backend.service,
+    port: String(set.backend.port),
+    [TAG_CLUSTER]: clusterName,
+  });
+}
+
+/** One zone's NEG of a target set. */
+export interface DesiredNeg {
+  readonly key: Required<Key>;
+  readonly targetSet: string;
+  readonly body: NetworkEndpointGroup;
+}
+
+/**
+ * The NEGs of one ip target set, one per zone its ready endpoints are in. An endpoint
+ * without a node or zone cannot be attached (GCE needs the instance, in the NEG's zone);
+ * the EndpointSlice controller sets both wherever the Node carries its zone label, which
+ * every GCE node does, so such an endpoint is a pod not yet scheduled and waits.
+ */
+export function desiredNegs(
+  set: IpTargetSet,
+  opts: { readonly clusterName: string; readonly clusterUid: string; readonly network: string; readonly subnetwork: string | undefined; readonly region: string },
+): DesiredNeg[] {
+  const byZone = new Map<string, PodTarget[]>();
+  for (const t of set.targets) {
+    if (t.zone === undefined || t.nodeName === undefined || !t.zone.startsWith(`${opts.region}-`)) continue;
+    byZone.set(t.zone, [...(byZone.get(t.zone) ?? []), t]);
+  }
+  const name = negName(opts.clusterUid, set.backend.namespace, set.backend.service, set.backend.port);
+  const description = negDescription(opts.clusterName, opts.clusterUid, set);
+  return [...byZone.keys()].sort().map((zone) => ({
+    key: { name, zone },
+    targetSet: set.name,
+    body: {
+      description,
+      networkEndpointType: 'GCE_VM_IP_PORT',
+      network: opts.network,
+      ...(opts.subnetwork !== undefined ? { subnetwork: opts.subnetwork } : {}),
+      endpoints: (byZone.get(zone) ?? []).map((t) => ({ instance: t.nodeName, ipAddress: t.ip, port: t.port })),
+    },
+  }));
+}
+
+export function negLink(project: string, key: Required<Key>): string {
+  return zonalLink(project, key.zone, 'networkEndpointGroups', key.name);
+}
+
+/** The zonal NEGs a backend service's backends name. */
+export function negsOf(backends: readonly { group?: string | null }[] | null | undefined): Required<Key>[] {
+  return (backends ?? []).flatMap((b) => {
+    const m = /zones\/([^/]+)\/networkEndpointGroups\/([^/]+)$/.exec(linkPath(b.group));
+    return m ? [{ zone: m[1] ?? '', name: m[2] ?? '' }] : [];
+  });
+}
+
+/** The NEGs of these names in any zone of the region: one aggregated list, as the instance groups are found. */
+async function listNegs(ctx: CallContext, names: readonly string[]): Promise<NetworkEndpointGroup[]> {
+  if (names.length === 0) return [];
+  const { compute, signal } = ctx;
+  const unique = [...new Set(names)].sort();
+  const scoped = await compute.collect('networkEndpointGroups.aggregatedList', unique.join(','), signal, (o) =>
+    compute.networkEndpointGroups.aggregatedListAsync({ project: compute.project, filter: namesFilter(unique) }, o),
+  );
+  return scoped.flatMap(([, list]) => list.networkEndpointGroups ?? []).filter((n) => unique.includes(n.name ?? '') && nameOf(n.zone).startsWith(`${compute.region}-`));
+}
+
+/** Each desired NEG as it exists now: one aggregated list, then the endpoints of each (GCE keeps them apart). */
+export async function observeNegs(ctx: CallContext, keys: readonly Required<Key>[], clusterName: string): Promise<Observed<NetworkEndpointGroup>[]> {
+  const wanted = new Set(keys.map((k) => `${k.zone}/${k.name}`));
+  const found = (await listNegs(ctx, keys.map((k) => k.name))).filter((n) => wanted.has(`${nameOf(n.zone)}/${n.name ?? ''}`));
+  return Promise.all(
+    found.map(async (n) => {
+      const key = { name: n.name ?? '', zone: nameOf(n.zone) };
+      return { key, resource: { ...n, endpoints: await listEndpoints(ctx, key) }, ownership: ownershipOf(n.description, clusterName) };
+    }),
+  );
+}
+
+/**
+ * Deletes NEGs a load balancer no longer uses, unless another backend service of the
+ * cluster still does (GCE refuses that delete) or they are not the cluster's.
+ */
+export async function deleteUnusedNegs(ctx: CallContext, keys: readonly Required<Key>[], clusterName: string): Promise<void> {
+  const gone = new Set(keys.map((k) => `${k.zone}/${k.name}`));
+  for (const neg of await listNegs(ctx, keys.map((k) => k.name))) {
+    const key = { name: neg.name ?? '', zone: nameOf(neg.zone) };
+    if (!gone.has(`${key.zone}/${key.name}`) || ownershipOf(neg.description, clusterName) !== 'shared') continue;
+    try {
+      await negKind.remove(ctx, key);
+    } catch (e) {
+      if (!isInUse(e)) throw e;
+    }
+  }
+}
