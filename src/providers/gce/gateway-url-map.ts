@@ -25,11 +25,10 @@
 // - what no rule matches, and every path of a host no listener claims, answers 404; a rule
 //   without a valid backend answers 500. A URL map has no fixed response, so both are a
 //   routeAction.faultInjectionPolicy abort (100%) in front of a backend service that is never
-//   reached (lbc's choice: GKE routes these to its own serve-404/500 backend, which lbc does
-//   not deploy).
+//   reached (lbc's choice; not checked against what GKE's Gateway controller writes).
 import type { protos } from '@google-cloud/compute';
 import type { HttpFilter, HttpGatewayListener, HttpHeaderMatch, HttpRequestMatch, HttpRouteRule, RouteOrigin } from '../../model/gateway.js';
-import type { GatewayFeature } from '../../model/gateway-features.js';
+import { GATEWAY_FEATURES, type GatewayFeature } from '../../model/gateway-features.js';
 import { listenersBySpecificity, rankedMatches } from '../../model/gateway-match.js';
 import { pathMatcherName } from './names.js';
 import type { UrlMap } from './url-map.js';
@@ -41,30 +40,31 @@ type HeaderAction = protos.google.cloud.compute.v1.IHttpHeaderAction;
 type UrlRedirect = protos.google.cloud.compute.v1.IHttpRedirectAction;
 
 /**
- * What a URL map of the EXTERNAL_MANAGED scheme serves, by the conformance suite's names.
- * Left out, so the builder refuses them with the specification's reasons:
+ * The features, by the conformance suite's names, an EXTERNAL_MANAGED URL map cannot serve
+ * or lbc does not build yet; GCE_GATEWAY_FEATURES is the rest, so the builder refuses these
+ * with the specification's reasons:
  * GatewayStaticAddresses (lbc reserves the address), HTTPRoutePortRedirect (urlRedirect
  * has no port), request mirrors and timeouts (not built yet), GRPCRoute (a backend service
  * speaks HTTP/2 to instance groups over TLS only, not the h2c a GRPCRoute backend is
  * given), and TLSRoute, TCPRoute and UDPRoute (an Application Load Balancer is HTTP only;
  * GKE's Gateway controller does not serve them either).
  */
-export const GCE_GATEWAY_FEATURES: readonly GatewayFeature[] = [
-  'Gateway',
-  'HTTPRoute',
-  'ReferenceGrant',
-  'GatewayPort8080',
-  'GatewayHTTPListenerIsolation',
-  'HTTPRouteHostRewrite',
-  'HTTPRouteMethodMatching',
-  'HTTPRouteParentRefPort',
-  'HTTPRoutePathRedirect',
-  'HTTPRoutePathRewrite',
-  'HTTPRouteQueryParamMatching',
-  'HTTPRouteResponseHeaderModification',
-  'HTTPRouteBackendRequestHeaderModification',
-  'HTTPRouteSchemeRedirect',
-];
+const GCE_UNSUPPORTED: ReadonlySet<GatewayFeature> = new Set<GatewayFeature>([
+  'GatewayStaticAddresses',
+  'HTTPRoutePortRedirect',
+  'HTTPRouteRequestMirror',
+  'HTTPRouteRequestMultipleMirrors',
+  'HTTPRouteRequestPercentageMirror',
+  'HTTPRouteRequestTimeout',
+  'HTTPRouteBackendTimeout',
+  'GRPCRoute',
+  'TLSRoute',
+  'TLSRouteModeTerminate',
+  'GatewayHTTPSAndTLSPassthroughSamePort',
+  'TCPRoute',
+  'UDPRoute',
+]);
+export const GCE_GATEWAY_FEATURES: readonly GatewayFeature[] = GATEWAY_FEATURES.filter((f) => !GCE_UNSUPPORTED.has(f));
 
 export interface GatewayUrlMapContext {
   /** The link of the backend service serving a target set. */

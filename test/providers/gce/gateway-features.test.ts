@@ -47,3 +47,26 @@ describe('GCE gatewayFeatures', () => {
     expect(acceptedMessage(r, 'mirror')).toMatch(/HTTPRoutePortRedirect/);
   });
 });
+
+describe('GCE_GATEWAY_FEATURES', () => {
+  it('is what the URL map builder serves: core HTTP, listener isolation, matches, rewrites, path and scheme redirects, header modification', () => {
+    expect([...GCE_GATEWAY_FEATURES].sort()).toEqual(
+      [
+        'Gateway',
+        'HTTPRoute',
+        'ReferenceGrant',
+        'GatewayPort8080',
+        'GatewayHTTPListenerIsolation',
+        'HTTPRouteHostRewrite',
+        'HTTPRouteMethodMatching',
+        'HTTPRouteParentRefPort',
+        'HTTPRoutePathRedirect',
+        'HTTPRoutePathRewrite',
+        'HTTPRouteQueryParamMatching',
+        'HTTPRouteResponseHeaderModification',
+        'HTTPRouteBackendRequestHeaderModification',
+        'HTTPRouteSchemeRedirect',
+      ].sort(),
+    );
+  });
+});
