@@ -697,6 +697,14 @@ export class FakeCompute {
     return undefined;
   }
 
+  /** The next /96 of the subnet's /64, in the long form GCE answers with. */
+  private ipv6From(body: Json): string {
+    const subnet = this.store.get(linkPath(String(body.subnetwork))) ?? {};
+    const prefix = String(String(body.loadBalancingScheme ?? 'EXTERNAL') === 'EXTERNAL' ? subnet.externalIpv6Prefix : subnet.internalIpv6Prefix);
+    const groups = (prefix.split('/')[0] ?? '').split('::')[0]?.split(':') ?? [];
+    return `${[...groups, (this.ipSeq++).toString(16), '0', '0', '0'].join(':')}/96`;
+  }
+
   /**
    * What Compute refuses in a URL map with route rules (an EXTERNAL_MANAGED Gateway's):
    * advanced routing in front of a classic-scheme backend service, in GCE's words ("Invalid
@@ -736,14 +744,6 @@ export class FakeCompute {
     return undefined;
   }
 
-  /** The next /96 of the subnet's /64, in the long form GCE answers with. */
-  private ipv6From(body: Json): string {
-    const subnet = this.store.get(linkPath(String(body.subnetwork))) ?? {};
-    const prefix = String(String(body.loadBalancingScheme ?? 'EXTERNAL') === 'EXTERNAL' ? subnet.externalIpv6Prefix : subnet.internalIpv6Prefix);
-    const groups = (prefix.split('/')[0] ?? '').split('::')[0]?.split(':') ?? [];
-    return `${[...groups, (this.ipSeq++).toString(16), '0', '0', '0'].join(':')}/96`;
-  }
-
   private doDelete(rpc: string, path: string): FakeReply {
     if (!this.store.has(path)) return this.error(404, 'notFound', `The resource '${path}' was not found`);
     const user = [...this.store.entries()].find(([k, v]) => k !== path && referencesOf(v).includes(path));
@@ -771,12 +771,12 @@ export class FakeCompute {
     // In proto3 JSON an empty map is the same as no map: a PATCH leaves such a field alone.
     const changes = patch ? Object.fromEntries(Object.entries(body).filter(([, v]) => !(v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0))) : body;
     const collection = path.replace(/\/[^/]+$/, '');
-    if (/backendServices$/.test(collection)) {
-      const refused = this.backendServiceRefusal(collection, { ...(patch ? have : {}), ...changes });
-      if (refused) return refused;
-    }
     if (/urlMaps$/.test(collection)) {
       const refused = this.urlMapRefusal({ ...(patch ? have : {}), ...changes });
+      if (refused) return refused;
+    }
+    if (/backendServices$/.test(collection)) {
+      const refused = this.backendServiceRefusal(collection, { ...(patch ? have : {}), ...changes });
       if (refused) return refused;
     }
     const next: Json = patch ? { ...have, ...changes } : { ...server, ...body };
