@@ -182,7 +182,10 @@ export function buildGatewayModel<O extends ProviderOptions>(input: GatewayModel
     if (parents.length === 0) continue;
     const rules = buildRouteRules(route, backends, features);
     const refs = resolvedRefs(rules.refs, route.generation);
-    const unsupported = rules.unsupported.length > 0 ? condition(Accepted, false, RouteReason.UnsupportedValue, rules.unsupported.join('; '), route.generation) : undefined;
+    // A kind the provider serves on no listener at all (TCPRoute, UDPRoute on GCE, as GKE's
+    // Gateway controller): said as such on the route, not as the listeners' choice (NotAllowedByListeners).
+    const problems = provider.capabilities.layers.includes('Gateway') && !features.has(route.kind) ? [`provider ${provider.name} does not serve ${route.kind}`, ...rules.unsupported] : rules.unsupported;
+    const unsupported = problems.length > 0 ? condition(Accepted, false, RouteReason.UnsupportedValue, problems.join('; '), route.generation) : undefined;
     const seen = new Set<ListenerState>();
     const on: ListenerAttachment[] = [];
     routes.push({

@@ -52,12 +52,35 @@ export function buildUrlMap(spec: L7Spec, description: string, defaultService: s
   };
 }
 
+/**
+ * A Gateway map's ordered parts (route rules, route actions; gateway-url-map.ts) with
+ * links in one form, and empty lists, false and 0 as absent: proto3 defaults, which GCE
+ * leaves out of what it returns.
+ */
+function canonicalRoutes(v: unknown, key?: string): unknown {
+  if (typeof v === 'string') return key === 'backendService' || key === 'service' ? linkPath(v) : v;
+  if (Array.isArray(v)) return v.length === 0 ? undefined : v.map((x) => canonicalRoutes(x, key));
+  if (v && typeof v === 'object') {
+    const out = Object.entries(v as Record<string, unknown>)
+      // The client's decoded messages name each set optional field again as `_field` (protobuf.js oneof markers).
+      .filter(([k]) => !k.startsWith('_'))
+      .map(([k, x]) => [k, canonicalRoutes(x, k)] as const)
+      .filter(([, x]) => x !== undefined && x !== null && x !== false && x !== 0)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return out.length === 0 ? undefined : Object.fromEntries(out);
+  }
+  return v;
+}
+
 /** Order-insensitive and link-form-insensitive view of a map, for comparison. */
 function canonical(m: UrlMap): string {
   const pathMatchers = (m.pathMatchers ?? [])
     .map((pm) => ({
       name: pm.name ?? '',
       defaultService: linkPath(pm.defaultService),
+      defaultRouteAction: canonicalRoutes(pm.defaultRouteAction),
+      // Route rules keep their order: a priority is part of what they mean.
+      routeRules: canonicalRoutes(pm.routeRules),
       pathRules: (pm.pathRules ?? [])
         .map((r) => ({ paths: [...(r.paths ?? [])].sort(), service: linkPath(r.service) }))
         .sort((a, b) => ((a.paths[0] ?? '') < (b.paths[0] ?? '') ? -1 : 1)),
@@ -68,7 +91,7 @@ function canonical(m: UrlMap): string {
     .sort((a, b) => (a.pathMatcher < b.pathMatcher ? -1 : 1));
   const r = m.defaultUrlRedirect;
   const redirect = r ? { httpsRedirect: Boolean(r.httpsRedirect), code: String(r.redirectResponseCode ?? 'MOVED_PERMANENTLY_DEFAULT') } : undefined;
-  return JSON.stringify({ defaultService: linkPath(m.defaultService), hostRules, pathMatchers, redirect });
+  return JSON.stringify({ defaultService: linkPath(m.defaultService), defaultRouteAction: canonicalRoutes(m.defaultRouteAction), hostRules, pathMatchers, redirect });
 }
 
 async function getMap(ctx: CallContext, key: Key): Promise<UrlMap | undefined> {

@@ -648,6 +648,10 @@ export class FakeCompute {
       resource.sessionAffinity ??= 'NONE';
       asServed(resource);
     }
+    if (/urlMaps$/.test(collection)) {
+      const refused = this.urlMapRefusal(body);
+      if (refused) return refused;
+    }
     if (/instanceGroups$/.test(collection)) this.members.set(path, new Set());
     if (/networkEndpointGroups$/.test(collection)) {
       // GCE's default type; a zonal NEG lives in one network.
@@ -751,6 +755,45 @@ export class FakeCompute {
     return `${[...groups, (this.ipSeq++).toString(16), '0', '0', '0'].join(':')}/96`;
   }
 
+  /**
+   * What Compute refuses in a URL map with route rules (an EXTERNAL_MANAGED Gateway's):
+   * advanced routing in front of a classic-scheme backend service, in GCE's words ("Invalid
+   * value for field 'resource.defaultService': … Advanced routing rules are not supported
+   * for scheme EXTERNAL", hashicorp/terraform-provider-google#8307, kubernetes/ingress-gce#1059
+   * for INTERNAL); a priority used twice in one path matcher, and a weight outside 0-1000
+   * (HttpRouteRule.priority, WeightedBackendService.weight in the compute v1 reference), in
+   * GCE's "Invalid value for field" form with this fake's own reason.
+   */
+  private urlMapRefusal(body: Json): FakeReply | undefined {
+    const matchers = (body.pathMatchers as Json[] | undefined) ?? [];
+    const advanced = body.defaultRouteAction !== undefined || matchers.some((pm) => pm.defaultRouteAction !== undefined || ((pm.routeRules as Json[] | undefined) ?? []).length > 0);
+    if (advanced) {
+      for (const ref of referencesOf(body)) {
+        const service = /\/backendServices\//.test(ref) ? this.store.get(ref) : undefined;
+        const scheme = String(service?.loadBalancingScheme ?? 'EXTERNAL');
+        if (service && (scheme === 'EXTERNAL' || scheme === 'INTERNAL')) {
+          return this.invalidField('resource.defaultService', String(service.selfLink ?? ref), `Advanced routing rules are not supported for scheme ${scheme}`);
+        }
+      }
+    }
+    for (const [i, pm] of matchers.entries()) {
+      const seen = new Set<number>();
+      for (const [j, rule] of ((pm.routeRules as Json[] | undefined) ?? []).entries()) {
+        const priority = Number(rule.priority ?? 0);
+        if (seen.has(priority)) return this.invalidField(`resource.pathMatchers[${i}].routeRules[${j}].priority`, String(priority), 'Priorities of route rules in a path matcher must be unique.');
+        seen.add(priority);
+        const weighted = ((rule.routeAction as Json | undefined)?.weightedBackendServices as Json[] | undefined) ?? [];
+        for (const [k, w] of weighted.entries()) {
+          const weight = Number(w.weight ?? 0);
+          if (weight < 0 || weight > 1000) {
+            return this.invalidField(`resource.pathMatchers[${i}].routeRules[${j}].routeAction.weightedBackendServices[${k}].weight`, String(weight), 'Weight must be between 0 and 1000.');
+          }
+        }
+      }
+    }
+    return undefined;
+  }
+
   private doDelete(rpc: string, path: string): FakeReply {
     if (!this.store.has(path)) return this.error(404, 'notFound', `The resource '${path}' was not found`);
     const user = [...this.store.entries()].find(([k, v]) => k !== path && referencesOf(v).includes(path));
@@ -781,6 +824,10 @@ export class FakeCompute {
     // In proto3 JSON an empty map is the same as no map: a PATCH leaves such a field alone.
     const changes = patch ? Object.fromEntries(Object.entries(body).filter(([, v]) => !(v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0))) : body;
     const collection = path.replace(/\/[^/]+$/, '');
+    if (/urlMaps$/.test(collection)) {
+      const refused = this.urlMapRefusal({ ...(patch ? have : {}), ...changes });
+      if (refused) return refused;
+    }
     if (/backendServices$/.test(collection)) {
       const refused = this.backendServiceRefusal(collection, { ...(patch ? have : {}), ...changes });
       if (refused) return refused;
