@@ -24,7 +24,8 @@ export function infrastructureParameters(gateway: Gateway, provider: ModelProvid
     const supported = kinds.length > 0 ? kinds.map((k) => `${k.kind}.${k.group}`).join(', ') : 'none';
     return { ok: false, problem: `${field}: kind ${ref.kind}.${ref.group} is not one provider ${provider.name} reads (supported: ${supported})` };
   }
-  const object = lookup?.(ref, namespace, ref.name);
+  if (!lookup) return { ok: false, problem: `${field}: lbc is not watching ${ref.kind}.${ref.group} objects (is its CRD installed?)` };
+  const object = lookup(ref, namespace, ref.name);
   if (object === undefined) return { ok: false, problem: `${field}: ${ref.kind} ${namespace}/${ref.name} not found` };
   const parsed = provider.parseGatewayParameters?.(ref, object) ?? { ok: true as const, value: object };
   if (!parsed.ok) return { ok: false, problem: `${field}: ${ref.kind} ${namespace}/${ref.name}: ${parsed.errors.join('; ')}` };

@@ -49,6 +49,8 @@ describe('Gateway spec.infrastructure.parametersRef', () => {
 
   it('a referent that cannot be found in the Gateway namespace is InvalidParameters', () => {
     const r = build({ gateway: withParams({ ...LBC, name: 'missing' }), provider: readingProvider(), parameters: lookup });
+    const unwatched = build({ gateway: withParams({ ...LBC, name: 'good' }), provider: readingProvider() });
+    expect(unwatched.accepted).toMatchObject({ status: 'False', reason: 'InvalidParameters', message: 'spec.infrastructure.parametersRef: lbc is not watching LoadBalancerConfiguration.gateway.k8s.aws objects (is its CRD installed?)' });
     expect(r.spec).toBeUndefined();
     expect(r.accepted).toMatchObject({ status: 'False', reason: 'InvalidParameters', message: `spec.infrastructure.parametersRef: LoadBalancerConfiguration ${INFRA}/missing not found` });
   });
