@@ -5,19 +5,16 @@
 // configuration, builds the ALB with its scheme and tags, rebuilds when it changes, and
 // refuses (InvalidParameters) a field lbc does not implement or a configuration not found.
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/kube/gateway-api.js';
-import { AwsProvider } from '../../src/providers/aws/provider.js';
-import { awsOptionsSchema } from '../../src/providers/aws/options.js';
 import type { FakeAws } from '../providers/aws/fake-aws.js';
-import { fakeClients, FAST_RATE_LIMITS, fastSleep, seededFake } from '../providers/aws/support.js';
+import { seededFake } from '../providers/aws/support.js';
 import { createLbcGatewayClass, deleteGateways, installAlbcGatewayCrds, installGatewayApiCrds } from '../support/gateway-crds.js';
-import { E2E, eventually } from './harness.js';
+import { startAwsOnFake } from './aws-on-fake.js';
+import { type E2E, eventually } from './harness.js';
 
 const GROUP = 'gateway.networking.k8s.io';
 const LBC = { group: 'gateway.k8s.aws', version: 'v1', plural: 'loadbalancerconfigurations' };
-const AWS_OPTIONS = { region: 'us-east-1', vpcId: 'vpc-1', rateLimits: FAST_RATE_LIMITS, retry: { attempts: 3, minDelay: '1ms', maxDelay: '5ms' } };
 
 let e: E2E;
 let fake: FakeAws;
@@ -42,16 +39,7 @@ const createGateway = (name: string, config: string) =>
 
 beforeAll(async () => {
   fake = seededFake();
-  nock.enableNetConnect((host) => host.startsWith('127.0.0.1') || host.startsWith('localhost') || host.startsWith('[::1]'));
-  e = await E2E.start({
-    config: { providers: [{ name: 'aws', type: 'aws', options: AWS_OPTIONS }], defaultClass: 'lbc.dev/aws' },
-    factories: {
-      aws: (ctx) =>
-        new AwsProvider({ name: ctx.name, clusterName: ctx.clusterName, options: awsOptionsSchema.parse(AWS_OPTIONS), clients: fakeClients(), sleep: fastSleep, logger: { warn: () => undefined } }),
-    },
-    controller: { slowRetry: { baseMs: 300, maxMs: 1000 } },
-    noStart: true,
-  });
+  e = await startAwsOnFake();
   custom = e.cluster.kc.makeApiClient(CustomObjectsApi);
   // Both before the controller starts: it discovers the served kinds once.
   await installGatewayApiCrds(e.cluster.kc);
