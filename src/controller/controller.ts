@@ -18,6 +18,7 @@ import { companionApi, COMPANION_OF_ANNOTATION, Companions } from './companions.
 import { EligibleNodes } from './eligible-nodes.js';
 import { GarbageCollector, type SweepResult } from './garbage-collector.js';
 import { discoverGatewayApi } from '../kube/gateway-resources.js';
+import { discoverGatewayParameters, type GatewayParameterResource } from '../kube/gateway-parameter-resources.js';
 import { GATEWAY_GROUP } from '../kube/gateway-api.js';
 import { gatewayQueueKeyOf, gatewayReconcilerKey, GatewayWatch, isGatewayQueueKey } from './gateway-watch.js';
 import { MetalLbPools } from './metallb-pools.js';
@@ -424,9 +425,17 @@ export class Controller {
       return;
     }
     const watch = this.makeInformer;
+    const wanted = this.opts.providers.all.flatMap((p) => (p.capabilities.layers.includes('Gateway') ? (p.capabilities.gatewayParameters ?? []) : []));
+    let parameters: GatewayParameterResource[] = [];
+    try {
+      parameters = wanted.length > 0 ? await discoverGatewayParameters(this.opts.clients, wanted) : [];
+    } catch (e) {
+      this.log.warn(`cannot tell whether the Gateway parameters CRDs are installed, Gateways naming them are refused: ${e instanceof Error ? e.message : String(e)}`);
+    }
     this.gateway = new GatewayWatch({
       served,
       watch,
+      ...(parameters.length > 0 ? { parameters } : {}),
       env: this.env,
       statusWriter: new StatusWriter({ ...this.writes, custom: this.writes.custom ?? this.opts.clients.custom } as unknown as StatusClients, { inFlight: this.writesInFlight }),
       services: this.services.cache,

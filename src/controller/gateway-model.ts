@@ -26,6 +26,7 @@ import type { Gateway, ParentReference, ReferenceGrant } from '../kube/gateway-a
 import { attachRoute, type ListenerAttachment } from './gateway/attachment.js';
 import { GatewayBackends, type RefProblem } from './gateway/backend-refs.js';
 import { Accepted, condition, GatewayReason, ResolvedRefs, RouteReason } from './gateway/conditions.js';
+import { infrastructureParameters, type GatewayParameterLookup } from './gateway/infrastructure.js';
 import { buildListeners, type ListenerState } from './gateway/listeners.js';
 import { ReferenceGrants } from './gateway/reference-grants.js';
 import { routeEntries, routeKey, type GatewayRoutes, type RouteEntry } from './gateway/routes.js';
@@ -41,6 +42,8 @@ export interface GatewayModelInput<O extends ProviderOptions = ProviderOptions> 
   readonly referenceGrants: readonly ReferenceGrant[];
   /** For allowedRoutes.namespaces.from Selector. */
   readonly namespaces: readonly V1Namespace[];
+  /** Finds spec.infrastructure.parametersRef's object; absent: none can be found. */
+  readonly parameters?: GatewayParameterLookup;
 }
 
 /** One route's status entries for the parentRefs that name this Gateway. */
@@ -207,6 +210,8 @@ export function buildGatewayModel<O extends ProviderOptions>(input: GatewayModel
   const base = { listeners, attachedRoutes, routes, backends: [] as BackendDecision[], companions: [] as CompanionRequest[], probePods: [] as PodRef[] };
   const refuse = (reason: string, problem: string): GatewayModelResult<O> => ({ ...base, spec: undefined, problem, accepted: condition(Accepted, false, reason, problem, generation) });
   if (!provider.capabilities.layers.includes('Gateway')) return refuse(GatewayReason.Invalid, `provider ${provider.name} does not serve Gateways`);
+  const infra = infrastructureParameters(gateway, provider, input.parameters);
+  if (!infra.ok) return refuse(GatewayReason.InvalidParameters, infra.problem);
   const addresses = requestedAddresses(gateway, features);
   if ('problem' in addresses) return refuse(GatewayReason.UnsupportedAddress, addresses.problem);
   const parsed = provider.parseOptions ? provider.parseOptions(gateway.metadata?.annotations ?? {}, 'Gateway') : { ok: true as const, options: {} as O };
@@ -256,6 +261,7 @@ export function buildGatewayModel<O extends ProviderOptions>(input: GatewayModel
             ipFamilies: addresses.families,
             tags: ownershipTags(input.clusterName, ref),
             providerOptions: parsed.options,
+            ...(infra.parameters ? { parameters: infra.parameters } : {}),
           },
   };
 }

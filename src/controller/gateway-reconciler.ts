@@ -14,6 +14,7 @@ import { hasFinalizer, type GatewayApiResource, type WriteResult } from '../kube
 import { buildGatewayModel, gatewayRef, type GatewayModelResult, type RouteStatusUpdate } from './gateway-model.js';
 import { Accepted, condition, GatewayReason } from './gateway/conditions.js';
 import { gatewayClassStatus, isOurGatewayClass, providerOfGatewayClass } from './gateway/gateway-class.js';
+import type { GatewayParameterLookup } from './gateway/infrastructure.js';
 import { gatewaysOfRoute, servicesOfRoute, type GatewayRoutes } from './gateway/routes.js';
 import { planGatewayClassStatus, planGatewayStatus, planRouteParents, type ProgrammedState } from './gateway/status.js';
 import { LoadBalancerLifecycle } from './load-balancer-lifecycle.js';
@@ -63,6 +64,8 @@ export interface GatewayReconcilerDeps extends ReconcilerEnv {
   readonly endpointSlices: Pick<Cache<V1EndpointSlice>, 'byIndex'>;
   readonly secrets: Pick<Cache<V1Secret>, 'get'>;
   nodes(): readonly V1Node[];
+  /** The providers' Gateway parameters objects (spec.infrastructure.parametersRef); absent: none is watched, so none is found. */
+  readonly gatewayParameters?: GatewayParameterLookup;
   readonly fresh: OwnWrites<Gateway>;
   /** Routes as lbc's status writes returned them, by `Kind/ns/name`, until the caches catch up. */
   readonly freshRoutes: OwnWrites<AnyRoute>;
@@ -216,6 +219,7 @@ export class GatewayReconciler implements LoadBalancerReconciler {
       endpointSlices,
       secrets: [...secretKeys].flatMap((k) => deps.secrets.get(k) ?? []),
       nodes: deps.nodes(),
+      ...(deps.gatewayParameters ? { parameters: deps.gatewayParameters } : {}),
     };
   }
 

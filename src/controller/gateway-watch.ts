@@ -10,6 +10,8 @@ import type { Cache, IndexFunc, KubeObject } from '../kube/cache.js';
 import type { AnyRoute, Gateway, GatewayClass } from '../kube/gateway-api.js';
 import { Namespaces, type GatewayResourceType, type ServedGatewayApi } from '../kube/gateway-resources.js';
 import type { Informer } from '../kube/informer.js';
+import type { CustomObject } from '../kube/custom-resources.js';
+import type { GatewayParameterResource } from '../kube/gateway-parameter-resources.js';
 import type { GatewayApiResource } from '../kube/status.js';
 import type { ResourceType } from '../kube/resources.js';
 import { GATEWAY_BY_CLASS, GATEWAY_CLASS_KEY_PREFIX, gatewayByClass, GatewayReconciler, ROUTE_BY_GATEWAY, routeByGateway, type GatewayApiStatusWriter } from './gateway-reconciler.js';
@@ -29,6 +31,8 @@ export interface GatewayWatchDeps {
   readonly endpointSlices: Cache<V1EndpointSlice>;
   readonly secrets: Cache<V1Secret>;
   nodes(): readonly V1Node[];
+  /** The Gateway parameters kinds the providers read and the API server serves (kube/gateway-parameter-resources.ts). */
+  readonly parameters?: readonly GatewayParameterResource[];
   /** Queues a key while the controller runs. */
   enqueue(queueKey: string): void;
   /** The object behind queueKey is going away: stop its provider call. */
@@ -68,6 +72,7 @@ export class GatewayWatch {
     };
     const grants = served.referenceGrants ? deps.watch({ name: 'referencegrants', resource: served.referenceGrants, indexers: {} }) : undefined;
     const namespaces: Informer<V1Namespace> = deps.watch({ name: 'namespaces', resource: Namespaces, indexers: {} });
+    const parameters = (deps.parameters ?? []).map((p) => ({ kind: p.kind, informer: deps.watch({ name: p.plural, resource: p.resource, indexers: {} }) }));
     this.reconciler = new GatewayReconciler({
       ...deps.env,
       gateways: this.gateways.cache,
@@ -79,6 +84,12 @@ export class GatewayWatch {
       endpointSlices: deps.endpointSlices,
       secrets: deps.secrets,
       nodes: () => deps.nodes(),
+      ...(parameters.length > 0
+        ? {
+            gatewayParameters: (kind, namespace, name) =>
+              parameters.find((p) => p.kind.group === kind.group && p.kind.kind === kind.kind)?.informer.cache.get(`${namespace}/${name}`),
+          }
+        : {}),
       fresh: this.fresh,
       freshRoutes: this.freshRoutes,
       statusWriter: {
@@ -125,6 +136,16 @@ export class GatewayWatch {
       for (const gw of this.gateways.cache.list()) deps.enqueue(gatewayQueueKey(keyOf(gw)));
     };
     grants?.onAdd(everyGateway).onUpdate(everyGateway).onDelete(everyGateway);
+    // A parameters object is news to the Gateways of its namespace that name it.
+    for (const p of parameters) {
+      const changed = (o: CustomObject): void => {
+        for (const gw of this.gateways.cache.list()) {
+          const ref = gw.spec?.infrastructure?.parametersRef;
+          if (ref && ref.group === p.kind.group && ref.kind === p.kind.kind && ref.name === o.metadata?.name && gw.metadata?.namespace === o.metadata?.namespace) deps.enqueue(gatewayQueueKey(keyOf(gw)));
+        }
+      };
+      p.informer.onAdd(changed).onUpdate((_o, n) => changed(n)).onDelete(changed);
+    }
     namespaces.onUpdate((old, n) => {
       if (JSON.stringify(old.metadata?.labels ?? {}) !== JSON.stringify(n.metadata?.labels ?? {})) everyGateway();
     });

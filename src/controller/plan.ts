@@ -21,6 +21,7 @@ import { readsGkeReferences, type GkeReferences } from './gke-references.js';
 import { nameParamsField, type ClassParamsLookups } from './ingress/class-params.js';
 import type { AnyRoute, Gateway, GatewayClass, ReferenceGrant } from '../kube/gateway-api.js';
 import { buildGatewayModel, gatewayRef } from './gateway-model.js';
+import type { GatewayParameterLookup } from './gateway/infrastructure.js';
 import { isOurGatewayClass, providerOfGatewayClass } from './gateway/gateway-class.js';
 import { gatewaysOfRoute, routeEntries, type GatewayRoutes } from './gateway/routes.js';
 import type { RouteStatusUpdate } from './gateway-model.js';
@@ -69,6 +70,8 @@ export interface GatewayPlanInputs {
   readonly routes: GatewayRoutes;
   readonly referenceGrants: readonly ReferenceGrant[];
   readonly namespaces: readonly V1Namespace[];
+  /** The providers' Gateway parameters objects, as the reconciler reads them. */
+  readonly parameters?: GatewayParameterLookup;
 }
 
 export type PlanSubject =
@@ -358,6 +361,7 @@ class Planner {
         gateway: gw,
         routes,
         referenceGrants: g.referenceGrants,
+        ...(g.parameters ? { parameters: g.parameters } : {}),
         namespaces: g.namespaces,
         services: this.inputs.services.list(),
         endpointSlices: this.inputs.endpointSlices.list(),

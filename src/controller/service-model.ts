@@ -26,7 +26,7 @@ import type { ConditionInput } from '../kube/status.js';
 import type { Provider } from '../providers/types.js';
 
 /** What a builder needs of a provider: its name, what it can do, and its annotation parser. */
-export type ModelProvider<O extends ProviderOptions = ProviderOptions> = Pick<Provider<O>, 'name' | 'capabilities' | 'parseOptions' | 'actionServices' | 'backendProtocol' | 'secretNames'>;
+export type ModelProvider<O extends ProviderOptions = ProviderOptions> = Pick<Provider<O>, 'name' | 'capabilities' | 'parseOptions' | 'actionServices' | 'backendProtocol' | 'secretNames' | 'parseGatewayParameters'>;
 
 export interface ServiceModelInput<O extends ProviderOptions = ProviderOptions> {
   readonly service: V1Service;

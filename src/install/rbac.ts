@@ -60,6 +60,8 @@ export const CONTROLLER_PERMISSIONS: readonly Permission[] = [
   { apiGroup: 'networking.gke.io', resource: 'managedcertificates/status', verbs: ['patch'], scope: 'cluster', why: 'gce: the Google-managed certificate\'s state, as GKE writes it' },
   // aws-load-balancer-controller's TargetGroupBindings, where an aws provider is configured and the CRD is installed; patch: the elbv2.k8s.aws/resources finalizer.
   { apiGroup: 'elbv2.k8s.aws', resource: 'targetgroupbindings', verbs: ['list', 'watch', 'patch'], scope: 'cluster', why: 'aws: TargetGroupBinding informer; its finalizer' },
+  // aws-load-balancer-controller's Gateway parameters, where a provider reads them (aws) and the CRD is installed.
+  { apiGroup: 'gateway.k8s.aws', resource: 'loadbalancerconfigurations', verbs: ['list', 'watch'], scope: 'cluster', why: 'aws: LoadBalancerConfigurations named by Gateways (spec.infrastructure.parametersRef)' },
   { apiGroup: 'elbv2.k8s.aws', resource: 'targetgroupbindings/status', verbs: ['patch'], scope: 'cluster', why: 'aws: TargetGroupBinding status.observedGeneration' },
   // aws-load-balancer-controller's IngressClassParams, read as ALBC reads them, where an aws provider is configured and the CRD is installed.
   { apiGroup: 'elbv2.k8s.aws', resource: 'ingressclassparams', verbs: ['list', 'watch'], scope: 'cluster', why: 'aws: the IngressClassParams an IngressClass names' },

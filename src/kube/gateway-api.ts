@@ -94,6 +94,14 @@ export interface GatewayObjectSpec {
   gatewayClassName: string;
   listeners: GatewayListener[];
   addresses?: GatewaySpecAddress[];
+  infrastructure?: GatewayInfrastructure;
+}
+
+/** apis/v1 GatewayInfrastructure; parametersRef is a LocalParametersReference (the Gateway's namespace). */
+export interface GatewayInfrastructure {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  parametersRef?: { group: string; kind: string; name: string };
 }
 
 export interface ListenerStatus {

@@ -178,3 +178,16 @@ export type GatewayPort =
   | { readonly protocol: 'TCP' | 'UDP'; readonly port: number; readonly listener: string; readonly rules: readonly L4RouteRule[] };
 
 export type GatewayPortProtocol = GatewayPort['protocol'];
+
+/** A kind of parameters object a provider reads (Gateway infrastructure.parametersRef). */
+export interface GatewayParameterKind {
+  readonly group: string;
+  readonly kind: string;
+}
+
+/** A parameters object the builder found and the provider parsed; the provider reads `value` only. */
+export interface GatewayParameters extends GatewayParameterKind {
+  readonly name: string;
+  readonly namespace: string;
+  readonly value: unknown;
+}

@@ -3,7 +3,7 @@
 // object types or to any one cloud.
 import type { AllocationFacts } from './allocation.js';
 import type { TlsCertificate } from './certificate.js';
-import type { GatewayPort } from './gateway.js';
+import type { GatewayParameters, GatewayPort } from './gateway.js';
 import type { LbRef } from './ref.js';
 
 export type L4Protocol = 'TCP' | 'UDP';
@@ -277,6 +277,8 @@ export interface GatewaySpec<O extends ProviderOptions = ProviderOptions> extend
   readonly layer: 'Gateway';
   /** Sorted by port. */
   readonly ports: readonly GatewayPort[];
+  /** spec.infrastructure.parametersRef, found and parsed by the provider (parseGatewayParameters); absent when the Gateway names none. */
+  readonly parameters?: GatewayParameters;
 }
 
 export type LoadBalancerSpec<O extends ProviderOptions = ProviderOptions> = L4Spec<O> | L7Spec<O> | GatewaySpec<O>;

@@ -7,6 +7,7 @@ import type { BackendProtocol, LoadBalancerSpec, ProviderOptions, TargetType } f
 import type { LoadBalancerStatus } from '../model/status.js';
 import type { TargetBinding, TargetBindingRef, TargetBindingResult } from '../model/target-binding.js';
 import type { GatewayFeature } from '../model/gateway-features.js';
+import type { GatewayParameterKind } from '../model/gateway.js';
 import type { ModelError } from '../model/validation.js';
 
 /** One step a provider would take (plan) or took (ensure) against its API. */
@@ -93,6 +94,11 @@ export interface ProviderCapabilities {
    * these, and the Gateway builder refuses what is not here.
    */
   readonly gatewayFeatures?: readonly GatewayFeature[];
+  /**
+   * The parameters kinds a Gateway's spec.infrastructure.parametersRef may name for this
+   * provider; a Gateway naming any other is not Accepted (InvalidParameters). Absent: none.
+   */
+  readonly gatewayParameters?: readonly GatewayParameterKind[];
   /** Annotations the provider writes on the objects it serves (LoadBalancerStatus.annotations); removed when an object is released. */
   readonly objectAnnotations?: readonly string[];
   /**
@@ -162,6 +168,12 @@ export interface Provider<O extends ProviderOptions = ProviderOptions> {
    * reaches the provider in L7Spec.secrets. Pure. Absent: none.
    */
   secretNames?(annotations: Readonly<Record<string, string>>): readonly string[];
+  /**
+   * Validates a parameters object of a kind in capabilities.gatewayParameters (its whole
+   * object as the API server holds it) into what the provider reads from GatewaySpec.parameters.
+   * Pure. Errors name the field; the Gateway is then not Accepted (InvalidParameters).
+   */
+  parseGatewayParameters?(kind: GatewayParameterKind, object: unknown): { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly errors: readonly string[] };
   /**
    * The protocol the load balancer speaks to an Ingress backend, read from the backend
    * Service's own annotations (GKE: cloud.google.com/app-protocols) for the port the

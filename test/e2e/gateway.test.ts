@@ -115,4 +115,26 @@ describe('Gateway API', () => {
     expect(e.provider('mem').loadBalancers().some((l) => l.ref.kind === 'Gateway')).toBe(false);
     await eventually('route status cleared', async () => ((await route('web')).status?.parents ?? []).length === 0 || undefined);
   });
+
+  it('a Gateway whose infrastructure.parametersRef names a kind the provider does not read is Accepted=False InvalidParameters, with no load balancer (GatewayInfrastructure.ParametersRef)', async () => {
+    await custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: 'v1',
+      namespace: e.ns,
+      plural: 'gateways',
+      body: {
+        apiVersion: `${GROUP}/v1`,
+        kind: 'Gateway',
+        metadata: { name: 'params' },
+        spec: { gatewayClassName: className, infrastructure: { parametersRef: { group: 'example.com', kind: 'Params', name: 'p' } }, listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] },
+      },
+    });
+    const g = await eventually('Gateway refused', async () => {
+      const x = await gw('params');
+      return cond(x.status?.conditions, 'Accepted')?.status === 'False' ? x : undefined;
+    }, 20_000);
+    expect(cond(g.status?.conditions, 'Accepted')).toMatchObject({ reason: 'InvalidParameters' });
+    expect((g.status?.conditions ?? []).find((c) => c.type === 'Accepted')?.message).toContain('kind Params.example.com is not one provider mem reads (supported: none)');
+    expect(e.provider('mem').loadBalancers().some((l) => l.ref.kind === 'Gateway' && l.ref.name === 'params')).toBe(false);
+  });
 });

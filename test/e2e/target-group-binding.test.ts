@@ -6,19 +6,16 @@
 // target out before its finalizer goes. Against devcluster, or the cluster KUBECONFIG names.
 import { ApiextensionsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
-import nock from 'nock';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ObjectSerializer } from '../../src/kube/client-node.js';
-import { AwsProvider } from '../../src/providers/aws/provider.js';
-import { awsOptionsSchema } from '../../src/providers/aws/options.js';
 import type { FakeAws } from '../providers/aws/fake-aws.js';
-import { fakeClients, FAST_RATE_LIMITS, fastSleep, seededFake } from '../providers/aws/support.js';
-import { E2E, eventually } from './harness.js';
+import { seededFake } from '../providers/aws/support.js';
+import { startAwsOnFake } from './aws-on-fake.js';
+import { type E2E, eventually } from './harness.js';
 
 const CRD_FILE = new URL('../../../shared/crds/aws-load-balancer-controller-v3.5.0/elbv2.k8s.aws_targetgroupbindings.yaml', import.meta.url).pathname;
 const TGB = { group: 'elbv2.k8s.aws', version: 'v1beta1', plural: 'targetgroupbindings' };
-const AWS_OPTIONS = { region: 'us-east-1', vpcId: 'vpc-1', rateLimits: FAST_RATE_LIMITS, retry: { attempts: 3, minDelay: '1ms', maxDelay: '5ms' } };
 
 interface Tgb {
   metadata?: { name?: string; finalizers?: string[]; generation?: number; uid?: string };
@@ -73,17 +70,7 @@ async function slice(service: string, ips: readonly string[]): Promise<void> {
 
 beforeAll(async () => {
   fake = seededFake();
-  // ELBv2 and EC2 are the fake's; the test cluster is on loopback.
-  nock.enableNetConnect((host) => host.startsWith('127.0.0.1') || host.startsWith('localhost') || host.startsWith('[::1]'));
-  e = await E2E.start({
-    config: { providers: [{ name: 'aws', type: 'aws', options: AWS_OPTIONS }], defaultClass: 'lbc.dev/aws' },
-    factories: {
-      aws: (ctx) =>
-        new AwsProvider({ name: ctx.name, clusterName: ctx.clusterName, options: awsOptionsSchema.parse(AWS_OPTIONS), clients: fakeClients(), sleep: fastSleep, logger: { warn: () => undefined } }),
-    },
-    controller: { slowRetry: { baseMs: 300, maxMs: 1000 } },
-    noStart: true,
-  });
+  e = await startAwsOnFake();
   custom = e.cluster.kc.makeApiClient(CustomObjectsApi);
   await installCrd();
   fake.addSecurityGroup({ id: 'sg-0node', name: 'eks-cluster-sg', tags: { [clusterTag()]: 'owned' } });

@@ -5,16 +5,36 @@ import { ApiextensionsV1Api, type CustomObjectsApi, type KubeConfig, type V1Cust
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { ObjectSerializer } from '../../src/kube/client-node.js';
 
 const CRDS = new URL('../../../shared/crds/gateway-api-v1.4.0/experimental/', import.meta.url).pathname;
 const GROUP = 'gateway.networking.k8s.io';
 
 export async function installGatewayApiCrds(kc: KubeConfig, timeoutMs = 20_000): Promise<void> {
+  await installCrdFiles(
+    kc,
+    readdirSync(CRDS)
+      .filter((f) => f.startsWith(`${GROUP}_`))
+      .map((f) => join(CRDS, f)),
+    timeoutMs,
+  );
+}
+
+/** aws-load-balancer-controller v3.5's Gateway parameters CRDs (gateway.k8s.aws), as its users install them. */
+export async function installAlbcGatewayCrds(kc: KubeConfig, timeoutMs = 20_000): Promise<void> {
+  await installCrdFiles(kc, readdirSync(ALBC_GATEWAY_CRDS).map((f) => join(ALBC_GATEWAY_CRDS, f)), timeoutMs);
+}
+
+const ALBC_GATEWAY_CRDS = new URL('../../../shared/crds/aws-load-balancer-controller-v3.5.0/gateway/', import.meta.url).pathname;
+
+async function installCrdFiles(kc: KubeConfig, files: readonly string[], timeoutMs: number): Promise<void> {
   const ext = kc.makeApiClient(ApiextensionsV1Api);
-  const crds = readdirSync(CRDS)
-    .filter((f) => f.startsWith(`${GROUP}_`))
-    .flatMap((f) => parseAllDocuments(readFileSync(join(CRDS, f), 'utf8')).map((d) => d.toJSON() as V1CustomResourceDefinition))
-    .filter((d) => d.kind === 'CustomResourceDefinition');
+  const crds = files
+    .flatMap((f) => parseAllDocuments(readFileSync(f, 'utf8')).map((d) => d.toJSON() as { kind?: string }))
+    .filter((d) => d.kind === 'CustomResourceDefinition')
+    // The typed client sends its model's fields: the files' JSON names (x-kubernetes-int-or-string)
+    // must become the model's first, or kube-apiserver refuses the schema (as target-group-binding.test.ts found).
+    .map((d) => ObjectSerializer.deserialize(d, 'V1CustomResourceDefinition', '') as V1CustomResourceDefinition);
   for (const crd of crds) {
     await ext.createCustomResourceDefinition({ body: crd }).catch((err: { code?: number }) => {
       // Another suite (or an earlier run on a real cluster) installed it already.

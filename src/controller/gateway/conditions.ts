@@ -36,6 +36,7 @@ export const GatewayReason = {
   Programmed: 'Programmed',
   AddressNotAssigned: 'AddressNotAssigned',
   AddressNotUsable: 'AddressNotUsable',
+  InvalidParameters: 'InvalidParameters',
 } as const;
 
 export const RouteReason = {

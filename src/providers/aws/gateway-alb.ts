@@ -18,11 +18,11 @@
 // ALBC buildInferredTLSCertARNs), or, for a listener without one, its routes' hostnames.
 // The certificateRefs Secrets are not uploaded, as for an Ingress's spec.tls, and a warning says so.
 //
-// Configuration: ALBC reads LoadBalancerConfiguration (spec.infrastructure.parametersRef),
-// which lbc does not read yet; until then the Gateway's own alb.ingress.kubernetes.io/
-// load-balancer annotations (scheme, subnets, security groups, attributes, tags,
-// certificate-arn, ssl-policy, target type, health checks) apply, and the Ingress-only ones
-// are refused.
+// Configuration: the Gateway's own alb.ingress.kubernetes.io/ load-balancer annotations
+// (scheme, subnets, security groups, attributes, tags, certificate-arn, ssl-policy, target
+// type, health checks) apply, the Ingress-only ones are refused, and the fields lbc reads of
+// a LoadBalancerConfiguration named by spec.infrastructure.parametersRef replace them
+// (load-balancer-configuration.ts, through plan.ts optionsOf).
 import type { GatewayFeature } from '../../model/gateway-features.js';
 import type { GatewayPort, HttpGatewayListener } from '../../model/gateway.js';
 import type { GatewaySpec, LoadBalancerSpec } from '../../model/spec.js';

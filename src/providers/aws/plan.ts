@@ -20,6 +20,7 @@ import { TAG_OIDC_CLIENTS } from './authentication.js';
 import { listIssuedCertificates } from './certificates.js';
 import { needsCertificateDiscovery, synthesize, type DesiredState, type SynthesisInput } from './desired.js';
 import { needsGatewayCertificateDiscovery, synthesizeGatewayAlb } from './gateway-alb.js';
+import { LOAD_BALANCER_CONFIGURATION, withLoadBalancerConfiguration, type LoadBalancerConfigurationOptions } from './load-balancer-configuration.js';
 import { describeTags, type Inventory } from './inventory.js';
 import { describeListeners, diffListeners, type ActualListener } from './listener.js';
 import { deleteLoadBalancerStep, describeLoadBalancers, diffLoadBalancer, findByName, loadAttributes, type ActualLoadBalancer } from './load-balancer.js';
@@ -111,7 +112,11 @@ function isAwsOptions(o: unknown): o is AwsLbOptions {
 
 /** A spec built without this provider's parser (a test, a tool) gets the annotation defaults. */
 export function optionsOf(spec: LoadBalancerSpec): AwsLbOptions {
-  return isAwsOptions(spec.providerOptions) ? spec.providerOptions : defaultAwsOptions(spec.ref.kind);
+  const options = isAwsOptions(spec.providerOptions) ? spec.providerOptions : defaultAwsOptions(spec.ref.kind);
+  const params = spec.layer === 'Gateway' ? spec.parameters : undefined;
+  return params && params.group === LOAD_BALANCER_CONFIGURATION.group && params.kind === LOAD_BALANCER_CONFIGURATION.kind
+    ? withLoadBalancerConfiguration(options, params.value as LoadBalancerConfigurationOptions)
+    : options;
 }
 
 function checkSpec(spec: LoadBalancerSpec, env: PlanEnv, options: AwsLbOptions): void {

@@ -34,6 +34,8 @@ import { ALB_GATEWAY_FEATURES } from './gateway-alb.js';
 import { describeOwnedSecurityGroups } from './security-group.js';
 import { refFromTags } from './tags.js';
 import { discoverVpc, instanceMetadata, type InstanceMetadata } from './vpc.js';
+import { LOAD_BALANCER_CONFIGURATION, parseLoadBalancerConfiguration } from './load-balancer-configuration.js';
+import type { GatewayParameterKind } from '../../model/gateway.js';
 
 export interface AwsProviderInit {
   readonly name?: string;
@@ -58,6 +60,7 @@ export class AwsProvider implements Provider<AwsLbOptions> {
   readonly capabilities: ProviderCapabilities = {
     layers: ['L4', 'L7', 'Gateway'],
     gatewayFeatures: ALB_GATEWAY_FEATURES,
+    gatewayParameters: [LOAD_BALANCER_CONFIGURATION],
     targetTypes: ['instance', 'ip'],
     annotationPrefixes: [SERVICE_PREFIX, INGRESS_PREFIX],
     annotationScopes: ingressAnnotationScopes,
@@ -100,6 +103,11 @@ export class AwsProvider implements Provider<AwsLbOptions> {
 
   parseOptions(annotations: Readonly<Record<string, string>>, kind: LbKind): OptionsParseResult<AwsLbOptions> {
     return parseAwsOptions(annotations, kind);
+  }
+
+  parseGatewayParameters(_kind: GatewayParameterKind, object: unknown): { ok: true; value: unknown } | { ok: false; errors: readonly string[] } {
+    // capabilities.gatewayParameters lists LoadBalancerConfiguration alone, so the builder hands over nothing else.
+    return parseLoadBalancerConfiguration(object);
   }
 
   secretNames(annotations: Readonly<Record<string, string>>): readonly string[] {

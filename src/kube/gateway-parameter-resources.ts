@@ -1,0 +1,60 @@
+// The kinds a provider may read from a Gateway's spec.infrastructure.parametersRef
+// (ProviderCapabilities.gatewayParameters) as lbc lists and watches them, and which of them
+// the API server serves. A kind whose CRD is not installed is not watched; a Gateway naming
+// it is then refused (InvalidParameters), never served without it.
+import type { KubeClients } from './client.js';
+import { asCustomObject, listCustomObjects, type CustomObject } from './custom-resources.js';
+import type { ResourceType } from './resources.js';
+
+/** model/gateway.ts GatewayParameterKind, by shape: kube/ stands below the model. */
+interface GatewayParameterKind {
+  readonly group: string;
+  readonly kind: string;
+}
+
+export interface GatewayParameterResource {
+  readonly kind: GatewayParameterKind;
+  readonly version: string;
+  readonly plural: string;
+  readonly resource: ResourceType<CustomObject>;
+}
+
+// Literal paths, as resources.ts's: test/install/code-permissions.ts reads them to derive RBAC.
+const LoadBalancerConfigurationType: ResourceType<CustomObject> = {
+  kind: 'LoadBalancerConfiguration',
+  apiVersion: 'gateway.k8s.aws/v1',
+  namespaced: true,
+  path: '/apis/gateway.k8s.aws/v1/loadbalancerconfigurations',
+  list: listCustomObjects('/apis/gateway.k8s.aws/v1/loadbalancerconfigurations'),
+  decode: asCustomObject,
+};
+
+/** aws-load-balancer-controller v3.5's LoadBalancerConfiguration; v1 is its storage version (config/crd/gateway). */
+export const LoadBalancerConfigurations: GatewayParameterResource = {
+  kind: { group: 'gateway.k8s.aws', kind: 'LoadBalancerConfiguration' },
+  version: 'v1',
+  plural: 'loadbalancerconfigurations',
+  resource: LoadBalancerConfigurationType,
+};
+
+const KNOWN: readonly GatewayParameterResource[] = [LoadBalancerConfigurations];
+
+const notFound = (e: unknown): boolean => (e as { code?: unknown }).code === 404;
+
+/** Of the kinds the configured providers read, those lbc knows and the API server serves (listing one object: 404 means no CRD). */
+export async function discoverGatewayParameters(clients: Pick<KubeClients, 'custom'>, wanted: readonly GatewayParameterKind[]): Promise<GatewayParameterResource[]> {
+  const known = KNOWN.filter((r) => wanted.some((k) => k.group === r.kind.group && k.kind === r.kind.kind));
+  const served = await Promise.all(
+    known.map(async (r) => {
+      try {
+        // rbac: list gateway.k8s.aws/loadbalancerconfigurations
+        await clients.custom.listClusterCustomObject({ group: r.kind.group, version: r.version, plural: r.plural, limit: 1 });
+        return r;
+      } catch (e) {
+        if (notFound(e)) return undefined;
+        throw e;
+      }
+    }),
+  );
+  return served.filter((r): r is GatewayParameterResource => r !== undefined);
+}

@@ -1,0 +1,104 @@
+// aws-load-balancer-controller's LoadBalancerConfiguration (gateway.k8s.aws/v1beta1,
+// ../shared/crds/aws-load-balancer-controller-v3.5.0/gateway; docs/guide/gateway/
+// loadbalancerconfig.md), named by a Gateway's spec.infrastructure.parametersRef, → the
+// AwsLbOptions fields it sets. lbc implements the fields that map onto what an ALB Gateway
+// already builds; every other field set is refused by name (the Gateway is then
+// Accepted=False, InvalidParameters), never dropped. The values replace what the Gateway's
+// alb.ingress.kubernetes.io/ annotations say (attributes and tags merge, its keys winning):
+// ALBC reads no annotations on a Gateway, so its users' configuration is the one that counts.
+//
+// Not read from a GatewayClass's parametersRef yet (ALBC merges both, mergingMode
+// prefer-gateway-class by default): a class names its lbc provider there. mergingMode is
+// therefore accepted and has no effect, as ALBC documents it for a Gateway's configuration
+// ("only honored for the configuration attached to the GatewayClass").
+import type { GatewayParameterKind } from '../../model/gateway.js';
+import type { AwsLbOptions } from './annotations.js';
+
+export const LOAD_BALANCER_CONFIGURATION: GatewayParameterKind = { group: 'gateway.k8s.aws', kind: 'LoadBalancerConfiguration' };
+
+/** The options a LoadBalancerConfiguration sets; absent fields leave the annotations' (or defaults') values. */
+export type LoadBalancerConfigurationOptions = Partial<
+  Pick<AwsLbOptions, 'scheme' | 'ipAddressType' | 'name' | 'subnets' | 'securityGroups' | 'loadBalancerAttributes' | 'tags' | 'manageBackendSecurityGroupRules'>
+>;
+
+const IMPLEMENTED = new Set(['mergingMode', 'scheme', 'ipAddressType', 'loadBalancerName', 'loadBalancerSubnets', 'securityGroups', 'loadBalancerAttributes', 'tags', 'manageBackendSecurityGroupRules']);
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const stringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '');
+
+export function parseLoadBalancerConfiguration(object: unknown): { ok: true; value: LoadBalancerConfigurationOptions } | { ok: false; errors: string[] } {
+  const spec = isRecord(object) ? (object.spec ?? {}) : undefined;
+  if (!isRecord(spec)) return { ok: false, errors: ['spec: not an object'] };
+  const errors: string[] = [];
+  const out: { -readonly [K in keyof LoadBalancerConfigurationOptions]: LoadBalancerConfigurationOptions[K] } = {};
+  for (const field of Object.keys(spec).sort()) {
+    if (!IMPLEMENTED.has(field)) errors.push(`spec.${field}: not implemented by lbc`);
+  }
+  const { scheme, ipAddressType, loadBalancerName, loadBalancerSubnets, securityGroups, loadBalancerAttributes, tags, manageBackendSecurityGroupRules, mergingMode } = spec;
+  if (mergingMode !== undefined && mergingMode !== 'prefer-gateway' && mergingMode !== 'prefer-gateway-class') errors.push(`spec.mergingMode: ${String(mergingMode)} is not prefer-gateway or prefer-gateway-class`);
+  if (scheme !== undefined) {
+    if (scheme === 'internal' || scheme === 'internet-facing') out.scheme = scheme;
+    else errors.push(`spec.scheme: ${String(scheme)} is not internal or internet-facing`);
+  }
+  if (ipAddressType !== undefined) {
+    if (ipAddressType === 'ipv4' || ipAddressType === 'dualstack') out.ipAddressType = ipAddressType;
+    else errors.push(`spec.ipAddressType: ${String(ipAddressType)} is not ipv4 or dualstack (dualstack-without-public-ipv4 is not implemented by lbc)`);
+  }
+  if (loadBalancerName !== undefined) {
+    // ELBv2 CreateLoadBalancer Name: at most 32 alphanumerics or hyphens, not starting or ending with a hyphen.
+    if (typeof loadBalancerName === 'string' && /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/.test(loadBalancerName)) out.name = loadBalancerName;
+    else errors.push(`spec.loadBalancerName: ${String(loadBalancerName)} is not 1-32 letters, digits or hyphens (not at either end)`);
+  }
+  if (loadBalancerSubnets !== undefined) {
+    const subnets = Array.isArray(loadBalancerSubnets) ? loadBalancerSubnets : [];
+    if (!Array.isArray(loadBalancerSubnets)) errors.push('spec.loadBalancerSubnets: not a list');
+    const ids: string[] = [];
+    for (const [i, s] of subnets.entries()) {
+      if (!isRecord(s) || typeof s.identifier !== 'string' || s.identifier === '') {
+        errors.push(`spec.loadBalancerSubnets[${i}].identifier: a subnet ID or Name tag is required`);
+        continue;
+      }
+      for (const f of Object.keys(s).filter((k) => k !== 'identifier').sort()) errors.push(`spec.loadBalancerSubnets[${i}].${f}: not implemented by lbc`);
+      ids.push(s.identifier);
+    }
+    if (ids.length > 0) out.subnets = ids;
+  }
+  if (securityGroups !== undefined) {
+    if (stringList(securityGroups)) out.securityGroups = securityGroups;
+    else errors.push('spec.securityGroups: not a list of security group IDs or Name tags');
+  }
+  if (loadBalancerAttributes !== undefined) {
+    const list = Array.isArray(loadBalancerAttributes) ? loadBalancerAttributes : undefined;
+    const attrs: Record<string, string> = {};
+    for (const [i, a] of (list ?? []).entries()) {
+      if (isRecord(a) && typeof a.key === 'string' && a.key !== '' && typeof a.value === 'string') attrs[a.key] = a.value;
+      else errors.push(`spec.loadBalancerAttributes[${i}]: needs a key and a string value`);
+    }
+    if (!list) errors.push('spec.loadBalancerAttributes: not a list of {key, value}');
+    out.loadBalancerAttributes = attrs;
+  }
+  if (tags !== undefined) {
+    if (!isRecord(tags) || !Object.values(tags).every((v) => typeof v === 'string')) errors.push('spec.tags: not a map of strings');
+    else {
+      // As the tags annotation (annotations.ts TAG_KEY): lbc's ownership tags and AWS's own are not the user's to set.
+      const reserved = Object.keys(tags).filter((k) => k.startsWith('lbc.dev/') || k.startsWith('aws:') || k.length > 128);
+      if (reserved.length > 0) errors.push(`spec.tags: ${reserved.join(', ')}: keys are at most 128 characters, outside the reserved lbc.dev/ and aws: prefixes`);
+      else out.tags = tags as Record<string, string>;
+    }
+  }
+  if (manageBackendSecurityGroupRules !== undefined) {
+    if (typeof manageBackendSecurityGroupRules === 'boolean') out.manageBackendSecurityGroupRules = manageBackendSecurityGroupRules;
+    else errors.push('spec.manageBackendSecurityGroupRules: not a boolean');
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: out };
+}
+
+/** A Gateway's options with its LoadBalancerConfiguration's fields in place of the annotations'. */
+export function withLoadBalancerConfiguration(options: AwsLbOptions, configuration: LoadBalancerConfigurationOptions): AwsLbOptions {
+  return {
+    ...options,
+    ...configuration,
+    ...(configuration.loadBalancerAttributes ? { loadBalancerAttributes: { ...options.loadBalancerAttributes, ...configuration.loadBalancerAttributes } } : {}),
+    ...(configuration.tags ? { tags: { ...options.tags, ...configuration.tags } } : {}),
+  };
+}

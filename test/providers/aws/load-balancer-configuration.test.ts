@@ -1,0 +1,100 @@
+// ALBC's LoadBalancerConfiguration (gateway.k8s.aws/v1beta1; aws-load-balancer-controller
+// v3.5 docs/guide/gateway/loadbalancerconfig.md) named by a Gateway's
+// spec.infrastructure.parametersRef: what the aws provider reads of it, what it refuses by
+// field name, and the requests an ALB Gateway configured by it makes against the fake.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseLoadBalancerConfiguration, LOAD_BALANCER_CONFIGURATION } from '../../../src/providers/aws/load-balancer-configuration.js';
+import type { GatewaySpec } from '../../../src/model/spec.js';
+import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
+import type { FakeAws } from './fake-aws.js';
+import { gatewaySpec } from './gateway-support.js';
+import { provider, seededFake } from './support.js';
+
+const lbc = (spec: Record<string, unknown>): unknown => ({ apiVersion: 'gateway.k8s.aws/v1beta1', kind: 'LoadBalancerConfiguration', metadata: { name: 'cfg', namespace: 'shop' }, spec });
+
+describe('parseLoadBalancerConfiguration', () => {
+  it('reads scheme, ipAddressType, loadBalancerName, subnet identifiers, security groups, attributes, tags and manageBackendSecurityGroupRules', () => {
+    expect(
+      parseLoadBalancerConfiguration(
+        lbc({
+          mergingMode: 'prefer-gateway',
+          scheme: 'internal',
+          ipAddressType: 'dualstack',
+          loadBalancerName: 'shop-edge',
+          loadBalancerSubnets: [{ identifier: 'subnet-0a1' }, { identifier: 'subnet-0b1' }],
+          securityGroups: ['sg-1'],
+          loadBalancerAttributes: [{ key: 'idle_timeout.timeout_seconds', value: '120' }],
+          tags: { team: 'shop' },
+          manageBackendSecurityGroupRules: false,
+        }),
+      ),
+    ).toEqual({
+      ok: true,
+      value: {
+        scheme: 'internal',
+        ipAddressType: 'dualstack',
+        name: 'shop-edge',
+        subnets: ['subnet-0a1', 'subnet-0b1'],
+        securityGroups: ['sg-1'],
+        loadBalancerAttributes: { 'idle_timeout.timeout_seconds': '120' },
+        tags: { team: 'shop' },
+        manageBackendSecurityGroupRules: false,
+      },
+    });
+  });
+
+  it('refuses every field lbc does not implement by name, never drops it', () => {
+    const r = parseLoadBalancerConfiguration(
+      lbc({ scheme: 'internal', listenerConfigurations: [{ protocolPort: 'HTTPS:443', defaultCertificate: 'arn:aws:acm:x' }], wafV2: { webACL: 'arn' }, loadBalancerSubnets: [{ identifier: 'subnet-1', eipAllocation: 'eipalloc-1' }] }),
+    );
+    expect(r).toEqual({
+      ok: false,
+      errors: ['spec.listenerConfigurations: not implemented by lbc', 'spec.wafV2: not implemented by lbc', 'spec.loadBalancerSubnets[0].eipAllocation: not implemented by lbc'],
+    });
+  });
+
+  it('refuses malformed values with the field and what is expected', () => {
+    const r = parseLoadBalancerConfiguration(lbc({ scheme: 'public', ipAddressType: 'dualstack-without-public-ipv4', loadBalancerName: '-bad-', tags: { 'lbc.dev/owner-uid': 'x' }, loadBalancerAttributes: [{ key: 'a' }] }));
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.errors).toEqual([
+      'spec.scheme: public is not internal or internet-facing',
+      'spec.ipAddressType: dualstack-without-public-ipv4 is not ipv4 or dualstack (dualstack-without-public-ipv4 is not implemented by lbc)',
+      'spec.loadBalancerName: -bad- is not 1-32 letters, digits or hyphens (not at either end)',
+      'spec.loadBalancerAttributes[0]: needs a key and a string value',
+      'spec.tags: lbc.dev/owner-uid: keys are at most 128 characters, outside the reserved lbc.dev/ and aws: prefixes',
+    ]);
+  });
+});
+
+describe('an ALB Gateway configured by a LoadBalancerConfiguration', () => {
+  let fake: FakeAws;
+  beforeEach(() => {
+    fake = seededFake();
+  });
+  afterEach(() => fake.uninstall());
+
+  const configured = (spec: Record<string, unknown>): GatewaySpec<AwsLbOptions> => {
+    const parsed = parseLoadBalancerConfiguration(lbc(spec));
+    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+    return { ...gatewaySpec(), parameters: { ...LOAD_BALANCER_CONFIGURATION, namespace: 'shop', name: 'cfg', value: parsed.value } };
+  };
+
+  it('its scheme, name, subnets, attributes and tags replace the annotations (internet-facing in the Gateway options)', async () => {
+    await provider().ensure(
+      configured({ scheme: 'internal', loadBalancerName: 'shop-edge', loadBalancerSubnets: [{ identifier: 'subnet-0a1' }, { identifier: 'subnet-0b1' }], loadBalancerAttributes: [{ key: 'idle_timeout.timeout_seconds', value: '120' }], tags: { team: 'shop' } }),
+    );
+    expect(fake.last('CreateLoadBalancer')?.params).toMatchObject({ Name: 'shop-edge', Type: 'application', Scheme: 'internal', });
+    expect(Object.entries(fake.last('CreateLoadBalancer')?.params ?? {}).filter(([k]) => k.startsWith('Subnet')).map(([, v]) => v)).toEqual(['subnet-0a1', 'subnet-0b1']);
+    const lbArn = [...fake.lbs.keys()][0] ?? '';
+    expect(fake.tags.get(lbArn)).toMatchObject({ team: 'shop', 'lbc.dev/owner-uid': 'uid-gw-1' });
+    expect(fake.all('ModifyLoadBalancerAttributes').map((r) => r.params)).toEqual([expect.objectContaining({ 'Attributes.member.1.Key': 'idle_timeout.timeout_seconds', 'Attributes.member.1.Value': '120' })]);
+  });
+
+  it('an ensure again with the same configuration writes nothing', async () => {
+    const spec = configured({ scheme: 'internal', tags: { team: 'shop' } });
+    await provider().ensure(spec);
+    const before = fake.writes().length;
+    await provider().ensure(spec);
+    expect(fake.writes().slice(before).map((r) => r.action)).toEqual([]);
+  });
+});
