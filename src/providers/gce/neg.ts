@@ -178,6 +178,8 @@ export function desiredNegs(
       // other Ingresses (l7-firewall.ts): a numeric targetPort is every pod's port, and
       // the NEG is already in the one aggregated list each ensure makes, so no endpoint
       // list is needed. The endpoints still carry their port, so it routes nothing.
+      // GCE cannot change it, and a NEG in use cannot be replaced: a numeric targetPort
+      // changed under an existing NEG leaves the old port recorded until the NEG is made anew.
       ...(typeof set.port === 'number' ? { defaultPort: set.port } : {}),
       ...(opts.subnetwork !== undefined ? { subnetwork: opts.subnetwork } : {}),
       endpoints: (byZone.get(zone) ?? []).map((t) => ({ instance: t.nodeName, ipAddress: t.ip, port: t.port })),
