@@ -6,8 +6,10 @@
 // port, plus each NEG port and BackendConfig health-check port; lbc opens exactly the ports
 // of its own L7 load balancers: the one being ensured from its spec, every other one from
 // what lbc recorded of it in the cloud (the named port each of its backend services
-// addresses, and its health checks' ports), so no list of Ingresses is needed and a
-// crash after any write converges at the next ensure or delete of any of them.
+// addresses, its health checks' ports, and the defaultPort of the NEGs its backend
+// services name: their pods' port, which ingress-gce opens as the NEG's target port from
+// the Services it lists, pkg/firewalls; neg.ts observeNegs), so no list of Ingresses is
+// needed and a crash after any write converges at the next ensure or delete of any of them.
 //
 // Who made the rule decides what lbc does with it:
 // - lbc (its description names lbc's cluster): lbc's alone; set to exactly the union,

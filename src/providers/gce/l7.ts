@@ -62,7 +62,7 @@ export async function observeBackends(
   prefix: string,
   clusterName: string,
   uid: string,
-): Promise<{ services: Observed<BackendService>[]; checks: Observed<HealthCheck>[]; otherPorts: number[] }> {
+): Promise<{ services: Observed<BackendService>[]; checks: Observed<HealthCheck>[]; otherPorts: number[]; otherNegs: Required<Key>[] }> {
   const { compute, signal } = ctx;
   const filter = `name eq ${prefix}.*`;
   const [services, checks] = await Promise.all([
@@ -75,7 +75,9 @@ export async function observeBackends(
   const mine = <R>(rs: Observed<R>[]): Observed<R>[] => rs.filter((r) => r.ownership === 'ours' || r.ownership === 'foreign');
   const others = <R>(rs: Observed<R>[]): R[] => rs.filter((r) => r.ownership === 'sibling').map((r) => r.resource);
   const [s, c] = [classified(services), classified(checks)];
-  return { services: mine(s), checks: mine(c), otherPorts: recordedPorts(others(s), others(c)) };
+  // Their NEG backends record no port here (no named port, USE_SERVING_PORT checks): the
+  // NEGs themselves do (observeNegs).
+  return { services: mine(s), checks: mine(c), otherPorts: recordedPorts(others(s), others(c)), otherNegs: others(s).flatMap((bs) => negsOf(bs.backends)) };
 }
 
 export function backendPrefix(names: L7Names): string {
@@ -151,7 +153,7 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     o.staticIpName !== undefined ? globalAddressKind.get(call, { name: o.staticIpName }) : Promise.resolve(undefined),
   ]);
   const wantNegs = [...negs.values()].flat();
-  const haveNegs = await observeNegs(call, wantNegs.map((n) => n.key), clusterName);
+  const { have: haveNegs, otherPorts: otherNegPorts } = await observeNegs(call, wantNegs.map((n) => n.key), clusterName, backends.otherNegs);
 
   const redirectLink = link.global('urlMaps', names.redirectUrlMap);
   const proxyOnRedirect = httpProxies.some((p) => sameLink(p.resource.urlMap, redirectLink));
@@ -238,7 +240,7 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
   const tags = await pc.tags.tagsFor(call, targetSets, endpointNodes);
   const firewallSteps = l7FirewallSteps(pc, {
     rule: firewalls.find((f) => f.key.name === l7FirewallKey(pc).name),
-    ports: [...new Set([...ports, ...hcPorts, ...endpointPorts, ...backends.otherPorts])],
+    ports: [...new Set([...ports, ...hcPorts, ...endpointPorts, ...backends.otherPorts, ...otherNegPorts])],
     tags,
   });
 

@@ -174,6 +174,13 @@ export function desiredNegs(
       description,
       networkEndpointType: 'GCE_VM_IP_PORT',
       network: opts.network,
+      // The record of the pods' port that the cluster's L7 firewall rule reads for the
+      // other Ingresses (l7-firewall.ts): a numeric targetPort is every pod's port, and
+      // the NEG is already in the one aggregated list each ensure makes, so no endpoint
+      // list is needed. The endpoints still carry their port, so it routes nothing.
+      // GCE cannot change it, and a NEG in use cannot be replaced: a numeric targetPort
+      // changed under an existing NEG leaves the old port recorded until the NEG is made anew.
+      ...(typeof set.port === 'number' ? { defaultPort: set.port } : {}),
       ...(opts.subnetwork !== undefined ? { subnetwork: opts.subnetwork } : {}),
       endpoints: (byZone.get(zone) ?? []).map((t) => ({ instance: t.nodeName, ipAddress: t.ip, port: t.port })),
     },
@@ -203,16 +210,39 @@ async function listNegs(ctx: CallContext, names: readonly string[]): Promise<Net
   return scoped.flatMap(([, list]) => list.networkEndpointGroups ?? []).filter((n) => unique.includes(n.name ?? '') && nameOf(n.zone).startsWith(`${compute.region}-`));
 }
 
-/** Each desired NEG as it exists now: one aggregated list, then the endpoints of each (GCE keeps them apart). */
-export async function observeNegs(ctx: CallContext, keys: readonly Required<Key>[], clusterName: string): Promise<Observed<NetworkEndpointGroup>[]> {
-  const wanted = new Set(keys.map((k) => `${k.zone}/${k.name}`));
-  const found = (await listNegs(ctx, keys.map((k) => k.name))).filter((n) => wanted.has(`${nameOf(n.zone)}/${n.name ?? ''}`));
-  return Promise.all(
-    found.map(async (n) => {
-      const key = { name: n.name ?? '', zone: nameOf(n.zone) };
-      return { key, resource: { ...n, endpoints: await listEndpoints(ctx, key) }, ownership: ownershipOf(n.description, clusterName) };
-    }),
-  );
+/**
+ * Each desired NEG as it exists now, and the pods' ports of `others` (the NEGs lbc's other
+ * Ingresses' backend services name): one aggregated list for both, then the endpoints of
+ * each desired one (GCE keeps them apart). An other NEG gives its port by its defaultPort;
+ * only one without (made before lbc recorded it, or on a named targetPort whose pods may
+ * differ) has its endpoints listed.
+ */
+export async function observeNegs(
+  ctx: CallContext,
+  keys: readonly Required<Key>[],
+  clusterName: string,
+  others: readonly Required<Key>[] = [],
+): Promise<{ have: Observed<NetworkEndpointGroup>[]; otherPorts: number[] }> {
+  const id = (k: { zone?: string | null; name?: string | null }): string => `${nameOf(k.zone)}/${k.name ?? ''}`;
+  const wanted = new Set(keys.map(id));
+  const other = new Set(others.map(id).filter((k) => !wanted.has(k)));
+  const listed = await listNegs(ctx, [...keys, ...others].map((k) => k.name));
+  const [have, otherPorts] = await Promise.all([
+    Promise.all(
+      listed
+        .filter((n) => wanted.has(id(n)))
+        .map(async (n) => {
+          const key = { name: n.name ?? '', zone: nameOf(n.zone) };
+          return { key, resource: { ...n, endpoints: await listEndpoints(ctx, key) }, ownership: ownershipOf(n.description, clusterName) };
+        }),
+    ),
+    Promise.all(
+      listed
+        .filter((n) => other.has(id(n)))
+        .map(async (n) => (n.defaultPort != null ? [n.defaultPort] : (await listEndpoints(ctx, { name: n.name ?? '', zone: nameOf(n.zone) })).map((e) => e.port ?? 0))),
+    ),
+  ]);
+  return { have, otherPorts: [...new Set(otherPorts.flat())].filter((p) => p > 0) };
 }
 
 /**

@@ -22,7 +22,7 @@ import { observe, orderSteps, synthesize, type RunState, type Step } from './kin
 import { l4Candidates, planL4, sharedHealthCheckCleanup, type LbPlan } from './l4.js';
 import { backendPrefix, l7Candidates, l7NamesFor, negCleanup, observeBackends, planL7 } from './l7.js';
 import { l7FirewallKey, l7FirewallSteps } from './l7-firewall.js';
-import { negsOf } from './neg.js';
+import { negsOf, observeNegs } from './neg.js';
 import { instanceGroupName, l4Names } from './names.js';
 import { sslCertificateKind, observeSslCertificates } from './ssl-certificate.js';
 import { targetHttpProxyKind, targetHttpsProxyKind } from './target-proxy.js';
@@ -84,6 +84,8 @@ export async function planDelete(pc: PlanContext, ref: LbRef): Promise<LbPlan> {
       observeBackends(call, backendPrefix(names), clusterName, ref.uid),
       observeInstanceGroups(call, instanceGroupName(pc.identity.clusterId), clusterName, { members: false }),
     ]);
+    // The pods' ports of the other Ingresses' NEGs: no call when none is on NEGs.
+    const { otherPorts: otherNegPorts } = await observeNegs(call, [], clusterName, backends.otherNegs);
     steps.push(
       ...synthesize({ ...common, kind: globalAddressKind, have: addresses }),
       ...synthesize({ ...common, kind: globalForwardingRuleKind, have: rules }),
@@ -92,7 +94,7 @@ export async function planDelete(pc: PlanContext, ref: LbRef): Promise<LbPlan> {
       ...synthesize({ ...common, kind: urlMapKind, have: urlMaps }),
       ...synthesize({ ...common, kind: fwKind, have: firewalls.filter((f) => f.key.name === names.legacyFirewall) }),
       // The cluster's rule keeps the ports of lbc's other Ingresses, and goes with the last.
-      ...l7FirewallSteps(pc, { rule: firewalls.find((f) => f.key.name === l7FirewallKey(pc).name), ports: backends.otherPorts, tags: options.nodeTags, deleting: true }),
+      ...l7FirewallSteps(pc, { rule: firewalls.find((f) => f.key.name === l7FirewallKey(pc).name), ports: [...new Set([...backends.otherPorts, ...otherNegPorts])], tags: options.nodeTags, deleting: true }),
       ...synthesize({ ...common, kind: sslCertificateKind, have: certs }),
       ...synthesize({ ...common, kind: globalBackendServiceKind, have: backends.services }),
       ...synthesize({ ...common, kind: globalHealthCheckKind, have: backends.checks }),

@@ -657,6 +657,13 @@ export class FakeCompute {
       // GCE's default type; a zonal NEG lives in one network.
       resource.networkEndpointType ??= 'GCE_VM_IP_PORT';
       if (resource.network === undefined) return this.invalidField('resource.network', '', 'A zonal network endpoint group needs a network.');
+      // The API reference (NetworkEndpointGroup.defaultPort): not for these types, whose endpoints have no port.
+      if (resource.defaultPort != null && ['GCE_VM_IP', 'SERVERLESS', 'PRIVATE_SERVICE_CONNECT'].includes(String(resource.networkEndpointType))) {
+        return this.invalidField('resource.defaultPort', String(resource.defaultPort), `Default port cannot be set for network endpoint groups of type ${String(resource.networkEndpointType)}.`);
+      }
+      if (resource.defaultPort != null && !(Number.isInteger(resource.defaultPort) && Number(resource.defaultPort) >= 1 && Number(resource.defaultPort) <= 65535)) {
+        return this.invalidField('resource.defaultPort', String(resource.defaultPort), 'Port must be between 1 and 65535.');
+      }
       resource.size = 0;
       this.endpoints.set(path, new Map());
     }

@@ -179,3 +179,112 @@ describe('nodeA', () => {
     expect([nodeA.zone, nodeB.zone]).toEqual([ZA, ZB]);
   });
 });
+
+describe("the cluster's L7 firewall rule keeps every Ingress's NEG pod ports", () => {
+  const RULE = `global/firewalls/k8s-fw-l7--${CLUSTER_ID}`;
+  /** An Ingress on NEGs alone: its one backend Service's pods on `podPort`, its targetPort as declared. */
+  const negIngress = (name: string, uid: string, service: string, targetPort: number | string, podPort: number) => {
+    const base = l7Neg([pod('10.4.0.5', nodeA, podPort), pod('10.4.1.7', nodeB, podPort)]);
+    const web = base.targetSets.find((t) => t.type === 'ip');
+    if (web?.type !== 'ip') throw new Error('l7Neg has an ip target set');
+    const set = { ...web, name: `shop/${service}:80`, port: targetPort, backend: { namespace: 'shop', service, port: 80 } };
+    return {
+      ...base,
+      ref: { kind: 'Ingress' as const, namespace: 'shop', name, uid },
+      rules: [{ path: '/', pathType: 'Prefix' as const, targetSet: set.name, source: `shop/${name}` }],
+      defaultBackend: set.name,
+      targetSets: [set],
+    };
+  };
+  /** A on shop/web, its pods and targetPort 8080; B on shop/admin, its pods on 9090 and the targetPort given. */
+  const twoIngresses = (bTargetPort: number | string) => {
+    const h = harness();
+    seedVpcNativeNodes(h.fake);
+    return {
+      h,
+      a: negIngress('a', '1a1a1a1a-0000-4000-8000-00000000000a', 'web', 8080, 8080),
+      b: negIngress('b', '2b2b2b2b-0000-4000-8000-00000000000b', 'admin', bTargetPort, 9090),
+    };
+  };
+  const ports = (h: ReturnType<typeof harness>) => (h.fake.get(RULE)?.allowed as { ports: string[] }[] | undefined)?.[0]?.ports;
+  const endpointLists = (h: ReturnType<typeof harness>, neg: string) => h.fake.log.filter((c) => c.rpc === 'NetworkEndpointGroups.ListNetworkEndpoints' && c.path.includes(neg)).length;
+
+  // ingress-gce opens every NEG's target port in its L7 rule (pkg/firewalls, fed by the
+  // translator's endpoint ports of all Ingresses): ensuring one Ingress must not drop another's.
+  it('ensure A, B, A again, delete A: both pod ports after each ensure, B’s after the delete (B on a named targetPort: its endpoints are read)', async () => {
+    const { h, a, b } = twoIngresses('http');
+    await h.provider.ensure(a);
+    expect(ports(h)).toEqual(['8080']);
+    await h.provider.ensure(b);
+    expect(ports(h)).toEqual(['8080', '9090']);
+    h.fake.clearLog();
+    await h.provider.ensure(a);
+    expect(ports(h)).toEqual(['8080', '9090']);
+    // B's NEGs record no port (its pods may differ): their endpoints, one list per zone.
+    expect(endpointLists(h, negName(CLUSTER_ID, 'shop', 'admin', 80))).toBe(2);
+    await h.provider.delete(a.ref);
+    expect(ports(h)).toEqual(['9090']);
+    expect(h.fake.violations).toEqual([]);
+  });
+
+  it("a numeric targetPort is the NEG's defaultPort: the other Ingresses read it from the one NEG list, none of its endpoints", async () => {
+    const { h, a, b } = twoIngresses(9090);
+    await h.provider.ensure(a);
+    await h.provider.ensure(b);
+    const adminNeg = negName(CLUSTER_ID, 'shop', 'admin', 80);
+    expect(h.fake.get(negPath(ZA, adminNeg))?.defaultPort).toBe(9090);
+    h.fake.clearLog();
+    await h.provider.ensure(a);
+    expect(ports(h)).toEqual(['8080', '9090']);
+    expect(endpointLists(h, adminNeg)).toBe(0);
+    expect(h.fake.log.filter((c) => c.rpc === 'NetworkEndpointGroups.AggregatedList')).toHaveLength(1);
+    h.fake.clearLog();
+    await h.provider.delete(a.ref);
+    expect(ports(h)).toEqual(['9090']);
+    expect(endpointLists(h, adminNeg)).toBe(0);
+  });
+
+  it("B's create and delete, crashed after each write and followed by A's ensure, leave the rule with exactly the pod ports of the Ingresses there are", async () => {
+    const { h, a, b } = twoIngresses(9090);
+    await h.provider.ensure(a);
+    const alone = h.fake.paths();
+    h.fake.clearLog();
+    await h.provider.ensure(b);
+    const both = h.fake.paths();
+    const createWrites = h.fake.writes().length;
+    await h.provider.delete(b.ref);
+    expect(createWrites).toBeGreaterThan(5);
+    for (let n = 0; n < createWrites; n++) {
+      h.fake.crashAfterWrites(n);
+      await expect(h.provider.ensure(b)).rejects.toThrow();
+      h.fake.healed();
+      // A, ensured while B is half made, neither fails nor keeps B from converging.
+      await h.provider.ensure(a);
+      await h.provider.ensure(b);
+      expect(h.fake.paths(), `after a crash following write ${n}`).toEqual(both);
+      expect(ports(h), `after a crash following write ${n}`).toEqual(['8080', '9090']);
+      await h.provider.ensure(a);
+      expect(ports(h), `A ensured after a crash following write ${n}`).toEqual(['8080', '9090']);
+      h.fake.crashAfterWrites(n % 4);
+      await expect(h.provider.delete(b.ref)).rejects.toThrow();
+      h.fake.healed();
+      await h.provider.ensure(a);
+      await h.provider.delete(b.ref);
+      expect(h.fake.paths(), `delete after a crash following write ${n}`).toEqual(alone);
+      expect(ports(h), `delete after a crash following write ${n}`).toEqual(['8080']);
+    }
+    expect(h.fake.violations).toEqual([]);
+  }, 300_000);
+
+  it('GCE refuses a defaultPort on a GCE_VM_IP NEG, whose endpoints have no port', async () => {
+    const h = harness();
+    const { compute } = h.provider as unknown as { compute: Compute };
+    const insert = compute.write('networkEndpointGroups.insert', 'neg-ip', undefined, (o) =>
+      compute.networkEndpointGroups.insert(
+        { project: PROJECT, zone: ZA, networkEndpointGroupResource: { name: 'neg-ip', networkEndpointType: 'GCE_VM_IP', network: `${V1}/global/networks/default`, defaultPort: 80 } },
+        o,
+      ),
+    );
+    expect(await rejection(insert)).toMatchObject({ message: expect.stringContaining("Invalid value for field 'resource.defaultPort'") });
+  });
+});
