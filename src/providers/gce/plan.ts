@@ -19,10 +19,10 @@ import { globalForwardingRuleKind, regionalForwardingRuleKind } from './forwardi
 import { globalHealthCheckKind, regionalHealthCheckKind } from './health-check.js';
 import { deleteUnusedInstanceGroups, observeInstanceGroups } from './instance-group.js';
 import { observe, orderSteps, synthesize, type RunState, type Step } from './kind.js';
-import { l4Candidates, planL4, sharedHealthCheckCleanup, type LbPlan } from './l4.js';
+import { l4Candidates, l4NegNameOf, planL4, sharedHealthCheckCleanup, type LbPlan } from './l4.js';
 import { backendPrefix, l7Candidates, l7NamesFor, negCleanup, observeBackends, planL7 } from './l7.js';
 import { l7FirewallKey, l7FirewallSteps } from './l7-firewall.js';
-import { negsOf } from './neg.js';
+import { negsOf, observeNegsNamed, vmIpNegKind } from './neg.js';
 import { instanceGroupName, l4Names } from './names.js';
 import { sslCertificateKind, observeSslCertificates } from './ssl-certificate.js';
 import { targetHttpProxyKind, targetHttpsProxyKind } from './target-proxy.js';
@@ -53,18 +53,21 @@ export async function planDelete(pc: PlanContext, ref: LbRef): Promise<LbPlan> {
   if (ref.kind === 'Service') {
     const names = l4Names(ref.uid, pc.identity.clusterId);
     const cand = l4Candidates(names);
-    const [addresses, rules, services, checks, firewalls, groups] = await Promise.all([
+    const [addresses, rules, services, checks, firewalls, groups, negs] = await Promise.all([
       observe(regionalAddressKind, call, cand.addresses, clusterName, ref.uid),
       observe(regionalForwardingRuleKind, call, cand.forwardingRules, clusterName, ref.uid),
       observe(regionalBackendServiceKind, call, cand.backendServices, clusterName, ref.uid),
       observe(regionalHealthCheckKind, call, cand.healthChecks, clusterName, ref.uid),
       observe(fwKind, call, cand.firewalls, clusterName, ref.uid),
       observeInstanceGroups(call, names.instanceGroup, clusterName, { members: false }),
+      // ILB subsetting's NEGs, whether or not the option is still on.
+      observeNegsNamed(call, l4NegNameOf(pc, ref), clusterName, ref.uid),
     ]);
     steps.push(
       ...synthesize({ ...common, kind: regionalAddressKind, have: addresses }),
       ...synthesize({ ...common, kind: regionalForwardingRuleKind, have: rules }),
       ...synthesize({ ...common, kind: regionalBackendServiceKind, have: services }),
+      ...synthesize({ ...common, kind: vmIpNegKind, have: negs }),
       ...synthesize({ ...common, kind: regionalHealthCheckKind, have: checks }),
       ...synthesize({ ...common, kind: fwKind, have: firewalls }),
       ...sharedHealthCheckCleanup(pc, names, checks, firewalls),
