@@ -239,13 +239,14 @@ export async function deleteUnusedNegs(ctx: CallContext, keys: readonly Required
 // the instance's primary address. Unlike the Ingress NEGs above these belong to one
 // Service (its owned description), so they go with it.
 
-/** Every zone's NEG of one name, with their endpoints and ownership by this LB's uid. */
-export async function observeNegsNamed(ctx: CallContext, name: string, clusterName: string, uid: string): Promise<Observed<NetworkEndpointGroup>[]> {
+/** Every zone's NEG of one name, with their endpoints (unless a delete needs none) and ownership by this LB's uid. */
+export async function observeNegsNamed(ctx: CallContext, name: string, clusterName: string, uid: string, opts: { readonly endpoints: boolean } = { endpoints: true }): Promise<Observed<NetworkEndpointGroup>[]> {
   const found = await listNegs(ctx, [name]);
   return Promise.all(
     found.map(async (n) => {
       const key = { name, zone: nameOf(n.zone) };
-      return { key, resource: { ...n, endpoints: await listEndpoints(ctx, key) }, ownership: ownershipOf(n.description, clusterName, uid) };
+      const endpoints = opts.endpoints ? await listEndpoints(ctx, key) : [];
+      return { key, resource: { ...n, endpoints }, ownership: ownershipOf(n.description, clusterName, uid) };
     }),
   );
 }

@@ -53,16 +53,18 @@ export async function planDelete(pc: PlanContext, ref: LbRef): Promise<LbPlan> {
   if (ref.kind === 'Service') {
     const names = l4Names(ref.uid, pc.identity.clusterId);
     const cand = l4Candidates(names);
-    const [addresses, rules, services, checks, firewalls, groups, negs] = await Promise.all([
+    const [addresses, rules, services, checks, firewalls, groups] = await Promise.all([
       observe(regionalAddressKind, call, cand.addresses, clusterName, ref.uid),
       observe(regionalForwardingRuleKind, call, cand.forwardingRules, clusterName, ref.uid),
       observe(regionalBackendServiceKind, call, cand.backendServices, clusterName, ref.uid),
       observe(regionalHealthCheckKind, call, cand.healthChecks, clusterName, ref.uid),
       observe(fwKind, call, cand.firewalls, clusterName, ref.uid),
       observeInstanceGroups(call, names.instanceGroup, clusterName, { members: false }),
-      // ILB subsetting's NEGs, whether or not the option is still on.
-      observeNegsNamed(call, l4NegNameOf(pc, ref), clusterName, ref.uid),
     ]);
+    // ILB subsetting's NEGs: where the option is on (a crash may have left NEGs no backend
+    // service names yet), or a backend service still names some (it was on).
+    const namesNegs = services.some((s) => s.ownership === 'ours' && negsOf(s.resource.backends).length > 0);
+    const negs = options.ilbSubsetting || namesNegs ? await observeNegsNamed(call, l4NegNameOf(pc, ref), clusterName, ref.uid, { endpoints: false }) : [];
     steps.push(
       ...synthesize({ ...common, kind: regionalAddressKind, have: addresses }),
       ...synthesize({ ...common, kind: regionalForwardingRuleKind, have: rules }),
