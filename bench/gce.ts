@@ -100,6 +100,7 @@ export async function benchGce(): Promise<void> {
   }
   await benchDualStack(nodes, Z);
   await benchNegIngress(nodes, Z);
+  await benchIlbSubsetting(nodes, Z);
 }
 
 /**
@@ -176,6 +177,47 @@ async function benchNegIngress(nodes: readonly NodeTarget[], Z: number): Promise
     // forwarding rule, HTTP proxy, URL map, backend service, health check, firewall, address; then each zone's NEG.
     const del = await measure(() => provider.delete(ref));
     row('delete', del, { reads: NEG_INGRESS_KINDS, writes: 7 + Z, waits: 7 + Z });
+    console.log(`  mutating calls on the no-op ensure: ${noop.writes}; resources left after delete: ${fake.paths().filter((p) => !p.includes('/instances/')).length}; fake protocol violations: ${fake.violations.length}`);
+  } finally {
+    await done();
+  }
+}
+
+/**
+ * An internal Service with ilbSubsetting: GCE_VM_IP NEGs, one per zone, holding 25 of the
+ * 30 nodes. Minimums as above, with the NEGs (one aggregated list, then each NEG's
+ * endpoints) in place of the instance groups; a node of the subset leaving is one detach
+ * and, as the subset is refilled, one attach; deletion reads no endpoints, but the
+ * cluster's instance groups as well as the NEGs (the Service may have used the groups
+ * before the option was turned on).
+ */
+async function benchIlbSubsetting(nodes: readonly NodeTarget[], Z: number): Promise<void> {
+  const { fake, provider, done } = harness(
+    { clusterId: 'bench1', nodeTags: ['gke-bench-node'], subnetwork: 'nodes', ilbSubsetting: true },
+    { project: PROJECT, token: TOKEN, clusterName: CLUSTER, pendingOperations: true },
+  );
+  seedVpcNativeNodes(fake, nodes, PROJECT);
+  const internal = (targets: readonly NodeTarget[]): L4Spec<GceLbOptions> => ({ ...spec(0, targets), providerOptions: { ...spec(0, targets).providerOptions, scheme: 'Internal' } });
+  const measure = async (fn: () => Promise<unknown>): Promise<Count> => {
+    fake.clearLog();
+    await fn();
+    return count(fake.log);
+  };
+  try {
+    console.log(`gce provider: the same for one internal TCP Service with ilbSubsetting (GCE_VM_IP NEGs, ${nodes.length} nodes in ${Z} zones)`);
+    // address, node health check, 2 firewalls, per zone a NEG and one attach, backend service, forwarding rule.
+    const createWrites = 1 + 1 + 2 + 2 * Z + 1 + 1;
+    const create = await measure(() => provider.ensure(internal(nodes)));
+    row('create', create, { reads: L4_KINDS + 1, writes: createWrites, waits: createWrites });
+    const inSubset = fake.paths().filter((p) => p.includes('/networkEndpointGroups/')).flatMap((p) => fake.endpointsOf(p))[0]?.split(' ')[0] ?? '';
+    const fewer = nodes.filter((n) => n.name !== inSubset);
+    const change = await measure(() => provider.ensure(internal(fewer)));
+    row('node change (a subset node leaves)', change, { reads: L4_KINDS + Z, writes: 2, waits: 2 });
+    const noop = await measure(() => provider.ensure(internal(fewer)));
+    row('no-op ensure (resync, restart)', noop, { reads: L4_KINDS + Z, writes: 0, waits: 0 });
+    // forwarding rule, backend service, each zone's NEG, firewall, address; the node check and its firewall.
+    const del = await measure(() => provider.delete(internal(fewer).ref));
+    row('delete (last in the cluster)', del, { reads: L4_KINDS + 1, writes: 4 + Z + 2, waits: 4 + Z + 2 });
     console.log(`  mutating calls on the no-op ensure: ${noop.writes}; resources left after delete: ${fake.paths().filter((p) => !p.includes('/instances/')).length}; fake protocol violations: ${fake.violations.length}`);
   } finally {
     await done();

@@ -16,6 +16,12 @@
 // address GCE takes from the subnet's internal or external IPv6 range, and IPv6 firewall
 // rules of their own (a GCE firewall rule holds one family). A dual-stack Service reports
 // both addresses, in the order of its ipFamilies.
+//
+// With the provider option ilbSubsetting (GKE's --enable-l4-ilb-subsetting), an internal
+// LB's backend service sends to GCE_VM_IP NEGs of its own, one per zone, holding the subset
+// of nodes GKE's L4 ILB controller would pick (ilb-subset.ts), instead of the cluster's
+// instance groups, which it leaves alone; as upstream, its backends balance by CONNECTION
+// (ingress-gce pkg/backends/neg_linker.go getBackendsForNEGs: GCE_VM_IP NEGs get CONNECTION).
 import type { HealthCheck as SpecHealthCheck, L4Protocol, L4Spec } from '../../model/spec.js';
 import { normalizeIp } from '../../model/ip.js';
 import type { LoadBalancerStatus } from '../../model/status.js';
@@ -28,9 +34,12 @@ import { firewallKind, L4_HEALTH_CHECK_RANGES, L4_IPV6_HEALTH_CHECK_RANGES, port
 import { regionalForwardingRuleKind, ruleAddress, type ForwardingRule } from './forwarding-rule.js';
 import { healthCheckBody, L4_SHARED_TIMING, NODE_HEALTH_CHECK_PATH, NODE_HEALTH_CHECK_PORT, regionalHealthCheckKind, timingOf, type HealthCheck } from './health-check.js';
 import { instanceGroupKind, observeInstanceGroups, type InstanceGroup } from './instance-group.js';
+import type { NetworkEndpointGroup } from './neg.js';
 import { capturingAddress, observe, synthesize, type Desired, type Key, type Observed, type RunState, type Step } from './kind.js';
-import { sameLink, zonalLink } from './links.js';
-import { ipv6Name, l4Names, type L4Names } from './names.js';
+import { nameOf, sameLink, zonalLink } from './links.js';
+import { ILB_SUBSET_CLUSTER, ILB_SUBSET_LOCAL, subsetPerZone } from './ilb-subset.js';
+import { ipv6Name, l4Names, l4NegName, type L4Names } from './names.js';
+import { negLink, negsOf, observeNegsNamed, vmIpNeg, vmIpNegKind } from './neg.js';
 import { instanceLink, instancesByZone } from './nodes.js';
 import { ownedDescription, ownershipLabels, ownershipOf, sharedDescription } from './ownership.js';
 
@@ -109,15 +118,18 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
     if (!internal && o.networkTier === 'STANDARD') throw invalid(pc, 'IPv6 external load balancers are Premium tier only; this Service asks for the Standard network tier');
   }
 
+  const subsetting = internal && options.ilbSubsetting;
   const cand = l4Candidates(names);
   const fwKind = firewallKind(networkProjectOf(options));
+  const negName = l4NegNameOf(pc, ref);
   const [addresses, forwardingRules, backendServices, healthChecks, firewalls, groups, reserved] = await Promise.all([
     observe(regionalAddressKind, call, cand.addresses, clusterName, ref.uid),
     observe(regionalForwardingRuleKind, call, cand.forwardingRules, clusterName, ref.uid),
     observe(regionalBackendServiceKind, call, cand.backendServices, clusterName, ref.uid),
     observe(regionalHealthCheckKind, call, cand.healthChecks, clusterName, ref.uid),
     observe(fwKind, call, cand.firewalls, clusterName, ref.uid),
-    observeInstanceGroups(call, names.instanceGroup, clusterName),
+    // The cluster's groups are no business of a subsetting LB: it neither fills nor empties them.
+    subsetting ? Promise.resolve([]) : observeInstanceGroups(call, names.instanceGroup, clusterName),
     requested !== undefined ? regionalAddressByIp(call, requested) : Promise.resolve(undefined),
   ]);
 
@@ -171,6 +183,10 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
   else if (own && !addressChanges) planned.ip = own.address ?? undefined;
   else if (keepIp !== undefined) planned.ip = keepIp;
 
+  // NEGs are read when they are wanted or a backend service still names some (subsetting was on).
+  const usedNegs = backendServices.some((b) => b.ownership === 'ours' && negsOf(b.resource.backends).length > 0);
+  const negs = subsetting || usedNegs ? await observeNegsNamed(call, negName, clusterName, ref.uid) : [];
+
   // ---- instance groups --------------------------------------------------------------
   const byZone = instancesByZone(spec.targetSets, options.project, options.region);
   const wantGroups = igDesired(names.instanceGroup, byZone.zones, groups, clusterName, pc.identity.clusterId, []);
@@ -196,6 +212,26 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
       });
   const wantHc: Desired<HealthCheck>[] = [{ key: { name: hcName }, shared: sharedHc, body: () => hcBody }];
   const hcLink = link.regional('healthChecks', hcName);
+
+  // ---- GCE_VM_IP NEGs (ILB subsetting) ----------------------------------------------------
+  // A NEG endpoint names its instance without a project: one of another project cannot be one.
+  const foreign = subsetting ? [...byZone.zones.values()].flat().find((i) => i.project !== options.project) : undefined;
+  if (foreign) throw invalid(pc, `ILB subsetting puts nodes in NEGs of project ${options.project}; node ${foreign.name} is in project ${foreign.project}`);
+  const current = new Map(negs.filter((n) => n.ownership === 'ours').map((n) => [n.key.zone ?? '', (n.resource.endpoints ?? []).map((e) => nameOf(e.instance))]));
+  const subset = subsetting
+    ? subsetPerZone(
+        new Map([...byZone.zones].map(([zone, instances]) => [zone, instances.map((i) => i.name)])),
+        // Cluster's node check means any node may answer (kube-proxy forwards); Local's, only some.
+        sharedHc ? ILB_SUBSET_CLUSTER : ILB_SUBSET_LOCAL,
+        `${ref.name}/${ref.namespace}`,
+        current,
+      )
+    : new Map<string, string[]>();
+  const negOpts = { description: ownedDescription(clusterName, ref), network: networkUrl(options), subnetwork: subnet };
+  const wantNegs: Desired<NetworkEndpointGroup>[] = [...subset].map(([zone, instances]) => ({ key: { name: negName, zone }, body: () => vmIpNeg(negOpts, instances) }));
+  const backends = subsetting
+    ? [...subset.keys()].sort().map((zone) => ({ group: negLink(options.project, { name: negName, zone }), balancingMode: 'CONNECTION' }))
+    : groupLinks.map((group) => ({ group, balancingMode: 'CONNECTION' }));
 
   // ---- firewalls ------------------------------------------------------------------------
   const tags = await pc.tags.tagsFor(call, spec.targetSets);
@@ -250,7 +286,7 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
       protocol: p,
       loadBalancingScheme: internal ? 'INTERNAL' : 'EXTERNAL',
       healthChecks: [hcLink],
-      backends: groupLinks.map((group) => ({ group, balancingMode: 'CONNECTION' })),
+      backends,
       sessionAffinity: spec.sessionAffinity.type === 'ClientIP' ? 'CLIENT_IP' : 'NONE',
     }),
   }));
@@ -299,7 +335,9 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
     ...addressSteps,
     ...synthesize({ ...common, kind: regionalHealthCheckKind, want: wantHc, have: healthChecks }),
     ...synthesize({ ...common, kind: fwKind, want: wantFirewalls, have: firewalls.filter((f) => f.key.name !== ipv6TrafficName) }),
-    ...synthesize({ ...common, kind: instanceGroupKind, want: wantGroups, have: groups }),
+    ...synthesize({ ...common, kind: instanceGroupKind, want: subsetting ? [] : wantGroups, have: groups }),
+    // A NEG the backend service stops naming goes after it moved on (cleanup, dependents first).
+    ...synthesize({ ...common, kind: vmIpNegKind, want: wantNegs, have: negs }),
     ...synthesize({ ...common, kind: regionalBackendServiceKind, want: wantServices, have: backendServices }),
     ...capturingIpv6(
       synthesize({ ...common, kind: regionalForwardingRuleKind, want: wantRules, have: forwardingRules, leftovers: 'teardown' }),
@@ -322,6 +360,11 @@ export async function planL4(pc: PlanContext, spec: L4Spec<GceLbOptions>, o: Gce
       }),
     }),
   };
+}
+
+/** The name of an internal L4 LB's GCE_VM_IP NEGs: GKE's, from the kube-system UID when configured. */
+export function l4NegNameOf(pc: PlanContext, ref: { readonly namespace: string; readonly name: string }): string {
+  return l4NegName(pc.options.kubeSystemUid ?? pc.identity.clusterId, ref.namespace, ref.name);
 }
 
 /** Makes the step that (re)creates the IPv6 forwarding rule record the address GCE gave it. */

@@ -195,3 +195,17 @@ export function negName(clusterUid: string, namespace: string, service: string, 
   const hash = createHash('sha256').update([uid, namespace, service, portStr].join(';')).digest('hex').slice(0, 8);
   return `k8s1-${uid}-${ns}-${name}-${p}-${hash}`;
 }
+
+/** maximumL4CombinedLength in ingress-gce's l4_namer.go: 63 - "k8s2" - four hyphens - uid8 - hash8. */
+const MAX_L4_COMBINED = 39;
+
+/**
+ * ingress-gce pkg/utils/namer/l4_namer.go L4Backend: `k8s2-<uid8>-<namespace>-<name>-<hash8>`,
+ * uid8 the content hash of the kube-system UID and hash8 that of `uid8;namespace;name`
+ * (getClusterSuffix). GKE's L4 ILB controller gives this name to the Service's GCE_VM_IP
+ * NEG in every zone (and to its backend service, which lbc names as cloud-provider-gcp does).
+ */
+export function l4NegName(kubeSystemUid: string, namespace: string, service: string): string {
+  const uid = contentHash(kubeSystemUid, 8);
+  return ['k8s2', uid, trimFieldsEvenly(MAX_L4_COMBINED, namespace, service).join('-'), contentHash([uid, namespace, service].join(';'), 8)].join('-');
+}

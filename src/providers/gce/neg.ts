@@ -261,3 +261,61 @@ export async function deleteUnusedNegs(ctx: CallContext, keys: readonly Required
     }
   }
 }
+
+// ---- GCE_VM_IP NEGs of internal L4 load balancers (ILB subsetting) -------------------
+// GKE's L4 ILB controller with ILB subsetting gives an internal LoadBalancer Service one
+// GCE_VM_IP NEG per zone (ingress-gce pkg/l4lb, pkg/neg), all named l4NegName, whose
+// endpoints are instances: a GCE_VM_IP endpoint takes no port, and without an IP GCE uses
+// the instance's primary address. Unlike the Ingress NEGs above these belong to one
+// Service (its owned description), so they go with it.
+
+/** Every zone's NEG of one name, with their endpoints (unless a delete needs none) and ownership by this LB's uid. */
+export async function observeNegsNamed(ctx: CallContext, name: string, clusterName: string, uid: string, opts: { readonly endpoints: boolean } = { endpoints: true }): Promise<Observed<NetworkEndpointGroup>[]> {
+  const found = await listNegs(ctx, [name]);
+  return Promise.all(
+    found.map(async (n) => {
+      const key = { name, zone: nameOf(n.zone) };
+      const endpoints = opts.endpoints ? await listEndpoints(ctx, key) : [];
+      return { key, resource: { ...n, endpoints }, ownership: ownershipOf(n.description, clusterName, uid) };
+    }),
+  );
+}
+
+/** One zone's GCE_VM_IP NEG holding these instances. */
+export function vmIpNeg(opts: { readonly description: string; readonly network: string; readonly subnetwork: string | undefined }, instances: readonly string[]): NetworkEndpointGroup {
+  return {
+    description: opts.description,
+    networkEndpointType: 'GCE_VM_IP',
+    network: opts.network,
+    ...(opts.subnetwork !== undefined ? { subnetwork: opts.subnetwork } : {}),
+    endpoints: [...instances].sort().map((instance) => ({ instance })),
+  };
+}
+
+/**
+ * A GCE_VM_IP endpoint is its instance: GCE fills in the primary address of one attached
+ * without it, so endpoints are told apart by instance alone, and one is detached as GCE
+ * lists it.
+ */
+function instanceDiff(want: NetworkEndpointGroup, have: NetworkEndpointGroup): { attach: NetworkEndpoint[]; detach: NetworkEndpoint[] } {
+  const w = new Map((want.endpoints ?? []).map((e) => [nameOf(e.instance), e]));
+  const h = new Map((have.endpoints ?? []).map((e) => [nameOf(e.instance), e]));
+  return {
+    attach: [...w].filter(([k]) => !h.has(k)).map(([, e]) => e),
+    detach: [...h].filter(([k]) => !w.has(k)).map(([, e]) => e),
+  };
+}
+
+export const vmIpNegKind: Kind<NetworkEndpointGroup> = {
+  ...negKind,
+  diff: (want, have): Diff => {
+    const replace = immutableDiff(want, have);
+    if (replace !== undefined) return { fields: [], replace };
+    const d = instanceDiff(want, have);
+    return { fields: d.attach.length > 0 || d.detach.length > 0 ? ['endpoints'] : [] };
+  },
+  update: async (ctx, key, want, have) => {
+    const d = instanceDiff(want, have);
+    await changeEndpoints(ctx, key, d.attach, d.detach);
+  },
+};

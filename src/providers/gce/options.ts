@@ -66,6 +66,12 @@ export const gceOptionsSchema = z
         port: z.union([z.number().int().min(1).max(65535), z.string().min(1)]),
       })
       .default({ namespace: 'kube-system', service: 'default-http-backend', port: 'http' }),
+    /**
+     * GKE's `--enable-l4-ilb-subsetting`: internal passthrough load balancers send to one
+     * GCE_VM_IP NEG per zone holding a subset of the nodes (ilb-subset.ts), not to the
+     * cluster's instance groups, so a Service is not bound to the 250-instance backend limit.
+     */
+    ilbSubsetting: z.boolean().default(false),
     /** Compute API endpoint override, e.g. for tests: `http://127.0.0.1:8080` or `compute.example.com`. */
     apiEndpoint: z.string().min(1).optional(),
     /** Service account key file; Application Default Credentials when absent. */

@@ -19,10 +19,10 @@ import { globalForwardingRuleKind, regionalForwardingRuleKind } from './forwardi
 import { globalHealthCheckKind, regionalHealthCheckKind } from './health-check.js';
 import { deleteUnusedInstanceGroups, observeInstanceGroups } from './instance-group.js';
 import { observe, orderSteps, synthesize, type RunState, type Step } from './kind.js';
-import { l4Candidates, planL4, sharedHealthCheckCleanup, type LbPlan } from './l4.js';
+import { l4Candidates, l4NegNameOf, planL4, sharedHealthCheckCleanup, type LbPlan } from './l4.js';
 import { backendPrefix, l7Candidates, l7NamesFor, negCleanup, observeBackends, planL7 } from './l7.js';
 import { l7FirewallKey, l7FirewallSteps } from './l7-firewall.js';
-import { negsOf, observeNegs } from './neg.js';
+import { negsOf, observeNegs, observeNegsNamed, vmIpNegKind } from './neg.js';
 import { instanceGroupName, l4Names } from './names.js';
 import { sslCertificateKind, observeSslCertificates } from './ssl-certificate.js';
 import { targetHttpProxyKind, targetHttpsProxyKind } from './target-proxy.js';
@@ -61,10 +61,15 @@ export async function planDelete(pc: PlanContext, ref: LbRef): Promise<LbPlan> {
       observe(fwKind, call, cand.firewalls, clusterName, ref.uid),
       observeInstanceGroups(call, names.instanceGroup, clusterName, { members: false }),
     ]);
+    // ILB subsetting's NEGs: where the option is on (a crash may have left NEGs no backend
+    // service names yet), or a backend service still names some (it was on).
+    const namesNegs = services.some((s) => s.ownership === 'ours' && negsOf(s.resource.backends).length > 0);
+    const negs = options.ilbSubsetting || namesNegs ? await observeNegsNamed(call, l4NegNameOf(pc, ref), clusterName, ref.uid, { endpoints: false }) : [];
     steps.push(
       ...synthesize({ ...common, kind: regionalAddressKind, have: addresses }),
       ...synthesize({ ...common, kind: regionalForwardingRuleKind, have: rules }),
       ...synthesize({ ...common, kind: regionalBackendServiceKind, have: services }),
+      ...synthesize({ ...common, kind: vmIpNegKind, have: negs }),
       ...synthesize({ ...common, kind: regionalHealthCheckKind, have: checks }),
       ...synthesize({ ...common, kind: fwKind, have: firewalls }),
       ...sharedHealthCheckCleanup(pc, names, checks, firewalls),

@@ -723,6 +723,16 @@ export class FakeCompute {
     if (iap?.enabled === true && (!iap.oauth2ClientId || (!iap.oauth2ClientSecret && !iap.oauth2ClientSecretSha256))) {
       return this.error(400, 'invalid', "Invalid value for field 'resource.iap': ''. oauth2ClientId and oauth2ClientSecret must be set when IAP is enabled.");
     }
+    // "The backend service cannot also use other NEG types or instance groups as backends"
+    // (Cloud Load Balancing, hybrid NEGs; the same holds for every zonal NEG type). The text
+    // is this fake's own, in GCE's "Invalid value for field" form.
+    const groups = ((body.backends as { group?: string }[] | undefined) ?? []).map((b) => linkPath(b.group ?? ''));
+    const firstNeg = groups.findIndex((g) => /\/networkEndpointGroups\//.test(g));
+    const firstIg = groups.findIndex((g) => /\/instanceGroups\//.test(g));
+    if (firstNeg >= 0 && firstIg >= 0) {
+      const i = Math.max(firstNeg, firstIg);
+      return this.invalidField(`resource.backends[${i}].group`, groups[i] ?? '', 'A backend service cannot have both instance group and network endpoint group backends.');
+    }
     const scheme = String(body.loadBalancingScheme ?? 'EXTERNAL');
     if (body.enableCDN === true && (/\/regions\//.test(collection) || !['EXTERNAL', 'EXTERNAL_MANAGED'].includes(scheme))) {
       return this.error(400, 'invalid', "Invalid value for field 'resource.enableCDN': 'true'. Cloud CDN can only be enabled with EXTERNAL or EXTERNAL_MANAGED load balancing scheme.");
@@ -867,10 +877,15 @@ export class FakeCompute {
   // kubernetes/ingress-gce#1463 quotes it); an endpoint attached twice, or detached while
   // not attached. Only the #1463 text is GCE's verbatim; the others are in its
   // "Invalid value for field" form.
+  // A GCE_VM_IP endpoint "is represented by an IP address" (NetworkEndpointType), with no
+  // port (the provider's reference: port "is required unless the Network Endpoint Group is
+  // created with the type of GCE_VM_IP"); the fake refuses a port there, in its own words.
+  // GCE takes the instance's primary IP when none is given, and an instance is attached once.
 
   static readonly MAX_ENDPOINTS_PER_CALL = 1000;
 
-  private static endpointKey(e: Json): string {
+  private static endpointKey(e: Json, neg?: Json): string {
+    if (neg?.networkEndpointType === 'GCE_VM_IP') return String(e.instance ?? '').split('/').pop() ?? '';
     return `${String(e.instance ?? '').split('/').pop() ?? ''}|${String(e.ipAddress ?? '')}|${String(e.port ?? '')}`;
   }
 
@@ -885,6 +900,10 @@ export class FakeCompute {
     const vm = this.store.get(`projects/${this.opts.project}/zones/${zone}/instances/${instance}`);
     if (!vm) return this.invalidField(`resource.networkEndpoints[${i}].instance`, instance, `Instance '${instance}' does not exist in zone ${zone}.`);
     const nics = (vm.networkInterfaces as Json[] | undefined) ?? [];
+    if (neg.networkEndpointType === 'GCE_VM_IP') {
+      if (e.port !== undefined) return this.invalidField(`resource.networkEndpoints[${i}].port`, String(e.port), 'Port must not be specified for network endpoints of GCE_VM_IP network endpoint groups.');
+      if (e.ipAddress === undefined) return undefined;
+    }
     const ip = String(e.ipAddress ?? '');
     const network = String(neg.network ?? '').split('/').pop() ?? '';
     const nic = nics.find((n) => linkPath(String(n.network ?? '')) === linkPath(String(neg.network ?? '')));
@@ -893,6 +912,15 @@ export class FakeCompute {
       return this.invalidField('resource.ipAddress', ip, `Specified IP address ${ip} doesn't belong to the (sub)network ${network} or to the instance ${instance}.`);
     }
     return undefined;
+  }
+
+  /** A GCE_VM_IP endpoint attached without an IP is listed with the instance's primary one. */
+  private asListed(neg: Json, zone: string, e: Json): Json {
+    if (neg.networkEndpointType !== 'GCE_VM_IP' || e.ipAddress !== undefined) return e;
+    const instance = String(e.instance ?? '').split('/').pop() ?? '';
+    const vm = this.store.get(`projects/${this.opts.project}/zones/${zone}/instances/${instance}`);
+    const nic = ((vm?.networkInterfaces as Json[] | undefined) ?? []).find((n) => linkPath(String(n.network ?? '')) === linkPath(String(neg.network ?? '')));
+    return nic?.networkIP !== undefined ? { ...e, ipAddress: nic.networkIP } : e;
   }
 
   private doEndpoints(rpc: string, attach: boolean, path: string, body: Json): FakeReply {
@@ -906,7 +934,7 @@ export class FakeCompute {
     const have = this.endpoints.get(path) ?? new Map<string, Json>();
     const seen = new Set<string>();
     for (const [i, e] of list.entries()) {
-      const key = FakeCompute.endpointKey(e);
+      const key = FakeCompute.endpointKey(e, neg);
       const label = `${String(e.instance)} ${String(e.ipAddress)}:${String(e.port)}`;
       if (attach) {
         const refused = this.endpointRefusal(neg, zone, e, i);
@@ -920,8 +948,8 @@ export class FakeCompute {
     const opError = this.takeOpFault(rpc, path.split('/').pop() ?? '');
     if (opError) return this.operation(rpc, path, path, opError);
     for (const e of list) {
-      if (attach) have.set(FakeCompute.endpointKey(e), e);
-      else have.delete(FakeCompute.endpointKey(e));
+      if (attach) have.set(FakeCompute.endpointKey(e, neg), this.asListed(neg, zone, e));
+      else have.delete(FakeCompute.endpointKey(e, neg));
     }
     this.endpoints.set(path, have);
     neg.size = have.size;

@@ -57,12 +57,14 @@ export interface HarnessInit {
   readonly clusterName?: string;
   /** What the provider reads of the cluster (kube-system/ingress-uid); absent as in `lbc plan`. */
   readonly cluster?: ClusterFacts;
+  /** Another provider on this fake (say, with other options): the fake stays with the harness that installed it. */
+  readonly fake?: FakeCompute;
 }
 
 export function harness(over: Partial<GceOptionsInput> = {}, init: HarnessInit = {}): Harness {
-  const { project = PROJECT, token = TOKEN, clusterName = CLUSTER, cluster, ...fakeOpts } = init;
+  const { project = PROJECT, token = TOKEN, clusterName = CLUSTER, cluster, fake: shared, ...fakeOpts } = init;
   nock.disableNetConnect();
-  const fake = new FakeCompute({ project, region: REGION, token, ...fakeOpts }).install();
+  const fake = shared ?? new FakeCompute({ project, region: REGION, token, ...fakeOpts }).install();
   const auth = new OAuth2Client();
   auth.setCredentials({ access_token: token, expiry_date: Date.now() + 24 * 3600_000 });
   const options = gceOptionsSchema.parse({
@@ -82,7 +84,7 @@ export function harness(over: Partial<GceOptionsInput> = {}, init: HarnessInit =
     calls,
     done: async () => {
       await provider.close();
-      fake.uninstall();
+      if (!shared) fake.uninstall();
     },
   };
 }
