@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAwsOptions } from '../../../src/providers/aws/annotations.js';
 import { errorCode } from '../../../src/providers/aws/errors.js';
 import { ELB_HOST, REGION, type FakeAws } from './fake-aws.js';
+import { gatewaySpec } from './gateway-support.js';
 import { albSpec, fakeClients, provider, seededFake } from './support.js';
 
 const KEY = 'alb.ingress.kubernetes.io/mutual-authentication';
@@ -156,6 +157,16 @@ describe('mutual-authentication on the ALB', () => {
     await expect(provider().ensure(albSpec({ annotations: { [KEY]: '[{"port": 443, "mode": "passthrough"}]' } }))).rejects.toMatchObject({
       kind: 'invalid',
       message: expect.stringContaining('alb.ingress.kubernetes.io/mutual-authentication: port 443 is not an HTTPS listener of this load balancer (HTTP:80)') as unknown,
+    });
+    expect(fake.writes()).toEqual([]);
+  });
+});
+
+describe('mutual-authentication on a Gateway', () => {
+  it('refused (ALBC takes a Gateway listener\'s mutual TLS from a LoadBalancerConfiguration, which lbc does not read yet): nothing created', async () => {
+    await expect(provider().ensure(gatewaySpec({ annotations: { [KEY]: '[{"port": 443, "mode": "passthrough"}]' } }))).rejects.toMatchObject({
+      kind: 'invalid',
+      message: expect.stringContaining('alb.ingress.kubernetes.io/mutual-authentication does not apply to a Gateway') as unknown,
     });
     expect(fake.writes()).toEqual([]);
   });
