@@ -594,7 +594,10 @@ export class FakeAws {
 
   /**
    * A listener's MutualAuthentication as ELBv2 takes it: HTTPS listeners only, verify with
-   * an existing trust store (TrustStoreNotFound otherwise), no trust store for the other modes.
+   * an existing trust store (TrustStoreNotFound otherwise), the other modes without a trust
+   * store or expiry option. ELBv2 answers these with ValidationError, as its "Mutual
+   * Authentication mode passthrough does not support ignoring certificate expiry" shows
+   * (hashicorp/terraform-provider-aws#34861); the other messages are lbc's wording.
    */
   private parseMutualAuth(protocol: string, v: unknown): Listener['mutualAuthentication'] {
     if (v === undefined) return undefined;
@@ -603,12 +606,15 @@ export class FakeAws {
     const trustStoreArn = str(m['TrustStoreArn']);
     const ignore = str(m['IgnoreClientCertificateExpiry']);
     const advertise = str(m['AdvertiseTrustStoreCaNames']);
-    if (protocol !== 'HTTPS' && mode !== 'off') throw new AwsError('InvalidConfigurationRequest', `Mutual authentication is not supported for ${protocol} listeners`);
+    if (protocol !== 'HTTPS' && mode !== 'off') throw new AwsError('ValidationError', `Mutual Authentication is not supported for ${protocol} listeners`);
     if (!['off', 'passthrough', 'verify'].includes(mode)) throw new AwsError('ValidationError', `1 validation error detected: Value '${mode}' at 'mutualAuthentication.mode' failed to satisfy constraint: Member must satisfy enum value set: [off, passthrough, verify]`);
     if (mode === 'verify') {
-      if (trustStoreArn === undefined) throw new AwsError('InvalidConfigurationRequest', 'A trust store must be specified when mutual authentication mode is verify');
+      if (trustStoreArn === undefined) throw new AwsError('ValidationError', 'Mutual Authentication mode verify requires a trust store');
       if (!this.trustStores.has(trustStoreArn)) throw new AwsError('TrustStoreNotFound', `Trust store '${trustStoreArn}' not found`);
-    } else if (trustStoreArn !== undefined) throw new AwsError('InvalidConfigurationRequest', `A trust store cannot be specified when mutual authentication mode is ${mode}`);
+    } else {
+      if (ignore !== undefined) throw new AwsError('ValidationError', `Mutual Authentication mode ${mode} does not support ignoring certificate expiry`);
+      if (trustStoreArn !== undefined) throw new AwsError('ValidationError', `Mutual Authentication mode ${mode} does not support a trust store`);
+    }
     return {
       mode,
       ...(trustStoreArn !== undefined ? { trustStoreArn } : {}),

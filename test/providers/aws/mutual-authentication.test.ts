@@ -173,7 +173,7 @@ describe('mutual-authentication on a Gateway', () => {
 });
 
 describe('the fake refuses what ELBv2 refuses', () => {
-  it('mutual TLS on an HTTP listener, verify without a trust store, an unknown trust store (TrustStoreNotFound)', async () => {
+  it('ValidationError for mutual TLS on an HTTP listener, verify without a trust store, options of verify in another mode; TrustStoreNotFound for an unknown one', async () => {
     await provider().ensure(albSpec({ annotations: HTTPS }));
     const http = [...fake.listeners.values()].find((l) => l.port === 80)?.arn ?? '';
     const https = listener443()?.arn ?? '';
@@ -183,9 +183,11 @@ describe('the fake refuses what ELBv2 refuses', () => {
         () => 'accepted',
         (e: unknown) => errorCode(e),
       );
-    expect(await modify(http, { Mode: 'passthrough' })).toBe('InvalidConfigurationRequest');
-    expect(await modify(https, { Mode: 'verify' })).toBe('InvalidConfigurationRequest');
-    expect(await modify(https, { Mode: 'passthrough', TrustStoreArn: STORE })).toBe('InvalidConfigurationRequest');
+    expect(await modify(http, { Mode: 'passthrough' })).toBe('ValidationError');
+    expect(await modify(https, { Mode: 'verify' })).toBe('ValidationError');
+    expect(await modify(https, { Mode: 'passthrough', TrustStoreArn: STORE })).toBe('ValidationError');
+    // ELBv2's own refusal, as hashicorp/terraform-provider-aws#34861 quotes it.
+    expect(await modify(https, { Mode: 'passthrough', IgnoreClientCertificateExpiry: false })).toBe('ValidationError');
     expect(await modify(https, { Mode: 'verify', TrustStoreArn: `${STORE}0` })).toBe('TrustStoreNotFound');
     expect(await client.send(new DescribeTrustStoresCommand({ Names: ['nobody'] })).then(() => 'found', (e: unknown) => errorCode(e))).toBe('TrustStoreNotFound');
     expect(await modify(https, { Mode: 'verify', TrustStoreArn: STORE })).toBe('accepted');
