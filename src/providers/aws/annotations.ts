@@ -23,6 +23,7 @@ import {
 } from '../../model/annotations.js';
 import { healthCheckPort } from '../../model/lbc-annotations.js';
 import { authAnnotationSchema, authOf, type AlbAuth } from './authentication.js';
+import { mutualAuthentication, type MutualAuthEntry } from './mutual-authentication.js';
 import {
   loadBalancerAttributesProblem,
   logPrefixProblem,
@@ -187,6 +188,8 @@ export interface AwsLbOptions {
   readonly shieldProtection?: boolean;
   /** ALB authentication before the routes of HTTPS listeners (auth-type oidc or cognito). */
   readonly auth?: AlbAuth;
+  /** mutual-authentication: mutual TLS per HTTPS listener port; absent, every HTTPS listener's is off. */
+  readonly mutualAuthentication?: readonly MutualAuthEntry[];
   readonly actions: Readonly<Record<string, AlbAction>>;
   readonly conditions: Readonly<Record<string, readonly AlbCondition[]>>;
 }
@@ -318,6 +321,7 @@ export const ingressAnnotationSchema = {
     string({ pattern: /^(none|arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/[^/]+\/[^/]+)$/, expected: 'a regional WAFv2 web ACL ARN (arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>) or none' }),
   ),
   shieldProtection: annotation(`${A}shield-advanced-protection`, bool()),
+  mutualAuthentication: annotation(`${A}mutual-authentication`, mutualAuthentication()),
   certificateArn: annotation(`${A}certificate-arn`, stringList(arn('(acm|iam)'))),
   sslPolicy: annotation(`${A}ssl-policy`, sslPolicy()).withDefault(DEFAULT_SSL_POLICY),
   targetType: annotation(`${A}target-type`, oneOf(['instance', 'ip'] as const)),
@@ -502,6 +506,14 @@ function parseIngress(annotations: Annotations): OptionsParseResult<AwsLbOptions
   if (v.sslRedirect !== undefined && listenPorts && !listenPorts.some((l) => l.protocol === 'HTTPS' && l.port === v.sslRedirect)) {
     errors.push({ annotation: `${A}ssl-redirect`, reason: `port ${v.sslRedirect} is not an HTTPS port of ${A}listen-ports` });
   }
+  // ALBC sets an entry only on an HTTPS listener of that port (computeIngressListenPortConfigByPort)
+  // and drops the others without a word; lbc refuses them, as asking for mutual TLS where
+  // none can be is not something to ignore. The group's own ports are checked at synthesis.
+  for (const m of v.mutualAuthentication ?? []) {
+    if (listenPorts && !listenPorts.some((l) => l.protocol === 'HTTPS' && l.port === m.port)) {
+      errors.push({ annotation: `${A}mutual-authentication`, reason: `port ${m.port} is not an HTTPS port of ${A}listen-ports; ALB authenticates clients on HTTPS listeners only` });
+    }
+  }
   const auth = authOf(v, errors);
   if (errors.length > 0) return { ok: false, errors };
   const options: AwsLbOptions = {
@@ -531,6 +543,7 @@ function parseIngress(annotations: Annotations): OptionsParseResult<AwsLbOptions
     ...(v.wafv2AclArn !== undefined ? { wafv2AclArn: v.wafv2AclArn } : {}),
     ...(v.shieldProtection !== undefined ? { shieldProtection: v.shieldProtection } : {}),
     ...(auth !== undefined ? { auth } : {}),
+    ...(v.mutualAuthentication !== undefined ? { mutualAuthentication: v.mutualAuthentication } : {}),
     actions,
     conditions,
   };
@@ -550,7 +563,6 @@ const PROTECTIVE: Readonly<Record<string, string>> = {
   // ended WAF Classic on 30 September 2025: no web ACL of it can be made or associated now.
   [`${A}waf-acl-id`]: `names a WAF Classic web ACL, and AWS WAF Classic has reached its end of support (30 September 2025); migrate the ACL to WAFv2 and set ${A}wafv2-acl-arn`,
   [`${A}web-acl-id`]: `names a WAF Classic web ACL (the old spelling of waf-acl-id), and AWS WAF Classic has reached its end of support (30 September 2025); migrate the ACL to WAFv2 and set ${A}wafv2-acl-arn`,
-  [`${A}mutual-authentication`]: 'is not implemented by lbc yet; the object is not exposed without the protection it asks for',
 };
 
 /** Levenshtein distance, bounded: enough to name the annotation a typo meant. */

@@ -9,6 +9,7 @@ import { ProviderError } from '../types.js';
 import { INGRESS_PREFIX, SERVICE_PREFIX, type AlbAction, type AlbCondition, type AwsLbOptions, type IpAddressType, type ListenPort, type Scheme } from './annotations.js';
 import { desiredAuth, oidcClientsDigest, TAG_OIDC_CLIENTS, type AlbAuth, type DesiredAuth } from './authentication.js';
 import { certificatesForHosts, type AcmCertificate } from './certificates.js';
+import { desiredMutualAuth, type DesiredMutualAuth, type MutualAuthEntry } from './mutual-authentication.js';
 import { groupListenPorts, type GroupListenPorts } from './listen-ports.js';
 import { healthCheckFor, type DesiredHealthCheck } from './health-check.js';
 import type { AwsOptions } from './options.js';
@@ -104,6 +105,8 @@ export interface DesiredListener {
   /** The first is the default certificate. */
   readonly certificates: readonly string[];
   readonly sslPolicy?: string;
+  /** ALB HTTPS listeners: their mutual TLS; absent, the listener's is left as it is. */
+  readonly mutualAuthentication?: DesiredMutualAuth;
   readonly defaultAuth?: DesiredAuth;
   readonly defaultAction: DesiredAction;
   readonly rules: readonly DesiredRule[];
@@ -188,6 +191,8 @@ export interface SynthesisInput {
    * so; certificates for HTTPS listeners are chosen from them by host.
    */
   readonly acmCertificates?: readonly AcmCertificate[];
+  /** The mutual-authentication trust stores (names and ARNs) as ARNs, resolved by the adapter. */
+  readonly trustStoreArns?: ReadonlyMap<string, string>;
 }
 
 const PROVIDER_ID = /^aws:\/\/\/?[^/]*\/(i-[0-9a-zA-Z]+)$/;
@@ -636,6 +641,15 @@ export function albTargetGroup(input: SynthesisInput, c: Common, ts: TargetSet, 
   };
 }
 
+/**
+ * An Ingress HTTPS listener's mutual TLS: its annotation entry, else off, so that removing
+ * the annotation turns it off (ALBC up to v2.7 defaulted port 443 to off the same way;
+ * v3.5 leaves an unlisted listener's as it is).
+ */
+function listenerMutualAuth(entry: MutualAuthEntry | undefined, trustStoreArns: ReadonlyMap<string, string> | undefined): DesiredMutualAuth {
+  return entry ? desiredMutualAuth(entry, trustStoreArns ?? new Map()) : { mode: 'off' };
+}
+
 /** What an ALB listener answers when no rule matches and no default backend is its. */
 const NOT_FOUND: DesiredAction = { type: 'fixed-response', statusCode: '404', contentType: 'text/plain' };
 
@@ -664,6 +678,14 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
     throw c.invalid(`${INGRESS_PREFIX}ssl-redirect: port ${o.sslRedirect} is not an HTTPS port the group listens on (${ports.map((p) => `${p.protocol}:${p.port}`).join(', ')})`);
   }
   if (certs.length === 0 && ports.some((p) => p.protocol === 'HTTPS')) certs.push(...discoveredCertificates(spec, input.acmCertificates ?? [], ports, c));
+  const mtls = new Map((o.mutualAuthentication ?? []).map((m) => [m.port, m]));
+  for (const port of mtls.keys()) {
+    if (!ports.some((p) => p.protocol === 'HTTPS' && p.port === port)) {
+      throw c.invalid(
+        `${INGRESS_PREFIX}mutual-authentication: port ${port} is not an HTTPS listener of this load balancer (${ports.map((p) => `${p.protocol}:${p.port}`).join(', ')}); ALB authenticates clients on HTTPS listeners only`,
+      );
+    }
+  }
   const namedAction = (name: string): DesiredAction => {
     const a = o.actions[name];
     if (!a) throw c.invalid(`an Ingress backend uses the action ${name}, but there is no ${ACTIONS}${name} annotation`);
@@ -730,6 +752,7 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
       protocol: p.protocol,
       certificates: https ? certs : [],
       ...(https ? { sslPolicy: o.sslPolicy } : {}),
+      ...(https ? { mutualAuthentication: listenerMutualAuth(mtls.get(p.port), input.trustStoreArns) } : {}),
       ...(https && defaultAuth && ownDefault ? { defaultAuth } : {}),
       defaultAction: redirect ? { type: 'redirect', protocol: 'HTTPS', port: String(o.sslRedirect), statusCode: 'HTTP_301' } : ownDefault ? defaultAction : NOT_FOUND,
       rules: redirect ? [] : own,

@@ -93,6 +93,7 @@ function refuseIngressOnly(o: AwsLbOptions, c: Common): void {
   if (Object.keys(o.actions).length > 0) refuse('actions.*', 'route rules and their filters are the actions');
   if (Object.keys(o.conditions).length > 0) refuse('conditions.*', 'route matches are the conditions');
   // Protective: serving the routes without it would expose what the user meant to close.
+  if (o.mutualAuthentication !== undefined) refuse('mutual-authentication', 'lbc does not set mutual TLS on Gateway listeners yet (ALBC takes it from a LoadBalancerConfiguration), and will not serve them without it');
   if (o.auth !== undefined) refuse('auth-type', 'lbc does not authenticate Gateway routes yet (ALBC does it in a ListenerRuleConfiguration), and will not serve them unauthenticated');
 }
 

@@ -27,6 +27,7 @@ import type { AwsApi } from './api.js';
 import { sameAuth, type DesiredAuth } from './authentication.js';
 import type { DesiredAction, DesiredCondition, DesiredListener, DesiredRule, DesiredTransform } from './desired.js';
 import { hasCode } from './errors.js';
+import { fromAwsMutualAuth, sameMutualAuth, toAwsMutualAuth, type DesiredMutualAuth } from './mutual-authentication.js';
 import type { ApplyContext, Step } from './plan.js';
 import { toAwsTags, type Tags } from './tags.js';
 
@@ -50,6 +51,8 @@ export interface ActualListener {
   /** The default certificate first. */
   readonly certificates: readonly string[];
   readonly sslPolicy?: string;
+  /** ELBv2's MutualAuthentication; absent reads as off. */
+  readonly mutualAuthentication?: DesiredMutualAuth;
   readonly defaultAuth?: DesiredAuth;
   readonly defaultAction: DesiredAction | undefined;
   readonly rules: readonly ActualRule[];
@@ -390,6 +393,7 @@ export async function describeListeners(
       protocol: l.Protocol ?? '',
       certificates,
       ...(l.SslPolicy !== undefined ? { sslPolicy: l.SslPolicy } : {}),
+      ...(l.MutualAuthentication !== undefined ? { mutualAuthentication: fromAwsMutualAuth(l.MutualAuthentication) } : {}),
       ...(defaults.auth ? { defaultAuth: defaults.auth } : {}),
       defaultAction: defaults.action,
       rules,
@@ -557,6 +561,8 @@ export function diffListeners(actual: readonly ActualListener[], desired: readon
                   DefaultActions: toAwsActions(d.defaultAuth, d.defaultAction, ctx),
                   ...(first !== undefined ? { Certificates: [{ CertificateArn: first }] } : {}),
                   ...(d.sslPolicy !== undefined ? { SslPolicy: d.sslPolicy } : {}),
+                  // Off is ELBv2's default: a listener without mutual TLS is created as before.
+                  ...(d.mutualAuthentication !== undefined && d.mutualAuthentication.mode !== 'off' ? { MutualAuthentication: toAwsMutualAuth(d.mutualAuthentication) } : {}),
                   Tags: toAwsTags(tags),
                 }),
                 o,
@@ -578,6 +584,7 @@ export function diffListeners(actual: readonly ActualListener[], desired: readon
     if (a.protocol !== d.protocol) fields.push('protocol');
     if ((a.certificates[0] ?? '') !== (d.certificates[0] ?? '')) fields.push('certificates');
     if (d.sslPolicy !== undefined && a.sslPolicy !== d.sslPolicy) fields.push('sslPolicy');
+    if (d.mutualAuthentication !== undefined && !sameMutualAuth(a.mutualAuthentication ?? { mode: 'off' }, d.mutualAuthentication)) fields.push('mutualAuthentication');
     if (!sameAction(a.defaultAction, d.defaultAction) || !sameAuthOf(a.defaultAuth, d.defaultAuth, oidcRotated)) fields.push('defaultAction');
     if (fields.length > 0) {
       apply.push({
@@ -595,6 +602,7 @@ export function diffListeners(actual: readonly ActualListener[], desired: readon
                   ...(fields.includes('certificates') && first !== undefined ? { Certificates: [{ CertificateArn: first }] } : {}),
                   // A protocol change to a secure one needs the policy in the same call.
                   ...((fields.includes('sslPolicy') || fields.includes('protocol')) && d.sslPolicy !== undefined ? { SslPolicy: d.sslPolicy } : {}),
+                  ...(fields.includes('mutualAuthentication') && d.mutualAuthentication !== undefined ? { MutualAuthentication: toAwsMutualAuth(d.mutualAuthentication) } : {}),
                   ...(fields.includes('defaultAction') ? { DefaultActions: toAwsActions(d.defaultAuth, d.defaultAction, ctx) } : {}),
                 }),
                 o,

@@ -18,6 +18,7 @@ import type { AwsApi } from './api.js';
 import { AddTagsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { TAG_OIDC_CLIENTS } from './authentication.js';
 import { listIssuedCertificates } from './certificates.js';
+import { resolveTrustStores } from './mutual-authentication.js';
 import { needsCertificateDiscovery, synthesize, type DesiredState, type SynthesisInput } from './desired.js';
 import { needsGatewayCertificateDiscovery, synthesizeGatewayAlb } from './gateway-alb.js';
 import { LOAD_BALANCER_CONFIGURATION, withLoadBalancerConfiguration, type LoadBalancerConfigurationOptions } from './load-balancer-configuration.js';
@@ -166,6 +167,9 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
   // One ACM listing per ensure, only when an HTTPS listener has no certificate given.
   const discover = needsCertificateDiscovery(spec as LoadBalancerSpec<AwsLbOptions>, options) || needsGatewayCertificateDiscovery(spec as LoadBalancerSpec<AwsLbOptions>, options);
   const acmCertificates = discover ? await listIssuedCertificates(api, signal) : undefined;
+  // Before synthesis, as ALBC resolves them while building its model: an unknown trust store stops the object before anything is made.
+  const mtls = options.mutualAuthentication ?? [];
+  const trustStoreArns = mtls.some((m) => m.mode === 'verify') ? await resolveTrustStores(api, mtls, env.provider, signal) : undefined;
   const synthesisInput: SynthesisInput = {
     spec: spec as LoadBalancerSpec<AwsLbOptions>,
     options,
@@ -177,6 +181,7 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     userSecurityGroups,
     provider: env.provider,
     ...(acmCertificates ? { acmCertificates } : {}),
+    ...(trustStoreArns ? { trustStoreArns } : {}),
   };
   const synthesized = synthesisInput.spec.layer === 'Gateway' ? synthesizeGatewayAlb(synthesisInput, synthesisInput.spec) : synthesize(synthesisInput);
   // Ignored, as aws-load-balancer-controller ignores it, but not silently.

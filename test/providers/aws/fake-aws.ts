@@ -142,6 +142,8 @@ interface Listener {
   sslPolicy?: string;
   certificates: string[];
   defaultActions: Action[];
+  /** ELBv2's MutualAuthentication as last written; absent: off. */
+  mutualAuthentication?: { mode: string; trustStoreArn?: string; ignoreClientCertificateExpiry?: boolean; advertiseTrustStoreCaNames?: string };
 }
 
 interface Certificate {
@@ -221,6 +223,8 @@ export class FakeAws {
   readonly webAclOf = new Map<string, string>();
   /** Shield Advanced protections by ID. */
   readonly protections = new Map<string, { id: string; name: string; resourceArn: string }>();
+  /** ELBv2 trust stores (mutual TLS) by ARN; seed with addTrustStore. */
+  readonly trustStores = new Map<string, { arn: string; name: string }>();
   /** Managed prefix lists in the region (IDs): a rule naming another is refused, as EC2 does. */
   readonly prefixLists = new Set<string>();
   /** Route tables: `main` is the VPC's main table; `igw` adds a 0.0.0.0/0 route to an internet gateway. */
@@ -581,6 +585,43 @@ export class FakeAws {
     return { Type: 'redirect', RedirectConfig: a.redirect };
   }
 
+  /** A trust store as CreateTrustStore would make it (its CA bundle is not modelled); returns its ARN. */
+  addTrustStore(name: string): string {
+    const arn = this.arn('truststore', `${name}/${hex(8)}`);
+    this.trustStores.set(arn, { arn, name });
+    return arn;
+  }
+
+  /**
+   * A listener's MutualAuthentication as ELBv2 takes it: HTTPS listeners only, verify with
+   * an existing trust store (TrustStoreNotFound otherwise), the other modes without a trust
+   * store or expiry option. ELBv2 answers these with ValidationError, as its "Mutual
+   * Authentication mode passthrough does not support ignoring certificate expiry" shows
+   * (hashicorp/terraform-provider-aws#34861); the other messages are lbc's wording.
+   */
+  private parseMutualAuth(protocol: string, v: unknown): Listener['mutualAuthentication'] {
+    if (v === undefined) return undefined;
+    const m = v as Obj;
+    const mode = str(m['Mode']) ?? '';
+    const trustStoreArn = str(m['TrustStoreArn']);
+    const ignore = str(m['IgnoreClientCertificateExpiry']);
+    const advertise = str(m['AdvertiseTrustStoreCaNames']);
+    if (protocol !== 'HTTPS' && mode !== 'off') throw new AwsError('ValidationError', `Mutual Authentication is not supported for ${protocol} listeners`);
+    if (!['off', 'passthrough', 'verify'].includes(mode)) throw new AwsError('ValidationError', `1 validation error detected: Value '${mode}' at 'mutualAuthentication.mode' failed to satisfy constraint: Member must satisfy enum value set: [off, passthrough, verify]`);
+    if (mode === 'verify') {
+      if (trustStoreArn === undefined) throw new AwsError('ValidationError', 'Mutual Authentication mode verify requires a trust store');
+      if (!this.trustStores.has(trustStoreArn)) throw new AwsError('TrustStoreNotFound', `Trust store '${trustStoreArn}' not found`);
+    } else {
+      if (ignore !== undefined) throw new AwsError('ValidationError', `Mutual Authentication mode ${mode} does not support ignoring certificate expiry`);
+      if (trustStoreArn !== undefined) throw new AwsError('ValidationError', `Mutual Authentication mode ${mode} does not support a trust store`);
+    }
+    return {
+      mode,
+      ...(trustStoreArn !== undefined ? { trustStoreArn } : {}),
+      ...(mode === 'verify' ? { ignoreClientCertificateExpiry: ignore === 'true', advertiseTrustStoreCaNames: advertise ?? 'off' } : {}),
+    };
+  }
+
   private listenerXml(l: Listener): Obj {
     return {
       ListenerArn: l.arn,
@@ -590,6 +631,16 @@ export class FakeAws {
       SslPolicy: l.sslPolicy,
       Certificates: l.certificates.length > 0 ? [{ CertificateArn: l.certificates[0] }] : undefined,
       DefaultActions: l.defaultActions.map((a) => this.actionXml(a)),
+      // ELBv2 reports an HTTPS listener's mode even when it was never set.
+      MutualAuthentication:
+        l.protocol === 'HTTPS'
+          ? {
+              Mode: l.mutualAuthentication?.mode ?? 'off',
+              TrustStoreArn: l.mutualAuthentication?.trustStoreArn,
+              IgnoreClientCertificateExpiry: l.mutualAuthentication?.ignoreClientCertificateExpiry,
+              AdvertiseTrustStoreCaNames: l.mutualAuthentication?.advertiseTrustStoreCaNames,
+            }
+          : undefined,
     };
   }
 
@@ -921,6 +972,7 @@ export class FakeAws {
         if ((protocol === 'HTTPS' || protocol === 'TLS') && certificates.length === 0) throw new AwsError('ValidationError', `A certificate must be specified for ${protocol} listeners`);
         const defaultActions = this.parseActions(p['DefaultActions']);
         this.checkAuthProtocol(protocol, defaultActions);
+        const mutualAuthentication = this.parseMutualAuth(protocol, p['MutualAuthentication']);
         const existing = [...this.listeners.values()].find((l) => l.lbArn === lbArn && l.port === port);
         if (existing) {
           if (existing.protocol === protocol && JSON.stringify(existing.defaultActions) === JSON.stringify(defaultActions)) return { Listeners: [this.listenerXml(existing)] };
@@ -929,10 +981,19 @@ export class FakeAws {
         this.checkTgAssociation(lbArn, defaultActions);
         const arn = this.arn('listener', `${lb.type === 'network' ? 'net' : 'app'}/${lb.name}/${lb.arn.split('/').pop() ?? ''}/${hex(8)}`);
         const sslPolicy = str(p['SslPolicy']) ?? (protocol === 'HTTPS' || protocol === 'TLS' ? 'ELBSecurityPolicy-2016-08' : undefined);
-        const l: Listener = { arn, lbArn, port, protocol, ...(sslPolicy ? { sslPolicy } : {}), certificates, defaultActions };
+        const l: Listener = { arn, lbArn, port, protocol, ...(sslPolicy ? { sslPolicy } : {}), certificates, defaultActions, ...(mutualAuthentication ? { mutualAuthentication } : {}) };
         this.listeners.set(arn, l);
         this.tags.set(arn, tagsOf(p['Tags']));
         return { Listeners: [this.listenerXml(l)] };
+      }
+      case 'DescribeTrustStores': {
+        const names = strings(p['Names']);
+        const arns = strings(p['TrustStoreArns']);
+        const all = [...this.trustStores.values()];
+        const found = all.filter((t) => (names.length === 0 || names.includes(t.name)) && (arns.length === 0 || arns.includes(t.arn)));
+        // As DescribeTargetGroups by name: one unknown name or ARN fails the whole call.
+        if (names.some((n) => !all.some((t) => t.name === n)) || arns.some((a) => !this.trustStores.has(a))) throw new AwsError('TrustStoreNotFound', 'One or more trust stores not found');
+        return { TrustStores: found.map((t) => ({ Name: t.name, TrustStoreArn: t.arn, Status: 'ACTIVE', NumberOfCaCertificates: 1, TotalRevokedEntries: 0 })) };
       }
       case 'DescribeListeners': {
         const lbArn = str(p['LoadBalancerArn']);
@@ -949,6 +1010,8 @@ export class FakeAws {
           l.port = port;
         }
         if (p['Protocol'] !== undefined) l.protocol = str(p['Protocol']) ?? l.protocol;
+        if (p['MutualAuthentication'] !== undefined) l.mutualAuthentication = this.parseMutualAuth(l.protocol, p['MutualAuthentication']);
+        else if (l.protocol !== 'HTTPS') delete l.mutualAuthentication;
         if (p['SslPolicy'] !== undefined) l.sslPolicy = str(p['SslPolicy']) ?? '';
         const certs = list(p['Certificates']).map((c) => str(c['CertificateArn']) ?? '');
         if (certs.length > 0) l.certificates = [certs[0] ?? '', ...l.certificates.slice(1).filter((c) => c !== certs[0])];

@@ -1,6 +1,6 @@
 // Nothing under the AWS prefixes is dropped silently (#16): an annotation lbc does not
 // read is named in a Warning (with the one a typo meant), and one that protects the
-// application and that lbc does not apply (ALBC: waf-acl-id/web-acl-id, mutual-authentication;
+// application and that lbc does not apply (ALBC: waf-acl-id/web-acl-id;
 // docs/guide/ingress/annotations.md) stops the object before anything is created.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAwsOptions } from '../../../src/providers/aws/annotations.js';
@@ -37,7 +37,6 @@ describe('annotations lbc does not read', () => {
   });
 
   it.each([
-    ['Ingress', 'alb.ingress.kubernetes.io/mutual-authentication', '[{"port":443,"mode":"verify"}]', 'is not implemented by lbc yet; the object is not exposed without the protection it asks for'],
     // ALBC lists waf-acl-id (WAF Classic); AWS ended WAF Classic, so lbc says so and points at WAFv2.
     ['Ingress', 'alb.ingress.kubernetes.io/web-acl-id', '0123-abcd', 'AWS WAF Classic has reached its end of support (30 September 2025); migrate the ACL to WAFv2 and set alb.ingress.kubernetes.io/wafv2-acl-arn'],
     ['Ingress', 'alb.ingress.kubernetes.io/waf-acl-id', '0123-abcd', 'AWS WAF Classic has reached its end of support (30 September 2025); migrate the ACL to WAFv2 and set alb.ingress.kubernetes.io/wafv2-acl-arn'],
@@ -50,6 +49,8 @@ describe('annotations lbc does not read', () => {
   it.each([
     ['alb.ingress.kubernetes.io/auth-type', 'oidc', 'is oidc, which needs alb.ingress.kubernetes.io/auth-idp-oidc'],
     ['alb.ingress.kubernetes.io/auth-idp-oidc', '{"issuer":"https://idp.example.com"}', 'authorizationEndpoint'],
+    // Implemented now (mutual-authentication.test.ts); verify without a trust store is ALBC's validation error.
+    ['alb.ingress.kubernetes.io/mutual-authentication', '[{"port":443,"mode":"verify"}]', 'trustStore is required when mutualAuthentication mode is verify for port 443'],
   ] as const)('Ingress %s incomplete: implemented now, and still stops the object with an error naming it', (key, value, reason) => {
     const r = parseAwsOptions({ [key]: value }, 'Ingress');
     expect(r.ok).toBe(false);
