@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/kube/gateway-api.js';
 import type { FakeAws } from '../providers/aws/fake-aws.js';
 import { seededFake } from '../providers/aws/support.js';
-import { createLbcGatewayClass, deleteGateways, installAlbcGatewayCrds, installGatewayApiCrds } from '../support/gateway-crds.js';
+import { createLbcGatewayClass, deleteGateways, installAlbcGatewayCrds, installGatewayApiCrds, createGateway } from '../support/gateway-crds.js';
 import { startAwsOnFake } from './aws-on-fake.js';
 import { type E2E, eventually } from './harness.js';
 
@@ -24,18 +24,11 @@ let className: string;
 
 const gw = (name: string): Promise<Gateway> => custom.getNamespacedCustomObject({ group: GROUP, version: 'v1', namespace: e.ns, plural: 'gateways', name }) as Promise<Gateway>;
 const accepted = (g: Gateway) => g.status?.conditions?.find((c) => c.type === 'Accepted');
-const createGateway = (name: string, config: string) =>
-  custom.createNamespacedCustomObject({
-    group: GROUP,
-    version: 'v1',
-    namespace: e.ns,
-    plural: 'gateways',
-    body: {
-      apiVersion: `${GROUP}/v1`,
-      kind: 'Gateway',
-      metadata: { name },
-      spec: { gatewayClassName: className, infrastructure: { parametersRef: { group: LBC.group, kind: 'LoadBalancerConfiguration', name: config } }, listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] },
-    },
+const createConfiguredGateway = (name: string, config: string) =>
+  createGateway(custom, e.ns, name, {
+    gatewayClassName: className,
+    infrastructure: { parametersRef: { group: LBC.group, kind: 'LoadBalancerConfiguration', name: config } },
+    listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }],
   });
 
 beforeAll(async () => {
@@ -67,7 +60,7 @@ afterAll(async () => {
 describe('LoadBalancerConfiguration (gateway.k8s.aws/v1) on an aws Gateway', () => {
   it('the ALB takes its scheme, subnets and tags; a field lbc does not implement makes the Gateway InvalidParameters naming it; a missing one is InvalidParameters', async () => {
     await custom.createNamespacedCustomObject({ ...LBC, namespace: e.ns, body: { apiVersion: `${LBC.group}/v1`, kind: 'LoadBalancerConfiguration', metadata: { name: 'cfg' }, spec: { scheme: 'internal', loadBalancerSubnets: [{ identifier: 'subnet-0a1' }, { identifier: 'subnet-0b1' }], tags: { team: 'shop' } } } });
-    await createGateway('edge', 'cfg');
+    await createConfiguredGateway('edge', 'cfg');
     await eventually('ALB created', () => fake.all('CreateLoadBalancer').length === 1 || undefined, 20_000);
     expect(fake.last('CreateLoadBalancer')?.params).toMatchObject({ Type: 'application', Scheme: 'internal' });
     expect(fake.tags.get([...fake.lbs.keys()][0] ?? '')).toMatchObject({ team: 'shop', 'lbc.dev/owner-kind': 'Gateway', 'lbc.dev/owner-name': 'edge' });
@@ -85,7 +78,7 @@ describe('LoadBalancerConfiguration (gateway.k8s.aws/v1) on an aws Gateway', () 
     expect(accepted(refused)).toMatchObject({ reason: 'InvalidParameters' });
     expect(accepted(refused)?.message).toContain('spec.wafV2: not implemented by lbc');
 
-    await createGateway('lost', 'nowhere');
+    await createConfiguredGateway('lost', 'nowhere');
     const lost = await eventually('missing configuration refused', async () => {
       const g = await gw('lost');
       return accepted(g)?.status === 'False' ? g : undefined;

@@ -8,7 +8,7 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/c
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HTTPRoute } from '../../src/kube/gateway-api.js';
 import type { WriteClients } from '../../src/kube/client.js';
-import { deleteGateways, createLbcGatewayClass, installGatewayApiCrds } from '../support/gateway-crds.js';
+import { deleteGateways, createLbcGatewayClass, installGatewayApiCrds, createGateway } from '../support/gateway-crds.js';
 import { E2E, eventually } from './harness.js';
 
 const GROUP = 'gateway.networking.k8s.io';
@@ -90,13 +90,7 @@ afterAll(async () => {
 describe('a Gateway with many routes', () => {
   it('writes its routes\' status several at a time, each once', async () => {
     // Routes waiting when the controller starts: one reconcile finds them all.
-    await custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: 'v1',
-      namespace: e.ns,
-      plural: 'gateways',
-      body: { apiVersion: `${GROUP}/v1`, kind: 'Gateway', metadata: { name: 'gw' }, spec: { gatewayClassName: className, listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] } },
-    });
+    await createGateway(custom, e.ns, 'gw', { gatewayClassName: className, listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] });
     for (let i = 0; i < ROUTES; i++) {
       await custom.createNamespacedCustomObject({
         group: GROUP,

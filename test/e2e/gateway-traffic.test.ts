@@ -10,7 +10,7 @@
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway, HTTPRoute } from '../../src/kube/gateway-api.js';
-import { createLbcGatewayClass, installGatewayApiCrds } from '../support/gateway-crds.js';
+import { createLbcGatewayClass, installGatewayApiCrds, createGateway } from '../support/gateway-crds.js';
 import { dataPlane, dataPlaneUnavailable, type DataPlane } from './data-plane.js';
 import { E2E, eventually, hasOurFinalizer } from './harness.js';
 
@@ -72,20 +72,12 @@ describe.skipIf(Boolean(unavailable))('Gateway API served by the local provider,
     await dp.startController();
     className = `lbc-${e.ns}`;
     await createLbcGatewayClass(custom, className, 'local');
-    await custom.createNamespacedCustomObject({
-      ...api('gateways'),
-      body: {
-        apiVersion: `${GROUP}/v1`,
-        kind: 'Gateway',
-        metadata: { name: 'gw' },
-        spec: {
-          gatewayClassName: className,
-          listeners: [
-            { name: 'http', port: 80, protocol: 'HTTP' },
-            { name: 'db', port: 5432, protocol: 'TCP' },
-          ],
-        },
-      },
+    await createGateway(custom, e.ns, 'gw', {
+      gatewayClassName: className,
+      listeners: [
+        { name: 'http', port: 80, protocol: 'HTTP' },
+        { name: 'db', port: 5432, protocol: 'TCP' },
+      ],
     });
   }, 90_000);
 

@@ -7,7 +7,7 @@
 // the route.
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteGateways, createLbcGatewayClass, installGatewayApiCrds } from '../support/gateway-crds.js';
+import { deleteGateways, createLbcGatewayClass, installGatewayApiCrds, createGateway } from '../support/gateway-crds.js';
 import type { GatewaySpec } from '../../src/model/spec.js';
 import type { Gateway, GatewayClass, HTTPRoute } from '../../src/kube/gateway-api.js';
 import { E2E, eventually, hasOurFinalizer } from './harness.js';
@@ -53,13 +53,7 @@ describe('Gateway API', () => {
   });
 
   it('a Gateway with an HTTPRoute gets a load balancer, Programmed and its address; the route is Accepted (HTTPRouteSimpleSameNamespace)', async () => {
-    await custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: 'v1',
-      namespace: e.ns,
-      plural: 'gateways',
-      body: { apiVersion: `${GROUP}/v1`, kind: 'Gateway', metadata: { name: 'gw' }, spec: { gatewayClassName: className, listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] } },
-    });
+    await createGateway(custom, e.ns, 'gw', { gatewayClassName: className, listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] });
     await custom.createNamespacedCustomObject({
       group: GROUP,
       version: 'v1',
@@ -117,17 +111,10 @@ describe('Gateway API', () => {
   });
 
   it('a Gateway whose infrastructure.parametersRef names a kind the provider does not read is Accepted=False InvalidParameters, with no load balancer (GatewayInfrastructure.ParametersRef)', async () => {
-    await custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: 'v1',
-      namespace: e.ns,
-      plural: 'gateways',
-      body: {
-        apiVersion: `${GROUP}/v1`,
-        kind: 'Gateway',
-        metadata: { name: 'params' },
-        spec: { gatewayClassName: className, infrastructure: { parametersRef: { group: 'example.com', kind: 'Params', name: 'p' } }, listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] },
-      },
+    await createGateway(custom, e.ns, 'params', {
+      gatewayClassName: className,
+      infrastructure: { parametersRef: { group: 'example.com', kind: 'Params', name: 'p' } },
+      listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }],
     });
     const g = await eventually('Gateway refused', async () => {
       const x = await gw('params');

@@ -66,6 +66,11 @@ export async function deleteGateways(custom: CustomObjectsApi, namespace: string
   while ((await list()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 }
 
+/** A Gateway in `namespace`, as a user's manifest makes it. */
+export async function createGateway(custom: CustomObjectsApi, namespace: string, name: string, spec: object): Promise<void> {
+  await custom.createNamespacedCustomObject({ group: GROUP, version: 'v1', namespace, plural: 'gateways', body: { apiVersion: `${GROUP}/v1`, kind: 'Gateway', metadata: { name }, spec } });
+}
+
 export async function createLbcGatewayClass(custom: CustomObjectsApi, name: string, provider: string): Promise<void> {
   await custom.createClusterCustomObject({
     group: GROUP,
