@@ -13,14 +13,21 @@
 // loadGroupID). namespaceSelector refuses the Ingresses of namespaces it does not select
 // (ALBC class_loader.go: "namespaceSelector of IngressClassParams %v mismatch").
 //
+// subnets.tags has no annotation; it reaches the provider as CLASS_PARAMS_SUBNET_TAGS, which
+// the provider resolves as ALBC's pkg/networking/subnet_resolver.go ResolveViaSelector does.
+// spec.subnets is checked as ALBC's IngressClassParams webhook checks it
+// (webhooks/elbv2/ingressclassparams_validator.go checkSubnetSelectors), since no webhook
+// runs for lbc and the CRD's schema leaves "exactly one of ids or tags" to it.
+//
 // A field lbc does not implement is never dropped silently: one that guards the
-// application (wafv2AclName) or decides where the load balancer is placed (subnets.tags)
-// refuses the Ingress; the others are Warnings naming the field.
+// application (wafv2AclName) refuses the Ingress; the others are Warnings naming the field.
 import type { V1Ingress, V1IngressClass } from '@kubernetes/client-node';
 import { selectorMatches, type LabelSelector } from '../../model/label-selector.js';
 import type { ModelError } from '../../model/validation.js';
 import { ANNOTATION_ALB_GROUP_NAME, ANNOTATION_GROUP_NAME } from '../../model/lbc-annotations.js';
 import { CLASS_PARAMS_API_GROUP, CLASS_PARAMS_KIND, DEFAULT_INGRESS_CLASS_ANNOTATION, LEGACY_INGRESS_CLASS_ANNOTATION } from '../../config/ownership.js';
+import { CLASS_PARAMS_SUBNET_TAGS, type SubnetTagSelector } from '../../providers/aws/annotations.js';
+import { subnetSelectorProblems } from '../../providers/aws/subnets.js';
 
 export { CLASS_PARAMS_API_GROUP, CLASS_PARAMS_KIND };
 
@@ -156,9 +163,7 @@ export function applyClassParams(ing: V1Ingress, params: ClassParams, namespaceL
   if (spec.wafv2AclName !== undefined) {
     refuse('spec.wafv2AclName', 'lbc does not look web ACLs up by name; the Ingress is not exposed without the WAF it asks for (give the ACL\'s ARN in spec.wafv2AclArn)');
   }
-  if (spec.subnets?.tags !== undefined) {
-    refuse('spec.subnets.tags', 'lbc does not select subnets by tag filters; the load balancer is not placed in subnets the class did not choose (list them in spec.subnets.ids)');
-  }
+  if (spec.subnets) checkSubnets(spec.subnets, refuse);
   if (spec.ipamConfiguration !== undefined) warn('spec.ipamConfiguration', 'IPAM pool for the load balancer\'s addresses');
   if (spec.listeners !== undefined && spec.listeners.length > 0) warn('spec.listeners', 'listener attributes');
   if (spec.minimumLoadBalancerCapacity !== undefined) warn('spec.minimumLoadBalancerCapacity', 'load balancer capacity reservation');
@@ -182,6 +187,11 @@ export function applyClassParams(ing: V1Ingress, params: ClassParams, namespaceL
   set(`${A}certificate-arn`, 'spec.certificateArn', spec.certificateArn && spec.certificateArn.length > 0 ? spec.certificateArn.join(',') : undefined);
   set(`${A}ssl-policy`, 'spec.sslPolicy', spec.sslPolicy);
   set(`${A}subnets`, 'spec.subnets.ids', spec.subnets?.ids?.join(','));
+  if (spec.subnets?.tags) {
+    // The params' choice, not the Ingress's subnets annotation (ALBC: a member whose params set subnets is not read for it).
+    delete annotations[`${A}subnets`];
+    set(CLASS_PARAMS_SUBNET_TAGS, 'spec.subnets.tags', canonicalTags(spec.subnets.tags));
+  }
   const prefixLists = spec.prefixListsIDs ?? spec.PrefixListsIDs;
   set(`${A}security-group-prefix-lists`, spec.prefixListsIDs ? 'spec.prefixListsIDs' : 'spec.PrefixListsIDs', prefixLists?.join(','));
   set(`${A}target-type`, 'spec.targetType', spec.targetType);
@@ -202,6 +212,18 @@ export function applyClassParams(ing: V1Ingress, params: ClassParams, namespaceL
   });
   return { ok: true, ingress, warnings };
 }
+
+/** As ALBC's webhook: exactly one of ids and tags, no ID and no value of one key twice, at least one key. */
+function checkSubnets(subnets: NonNullable<IngressClassParamsSpec['subnets']>, refuse: (field: string, reason: string) => void): void {
+  const { ids, tags } = subnets;
+  if (ids === undefined && tags === undefined) return refuse('spec.subnets', 'Required value: must have either `ids` or `tags`');
+  if (ids !== undefined && tags !== undefined) return refuse('spec.subnets.tags', 'Forbidden: may not have both `ids` and `tags` set');
+  for (const [i, id] of (ids ?? []).entries()) if (ids?.indexOf(id) !== i) refuse(`spec.subnets.ids[${i}]`, `Duplicate value: ${JSON.stringify(id)}`);
+  if (tags !== undefined) for (const p of subnetSelectorProblems(tags, 'spec.subnets.tags')) refuse(p.field, p.reason);
+}
+
+/** Keys sorted: two classes with the same selector give one value, which the group merge does not call a conflict. */
+const canonicalTags = (tags: SubnetTagSelector): string => JSON.stringify(Object.fromEntries(Object.keys(tags).sort().map((k) => [k, tags[k]])));
 
 /** An error about an annotation the params set, renamed to the params field it came from. */
 export function nameParamsField(e: ModelError, ingresses: readonly V1Ingress[]): ModelError {

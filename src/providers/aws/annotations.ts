@@ -43,10 +43,21 @@ export const INGRESS_PREFIX = 'alb.ingress.kubernetes.io/';
 const S = SERVICE_PREFIX;
 const A = INGRESS_PREFIX;
 
+/**
+ * IngressClassParams spec.subnets.tags reach the provider as this annotation of the Ingress
+ * the params make (class-params.ts), a JSON map of tag key → values, since params travel as
+ * the annotations they override and ALBC has no annotation for this one. Its name is no
+ * valid annotation key (':' is not allowed in the name part, IsQualifiedName), so the API
+ * server keeps users from writing it on an Ingress: only the params set it.
+ */
+export const CLASS_PARAMS_SUBNET_TAGS = `${A}IngressClassParams:subnets.tags`;
+
 /** aws-load-balancer-controller's default for both NLB TLS listeners and ALB HTTPS listeners. */
 export const DEFAULT_SSL_POLICY = 'ELBSecurityPolicy-2016-08';
 
 export type Scheme = 'internal' | 'internet-facing';
+/** Tag key → the values a subnet's tag may have (ALBC's SubnetSelector.Tags, LoadBalancerConfiguration loadBalancerSubnetsSelector). */
+export type SubnetTagSelector = Readonly<Record<string, readonly string[]>>;
 export type IpAddressType = 'ipv4' | 'dualstack';
 
 export interface HealthCheckOverrides {
@@ -146,8 +157,13 @@ export interface AwsLbOptions {
   readonly ignoredAnnotations?: readonly string[];
   /** Asked-for LB name; only used when the LB is created (as aws-load-balancer-controller). */
   readonly name?: string;
-  /** Subnet IDs or Name tags; absent means discovery. */
+  /** Subnet IDs or Name tags; absent means subnetTags, else discovery. */
   readonly subnets?: readonly string[];
+  /**
+   * Subnets by tags (IngressClassParams spec.subnets.tags, a Gateway's LoadBalancerConfiguration
+   * loadBalancerSubnetsSelector): the VPC's subnets with one of the values of every key, one per zone.
+   */
+  readonly subnetTags?: SubnetTagSelector;
   readonly ipAddressType: IpAddressType;
   readonly eipAllocations?: readonly string[];
   readonly privateIpv4Addresses?: readonly string[];
@@ -307,6 +323,7 @@ export const ingressAnnotationSchema = {
   scheme: annotation(`${A}scheme`, oneOf(['internal', 'internet-facing'] as const)).withDefault('internal'),
   name: annotation(`${A}load-balancer-name`, lbName()),
   subnets: annotation(`${A}subnets`, idsOrNames()),
+  subnetTags: annotation(CLASS_PARAMS_SUBNET_TAGS, json(z.record(z.string(), z.array(z.string())))),
   ipAddressType: annotation(`${A}ip-address-type`, oneOf(['ipv4', 'dualstack'] as const)).withDefault('ipv4'),
   securityGroups: annotation(`${A}security-groups`, idsOrNames()),
   manageBackendSecurityGroupRules: annotation(`${A}manage-backend-security-group-rules`, bool()),
@@ -514,6 +531,11 @@ function parseIngress(annotations: Annotations): OptionsParseResult<AwsLbOptions
       errors.push({ annotation: `${A}mutual-authentication`, reason: `port ${m.port} is not an HTTPS port of ${A}listen-ports; ALB authenticates clients on HTTPS listeners only` });
     }
   }
+  // One group member's class params select subnets by tags, another member names them (ALBC
+  // model_build_load_balancer.go buildLoadBalancerSubnetMappings refuses the same).
+  if (v.subnets !== undefined && v.subnetTags !== undefined) {
+    errors.push({ annotation: `${A}subnets`, reason: 'conflicting subnet specifications: IngressClassParams versus annotation (the class\'s spec.subnets.tags selects the subnets of this group)' });
+  }
   const auth = authOf(v, errors);
   if (errors.length > 0) return { ok: false, errors };
   const options: AwsLbOptions = {
@@ -521,6 +543,7 @@ function parseIngress(annotations: Annotations): OptionsParseResult<AwsLbOptions
     scheme: v.scheme,
     ...(v.name !== undefined ? { name: v.name } : {}),
     ...(v.subnets !== undefined && v.subnets.length > 0 ? { subnets: v.subnets } : {}),
+    ...(v.subnetTags !== undefined ? { subnetTags: v.subnetTags } : {}),
     ipAddressType: v.ipAddressType,
     certificateArns: v.certificateArn ?? [],
     sslPolicy: v.sslPolicy,

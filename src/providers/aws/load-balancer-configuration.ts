@@ -12,16 +12,17 @@
 // therefore accepted and has no effect, as ALBC documents it for a Gateway's configuration
 // ("only honored for the configuration attached to the GatewayClass").
 import type { GatewayParameterKind } from '../../model/gateway.js';
-import type { AwsLbOptions } from './annotations.js';
+import type { AwsLbOptions, SubnetTagSelector } from './annotations.js';
+import { subnetSelectorProblems } from './subnets.js';
 
 export const LOAD_BALANCER_CONFIGURATION: GatewayParameterKind = { group: 'gateway.k8s.aws', kind: 'LoadBalancerConfiguration' };
 
 /** The options a LoadBalancerConfiguration sets; absent fields leave the annotations' (or defaults') values. */
 export type LoadBalancerConfigurationOptions = Partial<
-  Pick<AwsLbOptions, 'scheme' | 'ipAddressType' | 'name' | 'subnets' | 'securityGroups' | 'loadBalancerAttributes' | 'tags' | 'manageBackendSecurityGroupRules'>
+  Pick<AwsLbOptions, 'scheme' | 'ipAddressType' | 'name' | 'subnets' | 'subnetTags' | 'securityGroups' | 'loadBalancerAttributes' | 'tags' | 'manageBackendSecurityGroupRules'>
 >;
 
-const IMPLEMENTED = new Set(['mergingMode', 'scheme', 'ipAddressType', 'loadBalancerName', 'loadBalancerSubnets', 'securityGroups', 'loadBalancerAttributes', 'tags', 'manageBackendSecurityGroupRules']);
+const IMPLEMENTED = new Set(['mergingMode', 'scheme', 'ipAddressType', 'loadBalancerName', 'loadBalancerSubnets', 'loadBalancerSubnetsSelector', 'securityGroups', 'loadBalancerAttributes', 'tags', 'manageBackendSecurityGroupRules']);
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const stringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '');
@@ -34,7 +35,7 @@ export function parseLoadBalancerConfiguration(object: unknown): { ok: true; val
   for (const field of Object.keys(spec).sort()) {
     if (!IMPLEMENTED.has(field)) errors.push(`spec.${field}: not implemented by lbc`);
   }
-  const { scheme, ipAddressType, loadBalancerName, loadBalancerSubnets, securityGroups, loadBalancerAttributes, tags, manageBackendSecurityGroupRules, mergingMode } = spec;
+  const { scheme, ipAddressType, loadBalancerName, loadBalancerSubnets, loadBalancerSubnetsSelector, securityGroups, loadBalancerAttributes, tags, manageBackendSecurityGroupRules, mergingMode } = spec;
   if (mergingMode !== undefined && mergingMode !== 'prefer-gateway' && mergingMode !== 'prefer-gateway-class') errors.push(`spec.mergingMode: ${String(mergingMode)} is not prefer-gateway or prefer-gateway-class`);
   if (scheme !== undefined) {
     if (scheme === 'internal' || scheme === 'internet-facing') out.scheme = scheme;
@@ -62,6 +63,14 @@ export function parseLoadBalancerConfiguration(object: unknown): { ok: true; val
       ids.push(s.identifier);
     }
     if (ids.length > 0) out.subnets = ids;
+  }
+  // ALBC (pkg/gateway/model/model_build_subnet.go resolveEC2Subnets): identifiers first, then
+  // a non-empty selector (subnet_resolver.go ResolveViaSelector), else discovery; the CRD
+  // says so too ("takes precedence over loadBalancerSubnetsSelector if both are selected").
+  if (loadBalancerSubnetsSelector !== undefined && (!isRecord(loadBalancerSubnetsSelector) || Object.keys(loadBalancerSubnetsSelector).length > 0)) {
+    const problems = subnetSelectorProblems(loadBalancerSubnetsSelector, 'spec.loadBalancerSubnetsSelector');
+    errors.push(...problems.map((p) => `${p.field}: ${p.reason}`));
+    if (problems.length === 0 && out.subnets === undefined) out.subnetTags = loadBalancerSubnetsSelector as SubnetTagSelector;
   }
   if (securityGroups !== undefined) {
     if (stringList(securityGroups)) out.securityGroups = securityGroups;
@@ -95,8 +104,10 @@ export function parseLoadBalancerConfiguration(object: unknown): { ok: true; val
 
 /** A Gateway's options with its LoadBalancerConfiguration's fields in place of the annotations'. */
 export function withLoadBalancerConfiguration(options: AwsLbOptions, configuration: LoadBalancerConfigurationOptions): AwsLbOptions {
+  // Subnets by the configuration's tags replace the annotation's subnets, as its IDs would.
+  const { subnets: _annotated, ...withoutSubnets } = options;
   return {
-    ...options,
+    ...(configuration.subnetTags ? withoutSubnets : options),
     ...configuration,
     ...(configuration.loadBalancerAttributes ? { loadBalancerAttributes: { ...options.loadBalancerAttributes, ...configuration.loadBalancerAttributes } } : {}),
     ...(configuration.tags ? { tags: { ...options.tags, ...configuration.tags } } : {}),

@@ -149,11 +149,14 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
   const { signal, api } = env;
   const annotationPrefix = spec.ref.kind === 'Service' ? SERVICE_PREFIX : INGRESS_PREFIX;
   const configured = options.scheme === 'internal' ? env.config.subnets.internal : env.config.subnets.internetFacing;
+  // The object's own choice first (its subnets, else its tags), then the provider's defaults.
+  const selected = options.subnets === undefined ? options.subnetTags : undefined;
   const subnets = await resolveSubnets(api, {
     clusterName: env.clusterName,
     scheme: options.scheme,
     vpcId: env.config.vpcId,
-    requested: options.subnets ?? configured,
+    requested: options.subnets ?? (selected ? undefined : configured),
+    selector: selected && { tags: selected, field: options.kind === 'Gateway' ? 'LoadBalancerConfiguration spec.loadBalancerSubnetsSelector' : 'IngressClassParams spec.subnets.tags' },
     minZones: spec.layer === 'L4' ? 1 : 2,
     annotation: `${annotationPrefix}subnets`,
     provider: env.provider,

@@ -12,13 +12,34 @@
 import { DescribeRouteTablesCommand, DescribeSubnetsCommand, type Filter, type RouteTable, type Subnet } from '@aws-sdk/client-ec2';
 import { ProviderError } from '../types.js';
 import type { AwsApi } from './api.js';
-import type { Scheme } from './annotations.js';
+import type { Scheme, SubnetTagSelector } from './annotations.js';
 import { fromAwsTags } from './tags.js';
 
 export const ROLE_ELB = 'kubernetes.io/role/elb';
 export const ROLE_INTERNAL_ELB = 'kubernetes.io/role/internal-elb';
 export const CLUSTER_TAG_PREFIX = 'kubernetes.io/cluster/';
 const MIN_FREE_ADDRESSES = 8;
+
+/**
+ * What is wrong with a tag selector, each problem with the path under `field` it is at. As
+ * ALBC's IngressClassParams webhook (webhooks/elbv2/ingressclassparams_validator.go
+ * checkSubnetSelectors): at least one key ("must have at least one tag key"), no value twice
+ * ("Duplicate value"). lbc also refuses a key without values, which selects nothing.
+ */
+export function subnetSelectorProblems(tags: unknown, field: string): { readonly field: string; readonly reason: string }[] {
+  if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) return [{ field, reason: 'not a map of tag keys to lists of values' }];
+  const entries = Object.entries(tags as Record<string, unknown>);
+  if (entries.length === 0) return [{ field, reason: 'Required value: must have at least one tag key' }];
+  const out: { field: string; reason: string }[] = [];
+  for (const [key, values] of entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const at = `${field}[${JSON.stringify(key)}]`;
+    if (key === '') out.push({ field, reason: 'a tag key is empty' });
+    else if (!Array.isArray(values) || !values.every((v) => typeof v === 'string')) out.push({ field: at, reason: 'not a list of tag values' });
+    else if (values.length === 0) out.push({ field: at, reason: 'no values: a subnet must have one of the values listed for each key' });
+    else for (const [i, v] of values.entries()) if (values.indexOf(v) !== i) out.push({ field: `${at}[${i}]`, reason: `Duplicate value: ${JSON.stringify(v)}` });
+  }
+  return out;
+}
 
 export interface ResolvedSubnet {
   readonly id: string;
@@ -30,8 +51,10 @@ export interface SubnetQuery {
   readonly clusterName: string;
   readonly scheme: Scheme;
   readonly vpcId?: string | undefined;
-  /** IDs or Name tags the user gave; absent: discover. */
+  /** IDs or Name tags the user gave; absent: the selector, else discover. */
   readonly requested?: readonly string[] | undefined;
+  /** Tag key → values a subnet must have one of, for every key; `field` names where the user set it. */
+  readonly selector?: { readonly tags: SubnetTagSelector; readonly field: string } | undefined;
   /** ALBs need two zones, NLBs one. */
   readonly minZones: number;
   /** The annotation to name in errors. */
@@ -58,7 +81,8 @@ const toResolved = (s: Subnet): ResolvedSubnet => ({ id: s.SubnetId ?? '', az: s
 const byId = (a: ResolvedSubnet, b: ResolvedSubnet): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 export async function resolveSubnets(api: AwsApi, q: SubnetQuery): Promise<ResolvedSubnet[]> {
-  return q.requested !== undefined && q.requested.length > 0 ? resolveNamed(api, q, q.requested) : discover(api, q);
+  if (q.requested !== undefined && q.requested.length > 0) return resolveNamed(api, q, q.requested);
+  return q.selector ? resolveSelected(api, q, q.selector) : discover(api, q);
 }
 
 async function resolveNamed(api: AwsApi, q: SubnetQuery, requested: readonly string[]): Promise<ResolvedSubnet[]> {
@@ -106,19 +130,105 @@ async function resolveNamed(api: AwsApi, q: SubnetQuery, requested: readonly str
   return chosen;
 }
 
-/** Why discovery turns a tagged subnet down, or undefined when it qualifies. */
-function rejection(tags: Record<string, string>, roleTag: string, clusterName: string, free: number | undefined): string | undefined {
-  const role = tags[roleTag];
-  if (role !== '' && role !== '1') return `${roleTag} is ${JSON.stringify(role)} (must be "1" or empty)`;
+/** Discovery's rules, with the role tag when candidates came by it (not by reachability); else a selector's. */
+type Rules = { readonly discovery: true; readonly roleTag?: string } | { readonly discovery: false; readonly roleTag?: undefined };
+
+type Rejection = { readonly kind: 'role' | 'clusterValue' | 'otherCluster' | 'addresses'; readonly why: string };
+
+/**
+ * Why a candidate is turned down, or undefined when it qualifies. Discovery also checks the
+ * role tag's value and this cluster's tag's value; a selector chose the tags itself, and
+ * ALBC checks only the other clusters' tags and the free addresses then
+ * (categorizeSubnetsByEligibility).
+ */
+function rejection(tags: Record<string, string>, rules: Rules, clusterName: string, free: number | undefined): Rejection | undefined {
+  const { roleTag } = rules;
+  if (roleTag !== undefined) {
+    const role = tags[roleTag];
+    if (role !== '' && role !== '1') return { kind: 'role', why: `${roleTag} is ${JSON.stringify(role)} (must be "1" or empty)` };
+  }
   const clusterTags = Object.keys(tags).filter((k) => k.startsWith(CLUSTER_TAG_PREFIX));
   const ours = `${CLUSTER_TAG_PREFIX}${clusterName}`;
   if (clusterTags.length > 0 && !clusterTags.includes(ours)) {
-    return `tagged for another cluster (${clusterTags.map((k) => k.slice(CLUSTER_TAG_PREFIX.length)).join(', ')}), not ${clusterName}`;
+    return { kind: 'otherCluster', why: `tagged for another cluster (${clusterTags.map((k) => k.slice(CLUSTER_TAG_PREFIX.length)).join(', ')}), not ${clusterName}` };
   }
   const mine = tags[ours];
-  if (mine !== undefined && mine !== 'owned' && mine !== 'shared') return `${ours} is ${JSON.stringify(mine)} (must be owned or shared)`;
-  if (free !== undefined && free < MIN_FREE_ADDRESSES) return `only ${free} free addresses (needs ${MIN_FREE_ADDRESSES})`;
+  if (rules.discovery && mine !== undefined && mine !== 'owned' && mine !== 'shared') return { kind: 'clusterValue', why: `${ours} is ${JSON.stringify(mine)} (must be owned or shared)` };
+  if (free !== undefined && free < MIN_FREE_ADDRESSES) return { kind: 'addresses', why: `only ${free} free addresses (needs ${MIN_FREE_ADDRESSES})` };
   return undefined;
+}
+
+interface Choice {
+  /** One per zone, by subnet ID. */
+  readonly chosen: ResolvedSubnet[];
+  /** Every candidate not chosen, as `id (zone): why`. */
+  readonly reasons: string[];
+  readonly rejected: Rejection[];
+  /** The VPCs of the qualifying candidates. */
+  readonly vpcs: string[];
+}
+
+/** One subnet per zone among the candidates that qualify: tagged for this cluster first, then the lowest ID (ALBC chooseSubnetsPerAZ). */
+function choosePerZone(subnets: readonly Subnet[], rules: Rules, q: SubnetQuery): Choice {
+  const ours = `${CLUSTER_TAG_PREFIX}${q.clusterName}`;
+  const reasons: string[] = [];
+  const rejected: Rejection[] = [];
+  const ok: { s: ResolvedSubnet; tagged: boolean }[] = [];
+  for (const sub of subnets) {
+    const tags = fromAwsTags(sub.Tags);
+    const no = rejection(tags, rules, q.clusterName, sub.AvailableIpAddressCount);
+    const r = toResolved(sub);
+    if (no) {
+      reasons.push(`${r.id} (${r.az}): ${no.why}`);
+      rejected.push(no);
+    } else ok.push({ s: r, tagged: tags[ours] !== undefined });
+  }
+  const perZone = new Map<string, { s: ResolvedSubnet; tagged: boolean }>();
+  for (const c of ok.sort((a, b) => Number(b.tagged) - Number(a.tagged) || byId(a.s, b.s))) {
+    const chosen = perZone.get(c.s.az);
+    if (!chosen) perZone.set(c.s.az, c);
+    else reasons.push(`${c.s.id} (${c.s.az}): ${chosen.s.id} preferred in the same zone`);
+  }
+  return { chosen: [...perZone.values()].map((c) => c.s).sort(byId), reasons, rejected, vpcs: [...new Set(ok.map((c) => c.s.vpcId))].sort() };
+}
+
+const qualifying = (chosen: readonly ResolvedSubnet[]): string =>
+  chosen.length === 0 ? 'none qualifies' : `only ${chosen.map((s) => `${s.id} (${s.az})`).join(', ')} qualif${chosen.length === 1 ? 'ies' : 'y'}`;
+
+/** `key` in (v1, v2) and ...: what the selector asks, for errors. */
+const describeSelector = (tags: SubnetTagSelector): string =>
+  Object.keys(tags)
+    .sort()
+    .map((k) => `${k} in (${(tags[k] ?? []).join(', ')})`)
+    .join(' and ');
+
+/**
+ * The subnets a tag selector picks (ALBC ResolveViaSelector with tags). The errors start as
+ * ALBC's do ("unable to resolve at least one subnet. Evaluated %d subnets: %d are tagged for
+ * other clusters, and %d have insufficient available IP addresses"; "subnets count less
+ * than minimal required count: %v < %v") and go on with each candidate and why.
+ */
+async function resolveSelected(api: AwsApi, q: SubnetQuery, selector: NonNullable<SubnetQuery['selector']>): Promise<ResolvedSubnet[]> {
+  const invalid = (msg: string): ProviderError => new ProviderError('invalid', `${selector.field}: ${msg}`, { provider: q.provider });
+  const filters: Filter[] = q.vpcId ? [{ Name: 'vpc-id', Values: [q.vpcId] }] : [];
+  for (const key of Object.keys(selector.tags).sort()) filters.push({ Name: `tag:${key}`, Values: [...(selector.tags[key] ?? [])] });
+  const subnets = await describeSubnets(api, { Filters: filters }, q.signal);
+  const where = q.vpcId ? ` in ${q.vpcId}` : '';
+  const asked = describeSelector(selector.tags);
+  if (subnets.length === 0) throw invalid(`unable to resolve at least one subnet: no subnet${where} has ${asked}`);
+  const c = choosePerZone(subnets, { discovery: false }, q);
+  if (!q.vpcId && c.vpcs.length > 1) throw invalid(`the subnets with ${asked} are in several VPCs (${c.vpcs.join(', ')}); set vpcId in the provider options`);
+  const candidates = `subnets${where} with ${asked}: ${c.reasons.join('; ')}`;
+  if (c.chosen.length === 0) {
+    const count = (kind: Rejection['kind']): number => c.rejected.filter((r) => r.kind === kind).length;
+    throw invalid(
+      `unable to resolve at least one subnet. Evaluated ${subnets.length} subnets: ${count('otherCluster')} are tagged for other clusters, and ${count('addresses')} have insufficient available IP addresses (${candidates})`,
+    );
+  }
+  if (c.chosen.length < q.minZones) {
+    throw invalid(`subnets count less than minimal required count: ${c.chosen.length} < ${q.minZones} (one per availability zone; ${qualifying(c.chosen)}${c.reasons.length > 0 ? `; ${candidates}` : ''})`);
+  }
+  return c.chosen;
 }
 
 async function describeRouteTables(api: AwsApi, vpcId: string, signal?: AbortSignal): Promise<RouteTable[]> {
@@ -168,36 +278,18 @@ async function discover(api: AwsApi, q: SubnetQuery): Promise<ResolvedSubnet[]> 
     const what = byReachability ? `is tagged ${roleTag}, nor is any ${reach},` : `is tagged ${roleTag}`;
     throw new ProviderError('invalid', `no subnet${where} ${what} for an ${q.scheme} load balancer; ${hint}`, { provider: q.provider });
   }
-  const ours = `${CLUSTER_TAG_PREFIX}${q.clusterName}`;
-  const reasons: string[] = [];
-  const ok: { s: ResolvedSubnet; tagged: boolean }[] = [];
-  for (const sub of subnets) {
-    const tags = fromAwsTags(sub.Tags);
-    const why = rejection(byReachability ? { ...tags, [roleTag]: '1' } : tags, roleTag, q.clusterName, sub.AvailableIpAddressCount);
-    const r = toResolved(sub);
-    if (why) reasons.push(`${r.id} (${r.az}): ${why}`);
-    else ok.push({ s: r, tagged: tags[ours] !== undefined });
-  }
-  const vpcs = [...new Set(ok.map((c) => c.s.vpcId))].sort();
-  if (!q.vpcId && vpcs.length > 1) {
-    throw new ProviderError('invalid', `subnets tagged ${roleTag} are in several VPCs (${vpcs.join(', ')}); set vpcId in the provider options or name the subnets in ${q.annotation}`, {
+  const c = choosePerZone(subnets, byReachability ? { discovery: true } : { discovery: true, roleTag }, q);
+  if (!q.vpcId && c.vpcs.length > 1) {
+    throw new ProviderError('invalid', `subnets tagged ${roleTag} are in several VPCs (${c.vpcs.join(', ')}); set vpcId in the provider options or name the subnets in ${q.annotation}`, {
       provider: q.provider,
     });
   }
-  const perZone = new Map<string, { s: ResolvedSubnet; tagged: boolean }>();
-  for (const c of ok.sort((a, b) => Number(b.tagged) - Number(a.tagged) || byId(a.s, b.s))) {
-    const chosen = perZone.get(c.s.az);
-    if (!chosen) perZone.set(c.s.az, c);
-    else reasons.push(`${c.s.id} (${c.s.az}): ${chosen.s.id} preferred in the same zone`);
-  }
-  const chosen = [...perZone.values()].map((c) => c.s).sort(byId);
-  if (chosen.length < q.minZones) {
-    const got = chosen.length === 0 ? 'none qualifies' : `only ${chosen.map((s) => `${s.id} (${s.az})`).join(', ')} qualif${chosen.length === 1 ? 'ies' : 'y'}`;
+  if (c.chosen.length < q.minZones) {
     throw new ProviderError(
       'invalid',
-      `no usable subnets${where} for an ${q.scheme} load balancer (needs ${q.minZones} availability zone${q.minZones > 1 ? 's' : ''}, ${got}); candidates: ${reasons.join('; ')}; ${hint}`,
+      `no usable subnets${where} for an ${q.scheme} load balancer (needs ${q.minZones} availability zone${q.minZones > 1 ? 's' : ''}, ${qualifying(c.chosen)}); candidates: ${c.reasons.join('; ')}; ${hint}`,
       { provider: q.provider },
     );
   }
-  return chosen;
+  return c.chosen;
 }

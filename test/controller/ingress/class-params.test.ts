@@ -120,6 +120,57 @@ describe('IngressClassParams fields over the Ingress annotations (ALBC ingress_c
   });
 });
 
+// ALBC ingress_class.md "spec.subnets.tags" (a map of tag filters over the VPC's subnets,
+// one chosen per zone), model_build_load_balancer.go buildLoadBalancerSubnetMappings (the
+// params' selector over the member's annotation, refused against another member's), and the
+// IngressClassParams webhook's checks (ingressclassparams_validator.go checkSubnetSelectors).
+describe('spec.subnets.tags (ALBC subnet_resolver.go ResolveViaSelector)', () => {
+  const web = service('web', { type: 'NodePort', ports: [{ port: 80, targetPort: 8080, nodePort: 30080 }] });
+  const build = (ingresses: V1Ingress[]) =>
+    buildIngressModel({ ingresses, services: [web], endpointSlices: [slice('web', [{ port: 8080 }], [{ ip: '10.1.0.1' }])], secrets: [], nodes: [node('n1')], provider: aws, className: 'alb', clusterName: 'test' });
+
+  it('reach the provider as subnets by tags, over the Ingress\'s subnets annotation', () => {
+    const o = options({ [`${A}subnets`]: 'subnet-0ccc,subnet-0ddd' }, { subnets: { tags: { tier: ['web'], env: ['prod', 'staging'] } } });
+    expect(o.subnetTags).toEqual({ env: ['prod', 'staging'], tier: ['web'] });
+    expect(o.subnets).toBeUndefined();
+  });
+
+  it('are in the load balancer spec the model builder gives the provider', () => {
+    const r = applyClassParams(ing(), params({ subnets: { tags: { tier: ['web'] } } }), {});
+    if (!r.ok) throw new Error('refused');
+    const built = build([r.ingress]);
+    if (!built.ok) throw new Error(JSON.stringify(built));
+    expect((built.spec as L7Spec<AwsLbOptions>).providerOptions).toMatchObject({ subnetTags: { tier: ['web'] } });
+    expect((built.spec as L7Spec<AwsLbOptions>).providerOptions).not.toHaveProperty('subnets');
+  });
+
+  it('two classes with the same selector share a group; another member naming subnets is refused ("conflicting subnet specifications")', () => {
+    const group = { [`${A}group.name`]: 'shared' };
+    const a = applyClassParams(ing(group, 'default', 'a', 'a.example.com'), params({ subnets: { tags: { tier: ['web'], env: ['prod'] } } }, 'one'), {});
+    const b = applyClassParams(ing(group, 'default', 'b', 'b.example.com'), params({ subnets: { tags: { env: ['prod'], tier: ['web'] } } }, 'two'), {});
+    if (!a.ok || !b.ok) throw new Error('refused');
+    expect(build([a.ingress, b.ingress]).ok).toBe(true);
+    const c = ing({ ...group, [`${A}subnets`]: 'subnet-0ccc,subnet-0ddd' }, 'default', 'c', 'c.example.com');
+    const built = build([a.ingress, c]);
+    if (built.ok || built.reason !== 'invalid') throw new Error('expected invalid');
+    expect(built.errors.map((e) => ('annotation' in e ? `${e.annotation}: ${e.reason}` : e.reason))).toEqual([
+      `${A}subnets: conflicting subnet specifications: IngressClassParams versus annotation (the class's spec.subnets.tags selects the subnets of this group)`,
+    ]);
+  });
+
+  it.each<[string, NonNullable<IngressClassParamsSpec['subnets']>, { field: string; reason: string }[]]>([
+    ['neither ids nor tags', {}, [{ field: 'spec.subnets', reason: 'Required value: must have either `ids` or `tags`' }]],
+    ['both ids and tags', { ids: ['subnet-0aaa'], tags: { tier: ['web'] } }, [{ field: 'spec.subnets.tags', reason: 'Forbidden: may not have both `ids` and `tags` set' }]],
+    ['tags without a key', { tags: {} }, [{ field: 'spec.subnets.tags', reason: 'Required value: must have at least one tag key' }]],
+    ['an ID twice', { ids: ['subnet-0aaa', 'subnet-0bbb', 'subnet-0aaa'] }, [{ field: 'spec.subnets.ids[2]', reason: 'Duplicate value: "subnet-0aaa"' }]],
+    ['a value twice', { tags: { Name: ['a'], Other: ['x', 'y', 'x'] } }, [{ field: 'spec.subnets.tags["Other"][2]', reason: 'Duplicate value: "x"' }]],
+    ['a key without values', { tags: { tier: [] } }, [{ field: 'spec.subnets.tags["tier"]', reason: 'no values: a subnet must have one of the values listed for each key' }]],
+  ])('%s is refused as ALBC\'s IngressClassParams webhook refuses it', (_, subnets, want) => {
+    const r = applyClassParams(ing(), params({ subnets }), {});
+    expect(r.ok ? [] : r.errors).toEqual(want.map((w) => ({ object: 'IngressClassParams team-a', ...w })));
+  });
+});
+
 describe('a value the params set that lbc refuses', () => {
   it('is named as the params field, not as an annotation the user never wrote (ipAddressType dualstack-without-public-ipv4)', () => {
     const r = applyClassParams(ing(), params({ ipAddressType: 'dualstack-without-public-ipv4' }), {});
@@ -169,11 +220,6 @@ describe('fields lbc does not implement are never dropped silently', () => {
   it('spec.wafv2AclName guards the application: the Ingress is refused, not exposed without its WAF', () => {
     const r = applyClassParams(ing(), params({ wafv2AclName: 'team-acl' }), {});
     expect(r.ok ? [] : r.errors.map((e) => 'field' in e && e.field)).toEqual(['spec.wafv2AclName']);
-  });
-
-  it('spec.subnets.tags decides where the load balancer is placed: refused', () => {
-    const r = applyClassParams(ing(), params({ subnets: { tags: { 'kubernetes.io/role/internal-elb': ['1'] } } }), {});
-    expect(r.ok ? [] : r.errors.map((e) => 'field' in e && e.field)).toEqual(['spec.subnets.tags']);
   });
 
   it('spec.listeners, spec.ipamConfiguration and spec.minimumLoadBalancerCapacity are Warnings naming the field', () => {

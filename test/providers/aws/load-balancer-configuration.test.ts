@@ -53,6 +53,25 @@ describe('parseLoadBalancerConfiguration', () => {
     });
   });
 
+  // ALBC pkg/gateway/model/model_build_subnet.go resolveEC2Subnets: identifiers first, else a
+  // non-empty loadBalancerSubnetsSelector through subnet_resolver.go ResolveViaSelector.
+  it('reads loadBalancerSubnetsSelector as subnets by tags; identifiers take precedence, as the CRD says; an empty selector is discovery', () => {
+    expect(parseLoadBalancerConfiguration(lbc({ loadBalancerSubnetsSelector: { tier: ['web'], env: ['prod', 'staging'] } }))).toEqual({
+      ok: true,
+      value: { subnetTags: { tier: ['web'], env: ['prod', 'staging'] } },
+    });
+    expect(parseLoadBalancerConfiguration(lbc({ loadBalancerSubnets: [{ identifier: 'subnet-0a1' }], loadBalancerSubnetsSelector: { tier: ['web'] } }))).toEqual({ ok: true, value: { subnets: ['subnet-0a1'] } });
+    expect(parseLoadBalancerConfiguration(lbc({ loadBalancerSubnetsSelector: {} }))).toEqual({ ok: true, value: {} });
+  });
+
+  it('refuses a selector key without values, a value twice, and what is not a map of lists', () => {
+    expect(parseLoadBalancerConfiguration(lbc({ loadBalancerSubnetsSelector: { tier: [], env: ['prod', 'prod'] } }))).toEqual({
+      ok: false,
+      errors: ['spec.loadBalancerSubnetsSelector["env"][1]: Duplicate value: "prod"', 'spec.loadBalancerSubnetsSelector["tier"]: no values: a subnet must have one of the values listed for each key'],
+    });
+    expect(parseLoadBalancerConfiguration(lbc({ loadBalancerSubnetsSelector: ['tier'] }))).toEqual({ ok: false, errors: ['spec.loadBalancerSubnetsSelector: not a map of tag keys to lists of values'] });
+  });
+
   it('refuses malformed values with the field and what is expected', () => {
     const r = parseLoadBalancerConfiguration(lbc({ scheme: 'public', ipAddressType: 'dualstack-without-public-ipv4', loadBalancerName: '-bad-', tags: { 'lbc.dev/owner-uid': 'x' }, loadBalancerAttributes: [{ key: 'a' }] }));
     expect(r.ok).toBe(false);
@@ -88,6 +107,16 @@ describe('an ALB Gateway configured by a LoadBalancerConfiguration', () => {
     const lbArn = [...fake.lbs.keys()][0] ?? '';
     expect(fake.tags.get(lbArn)).toMatchObject({ team: 'shop', 'lbc.dev/owner-uid': 'uid-gw-1' });
     expect(fake.all('ModifyLoadBalancerAttributes').map((r) => r.params)).toEqual([expect.objectContaining({ 'Attributes.member.1.Key': 'idle_timeout.timeout_seconds', 'Attributes.member.1.Value': '120' })]);
+  });
+
+  it('its loadBalancerSubnetsSelector places the ALB in the tagged subnets (DescribeSubnets by vpc-id and tag:), over the subnets annotation', async () => {
+    fake.addSubnet({ id: 'subnet-0c7', az: 'us-east-1c', tags: { tier: 'web' } });
+    fake.addSubnet({ id: 'subnet-0d7', az: 'us-east-1d', tags: { tier: 'web' } });
+    const spec = configured({ loadBalancerSubnetsSelector: { tier: ['web'] } });
+    const withAnnotation = { ...spec, providerOptions: { ...spec.providerOptions, subnets: ['subnet-0a1', 'subnet-0b1'] } };
+    await provider({ vpcId: 'vpc-1' }).ensure(withAnnotation);
+    expect(fake.all('DescribeSubnets').map((r) => r.params)).toContainEqual({ 'Filter.1.Name': 'vpc-id', 'Filter.1.Value.1': 'vpc-1', 'Filter.2.Name': 'tag:tier', 'Filter.2.Value.1': 'web' });
+    expect(Object.entries(fake.last('CreateLoadBalancer')?.params ?? {}).filter(([k]) => k.startsWith('Subnet')).map(([, v]) => v)).toEqual(['subnet-0c7', 'subnet-0d7']);
   });
 
   it('an ensure again with the same configuration writes nothing', async () => {
