@@ -32,6 +32,7 @@ import {
   DescribeTargetGroupsCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -42,6 +43,9 @@ import { backendSecurityGroupName } from '../../../src/providers/aws/backend-sec
 import { AwsProvider } from '../../../src/providers/aws/provider.js';
 import { backend, canaryRules, gatewaySpec, httpRule, prefix } from './gateway-support.js';
 import { ALB_CREATE_WRITES, albSpec, NLB_CREATE_WRITES, nlbSpec, nodes, serviceOptions } from './support.js';
+
+const ICP_CRD = new URL('../../../../shared/crds/aws-load-balancer-controller-v3.5.0/elbv2.k8s.aws_ingressclassparams.yaml', import.meta.url).pathname;
+const ICP = { group: 'elbv2.k8s.aws', version: 'v1beta1', plural: 'ingressclassparams' } as const;
 
 const endpoint = process.env['AWS_ENDPOINT_URL'] ?? process.env['LOCALSTACK_ENDPOINT'];
 const region = process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'] ?? 'us-east-1';
@@ -639,7 +643,10 @@ describe.skipIf(!endpoint)(
             providers: [{ name: 'aws', type: 'aws', options: emulatorOptions() }],
             defaultClass: 'lbc.dev/aws',
           },
+          // Started once ALBC's IngressClassParams CRD is in: lbc watches the params only when it is there at start.
+          noStart: true,
         });
+        await e.installCrds([ICP_CRD]);
         aws = e.providers.byName('aws') as AwsProvider;
         count = countCalls(aws);
         // The devcluster's cluster name is the suite's namespace: the subnets are shared with it.
@@ -656,6 +663,7 @@ describe.skipIf(!endpoint)(
             },
           });
         }
+        await e.controller.start();
         await eventually('the nodes eligible', () => e.controller.stats().eligibleNodes === 2);
       });
 
@@ -742,6 +750,55 @@ describe.skipIf(!endpoint)(
         for (const name of ['shop', 'api']) await e.networking.deleteNamespacedIngress({ namespace: e.ns, name });
         await eventually('the Ingresses gone', async () => (await e.getIngress('shop')) === undefined && (await e.getIngress('api')) === undefined, 30_000);
         expect(await tagged(e.ns)).toEqual([]);
+      });
+
+      // aws-load-balancer-controller v3.5 docs/guide/ingress/ingress_class.md spec.subnets.tags and
+      // pkg/networking/subnet_resolver.go ResolveViaSelector: the emulator's DescribeSubnets
+      // answers the vpc-id and tag:<key> filters; one subnet per zone, this cluster's first.
+      it('IngressClassParams spec.subnets.tags: the ALB goes in the VPC\'s subnets with one of the values, one per zone, not in the role-tagged ones', async () => {
+        const tier = `web-${e.ns}`;
+        const subnet = async (third: number, az: string, tags: Record<string, string>): Promise<string> => {
+          const id = (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.42.${third}.0/24`, AvailabilityZone: `${region}${az}` }))).Subnet?.SubnetId ?? '';
+          subnetIds.push(id);
+          await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }));
+          return id;
+        };
+        await subnet(20, 'a', { 'lbc-e2e/tier': tier });
+        const mineA = await subnet(21, 'a', { 'lbc-e2e/tier': tier, [`kubernetes.io/cluster/${e.ns}`]: 'shared' });
+        const b = await subnet(22, 'b', { 'lbc-e2e/tier': `${tier}-canary` });
+        await subnet(23, 'b', { 'lbc-e2e/tier': `${tier}-db` });
+        await subnet(24, 'b', { 'lbc-e2e/tier': tier, 'kubernetes.io/cluster/someone-else': 'owned' });
+
+        const params = `${e.ns}-tagged`;
+        const custom = e.cluster.kc.makeApiClient(CustomObjectsApi);
+        await custom.createClusterCustomObject({
+          ...ICP,
+          body: { apiVersion: 'elbv2.k8s.aws/v1beta1', kind: 'IngressClassParams', metadata: { name: params }, spec: { subnets: { tags: { 'lbc-e2e/tier': [tier, `${tier}-canary`] } } } },
+        });
+        const cls = `${e.ns}-tagged`;
+        await e.networking.createIngressClass({
+          body: { metadata: { name: cls }, spec: { controller: e.config.ingress.controllerName, parameters: { apiGroup: 'elbv2.k8s.aws', kind: 'IngressClassParams', name: params } } },
+        });
+        try {
+          await e.service('tagged', { type: 'NodePort', selector: { app: 'tagged' }, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] });
+          await e.networking.createNamespacedIngress({
+            namespace: e.ns,
+            body: {
+              metadata: { name: 'tagged' },
+              spec: { ingressClassName: cls, rules: [{ host: 'tagged.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'tagged', port: { number: 80 } } } }] } }] },
+            },
+          });
+          const host = await eventually('the Ingress with its ALB\'s hostname', async () => (await e.getIngress('tagged'))?.status?.loadBalancer?.ingress?.[0]?.hostname, 30_000);
+          const lb = ((await elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? []).find((l) => l.DNSName === host);
+          expect((lb?.AvailabilityZones ?? []).map((z) => z.SubnetId).sort()).toEqual([mineA, b].sort());
+
+          await e.networking.deleteNamespacedIngress({ namespace: e.ns, name: 'tagged' });
+          await eventually('the Ingress gone', async () => (await e.getIngress('tagged')) === undefined, 30_000);
+          expect(await tagged(e.ns)).toEqual([]);
+        } finally {
+          await e.networking.deleteIngressClass({ name: cls }).catch(() => undefined);
+          await custom.deleteClusterCustomObject({ ...ICP, name: params }).catch(() => undefined);
+        }
       });
 
       // aws-load-balancer-controller: one target group per Ingress, Service and port
