@@ -5,7 +5,8 @@
 // a namespaceSelector that does not select its namespace refuses it ("namespaceSelector of
 // IngressClassParams %v mismatch", class_loader.go); once allowed, the params' scheme wins
 // over the Ingress's annotation, their tags are on the load balancer, and their group.name
-// is the load balancer's group. Against devcluster, or the cluster KUBECONFIG names.
+// is the load balancer's group; their subnets.tags choose its subnets. Against devcluster, or
+// the cluster KUBECONFIG names.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,5 +138,41 @@ describe('IngressClassParams in the controller (aws)', () => {
     // Nothing is torn down for params that went away: the ALB, and the Ingress's address, stay.
     expect(albsOfCluster()).toEqual(albs);
     expect((await e.getIngress('site'))?.status?.loadBalancer?.ingress?.[0]?.hostname).toBeTruthy();
+  }, 120_000);
+
+  // ALBC ingress_class.md spec.subnets.tags, pkg/networking/subnet_resolver.go ResolveViaSelector,
+  // and its webhook (ingressclassparams_validator.go: "may not have both `ids` and `tags` set"),
+  // which lbc applies itself since the CRD's schema accepts both.
+  it('spec.subnets.tags: ids and tags together are refused as ALBC\'s webhook refuses them; tags alone put the ALB in one matching subnet per zone', async () => {
+    fake.addSubnet({ id: 'subnet-0c5', az: 'us-east-1c', tags: { tier: 'edge' } });
+    fake.addSubnet({ id: 'subnet-0d5', az: 'us-east-1d', tags: { tier: 'edge-canary' } });
+    fake.addSubnet({ id: 'subnet-0d4', az: 'us-east-1d', tags: { tier: 'db' } });
+    const name = `${e.ns}-tagged`;
+    await custom.createClusterCustomObject({
+      ...ICP,
+      body: { apiVersion: 'elbv2.k8s.aws/v1beta1', kind: 'IngressClassParams', metadata: { name }, spec: { subnets: { ids: ['subnet-0c5'], tags: { tier: ['edge', 'edge-canary'] } } } },
+    });
+    await e.networking.createIngressClass({ body: { metadata: { name }, spec: { controller: e.config.ingress.controllerName, parameters: { apiGroup: 'elbv2.k8s.aws', kind: 'IngressClassParams', name } } } });
+    try {
+      await e.service('edge', { type: 'NodePort', selector: { app: 'edge' }, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP', nodePort: 31082 }] });
+      await e.networking.createNamespacedIngress({
+        namespace: e.ns,
+        body: { metadata: { name: 'edge' }, spec: { ingressClassName: name, rules: [{ host: 'edge.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'edge', port: { number: 80 } } } }] } }] } },
+      });
+      await warningOn('edge', 'spec.subnets.tags', 'Forbidden: may not have both `ids` and `tags` set');
+      expect((await e.getIngress('edge'))?.status?.loadBalancer?.ingress ?? []).toEqual([]);
+
+      await custom.patchClusterCustomObject({ ...ICP, name, body: { spec: { subnets: { ids: null } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      await eventually('the Ingress has its ALB\'s hostname', async () => (await e.getIngress('edge'))?.status?.loadBalancer?.ingress?.[0]?.hostname, 30_000);
+      // No VPC is known in this suite (no vpcId, none found), so no vpc-id filter: the tag filter alone.
+      expect(fake.all('DescribeSubnets').map((r) => r.params)).toContainEqual({ 'Filter.1.Name': 'tag:tier', 'Filter.1.Value.1': 'edge', 'Filter.1.Value.2': 'edge-canary' });
+      const create = fake.all('CreateLoadBalancer').at(-1);
+      const subnets = Object.entries(create?.params ?? {}).filter(([k]) => /^Subnet(s|Mappings)\.member\.\d+(\.SubnetId)?$/.test(k)).map(([, v]) => v).sort();
+      expect(subnets).toEqual(['subnet-0c5', 'subnet-0d5']);
+    } finally {
+      await e.networking.deleteNamespacedIngress({ namespace: e.ns, name: 'edge' }).catch(() => {});
+      await e.networking.deleteIngressClass({ name }).catch(() => {});
+      await custom.deleteClusterCustomObject({ ...ICP, name }).catch(() => {});
+    }
   }, 120_000);
 });
