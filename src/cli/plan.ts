@@ -26,7 +26,7 @@ import { selectorsOf, watchedKinds, type WatchedKind, type WatchedKinds, type Wa
 import { Cache, type KubeObject } from '../kube/cache.js';
 import { makeClients, type KubeClients } from '../kube/client.js';
 import { discoverGatewayApi, Namespaces } from '../kube/gateway-resources.js';
-import type { ResourceType } from '../kube/resources.js';
+import { readerOf, type ResourceType } from '../kube/resources.js';
 import { describeRef, type LbKind } from '../model/ref.js';
 import { configMapReader } from '../kube/config-maps.js';
 import { buildProviders, type ProviderFactories, type ProviderSet } from '../providers/registry.js';
@@ -84,7 +84,8 @@ export function scopeOf(opts: Pick<PlanOptions, 'namespace' | 'target'>, context
 /** One kind as the controller's informer holds it after its first list: every page, the same selectors and indexes. */
 async function listKind<T extends KubeObject>(clients: KubeClients, kind: WatchedKind<T>): Promise<Cache<T>> {
   const cache = new Cache<T>(kind.indexers);
-  const list = kind.resource.list(clients);
+  // As the informer lists it (newInformer), so that plan sees the objects the controller would.
+  const { list } = readerOf(clients, kind.resource);
   const selectors = selectorsOf(kind);
   let token: string | undefined;
   do {

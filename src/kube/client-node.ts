@@ -21,7 +21,8 @@ export {
   Watch,
 } from '@kubernetes/client-node';
 // client-node 1.4 exports no ObjectSerializer from its package root (checked on 1.4.0);
-// src/kube/resources.ts needs it so that objects arriving on a watch (plain JSON) get the
-// same shape, Date fields included, as objects from a typed list. The one place lbc
+// src/kube/resources.ts needs it where informers list through client-node (a cluster
+// behind a proxy), so that objects arriving on a watch (plain JSON) get the same shape,
+// Date fields included, as objects from that typed list. The one place lbc
 // reaches into client-node's internals (the lint rule client-node-internals holds it here).
 export { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';

@@ -11,7 +11,7 @@ import { Cache, objectKey } from './cache.js';
 import type { IndexFunc, KubeObject } from './cache.js';
 import type { KubeClients } from './client.js';
 import type { Logger } from './logger.js';
-import { collectionPath } from './resources.js';
+import { collectionPath, readerOf } from './resources.js';
 import type { ListFn, ResourceType } from './resources.js';
 import { abortable, sleep } from './sleep.js';
 import { ExponentialBackoff } from './workqueue.js';
@@ -537,7 +537,7 @@ export function newInformer<T extends KubeObject>(
   opts: Omit<InformerOptions<T>, 'list' | 'path' | 'watch' | 'decode'> & { watch?: WatchFn } = {},
 ): Informer<T> {
   if (opts.namespace && !resource.namespaced) throw new Error(`${resource.kind} is cluster-scoped; no namespace applies`);
-  const list = resource.list(clients);
+  const { list, decode } = readerOf(clients, resource);
   return new Informer<T>({
     ...opts,
     // List items come without kind and apiVersion (watch objects carry them); stamp
@@ -551,7 +551,7 @@ export function newInformer<T extends KubeObject>(
       return page;
     },
     path: resource.path,
-    decode: (raw) => resource.decode(raw),
+    decode,
     // lbc's own connection where there is one: its watches share the writes' HTTP/2 connection.
     watch: opts.watch ?? clients.api?.watch ?? clients.kc,
   });

@@ -15,7 +15,11 @@ import { buildProviders, type ProviderSet } from '../../src/providers/registry.j
 import { startTestCluster, uniqueName, type TestCluster } from '../support/cluster.js';
 import { CERT_PEM, KEY_PEM } from './fixtures.js';
 
-/** The clients, with every list call each API makes written down: which call, in which namespace, with which selectors. */
+/**
+ * The clients, with every list each makes written down: which call (a typed one, or a GET
+ * over lbc's own connection, as the informers list where there is one), in which
+ * namespace, with which selectors.
+ */
 function recordingLists(clients: KubeClients, calls: Set<string>): KubeClients {
   const wrap = <A extends object>(api: A, name: string): A =>
     new Proxy(api, {
@@ -28,7 +32,22 @@ function recordingLists(clients: KubeClients, calls: Set<string>): KubeClients {
         };
       },
     });
-  return { ...clients, core: wrap(clients.core, 'core'), networking: wrap(clients.networking, 'networking'), discovery: wrap(clients.discovery, 'discovery') };
+  const api = clients.api;
+  const request = api?.request.bind(api);
+  const listing =
+    api &&
+    request &&
+    Object.assign(Object.create(api) as typeof api, {
+      request: (method: string, path: string, opts?: Parameters<typeof api.request>[2]) => {
+        if (method === 'GET') {
+          const url = new URL(path, 'https://x');
+          const q = (k: string): string => url.searchParams.get(k) ?? '';
+          calls.add(`GET ${url.pathname} labelSelector=${q('labelSelector')} fieldSelector=${q('fieldSelector')}`);
+        }
+        return request(method, path, opts);
+      },
+    });
+  return { ...clients, core: wrap(clients.core, 'core'), networking: wrap(clients.networking, 'networking'), discovery: wrap(clients.discovery, 'discovery'), api: listing };
 }
 
 let cluster: TestCluster;
@@ -122,8 +141,8 @@ describe('lbc plan and the controller watch the same kinds', () => {
   it('plan lists exactly what the controller lists: the same kinds, with the same selectors', () => {
     expect([...planCalls].sort()).toEqual([...controllerCalls].sort());
     // What the selectors are there for, so that both sides having none cannot pass.
-    expect([...controllerCalls]).toContain(`core.listNode namespace= labelSelector=${nodeLabel} fieldSelector=`);
-    expect([...controllerCalls]).toContain('core.listSecretForAllNamespaces namespace= labelSelector= fieldSelector=type=kubernetes.io/tls');
+    expect([...controllerCalls]).toContain(`GET /api/v1/nodes labelSelector=${nodeLabel} fieldSelector=`);
+    expect([...controllerCalls]).toContain('GET /api/v1/secrets labelSelector= fieldSelector=type=kubernetes.io/tls');
   });
 
   it("plan's caches hold what the controller's hold", () => {

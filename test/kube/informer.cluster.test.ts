@@ -93,18 +93,17 @@ describe('Informer on a cluster', () => {
     for (const n of ['pre-1', 'pre-2', 'pre-3', 'pre-4', 'pre-5']) {
       await clients.core.createNamespacedService({ namespace: ns, body: headless(n) });
     }
+    // The pages the informer asks for, by their continue token, over lbc's own connection.
     const pages: (string | undefined)[] = [];
-    const core = new Proxy(clients.core, {
-      get(target, prop, receiver) {
-        const v = Reflect.get(target, prop, receiver) as unknown;
-        if (prop !== 'listNamespacedService' || typeof v !== 'function') return v;
-        return (req: { _continue?: string }) => {
-          pages.push(req._continue);
-          return (v as (r: unknown) => unknown).call(target, req);
-        };
+    const api = clients.api!;
+    const request = api.request.bind(api);
+    const listing = Object.assign(Object.create(api) as typeof api, {
+      request: (method: string, path: string, opts?: Parameters<typeof api.request>[2]) => {
+        if (method === 'GET' && path.startsWith(`/api/v1/namespaces/${ns}/services`)) pages.push(new URL(path, 'https://x').searchParams.get('continue') ?? undefined);
+        return request(method, path, opts);
       },
     });
-    const inf = newInformer({ ...clients, core }, Services, { namespace: ns, pageSize: 2, indexers: serviceIndexers, logger: quiet });
+    const inf = newInformer({ ...clients, api: listing }, Services, { namespace: ns, pageSize: 2, indexers: serviceIndexers, logger: quiet });
     const seen = track(inf);
     inf.start();
     await inf.waitForSync(AbortSignal.timeout(10_000));
@@ -125,16 +124,32 @@ describe('Informer on a cluster', () => {
     );
     await vi.waitFor(() => expect(inf.cache.get(`${ns}/live`)?.metadata?.labels?.step).toBe('two'), WAIT);
     expect(inf.cache.byIndex(SERVICE_BY_NODE_PORT, nodePort).map((s) => s.metadata?.name)).toEqual(['live']);
-    // Objects from the list and from the watch look alike: kind stamped, dates decoded.
+    // Objects from the list and from the watch look alike: kind stamped, timestamps the server's RFC 3339.
     for (const key of [`${ns}/pre-1`, `${ns}/live`]) {
       const o = inf.cache.get(key)!;
       expect(o.kind).toBe('Service');
-      expect(o.metadata?.creationTimestamp).toBeInstanceOf(Date);
+      expect(o.metadata?.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     }
     await clients.core.deleteNamespacedService({ name: 'live', namespace: ns });
     await vi.waitFor(() => expect(seen).toEqual(['add live', 'update live', 'delete live']), WAIT);
     expect(inf.cache.byIndex(SERVICE_BY_NODE_PORT, nodePort)).toEqual([]);
     expect(inf.stats()).toMatchObject({ lists: 1, errors: 0, expired: 0 });
+  });
+
+  it('without a connection of its own (a cluster behind a proxy), lists through client-node and decodes watch objects to the same models', async () => {
+    await clients.core.createNamespacedService({ namespace: ns, body: headless('typed-1', { suite: 'typed' }) });
+    const inf = newInformer({ ...clients, api: undefined }, Services, { namespace: ns, labelSelector: 'suite=typed', logger: quiet });
+    track(inf);
+    inf.start();
+    await inf.waitForSync(AbortSignal.timeout(10_000));
+    await clients.core.createNamespacedService({ namespace: ns, body: headless('typed-2', { suite: 'typed' }) });
+    await vi.waitFor(() => expect(inf.cache.get(`${ns}/typed-2`)).toBeDefined(), WAIT);
+    // typed-1 came from the list, typed-2 from the watch.
+    for (const key of [`${ns}/typed-1`, `${ns}/typed-2`]) {
+      const o = inf.cache.get(key)!;
+      expect(o.kind).toBe('Service');
+      expect(o.metadata?.creationTimestamp).toBeInstanceOf(Date);
+    }
   });
 
   it('reconnects from the last resourceVersion after the stream is cut or the watch fails, without relisting', async () => {
