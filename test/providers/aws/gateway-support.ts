@@ -123,7 +123,7 @@ export const tlsListener = (name: string, mode: 'Terminate' | 'Passthrough', rul
 });
 
 /** One TCP listener on 5432 forwarding to db, unless `ports` says otherwise. */
-export function nlbGatewaySpec(opts: { ports?: GatewayPort[]; annotations?: Record<string, string>; targets?: readonly NodeTarget[] } = {}): GatewaySpec<AwsLbOptions> {
+export function nlbGatewaySpec(opts: { ports?: GatewayPort[]; annotations?: Record<string, string>; targets?: readonly NodeTarget[]; clusterName?: string } = {}): GatewaySpec<AwsLbOptions> {
   const ports = opts.ports ?? [{ protocol: 'TCP', port: 5432, listener: 'postgres', rules: [l4Rule('TCPRoute', 'db', [backend('shop/db:5432/TCP')])] }];
-  return { ...gatewaySpec({ annotations: opts.annotations ?? {} }), ports, targetSets: l4TargetSets(opts.targets) };
+  return { ...gatewaySpec({ annotations: opts.annotations ?? {}, ...(opts.clusterName !== undefined ? { clusterName: opts.clusterName } : {}) }), ports, targetSets: l4TargetSets(opts.targets) };
 }

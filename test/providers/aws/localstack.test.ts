@@ -40,7 +40,7 @@ import { E2E, eventually } from '../../e2e/harness.js';
 import { awsOptionsSchema } from '../../../src/providers/aws/options.js';
 import { backendSecurityGroupName } from '../../../src/providers/aws/backend-security-group.js';
 import { AwsProvider } from '../../../src/providers/aws/provider.js';
-import { backend, canaryRules, gatewaySpec, httpRule, prefix } from './gateway-support.js';
+import { backend, canaryRules, gatewaySpec, httpRule, l4Rule, nlbGatewaySpec, prefix } from './gateway-support.js';
 import { ALB_CREATE_WRITES, albSpec, NLB_CREATE_WRITES, nlbSpec, nodes, serviceOptions } from './support.js';
 
 const endpoint = process.env['AWS_ENDPOINT_URL'] ?? process.env['LOCALSTACK_ENDPOINT'];
@@ -340,6 +340,37 @@ describe.skipIf(!endpoint)(
       expect(count.writes()).toEqual([]);
       await p.ensure(gateway([50, 50]));
       expect(count.writes()).toEqual(['ModifyRule']);
+      expect(await p.plan(gateway([50, 50]))).toEqual([]);
+      await p.delete(gateway([50, 50]).ref);
+      expect(await tagged()).toEqual([]);
+    });
+
+    it('NLB Gateway: a TCPRoute split 90/10 and a TCP_UDP port; no write on resync; a weight change is one ModifyListener; delete leaves nothing', async () => {
+      const p = newProvider();
+      const count = countCalls(p);
+      const gateway = (weights: [number, number]) =>
+        nlbGatewaySpec({
+          clusterName: CLUSTER,
+          targets: nodes(...instances),
+          ports: [
+            { protocol: 'TCP', port: 53, listener: 'dns-tcp', rules: [l4Rule('TCPRoute', 'dns', [backend('shop/dns:53/TCP')])] },
+            { protocol: 'UDP', port: 53, listener: 'dns-udp', rules: [l4Rule('UDPRoute', 'dns', [backend('shop/dns:53/UDP')])] },
+            { protocol: 'TCP', port: 5432, listener: 'db', rules: [l4Rule('TCPRoute', 'db', [backend('shop/db:5432/TCP', weights[0]), backend('shop/db-v2:5432/TCP', weights[1])])] },
+          ],
+        });
+      const status = await p.ensure(gateway([90, 10]));
+      expect(status.ingress[0]?.hostname).toMatch(/\w/);
+      const lb = (await elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers?.find((l) => l.DNSName === status.ingress[0]?.hostname);
+      expect(lb?.Type).toBe('network');
+      const listeners = (await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lb?.LoadBalancerArn }))).Listeners ?? [];
+      expect(listeners.map((l) => `${l.Protocol}:${l.Port}`).sort()).toEqual(['TCP:5432', 'TCP_UDP:53']);
+      const weights = listeners.find((l) => l.Port === 5432)?.DefaultActions?.[0]?.ForwardConfig?.TargetGroups?.map((g) => g.Weight);
+      expect(weights).toEqual([90, 10]);
+      count.reset();
+      await p.ensure(gateway([90, 10]));
+      expect(count.writes()).toEqual([]);
+      await p.ensure(gateway([50, 50]));
+      expect(count.writes()).toEqual(['ModifyListener']);
       expect(await p.plan(gateway([50, 50]))).toEqual([]);
       await p.delete(gateway([50, 50]).ref);
       expect(await tagged()).toEqual([]);
