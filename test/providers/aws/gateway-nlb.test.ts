@@ -3,6 +3,7 @@
 // GatewayClass (gateway.k8s.aws/nlb), with the exact requests of create, a backend change
 // (the fewest writes), no-op (no write) and delete, TCP_UDP, TLS Terminate with ACM and
 // Passthrough as TCP, and the refusals an NLB calls for.
+import { CreateListenerCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GatewayPort } from '../../../src/model/gateway.js';
 import type { ProviderError } from '../../../src/providers/types.js';
@@ -213,5 +214,20 @@ describe('NLB Gateway update and delete', () => {
     await provider().delete(GW_REF);
     expect(fake.taggedFor(CLUSTER)).toEqual([]);
     expect(await provider().listOwned()).toEqual([]);
+  });
+});
+
+describe('the fake ELBv2 refuses listeners as ELBv2 does, so a wrong NLB Gateway cannot pass', () => {
+  it('an HTTP listener on an NLB (ValidationError); a TCP listener forwarding to a UDP group (IncompatibleProtocols)', async () => {
+    const p = provider();
+    await p.ensure(nlbGatewaySpec({ ports: [tcp(5432, [backend('shop/db:5432/TCP')]), udp(53, [backend('shop/dns:53/UDP')])] }));
+    const lb = [...fake.lbs.keys()][0] ?? '';
+    const listener = [...fake.listeners.values()].find((l) => l.port === 5432)?.arn ?? '';
+    const forward = (arn: string) => [{ Type: 'forward' as const, TargetGroupArn: arn }];
+    await expect(p.api.elbv2Client.send(new CreateListenerCommand({ LoadBalancerArn: lb, Port: 80, Protocol: 'HTTP', DefaultActions: forward(tgArn(31432)) }))).rejects.toMatchObject({
+      name: 'ValidationError',
+      message: "Listener protocol 'HTTP' must be one of 'TLS, TCP, TCP_UDP, UDP'",
+    });
+    await expect(p.api.elbv2Client.send(new ModifyListenerCommand({ ListenerArn: listener, DefaultActions: forward(tgArn(31053, 'UDP')) }))).rejects.toMatchObject({ name: 'IncompatibleProtocolsException', message: expect.stringContaining('have incompatible protocols') });
   });
 });
