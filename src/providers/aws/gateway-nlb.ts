@@ -32,12 +32,9 @@ import type { GatewaySpec, LoadBalancerSpec, TargetSet } from '../../model/spec.
 import { INGRESS_PREFIX, type AwsLbOptions } from './annotations.js';
 import { certificatesForHosts } from './certificates.js';
 import {
-  backendAccess,
   common,
+  desiredState,
   frontendSources,
-  loadBalancer,
-  managedSecurityGroup,
-  permissions,
   targetsOf,
   tgPort,
   type Common,
@@ -215,17 +212,8 @@ export function synthesizeGatewayNlb(input: SynthesisInput, spec: GatewaySpec<Aw
     sgPorts.push({ port: number, protocols: transports });
     for (const t of transports) ports.push({ port: number, protocol: t === 'udp' ? 'UDP' : 'TCP' });
   }
-  const sg = managedSecurityGroup(input, c, permissions(sgPorts, frontendSources(o.inboundCidrs ?? spec.sourceRanges, o.prefixLists ?? [], o.ipAddressType)));
-  const access = backendAccess(input, c, [...tgs.values()]);
-  return {
-    lb: loadBalancer(input, c, 'network'),
-    targetGroups: [...tgs.values()],
-    listeners,
-    ...(sg ? { securityGroup: sg } : {}),
-    ...(access ? { backendAccess: access } : {}),
-    ports,
-    warnings: [...new Set(c.warnings)],
-  };
+  const sources = frontendSources(o.inboundCidrs ?? spec.sourceRanges, o.prefixLists ?? [], o.ipAddressType);
+  return desiredState(input, c, 'network', { targetGroups: [...tgs.values()], listeners, sgPorts, sources, ports });
 }
 
 type TargetGroupOf = (set: string, protocol: ElbProtocol, key?: string) => string;
