@@ -40,7 +40,7 @@ import { E2E, eventually } from '../../e2e/harness.js';
 import { awsOptionsSchema } from '../../../src/providers/aws/options.js';
 import { backendSecurityGroupName } from '../../../src/providers/aws/backend-security-group.js';
 import { AwsProvider } from '../../../src/providers/aws/provider.js';
-import { backend, canaryRules, gatewaySpec, httpRule, l4Rule, nlbGatewaySpec, prefix } from './gateway-support.js';
+import { backend, canaryRules, gatewaySpec, httpRule, l4Rule, nlbGatewaySpec, prefix, tlsListener } from './gateway-support.js';
 import { ALB_CREATE_WRITES, albSpec, NLB_CREATE_WRITES, nlbSpec, nodes, serviceOptions } from './support.js';
 
 const endpoint = process.env['AWS_ENDPOINT_URL'] ?? process.env['LOCALSTACK_ENDPOINT'];
@@ -373,6 +373,34 @@ describe.skipIf(!endpoint)(
       expect(count.writes()).toEqual(['ModifyListener']);
       expect(await p.plan(gateway([50, 50]))).toEqual([]);
       await p.delete(gateway([50, 50]).ref);
+      expect(await tagged()).toEqual([]);
+    });
+
+    it('NLB Gateway TLS: Terminate as a TLS listener with the ACM certificate, Passthrough as TCP; no write on resync; delete leaves nothing', async () => {
+      const cert = await requestCertificate('db.example.com');
+      const p = newProvider();
+      const count = countCalls(p);
+      const route = (name: string) => [l4Rule('TLSRoute', name, [backend('shop/tls:8443/TCP')])];
+      const spec = nlbGatewaySpec({
+        clusterName: CLUSTER,
+        targets: nodes(...instances),
+        annotations: { 'alb.ingress.kubernetes.io/certificate-arn': cert },
+        ports: [
+          { protocol: 'TLS', port: 443, listeners: [tlsListener('pass', 'Passthrough', route('pass'))] },
+          { protocol: 'TLS', port: 5433, listeners: [tlsListener('term', 'Terminate', route('term'), 'db.example.com')] },
+        ],
+      });
+      const status = await p.ensure(spec);
+      const lb = (await elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers?.find((l) => l.DNSName === status.ingress[0]?.hostname);
+      const listeners = (await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lb?.LoadBalancerArn }))).Listeners ?? [];
+      expect(listeners.map((l) => [l.Port, l.Protocol, l.Certificates?.[0]?.CertificateArn]).sort()).toEqual([
+        [443, 'TCP', undefined],
+        [5433, 'TLS', cert],
+      ]);
+      count.reset();
+      await p.ensure(spec);
+      expect(count.writes()).toEqual([]);
+      await p.delete(spec.ref);
       expect(await tagged()).toEqual([]);
     });
 
