@@ -798,7 +798,7 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
 
 export function synthesize(input: SynthesisInput): DesiredState {
   const spec = input.spec;
-  // Gateways have their own synthesizer (gateway-alb.ts, which builds on this file); plan.ts chooses.
-  if (spec.layer === 'Gateway') throw new Error('a Gateway spec is synthesized by synthesizeGatewayAlb (gateway-alb.ts)');
+  // Gateways have their own synthesizers (gateway-alb.ts, gateway-nlb.ts, which build on this file); plan.ts chooses.
+  if (spec.layer === 'Gateway') throw new Error('a Gateway spec is synthesized by synthesizeGatewayAlb or synthesizeGatewayNlb (gateway-alb.ts, gateway-nlb.ts)');
   return spec.layer === 'L4' ? synthesizeNlb(input, spec) : synthesizeAlb(input, spec);
 }
