@@ -337,6 +337,26 @@ export function backendAccess(input: SynthesisInput, c: Common, tgs: readonly De
   return { ports: sorted, tags: resourceTags(c.tagCtx, RESOURCE_BACKEND_RULE) };
 }
 
+/** The load balancer, its managed security group and backend access around what a synthesizer built: the state it returns. */
+export function desiredState(
+  input: SynthesisInput,
+  c: Common,
+  type: DesiredLoadBalancer['type'],
+  built: { readonly targetGroups: readonly DesiredTargetGroup[]; readonly listeners: readonly DesiredListener[]; readonly sgPorts: Parameters<typeof permissions>[0]; readonly sources: readonly string[]; readonly ports: readonly PortStatus[] },
+): DesiredState {
+  const sg = managedSecurityGroup(input, c, permissions(built.sgPorts, built.sources));
+  const access = backendAccess(input, c, built.targetGroups);
+  return {
+    lb: loadBalancer(input, c, type),
+    targetGroups: built.targetGroups,
+    listeners: built.listeners,
+    ...(sg ? { securityGroup: sg } : {}),
+    ...(access ? { backendAccess: access } : {}),
+    ports: built.ports,
+    warnings: [...new Set(c.warnings)],
+  };
+}
+
 export function common(input: SynthesisInput): Common {
   const warnings: string[] = [];
   return {
@@ -430,17 +450,13 @@ function synthesizeNlb(input: SynthesisInput, spec: L4Spec<AwsLbOptions>): Desir
     });
     sgPorts.push({ port, protocols: protocol === 'TCP_UDP' ? ['tcp', 'udp'] : protocol === 'UDP' ? ['udp'] : ['tcp'] });
   }
-  const sg = managedSecurityGroup(input, c, permissions(sgPorts, frontendSources(spec.sourceRanges, o.prefixLists ?? [], o.ipAddressType)));
-  const access = backendAccess(input, c, [...tgs.values()]);
-  return {
-    lb: loadBalancer(input, c, 'network'),
+  return desiredState(input, c, 'network', {
     targetGroups: [...tgs.values()],
     listeners,
-    ...(sg ? { securityGroup: sg } : {}),
-    ...(access ? { backendAccess: access } : {}),
+    sgPorts,
+    sources: frontendSources(spec.sourceRanges, o.prefixLists ?? [], o.ipAddressType),
     ports: spec.listeners.map((l) => ({ port: l.port, protocol: l.protocol })),
-    warnings: [...new Set(c.warnings)],
-  };
+  });
 }
 
 // ---- ALB -----------------------------------------------------------------------
@@ -782,7 +798,7 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
 
 export function synthesize(input: SynthesisInput): DesiredState {
   const spec = input.spec;
-  // Gateways have their own synthesizer (gateway-alb.ts, which builds on this file); plan.ts chooses.
-  if (spec.layer === 'Gateway') throw new Error('a Gateway spec is synthesized by synthesizeGatewayAlb (gateway-alb.ts)');
+  // Gateways have their own synthesizers (gateway-alb.ts, gateway-nlb.ts, which build on this file); plan.ts chooses.
+  if (spec.layer === 'Gateway') throw new Error('a Gateway spec is synthesized by synthesizeGatewayAlb or synthesizeGatewayNlb (gateway-alb.ts, gateway-nlb.ts)');
   return spec.layer === 'L4' ? synthesizeNlb(input, spec) : synthesizeAlb(input, spec);
 }

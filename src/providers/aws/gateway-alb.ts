@@ -8,10 +8,8 @@
 // controllerName (gateway.k8s.aws/alb, gateway.k8s.aws/nlb), each a controller of its
 // own. lbc has one controllerName per install and a GatewayClass names a provider
 // (parametersRef lbc.dev/Provider), so the load balancer type follows from the Gateway's
-// listeners instead: HTTP and HTTPS make an ALB. TCP, UDP and TLS listeners would make
-// an NLB, which lbc does not build for Gateways yet, so the provider does not declare
-// TLSRoute, TCPRoute or UDPRoute and the builder refuses those listeners
-// (UnsupportedProtocol). A Gateway mixing both kinds will be refused here when NLBs come.
+// listeners instead: HTTP and HTTPS make an ALB (here), TCP, UDP and TLS an NLB
+// (gateway-nlb.ts, which refuses a Gateway mixing both).
 //
 // Certificates: ALB takes ACM certificates only. The Gateway's certificate-arn annotation
 // names them; otherwise they are discovered in ACM by the HTTPS listeners' hostnames (as
@@ -24,7 +22,7 @@
 // a LoadBalancerConfiguration named by spec.infrastructure.parametersRef replace them
 // (load-balancer-configuration.ts, through plan.ts optionsOf).
 import type { GatewayFeature } from '../../model/gateway-features.js';
-import type { GatewayPort, HttpGatewayListener } from '../../model/gateway.js';
+import type { GatewayPort, HttpGatewayListener, TlsGatewayListener } from '../../model/gateway.js';
 import type { GatewaySpec, LoadBalancerSpec } from '../../model/spec.js';
 import { INGRESS_PREFIX, type AwsLbOptions } from './annotations.js';
 import { certificatesForHosts, type AcmCertificate } from './certificates.js';
@@ -49,8 +47,8 @@ import { gatewayPortRules, NOT_FOUND } from './gateway-rules.js';
  * the extended ones those ALB rules can express. Left out, so the builder refuses them with
  * the specification's reasons: GatewayStaticAddresses (ALBs have DNS names),
  * HTTPRoutePathRedirect (ALB redirects cannot replace a path prefix), request mirrors,
- * per-rule timeouts and response or per-backend header modification (ALB rules have none),
- * and the TLS, TCP and UDP routes of an NLB Gateway (not built yet).
+ * per-rule timeouts and response or per-backend header modification (ALB rules have none).
+ * The TLS, TCP and UDP routes an NLB Gateway serves are NLB_GATEWAY_FEATURES (gateway-nlb.ts).
  */
 export const ALB_GATEWAY_FEATURES: readonly GatewayFeature[] = [
   'Gateway',
@@ -72,8 +70,8 @@ type HttpPort = Extract<GatewayPort, { protocol: 'HTTP' | 'HTTPS' }>;
 
 const isHttpPort = (p: GatewayPort): p is HttpPort => p.protocol === 'HTTP' || p.protocol === 'HTTPS';
 
-/** The hosts an HTTPS port's certificates are discovered for: each listener's hostname, or its routes' hostnames. */
-export function gatewayCertificateHosts(listeners: readonly HttpGatewayListener[]): string[] {
+/** The hosts an HTTPS (or TLS) port's certificates are discovered for: each listener's hostname, or its routes' hostnames. */
+export function gatewayCertificateHosts(listeners: readonly Pick<HttpGatewayListener | TlsGatewayListener, 'hostname' | 'rules'>[]): string[] {
   const hosts = listeners.flatMap((l) => (l.hostname !== undefined ? [l.hostname] : l.rules.flatMap((r) => r.hostnames)));
   return [...new Set(hosts.map((h) => h.toLowerCase()))].sort();
 }
@@ -84,7 +82,7 @@ export function needsGatewayCertificateDiscovery(spec: LoadBalancerSpec<AwsLbOpt
 }
 
 /** Ingress annotations that mean nothing on a Gateway, or that protect what lbc cannot yet protect there. */
-function refuseIngressOnly(o: AwsLbOptions, c: Common): void {
+export function refuseIngressOnly(o: AwsLbOptions, c: Common): void {
   const refuse = (annotation: string, why: string): never => {
     throw c.invalid(`${INGRESS_PREFIX}${annotation} does not apply to a Gateway: ${why}`);
   };

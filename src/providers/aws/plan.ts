@@ -21,6 +21,7 @@ import { listIssuedCertificates } from './certificates.js';
 import { resolveTrustStores } from './mutual-authentication.js';
 import { needsCertificateDiscovery, synthesize, type DesiredState, type SynthesisInput } from './desired.js';
 import { needsGatewayCertificateDiscovery, synthesizeGatewayAlb } from './gateway-alb.js';
+import { gatewayLoadBalancerType, needsNlbGatewayCertificateDiscovery, synthesizeGatewayNlb } from './gateway-nlb.js';
 import { LOAD_BALANCER_CONFIGURATION, withLoadBalancerConfiguration, type LoadBalancerConfigurationOptions } from './load-balancer-configuration.js';
 import { describeTags, type Inventory } from './inventory.js';
 import { describeListeners, diffListeners, type ActualListener } from './listener.js';
@@ -148,6 +149,8 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
   checkSpec(spec, env, options);
   const { signal, api } = env;
   const annotationPrefix = spec.ref.kind === 'Service' ? SERVICE_PREFIX : INGRESS_PREFIX;
+  // Decided before any call: a Gateway mixing ALB and NLB listeners stops here.
+  const nlbGateway = spec.layer === 'Gateway' && gatewayLoadBalancerType(spec, (m) => new ProviderError('invalid', m, { provider: env.provider })) === 'network';
   const configured = options.scheme === 'internal' ? env.config.subnets.internal : env.config.subnets.internetFacing;
   // The object's own choice first (its subnets, else its tags), then the provider's defaults.
   const selected = options.subnets === undefined ? options.subnetTags : undefined;
@@ -157,7 +160,7 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     vpcId: env.config.vpcId,
     requested: options.subnets ?? (selected ? undefined : configured),
     selector: selected && { tags: selected, field: options.kind === 'Gateway' ? 'LoadBalancerConfiguration spec.loadBalancerSubnetsSelector' : 'IngressClassParams spec.subnets.tags' },
-    minZones: spec.layer === 'L4' ? 1 : 2,
+    minZones: spec.layer === 'L4' || nlbGateway ? 1 : 2,
     annotation: `${annotationPrefix}subnets`,
     provider: env.provider,
     signal,
@@ -168,7 +171,9 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     ? await resolveUserSecurityGroups(api, options.securityGroups, vpcId, `${annotationPrefix}security-groups`, env.provider, signal)
     : [];
   // One ACM listing per ensure, only when an HTTPS listener has no certificate given.
-  const discover = needsCertificateDiscovery(spec as LoadBalancerSpec<AwsLbOptions>, options) || needsGatewayCertificateDiscovery(spec as LoadBalancerSpec<AwsLbOptions>, options);
+  const discover = nlbGateway
+    ? needsNlbGatewayCertificateDiscovery(spec as LoadBalancerSpec<AwsLbOptions>, options)
+    : needsCertificateDiscovery(spec as LoadBalancerSpec<AwsLbOptions>, options) || needsGatewayCertificateDiscovery(spec as LoadBalancerSpec<AwsLbOptions>, options);
   const acmCertificates = discover ? await listIssuedCertificates(api, signal) : undefined;
   // Before synthesis, as ALBC resolves them while building its model: an unknown trust store stops the object before anything is made.
   const mtls = options.mutualAuthentication ?? [];
@@ -186,7 +191,12 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     ...(acmCertificates ? { acmCertificates } : {}),
     ...(trustStoreArns ? { trustStoreArns } : {}),
   };
-  const synthesized = synthesisInput.spec.layer === 'Gateway' ? synthesizeGatewayAlb(synthesisInput, synthesisInput.spec) : synthesize(synthesisInput);
+  const synthesized =
+    synthesisInput.spec.layer !== 'Gateway'
+      ? synthesize(synthesisInput)
+      : nlbGateway
+        ? synthesizeGatewayNlb(synthesisInput, synthesisInput.spec)
+        : synthesizeGatewayAlb(synthesisInput, synthesisInput.spec);
   // Ignored, as aws-load-balancer-controller ignores it, but not silently.
   const ignored = [
     ...(options.ignoredAnnotations ?? []),

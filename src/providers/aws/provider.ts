@@ -1,7 +1,7 @@
-// The AWS provider: Services become Network Load Balancers, Ingresses (and Ingress
-// groups) and Gateways (HTTP and HTTPS listeners, gateway-alb.ts) Application Load
-// Balancers, with their target groups, listeners, rules and a
-// managed frontend security group. Everything it creates carries lbc's ownership tags,
+// The AWS provider: Services and Gateways of TCP, UDP and TLS listeners (gateway-nlb.ts)
+// become Network Load Balancers, Ingresses (and Ingress groups) and Gateways of HTTP and
+// HTTPS listeners (gateway-alb.ts) Application Load Balancers, with their target groups,
+// listeners, rules and a managed frontend security group. Everything it creates carries lbc's ownership tags,
 // and it changes or deletes nothing without them.
 import { authSecretNames } from './authentication.js';
 import type { Logger } from '../../kube/logger.js';
@@ -31,6 +31,7 @@ import { instanceIdOf } from './desired.js';
 import { newContext, planDelete, planEnsure, runSteps, statusOf, type PlanEnv } from './plan.js';
 import { planBind, planUnbind, type BindEnv } from './target-group-binding.js';
 import { ALB_GATEWAY_FEATURES } from './gateway-alb.js';
+import { NLB_GATEWAY_FEATURES } from './gateway-nlb.js';
 import { describeOwnedSecurityGroups } from './security-group.js';
 import { refFromTags } from './tags.js';
 import { discoverVpc, instanceMetadata, type InstanceMetadata } from './vpc.js';
@@ -59,7 +60,8 @@ export class AwsProvider implements Provider<AwsLbOptions> {
   readonly type = 'aws';
   readonly capabilities: ProviderCapabilities = {
     layers: ['L4', 'L7', 'Gateway'],
-    gatewayFeatures: ALB_GATEWAY_FEATURES,
+    // One class serves both: a Gateway's listeners decide ALB or NLB (gateway-nlb.ts gatewayLoadBalancerType).
+    gatewayFeatures: [...ALB_GATEWAY_FEATURES, ...NLB_GATEWAY_FEATURES],
     gatewayParameters: [LOAD_BALANCER_CONFIGURATION],
     targetTypes: ['instance', 'ip'],
     annotationPrefixes: [SERVICE_PREFIX, INGRESS_PREFIX],

@@ -18,6 +18,9 @@ export const INGRESS_RESOURCE = 'ingress.k8s.aws/resource';
 // aws-load-balancer-controller's ALB Gateway tag prefix (pkg/gateway/constants ALBGatewayTagPrefix).
 export const ALB_GATEWAY_STACK = 'gateway.k8s.aws.alb/stack';
 export const ALB_GATEWAY_RESOURCE = 'gateway.k8s.aws.alb/resource';
+// And its NLB Gateway one (NLBGatewayTagPrefix, gateway.k8s.aws.nlb).
+export const NLB_GATEWAY_STACK = 'gateway.k8s.aws.nlb/stack';
+export const NLB_GATEWAY_RESOURCE = 'gateway.k8s.aws.nlb/resource';
 
 export const RESOURCE_LB = 'LoadBalancer';
 export const RESOURCE_SG = 'ManagedLBSecurityGroup';
@@ -40,6 +43,8 @@ export interface TagContext {
   readonly annotationTags: Tags;
   /** The provider config's defaultTags. */
   readonly defaultTags: Tags;
+  /** A Gateway's Network Load Balancer: ALBC's NLB Gateway stack tags instead of its ALB ones. */
+  readonly networkGateway?: boolean;
 }
 
 /**
@@ -51,8 +56,10 @@ export interface TagContext {
  */
 export function resourceTags(ctx: TagContext, resource: string): Record<string, string> {
   const { ref } = ctx;
-  const stackTag = ref.kind === 'Service' ? SERVICE_STACK : ref.kind === 'Gateway' ? ALB_GATEWAY_STACK : INGRESS_STACK;
-  const resourceTag = ref.kind === 'Service' ? SERVICE_RESOURCE : ref.kind === 'Gateway' ? ALB_GATEWAY_RESOURCE : INGRESS_RESOURCE;
+  const gatewayStack = ctx.networkGateway ? NLB_GATEWAY_STACK : ALB_GATEWAY_STACK;
+  const gatewayResource = ctx.networkGateway ? NLB_GATEWAY_RESOURCE : ALB_GATEWAY_RESOURCE;
+  const stackTag = ref.kind === 'Service' ? SERVICE_STACK : ref.kind === 'Gateway' ? gatewayStack : INGRESS_STACK;
+  const resourceTag = ref.kind === 'Service' ? SERVICE_RESOURCE : ref.kind === 'Gateway' ? gatewayResource : INGRESS_RESOURCE;
   return {
     ...ctx.annotationTags,
     ...ctx.specTags,
@@ -85,7 +92,9 @@ export function refFromTags(tags: Tags): LbRef | undefined {
   const namespace = tags[TAG_OWNER_NAMESPACE];
   const name = tags[TAG_OWNER_NAME];
   const uid = tags[TAG_OWNER_UID];
-  if ((kind !== 'Service' && kind !== 'Ingress') || namespace === undefined || name === undefined || uid === undefined) return undefined;
+  // Gateways too: without them the GC never sees a Gateway's load balancer left behind, and a
+  // target group whose create answer was lost is taken for someone else's (adoptOrConflict).
+  if ((kind !== 'Service' && kind !== 'Ingress' && kind !== 'Gateway') || namespace === undefined || name === undefined || uid === undefined) return undefined;
   return { kind: kind satisfies LbKind, namespace, name, uid };
 }
 

@@ -1,5 +1,5 @@
 // Crash safety, as the issue asks: for the create flow of an NLB Service, of an ALB
-// Ingress group and of an ALB Gateway, stop after each mutating call k (for every k) and
+// Ingress group, of an ALB Gateway and of an NLB Gateway, stop after each mutating call k (for every k) and
 // reconcile again from a fresh process: it converges to exactly one set of resources;
 // then delete leaves nothing tagged for the cluster. The same for a call that lands but whose answer is
 // lost (a 500 after the fact), which exercises the idempotent-create and adoption paths.
@@ -11,7 +11,7 @@ import type { LoadBalancerSpec } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
 import type { AwsOptionsInput } from '../../../src/providers/aws/options.js';
 import type { FakeAws } from './fake-aws.js';
-import { gatewaySpec } from './gateway-support.js';
+import { backend, gatewaySpec, l4Rule, nlbGatewaySpec } from './gateway-support.js';
 import { albSpec, CLUSTER, nlbSpec, provider as newProvider, seededFake, seedNetwork } from './support.js';
 
 let fake: FakeAws;
@@ -115,12 +115,23 @@ const sharedRules = (): boolean => {
   return backend !== undefined && rules.length > 0 && rules.every((r) => r.source === backend.id && r.from === 30000 && r.to === 32767);
 };
 
+/** An NLB Gateway: a TCPRoute split 90/10 on 5432, a TCPRoute and a UDPRoute to one Service port on 53 (TCP_UDP). */
+const nlbGateway = (): LoadBalancerSpec<AwsLbOptions> =>
+  nlbGatewaySpec({
+    ports: [
+      { protocol: 'TCP', port: 53, listener: 'dns-tcp', rules: [l4Rule('TCPRoute', 'dns', [backend('shop/dns:53/TCP')])] },
+      { protocol: 'UDP', port: 53, listener: 'dns-udp', rules: [l4Rule('UDPRoute', 'dns', [backend('shop/dns:53/UDP')])] },
+      { protocol: 'TCP', port: 5432, listener: 'db', rules: [l4Rule('TCPRoute', 'db', [backend('shop/db:5432/TCP', 90), backend('shop/db-v2:5432/TCP', 10)])] },
+    ],
+  });
+
 const flows: [string, () => LoadBalancerSpec<AwsLbOptions>, (f: FakeAws) => void, Partial<AwsOptionsInput>][] = [
   ['NLB Service', () => nlbSpec(), seedNetwork, {}],
   ['ALB Ingress group', () => albSpec(), seedNetwork, {}],
   ['NLB Service with the shared backend group on a tagged node group', () => nlbSpec(), seedWithNodeGroup, {}],
   ['ALB Ingress group with a weighted action, conditions and the shared backend group', albWithActions, seedWithNodeGroup, {}],
   ['ALB Gateway with an HTTPRoute canary (weighted forward) and the shared backend group', () => gatewaySpec(), seedWithNodeGroup, {}],
+  ['NLB Gateway with a weighted TCPRoute, a TCP_UDP port and the shared backend group', nlbGateway, seedWithNodeGroup, {}],
   ['NLB Service with per-load-balancer backend rules on a tagged node group', () => nlbSpec(), seedWithNodeGroup, PER_LB],
 ];
 

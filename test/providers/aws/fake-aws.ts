@@ -657,6 +657,26 @@ export class FakeAws {
     }
   }
 
+  /**
+   * A listener's protocol must be its load balancer type's, and its forward target groups
+   * of a protocol it can carry (NLB user guide, "Listeners": "The target groups for a
+   * TCP_UDP listener must use the TCP_UDP protocol"). ELBv2's answers, as users met them:
+   * "Listener protocol 'HTTP' must be one of 'TLS, TCP, TCP_UDP, UDP'" (pulumi-aws#1193),
+   * "Listener protocol 'TCP' must be one of 'HTTPS, HTTP'" (terraform-provider-aws#6173), and
+   * IncompatibleProtocols for a TCP listener forwarding to an HTTP group (#4955).
+   */
+  private checkListenerProtocols(lbType: string, protocol: string, actions: Action[]): void {
+    const allowed = lbType === 'network' ? ['TLS', 'TCP', 'TCP_UDP', 'UDP'] : ['HTTPS', 'HTTP'];
+    if (!allowed.includes(protocol)) throw new AwsError('ValidationError', `Listener protocol '${protocol}' must be one of '${allowed.join(', ')}'`);
+    const carries: Record<string, readonly string[]> = { HTTP: ['HTTP', 'HTTPS'], HTTPS: ['HTTP', 'HTTPS'], TCP: ['TCP', 'TCP_UDP'], TLS: ['TCP', 'TLS'], UDP: ['UDP', 'TCP_UDP'], TCP_UDP: ['TCP_UDP'] };
+    for (const a of actions) {
+      for (const arn of [...(a.targetGroupArn !== undefined ? [a.targetGroupArn] : []), ...(a.weighted ?? []).map((g) => g.arn)]) {
+        const tg = this.tgs.get(arn);
+        if (tg && !(carries[protocol] ?? []).includes(tg.protocol)) throw new AwsError('IncompatibleProtocols', `The listener and its associated target group '${arn}' have incompatible protocols`);
+      }
+    }
+  }
+
   private parseActions(v: unknown): Action[] {
     const actions = list(v).map((a) => ({ ...this.parseAction(a), ...(a['Order'] !== undefined ? { order: Number(a['Order']) } : {}) }));
     if (actions.length > 1 && actions.some((a) => a.order === undefined)) throw new AwsError('ValidationError', 'Order must be specified when there are several actions');
@@ -971,6 +991,7 @@ export class FakeAws {
         const certificates = list(p['Certificates']).map((c) => str(c['CertificateArn']) ?? '');
         if ((protocol === 'HTTPS' || protocol === 'TLS') && certificates.length === 0) throw new AwsError('ValidationError', `A certificate must be specified for ${protocol} listeners`);
         const defaultActions = this.parseActions(p['DefaultActions']);
+        this.checkListenerProtocols(lb.type, protocol, defaultActions);
         this.checkAuthProtocol(protocol, defaultActions);
         const mutualAuthentication = this.parseMutualAuth(protocol, p['MutualAuthentication']);
         const existing = [...this.listeners.values()].find((l) => l.lbArn === lbArn && l.port === port);
@@ -1009,7 +1030,11 @@ export class FakeAws {
           if ([...this.listeners.values()].some((x) => x !== l && x.lbArn === l.lbArn && x.port === port)) throw new AwsError('DuplicateListener', `A listener already exists on port ${port}`);
           l.port = port;
         }
-        if (p['Protocol'] !== undefined) l.protocol = str(p['Protocol']) ?? l.protocol;
+        if (p['Protocol'] !== undefined) {
+          const protocol = str(p['Protocol']) ?? l.protocol;
+          if (p['DefaultActions'] === undefined) this.checkListenerProtocols(this.lbs.get(l.lbArn)?.type ?? '', protocol, l.defaultActions);
+          l.protocol = protocol;
+        }
         if (p['MutualAuthentication'] !== undefined) l.mutualAuthentication = this.parseMutualAuth(l.protocol, p['MutualAuthentication']);
         else if (l.protocol !== 'HTTPS') delete l.mutualAuthentication;
         if (p['SslPolicy'] !== undefined) l.sslPolicy = str(p['SslPolicy']) ?? '';
@@ -1017,6 +1042,7 @@ export class FakeAws {
         if (certs.length > 0) l.certificates = [certs[0] ?? '', ...l.certificates.slice(1).filter((c) => c !== certs[0])];
         if (p['DefaultActions'] !== undefined) {
           const actions = this.parseActions(p['DefaultActions']);
+          this.checkListenerProtocols(this.lbs.get(l.lbArn)?.type ?? '', l.protocol, actions);
           this.checkTgAssociation(l.lbArn, actions);
           this.checkAuthProtocol(l.protocol, actions);
           l.defaultActions = actions;

@@ -4,8 +4,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GatewaySpec } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
+import type { TCPRoute } from '../../../src/kube/gateway-api.js';
 import { ALB_GATEWAY_FEATURES } from '../../../src/providers/aws/gateway-alb.js';
-import { build, gateway, httpListener, httpRoute, listenerConditions, parent, routeConditions } from '../../controller/gateway/fixtures.js';
+import { NLB_GATEWAY_FEATURES } from '../../../src/providers/aws/gateway-nlb.js';
+import { build, gateway, httpListener, httpRoute, INFRA, listenerConditions, parent, routeConditions } from '../../controller/gateway/fixtures.js';
 import type { FakeAws } from './fake-aws.js';
 import { CLUSTER, provider, seededFake } from './support.js';
 
@@ -23,10 +25,13 @@ const gw = (listeners = [httpListener()]) => {
 const backendRef = (name: string, weight?: number) => ({ name, port: 8080, ...(weight !== undefined ? { weight } : {}) });
 
 describe('AWS gatewayFeatures', () => {
-  it('the GatewayClass publishes exactly what ALB rules express', () => {
-    expect(provider().capabilities.gatewayFeatures).toEqual(ALB_GATEWAY_FEATURES);
+  it('the GatewayClass publishes exactly what ALB rules and NLB listeners express', () => {
+    expect(provider().capabilities.gatewayFeatures).toEqual([...ALB_GATEWAY_FEATURES, ...NLB_GATEWAY_FEATURES]);
     expect(ALB_GATEWAY_FEATURES).not.toContain('HTTPRouteRequestMirror');
     expect(ALB_GATEWAY_FEATURES).not.toContain('TCPRoute');
+    expect(NLB_GATEWAY_FEATURES).toEqual(['TCPRoute', 'UDPRoute', 'TLSRoute', 'TLSRouteModeTerminate']);
+    // One NLB listener per port cannot tell HTTPS from TLS by SNI.
+    expect(provider().capabilities.gatewayFeatures).not.toContain('GatewayHTTPSAndTLSPassthroughSamePort');
   });
 
   it('a RequestMirror and a path redirect: the route is not Accepted (UnsupportedValue), naming the feature', () => {
@@ -44,10 +49,31 @@ describe('AWS gatewayFeatures', () => {
     expect(message).toMatch(/HTTPRoutePathRedirect/);
   });
 
-  it('a TCP listener on an ALB Gateway: UnsupportedProtocol, the HTTP listener still served', () => {
-    const r = build({ gateway: gw([httpListener(), { name: 'tcp', port: 5432, protocol: 'TCP' }]), provider: provider() });
-    expect(listenerConditions(r, 'tcp')['Accepted']).toEqual({ status: 'False', reason: 'UnsupportedProtocol' });
-    expect(r.spec?.ports.map((p) => `${p.protocol}:${p.port}`)).toEqual(['HTTP:80']);
+  it('a TCP listener beside an HTTP one: both accepted by the builder, the provider refuses the mix (an ALB and an NLB) before any ELBv2 call', async () => {
+    const p = provider();
+    const r = build({ gateway: gw([httpListener(), { name: 'tcp', port: 5432, protocol: 'TCP' }]), provider: p, clusterName: CLUSTER });
+    expect(listenerConditions(r, 'tcp')['Accepted']).toEqual({ status: 'True', reason: 'Accepted' });
+    expect(r.spec?.ports.map((x) => `${x.protocol}:${x.port}`)).toEqual(['HTTP:80', 'TCP:5432']);
+    if (!r.spec) throw new Error(r.problem ?? 'no spec');
+    await expect(p.ensure(r.spec as GatewaySpec<AwsLbOptions>)).rejects.toThrow(/HTTP\/HTTPS listeners \(HTTP:80\) and TCP\/UDP\/TLS listeners \(TCP:5432\)/);
+    expect(fake.actions('elbv2')).toEqual([]);
+  });
+
+  it('Gateway and TCPRoute objects → an NLB: the route Accepted, a TCP listener to the backend (no UnsupportedValue on aws any more)', async () => {
+    const p = provider();
+    const route: TCPRoute = {
+      apiVersion: 'gateway.networking.k8s.io/v1alpha2',
+      kind: 'TCPRoute',
+      metadata: { name: 'db', namespace: INFRA, creationTimestamp: new Date('2026-01-01T00:00:00Z') },
+      spec: { parentRefs: [parent('edge')], rules: [{ backendRefs: [backendRef('infra-backend-v1')] }] },
+    };
+    const r = build({ gateway: gw([{ name: 'tcp', port: 5432, protocol: 'TCP', allowedRoutes: { namespaces: { from: 'Same' } } }]), routes: { tcp: [route] }, provider: p, clusterName: CLUSTER });
+    expect(routeConditions(r, 'db')['Accepted']).toEqual({ status: 'True', reason: 'Accepted' });
+    if (!r.spec) throw new Error(r.problem ?? 'no spec');
+    await p.ensure(r.spec as GatewaySpec<AwsLbOptions>);
+    expect(fake.last('CreateLoadBalancer')?.params).toMatchObject({ Type: 'network' });
+    expect(fake.last('CreateTargetGroup')?.params).toMatchObject({ Protocol: 'TCP', TargetType: 'ip' });
+    expect(fake.last('CreateListener')?.params).toMatchObject({ Port: '5432', Protocol: 'TCP' });
   });
 
   it('Gateway and HTTPRoute objects → the ALB rules: a header-matched canary before the plain route', async () => {

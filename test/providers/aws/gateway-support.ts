@@ -2,7 +2,7 @@
 // Gateway `shop/edge` with an HTTP listener and an HTTPRoute canary (90/10 between two
 // Services on /api, the rest to web).
 import { ALL_DEFAULTED } from '../../../src/controller/health-check.js';
-import type { HttpFilter, HttpGatewayListener, HttpRequestMatch, HttpRouteRule, WeightedBackend } from '../../../src/model/gateway.js';
+import type { GatewayPort, HttpFilter, HttpGatewayListener, HttpRequestMatch, HttpRouteRule, L4RouteRule, RouteKind, TlsGatewayListener, WeightedBackend } from '../../../src/model/gateway.js';
 import type { GatewaySpec, NodeTarget, TargetSet } from '../../../src/model/spec.js';
 import { ownershipTags } from '../../../src/model/spec.js';
 import type { LbRef } from '../../../src/model/ref.js';
@@ -79,4 +79,51 @@ export function gatewaySpec(
     tags: ownershipTags(clusterName, GW_REF),
     providerOptions: gatewayOptions(opts.annotations),
   };
+}
+
+// ---- NLB Gateways: `shop/edge` with TCP, UDP and TLS listeners -------------------
+
+/** A TCPRoute, UDPRoute or TLSRoute rule (hostnames for a TLSRoute). */
+export function l4Rule(kind: RouteKind, route: string, backends: WeightedBackend[], opts: { created?: string; ruleIndex?: number; hostnames?: string[] } = {}): L4RouteRule & { hostnames: string[] } {
+  return { origin: { kind, namespace: 'shop', name: route, creationTimestamp: opts.created ?? '2026-12-01T00:00:00Z', ruleIndex: opts.ruleIndex ?? 0 }, backends, hostnames: opts.hostnames ?? [] };
+}
+
+/** Postgres on 5432 and DNS on 53 (TCP and UDP), as the Gateway builder resolves TCPRoute and UDPRoute backends. */
+const L4_SETS: [string, number, 'TCP' | 'UDP'][] = [
+  ['shop/db:5432/TCP', 31432, 'TCP'],
+  ['shop/db-v2:5432/TCP', 31433, 'TCP'],
+  ['shop/dns:53/TCP', 31053, 'TCP'],
+  ['shop/dns:53/UDP', 31053, 'UDP'],
+  ['shop/tls:8443/TCP', 31443, 'TCP'],
+];
+
+export function l4TargetSets(targets: readonly NodeTarget[] = nodes('i-0aaa', 'i-0bbb')): TargetSet[] {
+  return L4_SETS.map(([name, nodePort, protocol]) => {
+    const [ns, rest = ''] = name.split('/');
+    const [service = '', port = '0'] = rest.split(':');
+    return {
+      name,
+      type: 'instance',
+      protocol,
+      healthCheck: HTTP_HC,
+      healthCheckDefaulted: ALL_DEFAULTED,
+      backend: { namespace: ns ?? '', service, port: Number(port.split('/')[0]) },
+      nodePort,
+      targets,
+    };
+  });
+}
+
+export const tlsListener = (name: string, mode: 'Terminate' | 'Passthrough', rules: TlsGatewayListener['rules'], hostname?: string): TlsGatewayListener => ({
+  name,
+  mode,
+  certificates: [],
+  rules,
+  ...(hostname !== undefined ? { hostname } : {}),
+});
+
+/** One TCP listener on 5432 forwarding to db, unless `ports` says otherwise. */
+export function nlbGatewaySpec(opts: { ports?: GatewayPort[]; annotations?: Record<string, string>; targets?: readonly NodeTarget[]; clusterName?: string } = {}): GatewaySpec<AwsLbOptions> {
+  const ports = opts.ports ?? [{ protocol: 'TCP', port: 5432, listener: 'postgres', rules: [l4Rule('TCPRoute', 'db', [backend('shop/db:5432/TCP')])] }];
+  return { ...gatewaySpec({ annotations: opts.annotations ?? {}, ...(opts.clusterName !== undefined ? { clusterName: opts.clusterName } : {}) }), ports, targetSets: l4TargetSets(opts.targets) };
 }

@@ -41,7 +41,7 @@ import { E2E, eventually } from '../../e2e/harness.js';
 import { awsOptionsSchema } from '../../../src/providers/aws/options.js';
 import { backendSecurityGroupName } from '../../../src/providers/aws/backend-security-group.js';
 import { AwsProvider } from '../../../src/providers/aws/provider.js';
-import { backend, canaryRules, gatewaySpec, httpRule, prefix } from './gateway-support.js';
+import { backend, canaryRules, gatewaySpec, httpRule, l4Rule, nlbGatewaySpec, prefix, tlsListener } from './gateway-support.js';
 import { ALB_CREATE_WRITES, albSpec, NLB_CREATE_WRITES, nlbSpec, nodes, serviceOptions } from './support.js';
 
 const ICP_CRD = new URL('../../../../shared/crds/aws-load-balancer-controller-v3.5.0/elbv2.k8s.aws_ingressclassparams.yaml', import.meta.url).pathname;
@@ -346,6 +346,65 @@ describe.skipIf(!endpoint)(
       expect(count.writes()).toEqual(['ModifyRule']);
       expect(await p.plan(gateway([50, 50]))).toEqual([]);
       await p.delete(gateway([50, 50]).ref);
+      expect(await tagged()).toEqual([]);
+    });
+
+    it('NLB Gateway: a TCPRoute split 90/10 and a TCP_UDP port; no write on resync; a weight change is one ModifyListener; delete leaves nothing', async () => {
+      const p = newProvider();
+      const count = countCalls(p);
+      const gateway = (weights: [number, number]) =>
+        nlbGatewaySpec({
+          clusterName: CLUSTER,
+          targets: nodes(...instances),
+          ports: [
+            { protocol: 'TCP', port: 53, listener: 'dns-tcp', rules: [l4Rule('TCPRoute', 'dns', [backend('shop/dns:53/TCP')])] },
+            { protocol: 'UDP', port: 53, listener: 'dns-udp', rules: [l4Rule('UDPRoute', 'dns', [backend('shop/dns:53/UDP')])] },
+            { protocol: 'TCP', port: 5432, listener: 'db', rules: [l4Rule('TCPRoute', 'db', [backend('shop/db:5432/TCP', weights[0]), backend('shop/db-v2:5432/TCP', weights[1])])] },
+          ],
+        });
+      const status = await p.ensure(gateway([90, 10]));
+      expect(status.ingress[0]?.hostname).toMatch(/\w/);
+      const lb = (await elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers?.find((l) => l.DNSName === status.ingress[0]?.hostname);
+      expect(lb?.Type).toBe('network');
+      const listeners = (await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lb?.LoadBalancerArn }))).Listeners ?? [];
+      expect(listeners.map((l) => `${l.Protocol}:${l.Port}`).sort()).toEqual(['TCP:5432', 'TCP_UDP:53']);
+      const weights = listeners.find((l) => l.Port === 5432)?.DefaultActions?.[0]?.ForwardConfig?.TargetGroups?.map((g) => g.Weight);
+      expect(weights).toEqual([90, 10]);
+      count.reset();
+      await p.ensure(gateway([90, 10]));
+      expect(count.writes()).toEqual([]);
+      await p.ensure(gateway([50, 50]));
+      expect(count.writes()).toEqual(['ModifyListener']);
+      expect(await p.plan(gateway([50, 50]))).toEqual([]);
+      await p.delete(gateway([50, 50]).ref);
+      expect(await tagged()).toEqual([]);
+    });
+
+    it('NLB Gateway TLS: Terminate as a TLS listener with the ACM certificate, Passthrough as TCP; no write on resync; delete leaves nothing', async () => {
+      const cert = await requestCertificate('db.example.com');
+      const p = newProvider();
+      const count = countCalls(p);
+      const route = (name: string) => [l4Rule('TLSRoute', name, [backend('shop/tls:8443/TCP')])];
+      const spec = nlbGatewaySpec({
+        clusterName: CLUSTER,
+        targets: nodes(...instances),
+        annotations: { 'alb.ingress.kubernetes.io/certificate-arn': cert },
+        ports: [
+          { protocol: 'TLS', port: 443, listeners: [tlsListener('pass', 'Passthrough', route('pass'))] },
+          { protocol: 'TLS', port: 5433, listeners: [tlsListener('term', 'Terminate', route('term'), 'db.example.com')] },
+        ],
+      });
+      const status = await p.ensure(spec);
+      const lb = (await elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers?.find((l) => l.DNSName === status.ingress[0]?.hostname);
+      const listeners = (await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lb?.LoadBalancerArn }))).Listeners ?? [];
+      expect(listeners.map((l) => [l.Port, l.Protocol, l.Certificates?.[0]?.CertificateArn]).sort()).toEqual([
+        [443, 'TCP', undefined],
+        [5433, 'TLS', cert],
+      ]);
+      count.reset();
+      await p.ensure(spec);
+      expect(count.writes()).toEqual([]);
+      await p.delete(spec.ref);
       expect(await tagged()).toEqual([]);
     });
 
