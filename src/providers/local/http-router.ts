@@ -18,7 +18,7 @@
 // - Gateway listeners also speak HTTP/2: with ALPN `h2` on HTTPS, and h2c with prior
 //   knowledge on HTTP (the connection preface is sniffed, so HTTP/1.1 keeps working on the
 //   same port); gRPC goes through that way, with its trailers, to h2c backends.
-import { createServer as createHttpServer, request, type Agent, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, request, validateHeaderName, validateHeaderValue, type Agent, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import {
   connect as h2connect,
@@ -42,6 +42,7 @@ import { ConnectionTracker } from './connections.js';
 import { replayed } from './replay.js';
 import { clientAddress } from './tcp-proxy.js';
 import type { TargetSetRuntime } from './target-set.js';
+import type { UpstreamHandlers, UpstreamPool, UpstreamResponseHead } from './upstream-http1.js';
 export type L7Request = IncomingMessage | Http2ServerRequest;
 type L7Response = ServerResponse | Http2ServerResponse;
 
@@ -77,6 +78,8 @@ export interface L7Route {
   readonly agent: Agent;
   /** HTTP/2 sessions to h2c targets, shared the same way. */
   readonly h2c?: H2cSessions;
+  /** The lean HTTP/1.1 client's keep-alive connections (the common forward); without it, every forward takes the agent. */
+  readonly upstream?: UpstreamPool;
 }
 
 /** What an HTTPS listener asks of its certificates: one for clients without SNI, and one per server name. */
@@ -121,8 +124,7 @@ function withoutHopByHop(headers: IncomingHttpHeaders | H2IncomingHeaders, keepU
  * writeHead takes: the raw list as received, less hop-by-hop headers, so that the common
  * response (no header edits) costs no header object either way.
  */
-function rawWithoutHopByHop(res: IncomingMessage): string[] {
-  const raw = res.rawHeaders;
+function rawWithoutHopByHop(raw: readonly string[]): string[] {
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') named = connectionTokens(raw[i + 1], false);
   const out: string[] = [];
@@ -130,6 +132,20 @@ function rawWithoutHopByHop(res: IncomingMessage): string[] {
     const k = raw[i]!.toLowerCase();
     if (HOP_BY_HOP.has(k) || named?.has(k)) continue;
     out.push(raw[i]!, raw[i + 1]!);
+  }
+  return out;
+}
+
+/** A raw header list as the object header edits and HTTP/2 take: names lower case, repeats joined as IncomingMessage joins them (Set-Cookie a list). */
+function headerObject(raw: readonly string[]): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i]!.toLowerCase();
+    const v = raw[i + 1]!;
+    const have = out[k];
+    if (have === undefined) out[k] = k === 'set-cookie' ? [v] : v;
+    else if (Array.isArray(have)) have.push(v);
+    else out[k] = `${String(have)}, ${v}`;
   }
   return out;
 }
@@ -387,6 +403,7 @@ export class HttpProxyListener {
     if (d.requestTimeoutMs) this.deadline(res, d.requestTimeoutMs, () => undefined);
     for (const m of d.mirrors ?? []) this.mirror(req, ip, m, d);
     if (d.protocol === 'h2c') this.forwardH2c(req, res, ip, target, d);
+    else if (this.route.upstream && !d.mirrors?.length) this.forwardHttp1(this.route.upstream, req, res, ip, target, d);
     else this.forward(req, res, ip, target, d, false);
   }
 
@@ -448,7 +465,7 @@ export class HttpProxyListener {
         const headers = withoutHopByHop(pres.headers);
         d.responseHeaders?.(headers);
         writeHead(res, pres.statusCode ?? 502, headers, pres.statusMessage);
-      } else res.writeHead(pres.statusCode ?? 502, pres.statusMessage, rawWithoutHopByHop(pres));
+      } else res.writeHead(pres.statusCode ?? 502, pres.statusMessage, rawWithoutHopByHop(pres.rawHeaders));
       pres.on('error', () => res.destroy());
       pres.on('aborted', () => res.destroy());
       pres.on('end', () => stopBackendTimer?.());
@@ -469,6 +486,88 @@ export class HttpProxyListener {
     });
     if (replayable(req)) upstream.end();
     else req.pipe(upstream);
+  }
+
+  /** The common forward, over the lean HTTP/1.1 client (upstream-http1.ts). */
+  private forwardHttp1(pool: UpstreamPool, req: L7Request, res: L7Response, ip: string, target: Target, d: ForwardEdits): void {
+    const headers = this.upstreamHeaders(req, ip, d);
+    const body = requestFraming(req);
+    if (body === 'chunked') {
+      delete headers['content-length'];
+      headers['transfer-encoding'] = 'chunked';
+    } else if (body === 'none' && headers['content-length'] === undefined && (req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH')) headers['content-length'] = '0';
+    headers.host ??= target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+    let head: string;
+    try {
+      // Filters and rewrites put strings of their own in the head; what came from the client, Node's parser has checked.
+      head = requestHead(req.method ?? 'GET', d.url ?? req.url ?? '/', headers, d.url !== undefined || d.host !== undefined || d.requestHeaders !== undefined);
+    } catch {
+      req.resume();
+      answer(res, 500, '500 Internal Server Error\n');
+      return;
+    }
+    let complete = false;
+    const on: UpstreamHandlers = {
+      head: (h, hasBody) => this.relayHead(res, h, hasBody, d, () => exchange.abort()),
+      data: (chunk) => {
+        const more = (res as ServerResponse).write(chunk);
+        if (!more) res.once('drain', () => exchange.resume());
+        return more;
+      },
+      end: (trailers) => {
+        complete = true;
+        stopBackendTimer?.();
+        if (trailers) {
+          const t = headerObject(rawWithoutHopByHop(trailers));
+          try {
+            res.addTrailers(t);
+          } catch {
+            // A trailer Node refuses to send is dropped, as Node's own client would drop it.
+          }
+        }
+        res.end();
+      },
+      error: () => {
+        complete = true;
+        if (res.headersSent) res.destroy();
+        else answer(res, 502, '502 Bad Gateway\n', isH2(res) ? {} : { connection: 'close' });
+      },
+    };
+    const exchange = pool.request(target, { head, body: body === 'none' ? 'none' : body, headRequest: req.method === 'HEAD', replayable: replayable(req) }, on);
+    const stopBackendTimer = d.backendTimeoutMs ? this.deadline(res, d.backendTimeoutMs, () => exchange.abort()) : undefined;
+    // The client left, or a timeout answered for the backend: the backend's answer has nowhere to go.
+    res.once('close', () => {
+      if (!complete) exchange.abort();
+    });
+    if (body === 'none') return;
+    req.on('data', (chunk: Buffer) => {
+      if (exchange.write(chunk)) return;
+      req.pause();
+      exchange.onDrain(() => req.resume());
+    });
+    req.on('end', () => exchange.end());
+  }
+
+  /** Starts the client's response with the backend's status and headers (less hop-by-hop ones, edited as the route says). */
+  private relayHead(res: L7Response, h: UpstreamResponseHead, hasBody: boolean, d: ForwardEdits, abort: () => void): void {
+    // A timeout already answered 504.
+    if (res.headersSent || res.writableEnded) {
+      abort();
+      return;
+    }
+    try {
+      if (d.responseHeaders || isH2(res)) {
+        const headers = headerObject(rawWithoutHopByHop(h.rawHeaders));
+        d.responseHeaders?.(headers);
+        writeHead(res, h.status, headers, h.reason);
+      } else res.writeHead(h.status, h.reason, rawWithoutHopByHop(h.rawHeaders));
+    } catch {
+      // A header or status text Node will not send (a control character): the backend's answer is unusable.
+      abort();
+      answer(res, 502, '502 Bad Gateway\n');
+      return;
+    }
+    if (!hasBody) res.end();
   }
 
   /** HTTP/2 to the backend, trailers included (gRPC's status travels in them). */
@@ -583,4 +682,41 @@ function statusAndHeaders(res: IncomingMessage, close = false): string {
   }
   if (close) lines.push('Connection: close');
   return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+/** How a request's body goes to the backend: none, as many bytes as its Content-Length, or chunked (its length unknown). */
+function requestFraming(req: L7Request): 'none' | 'chunked' | number {
+  const cl = req.headers['content-length'];
+  if ('stream' in req) {
+    if (req.stream.endAfterHeaders) return 'none';
+    return cl !== undefined ? Number(cl) : 'chunked';
+  }
+  if (req.headers['transfer-encoding'] !== undefined) return 'chunked';
+  if (cl === undefined) return 'none';
+  const n = Number(cl);
+  return n === 0 ? 'none' : n;
+}
+
+/** What Node's http.request refuses in a request target (a space or control character would split the request line). */
+const BAD_PATH = /[^\u0021-\u00ff]/;
+
+/** The request line and headers as one string, for one write. `check`: validate names and values (edited ones). */
+function requestHead(method: string, path: string, headers: OutgoingHttpHeaders, check: boolean): string {
+  if (check && BAD_PATH.test(path)) throw new Error(`invalid request target ${JSON.stringify(path)}`);
+  let head = `${method} ${path} HTTP/1.1\r\n`;
+  for (const k in headers) {
+    const v = headers[k];
+    if (v === undefined) continue;
+    if (check) validateHeaderName(k);
+    if (Array.isArray(v)) {
+      for (const one of v) {
+        if (check) validateHeaderValue(k, one);
+        head += `${k}: ${one}\r\n`;
+      }
+    } else {
+      if (check) validateHeaderValue(k, String(v));
+      head += `${k}: ${String(v)}\r\n`;
+    }
+  }
+  return `${head}\r\n`;
 }
