@@ -152,6 +152,12 @@ function headerObject(raw: readonly string[]): OutgoingHttpHeaders {
 
 /** The Host of a request, whichever HTTP version carried it. */
 export function requestHost(req: L7Request): string {
+  if (!('stream' in req)) {
+    // Read from the raw list: req.headers is built on first use, and the common forward needs it nowhere else.
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') return raw[i + 1]!;
+    return '';
+  }
   const h = req.headers[':authority'] ?? req.headers.host;
   return typeof h === 'string' ? h : '';
 }
@@ -399,11 +405,14 @@ export class HttpProxyListener {
       return;
     }
     const release = ts.connected(ip, target);
-    res.once('close', release);
     if (d.requestTimeoutMs) this.deadline(res, d.requestTimeoutMs, () => undefined);
+    if (this.route.upstream && d.protocol !== 'h2c' && !d.mirrors?.length) {
+      this.forwardHttp1(this.route.upstream, req, res, ip, target, d, release);
+      return;
+    }
+    res.once('close', release);
     for (const m of d.mirrors ?? []) this.mirror(req, ip, m, d);
     if (d.protocol === 'h2c') this.forwardH2c(req, res, ip, target, d);
-    else if (this.route.upstream && !d.mirrors?.length) this.forwardHttp1(this.route.upstream, req, res, ip, target, d);
     else this.forward(req, res, ip, target, d, false);
   }
 
@@ -489,23 +498,17 @@ export class HttpProxyListener {
   }
 
   /** The common forward, over the lean HTTP/1.1 client (upstream-http1.ts). */
-  private forwardHttp1(pool: UpstreamPool, req: L7Request, res: L7Response, ip: string, target: Target, d: ForwardEdits): void {
-    const headers = this.upstreamHeaders(req, ip, d);
-    const body = requestFraming(req);
-    if (body === 'chunked') {
-      delete headers['content-length'];
-      headers['transfer-encoding'] = 'chunked';
-    } else if (body === 'none' && headers['content-length'] === undefined && (req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH')) headers['content-length'] = '0';
-    headers.host ??= target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
-    let head: string;
+  private forwardHttp1(pool: UpstreamPool, req: L7Request, res: L7Response, ip: string, target: Target, d: ForwardEdits, release: () => void): void {
+    let out: { head: string; body: 'none' | 'chunked' | number } | undefined;
     try {
-      // Filters and rewrites put strings of their own in the head; what came from the client, Node's parser has checked.
-      head = requestHead(req.method ?? 'GET', d.url ?? req.url ?? '/', headers, d.url !== undefined || d.host !== undefined || d.requestHeaders !== undefined);
+      out = d.host === undefined && d.requestHeaders === undefined && !('stream' in req) ? rawRequestHead(req, d.url, ip, this.proto, target) : undefined;
+      out ??= this.editedRequestHead(req, ip, target, d);
     } catch {
       req.resume();
       answer(res, 500, '500 Internal Server Error\n');
       return;
     }
+    const { head, body } = out;
     let complete = false;
     const on: UpstreamHandlers = {
       head: (h, hasBody) => this.relayHead(res, h, hasBody, d, () => exchange.abort()),
@@ -533,10 +536,13 @@ export class HttpProxyListener {
         else answer(res, 502, '502 Bad Gateway\n', isH2(res) ? {} : { connection: 'close' });
       },
     };
-    const exchange = pool.request(target, { head, body: body === 'none' ? 'none' : body, headRequest: req.method === 'HEAD', replayable: replayable(req) }, on);
+    const method = req.method;
+    const idempotent = method === 'GET' || method === 'HEAD' || method === 'OPTIONS';
+    const exchange = pool.request(target, { head, body, headRequest: method === 'HEAD', replayable: idempotent && body === 'none' }, on);
     const stopBackendTimer = d.backendTimeoutMs ? this.deadline(res, d.backendTimeoutMs, () => exchange.abort()) : undefined;
-    // The client left, or a timeout answered for the backend: the backend's answer has nowhere to go.
     res.once('close', () => {
+      release();
+      // The client left, or a timeout answered for the backend: the backend's answer has nowhere to go.
       if (!complete) exchange.abort();
     });
     if (body === 'none') return;
@@ -546,6 +552,19 @@ export class HttpProxyListener {
       exchange.onDrain(() => req.resume());
     });
     req.on('end', () => exchange.end());
+  }
+
+  /** The request head through the header object, where the route edits headers or the request came over HTTP/2. */
+  private editedRequestHead(req: L7Request, ip: string, target: Target, d: ForwardEdits): { head: string; body: 'none' | 'chunked' | number } {
+    const headers = this.upstreamHeaders(req, ip, d);
+    const body = requestFraming(req);
+    if (body === 'chunked') {
+      delete headers['content-length'];
+      headers['transfer-encoding'] = 'chunked';
+    } else if (body === 'none' && headers['content-length'] === undefined && bodyExpected(req.method)) headers['content-length'] = '0';
+    headers.host ??= targetAuthority(target);
+    // Filters and rewrites put strings of their own in the head; what came from the client, Node's parser has checked.
+    return { head: requestHead(req.method ?? 'GET', d.url ?? req.url ?? '/', headers, d.url !== undefined || d.host !== undefined || d.requestHeaders !== undefined), body };
   }
 
   /** Starts the client's response with the backend's status and headers (less hop-by-hop ones, edited as the route says). */
@@ -719,4 +738,76 @@ function requestHead(method: string, path: string, headers: OutgoingHttpHeaders,
     }
   }
   return `${head}\r\n`;
+}
+
+/** Methods whose requests normally carry a body: without one, they say Content-Length: 0 (as Node's client does with end()). */
+function bodyExpected(method: string | undefined): boolean {
+  return method === 'POST' || method === 'PUT' || method === 'PATCH';
+}
+
+function targetAuthority(target: Target): string {
+  return target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+}
+
+/**
+ * The upstream head of an HTTP/1 request the route does not edit, in one pass over its raw
+ * headers (names in the client's case, repeats as sent), with what forwardedHeaders would
+ * set: X-Forwarded-For appended to, X-Forwarded-Proto/-Host/-Port. Undefined when the
+ * Connection header names other headers to drop (rare): the header object path does that.
+ */
+function rawRequestHead(req: IncomingMessage, url: string | undefined, ip: string, proto: 'http' | 'https', target: Target): { head: string; body: 'none' | 'chunked' | number } | undefined {
+  const raw = req.rawHeaders;
+  const method = req.method ?? 'GET';
+  let lines = `${method} ${url ?? req.url ?? '/'} HTTP/1.1\r\n`;
+  let host: string | undefined;
+  let prior: string | undefined;
+  let clientFwdHost: string | undefined;
+  let clientFwdPort: string | undefined;
+  let length: string | undefined;
+  let chunked = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const k = name.toLowerCase();
+    if (HOP_BY_HOP.has(k)) {
+      if (k === 'transfer-encoding') chunked = true;
+      else if (k === 'connection' && connectionTokens(value, false) !== undefined) return undefined;
+      continue;
+    }
+    switch (k) {
+      case 'host':
+        host ??= value;
+        continue;
+      case 'x-forwarded-for':
+        prior = prior === undefined ? value : `${prior}, ${value}`;
+        continue;
+      case 'x-forwarded-proto':
+        continue;
+      case 'x-forwarded-host':
+        clientFwdHost ??= value;
+        continue;
+      case 'x-forwarded-port':
+        clientFwdPort ??= value;
+        continue;
+      case 'content-length':
+        length = value;
+        if (chunked) continue;
+        break;
+    }
+    lines += `${name}: ${value}\r\n`;
+  }
+  let body: 'none' | 'chunked' | number = 'none';
+  if (chunked) {
+    // Transfer-Encoding wins over a Content-Length the client also sent (RFC 9112 6.3); the length line must not go.
+    if (length !== undefined) lines = lines.replace(/^content-length:.*\r\n/im, '');
+    lines += 'Transfer-Encoding: chunked\r\n';
+    body = 'chunked';
+  } else if (length !== undefined && Number(length) > 0) body = Number(length);
+  else if (length === undefined && bodyExpected(method)) lines += 'Content-Length: 0\r\n';
+  lines += `Host: ${host ?? targetAuthority(target)}\r\nX-Forwarded-For: ${prior ? `${prior}, ${ip}` : ip}\r\nX-Forwarded-Proto: ${proto}\r\n`;
+  const fwdHost = host ? host : clientFwdHost;
+  if (fwdHost !== undefined) lines += `X-Forwarded-Host: ${fwdHost}\r\n`;
+  const port = req.socket.localPort ?? clientFwdPort;
+  if (port !== undefined) lines += `X-Forwarded-Port: ${port}\r\n`;
+  return { head: `${lines}\r\n`, body };
 }

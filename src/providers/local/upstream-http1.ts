@@ -189,7 +189,8 @@ export class Exchange {
   private attach(conn: Connection): void {
     this.conn = conn;
     conn.exchange = this;
-    conn.socket.write(this.req.head);
+    // latin1: header bytes as Node's parser read them (obs-text included), one byte per character.
+    conn.socket.write(this.req.head, 'latin1');
   }
 
   /** A piece of the request body; false when the socket's buffer is full (wait for onDrain). */

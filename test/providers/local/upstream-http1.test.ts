@@ -2,7 +2,7 @@
 // backends that write their answers byte for byte, then the same cases through a listener
 // to a real client.
 import { createServer as createHttpServer, request, type IncomingHttpHeaders } from 'node:http';
-import { createServer, type Socket } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { Agent } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { HttpProxyListener } from '../../../src/providers/local/http-router.js';
@@ -391,5 +391,54 @@ describe('upstream HTTP/1.1 client through a listener', () => {
     const port = await proxyTo(b.port);
     expect((await ask(port, { path: '/garbage' })).status).toBe(502);
     expect(await ask(port, { path: '/eof' })).toMatchObject({ status: 200, body: 'until close' });
+  });
+});
+
+/** Sends one raw request to the listener on a new connection and waits for the answer's body `ok`. */
+function rawAsk(port: number, request: Buffer): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const s = createConnection(port, '127.0.22.2');
+    s.on('error', reject);
+    let got = '';
+    s.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      if (!got.includes('\r\n\r\nok')) return;
+      s.destroy();
+      resolve();
+    });
+    s.write(request);
+  });
+}
+
+describe('upstream HTTP/1.1 client: the request head', () => {
+  it('keeps header bytes as sent (obs-text), drops hop-by-hop and Connection-named headers, sets X-Forwarded-* over the client’s', async () => {
+    const b = await rawBackend(() => ok('ok'));
+    const port = await proxyTo(b.port);
+    const heads: string[] = [];
+    // With a Connection header naming another header (the header-object path), and without (the one-pass path).
+    for (const connection of ['keep-alive, X-Drop', 'keep-alive']) {
+      const before = b.conns.reduce((n, c) => n + c.received.length, 0);
+      await rawAsk(
+        port,
+        Buffer.concat([
+          Buffer.from('GET /p?q=1 HTTP/1.1\r\nHost: site.test\r\nX-Name: caf'),
+          Buffer.from([0xe9]),
+          Buffer.from(`\r\nX-Forwarded-For: 10.0.0.1\r\nx-forwarded-for: 10.0.0.2\r\nX-Forwarded-Proto: https\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nConnection: ${connection}\r\nX-Drop: secret\r\n\r\n`),
+        ]),
+      );
+      heads.push(b.conns.map((c) => c.received).join('').slice(before));
+    }
+    for (const head of heads) {
+      expect(head.startsWith('GET /p?q=1 HTTP/1.1\r\n')).toBe(true);
+      const lower = head.toLowerCase();
+      expect(lower).toContain('x-name: caf\xe9\r\n');
+      expect(lower).toContain('x-forwarded-for: 10.0.0.1, 10.0.0.2, 127.0.0.1\r\n');
+      expect(lower).toContain('x-forwarded-proto: http\r\n');
+      expect(lower).toContain('x-forwarded-host: site.test\r\n');
+      expect(lower).not.toMatch(/keep-alive|\r\nte:|connection|https/);
+      expect(lower.match(/\r\nhost: /g)).toHaveLength(1);
+    }
+    expect(heads[0]!.toLowerCase()).not.toContain('x-drop');
+    expect(heads[1]).toContain('X-Drop: secret\r\n');
   });
 });
