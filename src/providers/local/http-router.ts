@@ -511,13 +511,21 @@ export class HttpProxyListener {
     const { head, body } = out;
     let complete = false;
     const on: UpstreamHandlers = {
-      head: (h, hasBody) => this.relayHead(res, h, hasBody, d, () => exchange.abort()),
-      data: (chunk) => {
+      head: (h) => this.relayHead(res, h, d, () => exchange.abort()),
+      data: (chunk, last) => {
+        if (last) {
+          // The whole of a small answer usually arrives with its head: one end() is one write to the client.
+          complete = true;
+          stopBackendTimer?.();
+          (res as ServerResponse).end(chunk);
+          return true;
+        }
         const more = (res as ServerResponse).write(chunk);
         if (!more) res.once('drain', () => exchange.resume());
         return more;
       },
       end: (trailers) => {
+        if (complete) return;
         complete = true;
         stopBackendTimer?.();
         if (trailers) {
@@ -568,7 +576,7 @@ export class HttpProxyListener {
   }
 
   /** Starts the client's response with the backend's status and headers (less hop-by-hop ones, edited as the route says). */
-  private relayHead(res: L7Response, h: UpstreamResponseHead, hasBody: boolean, d: ForwardEdits, abort: () => void): void {
+  private relayHead(res: L7Response, h: UpstreamResponseHead, d: ForwardEdits, abort: () => void): void {
     // A timeout already answered 504.
     if (res.headersSent || res.writableEnded) {
       abort();
@@ -584,9 +592,7 @@ export class HttpProxyListener {
       // A header or status text Node will not send (a control character): the backend's answer is unusable.
       abort();
       answer(res, 502, '502 Bad Gateway\n');
-      return;
     }
-    if (!hasBody) res.end();
   }
 
   /** HTTP/2 to the backend, trailers included (gRPC's status travels in them). */

@@ -34,8 +34,8 @@ export interface UpstreamResponseHead {
 export interface UpstreamHandlers {
   /** The final (non-1xx) response head; `body` false when no body follows (HEAD, 204, 304). */
   head(head: UpstreamResponseHead, body: boolean): void;
-  /** A piece of the body; false asks for a pause until resume(). */
-  data(chunk: Buffer): boolean;
+  /** A piece of the body; false asks for a pause until resume(). `last`: no body byte follows, and no trailers (Content-Length framing). */
+  data(chunk: Buffer, last: boolean): boolean;
   /** The body is complete; `trailers` as rawHeaders, when the chunked body ended with some. */
   end(trailers: string[] | undefined): void;
   /** The exchange failed; `started` says whether head() was called. */
@@ -293,7 +293,7 @@ export class Exchange {
         case 'length': {
           const n = Math.min(this.remaining, buf.length - at);
           this.remaining -= n;
-          this.deliver(buf.subarray(at, at + n));
+          this.deliver(buf.subarray(at, at + n), this.remaining === 0);
           at += n;
           if (this.remaining === 0) this.done(buf.length > at);
           break;
@@ -354,8 +354,8 @@ export class Exchange {
     this.pending = at === 0 ? buf : Buffer.from(buf.subarray(at));
   }
 
-  private deliver(chunk: Buffer): void {
-    if (chunk.length > 0 && !this.on.data(chunk) && !this.paused && !this.finished) this.pause();
+  private deliver(chunk: Buffer, last = false): void {
+    if (chunk.length > 0 && !this.on.data(chunk, last) && !this.paused && !this.finished) this.pause();
   }
 
   /** The response is complete; `extra`: bytes followed it, which without pipelining means the connection is out of step. */
