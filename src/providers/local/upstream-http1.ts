@@ -239,14 +239,16 @@ export class Exchange {
 
   /** Gives up on the exchange (the client left, a timeout answered): the socket is not reused. */
   abort(): void {
-    if (this.finished) return;
+    if (!this.finished) this.detach()?.socket.destroy();
+  }
+
+  /** Ends the exchange's hold on its connection; the caller closes or pools it. */
+  private detach(): Connection | undefined {
     this.finished = true;
     const conn = this.conn;
     this.conn = undefined;
-    if (conn) {
-      conn.exchange = undefined;
-      conn.socket.destroy();
-    }
+    if (conn) conn.exchange = undefined;
+    return conn;
   }
 
   received(chunk: Buffer): void {
@@ -369,11 +371,8 @@ export class Exchange {
   /** Hands the connection back to the pool (or closes it), then tells the caller the response ended. */
   private release(): void {
     if (this.finished) return;
-    this.finished = true;
-    const conn = this.conn;
-    this.conn = undefined;
+    const conn = this.detach();
     if (conn) {
-      conn.exchange = undefined;
       if (this.framing.keepAlive) {
         if (this.paused) conn.socket.resume();
         this.pool.give(conn);
@@ -406,13 +405,7 @@ export class Exchange {
 
   private fail(e: Error): void {
     if (this.finished) return;
-    this.finished = true;
-    const conn = this.conn;
-    this.conn = undefined;
-    if (conn) {
-      conn.exchange = undefined;
-      conn.socket.destroy();
-    }
+    this.detach()?.socket.destroy();
     this.on.error(e, this.started);
   }
 }

@@ -117,6 +117,14 @@ const ok = (body: string, extra = ''): string => `HTTP/1.1 200 OK\r\nContent-Len
 const bytes = (s: string): Buffer[] => [...Buffer.from(s, 'latin1')].map((b) => Buffer.from([b]));
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
 
+/** Answers without a body whatever their headers announce: HEAD, 204, 304; `body` to anything else. */
+const noBodyAnswers = (req: string): string => {
+  if (req.startsWith('HEAD')) return 'HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nX-Head: yes\r\n\r\n';
+  if (req.includes('/204')) return 'HTTP/1.1 204 No Content\r\nContent-Length: 7\r\n\r\n';
+  if (req.includes('/304')) return 'HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\nETag: "x"\r\n\r\n';
+  return ok('body');
+};
+
 describe('upstream HTTP/1.1 client: response framing', () => {
   it('reads a chunked body with chunk extensions and trailers, even one byte per segment, and reuses the connection', async () => {
     const wire = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Case: Kept\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Checksum: abc\r\nX-Checksum: def\r\n\r\n';
@@ -140,19 +148,14 @@ describe('upstream HTTP/1.1 client: response framing', () => {
   });
 
   it('reads no body after HEAD, 204 and 304 whatever their headers say, and the connection carries the next request', async () => {
-    const b = await rawBackend((req) => {
-      if (req.startsWith('HEAD')) return 'HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n';
-      if (req.includes('/204')) return 'HTTP/1.1 204 No Content\r\nContent-Length: 7\r\n\r\n';
-      if (req.includes('/304')) return 'HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n';
-      return ok('after');
-    });
+    const b = await rawBackend(noBodyAnswers);
     const p = pool();
     const head = await exchange(p, b.target, { ...get(), head: 'HEAD / HTTP/1.1\r\nHost: test\r\n\r\n', headRequest: true });
     expect(head).toMatchObject({ status: 200, hasBody: false, body: '' });
-    expect(head.rawHeaders).toEqual(['Content-Length', '1000']);
+    expect(head.rawHeaders).toEqual(['Content-Length', '1000', 'X-Head', 'yes']);
     expect(await exchange(p, b.target, get('/204'))).toMatchObject({ status: 204, hasBody: false, body: '' });
     expect(await exchange(p, b.target, get('/304'))).toMatchObject({ status: 304, hasBody: false, body: '' });
-    expect(await exchange(p, b.target, get('/next'))).toMatchObject({ status: 200, body: 'after' });
+    expect(await exchange(p, b.target, get('/next'))).toMatchObject({ status: 200, body: 'body' });
     expect(b.conns).toHaveLength(1);
   });
 
@@ -364,12 +367,7 @@ describe('upstream HTTP/1.1 client through a listener', () => {
   });
 
   it('HEAD, 204 and 304 through the listener leave its keep-alive connection usable', async () => {
-    const b = await rawBackend((req) => {
-      if (req.startsWith('HEAD')) return 'HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nX-Head: yes\r\n\r\n';
-      if (req.includes('/204')) return 'HTTP/1.1 204 No Content\r\n\r\n';
-      if (req.includes('/304')) return 'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\n\r\n';
-      return ok('body');
-    });
+    const b = await rawBackend(noBodyAnswers);
     const port = await proxyTo(b.port);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     onCleanup(() => agent.destroy());
