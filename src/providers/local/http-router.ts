@@ -5,6 +5,9 @@
 // response headers, timeouts, mirrors, HTTP/2 to the backend); this module picks the
 // target and proxies.
 //
+// - The common forward (an HTTP/1.1 backend, no mirror, no upgrade) goes through lbc's own
+//   HTTP/1.1 client (upstream-http1.ts), a third of http.request's cost; h2c, upgrades and
+//   mirrors keep http.request / node:http2.
 // - Bodies stream both ways through pipes: nothing is buffered beyond the socket buffers,
 //   so a 20 MB upload or download starts at once and holds no more memory than a small one.
 // - An Upgrade (WebSocket) request gets its own connection to the target; once the target
