@@ -175,6 +175,7 @@ export class Exchange {
   private replayed = false;
   private gotBytes = false;
   private paused = false;
+  private drainWaiter: (() => void) | undefined;
 
   constructor(
     private readonly pool: UpstreamPool,
@@ -223,8 +224,21 @@ export class Exchange {
     this.requestDone = true;
   }
 
+  /** Calls fn once the request body may flow again: the socket drained, or the exchange ended (later writes are dropped). */
   onDrain(fn: () => void): void {
-    this.conn?.socket.once('drain', fn);
+    const conn = this.conn;
+    if (!conn) {
+      fn();
+      return;
+    }
+    this.drainWaiter = fn;
+    conn.socket.once('drain', () => this.drained());
+  }
+
+  private drained(): void {
+    const fn = this.drainWaiter;
+    this.drainWaiter = undefined;
+    fn?.();
   }
 
   pause(): void {
@@ -248,6 +262,8 @@ export class Exchange {
     const conn = this.conn;
     this.conn = undefined;
     if (conn) conn.exchange = undefined;
+    // A body paused for this connection would otherwise stay paused, and with it the client's connection.
+    if (this.drainWaiter) queueMicrotask(() => this.drained());
     return conn;
   }
 

@@ -440,3 +440,50 @@ describe('upstream HTTP/1.1 client: the request head', () => {
     expect(heads[1]).toContain('X-Drop: secret\r\n');
   });
 });
+
+describe('upstream HTTP/1.1 client: an answer before the whole upload', () => {
+  it('the backend refuses an 8 MB upload at its head: the client gets the answer, the rest of its body is drained, its connection serves the next request', async () => {
+    const b = await rawBackend(() => ok('ok'));
+    // This backend answers 413 to the head and closes without reading the body.
+    const held = new Set<Socket>();
+    const refusing = createServer((s) => {
+      held.add(s);
+      s.on('error', () => s.destroy());
+      s.once('data', () => {
+        // Not reading on, and answering only once the proxy's writes to it have backed up.
+        s.pause();
+        setTimeout(() => s.end('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbig!'), 300);
+      });
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, HOST, resolve));
+    onCleanup(
+      () =>
+        new Promise<void>((resolve) => {
+          // A paused socket never reads the peer's close: end them here.
+          for (const h of held) h.destroy();
+          refusing.close(() => resolve());
+        }),
+    );
+    const ts = new TargetSetRuntime(ipSet('t', 'HTTP', [{ ip: HOST, port: (refusing.address() as { port: number }).port }]), { healthChecks: false });
+    const other = new TargetSetRuntime(ipSet('o', 'HTTP', [{ ip: HOST, port: b.port }]), { healthChecks: false });
+    const agent = new Agent({ keepAlive: true });
+    const upstream = new UpstreamPool();
+    const l = new HttpProxyListener('127.0.22.2', 0, { allow: () => true, resolve: (req) => ({ kind: 'forward', targetSet: req.method === 'POST' ? ts : other }), agent, upstream });
+    await l.listen();
+    let accepted = 0;
+    l.server.on('connection', () => accepted++);
+    onCleanup(() => {
+      l.abort();
+      agent.destroy();
+      upstream.close();
+    });
+    const client = new Agent({ keepAlive: true, maxSockets: 1 });
+    onCleanup(() => client.destroy());
+    const size = 8 * 1024 * 1024;
+    const refused = await ask(l.boundPort, { method: 'POST', headers: { 'content-length': String(size) }, body: 'x'.repeat(size), agent: client });
+    expect(refused).toMatchObject({ status: 413, body: 'big!' });
+    // The same client connection (maxSockets 1) carries the next request once the upload is through.
+    expect(await ask(l.boundPort, { path: '/next', agent: client })).toMatchObject({ status: 200, body: 'ok' });
+    expect(accepted).toBe(1);
+  });
+});
