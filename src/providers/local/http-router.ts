@@ -5,6 +5,9 @@
 // response headers, timeouts, mirrors, HTTP/2 to the backend); this module picks the
 // target and proxies.
 //
+// - The common forward (an HTTP/1.1 backend, no mirror, no upgrade) goes through lbc's own
+//   HTTP/1.1 client (upstream-http1.ts), a third of http.request's cost; h2c, upgrades and
+//   mirrors keep http.request / node:http2.
 // - Bodies stream both ways through pipes: nothing is buffered beyond the socket buffers,
 //   so a 20 MB upload or download starts at once and holds no more memory than a small one.
 // - An Upgrade (WebSocket) request gets its own connection to the target; once the target
@@ -18,7 +21,7 @@
 // - Gateway listeners also speak HTTP/2: with ALPN `h2` on HTTPS, and h2c with prior
 //   knowledge on HTTP (the connection preface is sniffed, so HTTP/1.1 keeps working on the
 //   same port); gRPC goes through that way, with its trailers, to h2c backends.
-import { createServer as createHttpServer, request, type Agent, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, request, validateHeaderName, validateHeaderValue, type Agent, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import {
   connect as h2connect,
@@ -42,6 +45,7 @@ import { ConnectionTracker } from './connections.js';
 import { replayed } from './replay.js';
 import { clientAddress } from './tcp-proxy.js';
 import type { TargetSetRuntime } from './target-set.js';
+import type { UpstreamHandlers, UpstreamPool, UpstreamResponseHead } from './upstream-http1.js';
 export type L7Request = IncomingMessage | Http2ServerRequest;
 type L7Response = ServerResponse | Http2ServerResponse;
 
@@ -77,6 +81,8 @@ export interface L7Route {
   readonly agent: Agent;
   /** HTTP/2 sessions to h2c targets, shared the same way. */
   readonly h2c?: H2cSessions;
+  /** The lean HTTP/1.1 client's keep-alive connections (the common forward); without it, every forward takes the agent. */
+  readonly upstream?: UpstreamPool;
 }
 
 /** What an HTTPS listener asks of its certificates: one for clients without SNI, and one per server name. */
@@ -121,8 +127,7 @@ function withoutHopByHop(headers: IncomingHttpHeaders | H2IncomingHeaders, keepU
  * writeHead takes: the raw list as received, less hop-by-hop headers, so that the common
  * response (no header edits) costs no header object either way.
  */
-function rawWithoutHopByHop(res: IncomingMessage): string[] {
-  const raw = res.rawHeaders;
+function rawWithoutHopByHop(raw: readonly string[]): string[] {
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') named = connectionTokens(raw[i + 1], false);
   const out: string[] = [];
@@ -134,8 +139,28 @@ function rawWithoutHopByHop(res: IncomingMessage): string[] {
   return out;
 }
 
+/** A raw header list as the object header edits and HTTP/2 take: names lower case, repeats joined as IncomingMessage joins them (Set-Cookie a list). */
+function headerObject(raw: readonly string[]): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i]!.toLowerCase();
+    const v = raw[i + 1]!;
+    const have = out[k];
+    if (have === undefined) out[k] = k === 'set-cookie' ? [v] : v;
+    else if (Array.isArray(have)) have.push(v);
+    else out[k] = `${String(have)}, ${v}`;
+  }
+  return out;
+}
+
 /** The Host of a request, whichever HTTP version carried it. */
 export function requestHost(req: L7Request): string {
+  if (!('stream' in req)) {
+    // Read from the raw list: req.headers is built on first use, and the common forward needs it nowhere else.
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') return raw[i + 1]!;
+    return '';
+  }
   const h = req.headers[':authority'] ?? req.headers.host;
   return typeof h === 'string' ? h : '';
 }
@@ -383,8 +408,12 @@ export class HttpProxyListener {
       return;
     }
     const release = ts.connected(ip, target);
-    res.once('close', release);
     if (d.requestTimeoutMs) this.deadline(res, d.requestTimeoutMs, () => undefined);
+    if (this.route.upstream && d.protocol !== 'h2c' && !d.mirrors?.length) {
+      this.forwardHttp1(this.route.upstream, req, res, ip, target, d, release);
+      return;
+    }
+    res.once('close', release);
     for (const m of d.mirrors ?? []) this.mirror(req, ip, m, d);
     if (d.protocol === 'h2c') this.forwardH2c(req, res, ip, target, d);
     else this.forward(req, res, ip, target, d, false);
@@ -448,7 +477,7 @@ export class HttpProxyListener {
         const headers = withoutHopByHop(pres.headers);
         d.responseHeaders?.(headers);
         writeHead(res, pres.statusCode ?? 502, headers, pres.statusMessage);
-      } else res.writeHead(pres.statusCode ?? 502, pres.statusMessage, rawWithoutHopByHop(pres));
+      } else res.writeHead(pres.statusCode ?? 502, pres.statusMessage, rawWithoutHopByHop(pres.rawHeaders));
       pres.on('error', () => res.destroy());
       pres.on('aborted', () => res.destroy());
       pres.on('end', () => stopBackendTimer?.());
@@ -469,6 +498,104 @@ export class HttpProxyListener {
     });
     if (replayable(req)) upstream.end();
     else req.pipe(upstream);
+  }
+
+  /** The common forward, over the lean HTTP/1.1 client (upstream-http1.ts). */
+  private forwardHttp1(pool: UpstreamPool, req: L7Request, res: L7Response, ip: string, target: Target, d: ForwardEdits, release: () => void): void {
+    let out: { head: string; body: 'none' | 'chunked' | number } | undefined;
+    try {
+      out = d.host === undefined && d.requestHeaders === undefined && !('stream' in req) ? rawRequestHead(req, d.url, ip, this.proto, target) : undefined;
+      out ??= this.editedRequestHead(req, ip, target, d);
+    } catch {
+      req.resume();
+      answer(res, 500, '500 Internal Server Error\n');
+      return;
+    }
+    const { head, body } = out;
+    let complete = false;
+    const on: UpstreamHandlers = {
+      head: (h) => this.relayHead(res, h, d, () => exchange.abort()),
+      data: (chunk, last) => {
+        if (last) {
+          // The whole of a small answer usually arrives with its head: one end() is one write to the client.
+          complete = true;
+          stopBackendTimer?.();
+          (res as ServerResponse).end(chunk);
+          return true;
+        }
+        const more = (res as ServerResponse).write(chunk);
+        if (!more) res.once('drain', () => exchange.resume());
+        return more;
+      },
+      end: (trailers) => {
+        if (complete) return;
+        complete = true;
+        stopBackendTimer?.();
+        if (trailers) {
+          const t = headerObject(rawWithoutHopByHop(trailers));
+          try {
+            res.addTrailers(t);
+          } catch {
+            // A trailer Node refuses to send is dropped, as Node's own client would drop it.
+          }
+        }
+        res.end();
+      },
+      error: () => {
+        complete = true;
+        if (res.headersSent) res.destroy();
+        else answer(res, 502, '502 Bad Gateway\n', isH2(res) ? {} : { connection: 'close' });
+      },
+    };
+    const method = req.method;
+    const idempotent = method === 'GET' || method === 'HEAD' || method === 'OPTIONS';
+    const exchange = pool.request(target, { head, body, headRequest: method === 'HEAD', replayable: idempotent && body === 'none' }, on);
+    const stopBackendTimer = d.backendTimeoutMs ? this.deadline(res, d.backendTimeoutMs, () => exchange.abort()) : undefined;
+    res.once('close', () => {
+      release();
+      // The client left, or a timeout answered for the backend: the backend's answer has nowhere to go.
+      if (!complete) exchange.abort();
+    });
+    if (body === 'none') return;
+    req.on('data', (chunk: Buffer) => {
+      if (exchange.write(chunk)) return;
+      req.pause();
+      exchange.onDrain(() => req.resume());
+    });
+    req.on('end', () => exchange.end());
+  }
+
+  /** The request head through the header object, where the route edits headers or the request came over HTTP/2. */
+  private editedRequestHead(req: L7Request, ip: string, target: Target, d: ForwardEdits): { head: string; body: 'none' | 'chunked' | number } {
+    const headers = this.upstreamHeaders(req, ip, d);
+    const body = requestFraming(req);
+    if (body === 'chunked') {
+      delete headers['content-length'];
+      headers['transfer-encoding'] = 'chunked';
+    } else if (body === 'none' && headers['content-length'] === undefined && bodyExpected(req.method)) headers['content-length'] = '0';
+    headers.host ??= targetAuthority(target);
+    // Filters and rewrites put strings of their own in the head; what came from the client, Node's parser has checked.
+    return { head: requestHead(req.method ?? 'GET', d.url ?? req.url ?? '/', headers, d.url !== undefined || d.host !== undefined || d.requestHeaders !== undefined), body };
+  }
+
+  /** Starts the client's response with the backend's status and headers (less hop-by-hop ones, edited as the route says). */
+  private relayHead(res: L7Response, h: UpstreamResponseHead, d: ForwardEdits, abort: () => void): void {
+    // A timeout already answered 504.
+    if (res.headersSent || res.writableEnded) {
+      abort();
+      return;
+    }
+    try {
+      if (d.responseHeaders || isH2(res)) {
+        const headers = headerObject(rawWithoutHopByHop(h.rawHeaders));
+        d.responseHeaders?.(headers);
+        writeHead(res, h.status, headers, h.reason);
+      } else res.writeHead(h.status, h.reason, rawWithoutHopByHop(h.rawHeaders));
+    } catch {
+      // A header or status text Node will not send (a control character): the backend's answer is unusable.
+      abort();
+      answer(res, 502, '502 Bad Gateway\n');
+    }
   }
 
   /** HTTP/2 to the backend, trailers included (gRPC's status travels in them). */
@@ -583,4 +710,113 @@ function statusAndHeaders(res: IncomingMessage, close = false): string {
   }
   if (close) lines.push('Connection: close');
   return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+/** How a request's body goes to the backend: none, as many bytes as its Content-Length, or chunked (its length unknown). */
+function requestFraming(req: L7Request): 'none' | 'chunked' | number {
+  const cl = req.headers['content-length'];
+  if ('stream' in req) {
+    if (req.stream.endAfterHeaders) return 'none';
+    return cl !== undefined ? Number(cl) : 'chunked';
+  }
+  if (req.headers['transfer-encoding'] !== undefined) return 'chunked';
+  if (cl === undefined) return 'none';
+  const n = Number(cl);
+  return n === 0 ? 'none' : n;
+}
+
+/** What Node's http.request refuses in a request target (a space or control character would split the request line). */
+const BAD_PATH = /[^\u0021-\u00ff]/;
+
+/** The request line and headers as one string, for one write. `check`: validate names and values (edited ones). */
+function requestHead(method: string, path: string, headers: OutgoingHttpHeaders, check: boolean): string {
+  if (check && BAD_PATH.test(path)) throw new Error(`invalid request target ${JSON.stringify(path)}`);
+  let head = `${method} ${path} HTTP/1.1\r\n`;
+  for (const k in headers) {
+    const v = headers[k];
+    if (v === undefined) continue;
+    if (check) validateHeaderName(k);
+    if (Array.isArray(v)) {
+      for (const one of v) {
+        if (check) validateHeaderValue(k, one);
+        head += `${k}: ${one}\r\n`;
+      }
+    } else {
+      if (check) validateHeaderValue(k, String(v));
+      head += `${k}: ${String(v)}\r\n`;
+    }
+  }
+  return `${head}\r\n`;
+}
+
+/** Methods whose requests normally carry a body: without one, they say Content-Length: 0 (as Node's client does with end()). */
+function bodyExpected(method: string | undefined): boolean {
+  return method === 'POST' || method === 'PUT' || method === 'PATCH';
+}
+
+function targetAuthority(target: Target): string {
+  return target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+}
+
+/**
+ * The upstream head of an HTTP/1 request the route does not edit, in one pass over its raw
+ * headers (names in the client's case, repeats as sent), with what forwardedHeaders would
+ * set: X-Forwarded-For appended to, X-Forwarded-Proto/-Host/-Port. Undefined when the
+ * Connection header names other headers to drop (rare): the header object path does that.
+ */
+function rawRequestHead(req: IncomingMessage, url: string | undefined, ip: string, proto: 'http' | 'https', target: Target): { head: string; body: 'none' | 'chunked' | number } | undefined {
+  const raw = req.rawHeaders;
+  const method = req.method ?? 'GET';
+  let lines = `${method} ${url ?? req.url ?? '/'} HTTP/1.1\r\n`;
+  let host: string | undefined;
+  let prior: string | undefined;
+  let clientFwdHost: string | undefined;
+  let clientFwdPort: string | undefined;
+  let length: string | undefined;
+  let chunked = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const k = name.toLowerCase();
+    if (HOP_BY_HOP.has(k)) {
+      if (k === 'transfer-encoding') chunked = true;
+      else if (k === 'connection' && connectionTokens(value, false) !== undefined) return undefined;
+      continue;
+    }
+    switch (k) {
+      case 'host':
+        host ??= value;
+        continue;
+      case 'x-forwarded-for':
+        prior = prior === undefined ? value : `${prior}, ${value}`;
+        continue;
+      case 'x-forwarded-proto':
+        continue;
+      case 'x-forwarded-host':
+        clientFwdHost ??= value;
+        continue;
+      case 'x-forwarded-port':
+        clientFwdPort ??= value;
+        continue;
+      case 'content-length':
+        length = value;
+        if (chunked) continue;
+        break;
+    }
+    lines += `${name}: ${value}\r\n`;
+  }
+  let body: 'none' | 'chunked' | number = 'none';
+  if (chunked) {
+    // Transfer-Encoding wins over a Content-Length the client also sent (RFC 9112 6.3); the length line must not go.
+    if (length !== undefined) lines = lines.replace(/^content-length:.*\r\n/im, '');
+    lines += 'Transfer-Encoding: chunked\r\n';
+    body = 'chunked';
+  } else if (length !== undefined && Number(length) > 0) body = Number(length);
+  else if (length === undefined && bodyExpected(method)) lines += 'Content-Length: 0\r\n';
+  lines += `Host: ${host ?? targetAuthority(target)}\r\nX-Forwarded-For: ${prior ? `${prior}, ${ip}` : ip}\r\nX-Forwarded-Proto: ${proto}\r\n`;
+  const fwdHost = host ? host : clientFwdHost;
+  if (fwdHost !== undefined) lines += `X-Forwarded-Host: ${fwdHost}\r\n`;
+  const port = req.socket.localPort ?? clientFwdPort;
+  if (port !== undefined) lines += `X-Forwarded-Port: ${port}\r\n`;
+  return { head: `${lines}\r\n`, body };
 }

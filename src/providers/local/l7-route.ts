@@ -8,6 +8,7 @@ import type { Rule } from '../../model/spec.js';
 import type { GatewayPortState } from './gateway-port.js';
 import { notFound, requestHost, type H2cSessions, type L7Route } from './http-router.js';
 import type { TargetSetRuntime } from './target-set.js';
+import type { UpstreamPool } from './upstream-http1.js';
 
 /** What of a load balancer its L7 routes read per request. */
 export interface L7LbView {
@@ -17,6 +18,7 @@ export interface L7LbView {
   readonly targetSets: ReadonlyMap<string, TargetSetRuntime>;
   readonly agent: Agent;
   readonly h2c: H2cSessions;
+  readonly upstream: UpstreamPool;
 }
 
 export function sourceRangeAllow(lb: Pick<L7LbView, 'sourceRanges'>): (ip: string) => boolean {
@@ -33,12 +35,13 @@ export function ingressRoute(lb: L7LbView): L7Route {
       return ts ? { kind: 'forward', targetSet: ts } : notFound;
     },
     agent: lb.agent,
+    upstream: lb.upstream,
   };
 }
 
 /** A Gateway HTTP or HTTPS port: its compiled state, swapped on each ensure. */
 export function gatewayRoute(lb: L7LbView, holder: { state: GatewayPortState }): L7Route {
-  return { allow: sourceRangeAllow(lb), agent: lb.agent, h2c: lb.h2c, resolve: (req, proto) => holder.state.http?.resolve(req, proto) ?? notFound };
+  return { allow: sourceRangeAllow(lb), agent: lb.agent, h2c: lb.h2c, upstream: lb.upstream, resolve: (req, proto) => holder.state.http?.resolve(req, proto) ?? notFound };
 }
 
 /** SNI reads the port's current state, so certificate changes need no new server. */

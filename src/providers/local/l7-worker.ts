@@ -11,6 +11,7 @@ import { H2cSessions, HttpProxyListener } from './http-router.js';
 import { gatewayRoute, ingressRoute, liveCertificates, type L7LbView } from './l7-route.js';
 import type { FromWorker, L7LbState, ToWorker } from './l7-workers.js';
 import { TargetSetRuntime } from './target-set.js';
+import { UpstreamPool } from './upstream-http1.js';
 import { CertificateStore } from './tls.js';
 
 interface WorkerListener {
@@ -40,7 +41,7 @@ export class L7WorkerState {
   apply(state: L7LbState): void {
     let lb = this.lbs.get(state.key);
     if (!lb) {
-      lb = { sourceRanges: [], rules: [], defaultBackend: undefined, targetSets: new Map(), specs: new Map(), listeners: new Map(), agent: new Agent({ keepAlive: true, timeout: 4_000 }), h2c: new H2cSessions() };
+      lb = { sourceRanges: [], rules: [], defaultBackend: undefined, targetSets: new Map(), specs: new Map(), listeners: new Map(), agent: new Agent({ keepAlive: true, timeout: 4_000 }), h2c: new H2cSessions(), upstream: new UpstreamPool() };
       this.lbs.set(state.key, lb);
     }
     lb.sourceRanges = state.sourceRanges;
@@ -131,6 +132,7 @@ export class L7WorkerState {
     this.track(
       Promise.allSettled(closing).then(() => {
         lb.agent.destroy();
+        lb.upstream.close();
         lb.h2c.close();
       }),
     );

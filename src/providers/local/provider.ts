@@ -57,6 +57,7 @@ import { TargetSetRuntime } from './target-set.js';
 import { TcpProxyListener, type L4Route } from './tcp-proxy.js';
 import { CertificateStore } from './tls.js';
 import { UdpProxyListener } from './udp-proxy.js';
+import { UpstreamPool } from './upstream-http1.js';
 
 export type AddressMode = 'pool' | 'ports';
 
@@ -112,6 +113,7 @@ interface LbRuntime {
   defaultBackend: string | undefined;
   readonly agent: Agent;
   readonly h2c: H2cSessions;
+  readonly upstream: UpstreamPool;
 }
 
 /** What inspect() shows of one LB: for the demo's output, for tests, for debugging. */
@@ -451,6 +453,7 @@ export class LocalProvider implements Provider {
         defaultBackend: undefined,
         agent: new Agent({ keepAlive: true, timeout: 4_000 }),
         h2c: new H2cSessions(),
+        upstream: new UpstreamPool(),
       };
       this.lbs.set(key, lb);
     }
@@ -730,6 +733,7 @@ export class LocalProvider implements Provider {
       undefined,
       Promise.allSettled(closing).then(() => {
         lb.agent.destroy();
+        lb.upstream.close();
         lb.h2c.close();
       }),
     );
