@@ -24,6 +24,7 @@ import {
 import { healthCheckPort } from '../../model/lbc-annotations.js';
 import { authAnnotationSchema, authOf, type AlbAuth } from './authentication.js';
 import { mutualAuthentication, type MutualAuthEntry } from './mutual-authentication.js';
+import type { ListenerConfiguration } from './listener-configuration.js';
 import {
   loadBalancerAttributesProblem,
   logPrefixProblem,
@@ -190,6 +191,8 @@ export interface AwsLbOptions {
   readonly auth?: AlbAuth;
   /** mutual-authentication: mutual TLS per HTTPS listener port; absent, every HTTPS listener's is off. */
   readonly mutualAuthentication?: readonly MutualAuthEntry[];
+  /** Gateway only: a LoadBalancerConfiguration's spec.listenerConfigurations (listener-configuration.ts); never from an annotation. */
+  readonly listenerConfigurations?: readonly ListenerConfiguration[];
   readonly actions: Readonly<Record<string, AlbAction>>;
   readonly conditions: Readonly<Record<string, readonly AlbCondition[]>>;
 }
