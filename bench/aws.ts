@@ -48,6 +48,7 @@ import { awsOptionsSchema } from '../src/providers/aws/options.js';
 import { AwsProvider } from '../src/providers/aws/provider.js';
 import { FakeAws } from '../test/providers/aws/fake-aws.js';
 import { fakeClients, FAST_RATE_LIMITS, nlbSpec } from '../test/providers/aws/support.js';
+import { canaryRules, gatewaySpec } from '../test/providers/aws/gateway-support.js';
 
 const CLUSTER = `bench-${Math.random().toString(36).slice(2, 8)}`;
 const NODES = 30;
@@ -189,6 +190,28 @@ export async function benchAws(): Promise<void> {
     const last = await measure(() => provider.delete(spec(0, nodes).ref));
     // As delete, but no other LB in the inventory (no ELBv2 read): the shared group's node rules (by tag), then revoke them and delete the group.
     row('delete (last: releases the shared group)', last, { reads: 3 + 1, writes: 1 + 2 + 1 + 1 + 1 });
+
+    // ALB Gateway (issue 19): the tests' canary Gateway, one HTTP listener, an HTTPRoute
+    // splitting /api 90/10 between two Services and sending the rest to a third: three
+    // target groups, two listener rules. The process is warm; the shared backend group was
+    // released by the last delete above, so this create makes it again.
+    const gw = (weights: [number, number]) => gatewaySpec({ clusterName: CLUSTER, targets: nodes, rules: canaryRules(weights), annotations: { 'alb.ingress.kubernetes.io/scheme': 'internal' } });
+    console.log('aws provider: AWS calls per ALB Gateway (HTTP 80, an HTTPRoute canary: 3 target groups, 2 rules, the shared backend SG)');
+    const gwCreate = await measure(() => provider.ensure(gw([90, 10])));
+    // subnets, own SGs, LB by name, node groups, own backend rules (the shared group needs no read: this process released it);
+    // writes: SG + rule, 3×(TG + targets), the ALB, its listener, 2 rules, the shared group and its node rule
+    row('Gateway create', gwCreate, { reads: 1 + 1 + 1 + 1 + 1, writes: 2 + 3 * 2 + 1 + 1 + 2 + 1 + 1 });
+    // subnets, own SGs, own LB/TG tags, the LB, the TGs (one call), targets per TG (3), listeners, the listener's rules, own backend rules, node groups
+    const gwReads = 1 + 1 + 1 + 1 + 1 + 3 + 1 + 1 + 1 + 1;
+    const gwWeight = await measure(() => provider.ensure(gw([50, 50])));
+    // The weight change is one ModifyRule on the /api rule: nothing else changes.
+    row('Gateway route weight change', gwWeight, { reads: gwReads, writes: 1 });
+    const gwNoop = await measure(() => provider.ensure(gw([50, 50])));
+    row('Gateway no-op ensure (resync)', gwNoop, { reads: gwReads, writes: 0 });
+    const gwDelete = await measure(() => provider.delete(gw([50, 50]).ref));
+    // tags of own LB/TGs, own backend rules, own SGs; delete the ALB (its listener and rules go with it), 3 TGs, the SG,
+    // then, the last load balancer, the shared group's node rules (by tag), revoked, and the group deleted
+    row('Gateway delete', gwDelete, { reads: 3 + 1, writes: 1 + 3 + 1 + 1 + 1 });
   } finally {
     await provider.close();
     if (fake) {

@@ -27,6 +27,8 @@ import { Cache, type KubeObject } from '../kube/cache.js';
 import { makeClients, type KubeClients } from '../kube/client.js';
 import { discoverGatewayApi, Namespaces } from '../kube/gateway-resources.js';
 import { readerOf, type ResourceType } from '../kube/resources.js';
+import { discoverGatewayParameters } from '../kube/gateway-parameter-resources.js';
+import { parameterLookup, wantedParameterKinds } from '../controller/gateway/infrastructure.js';
 import { describeRef, type LbKind } from '../model/ref.js';
 import { configMapReader } from '../kube/config-maps.js';
 import { buildProviders, type ProviderFactories, type ProviderSet } from '../providers/registry.js';
@@ -120,12 +122,17 @@ export async function readCluster(clients: KubeClients, providers: Pick<Provider
     clients,
     watchedKinds({ providers, ...(nodeLabelSelector ? { nodeLabelSelector } : {}) }),
   );
-  const gateway = await readGatewayApi(clients);
+  const gateway = await readGatewayApi(clients, providers);
   return { services, ingresses, ingressClasses: ingressClasses.list(), endpointSlices, secrets, ...(providerSecrets ? { providerSecrets } : {}), nodes: nodes.list(), ...(gateway ? { gateway } : {}) };
 }
 
-/** The Gateway API objects the Gateway reconciler reads, when the cluster serves the Gateway API (as the controller finds it). */
-async function readGatewayApi(clients: KubeClients): Promise<GatewayPlanInputs | undefined> {
+/**
+ * The Gateway API objects the Gateway reconciler reads, when the cluster serves the Gateway
+ * API (as the controller finds it), and the providers' Gateway parameters objects
+ * (LoadBalancerConfigurations), each kind listed once where its CRD is served, so that a
+ * Gateway or GatewayClass naming one is planned with it, as the controller's informers hold them.
+ */
+async function readGatewayApi(clients: KubeClients, providers: Pick<ProviderSet, 'all'>): Promise<GatewayPlanInputs | undefined> {
   const served = await discoverGatewayApi(clients);
   if (!served) return undefined;
   const list = async <T extends KubeObject>(resource: ResourceType<T> | undefined): Promise<T[]> =>
@@ -143,7 +150,17 @@ async function readGatewayApi(clients: KubeClients): Promise<GatewayPlanInputs |
     list(served.referenceGrants),
     list(Namespaces),
   ]);
-  return { gateways, gatewayClasses, routes: { http, grpc, tls, tcp, udp }, referenceGrants, namespaces };
+  const wanted = wantedParameterKinds(providers.all);
+  const kinds = wanted.length > 0 ? await discoverGatewayParameters(clients, wanted) : [];
+  const held = await Promise.all(kinds.map(async (k) => ({ kind: k.kind, cache: await listKind(clients, { name: k.plural, resource: k.resource, indexers: {} }) })));
+  return {
+    gateways,
+    gatewayClasses,
+    routes: { http, grpc, tls, tcp, udp },
+    referenceGrants,
+    namespaces,
+    ...(held.length > 0 ? { parameters: parameterLookup(held.map((h) => ({ kind: h.kind, get: (key: string) => h.cache.get(key) }))) } : {}),
+  };
 }
 
 function contextNamespace(kc: KubeConfig): string | undefined {

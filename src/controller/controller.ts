@@ -18,6 +18,8 @@ import { companionApi, COMPANION_OF_ANNOTATION, Companions } from './companions.
 import { EligibleNodes } from './eligible-nodes.js';
 import { GarbageCollector, type SweepResult } from './garbage-collector.js';
 import { discoverGatewayApi } from '../kube/gateway-resources.js';
+import { parameterReaders } from './gateway/gateway-class.js';
+import { wantedParameterKinds } from './gateway/infrastructure.js';
 import { discoverGatewayParameters, type GatewayParameterResource } from '../kube/gateway-parameter-resources.js';
 import { GATEWAY_GROUP } from '../kube/gateway-api.js';
 import { gatewayQueueKeyOf, gatewayReconcilerKey, GatewayWatch, isGatewayQueueKey } from './gateway-watch.js';
@@ -361,6 +363,7 @@ export class Controller {
         ingressClasses: this.ingressClasses.cache,
         ...(this.classParams ? { classParams: this.classParams.lookups } : {}),
         gateway: () => (this.gateway ? { gateways: this.gateway.gateways.cache, gatewayClasses: this.gateway.gatewayClasses.cache } : undefined),
+        parameterReaders: parameterReaders(this.opts.providers.all),
       },
       dryRun: config.gc.dryRun,
       log: this.log,
@@ -425,7 +428,7 @@ export class Controller {
       return;
     }
     const watch = this.makeInformer;
-    const wanted = this.opts.providers.all.flatMap((p) => (p.capabilities.layers.includes('Gateway') ? (p.capabilities.gatewayParameters ?? []) : []));
+    const wanted = wantedParameterKinds(this.opts.providers.all);
     let parameters: GatewayParameterResource[] = [];
     try {
       parameters = wanted.length > 0 ? await discoverGatewayParameters(this.opts.clients, wanted) : [];

@@ -17,6 +17,7 @@ import type {
   L4RouteRule,
   TlsGatewayListener,
   TlsRouteRule,
+  GatewayParameters,
 } from '../model/gateway.js';
 import { isIPv4, isIPv6 } from 'node:net';
 import { ownershipTags, type GatewaySpec, type IpFamily, type ProviderOptions } from '../model/spec.js';
@@ -44,6 +45,8 @@ export interface GatewayModelInput<O extends ProviderOptions = ProviderOptions> 
   readonly namespaces: readonly V1Namespace[];
   /** Finds spec.infrastructure.parametersRef's object; absent: none can be found. */
   readonly parameters?: GatewayParameterLookup;
+  /** The GatewayClass's own parameters object, already found (infrastructure.ts gatewayClassParameters). */
+  readonly classParameters?: GatewayParameters;
 }
 
 /** One route's status entries for the parentRefs that name this Gateway. */
@@ -262,6 +265,7 @@ export function buildGatewayModel<O extends ProviderOptions>(input: GatewayModel
             tags: ownershipTags(input.clusterName, ref),
             providerOptions: parsed.options,
             ...(infra.parameters ? { parameters: infra.parameters } : {}),
+            ...(input.classParameters ? { classParameters: input.classParameters } : {}),
           },
   };
 }

@@ -13,8 +13,8 @@ import { ENDPOINTSLICE_BY_SERVICE } from '../kube/indexes.js';
 import { hasFinalizer, type GatewayApiResource, type WriteResult } from '../kube/status.js';
 import { buildGatewayModel, gatewayRef, type GatewayModelResult, type RouteStatusUpdate } from './gateway-model.js';
 import { Accepted, condition, GatewayReason } from './gateway/conditions.js';
-import { gatewayClassStatus, isOurGatewayClass, providerOfGatewayClass } from './gateway/gateway-class.js';
-import type { GatewayParameterLookup } from './gateway/infrastructure.js';
+import { gatewayClassStatus, isOurGatewayClass, parameterReaders, providerOfGatewayClass } from './gateway/gateway-class.js';
+import { gatewayClassParameters, type GatewayParameterLookup } from './gateway/infrastructure.js';
 import { gatewaysOfRoute, servicesOfRoute, type GatewayRoutes } from './gateway/routes.js';
 import { planGatewayClassStatus, planGatewayStatus, planRouteParents, type ProgrammedState } from './gateway/status.js';
 import { LoadBalancerLifecycle } from './load-balancer-lifecycle.js';
@@ -147,17 +147,29 @@ export class GatewayReconciler implements LoadBalancerReconciler {
     // (the class moved away), as Ingresses addressed elsewhere (LoadBalancerLifecycle.handOver).
     if (gw && cls && !ours && !lifecycle.holds(gw)) return DONE;
     if (!gw || !ours || gw.metadata?.deletionTimestamp) return this.teardown(key, gw, flight);
-    const owner = providerOfGatewayClass(cls, deps.config);
+    const owner = providerOfGatewayClass(cls, deps.config, parameterReaders(deps.providers.all));
     const provider = owner.ok ? deps.providers.byName(owner.provider) : undefined;
-    if (!owner.ok || !provider) {
-      const message = owner.ok ? `provider ${owner.provider} is not configured` : `GatewayClass ${cls.metadata?.name ?? ''}: ${owner.message}`;
+    // As ALBC's config_resolver.go: no Gateway of a class whose configuration cannot be read is materialized.
+    const classParams = provider ? gatewayClassParameters(owner, provider, deps.gatewayParameters) : undefined;
+    if (!owner.ok || !provider || !classParams?.ok) {
+      const message = !owner.ok
+        ? `GatewayClass ${cls.metadata?.name ?? ''}: ${owner.message}`
+        : !provider
+          ? `provider ${owner.provider} is not configured`
+          : `GatewayClass ${cls.metadata?.name ?? ''}: ${classParams && !classParams.ok ? classParams.problem : ''}`;
       lifecycle.report(key, [gw], message);
       await this.writeGateway(gw, { accepted: condition(Accepted, false, GatewayReason.Invalid, message, gw.metadata?.generation), listeners: [], attachedRoutes: new Map(), programmed: { kind: 'invalid', message } });
       return DONE;
     }
 
     const routes = this.candidateRoutes(key);
-    const built = buildGatewayModel({ ...this.inputs(gw, routes), provider, className: cls.metadata?.name ?? '', clusterName: deps.config.clusterName });
+    const built = buildGatewayModel({
+      ...this.inputs(gw, routes),
+      provider,
+      className: cls.metadata?.name ?? '',
+      clusterName: deps.config.clusterName,
+      ...(classParams.parameters ? { classParameters: classParams.parameters } : {}),
+    });
     await this.writeRoutes(gw, routes, built.routes);
     const spec = built.spec;
     if (!spec) {
@@ -284,10 +296,11 @@ export class GatewayReconciler implements LoadBalancerReconciler {
     const keep = inUse && (!deleting || hasFinalizer(cached, GATEWAY_CLASS_FINALIZER));
     const gc = (await deps.statusWriter.setClusterFinalizer(deps.resources.gatewayClasses, cached, GATEWAY_CLASS_FINALIZER, keep)).object;
     if (deleting) return DONE;
-    const owner = providerOfGatewayClass(gc, deps.config);
+    const owner = providerOfGatewayClass(gc, deps.config, parameterReaders(deps.providers.all));
     const provider = owner.ok ? deps.providers.byName(owner.provider) : undefined;
     const features = provider?.capabilities.layers.includes('Gateway') ? provider.capabilities.gatewayFeatures : undefined;
-    const status = planGatewayClassStatus(gc, gatewayClassStatus(gc, owner, features), new Date());
+    const params = provider ? gatewayClassParameters(owner, provider, deps.gatewayParameters) : undefined;
+    const status = planGatewayClassStatus(gc, gatewayClassStatus(gc, owner, features, params && !params.ok ? params.problem : undefined), new Date());
     if (status) await deps.statusWriter.patchGatewayApiStatus(deps.resources.gatewayClasses, gc, status);
     return DONE;
   }

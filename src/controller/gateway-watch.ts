@@ -16,6 +16,7 @@ import type { GatewayApiResource } from '../kube/status.js';
 import type { ResourceType } from '../kube/resources.js';
 import { GATEWAY_BY_CLASS, GATEWAY_CLASS_KEY_PREFIX, gatewayByClass, GatewayReconciler, ROUTE_BY_GATEWAY, routeByGateway, type GatewayApiStatusWriter } from './gateway-reconciler.js';
 import { isOurGatewayClass } from './gateway/gateway-class.js';
+import { parameterLookup } from './gateway/infrastructure.js';
 import { OwnWrites } from './own-writes.js';
 import { keyOf, type ReconcilerEnv } from './reconcile.js';
 
@@ -86,8 +87,7 @@ export class GatewayWatch {
       nodes: () => deps.nodes(),
       ...(parameters.length > 0
         ? {
-            gatewayParameters: (kind, namespace, name) =>
-              parameters.find((p) => p.kind.group === kind.group && p.kind.kind === kind.kind)?.informer.cache.get(`${namespace}/${name}`),
+            gatewayParameters: parameterLookup(parameters.map((p) => ({ kind: p.kind, get: (key: string) => p.informer.cache.get(key) }))),
           }
         : {}),
       fresh: this.fresh,
@@ -136,12 +136,18 @@ export class GatewayWatch {
       for (const gw of this.gateways.cache.list()) deps.enqueue(gatewayQueueKey(keyOf(gw)));
     };
     grants?.onAdd(everyGateway).onUpdate(everyGateway).onDelete(everyGateway);
-    // A parameters object is news to the Gateways of its namespace that name it.
+    // A parameters object is news to the Gateways of its namespace that name it, and to the
+    // GatewayClasses that name it (their Accepted condition) with every Gateway of theirs.
     for (const p of parameters) {
       const changed = (o: CustomObject): void => {
         for (const gw of this.gateways.cache.list()) {
           const ref = gw.spec?.infrastructure?.parametersRef;
           if (ref && ref.group === p.kind.group && ref.kind === p.kind.kind && ref.name === o.metadata?.name && gw.metadata?.namespace === o.metadata?.namespace) deps.enqueue(gatewayQueueKey(keyOf(gw)));
+        }
+        for (const gc of this.gatewayClasses.cache.list()) {
+          const ref = gc.spec?.parametersRef;
+          if (!ref || ref.group !== p.kind.group || ref.kind !== p.kind.kind || ref.name !== o.metadata?.name || ref.namespace !== o.metadata?.namespace) continue;
+          if (isOurGatewayClass(gc, controllerName)) classChanged(gc);
         }
       };
       p.informer.onAdd(changed).onUpdate((_o, n) => changed(n)).onDelete(changed);

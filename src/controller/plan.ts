@@ -21,8 +21,8 @@ import { readsGkeReferences, type GkeReferences } from './gke-references.js';
 import { nameParamsField, type ClassParamsLookups } from './ingress/class-params.js';
 import type { AnyRoute, Gateway, GatewayClass, ReferenceGrant } from '../kube/gateway-api.js';
 import { buildGatewayModel, gatewayRef } from './gateway-model.js';
-import type { GatewayParameterLookup } from './gateway/infrastructure.js';
-import { isOurGatewayClass, providerOfGatewayClass } from './gateway/gateway-class.js';
+import { gatewayClassParameters, type GatewayParameterLookup } from './gateway/infrastructure.js';
+import { isOurGatewayClass, parameterReaders, providerOfGatewayClass } from './gateway/gateway-class.js';
 import { gatewaysOfRoute, routeEntries, type GatewayRoutes } from './gateway/routes.js';
 import type { RouteStatusUpdate } from './gateway-model.js';
 import { companionRequirements, decideGroup, groupKeyOf, INGRESS_BY_GROUP, ingressCacheIndexers, ingressModelInputs, refOf } from './ingress-reconciler.js';
@@ -353,9 +353,11 @@ class Planner {
         const intent: PlanIntent = { kind: 'delete', reason: gw.metadata?.deletionTimestamp ? 'the Gateway is being deleted' : "the Gateway's class is not lbc's" };
         return { subject, intent, outcome: planned(await this.deletion(gatewayRef(gw), providers.all), [finalizerChange('delete', 'Gateway', gw)]) };
       }
-      const owner = providerOfGatewayClass(cls, config);
+      const owner = providerOfGatewayClass(cls, config, parameterReaders(providers.all));
       const provider = owner.ok ? providers.byName(owner.provider) : undefined;
       if (!owner.ok || !provider) return { subject, intent: { kind: 'ignore', reason: 'misconfigured' }, outcome: { kind: 'invalid', message: owner.ok ? `provider ${owner.provider} is not configured` : owner.message } };
+      const classParams = gatewayClassParameters(owner, provider, g.parameters);
+      if (!classParams.ok) return { subject, intent: { kind: 'ignore', reason: 'misconfigured' }, outcome: { kind: 'invalid', message: `GatewayClass ${cls.metadata?.name ?? ''}: ${classParams.problem}` } };
       const intent: PlanIntent = { kind: 'ensure', provider: provider.name };
       const built = buildGatewayModel({
         gateway: gw,
@@ -370,6 +372,7 @@ class Planner {
         provider,
         className: cls.metadata?.name ?? '',
         clusterName: config.clusterName,
+        ...(classParams.parameters ? { classParameters: classParams.parameters } : {}),
       });
       if (!built.spec) return { subject, intent, outcome: { kind: 'invalid', message: built.problem ?? 'backends need node ports the provider cannot do without' } };
       const spec = built.spec;
@@ -392,6 +395,7 @@ class Planner {
       ingressClasses: { list: () => [...this.inputs.ingressClasses] },
       ...(this.inputs.classParams ? { classParams: this.inputs.classParams } : {}),
       gateway: () => (g ? { gateways: g.gateways, gatewayClasses: g.gatewayClasses } : undefined),
+      parameterReaders: parameterReaders(providers.all),
     };
     const out: ObjectPlan[] = [];
     for (const p of providers.all) {

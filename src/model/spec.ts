@@ -279,6 +279,8 @@ export interface GatewaySpec<O extends ProviderOptions = ProviderOptions> extend
   readonly ports: readonly GatewayPort[];
   /** spec.infrastructure.parametersRef, found and parsed by the provider (parseGatewayParameters); absent when the Gateway names none. */
   readonly parameters?: GatewayParameters;
+  /** Its GatewayClass's spec.parametersRef when it names a kind of the provider's (not lbc.dev/Provider), found and parsed alike; the provider merges it with `parameters`. */
+  readonly classParameters?: GatewayParameters;
 }
 
 export type LoadBalancerSpec<O extends ProviderOptions = ProviderOptions> = L4Spec<O> | L7Spec<O> | GatewaySpec<O>;

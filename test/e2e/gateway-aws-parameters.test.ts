@@ -4,6 +4,10 @@
 // names), an aws provider on the fake ELBv2/EC2 (nock). The controller watches the
 // configuration, builds the ALB with its scheme and tags, rebuilds when it changes, and
 // refuses (InvalidParameters) a field lbc does not implement or a configuration not found.
+// A GatewayClass naming a LoadBalancerConfiguration (as ALBC users attach one to a class)
+// is served by the aws provider; its configuration merges with the Gateway's by the
+// class's mergingMode, its changes reach the class's Gateways, and a bad one is the
+// class's Accepted=False, InvalidParameters.
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,6 +57,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (custom) await deleteGateways(custom, e.ns).catch(() => {});
   await custom?.deleteClusterCustomObject({ group: GROUP, version: 'v1', plural: 'gatewayclasses', name: className }).catch(() => {});
+  await custom?.deleteClusterCustomObject({ group: GROUP, version: 'v1', plural: 'gatewayclasses', name: `${className}-platform` }).catch(() => {});
   await e?.stop();
   fake?.uninstall();
 });
@@ -84,5 +89,63 @@ describe('LoadBalancerConfiguration (gateway.k8s.aws/v1) on an aws Gateway', () 
       return accepted(g)?.status === 'False' ? g : undefined;
     }, 20_000);
     expect(accepted(lost)).toMatchObject({ reason: 'InvalidParameters', message: `spec.infrastructure.parametersRef: LoadBalancerConfiguration ${e.ns}/nowhere not found` });
+  });
+});
+
+describe('LoadBalancerConfiguration named by a GatewayClass (spec.parametersRef)', () => {
+  const gatewayClass = (name: string) => custom.getClusterCustomObject({ group: GROUP, version: 'v1', plural: 'gatewayclasses', name }) as Promise<{ status?: Gateway['status'] }>;
+  const configuration = (name: string, spec: object) => ({ apiVersion: `${LBC.group}/v1`, kind: 'LoadBalancerConfiguration', metadata: { name }, spec });
+  const replaceSpec = async (name: string, spec: Record<string, unknown>) => {
+    const cur = (await custom.getNamespacedCustomObject({ ...LBC, namespace: e.ns, name })) as { spec: Record<string, unknown> };
+    await custom.replaceNamespacedCustomObject({ ...LBC, namespace: e.ns, name, body: { ...cur, spec } });
+  };
+  // The fake's subnets are tagged for another cluster name: named, not discovered.
+  const SUBNETS = [{ identifier: 'subnet-0a1' }, { identifier: 'subnet-0b1' }];
+  const lbOf = (gateway: string): string | undefined => [...fake.lbs.keys()].find((arn) => fake.tags.get(arn)?.['lbc.dev/owner-name'] === gateway);
+
+  it('serves the class with the aws provider, merges the class\'s configuration with the Gateway\'s (prefer-gateway-class), follows its changes, and refuses a bad one on the class', async () => {
+    const platform = `${className}-platform`;
+    await custom.createNamespacedCustomObject({ ...LBC, namespace: e.ns, body: configuration('platform', { scheme: 'internal', loadBalancerSubnets: SUBNETS, tags: { team: 'platform', tier: 'edge' } }) });
+    await custom.createNamespacedCustomObject({ ...LBC, namespace: e.ns, body: configuration('own', { scheme: 'internet-facing', tags: { team: 'shop', app: 'web' } }) });
+    await custom.createClusterCustomObject({
+      group: GROUP,
+      version: 'v1',
+      plural: 'gatewayclasses',
+      body: { apiVersion: `${GROUP}/v1`, kind: 'GatewayClass', metadata: { name: platform }, spec: { controllerName: 'lbc.dev/gateway-controller', parametersRef: { group: LBC.group, kind: 'LoadBalancerConfiguration', name: 'platform', namespace: e.ns } } },
+    });
+    const classAccepted = async (status: string) => {
+      const gc = await gatewayClass(platform);
+      const c = gc.status?.conditions?.find((x) => x.type === 'Accepted');
+      return c?.status === status ? c : undefined;
+    };
+    expect(await eventually('class Accepted', () => classAccepted('True'), 20_000)).toMatchObject({ reason: 'Accepted', message: 'served by provider aws' });
+
+    await createGateway(custom, e.ns, 'merged', {
+      gatewayClassName: platform,
+      infrastructure: { parametersRef: { group: LBC.group, kind: 'LoadBalancerConfiguration', name: 'own' } },
+      listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }],
+    });
+    const arn = await eventually('ALB of the class\'s Gateway', () => lbOf('merged'), 20_000);
+    // The class wins each conflict (scheme, tags.team); the Gateway's other keys stay.
+    expect(fake.lbs.get(arn)).toMatchObject({ scheme: 'internal' });
+    expect(fake.tags.get(arn)).toMatchObject({ team: 'platform', tier: 'edge', app: 'web' });
+
+    // A change of the class's configuration reaches the class's Gateways.
+    await replaceSpec('platform', { scheme: 'internal', loadBalancerSubnets: SUBNETS, tags: { team: 'platform', tier: 'core' } });
+    await eventually('tag from the class\'s new configuration', () => fake.tags.get(arn)?.tier === 'core' || undefined, 20_000);
+
+    // A field lbc does not implement: the class is not Accepted, naming it, and neither are its Gateways.
+    await replaceSpec('platform', { scheme: 'internal', wafV2: { webACL: 'arn:aws:wafv2:us-east-1:123456789012:regional/webacl/x/1' } });
+    const refused = await eventually('class InvalidParameters', () => classAccepted('False'), 20_000);
+    expect(refused).toMatchObject({ reason: 'InvalidParameters', message: `spec.parametersRef: LoadBalancerConfiguration ${e.ns}/platform: spec.wafV2: not implemented by lbc` });
+    const stopped = await eventually('Gateway not Accepted', async () => {
+      const g = await gw('merged');
+      return accepted(g)?.status === 'False' ? g : undefined;
+    }, 20_000);
+    expect(accepted(stopped)?.message).toBe(`GatewayClass ${platform}: spec.parametersRef: LoadBalancerConfiguration ${e.ns}/platform: spec.wafV2: not implemented by lbc`);
+
+    // Gone: not found, said on the class.
+    await custom.deleteNamespacedCustomObject({ ...LBC, namespace: e.ns, name: 'platform' });
+    await eventually('class says not found', async () => ((await classAccepted('False'))?.message === `spec.parametersRef: LoadBalancerConfiguration ${e.ns}/platform not found` ? true : undefined), 20_000);
   });
 });

@@ -26,8 +26,8 @@ import { selectorMatches, type LabelSelector } from '../../model/label-selector.
 import type { ModelError } from '../../model/validation.js';
 import { ANNOTATION_ALB_GROUP_NAME, ANNOTATION_GROUP_NAME } from '../../model/lbc-annotations.js';
 import { CLASS_PARAMS_API_GROUP, CLASS_PARAMS_KIND, DEFAULT_INGRESS_CLASS_ANNOTATION, LEGACY_INGRESS_CLASS_ANNOTATION } from '../../config/ownership.js';
-import { CLASS_PARAMS_SUBNET_TAGS, type SubnetTagSelector } from '../../providers/aws/annotations.js';
-import { subnetSelectorProblems } from '../../providers/aws/subnets.js';
+import { CLASS_PARAMS_SUBNET_TAGS, type SubnetTagSelector } from '../../providers/aws/subnet-selector.js';
+import { subnetSelectorProblems } from '../../providers/aws/subnet-selector.js';
 
 export { CLASS_PARAMS_API_GROUP, CLASS_PARAMS_KIND };
 

@@ -24,6 +24,9 @@ import {
 import { healthCheckPort } from '../../model/lbc-annotations.js';
 import { authAnnotationSchema, authOf, type AlbAuth } from './authentication.js';
 import { mutualAuthentication, type MutualAuthEntry } from './mutual-authentication.js';
+import type { ListenerConfiguration } from './listener-configuration.js';
+import { CLASS_PARAMS_SUBNET_TAGS, type SubnetTagSelector } from './subnet-selector.js';
+export { CLASS_PARAMS_SUBNET_TAGS, type SubnetTagSelector };
 import {
   loadBalancerAttributesProblem,
   logPrefixProblem,
@@ -43,21 +46,10 @@ export const INGRESS_PREFIX = 'alb.ingress.kubernetes.io/';
 const S = SERVICE_PREFIX;
 const A = INGRESS_PREFIX;
 
-/**
- * IngressClassParams spec.subnets.tags reach the provider as this annotation of the Ingress
- * the params make (class-params.ts), a JSON map of tag key → values, since params travel as
- * the annotations they override and ALBC has no annotation for this one. Its name is no
- * valid annotation key (':' is not allowed in the name part, IsQualifiedName), so the API
- * server keeps users from writing it on an Ingress: only the params set it.
- */
-export const CLASS_PARAMS_SUBNET_TAGS = `${A}IngressClassParams:subnets.tags`;
-
 /** aws-load-balancer-controller's default for both NLB TLS listeners and ALB HTTPS listeners. */
 export const DEFAULT_SSL_POLICY = 'ELBSecurityPolicy-2016-08';
 
 export type Scheme = 'internal' | 'internet-facing';
-/** Tag key → the values a subnet's tag may have (ALBC's SubnetSelector.Tags, LoadBalancerConfiguration loadBalancerSubnetsSelector). */
-export type SubnetTagSelector = Readonly<Record<string, readonly string[]>>;
 export type IpAddressType = 'ipv4' | 'dualstack';
 
 export interface HealthCheckOverrides {
@@ -206,6 +198,8 @@ export interface AwsLbOptions {
   readonly auth?: AlbAuth;
   /** mutual-authentication: mutual TLS per HTTPS listener port; absent, every HTTPS listener's is off. */
   readonly mutualAuthentication?: readonly MutualAuthEntry[];
+  /** Gateway only: a LoadBalancerConfiguration's spec.listenerConfigurations (listener-configuration.ts); never from an annotation. */
+  readonly listenerConfigurations?: readonly ListenerConfiguration[];
   readonly actions: Readonly<Record<string, AlbAction>>;
   readonly conditions: Readonly<Record<string, readonly AlbCondition[]>>;
 }

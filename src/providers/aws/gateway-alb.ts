@@ -11,10 +11,14 @@
 // listeners instead: HTTP and HTTPS make an ALB (here), TCP, UDP and TLS an NLB
 // (gateway-nlb.ts, which refuses a Gateway mixing both).
 //
-// Certificates: ALB takes ACM certificates only. The Gateway's certificate-arn annotation
-// names them; otherwise they are discovered in ACM by the HTTPS listeners' hostnames (as
-// ALBC buildInferredTLSCertARNs), or, for a listener without one, its routes' hostnames.
-// The certificateRefs Secrets are not uploaded, as for an Ingress's spec.tls, and a warning says so.
+// Certificates: ALB takes ACM certificates only. A LoadBalancerConfiguration's
+// listenerConfigurations entry for the port names them (listener-configuration.ts), else the
+// Gateway's certificate-arn annotation; otherwise they are discovered in ACM by the HTTPS
+// listeners' hostnames (as ALBC buildInferredTLSCertARNs), or, for a listener without one,
+// its routes' hostnames. certificateRefs Secrets are not used, as ALBC does not use them
+// (docs/guide/gateway/l7gateway.md: "ListenerTLSConfig - CertificateRefs ❌ -- Use LB
+// Config"; model_build_listener.go buildCertificates reads only the configuration and
+// discovery): a warning names each listener's field and where the certificate comes from.
 //
 // Configuration: the Gateway's own alb.ingress.kubernetes.io/ load-balancer annotations
 // (scheme, subnets, security groups, attributes, tags, certificate-arn, ssl-policy, target
@@ -41,6 +45,8 @@ import {
   type SynthesisInput,
 } from './desired.js';
 import { gatewayPortRules, NOT_FOUND } from './gateway-rules.js';
+import { configuredCertificates, listenerConfigurationFor, type ListenerConfiguration } from './listener-configuration.js';
+import { desiredMutualAuth } from './mutual-authentication.js';
 
 /**
  * What an ALB Gateway serves, by the conformance suite's names: the core features, and of
@@ -76,9 +82,13 @@ export function gatewayCertificateHosts(listeners: readonly Pick<HttpGatewayList
   return [...new Set(hosts.map((h) => h.toLowerCase()))].sort();
 }
 
-/** Whether the adapter must read ACM for this Gateway: an HTTPS port and no certificate-arn. */
+/** Whether the adapter must read ACM for this Gateway: an HTTPS port with no certificate in its listenerConfigurations entry, and no certificate-arn. */
 export function needsGatewayCertificateDiscovery(spec: LoadBalancerSpec<AwsLbOptions>, o: AwsLbOptions): boolean {
-  return spec.layer === 'Gateway' && o.certificateArns.length === 0 && spec.ports.some((p) => p.protocol === 'HTTPS');
+  return (
+    spec.layer === 'Gateway' &&
+    o.certificateArns.length === 0 &&
+    spec.ports.some((p) => p.protocol === 'HTTPS' && configuredCertificates(listenerConfigurationFor(o.listenerConfigurations, p.port)).length === 0)
+  );
 }
 
 /** Ingress annotations that mean nothing on a Gateway, or that protect what lbc cannot yet protect there. */
@@ -91,16 +101,22 @@ export function refuseIngressOnly(o: AwsLbOptions, c: Common): void {
   if (Object.keys(o.actions).length > 0) refuse('actions.*', 'route rules and their filters are the actions');
   if (Object.keys(o.conditions).length > 0) refuse('conditions.*', 'route matches are the conditions');
   // Protective: serving the routes without it would expose what the user meant to close.
-  if (o.mutualAuthentication !== undefined) refuse('mutual-authentication', 'lbc does not set mutual TLS on Gateway listeners yet (ALBC takes it from a LoadBalancerConfiguration), and will not serve them without it');
+  if (o.mutualAuthentication !== undefined) refuse('mutual-authentication', 'give mutual TLS in a LoadBalancerConfiguration\'s listenerConfigurations[].mutualAuthentication, as ALBC takes it; lbc will not serve the listeners without it');
   if (o.auth !== undefined) refuse('auth-type', 'lbc does not authenticate Gateway routes yet (ALBC does it in a ListenerRuleConfiguration), and will not serve them unauthenticated');
 }
 
-function certificatesFor(port: HttpPort, spec: GatewaySpec<AwsLbOptions>, input: SynthesisInput, c: Common): string[] {
+function certificatesFor(port: HttpPort, spec: GatewaySpec<AwsLbOptions>, input: SynthesisInput, c: Common, configured: ListenerConfiguration | undefined): string[] {
   if (port.protocol !== 'HTTPS') return [];
   const o = input.options;
-  if (port.listeners.some((l) => l.certificates.some((x) => x.source === 'secret'))) {
-    c.warnings.push(`TLS Secrets in certificateRefs are not used: ALB takes ACM certificates (${INGRESS_PREFIX}certificate-arn on the Gateway, or discovered by listener hostname)`);
+  const explicit = configuredCertificates(configured);
+  for (const l of port.listeners.filter((x) => x.certificates.some((y) => y.source === 'secret'))) {
+    const from =
+      explicit.length > 0
+        ? `it takes listenerConfigurations ${configured?.protocolPort ?? ''}'s certificates`
+        : `give ACM certificate ARNs in a LoadBalancerConfiguration's listenerConfigurations (protocolPort HTTPS:${port.port}, defaultCertificate and certificates) or ${INGRESS_PREFIX}certificate-arn, or let lbc discover them in ACM by the listener's hostname`;
+    c.warnings.push(`listener ${l.name}: tls.certificateRefs are not used: an ALB serves ACM certificates only, and aws-load-balancer-controller ignores certificateRefs too; ${from}`);
   }
+  if (explicit.length > 0) return explicit;
   const named = [...new Set([...o.certificateArns, ...port.listeners.flatMap((l) => l.certificates.flatMap((x) => (x.source === 'provider' ? [x.id] : [])))])];
   if (named.length > 0) return named;
   const hosts = gatewayCertificateHosts(port.listeners);
@@ -139,11 +155,28 @@ export function synthesizeGatewayAlb(input: SynthesisInput, spec: GatewaySpec<Aw
       throw c.invalid(`port ${port.port}: a ${port.protocol} listener needs a Network Load Balancer; lbc builds Gateways on AWS as Application Load Balancers (HTTP and HTTPS) only`);
     }
     const https = port.protocol === 'HTTPS';
+    const configured = listenerConfigurationFor(o.listenerConfigurations, port.port);
+    if (configured?.alpnPolicy !== undefined && configured.alpnPolicy !== 'None') {
+      c.warnings.push(`listenerConfigurations ${configured.protocolPort}: alpnPolicy ${configured.alpnPolicy} is ignored: ALPN policies are for the TLS listeners of a Network Load Balancer, not an ALB's (as aws-load-balancer-controller)`);
+    }
+    if (configured?.protocol !== undefined && configured.protocol !== port.protocol) {
+      c.warnings.push(`listenerConfigurations ${configured.protocolPort} applies to the ${port.protocol} listener on port ${port.port}: entries are matched by port, as aws-load-balancer-controller matches them`);
+    }
+    // Protective, so it works or stops the Gateway (ALBC skips it on a plaintext listener).
+    if (!https && configured?.mutualAuthentication && configured.mutualAuthentication.mode !== 'off') {
+      throw c.invalid(`listenerConfigurations ${configured.protocolPort}: mutualAuthentication mode ${configured.mutualAuthentication.mode} needs an HTTPS listener; port ${port.port} is ${port.protocol}`);
+    }
+    if (configured && !https) {
+      const tls = [configured.defaultCertificate !== undefined || (configured.certificates ?? []).length > 0 ? 'certificates' : '', configured.sslPolicy ? 'sslPolicy' : '', configured.mutualAuthentication ? 'mutualAuthentication' : ''].filter((x) => x !== '');
+      if (tls.length > 0) c.warnings.push(`listenerConfigurations ${configured.protocolPort}: ${tls.join(', ')} ignored: port ${port.port} is an HTTP listener, without TLS`);
+    }
+    // As ALBC buildMutualAuthenticationAttributes: an HTTPS listener without a configuration is set to off, so that removing one turns it off.
+    const mtls = configured?.mutualAuthentication ? desiredMutualAuth(configured.mutualAuthentication, input.trustStoreArns ?? new Map<string, string>()) : { mode: 'off' as const };
     return {
       port: port.port,
       protocol: port.protocol,
-      certificates: certificatesFor(port, spec, input, c),
-      ...(https ? { sslPolicy: o.sslPolicy } : {}),
+      certificates: certificatesFor(port, spec, input, c, configured),
+      ...(https ? { sslPolicy: configured?.sslPolicy ?? o.sslPolicy, mutualAuthentication: mtls } : {}),
       defaultAction: NOT_FOUND,
       rules: gatewayPortRules(port.listeners, { targetGroup, invalid: c.invalid, warnings: c.warnings }),
     };

@@ -1,28 +1,50 @@
 // aws-load-balancer-controller's LoadBalancerConfiguration (gateway.k8s.aws/v1beta1,
 // ../shared/crds/aws-load-balancer-controller-v3.5.0/gateway; docs/guide/gateway/
-// loadbalancerconfig.md), named by a Gateway's spec.infrastructure.parametersRef, → the
-// AwsLbOptions fields it sets. lbc implements the fields that map onto what an ALB Gateway
-// already builds; every other field set is refused by name (the Gateway is then
-// Accepted=False, InvalidParameters), never dropped. The values replace what the Gateway's
-// alb.ingress.kubernetes.io/ annotations say (attributes and tags merge, its keys winning):
-// ALBC reads no annotations on a Gateway, so its users' configuration is the one that counts.
+// loadbalancerconfig.md), named by a Gateway's spec.infrastructure.parametersRef or its
+// GatewayClass's spec.parametersRef, → the AwsLbOptions fields it sets. lbc implements the
+// fields that map onto what an ALB Gateway already builds, and listenerConfigurations
+// (listener-configuration.ts); every other field set is refused by name (the Gateway, or
+// the GatewayClass, is then Accepted=False, InvalidParameters), never dropped. The values
+// replace what the Gateway's alb.ingress.kubernetes.io/ annotations say (attributes and
+// tags merge, its keys winning): ALBC reads no annotations on a Gateway, so its users'
+// configuration is the one that counts.
 //
-// Not read from a GatewayClass's parametersRef yet (ALBC merges both, mergingMode
-// prefer-gateway-class by default): a class names its lbc provider there. mergingMode is
-// therefore accepted and has no effect, as ALBC documents it for a Gateway's configuration
-// ("only honored for the configuration attached to the GatewayClass").
+// A class's and a Gateway's configurations merge as ALBC's loadBalancerConfigMergerImpl
+// (pkg/gateway/lb_config_merger.go) merges them: the class's mergingMode (default
+// prefer-gateway-class; "only honored for the configuration attached to the GatewayClass")
+// says which side wins; each field is taken whole from the winner when it sets it, else
+// from the other, except tags and loadBalancerAttributes (merged by key) and
+// listenerConfigurations (merged by protocolPort).
 import type { GatewayParameterKind } from '../../model/gateway.js';
 import type { AwsLbOptions, SubnetTagSelector } from './annotations.js';
-import { subnetSelectorProblems } from './subnets.js';
+import { subnetSelectorProblems } from './subnet-selector.js';
+import { parseListenerConfigurations } from './listener-configuration.js';
 
 export const LOAD_BALANCER_CONFIGURATION: GatewayParameterKind = { group: 'gateway.k8s.aws', kind: 'LoadBalancerConfiguration' };
 
 /** The options a LoadBalancerConfiguration sets; absent fields leave the annotations' (or defaults') values. */
 export type LoadBalancerConfigurationOptions = Partial<
-  Pick<AwsLbOptions, 'scheme' | 'ipAddressType' | 'name' | 'subnets' | 'subnetTags' | 'securityGroups' | 'loadBalancerAttributes' | 'tags' | 'manageBackendSecurityGroupRules'>
->;
+  Pick<AwsLbOptions, 'scheme' | 'ipAddressType' | 'name' | 'subnets' | 'subnetTags' | 'securityGroups' | 'loadBalancerAttributes' | 'tags' | 'manageBackendSecurityGroupRules' | 'listenerConfigurations'>
+> & {
+  /** Read from a GatewayClass's configuration only (mergeLoadBalancerConfigurations). */
+  readonly mergingMode?: MergingMode;
+};
 
-const IMPLEMENTED = new Set(['mergingMode', 'scheme', 'ipAddressType', 'loadBalancerName', 'loadBalancerSubnets', 'loadBalancerSubnetsSelector', 'securityGroups', 'loadBalancerAttributes', 'tags', 'manageBackendSecurityGroupRules']);
+export type MergingMode = 'prefer-gateway' | 'prefer-gateway-class';
+
+const IMPLEMENTED = new Set([
+  'mergingMode',
+  'scheme',
+  'ipAddressType',
+  'loadBalancerName',
+  'loadBalancerSubnets',
+  'loadBalancerSubnetsSelector',
+  'securityGroups',
+  'loadBalancerAttributes',
+  'tags',
+  'manageBackendSecurityGroupRules',
+  'listenerConfigurations',
+]);
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const stringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '');
@@ -35,8 +57,16 @@ export function parseLoadBalancerConfiguration(object: unknown): { ok: true; val
   for (const field of Object.keys(spec).sort()) {
     if (!IMPLEMENTED.has(field)) errors.push(`spec.${field}: not implemented by lbc`);
   }
-  const { scheme, ipAddressType, loadBalancerName, loadBalancerSubnets, loadBalancerSubnetsSelector, securityGroups, loadBalancerAttributes, tags, manageBackendSecurityGroupRules, mergingMode } = spec;
-  if (mergingMode !== undefined && mergingMode !== 'prefer-gateway' && mergingMode !== 'prefer-gateway-class') errors.push(`spec.mergingMode: ${String(mergingMode)} is not prefer-gateway or prefer-gateway-class`);
+  const { scheme, ipAddressType, loadBalancerName, loadBalancerSubnets, loadBalancerSubnetsSelector, securityGroups, loadBalancerAttributes, tags, manageBackendSecurityGroupRules, mergingMode, listenerConfigurations } = spec;
+  if (mergingMode !== undefined) {
+    if (mergingMode === 'prefer-gateway' || mergingMode === 'prefer-gateway-class') out.mergingMode = mergingMode;
+    else errors.push(`spec.mergingMode: ${String(mergingMode)} is not prefer-gateway or prefer-gateway-class`);
+  }
+  if (listenerConfigurations !== undefined) {
+    const parsed = parseListenerConfigurations(listenerConfigurations);
+    if (parsed.ok) out.listenerConfigurations = parsed.value;
+    else errors.push(...parsed.errors);
+  }
   if (scheme !== undefined) {
     if (scheme === 'internal' || scheme === 'internet-facing') out.scheme = scheme;
     else errors.push(`spec.scheme: ${String(scheme)} is not internal or internet-facing`);
@@ -102,8 +132,26 @@ export function parseLoadBalancerConfiguration(object: unknown): { ok: true; val
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: out };
 }
 
+/**
+ * A GatewayClass's and a Gateway's configurations as one, as ALBC's Merge: the class's
+ * mergingMode (default prefer-gateway-class) picks the winner of every conflict.
+ */
+export function mergeLoadBalancerConfigurations(gatewayClass: LoadBalancerConfigurationOptions, gateway: LoadBalancerConfigurationOptions): LoadBalancerConfigurationOptions {
+  const [high, low] = gatewayClass.mergingMode === 'prefer-gateway' ? [gateway, gatewayClass] : [gatewayClass, gateway];
+  const { mergingMode: _h, ...taken } = { ...low, ...high };
+  const byPort = new Map((low.listenerConfigurations ?? []).map((c) => [c.protocolPort, c]));
+  for (const c of high.listenerConfigurations ?? []) byPort.set(c.protocolPort, c);
+  const listeners = [...byPort.values()].sort((a, b) => (a.protocolPort < b.protocolPort ? -1 : a.protocolPort > b.protocolPort ? 1 : 0));
+  return {
+    ...taken,
+    ...(low.tags || high.tags ? { tags: { ...low.tags, ...high.tags } } : {}),
+    ...(low.loadBalancerAttributes || high.loadBalancerAttributes ? { loadBalancerAttributes: { ...low.loadBalancerAttributes, ...high.loadBalancerAttributes } } : {}),
+    ...(listeners.length > 0 ? { listenerConfigurations: listeners } : {}),
+  };
+}
+
 /** A Gateway's options with its LoadBalancerConfiguration's fields in place of the annotations'. */
-export function withLoadBalancerConfiguration(options: AwsLbOptions, configuration: LoadBalancerConfigurationOptions): AwsLbOptions {
+export function withLoadBalancerConfiguration(options: AwsLbOptions, { mergingMode: _m, ...configuration }: LoadBalancerConfigurationOptions): AwsLbOptions {
   // Subnets by the configuration's tags replace the annotation's subnets, as its IDs would.
   const { subnets: _annotated, ...withoutSubnets } = options;
   return {

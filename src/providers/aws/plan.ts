@@ -22,7 +22,9 @@ import { resolveTrustStores } from './mutual-authentication.js';
 import { needsCertificateDiscovery, synthesize, type DesiredState, type SynthesisInput } from './desired.js';
 import { needsGatewayCertificateDiscovery, synthesizeGatewayAlb } from './gateway-alb.js';
 import { gatewayLoadBalancerType, needsNlbGatewayCertificateDiscovery, synthesizeGatewayNlb } from './gateway-nlb.js';
-import { LOAD_BALANCER_CONFIGURATION, withLoadBalancerConfiguration, type LoadBalancerConfigurationOptions } from './load-balancer-configuration.js';
+import { LOAD_BALANCER_CONFIGURATION, mergeLoadBalancerConfigurations, withLoadBalancerConfiguration, type LoadBalancerConfigurationOptions } from './load-balancer-configuration.js';
+import { configuredMutualAuthentication } from './listener-configuration.js';
+import type { GatewayParameters } from '../../model/gateway.js';
 import { describeTags, type Inventory } from './inventory.js';
 import { describeListeners, diffListeners, type ActualListener } from './listener.js';
 import { deleteLoadBalancerStep, describeLoadBalancers, diffLoadBalancer, findByName, loadAttributes, type ActualLoadBalancer } from './load-balancer.js';
@@ -112,13 +114,20 @@ function isAwsOptions(o: unknown): o is AwsLbOptions {
   return typeof x === 'object' && x !== null && (x.kind === 'Service' || x.kind === 'Ingress' || x.kind === 'Gateway') && typeof x.scheme === 'string' && Array.isArray(x.certificateArns);
 }
 
-/** A spec built without this provider's parser (a test, a tool) gets the annotation defaults. */
+const loadBalancerConfiguration = (p: GatewayParameters | undefined): LoadBalancerConfigurationOptions | undefined =>
+  p && p.group === LOAD_BALANCER_CONFIGURATION.group && p.kind === LOAD_BALANCER_CONFIGURATION.kind ? (p.value as LoadBalancerConfigurationOptions) : undefined;
+
+/**
+ * A spec built without this provider's parser (a test, a tool) gets the annotation defaults.
+ * A Gateway's LoadBalancerConfigurations (its class's and its own, merged) replace them.
+ */
 export function optionsOf(spec: LoadBalancerSpec): AwsLbOptions {
   const options = isAwsOptions(spec.providerOptions) ? spec.providerOptions : defaultAwsOptions(spec.ref.kind);
-  const params = spec.layer === 'Gateway' ? spec.parameters : undefined;
-  return params && params.group === LOAD_BALANCER_CONFIGURATION.group && params.kind === LOAD_BALANCER_CONFIGURATION.kind
-    ? withLoadBalancerConfiguration(options, params.value as LoadBalancerConfigurationOptions)
-    : options;
+  if (spec.layer !== 'Gateway') return options;
+  const ofClass = loadBalancerConfiguration(spec.classParameters);
+  const own = loadBalancerConfiguration(spec.parameters);
+  const configuration = ofClass && own ? mergeLoadBalancerConfigurations(ofClass, own) : (ofClass ?? own);
+  return configuration ? withLoadBalancerConfiguration(options, configuration) : options;
 }
 
 function checkSpec(spec: LoadBalancerSpec, env: PlanEnv, options: AwsLbOptions): void {
@@ -176,7 +185,7 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     : needsCertificateDiscovery(spec as LoadBalancerSpec<AwsLbOptions>, options) || needsGatewayCertificateDiscovery(spec as LoadBalancerSpec<AwsLbOptions>, options);
   const acmCertificates = discover ? await listIssuedCertificates(api, signal) : undefined;
   // Before synthesis, as ALBC resolves them while building its model: an unknown trust store stops the object before anything is made.
-  const mtls = options.mutualAuthentication ?? [];
+  const mtls = [...(options.mutualAuthentication ?? []), ...configuredMutualAuthentication(options.listenerConfigurations)];
   const trustStoreArns = mtls.some((m) => m.mode === 'verify') ? await resolveTrustStores(api, mtls, env.provider, signal) : undefined;
   const synthesisInput: SynthesisInput = {
     spec: spec as LoadBalancerSpec<AwsLbOptions>,

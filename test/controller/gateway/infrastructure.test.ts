@@ -7,6 +7,9 @@ import { describe, expect, it } from 'vitest';
 import type { GatewayParameterKind } from '../../../src/model/gateway.js';
 import type { ModelProvider } from '../../../src/controller/service-model.js';
 import { build, gateway, gatewayProvider, httpListener, INFRA } from './fixtures.js';
+import type { GatewayClass } from '../../../src/kube/gateway-api.js';
+import { gatewayClassStatus, parameterReaders, providerOfGatewayClass } from '../../../src/controller/gateway/gateway-class.js';
+import { gatewayClassParameters } from '../../../src/controller/gateway/infrastructure.js';
 
 const LBC = { group: 'gateway.k8s.aws', kind: 'LoadBalancerConfiguration' };
 const withParams = (ref: { group: string; kind: string; name: string } | undefined) => gateway('gw', [httpListener()], ref ? { infrastructure: { parametersRef: ref } } : {});
@@ -66,5 +69,58 @@ describe('Gateway spec.infrastructure.parametersRef', () => {
     const r = build({ gateway: withParams({ ...LBC, name: 'good' }), provider: readingProvider(), parameters: lookup });
     expect(r.accepted).toMatchObject({ status: 'True', reason: 'Accepted' });
     expect(r.spec?.parameters).toEqual({ ...LBC, namespace: INFRA, name: 'good', value: { scheme: 'internal' } });
+  });
+});
+
+// A GatewayClass's spec.parametersRef to a LoadBalancerConfiguration, as aws-load-balancer-
+// controller users write it (docs/guide/gateway/customization.md: attached "to either a
+// Gateway or a GatewayClass"): it names the provider that reads the kind, the class must
+// give the namespace (ALBC lb_config_utils.go ResolveLoadBalancerConfig: "Namespace must be
+// specified in ParametersRef"), and a reference that cannot be followed is the class's
+// Accepted=False, InvalidParameters (gateway-api GatewayClassReasonInvalidParameters).
+describe('GatewayClass spec.parametersRef to a provider\'s parameters kind', () => {
+  const config = {
+    providers: [
+      { name: 'aws', type: 'aws' as const, class: 'lbc.dev/aws', options: {} },
+      { name: 'mem', type: 'memory' as const, class: 'lbc.dev/mem', options: {} },
+    ],
+    defaultClass: 'lbc.dev/mem',
+  };
+  const readers = parameterReaders([{ ...readingProvider(), name: 'aws' }, gatewayProvider()]);
+  const cls = (ref: { group: string; kind: string; name: string; namespace?: string }): GatewayClass => ({ metadata: { name: 'platform', generation: 3 }, spec: { controllerName: 'lbc.dev/gateway-controller', parametersRef: ref } });
+
+  it('names the provider that reads the kind, whatever the default class, and carries the reference', () => {
+    expect(providerOfGatewayClass(cls({ ...LBC, name: 'good', namespace: INFRA }), config, readers)).toEqual({ ok: true, provider: 'aws', parametersRef: { ...LBC, name: 'good', namespace: INFRA } });
+    // Without the readers (the kind is no provider's) it stays refused as before.
+    expect(providerOfGatewayClass(cls({ ...LBC, name: 'good', namespace: INFRA }), config)).toMatchObject({ ok: false, message: expect.stringContaining('spec.parametersRef must be {group: lbc.dev, kind: Provider') as unknown });
+  });
+
+  it('its object is found and parsed by the provider; absent namespace, missing object, unwatched kind and malformed data are InvalidParameters on the class', () => {
+    const provider = readingProvider();
+    const follow = (ref: Parameters<typeof cls>[0], watched = true) => gatewayClassParameters(providerOfGatewayClass(cls(ref), config, readers), provider, watched ? lookup : undefined);
+    expect(follow({ ...LBC, name: 'good', namespace: INFRA })).toEqual({ ok: true, parameters: { ...LBC, namespace: INFRA, name: 'good', value: { scheme: 'internal' } } });
+    const problems = [
+      follow({ ...LBC, name: 'good' }),
+      follow({ ...LBC, name: 'missing', namespace: INFRA }),
+      follow({ ...LBC, name: 'good', namespace: INFRA }, false),
+      follow({ ...LBC, name: 'bad', namespace: INFRA }),
+    ].map((r) => (r.ok ? 'ok' : r.problem));
+    expect(problems).toEqual([
+      'spec.parametersRef.namespace: LoadBalancerConfiguration is namespaced, so a GatewayClass must name its namespace',
+      `spec.parametersRef: LoadBalancerConfiguration ${INFRA}/missing not found`,
+      'spec.parametersRef: lbc is not watching LoadBalancerConfiguration.gateway.k8s.aws objects (is its CRD installed?)',
+      `spec.parametersRef: LoadBalancerConfiguration ${INFRA}/bad: spec.scheme: public is not internal or internet-facing`,
+    ]);
+    const gc = cls({ ...LBC, name: 'bad', namespace: INFRA });
+    const status = gatewayClassStatus(gc, providerOfGatewayClass(gc, config, readers), ['Gateway'], problems[3]);
+    expect(status).toEqual({ conditions: [expect.objectContaining({ type: 'Accepted', status: 'False', reason: 'InvalidParameters', message: problems[3], observedGeneration: 3 })], supportedFeatures: [] });
+  });
+
+  it('a Gateway of the class carries the class\'s parameters beside its own', () => {
+    const params = gatewayClassParameters(providerOfGatewayClass(cls({ ...LBC, name: 'good', namespace: INFRA }), config, readers), readingProvider(), lookup);
+    if (!params.ok || !params.parameters) throw new Error('class parameters expected');
+    const r = build({ gateway: withParams({ ...LBC, name: 'good' }), provider: readingProvider(), parameters: lookup, classParameters: params.parameters });
+    expect(r.spec?.classParameters).toEqual({ ...LBC, namespace: INFRA, name: 'good', value: { scheme: 'internal' } });
+    expect(r.spec?.parameters).toMatchObject({ name: 'good', namespace: INFRA });
   });
 });

@@ -236,7 +236,10 @@ describe('ALB Gateway HTTPS', () => {
     const status = await provider().ensure(withSecret);
     const listener = fake.all('CreateListener').find((r) => r.params['Port'] === '443')?.params;
     expect(listener).toMatchObject({ Protocol: 'HTTPS', 'Certificates.member.1.CertificateArn': cert });
-    expect(status.notices?.map((n) => n.message)).toContainEqual(expect.stringContaining('TLS Secrets in certificateRefs are not used'));
+    // As ALBC (docs/guide/gateway/l7gateway.md: ListenerTLSConfig CertificateRefs "❌ -- Use LB Config"): the field, and where certificates come from instead.
+    expect(status.notices?.map((n) => n.message)).toContainEqual(
+      expect.stringMatching(/^listener https: tls\.certificateRefs are not used: .*listenerConfigurations \(protocolPort HTTPS:443, defaultCertificate and certificates\).*discover them in ACM by the listener's hostname$/),
+    );
   });
 
   it('no certificate-arn, no ISSUED certificate for the hostname: refused, nothing created', async () => {

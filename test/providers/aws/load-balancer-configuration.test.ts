@@ -31,6 +31,7 @@ describe('parseLoadBalancerConfiguration', () => {
     ).toEqual({
       ok: true,
       value: {
+        mergingMode: 'prefer-gateway',
         scheme: 'internal',
         ipAddressType: 'dualstack',
         name: 'shop-edge',
@@ -45,11 +46,21 @@ describe('parseLoadBalancerConfiguration', () => {
 
   it('refuses every field lbc does not implement by name, never drops it', () => {
     const r = parseLoadBalancerConfiguration(
-      lbc({ scheme: 'internal', listenerConfigurations: [{ protocolPort: 'HTTPS:443', defaultCertificate: 'arn:aws:acm:x' }], wafV2: { webACL: 'arn' }, loadBalancerSubnets: [{ identifier: 'subnet-1', eipAllocation: 'eipalloc-1' }] }),
+      lbc({
+        scheme: 'internal',
+        listenerConfigurations: [{ protocolPort: 'HTTPS:443', defaultCertificate: 'arn:aws:acm:x', listenerAttributes: [{ key: 'routing.http.response.server.enabled', value: 'false' }], quicEnabled: true }],
+        wafV2: { webACL: 'arn' },
+        loadBalancerSubnets: [{ identifier: 'subnet-1', eipAllocation: 'eipalloc-1' }],
+      }),
     );
     expect(r).toEqual({
       ok: false,
-      errors: ['spec.listenerConfigurations: not implemented by lbc', 'spec.wafV2: not implemented by lbc', 'spec.loadBalancerSubnets[0].eipAllocation: not implemented by lbc'],
+      errors: [
+        'spec.wafV2: not implemented by lbc',
+        'spec.listenerConfigurations[0].listenerAttributes: not implemented by lbc',
+        'spec.listenerConfigurations[0].quicEnabled: not implemented by lbc',
+        'spec.loadBalancerSubnets[0].eipAllocation: not implemented by lbc',
+      ],
     });
   });
 

@@ -163,10 +163,10 @@ describe('mutual-authentication on the ALB', () => {
 });
 
 describe('mutual-authentication on a Gateway', () => {
-  it('refused (ALBC takes a Gateway listener\'s mutual TLS from a LoadBalancerConfiguration, which lbc does not read yet): nothing created', async () => {
+  it('refused, pointing to where ALBC takes a Gateway listener\'s mutual TLS (a LoadBalancerConfiguration\'s listenerConfigurations): nothing created', async () => {
     await expect(provider().ensure(gatewaySpec({ annotations: { [KEY]: '[{"port": 443, "mode": "passthrough"}]' } }))).rejects.toMatchObject({
       kind: 'invalid',
-      message: expect.stringContaining('alb.ingress.kubernetes.io/mutual-authentication does not apply to a Gateway') as unknown,
+      message: expect.stringMatching(/alb\.ingress\.kubernetes\.io\/mutual-authentication does not apply to a Gateway: .*listenerConfigurations\[\]\.mutualAuthentication/) as unknown,
     });
     expect(fake.writes()).toEqual([]);
   });
