@@ -65,11 +65,11 @@ export function parseClaim(value: string | undefined): ClaimedPorts[] {
   return out;
 }
 
-/** What the cluster's target groups claim, as the inventory knows their tags; those of the object `exceptUid` left out. */
-export function inventoryClaims(entries: ReadonlyMap<string, { readonly kind: ElbResourceKind; readonly tags: Tags }>, exceptUid?: string): ClaimedPorts[] {
+/** What the cluster's target groups claim, as the inventory knows their tags; those of the objects `except` (by uid) left out. */
+export function inventoryClaims(entries: ReadonlyMap<string, { readonly kind: ElbResourceKind; readonly tags: Tags }>, except: ReadonlySet<string> = new Set()): ClaimedPorts[] {
   const out: ClaimedPorts[] = [];
   for (const e of entries.values()) {
-    if (e.kind !== 'tg' || (exceptUid !== undefined && e.tags[TAG_OWNER_UID] === exceptUid)) continue;
+    if (e.kind !== 'tg' || except.has(e.tags[TAG_OWNER_UID] ?? '')) continue;
     out.push(...parseClaim(e.tags[TAG_BACKEND_PORTS]));
   }
   return out;

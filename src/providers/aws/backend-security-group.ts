@@ -33,7 +33,7 @@
 import { createHash } from 'node:crypto';
 import { DescribeSecurityGroupsCommand, type Filter, type IpPermission } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand, type LoadBalancer } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { TAG_CLUSTER } from '../../model/spec.js';
+import { TAG_CLUSTER, TAG_OWNER_UID } from '../../model/spec.js';
 import { ProviderError } from '../types.js';
 import type { AwsApi } from './api.js';
 import { asClaims, claimed, inventoryClaims, type ClaimedPorts } from './backend-port-claims.js';
@@ -98,6 +98,12 @@ export class BackendSecurityGroups {
   private readonly revoking = new Map<string, Set<Promise<unknown>>>();
   /** Rules from the group on a node group that are not lbc's (untagged): never released, so not looked for again. */
   readonly foreign = new Set<string>();
+  /**
+   * Objects whose delete has taken their load balancer down and is releasing their ports:
+   * their target groups' claims no longer count, so that two deletes of load balancers on
+   * one port (a namespace deleted) do not each keep the rule for the other.
+   */
+  readonly going = new Set<string>();
 
   constructor(
     readonly clusterName: string,
@@ -325,8 +331,9 @@ const foreignKey = (nodeGroupId: string, r: { protocol: string; fromPort: number
 
 /**
  * Revokes the group's per-port rules (tagged as lbc's shared rules, on any node group) that
- * no target group of the cluster claims, the object `except`'s left out (a delete, before
- * its target groups go), and no ensure of this process holds. Claims are the inventory's
+ * no target group of the cluster claims, the object `except`'s left out (a delete, its load
+ * balancer gone, before its target groups go; see `going`), and no ensure of this process
+ * holds. Claims are the inventory's
  * tags, which lbc's own writes keep current. `seen`: the unclaimed rules the node groups
  * showed; one that is not lbc's (untagged) is remembered and never looked for again.
  */
@@ -343,7 +350,11 @@ export function releasePortRulesStep(
       for (const r of opts.seen ?? []) {
         if (!rules.some((x) => x.groupId === r.groupId && x.protocol === r.protocol && x.fromPort === r.fromPort && x.toPort === r.toPort)) groups.foreign.add(foreignKey(r.groupId, r));
       }
-      const claims = [...inventoryClaims(await ctx.inventory.all(ctx.signal), opts.except), ...groups.held()];
+      const inventory = await ctx.inventory.all(ctx.signal);
+      // A delete that finished took its target groups (and so its claims) with it.
+      for (const uid of groups.going) if (![...inventory.values()].some((e) => e.tags[TAG_OWNER_UID] === uid)) groups.going.delete(uid);
+      if (opts.except !== undefined) groups.going.add(opts.except);
+      const claims = [...inventoryClaims(inventory, groups.going), ...groups.held()];
       const loose = rules.filter((r) => !claimed(claims, r.protocol, r.fromPort, r.toPort));
       if (loose.length === 0) return;
       await groups.revokingPorts(

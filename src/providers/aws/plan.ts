@@ -218,6 +218,8 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
   const access = desired.backendAccess;
   // Held before the node groups are read, so that no release of this process revokes a per-port rule this ensure sees and counts on.
   const hold = sharedHold(env.backendSecurityGroups, access);
+  // An object deleted and made again (an Ingress group keeps its uid) claims its ports again.
+  env.backendSecurityGroups?.going.delete(spec.ref.uid);
   let nodeGroups: NodeGroup[];
   let shared: SharedBackendPlan;
   try {
@@ -233,7 +235,7 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
       frontend: userSecurityGroups.length > 0 ? userSecurityGroups : sg.existingId !== undefined ? [sg.existingId] : [],
       hold,
       // The inventory is current (forRef above): no call.
-      otherClaims: hold ? inventoryClaims(await env.inventory.all(signal), spec.ref.uid) : [],
+      otherClaims: hold ? inventoryClaims(await env.inventory.all(signal), new Set([spec.ref.uid])) : [],
       hadClaims: tgs.some((t) => parseClaim(t.tags[TAG_BACKEND_PORTS]).length > 0),
     });
   } catch (e) {

@@ -602,6 +602,36 @@ describe('ip targets through the shared backend security group: one rule per por
     expect(nodeRules()).toEqual([`tcp/8080 from ${sg} [lbc]`]);
   });
 
+  it('two load balancers on one port deleted at once (a namespace goes): neither keeps the rule for the other', async () => {
+    tagNodeGroup();
+    const p = provider();
+    await p.ensure(ipNlbSpec({ ref: A }));
+    await p.ensure(ipNlbSpec({ ref: B }));
+    // C keeps the backend group, so its release cannot hide a rule left behind.
+    await p.ensure(ipNlbSpec({ ref: C, podPort: 9090 }));
+    const sg = backendGroup();
+    // Both deletes release their ports before either has deleted its target groups.
+    let arrived = 0;
+    let both = (): void => undefined;
+    const bothThere = new Promise<void>((r) => (both = r));
+    p.api.elbv2Client.middlewareStack.add(
+      ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+        if (context.commandName === 'DeleteTargetGroupCommand') {
+          if (++arrived === 2) both();
+          await bothThere;
+        }
+        return next(args);
+      }) as never,
+      { step: 'initialize' },
+    );
+    await Promise.all([p.delete(A), p.delete(B)]);
+    expect(nodeRules()).toEqual([`tcp/9090 from ${sg} [lbc]`]);
+    // Made again under the same uid, A claims its port again.
+    await p.ensure(ipNlbSpec({ ref: A }));
+    await p.delete(C);
+    expect(nodeRules()).toEqual([`tcp/8080 from ${sg} [lbc]`]);
+  });
+
   it('a rule no target group claims (left by a crash) is revoked by the next ensure that sees it; someone else\'s rule from the group is left alone and not looked for again', async () => {
     tagNodeGroup();
     const p = provider();
