@@ -21,8 +21,8 @@
 //     cluster's resources are listed and their tags read, which a running process does
 //     once and then keeps current; a warm process reads its own LB/TG tags, 1 call), the
 //     load balancer name (an untagged LB of that name must not be adopted, when none is
-//     owned), its backend rules (EC2 filters by tag: rules of its own for ports outside
-//     the node port range, or left from before the shared group, to revoke) and the node
+//     owned), its backend rules (EC2 filters by tag: rules of its own left from before
+//     the shared group, or from backendSecurityGroup.enabled: false, to revoke) and the node
 //     groups (whose listing shows whether they let the shared group in already); the
 //     shared backend group, once per process (then lbc, its only creator and deleter,
 //     knows it); each existing

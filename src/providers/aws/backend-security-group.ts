@@ -258,8 +258,8 @@ export interface SharedBackendInput {
   readonly hold: Hold | undefined;
   /** What the cluster's other objects' target groups claim (the inventory's tags). */
   readonly otherClaims: readonly ClaimedPorts[];
-  /** This object's target groups claim ports today (their tags): when it stops using the group, the rules only they needed go. */
-  readonly hadClaims: boolean;
+  /** What this object's target groups claim today (their tags): when it stops using the group, the rules only they needed go. */
+  readonly ownClaims: readonly ClaimedPorts[];
 }
 
 const noop = (): void => undefined;
@@ -280,7 +280,7 @@ export async function planSharedBackend(input: SharedBackendInput): Promise<Shar
     const id = groups && extra.length > 0 ? await groups.find(input.api, input.vpcId, input.signal) : undefined;
     const cleanup: Step[] = [];
     // Its target groups' claims are cleared with this ensure; the rules only they needed go.
-    if (groups && input.hadClaims) cleanup.push(releasePortRulesStep(groups, 'the load balancer no longer uses the backend group'));
+    if (groups && input.ownClaims.length > 0) cleanup.push(releasePortRulesStep(groups, 'the load balancer no longer uses the backend group', { ports: input.ownClaims }));
     if (groups && id !== undefined && extra.includes(id)) cleanup.push(releaseStep(groups, id, 'the load balancer no longer uses it'));
     return { apply: [], portRules: [], cleanup, attach: undefined, ownAccess: access, claims: undefined, done: noop };
   }
@@ -340,21 +340,28 @@ const foreignKey = (nodeGroupId: string, r: { protocol: string; fromPort: number
 export function releasePortRulesStep(
   groups: BackendSecurityGroups,
   why: string,
-  opts: { readonly known?: string | undefined; readonly except?: string; readonly seen?: readonly PortRuleSeen[] } = {},
+  opts: {
+    readonly known?: string | undefined;
+    readonly except?: string;
+    readonly seen?: readonly PortRuleSeen[];
+    /** The ports let go of; when another target group still claims each, there is nothing to look for. */
+    readonly ports?: readonly ClaimedPorts[];
+  } = {},
 ): Step {
   return {
     change: { op: 'delete', resource: 'BackendSecurityGroupRule', id: opts.known ?? groups.name, detail: `per-port rules from ${groups.name} that no target group claims: ${why}` },
     run: async (ctx) => {
       const range = groups.config.nodePortRange;
-      const rules = (await describeSharedRules(ctx.api, groups.clusterName, RESOURCE_SHARED_BACKEND_RULE, ctx.signal)).filter((r) => !isRangeRule(r, range));
-      for (const r of opts.seen ?? []) {
-        if (!rules.some((x) => x.groupId === r.groupId && x.protocol === r.protocol && x.fromPort === r.fromPort && x.toPort === r.toPort)) groups.foreign.add(foreignKey(r.groupId, r));
-      }
       const inventory = await ctx.inventory.all(ctx.signal);
       // A delete that finished took its target groups (and so its claims) with it.
       for (const uid of groups.going) if (![...inventory.values()].some((e) => e.tags[TAG_OWNER_UID] === uid)) groups.going.delete(uid);
       if (opts.except !== undefined) groups.going.add(opts.except);
       const claims = [...inventoryClaims(inventory, groups.going), ...groups.held()];
+      if (opts.ports?.every((p) => claimed(claims, p.protocol, p.from, p.to))) return;
+      const rules = (await describeSharedRules(ctx.api, groups.clusterName, RESOURCE_SHARED_BACKEND_RULE, ctx.signal)).filter((r) => !isRangeRule(r, range));
+      for (const r of opts.seen ?? []) {
+        if (!rules.some((x) => x.groupId === r.groupId && x.protocol === r.protocol && x.fromPort === r.fromPort && x.toPort === r.toPort)) groups.foreign.add(foreignKey(r.groupId, r));
+      }
       const loose = rules.filter((r) => !claimed(claims, r.protocol, r.fromPort, r.toPort));
       if (loose.length === 0) return;
       await groups.revokingPorts(

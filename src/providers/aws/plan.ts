@@ -236,7 +236,7 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
       hold,
       // The inventory is current (forRef above): no call.
       otherClaims: hold ? inventoryClaims(await env.inventory.all(signal), new Set([spec.ref.uid])) : [],
-      hadClaims: tgs.some((t) => parseClaim(t.tags[TAG_BACKEND_PORTS]).length > 0),
+      ownClaims: tgs.flatMap((t) => parseClaim(t.tags[TAG_BACKEND_PORTS])),
     });
   } catch (e) {
     hold?.done();
@@ -403,11 +403,11 @@ export async function planDelete(ref: LbRef, env: PlanEnv): Promise<{ steps: Ste
   }
   const shared = env.backendSecurityGroups;
   // The per-port rules only this object's target groups claim go before the groups (and so their claims) do: a delete cut short in between finds the claims again.
-  const claims = inv.tgs.some((arn) => {
+  const claims = inv.tgs.flatMap((arn) => {
     const t = tags.get(arn);
-    return t !== undefined && ownedBy(t, env.clusterName, ref) && parseClaim(t[TAG_BACKEND_PORTS]).length > 0;
+    return t !== undefined && ownedBy(t, env.clusterName, ref) ? parseClaim(t[TAG_BACKEND_PORTS]) : [];
   });
-  if (shared && claims) steps.push(releasePortRulesStep(shared, 'the object is gone', { except: ref.uid }));
+  if (shared && claims.length > 0) steps.push(releasePortRulesStep(shared, 'the object is gone', { except: ref.uid, ports: claims }));
   for (const arn of inv.tgs) {
     const t = tags.get(arn);
     if (!t || !ownedBy(t, env.clusterName, ref)) {

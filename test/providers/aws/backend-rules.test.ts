@@ -451,6 +451,8 @@ describe('ip targets through the shared backend security group: one rule per por
     await p.delete(A);
     expect(nodeGroupWrites('RevokeSecurityGroupIngress')).toEqual([]);
     expect(ruleId(8080)).toBe(rule);
+    // B's target group still claims 8080 (the inventory says so): nothing to look for beyond A's own rules.
+    expect(fake.all('DescribeSecurityGroupRules').map((r) => r.params['Filter.2.Name'])).toEqual(['tag:lbc.dev/owner-uid']);
 
     fake.resetLog();
     await p.delete(B);

@@ -41,7 +41,7 @@ import { awsOptionsSchema } from '../../../src/providers/aws/options.js';
 import { backendSecurityGroupName } from '../../../src/providers/aws/backend-security-group.js';
 import { AwsProvider } from '../../../src/providers/aws/provider.js';
 import { backend, canaryRules, gatewaySpec, httpRule, prefix } from './gateway-support.js';
-import { ALB_CREATE_WRITES, albSpec, NLB_CREATE_WRITES, nlbSpec, nodes, serviceOptions } from './support.js';
+import { ALB_CREATE_WRITES, albSpec, ipNlbSpec, NLB_CREATE_WRITES, nlbSpec, nodes, serviceOptions } from './support.js';
 
 const endpoint = process.env['AWS_ENDPOINT_URL'] ?? process.env['LOCALSTACK_ENDPOINT'];
 const region = process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'] ?? 'us-east-1';
@@ -538,6 +538,55 @@ describe.skipIf(!endpoint)(
         // A fresh process deletes the first: the second still has the group.
         await newProvider().delete(a);
         expect(await rules()).toEqual(shared);
+        await newProvider().delete(b);
+        expect(await rules()).toEqual([]);
+        expect(await tagged()).toEqual([]);
+      } finally {
+        await newProvider().delete(a).catch(() => undefined);
+        await newProvider().delete(b).catch(() => undefined);
+        await ec2.send(new DeleteSecurityGroupCommand({ GroupId: nodeSg })).catch(() => undefined);
+      }
+    });
+
+    it('ip targets: one rule per pod port from the shared backend group for two NLBs, kept while one is left, revoked with the last', async () => {
+      const made = await ec2.send(
+        new CreateSecurityGroupCommand({
+          GroupName: `${CLUSTER}-nodes-ip`,
+          Description: 'nodes',
+          VpcId: vpcId,
+          TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: `kubernetes.io/cluster/${CLUSTER}`, Value: 'owned' }] }],
+        }),
+      );
+      const nodeSg = made.GroupId ?? '';
+      const rules = async (): Promise<string[]> => {
+        const r = await ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [nodeSg] }] }));
+        return (r.SecurityGroupRules ?? [])
+          .filter((x) => !x.IsEgress)
+          .map((x) => `${x.IpProtocol}/${x.FromPort}-${x.ToPort} from ${x.ReferencedGroupInfo?.GroupId ?? '?'}${x.Tags?.some((t) => t.Key === 'lbc.dev/cluster' && t.Value === CLUSTER) ? ' [lbc]' : ''}`)
+          .sort();
+      };
+      const a: LbRef = { kind: 'Service', namespace: 'shop', name: 'ip-a', uid: `uid-${CLUSTER}-ip-a` };
+      const b: LbRef = { kind: 'Service', namespace: 'shop', name: 'ip-b', uid: `uid-${CLUSTER}-ip-b` };
+      const spec = (ref: LbRef) => ipNlbSpec({ ref, clusterName: CLUSTER, podIps: ['10.42.0.21', '10.42.0.22'] });
+      try {
+        const p = newProvider();
+        const count = countCalls(p);
+        await p.ensure(spec(a));
+        const found = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [backendSecurityGroupName(CLUSTER)] }] }));
+        const sg = found.SecurityGroups?.[0]?.GroupId ?? '';
+        expect(await rules()).toEqual([`tcp/8080-8080 from ${sg} [lbc]`]);
+        count.reset();
+        await p.ensure(spec(b));
+        // Its own frontend group and rule; no rule on the node group.
+        expect(count.writes()).toEqual(['CreateSecurityGroup', 'AuthorizeSecurityGroupIngress', 'CreateTargetGroup', 'RegisterTargets', 'CreateLoadBalancer', 'CreateListener']);
+        expect(await rules()).toEqual([`tcp/8080-8080 from ${sg} [lbc]`]);
+        count.reset();
+        await p.ensure(spec(a));
+        await p.ensure(spec(b));
+        expect(count.writes()).toEqual([]);
+        // A fresh process deletes the first: the second's target group still claims the port.
+        await newProvider().delete(a);
+        expect(await rules()).toEqual([`tcp/8080-8080 from ${sg} [lbc]`]);
         await newProvider().delete(b);
         expect(await rules()).toEqual([]);
         expect(await tagged()).toEqual([]);

@@ -81,10 +81,11 @@ export function nlbSpec(
 }
 
 /** nlbSpec with its targets pods (target-type ip) on `podPort`, two per port: what the Service builder makes for nlb-target-type ip. */
-export function ipNlbSpec(opts: { ref?: LbRef; podPort?: number; annotations?: Record<string, string> } = {}): L4Spec<AwsLbOptions> {
+export function ipNlbSpec(opts: { ref?: LbRef; podPort?: number; annotations?: Record<string, string>; clusterName?: string; podIps?: readonly string[] } = {}): L4Spec<AwsLbOptions> {
   const podPort = opts.podPort ?? 8080;
   const base = nlbSpec({
     ...(opts.ref ? { ref: opts.ref } : {}),
+    ...(opts.clusterName !== undefined ? { clusterName: opts.clusterName } : {}),
     ports: [{ port: 80, nodePort: 30080 }],
     annotations: { 'service.beta.kubernetes.io/aws-load-balancer-nlb-target-type': 'ip', ...opts.annotations },
   });
@@ -98,10 +99,7 @@ export function ipNlbSpec(opts: { ref?: LbRef; podPort?: number; annotations?: R
       backend: t.backend,
       type: 'ip' as const,
       port: podPort,
-      targets: [
-        { ip: '10.0.1.10', port: podPort },
-        { ip: '10.0.1.11', port: podPort },
-      ],
+      targets: (opts.podIps ?? ['10.0.1.10', '10.0.1.11']).map((ip) => ({ ip, port: podPort })),
     })),
   };
 }
