@@ -6,7 +6,7 @@
 // cluster's load balancers, per-load-balancer rules only for ports outside the node port range.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AwsOptionsInput } from '../../../src/providers/aws/options.js';
-import type { AwsProviderInit } from '../../../src/providers/aws/provider.js';
+import type { AwsProvider, AwsProviderInit } from '../../../src/providers/aws/provider.js';
 import { backendSecurityGroupName } from '../../../src/providers/aws/backend-security-group.js';
 import { ProviderError } from '../../../src/providers/types.js';
 import type { FakeAws } from './fake-aws.js';
@@ -17,6 +17,27 @@ const S = 'service.beta.kubernetes.io/aws-load-balancer-';
 const NODE_SG = 'sg-0node';
 
 let fake: FakeAws;
+
+type Mw = (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => (args: unknown) => Promise<unknown>;
+
+/** Holds the provider's `command` calls until open(); atGate resolves when the first arrives. */
+function pauseAt(p: AwsProvider, client: 'elbv2Client' | 'ec2Client', command: string): { atGate: Promise<void>; open: () => void } {
+  let open = (): void => undefined;
+  const gate = new Promise<void>((r) => (open = r));
+  let reached = (): void => undefined;
+  const atGate = new Promise<void>((r) => (reached = r));
+  const mw: Mw = (next, context) => async (args) => {
+    if (context.commandName === command) {
+      reached();
+      await gate;
+    }
+    return next(args);
+  };
+  // The stacks' add() is overloaded per step and typed per client: one call each.
+  if (client === 'ec2Client') p.api.ec2Client.middlewareStack.add(mw as never, { step: 'initialize' });
+  else p.api.elbv2Client.middlewareStack.add(mw as never, { step: 'initialize' });
+  return { atGate, open };
+}
 beforeEach(() => {
   fake = seededFake();
 });
@@ -279,20 +300,7 @@ describe('the shared backend security group (the default)', () => {
     await p.ensure(nlbSpec());
     const sg = backendGroup();
     // The ALB's ensure stops right before CreateLoadBalancer (planned, holding the group) while the NLB, its only user so far, is deleted.
-    let open = (): void => undefined;
-    const gate = new Promise<void>((r) => (open = r));
-    let reached = (): void => undefined;
-    const atGate = new Promise<void>((r) => (reached = r));
-    p.api.elbv2Client.middlewareStack.add(
-      ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-        if (context.commandName === 'CreateLoadBalancerCommand') {
-          reached();
-          await gate;
-        }
-        return next(args);
-      }) as never,
-      { step: 'initialize' },
-    );
+    const { atGate, open } = pauseAt(p, 'elbv2Client', 'CreateLoadBalancerCommand');
     const ensuring = p.ensure(albSpec());
     await atGate;
     await p.delete(SVC_REF);
@@ -547,20 +555,7 @@ describe('ip targets through the shared backend security group: one rule per por
     await p.ensure(ipNlbSpec({ ref: A }));
     const sg = backendGroup();
     // B's ensure has planned (the rule is there: nothing to add) and stops before its target group, which would claim the port.
-    let open = (): void => undefined;
-    const gate = new Promise<void>((r) => (open = r));
-    let reached = (): void => undefined;
-    const atGate = new Promise<void>((r) => (reached = r));
-    p.api.elbv2Client.middlewareStack.add(
-      ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-        if (context.commandName === 'CreateTargetGroupCommand') {
-          reached();
-          await gate;
-        }
-        return next(args);
-      }) as never,
-      { step: 'initialize' },
-    );
+    const { atGate, open } = pauseAt(p, 'elbv2Client', 'CreateTargetGroupCommand');
     const ensuring = p.ensure(ipNlbSpec({ ref: B }));
     await atGate;
     await p.delete(A);
@@ -579,20 +574,7 @@ describe('ip targets through the shared backend security group: one rule per por
     await p.ensure(ipNlbSpec({ ref: A }));
     const sg = backendGroup();
     // A's delete stops inside its revocation of the 8080 rule (the last claim went with A) while B, on 8080 too, is ensured.
-    let open = (): void => undefined;
-    const gate = new Promise<void>((r) => (open = r));
-    let reached = (): void => undefined;
-    const atGate = new Promise<void>((r) => (reached = r));
-    p.api.ec2Client.middlewareStack.add(
-      ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-        if (context.commandName === 'RevokeSecurityGroupIngressCommand') {
-          reached();
-          await gate;
-        }
-        return next(args);
-      }) as never,
-      { step: 'initialize' },
-    );
+    const { atGate, open } = pauseAt(p, 'ec2Client', 'RevokeSecurityGroupIngressCommand');
     const deleting = p.delete(A);
     await atGate;
     const ensuring = p.ensure(ipNlbSpec({ ref: B }));
@@ -616,16 +598,14 @@ describe('ip targets through the shared backend security group: one rule per por
     let arrived = 0;
     let both = (): void => undefined;
     const bothThere = new Promise<void>((r) => (both = r));
-    p.api.elbv2Client.middlewareStack.add(
-      ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-        if (context.commandName === 'DeleteTargetGroupCommand') {
-          if (++arrived === 2) both();
-          await bothThere;
-        }
-        return next(args);
-      }) as never,
-      { step: 'initialize' },
-    );
+    const mw: Mw = (next, context) => async (args) => {
+      if (context.commandName === 'DeleteTargetGroupCommand') {
+        if (++arrived === 2) both();
+        await bothThere;
+      }
+      return next(args);
+    };
+    p.api.elbv2Client.middlewareStack.add(mw as never, { step: 'initialize' });
     await Promise.all([p.delete(A), p.delete(B)]);
     expect(nodeRules()).toEqual([`tcp/9090 from ${sg} [lbc]`]);
     // Made again under the same uid, A claims its port again.

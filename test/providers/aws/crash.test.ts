@@ -234,7 +234,7 @@ describe('two load balancers with ip targets on one pod port (one shared rule), 
     options = {};
   });
 
-  /** What each k of `op` (run after `setup`) is checked against: the writes of a clean run. */
+  /** The writes of a clean run of `op` after `setup`. */
   async function writesOf(setup: () => Promise<void>, op: () => Promise<unknown>): Promise<number> {
     freshFake();
     await setup();
@@ -243,16 +243,28 @@ describe('two load balancers with ip targets on one pod port (one shared rule), 
     return fake.writes().length;
   }
 
-  it('the second added, stopped after every call k: the rule is there for both in the end, one of it; both deleted leave nothing', async () => {
-    const setup = async (): Promise<void> => void (await provider().ensure(ipNlbSpec({ ref: A })));
-    const writes = await writesOf(setup, () => provider().ensure(ipNlbSpec({ ref: B })));
-    expect(writes).toBeGreaterThan(3);
+  /** For every write k of `op`: a new account, `setup`, `op` stopped after write k, then `after(k)`; returns how many writes `op` makes. */
+  async function crashEach(setup: () => Promise<void>, op: () => Promise<unknown>, after: (k: number) => Promise<void>): Promise<number> {
+    const writes = await writesOf(setup, op);
     for (let k = 0; k < writes; k++) {
       freshFake();
       await setup();
       fake.crashAfterWrites(k);
-      await expect(provider().ensure(ipNlbSpec({ ref: B })), `crash after write ${k}`).rejects.toThrow();
+      await expect(op(), `crash after write ${k}`).rejects.toThrow();
       fake.clearFaults();
+      await after(k);
+    }
+    return writes;
+  }
+
+  const both = async (): Promise<void> => {
+    await provider().ensure(ipNlbSpec({ ref: A }));
+    await provider().ensure(ipNlbSpec({ ref: B }));
+  };
+
+  it('the second added, stopped after every call k: the rule is there for both in the end, one of it; both deleted leave nothing', async () => {
+    const setup = async (): Promise<void> => void (await provider().ensure(ipNlbSpec({ ref: A })));
+    const writes = await crashEach(setup, () => provider().ensure(ipNlbSpec({ ref: B })), async (k) => {
       // Meanwhile A is resynced by another process: whatever B left half-done, A's rule stays.
       await provider().ensure(ipNlbSpec({ ref: A }));
       expect(sharedRules(), `crash after write ${k}`).toEqual(['tcp/8080']);
@@ -266,31 +278,20 @@ describe('two load balancers with ip targets on one pod port (one shared rule), 
       await provider().delete(B);
       expect(fake.taggedFor(CLUSTER)).toEqual([]);
       expect(sharedRules()).toEqual([]);
-    }
+    });
+    expect(writes).toBeGreaterThan(3);
   });
 
-  const both = async (): Promise<void> => {
-    await provider().ensure(ipNlbSpec({ ref: A }));
-    await provider().ensure(ipNlbSpec({ ref: B }));
-  };
-
   it('one deleted, stopped after every call k: the other keeps the rule, and its resync writes nothing', async () => {
-    const setup = both;
-    const first = await writesOf(setup, () => provider().delete(A));
-    expect(first).toBeGreaterThan(2);
-    for (let k = 0; k < first; k++) {
-      freshFake();
-      await setup();
-      fake.crashAfterWrites(k);
-      await expect(provider().delete(A), `crash after write ${k}`).rejects.toThrow();
-      fake.clearFaults();
+    const writes = await crashEach(both, () => provider().delete(A), async (k) => {
       expect(sharedRules(), `crash after write ${k}`).toEqual(['tcp/8080']);
       await provider().delete(A);
       expect(sharedRules(), `crash after write ${k}`).toEqual(['tcp/8080']);
       fake.resetLog();
       await provider().ensure(ipNlbSpec({ ref: B }));
       expect(fake.writes(), `crash after write ${k}`).toEqual([]);
-    }
+    });
+    expect(writes).toBeGreaterThan(2);
   });
 
   it('the last on the port deleted, stopped after every call k: the next delete revokes the rule, while a third load balancer keeps the group', async () => {
@@ -300,20 +301,14 @@ describe('two load balancers with ip targets on one pod port (one shared rule), 
       await provider().ensure(ipNlbSpec({ ref: C, podPort: 9090 }));
       await provider().delete(A);
     };
-    const last = await writesOf(withC, () => provider().delete(B));
-    expect(last).toBeGreaterThan(2);
-    for (let k = 0; k < last; k++) {
-      freshFake();
-      await withC();
-      fake.crashAfterWrites(k);
-      await expect(provider().delete(B), `crash after write ${k}`).rejects.toThrow();
-      fake.clearFaults();
+    const writes = await crashEach(withC, () => provider().delete(B), async (k) => {
       await provider().delete(B);
       expect(sharedRules(), `crash after write ${k}`).toEqual(['tcp/9090']);
       await provider().delete(C);
       expect(fake.taggedFor(CLUSTER), `crash after write ${k}`).toEqual([]);
       expect(sharedRules(), `crash after write ${k}`).toEqual([]);
-    }
+    });
+    expect(writes).toBeGreaterThan(2);
   });
 
   it('per-load-balancer pod port rules migrated, stopped after every call k: one shared rule in the end, none of the old', async () => {
@@ -321,14 +316,7 @@ describe('two load balancers with ip targets on one pod port (one shared rule), 
       await newProvider(PER_LB).ensure(ipNlbSpec({ ref: A }));
       await newProvider(PER_LB).ensure(ipNlbSpec({ ref: B }));
     };
-    const writes = await writesOf(setup, () => provider().ensure(ipNlbSpec({ ref: A })));
-    expect(writes).toBe(5);
-    for (let k = 0; k < writes; k++) {
-      freshFake();
-      await setup();
-      fake.crashAfterWrites(k);
-      await expect(provider().ensure(ipNlbSpec({ ref: A })), `crash after write ${k}`).rejects.toThrow();
-      fake.clearFaults();
+    const writes = await crashEach(setup, () => provider().ensure(ipNlbSpec({ ref: A })), async (k) => {
       const p = provider();
       await p.ensure(ipNlbSpec({ ref: A }));
       await p.ensure(ipNlbSpec({ ref: B }));
@@ -338,6 +326,8 @@ describe('two load balancers with ip targets on one pod port (one shared rule), 
       await p.delete(B);
       expect(fake.taggedFor(CLUSTER)).toEqual([]);
       expect(sharedRules()).toEqual([]);
-    }
+    });
+    // The backend group, A's target group claiming 8080, its rule, the group attached, A's old rule revoked.
+    expect(writes).toBe(5);
   });
 });

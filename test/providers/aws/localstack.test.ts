@@ -157,6 +157,28 @@ describe.skipIf(!endpoint)(
       return out.sort();
     }
 
+    /** A node security group tagged for the cluster, as EKS tags its cluster group. */
+    async function nodeSecurityGroup(name: string): Promise<string> {
+      const made = await ec2.send(
+        new CreateSecurityGroupCommand({
+          GroupName: name,
+          Description: 'nodes',
+          VpcId: vpcId,
+          TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: `kubernetes.io/cluster/${CLUSTER}`, Value: 'owned' }] }],
+        }),
+      );
+      return made.GroupId ?? '';
+    }
+
+    /** A group's ingress rules as `proto/from-to from source [lbc]`. */
+    async function ingressRules(groupId: string): Promise<string[]> {
+      const r = await ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [groupId] }] }));
+      return (r.SecurityGroupRules ?? [])
+        .filter((x) => !x.IsEgress)
+        .map((x) => `${x.IpProtocol}/${x.FromPort}-${x.ToPort} from ${x.ReferencedGroupInfo?.GroupId ?? '?'}${x.Tags?.some((t) => t.Key === 'lbc.dev/cluster' && t.Value === CLUSTER) ? ' [lbc]' : ''}`)
+        .sort();
+    }
+
     const service = (opts: Parameters<typeof nlbSpec>[0] = {}) => nlbSpec({ clusterName: CLUSTER, targets: nodes(...instances), ...opts });
     const ingress = (opts: Parameters<typeof albSpec>[0] = {}) => albSpec({ clusterName: CLUSTER, targets: nodes(...instances), ...opts });
 
@@ -471,22 +493,8 @@ describe.skipIf(!endpoint)(
     });
 
     it('the shared backend security group: per-load-balancer rules migrated, one rule per protocol for two NLBs, released with the last', async () => {
-      const made = await ec2.send(
-        new CreateSecurityGroupCommand({
-          GroupName: `${CLUSTER}-nodes`,
-          Description: 'nodes',
-          VpcId: vpcId,
-          TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: `kubernetes.io/cluster/${CLUSTER}`, Value: 'owned' }] }],
-        }),
-      );
-      const nodeSg = made.GroupId ?? '';
-      const rules = async (): Promise<string[]> => {
-        const r = await ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [nodeSg] }] }));
-        return (r.SecurityGroupRules ?? [])
-          .filter((x) => !x.IsEgress)
-          .map((x) => `${x.IpProtocol}/${x.FromPort}-${x.ToPort} from ${x.ReferencedGroupInfo?.GroupId ?? '?'}${x.Tags?.some((t) => t.Key === 'lbc.dev/cluster' && t.Value === CLUSTER) ? ' [lbc]' : ''}`)
-          .sort();
-      };
+      const nodeSg = await nodeSecurityGroup(`${CLUSTER}-nodes`);
+      const rules = () => ingressRules(nodeSg);
       const lbGroups = async (): Promise<string[][]> => {
         const lbs = (await elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? [];
         const mine = new Set((await tagged()).filter((a) => a.includes(':loadbalancer/')));
@@ -549,22 +557,8 @@ describe.skipIf(!endpoint)(
     });
 
     it('ip targets: one rule per pod port from the shared backend group for two NLBs, kept while one is left, revoked with the last', async () => {
-      const made = await ec2.send(
-        new CreateSecurityGroupCommand({
-          GroupName: `${CLUSTER}-nodes-ip`,
-          Description: 'nodes',
-          VpcId: vpcId,
-          TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: `kubernetes.io/cluster/${CLUSTER}`, Value: 'owned' }] }],
-        }),
-      );
-      const nodeSg = made.GroupId ?? '';
-      const rules = async (): Promise<string[]> => {
-        const r = await ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [nodeSg] }] }));
-        return (r.SecurityGroupRules ?? [])
-          .filter((x) => !x.IsEgress)
-          .map((x) => `${x.IpProtocol}/${x.FromPort}-${x.ToPort} from ${x.ReferencedGroupInfo?.GroupId ?? '?'}${x.Tags?.some((t) => t.Key === 'lbc.dev/cluster' && t.Value === CLUSTER) ? ' [lbc]' : ''}`)
-          .sort();
-      };
+      const nodeSg = await nodeSecurityGroup(`${CLUSTER}-nodes-ip`);
+      const rules = () => ingressRules(nodeSg);
       const a: LbRef = { kind: 'Service', namespace: 'shop', name: 'ip-a', uid: `uid-${CLUSTER}-ip-a` };
       const b: LbRef = { kind: 'Service', namespace: 'shop', name: 'ip-b', uid: `uid-${CLUSTER}-ip-b` };
       const spec = (ref: LbRef) => ipNlbSpec({ ref, clusterName: CLUSTER, podIps: ['10.42.0.21', '10.42.0.22'] });
