@@ -304,13 +304,12 @@ export async function planSharedBackend(input: SharedBackendInput): Promise<Shar
     }
     // Per-port rules of the group that nothing claims (this load balancer's old ports, or left by a crash) show on the node groups: released after the load balancer.
     const claims = [...input.otherClaims, ...asClaims(hold.ports), ...groups.held()];
-    const orphans = input.nodeGroups.flatMap((g) =>
+    const seen: PortRuleSeen[] = input.nodeGroups.flatMap((g) =>
       fromGroup(g)
         .filter((r) => !isRangeRule(r, range) && !groups.foreign.has(foreignKey(g.id, r)) && !claimed(claims, r.protocol, r.fromPort, r.toPort))
-        .map((r) => ({ ...r, nodeGroupId: g.id })),
+        .map((r) => ({ groupId: g.id, protocol: r.protocol, fromPort: r.fromPort, toPort: r.toPort })),
     );
-    const seen = orphans.map((r) => ({ ...r, groupId: r.nodeGroupId }));
-    const cleanup = orphans.length > 0 ? [releasePortRulesStep(groups, 'no target group of the cluster claims them', { known: id, seen })] : [];
+    const cleanup = seen.length > 0 ? [releasePortRulesStep(groups, 'no target group of the cluster claims them', { known: id, seen })] : [];
     return { apply, portRules, cleanup, attach: id ?? null, ownAccess: { ...access, ports: [] }, claims: (p) => !inRange(p, range), done };
   } catch (e) {
     done();
