@@ -2,7 +2,8 @@
 // 443 to node ports, 30 instance targets, subnet discovery, a managed frontend security
 // group, backend rules on a node security group tagged for the cluster through the
 // cluster's shared backend security group): create, a no-op ensure (what a resync or a
-// restart costs when nothing changed) and delete.
+// restart costs when nothing changed) and delete; then the same for Services with ip
+// targets on one pod port, whose node rule is shared through the backend group too.
 // Calls are counted on the provider's own SDK clients (every attempt), against moto or
 // LocalStack when AWS_ENDPOINT_URL (or LOCALSTACK_ENDPOINT) is set, else against the
 // stateful nock fake of ELBv2 + EC2 the tests use (test/providers/aws/fake-aws.ts).
@@ -21,8 +22,8 @@
 //     cluster's resources are listed and their tags read, which a running process does
 //     once and then keeps current; a warm process reads its own LB/TG tags, 1 call), the
 //     load balancer name (an untagged LB of that name must not be adopted, when none is
-//     owned), its backend rules (EC2 filters by tag: rules of its own for ports outside
-//     the node port range, or left from before the shared group, to revoke) and the node
+//     owned), its backend rules (EC2 filters by tag: rules of its own left from before
+//     the shared group, or from backendSecurityGroup.enabled: false, to revoke) and the node
 //     groups (whose listing shows whether they let the shared group in already); the
 //     shared backend group, once per process (then lbc, its only creator and deleter,
 //     knows it); each existing
@@ -47,7 +48,7 @@ import type { CallEvent } from '../src/providers/aws/api.js';
 import { awsOptionsSchema } from '../src/providers/aws/options.js';
 import { AwsProvider } from '../src/providers/aws/provider.js';
 import { FakeAws } from '../test/providers/aws/fake-aws.js';
-import { fakeClients, FAST_RATE_LIMITS, nlbSpec } from '../test/providers/aws/support.js';
+import { fakeClients, FAST_RATE_LIMITS, ipNlbSpec, nlbSpec } from '../test/providers/aws/support.js';
 import { canaryRules, gatewaySpec } from '../test/providers/aws/gateway-support.js';
 
 const CLUSTER = `bench-${Math.random().toString(36).slice(2, 8)}`;
@@ -190,6 +191,25 @@ export async function benchAws(): Promise<void> {
     const last = await measure(() => provider.delete(spec(0, nodes).ref));
     // As delete, but no other LB in the inventory (no ELBv2 read): the shared group's node rules (by tag), then revoke them and delete the group.
     row('delete (last: releases the shared group)', last, { reads: 3 + 1, writes: 1 + 2 + 1 + 1 + 1 });
+
+    // ip targets (pods on port 8080, as nlb-target-type ip): the port's rule on the node group comes from the shared
+    // backend group and is shared by every Service on that port, so a Service after the first adds none and a delete
+    // while another still claims the port revokes none (and reads no rule: the inventory's target group tags say so).
+    const ip = (i: number): L4Spec<AwsLbOptions> => ipNlbSpec({ clusterName: CLUSTER, ref: { kind: 'Service', namespace: 'bench', name: `ip-${i}`, uid: `uid-bench-${CLUSTER}-ip-${i}` } });
+    const ipLbWrites = 2 + 2 + 1 + 1; // SG + rules, TG + targets, NLB, listener
+    const ipFirst = await measure(() => provider.ensure(ip(0)));
+    // subnets, own SGs, LB by name, node groups, own backend rules (the shared group: this process deleted it above, so it knows there is none);
+    // writes: the group again and its one rule for the pod port on the node group
+    row('create ip (first on its pod port)', ipFirst, { reads: 1 + 1 + 1 + 1 + 1, writes: ipLbWrites + 1 + 1 });
+    const ipSecond = await measure(() => provider.ensure(ip(1)));
+    row('create ip (second on the port)', ipSecond, { reads: 1 + 1 + 1 + 1 + 1, writes: ipLbWrites });
+    const ipNoop = await measure(() => provider.ensure(ip(1)));
+    // subnets, own SGs, own LB/TG tags, the LB, the TG, its targets and attributes, listeners, own backend rules, node groups
+    row('no-op ensure ip (resync)', ipNoop, { reads: 1 + 1 + 1 + 1 + 1 + 2 + 1 + 1 + 1, writes: 0 });
+    const ipDel = await measure(() => provider.delete(ip(1).ref));
+    // tags of own LB/TG, own backend rules, own SGs, whether another LB has the shared group; delete LB, TG, SG
+    row('delete ip (another still on the port)', ipDel, { reads: 3 + 1, writes: 1 + 1 + 1 });
+    await provider.delete(ip(0).ref);
 
     // ALB Gateway (issue 19): the tests' canary Gateway, one HTTP listener, an HTTPRoute
     // splitting /api 90/10 between two Services and sending the rest to a third: three

@@ -14,11 +14,18 @@
 // from all of them would be stale or need a read of all of them. The node port range is
 // the declared shape: it never changes with a Service, so it is never stale, and a load
 // balancer sends only to the targets lbc registered on it. Ports outside the range (pod
-// ports of ip targets, a health check port given by annotation) keep their per-load-
-// balancer rules from the load balancer's own group (backend-rules.ts).
+// ports of ip targets, a health check port given by annotation) get one rule per node
+// group, protocol and port from this group too, shared by every load balancer that sends
+// to that port and kept while some target group of the cluster claims it
+// (backend-port-claims.ts). Exact ports rather than ALBC's min-max span: a span would open
+// every port between two pods' ports to every load balancer of the cluster.
+//
+// Without this group (backendSecurityGroup.enabled: false) every port keeps a rule per
+// load balancer from the load balancer's own group, as before (backend-rules.ts); with
+// the user's groups and manage-backend-security-group-rules off there are no rules at all.
 //
 // Lifecycle: created when the first load balancer needs it (a node group to allow it on
-// and a node port to reach), found again by its tags after a restart; released when a
+// and a port to reach), found again by its tags after a restart; released when a
 // load balancer is deleted or stops needing it and no other load balancer of the cluster
 // has it attached: its node rules revoked (found by their tags), then the group deleted.
 // aws-load-balancer-controller deletes it when no Ingress holds its finalizer; lbc asks
@@ -26,9 +33,10 @@
 import { createHash } from 'node:crypto';
 import { DescribeSecurityGroupsCommand, type Filter, type IpPermission } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand, type LoadBalancer } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { TAG_CLUSTER } from '../../model/spec.js';
+import { TAG_CLUSTER, TAG_OWNER_UID } from '../../model/spec.js';
 import { ProviderError } from '../types.js';
 import type { AwsApi } from './api.js';
+import { asClaims, claimed, inventoryClaims, type ClaimedPorts } from './backend-port-claims.js';
 import { authorizeTagged, describeSharedRules, revokeStep, type NodeGroup } from './backend-rules.js';
 import type { BackendPort, DesiredBackendAccess } from './desired.js';
 import { hasCode } from './errors.js';
@@ -61,7 +69,19 @@ export function backendSecurityGroupName(clusterName: string): string {
   return `k8s-traffic-${clusterName.replace(/[^A-Za-z0-9]/g, '').slice(0, 232)}-${hash}`;
 }
 
-const inRange = (p: BackendPort, r: BackendSecurityGroupConfig['nodePortRange']): boolean => r.from <= p.port && p.port <= r.to;
+export const inRange = (p: BackendPort, r: BackendSecurityGroupConfig['nodePortRange']): boolean => r.from <= p.port && p.port <= r.to;
+const portKey = (p: { readonly protocol: string; readonly port: number }): string => `${p.protocol}/${p.port}`;
+
+/**
+ * An ensure's hold on the group and on the ports it will need per-port rules for, taken
+ * before it reads the node groups. `inDoubt`: those of its ports whose rules a release of
+ * this process was revoking when the hold was taken, which the node groups may still show.
+ */
+export interface Hold {
+  readonly ports: readonly BackendPort[];
+  readonly inDoubt: ReadonlySet<string>;
+  done(): void;
+}
 
 /**
  * Per provider: the group's ID per VPC once found, created or known absent (lbc is the
@@ -73,7 +93,17 @@ export class BackendSecurityGroups {
   private readonly ids = new Map<string, string | null>();
   /** Every VPC was read (all()): a VPC not in ids has none. */
   private scanned = false;
-  private holds = 0;
+  private readonly holds = new Set<Hold>();
+  /** Per-port revocations under way, by `protocol/port`. */
+  private readonly revoking = new Map<string, Set<Promise<unknown>>>();
+  /** Rules from the group on a node group that are not lbc's (untagged): never released, so not looked for again. */
+  readonly foreign = new Set<string>();
+  /**
+   * Objects whose delete has taken their load balancer down and is releasing their ports:
+   * their target groups' claims no longer count, so that two deletes of load balancers on
+   * one port (a namespace deleted) do not each keep the rule for the other.
+   */
+  readonly going = new Set<string>();
 
   constructor(
     readonly clusterName: string,
@@ -130,18 +160,49 @@ export class BackendSecurityGroups {
     this.scanned = false;
   }
 
-  /** An ensure that will attach the group holds it until it is done; returns the release. */
-  hold(): () => void {
-    this.holds++;
-    let held = true;
-    return () => {
-      if (held) this.holds--;
-      held = false;
+  /** An ensure that may attach the group holds it, and the ports it needs rules for, until it is done. */
+  hold(ports: readonly BackendPort[]): Hold {
+    const hold: Hold = {
+      ports,
+      inDoubt: new Set(ports.map(portKey).filter((k) => this.revoking.has(k))),
+      done: () => this.holds.delete(hold),
     };
+    this.holds.add(hold);
+    return hold;
   }
 
   get busy(): boolean {
-    return this.holds > 0;
+    return this.holds.size > 0;
+  }
+
+  /** The ports the ensures of this process hold. */
+  held(): ClaimedPorts[] {
+    return [...this.holds].flatMap((h) => asClaims(h.ports));
+  }
+
+  /** Runs a revocation of these ports' rules, known to holds taken meanwhile (Hold.inDoubt). */
+  async revokingPorts(ports: readonly { protocol: string; port: number }[], run: () => Promise<void>): Promise<void> {
+    const job = run();
+    const keys = [...new Set(ports.map(portKey))];
+    for (const k of keys) {
+      let s = this.revoking.get(k);
+      if (!s) this.revoking.set(k, (s = new Set()));
+      s.add(job);
+    }
+    try {
+      await job;
+    } finally {
+      for (const k of keys) {
+        const s = this.revoking.get(k);
+        s?.delete(job);
+        if (s?.size === 0) this.revoking.delete(k);
+      }
+    }
+  }
+
+  /** Once the revocations under way have landed: a rule added before would be taken away by them. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.revoking.values()].flatMap((s) => [...s]));
   }
 
   private async lookup(api: AwsApi, vpcId: string | undefined, signal?: AbortSignal): Promise<{ id: string; vpcId: string }[]> {
@@ -166,14 +227,18 @@ export class BackendSecurityGroups {
 }
 
 export interface SharedBackendPlan {
-  /** Before the load balancer: the group when missing, and its rule on every node group that lacks it. */
+  /** Before the target groups: the group when missing, and the node port range rule on every node group that lacks it. */
   readonly apply: Step[];
-  /** After the load balancer has let go of it: released unless another load balancer has it. */
+  /** After the target groups (whose tags claim the ports) and before the load balancer: per-port rules the node groups lack. */
+  readonly portRules: Step[];
+  /** After the load balancer has let go of it: per-port rules no target group claims any more, then the group released unless another load balancer has it. */
   readonly cleanup: Step[];
   /** The group to attach to the load balancer: its ID, null while it is still to be created, undefined for none. */
   readonly attach: string | null | undefined;
-  /** What the per-load-balancer rules still cover: the ports the shared rule does not. */
+  /** What the per-load-balancer rules still cover: nothing while the shared group is used. */
   readonly ownAccess: DesiredBackendAccess | undefined;
+  /** Whether a port's rule comes from the shared group, so that its target group claims it (undefined: none does). */
+  readonly claims: ((p: BackendPort) => boolean) | undefined;
   /** Ends this ensure's hold on the group (see BackendSecurityGroups.hold). */
   readonly done: () => void;
 }
@@ -189,36 +254,129 @@ export interface SharedBackendInput {
   readonly attached: readonly string[] | undefined;
   /** The groups the load balancer has besides the backend group (the user's, or the managed one). */
   readonly frontend: readonly string[];
+  /** Taken (sharedHold) before the node groups were read. */
+  readonly hold: Hold | undefined;
+  /** What the cluster's other objects' target groups claim (the inventory's tags). */
+  readonly otherClaims: readonly ClaimedPorts[];
+  /** What this object's target groups claim today (their tags): when it stops using the group, the rules only they needed go. */
+  readonly ownClaims: readonly ClaimedPorts[];
 }
 
 const noop = (): void => undefined;
 
+/** The hold an ensure takes before reading the node groups, when the shared group may serve it. */
+export function sharedHold(groups: BackendSecurityGroups | undefined, access: DesiredBackendAccess | undefined): Hold | undefined {
+  if (!groups?.config.enabled || !access || access.ports.length === 0) return undefined;
+  return groups.hold(access.ports.filter((p) => !inRange(p, groups.config.nodePortRange)));
+}
+
 export async function planSharedBackend(input: SharedBackendInput): Promise<SharedBackendPlan> {
-  const { groups, access } = input;
+  const { groups, access, hold } = input;
   const range = groups?.config.nodePortRange;
-  const shared = groups?.config.enabled && access && range ? access.ports.filter((p) => inRange(p, range)) : [];
-  if (groups === undefined || range === undefined || access === undefined || shared.length === 0 || input.nodeGroups.length === 0) {
+  if (groups === undefined || range === undefined || access === undefined || hold === undefined || input.nodeGroups.length === 0) {
+    hold?.done();
     // Not (or no longer) used here: pulled from the load balancer if it still has it, then released.
     const extra = (input.attached ?? []).filter((g) => !input.frontend.includes(g));
     const id = groups && extra.length > 0 ? await groups.find(input.api, input.vpcId, input.signal) : undefined;
-    const cleanup = groups && id !== undefined && extra.includes(id) ? [releaseStep(groups, id, 'the load balancer no longer uses it')] : [];
-    return { apply: [], cleanup, attach: undefined, ownAccess: access, done: noop };
+    const cleanup: Step[] = [];
+    // Its target groups' claims are cleared with this ensure; the rules only they needed go.
+    if (groups && input.ownClaims.length > 0) cleanup.push(releasePortRulesStep(groups, 'the load balancer no longer uses the backend group', { ports: input.ownClaims }));
+    if (groups && id !== undefined && extra.includes(id)) cleanup.push(releaseStep(groups, id, 'the load balancer no longer uses it'));
+    return { apply: [], portRules: [], cleanup, attach: undefined, ownAccess: access, claims: undefined, done: noop };
   }
-  const done = groups.hold();
+  const done = hold.done;
   try {
     const id = await groups.find(input.api, input.vpcId, input.signal);
     const apply: Step[] = [];
+    const portRules: Step[] = [];
     if (id === undefined) apply.push(createStep(groups, input.vpcId));
+    const needsRange = access.ports.some((p) => inRange(p, range));
+    const fromGroup = (g: NodeGroup) => g.fromGroups.filter((r) => id !== undefined && r.sourceGroupId === id);
     for (const g of input.nodeGroups) {
-      const missing = PROTOCOLS.filter((p) => id === undefined || !g.fromGroups.some((r) => r.sourceGroupId === id && (r.protocol === '-1' || (r.protocol === p && r.fromPort <= range.from && range.to <= r.toPort))));
+      const mine = fromGroup(g);
+      const missing = needsRange ? PROTOCOLS.filter((p) => !mine.some((r) => r.protocol === '-1' || (r.protocol === p && r.fromPort <= range.from && range.to <= r.toPort))) : [];
       if (missing.length > 0) apply.push(nodeRuleStep(groups, g.id, missing, id));
+      // A rule a revocation of this process may be taking away as we look is missing too.
+      const ports = hold.ports.filter(
+        (p) => hold.inDoubt.has(`${p.protocol}/${p.port}`) || !mine.some((r) => r.protocol === '-1' || (r.protocol === p.protocol && r.fromPort <= p.port && p.port <= r.toPort)),
+      );
+      if (ports.length > 0) portRules.push(portRulesStep(groups, g.id, ports, id));
     }
-    const own = access.ports.filter((p) => !inRange(p, range));
-    return { apply, cleanup: [], attach: id ?? null, ownAccess: { ...access, ports: own }, done };
+    // Per-port rules of the group that nothing claims (this load balancer's old ports, or left by a crash) show on the node groups: released after the load balancer.
+    const claims = [...input.otherClaims, ...asClaims(hold.ports), ...groups.held()];
+    const seen: PortRuleSeen[] = input.nodeGroups.flatMap((g) =>
+      fromGroup(g)
+        .filter((r) => !isRangeRule(r, range) && !groups.foreign.has(foreignKey(g.id, r)) && !claimed(claims, r.protocol, r.fromPort, r.toPort))
+        .map((r) => ({ groupId: g.id, protocol: r.protocol, fromPort: r.fromPort, toPort: r.toPort })),
+    );
+    const cleanup = seen.length > 0 ? [releasePortRulesStep(groups, 'no target group of the cluster claims them', { known: id, seen })] : [];
+    return { apply, portRules, cleanup, attach: id ?? null, ownAccess: { ...access, ports: [] }, claims: (p) => !inRange(p, range), done };
   } catch (e) {
     done();
     throw e;
   }
+}
+
+interface PortRuleSeen {
+  readonly groupId: string;
+  readonly protocol: string;
+  readonly fromPort: number;
+  readonly toPort: number;
+}
+
+const isRangeRule = (r: { protocol: string; fromPort: number; toPort: number }, range: BackendSecurityGroupConfig['nodePortRange']): boolean =>
+  (r.protocol === 'tcp' || r.protocol === 'udp') && r.fromPort === range.from && r.toPort === range.to;
+const foreignKey = (nodeGroupId: string, r: { protocol: string; fromPort: number; toPort: number }): string => `${nodeGroupId}|${r.protocol}/${r.fromPort}-${r.toPort}`;
+
+/**
+ * Revokes the group's per-port rules (tagged as lbc's shared rules, on any node group) that
+ * no target group of the cluster claims, the object `except`'s left out (a delete, its load
+ * balancer gone, before its target groups go; see `going`), and no ensure of this process
+ * holds. Claims are the inventory's
+ * tags, which lbc's own writes keep current. `seen`: the unclaimed rules the node groups
+ * showed; one that is not lbc's (untagged) is remembered and never looked for again.
+ */
+export function releasePortRulesStep(
+  groups: BackendSecurityGroups,
+  why: string,
+  opts: {
+    readonly known?: string | undefined;
+    readonly except?: string;
+    readonly seen?: readonly PortRuleSeen[];
+    /** The ports let go of; when another target group still claims each, there is nothing to look for. */
+    readonly ports?: readonly ClaimedPorts[];
+  } = {},
+): Step {
+  return {
+    change: { op: 'delete', resource: 'BackendSecurityGroupRule', id: opts.known ?? groups.name, detail: `per-port rules from ${groups.name} that no target group claims: ${why}` },
+    run: async (ctx) => {
+      const range = groups.config.nodePortRange;
+      const inventory = await ctx.inventory.all(ctx.signal);
+      // A delete that finished took its target groups (and so its claims) with it.
+      for (const uid of groups.going) if (![...inventory.values()].some((e) => e.tags[TAG_OWNER_UID] === uid)) groups.going.delete(uid);
+      if (opts.except !== undefined) groups.going.add(opts.except);
+      const claims = [...inventoryClaims(inventory, groups.going), ...groups.held()];
+      if (opts.ports?.every((p) => claimed(claims, p.protocol, p.from, p.to))) return;
+      const rules = (await describeSharedRules(ctx.api, groups.clusterName, RESOURCE_SHARED_BACKEND_RULE, ctx.signal)).filter((r) => !isRangeRule(r, range));
+      for (const r of opts.seen ?? []) {
+        if (!rules.some((x) => x.groupId === r.groupId && x.protocol === r.protocol && x.fromPort === r.fromPort && x.toPort === r.toPort)) groups.foreign.add(foreignKey(r.groupId, r));
+      }
+      const loose = rules.filter((r) => !claimed(claims, r.protocol, r.fromPort, r.toPort));
+      if (loose.length === 0) return;
+      await groups.revokingPorts(
+        loose.map((r) => ({ protocol: r.protocol, port: r.fromPort })),
+        async () => {
+          for (const g of [...new Set(loose.map((r) => r.groupId))].sort()) {
+            await revokeStep(
+              g,
+              loose.filter((r) => r.groupId === g).map((r) => r.id),
+              why,
+            ).run(ctx);
+          }
+        },
+      );
+    },
+  };
 }
 
 function createStep(groups: BackendSecurityGroups, vpcId: string): Step {
@@ -271,6 +429,31 @@ function nodeRuleStep(groups: BackendSecurityGroups, nodeGroupId: string, protoc
         FromPort: from,
         ToPort: to,
         UserIdGroupPairs: [{ GroupId: source, Description: 'lbc: load balancers to node ports' }],
+      }));
+      await authorizeTagged(ctx, nodeGroupId, perms, groups.ruleTags());
+    },
+  };
+}
+
+/** One call per node group: a rule per port, from the backend group, tagged as the cluster's (no owner: every load balancer on the port shares it). */
+function portRulesStep(groups: BackendSecurityGroups, nodeGroupId: string, ports: readonly BackendPort[], known: string | undefined): Step {
+  return {
+    change: {
+      op: 'create',
+      resource: 'BackendSecurityGroupRule',
+      id: nodeGroupId,
+      detail: ports.map((p) => `${p.protocol}/${p.port} from ${known ?? groups.name}`).join(', '),
+    },
+    run: async (ctx) => {
+      const source = ctx.backendSecurityGroupId;
+      if (source === undefined) throw new ProviderError('transient', 'the backend security group has no ID yet', { provider: ctx.provider });
+      // A revocation of this process still under way would take the rule away again.
+      await groups.settled();
+      const perms: IpPermission[] = ports.map((p) => ({
+        IpProtocol: p.protocol,
+        FromPort: p.port,
+        ToPort: p.port,
+        UserIdGroupPairs: [{ GroupId: source, Description: 'lbc: load balancers to target ports' }],
       }));
       await authorizeTagged(ctx, nodeGroupId, perms, groups.ruleTags());
     },

@@ -321,20 +321,28 @@ export function managedSecurityGroup(input: SynthesisInput, c: Common, ingress: 
  */
 export function backendAccess(input: SynthesisInput, c: Common, tgs: readonly DesiredTargetGroup[]): DesiredBackendAccess | undefined {
   if (!input.options.manageBackendSecurityGroupRules) return undefined;
-  const ports = new Map<string, BackendPort>();
+  return { ports: sortedPorts(tgs.flatMap(targetGroupBackendPorts)), tags: resourceTags(c.tagCtx, RESOURCE_BACKEND_RULE) };
+}
+
+/** One target group's share of backendAccess: its traffic ports in its protocols, and a health check port that is not the traffic port. */
+export function targetGroupBackendPorts(tg: DesiredTargetGroup): BackendPort[] {
+  const ports: BackendPort[] = [];
   const add = (protocol: 'tcp' | 'udp', port: number): void => {
-    if (port >= 1 && port <= 65535) ports.set(`${protocol}/${port}`, { protocol, port });
+    if (port >= 1 && port <= 65535) ports.push({ protocol, port });
   };
-  for (const tg of tgs) {
-    const protocols: ('tcp' | 'udp')[] = tg.protocol === 'UDP' ? ['udp'] : tg.protocol === 'TCP_UDP' ? ['tcp', 'udp'] : ['tcp'];
-    const trafficPorts = tg.targetType === 'instance' ? [tg.port] : [...new Set(tg.targets.map((t) => t.port))];
-    for (const p of trafficPorts) for (const protocol of protocols) add(protocol, p);
-    // A UDP group is health checked over TCP, on the traffic port unless told otherwise.
-    const hcPorts = tg.healthCheck.port === 'traffic-port' ? (tg.protocol === 'UDP' ? trafficPorts : []) : [Number(tg.healthCheck.port)];
-    for (const p of hcPorts) add('tcp', p);
-  }
-  const sorted = [...ports.values()].sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1));
-  return { ports: sorted, tags: resourceTags(c.tagCtx, RESOURCE_BACKEND_RULE) };
+  const protocols: ('tcp' | 'udp')[] = tg.protocol === 'UDP' ? ['udp'] : tg.protocol === 'TCP_UDP' ? ['tcp', 'udp'] : ['tcp'];
+  const trafficPorts = tg.targetType === 'instance' ? [tg.port] : [...new Set(tg.targets.map((t) => t.port))];
+  for (const p of trafficPorts) for (const protocol of protocols) add(protocol, p);
+  // A UDP group is health checked over TCP, on the traffic port unless told otherwise.
+  const hcPorts = tg.healthCheck.port === 'traffic-port' ? (tg.protocol === 'UDP' ? trafficPorts : []) : [Number(tg.healthCheck.port)];
+  for (const p of hcPorts) add('tcp', p);
+  return sortedPorts(ports);
+}
+
+/** Without duplicates, by port then protocol. */
+export function sortedPorts(ports: readonly BackendPort[]): BackendPort[] {
+  const unique = new Map(ports.map((p) => [`${p.protocol}/${p.port}`, p]));
+  return [...unique.values()].sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1));
 }
 
 /** The load balancer, its managed security group and backend access around what a synthesizer built: the state it returns. */

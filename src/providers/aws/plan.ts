@@ -1,10 +1,11 @@
 // The one diff behind both ensure and plan: read what this object owns (by tags), build
 // what it should own, and order the per-kind steps as AWS needs them:
 //
-//   security group → shared backend group and its node rules → (replaced LB out) →
-//   target groups and their targets → backend rules on the node security group → load
-//   balancer → listeners and rules → old target groups → old backend rules → old
-//   security groups → release of the shared backend group
+//   security group → shared backend group and its node port range rules → (replaced LB
+//   out) → target groups (with their port claims) and their targets → the shared group's
+//   per-port rules → backend rules on the node security group → load balancer →
+//   listeners and rules → old target groups → old backend rules → old security groups →
+//   unclaimed per-port rules → release of the shared backend group
 //
 // plan() returns the steps' Changes; ensure() runs them. Every step is one idempotent
 // piece of work that finds what it needs in the ApplyContext, so a run cut short at any
@@ -31,7 +32,8 @@ import { deleteLoadBalancerStep, describeLoadBalancers, diffLoadBalancer, findBy
 import type { AwsOptions } from './options.js';
 import { deleteSecurityGroupStep, describeOwnedSecurityGroups, diffSecurityGroups, resolveUserSecurityGroups } from './security-group.js';
 import { CLUSTER_TAG_PREFIX, resolveSubnets } from './subnets.js';
-import { planSharedBackend, releaseStep, type BackendSecurityGroups } from './backend-security-group.js';
+import { planSharedBackend, releasePortRulesStep, releaseStep, sharedHold, type BackendSecurityGroups, type SharedBackendPlan } from './backend-security-group.js';
+import { encodeClaim, inventoryClaims, parseClaim, TAG_BACKEND_PORTS } from './backend-port-claims.js';
 import {
   describeNodeGroups,
   describeOwnedBackendRules,
@@ -41,9 +43,10 @@ import {
   revokeAllSteps,
   wantedRules,
   type BackendRulesDiff,
+  type NodeGroup,
   type RuleSource,
 } from './backend-rules.js';
-import type { DesiredBackendAccess } from './desired.js';
+import { targetGroupBackendPorts, type DesiredBackendAccess } from './desired.js';
 import { ownedBy, type Tags } from './tags.js';
 import { describeWebAcl, diffWebAcl } from './web-acl.js';
 import { describeProtection, diffProtection } from './shield-protection.js';
@@ -235,18 +238,39 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
 
   const sg = diffSecurityGroups(groups, desired.securityGroup);
   const access = desired.backendAccess;
-  const nodeGroups = access ? await describeNodeGroups(api, env.clusterName, vpcId, signal) : [];
-  const shared = await planSharedBackend({
-    api,
-    signal,
-    groups: env.backendSecurityGroups,
-    vpcId,
-    access,
-    nodeGroups,
-    attached: current?.securityGroups,
-    frontend: userSecurityGroups.length > 0 ? userSecurityGroups : sg.existingId !== undefined ? [sg.existingId] : [],
-  });
+  // Held before the node groups are read, so that no release of this process revokes a per-port rule this ensure sees and counts on.
+  const hold = sharedHold(env.backendSecurityGroups, access);
+  // An object deleted and made again (an Ingress group keeps its uid) claims its ports again.
+  env.backendSecurityGroups?.going.delete(spec.ref.uid);
+  let nodeGroups: NodeGroup[];
+  let shared: SharedBackendPlan;
   try {
+    nodeGroups = access ? await describeNodeGroups(api, env.clusterName, vpcId, signal) : [];
+    shared = await planSharedBackend({
+      api,
+      signal,
+      groups: env.backendSecurityGroups,
+      vpcId,
+      access,
+      nodeGroups,
+      attached: current?.securityGroups,
+      frontend: userSecurityGroups.length > 0 ? userSecurityGroups : sg.existingId !== undefined ? [sg.existingId] : [],
+      hold,
+      // The inventory is current (forRef above): no call.
+      otherClaims: hold ? inventoryClaims(await env.inventory.all(signal), new Set([spec.ref.uid])) : [],
+      ownClaims: tgs.flatMap((t) => parseClaim(t.tags[TAG_BACKEND_PORTS])),
+    });
+  } catch (e) {
+    hold?.done();
+    throw e;
+  }
+  try {
+  // Each target group claims the ports it needs rules from the shared group for; a claim no longer wanted is emptied (tags are only ever added).
+  const targetGroups = desired.targetGroups.map((t) => {
+    const value = shared.claims ? encodeClaim(targetGroupBackendPorts(t).filter(shared.claims)) : '';
+    const have = tgs.find((a) => a.name === t.name)?.tags[TAG_BACKEND_PORTS];
+    return value === '' && (have ?? '') === '' ? t : { ...t, tags: { ...t.tags, [TAG_BACKEND_PORTS]: value } };
+  });
   const backend = await planBackendRules(env, spec.ref, shared.ownAccess, access, vpcId, userSecurityGroups, sg.existingId, nodeGroups.map((g) => g.id));
   // The OIDC clients' digest is written on an existing load balancer only after its
   // actions, so an ensure cut short between the two sends the new client again.
@@ -257,7 +281,7 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
   const replacing = lb.replace.length > 0;
   let listeners: ActualListener[] = [];
   if (current && !replacing) listeners = await describeListeners(api, current.arn, tgNames, desired.lb.type === 'application', signal);
-  const tg = diffTargetGroups(tgs, desired.targetGroups, desired.warnings);
+  const tg = diffTargetGroups(tgs, targetGroups, desired.warnings);
   const oidcRotated = current !== undefined && !replacing && oidcDigest !== undefined && current.tags[TAG_OIDC_CLIENTS] !== oidcDigest;
   const ls = diffListeners(listeners, desired.listeners, desired.lb.tags, oidcRotated);
   const oidcTag: Step[] =
@@ -295,6 +319,8 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     ...stale.map((l) => deleteLoadBalancerStep(l, 'a second load balancer for the same object (left by an interrupted replacement)')),
     ...tg.apply,
     ...tg.targets,
+    // After the target groups' claims: a rule is never there without one.
+    ...shared.portRules,
     ...backend.diff.apply,
     ...lb.apply,
     // Before the listeners: traffic never reaches a new load balancer without its web ACL.
@@ -310,7 +336,7 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
     ...shared.cleanup,
   ];
   const more = [backend.warning, shield.warning].filter((w): w is string => w !== undefined);
-  const lbDesired = { ...desired, lb: lbWanted };
+  const lbDesired = { ...desired, lb: lbWanted, targetGroups };
   return { steps, desired: more.length > 0 ? { ...lbDesired, warnings: [...desired.warnings, ...more] } : lbDesired, ctx, done: shared.done };
   } catch (e) {
     // Planning failed after the hold was taken: nothing will run.
@@ -397,6 +423,13 @@ export async function planDelete(ref: LbRef, env: PlanEnv): Promise<{ steps: Ste
       ),
     );
   }
+  const shared = env.backendSecurityGroups;
+  // The per-port rules only this object's target groups claim go before the groups (and so their claims) do: a delete cut short in between finds the claims again.
+  const claims = inv.tgs.flatMap((arn) => {
+    const t = tags.get(arn);
+    return t !== undefined && ownedBy(t, env.clusterName, ref) ? parseClaim(t[TAG_BACKEND_PORTS]) : [];
+  });
+  if (shared && claims.length > 0) steps.push(releasePortRulesStep(shared, 'the object is gone', { except: ref.uid, ports: claims }));
   for (const arn of inv.tgs) {
     const t = tags.get(arn);
     if (!t || !ownedBy(t, env.clusterName, ref)) {
@@ -414,7 +447,6 @@ export async function planDelete(ref: LbRef, env: PlanEnv): Promise<{ steps: Ste
   for (const g of await describeOwnedSecurityGroups(env.api, env.clusterName, ref.uid, env.signal)) steps.push(deleteSecurityGroupStep(g, 'the object is gone'));
   // Every delete offers the shared group back, so one cut short (or a crash after the last
   // load balancer went) is finished by the next.
-  const shared = env.backendSecurityGroups;
   if (shared) for (const g of await shared.all(env.api, env.signal)) steps.push(releaseStep(shared, g.id, 'a load balancer of the cluster is gone'));
   return { steps, ctx: newContext(env) };
 }

@@ -345,6 +345,8 @@ export function diffTargetGroups(actual: readonly ActualTargetGroup[], desired: 
         change: { op: 'update', resource: 'TargetGroup', id: tg.key, fields: ['tags'], detail: Object.keys(addTags).sort().join(', ') },
         run: async (ctx) => {
           await ctx.api.elbv2('AddTags', (c, o) => c.send(new AddTagsCommand({ ResourceArns: [have.arn], Tags: toAwsTags(addTags) }), o), { signal: ctx.signal });
+          // The inventory's tags are the cluster's port claims (backend-port-claims.ts): kept current by lbc's own writes.
+          ctx.inventory.note(have.arn, 'tg', { ...have.tags, ...addTags });
         },
       });
     }

@@ -6,16 +6,38 @@
 // cluster's load balancers, per-load-balancer rules only for ports outside the node port range.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AwsOptionsInput } from '../../../src/providers/aws/options.js';
-import type { AwsProviderInit } from '../../../src/providers/aws/provider.js';
+import type { AwsProvider, AwsProviderInit } from '../../../src/providers/aws/provider.js';
 import { backendSecurityGroupName } from '../../../src/providers/aws/backend-security-group.js';
 import { ProviderError } from '../../../src/providers/types.js';
 import type { FakeAws } from './fake-aws.js';
-import { albSpec, CLUSTER, ING_REF, nlbSpec, provider, seededFake, SVC_REF } from './support.js';
+import type { LbRef } from '../../../src/model/ref.js';
+import { albSpec, CLUSTER, ING_REF, ipNlbSpec, nlbSpec, provider, seededFake, SVC_REF } from './support.js';
 
 const S = 'service.beta.kubernetes.io/aws-load-balancer-';
 const NODE_SG = 'sg-0node';
 
 let fake: FakeAws;
+
+type Mw = (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => (args: unknown) => Promise<unknown>;
+
+/** Holds the provider's `command` calls until open(); atGate resolves when the first arrives. */
+function pauseAt(p: AwsProvider, client: 'elbv2Client' | 'ec2Client', command: string): { atGate: Promise<void>; open: () => void } {
+  let open = (): void => undefined;
+  const gate = new Promise<void>((r) => (open = r));
+  let reached = (): void => undefined;
+  const atGate = new Promise<void>((r) => (reached = r));
+  const mw: Mw = (next, context) => async (args) => {
+    if (context.commandName === command) {
+      reached();
+      await gate;
+    }
+    return next(args);
+  };
+  // The stacks' add() is overloaded per step and typed per client: one call each.
+  if (client === 'ec2Client') p.api.ec2Client.middlewareStack.add(mw as never, { step: 'initialize' });
+  else p.api.elbv2Client.middlewareStack.add(mw as never, { step: 'initialize' });
+  return { atGate, open };
+}
 beforeEach(() => {
   fake = seededFake();
 });
@@ -278,20 +300,7 @@ describe('the shared backend security group (the default)', () => {
     await p.ensure(nlbSpec());
     const sg = backendGroup();
     // The ALB's ensure stops right before CreateLoadBalancer (planned, holding the group) while the NLB, its only user so far, is deleted.
-    let open = (): void => undefined;
-    const gate = new Promise<void>((r) => (open = r));
-    let reached = (): void => undefined;
-    const atGate = new Promise<void>((r) => (reached = r));
-    p.api.elbv2Client.middlewareStack.add(
-      ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-        if (context.commandName === 'CreateLoadBalancerCommand') {
-          reached();
-          await gate;
-        }
-        return next(args);
-      }) as never,
-      { step: 'initialize' },
-    );
+    const { atGate, open } = pauseAt(p, 'elbv2Client', 'CreateLoadBalancerCommand');
     const ensuring = p.ensure(albSpec());
     await atGate;
     await p.delete(SVC_REF);
@@ -321,13 +330,14 @@ describe('the shared backend security group (the default)', () => {
     expect(await p.plan(nlbSpec())).toEqual([]);
   });
 
-  it('ports outside the node port range keep a rule of their own, from the load balancer\'s group', async () => {
+  it('a health check port outside the node port range gets a rule from the shared group too, claimed by the target groups that check it', async () => {
     tagNodeGroup();
     const p = provider();
     const spec = nlbSpec({ annotations: { 'service.beta.kubernetes.io/aws-load-balancer-healthcheck-port': '10256' } });
     await p.ensure(spec);
     const sg = backendGroup();
-    expect(nodeRules()).toEqual([`tcp/10256 from ${managedGroup()} [lbc]`, ...range(sg)]);
+    expect(nodeRules()).toEqual([`tcp/10256 from ${sg} [lbc]`, ...range(sg)]);
+    expect([...fake.tgs.keys()].map((arn) => fake.tags.get(arn)?.['lbc.dev/backend-ports'])).toEqual(['tcp/10256', 'tcp/10256']);
     await p.delete(SVC_REF);
     expect(nodeRules()).toEqual([]);
     expect(fake.taggedFor(CLUSTER)).toEqual([]);
@@ -379,5 +389,248 @@ describe('the shared backend security group (the default)', () => {
     await p.ensure(nlbSpec());
     expect(fake.all('CreateSecurityGroup')).toHaveLength(1);
     expect(lbGroups()).toEqual([[managedGroup()]]);
+  });
+});
+
+// aws-load-balancer-controller sources ip targets' rules from its backend group too: its
+// model gives each TargetGroupBinding `From: backendSGIDToken, Port: targetPort` (v3.5
+// pkg/ingress/model_build_target_group.go buildTargetGroupBindingNetworking) and its
+// networking manager aggregates them per node/ENI group over every binding of the cluster
+// (pkg/targetgroupbinding/networking_manager.go reconcileWithIngressPermissionsPerSG).
+describe('ip targets through the shared backend security group: one rule per port, kept while a target group of the cluster claims it', () => {
+  const NAME = backendSecurityGroupName(CLUSTER);
+  const backendGroup = (): string => {
+    const g = [...fake.securityGroups.values()].find((x) => x.name === NAME);
+    if (!g) throw new Error('no backend group');
+    return g.id;
+  };
+  const ref = (name: string): LbRef => ({ kind: 'Service', namespace: 'shop', name, uid: `uid-${name}` });
+  const A = ref('a');
+  const B = ref('b');
+  const C = ref('c');
+  const nodeGroupWrites = (action: string) => fake.all(action).filter((r) => r.params['GroupId'] === NODE_SG);
+  const ruleId = (port: number): string => {
+    const r = fake.securityGroups.get(NODE_SG)?.ingress.find((x) => x.from === port);
+    if (!r) throw new Error(`no rule for ${port}`);
+    return r.ruleId;
+  };
+
+  it('two load balancers on pod port 8080: one rule, from the backend group; the first delete keeps it, the second revokes it; a resync writes nothing', async () => {
+    tagNodeGroup();
+    const p = provider();
+    await p.ensure(ipNlbSpec({ ref: A }));
+    const sg = backendGroup();
+    expect(nodeGroupWrites('AuthorizeSecurityGroupIngress').map((r) => r.params)).toEqual([
+      {
+        GroupId: NODE_SG,
+        'IpPermissions.1.IpProtocol': 'tcp',
+        'IpPermissions.1.FromPort': '8080',
+        'IpPermissions.1.ToPort': '8080',
+        'IpPermissions.1.Groups.1.GroupId': sg,
+        'IpPermissions.1.Groups.1.Description': 'lbc: load balancers to target ports',
+        'TagSpecification.1.ResourceType': 'security-group-rule',
+        'TagSpecification.1.Tag.1.Key': 'elbv2.k8s.aws/cluster',
+        'TagSpecification.1.Tag.1.Value': CLUSTER,
+        'TagSpecification.1.Tag.2.Key': 'lbc.dev/cluster',
+        'TagSpecification.1.Tag.2.Value': CLUSTER,
+        'TagSpecification.1.Tag.3.Key': 'lbc.dev/resource',
+        'TagSpecification.1.Tag.3.Value': 'SharedBackendSecurityGroupRule',
+      },
+    ]);
+    // No node port to reach: no node port range rule either.
+    expect(nodeRules()).toEqual([`tcp/8080 from ${sg} [lbc]`]);
+    expect(fake.last('CreateTargetGroup')?.params).toMatchObject({ TargetType: 'ip', Port: '8080' });
+    expect(Object.values(fake.last('CreateTargetGroup')?.params ?? {})).toContain('lbc.dev/backend-ports');
+    const rule = ruleId(8080);
+
+    fake.resetLog();
+    await p.ensure(ipNlbSpec({ ref: B }));
+    expect(nodeGroupWrites('AuthorizeSecurityGroupIngress')).toEqual([]);
+    expect(nodeRules()).toEqual([`tcp/8080 from ${sg} [lbc]`]);
+    expect([...fake.lbs.values()].every((l) => l.securityGroups.includes(sg))).toBe(true);
+
+    fake.resetLog();
+    await p.ensure(ipNlbSpec({ ref: A }));
+    await p.ensure(ipNlbSpec({ ref: B }));
+    expect(fake.writes()).toEqual([]);
+    expect(await p.plan(ipNlbSpec({ ref: A }))).toEqual([]);
+
+    fake.resetLog();
+    await p.delete(A);
+    expect(nodeGroupWrites('RevokeSecurityGroupIngress')).toEqual([]);
+    expect(ruleId(8080)).toBe(rule);
+    // B's target group still claims 8080 (the inventory says so): nothing to look for beyond A's own rules.
+    expect(fake.all('DescribeSecurityGroupRules').map((r) => r.params['Filter.2.Name'])).toEqual(['tag:lbc.dev/owner-uid']);
+
+    fake.resetLog();
+    await p.delete(B);
+    expect(nodeGroupWrites('RevokeSecurityGroupIngress').map((r) => r.params)).toEqual([{ GroupId: NODE_SG, 'SecurityGroupRuleId.1': rule }]);
+    expect(nodeRules()).toEqual([]);
+    expect(fake.taggedFor(CLUSTER)).toEqual([]);
+  });
+
+  it('the last user of a port goes while another load balancer keeps the group: exactly that rule is revoked, by a new process too', async () => {
+    tagNodeGroup();
+    const p = provider();
+    await p.ensure(ipNlbSpec({ ref: A }));
+    await p.ensure(ipNlbSpec({ ref: B }));
+    await p.ensure(ipNlbSpec({ ref: C, podPort: 9090 }));
+    const sg = backendGroup();
+    expect(nodeRules()).toEqual([`tcp/8080 from ${sg} [lbc]`, `tcp/9090 from ${sg} [lbc]`]);
+    // A restart in between: the claims are read back from the target groups' tags.
+    await provider().delete(A);
+    expect(nodeRules()).toEqual([`tcp/8080 from ${sg} [lbc]`, `tcp/9090 from ${sg} [lbc]`]);
+    const rule = ruleId(8080);
+    fake.resetLog();
+    await provider().delete(B);
+    expect(nodeGroupWrites('RevokeSecurityGroupIngress').map((r) => r.params)).toEqual([{ GroupId: NODE_SG, 'SecurityGroupRuleId.1': rule }]);
+    expect(nodeRules()).toEqual([`tcp/9090 from ${sg} [lbc]`]);
+    expect(fake.securityGroups.has(sg)).toBe(true);
+  });
+
+  it('a pod port change: the new port\'s rule before the switch, the old one revoked once nothing claims it', async () => {
+    tagNodeGroup();
+    const p = provider();
+    await p.ensure(ipNlbSpec({ ref: A }));
+    const sg = backendGroup();
+    const old = ruleId(8080);
+    fake.resetLog();
+    await p.ensure(ipNlbSpec({ ref: A, podPort: 9090 }));
+    const writes = fake.writes().map((w) => w.action);
+    expect(writes.indexOf('AuthorizeSecurityGroupIngress')).toBeGreaterThan(writes.indexOf('CreateTargetGroup'));
+    expect(writes.indexOf('AuthorizeSecurityGroupIngress')).toBeLessThan(writes.indexOf('ModifyListener'));
+    expect(writes.at(-1)).toBe('RevokeSecurityGroupIngress');
+    expect(nodeGroupWrites('RevokeSecurityGroupIngress').map((r) => r.params)).toEqual([{ GroupId: NODE_SG, 'SecurityGroupRuleId.1': old }]);
+    expect(nodeRules()).toEqual([`tcp/9090 from ${sg} [lbc]`]);
+    expect(await p.plan(ipNlbSpec({ ref: A, podPort: 9090 }))).toEqual([]);
+  });
+
+  it('a cluster with per-load-balancer rules for pod ports converges: one shared rule, the target groups claim it, the old rules revoked', async () => {
+    tagNodeGroup();
+    await perLb().ensure(ipNlbSpec({ ref: A }));
+    await perLb().ensure(ipNlbSpec({ ref: B }));
+    const frontends = [...fake.securityGroups.values()].filter((g) => g.tags['lbc.dev/resource'] === 'ManagedLBSecurityGroup').map((g) => g.id);
+    expect(nodeRules()).toEqual(frontends.map((f) => `tcp/8080 from ${f} [lbc]`).sort());
+    fake.resetLog();
+    const p = provider();
+    await p.ensure(ipNlbSpec({ ref: A }));
+    expect(fake.writes().map((w) => w.action)).toEqual(['CreateSecurityGroup', 'AddTags', 'AuthorizeSecurityGroupIngress', 'SetSecurityGroups', 'RevokeSecurityGroupIngress']);
+    await p.ensure(ipNlbSpec({ ref: B }));
+    const sg = backendGroup();
+    expect(nodeRules()).toEqual([`tcp/8080 from ${sg} [lbc]`]);
+    fake.resetLog();
+    await p.ensure(ipNlbSpec({ ref: A }));
+    await p.ensure(ipNlbSpec({ ref: B }));
+    expect(fake.writes()).toEqual([]);
+  });
+
+  it('backendSecurityGroup.enabled: false keeps one rule per load balancer, from its own group', async () => {
+    tagNodeGroup();
+    await perLb().ensure(ipNlbSpec({ ref: A }));
+    await perLb().ensure(ipNlbSpec({ ref: B }));
+    const frontends = [...fake.securityGroups.values()].filter((g) => g.tags['lbc.dev/cluster'] === CLUSTER).map((g) => g.id);
+    expect(frontends).toHaveLength(2);
+    expect(nodeRules()).toEqual(frontends.map((f) => `tcp/8080 from ${f} [lbc]`).sort());
+    expect([...fake.tgs.keys()].map((arn) => fake.tags.get(arn)?.['lbc.dev/backend-ports'])).toEqual([undefined, undefined]);
+  });
+
+  it('switched off for one load balancer: its claims are emptied and the rule only it needed goes', async () => {
+    tagNodeGroup();
+    const p = provider();
+    await p.ensure(ipNlbSpec({ ref: A }));
+    await p.ensure(ipNlbSpec({ ref: C, podPort: 9090 }));
+    const sg = backendGroup();
+    const off = ipNlbSpec({ ref: A, annotations: { [`${S}manage-backend-security-group-rules`]: 'false' } });
+    await p.ensure(off);
+    expect([...fake.tgs.keys()].map((arn) => fake.tags.get(arn)?.['lbc.dev/backend-ports']).sort()).toEqual(['', 'tcp/9090']);
+    expect(nodeRules()).toEqual([`tcp/9090 from ${sg} [lbc]`]);
+    fake.resetLog();
+    await p.ensure(off);
+    expect(fake.writes()).toEqual([]);
+  });
+
+  it('not revoked from under an ensure of the same process that found the rule there and counts on it', async () => {
+    tagNodeGroup();
+    const p = provider();
+    await p.ensure(ipNlbSpec({ ref: A }));
+    const sg = backendGroup();
+    // B's ensure has planned (the rule is there: nothing to add) and stops before its target group, which would claim the port.
+    const { atGate, open } = pauseAt(p, 'elbv2Client', 'CreateTargetGroupCommand');
+    const ensuring = p.ensure(ipNlbSpec({ ref: B }));
+    await atGate;
+    await p.delete(A);
+    expect(nodeRules()).toEqual([`tcp/8080 from ${sg} [lbc]`]);
+    open();
+    await ensuring;
+    expect(nodeRules()).toEqual([`tcp/8080 from ${sg} [lbc]`]);
+    await p.delete(B);
+    expect(nodeRules()).toEqual([]);
+    expect(fake.taggedFor(CLUSTER)).toEqual([]);
+  });
+
+  it('an ensure that starts while its port\'s rule is being revoked adds it back once the revocation has landed', async () => {
+    tagNodeGroup();
+    const p = provider();
+    await p.ensure(ipNlbSpec({ ref: A }));
+    const sg = backendGroup();
+    // A's delete stops inside its revocation of the 8080 rule (the last claim went with A) while B, on 8080 too, is ensured.
+    const { atGate, open } = pauseAt(p, 'ec2Client', 'RevokeSecurityGroupIngressCommand');
+    const deleting = p.delete(A);
+    await atGate;
+    const ensuring = p.ensure(ipNlbSpec({ ref: B }));
+    // B's plan still sees the rule; it must not take it for granted.
+    await new Promise((r) => setTimeout(r, 300));
+    open();
+    await deleting;
+    await ensuring;
+    expect(nodeRules()).toEqual([`tcp/8080 from ${sg} [lbc]`]);
+  });
+
+  it('two load balancers on one port deleted at once (a namespace goes): neither keeps the rule for the other', async () => {
+    tagNodeGroup();
+    const p = provider();
+    await p.ensure(ipNlbSpec({ ref: A }));
+    await p.ensure(ipNlbSpec({ ref: B }));
+    // C keeps the backend group, so its release cannot hide a rule left behind.
+    await p.ensure(ipNlbSpec({ ref: C, podPort: 9090 }));
+    const sg = backendGroup();
+    // Both deletes release their ports before either has deleted its target groups.
+    let arrived = 0;
+    let both = (): void => undefined;
+    const bothThere = new Promise<void>((r) => (both = r));
+    const mw: Mw = (next, context) => async (args) => {
+      if (context.commandName === 'DeleteTargetGroupCommand') {
+        if (++arrived === 2) both();
+        await bothThere;
+      }
+      return next(args);
+    };
+    p.api.elbv2Client.middlewareStack.add(mw as never, { step: 'initialize' });
+    await Promise.all([p.delete(A), p.delete(B)]);
+    expect(nodeRules()).toEqual([`tcp/9090 from ${sg} [lbc]`]);
+    // Made again under the same uid, A claims its port again.
+    await p.ensure(ipNlbSpec({ ref: A }));
+    await p.delete(C);
+    expect(nodeRules()).toEqual([`tcp/8080 from ${sg} [lbc]`]);
+  });
+
+  it('a rule no target group claims (left by a crash) is revoked by the next ensure that sees it; someone else\'s rule from the group is left alone and not looked for again', async () => {
+    tagNodeGroup();
+    const p = provider();
+    await p.ensure(ipNlbSpec({ ref: A }));
+    const sg = backendGroup();
+    const g = fake.securityGroups.get(NODE_SG);
+    if (!g) throw new Error('no node group');
+    const tags = { ...g.ingress[0]?.tags };
+    g.ingress.push({ protocol: 'tcp', from: 7000, to: 7000, cidr: '', source: sg, ruleId: 'sgr-0left', tags });
+    g.ingress.push({ protocol: 'tcp', from: 7001, to: 7001, cidr: '', source: sg, ruleId: 'sgr-0user', tags: {} });
+    fake.resetLog();
+    await p.ensure(ipNlbSpec({ ref: A }));
+    expect(nodeGroupWrites('RevokeSecurityGroupIngress').map((r) => r.params)).toEqual([{ GroupId: NODE_SG, 'SecurityGroupRuleId.1': 'sgr-0left' }]);
+    expect(nodeRules()).toEqual([`tcp/7001 from ${sg}`, `tcp/8080 from ${sg} [lbc]`]);
+    fake.resetLog();
+    await p.ensure(ipNlbSpec({ ref: A }));
+    expect(fake.writes()).toEqual([]);
+    expect(fake.all('DescribeSecurityGroupRules')).toHaveLength(1);
   });
 });

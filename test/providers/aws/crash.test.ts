@@ -6,13 +6,17 @@
 // With a tagged node group the cluster's shared backend security group is part of every
 // flow (created, ruled on the node group, attached; released by the delete), and a
 // cluster still on per-load-balancer rules is migrated to it with the same guarantee.
+// With ip targets the pod port's rule is shared by the load balancers on that port:
+// crashes while a second one is added or the first one deleted never take it from the
+// one still using it, and never leave it behind once neither does.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LoadBalancerSpec } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
 import type { AwsOptionsInput } from '../../../src/providers/aws/options.js';
 import type { FakeAws } from './fake-aws.js';
 import { backend, gatewaySpec, l4Rule, nlbGatewaySpec } from './gateway-support.js';
-import { albSpec, CLUSTER, nlbSpec, provider as newProvider, seededFake, seedNetwork } from './support.js';
+import type { LbRef } from '../../../src/model/ref.js';
+import { albSpec, CLUSTER, ipNlbSpec, nlbSpec, provider as newProvider, seededFake, seedNetwork } from './support.js';
 
 let fake: FakeAws;
 beforeEach(() => {
@@ -81,7 +85,7 @@ async function checkConverges(spec: LoadBalancerSpec<AwsLbOptions>, want: Return
   const status = await p.ensure(spec);
   expect(status.ingress[0]?.hostname).toBeTruthy();
   expect(shape()).toEqual(want);
-  if (seed === seedWithNodeGroup && options !== PER_LB) expect(sharedRules()).toBe(true);
+  if (seed === seedWithNodeGroup && options !== PER_LB) expect(sharedRules(), 'node rules from the backend group').toEqual(nodeRuleShape);
   expect(await p.plan(spec)).toEqual([]);
   await provider().delete(spec.ref);
   expect(fake.taggedFor(CLUSTER)).toEqual([]);
@@ -108,11 +112,11 @@ const albWithActions = (): LoadBalancerSpec<AwsLbOptions> => ({
   actionTargetSets: { split: { 'web:80': 'shop/web:80', 'api:8080': 'shop/api:8080' } },
 });
 
-/** The node group's rules, all naming the shared backend group. */
-const sharedRules = (): boolean => {
+/** The node group's rules as `proto/ports`, each naming the shared backend group (else 'not from the backend group'). */
+const sharedRules = (): string[] => {
   const backend = [...fake.securityGroups.values()].find((g) => g.tags['lbc.dev/resource'] === 'BackendSecurityGroup');
   const rules = fake.securityGroups.get(NODE_SG)?.ingress ?? [];
-  return backend !== undefined && rules.length > 0 && rules.every((r) => r.source === backend.id && r.from === 30000 && r.to === 32767);
+  return rules.map((r) => (backend !== undefined && r.source === backend.id ? `${r.protocol}/${r.from}${r.to !== r.from ? `-${r.to}` : ''}` : 'not from the backend group')).sort();
 };
 
 /** An NLB Gateway: a TCPRoute split 90/10 on 5432, a TCPRoute and a UDPRoute to one Service port on 53 (TCP_UDP). */
@@ -125,28 +129,35 @@ const nlbGateway = (): LoadBalancerSpec<AwsLbOptions> =>
     ],
   });
 
-const flows: [string, () => LoadBalancerSpec<AwsLbOptions>, (f: FakeAws) => void, Partial<AwsOptionsInput>][] = [
-  ['NLB Service', () => nlbSpec(), seedNetwork, {}],
-  ['ALB Ingress group', () => albSpec(), seedNetwork, {}],
-  ['NLB Service with the shared backend group on a tagged node group', () => nlbSpec(), seedWithNodeGroup, {}],
-  ['ALB Ingress group with a weighted action, conditions and the shared backend group', albWithActions, seedWithNodeGroup, {}],
-  ['ALB Gateway with an HTTPRoute canary (weighted forward) and the shared backend group', () => gatewaySpec(), seedWithNodeGroup, {}],
-  ['NLB Gateway with a weighted TCPRoute, a TCP_UDP port and the shared backend group', nlbGateway, seedWithNodeGroup, {}],
-  ['NLB Service with per-load-balancer backend rules on a tagged node group', () => nlbSpec(), seedWithNodeGroup, PER_LB],
+/** The shared group's node rules for instance targets: its TCP and UDP node port range. */
+const RANGE = ['tcp/30000-32767', 'udp/30000-32767'];
+/** What the flow's node rules should be with the shared group. */
+let nodeRuleShape: string[] = RANGE;
+
+const flows: [string, () => LoadBalancerSpec<AwsLbOptions>, (f: FakeAws) => void, Partial<AwsOptionsInput>, string[]][] = [
+  ['NLB Service', () => nlbSpec(), seedNetwork, {}, []],
+  ['ALB Ingress group', () => albSpec(), seedNetwork, {}, []],
+  ['NLB Service with the shared backend group on a tagged node group', () => nlbSpec(), seedWithNodeGroup, {}, RANGE],
+  ['ALB Ingress group with a weighted action, conditions and the shared backend group', albWithActions, seedWithNodeGroup, {}, RANGE],
+  ['ALB Gateway with an HTTPRoute canary (weighted forward) and the shared backend group', () => gatewaySpec(), seedWithNodeGroup, {}, RANGE],
+  ['NLB Gateway with a weighted TCPRoute, a TCP_UDP port and the shared backend group', nlbGateway, seedWithNodeGroup, {}, RANGE],
+  ['NLB Service with per-load-balancer backend rules on a tagged node group', () => nlbSpec(), seedWithNodeGroup, PER_LB, ['tcp/30080', 'tcp/30443']],
+  ['NLB Service with ip targets and the shared backend group (a rule for the pod port)', () => ipNlbSpec(), seedWithNodeGroup, {}, ['tcp/8080']],
 ];
 
-describe.each(flows)('%s create, interrupted', (_name, make, seeding, flowOptions) => {
+describe.each(flows)('%s create, interrupted', (_name, make, seeding, flowOptions, rules) => {
   beforeEach(() => {
     seed = seeding;
     options = flowOptions;
+    nodeRuleShape = rules;
     freshFake();
   });
 
   it('stopped after every mutating call k: the next reconcile converges to one set, delete leaves nothing', async () => {
     const ref = await reference(make());
     expect(ref.writes).toBeGreaterThan(5);
-    // With a tagged node group: the shared group's TCP and UDP node port range, or (per load balancer) the two node ports.
-    expect(ref.shape.backendRules).toBe(seeding === seedWithNodeGroup ? 2 : 0);
+    // With a tagged node group: the shared group's TCP and UDP node port range (or the pod port), or (per load balancer) the two node ports.
+    expect(ref.shape.backendRules).toBe(rules.length);
     expect(ref.shape.sgs).toBe(seeding === seedWithNodeGroup && flowOptions !== PER_LB ? 2 : 1);
     if (make === albWithActions) expect(ref.shape.rules).toBe(3);
     for (let k = 0; k < ref.writes; k++) {
@@ -196,6 +207,7 @@ describe('a cluster on per-load-balancer rules migrated to the shared backend gr
   beforeEach(() => {
     seed = seedWithNodeGroup;
     options = {};
+    nodeRuleShape = RANGE;
   });
 
   it('stopped after every mutating call k of the migration: the next reconcile converges, no per-load-balancer rule left; delete leaves nothing', async () => {
@@ -215,11 +227,118 @@ describe('a cluster on per-load-balancer rules migrated to the shared backend gr
       const p = provider();
       await p.ensure(nlbSpec());
       expect(shape(), `crash after write ${k}`).toEqual(want);
-      expect(sharedRules(), `crash after write ${k}`).toBe(true);
+      expect(sharedRules(), `crash after write ${k}`).toEqual(RANGE);
       expect(await p.plan(nlbSpec())).toEqual([]);
       await provider().delete(nlbSpec().ref);
       expect(fake.taggedFor(CLUSTER)).toEqual([]);
       expect(fake.securityGroups.get(NODE_SG)?.ingress ?? []).toEqual([]);
     }
+  });
+});
+
+describe('two load balancers with ip targets on one pod port (one shared rule), interrupted', () => {
+  const A: LbRef = { kind: 'Service', namespace: 'shop', name: 'a', uid: 'uid-a' };
+  const B: LbRef = { kind: 'Service', namespace: 'shop', name: 'b', uid: 'uid-b' };
+  const C: LbRef = { kind: 'Service', namespace: 'shop', name: 'c', uid: 'uid-c' };
+  beforeEach(() => {
+    seed = seedWithNodeGroup;
+    options = {};
+  });
+
+  /** The writes of a clean run of `op` after `setup`. */
+  async function writesOf(setup: () => Promise<void>, op: () => Promise<unknown>): Promise<number> {
+    freshFake();
+    await setup();
+    fake.resetLog();
+    await op();
+    return fake.writes().length;
+  }
+
+  /** For every write k of `op`: a new account, `setup`, `op` stopped after write k, then `after(k)`; returns how many writes `op` makes. */
+  async function crashEach(setup: () => Promise<void>, op: () => Promise<unknown>, after: (k: number) => Promise<void>): Promise<number> {
+    const writes = await writesOf(setup, op);
+    for (let k = 0; k < writes; k++) {
+      freshFake();
+      await setup();
+      fake.crashAfterWrites(k);
+      await expect(op(), `crash after write ${k}`).rejects.toThrow();
+      fake.clearFaults();
+      await after(k);
+    }
+    return writes;
+  }
+
+  const both = async (): Promise<void> => {
+    await provider().ensure(ipNlbSpec({ ref: A }));
+    await provider().ensure(ipNlbSpec({ ref: B }));
+  };
+
+  it('the second added, stopped after every call k: the rule is there for both in the end, one of it; both deleted leave nothing', async () => {
+    const setup = async (): Promise<void> => void (await provider().ensure(ipNlbSpec({ ref: A })));
+    const writes = await crashEach(setup, () => provider().ensure(ipNlbSpec({ ref: B })), async (k) => {
+      // Meanwhile A is resynced by another process: whatever B left half-done, A's rule stays.
+      await provider().ensure(ipNlbSpec({ ref: A }));
+      expect(sharedRules(), `crash after write ${k}`).toEqual(['tcp/8080']);
+      const p = provider();
+      await p.ensure(ipNlbSpec({ ref: B }));
+      expect(sharedRules(), `crash after write ${k}`).toEqual(['tcp/8080']);
+      expect(await p.plan(ipNlbSpec({ ref: A }))).toEqual([]);
+      expect(await p.plan(ipNlbSpec({ ref: B }))).toEqual([]);
+      await provider().delete(A);
+      expect(sharedRules(), `crash after write ${k}`).toEqual(['tcp/8080']);
+      await provider().delete(B);
+      expect(fake.taggedFor(CLUSTER)).toEqual([]);
+      expect(sharedRules()).toEqual([]);
+    });
+    expect(writes).toBeGreaterThan(3);
+  });
+
+  it('one deleted, stopped after every call k: the other keeps the rule, and its resync writes nothing', async () => {
+    const writes = await crashEach(both, () => provider().delete(A), async (k) => {
+      expect(sharedRules(), `crash after write ${k}`).toEqual(['tcp/8080']);
+      await provider().delete(A);
+      expect(sharedRules(), `crash after write ${k}`).toEqual(['tcp/8080']);
+      fake.resetLog();
+      await provider().ensure(ipNlbSpec({ ref: B }));
+      expect(fake.writes(), `crash after write ${k}`).toEqual([]);
+    });
+    expect(writes).toBeGreaterThan(2);
+  });
+
+  it('the last on the port deleted, stopped after every call k: the next delete revokes the rule, while a third load balancer keeps the group', async () => {
+    // C (on 9090) keeps the backend group: no release of the whole group to hide a rule left behind.
+    const withC = async (): Promise<void> => {
+      await both();
+      await provider().ensure(ipNlbSpec({ ref: C, podPort: 9090 }));
+      await provider().delete(A);
+    };
+    const writes = await crashEach(withC, () => provider().delete(B), async (k) => {
+      await provider().delete(B);
+      expect(sharedRules(), `crash after write ${k}`).toEqual(['tcp/9090']);
+      await provider().delete(C);
+      expect(fake.taggedFor(CLUSTER), `crash after write ${k}`).toEqual([]);
+      expect(sharedRules(), `crash after write ${k}`).toEqual([]);
+    });
+    expect(writes).toBeGreaterThan(2);
+  });
+
+  it('per-load-balancer pod port rules migrated, stopped after every call k: one shared rule in the end, none of the old', async () => {
+    const setup = async (): Promise<void> => {
+      await newProvider(PER_LB).ensure(ipNlbSpec({ ref: A }));
+      await newProvider(PER_LB).ensure(ipNlbSpec({ ref: B }));
+    };
+    const writes = await crashEach(setup, () => provider().ensure(ipNlbSpec({ ref: A })), async (k) => {
+      const p = provider();
+      await p.ensure(ipNlbSpec({ ref: A }));
+      await p.ensure(ipNlbSpec({ ref: B }));
+      expect(sharedRules(), `crash after write ${k}`).toEqual(['tcp/8080']);
+      expect(await p.plan(ipNlbSpec({ ref: A }))).toEqual([]);
+      await p.delete(A);
+      await p.delete(B);
+      expect(fake.taggedFor(CLUSTER)).toEqual([]);
+      expect(sharedRules()).toEqual([]);
+    });
+    // The backend group, A's target group claiming 8080, its rule, the group attached, A's old rule revoked.
+    expect(writes).toBe(5);
   });
 });

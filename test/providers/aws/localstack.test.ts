@@ -42,7 +42,7 @@ import { awsOptionsSchema } from '../../../src/providers/aws/options.js';
 import { backendSecurityGroupName } from '../../../src/providers/aws/backend-security-group.js';
 import { AwsProvider } from '../../../src/providers/aws/provider.js';
 import { backend, canaryRules, gatewaySpec, httpRule, l4Rule, nlbGatewaySpec, prefix, tlsListener } from './gateway-support.js';
-import { ALB_CREATE_WRITES, albSpec, NLB_CREATE_WRITES, nlbSpec, nodes, serviceOptions } from './support.js';
+import { ALB_CREATE_WRITES, albSpec, ipNlbSpec, NLB_CREATE_WRITES, nlbSpec, nodes, serviceOptions } from './support.js';
 
 const ICP_CRD = new URL('../../../../shared/crds/aws-load-balancer-controller-v3.5.0/elbv2.k8s.aws_ingressclassparams.yaml', import.meta.url).pathname;
 const ICP = { group: 'elbv2.k8s.aws', version: 'v1beta1', plural: 'ingressclassparams' } as const;
@@ -159,6 +159,28 @@ describe.skipIf(!endpoint)(
       const sgs = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:lbc.dev/cluster', Values: [cluster] }] }));
       out.push(...(sgs.SecurityGroups ?? []).map((g) => g.GroupId ?? ''));
       return out.sort();
+    }
+
+    /** A node security group tagged for the cluster, as EKS tags its cluster group. */
+    async function nodeSecurityGroup(name: string): Promise<string> {
+      const made = await ec2.send(
+        new CreateSecurityGroupCommand({
+          GroupName: name,
+          Description: 'nodes',
+          VpcId: vpcId,
+          TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: `kubernetes.io/cluster/${CLUSTER}`, Value: 'owned' }] }],
+        }),
+      );
+      return made.GroupId ?? '';
+    }
+
+    /** A group's ingress rules as `proto/from-to from source [lbc]`. */
+    async function ingressRules(groupId: string): Promise<string[]> {
+      const r = await ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [groupId] }] }));
+      return (r.SecurityGroupRules ?? [])
+        .filter((x) => !x.IsEgress)
+        .map((x) => `${x.IpProtocol}/${x.FromPort}-${x.ToPort} from ${x.ReferencedGroupInfo?.GroupId ?? '?'}${x.Tags?.some((t) => t.Key === 'lbc.dev/cluster' && t.Value === CLUSTER) ? ' [lbc]' : ''}`)
+        .sort();
     }
 
     const service = (opts: Parameters<typeof nlbSpec>[0] = {}) => nlbSpec({ clusterName: CLUSTER, targets: nodes(...instances), ...opts });
@@ -534,22 +556,8 @@ describe.skipIf(!endpoint)(
     });
 
     it('the shared backend security group: per-load-balancer rules migrated, one rule per protocol for two NLBs, released with the last', async () => {
-      const made = await ec2.send(
-        new CreateSecurityGroupCommand({
-          GroupName: `${CLUSTER}-nodes`,
-          Description: 'nodes',
-          VpcId: vpcId,
-          TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: `kubernetes.io/cluster/${CLUSTER}`, Value: 'owned' }] }],
-        }),
-      );
-      const nodeSg = made.GroupId ?? '';
-      const rules = async (): Promise<string[]> => {
-        const r = await ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [nodeSg] }] }));
-        return (r.SecurityGroupRules ?? [])
-          .filter((x) => !x.IsEgress)
-          .map((x) => `${x.IpProtocol}/${x.FromPort}-${x.ToPort} from ${x.ReferencedGroupInfo?.GroupId ?? '?'}${x.Tags?.some((t) => t.Key === 'lbc.dev/cluster' && t.Value === CLUSTER) ? ' [lbc]' : ''}`)
-          .sort();
-      };
+      const nodeSg = await nodeSecurityGroup(`${CLUSTER}-nodes`);
+      const rules = () => ingressRules(nodeSg);
       const lbGroups = async (): Promise<string[][]> => {
         const lbs = (await elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? [];
         const mine = new Set((await tagged()).filter((a) => a.includes(':loadbalancer/')));
@@ -601,6 +609,41 @@ describe.skipIf(!endpoint)(
         // A fresh process deletes the first: the second still has the group.
         await newProvider().delete(a);
         expect(await rules()).toEqual(shared);
+        await newProvider().delete(b);
+        expect(await rules()).toEqual([]);
+        expect(await tagged()).toEqual([]);
+      } finally {
+        await newProvider().delete(a).catch(() => undefined);
+        await newProvider().delete(b).catch(() => undefined);
+        await ec2.send(new DeleteSecurityGroupCommand({ GroupId: nodeSg })).catch(() => undefined);
+      }
+    });
+
+    it('ip targets: one rule per pod port from the shared backend group for two NLBs, kept while one is left, revoked with the last', async () => {
+      const nodeSg = await nodeSecurityGroup(`${CLUSTER}-nodes-ip`);
+      const rules = () => ingressRules(nodeSg);
+      const a: LbRef = { kind: 'Service', namespace: 'shop', name: 'ip-a', uid: `uid-${CLUSTER}-ip-a` };
+      const b: LbRef = { kind: 'Service', namespace: 'shop', name: 'ip-b', uid: `uid-${CLUSTER}-ip-b` };
+      const spec = (ref: LbRef) => ipNlbSpec({ ref, clusterName: CLUSTER, podIps: ['10.42.0.21', '10.42.0.22'] });
+      try {
+        const p = newProvider();
+        const count = countCalls(p);
+        await p.ensure(spec(a));
+        const found = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [backendSecurityGroupName(CLUSTER)] }] }));
+        const sg = found.SecurityGroups?.[0]?.GroupId ?? '';
+        expect(await rules()).toEqual([`tcp/8080-8080 from ${sg} [lbc]`]);
+        count.reset();
+        await p.ensure(spec(b));
+        // Its own frontend group and rule; no rule on the node group.
+        expect(count.writes()).toEqual(['CreateSecurityGroup', 'AuthorizeSecurityGroupIngress', 'CreateTargetGroup', 'RegisterTargets', 'CreateLoadBalancer', 'CreateListener']);
+        expect(await rules()).toEqual([`tcp/8080-8080 from ${sg} [lbc]`]);
+        count.reset();
+        await p.ensure(spec(a));
+        await p.ensure(spec(b));
+        expect(count.writes()).toEqual([]);
+        // A fresh process deletes the first: the second's target group still claims the port.
+        await newProvider().delete(a);
+        expect(await rules()).toEqual([`tcp/8080-8080 from ${sg} [lbc]`]);
         await newProvider().delete(b);
         expect(await rules()).toEqual([]);
         expect(await tagged()).toEqual([]);

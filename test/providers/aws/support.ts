@@ -80,6 +80,30 @@ export function nlbSpec(
   };
 }
 
+/** nlbSpec with its targets pods (target-type ip) on `podPort`, two per port: what the Service builder makes for nlb-target-type ip. */
+export function ipNlbSpec(opts: { ref?: LbRef; podPort?: number; annotations?: Record<string, string>; clusterName?: string; podIps?: readonly string[] } = {}): L4Spec<AwsLbOptions> {
+  const podPort = opts.podPort ?? 8080;
+  const base = nlbSpec({
+    ...(opts.ref ? { ref: opts.ref } : {}),
+    ...(opts.clusterName !== undefined ? { clusterName: opts.clusterName } : {}),
+    ports: [{ port: 80, nodePort: 30080 }],
+    annotations: { 'service.beta.kubernetes.io/aws-load-balancer-nlb-target-type': 'ip', ...opts.annotations },
+  });
+  return {
+    ...base,
+    targetSets: base.targetSets.map((t) => ({
+      name: t.name,
+      protocol: t.protocol,
+      healthCheck: t.healthCheck,
+      healthCheckDefaulted: ALL_DEFAULTED,
+      backend: t.backend,
+      type: 'ip' as const,
+      port: podPort,
+      targets: (opts.podIps ?? ['10.0.1.10', '10.0.1.11']).map((ip) => ({ ip, port: podPort })),
+    })),
+  };
+}
+
 export const ING_REF: LbRef = { kind: 'Ingress', namespace: '', name: 'shop', uid: 'ingress-group:shop' };
 
 export function albSpec(
