@@ -425,7 +425,9 @@ export class Controller {
       return;
     }
     const watch = this.makeInformer;
-    const wanted = this.opts.providers.all.flatMap((p) => (p.capabilities.layers.includes('Gateway') ? (p.capabilities.gatewayParameters ?? []) : []));
+    const gatewayProviders = this.opts.providers.all.filter((p) => p.capabilities.layers.includes('Gateway'));
+    const backendParameterKinds = gatewayProviders.flatMap((p) => p.capabilities.gatewayBackendParameters ?? []);
+    const wanted = gatewayProviders.flatMap((p) => [...(p.capabilities.gatewayParameters ?? []), ...(p.capabilities.gatewayFilterExtensions ?? []), ...(p.capabilities.gatewayBackendParameters ?? [])]);
     let parameters: GatewayParameterResource[] = [];
     try {
       parameters = wanted.length > 0 ? await discoverGatewayParameters(this.opts.clients, wanted) : [];
@@ -435,7 +437,8 @@ export class Controller {
     this.gateway = new GatewayWatch({
       served,
       watch,
-      ...(parameters.length > 0 ? { parameters } : {}),
+      ...(parameters.length > 0 ? { parameters, backendParameterKinds } : {}),
+      ...(this.providerSecrets ? { providerSecrets: this.providerSecrets.cache } : {}),
       env: this.env,
       statusWriter: new StatusWriter({ ...this.writes, custom: this.writes.custom ?? this.opts.clients.custom } as unknown as StatusClients, { inFlight: this.writesInFlight }),
       services: this.services.cache,

@@ -33,6 +33,10 @@ export interface GatewayWatchDeps {
   nodes(): readonly V1Node[];
   /** The Gateway parameters kinds the providers read and the API server serves (kube/gateway-parameter-resources.ts). */
   readonly parameters?: readonly GatewayParameterResource[];
+  /** Of those, the kinds attached to a backend Service by spec.targetReference (capabilities.gatewayBackendParameters). */
+  readonly backendParameterKinds?: readonly { readonly group: string; readonly kind: string }[];
+  /** The Opaque Secrets providers' parameters name (an OIDC client's), when watched. */
+  readonly providerSecrets?: Cache<V1Secret>;
   /** Queues a key while the controller runs. */
   enqueue(queueKey: string): void;
   /** The object behind queueKey is going away: stop its provider call. */
@@ -40,6 +44,18 @@ export interface GatewayWatchDeps {
 }
 
 const gatewayQueueKey = (key: string): string => `${GATEWAY_KEY_PREFIX}${key}`;
+
+const PARAMETERS_BY_TARGET = 'parameters-by-target';
+
+/**
+ * A backend parameters object by the Service it targets (`ns/name`): spec.targetReference of
+ * kind Service (the default) in the object's namespace, as ALBC's TargetGroupConfiguration.
+ */
+const parametersByTarget: IndexFunc<CustomObject> = (o) => {
+  const ref = (o as { spec?: { targetReference?: { name?: unknown; kind?: unknown; group?: unknown } } }).spec?.targetReference;
+  if (typeof ref?.name !== 'string' || (ref.kind ?? 'Service') !== 'Service' || (ref.group ?? '') !== '') return [];
+  return [`${o.metadata?.namespace ?? ''}/${ref.name}`];
+};
 
 export class GatewayWatch {
   readonly reconciler: GatewayReconciler;
@@ -72,7 +88,12 @@ export class GatewayWatch {
     };
     const grants = served.referenceGrants ? deps.watch({ name: 'referencegrants', resource: served.referenceGrants, indexers: {} }) : undefined;
     const namespaces: Informer<V1Namespace> = deps.watch({ name: 'namespaces', resource: Namespaces, indexers: {} });
-    const parameters = (deps.parameters ?? []).map((p) => ({ kind: p.kind, informer: deps.watch({ name: p.plural, resource: p.resource, indexers: {} }) }));
+    const attachedToService = (p: GatewayParameterResource): boolean => (deps.backendParameterKinds ?? []).some((k) => k.group === p.kind.group && k.kind === p.kind.kind);
+    const parameters = (deps.parameters ?? []).map((p) => ({
+      kind: p.kind,
+      byTarget: attachedToService(p),
+      informer: deps.watch({ name: p.plural, resource: p.resource, indexers: attachedToService(p) ? { [PARAMETERS_BY_TARGET]: parametersByTarget } : {} }),
+    }));
     this.reconciler = new GatewayReconciler({
       ...deps.env,
       gateways: this.gateways.cache,
@@ -88,8 +109,11 @@ export class GatewayWatch {
         ? {
             gatewayParameters: (kind, namespace, name) =>
               parameters.find((p) => p.kind.group === kind.group && p.kind.kind === kind.kind)?.informer.cache.get(`${namespace}/${name}`),
+            backendParameters: (kind, namespace, service) =>
+              parameters.find((p) => p.byTarget && p.kind.group === kind.group && p.kind.kind === kind.kind)?.informer.cache.byIndex(PARAMETERS_BY_TARGET, `${namespace}/${service}`) ?? [],
           }
         : {}),
+      ...(deps.providerSecrets ? { providerSecrets: deps.providerSecrets } : {}),
       fresh: this.fresh,
       freshRoutes: this.freshRoutes,
       statusWriter: {
@@ -136,15 +160,19 @@ export class GatewayWatch {
       for (const gw of this.gateways.cache.list()) deps.enqueue(gatewayQueueKey(keyOf(gw)));
     };
     grants?.onAdd(everyGateway).onUpdate(everyGateway).onDelete(everyGateway);
-    // A parameters object is news to the Gateways of its namespace that name it.
+    // A parameters object is news to the Gateways of its namespace that name it, to those
+    // whose routes' ExtensionRefs named it at their last build, and, attached to a Service,
+    // to those whose last build read that Service (the one it targeted before an edit too).
     for (const p of parameters) {
       const changed = (o: CustomObject): void => {
         for (const gw of this.gateways.cache.list()) {
           const ref = gw.spec?.infrastructure?.parametersRef;
           if (ref && ref.group === p.kind.group && ref.kind === p.kind.kind && ref.name === o.metadata?.name && gw.metadata?.namespace === o.metadata?.namespace) deps.enqueue(gatewayQueueKey(keyOf(gw)));
         }
+        for (const g of this.reconciler.gatewaysUsingParameters(`${p.kind.kind}/${keyOf(o)}`)) deps.enqueue(gatewayQueueKey(g));
+        if (p.byTarget) for (const target of parametersByTarget(o)) this.serviceChanged(target);
       };
-      p.informer.onAdd(changed).onUpdate((_o, n) => changed(n)).onDelete(changed);
+      p.informer.onAdd(changed).onUpdate((o, n) => (changed(o), changed(n))).onDelete(changed);
     }
     namespaces.onUpdate((old, n) => {
       if (JSON.stringify(old.metadata?.labels ?? {}) !== JSON.stringify(n.metadata?.labels ?? {})) everyGateway();

@@ -1,5 +1,7 @@
 // The kinds a provider may read from a Gateway's spec.infrastructure.parametersRef
-// (ProviderCapabilities.gatewayParameters) as lbc lists and watches them, and which of them
+// (ProviderCapabilities.gatewayParameters), from its routes' ExtensionRef filters
+// (gatewayFilterExtensions) and attached to its backend Services (gatewayBackendParameters),
+// as lbc lists and watches them, and which of them
 // the API server serves. A kind whose CRD is not installed is not watched; a Gateway naming
 // it is then refused (InvalidParameters), never served without it.
 import type { KubeClients } from './client.js';
@@ -37,7 +39,41 @@ export const LoadBalancerConfigurations: GatewayParameterResource = {
   resource: LoadBalancerConfigurationType,
 };
 
-const KNOWN: readonly GatewayParameterResource[] = [LoadBalancerConfigurations];
+const TargetGroupConfigurationType: ResourceType<CustomObject> = {
+  kind: 'TargetGroupConfiguration',
+  apiVersion: 'gateway.k8s.aws/v1',
+  namespaced: true,
+  path: '/apis/gateway.k8s.aws/v1/targetgroupconfigurations',
+  list: listCustomObjects('/apis/gateway.k8s.aws/v1/targetgroupconfigurations'),
+  decode: asCustomObject,
+};
+
+/** aws-load-balancer-controller v3.5's TargetGroupConfiguration, attached to a backend Service; v1 is its storage version. */
+export const TargetGroupConfigurations: GatewayParameterResource = {
+  kind: { group: 'gateway.k8s.aws', kind: 'TargetGroupConfiguration' },
+  version: 'v1',
+  plural: 'targetgroupconfigurations',
+  resource: TargetGroupConfigurationType,
+};
+
+const ListenerRuleConfigurationType: ResourceType<CustomObject> = {
+  kind: 'ListenerRuleConfiguration',
+  apiVersion: 'gateway.k8s.aws/v1',
+  namespaced: true,
+  path: '/apis/gateway.k8s.aws/v1/listenerruleconfigurations',
+  list: listCustomObjects('/apis/gateway.k8s.aws/v1/listenerruleconfigurations'),
+  decode: asCustomObject,
+};
+
+/** aws-load-balancer-controller v3.5's ListenerRuleConfiguration, named by route ExtensionRef filters; v1 is its storage version. */
+export const ListenerRuleConfigurations: GatewayParameterResource = {
+  kind: { group: 'gateway.k8s.aws', kind: 'ListenerRuleConfiguration' },
+  version: 'v1',
+  plural: 'listenerruleconfigurations',
+  resource: ListenerRuleConfigurationType,
+};
+
+const KNOWN: readonly GatewayParameterResource[] = [LoadBalancerConfigurations, TargetGroupConfigurations, ListenerRuleConfigurations];
 
 const notFound = (e: unknown): boolean => (e as { code?: unknown }).code === 404;
 
@@ -47,7 +83,7 @@ export async function discoverGatewayParameters(clients: Pick<KubeClients, 'cust
   const served = await Promise.all(
     known.map(async (r) => {
       try {
-        // rbac: list gateway.k8s.aws/loadbalancerconfigurations
+        // rbac: list gateway.k8s.aws/loadbalancerconfigurations gateway.k8s.aws/targetgroupconfigurations gateway.k8s.aws/listenerruleconfigurations
         await clients.custom.listClusterCustomObject({ group: r.kind.group, version: r.version, plural: r.plural, limit: 1 });
         return r;
       } catch (e) {
