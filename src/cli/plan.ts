@@ -26,6 +26,8 @@ import { selectorsOf, watchedKinds, type WatchedKind, type WatchedKinds, type Wa
 import { Cache, type KubeObject } from '../kube/cache.js';
 import { makeClients, type KubeClients } from '../kube/client.js';
 import { discoverGatewayApi, Namespaces } from '../kube/gateway-resources.js';
+import { discoverGatewayParameters } from '../kube/gateway-parameter-resources.js';
+import { gatewayParameterKinds, parametersTarget } from '../controller/gateway/attached-parameters.js';
 import type { ResourceType } from '../kube/resources.js';
 import { describeRef, type LbKind } from '../model/ref.js';
 import { configMapReader } from '../kube/config-maps.js';
@@ -119,12 +121,12 @@ export async function readCluster(clients: KubeClients, providers: Pick<Provider
     clients,
     watchedKinds({ providers, ...(nodeLabelSelector ? { nodeLabelSelector } : {}) }),
   );
-  const gateway = await readGatewayApi(clients);
+  const gateway = await readGatewayApi(clients, providers);
   return { services, ingresses, ingressClasses: ingressClasses.list(), endpointSlices, secrets, ...(providerSecrets ? { providerSecrets } : {}), nodes: nodes.list(), ...(gateway ? { gateway } : {}) };
 }
 
 /** The Gateway API objects the Gateway reconciler reads, when the cluster serves the Gateway API (as the controller finds it). */
-async function readGatewayApi(clients: KubeClients): Promise<GatewayPlanInputs | undefined> {
+async function readGatewayApi(clients: KubeClients, providers: Pick<ProviderSet, 'all'>): Promise<GatewayPlanInputs | undefined> {
   const served = await discoverGatewayApi(clients);
   if (!served) return undefined;
   const list = async <T extends KubeObject>(resource: ResourceType<T> | undefined): Promise<T[]> =>
@@ -142,7 +144,24 @@ async function readGatewayApi(clients: KubeClients): Promise<GatewayPlanInputs |
     list(served.referenceGrants),
     list(Namespaces),
   ]);
-  return { gateways, gatewayClasses, routes: { http, grpc, tls, tcp, udp }, referenceGrants, namespaces };
+  // The providers' parameters kinds the cluster serves, as the controller discovers and watches them.
+  const kinds = gatewayParameterKinds(providers.all);
+  const servedKinds = kinds.all.length > 0 ? await discoverGatewayParameters(clients, kinds.all) : [];
+  const parameters = await Promise.all(servedKinds.map(async (p) => ({ kind: p.kind, cache: await listKind(clients, { name: p.plural, resource: p.resource, indexers: {} }) })));
+  const of = (kind: { group: string; kind: string }) => parameters.find((p) => p.kind.group === kind.group && p.kind.kind === kind.kind)?.cache;
+  return {
+    gateways,
+    gatewayClasses,
+    routes: { http, grpc, tls, tcp, udp },
+    referenceGrants,
+    namespaces,
+    ...(parameters.length > 0
+      ? {
+          parameters: (kind, namespace, name) => of(kind)?.get(`${namespace}/${name}`),
+          backendParameters: (kind, namespace, service) => (of(kind)?.list() ?? []).filter((o) => parametersTarget(o).includes(`${namespace}/${service}`)),
+        }
+      : {}),
+  };
 }
 
 function contextNamespace(kc: KubeConfig): string | undefined {

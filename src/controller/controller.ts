@@ -19,6 +19,7 @@ import { EligibleNodes } from './eligible-nodes.js';
 import { GarbageCollector, type SweepResult } from './garbage-collector.js';
 import { discoverGatewayApi } from '../kube/gateway-resources.js';
 import { discoverGatewayParameters, type GatewayParameterResource } from '../kube/gateway-parameter-resources.js';
+import { gatewayParameterKinds } from './gateway/attached-parameters.js';
 import { GATEWAY_GROUP } from '../kube/gateway-api.js';
 import { gatewayQueueKeyOf, gatewayReconcilerKey, GatewayWatch, isGatewayQueueKey } from './gateway-watch.js';
 import { MetalLbPools } from './metallb-pools.js';
@@ -425,9 +426,7 @@ export class Controller {
       return;
     }
     const watch = this.makeInformer;
-    const gatewayProviders = this.opts.providers.all.filter((p) => p.capabilities.layers.includes('Gateway'));
-    const backendParameterKinds = gatewayProviders.flatMap((p) => p.capabilities.gatewayBackendParameters ?? []);
-    const wanted = gatewayProviders.flatMap((p) => [...(p.capabilities.gatewayParameters ?? []), ...(p.capabilities.gatewayFilterExtensions ?? []), ...(p.capabilities.gatewayBackendParameters ?? [])]);
+    const { all: wanted, backend: backendParameterKinds } = gatewayParameterKinds(this.opts.providers.all);
     let parameters: GatewayParameterResource[] = [];
     try {
       parameters = wanted.length > 0 ? await discoverGatewayParameters(this.opts.clients, wanted) : [];

@@ -16,6 +16,7 @@ import type { GatewayApiResource } from '../kube/status.js';
 import type { ResourceType } from '../kube/resources.js';
 import { GATEWAY_BY_CLASS, GATEWAY_CLASS_KEY_PREFIX, gatewayByClass, GatewayReconciler, ROUTE_BY_GATEWAY, routeByGateway, type GatewayApiStatusWriter } from './gateway-reconciler.js';
 import { isOurGatewayClass } from './gateway/gateway-class.js';
+import { parametersTarget } from './gateway/attached-parameters.js';
 import { OwnWrites } from './own-writes.js';
 import { keyOf, type ReconcilerEnv } from './reconcile.js';
 
@@ -46,17 +47,7 @@ export interface GatewayWatchDeps {
 const gatewayQueueKey = (key: string): string => `${GATEWAY_KEY_PREFIX}${key}`;
 
 const PARAMETERS_BY_TARGET = 'parameters-by-target';
-
-/**
- * A backend parameters object by the Service it targets (`ns/name`): spec.targetReference of
- * kind Service (the default) in the object's namespace, as ALBC's TargetGroupConfiguration.
- */
-const parametersByTarget: IndexFunc<CustomObject> = (o) => {
-  const ref = (o as { spec?: { targetReference?: { name?: unknown; kind?: unknown; group?: unknown } } }).spec?.targetReference;
-  if (typeof ref?.name !== 'string' || (ref.kind ?? 'Service') !== 'Service' || (ref.group ?? '') !== '') return [];
-  return [`${o.metadata?.namespace ?? ''}/${ref.name}`];
-};
-
+const parametersByTarget: IndexFunc<CustomObject> = parametersTarget;
 export class GatewayWatch {
   readonly reconciler: GatewayReconciler;
   readonly gateways: Informer<Gateway>;

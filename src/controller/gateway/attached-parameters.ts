@@ -22,6 +22,23 @@ export type ProviderSecretLookup = (namespace: string, name: string) => V1Secret
 
 export type BackendParameters = { readonly ok: true; readonly parameters?: GatewayParameters; readonly targetType?: TargetType } | { readonly ok: false; readonly problem: string };
 
+/** The parameters kinds lbc must watch for the providers serving Gateways: the Gateway's own, ExtensionRef filters', backend Services'. */
+export function gatewayParameterKinds(providers: readonly Pick<ModelProvider, 'capabilities'>[]): { readonly all: GatewayParameterKind[]; readonly backend: GatewayParameterKind[] } {
+  const serving = providers.filter((p) => p.capabilities.layers.includes('Gateway'));
+  const backend = serving.flatMap((p) => p.capabilities.gatewayBackendParameters ?? []);
+  return { all: [...serving.flatMap((p) => [...(p.capabilities.gatewayParameters ?? []), ...(p.capabilities.gatewayFilterExtensions ?? [])]), ...backend], backend };
+}
+
+/**
+ * The Service (`ns/name`) a backend parameters object targets: spec.targetReference of kind
+ * Service (the CRD's default) in the object's own namespace, as ALBC's TargetGroupConfiguration.
+ */
+export function parametersTarget(o: { metadata?: { namespace?: string } }): string[] {
+  const ref = (o as { spec?: { targetReference?: { name?: unknown; kind?: unknown; group?: unknown } } }).spec?.targetReference;
+  if (typeof ref?.name !== 'string' || (ref.kind ?? 'Service') !== 'Service' || (ref.group ?? '') !== '') return [];
+  return [`${o.metadata?.namespace ?? ''}/${ref.name}`];
+}
+
 const nameOf = (o: unknown): string => String((o as { metadata?: { name?: unknown } } | undefined)?.metadata?.name ?? '');
 const sameKind = (a: GatewayParameterKind, b: { group: string; kind: string }): boolean => a.group === b.group && a.kind === b.kind;
 
