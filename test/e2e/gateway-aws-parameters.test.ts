@@ -13,6 +13,7 @@ import type { FakeAws } from '../providers/aws/fake-aws.js';
 import { seededFake } from '../providers/aws/support.js';
 import { createLbcGatewayClass, deleteGateways, installAlbcGatewayCrds, installGatewayApiCrds, createGateway } from '../support/gateway-crds.js';
 import { startAwsOnFake } from './aws-on-fake.js';
+import { CERT_PEM, KEY_PEM } from '../controller/fixtures.js';
 import { type E2E, eventually } from './harness.js';
 
 const GROUP = 'gateway.networking.k8s.io';
@@ -153,5 +154,45 @@ describe('TargetGroupConfiguration and ListenerRuleConfiguration (gateway.k8s.aw
       return a?.status === 'False' ? a : undefined;
     }, 20_000);
     expect(lost).toMatchObject({ reason: 'UnsupportedValue', message: `spec.rules[0].filters[0].extensionRef: ListenerRuleConfiguration ${e.ns}/nowhere not found` });
+
+    // The informer's news reaches the Gateway whose route names the configuration: one ModifyRule.
+    const cur = (await custom.getNamespacedCustomObject({ ...LRC, namespace: e.ns, name: 'maintenance' })) as { metadata: object; spec: object };
+    await custom.replaceNamespacedCustomObject({ ...LRC, namespace: e.ns, name: 'maintenance', body: { ...cur, spec: { actions: [{ type: 'fixed-response', fixedResponseConfig: { statusCode: 502 } }] } } });
+    const modified = await eventually('rule modified', () => fake.all('ModifyRule').find((r) => r.params['Actions.member.1.FixedResponseConfig.StatusCode'] === '502'), 20_000);
+    expect(modified.params.RuleArn).toBe([...fake.rules.values()].find((r) => r.priority === Number(rule.params.Priority) && r.listenerArn === rule.params.ListenerArn)?.arn);
+  });
+
+  it('authenticate-oidc on an HTTPS route takes its client from the Opaque Secret the configuration names; a rotated Secret is sent again', async () => {
+    fake.addCertificate({ id: 'secure', domain: 'secure.example.com' });
+    await e.service('portal', { type: 'ClusterIP', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] });
+    await e.core.createNamespacedSecret({ namespace: e.ns, body: { metadata: { name: 'tls' }, type: 'kubernetes.io/tls', data: { 'tls.crt': Buffer.from(CERT_PEM).toString('base64'), 'tls.key': Buffer.from(KEY_PEM).toString('base64') } } });
+    const client = (secret: string) => ({ metadata: { name: 'oidc-client' }, type: 'Opaque', data: { clientID: Buffer.from('my-client').toString('base64'), clientSecret: Buffer.from(secret).toString('base64') } });
+    await e.core.createNamespacedSecret({ namespace: e.ns, body: client('first-secret') });
+    await custom.createNamespacedCustomObject({
+      ...LRC,
+      namespace: e.ns,
+      body: {
+        apiVersion: `${LRC.group}/v1`,
+        kind: 'ListenerRuleConfiguration',
+        metadata: { name: 'login' },
+        spec: { actions: [{ type: 'authenticate-oidc', authenticateOIDCConfig: { issuer: 'https://idp.example.com', authorizationEndpoint: 'https://idp.example.com/a', tokenEndpoint: 'https://idp.example.com/t', userInfoEndpoint: 'https://idp.example.com/u', secret: { name: 'oidc-client' } } }] },
+      },
+    });
+    await createConfiguredGatewayOn('secure', { listeners: [{ name: 'https', port: 443, protocol: 'HTTPS', hostname: 'secure.example.com', tls: { mode: 'Terminate', certificateRefs: [{ name: 'tls' }] } }] });
+    await custom.createNamespacedCustomObject({
+      ...ROUTES,
+      namespace: e.ns,
+      body: {
+        apiVersion: `${GROUP}/v1`,
+        kind: 'HTTPRoute',
+        metadata: { name: 'login' },
+        spec: { parentRefs: [{ name: 'secure' }], rules: [{ filters: [{ type: 'ExtensionRef', extensionRef: { group: LRC.group, kind: 'ListenerRuleConfiguration', name: 'login' } }], backendRefs: [{ name: 'portal', port: 80 }] }] },
+      },
+    });
+    const created = await eventually('authenticating rule', () => fake.all('CreateRule').find((r) => r.params['Actions.member.1.Type'] === 'authenticate-oidc'), 20_000);
+    expect(created.params).toMatchObject({ 'Actions.member.1.AuthenticateOidcConfig.ClientId': 'my-client', 'Actions.member.1.AuthenticateOidcConfig.ClientSecret': 'first-secret', 'Actions.member.2.Type': 'forward' });
+
+    await e.core.replaceNamespacedSecret({ namespace: e.ns, name: 'oidc-client', body: client('rotated-secret') });
+    await eventually('rotated client sent', () => fake.all('ModifyRule').find((r) => r.params['Actions.member.1.AuthenticateOidcConfig.ClientSecret'] === 'rotated-secret'), 20_000);
   });
 });
