@@ -1,9 +1,8 @@
 // The kinds a provider may read from a Gateway's spec.infrastructure.parametersRef
 // (ProviderCapabilities.gatewayParameters), from its routes' ExtensionRef filters
 // (gatewayFilterExtensions) and attached to its backend Services (gatewayBackendParameters),
-// as lbc lists and watches them, and which of them
-// the API server serves. A kind whose CRD is not installed is not watched; a Gateway naming
-// it is then refused (InvalidParameters), never served without it.
+// as lbc lists and watches them, and which of them the API server serves. A kind whose CRD
+// is not installed is not watched; what names it is then refused, never served without it.
 import type { KubeClients } from './client.js';
 import { asCustomObject, listCustomObjects, type CustomObject } from './custom-resources.js';
 import type { ResourceType } from './resources.js';
@@ -31,14 +30,6 @@ const LoadBalancerConfigurationType: ResourceType<CustomObject> = {
   decode: asCustomObject,
 };
 
-/** aws-load-balancer-controller v3.5's LoadBalancerConfiguration; v1 is its storage version (config/crd/gateway). */
-export const LoadBalancerConfigurations: GatewayParameterResource = {
-  kind: { group: 'gateway.k8s.aws', kind: 'LoadBalancerConfiguration' },
-  version: 'v1',
-  plural: 'loadbalancerconfigurations',
-  resource: LoadBalancerConfigurationType,
-};
-
 const TargetGroupConfigurationType: ResourceType<CustomObject> = {
   kind: 'TargetGroupConfiguration',
   apiVersion: 'gateway.k8s.aws/v1',
@@ -46,14 +37,6 @@ const TargetGroupConfigurationType: ResourceType<CustomObject> = {
   path: '/apis/gateway.k8s.aws/v1/targetgroupconfigurations',
   list: listCustomObjects('/apis/gateway.k8s.aws/v1/targetgroupconfigurations'),
   decode: asCustomObject,
-};
-
-/** aws-load-balancer-controller v3.5's TargetGroupConfiguration, attached to a backend Service; v1 is its storage version. */
-export const TargetGroupConfigurations: GatewayParameterResource = {
-  kind: { group: 'gateway.k8s.aws', kind: 'TargetGroupConfiguration' },
-  version: 'v1',
-  plural: 'targetgroupconfigurations',
-  resource: TargetGroupConfigurationType,
 };
 
 const ListenerRuleConfigurationType: ResourceType<CustomObject> = {
@@ -65,13 +48,15 @@ const ListenerRuleConfigurationType: ResourceType<CustomObject> = {
   decode: asCustomObject,
 };
 
-/** aws-load-balancer-controller v3.5's ListenerRuleConfiguration, named by route ExtensionRef filters; v1 is its storage version. */
-export const ListenerRuleConfigurations: GatewayParameterResource = {
-  kind: { group: 'gateway.k8s.aws', kind: 'ListenerRuleConfiguration' },
-  version: 'v1',
-  plural: 'listenerruleconfigurations',
-  resource: ListenerRuleConfigurationType,
-};
+/** One of aws-load-balancer-controller v3.5's Gateway kinds (config/crd/gateway); v1 is each one's storage version. */
+const albcGatewayKind = ({ resource, plural }: { resource: ResourceType<CustomObject>; plural: string }): GatewayParameterResource => ({ kind: { group: 'gateway.k8s.aws', kind: resource.kind }, version: 'v1', plural, resource });
+
+/** ALBC's LoadBalancerConfiguration, named by a Gateway's spec.infrastructure.parametersRef. */
+export const LoadBalancerConfigurations = albcGatewayKind({ resource: LoadBalancerConfigurationType, plural: 'loadbalancerconfigurations' });
+/** ALBC's TargetGroupConfiguration, attached to a backend Service by spec.targetReference. */
+export const TargetGroupConfigurations = albcGatewayKind({ resource: TargetGroupConfigurationType, plural: 'targetgroupconfigurations' });
+/** ALBC's ListenerRuleConfiguration, named by route ExtensionRef filters. */
+export const ListenerRuleConfigurations = albcGatewayKind({ resource: ListenerRuleConfigurationType, plural: 'listenerruleconfigurations' });
 
 const KNOWN: readonly GatewayParameterResource[] = [LoadBalancerConfigurations, TargetGroupConfigurations, ListenerRuleConfigurations];
 

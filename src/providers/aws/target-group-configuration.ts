@@ -14,6 +14,7 @@
 import type { GatewayParameterKind } from '../../model/gateway.js';
 import type { TargetType } from '../../model/spec.js';
 import type { AwsLbOptions, HealthCheckOverrides } from './annotations.js';
+import { userTags } from './tags.js';
 
 export const TARGET_GROUP_CONFIGURATION: GatewayParameterKind = { group: 'gateway.k8s.aws', kind: 'TargetGroupConfiguration' };
 
@@ -49,20 +50,6 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const positiveInt = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 /** ELBv2 matcher codes, as the success-codes annotation takes them. */
 const CODES = /^\d{1,3}(-\d{1,3})?(,\d{1,3}(-\d{1,3})?)*$/;
-
-/** `tags` as the LoadBalancerConfiguration's: lbc's ownership tags and AWS's own are not the user's to set. */
-export function userTags(tags: unknown, field: string, errors: string[]): Record<string, string> | undefined {
-  if (!isRecord(tags) || !Object.values(tags).every((v) => typeof v === 'string')) {
-    errors.push(`${field}: not a map of strings`);
-    return undefined;
-  }
-  const reserved = Object.keys(tags).filter((k) => k.startsWith('lbc.dev/') || k.startsWith('aws:') || k.length > 128);
-  if (reserved.length > 0) {
-    errors.push(`${field}: ${reserved.join(', ')}: keys are at most 128 characters, outside the reserved lbc.dev/ and aws: prefixes`);
-    return undefined;
-  }
-  return tags as Record<string, string>;
-}
 
 /** ELBv2 health check limits (CreateTargetGroup): interval 5-300 s, timeout 2-120 s, thresholds 2-10. */
 function healthCheckConfig(h: unknown, at: string, errors: string[]): HealthCheckOverrides | undefined {
