@@ -136,7 +136,7 @@ export function synthesizeGatewayAlb(input: SynthesisInput, spec: GatewaySpec<Aw
     const tgc = ts.parameters?.kind === TARGET_GROUP_CONFIGURATION.kind ? (ts.parameters.value as TargetGroupConfigurationOptions) : undefined;
     const configured = withTargetGroupConfiguration((ts.providerOptions as AwsLbOptions | undefined) ?? o, tgc);
     const t: AwsLbOptions = grpc ? { ...configured, protocolVersion: 'GRPC' } : configured;
-    const key = t.protocolVersion === 'GRPC' ? `${set}#grpc` : set;
+    const key = grpc || tgc?.protocolVersion === 'GRPC' ? `${set}#grpc` : set;
     const have = tgs.get(key);
     if (have) return have.name;
     const tg = albTargetGroup(input, c, ts, t, key, tgc?.tags);

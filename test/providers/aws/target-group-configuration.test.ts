@@ -7,7 +7,7 @@ import type { GatewaySpec } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
 import { parseTargetGroupConfiguration, TARGET_GROUP_CONFIGURATION, withTargetGroupConfiguration } from '../../../src/providers/aws/target-group-configuration.js';
 import type { FakeAws } from './fake-aws.js';
-import { gatewayOptions, gatewaySpec } from './gateway-support.js';
+import { backend, gatewayOptions, gatewaySpec, httpRule, prefix } from './gateway-support.js';
 import { provider, seededFake } from './support.js';
 
 const tgc = (spec: Record<string, unknown>): unknown => ({ apiVersion: 'gateway.k8s.aws/v1', kind: 'TargetGroupConfiguration', metadata: { name: 'web-tg', namespace: 'shop' }, spec: { targetReference: { name: 'web' }, ...spec } });
@@ -152,6 +152,14 @@ describe('an ALB Gateway whose backend Service has a TargetGroupConfiguration', 
     expect(api).toMatchObject({ HealthCheckPath: '/', HealthCheckIntervalSeconds: '15' });
     expect(api?.ProtocolVersion).toBeUndefined();
     expect(fake.tags.get([...fake.tgs.values()].find((t) => String(t.port) === '31081')?.arn ?? '')).not.toHaveProperty('team');
+  });
+
+  it('protocolVersion GRPC: an HTTPRoute and a GRPCRoute to the Service share its one GRPC target group', async () => {
+    const parsed = parseTargetGroupConfiguration(tgc({ defaultConfiguration: { protocolVersion: 'GRPC' } }));
+    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+    const spec = gatewaySpec({ rules: [httpRule(0, [prefix('/web')], [backend('shop/web:80')]), httpRule(0, [prefix('/pkg.Svc')], [backend('shop/web:80')], { route: 'g', grpc: true })] });
+    await provider().ensure({ ...spec, targetSets: spec.targetSets.map((ts) => (ts.name === 'shop/web:80' ? { ...ts, parameters: { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name: 'web-tg', value: parsed.value } } : ts)) });
+    expect(fake.all('CreateTargetGroup').map((r) => [r.params.Port, r.params.ProtocolVersion])).toEqual([['31080', 'GRPC']]);
   });
 
   it('an ensure again with the same configuration writes nothing', async () => {
