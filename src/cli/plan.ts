@@ -28,7 +28,7 @@ import { makeClients, type KubeClients } from '../kube/client.js';
 import { discoverGatewayApi, Namespaces } from '../kube/gateway-resources.js';
 import { readerOf, type ResourceType } from '../kube/resources.js';
 import { discoverGatewayParameters } from '../kube/gateway-parameter-resources.js';
-import { parameterLookup, wantedParameterKinds } from '../controller/gateway/infrastructure.js';
+import { gatewayParameterKinds, parametersTarget } from '../controller/gateway/attached-parameters.js';
 import { describeRef, type LbKind } from '../model/ref.js';
 import { configMapReader } from '../kube/config-maps.js';
 import { buildProviders, type ProviderFactories, type ProviderSet } from '../providers/registry.js';
@@ -129,7 +129,7 @@ export async function readCluster(clients: KubeClients, providers: Pick<Provider
 /**
  * The Gateway API objects the Gateway reconciler reads, when the cluster serves the Gateway
  * API (as the controller finds it), and the providers' Gateway parameters objects
- * (LoadBalancerConfigurations), each kind listed once where its CRD is served, so that a
+ * (LoadBalancerConfigurations, TargetGroupConfigurations, ListenerRuleConfigurations), each kind listed once where its CRD is served, so that a
  * Gateway or GatewayClass naming one is planned with it, as the controller's informers hold them.
  */
 async function readGatewayApi(clients: KubeClients, providers: Pick<ProviderSet, 'all'>): Promise<GatewayPlanInputs | undefined> {
@@ -150,16 +150,23 @@ async function readGatewayApi(clients: KubeClients, providers: Pick<ProviderSet,
     list(served.referenceGrants),
     list(Namespaces),
   ]);
-  const wanted = wantedParameterKinds(providers.all);
-  const kinds = wanted.length > 0 ? await discoverGatewayParameters(clients, wanted) : [];
-  const held = await Promise.all(kinds.map(async (k) => ({ kind: k.kind, cache: await listKind(clients, { name: k.plural, resource: k.resource, indexers: {} }) })));
+  // The providers' parameters kinds the cluster serves, as the controller discovers and watches them.
+  const kinds = gatewayParameterKinds(providers.all);
+  const servedKinds = kinds.all.length > 0 ? await discoverGatewayParameters(clients, kinds.all) : [];
+  const parameters = await Promise.all(servedKinds.map(async (p) => ({ kind: p.kind, cache: await listKind(clients, { name: p.plural, resource: p.resource, indexers: {} }) })));
+  const of = (kind: { group: string; kind: string }) => parameters.find((p) => p.kind.group === kind.group && p.kind.kind === kind.kind)?.cache;
   return {
     gateways,
     gatewayClasses,
     routes: { http, grpc, tls, tcp, udp },
     referenceGrants,
     namespaces,
-    ...(held.length > 0 ? { parameters: parameterLookup(held.map((h) => ({ kind: h.kind, get: (key: string) => h.cache.get(key) }))) } : {}),
+    ...(parameters.length > 0
+      ? {
+          parameters: (kind, namespace, name) => of(kind)?.get(`${namespace}/${name}`),
+          backendParameters: (kind, namespace, service) => (of(kind)?.list() ?? []).filter((o) => parametersTarget(o).includes(`${namespace}/${service}`)),
+        }
+      : {}),
   };
 }
 

@@ -19,8 +19,8 @@ import { EligibleNodes } from './eligible-nodes.js';
 import { GarbageCollector, type SweepResult } from './garbage-collector.js';
 import { discoverGatewayApi } from '../kube/gateway-resources.js';
 import { parameterReaders } from './gateway/gateway-class.js';
-import { wantedParameterKinds } from './gateway/infrastructure.js';
 import { discoverGatewayParameters, type GatewayParameterResource } from '../kube/gateway-parameter-resources.js';
+import { gatewayParameterKinds } from './gateway/attached-parameters.js';
 import { GATEWAY_GROUP } from '../kube/gateway-api.js';
 import { gatewayQueueKeyOf, gatewayReconcilerKey, GatewayWatch, isGatewayQueueKey } from './gateway-watch.js';
 import { MetalLbPools } from './metallb-pools.js';
@@ -428,7 +428,7 @@ export class Controller {
       return;
     }
     const watch = this.makeInformer;
-    const wanted = wantedParameterKinds(this.opts.providers.all);
+    const { all: wanted, backend: backendParameterKinds } = gatewayParameterKinds(this.opts.providers.all);
     let parameters: GatewayParameterResource[] = [];
     try {
       parameters = wanted.length > 0 ? await discoverGatewayParameters(this.opts.clients, wanted) : [];
@@ -438,7 +438,8 @@ export class Controller {
     this.gateway = new GatewayWatch({
       served,
       watch,
-      ...(parameters.length > 0 ? { parameters } : {}),
+      ...(parameters.length > 0 ? { parameters, backendParameterKinds } : {}),
+      ...(this.providerSecrets ? { providerSecrets: this.providerSecrets.cache } : {}),
       env: this.env,
       statusWriter: new StatusWriter({ ...this.writes, custom: this.writes.custom ?? this.opts.clients.custom } as unknown as StatusClients, { inFlight: this.writesInFlight }),
       services: this.services.cache,

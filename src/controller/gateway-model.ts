@@ -28,6 +28,7 @@ import { attachRoute, type ListenerAttachment } from './gateway/attachment.js';
 import { GatewayBackends, type RefProblem } from './gateway/backend-refs.js';
 import { Accepted, condition, GatewayReason, ResolvedRefs, RouteReason } from './gateway/conditions.js';
 import { infrastructureParameters, type GatewayParameterLookup } from './gateway/infrastructure.js';
+import { backendParameters, extensionFilter, type BackendParameterLookup, type ProviderSecretLookup } from './gateway/attached-parameters.js';
 import { buildListeners, type ListenerState } from './gateway/listeners.js';
 import { ReferenceGrants } from './gateway/reference-grants.js';
 import { routeEntries, routeKey, type GatewayRoutes, type RouteEntry } from './gateway/routes.js';
@@ -43,10 +44,14 @@ export interface GatewayModelInput<O extends ProviderOptions = ProviderOptions> 
   readonly referenceGrants: readonly ReferenceGrant[];
   /** For allowedRoutes.namespaces.from Selector. */
   readonly namespaces: readonly V1Namespace[];
-  /** Finds spec.infrastructure.parametersRef's object; absent: none can be found. */
+  /** Finds spec.infrastructure.parametersRef's object, and an ExtensionRef filter's; absent: none can be found. */
   readonly parameters?: GatewayParameterLookup;
   /** The GatewayClass's own parameters object, already found (infrastructure.ts gatewayClassParameters). */
   readonly classParameters?: GatewayParameters;
+  /** Finds the parameters objects attached to a backend Service (capabilities.gatewayBackendParameters); absent: none. */
+  readonly backendParameters?: BackendParameterLookup;
+  /** The Opaque Secrets a provider's parameters name (an OIDC client); absent: none can be read. */
+  readonly providerSecrets?: ProviderSecretLookup;
 }
 
 /** One route's status entries for the parentRefs that name this Gateway. */
@@ -178,7 +183,7 @@ export function buildGatewayModel<O extends ProviderOptions>(input: GatewayModel
   const secrets = new Map(input.secrets.map((s) => [`${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`, s]));
   const namespaces = new Map(input.namespaces.map((n) => [n.metadata?.name ?? '', n]));
   const listeners = buildListeners({ gateway, secrets, grants, features });
-  const backends = new GatewayBackends(input.services, grants);
+  const backends = new GatewayBackends(input.services, grants, (namespace, service) => backendParameters(provider, input.backendParameters, namespace, service));
 
   const attached: Attached[] = [];
   const routes: RouteStatusUpdate[] = [];
@@ -186,7 +191,7 @@ export function buildGatewayModel<O extends ProviderOptions>(input: GatewayModel
   for (const route of routeEntries(input.routes)) {
     const parents = attachRoute(route, gateway, listeners, namespaces);
     if (parents.length === 0) continue;
-    const rules = buildRouteRules(route, backends, features);
+    const rules = buildRouteRules(route, backends, features, (ref, field) => extensionFilter(provider, input.parameters, input.providerSecrets, route.namespace, ref, field));
     const refs = resolvedRefs(rules.refs, route.generation);
     // A kind the provider serves on no listener at all (TCPRoute, UDPRoute on GCE, as GKE's
     // Gateway controller): said as such on the route, not as the listeners' choice (NotAllowedByListeners).

@@ -15,6 +15,7 @@ import { buildGatewayModel, gatewayRef, type GatewayModelResult, type RouteStatu
 import { Accepted, condition, GatewayReason } from './gateway/conditions.js';
 import { gatewayClassStatus, isOurGatewayClass, parameterReaders, providerOfGatewayClass } from './gateway/gateway-class.js';
 import { gatewayClassParameters, type GatewayParameterLookup } from './gateway/infrastructure.js';
+import type { BackendParameterLookup } from './gateway/attached-parameters.js';
 import { gatewaysOfRoute, servicesOfRoute, type GatewayRoutes } from './gateway/routes.js';
 import { planGatewayClassStatus, planGatewayStatus, planRouteParents, type ProgrammedState } from './gateway/status.js';
 import { LoadBalancerLifecycle } from './load-balancer-lifecycle.js';
@@ -64,8 +65,12 @@ export interface GatewayReconcilerDeps extends ReconcilerEnv {
   readonly endpointSlices: Pick<Cache<V1EndpointSlice>, 'byIndex'>;
   readonly secrets: Pick<Cache<V1Secret>, 'get'>;
   nodes(): readonly V1Node[];
-  /** The providers' Gateway parameters objects (spec.infrastructure.parametersRef); absent: none is watched, so none is found. */
+  /** The providers' Gateway parameters objects (spec.infrastructure.parametersRef, ExtensionRef filters); absent: none is watched, so none is found. */
   readonly gatewayParameters?: GatewayParameterLookup;
+  /** Parameters objects attached to backend Services (TargetGroupConfiguration); absent: none is watched. */
+  readonly backendParameters?: BackendParameterLookup;
+  /** The Opaque Secrets providers' parameters name; absent: not watched. */
+  readonly providerSecrets?: Pick<Cache<V1Secret>, 'get'>;
   readonly fresh: OwnWrites<Gateway>;
   /** Routes as lbc's status writes returned them, by `Kind/ns/name`, until the caches catch up. */
   readonly freshRoutes: OwnWrites<AnyRoute>;
@@ -104,7 +109,7 @@ const PENDING = 'the provider has not programmed the load balancer yet (see the 
 export class GatewayReconciler implements LoadBalancerReconciler {
   private readonly lifecycle: LoadBalancerLifecycle<'Gateway'>;
   /** What each Gateway's last build read, so Service, EndpointSlice and Secret news reach it. */
-  private readonly uses = new Map<string, { services: Set<string>; secrets: Set<string> }>();
+  private readonly uses = new Map<string, { services: Set<string>; secrets: Set<string>; parameters: Set<string> }>();
 
   constructor(private readonly deps: GatewayReconcilerDeps) {
     this.lifecycle = new LoadBalancerLifecycle({ ...deps, kind: 'Gateway', latest: (key) => deps.fresh.resolve(key, deps.gateways.get(key)), subject: gatewaySubject });
@@ -134,6 +139,11 @@ export class GatewayReconciler implements LoadBalancerReconciler {
   /** Gateways whose last build read (or looked for) the Secret (`ns/name`). */
   gatewaysUsingSecret(key: string): string[] {
     return [...this.uses].filter(([, u]) => u.secrets.has(key)).map(([k]) => k);
+  }
+
+  /** Gateways whose last build read (or looked for) the parameters object (`Kind/ns/name`), an ExtensionRef's. */
+  gatewaysUsingParameters(key: string): string[] {
+    return [...this.uses].filter(([, u]) => u.parameters.has(key)).map(([k]) => k);
   }
 
   async reconcile(key: string, flight: Flight): Promise<Outcome> {
@@ -214,7 +224,11 @@ export class GatewayReconciler implements LoadBalancerReconciler {
     const secretKeys = new Set(
       (gw.spec?.listeners ?? []).flatMap((l) => (l.tls?.certificateRefs ?? []).filter((r) => (r.kind ?? 'Secret') === 'Secret').map((r) => `${r.namespace ?? gwNamespace}/${r.name}`)),
     );
-    this.uses.set(keyOf(gw), { services: serviceKeys, secrets: secretKeys });
+    const parameterKeys = new Set<string>();
+    this.uses.set(keyOf(gw), { services: serviceKeys, secrets: secretKeys, parameters: parameterKeys });
+    // The build's reads are recorded as it makes them: what it looked for and did not find too, so its arrival is news.
+    const gatewayParameters = deps.gatewayParameters;
+    const providerSecrets = deps.providerSecrets;
     const services: V1Service[] = [];
     const endpointSlices: V1EndpointSlice[] = [];
     for (const k of serviceKeys) {
@@ -231,7 +245,23 @@ export class GatewayReconciler implements LoadBalancerReconciler {
       endpointSlices,
       secrets: [...secretKeys].flatMap((k) => deps.secrets.get(k) ?? []),
       nodes: deps.nodes(),
-      ...(deps.gatewayParameters ? { parameters: deps.gatewayParameters } : {}),
+      ...(gatewayParameters
+        ? {
+            parameters: (kind, namespace, name) => {
+              parameterKeys.add(`${kind.kind}/${namespace}/${name}`);
+              return gatewayParameters(kind, namespace, name);
+            },
+          }
+        : {}),
+      ...(deps.backendParameters ? { backendParameters: deps.backendParameters } : {}),
+      ...(providerSecrets
+        ? {
+            providerSecrets: (namespace, name) => {
+              secretKeys.add(`${namespace}/${name}`);
+              return providerSecrets.get(`${namespace}/${name}`);
+            },
+          }
+        : {}),
     };
   }
 

@@ -17,6 +17,7 @@ import type { ResourceType } from '../kube/resources.js';
 import { GATEWAY_BY_CLASS, GATEWAY_CLASS_KEY_PREFIX, gatewayByClass, GatewayReconciler, ROUTE_BY_GATEWAY, routeByGateway, type GatewayApiStatusWriter } from './gateway-reconciler.js';
 import { isOurGatewayClass } from './gateway/gateway-class.js';
 import { parameterLookup } from './gateway/infrastructure.js';
+import { parametersTarget } from './gateway/attached-parameters.js';
 import { OwnWrites } from './own-writes.js';
 import { keyOf, type ReconcilerEnv } from './reconcile.js';
 
@@ -34,6 +35,10 @@ export interface GatewayWatchDeps {
   nodes(): readonly V1Node[];
   /** The Gateway parameters kinds the providers read and the API server serves (kube/gateway-parameter-resources.ts). */
   readonly parameters?: readonly GatewayParameterResource[];
+  /** Of those, the kinds attached to a backend Service by spec.targetReference (capabilities.gatewayBackendParameters). */
+  readonly backendParameterKinds?: readonly { readonly group: string; readonly kind: string }[];
+  /** The Opaque Secrets providers' parameters name (an OIDC client's), when watched. */
+  readonly providerSecrets?: Cache<V1Secret>;
   /** Queues a key while the controller runs. */
   enqueue(queueKey: string): void;
   /** The object behind queueKey is going away: stop its provider call. */
@@ -42,6 +47,8 @@ export interface GatewayWatchDeps {
 
 const gatewayQueueKey = (key: string): string => `${GATEWAY_KEY_PREFIX}${key}`;
 
+const PARAMETERS_BY_TARGET = 'parameters-by-target';
+const parametersByTarget: IndexFunc<CustomObject> = parametersTarget;
 export class GatewayWatch {
   readonly reconciler: GatewayReconciler;
   readonly gateways: Informer<Gateway>;
@@ -73,7 +80,12 @@ export class GatewayWatch {
     };
     const grants = served.referenceGrants ? deps.watch({ name: 'referencegrants', resource: served.referenceGrants, indexers: {} }) : undefined;
     const namespaces: Informer<V1Namespace> = deps.watch({ name: 'namespaces', resource: Namespaces, indexers: {} });
-    const parameters = (deps.parameters ?? []).map((p) => ({ kind: p.kind, informer: deps.watch({ name: p.plural, resource: p.resource, indexers: {} }) }));
+    const attachedToService = (p: GatewayParameterResource): boolean => (deps.backendParameterKinds ?? []).some((k) => k.group === p.kind.group && k.kind === p.kind.kind);
+    const parameters = (deps.parameters ?? []).map((p) => ({
+      kind: p.kind,
+      byTarget: attachedToService(p),
+      informer: deps.watch({ name: p.plural, resource: p.resource, indexers: attachedToService(p) ? { [PARAMETERS_BY_TARGET]: parametersByTarget } : {} }),
+    }));
     this.reconciler = new GatewayReconciler({
       ...deps.env,
       gateways: this.gateways.cache,
@@ -88,8 +100,11 @@ export class GatewayWatch {
       ...(parameters.length > 0
         ? {
             gatewayParameters: parameterLookup(parameters.map((p) => ({ kind: p.kind, get: (key: string) => p.informer.cache.get(key) }))),
+            backendParameters: (kind, namespace, service) =>
+              parameters.find((p) => p.byTarget && p.kind.group === kind.group && p.kind.kind === kind.kind)?.informer.cache.byIndex(PARAMETERS_BY_TARGET, `${namespace}/${service}`) ?? [],
           }
         : {}),
+      ...(deps.providerSecrets ? { providerSecrets: deps.providerSecrets } : {}),
       fresh: this.fresh,
       freshRoutes: this.freshRoutes,
       statusWriter: {
@@ -136,8 +151,10 @@ export class GatewayWatch {
       for (const gw of this.gateways.cache.list()) deps.enqueue(gatewayQueueKey(keyOf(gw)));
     };
     grants?.onAdd(everyGateway).onUpdate(everyGateway).onDelete(everyGateway);
-    // A parameters object is news to the Gateways of its namespace that name it, and to the
-    // GatewayClasses that name it (their Accepted condition) with every Gateway of theirs.
+    // A parameters object is news to the Gateways of its namespace that name it, to those
+    // whose routes' ExtensionRefs named it at their last build, to the GatewayClasses that
+    // name it (their Accepted condition) with every Gateway of theirs, and, attached to a
+    // Service, to those whose last build read that Service (the one it targeted before an edit too).
     for (const p of parameters) {
       const changed = (o: CustomObject): void => {
         for (const gw of this.gateways.cache.list()) {
@@ -149,8 +166,10 @@ export class GatewayWatch {
           if (!ref || ref.group !== p.kind.group || ref.kind !== p.kind.kind || ref.name !== o.metadata?.name || ref.namespace !== o.metadata?.namespace) continue;
           if (isOurGatewayClass(gc, controllerName)) classChanged(gc);
         }
+        for (const g of this.reconciler.gatewaysUsingParameters(`${p.kind.kind}/${keyOf(o)}`)) deps.enqueue(gatewayQueueKey(g));
+        if (p.byTarget) for (const target of parametersByTarget(o)) this.serviceChanged(target);
       };
-      p.informer.onAdd(changed).onUpdate((_o, n) => changed(n)).onDelete(changed);
+      p.informer.onAdd(changed).onUpdate((o, n) => (changed(o), changed(n))).onDelete(changed);
     }
     namespaces.onUpdate((old, n) => {
       if (JSON.stringify(old.metadata?.labels ?? {}) !== JSON.stringify(n.metadata?.labels ?? {})) everyGateway();

@@ -23,6 +23,7 @@ import type { AnyRoute, Gateway, GatewayClass, ReferenceGrant } from '../kube/ga
 import { buildGatewayModel, gatewayRef } from './gateway-model.js';
 import { gatewayClassParameters, type GatewayParameterLookup } from './gateway/infrastructure.js';
 import { isOurGatewayClass, parameterReaders, providerOfGatewayClass } from './gateway/gateway-class.js';
+import type { BackendParameterLookup } from './gateway/attached-parameters.js';
 import { gatewaysOfRoute, routeEntries, type GatewayRoutes } from './gateway/routes.js';
 import type { RouteStatusUpdate } from './gateway-model.js';
 import { companionRequirements, decideGroup, groupKeyOf, INGRESS_BY_GROUP, ingressCacheIndexers, ingressModelInputs, refOf } from './ingress-reconciler.js';
@@ -72,6 +73,8 @@ export interface GatewayPlanInputs {
   readonly namespaces: readonly V1Namespace[];
   /** The providers' Gateway parameters objects, as the reconciler reads them. */
   readonly parameters?: GatewayParameterLookup;
+  /** Those attached to backend Services (TargetGroupConfiguration), by target. */
+  readonly backendParameters?: BackendParameterLookup;
 }
 
 export type PlanSubject =
@@ -364,6 +367,8 @@ class Planner {
         routes,
         referenceGrants: g.referenceGrants,
         ...(g.parameters ? { parameters: g.parameters } : {}),
+        ...(g.backendParameters ? { backendParameters: g.backendParameters } : {}),
+        ...(this.inputs.providerSecrets ? { providerSecrets: (namespace: string, name: string) => this.inputs.providerSecrets?.get(`${namespace}/${name}`) } : {}),
         namespaces: g.namespaces,
         services: this.inputs.services.list(),
         endpointSlices: this.inputs.endpointSlices.list(),

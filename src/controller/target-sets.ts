@@ -16,6 +16,7 @@ import { toNodeTargets } from './nodes.js';
 import { trafficPortTcp, withDefaulted } from './health-check.js';
 import type { BackendProtocol, DefaultedFields, HealthCheck, L4Protocol, ProviderOptions, TargetSet, TargetType } from '../model/spec.js';
 import type { ModelError } from '../model/validation.js';
+import type { GatewayParameters } from '../model/gateway.js';
 import type { ProviderCapabilities } from '../providers/types.js';
 
 export interface BackendRef {
@@ -64,6 +65,10 @@ export interface ResolvedBackend {
   readonly backendProtocol?: BackendProtocol;
   /** The Ingress group member whose own set this is (TargetSet.ingress). */
   readonly ingress?: string;
+  /** The Service's own parameters object (a Gateway backend's; TargetSet.parameters). */
+  readonly parameters?: GatewayParameters;
+  /** The target type those parameters ask for; it wins over the inputs' as an explicit choice. */
+  readonly targetType?: TargetType;
 }
 
 /** What a model builder that resolves Service backends reads besides its own objects (Ingress, Gateway). */
@@ -147,8 +152,8 @@ export function buildTargetSets(backends: readonly ResolvedBackend[], inputs: Ta
     const tcp = protocol !== 'HTTP' ? trafficPortTcp(inputs.healthCheck, inputs.healthCheckDefaulted) : undefined;
     const healthCheck = tcp ? tcp.healthCheck : probePath !== undefined ? { ...inputs.healthCheck, readinessProbePath: probePath } : inputs.healthCheck;
     const own = inputs.perBackend?.get(b.key);
-    const targetType = own?.targetType ?? inputs.targetType;
-    const explicitTargetType = own?.explicitTargetType ?? inputs.explicitTargetType;
+    const targetType = own?.targetType ?? b.targetType ?? inputs.targetType;
+    const explicitTargetType = own?.explicitTargetType ?? (b.targetType !== undefined || inputs.explicitTargetType);
     const common = {
       name: b.key,
       protocol,
@@ -158,6 +163,7 @@ export function buildTargetSets(backends: readonly ResolvedBackend[], inputs: Ta
       ...(b.ingress !== undefined ? { ingress: b.ingress } : {}),
       ...(b.backendProtocol !== undefined ? { backendProtocol: b.backendProtocol } : {}),
       ...(own ? { providerOptions: own.providerOptions } : {}),
+      ...(b.parameters ? { parameters: b.parameters } : {}),
     };
     const ipSet = (): TargetSet => ({ ...common, type: 'ip', port: b.port.targetPort ?? b.port.port, targets: podTargets(slices, b.port) });
     if (targetType === 'ip') {

@@ -62,6 +62,8 @@ export const CONTROLLER_PERMISSIONS: readonly Permission[] = [
   { apiGroup: 'elbv2.k8s.aws', resource: 'targetgroupbindings', verbs: ['list', 'watch', 'patch'], scope: 'cluster', why: 'aws: TargetGroupBinding informer; its finalizer' },
   // aws-load-balancer-controller's Gateway parameters, where a provider reads them (aws) and the CRD is installed.
   { apiGroup: 'gateway.k8s.aws', resource: 'loadbalancerconfigurations', verbs: ['list', 'watch'], scope: 'cluster', why: 'aws: LoadBalancerConfigurations named by Gateways (spec.infrastructure.parametersRef)' },
+  { apiGroup: 'gateway.k8s.aws', resource: 'targetgroupconfigurations', verbs: ['list', 'watch'], scope: 'cluster', why: 'aws: TargetGroupConfigurations attached to Gateway backend Services (spec.targetReference)' },
+  { apiGroup: 'gateway.k8s.aws', resource: 'listenerruleconfigurations', verbs: ['list', 'watch'], scope: 'cluster', why: 'aws: ListenerRuleConfigurations named by route ExtensionRef filters' },
   { apiGroup: 'elbv2.k8s.aws', resource: 'targetgroupbindings/status', verbs: ['patch'], scope: 'cluster', why: 'aws: TargetGroupBinding status.observedGeneration' },
   // aws-load-balancer-controller's IngressClassParams, read as ALBC reads them, where an aws provider is configured and the CRD is installed.
   { apiGroup: 'elbv2.k8s.aws', resource: 'ingressclassparams', verbs: ['list', 'watch'], scope: 'cluster', why: 'aws: the IngressClassParams an IngressClass names' },

@@ -1,7 +1,8 @@
 // The kinds a provider may read from a Gateway's spec.infrastructure.parametersRef
-// (ProviderCapabilities.gatewayParameters) as lbc lists and watches them, and which of them
-// the API server serves. A kind whose CRD is not installed is not watched; a Gateway naming
-// it is then refused (InvalidParameters), never served without it.
+// (ProviderCapabilities.gatewayParameters), from its routes' ExtensionRef filters
+// (gatewayFilterExtensions) and attached to its backend Services (gatewayBackendParameters),
+// as lbc lists and watches them, and which of them the API server serves. A kind whose CRD
+// is not installed is not watched; what names it is then refused, never served without it.
 import type { KubeClients } from './client.js';
 import { asCustomObject, listCustomObjects, type CustomObject } from './custom-resources.js';
 import type { ResourceType } from './resources.js';
@@ -29,15 +30,35 @@ const LoadBalancerConfigurationType: ResourceType<CustomObject> = {
   decode: asCustomObject,
 };
 
-/** aws-load-balancer-controller v3.5's LoadBalancerConfiguration; v1 is its storage version (config/crd/gateway). */
-export const LoadBalancerConfigurations: GatewayParameterResource = {
-  kind: { group: 'gateway.k8s.aws', kind: 'LoadBalancerConfiguration' },
-  version: 'v1',
-  plural: 'loadbalancerconfigurations',
-  resource: LoadBalancerConfigurationType,
+const TargetGroupConfigurationType: ResourceType<CustomObject> = {
+  kind: 'TargetGroupConfiguration',
+  apiVersion: 'gateway.k8s.aws/v1',
+  namespaced: true,
+  path: '/apis/gateway.k8s.aws/v1/targetgroupconfigurations',
+  list: listCustomObjects('/apis/gateway.k8s.aws/v1/targetgroupconfigurations'),
+  decode: asCustomObject,
 };
 
-const KNOWN: readonly GatewayParameterResource[] = [LoadBalancerConfigurations];
+const ListenerRuleConfigurationType: ResourceType<CustomObject> = {
+  kind: 'ListenerRuleConfiguration',
+  apiVersion: 'gateway.k8s.aws/v1',
+  namespaced: true,
+  path: '/apis/gateway.k8s.aws/v1/listenerruleconfigurations',
+  list: listCustomObjects('/apis/gateway.k8s.aws/v1/listenerruleconfigurations'),
+  decode: asCustomObject,
+};
+
+/** One of aws-load-balancer-controller v3.5's Gateway kinds (config/crd/gateway); v1 is each one's storage version. */
+const albcGatewayKind = ({ resource, plural }: { resource: ResourceType<CustomObject>; plural: string }): GatewayParameterResource => ({ kind: { group: 'gateway.k8s.aws', kind: resource.kind }, version: 'v1', plural, resource });
+
+/** ALBC's LoadBalancerConfiguration, named by a Gateway's spec.infrastructure.parametersRef. */
+export const LoadBalancerConfigurations = albcGatewayKind({ resource: LoadBalancerConfigurationType, plural: 'loadbalancerconfigurations' });
+/** ALBC's TargetGroupConfiguration, attached to a backend Service by spec.targetReference. */
+export const TargetGroupConfigurations = albcGatewayKind({ resource: TargetGroupConfigurationType, plural: 'targetgroupconfigurations' });
+/** ALBC's ListenerRuleConfiguration, named by route ExtensionRef filters. */
+export const ListenerRuleConfigurations = albcGatewayKind({ resource: ListenerRuleConfigurationType, plural: 'listenerruleconfigurations' });
+
+const KNOWN: readonly GatewayParameterResource[] = [LoadBalancerConfigurations, TargetGroupConfigurations, ListenerRuleConfigurations];
 
 const notFound = (e: unknown): boolean => (e as { code?: unknown }).code === 404;
 
@@ -47,7 +68,7 @@ export async function discoverGatewayParameters(clients: Pick<KubeClients, 'cust
   const served = await Promise.all(
     known.map(async (r) => {
       try {
-        // rbac: list gateway.k8s.aws/loadbalancerconfigurations
+        // rbac: list gateway.k8s.aws/loadbalancerconfigurations gateway.k8s.aws/targetgroupconfigurations gateway.k8s.aws/listenerruleconfigurations
         await clients.custom.listClusterCustomObject({ group: r.kind.group, version: r.version, plural: r.plural, limit: 1 });
         return r;
       } catch (e) {

@@ -91,6 +91,16 @@ export type HttpFilter =
     }
   | { readonly type: 'URLRewrite'; readonly hostname?: string; readonly path?: PathModifier }
   | {
+      /**
+       * An ExtensionRef filter naming a kind the provider reads (capabilities.gatewayFilterExtensions,
+       * e.g. ALBC's ListenerRuleConfiguration), found in the route's namespace and parsed by the provider.
+       */
+      readonly type: 'Extension';
+      readonly parameters: GatewayParameters;
+      /** The data (decoded) of the Secrets the provider's parse named, by `namespace/name`; absent ones are left out. */
+      readonly secrets: Readonly<Record<string, Readonly<Record<string, string>>>>;
+    }
+  | {
       readonly type: 'RequestMirror';
       /** Absent when the mirror's backendRef did not resolve: nothing is mirrored. */
       readonly targetSet?: string;

@@ -117,6 +117,11 @@ interface TargetSetBase {
    * spec's providerOptions apply.
    */
   readonly providerOptions?: ProviderOptions;
+  /**
+   * The backend Service's own parameters object (capabilities.gatewayBackendParameters, e.g.
+   * ALBC's TargetGroupConfiguration), found by its target reference and parsed by the provider.
+   */
+  readonly parameters?: GatewayParameters;
 }
 
 export interface BackendOrigin {

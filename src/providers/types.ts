@@ -99,6 +99,14 @@ export interface ProviderCapabilities {
    * provider; a Gateway naming any other is not Accepted (InvalidParameters). Absent: none.
    */
   readonly gatewayParameters?: readonly GatewayParameterKind[];
+  /**
+   * Parameters kinds attached to a backend Service by their spec.targetReference (the
+   * Service's name, same namespace), read for the target set of every route backend of that
+   * Service (ALBC's TargetGroupConfiguration). Absent: none.
+   */
+  readonly gatewayBackendParameters?: readonly GatewayParameterKind[];
+  /** Kinds an HTTPRoute or GRPCRoute ExtensionRef filter may name (ALBC's ListenerRuleConfiguration). Absent: none. */
+  readonly gatewayFilterExtensions?: readonly GatewayParameterKind[];
   /** Annotations the provider writes on the objects it serves (LoadBalancerStatus.annotations); removed when an object is released. */
   readonly objectAnnotations?: readonly string[];
   /**
@@ -107,6 +115,18 @@ export interface ProviderCapabilities {
    */
   readonly allocationByLabels?: boolean;
 }
+
+/** A parameters object of one of the provider's kinds, validated (parseGatewayParameters). */
+export type GatewayParametersParse =
+  | {
+      readonly ok: true;
+      readonly value: unknown;
+      /** The target type a backend's parameters ask for (gatewayBackendParameters kinds). */
+      readonly targetType?: TargetType;
+      /** Secrets (names, in the object's namespace) the controller must read for the provider; their data reaches it with the object. */
+      readonly secrets?: readonly string[];
+    }
+  | { readonly ok: false; readonly errors: readonly string[] };
 
 /** What a provider's own annotation parsing yields. */
 export type OptionsParseResult<O extends ProviderOptions> =
@@ -173,7 +193,7 @@ export interface Provider<O extends ProviderOptions = ProviderOptions> {
    * object as the API server holds it) into what the provider reads from GatewaySpec.parameters.
    * Pure. Errors name the field; the Gateway is then not Accepted (InvalidParameters).
    */
-  parseGatewayParameters?(kind: GatewayParameterKind, object: unknown): { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly errors: readonly string[] };
+  parseGatewayParameters?(kind: GatewayParameterKind, object: unknown): GatewayParametersParse;
   /**
    * The protocol the load balancer speaks to an Ingress backend, read from the backend
    * Service's own annotations (GKE: cloud.google.com/app-protocols) for the port the

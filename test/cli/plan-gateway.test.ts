@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installCrds } from '../../src/cli/demo/crds.js';
-import { runPlan, type PlanOptions } from '../../src/cli/plan.js';
+import { readCluster, runPlan, type PlanOptions } from '../../src/cli/plan.js';
+import type { ProviderSet } from '../../src/providers/registry.js';
+import { installAlbcGatewayCrds } from '../support/gateway-crds.js';
 import { startDevCluster, type DevCluster } from '../../src/devcluster/index.js';
 import { makeClients, type KubeClients } from '../../src/kube/client.js';
 
@@ -76,5 +78,22 @@ describe('lbc plan: Gateways and their routes', () => {
     const other = await plan({ target: 'gateway/gw', namespace: 'elsewhere', output: 'json' });
     expect(other.code).toBe(1);
     expect(JSON.parse(other.out)).toMatchObject({ objects: [{ status: 'failed', outcome: { kind: 'failed', message: 'Gateway elsewhere/gw not found' } }] });
+  });
+});
+
+describe('lbc plan reads the providers\' Gateway parameters as the controller watches them', () => {
+  it('ALBC\'s ListenerRuleConfiguration by name, TargetGroupConfiguration by the Service its targetReference names (aws-load-balancer-controller v3.5 targetgroupconfig.md)', async () => {
+    await installAlbcGatewayCrds(dev.kubeConfig());
+    const albc = { group: 'gateway.k8s.aws', version: 'v1', namespace: NS };
+    await clients.custom.createNamespacedCustomObject({ ...albc, plural: 'targetgroupconfigurations', body: { apiVersion: 'gateway.k8s.aws/v1', kind: 'TargetGroupConfiguration', metadata: { name: 'web-tg' }, spec: { targetReference: { name: 'web' } } } });
+    await clients.custom.createNamespacedCustomObject({ ...albc, plural: 'listenerruleconfigurations', body: { apiVersion: 'gateway.k8s.aws/v1', kind: 'ListenerRuleConfiguration', metadata: { name: 'guard' }, spec: { conditions: [{ field: 'source-ip', sourceIPConfig: { values: ['10.0.0.0/8'] } }] } } });
+    const TGC = { group: 'gateway.k8s.aws', kind: 'TargetGroupConfiguration' };
+    const LRC = { group: 'gateway.k8s.aws', kind: 'ListenerRuleConfiguration' };
+    // A provider reading both kinds, by capabilities alone: what the controller and the plan discover from.
+    const providers = { all: [{ name: 'x', type: 'aws', capabilities: { layers: ['Gateway'], targetTypes: ['ip'], annotationPrefixes: [], gatewayBackendParameters: [TGC], gatewayFilterExtensions: [LRC] } }] } as unknown as Pick<ProviderSet, 'all'>;
+    const g = (await readCluster(clients, providers)).gateway;
+    expect((g?.parameters?.(LRC, NS, 'guard') as { metadata?: { name?: string } } | undefined)?.metadata?.name).toBe('guard');
+    expect(g?.backendParameters?.(TGC, NS, 'web').map((o) => (o as { metadata?: { name?: string } }).metadata?.name)).toEqual(['web-tg']);
+    expect(g?.backendParameters?.(TGC, NS, 'other')).toEqual([]);
   });
 });

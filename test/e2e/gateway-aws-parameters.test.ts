@@ -1,5 +1,6 @@
 // ALBC's LoadBalancerConfiguration named by a Gateway's spec.infrastructure.parametersRef,
-// end to end: the Gateway API and aws-load-balancer-controller v3.5 Gateway CRDs installed
+// its TargetGroupConfiguration attached to a backend Service and its
+// ListenerRuleConfiguration named by a route's ExtensionRef filter, end to end: the Gateway API and aws-load-balancer-controller v3.5 Gateway CRDs installed
 // from ../shared/crds on the test cluster (devcluster, or the real API server KUBECONFIG
 // names), an aws provider on the fake ELBv2/EC2 (nock). The controller watches the
 // configuration, builds the ALB with its scheme and tags, rebuilds when it changes, and
@@ -11,15 +12,19 @@
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gateway } from '../../src/kube/gateway-api.js';
+import type { Gateway, HTTPRoute } from '../../src/kube/gateway-api.js';
 import type { FakeAws } from '../providers/aws/fake-aws.js';
 import { seededFake } from '../providers/aws/support.js';
 import { createLbcGatewayClass, deleteGateways, installAlbcGatewayCrds, installGatewayApiCrds, createGateway } from '../support/gateway-crds.js';
 import { startAwsOnFake } from './aws-on-fake.js';
+import { CERT_PEM, KEY_PEM } from '../controller/fixtures.js';
 import { type E2E, eventually } from './harness.js';
 
 const GROUP = 'gateway.networking.k8s.io';
 const LBC = { group: 'gateway.k8s.aws', version: 'v1', plural: 'loadbalancerconfigurations' };
+const TGC = { group: 'gateway.k8s.aws', version: 'v1', plural: 'targetgroupconfigurations' };
+const LRC = { group: 'gateway.k8s.aws', version: 'v1', plural: 'listenerruleconfigurations' };
+const ROUTES = { group: GROUP, version: 'v1', plural: 'httproutes' };
 
 let e: E2E;
 let fake: FakeAws;
@@ -28,12 +33,11 @@ let className: string;
 
 const gw = (name: string): Promise<Gateway> => custom.getNamespacedCustomObject({ group: GROUP, version: 'v1', namespace: e.ns, plural: 'gateways', name }) as Promise<Gateway>;
 const accepted = (g: Gateway) => g.status?.conditions?.find((c) => c.type === 'Accepted');
-const createConfiguredGateway = (name: string, config: string) =>
-  createGateway(custom, e.ns, name, {
-    gatewayClassName: className,
-    infrastructure: { parametersRef: { group: LBC.group, kind: 'LoadBalancerConfiguration', name: config } },
-    listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }],
-  });
+const routeAccepted = async (name: string) =>
+  ((await custom.getNamespacedCustomObject({ ...ROUTES, namespace: e.ns, name })) as HTTPRoute).status?.parents?.[0]?.conditions?.find((c) => c.type === 'Accepted');
+const createConfiguredGatewayOn = (name: string, spec: object, config = 'nets') =>
+  createGateway(custom, e.ns, name, { gatewayClassName: className, infrastructure: { parametersRef: { group: LBC.group, kind: 'LoadBalancerConfiguration', name: config } }, ...spec });
+const createConfiguredGateway = (name: string, config: string) => createConfiguredGatewayOn(name, { listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] }, config);
 
 beforeAll(async () => {
   fake = seededFake();
@@ -147,5 +151,111 @@ describe('LoadBalancerConfiguration named by a GatewayClass (spec.parametersRef)
     // Gone: not found, said on the class.
     await custom.deleteNamespacedCustomObject({ ...LBC, namespace: e.ns, name: 'platform' });
     await eventually('class says not found', async () => ((await classAccepted('False'))?.message === `spec.parametersRef: LoadBalancerConfiguration ${e.ns}/platform not found` ? true : undefined), 20_000);
+  });
+});
+
+describe('TargetGroupConfiguration and ListenerRuleConfiguration (gateway.k8s.aws/v1) on an aws Gateway\'s routes', () => {
+  // The fake's subnets are tagged for another cluster: the Gateways name theirs.
+  const subnetsOnly = { apiVersion: `${LBC.group}/v1`, kind: 'LoadBalancerConfiguration', metadata: { name: 'nets' }, spec: { loadBalancerSubnets: [{ identifier: 'subnet-0a1' }, { identifier: 'subnet-0b1' }] } };
+  beforeAll(async () => {
+    await custom.createNamespacedCustomObject({ ...LBC, namespace: e.ns, body: subnetsOnly });
+  });
+  it('the backend Service\'s configuration sets its target group, and a change to it reaches the target group; a field lbc does not implement refuses the route by name', async () => {
+    await e.service('web', { type: 'ClusterIP', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] });
+    const tgcBody = (defaultConfiguration: Record<string, unknown>) => ({ apiVersion: `${TGC.group}/v1`, kind: 'TargetGroupConfiguration', metadata: { name: 'web-tg' }, spec: { targetReference: { name: 'web' }, defaultConfiguration } });
+    await custom.createNamespacedCustomObject({ ...TGC, namespace: e.ns, body: tgcBody({ targetType: 'ip', healthCheckConfig: { healthCheckPath: '/healthz', healthCheckInterval: 30 } }) });
+    await createConfiguredGatewayOn('shop', { listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] });
+    await custom.createNamespacedCustomObject({
+      ...ROUTES,
+      namespace: e.ns,
+      body: { apiVersion: `${GROUP}/v1`, kind: 'HTTPRoute', metadata: { name: 'web' }, spec: { parentRefs: [{ name: 'shop' }], rules: [{ backendRefs: [{ name: 'web', port: 80 }] }] } },
+    });
+    const created = await eventually('target group of web created', () => fake.all('CreateTargetGroup').find((r) => r.params.HealthCheckPath === '/healthz'), 20_000);
+    expect(created.params).toMatchObject({ TargetType: 'ip', Port: '8080', HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: '30' });
+    await eventually('route Accepted', async () => ((await routeAccepted('web'))?.status === 'True' ? true : undefined), 20_000);
+
+    // The informer's news reaches the Gateway whose route's backend the configuration targets.
+    const cur = (await custom.getNamespacedCustomObject({ ...TGC, namespace: e.ns, name: 'web-tg' })) as { metadata: object };
+    await custom.replaceNamespacedCustomObject({ ...TGC, namespace: e.ns, name: 'web-tg', body: { ...tgcBody({ targetType: 'ip', healthCheckConfig: { healthCheckPath: '/ready', healthCheckInterval: 30 } }), metadata: cur.metadata } });
+    const modified = await eventually('health check path changed', () => fake.all('ModifyTargetGroup').find((r) => r.params.HealthCheckPath === '/ready'), 20_000);
+    expect(modified.params).toMatchObject({ TargetGroupArn: [...fake.tgs.values()].find((t) => t.name === created.params.Name)?.arn });
+
+    const again = (await custom.getNamespacedCustomObject({ ...TGC, namespace: e.ns, name: 'web-tg' })) as { metadata: object };
+    await custom.replaceNamespacedCustomObject({ ...TGC, namespace: e.ns, name: 'web-tg', body: { ...tgcBody({ targetType: 'ip', targetGroupName: 'mine' }), metadata: again.metadata } });
+    const refused = await eventually('route refused', async () => {
+      const a = await routeAccepted('web');
+      return a?.status === 'False' ? a : undefined;
+    }, 20_000);
+    expect(refused).toMatchObject({ reason: 'UnsupportedValue' });
+    expect(refused.message).toContain(`TargetGroupConfiguration ${e.ns}/web-tg (target of Service web): spec.defaultConfiguration.targetGroupName: not implemented by lbc`);
+  });
+
+  it('a route rule\'s ListenerRuleConfiguration answers with its fixed response; one not found refuses the route', async () => {
+    await e.service('api', { type: 'ClusterIP', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] });
+    await custom.createNamespacedCustomObject({
+      ...LRC,
+      namespace: e.ns,
+      body: { apiVersion: `${LRC.group}/v1`, kind: 'ListenerRuleConfiguration', metadata: { name: 'maintenance' }, spec: { actions: [{ type: 'fixed-response', fixedResponseConfig: { statusCode: 503, messageBody: 'back soon' } }] } },
+    });
+    await createConfiguredGatewayOn('api', { listeners: [{ name: 'http', port: 8080, protocol: 'HTTP' }] });
+    const routeBody = (name: string, config: string) => ({
+      apiVersion: `${GROUP}/v1`,
+      kind: 'HTTPRoute',
+      metadata: { name },
+      spec: {
+        parentRefs: [{ name: 'api' }],
+        rules: [{ matches: [{ path: { type: 'PathPrefix', value: `/${name}` } }], filters: [{ type: 'ExtensionRef', extensionRef: { group: LRC.group, kind: 'ListenerRuleConfiguration', name: config } }], backendRefs: [{ name: 'api', port: 80 }] }],
+      },
+    });
+    await custom.createNamespacedCustomObject({ ...ROUTES, namespace: e.ns, body: routeBody('down', 'maintenance') });
+    await custom.createNamespacedCustomObject({ ...ROUTES, namespace: e.ns, body: routeBody('lost', 'nowhere') });
+    const rule = await eventually('fixed-response rule', () => fake.all('CreateRule').find((r) => r.params['Conditions.member.1.PathPatternConfig.Values.member.1'] === '/down'), 20_000);
+    expect(rule.params).toMatchObject({ 'Actions.member.1.Type': 'fixed-response', 'Actions.member.1.FixedResponseConfig.StatusCode': '503', 'Actions.member.1.FixedResponseConfig.MessageBody': 'back soon' });
+    expect(fake.all('CreateRule').some((r) => r.params['Conditions.member.1.PathPatternConfig.Values.member.1'] === '/lost')).toBe(false);
+    const lost = await eventually('route lost refused', async () => {
+      const a = await routeAccepted('lost');
+      return a?.status === 'False' ? a : undefined;
+    }, 20_000);
+    expect(lost).toMatchObject({ reason: 'UnsupportedValue', message: `spec.rules[0].filters[0].extensionRef: ListenerRuleConfiguration ${e.ns}/nowhere not found` });
+
+    // The informer's news reaches the Gateway whose route names the configuration: one ModifyRule.
+    const cur = (await custom.getNamespacedCustomObject({ ...LRC, namespace: e.ns, name: 'maintenance' })) as { metadata: object; spec: object };
+    await custom.replaceNamespacedCustomObject({ ...LRC, namespace: e.ns, name: 'maintenance', body: { ...cur, spec: { actions: [{ type: 'fixed-response', fixedResponseConfig: { statusCode: 502 } }] } } });
+    const modified = await eventually('rule modified', () => fake.all('ModifyRule').find((r) => r.params['Actions.member.1.FixedResponseConfig.StatusCode'] === '502'), 20_000);
+    expect(modified.params.RuleArn).toBe([...fake.rules.values()].find((r) => r.priority === Number(rule.params.Priority) && r.listenerArn === rule.params.ListenerArn)?.arn);
+  });
+
+  it('authenticate-oidc on an HTTPS route takes its client from the Opaque Secret the configuration names; a rotated Secret is sent again', async () => {
+    fake.addCertificate({ id: 'secure', domain: 'secure.example.com' });
+    await e.service('portal', { type: 'ClusterIP', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] });
+    await e.core.createNamespacedSecret({ namespace: e.ns, body: { metadata: { name: 'tls' }, type: 'kubernetes.io/tls', data: { 'tls.crt': Buffer.from(CERT_PEM).toString('base64'), 'tls.key': Buffer.from(KEY_PEM).toString('base64') } } });
+    const client = (secret: string) => ({ metadata: { name: 'oidc-client' }, type: 'Opaque', data: { clientID: Buffer.from('my-client').toString('base64'), clientSecret: Buffer.from(secret).toString('base64') } });
+    await e.core.createNamespacedSecret({ namespace: e.ns, body: client('first-secret') });
+    await custom.createNamespacedCustomObject({
+      ...LRC,
+      namespace: e.ns,
+      body: {
+        apiVersion: `${LRC.group}/v1`,
+        kind: 'ListenerRuleConfiguration',
+        metadata: { name: 'login' },
+        spec: { actions: [{ type: 'authenticate-oidc', authenticateOIDCConfig: { issuer: 'https://idp.example.com', authorizationEndpoint: 'https://idp.example.com/a', tokenEndpoint: 'https://idp.example.com/t', userInfoEndpoint: 'https://idp.example.com/u', secret: { name: 'oidc-client' } } }] },
+      },
+    });
+    await createConfiguredGatewayOn('secure', { listeners: [{ name: 'https', port: 443, protocol: 'HTTPS', hostname: 'secure.example.com', tls: { mode: 'Terminate', certificateRefs: [{ name: 'tls' }] } }] });
+    await custom.createNamespacedCustomObject({
+      ...ROUTES,
+      namespace: e.ns,
+      body: {
+        apiVersion: `${GROUP}/v1`,
+        kind: 'HTTPRoute',
+        metadata: { name: 'login' },
+        spec: { parentRefs: [{ name: 'secure' }], rules: [{ filters: [{ type: 'ExtensionRef', extensionRef: { group: LRC.group, kind: 'ListenerRuleConfiguration', name: 'login' } }], backendRefs: [{ name: 'portal', port: 80 }] }] },
+      },
+    });
+    const created = await eventually('authenticating rule', () => fake.all('CreateRule').find((r) => r.params['Actions.member.1.Type'] === 'authenticate-oidc'), 20_000);
+    expect(created.params).toMatchObject({ 'Actions.member.1.AuthenticateOidcConfig.ClientId': 'my-client', 'Actions.member.1.AuthenticateOidcConfig.ClientSecret': 'first-secret', 'Actions.member.2.Type': 'forward' });
+
+    await e.core.replaceNamespacedSecret({ namespace: e.ns, name: 'oidc-client', body: client('rotated-secret') });
+    await eventually('rotated client sent', () => fake.all('ModifyRule').find((r) => r.params['Actions.member.1.AuthenticateOidcConfig.ClientSecret'] === 'rotated-secret'), 20_000);
   });
 });

@@ -9,6 +9,7 @@ import { GATEWAY_GROUP, type BackendObjectReference } from '../../kube/gateway-a
 import { RouteReason } from './conditions.js';
 import type { ReferenceGrants } from './reference-grants.js';
 import type { RouteEntry } from './routes.js';
+import type { BackendParameters } from './attached-parameters.js';
 
 export interface RefProblem {
   readonly reason: string;
@@ -18,7 +19,11 @@ export interface RefProblem {
 /** What a backend carries: HTTP for HTTP and gRPC routes, TCP for TLS and TCP routes, UDP for UDP routes. */
 export type BackendProtocol = 'HTTP' | 'TCP' | 'UDP';
 
-export type BackendResolution = { readonly targetSet: string } | { readonly problem: RefProblem };
+/** `unsupported`: the backend's parameters object (attached-parameters.ts) cannot be served; the route is refused. */
+export type BackendResolution = { readonly targetSet: string } | { readonly problem: RefProblem } | { readonly unsupported: string };
+
+/** The parameters attached to a backend Service (attached-parameters.ts backendParameters), by namespace and name. */
+export type BackendParametersOf = (namespace: string, service: string) => BackendParameters;
 
 export class GatewayBackends {
   private readonly services: ReadonlyMap<string, V1Service>;
@@ -27,6 +32,7 @@ export class GatewayBackends {
   constructor(
     services: readonly V1Service[],
     private readonly grants: ReferenceGrants,
+    private readonly parametersOf?: BackendParametersOf,
   ) {
     this.services = new Map(services.map((s) => [`${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`, s]));
   }
@@ -49,8 +55,18 @@ export class GatewayBackends {
     if ((port.protocol ?? 'TCP') !== transport) {
       return problem(RouteReason.UnsupportedProtocol, `Service port ${namespace}/${ref.name}:${ref.port} is ${port.protocol ?? 'TCP'}; a ${route.kind} needs ${transport}`);
     }
+    const params = this.parametersOf?.(namespace, ref.name) ?? { ok: true };
+    if (!params.ok) return { unsupported: `${field}: ${params.problem}` };
     const key = protocol === 'HTTP' ? `${namespace}/${ref.name}:${port.port}` : `${namespace}/${ref.name}:${port.port}/${protocol}`;
-    this.backends.set(key, { key, backend: { namespace, service: ref.name, port: port.port }, service: svc, port, protocol });
+    this.backends.set(key, {
+      key,
+      backend: { namespace, service: ref.name, port: port.port },
+      service: svc,
+      port,
+      protocol,
+      ...(params.parameters ? { parameters: params.parameters } : {}),
+      ...(params.targetType !== undefined ? { targetType: params.targetType } : {}),
+    });
     return { targetSet: key };
   }
 

@@ -11,6 +11,8 @@ export interface FilterContext {
   readonly features: ReadonlySet<GatewayFeature>;
   /** Resolves a mirror's backendRef (an HTTP backend of the route). */
   resolveMirror(ref: NonNullable<HTTPRouteFilter['requestMirror']>['backendRef'], field: string): BackendResolution;
+  /** An ExtensionRef the provider reads (attached-parameters.ts extensionFilter); absent: none is served. */
+  resolveExtension?(ref: NonNullable<HTTPRouteFilter['extensionRef']>, field: string): { readonly filter: HttpFilter } | { readonly problem: string };
   readonly unsupported: string[];
   readonly refs: RefProblem[];
 }
@@ -104,7 +106,15 @@ export function convertFilters(filters: readonly HTTPRouteFilter[] | undefined, 
         const percent = m.percent ?? (m.fraction ? (100 * m.fraction.numerator) / (m.fraction.denominator ?? 100) : 100);
         const target = ctx.resolveMirror(m.backendRef, `${at}.requestMirror.backendRef`);
         if ('problem' in target) ctx.refs.push(target.problem);
+        if ('unsupported' in target) ctx.unsupported.push(target.unsupported);
         out.push({ type: 'RequestMirror', percent, ...('targetSet' in target ? { targetSet: target.targetSet } : {}) });
+        return;
+      }
+      case 'ExtensionRef': {
+        // The specification: a filter that cannot be applied is never skipped; lbc does not serve the route.
+        const r = f.extensionRef && ctx.resolveExtension ? ctx.resolveExtension(f.extensionRef, `${at}.extensionRef`) : { problem: `${at}: filter type ExtensionRef is not supported` };
+        if ('problem' in r) ctx.unsupported.push(r.problem);
+        else out.push(r.filter);
         return;
       }
       default:

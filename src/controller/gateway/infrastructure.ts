@@ -19,10 +19,6 @@ export type InfrastructureParameters = { readonly ok: true; readonly parameters?
 
 const sameKind = (a: GatewayParameterKind, b: GatewayParameterKind): boolean => a.group === b.group && a.kind === b.kind;
 
-/** The parameters kinds the providers read for their Gateways: what the controller watches and `lbc plan` lists. */
-export const wantedParameterKinds = (providers: readonly Pick<ModelProvider, 'capabilities'>[]): GatewayParameterKind[] =>
-  providers.flatMap((p) => (p.capabilities.layers.includes('Gateway') ? (p.capabilities.gatewayParameters ?? []) : []));
-
 /** A lookup over the objects of each kind, held by `namespace/name`. */
 export const parameterLookup =
   (held: readonly { readonly kind: GatewayParameterKind; get(key: string): unknown }[]): GatewayParameterLookup =>

@@ -49,6 +49,7 @@ function weighted(ctx: Ctx, refs: readonly (HTTPBackendRef | (L4RouteRuleObject[
     const at = `${field}[${j}]`;
     const r = ctx.backends.resolve(ctx.route, ref, protocol, at);
     if ('problem' in r) ctx.refs.push(r.problem);
+    if ('unsupported' in r) ctx.unsupported.push(r.unsupported);
     const filters = 'filters' in ref && ref.filters ? convertFilters(ref.filters, `${at}.filters`, ctx, true) : [];
     return { ...('targetSet' in r ? { targetSet: r.targetSet } : {}), weight: ref.weight ?? 1, filters };
   });
@@ -148,7 +149,7 @@ function l4Rules(ctx: Ctx, rules: readonly L4RouteRuleObject[], protocol: Backen
   return rules.map((rule, i) => ({ origin: origin(ctx.route, i), backends: weighted(ctx, rule.backendRefs, protocol, `spec.rules[${i}].backendRefs`) }));
 }
 
-export function buildRouteRules(route: RouteEntry, backends: GatewayBackends, features: ReadonlySet<GatewayFeature>): RouteRules {
+export function buildRouteRules(route: RouteEntry, backends: GatewayBackends, features: ReadonlySet<GatewayFeature>, resolveExtension?: FilterContext['resolveExtension']): RouteRules {
   const unsupported: string[] = [];
   const refs: RefProblem[] = [];
   const ctx: Ctx = {
@@ -158,6 +159,7 @@ export function buildRouteRules(route: RouteEntry, backends: GatewayBackends, fe
     unsupported,
     refs,
     resolveMirror: (ref, field) => backends.resolve(route, ref, 'HTTP', field),
+    ...(resolveExtension ? { resolveExtension } : {}),
   };
   switch (route.kind) {
     case 'HTTPRoute':

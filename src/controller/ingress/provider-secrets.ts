@@ -30,6 +30,11 @@ export function providerSecretKeys(provider: Pick<Provider, 'secretNames'>, obj:
   return names.map((n) => `${obj.metadata?.namespace ?? ''}/${n}`);
 }
 
+/** A Secret's data, decoded (base64 in `data`, as the API serves it). Never logged: it holds credentials. */
+export function secretData(s: V1Secret): Record<string, string> {
+  return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}
+
 /** The named Secrets' data, decoded; undefined when nothing names one. Never logged: it holds credentials. */
 export function providerSecrets(
   provider: Pick<Provider, 'secretNames'>,
@@ -46,7 +51,7 @@ export function providerSecrets(
         errors.push({ field: 'metadata.annotations', object: what, reason: `Secret ${key} does not exist; the object is not exposed until it does` });
         continue;
       }
-      out[key] = Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+      out[key] = secretData(s);
     }
   }
   return Object.keys(out).length > 0 ? out : undefined;

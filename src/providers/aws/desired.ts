@@ -637,7 +637,8 @@ function discoveredCertificates(spec: L7Spec<AwsLbOptions>, acm: readonly AcmCer
 }
 
 /** One ALB target group for a target set, with the options that apply to it (`t`); `key` is its lbc.dev/resource tag. */
-export function albTargetGroup(input: SynthesisInput, c: Common, ts: TargetSet, t: AwsLbOptions, key: string): DesiredTargetGroup {
+/** `ownTags`: this group's alone (a Gateway backend's TargetGroupConfiguration tags), over the load balancer's. */
+export function albTargetGroup(input: SynthesisInput, c: Common, ts: TargetSet, t: AwsLbOptions, key: string, ownTags?: Readonly<Record<string, string>>): DesiredTargetGroup {
   const protocol: ElbProtocol = t.backendProtocol === 'HTTPS' ? 'HTTPS' : 'HTTP';
   const portNum = tgPort(ts);
   return {
@@ -660,7 +661,7 @@ export function albTargetGroup(input: SynthesisInput, c: Common, ts: TargetSet, 
     healthCheck: healthCheckFor(ts, t, { layer: 'L7', protocol }),
     ...(t.protocolVersion !== undefined ? { protocolVersion: t.protocolVersion } : {}),
     attributes: { ...t.targetGroupAttributes },
-    tags: resourceTags(c.tagCtx, key),
+    tags: resourceTags(ownTags ? { ...c.tagCtx, annotationTags: { ...c.tagCtx.annotationTags, ...ownTags } } : c.tagCtx, key),
     targets: targetsOf(ts, c.warnings, t.targetNodeLabels),
   };
 }

@@ -24,7 +24,9 @@
 // (scheme, subnets, security groups, attributes, tags, certificate-arn, ssl-policy, target
 // type, health checks) apply, the Ingress-only ones are refused, and the fields lbc reads of
 // a LoadBalancerConfiguration named by spec.infrastructure.parametersRef replace them
-// (load-balancer-configuration.ts, through plan.ts optionsOf).
+// (load-balancer-configuration.ts, through plan.ts optionsOf). A backend Service's
+// TargetGroupConfiguration sets its target groups (target-group-configuration.ts); a route
+// rule's ListenerRuleConfiguration its ALB rules (gateway-rules.ts).
 import type { GatewayFeature } from '../../model/gateway-features.js';
 import type { GatewayPort, HttpGatewayListener, TlsGatewayListener } from '../../model/gateway.js';
 import type { GatewaySpec, LoadBalancerSpec } from '../../model/spec.js';
@@ -47,6 +49,8 @@ import {
 import { gatewayPortRules, NOT_FOUND } from './gateway-rules.js';
 import { configuredCertificates, listenerConfigurationFor, type ListenerConfiguration } from './listener-configuration.js';
 import { desiredMutualAuth } from './mutual-authentication.js';
+import { oidcClientsDigest, TAG_OIDC_CLIENTS } from './authentication.js';
+import { TARGET_GROUP_CONFIGURATION, withTargetGroupConfiguration, type TargetGroupConfigurationOptions } from './target-group-configuration.js';
 
 /**
  * What an ALB Gateway serves, by the conformance suite's names: the core features, and of
@@ -102,7 +106,7 @@ export function refuseIngressOnly(o: AwsLbOptions, c: Common): void {
   if (Object.keys(o.conditions).length > 0) refuse('conditions.*', 'route matches are the conditions');
   // Protective: serving the routes without it would expose what the user meant to close.
   if (o.mutualAuthentication !== undefined) refuse('mutual-authentication', 'give mutual TLS in a LoadBalancerConfiguration\'s listenerConfigurations[].mutualAuthentication, as ALBC takes it; lbc will not serve the listeners without it');
-  if (o.auth !== undefined) refuse('auth-type', 'lbc does not authenticate Gateway routes yet (ALBC does it in a ListenerRuleConfiguration), and will not serve them unauthenticated');
+  if (o.auth !== undefined) refuse('auth-type', 'a Gateway route authenticates through a ListenerRuleConfiguration (ExtensionRef filter), as ALBC reads it; lbc will not serve the routes unauthenticated');
 }
 
 function certificatesFor(port: HttpPort, spec: GatewaySpec<AwsLbOptions>, input: SynthesisInput, c: Common, configured: ListenerConfiguration | undefined): string[] {
@@ -138,15 +142,18 @@ export function synthesizeGatewayAlb(input: SynthesisInput, spec: GatewaySpec<Aw
   refuseIngressOnly(o, c);
   const sets = new Map(spec.targetSets.map((t) => [t.name, t]));
   const tgs = new Map<string, DesiredTargetGroup>();
-  // Only the target groups some rule forwards to; a GRPCRoute backend gets its own, of protocol version GRPC.
+  // Only the target groups some rule forwards to; a GRPCRoute backend gets its own, of protocol
+  // version GRPC (one group when the Service's TargetGroupConfiguration already says GRPC).
   const targetGroup = (set: string, grpc: boolean): string => {
-    const key = grpc ? `${set}#grpc` : set;
-    const have = tgs.get(key);
-    if (have) return have.name;
     const ts = sets.get(set);
     if (!ts) throw c.invalid(`a route rule refers to target set ${set}, which the spec does not have`);
-    const t = (ts.providerOptions as AwsLbOptions | undefined) ?? o;
-    const tg = albTargetGroup(input, c, ts, grpc ? { ...t, protocolVersion: 'GRPC' } : t, key);
+    const tgc = ts.parameters?.kind === TARGET_GROUP_CONFIGURATION.kind ? (ts.parameters.value as TargetGroupConfigurationOptions) : undefined;
+    const configured = withTargetGroupConfiguration((ts.providerOptions as AwsLbOptions | undefined) ?? o, tgc);
+    const t: AwsLbOptions = grpc ? { ...configured, protocolVersion: 'GRPC' } : configured;
+    const key = grpc || tgc?.protocolVersion === 'GRPC' ? `${set}#grpc` : set;
+    const have = tgs.get(key);
+    if (have) return have.name;
+    const tg = albTargetGroup(input, c, ts, t, key, tgc?.tags);
     tgs.set(key, tg);
     return tg.name;
   };
@@ -178,7 +185,7 @@ export function synthesizeGatewayAlb(input: SynthesisInput, spec: GatewaySpec<Aw
       certificates: certificatesFor(port, spec, input, c, configured),
       ...(https ? { sslPolicy: configured?.sslPolicy ?? o.sslPolicy, mutualAuthentication: mtls } : {}),
       defaultAction: NOT_FOUND,
-      rules: gatewayPortRules(port.listeners, { targetGroup, invalid: c.invalid, warnings: c.warnings }),
+      rules: gatewayPortRules(port.listeners, { targetGroup, invalid: c.invalid, warnings: c.warnings, https }),
     };
   });
   const sg = managedSecurityGroup(
@@ -190,8 +197,11 @@ export function synthesizeGatewayAlb(input: SynthesisInput, spec: GatewaySpec<Aw
     ),
   );
   const access = backendAccess(input, c, [...tgs.values()]);
+  const lb = loadBalancer(input, c, 'application');
+  // As an Ingress's: which OIDC clients the actions were given, so a rotated Secret is sent again.
+  const oidcDigest = oidcClientsDigest(listeners.flatMap((l) => l.rules.map((r) => r.auth)));
   return {
-    lb: loadBalancer(input, c, 'application'),
+    lb: oidcDigest !== undefined ? { ...lb, tags: { ...lb.tags, [TAG_OIDC_CLIENTS]: oidcDigest } } : lb,
     targetGroups: [...tgs.values()],
     listeners,
     ...(sg ? { securityGroup: sg } : {}),

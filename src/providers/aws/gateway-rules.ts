@@ -15,16 +15,26 @@
 // - a rule whose backends all fail to resolve, or all weigh 0, answers 500 (ALBC leaves the
 //   action out); header values are compared literally (ALBC splits them at commas);
 // - what ALB cannot do is refused with the route and rule named, never dropped.
+//
+// A rule's ListenerRuleConfiguration (ExtensionRef filter; listener-rule-configuration.ts)
+// adds its authenticate action, fixed response, stickiness, redirect query and source-ip
+// conditions as ALBC's buildListenerRules does.
 import type { HttpFilter, HttpGatewayListener, HttpHeaderMatch, HttpRequestMatch, HttpRouteRule, RouteOrigin } from '../../model/gateway.js';
 import { listenersBySpecificity, matchedPrefix, rankedMatches } from '../../model/gateway-match.js';
+import { desiredAuth, type DesiredAuth } from './authentication.js';
 import { pathPatterns, type DesiredAction, type DesiredCondition, type DesiredRule, type DesiredTransform } from './desired.js';
+import { LISTENER_RULE_CONFIGURATION, type ListenerRuleConfigurationOptions } from './listener-rule-configuration.js';
 
 export interface GatewayRuleContext {
   /** The name of the target group serving `targetSet`; `grpc` for GRPCRoute backends (protocol version GRPC). */
   readonly targetGroup: (targetSet: string, grpc: boolean) => string;
   readonly invalid: (message: string) => Error;
   readonly warnings: string[];
+  /** Whether the port is an HTTPS listener: ALB authenticates on HTTPS listeners only. */
+  readonly https: boolean;
 }
+
+type ExtensionFilter = Extract<HttpFilter, { type: 'Extension' }>;
 
 export const NOT_FOUND: DesiredAction = { type: 'fixed-response', statusCode: '404', contentType: 'text/plain' };
 /** The specification's answer for a rule without a valid backend. */
@@ -139,15 +149,48 @@ function rewriteTransforms(f: Extract<HttpFilter, { type: 'URLRewrite' }>, match
 
 type UnprioritizedRule = Omit<DesiredRule, 'priority'>;
 
+/** The rule's authenticate action, as ALBC's BuildRulePreRoutingAction, or why it cannot be honoured (nothing is then served). */
+function ruleAuth(lrc: ExtensionFilter, cfg: ListenerRuleConfigurationOptions, at: string, ctx: GatewayRuleContext): DesiredAuth | undefined {
+  if (!cfg.auth) return undefined;
+  const name = `${lrc.parameters.kind} ${lrc.parameters.namespace}/${lrc.parameters.name}`;
+  // ALBC skips the action on a plain HTTP listener and serves the rule open; lbc will not expose it so.
+  if (!ctx.https) throw ctx.invalid(`${at}: ${name} authenticates (${cfg.auth.type}), which ALB does on HTTPS listeners only; lbc will not serve the rule unauthenticated on an HTTP listener`);
+  const d = desiredAuth(cfg.auth, lrc.parameters.namespace, lrc.secrets);
+  // desiredAuth words its problem for the Ingress annotation; here the Secret is the configuration's.
+  if (typeof d === 'string') throw ctx.invalid(`${at}: ${name} authenticateOIDCConfig.secret: ${d.replace(/^[^:]*: /, '')}`);
+  return d;
+}
+
+/** The configuration's routing action in place of (or on) the route's, as ALBC's BuildRuleRoutingAction. */
+function configuredAction(action: DesiredAction, redirected: boolean, cfg: ListenerRuleConfigurationOptions | undefined, at: string, ctx: GatewayRuleContext): DesiredAction {
+  if (!cfg) return action;
+  if (cfg.fixedResponse) return cfg.fixedResponse;
+  if (cfg.redirectQuery !== undefined) {
+    if (!redirected || action.type !== 'redirect') throw ctx.invalid(`${at}: a ListenerRuleConfiguration redirectConfig needs a RequestRedirect filter on the rule (as ALBC)`);
+    return { ...action, query: cfg.redirectQuery };
+  }
+  if (cfg.stickinessSeconds !== undefined) {
+    if (action.type === 'forward') return { type: 'forward-weighted', targetGroups: [{ targetGroup: action.targetGroup, weight: 1 }], stickinessSeconds: cfg.stickinessSeconds };
+    if (action.type === 'forward-weighted') return { ...action, stickinessSeconds: cfg.stickinessSeconds };
+  }
+  return action;
+}
+
 function albRule(rule: HttpRouteRule, match: HttpRequestMatch, host: string | undefined, ctx: GatewayRuleContext): UnprioritizedRule {
   const at = where(rule.origin);
   if (rule.timeouts !== undefined) throw ctx.invalid(`${at}: timeouts: ALB has one idle timeout per load balancer, not per rule`);
   let redirect: DesiredAction | undefined;
+  let lrc: ExtensionFilter | undefined;
   const transforms: DesiredTransform[] = [];
   for (const f of rule.filters) {
     switch (f.type) {
       case 'RequestRedirect':
         redirect = redirectAction(f, at, ctx);
+        break;
+      case 'Extension':
+        if (f.parameters.group !== LISTENER_RULE_CONFIGURATION.group || f.parameters.kind !== LISTENER_RULE_CONFIGURATION.kind) throw ctx.invalid(`${at}: ExtensionRef ${f.parameters.kind}: not supported by ALB`);
+        if (lrc) throw ctx.invalid(`${at}: ExtensionRef: one ListenerRuleConfiguration per rule (${lrc.parameters.name} and ${f.parameters.name})`);
+        lrc = f;
         break;
       case 'URLRewrite':
         transforms.push(...rewriteTransforms(f, match));
@@ -161,12 +204,22 @@ function albRule(rule: HttpRouteRule, match: HttpRequestMatch, host: string | un
   }
   if (rule.backends.some((b) => b.filters.length > 0)) throw ctx.invalid(`${at}: backendRefs[].filters: ALB applies no filter per backend`);
   const { paths, conditions } = matchConditions(match, at, ctx);
+  const cfg = lrc?.parameters.value as ListenerRuleConfigurationOptions | undefined;
+  // As ALBC's BuildSourceIpInCondition: a condition lists the matches it is for (by index), or is for all.
+  const matchIndex = rule.matches.indexOf(match);
+  const sourceIp = (cfg?.sourceIp ?? []).filter((s) => s.matchIndexes === undefined || s.matchIndexes.includes(matchIndex));
+  // ELBv2 takes one source-ip condition per rule; two would be ANDed by ALBC and refused by ELBv2.
+  if (sourceIp.length > 1) throw ctx.invalid(`${at}: matches[${matchIndex}]: ${sourceIp.length} source-ip conditions of ListenerRuleConfiguration ${lrc?.parameters.name ?? ''} apply; ALB takes one per rule`);
+  for (const s of sourceIp) conditions.push({ field: 'source-ip', values: s.values });
+  const auth = lrc && cfg ? ruleAuth(lrc, cfg, at, ctx) : undefined;
+  const action = configuredAction(redirect ?? forwardAction(rule, at, ctx), redirect !== undefined, cfg, at, ctx);
   return {
     hosts: host !== undefined ? [host] : [],
     paths,
     conditions: conditions.map((c) => ('values' in c && c.field !== 'query-string' ? { ...c, values: [...c.values].sort() } : c)),
-    action: redirect ?? forwardAction(rule, at, ctx),
-    ...(transforms.length > 0 && !redirect ? { transforms } : {}),
+    ...(auth ? { auth } : {}),
+    action,
+    ...(transforms.length > 0 && action.type !== 'redirect' && action.type !== 'fixed-response' ? { transforms } : {}),
   };
 }
 

@@ -19,6 +19,7 @@ import type { GatewayParameterKind } from '../../model/gateway.js';
 import type { AwsLbOptions, SubnetTagSelector } from './annotations.js';
 import { subnetSelectorProblems } from './subnet-selector.js';
 import { parseListenerConfigurations } from './listener-configuration.js';
+import { userTags } from './tags.js';
 
 export const LOAD_BALANCER_CONFIGURATION: GatewayParameterKind = { group: 'gateway.k8s.aws', kind: 'LoadBalancerConfiguration' };
 
@@ -117,13 +118,8 @@ export function parseLoadBalancerConfiguration(object: unknown): { ok: true; val
     out.loadBalancerAttributes = attrs;
   }
   if (tags !== undefined) {
-    if (!isRecord(tags) || !Object.values(tags).every((v) => typeof v === 'string')) errors.push('spec.tags: not a map of strings');
-    else {
-      // As the tags annotation (annotations.ts TAG_KEY): lbc's ownership tags and AWS's own are not the user's to set.
-      const reserved = Object.keys(tags).filter((k) => k.startsWith('lbc.dev/') || k.startsWith('aws:') || k.length > 128);
-      if (reserved.length > 0) errors.push(`spec.tags: ${reserved.join(', ')}: keys are at most 128 characters, outside the reserved lbc.dev/ and aws: prefixes`);
-      else out.tags = tags as Record<string, string>;
-    }
+    const t = userTags(tags, 'spec.tags', errors);
+    if (t) out.tags = t;
   }
   if (manageBackendSecurityGroupRules !== undefined) {
     if (typeof manageBackendSecurityGroupRules === 'boolean') out.manageBackendSecurityGroupRules = manageBackendSecurityGroupRules;

@@ -16,6 +16,7 @@ import {
   type ActionServiceRef,
   type CallOptions,
   type Change,
+  type GatewayParametersParse,
   type OptionsParseResult,
   type OwnedLoadBalancer,
   type Provider,
@@ -37,6 +38,8 @@ import { refFromTags } from './tags.js';
 import { discoverVpc, instanceMetadata, type InstanceMetadata } from './vpc.js';
 import { LOAD_BALANCER_CONFIGURATION, parseLoadBalancerConfiguration } from './load-balancer-configuration.js';
 import type { GatewayParameterKind } from '../../model/gateway.js';
+import { parseTargetGroupConfiguration, TARGET_GROUP_CONFIGURATION } from './target-group-configuration.js';
+import { LISTENER_RULE_CONFIGURATION, parseListenerRuleConfiguration } from './listener-rule-configuration.js';
 
 export interface AwsProviderInit {
   readonly name?: string;
@@ -63,6 +66,8 @@ export class AwsProvider implements Provider<AwsLbOptions> {
     // One class serves both: a Gateway's listeners decide ALB or NLB (gateway-nlb.ts gatewayLoadBalancerType).
     gatewayFeatures: [...ALB_GATEWAY_FEATURES, ...NLB_GATEWAY_FEATURES],
     gatewayParameters: [LOAD_BALANCER_CONFIGURATION],
+    gatewayBackendParameters: [TARGET_GROUP_CONFIGURATION],
+    gatewayFilterExtensions: [LISTENER_RULE_CONFIGURATION],
     targetTypes: ['instance', 'ip'],
     annotationPrefixes: [SERVICE_PREFIX, INGRESS_PREFIX],
     annotationScopes: ingressAnnotationScopes,
@@ -107,8 +112,16 @@ export class AwsProvider implements Provider<AwsLbOptions> {
     return parseAwsOptions(annotations, kind);
   }
 
-  parseGatewayParameters(_kind: GatewayParameterKind, object: unknown): { ok: true; value: unknown } | { ok: false; errors: readonly string[] } {
-    // capabilities.gatewayParameters lists LoadBalancerConfiguration alone, so the builder hands over nothing else.
+  parseGatewayParameters(kind: GatewayParameterKind, object: unknown): GatewayParametersParse {
+    // The builder hands over only the kinds the capabilities list.
+    if (kind.kind === TARGET_GROUP_CONFIGURATION.kind) {
+      const r = parseTargetGroupConfiguration(object);
+      return r.ok && r.value.targetType !== undefined ? { ...r, targetType: r.value.targetType } : r;
+    }
+    if (kind.kind === LISTENER_RULE_CONFIGURATION.kind) {
+      const r = parseListenerRuleConfiguration(object);
+      return r.ok && r.value.auth?.type === 'oidc' ? { ...r, secrets: [r.value.auth.secretName] } : r;
+    }
     return parseLoadBalancerConfiguration(object);
   }
 

@@ -119,3 +119,17 @@ export function tagsToAdd(actual: Tags, desired: Tags): Record<string, string> {
   for (const [k, v] of Object.entries(desired)) if (actual[k] !== v) out[k] = v;
   return out;
 }
+
+/** A configuration's `tags`, as the tags annotation takes them (annotations.ts TAG_KEY): lbc's ownership tags and AWS's own are not the user's to set. */
+export function userTags(tags: unknown, field: string, errors: string[]): Record<string, string> | undefined {
+  if (typeof tags !== 'object' || tags === null || Array.isArray(tags) || !Object.values(tags as object).every((v) => typeof v === 'string')) {
+    errors.push(`${field}: not a map of strings`);
+    return undefined;
+  }
+  const reserved = Object.keys(tags as object).filter((k) => k.startsWith('lbc.dev/') || k.startsWith('aws:') || k.length > 128);
+  if (reserved.length > 0) {
+    errors.push(`${field}: ${reserved.join(', ')}: keys are at most 128 characters, outside the reserved lbc.dev/ and aws: prefixes`);
+    return undefined;
+  }
+  return tags as Record<string, string>;
+}
