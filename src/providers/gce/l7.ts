@@ -301,6 +301,8 @@ export interface L7BackendsInput {
   readonly config?: (t: TargetSet) => ResolvedBackendConfig | undefined;
   /** The cluster's firewall rule these load balancers share. */
   readonly firewall: { readonly name: string };
+  /** Backend services of the load balancer's own besides the target sets' (a Gateway's fallback). */
+  readonly extraServices?: readonly Desired<BackendService>[];
 }
 
 /** What planning observed of them, with the rest of its load balancer. */
@@ -401,7 +403,7 @@ export async function l7Backends(pc: PlanContext, input: L7BackendsInput, observ
     ...synthesize({ ...common, kind: instanceGroupKind, want: wantGroups, have: groups }),
     ...synthesize({ ...common, kind: negKind, want: wantNegs.map((n) => ({ key: n.key, shared: true, body: (): NetworkEndpointGroup => n.body })), have: haveNegs }),
     ...negCleanup(call, clusterName, backends.services.filter((s) => s.ownership === 'ours').flatMap((s) => negsOf(s.resource.backends)), wantNegs),
-    ...synthesize({ ...common, kind: globalBackendServiceKind, want: wantServices, have: backends.services }),
+    ...synthesize({ ...common, kind: globalBackendServiceKind, want: [...wantServices, ...(input.extraServices ?? [])], have: backends.services }),
   ];
   return { steps, backendGroups };
 }
