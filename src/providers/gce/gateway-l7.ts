@@ -153,13 +153,18 @@ export async function planGateway(pc: PlanContext, spec: GatewaySpec<GceLbOption
   };
   const instanceSets = spec.targetSets.filter((t) => t.type === 'instance');
 
-  const [observed, groups] = await Promise.all([
+  const named = spec.namedAddresses ?? [];
+  if (named.length > 1) throw invalid(`spec.addresses: a global external Application Load Balancer has one address; ${named.length} NamedAddresses are given`);
+  const [observed, groups, staticAddress] = await Promise.all([
     observeGateway(pc, ref, names),
     // Only instance backends need the groups; a Gateway on NEGs alone reads none.
     instanceSets.length > 0 ? observeInstanceGroups(call, instanceGroupName(pc.identity.clusterId), clusterName) : Promise.resolve([]),
+    named[0] !== undefined ? globalAddressKind.get(call, { name: named[0] }) : Promise.resolve(undefined),
   ]);
 
-  // ---- address: reserved, so every port's forwarding rule has the same IP ----------------
+  // ---- address: the user's reserved one (NamedAddress, GKE's static IP), else one lbc
+  // reserves, so every port's forwarding rule has the same IP ----------------------------------
+  if (named[0] !== undefined && !staticAddress?.address) throw invalid(`spec.addresses: the global static address ${named[0]} (NamedAddress) does not exist in project ${options.project}`);
   const own = observed.addresses.find((a) => a.ownership === 'ours')?.resource;
   const addressKey = { name: names.address };
   const addressSteps = capturingAddress(
@@ -168,7 +173,8 @@ export async function planGateway(pc: PlanContext, spec: GatewaySpec<GceLbOption
       ctx: call,
       clusterName,
       uid: ref.uid,
-      want: [{ key: addressKey, body: () => ({ description, ipVersion: 'IPV4', labels: ownershipLabels(clusterName, ref) }) }],
+      // With the user's address, one lbc reserved before goes once the rules moved off it.
+      want: staticAddress ? [] : [{ key: addressKey, body: () => ({ description, ipVersion: 'IPV4', labels: ownershipLabels(clusterName, ref) }) }],
       have: observed.addresses,
       plannedState: {},
     }),
@@ -176,7 +182,7 @@ export async function planGateway(pc: PlanContext, spec: GatewaySpec<GceLbOption
     call,
     addressKey,
   );
-  const planned: RunState = own?.address ? { ip: own.address } : {};
+  const planned: RunState = staticAddress?.address ? { ip: staticAddress.address } : own?.address ? { ip: own.address } : {};
 
   // ---- backends, and the one unmatched requests stand in front of ----------------------
   const fallback: Desired<BackendService> = {

@@ -142,6 +142,8 @@ export class GceProvider implements Provider<GceLbOptions> {
       layers: ['L4', 'L7', 'Gateway'],
       // What an EXTERNAL_MANAGED URL map serves (gateway-url-map.ts), as GKE's gke-l7-global-external-managed class.
       gatewayFeatures: GCE_GATEWAY_FEATURES,
+      // spec.addresses NamedAddress: a reserved global address by name, as GKE's static IPs.
+      gatewayNamedAddresses: true,
       // ip: container-native load balancing (NEGs), for Ingress backends whose Service asks with cloud.google.com/neg.
       targetTypes: ['instance', 'ip'],
       annotationPrefixes: GCE_ANNOTATION_PREFIXES,

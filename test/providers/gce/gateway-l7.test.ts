@@ -173,6 +173,25 @@ describe('gce Gateway: create, weight change, no-op, delete', () => {
     ]);
   });
 
+  it("spec.addresses NamedAddress: the reserved global address is used, never reserved nor deleted; lbc's own goes when the Gateway moves onto it", async () => {
+    const h = harness();
+    seedVpcNativeNodes(h.fake);
+    const first = await h.provider.ensure(gatewaySpec());
+    h.fake.seed('global/addresses/shop-ip', { address: '203.0.113.77', description: 'reserved by the user', addressType: 'EXTERNAL' });
+    h.fake.clearLog();
+    const status = await h.provider.ensure({ ...gatewaySpec(), namedAddresses: ['shop-ip'] });
+    expect(status.ingress).toEqual([{ ip: '203.0.113.77', ipMode: 'Proxy' }]);
+    expect(first.ingress[0]?.ip).not.toBe('203.0.113.77');
+    // The forwarding rule cannot change its IP in place: replaced, then lbc's address goes.
+    expect(h.fake.writes()).toEqual([`GlobalForwardingRules.Delete ${names.forwardingRule(80)}`, `GlobalForwardingRules.Insert ${names.forwardingRule(80)}`, `GlobalAddresses.Delete ${names.address}`]);
+    expect(h.fake.get(`global/forwardingRules/${names.forwardingRule(80)}`)?.IPAddress).toBe('203.0.113.77');
+    await h.provider.delete(GW_REF);
+    expect(h.fake.get('global/addresses/shop-ip')).toMatchObject({ address: '203.0.113.77' });
+
+    const missing = await rejection(h.provider.ensure({ ...gatewaySpec(), namedAddresses: ['nope'] }));
+    expect(missing).toMatchObject({ kind: 'invalid', message: expect.stringMatching(/global static address nope \(NamedAddress\) does not exist/) as unknown });
+  });
+
   it('listOwned reports the Gateway, so garbage collection finds it', async () => {
     const h = harness();
     seedVpcNativeNodes(h.fake);
