@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/kube/gateway-api.js';
 import type { FakeAws } from '../providers/aws/fake-aws.js';
 import { seededFake } from '../providers/aws/support.js';
-import { createLbcGatewayClass, deleteGateways, installAlbcGatewayCrds, installGatewayApiCrds, createGateway } from '../support/gateway-crds.js';
+import { createLbcGatewayClass, deleteGatewaysAndClass, installAlbcGatewayCrds, installGatewayApiCrds, createGateway } from '../support/gateway-crds.js';
 import { startAwsOnFake } from './aws-on-fake.js';
 import { type E2E, eventually } from './harness.js';
 
@@ -51,8 +51,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  if (custom) await deleteGateways(custom, e.ns).catch(() => {});
-  await custom?.deleteClusterCustomObject({ group: GROUP, version: 'v1', plural: 'gatewayclasses', name: className }).catch(() => {});
+  await deleteGatewaysAndClass(custom, e.ns, className);
   await e?.stop();
   fake?.uninstall();
 });

@@ -11,7 +11,7 @@ import type { Gateway, GatewayClass, HTTPRoute } from '../../src/kube/gateway-ap
 import { GCE_GATEWAY_FEATURES } from '../../src/providers/gce/gateway-url-map.js';
 import { gatewayNames, negName } from '../../src/providers/gce/names.js';
 import type { FakeCompute } from '../providers/gce/fake-compute.js';
-import { createGateway, createLbcGatewayClass, deleteGateways, installGatewayApiCrds } from '../support/gateway-crds.js';
+import { createGateway, createLbcGatewayClass, deleteGatewaysAndClass, installGatewayApiCrds } from '../support/gateway-crds.js';
 import { addVpcNativeNodes, GCE_E2E, GCE_E2E_NODES, gceE2ENodeName, startGceE2E, type GceE2ENode } from './gce-harness.js';
 import { eventually, type E2E } from './harness.js';
 
@@ -72,8 +72,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  if (custom) await deleteGateways(custom, e.ns).catch(() => {});
-  await custom?.deleteClusterCustomObject({ group: GROUP, version: 'v1', plural: 'gatewayclasses', name: className }).catch(() => {});
+  await deleteGatewaysAndClass(custom, e.ns, className);
   await e?.stop();
   fake?.uninstall();
 });

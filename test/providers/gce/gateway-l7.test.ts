@@ -24,6 +24,18 @@ const ZONES = [`${REGION}-a`, `${REGION}-b`];
 const negsOf = (service: string, port: number): string[] =>
   ZONES.flatMap(() => [`NetworkEndpointGroups.Insert ${negName(CLUSTER_ID, 'shop', service, port)}`, `NetworkEndpointGroups.AttachNetworkEndpoints ${negName(CLUSTER_ID, 'shop', service, port)}`]);
 
+/** The writes of an HTTP Gateway's create, in order, its backends' groups or NEGs being `backends`. */
+const createWrites = (backends: readonly string[]): string[] => [
+  `GlobalAddresses.Insert ${names.address}`,
+  ...[web, api, apiV2].map((s) => `HealthChecks.Insert ${s}`),
+  `Firewalls.Insert ${names.firewall}`,
+  ...backends,
+  ...[web, api, apiV2, names.fallbackService].map((s) => `BackendServices.Insert ${s}`),
+  `UrlMaps.Insert ${names.urlMap(80)}`,
+  `TargetHttpProxies.Insert ${names.targetProxy(80)}`,
+  `GlobalForwardingRules.Insert ${names.forwardingRule(80)}`,
+];
+
 describe('gce Gateway names, as GKE Gateway controller gives them', () => {
   it('gkegw1-<4>-<namespace>-<name>-<12> for the frontend, -<service>-<port>- for backends, -l7-<network>-global for the firewall', () => {
     expect(names.address).toMatch(/^gkegw1-[0-9a-z]{4}-shop-edge-[0-9a-z]{12}$/);
@@ -49,23 +61,7 @@ describe('gce Gateway: create, weight change, no-op, delete', () => {
     const status = await h.provider.ensure(gatewaySpec());
     expect(h.fake.violations).toEqual([]);
     expect(status).toEqual({ ingress: [{ ip: '203.0.113.10', ipMode: 'Proxy' }], backendGroups: expect.any(Array) as unknown });
-    expect(h.fake.writes()).toEqual([
-      `GlobalAddresses.Insert ${names.address}`,
-      `HealthChecks.Insert ${web}`,
-      `HealthChecks.Insert ${api}`,
-      `HealthChecks.Insert ${apiV2}`,
-      `Firewalls.Insert ${names.firewall}`,
-      ...negsOf('web', 80),
-      ...negsOf('api', 8080),
-      ...negsOf('api-v2', 8080),
-      `BackendServices.Insert ${web}`,
-      `BackendServices.Insert ${api}`,
-      `BackendServices.Insert ${apiV2}`,
-      `BackendServices.Insert ${names.fallbackService}`,
-      `UrlMaps.Insert ${names.urlMap(80)}`,
-      `TargetHttpProxies.Insert ${names.targetProxy(80)}`,
-      `GlobalForwardingRules.Insert ${names.forwardingRule(80)}`,
-    ]);
+    expect(h.fake.writes()).toEqual(createWrites([...negsOf('web', 80), ...negsOf('api', 8080), ...negsOf('api-v2', 8080)]));
     const body = (rpc: string, target: string) => h.fake.log.find((c) => c.rpc === rpc && c.target === target)?.body;
     expect(body('BackendServices.Insert', api)).toMatchObject({
       loadBalancingScheme: 'EXTERNAL_MANAGED',
@@ -120,21 +116,7 @@ describe('gce Gateway: create, weight change, no-op, delete', () => {
   it('on instance groups: EXTERNAL_MANAGED backend services addressing the named node ports', async () => {
     const h = harness();
     await h.provider.ensure(gatewaySpec({ targetType: 'instance' }));
-    expect(h.fake.writes()).toEqual([
-      `GlobalAddresses.Insert ${names.address}`,
-      `HealthChecks.Insert ${web}`,
-      `HealthChecks.Insert ${api}`,
-      `HealthChecks.Insert ${apiV2}`,
-      `Firewalls.Insert ${names.firewall}`,
-      ...GROUP_WRITES,
-      `BackendServices.Insert ${web}`,
-      `BackendServices.Insert ${api}`,
-      `BackendServices.Insert ${apiV2}`,
-      `BackendServices.Insert ${names.fallbackService}`,
-      `UrlMaps.Insert ${names.urlMap(80)}`,
-      `TargetHttpProxies.Insert ${names.targetProxy(80)}`,
-      `GlobalForwardingRules.Insert ${names.forwardingRule(80)}`,
-    ]);
+    expect(h.fake.writes()).toEqual(createWrites(GROUP_WRITES));
     expect(h.fake.get(`global/backendServices/${web}`)).toMatchObject({
       loadBalancingScheme: 'EXTERNAL_MANAGED',
       portName: 'port31080',
