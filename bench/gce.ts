@@ -20,6 +20,7 @@ import type { L4Spec, L7Spec, NodeTarget, PodTarget } from '../src/model/spec.js
 import type { GceLbOptions } from '../src/providers/gce/annotations.js';
 import { isWrite, type LoggedCall } from '../test/providers/gce/fake-compute.js';
 import { harness, HTTP_HC, l4, l7, REGION, seedVpcNativeNodes } from '../test/providers/gce/fixtures.js';
+import { canaryRules, gatewaySpec, GW_REF } from '../test/providers/gce/gateway-fixtures.js';
 
 const PROJECT = 'bench-project';
 const TOKEN = 'bench-token';
@@ -101,6 +102,7 @@ export async function benchGce(): Promise<void> {
   await benchDualStack(nodes, Z);
   await benchNegIngress(nodes, Z);
   await benchIlbSubsetting(nodes, Z);
+  await benchGateway();
 }
 
 /**
@@ -218,6 +220,53 @@ async function benchIlbSubsetting(nodes: readonly NodeTarget[], Z: number): Prom
     // forwarding rule, backend service, each zone's NEG, firewall, address; the node check and its firewall.
     const del = await measure(() => provider.delete(internal(fewer).ref));
     row('delete (last in the cluster)', del, { reads: L4_KINDS + 1, writes: 4 + Z + 2, waits: 4 + Z + 2 });
+    console.log(`  mutating calls on the no-op ensure: ${noop.writes}; resources left after delete: ${fake.paths().filter((p) => !p.includes('/instances/')).length}; fake protocol violations: ${fake.violations.length}`);
+  } finally {
+    await done();
+  }
+}
+
+/**
+ * Kinds a Gateway reads before it writes: address, forwarding rules, HTTP and HTTPS proxies,
+ * URL maps (by the Gateway's name prefix: its per-port names follow ports it may no longer
+ * have), certificates, backend services, health checks, firewall, NEGs.
+ */
+const GATEWAY_KINDS = 10;
+
+/**
+ * A Gateway (gke-l7-global-external-managed) with one HTTP listener and an HTTPRoute canary
+ * over S backends on NEGs, each with a pod in each of Z zones. Minimums as above; the route
+ * change (the canary's weights) is one URL map update. The minimum has no backend service
+ * for the URL map's 404 answers: a correct implementation can abort in front of a backend
+ * service the routes use, where lbc keeps one of its own (GKE's gw-serve404), so that a
+ * Gateway without a valid backend still has one; that is one write (and wait) more on create
+ * and delete.
+ */
+async function benchGateway(): Promise<void> {
+  const { fake, provider, done } = harness({ clusterId: 'bench1', nodeTags: ['gke-bench-node'] }, { pendingOperations: true });
+  seedVpcNativeNodes(fake);
+  const spec = gatewaySpec();
+  const S = spec.targetSets.length;
+  const Z = 2;
+  const measure = async (fn: () => Promise<unknown>): Promise<Count> => {
+    fake.clearLog();
+    await fn();
+    return count(fake.log);
+  };
+  try {
+    console.log(`gce provider: the same for one Gateway (EXTERNAL_MANAGED) with an HTTPRoute canary over ${S} backends on NEGs, a pod in each of ${Z} zones`);
+    // address, S health checks, firewall, per backend and zone a NEG and one attach, S backend services, URL map, HTTP proxy, forwarding rule.
+    const createWrites = 1 + S + 1 + 2 * S * Z + S + 3;
+    const create = await measure(() => provider.ensure(spec));
+    row('create', create, { reads: GATEWAY_KINDS + 1, writes: createWrites, waits: createWrites });
+    const change = await measure(() => provider.ensure(gatewaySpec({ rules: canaryRules([50, 50]) })));
+    row('route change (canary weights)', change, { reads: GATEWAY_KINDS + S * Z, writes: 1, waits: 1 });
+    const noop = await measure(() => provider.ensure(gatewaySpec({ rules: canaryRules([50, 50]) })));
+    row('no-op ensure (resync, restart)', noop, { reads: GATEWAY_KINDS + S * Z, writes: 0, waits: 0 });
+    // forwarding rule, HTTP proxy, URL map, S backend services, S health checks, firewall, address; then each NEG.
+    const deleteWrites = 3 + 2 * S + 2 + S * Z;
+    const del = await measure(() => provider.delete(GW_REF));
+    row('delete', del, { reads: GATEWAY_KINDS, writes: deleteWrites, waits: deleteWrites });
     console.log(`  mutating calls on the no-op ensure: ${noop.writes}; resources left after delete: ${fake.paths().filter((p) => !p.includes('/instances/')).length}; fake protocol violations: ${fake.violations.length}`);
   } finally {
     await done();

@@ -33,7 +33,7 @@ if (which.has('scale')) {
   console.log(`\ncontroller at scale against its goals (issue #21; time against the API floor for ${services} Services of this run):`);
   for (const line of headlineLines(scale, scaleFloor)) console.log(`  ${line}`);
 }
-// `gce`: Compute calls per external Service create, no-op ensure and delete, and per NEG Ingress create, endpoint change, no-op and delete, against the fake Compute API.
+// `gce`: Compute calls per external Service create, no-op ensure and delete, per NEG Ingress create, endpoint change, no-op and delete, and per Gateway create, route change, no-op and delete, against the fake Compute API.
 if (all || which.has('gce')) await benchGce();
 // `local`: L4 throughput and L7 requests/s through the local provider vs straight to the backend.
 if (all || which.has('local')) await benchLocal();

@@ -82,20 +82,30 @@ export function gatewayRef(gateway: Gateway): LbRef {
   return { kind: 'Gateway', namespace: gateway.metadata?.namespace ?? '', name: gateway.metadata?.name ?? '', uid: gateway.metadata?.uid ?? '' };
 }
 
-/** spec.addresses as requested addresses, or why the provider cannot honour them. */
-function requestedAddresses(gateway: Gateway, features: ReadonlySet<GatewayFeature>): { addresses: string[]; families: IpFamily[] } | { problem: string } {
+/**
+ * spec.addresses as requested addresses (and, where the provider takes them, names of
+ * addresses reserved in the cloud), or why the provider cannot honour them.
+ */
+function requestedAddresses(gateway: Gateway, features: ReadonlySet<GatewayFeature>, named: boolean): { addresses: string[]; families: IpFamily[]; named: string[] } | { problem: string } {
   const asked = gateway.spec?.addresses ?? [];
-  if (asked.length === 0) return { addresses: [], families: ['IPv4'] };
-  if (!features.has('GatewayStaticAddresses')) return { problem: 'spec.addresses: this provider cannot assign requested addresses (GatewayStaticAddresses)' };
+  if (asked.length === 0) return { addresses: [], families: ['IPv4'], named: [] };
+  if (!named && !features.has('GatewayStaticAddresses')) return { problem: 'spec.addresses: this provider cannot assign requested addresses (GatewayStaticAddresses)' };
   const addresses: string[] = [];
+  const names: string[] = [];
   for (const [i, a] of asked.entries()) {
     const type = a.type ?? 'IPAddress';
-    if (type !== 'IPAddress') return { problem: `spec.addresses[${i}].type: ${type} is not supported (IPAddress is)` };
+    if (type === 'NamedAddress' && named) {
+      if (!a.value) return { problem: `spec.addresses[${i}].value: a NamedAddress needs the name of a reserved address` };
+      names.push(a.value);
+      continue;
+    }
+    if (type !== 'IPAddress') return { problem: `spec.addresses[${i}].type: ${type} is not supported (${named ? 'IPAddress and NamedAddress are' : 'IPAddress is'})` };
+    if (!features.has('GatewayStaticAddresses')) return { problem: 'spec.addresses: this provider cannot assign requested addresses (GatewayStaticAddresses)' };
     if (!a.value || (!isIPv4(a.value) && !isIPv6(a.value))) return { problem: `spec.addresses[${i}].value: ${a.value ?? '(empty)'} is not an IP address` };
     addresses.push(a.value);
   }
-  const families: IpFamily[] = [...new Set(addresses.map((a): IpFamily => (isIPv4(a) ? 'IPv4' : 'IPv6')))];
-  return { addresses, families };
+  const families: IpFamily[] = addresses.length > 0 ? [...new Set(addresses.map((a): IpFamily => (isIPv4(a) ? 'IPv4' : 'IPv6')))] : ['IPv4'];
+  return { addresses, families, named: names };
 }
 
 interface Attached {
@@ -220,7 +230,7 @@ export function buildGatewayModel<O extends ProviderOptions>(input: GatewayModel
   if (!provider.capabilities.layers.includes('Gateway')) return refuse(GatewayReason.Invalid, `provider ${provider.name} does not serve Gateways`);
   const infra = infrastructureParameters(gateway, provider, input.parameters);
   if (!infra.ok) return refuse(GatewayReason.InvalidParameters, infra.problem);
-  const addresses = requestedAddresses(gateway, features);
+  const addresses = requestedAddresses(gateway, features, provider.capabilities.gatewayNamedAddresses === true);
   if ('problem' in addresses) return refuse(GatewayReason.UnsupportedAddress, addresses.problem);
   const parsed = provider.parseOptions ? provider.parseOptions(gateway.metadata?.annotations ?? {}, 'Gateway') : { ok: true as const, options: {} as O };
   if (!parsed.ok) return refuse(GatewayReason.Invalid, parsed.errors.map((e) => ('field' in e ? `${e.field}: ${e.reason}` : `annotation ${e.annotation}: ${e.reason}`)).join('; '));
@@ -267,6 +277,7 @@ export function buildGatewayModel<O extends ProviderOptions>(input: GatewayModel
             sourceRanges: [],
             requestedAddresses: addresses.addresses,
             ipFamilies: addresses.families,
+            ...(addresses.named.length > 0 ? { namedAddresses: addresses.named } : {}),
             tags: ownershipTags(input.clusterName, ref),
             providerOptions: parsed.options,
             ...(infra.parameters ? { parameters: infra.parameters } : {}),

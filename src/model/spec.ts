@@ -282,6 +282,8 @@ export interface GatewaySpec<O extends ProviderOptions = ProviderOptions> extend
   readonly layer: 'Gateway';
   /** Sorted by port. */
   readonly ports: readonly GatewayPort[];
+  /** spec.addresses of type NamedAddress, where the provider takes them (ProviderCapabilities.gatewayNamedAddresses); absent: none. */
+  readonly namedAddresses?: readonly string[];
   /** spec.infrastructure.parametersRef, found and parsed by the provider (parseGatewayParameters); absent when the Gateway names none. */
   readonly parameters?: GatewayParameters;
   /** Its GatewayClass's spec.parametersRef when it names a kind of the provider's (not lbc.dev/Provider), found and parsed alike; the provider merges it with `parameters`. */

@@ -95,6 +95,11 @@ export interface ProviderCapabilities {
    */
   readonly gatewayFeatures?: readonly GatewayFeature[];
   /**
+   * The provider takes a Gateway's spec.addresses of type NamedAddress: the name of an
+   * address reserved in the cloud (GKE's static IP), handed over in GatewaySpec.namedAddresses.
+   */
+  readonly gatewayNamedAddresses?: boolean;
+  /**
    * The parameters kinds a Gateway's spec.infrastructure.parametersRef may name for this
    * provider; a Gateway naming any other is not Accepted (InvalidParameters). Absent: none.
    */

@@ -3,6 +3,7 @@
 // manifests and expected conditions it repeats.
 import { describe, expect, it } from 'vitest';
 import type { GatewayPort, HttpRouteRule } from '../../src/model/gateway.js';
+import { GCE_GATEWAY_FEATURES } from '../../src/providers/gce/gateway-url-map.js';
 import { build, gateway, gatewayProvider, grant, httpListener, httpRoute, INFRA, listenerConditions, ns, parent, routeConditions, WEB, APP } from './gateway/fixtures.js';
 
 const sameNamespace = gateway('same-namespace', [httpListener()]);
@@ -402,5 +403,20 @@ describe('spec.addresses (GatewayStaticAddresses)', () => {
     const r = build({ gateway: gateway('a', [httpListener()], { addresses: [{ type: 'Hostname', value: 'lb.example.com' }] }) });
     expect(r.accepted).toMatchObject({ status: 'False', reason: 'UnsupportedAddress' });
     expect(r.spec).toBeUndefined();
+  });
+
+  it('a NamedAddress (GKE: a reserved static IP by name) reaches a provider that takes them as namedAddresses, and is UnsupportedAddress for one that does not', () => {
+    const named = gateway('a', [httpListener()], { addresses: [{ type: 'NamedAddress', value: 'shop-ip' }] });
+    const base = gatewayProvider(GCE_GATEWAY_FEATURES);
+    const taker = { ...base, capabilities: { ...base.capabilities, gatewayNamedAddresses: true } };
+    const r = build({ gateway: named, provider: taker });
+    expect(r.accepted).toMatchObject({ status: 'True' });
+    expect(r.spec).toMatchObject({ namedAddresses: ['shop-ip'], requestedAddresses: [], ipFamilies: ['IPv4'] });
+    // Without GatewayStaticAddresses an IP address is still refused, NamedAddress or not.
+    const ip = build({ gateway: gateway('a', [httpListener()], { addresses: [{ type: 'IPAddress', value: '192.0.2.10' }] }), provider: taker });
+    expect(ip.accepted).toMatchObject({ status: 'False', reason: 'UnsupportedAddress', message: expect.stringMatching(/GatewayStaticAddresses/) as unknown });
+    const refused = build({ gateway: named, provider: base });
+    expect(refused.accepted).toMatchObject({ status: 'False', reason: 'UnsupportedAddress' });
+    expect(refused.spec).toBeUndefined();
   });
 });

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway, HTTPRoute } from '../../src/kube/gateway-api.js';
 import type { FakeAws } from '../providers/aws/fake-aws.js';
 import { seededFake } from '../providers/aws/support.js';
-import { createLbcGatewayClass, deleteGateways, installAlbcGatewayCrds, installGatewayApiCrds, createGateway } from '../support/gateway-crds.js';
+import { createLbcGatewayClass, deleteGatewaysAndClass, installAlbcGatewayCrds, installGatewayApiCrds, createGateway } from '../support/gateway-crds.js';
 import { startAwsOnFake } from './aws-on-fake.js';
 import { CERT_PEM, KEY_PEM } from '../controller/fixtures.js';
 import { type E2E, eventually } from './harness.js';
@@ -59,8 +59,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  if (custom) await deleteGateways(custom, e.ns).catch(() => {});
-  await custom?.deleteClusterCustomObject({ group: GROUP, version: 'v1', plural: 'gatewayclasses', name: className }).catch(() => {});
+  await deleteGatewaysAndClass(custom, e.ns, className);
   await custom?.deleteClusterCustomObject({ group: GROUP, version: 'v1', plural: 'gatewayclasses', name: `${className}-platform` }).catch(() => {});
   await e?.stop();
   fake?.uninstall();

@@ -24,3 +24,34 @@ export async function startGceE2E(options: GceOptionsInput, controller: NonNulla
   });
   return { e, fake };
 }
+
+/** The test nodes' zones and the pod range each one's alias IPs come from. */
+export const GCE_E2E_NODES = {
+  'node-a': { zone: `${GCE_E2E.region}-a`, range: '10.4.0.0/24' },
+  'node-b': { zone: `${GCE_E2E.region}-b`, range: '10.4.1.0/24' },
+} as const;
+export type GceE2ENode = keyof typeof GCE_E2E_NODES;
+
+/** The Node object's name for a test node in the suite's namespace. */
+export const gceE2ENodeName = (e: E2E, n: GceE2ENode): string => `${e.ns}-${n}`;
+
+/**
+ * Ready Nodes node-a and node-b (one per zone) and their VMs in the fake, of a VPC-native
+ * cluster: pod IPs come from each node's alias range, as NEG endpoints need them.
+ */
+export async function addVpcNativeNodes(e: E2E, fake: FakeCompute): Promise<void> {
+  for (const n of Object.keys(GCE_E2E_NODES) as GceE2ENode[]) {
+    const { zone, range } = GCE_E2E_NODES[n];
+    const name = gceE2ENodeName(e, n);
+    await e.core.createNode({
+      body: {
+        metadata: { name, labels: { [e.nodeLabel]: 'true', 'topology.kubernetes.io/zone': zone } },
+        spec: { providerID: `gce://${GCE_E2E.project}/${zone}/${name}` },
+        status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Test', message: 'test' }], addresses: [{ type: 'InternalIP', address: '10.0.0.1' }] },
+      },
+    });
+    fake.seed(`zones/${zone}/instances/${name}`, {
+      networkInterfaces: [{ network: `https://www.googleapis.com/compute/v1/projects/${GCE_E2E.project}/global/networks/default`, networkIP: '10.0.0.1', aliasIpRanges: [{ ipCidrRange: range }] }],
+    });
+  }
+}

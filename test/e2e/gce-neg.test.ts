@@ -7,36 +7,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { negName } from '../../src/providers/gce/names.js';
 import type { FakeCompute } from '../providers/gce/fake-compute.js';
-import { GCE_E2E, startGceE2E } from './gce-harness.js';
+import { addVpcNativeNodes, GCE_E2E, GCE_E2E_NODES, gceE2ENodeName, startGceE2E } from './gce-harness.js';
 import { eventually, type E2E } from './harness.js';
 
 const { project: PROJECT, region: REGION } = GCE_E2E;
 const GCE_OPTIONS = { project: PROJECT, region: REGION, clusterId: 'cid1', subnetwork: 'nodes', nodeTags: ['gke-test-node'], defaultBackendService: 'k8s-default', retry: { retries: 3, minDelayMs: 1, maxDelayMs: 5 } };
-const ZONES = { 'node-a': `${REGION}-a`, 'node-b': `${REGION}-b` } as const;
-const RANGES = { 'node-a': '10.4.0.0/24', 'node-b': '10.4.1.0/24' } as const;
+const ZONES = { 'node-a': GCE_E2E_NODES['node-a'].zone, 'node-b': GCE_E2E_NODES['node-b'].zone } as const;
 
 let e: E2E;
 let fake: FakeCompute;
 let className: string;
-const node = (n: keyof typeof ZONES) => `${e.ns}-${n}`;
+const node = (n: keyof typeof ZONES) => gceE2ENodeName(e, n);
 
 beforeAll(async () => {
   ({ e, fake } = await startGceE2E(GCE_OPTIONS, { slowRetry: { baseMs: 300, maxMs: 1000 } }));
   className = await e.ingressClass('gce', 'gce');
-  for (const n of ['node-a', 'node-b'] as const) {
-    const zone = ZONES[n];
-    await e.core.createNode({
-      body: {
-        metadata: { name: node(n), labels: { [e.nodeLabel]: 'true', 'topology.kubernetes.io/zone': zone } },
-        spec: { providerID: `gce://${PROJECT}/${zone}/${node(n)}` },
-        status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Test', message: 'test' }], addresses: [{ type: 'InternalIP', address: '10.0.0.1' }] },
-      },
-    });
-    // The VMs of a VPC-native cluster: pod IPs come from each node's alias range.
-    fake.seed(`zones/${zone}/instances/${node(n)}`, {
-      networkInterfaces: [{ network: `https://www.googleapis.com/compute/v1/projects/${PROJECT}/global/networks/default`, networkIP: '10.0.0.1', aliasIpRanges: [{ ipCidrRange: RANGES[n] }] }],
-    });
-  }
+  await addVpcNativeNodes(e, fake);
   await e.controller.start();
 }, 90_000);
 

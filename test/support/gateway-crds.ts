@@ -66,6 +66,13 @@ export async function deleteGateways(custom: CustomObjectsApi, namespace: string
   while ((await list()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 }
 
+/** A suite's teardown: its namespace's Gateways released and gone, then its GatewayClass deleted. */
+export async function deleteGatewaysAndClass(custom: CustomObjectsApi | undefined, namespace: string, className: string): Promise<void> {
+  if (!custom) return;
+  await deleteGateways(custom, namespace).catch(() => {});
+  await custom.deleteClusterCustomObject({ group: GROUP, version: 'v1', plural: 'gatewayclasses', name: className }).catch(() => {});
+}
+
 /** A Gateway in `namespace`, as a user's manifest makes it. */
 export async function createGateway(custom: CustomObjectsApi, namespace: string, name: string, spec: object): Promise<void> {
   await custom.createNamespacedCustomObject({ group: GROUP, version: 'v1', namespace, plural: 'gateways', body: { apiVersion: `${GROUP}/v1`, kind: 'Gateway', metadata: { name }, spec } });

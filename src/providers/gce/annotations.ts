@@ -144,7 +144,7 @@ const ingressSchema = {
  */
 const NOT_REQUESTS: ReadonlySet<string> = new Set(['kubernetes.io/ingress.class', ANNOTATION_NEG_STATUS]);
 
-const IMPLEMENTED: Readonly<Record<'Service' | 'Ingress', ReadonlySet<string>>> = {
+const IMPLEMENTED: Readonly<Record<LbKind, ReadonlySet<string>>> = {
   // app-protocols and backend-config are read where the Service backs an Ingress (backendProtocolOf; the controller's GKE references).
   Service: new Set([
     ANNOTATION_LB_TYPE,
@@ -162,11 +162,14 @@ const IMPLEMENTED: Readonly<Record<'Service' | 'Ingress', ReadonlySet<string>>> 
   // The FrontendConfig and ManagedCertificates are read by the controller (controller/gke-references.ts) and reach the provider as options.
   // cloud.google.com/neg reaches an Ingress's parse only from a backend Service (capabilities.annotationScopes).
   Ingress: new Set([ANNOTATION_GLOBAL_STATIC_IP, ANNOTATION_ALLOW_HTTP, ANNOTATION_PRE_SHARED_CERT, ANNOTATION_FRONTEND_CONFIG, ANNOTATION_MANAGED_CERTIFICATES, ANNOTATION_NEG]),
+  // GKE configures a Gateway through its spec and policies, not annotations: an Ingress's
+  // (a static IP, pre-shared certificates) on a Gateway is named as having no effect.
+  Gateway: new Set(),
 };
 
 /** The object's annotations under GKE's prefixes that lbc's gce provider does not implement for its kind, sorted. */
 export function unimplementedAnnotations(annotations: Annotations, kind: LbKind): string[] {
-  const implemented = IMPLEMENTED[kind === 'Service' ? 'Service' : 'Ingress'];
+  const implemented = IMPLEMENTED[kind];
   return Object.keys(annotations ?? {})
     .filter((k) => GCE_ANNOTATION_PREFIXES.some((p) => k.startsWith(p)) && !implemented.has(k) && !NOT_REQUESTS.has(k))
     .sort();
@@ -212,6 +215,11 @@ export function parseGceAnnotations(annotations: Annotations, kind: LbKind): Gce
         ...noted,
       },
     };
+  }
+  if (kind === 'Gateway') {
+    // As GKE's Gateway controller, whose backends are always NEGs (container-native load
+    // balancing; GKE serves Gateways on VPC-native clusters only).
+    return { ok: true, targetType: 'ip', options: { ...DEFAULT_GCE_OPTIONS, ...noted } };
   }
   const r = parseAnnotations(ingressSchema, annotations);
   if (!r.ok) return { ok: false, errors: r.errors };

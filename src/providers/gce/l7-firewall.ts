@@ -57,6 +57,8 @@ export function recordedPorts(services: readonly BackendService[], checks: reado
 }
 
 export interface L7FirewallInput {
+  /** The rule's name: the cluster's Ingresses' (l7FirewallKey) unless given. */
+  readonly key?: { readonly name: string };
   /** What exists under the cluster rule's name. */
   readonly rule: Observed<Firewall> | undefined;
   /** Every port of lbc's L7 load balancers that stay; none when the last one goes. */
@@ -72,7 +74,7 @@ export interface L7FirewallInput {
 
 export function l7FirewallSteps(pc: PlanContext, input: L7FirewallInput): Step[] {
   const { rule, ports } = input;
-  const key = l7FirewallKey(pc);
+  const key = input.key ?? l7FirewallKey(pc);
   const fwKind = firewallKind(networkProjectOf(pc.options));
   const common = { kind: fwKind, ctx: pc.call, clusterName: pc.clusterName, uid: '', plannedState: {} };
   if (ports.length === 0) {

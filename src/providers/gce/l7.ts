@@ -8,20 +8,20 @@
 // touches another's backends. An ip target set (a backend Service with
 // cloud.google.com/neg {"ingress": true}) gets zonal GCE_VM_IP_PORT NEGs instead of the
 // instance groups (neg.ts), and its backend service balances across them.
-import type { InstanceTargetSet, IpTargetSet, L7Spec, NodeTarget, TlsCertificate } from '../../model/spec.js';
+import type { InstanceTargetSet, IpTargetSet, L7Spec, NodeTarget, TargetSet, TlsCertificate } from '../../model/spec.js';
 import type { BackendGroup } from '../../model/status.js';
 import { globalAddressKind, type Address } from './address.js';
 import type { GceLbOptions } from './annotations.js';
-import { applyHealthCheckConfig, backendConfigKey, backendConfigProblems, backendServiceFields } from './backend-config.js';
+import { applyHealthCheckConfig, backendConfigKey, backendConfigProblems, backendServiceFields, type ResolvedBackendConfig } from './backend-config.js';
 import { globalBackendServiceKind, type BackendService } from './backend-service.js';
 import { frontendConfigProblems, redirectsToHttps, redirectUrlMap } from './frontend-config.js';
 import { managedCertificateBody, managedCertificateContent, managedCertificateProblems, managedCertificateState } from './managed-certificate.js';
 import { links, networkProjectOf, networkUrl, subnetworkUrl, type PlanContext } from './context.js';
 import { GceError } from './errors.js';
-import { firewallKind } from './firewall.js';
+import { firewallKind, type Firewall } from './firewall.js';
 import { globalForwardingRuleKind, type ForwardingRule } from './forwarding-rule.js';
 import { globalHealthCheckKind, healthCheckBody, timingOf, type HealthCheck } from './health-check.js';
-import { instanceGroupKind, observeInstanceGroups } from './instance-group.js';
+import { instanceGroupKind, observeInstanceGroups, type InstanceGroup } from './instance-group.js';
 import { l7FirewallKey, l7FirewallSteps, recordedPorts } from './l7-firewall.js';
 import { capturingAddress, observe, synthesize, type CallContext, type Desired, type Key, type Observed, type RunState, type Step } from './kind.js';
 import { igDesired, type LbPlan } from './l4.js';
@@ -97,15 +97,7 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
   const description = ownedDescription(clusterName, ref);
 
   const targetSets = spec.targetSets.filter((t): t is InstanceTargetSet => t.type === 'instance');
-  const ipSets = spec.targetSets.filter((t): t is IpTargetSet => t.type === 'ip');
-  const negOpts = {
-    clusterName,
-    clusterUid: pc.identity.clusterId,
-    network: networkUrl(options),
-    subnetwork: options.subnetwork !== undefined ? subnetworkUrl(options, options.subnetwork) : undefined,
-    region: options.region,
-  };
-  const negs = new Map<string, DesiredNeg[]>(ipSets.map((t) => [t.name, desiredNegs(t, negOpts)]));
+  const negs = l7Negs(pc, spec.targetSets);
   if (spec.sourceRanges.length > 0) {
     // A global HTTP(S) LB filters clients with Cloud Armor, which lbc does not manage; silently ignoring them would open the site.
     throw invalid('source ranges are not supported for Ingresses by the gce provider (they would need a Cloud Armor policy); remove lbc.dev/load-balancer-source-ranges');
@@ -152,9 +144,6 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     observeBackends(call, backendPrefix(names), clusterName, ref.uid),
     o.staticIpName !== undefined ? globalAddressKind.get(call, { name: o.staticIpName }) : Promise.resolve(undefined),
   ]);
-  const wantNegs = [...negs.values()].flat();
-  const { have: haveNegs, otherPorts: otherNegPorts } = await observeNegs(call, wantNegs.map((n) => n.key), clusterName, backends.otherNegs);
-
   const redirectLink = link.global('urlMaps', names.redirectUrlMap);
   const proxyOnRedirect = httpProxies.some((p) => sameLink(p.resource.urlMap, redirectLink));
   const redirectMaps = redirect || proxyOnRedirect ? await observe(urlMapKind, call, [{ name: names.redirectUrlMap }], clusterName, ref.uid) : [];
@@ -177,72 +166,25 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
   if (staticAddress?.address) planned.ip = staticAddress.address;
   else if (own?.address) planned.ip = own.address;
 
-  // ---- instance groups with the node ports named -----------------------------------------
-  const byZone = instancesByZone(targetSets, options.project, options.region);
-  const ports = [...new Set(targetSets.map((t) => t.nodePort))].sort((a, b) => a - b);
-  const igName = instanceGroupName(pc.identity.clusterId);
-  const wantGroups = igDesired(igName, byZone.zones, groups, clusterName, pc.identity.clusterId, ports.map((p) => ({ name: namedPort(p), port: p })));
-  const groupLinks = [...byZone.zones.keys()].map((zone) => zonalLink(options.project, zone, 'instanceGroups', igName));
-
-  // ---- backends -------------------------------------------------------------------------
+  // ---- instance groups or NEGs, health checks, backend services, the cluster's firewall rule ----
   const serviceName = new Map(spec.targetSets.map((t) => [t.name, names.backendService(t.name, t.backend.namespace, t.backend.service, t.backend.port)]));
   const serviceLink = (targetSet: string): string => link.global('backendServices', serviceName.get(targetSet) ?? '');
-  const wantChecks: Desired<HealthCheck>[] = [];
-  const wantServices: Desired<BackendService>[] = [];
-  const hcPorts: number[] = [];
   const configProblems = Object.values(o.backendConfigs ?? {}).flatMap(backendConfigProblems);
   if (configProblems.length > 0) throw invalid(configProblems.join('; '));
-  for (const t of spec.targetSets) {
-    const name = serviceName.get(t.name) ?? '';
-    const hc = t.healthCheck;
-    const config = o.backendConfigs?.[backendConfigKey(t.backend.namespace, t.backend.service, t.backend.port)];
-    // cloud.google.com/app-protocols: the backend service and, as ingress-gce's health
-    // checks follow the backend's protocol, an HTTP check become HTTPS or HTTP2.
-    const backendProtocol = t.backendProtocol ?? 'HTTP';
-    const checkProtocol = hc.protocol === 'HTTP' ? backendProtocol : hc.protocol;
-    // As ingress-gce: the backing Pods' HTTP readiness probe path, when the builder found one.
-    const defaultCheck = healthCheckBody({
-      protocol: checkProtocol,
-      port: hc.port !== 'traffic-port' ? hc.port : t.type === 'instance' ? t.nodePort : 'serving',
-      ...(hc.protocol !== 'TCP' ? { path: hc.readinessProbePath ?? hc.path } : {}),
+  const be = await l7Backends(
+    pc,
+    {
+      uid: ref.uid,
+      targetSets: spec.targetSets,
+      negs,
       description,
-      timing: timingOf(hc),
-    });
-    // A BackendConfig's healthCheck overrides what the Service implies (GKE's BackendConfig).
-    const check = applyHealthCheckConfig(defaultCheck, config);
-    const checkPort = (check.httpHealthCheck ?? check.httpsHealthCheck ?? check.http2HealthCheck ?? check.tcpHealthCheck)?.port;
-    if (checkPort != null) hcPorts.push(checkPort);
-    wantChecks.push({ key: { name }, body: () => check });
-    wantServices.push({
-      key: { name },
-      body: () => ({
-        description,
-        protocol: backendProtocol,
-        loadBalancingScheme: 'EXTERNAL',
-        ...(t.type === 'instance' ? { portName: namedPort(t.nodePort) } : {}),
-        timeoutSec: BACKEND_TIMEOUT_SEC,
-        healthChecks: [link.global('healthChecks', name)],
-        backends:
-          t.type === 'instance'
-            ? groupLinks.map((group) => ({ group, balancingMode: 'RATE', maxRatePerInstance: 1, capacityScaler: 1 }))
-            : // ingress-gce pkg/backends/neg_linker.go getBackendsForNEGs: RATE, maxRatePerEndpoint maxRPS (1).
-              (negs.get(t.name) ?? []).map((n) => ({ group: negLink(options.project, n.key), balancingMode: 'RATE', maxRatePerEndpoint: 1, capacityScaler: 1 })),
-        ...(config ? backendServiceFields(config, (policy) => link.global('securityPolicies', policy)) : {}),
-      }),
-    });
-  }
-
-  // ---- the cluster's firewall rule, with this LB's ports and every other lbc Ingress's ----
-  // NEG endpoints are pods on the nodes: their ports are opened on the nodes' tags, as
-  // ingress-gce's L7 firewall opens the NEGs' target ports.
-  const endpointNodes: NodeTarget[] = wantNegs.flatMap((n) => (n.body.endpoints ?? []).map((e) => ({ name: e.instance ?? '', addresses: [], zone: n.key.zone })));
-  const endpointPorts = wantNegs.flatMap((n) => (n.body.endpoints ?? []).map((e) => e.port ?? 0)).filter((p) => p > 0);
-  const tags = await pc.tags.tagsFor(call, targetSets, endpointNodes);
-  const firewallSteps = l7FirewallSteps(pc, {
-    rule: firewalls.find((f) => f.key.name === l7FirewallKey(pc).name),
-    ports: [...new Set([...ports, ...hcPorts, ...endpointPorts, ...backends.otherPorts, ...otherNegPorts])],
-    tags,
-  });
+      scheme: 'EXTERNAL',
+      serviceName: (t) => serviceName.get(t.name) ?? '',
+      config: (t) => o.backendConfigs?.[backendConfigKey(t.backend.namespace, t.backend.service, t.backend.port)],
+      firewall: l7FirewallKey(pc),
+    },
+    { groups, backends, firewall: firewalls.find((f) => f.key.name === l7FirewallKey(pc).name) },
+  );
 
   // ---- certificates, URL map, proxies, forwarding rules -------------------------------------
   const wantCerts: Desired<SslCertificate>[] = [
@@ -296,23 +238,12 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
     ...(wantHttps ? [{ key: { name: names.httpsForwardingRule }, body: rule(443, link.global('targetHttpsProxies', names.httpsProxy)) }] : []),
   ];
 
-  // What the controller writes on each NEG Service (cloud.google.com/neg-status).
-  const backendGroups: BackendGroup[] = ipSets.flatMap((t) => {
-    const zonal = negs.get(t.name) ?? [];
-    const first = zonal[0];
-    return first ? [{ ...t.backend, name: first.key.name, zones: zonal.map((n) => n.key.zone).sort() }] : [];
-  });
   const common = { ctx: call, clusterName, uid: ref.uid, plannedState: planned };
   const steps: Step[] = [
     ...addressSteps,
-    ...synthesize({ ...common, kind: globalHealthCheckKind, want: wantChecks, have: backends.checks }),
-    ...firewallSteps,
     // The per-LB rule of lbc before the cluster's one: it goes once the cluster's lets the ports in.
     ...synthesize({ ...common, kind: fwKind, want: [], have: firewalls.filter((f) => f.key.name === names.legacyFirewall) }),
-    ...synthesize({ ...common, kind: instanceGroupKind, want: wantGroups, have: groups }),
-    ...synthesize({ ...common, kind: negKind, want: wantNegs.map((n) => ({ key: n.key, shared: true, body: (): NetworkEndpointGroup => n.body })), have: haveNegs }),
-    ...negCleanup(call, clusterName, backends.services.filter((s) => s.ownership === 'ours').flatMap((s) => negsOf(s.resource.backends)), wantNegs),
-    ...synthesize({ ...common, kind: globalBackendServiceKind, want: wantServices, have: backends.services }),
+    ...be.steps,
     ...synthesize({ ...common, kind: sslCertificateKind, want: wantCerts, have: certs }),
     ...synthesize({ ...common, kind: urlMapKind, want: wantUrlMap, have: [...urlMaps, ...redirectMaps] }),
     ...synthesize({ ...common, kind: targetHttpProxyKind, want: wantHttpProxy, have: httpProxies }),
@@ -322,7 +253,7 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
   return {
     steps,
     planned,
-    status: (state) => ({ ingress: state.ip !== undefined ? [{ ip: state.ip, ipMode: 'Proxy' }] : [], ...(backendGroups.length > 0 ? { backendGroups } : {}) }),
+    status: (state) => ({ ingress: state.ip !== undefined ? [{ ip: state.ip, ipMode: 'Proxy' }] : [], ...(be.backendGroups.length > 0 ? { backendGroups: be.backendGroups } : {}) }),
     // The certificates as they were listed, or read once created: the controller writes their state to each ManagedCertificate.
     ...(managed.length > 0
       ? {
@@ -339,6 +270,142 @@ export async function planL7(pc: PlanContext, spec: L7Spec<GceLbOptions>, o: Gce
         }
       : {}),
   };
+}
+
+/** The zonal NEGs of each ip target set, by target set name. */
+export function l7Negs(pc: PlanContext, targetSets: readonly TargetSet[]): Map<string, DesiredNeg[]> {
+  const { options } = pc;
+  const negOpts = {
+    clusterName: pc.clusterName,
+    clusterUid: pc.identity.clusterId,
+    network: networkUrl(options),
+    subnetwork: options.subnetwork !== undefined ? subnetworkUrl(options, options.subnetwork) : undefined,
+    region: options.region,
+  };
+  return new Map(targetSets.filter((t): t is IpTargetSet => t.type === 'ip').map((t) => [t.name, desiredNegs(t, negOpts)]));
+}
+
+/** What the backends of an L7 load balancer (an Ingress's or a Gateway's) are made of, whatever serves in front of them. */
+export interface L7BackendsInput {
+  /** The owning object's uid. */
+  readonly uid: string;
+  readonly targetSets: readonly TargetSet[];
+  /** l7Negs of the target sets. */
+  readonly negs: ReadonlyMap<string, readonly DesiredNeg[]>;
+  readonly description: string;
+  /** EXTERNAL for an Ingress's classic load balancer; EXTERNAL_MANAGED for a Gateway's, whose URL map has route rules. */
+  readonly scheme: 'EXTERNAL' | 'EXTERNAL_MANAGED';
+  /** The name of a target set's backend service and health check. */
+  readonly serviceName: (t: TargetSet) => string;
+  /** The BackendConfig of a target set's Service port (Ingresses only). */
+  readonly config?: (t: TargetSet) => ResolvedBackendConfig | undefined;
+  /** The cluster's firewall rule these load balancers share. */
+  readonly firewall: { readonly name: string };
+  /** Backend services of the load balancer's own besides the target sets' (a Gateway's fallback). */
+  readonly extraServices?: readonly Desired<BackendService>[];
+}
+
+/** What planning observed of them, with the rest of its load balancer. */
+export interface L7BackendsObserved {
+  readonly groups: readonly Observed<InstanceGroup>[];
+  readonly backends: Awaited<ReturnType<typeof observeBackends>>;
+  readonly firewall: Observed<Firewall> | undefined;
+}
+
+/**
+ * The steps that build an L7 load balancer's backends: health checks, the cluster's
+ * firewall rule with this LB's ports and every sibling's, the cluster's instance groups
+ * with the node ports named (or the target sets' NEGs), and one backend service per target set.
+ */
+export async function l7Backends(pc: PlanContext, input: L7BackendsInput, observed: L7BackendsObserved): Promise<{ steps: Step[]; backendGroups: BackendGroup[] }> {
+  const { options, clusterName, call } = pc;
+  const { description, negs } = input;
+  const { groups, backends } = observed;
+  const link = links(options);
+  const targetSets = input.targetSets.filter((t): t is InstanceTargetSet => t.type === 'instance');
+  const wantNegs = [...negs.values()].flat();
+  const { have: haveNegs, otherPorts: otherNegPorts } = await observeNegs(call, wantNegs.map((n) => n.key), clusterName, backends.otherNegs);
+
+  // ---- instance groups with the node ports named -----------------------------------------
+  const byZone = instancesByZone(targetSets, options.project, options.region);
+  const ports = [...new Set(targetSets.map((t) => t.nodePort))].sort((a, b) => a - b);
+  const igName = instanceGroupName(pc.identity.clusterId);
+  const wantGroups = igDesired(igName, byZone.zones, groups, clusterName, pc.identity.clusterId, ports.map((p) => ({ name: namedPort(p), port: p })));
+  const groupLinks = [...byZone.zones.keys()].map((zone) => zonalLink(options.project, zone, 'instanceGroups', igName));
+
+  // ---- backends -------------------------------------------------------------------------
+  const wantChecks: Desired<HealthCheck>[] = [];
+  const wantServices: Desired<BackendService>[] = [];
+  const hcPorts: number[] = [];
+  for (const t of input.targetSets) {
+    const name = input.serviceName(t);
+    const hc = t.healthCheck;
+    const config = input.config?.(t);
+    // cloud.google.com/app-protocols: the backend service and, as ingress-gce's health
+    // checks follow the backend's protocol, an HTTP check become HTTPS or HTTP2.
+    const backendProtocol = t.backendProtocol ?? 'HTTP';
+    const checkProtocol = hc.protocol === 'HTTP' ? backendProtocol : hc.protocol;
+    // As ingress-gce: the backing Pods' HTTP readiness probe path, when the builder found one.
+    const defaultCheck = healthCheckBody({
+      protocol: checkProtocol,
+      port: hc.port !== 'traffic-port' ? hc.port : t.type === 'instance' ? t.nodePort : 'serving',
+      ...(hc.protocol !== 'TCP' ? { path: hc.readinessProbePath ?? hc.path } : {}),
+      description,
+      timing: timingOf(hc),
+    });
+    // A BackendConfig's healthCheck overrides what the Service implies (GKE's BackendConfig).
+    const check = applyHealthCheckConfig(defaultCheck, config);
+    const checkPort = (check.httpHealthCheck ?? check.httpsHealthCheck ?? check.http2HealthCheck ?? check.tcpHealthCheck)?.port;
+    if (checkPort != null) hcPorts.push(checkPort);
+    wantChecks.push({ key: { name }, body: () => check });
+    wantServices.push({
+      key: { name },
+      body: () => ({
+        description,
+        protocol: backendProtocol,
+        loadBalancingScheme: input.scheme,
+        ...(t.type === 'instance' ? { portName: namedPort(t.nodePort) } : {}),
+        timeoutSec: BACKEND_TIMEOUT_SEC,
+        healthChecks: [link.global('healthChecks', name)],
+        backends:
+          t.type === 'instance'
+            ? groupLinks.map((group) => ({ group, balancingMode: 'RATE', maxRatePerInstance: 1, capacityScaler: 1 }))
+            : // ingress-gce pkg/backends/neg_linker.go getBackendsForNEGs: RATE, maxRatePerEndpoint maxRPS (1).
+              (negs.get(t.name) ?? []).map((n) => ({ group: negLink(options.project, n.key), balancingMode: 'RATE', maxRatePerEndpoint: 1, capacityScaler: 1 })),
+        ...(config ? backendServiceFields(config, (policy) => link.global('securityPolicies', policy)) : {}),
+      }),
+    });
+  }
+
+  // ---- the cluster's firewall rule, with this LB's ports and every sibling's ----------------
+  // NEG endpoints are pods on the nodes: their ports are opened on the nodes' tags, as
+  // ingress-gce's L7 firewall opens the NEGs' target ports.
+  const endpointNodes: NodeTarget[] = wantNegs.flatMap((n) => (n.body.endpoints ?? []).map((e) => ({ name: e.instance ?? '', addresses: [], zone: n.key.zone })));
+  const endpointPorts = wantNegs.flatMap((n) => (n.body.endpoints ?? []).map((e) => e.port ?? 0)).filter((p) => p > 0);
+  const tags = await pc.tags.tagsFor(call, targetSets, endpointNodes);
+  const firewallSteps = l7FirewallSteps(pc, {
+    key: input.firewall,
+    rule: observed.firewall,
+    ports: [...new Set([...ports, ...hcPorts, ...endpointPorts, ...backends.otherPorts, ...otherNegPorts])],
+    tags,
+  });
+
+  // What the controller writes on each NEG Service (cloud.google.com/neg-status).
+  const backendGroups: BackendGroup[] = input.targetSets.flatMap((t) => {
+    const zonal = t.type === 'ip' ? (negs.get(t.name) ?? []) : [];
+    const first = zonal[0];
+    return first ? [{ ...t.backend, name: first.key.name, zones: zonal.map((n) => n.key.zone).sort() }] : [];
+  });
+  const common = { ctx: call, clusterName, uid: input.uid, plannedState: {} };
+  const steps: Step[] = [
+    ...synthesize({ ...common, kind: globalHealthCheckKind, want: wantChecks, have: backends.checks }),
+    ...firewallSteps,
+    ...synthesize({ ...common, kind: instanceGroupKind, want: wantGroups, have: groups }),
+    ...synthesize({ ...common, kind: negKind, want: wantNegs.map((n) => ({ key: n.key, shared: true, body: (): NetworkEndpointGroup => n.body })), have: haveNegs }),
+    ...negCleanup(call, clusterName, backends.services.filter((s) => s.ownership === 'ours').flatMap((s) => negsOf(s.resource.backends)), wantNegs),
+    ...synthesize({ ...common, kind: globalBackendServiceKind, want: [...wantServices, ...(input.extraServices ?? [])], have: backends.services }),
+  ];
+  return { steps, backendGroups };
 }
 
 /**

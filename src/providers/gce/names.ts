@@ -209,3 +209,74 @@ export function l4NegName(kubeSystemUid: string, namespace: string, service: str
   const uid = contentHash(kubeSystemUid, 8);
   return ['k8s2', uid, trimFieldsEvenly(MAX_L4_COMBINED, namespace, service).join('-'), contentHash([uid, namespace, service].join(';'), 8)].join('-');
 }
+
+// ---- Gateways, as GKE's Gateway controller names them ---------------------------------
+// GKE's Gateway controller is not open source; its names are known from what it makes
+// (users' gcloud output and the networking.gke.io/* annotations it writes on a Gateway):
+// `gkegw1-<4>-<namespace>-<gateway>-<12>` for the address, URL map, target proxy and
+// forwarding rule (each with its own 12-character suffix), `gkegw1-<4>-<namespace>-<service>-<port>-<12>`
+// for backend services and their health checks, `gkegw1-<4>-<gateway namespace>-gw-serve404-80-<12>`
+// for the backend service unmatched requests go to, and `gkegw1-<4>-l7-<network>-global` for
+// the firewall rule of the cluster's Gateways; the descriptive part is cut to 38 characters
+// so the whole fits 63. How GKE derives the 4- and 12-character parts is not known: lbc
+// takes content hashes of the cluster uid, and of the cluster uid, the Gateway, the
+// resource and the port, so every name is found again from the Gateway's UID alone.
+// SSL certificates from certificateRefs are lbc's own `gkegw1-<4>-cr-<lb16>-<cert16>` (GKE
+// takes certificates from Certificate Manager or pre-shared ones instead).
+
+const GATEWAY_PREFIX = 'gkegw1';
+/** 63 - "gkegw1-" - 4 - "-" - "-" - 12. */
+const MAX_GATEWAY_DESCRIPTIVE = 38;
+
+export interface GatewayNames {
+  /** `gkegw1-<4>-`: every name of the cluster's Gateways starts with it. */
+  readonly prefix: string;
+  readonly address: string;
+  /** One URL map, target proxy and forwarding rule per Gateway port. */
+  urlMap(port: number): string;
+  targetProxy(port: number): string;
+  forwardingRule(port: number): string;
+  /** One backend service (and its health check, same name) per target set, owned by this Gateway. */
+  backendService(targetSet: string, namespace: string, service: string, port: number): string;
+  /** The backend service in front of which the URL map answers 404 and 500 (never reached). */
+  readonly fallbackService: string;
+  sslCertificate(certPem: string): string;
+  readonly sslCertificatePrefix: string;
+  /** The firewall rule of every Gateway of the cluster on the network. */
+  readonly firewall: string;
+}
+
+/**
+ * The descriptive fields joined, the namespace and name cut evenly so the whole fits the
+ * 38 characters GKE's names leave them; a port is never cut (GKE's
+ * `gkegw1-pzx5-llm-d-infere-qwen2-3b-pattern1-i-54321-…` keeps all of 54321).
+ */
+function gatewayFields(namespace: string, name: string, port?: number): string {
+  const tail = port === undefined ? [] : [String(port)];
+  // trimFieldsEvenly counts the fields, not the hyphens between them.
+  const budget = MAX_GATEWAY_DESCRIPTIVE - tail.length - 1 - tail.reduce((n, p) => n + p.length, 0);
+  return [...trimFieldsEvenly(budget, scrub(namespace), scrub(name)), ...tail].join('-');
+}
+
+export function gatewayNames(ref: LbRef, kubeSystemUid: string, network: string): GatewayNames {
+  const cluster = contentHash(kubeSystemUid, 4);
+  const prefix = `${GATEWAY_PREFIX}-${cluster}-`;
+  const gateway = gatewayFields(ref.namespace, ref.name);
+  const of = (what: string): string => `${prefix}${gateway}-${contentHash([kubeSystemUid, ref.namespace, ref.name, what].join(';'), 12)}`;
+  const lbHash = contentHash(`${kubeSystemUid};${ref.namespace};${ref.name}`, 16);
+  const sslCertificatePrefix = `${prefix}cr-${lbHash}-`;
+  const firewall = `${prefix}l7-${scrub(network)}-global`;
+  return {
+    prefix,
+    address: of('address'),
+    urlMap: (port) => of(`url-map:${port}`),
+    targetProxy: (port) => of(`target-proxy:${port}`),
+    forwardingRule: (port) => of(`forwarding-rule:${port}`),
+    backendService: (targetSet, namespace, service, port) =>
+      `${prefix}${gatewayFields(namespace, service, port)}-${contentHash([kubeSystemUid, ref.namespace, ref.name, targetSet].join(';'), 12)}`,
+    fallbackService: `${prefix}${gatewayFields(ref.namespace, 'gw-serve404', 80)}-${contentHash([kubeSystemUid, ref.namespace, ref.name, 'gw-serve404'].join(';'), 12)}`,
+    sslCertificate: (certPem) => `${sslCertificatePrefix}${createHash('sha256').update(certPem).digest('hex').slice(0, 16)}`,
+    sslCertificatePrefix,
+    firewall: firewall.length > 63 ? firewall.slice(0, 63).replace(/-+$/, '') : firewall,
+  };
+}

@@ -14,12 +14,16 @@ export const KEY_CLUSTER_ID = 'kubernetes.io/cluster-id';
 
 export type Description = Readonly<Record<string, string>>;
 
-/** The description of a resource that belongs to one Service or Ingress. */
+/**
+ * The description of a resource that belongs to one Service, Ingress or Gateway. What GKE's
+ * Gateway controller writes in its descriptions is not known (it is not open source), so a
+ * Gateway's resources carry lbc's keys alone.
+ */
 export function ownedDescription(clusterName: string, ref: LbRef, extra: Description = {}): string {
-  const upstreamKey = ref.kind === 'Service' ? KEY_SERVICE_NAME : KEY_INGRESS_NAME;
   const upstreamName = isIngressGroupRef(ref) ? ref.name : `${ref.namespace}/${ref.name}`;
+  const upstream = ref.kind === 'Service' ? { [KEY_SERVICE_NAME]: upstreamName } : ref.kind === 'Ingress' ? { [KEY_INGRESS_NAME]: upstreamName } : {};
   return JSON.stringify({
-    [upstreamKey]: upstreamName,
+    ...upstream,
     ...extra,
     [TAG_CLUSTER]: clusterName,
     [TAG_OWNER_KIND]: ref.kind,
@@ -73,7 +77,7 @@ export function ownerRef(description: string | null | undefined, clusterName: st
   const uid = d[TAG_OWNER_UID];
   const name = d[TAG_OWNER_NAME];
   const namespace = d[TAG_OWNER_NAMESPACE];
-  if ((kind !== 'Service' && kind !== 'Ingress') || uid === undefined || name === undefined || namespace === undefined) return undefined;
+  if ((kind !== 'Service' && kind !== 'Ingress' && kind !== 'Gateway') || uid === undefined || name === undefined || namespace === undefined) return undefined;
   return { kind, namespace, name, uid };
 }
 

@@ -4,7 +4,8 @@
 // Running the same plan twice is safe: every step re-checks or tolerates what a crashed
 // earlier run left (409 adopts only lbc's own resources, 404 on delete is done).
 //
-// Deletion needs no spec: every name is derived from the object's UID, so planDelete
+// Deletion needs no spec: every name is derived from the object's UID (a Gateway's
+// per-port names are found by its name prefix), so planDelete
 // looks at all of them, deletes what this object owns, and tries the cluster-shared
 // resources (node health check, instance groups), which GCE keeps while in use.
 import type { LbRef } from '../../model/ref.js';
@@ -15,6 +16,7 @@ import { globalBackendServiceKind, regionalBackendServiceKind } from './backend-
 import { networkProjectOf, type PlanContext } from './context.js';
 import { GceError } from './errors.js';
 import { firewallKind } from './firewall.js';
+import { planGateway, planGatewayDelete } from './gateway-l7.js';
 import { globalForwardingRuleKind, regionalForwardingRuleKind } from './forwarding-rule.js';
 import { globalHealthCheckKind, regionalHealthCheckKind } from './health-check.js';
 import { deleteUnusedInstanceGroups, observeInstanceGroups } from './instance-group.js';
@@ -40,7 +42,12 @@ export async function planEnsure(pc: PlanContext, spec: LoadBalancerSpec<Partial
     throw new GceError('invalid', `spec is for cluster ${spec.clusterName}, this provider serves ${pc.clusterName}`, { provider: pc.call.provider });
   }
   const o = optionsOf(spec);
-  const plan = spec.layer === 'L4' ? await planL4(pc, spec as LoadBalancerSpec<GceLbOptions> & { layer: 'L4' }, o) : await planL7(pc, spec as LoadBalancerSpec<GceLbOptions> & { layer: 'L7' }, o);
+  const plan =
+    spec.layer === 'L4'
+      ? await planL4(pc, spec as LoadBalancerSpec<GceLbOptions> & { layer: 'L4' }, o)
+      : spec.layer === 'L7'
+        ? await planL7(pc, spec as LoadBalancerSpec<GceLbOptions> & { layer: 'L7' }, o)
+        : await planGateway(pc, spec as LoadBalancerSpec<GceLbOptions> & { layer: 'Gateway' });
   return { ...plan, steps: orderSteps(plan.steps) };
 }
 
@@ -74,6 +81,13 @@ export async function planDelete(pc: PlanContext, ref: LbRef): Promise<LbPlan> {
       ...synthesize({ ...common, kind: fwKind, have: firewalls }),
       ...sharedHealthCheckCleanup(pc, names, checks, firewalls),
     );
+    if (groups.some((g) => g.ownership === 'shared')) steps.push(groupCleanup(pc, groups));
+  } else if (ref.kind === 'Gateway') {
+    const [gateway, groups] = await Promise.all([
+      planGatewayDelete(pc, ref),
+      observeInstanceGroups(call, instanceGroupName(pc.identity.clusterId), clusterName, { members: false }),
+    ]);
+    steps.push(...gateway);
     if (groups.some((g) => g.ownership === 'shared')) steps.push(groupCleanup(pc, groups));
   } else {
     const names = l7NamesFor(pc, ref);

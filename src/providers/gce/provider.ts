@@ -1,6 +1,7 @@
 // The gce provider: Services become passthrough network load balancers (external, or
 // internal with networking.gke.io/load-balancer-type: Internal), Ingresses become
-// global external HTTP(S) load balancers. See l4.ts, l7.ts and plan.ts for what is
+// global external HTTP(S) load balancers, Gateways global external Application Load
+// Balancers (EXTERNAL_MANAGED). See l4.ts, l7.ts, gateway-l7.ts and plan.ts for what is
 // built; this file runs plans and keeps the provider contract.
 import type { LbKind, LbRef } from '../../model/ref.js';
 import type { LoadBalancerSpec } from '../../model/spec.js';
@@ -23,6 +24,7 @@ import { Compute, type CallRecord, type ComputeClientOptions } from './compute.j
 import { NodeTagResolver, type PlanContext } from './context.js';
 import { GceError, toGceError } from './errors.js';
 import { FIREWALL_NEEDS_ADMINISTRATOR } from './firewall.js';
+import { GCE_GATEWAY_FEATURES } from './gateway-url-map.js';
 import type { RunState } from './kind.js';
 import { listOwned } from './owned.js';
 import type { GceOptions } from './options.js';
@@ -101,7 +103,7 @@ const adminError = (provider: string, ran: Ran): GceError =>
  */
 async function outcome(provider: string, plan: LbPlan, ran: Ran, unimplemented: readonly string[]): Promise<LoadBalancerStatus> {
   const base = { ...plan.status(ran.state), ...(await plan.report?.()) };
-  const notices: ProviderNotice[] = [];
+  const notices: ProviderNotice[] = [...(base.notices ?? [])];
   if (ran.replaced.length > 0) notices.push({ type: 'Normal', reason: 'UpdatedLoadBalancer', message: `Replaced what cannot change in place: ${ran.replaced.join('; ')}` });
   // Nothing a user asked for is silently dropped: each annotation lbc does not build is named.
   for (const a of unimplemented) {
@@ -137,7 +139,11 @@ export class GceProvider implements Provider<GceLbOptions> {
       ...(init.onCall ? { onCall: init.onCall } : {}),
     });
     this.capabilities = {
-      layers: ['L4', 'L7'],
+      layers: ['L4', 'L7', 'Gateway'],
+      // What an EXTERNAL_MANAGED URL map serves (gateway-url-map.ts), as GKE's gke-l7-global-external-managed class.
+      gatewayFeatures: GCE_GATEWAY_FEATURES,
+      // spec.addresses NamedAddress: a reserved global address by name, as GKE's static IPs.
+      gatewayNamedAddresses: true,
       // ip: container-native load balancing (NEGs), for Ingress backends whose Service asks with cloud.google.com/neg.
       targetTypes: ['instance', 'ip'],
       annotationPrefixes: GCE_ANNOTATION_PREFIXES,

@@ -628,7 +628,7 @@ export class FakeCompute {
       if (/\/regions\//.test(collection) && String(body.addressType ?? 'EXTERNAL') === 'EXTERNAL') resource.networkTier ??= 'PREMIUM';
     }
     if (/forwardingRules$/.test(collection)) {
-      const refused = this.ipVersionRefusal(body);
+      const refused = this.ipVersionRefusal(body) ?? this.schemeRefusal(body);
       if (refused) return refused;
       if (resource.IPAddress === undefined && String(body.ipVersion) === 'IPV6') resource.IPAddress = this.ipv6From(body);
       if (resource.IPAddress === undefined) resource.IPAddress = `198.51.100.${this.ipSeq++}`;
@@ -760,6 +760,29 @@ export class FakeCompute {
     const ranges = [...((body.sourceRanges as string[] | undefined) ?? []), ...((body.destinationRanges as string[] | undefined) ?? [])];
     if (ranges.some((r) => r.includes(':')) && ranges.some((r) => !r.includes(':'))) {
       return this.invalidField('resource.sourceRanges', ranges.join(','), 'A firewall rule can contain either IPv4 or IPv6 ranges, but not both.');
+    }
+    return undefined;
+  }
+
+  /**
+   * A global forwarding rule's scheme must be that of every backend service behind it
+   * (through its target proxy and URL map): a rule of the classic scheme EXTERNAL cannot
+   * front EXTERNAL_MANAGED backend services, nor the reverse. GCE's words, as
+   * GoogleCloudPlatform/cloud-foundation-fabric#1065 quotes them: "Invalid value for field
+   * 'resource.backendService': ''. Load balancing scheme EXTERNAL_MANAGED does not match the
+   * backend service load balancing scheme EXTERNAL."
+   */
+  private schemeRefusal(rule: Json): FakeReply | undefined {
+    const target = rule.target === undefined ? undefined : this.store.get(linkPath(String(rule.target)));
+    const map = target?.urlMap === undefined ? undefined : this.store.get(linkPath(String(target.urlMap)));
+    if (!map) return undefined;
+    const scheme = String(rule.loadBalancingScheme ?? 'EXTERNAL');
+    for (const ref of referencesOf(map)) {
+      const service = /\/backendServices\//.test(ref) ? this.store.get(ref) : undefined;
+      const theirs = String(service?.loadBalancingScheme ?? 'EXTERNAL');
+      if (service && theirs !== scheme) {
+        return this.invalidField('resource.backendService', '', `Load balancing scheme ${scheme} does not match the backend service load balancing scheme ${theirs}.`);
+      }
     }
     return undefined;
   }
@@ -1021,6 +1044,10 @@ export class FakeCompute {
       case 'SetSslCertificates': {
         const missing = this.missingReference(body);
         if (missing) return this.error(400, 'invalid', `The resource '${missing}' is not ready or does not exist`);
+        if (method === 'SetTarget') {
+          const refused = this.schemeRefusal({ ...have, ...body });
+          if (refused) return refused;
+        }
         Object.assign(have, body);
         bump();
         break;

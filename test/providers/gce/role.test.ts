@@ -7,7 +7,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { l4, l7 } from './fixtures.js';
+import { CERT_A, KEY_A, l4, l7 } from './fixtures.js';
+import { gatewaySpec, GW_REF } from './gateway-fixtures.js';
 import { harnessPerTest } from './lifecycle.js';
 
 const SRC = join(import.meta.dirname, '../../../src/providers/gce');
@@ -173,9 +174,12 @@ describe('deploy/gce/role.yaml', () => {
     await h.provider.ensure(l7());
     const spec = l7();
     await h.provider.ensure({ ...spec, rules: spec.rules.slice(1) });
+    // A Gateway finds its per-port resources by list (gateway-l7.ts).
+    await h.provider.ensure(gatewaySpec({ targetType: 'instance', https: { cert: CERT_A, key: KEY_A } }));
     await h.provider.listOwned();
     await h.provider.delete(l4().ref);
     await h.provider.delete(l7().ref);
+    await h.provider.delete(GW_REF);
     const scanned = await labelledCalls();
     const used = new Set(h.calls.map((c) => c.call));
     expect([...used].filter((c) => !scanned.has(c))).toEqual([]);
