@@ -8,7 +8,7 @@ import { sleep } from '../../kube/sleep.js';
 import { annotation, oneOf, parseAnnotations } from '../../model/annotations.js';
 import type { HeldAddresses } from '../../model/allocation.js';
 import { canonicalSpec } from '../../model/canonical.js';
-import { cidrContains, formatIp, normalizeIp, parseCidr } from '../../model/ip.js';
+import { normalizeIp } from '../../model/ip.js';
 import { refKey, sameRef, type LbKind, type LbRef } from '../../model/ref.js';
 import { listeningPorts, type LoadBalancerSpec, type TargetType } from '../../model/spec.js';
 import type { IngressPoint, LoadBalancerStatus, PortStatus, ProviderNotice } from '../../model/status.js';
@@ -24,6 +24,7 @@ import {
   type RestoreReport,
 } from '../types.js';
 import { keepHeldAddresses } from '../restore.js';
+import { Ipv4Pool } from './address-pool.js';
 import { diffSpecs } from './plan.js';
 import { memoryOptionsSchema, type MemoryOptions } from './options.js';
 
@@ -134,14 +135,6 @@ class RecentLog<T> {
 
 const shortHash = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 8);
 
-function ipv4ToInt(ip: string): number {
-  return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-}
-
-function intToIpv4(n: number): string {
-  return formatIp({ family: 4, bytes: [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255] });
-}
-
 export class MemoryProvider implements Provider<MemoryLbOptions> {
   readonly name: string;
   readonly type = 'memory';
@@ -151,10 +144,9 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
   private readonly opts: MemoryOptions;
   private latencyMs: number;
   private readonly lbs = new Map<string, MemoryLoadBalancer>();
-  private readonly allocated = new Set<string>();
+  private readonly pool: Ipv4Pool;
   /** Addresses restore() keeps for objects that have no LB here yet, by uid; their first ensure takes them. */
   private readonly reserved = new Map<string, string>();
-  private allocCursor = 0;
   private readonly faults: Fault[] = [];
   private readonly hung = new Set<() => void>();
   // The recent calls and writes, for tests to inspect; counters for the rest. Unbounded,
@@ -175,6 +167,7 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
     this.name = name ?? 'memory';
     this.clusterName = clusterName;
     this.latencyMs = this.opts.latencyMs;
+    this.pool = new Ipv4Pool(this.opts.addressPool);
     const [first, ...others] = this.opts.targetTypes;
     this.capabilities = {
       layers: this.opts.layers,
@@ -248,10 +241,9 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
     return keepHeldAddresses(held, {
       cidr: this.opts.addressPool,
       live: (ref) => this.get(ref)?.ref.uid === ref.uid,
-      contains: (address) => address.includes('.') && cidrContains(this.opts.addressPool, address),
+      contains: (address) => address.includes('.') && this.pool.contains(address),
       take: (ref, address) => {
-        if (this.allocated.has(address)) return false;
-        this.allocated.add(address);
+        if (!this.pool.take(address)) return false;
         this.reserved.set(ref.uid, address);
         return true;
       },
@@ -500,10 +492,10 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
     const want = spec.requestedAddresses[0];
     if (want !== undefined) {
       const ip = normalizeIp(want);
-      if (!ip || !cidrContains(this.opts.addressPool, ip)) throw invalid(`requested address ${want} is not in the pool ${this.opts.addressPool}`);
+      if (!ip || !this.pool.contains(ip)) throw invalid(`requested address ${want} is not in the pool ${this.opts.addressPool}`);
       const current = this.get(spec.ref);
       const mine = current?.address ?? this.reserved.get(spec.ref.uid);
-      if (this.allocated.has(ip) && mine !== ip) {
+      if (this.pool.has(ip) && mine !== ip) {
         throw new ProviderError('conflict', `requested address ${ip} is already in use`, { provider: this.name });
       }
     }
@@ -547,41 +539,19 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
   }
 
   private release(address: string): void {
-    this.allocated.delete(address);
-    const pool = parseCidr(this.opts.addressPool);
-    if (!pool.ok || !address.includes('.')) return;
-    const index = ipv4ToInt(address) - ipv4ToInt(pool.cidr.slice(0, pool.cidr.indexOf('/')));
-    if (index >= 0) this.allocCursor = Math.min(this.allocCursor, index);
+    this.pool.release(address);
   }
 
   private allocate(spec: LoadBalancerSpec, currentAddress: string | undefined): string {
     const requested = spec.requestedAddresses[0] === undefined ? undefined : normalizeIp(spec.requestedAddresses[0]);
     if (requested !== undefined) {
       if (currentAddress !== undefined && currentAddress !== requested) this.release(currentAddress);
-      this.allocated.add(requested);
+      this.pool.take(requested);
       return requested;
     }
     if (currentAddress !== undefined) return currentAddress;
-    const pool = parseCidr(this.opts.addressPool);
-    if (!pool.ok) throw new ProviderError('invalid', pool.reason, { provider: this.name });
-    const base = ipv4ToInt(pool.cidr.slice(0, pool.cidr.indexOf('/')));
-    const size = 2 ** (32 - pool.prefix);
-    // Skip the network and broadcast addresses where the pool is big enough to have them.
-    const [first, last] = size > 2 ? [1, size - 2] : [0, size - 1];
-    // Lowest free first: every address below the cursor is taken (release() moves it
-    // back down), so the search starts there instead of at the bottom, which made
-    // allocating n addresses O(n²), seconds at 1000 LBs.
-    const span = last - first + 1;
-    const start = Math.min(Math.max(this.allocCursor, first), last);
-    for (let n = 0; n < span; n++) {
-      const i = first + ((start - first + n) % span);
-      const ip = intToIpv4(base + i);
-      if (!this.allocated.has(ip)) {
-        this.allocated.add(ip);
-        this.allocCursor = i + 1;
-        return ip;
-      }
-    }
+    const ip = this.pool.allocate();
+    if (ip !== undefined) return ip;
     throw new ProviderError('quota', `address pool ${this.opts.addressPool} is exhausted`, { provider: this.name });
   }
 
