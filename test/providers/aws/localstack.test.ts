@@ -813,6 +813,26 @@ describe.skipIf(!endpoint)(
         expect(await lbcRulesOnNodeSg()).toBe(0);
       });
 
+      it('a misspelt annotation (healthcheck-pth): a Warning naming it and the one meant, the UnreadAnnotations condition, the NLB still made from the rest', async () => {
+        await e.service('typo', { type: 'LoadBalancer', selector: { app: 'typo' }, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] }, {
+          'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internal',
+          'service.beta.kubernetes.io/aws-load-balancer-healthcheck-pth': '/healthz',
+        });
+        await eventually('a hostname', async () => (await e.getService('typo'))?.status?.loadBalancer?.ingress?.[0]?.hostname, 30_000);
+        const warning = await e.warningOn('typo', 'service.beta.kubernetes.io/aws-load-balancer-healthcheck-pth', 'did you mean service.beta.kubernetes.io/aws-load-balancer-healthcheck-path?');
+        expect(warning.involvedObject).toMatchObject({ kind: 'Service', name: 'typo' });
+        const unread = (await e.getService('typo'))?.status?.conditions?.find((c) => c.type === 'lbc.dev/UnreadAnnotations');
+        expect(unread).toMatchObject({ status: 'True' });
+        expect(unread?.message).toContain('service.beta.kubernetes.io/aws-load-balancer-healthcheck-pth: not an annotation lbc reads');
+        // The rest of the annotations applied: the NLB is internal, as asked.
+        const lbs = (await tagged(e.ns)).filter((a) => a.includes(':loadbalancer/'));
+        const described = await elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: lbs }));
+        expect(described.LoadBalancers?.map((l) => l.Scheme)).toEqual(['internal']);
+        await e.core.deleteNamespacedService({ namespace: e.ns, name: 'typo' });
+        await eventually('the Service gone (finalizer released)', async () => (await e.getService('typo')) === undefined, 30_000);
+        expect(await tagged(e.ns)).toEqual([]);
+      });
+
       it('an Ingress group: two Ingresses, one ALB with their rules, gone with the last Ingress', async () => {
         const cls = await e.ingressClass('alb', 'aws');
         for (const name of ['shop', 'api']) {
