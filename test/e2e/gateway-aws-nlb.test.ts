@@ -5,14 +5,13 @@
 // group (as aws-load-balancer-controller does for its gateway.k8s.aws/nlb class); the
 // route is Accepted, the Gateway Programmed with the NLB's name; moving the route to
 // another Service is one ModifyListener; deleting the Gateway removes the NLB.
-import { CustomObjectsApi } from '@kubernetes/client-node';
-import nock from 'nock';
+import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway, TCPRoute } from '../../src/kube/gateway-api.js';
 import type { FakeAws } from '../providers/aws/fake-aws.js';
 import { seededFake } from '../providers/aws/support.js';
-import { createLbcGatewayClass, deleteGateways, installGatewayApiCrds } from '../support/gateway-crds.js';
-import { startAwsOnFake } from './aws-on-fake.js';
+import { deleteGateways } from '../support/gateway-crds.js';
+import { startAwsGatewayOnFake } from './aws-on-fake.js';
 import { type E2E, eventually } from './harness.js';
 
 const GROUP = 'gateway.networking.k8s.io';
@@ -34,19 +33,7 @@ const tcpRoute = (name: string, service: string) => ({
 
 beforeAll(async () => {
   fake = seededFake();
-  e = await startAwsOnFake();
-  custom = e.cluster.kc.makeApiClient(CustomObjectsApi);
-  // Before the controller starts: it discovers the served kinds once. Past nock: kube-apiserver's
-  // answer to the create of a large CRD otherwise ends early ("Premature close").
-  nock.restore();
-  try {
-    await installGatewayApiCrds(e.cluster.kc);
-  } finally {
-    nock.activate();
-  }
-  await e.controller.start();
-  className = `lbc-${e.ns}`;
-  await createLbcGatewayClass(custom, className, 'aws');
+  ({ e, custom, className } = await startAwsGatewayOnFake());
   // Selectorless Services with hand-written endpoints: ip targets need no node port.
   for (const [name, ip] of [
     ['db', '10.0.1.5'],

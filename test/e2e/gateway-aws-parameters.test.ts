@@ -9,14 +9,13 @@
 // is served by the aws provider; its configuration merges with the Gateway's by the
 // class's mergingMode, its changes reach the class's Gateways, and a bad one is the
 // class's Accepted=False, InvalidParameters.
-import { CustomObjectsApi } from '@kubernetes/client-node';
-import nock from 'nock';
+import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway, HTTPRoute } from '../../src/kube/gateway-api.js';
 import type { FakeAws } from '../providers/aws/fake-aws.js';
 import { seededFake } from '../providers/aws/support.js';
-import { createLbcGatewayClass, deleteGatewaysAndClass, installAlbcGatewayCrds, installGatewayApiCrds, createGateway } from '../support/gateway-crds.js';
-import { startAwsOnFake } from './aws-on-fake.js';
+import { deleteGatewaysAndClass, createGateway } from '../support/gateway-crds.js';
+import { startAwsGatewayOnFake } from './aws-on-fake.js';
 import { CERT_PEM, KEY_PEM } from '../controller/fixtures.js';
 import { type E2E, eventually } from './harness.js';
 
@@ -41,21 +40,7 @@ const createConfiguredGateway = (name: string, config: string) => createConfigur
 
 beforeAll(async () => {
   fake = seededFake();
-  e = await startAwsOnFake();
-  custom = e.cluster.kc.makeApiClient(CustomObjectsApi);
-  // Both before the controller starts: it discovers the served kinds once. With nock's
-  // interception off: passed through it, kube-apiserver's answer to the create of the large
-  // HTTPRoute CRD ends early ("Premature close") on the real API server.
-  nock.restore();
-  try {
-    await installGatewayApiCrds(e.cluster.kc);
-    await installAlbcGatewayCrds(e.cluster.kc);
-  } finally {
-    nock.activate();
-  }
-  await e.controller.start();
-  className = `lbc-${e.ns}`;
-  await createLbcGatewayClass(custom, className, 'aws');
+  ({ e, custom, className } = await startAwsGatewayOnFake({ albcCrds: true }));
 }, 90_000);
 
 afterAll(async () => {
