@@ -11,6 +11,7 @@
 // IngressClassParams group.name with a namespaceSelector that selects its namespace
 // (./class-params.ts) is allowed to route any host of the group, as ALBC would.
 import { codePointOrder } from './order.js';
+import { timeOf } from '../service-model.js';
 import type { Member } from './group.js';
 import { appliedClassParams } from './class-params.js';
 
@@ -22,7 +23,13 @@ export interface RefusedClaim {
   readonly owner: Member;
 }
 
-const created = (m: Member): number => m.ingress.metadata?.creationTimestamp?.valueOf() ?? Number.POSITIVE_INFINITY;
+// The informers keep the server's JSON (RFC 3339 strings); typed clients and fixtures give Dates.
+// valueOf() of a string is the string, and string - string is NaN: the sort then fell through
+// to namespace order and could hand an older namespace's host to a younger intruder.
+const created = (m: Member): number => {
+  const t = m.ingress.metadata?.creationTimestamp as Date | string | undefined;
+  return t === undefined ? Number.POSITIVE_INFINITY : timeOf(t) || Number.POSITIVE_INFINITY;
+};
 const hostsOf = (m: Member): Set<string> =>
   new Set((m.ingress.spec?.rules ?? []).flatMap((r) => (r.host === undefined || r.host === '' ? [] : [r.host.toLowerCase()])));
 

@@ -48,6 +48,16 @@ describe('host claims across namespaces in one group', () => {
     ]);
   });
 
+  it('with creationTimestamps as the informers hold them (the server\'s RFC 3339 strings), the older namespace still owns the host', () => {
+    const asServerJson = (ing: V1Ingress, iso: string): V1Ingress => ({ ...ing, metadata: { ...ing.metadata, creationTimestamp: iso as unknown as Date } });
+    // shop is older and sorts after mallory: namespace order alone would give mallory the host.
+    const store = asServerJson(member('shop', 'store', [{ host: 'shop.example.com', path: '/api/checkout', svc: 'checkout' }]), '2026-01-01T00:00:00Z');
+    const grab = asServerJson(member('mallory', 'grab', [{ host: 'shop.example.com', path: '/api/checkout', svc: 'evil' }], { 'lbc.dev/group.order': '-10' }), '2026-02-01T00:00:00Z');
+    const r = build([grab, store]);
+    expect(r.refusedHosts.map((c) => [c.host, `${c.intruder.namespace}/${c.intruder.name}`, `${c.owner.namespace}/${c.owner.name}`])).toEqual([['shop.example.com', 'mallory/grab', 'shop/store']]);
+    expect(r.spec.rules.map((x) => `${x.path} → ${x.targetSet}`)).toEqual(['/api/checkout → shop/checkout:80']);
+  });
+
   it('members of one namespace share a host freely', () => {
     const sibling = at(member('shop', 'more', [{ host: 'shop.example.com', path: '/more', svc: 'web' }]), '2026-02-01T00:00:00Z');
     const r = build([owner, sibling]);
