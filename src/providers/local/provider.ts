@@ -221,6 +221,9 @@ export class LocalProvider implements Provider {
       // A different uid under the same name belongs to a newer object: not this call's to remove.
       if (!lb || lb.ref.uid !== ref.uid) return;
       this.teardown(lb, this.options.drainTimeoutMs);
+      // The workers hold the same listening socket: until each has closed its copy, the kernel
+      // still hands them connections. A delete returns once nothing accepts on the address.
+      await Promise.all(this.workerCloses);
       await this.settled();
     });
   }
