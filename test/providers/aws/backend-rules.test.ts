@@ -56,6 +56,21 @@ const managedGroup = (): string => {
 const nodeRules = (): string[] =>
   (fake.securityGroups.get(NODE_SG)?.ingress ?? []).map((p) => `${p.protocol}/${p.from}${p.to !== p.from ? `-${p.to}` : ''} from ${p.source ?? p.cidr}${p.tags['lbc.dev/cluster'] === CLUSTER ? ' [lbc]' : ''}`).sort();
 
+/** The cluster's shared backend group (aws-load-balancer-controller's name). */
+const backendGroup = (): string => {
+  const g = [...fake.securityGroups.values()].find((x) => x.name === backendSecurityGroupName(CLUSTER));
+  if (!g) throw new Error('no backend group');
+  return g.id;
+};
+
+/** The node group tagged, a provider with the shared backend group, `spec` ensured through it: the provider and the group. */
+async function ensuredWithSharedGroup(spec: Parameters<AwsProvider['ensure']>[0], options: Partial<AwsOptionsInput> = {}): Promise<{ p: AwsProvider; sg: string }> {
+  tagNodeGroup();
+  const p = provider(options);
+  await p.ensure(spec);
+  return { p, sg: backendGroup() };
+}
+
 function tagNodeGroup(): void {
   fake.addSecurityGroup({ id: NODE_SG, name: 'eks-cluster-sg-prod', tags: { 'kubernetes.io/cluster/prod': 'owned' } });
 }
@@ -181,11 +196,6 @@ describe('backend rules per load balancer (backendSecurityGroup.enabled: false)'
 
 describe('the shared backend security group (the default)', () => {
   const NAME = backendSecurityGroupName(CLUSTER);
-  const backendGroup = (): string => {
-    const g = [...fake.securityGroups.values()].find((x) => x.name === NAME);
-    if (!g) throw new Error('no backend group');
-    return g.id;
-  };
   const range = (sg: string): string[] => [`tcp/30000-32767 from ${sg} [lbc]`, `udp/30000-32767 from ${sg} [lbc]`];
   const lbGroups = (): string[][] => [...fake.lbs.values()].map((l) => [...l.securityGroups].sort());
 
@@ -272,10 +282,7 @@ describe('the shared backend security group (the default)', () => {
   });
 
   it('shared by every load balancer of the cluster: a second adds no rule; it goes with the last one', async () => {
-    tagNodeGroup();
-    const p = provider({ dependencyTimeout: '1s' });
-    await p.ensure(nlbSpec());
-    const sg = backendGroup();
+    const { p, sg } = await ensuredWithSharedGroup(nlbSpec(), { dependencyTimeout: '1s' });
     fake.resetLog();
     await p.ensure(albSpec());
     expect(fake.all('AuthorizeSecurityGroupIngress').map((r) => r.params['GroupId'])).not.toContain(NODE_SG);
@@ -295,10 +302,7 @@ describe('the shared backend security group (the default)', () => {
   });
 
   it('not released from under an ensure of the same process that is about to attach it', async () => {
-    tagNodeGroup();
-    const p = provider();
-    await p.ensure(nlbSpec());
-    const sg = backendGroup();
+    const { p, sg } = await ensuredWithSharedGroup(nlbSpec());
     // The ALB's ensure stops right before CreateLoadBalancer (planned, holding the group) while the NLB, its only user so far, is deleted.
     const { atGate, open } = pauseAt(p, 'elbv2Client', 'CreateLoadBalancerCommand');
     const ensuring = p.ensure(albSpec());
@@ -344,10 +348,7 @@ describe('the shared backend security group (the default)', () => {
   });
 
   it('the last load balancer switched off: the group is pulled from it and released', async () => {
-    tagNodeGroup();
-    const p = provider();
-    await p.ensure(nlbSpec());
-    const sg = backendGroup();
+    const { p, sg } = await ensuredWithSharedGroup(nlbSpec());
     fake.resetLog();
     await p.ensure(nlbSpec({ annotations: { [`${S}manage-backend-security-group-rules`]: 'false' } }));
     expect(fake.writes().map((w) => w.action)).toEqual(['SetSecurityGroups', 'RevokeSecurityGroupIngress', 'DeleteSecurityGroup']);
@@ -398,12 +399,6 @@ describe('the shared backend security group (the default)', () => {
 // networking manager aggregates them per node/ENI group over every binding of the cluster
 // (pkg/targetgroupbinding/networking_manager.go reconcileWithIngressPermissionsPerSG).
 describe('ip targets through the shared backend security group: one rule per port, kept while a target group of the cluster claims it', () => {
-  const NAME = backendSecurityGroupName(CLUSTER);
-  const backendGroup = (): string => {
-    const g = [...fake.securityGroups.values()].find((x) => x.name === NAME);
-    if (!g) throw new Error('no backend group');
-    return g.id;
-  };
   const ref = (name: string): LbRef => ({ kind: 'Service', namespace: 'shop', name, uid: `uid-${name}` });
   const A = ref('a');
   const B = ref('b');
@@ -416,10 +411,7 @@ describe('ip targets through the shared backend security group: one rule per por
   };
 
   it('two load balancers on pod port 8080: one rule, from the backend group; the first delete keeps it, the second revokes it; a resync writes nothing', async () => {
-    tagNodeGroup();
-    const p = provider();
-    await p.ensure(ipNlbSpec({ ref: A }));
-    const sg = backendGroup();
+    const { p, sg } = await ensuredWithSharedGroup(ipNlbSpec({ ref: A }));
     expect(nodeGroupWrites('AuthorizeSecurityGroupIngress').map((r) => r.params)).toEqual([
       {
         GroupId: NODE_SG,
@@ -489,10 +481,7 @@ describe('ip targets through the shared backend security group: one rule per por
   });
 
   it('a pod port change: the new port\'s rule before the switch, the old one revoked once nothing claims it', async () => {
-    tagNodeGroup();
-    const p = provider();
-    await p.ensure(ipNlbSpec({ ref: A }));
-    const sg = backendGroup();
+    const { p, sg } = await ensuredWithSharedGroup(ipNlbSpec({ ref: A }));
     const old = ruleId(8080);
     fake.resetLog();
     await p.ensure(ipNlbSpec({ ref: A, podPort: 9090 }));
@@ -550,10 +539,7 @@ describe('ip targets through the shared backend security group: one rule per por
   });
 
   it('not revoked from under an ensure of the same process that found the rule there and counts on it', async () => {
-    tagNodeGroup();
-    const p = provider();
-    await p.ensure(ipNlbSpec({ ref: A }));
-    const sg = backendGroup();
+    const { p, sg } = await ensuredWithSharedGroup(ipNlbSpec({ ref: A }));
     // B's ensure has planned (the rule is there: nothing to add) and stops before its target group, which would claim the port.
     const { atGate, open } = pauseAt(p, 'elbv2Client', 'CreateTargetGroupCommand');
     const ensuring = p.ensure(ipNlbSpec({ ref: B }));
@@ -569,10 +555,7 @@ describe('ip targets through the shared backend security group: one rule per por
   });
 
   it('an ensure that starts while its port\'s rule is being revoked adds it back once the revocation has landed', async () => {
-    tagNodeGroup();
-    const p = provider();
-    await p.ensure(ipNlbSpec({ ref: A }));
-    const sg = backendGroup();
+    const { p, sg } = await ensuredWithSharedGroup(ipNlbSpec({ ref: A }));
     // A's delete stops inside its revocation of the 8080 rule (the last claim went with A) while B, on 8080 too, is ensured.
     const { atGate, open } = pauseAt(p, 'ec2Client', 'RevokeSecurityGroupIngressCommand');
     const deleting = p.delete(A);
@@ -615,10 +598,7 @@ describe('ip targets through the shared backend security group: one rule per por
   });
 
   it('a rule no target group claims (left by a crash) is revoked by the next ensure that sees it; someone else\'s rule from the group is left alone and not looked for again', async () => {
-    tagNodeGroup();
-    const p = provider();
-    await p.ensure(ipNlbSpec({ ref: A }));
-    const sg = backendGroup();
+    const { p, sg } = await ensuredWithSharedGroup(ipNlbSpec({ ref: A }));
     const g = fake.securityGroups.get(NODE_SG);
     if (!g) throw new Error('no node group');
     const tags = { ...g.ingress[0]?.tags };

@@ -354,6 +354,12 @@ describe.skipIf(!endpoint)(
       expect(await tagged()).toEqual([]);
     });
 
+    /** The load balancer answering at a status hostname, and its listeners, as AWS describes them. */
+    const listenersAt = async (hostname: string | undefined) => {
+      const lb = (await elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers?.find((l) => l.DNSName === hostname);
+      return { lb, listeners: (await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lb?.LoadBalancerArn }))).Listeners ?? [] };
+    };
+
     it('ALB Gateway: an HTTPRoute canary (90/10) as a weighted forward; a weight change is one ModifyRule; delete leaves nothing', async () => {
       const p = newProvider();
       const count = countCalls(p);
@@ -386,9 +392,8 @@ describe.skipIf(!endpoint)(
         });
       const status = await p.ensure(gateway([90, 10]));
       expect(status.ingress[0]?.hostname).toMatch(/\w/);
-      const lb = (await elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers?.find((l) => l.DNSName === status.ingress[0]?.hostname);
+      const { lb, listeners } = await listenersAt(status.ingress[0]?.hostname);
       expect(lb?.Type).toBe('network');
-      const listeners = (await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lb?.LoadBalancerArn }))).Listeners ?? [];
       expect(listeners.map((l) => `${l.Protocol}:${l.Port}`).sort()).toEqual(['TCP:5432', 'TCP_UDP:53']);
       const weights = listeners.find((l) => l.Port === 5432)?.DefaultActions?.[0]?.ForwardConfig?.TargetGroups?.map((g) => g.Weight);
       expect(weights).toEqual([90, 10]);
@@ -417,8 +422,7 @@ describe.skipIf(!endpoint)(
         ],
       });
       const status = await p.ensure(spec);
-      const lb = (await elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers?.find((l) => l.DNSName === status.ingress[0]?.hostname);
-      const listeners = (await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lb?.LoadBalancerArn }))).Listeners ?? [];
+      const { listeners } = await listenersAt(status.ingress[0]?.hostname);
       expect(listeners.map((l) => [l.Port, l.Protocol, l.Certificates?.[0]?.CertificateArn]).sort()).toEqual([
         [443, 'TCP', undefined],
         [5433, 'TLS', cert],
