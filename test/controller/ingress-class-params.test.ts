@@ -3,21 +3,19 @@
 // namespace the namespaceSelector does not pick is left out, told and released, and params
 // that do not exist stop the group (Warning, slow retry, no provider call). The provider
 // configured as `aws` (which serves IngressClassParams classes) is a recording memory one.
-import type { V1Ingress, V1IngressClass, V1IngressSpec, V1Node, V1Service } from '@kubernetes/client-node';
+import type { V1Ingress, V1IngressClass, V1IngressSpec } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/config.js';
-import { COMPANION_BY_GROUP, companionByGroup, Companions } from '../../src/controller/companions.js';
 import type { ClassParamsLookups, IngressClassParamsSpec } from '../../src/controller/ingress/class-params.js';
-import { groupKeyOf, ingressCacheIndexers, IngressReconciler } from '../../src/controller/ingress-reconciler.js';
-import { OwnWrites } from '../../src/controller/own-writes.js';
+import { groupKeyOf } from '../../src/controller/ingress-reconciler.js';
 import { FINALIZER, Flight } from '../../src/controller/reconcile.js';
 import { Cache } from '../../src/kube/cache.js';
-import { endpointSliceIndexers, serviceIndexers } from '../../src/kube/indexes.js';
 import { ingressGroupRef } from '../../src/model/ref.js';
 import type { L7Spec } from '../../src/model/spec.js';
 import { createMemoryProvider, type MemoryProvider } from '../../src/providers/memory/index.js';
 import { buildProviders } from '../../src/providers/registry.js';
-import { FakeCompanionApi, FakeEvents, FakePods, FakeWriter, nextRv, quietLog } from './reconciler-fakes.js';
+import { ingressReconcilerOnFakes } from './ingress-reconciler-on-fakes.js';
+import { nextRv } from './reconciler-fakes.js';
 
 async function setup(spec: IngressClassParamsSpec | undefined) {
   const config = validateConfig({ clusterName: 'unit', providers: [{ name: 'aws', type: 'aws', options: { region: 'us-east-1' } }], ingress: { controllerName: 'lbc.dev/ingress' }, nodeReadyHysteresis: 0 });
@@ -32,29 +30,7 @@ async function setup(spec: IngressClassParamsSpec | undefined) {
     unavailable: () => undefined,
     namespaceLabels: (ns) => labels[ns],
   };
-  const services = new Cache<V1Service>({ ...serviceIndexers, [COMPANION_BY_GROUP]: companionByGroup });
-  const ingresses = new Cache<V1Ingress>(ingressCacheIndexers(providers, lookups));
-  const writer = new FakeWriter({ Service: services, Ingress: ingresses });
-  const events = new FakeEvents();
-  const nodes: V1Node[] = [{ metadata: { name: 'n1' }, status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: '10.0.0.1' }] } }];
-  const r = new IngressReconciler({
-    config,
-    providers,
-    writer,
-    events,
-    log: quietLog,
-    providerTimeoutMs: 500,
-    ingresses,
-    ingressClasses: classes,
-    services,
-    endpointSlices: new Cache(endpointSliceIndexers),
-    secrets: new Cache(),
-    nodes: () => nodes,
-    fresh: new OwnWrites<V1Ingress>(),
-    companions: new Companions({ services, api: new FakeCompanionApi(services), fresh: new OwnWrites<V1Service>() }),
-    pods: new FakePods(),
-    classParams: lookups,
-  });
+  const { r, services, ingresses, events } = ingressReconcilerOnFakes({ config, providers, classParams: lookups, classes });
   const route = (host: string): V1IngressSpec => ({ ingressClassName: 'alb', rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] });
   const member = (namespace: string, name: string, host: string, extra: Partial<NonNullable<V1Ingress['metadata']>> = {}): void => {
     services.set({ metadata: { name: 'web', namespace, uid: `uid-${namespace}-web`, resourceVersion: nextRv() }, spec: { type: 'NodePort', ports: [{ port: 80, targetPort: 8080, protocol: 'TCP', nodePort: 30080 }] } });

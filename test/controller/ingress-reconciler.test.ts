@@ -1,11 +1,10 @@
 // The Ingress reconciler against fakes: groups, companions, members leaving,
 // misconfigured classes, teardown.
-import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1IngressSpec, V1Node, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Ingress, V1IngressSpec, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/config.js';
-import { COMPANION_BY_GROUP, COMPANION_OF_ANNOTATION, companionByGroup, Companions } from '../../src/controller/companions.js';
-import { ingressCacheIndexers, ingressModelInputs, IngressReconciler } from '../../src/controller/ingress-reconciler.js';
-import { OwnWrites } from '../../src/controller/own-writes.js';
+import { COMPANION_BY_GROUP, COMPANION_OF_ANNOTATION } from '../../src/controller/companions.js';
+import { ingressCacheIndexers, ingressModelInputs } from '../../src/controller/ingress-reconciler.js';
 import { FINALIZER, Flight } from '../../src/controller/reconcile.js';
 import { Cache, objectKey } from '../../src/kube/cache.js';
 import { endpointSliceIndexers, INGRESS_BY_BACKEND_SERVICE, serviceIndexers } from '../../src/kube/indexes.js';
@@ -13,7 +12,8 @@ import { ingressGroupRef } from '../../src/model/ref.js';
 import type { L7Spec } from '../../src/model/spec.js';
 import type { MemoryProvider } from '../../src/providers/memory/index.js';
 import { buildProviders } from '../../src/providers/registry.js';
-import { FakeCompanionApi, FakeEvents, FakePods, FakeWriter, nextRv, quietLog } from './reconciler-fakes.js';
+import { ingressReconcilerOnFakes } from './ingress-reconciler-on-fakes.js';
+import { nextRv } from './reconciler-fakes.js';
 
 async function setup() {
   const config = validateConfig({
@@ -27,34 +27,7 @@ async function setup() {
     nodeReadyHysteresis: 0,
   });
   const providers = await buildProviders(config);
-  const services = new Cache<V1Service>({ ...serviceIndexers, [COMPANION_BY_GROUP]: companionByGroup });
-  const ingresses = new Cache<V1Ingress>(ingressCacheIndexers(providers));
-  const classes = new Cache<V1IngressClass>();
-  const slices = new Cache<V1EndpointSlice>(endpointSliceIndexers);
-  const secrets = new Cache<V1Secret>();
-  const writer = new FakeWriter({ Service: services, Ingress: ingresses });
-  const events = new FakeEvents();
-  const companionApi = new FakeCompanionApi(services);
-  const serviceWrites = new OwnWrites<V1Service>();
-  const pods = new FakePods();
-  const nodes: V1Node[] = [{ metadata: { name: 'n1' }, status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: '10.0.0.1' }] } }];
-  const r = new IngressReconciler({
-    config,
-    providers,
-    writer,
-    events,
-    log: quietLog,
-    providerTimeoutMs: 500,
-    ingresses,
-    ingressClasses: classes,
-    services,
-    endpointSlices: slices,
-    secrets,
-    nodes: () => nodes,
-    fresh: new OwnWrites<V1Ingress>(),
-    companions: new Companions({ services, api: companionApi, fresh: serviceWrites }),
-    pods,
-  });
+  const { r, services, ingresses, classes, slices, pods, writer, events, companionApi } = ingressReconcilerOnFakes({ config, providers });
   for (const [name, provider] of [['lbc', 'mem'], ['lbc-inst', 'inst']] as const) {
     classes.set({ metadata: { name, resourceVersion: nextRv() }, spec: { controller: 'lbc.dev/ingress', parameters: { apiGroup: 'lbc.dev', kind: 'Provider', name: provider } } });
   }
