@@ -18,7 +18,9 @@
 // leave a few minutes between runs on a small shared etcd.
 // Knobs (environment): LBC_BENCH_WORKERS (queue workers, 64), LBC_BENCH_EVENTS (Events in
 // flight), LBC_BENCH_GC (--expose-gc), LBC_BENCH_PROF=DIR (one CPU profile of the
-// controller per measured phase, DIR/<n>-<phase>.cpuprofile), LBC_BENCH_PHASES=cold (only
+// controller per measured phase, DIR/<n>-<phase>.cpuprofile; with LBC_BENCH_HEAP_PROF=1
+// also a sampled allocation profile beside it, <n>-<phase>.heapprofile, counting what the
+// young generation collected too), LBC_BENCH_PHASES=cold (only
 // the cold start, on Services created with no controller running: the quick loop for
 // profiling the controller's per-Service cost), LBC_BENCH_SERVICES (1000) and LBC_BENCH_NODES
 // (100): how many of each; LBC_BENCH_NODE_FLAGS: more node flags for the controller (space-separated); with LBC_BENCH_PHASES=cold the Nodes are created before the
@@ -132,6 +134,9 @@ export class PhaseProfiler {
       await this.session.post('Profiler.setSamplingInterval', { interval: 200 });
     }
     if (this.running) await this.session.post('Profiler.stop');
+    if (process.env.LBC_BENCH_HEAP_PROF) {
+      await this.session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+    }
     await this.session.post('Profiler.start');
     this.running = true;
   }
@@ -143,6 +148,10 @@ export class PhaseProfiler {
     const file = join(this.dir, `${++this.n}-${label.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`);
     mkdirSync(this.dir, { recursive: true });
     writeFileSync(file, JSON.stringify(profile));
+    if (process.env.LBC_BENCH_HEAP_PROF) {
+      const { profile: heap } = await this.session.post('HeapProfiler.stopSampling');
+      writeFileSync(file.replace(/cpuprofile$/, 'heapprofile'), JSON.stringify(heap));
+    }
     console.log(`    CPU profile of the controller: ${file}`);
   }
 }
@@ -492,7 +501,7 @@ async function run(kubeconfigPath: string, entry: string): Promise<ControllerFig
     if (spans.length) console.log(`    when (first call started - last call answered, since the phase began): ${spans.map(([m, t]) => `${m} ${(t.first / 1000).toFixed(2)}-${(t.last / 1000).toFixed(2)} s`).join(', ')}`);
     console.log(
       `    controller CPU: ${ms(settled.cpuMs)} (${ms(settled.sysMs)} of it in the kernel) = ${(settled.cpuMs / SERVICES).toFixed(2)} ms per Service; ` +
-        `peak RSS ${settled.rssMb} MB`,
+        `${settled.reconciles} reconciles; peak RSS ${settled.rssMb} MB`,
     );
     const events = await countEvents(core, namespace, prefix);
     console.log(

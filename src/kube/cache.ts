@@ -22,6 +22,19 @@ export interface KubeObject {
 /** Maps an object to the index values it should be found under (none is fine). */
 export type IndexFunc<T> = (obj: T) => string[];
 
+/**
+ * Drops metadata.managedFields from an object entering the cache (or held as the answer
+ * to a write of lbc's). lbc never reads them (its writes are patches naming their
+ * fieldManager), and on a real API server they are often the largest part of a Service
+ * or Node, kept for every object the process holds. controller-runtime offers the same as
+ * cache.TransformStripManagedFields. A write made from a cached object without them
+ * leaves the server's managedFields as they are.
+ */
+export function withoutManagedFields<T extends KubeObject>(obj: T): T {
+  if (obj.metadata && 'managedFields' in obj.metadata) delete (obj.metadata as { managedFields?: unknown }).managedFields;
+  return obj;
+}
+
 export function objectKey(obj: KubeObject): string {
   const name = obj.metadata?.name;
   if (!name) throw new Error('object has no metadata.name');

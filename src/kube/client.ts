@@ -21,6 +21,7 @@ import { isIP, isIPv6 } from 'node:net';
 import { delimiter } from 'node:path';
 import type { Readable } from 'node:stream';
 import tls from 'node:tls';
+import { withoutManagedFields, type KubeObject } from './cache.js';
 import type { WatchFn, WatchHandle } from './informer.js';
 
 export interface KubeConfigSource {
@@ -248,7 +249,9 @@ export class ApiConnection {
   /** Sends one request; resolves with the parsed answer, or rejects with an ApiError. */
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<unknown> {
     const data = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    const headers: Record<string, string> = { ...(await this.credentials()), accept: 'application/json' };
+    // Awaited only when they are due to be read again: an await per request showed in the profile.
+    const credentials = Date.now() - this.headersAt < CREDENTIALS_TTL_MS ? this.headers : await this.credentials();
+    const headers: Record<string, string> = { ...credentials, accept: 'application/json' };
     if (data !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
     let ex: Exchange;
     try {
@@ -359,7 +362,8 @@ export class ApiConnection {
   /** Starts a request and resolves once the answer's headers are in; timeoutMs 0 means none (watches). */
   private async exchange(method: string, path: string, headers: Record<string, string>, data: string | undefined, timeoutMs: number): Promise<Exchange> {
     if (this.closed) throw new Error('connection closed');
-    const session = await this.h2();
+    const open = this.session;
+    const session = open && !open.closed && !open.destroyed ? open : await this.h2();
     return session ? this.h2Exchange(session, method, path, headers, data, timeoutMs) : this.h1Exchange(method, path, headers, data, timeoutMs);
   }
 
@@ -575,6 +579,8 @@ function managedBy<T extends object>(client: T, fieldManager: string): T {
   });
 }
 
+const answerWithoutManagedFields = (obj: unknown): unknown => (obj !== null && typeof obj === 'object' ? withoutManagedFields(obj as KubeObject) : obj);
+
 /**
  * The write calls over lbc's connection. The patches resolve to the object as the
  * server's JSON; Event writes resolve to nothing, since no caller reads them.
@@ -587,8 +593,9 @@ export function writeClients(api: ApiConnection, fieldManager = FIELD_MANAGER): 
   const ns = (namespace: string): string => encodeURIComponent(namespace);
   const nm = (name: string): string => encodeURIComponent(name);
   type Patch = { name: string; namespace: string; body: unknown };
+  // The answers are held (OwnWrites) until the informer catches up: without managedFields, as the cache holds objects.
   const patch = (path: string, p: Patch, o?: ConfigurationOptions, discard = false): Promise<unknown> =>
-    api.request('PATCH', `${path}${managed}`, { body: p.body, contentType: patchType(p.body, o), discard });
+    api.request('PATCH', `${path}${managed}`, { body: p.body, contentType: patchType(p.body, o), discard }).then(answerWithoutManagedFields);
 
   const core = {
     patchNamespacedService: (p: Patch, o?: ConfigurationOptions) => patch(`/api/v1/namespaces/${ns(p.namespace)}/services/${nm(p.name)}`, p, o),

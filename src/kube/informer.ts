@@ -7,7 +7,7 @@
 // which is why client-node's makeInformer is not used.
 import { Watch } from './client-node.js';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { Cache, objectKey } from './cache.js';
+import { Cache, objectKey, withoutManagedFields } from './cache.js';
 import type { IndexFunc, KubeObject } from './cache.js';
 import type { KubeClients } from './client.js';
 import type { Logger } from './logger.js';
@@ -103,18 +103,6 @@ type WatchEnd =
 const SHORT_WATCH_MS = 1000;
 
 class StoppedError extends Error {}
-
-/**
- * Drops metadata.managedFields from an object entering the cache. lbc never reads them
- * (its writes are patches naming their fieldManager), and on a real API server they are
- * often the largest part of a Service or Node, kept for every object the process holds.
- * controller-runtime offers the same as cache.TransformStripManagedFields. A write made
- * from a cached object without them leaves the server's managedFields as they are.
- */
-function withoutManagedFields<T extends KubeObject>(obj: T): T {
-  if (obj.metadata && 'managedFields' in obj.metadata) delete (obj.metadata as { managedFields?: unknown }).managedFields;
-  return obj;
-}
 
 export class Informer<T extends KubeObject> {
   readonly cache: Cache<T>;

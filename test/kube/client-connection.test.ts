@@ -300,4 +300,12 @@ describe('writeClients', () => {
       ['POST', '/api/v1/namespaces/n/events?fieldManager=lbc', 'application/json'],
     ]);
   });
+
+  it('answers a patch with the object as the server sent it but its managedFields, which lbc holds no copy of (as its informer cache)', async () => {
+    const object = { metadata: { name: 'web', namespace: 'n', resourceVersion: '7', managedFields: [{ manager: 'lbc', operation: 'Update' }] }, status: { loadBalancer: {} } };
+    const { api } = await connect(true, (_req, res) => res.end(JSON.stringify(object)));
+    const w = writeClients(api);
+    const answer = await w.core.patchNamespacedServiceStatus({ namespace: 'n', name: 'web', body: { status: {} } });
+    expect(answer).toEqual({ metadata: { name: 'web', namespace: 'n', resourceVersion: '7' }, status: { loadBalancer: {} } });
+  });
 });
