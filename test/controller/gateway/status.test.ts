@@ -36,7 +36,7 @@ describe('planGatewayStatus', () => {
 });
 
 describe('planRouteParents', () => {
-  const LBC = 'lbc.dev/gateway-controller';
+  const LBC = { controllerName: 'lbc.dev/gateway-controller', names: ['lbc.dev/gateway-controller'] };
   const gw = gateway('same-namespace', [httpListener()]);
   const route = httpRoute('r', { parentRefs: [parent('same-namespace'), parent('theirs')], rules: [] });
   const foreign: RouteParentStatus = {
