@@ -32,6 +32,7 @@ import { gatewayParameterKinds, parametersTarget } from '../controller/gateway/a
 import { describeRef, type LbKind } from '../model/ref.js';
 import { configMapReader } from '../kube/config-maps.js';
 import { buildProviders, type ProviderFactories, type ProviderSet } from '../providers/registry.js';
+import { checkCompatibleControllerNames } from '../controller/gateway/controller-names.js';
 import type { Change } from '../providers/types.js';
 import { loadControllerConfig, UsageError } from './configuration.js';
 import { connectFromFlags } from './connect.js';
@@ -189,6 +190,7 @@ export async function runPlan(opts: PlanOptions, deps: PlanDeps = {}): Promise<n
     const clients = makeClients(kc);
     // As lbc run: gce reads GKE's cluster uid, so the plan names what run would build.
     providers = deps.providers ?? (await buildProviders(config, deps.factories, { cluster: configMapReader(clients.core) }));
+    checkCompatibleControllerNames(config, providers.all, opts.config);
     const snapshot = await readCluster(clients, providers, deps.nodeLabelSelector);
     // GKE's objects an Ingress names, read as the controller reads them (where its CRDs are served).
     const secrets = snapshot.providerSecrets;

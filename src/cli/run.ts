@@ -17,6 +17,7 @@ import { ControllerMetrics, enableProcessMetrics, recordCloudCall, registry as d
 import { parseBindAddress, startObservabilityServer, type ObservabilityServer } from '../observability/server.js';
 import { surviveUnhandledRejections } from '../observability/unhandled-rejections.js';
 import { buildProviders, type ProviderSet } from '../providers/registry.js';
+import { checkCompatibleControllerNames } from '../controller/gateway/controller-names.js';
 import { observeCloudCalls } from '../providers/retry.js';
 import { configurationFailure, loadControllerConfig, UsageError, type ConfigFlags } from './configuration.js';
 import { connectFromFlags, type ClusterFlags } from './connect.js';
@@ -200,6 +201,12 @@ async function run(opts: RunOptions, deps: RunDeps, scrubber: SecretScrubber, lo
   const clients: KubeClients = makeClients(kc);
   // gce reads GKE's cluster uid (kube-system/ingress-uid) through it, as ingress-gce does.
   const providers: ProviderSet = await buildProviders(config, undefined, { log: logOf('provider'), cluster: configMapReader(clients.core) });
+  try {
+    checkCompatibleControllerNames(config, providers.all, opts.config);
+  } catch (e) {
+    await providers.close();
+    throw e;
+  }
   const target = deps.registry ?? defaultRegistry;
   enableProcessMetrics(target);
   const metrics = new ControllerMetrics(target);

@@ -50,6 +50,14 @@ export interface LbcConfig {
      * to their own classes and entries instead of overwriting each other's.
      */
     readonly controllerName: string;
+    /**
+     * controllerNames of other controllers' GatewayClasses this instance serves as a
+     * provider declares them (ProviderCapabilities.gatewayControllerNames: aws-load-balancer-
+     * controller's gateway.k8s.aws/alb and gateway.k8s.aws/nlb). Absent: every name the
+     * configured providers declare, so an ALBC user's classes work unchanged; `[]`: none, for
+     * a cluster where that controller still serves its own classes.
+     */
+    readonly compatibleControllerNames?: readonly string[];
   };
   readonly concurrency: number;
   readonly resyncPeriodMs: number;
@@ -138,7 +146,16 @@ const fileSchema = z.strictObject({
         .optional(),
     })
     .default({ controllerName: DEFAULT_INGRESS_CONTROLLER, classAnnotationMap: {} }),
-  gateway: z.strictObject({ controllerName: prefixedName.default(DEFAULT_GATEWAY_CONTROLLER) }).default({ controllerName: DEFAULT_GATEWAY_CONTROLLER }),
+  gateway: z
+    .strictObject({
+      controllerName: prefixedName.default(DEFAULT_GATEWAY_CONTROLLER),
+      compatibleControllerNames: z
+        .array(prefixedName)
+        .refine((names) => new Set(names).size === names.length, 'must not name a controllerName twice')
+        .optional(),
+    })
+    .refine((g) => !g.compatibleControllerNames?.includes(g.controllerName), { path: ['compatibleControllerNames'], message: 'must not name gateway.controllerName, lbc\'s own' })
+    .default({ controllerName: DEFAULT_GATEWAY_CONTROLLER }),
   concurrency: z.number().int().min(1).max(256).default(4),
   resyncPeriod: durationSchema(1000).default(600_000),
   gc: z
@@ -320,7 +337,7 @@ export function validateConfig(doc: unknown, source?: string, checks: ProviderOp
       classAnnotationMap: f.ingress.classAnnotationMap,
       ...(f.ingress.className !== undefined ? { className: f.ingress.className } : {}),
     },
-    gateway: { controllerName: f.gateway.controllerName },
+    gateway: { controllerName: f.gateway.controllerName, ...(f.gateway.compatibleControllerNames !== undefined ? { compatibleControllerNames: f.gateway.compatibleControllerNames } : {}) },
     concurrency: f.concurrency,
     resyncPeriodMs: f.resyncPeriod,
     gc: { intervalMs: f.gc.interval, dryRun: f.gc.dryRun },

@@ -19,6 +19,7 @@ import { EligibleNodes } from './eligible-nodes.js';
 import { GarbageCollector, type SweepResult } from './garbage-collector.js';
 import { discoverGatewayApi } from '../kube/gateway-resources.js';
 import { parameterReaders } from './gateway/gateway-class.js';
+import { gatewayControllers } from './gateway/controller-names.js';
 import { discoverGatewayParameters, type GatewayParameterResource } from '../kube/gateway-parameter-resources.js';
 import { gatewayParameterKinds } from './gateway/attached-parameters.js';
 import { GATEWAY_GROUP } from '../kube/gateway-api.js';
@@ -364,6 +365,7 @@ export class Controller {
         ...(this.classParams ? { classParams: this.classParams.lookups } : {}),
         gateway: () => (this.gateway ? { gateways: this.gateway.gateways.cache, gatewayClasses: this.gateway.gatewayClasses.cache } : undefined),
         parameterReaders: parameterReaders(this.opts.providers.all),
+        gatewayControllers: gatewayControllers(config, this.opts.providers.all),
       },
       dryRun: config.gc.dryRun,
       log: this.log,

@@ -16,6 +16,7 @@ import { INGRESS_BY_GROUP, groupKeyOf } from './ingress-reconciler.js';
 import { someParamsUnreadable, type ClassParamsLookups } from './ingress/class-params.js';
 import type { Gateway, GatewayClass } from '../kube/gateway-api.js';
 import { isOurGatewayClass, providerOfGatewayClass, type ParameterReaders } from './gateway/gateway-class.js';
+import type { GatewayControllers } from './gateway/controller-names.js';
 import { ingressOwnership, serviceOwnership } from '../config/ownership.js';
 import { callProvider, FINALIZER, Flight, type LogSubject } from './reconcile.js';
 
@@ -28,6 +29,8 @@ export interface OwnerLookups {
   readonly classParams?: ClassParamsLookups;
   /** The Gateway caches, once the controller watches the Gateway API; undefined before (or without it). */
   gateway?(): { readonly gateways: Pick<Cache<Gateway>, 'get'>; readonly gatewayClasses: Pick<Cache<GatewayClass>, 'get'> } | undefined;
+  /** The GatewayClass controllerNames served (gateway/controller-names.ts): a Gateway of a compatible class wants its LB too. */
+  readonly gatewayControllers: Pick<GatewayControllers, 'names' | 'compatible'>;
   /** Which providers read a GatewayClass's parametersRef kind (a LoadBalancerConfiguration names the aws provider); absent: such a class is misconfigured, its LBs kept. */
   readonly parameterReaders?: ParameterReaders;
 }
@@ -45,8 +48,8 @@ export function isWanted(ref: LbRef, provider: string, l: OwnerLookups): boolean
     const gw = g.gateways.get(`${ref.namespace}/${ref.name}`);
     if (!gw || gw.metadata?.uid !== ref.uid) return false;
     const gc = g.gatewayClasses.get(gw.spec?.gatewayClassName ?? '');
-    if (isOurGatewayClass(gc, l.config.gateway.controllerName) && !gw.metadata?.deletionTimestamp) {
-      const owner = providerOfGatewayClass(gc, l.config, l.parameterReaders);
+    if (isOurGatewayClass(gc, l.gatewayControllers) && !gw.metadata?.deletionTimestamp) {
+      const owner = providerOfGatewayClass(gc, l.config, l.parameterReaders, l.gatewayControllers);
       // Misconfigured: the reconciler keeps such LBs as they are.
       return !owner.ok || owner.provider === provider;
     }

@@ -52,6 +52,12 @@ export interface GatewayModelInput<O extends ProviderOptions = ProviderOptions> 
   readonly backendParameters?: BackendParameterLookup;
   /** The Opaque Secrets a provider's parameters name (an OIDC client); absent: none can be read. */
   readonly providerSecrets?: ProviderSecretLookup;
+  /**
+   * The class is of a compatible controllerName (gateway/controller-names.ts), which serves
+   * only these of its provider's features: aws-load-balancer-controller's gateway.k8s.aws/alb
+   * takes no TCP listener. Absent: the provider's features.
+   */
+  readonly classFeatures?: { readonly controllerName: string; readonly features: readonly GatewayFeature[] };
 }
 
 /** One route's status entries for the parentRefs that name this Gateway. */
@@ -188,11 +194,15 @@ function resolvedRefs(problems: readonly RefProblem[], generation: number | unde
 export function buildGatewayModel<O extends ProviderOptions>(input: GatewayModelInput<O>): GatewayModelResult<O> {
   const { gateway, provider } = input;
   const generation = gateway.metadata?.generation;
-  const features = new Set<GatewayFeature>(provider.capabilities.layers.includes('Gateway') ? (provider.capabilities.gatewayFeatures ?? []) : []);
+  const narrowed = input.classFeatures;
+  const features = new Set<GatewayFeature>(
+    (provider.capabilities.layers.includes('Gateway') ? (provider.capabilities.gatewayFeatures ?? []) : []).filter((f) => !narrowed || narrowed.features.includes(f)),
+  );
+  const servedBy = narrowed ? `GatewayClasses of ${narrowed.controllerName}` : undefined;
   const grants = new ReferenceGrants(input.referenceGrants);
   const secrets = new Map(input.secrets.map((s) => [`${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`, s]));
   const namespaces = new Map(input.namespaces.map((n) => [n.metadata?.name ?? '', n]));
-  const listeners = buildListeners({ gateway, secrets, grants, features });
+  const listeners = buildListeners({ gateway, secrets, grants, features, ...(servedBy !== undefined ? { servedBy } : {}) });
   const backends = new GatewayBackends(input.services, grants, (namespace, service) => backendParameters(provider, input.backendParameters, namespace, service));
 
   const attached: Attached[] = [];
@@ -205,7 +215,8 @@ export function buildGatewayModel<O extends ProviderOptions>(input: GatewayModel
     const refs = resolvedRefs(rules.refs, route.generation);
     // A kind the provider serves on no listener at all (TCPRoute, UDPRoute on GCE, as GKE's
     // Gateway controller): said as such on the route, not as the listeners' choice (NotAllowedByListeners).
-    const problems = provider.capabilities.layers.includes('Gateway') && !features.has(route.kind) ? [`provider ${provider.name} does not serve ${route.kind}`, ...rules.unsupported] : rules.unsupported;
+    const problems =
+      provider.capabilities.layers.includes('Gateway') && !features.has(route.kind) ? [`${servedBy ?? `provider ${provider.name}`} do${servedBy ? '' : 'es'} not serve ${route.kind}`, ...rules.unsupported] : rules.unsupported;
     const unsupported = problems.length > 0 ? condition(Accepted, false, RouteReason.UnsupportedValue, problems.join('; '), route.generation) : undefined;
     const seen = new Set<ListenerState>();
     const on: ListenerAttachment[] = [];

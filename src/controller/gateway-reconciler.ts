@@ -3,8 +3,9 @@
 // release): the builder (gateway-model.ts) turns the Gateway, its GatewayClass and the
 // routes that name it into a GatewaySpec and the specification's status; this writes
 // that status (the Gateway's after the provider answered, each route's entries for this
-// Gateway at once) only where it changed. GatewayClasses of lbc's controllerName are
-// reconciled here too (queue key `gatewayclass/<name>`): Accepted and supportedFeatures.
+// Gateway at once) only where it changed. GatewayClasses of the controllerNames lbc serves
+// (gateway/controller-names.ts) are reconciled here too (queue key `gatewayclass/<name>`):
+// Accepted and supportedFeatures.
 import type { V1EndpointSlice, V1Namespace, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { Cache, IndexFunc } from '../kube/cache.js';
 import { GATEWAY_CLASS_FINALIZER, type AnyRoute, type Gateway, type GatewayClass, type ReferenceGrant } from '../kube/gateway-api.js';
@@ -13,7 +14,8 @@ import { ENDPOINTSLICE_BY_SERVICE } from '../kube/indexes.js';
 import { hasFinalizer, type GatewayApiResource, type WriteResult } from '../kube/status.js';
 import { buildGatewayModel, gatewayRef, type GatewayModelResult, type RouteStatusUpdate } from './gateway-model.js';
 import { Accepted, condition, GatewayReason } from './gateway/conditions.js';
-import { gatewayClassStatus, isOurGatewayClass, parameterReaders, providerOfGatewayClass } from './gateway/gateway-class.js';
+import { classFeatures, gatewayClassStatus, isOurGatewayClass, parameterReaders, providerOfGatewayClass } from './gateway/gateway-class.js';
+import type { GatewayControllers } from './gateway/controller-names.js';
 import { gatewayClassParameters, type GatewayParameterLookup } from './gateway/infrastructure.js';
 import type { BackendParameterLookup } from './gateway/attached-parameters.js';
 import { gatewaysOfRoute, servicesOfRoute, type GatewayRoutes } from './gateway/routes.js';
@@ -28,11 +30,11 @@ export const ROUTE_BY_GATEWAY = 'byGateway';
 /** Gateway cache: by GatewayClass name. */
 export const GATEWAY_BY_CLASS = 'byClass';
 
-/** The route index for the instance whose GatewayClass controllerName is `controllerName`. */
+/** The route index for the instance that serves GatewayClasses of `controllerNames`. */
 export const routeByGateway =
-  (controllerName: string): IndexFunc<AnyRoute> =>
+  (controllerNames: readonly string[]): IndexFunc<AnyRoute> =>
   (route) =>
-    gatewaysOfRoute(route, controllerName);
+    gatewaysOfRoute(route, controllerNames);
 export const gatewayByClass: IndexFunc<Gateway> = (gw) => [gw.spec?.gatewayClassName ?? ''];
 
 /** Writes a Gateway API object's whole status (kube/status.ts StatusWriter.patchGatewayApiStatus). */
@@ -76,6 +78,8 @@ export interface GatewayReconcilerDeps extends ReconcilerEnv {
   readonly freshRoutes: OwnWrites<AnyRoute>;
   readonly statusWriter: GatewayApiStatusWriter;
   readonly resources: { readonly gateways: GatewayApiResource; readonly gatewayClasses: GatewayApiResource };
+  /** The controllerNames served (gateway/controller-names.ts gatewayControllers). */
+  readonly controllers: GatewayControllers;
 }
 
 export function gatewaySubject(key: string, provider?: string): LogSubject {
@@ -151,13 +155,13 @@ export class GatewayReconciler implements LoadBalancerReconciler {
     const { deps, lifecycle } = this;
     const gw = deps.fresh.resolve(key, deps.gateways.get(key));
     const cls = gw ? deps.gatewayClasses.get(gw.spec?.gatewayClassName ?? '') : undefined;
-    const ours = isOurGatewayClass(cls, deps.config.gateway.controllerName);
+    const ours = isOurGatewayClass(cls, deps.controllers);
     // A class naming another controller (another lbc install's too, which puts the same
     // finalizer): its Gateways are not this process's to release, unless it served them
     // (the class moved away), as Ingresses addressed elsewhere (LoadBalancerLifecycle.handOver).
     if (gw && cls && !ours && !lifecycle.holds(gw)) return DONE;
     if (!gw || !ours || gw.metadata?.deletionTimestamp) return this.teardown(key, gw, flight);
-    const owner = providerOfGatewayClass(cls, deps.config, parameterReaders(deps.providers.all));
+    const owner = providerOfGatewayClass(cls, deps.config, parameterReaders(deps.providers.all), deps.controllers);
     const provider = owner.ok ? deps.providers.byName(owner.provider) : undefined;
     // As ALBC's config_resolver.go: no Gateway of a class whose configuration cannot be read is materialized.
     const classParams = provider ? gatewayClassParameters(owner, provider, deps.gatewayParameters) : undefined;
@@ -173,14 +177,16 @@ export class GatewayReconciler implements LoadBalancerReconciler {
     }
 
     const routes = this.candidateRoutes(key);
+    const controllerName = cls.spec?.controllerName ?? deps.controllers.own;
     const built = buildGatewayModel({
       ...this.inputs(gw, routes),
       provider,
       className: cls.metadata?.name ?? '',
       clusterName: deps.config.clusterName,
       ...(classParams.parameters ? { classParameters: classParams.parameters } : {}),
+      ...(owner.features ? { classFeatures: { controllerName, features: owner.features } } : {}),
     });
-    await this.writeRoutes(gw, routes, built.routes);
+    await this.writeRoutes(gw, routes, built.routes, controllerName);
     const spec = built.spec;
     if (!spec) {
       const message =
@@ -274,8 +280,8 @@ export class GatewayReconciler implements LoadBalancerReconciler {
     return true;
   }
 
-  /** Each route's entries for this Gateway, as the build says; routes that no longer name it lose theirs. */
-  private async writeRoutes(gw: Gateway | { metadata: { namespace: string; name: string } }, routes: GatewayRoutes, updates: readonly RouteStatusUpdate[]): Promise<void> {
+  /** Each route's entries for this Gateway, as the build says, under its class's `controllerName`; routes that no longer name it lose theirs. */
+  private async writeRoutes(gw: Gateway | { metadata: { namespace: string; name: string } }, routes: GatewayRoutes, updates: readonly RouteStatusUpdate[], controllerName = this.deps.controllers.own): Promise<void> {
     const { deps } = this;
     const kinds = [
       [routes.http, deps.routes.http],
@@ -292,7 +298,7 @@ export class GatewayReconciler implements LoadBalancerReconciler {
       for (const cached of list ?? []) {
         const key = `${cached.kind ?? ''}/${keyOf(cached)}`;
         const route = deps.freshRoutes.resolve(key, cached) ?? cached;
-        const parents = planRouteParents(route.status?.parents, route.metadata?.namespace ?? '', gw, byRoute.get(cached)?.parents ?? [], now, deps.config.gateway.controllerName);
+        const parents = planRouteParents(route.status?.parents, route.metadata?.namespace ?? '', gw, byRoute.get(cached)?.parents ?? [], now, { controllerName, names: deps.controllers.names });
         if (!parents) continue;
         writes.push(async () => {
           const w = await deps.statusWriter.patchGatewayApiStatus(cache.resource, route, { parents });
@@ -317,7 +323,7 @@ export class GatewayReconciler implements LoadBalancerReconciler {
   private async reconcileClass(name: string): Promise<Outcome> {
     const { deps } = this;
     const cached = deps.gatewayClasses.get(name);
-    if (!isOurGatewayClass(cached, deps.config.gateway.controllerName)) return DONE;
+    if (!isOurGatewayClass(cached, deps.controllers)) return DONE;
     // The class keeps the finalizer while any Gateway names it, being deleted or not: the
     // specification's gateway-exists-finalizer, so the class cannot go from under them.
     // A class already being deleted cannot take a new finalizer (the API server refuses it).
@@ -326,9 +332,9 @@ export class GatewayReconciler implements LoadBalancerReconciler {
     const keep = inUse && (!deleting || hasFinalizer(cached, GATEWAY_CLASS_FINALIZER));
     const gc = (await deps.statusWriter.setClusterFinalizer(deps.resources.gatewayClasses, cached, GATEWAY_CLASS_FINALIZER, keep)).object;
     if (deleting) return DONE;
-    const owner = providerOfGatewayClass(gc, deps.config, parameterReaders(deps.providers.all));
+    const owner = providerOfGatewayClass(gc, deps.config, parameterReaders(deps.providers.all), deps.controllers);
     const provider = owner.ok ? deps.providers.byName(owner.provider) : undefined;
-    const features = provider?.capabilities.layers.includes('Gateway') ? provider.capabilities.gatewayFeatures : undefined;
+    const features = classFeatures(owner, provider);
     const params = provider ? gatewayClassParameters(owner, provider, deps.gatewayParameters) : undefined;
     const status = planGatewayClassStatus(gc, gatewayClassStatus(gc, owner, features, params && !params.ok ? params.problem : undefined), new Date());
     if (status) await deps.statusWriter.patchGatewayApiStatus(deps.resources.gatewayClasses, gc, status);

@@ -16,6 +16,7 @@ import type { GatewayApiResource } from '../kube/status.js';
 import type { ResourceType } from '../kube/resources.js';
 import { GATEWAY_BY_CLASS, GATEWAY_CLASS_KEY_PREFIX, gatewayByClass, GatewayReconciler, ROUTE_BY_GATEWAY, routeByGateway, type GatewayApiStatusWriter } from './gateway-reconciler.js';
 import { isOurGatewayClass } from './gateway/gateway-class.js';
+import { gatewayControllers, type GatewayControllers } from './gateway/controller-names.js';
 import { parameterLookup } from './gateway/infrastructure.js';
 import { parametersTarget } from './gateway/attached-parameters.js';
 import { OwnWrites } from './own-writes.js';
@@ -58,11 +59,13 @@ export class GatewayWatch {
   private readonly freshRoutes = new OwnWrites<AnyRoute>();
   /** Objects (`Kind/ns/name`) whose status lbc is writing right now. */
   private readonly writing = new Set<string>();
+  private readonly controllers: GatewayControllers;
 
   constructor(private readonly deps: GatewayWatchDeps) {
     const { served } = deps;
-    const controllerName = deps.env.config.gateway.controllerName;
-    const byGateway = routeByGateway(controllerName);
+    const controllers = gatewayControllers(deps.env.config, deps.env.providers.all);
+    this.controllers = controllers;
+    const byGateway = routeByGateway(controllers.names);
     this.gatewayClasses = deps.watch({ name: 'gatewayclasses', resource: served.gatewayClasses, indexers: {} });
     this.gateways = deps.watch({ name: 'gateways', resource: served.gateways, indexers: { [GATEWAY_BY_CLASS]: gatewayByClass } });
     const route = <T extends AnyRoute>(name: string, r: GatewayResourceType<T> | undefined): { resource: GatewayApiResource; cache: Cache<T> } | undefined => {
@@ -120,6 +123,7 @@ export class GatewayWatch {
         setClusterFinalizer: (resource, obj, finalizer, keep) => deps.statusWriter.setClusterFinalizer(resource, obj, finalizer, keep),
       },
       resources: { gateways: served.gateways, gatewayClasses: served.gatewayClasses },
+      controllers,
     });
 
     this.gateways
@@ -128,7 +132,7 @@ export class GatewayWatch {
       .onDelete((gw) => this.gatewayChanged(gw, undefined));
     const classChanged = (gc: GatewayClass): void => {
       const name = gc.metadata?.name ?? '';
-      if (isOurGatewayClass(gc, controllerName)) deps.enqueue(`${GATEWAY_CLASS_KEY_PREFIX}${name}`);
+      if (isOurGatewayClass(gc, controllers)) deps.enqueue(`${GATEWAY_CLASS_KEY_PREFIX}${name}`);
       for (const gw of this.gateways.cache.byIndex(GATEWAY_BY_CLASS, name)) deps.enqueue(gatewayQueueKey(keyOf(gw)));
     };
     this.gatewayClasses.onAdd(classChanged).onUpdate((_o, gc) => classChanged(gc)).onDelete(classChanged);
@@ -164,7 +168,7 @@ export class GatewayWatch {
         for (const gc of this.gatewayClasses.cache.list()) {
           const ref = gc.spec?.parametersRef;
           if (!ref || ref.group !== p.kind.group || ref.kind !== p.kind.kind || ref.name !== o.metadata?.name || ref.namespace !== o.metadata?.namespace) continue;
-          if (isOurGatewayClass(gc, controllerName)) classChanged(gc);
+          if (isOurGatewayClass(gc, controllers)) classChanged(gc);
         }
         for (const g of this.reconciler.gatewaysUsingParameters(`${p.kind.kind}/${keyOf(o)}`)) deps.enqueue(gatewayQueueKey(g));
         if (p.byTarget) for (const target of parametersByTarget(o)) this.serviceChanged(target);
@@ -178,7 +182,7 @@ export class GatewayWatch {
 
   /** Every Gateway and every GatewayClass of lbc's, for the first reconcile and the resync. */
   enqueueAll(): void {
-    for (const gc of this.gatewayClasses.cache.list()) if (isOurGatewayClass(gc, this.deps.env.config.gateway.controllerName)) this.deps.enqueue(`${GATEWAY_CLASS_KEY_PREFIX}${gc.metadata?.name ?? ''}`);
+    for (const gc of this.gatewayClasses.cache.list()) if (isOurGatewayClass(gc, this.controllers)) this.deps.enqueue(`${GATEWAY_CLASS_KEY_PREFIX}${gc.metadata?.name ?? ''}`);
     for (const gw of this.gateways.cache.list()) this.deps.enqueue(gatewayQueueKey(keyOf(gw)));
   }
 
@@ -212,7 +216,7 @@ export class GatewayWatch {
     const after = gw?.spec?.gatewayClassName;
     if (before === after) return;
     for (const name of [before, after]) {
-      if (name !== undefined && isOurGatewayClass(this.gatewayClasses.cache.get(name), this.deps.env.config.gateway.controllerName)) this.deps.enqueue(`${GATEWAY_CLASS_KEY_PREFIX}${name}`);
+      if (name !== undefined && isOurGatewayClass(this.gatewayClasses.cache.get(name), this.controllers)) this.deps.enqueue(`${GATEWAY_CLASS_KEY_PREFIX}${name}`);
     }
   }
 }

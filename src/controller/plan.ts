@@ -23,6 +23,7 @@ import type { AnyRoute, Gateway, GatewayClass, ReferenceGrant } from '../kube/ga
 import { buildGatewayModel, gatewayRef } from './gateway-model.js';
 import { gatewayClassParameters, type GatewayParameterLookup } from './gateway/infrastructure.js';
 import { isOurGatewayClass, parameterReaders, providerOfGatewayClass } from './gateway/gateway-class.js';
+import { gatewayControllers } from './gateway/controller-names.js';
 import type { BackendParameterLookup } from './gateway/attached-parameters.js';
 import { gatewaysOfRoute, routeEntries, type GatewayRoutes } from './gateway/routes.js';
 import type { RouteStatusUpdate } from './gateway-model.js';
@@ -340,7 +341,8 @@ class Planner {
     const g = this.inputs.gateway;
     if (!g) return undefined;
     const key = keyOf(gw);
-    const naming = <T extends AnyRoute>(list: readonly T[] | undefined): T[] => (list ?? []).filter((r) => gatewaysOfRoute(r, config.gateway.controllerName).includes(key));
+    const controllers = gatewayControllers(config, providers.all);
+    const naming = <T extends AnyRoute>(list: readonly T[] | undefined): T[] => (list ?? []).filter((r) => gatewaysOfRoute(r, controllers.names).includes(key));
     const routes: GatewayRoutes = { http: naming(g.routes.http), grpc: naming(g.routes.grpc), tls: naming(g.routes.tls), tcp: naming(g.routes.tcp), udp: naming(g.routes.udp) };
     const subject: PlanSubject = {
       kind: 'Gateway',
@@ -351,12 +353,12 @@ class Planner {
     const cls = g.gatewayClasses.get(gw.spec?.gatewayClassName ?? '');
     const held = hasFinalizer(gw, FINALIZER);
     try {
-      if (!isOurGatewayClass(cls, config.gateway.controllerName) || gw.metadata?.deletionTimestamp) {
+      if (!isOurGatewayClass(cls, controllers) || gw.metadata?.deletionTimestamp) {
         if (!held) return named ? { subject, intent: { kind: 'ignore', reason: `GatewayClass ${gw.spec?.gatewayClassName ?? ''} is not lbc's` }, outcome: planned([], []) } : undefined;
         const intent: PlanIntent = { kind: 'delete', reason: gw.metadata?.deletionTimestamp ? 'the Gateway is being deleted' : "the Gateway's class is not lbc's" };
         return { subject, intent, outcome: planned(await this.deletion(gatewayRef(gw), providers.all), [finalizerChange('delete', 'Gateway', gw)]) };
       }
-      const owner = providerOfGatewayClass(cls, config, parameterReaders(providers.all));
+      const owner = providerOfGatewayClass(cls, config, parameterReaders(providers.all), controllers);
       const provider = owner.ok ? providers.byName(owner.provider) : undefined;
       if (!owner.ok || !provider) return { subject, intent: { kind: 'ignore', reason: 'misconfigured' }, outcome: { kind: 'invalid', message: owner.ok ? `provider ${owner.provider} is not configured` : owner.message } };
       const classParams = gatewayClassParameters(owner, provider, g.parameters);
@@ -378,6 +380,7 @@ class Planner {
         className: cls.metadata?.name ?? '',
         clusterName: config.clusterName,
         ...(classParams.parameters ? { classParameters: classParams.parameters } : {}),
+        ...(owner.features ? { classFeatures: { controllerName: cls.spec?.controllerName ?? '', features: owner.features } } : {}),
       });
       if (!built.spec) return { subject, intent, outcome: { kind: 'invalid', message: built.problem ?? 'backends need node ports the provider cannot do without' } };
       const spec = built.spec;
@@ -401,6 +404,7 @@ class Planner {
       ...(this.inputs.classParams ? { classParams: this.inputs.classParams } : {}),
       gateway: () => (g ? { gateways: g.gateways, gatewayClasses: g.gatewayClasses } : undefined),
       parameterReaders: parameterReaders(providers.all),
+      gatewayControllers: gatewayControllers(config, providers.all),
     };
     const out: ObjectPlan[] = [];
     for (const p of providers.all) {

@@ -54,6 +54,12 @@ export interface AnnotationScopes {
   readonly perIngress?: readonly string[];
 }
 
+/** A controllerName of another controller's GatewayClasses a provider serves, and what such a class serves. */
+export interface GatewayControllerName {
+  readonly controllerName: string;
+  readonly features: readonly GatewayFeature[];
+}
+
 export interface ProviderCapabilities {
   readonly layers: readonly LoadBalancerSpec['layer'][];
   /** Target types the provider can program; the first is its default. Never empty. */
@@ -94,6 +100,14 @@ export interface ProviderCapabilities {
    * these, and the Gateway builder refuses what is not here.
    */
   readonly gatewayFeatures?: readonly GatewayFeature[];
+  /**
+   * GatewayClass controllerNames of the controller this provider replaces, each with the
+   * features a class of that name serves (a subset of gatewayFeatures): aws-load-balancer-
+   * controller's gateway.k8s.aws/alb (ALBs only) and gateway.k8s.aws/nlb (NLBs only), so its
+   * users' GatewayClasses work unchanged. lbc serves them where the configuration lets it
+   * (gateway.compatibleControllerNames; controller/gateway/controller-names.ts).
+   */
+  readonly gatewayControllerNames?: readonly GatewayControllerName[];
   /**
    * The provider takes a Gateway's spec.addresses of type NamedAddress: the name of an
    * address reserved in the cloud (GKE's static IP), handed over in GatewaySpec.namedAddresses.

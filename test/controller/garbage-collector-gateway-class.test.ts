@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { isWanted } from '../../src/controller/garbage-collector.js';
 import { parameterReaders } from '../../src/controller/gateway/gateway-class.js';
+import { gatewayControllers } from '../../src/controller/gateway/controller-names.js';
 import { validateConfig } from '../../src/config/config.js';
 import type { Gateway, GatewayClass } from '../../src/kube/gateway-api.js';
 import type { LbRef } from '../../src/model/ref.js';
@@ -27,6 +28,7 @@ const lookups = {
   ingresses: empty,
   ingressClasses: empty,
   gateway: () => ({ gateways: { get: (k: string) => (k === 'shop/edge' ? gw : undefined) }, gatewayClasses: { get: (k: string) => (k === 'platform' ? gc : undefined) } }),
+  gatewayControllers: gatewayControllers(config, []),
 };
 const readers = parameterReaders([
   { name: 'aws', capabilities: { layers: ['L4', 'L7', 'Gateway'], gatewayParameters: [{ group: 'gateway.k8s.aws', kind: 'LoadBalancerConfiguration' }] } },

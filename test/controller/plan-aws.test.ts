@@ -1,6 +1,6 @@
 // planCluster with the real AWS provider (real SDK clients) against the nock-served fake:
 // the plan for create, in sync, change, deletion and orphan, and proof that planning sent
-// AWS nothing but Describe* requests.
+// AWS nothing but Describe* requests; Gateways of ALBC's own classes planned as the controller serves them.
 import type { V1Secret, V1Service } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exitCodeOf, planCluster, type ObjectPlan } from '../../src/controller/plan.js';
@@ -8,10 +8,13 @@ import type { ClassParamsLookups, IngressClassParamsSpec } from '../../src/contr
 import { FINALIZER } from '../../src/controller/reconcile.js';
 import { buildServiceModel } from '../../src/controller/service-model.js';
 import type { AwsProvider } from '../../src/providers/aws/provider.js';
+import { Cache } from '../../src/kube/cache.js';
+import type { Gateway, GatewayClass, TCPRoute } from '../../src/kube/gateway-api.js';
 import { FakeAws } from '../providers/aws/fake-aws.js';
 import { CLUSTER, provider, seedNetwork } from '../providers/aws/support.js';
 import { config as baseConfig, ingress, ingressClass, lbService, node } from './fixtures.js';
 import { planInputs, providerSet } from './plan-support.js';
+import { gateway, httpListener, INFRA, parent, services as gatewayServices, endpointSlices } from './gateway/fixtures.js';
 
 const config = baseConfig({ clusterName: CLUSTER, providers: [{ name: 'aws', type: 'aws', class: 'lbc.dev/aws', options: {} }], defaultClass: 'lbc.dev/aws' });
 const nodes = [node('n1', { ip: '10.0.0.10', providerID: 'aws:///us-east-1a/i-0aaa' }), node('n2', { ip: '10.0.0.11', providerID: 'aws:///us-east-1b/i-0bbb' })];
@@ -171,5 +174,43 @@ describe('lbc plan with the AWS provider: IngressClassParams', () => {
       { kind: 'invalid', message: 'Ingress default/site: IngressClass alb names IngressClassParams team, which does not exist' },
       { kind: 'invalid', message: 'Ingress mallory/grab: IngressClass alb names IngressClassParams team, which does not exist' },
     ]);
+  });
+});
+
+// `lbc plan` for Gateways of aws-load-balancer-controller's own GatewayClasses
+// (controllerName gateway.k8s.aws/nlb): planned as the controller serves them (the aws
+// provider, the class's features), and not at all where the configuration leaves ALBC its classes.
+describe('lbc plan: a Gateway of ALBC\'s gateway.k8s.aws/nlb class', () => {
+  const nlbClass: GatewayClass = { metadata: { name: 'aws-nlb-gateway-class' }, spec: { controllerName: 'gateway.k8s.aws/nlb' } };
+  const fillCache = <T extends object>(items: readonly T[]): Cache<T> => {
+    const c = new Cache<T>({});
+    for (const i of items) c.set(i);
+    return c;
+  };
+  const onClass = (gw: Gateway): Gateway => ({ ...gw, metadata: { ...gw.metadata, annotations: { 'alb.ingress.kubernetes.io/target-type': 'ip' } }, spec: { ...gw.spec, gatewayClassName: nlbClass.metadata?.name ?? '', listeners: gw.spec?.listeners ?? [] } });
+  const db: TCPRoute = { metadata: { name: 'db', namespace: INFRA, creationTimestamp: '2026-01-01T00:00:00Z' as never }, spec: { parentRefs: [parent('db')], rules: [{ backendRefs: [{ name: 'infra-backend-v1', port: 8080 }] }] } };
+
+  async function planGateways(gateways: Gateway[], gatewayConfig: object = {}): Promise<readonly ObjectPlan[]> {
+    const gatewayAwsConfig = { ...config, gateway: { ...config.gateway, ...gatewayConfig } };
+    const inputs = planInputs(gatewayAwsConfig, providerSet(gatewayAwsConfig, [aws]), { services: gatewayServices, endpointSlices, nodes: [node('n1')] });
+    const p = await planCluster({ ...inputs, gateway: { gateways: fillCache(gateways), gatewayClasses: fillCache([nlbClass]), routes: { tcp: [db] }, referenceGrants: [], namespaces: [] } });
+    expect(fake.actions().filter((a) => !a.startsWith('Describe'))).toEqual([]);
+    return p.objects;
+  }
+
+  it('is planned with the aws provider as an NLB', async () => {
+    const [o] = await planGateways([onClass(gateway('db', [{ name: 'pg', port: 5432, protocol: 'TCP' }]))]);
+    expect(o?.intent).toEqual({ kind: 'ensure', provider: 'aws' });
+    expect(o?.outcome.kind === 'planned' && o.outcome.cloud[0]?.changes.find((c) => c.resource === 'LoadBalancer')).toMatchObject({ op: 'create' });
+    expect(o?.subject).toMatchObject({ routes: [`TCPRoute ${INFRA}/db`] });
+  });
+
+  it('with only an HTTP listener is invalid, as the controller refuses it (UnsupportedProtocol): nothing planned with the provider', async () => {
+    const [o] = await planGateways([onClass(gateway('db', [httpListener()]))]);
+    expect(o?.outcome).toEqual({ kind: 'invalid', message: 'no listener is valid: http: Unsupported protocol HTTP: GatewayClasses of gateway.k8s.aws/nlb serve TLS, TCP, UDP listeners only' });
+  });
+
+  it('is not lbc\'s where gateway.compatibleControllerNames is []', async () => {
+    expect(await planGateways([onClass(gateway('db', [{ name: 'pg', port: 5432, protocol: 'TCP' }]))], { compatibleControllerNames: [] })).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GarbageCollector } from '../../src/controller/garbage-collector.js';
+import { gatewayControllers } from '../../src/controller/gateway/controller-names.js';
 import { READY_CONDITION } from '../../src/controller/reconcile.js';
 import type { WriteClients } from '../../src/kube/client.js';
 import type { LbRef } from '../../src/model/ref.js';
@@ -199,7 +200,7 @@ describe('garbage collection', () => {
     const logged: string[] = [];
     const dry = new GarbageCollector({
       providers: e.providers,
-      lookups: { config: e.config, services: e.controller.services.cache, ingresses: e.controller.ingresses.cache, ingressClasses: e.controller.ingressClasses.cache },
+      lookups: { config: e.config, services: e.controller.services.cache, ingresses: e.controller.ingresses.cache, ingressClasses: e.controller.ingressClasses.cache, gatewayControllers: gatewayControllers(e.config, e.providers.all) },
       dryRun: true,
       log: { info: (m) => logged.push(m), warn: (m) => logged.push(m) },
       providerTimeoutMs: 1000,

@@ -15,6 +15,7 @@ import { IRSA_ANNOTATION, manifestsYaml, WORKLOAD_IDENTITY_ANNOTATION, type Kube
 import { controllerHeapMb } from '../../src/install/workloads.js';
 import { modelOf, typeErrors } from './kube-types.js';
 import { isOurGatewayClass, providerOfGatewayClass } from '../../src/controller/gateway/gateway-class.js';
+import { gatewayControllers } from '../../src/controller/gateway/controller-names.js';
 import type { GatewayClass } from '../../src/kube/gateway-api.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -292,7 +293,7 @@ describe('lbc manifests --gateway-class', () => {
       const cm = objects.find((o) => o.kind === 'ConfigMap') as KubeObject & { data: Record<string, string> };
       const config = validateConfig(parse(cm.data['config.yaml'] ?? ''), 'ConfigMap lbc-config');
       expect(config.gateway.controllerName).toBe(DEFAULT_GATEWAY_CONTROLLER);
-      expect(isOurGatewayClass(gc, config.gateway.controllerName)).toBe(true);
+      expect(isOurGatewayClass(gc, gatewayControllers(config, []))).toBe(true);
       expect(providerOfGatewayClass(gc, config)).toEqual({ ok: true, provider });
     }
   });
@@ -304,8 +305,8 @@ describe('lbc manifests --gateway-class', () => {
     const cm = objects.find((o) => o.kind === 'ConfigMap') as KubeObject & { data: Record<string, string> };
     const config = validateConfig(parse(cm.data['config.yaml'] ?? ''), 'ConfigMap lbc-config');
     expect(config.gateway.controllerName).toBe('example.com/second-lbc');
-    expect(isOurGatewayClass(gc, config.gateway.controllerName)).toBe(true);
-    expect(isOurGatewayClass({ ...gc, spec: { controllerName: DEFAULT_GATEWAY_CONTROLLER } }, config.gateway.controllerName)).toBe(false);
+    expect(isOurGatewayClass(gc, gatewayControllers(config, []))).toBe(true);
+    expect(isOurGatewayClass({ ...gc, spec: { controllerName: DEFAULT_GATEWAY_CONTROLLER } }, gatewayControllers(config, []))).toBe(false);
     await expect(cli('--provider', 'local', '--gateway-controller-name', 'no-prefix')).rejects.toThrow(/gateway\.controllerName/);
   });
 });

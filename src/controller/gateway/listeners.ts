@@ -59,6 +59,21 @@ export interface ListenerInputs {
   readonly secrets: ReadonlyMap<string, V1Secret>;
   readonly grants: ReferenceGrants;
   readonly features: ReadonlySet<GatewayFeature>;
+  /**
+   * Who narrowed `features` below the provider's, for the refusal of a listener whose protocol
+   * they leave out: `GatewayClasses of gateway.k8s.aws/alb` (a compatible controllerName's).
+   */
+  readonly servedBy?: string;
+}
+
+const PROTOCOLS: readonly ListenerProtocol[] = ['HTTP', 'HTTPS', 'TLS', 'TCP', 'UDP'];
+
+/** Why a listener of `protocol` is not accepted when `features` leave it no route kind. */
+function noKindsOver(protocol: ListenerProtocol, mode: 'Terminate' | 'Passthrough' | undefined, inputs: ListenerInputs): string {
+  if (inputs.servedBy === undefined) return `this provider serves no route kind over ${protocol}${mode ? ` (TLS ${mode})` : ''}`;
+  const served = PROTOCOLS.filter((p) => kindsFor(p, p === 'TLS' ? 'Passthrough' : undefined, inputs.features).length > 0);
+  // As ALBC's listener validation words it (routeutils/listener_utils.go: "Unsupported protocol %s for listener %s").
+  return `Unsupported protocol ${protocol}${mode && served.includes(protocol) ? ` (TLS ${mode})` : ''}: ${inputs.servedBy} serve ${served.join(', ')} listeners only`;
 }
 
 /** Every listener of the Gateway, in spec order, with its conditions. */
@@ -77,7 +92,7 @@ export function buildListeners(inputs: ListenerInputs): ListenerState[] {
     let accepted = true;
     if (!protocol || possible.length === 0) {
       accepted = false;
-      const why = !protocol ? `protocol ${l.protocol} is not supported` : `this provider serves no route kind over ${l.protocol}${tlsMode ? ` (TLS ${tlsMode})` : ''}`;
+      const why = !protocol ? `protocol ${l.protocol} is not supported` : noKindsOver(protocol, tlsMode, inputs);
       conditions.push(condition(Accepted, false, ListenerReason.UnsupportedProtocol, why, generation));
       problems.push(why);
     } else if (protocol === 'HTTPS' && tlsMode === 'Passthrough') {

@@ -80,16 +80,16 @@ export const isKind = (k: string): k is RouteKind => k === 'HTTPRoute' || k === 
 
 /**
  * The Gateways (`namespace/name`) a route names in spec.parentRefs, or this lbc instance
- * (its `controllerName`) has written status for: what it may change.
+ * has written status for under one of the controllerNames it serves: what it may change.
  */
-export function gatewaysOfRoute(route: AnyRoute, controllerName: string): string[] {
+export function gatewaysOfRoute(route: AnyRoute, controllerNames: readonly string[]): string[] {
   const ns = route.metadata?.namespace ?? '';
   const keys = new Set<string>();
   const add = (p: ParentReference): void => {
     if ((p.group ?? GATEWAY_GROUP) === GATEWAY_GROUP && (p.kind ?? 'Gateway') === 'Gateway') keys.add(`${p.namespace ?? ns}/${p.name}`);
   };
   for (const p of (route.spec as { parentRefs?: ParentReference[] } | undefined)?.parentRefs ?? []) add(p);
-  for (const p of route.status?.parents ?? []) if (p.controllerName === controllerName) add(p.parentRef);
+  for (const p of route.status?.parents ?? []) if (controllerNames.includes(p.controllerName)) add(p.parentRef);
   return [...keys];
 }
 

@@ -82,9 +82,11 @@ const sameParent = (a: ParentReference, b: ParentReference): boolean =>
   (a.group ?? '') === (b.group ?? '') && (a.kind ?? '') === (b.kind ?? '') && (a.namespace ?? '') === (b.namespace ?? '') && a.name === b.name && (a.sectionName ?? '') === (b.sectionName ?? '') && (a.port ?? 0) === (b.port ?? 0);
 
 /**
- * A route's status.parents with this Gateway's entries as `wanted` says: entries lbc
- * wrote for parentRefs of this Gateway that are no longer wanted go; everything else
- * stays. Undefined when nothing changes.
+ * A route's status.parents with this Gateway's entries as `wanted` says, written under
+ * `writer.controllerName` (the controllerName of the Gateway's class: the specification's
+ * RouteParentStatus.controllerName is the controller that wrote the entry): entries lbc
+ * wrote for parentRefs of this Gateway under any name it serves (`writer.names`) that are
+ * not wanted under that one go; everything else stays. Undefined when nothing changes.
  */
 export function planRouteParents(
   current: readonly RouteParentStatus[] | undefined,
@@ -92,18 +94,19 @@ export function planRouteParents(
   gateway: Gateway,
   wanted: readonly { readonly parentRef: ParentReference; readonly conditions: readonly ConditionInput[] }[],
   now: Date,
-  controllerName: string,
+  writer: { readonly controllerName: string; readonly names: readonly string[] },
 ): RouteParentStatus[] | undefined {
   const cur = current ?? [];
-  const ours = (p: RouteParentStatus): boolean => p.controllerName === controllerName && namesGateway(p.parentRef, routeNamespace, gateway);
+  const { controllerName } = writer;
+  const ours = (p: RouteParentStatus): boolean => writer.names.includes(p.controllerName) && namesGateway(p.parentRef, routeNamespace, gateway);
   const out: RouteParentStatus[] = [];
   let changed = false;
   for (const p of cur) {
     if (!ours(p)) out.push(p);
-    else if (!wanted.some((w) => sameParent(w.parentRef, p.parentRef))) changed = true;
+    else if (p.controllerName !== controllerName || !wanted.some((w) => sameParent(w.parentRef, p.parentRef))) changed = true;
   }
   for (const w of wanted) {
-    const before = cur.find((p) => ours(p) && sameParent(p.parentRef, w.parentRef));
+    const before = cur.find((p) => ours(p) && p.controllerName === controllerName && sameParent(p.parentRef, w.parentRef));
     const m = merged(before?.conditions, w.conditions, now);
     if (!before || m.changed) changed = true;
     out.push({ parentRef: w.parentRef, controllerName, conditions: m.conditions });

@@ -6,10 +6,12 @@
 //
 // ALB or NLB: aws-load-balancer-controller tells them apart by GatewayClass
 // controllerName (gateway.k8s.aws/alb, gateway.k8s.aws/nlb), each a controller of its
-// own. lbc has one controllerName per install and a GatewayClass names a provider
-// (parametersRef lbc.dev/Provider), so the load balancer type follows from the Gateway's
-// listeners instead: HTTP and HTTPS make an ALB (here), TCP, UDP and TLS an NLB
-// (gateway-nlb.ts, which refuses a Gateway mixing both).
+// own. A class of lbc's controllerName names a provider (parametersRef lbc.dev/Provider),
+// so the load balancer type follows from the Gateway's listeners instead: HTTP and HTTPS
+// make an ALB (here), TCP, UDP and TLS an NLB (gateway-nlb.ts, which refuses a Gateway
+// mixing both). lbc also serves ALBC's own classes (ALB_GATEWAY_CONTROLLER,
+// NLB_GATEWAY_CONTROLLER), each with only its kind's features, so the builder refuses a
+// listener of the other kind before this code sees the Gateway.
 //
 // Certificates: ALB takes ACM certificates only. A LoadBalancerConfiguration's
 // listenerConfigurations entry for the port names them (listener-configuration.ts), else the
@@ -75,6 +77,9 @@ export const ALB_GATEWAY_FEATURES: readonly GatewayFeature[] = [
   'HTTPRouteSchemeRedirect',
   'GRPCRoute',
 ];
+
+/** aws-load-balancer-controller's ALB GatewayClass controllerName (pkg/gateway/constants ALBGatewayController). */
+export const ALB_GATEWAY_CONTROLLER = 'gateway.k8s.aws/alb';
 
 type HttpPort = Extract<GatewayPort, { protocol: 'HTTP' | 'HTTPS' }>;
 

@@ -57,6 +57,16 @@ import { resourceTags } from './tags.js';
  */
 export const NLB_GATEWAY_FEATURES: readonly GatewayFeature[] = ['TCPRoute', 'UDPRoute', 'TLSRoute', 'TLSRouteModeTerminate'];
 
+/** aws-load-balancer-controller's NLB GatewayClass controllerName (pkg/gateway/constants NLBGatewayController). */
+export const NLB_GATEWAY_CONTROLLER = 'gateway.k8s.aws/nlb';
+
+/**
+ * What a class of NLB_GATEWAY_CONTROLLER serves: the Gateway and ReferenceGrant core features
+ * and NLB_GATEWAY_FEATURES, no HTTPRoute or GRPCRoute (ALBC's NLB controller loads only
+ * TCP, UDP and TLS routes, routeutils/loader.go L4RouteFilter).
+ */
+export const NLB_CLASS_FEATURES: readonly GatewayFeature[] = ['Gateway', 'ReferenceGrant', ...NLB_GATEWAY_FEATURES];
+
 /** ELBv2 forward weights are 0-999 (NLB as ALB); Gateway API weights go to 1,000,000. */
 const MAX_WEIGHT = 999;
 

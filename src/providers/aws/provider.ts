@@ -31,8 +31,8 @@ import { clusterNameMismatch } from './cluster-name.js';
 import { instanceIdOf } from './desired.js';
 import { newContext, planDelete, planEnsure, runSteps, statusOf, type PlanEnv } from './plan.js';
 import { planBind, planUnbind, type BindEnv } from './target-group-binding.js';
-import { ALB_GATEWAY_FEATURES } from './gateway-alb.js';
-import { NLB_GATEWAY_FEATURES } from './gateway-nlb.js';
+import { ALB_GATEWAY_CONTROLLER, ALB_GATEWAY_FEATURES } from './gateway-alb.js';
+import { NLB_CLASS_FEATURES, NLB_GATEWAY_CONTROLLER, NLB_GATEWAY_FEATURES } from './gateway-nlb.js';
 import { describeOwnedSecurityGroups } from './security-group.js';
 import { refFromTags } from './tags.js';
 import { discoverVpc, instanceMetadata, type InstanceMetadata } from './vpc.js';
@@ -63,8 +63,13 @@ export class AwsProvider implements Provider<AwsLbOptions> {
   readonly type = 'aws';
   readonly capabilities: ProviderCapabilities = {
     layers: ['L4', 'L7', 'Gateway'],
-    // One class serves both: a Gateway's listeners decide ALB or NLB (gateway-nlb.ts gatewayLoadBalancerType).
+    // One lbc class serves both: a Gateway's listeners decide ALB or NLB (gateway-nlb.ts gatewayLoadBalancerType).
     gatewayFeatures: [...ALB_GATEWAY_FEATURES, ...NLB_GATEWAY_FEATURES],
+    // ALBC's classes keep to their kind, as ALBC's two Gateway controllers do (routeutils/listener_utils.go validateListeners).
+    gatewayControllerNames: [
+      { controllerName: ALB_GATEWAY_CONTROLLER, features: ALB_GATEWAY_FEATURES },
+      { controllerName: NLB_GATEWAY_CONTROLLER, features: NLB_CLASS_FEATURES },
+    ],
     gatewayParameters: [LOAD_BALANCER_CONFIGURATION],
     gatewayBackendParameters: [TARGET_GROUP_CONFIGURATION],
     gatewayFilterExtensions: [LISTENER_RULE_CONFIGURATION],

@@ -36,7 +36,7 @@ describe('planGatewayStatus', () => {
 });
 
 describe('planRouteParents', () => {
-  const LBC = 'lbc.dev/gateway-controller';
+  const LBC = { controllerName: 'lbc.dev/gateway-controller', names: ['lbc.dev/gateway-controller'] };
   const gw = gateway('same-namespace', [httpListener()]);
   const route = httpRoute('r', { parentRefs: [parent('same-namespace'), parent('theirs')], rules: [] });
   const foreign: RouteParentStatus = {
@@ -58,6 +58,19 @@ describe('planRouteParents', () => {
     const otherGw: RouteParentStatus = { parentRef: { name: 'other-lbc-gateway' }, controllerName: 'lbc.dev/gateway-controller', conditions: [] };
     const parents = planRouteParents([foreign, otherGw], INFRA, gw, wanted, t0, LBC) ?? [];
     expect(planRouteParents(parents, INFRA, gw, [], t1, LBC)).toEqual([foreign, otherGw]);
+  });
+
+  it("writes under the Gateway's class controllerName (gateway.k8s.aws/alb), replaces what lbc wrote under another name it serves, and leaves a name it does not serve alone", () => {
+    const albc = { controllerName: 'gateway.k8s.aws/alb', names: ['lbc.dev/gateway-controller', 'gateway.k8s.aws/alb', 'gateway.k8s.aws/nlb'] };
+    const underOwn: RouteParentStatus = { parentRef: { name: 'same-namespace' }, controllerName: 'lbc.dev/gateway-controller', conditions: [] };
+    const parents = planRouteParents([foreign, underOwn], INFRA, gw, wanted, t0, albc);
+    expect(parents).toEqual([foreign, expect.objectContaining({ parentRef: { name: 'same-namespace' }, controllerName: 'gateway.k8s.aws/alb' })]);
+    expect(planRouteParents(parents, INFRA, gw, wanted, t1, albc)).toBeUndefined();
+    // An instance told not to serve ALBC's names (compatibleControllerNames: []) keeps ALBC's entry as another controller's.
+    const albcEntry = parents?.[1] as RouteParentStatus;
+    expect(planRouteParents([albcEntry], INFRA, gw, [], t1, LBC)).toBeUndefined();
+    // Released by lbc (no longer its Gateway): the entry under the compatible name goes too.
+    expect(planRouteParents(parents, INFRA, gw, [], t1, { ...albc, controllerName: 'lbc.dev/gateway-controller' })).toEqual([foreign]);
   });
 });
 
