@@ -21,7 +21,7 @@ import type { GceLbOptions } from '../src/providers/gce/annotations.js';
 import { isWrite, type LoggedCall } from '../test/providers/gce/fake-compute.js';
 import nock from 'nock';
 import { harness, HTTP_HC, l4, l7, REGION, seedVpcNativeNodes } from '../test/providers/gce/fixtures.js';
-import { canaryRules, gatewaySpec, GW_REF } from '../test/providers/gce/gateway-fixtures.js';
+import { canaryRules, gatewaySpec, GW_REF, seedProxyOnlySubnet, type GatewayFixture } from '../test/providers/gce/gateway-fixtures.js';
 
 const PROJECT = 'bench-project';
 const TOKEN = 'bench-token';
@@ -104,7 +104,8 @@ export async function benchGce(): Promise<void> {
     await benchDualStack(nodes, Z);
     await benchNegIngress(nodes, Z);
     await benchIlbSubsetting(nodes, Z);
-    await benchGateway();
+    await benchGateway('gke-l7-global-external-managed');
+    await benchGateway('gke-l7-rilb');
   } finally {
     // The tests' harness forbids every real connection (nock.disableNetConnect) so that a
     // provider call cannot leave the fake; the parts after this one talk to the real API
@@ -242,18 +243,27 @@ async function benchIlbSubsetting(nodes: readonly NodeTarget[], Z: number): Prom
 const GATEWAY_KINDS = 10;
 
 /**
- * A Gateway (gke-l7-global-external-managed) with one HTTP listener and an HTTPRoute canary
- * over S backends on NEGs, each with a pod in each of Z zones. Minimums as above; the route
- * change (the canary's weights) is one URL map update. The minimum has no backend service
- * for the URL map's 404 answers: a correct implementation can abort in front of a backend
- * service the routes use, where lbc keeps one of its own (GKE's gw-serve404), so that a
- * Gateway without a valid backend still has one; that is one write (and wait) more on create
- * and delete.
+ * A Gateway with one HTTP listener and an HTTPRoute canary over S backends on NEGs, each
+ * with a pod in each of Z zones: of class gke-l7-global-external-managed, then of the regional
+ * internal class gke-l7-rilb (the same resources from the regional collections; its minimum
+ * reads one more on ensure, the region's proxy-only subnet it needs). Minimums as above; the
+ * route change (the canary's weights) is one URL map update. The minimum has no backend
+ * service for the URL map's 404 answers: a correct implementation can abort in front of a
+ * backend service the routes use, where lbc keeps one of its own (GKE's gw-serve404), so that
+ * a Gateway without a valid backend still has one; that is one write (and wait) more on create
+ * and delete. Nor does it look in the other scope: lbc reads there on every ensure (3 reads:
+ * backend services, health checks, address), so a Gateway moved between a global and a
+ * regional class leaves nothing of its old load balancer, and a delete, which has no class
+ * to go by, observes both scopes.
  */
-async function benchGateway(): Promise<void> {
+async function benchGateway(className: string): Promise<void> {
   const { fake, provider, done } = harness({ clusterId: 'bench1', nodeTags: ['gke-bench-node'] }, { pendingOperations: true });
   seedVpcNativeNodes(fake);
-  const spec = gatewaySpec();
+  seedProxyOnlySubnet(fake);
+  const regional = className !== 'gke-l7-global-external-managed';
+  const ensureReads = GATEWAY_KINDS + (regional ? 1 : 0);
+  const gw = (f: GatewayFixture = {}) => gatewaySpec({ ...f, className });
+  const spec = gw();
   const S = spec.targetSets.length;
   const Z = 2;
   const measure = async (fn: () => Promise<unknown>): Promise<Count> => {
@@ -262,20 +272,22 @@ async function benchGateway(): Promise<void> {
     return count(fake.log);
   };
   try {
-    console.log(`gce provider: the same for one Gateway (EXTERNAL_MANAGED) with an HTTPRoute canary over ${S} backends on NEGs, a pod in each of ${Z} zones`);
+    console.log(`gce provider: the same for one Gateway of class ${className} with an HTTPRoute canary over ${S} backends on NEGs, a pod in each of ${Z} zones`);
     // address, S health checks, firewall, per backend and zone a NEG and one attach, S backend services, URL map, HTTP proxy, forwarding rule.
     const createWrites = 1 + S + 1 + 2 * S * Z + S + 3;
     const create = await measure(() => provider.ensure(spec));
-    row('create', create, { reads: GATEWAY_KINDS + 1, writes: createWrites, waits: createWrites });
-    const change = await measure(() => provider.ensure(gatewaySpec({ rules: canaryRules([50, 50]) })));
-    row('route change (canary weights)', change, { reads: GATEWAY_KINDS + S * Z, writes: 1, waits: 1 });
-    const noop = await measure(() => provider.ensure(gatewaySpec({ rules: canaryRules([50, 50]) })));
-    row('no-op ensure (resync, restart)', noop, { reads: GATEWAY_KINDS + S * Z, writes: 0, waits: 0 });
+    row('create', create, { reads: ensureReads + 1, writes: createWrites, waits: createWrites });
+    const change = await measure(() => provider.ensure(gw({ rules: canaryRules([50, 50]) })));
+    row('route change (canary weights)', change, { reads: ensureReads + S * Z, writes: 1, waits: 1 });
+    const noop = await measure(() => provider.ensure(gw({ rules: canaryRules([50, 50]) })));
+    row('no-op ensure (resync, restart)', noop, { reads: ensureReads + S * Z, writes: 0, waits: 0 });
     // forwarding rule, HTTP proxy, URL map, S backend services, S health checks, firewall, address; then each NEG.
     const deleteWrites = 3 + 2 * S + 2 + S * Z;
     const del = await measure(() => provider.delete(GW_REF));
     row('delete', del, { reads: GATEWAY_KINDS, writes: deleteWrites, waits: deleteWrites });
-    console.log(`  mutating calls on the no-op ensure: ${noop.writes}; resources left after delete: ${fake.paths().filter((p) => !p.includes('/instances/')).length}; fake protocol violations: ${fake.violations.length}`);
+    console.log(
+      `  mutating calls on the no-op ensure: ${noop.writes}; resources left after delete: ${fake.paths().filter((p) => !p.includes('/instances/') && !p.includes('/subnetworks/')).length}; fake protocol violations: ${fake.violations.length}`,
+    );
   } finally {
     await done();
   }

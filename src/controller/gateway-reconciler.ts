@@ -206,7 +206,8 @@ export class GatewayReconciler implements LoadBalancerReconciler {
     const ensured = await lifecycle.ensure(key, { objects: [gw], provider, spec, adopted }, flight);
     if (!ensured.ok) {
       const latest = deps.fresh.resolve(key, deps.gateways.get(key));
-      if (latest && !latest.metadata?.deletionTimestamp) await this.writeGateway(latest, { ...statusOf(built), programmed: { kind: 'pending', message: PENDING } });
+      // The provider's refusal when there is one (a regional class without its proxy-only subnet), else still at work.
+      if (latest && !latest.metadata?.deletionTimestamp) await this.writeGateway(latest, { ...statusOf(built), programmed: { kind: 'pending', message: ensured.failure ?? PENDING } });
       return ensured.outcome;
     }
     const [current = gw] = ensured.objects;

@@ -73,7 +73,16 @@ export type EnsureResult<K extends StatusKind> =
       /** The objects as the finalizer writes returned them. */
       readonly objects: readonly ObjectOf<K>[];
     }
-  | { readonly ok: false; readonly outcome: Outcome };
+  | {
+      readonly ok: false;
+      readonly outcome: Outcome;
+      /**
+       * The provider's refusal while it stands, also while the retry gate holds the next try
+       * back: what a Gateway's Programmed condition says (GKE's Gateway controller puts the
+       * cloud's error there too).
+       */
+      readonly failure?: string;
+    };
 
 export interface TeardownRequest<K extends StatusKind> {
   /** Objects that still hold the finalizer: told, then released once the LB is gone. */
@@ -107,6 +116,8 @@ export class LoadBalancerLifecycle<K extends StatusKind> {
    */
   private readonly finalizedHere = new Set<string>();
   private readonly retry = new RetryGate();
+  /** The last ensure failure per key, until an ensure or delete succeeds. */
+  private readonly failures = new Map<string, string>();
 
   constructor(private readonly deps: LifecycleDeps<K>) {}
 
@@ -225,7 +236,10 @@ export class LoadBalancerLifecycle<K extends StatusKind> {
     }
     const digest = `ensure:${hash}`;
     const wait = this.retry.wait(key, digest);
-    if (wait > 0) return { ok: false, outcome: { kind: 'wait', afterMs: wait } };
+    if (wait > 0) {
+      const failure = this.failures.get(key);
+      return { ok: false, outcome: { kind: 'wait', afterMs: wait }, ...(failure !== undefined ? { failure } : {}) };
+    }
     // A recheck changes nothing the user asked for: it tells no Event of a change.
     const adopted = req.adopted && !req.objects.some((o) => this.finalizedHere.has(o.metadata?.uid ?? ''));
     const kind: EnsureKind | undefined = recheck ? undefined : !prev?.hash ? (adopted ? 'adopt' : 'create') : prev.shape === shape ? 'targets' : 'update';
@@ -237,9 +251,12 @@ export class LoadBalancerLifecycle<K extends StatusKind> {
     try {
       status = await callProvider(provider.name, flight, deps.providerTimeoutMs, (s) => provider.ensure(spec, { signal: s }));
     } catch (e) {
-      return { ok: false, outcome: await this.ensureFailed(key, objects, provider, e, flight, digest) };
+      const outcome = await this.ensureFailed(key, objects, provider, e, flight, digest);
+      const failure = this.failures.get(key);
+      return { ok: false, outcome, ...(failure !== undefined ? { failure } : {}) };
     }
     this.retry.clear(key);
+    this.failures.delete(key);
     for (const o of objects) this.finalizedHere.delete(o.metadata?.uid ?? '');
     rec.hash = hash;
     rec.shape = shape;
@@ -268,6 +285,7 @@ export class LoadBalancerLifecycle<K extends StatusKind> {
     this.retry.failed(key, digest);
     const f = classifyProviderFailure(e, provider.name);
     const message = `Error syncing load balancer: failed to ensure load balancer: ${f.error.message}`;
+    this.failures.set(key, message);
     this.tell(objects, 'Warning', SyncLoadBalancerFailed, message);
     deps.log.warn(`${deps.kind} ${key}: ${message} (${f.error.kind})`, deps.subject(key, provider.name));
     const type = deps.readyCondition;
@@ -403,6 +421,7 @@ export class LoadBalancerLifecycle<K extends StatusKind> {
       }
     }
     this.retry.clear(key);
+    this.failures.delete(key);
     this.applied.delete(key);
     return DONE;
   }

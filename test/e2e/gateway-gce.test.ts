@@ -3,7 +3,9 @@
 // API. The GatewayClass publishes GCE_GATEWAY_FEATURES; a Gateway with an HTTPRoute canary
 // gets a global external Application Load Balancer of the EXTERNAL_MANAGED scheme on NEGs,
 // its address in status and Programmed; a weight change is one URL map update; deleting the
-// Gateway removes everything it had in the cloud.
+// Gateway removes everything it had in the cloud. A Gateway of GKE's regional internal class
+// gke-l7-rilb is Programmed False with GCE's reason while the region has no proxy-only
+// subnet, nothing built, and gets its regional internal load balancer once there is one.
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +18,8 @@ import { addVpcNativeNodes, GCE_E2E, GCE_E2E_NODES, gceE2ENodeName, startGceE2E,
 import { eventually, type E2E } from './harness.js';
 
 const GROUP = 'gateway.networking.k8s.io';
+/** GKE's regional internal class, by its name (a GatewayClass of lbc's controller named so). */
+const RILB = 'gke-l7-rilb';
 const GCE_OPTIONS = { project: GCE_E2E.project, region: GCE_E2E.region, clusterId: 'cid1', subnetwork: 'nodes', nodeTags: ['gke-test-node'], retry: { retries: 3, minDelayMs: 1, maxDelayMs: 5 } };
 
 let e: E2E;
@@ -72,6 +76,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
+  await deleteGatewaysAndClass(custom, e.ns, RILB);
   await deleteGatewaysAndClass(custom, e.ns, className);
   await e?.stop();
   fake?.uninstall();
@@ -126,6 +131,51 @@ describe('Gateway API on gce', () => {
     await custom.deleteNamespacedCustomObject({ group: GROUP, version: 'v1', namespace: e.ns, plural: 'gateways', name: 'edge' });
     await eventually('everything the Gateway had is gone', () => (fake.paths().length === seeded.length ? true : undefined), 30_000);
     expect(fake.paths()).toEqual(seeded);
+    expect(fake.violations).toEqual([]);
+  }, 120_000);
+
+  it(`a Gateway of ${RILB} without the region's proxy-only subnet is Programmed False with GCE's reason and builds nothing; once the subnet exists it gets its regional internal load balancer`, async () => {
+    await createLbcGatewayClass(custom, RILB, 'gce');
+    await e.controller.idle();
+    fake.clearLog();
+    await createGateway(custom, e.ns, 'inner', { gatewayClassName: RILB, listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] });
+    await custom.createNamespacedCustomObject({ group: GROUP, version: 'v1', namespace: e.ns, plural: 'httproutes', body: { apiVersion: `${GROUP}/v1`, kind: 'HTTPRoute', metadata: { name: 'inner-web' }, spec: { parentRefs: [{ name: 'inner' }], rules: [{ backendRefs: [{ name: 'web', port: 80 }] }] } } });
+    const refused = await eventually(
+      'Gateway not programmed, saying why',
+      async () => {
+        const p = cond((await gw('inner')).status?.conditions, 'Programmed') as { status: string; reason: string; message?: string } | undefined;
+        return p?.status === 'False' && p.message?.includes('proxy-only') ? p : undefined;
+      },
+      30_000,
+    );
+    expect(refused).toMatchObject({ reason: 'Pending' });
+    expect(refused.message).toContain('An active proxy-only subnetwork is required in the same region and VPC as the forwarding rule');
+    expect(refused.message).toContain('gcloud compute networks subnets create');
+    expect(fake.writes()).toEqual([]);
+
+    // A network administrator makes the subnet: the next try builds the load balancer.
+    fake.seed(`regions/${GCE_E2E.region}/subnetworks/proxy-only`, {
+      network: `https://www.googleapis.com/compute/v1/projects/${GCE_E2E.project}/global/networks/default`,
+      ipCidrRange: '10.129.0.0/23',
+      purpose: 'REGIONAL_MANAGED_PROXY',
+      role: 'ACTIVE',
+    });
+    const g = await eventually(
+      'Gateway programmed with its internal address',
+      async () => {
+        const x = await gw('inner');
+        return cond(x.status?.conditions, 'Programmed')?.status === 'True' && x.status?.addresses?.length ? x : undefined;
+      },
+      30_000,
+    );
+    expect(g.status?.addresses).toEqual([{ type: 'IPAddress', value: expect.stringMatching(/^10\.128\.0\./) as unknown }]);
+    const names = gatewayNames({ kind: 'Gateway', namespace: e.ns, name: 'inner', uid: g.metadata?.uid ?? '' }, 'cid1', 'default');
+    expect(fake.get(`regions/${GCE_E2E.region}/forwardingRules/${names.forwardingRule(80)}`)).toMatchObject({ loadBalancingScheme: 'INTERNAL_MANAGED', IPAddress: g.status?.addresses?.[0]?.value });
+
+    await custom.deleteNamespacedCustomObject({ group: GROUP, version: 'v1', namespace: e.ns, plural: 'gateways', name: 'inner' });
+    const left = () => fake.paths().filter((p) => !p.includes('/subnetworks/'));
+    await eventually('everything the Gateway had is gone', () => (left().length === seeded.length ? true : undefined), 30_000);
+    expect(left()).toEqual(seeded);
     expect(fake.violations).toEqual([]);
   }, 120_000);
 });

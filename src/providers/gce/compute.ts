@@ -20,7 +20,12 @@ import {
   RegionBackendServicesClient,
   RegionHealthChecksClient,
   RegionOperationsClient,
+  RegionSslCertificatesClient,
+  RegionTargetHttpProxiesClient,
+  RegionTargetHttpsProxiesClient,
+  RegionUrlMapsClient,
   SslCertificatesClient,
+  SubnetworksClient,
   TargetHttpProxiesClient,
   TargetHttpsProxiesClient,
   UrlMapsClient,
@@ -149,6 +154,21 @@ export class Compute {
   }
   get sslCertificates(): SslCertificatesClient {
     return this.client('sslCertificates', (o) => new SslCertificatesClient(o));
+  }
+  get regionUrlMaps(): RegionUrlMapsClient {
+    return this.client('regionUrlMaps', (o) => new RegionUrlMapsClient(o));
+  }
+  get regionTargetHttpProxies(): RegionTargetHttpProxiesClient {
+    return this.client('regionTargetHttpProxies', (o) => new RegionTargetHttpProxiesClient(o));
+  }
+  get regionTargetHttpsProxies(): RegionTargetHttpsProxiesClient {
+    return this.client('regionTargetHttpsProxies', (o) => new RegionTargetHttpsProxiesClient(o));
+  }
+  get regionSslCertificates(): RegionSslCertificatesClient {
+    return this.client('regionSslCertificates', (o) => new RegionSslCertificatesClient(o));
+  }
+  get subnetworks(): SubnetworksClient {
+    return this.client('subnetworks', (o) => new SubnetworksClient(o));
   }
   get regionOperations(): RegionOperationsClient {
     return this.client('regionOperations', (o) => new RegionOperationsClient(o));

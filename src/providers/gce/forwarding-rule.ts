@@ -2,7 +2,8 @@
 // IP of. Address, protocol, ports, tier, scheme, subnet and backend service cannot
 // change in place, so a change to any of them replaces the rule (the Change says which,
 // and the reconciler turns that into an Event). What can change in place does: an
-// internal rule's global access (patch) and a global rule's target proxy (setTarget).
+// internal rule's global access (patch) and an Application Load Balancer's target proxy
+// (setTarget, global or regional).
 import type { protos } from '@google-cloud/compute';
 import { normalizeIp } from '../../model/ip.js';
 import { isNotFound } from './errors.js';
@@ -68,20 +69,37 @@ export const regionalForwardingRuleKind: Kind<ForwardingRule> = {
   diff: (want, have): Diff => {
     const replace = immutableChange(want, have);
     if (replace !== undefined) return { fields: [], replace };
-    return { fields: Boolean(want.allowGlobalAccess) !== Boolean(have.allowGlobalAccess) ? ['allowGlobalAccess'] : [] };
+    return {
+      fields: [
+        ...(Boolean(want.allowGlobalAccess) !== Boolean(have.allowGlobalAccess) ? ['allowGlobalAccess'] : []),
+        // A regional Application Load Balancer's rule points at its target proxy (a Gateway port that turns HTTPS).
+        ...(want.target && !sameLink(want.target, have.target) ? ['target'] : []),
+      ],
+    };
   },
-  update: ({ compute, signal }, key, want) =>
-    compute.write('forwardingRules.patch', key.name, signal, (o) =>
-      compute.forwardingRules.patch(
-        {
-          project: compute.project,
-          region: compute.region,
-          forwardingRule: key.name,
-          forwardingRuleResource: { allowGlobalAccess: Boolean(want.allowGlobalAccess) },
-        },
-        o,
-      ),
-    ),
+  update: async ({ compute, signal }, key, want, _have, fields) => {
+    if (fields.includes('allowGlobalAccess')) {
+      await compute.write('forwardingRules.patch', key.name, signal, (o) =>
+        compute.forwardingRules.patch(
+          {
+            project: compute.project,
+            region: compute.region,
+            forwardingRule: key.name,
+            forwardingRuleResource: { allowGlobalAccess: Boolean(want.allowGlobalAccess) },
+          },
+          o,
+        ),
+      );
+    }
+    if (fields.includes('target')) {
+      await compute.write('forwardingRules.setTarget', key.name, signal, (o) =>
+        compute.forwardingRules.setTarget(
+          { project: compute.project, region: compute.region, forwardingRule: key.name, targetReferenceResource: { target: want.target ?? '' } },
+          o,
+        ),
+      );
+    }
+  },
 };
 
 export const globalForwardingRuleKind: Kind<ForwardingRule> = {

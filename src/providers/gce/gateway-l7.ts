@@ -9,6 +9,15 @@
 // controller gives them (names.ts gatewayNames), ownership in the descriptions as for
 // everything else lbc makes.
 //
+// The regional classes get the same chain from the regional collections of the provider's
+// region (l7-scope.ts), as GKE builds them
+// (https://cloud.google.com/kubernetes-engine/docs/concepts/gateway-api#gatewayclass):
+// gke-l7-rilb the regional internal Application Load Balancer (INTERNAL_MANAGED, its address
+// an internal one of the cluster's subnet, the rule in the cluster's network and subnet),
+// gke-l7-regional-external-managed the regional external one (EXTERNAL_MANAGED, Standard
+// tier). Both need the region's proxy-only subnet (proxy-only-subnet.ts), checked before
+// anything is built, and their firewall rule lets that subnet's proxies reach the backends.
+//
 // Which load balancer a Gateway gets follows its GatewayClass's name, as on GKE: the
 // classes of another kind of load balancer (GKE_OTHER_CLASSES) are refused with what lbc
 // does build, never served by a load balancer other than the one their name asks for.
@@ -16,52 +25,121 @@ import type { GatewayPort, HttpsGatewayListener } from '../../model/gateway.js';
 import type { LbRef } from '../../model/ref.js';
 import type { GatewaySpec, TargetSet } from '../../model/spec.js';
 import type { BackendService } from './backend-service.js';
-import { globalBackendServiceKind } from './backend-service.js';
-import { globalAddressKind, type Address } from './address.js';
+import { globalBackendServiceKind, regionalBackendServiceKind } from './backend-service.js';
+import { globalAddressKind, regionalAddressKind, type Address } from './address.js';
 import type { GceLbOptions } from './annotations.js';
 import type { GaxCallOptions } from './compute.js';
-import { links, networkProjectOf, type PlanContext } from './context.js';
+import { networkProjectOf, networkUrl, subnetworkUrl, type PlanContext } from './context.js';
 import { GceError } from './errors.js';
 import { firewallKind, type Firewall } from './firewall.js';
-import { globalForwardingRuleKind, type ForwardingRule } from './forwarding-rule.js';
+import { globalForwardingRuleKind, regionalForwardingRuleKind, type ForwardingRule } from './forwarding-rule.js';
 import { gatewayUrlMap } from './gateway-url-map.js';
-import { globalHealthCheckKind } from './health-check.js';
+import { globalHealthCheckKind, regionalHealthCheckKind, type HealthCheck } from './health-check.js';
 import { observeInstanceGroups } from './instance-group.js';
-import { capturingAddress, observe, synthesize, type CallContext, type Desired, type Observed, type RunState, type Step } from './kind.js';
+import { capturingAddress, observe, synthesize, type CallContext, type Desired, type Kind, type Observed, type RunState, type Step } from './kind.js';
 import { l7Backends, l7Negs, negCleanup, observeBackends, BACKEND_TIMEOUT_SEC } from './l7.js';
 import { l7FirewallSteps } from './l7-firewall.js';
+import { scopedLink, type L7Scope } from './l7-scope.js';
 import type { LbPlan } from './l4.js';
 import { gatewayNames, instanceGroupName, type GatewayNames } from './names.js';
 import { negsOf, observeNegs } from './neg.js';
 import { ownedDescription, ownershipLabels, ownershipOf } from './ownership.js';
-import { sslCertificateKind, observeSslCertificates, type SslCertificate } from './ssl-certificate.js';
-import { targetHttpProxyKind, targetHttpsProxyKind, type TargetHttpProxy, type TargetHttpsProxy } from './target-proxy.js';
-import { urlMapKind, type UrlMap } from './url-map.js';
+import { activeProxyOnlySubnet, missingProxyOnlySubnet } from './proxy-only-subnet.js';
+import { observeSslCertificates, regionSslCertificateKind, sslCertificateKind, type SslCertificate } from './ssl-certificate.js';
+import {
+  regionTargetHttpProxyKind,
+  regionTargetHttpsProxyKind,
+  targetHttpProxyKind,
+  targetHttpsProxyKind,
+  type TargetHttpProxy,
+  type TargetHttpsProxy,
+} from './target-proxy.js';
+import { regionUrlMapKind, urlMapKind, type UrlMap } from './url-map.js';
 
 export const GATEWAY_SCHEME = 'EXTERNAL_MANAGED';
+
+/** The load balancer a GatewayClass asks for: where its resources live, and their scheme. */
+export interface GatewayLoadBalancer {
+  readonly scope: L7Scope;
+  readonly scheme: 'EXTERNAL_MANAGED' | 'INTERNAL_MANAGED';
+  /** What it is called, for messages. */
+  readonly what: string;
+}
+
+const GLOBAL_EXTERNAL: GatewayLoadBalancer = { scope: 'global', scheme: GATEWAY_SCHEME, what: 'the global external Application Load Balancer' };
+
+/** GKE's regional single-cluster classes (https://cloud.google.com/kubernetes-engine/docs/concepts/gateway-api#gatewayclass). */
+const REGIONAL_CLASSES: Readonly<Record<string, GatewayLoadBalancer>> = {
+  'gke-l7-rilb': { scope: 'region', scheme: 'INTERNAL_MANAGED', what: 'a regional internal Application Load Balancer' },
+  'gke-l7-regional-external-managed': { scope: 'region', scheme: 'EXTERNAL_MANAGED', what: 'a regional external Application Load Balancer' },
+};
 
 /**
  * GKE's GatewayClasses of load balancers lbc does not build for Gateways, and why
  * (https://cloud.google.com/kubernetes-engine/docs/concepts/gateway-api#gatewayclass).
- * Any other class name (gke-l7-global-external-managed, or lbc's own) gets the global
- * external Application Load Balancer.
+ * The regional ones (REGIONAL_CLASSES) get their regional load balancer; any other class
+ * name (gke-l7-global-external-managed, or lbc's own) the global external Application Load
+ * Balancer.
  */
 const GKE_OTHER_CLASSES: Readonly<Record<string, string>> = {
   'gke-l7-gxlb': 'the classic Application Load Balancer (scheme EXTERNAL), whose URL maps take no route rules (header and query matches, weights, rewrites, header actions)',
   'gke-l7-gxlb-mc': 'a multi-cluster classic Application Load Balancer',
-  'gke-l7-rilb': 'a regional internal Application Load Balancer (INTERNAL_MANAGED), which lbc does not build yet',
   'gke-l7-rilb-mc': 'a multi-cluster regional internal Application Load Balancer',
-  'gke-l7-regional-external-managed': 'a regional external Application Load Balancer, which lbc does not build yet',
   'gke-l7-regional-external-managed-mc': 'a multi-cluster regional external Application Load Balancer',
   'gke-l7-global-external-managed-mc': 'a multi-cluster Gateway (its backends are ServiceImports of a fleet)',
 };
 
-/** Why a Gateway of this class cannot be served, or undefined when it gets the global external managed load balancer. */
+/** Why a Gateway of this class cannot be served, or undefined when lbc builds what it asks for. */
 export function unsupportedGatewayClass(className: string): string | undefined {
   const what = GKE_OTHER_CLASSES[className];
   return what === undefined
     ? undefined
-    : `GatewayClass ${className} asks for ${what}; lbc's gce provider builds the global external Application Load Balancer (EXTERNAL_MANAGED) of class gke-l7-global-external-managed`;
+    : `GatewayClass ${className} asks for ${what}; lbc's gce provider builds the global external Application Load Balancer (EXTERNAL_MANAGED) of class gke-l7-global-external-managed ` +
+        'and the regional ones of gke-l7-rilb (internal, INTERNAL_MANAGED) and gke-l7-regional-external-managed (external, EXTERNAL_MANAGED)';
+}
+
+export function gatewayLoadBalancerOf(className: string): GatewayLoadBalancer {
+  return REGIONAL_CLASSES[className] ?? GLOBAL_EXTERNAL;
+}
+
+/** The kinds of one scope's resources: the regional chain is the global one's counterpart, kind for kind. */
+interface ScopeKinds {
+  readonly address: Kind<Address>;
+  readonly forwardingRule: Kind<ForwardingRule>;
+  readonly httpProxy: Kind<TargetHttpProxy>;
+  readonly httpsProxy: Kind<TargetHttpsProxy>;
+  readonly urlMap: Kind<UrlMap>;
+  readonly sslCertificate: Kind<SslCertificate>;
+  readonly backendService: Kind<BackendService>;
+  readonly healthCheck: Kind<HealthCheck>;
+}
+
+const KINDS: Readonly<Record<L7Scope, ScopeKinds>> = {
+  global: {
+    address: globalAddressKind,
+    forwardingRule: globalForwardingRuleKind,
+    httpProxy: targetHttpProxyKind,
+    httpsProxy: targetHttpsProxyKind,
+    urlMap: urlMapKind,
+    sslCertificate: sslCertificateKind,
+    backendService: globalBackendServiceKind,
+    healthCheck: globalHealthCheckKind,
+  },
+  region: {
+    address: regionalAddressKind,
+    forwardingRule: regionalForwardingRuleKind,
+    httpProxy: regionTargetHttpProxyKind,
+    httpsProxy: regionTargetHttpsProxyKind,
+    urlMap: regionUrlMapKind,
+    sslCertificate: regionSslCertificateKind,
+    backendService: regionalBackendServiceKind,
+    healthCheck: regionalHealthCheckKind,
+  },
+};
+
+/** The firewall rule of the cluster's Gateways of a scope: the regional ones' also lets the proxy-only subnet in. */
+function firewallName(pc: PlanContext, names: GatewayNames, scope: L7Scope): string {
+  return scope === 'region' ? names.regionalFirewall(pc.options.region) : names.firewall;
 }
 
 export function gatewayNamesFor(pc: PlanContext, ref: LbRef): GatewayNames {
@@ -107,21 +185,36 @@ function frontendPrefix(names: GatewayNames): string {
   return names.address.slice(0, names.address.length - 12);
 }
 
-async function observeGateway(pc: PlanContext, ref: LbRef, names: GatewayNames): Promise<GatewayObserved> {
+/** One list per kind of the Gateway's per-port frontend, by name prefix, in the scope's collection. */
+function listFrontend(ctx: CallContext, scope: L7Scope, prefix: string, clusterName: string, uid: string) {
+  const { compute } = ctx;
+  const { project, region } = compute;
+  const list = <R extends Listable>(call: string, fn: (filter: string, o: GaxCallOptions) => Promise<readonly [R[], ...unknown[]]>) => listByPrefix(ctx, call, prefix, clusterName, uid, fn);
+  return scope === 'region'
+    ? Promise.all([
+        list('forwardingRules.list', (filter, o) => compute.forwardingRules.list({ project, region, filter }, o)),
+        list('regionTargetHttpProxies.list', (filter, o) => compute.regionTargetHttpProxies.list({ project, region, filter }, o)),
+        list('regionTargetHttpsProxies.list', (filter, o) => compute.regionTargetHttpsProxies.list({ project, region, filter }, o)),
+        list('regionUrlMaps.list', (filter, o) => compute.regionUrlMaps.list({ project, region, filter }, o)),
+      ] as const)
+    : Promise.all([
+        list('globalForwardingRules.list', (filter, o) => compute.globalForwardingRules.list({ project, filter }, o)),
+        list('targetHttpProxies.list', (filter, o) => compute.targetHttpProxies.list({ project, filter }, o)),
+        list('targetHttpsProxies.list', (filter, o) => compute.targetHttpsProxies.list({ project, filter }, o)),
+        list('urlMaps.list', (filter, o) => compute.urlMaps.list({ project, filter }, o)),
+      ] as const);
+}
+
+async function observeGateway(pc: PlanContext, ref: LbRef, names: GatewayNames, scope: L7Scope): Promise<GatewayObserved> {
   const { call, clusterName } = pc;
-  const { compute } = call;
-  const project = compute.project;
   const prefix = frontendPrefix(names);
   const fwKind = firewallKind(networkProjectOf(pc.options));
-  const [addresses, rules, httpProxies, httpsProxies, urlMaps, certs, backends, firewall] = await Promise.all([
-    observe(globalAddressKind, call, [{ name: names.address }], clusterName, ref.uid),
-    listByPrefix(call, 'globalForwardingRules.list', prefix, clusterName, ref.uid, (filter, o) => compute.globalForwardingRules.list({ project, filter }, o)),
-    listByPrefix(call, 'targetHttpProxies.list', prefix, clusterName, ref.uid, (filter, o) => compute.targetHttpProxies.list({ project, filter }, o)),
-    listByPrefix(call, 'targetHttpsProxies.list', prefix, clusterName, ref.uid, (filter, o) => compute.targetHttpsProxies.list({ project, filter }, o)),
-    listByPrefix(call, 'urlMaps.list', prefix, clusterName, ref.uid, (filter, o) => compute.urlMaps.list({ project, filter }, o)),
-    observeSslCertificates(call, names.sslCertificatePrefix, clusterName, ref.uid),
-    observeBackends(call, names.prefix, clusterName, ref.uid),
-    observe(fwKind, call, [{ name: names.firewall }], clusterName, ref.uid),
+  const [addresses, [rules, httpProxies, httpsProxies, urlMaps], certs, backends, firewall] = await Promise.all([
+    observe(KINDS[scope].address, call, [{ name: names.address }], clusterName, ref.uid),
+    listFrontend(call, scope, prefix, clusterName, ref.uid),
+    observeSslCertificates(call, names.sslCertificatePrefix, clusterName, ref.uid, scope),
+    observeBackends(call, names.prefix, clusterName, ref.uid, scope),
+    observe(fwKind, call, [{ name: firewallName(pc, names, scope) }], clusterName, ref.uid),
   ]);
   return { addresses, rules, httpProxies, httpsProxies, urlMaps, certs, backends, firewall: firewall[0] };
 }
@@ -140,8 +233,15 @@ export async function planGateway(pc: PlanContext, spec: GatewaySpec<GceLbOption
     if (p.protocol !== 'HTTP' && p.protocol !== 'HTTPS') throw invalid(`port ${p.port}: a ${p.protocol} listener needs a proxy Network Load Balancer; lbc builds Gateways on GCE as Application Load Balancers (HTTP and HTTPS) only`);
     ports.push(p);
   }
+  const lb = gatewayLoadBalancerOf(spec.className);
+  const { scope, scheme } = lb;
+  const kinds = KINDS[scope];
+  const internal = scheme === 'INTERNAL_MANAGED';
+  // The address and rule of an internal load balancer are in the cluster's subnet.
+  if (internal && options.subnetwork === undefined) throw invalid(`GatewayClass ${spec.className}: ${lb.what} takes its address from the cluster's subnet: set the provider option subnetwork`);
+  const subnet = internal && options.subnetwork !== undefined ? subnetworkUrl(options, options.subnetwork) : undefined;
   const names = gatewayNamesFor(pc, ref);
-  const link = links(options);
+  const link = (collection: string, name: string): string => scopedLink(options, scope, collection, name);
   const description = ownedDescription(clusterName, ref);
   const negs = l7Negs(pc, spec.targetSets);
   const serviceName = (t: TargetSet): string => names.backendService(t.name, t.backend.namespace, t.backend.service, t.backend.port);
@@ -149,36 +249,43 @@ export async function planGateway(pc: PlanContext, spec: GatewaySpec<GceLbOption
   const serviceLink = (set: string): string => {
     const name = byName.get(set);
     if (name === undefined) throw invalid(`a route rule refers to target set ${set}, which the spec does not have`);
-    return link.global('backendServices', name);
+    return link('backendServices', name);
   };
   const instanceSets = spec.targetSets.filter((t) => t.type === 'instance');
 
   const named = spec.namedAddresses ?? [];
-  if (named.length > 1) throw invalid(`spec.addresses: a global external Application Load Balancer has one address; ${named.length} NamedAddresses are given`);
-  const [observed, groups, staticAddress] = await Promise.all([
-    observeGateway(pc, ref, names),
+  if (named.length > 1) throw invalid(`spec.addresses: ${lb.what} has one address; ${named.length} NamedAddresses are given`);
+  const other: L7Scope = scope === 'region' ? 'global' : 'region';
+  const [observed, groups, staticAddress, proxyOnly, leftBehind] = await Promise.all([
+    observeGateway(pc, ref, names, scope),
     // Only instance backends need the groups; a Gateway on NEGs alone reads none.
     instanceSets.length > 0 ? observeInstanceGroups(call, instanceGroupName(pc.identity.clusterId), clusterName) : Promise.resolve([]),
-    named[0] !== undefined ? globalAddressKind.get(call, { name: named[0] }) : Promise.resolve(undefined),
+    named[0] !== undefined ? kinds.address.get(call, { name: named[0] }) : Promise.resolve(undefined),
+    scope === 'region' ? activeProxyOnlySubnet(pc) : Promise.resolve(undefined),
+    holdsResources(pc, ref, names, other),
   ]);
+  if (scope === 'region' && !proxyOnly?.ipCidrRange) throw missingProxyOnlySubnet(pc, spec.className);
 
   // ---- address: the user's reserved one (NamedAddress, GKE's static IP), else one lbc
   // reserves, so every port's forwarding rule has the same IP ----------------------------------
-  if (named[0] !== undefined && !staticAddress?.address) throw invalid(`spec.addresses: the global static address ${named[0]} (NamedAddress) does not exist in project ${options.project}`);
+  if (named[0] !== undefined && !staticAddress?.address) {
+    const where = scope === 'region' ? `regional static address ${named[0]} (NamedAddress) does not exist in project ${options.project} region ${options.region}` : `global static address ${named[0]} (NamedAddress) does not exist in project ${options.project}`;
+    throw invalid(`spec.addresses: the ${where}`);
+  }
   const own = observed.addresses.find((a) => a.ownership === 'ours')?.resource;
   const addressKey = { name: names.address };
   const addressSteps = capturingAddress(
     synthesize({
-      kind: globalAddressKind,
+      kind: kinds.address,
       ctx: call,
       clusterName,
       uid: ref.uid,
       // With the user's address, one lbc reserved before goes once the rules moved off it.
-      want: staticAddress ? [] : [{ key: addressKey, body: () => ({ description, ipVersion: 'IPV4', labels: ownershipLabels(clusterName, ref) }) }],
+      want: staticAddress ? [] : [{ key: addressKey, body: () => ({ description, ...addressShape(lb, subnet), labels: ownershipLabels(clusterName, ref) }) }],
       have: observed.addresses,
       plannedState: {},
     }),
-    globalAddressKind,
+    kinds.address,
     call,
     addressKey,
   );
@@ -188,11 +295,22 @@ export async function planGateway(pc: PlanContext, spec: GatewaySpec<GceLbOption
   const fallback: Desired<BackendService> = {
     key: { name: names.fallbackService },
     // No backends, so no health check: the URL map aborts every request before it (gateway-url-map.ts).
-    body: () => ({ description, protocol: 'HTTP', loadBalancingScheme: GATEWAY_SCHEME, timeoutSec: BACKEND_TIMEOUT_SEC }),
+    body: () => ({ description, protocol: 'HTTP', loadBalancingScheme: scheme, timeoutSec: BACKEND_TIMEOUT_SEC }),
   };
   const be = await l7Backends(
     pc,
-    { uid: ref.uid, targetSets: spec.targetSets, negs, description, scheme: GATEWAY_SCHEME, serviceName, firewall: { name: names.firewall }, extraServices: [fallback] },
+    {
+      uid: ref.uid,
+      targetSets: spec.targetSets,
+      negs,
+      description,
+      scheme,
+      scope,
+      serviceName,
+      firewall: { name: firewallName(pc, names, scope) },
+      extraServices: [fallback],
+      ...(proxyOnly?.ipCidrRange ? { proxySourceRanges: [proxyOnly.ipCidrRange] } : {}),
+    },
     { groups, backends: observed.backends, firewall: observed.firewall },
   );
 
@@ -208,22 +326,22 @@ export async function planGateway(pc: PlanContext, spec: GatewaySpec<GceLbOption
     const proxyName = names.targetProxy(port.port);
     const urlMap = gatewayUrlMap(port.listeners, description, {
       service: serviceLink,
-      fallbackService: link.global('backendServices', names.fallbackService),
+      fallbackService: link('backendServices', names.fallbackService),
       protocol: port.protocol,
       invalid,
       warnings,
     });
     wantMaps.push({ key: { name: mapName }, body: () => urlMap });
-    const mapLink = link.global('urlMaps', mapName);
+    const mapLink = link('urlMaps', mapName);
     let target: string;
     if (port.protocol === 'HTTPS') {
-      const certLinks = certificateLinks(pc, port.listeners, names, description, wantCerts);
+      const certLinks = certificateLinks(pc, scope, port.listeners, names, description, wantCerts);
       if (certLinks.length === 0) throw invalid(`HTTPS port ${port.port} has no certificate: its listeners' certificateRefs name none that resolved`);
       wantHttps.push({ key: { name: proxyName }, body: () => ({ description, urlMap: mapLink, sslCertificates: certLinks }) });
-      target = link.global('targetHttpsProxies', proxyName);
+      target = link('targetHttpsProxies', proxyName);
     } else {
       wantHttp.push({ key: { name: proxyName }, body: () => ({ description, urlMap: mapLink }) });
-      target = link.global('targetHttpProxies', proxyName);
+      target = link('targetHttpProxies', proxyName);
     }
     wantRules.push({
       key: { name: names.forwardingRule(port.port) },
@@ -233,7 +351,8 @@ export async function planGateway(pc: PlanContext, spec: GatewaySpec<GceLbOption
         IPProtocol: 'TCP',
         portRange: `${port.port}-${port.port}`,
         target,
-        loadBalancingScheme: GATEWAY_SCHEME,
+        loadBalancingScheme: scheme,
+        ...ruleShape(pc, lb, subnet),
         labels: ownershipLabels(clusterName, ref),
       }),
     });
@@ -243,11 +362,13 @@ export async function planGateway(pc: PlanContext, spec: GatewaySpec<GceLbOption
   const steps: Step[] = [
     ...addressSteps,
     ...be.steps,
-    ...synthesize({ ...common, kind: sslCertificateKind, want: [...wantCerts.values()], have: observed.certs }),
-    ...synthesize({ ...common, kind: urlMapKind, want: wantMaps, have: observed.urlMaps }),
-    ...synthesize({ ...common, kind: targetHttpProxyKind, want: wantHttp, have: observed.httpProxies }),
-    ...synthesize({ ...common, kind: targetHttpsProxyKind, want: wantHttps, have: observed.httpsProxies }),
-    ...synthesize({ ...common, kind: globalForwardingRuleKind, want: wantRules, have: observed.rules, leftovers: 'teardown' }),
+    ...synthesize({ ...common, kind: kinds.sslCertificate, want: [...wantCerts.values()], have: observed.certs }),
+    ...synthesize({ ...common, kind: kinds.urlMap, want: wantMaps, have: observed.urlMaps }),
+    ...synthesize({ ...common, kind: kinds.httpProxy, want: wantHttp, have: observed.httpProxies }),
+    ...synthesize({ ...common, kind: kinds.httpsProxy, want: wantHttps, have: observed.httpsProxies }),
+    ...synthesize({ ...common, kind: kinds.forwardingRule, want: wantRules, have: observed.rules, leftovers: 'teardown' }),
+    // The Gateway's class moved it between a global and a regional class: the other scope's load balancer goes.
+    ...(leftBehind ? await planScopeDelete(pc, ref, names, other) : []),
   ];
   const notices = [...new Set(warnings)].map((message) => ({ type: 'Warning' as const, reason: 'UnsupportedRouteValue', message }));
   return {
@@ -267,44 +388,94 @@ export async function planGateway(pc: PlanContext, spec: GatewaySpec<GceLbOption
  * content (a renewed Secret is a new certificate, the proxy switches, the old one goes), as
  * an Ingress's spec.tls; a provider certificate by its name or link.
  */
-function certificateLinks(pc: PlanContext, listeners: readonly HttpsGatewayListener[], names: GatewayNames, description: string, want: Map<string, Desired<SslCertificate>>): string[] {
-  const link = links(pc.options);
+function certificateLinks(
+  pc: PlanContext,
+  scope: L7Scope,
+  listeners: readonly HttpsGatewayListener[],
+  names: GatewayNames,
+  description: string,
+  want: Map<string, Desired<SslCertificate>>,
+): string[] {
+  const link = (name: string): string => scopedLink(pc.options, scope, 'sslCertificates', name);
   const out: string[] = [];
   for (const c of listeners.flatMap((l) => l.certificates)) {
     if (c.source === 'secret') {
       const name = names.sslCertificate(c.certPem);
       want.set(name, { key: { name }, body: () => ({ description, certificate: c.certPem, privateKey: c.keyPem }) });
-      out.push(link.global('sslCertificates', name));
+      out.push(link(name));
     } else {
-      out.push(c.id.includes('/') ? c.id : link.global('sslCertificates', c.id));
+      out.push(c.id.includes('/') ? c.id : link(c.id));
     }
   }
   return [...new Set(out)];
 }
 
-/** Everything the Gateway owns, dependents first; the cluster's Gateway firewall rule keeps the other Gateways' ports. */
+/**
+ * Everything the Gateway owns, dependents first, in both scopes: deletion has no spec, so
+ * no class to tell which. The cluster's Gateway firewall rule of each scope keeps the other
+ * Gateways' ports.
+ */
 export async function planGatewayDelete(pc: PlanContext, ref: LbRef): Promise<Step[]> {
-  const { call, clusterName } = pc;
   const names = gatewayNamesFor(pc, ref);
-  const observed = await observeGateway(pc, ref, names);
+  const [global, region] = await Promise.all([planScopeDelete(pc, ref, names, 'global'), planScopeDelete(pc, ref, names, 'region')]);
+  return [...global, ...region];
+}
+
+async function planScopeDelete(pc: PlanContext, ref: LbRef, names: GatewayNames, scope: L7Scope): Promise<Step[]> {
+  const { call, clusterName } = pc;
+  const kinds = KINDS[scope];
+  const observed = await observeGateway(pc, ref, names, scope);
   const { otherPorts: otherNegPorts } = await observeNegs(call, [], clusterName, observed.backends.otherNegs);
   const common = { ctx: call, clusterName, uid: ref.uid, plannedState: {} as RunState, want: [] };
   return [
-    ...synthesize({ ...common, kind: globalAddressKind, have: observed.addresses }),
-    ...synthesize({ ...common, kind: globalForwardingRuleKind, have: observed.rules }),
-    ...synthesize({ ...common, kind: targetHttpProxyKind, have: observed.httpProxies }),
-    ...synthesize({ ...common, kind: targetHttpsProxyKind, have: observed.httpsProxies }),
-    ...synthesize({ ...common, kind: urlMapKind, have: observed.urlMaps }),
-    ...synthesize({ ...common, kind: sslCertificateKind, have: observed.certs }),
+    ...synthesize({ ...common, kind: kinds.address, have: observed.addresses }),
+    ...synthesize({ ...common, kind: kinds.forwardingRule, have: observed.rules }),
+    ...synthesize({ ...common, kind: kinds.httpProxy, have: observed.httpProxies }),
+    ...synthesize({ ...common, kind: kinds.httpsProxy, have: observed.httpsProxies }),
+    ...synthesize({ ...common, kind: kinds.urlMap, have: observed.urlMaps }),
+    ...synthesize({ ...common, kind: kinds.sslCertificate, have: observed.certs }),
     ...l7FirewallSteps(pc, {
-      key: { name: names.firewall },
+      key: { name: firewallName(pc, names, scope) },
       rule: observed.firewall,
       ports: [...new Set([...observed.backends.otherPorts, ...otherNegPorts])],
       tags: undefined,
       deleting: true,
+      // The proxy-only subnet's range stays open for the scope's other Gateways.
+      ...(observed.firewall ? { extraSourceRanges: observed.firewall.resource.sourceRanges ?? [] } : {}),
     }),
-    ...synthesize({ ...common, kind: globalBackendServiceKind, have: observed.backends.services }),
-    ...synthesize({ ...common, kind: globalHealthCheckKind, have: observed.backends.checks }),
+    ...synthesize({ ...common, kind: kinds.backendService, have: observed.backends.services }),
+    ...synthesize({ ...common, kind: kinds.healthCheck, have: observed.backends.checks }),
     ...negCleanup(call, clusterName, observed.backends.services.filter((s) => s.ownership === 'ours').flatMap((s) => negsOf(s.resource.backends)), []),
   ];
 }
+
+/**
+ * Whether the Gateway still owns anything in a scope its class no longer asks for. The
+ * kinds looked at are the last to go when a load balancer is deleted (kind ranks): the
+ * fallback backend service every Gateway has outlives its URL maps, proxies and rules, the
+ * health checks and the address outlive it. So an interrupted deletion is found too.
+ */
+async function holdsResources(pc: PlanContext, ref: LbRef, names: GatewayNames, scope: L7Scope): Promise<boolean> {
+  const { call, clusterName } = pc;
+  const [backends, addresses] = await Promise.all([
+    observeBackends(call, names.prefix, clusterName, ref.uid, scope),
+    observe(KINDS[scope].address, call, [{ name: names.address }], clusterName, ref.uid),
+  ]);
+  return [...backends.services, ...backends.checks, ...addresses].some((r) => r.ownership === 'ours');
+}
+
+/** The address the ports share: internal in the cluster's subnet (one address for several rules, SHARED_LOADBALANCER_VIP), or external. */
+function addressShape(lb: GatewayLoadBalancer, subnet: string | undefined): Address {
+  if (lb.scheme === 'INTERNAL_MANAGED') return { addressType: 'INTERNAL', purpose: 'SHARED_LOADBALANCER_VIP', ...(subnet ? { subnetwork: subnet } : {}) };
+  return lb.scope === 'region' ? { addressType: 'EXTERNAL', ipVersion: 'IPV4', networkTier: REGIONAL_EXTERNAL_TIER } : { ipVersion: 'IPV4' };
+}
+
+/** A regional Application Load Balancer's rule names its VPC network, an internal one its subnet too; global access stays off (GCE's default). */
+function ruleShape(pc: PlanContext, lb: GatewayLoadBalancer, subnet: string | undefined): ForwardingRule {
+  if (lb.scope !== 'region') return {};
+  const network = networkUrl(pc.options);
+  return lb.scheme === 'INTERNAL_MANAGED' ? { network, ...(subnet ? { subnetwork: subnet } : {}) } : { network, networkTier: REGIONAL_EXTERNAL_TIER };
+}
+
+/** The regional external load balancer's tier (Standard, as lbc was asked to build it; GCE also offers Premium). */
+const REGIONAL_EXTERNAL_TIER = 'STANDARD';

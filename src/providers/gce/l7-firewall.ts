@@ -70,6 +70,12 @@ export interface L7FirewallInput {
    * Someone else's is none of a deletion's business, and must not hold it up.
    */
   readonly deleting?: boolean;
+  /**
+   * Sources besides Google's health checkers (L7_HEALTH_CHECK_RANGES): a regional load
+   * balancer's proxy-only subnet, from which its Envoy proxies reach the backends
+   * (https://cloud.google.com/load-balancing/docs/firewall-rules). On deletion, the rule's own.
+   */
+  readonly extraSourceRanges?: readonly string[];
 }
 
 export function l7FirewallSteps(pc: PlanContext, input: L7FirewallInput): Step[] {
@@ -88,7 +94,7 @@ export function l7FirewallSteps(pc: PlanContext, input: L7FirewallInput): Step[]
   const body: Firewall = {
     description: sharedDescription(pc.clusterName, pc.identity.clusterId),
     network: networkUrl(pc.options),
-    sourceRanges: [...L7_HEALTH_CHECK_RANGES],
+    sourceRanges: [...new Set([...L7_HEALTH_CHECK_RANGES, ...(input.extraSourceRanges ?? [])])],
     targetTags: [...tags],
     allowed: [{ IPProtocol: 'tcp', ports: portRanges(ports) }],
   };

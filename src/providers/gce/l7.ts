@@ -13,16 +13,17 @@ import type { BackendGroup } from '../../model/status.js';
 import { globalAddressKind, type Address } from './address.js';
 import type { GceLbOptions } from './annotations.js';
 import { applyHealthCheckConfig, backendConfigKey, backendConfigProblems, backendServiceFields, type ResolvedBackendConfig } from './backend-config.js';
-import { globalBackendServiceKind, type BackendService } from './backend-service.js';
+import { globalBackendServiceKind, regionalBackendServiceKind, type BackendService } from './backend-service.js';
 import { frontendConfigProblems, redirectsToHttps, redirectUrlMap } from './frontend-config.js';
 import { managedCertificateBody, managedCertificateContent, managedCertificateProblems, managedCertificateState } from './managed-certificate.js';
 import { links, networkProjectOf, networkUrl, subnetworkUrl, type PlanContext } from './context.js';
 import { GceError } from './errors.js';
 import { firewallKind, type Firewall } from './firewall.js';
 import { globalForwardingRuleKind, type ForwardingRule } from './forwarding-rule.js';
-import { globalHealthCheckKind, healthCheckBody, timingOf, type HealthCheck } from './health-check.js';
+import { globalHealthCheckKind, healthCheckBody, regionalHealthCheckKind, timingOf, type HealthCheck } from './health-check.js';
 import { instanceGroupKind, observeInstanceGroups, type InstanceGroup } from './instance-group.js';
 import { l7FirewallKey, l7FirewallSteps, recordedPorts } from './l7-firewall.js';
+import { scopedLink, type L7Scope } from './l7-scope.js';
 import { capturingAddress, observe, synthesize, type CallContext, type Desired, type Key, type Observed, type RunState, type Step } from './kind.js';
 import { igDesired, type LbPlan } from './l4.js';
 import { sameLink, zonalLink } from './links.js';
@@ -62,13 +63,22 @@ export async function observeBackends(
   prefix: string,
   clusterName: string,
   uid: string,
+  scope: L7Scope = 'global',
 ): Promise<{ services: Observed<BackendService>[]; checks: Observed<HealthCheck>[]; otherPorts: number[]; otherNegs: Required<Key>[] }> {
   const { compute, signal } = ctx;
+  const { project, region } = compute;
   const filter = `name eq ${prefix}.*`;
-  const [services, checks] = await Promise.all([
-    compute.list('backendServices.list', `${prefix}*`, signal, (o) => compute.backendServices.list({ project: compute.project, filter }, o)),
-    compute.list('healthChecks.list', `${prefix}*`, signal, (o) => compute.healthChecks.list({ project: compute.project, filter }, o)),
-  ]);
+  const [services, checks] = await Promise.all(
+    scope === 'region'
+      ? [
+          compute.list('regionBackendServices.list', `${prefix}*`, signal, (o) => compute.regionBackendServices.list({ project, region, filter }, o)),
+          compute.list('regionHealthChecks.list', `${prefix}*`, signal, (o) => compute.regionHealthChecks.list({ project, region, filter }, o)),
+        ]
+      : [
+          compute.list('backendServices.list', `${prefix}*`, signal, (o) => compute.backendServices.list({ project, filter }, o)),
+          compute.list('healthChecks.list', `${prefix}*`, signal, (o) => compute.healthChecks.list({ project, filter }, o)),
+        ],
+  );
   const classified = <R extends { name?: string | null; description?: string | null }>(rs: R[]): Observed<R>[] =>
     rs.filter((r) => (r.name ?? '').startsWith(prefix)).map((r) => ({ key: { name: r.name ?? '' }, resource: r, ownership: ownershipOf(r.description, clusterName, uid) }));
   // Other Ingresses' backends share the prefix; they are neither desired nor leftovers here.
@@ -293,8 +303,18 @@ export interface L7BackendsInput {
   /** l7Negs of the target sets. */
   readonly negs: ReadonlyMap<string, readonly DesiredNeg[]>;
   readonly description: string;
-  /** EXTERNAL for an Ingress's classic load balancer; EXTERNAL_MANAGED for a Gateway's, whose URL map has route rules. */
-  readonly scheme: 'EXTERNAL' | 'EXTERNAL_MANAGED';
+  /**
+   * EXTERNAL for an Ingress's classic load balancer; EXTERNAL_MANAGED for a Gateway's, whose
+   * URL map has route rules, or INTERNAL_MANAGED for an internal Gateway's.
+   */
+  readonly scheme: 'EXTERNAL' | 'EXTERNAL_MANAGED' | 'INTERNAL_MANAGED';
+  /** Global (Ingresses, the global Gateway class) or regional backend services and health checks. */
+  readonly scope?: L7Scope;
+  /**
+   * Sources the firewall rule lets in besides Google's health checkers: a regional load
+   * balancer's proxy-only subnet, whose Envoy proxies connect to the backends.
+   */
+  readonly proxySourceRanges?: readonly string[];
   /** The name of a target set's backend service and health check. */
   readonly serviceName: (t: TargetSet) => string;
   /** The BackendConfig of a target set's Service port (Ingresses only). */
@@ -322,6 +342,7 @@ export async function l7Backends(pc: PlanContext, input: L7BackendsInput, observ
   const { description, negs } = input;
   const { groups, backends } = observed;
   const link = links(options);
+  const scope = input.scope ?? 'global';
   const targetSets = input.targetSets.filter((t): t is InstanceTargetSet => t.type === 'instance');
   const wantNegs = [...negs.values()].flat();
   const { have: haveNegs, otherPorts: otherNegPorts } = await observeNegs(call, wantNegs.map((n) => n.key), clusterName, backends.otherNegs);
@@ -366,7 +387,7 @@ export async function l7Backends(pc: PlanContext, input: L7BackendsInput, observ
         loadBalancingScheme: input.scheme,
         ...(t.type === 'instance' ? { portName: namedPort(t.nodePort) } : {}),
         timeoutSec: BACKEND_TIMEOUT_SEC,
-        healthChecks: [link.global('healthChecks', name)],
+        healthChecks: [scopedLink(options, scope, 'healthChecks', name)],
         backends:
           t.type === 'instance'
             ? groupLinks.map((group) => ({ group, balancingMode: 'RATE', maxRatePerInstance: 1, capacityScaler: 1 }))
@@ -388,6 +409,7 @@ export async function l7Backends(pc: PlanContext, input: L7BackendsInput, observ
     rule: observed.firewall,
     ports: [...new Set([...ports, ...hcPorts, ...endpointPorts, ...backends.otherPorts, ...otherNegPorts])],
     tags,
+    ...(input.proxySourceRanges ? { extraSourceRanges: input.proxySourceRanges } : {}),
   });
 
   // What the controller writes on each NEG Service (cloud.google.com/neg-status).
@@ -398,12 +420,17 @@ export async function l7Backends(pc: PlanContext, input: L7BackendsInput, observ
   });
   const common = { ctx: call, clusterName, uid: input.uid, plannedState: {} };
   const steps: Step[] = [
-    ...synthesize({ ...common, kind: globalHealthCheckKind, want: wantChecks, have: backends.checks }),
+    ...synthesize({ ...common, kind: scope === 'region' ? regionalHealthCheckKind : globalHealthCheckKind, want: wantChecks, have: backends.checks }),
     ...firewallSteps,
     ...synthesize({ ...common, kind: instanceGroupKind, want: wantGroups, have: groups }),
     ...synthesize({ ...common, kind: negKind, want: wantNegs.map((n) => ({ key: n.key, shared: true, body: (): NetworkEndpointGroup => n.body })), have: haveNegs }),
     ...negCleanup(call, clusterName, backends.services.filter((s) => s.ownership === 'ours').flatMap((s) => negsOf(s.resource.backends)), wantNegs),
-    ...synthesize({ ...common, kind: globalBackendServiceKind, want: [...wantServices, ...(input.extraServices ?? [])], have: backends.services }),
+    ...synthesize({
+      ...common,
+      kind: scope === 'region' ? regionalBackendServiceKind : globalBackendServiceKind,
+      want: [...wantServices, ...(input.extraServices ?? [])],
+      have: backends.services,
+    }),
   ];
   return { steps, backendGroups };
 }

@@ -244,6 +244,8 @@ export interface GatewayNames {
   readonly sslCertificatePrefix: string;
   /** The firewall rule of every Gateway of the cluster on the network. */
   readonly firewall: string;
+  /** The same for the cluster's regional Gateways (gke-l7-rilb, gke-l7-regional-external-managed) in a region. */
+  regionalFirewall(region: string): string;
 }
 
 /**
@@ -257,6 +259,8 @@ function gatewayFields(namespace: string, name: string, port?: number): string {
   const budget = MAX_GATEWAY_DESCRIPTIVE - tail.length - 1 - tail.reduce((n, p) => n + p.length, 0);
   return [...trimFieldsEvenly(budget, scrub(namespace), scrub(name)), ...tail].join('-');
 }
+
+const cut63 = (name: string): string => (name.length > 63 ? name.slice(0, 63).replace(/-+$/, '') : name);
 
 export function gatewayNames(ref: LbRef, kubeSystemUid: string, network: string): GatewayNames {
   const cluster = contentHash(kubeSystemUid, 4);
@@ -277,6 +281,8 @@ export function gatewayNames(ref: LbRef, kubeSystemUid: string, network: string)
     fallbackService: `${prefix}${gatewayFields(ref.namespace, 'gw-serve404', 80)}-${contentHash([kubeSystemUid, ref.namespace, ref.name, 'gw-serve404'].join(';'), 12)}`,
     sslCertificate: (certPem) => `${sslCertificatePrefix}${createHash('sha256').update(certPem).digest('hex').slice(0, 16)}`,
     sslCertificatePrefix,
-    firewall: firewall.length > 63 ? firewall.slice(0, 63).replace(/-+$/, '') : firewall,
+    firewall: cut63(firewall),
+    // lbc's guess, after the global rule's `-global`: the rule opens the region's proxy-only subnet.
+    regionalFirewall: (region) => cut63(`${prefix}l7-${scrub(network)}-${region}`),
   };
 }

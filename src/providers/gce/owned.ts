@@ -32,6 +32,11 @@ export async function listOwned(pc: PlanContext): Promise<OwnedLoadBalancer[]> {
     compute.list('targetHttpProxies.list', 'global', signal, (o) => compute.targetHttpProxies.list({ project, filter }, o)),
     compute.list('targetHttpsProxies.list', 'global', signal, (o) => compute.targetHttpsProxies.list({ project, filter }, o)),
     compute.list('sslCertificates.list', 'global', signal, (o) => compute.sslCertificates.list({ project, filter }, o)),
+    // A regional Gateway's (gke-l7-rilb, gke-l7-regional-external-managed).
+    compute.list('regionUrlMaps.list', region, signal, (o) => compute.regionUrlMaps.list({ project, region, filter }, o)),
+    compute.list('regionTargetHttpProxies.list', region, signal, (o) => compute.regionTargetHttpProxies.list({ project, region, filter }, o)),
+    compute.list('regionTargetHttpsProxies.list', region, signal, (o) => compute.regionTargetHttpsProxies.list({ project, region, filter }, o)),
+    compute.list('regionSslCertificates.list', region, signal, (o) => compute.regionSslCertificates.list({ project, region, filter }, o)),
   ];
   const found = new Map<string, OwnedLoadBalancer>();
   for (const items of await Promise.all(lists)) {

@@ -1,7 +1,8 @@
 // The gce provider: Services become passthrough network load balancers (external, or
 // internal with networking.gke.io/load-balancer-type: Internal), Ingresses become
 // global external HTTP(S) load balancers, Gateways global external Application Load
-// Balancers (EXTERNAL_MANAGED). See l4.ts, l7.ts, gateway-l7.ts and plan.ts for what is
+// Balancers (EXTERNAL_MANAGED), or regional ones for GKE's regional classes (internal
+// INTERNAL_MANAGED, external EXTERNAL_MANAGED). See l4.ts, l7.ts, gateway-l7.ts and plan.ts for what is
 // built; this file runs plans and keeps the provider contract.
 import type { LbKind, LbRef } from '../../model/ref.js';
 import type { LoadBalancerSpec } from '../../model/spec.js';
@@ -140,9 +141,11 @@ export class GceProvider implements Provider<GceLbOptions> {
     });
     this.capabilities = {
       layers: ['L4', 'L7', 'Gateway'],
-      // What an EXTERNAL_MANAGED URL map serves (gateway-url-map.ts), as GKE's gke-l7-global-external-managed class.
+      // What an EXTERNAL_MANAGED or INTERNAL_MANAGED URL map serves (gateway-url-map.ts), global or regional alike:
+      // lbc builds one URL map for the three single-cluster classes gke-l7-global-external-managed, gke-l7-rilb and
+      // gke-l7-regional-external-managed (https://cloud.google.com/kubernetes-engine/docs/how-to/gatewayclass-capabilities), so one list.
       gatewayFeatures: GCE_GATEWAY_FEATURES,
-      // spec.addresses NamedAddress: a reserved global address by name, as GKE's static IPs.
+      // spec.addresses NamedAddress: a reserved address by name (global, or regional for a regional class), as GKE's static IPs.
       gatewayNamedAddresses: true,
       // ip: container-native load balancing (NEGs), for Ingress backends whose Service asks with cloud.google.com/neg.
       targetTypes: ['instance', 'ip'],

@@ -8,6 +8,7 @@ import type { L7Spec, PathType } from '../../model/spec.js';
 import { updateWithFingerprint } from './backend-service.js';
 import { isNotFound } from './errors.js';
 import type { CallContext, Diff, Key, Kind } from './kind.js';
+import type { L7Scope } from './l7-scope.js';
 import { linkPath } from './links.js';
 import { pathMatcherName } from './names.js';
 
@@ -94,40 +95,63 @@ function canonical(m: UrlMap): string {
   return JSON.stringify({ defaultService: linkPath(m.defaultService), defaultRouteAction: canonicalRoutes(m.defaultRouteAction), hostRules, pathMatchers, redirect });
 }
 
-async function getMap(ctx: CallContext, key: Key): Promise<UrlMap | undefined> {
+async function getMap(ctx: CallContext, scope: L7Scope, key: Key): Promise<UrlMap | undefined> {
   const { compute, signal } = ctx;
-  return compute.readOptional('urlMaps.get', key.name, signal, (o) => compute.urlMaps.get({ project: compute.project, urlMap: key.name }, o));
+  return scope === 'region'
+    ? compute.readOptional('regionUrlMaps.get', key.name, signal, (o) => compute.regionUrlMaps.get({ project: compute.project, region: compute.region, urlMap: key.name }, o))
+    : compute.readOptional('urlMaps.get', key.name, signal, (o) => compute.urlMaps.get({ project: compute.project, urlMap: key.name }, o));
 }
 
-export const urlMapKind: Kind<UrlMap> = {
-  resource: 'UrlMap',
-  rank: 70,
-  get: getMap,
-  insert: ({ compute, signal }, key, body) =>
-    compute.write('urlMaps.insert', key.name, signal, (o) => compute.urlMaps.insert({ project: compute.project, urlMapResource: { ...body, name: key.name } }, o)),
-  remove: async ({ compute, signal }, key) => {
-    try {
-      await compute.write('urlMaps.delete', key.name, signal, (o) => compute.urlMaps.delete({ project: compute.project, urlMap: key.name }, o));
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
-  },
-  diff: (want, have): Diff => {
-    const fields: string[] = [];
-    if (canonical(want) !== canonical(have)) fields.push('rules');
-    if ((want.description ?? '') !== (have.description ?? '')) fields.push('description');
-    return { fields };
-  },
-  update: (ctx, key, want, have) =>
-    updateWithFingerprint(
-      () => getMap(ctx, key),
-      (fingerprint) =>
-        ctx.compute.write('urlMaps.update', key.name, ctx.signal, (o) =>
-          ctx.compute.urlMaps.update(
-            { project: ctx.compute.project, urlMap: key.name, urlMapResource: { ...want, name: key.name, ...(fingerprint !== undefined ? { fingerprint } : {}) } },
-            o,
-          ),
-        ),
-      have,
-    ),
-};
+async function putMap(ctx: CallContext, scope: L7Scope, key: Key, urlMapResource: UrlMap): Promise<void> {
+  const { compute, signal } = ctx;
+  if (scope === 'region') {
+    await compute.write('regionUrlMaps.update', key.name, signal, (o) =>
+      compute.regionUrlMaps.update({ project: compute.project, region: compute.region, urlMap: key.name, urlMapResource }, o),
+    );
+  } else {
+    await compute.write('urlMaps.update', key.name, signal, (o) => compute.urlMaps.update({ project: compute.project, urlMap: key.name, urlMapResource }, o));
+  }
+}
+
+function urlMapKindOf(scope: L7Scope): Kind<UrlMap> {
+  return {
+    resource: scope === 'region' ? 'RegionUrlMap' : 'UrlMap',
+    rank: 70,
+    get: (ctx, key) => getMap(ctx, scope, key),
+    insert: async ({ compute, signal }, key, body) => {
+      const urlMapResource = { ...body, name: key.name };
+      if (scope === 'region') {
+        await compute.write('regionUrlMaps.insert', key.name, signal, (o) => compute.regionUrlMaps.insert({ project: compute.project, region: compute.region, urlMapResource }, o));
+      } else {
+        await compute.write('urlMaps.insert', key.name, signal, (o) => compute.urlMaps.insert({ project: compute.project, urlMapResource }, o));
+      }
+    },
+    remove: async ({ compute, signal }, key) => {
+      try {
+        if (scope === 'region') {
+          await compute.write('regionUrlMaps.delete', key.name, signal, (o) => compute.regionUrlMaps.delete({ project: compute.project, region: compute.region, urlMap: key.name }, o));
+        } else {
+          await compute.write('urlMaps.delete', key.name, signal, (o) => compute.urlMaps.delete({ project: compute.project, urlMap: key.name }, o));
+        }
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    },
+    diff: (want, have): Diff => {
+      const fields: string[] = [];
+      if (canonical(want) !== canonical(have)) fields.push('rules');
+      if ((want.description ?? '') !== (have.description ?? '')) fields.push('description');
+      return { fields };
+    },
+    // One PUT of the whole map with the fingerprint read, in either scope: a route change is one call.
+    update: (ctx, key, want, have) =>
+      updateWithFingerprint(
+        () => getMap(ctx, scope, key),
+        (fingerprint) => putMap(ctx, scope, key, { ...want, name: key.name, ...(fingerprint !== undefined ? { fingerprint } : {}) }),
+        have,
+      ),
+  };
+}
+
+export const urlMapKind = urlMapKindOf('global');
+export const regionUrlMapKind = urlMapKindOf('region');

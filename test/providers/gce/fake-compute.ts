@@ -20,7 +20,8 @@
 // setUrlMap, setSslCertificates; firewall ports and address families checked; zonal NEGs
 // and their endpoints (see "network endpoint groups" below); addresses and ephemeral IPs
 // handed out; operations that stay RUNNING until waited on (when asked), and the wait call
-// that finishes them.
+// that finishes them; regional Application Load Balancers refused without the region's
+// proxy-only subnet, as GCE refuses them.
 // Faults: scripted HTTP failures, operations that end in error, and "crashes" (every
 // write after the Nth fails, as if the process had died there).
 import { createHash } from 'node:crypto';
@@ -67,6 +68,11 @@ const SERVICES = [
   'TargetHttpProxies',
   'TargetHttpsProxies',
   'SslCertificates',
+  'RegionUrlMaps',
+  'RegionTargetHttpProxies',
+  'RegionTargetHttpsProxies',
+  'RegionSslCertificates',
+  'Subnetworks',
   'RegionOperations',
   'GlobalOperations',
   'ZoneOperations',
@@ -628,7 +634,7 @@ export class FakeCompute {
       if (/\/regions\//.test(collection) && String(body.addressType ?? 'EXTERNAL') === 'EXTERNAL') resource.networkTier ??= 'PREMIUM';
     }
     if (/forwardingRules$/.test(collection)) {
-      const refused = this.ipVersionRefusal(body) ?? this.schemeRefusal(body);
+      const refused = this.ipVersionRefusal(body) ?? this.proxyOnlySubnetRefusal(collection, body) ?? this.schemeRefusal(body);
       if (refused) return refused;
       if (resource.IPAddress === undefined && String(body.ipVersion) === 'IPV6') resource.IPAddress = this.ipv6From(body);
       if (resource.IPAddress === undefined) resource.IPAddress = `198.51.100.${this.ipSeq++}`;
@@ -785,6 +791,26 @@ export class FakeCompute {
       }
     }
     return undefined;
+  }
+
+  /**
+   * A regional Application Load Balancer's rule (its target a regional target proxy) needs
+   * an active proxy-only subnet (purpose REGIONAL_MANAGED_PROXY, role ACTIVE) in its region
+   * and network. GCE's words, as GKE's Gateway controller reports them on a regional Gateway
+   * (Programmed False): "Invalid value for field 'resource.target':
+   * 'regions/us-central1/targetHttpProxies/gkegw1-…'. An active proxy-only subnetwork is
+   * required in the same region and VPC as the forwarding rule."
+   */
+  private proxyOnlySubnetRefusal(collection: string, rule: Json): FakeReply | undefined {
+    const region = /\/regions\/([^/]+)\/forwardingRules$/.exec(collection)?.[1];
+    const target = rule.target === undefined ? '' : linkPath(String(rule.target));
+    if (region === undefined || !/\/regions\/[^/]+\/targetHttps?Proxies\//.test(target)) return undefined;
+    const network = linkPath(String(rule.network ?? `projects/${this.opts.project}/global/networks/default`));
+    const active = [...this.store.entries()].some(
+      ([k, v]) => k.includes(`/regions/${region}/subnetworks/`) && v.purpose === 'REGIONAL_MANAGED_PROXY' && v.role === 'ACTIVE' && linkPath(String(v.network ?? '')) === network,
+    );
+    if (active) return undefined;
+    return this.invalidField('resource.target', target.replace(/^projects\/[^/]+\//, ''), 'An active proxy-only subnetwork is required in the same region and VPC as the forwarding rule.');
   }
 
   /** The next /96 of the subnet's /64, in the long form GCE answers with. */

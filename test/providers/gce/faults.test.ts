@@ -10,7 +10,7 @@ import type { LoadBalancerSpec } from '../../../src/model/spec.js';
 import type { GceLbOptions } from '../../../src/providers/gce/annotations.js';
 import { PartialEnsureError } from '../../../src/providers/types.js';
 import { CERT_A, CLUSTER_ID, KEY_A, l4, l7, LB, PROJECT, REGION, rejection, seedVpcNativeNodes, SVC_UID, TOKEN, withPorts, withTls, type Harness } from './fixtures.js';
-import { gatewaySpec } from './gateway-fixtures.js';
+import { gatewaySpec, seedProxyOnlySubnet } from './gateway-fixtures.js';
 import { harnessPerTest } from './lifecycle.js';
 import { unknownFields, type FakeReply } from './fake-compute.js';
 
@@ -221,6 +221,13 @@ describe('gce faults: a crash between any two writes leaks nothing', () => {
     const h = harness();
     seedVpcNativeNodes(h.fake);
     await converges(h, gatewaySpec());
+  }, CRASH_LOOP_MS);
+
+  it('Gateway gke-l7-rilb on NEGs (INTERNAL_MANAGED, regional)', async () => {
+    const h = harness();
+    seedVpcNativeNodes(h.fake);
+    seedProxyOnlySubnet(h.fake);
+    await converges(h, gatewaySpec({ className: 'gke-l7-rilb', https: { cert: CERT_A, key: KEY_A } }));
   }, CRASH_LOOP_MS);
 
   it('what a crash left before any forwarding rule existed is still listed as owned, so garbage collection finds it', async () => {

@@ -9,7 +9,8 @@ import type { GatewaySpec, TargetSet } from '../../../src/model/spec.js';
 import { ownershipTags } from '../../../src/model/spec.js';
 import { DEFAULT_GCE_OPTIONS, type GceLbOptions } from '../../../src/providers/gce/annotations.js';
 import { canaryRules } from '../aws/gateway-support.js';
-import { CLUSTER, HTTP_HC, nodeA, nodeB, pod } from './fixtures.js';
+import type { FakeCompute } from './fake-compute.js';
+import { CLUSTER, HTTP_HC, nodeA, nodeB, pod, PROJECT, REGION } from './fixtures.js';
 
 export { backend, canaryRules, httpRule, prefix } from '../aws/gateway-support.js';
 
@@ -75,4 +76,17 @@ export function gatewaySpec(f: GatewayFixture = {}): GatewaySpec<GceLbOptions> {
     tags: ownershipTags(CLUSTER, GW_REF),
     providerOptions: { ...DEFAULT_GCE_OPTIONS, ...f.providerOptions },
   };
+}
+
+/** The proxy-only subnet a regional Gateway needs, as a network administrator makes it (REGIONAL_MANAGED_PROXY, ACTIVE). */
+export const PROXY_ONLY_RANGE = '10.129.0.0/23';
+
+export function seedProxyOnlySubnet(fake: FakeCompute, over: Record<string, unknown> = {}): void {
+  fake.seed(`regions/${REGION}/subnetworks/proxy-only`, {
+    network: `https://www.googleapis.com/compute/v1/projects/${PROJECT}/global/networks/default`,
+    ipCidrRange: PROXY_ONLY_RANGE,
+    purpose: 'REGIONAL_MANAGED_PROXY',
+    role: 'ACTIVE',
+    ...over,
+  });
 }

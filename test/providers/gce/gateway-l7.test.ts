@@ -181,9 +181,9 @@ describe('gce Gateway: create, weight change, no-op, delete', () => {
     expect((await h.provider.listOwned()).map((o) => o.ref)).toEqual([GW_REF]);
   });
 
-  it('GKE classes of another load balancer (gke-l7-gxlb, gke-l7-rilb) are refused, naming what lbc builds, before any write', async () => {
+  it('GKE classes of another load balancer (gke-l7-gxlb, the multi-cluster ones) are refused, naming what lbc builds, before any write', async () => {
     const h = harness();
-    for (const className of ['gke-l7-gxlb', 'gke-l7-rilb', 'gke-l7-regional-external-managed']) {
+    for (const className of ['gke-l7-gxlb', 'gke-l7-rilb-mc', 'gke-l7-regional-external-managed-mc']) {
       const err = await rejection(h.provider.ensure(gatewaySpec({ className })));
       expect(err).toMatchObject({ kind: 'invalid' });
       expect(String((err as Error).message)).toMatch(new RegExp(`GatewayClass ${className} asks for .*builds the global external Application Load Balancer \\(EXTERNAL_MANAGED\\)`));

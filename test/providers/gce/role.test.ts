@@ -7,8 +7,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { CERT_A, KEY_A, l4, l7 } from './fixtures.js';
-import { gatewaySpec, GW_REF } from './gateway-fixtures.js';
+import { CERT_A, CERT_B, KEY_A, KEY_B, l4, l7 } from './fixtures.js';
+import { gatewaySpec, GW_REF, seedProxyOnlySubnet } from './gateway-fixtures.js';
 import { harnessPerTest } from './lifecycle.js';
 
 const SRC = join(import.meta.dirname, '../../../src/providers/gce');
@@ -38,7 +38,11 @@ const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
     'compute.regionBackendServices.use',
     'compute.networks.use',
     'compute.subnetworks.use',
+    // A regional Gateway's rules point at its regional target proxies.
+    'compute.regionTargetHttpProxies.use',
+    'compute.regionTargetHttpsProxies.use',
   ],
+  'forwardingRules.setTarget': ['compute.forwardingRules.setTarget', 'compute.regionTargetHttpProxies.use', 'compute.regionTargetHttpsProxies.use'],
   'forwardingRules.patch': ['compute.forwardingRules.update'],
   'forwardingRules.delete': ['compute.forwardingRules.delete'],
   'globalForwardingRules.get': ['compute.globalForwardingRules.get'],
@@ -54,8 +58,9 @@ const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
   'globalForwardingRules.delete': ['compute.globalForwardingRules.delete'],
   'regionBackendServices.get': ['compute.regionBackendServices.get'],
   'regionBackendServices.list': ['compute.regionBackendServices.list'],
-  'regionBackendServices.insert': ['compute.regionBackendServices.create', 'compute.regionHealthChecks.useReadOnly', 'compute.instanceGroups.use'],
-  'regionBackendServices.update': ['compute.regionBackendServices.update', 'compute.regionHealthChecks.useReadOnly', 'compute.instanceGroups.use'],
+  // L4 backends are instance groups or GCE_VM_IP NEGs (subsetting); a regional Gateway's are either as an Ingress's.
+  'regionBackendServices.insert': ['compute.regionBackendServices.create', 'compute.regionHealthChecks.useReadOnly', 'compute.instanceGroups.use', 'compute.networkEndpointGroups.use'],
+  'regionBackendServices.update': ['compute.regionBackendServices.update', 'compute.regionHealthChecks.useReadOnly', 'compute.instanceGroups.use', 'compute.networkEndpointGroups.use'],
   'regionBackendServices.delete': ['compute.regionBackendServices.delete'],
   'backendServices.get': ['compute.backendServices.get'],
   'backendServices.list': ['compute.backendServices.list'],
@@ -117,6 +122,28 @@ const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
   'sslCertificates.list': ['compute.sslCertificates.list'],
   'sslCertificates.insert': ['compute.sslCertificates.create'],
   'sslCertificates.delete': ['compute.sslCertificates.delete'],
+  'regionUrlMaps.get': ['compute.regionUrlMaps.get'],
+  'regionUrlMaps.list': ['compute.regionUrlMaps.list'],
+  'regionUrlMaps.insert': ['compute.regionUrlMaps.create', 'compute.regionBackendServices.use'],
+  'regionUrlMaps.update': ['compute.regionUrlMaps.update', 'compute.regionBackendServices.use'],
+  'regionUrlMaps.delete': ['compute.regionUrlMaps.delete'],
+  'regionTargetHttpProxies.get': ['compute.regionTargetHttpProxies.get'],
+  'regionTargetHttpProxies.list': ['compute.regionTargetHttpProxies.list'],
+  'regionTargetHttpProxies.insert': ['compute.regionTargetHttpProxies.create', 'compute.regionUrlMaps.use'],
+  'regionTargetHttpProxies.setUrlMap': ['compute.regionTargetHttpProxies.setUrlMap', 'compute.regionUrlMaps.use'],
+  'regionTargetHttpProxies.delete': ['compute.regionTargetHttpProxies.delete'],
+  'regionTargetHttpsProxies.get': ['compute.regionTargetHttpsProxies.get'],
+  'regionTargetHttpsProxies.list': ['compute.regionTargetHttpsProxies.list'],
+  'regionTargetHttpsProxies.insert': ['compute.regionTargetHttpsProxies.create', 'compute.regionUrlMaps.use', 'compute.regionSslCertificates.get'],
+  'regionTargetHttpsProxies.setUrlMap': ['compute.regionTargetHttpsProxies.setUrlMap', 'compute.regionUrlMaps.use'],
+  'regionTargetHttpsProxies.setSslCertificates': ['compute.regionTargetHttpsProxies.setSslCertificates', 'compute.regionSslCertificates.get'],
+  'regionTargetHttpsProxies.delete': ['compute.regionTargetHttpsProxies.delete'],
+  'regionSslCertificates.get': ['compute.regionSslCertificates.get'],
+  'regionSslCertificates.list': ['compute.regionSslCertificates.list'],
+  'regionSslCertificates.insert': ['compute.regionSslCertificates.create'],
+  'regionSslCertificates.delete': ['compute.regionSslCertificates.delete'],
+  // The proxy-only subnet a regional Gateway needs is only looked for (proxy-only-subnet.ts).
+  'subnetworks.list': ['compute.subnetworks.list'],
   'regionOperations.wait': ['compute.regionOperations.get'],
   'globalOperations.wait': ['compute.globalOperations.get'],
   'zoneOperations.wait': ['compute.zoneOperations.get'],
@@ -176,6 +203,10 @@ describe('deploy/gce/role.yaml', () => {
     await h.provider.ensure({ ...spec, rules: spec.rules.slice(1) });
     // A Gateway finds its per-port resources by list (gateway-l7.ts).
     await h.provider.ensure(gatewaySpec({ targetType: 'instance', https: { cert: CERT_A, key: KEY_A } }));
+    // The same Gateway moved to a regional class: its global load balancer goes, a regional one is built.
+    seedProxyOnlySubnet(h.fake);
+    await h.provider.ensure(gatewaySpec({ className: 'gke-l7-rilb', targetType: 'instance', https: { cert: CERT_B, key: KEY_B } }));
+    await h.provider.ensure(gatewaySpec({ className: 'gke-l7-rilb', targetType: 'instance', https: { cert: CERT_A, key: KEY_A } }));
     await h.provider.listOwned();
     await h.provider.delete(l4().ref);
     await h.provider.delete(l7().ref);
