@@ -5,7 +5,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GatewaySpec } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
-import { parseTargetGroupConfiguration, TARGET_GROUP_CONFIGURATION, withTargetGroupConfiguration } from '../../../src/providers/aws/target-group-configuration.js';
+import type { RouteKind } from '../../../src/model/gateway.js';
+import {
+  matchRouteConfiguration,
+  mergeTargetGroupProps,
+  parseTargetGroupConfiguration,
+  TARGET_GROUP_CONFIGURATION,
+  targetGroupPropsForRoute,
+  withTargetGroupConfiguration,
+  type RouteConfiguration,
+  type TargetGroupConfiguration,
+} from '../../../src/providers/aws/target-group-configuration.js';
 import type { FakeAws } from './fake-aws.js';
 import { backend, gatewayOptions, gatewaySpec, httpRule, prefix } from './gateway-support.js';
 import { provider, seededFake } from './support.js';
@@ -13,7 +23,7 @@ import { provider, seededFake } from './support.js';
 const tgc = (spec: Record<string, unknown>): unknown => ({ apiVersion: 'gateway.k8s.aws/v1', kind: 'TargetGroupConfiguration', metadata: { name: 'web-tg', namespace: 'shop' }, spec: { targetReference: { name: 'web' }, ...spec } });
 
 describe('parseTargetGroupConfiguration (targetgroupconfig.md TargetGroupProps)', () => {
-  it('reads defaultConfiguration: targetType, protocol, protocolVersion, healthCheckConfig, targetGroupAttributes, tags, nodeSelector.matchLabels', () => {
+  it('reads defaultConfiguration: targetType, protocol, protocolVersion, healthCheckConfig, targetGroupAttributes, tags, nodeSelector (matchLabels and matchExpressions), targetGroupName', () => {
     expect(
       parseTargetGroupConfiguration(
         tgc({
@@ -24,55 +34,106 @@ describe('parseTargetGroupConfiguration (targetgroupconfig.md TargetGroupProps)'
             healthCheckConfig: { healthyThresholdCount: 5, healthCheckInterval: 30, healthCheckPath: '/healthz', healthCheckPort: '8080', healthCheckProtocol: 'HTTP', healthCheckTimeout: 5, unhealthyThresholdCount: 2, matcher: { httpCode: '200-299' } },
             targetGroupAttributes: [{ key: 'deregistration_delay.timeout_seconds', value: '30' }],
             tags: { team: 'shop' },
-            nodeSelector: { matchLabels: { role: 'backend' } },
+            nodeSelector: { matchLabels: { role: 'backend' }, matchExpressions: [{ key: 'zone', operator: 'In', values: ['a', 'b'] }, { key: 'spot', operator: 'DoesNotExist' }] },
             ipAddressType: 'ipv4',
             enableMultiCluster: false,
+            targetGroupName: 'shop-web-80',
           },
         }),
       ),
     ).toEqual({
       ok: true,
       value: {
-        targetType: 'ip',
-        backendProtocol: 'HTTPS',
-        protocolVersion: 'HTTP2',
-        healthCheck: { healthyThreshold: 5, intervalSeconds: 30, path: '/healthz', port: 8080, protocol: 'HTTP', timeoutSeconds: 5, unhealthyThreshold: 2, successCodes: '200-299' },
-        targetGroupAttributes: { 'deregistration_delay.timeout_seconds': '30' },
-        tags: { team: 'shop' },
-        targetNodeLabels: { role: 'backend' },
+        routeConfigurations: [],
+        defaultConfiguration: {
+          targetType: 'ip',
+          backendProtocol: 'HTTPS',
+          protocolVersion: 'HTTP2',
+          healthCheck: { healthyThreshold: 5, intervalSeconds: 30, path: '/healthz', port: 8080, protocol: 'HTTP', timeoutSeconds: 5, unhealthyThreshold: 2, successCodes: '200-299' },
+          targetGroupAttributes: { 'deregistration_delay.timeout_seconds': '30' },
+          tags: { team: 'shop' },
+          nodeSelector: { matchLabels: { role: 'backend' }, matchExpressions: [{ key: 'zone', operator: 'In', values: ['a', 'b'] }, { key: 'spot', operator: 'DoesNotExist' }] },
+          targetGroupName: 'shop-web-80',
+        },
       },
     });
   });
 
   it('a configuration without defaultConfiguration sets nothing; a matcher grpcCode is the success codes', () => {
-    expect(parseTargetGroupConfiguration(tgc({}))).toEqual({ ok: true, value: {} });
+    expect(parseTargetGroupConfiguration(tgc({}))).toEqual({ ok: true, value: { defaultConfiguration: {}, routeConfigurations: [] } });
     expect(parseTargetGroupConfiguration(tgc({ defaultConfiguration: { protocolVersion: 'GRPC', healthCheckConfig: { matcher: { grpcCode: '0-99' } } } }))).toEqual({
       ok: true,
-      value: { protocolVersion: 'GRPC', healthCheck: { successCodes: '0-99' } },
+      value: { defaultConfiguration: { protocolVersion: 'GRPC', healthCheck: { successCodes: '0-99' } }, routeConfigurations: [] },
     });
   });
 
-  it('refuses every field lbc does not implement by name, never drops it', () => {
+  it('reads routeConfigurations: each routeIdentifier (kind, and namespace and name where given) with its targetGroupProps', () => {
+    expect(
+      parseTargetGroupConfiguration(
+        tgc({
+          defaultConfiguration: { targetType: 'ip' },
+          routeConfigurations: [
+            { routeIdentifier: { kind: 'HTTPRoute', namespace: 'shop', name: 'admin' }, targetGroupProps: { targetType: 'ip', healthCheckConfig: { healthCheckPath: '/admin/health' }, targetGroupName: 'shop-admin' } },
+            { routeIdentifier: { kind: 'GRPCRoute', namespace: 'shop' }, targetGroupProps: { protocolVersion: 'GRPC' } },
+            { routeIdentifier: { kind: 'HTTPRoute' }, targetGroupProps: { tags: { route: 'any' } } },
+          ],
+        }),
+      ),
+    ).toEqual({
+      ok: true,
+      value: {
+        defaultConfiguration: { targetType: 'ip' },
+        routeConfigurations: [
+          { routeIdentifier: { kind: 'HTTPRoute', namespace: 'shop', name: 'admin' }, props: { targetType: 'ip', healthCheck: { path: '/admin/health' }, targetGroupName: 'shop-admin' } },
+          { routeIdentifier: { kind: 'GRPCRoute', namespace: 'shop' }, props: { protocolVersion: 'GRPC' } },
+          { routeIdentifier: { kind: 'HTTPRoute' }, props: { tags: { route: 'any' } } },
+        ],
+      },
+    });
+  });
+
+  it('refuses every field lbc does not implement by name, never drops it, saying why', () => {
     const r = parseTargetGroupConfiguration({
       spec: {
         targetReference: { kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'inner' },
         routeConfigurations: [{ routeIdentifier: { kind: 'HTTPRoute' }, targetGroupProps: { targetType: 'ip' } }],
-        defaultConfiguration: { targetGroupName: 'mine', targetControlPort: 100, enableMultiCluster: true, ipAddressType: 'ipv6', nodeSelector: { matchExpressions: [{ key: 'a', operator: 'Exists' }] }, protocol: 'TCP' },
+        defaultConfiguration: { targetControlPort: 100, enableMultiCluster: true, ipAddressType: 'ipv6', protocol: 'TCP' },
       },
     });
     expect(r).toEqual({
       ok: false,
       errors: [
         'spec.targetReference: Gateway.gateway.networking.k8s.io is not implemented by lbc (a core Service is)',
-        'spec.routeConfigurations: not implemented by lbc (defaultConfiguration applies to every route of the Service)',
         'spec.defaultConfiguration.protocol: TCP is not HTTP or HTTPS, the protocols of an ALB target group',
-        'spec.defaultConfiguration.nodeSelector.matchExpressions: not implemented by lbc (matchLabels is)',
-        'spec.defaultConfiguration.ipAddressType: ipv6 is not implemented by lbc (ipv4 is)',
-        'spec.defaultConfiguration.enableMultiCluster: not implemented by lbc',
-        'spec.defaultConfiguration.targetGroupName: not implemented by lbc (it names target groups itself, so that a change replaces them safely)',
-        'spec.defaultConfiguration.targetControlPort: not implemented by lbc',
+        'spec.defaultConfiguration.ipAddressType: ipv6 is not implemented by lbc, which builds IPv4 target groups only (ipv4 is)',
+        "spec.defaultConfiguration.enableMultiCluster: not implemented by lbc: it deregisters every target of its groups that the Service does not have, so another cluster's targets would not stay",
+        "spec.defaultConfiguration.targetControlPort: not implemented by lbc (the ALB target optimizer's control port)",
+        "spec.routeConfigurations[0].targetGroupProps.targetType: ip differs from defaultConfiguration's (unset); lbc registers one target type per Service backend, so set it in defaultConfiguration",
       ],
     });
+  });
+
+  it('refuses route identifiers ALBC could never match, bad target group names and label selector requirements the API server refuses', () => {
+    const r = parseTargetGroupConfiguration(
+      tgc({
+        defaultConfiguration: { targetGroupName: '-web', nodeSelector: { matchExpressions: [{ key: 'zone', operator: 'In' }, { key: 'spot', operator: 'Exists', values: ['x'] }, { key: 'k', operator: 'Gt', values: ['1'] }] } },
+        routeConfigurations: [
+          { routeIdentifier: { namespace: 'shop' }, targetGroupProps: {} },
+          { routeIdentifier: { kind: 'Ingress' }, targetGroupProps: {} },
+          { routeIdentifier: { kind: 'HTTPRoute', name: 'admin' }, targetGroupProps: { targetGroupName: 'a'.repeat(33) } },
+        ],
+      }),
+    );
+    expect(!r.ok && r.errors).toEqual([
+      'spec.defaultConfiguration.nodeSelector.matchExpressions[0].values: operator In needs values',
+      'spec.defaultConfiguration.nodeSelector.matchExpressions[1].values: operator Exists takes no values',
+      'spec.defaultConfiguration.nodeSelector.matchExpressions[2].operator: Gt is not In, NotIn, Exists or DoesNotExist',
+      'spec.defaultConfiguration.targetGroupName: -web is not a target group name (1-32 letters, digits and hyphens, not starting or ending with a hyphen)',
+      'spec.routeConfigurations[0].routeIdentifier.kind: required (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute or UDPRoute)',
+      'spec.routeConfigurations[1].routeIdentifier.kind: Ingress is not a route kind (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute or UDPRoute)',
+      'spec.routeConfigurations[2].routeIdentifier.name: needs namespace too: a route is identified by kind, namespace and name',
+      `spec.routeConfigurations[2].targetGroupProps.targetGroupName: ${'a'.repeat(33)} is not a target group name (1-32 letters, digits and hyphens, not starting or ending with a hyphen)`,
+    ]);
   });
 
   it('refuses malformed values with the field and what is expected', () => {
@@ -94,6 +155,63 @@ describe('withTargetGroupConfiguration (targetgroupconfig.md: healthCheckConfig 
     expect(o.healthCheck).toEqual({ path: '/healthz' });
     expect(o.targetGroupAttributes).toEqual({ 'stickiness.enabled': 'true', 'deregistration_delay.timeout_seconds': '30' });
     expect(withTargetGroupConfiguration(gw, undefined)).toBe(gw);
+  });
+
+  it('a nodeSelector replaces the Gateway\'s target-node-labels (the target group applies it)', () => {
+    const gw = gatewayOptions({ 'alb.ingress.kubernetes.io/target-node-labels': 'role=edge' });
+    expect(gw.targetNodeLabels).toEqual({ role: 'edge' });
+    expect(withTargetGroupConfiguration(gw, { nodeSelector: { matchLabels: { role: 'backend' } } }).targetNodeLabels).toBeUndefined();
+    expect(withTargetGroupConfiguration(gw, { healthCheck: {} }).targetNodeLabels).toEqual({ role: 'edge' });
+  });
+});
+
+describe('routeConfigurations: matched and merged as ALBC v3.5 (target_group_configuration_constructor.go mergeWithLongestMatch, merge)', () => {
+  const route = (kind: RouteKind, namespace: string, name: string) => ({ kind, namespace, name });
+  const rc = (routeIdentifier: RouteConfiguration['routeIdentifier'], tag: string): RouteConfiguration => ({ routeIdentifier, props: { tags: { from: tag } } });
+  const CONFIGS = [
+    rc({ kind: 'HTTPRoute' }, 'kind'),
+    rc({ kind: 'HTTPRoute' }, 'kind, second'),
+    rc({ kind: 'HTTPRoute', namespace: 'shop' }, 'kind+namespace'),
+    rc({ kind: 'HTTPRoute', namespace: 'shop', name: 'admin' }, 'kind+namespace+name'),
+    rc({ kind: 'HTTPRoute', namespace: 'shop', name: 'admin' }, 'kind+namespace+name, second'),
+    rc({ kind: 'GRPCRoute', namespace: 'other' }, 'grpc in other'),
+  ];
+  it.each([
+    ['the complete kind:namespace:name, the first of two', route('HTTPRoute', 'shop', 'admin'), 'kind+namespace+name'],
+    ['kind and namespace over kind alone, wherever it is listed', route('HTTPRoute', 'shop', 'web'), 'kind+namespace'],
+    ['kind alone (the first) for another namespace: a namespace given that is not the route\'s never matches', route('HTTPRoute', 'blog', 'admin'), 'kind'],
+    ['a GRPCRoute in another namespace than the one entry of its kind: none', route('GRPCRoute', 'shop', 'admin'), undefined],
+    ['a GRPCRoute in its namespace', route('GRPCRoute', 'other', 'x'), 'grpc in other'],
+  ])('%s', (_name, r, want) => {
+    expect(matchRouteConfiguration(CONFIGS, r)?.props.tags?.from).toBe(want);
+  });
+
+  it('the matched props win field by field (healthCheckConfig as one block); tags and targetGroupAttributes merge key by key; the default stands alone when none matches', () => {
+    const c: TargetGroupConfiguration = {
+      defaultConfiguration: {
+        targetType: 'ip',
+        healthCheck: { path: '/healthz', intervalSeconds: 30 },
+        targetGroupAttributes: { 'deregistration_delay.timeout_seconds': '30', 'stickiness.enabled': 'true' },
+        tags: { team: 'shop', tier: 'web' },
+        nodeSelector: { matchLabels: { pool: 'web' } },
+      },
+      routeConfigurations: [
+        { routeIdentifier: { kind: 'HTTPRoute', namespace: 'shop', name: 'admin' }, props: { healthCheck: { path: '/admin/health' }, targetGroupAttributes: { 'deregistration_delay.timeout_seconds': '5' }, tags: { tier: 'admin' }, targetGroupName: 'shop-admin' } },
+      ],
+    };
+    expect(targetGroupPropsForRoute(c, route('HTTPRoute', 'shop', 'admin'))).toEqual({
+      route: 'HTTPRoute:shop:admin',
+      options: {
+        targetType: 'ip',
+        healthCheck: { path: '/admin/health' },
+        targetGroupAttributes: { 'deregistration_delay.timeout_seconds': '5', 'stickiness.enabled': 'true' },
+        tags: { team: 'shop', tier: 'admin' },
+        nodeSelector: { matchLabels: { pool: 'web' } },
+        targetGroupName: 'shop-admin',
+      },
+    });
+    expect(targetGroupPropsForRoute(c, route('HTTPRoute', 'shop', 'canary'))).toEqual({ options: c.defaultConfiguration });
+    expect(mergeTargetGroupProps({ protocolVersion: 'HTTP2' }, {})).toEqual({ protocolVersion: 'HTTP2' });
   });
 });
 
