@@ -9,7 +9,7 @@
 // annotations as a whole; a field left out takes ALBC's default), targetGroupAttributes and
 // tags merge key by key over the Gateway's. routeConfigurations override defaultConfiguration
 // for the routes their routeIdentifier names, matched and merged as ALBC's
-// targetGroupConfigConstructorImpl (pkg/gateway/target_group_configuration_constructor.go,
+// targetGroupConfigConstructorImpl (pkg/gateway/tg_config_constructor.go,
 // mergeWithLongestMatch and merge): kind+namespace+name, else kind+namespace, else kind;
 // the matched props win field by field, tags and targetGroupAttributes key by key.
 //

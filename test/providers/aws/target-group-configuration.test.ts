@@ -3,7 +3,7 @@
 // aws provider reads of it, what it refuses by field name, and the exact requests an ALB
 // Gateway whose backend it configures makes against the fake (create, no-op, change).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { GatewaySpec } from '../../../src/model/spec.js';
+import { ownershipTags, type GatewaySpec, type NodeTarget } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
 import type { RouteKind } from '../../../src/model/gateway.js';
 import {
@@ -17,8 +17,8 @@ import {
   type TargetGroupConfiguration,
 } from '../../../src/providers/aws/target-group-configuration.js';
 import type { FakeAws } from './fake-aws.js';
-import { backend, gatewayOptions, gatewaySpec, httpRule, prefix } from './gateway-support.js';
-import { provider, seededFake } from './support.js';
+import { backend, canaryRules, gatewayOptions, gatewaySpec, GW_REF, httpRule, prefix } from './gateway-support.js';
+import { nodes, provider, seededFake } from './support.js';
 
 const tgc = (spec: Record<string, unknown>): unknown => ({ apiVersion: 'gateway.k8s.aws/v1', kind: 'TargetGroupConfiguration', metadata: { name: 'web-tg', namespace: 'shop' }, spec: { targetReference: { name: 'web' }, ...spec } });
 
@@ -165,7 +165,7 @@ describe('withTargetGroupConfiguration (targetgroupconfig.md: healthCheckConfig 
   });
 });
 
-describe('routeConfigurations: matched and merged as ALBC v3.5 (target_group_configuration_constructor.go mergeWithLongestMatch, merge)', () => {
+describe('routeConfigurations: matched and merged as ALBC v3.5 (pkg/gateway/tg_config_constructor.go mergeWithLongestMatch, merge)', () => {
   const route = (kind: RouteKind, namespace: string, name: string) => ({ kind, namespace, name });
   const rc = (routeIdentifier: RouteConfiguration['routeIdentifier'], tag: string): RouteConfiguration => ({ routeIdentifier, props: { tags: { from: tag } } });
   const CONFIGS = [
@@ -295,5 +295,163 @@ describe('an ALB Gateway whose backend Service has a TargetGroupConfiguration', 
     expect(changed.map((r) => r.action)).toEqual(['ModifyTargetGroup', 'ModifyTargetGroupAttributes']);
     expect(changed[0]?.params).toMatchObject({ HealthCheckPath: '/ready' });
     expect(changed[1]?.params).toMatchObject({ 'Attributes.member.1.Key': 'deregistration_delay.timeout_seconds', 'Attributes.member.1.Value': '10' });
+  });
+});
+
+describe('an ALB Gateway: two HTTPRoutes to one Service, a routeConfigurations entry for one of them (ALBC builds a target group per route and backend)', () => {
+  let fake: FakeAws;
+  beforeEach(() => {
+    fake = seededFake();
+  });
+  afterEach(() => fake.uninstall());
+
+  const ADMIN = httpRule(0, [prefix('/admin')], [backend('shop/web:80')], { route: 'admin' });
+  const ROUTE_CONFIG = {
+    defaultConfiguration: { healthCheckConfig: { healthCheckPath: '/healthz' } },
+    routeConfigurations: [{ routeIdentifier: { kind: 'HTTPRoute', namespace: 'shop', name: 'admin' }, targetGroupProps: { healthCheckConfig: { healthCheckPath: '/admin/health', healthCheckInterval: 10 }, tags: { tier: 'admin' } } }],
+  };
+  /** The canary and the admin route, web:80's target set carrying the parsed configuration. */
+  const twoRoutes = (configuration: Record<string, unknown>, opts: { ref?: GatewaySpec<AwsLbOptions>['ref']; targets?: NodeTarget[] } = {}): GatewaySpec<AwsLbOptions> => {
+    const parsed = parseTargetGroupConfiguration(tgc(configuration));
+    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+    const spec = gatewaySpec({ rules: [...canaryRules(), ADMIN], ...(opts.targets ? { targets: opts.targets } : {}) });
+    return {
+      ...spec,
+      ...(opts.ref ? { ref: opts.ref, tags: ownershipTags(spec.clusterName, opts.ref) } : {}),
+      targetSets: spec.targetSets.map((ts) => (ts.name === 'shop/web:80' ? { ...ts, parameters: { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name: 'web-tg', value: parsed.value } } : ts)),
+    };
+  };
+  const groupsOf = (port: string) => [...fake.tgs.values()].filter((t) => String(t.port) === port);
+  const keyOf = (arn: string): string | undefined => fake.tags.get(arn)?.['lbc.dev/resource'];
+  /** What a healthCheckConfig leaves out: lbc's ALB defaults (health-check.ts, ALBC's Ingress ones). */
+  const ALB_DEFAULTS = { HealthCheckTimeoutSeconds: '5', HealthyThresholdCount: '2', UnhealthyThresholdCount: '2', 'Matcher.HttpCode': '200' };
+
+  it('two target groups for web:80, each with its health check, named apart; the admin route forwards to its own, the canary to the default\'s', async () => {
+    await provider().ensure(twoRoutes(ROUTE_CONFIG));
+    const creates = fake.all('CreateTargetGroup').filter((r) => r.params.Port === '31080');
+    expect(creates).toHaveLength(2);
+    const [admin, shared] = [...creates].sort((a, b) => (a.params.HealthCheckPath ?? '').localeCompare(b.params.HealthCheckPath ?? '')).map((r) => r.params);
+    const common = { Protocol: 'HTTP', Port: '31080', VpcId: 'vpc-1', HealthCheckProtocol: 'HTTP', HealthCheckPort: 'traffic-port', HealthCheckEnabled: 'true', TargetType: 'instance', ...ALB_DEFAULTS };
+    const tags = (p: Record<string, string> | undefined) => Object.fromEntries(Object.entries(p ?? {}).filter(([k]) => k.startsWith('Tags.')));
+    expect(admin).toEqual({ ...common, Name: expect.stringMatching(/^k8s-shop-edge-[0-9a-f]{10}$/), HealthCheckPath: '/admin/health', HealthCheckIntervalSeconds: '10', ...tags(admin) });
+    expect(shared).toEqual({ ...common, Name: expect.stringMatching(/^k8s-shop-edge-[0-9a-f]{10}$/), HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: '15', ...tags(shared) });
+    expect(admin?.Name).not.toBe(shared?.Name);
+    const byKey = new Map(groupsOf('31080').map((t) => [keyOf(t.arn), t]));
+    expect([...byKey.keys()].sort()).toEqual(['shop/web:80', 'shop/web:80@HTTPRoute:shop:admin']);
+    const adminArn = byKey.get('shop/web:80@HTTPRoute:shop:admin')?.arn ?? '';
+    const sharedArn = byKey.get('shop/web:80')?.arn ?? '';
+    expect(fake.tags.get(adminArn)).toMatchObject({ tier: 'admin' });
+    expect(fake.tags.get(sharedArn)).not.toHaveProperty('tier');
+    // Both registered with the nodes on web's node port.
+    expect(fake.all('RegisterTargets').filter((r) => r.params.TargetGroupArn === adminArn || r.params.TargetGroupArn === sharedArn)).toHaveLength(2);
+    const forwards = fake.all('CreateRule').map((r) => [r.params['Conditions.member.1.PathPatternConfig.Values.member.1'], r.params['Actions.member.1.TargetGroupArn']]);
+    expect(forwards).toContainEqual(['/admin', adminArn]);
+    expect(forwards).toContainEqual(['/*', sharedArn]);
+  });
+
+  it('an ensure again writes nothing; a changed route health check is one ModifyTargetGroup, on the route\'s group alone', async () => {
+    await provider().ensure(twoRoutes(ROUTE_CONFIG));
+    let before = fake.writes().length;
+    await provider().ensure(twoRoutes(ROUTE_CONFIG));
+    expect(fake.writes().slice(before)).toEqual([]);
+    before = fake.writes().length;
+    const changed = { ...ROUTE_CONFIG, routeConfigurations: [{ ...ROUTE_CONFIG.routeConfigurations[0], targetGroupProps: { healthCheckConfig: { healthCheckPath: '/admin/ready', healthCheckInterval: 10 }, tags: { tier: 'admin' } } }] };
+    await provider().ensure(twoRoutes(changed));
+    const writes = fake.writes().slice(before);
+    const adminArn = groupsOf('31080').find((t) => keyOf(t.arn) === 'shop/web:80@HTTPRoute:shop:admin')?.arn;
+    expect(writes.map((r) => [r.action, r.params.TargetGroupArn])).toEqual([['ModifyTargetGroup', adminArn]]);
+    expect(writes[0]?.params).toMatchObject({ HealthCheckPath: '/admin/ready', HealthCheckIntervalSeconds: '10' });
+  });
+
+  it('the route configuration removed: its rule moves to the shared group, and its own group is deleted', async () => {
+    await provider().ensure(twoRoutes(ROUTE_CONFIG));
+    const adminArn = groupsOf('31080').find((t) => keyOf(t.arn) === 'shop/web:80@HTTPRoute:shop:admin')?.arn;
+    const sharedArn = groupsOf('31080').find((t) => keyOf(t.arn) === 'shop/web:80')?.arn;
+    const before = fake.writes().length;
+    await provider().ensure(twoRoutes({ defaultConfiguration: ROUTE_CONFIG.defaultConfiguration }));
+    const writes = fake.writes().slice(before);
+    expect(writes.map((r) => r.action)).toEqual(['ModifyRule', 'DeleteTargetGroup']);
+    expect(writes[0]?.params).toMatchObject({ 'Actions.member.1.TargetGroupArn': sharedArn });
+    expect(writes[1]?.params).toEqual({ TargetGroupArn: adminArn });
+  });
+
+  it('nodeSelector matchExpressions: the route\'s group registers only the nodes it selects', async () => {
+    const labelled = nodes('i-0aaa', 'i-0bbb', 'i-0ccc').map((n, i) => ({ ...n, labels: { zone: ['a', 'b', 'c'][i] ?? '', ...(i === 0 ? { spot: 'true' } : {}) } }));
+    const config = { routeConfigurations: [{ routeIdentifier: { kind: 'HTTPRoute', namespace: 'shop' }, targetGroupProps: { nodeSelector: { matchExpressions: [{ key: 'zone', operator: 'In', values: ['a', 'b'] }, { key: 'spot', operator: 'DoesNotExist' }] } } }] };
+    await provider().ensure(twoRoutes(config, { targets: labelled }));
+    // Both routes are HTTPRoutes in shop: one group for web:80, of the route configuration.
+    const [web] = groupsOf('31080');
+    expect(groupsOf('31080').map((t) => keyOf(t.arn))).toEqual(['shop/web:80@HTTPRoute:shop:']);
+    expect(fake.all('RegisterTargets').find((r) => r.params.TargetGroupArn === web?.arn)?.params).toEqual({ TargetGroupArn: web?.arn, 'Targets.member.1.Id': 'i-0bbb', 'Targets.member.1.Port': '31080' });
+    // The other Services' groups keep every node.
+    expect(fake.all('RegisterTargets').find((r) => r.params.TargetGroupArn === groupsOf('31081')[0]?.arn)?.params).toMatchObject({ 'Targets.member.3.Id': 'i-0ccc' });
+  });
+});
+
+describe('an ALB Gateway: targetGroupName', () => {
+  let fake: FakeAws;
+  beforeEach(() => {
+    fake = seededFake();
+  });
+  afterEach(() => fake.uninstall());
+
+  const gatewayWith = (configuration: Record<string, unknown>, ref = GW_REF): GatewaySpec<AwsLbOptions> => {
+    const parsed = parseTargetGroupConfiguration(tgc(configuration));
+    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+    const spec = gatewaySpec({ rules: [...canaryRules(), httpRule(0, [prefix('/admin')], [backend('shop/web:80')], { route: 'admin' })] });
+    return {
+      ...spec,
+      ref,
+      tags: ownershipTags(spec.clusterName, ref),
+      targetSets: spec.targetSets.map((ts) => (ts.name === 'shop/web:80' ? { ...ts, parameters: { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name: 'web-tg', value: parsed.value } } : ts)),
+    };
+  };
+  const ADMIN_ID = { kind: 'HTTPRoute', namespace: 'shop', name: 'admin' };
+
+  it('names the group as the user says; the route configuration names its own', async () => {
+    await provider().ensure(gatewayWith({ defaultConfiguration: { targetGroupName: 'shop-web' }, routeConfigurations: [{ routeIdentifier: ADMIN_ID, targetGroupProps: { targetGroupName: 'shop-web-admin' } }] }));
+    expect(
+      fake
+        .all('CreateTargetGroup')
+        .filter((r) => r.params.Port === '31080')
+        .map((r) => r.params.Name)
+        .sort(),
+    ).toEqual(['shop-web', 'shop-web-admin']);
+    // A named create reads the group's tags: ELBv2 answers a create like an existing group's with that group.
+    for (const name of ['shop-web', 'shop-web-admin']) {
+      const arn = [...fake.tgs.values()].find((t) => t.name === name)?.arn ?? '';
+      const created = fake.requests.findIndex((r) => r.action === 'CreateTargetGroup' && r.params.Name === name);
+      expect(fake.requests.slice(created).some((r) => r.action === 'DescribeTags' && Object.values(r.params).includes(arn)), name).toBe(true);
+    }
+  });
+
+  it('one name for two groups (the route configuration inherits the default\'s name) is refused before any write', async () => {
+    await expect(provider().ensure(gatewayWith({ defaultConfiguration: { targetGroupName: 'shop-web' }, routeConfigurations: [{ routeIdentifier: ADMIN_ID, targetGroupProps: { healthCheckConfig: { healthCheckPath: '/admin' } } }] }))).rejects.toThrow(
+      'TargetGroupConfiguration shop/web-tg: targetGroupName shop-web would name two target groups (shop/web:80@HTTPRoute:shop:admin and shop/web:80); give each route configuration or protocol version its own name',
+    );
+    expect(fake.writes()).toEqual([]);
+  });
+
+  it('a name another Gateway\'s group already has is refused, though ELBv2 answers the create with that group; nothing is registered in it', async () => {
+    const config = { defaultConfiguration: { targetGroupName: 'shop-web' } };
+    await provider().ensure(gatewayWith(config));
+    const theirs = [...fake.tgs.values()].find((t) => t.name === 'shop-web');
+    const targetsBefore = theirs?.targets.size;
+    const before = fake.writes().length;
+    const other = { ...GW_REF, name: 'edge-2', uid: 'uid-gw-2' };
+    await expect(provider().ensure(gatewayWith(config, other))).rejects.toThrow('target group shop-web exists but is not tagged for this load balancer; lbc leaves it alone (targetGroupName names a group of its own)');
+    const writes = fake.writes().slice(before);
+    expect(writes.filter((w) => w.params.TargetGroupArn === theirs?.arn)).toEqual([]);
+    expect(theirs?.targets.size).toBe(targetsBefore);
+    expect(fake.tags.get(theirs?.arn ?? '')).toMatchObject({ 'lbc.dev/owner-uid': 'uid-gw-1' });
+  });
+
+  it('a named group whose protocol would change is refused, not left as it was', async () => {
+    await provider().ensure(gatewayWith({ defaultConfiguration: { targetGroupName: 'shop-web' } }));
+    const before = fake.writes().length;
+    await expect(provider().ensure(gatewayWith({ defaultConfiguration: { targetGroupName: 'shop-web', protocol: 'HTTPS' } }))).rejects.toThrow(
+      'target group shop-web has protocol HTTP (wanted HTTPS), which cannot change in place, and the group keeps the name it was given: give it a new targetGroupName',
+    );
+    expect(fake.writes().slice(before)).toEqual([]);
   });
 });
