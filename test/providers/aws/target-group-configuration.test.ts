@@ -17,7 +17,7 @@ import {
   type TargetGroupConfiguration,
 } from '../../../src/providers/aws/target-group-configuration.js';
 import type { FakeAws } from './fake-aws.js';
-import { backend, canaryRules, gatewayOptions, gatewaySpec, GW_REF, httpRule, prefix } from './gateway-support.js';
+import { backend, canaryRules, gatewayOptions, gatewaySpec, GW_REF, httpRule, nlbGatewaySpec, prefix } from './gateway-support.js';
 import { nodes, provider, seededFake } from './support.js';
 
 const tgc = (spec: Record<string, unknown>): unknown => ({ apiVersion: 'gateway.k8s.aws/v1', kind: 'TargetGroupConfiguration', metadata: { name: 'web-tg', namespace: 'shop' }, spec: { targetReference: { name: 'web' }, ...spec } });
@@ -453,5 +453,32 @@ describe('an ALB Gateway: targetGroupName', () => {
       'target group shop-web has protocol HTTP (wanted HTTPS), which cannot change in place, and the group keeps the name it was given: give it a new targetGroupName',
     );
     expect(fake.writes().slice(before)).toEqual([]);
+  });
+});
+
+describe('an NLB Gateway whose backend Service has a TargetGroupConfiguration', () => {
+  let fake: FakeAws;
+  beforeEach(() => {
+    fake = seededFake();
+  });
+  afterEach(() => fake.uninstall());
+
+  const nlbWith = (configuration: Record<string, unknown>): GatewaySpec<AwsLbOptions> => {
+    const parsed = parseTargetGroupConfiguration({ metadata: { name: 'db-tg', namespace: 'shop' }, spec: { targetReference: { name: 'db' }, ...configuration } });
+    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+    const spec = nlbGatewaySpec();
+    return { ...spec, targetSets: spec.targetSets.map((ts) => (ts.name === 'shop/db:5432/TCP' ? { ...ts, parameters: { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name: 'db-tg', value: parsed.value } } : ts)) };
+  };
+
+  it('anything but targetType is refused before any write, by the CRD\'s field names, not left unapplied', async () => {
+    await expect(provider().ensure(nlbWith({ defaultConfiguration: { healthCheckConfig: { healthCheckPath: '/healthz' }, tags: { team: 'db' } }, routeConfigurations: [{ routeIdentifier: { kind: 'TCPRoute' }, targetGroupProps: {} }] }))).rejects.toThrow(
+      'TargetGroupConfiguration shop/db-tg: defaultConfiguration.healthCheckConfig, defaultConfiguration.tags, routeConfigurations not implemented by lbc for the target groups of an NLB Gateway (targetType is); lbc will not serve its backend without them',
+    );
+    expect(fake.writes()).toEqual([]);
+  });
+
+  it('targetType alone is served (the builder chose the target set\'s type by it)', async () => {
+    await provider().ensure(nlbWith({ defaultConfiguration: { targetType: 'instance' } }));
+    expect(fake.all('CreateTargetGroup').map((r) => [r.params.Protocol, r.params.TargetType])).toEqual([['TCP', 'instance']]);
   });
 });
