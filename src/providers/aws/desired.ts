@@ -40,6 +40,8 @@ export interface DesiredTargetGroup {
   readonly healthCheck: DesiredHealthCheck;
   /** ALB only, when asked for; it cannot change in place, so it is part of the name. */
   readonly protocolVersion?: 'HTTP1' | 'HTTP2' | 'GRPC';
+  /** ALB ip targets only, when asked for (target optimizer); fixed at creation, so part of the name. */
+  readonly targetControlPort?: number;
   /** Only these keys are managed; others keep whatever AWS (or the user) set. */
   readonly attributes: Readonly<Record<string, string>>;
   readonly tags: Readonly<Record<string, string>>;
@@ -649,12 +651,15 @@ export interface OwnTargetGroupSettings {
   readonly name?: string;
   /** What tells this group apart from the target set's other groups (a route configuration's identifier), hashed into the name. */
   readonly scope?: string;
+  readonly targetControlPort?: number;
 }
 
 /** One ALB target group for a target set, with the options that apply to it (`t`); `key` is its lbc.dev/resource tag. */
 export function albTargetGroup(input: SynthesisInput, c: Common, ts: TargetSet, t: AwsLbOptions, key: string, own: OwnTargetGroupSettings = {}): DesiredTargetGroup {
   const protocol: ElbProtocol = t.backendProtocol === 'HTTPS' ? 'HTTPS' : 'HTTP';
   const portNum = tgPort(ts);
+  // As ALBC's buildTargetControlPort: the control agent runs beside the pod, not on the node port.
+  if (own.targetControlPort !== undefined && ts.type !== 'ip') throw c.invalid(`target set ${ts.name}: targetControlPort needs ip targets (as aws-load-balancer-controller); its target type is ${ts.type}`);
   return {
     key,
     // HTTP1 is ELBv2's default: only another version changes the name (and so replaces the group).
@@ -671,6 +676,7 @@ export function albTargetGroup(input: SynthesisInput, c: Common, ts: TargetSet, 
         input.vpcId,
         ...(t.protocolVersion !== undefined && t.protocolVersion !== 'HTTP1' ? [t.protocolVersion] : []),
         ...(own.scope !== undefined ? [own.scope] : []),
+        ...(own.targetControlPort !== undefined ? [`control:${own.targetControlPort}`] : []),
       ]),
     protocol,
     port: portNum,
@@ -678,6 +684,7 @@ export function albTargetGroup(input: SynthesisInput, c: Common, ts: TargetSet, 
     vpcId: input.vpcId,
     healthCheck: healthCheckFor(ts, t, { layer: 'L7', protocol }),
     ...(t.protocolVersion !== undefined ? { protocolVersion: t.protocolVersion } : {}),
+    ...(own.targetControlPort !== undefined ? { targetControlPort: own.targetControlPort } : {}),
     attributes: { ...t.targetGroupAttributes },
     tags: resourceTags(own.tags ? { ...c.tagCtx, annotationTags: { ...c.tagCtx.annotationTags, ...own.tags } } : c.tagCtx, key),
     targets: targetsOf(ts, c.warnings, t.targetNodeLabels, own.nodeSelector),

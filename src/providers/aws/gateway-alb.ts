@@ -165,6 +165,7 @@ export function synthesizeGatewayAlb(input: SynthesisInput, spec: GatewaySpec<Aw
       ...(tgc?.nodeSelector ? { nodeSelector: tgc.nodeSelector } : {}),
       ...(tgc?.targetGroupName !== undefined ? { name: tgc.targetGroupName } : {}),
       ...(forRoute?.route !== undefined ? { scope: forRoute.route } : {}),
+      ...(tgc?.targetControlPort !== undefined ? { targetControlPort: tgc.targetControlPort } : {}),
     });
     // ELBv2 names are unique in the account: one name cannot be two groups.
     const same = [...tgs.values()].find((x) => x.name === tg.name);

@@ -15,9 +15,9 @@
 //
 // Not read (refused when set, each saying why): ipAddressType ipv6 (lbc builds IPv4 target
 // groups only), enableMultiCluster (lbc deregisters every target it did not find in the
-// Service), targetControlPort, a targetReference of kind Gateway, and a route
-// configuration's targetType other than defaultConfiguration's (lbc builds one target set,
-// of one target type, per Service backend).
+// Service), a targetReference of kind Gateway, and a route configuration's targetType other
+// than defaultConfiguration's (lbc builds one target set, of one target type, per Service
+// backend).
 import type { RouteKind, RouteOrigin } from '../../model/gateway.js';
 import type { GatewayParameterKind, GatewayParameters } from '../../model/gateway.js';
 import type { LabelSelector } from '../../model/label-selector.js';
@@ -38,6 +38,8 @@ export interface TargetGroupConfigurationOptions {
   readonly nodeSelector?: LabelSelector;
   /** The target group's name as the user gives it, in place of lbc's hashed one. */
   readonly targetGroupName?: string;
+  /** The ALB target optimizer's control port (CreateTargetGroup TargetControlPort); fixed at creation. */
+  readonly targetControlPort?: number;
   /** On the target group only (the load balancer's own tags stay the Gateway's). */
   readonly tags?: Readonly<Record<string, string>>;
 }
@@ -231,7 +233,10 @@ function targetGroupProps(props: unknown, at: string, errors: string[]): TargetG
   if (enableMultiCluster !== undefined && enableMultiCluster !== false) {
     errors.push(`${at}.enableMultiCluster: not implemented by lbc: it deregisters every target of its groups that the Service does not have, so another cluster's targets would not stay`);
   }
-  if (targetControlPort !== undefined) errors.push(`${at}.targetControlPort: not implemented by lbc (the ALB target optimizer's control port)`);
+  if (targetControlPort !== undefined) {
+    if (positiveInt(targetControlPort, 1, 65535)) out.targetControlPort = targetControlPort;
+    else errors.push(`${at}.targetControlPort: ${String(targetControlPort)} is not a port`);
+  }
   return out;
 }
 

@@ -43,6 +43,7 @@ export interface ActualTargetGroup {
   readonly ipAddressType?: string;
   /** HTTP and HTTPS groups' (HTTP1, HTTP2, GRPC). */
   readonly protocolVersion?: string;
+  readonly targetControlPort?: number;
   readonly healthCheck: Partial<DesiredHealthCheck>;
   readonly loadBalancerArns: readonly string[];
   readonly tags: Tags;
@@ -70,6 +71,7 @@ function fromAws(tg: TargetGroup, tags: Tags): ActualTargetGroup {
     vpcId: tg.VpcId ?? '',
     ...(tg.IpAddressType !== undefined ? { ipAddressType: tg.IpAddressType } : {}),
     ...(tg.ProtocolVersion !== undefined ? { protocolVersion: tg.ProtocolVersion } : {}),
+    ...(tg.TargetControlPort !== undefined ? { targetControlPort: tg.TargetControlPort } : {}),
     healthCheck: {
       ...(hcProtocol !== undefined ? { protocol: hcProtocol } : {}),
       ...(tg.HealthCheckPort !== undefined ? { port: tg.HealthCheckPort } : {}),
@@ -254,6 +256,7 @@ function createStep(tg: DesiredTargetGroup, replaces: ActualTargetGroup | undefi
                 VpcId: tg.vpcId,
                 TargetType: tg.targetType as TargetTypeEnum,
                 ...(tg.protocolVersion !== undefined ? { ProtocolVersion: tg.protocolVersion } : {}),
+                ...(tg.targetControlPort !== undefined ? { TargetControlPort: tg.targetControlPort } : {}),
                 ...healthCheckInput(tg.healthCheck),
                 Tags: toAwsTags(tg.tags),
               }),
@@ -343,6 +346,7 @@ export function diffTargetGroups(actual: readonly ActualTargetGroup[], desired: 
       const fixed = [
         ...(['protocol', 'port', 'targetType', 'vpcId'] as const).filter((f) => String(have[f]) !== String(tg[f])).map((f) => `${f} ${String(have[f])} (wanted ${String(tg[f])})`),
         ...(have.protocolVersion !== undefined && wantVersion !== undefined && have.protocolVersion !== wantVersion ? [`protocolVersion ${have.protocolVersion} (wanted ${wantVersion})`] : []),
+        ...(have.targetControlPort !== tg.targetControlPort ? [`targetControlPort ${String(have.targetControlPort ?? 'none')} (wanted ${String(tg.targetControlPort ?? 'none')})`] : []),
       ];
       if (fixed.length > 0) {
         throw new ProviderError('invalid', `target group ${tg.name} has ${fixed.join(', ')}, which cannot change in place, and the group keeps the name it was given: give it a new targetGroupName`);

@@ -3,7 +3,7 @@
 // aws provider reads of it, what it refuses by field name, and the exact requests an ALB
 // Gateway whose backend it configures makes against the fake (create, no-op, change).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ownershipTags, type GatewaySpec, type NodeTarget } from '../../../src/model/spec.js';
+import { ownershipTags, type GatewaySpec, type NodeTarget, type TargetSet } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
 import type { RouteKind } from '../../../src/model/gateway.js';
 import {
@@ -23,7 +23,7 @@ import { nodes, provider, seededFake } from './support.js';
 const tgc = (spec: Record<string, unknown>): unknown => ({ apiVersion: 'gateway.k8s.aws/v1', kind: 'TargetGroupConfiguration', metadata: { name: 'web-tg', namespace: 'shop' }, spec: { targetReference: { name: 'web' }, ...spec } });
 
 describe('parseTargetGroupConfiguration (targetgroupconfig.md TargetGroupProps)', () => {
-  it('reads defaultConfiguration: targetType, protocol, protocolVersion, healthCheckConfig, targetGroupAttributes, tags, nodeSelector (matchLabels and matchExpressions), targetGroupName', () => {
+  it('reads defaultConfiguration: targetType, protocol, protocolVersion, healthCheckConfig, targetGroupAttributes, tags, nodeSelector (matchLabels and matchExpressions), targetGroupName, targetControlPort', () => {
     expect(
       parseTargetGroupConfiguration(
         tgc({
@@ -38,6 +38,7 @@ describe('parseTargetGroupConfiguration (targetgroupconfig.md TargetGroupProps)'
             ipAddressType: 'ipv4',
             enableMultiCluster: false,
             targetGroupName: 'shop-web-80',
+            targetControlPort: 9000,
           },
         }),
       ),
@@ -54,6 +55,7 @@ describe('parseTargetGroupConfiguration (targetgroupconfig.md TargetGroupProps)'
           tags: { team: 'shop' },
           nodeSelector: { matchLabels: { role: 'backend' }, matchExpressions: [{ key: 'zone', operator: 'In', values: ['a', 'b'] }, { key: 'spot', operator: 'DoesNotExist' }] },
           targetGroupName: 'shop-web-80',
+          targetControlPort: 9000,
         },
       },
     });
@@ -97,7 +99,7 @@ describe('parseTargetGroupConfiguration (targetgroupconfig.md TargetGroupProps)'
       spec: {
         targetReference: { kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'inner' },
         routeConfigurations: [{ routeIdentifier: { kind: 'HTTPRoute' }, targetGroupProps: { targetType: 'ip' } }],
-        defaultConfiguration: { targetControlPort: 100, enableMultiCluster: true, ipAddressType: 'ipv6', protocol: 'TCP' },
+        defaultConfiguration: { enableMultiCluster: true, ipAddressType: 'ipv6', protocol: 'TCP' },
       },
     });
     expect(r).toEqual({
@@ -107,7 +109,6 @@ describe('parseTargetGroupConfiguration (targetgroupconfig.md TargetGroupProps)'
         'spec.defaultConfiguration.protocol: TCP is not HTTP or HTTPS, the protocols of an ALB target group',
         'spec.defaultConfiguration.ipAddressType: ipv6 is not implemented by lbc, which builds IPv4 target groups only (ipv4 is)',
         "spec.defaultConfiguration.enableMultiCluster: not implemented by lbc: it deregisters every target of its groups that the Service does not have, so another cluster's targets would not stay",
-        "spec.defaultConfiguration.targetControlPort: not implemented by lbc (the ALB target optimizer's control port)",
         "spec.routeConfigurations[0].targetGroupProps.targetType: ip differs from defaultConfiguration's (unset); lbc registers one target type per Service backend, so set it in defaultConfiguration",
       ],
     });
@@ -116,7 +117,7 @@ describe('parseTargetGroupConfiguration (targetgroupconfig.md TargetGroupProps)'
   it('refuses route identifiers ALBC could never match, bad target group names and label selector requirements the API server refuses', () => {
     const r = parseTargetGroupConfiguration(
       tgc({
-        defaultConfiguration: { targetGroupName: '-web', nodeSelector: { matchExpressions: [{ key: 'zone', operator: 'In' }, { key: 'spot', operator: 'Exists', values: ['x'] }, { key: 'k', operator: 'Gt', values: ['1'] }] } },
+        defaultConfiguration: { targetGroupName: '-web', targetControlPort: 70000, nodeSelector: { matchExpressions: [{ key: 'zone', operator: 'In' }, { key: 'spot', operator: 'Exists', values: ['x'] }, { key: 'k', operator: 'Gt', values: ['1'] }] } },
         routeConfigurations: [
           { routeIdentifier: { namespace: 'shop' }, targetGroupProps: {} },
           { routeIdentifier: { kind: 'Ingress' }, targetGroupProps: {} },
@@ -129,6 +130,7 @@ describe('parseTargetGroupConfiguration (targetgroupconfig.md TargetGroupProps)'
       'spec.defaultConfiguration.nodeSelector.matchExpressions[1].values: operator Exists takes no values',
       'spec.defaultConfiguration.nodeSelector.matchExpressions[2].operator: Gt is not In, NotIn, Exists or DoesNotExist',
       'spec.defaultConfiguration.targetGroupName: -web is not a target group name (1-32 letters, digits and hyphens, not starting or ending with a hyphen)',
+      'spec.defaultConfiguration.targetControlPort: 70000 is not a port',
       'spec.routeConfigurations[0].routeIdentifier.kind: required (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute or UDPRoute)',
       'spec.routeConfigurations[1].routeIdentifier.kind: Ingress is not a route kind (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute or UDPRoute)',
       'spec.routeConfigurations[2].routeIdentifier.name: needs namespace too: a route is identified by kind, namespace and name',
@@ -480,5 +482,57 @@ describe('an NLB Gateway whose backend Service has a TargetGroupConfiguration', 
   it('targetType alone is served (the builder chose the target set\'s type by it)', async () => {
     await provider().ensure(nlbWith({ defaultConfiguration: { targetType: 'instance' } }));
     expect(fake.all('CreateTargetGroup').map((r) => [r.params.Protocol, r.params.TargetType])).toEqual([['TCP', 'instance']]);
+  });
+});
+
+describe('an ALB Gateway: targetControlPort (the target optimizer\'s control port, fixed at creation; ALBC buildTargetControlPort)', () => {
+  let fake: FakeAws;
+  beforeEach(() => {
+    fake = seededFake();
+  });
+  afterEach(() => fake.uninstall());
+
+  /** web:80 with ip targets (a pod on 8080), configured. */
+  const ipWeb = (defaultConfiguration: Record<string, unknown>, type: 'ip' | 'instance' = 'ip'): GatewaySpec<AwsLbOptions> => {
+    const parsed = parseTargetGroupConfiguration(tgc({ defaultConfiguration }));
+    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+    const spec = gatewaySpec();
+    const parameters = { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name: 'web-tg', value: parsed.value };
+    return {
+      ...spec,
+      targetSets: spec.targetSets.map((ts): TargetSet => {
+        if (ts.name !== 'shop/web:80') return ts;
+        if (type === 'instance') return { ...ts, parameters };
+        const { name, protocol, healthCheck, healthCheckDefaulted, backend: origin } = ts;
+        return { name, protocol, healthCheck, ...(healthCheckDefaulted ? { healthCheckDefaulted } : {}), backend: origin, type: 'ip', port: 8080, targets: [{ ip: '10.0.1.5', port: 8080 }], parameters };
+      }),
+    };
+  };
+  const webCreate = () => fake.all('CreateTargetGroup').find((r) => r.params.Port === '8080')?.params;
+
+  it('CreateTargetGroup carries TargetControlPort; a resync writes nothing', async () => {
+    await provider().ensure(ipWeb({ targetType: 'ip', targetControlPort: 9000 }));
+    expect(webCreate()).toMatchObject({ Port: '8080', TargetType: 'ip', TargetControlPort: '9000' });
+    expect(fake.all('CreateTargetGroup').filter((r) => r.params.TargetControlPort !== undefined)).toHaveLength(1);
+    const before = fake.writes().length;
+    await provider().ensure(ipWeb({ targetType: 'ip', targetControlPort: 9000 }));
+    expect(fake.writes().slice(before)).toEqual([]);
+  });
+
+  it('a changed port replaces the group: a new one (new name) is created, the rule moved, the old one deleted', async () => {
+    await provider().ensure(ipWeb({ targetType: 'ip', targetControlPort: 9000 }));
+    const old = [...fake.tgs.values()].find((t) => t.port === 8080);
+    const before = fake.writes().length;
+    await provider().ensure(ipWeb({ targetType: 'ip', targetControlPort: 9001 }));
+    const writes = fake.writes().slice(before);
+    expect(writes.map((w) => w.action)).toEqual(['CreateTargetGroup', 'RegisterTargets', 'ModifyRule', 'DeleteTargetGroup']);
+    expect(writes[0]?.params).toMatchObject({ TargetControlPort: '9001' });
+    expect(writes[0]?.params.Name).not.toBe(old?.name);
+    expect(writes[3]?.params).toEqual({ TargetGroupArn: old?.arn });
+  });
+
+  it('with instance targets it is refused before any write, as ALBC refuses it', async () => {
+    await expect(provider().ensure(ipWeb({ targetControlPort: 9000 }, 'instance'))).rejects.toThrow('target set shop/web:80: targetControlPort needs ip targets (as aws-load-balancer-controller); its target type is instance');
+    expect(fake.writes()).toEqual([]);
   });
 });
