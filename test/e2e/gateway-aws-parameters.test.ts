@@ -165,13 +165,13 @@ describe('TargetGroupConfiguration and ListenerRuleConfiguration (gateway.k8s.aw
     expect(modified.params).toMatchObject({ TargetGroupArn: [...fake.tgs.values()].find((t) => t.name === created.params.Name)?.arn });
 
     const again = (await custom.getNamespacedCustomObject({ ...TGC, namespace: e.ns, name: 'web-tg' })) as { metadata: object };
-    await custom.replaceNamespacedCustomObject({ ...TGC, namespace: e.ns, name: 'web-tg', body: { ...tgcBody({ targetType: 'ip', targetGroupName: 'mine' }), metadata: again.metadata } });
+    await custom.replaceNamespacedCustomObject({ ...TGC, namespace: e.ns, name: 'web-tg', body: { ...tgcBody({ targetType: 'ip', enableMultiCluster: true }), metadata: again.metadata } });
     const refused = await eventually('route refused', async () => {
       const a = await routeAccepted('web');
       return a?.status === 'False' ? a : undefined;
     }, 20_000);
     expect(refused).toMatchObject({ reason: 'UnsupportedValue' });
-    expect(refused.message).toContain(`TargetGroupConfiguration ${e.ns}/web-tg (target of Service web): spec.defaultConfiguration.targetGroupName: not implemented by lbc`);
+    expect(refused.message).toContain(`TargetGroupConfiguration ${e.ns}/web-tg (target of Service web): spec.defaultConfiguration.enableMultiCluster: not implemented by lbc`);
   });
 
   it('a route rule\'s ListenerRuleConfiguration answers with its fixed response; one not found refuses the route', async () => {

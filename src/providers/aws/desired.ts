@@ -5,6 +5,7 @@
 // diff can compare listeners and rules before any new target group has an ARN.
 import { actionServiceKey, type ActionRule, type L4Listener, type L4Spec, type L7Spec, type LoadBalancerSpec, type NodeTarget, type Rule, type TargetSet } from '../../model/spec.js';
 import type { PortStatus } from '../../model/status.js';
+import { selectorMatches, type LabelSelector } from '../../model/label-selector.js';
 import { ProviderError } from '../types.js';
 import { INGRESS_PREFIX, SERVICE_PREFIX, type AlbAction, type AlbCondition, type AwsLbOptions, type IpAddressType, type ListenPort, type Scheme } from './annotations.js';
 import { desiredAuth, oidcClientsDigest, TAG_OIDC_CLIENTS, type AlbAuth, type DesiredAuth } from './authentication.js';
@@ -30,6 +31,8 @@ export interface DesiredTargetGroup {
   /** The target set name (or two joined, for a TCP_UDP pair): the `lbc.dev/resource` tag. */
   readonly key: string;
   readonly name: string;
+  /** The user gave the name (TargetGroupConfiguration targetGroupName): it hashes nothing, and may be another's group. */
+  readonly named?: true;
   readonly protocol: ElbProtocol;
   readonly port: number;
   readonly targetType: 'instance' | 'ip';
@@ -37,6 +40,8 @@ export interface DesiredTargetGroup {
   readonly healthCheck: DesiredHealthCheck;
   /** ALB only, when asked for; it cannot change in place, so it is part of the name. */
   readonly protocolVersion?: 'HTTP1' | 'HTTP2' | 'GRPC';
+  /** ALB ip targets only, when asked for (target optimizer); fixed at creation, so part of the name. */
+  readonly targetControlPort?: number;
   /** Only these keys are managed; others keep whatever AWS (or the user) set. */
   readonly attributes: Readonly<Record<string, string>>;
   readonly tags: Readonly<Record<string, string>>;
@@ -207,11 +212,12 @@ function hasLabels(n: NodeTarget, want: Readonly<Record<string, string>> | undef
   return want === undefined || Object.entries(want).every(([k, v]) => n.labels?.[k] === v);
 }
 
-export function targetsOf(ts: TargetSet, warnings: string[], nodeLabels?: Readonly<Record<string, string>>): DesiredTarget[] {
+/** `nodeSelector`: a Gateway backend's TargetGroupConfiguration nodeSelector, with `nodeLabels` (ALBC's TargetGroupBinding nodeSelector). */
+export function targetsOf(ts: TargetSet, warnings: string[], nodeLabels?: Readonly<Record<string, string>>, nodeSelector?: LabelSelector): DesiredTarget[] {
   const out = new Map<string, DesiredTarget>();
   if (ts.type === 'instance') {
     for (const n of ts.targets) {
-      if (!hasLabels(n, nodeLabels)) continue;
+      if (!hasLabels(n, nodeLabels) || (nodeSelector !== undefined && !selectorMatches(nodeSelector, n.labels))) continue;
       const id = instanceIdOf(n.providerID);
       if (id === undefined) {
         warnings.push(
@@ -636,33 +642,52 @@ function discoveredCertificates(spec: L7Spec<AwsLbOptions>, acm: readonly AcmCer
   return found.arns;
 }
 
+/** What a Gateway backend's TargetGroupConfiguration gives one target group alone (target-group-configuration.ts). */
+export interface OwnTargetGroupSettings {
+  /** Over the load balancer's tags. */
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly nodeSelector?: LabelSelector;
+  /** The user's name for the group, in place of the hashed one. */
+  readonly name?: string;
+  /** What tells this group apart from the target set's other groups (a route configuration's identifier), hashed into the name. */
+  readonly scope?: string;
+  readonly targetControlPort?: number;
+}
+
 /** One ALB target group for a target set, with the options that apply to it (`t`); `key` is its lbc.dev/resource tag. */
-/** `ownTags`: this group's alone (a Gateway backend's TargetGroupConfiguration tags), over the load balancer's. */
-export function albTargetGroup(input: SynthesisInput, c: Common, ts: TargetSet, t: AwsLbOptions, key: string, ownTags?: Readonly<Record<string, string>>): DesiredTargetGroup {
+export function albTargetGroup(input: SynthesisInput, c: Common, ts: TargetSet, t: AwsLbOptions, key: string, own: OwnTargetGroupSettings = {}): DesiredTargetGroup {
   const protocol: ElbProtocol = t.backendProtocol === 'HTTPS' ? 'HTTPS' : 'HTTP';
   const portNum = tgPort(ts);
+  // As ALBC's buildTargetControlPort: the control agent runs beside the pod, not on the node port.
+  if (own.targetControlPort !== undefined && ts.type !== 'ip') throw c.invalid(`target set ${ts.name}: targetControlPort needs ip targets (as aws-load-balancer-controller); its target type is ${ts.type}`);
   return {
     key,
     // HTTP1 is ELBv2's default: only another version changes the name (and so replaces the group).
     // An instance set is told apart by its node port, and, as ALBC's buildTargetGroupName
     // hashes the Ingress, by the group member whose own set it is.
-    name: targetGroupName(input.clusterName, input.spec.ref, [
-      ts.type === 'instance' ? (ts.ingress ?? '') : ts.name,
-      protocol,
-      portNum,
-      ts.type,
-      input.vpcId,
-      ...(t.protocolVersion !== undefined && t.protocolVersion !== 'HTTP1' ? [t.protocolVersion] : []),
-    ]),
+    ...(own.name !== undefined ? { named: true as const } : {}),
+    name:
+      own.name ??
+      targetGroupName(input.clusterName, input.spec.ref, [
+        ts.type === 'instance' ? (ts.ingress ?? '') : ts.name,
+        protocol,
+        portNum,
+        ts.type,
+        input.vpcId,
+        ...(t.protocolVersion !== undefined && t.protocolVersion !== 'HTTP1' ? [t.protocolVersion] : []),
+        ...(own.scope !== undefined ? [own.scope] : []),
+        ...(own.targetControlPort !== undefined ? [`control:${own.targetControlPort}`] : []),
+      ]),
     protocol,
     port: portNum,
     targetType: ts.type,
     vpcId: input.vpcId,
     healthCheck: healthCheckFor(ts, t, { layer: 'L7', protocol }),
     ...(t.protocolVersion !== undefined ? { protocolVersion: t.protocolVersion } : {}),
+    ...(own.targetControlPort !== undefined ? { targetControlPort: own.targetControlPort } : {}),
     attributes: { ...t.targetGroupAttributes },
-    tags: resourceTags(ownTags ? { ...c.tagCtx, annotationTags: { ...c.tagCtx.annotationTags, ...ownTags } } : c.tagCtx, key),
-    targets: targetsOf(ts, c.warnings, t.targetNodeLabels),
+    tags: resourceTags(own.tags ? { ...c.tagCtx, annotationTags: { ...c.tagCtx.annotationTags, ...own.tags } } : c.tagCtx, key),
+    targets: targetsOf(ts, c.warnings, t.targetNodeLabels, own.nodeSelector),
   };
 }
 

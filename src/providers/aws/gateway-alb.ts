@@ -28,9 +28,13 @@
 // a LoadBalancerConfiguration named by spec.infrastructure.parametersRef replace them
 // (load-balancer-configuration.ts, through plan.ts optionsOf). A backend Service's
 // TargetGroupConfiguration sets its target groups (target-group-configuration.ts); a route
-// rule's ListenerRuleConfiguration its ALB rules (gateway-rules.ts).
+// rule's ListenerRuleConfiguration its ALB rules (gateway-rules.ts). The routes one
+// routeConfigurations entry matches get target groups of their own, named and tagged by the
+// entry's identifier, so two configurations of one backend never share a group. (ALBC builds
+// a group per route and backend whatever the configuration; lbc keeps one per backend where
+// nothing differs, so adding a route configuration replaces no other group.)
 import type { GatewayFeature } from '../../model/gateway-features.js';
-import type { GatewayPort, HttpGatewayListener, TlsGatewayListener } from '../../model/gateway.js';
+import type { GatewayPort, HttpGatewayListener, RouteOrigin, TlsGatewayListener } from '../../model/gateway.js';
 import type { GatewaySpec, LoadBalancerSpec } from '../../model/spec.js';
 import { INGRESS_PREFIX, type AwsLbOptions } from './annotations.js';
 import { certificatesForHosts, type AcmCertificate } from './certificates.js';
@@ -52,7 +56,7 @@ import { gatewayPortRules, NOT_FOUND } from './gateway-rules.js';
 import { configuredCertificates, listenerConfigurationFor, type ListenerConfiguration } from './listener-configuration.js';
 import { desiredMutualAuth } from './mutual-authentication.js';
 import { oidcClientsDigest, TAG_OIDC_CLIENTS } from './authentication.js';
-import { TARGET_GROUP_CONFIGURATION, withTargetGroupConfiguration, type TargetGroupConfigurationOptions } from './target-group-configuration.js';
+import { TARGET_GROUP_CONFIGURATION, targetGroupPropsForRoute, withTargetGroupConfiguration, type TargetGroupConfiguration } from './target-group-configuration.js';
 
 /**
  * What an ALB Gateway serves, by the conformance suite's names: the core features, and of
@@ -148,17 +152,33 @@ export function synthesizeGatewayAlb(input: SynthesisInput, spec: GatewaySpec<Aw
   const sets = new Map(spec.targetSets.map((t) => [t.name, t]));
   const tgs = new Map<string, DesiredTargetGroup>();
   // Only the target groups some rule forwards to; a GRPCRoute backend gets its own, of protocol
-  // version GRPC (one group when the Service's TargetGroupConfiguration already says GRPC).
-  const targetGroup = (set: string, grpc: boolean): string => {
+  // version GRPC (one group when the Service's TargetGroupConfiguration already says GRPC), and
+  // a route its own where a routeConfigurations entry of the configuration matches it.
+  const targetGroup = (set: string, grpc: boolean, route: RouteOrigin): string => {
     const ts = sets.get(set);
     if (!ts) throw c.invalid(`a route rule refers to target set ${set}, which the spec does not have`);
-    const tgc = ts.parameters?.kind === TARGET_GROUP_CONFIGURATION.kind ? (ts.parameters.value as TargetGroupConfigurationOptions) : undefined;
+    const parsed = ts.parameters?.kind === TARGET_GROUP_CONFIGURATION.kind ? (ts.parameters.value as TargetGroupConfiguration) : undefined;
+    const forRoute = parsed ? targetGroupPropsForRoute(parsed, route) : undefined;
+    const tgc = forRoute?.options;
     const configured = withTargetGroupConfiguration((ts.providerOptions as AwsLbOptions | undefined) ?? o, tgc);
     const t: AwsLbOptions = grpc ? { ...configured, protocolVersion: 'GRPC' } : configured;
-    const key = grpc || tgc?.protocolVersion === 'GRPC' ? `${set}#grpc` : set;
+    const key = `${set}${forRoute?.route !== undefined ? `@${forRoute.route}` : ''}${grpc || tgc?.protocolVersion === 'GRPC' ? '#grpc' : ''}`;
     const have = tgs.get(key);
     if (have) return have.name;
-    const tg = albTargetGroup(input, c, ts, t, key, tgc?.tags);
+    const tg = albTargetGroup(input, c, ts, t, key, {
+      ...(tgc?.tags ? { tags: tgc.tags } : {}),
+      ...(tgc?.nodeSelector ? { nodeSelector: tgc.nodeSelector } : {}),
+      ...(tgc?.targetGroupName !== undefined ? { name: tgc.targetGroupName } : {}),
+      ...(forRoute?.route !== undefined ? { scope: forRoute.route } : {}),
+      ...(tgc?.targetControlPort !== undefined ? { targetControlPort: tgc.targetControlPort } : {}),
+    });
+    // ELBv2 names are unique in the account: one name cannot be two groups.
+    const same = [...tgs.values()].find((x) => x.name === tg.name);
+    if (same) {
+      throw c.invalid(
+        `${ts.parameters?.kind ?? ''} ${ts.parameters?.namespace ?? ''}/${ts.parameters?.name ?? ''}: targetGroupName ${tg.name} would name two target groups (${same.key} and ${key}); give each route configuration or protocol version its own name`,
+      );
+    }
     tgs.set(key, tg);
     return tg.name;
   };

@@ -49,6 +49,7 @@ import { gatewayCertificateHosts, refuseIngressOnly } from './gateway-alb.js';
 import { healthCheckFor } from './health-check.js';
 import { targetGroupName } from './names.js';
 import { resourceTags } from './tags.js';
+import { unappliedOnNetworkGateway } from './target-group-configuration.js';
 
 /**
  * What an NLB Gateway serves, by the conformance suite's names. Not
@@ -182,6 +183,10 @@ export function synthesizeGatewayNlb(input: SynthesisInput, spec: GatewaySpec<Aw
   const c: Common = { ...base, tagCtx: { ...base.tagCtx, networkGateway: true } };
   const o = input.options;
   refuseAlbOnly(o, c);
+  for (const ts of spec.targetSets) {
+    const unapplied = unappliedOnNetworkGateway(ts.parameters);
+    if (unapplied !== undefined) throw c.invalid(unapplied);
+  }
   const sets = new Map(spec.targetSets.map((t) => [t.name, t]));
   const tgs = new Map<string, DesiredTargetGroup>();
   const targetGroup = (set: string, protocol: ElbProtocol, key: string = set): string => {

@@ -26,8 +26,8 @@ import { pathPatterns, type DesiredAction, type DesiredCondition, type DesiredRu
 import { LISTENER_RULE_CONFIGURATION, type ListenerRuleConfigurationOptions } from './listener-rule-configuration.js';
 
 export interface GatewayRuleContext {
-  /** The name of the target group serving `targetSet`; `grpc` for GRPCRoute backends (protocol version GRPC). */
-  readonly targetGroup: (targetSet: string, grpc: boolean) => string;
+  /** The name of the target group serving `targetSet` for `route`'s rule; `grpc` for GRPCRoute backends (protocol version GRPC). */
+  readonly targetGroup: (targetSet: string, grpc: boolean, route: RouteOrigin) => string;
   readonly invalid: (message: string) => Error;
   readonly warnings: string[];
   /** Whether the port is an HTTPS listener: ALB authenticates on HTTPS listeners only. */
@@ -113,7 +113,7 @@ function forwardAction(rule: HttpRouteRule, at: string, ctx: GatewayRuleContext)
       if (b.weight > 0) unresolved++;
       continue;
     }
-    const tg = ctx.targetGroup(b.targetSet, grpc);
+    const tg = ctx.targetGroup(b.targetSet, grpc, rule.origin);
     weights.set(tg, (weights.get(tg) ?? 0) + b.weight);
   }
   const total = [...weights.values()].reduce((n, w) => n + w, 0);

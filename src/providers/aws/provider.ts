@@ -121,7 +121,7 @@ export class AwsProvider implements Provider<AwsLbOptions> {
     // The builder hands over only the kinds the capabilities list.
     if (kind.kind === TARGET_GROUP_CONFIGURATION.kind) {
       const r = parseTargetGroupConfiguration(object);
-      return r.ok && r.value.targetType !== undefined ? { ...r, targetType: r.value.targetType } : r;
+      return r.ok && r.value.defaultConfiguration.targetType !== undefined ? { ...r, targetType: r.value.defaultConfiguration.targetType } : r;
     }
     if (kind.kind === LISTENER_RULE_CONFIGURATION.kind) {
       const r = parseListenerRuleConfiguration(object);

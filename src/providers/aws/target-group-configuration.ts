@@ -2,32 +2,64 @@
 // ../shared/crds/aws-load-balancer-controller-v3.5.0/gateway; docs/guide/gateway/
 // targetgroupconfig.md), attached to a Service by spec.targetReference (the Service's
 // name, in the TGC's namespace), → the target group settings of every ALB Gateway backend
-// of that Service. lbc implements the TargetGroupProps that map onto the target groups it
-// already builds; any other field set is refused by name (the routes using the Service are
-// then Accepted=False, UnsupportedValue), never dropped.
+// of that Service. Malformed or unimplemented fields are refused by name (the routes using
+// the Service are then Accepted=False, UnsupportedValue), never dropped.
 //
 // As ALBC: healthCheckConfig is one block (its fields replace the Gateway's health-check
 // annotations as a whole; a field left out takes ALBC's default), targetGroupAttributes and
-// tags merge key by key over the Gateway's. Not read (refused when set): routeConfigurations
-// (per-route target groups), targetGroupName, targetControlPort, ipAddressType ipv6,
-// enableMultiCluster, nodeSelector.matchExpressions, a targetReference of kind Gateway.
-import type { GatewayParameterKind } from '../../model/gateway.js';
+// tags merge key by key over the Gateway's. routeConfigurations override defaultConfiguration
+// for the routes their routeIdentifier names, matched and merged as ALBC's
+// targetGroupConfigConstructorImpl (pkg/gateway/tg_config_constructor.go,
+// mergeWithLongestMatch and merge): kind+namespace+name, else kind+namespace, else kind;
+// the matched props win field by field, tags and targetGroupAttributes key by key.
+//
+// Not read (refused when set, each saying why): ipAddressType ipv6 (lbc builds IPv4 target
+// groups only), enableMultiCluster (lbc deregisters every target it did not find in the
+// Service), a targetReference of kind Gateway, and a route configuration's targetType other
+// than defaultConfiguration's (lbc builds one target set, of one target type, per Service
+// backend).
+import type { RouteKind, RouteOrigin } from '../../model/gateway.js';
+import type { GatewayParameterKind, GatewayParameters } from '../../model/gateway.js';
+import type { LabelSelector } from '../../model/label-selector.js';
 import type { TargetType } from '../../model/spec.js';
 import type { AwsLbOptions, HealthCheckOverrides } from './annotations.js';
 import { userTags } from './tags.js';
 
 export const TARGET_GROUP_CONFIGURATION: GatewayParameterKind = { group: 'gateway.k8s.aws', kind: 'TargetGroupConfiguration' };
 
-/** What a TargetGroupConfiguration sets; absent fields leave the Gateway's (or the defaults'). */
+/** What a TargetGroupProps block sets; absent fields leave the Gateway's (or the defaults'). */
 export interface TargetGroupConfigurationOptions {
   readonly targetType?: TargetType;
   readonly backendProtocol?: 'HTTP' | 'HTTPS';
   readonly protocolVersion?: 'HTTP1' | 'HTTP2' | 'GRPC';
   readonly healthCheck?: HealthCheckOverrides;
   readonly targetGroupAttributes?: Readonly<Record<string, string>>;
-  readonly targetNodeLabels?: Readonly<Record<string, string>>;
+  /** Instance targets: the nodes registered (in place of the Gateway's target-node-labels). */
+  readonly nodeSelector?: LabelSelector;
+  /** The target group's name as the user gives it, in place of lbc's hashed one. */
+  readonly targetGroupName?: string;
+  /** The ALB target optimizer's control port (CreateTargetGroup TargetControlPort); fixed at creation. */
+  readonly targetControlPort?: number;
   /** On the target group only (the load balancer's own tags stay the Gateway's). */
   readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** spec.routeConfigurations[].routeIdentifier; an absent namespace or name matches any. */
+export interface RouteIdentifier {
+  readonly kind: RouteKind;
+  readonly namespace?: string;
+  readonly name?: string;
+}
+
+export interface RouteConfiguration {
+  readonly routeIdentifier: RouteIdentifier;
+  readonly props: TargetGroupConfigurationOptions;
+}
+
+/** A parsed TargetGroupConfiguration: what the provider reads of GatewayParameters.value. */
+export interface TargetGroupConfiguration {
+  readonly defaultConfiguration: TargetGroupConfigurationOptions;
+  readonly routeConfigurations: readonly RouteConfiguration[];
 }
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; errors: string[] };
@@ -45,6 +77,11 @@ const PROPS = new Set([
   'targetGroupName',
   'targetControlPort',
 ]);
+
+const ROUTE_KINDS: ReadonlySet<string> = new Set<RouteKind>(['HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute']);
+/** ELBv2 CreateTargetGroup Name: 1-32 letters, digits and hyphens, no hyphen first or last. */
+const TARGET_GROUP_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/;
+const OPERATORS: ReadonlySet<string> = new Set(['In', 'NotIn', 'Exists', 'DoesNotExist']);
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const positiveInt = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
@@ -103,7 +140,48 @@ function healthCheckConfig(h: unknown, at: string, errors: string[]): HealthChec
   return out;
 }
 
-/** One TargetGroupProps block (spec.defaultConfiguration). */
+/** A metav1.LabelSelector, with the API server's rules for operators and values. */
+function labelSelector(s: unknown, at: string, errors: string[]): LabelSelector | undefined {
+  if (!isRecord(s)) {
+    errors.push(`${at}: not a label selector`);
+    return undefined;
+  }
+  for (const f of Object.keys(s).filter((k) => k !== 'matchLabels' && k !== 'matchExpressions').sort()) errors.push(`${at}.${f}: not a field of a label selector`);
+  const out: { matchLabels?: Record<string, string>; matchExpressions?: NonNullable<LabelSelector['matchExpressions']>[number][] } = {};
+  if (s.matchLabels !== undefined) {
+    if (isRecord(s.matchLabels) && Object.values(s.matchLabels).every((v) => typeof v === 'string')) out.matchLabels = s.matchLabels as Record<string, string>;
+    else errors.push(`${at}.matchLabels: not a map of strings`);
+  }
+  if (s.matchExpressions !== undefined) {
+    if (!Array.isArray(s.matchExpressions)) errors.push(`${at}.matchExpressions: not a list`);
+    out.matchExpressions = [];
+    for (const [i, e] of (Array.isArray(s.matchExpressions) ? s.matchExpressions : []).entries()) {
+      const where = `${at}.matchExpressions[${i}]`;
+      if (!isRecord(e) || typeof e.key !== 'string' || e.key === '') {
+        errors.push(`${where}: needs a key`);
+        continue;
+      }
+      const operator = e.operator;
+      if (typeof operator !== 'string' || !OPERATORS.has(operator)) {
+        errors.push(`${where}.operator: ${String(operator)} is not In, NotIn, Exists or DoesNotExist`);
+        continue;
+      }
+      const values = e.values ?? [];
+      if (!Array.isArray(values) || !values.every((v) => typeof v === 'string')) {
+        errors.push(`${where}.values: not a list of strings`);
+        continue;
+      }
+      // As the API server validates a LabelSelectorRequirement.
+      const needsValues = operator === 'In' || operator === 'NotIn';
+      if (needsValues && values.length === 0) errors.push(`${where}.values: operator ${operator} needs values`);
+      else if (!needsValues && values.length > 0) errors.push(`${where}.values: operator ${operator} takes no values`);
+      else out.matchExpressions.push({ key: e.key, operator: operator as 'In' | 'NotIn' | 'Exists' | 'DoesNotExist', ...(needsValues ? { values: values as string[] } : {}) });
+    }
+  }
+  return out;
+}
+
+/** One TargetGroupProps block (spec.defaultConfiguration, or a route configuration's targetGroupProps). */
 function targetGroupProps(props: unknown, at: string, errors: string[]): TargetGroupConfigurationOptions {
   if (!isRecord(props)) {
     errors.push(`${at}: not an object`);
@@ -143,23 +221,56 @@ function targetGroupProps(props: unknown, at: string, errors: string[]): TargetG
     if (t) out.tags = t;
   }
   if (nodeSelector !== undefined) {
-    const s = isRecord(nodeSelector) ? nodeSelector : {};
-    if (s.matchExpressions !== undefined) errors.push(`${at}.nodeSelector.matchExpressions: not implemented by lbc (matchLabels is)`);
-    for (const f of Object.keys(s).filter((k) => k !== 'matchLabels' && k !== 'matchExpressions').sort()) errors.push(`${at}.nodeSelector.${f}: not a field of a label selector`);
-    if (s.matchLabels !== undefined) {
-      if (isRecord(s.matchLabels) && Object.values(s.matchLabels).every((v) => typeof v === 'string')) out.targetNodeLabels = s.matchLabels as Record<string, string>;
-      else errors.push(`${at}.nodeSelector.matchLabels: not a map of strings`);
-    }
+    const s = labelSelector(nodeSelector, `${at}.nodeSelector`, errors);
+    if (s) out.nodeSelector = s;
   }
-  // ELBv2's default for an IPv4 target group; an IPv6 one needs ip targets in a dual-stack VPC, which lbc does not build.
-  if (ipAddressType !== undefined && ipAddressType !== 'ipv4') errors.push(`${at}.ipAddressType: ${String(ipAddressType)} is not implemented by lbc (ipv4 is)`);
-  if (enableMultiCluster !== undefined && enableMultiCluster !== false) errors.push(`${at}.enableMultiCluster: not implemented by lbc`);
-  if (targetGroupName !== undefined) errors.push(`${at}.targetGroupName: not implemented by lbc (it names target groups itself, so that a change replaces them safely)`);
-  if (targetControlPort !== undefined) errors.push(`${at}.targetControlPort: not implemented by lbc`);
+  if (targetGroupName !== undefined) {
+    if (typeof targetGroupName === 'string' && TARGET_GROUP_NAME.test(targetGroupName)) out.targetGroupName = targetGroupName;
+    else errors.push(`${at}.targetGroupName: ${String(targetGroupName)} is not a target group name (1-32 letters, digits and hyphens, not starting or ending with a hyphen)`);
+  }
+  // ipv4 is ELBv2's default; an IPv6 group needs IPv6 pod targets and a dualstack load balancer (ALBC buildTargetGroupIPAddressType).
+  if (ipAddressType !== undefined && ipAddressType !== 'ipv4') errors.push(`${at}.ipAddressType: ${String(ipAddressType)} is not implemented by lbc, which builds IPv4 target groups only (ipv4 is)`);
+  if (enableMultiCluster !== undefined && enableMultiCluster !== false) {
+    errors.push(`${at}.enableMultiCluster: not implemented by lbc: it deregisters every target of its groups that the Service does not have, so another cluster's targets would not stay`);
+  }
+  if (targetControlPort !== undefined) {
+    if (positiveInt(targetControlPort, 1, 65535)) out.targetControlPort = targetControlPort;
+    else errors.push(`${at}.targetControlPort: ${String(targetControlPort)} is not a port`);
+  }
   return out;
 }
 
-export function parseTargetGroupConfiguration(object: unknown): Parsed<TargetGroupConfigurationOptions> {
+/** spec.routeConfigurations[i].routeIdentifier; one ALBC could never match is refused (it would configure nothing). */
+function routeIdentifier(id: unknown, at: string, errors: string[]): RouteIdentifier | undefined {
+  if (!isRecord(id)) {
+    errors.push(`${at}: not an object`);
+    return undefined;
+  }
+  for (const f of Object.keys(id).filter((k) => k !== 'kind' && k !== 'namespace' && k !== 'name').sort()) errors.push(`${at}.${f}: not a field of a route identifier`);
+  const { kind, namespace, name } = id;
+  const str = (v: unknown): v is string => typeof v === 'string' && v !== '';
+  let ok = true;
+  if (!str(kind) || !ROUTE_KINDS.has(kind)) {
+    // ALBC compares the kind with the route's and matches nothing without one.
+    errors.push(`${at}.kind: ${kind === undefined ? 'required' : `${String(kind)} is not a route kind`} (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute or UDPRoute)`);
+    ok = false;
+  }
+  for (const [f, v] of [['namespace', namespace], ['name', name]] as const) {
+    if (v !== undefined && typeof v !== 'string') {
+      errors.push(`${at}.${f}: not a string`);
+      ok = false;
+    }
+  }
+  // A name is matched only together with its namespace (the complete kind:namespace:name).
+  if (str(name) && !str(namespace)) {
+    errors.push(`${at}.name: needs namespace too: a route is identified by kind, namespace and name`);
+    ok = false;
+  }
+  if (!ok) return undefined;
+  return { kind: kind as RouteKind, ...(str(namespace) ? { namespace } : {}), ...(str(name) ? { name } : {}) };
+}
+
+export function parseTargetGroupConfiguration(object: unknown): Parsed<TargetGroupConfiguration> {
   const spec = isRecord(object) ? (object.spec ?? {}) : undefined;
   if (!isRecord(spec)) return { ok: false, errors: ['spec: not an object'] };
   const errors: string[] = [];
@@ -169,22 +280,107 @@ export function parseTargetGroupConfiguration(object: unknown): Parsed<TargetGro
     // The CRD's defaults: group "" (core), kind Service. Gateway (ALBC's Gateway-as-backend) is not a backend lbc resolves.
     if ((ref.group ?? '') !== '' || (ref.kind ?? 'Service') !== 'Service') errors.push(`spec.targetReference: ${String(ref.kind ?? 'Service')}.${String(ref.group ?? '')} is not implemented by lbc (a core Service is)`);
   }
-  if (spec.routeConfigurations !== undefined && !(Array.isArray(spec.routeConfigurations) && spec.routeConfigurations.length === 0)) {
-    errors.push('spec.routeConfigurations: not implemented by lbc (defaultConfiguration applies to every route of the Service)');
+  const defaultConfiguration = spec.defaultConfiguration === undefined ? {} : targetGroupProps(spec.defaultConfiguration, 'spec.defaultConfiguration', errors);
+  const routeConfigurations: RouteConfiguration[] = [];
+  if (spec.routeConfigurations !== undefined && !Array.isArray(spec.routeConfigurations)) errors.push('spec.routeConfigurations: not a list');
+  for (const [i, rc] of (Array.isArray(spec.routeConfigurations) ? spec.routeConfigurations : []).entries()) {
+    const at = `spec.routeConfigurations[${i}]`;
+    if (!isRecord(rc)) {
+      errors.push(`${at}: not an object`);
+      continue;
+    }
+    for (const f of Object.keys(rc).filter((k) => k !== 'routeIdentifier' && k !== 'targetGroupProps').sort()) errors.push(`${at}.${f}: not a field of RouteConfiguration`);
+    const id = routeIdentifier(rc.routeIdentifier, `${at}.routeIdentifier`, errors);
+    const props = targetGroupProps(rc.targetGroupProps ?? {}, `${at}.targetGroupProps`, errors);
+    // The controller builds one target set per Service backend, of the default's target type.
+    if (props.targetType !== undefined && props.targetType !== defaultConfiguration.targetType) {
+      errors.push(
+        `${at}.targetGroupProps.targetType: ${props.targetType} differs from defaultConfiguration's (${defaultConfiguration.targetType ?? 'unset'}); lbc registers one target type per Service backend, so set it in defaultConfiguration`,
+      );
+    }
+    if (id) routeConfigurations.push({ routeIdentifier: id, props });
   }
-  const value = spec.defaultConfiguration === undefined ? {} : targetGroupProps(spec.defaultConfiguration, 'spec.defaultConfiguration', errors);
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, value };
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: { defaultConfiguration, routeConfigurations } };
 }
 
-/** A backend's options with its TargetGroupConfiguration's fields in place of the Gateway's (tags aside: they go on the target group alone). */
+/** A route's `kind:namespace:name` as ALBC writes a route identifier, empty parts left empty. */
+export const routeIdentifierText = (id: RouteIdentifier): string => `${id.kind}:${id.namespace ?? ''}:${id.name ?? ''}`;
+
+/**
+ * The route configuration ALBC's mergeWithLongestMatch picks for a route: the first whose
+ * kind, namespace and name are all the route's; else the first of kind and namespace alone;
+ * else the first of kind alone. A namespace or name given that is not the route's never matches.
+ */
+export function matchRouteConfiguration(configurations: readonly RouteConfiguration[], route: Pick<RouteOrigin, 'kind' | 'namespace' | 'name'>): RouteConfiguration | undefined {
+  let best: RouteConfiguration | undefined;
+  let rank = 0;
+  for (const rc of configurations) {
+    const { kind, namespace, name } = rc.routeIdentifier;
+    if (kind !== route.kind) continue;
+    if (name !== undefined) {
+      if (namespace === route.namespace && name === route.name) return rc;
+      continue;
+    }
+    const r = namespace === undefined ? 1 : namespace === route.namespace ? 2 : 0;
+    if (r > rank) {
+      best = rc;
+      rank = r;
+    }
+  }
+  return best;
+}
+
+/** ALBC's merge: each field of `high` that is set wins over `low`'s, as one block; tags and targetGroupAttributes merge key by key. */
+export function mergeTargetGroupProps(high: TargetGroupConfigurationOptions, low: TargetGroupConfigurationOptions): TargetGroupConfigurationOptions {
+  // The parse leaves an unset field out, so a spread takes exactly the fields `high` sets.
+  const merged: { -readonly [K in keyof TargetGroupConfigurationOptions]: TargetGroupConfigurationOptions[K] } = { ...low, ...high };
+  if (high.tags !== undefined || low.tags !== undefined) merged.tags = { ...low.tags, ...high.tags };
+  if (high.targetGroupAttributes !== undefined || low.targetGroupAttributes !== undefined) merged.targetGroupAttributes = { ...low.targetGroupAttributes, ...high.targetGroupAttributes };
+  return merged;
+}
+
+/** What applies to one route's backend: the merged props, and the identifier of the route configuration in them (absent: defaultConfiguration alone). */
+export interface RouteTargetGroupProps {
+  readonly options: TargetGroupConfigurationOptions;
+  readonly route?: string;
+}
+
+export function targetGroupPropsForRoute(c: TargetGroupConfiguration, route: Pick<RouteOrigin, 'kind' | 'namespace' | 'name'>): RouteTargetGroupProps {
+  const matched = matchRouteConfiguration(c.routeConfigurations, route);
+  if (!matched) return { options: c.defaultConfiguration };
+  return { options: mergeTargetGroupProps(matched.props, c.defaultConfiguration), route: routeIdentifierText(matched.routeIdentifier) };
+}
+
+/** A backend's options with its TargetGroupConfiguration's fields in place of the Gateway's (tags, node selector and name aside: they go to the target group alone). */
 export function withTargetGroupConfiguration(options: AwsLbOptions, c: TargetGroupConfigurationOptions | undefined): AwsLbOptions {
   if (!c) return options;
   return {
     ...options,
+    // The configuration's node selector replaces the Gateway's target-node-labels (albTargetGroup applies it).
+    ...(c.nodeSelector !== undefined ? { targetNodeLabels: undefined } : {}),
     ...(c.backendProtocol !== undefined ? { backendProtocol: c.backendProtocol } : {}),
     ...(c.protocolVersion !== undefined ? { protocolVersion: c.protocolVersion } : {}),
     ...(c.healthCheck !== undefined ? { healthCheck: c.healthCheck } : {}),
     ...(c.targetGroupAttributes !== undefined ? { targetGroupAttributes: { ...options.targetGroupAttributes, ...c.targetGroupAttributes } } : {}),
-    ...(c.targetNodeLabels !== undefined ? { targetNodeLabels: c.targetNodeLabels } : {}),
   };
+}
+
+/**
+ * Why an NLB Gateway cannot serve a backend with this TargetGroupConfiguration: lbc applies
+ * only its targetType there (the controller picks the target set's type by it), so any other
+ * setting is refused rather than left unapplied. Absent: nothing to refuse.
+ */
+export function unappliedOnNetworkGateway(parameters: GatewayParameters | undefined): string | undefined {
+  if (parameters?.kind !== TARGET_GROUP_CONFIGURATION.kind) return undefined;
+  const c = parameters.value as TargetGroupConfiguration;
+  // By the CRD's names, as the user wrote them.
+  const crdName: Readonly<Record<string, string>> = { backendProtocol: 'protocol', healthCheck: 'healthCheckConfig' };
+  const fields = [
+    ...Object.keys(c.defaultConfiguration)
+      .filter((k) => k !== 'targetType')
+      .map((k) => `defaultConfiguration.${crdName[k] ?? k}`),
+    ...(c.routeConfigurations.length > 0 ? ['routeConfigurations'] : []),
+  ];
+  if (fields.length === 0) return undefined;
+  return `TargetGroupConfiguration ${parameters.namespace}/${parameters.name}: ${fields.join(', ')} not implemented by lbc for the target groups of an NLB Gateway (targetType is); lbc will not serve its backend without them`;
 }

@@ -41,6 +41,9 @@ export interface ActualTargetGroup {
   readonly vpcId: string;
   /** ipv4 or ipv6 (dualstack groups report ipv6); absent where not read. */
   readonly ipAddressType?: string;
+  /** HTTP and HTTPS groups' (HTTP1, HTTP2, GRPC). */
+  readonly protocolVersion?: string;
+  readonly targetControlPort?: number;
   readonly healthCheck: Partial<DesiredHealthCheck>;
   readonly loadBalancerArns: readonly string[];
   readonly tags: Tags;
@@ -67,6 +70,8 @@ function fromAws(tg: TargetGroup, tags: Tags): ActualTargetGroup {
     targetType: tg.TargetType ?? '',
     vpcId: tg.VpcId ?? '',
     ...(tg.IpAddressType !== undefined ? { ipAddressType: tg.IpAddressType } : {}),
+    ...(tg.ProtocolVersion !== undefined ? { protocolVersion: tg.ProtocolVersion } : {}),
+    ...(tg.TargetControlPort !== undefined ? { targetControlPort: tg.TargetControlPort } : {}),
     healthCheck: {
       ...(hcProtocol !== undefined ? { protocol: hcProtocol } : {}),
       ...(tg.HealthCheckPort !== undefined ? { port: tg.HealthCheckPort } : {}),
@@ -251,6 +256,7 @@ function createStep(tg: DesiredTargetGroup, replaces: ActualTargetGroup | undefi
                 VpcId: tg.vpcId,
                 TargetType: tg.targetType as TargetTypeEnum,
                 ...(tg.protocolVersion !== undefined ? { ProtocolVersion: tg.protocolVersion } : {}),
+                ...(tg.targetControlPort !== undefined ? { TargetControlPort: tg.targetControlPort } : {}),
                 ...healthCheckInput(tg.healthCheck),
                 Tags: toAwsTags(tg.tags),
               }),
@@ -267,6 +273,15 @@ function createStep(tg: DesiredTargetGroup, replaces: ActualTargetGroup | undefi
         arn = await adoptOrConflict(ctx, tg, e);
       }
       if (arn === undefined) throw new ProviderError('transient', `CreateTargetGroup returned no ARN for ${tg.name}`, { provider: ctx.provider });
+      // ELBv2 answers a create with the settings of an existing group by returning that group:
+      // a name the user chose may be someone else's.
+      if (tg.named) {
+        const tags = (await describeTags(ctx.api, [arn], ctx.signal)).get(arn) ?? {};
+        const ref = refFromTags(tg.tags);
+        if (!ref || !ownedBy(tags, tg.tags[TAG_CLUSTER] ?? '', ref)) {
+          throw new ProviderError('conflict', `target group ${tg.name} exists but is not tagged for this load balancer; lbc leaves it alone (targetGroupName names a group of its own)`, { provider: ctx.provider });
+        }
+      }
       ctx.tgArns.set(tg.name, arn);
       ctx.inventory.note(arn, 'tg', tg.tags);
       const attrs: Record<string, string> = {};
@@ -324,6 +339,18 @@ export function diffTargetGroups(actual: readonly ActualTargetGroup[], desired: 
         warned ||= note.length > 0;
       }
       continue;
+    }
+    // Only a name the user gave (TargetGroupConfiguration targetGroupName) outlives these: lbc's own hash them.
+    if (tg.named) {
+      const wantVersion = tg.protocolVersion ?? (tg.protocol === 'HTTP' || tg.protocol === 'HTTPS' ? 'HTTP1' : undefined);
+      const fixed = [
+        ...(['protocol', 'port', 'targetType', 'vpcId'] as const).filter((f) => String(have[f]) !== String(tg[f])).map((f) => `${f} ${String(have[f])} (wanted ${String(tg[f])})`),
+        ...(have.protocolVersion !== undefined && wantVersion !== undefined && have.protocolVersion !== wantVersion ? [`protocolVersion ${have.protocolVersion} (wanted ${wantVersion})`] : []),
+        ...(have.targetControlPort !== tg.targetControlPort ? [`targetControlPort ${String(have.targetControlPort ?? 'none')} (wanted ${String(tg.targetControlPort ?? 'none')})`] : []),
+      ];
+      if (fixed.length > 0) {
+        throw new ProviderError('invalid', `target group ${tg.name} has ${fixed.join(', ')}, which cannot change in place, and the group keeps the name it was given: give it a new targetGroupName`);
+      }
     }
     const hc = healthCheckDiff(have.healthCheck, tg.healthCheck);
     if (hc.length > 0) {

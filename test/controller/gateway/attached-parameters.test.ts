@@ -42,7 +42,7 @@ describe('TargetGroupConfiguration attached to a backend Service (targetgroupcon
     const r = build({ gateway: gw, routes: { http: [route()] }, provider: readingProvider(), backendParameters: byTarget([tgc('v1-tg', 'infra-backend-v1', { healthCheckConfig: { healthCheckPath: '/healthz' } }), tgc('v2-tg', 'infra-backend-v2', {})]) });
     expect(routeConditions(r, 'r').Accepted).toEqual({ status: 'True', reason: 'Accepted' });
     expect(r.spec?.targetSets.map((t) => [t.name, t.parameters])).toEqual([
-      [`${INFRA}/infra-backend-v1:8080`, { ...TARGET_GROUP_CONFIGURATION, namespace: INFRA, name: 'v1-tg', value: { healthCheck: { path: '/healthz' } } }],
+      [`${INFRA}/infra-backend-v1:8080`, { ...TARGET_GROUP_CONFIGURATION, namespace: INFRA, name: 'v1-tg', value: { defaultConfiguration: { healthCheck: { path: '/healthz' } }, routeConfigurations: [] } }],
     ]);
   });
 
@@ -54,10 +54,10 @@ describe('TargetGroupConfiguration attached to a backend Service (targetgroupcon
   });
 
   it('a field lbc does not implement refuses the routes of that Service (UnsupportedValue), the object and field named; so do two configurations for one Service', () => {
-    const r = build({ gateway: gw, routes: { http: [route()] }, provider: readingProvider(), backendParameters: byTarget([tgc('v1-tg', 'infra-backend-v1', { targetGroupName: 'mine' })]) });
+    const r = build({ gateway: gw, routes: { http: [route()] }, provider: readingProvider(), backendParameters: byTarget([tgc('v1-tg', 'infra-backend-v1', { enableMultiCluster: true })]) });
     expect(routeConditions(r, 'r').Accepted).toEqual({ status: 'False', reason: 'UnsupportedValue' });
     expect(message(r)).toBe(
-      `spec.rules[0].backendRefs[0]: TargetGroupConfiguration ${INFRA}/v1-tg (target of Service infra-backend-v1): spec.defaultConfiguration.targetGroupName: not implemented by lbc (it names target groups itself, so that a change replaces them safely)`,
+      `spec.rules[0].backendRefs[0]: TargetGroupConfiguration ${INFRA}/v1-tg (target of Service infra-backend-v1): spec.defaultConfiguration.enableMultiCluster: not implemented by lbc: it deregisters every target of its groups that the Service does not have, so another cluster's targets would not stay`,
     );
     expect(rules(r)).toEqual([]);
     const two = build({ gateway: gw, routes: { http: [route()] }, provider: readingProvider(), backendParameters: byTarget([tgc('a', 'infra-backend-v1', {}), tgc('b', 'infra-backend-v1', {})]) });

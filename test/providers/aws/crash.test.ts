@@ -1,5 +1,6 @@
 // Crash safety, as the issue asks: for the create flow of an NLB Service, of an ALB
-// Ingress group, of an ALB Gateway and of an NLB Gateway, stop after each mutating call k (for every k) and
+// Ingress group, of an ALB Gateway (also with a route's own, user-named target group) and
+// of an NLB Gateway, stop after each mutating call k (for every k) and
 // reconcile again from a fresh process: it converges to exactly one set of resources;
 // then delete leaves nothing tagged for the cluster. The same for a call that lands but whose answer is
 // lost (a 500 after the fact), which exercises the idempotent-create and adoption paths.
@@ -14,7 +15,8 @@ import type { LoadBalancerSpec } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
 import type { AwsOptionsInput } from '../../../src/providers/aws/options.js';
 import type { FakeAws } from './fake-aws.js';
-import { backend, gatewaySpec, l4Rule, nlbGatewaySpec } from './gateway-support.js';
+import { backend, canaryRules, gatewaySpec, httpRule, l4Rule, nlbGatewaySpec, prefix } from './gateway-support.js';
+import { parseTargetGroupConfiguration, TARGET_GROUP_CONFIGURATION } from '../../../src/providers/aws/target-group-configuration.js';
 import type { LbRef } from '../../../src/model/ref.js';
 import { albSpec, CLUSTER, ipNlbSpec, nlbSpec, provider as newProvider, seededFake, seedNetwork } from './support.js';
 
@@ -129,6 +131,23 @@ const nlbGateway = (): LoadBalancerSpec<AwsLbOptions> =>
     ],
   });
 
+/**
+ * An ALB Gateway whose web Service has a TargetGroupConfiguration with a routeConfigurations
+ * entry for the admin route: web:80 gets two target groups, the admin route's named by the user.
+ */
+const routeTargetGroups = (): LoadBalancerSpec<AwsLbOptions> => {
+  const parsed = parseTargetGroupConfiguration({
+    spec: {
+      targetReference: { name: 'web' },
+      defaultConfiguration: { healthCheckConfig: { healthCheckPath: '/healthz' } },
+      routeConfigurations: [{ routeIdentifier: { kind: 'HTTPRoute', namespace: 'shop', name: 'admin' }, targetGroupProps: { targetGroupName: 'shop-web-admin', healthCheckConfig: { healthCheckPath: '/admin/health' } } }],
+    },
+  });
+  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+  const spec = gatewaySpec({ rules: [...canaryRules(), httpRule(0, [prefix('/admin')], [backend('shop/web:80')], { route: 'admin' })] });
+  return { ...spec, targetSets: spec.targetSets.map((ts) => (ts.name === 'shop/web:80' ? { ...ts, parameters: { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name: 'web-tg', value: parsed.value } } : ts)) };
+};
+
 /** The shared group's node rules for instance targets: its TCP and UDP node port range. */
 const RANGE = ['tcp/30000-32767', 'udp/30000-32767'];
 /** What the flow's node rules should be with the shared group. */
@@ -141,6 +160,7 @@ const flows: [string, () => LoadBalancerSpec<AwsLbOptions>, (f: FakeAws) => void
   ['ALB Ingress group with a weighted action, conditions and the shared backend group', albWithActions, seedWithNodeGroup, {}, RANGE],
   ['ALB Gateway with an HTTPRoute canary (weighted forward) and the shared backend group', () => gatewaySpec(), seedWithNodeGroup, {}, RANGE],
   ['NLB Gateway with a weighted TCPRoute, a TCP_UDP port and the shared backend group', nlbGateway, seedWithNodeGroup, {}, RANGE],
+  ['ALB Gateway with a route\'s own target group (TargetGroupConfiguration routeConfigurations, targetGroupName)', routeTargetGroups, seedNetwork, {}, []],
   ['NLB Service with per-load-balancer backend rules on a tagged node group', () => nlbSpec(), seedWithNodeGroup, PER_LB, ['tcp/30080', 'tcp/30443']],
   ['NLB Service with ip targets and the shared backend group (a rule for the pod port)', () => ipNlbSpec(), seedWithNodeGroup, {}, ['tcp/8080']],
 ];
@@ -160,6 +180,8 @@ describe.each(flows)('%s create, interrupted', (_name, make, seeding, flowOption
     expect(ref.shape.backendRules).toBe(rules.length);
     expect(ref.shape.sgs).toBe(seeding === seedWithNodeGroup && flowOptions !== PER_LB ? 2 : 1);
     if (make === albWithActions) expect(ref.shape.rules).toBe(3);
+    // web:80's two groups (the admin route's and the others'), api's and api-v2's.
+    if (make === routeTargetGroups) expect(ref.shape.tgs).toBe(4);
     for (let k = 0; k < ref.writes; k++) {
       freshFake();
       fake.crashAfterWrites(k);

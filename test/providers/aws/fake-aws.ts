@@ -116,6 +116,8 @@ interface TargetGroup {
   targetType: string;
   /** ipv4 (ELBv2's default) or ipv6. */
   ipAddressType?: string;
+  /** The target optimizer's control port, fixed at creation; absent when not asked for. */
+  targetControlPort?: number;
   hc: Record<string, string>;
   attributes: Record<string, string>;
   targets: Map<string, { id: string; port: number }>;
@@ -555,6 +557,7 @@ export class FakeAws {
       LoadBalancerArns: lbArns,
       TargetType: tg.targetType,
       IpAddressType: tg.ipAddressType ?? 'ipv4',
+      TargetControlPort: tg.targetControlPort,
     };
   }
 
@@ -894,15 +897,24 @@ export class FakeAws {
         const port = Number(p['Port'] ?? 0);
         const targetType = str(p['TargetType']) ?? 'instance';
         const vpcId = str(p['VpcId']) ?? '';
+        const control = p['TargetControlPort'] !== undefined ? Number(p['TargetControlPort']) : undefined;
         const existing = [...this.tgs.values()].find((t) => t.name === name);
         if (existing) {
-          if (existing.protocol === protocol && existing.protocolVersion === protocolVersion && existing.port === port && existing.targetType === targetType && existing.vpcId === vpcId && JSON.stringify(existing.hc) === JSON.stringify(hc)) {
+          if (
+            existing.protocol === protocol &&
+            existing.protocolVersion === protocolVersion &&
+            existing.targetControlPort === control &&
+            existing.port === port &&
+            existing.targetType === targetType &&
+            existing.vpcId === vpcId &&
+            JSON.stringify(existing.hc) === JSON.stringify(hc)
+          ) {
             return { TargetGroups: [this.tgXml(existing)] };
           }
           throw new AwsError('DuplicateTargetGroupName', `A target group with the same name '${name}' exists, but with different settings`);
         }
         const arn = this.arn('targetgroup', `${name}/${hex(8)}`);
-        const tg: TargetGroup = { arn, name, protocol, ...(protocolVersion !== undefined ? { protocolVersion } : {}), port, vpcId, targetType, hc, attributes: { 'stickiness.enabled': 'false', 'deregistration_delay.timeout_seconds': '300', 'proxy_protocol_v2.enabled': 'false' }, targets: new Map() };
+        const tg: TargetGroup = { arn, name, protocol, ...(protocolVersion !== undefined ? { protocolVersion } : {}), ...(control !== undefined ? { targetControlPort: control } : {}), port, vpcId, targetType, hc, attributes: { 'stickiness.enabled': 'false', 'deregistration_delay.timeout_seconds': '300', 'proxy_protocol_v2.enabled': 'false' }, targets: new Map() };
         this.tgs.set(arn, tg);
         this.tags.set(arn, tagsOf(p['Tags']));
         return { TargetGroups: [this.tgXml(tg)] };

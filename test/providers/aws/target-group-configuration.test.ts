@@ -3,17 +3,27 @@
 // aws provider reads of it, what it refuses by field name, and the exact requests an ALB
 // Gateway whose backend it configures makes against the fake (create, no-op, change).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { GatewaySpec } from '../../../src/model/spec.js';
+import { ownershipTags, type GatewaySpec, type NodeTarget, type TargetSet } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
-import { parseTargetGroupConfiguration, TARGET_GROUP_CONFIGURATION, withTargetGroupConfiguration } from '../../../src/providers/aws/target-group-configuration.js';
+import type { RouteKind } from '../../../src/model/gateway.js';
+import {
+  matchRouteConfiguration,
+  mergeTargetGroupProps,
+  parseTargetGroupConfiguration,
+  TARGET_GROUP_CONFIGURATION,
+  targetGroupPropsForRoute,
+  withTargetGroupConfiguration,
+  type RouteConfiguration,
+  type TargetGroupConfiguration,
+} from '../../../src/providers/aws/target-group-configuration.js';
 import type { FakeAws } from './fake-aws.js';
-import { backend, gatewayOptions, gatewaySpec, httpRule, prefix } from './gateway-support.js';
-import { provider, seededFake } from './support.js';
+import { backend, canaryRules, gatewayOptions, gatewaySpec, GW_REF, httpRule, nlbGatewaySpec, prefix } from './gateway-support.js';
+import { nodes, provider, seededFake } from './support.js';
 
 const tgc = (spec: Record<string, unknown>): unknown => ({ apiVersion: 'gateway.k8s.aws/v1', kind: 'TargetGroupConfiguration', metadata: { name: 'web-tg', namespace: 'shop' }, spec: { targetReference: { name: 'web' }, ...spec } });
 
 describe('parseTargetGroupConfiguration (targetgroupconfig.md TargetGroupProps)', () => {
-  it('reads defaultConfiguration: targetType, protocol, protocolVersion, healthCheckConfig, targetGroupAttributes, tags, nodeSelector.matchLabels', () => {
+  it('reads defaultConfiguration: targetType, protocol, protocolVersion, healthCheckConfig, targetGroupAttributes, tags, nodeSelector (matchLabels and matchExpressions), targetGroupName, targetControlPort', () => {
     expect(
       parseTargetGroupConfiguration(
         tgc({
@@ -24,55 +34,108 @@ describe('parseTargetGroupConfiguration (targetgroupconfig.md TargetGroupProps)'
             healthCheckConfig: { healthyThresholdCount: 5, healthCheckInterval: 30, healthCheckPath: '/healthz', healthCheckPort: '8080', healthCheckProtocol: 'HTTP', healthCheckTimeout: 5, unhealthyThresholdCount: 2, matcher: { httpCode: '200-299' } },
             targetGroupAttributes: [{ key: 'deregistration_delay.timeout_seconds', value: '30' }],
             tags: { team: 'shop' },
-            nodeSelector: { matchLabels: { role: 'backend' } },
+            nodeSelector: { matchLabels: { role: 'backend' }, matchExpressions: [{ key: 'zone', operator: 'In', values: ['a', 'b'] }, { key: 'spot', operator: 'DoesNotExist' }] },
             ipAddressType: 'ipv4',
             enableMultiCluster: false,
+            targetGroupName: 'shop-web-80',
+            targetControlPort: 9000,
           },
         }),
       ),
     ).toEqual({
       ok: true,
       value: {
-        targetType: 'ip',
-        backendProtocol: 'HTTPS',
-        protocolVersion: 'HTTP2',
-        healthCheck: { healthyThreshold: 5, intervalSeconds: 30, path: '/healthz', port: 8080, protocol: 'HTTP', timeoutSeconds: 5, unhealthyThreshold: 2, successCodes: '200-299' },
-        targetGroupAttributes: { 'deregistration_delay.timeout_seconds': '30' },
-        tags: { team: 'shop' },
-        targetNodeLabels: { role: 'backend' },
+        routeConfigurations: [],
+        defaultConfiguration: {
+          targetType: 'ip',
+          backendProtocol: 'HTTPS',
+          protocolVersion: 'HTTP2',
+          healthCheck: { healthyThreshold: 5, intervalSeconds: 30, path: '/healthz', port: 8080, protocol: 'HTTP', timeoutSeconds: 5, unhealthyThreshold: 2, successCodes: '200-299' },
+          targetGroupAttributes: { 'deregistration_delay.timeout_seconds': '30' },
+          tags: { team: 'shop' },
+          nodeSelector: { matchLabels: { role: 'backend' }, matchExpressions: [{ key: 'zone', operator: 'In', values: ['a', 'b'] }, { key: 'spot', operator: 'DoesNotExist' }] },
+          targetGroupName: 'shop-web-80',
+          targetControlPort: 9000,
+        },
       },
     });
   });
 
   it('a configuration without defaultConfiguration sets nothing; a matcher grpcCode is the success codes', () => {
-    expect(parseTargetGroupConfiguration(tgc({}))).toEqual({ ok: true, value: {} });
+    expect(parseTargetGroupConfiguration(tgc({}))).toEqual({ ok: true, value: { defaultConfiguration: {}, routeConfigurations: [] } });
     expect(parseTargetGroupConfiguration(tgc({ defaultConfiguration: { protocolVersion: 'GRPC', healthCheckConfig: { matcher: { grpcCode: '0-99' } } } }))).toEqual({
       ok: true,
-      value: { protocolVersion: 'GRPC', healthCheck: { successCodes: '0-99' } },
+      value: { defaultConfiguration: { protocolVersion: 'GRPC', healthCheck: { successCodes: '0-99' } }, routeConfigurations: [] },
     });
   });
 
-  it('refuses every field lbc does not implement by name, never drops it', () => {
+  it('reads routeConfigurations: each routeIdentifier (kind, and namespace and name where given) with its targetGroupProps', () => {
+    expect(
+      parseTargetGroupConfiguration(
+        tgc({
+          defaultConfiguration: { targetType: 'ip' },
+          routeConfigurations: [
+            { routeIdentifier: { kind: 'HTTPRoute', namespace: 'shop', name: 'admin' }, targetGroupProps: { targetType: 'ip', healthCheckConfig: { healthCheckPath: '/admin/health' }, targetGroupName: 'shop-admin' } },
+            { routeIdentifier: { kind: 'GRPCRoute', namespace: 'shop' }, targetGroupProps: { protocolVersion: 'GRPC' } },
+            { routeIdentifier: { kind: 'HTTPRoute' }, targetGroupProps: { tags: { route: 'any' } } },
+          ],
+        }),
+      ),
+    ).toEqual({
+      ok: true,
+      value: {
+        defaultConfiguration: { targetType: 'ip' },
+        routeConfigurations: [
+          { routeIdentifier: { kind: 'HTTPRoute', namespace: 'shop', name: 'admin' }, props: { targetType: 'ip', healthCheck: { path: '/admin/health' }, targetGroupName: 'shop-admin' } },
+          { routeIdentifier: { kind: 'GRPCRoute', namespace: 'shop' }, props: { protocolVersion: 'GRPC' } },
+          { routeIdentifier: { kind: 'HTTPRoute' }, props: { tags: { route: 'any' } } },
+        ],
+      },
+    });
+  });
+
+  it('refuses every field lbc does not implement by name, never drops it, saying why', () => {
     const r = parseTargetGroupConfiguration({
       spec: {
         targetReference: { kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'inner' },
         routeConfigurations: [{ routeIdentifier: { kind: 'HTTPRoute' }, targetGroupProps: { targetType: 'ip' } }],
-        defaultConfiguration: { targetGroupName: 'mine', targetControlPort: 100, enableMultiCluster: true, ipAddressType: 'ipv6', nodeSelector: { matchExpressions: [{ key: 'a', operator: 'Exists' }] }, protocol: 'TCP' },
+        defaultConfiguration: { enableMultiCluster: true, ipAddressType: 'ipv6', protocol: 'TCP' },
       },
     });
     expect(r).toEqual({
       ok: false,
       errors: [
         'spec.targetReference: Gateway.gateway.networking.k8s.io is not implemented by lbc (a core Service is)',
-        'spec.routeConfigurations: not implemented by lbc (defaultConfiguration applies to every route of the Service)',
         'spec.defaultConfiguration.protocol: TCP is not HTTP or HTTPS, the protocols of an ALB target group',
-        'spec.defaultConfiguration.nodeSelector.matchExpressions: not implemented by lbc (matchLabels is)',
-        'spec.defaultConfiguration.ipAddressType: ipv6 is not implemented by lbc (ipv4 is)',
-        'spec.defaultConfiguration.enableMultiCluster: not implemented by lbc',
-        'spec.defaultConfiguration.targetGroupName: not implemented by lbc (it names target groups itself, so that a change replaces them safely)',
-        'spec.defaultConfiguration.targetControlPort: not implemented by lbc',
+        'spec.defaultConfiguration.ipAddressType: ipv6 is not implemented by lbc, which builds IPv4 target groups only (ipv4 is)',
+        "spec.defaultConfiguration.enableMultiCluster: not implemented by lbc: it deregisters every target of its groups that the Service does not have, so another cluster's targets would not stay",
+        "spec.routeConfigurations[0].targetGroupProps.targetType: ip differs from defaultConfiguration's (unset); lbc registers one target type per Service backend, so set it in defaultConfiguration",
       ],
     });
+  });
+
+  it('refuses route identifiers ALBC could never match, bad target group names and label selector requirements the API server refuses', () => {
+    const r = parseTargetGroupConfiguration(
+      tgc({
+        defaultConfiguration: { targetGroupName: '-web', targetControlPort: 70000, nodeSelector: { matchExpressions: [{ key: 'zone', operator: 'In' }, { key: 'spot', operator: 'Exists', values: ['x'] }, { key: 'k', operator: 'Gt', values: ['1'] }] } },
+        routeConfigurations: [
+          { routeIdentifier: { namespace: 'shop' }, targetGroupProps: {} },
+          { routeIdentifier: { kind: 'Ingress' }, targetGroupProps: {} },
+          { routeIdentifier: { kind: 'HTTPRoute', name: 'admin' }, targetGroupProps: { targetGroupName: 'a'.repeat(33) } },
+        ],
+      }),
+    );
+    expect(!r.ok && r.errors).toEqual([
+      'spec.defaultConfiguration.nodeSelector.matchExpressions[0].values: operator In needs values',
+      'spec.defaultConfiguration.nodeSelector.matchExpressions[1].values: operator Exists takes no values',
+      'spec.defaultConfiguration.nodeSelector.matchExpressions[2].operator: Gt is not In, NotIn, Exists or DoesNotExist',
+      'spec.defaultConfiguration.targetGroupName: -web is not a target group name (1-32 letters, digits and hyphens, not starting or ending with a hyphen)',
+      'spec.defaultConfiguration.targetControlPort: 70000 is not a port',
+      'spec.routeConfigurations[0].routeIdentifier.kind: required (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute or UDPRoute)',
+      'spec.routeConfigurations[1].routeIdentifier.kind: Ingress is not a route kind (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute or UDPRoute)',
+      'spec.routeConfigurations[2].routeIdentifier.name: needs namespace too: a route is identified by kind, namespace and name',
+      `spec.routeConfigurations[2].targetGroupProps.targetGroupName: ${'a'.repeat(33)} is not a target group name (1-32 letters, digits and hyphens, not starting or ending with a hyphen)`,
+    ]);
   });
 
   it('refuses malformed values with the field and what is expected', () => {
@@ -94,6 +157,63 @@ describe('withTargetGroupConfiguration (targetgroupconfig.md: healthCheckConfig 
     expect(o.healthCheck).toEqual({ path: '/healthz' });
     expect(o.targetGroupAttributes).toEqual({ 'stickiness.enabled': 'true', 'deregistration_delay.timeout_seconds': '30' });
     expect(withTargetGroupConfiguration(gw, undefined)).toBe(gw);
+  });
+
+  it('a nodeSelector replaces the Gateway\'s target-node-labels (the target group applies it)', () => {
+    const gw = gatewayOptions({ 'alb.ingress.kubernetes.io/target-node-labels': 'role=edge' });
+    expect(gw.targetNodeLabels).toEqual({ role: 'edge' });
+    expect(withTargetGroupConfiguration(gw, { nodeSelector: { matchLabels: { role: 'backend' } } }).targetNodeLabels).toBeUndefined();
+    expect(withTargetGroupConfiguration(gw, { healthCheck: {} }).targetNodeLabels).toEqual({ role: 'edge' });
+  });
+});
+
+describe('routeConfigurations: matched and merged as ALBC v3.5 (pkg/gateway/tg_config_constructor.go mergeWithLongestMatch, merge)', () => {
+  const route = (kind: RouteKind, namespace: string, name: string) => ({ kind, namespace, name });
+  const rc = (routeIdentifier: RouteConfiguration['routeIdentifier'], tag: string): RouteConfiguration => ({ routeIdentifier, props: { tags: { from: tag } } });
+  const CONFIGS = [
+    rc({ kind: 'HTTPRoute' }, 'kind'),
+    rc({ kind: 'HTTPRoute' }, 'kind, second'),
+    rc({ kind: 'HTTPRoute', namespace: 'shop' }, 'kind+namespace'),
+    rc({ kind: 'HTTPRoute', namespace: 'shop', name: 'admin' }, 'kind+namespace+name'),
+    rc({ kind: 'HTTPRoute', namespace: 'shop', name: 'admin' }, 'kind+namespace+name, second'),
+    rc({ kind: 'GRPCRoute', namespace: 'other' }, 'grpc in other'),
+  ];
+  it.each([
+    ['the complete kind:namespace:name, the first of two', route('HTTPRoute', 'shop', 'admin'), 'kind+namespace+name'],
+    ['kind and namespace over kind alone, wherever it is listed', route('HTTPRoute', 'shop', 'web'), 'kind+namespace'],
+    ['kind alone (the first) for another namespace: a namespace given that is not the route\'s never matches', route('HTTPRoute', 'blog', 'admin'), 'kind'],
+    ['a GRPCRoute in another namespace than the one entry of its kind: none', route('GRPCRoute', 'shop', 'admin'), undefined],
+    ['a GRPCRoute in its namespace', route('GRPCRoute', 'other', 'x'), 'grpc in other'],
+  ])('%s', (_name, r, want) => {
+    expect(matchRouteConfiguration(CONFIGS, r)?.props.tags?.from).toBe(want);
+  });
+
+  it('the matched props win field by field (healthCheckConfig as one block); tags and targetGroupAttributes merge key by key; the default stands alone when none matches', () => {
+    const c: TargetGroupConfiguration = {
+      defaultConfiguration: {
+        targetType: 'ip',
+        healthCheck: { path: '/healthz', intervalSeconds: 30 },
+        targetGroupAttributes: { 'deregistration_delay.timeout_seconds': '30', 'stickiness.enabled': 'true' },
+        tags: { team: 'shop', tier: 'web' },
+        nodeSelector: { matchLabels: { pool: 'web' } },
+      },
+      routeConfigurations: [
+        { routeIdentifier: { kind: 'HTTPRoute', namespace: 'shop', name: 'admin' }, props: { healthCheck: { path: '/admin/health' }, targetGroupAttributes: { 'deregistration_delay.timeout_seconds': '5' }, tags: { tier: 'admin' }, targetGroupName: 'shop-admin' } },
+      ],
+    };
+    expect(targetGroupPropsForRoute(c, route('HTTPRoute', 'shop', 'admin'))).toEqual({
+      route: 'HTTPRoute:shop:admin',
+      options: {
+        targetType: 'ip',
+        healthCheck: { path: '/admin/health' },
+        targetGroupAttributes: { 'deregistration_delay.timeout_seconds': '5', 'stickiness.enabled': 'true' },
+        tags: { team: 'shop', tier: 'admin' },
+        nodeSelector: { matchLabels: { pool: 'web' } },
+        targetGroupName: 'shop-admin',
+      },
+    });
+    expect(targetGroupPropsForRoute(c, route('HTTPRoute', 'shop', 'canary'))).toEqual({ options: c.defaultConfiguration });
+    expect(mergeTargetGroupProps({ protocolVersion: 'HTTP2' }, {})).toEqual({ protocolVersion: 'HTTP2' });
   });
 });
 
@@ -177,5 +297,242 @@ describe('an ALB Gateway whose backend Service has a TargetGroupConfiguration', 
     expect(changed.map((r) => r.action)).toEqual(['ModifyTargetGroup', 'ModifyTargetGroupAttributes']);
     expect(changed[0]?.params).toMatchObject({ HealthCheckPath: '/ready' });
     expect(changed[1]?.params).toMatchObject({ 'Attributes.member.1.Key': 'deregistration_delay.timeout_seconds', 'Attributes.member.1.Value': '10' });
+  });
+});
+
+describe('an ALB Gateway: two HTTPRoutes to one Service, a routeConfigurations entry for one of them (ALBC builds a target group per route and backend)', () => {
+  let fake: FakeAws;
+  beforeEach(() => {
+    fake = seededFake();
+  });
+  afterEach(() => fake.uninstall());
+
+  const ADMIN = httpRule(0, [prefix('/admin')], [backend('shop/web:80')], { route: 'admin' });
+  const ROUTE_CONFIG = {
+    defaultConfiguration: { healthCheckConfig: { healthCheckPath: '/healthz' } },
+    routeConfigurations: [{ routeIdentifier: { kind: 'HTTPRoute', namespace: 'shop', name: 'admin' }, targetGroupProps: { healthCheckConfig: { healthCheckPath: '/admin/health', healthCheckInterval: 10 }, tags: { tier: 'admin' } } }],
+  };
+  /** The canary and the admin route, web:80's target set carrying the parsed configuration. */
+  const twoRoutes = (configuration: Record<string, unknown>, opts: { ref?: GatewaySpec<AwsLbOptions>['ref']; targets?: NodeTarget[] } = {}): GatewaySpec<AwsLbOptions> => {
+    const parsed = parseTargetGroupConfiguration(tgc(configuration));
+    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+    const spec = gatewaySpec({ rules: [...canaryRules(), ADMIN], ...(opts.targets ? { targets: opts.targets } : {}) });
+    return {
+      ...spec,
+      ...(opts.ref ? { ref: opts.ref, tags: ownershipTags(spec.clusterName, opts.ref) } : {}),
+      targetSets: spec.targetSets.map((ts) => (ts.name === 'shop/web:80' ? { ...ts, parameters: { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name: 'web-tg', value: parsed.value } } : ts)),
+    };
+  };
+  const groupsOf = (port: string) => [...fake.tgs.values()].filter((t) => String(t.port) === port);
+  const keyOf = (arn: string): string | undefined => fake.tags.get(arn)?.['lbc.dev/resource'];
+  /** What a healthCheckConfig leaves out: lbc's ALB defaults (health-check.ts, ALBC's Ingress ones). */
+  const ALB_DEFAULTS = { HealthCheckTimeoutSeconds: '5', HealthyThresholdCount: '2', UnhealthyThresholdCount: '2', 'Matcher.HttpCode': '200' };
+
+  it('two target groups for web:80, each with its health check, named apart; the admin route forwards to its own, the canary to the default\'s', async () => {
+    await provider().ensure(twoRoutes(ROUTE_CONFIG));
+    const creates = fake.all('CreateTargetGroup').filter((r) => r.params.Port === '31080');
+    expect(creates).toHaveLength(2);
+    const [admin, shared] = [...creates].sort((a, b) => (a.params.HealthCheckPath ?? '').localeCompare(b.params.HealthCheckPath ?? '')).map((r) => r.params);
+    const common = { Protocol: 'HTTP', Port: '31080', VpcId: 'vpc-1', HealthCheckProtocol: 'HTTP', HealthCheckPort: 'traffic-port', HealthCheckEnabled: 'true', TargetType: 'instance', ...ALB_DEFAULTS };
+    const tags = (p: Record<string, string> | undefined) => Object.fromEntries(Object.entries(p ?? {}).filter(([k]) => k.startsWith('Tags.')));
+    expect(admin).toEqual({ ...common, Name: expect.stringMatching(/^k8s-shop-edge-[0-9a-f]{10}$/), HealthCheckPath: '/admin/health', HealthCheckIntervalSeconds: '10', ...tags(admin) });
+    expect(shared).toEqual({ ...common, Name: expect.stringMatching(/^k8s-shop-edge-[0-9a-f]{10}$/), HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: '15', ...tags(shared) });
+    expect(admin?.Name).not.toBe(shared?.Name);
+    const byKey = new Map(groupsOf('31080').map((t) => [keyOf(t.arn), t]));
+    expect([...byKey.keys()].sort()).toEqual(['shop/web:80', 'shop/web:80@HTTPRoute:shop:admin']);
+    const adminArn = byKey.get('shop/web:80@HTTPRoute:shop:admin')?.arn ?? '';
+    const sharedArn = byKey.get('shop/web:80')?.arn ?? '';
+    expect(fake.tags.get(adminArn)).toMatchObject({ tier: 'admin' });
+    expect(fake.tags.get(sharedArn)).not.toHaveProperty('tier');
+    // Both registered with the nodes on web's node port.
+    expect(fake.all('RegisterTargets').filter((r) => r.params.TargetGroupArn === adminArn || r.params.TargetGroupArn === sharedArn)).toHaveLength(2);
+    const forwards = fake.all('CreateRule').map((r) => [r.params['Conditions.member.1.PathPatternConfig.Values.member.1'], r.params['Actions.member.1.TargetGroupArn']]);
+    expect(forwards).toContainEqual(['/admin', adminArn]);
+    expect(forwards).toContainEqual(['/*', sharedArn]);
+  });
+
+  it('an ensure again writes nothing; a changed route health check is one ModifyTargetGroup, on the route\'s group alone', async () => {
+    await provider().ensure(twoRoutes(ROUTE_CONFIG));
+    let before = fake.writes().length;
+    await provider().ensure(twoRoutes(ROUTE_CONFIG));
+    expect(fake.writes().slice(before)).toEqual([]);
+    before = fake.writes().length;
+    const changed = { ...ROUTE_CONFIG, routeConfigurations: [{ ...ROUTE_CONFIG.routeConfigurations[0], targetGroupProps: { healthCheckConfig: { healthCheckPath: '/admin/ready', healthCheckInterval: 10 }, tags: { tier: 'admin' } } }] };
+    await provider().ensure(twoRoutes(changed));
+    const writes = fake.writes().slice(before);
+    const adminArn = groupsOf('31080').find((t) => keyOf(t.arn) === 'shop/web:80@HTTPRoute:shop:admin')?.arn;
+    expect(writes.map((r) => [r.action, r.params.TargetGroupArn])).toEqual([['ModifyTargetGroup', adminArn]]);
+    expect(writes[0]?.params).toMatchObject({ HealthCheckPath: '/admin/ready', HealthCheckIntervalSeconds: '10' });
+  });
+
+  it('the route configuration removed: its rule moves to the shared group, and its own group is deleted', async () => {
+    await provider().ensure(twoRoutes(ROUTE_CONFIG));
+    const adminArn = groupsOf('31080').find((t) => keyOf(t.arn) === 'shop/web:80@HTTPRoute:shop:admin')?.arn;
+    const sharedArn = groupsOf('31080').find((t) => keyOf(t.arn) === 'shop/web:80')?.arn;
+    const before = fake.writes().length;
+    await provider().ensure(twoRoutes({ defaultConfiguration: ROUTE_CONFIG.defaultConfiguration }));
+    const writes = fake.writes().slice(before);
+    expect(writes.map((r) => r.action)).toEqual(['ModifyRule', 'DeleteTargetGroup']);
+    expect(writes[0]?.params).toMatchObject({ 'Actions.member.1.TargetGroupArn': sharedArn });
+    expect(writes[1]?.params).toEqual({ TargetGroupArn: adminArn });
+  });
+
+  it('nodeSelector matchExpressions: the route\'s group registers only the nodes it selects', async () => {
+    const labelled = nodes('i-0aaa', 'i-0bbb', 'i-0ccc').map((n, i) => ({ ...n, labels: { zone: ['a', 'b', 'c'][i] ?? '', ...(i === 0 ? { spot: 'true' } : {}) } }));
+    const config = { routeConfigurations: [{ routeIdentifier: { kind: 'HTTPRoute', namespace: 'shop' }, targetGroupProps: { nodeSelector: { matchExpressions: [{ key: 'zone', operator: 'In', values: ['a', 'b'] }, { key: 'spot', operator: 'DoesNotExist' }] } } }] };
+    await provider().ensure(twoRoutes(config, { targets: labelled }));
+    // Both routes are HTTPRoutes in shop: one group for web:80, of the route configuration.
+    const [web] = groupsOf('31080');
+    expect(groupsOf('31080').map((t) => keyOf(t.arn))).toEqual(['shop/web:80@HTTPRoute:shop:']);
+    expect(fake.all('RegisterTargets').find((r) => r.params.TargetGroupArn === web?.arn)?.params).toEqual({ TargetGroupArn: web?.arn, 'Targets.member.1.Id': 'i-0bbb', 'Targets.member.1.Port': '31080' });
+    // The other Services' groups keep every node.
+    expect(fake.all('RegisterTargets').find((r) => r.params.TargetGroupArn === groupsOf('31081')[0]?.arn)?.params).toMatchObject({ 'Targets.member.3.Id': 'i-0ccc' });
+  });
+});
+
+describe('an ALB Gateway: targetGroupName', () => {
+  let fake: FakeAws;
+  beforeEach(() => {
+    fake = seededFake();
+  });
+  afterEach(() => fake.uninstall());
+
+  const gatewayWith = (configuration: Record<string, unknown>, ref = GW_REF): GatewaySpec<AwsLbOptions> => {
+    const parsed = parseTargetGroupConfiguration(tgc(configuration));
+    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+    const spec = gatewaySpec({ rules: [...canaryRules(), httpRule(0, [prefix('/admin')], [backend('shop/web:80')], { route: 'admin' })] });
+    return {
+      ...spec,
+      ref,
+      tags: ownershipTags(spec.clusterName, ref),
+      targetSets: spec.targetSets.map((ts) => (ts.name === 'shop/web:80' ? { ...ts, parameters: { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name: 'web-tg', value: parsed.value } } : ts)),
+    };
+  };
+  const ADMIN_ID = { kind: 'HTTPRoute', namespace: 'shop', name: 'admin' };
+
+  it('names the group as the user says; the route configuration names its own', async () => {
+    await provider().ensure(gatewayWith({ defaultConfiguration: { targetGroupName: 'shop-web' }, routeConfigurations: [{ routeIdentifier: ADMIN_ID, targetGroupProps: { targetGroupName: 'shop-web-admin' } }] }));
+    expect(
+      fake
+        .all('CreateTargetGroup')
+        .filter((r) => r.params.Port === '31080')
+        .map((r) => r.params.Name)
+        .sort(),
+    ).toEqual(['shop-web', 'shop-web-admin']);
+    // A named create reads the group's tags: ELBv2 answers a create like an existing group's with that group.
+    for (const name of ['shop-web', 'shop-web-admin']) {
+      const arn = [...fake.tgs.values()].find((t) => t.name === name)?.arn ?? '';
+      const created = fake.requests.findIndex((r) => r.action === 'CreateTargetGroup' && r.params.Name === name);
+      expect(fake.requests.slice(created).some((r) => r.action === 'DescribeTags' && Object.values(r.params).includes(arn)), name).toBe(true);
+    }
+  });
+
+  it('one name for two groups (the route configuration inherits the default\'s name) is refused before any write', async () => {
+    await expect(provider().ensure(gatewayWith({ defaultConfiguration: { targetGroupName: 'shop-web' }, routeConfigurations: [{ routeIdentifier: ADMIN_ID, targetGroupProps: { healthCheckConfig: { healthCheckPath: '/admin' } } }] }))).rejects.toThrow(
+      'TargetGroupConfiguration shop/web-tg: targetGroupName shop-web would name two target groups (shop/web:80@HTTPRoute:shop:admin and shop/web:80); give each route configuration or protocol version its own name',
+    );
+    expect(fake.writes()).toEqual([]);
+  });
+
+  it('a name another Gateway\'s group already has is refused, though ELBv2 answers the create with that group; nothing is registered in it', async () => {
+    const config = { defaultConfiguration: { targetGroupName: 'shop-web' } };
+    await provider().ensure(gatewayWith(config));
+    const theirs = [...fake.tgs.values()].find((t) => t.name === 'shop-web');
+    const targetsBefore = theirs?.targets.size;
+    const before = fake.writes().length;
+    const other = { ...GW_REF, name: 'edge-2', uid: 'uid-gw-2' };
+    await expect(provider().ensure(gatewayWith(config, other))).rejects.toThrow('target group shop-web exists but is not tagged for this load balancer; lbc leaves it alone (targetGroupName names a group of its own)');
+    const writes = fake.writes().slice(before);
+    expect(writes.filter((w) => w.params.TargetGroupArn === theirs?.arn)).toEqual([]);
+    expect(theirs?.targets.size).toBe(targetsBefore);
+    expect(fake.tags.get(theirs?.arn ?? '')).toMatchObject({ 'lbc.dev/owner-uid': 'uid-gw-1' });
+  });
+
+  it('a named group whose protocol would change is refused, not left as it was', async () => {
+    await provider().ensure(gatewayWith({ defaultConfiguration: { targetGroupName: 'shop-web' } }));
+    const before = fake.writes().length;
+    await expect(provider().ensure(gatewayWith({ defaultConfiguration: { targetGroupName: 'shop-web', protocol: 'HTTPS' } }))).rejects.toThrow(
+      'target group shop-web has protocol HTTP (wanted HTTPS), which cannot change in place, and the group keeps the name it was given: give it a new targetGroupName',
+    );
+    expect(fake.writes().slice(before)).toEqual([]);
+  });
+});
+
+describe('an NLB Gateway whose backend Service has a TargetGroupConfiguration', () => {
+  let fake: FakeAws;
+  beforeEach(() => {
+    fake = seededFake();
+  });
+  afterEach(() => fake.uninstall());
+
+  const nlbWith = (configuration: Record<string, unknown>): GatewaySpec<AwsLbOptions> => {
+    const parsed = parseTargetGroupConfiguration({ metadata: { name: 'db-tg', namespace: 'shop' }, spec: { targetReference: { name: 'db' }, ...configuration } });
+    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+    const spec = nlbGatewaySpec();
+    return { ...spec, targetSets: spec.targetSets.map((ts) => (ts.name === 'shop/db:5432/TCP' ? { ...ts, parameters: { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name: 'db-tg', value: parsed.value } } : ts)) };
+  };
+
+  it('anything but targetType is refused before any write, by the CRD\'s field names, not left unapplied', async () => {
+    await expect(provider().ensure(nlbWith({ defaultConfiguration: { healthCheckConfig: { healthCheckPath: '/healthz' }, tags: { team: 'db' } }, routeConfigurations: [{ routeIdentifier: { kind: 'TCPRoute' }, targetGroupProps: {} }] }))).rejects.toThrow(
+      'TargetGroupConfiguration shop/db-tg: defaultConfiguration.healthCheckConfig, defaultConfiguration.tags, routeConfigurations not implemented by lbc for the target groups of an NLB Gateway (targetType is); lbc will not serve its backend without them',
+    );
+    expect(fake.writes()).toEqual([]);
+  });
+
+  it('targetType alone is served (the builder chose the target set\'s type by it)', async () => {
+    await provider().ensure(nlbWith({ defaultConfiguration: { targetType: 'instance' } }));
+    expect(fake.all('CreateTargetGroup').map((r) => [r.params.Protocol, r.params.TargetType])).toEqual([['TCP', 'instance']]);
+  });
+});
+
+describe('an ALB Gateway: targetControlPort (the target optimizer\'s control port, fixed at creation; ALBC buildTargetControlPort)', () => {
+  let fake: FakeAws;
+  beforeEach(() => {
+    fake = seededFake();
+  });
+  afterEach(() => fake.uninstall());
+
+  /** web:80 with ip targets (a pod on 8080), configured. */
+  const ipWeb = (defaultConfiguration: Record<string, unknown>, type: 'ip' | 'instance' = 'ip'): GatewaySpec<AwsLbOptions> => {
+    const parsed = parseTargetGroupConfiguration(tgc({ defaultConfiguration }));
+    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+    const spec = gatewaySpec();
+    const parameters = { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name: 'web-tg', value: parsed.value };
+    return {
+      ...spec,
+      targetSets: spec.targetSets.map((ts): TargetSet => {
+        if (ts.name !== 'shop/web:80') return ts;
+        if (type === 'instance') return { ...ts, parameters };
+        const { name, protocol, healthCheck, healthCheckDefaulted, backend: origin } = ts;
+        return { name, protocol, healthCheck, ...(healthCheckDefaulted ? { healthCheckDefaulted } : {}), backend: origin, type: 'ip', port: 8080, targets: [{ ip: '10.0.1.5', port: 8080 }], parameters };
+      }),
+    };
+  };
+  const webCreate = () => fake.all('CreateTargetGroup').find((r) => r.params.Port === '8080')?.params;
+
+  it('CreateTargetGroup carries TargetControlPort; a resync writes nothing', async () => {
+    await provider().ensure(ipWeb({ targetType: 'ip', targetControlPort: 9000 }));
+    expect(webCreate()).toMatchObject({ Port: '8080', TargetType: 'ip', TargetControlPort: '9000' });
+    expect(fake.all('CreateTargetGroup').filter((r) => r.params.TargetControlPort !== undefined)).toHaveLength(1);
+    const before = fake.writes().length;
+    await provider().ensure(ipWeb({ targetType: 'ip', targetControlPort: 9000 }));
+    expect(fake.writes().slice(before)).toEqual([]);
+  });
+
+  it('a changed port replaces the group: a new one (new name) is created, the rule moved, the old one deleted', async () => {
+    await provider().ensure(ipWeb({ targetType: 'ip', targetControlPort: 9000 }));
+    const old = [...fake.tgs.values()].find((t) => t.port === 8080);
+    const before = fake.writes().length;
+    await provider().ensure(ipWeb({ targetType: 'ip', targetControlPort: 9001 }));
+    const writes = fake.writes().slice(before);
+    expect(writes.map((w) => w.action)).toEqual(['CreateTargetGroup', 'RegisterTargets', 'ModifyRule', 'DeleteTargetGroup']);
+    expect(writes[0]?.params).toMatchObject({ TargetControlPort: '9001' });
+    expect(writes[0]?.params.Name).not.toBe(old?.name);
+    expect(writes[3]?.params).toEqual({ TargetGroupArn: old?.arn });
+  });
+
+  it('with instance targets it is refused before any write, as ALBC refuses it', async () => {
+    await expect(provider().ensure(ipWeb({ targetControlPort: 9000 }, 'instance'))).rejects.toThrow('target set shop/web:80: targetControlPort needs ip targets (as aws-load-balancer-controller); its target type is instance');
+    expect(fake.writes()).toEqual([]);
   });
 });
