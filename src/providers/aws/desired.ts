@@ -107,6 +107,10 @@ export interface DesiredListener {
   readonly sslPolicy?: string;
   /** ALB HTTPS listeners: their mutual TLS; absent, the listener's is left as it is. */
   readonly mutualAuthentication?: DesiredMutualAuth;
+  /** NLB TLS listeners: their ALPN policy ('None' is ELBv2's default); absent, the listener's is left as it is. */
+  readonly alpnPolicy?: string;
+  /** Listener attributes by key (listener-attributes.ts); only these keys are compared and written. */
+  readonly attributes?: Readonly<Record<string, string>>;
   readonly defaultAuth?: DesiredAuth;
   readonly defaultAction: DesiredAction;
   readonly rules: readonly DesiredRule[];

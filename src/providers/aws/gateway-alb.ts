@@ -47,7 +47,7 @@ import {
   type SynthesisInput,
 } from './desired.js';
 import { gatewayPortRules, NOT_FOUND } from './gateway-rules.js';
-import { configuredCertificates, listenerConfigurationFor, type ListenerConfiguration } from './listener-configuration.js';
+import { configuredAttributes, configuredCertificates, listenerConfigurationFor, type ListenerConfiguration } from './listener-configuration.js';
 import { desiredMutualAuth } from './mutual-authentication.js';
 import { oidcClientsDigest, TAG_OIDC_CLIENTS } from './authentication.js';
 import { TARGET_GROUP_CONFIGURATION, withTargetGroupConfiguration, type TargetGroupConfigurationOptions } from './target-group-configuration.js';
@@ -184,6 +184,7 @@ export function synthesizeGatewayAlb(input: SynthesisInput, spec: GatewaySpec<Aw
       protocol: port.protocol,
       certificates: certificatesFor(port, spec, input, c, configured),
       ...(https ? { sslPolicy: configured?.sslPolicy ?? o.sslPolicy, mutualAuthentication: mtls } : {}),
+      ...configuredAttributes(configured, port.protocol, c),
       defaultAction: NOT_FOUND,
       rules: gatewayPortRules(port.listeners, { targetGroup, invalid: c.invalid, warnings: c.warnings, https }),
     };
