@@ -59,6 +59,8 @@ export type DesiredAction =
       readonly targetGroups: readonly WeightedTargetGroup[];
       /** Target group stickiness across the groups, when enabled. */
       readonly stickinessSeconds?: number;
+      /** NLB: target group stickiness enabled, which an NLB takes without a duration (ELBv2: DurationSeconds is an ALB's). */
+      readonly sticky?: true;
     }
   | { readonly type: 'fixed-response'; readonly statusCode: string; readonly contentType?: string; readonly messageBody?: string }
   | {

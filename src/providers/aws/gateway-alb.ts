@@ -166,6 +166,9 @@ export function synthesizeGatewayAlb(input: SynthesisInput, spec: GatewaySpec<Aw
     if (configured?.alpnPolicy !== undefined && configured.alpnPolicy !== 'None') {
       c.warnings.push(`listenerConfigurations ${configured.protocolPort}: alpnPolicy ${configured.alpnPolicy} is ignored: ALPN policies are for the TLS listeners of a Network Load Balancer, not an ALB's (as aws-load-balancer-controller)`);
     }
+    if (configured?.targetGroupStickiness === true) {
+      c.warnings.push(`listenerConfigurations ${configured.protocolPort}: targetGroupStickiness is ignored: it is for the forward of a Network Load Balancer listener; an ALB Gateway forwards by rules, whose stickiness a ListenerRuleConfiguration sets (as aws-load-balancer-controller)`);
+    }
     if (configured?.protocol !== undefined && configured.protocol !== port.protocol) {
       c.warnings.push(`listenerConfigurations ${configured.protocolPort} applies to the ${port.protocol} listener on port ${port.port}: entries are matched by port, as aws-load-balancer-controller matches them`);
     }

@@ -29,7 +29,9 @@
 //   apart, routes that would need different backends are refused (an NLB cannot choose by SNI).
 // - An entry's listenerAttributes go on the listener of its port (TCP takes
 //   tcp.idle_timeout.seconds; TLS, UDP and TCP_UDP take none: ELBv2 refuses them, so lbc
-//   does first). Its mutualAuthentication is refused unless off: ALBC builds mutual TLS for
+//   does first); its targetGroupStickiness enables stickiness on the listener's forward
+//   (ALBC buildL4ListenerDefaultActions), without a duration, which only an ALB's has. Its
+//   mutualAuthentication is refused unless off: ALBC builds mutual TLS for
 //   ALB listeners only (buildL7ListenerSpec) and an NLB has none, and it protects the
 //   application, so it is not dropped in silence.
 import type { GatewayFeature } from '../../model/gateway-features.js';
@@ -143,8 +145,8 @@ function servedRule(port: L4Port, c: Common): L4RouteRule | undefined {
   return first;
 }
 
-/** Weighted target groups from a rule's backends; undefined when nothing can be forwarded to. */
-function forwardOf(port: number, backends: readonly WeightedBackend[], tgOf: (set: string) => string, c: Common): DesiredAction | undefined {
+/** Weighted target groups from a rule's backends, sticky when the port's configuration asks; undefined when nothing can be forwarded to. */
+function forwardOf(port: number, backends: readonly WeightedBackend[], tgOf: (set: string) => string, c: Common, sticky = false): DesiredAction | undefined {
   const weights = new Map<string, number>();
   let unresolved = 0;
   for (const b of backends) {
@@ -159,6 +161,7 @@ function forwardOf(port: number, backends: readonly WeightedBackend[], tgOf: (se
   if (unresolved > 0) c.warnings.push(`port ${port}: a Network Load Balancer cannot refuse part of a port's connections; the share of its ${unresolved} unresolved backendRef(s) goes to the resolved ones`);
   const groups = [...weights.entries()].map(([targetGroup, w]) => ({ targetGroup, weight: top <= MAX_WEIGHT || w === 0 ? w : Math.max(1, Math.round((w * MAX_WEIGHT) / top)) }));
   const [only] = groups;
+  if (sticky) return { type: 'forward-weighted', targetGroups: groups, sticky: true };
   return groups.length === 1 && only ? { type: 'forward', targetGroup: only.targetGroup } : { type: 'forward-weighted', targetGroups: groups };
 }
 
@@ -245,7 +248,7 @@ function l4Listener(port: L4Port, spec: GatewaySpec<AwsLbOptions>, input: Synthe
   const tgProtocol: ElbProtocol = port.protocol === 'UDP' ? 'UDP' : 'TCP';
   const tls = port.protocol === 'TLS' && terminating(port);
   const configured = nlbListenerConfiguration(port.port, port.protocol, tls ? 'TLS' : tgProtocol, input.options, c);
-  const action = rule && forwardOf(port.port, rule.backends, (set) => targetGroup(set, tgProtocol), c);
+  const action = rule && forwardOf(port.port, rule.backends, (set) => targetGroup(set, tgProtocol), c, configured?.targetGroupStickiness === true);
   if (!action) return undefined;
   if (port.protocol === 'TLS' && tls) {
     return {
@@ -307,5 +310,6 @@ function tcpUdpListener(number: number, tcp: L4Port, udp: L4Port, sets: Readonly
   }
   const configured = nlbListenerConfiguration(number, 'TCP_UDP', 'TCP_UDP', o, c);
   const name = targetGroup(tcpSet, 'TCP_UDP', `${tcpSet}+UDP`);
-  return { port: number, protocol: 'TCP_UDP', certificates: [], ...configuredAttributes(configured, 'TCP_UDP', c), defaultAction: { type: 'forward', targetGroup: name }, rules: [] };
+  const defaultAction: DesiredAction = configured?.targetGroupStickiness === true ? { type: 'forward-weighted', targetGroups: [{ targetGroup: name, weight: 1 }], sticky: true } : { type: 'forward', targetGroup: name };
+  return { port: number, protocol: 'TCP_UDP', certificates: [], ...configuredAttributes(configured, 'TCP_UDP', c), defaultAction, rules: [] };
 }

@@ -15,11 +15,12 @@
 //     (buildMutualAuthenticationAttributes), the trust store by name or ARN;
 //   - listenerAttributes onto the listener (buildListenerAttributes), sent as ALBC's listener
 //     attributes reconciler sends them (listener-attributes.ts).
-// quicEnabled and targetGroupStickiness are refused by name when set to true (a false flag
-// asks for nothing and passes): ALBC v3 turns quicEnabled into QUIC / TCP_QUIC listeners,
-// whose target groups need a QUIC server ID on every registered target, which lbc's target
-// group manager does not give; targetGroupStickiness sets TargetGroupStickinessConfig on an
-// NLB listener's forward (buildL4ListenerDefaultActions), which lbc does not write yet.
+//   - targetGroupStickiness: TargetGroupStickinessConfig on an NLB listener's forward
+//     (buildL4ListenerDefaultActions), without a duration (an ALB's alone); ALB Gateway
+//     listeners forward by rules, so there it is ignored, with a warning.
+// quicEnabled is refused by name when true (false asks for nothing and passes): ALBC v3
+// turns it into QUIC / TCP_QUIC listeners, whose target groups need a QUIC server ID on
+// every registered target, which lbc's target group manager does not give.
 import { listenerAttributesProblems } from './listener-attributes.js';
 import type { MutualAuthEntry } from './mutual-authentication.js';
 import { mutualAuthProblem } from './mutual-authentication.js';
@@ -41,16 +42,17 @@ export interface ListenerConfiguration {
   readonly mutualAuthentication?: MutualAuthEntry;
   /** listenerAttributes by key; which keys a listener takes is checked against its protocol (listener-attributes.ts). */
   readonly listenerAttributes?: Readonly<Record<string, string>>;
+  /** NLB listeners: stickiness across the forward's target groups. */
+  readonly targetGroupStickiness?: boolean;
 }
 
 const ALPN: readonly AlpnPolicy[] = ['HTTP1Only', 'HTTP2Only', 'HTTP2Optional', 'HTTP2Preferred', 'None'];
 const PROTOCOL_PORT = /^(HTTP|HTTPS|TLS|TCP|UDP|TCP_UDP)?:(\d{1,5})$/;
 // As the ssl-policy annotation (annotations.ts): ELBv2's predefined policies all carry this prefix.
 const SSL_POLICY = /^ELBSecurityPolicy-[A-Za-z0-9-]+$/;
-const IMPLEMENTED = new Set(['protocolPort', 'defaultCertificate', 'certificates', 'sslPolicy', 'alpnPolicy', 'mutualAuthentication', 'listenerAttributes']);
+const IMPLEMENTED = new Set(['protocolPort', 'defaultCertificate', 'certificates', 'sslPolicy', 'alpnPolicy', 'mutualAuthentication', 'listenerAttributes', 'targetGroupStickiness']);
 const NOT_IMPLEMENTED_FLAGS: ReadonlyMap<string, string> = new Map([
   ['quicEnabled', 'not implemented by lbc: a QUIC (or TCP_QUIC) listener, as aws-load-balancer-controller makes of a UDP (TCP_UDP) one, forwards to QUIC target groups whose targets each need a QUIC server ID, which lbc does not register'],
-  ['targetGroupStickiness', 'not implemented by lbc: it sets target group stickiness on a Network Load Balancer listener\'s weighted forward, which lbc does not write yet'],
 ]);
 // ELBv2's ListenerAttribute Key: "Maximum length of 256. Pattern: ^[a-zA-Z0-9._]+$".
 const ATTRIBUTE_KEY = /^[a-zA-Z0-9._]{1,256}$/;
@@ -87,7 +89,8 @@ export function parseListenerConfigurations(raw: unknown, field = 'spec.listener
     const earlier = seen.get(port);
     if (earlier !== undefined) errors.push(`${at}.protocolPort: port ${port} is configured already by ${earlier}`);
     seen.set(port, protocolPort);
-    const { defaultCertificate, certificates, sslPolicy, alpnPolicy, mutualAuthentication, listenerAttributes } = entry;
+    const { defaultCertificate, certificates, sslPolicy, alpnPolicy, mutualAuthentication, listenerAttributes, targetGroupStickiness } = entry;
+    if (targetGroupStickiness !== undefined && typeof targetGroupStickiness !== 'boolean') errors.push(`${at}.targetGroupStickiness: not a boolean`);
     if (defaultCertificate !== undefined && !isArn(defaultCertificate)) errors.push(`${at}.defaultCertificate: ${String(defaultCertificate)} is not a certificate ARN`);
     if (certificates !== undefined && !(Array.isArray(certificates) && certificates.every(isArn))) errors.push(`${at}.certificates: not a list of certificate ARNs`);
     if (sslPolicy !== undefined && !(typeof sslPolicy === 'string' && SSL_POLICY.test(sslPolicy))) errors.push(`${at}.sslPolicy: ${String(sslPolicy)} is not a predefined ELB security policy (ELBSecurityPolicy-...)`);
@@ -109,6 +112,7 @@ export function parseListenerConfigurations(raw: unknown, field = 'spec.listener
       ...(alpnPolicy !== undefined ? { alpnPolicy: alpnPolicy as AlpnPolicy } : {}),
       ...(mtls ? { mutualAuthentication: mtls } : {}),
       ...(attributes !== undefined && Object.keys(attributes).length > 0 ? { listenerAttributes: attributes } : {}),
+      ...(typeof targetGroupStickiness === 'boolean' ? { targetGroupStickiness } : {}),
     });
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: out };

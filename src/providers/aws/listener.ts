@@ -84,7 +84,7 @@ function normalizeAction(a: DesiredAction): DesiredAction {
   if (a.type === 'forward-weighted') {
     // Order does not matter to ALB; absent stickiness is ALB's "disabled".
     const targetGroups = [...a.targetGroups].sort((x, y) => (x.targetGroup < y.targetGroup ? -1 : x.targetGroup > y.targetGroup ? 1 : x.weight - y.weight));
-    return { type: 'forward-weighted', targetGroups, ...(a.stickinessSeconds !== undefined ? { stickinessSeconds: a.stickinessSeconds } : {}) };
+    return { type: 'forward-weighted', targetGroups, ...(a.stickinessSeconds !== undefined ? { stickinessSeconds: a.stickinessSeconds } : {}), ...(a.sticky ? { sticky: a.sticky } : {}) };
   }
   return a;
 }
@@ -144,11 +144,14 @@ function fromAwsAction(actions: readonly Action[] | undefined, tgNames: Readonly
     const ref = (arn: string): string => tgNames.get(arn) ?? arn;
     const sticky = a.ForwardConfig?.TargetGroupStickinessConfig;
     const stickinessSeconds = sticky?.Enabled === true ? sticky.DurationSeconds : undefined;
-    if (groups.length > 1 || stickinessSeconds !== undefined) {
+    // An NLB's stickiness has no duration.
+    const stickyWithoutDuration = sticky?.Enabled === true && stickinessSeconds === undefined;
+    if (groups.length > 1 || stickinessSeconds !== undefined || stickyWithoutDuration) {
       return {
         type: 'forward-weighted',
         targetGroups: groups.map((g) => ({ targetGroup: ref(g.TargetGroupArn ?? ''), weight: g.Weight ?? 1 })),
         ...(stickinessSeconds !== undefined ? { stickinessSeconds } : {}),
+        ...(stickyWithoutDuration ? { sticky: true as const } : {}),
       };
     }
     const arn = a.TargetGroupArn ?? (groups.length === 1 ? groups[0]?.TargetGroupArn : undefined);
@@ -225,7 +228,7 @@ function toAwsAction(a: DesiredAction, ctx: ApplyContext): Action[] {
         Type: 'forward',
         ForwardConfig: {
           TargetGroups: a.targetGroups.map((g) => ({ TargetGroupArn: arnOf(g.targetGroup), Weight: g.weight })),
-          ...(a.stickinessSeconds !== undefined ? { TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: a.stickinessSeconds } } : {}),
+          ...(a.stickinessSeconds !== undefined ? { TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: a.stickinessSeconds } } : a.sticky ? { TargetGroupStickinessConfig: { Enabled: true } } : {}),
         },
       },
     ];

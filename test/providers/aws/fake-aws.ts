@@ -126,7 +126,10 @@ interface Action {
   targetGroupArn?: string;
   /** Forward to several groups with weights (ForwardConfig); the first is also targetGroupArn. */
   weighted?: { arn: string; weight: number }[];
+  /** Target group stickiness with its duration (ALB). */
   stickiness?: number;
+  /** Target group stickiness without a duration, as an NLB takes it. */
+  stickyWithoutDuration?: boolean;
   fixed?: Record<string, string>;
   redirect?: Record<string, string>;
   /** authenticate-oidc / authenticate-cognito config as sent; ClientSecret is kept but never described back. */
@@ -596,7 +599,7 @@ export class FakeAws {
         Type: 'forward',
         ForwardConfig: {
           TargetGroups: a.weighted.map((g) => ({ TargetGroupArn: g.arn, Weight: g.weight })),
-          TargetGroupStickinessConfig: a.stickiness !== undefined ? { Enabled: 'true', DurationSeconds: a.stickiness } : { Enabled: 'false' },
+          TargetGroupStickinessConfig: a.stickiness !== undefined ? { Enabled: 'true', DurationSeconds: a.stickiness } : { Enabled: a.stickyWithoutDuration === true ? 'true' : 'false' },
         },
       };
     }
@@ -704,6 +707,12 @@ export class FakeAws {
   private checkListenerProtocols(lbType: string, protocol: string, actions: Action[]): void {
     const allowed = lbType === 'network' ? ['TLS', 'TCP', 'TCP_UDP', 'UDP'] : ['HTTPS', 'HTTP'];
     if (!allowed.includes(protocol)) throw new AwsError('ValidationError', `Listener protocol '${protocol}' must be one of '${allowed.join(', ')}'`);
+    // TargetGroupStickinessConfig.DurationSeconds is "[Application Load Balancers]", and "you must
+    // specify this value when enabling target group stickiness" there (ELBv2 API reference).
+    for (const a of actions) {
+      if (lbType === 'network' && a.stickiness !== undefined) throw new AwsError('ValidationError', 'DurationSeconds cannot be specified for target group stickiness on a Network Load Balancer');
+      if (lbType === 'application' && a.stickyWithoutDuration === true) throw new AwsError('ValidationError', 'DurationSeconds must be specified when enabling target group stickiness');
+    }
     const carries: Record<string, readonly string[]> = { HTTP: ['HTTP', 'HTTPS'], HTTPS: ['HTTP', 'HTTPS'], TCP: ['TCP', 'TCP_UDP'], TLS: ['TCP', 'TLS'], UDP: ['UDP', 'TCP_UDP'], TCP_UDP: ['TCP_UDP'] };
     for (const a of actions) {
       for (const arn of [...(a.targetGroupArn !== undefined ? [a.targetGroupArn] : []), ...(a.weighted ?? []).map((g) => g.arn)]) {
@@ -739,9 +748,11 @@ export class FakeAws {
         const fc = a['ForwardConfig'] as Obj | undefined;
         const groups = list(fc?.['TargetGroups']).map((g) => ({ arn: str(g['TargetGroupArn']) ?? '', weight: Number(g['Weight'] ?? 1) }));
         const sticky = fc?.['TargetGroupStickinessConfig'] as Obj | undefined;
-        const stickiness = str(sticky?.['Enabled']) === 'true' ? Number(sticky?.['DurationSeconds'] ?? 3600) : undefined;
+        const enabled = str(sticky?.['Enabled']) === 'true';
+        const stickiness = enabled && sticky?.['DurationSeconds'] !== undefined ? Number(sticky['DurationSeconds']) : undefined;
+        const stickyWithoutDuration = enabled && stickiness === undefined;
         for (const g of groups) if (!this.tgs.has(g.arn)) throw new AwsError('TargetGroupNotFound', `target group ${g.arn} not found`);
-        if (groups.length > 1 || stickiness !== undefined) return { type, targetGroupArn: groups[0]?.arn ?? '', weighted: groups, ...(stickiness !== undefined ? { stickiness } : {}) };
+        if (groups.length > 1 || enabled) return { type, targetGroupArn: groups[0]?.arn ?? '', weighted: groups, ...(stickiness !== undefined ? { stickiness } : {}), ...(stickyWithoutDuration ? { stickyWithoutDuration } : {}) };
         const tgArn = str(a['TargetGroupArn']) ?? groups[0]?.arn;
         if (!tgArn || !this.tgs.has(tgArn)) throw new AwsError('TargetGroupNotFound', `target group ${tgArn ?? ''} not found`);
         return { type, targetGroupArn: tgArn };

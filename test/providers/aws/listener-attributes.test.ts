@@ -1,7 +1,8 @@
 // A LoadBalancerConfiguration's listenerConfigurations[].listenerAttributes on ALB and NLB
-// Gateways, and the TLS settings of an NLB Gateway's TLS listeners (certificates, sslPolicy,
-// alpnPolicy), as aws-load-balancer-controller v3.5 builds them (model_build_listener.go
-// buildListenerAttributes, buildCertificates, buildSSLPolicy, buildListenerALPNPolicy) and
+// Gateways, the TLS settings of an NLB Gateway's TLS listeners (certificates, sslPolicy,
+// alpnPolicy) and an NLB listener's targetGroupStickiness, as aws-load-balancer-controller
+// v3.5 builds them (model_build_listener.go buildListenerAttributes, buildCertificates,
+// buildSSLPolicy, buildListenerALPNPolicy, buildL4ListenerDefaultActions) and
 // writes them (pkg/deploy/elbv2/listener_attributes_reconciler.go: the keys given, compared
 // with DescribeListenerAttributes, the differing ones in one ModifyListenerAttributes):
 // the exact ELBv2 requests of create, change (the fewest writes) and no-op (none), the
@@ -183,6 +184,51 @@ describe('listenerConfigurations on an NLB Gateway', () => {
   });
 });
 
+describe('targetGroupStickiness (ALBC buildL4ListenerDefaultActions)', () => {
+  const weighted = (): GatewayPort => ({ protocol: 'TCP', port: 5432, listener: 'tcp', rules: [l4Rule('TCPRoute', 'db', [backend('shop/db:5432/TCP', 9), backend('shop/db-v2:5432/TCP', 1)])] });
+  const spec = (sticky: boolean | undefined): GatewaySpec<AwsLbOptions> =>
+    withConfiguration(nlbGatewaySpec({ ports: [weighted()] }), sticky === undefined ? [] : [{ protocolPort: 'TCP:5432', targetGroupStickiness: sticky }]);
+  const tg = (nodePort: number): string => [...fake.tgs.values()].find((t) => t.port === nodePort)?.arn ?? '';
+  const forward = (key: string) => Object.fromEntries(Object.entries(fake.all(key).at(-1)?.params ?? {}).filter(([k]) => k.startsWith('DefaultActions.')));
+
+  it('on an NLB listener: its weighted forward with stickiness enabled and no duration; again: nothing written; off again: one ModifyListener', async () => {
+    await provider().ensure(spec(true));
+    expect(forward('CreateListener')).toEqual({
+      'DefaultActions.member.1.Type': 'forward',
+      'DefaultActions.member.1.ForwardConfig.TargetGroups.member.1.TargetGroupArn': tg(31432),
+      'DefaultActions.member.1.ForwardConfig.TargetGroups.member.1.Weight': '9',
+      'DefaultActions.member.1.ForwardConfig.TargetGroups.member.2.TargetGroupArn': tg(31433),
+      'DefaultActions.member.1.ForwardConfig.TargetGroups.member.2.Weight': '1',
+      'DefaultActions.member.1.ForwardConfig.TargetGroupStickinessConfig.Enabled': 'true',
+    });
+    fake.resetLog();
+    await provider().ensure(spec(true));
+    expect(writes()).toEqual([]);
+    await provider().ensure(spec(false));
+    expect(writes().map(([a]) => a)).toEqual(['ModifyListener']);
+    expect(Object.keys(forward('ModifyListener')).filter((k) => k.includes('Stickiness'))).toEqual([]);
+    fake.resetLog();
+    await provider().ensure(spec(undefined));
+    expect(writes()).toEqual([]);
+  });
+
+  it('one backend, sticky: a forward config of one group with stickiness (ELBv2 reads it back alike, so again writes nothing)', async () => {
+    const one = withConfiguration(nlbGatewaySpec(), [{ protocolPort: 'TCP:5432', targetGroupStickiness: true }]);
+    await provider().ensure(one);
+    expect(forward('CreateListener')).toMatchObject({ 'DefaultActions.member.1.ForwardConfig.TargetGroupStickinessConfig.Enabled': 'true', 'DefaultActions.member.1.ForwardConfig.TargetGroups.member.1.Weight': '1' });
+    fake.resetLog();
+    await provider().ensure(one);
+    expect(writes()).toEqual([]);
+  });
+
+  it('on an ALB Gateway: ignored with a warning (its listeners forward by rules)', async () => {
+    const status = await provider().ensure(withConfiguration(gatewaySpec(), [{ protocolPort: 'HTTP:80', targetGroupStickiness: true }]));
+    expect(status.notices?.map((n) => n.message)).toContain(
+      'listenerConfigurations HTTP:80: targetGroupStickiness is ignored: it is for the forward of a Network Load Balancer listener; an ALB Gateway forwards by rules, whose stickiness a ListenerRuleConfiguration sets (as aws-load-balancer-controller)',
+    );
+  });
+});
+
 describe('the fake ELBv2 refuses listener attributes and ALPN policies as ELBv2 does', () => {
   it('an ALB attribute on an NLB TCP listener, an idle timeout out of range (ValidationError); an ALPN policy on a TCP listener (ValidationError)', async () => {
     const p = provider();
@@ -195,5 +241,17 @@ describe('the fake ELBv2 refuses listener attributes and ALPN policies as ELBv2 
     await expect(
       elbv2.send(new CreateListenerCommand({ LoadBalancerArn: lb, Port: 9000, Protocol: 'TCP', AlpnPolicy: ['HTTP2Only'], DefaultActions: [{ Type: 'forward', TargetGroupArn: [...fake.tgs.keys()][0] ?? '' }] })),
     ).rejects.toMatchObject({ name: 'ValidationError', message: 'An ALPN policy can only be specified for TLS listeners, not TCP' });
+    // DurationSeconds is an ALB's ("[Application Load Balancers]" in the ELBv2 API reference).
+    const tgArn = [...fake.tgs.keys()][0] ?? '';
+    await expect(
+      elbv2.send(
+        new CreateListenerCommand({
+          LoadBalancerArn: lb,
+          Port: 9001,
+          Protocol: 'TCP',
+          DefaultActions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: tgArn }], TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 60 } } }],
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'ValidationError' });
   });
 });
