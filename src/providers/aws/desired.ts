@@ -64,6 +64,8 @@ export type DesiredAction =
       readonly targetGroups: readonly WeightedTargetGroup[];
       /** Target group stickiness across the groups, when enabled. */
       readonly stickinessSeconds?: number;
+      /** NLB: target group stickiness enabled, which an NLB takes without a duration (ELBv2: DurationSeconds is an ALB's). */
+      readonly sticky?: true;
     }
   | { readonly type: 'fixed-response'; readonly statusCode: string; readonly contentType?: string; readonly messageBody?: string }
   | {
@@ -112,6 +114,10 @@ export interface DesiredListener {
   readonly sslPolicy?: string;
   /** ALB HTTPS listeners: their mutual TLS; absent, the listener's is left as it is. */
   readonly mutualAuthentication?: DesiredMutualAuth;
+  /** NLB TLS listeners: their ALPN policy ('None' is ELBv2's default); absent, the listener's is left as it is. */
+  readonly alpnPolicy?: string;
+  /** Listener attributes by key (listener-attributes.ts); only these keys are compared and written. */
+  readonly attributes?: Readonly<Record<string, string>>;
   readonly defaultAuth?: DesiredAuth;
   readonly defaultAction: DesiredAction;
   readonly rules: readonly DesiredRule[];

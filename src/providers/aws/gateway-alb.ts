@@ -53,7 +53,7 @@ import {
   type SynthesisInput,
 } from './desired.js';
 import { gatewayPortRules, NOT_FOUND } from './gateway-rules.js';
-import { configuredCertificates, listenerConfigurationFor, type ListenerConfiguration } from './listener-configuration.js';
+import { configuredAttributes, configuredCertificates, listenerConfigurationFor, type ListenerConfiguration } from './listener-configuration.js';
 import { desiredMutualAuth } from './mutual-authentication.js';
 import { oidcClientsDigest, TAG_OIDC_CLIENTS } from './authentication.js';
 import { TARGET_GROUP_CONFIGURATION, targetGroupPropsForRoute, withTargetGroupConfiguration, type TargetGroupConfiguration } from './target-group-configuration.js';
@@ -191,6 +191,9 @@ export function synthesizeGatewayAlb(input: SynthesisInput, spec: GatewaySpec<Aw
     if (configured?.alpnPolicy !== undefined && configured.alpnPolicy !== 'None') {
       c.warnings.push(`listenerConfigurations ${configured.protocolPort}: alpnPolicy ${configured.alpnPolicy} is ignored: ALPN policies are for the TLS listeners of a Network Load Balancer, not an ALB's (as aws-load-balancer-controller)`);
     }
+    if (configured?.targetGroupStickiness === true) {
+      c.warnings.push(`listenerConfigurations ${configured.protocolPort}: targetGroupStickiness is ignored: it is for the forward of a Network Load Balancer listener; an ALB Gateway forwards by rules, whose stickiness a ListenerRuleConfiguration sets (as aws-load-balancer-controller)`);
+    }
     if (configured?.protocol !== undefined && configured.protocol !== port.protocol) {
       c.warnings.push(`listenerConfigurations ${configured.protocolPort} applies to the ${port.protocol} listener on port ${port.port}: entries are matched by port, as aws-load-balancer-controller matches them`);
     }
@@ -209,6 +212,7 @@ export function synthesizeGatewayAlb(input: SynthesisInput, spec: GatewaySpec<Aw
       protocol: port.protocol,
       certificates: certificatesFor(port, spec, input, c, configured),
       ...(https ? { sslPolicy: configured?.sslPolicy ?? o.sslPolicy, mutualAuthentication: mtls } : {}),
+      ...configuredAttributes(configured, port.protocol, c),
       defaultAction: NOT_FOUND,
       rules: gatewayPortRules(port.listeners, { targetGroup, invalid: c.invalid, warnings: c.warnings, https }),
     };

@@ -13,9 +13,11 @@
 // - TLS Passthrough → a TCP listener (ALBC: "TLS listener + pass through just means to
 //   treat this traffic as tcp"). An NLB does not read SNI, so the route's hostnames do not
 //   narrow what reaches the backend: a warning says so.
-// - TLS Terminate → a TLS listener with ACM certificates: the Gateway's certificate-arn
+// - TLS Terminate → a TLS listener with ACM certificates: those of the port's
+//   LoadBalancerConfiguration listenerConfigurations entry, else the Gateway's certificate-arn
 //   annotation, else discovered by the listeners' (or routes') hostnames, as the ALB path
-//   and ALBC's buildCertificates do. The target group is TCP: the Gateway API's Terminate
+//   and ALBC's buildCertificates do; the entry's sslPolicy and alpnPolicy too (ALBC
+//   buildSSLPolicy, buildListenerALPNPolicy: None where none is given). The target group is TCP: the Gateway API's Terminate
 //   hands the backend the decrypted stream (ALBC re-encrypts with a TLS target group).
 // - Weighted backendRefs → a weighted forward (NLB weighted target groups, 2025; weights
 //   0-999, scaled as the ALB path scales them), as ALBC's buildL4TargetGroupTuples; a port
@@ -25,6 +27,13 @@
 //   route's first rule is served (as the local provider and ALBC's pickOneL4Route) and the
 //   others are named in a warning; on a TLS port, where the hostnames tell the routes
 //   apart, routes that would need different backends are refused (an NLB cannot choose by SNI).
+// - An entry's listenerAttributes go on the listener of its port (TCP takes
+//   tcp.idle_timeout.seconds; TLS, UDP and TCP_UDP take none: ELBv2 refuses them, so lbc
+//   does first); its targetGroupStickiness enables stickiness on the listener's forward
+//   (ALBC buildL4ListenerDefaultActions), without a duration, which only an ALB's has. Its
+//   mutualAuthentication is refused unless off: ALBC builds mutual TLS for
+//   ALB listeners only (buildL7ListenerSpec) and an NLB has none, and it protects the
+//   application, so it is not dropped in silence.
 import type { GatewayFeature } from '../../model/gateway-features.js';
 import type { GatewayPort, L4RouteRule, RouteOrigin, TlsGatewayListener, WeightedBackend } from '../../model/gateway.js';
 import type { PortStatus } from '../../model/status.js';
@@ -47,6 +56,7 @@ import {
 } from './desired.js';
 import { gatewayCertificateHosts, refuseIngressOnly } from './gateway-alb.js';
 import { healthCheckFor } from './health-check.js';
+import { configuredAttributes, configuredCertificates, listenerConfigurationFor, type ListenerConfiguration } from './listener-configuration.js';
 import { targetGroupName } from './names.js';
 import { resourceTags } from './tags.js';
 import { unappliedOnNetworkGateway } from './target-group-configuration.js';
@@ -96,7 +106,13 @@ const terminating = (p: L4Port): p is Extract<L4Port, { protocol: 'TLS' }> => p.
 /** Whether the adapter must read ACM for this Gateway: a TLS Terminate port and no certificate named. */
 export function needsNlbGatewayCertificateDiscovery(spec: LoadBalancerSpec<AwsLbOptions>, o: AwsLbOptions): boolean {
   if (spec.layer !== 'Gateway' || o.certificateArns.length > 0) return false;
-  return spec.ports.some((p) => isL4Port(p) && terminating(p) && !p.listeners.some((l) => l.certificates.some((x) => x.source === 'provider')));
+  return spec.ports.some(
+    (p) =>
+      isL4Port(p) &&
+      terminating(p) &&
+      configuredCertificates(listenerConfigurationFor(o.listenerConfigurations, p.port)).length === 0 &&
+      !p.listeners.some((l) => l.certificates.some((x) => x.source === 'provider')),
+  );
 }
 
 /** What only an ALB has, or what would protect an NLB Gateway that lbc cannot protect: stopped before anything is built. */
@@ -140,8 +156,8 @@ function servedRule(port: L4Port, c: Common): L4RouteRule | undefined {
   return first;
 }
 
-/** Weighted target groups from a rule's backends; undefined when nothing can be forwarded to. */
-function forwardOf(port: number, backends: readonly WeightedBackend[], tgOf: (set: string) => string, c: Common): DesiredAction | undefined {
+/** Weighted target groups from a rule's backends, sticky when the port's configuration asks; undefined when nothing can be forwarded to. */
+function forwardOf(port: number, backends: readonly WeightedBackend[], tgOf: (set: string) => string, c: Common, sticky = false): DesiredAction | undefined {
   const weights = new Map<string, number>();
   let unresolved = 0;
   for (const b of backends) {
@@ -156,15 +172,18 @@ function forwardOf(port: number, backends: readonly WeightedBackend[], tgOf: (se
   if (unresolved > 0) c.warnings.push(`port ${port}: a Network Load Balancer cannot refuse part of a port's connections; the share of its ${unresolved} unresolved backendRef(s) goes to the resolved ones`);
   const groups = [...weights.entries()].map(([targetGroup, w]) => ({ targetGroup, weight: top <= MAX_WEIGHT || w === 0 ? w : Math.max(1, Math.round((w * MAX_WEIGHT) / top)) }));
   const [only] = groups;
+  if (sticky) return { type: 'forward-weighted', targetGroups: groups, sticky: true };
   return groups.length === 1 && only ? { type: 'forward', targetGroup: only.targetGroup } : { type: 'forward-weighted', targetGroups: groups };
 }
 
-/** A TLS Terminate port's ACM certificates: named ones, else discovered by hostname. */
-function tlsCertificates(port: Extract<L4Port, { protocol: 'TLS' }>, spec: GatewaySpec<AwsLbOptions>, input: SynthesisInput, c: Common): string[] {
+/** A TLS Terminate port's ACM certificates: its listenerConfigurations entry's, else named ones, else discovered by hostname. */
+function tlsCertificates(port: Extract<L4Port, { protocol: 'TLS' }>, spec: GatewaySpec<AwsLbOptions>, input: SynthesisInput, c: Common, configured: ListenerConfiguration | undefined): string[] {
   const listeners: readonly TlsGatewayListener[] = port.listeners;
   if (listeners.some((l) => l.certificates.some((x) => x.source === 'secret'))) {
-    c.warnings.push(`TLS Secrets in certificateRefs are not used: a Network Load Balancer takes ACM certificates (${INGRESS_PREFIX}certificate-arn on the Gateway, or discovered by listener hostname)`);
+    c.warnings.push(`TLS Secrets in certificateRefs are not used: a Network Load Balancer takes ACM certificates (a LoadBalancerConfiguration's listenerConfigurations, ${INGRESS_PREFIX}certificate-arn on the Gateway, or discovered by listener hostname)`);
   }
+  const explicit = configuredCertificates(configured);
+  if (explicit.length > 0) return explicit;
   const named = [...new Set([...input.options.certificateArns, ...listeners.flatMap((l) => l.certificates.flatMap((x) => (x.source === 'provider' ? [x.id] : [])))])];
   if (named.length > 0) return named;
   const hosts = gatewayCertificateHosts(listeners);
@@ -220,7 +239,7 @@ export function synthesizeGatewayNlb(input: SynthesisInput, spec: GatewaySpec<Aw
   for (const [number, group] of [...byNumber.entries()].sort((a, b) => a[0] - b[0])) {
     const tcp = group.find((p) => p.protocol !== 'UDP');
     const udp = group.find((p) => p.protocol === 'UDP');
-    const listener = tcp && udp ? tcpUdpListener(number, tcp, udp, sets, targetGroup, c) : l4Listener((tcp ?? udp) as L4Port, spec, input, targetGroup, c);
+    const listener = tcp && udp ? tcpUdpListener(number, tcp, udp, sets, targetGroup, o, c) : l4Listener((tcp ?? udp) as L4Port, spec, input, targetGroup, c);
     if (!listener) continue;
     listeners.push(listener);
     const transports: ('tcp' | 'udp')[] = listener.protocol === 'TCP_UDP' ? ['tcp', 'udp'] : listener.protocol === 'UDP' ? ['udp'] : ['tcp'];
@@ -242,16 +261,50 @@ function l4Listener(port: L4Port, spec: GatewaySpec<AwsLbOptions>, input: Synthe
     c.warnings.push(`TLS port ${port.port} (Passthrough) is a TCP listener: a Network Load Balancer does not read SNI, so connections for any hostname reach ${origin(rule.origin)}'s backends`);
   }
   const tgProtocol: ElbProtocol = port.protocol === 'UDP' ? 'UDP' : 'TCP';
-  const action = rule && forwardOf(port.port, rule.backends, (set) => targetGroup(set, tgProtocol), c);
+  const tls = port.protocol === 'TLS' && terminating(port);
+  const configured = nlbListenerConfiguration(port.port, port.protocol, tls ? 'TLS' : tgProtocol, input.options, c);
+  const action = rule && forwardOf(port.port, rule.backends, (set) => targetGroup(set, tgProtocol), c, configured?.targetGroupStickiness === true);
   if (!action) return undefined;
-  if (port.protocol === 'TLS' && terminating(port)) {
-    return { port: port.port, protocol: 'TLS', certificates: tlsCertificates(port, spec, input, c), sslPolicy: input.options.sslPolicy, defaultAction: action, rules: [] };
+  if (port.protocol === 'TLS' && tls) {
+    return {
+      port: port.port,
+      protocol: 'TLS',
+      certificates: tlsCertificates(port, spec, input, c, configured),
+      sslPolicy: configured?.sslPolicy ?? input.options.sslPolicy,
+      alpnPolicy: configured?.alpnPolicy ?? 'None',
+      ...configuredAttributes(configured, 'TLS', c),
+      defaultAction: action,
+      rules: [],
+    };
   }
-  return { port: port.port, protocol: tgProtocol, certificates: [], defaultAction: action, rules: [] };
+  return { port: port.port, protocol: tgProtocol, certificates: [], ...configuredAttributes(configured, tgProtocol, c), defaultAction: action, rules: [] };
+}
+
+/**
+ * The port's listenerConfigurations entry, with what an NLB listener of this protocol cannot
+ * take refused (mutual TLS, which protects) or said to be ignored (TLS settings on a listener
+ * without TLS), as the ALB path says it.
+ */
+function nlbListenerConfiguration(port: number, gatewayProtocol: string, protocol: ElbProtocol, o: AwsLbOptions, c: Common): ListenerConfiguration | undefined {
+  const configured = listenerConfigurationFor(o.listenerConfigurations, port);
+  if (!configured) return undefined;
+  if (configured.mutualAuthentication && configured.mutualAuthentication.mode !== 'off') {
+    throw c.invalid(
+      `listenerConfigurations ${configured.protocolPort}: mutualAuthentication mode ${configured.mutualAuthentication.mode} is for the HTTPS listeners of an Application Load Balancer; a Network Load Balancer has no mutual TLS (aws-load-balancer-controller builds it for ALB Gateways only), and lbc will not serve port ${port} without it`,
+    );
+  }
+  if (configured.protocol !== undefined && configured.protocol !== gatewayProtocol) {
+    c.warnings.push(`listenerConfigurations ${configured.protocolPort} applies to the ${gatewayProtocol} listener on port ${port}: entries are matched by port, as aws-load-balancer-controller matches them`);
+  }
+  if (protocol !== 'TLS') {
+    const tls = [configuredCertificates(configured).length > 0 ? 'certificates' : '', configured.sslPolicy !== undefined ? 'sslPolicy' : '', configured.alpnPolicy !== undefined && configured.alpnPolicy !== 'None' ? 'alpnPolicy' : ''].filter((x) => x !== '');
+    if (tls.length > 0) c.warnings.push(`listenerConfigurations ${configured.protocolPort}: ${tls.join(', ')} ignored: port ${port} is a ${protocol} listener, without TLS termination`);
+  }
+  return configured;
 }
 
 /** A TCP and a UDP listener on one port: NLB's TCP_UDP, to one TCP_UDP target group per backend port. */
-function tcpUdpListener(number: number, tcp: L4Port, udp: L4Port, sets: ReadonlyMap<string, TargetSet>, targetGroup: TargetGroupOf, c: Common): DesiredListener | undefined {
+function tcpUdpListener(number: number, tcp: L4Port, udp: L4Port, sets: ReadonlyMap<string, TargetSet>, targetGroup: TargetGroupOf, o: AwsLbOptions, c: Common): DesiredListener | undefined {
   if (tcp.protocol === 'TLS') throw c.invalid(`port ${number} is TLS and UDP; a Network Load Balancer merges TCP and UDP on one port (TCP_UDP), not TLS and UDP`);
   const t = servedRule(tcp, c);
   const u = servedRule(udp, c);
@@ -270,6 +323,8 @@ function tcpUdpListener(number: number, tcp: L4Port, udp: L4Port, sets: Readonly
       `port ${number} is TCP and UDP, which needs one TCP_UDP target group, but the TCPRoute forwards to ${tcpSet} and the UDPRoute to ${udpSet}; both need one Service whose TCP and UDP ports reach the same ${a?.type === 'instance' ? 'node port' : 'pod port'}`,
     );
   }
+  const configured = nlbListenerConfiguration(number, 'TCP_UDP', 'TCP_UDP', o, c);
   const name = targetGroup(tcpSet, 'TCP_UDP', `${tcpSet}+UDP`);
-  return { port: number, protocol: 'TCP_UDP', certificates: [], defaultAction: { type: 'forward', targetGroup: name }, rules: [] };
+  const defaultAction: DesiredAction = configured?.targetGroupStickiness === true ? { type: 'forward-weighted', targetGroups: [{ targetGroup: name, weight: 1 }], sticky: true } : { type: 'forward', targetGroup: name };
+  return { port: number, protocol: 'TCP_UDP', certificates: [], ...configuredAttributes(configured, 'TCP_UDP', c), defaultAction, rules: [] };
 }

@@ -1,17 +1,19 @@
-// Listeners, their certificates and (ALB) their rules. Synthesizer (diffListeners) and
-// manager (the ELBv2 calls) for the kind. Listeners are matched by port; a listener whose
-// port changed while it still forwards to the same target group is modified in place
-// (ModifyListener can change the port), so a port edit is one call and no gap. Rules are
-// matched by priority, which is their position in the spec's order.
+// Listeners, their certificates, attributes (listener-attributes.ts) and (ALB) their rules.
+// Synthesizer (diffListeners) and manager (the ELBv2 calls) for the kind. Listeners are
+// matched by port; a listener whose port changed while it still forwards to the same target
+// group is modified in place (ModifyListener can change the port), so a port edit is one
+// call and no gap. Rules are matched by priority, which is their position in the spec's order.
 import {
   AddListenerCertificatesCommand,
   CreateListenerCommand,
   CreateRuleCommand,
   DeleteListenerCommand,
   DeleteRuleCommand,
+  DescribeListenerAttributesCommand,
   DescribeListenerCertificatesCommand,
   DescribeListenersCommand,
   DescribeRulesCommand,
+  ModifyListenerAttributesCommand,
   ModifyListenerCommand,
   ModifyRuleCommand,
   RemoveListenerCertificatesCommand,
@@ -53,12 +55,17 @@ export interface ActualListener {
   readonly sslPolicy?: string;
   /** ELBv2's MutualAuthentication; absent reads as off. */
   readonly mutualAuthentication?: DesiredMutualAuth;
+  /** TLS listeners: ELBv2's AlpnPolicy; absent reads as None. */
+  readonly alpnPolicy?: string;
+  /** Read only when the desired listener on its port has attributes (withListenerAttributes). */
+  readonly attributes?: Readonly<Record<string, string>>;
   readonly defaultAuth?: DesiredAuth;
   readonly defaultAction: DesiredAction | undefined;
   readonly rules: readonly ActualRule[];
 }
 
 const SECURE = new Set(['HTTPS', 'TLS']);
+const ALPN_NONE = 'None';
 
 /** AWS's own defaults for redirect fields left out, so an unchanged redirect compares equal. */
 function normalizeAction(a: DesiredAction): DesiredAction {
@@ -77,7 +84,7 @@ function normalizeAction(a: DesiredAction): DesiredAction {
   if (a.type === 'forward-weighted') {
     // Order does not matter to ALB; absent stickiness is ALB's "disabled".
     const targetGroups = [...a.targetGroups].sort((x, y) => (x.targetGroup < y.targetGroup ? -1 : x.targetGroup > y.targetGroup ? 1 : x.weight - y.weight));
-    return { type: 'forward-weighted', targetGroups, ...(a.stickinessSeconds !== undefined ? { stickinessSeconds: a.stickinessSeconds } : {}) };
+    return { type: 'forward-weighted', targetGroups, ...(a.stickinessSeconds !== undefined ? { stickinessSeconds: a.stickinessSeconds } : {}), ...(a.sticky ? { sticky: a.sticky } : {}) };
   }
   return a;
 }
@@ -137,11 +144,14 @@ function fromAwsAction(actions: readonly Action[] | undefined, tgNames: Readonly
     const ref = (arn: string): string => tgNames.get(arn) ?? arn;
     const sticky = a.ForwardConfig?.TargetGroupStickinessConfig;
     const stickinessSeconds = sticky?.Enabled === true ? sticky.DurationSeconds : undefined;
-    if (groups.length > 1 || stickinessSeconds !== undefined) {
+    // An NLB's stickiness has no duration.
+    const stickyWithoutDuration = sticky?.Enabled === true && stickinessSeconds === undefined;
+    if (groups.length > 1 || stickinessSeconds !== undefined || stickyWithoutDuration) {
       return {
         type: 'forward-weighted',
         targetGroups: groups.map((g) => ({ targetGroup: ref(g.TargetGroupArn ?? ''), weight: g.Weight ?? 1 })),
         ...(stickinessSeconds !== undefined ? { stickinessSeconds } : {}),
+        ...(stickyWithoutDuration ? { sticky: true as const } : {}),
       };
     }
     const arn = a.TargetGroupArn ?? (groups.length === 1 ? groups[0]?.TargetGroupArn : undefined);
@@ -218,7 +228,7 @@ function toAwsAction(a: DesiredAction, ctx: ApplyContext): Action[] {
         Type: 'forward',
         ForwardConfig: {
           TargetGroups: a.targetGroups.map((g) => ({ TargetGroupArn: arnOf(g.targetGroup), Weight: g.weight })),
-          ...(a.stickinessSeconds !== undefined ? { TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: a.stickinessSeconds } } : {}),
+          ...(a.stickinessSeconds !== undefined ? { TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: a.stickinessSeconds } } : a.sticky ? { TargetGroupStickinessConfig: { Enabled: true } } : {}),
         },
       },
     ];
@@ -394,12 +404,54 @@ export async function describeListeners(
       certificates,
       ...(l.SslPolicy !== undefined ? { sslPolicy: l.SslPolicy } : {}),
       ...(l.MutualAuthentication !== undefined ? { mutualAuthentication: fromAwsMutualAuth(l.MutualAuthentication) } : {}),
+      ...(l.AlpnPolicy?.[0] !== undefined ? { alpnPolicy: l.AlpnPolicy[0] } : {}),
       ...(defaults.auth ? { defaultAuth: defaults.auth } : {}),
       defaultAction: defaults.action,
       rules,
     });
   }
   return out.sort((a, b) => a.port - b.port);
+}
+
+/**
+ * The attributes of the listeners whose desired counterpart (same port) asks for some; the
+ * others are returned as they are, unread. A listener moved to another port is matched by
+ * neither and so compares as unread: its attributes are all sent, which is correct if not minimal.
+ */
+export async function withListenerAttributes(api: AwsApi, actual: readonly ActualListener[], desired: readonly DesiredListener[], signal?: AbortSignal): Promise<ActualListener[]> {
+  const wanted = new Set(desired.filter((d) => Object.keys(d.attributes ?? {}).length > 0).map((d) => d.port));
+  const out: ActualListener[] = [];
+  for (const l of actual) {
+    if (!wanted.has(l.port)) {
+      out.push(l);
+      continue;
+    }
+    const r = await api.elbv2('DescribeListenerAttributes', (c, o) => c.send(new DescribeListenerAttributesCommand({ ListenerArn: l.arn }), o), { signal });
+    const attributes: Record<string, string> = {};
+    for (const kv of r.Attributes ?? []) if (kv.Key !== undefined) attributes[kv.Key] = kv.Value ?? '';
+    out.push({ ...l, attributes });
+  }
+  return out;
+}
+
+/** The listener attribute writes: the wanted keys whose value differs from what the listener has (all of them when it was not read). */
+function listenerAttributesSteps(id: string, arnOf: (ctx: ApplyContext) => string, have: Readonly<Record<string, string>> | undefined, want: Readonly<Record<string, string>> | undefined): Step[] {
+  const changed = Object.keys(want ?? {})
+    .filter((k) => have?.[k] !== want?.[k])
+    .sort();
+  if (changed.length === 0) return [];
+  return [
+    {
+      change: { op: 'update', resource: 'Listener', id, fields: changed.map((k) => `attributes.${k}`) },
+      run: async (ctx) => {
+        await ctx.api.elbv2(
+          'ModifyListenerAttributes',
+          (c, o) => c.send(new ModifyListenerAttributesCommand({ ListenerArn: arnOf(ctx), Attributes: changed.map((Key) => ({ Key, Value: want?.[Key] ?? '' })) }), o),
+          { signal: ctx.signal },
+        );
+      },
+    },
+  ];
 }
 
 const listenerId = (l: { protocol: string; port: number }): string => `${l.protocol}:${l.port}`;
@@ -563,6 +615,8 @@ export function diffListeners(actual: readonly ActualListener[], desired: readon
                   ...(d.sslPolicy !== undefined ? { SslPolicy: d.sslPolicy } : {}),
                   // Off is ELBv2's default: a listener without mutual TLS is created as before.
                   ...(d.mutualAuthentication !== undefined && d.mutualAuthentication.mode !== 'off' ? { MutualAuthentication: toAwsMutualAuth(d.mutualAuthentication) } : {}),
+                  // None is ELBv2's default, as off is for mutual TLS.
+                  ...(d.alpnPolicy !== undefined && d.alpnPolicy !== ALPN_NONE ? { AlpnPolicy: [d.alpnPolicy] } : {}),
                   Tags: toAwsTags(tags),
                 }),
                 o,
@@ -576,6 +630,8 @@ export function diffListeners(actual: readonly ActualListener[], desired: readon
       });
       const arnOf = (ctx: ApplyContext): string => ctx.listenerArns.get(d.port) ?? '';
       apply.push(...certificateSteps(key, arnOf, d.certificates.slice(0, 1), d.certificates));
+      // CreateListener takes no attributes: they follow it, as ALBC sends them.
+      apply.push(...listenerAttributesSteps(key, arnOf, undefined, d.attributes));
       apply.push(...ruleSteps(key, arnOf, [], d.rules, tags, oidcRotated));
       continue;
     }
@@ -585,6 +641,7 @@ export function diffListeners(actual: readonly ActualListener[], desired: readon
     if ((a.certificates[0] ?? '') !== (d.certificates[0] ?? '')) fields.push('certificates');
     if (d.sslPolicy !== undefined && a.sslPolicy !== d.sslPolicy) fields.push('sslPolicy');
     if (d.mutualAuthentication !== undefined && !sameMutualAuth(a.mutualAuthentication ?? { mode: 'off' }, d.mutualAuthentication)) fields.push('mutualAuthentication');
+    if (d.alpnPolicy !== undefined && (a.alpnPolicy ?? ALPN_NONE) !== d.alpnPolicy) fields.push('alpnPolicy');
     if (!sameAction(a.defaultAction, d.defaultAction) || !sameAuthOf(a.defaultAuth, d.defaultAuth, oidcRotated)) fields.push('defaultAction');
     if (fields.length > 0) {
       apply.push({
@@ -603,6 +660,8 @@ export function diffListeners(actual: readonly ActualListener[], desired: readon
                   // A protocol change to a secure one needs the policy in the same call.
                   ...((fields.includes('sslPolicy') || fields.includes('protocol')) && d.sslPolicy !== undefined ? { SslPolicy: d.sslPolicy } : {}),
                   ...(fields.includes('mutualAuthentication') && d.mutualAuthentication !== undefined ? { MutualAuthentication: toAwsMutualAuth(d.mutualAuthentication) } : {}),
+                  // As the SSL policy: a protocol change to TLS carries the policy in the same call.
+                  ...((fields.includes('alpnPolicy') || (fields.includes('protocol') && d.alpnPolicy !== ALPN_NONE)) && d.alpnPolicy !== undefined ? { AlpnPolicy: [d.alpnPolicy] } : {}),
                   ...(fields.includes('defaultAction') ? { DefaultActions: toAwsActions(d.defaultAuth, d.defaultAction, ctx) } : {}),
                 }),
                 o,
@@ -614,6 +673,7 @@ export function diffListeners(actual: readonly ActualListener[], desired: readon
     }
     const arnOf = (): string => a.arn;
     apply.push(...certificateSteps(key, arnOf, a.certificates, d.certificates));
+    apply.push(...listenerAttributesSteps(key, arnOf, a.attributes, d.attributes));
     apply.push(...ruleSteps(key, arnOf, a.rules, d.rules, tags, oidcRotated));
   }
   return { remove, apply };

@@ -27,7 +27,7 @@ import { LOAD_BALANCER_CONFIGURATION, mergeLoadBalancerConfigurations, withLoadB
 import { configuredMutualAuthentication } from './listener-configuration.js';
 import type { GatewayParameters } from '../../model/gateway.js';
 import { describeTags, type Inventory } from './inventory.js';
-import { describeListeners, diffListeners, type ActualListener } from './listener.js';
+import { describeListeners, diffListeners, withListenerAttributes, type ActualListener } from './listener.js';
 import { deleteLoadBalancerStep, describeLoadBalancers, diffLoadBalancer, findByName, loadAttributes, type ActualLoadBalancer } from './load-balancer.js';
 import type { AwsOptions } from './options.js';
 import { deleteSecurityGroupStep, describeOwnedSecurityGroups, diffSecurityGroups, resolveUserSecurityGroups } from './security-group.js';
@@ -280,7 +280,7 @@ export async function planEnsure(spec: LoadBalancerSpec, env: PlanEnv): Promise<
   const lb = diffLoadBalancer(current, current ? { ...lbWanted, tags: tagsBeforeActions } : lbWanted, sg.existingId, shared.attach ?? undefined);
   const replacing = lb.replace.length > 0;
   let listeners: ActualListener[] = [];
-  if (current && !replacing) listeners = await describeListeners(api, current.arn, tgNames, desired.lb.type === 'application', signal);
+  if (current && !replacing) listeners = await withListenerAttributes(api, await describeListeners(api, current.arn, tgNames, desired.lb.type === 'application', signal), desired.listeners, signal);
   const tg = diffTargetGroups(tgs, targetGroups, desired.warnings);
   const oidcRotated = current !== undefined && !replacing && oidcDigest !== undefined && current.tags[TAG_OIDC_CLIENTS] !== oidcDigest;
   const ls = diffListeners(listeners, desired.listeners, desired.lb.tags, oidcRotated);

@@ -1,6 +1,7 @@
 // Crash safety, as the issue asks: for the create flow of an NLB Service, of an ALB
 // Ingress group, of an ALB Gateway (also with a route's own, user-named target group) and
-// of an NLB Gateway, stop after each mutating call k (for every k) and
+// of an NLB Gateway (also one configured by a LoadBalancerConfiguration's
+// listenerConfigurations), stop after each mutating call k (for every k) and
 // reconcile again from a fresh process: it converges to exactly one set of resources;
 // then delete leaves nothing tagged for the cluster. The same for a call that lands but whose answer is
 // lost (a 500 after the fact), which exercises the idempotent-create and adoption paths.
@@ -15,8 +16,9 @@ import type { LoadBalancerSpec } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
 import type { AwsOptionsInput } from '../../../src/providers/aws/options.js';
 import type { FakeAws } from './fake-aws.js';
-import { backend, canaryRules, gatewaySpec, httpRule, l4Rule, nlbGatewaySpec, prefix } from './gateway-support.js';
+import { backend, canaryRules, gatewaySpec, httpRule, l4Rule, nlbGatewaySpec, prefix, tlsListener } from './gateway-support.js';
 import { parseTargetGroupConfiguration, TARGET_GROUP_CONFIGURATION } from '../../../src/providers/aws/target-group-configuration.js';
+import { LOAD_BALANCER_CONFIGURATION, parseLoadBalancerConfiguration } from '../../../src/providers/aws/load-balancer-configuration.js';
 import type { LbRef } from '../../../src/model/ref.js';
 import { albSpec, CLUSTER, ipNlbSpec, nlbSpec, provider as newProvider, seededFake, seedNetwork } from './support.js';
 
@@ -148,6 +150,34 @@ const routeTargetGroups = (): LoadBalancerSpec<AwsLbOptions> => {
   return { ...spec, targetSets: spec.targetSets.map((ts) => (ts.name === 'shop/web:80' ? { ...ts, parameters: { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name: 'web-tg', value: parsed.value } } : ts)) };
 };
 
+/**
+ * An NLB Gateway configured by a LoadBalancerConfiguration's listenerConfigurations: an idle
+ * timeout and stickiness on the weighted TCP listener (a ModifyListenerAttributes after its
+ * CreateListener), a TLS listener with two certificates (an AddListenerCertificates) and an
+ * ALPN policy. A crash between a listener and its attributes or certificates is finished next time.
+ */
+const configuredNlbGateway = (): LoadBalancerSpec<AwsLbOptions> => {
+  const cert = (id: string): string => `arn:aws:acm:us-east-1:123456789012:certificate/${id}`;
+  const r = parseLoadBalancerConfiguration({
+    spec: {
+      listenerConfigurations: [
+        { protocolPort: 'TCP:5432', targetGroupStickiness: true, listenerAttributes: [{ key: 'tcp.idle_timeout.seconds', value: '900' }] },
+        { protocolPort: 'TLS:5433', defaultCertificate: cert('a'), certificates: [cert('b')], alpnPolicy: 'HTTP2Preferred' },
+      ],
+    },
+  });
+  if (!r.ok) throw new Error(r.errors.join('; '));
+  return {
+    ...nlbGatewaySpec({
+      ports: [
+        { protocol: 'TCP', port: 5432, listener: 'db', rules: [l4Rule('TCPRoute', 'db', [backend('shop/db:5432/TCP', 90), backend('shop/db-v2:5432/TCP', 10)])] },
+        { protocol: 'TLS', port: 5433, listeners: [tlsListener('tls', 'Terminate', [l4Rule('TLSRoute', 'secure', [backend('shop/tls:8443/TCP')])])] },
+      ],
+    }),
+    parameters: { ...LOAD_BALANCER_CONFIGURATION, namespace: 'shop', name: 'cfg', value: r.value },
+  };
+};
+
 /** The shared group's node rules for instance targets: its TCP and UDP node port range. */
 const RANGE = ['tcp/30000-32767', 'udp/30000-32767'];
 /** What the flow's node rules should be with the shared group. */
@@ -161,6 +191,7 @@ const flows: [string, () => LoadBalancerSpec<AwsLbOptions>, (f: FakeAws) => void
   ['ALB Gateway with an HTTPRoute canary (weighted forward) and the shared backend group', () => gatewaySpec(), seedWithNodeGroup, {}, RANGE],
   ['NLB Gateway with a weighted TCPRoute, a TCP_UDP port and the shared backend group', nlbGateway, seedWithNodeGroup, {}, RANGE],
   ['ALB Gateway with a route\'s own target group (TargetGroupConfiguration routeConfigurations, targetGroupName)', routeTargetGroups, seedNetwork, {}, []],
+  ['NLB Gateway with listenerConfigurations (listener attributes, stickiness, TLS certificates and ALPN policy)', configuredNlbGateway, seedNetwork, {}, []],
   ['NLB Service with per-load-balancer backend rules on a tagged node group', () => nlbSpec(), seedWithNodeGroup, PER_LB, ['tcp/30080', 'tcp/30443']],
   ['NLB Service with ip targets and the shared backend group (a rule for the pod port)', () => ipNlbSpec(), seedWithNodeGroup, {}, ['tcp/8080']],
 ];

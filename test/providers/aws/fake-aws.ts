@@ -128,7 +128,10 @@ interface Action {
   targetGroupArn?: string;
   /** Forward to several groups with weights (ForwardConfig); the first is also targetGroupArn. */
   weighted?: { arn: string; weight: number }[];
+  /** Target group stickiness with its duration (ALB). */
   stickiness?: number;
+  /** Target group stickiness without a duration, as an NLB takes it. */
+  stickyWithoutDuration?: boolean;
   fixed?: Record<string, string>;
   redirect?: Record<string, string>;
   /** authenticate-oidc / authenticate-cognito config as sent; ClientSecret is kept but never described back. */
@@ -146,6 +149,26 @@ interface Listener {
   defaultActions: Action[];
   /** ELBv2's MutualAuthentication as last written; absent: off. */
   mutualAuthentication?: { mode: string; trustStoreArn?: string; ignoreClientCertificateExpiry?: boolean; advertiseTrustStoreCaNames?: string };
+  /** TLS listeners: the ALPN policy as last written; absent: None. */
+  alpnPolicy?: string;
+  /** Listener attributes as last written; DescribeListenerAttributes adds ELBv2's defaults for the others. */
+  attributes: Record<string, string>;
+}
+
+/**
+ * The attributes ELBv2 has on a listener, by protocol, with their defaults (ELBv2 API
+ * reference, ListenerAttribute; NLB guide "Update the TCP idle timeout": TCP listeners only,
+ * 60-6000, default 350; ALB guide "HTTP header modification": the mTLS/TLS header names on
+ * HTTPS only, response headers empty until set, the server header on).
+ */
+function listenerAttributeDefaults(protocol: string): Record<string, string> {
+  const response = ['strict_transport_security', 'access_control_allow_origin', 'access_control_allow_methods', 'access_control_allow_headers', 'access_control_allow_credentials', 'access_control_expose_headers', 'access_control_max_age', 'content_security_policy', 'x_content_type_options', 'x_frame_options'];
+  const tlsNames = ['x_amzn_mtls_clientcert_serial_number', 'x_amzn_mtls_clientcert_issuer', 'x_amzn_mtls_clientcert_subject', 'x_amzn_mtls_clientcert_validity', 'x_amzn_mtls_clientcert_leaf', 'x_amzn_mtls_clientcert', 'x_amzn_tls_version', 'x_amzn_tls_cipher_suite'];
+  const http = { 'routing.http.response.server.enabled': 'true', ...Object.fromEntries(response.map((h) => [`routing.http.response.${h}.header_value`, ''])) };
+  if (protocol === 'TCP') return { 'tcp.idle_timeout.seconds': '350' };
+  if (protocol === 'HTTP') return http;
+  if (protocol === 'HTTPS') return { ...Object.fromEntries(tlsNames.map((h) => [`routing.http.request.${h}.header_name`, ''])), ...http };
+  return {};
 }
 
 interface Certificate {
@@ -579,7 +602,7 @@ export class FakeAws {
         Type: 'forward',
         ForwardConfig: {
           TargetGroups: a.weighted.map((g) => ({ TargetGroupArn: g.arn, Weight: g.weight })),
-          TargetGroupStickinessConfig: a.stickiness !== undefined ? { Enabled: 'true', DurationSeconds: a.stickiness } : { Enabled: 'false' },
+          TargetGroupStickinessConfig: a.stickiness !== undefined ? { Enabled: 'true', DurationSeconds: a.stickiness } : { Enabled: a.stickyWithoutDuration === true ? 'true' : 'false' },
         },
       };
     }
@@ -625,6 +648,21 @@ export class FakeAws {
     };
   }
 
+  /**
+   * ELBv2's AlpnPolicy: one of its five policies, on TLS listeners only (NLB guide,
+   * "ALPN policies"; CreateListener: "[TLS listeners] The name of the ALPN policy. You can
+   * specify one policy name"). The messages are lbc's wording of ELBv2's ValidationError.
+   */
+  private parseAlpnPolicy(protocol: string, v: unknown): string | undefined {
+    if (v === undefined) return undefined;
+    const names = strings(v);
+    if (names.length !== 1) throw new AwsError('ValidationError', 'You can specify one ALPN policy name');
+    const [name = ''] = names;
+    if (!['HTTP1Only', 'HTTP2Only', 'HTTP2Optional', 'HTTP2Preferred', 'None'].includes(name)) throw new AwsError('ALPNPolicyNotFound', `ALPN policy '${name}' not found`);
+    if (protocol !== 'TLS') throw new AwsError('ValidationError', `An ALPN policy can only be specified for TLS listeners, not ${protocol}`);
+    return name;
+  }
+
   private listenerXml(l: Listener): Obj {
     return {
       ListenerArn: l.arn,
@@ -634,6 +672,7 @@ export class FakeAws {
       SslPolicy: l.sslPolicy,
       Certificates: l.certificates.length > 0 ? [{ CertificateArn: l.certificates[0] }] : undefined,
       DefaultActions: l.defaultActions.map((a) => this.actionXml(a)),
+      AlpnPolicy: l.alpnPolicy !== undefined ? [l.alpnPolicy] : undefined,
       // ELBv2 reports an HTTPS listener's mode even when it was never set.
       MutualAuthentication:
         l.protocol === 'HTTPS'
@@ -671,6 +710,12 @@ export class FakeAws {
   private checkListenerProtocols(lbType: string, protocol: string, actions: Action[]): void {
     const allowed = lbType === 'network' ? ['TLS', 'TCP', 'TCP_UDP', 'UDP'] : ['HTTPS', 'HTTP'];
     if (!allowed.includes(protocol)) throw new AwsError('ValidationError', `Listener protocol '${protocol}' must be one of '${allowed.join(', ')}'`);
+    // TargetGroupStickinessConfig.DurationSeconds is "[Application Load Balancers]", and "you must
+    // specify this value when enabling target group stickiness" there (ELBv2 API reference).
+    for (const a of actions) {
+      if (lbType === 'network' && a.stickiness !== undefined) throw new AwsError('ValidationError', 'DurationSeconds cannot be specified for target group stickiness on a Network Load Balancer');
+      if (lbType === 'application' && a.stickyWithoutDuration === true) throw new AwsError('ValidationError', 'DurationSeconds must be specified when enabling target group stickiness');
+    }
     const carries: Record<string, readonly string[]> = { HTTP: ['HTTP', 'HTTPS'], HTTPS: ['HTTP', 'HTTPS'], TCP: ['TCP', 'TCP_UDP'], TLS: ['TCP', 'TLS'], UDP: ['UDP', 'TCP_UDP'], TCP_UDP: ['TCP_UDP'] };
     for (const a of actions) {
       for (const arn of [...(a.targetGroupArn !== undefined ? [a.targetGroupArn] : []), ...(a.weighted ?? []).map((g) => g.arn)]) {
@@ -706,9 +751,11 @@ export class FakeAws {
         const fc = a['ForwardConfig'] as Obj | undefined;
         const groups = list(fc?.['TargetGroups']).map((g) => ({ arn: str(g['TargetGroupArn']) ?? '', weight: Number(g['Weight'] ?? 1) }));
         const sticky = fc?.['TargetGroupStickinessConfig'] as Obj | undefined;
-        const stickiness = str(sticky?.['Enabled']) === 'true' ? Number(sticky?.['DurationSeconds'] ?? 3600) : undefined;
+        const enabled = str(sticky?.['Enabled']) === 'true';
+        const stickiness = enabled && sticky?.['DurationSeconds'] !== undefined ? Number(sticky['DurationSeconds']) : undefined;
+        const stickyWithoutDuration = enabled && stickiness === undefined;
         for (const g of groups) if (!this.tgs.has(g.arn)) throw new AwsError('TargetGroupNotFound', `target group ${g.arn} not found`);
-        if (groups.length > 1 || stickiness !== undefined) return { type, targetGroupArn: groups[0]?.arn ?? '', weighted: groups, ...(stickiness !== undefined ? { stickiness } : {}) };
+        if (groups.length > 1 || enabled) return { type, targetGroupArn: groups[0]?.arn ?? '', weighted: groups, ...(stickiness !== undefined ? { stickiness } : {}), ...(stickyWithoutDuration ? { stickyWithoutDuration } : {}) };
         const tgArn = str(a['TargetGroupArn']) ?? groups[0]?.arn;
         if (!tgArn || !this.tgs.has(tgArn)) throw new AwsError('TargetGroupNotFound', `target group ${tgArn ?? ''} not found`);
         return { type, targetGroupArn: tgArn };
@@ -1006,6 +1053,7 @@ export class FakeAws {
         this.checkListenerProtocols(lb.type, protocol, defaultActions);
         this.checkAuthProtocol(protocol, defaultActions);
         const mutualAuthentication = this.parseMutualAuth(protocol, p['MutualAuthentication']);
+        const alpnPolicy = this.parseAlpnPolicy(protocol, p['AlpnPolicy']);
         const existing = [...this.listeners.values()].find((l) => l.lbArn === lbArn && l.port === port);
         if (existing) {
           if (existing.protocol === protocol && JSON.stringify(existing.defaultActions) === JSON.stringify(defaultActions)) return { Listeners: [this.listenerXml(existing)] };
@@ -1014,7 +1062,18 @@ export class FakeAws {
         this.checkTgAssociation(lbArn, defaultActions);
         const arn = this.arn('listener', `${lb.type === 'network' ? 'net' : 'app'}/${lb.name}/${lb.arn.split('/').pop() ?? ''}/${hex(8)}`);
         const sslPolicy = str(p['SslPolicy']) ?? (protocol === 'HTTPS' || protocol === 'TLS' ? 'ELBSecurityPolicy-2016-08' : undefined);
-        const l: Listener = { arn, lbArn, port, protocol, ...(sslPolicy ? { sslPolicy } : {}), certificates, defaultActions, ...(mutualAuthentication ? { mutualAuthentication } : {}) };
+        const l: Listener = {
+          arn,
+          lbArn,
+          port,
+          protocol,
+          ...(sslPolicy ? { sslPolicy } : {}),
+          certificates,
+          defaultActions,
+          ...(mutualAuthentication ? { mutualAuthentication } : {}),
+          ...(alpnPolicy !== undefined ? { alpnPolicy } : {}),
+          attributes: {},
+        };
         this.listeners.set(arn, l);
         this.tags.set(arn, tagsOf(p['Tags']));
         return { Listeners: [this.listenerXml(l)] };
@@ -1050,6 +1109,8 @@ export class FakeAws {
         if (p['MutualAuthentication'] !== undefined) l.mutualAuthentication = this.parseMutualAuth(l.protocol, p['MutualAuthentication']);
         else if (l.protocol !== 'HTTPS') delete l.mutualAuthentication;
         if (p['SslPolicy'] !== undefined) l.sslPolicy = str(p['SslPolicy']) ?? '';
+        if (p['AlpnPolicy'] !== undefined) l.alpnPolicy = this.parseAlpnPolicy(l.protocol, p['AlpnPolicy']) ?? 'None';
+        else if (l.protocol !== 'TLS') delete l.alpnPolicy;
         const certs = list(p['Certificates']).map((c) => str(c['CertificateArn']) ?? '');
         if (certs.length > 0) l.certificates = [certs[0] ?? '', ...l.certificates.slice(1).filter((c) => c !== certs[0])];
         if (p['DefaultActions'] !== undefined) {
@@ -1067,6 +1128,24 @@ export class FakeAws {
         this.mustListener(arn);
         this.deleteListener(arn);
         return {};
+      }
+      case 'DescribeListenerAttributes': {
+        const l = this.mustListener(str(p['ListenerArn']) ?? '');
+        return { Attributes: Object.entries({ ...listenerAttributeDefaults(l.protocol), ...l.attributes }).map(([Key, Value]) => ({ Key, Value })) };
+      }
+      case 'ModifyListenerAttributes': {
+        const l = this.mustListener(str(p['ListenerArn']) ?? '');
+        const known = listenerAttributeDefaults(l.protocol);
+        const given = list(p['Attributes']).map((a) => [str(a['Key']) ?? '', str(a['Value']) ?? ''] as const);
+        if (given.length === 0) throw new AwsError('ValidationError', "1 validation error detected: Value null at 'attributes' failed to satisfy constraint: Member must not be null");
+        // All or nothing, as ModifyLoadBalancerAttributes: one key ELBv2 does not know on this listener fails the call.
+        for (const [key, value] of given) {
+          if (!(key in known)) throw new AwsError('ValidationError', `Listener attribute key '${key}' is not recognized`);
+          if (key === 'tcp.idle_timeout.seconds' && !(/^\d+$/.test(value) && Number(value) >= 60 && Number(value) <= 6000)) throw new AwsError('ValidationError', `Listener attribute 'tcp.idle_timeout.seconds' value '${value}' must be between 60 and 6000`);
+          if (key === 'routing.http.response.server.enabled' && value !== 'true' && value !== 'false') throw new AwsError('ValidationError', `Listener attribute '${key}' value '${value}' must be true or false`);
+        }
+        for (const [key, value] of given) l.attributes[key] = value;
+        return { Attributes: given.map(([Key, Value]) => ({ Key, Value })) };
       }
       case 'DescribeListenerCertificates': {
         const l = this.mustListener(str(p['ListenerArn']) ?? '');

@@ -98,6 +98,7 @@ const SAR: Record<string, ActionFacts> = {
   'elasticloadbalancing:CreateRule': elb([...LISTENER, ...LISTENER_RULE]),
   'elasticloadbalancing:DeleteListener': elb(LISTENER),
   'elasticloadbalancing:ModifyListener': elb(LISTENER),
+  'elasticloadbalancing:ModifyListenerAttributes': elb(LISTENER),
   'elasticloadbalancing:AddListenerCertificates': elb(LISTENER),
   'elasticloadbalancing:RemoveListenerCertificates': elb(LISTENER),
   'elasticloadbalancing:DeleteRule': elb(LISTENER_RULE),

@@ -56,7 +56,7 @@ describe('parseListenerConfigurations', () => {
       { protocolPort: 'HTTPS:' },
       { protocolPort: 'HTTPS:443', defaultCertificate: 'shop-cert', sslPolicy: 'modern', alpnPolicy: 'h2' },
       { protocolPort: 'HTTP:443', mutualAuthentication: { mode: 'passthrough', trustStore: 'shop-clients' } },
-      { protocolPort: 'HTTPS:8443', mutualAuthentication: { mode: 'verify' }, listenerAttributes: [], targetGroupStickiness: true },
+      { protocolPort: 'HTTPS:8443', mutualAuthentication: { mode: 'verify' }, listenerAttributes: [{ key: 'server enabled', value: 'x' }, { key: 'a.b', value: '1' }, { key: 'a.b', value: '2' }, { key: 'c' }], targetGroupStickiness: 'yes' },
     ]);
     expect(r).toEqual({
       ok: false,
@@ -67,9 +67,11 @@ describe('parseListenerConfigurations', () => {
         'spec.listenerConfigurations[1].alpnPolicy: h2 is not one of HTTP1Only, HTTP2Only, HTTP2Optional, HTTP2Preferred, None',
         'spec.listenerConfigurations[2].protocolPort: port 443 is configured already by HTTPS:443',
         'spec.listenerConfigurations[2].mutualAuthentication: Mutual Authentication mode passthrough does not support trustStore for port 443',
-        'spec.listenerConfigurations[3].listenerAttributes: not implemented by lbc',
-        'spec.listenerConfigurations[3].targetGroupStickiness: not implemented by lbc',
+        'spec.listenerConfigurations[3].targetGroupStickiness: not a boolean',
         'spec.listenerConfigurations[3].mutualAuthentication: trustStore is required when mutualAuthentication mode is verify for port 8443',
+        'spec.listenerConfigurations[3].listenerAttributes[0].key: server enabled is not an ELBv2 listener attribute key (letters, digits, "." and "_", at most 256)',
+        'spec.listenerConfigurations[3].listenerAttributes[2].key: a.b is given twice',
+        'spec.listenerConfigurations[3].listenerAttributes[3]: not a {key, value} pair of strings',
       ],
     });
   });

@@ -44,7 +44,7 @@ describe('parseLoadBalancerConfiguration', () => {
     });
   });
 
-  it('refuses every field lbc does not implement by name, never drops it', () => {
+  it('refuses every field lbc does not implement by name, never drops it (listenerAttributes it implements)', () => {
     const r = parseLoadBalancerConfiguration(
       lbc({
         scheme: 'internal',
@@ -57,8 +57,7 @@ describe('parseLoadBalancerConfiguration', () => {
       ok: false,
       errors: [
         'spec.wafV2: not implemented by lbc',
-        'spec.listenerConfigurations[0].listenerAttributes: not implemented by lbc',
-        'spec.listenerConfigurations[0].quicEnabled: not implemented by lbc',
+        'spec.listenerConfigurations[0].quicEnabled: not implemented by lbc: a QUIC (or TCP_QUIC) listener, as aws-load-balancer-controller makes of a UDP (TCP_UDP) one, forwards to QUIC target groups whose targets each need a QUIC server ID, which lbc does not register',
         'spec.loadBalancerSubnets[0].eipAllocation: not implemented by lbc',
       ],
     });
