@@ -24,7 +24,7 @@ import { links, networkProjectOf, type PlanContext } from './context.js';
 import { GceError } from './errors.js';
 import { firewallKind, type Firewall } from './firewall.js';
 import { globalForwardingRuleKind, type ForwardingRule } from './forwarding-rule.js';
-import { gatewayUrlMap } from './gateway-url-map.js';
+import { gatewayUrlMap, type UrlMapWarning } from './gateway-url-map.js';
 import { globalHealthCheckKind } from './health-check.js';
 import { observeInstanceGroups } from './instance-group.js';
 import { capturingAddress, observe, synthesize, type CallContext, type Desired, type Observed, type RunState, type Step } from './kind.js';
@@ -187,7 +187,14 @@ export async function planGateway(pc: PlanContext, spec: GatewaySpec<GceLbOption
   // ---- backends, and the one unmatched requests stand in front of ----------------------
   const fallback: Desired<BackendService> = {
     key: { name: names.fallbackService },
-    // No backends, so no health check: the URL map aborts every request before it (gateway-url-map.ts).
+    // No backends, so no health check: the URL map aborts every request before it
+    // (gateway-url-map.ts). GCE asks for a health check only of a backend service with
+    // instance group or zonal NEG backends ("Backend services with instance group or zonal NEG
+    // backends must have a health check", compute v1 BackendService.healthChecks), and
+    // creates a global one with neither (terraform-provider-google's backend_service_external_iap
+    // example; gcloud backend-services create without --health-checks). GKE gives its
+    // gw-serve404 service a health check of the same name (the networking.gke.io/health-checks
+    // annotation lists it); probing no backend, it would only be one more write here.
     body: () => ({ description, protocol: 'HTTP', loadBalancingScheme: GATEWAY_SCHEME, timeoutSec: BACKEND_TIMEOUT_SEC }),
   };
   const be = await l7Backends(
@@ -197,7 +204,7 @@ export async function planGateway(pc: PlanContext, spec: GatewaySpec<GceLbOption
   );
 
   // ---- per port: certificates, URL map, target proxy, forwarding rule ----------------------
-  const warnings: string[] = [];
+  const warnings: UrlMapWarning[] = [];
   const wantCerts = new Map<string, Desired<SslCertificate>>();
   const wantMaps: Desired<UrlMap>[] = [];
   const wantHttp: Desired<TargetHttpProxy>[] = [];
@@ -249,7 +256,8 @@ export async function planGateway(pc: PlanContext, spec: GatewaySpec<GceLbOption
     ...synthesize({ ...common, kind: targetHttpsProxyKind, want: wantHttps, have: observed.httpsProxies }),
     ...synthesize({ ...common, kind: globalForwardingRuleKind, want: wantRules, have: observed.rules, leftovers: 'teardown' }),
   ];
-  const notices = [...new Set(warnings)].map((message) => ({ type: 'Warning' as const, reason: 'UnsupportedRouteValue', message }));
+  // Once each (a rule repeated under several hosts or ports warns for each), on the Gateway and its route.
+  const notices = [...new Map(warnings.map((w) => [w.message, w])).values()].map((w) => ({ type: 'Warning' as const, reason: 'UnsupportedRouteValue', message: w.message, route: w.route }));
   return {
     steps,
     planned,
