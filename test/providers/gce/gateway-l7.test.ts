@@ -174,6 +174,24 @@ describe('gce Gateway: create, weight change, no-op, delete', () => {
     expect(missing).toMatchObject({ kind: 'invalid', message: expect.stringMatching(/global static address nope \(NamedAddress\) does not exist/) as unknown });
   });
 
+  it('lbc plan: the create as one change per write, a weight change as the one URL map update, nothing on a no-op, the deletion as what delete removes; planning writes nothing', async () => {
+    const h = harness();
+    seedVpcNativeNodes(h.fake);
+    const ops = (changes: readonly { op: string; resource: string; id: string }[]) => changes.map((c) => `${c.op} ${c.resource} ${c.id}`);
+    const planned = await h.provider.plan(gatewaySpec());
+    expect(h.fake.writes()).toEqual([]);
+    expect(ops(planned)).toEqual(expect.arrayContaining([`create UrlMap ${names.urlMap(80)}`, `create TargetHttpProxy ${names.targetProxy(80)}`, `create GlobalForwardingRule ${names.forwardingRule(80)}`, `create GlobalBackendService ${names.fallbackService}`]));
+    await h.provider.ensure(gatewaySpec());
+    expect(await h.provider.plan(gatewaySpec())).toEqual([]);
+    const change = await h.provider.plan(gatewaySpec({ rules: canaryRules([50, 50]) }));
+    expect(change).toEqual([expect.objectContaining({ op: 'update', resource: 'UrlMap', id: names.urlMap(80) })]);
+    h.fake.clearLog();
+    const deletion = await h.provider.planDeletion(GW_REF);
+    expect(h.fake.writes()).toEqual([]);
+    expect(ops(deletion)).toEqual(expect.arrayContaining([`delete UrlMap ${names.urlMap(80)}`, `delete GlobalBackendService ${names.fallbackService}`, `delete GlobalAddress ${names.address}`]));
+    expect(deletion.every((c) => c.op === 'delete')).toBe(true);
+  });
+
   it('listOwned reports the Gateway, so garbage collection finds it', async () => {
     const h = harness();
     seedVpcNativeNodes(h.fake);
