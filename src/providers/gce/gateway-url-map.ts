@@ -29,7 +29,8 @@
 //   abort". GKE's Gateway controller answers unmatched requests the same way: users of
 //   gke-l7-global-external-managed see a 404 "fault filter abort", and the load balancer's
 //   request logs put those 404s on its `…-gw-serve404-80-…` backend service (the one
-//   gatewayNames().fallbackService mirrors). EXTERNAL_MANAGED URL maps take the whole
+//   gatewayNames().fallbackService mirrors; the 500s stand in front of errorService, as GKE's
+//   Gateways list a `…-gw-serve500-80-…` beside it in networking.gke.io/backend-services). EXTERNAL_MANAGED URL maps take the whole
 //   HttpRouteAction in defaultRouteAction and in a path matcher's (only the classic scheme is
 //   limited to urlRewrite there: compute v1 UrlMap.defaultRouteAction); HttpFaultAbort takes
 //   a status of 200-599 and a share of 0-100. (defaultCustomErrorResponsePolicy is no
@@ -79,8 +80,10 @@ export const GCE_GATEWAY_FEATURES: readonly GatewayFeature[] = GATEWAY_FEATURES.
 export interface GatewayUrlMapContext {
   /** The link of the backend service serving a target set. */
   readonly service: (targetSet: string) => string;
-  /** A backend service the 404 and 500 answers stand in front of (never reached). */
+  /** The backend service the 404 answers stand in front of (never reached): GKE's gw-serve404. */
   readonly fallbackService: string;
+  /** The one the 500 answers stand in front of, so the load balancer's logs tell them apart: GKE's gw-serve500. */
+  readonly errorService: string;
   /** HTTP or HTTPS: a redirect to scheme http is a no-op on HTTP and impossible on HTTPS. */
   readonly protocol: 'HTTP' | 'HTTPS';
   readonly invalid: (message: string) => Error;
@@ -110,9 +113,10 @@ function where(o: RouteOrigin): string {
   return `${o.kind} ${o.namespace}/${o.name} spec.rules[${o.ruleIndex}]`;
 }
 
-/** A status answered by aborting every request before the (never reached) fallback service. */
-function abort(status: number, ctx: GatewayUrlMapContext): RouteAction {
-  return { weightedBackendServices: [{ backendService: ctx.fallbackService, weight: 100 }], faultInjectionPolicy: { abort: { httpStatus: status, percentage: 100 } } };
+/** A status answered by aborting every request before a (never reached) fallback service. */
+function abort(status: 404 | 500, ctx: GatewayUrlMapContext): RouteAction {
+  const backendService = status === 404 ? ctx.fallbackService : ctx.errorService;
+  return { weightedBackendServices: [{ backendService, weight: 100 }], faultInjectionPolicy: { abort: { httpStatus: status, percentage: 100 } } };
 }
 
 /** Only the first entry of a name counts (HTTPHeaderMatch.name). */

@@ -9,7 +9,7 @@ import { globalForwardingRuleKind } from '../../../src/providers/gce/forwarding-
 import { gatewayNames, negName } from '../../../src/providers/gce/names.js';
 import { gceOptionsSchema } from '../../../src/providers/gce/options.js';
 import { CERT_A, CERT_B, CLUSTER_ID, GROUP_WRITES, KEY_A, KEY_B, PROJECT, REGION, rejection, seedVpcNativeNodes, TOKEN } from './fixtures.js';
-import { canaryRules, gatewaySpec, GW_REF, GW_UID } from './gateway-fixtures.js';
+import { backend, canaryRules, gatewaySpec, GW_REF, GW_UID, httpRule, prefix } from './gateway-fixtures.js';
 import { harnessPerTest } from './lifecycle.js';
 
 const harness = harnessPerTest();
@@ -43,6 +43,7 @@ describe('gce Gateway names, as GKE Gateway controller gives them', () => {
     expect(new Set([names.address, names.urlMap(80), names.targetProxy(80), names.forwardingRule(80), names.forwardingRule(443)]).size).toBe(5);
     expect(web).toMatch(/^gkegw1-[0-9a-z]{4}-shop-web-80-[0-9a-z]{12}$/);
     expect(names.fallbackService).toMatch(/^gkegw1-[0-9a-z]{4}-shop-gw-serve404-80-[0-9a-z]{12}$/);
+    expect(names.errorService).toMatch(/^gkegw1-[0-9a-z]{4}-shop-gw-serve500-80-[0-9a-z]{12}$/);
     expect(names.firewall).toBe(`${names.prefix}l7-default-global`);
     // As GKE's: the descriptive part cut so the whole fits 63 characters.
     const long = gatewayNames({ ...GW_REF, namespace: 'secrets-manager', name: 'gke-secrets-manager-gateway-external' }, CLUSTER_ID, 'default');
@@ -190,6 +191,25 @@ describe('gce Gateway: create, weight change, no-op, delete', () => {
     expect(h.fake.writes()).toEqual([]);
     expect(ops(deletion)).toEqual(expect.arrayContaining([`delete UrlMap ${names.urlMap(80)}`, `delete GlobalBackendService ${names.fallbackService}`, `delete GlobalAddress ${names.address}`]));
     expect(deletion.every((c) => c.op === 'delete')).toBe(true);
+  });
+
+  it("a rule without a valid backend answers 500 in front of GKE's gw-serve500 backend service, made while a rule needs it and gone after", async () => {
+    const h = harness();
+    seedVpcNativeNodes(h.fake);
+    await h.provider.ensure(gatewaySpec());
+    expect(h.fake.get(`global/backendServices/${names.errorService}`)).toBeUndefined();
+    h.fake.clearLog();
+    const broken = [...canaryRules(), httpRule(2, [prefix('/gone')], [backend(undefined)])];
+    await h.provider.ensure(gatewaySpec({ rules: broken }));
+    expect(h.fake.writes()).toEqual([`BackendServices.Insert ${names.errorService}`, `UrlMaps.Update ${names.urlMap(80)}`]);
+    expect(h.fake.get(`global/backendServices/${names.errorService}`)).toMatchObject({ loadBalancingScheme: 'EXTERNAL_MANAGED', protocol: 'HTTP' });
+    type Rule = { matchRules: { fullPathMatch?: string }[]; routeAction?: { weightedBackendServices: { backendService: string }[]; faultInjectionPolicy?: { abort: { httpStatus: number } } } };
+    const rules = (h.fake.get(`global/urlMaps/${names.urlMap(80)}`) as { pathMatchers: { routeRules: Rule[] }[] }).pathMatchers[0]?.routeRules ?? [];
+    const gone = rules.find((r) => r.matchRules.some((m) => m.fullPathMatch === '/gone'));
+    expect(gone?.routeAction).toMatchObject({ weightedBackendServices: [{ backendService: `${V1}/global/backendServices/${names.errorService}` }], faultInjectionPolicy: { abort: { httpStatus: 500 } } });
+    h.fake.clearLog();
+    await h.provider.ensure(gatewaySpec());
+    expect(h.fake.writes()).toEqual([`UrlMaps.Update ${names.urlMap(80)}`, `BackendServices.Delete ${names.errorService}`]);
   });
 
   it('listOwned reports the Gateway, so garbage collection finds it', async () => {

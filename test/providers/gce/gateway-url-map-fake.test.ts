@@ -20,7 +20,7 @@ const MAP = { name: 'gkegw1-test-shop-edge-80' };
 
 function setup(scheme = 'EXTERNAL_MANAGED') {
   const h = harness();
-  for (const name of ['fallback', 'shop-web', 'shop-api', 'shop-api-v2']) h.fake.seed(`global/backendServices/${name}`, { loadBalancingScheme: scheme, protocol: 'HTTP' });
+  for (const name of ['fallback', 'error', 'shop-web', 'shop-api', 'shop-api-v2']) h.fake.seed(`global/backendServices/${name}`, { loadBalancingScheme: scheme, protocol: 'HTTP' });
   const auth = new OAuth2Client();
   auth.setCredentials({ access_token: TOKEN, expiry_date: Date.now() + 3600_000 });
   const options = gceOptionsSchema.parse({ project: PROJECT, region: REGION, clusterId: 'cid1', subnetwork: 'nodes', retry: { retries: 0, minDelayMs: 1, maxDelayMs: 1 } });
@@ -31,7 +31,7 @@ function setup(scheme = 'EXTERNAL_MANAGED') {
 
 const service = (set: string): string => `${BS}/shop-${set.replace(/^shop\//, '').replace(/:\d+$/, '')}`;
 const map = (rules: readonly HttpRouteRule[]): UrlMap =>
-  gatewayUrlMap([{ name: 'http', rules }], '{"kubernetes.io/gateway-name":"shop/edge"}', { service, fallbackService: `${BS}/fallback`, protocol: 'HTTP', invalid: (m) => new Error(m), warnings: [] });
+  gatewayUrlMap([{ name: 'http', rules }], '{"kubernetes.io/gateway-name":"shop/edge"}', { service, fallbackService: `${BS}/fallback`, errorService: `${BS}/error`, protocol: 'HTTP', invalid: (m) => new Error(m), warnings: [] });
 
 async function converge(ctx: CallContext, want: UrlMap): Promise<void> {
   const have = await urlMapKind.get(ctx, MAP);

@@ -10,12 +10,14 @@ import { backend, canaryRules, httpRule, prefix } from '../aws/gateway-support.j
 
 const svc = (set: string): string => `global/backendServices/${set.replace(/[/:]/g, '-')}`;
 const FALLBACK = 'global/backendServices/fallback';
+const ERROR = 'global/backendServices/error';
 
 function ctx(protocol: 'HTTP' | 'HTTPS' = 'HTTP'): GatewayUrlMapContext {
-  return { service: svc, fallbackService: FALLBACK, protocol, invalid: (m) => new Error(m), warnings: [] };
+  return { service: svc, fallbackService: FALLBACK, errorService: ERROR, protocol, invalid: (m) => new Error(m), warnings: [] };
 }
 
-const abort = (status: number) => ({ weightedBackendServices: [{ backendService: FALLBACK, weight: 100 }], faultInjectionPolicy: { abort: { httpStatus: status, percentage: 100 } } });
+/** 404 in front of the fallback (GKE's gw-serve404), 500 in front of the error service (gw-serve500). */
+const abort = (status: 404 | 500) => ({ weightedBackendServices: [{ backendService: status === 404 ? FALLBACK : ERROR, weight: 100 }], faultInjectionPolicy: { abort: { httpStatus: status, percentage: 100 } } });
 
 const one = (rules: HttpGatewayListener['rules'], c = ctx()) => gatewayUrlMap([{ name: 'http', rules }], 'd', c);
 
