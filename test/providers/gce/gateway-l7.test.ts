@@ -70,7 +70,10 @@ describe('gce Gateway: create, weight change, no-op, delete', () => {
       healthChecks: [`${V1}/global/healthChecks/${api}`],
       backends: ZONES.map((z) => ({ group: `${V1}/zones/${z}/networkEndpointGroups/${negName(CLUSTER_ID, 'shop', 'api', 8080)}`, balancingMode: 'RATE', maxRatePerEndpoint: 1, capacityScaler: 1 })),
     });
-    // The fallback the 404 and 500 answers stand in front of: no backends, so no health check.
+    // Each backend's health check: HTTP GET / on the serving port (the NEG endpoint's), as GKE's
+    // Gateway controller checks a backend without a HealthCheckPolicy (artifact-keeper/artifact-keeper-iac#125).
+    expect(body('HealthChecks.Insert', api)).toMatchObject({ type: 'HTTP', httpHealthCheck: { portSpecification: 'USE_SERVING_PORT', requestPath: '/' } });
+    // The fallback the 404 answers stand in front of: no backends, so no health check.
     const fallback = body('BackendServices.Insert', names.fallbackService);
     expect(fallback).toMatchObject({ protocol: 'HTTP', loadBalancingScheme: 'EXTERNAL_MANAGED', timeoutSec: 30 });
     expect(fallback).not.toHaveProperty('backends');
