@@ -9,16 +9,18 @@
 import type { V1EndpointSlice, V1Namespace, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { Cache, IndexFunc } from '../kube/cache.js';
 import { GATEWAY_CLASS_FINALIZER, type AnyRoute, type Gateway, type GatewayClass, type ReferenceGrant } from '../kube/gateway-api.js';
+import type { InvolvedObject } from '../kube/events.js';
 import type { GatewayResourceType } from '../kube/gateway-resources.js';
 import { ENDPOINTSLICE_BY_SERVICE } from '../kube/indexes.js';
 import { hasFinalizer, type GatewayApiResource, type WriteResult } from '../kube/status.js';
+import type { ProviderNotice } from '../model/status.js';
 import { buildGatewayModel, gatewayRef, type GatewayModelResult, type RouteStatusUpdate } from './gateway-model.js';
 import { Accepted, condition, GatewayReason } from './gateway/conditions.js';
 import { classFeatures, gatewayClassStatus, isOurGatewayClass, parameterReaders, providerOfGatewayClass } from './gateway/gateway-class.js';
 import type { GatewayControllers } from './gateway/controller-names.js';
 import { gatewayClassParameters, type GatewayParameterLookup } from './gateway/infrastructure.js';
 import type { BackendParameterLookup } from './gateway/attached-parameters.js';
-import { gatewaysOfRoute, servicesOfRoute, type GatewayRoutes } from './gateway/routes.js';
+import { gatewaysOfRoute, routeEntries, routeKey, servicesOfRoute, type GatewayRoutes } from './gateway/routes.js';
 import { planGatewayClassStatus, planGatewayStatus, planRouteParents, type ProgrammedState } from './gateway/status.js';
 import { LoadBalancerLifecycle } from './load-balancer-lifecycle.js';
 import type { OwnWrites } from './own-writes.js';
@@ -203,7 +205,7 @@ export class GatewayReconciler implements LoadBalancerReconciler {
     const adopted = hasFinalizer(gw, FINALIZER);
     const stale = await lifecycle.replaceStale(key, [gw], provider.name, spec.ref.uid, flight);
     if (stale.kind !== 'done') return stale;
-    const ensured = await lifecycle.ensure(key, { objects: [gw], provider, spec, adopted }, flight);
+    const ensured = await lifecycle.ensure(key, { objects: [gw], provider, spec, adopted, noticeTargets: routeOfNotice(routes) }, flight);
     if (!ensured.ok) {
       const latest = deps.fresh.resolve(key, deps.gateways.get(key));
       // The provider's refusal when there is one (a regional class without its proxy-only subnet), else still at work.
@@ -341,6 +343,17 @@ export class GatewayReconciler implements LoadBalancerReconciler {
     if (status) await deps.statusWriter.patchGatewayApiStatus(deps.resources.gatewayClasses, gc, status);
     return DONE;
   }
+}
+
+/** The route a provider notice names, among the Gateway's candidate routes, as an Event's object. */
+function routeOfNotice(routes: GatewayRoutes): (n: ProviderNotice) => InvolvedObject[] {
+  const byKey = new Map(routeEntries(routes).map((e) => [routeKey(e), e.route]));
+  return (n) => {
+    const route = n.route ? byKey.get(routeKey(n.route)) : undefined;
+    if (!n.route || !route) return [];
+    const { uid } = route.metadata ?? {};
+    return [{ kind: n.route.kind, ...(route.apiVersion ? { apiVersion: route.apiVersion } : {}), namespace: n.route.namespace, name: n.route.name, ...(uid !== undefined ? { uid } : {}) }];
+  };
 }
 
 function statusOf(built: GatewayModelResult): Omit<Parameters<typeof planGatewayStatus>[1], 'programmed'> {

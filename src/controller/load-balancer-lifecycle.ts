@@ -8,7 +8,8 @@
 import { hasFinalizer, type ConditionInput, type ObjectOf, type StatusKind } from '../kube/status.js';
 import type { LbRef } from '../model/ref.js';
 import type { LoadBalancerSpec } from '../model/spec.js';
-import type { LoadBalancerStatus } from '../model/status.js';
+import type { InvolvedObject } from '../kube/events.js';
+import type { LoadBalancerStatus, ProviderNotice } from '../model/status.js';
 import { PartialEnsureError, type Provider } from '../providers/types.js';
 import { DeletedLoadBalancer, DeletingLoadBalancer, EnsuredLoadBalancer, EnsuringLoadBalancer, SyncLoadBalancerFailed, UpdatedLoadBalancer } from './events.js';
 import type { OwnWrites } from './own-writes.js';
@@ -62,6 +63,8 @@ export interface EnsureRequest<K extends StatusKind> {
   readonly spec: LoadBalancerSpec;
   /** Whether every object carried the finalizer before this reconcile touched it. */
   readonly adopted: boolean;
+  /** Objects a provider notice is told on besides `objects` (a Gateway's notice about one route: that route). */
+  readonly noticeTargets?: (notice: ProviderNotice) => readonly InvolvedObject[];
 }
 
 export type EnsureResult<K extends StatusKind> =
@@ -263,7 +266,10 @@ export class LoadBalancerLifecycle<K extends StatusKind> {
     rec.status = status;
     // Told here, before a status write can fail, and only here: a resync reuses the
     // recorded status, whose notices have been told already.
-    for (const n of status.notices ?? []) this.tell(objects, n.type, n.reason, n.message);
+    for (const n of status.notices ?? []) {
+      this.tell(objects, n.type, n.reason, n.message);
+      for (const t of req.noticeTargets?.(n) ?? []) deps.events.event(t, n.type, n.reason, n.message);
+    }
     return { ok: true, status, kind, objects };
   }
 

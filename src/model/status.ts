@@ -1,5 +1,6 @@
 // What a provider reports back once a load balancer exists: the shape of
 // status.loadBalancer.ingress, without the Kubernetes types.
+import type { RouteKind } from './gateway.js';
 import type { L4Protocol } from './spec.js';
 
 export interface PortStatus {
@@ -29,6 +30,18 @@ export interface ProviderNotice {
   readonly type: 'Normal' | 'Warning';
   readonly reason: string;
   readonly message: string;
+  /**
+   * The Gateway route the notice is about (a rule the provider could not serve as asked):
+   * its author reads the route, so the Gateway reconciler tells it there too.
+   */
+  readonly route?: RouteRef;
+}
+
+/** A Gateway API route, by kind and name. */
+export interface RouteRef {
+  readonly kind: RouteKind;
+  readonly namespace: string;
+  readonly name: string;
 }
 
 /**

@@ -178,4 +178,19 @@ describe('Gateway API on gce', () => {
     expect(left()).toEqual(seeded);
     expect(fake.violations).toEqual([]);
   }, 120_000);
+
+  it('what the URL map cannot serve as asked (weights past 0-1000 losing their ratio) is a Warning on the Gateway and on the HTTPRoute that asked', async () => {
+    await createGateway(custom, e.ns, 'scaled', { gatewayClassName: className, listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] });
+    const spec = { parentRefs: [{ name: 'scaled' }], rules: [{ backendRefs: [{ name: 'api', port: 80, weight: 1 }, { name: 'api-v2', port: 80, weight: 3000 }] }] };
+    await custom.createNamespacedCustomObject({ group: GROUP, version: 'v1', namespace: e.ns, plural: 'httproutes', body: { apiVersion: `${GROUP}/v1`, kind: 'HTTPRoute', metadata: { name: 'heavy' }, spec } });
+    const said = `HTTPRoute ${e.ns}/heavy spec.rules[0]: backendRefs weights 1:3000 are served as 1:1000`;
+    const onGateway = await e.warningOn('scaled', said);
+    expect(onGateway).toMatchObject({ reason: 'UnsupportedRouteValue', involvedObject: { kind: 'Gateway', name: 'scaled' } });
+    const heavy = await route('heavy');
+    const onRoute = await e.warningOn('heavy', said);
+    expect(onRoute).toMatchObject({ reason: 'UnsupportedRouteValue', involvedObject: { kind: 'HTTPRoute', apiVersion: `${GROUP}/v1`, namespace: e.ns, name: 'heavy', uid: heavy.metadata?.uid } });
+
+    await custom.deleteNamespacedCustomObject({ group: GROUP, version: 'v1', namespace: e.ns, plural: 'gateways', name: 'scaled' });
+    await eventually('everything the Gateway had is gone', () => (fake.paths().length === seeded.length ? true : undefined), 30_000);
+  }, 120_000);
 });

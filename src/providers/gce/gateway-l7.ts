@@ -33,7 +33,7 @@ import { networkProjectOf, networkUrl, subnetworkUrl, type PlanContext } from '.
 import { GceError } from './errors.js';
 import { firewallKind, type Firewall } from './firewall.js';
 import { globalForwardingRuleKind, regionalForwardingRuleKind, type ForwardingRule } from './forwarding-rule.js';
-import { gatewayUrlMap } from './gateway-url-map.js';
+import { gatewayUrlMap, type UrlMapWarning } from './gateway-url-map.js';
 import { globalHealthCheckKind, regionalHealthCheckKind, type HealthCheck } from './health-check.js';
 import { observeInstanceGroups } from './instance-group.js';
 import { capturingAddress, observe, synthesize, type CallContext, type Desired, type Kind, type Observed, type RunState, type Step } from './kind.js';
@@ -291,12 +291,38 @@ export async function planGateway(pc: PlanContext, spec: GatewaySpec<GceLbOption
   );
   const planned: RunState = staticAddress?.address ? { ip: staticAddress.address } : own?.address ? { ip: own.address } : {};
 
-  // ---- backends, and the one unmatched requests stand in front of ----------------------
-  const fallback: Desired<BackendService> = {
-    key: { name: names.fallbackService },
-    // No backends, so no health check: the URL map aborts every request before it (gateway-url-map.ts).
-    body: () => ({ description, protocol: 'HTTP', loadBalancingScheme: scheme, timeoutSec: BACKEND_TIMEOUT_SEC }),
-  };
+  // ---- the URL maps (pure), then the backends: the fallbacks the maps' 404 and 500 answers
+  // stand in front of, GKE's gw-serve404 and gw-serve500, the latter only where a rule answers 500
+  const warnings: UrlMapWarning[] = [];
+  const serve500 = link('backendServices', names.errorService);
+  const urlMaps = new Map(
+    ports.map((port) => [
+      port.port,
+      gatewayUrlMap(port.listeners, description, {
+        service: serviceLink,
+        fallbackService: link('backendServices', names.fallbackService),
+        errorService: serve500,
+        protocol: port.protocol,
+        invalid,
+        warnings,
+      }),
+    ]),
+  );
+  // Read off the maps themselves: only a 500 answer a map kept needs its service.
+  const answers500 = [...urlMaps.values()].some((m) => JSON.stringify(m).includes(JSON.stringify(serve500)));
+  // No backends, so no health check: the URL map aborts every request before them
+  // (gateway-url-map.ts). GCE asks for a health check only of a backend service with
+  // instance group or zonal NEG backends ("Backend services with instance group or zonal NEG
+  // backends must have a health check", compute v1 BackendService.healthChecks), and
+  // creates a global one with neither (terraform-provider-google's backend_service_external_iap
+  // example; gcloud backend-services create without --health-checks). GKE gives its
+  // gw-serve404 service a health check of the same name (the networking.gke.io/health-checks
+  // annotation lists it); probing no backend, it would only be one more write here.
+  const fallbackBody = (): BackendService => ({ description, protocol: 'HTTP', loadBalancingScheme: scheme, timeoutSec: BACKEND_TIMEOUT_SEC });
+  const fallbacks: Desired<BackendService>[] = [
+    { key: { name: names.fallbackService }, body: fallbackBody },
+    ...(answers500 ? [{ key: { name: names.errorService }, body: fallbackBody }] : []),
+  ];
   const be = await l7Backends(
     pc,
     {
@@ -308,14 +334,13 @@ export async function planGateway(pc: PlanContext, spec: GatewaySpec<GceLbOption
       scope,
       serviceName,
       firewall: { name: firewallName(pc, names, scope) },
-      extraServices: [fallback],
+      extraServices: fallbacks,
       ...(proxyOnly?.ipCidrRange ? { proxySourceRanges: [proxyOnly.ipCidrRange] } : {}),
     },
     { groups, backends: observed.backends, firewall: observed.firewall },
   );
 
   // ---- per port: certificates, URL map, target proxy, forwarding rule ----------------------
-  const warnings: string[] = [];
   const wantCerts = new Map<string, Desired<SslCertificate>>();
   const wantMaps: Desired<UrlMap>[] = [];
   const wantHttp: Desired<TargetHttpProxy>[] = [];
@@ -324,13 +349,7 @@ export async function planGateway(pc: PlanContext, spec: GatewaySpec<GceLbOption
   for (const port of ports) {
     const mapName = names.urlMap(port.port);
     const proxyName = names.targetProxy(port.port);
-    const urlMap = gatewayUrlMap(port.listeners, description, {
-      service: serviceLink,
-      fallbackService: link('backendServices', names.fallbackService),
-      protocol: port.protocol,
-      invalid,
-      warnings,
-    });
+    const urlMap = urlMaps.get(port.port) as UrlMap;
     wantMaps.push({ key: { name: mapName }, body: () => urlMap });
     const mapLink = link('urlMaps', mapName);
     let target: string;
@@ -370,7 +389,8 @@ export async function planGateway(pc: PlanContext, spec: GatewaySpec<GceLbOption
     // The Gateway's class moved it between a global and a regional class: the other scope's load balancer goes.
     ...(leftBehind ? await planScopeDelete(pc, ref, names, other) : []),
   ];
-  const notices = [...new Set(warnings)].map((message) => ({ type: 'Warning' as const, reason: 'UnsupportedRouteValue', message }));
+  // Once each (a rule repeated under several hosts or ports warns for each), on the Gateway and its route.
+  const notices = [...new Map(warnings.map((w) => [w.message, w])).values()].map((w) => ({ type: 'Warning' as const, reason: 'UnsupportedRouteValue', message: w.message, route: w.route }));
   return {
     steps,
     planned,

@@ -25,9 +25,20 @@
 // - what no rule matches, and every path of a host no listener claims, answers 404; a rule
 //   without a valid backend answers 500. A URL map has no fixed response, so both are a
 //   routeAction.faultInjectionPolicy abort (100%) in front of a backend service that is never
-//   reached (lbc's choice; not checked against what GKE's Gateway controller writes).
+//   reached: the proxy (Envoy) answers before choosing a backend, with the body "fault filter
+//   abort". GKE's Gateway controller answers unmatched requests the same way: users of
+//   gke-l7-global-external-managed see a 404 "fault filter abort", and the load balancer's
+//   request logs put those 404s on its `…-gw-serve404-80-…` backend service (the one
+//   gatewayNames().fallbackService mirrors; the 500s stand in front of errorService, as GKE's
+//   Gateways list a `…-gw-serve500-80-…` beside it in networking.gke.io/backend-services). EXTERNAL_MANAGED URL maps take the whole
+//   HttpRouteAction in defaultRouteAction and in a path matcher's (only the classic scheme is
+//   limited to urlRewrite there: compute v1 UrlMap.defaultRouteAction); HttpFaultAbort takes
+//   a status of 200-599 and a share of 0-100. (defaultCustomErrorResponsePolicy is no
+//   alternative: it applies "when BackendService or BackendBucket responds with an error",
+//   serving its body from a backend bucket; it makes no error of its own.)
 import type { protos } from '@google-cloud/compute';
 import type { HttpFilter, HttpGatewayListener, HttpHeaderMatch, HttpRequestMatch, HttpRouteRule, RouteOrigin } from '../../model/gateway.js';
+import type { RouteRef } from '../../model/status.js';
 import { GATEWAY_FEATURES, type GatewayFeature } from '../../model/gateway-features.js';
 import { listenersBySpecificity, rankedMatches } from '../../model/gateway-match.js';
 import { pathMatcherName } from './names.js';
@@ -69,13 +80,23 @@ export const GCE_GATEWAY_FEATURES: readonly GatewayFeature[] = GATEWAY_FEATURES.
 export interface GatewayUrlMapContext {
   /** The link of the backend service serving a target set. */
   readonly service: (targetSet: string) => string;
-  /** A backend service the 404 and 500 answers stand in front of (never reached). */
+  /** The backend service the 404 answers stand in front of (never reached): GKE's gw-serve404. */
   readonly fallbackService: string;
+  /** The one the 500 answers stand in front of, so the load balancer's logs tell them apart: GKE's gw-serve500. */
+  readonly errorService: string;
   /** HTTP or HTTPS: a redirect to scheme http is a no-op on HTTP and impossible on HTTPS. */
   readonly protocol: 'HTTP' | 'HTTPS';
   readonly invalid: (message: string) => Error;
-  readonly warnings: string[];
+  /** What the map serves otherwise than the route asked, for Events on the Gateway and the route. */
+  readonly warnings: UrlMapWarning[];
 }
+
+export interface UrlMapWarning {
+  readonly message: string;
+  readonly route: RouteRef;
+}
+
+const routeOf = (o: RouteOrigin): RouteRef => ({ kind: o.kind, namespace: o.namespace, name: o.name });
 
 /** GCE WeightedBackendService.weight is 0-1000; Gateway API weights go to 1,000,000. */
 export const GCE_MAX_WEIGHT = 1000;
@@ -92,9 +113,10 @@ function where(o: RouteOrigin): string {
   return `${o.kind} ${o.namespace}/${o.name} spec.rules[${o.ruleIndex}]`;
 }
 
-/** A status answered by aborting every request before the (never reached) fallback service. */
-function abort(status: number, ctx: GatewayUrlMapContext): RouteAction {
-  return { weightedBackendServices: [{ backendService: ctx.fallbackService, weight: 100 }], faultInjectionPolicy: { abort: { httpStatus: status, percentage: 100 } } };
+/** A status answered by aborting every request before a (never reached) fallback service. */
+function abort(status: 404 | 500, ctx: GatewayUrlMapContext): RouteAction {
+  const backendService = status === 404 ? ctx.fallbackService : ctx.errorService;
+  return { weightedBackendServices: [{ backendService, weight: 100 }], faultInjectionPolicy: { abort: { httpStatus: status, percentage: 100 } } };
 }
 
 /** Only the first entry of a name counts (HTTPHeaderMatch.name). */
@@ -145,7 +167,13 @@ function pathParts(m: HttpRequestMatch, rewrite: HttpFilter | undefined): PathPa
   return prefix === '' ? [{ match: { prefixMatch: '/' } }] : [{ match: { fullPathMatch: prefix } }, { match: { prefixMatch: below } }];
 }
 
-function redirectOf(f: Extract<HttpFilter, { type: 'RequestRedirect' }>, m: HttpRequestMatch, at: string, ctx: GatewayUrlMapContext): UrlRedirect {
+/**
+ * The urlRedirect of one path part. ReplacePrefixMatch is per part, as a rewrite's: GCE's
+ * prefixRedirect replaces what prefixMatch matched, `/foo/` of /foo/bar, so the part below
+ * the prefix is redirected to `<value>/` (the specification's /foo/bar with /foo replaced by
+ * /xyz is /xyz/bar, not /xyzbar), and the prefix itself, a fullPathMatch, to `<value>`.
+ */
+function redirectOf(f: Extract<HttpFilter, { type: 'RequestRedirect' }>, m: HttpRequestMatch, at: string, ctx: GatewayUrlMapContext, part?: PathPart): UrlRedirect {
   if (f.port !== undefined) throw ctx.invalid(`${at}: RequestRedirect port: a URL map redirect cannot set the port`);
   if (f.scheme === 'http' && ctx.protocol === 'HTTPS') throw ctx.invalid(`${at}: RequestRedirect scheme http: a URL map redirects to https or keeps the scheme, it cannot downgrade`);
   const path = f.path;
@@ -156,10 +184,15 @@ function redirectOf(f: Extract<HttpFilter, { type: 'RequestRedirect' }>, m: Http
     ...(f.hostname !== undefined ? { hostRedirect: f.hostname } : {}),
     ...(f.scheme === 'https' ? { httpsRedirect: true } : {}),
     ...(path?.type === 'ReplaceFullPath' ? { pathRedirect: path.value || '/' } : {}),
-    ...(path?.type === 'ReplacePrefixMatch' ? { prefixRedirect: path.value || '/' } : {}),
+    ...(path?.type === 'ReplacePrefixMatch' ? prefixRedirectOf(part) : {}),
     redirectResponseCode: REDIRECT_CODES[f.statusCode] ?? 'FOUND',
     stripQuery: false,
   };
+}
+
+function prefixRedirectOf(part: PathPart | undefined): UrlRedirect {
+  const to = part?.rewrite && 'pathPrefixRewrite' in part.rewrite ? part.rewrite.pathPrefixRewrite : '/';
+  return part?.match.fullPathMatch !== undefined ? { pathRedirect: to } : { prefixRedirect: to };
 }
 
 function headerActionOf(filters: readonly HttpFilter[]): HeaderAction | undefined {
@@ -199,14 +232,26 @@ function weightedBackends(rule: HttpRouteRule, at: string, ctx: GatewayUrlMapCon
   const total = [...byService.values()].reduce((n, b) => n + b.weight, 0);
   if (total === 0) return undefined;
   if (unresolved > 0) {
-    ctx.warnings.push(`${at}: a URL map cannot answer part of a rule's requests with 500; the share of its ${unresolved} unresolved backendRef(s) goes to the resolved ones`);
+    ctx.warnings.push({
+      message: `${at}: a URL map cannot answer part of a rule's requests with 500; the share of its ${unresolved} unresolved backendRef(s) goes to the resolved ones`,
+      route: routeOf(rule.origin),
+    });
   }
   const max = Math.max(...[...byService.values()].map((b) => b.weight));
   const scale = (w: number): number => (max <= GCE_MAX_WEIGHT || w === 0 ? w : Math.max(1, Math.round((w * GCE_MAX_WEIGHT) / max)));
-  return [...byService.entries()].map(([backendService, b]) => {
+  const weighted = [...byService.entries()].map(([backendService, b]) => {
     const headerAction = headerActionOf(b.filters);
     return { backendService, weight: scale(b.weight), ...(headerAction ? { headerAction } : {}) };
   });
+  // Scaled into 0-1000, the weights keep their ratios only when the rounding is exact.
+  const asked = [...byService.values()].map((b) => b.weight);
+  if (weighted.some((w, i) => w.weight * max !== (asked[i] ?? 0) * scale(max))) {
+    ctx.warnings.push({
+      message: `${at}: backendRefs weights ${asked.join(':')} are served as ${weighted.map((w) => w.weight).join(':')}: a URL map weighs backend services 0-${GCE_MAX_WEIGHT}`,
+      route: routeOf(rule.origin),
+    });
+  }
+  return weighted;
 }
 
 /** The route rules (without priority) of one ranked match. */
@@ -225,6 +270,11 @@ function routeRules(rule: HttpRouteRule, m: HttpRequestMatch, ctx: GatewayUrlMap
   const extra = conditions(m);
   const parts = pathParts(m, redirect ? undefined : rewrite);
   const common = { ...(headerAction ? { headerAction } : {}) };
+  if (redirect?.path?.type === 'ReplacePrefixMatch') {
+    // The path parts as a ReplacePrefixMatch rewrite cuts them, one route rule each.
+    const cut = pathParts(m, { type: 'URLRewrite', path: redirect.path });
+    return cut.map((p) => ({ matchRules: [{ ...p.match, ...extra }], urlRedirect: redirectOf(redirect, m, at, ctx, p), ...common }));
+  }
   if (redirect) {
     return [{ matchRules: parts.map((p) => ({ ...p.match, ...extra })), urlRedirect: redirectOf(redirect, m, at, ctx), ...common }];
   }

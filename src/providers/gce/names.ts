@@ -216,7 +216,8 @@ export function l4NegName(kubeSystemUid: string, namespace: string, service: str
 // `gkegw1-<4>-<namespace>-<gateway>-<12>` for the address, URL map, target proxy and
 // forwarding rule (each with its own 12-character suffix), `gkegw1-<4>-<namespace>-<service>-<port>-<12>`
 // for backend services and their health checks, `gkegw1-<4>-<gateway namespace>-gw-serve404-80-<12>`
-// for the backend service unmatched requests go to, and `gkegw1-<4>-l7-<network>-global` for
+// for the backend service unmatched requests go to (and `…-gw-serve500-80-…` for the 500s
+// of rules without a valid backend), and `gkegw1-<4>-l7-<network>-global` for
 // the firewall rule of the cluster's Gateways; the descriptive part is cut to 38 characters
 // so the whole fits 63. How GKE derives the 4- and 12-character parts is not known: lbc
 // takes content hashes of the cluster uid, and of the cluster uid, the Gateway, the
@@ -238,8 +239,10 @@ export interface GatewayNames {
   forwardingRule(port: number): string;
   /** One backend service (and its health check, same name) per target set, owned by this Gateway. */
   backendService(targetSet: string, namespace: string, service: string, port: number): string;
-  /** The backend service in front of which the URL map answers 404 and 500 (never reached). */
+  /** The backend service in front of which the URL map answers 404 (never reached). */
   readonly fallbackService: string;
+  /** The one in front of which it answers 500, for a rule without a valid backend. */
+  readonly errorService: string;
   sslCertificate(certPem: string): string;
   readonly sslCertificatePrefix: string;
   /** The firewall rule of every Gateway of the cluster on the network. */
@@ -267,6 +270,7 @@ export function gatewayNames(ref: LbRef, kubeSystemUid: string, network: string)
   const prefix = `${GATEWAY_PREFIX}-${cluster}-`;
   const gateway = gatewayFields(ref.namespace, ref.name);
   const of = (what: string): string => `${prefix}${gateway}-${contentHash([kubeSystemUid, ref.namespace, ref.name, what].join(';'), 12)}`;
+  const fallback = (what: string): string => `${prefix}${gatewayFields(ref.namespace, what, 80)}-${contentHash([kubeSystemUid, ref.namespace, ref.name, what].join(';'), 12)}`;
   const lbHash = contentHash(`${kubeSystemUid};${ref.namespace};${ref.name}`, 16);
   const sslCertificatePrefix = `${prefix}cr-${lbHash}-`;
   const firewall = `${prefix}l7-${scrub(network)}-global`;
@@ -278,7 +282,8 @@ export function gatewayNames(ref: LbRef, kubeSystemUid: string, network: string)
     forwardingRule: (port) => of(`forwarding-rule:${port}`),
     backendService: (targetSet, namespace, service, port) =>
       `${prefix}${gatewayFields(namespace, service, port)}-${contentHash([kubeSystemUid, ref.namespace, ref.name, targetSet].join(';'), 12)}`,
-    fallbackService: `${prefix}${gatewayFields(ref.namespace, 'gw-serve404', 80)}-${contentHash([kubeSystemUid, ref.namespace, ref.name, 'gw-serve404'].join(';'), 12)}`,
+    fallbackService: fallback('gw-serve404'),
+    errorService: fallback('gw-serve500'),
     sslCertificate: (certPem) => `${sslCertificatePrefix}${createHash('sha256').update(certPem).digest('hex').slice(0, 16)}`,
     sslCertificatePrefix,
     firewall: cut63(firewall),

@@ -739,6 +739,15 @@ export class FakeCompute {
       const i = Math.max(firstNeg, firstIg);
       return this.invalidField(`resource.backends[${i}].group`, groups[i] ?? '', 'A backend service cannot have both instance group and network endpoint group backends.');
     }
+    // "Backend services with instance group or zonal NEG backends must have a health check"
+    // (compute v1 BackendService.healthChecks); one without backends needs none. GCE's words
+    // when a zonal NEG is added to a global backend service made without one (gcloud
+    // backend-services add-backend, as a user's script records it): "Invalid value for field
+    // 'resource.healthChecks': ''. At least one health check needs to be specified."
+    const checks = (body.healthChecks as string[] | undefined) ?? [];
+    if (checks.length === 0 && groups.some((g) => /\/instanceGroups\//.test(g) || /\/zones\/[^/]+\/networkEndpointGroups\//.test(g))) {
+      return this.invalidField('resource.healthChecks', '', 'At least one health check needs to be specified.');
+    }
     const scheme = String(body.loadBalancingScheme ?? 'EXTERNAL');
     if (body.enableCDN === true && (/\/regions\//.test(collection) || !['EXTERNAL', 'EXTERNAL_MANAGED'].includes(scheme))) {
       return this.error(400, 'invalid', "Invalid value for field 'resource.enableCDN': 'true'. Cloud CDN can only be enabled with EXTERNAL or EXTERNAL_MANAGED load balancing scheme.");
@@ -827,8 +836,9 @@ export class FakeCompute {
    * value for field 'resource.defaultService': … Advanced routing rules are not supported
    * for scheme EXTERNAL", hashicorp/terraform-provider-google#8307, kubernetes/ingress-gce#1059
    * for INTERNAL); a priority used twice in one path matcher, and a weight outside 0-1000
-   * (HttpRouteRule.priority, WeightedBackendService.weight in the compute v1 reference), in
-   * GCE's "Invalid value for field" form with this fake's own reason.
+   * (HttpRouteRule.priority, WeightedBackendService.weight in the compute v1 reference), and
+   * a fault abort's status outside 200-599 or share outside 0-100 (HttpFaultAbort), in GCE's
+   * "Invalid value for field" form with this fake's own reason.
    */
   private urlMapRefusal(body: Json): FakeReply | undefined {
     const matchers = (body.pathMatchers as Json[] | undefined) ?? [];
@@ -841,6 +851,21 @@ export class FakeCompute {
           return this.invalidField('resource.defaultService', String(service.selfLink ?? ref), `Advanced routing rules are not supported for scheme ${scheme}`);
         }
       }
+    }
+    const actions: [string, Json | undefined][] = [
+      ['resource.defaultRouteAction', body.defaultRouteAction as Json | undefined],
+      ...matchers.flatMap((pm, i): [string, Json | undefined][] => [
+        [`resource.pathMatchers[${i}].defaultRouteAction`, pm.defaultRouteAction as Json | undefined],
+        ...((pm.routeRules as Json[] | undefined) ?? []).map((r, j): [string, Json | undefined] => [`resource.pathMatchers[${i}].routeRules[${j}].routeAction`, r.routeAction as Json | undefined]),
+      ]),
+    ];
+    for (const [at, action] of actions) {
+      const abort = (action?.faultInjectionPolicy as Json | undefined)?.abort as Json | undefined;
+      if (!abort) continue;
+      const status = Number(abort.httpStatus);
+      if (!Number.isInteger(status) || status < 200 || status > 599) return this.invalidField(`${at}.faultInjectionPolicy.abort.httpStatus`, String(abort.httpStatus), 'The value must be from 200 to 599 inclusive.');
+      const percentage = Number(abort.percentage ?? 0);
+      if (!(percentage >= 0 && percentage <= 100)) return this.invalidField(`${at}.faultInjectionPolicy.abort.percentage`, String(abort.percentage), 'The value must be from 0.0 to 100.0 inclusive.');
     }
     for (const [i, pm] of matchers.entries()) {
       const seen = new Set<number>();

@@ -9,7 +9,7 @@ import { globalForwardingRuleKind } from '../../../src/providers/gce/forwarding-
 import { gatewayNames, negName } from '../../../src/providers/gce/names.js';
 import { gceOptionsSchema } from '../../../src/providers/gce/options.js';
 import { CERT_A, CERT_B, CLUSTER_ID, GROUP_WRITES, KEY_A, KEY_B, PROJECT, REGION, rejection, seedVpcNativeNodes, TOKEN } from './fixtures.js';
-import { canaryRules, gatewaySpec, GW_REF, GW_UID } from './gateway-fixtures.js';
+import { backend, canaryRules, gatewaySpec, GW_REF, GW_UID, httpRule, prefix } from './gateway-fixtures.js';
 import { harnessPerTest } from './lifecycle.js';
 
 const harness = harnessPerTest();
@@ -43,6 +43,7 @@ describe('gce Gateway names, as GKE Gateway controller gives them', () => {
     expect(new Set([names.address, names.urlMap(80), names.targetProxy(80), names.forwardingRule(80), names.forwardingRule(443)]).size).toBe(5);
     expect(web).toMatch(/^gkegw1-[0-9a-z]{4}-shop-web-80-[0-9a-z]{12}$/);
     expect(names.fallbackService).toMatch(/^gkegw1-[0-9a-z]{4}-shop-gw-serve404-80-[0-9a-z]{12}$/);
+    expect(names.errorService).toMatch(/^gkegw1-[0-9a-z]{4}-shop-gw-serve500-80-[0-9a-z]{12}$/);
     expect(names.firewall).toBe(`${names.prefix}l7-default-global`);
     // As GKE's: the descriptive part cut so the whole fits 63 characters.
     const long = gatewayNames({ ...GW_REF, namespace: 'secrets-manager', name: 'gke-secrets-manager-gateway-external' }, CLUSTER_ID, 'default');
@@ -69,7 +70,10 @@ describe('gce Gateway: create, weight change, no-op, delete', () => {
       healthChecks: [`${V1}/global/healthChecks/${api}`],
       backends: ZONES.map((z) => ({ group: `${V1}/zones/${z}/networkEndpointGroups/${negName(CLUSTER_ID, 'shop', 'api', 8080)}`, balancingMode: 'RATE', maxRatePerEndpoint: 1, capacityScaler: 1 })),
     });
-    // The fallback the 404 and 500 answers stand in front of: no backends, so no health check.
+    // Each backend's health check: HTTP GET / on the serving port (the NEG endpoint's), as GKE's
+    // Gateway controller checks a backend without a HealthCheckPolicy (artifact-keeper/artifact-keeper-iac#125).
+    expect(body('HealthChecks.Insert', api)).toMatchObject({ type: 'HTTP', httpHealthCheck: { portSpecification: 'USE_SERVING_PORT', requestPath: '/' } });
+    // The fallback the 404 answers stand in front of: no backends, so no health check.
     const fallback = body('BackendServices.Insert', names.fallbackService);
     expect(fallback).toMatchObject({ protocol: 'HTTP', loadBalancingScheme: 'EXTERNAL_MANAGED', timeoutSec: 30 });
     expect(fallback).not.toHaveProperty('backends');
@@ -172,6 +176,43 @@ describe('gce Gateway: create, weight change, no-op, delete', () => {
 
     const missing = await rejection(h.provider.ensure({ ...gatewaySpec(), namedAddresses: ['nope'] }));
     expect(missing).toMatchObject({ kind: 'invalid', message: expect.stringMatching(/global static address nope \(NamedAddress\) does not exist/) as unknown });
+  });
+
+  it('lbc plan: the create as one change per write, a weight change as the one URL map update, nothing on a no-op, the deletion as what delete removes; planning writes nothing', async () => {
+    const h = harness();
+    seedVpcNativeNodes(h.fake);
+    const ops = (changes: readonly { op: string; resource: string; id: string }[]) => changes.map((c) => `${c.op} ${c.resource} ${c.id}`);
+    const planned = await h.provider.plan(gatewaySpec());
+    expect(h.fake.writes()).toEqual([]);
+    expect(ops(planned)).toEqual(expect.arrayContaining([`create UrlMap ${names.urlMap(80)}`, `create TargetHttpProxy ${names.targetProxy(80)}`, `create GlobalForwardingRule ${names.forwardingRule(80)}`, `create GlobalBackendService ${names.fallbackService}`]));
+    await h.provider.ensure(gatewaySpec());
+    expect(await h.provider.plan(gatewaySpec())).toEqual([]);
+    const change = await h.provider.plan(gatewaySpec({ rules: canaryRules([50, 50]) }));
+    expect(change).toEqual([expect.objectContaining({ op: 'update', resource: 'UrlMap', id: names.urlMap(80) })]);
+    h.fake.clearLog();
+    const deletion = await h.provider.planDeletion(GW_REF);
+    expect(h.fake.writes()).toEqual([]);
+    expect(ops(deletion)).toEqual(expect.arrayContaining([`delete UrlMap ${names.urlMap(80)}`, `delete GlobalBackendService ${names.fallbackService}`, `delete GlobalAddress ${names.address}`]));
+    expect(deletion.every((c) => c.op === 'delete')).toBe(true);
+  });
+
+  it("a rule without a valid backend answers 500 in front of GKE's gw-serve500 backend service, made while a rule needs it and gone after", async () => {
+    const h = harness();
+    seedVpcNativeNodes(h.fake);
+    await h.provider.ensure(gatewaySpec());
+    expect(h.fake.get(`global/backendServices/${names.errorService}`)).toBeUndefined();
+    h.fake.clearLog();
+    const broken = [...canaryRules(), httpRule(2, [prefix('/gone')], [backend(undefined)])];
+    await h.provider.ensure(gatewaySpec({ rules: broken }));
+    expect(h.fake.writes()).toEqual([`BackendServices.Insert ${names.errorService}`, `UrlMaps.Update ${names.urlMap(80)}`]);
+    expect(h.fake.get(`global/backendServices/${names.errorService}`)).toMatchObject({ loadBalancingScheme: 'EXTERNAL_MANAGED', protocol: 'HTTP' });
+    type Rule = { matchRules: { fullPathMatch?: string }[]; routeAction?: { weightedBackendServices: { backendService: string }[]; faultInjectionPolicy?: { abort: { httpStatus: number } } } };
+    const rules = (h.fake.get(`global/urlMaps/${names.urlMap(80)}`) as { pathMatchers: { routeRules: Rule[] }[] }).pathMatchers[0]?.routeRules ?? [];
+    const gone = rules.find((r) => r.matchRules.some((m) => m.fullPathMatch === '/gone'));
+    expect(gone?.routeAction).toMatchObject({ weightedBackendServices: [{ backendService: `${V1}/global/backendServices/${names.errorService}` }], faultInjectionPolicy: { abort: { httpStatus: 500 } } });
+    h.fake.clearLog();
+    await h.provider.ensure(gatewaySpec());
+    expect(h.fake.writes()).toEqual([`UrlMaps.Update ${names.urlMap(80)}`, `BackendServices.Delete ${names.errorService}`]);
   });
 
   it('listOwned reports the Gateway, so garbage collection finds it', async () => {

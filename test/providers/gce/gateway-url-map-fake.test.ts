@@ -5,6 +5,7 @@ import { OAuth2Client } from 'google-auth-library';
 import { describe, expect, it } from 'vitest';
 import type { HttpRouteRule } from '../../../src/model/gateway.js';
 import { Compute } from '../../../src/providers/gce/compute.js';
+import { globalBackendServiceKind } from '../../../src/providers/gce/backend-service.js';
 import { gatewayUrlMap } from '../../../src/providers/gce/gateway-url-map.js';
 import type { CallContext } from '../../../src/providers/gce/kind.js';
 import { gceOptionsSchema } from '../../../src/providers/gce/options.js';
@@ -19,7 +20,7 @@ const MAP = { name: 'gkegw1-test-shop-edge-80' };
 
 function setup(scheme = 'EXTERNAL_MANAGED') {
   const h = harness();
-  for (const name of ['fallback', 'shop-web', 'shop-api', 'shop-api-v2']) h.fake.seed(`global/backendServices/${name}`, { loadBalancingScheme: scheme, protocol: 'HTTP' });
+  for (const name of ['fallback', 'error', 'shop-web', 'shop-api', 'shop-api-v2']) h.fake.seed(`global/backendServices/${name}`, { loadBalancingScheme: scheme, protocol: 'HTTP' });
   const auth = new OAuth2Client();
   auth.setCredentials({ access_token: TOKEN, expiry_date: Date.now() + 3600_000 });
   const options = gceOptionsSchema.parse({ project: PROJECT, region: REGION, clusterId: 'cid1', subnetwork: 'nodes', retry: { retries: 0, minDelayMs: 1, maxDelayMs: 1 } });
@@ -30,7 +31,7 @@ function setup(scheme = 'EXTERNAL_MANAGED') {
 
 const service = (set: string): string => `${BS}/shop-${set.replace(/^shop\//, '').replace(/:\d+$/, '')}`;
 const map = (rules: readonly HttpRouteRule[]): UrlMap =>
-  gatewayUrlMap([{ name: 'http', rules }], '{"kubernetes.io/gateway-name":"shop/edge"}', { service, fallbackService: `${BS}/fallback`, protocol: 'HTTP', invalid: (m) => new Error(m), warnings: [] });
+  gatewayUrlMap([{ name: 'http', rules }], '{"kubernetes.io/gateway-name":"shop/edge"}', { service, fallbackService: `${BS}/fallback`, errorService: `${BS}/error`, protocol: 'HTTP', invalid: (m) => new Error(m), warnings: [] });
 
 async function converge(ctx: CallContext, want: UrlMap): Promise<void> {
   const have = await urlMapKind.get(ctx, MAP);
@@ -78,6 +79,40 @@ describe('EXTERNAL_MANAGED URL map against the fake', () => {
     const w = heavy.pathMatchers?.[0]?.routeRules?.[0]?.routeAction?.weightedBackendServices?.[0];
     if (w) w.weight = 1001;
     await expect(urlMapKind.insert(ctx, MAP, heavy)).rejects.toThrow(/weight.*0 and 1000/);
+    await close();
+  });
+});
+
+describe('the fallback backend service unmatched requests stand in front of, against the fake', () => {
+  // GCE asks a backend service for a health check only once it has instance group or zonal
+  // NEG backends (compute v1 BackendService.healthChecks), so the backendless one lbc puts
+  // behind the URL map's 404/500 fault aborts is accepted without one.
+  it('accepts an EXTERNAL_MANAGED backend service with neither backends nor health check; refuses a zonal NEG or instance group backend without one, in GCE words', async () => {
+    const { h, ctx, close } = setup();
+    await globalBackendServiceKind.insert(ctx, { name: 'gw-serve404' }, { protocol: 'HTTP', loadBalancingScheme: 'EXTERNAL_MANAGED', timeoutSec: 30 });
+    expect(h.fake.get('global/backendServices/gw-serve404')).toMatchObject({ loadBalancingScheme: 'EXTERNAL_MANAGED' });
+    const V1 = `https://www.googleapis.com/compute/v1/projects/${PROJECT}`;
+    h.fake.seed(`zones/${REGION}-a/networkEndpointGroups/neg-a`, { networkEndpointType: 'GCE_VM_IP_PORT' });
+    h.fake.seed(`zones/${REGION}-a/instanceGroups/ig-a`, {});
+    for (const group of [`${V1}/zones/${REGION}-a/networkEndpointGroups/neg-a`, `${V1}/zones/${REGION}-a/instanceGroups/ig-a`]) {
+      const body = { protocol: 'HTTP', loadBalancingScheme: 'EXTERNAL_MANAGED', backends: [{ group, balancingMode: 'RATE', maxRatePerEndpoint: 1 }] };
+      await expect(globalBackendServiceKind.insert(ctx, { name: 'no-check' }, body)).rejects.toThrow("Invalid value for field 'resource.healthChecks': ''. At least one health check needs to be specified.");
+    }
+    expect(h.fake.get('global/backendServices/no-check')).toBeUndefined();
+    await close();
+  });
+
+  it('refuses a fault abort whose status is outside 200-599 or whose share is outside 0-100 (HttpFaultAbort)', async () => {
+    const { ctx, close } = setup();
+    const bad = map(canaryRules());
+    bad.defaultRouteAction = { ...bad.defaultRouteAction, faultInjectionPolicy: { abort: { httpStatus: 600, percentage: 100 } } };
+    await expect(urlMapKind.insert(ctx, MAP, bad)).rejects.toThrow(/resource\.defaultRouteAction\.faultInjectionPolicy\.abort\.httpStatus.*200 to 599/);
+    const share = map(canaryRules());
+    const pm = share.pathMatchers?.[0];
+    if (pm) pm.defaultRouteAction = { ...pm.defaultRouteAction, faultInjectionPolicy: { abort: { httpStatus: 404, percentage: 101 } } };
+    await expect(urlMapKind.insert(ctx, MAP, share)).rejects.toThrow(/pathMatchers\[0\]\.defaultRouteAction\.faultInjectionPolicy\.abort\.percentage.*0\.0 to 100\.0/);
+    // What lbc writes (404 and 500 at 100%) is accepted.
+    await urlMapKind.insert(ctx, MAP, map(canaryRules()));
     await close();
   });
 });

@@ -10,12 +10,14 @@ import { backend, canaryRules, httpRule, prefix } from '../aws/gateway-support.j
 
 const svc = (set: string): string => `global/backendServices/${set.replace(/[/:]/g, '-')}`;
 const FALLBACK = 'global/backendServices/fallback';
+const ERROR = 'global/backendServices/error';
 
 function ctx(protocol: 'HTTP' | 'HTTPS' = 'HTTP'): GatewayUrlMapContext {
-  return { service: svc, fallbackService: FALLBACK, protocol, invalid: (m) => new Error(m), warnings: [] };
+  return { service: svc, fallbackService: FALLBACK, errorService: ERROR, protocol, invalid: (m) => new Error(m), warnings: [] };
 }
 
-const abort = (status: number) => ({ weightedBackendServices: [{ backendService: FALLBACK, weight: 100 }], faultInjectionPolicy: { abort: { httpStatus: status, percentage: 100 } } });
+/** 404 in front of the fallback (GKE's gw-serve404), 500 in front of the error service (gw-serve500). */
+const abort = (status: 404 | 500) => ({ weightedBackendServices: [{ backendService: status === 404 ? FALLBACK : ERROR, weight: 100 }], faultInjectionPolicy: { abort: { httpStatus: status, percentage: 100 } } });
 
 const one = (rules: HttpGatewayListener['rules'], c = ctx()) => gatewayUrlMap([{ name: 'http', rules }], 'd', c);
 
@@ -50,6 +52,27 @@ describe('gatewayUrlMap', () => {
   it('weights above 1000 are scaled into GCE WeightedBackendService 0-1000, keeping a non-zero share non-zero', () => {
     const m = one([httpRule(0, [prefix('/')], [backend('a', 1_000_000), backend('b', 1), backend('c', 0)])]);
     expect(m.pathMatchers?.[0]?.routeRules?.[0]?.routeAction?.weightedBackendServices?.map((b) => b.weight)).toEqual([1000, 1, 0]);
+  });
+
+  it('weights whose ratio the scaling changes are told, naming the route and rule; weights it keeps exactly, or that need no scaling, are not', () => {
+    const c = ctx();
+    one([httpRule(0, [prefix('/')], [backend('a', 1_000_000), backend('b', 1), backend('c', 0)])], c);
+    expect(c.warnings).toEqual([
+      {
+        message: 'HTTPRoute shop/canary spec.rules[0]: backendRefs weights 1000000:1:0 are served as 1000:1:0: a URL map weighs backend services 0-1000',
+        route: { kind: 'HTTPRoute', namespace: 'shop', name: 'canary' },
+      },
+    ]);
+    const exact = ctx();
+    one([httpRule(0, [prefix('/')], [backend('a', 4000), backend('b', 2000)]), httpRule(1, [prefix('/x')], [backend('a', 9), backend('b', 1)])], exact);
+    expect(exact.warnings).toEqual([]);
+  });
+
+  it('an unresolved backendRef beside resolved ones: its share goes to them (no partial 500 in a URL map), told with the route', () => {
+    const c = ctx();
+    const m = one([httpRule(2, [prefix('/')], [backend('a', 1), backend(undefined, 1)], { route: 'half' })], c);
+    expect(m.pathMatchers?.[0]?.routeRules?.[0]?.routeAction?.weightedBackendServices).toEqual([{ backendService: svc('a'), weight: 1 }]);
+    expect(c.warnings).toEqual([{ message: expect.stringMatching(/^HTTPRoute shop\/half spec\.rules\[2\]: .*1 unresolved backendRef/) as unknown, route: { kind: 'HTTPRoute', namespace: 'shop', name: 'half' } }]);
   });
 
   it('no valid backend (unresolved, or all weight 0) answers 500', () => {
@@ -122,15 +145,21 @@ describe('gatewayUrlMap', () => {
     expect(m.hostRules?.map((h) => h.hosts?.[0])).toEqual(['*.example.com', 'www.example.com']);
   });
 
-  it('RequestRedirect: urlRedirect with https, host, prefix and the status code; the query kept', () => {
+  it('RequestRedirect ReplacePrefixMatch: /old → /new and /old/… → /new/… (prefixRedirect replaces the matched `/old/`, so its replacement keeps the slash); https, host and the status code; the query kept', () => {
     const m = one([
       httpRule(0, [prefix('/old')], [], { filters: [{ type: 'RequestRedirect', scheme: 'https', hostname: 'new.example.com', path: { type: 'ReplacePrefixMatch', value: '/new' }, statusCode: 308 }] }),
     ]);
-    expect(m.pathMatchers?.[0]?.routeRules?.[0]).toEqual({
-      priority: 0,
-      matchRules: [{ fullPathMatch: '/old' }, { prefixMatch: '/old/' }],
-      urlRedirect: { hostRedirect: 'new.example.com', httpsRedirect: true, prefixRedirect: '/new', redirectResponseCode: 'PERMANENT_REDIRECT', stripQuery: false },
-    });
+    const redirect = { hostRedirect: 'new.example.com', httpsRedirect: true, redirectResponseCode: 'PERMANENT_REDIRECT', stripQuery: false };
+    expect(m.pathMatchers?.[0]?.routeRules).toEqual([
+      { priority: 0, matchRules: [{ fullPathMatch: '/old' }], urlRedirect: { ...redirect, pathRedirect: '/new' } },
+      // /old/page is redirected to /new/page, as the specification's /foo/bar → /xyz/bar (not /newpage).
+      { priority: 1, matchRules: [{ prefixMatch: '/old/' }], urlRedirect: { ...redirect, prefixRedirect: '/new/' } },
+    ]);
+    // The prefix / replaced by /: the path kept; prefix / by /v2: /page → /v2/page.
+    const root = one([httpRule(0, [prefix('/')], [], { filters: [{ type: 'RequestRedirect', path: { type: 'ReplacePrefixMatch', value: '/v2' }, statusCode: 302 }] })]);
+    expect(root.pathMatchers?.[0]?.routeRules?.map((r) => [r.matchRules, r.urlRedirect?.prefixRedirect])).toEqual([[[{ prefixMatch: '/' }], '/v2/']]);
+    const same = one([httpRule(0, [prefix('/a')], [], { filters: [{ type: 'RequestRedirect', path: { type: 'ReplacePrefixMatch', value: '/' }, statusCode: 302 }] })]);
+    expect(same.pathMatchers?.[0]?.routeRules?.map((r) => r.urlRedirect?.pathRedirect ?? r.urlRedirect?.prefixRedirect)).toEqual(['/', '/']);
   });
 
   it('refuses what a URL map redirect cannot do: a port, and a downgrade to http on HTTPS', () => {
