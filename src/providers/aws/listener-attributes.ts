@@ -62,7 +62,7 @@ export function listenerAttributesProblems(protocol: string, attributes: Readonl
   const problems: string[] = [];
   for (const [key, value] of Object.entries(attributes)) {
     if (!allowed.includes(key)) {
-      problems.push(`${key} is not an attribute of a ${protocol} listener${allowed.length > 0 ? ` (it takes ${allowed.length === 1 ? allowed[0] : 'the routing.http.* header attributes'})` : ' (it takes none)'}`);
+      problems.push(`${key} is not an attribute of ${protocol.startsWith('HTTP') ? 'an' : 'a'} ${protocol} listener${allowed.length > 0 ? ` (it takes ${allowed.length === 1 ? allowed[0] : 'the routing.http.* header attributes'})` : ' (it takes none)'}`);
     } else if (key === TCP_IDLE_TIMEOUT && !(/^\d+$/.test(value) && Number(value) >= 60 && Number(value) <= 6000)) {
       problems.push(`${key}: ${value} is not a whole number of seconds in [60, 6000]`);
     } else if (key === SERVER_HEADER && value !== 'true' && value !== 'false') {

@@ -51,10 +51,10 @@ describe('which listener attributes ELBv2 takes, by listener protocol', () => {
     expect(listenerAttributesProblems('HTTP', { [SERVER]: 'false', [HSTS]: 'max-age=31536000' })).toEqual([]);
     expect(listenerAttributesProblems('HTTP', { [SERVER]: 'no', 'routing.http.request.x_amzn_tls_version.header_name': 'X-Tls' })).toEqual([
       'routing.http.response.server.enabled: no is not true or false',
-      'routing.http.request.x_amzn_tls_version.header_name is not an attribute of a HTTP listener (it takes the routing.http.* header attributes)',
+      'routing.http.request.x_amzn_tls_version.header_name is not an attribute of an HTTP listener (it takes the routing.http.* header attributes)',
     ]);
     expect(listenerAttributesProblems('HTTPS', { 'routing.http.request.x_amzn_mtls_clientcert.header_name': 'X-Client-Cert', [IDLE]: '600' })).toEqual([
-      'tcp.idle_timeout.seconds is not an attribute of a HTTPS listener (it takes the routing.http.* header attributes)',
+      'tcp.idle_timeout.seconds is not an attribute of an HTTPS listener (it takes the routing.http.* header attributes)',
     ]);
   });
 });
@@ -105,7 +105,7 @@ describe('listenerAttributes on an ALB Gateway', () => {
   it('an mTLS header name on the HTTP listener (ELBv2 takes it on HTTPS only): refused by entry before anything is made', async () => {
     await expect(provider().ensure(spec([attr('routing.http.request.x_amzn_mtls_clientcert.header_name', 'X-Cert')], []))).rejects.toMatchObject({
       kind: 'invalid',
-      message: 'listenerConfigurations HTTP:80: listenerAttributes: routing.http.request.x_amzn_mtls_clientcert.header_name is not an attribute of a HTTP listener (it takes the routing.http.* header attributes)',
+      message: 'listenerConfigurations HTTP:80: listenerAttributes: routing.http.request.x_amzn_mtls_clientcert.header_name is not an attribute of an HTTP listener (it takes the routing.http.* header attributes)',
     } satisfies Partial<ProviderError>);
     expect(writes()).toEqual([]);
   });

@@ -26,6 +26,8 @@ import {
   CreateTargetGroupCommand,
   DeleteTargetGroupCommand,
   DescribeLoadBalancersCommand,
+  DescribeListenerAttributesCommand,
+  DescribeListenerCertificatesCommand,
   DescribeListenersCommand,
   DescribeRulesCommand,
   DescribeTagsCommand,
@@ -41,6 +43,7 @@ import { E2E, eventually } from '../../e2e/harness.js';
 import { awsOptionsSchema } from '../../../src/providers/aws/options.js';
 import { backendSecurityGroupName } from '../../../src/providers/aws/backend-security-group.js';
 import { AwsProvider } from '../../../src/providers/aws/provider.js';
+import { LOAD_BALANCER_CONFIGURATION, parseLoadBalancerConfiguration } from '../../../src/providers/aws/load-balancer-configuration.js';
 import { backend, canaryRules, gatewaySpec, httpRule, l4Rule, nlbGatewaySpec, prefix, tlsListener } from './gateway-support.js';
 import { ALB_CREATE_WRITES, albSpec, ipNlbSpec, NLB_CREATE_WRITES, nlbSpec, nodes, serviceOptions } from './support.js';
 
@@ -431,6 +434,53 @@ describe.skipIf(!endpoint)(
       await p.ensure(spec);
       expect(count.writes()).toEqual([]);
       await p.delete(spec.ref);
+      expect(await tagged()).toEqual([]);
+    });
+
+    it('NLB Gateway listenerConfigurations: the idle timeout as a listener attribute, a TLS listener\'s certificates and ALPN policy; no write on resync; a changed timeout is one ModifyListenerAttributes', async () => {
+      const [certA, certB] = [await requestCertificate('db.example.com'), await requestCertificate('db2.example.com')];
+      const p = newProvider();
+      const count = countCalls(p);
+      const spec = (idle: string) => {
+        const r = parseLoadBalancerConfiguration({
+          spec: {
+            listenerConfigurations: [
+              { protocolPort: 'TCP:5432', listenerAttributes: [{ key: 'tcp.idle_timeout.seconds', value: idle }] },
+              { protocolPort: 'TLS:5433', defaultCertificate: certA, certificates: [certB], alpnPolicy: 'HTTP2Preferred' },
+            ],
+          },
+        });
+        if (!r.ok) throw new Error(r.errors.join('; '));
+        return {
+          ...nlbGatewaySpec({
+            clusterName: CLUSTER,
+            targets: nodes(...instances),
+            ports: [
+              { protocol: 'TCP', port: 5432, listener: 'db', rules: [l4Rule('TCPRoute', 'db', [backend('shop/db:5432/TCP')])] },
+              { protocol: 'TLS', port: 5433, listeners: [tlsListener('term', 'Terminate', [l4Rule('TLSRoute', 'term', [backend('shop/tls:8443/TCP')])])] },
+            ],
+          }),
+          parameters: { ...LOAD_BALANCER_CONFIGURATION, namespace: 'shop', name: 'cfg', value: r.value },
+        };
+      };
+      const status = await p.ensure(spec('900'));
+      const lb = (await elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers?.find((l) => l.DNSName === status.ingress[0]?.hostname);
+      const listeners = (await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lb?.LoadBalancerArn }))).Listeners ?? [];
+      const tcp = listeners.find((l) => l.Port === 5432);
+      const tls = listeners.find((l) => l.Port === 5433);
+      expect([tls?.Protocol, tls?.Certificates?.[0]?.CertificateArn, tls?.AlpnPolicy]).toEqual(['TLS', certA, ['HTTP2Preferred']]);
+      const extra = (await elbv2.send(new DescribeListenerCertificatesCommand({ ListenerArn: tls?.ListenerArn }))).Certificates ?? [];
+      expect(extra.filter((c) => c.IsDefault !== true).map((c) => c.CertificateArn)).toEqual([certB]);
+      const attributes = async () => (await elbv2.send(new DescribeListenerAttributesCommand({ ListenerArn: tcp?.ListenerArn }))).Attributes ?? [];
+      expect((await attributes()).find((a) => a.Key === 'tcp.idle_timeout.seconds')?.Value).toBe('900');
+      count.reset();
+      await p.ensure(spec('900'));
+      expect(count.writes()).toEqual([]);
+      await p.ensure(spec('600'));
+      expect(count.writes()).toEqual(['ModifyListenerAttributes']);
+      expect((await attributes()).find((a) => a.Key === 'tcp.idle_timeout.seconds')?.Value).toBe('600');
+      expect(await p.plan(spec('600'))).toEqual([]);
+      await p.delete(spec('600').ref);
       expect(await tagged()).toEqual([]);
     });
 
