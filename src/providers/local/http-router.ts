@@ -48,6 +48,7 @@ import { ConnectionTracker } from './connections.js';
 import { Http1Connections, type Http1Connection, type Http1Request } from './http1-intake.js';
 import { replayed } from './replay.js';
 import { clientAddress } from './tcp-proxy.js';
+import { serverTlsOptions } from './tls.js';
 import type { TargetSetRuntime } from './target-set.js';
 import type { UpstreamHandlers, UpstreamPool, UpstreamResponseHead } from './upstream-http1.js';
 /** A request Node's servers read (the paths the intake hands over). */
@@ -281,7 +282,7 @@ export class HttpProxyListener {
       const fallback = certs.fallback;
       if (!fallback) throw new Error('an HTTPS listener needs at least one certificate');
       this.proto = 'https';
-      const tls = { ...fallback, SNICallback: (servername: string, cb: (e: Error | null, ctx?: SecureContext) => void) => cb(null, certs.select(servername)) };
+      const tls = { ...fallback, ...serverTlsOptions(), SNICallback: (servername: string, cb: (e: Error | null, ctx?: SecureContext) => void) => cb(null, certs.select(servername)) };
       if (opts.http2) {
         const secure = createH2SecureServer({ ...tls, allowHTTP1: true });
         this.server = secure;

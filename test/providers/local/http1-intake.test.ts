@@ -385,8 +385,10 @@ describe('HTTP/1.1 intake: what goes to Node’s server', () => {
       socket.on('data', (d: Buffer) => socket.write(`echo:${d.toString()}`));
     });
     const l = await listener(b.port, { tls: true });
+    let cipher = '';
     const got = await new Promise<string>((resolve) => {
       const s = tlsConnect({ host: LB, port: l.port, rejectUnauthorized: false });
+      s.on('secureConnect', () => (cipher = s.getCipher().name));
       let text = '';
       s.on('data', (d: Buffer) => {
         text += d.toString('latin1');
@@ -397,5 +399,7 @@ describe('HTTP/1.1 intake: what goes to Node’s server', () => {
     });
     expect(statuses(got)).toEqual([200, 101]);
     expect(got).toContain('POST /tls body=ok');
+    // The server's order, not OpenSSL's client order (AES-256-GCM first).
+    expect(cipher).toBe('TLS_AES_128_GCM_SHA256');
   });
 });
