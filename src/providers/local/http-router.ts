@@ -45,7 +45,7 @@ import { createServer as createTlsServer, type SecureContext, type Server as Tls
 import type { Target } from './balancer.js';
 import { listenTcp } from './bind.js';
 import { ConnectionTracker } from './connections.js';
-import { Http1Connections, type Http1Connection, type Http1Request } from './http1-intake.js';
+import { Http1Connections, incomingHeaders, type Http1Connection, type Http1Request } from './http1-intake.js';
 import { replayed } from './replay.js';
 import { clientAddress } from './tcp-proxy.js';
 import { serverTlsOptions } from './tls.js';
@@ -146,18 +146,9 @@ function rawWithoutHopByHop(raw: readonly string[]): string[] {
   return out;
 }
 
-/** A raw header list as the object header edits and HTTP/2 take: names lower case, repeats joined as IncomingMessage joins them (Set-Cookie a list). */
+/** A raw header list as the object header edits and HTTP/2 take: names lower case, every repeat joined (Set-Cookie a list). */
 function headerObject(raw: readonly string[]): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (let i = 0; i < raw.length; i += 2) {
-    const k = raw[i]!.toLowerCase();
-    const v = raw[i + 1]!;
-    const have = out[k];
-    if (have === undefined) out[k] = k === 'set-cookie' ? [v] : v;
-    else if (Array.isArray(have)) have.push(v);
-    else out[k] = `${String(have)}, ${v}`;
-  }
-  return out;
+  return incomingHeaders(raw, false);
 }
 
 /** The Host of a request, whichever HTTP version carried it. */

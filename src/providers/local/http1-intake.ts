@@ -150,8 +150,8 @@ export function parseRequestHead(text: string): HeadVerdict {
 /** Headers IncomingMessage keeps only the first of (Node's matchKnownFields). */
 const FIRST_ONLY = new Set(['age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent']);
 
-/** The header object of a raw list, joined as IncomingMessage joins repeats. */
-export function incomingHeaders(raw: readonly string[]): IncomingHttpHeaders {
+/** The header object of a raw list, joined as IncomingMessage joins repeats; `keepFirst` false joins every repeat (as the router's response header edits always did). */
+export function incomingHeaders(raw: readonly string[], keepFirst = true): IncomingHttpHeaders {
   const out: Record<string, string | string[]> = {};
   for (let i = 0; i < raw.length; i += 2) {
     const k = raw[i]!.toLowerCase();
@@ -159,7 +159,7 @@ export function incomingHeaders(raw: readonly string[]): IncomingHttpHeaders {
     const have = out[k];
     if (have === undefined) out[k] = k === 'set-cookie' ? [v] : v;
     else if (Array.isArray(have)) have.push(v);
-    else if (!FIRST_ONLY.has(k)) out[k] = `${have}${k === 'cookie' ? '; ' : ', '}${v}`;
+    else if (!keepFirst || !FIRST_ONLY.has(k)) out[k] = `${have}${k === 'cookie' ? '; ' : ', '}${v}`;
   }
   return out as IncomingHttpHeaders;
 }

@@ -79,6 +79,22 @@ async function listener(port: number, opts: { decide?: (d: L7Decision, req: L7Re
   return { port: l.boundPort, upstream, resolved, accepted: () => accepted, listener: l };
 }
 
+/** A byte-level backend on its own port; every connection it took is destroyed at cleanup (a paused one never reads the proxy's close). */
+async function rawBackend(onSocket: (s: Socket) => void): Promise<number> {
+  const held = new Set<Socket>();
+  const backend = createServer((s) => {
+    held.add(s);
+    s.on('error', () => s.destroy());
+    onSocket(s);
+  });
+  await new Promise<void>((r) => backend.listen(0, HOST, r));
+  onCleanup(() => {
+    for (const s of held) s.destroy();
+    return new Promise((r) => backend.close(r));
+  });
+  return (backend.address() as { port: number }).port;
+}
+
 /** Writes bytes on a new connection, collects what comes back until the server closes or `idleMs` pass without a byte. */
 function raw(port: number, bytes: string | Buffer, idleMs = 300, host = LB): Promise<string> {
   return new Promise((resolve) => {
@@ -200,8 +216,7 @@ describe('HTTP/1.1 intake: connections', () => {
   });
 
   it('relays a chunked response (no Content-Length) chunked, trailers included, and a Content-Length one with its length', async () => {
-    const backend = createServer((s) => {
-      s.on('error', () => s.destroy());
+    const port = await rawBackend((s) => {
       let seen = '';
       s.on('data', (d: Buffer) => {
         seen += d.toString('latin1');
@@ -213,9 +228,7 @@ describe('HTTP/1.1 intake: connections', () => {
         }
       });
     });
-    await new Promise<void>((r) => backend.listen(0, HOST, r));
-    onCleanup(() => new Promise((r) => backend.close(r)));
-    const l = await listener((backend.address() as { port: number }).port);
+    const l = await listener(port);
     const got = await raw(l.port, 'GET /chunked HTTP/1.1\r\nHost: a\r\n\r\nGET /length HTTP/1.1\r\nHost: a\r\n\r\n');
     const [first, second] = got.split(/(?=HTTP\/1\.1 200)/);
     expect(first).toMatch(/\r\nTransfer-Encoding: chunked\r\n/);
@@ -228,20 +241,13 @@ describe('HTTP/1.1 intake: connections', () => {
   });
 
   it('a client that leaves mid-response: the backend connection is dropped, not pooled; the listener serves on', async () => {
-    const held: Socket[] = [];
     let closed = 0;
-    const backend = createServer((s) => {
-      held.push(s);
-      s.on('error', () => s.destroy());
-      s.on('close', () => closed++);
-      s.once('data', () => s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nfirst part'));
-    });
-    await new Promise<void>((r) => backend.listen(0, HOST, r));
-    onCleanup(() => {
-      for (const s of held) s.destroy();
-      return new Promise((r) => backend.close(r));
-    });
-    const l = await listener((backend.address() as { port: number }).port);
+    const l = await listener(
+      await rawBackend((s) => {
+        s.on('close', () => closed++);
+        s.once('data', () => s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nfirst part'));
+      }),
+    );
     const c = connect({ host: LB, port: l.port });
     await new Promise<void>((resolve) => {
       c.once('data', () => resolve());
@@ -253,16 +259,14 @@ describe('HTTP/1.1 intake: connections', () => {
   });
 
   it('a backend that fails before answering: 502 and Connection: close; after the head: the client connection is cut', async () => {
-    const backend = createServer((s) => {
-      s.on('error', () => s.destroy());
-      s.once('data', (d: Buffer) => {
-        if (d.toString().startsWith('GET /late')) s.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial');
-        else s.destroy();
-      });
-    });
-    await new Promise<void>((r) => backend.listen(0, HOST, r));
-    onCleanup(() => new Promise((r) => backend.close(r)));
-    const l = await listener((backend.address() as { port: number }).port);
+    const l = await listener(
+      await rawBackend((s) =>
+        s.once('data', (d: Buffer) => {
+          if (d.toString().startsWith('GET /late')) s.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial');
+          else s.destroy();
+        }),
+      ),
+    );
     const early = await raw(l.port, 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi');
     expect(statuses(early)).toEqual([502]);
     expect(early).toMatch(/\r\nConnection: close\r\n/);
@@ -292,10 +296,7 @@ describe('HTTP/1.1 intake: connections', () => {
     let pushed = 0;
     let uploadRead = 0;
     const chunk = Buffer.alloc(64 * 1024, 120);
-    const held: Socket[] = [];
-    const backend = createServer((s) => {
-      held.push(s);
-      s.on('error', () => s.destroy());
+    const port = await rawBackend((s) => {
       s.on('data', (d: Buffer) => {
         const start = d.toString('latin1', 0, 4);
         if (start === 'POST') {
@@ -315,12 +316,7 @@ describe('HTTP/1.1 intake: connections', () => {
         pump();
       });
     });
-    await new Promise<void>((r) => backend.listen(0, HOST, r));
-    onCleanup(() => {
-      for (const s of held) s.destroy();
-      return new Promise((r) => backend.close(r));
-    });
-    const l = await listener((backend.address() as { port: number }).port);
+    const l = await listener(port);
     const c = connect({ host: LB, port: l.port });
     onCleanup(() => c.destroy());
     c.pause();
