@@ -18,11 +18,14 @@
 //   specification asks ("MUST return a timeout error"); after, the response is cut.
 // - No route: 404 as ingress-nginx's default backend says it. A route to a target set with
 //   no targets: 503.
+// - HTTP/1.1 requests are read by lbc's own intake (http1-intake.ts) on net/tls sockets;
+//   what it does not take (upgrades, CONNECT, Expect, HTTP/1.0, anything unusual) and
+//   routes it does not forward itself (h2c or mirrors or timeouts) go, connection and all,
+//   to Node's http.Server as before.
 // - Gateway listeners also speak HTTP/2: with ALPN `h2` on HTTPS, and h2c with prior
 //   knowledge on HTTP (the connection preface is sniffed, so HTTP/1.1 keeps working on the
 //   same port); gRPC goes through that way, with its trailers, to h2c backends.
 import { createServer as createHttpServer, request, validateHeaderName, validateHeaderValue, type Agent, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server as HttpServer, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import {
   connect as h2connect,
   constants as h2constants,
@@ -38,15 +41,19 @@ import {
 } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import type { SecureContext } from 'node:tls';
+import { createServer as createTlsServer, type SecureContext, type Server as TlsServer } from 'node:tls';
 import type { Target } from './balancer.js';
 import { listenTcp } from './bind.js';
 import { ConnectionTracker } from './connections.js';
+import { Http1Connections, incomingHeaders, type Http1Connection, type Http1Request } from './http1-intake.js';
 import { replayed } from './replay.js';
 import { clientAddress } from './tcp-proxy.js';
+import { serverTlsOptions } from './tls.js';
 import type { TargetSetRuntime } from './target-set.js';
 import type { UpstreamHandlers, UpstreamPool, UpstreamResponseHead } from './upstream-http1.js';
-export type L7Request = IncomingMessage | Http2ServerRequest;
+/** A request Node's servers read (the paths the intake hands over). */
+type NodeRequest = IncomingMessage | Http2ServerRequest;
+export type L7Request = NodeRequest | Http1Request;
 type L7Response = ServerResponse | Http2ServerResponse;
 
 /** What to change on the way to and from the backend (Gateway filters and timeouts). */
@@ -139,18 +146,9 @@ function rawWithoutHopByHop(raw: readonly string[]): string[] {
   return out;
 }
 
-/** A raw header list as the object header edits and HTTP/2 take: names lower case, repeats joined as IncomingMessage joins them (Set-Cookie a list). */
+/** A raw header list as the object header edits and HTTP/2 take: names lower case, every repeat joined (Set-Cookie a list). */
 function headerObject(raw: readonly string[]): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (let i = 0; i < raw.length; i += 2) {
-    const k = raw[i]!.toLowerCase();
-    const v = raw[i + 1]!;
-    const have = out[k];
-    if (have === undefined) out[k] = k === 'set-cookie' ? [v] : v;
-    else if (Array.isArray(have)) have.push(v);
-    else out[k] = `${String(have)}, ${v}`;
-  }
-  return out;
+  return incomingHeaders(raw, false);
 }
 
 /** The Host of a request, whichever HTTP version carried it. */
@@ -181,7 +179,7 @@ export function forwardedHeaders(req: L7Request, clientIp: string, proto: 'http'
 }
 
 /** A body-less request can be sent again as is when a reused keep-alive connection turns out closed. */
-function replayable(req: L7Request): boolean {
+function replayable(req: NodeRequest): boolean {
   const m = req.method ?? 'GET';
   if ('stream' in req) return req.stream.endAfterHeaders && ['GET', 'HEAD', 'OPTIONS'].includes(m);
   const noBody = (req.headers['content-length'] === undefined || req.headers['content-length'] === '0') && req.headers['transfer-encoding'] === undefined;
@@ -246,9 +244,13 @@ const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 export class HttpProxyListener {
   /** The server that owns the listening socket. */
-  readonly server: HttpServer | HttpsServer | Http2SecureServer | NetServer;
+  readonly server: Http2SecureServer | NetServer | TlsServer;
+  /** Node's HTTP/1 server for what the intake hands over (on an HTTP/2 HTTPS port, the HTTP/2 server's own fallback instead). */
   private readonly http1?: HttpServer;
   private readonly h2?: Http2Server;
+  private readonly intake?: Http1Connections;
+  /** A decision made by the intake for a request it then handed over, so that Node's server does not route it twice (a mirror's percent is a coin toss). */
+  private readonly decided = new WeakMap<object, L7Decision>();
   private readonly conns = new ConnectionTracker();
   private readonly sessions = new Set<Http2Session>();
   private readonly proto: 'http' | 'https';
@@ -263,36 +265,46 @@ export class HttpProxyListener {
     // requestTimeout 0: an upload through a proxy may legitimately take longer than Node's 300 s default.
     const common = { requestTimeout: 0 };
     const certs = opts.certs;
-    let requests: HttpServer | HttpsServer | Http2SecureServer | Http2Server;
+    // As Node's http.Server: a client's half-close still gets its answer, and small writes are not held back (Nagle).
+    const sockets = { allowHalfOpen: true, noDelay: true };
+    let requests: HttpServer | Http2SecureServer;
+    let intake: ((socket: Socket) => void) | undefined;
     if (certs) {
       const fallback = certs.fallback;
       if (!fallback) throw new Error('an HTTPS listener needs at least one certificate');
       this.proto = 'https';
-      const tls = { ...fallback, SNICallback: (servername: string, cb: (e: Error | null, ctx?: SecureContext) => void) => cb(null, certs.select(servername)) };
-      const secure = opts.http2 ? createH2SecureServer({ ...tls, allowHTTP1: true }) : createHttpsServer({ ...common, ...tls });
-      this.server = secure;
-      requests = secure;
-    } else if (opts.http2) {
-      this.proto = 'http';
-      // Plain HTTP/2 (h2c) has no ALPN: the first bytes say which protocol the client speaks.
-      const http1 = createHttpServer(common);
-      const h2 = createH2Server();
-      this.http1 = http1;
-      this.h2 = h2;
-      this.server = createNetServer((socket) => this.sniff(socket));
-      requests = http1;
-      this.serve(h2);
+      const tls = { ...fallback, ...serverTlsOptions(), SNICallback: (servername: string, cb: (e: Error | null, ctx?: SecureContext) => void) => cb(null, certs.select(servername)) };
+      if (opts.http2) {
+        const secure = createH2SecureServer({ ...tls, allowHTTP1: true });
+        this.server = secure;
+        requests = secure;
+      } else {
+        this.http1 = requests = createHttpServer(common);
+        const secure = createTlsServer({ ...tls, ...sockets, ALPNProtocols: ['http/1.1'] });
+        this.intake = new Http1Connections(this.intakeHandler());
+        secure.on('secureConnection', (socket: Socket) => this.intake?.serve(socket));
+        this.server = secure;
+      }
     } else {
       this.proto = 'http';
-      const plain = createHttpServer(common);
-      this.server = plain;
-      requests = plain;
+      this.http1 = requests = createHttpServer(common);
+      this.intake = new Http1Connections(this.intakeHandler());
+      this.server = createNetServer(sockets);
+      if (opts.http2) {
+        // Plain HTTP/2 (h2c) has no ALPN: the first bytes say which protocol the client speaks.
+        this.h2 = createH2Server();
+        this.serve(this.h2);
+        intake = (socket) => this.sniff(socket);
+      } else intake = (socket) => this.intake?.serve(socket);
     }
     this.server.on('connection', (socket: Socket) => {
       this.conns.add(socket);
       const ip = clientAddress(socket);
       // A connection handed over by accept() is a stream over the socket, which has no RST of its own.
-      if (ip !== undefined && this.route.allow(ip)) return;
+      if (ip !== undefined && this.route.allow(ip)) {
+        intake?.(socket);
+        return;
+      }
       if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
       else socket.destroy();
     });
@@ -302,8 +314,8 @@ export class HttpProxyListener {
     });
   }
 
-  private serve(server: HttpServer | HttpsServer | Http2SecureServer | Http2Server): void {
-    server.on('request', (req: L7Request, res: L7Response) => this.handle(req, res));
+  private serve(server: HttpServer | Http2SecureServer | Http2Server): void {
+    server.on('request', (req: NodeRequest, res: L7Response) => this.handle(req, res));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     server.on('session', (session: Http2Session) => {
       this.sessions.add(session);
@@ -330,8 +342,7 @@ export class HttpProxyListener {
         this.h2?.emit('connection', replayed(socket, seen));
         return;
       }
-      socket.unshift(seen);
-      this.http1?.emit('connection', socket);
+      this.intake?.serve(socket, seen);
       socket.resume();
     };
     socket.on('data', onData);
@@ -350,7 +361,12 @@ export class HttpProxyListener {
   /** Serves the connections another process's listening socket hands this one (an L7 worker). */
   adopt(listening: NetServer): void {
     this.adopted = listening;
-    listening.on('connection', (socket: Socket) => this.server.emit('connection', socket));
+    listening.on('connection', (socket: Socket) => {
+      // The listening socket came over IPC as a plain net.Server, without the options this listener's own server has.
+      socket.allowHalfOpen = true;
+      socket.setNoDelay(true);
+      this.server.emit('connection', socket);
+    });
     listening.on('error', () => undefined);
   }
 
@@ -375,6 +391,7 @@ export class HttpProxyListener {
     // HTTP/2 clients get GOAWAY: streams in flight finish, new ones go to a new connection.
     for (const s of this.sessions) s.close();
     await this.conns.drain(graceMs, () => {
+      this.intake?.closeIdle();
       for (const srv of [this.server, this.http1]) if (srv && 'closeIdleConnections' in srv) srv.closeIdleConnections();
     });
   }
@@ -387,14 +404,10 @@ export class HttpProxyListener {
     this.conns.destroyAll();
   }
 
-  private handle(req: L7Request, res: L7Response): void {
+  private handle(req: NodeRequest, res: L7Response): void {
     const ip = clientAddress(req.socket) ?? '';
-    let d: L7Decision;
-    try {
-      d = this.route.resolve(req, this.proto);
-    } catch {
-      d = { kind: 'respond', status: 500, body: '500 Internal Server Error\n' };
-    }
+    const d = this.decided.get(req.socket) ?? this.resolve(req);
+    this.decided.delete(req.socket);
     if (d.kind === 'respond') {
       req.resume();
       answer(res, d.status, d.body ?? '', d.headers);
@@ -419,6 +432,122 @@ export class HttpProxyListener {
     else this.forward(req, res, ip, target, d, false);
   }
 
+  private resolve(req: L7Request): L7Decision {
+    try {
+      return this.route.resolve(req, this.proto);
+    } catch {
+      return { kind: 'respond', status: 500, body: '500 Internal Server Error\n' };
+    }
+  }
+
+  /** What the intake asks of this listener. */
+  private intakeHandler(): ConstructorParameters<typeof Http1Connections>[0] {
+    return {
+      request: (conn, req, body) => this.serveHttp1(conn, req, body),
+      fallback: (socket, bytes, decision) => {
+        if (decision) this.decided.set(socket, decision as L7Decision);
+        socket.pause();
+        socket.unshift(bytes);
+        this.http1?.emit('connection', socket);
+        socket.resume();
+      },
+      refused: (socket) => {
+        if (socket.writable) socket.end(rawResponse(400, 'Bad Request', 'bad request\n'));
+        else socket.destroy();
+      },
+    };
+  }
+
+  /** A request the intake read: answered here, forwarded over the lean client, or handed to Node's server with the decision made. */
+  private serveHttp1(conn: Http1Connection, req: Http1Request, body: 'none' | 'chunked' | number): void {
+    const d = this.resolve(req);
+    if (d.kind === 'respond') {
+      ownAnswer(conn, d.status, d.body ?? '', d.headers);
+      return;
+    }
+    const pool = this.route.upstream;
+    if (!pool || d.protocol === 'h2c' || d.mirrors?.length || d.requestTimeoutMs || d.backendTimeoutMs) {
+      conn.fallback(undefined, d);
+      return;
+    }
+    const ip = clientAddress(req.socket) ?? '';
+    const ts = d.targetSet;
+    const target = ts.choose(ip);
+    if (!target) {
+      ownAnswer(conn, 503, '503 Service Unavailable: no endpoints\n');
+      return;
+    }
+    const release = ts.connected(ip, target);
+    let out: { head: string; body: 'none' | 'chunked' | number } | undefined;
+    try {
+      out = d.host === undefined && d.requestHeaders === undefined ? rawRequestHead(req, d.url, ip, this.proto, target) : undefined;
+      out ??= this.editedRequestHead(req, ip, target, d);
+    } catch {
+      release();
+      ownAnswer(conn, 500, '500 Internal Server Error\n');
+      return;
+    }
+    let complete = false;
+    let released = false;
+    const done = (): void => {
+      complete = true;
+      if (released) return;
+      released = true;
+      release();
+    };
+    const on: UpstreamHandlers = {
+      head: (h, hasBody, length) => {
+        if (!conn.open || conn.responseStarted) return exchange.abort();
+        const head = responseHead(h, hasBody, d);
+        if (head === undefined) {
+          // A header or status text Node would not send either (a control character): the backend's answer is unusable.
+          exchange.abort();
+          done();
+          ownAnswer(conn, 502, '502 Bad Gateway\n');
+          return;
+        }
+        conn.start(head.text, !hasBody ? 'none' : (length ?? 'chunked'), head.hasDate);
+      },
+      data: (chunk, last) => {
+        if (last) {
+          done();
+          conn.end(chunk);
+          return true;
+        }
+        if (conn.write(chunk)) return true;
+        conn.onDrain(() => exchange.resume());
+        return false;
+      },
+      end: (trailers) => {
+        if (complete) return;
+        done();
+        conn.end(undefined, trailers && validHeaders(rawWithoutHopByHop(trailers)));
+      },
+      error: () => {
+        done();
+        if (conn.responseStarted) conn.abort();
+        else ownAnswer(conn, 502, '502 Bad Gateway\n', undefined, true);
+      },
+    };
+    const method = req.method;
+    const idempotent = method === 'GET' || method === 'HEAD' || method === 'OPTIONS';
+    const exchange = pool.request(target, { head: out.head, body: out.body, headRequest: method === 'HEAD', replayable: idempotent && out.body === 'none' }, on);
+    conn.onAbort(() => {
+      // The client left (or its body was malformed): the backend's answer has nowhere to go.
+      if (!complete) exchange.abort();
+      done();
+    });
+    if (body === 'none') return;
+    conn.readBody(
+      (chunk) => {
+        if (exchange.write(chunk)) return true;
+        exchange.onDrain(() => conn.resumeBody());
+        return false;
+      },
+      () => exchange.end(),
+    );
+  }
+
   /** Answers 504 (or cuts a response already started) when ms pass before the response ends. */
   private deadline(res: L7Response, ms: number, onFire: () => void): () => void {
     const timer = setTimeout(() => {
@@ -439,7 +568,7 @@ export class HttpProxyListener {
   }
 
   /** Sends a copy of the request to one target of ts and drops its answer (RequestMirror). */
-  private mirror(req: L7Request, ip: string, ts: TargetSetRuntime, d: ForwardEdits): void {
+  private mirror(req: NodeRequest, ip: string, ts: TargetSetRuntime, d: ForwardEdits): void {
     const target = ts.choose(ip);
     if (!target) return;
     const release = ts.connected(ip, target);
@@ -451,7 +580,7 @@ export class HttpProxyListener {
     else req.pipe(copy);
   }
 
-  private forward(req: L7Request, res: L7Response, ip: string, target: Target, d: ForwardEdits, retried: boolean): void {
+  private forward(req: NodeRequest, res: L7Response, ip: string, target: Target, d: ForwardEdits, retried: boolean): void {
     const upstream = request({
       host: target.host,
       port: target.port,
@@ -501,7 +630,7 @@ export class HttpProxyListener {
   }
 
   /** The common forward, over the lean HTTP/1.1 client (upstream-http1.ts). */
-  private forwardHttp1(pool: UpstreamPool, req: L7Request, res: L7Response, ip: string, target: Target, d: ForwardEdits, release: () => void): void {
+  private forwardHttp1(pool: UpstreamPool, req: NodeRequest, res: L7Response, ip: string, target: Target, d: ForwardEdits, release: () => void): void {
     let out: { head: string; body: 'none' | 'chunked' | number } | undefined;
     try {
       out = d.host === undefined && d.requestHeaders === undefined && !('stream' in req) ? rawRequestHead(req, d.url, ip, this.proto, target) : undefined;
@@ -599,7 +728,7 @@ export class HttpProxyListener {
   }
 
   /** HTTP/2 to the backend, trailers included (gRPC's status travels in them). */
-  private forwardH2c(req: L7Request, res: L7Response, ip: string, target: Target, d: ForwardEdits): void {
+  private forwardH2c(req: NodeRequest, res: L7Response, ip: string, target: Target, d: ForwardEdits): void {
     const sessions = this.route.h2c;
     if (!sessions) {
       answer(res, 502, '502 Bad Gateway\n');
@@ -699,6 +828,73 @@ export class HttpProxyListener {
   }
 }
 
+const TEXT_PLAIN: readonly [string, string] = ['content-type', 'text/plain; charset=utf-8'];
+
+/** An answer of the listener's own through the intake, with the headers `answer` would send. */
+function ownAnswer(conn: Http1Connection, status: number, body: string, headers: OutgoingHttpHeaders = {}, close = false): void {
+  if (!conn.open) return;
+  if (conn.responseStarted) return conn.abort();
+  const list: [string, string][] = [];
+  if (headers['content-type'] === undefined) list.push([...TEXT_PLAIN]);
+  for (const k in headers) {
+    const v = headers[k];
+    if (v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [String(v)]) list.push([k, one]);
+  }
+  try {
+    for (const [k, v] of list) {
+      validateHeaderName(k);
+      validateHeaderValue(k, v);
+    }
+  } catch {
+    // What a route put in a header Node refuses to send (writeHead threw on the other path).
+    conn.respond(500, '500 Internal Server Error\n', [TEXT_PLAIN], close);
+    return;
+  }
+  conn.respond(status, body, list, close);
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_TEXT = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** The pairs of a raw list that Node's writeHead would send (a token name, a value without control characters). */
+function validHeaders(raw: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (TOKEN.test(raw[i]!) && !BAD_TEXT.test(raw[i + 1]!)) out.push(raw[i]!, raw[i + 1]!);
+  return out;
+}
+
+/**
+ * A backend's response head for the client, less hop-by-hop headers and framing (the intake
+ * frames the body itself: Content-Length when the backend gave one, else chunked), edited as
+ * the route says; undefined when a name, value or the reason is not something Node would send.
+ */
+function responseHead(h: UpstreamResponseHead, hasBody: boolean, d: ForwardEdits): { text: string; hasDate: boolean } | undefined {
+  if (BAD_TEXT.test(h.reason)) return undefined;
+  let raw = rawWithoutHopByHop(h.rawHeaders);
+  if (d.responseHeaders) {
+    const obj = headerObject(raw);
+    d.responseHeaders(obj);
+    raw = [];
+    for (const k in obj) {
+      const v = obj[k];
+      if (v === undefined) continue;
+      for (const one of Array.isArray(v) ? v : [String(v)]) raw.push(k, one);
+    }
+  }
+  let text = `HTTP/1.1 ${h.status} ${h.reason}\r\n`;
+  let hasDate = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    if (!TOKEN.test(name) || BAD_TEXT.test(value)) return undefined;
+    if (name.length === 14 && hasBody && name.toLowerCase() === 'content-length') continue;
+    if (name.length === 4 && name.toLowerCase() === 'date') hasDate = true;
+    text += `${name}: ${value}\r\n`;
+  }
+  return { text, hasDate };
+}
+
 /** The status line and headers of a response, as raw bytes for a socket taken over from the HTTP server. */
 function statusAndHeaders(res: IncomingMessage, close = false): string {
   const lines = [`HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage ?? ''}`];
@@ -764,7 +960,7 @@ function targetAuthority(target: Target): string {
  * set: X-Forwarded-For appended to, X-Forwarded-Proto/-Host/-Port. Undefined when the
  * Connection header names other headers to drop (rare): the header object path does that.
  */
-function rawRequestHead(req: IncomingMessage, url: string | undefined, ip: string, proto: 'http' | 'https', target: Target): { head: string; body: 'none' | 'chunked' | number } | undefined {
+function rawRequestHead(req: IncomingMessage | Http1Request, url: string | undefined, ip: string, proto: 'http' | 'https', target: Target): { head: string; body: 'none' | 'chunked' | number } | undefined {
   const raw = req.rawHeaders;
   const method = req.method ?? 'GET';
   let lines = `${method} ${url ?? req.url ?? '/'} HTTP/1.1\r\n`;

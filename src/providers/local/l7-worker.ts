@@ -12,7 +12,7 @@ import { gatewayRoute, ingressRoute, liveCertificates, type L7LbView } from './l
 import type { FromWorker, L7LbState, ToWorker } from './l7-workers.js';
 import { TargetSetRuntime } from './target-set.js';
 import { UpstreamPool } from './upstream-http1.js';
-import { CertificateStore } from './tls.js';
+import { adoptSessionTicketKeys, CertificateStore } from './tls.js';
 
 interface WorkerListener {
   readonly impl: HttpProxyListener;
@@ -173,6 +173,9 @@ export function serveWorker(channel: NodeJS.Process): void {
           state.remove(m.key, m.graceMs);
           break;
         case 'ping':
+          break;
+        case 'tickets':
+          adoptSessionTicketKeys(Buffer.from(m.keys, 'hex'));
           break;
       }
     } catch (e) {

@@ -18,6 +18,7 @@ import type { GatewayPort } from '../../model/gateway.js';
 import type { Listener, Rule, TargetSet } from '../../model/spec.js';
 import type { Logger } from '../../kube/logger.js';
 import type { Health } from './balancer.js';
+import { sessionTicketKeys } from './tls.js';
 
 /** One L7 load balancer as a worker needs it. */
 export interface L7LbState {
@@ -37,7 +38,9 @@ export type ToWorker =
   | { readonly type: 'listen'; readonly key: string; readonly id: string; readonly host: string; readonly port: number }
   | { readonly type: 'close'; readonly seq: number; readonly key: string; readonly id: string; readonly graceMs: number }
   | { readonly type: 'remove'; readonly seq: number; readonly key: string; readonly graceMs: number }
-  | { readonly type: 'ping'; readonly seq: number };
+  | { readonly type: 'ping'; readonly seq: number }
+  /** The controller's TLS session ticket keys (hex), first thing after ready. */
+  | { readonly type: 'tickets'; readonly keys: string };
 
 export type FromWorker = { readonly type: 'ready' } | { readonly type: 'ack'; readonly seq: number } | { readonly type: 'warn'; readonly message: string };
 
@@ -99,6 +102,7 @@ export class L7Workers {
     proc.on('message', (m: FromWorker) => {
       if (m.type === 'ready') {
         child.ready = true;
+        this.post(child, { type: 'tickets', keys: sessionTicketKeys().toString('hex') });
         for (const s of this.states.values()) this.post(child, { type: 'lb', seq: ++this.seq, state: s });
         for (const [name, s] of this.servers) this.handOver(child, name, s);
       } else if (m.type === 'ack') {

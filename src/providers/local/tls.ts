@@ -5,7 +5,8 @@
 // A certificate that does not load (not PEM, key missing or not matching) is reported and
 // skipped; if an earlier version of the same Secret loaded, that one stays in service, so
 // a bad edit to a Secret does not take HTTPS down for the hosts it already served.
-import { createSecureContext, type SecureContext } from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import { createSecureContext, DEFAULT_CIPHERS, type SecureContext } from 'node:tls';
 import type { SecretRef, TlsCertificate } from '../../model/spec.js';
 
 interface Loaded {
@@ -53,7 +54,7 @@ export class CertificateStore {
         continue;
       }
       try {
-        next.push({ id, secretRef: c.secretRef, hosts: c.hosts, certPem: c.certPem, keyPem: c.keyPem, context: createSecureContext({ cert: c.certPem, key: c.keyPem }) });
+        next.push({ id, secretRef: c.secretRef, hosts: c.hosts, certPem: c.certPem, keyPem: c.keyPem, context: createSecureContext({ cert: c.certPem, key: c.keyPem, ...serverTlsOptions() }) });
       } catch (e) {
         const reason = e instanceof Error ? e.message : String(e);
         errors.push(`Secret ${id}: certificate or key cannot be used (${reason})${prev ? '; still serving its previous version' : ''}`);
@@ -81,4 +82,41 @@ export class CertificateStore {
     const wild = exact ?? this.loaded.find((l) => l.hosts.some((h) => wildcardMatches(h, name)));
     return (wild ?? this.loaded[0])?.context;
   }
+}
+
+/**
+ * TLS session ticket keys of this controller's HTTPS listeners, the same in every L7 worker
+ * (l7-workers.ts hands them over): each Node TLS server otherwise draws its own, and a
+ * client that resumes on a connection another process accepts would get a full handshake.
+ * Like a Node server's own keys, they live as long as the process.
+ */
+let ticketKeys: Buffer = randomBytes(48);
+
+export function sessionTicketKeys(): Buffer {
+  return ticketKeys;
+}
+
+/** A worker takes its controller's keys before it serves any HTTPS listener. */
+export function adoptSessionTicketKeys(keys: Buffer): void {
+  if (keys.length !== 48) throw new Error(`session ticket keys must be 48 bytes, got ${keys.length}`);
+  ticketKeys = keys;
+}
+
+/**
+ * The server's cipher order: Node's default list with TLS 1.3's AES-128-GCM first (clients
+ * such as OpenSSL's put AES-256-GCM first; with AES-NI the 128-bit key is the cheaper of the
+ * two and no weaker in practice), then Node's order. Key exchange groups stay Node's: a
+ * server preferring P-256 over the X25519 share a client sends would cost a HelloRetryRequest.
+ */
+export const SERVER_CIPHERS = ['TLS_AES_128_GCM_SHA256', ...DEFAULT_CIPHERS.split(':').filter((c) => c !== 'TLS_AES_128_GCM_SHA256')].join(':');
+
+/**
+ * OpenSSL resumes a session only under the session ID context it began in; Node's default is a
+ * hash of the process's argv, which differs between the controller and its workers.
+ */
+const SESSION_ID_CONTEXT = 'lbc-l7';
+
+/** What every HTTPS listener's TLS server, and each certificate's context SNI switches to, sets besides its certificates. */
+export function serverTlsOptions(): { ticketKeys: Buffer; sessionIdContext: string; ciphers: string; honorCipherOrder: true } {
+  return { ticketKeys, sessionIdContext: SESSION_ID_CONTEXT, ciphers: SERVER_CIPHERS, honorCipherOrder: true };
 }

@@ -32,8 +32,8 @@ export interface UpstreamResponseHead {
 
 /** What the caller does with the answer; the exchange calls these in order. */
 export interface UpstreamHandlers {
-  /** The final (non-1xx) response head; `body` false when no body follows (HEAD, 204, 304). */
-  head(head: UpstreamResponseHead, body: boolean): void;
+  /** The final (non-1xx) response head; `body` false when no body follows (HEAD, 204, 304); `length` the body's Content-Length when that frames it. */
+  head(head: UpstreamResponseHead, body: boolean, length: number | undefined): void;
   /** A piece of the body; false asks for a pause until resume(). `last`: no body byte follows, and no trailers (Content-Length framing). */
   data(chunk: Buffer, last: boolean): boolean;
   /** The body is complete; `trailers` as rawHeaders, when the chunked body ended with some. */
@@ -297,7 +297,7 @@ export class Exchange {
           }
           this.framing = framing;
           this.started = true;
-          this.on.head(head, framing.body !== 0);
+          this.on.head(head, framing.body !== 0, typeof framing.body === 'number' && framing.body > 0 ? framing.body : undefined);
           if (this.finished) return;
           if (framing.body === 0) this.done(buf.length > at);
           else if (framing.body === 'chunked') this.phase = 'chunk-size';

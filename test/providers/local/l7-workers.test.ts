@@ -5,7 +5,9 @@
 // the process holding it. Backends on 127.0.21.x.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
+import { selfSignedCert } from '../../../src/devcluster/tls.js';
 import type { L7Spec, Rule } from '../../../src/model/spec.js';
 import { fastTcpCheck, httpBackend, httpGet, ipOf, ipSet, l7, onCleanup, provider, waitFor, type Backend } from './support.js';
 
@@ -27,6 +29,60 @@ function holds(pid: number, port: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Which of pids holds the accepted end of a client connection from clientPort to port. */
+function acceptedBy(pids: readonly number[], port: number, clientPort: number): number | undefined {
+  const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
+  const inode = readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .find((f) => f[1]?.endsWith(`:${hex(port)}`) && f[2]?.endsWith(`:${hex(clientPort)}`))?.[9];
+  if (inode === undefined) return undefined;
+  return pids.find((pid) => {
+    try {
+      return readdirSync(`/proc/${pid}/fd`).some((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** One HTTPS request on a new connection offering session; which process accepted it, whether it resumed, and the ticket it got. */
+function httpsOnce(ip: string, session: Buffer | undefined, pids: readonly number[]): Promise<{ pid: number | undefined; resumed: boolean; session: Buffer | undefined }> {
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: ip, port: 443, servername: 'site.test', rejectUnauthorized: false, ...(session ? { session } : {}) });
+    let ticket: Buffer | undefined;
+    let answered = false;
+    let pid: number | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (): void => {
+      if (!answered) return;
+      const done = (): void => {
+        clearTimeout(timer);
+        const resumed = s.isSessionReused();
+        s.destroy();
+        resolve({ pid, resumed, session: ticket ?? session });
+      };
+      // TLS 1.3 tickets follow the handshake; a resumed session may get none, and keeps the one it offered.
+      if (ticket) done();
+      else timer ??= setTimeout(done, 300);
+    };
+    s.on('session', (t: Buffer) => {
+      ticket = t;
+      finish();
+    });
+    s.on('secureConnect', () => {
+      pid = acceptedBy(pids, 443, s.localPort!);
+      s.write('GET / HTTP/1.1\r\nHost: site.test\r\n\r\n');
+    });
+    s.on('data', (d: Buffer) => {
+      if (!d.toString().startsWith('HTTP/1.1 200')) return reject(new Error(d.toString()));
+      answered = true;
+      finish();
+    });
+    s.on('error', reject);
+  });
 }
 
 /** Notes when pid opens a connection to the backend (n: 0 until it does, then 1). */
@@ -99,6 +155,28 @@ describe.skipIf(process.platform !== 'linux')('local provider, L7 workers', () =
     expect(new Set(refused)).toEqual(new Set(['ECONNREFUSED']));
     expect(ipOf(await p.ensure(spec('a')))).toBe(ip);
     expect(await names(ip, 'site.test')).toEqual(Array(PARALLEL).fill('a'));
+  });
+
+  it('HTTPS: a TLS session begun in one process resumes in the other (the workers share the controller’s session ticket keys)', async () => {
+    const p = await provider({ addressPool: POOL, workers: 2 });
+    const a = await httpBackend('a', '127.0.21.5');
+    const cert = selfSignedCert({ ips: [], dns: ['site.test'] }, 'site.test');
+    const certificates = [{ source: 'secret' as const, secretRef: { namespace: 'default', name: 'tls' }, hosts: [], certPem: cert.certPem, keyPem: cert.keyPem }];
+    const ip = ipOf(await p.ensure(l7({ listeners: [{ protocol: 'HTTPS', port: 443, certificates }], defaultBackend: 'a', targetSets: [ipSet('a', 'HTTP', [a.target])] })));
+    await p.l7WorkersReady();
+    const pids = [process.pid, ...p.l7WorkerPids];
+    let { session } = await httpsOnce(ip, undefined, pids);
+    // Resumed connections accepted by each process, across processes: the ticket of the one before came from wherever that one landed.
+    const resumedIn = new Set<number>();
+    const full: (number | undefined)[] = [];
+    for (let i = 0; i < 60 && resumedIn.size < 2; i++) {
+      const r = await httpsOnce(ip, session, pids);
+      if (r.resumed && r.pid !== undefined) resumedIn.add(r.pid);
+      else full.push(r.pid);
+      session = r.session;
+    }
+    expect(full).toEqual([]);
+    expect([...resumedIn].sort()).toEqual([...pids].sort());
   });
 
   it('closing the provider ends its workers', async () => {
