@@ -20,7 +20,9 @@ import { loadLine } from './local.js';
 const ROUTES = 1000;
 const RULES = 10;
 const ROUNDS = 5;
-const PER_ROUND = 200_000;
+const WARM_UP = 5_000;
+const MAX_PER_ROUND = 200_000;
+const ROUND_MS = 300;
 
 interface Shape {
   readonly label: string;
@@ -53,17 +55,22 @@ function sharedHost(routes: number, rules: number, hostnames: string[]): Shape {
 
 /** Best CPU µs per call of fn over the requests, round-robin (CPU time: on a loaded machine wall time mostly counts waiting for a core). */
 function time<T>(requests: readonly T[], fn: (r: T) => boolean): number {
+  let calls = 0;
   let served = 0;
-  for (let i = 0; i < 20_000; i++) if (fn(requests[i % requests.length] as T)) served++;
-  let best = Infinity;
-  for (let round = 0; round < ROUNDS; round++) {
+  const run = (n: number): number => {
     const start = process.cpuUsage();
-    for (let i = 0; i < PER_ROUND; i++) if (fn(requests[i % requests.length] as T)) served++;
+    for (let i = 0; i < n; i++, calls++) if (fn(requests[calls % requests.length] as T)) served++;
     const used = process.cpuUsage(start);
-    best = Math.min(best, (used.user + used.system) / PER_ROUND);
-  }
+    return (used.user + used.system) / n;
+  };
+  // Warm-up, which also sizes the rounds to about ROUND_MS of CPU each: a matcher that is linear in routes stays measurable.
+  const probe = run(100);
+  const warm = probe > 100 ? probe : run(WARM_UP);
+  const perRound = Math.max(50, Math.min(MAX_PER_ROUND, Math.round((ROUND_MS * 1000) / Math.max(warm, 0.01))));
+  let best = Infinity;
+  for (let round = 0; round < ROUNDS; round++) best = Math.min(best, run(perRound));
   // Every request names a rule: a 404 would mean the bench measures the wrong thing.
-  if (served !== 20_000 + ROUNDS * PER_ROUND) throw new Error(`gateway-match bench: ${20_000 + ROUNDS * PER_ROUND - served} requests found no rule`);
+  if (served !== calls) throw new Error(`gateway-match bench: ${calls - served} of ${calls} requests found no rule`);
   return best;
 }
 
@@ -80,7 +87,7 @@ function measure(shape: Shape): { match: number; resolve: number } {
 }
 
 export function benchGatewayMatch(): void {
-  console.log(`\ngateway lookup, CPU per request in-process (best of ${ROUNDS} rounds of ${PER_ROUND} requests over every rule; ${loadLine()}):`);
+  console.log(`\ngateway lookup, CPU per request in-process (best of ${ROUNDS} rounds of about ${ROUND_MS} ms, at most ${MAX_PER_ROUND} requests, round-robin over every rule; ${loadLine()}):`);
   // As many distinct request objects as the 1000-route runs use, so both pay the same for reading requests that are not in cache.
   const one = measure({ ...ownHosts(1, 1), requests: spread(ROUTES, RULES, () => [host(0), `/p${0}/item`]) });
   console.log(`  ${'1 route × 1 rule'.padEnd(46)} match ${one.match.toFixed(2)} µs, whole lookup ${one.resolve.toFixed(2)} µs`);
