@@ -72,9 +72,9 @@ async function runBackends(): Promise<void> {
 
 const check = { protocol: 'TCP', port: 'traffic-port', intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3 } as const;
 
-const host = (route: number): string => `r${route}.bench.test`;
+export const host = (route: number): string => `r${route}.bench.test`;
 
-function rule(route: number, index: number, backend: string): HttpRouteRule {
+export function rule(route: number, index: number, backend: string): HttpRouteRule {
   return {
     origin: { kind: 'HTTPRoute', namespace: 'bench', name: `route-${route}`, creationTimestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, route)).toISOString(), ruleIndex: index },
     hostnames: [host(route)],

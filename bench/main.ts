@@ -1,10 +1,11 @@
-// `npm run bench [devcluster] [controller] [scale] [api-floor] [local] [gateway] [metal] [gce] [aws]`: prints the figures behind lbc's performance claims.
+// `npm run bench [devcluster] [controller] [scale] [api-floor] [local] [gateway] [gateway-match] [metal] [gce] [aws]`: prints the figures behind lbc's performance claims.
 import { benchApiFloor } from './api-floor.js';
 import { benchAws } from './aws.js';
 import { benchController } from './controller.js';
 import { benchDevcluster } from './devcluster.js';
 import { benchGatewayDataPath } from './gateway.js';
 import { benchGatewayController } from './gateway-controller.js';
+import { benchGatewayMatch } from './gateway-match.js';
 import { benchGce } from './gce.js';
 import { headlineLines } from './headline.js';
 import { benchLocal } from './local.js';
@@ -38,6 +39,8 @@ if (all || which.has('gce')) await benchGce();
 // `local`: L4 throughput and L7 requests/s through the local provider vs straight to the backend.
 if (all || which.has('local')) await benchLocal();
 // `gateway`: the Gateway data path through the local provider: 1000 HTTPRoutes × 10 rules vs 1 route vs direct, route update → data path.
+// `gateway-match` (also run with `gateway`): the Gateway lookup's CPU per request in-process, 1 route vs 1000 routes × 10 rules.
+if (all || which.has('gateway') || which.has('gateway-match')) benchGatewayMatch();
 if (all || which.has('gateway')) {
   await benchGatewayDataPath();
   // The controller's part: 1000 HTTPRoutes to Accepted and served, writes per route, update → data path.

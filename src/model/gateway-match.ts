@@ -30,8 +30,9 @@
 //   Envoy's safe_regex does; a pattern RE2 refuses never matches.
 //
 // The order is a property of each (rule, match, hostname) triple alone, so it is sorted
-// once per port and a request takes the first triple that matches among those indexed
-// under its host: the cost per request does not grow with routes for other hosts.
+// once per port; a request then takes the first triple in that order that matches among
+// those indexed under its host and path (see "The per-request index" below): the cost per
+// request does not grow with routes for other hosts or other paths.
 import { RE2JS } from '@bufbuild/re2';
 import { normalizeRequestHost } from './routes.js';
 import type { HttpGatewayListener, HttpRequestMatch, HttpRouteRule, RouteOrigin, TlsGatewayListener, TlsRouteRule } from './gateway.js';
@@ -66,13 +67,6 @@ export const normalizeHost = normalizeRequestHost;
 export function hostnameMatches(pattern: string, host: string): boolean {
   if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1;
   return pattern === host;
-}
-
-/** The suffixes a wildcard could name for host: `a.b.c` → `.b.c`, `.c`. */
-function wildcardSuffixes(host: string): string[] {
-  const out: string[] = [];
-  for (let i = host.indexOf('.'); i >= 0; i = host.indexOf('.', i + 1)) out.push(host.slice(i));
-  return out;
 }
 
 /** Listener specificity: exact, then wildcards by labels then length, then none. Higher is more specific. */
@@ -136,31 +130,29 @@ function valueTest(type: 'Exact' | 'RegularExpression', expected: string): Value
   return (v) => v !== undefined && re !== undefined && re.matches(v);
 }
 
+/** A PathPrefix value as it compares: trailing `/` ignored; '' when it covers every path. */
+function normalizedPrefix(prefix: string): string {
+  const p = prefix.length > 1 && prefix.endsWith('/') ? prefix.replace(/\/+$/, '') : prefix;
+  return p === '/' ? '' : p;
+}
+
 /** True when the prefix (trailing `/` ignored) covers path by whole elements. */
 export function prefixMatches(prefix: string, path: string): boolean {
-  const p = prefix.length > 1 && prefix.endsWith('/') ? prefix.replace(/\/+$/, '') : prefix;
-  if (p === '/' || p === '') return true;
+  const p = normalizedPrefix(prefix);
+  if (p === '') return true;
   return path === p || (path.startsWith(p) && path.charAt(p.length) === '/');
 }
 
-interface Entry {
+/** One (rule, match, hostname) triple with its position in the listener's total order. */
+interface Keyed {
   readonly rule: HttpRouteRule;
   readonly match: HttpRequestMatch;
-  /** Position in the port's total order: lower wins. */
-  rank: number;
-  readonly test: (path: string, query: URLSearchParams | undefined, req: HttpRequestFacts) => boolean;
-  readonly needsQuery: boolean;
-}
-
-interface Keyed {
-  readonly entry: Omit<Entry, 'rank'>;
+  readonly hostname: string | undefined;
   /** Match criteria, hostname, then -creation time: higher sorts first. */
   readonly key: readonly number[];
-  readonly origin: RouteOrigin;
   /** `namespace/name`, then the rule and match positions, for the last tie-breaks. */
   readonly name: string;
   readonly position: number;
-  readonly hostname: string | undefined;
 }
 
 function matchKey(m: HttpRequestMatch): number[] {
@@ -180,31 +172,6 @@ function hostnameKey(hostname: string | undefined): [number, number] {
   return hostname.startsWith('*.') ? [0, hostname.length] : [hostname.length, hostname.length];
 }
 
-function compileMatch(m: HttpRequestMatch): Pick<Entry, 'test' | 'needsQuery'> {
-  const path = m.path;
-  let pathTest: (p: string) => boolean = () => true;
-  if (path?.type === 'Exact') pathTest = (p) => p === path.value;
-  else if (path?.type === 'PathPrefix') pathTest = (p) => prefixMatches(path.value, p);
-  else if (path?.type === 'RegularExpression') {
-    const t = valueTest('RegularExpression', path.value);
-    pathTest = (p) => t(p);
-  }
-  const headers = firstByName(m.headers).map((h) => ({ name: h.name.toLowerCase(), test: valueTest(h.type, h.value) }));
-  const query = firstByName(m.queryParams).map((q) => ({ name: q.name, test: valueTest(q.type, q.value) }));
-  const method = m.method;
-  return {
-    needsQuery: query.length > 0,
-    test: (p, params, req) => {
-      if (method !== undefined && req.method !== method) return false;
-      if (!pathTest(p)) return false;
-      for (const h of headers) if (!h.test(req.header(h.name))) return false;
-      // The first value of a repeated parameter, as the specification recommends.
-      for (const q of query) if (!q.test(params?.get(q.name) ?? undefined)) return false;
-      return true;
-    },
-  };
-}
-
 /** Every (rule, match, hostname) triple of a listener, in the order requests try them. */
 function rankedKeys(listener: HttpGatewayListener): Keyed[] {
   const keyed: Keyed[] = [];
@@ -214,16 +181,15 @@ function rankedKeys(listener: HttpGatewayListener): Keyed[] {
     const created = Date.parse(rule.origin.creationTimestamp);
     const name = `${rule.origin.namespace}/${rule.origin.name}\u0000${rule.origin.kind}`;
     rule.matches.forEach((match, mi) => {
-      const compiled = compileMatch(match);
+      const criteria = matchKey(match);
       for (const hostname of hostnames) {
-        const effective = hostname ?? listener.hostname;
         keyed.push({
-          entry: { rule, match, ...compiled },
-          key: [...matchKey(match), ...hostnameKey(effective), Number.isNaN(created) ? 0 : -created],
-          origin: rule.origin,
+          rule,
+          match,
+          hostname,
+          key: [...criteria, ...hostnameKey(hostname ?? listener.hostname), Number.isNaN(created) ? 0 : -created],
           name,
           position: rule.origin.ruleIndex * 1_000 + mi,
-          hostname,
         });
       }
     });
@@ -244,7 +210,7 @@ export interface RankedMatch {
  * provider that evaluates rules by priority (ALB) writes its priorities from.
  */
 export function rankedMatches(listener: HttpGatewayListener): RankedMatch[] {
-  return rankedKeys(listener).map((k) => ({ rule: k.entry.rule, match: k.entry.match, hostname: k.hostname }));
+  return rankedKeys(listener).map((k) => ({ rule: k.rule, match: k.match, hostname: k.hostname }));
 }
 
 /** Listeners most specific first (exact, wildcards by labels then length, none last): the order they claim a host. */
@@ -252,67 +218,189 @@ export function listenersBySpecificity<L extends { readonly hostname?: string }>
   return sortListeners(listeners);
 }
 
-/** One listener's rules, ordered and indexed by hostname. */
+// ---- The per-request index ----------------------------------------------------------------
+//
+// The first triple in the listener's order that matches a request is the one whose rank
+// (position in that order) is lowest among the triples that match. Rather than try the
+// triples in order, a request looks only at those that can match its host and path: by
+// host (the exact hostname, each wildcard suffix of the host, and the rules without
+// hostname), then by path (the Exact value, every PathPrefix that is a whole-element
+// prefix of the path, found by cutting the path at each `/`; the regular expressions and
+// the prefixes covering every path). Each of those lists is in rank order, so within one
+// list the first entry whose method, headers and query match is its best, and a list is
+// abandoned at the first entry ranked below the best found so far. The cost is the number
+// of `/` in the path plus the entries that share the request's host and path, however many
+// routes the listener has.
+
+/** What a request must also satisfy once its host and path have selected an entry. */
+type RestTest = (probe: { params(): URLSearchParams | undefined }, req: HttpRequestFacts) => boolean;
+
+interface Entry<L extends HttpGatewayListener> {
+  /** Position in the listener's total order: lower wins. */
+  readonly rank: number;
+  /** Only for a RegularExpression path, which the index cannot decide. */
+  readonly path: ((path: string) => boolean) | undefined;
+  /** Method, headers and query params; undefined when the match names none. */
+  readonly rest: RestTest | undefined;
+  /** The answer, built once so a request allocates none. */
+  readonly result: { readonly kind: 'rule' } & HttpMatch<L>;
+}
+
+/** How the index files a match by its path. */
+type PathKey = { readonly kind: 'exact' | 'prefix'; readonly value: string } | { readonly kind: 'all' } | { readonly kind: 'regex'; readonly test: (path: string) => boolean };
+
+function pathKey(m: HttpRequestMatch): PathKey {
+  const path = m.path;
+  if (path === undefined) return { kind: 'all' };
+  if (path.type === 'Exact') return { kind: 'exact', value: path.value };
+  if (path.type === 'RegularExpression') return { kind: 'regex', test: valueTest('RegularExpression', path.value) };
+  const p = normalizedPrefix(path.value);
+  return p === '' ? { kind: 'all' } : { kind: 'prefix', value: p };
+}
+
+function restTest(m: HttpRequestMatch): RestTest | undefined {
+  const headers = firstByName(m.headers).map((h) => ({ name: h.name.toLowerCase(), test: valueTest(h.type, h.value) }));
+  const query = firstByName(m.queryParams).map((q) => ({ name: q.name, test: valueTest(q.type, q.value) }));
+  const method = m.method;
+  if (method === undefined && headers.length === 0 && query.length === 0) return undefined;
+  return (probe, req) => {
+    if (method !== undefined && req.method !== method) return false;
+    for (const h of headers) if (!h.test(req.header(h.name))) return false;
+    if (query.length === 0) return true;
+    // The first value of a repeated parameter, as the specification recommends.
+    const q = probe.params();
+    for (const x of query) if (!x.test(q?.get(x.name) ?? undefined)) return false;
+    return true;
+  };
+}
+
+/** One host's entries by path, each list in rank order. */
+class PathIndex<L extends HttpGatewayListener> {
+  private readonly exact = new Map<string, Entry<L>[]>();
+  private readonly prefix = new Map<string, Entry<L>[]>();
+  /** The longest PathPrefix value: no shorter cut of the path is looked up. */
+  private longest = 0;
+  /** RegularExpression paths and prefixes covering every path: tried for every request. */
+  private readonly always: Entry<L>[] = [];
+
+  add(key: PathKey, entry: Entry<L>): void {
+    if (key.kind === 'exact') push(this.exact, key.value, entry);
+    else if (key.kind === 'prefix') {
+      push(this.prefix, key.value, entry);
+      this.longest = Math.max(this.longest, key.value.length);
+    } else this.always.push(entry);
+  }
+
+  search(probe: Probe<L>): void {
+    const path = probe.path;
+    const ex = this.exact.get(path);
+    if (ex) probe.scan(ex);
+    if (this.longest > 0) {
+      // A PathPrefix matches by whole elements: it is the path itself or the path cut before one of its `/`.
+      if (path.length <= this.longest) {
+        const p = this.prefix.get(path);
+        if (p) probe.scan(p);
+      }
+      for (let i = path.lastIndexOf('/', Math.min(this.longest, path.length - 1)); i > 0; i = path.lastIndexOf('/', i - 1)) {
+        const p = this.prefix.get(path.slice(0, i));
+        if (p) probe.scan(p);
+      }
+    }
+    if (this.always.length > 0) probe.scan(this.always);
+  }
+}
+
+/**
+ * One request's search: the best entry so far, and its query string parsed at most once.
+ * A listener reuses one (a search runs to its end synchronously), so a request allocates none.
+ */
+class Probe<L extends HttpGatewayListener> {
+  best: Entry<L> | undefined;
+  path = '';
+  private rawQuery: string | undefined;
+  private req: HttpRequestFacts | undefined;
+  private query: URLSearchParams | undefined;
+  private parsed = false;
+
+  start(path: string, rawQuery: string | undefined, req: HttpRequestFacts): this {
+    this.best = undefined;
+    this.path = path;
+    this.rawQuery = rawQuery;
+    this.req = req;
+    this.query = undefined;
+    this.parsed = false;
+    return this;
+  }
+
+  /** Drops the request, so the probe holds no request between searches. */
+  finish(): Entry<L> | undefined {
+    const best = this.best;
+    this.best = undefined;
+    this.req = undefined;
+    this.query = undefined;
+    return best;
+  }
+
+  params(): URLSearchParams | undefined {
+    if (!this.parsed) {
+      this.parsed = true;
+      this.query = this.rawQuery === undefined ? undefined : new URLSearchParams(this.rawQuery);
+    }
+    return this.query;
+  }
+
+  /** The first entry of a rank-ordered list that matches, if it outranks the best so far. */
+  scan(list: readonly Entry<L>[]): void {
+    for (const e of list) {
+      if (this.best !== undefined && e.rank >= this.best.rank) return;
+      if (e.path !== undefined && !e.path(this.path)) continue;
+      if (e.rest !== undefined && !e.rest(this, this.req as HttpRequestFacts)) continue;
+      this.best = e;
+      return;
+    }
+  }
+}
+
+/** One listener's rules, ordered and indexed by hostname, then path. */
 class CompiledListener<L extends HttpGatewayListener> {
-  private readonly exact = new Map<string, Entry[]>();
-  private readonly wildcard = new Map<string, Entry[]>();
-  private readonly any: Entry[] = [];
+  private readonly exact = new Map<string, PathIndex<L>>();
+  /** By the suffix a wildcard names: `*.example.com` under `.example.com`. */
+  private readonly wildcard = new Map<string, PathIndex<L>>();
+  /** Rules without hostnames: they serve every host the listener does. */
+  private readonly any = new PathIndex<L>();
+  private readonly probe = new Probe<L>();
+  readonly noRule: { readonly kind: 'no-rule'; readonly listener: L };
 
   constructor(readonly listener: L) {
+    this.noRule = { kind: 'no-rule', listener };
+    // A match is compiled once however many hostnames file it.
+    const compiled = new Map<HttpRequestMatch, { key: PathKey; rest: RestTest | undefined }>();
     rankedKeys(listener).forEach((k, rank) => {
-      const entry: Entry = { ...k.entry, rank };
-      if (k.hostname === undefined) this.any.push(entry);
-      else if (k.hostname.startsWith('*.')) push(this.wildcard, k.hostname.slice(1), entry);
-      else push(this.exact, k.hostname, entry);
+      let c = compiled.get(k.match);
+      if (c === undefined) compiled.set(k.match, (c = { key: pathKey(k.match), rest: restTest(k.match) }));
+      const entry: Entry<L> = { rank, path: c.key.kind === 'regex' ? c.key.test : undefined, rest: c.rest, result: { kind: 'rule', listener, rule: k.rule, match: k.match } };
+      this.index(k.hostname).add(c.key, entry);
     });
   }
 
-  private first(list: readonly Entry[], path: string, rawQuery: string | undefined, req: HttpRequestFacts): Entry | undefined {
-    let params: URLSearchParams | undefined;
-    let parsed = false;
-    for (const e of list) {
-      if (e.needsQuery && !parsed) {
-        parsed = true;
-        params = rawQuery === undefined ? undefined : new URLSearchParams(rawQuery);
-      }
-      if (e.test(path, params, req)) return e;
-    }
-    return undefined;
+  private index(hostname: string | undefined): PathIndex<L> {
+    if (hostname === undefined) return this.any;
+    const [map, key] = hostname.startsWith('*.') ? [this.wildcard, hostname.slice(1)] : [this.exact, hostname];
+    let idx = map.get(key);
+    if (idx === undefined) map.set(key, (idx = new PathIndex<L>()));
+    return idx;
   }
 
-  /** The highest-ranked entry among those indexed under host that matches. */
-  find(host: string, path: string, rawQuery: string | undefined, req: HttpRequestFacts): Entry | undefined {
-    const lists: Entry[][] = [];
-    const ex = this.exact.get(host);
-    if (ex) lists.push(ex);
+  /** The highest-ranked entry among those whose hostname covers host that matches. */
+  find(host: string, path: string, rawQuery: string | undefined, req: HttpRequestFacts): Entry<L> | undefined {
+    const probe = this.probe.start(path, rawQuery, req);
+    this.exact.get(host)?.search(probe);
     if (this.wildcard.size > 0) {
-      for (const s of wildcardSuffixes(host)) {
-        const w = this.wildcard.get(s);
-        if (w) lists.push(w);
-      }
+      // `*.b.c` covers `a.b.c` and `x.a.b.c`, never `.b.c` nor `b.c`: a label must precede the suffix.
+      for (let i = host.indexOf('.', 1); i > 0; i = host.indexOf('.', i + 1)) this.wildcard.get(host.slice(i))?.search(probe);
     }
-    // One list (the common case: one host's routes): no merge needed.
-    if (lists.length === 1) return this.first(lists[0] ?? [], path, rawQuery, req);
-    if (this.any.length > 0) lists.push(this.any);
-    let params: URLSearchParams | undefined;
-    let parsed = false;
-    const heads = lists.map(() => 0);
-    for (;;) {
-      let best = -1;
-      for (let i = 0; i < lists.length; i++) {
-        const e = lists[i]?.[heads[i] ?? 0];
-        if (e && (best < 0 || e.rank < (lists[best]?.[heads[best] ?? 0]?.rank ?? Infinity))) best = i;
-      }
-      if (best < 0) return undefined;
-      const e = lists[best]?.[heads[best] ?? 0];
-      heads[best] = (heads[best] ?? 0) + 1;
-      if (!e) return undefined;
-      if (e.needsQuery && !parsed) {
-        parsed = true;
-        params = rawQuery === undefined ? undefined : new URLSearchParams(rawQuery);
-      }
-      if (e.test(path, params, req)) return e;
-    }
+    this.any.search(probe);
+    return probe.finish();
   }
 }
 
@@ -329,6 +417,8 @@ export type HttpPortMatch<L extends HttpGatewayListener> =
   | { readonly kind: 'no-rule'; readonly listener: L }
   | ({ readonly kind: 'rule' } & HttpMatch<L>);
 
+const noListener = { kind: 'no-listener' } as const;
+
 /** An HTTP or HTTPS port's listeners compiled for matching; build once per spec, match per request. */
 export class HttpPortMatcher<L extends HttpGatewayListener = HttpGatewayListener> {
   private readonly listeners: { readonly hostname?: string; readonly c: CompiledListener<L> }[];
@@ -340,13 +430,12 @@ export class HttpPortMatcher<L extends HttpGatewayListener = HttpGatewayListener
   match(req: HttpRequestFacts): HttpPortMatch<L> {
     const host = normalizeHost(req.host);
     const compiled = (this.listeners.length === 1 && !this.listeners[0]?.hostname ? this.listeners[0] : listenersFor(this.listeners, req.sni ? normalizeHost(req.sni) : host))?.c;
-    if (!compiled) return { kind: 'no-listener' };
+    if (!compiled) return noListener;
     const q = req.url.indexOf('?');
     const rawPath = q >= 0 ? req.url.slice(0, q) : req.url;
     const hash = rawPath.indexOf('#');
     const path = (hash >= 0 ? rawPath.slice(0, hash) : rawPath) || '/';
-    const e = compiled.find(host, path, q >= 0 ? req.url.slice(q + 1) : undefined, req);
-    return e ? { kind: 'rule', listener: compiled.listener, rule: e.rule, match: e.match } : { kind: 'no-rule', listener: compiled.listener };
+    return compiled.find(host, path, q >= 0 ? req.url.slice(q + 1) : undefined, req)?.result ?? compiled.noRule;
   }
 }
 

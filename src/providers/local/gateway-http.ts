@@ -19,7 +19,7 @@
 //   answer is dropped, the client gets the primary's.
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { GatewayPort, HeaderModifier, HttpFilter, HttpGatewayListener, HttpRequestMatch, HttpRouteRule, PathModifier, WeightedBackend } from '../../model/gateway.js';
-import { HttpPortMatcher, matchedPrefix, normalizeHost, replacePrefix } from '../../model/gateway-match.js';
+import { HttpPortMatcher, matchedPrefix, normalizeHost, replacePrefix, type HttpRequestFacts } from '../../model/gateway-match.js';
 import { notFound, requestHost, type L7Decision, type L7Request } from './http-router.js';
 import type { TargetSetRuntime } from './target-set.js';
 import { WeightedPicker } from './weighted.js';
@@ -66,6 +66,24 @@ interface Edits {
   readonly mirrors: TargetSetRuntime[];
 }
 
+/** What the matcher reads of one request: a class, so a request costs one object and no closure. */
+class RequestFacts implements HttpRequestFacts {
+  constructor(
+    private readonly req: L7Request,
+    readonly host: string,
+    readonly url: string,
+    readonly sni: string | undefined,
+  ) {}
+
+  get method(): string {
+    return this.req.method ?? 'GET';
+  }
+
+  header(name: string): string | undefined {
+    return headerValue(this.req, name);
+  }
+}
+
 /** The TLS server name of the request's connection (HTTP/2's compat socket forwards it too). */
 function serverName(req: L7Request): string | undefined {
   const name = (req.socket as { servername?: unknown } | null | undefined)?.servername;
@@ -87,18 +105,28 @@ export class GatewayHttpRoutes {
   resolve(req: L7Request, proto: 'http' | 'https'): L7Decision {
     const url = req.url ?? '/';
     const host = requestHost(req);
-    const m = this.matcher.match({ host, url, method: req.method ?? 'GET', header: (n) => headerValue(req, n), ...(proto === 'https' ? { sni: serverName(req) } : {}) });
+    const m = this.matcher.match(new RequestFacts(req, host, url, proto === 'https' ? serverName(req) : undefined));
     if (m.kind !== 'rule') return notFound;
     const { rule, match } = m;
-    const edits: Edits = { request: [], response: [], mirrors: [] };
-    const redirect = this.apply(rule.filters, edits, url, host, match, proto);
-    if (redirect) return redirect;
+    // Most rules have no filter: they gather no edits, and the answer is built without them.
+    let edits: Edits | undefined;
+    if (rule.filters.length > 0) {
+      edits = { request: [], response: [], mirrors: [] };
+      const redirect = this.apply(rule.filters, edits, url, host, match, proto);
+      if (redirect) return redirect;
+    }
     const backend = this.pickers.get(rule)?.pick();
     const ts = backend?.targetSet === undefined ? undefined : this.targetSet(backend.targetSet);
     if (!backend || !ts) return noBackend;
-    const late = this.apply(backend.filters, edits, edits.url ?? url, host, match, proto);
-    if (late) return late;
-    const { requestMs, backendRequestMs } = rule.timeouts ?? {};
+    if (backend.filters.length > 0) {
+      edits ??= { request: [], response: [], mirrors: [] };
+      const late = this.apply(backend.filters, edits, edits.url ?? url, host, match, proto);
+      if (late) return late;
+    }
+    const requestMs = rule.timeouts?.requestMs;
+    const backendRequestMs = rule.timeouts?.backendRequestMs;
+    if (edits === undefined && !requestMs && !backendRequestMs) return { kind: 'forward', targetSet: ts, protocol: rule.backendProtocol };
+    edits ??= { request: [], response: [], mirrors: [] };
     return {
       kind: 'forward',
       targetSet: ts,
