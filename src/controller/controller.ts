@@ -141,10 +141,13 @@ const SERVICE_PREFIX = 'service/';
 // After the drain timeout aborts what is in flight, how long a reconcile may take to return.
 const SHUTDOWN_GRACE_MS = 1000;
 // The longest an Event waits behind a backlog of finalizer and status writes. Long enough
-// for a cold start's whole burst (1000 Services: 4-12 s on a loaded 2-core machine), so
-// that the Events never split the API server's time with the addresses; short enough that
-// a backlog that never drains delays them by half a minute at most.
-const EVENT_MAX_HOLD_MS = 30_000;
+// for a cold start's whole burst, so that the Events never split the API server's time
+// with the addresses: 1000 Services take 4-12 s on a loaded 2-core machine, 5000 over 500
+// Nodes 32-42 s, and with 30 s here the 10000 Events of the latter were let go during its
+// last 11 s (#21). A backlog that stops moving lets them go sooner (EVENT_HOLD_STALL_MS).
+const EVENT_MAX_HOLD_MS = 120_000;
+// A backlog in which no write has started or ended for this long holds no Event.
+const EVENT_HOLD_STALL_MS = 5_000;
 
 /** Which reconciler a queue key goes to, and how its keys and the queue's map onto each other. */
 interface Route {
@@ -240,7 +243,10 @@ export class Controller {
     // "Ensuring" Event is not held for the call. On a 2-core machine, 2000 Events sent
     // beside the 2000 writes before 1000 addresses put the last address ~1.5× later.
     this.writesInFlight = new WritesInFlight();
-    const holdWhile = (): boolean => this.queue.len() > 0 || this.writesInFlight.count > 0;
+    // Only while the backlog moves: a backlog in which no write has started or ended for a
+    // while (every worker waiting on a slow provider, an API server that does not answer)
+    // holds the Events no longer.
+    const holdWhile = (): boolean => (this.queue.len() > 0 || this.writesInFlight.count > 0) && this.writesInFlight.movedWithin(EVENT_HOLD_STALL_MS);
     this.recorder =
       opts.recorder ?? new EventRecorder({ core: writes.core, concurrency: opts.eventConcurrency ?? 8, logger: this.log, holdWhile, maxHoldMs: EVENT_MAX_HOLD_MS });
 

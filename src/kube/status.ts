@@ -224,17 +224,27 @@ function planGatewayClear(obj: Gateway, want: DesiredStatus): { status: Record<s
  */
 export class WritesInFlight {
   private n = 0;
+  private movedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly now: () => number = Date.now) {}
 
   get count(): number {
     return this.n;
   }
 
+  /** Whether a write started or ended within the last ms: a backlog still draining, not a stuck one. */
+  movedWithin(ms: number): boolean {
+    return this.now() - this.movedAt < ms;
+  }
+
   async track<T>(write: () => Promise<T>): Promise<T> {
     this.n++;
+    this.movedAt = this.now();
     try {
       return await write();
     } finally {
       this.n--;
+      this.movedAt = this.now();
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { V1Condition } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { ingressEqual, mergeConditions, normalizeIngress, planStatusPatch } from '../../src/kube/status.js';
+import { ingressEqual, mergeConditions, normalizeIngress, planStatusPatch, WritesInFlight } from '../../src/kube/status.js';
 
 describe('ingress comparison', () => {
   it('is exact and order-sensitive after normalising away empty fields', () => {
@@ -88,5 +88,25 @@ describe('planStatusPatch', () => {
   it('ignores conditions for an Ingress', () => {
     const ing = { metadata: { name: 'a', namespace: 'ns' }, status: { loadBalancer: { ingress: [{ hostname: 'h' }] } } };
     expect(planStatusPatch('Ingress', ing, { ingress: [{ hostname: 'h' }], conditions: [ready] }, now)).toBeUndefined();
+  });
+});
+
+describe('WritesInFlight', () => {
+  it('counts writes in flight and says whether one started or ended lately (a backlog still draining, for the Event hold)', async () => {
+    let now = 1000;
+    const w = new WritesInFlight(() => now);
+    expect(w.movedWithin(5000)).toBe(false);
+    let answer: (v: string) => void = () => {};
+    const pending = w.track(() => new Promise<string>((r) => (answer = r)));
+    expect(w.count).toBe(1);
+    now += 4999;
+    expect(w.movedWithin(5000)).toBe(true);
+    now += 1;
+    // Started 5 s ago and not answered since: stuck.
+    expect(w.movedWithin(5000)).toBe(false);
+    answer('ok');
+    await expect(pending).resolves.toBe('ok');
+    expect(w.count).toBe(0);
+    expect(w.movedWithin(5000)).toBe(true);
   });
 });
