@@ -3,7 +3,8 @@
 // v3.5 Gateway CRDs, an aws provider on the fake ELBv2/EC2. The plan reads the
 // configurations once (one list per kind, as the controller's informer would hold them), so
 // a Gateway naming one through spec.infrastructure.parametersRef, or through its
-// GatewayClass's spec.parametersRef, is planned with it instead of "not watching".
+// GatewayClass's spec.parametersRef, is planned with it instead of "not watching"; a backend
+// Service's TargetGroupConfiguration is planned in too.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +80,49 @@ beforeAll(async () => {
 afterAll(async () => {
   await dev?.stop();
   fake?.uninstall();
+});
+
+// A TargetGroupConfiguration with a routeConfigurations entry (targetgroupconfig.md,
+// RouteConfigurations) on the Service two HTTPRoutes share: the plan shows a target group for
+// the route the entry names, next to the one the other route uses, each with its own key.
+describe('lbc plan: a TargetGroupConfiguration routeConfigurations entry', () => {
+  beforeAll(async () => {
+    await clients.core.createNamespacedService({ namespace: NS, body: { metadata: { name: 'web' }, spec: { type: 'NodePort', ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }] } } });
+    await clients.custom.createNamespacedCustomObject({
+      group: 'gateway.k8s.aws',
+      version: 'v1',
+      namespace: NS,
+      plural: 'targetgroupconfigurations',
+      body: {
+        apiVersion: 'gateway.k8s.aws/v1',
+        kind: 'TargetGroupConfiguration',
+        metadata: { name: 'web-tg' },
+        spec: {
+          targetReference: { name: 'web' },
+          defaultConfiguration: { healthCheckConfig: { healthCheckPath: '/healthz' } },
+          routeConfigurations: [{ routeIdentifier: { kind: 'HTTPRoute', namespace: NS, name: 'admin' }, targetGroupProps: { healthCheckConfig: { healthCheckPath: '/admin/health' } } }],
+        },
+      },
+    });
+    const create = (plural: string, body: object) => clients.custom.createNamespacedCustomObject({ group: GROUP, version: 'v1', namespace: NS, plural, body });
+    await create('gateways', { apiVersion: `${GROUP}/v1`, kind: 'Gateway', metadata: { name: 'routed' }, spec: { gatewayClassName: 'lbc-aws', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] } });
+    const route = (name: string, path: string) =>
+      create('httproutes', { apiVersion: `${GROUP}/v1`, kind: 'HTTPRoute', metadata: { name }, spec: { parentRefs: [{ name: 'routed' }], rules: [{ matches: [{ path: { type: 'PathPrefix', value: path } }], backendRefs: [{ name: 'web', port: 80 }] }] } });
+    await route('shop', '/');
+    await route('admin', '/admin');
+  }, 30_000);
+
+  it('plans a target group of its own for the route it names, next to the shared one', async () => {
+    const p = await plan('gateway/routed');
+    expect(p.objects[0]?.outcome.kind).toBe('planned');
+    const groups = (p.objects[0]?.outcome.cloud?.[0]?.changes ?? []).filter((c) => c.resource === 'TargetGroup');
+    expect(groups.map((c) => [c.op, c.id])).toEqual([
+      ['create', `${NS}/web:80@HTTPRoute:${NS}:admin`],
+      ['create', `${NS}/web:80`],
+    ]);
+    expect(groups.map((c) => c.detail)).toEqual([expect.stringMatching(/^k8s-default-routed-[0-9a-f]{10} HTTP:\d+ instance$/), expect.stringMatching(/^k8s-default-routed-[0-9a-f]{10} HTTP:\d+ instance$/)]);
+    expect(groups[0]?.detail).not.toBe(groups[1]?.detail);
+  });
 });
 
 describe('lbc plan: Gateways configured by a LoadBalancerConfiguration', () => {

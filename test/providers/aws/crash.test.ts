@@ -16,8 +16,7 @@ import type { LoadBalancerSpec } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
 import type { AwsOptionsInput } from '../../../src/providers/aws/options.js';
 import type { FakeAws } from './fake-aws.js';
-import { backend, canaryRules, gatewaySpec, httpRule, l4Rule, nlbGatewaySpec, prefix, tlsListener } from './gateway-support.js';
-import { parseTargetGroupConfiguration, TARGET_GROUP_CONFIGURATION } from '../../../src/providers/aws/target-group-configuration.js';
+import { backend, configuredBackend, gatewaySpec, httpRule, l4Rule, nlbGatewaySpec, prefix, tlsListener } from './gateway-support.js';
 import { LOAD_BALANCER_CONFIGURATION, parseLoadBalancerConfiguration } from '../../../src/providers/aws/load-balancer-configuration.js';
 import type { LbRef } from '../../../src/model/ref.js';
 import { albSpec, CLUSTER, ipNlbSpec, nlbSpec, provider as newProvider, seededFake, seedNetwork } from './support.js';
@@ -137,18 +136,11 @@ const nlbGateway = (): LoadBalancerSpec<AwsLbOptions> =>
  * An ALB Gateway whose web Service has a TargetGroupConfiguration with a routeConfigurations
  * entry for the admin route: web:80 gets two target groups, the admin route's named by the user.
  */
-const routeTargetGroups = (): LoadBalancerSpec<AwsLbOptions> => {
-  const parsed = parseTargetGroupConfiguration({
-    spec: {
-      targetReference: { name: 'web' },
-      defaultConfiguration: { healthCheckConfig: { healthCheckPath: '/healthz' } },
-      routeConfigurations: [{ routeIdentifier: { kind: 'HTTPRoute', namespace: 'shop', name: 'admin' }, targetGroupProps: { targetGroupName: 'shop-web-admin', healthCheckConfig: { healthCheckPath: '/admin/health' } } }],
-    },
+const routeTargetGroups = (): LoadBalancerSpec<AwsLbOptions> =>
+  configuredBackend(gatewaySpec({ rules: [httpRule(0, [prefix('/')], [backend('shop/web:80')]), httpRule(0, [prefix('/admin')], [backend('shop/web:80')], { route: 'admin' })] }), {
+    defaultConfiguration: { healthCheckConfig: { healthCheckPath: '/healthz' } },
+    routeConfigurations: [{ routeIdentifier: { kind: 'HTTPRoute', namespace: 'shop', name: 'admin' }, targetGroupProps: { targetGroupName: 'shop-web-admin', healthCheckConfig: { healthCheckPath: '/admin/health' } } }],
   });
-  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-  const spec = gatewaySpec({ rules: [...canaryRules(), httpRule(0, [prefix('/admin')], [backend('shop/web:80')], { route: 'admin' })] });
-  return { ...spec, targetSets: spec.targetSets.map((ts) => (ts.name === 'shop/web:80' ? { ...ts, parameters: { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name: 'web-tg', value: parsed.value } } : ts)) };
-};
 
 /**
  * An NLB Gateway configured by a LoadBalancerConfiguration's listenerConfigurations: an idle
@@ -211,8 +203,8 @@ describe.each(flows)('%s create, interrupted', (_name, make, seeding, flowOption
     expect(ref.shape.backendRules).toBe(rules.length);
     expect(ref.shape.sgs).toBe(seeding === seedWithNodeGroup && flowOptions !== PER_LB ? 2 : 1);
     if (make === albWithActions) expect(ref.shape.rules).toBe(3);
-    // web:80's two groups (the admin route's and the others'), api's and api-v2's.
-    if (make === routeTargetGroups) expect(ref.shape.tgs).toBe(4);
+    // web:80's two groups: the admin route's and the other route's.
+    if (make === routeTargetGroups) expect(ref.shape.tgs).toBe(2);
     for (let k = 0; k < ref.writes; k++) {
       freshFake();
       fake.crashAfterWrites(k);

@@ -7,6 +7,7 @@ import type { GatewaySpec, NodeTarget, TargetSet } from '../../../src/model/spec
 import { ownershipTags } from '../../../src/model/spec.js';
 import type { LbRef } from '../../../src/model/ref.js';
 import { parseAwsOptions, type AwsLbOptions } from '../../../src/providers/aws/annotations.js';
+import { parseTargetGroupConfiguration, TARGET_GROUP_CONFIGURATION } from '../../../src/providers/aws/target-group-configuration.js';
 import { CLUSTER, HTTP_HC, nodes } from './support.js';
 
 export const GW_REF: LbRef = { kind: 'Gateway', namespace: 'shop', name: 'edge', uid: 'uid-gw-1' };
@@ -79,6 +80,18 @@ export function gatewaySpec(
     tags: ownershipTags(clusterName, GW_REF),
     providerOptions: gatewayOptions(opts.annotations),
   };
+}
+
+/**
+ * `spec` with target set `set` (the Service `service`) carrying the TargetGroupConfiguration
+ * `shop/<name>` whose spec is `configuration` (targetReference added), parsed as the builder hands it over.
+ */
+export function configuredBackend(spec: GatewaySpec<AwsLbOptions>, configuration: Record<string, unknown>, opts: { set?: string; service?: string; name?: string } = {}): GatewaySpec<AwsLbOptions> {
+  const { set = 'shop/web:80', service = 'web', name = 'web-tg' } = opts;
+  const parsed = parseTargetGroupConfiguration({ metadata: { name, namespace: 'shop' }, spec: { targetReference: { name: service }, ...configuration } });
+  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+  const parameters = { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name, value: parsed.value };
+  return { ...spec, targetSets: spec.targetSets.map((ts) => (ts.name === set ? { ...ts, parameters } : ts)) };
 }
 
 // ---- NLB Gateways: `shop/edge` with TCP, UDP and TLS listeners -------------------

@@ -10,15 +10,14 @@ import {
   matchRouteConfiguration,
   mergeTargetGroupProps,
   parseTargetGroupConfiguration,
-  TARGET_GROUP_CONFIGURATION,
   targetGroupPropsForRoute,
   withTargetGroupConfiguration,
   type RouteConfiguration,
   type TargetGroupConfiguration,
 } from '../../../src/providers/aws/target-group-configuration.js';
 import type { FakeAws } from './fake-aws.js';
-import { backend, canaryRules, gatewayOptions, gatewaySpec, GW_REF, httpRule, nlbGatewaySpec, prefix } from './gateway-support.js';
-import { nodes, provider, seededFake } from './support.js';
+import { backend, canaryRules, gatewayOptions, gatewaySpec, GW_REF, httpRule, nlbGatewaySpec, prefix, configuredBackend } from './gateway-support.js';
+import { CLUSTER, nodes, provider, seededFake } from './support.js';
 
 const tgc = (spec: Record<string, unknown>): unknown => ({ apiVersion: 'gateway.k8s.aws/v1', kind: 'TargetGroupConfiguration', metadata: { name: 'web-tg', namespace: 'shop' }, spec: { targetReference: { name: 'web' }, ...spec } });
 
@@ -225,15 +224,7 @@ describe('an ALB Gateway whose backend Service has a TargetGroupConfiguration', 
   afterEach(() => fake.uninstall());
 
   /** The canary Gateway, web:80's target set carrying the parsed configuration, as the builder hands it over. */
-  const configured = (defaultConfiguration: Record<string, unknown>): GatewaySpec<AwsLbOptions> => {
-    const parsed = parseTargetGroupConfiguration(tgc({ defaultConfiguration }));
-    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-    const spec = gatewaySpec();
-    return {
-      ...spec,
-      targetSets: spec.targetSets.map((ts) => (ts.name === 'shop/web:80' ? { ...ts, parameters: { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name: 'web-tg', value: parsed.value } } : ts)),
-    };
-  };
+  const configured = (defaultConfiguration: Record<string, unknown>): GatewaySpec<AwsLbOptions> => configuredBackend(gatewaySpec(), { defaultConfiguration });
   const CONFIG = {
     protocolVersion: 'HTTP2',
     healthCheckConfig: { healthCheckPath: '/healthz', healthCheckInterval: 30, healthCheckTimeout: 6, healthyThresholdCount: 3, unhealthyThresholdCount: 4, matcher: { httpCode: '200-299' } },
@@ -275,10 +266,8 @@ describe('an ALB Gateway whose backend Service has a TargetGroupConfiguration', 
   });
 
   it('protocolVersion GRPC: an HTTPRoute and a GRPCRoute to the Service share its one GRPC target group', async () => {
-    const parsed = parseTargetGroupConfiguration(tgc({ defaultConfiguration: { protocolVersion: 'GRPC' } }));
-    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
     const spec = gatewaySpec({ rules: [httpRule(0, [prefix('/web')], [backend('shop/web:80')]), httpRule(0, [prefix('/pkg.Svc')], [backend('shop/web:80')], { route: 'g', grpc: true })] });
-    await provider().ensure({ ...spec, targetSets: spec.targetSets.map((ts) => (ts.name === 'shop/web:80' ? { ...ts, parameters: { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name: 'web-tg', value: parsed.value } } : ts)) });
+    await provider().ensure(configuredBackend(spec, { defaultConfiguration: { protocolVersion: 'GRPC' } }));
     expect(fake.all('CreateTargetGroup').map((r) => [r.params.Port, r.params.ProtocolVersion])).toEqual([['31080', 'GRPC']]);
   });
 
@@ -313,16 +302,8 @@ describe('an ALB Gateway: two HTTPRoutes to one Service, a routeConfigurations e
     routeConfigurations: [{ routeIdentifier: { kind: 'HTTPRoute', namespace: 'shop', name: 'admin' }, targetGroupProps: { healthCheckConfig: { healthCheckPath: '/admin/health', healthCheckInterval: 10 }, tags: { tier: 'admin' } } }],
   };
   /** The canary and the admin route, web:80's target set carrying the parsed configuration. */
-  const twoRoutes = (configuration: Record<string, unknown>, opts: { ref?: GatewaySpec<AwsLbOptions>['ref']; targets?: NodeTarget[] } = {}): GatewaySpec<AwsLbOptions> => {
-    const parsed = parseTargetGroupConfiguration(tgc(configuration));
-    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-    const spec = gatewaySpec({ rules: [...canaryRules(), ADMIN], ...(opts.targets ? { targets: opts.targets } : {}) });
-    return {
-      ...spec,
-      ...(opts.ref ? { ref: opts.ref, tags: ownershipTags(spec.clusterName, opts.ref) } : {}),
-      targetSets: spec.targetSets.map((ts) => (ts.name === 'shop/web:80' ? { ...ts, parameters: { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name: 'web-tg', value: parsed.value } } : ts)),
-    };
-  };
+  const twoRoutes = (configuration: Record<string, unknown>, opts: { targets?: NodeTarget[] } = {}): GatewaySpec<AwsLbOptions> =>
+    configuredBackend(gatewaySpec({ rules: [...canaryRules(), ADMIN], ...(opts.targets ? { targets: opts.targets } : {}) }), configuration);
   const groupsOf = (port: string) => [...fake.tgs.values()].filter((t) => String(t.port) === port);
   const keyOf = (arn: string): string | undefined => fake.tags.get(arn)?.['lbc.dev/resource'];
   /** What a healthCheckConfig leaves out: lbc's ALB defaults (health-check.ts, ALBC's Ingress ones). */
@@ -397,17 +378,11 @@ describe('an ALB Gateway: targetGroupName', () => {
   });
   afterEach(() => fake.uninstall());
 
-  const gatewayWith = (configuration: Record<string, unknown>, ref = GW_REF): GatewaySpec<AwsLbOptions> => {
-    const parsed = parseTargetGroupConfiguration(tgc(configuration));
-    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-    const spec = gatewaySpec({ rules: [...canaryRules(), httpRule(0, [prefix('/admin')], [backend('shop/web:80')], { route: 'admin' })] });
-    return {
-      ...spec,
-      ref,
-      tags: ownershipTags(spec.clusterName, ref),
-      targetSets: spec.targetSets.map((ts) => (ts.name === 'shop/web:80' ? { ...ts, parameters: { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name: 'web-tg', value: parsed.value } } : ts)),
-    };
-  };
+  const gatewayWith = (configuration: Record<string, unknown>, ref = GW_REF): GatewaySpec<AwsLbOptions> => ({
+    ...configuredBackend(gatewaySpec({ rules: [...canaryRules(), httpRule(0, [prefix('/admin')], [backend('shop/web:80')], { route: 'admin' })] }), configuration),
+    ref,
+    tags: ownershipTags(CLUSTER, ref),
+  });
   const ADMIN_ID = { kind: 'HTTPRoute', namespace: 'shop', name: 'admin' };
 
   it('names the group as the user says; the route configuration names its own', async () => {
@@ -465,12 +440,7 @@ describe('an NLB Gateway whose backend Service has a TargetGroupConfiguration', 
   });
   afterEach(() => fake.uninstall());
 
-  const nlbWith = (configuration: Record<string, unknown>): GatewaySpec<AwsLbOptions> => {
-    const parsed = parseTargetGroupConfiguration({ metadata: { name: 'db-tg', namespace: 'shop' }, spec: { targetReference: { name: 'db' }, ...configuration } });
-    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-    const spec = nlbGatewaySpec();
-    return { ...spec, targetSets: spec.targetSets.map((ts) => (ts.name === 'shop/db:5432/TCP' ? { ...ts, parameters: { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name: 'db-tg', value: parsed.value } } : ts)) };
-  };
+  const nlbWith = (configuration: Record<string, unknown>): GatewaySpec<AwsLbOptions> => configuredBackend(nlbGatewaySpec(), configuration, { set: 'shop/db:5432/TCP', service: 'db', name: 'db-tg' });
 
   it('anything but targetType is refused before any write, by the CRD\'s field names, not left unapplied', async () => {
     await expect(provider().ensure(nlbWith({ defaultConfiguration: { healthCheckConfig: { healthCheckPath: '/healthz' }, tags: { team: 'db' } }, routeConfigurations: [{ routeIdentifier: { kind: 'TCPRoute' }, targetGroupProps: {} }] }))).rejects.toThrow(
@@ -494,17 +464,14 @@ describe('an ALB Gateway: targetControlPort (the target optimizer\'s control por
 
   /** web:80 with ip targets (a pod on 8080), configured. */
   const ipWeb = (defaultConfiguration: Record<string, unknown>, type: 'ip' | 'instance' = 'ip'): GatewaySpec<AwsLbOptions> => {
-    const parsed = parseTargetGroupConfiguration(tgc({ defaultConfiguration }));
-    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-    const spec = gatewaySpec();
-    const parameters = { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name: 'web-tg', value: parsed.value };
+    const spec = configuredBackend(gatewaySpec(), { defaultConfiguration });
+    if (type === 'instance') return spec;
     return {
       ...spec,
       targetSets: spec.targetSets.map((ts): TargetSet => {
         if (ts.name !== 'shop/web:80') return ts;
-        if (type === 'instance') return { ...ts, parameters };
-        const { name, protocol, healthCheck, healthCheckDefaulted, backend: origin } = ts;
-        return { name, protocol, healthCheck, ...(healthCheckDefaulted ? { healthCheckDefaulted } : {}), backend: origin, type: 'ip', port: 8080, targets: [{ ip: '10.0.1.5', port: 8080 }], parameters };
+        const { name, protocol, healthCheck, healthCheckDefaulted, backend: origin, parameters } = ts;
+        return { name, protocol, healthCheck, ...(healthCheckDefaulted ? { healthCheckDefaulted } : {}), ...(parameters ? { parameters } : {}), backend: origin, type: 'ip', port: 8080, targets: [{ ip: '10.0.1.5', port: 8080 }] };
       }),
     };
   };
