@@ -177,6 +177,9 @@ describe('Gateway API on gce', () => {
     await eventually('everything the Gateway had is gone', () => (left().length === seeded.length ? true : undefined), 30_000);
     expect(left()).toEqual(seeded);
     expect(fake.violations).toEqual([]);
+    // The subnet was this test's seed: the next tests count the project's resources against what they found.
+    fake.remove(`regions/${GCE_E2E.region}/subnetworks/proxy-only`);
+    expect(fake.paths()).toEqual(seeded);
   }, 120_000);
 
   it('what the URL map cannot serve as asked (weights past 0-1000 losing their ratio) is a Warning on the Gateway and on the HTTPRoute that asked', async () => {
