@@ -222,7 +222,7 @@ export function synthesizeGatewayNlb(input: SynthesisInput, spec: GatewaySpec<Aw
       port,
       targetType: ts.type,
       vpcId: input.vpcId,
-      healthCheck: healthCheckFor(ts, t, { layer: 'L4' }),
+      healthCheck: healthCheckFor(ts, t, { layer: 'L4', gateway: true }),
       attributes: { ...t.targetGroupAttributes },
       tags: resourceTags(c.tagCtx, key),
       targets: targetsOf(ts, c.warnings, t.targetNodeLabels),

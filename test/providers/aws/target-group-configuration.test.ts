@@ -306,8 +306,8 @@ describe('an ALB Gateway: two HTTPRoutes to one Service, a routeConfigurations e
     configuredBackend(gatewaySpec({ rules: [...canaryRules(), ADMIN], ...(opts.targets ? { targets: opts.targets } : {}) }), configuration);
   const groupsOf = (port: string) => [...fake.tgs.values()].filter((t) => String(t.port) === port);
   const keyOf = (arn: string): string | undefined => fake.tags.get(arn)?.['lbc.dev/resource'];
-  /** What a healthCheckConfig leaves out: lbc's ALB defaults (health-check.ts, ALBC's Ingress ones). */
-  const ALB_DEFAULTS = { HealthCheckTimeoutSeconds: '5', HealthyThresholdCount: '2', UnhealthyThresholdCount: '2', 'Matcher.HttpCode': '200' };
+  /** What a healthCheckConfig leaves out: ALBC's Gateway defaults (model_build_target_group.go newTargetGroupBuilder; health-check.ts). */
+  const ALB_DEFAULTS = { HealthCheckTimeoutSeconds: '5', HealthyThresholdCount: '3', UnhealthyThresholdCount: '3', 'Matcher.HttpCode': '200-399' };
 
   it('two target groups for web:80, each with its health check, named apart; the admin route forwards to its own, the canary to the default\'s', async () => {
     await provider().ensure(twoRoutes(ROUTE_CONFIG));
