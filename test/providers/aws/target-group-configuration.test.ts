@@ -2,6 +2,7 @@
 // docs/guide/gateway/targetgroupconfig.md) attached to a Gateway backend Service: what the
 // aws provider reads of it, what it refuses by field name, and the exact requests an ALB
 // Gateway whose backend it configures makes against the fake (create, no-op, change).
+import { CreateTargetGroupCommand, ModifyTargetGroupCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ownershipTags, type GatewaySpec, type NodeTarget, type TargetSet } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
@@ -538,6 +539,33 @@ describe('an NLB Gateway whose backend Service has a TargetGroupConfiguration (A
       "TargetGroupConfiguration shop/db-tg: protocol HTTP (an Application Load Balancer's; lbc infers TCP or UDP from the route), protocolVersion HTTP2 (an NLB target group has none), targetControlPort (the ALB target optimizer's) not applicable to the target groups of a Gateway of TCP, UDP or TLS listeners (a Network Load Balancer); lbc will not serve its backend without them",
     );
     expect(fake.writes()).toEqual([]);
+  });
+});
+
+describe('the fake ELBv2 refuses target group health checks as ELBv2 does (API_CreateTargetGroup, API_ModifyTargetGroup)', () => {
+  let fake: FakeAws;
+  beforeEach(() => {
+    fake = seededFake();
+  });
+  afterEach(() => fake.uninstall());
+
+  it('a matcher or path on a TCP check (InvalidConfigurationRequest), a threshold above 10 or an interval under 5 (ValidationError)', async () => {
+    const p = provider();
+    await p.ensure(nlbGatewaySpec());
+    const arn = [...fake.tgs.keys()][0] ?? '';
+    const tcpGroup = { Name: 'tcp-check', Protocol: 'TCP' as const, Port: 5432, VpcId: 'vpc-1', TargetType: 'instance' as const };
+    await expect(p.api.elbv2Client.send(new CreateTargetGroupCommand({ ...tcpGroup, Matcher: { HttpCode: '200' } }))).rejects.toMatchObject({ name: 'InvalidConfigurationRequestException', message: 'Health check matchers are not supported for TCP health checks' });
+    await expect(p.api.elbv2Client.send(new ModifyTargetGroupCommand({ TargetGroupArn: arn, HealthCheckPath: '/healthz' }))).rejects.toMatchObject({ name: 'InvalidConfigurationRequestException', message: 'Health check paths are not supported for TCP health checks' });
+    await expect(p.api.elbv2Client.send(new ModifyTargetGroupCommand({ TargetGroupArn: arn, HealthyThresholdCount: 11 }))).rejects.toMatchObject({
+      name: 'ValidationError',
+      message: "1 validation error detected: Value '11' at 'healthyThresholdCount' failed to satisfy constraint: Member must have value less than or equal to 10",
+    });
+    await expect(p.api.elbv2Client.send(new CreateTargetGroupCommand({ ...tcpGroup, HealthCheckIntervalSeconds: 4 }))).rejects.toMatchObject({
+      name: 'ValidationError',
+      message: "1 validation error detected: Value '4' at 'healthCheckIntervalSeconds' failed to satisfy constraint: Member must have value greater than or equal to 5",
+    });
+    // An HTTP check on a TCP group takes both.
+    await expect(p.api.elbv2Client.send(new ModifyTargetGroupCommand({ TargetGroupArn: arn, HealthCheckProtocol: 'HTTP', HealthCheckPath: '/healthz', Matcher: { HttpCode: '200' } }))).resolves.toBeDefined();
   });
 });
 
