@@ -47,7 +47,7 @@ const SERVICE: AlbcDefaults = { protocol: 'TCP', path: '/', intervalSeconds: 10,
 const SERVICE_LOCAL: AlbcDefaults = { protocol: 'HTTP', path: '/healthz', intervalSeconds: 10, timeoutSeconds: 6, healthyThreshold: 2, unhealthyThreshold: 2, codes: '200-399' };
 
 // ALBC's Gateway builder has defaults of its own, for ALB and NLB Gateways alike
-// (pkg/gateway/model/model_build_target_group.go newTargetGroupBuilder, v3.5): path `/`,
+// (pkg/gateway/model/model_build_target_group.go newTargetGroupBuilder, read at 33bde7e): path `/`,
 // 15 s interval, 5 s timeout, healthy and unhealthy after 3, codes 200-399; gRPC as the
 // Ingress's. The protocol is the target group's on an ALB and TCP on an NLB
 // (buildTargetGroupHealthCheckProtocol); an NLB's instance targets of an
