@@ -34,6 +34,9 @@
 //   mutualAuthentication is refused unless off: ALBC builds mutual TLS for
 //   ALB listeners only (buildL7ListenerSpec) and an NLB has none, and it protects the
 //   application, so it is not dropped in silence.
+// - A backend Service's TargetGroupConfiguration sets its target groups as on an ALB
+//   Gateway (health check, attributes, tags, node selector, name, route configurations);
+//   what only an ALB target group has is refused (networkTargetGroupProps).
 import type { GatewayFeature } from '../../model/gateway-features.js';
 import type { GatewayPort, L4RouteRule, RouteOrigin, TlsGatewayListener, WeightedBackend } from '../../model/gateway.js';
 import type { PortStatus } from '../../model/status.js';
@@ -59,7 +62,7 @@ import { healthCheckFor } from './health-check.js';
 import { configuredAttributes, configuredCertificates, listenerConfigurationFor, type ListenerConfiguration } from './listener-configuration.js';
 import { targetGroupName } from './names.js';
 import { resourceTags } from './tags.js';
-import { unappliedOnNetworkGateway } from './target-group-configuration.js';
+import { TARGET_GROUP_CONFIGURATION, targetGroupPropsForRoute, withTargetGroupConfiguration, type RouteTargetGroupProps, type TargetGroupConfiguration } from './target-group-configuration.js';
 
 /**
  * What an NLB Gateway serves, by the conformance suite's names. Not
@@ -202,32 +205,43 @@ export function synthesizeGatewayNlb(input: SynthesisInput, spec: GatewaySpec<Aw
   const c: Common = { ...base, tagCtx: { ...base.tagCtx, networkGateway: true } };
   const o = input.options;
   refuseAlbOnly(o, c);
-  for (const ts of spec.targetSets) {
-    const unapplied = unappliedOnNetworkGateway(ts.parameters);
-    if (unapplied !== undefined) throw c.invalid(unapplied);
-  }
   const sets = new Map(spec.targetSets.map((t) => [t.name, t]));
   const tgs = new Map<string, DesiredTargetGroup>();
-  const targetGroup = (set: string, protocol: ElbProtocol, key: string = set): string => {
-    const have = tgs.get(key);
-    if (have) return have.name;
+  // One group per backend, and one more per route a routeConfigurations entry of the
+  // backend's TargetGroupConfiguration matches (ALBC: a target group per route and backend).
+  const targetGroup = (set: string, protocol: ElbProtocol, route: RouteOrigin, key: string = set): string => {
     const ts = sets.get(set);
     if (!ts) throw c.invalid(`a route refers to target set ${set}, which the spec does not have`);
-    const t = (ts.providerOptions as AwsLbOptions | undefined) ?? o;
+    const forRoute = networkTargetGroupProps(ts, route, c);
+    const tgc = forRoute?.options;
+    const scoped = `${key}${forRoute?.route !== undefined ? `@${forRoute.route}` : ''}`;
+    const have = tgs.get(scoped);
+    if (have) return have.name;
+    const t = withTargetGroupConfiguration((ts.providerOptions as AwsLbOptions | undefined) ?? o, tgc);
     const port = tgPort(ts);
+    const healthCheck = healthCheckFor(ts, t, { layer: 'L4', gateway: true });
+    if (tgc?.healthCheck && healthCheck.protocol === 'TCP') {
+      // ELBv2: "Health check matchers (paths) are not supported for TCP health checks".
+      const http = [tgc.healthCheck.successCodes !== undefined ? 'matcher' : '', tgc.healthCheck.path !== undefined ? 'healthCheckPath' : ''].filter((f) => f !== '');
+      if (http.length > 0) throw c.invalid(`${parametersName(ts)}: healthCheckConfig.${http.join(' and ')} need healthCheckProtocol HTTP or HTTPS: the target group of ${set} is checked over TCP, which has no path or status codes`);
+    }
     const tg: DesiredTargetGroup = {
-      key,
-      name: targetGroupName(input.clusterName, spec.ref, [key, protocol, port, ts.type, input.vpcId]),
+      key: scoped,
+      ...(tgc?.targetGroupName !== undefined ? { named: true as const } : {}),
+      name: tgc?.targetGroupName ?? targetGroupName(input.clusterName, spec.ref, [scoped, protocol, port, ts.type, input.vpcId]),
       protocol,
       port,
       targetType: ts.type,
       vpcId: input.vpcId,
-      healthCheck: healthCheckFor(ts, t, { layer: 'L4' }),
+      healthCheck,
       attributes: { ...t.targetGroupAttributes },
-      tags: resourceTags(c.tagCtx, key),
-      targets: targetsOf(ts, c.warnings, t.targetNodeLabels),
+      tags: resourceTags(tgc?.tags ? { ...c.tagCtx, annotationTags: { ...c.tagCtx.annotationTags, ...tgc.tags } } : c.tagCtx, scoped),
+      targets: targetsOf(ts, c.warnings, t.targetNodeLabels, tgc?.nodeSelector),
     };
-    tgs.set(key, tg);
+    // ELBv2 names are unique in the account: one name cannot be two groups.
+    const same = [...tgs.values()].find((x) => x.name === tg.name);
+    if (same) throw c.invalid(`${parametersName(ts)}: targetGroupName ${tg.name} would name two target groups (${same.key} and ${scoped}); give each route configuration its own name`);
+    tgs.set(scoped, tg);
     return tg.name;
   };
 
@@ -250,7 +264,32 @@ export function synthesizeGatewayNlb(input: SynthesisInput, spec: GatewaySpec<Aw
   return desiredState(input, c, 'network', { targetGroups: [...tgs.values()], listeners, sgPorts, sources, ports });
 }
 
-type TargetGroupOf = (set: string, protocol: ElbProtocol, key?: string) => string;
+type TargetGroupOf = (set: string, protocol: ElbProtocol, route: RouteOrigin, key?: string) => string;
+
+const parametersName = (ts: TargetSet): string => `${ts.parameters?.kind ?? ''} ${ts.parameters?.namespace ?? ''}/${ts.parameters?.name ?? ''}`;
+
+/**
+ * What the backend's TargetGroupConfiguration sets for this route's target group, as ALBC's
+ * L4 target groups take it (model_build_target_group.go): health check, attributes, tags,
+ * node selector, name, route configurations. What an NLB target group cannot have is
+ * refused by name rather than dropped: an ALB's HTTP(S) protocol, a protocol version (ALBC's
+ * buildTargetGroupProtocolVersion leaves it out for an NLB) and the ALB target optimizer's
+ * control port.
+ */
+function networkTargetGroupProps(ts: TargetSet, route: RouteOrigin, c: Common): RouteTargetGroupProps | undefined {
+  if (ts.parameters?.kind !== TARGET_GROUP_CONFIGURATION.kind) return undefined;
+  const forRoute = targetGroupPropsForRoute(ts.parameters.value as TargetGroupConfiguration, route);
+  const { backendProtocol, protocolVersion, targetControlPort } = forRoute.options;
+  const alb = [
+    backendProtocol !== undefined ? `protocol ${backendProtocol} (an Application Load Balancer's; lbc infers TCP or UDP from the route)` : '',
+    protocolVersion !== undefined ? `protocolVersion ${protocolVersion} (an NLB target group has none)` : '',
+    targetControlPort !== undefined ? 'targetControlPort (the ALB target optimizer\'s)' : '',
+  ].filter((x) => x !== '');
+  if (alb.length > 0) {
+    throw c.invalid(`${parametersName(ts)}${forRoute.route !== undefined ? ` (for ${forRoute.route})` : ''}: ${alb.join(', ')} not applicable to the target groups of a Gateway of TCP, UDP or TLS listeners (a Network Load Balancer); lbc will not serve its backend without them`);
+  }
+  return forRoute;
+}
 
 function l4Listener(port: L4Port, spec: GatewaySpec<AwsLbOptions>, input: SynthesisInput, targetGroup: TargetGroupOf, c: Common): DesiredListener | undefined {
   if (port.protocol === 'TLS' && port.listeners.some((l) => l.mode === 'Terminate') && port.listeners.some((l) => l.mode === 'Passthrough')) {
@@ -263,7 +302,7 @@ function l4Listener(port: L4Port, spec: GatewaySpec<AwsLbOptions>, input: Synthe
   const tgProtocol: ElbProtocol = port.protocol === 'UDP' ? 'UDP' : 'TCP';
   const tls = port.protocol === 'TLS' && terminating(port);
   const configured = nlbListenerConfiguration(port.port, port.protocol, tls ? 'TLS' : tgProtocol, input.options, c);
-  const action = rule && forwardOf(port.port, rule.backends, (set) => targetGroup(set, tgProtocol), c, configured?.targetGroupStickiness === true);
+  const action = rule && forwardOf(port.port, rule.backends, (set) => targetGroup(set, tgProtocol, rule.origin), c, configured?.targetGroupStickiness === true);
   if (!action) return undefined;
   if (port.protocol === 'TLS' && tls) {
     return {
@@ -324,7 +363,13 @@ function tcpUdpListener(number: number, tcp: L4Port, udp: L4Port, sets: Readonly
     );
   }
   const configured = nlbListenerConfiguration(number, 'TCP_UDP', 'TCP_UDP', o, c);
-  const name = targetGroup(tcpSet, 'TCP_UDP', `${tcpSet}+UDP`);
+  // setsOf found one backend of each, so both rules are there.
+  const [tcpRoute, udpRoute] = [(t as L4RouteRule).origin, (u as L4RouteRule).origin];
+  // One group for both routes: their TargetGroupConfiguration settings must agree.
+  if (JSON.stringify(networkTargetGroupProps(a, tcpRoute, c)?.options) !== JSON.stringify(networkTargetGroupProps(a, udpRoute, c)?.options)) {
+    throw c.invalid(`port ${number} is TCP and UDP, served by one TCP_UDP target group, but ${parametersName(a)} configures it differently for ${origin(tcpRoute)} and ${origin(udpRoute)}; give both routes the same routeConfigurations`);
+  }
+  const name = targetGroup(tcpSet, 'TCP_UDP', tcpRoute, `${tcpSet}+UDP`);
   const defaultAction: DesiredAction = configured?.targetGroupStickiness === true ? { type: 'forward-weighted', targetGroups: [{ targetGroup: name, weight: 1 }], sticky: true } : { type: 'forward', targetGroup: name };
   return { port: number, protocol: 'TCP_UDP', certificates: [], ...configuredAttributes(configured, 'TCP_UDP', c), defaultAction, rules: [] };
 }

@@ -46,15 +46,27 @@ const INGRESS_GRPC = { path: '/AWS.ALB/healthcheck', codes: '12' } as const;
 const SERVICE: AlbcDefaults = { protocol: 'TCP', path: '/', intervalSeconds: 10, timeoutSeconds: 10, healthyThreshold: 3, unhealthyThreshold: 3, codes: '200-399' };
 const SERVICE_LOCAL: AlbcDefaults = { protocol: 'HTTP', path: '/healthz', intervalSeconds: 10, timeoutSeconds: 6, healthyThreshold: 2, unhealthyThreshold: 2, codes: '200-399' };
 
-/** The target group the check is for: an NLB's, or an ALB's with its protocol. */
-export type HealthCheckTarget = { readonly layer: 'L4' } | { readonly layer: 'L7'; readonly protocol: 'HTTP' | 'HTTPS' };
+// ALBC's Gateway builder has defaults of its own, for ALB and NLB Gateways alike
+// (pkg/gateway/model/model_build_target_group.go newTargetGroupBuilder, read at 33bde7e): path `/`,
+// 15 s interval, 5 s timeout, healthy and unhealthy after 3, codes 200-399; gRPC as the
+// Ingress's. The protocol is the target group's on an ALB and TCP on an NLB
+// (buildTargetGroupHealthCheckProtocol); an NLB's instance targets of an
+// externalTrafficPolicy Local Service take the Service defaults for that case.
+const GATEWAY = { path: '/', intervalSeconds: 15, timeoutSeconds: 5, healthyThreshold: 3, unhealthyThreshold: 3, codes: '200-399' } as const;
+
+/**
+ * The target group the check is for: an NLB's, or an ALB's with its protocol; `gateway` when
+ * a Gateway's (ALBC's Gateway defaults), else an Ingress's (L7) or a Service's (L4).
+ */
+export type HealthCheckTarget = { readonly layer: 'L4'; readonly gateway?: boolean } | { readonly layer: 'L7'; readonly protocol: 'HTTP' | 'HTTPS'; readonly gateway?: boolean };
 
 function albcDefaults(ts: TargetSet, o: AwsLbOptions, target: HealthCheckTarget): AlbcDefaults {
   if (target.layer === 'L7') {
     const grpc = o.protocolVersion === 'GRPC' ? INGRESS_GRPC : {};
-    return { ...INGRESS, ...grpc, protocol: target.protocol };
+    return { ...(target.gateway === true ? GATEWAY : INGRESS), ...grpc, protocol: target.protocol };
   }
-  return ts.type === 'instance' && probesKubeProxy(ts) ? SERVICE_LOCAL : SERVICE;
+  if (ts.type === 'instance' && probesKubeProxy(ts)) return SERVICE_LOCAL;
+  return target.gateway === true ? { ...GATEWAY, protocol: 'TCP' } : SERVICE;
 }
 
 export function healthCheckFor(ts: TargetSet, o: AwsLbOptions, target: HealthCheckTarget): DesiredHealthCheck {

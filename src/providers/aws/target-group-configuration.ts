@@ -1,8 +1,8 @@
 // aws-load-balancer-controller's TargetGroupConfiguration (gateway.k8s.aws/v1,
 // ../shared/crds/aws-load-balancer-controller-v3.5.0/gateway; docs/guide/gateway/
 // targetgroupconfig.md), attached to a Service by spec.targetReference (the Service's
-// name, in the TGC's namespace), → the target group settings of every ALB Gateway backend
-// of that Service. Malformed or unimplemented fields are refused by name (the routes using
+// name, in the TGC's namespace), → the target group settings of every Gateway backend
+// of that Service (ALB and NLB Gateways). Malformed or unimplemented fields are refused by name (the routes using
 // the Service are then Accepted=False, UnsupportedValue), never dropped.
 //
 // As ALBC: healthCheckConfig is one block (its fields replace the Gateway's health-check
@@ -19,7 +19,7 @@
 // than defaultConfiguration's (lbc builds one target set, of one target type, per Service
 // backend).
 import type { RouteKind, RouteOrigin } from '../../model/gateway.js';
-import type { GatewayParameterKind, GatewayParameters } from '../../model/gateway.js';
+import type { GatewayParameterKind } from '../../model/gateway.js';
 import type { LabelSelector } from '../../model/label-selector.js';
 import type { TargetType } from '../../model/spec.js';
 import type { AwsLbOptions, HealthCheckOverrides } from './annotations.js';
@@ -363,24 +363,4 @@ export function withTargetGroupConfiguration(options: AwsLbOptions, c: TargetGro
     ...(c.healthCheck !== undefined ? { healthCheck: c.healthCheck } : {}),
     ...(c.targetGroupAttributes !== undefined ? { targetGroupAttributes: { ...options.targetGroupAttributes, ...c.targetGroupAttributes } } : {}),
   };
-}
-
-/**
- * Why an NLB Gateway cannot serve a backend with this TargetGroupConfiguration: lbc applies
- * only its targetType there (the controller picks the target set's type by it), so any other
- * setting is refused rather than left unapplied. Absent: nothing to refuse.
- */
-export function unappliedOnNetworkGateway(parameters: GatewayParameters | undefined): string | undefined {
-  if (parameters?.kind !== TARGET_GROUP_CONFIGURATION.kind) return undefined;
-  const c = parameters.value as TargetGroupConfiguration;
-  // By the CRD's names, as the user wrote them.
-  const crdName: Readonly<Record<string, string>> = { backendProtocol: 'protocol', healthCheck: 'healthCheckConfig' };
-  const fields = [
-    ...Object.keys(c.defaultConfiguration)
-      .filter((k) => k !== 'targetType')
-      .map((k) => `defaultConfiguration.${crdName[k] ?? k}`),
-    ...(c.routeConfigurations.length > 0 ? ['routeConfigurations'] : []),
-  ];
-  if (fields.length === 0) return undefined;
-  return `TargetGroupConfiguration ${parameters.namespace}/${parameters.name}: ${fields.join(', ')} not implemented by lbc for the target groups of an NLB Gateway (targetType is); lbc will not serve its backend without them`;
 }

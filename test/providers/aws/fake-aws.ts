@@ -232,6 +232,33 @@ const strings = (v: unknown): string[] => (Array.isArray(v) ? (v.filter((x) => t
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const tagsOf = (v: unknown): Tags => Object.fromEntries(list(v).map((t) => [String(t['Key']), String(t['Value'] ?? '')]));
 
+/**
+ * What ELBv2 refuses in a target group's health check (API_CreateTargetGroup,
+ * API_ModifyTargetGroup): thresholds 2-10, interval 5-300 s, timeout 2-120 s
+ * (ValidationError, in the SDK's constraint wording), and a path or matcher on a TCP check
+ * (InvalidConfigurationRequest "Health check paths/matchers are not supported for TCP
+ * health checks", as users of the API report it: awsdocs/aws-cloudformation-user-guide#186,
+ * hashicorp/terraform-provider-aws#2170).
+ */
+function refuseHealthCheck(p: Obj): void {
+  const ranges: [string, string, number, number][] = [
+    ['HealthyThresholdCount', 'healthyThresholdCount', 2, 10],
+    ['UnhealthyThresholdCount', 'unhealthyThresholdCount', 2, 10],
+    ['HealthCheckIntervalSeconds', 'healthCheckIntervalSeconds', 5, 300],
+    ['HealthCheckTimeoutSeconds', 'healthCheckTimeoutSeconds', 2, 120],
+  ];
+  for (const [k, member, min, max] of ranges) {
+    const v = str(p[k]);
+    if (v === undefined) continue;
+    const n = Number(v);
+    if (n < min) throw new AwsError('ValidationError', `1 validation error detected: Value '${v}' at '${member}' failed to satisfy constraint: Member must have value greater than or equal to ${min}`);
+    if (n > max) throw new AwsError('ValidationError', `1 validation error detected: Value '${v}' at '${member}' failed to satisfy constraint: Member must have value less than or equal to ${max}`);
+  }
+  if ((str(p['HealthCheckProtocol']) ?? 'TCP') !== 'TCP') return;
+  if (str(p['HealthCheckPath']) !== undefined) throw new AwsError('InvalidConfigurationRequest', 'Health check paths are not supported for TCP health checks');
+  if (p['Matcher'] !== undefined) throw new AwsError('InvalidConfigurationRequest', 'Health check matchers are not supported for TCP health checks');
+}
+
 export class FakeAws {
   readonly requests: Recorded[] = [];
   readonly subnets = new Map<string, Subnet>();
@@ -922,6 +949,8 @@ export class FakeAws {
         return {};
       }
       case 'CreateTargetGroup': {
+        // ELBv2's default check speaks an HTTP(S) group's protocol, TCP for the others.
+        refuseHealthCheck({ HealthCheckProtocol: p['Protocol'] === 'HTTP' || p['Protocol'] === 'HTTPS' ? p['Protocol'] : 'TCP', ...p });
         const name = str(p['Name']) ?? '';
         const hc: Record<string, string> = {};
         for (const k of ['HealthCheckProtocol', 'HealthCheckPort', 'HealthCheckPath', 'HealthCheckIntervalSeconds', 'HealthCheckTimeoutSeconds', 'HealthyThresholdCount', 'UnhealthyThresholdCount']) {
@@ -989,6 +1018,7 @@ export class FakeAws {
       }
       case 'ModifyTargetGroup': {
         const tg = this.mustTg(p);
+        refuseHealthCheck({ HealthCheckProtocol: tg.hc['HealthCheckProtocol'], ...p });
         for (const k of ['HealthCheckProtocol', 'HealthCheckPort', 'HealthCheckPath', 'HealthCheckIntervalSeconds', 'HealthCheckTimeoutSeconds', 'HealthyThresholdCount', 'UnhealthyThresholdCount']) {
           const v = str(p[k]);
           if (v !== undefined) tg.hc[k] = v;

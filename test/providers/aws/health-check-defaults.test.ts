@@ -1,5 +1,6 @@
 // Target-group health checks as aws-load-balancer-controller v3.5 builds them when the user
-// sets nothing (pkg/ingress/model_builder.go and pkg/service/model_builder.go defaults,
+// sets nothing (pkg/ingress/model_builder.go, pkg/service/model_builder.go and, for
+// Gateways, pkg/gateway/model/model_build_target_group.go defaults,
 // docs/guide/ingress/annotations.md and docs/guide/service/annotations.md), from specs the
 // real model builders made: the builder marks the values it filled in (healthCheckDefaulted)
 // and the AWS provider replaces exactly those with ALBC's, while what the user set through
@@ -12,6 +13,7 @@ import type { L4Spec, L7Spec } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
 import { ingress, node, service, slice } from '../../controller/fixtures.js';
 import type { FakeAws } from './fake-aws.js';
+import { gatewaySpec, nlbGatewaySpec } from './gateway-support.js';
 import { CLUSTER, provider, seededFake } from './support.js';
 
 let fake: FakeAws;
@@ -145,5 +147,56 @@ describe('ALB (Ingress) health-check defaults, as ALBC pkg/ingress/model_builder
   it("lbc.dev values the user set stay; the Service's AWS annotation wins over the Ingress's", async () => {
     await provider().ensure(alb({ 'lbc.dev/health-check-timeout': '3', [`${A}healthy-threshold-count`]: '4' }, { [`${A}healthy-threshold-count`]: '5' }));
     expect(sentCheck()).toMatchObject({ HealthCheckIntervalSeconds: '15', HealthCheckTimeoutSeconds: '3', HealthyThresholdCount: '5', UnhealthyThresholdCount: '2' });
+  });
+});
+
+/** The health-check fields of each CreateTargetGroup sent, as sent. */
+function sentChecks(): Record<string, string | undefined>[] {
+  const keys = ['HealthCheckProtocol', 'HealthCheckPort', 'HealthCheckPath', 'HealthCheckIntervalSeconds', 'HealthCheckTimeoutSeconds', 'HealthyThresholdCount', 'UnhealthyThresholdCount', 'Matcher.HttpCode', 'Matcher.GrpcCode'];
+  return fake.all('CreateTargetGroup').map((r) => Object.fromEntries(keys.map((k) => [k, r.params[k]])));
+}
+
+// ALBC's Gateway builder has its own defaults, not the Ingress's or the Service's:
+// pkg/gateway/model/model_build_target_group.go newTargetGroupBuilder (matcher 200-399,
+// thresholds 3 and 3, timeout 5, interval 15), for ALB and NLB Gateways alike.
+describe('Gateway health-check defaults, as ALBC pkg/gateway/model/model_build_target_group.go newTargetGroupBuilder', () => {
+  const GATEWAY_TIMING = { HealthCheckIntervalSeconds: '15', HealthCheckTimeoutSeconds: '5', HealthyThresholdCount: '3', UnhealthyThresholdCount: '3' };
+
+  it('ALB Gateway: HTTP to the traffic port, path /, 15 s interval, 5 s timeout, healthy and unhealthy after 3, codes 200-399', async () => {
+    await provider().ensure(gatewaySpec());
+    const checks = sentChecks();
+    expect(checks).toHaveLength(3);
+    for (const c of checks) expect(c).toEqual({ HealthCheckProtocol: 'HTTP', HealthCheckPort: 'traffic-port', HealthCheckPath: '/', ...GATEWAY_TIMING, 'Matcher.HttpCode': '200-399', 'Matcher.GrpcCode': undefined });
+  });
+
+  it('NLB Gateway: TCP to the traffic port (buildTargetGroupHealthCheckProtocol), 15 s interval, 5 s timeout, healthy and unhealthy after 3', async () => {
+    await provider().ensure(nlbGatewaySpec());
+    expect(sentChecks()).toEqual([{ HealthCheckProtocol: 'TCP', HealthCheckPort: 'traffic-port', HealthCheckPath: undefined, ...GATEWAY_TIMING, 'Matcher.HttpCode': undefined, 'Matcher.GrpcCode': undefined }]);
+  });
+
+  // A Gateway lbc made before the correction has the Ingress's (ALB) or the Service's (NLB)
+  // defaults: a resync moves each group to ALBC's Gateway ones in place.
+  it('an ALB Gateway made with the Ingress defaults converges with one ModifyTargetGroup per group, nothing created or deleted', async () => {
+    await provider().ensure(gatewaySpec());
+    for (const tg of fake.tgs.values()) Object.assign(tg.hc, { HealthyThresholdCount: '2', UnhealthyThresholdCount: '2', Matcher: '200' });
+    const before = fake.writes().length;
+    await provider().ensure(gatewaySpec());
+    const writes = fake.writes().slice(before);
+    expect(writes.map((w) => w.action)).toEqual(['ModifyTargetGroup', 'ModifyTargetGroup', 'ModifyTargetGroup']);
+    expect(new Set(writes.map((w) => w.params.TargetGroupArn))).toEqual(new Set([...fake.tgs.keys()]));
+    for (const w of writes) expect(w.params).toMatchObject({ HealthyThresholdCount: '3', UnhealthyThresholdCount: '3', 'Matcher.HttpCode': '200-399' });
+    const after = fake.writes().length;
+    await provider().ensure(gatewaySpec());
+    expect(fake.writes().slice(after)).toEqual([]);
+  });
+
+  it('an NLB Gateway made with the Service defaults converges with one ModifyTargetGroup, nothing created or deleted', async () => {
+    await provider().ensure(nlbGatewaySpec());
+    for (const tg of fake.tgs.values()) Object.assign(tg.hc, { HealthCheckIntervalSeconds: '10', HealthCheckTimeoutSeconds: '10' });
+    const before = fake.writes().length;
+    await provider().ensure(nlbGatewaySpec());
+    const writes = fake.writes().slice(before);
+    expect(writes.map((w) => w.action)).toEqual(['ModifyTargetGroup']);
+    expect(writes[0]?.params).toMatchObject({ HealthCheckIntervalSeconds: '15', HealthCheckTimeoutSeconds: '5' });
   });
 });

@@ -2,6 +2,7 @@
 // docs/guide/gateway/targetgroupconfig.md) attached to a Gateway backend Service: what the
 // aws provider reads of it, what it refuses by field name, and the exact requests an ALB
 // Gateway whose backend it configures makes against the fake (create, no-op, change).
+import { CreateTargetGroupCommand, ModifyTargetGroupCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ownershipTags, type GatewaySpec, type NodeTarget, type TargetSet } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
@@ -306,8 +307,8 @@ describe('an ALB Gateway: two HTTPRoutes to one Service, a routeConfigurations e
     configuredBackend(gatewaySpec({ rules: [...canaryRules(), ADMIN], ...(opts.targets ? { targets: opts.targets } : {}) }), configuration);
   const groupsOf = (port: string) => [...fake.tgs.values()].filter((t) => String(t.port) === port);
   const keyOf = (arn: string): string | undefined => fake.tags.get(arn)?.['lbc.dev/resource'];
-  /** What a healthCheckConfig leaves out: lbc's ALB defaults (health-check.ts, ALBC's Ingress ones). */
-  const ALB_DEFAULTS = { HealthCheckTimeoutSeconds: '5', HealthyThresholdCount: '2', UnhealthyThresholdCount: '2', 'Matcher.HttpCode': '200' };
+  /** What a healthCheckConfig leaves out: ALBC's Gateway defaults (model_build_target_group.go newTargetGroupBuilder; health-check.ts). */
+  const ALB_DEFAULTS = { HealthCheckTimeoutSeconds: '5', HealthyThresholdCount: '3', UnhealthyThresholdCount: '3', 'Matcher.HttpCode': '200-399' };
 
   it('two target groups for web:80, each with its health check, named apart; the admin route forwards to its own, the canary to the default\'s', async () => {
     await provider().ensure(twoRoutes(ROUTE_CONFIG));
@@ -433,25 +434,138 @@ describe('an ALB Gateway: targetGroupName', () => {
   });
 });
 
-describe('an NLB Gateway whose backend Service has a TargetGroupConfiguration', () => {
+// ALBC applies a TargetGroupConfiguration to the target groups of an NLB Gateway too
+// (pkg/gateway/model/model_build_target_group.go, its L4 path: buildL4TargetGroupProtocol,
+// buildTargetGroupHealthCheckConfig, buildTargetGroupAttributes; tags and nodeSelector on
+// the group and its binding; routeConfigurations by the route's kind, namespace and name).
+describe('an NLB Gateway whose backend Service has a TargetGroupConfiguration (ALBC model_build_target_group.go, L4)', () => {
   let fake: FakeAws;
   beforeEach(() => {
     fake = seededFake();
   });
   afterEach(() => fake.uninstall());
 
-  const nlbWith = (configuration: Record<string, unknown>): GatewaySpec<AwsLbOptions> => configuredBackend(nlbGatewaySpec(), configuration, { set: 'shop/db:5432/TCP', service: 'db', name: 'db-tg' });
+  const nlbWith = (configuration: Record<string, unknown>, targets?: NodeTarget[]): GatewaySpec<AwsLbOptions> =>
+    configuredBackend(nlbGatewaySpec(targets ? { targets } : {}), configuration, { set: 'shop/db:5432/TCP', service: 'db', name: 'db-tg' });
+  const CONFIG = {
+    healthCheckConfig: { healthCheckProtocol: 'HTTP', healthCheckPath: '/healthz', healthCheckPort: '8080', healthCheckInterval: 10, healthyThresholdCount: 5, matcher: { httpCode: '200-299' } },
+    targetGroupAttributes: [{ key: 'deregistration_delay.timeout_seconds', value: '30' }],
+    tags: { team: 'db' },
+  };
+  const withConfig = (over: Record<string, unknown> = {}): GatewaySpec<AwsLbOptions> => nlbWith({ defaultConfiguration: { ...CONFIG, ...over } });
+  const dbArn = (): string => [...fake.tgs.values()][0]?.arn ?? '';
 
-  it('anything but targetType is refused before any write, by the CRD\'s field names, not left unapplied', async () => {
-    await expect(provider().ensure(nlbWith({ defaultConfiguration: { healthCheckConfig: { healthCheckPath: '/healthz' }, tags: { team: 'db' } }, routeConfigurations: [{ routeIdentifier: { kind: 'TCPRoute' }, targetGroupProps: {} }] }))).rejects.toThrow(
-      'TargetGroupConfiguration shop/db-tg: defaultConfiguration.healthCheckConfig, defaultConfiguration.tags, routeConfigurations not implemented by lbc for the target groups of an NLB Gateway (targetType is); lbc will not serve its backend without them',
-    );
-    expect(fake.writes()).toEqual([]);
+  it('CreateTargetGroup carries its HTTP health check (what it leaves out takes ALBC\'s Gateway defaults) and tags; ModifyTargetGroupAttributes its attributes', async () => {
+    await provider().ensure(withConfig());
+    const creates = fake.all('CreateTargetGroup');
+    expect(creates).toHaveLength(1);
+    const db = creates[0]?.params;
+    expect(db).toEqual({
+      Name: expect.stringMatching(/^k8s-shop-edge-[0-9a-f]{10}$/),
+      Protocol: 'TCP',
+      Port: '31432',
+      VpcId: 'vpc-1',
+      HealthCheckProtocol: 'HTTP',
+      HealthCheckPort: '8080',
+      HealthCheckEnabled: 'true',
+      HealthCheckPath: '/healthz',
+      HealthCheckIntervalSeconds: '10',
+      HealthCheckTimeoutSeconds: '5',
+      HealthyThresholdCount: '5',
+      UnhealthyThresholdCount: '3',
+      'Matcher.HttpCode': '200-299',
+      TargetType: 'instance',
+      ...Object.fromEntries(Object.entries(db ?? {}).filter(([k]) => k.startsWith('Tags.'))),
+    });
+    expect(fake.tags.get(dbArn())).toMatchObject({ team: 'db', 'lbc.dev/resource': 'shop/db:5432/TCP' });
+    expect(fake.all('ModifyTargetGroupAttributes').map((r) => r.params)).toEqual([
+      { TargetGroupArn: dbArn(), 'Attributes.member.1.Key': 'deregistration_delay.timeout_seconds', 'Attributes.member.1.Value': '30' },
+    ]);
+    // The load balancer keeps the Gateway's tags: the configuration's are the group's alone.
+    expect(fake.all('CreateLoadBalancer')[0]?.params).not.toHaveProperty('Tags.member.1.Value', 'db');
+    expect(Object.values(fake.tags.get([...fake.lbs.keys()][0] ?? '') ?? {})).not.toContain('db');
+  });
+
+  it('an ensure again with the same configuration writes nothing', async () => {
+    await provider().ensure(withConfig());
+    const before = fake.writes().length;
+    await provider().ensure(withConfig());
+    expect(fake.writes().slice(before)).toEqual([]);
+  });
+
+  it('a changed health check path is one ModifyTargetGroup, a changed attribute one ModifyTargetGroupAttributes, the group kept', async () => {
+    await provider().ensure(withConfig());
+    const before = fake.writes().length;
+    await provider().ensure(withConfig({ healthCheckConfig: { ...CONFIG.healthCheckConfig, healthCheckPath: '/ready' }, targetGroupAttributes: [{ key: 'deregistration_delay.timeout_seconds', value: '10' }] }));
+    const changed = fake.writes().slice(before);
+    expect(changed.map((r) => r.action)).toEqual(['ModifyTargetGroup', 'ModifyTargetGroupAttributes']);
+    expect(changed[0]?.params).toMatchObject({ TargetGroupArn: dbArn(), HealthCheckPath: '/ready' });
+    expect(changed[1]?.params).toEqual({ TargetGroupArn: dbArn(), 'Attributes.member.1.Key': 'deregistration_delay.timeout_seconds', 'Attributes.member.1.Value': '10' });
+    expect(fake.tgs.size).toBe(1);
   });
 
   it('targetType alone is served (the builder chose the target set\'s type by it)', async () => {
     await provider().ensure(nlbWith({ defaultConfiguration: { targetType: 'instance' } }));
     expect(fake.all('CreateTargetGroup').map((r) => [r.params.Protocol, r.params.TargetType])).toEqual([['TCP', 'instance']]);
+  });
+
+  it('nodeSelector: only the nodes it selects are registered', async () => {
+    const [a, b] = nodes('i-0aaa', 'i-0bbb');
+    const labelled = [{ ...(a as NodeTarget), labels: { pool: 'db' } }, { ...(b as NodeTarget), labels: { pool: 'web' } }];
+    await provider().ensure(nlbWith({ defaultConfiguration: { nodeSelector: { matchLabels: { pool: 'db' } } } }, labelled));
+    expect(fake.all('RegisterTargets').map((r) => r.params)).toEqual([{ TargetGroupArn: dbArn(), 'Targets.member.1.Id': 'i-0aaa', 'Targets.member.1.Port': '31432' }]);
+  });
+
+  it('a routeConfigurations entry for the TCPRoute gives its backend a group of its own, with the merged settings', async () => {
+    await provider().ensure(
+      nlbWith({
+        defaultConfiguration: { healthCheckConfig: { healthCheckInterval: 20 } },
+        routeConfigurations: [{ routeIdentifier: { kind: 'TCPRoute', namespace: 'shop', name: 'db' }, targetGroupProps: { healthCheckConfig: { healthCheckInterval: 30 }, tags: { route: 'db' } } }],
+      }),
+    );
+    expect(fake.all('CreateTargetGroup').map((r) => [r.params.HealthCheckProtocol, r.params.HealthCheckIntervalSeconds])).toEqual([['TCP', '30']]);
+    expect(fake.tags.get(dbArn())).toMatchObject({ route: 'db', 'lbc.dev/resource': 'shop/db:5432/TCP@TCPRoute:shop:db' });
+  });
+
+  it('a matcher or path on a TCP health check is refused before any write (ELBv2: not supported for TCP health checks)', async () => {
+    await expect(provider().ensure(nlbWith({ defaultConfiguration: { healthCheckConfig: { healthCheckPath: '/healthz', matcher: { httpCode: '200' } } } }))).rejects.toThrow(
+      'TargetGroupConfiguration shop/db-tg: healthCheckConfig.matcher and healthCheckPath need healthCheckProtocol HTTP or HTTPS: the target group of shop/db:5432/TCP is checked over TCP, which has no path or status codes',
+    );
+    expect(fake.writes()).toEqual([]);
+  });
+
+  it('what only an ALB target group has (protocol HTTP, protocolVersion, targetControlPort) is refused before any write, by the CRD\'s names', async () => {
+    await expect(provider().ensure(nlbWith({ defaultConfiguration: { protocol: 'HTTP', protocolVersion: 'HTTP2', targetControlPort: 9000 } }))).rejects.toThrow(
+      "TargetGroupConfiguration shop/db-tg: protocol HTTP (an Application Load Balancer's; lbc infers TCP or UDP from the route), protocolVersion HTTP2 (an NLB target group has none), targetControlPort (the ALB target optimizer's) not applicable to the target groups of a Gateway of TCP, UDP or TLS listeners (a Network Load Balancer); lbc will not serve its backend without them",
+    );
+    expect(fake.writes()).toEqual([]);
+  });
+});
+
+describe('the fake ELBv2 refuses target group health checks as ELBv2 does (API_CreateTargetGroup, API_ModifyTargetGroup)', () => {
+  let fake: FakeAws;
+  beforeEach(() => {
+    fake = seededFake();
+  });
+  afterEach(() => fake.uninstall());
+
+  it('a matcher or path on a TCP check (InvalidConfigurationRequest), a threshold above 10 or an interval under 5 (ValidationError)', async () => {
+    const p = provider();
+    await p.ensure(nlbGatewaySpec());
+    const arn = [...fake.tgs.keys()][0] ?? '';
+    const tcpGroup = { Name: 'tcp-check', Protocol: 'TCP' as const, Port: 5432, VpcId: 'vpc-1', TargetType: 'instance' as const };
+    await expect(p.api.elbv2Client.send(new CreateTargetGroupCommand({ ...tcpGroup, Matcher: { HttpCode: '200' } }))).rejects.toMatchObject({ name: 'InvalidConfigurationRequestException', message: 'Health check matchers are not supported for TCP health checks' });
+    await expect(p.api.elbv2Client.send(new ModifyTargetGroupCommand({ TargetGroupArn: arn, HealthCheckPath: '/healthz' }))).rejects.toMatchObject({ name: 'InvalidConfigurationRequestException', message: 'Health check paths are not supported for TCP health checks' });
+    await expect(p.api.elbv2Client.send(new ModifyTargetGroupCommand({ TargetGroupArn: arn, HealthyThresholdCount: 11 }))).rejects.toMatchObject({
+      name: 'ValidationError',
+      message: "1 validation error detected: Value '11' at 'healthyThresholdCount' failed to satisfy constraint: Member must have value less than or equal to 10",
+    });
+    await expect(p.api.elbv2Client.send(new CreateTargetGroupCommand({ ...tcpGroup, HealthCheckIntervalSeconds: 4 }))).rejects.toMatchObject({
+      name: 'ValidationError',
+      message: "1 validation error detected: Value '4' at 'healthCheckIntervalSeconds' failed to satisfy constraint: Member must have value greater than or equal to 5",
+    });
+    // An HTTP check on a TCP group takes both.
+    await expect(p.api.elbv2Client.send(new ModifyTargetGroupCommand({ TargetGroupArn: arn, HealthCheckProtocol: 'HTTP', HealthCheckPath: '/healthz', Matcher: { HttpCode: '200' } }))).resolves.toBeDefined();
   });
 });
 
