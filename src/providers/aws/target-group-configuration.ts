@@ -195,9 +195,11 @@ function targetGroupProps(props: unknown, at: string, errors: string[]): TargetG
     else errors.push(`${at}.targetType: ${String(targetType)} is not instance or ip`);
   }
   if (protocol !== undefined) {
-    // An ALB target group speaks HTTP or HTTPS; TCP, TLS, UDP and TCP_UDP are an NLB's.
+    // An ALB target group speaks HTTP or HTTPS. An NLB Gateway's target groups take their
+    // listener's protocol (TCP, UDP, TCP_UDP; a TLS listener forwards as TCP): lbc does not set
+    // it from here, so the message says so rather than calling TCP an ALB's mistake.
     if (protocol === 'HTTP' || protocol === 'HTTPS') out.backendProtocol = protocol;
-    else errors.push(`${at}.protocol: ${String(protocol)} is not HTTP or HTTPS, the protocols of an ALB target group`);
+    else errors.push(`${at}.protocol: ${String(protocol)} is not read by lbc: an ALB target group speaks HTTP or HTTPS, an NLB Gateway's target group takes its listener's protocol (TCP, UDP, TCP_UDP; TLS listeners forward as TCP)`);
   }
   if (protocolVersion !== undefined) {
     if (protocolVersion === 'HTTP1' || protocolVersion === 'HTTP2' || protocolVersion === 'GRPC') out.protocolVersion = protocolVersion;

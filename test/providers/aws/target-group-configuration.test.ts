@@ -106,7 +106,7 @@ describe('parseTargetGroupConfiguration (targetgroupconfig.md TargetGroupProps)'
       ok: false,
       errors: [
         'spec.targetReference: Gateway.gateway.networking.k8s.io is not implemented by lbc (a core Service is)',
-        'spec.defaultConfiguration.protocol: TCP is not HTTP or HTTPS, the protocols of an ALB target group',
+        "spec.defaultConfiguration.protocol: TCP is not read by lbc: an ALB target group speaks HTTP or HTTPS, an NLB Gateway's target group takes its listener's protocol (TCP, UDP, TCP_UDP; TLS listeners forward as TCP)",
         'spec.defaultConfiguration.ipAddressType: ipv6 is not implemented by lbc, which builds IPv4 target groups only (ipv4 is)',
         "spec.defaultConfiguration.enableMultiCluster: not implemented by lbc: it deregisters every target of its groups that the Service does not have, so another cluster's targets would not stay",
         "spec.routeConfigurations[0].targetGroupProps.targetType: ip differs from defaultConfiguration's (unset); lbc registers one target type per Service backend, so set it in defaultConfiguration",
