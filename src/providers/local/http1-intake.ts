@@ -23,6 +23,7 @@
 // pauses the backend (the caller's write() returns false; onDrain says when to go on).
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
+import { ChunkedBody, NEED_MORE, type ChunkedBodyRules } from './chunked-body.js';
 
 /** Node's maxHeaderSize: a longer head is Node's to refuse (431). */
 export const MAX_HEAD = 16 * 1024;
@@ -40,7 +41,6 @@ const REQUEST_LINE = /^(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH) (\/[\x21-\x7e]*)
 const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const DIGITS = /^[0-9]{1,15}$/;
-const HEX = /^[0-9a-fA-F]{1,12}$/;
 
 /** A request as the route reads it (the fields of IncomingMessage it uses). */
 export interface Http1Request {
@@ -209,7 +209,10 @@ export interface IntakeHandler {
 }
 
 type Phase = 'idle' | 'head' | 'handling' | 'closed';
-type BodyPhase = 'none' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-crlf' | 'trailers' | 'done';
+type BodyPhase = 'none' | 'length' | 'chunked' | 'done';
+
+/** A request body is held to llhttp's rules; its trailers are checked as headers are and not forwarded (Node's client did not forward them either). */
+export const REQUEST_CHUNKS: ChunkedBodyRules = { strict: true, maxLine: MAX_HEAD, field: fieldLine, keepTrailers: false, error: (m) => new Error(m) };
 
 /** Every intake connection of a listener, for idle timeouts and closing. */
 export class Http1Connections {
@@ -263,7 +266,7 @@ export class Http1Connection {
   // The request in flight.
   private bodyPhase: BodyPhase = 'none';
   private remaining = 0;
-  private trailerBytes = 0;
+  private chunked: ChunkedBody | undefined;
   private onData: ((chunk: Buffer) => boolean) | undefined;
   private onEnd: (() => void) | undefined;
   private onGone: (() => void) | undefined;
@@ -398,10 +401,12 @@ export class Http1Connection {
     this.responseDone = false;
     this.pendingHead = undefined;
     this.onData = this.onEnd = this.onGone = undefined;
-    this.trailerBytes = 0;
+    this.chunked = undefined;
     if (head.body === 'none') this.bodyPhase = 'none';
-    else if (head.body === 'chunked') this.bodyPhase = 'chunk-size';
-    else {
+    else if (head.body === 'chunked') {
+      this.bodyPhase = 'chunked';
+      this.chunked = new ChunkedBody(REQUEST_CHUNKS);
+    } else {
       this.bodyPhase = 'length';
       this.remaining = head.body;
     }
@@ -467,42 +472,11 @@ export class Http1Connection {
             if (this.remaining === 0) this.bodyPhase = 'done';
             break;
           }
-          case 'chunk-size': {
-            const eol = buf.indexOf(CRLF, at);
-            if (eol < 0) return this.keep(buf, at);
-            const line = buf.toString('latin1', at, eol);
-            at = eol + 2;
-            const semi = line.indexOf(';');
-            // No whitespace around the size (llhttp: HPE_INVALID_CHUNK_SIZE); an extension is only checked for control characters.
-            if (!HEX.test(semi < 0 ? line : line.slice(0, semi)) || (semi >= 0 && BAD_VALUE.test(line.slice(semi)))) throw new Error('chunk size');
-            this.remaining = parseInt(semi < 0 ? line : line.slice(0, semi), 16);
-            this.bodyPhase = this.remaining === 0 ? 'trailers' : 'chunk-data';
-            break;
-          }
-          case 'chunk-data': {
-            const n = Math.min(this.remaining, buf.length - at);
-            this.remaining -= n;
-            this.deliver(buf.subarray(at, at + n));
-            at += n;
-            if (this.remaining === 0) this.bodyPhase = 'chunk-crlf';
-            break;
-          }
-          case 'chunk-crlf':
-            if (buf.length - at < 2) return this.keep(buf, at);
-            if (buf[at] !== 13 || buf[at + 1] !== 10) throw new Error('chunk not followed by CRLF');
-            at += 2;
-            this.bodyPhase = 'chunk-size';
-            break;
-          case 'trailers': {
-            const eol = buf.indexOf(CRLF, at);
-            if (eol < 0) return this.keep(buf, at);
-            const line = buf.toString('latin1', at, eol);
-            this.trailerBytes += eol + 2 - at;
-            at = eol + 2;
-            if (this.trailerBytes > MAX_HEAD) throw new Error('trailers too large');
-            if (line === '') this.bodyPhase = 'done';
-            // Trailers are checked as headers are and not forwarded (Node's client did not forward them either).
-            else if (!fieldLine(line)) throw new Error('trailer line');
+          case 'chunked': {
+            const next = this.chunked!.read(buf, at, this.deliverPiece);
+            if (next === NEED_MORE) return this.keep(buf, at);
+            at = next;
+            if (this.chunked!.done) this.bodyPhase = 'done';
             break;
           }
           case 'none':
@@ -526,9 +500,10 @@ export class Http1Connection {
 
   /** Holds an incomplete chunk line until more bytes come. */
   private keep(buf: Buffer, at: number): void {
-    if (buf.length - at > MAX_HEAD) throw new Error('chunk line too long');
     this.buf = Buffer.from(buf.subarray(at));
   }
+
+  private readonly deliverPiece = (chunk: Buffer): void => this.deliver(chunk);
 
   private deliver(chunk: Buffer): void {
     if (chunk.length === 0 || !this.onData) return;

@@ -15,6 +15,7 @@
 //   once on a new connection, only for a request without a body (the caller says which):
 //   the backend cannot have acted on a request it never read, and a body is gone by then.
 import { connect, type Socket } from 'node:net';
+import { ChunkedBody, NEED_MORE, type ChunkedBodyRules } from './chunked-body.js';
 
 /** Where a request goes: a target's host and port, and the key that names its pool. */
 export interface UpstreamTarget {
@@ -123,7 +124,19 @@ function parseHead(text: string, headRequest: boolean): { head: UpstreamResponse
   return { head, framing: { keepAlive: false, body: 'close' } };
 }
 
-type Phase = 'head' | 'length' | 'close' | 'chunk-size' | 'chunk-data' | 'chunk-crlf' | 'trailers' | 'done';
+type Phase = 'head' | 'length' | 'close' | 'chunked' | 'done';
+
+/** A backend's chunked response is read leniently, its trailers kept to pass on. */
+export const RESPONSE_CHUNKS: ChunkedBodyRules = {
+  strict: false,
+  maxLine: MAX_HEAD,
+  field: (line) => {
+    const colon = line.indexOf(':');
+    return colon <= 0 ? undefined : [line.slice(0, colon), line.slice(colon + 1).trim()];
+  },
+  keepTrailers: true,
+  error: (m) => new UpstreamProtocolError(m),
+};
 
 /** One connection to a target: idle in the pool, or carrying one exchange. */
 class Connection {
@@ -167,7 +180,7 @@ export class Exchange {
   private pending: Buffer | undefined;
   private remaining = 0;
   private framing: Framing = { keepAlive: false, body: 0 };
-  private trailers: string[] | undefined;
+  private chunked: ChunkedBody | undefined;
   private started = false;
   private sent = 0;
   private requestDone: boolean;
@@ -300,8 +313,10 @@ export class Exchange {
           this.on.head(head, framing.body !== 0, typeof framing.body === 'number' && framing.body > 0 ? framing.body : undefined);
           if (this.finished) return;
           if (framing.body === 0) this.done(buf.length > at);
-          else if (framing.body === 'chunked') this.phase = 'chunk-size';
-          else if (framing.body === 'close') this.phase = 'close';
+          else if (framing.body === 'chunked') {
+            this.phase = 'chunked';
+            this.chunked = new ChunkedBody(RESPONSE_CHUNKS);
+          } else if (framing.body === 'close') this.phase = 'close';
           else {
             this.phase = 'length';
             this.remaining = framing.body;
@@ -320,44 +335,11 @@ export class Exchange {
           this.deliver(at === 0 ? buf : buf.subarray(at));
           at = buf.length;
           break;
-        case 'chunk-size': {
-          const eol = buf.indexOf(CRLF, at);
-          if (eol < 0) return this.keep(buf, at);
-          const line = buf.toString('latin1', at, eol);
-          at = eol + 2;
-          const semi = line.indexOf(';');
-          const hex = (semi < 0 ? line : line.slice(0, semi)).trim();
-          if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) throw new UpstreamProtocolError(`bad chunk size ${JSON.stringify(line.slice(0, 40))}`);
-          this.remaining = parseInt(hex, 16);
-          this.phase = this.remaining === 0 ? 'trailers' : 'chunk-data';
-          break;
-        }
-        case 'chunk-data': {
-          const n = Math.min(this.remaining, buf.length - at);
-          this.remaining -= n;
-          this.deliver(buf.subarray(at, at + n));
-          at += n;
-          if (this.remaining === 0) this.phase = 'chunk-crlf';
-          break;
-        }
-        case 'chunk-crlf':
-          if (buf.length - at < 2) return this.keep(buf, at);
-          if (buf[at] !== 13 || buf[at + 1] !== 10) throw new UpstreamProtocolError('chunk not followed by CRLF');
-          at += 2;
-          this.phase = 'chunk-size';
-          break;
-        case 'trailers': {
-          const eol = buf.indexOf(CRLF, at);
-          if (eol < 0) return this.keep(buf, at);
-          const line = buf.toString('latin1', at, eol);
-          at = eol + 2;
-          if (line === '') {
-            this.done(buf.length > at);
-            break;
-          }
-          const colon = line.indexOf(':');
-          if (colon <= 0) throw new UpstreamProtocolError(`bad trailer line ${JSON.stringify(line.slice(0, 80))}`);
-          (this.trailers ??= []).push(line.slice(0, colon), line.slice(colon + 1).trim());
+        case 'chunked': {
+          const next = this.chunked!.read(buf, at, this.deliverPiece);
+          if (next === NEED_MORE) return this.keep(buf, at);
+          at = next;
+          if (this.chunked!.done) this.done(buf.length > at);
           break;
         }
         case 'done':
@@ -368,9 +350,12 @@ export class Exchange {
 
   /** Holds an incomplete line or head until more bytes come. */
   private keep(buf: Buffer, at: number): void {
-    if (buf.length - at > MAX_HEAD) throw new UpstreamProtocolError(this.phase === 'head' ? 'response head too large' : 'chunk or trailer line too long');
+    // (A chunk line's length is the decoder's to refuse.)
+    if (buf.length - at > MAX_HEAD) throw new UpstreamProtocolError('response head too large');
     this.pending = at === 0 ? buf : Buffer.from(buf.subarray(at));
   }
+
+  private readonly deliverPiece = (chunk: Buffer): void => this.deliver(chunk);
 
   private deliver(chunk: Buffer, last = false): void {
     if (chunk.length > 0 && !this.on.data(chunk, last) && !this.paused && !this.finished) this.pause();
@@ -394,7 +379,7 @@ export class Exchange {
         this.pool.give(conn);
       } else conn.socket.destroy();
     }
-    this.on.end(this.trailers);
+    this.on.end(this.chunked?.trailers);
   }
 
   ended(): void {
