@@ -6,15 +6,13 @@
 // forward itself).
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
-import { Agent } from 'node:http';
 import { connect as tlsConnect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { HttpProxyListener, type L7Decision, type L7Request } from '../../../src/providers/local/http-router.js';
+import type { L7Decision, L7Request } from '../../../src/providers/local/http-router.js';
 import { parseRequestHead } from '../../../src/providers/local/http1-intake.js';
 import { TargetSetRuntime } from '../../../src/providers/local/target-set.js';
-import { UpstreamPool } from '../../../src/providers/local/upstream-http1.js';
 import { selfSignedCert } from '../../../src/devcluster/tls.js';
-import { ipSet, onCleanup, waitFor } from './support.js';
+import { ipSet, onCleanup, proxyListener, waitFor } from './support.js';
 
 const HOST = '127.0.23.1';
 const LB = '127.0.23.2';
@@ -49,34 +47,18 @@ async function echoBackend(): Promise<{ port: number; requests: string[]; connec
 /** A listener in front of port; `decide` may change the decision (defaults to a plain forward). */
 async function listener(port: number, opts: { decide?: (d: L7Decision, req: L7Request) => L7Decision; tls?: boolean } = {}) {
   const ts = new TargetSetRuntime(ipSet('t', 'HTTP', [{ ip: HOST, port }]), { healthChecks: false });
-  const agent = new Agent({ keepAlive: true });
-  const upstream = new UpstreamPool();
   const resolved: string[] = [];
   const certs = opts.tls ? selfSignedCert({ ips: [LB], dns: [] }, 'lb.test') : undefined;
-  const l = new HttpProxyListener(
+  const { listener: l, upstream, accepted } = await proxyListener(
     LB,
-    0,
-    {
-      allow: () => true,
-      resolve: (req) => {
-        resolved.push(`${req.method ?? ''} ${req.url ?? ''}`);
-        const d: L7Decision = { kind: 'forward', targetSet: ts };
-        return opts.decide ? opts.decide(d, req) : d;
-      },
-      agent,
-      upstream,
+    (req) => {
+      resolved.push(`${req.method ?? ''} ${req.url ?? ''}`);
+      const d: L7Decision = { kind: 'forward', targetSet: ts };
+      return opts.decide ? opts.decide(d, req) : d;
     },
     certs ? { certs: { fallback: { cert: certs.certPem, key: certs.keyPem }, select: () => undefined } } : {},
   );
-  await l.listen();
-  let accepted = 0;
-  l.server.on('connection', () => accepted++);
-  onCleanup(() => {
-    l.abort();
-    agent.destroy();
-    upstream.close();
-  });
-  return { port: l.boundPort, upstream, resolved, accepted: () => accepted, listener: l };
+  return { port: l.boundPort, upstream, resolved, accepted, listener: l };
 }
 
 /** A byte-level backend on its own port; every connection it took is destroyed at cleanup (a paused one never reads the proxy's close). */

@@ -2,13 +2,15 @@
 // answered, clients that can pick their source address, spec builders, and one cleanup
 // list so that every test leaves nothing listening.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer as createHttpServer, request, type IncomingMessage, type OutgoingHttpHeaders, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { Agent, createServer as createHttpServer, request, type IncomingMessage, type OutgoingHttpHeaders, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach } from 'vitest';
 import type { GatewayPort, HttpFilter, HttpRequestMatch, WeightedBackend } from '../../../src/model/gateway.js';
 import type { GatewaySpec, HealthCheck, IpTargetSet, L4Spec, L7Spec, PodTarget, TargetSet } from '../../../src/model/spec.js';
+import { HttpProxyListener, type HttpListenerOptions, type L7Route } from '../../../src/providers/local/http-router.js';
 import { createLocalProvider, type LocalProvider, type LocalProviderInit } from '../../../src/providers/local/index.js';
 import { KernelForwarding } from '../../../src/providers/local/kernel-forwarding.js';
+import { UpstreamPool } from '../../../src/providers/local/upstream-http1.js';
 
 type Closer = () => Promise<unknown> | unknown;
 const closers: Closer[] = [];
@@ -260,6 +262,26 @@ export function httpGet(host: string, port: number, path: string, headers: Outgo
 }
 
 /** Polls until fn returns true; fails after timeoutMs. */
+/**
+ * An L7 listener on host (its port picked) that lets every client in and routes with
+ * `resolve`, over a keep-alive agent and a lean upstream pool of its own; it counts the
+ * connections it accepts, and all of it is closed at cleanup.
+ */
+export async function proxyListener(host: string, resolve: L7Route['resolve'], opts: HttpListenerOptions = {}): Promise<{ listener: HttpProxyListener; upstream: UpstreamPool; accepted(): number }> {
+  const agent = new Agent({ keepAlive: true });
+  const upstream = new UpstreamPool();
+  const listener = new HttpProxyListener(host, 0, { allow: () => true, resolve, agent, upstream }, opts);
+  await listener.listen();
+  let accepted = 0;
+  listener.server.on('connection', () => accepted++);
+  onCleanup(() => {
+    listener.abort();
+    agent.destroy();
+    upstream.close();
+  });
+  return { listener, upstream, accepted: () => accepted };
+}
+
 export async function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs = 3_000, what = 'condition'): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {

@@ -5,10 +5,9 @@ import { createServer as createHttpServer, request, type IncomingHttpHeaders } f
 import { createConnection, createServer, type Socket } from 'node:net';
 import { Agent } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { HttpProxyListener } from '../../../src/providers/local/http-router.js';
 import { TargetSetRuntime } from '../../../src/providers/local/target-set.js';
 import { UpstreamPool, type UpstreamRequest, type UpstreamTarget } from '../../../src/providers/local/upstream-http1.js';
-import { ipSet, onCleanup, waitFor } from './support.js';
+import { ipSet, onCleanup, proxyListener, waitFor } from './support.js';
 
 const HOST = '127.0.22.1';
 
@@ -307,16 +306,8 @@ describe('upstream HTTP/1.1 client: connections', () => {
 /** A listener whose every request goes to target over the lean client. */
 async function proxyTo(port: number): Promise<number> {
   const ts = new TargetSetRuntime(ipSet('t', 'HTTP', [{ ip: HOST, port }]), { healthChecks: false });
-  const agent = new Agent({ keepAlive: true });
-  const upstream = new UpstreamPool();
-  const l = new HttpProxyListener('127.0.22.2', 0, { allow: () => true, resolve: () => ({ kind: 'forward', targetSet: ts }), agent, upstream });
-  await l.listen();
-  onCleanup(() => {
-    l.abort();
-    agent.destroy();
-    upstream.close();
-  });
-  return l.boundPort;
+  const { listener } = await proxyListener('127.0.22.2', () => ({ kind: 'forward', targetSet: ts }));
+  return listener.boundPort;
 }
 
 function ask(port: number, opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string; agent?: Agent }): Promise<{ status: number; headers: IncomingHttpHeaders; body: string; trailers: Record<string, string | undefined>; continued: boolean }> {
@@ -466,17 +457,7 @@ describe('upstream HTTP/1.1 client: an answer before the whole upload', () => {
     );
     const ts = new TargetSetRuntime(ipSet('t', 'HTTP', [{ ip: HOST, port: (refusing.address() as { port: number }).port }]), { healthChecks: false });
     const other = new TargetSetRuntime(ipSet('o', 'HTTP', [{ ip: HOST, port: b.port }]), { healthChecks: false });
-    const agent = new Agent({ keepAlive: true });
-    const upstream = new UpstreamPool();
-    const l = new HttpProxyListener('127.0.22.2', 0, { allow: () => true, resolve: (req) => ({ kind: 'forward', targetSet: req.method === 'POST' ? ts : other }), agent, upstream });
-    await l.listen();
-    let accepted = 0;
-    l.server.on('connection', () => accepted++);
-    onCleanup(() => {
-      l.abort();
-      agent.destroy();
-      upstream.close();
-    });
+    const { listener: l, accepted } = await proxyListener('127.0.22.2', (req) => ({ kind: 'forward', targetSet: req.method === 'POST' ? ts : other }));
     const client = new Agent({ keepAlive: true, maxSockets: 1 });
     onCleanup(() => client.destroy());
     const size = 8 * 1024 * 1024;
@@ -484,6 +465,6 @@ describe('upstream HTTP/1.1 client: an answer before the whole upload', () => {
     expect(refused).toMatchObject({ status: 413, body: 'big!' });
     // The same client connection (maxSockets 1) carries the next request once the upload is through.
     expect(await ask(l.boundPort, { path: '/next', agent: client })).toMatchObject({ status: 200, body: 'ok' });
-    expect(accepted).toBe(1);
+    expect(accepted()).toBe(1);
   });
 });
