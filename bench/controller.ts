@@ -31,10 +31,8 @@ import { CoreV1Api, KubeConfig } from '../src/kube/client-node.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { validateConfig, type LbcConfig } from '../src/config/config.js';
 import { Controller } from '../src/controller/controller.js';
 import { FINALIZER } from '../src/controller/reconcile.js';
@@ -43,6 +41,7 @@ import { makeClients, reuseConnections } from '../src/kube/client.js';
 import { buildProviders } from '../src/providers/registry.js';
 import type { MemoryProvider } from '../src/providers/memory/index.js';
 import { AddressWatch } from './address-watch.js';
+import { compileBench } from './child.js';
 import { countingClients } from './api-writes.js';
 import { serviceWatchSource } from './resumable-watch.js';
 import type { ControllerFigures } from './headline.js';
@@ -289,27 +288,8 @@ async function child(): Promise<void> {
  * temporary directory, so the child runs without a TypeScript loader in its heap.
  */
 async function compileForChild(): Promise<{ dir: string; entry: string }> {
-  // Loaded here, not at the top: the child imports this module too and must not carry a compiler.
-  const { default: ts } = await import('typescript');
-  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-  const out = mkdtempSync(join(tmpdir(), 'lbc-bench-'));
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
-  for (const file of [...walk(join(root, 'src')), ...walk(join(root, 'bench'))]) {
-    const js = ts.transpileModule(readFileSync(file, 'utf8'), {
-      fileName: file,
-      compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true },
-    }).outputText;
-    const target = join(out, relative(root, file)).replace(/\.ts$/, '.js');
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, js);
-  }
-  writeFileSync(join(out, 'package.json'), '{"type":"module"}');
-  symlinkSync(join(root, 'node_modules'), join(out, 'node_modules'));
-  // As `npm run build` ships it: client-node bundled down to what lbc uses.
-  const { bundleClientNode } = (await import(pathToFileURL(join(root, 'src/kube/client-node.build.mjs')).href)) as { bundleClientNode: (file: string) => Promise<void> };
-  await bundleClientNode(join(out, 'src/kube/client-node.js'));
-  return { dir: out, entry: join(out, 'bench', 'controller.js') };
+  const dir = await compileBench();
+  return { dir, entry: join(dir, 'bench', 'controller.js') };
 }
 
 class ChildController {

@@ -2,13 +2,17 @@
 // HTTPRoutes cost per request, and how soon a route change is served. Separate processes:
 // this one drives the load (wrk, Debian's), HAProxy runs two HTTP backends (answering their
 // name) and, as the peer, the same routing in its own configuration; one child runs a
-// LocalProvider with two Gateways in front of the backends:
+// LocalProvider with two HTTP Gateways in front of the backends, and two HTTPS ones with
+// the same routes (TLS terminated with one certificate; HAProxy's peer terminates it the
+// same way, as bench/local.ts's does). The child runs lbc compiled to plain JavaScript,
+// as `npm run build` ships it, and so do the L7 workers it starts (not under tsx;
+// bench/child.ts's forkCompiled), so the bench measures what users run:
 //  - `one`: one HTTPRoute with one rule;
 //  - `many`: 1000 HTTPRoutes × 10 rules (each route its own hostname, each rule its own
 //    PathPrefix), requests spread over all 10 000 rules.
 // Measured in the same run, alternating, so a busy machine weighs on all alike:
-//  - L7 requests/s and p99, wrk 2 threads, 64 keep-alive connections, 10 s a run, 3 rounds,
-//    median: many vs one (goal ≥ 0.8×), vs the backends direct, and each against HAProxy
+//  - L7 requests/s and p99, HTTP and HTTPS, wrk 2 threads, 64 keep-alive connections, 10 s
+//    a run, 3 rounds, median: many vs one (goal ≥ 0.8×), vs the backends direct, and each against HAProxy
 //    with an equivalent configuration (a map from Host and path prefix to the backend);
 //    lbc ≥ 0.5× HAProxy's requests/s with p99 ≤ 2× HAProxy's. Skipped, saying why, where
 //    wrk or haproxy is not installed;
@@ -22,8 +26,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GatewayPort, HttpRouteRule } from '../src/model/gateway.js';
 import type { GatewaySpec } from '../src/model/spec.js';
+import { selfSignedCert } from '../src/devcluster/tls.js';
 import { createLocalProvider } from '../src/providers/local/provider.js';
-import { forkRole } from './child.js';
+import { forkCompiled, forkRole } from './child.js';
 import { backendsConfig, freePort, startHaproxy, type Haproxy } from './haproxy.js';
 import { l7Load, l7Missing, loadLine } from './local.js';
 import { summarize } from './stats.js';
@@ -44,9 +49,16 @@ interface BackendPorts {
   readonly b: number;
 }
 
+interface LbInit {
+  readonly ports: BackendPorts;
+  readonly cert: { readonly certPem: string; readonly keyPem: string };
+}
+
 interface LbEndpoints {
   readonly one: string;
   readonly many: string;
+  readonly oneHttps: string;
+  readonly manyHttps: string;
   /** Processes serving lbc's L7 listeners. */
   readonly workers: number;
 }
@@ -85,11 +97,14 @@ export function rule(route: number, index: number, backend: string): HttpRouteRu
   };
 }
 
-/** A Gateway on port 80 with routes × rules, every rule to `a` except those `switched` names (route:rule) to `b`. */
-function gatewaySpec(name: string, routes: number, rules: number, ports: BackendPorts, switched = new Set<string>()): GatewaySpec {
+/** A Gateway on port 80 (HTTP) or 443 (HTTPS) with routes × rules, every rule to `a` except those `switched` names (route:rule) to `b`. */
+function gatewaySpec(name: string, routes: number, rules: number, init: LbInit, tls: boolean, switched = new Set<string>()): GatewaySpec {
+  const { ports, cert } = init;
   const all: HttpRouteRule[] = [];
   for (let r = 0; r < routes; r++) for (let i = 0; i < rules; i++) all.push(rule(r, i, switched.has(`${r}:${i}`) ? 'b' : 'a'));
-  const port: GatewayPort = { protocol: 'HTTP', port: 80, listeners: [{ name: 'http', rules: all }] };
+  const http: GatewayPort = { protocol: 'HTTP', port: 80, listeners: [{ name: 'http', rules: all }] };
+  const certificates = [{ source: 'secret' as const, secretRef: { namespace: 'bench', name: 'tls' }, hosts: [], ...cert }];
+  const https: GatewayPort = { protocol: 'HTTPS', port: 443, listeners: [{ name: 'https', rules: all, certificates }] };
   const set = (n: 'a' | 'b') => ({ name: n, type: 'ip' as const, port: ports[n], protocol: 'HTTP' as const, targets: [{ ip: BACKEND_HOST, port: ports[n] }], healthCheck: check, backend: { namespace: 'bench', service: n, port: 80 } });
   return {
     layer: 'Gateway',
@@ -97,7 +112,7 @@ function gatewaySpec(name: string, routes: number, rules: number, ports: Backend
     provider: 'local',
     className: 'lbc.dev/local',
     clusterName: 'bench',
-    ports: [port],
+    ports: [tls ? https : http],
     targetSets: [set('a'), set('b')],
     sourceRanges: [],
     requestedAddresses: [],
@@ -108,13 +123,19 @@ function gatewaySpec(name: string, routes: number, rules: number, ports: Backend
 }
 
 /** The two Gateways; then ensures `many` with the rule a message names switched to `b`, answering when ensure returns. */
-async function runLoadBalancers(ports: BackendPorts): Promise<void> {
-  const provider = await createLocalProvider({ clusterName: 'bench', addressPool: POOL, addressMode: 'pool', portOffset: PORT_OFFSET, healthChecks: false, log: { info: () => {}, warn: () => {} } });
-  const at = (s: { ingress: readonly { ip?: string; ports?: readonly { port: number }[] }[] }) => `${s.ingress[0]?.ip ?? '?'}:${s.ingress[0]?.ports?.[0]?.port ?? '?'}`;
-  const endpoints: LbEndpoints = { one: at(await provider.ensure(gatewaySpec('one', 1, 1, ports))), many: at(await provider.ensure(gatewaySpec('many', ROUTES, RULES, ports))), workers: provider.l7Processes };
+async function runLoadBalancers(init: LbInit): Promise<void> {
+  const provider = await createLocalProvider({ clusterName: 'bench', addressPool: POOL, addressMode: 'pool', portOffset: PORT_OFFSET, healthChecks: false, log: { info: () => {}, warn: (m) => console.error(m) } });
+  const at = (s: { ingress: readonly { ip?: string }[] }, port: number) => `${s.ingress[0]?.ip ?? '?'}:${port + PORT_OFFSET}`;
+  const endpoints: LbEndpoints = {
+    one: at(await provider.ensure(gatewaySpec('one', 1, 1, init, false)), 80),
+    many: at(await provider.ensure(gatewaySpec('many', ROUTES, RULES, init, false)), 80),
+    oneHttps: at(await provider.ensure(gatewaySpec('one-tls', 1, 1, init, true)), 443),
+    manyHttps: at(await provider.ensure(gatewaySpec('many-tls', ROUTES, RULES, init, true)), 443),
+    workers: provider.l7Processes,
+  };
   await provider.l7WorkersReady();
   process.on('message', (m: { switched: string[] }) => {
-    void provider.ensure(gatewaySpec('many', ROUTES, RULES, ports, new Set(m.switched))).then(() => process.send?.('ensured'));
+    void provider.ensure(gatewaySpec('many', ROUTES, RULES, init, false, new Set(m.switched))).then(() => process.send?.('ensured'));
   });
   process.send?.(endpoints);
   process.on('disconnect', () => void provider.close().then(() => process.exit(0)));
@@ -138,17 +159,18 @@ function get(agent: Agent, endpoint: string, hostHeader: string, path: string): 
   });
 }
 
-const child = <T>(role: string, payload?: unknown): Promise<{ proc: ChildProcess; reply: T }> => forkRole<T>(import.meta.url, ROLE_FLAG, role, payload);
+const child = async <T>(role: string, payload?: unknown): Promise<{ proc: ChildProcess; reply: T }> => forkRole<T>(import.meta.url, ROLE_FLAG, role, payload, await forkCompiled());
 
 const f1 = (n: number) => n.toFixed(1);
 
-/** HAProxy doing what a Gateway does here: Host and path prefix to the backend, through a map (as HAProxy-based ingress controllers route). */
-function peerGatewayConfig(name: string, port: number, mapFile: string, ports: BackendPorts): string {
-  return `frontend ${name}
-  bind ${PEER_HOST}:${port}
+/** HAProxy doing what a Gateway does here: Host and path prefix to the backend, through a map (as HAProxy-based ingress controllers route); the HTTPS frontend terminates TLS with `crt` and routes the same way. */
+function peerGatewayConfig(name: string, port: { http: number; https: number }, mapFile: string, ports: BackendPorts, crt: string): string {
+  const frontend = (suffix: string, bind: string) => `frontend ${name}${suffix}
+  bind ${bind}
   option forwardfor
   use_backend %[base,map_beg(${mapFile},${name}-none)]
-backend ${name}-a
+`;
+  return `${frontend('', `${PEER_HOST}:${port.http}`)}${frontend('-https', `${PEER_HOST}:${port.https} ssl crt ${crt}`)}backend ${name}-a
   server a ${BACKEND_HOST}:${ports.a}
 backend ${name}-b
   server b ${BACKEND_HOST}:${ports.b}
@@ -181,7 +203,8 @@ export async function benchGatewayDataPath(): Promise<void> {
       stops.push(haproxyBackends);
       backendsPid = haproxyBackends.pid;
     }
-    const started = await child<LbEndpoints>('lbs', ports);
+    const cert = selfSignedCert({ ips: [], dns: ['*.bench.test'] }, 'bench.test');
+    const started = await child<LbEndpoints>('lbs', { ports, cert } satisfies LbInit);
     lbs = started;
     const spread: [string, string][] = [];
     // Route-major with a stride so consecutive requests hit different routes and rules.
@@ -199,21 +222,32 @@ export async function benchGatewayDataPath(): Promise<void> {
       const lines: string[] = [];
       for (let r = 0; r < ROUTES; r++) for (let i = 0; i < RULES; i++) lines.push(`${host(r)}/p${i}/ peer-many-a`);
       await writeFile(manyMap, `${lines.join('\n')}\n`);
-      const peer = { one: await freePort(PEER_HOST), many: await freePort(PEER_HOST) };
-      const peerProc = await startHaproxy(dir, 'gateway-peer', peerGatewayConfig('peer-one', peer.one, oneMap, ports) + peerGatewayConfig('peer-many', peer.many, manyMap, ports), [
-          { host: PEER_HOST, port: peer.one },
-          { host: PEER_HOST, port: peer.many },
-        ]);
+      const pem = join(dir, 'peer.pem');
+      await writeFile(pem, cert.certPem + cert.keyPem);
+      const peer = {
+        one: { http: await freePort(PEER_HOST), https: await freePort(PEER_HOST) },
+        many: { http: await freePort(PEER_HOST), https: await freePort(PEER_HOST) },
+      };
+      const peerProc = await startHaproxy(
+        dir,
+        'gateway-peer',
+        peerGatewayConfig('peer-one', peer.one, oneMap, ports, pem) + peerGatewayConfig('peer-many', peer.many, manyMap, ports, pem),
+        [peer.one, peer.many].flatMap((p) => [p.http, p.https].map((port) => ({ host: PEER_HOST, port }))),
+      );
       stops.push(peerProc);
       const load = l7Load();
-      console.log(`  L7 HTTP, wrk ${load.threads} threads, ${load.connections} keep-alive connections, ${load.seconds} s a run, ${ROUNDS} rounds alternating (median run; ${loadLine()} at start):`);
+      console.log(`  L7 HTTP and HTTPS, wrk ${load.threads} threads, ${load.connections} keep-alive connections, ${load.seconds} s a run, ${ROUNDS} rounds alternating (median run; ${loadLine()} at start):`);
       const runs = await alternate(
         [
           { label: 'direct to the backend', url: `http://${BACKEND_HOST}:${ports.a}/`, script: single, pid: backendsPid },
           { label: 'lbc, a Gateway with 1 route', url: `http://${lbs.reply.one}/`, script: single, pid: started.proc.pid },
           { label: `lbc, ${ROUTES} routes × ${RULES} rules`, url: `http://${lbs.reply.many}/`, script: spreadScript, pid: started.proc.pid },
-          { label: 'HAProxy, 1 route', url: `http://${PEER_HOST}:${peer.one}/`, script: single, pid: peerProc.pid },
-          { label: `HAProxy, ${ROUTES} routes × ${RULES} rules`, url: `http://${PEER_HOST}:${peer.many}/`, script: spreadScript, pid: peerProc.pid },
+          { label: 'HAProxy, 1 route', url: `http://${PEER_HOST}:${peer.one.http}/`, script: single, pid: peerProc.pid },
+          { label: `HAProxy, ${ROUTES} routes × ${RULES} rules`, url: `http://${PEER_HOST}:${peer.many.http}/`, script: spreadScript, pid: peerProc.pid },
+          { label: 'HTTPS lbc, 1 route', url: `https://${lbs.reply.oneHttps}/`, script: single, pid: started.proc.pid },
+          { label: `HTTPS lbc, ${ROUTES} routes × ${RULES} rules`, url: `https://${lbs.reply.manyHttps}/`, script: spreadScript, pid: started.proc.pid },
+          { label: 'HTTPS HAProxy, 1 route', url: `https://${PEER_HOST}:${peer.one.https}/`, script: single, pid: peerProc.pid },
+          { label: `HTTPS HAProxy, ${ROUTES} routes × ${RULES} rules`, url: `https://${PEER_HOST}:${peer.many.https}/`, script: spreadScript, pid: peerProc.pid },
         ],
         ROUNDS,
         load,
@@ -225,11 +259,13 @@ export async function benchGatewayDataPath(): Promise<void> {
       const lbcMany = `lbc, ${ROUTES} routes × ${RULES} rules`;
       console.log(`    ${ROUTES} routes vs 1 route: ${rpsRatio(lbcMany, 'lbc, a Gateway with 1 route').toFixed(2)}× (goal ≥ 0.8×); vs direct: 1 route ${rpsRatio('lbc, a Gateway with 1 route', 'direct to the backend').toFixed(2)}×, ${ROUTES} routes ${rpsRatio(lbcMany, 'direct to the backend').toFixed(2)}×`);
       for (const [lbc, peerLabel, what] of [
-        ['lbc, a Gateway with 1 route', 'HAProxy, 1 route', '1 route'],
-        [lbcMany, `HAProxy, ${ROUTES} routes × ${RULES} rules`, `${ROUTES} routes`],
+        ['lbc, a Gateway with 1 route', 'HAProxy, 1 route', 'HTTP  1 route'],
+        [lbcMany, `HAProxy, ${ROUTES} routes × ${RULES} rules`, `HTTP  ${ROUTES} routes`],
+        ['HTTPS lbc, 1 route', 'HTTPS HAProxy, 1 route', 'HTTPS 1 route'],
+        [`HTTPS lbc, ${ROUTES} routes × ${RULES} rules`, `HTTPS HAProxy, ${ROUTES} routes × ${RULES} rules`, `HTTPS ${ROUTES} routes`],
       ] as const) {
         const r = peerRatios(get(lbc), get(peerLabel));
-        console.log(`    ${what.padEnd(10)} lbc vs HAProxy: requests/s ${r.rps.toFixed(2)}× (goal ≥ 0.5×), p99 ${r.p99.toFixed(2)}× (goal ≤ 2×)`);
+        console.log(`    ${what.padEnd(16)} lbc vs HAProxy: requests/s ${r.rps.toFixed(2)}× (goal ≥ 0.5×), p99 ${r.p99.toFixed(2)}× (goal ≤ 2×)`);
       }
       console.log(`    (${loadLine()} at end; lbc serves L7 in ${lbs.reply.workers ?? 1} processes)`);
     }
@@ -272,5 +308,5 @@ const role = process.argv.indexOf(ROLE_FLAG);
 if (role >= 0) {
   const which = process.argv[role + 1];
   if (which === 'backends') await runBackends();
-  else if (which === 'lbs') process.once('message', (ports) => void runLoadBalancers(ports as BackendPorts));
+  else if (which === 'lbs') process.once('message', (init) => void runLoadBalancers(init as LbInit));
 }

@@ -2,9 +2,11 @@
 // Separate processes, as in use: this one drives the load, one child runs the L4 backend
 // (a TCP sink), one child runs a LocalProvider with an L4 (TCP) and an L7 (HTTP and HTTPS)
 // load balancer, and HAProxy (Debian's) runs the three HTTP backends and, as the peer, a
-// load balancer over the same three backends. Each figure is measured straight to the
-// backend and through the load balancers in the same run, alternating, so that a busy
-// machine weighs on all alike:
+// load balancer over the same three backends. The children run lbc compiled to plain
+// JavaScript, as `npm run build` ships it, and so do the L7 workers they start (not under
+// tsx; bench/child.ts's forkCompiled), so the bench measures what users run. Each figure
+// is measured straight to the backend and through the load balancers in the same run,
+// alternating, so that a busy machine weighs on all alike:
 //  - L4: one TCP stream of 256 MB client → backend, MB/s (goal: through ≥ 0.8× direct),
 //    through the kernel path (l4Forwarding kernel: nftables DNAT, where nft and
 //    CAP_NET_ADMIN are there) and through lbc's user-space proxy (l4Forwarding proxy);
@@ -20,7 +22,7 @@ import { connect, createServer } from 'node:net';
 import type { L4Spec, L7Spec } from '../src/model/spec.js';
 import { createLocalProvider } from '../src/providers/local/provider.js';
 import { selfSignedCert } from '../src/devcluster/tls.js';
-import { forkRole } from './child.js';
+import { forkCompiled, forkRole } from './child.js';
 import { backendsConfig, freePort, haproxyMissing, peerConfig, startHaproxy, type Haproxy } from './haproxy.js';
 import { alternate, ISSUE_LOAD, peerRatios, wrkMissing, wrkRow, type WrkLoad } from './wrk.js';
 
@@ -167,7 +169,7 @@ function stream(endpoint: string): Promise<number> {
   });
 }
 
-const child = <T>(role: string, payload?: unknown): Promise<{ proc: ChildProcess; reply: T }> => forkRole<T>(import.meta.url, ROLE_FLAG, role, payload);
+const child = async <T>(role: string, payload?: unknown): Promise<{ proc: ChildProcess; reply: T }> => forkRole<T>(import.meta.url, ROLE_FLAG, role, payload, await forkCompiled());
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const f1 = (n: number) => n.toFixed(1);

@@ -29,10 +29,8 @@ import { createServer as createHttpServer, request, validateHeaderName, validate
 import {
   connect as h2connect,
   constants as h2constants,
-  createSecureServer as createH2SecureServer,
   createServer as createH2Server,
   type ClientHttp2Session,
-  type Http2SecureServer,
   type Http2Server,
   type Http2ServerRequest,
   type Http2ServerResponse,
@@ -41,7 +39,7 @@ import {
 } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer, type SecureContext, type Server as TlsServer } from 'node:tls';
+import { createServer as createTlsServer, type SecureContext, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { Target } from './balancer.js';
 import { listenTcp } from './bind.js';
 import { ConnectionTracker } from './connections.js';
@@ -244,11 +242,11 @@ const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 export class HttpProxyListener {
   /** The server that owns the listening socket. */
-  readonly server: Http2SecureServer | NetServer | TlsServer;
-  /** Node's HTTP/1 server for what the intake hands over (on an HTTP/2 HTTPS port, the HTTP/2 server's own fallback instead). */
-  private readonly http1?: HttpServer;
+  readonly server: NetServer | TlsServer;
+  /** Node's HTTP/1 server for what the intake hands over. */
+  private readonly http1: HttpServer;
   private readonly h2?: Http2Server;
-  private readonly intake?: Http1Connections;
+  private readonly intake: Http1Connections;
   /** A decision made by the intake for a request it then handed over, so that Node's server does not route it twice (a mirror's percent is a coin toss). */
   private readonly decided = new WeakMap<object, L7Decision>();
   private readonly conns = new ConnectionTracker();
@@ -267,54 +265,45 @@ export class HttpProxyListener {
     const certs = opts.certs;
     // As Node's http.Server: a client's half-close still gets its answer, and small writes are not held back (Nagle).
     const sockets = { allowHalfOpen: true, noDelay: true };
-    let requests: HttpServer | Http2SecureServer;
-    let intake: ((socket: Socket) => void) | undefined;
+    this.http1 = createHttpServer(common);
+    const intake = (this.intake = new Http1Connections(this.intakeHandler()));
+    const h2 = opts.http2 ? (this.h2 = createH2Server()) : undefined;
+    // Plain connections: the intake, or first the sniff for h2c; TLS ones are served once the handshake is done.
+    let serve: ((socket: Socket) => void) | undefined;
     if (certs) {
       const fallback = certs.fallback;
       if (!fallback) throw new Error('an HTTPS listener needs at least one certificate');
       this.proto = 'https';
       const tls = { ...fallback, ...serverTlsOptions(), SNICallback: (servername: string, cb: (e: Error | null, ctx?: SecureContext) => void) => cb(null, certs.select(servername)) };
-      if (opts.http2) {
-        const secure = createH2SecureServer({ ...tls, allowHTTP1: true });
-        this.server = secure;
-        requests = secure;
-      } else {
-        this.http1 = requests = createHttpServer(common);
-        const secure = createTlsServer({ ...tls, ...sockets, ALPNProtocols: ['http/1.1'] });
-        this.intake = new Http1Connections(this.intakeHandler());
-        secure.on('secureConnection', (socket: Socket) => this.intake?.serve(socket));
-        this.server = secure;
-      }
+      // HTTP/1.1 (by ALPN, or with none) goes to the intake, HTTP/2 (ALPN h2) to the HTTP/2 server over the same TLS socket.
+      const secure = createTlsServer({ ...tls, ...sockets, ALPNProtocols: h2 ? ['h2', 'http/1.1'] : ['http/1.1'] });
+      secure.on('secureConnection', (socket: TLSSocket) => (h2 && socket.alpnProtocol === 'h2' ? h2.emit('connection', socket) : intake.serve(socket)));
+      this.server = secure;
     } else {
       this.proto = 'http';
-      this.http1 = requests = createHttpServer(common);
-      this.intake = new Http1Connections(this.intakeHandler());
       this.server = createNetServer(sockets);
-      if (opts.http2) {
-        // Plain HTTP/2 (h2c) has no ALPN: the first bytes say which protocol the client speaks.
-        this.h2 = createH2Server();
-        this.serve(this.h2);
-        intake = (socket) => this.sniff(socket);
-      } else intake = (socket) => this.intake?.serve(socket);
+      // Plain HTTP/2 (h2c) has no ALPN: the first bytes say which protocol the client speaks.
+      serve = h2 ? (socket) => this.sniff(socket) : (socket) => intake.serve(socket);
     }
+    if (h2) this.serve(h2);
     this.server.on('connection', (socket: Socket) => {
       this.conns.add(socket);
       const ip = clientAddress(socket);
       // A connection handed over by accept() is a stream over the socket, which has no RST of its own.
       if (ip !== undefined && this.route.allow(ip)) {
-        intake?.(socket);
+        serve?.(socket);
         return;
       }
       if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
       else socket.destroy();
     });
-    this.serve(requests);
+    this.serve(this.http1);
     this.server.on('error', () => {
       // After listen, errors belong to single connections.
     });
   }
 
-  private serve(server: HttpServer | Http2SecureServer | Http2Server): void {
+  private serve(server: HttpServer | Http2Server): void {
     server.on('request', (req: NodeRequest, res: L7Response) => this.handle(req, res));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     server.on('session', (session: Http2Session) => {
@@ -342,7 +331,7 @@ export class HttpProxyListener {
         this.h2?.emit('connection', replayed(socket, seen));
         return;
       }
-      this.intake?.serve(socket, seen);
+      this.intake.serve(socket, seen);
       socket.resume();
     };
     socket.on('data', onData);
@@ -391,7 +380,7 @@ export class HttpProxyListener {
     // HTTP/2 clients get GOAWAY: streams in flight finish, new ones go to a new connection.
     for (const s of this.sessions) s.close();
     await this.conns.drain(graceMs, () => {
-      this.intake?.closeIdle();
+      this.intake.closeIdle();
       for (const srv of [this.server, this.http1]) if (srv && 'closeIdleConnections' in srv) srv.closeIdleConnections();
     });
   }
@@ -448,7 +437,7 @@ export class HttpProxyListener {
         if (decision) this.decided.set(socket, decision as L7Decision);
         socket.pause();
         socket.unshift(bytes);
-        this.http1?.emit('connection', socket);
+        this.http1.emit('connection', socket);
         socket.resume();
       },
       refused: (socket) => {
