@@ -670,9 +670,12 @@ async function run(kubeconfigPath: string, entry: string): Promise<ControllerFig
     await ctl?.kill();
     if (nodesCreated) await core.deleteCollectionNode({ labelSelector: nodeLabel }).catch(() => {});
     // Anything left holds our finalizer and the controller is gone: take it off.
-    const left = await core.listNamespacedService({ namespace }).catch(() => ({ items: [] as V1Service[] }));
+    // In pages, as listAll reads: one answer with every Service could fail as deleteEvents' does
+    // ('Premature close'), and the catch then left every finalizer on, the namespace Terminating
+    // and its node ports taken for the next run.
+    const left = await listAll(core, namespace).catch(() => [] as V1Service[]);
     await pool(
-      left.items.filter((s) => s.metadata?.finalizers?.includes(FINALIZER)),
+      left.filter((s) => s.metadata?.finalizers?.includes(FINALIZER)),
       16,
       async (s) => {
         await core.patchNamespacedService({ namespace, name: s.metadata?.name ?? '', body: [{ op: 'remove', path: '/metadata/finalizers' }] }).catch(() => {});

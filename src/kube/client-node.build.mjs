@@ -10,6 +10,9 @@ import { resolve } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
+const SELF = Symbol('resolving for only-client-node-inline');
+const CLIENT_NODE = /[\\/]@kubernetes[\\/]client-node[\\/]/;
+
 /** Bundles the compiled module at `file` (dist/kube/client-node.js) in place. */
 export async function bundleClientNode(file) {
   await build({
@@ -29,6 +32,18 @@ export async function bundleClientNode(file) {
         setup(b) {
           // Everything but client-node itself stays an import of the installed package.
           b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@kubernetes/client-node') ? undefined : { path: args.path, external: true }));
+          // client-node's modules do nothing when imported but define classes and tables, yet its
+          // package does not say so ("sideEffects": false): told, esbuild drops the modules whose
+          // exports lbc never reaches, and with them their imports of packages lbc never calls
+          // (isomorphic-ws for exec and attach, tar-fs and stream-buffers for cp), which
+          // otherwise load with every start.
+          b.onResolve({ filter: /.*/ }, async (args) => {
+            if (args.pluginData === SELF) return undefined;
+            const inClientNode = args.path.startsWith('@kubernetes/client-node') || (args.path.startsWith('.') && CLIENT_NODE.test(args.importer));
+            if (!inClientNode) return undefined;
+            const r = await b.resolve(args.path, { importer: args.importer, kind: args.kind, resolveDir: args.resolveDir, pluginData: SELF });
+            return r.errors.length ? { errors: r.errors } : { path: r.path, sideEffects: false };
+          });
         },
       },
     ],

@@ -13,13 +13,28 @@ function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : sortKeys(v)));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort()) {
+    for (const k of sortInPlace(Object.keys(value))) {
       const v = (value as Record<string, unknown>)[k];
       if (v !== undefined) out[k] = sortKeys(v);
     }
     return out;
   }
   return value;
+}
+
+// An object's few keys sorted where they are, in code-unit order as Array#sort's
+// default: V8's sort copies every array into a work array first, and for the spec
+// digest of each reconcile those copies were 4% of all the cold start allocated (#21).
+const INSERTION_SORT_MAX = 16;
+function sortInPlace(keys: string[]): string[] {
+  if (keys.length > INSERTION_SORT_MAX) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i] as string;
+    let j = i - 1;
+    for (; j >= 0 && (keys[j] as string) > k; j--) keys[j + 1] = keys[j] as string;
+    keys[j + 1] = k;
+  }
+  return keys;
 }
 
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -82,6 +82,14 @@ describe("lbc's client-node module, as built", () => {
     expect(built.created).toBe(true);
   }, 60_000);
 
+  it("imports none of the packages client-node needs only for exec, attach and cp (isomorphic-ws, tar-fs, stream-buffers), which lbc never calls", () => {
+    const built = readFileSync(join(dir, 'kube/client-node.js'), 'utf8');
+    const imported = new Set([...built.matchAll(/(?:from|import)\s*["']([^"']+)["']/g)].map((m) => m[1]));
+    // The bundle still imports packages of its own, so an empty set cannot pass for a clean one.
+    expect(imported).toContain('js-yaml');
+    expect([...imported].filter((p) => /^(isomorphic-ws|ws|tar-fs|stream-buffers)$/.test(p ?? ''))).toEqual([]);
+  });
+
   it('costs well under half the heap of the package it replaces', () => {
     const built = probe('./kube/client-node.js');
     const whole = probe('./kube/client-node-unbundled.js');

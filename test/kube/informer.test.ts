@@ -322,6 +322,29 @@ describe('Informer', () => {
     expect(api.lists).toHaveLength(1);
   });
 
+  it('keeps a watch whose events come more often than the watchdog allows, and restarts it a whole period after the last one', async () => {
+    vi.useFakeTimers();
+    const api = new FakeApi();
+    const inf = make(api, { watchdogMs: 1000 });
+    inf.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(api.watches).toHaveLength(1);
+    // Events every 400 ms for 3 s: never 1000 ms of silence.
+    for (let i = 0; i < 8; i++) {
+      await vi.advanceTimersByTimeAsync(400);
+      api.current().emit('ADDED', obj(`o${i}`, String(101 + i)));
+    }
+    expect(api.watches).toHaveLength(1);
+    expect(inf.stats().watchdogRestarts).toBe(0);
+    // Silent from here: 999 ms after the last event it still stands, at 1000 ms it is restarted.
+    await vi.advanceTimersByTimeAsync(999);
+    expect(api.watches).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(inf.stats().watchdogRestarts).toBe(1);
+    expect(api.watches[0]!.aborted).toBe(true);
+    await inf.stop();
+  });
+
   it('relists periodically when asked to', async () => {
     const api = new FakeApi();
     api.put(obj('a', '10'));

@@ -10,6 +10,17 @@ describe('canonicalJson', () => {
   it('sorts keys at every depth and drops undefined members', () => {
     expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: undefined, x: 0 }], c: undefined } })).toBe('{"a":{"d":[2,{"x":0,"z":1}]},"b":1}');
   });
+
+  it('orders keys as Array#sort does (code units), for few keys and for many, index-like, upper case and non-ASCII ones', () => {
+    const keys = ['b', 'a', '10', '9', 'B', 'é', 'Z', 'aa', '_', 'a-b', 'a.b', '0', 'zz', 'y', 'x1', 'x10', 'x2', 'Ω', 'c', 'd'];
+    for (const n of [1, 2, 3, 5, 16, 17, keys.length]) {
+      for (const order of [keys.slice(0, n), reversed(keys.slice(0, n))]) {
+        const obj = Object.fromEntries(order.map((k, i) => [k, i]));
+        const sorted = Object.keys(obj).sort();
+        expect(canonicalJson(obj)).toBe(`{${sorted.map((k) => `${JSON.stringify(k)}:${obj[k]}`).join(',')}}`);
+      }
+    }
+  });
 });
 
 describe('specEqual / specHash', () => {
