@@ -814,24 +814,41 @@ function synthesizeAlb(input: SynthesisInput, spec: L7Spec<AwsLbOptions>): Desir
       rules: redirect ? [] : own,
     };
   });
-  const oidcDigest = oidcClientsDigest([defaultAuth, ...rules.map((r) => r.auth)]);
+  return albState(input, c, { listeners, targetGroups: [...tgs.values()], sourceRanges: spec.sourceRanges, auths: [defaultAuth, ...rules.map((r) => r.auth)] });
+}
+
+/**
+ * An Application Load Balancer's desired state around its listeners and target groups, built
+ * alike for an Ingress group and a Gateway: the managed frontend security group, open on the
+ * listener ports to the inbound CIDRs and prefix lists (else to everyone, or the spec's
+ * source ranges); the backend access for the target groups; the load balancer, tagged with a
+ * digest of the OIDC clients its actions were given so that a rotated client Secret is sent
+ * again.
+ */
+export function albState(
+  input: SynthesisInput,
+  c: Common,
+  alb: { listeners: DesiredListener[]; targetGroups: DesiredTargetGroup[]; sourceRanges: readonly string[]; auths: readonly (DesiredAuth | undefined)[] },
+): DesiredState {
+  const o = input.options;
   const sg = managedSecurityGroup(
     input,
     c,
     permissions(
-      ports.map((p) => ({ port: p.port, protocols: ['tcp'] })),
-      frontendSources(o.inboundCidrs ?? spec.sourceRanges, o.prefixLists ?? [], o.ipAddressType),
+      alb.listeners.map((l) => ({ port: l.port, protocols: ['tcp'] })),
+      frontendSources(o.inboundCidrs ?? alb.sourceRanges, o.prefixLists ?? [], o.ipAddressType),
     ),
   );
-  const access = backendAccess(input, c, [...tgs.values()]);
+  const access = backendAccess(input, c, alb.targetGroups);
   const lb = loadBalancer(input, c, 'application');
+  const oidcDigest = oidcClientsDigest(alb.auths);
   return {
     lb: oidcDigest !== undefined ? { ...lb, tags: { ...lb.tags, [TAG_OIDC_CLIENTS]: oidcDigest } } : lb,
-    targetGroups: [...tgs.values()],
-    listeners,
+    targetGroups: alb.targetGroups,
+    listeners: alb.listeners,
     ...(sg ? { securityGroup: sg } : {}),
     ...(access ? { backendAccess: access } : {}),
-    ports: ports.map((p) => ({ port: p.port, protocol: 'TCP' as const })),
+    ports: alb.listeners.map((l) => ({ port: l.port, protocol: 'TCP' as const })),
     warnings: [...new Set(c.warnings)],
   };
 }

@@ -39,13 +39,9 @@ import type { GatewaySpec, LoadBalancerSpec } from '../../model/spec.js';
 import { INGRESS_PREFIX, type AwsLbOptions } from './annotations.js';
 import { certificatesForHosts, type AcmCertificate } from './certificates.js';
 import {
+  albState,
   albTargetGroup,
-  backendAccess,
   common,
-  frontendSources,
-  loadBalancer,
-  managedSecurityGroup,
-  permissions,
   type Common,
   type DesiredListener,
   type DesiredState,
@@ -55,7 +51,6 @@ import {
 import { gatewayPortRules, NOT_FOUND } from './gateway-rules.js';
 import { configuredAttributes, configuredCertificates, listenerConfigurationFor, type ListenerConfiguration } from './listener-configuration.js';
 import { desiredMutualAuth } from './mutual-authentication.js';
-import { oidcClientsDigest, TAG_OIDC_CLIENTS } from './authentication.js';
 import { TARGET_GROUP_CONFIGURATION, targetGroupPropsForRoute, withTargetGroupConfiguration, type TargetGroupConfiguration } from './target-group-configuration.js';
 
 /**
@@ -217,25 +212,5 @@ export function synthesizeGatewayAlb(input: SynthesisInput, spec: GatewaySpec<Aw
       rules: gatewayPortRules(port.listeners, { targetGroup, invalid: c.invalid, warnings: c.warnings, https }),
     };
   });
-  const sg = managedSecurityGroup(
-    input,
-    c,
-    permissions(
-      listeners.map((l) => ({ port: l.port, protocols: ['tcp'] })),
-      frontendSources(o.inboundCidrs ?? spec.sourceRanges, o.prefixLists ?? [], o.ipAddressType),
-    ),
-  );
-  const access = backendAccess(input, c, [...tgs.values()]);
-  const lb = loadBalancer(input, c, 'application');
-  // As an Ingress's: which OIDC clients the actions were given, so a rotated Secret is sent again.
-  const oidcDigest = oidcClientsDigest(listeners.flatMap((l) => l.rules.map((r) => r.auth)));
-  return {
-    lb: oidcDigest !== undefined ? { ...lb, tags: { ...lb.tags, [TAG_OIDC_CLIENTS]: oidcDigest } } : lb,
-    targetGroups: [...tgs.values()],
-    listeners,
-    ...(sg ? { securityGroup: sg } : {}),
-    ...(access ? { backendAccess: access } : {}),
-    ports: listeners.map((l) => ({ port: l.port, protocol: 'TCP' as const })),
-    warnings: [...new Set(c.warnings)],
-  };
+  return albState(input, c, { listeners, targetGroups: [...tgs.values()], sourceRanges: spec.sourceRanges, auths: listeners.flatMap((l) => l.rules.map((r) => r.auth)) });
 }

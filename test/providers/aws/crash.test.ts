@@ -16,8 +16,8 @@ import type { LoadBalancerSpec } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
 import type { AwsOptionsInput } from '../../../src/providers/aws/options.js';
 import type { FakeAws } from './fake-aws.js';
-import { backend, configuredBackend, gatewaySpec, httpRule, l4Rule, nlbGatewaySpec, prefix, tlsListener } from './gateway-support.js';
-import { LOAD_BALANCER_CONFIGURATION, parseLoadBalancerConfiguration } from '../../../src/providers/aws/load-balancer-configuration.js';
+import { backend, configuredBackend, gatewaySpec, httpRule, l4Rule, nlbGatewaySpec, parsedLoadBalancerConfiguration, prefix, tlsListener } from './gateway-support.js';
+import { LOAD_BALANCER_CONFIGURATION } from '../../../src/providers/aws/load-balancer-configuration.js';
 import type { LbRef } from '../../../src/model/ref.js';
 import { albSpec, CLUSTER, ipNlbSpec, nlbSpec, provider as newProvider, seededFake, seedNetwork } from './support.js';
 
@@ -150,15 +150,12 @@ const routeTargetGroups = (): LoadBalancerSpec<AwsLbOptions> =>
  */
 const configuredNlbGateway = (): LoadBalancerSpec<AwsLbOptions> => {
   const cert = (id: string): string => `arn:aws:acm:us-east-1:123456789012:certificate/${id}`;
-  const r = parseLoadBalancerConfiguration({
-    spec: {
-      listenerConfigurations: [
-        { protocolPort: 'TCP:5432', targetGroupStickiness: true, listenerAttributes: [{ key: 'tcp.idle_timeout.seconds', value: '900' }] },
-        { protocolPort: 'TLS:5433', defaultCertificate: cert('a'), certificates: [cert('b')], alpnPolicy: 'HTTP2Preferred' },
-      ],
-    },
+  const value = parsedLoadBalancerConfiguration({
+    listenerConfigurations: [
+      { protocolPort: 'TCP:5432', targetGroupStickiness: true, listenerAttributes: [{ key: 'tcp.idle_timeout.seconds', value: '900' }] },
+      { protocolPort: 'TLS:5433', defaultCertificate: cert('a'), certificates: [cert('b')], alpnPolicy: 'HTTP2Preferred' },
+    ],
   });
-  if (!r.ok) throw new Error(r.errors.join('; '));
   return {
     ...nlbGatewaySpec({
       ports: [
@@ -166,7 +163,7 @@ const configuredNlbGateway = (): LoadBalancerSpec<AwsLbOptions> => {
         { protocol: 'TLS', port: 5433, listeners: [tlsListener('tls', 'Terminate', [l4Rule('TLSRoute', 'secure', [backend('shop/tls:8443/TCP')])])] },
       ],
     }),
-    parameters: { ...LOAD_BALANCER_CONFIGURATION, namespace: 'shop', name: 'cfg', value: r.value },
+    parameters: { ...LOAD_BALANCER_CONFIGURATION, namespace: 'shop', name: 'cfg', value },
   };
 };
 

@@ -7,6 +7,7 @@ import type { GatewaySpec, NodeTarget, TargetSet } from '../../../src/model/spec
 import { ownershipTags } from '../../../src/model/spec.js';
 import type { LbRef } from '../../../src/model/ref.js';
 import { parseAwsOptions, type AwsLbOptions } from '../../../src/providers/aws/annotations.js';
+import { parseLoadBalancerConfiguration, type LoadBalancerConfigurationOptions } from '../../../src/providers/aws/load-balancer-configuration.js';
 import { parseTargetGroupConfiguration, TARGET_GROUP_CONFIGURATION } from '../../../src/providers/aws/target-group-configuration.js';
 import { CLUSTER, HTTP_HC, nodes } from './support.js';
 
@@ -92,6 +93,13 @@ export function configuredBackend(spec: GatewaySpec<AwsLbOptions>, configuration
   if (!parsed.ok) throw new Error(parsed.errors.join('; '));
   const parameters = { ...TARGET_GROUP_CONFIGURATION, namespace: 'shop', name, value: parsed.value };
   return { ...spec, targetSets: spec.targetSets.map((ts) => (ts.name === set ? { ...ts, parameters } : ts)) };
+}
+
+/** A LoadBalancerConfiguration's spec, parsed as the builder hands it over; one the parser refuses fails the test with its errors. */
+export function parsedLoadBalancerConfiguration(spec: Record<string, unknown>): LoadBalancerConfigurationOptions {
+  const r = parseLoadBalancerConfiguration({ spec });
+  if (!r.ok) throw new Error(r.errors.join('; '));
+  return r.value;
 }
 
 // ---- NLB Gateways: `shop/edge` with TCP, UDP and TLS listeners -------------------

@@ -13,20 +13,15 @@ import type { GatewayPort } from '../../../src/model/gateway.js';
 import type { GatewaySpec } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
 import { listenerAttributesProblems } from '../../../src/providers/aws/listener-attributes.js';
-import { LOAD_BALANCER_CONFIGURATION, parseLoadBalancerConfiguration, type LoadBalancerConfigurationOptions } from '../../../src/providers/aws/load-balancer-configuration.js';
+import { LOAD_BALANCER_CONFIGURATION } from '../../../src/providers/aws/load-balancer-configuration.js';
 import type { ProviderError } from '../../../src/providers/types.js';
 import type { FakeAws } from './fake-aws.js';
-import { backend, gatewaySpec, httpRule, l4Rule, nlbGatewaySpec, prefix, tlsListener } from './gateway-support.js';
+import { backend, gatewaySpec, httpRule, l4Rule, nlbGatewaySpec, parsedLoadBalancerConfiguration, prefix, tlsListener } from './gateway-support.js';
 import { provider, seededFake } from './support.js';
 
-const parsed = (spec: Record<string, unknown>): LoadBalancerConfigurationOptions => {
-  const r = parseLoadBalancerConfiguration({ spec });
-  if (!r.ok) throw new Error(r.errors.join('; '));
-  return r.value;
-};
 const withConfiguration = (spec: GatewaySpec<AwsLbOptions>, listenerConfigurations: unknown[]): GatewaySpec<AwsLbOptions> => ({
   ...spec,
-  parameters: { ...LOAD_BALANCER_CONFIGURATION, namespace: 'shop', name: 'cfg', value: parsed({ listenerConfigurations }) },
+  parameters: { ...LOAD_BALANCER_CONFIGURATION, namespace: 'shop', name: 'cfg', value: parsedLoadBalancerConfiguration({ listenerConfigurations }) },
 });
 const attr = (key: string, value: string) => ({ key, value });
 const HSTS = 'routing.http.response.strict_transport_security.header_value';

@@ -4,19 +4,13 @@
 // Gateway's configurations merged as ALBC's lb_config_merger.go, and the exact ELBv2
 // requests of create, update, no-op and removal against the fake.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LOAD_BALANCER_CONFIGURATION, mergeLoadBalancerConfigurations, parseLoadBalancerConfiguration, type LoadBalancerConfigurationOptions } from '../../../src/providers/aws/load-balancer-configuration.js';
+import { LOAD_BALANCER_CONFIGURATION, mergeLoadBalancerConfigurations } from '../../../src/providers/aws/load-balancer-configuration.js';
 import { parseListenerConfigurations } from '../../../src/providers/aws/listener-configuration.js';
 import type { GatewaySpec } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
 import type { FakeAws } from './fake-aws.js';
-import { backend, gatewaySpec, httpRule, prefix } from './gateway-support.js';
+import { backend, gatewaySpec, httpRule, parsedLoadBalancerConfiguration, prefix } from './gateway-support.js';
 import { provider, seededFake } from './support.js';
-
-const parsed = (spec: Record<string, unknown>): LoadBalancerConfigurationOptions => {
-  const r = parseLoadBalancerConfiguration({ spec });
-  if (!r.ok) throw new Error(r.errors.join('; '));
-  return r.value;
-};
 
 describe('parseListenerConfigurations', () => {
   it('reads protocolPort, certificates (default first), sslPolicy, alpnPolicy and mutualAuthentication; a false quicEnabled asks for nothing', () => {
@@ -78,13 +72,13 @@ describe('parseListenerConfigurations', () => {
 });
 
 describe('mergeLoadBalancerConfigurations (ALBC lb_config_merger.go)', () => {
-  const ofClass = parsed({
+  const ofClass = parsedLoadBalancerConfiguration({
     scheme: 'internal',
     tags: { team: 'platform', tier: 'edge' },
     loadBalancerAttributes: [{ key: 'idle_timeout.timeout_seconds', value: '60' }],
     listenerConfigurations: [{ protocolPort: 'HTTPS:443', defaultCertificate: 'arn:aws:acm:us-east-1:1:certificate/class' }, { protocolPort: 'HTTPS:8443', sslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06' }],
   });
-  const ofGateway = parsed({
+  const ofGateway = parsedLoadBalancerConfiguration({
     scheme: 'internet-facing',
     loadBalancerName: 'shop-edge',
     tags: { team: 'shop' },
@@ -129,7 +123,7 @@ describe('listenerConfigurations on an ALB Gateway', () => {
   const https = [{ name: 'https', rules: [httpRule(0, [prefix('/')], [backend('shop/web:80')], { route: 'secure' })] }];
   const configured = (spec: Record<string, unknown>, extra: Partial<GatewaySpec<AwsLbOptions>> = {}): GatewaySpec<AwsLbOptions> => ({
     ...gatewaySpec({ https }),
-    parameters: { ...LOAD_BALANCER_CONFIGURATION, namespace: 'shop', name: 'cfg', value: parsed(spec) },
+    parameters: { ...LOAD_BALANCER_CONFIGURATION, namespace: 'shop', name: 'cfg', value: parsedLoadBalancerConfiguration(spec) },
     ...extra,
   });
   const listener = (port: number) => fake.all('CreateListener').find((r) => r.params['Port'] === String(port))?.params;
@@ -180,7 +174,7 @@ describe('listenerConfigurations on an ALB Gateway', () => {
   it('a GatewayClass\'s configuration (spec.classParameters) merged with the Gateway\'s: prefer-gateway-class picks the class\'s certificate', async () => {
     const spec = configured(
       { listenerConfigurations: [{ protocolPort: 'HTTPS:443', defaultCertificate: certB }] },
-      { classParameters: { ...LOAD_BALANCER_CONFIGURATION, namespace: 'infra', name: 'platform', value: parsed({ scheme: 'internal', listenerConfigurations: [{ protocolPort: 'HTTPS:443', defaultCertificate: certA }] }) } },
+      { classParameters: { ...LOAD_BALANCER_CONFIGURATION, namespace: 'infra', name: 'platform', value: parsedLoadBalancerConfiguration({ scheme: 'internal', listenerConfigurations: [{ protocolPort: 'HTTPS:443', defaultCertificate: certA }] }) } },
     );
     await provider().ensure(spec);
     expect(fake.last('CreateLoadBalancer')?.params).toMatchObject({ Scheme: 'internal' });

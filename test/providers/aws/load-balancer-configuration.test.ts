@@ -7,7 +7,7 @@ import { parseLoadBalancerConfiguration, LOAD_BALANCER_CONFIGURATION } from '../
 import type { GatewaySpec } from '../../../src/model/spec.js';
 import type { AwsLbOptions } from '../../../src/providers/aws/annotations.js';
 import type { FakeAws } from './fake-aws.js';
-import { gatewaySpec } from './gateway-support.js';
+import { gatewaySpec, parsedLoadBalancerConfiguration } from './gateway-support.js';
 import { provider, seededFake } from './support.js';
 
 const lbc = (spec: Record<string, unknown>): unknown => ({ apiVersion: 'gateway.k8s.aws/v1beta1', kind: 'LoadBalancerConfiguration', metadata: { name: 'cfg', namespace: 'shop' }, spec });
@@ -103,9 +103,7 @@ describe('an ALB Gateway configured by a LoadBalancerConfiguration', () => {
   afterEach(() => fake.uninstall());
 
   const configured = (spec: Record<string, unknown>): GatewaySpec<AwsLbOptions> => {
-    const parsed = parseLoadBalancerConfiguration(lbc(spec));
-    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-    return { ...gatewaySpec(), parameters: { ...LOAD_BALANCER_CONFIGURATION, namespace: 'shop', name: 'cfg', value: parsed.value } };
+    return { ...gatewaySpec(), parameters: { ...LOAD_BALANCER_CONFIGURATION, namespace: 'shop', name: 'cfg', value: parsedLoadBalancerConfiguration(spec) } };
   };
 
   it('its scheme, name, subnets, attributes and tags replace the annotations (internet-facing in the Gateway options)', async () => {

@@ -43,8 +43,8 @@ import { E2E, eventually } from '../../e2e/harness.js';
 import { awsOptionsSchema } from '../../../src/providers/aws/options.js';
 import { backendSecurityGroupName } from '../../../src/providers/aws/backend-security-group.js';
 import { AwsProvider } from '../../../src/providers/aws/provider.js';
-import { LOAD_BALANCER_CONFIGURATION, parseLoadBalancerConfiguration } from '../../../src/providers/aws/load-balancer-configuration.js';
-import { backend, canaryRules, gatewaySpec, httpRule, l4Rule, nlbGatewaySpec, prefix, tlsListener } from './gateway-support.js';
+import { LOAD_BALANCER_CONFIGURATION } from '../../../src/providers/aws/load-balancer-configuration.js';
+import { backend, canaryRules, gatewaySpec, httpRule, l4Rule, nlbGatewaySpec, parsedLoadBalancerConfiguration, prefix, tlsListener } from './gateway-support.js';
 import { ALB_CREATE_WRITES, albSpec, ipNlbSpec, NLB_CREATE_WRITES, nlbSpec, nodes, serviceOptions } from './support.js';
 
 const ICP_CRD = new URL('../../../../shared/crds/aws-load-balancer-controller-v3.5.0/elbv2.k8s.aws_ingressclassparams.yaml', import.meta.url).pathname;
@@ -442,15 +442,12 @@ describe.skipIf(!endpoint)(
       const p = newProvider();
       const count = countCalls(p);
       const spec = (idle: string) => {
-        const r = parseLoadBalancerConfiguration({
-          spec: {
-            listenerConfigurations: [
-              { protocolPort: 'TCP:5432', listenerAttributes: [{ key: 'tcp.idle_timeout.seconds', value: idle }] },
-              { protocolPort: 'TLS:5433', defaultCertificate: certA, certificates: [certB], alpnPolicy: 'HTTP2Preferred' },
-            ],
-          },
+        const value = parsedLoadBalancerConfiguration({
+          listenerConfigurations: [
+            { protocolPort: 'TCP:5432', listenerAttributes: [{ key: 'tcp.idle_timeout.seconds', value: idle }] },
+            { protocolPort: 'TLS:5433', defaultCertificate: certA, certificates: [certB], alpnPolicy: 'HTTP2Preferred' },
+          ],
         });
-        if (!r.ok) throw new Error(r.errors.join('; '));
         return {
           ...nlbGatewaySpec({
             clusterName: CLUSTER,
@@ -460,7 +457,7 @@ describe.skipIf(!endpoint)(
               { protocol: 'TLS', port: 5433, listeners: [tlsListener('term', 'Terminate', [l4Rule('TLSRoute', 'term', [backend('shop/tls:8443/TCP')])])] },
             ],
           }),
-          parameters: { ...LOAD_BALANCER_CONFIGURATION, namespace: 'shop', name: 'cfg', value: r.value },
+          parameters: { ...LOAD_BALANCER_CONFIGURATION, namespace: 'shop', name: 'cfg', value },
         };
       };
       const status = await p.ensure(spec('900'));
