@@ -49,14 +49,14 @@ function sharedBuild(): Promise<string> {
 /**
  * A forkWith that runs the module's compiled counterpart (and so the L7 workers its
  * LocalProvider starts: l7-workers.ts forks the worker beside itself, .js beside .js).
- * LBC_BENCH_CHILD_PROF=DIR: a CPU profile of the child and of each of its workers in DIR.
+ * LBC_BENCH_CHILD_PROF=DIR: a CPU profile of each child in DIR, written when it exits (the
+ * LB child serves L7 itself beside its workers, so its profile shows the request path).
  */
 export async function forkCompiled(): Promise<(path: string, args: string[]) => ChildProcess> {
   const dir = await sharedBuild();
   const prof = process.env.LBC_BENCH_CHILD_PROF;
-  // Through NODE_OPTIONS, so the workers the child forks inherit it.
-  const env = prof ? { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${resolve(prof)}`.trim() } : process.env;
-  return (path, args) => fork(join(dir, relative(ROOT, path)).replace(/\.ts$/, '.js'), args, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const execArgv = prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`] : [];
+  return (path, args) => fork(join(dir, relative(ROOT, path)).replace(/\.ts$/, '.js'), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
 /** `forkWith` starts the child some other way (compiled, or in a network namespace), given the module's path and arguments. */

@@ -3,7 +3,7 @@
 // One test per data-path feature of issue #18. LB pool 127.241.66.0/24, backends on 127.0.66.x.
 import * as grpc from '@grpc/grpc-js';
 import { Agent, createServer as createHttpServer, request, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -357,6 +357,50 @@ describe('local provider, Gateway TLS', () => {
     expect(await peer(ip, 9443, 'a.example.com')).toEqual({ cn: 'a.example.com', line: 'plain:hello' });
     // No listener for the name: the connection is refused.
     await expect(peer(ip, 9443, 'other.example.com')).rejects.toThrow();
+  });
+
+  it('HTTPS listeners sharing a TLS port: their names get HTTP/1.1 over TLS (keep-alive, X-Forwarded-Proto) with their certificate; Passthrough names keep the backend', async () => {
+    const p = await provider({ addressPool: POOL });
+    const { ts } = (await httpSet('web'))!;
+    const tlsBackendIp = backendIp();
+    const tlsServer = createTlsServer({ cert: certBackend.certPem, key: certBackend.keyPem }, (s) => {
+      s.on('data', (d: Buffer) => s.write(`backend-tls:${d.toString()}`));
+      s.on('error', () => s.destroy());
+    });
+    await new Promise<void>((resolve) => tlsServer.listen(0, tlsBackendIp, resolve));
+    onCleanup(() => new Promise((resolve) => tlsServer.close(resolve)));
+    const origin = { kind: 'TLSRoute' as const, namespace: 'default', name: 'pass', creationTimestamp: '2026-01-01T00:00:00Z', ruleIndex: 0 };
+    const port: GatewayPort = {
+      protocol: 'TLS',
+      port: 9444,
+      listeners: [{ name: 'pass', hostname: 'pass.example.com', mode: 'Passthrough', certificates: [], rules: [{ origin, hostnames: [], backends: [to('pass')] }] }],
+      https: [{ name: 'web', hostname: 'a.example.com', certificates: [secret('a', certA, [])], rules: [rule('rw', [to('web')])] }],
+    };
+    const sets = [ts, ipSet('pass', 'TCP', [{ ip: tlsBackendIp, port: (tlsServer.address() as { port: number }).port }])];
+    const ip = ipOf(await p.ensure(gateway([port], sets)));
+    const agent = new HttpsAgent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+    onCleanup(() => agent.destroy());
+    const sockets = new Set<unknown>();
+    const get = (path: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const req = httpsRequest({ host: ip, port: 9444, path, servername: 'a.example.com', headers: { host: 'a.example.com' }, agent }, (res) => {
+          sockets.add(res.socket);
+          const cn = String((res.socket as unknown as { getPeerCertificate(): { subject?: { CN?: string } } }).getPeerCertificate().subject?.CN);
+          let body = '';
+          res.on('data', (x: Buffer) => (body += x.toString()));
+          res.on('end', () => {
+            const seen = JSON.parse(body) as Seen;
+            resolve(`${cn} ${res.statusCode} ${seen.url} ${seen.headers['x-forwarded-proto']}`);
+          });
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await get('/one')).toBe('a.example.com 200 /one https');
+    expect(await get('/two')).toBe('a.example.com 200 /two https');
+    // Both requests on one TLS connection: the second one was read off the same socket.
+    expect(sockets.size).toBe(1);
+    expect(await peer(ip, 9444, 'pass.example.com')).toEqual({ cn: 'backend-own', line: 'backend-tls:hello' });
   });
 });
 
