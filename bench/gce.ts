@@ -251,10 +251,12 @@ const GATEWAY_KINDS = 10;
  * service for the URL map's 404 answers: a correct implementation can abort in front of a
  * backend service the routes use, where lbc keeps one of its own (GKE's gw-serve404), so that
  * a Gateway without a valid backend still has one; that is one write (and wait) more on create
- * and delete. Nor does it look in the other scope: lbc reads there on every ensure (3 reads:
- * backend services, health checks, address), so a Gateway moved between a global and a
- * regional class leaves nothing of its old load balancer, and a delete, which has no class
- * to go by, observes both scopes.
+ * and delete. Nor does it look in the other scope, where lbc looks on every ensure so that a
+ * Gateway moved between a global and a regional class leaves nothing of its old load balancer,
+ * and on delete, which has no class to go by: the kinds with an aggregated list (proxies, URL
+ * maps, certificates, backend services, health checks) read both scopes in one call, so that
+ * costs an ensure 1 read (the other scope's address) and a delete 2 (the other scope's address
+ * and forwarding rules, whose aggregated lists hold no global ones; src/providers/gce/aggregated-list.ts).
  */
 async function benchGateway(className: string): Promise<void> {
   const { fake, provider, done } = harness({ clusterId: 'bench1', nodeTags: ['gke-bench-node'] }, { pendingOperations: true });

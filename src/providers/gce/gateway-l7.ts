@@ -26,9 +26,9 @@ import type { LbRef } from '../../model/ref.js';
 import type { GatewaySpec, TargetSet } from '../../model/spec.js';
 import type { BackendService } from './backend-service.js';
 import { globalBackendServiceKind, regionalBackendServiceKind } from './backend-service.js';
+import { listBothScopes } from './aggregated-list.js';
 import { globalAddressKind, regionalAddressKind, type Address } from './address.js';
 import type { GceLbOptions } from './annotations.js';
-import type { GaxCallOptions } from './compute.js';
 import { networkProjectOf, networkUrl, subnetworkUrl, type PlanContext } from './context.js';
 import { GceError } from './errors.js';
 import { firewallKind, type Firewall } from './firewall.js';
@@ -37,7 +37,7 @@ import { gatewayUrlMap, type UrlMapWarning } from './gateway-url-map.js';
 import { globalHealthCheckKind, regionalHealthCheckKind, type HealthCheck } from './health-check.js';
 import { observeInstanceGroups } from './instance-group.js';
 import { capturingAddress, observe, synthesize, type CallContext, type Desired, type Kind, type Observed, type RunState, type Step } from './kind.js';
-import { l7Backends, l7Negs, negCleanup, observeBackends, BACKEND_TIMEOUT_SEC } from './l7.js';
+import { l7Backends, l7Negs, negCleanup, observeBackendsByScope, BACKEND_TIMEOUT_SEC, type ObservedBackends } from './l7.js';
 import { l7FirewallSteps } from './l7-firewall.js';
 import { scopedLink, type L7Scope } from './l7-scope.js';
 import type { LbPlan } from './l4.js';
@@ -45,7 +45,7 @@ import { gatewayNames, instanceGroupName, type GatewayNames } from './names.js';
 import { negsOf, observeNegs } from './neg.js';
 import { ownedDescription, ownershipLabels, ownershipOf } from './ownership.js';
 import { activeProxyOnlySubnet, missingProxyOnlySubnet } from './proxy-only-subnet.js';
-import { observeSslCertificates, regionSslCertificateKind, sslCertificateKind, type SslCertificate } from './ssl-certificate.js';
+import { certificatesByPrefix, regionSslCertificateKind, sslCertificateKind, type SslCertificate } from './ssl-certificate.js';
 import {
   regionTargetHttpProxyKind,
   regionTargetHttpsProxyKind,
@@ -153,7 +153,7 @@ interface GatewayObserved {
   readonly httpsProxies: Observed<TargetHttpsProxy>[];
   readonly urlMaps: Observed<UrlMap>[];
   readonly certs: Observed<SslCertificate>[];
-  readonly backends: Awaited<ReturnType<typeof observeBackends>>;
+  readonly backends: ObservedBackends;
   readonly firewall: Observed<Firewall> | undefined;
 }
 
@@ -164,20 +164,14 @@ type Listable = { name?: string | null; description?: string | null };
  * have, so they are found by the Gateway's name prefix (one list per kind) and kept by
  * their description's owner.
  */
-async function listByPrefix<R extends Listable>(
-  ctx: CallContext,
-  call: string,
-  prefix: string,
-  clusterName: string,
-  uid: string,
-  list: (filter: string, o: GaxCallOptions) => Promise<readonly [R[], ...unknown[]]>,
-): Promise<Observed<R>[]> {
-  const items = await ctx.compute.list(call, `${prefix}*`, ctx.signal, (o) => list(`name eq ${prefix}.*`, o));
-  return items
-    .filter((r) => (r.name ?? '').startsWith(prefix))
-    .map((r) => ({ key: { name: r.name ?? '' }, resource: r, ownership: ownershipOf(r.description, clusterName, uid) }))
-    // Another Gateway whose namespace and name start the same: neither desired nor a leftover here.
-    .filter((r) => r.ownership !== 'sibling');
+function byPrefix<R extends Listable>(items: readonly R[], prefix: string, clusterName: string, uid: string): Observed<R>[] {
+  return (
+    items
+      .filter((r) => (r.name ?? '').startsWith(prefix))
+      .map((r) => ({ key: { name: r.name ?? '' }, resource: r, ownership: ownershipOf(r.description, clusterName, uid) }))
+      // Another Gateway whose namespace and name start the same: neither desired nor a leftover here.
+      .filter((r) => r.ownership !== 'sibling')
+  );
 }
 
 /** The common part of `<prefix><namespace>-<name>-`: what this Gateway's address, URL maps, proxies and forwarding rules start with. */
@@ -185,38 +179,55 @@ function frontendPrefix(names: GatewayNames): string {
   return names.address.slice(0, names.address.length - 12);
 }
 
-/** One list per kind of the Gateway's per-port frontend, by name prefix, in the scope's collection. */
-function listFrontend(ctx: CallContext, scope: L7Scope, prefix: string, clusterName: string, uid: string) {
-  const { compute } = ctx;
+/** A scope's forwarding rules by name prefix: no aggregated list has the global ones (aggregated-list.ts). */
+function listRules(ctx: CallContext, scope: L7Scope, prefix: string): Promise<ForwardingRule[]> {
+  const { compute, signal } = ctx;
   const { project, region } = compute;
-  const list = <R extends Listable>(call: string, fn: (filter: string, o: GaxCallOptions) => Promise<readonly [R[], ...unknown[]]>) => listByPrefix(ctx, call, prefix, clusterName, uid, fn);
+  const filter = `name eq ${prefix}.*`;
   return scope === 'region'
-    ? Promise.all([
-        list('forwardingRules.list', (filter, o) => compute.forwardingRules.list({ project, region, filter }, o)),
-        list('regionTargetHttpProxies.list', (filter, o) => compute.regionTargetHttpProxies.list({ project, region, filter }, o)),
-        list('regionTargetHttpsProxies.list', (filter, o) => compute.regionTargetHttpsProxies.list({ project, region, filter }, o)),
-        list('regionUrlMaps.list', (filter, o) => compute.regionUrlMaps.list({ project, region, filter }, o)),
-      ] as const)
-    : Promise.all([
-        list('globalForwardingRules.list', (filter, o) => compute.globalForwardingRules.list({ project, filter }, o)),
-        list('targetHttpProxies.list', (filter, o) => compute.targetHttpProxies.list({ project, filter }, o)),
-        list('targetHttpsProxies.list', (filter, o) => compute.targetHttpsProxies.list({ project, filter }, o)),
-        list('urlMaps.list', (filter, o) => compute.urlMaps.list({ project, filter }, o)),
-      ] as const);
+    ? compute.list('forwardingRules.list', `${prefix}*`, signal, (o) => compute.forwardingRules.list({ project, region, filter }, o))
+    : compute.list('globalForwardingRules.list', `${prefix}*`, signal, (o) => compute.globalForwardingRules.list({ project, filter }, o));
 }
 
-async function observeGateway(pc: PlanContext, ref: LbRef, names: GatewayNames, scope: L7Scope): Promise<GatewayObserved> {
+/**
+ * What the Gateway has in `scopes`. The kinds with an aggregated list (proxies, URL maps,
+ * certificates, backend services, health checks) are one read each for both scopes
+ * whichever are asked for, so each scope gets those; the address, forwarding rules and
+ * firewall rule are read only in `scopes`, and a scope not asked for has none of them.
+ */
+async function observeGateway(pc: PlanContext, ref: LbRef, names: GatewayNames, scopes: readonly L7Scope[]): Promise<Record<L7Scope, GatewayObserved>> {
   const { call, clusterName } = pc;
+  const { compute } = call;
+  const { uid } = ref;
   const prefix = frontendPrefix(names);
+  const request = (p: string) => ({ project: compute.project, filter: `name eq ${p}.*` });
   const fwKind = firewallKind(networkProjectOf(pc.options));
-  const [addresses, [rules, httpProxies, httpsProxies, urlMaps], certs, backends, firewall] = await Promise.all([
-    observe(KINDS[scope].address, call, [{ name: names.address }], clusterName, ref.uid),
-    listFrontend(call, scope, prefix, clusterName, ref.uid),
-    observeSslCertificates(call, names.sslCertificatePrefix, clusterName, ref.uid, scope),
-    observeBackends(call, names.prefix, clusterName, ref.uid, scope),
-    observe(fwKind, call, [{ name: firewallName(pc, names, scope) }], clusterName, ref.uid),
+  const asked = (scope: L7Scope): boolean => scopes.includes(scope);
+  const [globalAddresses, regionAddresses, globalRules, regionRules, httpProxies, httpsProxies, urlMaps, certs, backends, firewalls] = await Promise.all([
+    asked('global') ? observe(KINDS.global.address, call, [{ name: names.address }], clusterName, uid) : [],
+    asked('region') ? observe(KINDS.region.address, call, [{ name: names.address }], clusterName, uid) : [],
+    asked('global') ? listRules(call, 'global', prefix) : [],
+    asked('region') ? listRules(call, 'region', prefix) : [],
+    listBothScopes(call, 'targetHttpProxies.aggregatedList', `${prefix}*`, (o) => compute.targetHttpProxies.aggregatedListAsync(request(prefix), o), (l) => l.targetHttpProxies),
+    listBothScopes(call, 'targetHttpsProxies.aggregatedList', `${prefix}*`, (o) => compute.targetHttpsProxies.aggregatedListAsync(request(prefix), o), (l) => l.targetHttpsProxies),
+    listBothScopes(call, 'urlMaps.aggregatedList', `${prefix}*`, (o) => compute.urlMaps.aggregatedListAsync(request(prefix), o), (l) => l.urlMaps),
+    listBothScopes(call, 'sslCertificates.aggregatedList', `${names.sslCertificatePrefix}*`, (o) =>
+      compute.sslCertificates.aggregatedListAsync(request(names.sslCertificatePrefix), o), (l) => l.sslCertificates),
+    observeBackendsByScope(call, names.prefix, clusterName, uid),
+    // Both scopes' rules in one list when both are asked for (firewall rules are global).
+    observe(fwKind, call, scopes.map((scope) => ({ name: firewallName(pc, names, scope) })), clusterName, uid),
   ]);
-  return { addresses, rules, httpProxies, httpsProxies, urlMaps, certs, backends, firewall: firewall[0] };
+  const of = (scope: L7Scope, addresses: Observed<Address>[], rules: ForwardingRule[]): GatewayObserved => ({
+    addresses,
+    rules: byPrefix(rules, prefix, clusterName, uid),
+    httpProxies: byPrefix(httpProxies[scope], prefix, clusterName, uid),
+    httpsProxies: byPrefix(httpsProxies[scope], prefix, clusterName, uid),
+    urlMaps: byPrefix(urlMaps[scope], prefix, clusterName, uid),
+    certs: certificatesByPrefix(certs[scope], names.sslCertificatePrefix, clusterName, uid),
+    backends: backends[scope],
+    firewall: asked(scope) ? firewalls.find((f) => f.key.name === firewallName(pc, names, scope)) : undefined,
+  });
+  return { global: of('global', globalAddresses, globalRules), region: of('region', regionAddresses, regionRules) };
 }
 
 type HttpPort = Extract<GatewayPort, { protocol: 'HTTP' | 'HTTPS' }>;
@@ -256,14 +267,16 @@ export async function planGateway(pc: PlanContext, spec: GatewaySpec<GceLbOption
   const named = spec.namedAddresses ?? [];
   if (named.length > 1) throw invalid(`spec.addresses: ${lb.what} has one address; ${named.length} NamedAddresses are given`);
   const other: L7Scope = scope === 'region' ? 'global' : 'region';
-  const [observed, groups, staticAddress, proxyOnly, leftBehind] = await Promise.all([
-    observeGateway(pc, ref, names, scope),
+  const [byScope, otherAddress, groups, staticAddress, proxyOnly] = await Promise.all([
+    observeGateway(pc, ref, names, [scope]),
+    observe(KINDS[other].address, call, [{ name: names.address }], clusterName, ref.uid),
     // Only instance backends need the groups; a Gateway on NEGs alone reads none.
     instanceSets.length > 0 ? observeInstanceGroups(call, instanceGroupName(pc.identity.clusterId), clusterName) : Promise.resolve([]),
     named[0] !== undefined ? kinds.address.get(call, { name: named[0] }) : Promise.resolve(undefined),
     scope === 'region' ? activeProxyOnlySubnet(pc) : Promise.resolve(undefined),
-    holdsResources(pc, ref, names, other),
   ]);
+  const observed = byScope[scope];
+  const leftBehind = holdsResources(byScope[other], otherAddress);
   if (scope === 'region' && !proxyOnly?.ipCidrRange) throw missingProxyOnlySubnet(pc, spec.className);
 
   // ---- address: the user's reserved one (NamedAddress, GKE's static IP), else one lbc
@@ -387,7 +400,7 @@ export async function planGateway(pc: PlanContext, spec: GatewaySpec<GceLbOption
     ...synthesize({ ...common, kind: kinds.httpsProxy, want: wantHttps, have: observed.httpsProxies }),
     ...synthesize({ ...common, kind: kinds.forwardingRule, want: wantRules, have: observed.rules, leftovers: 'teardown' }),
     // The Gateway's class moved it between a global and a regional class: the other scope's load balancer goes.
-    ...(leftBehind ? await planScopeDelete(pc, ref, names, other) : []),
+    ...(leftBehind ? await planScopeDelete(pc, ref, names, other, (await observeGateway(pc, ref, names, [other]))[other]) : []),
   ];
   // Once each (a rule repeated under several hosts or ports warns for each), on the Gateway and its route.
   const notices = [...new Map(warnings.map((w) => [w.message, w])).values()].map((w) => ({ type: 'Warning' as const, reason: 'UnsupportedRouteValue', message: w.message, route: w.route }));
@@ -437,14 +450,15 @@ function certificateLinks(
  */
 export async function planGatewayDelete(pc: PlanContext, ref: LbRef): Promise<Step[]> {
   const names = gatewayNamesFor(pc, ref);
-  const [global, region] = await Promise.all([planScopeDelete(pc, ref, names, 'global'), planScopeDelete(pc, ref, names, 'region')]);
+  const observed = await observeGateway(pc, ref, names, ['global', 'region']);
+  const [global, region] = await Promise.all([planScopeDelete(pc, ref, names, 'global', observed.global), planScopeDelete(pc, ref, names, 'region', observed.region)]);
   return [...global, ...region];
 }
 
-async function planScopeDelete(pc: PlanContext, ref: LbRef, names: GatewayNames, scope: L7Scope): Promise<Step[]> {
+/** Everything the Gateway owns in a scope, dependents first; `observed` must have looked in it (observeGateway's scopes). */
+async function planScopeDelete(pc: PlanContext, ref: LbRef, names: GatewayNames, scope: L7Scope, observed: GatewayObserved): Promise<Step[]> {
   const { call, clusterName } = pc;
   const kinds = KINDS[scope];
-  const observed = await observeGateway(pc, ref, names, scope);
   const { otherPorts: otherNegPorts } = await observeNegs(call, [], clusterName, observed.backends.otherNegs);
   const common = { ctx: call, clusterName, uid: ref.uid, plannedState: {} as RunState, want: [] };
   return [
@@ -471,17 +485,13 @@ async function planScopeDelete(pc: PlanContext, ref: LbRef, names: GatewayNames,
 
 /**
  * Whether the Gateway still owns anything in a scope its class no longer asks for. The
- * kinds looked at are the last to go when a load balancer is deleted (kind ranks): the
- * fallback backend service every Gateway has outlives its URL maps, proxies and rules, the
- * health checks and the address outlive it. So an interrupted deletion is found too.
+ * address is the last to go when a load balancer is deleted (kind ranks), so an interrupted
+ * deletion is found too; the aggregated lists' kinds of that scope come with the ensure's
+ * own look (observeGateway), so only the address costs a read.
  */
-async function holdsResources(pc: PlanContext, ref: LbRef, names: GatewayNames, scope: L7Scope): Promise<boolean> {
-  const { call, clusterName } = pc;
-  const [backends, addresses] = await Promise.all([
-    observeBackends(call, names.prefix, clusterName, ref.uid, scope),
-    observe(KINDS[scope].address, call, [{ name: names.address }], clusterName, ref.uid),
-  ]);
-  return [...backends.services, ...backends.checks, ...addresses].some((r) => r.ownership === 'ours');
+function holdsResources(aggregated: GatewayObserved, address: readonly Observed<Address>[]): boolean {
+  const { backends, urlMaps, httpProxies, httpsProxies, certs } = aggregated;
+  return [...backends.services, ...backends.checks, ...urlMaps, ...httpProxies, ...httpsProxies, ...certs, ...address].some((r) => r.ownership === 'ours');
 }
 
 /** The address the ports share: internal in the cluster's subnet (one address for several rules, SHARED_LOADBALANCER_VIP), or external. */

@@ -12,6 +12,7 @@ import type { InstanceTargetSet, IpTargetSet, L7Spec, NodeTarget, TargetSet, Tls
 import type { BackendGroup } from '../../model/status.js';
 import { globalAddressKind, type Address } from './address.js';
 import type { GceLbOptions } from './annotations.js';
+import { listBothScopes } from './aggregated-list.js';
 import { applyHealthCheckConfig, backendConfigKey, backendConfigProblems, backendServiceFields, type ResolvedBackendConfig } from './backend-config.js';
 import { globalBackendServiceKind, regionalBackendServiceKind, type BackendService } from './backend-service.js';
 import { frontendConfigProblems, redirectsToHttps, redirectUrlMap } from './frontend-config.js';
@@ -53,32 +54,39 @@ export function l7Candidates(names: L7Names) {
   } satisfies Record<string, Key[]>;
 }
 
+export type ObservedBackends = { services: Observed<BackendService>[]; checks: Observed<HealthCheck>[]; otherPorts: number[]; otherNegs: Required<Key>[] };
+
 /**
  * Backend services and health checks of this cluster's Ingresses (names start
  * k8s2-be-<cluster-uid8>-), ours by description; and the ports lbc's other Ingresses'
  * ones use, which the cluster's firewall rule lets in.
  */
-export async function observeBackends(
-  ctx: CallContext,
-  prefix: string,
-  clusterName: string,
-  uid: string,
-  scope: L7Scope = 'global',
-): Promise<{ services: Observed<BackendService>[]; checks: Observed<HealthCheck>[]; otherPorts: number[]; otherNegs: Required<Key>[] }> {
+export async function observeBackends(ctx: CallContext, prefix: string, clusterName: string, uid: string): Promise<ObservedBackends> {
   const { compute, signal } = ctx;
-  const { project, region } = compute;
+  const { project } = compute;
   const filter = `name eq ${prefix}.*`;
-  const [services, checks] = await Promise.all(
-    scope === 'region'
-      ? [
-          compute.list('regionBackendServices.list', `${prefix}*`, signal, (o) => compute.regionBackendServices.list({ project, region, filter }, o)),
-          compute.list('regionHealthChecks.list', `${prefix}*`, signal, (o) => compute.regionHealthChecks.list({ project, region, filter }, o)),
-        ]
-      : [
-          compute.list('backendServices.list', `${prefix}*`, signal, (o) => compute.backendServices.list({ project, filter }, o)),
-          compute.list('healthChecks.list', `${prefix}*`, signal, (o) => compute.healthChecks.list({ project, filter }, o)),
-        ],
-  );
+  const [services, checks] = await Promise.all([
+    compute.list('backendServices.list', `${prefix}*`, signal, (o) => compute.backendServices.list({ project, filter }, o)),
+    compute.list('healthChecks.list', `${prefix}*`, signal, (o) => compute.healthChecks.list({ project, filter }, o)),
+  ]);
+  return classifyBackends(services, checks, prefix, clusterName, uid);
+}
+
+/** The same in both scopes at once: one aggregated list per kind (aggregated-list.ts). */
+export async function observeBackendsByScope(ctx: CallContext, prefix: string, clusterName: string, uid: string): Promise<Record<L7Scope, ObservedBackends>> {
+  const { compute } = ctx;
+  const request = { project: compute.project, filter: `name eq ${prefix}.*` };
+  const [services, checks] = await Promise.all([
+    listBothScopes(ctx, 'backendServices.aggregatedList', `${prefix}*`, (o) => compute.backendServices.aggregatedListAsync(request, o), (l) => l.backendServices),
+    listBothScopes(ctx, 'healthChecks.aggregatedList', `${prefix}*`, (o) => compute.healthChecks.aggregatedListAsync(request, o), (l) => l.healthChecks),
+  ]);
+  return {
+    global: classifyBackends(services.global, checks.global, prefix, clusterName, uid),
+    region: classifyBackends(services.region, checks.region, prefix, clusterName, uid),
+  };
+}
+
+function classifyBackends(services: BackendService[], checks: HealthCheck[], prefix: string, clusterName: string, uid: string): ObservedBackends {
   const classified = <R extends { name?: string | null; description?: string | null }>(rs: R[]): Observed<R>[] =>
     rs.filter((r) => (r.name ?? '').startsWith(prefix)).map((r) => ({ key: { name: r.name ?? '' }, resource: r, ownership: ownershipOf(r.description, clusterName, uid) }));
   // Other Ingresses' backends share the prefix; they are neither desired nor leftovers here.

@@ -53,14 +53,16 @@ export const sslCertificateKind = sslCertificateKindOf('global');
 export const regionSslCertificateKind = sslCertificateKindOf('region');
 
 /** This LB's certificates, found by their name prefix (their names change with their content). */
-export async function observeSslCertificates(ctx: CallContext, prefix: string, clusterName: string, uid: string, scope: L7Scope = 'global'): Promise<Observed<SslCertificate>[]> {
+export async function observeSslCertificates(ctx: CallContext, prefix: string, clusterName: string, uid: string): Promise<Observed<SslCertificate>[]> {
   const { compute, signal } = ctx;
   const filter = `name eq ${prefix}.*`;
-  const all =
-    scope === 'region'
-      ? await compute.list('regionSslCertificates.list', `${prefix}*`, signal, (o) => compute.regionSslCertificates.list({ project: compute.project, region: compute.region, filter }, o))
-      : await compute.list('sslCertificates.list', `${prefix}*`, signal, (o) => compute.sslCertificates.list({ project: compute.project, filter }, o));
-  return all
+  const all = await compute.list('sslCertificates.list', `${prefix}*`, signal, (o) => compute.sslCertificates.list({ project: compute.project, filter }, o));
+  return certificatesByPrefix(all, prefix, clusterName, uid);
+}
+
+/** Of listed certificates, those of the LB whose certificates' names start with `prefix`, by owner. */
+export function certificatesByPrefix(items: readonly SslCertificate[], prefix: string, clusterName: string, uid: string): Observed<SslCertificate>[] {
+  return items
     .filter((c) => (c.name ?? '').startsWith(prefix))
     .map((c) => ({ key: { name: c.name ?? '' }, resource: c, ownership: ownershipOf(c.description, clusterName, uid) }));
 }

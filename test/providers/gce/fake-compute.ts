@@ -252,18 +252,45 @@ function asServed(bs: Json): void {
   }
 }
 
-/** RE2 "field eq regex" filters, the only form lbc sends. */
-function matchesFilter(item: Json, filter: string | undefined): boolean {
-  if (!filter) return true;
-  const m = /^\s*(\w+)\s+(eq|ne)\s+(?:"(.*)"|'(.*)'|(\S+))\s*$/.exec(filter);
-  if (!m) throw new Error(`fake compute: unsupported filter ${filter}`);
+type Matcher = (item: Json) => boolean;
+
+/**
+ * A list filter as GCE takes it, or the 400 GCE answers a malformed one with ("Invalid value
+ * for field 'filter': '<filter>'. Invalid list filter expression."). Modelled: the RE2 form
+ * `field eq|ne literal` (unquoted, 'single' or "double" quoted), the only one lbc sends;
+ * AIP-160 expressions and several parenthesized ones are valid to GCE but not modelled, so
+ * they fail the test instead of being answered wrongly.
+ */
+export function parseFilter(filter: string | undefined): Matcher | { readonly invalid: string } {
+  if (filter === undefined || filter === '') return () => true;
+  const invalid = { invalid: `Invalid value for field 'filter': '${filter}'. Invalid list filter expression.` };
+  const m = /^\s*(\w+)\s+(eq|ne)\s+(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s'"]+))\s*$/.exec(filter);
+  if (!m) {
+    if (/^\s*\(|^\s*[\w.]+\s*(=|!=|>=|<=|>|<|:)/.test(filter)) throw new Error(`fake compute: filter form not modelled: ${filter}`);
+    return invalid;
+  }
   const [, field = '', op, dq, sq, bare] = m;
-  const pattern = dq ?? sq ?? bare ?? '';
-  const re = new RegExp(`^(?:${pattern.replace(/\\"/g, '"')})$`, 's');
-  const v = item[field];
-  const hit = typeof v === 'string' && re.test(v);
-  return op === 'eq' ? hit : !hit;
+  let re: RegExp;
+  try {
+    re = new RegExp(`^(?:${(dq ?? sq ?? bare ?? '').replace(/\\"/g, '"')})$`, 's');
+  } catch {
+    return invalid;
+  }
+  return (item) => {
+    const v = item[field];
+    const hit = typeof v === 'string' && re.test(v);
+    return op === 'eq' ? hit : !hit;
+  };
 }
+
+/**
+ * The scopes GCE's aggregated lists answer for a collection: global and every region for
+ * the kinds whose aggregatedList is documented as "regional and global" (urlMaps,
+ * targetHttp(s)Proxies, sslCertificates, backendServices, healthChecks), every region for
+ * addresses and forwardingRules, every zone for instance groups and NEGs.
+ */
+const GLOBAL_AND_REGIONAL = new Set(['urlMaps', 'targetHttpProxies', 'targetHttpsProxies', 'sslCertificates', 'backendServices', 'healthChecks']);
+const ZONAL = new Set(['instanceGroups', 'networkEndpointGroups']);
 
 export interface FakeComputeOptions {
   readonly project: string;
@@ -272,6 +299,10 @@ export interface FakeComputeOptions {
   readonly pendingOperations?: boolean;
   /** The bearer token every request must carry (no token endpoint is ever called). */
   readonly token?: string;
+  /** The project's regions besides `region`, each with zones -a, -b and -c (aggregated lists answer for all). */
+  readonly otherRegions?: readonly string[];
+  /** Scoped entries per page of an aggregated list (GCE's maxResults, 500 by default). */
+  readonly aggregatedPageSize?: number;
 }
 
 export class FakeCompute {
@@ -484,10 +515,12 @@ export class FakeCompute {
     switch (route.method) {
       case 'Get':
         return this.doGet(relPath);
-      case 'List':
-        return { status: 200, body: { items: this.listIn(relPath, query.filter) } };
+      case 'List': {
+        const match = parseFilter(query.filter);
+        return 'invalid' in match ? this.error(400, 'invalid', match.invalid) : { status: 200, body: { items: this.listIn(relPath, match) } };
+      }
       case 'AggregatedList':
-        return this.doAggregated(route, query.filter);
+        return this.doAggregated(relPath.split('/').pop() ?? '', query);
       case 'Insert':
         return this.doInsert(rpc, relPath, body ?? {});
       case 'Delete':
@@ -516,26 +549,47 @@ export class FakeCompute {
     return { status: 200, body: r };
   }
 
-  private listIn(collection: string, filter: string | undefined): Json[] {
+  private listIn(collection: string, match: Matcher): Json[] {
     const prefix = `${collection}/`;
     return [...this.store.entries()]
       .filter(([k]) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'))
       .map(([, v]) => v)
-      .filter((v) => matchesFilter(v, filter))
+      .filter(match)
       .sort((a, b) => (String(a.name) < String(b.name) ? -1 : 1));
   }
 
-  private doAggregated(route: Route, filter: string | undefined): FakeReply {
-    const collection = route.service === 'InstanceGroups' ? 'instanceGroups' : route.service === 'NetworkEndpointGroups' ? 'networkEndpointGroups' : '';
-    const items: Record<string, Json> = {};
+  /** Every scope of the collection, each with its matching items or GCE's warning for none; paged by aggregatedPageSize. */
+  private doAggregated(collection: string, query: Record<string, string>): FakeReply {
+    const match = parseFilter(query.filter);
+    if ('invalid' in match) return this.error(400, 'invalid', match.invalid);
+    const regions = [this.opts.region, ...(this.opts.otherRegions ?? [])];
+    const scopes = ZONAL.has(collection)
+      ? regions.flatMap((r) => ['a', 'b', 'c'].map((z) => `zones/${r}-${z}`))
+      : [...(GLOBAL_AND_REGIONAL.has(collection) ? ['global'] : []), ...regions.map((r) => `regions/${r}`)];
+    const entries: [string, Json][] = [];
     for (const [k, v] of this.store.entries()) {
-      const m = /^projects\/[^/]+\/zones\/([^/]+)\/([a-zA-Z]+)\/[^/]+$/.exec(k);
-      if (!m || m[2] !== collection || !matchesFilter(v, filter)) continue;
-      const key = `zones/${m[1] ?? ''}`;
-      const list = (items[key] ??= { [collection]: [] }) as Record<string, Json[]>;
+      const m = /^projects\/[^/]+\/((?:zones|regions)\/[^/]+|global)\/([a-zA-Z]+)\/[^/]+$/.exec(k);
+      if (!m || m[2] !== collection || !match(v)) continue;
+      const scope = m[1] ?? '';
+      if (!scopes.includes(scope)) scopes.push(scope);
+      entries.push([scope, v]);
+    }
+    entries.sort(([a, x], [b, y]) => (a !== b ? (a < b ? -1 : 1) : String(x.name) < String(y.name) ? -1 : 1));
+    const size = Number(query.maxResults ?? this.opts.aggregatedPageSize ?? 500);
+    const from = Number(query.pageToken ?? 0);
+    const items: Record<string, Json> = {};
+    // Scopes with nothing come once, on the first page, as GCE's per-scope warning.
+    if (from === 0) {
+      for (const scope of scopes.filter((sc) => !entries.some(([e]) => e === sc))) {
+        items[scope] = { warning: { code: 'NO_RESULTS_ON_PAGE', message: `There are no results for scope '${scope}' on this page.`, data: [{ key: 'scope', value: scope }] } };
+      }
+    }
+    for (const [scope, v] of entries.slice(from, from + size)) {
+      const list = (items[scope] ??= { [collection]: [] }) as Record<string, Json[]>;
       list[collection]?.push(v);
     }
-    return { status: 200, body: { items } };
+    const next = from + size < entries.length ? { nextPageToken: String(from + size) } : {};
+    return { status: 200, body: { items, ...next } };
   }
 
   private operation(rpc: string, relPath: string, target: string, error?: { code: string; message: string }): FakeReply {
@@ -639,7 +693,7 @@ export class FakeCompute {
       if (resource.IPAddress === undefined && String(body.ipVersion) === 'IPV6') resource.IPAddress = this.ipv6From(body);
       if (resource.IPAddress === undefined) resource.IPAddress = `198.51.100.${this.ipSeq++}`;
       if (String(resource.loadBalancingScheme ?? 'EXTERNAL') === 'EXTERNAL' && /\/regions\//.test(collection)) resource.networkTier ??= 'PREMIUM';
-      const clash = this.listIn(collection, undefined).find(
+      const clash = this.listIn(collection, () => true).find(
         (fr) => fr.IPAddress === resource.IPAddress && fr.IPProtocol === resource.IPProtocol && JSON.stringify(fr.ports ?? fr.portRange) === JSON.stringify(resource.ports ?? resource.portRange),
       );
       if (clash) return this.error(400, 'ipInUseByAnotherResource', `IP ${String(resource.IPAddress)} is in use by ${String(clash.name)}`);

@@ -57,6 +57,9 @@ export interface HarnessInit {
   readonly clusterName?: string;
   /** What the provider reads of the cluster (kube-system/ingress-uid); absent as in `lbc plan`. */
   readonly cluster?: ClusterFacts;
+  /** The fake's other regions and aggregated list page size (FakeComputeOptions). */
+  readonly otherRegions?: readonly string[];
+  readonly aggregatedPageSize?: number;
   /** Another provider on this fake (say, with other options): the fake stays with the harness that installed it. */
   readonly fake?: FakeCompute;
 }

@@ -120,8 +120,8 @@ describe(`gce Gateway ${RILB}: the regional internal Application Load Balancer`,
       `RegionUrlMaps.Delete ${names.urlMap(80)}`,
       // In the order the lists answer: by name.
       ...[api, apiV2, names.fallbackService, web].map((s) => `RegionBackendServices.Delete ${s}`),
-      // The NEGs are the cluster's: each goes once no backend service uses it.
-      ...ZONES.flatMap(() => [['web', 80] as const, ['api', 8080] as const, ['api-v2', 8080] as const].map(([s, p]) => `NetworkEndpointGroups.Delete ${negName(CLUSTER_ID, 'shop', s, p)}`)),
+      // The NEGs are the cluster's: each goes once no backend service uses it; zone by zone, by name, as the aggregated list answers.
+      ...ZONES.flatMap(() => [['api', 8080] as const, ['api-v2', 8080] as const, ['web', 80] as const].map(([s, p]) => `NetworkEndpointGroups.Delete ${negName(CLUSTER_ID, 'shop', s, p)}`)),
       `Firewalls.Delete ${firewall}`,
       ...[api, apiV2, web].map((s) => `RegionHealthChecks.Delete ${s}`),
       `Addresses.Delete ${names.address}`,

@@ -64,6 +64,8 @@ const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
   'regionBackendServices.delete': ['compute.regionBackendServices.delete'],
   'backendServices.get': ['compute.backendServices.get'],
   'backendServices.list': ['compute.backendServices.list'],
+  // aggregatedList, regional and global at once, needs the kind's list permission (compute v1 backendServices.aggregatedList, "IAM Permissions").
+  'backendServices.aggregatedList': ['compute.backendServices.list'],
   // Ingress backends are instance groups or NEGs (container-native load balancing).
   'backendServices.insert': ['compute.backendServices.create', 'compute.healthChecks.useReadOnly', 'compute.instanceGroups.use', 'compute.networkEndpointGroups.use'],
   'backendServices.update': ['compute.backendServices.update', 'compute.healthChecks.useReadOnly', 'compute.instanceGroups.use', 'compute.networkEndpointGroups.use'],
@@ -76,6 +78,7 @@ const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
   'regionHealthChecks.delete': ['compute.regionHealthChecks.delete'],
   'healthChecks.get': ['compute.healthChecks.get'],
   'healthChecks.list': ['compute.healthChecks.list'],
+  'healthChecks.aggregatedList': ['compute.healthChecks.list'],
   'healthChecks.insert': ['compute.healthChecks.create'],
   'healthChecks.update': ['compute.healthChecks.update'],
   'healthChecks.delete': ['compute.healthChecks.delete'],
@@ -103,16 +106,19 @@ const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
   'instances.get': ['compute.instances.get'],
   'urlMaps.get': ['compute.urlMaps.get'],
   'urlMaps.list': ['compute.urlMaps.list'],
+  'urlMaps.aggregatedList': ['compute.urlMaps.list'],
   'urlMaps.insert': ['compute.urlMaps.create', 'compute.backendServices.use'],
   'urlMaps.update': ['compute.urlMaps.update', 'compute.backendServices.use'],
   'urlMaps.delete': ['compute.urlMaps.delete'],
   'targetHttpProxies.get': ['compute.targetHttpProxies.get'],
   'targetHttpProxies.list': ['compute.targetHttpProxies.list'],
+  'targetHttpProxies.aggregatedList': ['compute.targetHttpProxies.list'],
   'targetHttpProxies.insert': ['compute.targetHttpProxies.create', 'compute.urlMaps.use'],
   'targetHttpProxies.setUrlMap': ['compute.targetHttpProxies.setUrlMap', 'compute.urlMaps.use'],
   'targetHttpProxies.delete': ['compute.targetHttpProxies.delete'],
   'targetHttpsProxies.get': ['compute.targetHttpsProxies.get'],
   'targetHttpsProxies.list': ['compute.targetHttpsProxies.list'],
+  'targetHttpsProxies.aggregatedList': ['compute.targetHttpsProxies.list'],
   'targetHttpsProxies.insert': ['compute.targetHttpsProxies.create', 'compute.urlMaps.use', 'compute.sslCertificates.get', 'compute.sslPolicies.use'],
   'targetHttpsProxies.setSslPolicy': ['compute.targetHttpsProxies.setSslPolicy', 'compute.sslPolicies.use'],
   'targetHttpsProxies.setUrlMap': ['compute.targetHttpsProxies.setUrlMap', 'compute.urlMaps.use'],
@@ -120,6 +126,7 @@ const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
   'targetHttpsProxies.delete': ['compute.targetHttpsProxies.delete'],
   'sslCertificates.get': ['compute.sslCertificates.get'],
   'sslCertificates.list': ['compute.sslCertificates.list'],
+  'sslCertificates.aggregatedList': ['compute.sslCertificates.list'],
   'sslCertificates.insert': ['compute.sslCertificates.create'],
   'sslCertificates.delete': ['compute.sslCertificates.delete'],
   'regionUrlMaps.get': ['compute.regionUrlMaps.get'],
@@ -157,7 +164,9 @@ async function sources(): Promise<string> {
 /** `client.method` from the labels of the Compute wrapper's calls. */
 async function labelledCalls(): Promise<Set<string>> {
   const text = await sources();
-  return new Set([...text.matchAll(/\b(?:read|readOptional|list|collect|write)\(\s*'([a-zA-Z]+\.[a-zA-Z]+)'/g)].map((m) => m[1] ?? ''));
+  return new Set(
+    [...text.matchAll(/\b(?:(?:read|readOptional|list|collect|write)\(|listBothScopes\(\s*\w+,)\s*'([a-zA-Z]+\.[a-zA-Z]+)'/g)].map((m) => m[1] ?? ''),
+  );
 }
 
 /** `client.method` from the client methods actually invoked (`compute.forwardingRules.insert(`). */
