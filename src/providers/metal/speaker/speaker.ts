@@ -412,8 +412,9 @@ export class Speaker {
    * the last one is time this process did not run. Two rules, both applied before the
    * datagrams and ARP requests that waited in the sockets are read:
    * - silence across our own stall is not a peer's (Membership.stalled);
-   * - stalled so long that the peers may have counted us dead (they do after deadAfter
-   *   without a heartbeat, and ours went out up to an interval before the stall), another
+   * - stalled so long that the peers that heard us may have counted us dead (they do after
+   *   deadAfter without a heartbeat, and ours went out up to an interval before the stall;
+   *   peers that count us by our Lease, gossip being blocked, go on doing so), another
    *   node may be answering for our addresses now: we stop answering them (self-fencing)
    *   and take them back through the hand-over, as after a restart, once every peer we
    *   hear has acknowledged a heartbeat sent after the stall. Otherwise both would answer
@@ -425,8 +426,10 @@ export class Speaker {
     const s = this.init.metal.speaker;
     if (last === undefined || now - last <= s.heartbeatInterval) return;
     const gap = now - last;
+    // Only peers that heard us before the stall judge us by our heartbeats' silence; those that count us by our Lease (gossip blocked) still do.
+    const judging = this.membership.heardRecently(last);
     this.membership.stalled(gap);
-    if (gap + s.heartbeatInterval <= s.deadAfter || this.announcements.size === 0 || this.offline) return;
+    if (gap + s.heartbeatInterval <= s.deadAfter || judging.length === 0 || this.announcements.size === 0 || this.offline) return;
     const withdrawn = this.announcements.clear();
     this.log.warn(`this process did not run for ${gap} ms (deadAfter ${s.deadAfter} ms): the peers may have given its addresses to another node; withdrew them until the peers hear it again`, {
       event: 'stalled',
