@@ -253,14 +253,14 @@ describe('BFD (RFC 5880 asynchronous mode)', () => {
       await within('both Up', () => a.up && b.up, 5_000, 5);
       expect(events.sort()).toEqual(['a up', 'b up']);
       // Until the first packets sent in Up arrive, each end still goes by the other's slow
-      // pre-Up rate (1 s x3). Waiting for them, not for a fixed while: on a starved machine
-      // 200 ms was not always enough, and the cut then met a 3 s detection time.
+      // pre-Up rate (1 s x3): waited for, not assumed after a fixed while.
       await within('the fast rate both ways', () => a.detectionTimeMs === 30 && b.detectionTimeMs === 30, 5_000, 2);
       const lag = loopLag();
       cut = true;
       const t0 = Date.now();
       // The detect timer was armed before the cut (or by a packet already in flight), so it
-      // fires within the detection time of it, late by no more than the event loop is.
+      // fires within the detection time of it, late by no more than the event loop is: under
+      // load a 30 ms detection time at the cut gave Down after 1500 ms, the loop starved.
       const pollMs = 2;
       await within('a Down', () => !a.up, 5_000, pollMs);
       const took = Date.now() - t0;
