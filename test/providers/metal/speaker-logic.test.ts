@@ -254,6 +254,16 @@ describe('Membership', () => {
     expect(x.isLive('a', 12)).toBe(true);
   });
 
+  it('our own stall does not count as a peer\'s silence: its deadline moves on by the stall, and it still dies after deadAfter more', () => {
+    const x = m();
+    x.heard(hb('a', 1), 1000);
+    // Resumed at 2500 after not running since 1050: 1450 ms in which we could hear nothing.
+    x.stalled(1450);
+    expect(x.state('a', 2500)).toBe('gossip');
+    expect(x.state('a', 1000 + 1450 + 700)).toBe('gossip');
+    expect(x.state('a', 1000 + 1450 + 701)).toBe('dead');
+  });
+
   it('never heard and no Lease: not live', () => {
     expect(m().isLive('stranger', 0)).toBe(false);
   });

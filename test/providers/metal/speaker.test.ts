@@ -161,6 +161,26 @@ describe('speaker: three in-process speakers against devcluster', () => {
     expect(speakers.get(first)?.decisions().get(VIP_LOCAL)).toMatchObject({ candidates: [last] });
   });
 
+  it('the process blocked for 3 x deadAfter: nobody counts a peer dead over its own stall, and the owner fences itself until the peers hear it again', async () => {
+    await until('one announcer', () => announcers(VIP).join() === first);
+    const mark = new Map(NODES.map((n) => [n, logs.get(n)?.lines.length ?? 0]));
+    const since = (n: string) => logs.get(n)?.lines.slice(mark.get(n)) ?? [];
+    // Every speaker's timers come due before the heartbeats waiting in its socket are read:
+    // without the stall rule each then counted the others dead and announced the address.
+    const until0 = Date.now() + 900;
+    while (Date.now() < until0) {
+      // blocked, as a starved or paused process is
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+    for (const n of [second, third]) expect(since(n).filter((l) => l.fields?.event === 'announce' && l.fields.address === VIP), `${n} announced after the stall`).toEqual([]);
+    // The owner cannot tell whether the peers stalled too: it stopped answering at once and
+    // took the address back once they acknowledged it (the hand-over), within the bound.
+    const owner = since(first).filter((l) => l.fields?.address === VIP);
+    expect(owner.map((l) => l.fields?.event)).toEqual(['withdraw', 'announce']);
+    expect(owner[0]?.msg).toMatch(/this process stalled \d+ ms/);
+    expect(announcers(VIP)).toEqual([first]);
+  });
+
   it('a clean stop hands over at once and removes the Lease; a crash hands over after deadAfter', async () => {
     const leaving = speakers.get(first) as Speaker;
     const t0 = Date.now();

@@ -80,8 +80,11 @@ describe.skipIf(unavailable !== undefined)(`metal speaker: no split brain on vir
     // The owner answered throughout: no request of the arping went to anyone else.
     const answeredBy = new Set(rounds.flatMap((r) => r.nodes));
     expect([...answeredBy]).toEqual([owner]);
-    // Unanswered requests: at most a few lost frames, not an outage.
-    expect(rounds.filter((r) => r.nodes.length === 0).length, `${rounds.length} requests`).toBeLessThan(rounds.length / 20);
+    // Unanswered requests: at most a few lost frames, not an outage. Counted as requests
+    // less replies (one node answered each): on a starved machine the arping reads a reply
+    // after sending the next request, which then shows the reply and the one before none.
+    const replies = rounds.reduce((n, r) => n + r.replies, 0);
+    expect(rounds.length - replies, `${rounds.length} requests, ${replies} replies, ${rounds.filter((r) => r.nodes.length === 0).length} without a reply before the next`).toBeLessThan(rounds.length / 20);
     // One warning per peer, not one per check.
     for (const n of others) {
       const lines = (c.speakers.get(n) as Child).lines.filter((l) => l.line.includes(`no heartbeats from ${owner}, alive by its Lease only`));

@@ -97,6 +97,8 @@ export class BfdSession {
   private pollPending = false;
   private txTimer: NodeJS.Timeout | undefined;
   private detectTimer: NodeJS.Timeout | undefined;
+  /** The Detection Time the running detect timer was armed with (RFC 5880 6.8.4). */
+  private detectMs: number | undefined;
   private closed = false;
 
   constructor(
@@ -112,6 +114,16 @@ export class BfdSession {
     return this.state === BfdState.Up;
   }
 
+  /**
+   * The Detection Time in force: the peer's multiplier times the slower of our receive
+   * interval and its transmit interval, as of its last packet. Until its first packet
+   * sent Up arrives it is still the slow pre-Up rate's (seconds); undefined when no
+   * detect timer runs (Down, AdminDown).
+   */
+  get detectionTimeMs(): number | undefined {
+    return this.detectMs;
+  }
+
   get stateName(): string {
     return STATE_NAME[this.state];
   }
@@ -121,6 +133,7 @@ export class BfdSession {
     this.closed = true;
     clearTimeout(this.txTimer);
     clearTimeout(this.detectTimer);
+    this.detectMs = undefined;
     // AdminDown tells the peer the session ends on purpose, not that the path failed.
     this.state = BfdState.AdminDown;
     this.transmit(false);
@@ -173,9 +186,12 @@ export class BfdSession {
 
   private armDetect(): void {
     clearTimeout(this.detectTimer);
+    this.detectMs = undefined;
     if (this.state !== BfdState.Up && this.state !== BfdState.Init) return;
     const ms = (this.remoteMult * Math.max(this.timers.receiveIntervalMs * 1000, this.remoteDesiredTxUs)) / 1000;
+    this.detectMs = ms;
     this.detectTimer = setTimeout(() => {
+      this.detectMs = undefined;
       const was = this.state;
       this.state = BfdState.Down;
       this.remoteDisc = 0;

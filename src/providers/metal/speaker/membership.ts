@@ -191,6 +191,23 @@ export class Membership {
     return out;
   }
 
+  /**
+   * This process did not run for `ms` (its event loop was blocked, or the machine starved
+   * it): heartbeats that arrived meanwhile still wait in the socket, and after a stall a
+   * timer runs before they are read, so silence measured across it says nothing about a
+   * peer. Every peer's clock is moved on by the stall, as if heard that much later: a
+   * peer that did die is declared dead that much later instead of a live one being
+   * declared dead now. hashicorp/memberlist does the same with Lifeguard's local health
+   * (awareness.go): a member slow to process messages stretches its own probe timeouts
+   * rather than accuse others.
+   */
+  stalled(ms: number): void {
+    for (const p of this.peers.values()) {
+      if (p.lastHeard !== undefined) p.lastHeard += ms;
+      if (p.acked) p.acked = { seq: p.acked.seq, sentAt: p.acked.sentAt + ms };
+    }
+  }
+
   /** Peers alive only through their Lease: heartbeats from them do not arrive (a blocked port?). */
   onLease(now: number): string[] {
     return [...this.peers.keys()].filter((node) => this.state(node, now) === 'lease').sort();

@@ -120,6 +120,8 @@ export class Speaker {
   private offline = false;
   private rejoin: NodeJS.Timeout | undefined;
   private lastPrompt = 0;
+  /** When this process last ran a liveness check: a longer gap than the checks' interval is a stall (checkStall). */
+  private lastAwake: number | undefined;
   /** BGP mode: sessions to the BGPPeers selecting this node (off without MetalLB's CRDs). */
   readonly bgp: BgpMode;
   /** MetalLB's resources, read when metallb.resources is set and the server serves them (start decides). */
@@ -167,7 +169,10 @@ export class Speaker {
       ...(this.key ? { key: this.key } : {}),
       addressOf: (node, address) => (this.nodes.cache.get(node)?.status?.addresses ?? []).some((a) => a.address === address),
       onHeartbeat: (hb) => {
-        if (this.membership.heard(hb, Date.now())) this.checkLiveness();
+        const now = Date.now();
+        // Before it counts as heard now: a stall found later would move it into the future.
+        if (this.ready) this.checkStall(now);
+        if (this.membership.heard(hb, now)) this.checkLiveness();
       },
       log: this.log,
       ...(init.gossipBind ? { bind: init.gossipBind } : {}),
@@ -381,6 +386,7 @@ export class Speaker {
   private checkLiveness(): void {
     if (!this.ready) return;
     const now = Date.now();
+    this.checkStall(now);
     this.checkLink();
     this.checkAcknowledged(now);
     this.reportLeaseFallback(now);
@@ -399,6 +405,41 @@ export class Speaker {
       this.lastPrompt = now;
       this.heartbeat(false);
     }
+  }
+
+  /**
+   * The liveness check runs at least every heartbeatInterval / 4, so a longer gap since
+   * the last one is time this process did not run. Two rules, both applied before the
+   * datagrams and ARP requests that waited in the sockets are read:
+   * - silence across our own stall is not a peer's (Membership.stalled);
+   * - stalled so long that the peers that heard us may have counted us dead (they do after
+   *   deadAfter without a heartbeat, and ours went out up to an interval before the stall;
+   *   peers that count us by our Lease, gossip being blocked, go on doing so), another
+   *   node may be answering for our addresses now: we stop answering them (self-fencing)
+   *   and take them back through the hand-over, as after a restart, once every peer we
+   *   hear has acknowledged a heartbeat sent after the stall. Otherwise both would answer
+   *   until the taker hears us again, and the queued requests would be answered late by us.
+   */
+  private checkStall(now: number): void {
+    const last = this.lastAwake;
+    this.lastAwake = now;
+    const s = this.init.metal.speaker;
+    if (last === undefined || now - last <= s.heartbeatInterval) return;
+    const gap = now - last;
+    // Only peers that heard us before the stall judge us by our heartbeats' silence; those that count us by our Lease (gossip blocked) still do.
+    const judging = this.membership.heardRecently(last);
+    this.membership.stalled(gap);
+    if (gap + s.heartbeatInterval <= s.deadAfter || judging.length === 0 || this.announcements.size === 0 || this.offline) return;
+    const withdrawn = this.announcements.clear();
+    this.log.warn(`this process did not run for ${gap} ms (deadAfter ${s.deadAfter} ms): the peers may have given its addresses to another node; withdrew them until the peers hear it again`, {
+      event: 'stalled',
+    });
+    for (const w of withdrawn) this.log.info(`withdraw ${w}: this process stalled ${gap} ms`, { event: 'withdraw', ...entryFields(w) });
+    // A fresh "takes part" for the hand-over gate: peers must acknowledge a heartbeat sent from now on.
+    this.membership.setSelfReady(false);
+    this.membership.setSelfReady(true);
+    this.lastLive = '';
+    this.heartbeat(false);
   }
 
   /**
@@ -475,6 +516,7 @@ export class Speaker {
   private recompute(): void {
     if (!this.ready || this.stopping) return;
     const now = Date.now();
+    this.checkStall(now);
     const live = this.membership.live(now);
     this.lastLive = [...live].sort().join(',');
     const ours = this.services.cache

@@ -57,32 +57,45 @@ function get(url: string, timeoutMs: number): Promise<string> {
 let loop: { stop: boolean } | undefined;
 
 /**
+ * One who-has: the MACs of the replies counted against it, and how many replies those were.
+ * A reply this process reads only after it sent the next request (it ran late) counts
+ * against that next one, leaving this one without MACs though it was answered; the reply
+ * count, summed, tells lost requests from late ones.
+ */
+interface Round {
+  t: number;
+  macs: string[];
+  replies: number;
+}
+
+/**
  * arping run continuously: a who-has every intervalMs; every answer is counted against
  * the latest request sent before it arrived, so a request answered by two MACs (two
  * nodes announcing at once) shows as one round with both.
  */
-let watch: { timer: NodeJS.Timeout; rounds: { t: number; macs: string[] }[]; listener: (f: Buffer) => void } | undefined;
+let watch: { timer: NodeJS.Timeout; rounds: Round[]; listener: (f: Buffer) => void } | undefined;
 
 function watchStart(ip: string, intervalMs: number): void {
   watchStop();
-  const rounds: { t: number; macs: string[] }[] = [];
+  const rounds: Round[] = [];
   const listener = (f: Buffer): void => {
     const p = parseArp(f);
     const round = rounds[rounds.length - 1];
     if (!round || !p || p.op !== ARP_REPLY || p.senderIp !== ip || p.targetIp !== ip4) return;
     const m = formatMac(p.senderMac);
+    round.replies++;
     if (!round.macs.includes(m)) round.macs.push(m);
   };
   listeners.add(listener);
   const ask = (): void => {
-    rounds.push({ t: Date.now(), macs: [] });
+    rounds.push({ t: Date.now(), macs: [], replies: 0 });
     sock.send(buildArpRequest(mac, ip4, ip));
   };
   ask();
   watch = { timer: setInterval(ask, intervalMs), rounds, listener };
 }
 
-function watchStop(): { t: number; macs: string[] }[] {
+function watchStop(): Round[] {
   if (!watch) return [];
   clearInterval(watch.timer);
   listeners.delete(watch.listener);

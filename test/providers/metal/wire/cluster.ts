@@ -80,10 +80,10 @@ export class WireCluster extends SpeakerBed {
     await this.client.call({ op: 'arp-watch-start', ip, intervalMs });
   }
 
-  /** Every request since arpWatchStart, with the nodes that answered it. */
-  async arpWatchStop(): Promise<{ t: number; nodes: string[] }[]> {
-    const { rounds } = await this.client.call<{ rounds: { t: number; macs: string[] }[] }>({ op: 'arp-watch-stop' });
-    return rounds.map((r) => ({ t: r.t, nodes: r.macs.map((m) => this.nodeOfMac(m)) }));
+  /** Every request since arpWatchStart, with the nodes that answered it and how many replies arrived before the next (client-child.ts). */
+  async arpWatchStop(): Promise<{ t: number; nodes: string[]; replies: number }[]> {
+    const { rounds } = await this.client.call<{ rounds: { t: number; macs: string[]; replies: number }[] }>({ op: 'arp-watch-stop' });
+    return rounds.map((r) => ({ t: r.t, nodes: r.macs.map((m) => this.nodeOfMac(m)), replies: r.replies }));
   }
 
   /**
