@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const SELF = Symbol('resolving for only-client-node-inline');
 const CLIENT_NODE = /[\\/]@kubernetes[\\/]client-node[\\/]/;
+const NODE_FETCH = /[\\/]node_modules[\\/]node-fetch[\\/]/;
 
 // client-node's KubeConfig imports the packages of every kind of credential and proxy at
 // its top, so each start loaded OpenID Connect (openid-client, oauth4webapi, jose), the
@@ -77,8 +78,14 @@ export async function bundleClientNode(file) {
       {
         name: 'only-client-node-inline',
         setup(b) {
-          // Everything but client-node itself stays an import of the installed package.
-          b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@kubernetes/client-node') ? undefined : { path: args.path, external: true }));
+          // node-fetch 2 takes its URL from whatwg-url only where Node's url module has none
+          // (`Url.URL || whatwgUrl.URL`), yet requires whatwg-url, and with it tr46's Unicode
+          // table (~3 MB of heap), at its top. Bundled, so its whatwg-url can be Node's own URL;
+          // client-node is node-fetch's only user in lbc's process, so one copy still serves all.
+          b.onResolve({ filter: /^whatwg-url$/ }, (args) => (NODE_FETCH.test(args.importer) ? { path: 'whatwg-url', namespace: 'node-url' } : undefined));
+          b.onLoad({ filter: /.*/, namespace: 'node-url' }, () => ({ contents: "export { URL } from 'node:url';", loader: 'js' }));
+          // Everything else but client-node itself stays an import of the installed package.
+          b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@kubernetes/client-node') || args.path === 'node-fetch' ? undefined : { path: args.path, external: true }));
           // client-node's modules do nothing when imported but define classes and tables, yet its
           // package does not say so ("sideEffects": false): told, esbuild drops the modules whose
           // exports lbc never reaches, and with them their imports of packages lbc never calls
