@@ -64,14 +64,15 @@ describe('lbc run loads a cloud SDK only for a provider of its type', () => {
   }, 120_000);
 
   // client-node's KubeConfig imports them all at its top; the build (client-node.build.mjs)
-  // loads each at its first use, which a token or client-certificate kubeconfig never reaches.
+  // loads each at its first use, which a token or client-certificate kubeconfig never reaches,
+  // and gives the node-fetch it bundles Node's URL in place of whatwg-url's.
   // The build's own behaviour, so the built lbc (npm run build first).
-  it("built, with a token kubeconfig: none of client-node's OIDC, proxy-agent or token-command packages", async () => {
+  it("built, with a token kubeconfig: none of client-node's OIDC, proxy-agent or token-command packages, nor node-fetch's whatwg-url", async () => {
     const loaded = await packagesOf(MEMORY, {}, true);
     // The recorder also sees packages loaded through require (client-node's js-yaml), so a
     // required one would show here too.
     expect(loaded).toContain('js-yaml');
-    expect(loaded.filter((p) => /^(openid-client|oauth4webapi|jose|socks-proxy-agent|socks|ip-address|hpagent|jsonpath-plus|rfc4648)$/.test(p))).toEqual([]);
+    expect(loaded.filter((p) => /^(openid-client|oauth4webapi|jose|socks-proxy-agent|socks|ip-address|hpagent|jsonpath-plus|rfc4648|whatwg-url|tr46|webidl-conversions)$/.test(p))).toEqual([]);
   }, 120_000);
 
   it("a local provider: no cloud SDK, and none of the devcluster's or the demo's libraries (ajv, CEL, pino-pretty)", async () => {
