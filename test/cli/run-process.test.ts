@@ -25,11 +25,11 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-function lbcRun(config: string, opts: { preload?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): LbcProcess {
+function lbcRun(config: string, opts: { preload?: readonly string[]; env?: NodeJS.ProcessEnv; built?: boolean } = {}): LbcProcess {
   const file = join(dir, `${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(file, config);
   const args = ['run', '--kubeconfig', cluster.kubeconfigPath, '--config', file, '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '127.0.0.1:0'];
-  return lbcProcess(args, { ...(opts.env ? { env: opts.env } : {}), preload: (opts.preload ?? []).map((p) => join(FIXTURES, p)) });
+  return lbcProcess(args, { ...(opts.env ? { env: opts.env } : {}), preload: (opts.preload ?? []).map((p) => join(FIXTURES, p)), ...(opts.built ? { built: true } : {}) });
 }
 
 const MEMORY = 'clusterName: run-process\nproviders: [{ name: mem, type: memory }]\ndefaultClass: lbc.dev/mem\n';
@@ -48,10 +48,10 @@ async function startAndStop(p: LbcProcess): Promise<number | null> {
 const json = (line: string): Record<string, unknown> => JSON.parse(line) as Record<string, unknown>;
 
 describe('lbc run loads a cloud SDK only for a provider of its type', () => {
-  const packagesOf = async (config: string, env: NodeJS.ProcessEnv = {}): Promise<string[]> => {
+  const packagesOf = async (config: string, env: NodeJS.ProcessEnv = {}, built = false): Promise<string[]> => {
     const file = join(dir, `packages-${Math.random().toString(36).slice(2)}.txt`);
     writeFileSync(file, '');
-    const p = lbcRun(config, { preload: ['record-packages.mjs'], env: { ...env, LBC_TEST_PACKAGES_FILE: file } });
+    const p = lbcRun(config, { preload: ['record-packages.mjs'], env: { ...env, LBC_TEST_PACKAGES_FILE: file }, built });
     expect(await startAndStop(p)).toBe(0);
     return [...new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean))];
   };
@@ -61,6 +61,18 @@ describe('lbc run loads a cloud SDK only for a provider of its type', () => {
     // The recorder sees lbc's own dependencies, so an empty list cannot pass for a clean one.
     expect(loaded).toContain('@kubernetes/client-node');
     expect(loaded.filter((p) => /^(@aws-sdk\/|@smithy\/|@google-cloud\/|google-gax$|google-auth-library$)/.test(p))).toEqual([]);
+  }, 120_000);
+
+  // client-node's KubeConfig imports them all at its top; the build (client-node.build.mjs)
+  // loads each at its first use, which a token or client-certificate kubeconfig never reaches,
+  // and gives the node-fetch it bundles Node's URL in place of whatwg-url's.
+  // The build's own behaviour, so the built lbc (npm run build first).
+  it("built, with a token kubeconfig: none of client-node's OIDC, proxy-agent or token-command packages, nor node-fetch's whatwg-url", async () => {
+    const loaded = await packagesOf(MEMORY, {}, true);
+    // The recorder also sees packages loaded through require (client-node's js-yaml), so a
+    // required one would show here too.
+    expect(loaded).toContain('js-yaml');
+    expect(loaded.filter((p) => /^(openid-client|oauth4webapi|jose|socks-proxy-agent|socks|ip-address|hpagent|jsonpath-plus|rfc4648|whatwg-url|tr46|webidl-conversions)$/.test(p))).toEqual([]);
   }, 120_000);
 
   it("a local provider: no cloud SDK, and none of the devcluster's or the demo's libraries (ajv, CEL, pino-pretty)", async () => {

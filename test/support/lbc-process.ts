@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'src/cli/main.ts');
+const BUILT_MAIN = join(ROOT, 'dist/cli/main.js');
 
 export interface LbcProcess {
   /** Every line, stdout and stderr, in arrival order. */
@@ -23,6 +24,11 @@ export interface LbcProcessOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Modules for `node --import`, before lbc's own (paths, or packages tsx resolves). */
   readonly preload?: readonly string[];
+  /**
+   * Runs the build (dist/cli/main.js, after `npm run build`) with plain node instead of these
+   * sources under tsx: for what only the build does, such as client-node's bundle.
+   */
+  readonly built?: boolean;
 }
 
 export function lbcProcess(args: readonly string[], opts: LbcProcessOptions = {}): LbcProcess {
@@ -30,8 +36,8 @@ export function lbcProcess(args: readonly string[], opts: LbcProcessOptions = {}
   // The test's environment must not choose the Node or the cluster for it.
   delete base.NODE_NAME;
   delete base.KUBECONFIG;
-  const imports = ['tsx', ...(opts.preload ?? [])].flatMap((p) => ['--import', p]);
-  const proc = spawn(process.execPath, [...imports, MAIN, ...args], { cwd: ROOT, env: { ...base, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const imports = [...(opts.built ? [] : ['tsx']), ...(opts.preload ?? [])].flatMap((p) => ['--import', p]);
+  const proc = spawn(process.execPath, [...imports, opts.built ? BUILT_MAIN : MAIN, ...args], { cwd: ROOT, env: { ...base, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out: string[] = [];
   const stderr: string[] = [];
   const waiters: { re: RegExp; resolve: (l: string) => void; reject: (e: Error) => void }[] = [];
