@@ -326,16 +326,21 @@ describe('local provider, Gateway TLS', () => {
     expect(await cnFor('x.b.example.com')).toBe('wildcard.b.example.com 200 https');
   });
 
-  it('TLS Passthrough by SNI reaches the backend with its own certificate; Terminate forwards plain TCP', async () => {
-    const p = await provider({ addressPool: POOL });
-    const tlsBackendIp = backendIp();
-    const tlsServer = createTlsServer({ cert: certBackend.certPem, key: certBackend.keyPem }, (s) => {
+  /** A TLS backend with its own certificate that echoes what it reads, prefixed `backend-tls:`. */
+  async function tlsEchoBackend(): Promise<{ ip: string; port: number }> {
+    const ip = backendIp();
+    const server = createTlsServer({ cert: certBackend.certPem, key: certBackend.keyPem }, (s) => {
       s.on('data', (d: Buffer) => s.write(`backend-tls:${d.toString()}`));
       s.on('error', () => s.destroy());
     });
-    await new Promise<void>((resolve) => tlsServer.listen(0, tlsBackendIp, resolve));
-    onCleanup(() => new Promise((resolve) => tlsServer.close(resolve)));
-    const passPort = (tlsServer.address() as { port: number }).port;
+    await new Promise<void>((resolve) => server.listen(0, ip, resolve));
+    onCleanup(() => new Promise((resolve) => server.close(resolve)));
+    return { ip, port: (server.address() as { port: number }).port };
+  }
+
+  it('TLS Passthrough by SNI reaches the backend with its own certificate; Terminate forwards plain TCP', async () => {
+    const p = await provider({ addressPool: POOL });
+    const tlsBackend = await tlsEchoBackend();
     const plain = await backend('plain', backendIp(), () => createNetServer(), (s) =>
       s.on('connection', (c: Socket) => {
         c.on('data', (d: Buffer) => c.write(`plain:${d.toString()}`));
@@ -351,7 +356,7 @@ describe('local provider, Gateway TLS', () => {
         { name: 'term', hostname: 'a.example.com', mode: 'Terminate', certificates: [secret('a', certA, [])], rules: [{ origin: origin('term'), hostnames: [], backends: [to('plain')] }] },
       ],
     };
-    const sets = [ipSet('pass', 'TCP', [{ ip: tlsBackendIp, port: passPort }]), ipSet('plain', 'TCP', [plain.target])];
+    const sets = [ipSet('pass', 'TCP', [tlsBackend]), ipSet('plain', 'TCP', [plain.target])];
     const ip = ipOf(await p.ensure(gateway([port], sets)));
     expect(await peer(ip, 9443, 'pass.example.com')).toEqual({ cn: 'backend-own', line: 'backend-tls:hello' });
     expect(await peer(ip, 9443, 'a.example.com')).toEqual({ cn: 'a.example.com', line: 'plain:hello' });
@@ -362,13 +367,7 @@ describe('local provider, Gateway TLS', () => {
   it('HTTPS listeners sharing a TLS port: their names get HTTP/1.1 over TLS (keep-alive, X-Forwarded-Proto) with their certificate; Passthrough names keep the backend', async () => {
     const p = await provider({ addressPool: POOL });
     const { ts } = (await httpSet('web'))!;
-    const tlsBackendIp = backendIp();
-    const tlsServer = createTlsServer({ cert: certBackend.certPem, key: certBackend.keyPem }, (s) => {
-      s.on('data', (d: Buffer) => s.write(`backend-tls:${d.toString()}`));
-      s.on('error', () => s.destroy());
-    });
-    await new Promise<void>((resolve) => tlsServer.listen(0, tlsBackendIp, resolve));
-    onCleanup(() => new Promise((resolve) => tlsServer.close(resolve)));
+    const tlsBackend = await tlsEchoBackend();
     const origin = { kind: 'TLSRoute' as const, namespace: 'default', name: 'pass', creationTimestamp: '2026-01-01T00:00:00Z', ruleIndex: 0 };
     const port: GatewayPort = {
       protocol: 'TLS',
@@ -376,7 +375,7 @@ describe('local provider, Gateway TLS', () => {
       listeners: [{ name: 'pass', hostname: 'pass.example.com', mode: 'Passthrough', certificates: [], rules: [{ origin, hostnames: [], backends: [to('pass')] }] }],
       https: [{ name: 'web', hostname: 'a.example.com', certificates: [secret('a', certA, [])], rules: [rule('rw', [to('web')])] }],
     };
-    const sets = [ts, ipSet('pass', 'TCP', [{ ip: tlsBackendIp, port: (tlsServer.address() as { port: number }).port }])];
+    const sets = [ts, ipSet('pass', 'TCP', [tlsBackend])];
     const ip = ipOf(await p.ensure(gateway([port], sets)));
     const agent = new HttpsAgent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
     onCleanup(() => agent.destroy());
