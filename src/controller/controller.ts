@@ -148,6 +148,8 @@ const SHUTDOWN_GRACE_MS = 1000;
 const EVENT_MAX_HOLD_MS = 120_000;
 // A backlog in which no write has started or ended for this long holds no Event.
 const EVENT_HOLD_STALL_MS = 5_000;
+// How long after the last write Events wait for its echo on the watch (see holdWhile).
+const EVENT_ECHO_WAIT_MS = 1_000;
 
 /** Which reconciler a queue key goes to, and how its keys and the queue's map onto each other. */
 interface Route {
@@ -246,7 +248,16 @@ export class Controller {
     // Only while the backlog moves: a backlog in which no write has started or ended for a
     // while (every worker waiting on a slow provider, an API server that does not answer)
     // holds the Events no longer.
-    const holdWhile = (): boolean => (this.queue.len() > 0 || this.writesInFlight.count > 0) && this.writesInFlight.movedWithin(EVENT_HOLD_STALL_MS);
+    // And until the watch has carried those writes back (their echoes): the watch events
+    // that bring an address to everyone watching (users, kubectl get -w, other controllers)
+    // queue behind whatever else the API server is doing, and the 8 Event writes let in
+    // as the last status write was answered put the last address ~90 ms later on the
+    // 2-core cold-start bench (#21). Bounded: an echo that never comes (the object changed
+    // again meanwhile, a write read back after a conflict) holds them EVENT_ECHO_WAIT_MS.
+    const echoesPending = (): boolean => this.serviceWrites.size > 0 || this.ingressWrites.size > 0;
+    const holdWhile = (): boolean =>
+      ((this.queue.len() > 0 || this.writesInFlight.count > 0) && this.writesInFlight.movedWithin(EVENT_HOLD_STALL_MS)) ||
+      (echoesPending() && this.writesInFlight.movedWithin(EVENT_ECHO_WAIT_MS));
     this.recorder =
       opts.recorder ?? new EventRecorder({ core: writes.core, concurrency: opts.eventConcurrency ?? 8, logger: this.log, holdWhile, maxHoldMs: EVENT_MAX_HOLD_MS });
 
