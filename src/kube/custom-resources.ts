@@ -40,6 +40,7 @@ export function listCustomObjects<T extends CustomObject>(path: string): (client
       ...(req.fieldSelector ? { fieldSelector: req.fieldSelector } : {}),
       ...(req.limit ? { limit: req.limit } : {}),
       ...(req._continue ? { _continue: req._continue } : {}),
+      ...(req.resourceVersion ? { resourceVersion: req.resourceVersion } : {}),
     };
     return (req.namespace ? await api.listNamespacedCustomObject({ ...common, namespace: req.namespace }) : await api.listCustomObjectForAllNamespaces(common)) as ObjectList<T>;
   };

@@ -23,6 +23,8 @@ export interface ListRequest {
   fieldSelector?: string;
   limit?: number;
   _continue?: string;
+  /** "0": any version the server has at hand (its watch cache); absent: the current state. */
+  resourceVersion?: '0';
 }
 
 export interface ObjectList<T> {
@@ -76,6 +78,7 @@ function listOver<T extends KubeObject>(api: ApiConnection, resource: ResourceTy
     if (req.fieldSelector) q.set('fieldSelector', req.fieldSelector);
     if (req.limit) q.set('limit', String(req.limit));
     if (req._continue) q.set('continue', req._continue);
+    if (req.resourceVersion) q.set('resourceVersion', req.resourceVersion);
     const query = q.size > 0 ? `?${q}` : '';
     const page = (await api.request('GET', `${collectionPath(resource.path, resource.namespaced ? req.namespace : undefined)}${query}`)) as {
       metadata?: { resourceVersion?: string; continue?: string };

@@ -122,6 +122,8 @@ describe('Informer', () => {
     await inf.waitForSync();
     expect(inf.hasSynced()).toBe(true);
     expect(api.lists.map((l) => l._continue)).toEqual([undefined, '2', '4']);
+    // The first page from the watch cache, as client-go's reflector asks it; the pages after it carry the token's version.
+    expect(api.lists.map((l) => l.resourceVersion)).toEqual(['0', undefined, undefined]);
     expect(api.lists.every((l) => l.limit === 2 && l.labelSelector === 'app=x' && l.namespace === 'ns')).toBe(true);
     expect(seen).toEqual(['add a 10', 'add b 10', 'add c 10', 'add d 10', 'add e 10']);
     await vi.waitFor(() => expect(api.watches).toHaveLength(1));
@@ -197,6 +199,8 @@ describe('Informer', () => {
     await vi.waitFor(() => expect(api.watches).toHaveLength(2));
     expect(seen).toEqual(['delete gone', 'update change 11->120', 'add new 121']);
     expect(api.lists).toHaveLength(2);
+    // The relist after a watch expired reads the current state (a cached list could be older than the watch that expired).
+    expect(api.lists.map((l) => l.resourceVersion)).toEqual(['0', undefined]);
     expect(api.current().query.resourceVersion).toBe('130');
     expect(inf.stats()).toMatchObject({ lists: 2, expired: 1 });
   });
