@@ -22,6 +22,24 @@ function customObjectsApi(clients: Pick<KubeClients, 'kc'>): CustomObjectsApi {
   return api;
 }
 
+/** The clients a probe of a custom resource type needs: lbc's own connection where there is one. */
+export type ProbeClients = Pick<KubeClients, 'custom'> & { readonly api?: KubeClients['api'] };
+
+/**
+ * Lists one object of a custom resource type across namespaces, to learn whether the API
+ * server serves it: a 404 (an error whose `code` is 404, from either client) says the CRD
+ * or that version is not installed. Over lbc's own connection where there is one: through
+ * client-node, the Gateway API's nine probes at start-up opened a TLS connection of their
+ * own beside the informers' lists, before a cold start's first write (#21).
+ */
+export async function probeCustomResource(clients: ProbeClients, r: { group: string; version: string; plural: string }): Promise<void> {
+  if (clients.api) {
+    await clients.api.request('GET', `/apis/${r.group}/${r.version}/${r.plural}?limit=1`, { discard: true });
+    return;
+  }
+  await clients.custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, limit: 1 });
+}
+
 /** `/apis/metallb.io/v1beta2/bgppeers` → its group, version and plural. */
 function parts(path: string): { group: string; version: string; plural: string } {
   const [, apis, group, version, plural] = path.split('/');

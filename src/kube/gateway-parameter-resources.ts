@@ -3,8 +3,7 @@
 // (gatewayFilterExtensions) and attached to its backend Services (gatewayBackendParameters),
 // as lbc lists and watches them, and which of them the API server serves. A kind whose CRD
 // is not installed is not watched; what names it is then refused, never served without it.
-import type { KubeClients } from './client.js';
-import { asCustomObject, listCustomObjects, type CustomObject } from './custom-resources.js';
+import { asCustomObject, listCustomObjects, probeCustomResource, type CustomObject, type ProbeClients } from './custom-resources.js';
 import type { ResourceType } from './resources.js';
 
 /** model/gateway.ts GatewayParameterKind, by shape: kube/ stands below the model. */
@@ -63,13 +62,13 @@ const KNOWN: readonly GatewayParameterResource[] = [LoadBalancerConfigurations, 
 const notFound = (e: unknown): boolean => (e as { code?: unknown }).code === 404;
 
 /** Of the kinds the configured providers read, those lbc knows and the API server serves (listing one object: 404 means no CRD). */
-export async function discoverGatewayParameters(clients: Pick<KubeClients, 'custom'>, wanted: readonly GatewayParameterKind[]): Promise<GatewayParameterResource[]> {
+export async function discoverGatewayParameters(clients: ProbeClients, wanted: readonly GatewayParameterKind[]): Promise<GatewayParameterResource[]> {
   const known = KNOWN.filter((r) => wanted.some((k) => k.group === r.kind.group && k.kind === r.kind.kind));
   const served = await Promise.all(
     known.map(async (r) => {
       try {
         // rbac: list gateway.k8s.aws/loadbalancerconfigurations gateway.k8s.aws/targetgroupconfigurations gateway.k8s.aws/listenerruleconfigurations
-        await clients.custom.listClusterCustomObject({ group: r.kind.group, version: r.version, plural: r.plural, limit: 1 });
+        await probeCustomResource(clients, { group: r.kind.group, version: r.version, plural: r.plural });
         return r;
       } catch (e) {
         if (notFound(e)) return undefined;

@@ -5,10 +5,10 @@
 // them has no Gateway API kinds for lbc to watch.
 import type { V1Namespace } from '@kubernetes/client-node';
 import type { KubeObject } from './cache.js';
-import type { KubeClients } from './client.js';
 import { GATEWAY_GROUP, type Gateway, type GatewayClass, type GRPCRoute, type HTTPRoute, type ReferenceGrant, type TCPRoute, type TLSRoute, type UDPRoute } from './gateway-api.js';
 import type { GatewayApiResource } from './status.js';
 import type { ListRequest, ObjectList, ResourceType } from './resources.js';
+import { probeCustomResource, type ProbeClients } from './custom-resources.js';
 
 export interface GatewayResourceType<T extends KubeObject> extends ResourceType<T>, GatewayApiResource {}
 
@@ -77,11 +77,11 @@ const notFound = (e: unknown): boolean => (e as { code?: unknown }).code === 404
  * 404 means the CRD (or that version) is not installed. Undefined when GatewayClass and
  * Gateway are not both served: then lbc serves no Gateways and watches none of it.
  */
-export async function discoverGatewayApi(clients: Pick<KubeClients, 'custom'>): Promise<ServedGatewayApi | undefined> {
+export async function discoverGatewayApi(clients: ProbeClients): Promise<ServedGatewayApi | undefined> {
   const served = async <T extends KubeObject>(r: GatewayResourceType<T>): Promise<GatewayResourceType<T> | undefined> => {
     try {
       // rbac: list gateway.networking.k8s.io/gatewayclasses gateway.networking.k8s.io/gateways gateway.networking.k8s.io/httproutes gateway.networking.k8s.io/grpcroutes gateway.networking.k8s.io/tlsroutes gateway.networking.k8s.io/tcproutes gateway.networking.k8s.io/udproutes gateway.networking.k8s.io/referencegrants
-      await clients.custom.listClusterCustomObject({ group: GATEWAY_GROUP, version: r.version, plural: r.plural, limit: 1 });
+      await probeCustomResource(clients, { group: GATEWAY_GROUP, version: r.version, plural: r.plural });
       return r;
     } catch (e) {
       if (notFound(e)) return undefined;

@@ -3,8 +3,7 @@
 // publishes no CRD files for them (lbc's are in deploy/crds/gke); a cluster without them
 // has none for lbc to watch, and an Ingress naming one is then refused, never served
 // without it.
-import type { KubeClients } from './client.js';
-import { asCustomObject, listCustomObjects, type CustomObject } from './custom-resources.js';
+import { asCustomObject, listCustomObjects, probeCustomResource, type CustomObject, type ProbeClients } from './custom-resources.js';
 import type { ResourceType } from './resources.js';
 
 // Literal paths, as resources.ts's: test/install/code-permissions.ts reads them to derive RBAC.
@@ -43,11 +42,11 @@ export type ServedGkeKinds = Readonly<Record<GkeKind, boolean>>;
 const notFound = (e: unknown): boolean => (e as { code?: unknown }).code === 404;
 
 /** Which GKE kinds the API server serves, found by listing one object of each: 404 means the CRD (or that version) is not installed. */
-export async function discoverGkeKinds(clients: Pick<KubeClients, 'custom'>): Promise<ServedGkeKinds> {
+export async function discoverGkeKinds(clients: ProbeClients): Promise<ServedGkeKinds> {
   const served = async (group: string, version: string, plural: string): Promise<boolean> => {
     try {
       // rbac: list cloud.google.com/backendconfigs networking.gke.io/frontendconfigs networking.gke.io/managedcertificates
-      await clients.custom.listClusterCustomObject({ group, version, plural, limit: 1 });
+      await probeCustomResource(clients, { group, version, plural });
       return true;
     } catch (e) {
       if (notFound(e)) return false;

@@ -2,8 +2,7 @@
 // as lbc lists and watches it, and whether the API server serves it. lbc does not ship the
 // CRD: users install ALBC's (../shared/crds in the tests); without it there is nothing to
 // watch, and an IngressClass naming one is not served.
-import type { KubeClients } from './client.js';
-import { asCustomObject, listCustomObjects, type CustomObject } from './custom-resources.js';
+import { asCustomObject, listCustomObjects, probeCustomResource, type CustomObject, type ProbeClients } from './custom-resources.js';
 import type { ResourceType } from './resources.js';
 
 // Literal path, as resources.ts's: test/install/code-permissions.ts reads it to derive RBAC.
@@ -17,10 +16,10 @@ export const IngressClassParamsResource: ResourceType<CustomObject> = {
 };
 
 /** Whether the API server serves IngressClassParams, found by listing one: 404 means the CRD (or that version) is not installed. */
-export async function discoverIngressClassParams(clients: Pick<KubeClients, 'custom'>): Promise<boolean> {
+export async function discoverIngressClassParams(clients: ProbeClients): Promise<boolean> {
   try {
     // rbac: list elbv2.k8s.aws/ingressclassparams
-    await clients.custom.listClusterCustomObject({ group: 'elbv2.k8s.aws', version: 'v1beta1', plural: 'ingressclassparams', limit: 1 });
+    await probeCustomResource(clients, { group: 'elbv2.k8s.aws', version: 'v1beta1', plural: 'ingressclassparams' });
     return true;
   } catch (e) {
     if ((e as { code?: unknown }).code === 404) return false;

@@ -3,8 +3,7 @@
 // status.observedGeneration. lbc does not ship the CRD: users install the upstream release
 // (tests install ../shared/crds), and a cluster without it has no bindings to watch.
 import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from './client-node.js';
-import type { KubeClients } from './client.js';
-import { asCustomObject, listCustomObjects, type CustomObject } from './custom-resources.js';
+import { asCustomObject, listCustomObjects, probeCustomResource, type CustomObject, type ProbeClients } from './custom-resources.js';
 import type { ResourceType } from './resources.js';
 import { ConflictError, hasCauses, precondition } from './status.js';
 
@@ -45,10 +44,10 @@ export const TargetGroupBindings: ResourceType<TargetGroupBinding> = {
 };
 
 /** Whether the CRD (v1beta1) is installed: listing one object, 404 when it is not. */
-export async function targetGroupBindingsServed(clients: Pick<KubeClients, 'custom'>): Promise<boolean> {
+export async function targetGroupBindingsServed(clients: ProbeClients): Promise<boolean> {
   try {
     // rbac: list elbv2.k8s.aws/targetgroupbindings
-    await clients.custom.listClusterCustomObject({ group: ELBV2_GROUP, version: 'v1beta1', plural: 'targetgroupbindings', limit: 1 });
+    await probeCustomResource(clients, { group: ELBV2_GROUP, version: 'v1beta1', plural: 'targetgroupbindings' });
     return true;
   } catch (e) {
     if ((e as { code?: unknown }).code === 404) return false;
