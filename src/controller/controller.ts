@@ -752,11 +752,20 @@ export class Controller {
     const obj = (svc ?? old) as V1Service;
     const key = keyOf(obj);
     const queueKey = `${SERVICE_PREFIX}${key}`;
+    // What a change lbc did not make itself asks for: a reconcile of the Service, and of the
+    // Ingress group it is a companion of. Held while a write of ours is on its way (observe).
+    const news = (): void => {
+      if ((old && isLoadBalancer(old)) || (svc && isLoadBalancer(svc)) || this.serviceReconciler.has(key)) this.queue.add(queueKey);
+      for (const s of [old, svc]) {
+        const group = s?.metadata?.annotations?.[COMPANION_OF_ANNOTATION];
+        if (group) this.queue.add(group);
+      }
+    };
     let echo = false;
-    if (svc) echo = this.serviceWrites.observe(key, svc);
+    if (svc) echo = this.serviceWrites.observe(key, svc, news);
     else this.serviceWrites.forget(key);
     if (!svc || (svc.metadata?.deletionTimestamp && !old?.metadata?.deletionTimestamp)) this.abort(queueKey);
-    if (!echo && ((old && isLoadBalancer(old)) || (svc && isLoadBalancer(svc)) || this.serviceReconciler.has(key))) this.queue.add(queueKey);
+    if (!echo) news();
     // Ingress backends: the spec (ports, node ports, type, selector) and the annotations
     // (GKE's backend-config and app-protocols) matter to them; Gateway routes: the spec.
     // Compared only when one may care: writing out both specs on every Service event showed
@@ -768,12 +777,6 @@ export class Controller {
       if (specChanged) this.gateway?.serviceChanged(key);
     }
     this.bindings?.serviceChanged(key, () => !old || !svc || specJson(old) !== specJson(svc));
-    if (!echo) {
-      for (const s of [old, svc]) {
-        const group = s?.metadata?.annotations?.[COMPANION_OF_ANNOTATION];
-        if (group) this.queue.add(group);
-      }
-    }
   }
 
   private ingressChanged(old: V1Ingress | undefined, ing: V1Ingress | undefined): void {

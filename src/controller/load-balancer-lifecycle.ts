@@ -212,8 +212,8 @@ export class LoadBalancerLifecycle<K extends StatusKind> {
     for (const obj of objects) {
       let o = obj;
       if (!hasFinalizer(o, FINALIZER)) {
-        o = (await this.deps.writer.ensureFinalizer(this.deps.kind, o, FINALIZER)).object;
-        this.deps.fresh.remember(keyOf(o), o);
+        const before = o;
+        o = (await this.deps.fresh.write(keyOf(before), () => this.deps.writer.ensureFinalizer(this.deps.kind, before, FINALIZER), (w) => w.object)).object;
         this.finalizedHere.add(o.metadata?.uid ?? '');
       }
       this.held.add(o.metadata?.uid ?? '');

@@ -193,9 +193,12 @@ export class ServiceReconciler implements LoadBalancerReconciler {
     if (!latest || latest.metadata?.deletionTimestamp) return undefined;
     const unread = unreadAnnotationsCondition(provider, latest);
     const w = await this.statusGate.run(() =>
-      deps.writer.patchLoadBalancerStatus('Service', latest, toLoadBalancerIngress(status, 'Service'), unread ? [READY, unread] : [READY], unread ? [] : [UNREAD_ANNOTATIONS_CONDITION]),
+      deps.fresh.write(
+        key,
+        () => deps.writer.patchLoadBalancerStatus('Service', latest, toLoadBalancerIngress(status, 'Service'), unread ? [READY, unread] : [READY], unread ? [] : [UNREAD_ANNOTATIONS_CONDITION]),
+        (r) => (r.written ? r.object : undefined),
+      ),
     );
-    if (w.written) deps.fresh.remember(key, w.object);
     const managed = provider.capabilities.objectAnnotations ?? [];
     if (managed.length === 0) return { obj: w.object, written: w.written };
     const a = await deps.writer.patchAnnotations('Service', w.object, status.annotations ?? {}, managed);
