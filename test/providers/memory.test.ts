@@ -98,6 +98,10 @@ describe('MemoryProvider: ensure, idempotency, delete', () => {
     expect(updated?.spec.tags).toEqual({ team: 'b' });
     await p.ensure(build(moved, { tags: { team: 'b' } }));
     expect(p.writes).toBe(2);
+    // A difference no resource carries (the provider name is not a cloud property) writes nothing and keeps the held spec.
+    await p.ensure(build(moved, { tags: { team: 'b' }, provider: 'memory-2' }));
+    expect(p.writes).toBe(2);
+    expect(p.get(spec().ref)).toBe(updated);
   });
 
   it('plan reports without writing, and matches what ensure then does', async () => {
