@@ -23,24 +23,40 @@ describe('diffCanonical', () => {
   const withNodes = (s: L4Spec, targets: L4Spec['targetSets'][number]['targets']): L4Spec =>
     ({ ...s, targetSets: s.targetSets.map((t) => (t.type === 'instance' ? { ...t, targets } : t)) }) as L4Spec;
 
-  it('gives what diffSpecs gives, for creates, no-ops, updates and deletes', () => {
+  const c = (op: 'create' | 'delete', resource: string, id: string) => ({ op, resource, id });
+
+  it('orders creates target sets first and deletes listeners first, all in one list', () => {
+    const l7 = l7Spec();
+    const created = [c('create', 'LoadBalancer', 'uid-site'), c('create', 'TargetSet', 'default/api:80'), c('create', 'TargetSet', 'default/web:80')];
+    expect(diffCanonical(undefined, canonicalSpec(l7))).toEqual([...created, c('create', 'Listener', 'HTTP:80'), c('create', 'Listener', 'HTTPS:443'), c('create', 'Rules', 'rules')]);
+    expect(diffCanonical(canonicalSpec(l7), undefined)).toEqual([
+      c('delete', 'Rules', 'rules'),
+      c('delete', 'Listener', 'HTTP:80'),
+      c('delete', 'Listener', 'HTTPS:443'),
+      c('delete', 'TargetSet', 'default/api:80'),
+      c('delete', 'TargetSet', 'default/web:80'),
+      c('delete', 'LoadBalancer', 'uid-site'),
+    ]);
+    expect(diffCanonical(canonicalSpec(l7), canonicalSpec({ ...l7, rules: [...l7.rules].reverse() }))).toEqual([
+      { op: 'update', resource: 'Rules', id: 'rules', fields: ['rules'] },
+    ]);
+    expect(diffCanonical(undefined, undefined)).toEqual([]);
+  });
+
+  it('diffs canonical specs as diffSpecs diffs any: orders that mean nothing are no change', () => {
     const base = withNodes(l4Spec(), frozenNodes);
-    const cases: [L4Spec | undefined, L4Spec | undefined][] = [
-      [undefined, base],
-      [base, undefined],
-      [base, withNodes(l4Spec(), frozenNodes)],
-      [base, withNodes(l4Spec({ tags: { team: 'b' } }), [nodeA])],
-      [base, { ...base, listeners: [...base.listeners].reverse(), sourceRanges: [...base.sourceRanges].reverse() }],
-      [base, { ...base, listeners: base.listeners.slice(1), sessionAffinity: { type: 'ClientIP', timeoutSeconds: 60 } }],
-    ];
-    for (const [a, b] of cases) expect(diffCanonical(a && canonicalSpec(a), b && canonicalSpec(b))).toEqual(diffSpecs(a, b));
+    const shuffled = { ...base, listeners: [...base.listeners].reverse(), sourceRanges: [...base.sourceRanges].reverse() };
+    expect(diffSpecs(base, shuffled)).toEqual([]);
+    expect(diffCanonical(canonicalSpec(base), canonicalSpec(shuffled))).toEqual([]);
+    expect(diffCanonical(canonicalSpec(base), canonicalSpec(withNodes(l4Spec(), frozenNodes)))).toEqual([]);
+    const changed = { ...base, listeners: base.listeners.slice(1), sessionAffinity: { type: 'ClientIP', timeoutSeconds: 60 } } as L4Spec;
+    expect(diffCanonical(canonicalSpec(base), canonicalSpec(changed))).toEqual([
+      { op: 'update', resource: 'LoadBalancer', id: 'uid-web', fields: ['sessionAffinity'] },
+      c('delete', 'Listener', 'TCP:80'),
+    ]);
     expect(diffSpecs(base, withNodes(l4Spec({ tags: { team: 'b' } }), [nodeA]))).toEqual([
       { op: 'update', resource: 'LoadBalancer', id: 'uid-web', fields: ['tags'] },
       { op: 'update', resource: 'TargetSet', id: 'tcp-80', fields: ['targets'] },
     ]);
-    const l7 = l7Spec();
-    expect(diffCanonical(canonicalSpec(l7), canonicalSpec({ ...l7, rules: [...l7.rules].reverse() }))).toEqual(
-      diffSpecs(l7, { ...l7, rules: [...l7.rules].reverse() }),
-    );
   });
 });

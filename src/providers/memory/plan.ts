@@ -109,6 +109,10 @@ export function diffCanonical(current: LoadBalancerSpec | undefined, desired: Lo
   const targetSets = diffCollection('TargetSet', targetSetsOf(current), targetSetsOf(desired));
   const listeners = diffCollection('Listener', listenersOf(current), listenersOf(desired));
   const rules = diffCollection('Rules', rulesOf(current), rulesOf(desired));
+  // Nothing held (every ensure of a cold start) or nothing wanted: each list holds only
+  // creates, or only deletes, so no filtering is needed to put them in order (#21).
+  if (!current) return [...lb, ...targetSets, ...listeners, ...rules];
+  if (!desired) return [...rules, ...listeners, ...targetSets, ...lb];
   const creates = (cs: Change[]) => cs.filter((c) => c.op !== 'delete');
   const deletes = (cs: Change[]) => cs.filter((c) => c.op === 'delete');
   return [
