@@ -2,7 +2,7 @@
 // Orders that carry no meaning (targets, listeners, target sets, CIDRs, tags, object
 // keys) are sorted; orders that do (rules, ipFamilies, requestedAddresses) are kept.
 import { createHash } from 'node:crypto';
-import type { LoadBalancerSpec, NodeTarget, PodTarget, TargetSet, TlsCertificate } from './spec.js';
+import type { LoadBalancerSpec, NodeAddress, NodeTarget, PodTarget, TargetSet, TlsCertificate } from './spec.js';
 
 /** JSON with object keys sorted at every depth and undefined members dropped. */
 export function canonicalJson(value: unknown): string {
@@ -40,7 +40,7 @@ function sortInPlace(keys: string[]): string[] {
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const uniqueSorted = (xs: readonly string[]): string[] => [...new Set(xs)].sort(byString);
 
-const addressOrder = (a: NodeTarget['addresses'][number], b: NodeTarget['addresses'][number]): number => byString(a.type, b.type) || byString(a.address, b.address);
+const addressOrder = (a: NodeAddress, b: NodeAddress): number => byString(a.type, b.type) || byString(a.address, b.address);
 const nodeOrder = (a: NodeTarget, b: NodeTarget): number => byString(a.name, b.name);
 
 function isSorted<T>(xs: readonly T[], order: (a: T, b: T) => number): boolean {
@@ -58,8 +58,31 @@ function canonicalNode(n: NodeTarget): NodeTarget {
  * list every spec was built with, instead of holding a copy per load balancer.
  */
 function canonicalNodes(targets: readonly NodeTarget[]): readonly NodeTarget[] {
-  if (isSorted(targets, nodeOrder) && targets.every((n) => isSorted(n.addresses, addressOrder))) return targets;
-  return targets.map(canonicalNode).sort(nodeOrder);
+  if (canonicalFrozenLists.has(targets)) return targets;
+  if (!nodesCanonical(targets)) return targets.map(canonicalNode).sort(nodeOrder);
+  if (Object.isFrozen(targets) && targets.every(Object.isFrozen)) canonicalFrozenLists.add(targets);
+  return targets;
+}
+
+/**
+ * Node lists found canonical that can no longer change: frozen, and their nodes frozen
+ * (the controller's shared lists, see toNodeTargets). Every spec of a cold start carries
+ * the same list, and checking its order again for each of them (100 nodes, each one's
+ * addresses) was ~1% of the cold start's samples under the memory provider's ensure (#21).
+ * A list that is not frozen is checked every time: its owner may still sort or fill it.
+ */
+const canonicalFrozenLists = new WeakSet<readonly NodeTarget[]>();
+
+/** isSorted by name, and each node's addresses sorted, in one loop without callbacks. */
+function nodesCanonical(targets: readonly NodeTarget[]): boolean {
+  let prev: NodeTarget | undefined;
+  for (const n of targets) {
+    if (prev !== undefined && nodeOrder(prev, n) > 0) return false;
+    prev = n;
+    const as = n.addresses;
+    for (let i = 1; i < as.length; i++) if (addressOrder(as[i - 1] as NodeAddress, as[i] as NodeAddress) > 0) return false;
+  }
+  return true;
 }
 
 const podOrder = (a: PodTarget, b: PodTarget): number => byString(a.ip, b.ip) || a.port - b.port;

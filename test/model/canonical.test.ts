@@ -73,6 +73,34 @@ describe('specEqual / specHash', () => {
     expect(specEqual(s, { ...s, rules: reversed(s.rules) })).toBe(false);
   });
 
+  it('keeps a frozen canonical node list as it is, and checks a list that is not frozen every time', () => {
+    const instanceTargets = (s: L4Spec) => s.targetSets.find((t) => t.type === 'instance')?.targets;
+    const addressesSorted = [...nodeB.addresses].sort((a, b) => (a.type < b.type ? -1 : 1));
+    const nodeBSorted = { ...nodeB, addresses: addressesSorted };
+    const frozen = Object.freeze([Object.freeze({ ...nodeA }), Object.freeze(nodeBSorted)]);
+    const s = l4Spec({ targetSets: l4Spec().targetSets.map((t) => (t.type === 'instance' ? { ...t, targets: frozen } : t)) });
+    expect(instanceTargets(canonicalSpec(s))).toBe(frozen);
+    expect(instanceTargets(canonicalSpec(s))).toBe(frozen);
+
+    // Sorted when first seen, then sorted in place wrongly by its owner: the next call sorts it again.
+    const open = [nodeA, nodeBSorted];
+    const t = l4Spec({ targetSets: l4Spec().targetSets.map((ts) => (ts.type === 'instance' ? { ...ts, targets: open } : ts)) });
+    expect(instanceTargets(canonicalSpec(t))).toBe(open);
+    open.reverse();
+    expect(instanceTargets(canonicalSpec(t))?.map((n) => n.name)).toEqual(['node-a', 'node-b']);
+    // A frozen list of nodes that are not: a node may still change, so it is checked again too.
+    const loose = { ...nodeBSorted };
+    const frozenLoose = Object.freeze([nodeA, loose]);
+    const v = l4Spec({ targetSets: l4Spec().targetSets.map((ts) => (ts.type === 'instance' ? { ...ts, targets: frozenLoose } : ts)) });
+    expect(instanceTargets(canonicalSpec(v))).toBe(frozenLoose);
+    loose.addresses = reversed(addressesSorted);
+    expect(instanceTargets(canonicalSpec(v))?.[1]?.addresses).toEqual(addressesSorted);
+    // A node's addresses out of order make the list not canonical either.
+    const unsortedAddresses = [nodeA, { ...nodeB, addresses: reversed(addressesSorted) }];
+    const u = l4Spec({ targetSets: l4Spec().targetSets.map((ts) => (ts.type === 'instance' ? { ...ts, targets: unsortedAddresses } : ts)) });
+    expect(instanceTargets(canonicalSpec(u))?.[1]?.addresses).toEqual(addressesSorted);
+  });
+
   it('does not mutate its input', () => {
     const s = l4Spec();
     const before = JSON.stringify(s);

@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { ProviderError } from '../../src/providers/types.js';
 import { MemoryProvider, type MemoryLbOptions } from '../../src/providers/memory/index.js';
 import type { LbRef } from '../../src/model/ref.js';
-import type { L4Spec, LoadBalancerSpec } from '../../src/model/spec.js';
-import { l4Spec, l7Spec, nodeA } from '../model/spec-fixtures.js';
+import type { L4Spec, LoadBalancerSpec, NodeTarget } from '../../src/model/spec.js';
+import { l4Spec, l7Spec, nodeA, nodeB } from '../model/spec-fixtures.js';
 import { rejection } from './rejection.js';
 
 const spec = (over: Partial<L4Spec> = {}): LoadBalancerSpec<MemoryLbOptions> => l4Spec({ providerOptions: { tier: 'standard' }, ...over }) as LoadBalancerSpec<MemoryLbOptions>;
@@ -60,6 +61,47 @@ describe('MemoryProvider: ensure, idempotency, delete', () => {
     ]);
     expect(changed.ingress[0]).toMatchObject({ ip: '192.0.2.1' });
     expect(p.get(spec().ref)?.generation).toBe(8);
+  });
+
+  it('over a shared frozen node list: rebuilt specs write nothing, and a later change is an update of exactly its fields', async () => {
+    // As the controller builds them: one frozen list of frozen nodes for every spec, a fresh spec object per reconcile.
+    const nodes = (...ns: NodeTarget[]) => Object.freeze(ns.map((n) => Object.freeze(n)));
+    const build = (targets: readonly NodeTarget[], over: Partial<L4Spec> = {}) => {
+      const s = spec(over);
+      return { ...s, targetSets: s.targetSets.map((t) => (t.type === 'instance' ? { ...t, targets } : t)) } as LoadBalancerSpec<MemoryLbOptions>;
+    };
+    const sortedB = { ...nodeB, addresses: [...nodeB.addresses].sort((a, b) => (a.type < b.type ? -1 : 1)) };
+    const shared = nodes(nodeA, sortedB);
+    const p = new MemoryProvider({ clusterName: 'test' });
+    await p.ensure(build(shared));
+    const created = p.get(spec().ref);
+    expect(created?.id).toBe(`mem-${createHash('sha256').update('test/uid-web').digest('hex').slice(0, 8)}`);
+    expect(created?.generation).toBe(5);
+    await p.ensure(build(shared));
+    expect(await p.plan(build(shared))).toEqual([]);
+    expect(p.writes).toBe(5);
+    expect(p.get(spec().ref)).toBe(created);
+
+    p.resetRecording();
+    const moved = nodes(nodeA, { ...sortedB, addresses: [{ type: 'InternalIP', address: '10.0.0.9' }] });
+    const next = build(moved, { tags: { team: 'b' } });
+    const planned = await p.plan(next);
+    await p.ensure(next);
+    expect(p.writeHistory.map((w) => [w.op, w.resource, w.id, w.fields])).toEqual([
+      ['update', 'LoadBalancer', 'uid-web', ['tags']],
+      ['update', 'TargetSet', 'tcp-80', ['targets']],
+    ]);
+    expect(p.writeHistory.map(({ ref: _r, ...c }) => c)).toEqual(planned);
+    const updated = p.get(spec().ref);
+    expect([updated?.id, updated?.generation, updated?.address]).toEqual([created?.id, 7, created?.address]);
+    expect(updated?.spec.targetSets.find((t) => t.type === 'instance')?.targets).toBe(moved);
+    expect(updated?.spec.tags).toEqual({ team: 'b' });
+    await p.ensure(build(moved, { tags: { team: 'b' } }));
+    expect(p.writes).toBe(2);
+    // A difference no resource carries (the provider name is not a cloud property) writes nothing and keeps the held spec.
+    await p.ensure(build(moved, { tags: { team: 'b' }, provider: 'memory-2' }));
+    expect(p.writes).toBe(2);
+    expect(p.get(spec().ref)).toBe(updated);
   });
 
   it('plan reports without writing, and matches what ensure then does', async () => {
