@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildServiceModel } from '../../src/controller/service-model.js';
 import { specDigests } from '../../src/controller/reconcile.js';
-import type { L4Spec } from '../../src/model/spec.js';
+import type { L4Spec, NodeTarget } from '../../src/model/spec.js';
 import { lbService, modelProvider, node } from './fixtures.js';
 
 function spec(name: string, nodes = [node('node-a', { ip: '10.0.0.1' }), node('node-b', { ip: '10.0.0.2' })]): L4Spec {
@@ -41,9 +41,9 @@ describe('specDigests', () => {
 
   it('remembers a digest per frozen list: a new list with other targets changes the hash, one with the same targets does not', () => {
     const base = spec('web');
-    const list = base.targetSets[0]?.targets as L4Spec['targetSets'][number]['targets'];
+    const list = base.targetSets[0]?.targets as readonly NodeTarget[];
     const first = specDigests(base).hash;
-    const withSet = (targets: typeof list): L4Spec => ({ ...base, targetSets: base.targetSets.map((ts) => ({ ...ts, targets })) as L4Spec['targetSets'] });
+    const withSet = (targets: readonly NodeTarget[]): L4Spec => ({ ...base, targetSets: base.targetSets.map((ts) => ({ ...ts, targets })) as L4Spec['targetSets'] });
     // The same targets in another frozen list: the digest remembered for the first list is not the only way to it.
     expect(specDigests(withSet(Object.freeze(structuredClone([...list])))).hash).toBe(first);
     // One node fewer, frozen and unfrozen: both lists are digested, not taken for the remembered one.
