@@ -124,11 +124,27 @@ export function buildServiceModel<O extends ProviderOptions>(input: ServiceModel
     }
     if (!hc?.ok) return;
     const setName = `${protocol.toLowerCase()}-${p.port}`;
-    const common = { name: setName, protocol, healthCheck: hc.healthCheck, ...withDefaulted(hc.defaulted), backend: { namespace, service: name, port: p.port } };
+    // Written out rather than spread together: a spread after other members, then that
+    // object spread again, took the slow generic path and was 40% of buildServiceModel
+    // (itself 2.3% of the cold start's samples, #21). Same members, same order.
+    const healthCheckDefaulted = withDefaulted(hc.defaulted).healthCheckDefaulted;
+    const backend = { namespace, service: name, port: p.port };
+    const { healthCheck } = hc;
     if (targetType === 'instance' && p.nodePort !== undefined) {
-      targetSets.push({ ...common, type: 'instance', nodePort: p.nodePort, targets: nodeTargets });
+      const nodePort = p.nodePort;
+      targetSets.push(
+        healthCheckDefaulted
+          ? { name: setName, protocol, healthCheck, healthCheckDefaulted, backend, type: 'instance', nodePort, targets: nodeTargets }
+          : { name: setName, protocol, healthCheck, backend, type: 'instance', nodePort, targets: nodeTargets },
+      );
     } else {
-      targetSets.push({ ...common, type: 'ip', port: p.targetPort ?? p.port, targets: podTargets(slices, p) });
+      const port = p.targetPort ?? p.port;
+      const targets = podTargets(slices, p);
+      targetSets.push(
+        healthCheckDefaulted
+          ? { name: setName, protocol, healthCheck, healthCheckDefaulted, backend, type: 'ip', port, targets }
+          : { name: setName, protocol, healthCheck, backend, type: 'ip', port, targets },
+      );
     }
     listeners.push({ protocol, port: p.port, targetSet: setName, ...(p.name ? { name: p.name } : {}) });
   });

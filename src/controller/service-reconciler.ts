@@ -42,15 +42,41 @@ const versionOf = (svc: V1Service): string => `${svc.metadata?.uid ?? ''}@${svc.
  * Whether b, a later version of a, builds the same spec: the finalizer and status writes
  * change neither what buildServiceModel reads (spec, annotations, labels) nor the uid.
  */
-function sameModelInputs(a: V1Service, b: V1Service): boolean {
+export function sameModelInputs(a: V1Service, b: V1Service): boolean {
   const am = a.metadata;
   const bm = b.metadata;
-  return (
-    am?.uid === bm?.uid &&
-    JSON.stringify(a.spec) === JSON.stringify(b.spec) &&
-    JSON.stringify(am?.annotations) === JSON.stringify(bm?.annotations) &&
-    JSON.stringify(am?.labels) === JSON.stringify(bm?.labels)
-  );
+  return am?.uid === bm?.uid && sameJson(a.spec, b.spec) && sameJson(am?.annotations, bm?.annotations) && sameJson(am?.labels, bm?.labels);
+}
+
+/**
+ * JSON.stringify(a) === JSON.stringify(b), without writing either out when a walk of the
+ * two shows them equal (the usual answer here): the six JSON.stringify calls of every
+ * reconcile's sameModelInputs were 0.75% of the cold start's samples (#21).
+ */
+function sameJson(a: unknown, b: unknown): boolean {
+  return plainlyEqual(a, b) || JSON.stringify(a) === JSON.stringify(b);
+}
+
+// True only when JSON.stringify would write a and b the same: the same value, or arrays
+// and plain objects (no toJSON) with the same keys in the same order and such values
+// under them. False says nothing: the caller then compares the JSON.
+function plainlyEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!plainlyEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b) || Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i] as string;
+    if (k !== kb[i] || k === 'toJSON' || !plainlyEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
 }
 
 const READY: ConditionInput = { type: READY_CONDITION, status: 'True', reason: 'LoadBalancerEnsured', message: 'The load balancer is provisioned' };

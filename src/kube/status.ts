@@ -109,11 +109,14 @@ export function hasFinalizer(obj: { metadata?: { finalizers?: string[] } }, fina
   return obj.metadata?.finalizers?.includes(finalizer) ?? false;
 }
 
+// No ingress field dropped: one set for every call, not a new one each.
+const NONE: ReadonlySet<string> = new Set();
+
 /**
  * Ingress entries as the API server stores them: no empty fields, ports reduced to
  * port/protocol/error. Order is kept: users and tools read the first address.
  */
-export function normalizeIngress(list: readonly LoadBalancerIngress[] | undefined, drop: ReadonlySet<string> = new Set()): LoadBalancerIngress[] {
+export function normalizeIngress(list: readonly LoadBalancerIngress[] | undefined, drop: ReadonlySet<string> = NONE): LoadBalancerIngress[] {
   return (list ?? []).map((e) => {
     const out: LoadBalancerIngress = {};
     if (e.ip) out.ip = e.ip;
@@ -127,8 +130,32 @@ export function normalizeIngress(list: readonly LoadBalancerIngress[] | undefine
 }
 
 /** Exact, order-sensitive equality after normalising both sides. */
-export function ingressEqual(a: readonly LoadBalancerIngress[] | undefined, b: readonly LoadBalancerIngress[] | undefined, drop?: ReadonlySet<string>): boolean {
-  return JSON.stringify(normalizeIngress(a, drop)) === JSON.stringify(normalizeIngress(b, drop));
+export function ingressEqual(a: readonly LoadBalancerIngress[] | undefined, b: readonly LoadBalancerIngress[] | undefined, drop: ReadonlySet<string> = NONE): boolean {
+  // Compared field by field as normalizeIngress keeps them, not as two normalised copies
+  // written out as JSON: planStatusPatch runs for every status write (#21).
+  const x = a ?? [];
+  const y = b ?? [];
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (!entryEqual(x[i] as LoadBalancerIngress, y[i] as LoadBalancerIngress, drop)) return false;
+  return true;
+}
+
+// A field normalizeIngress keeps only when it is non-empty.
+const kept = <T>(v: T | undefined): T | undefined => (v ? v : undefined);
+
+function entryEqual(a: LoadBalancerIngress, b: LoadBalancerIngress, drop: ReadonlySet<string>): boolean {
+  if (kept(a.ip) !== kept(b.ip) || kept(a.hostname) !== kept(b.hostname)) return false;
+  if (!drop.has('ipMode') && kept(a.ipMode) !== kept(b.ipMode)) return false;
+  if (drop.has('ports')) return true;
+  const ap = a.ports?.length ? a.ports : [];
+  const bp = b.ports?.length ? b.ports : [];
+  if (ap.length !== bp.length) return false;
+  for (let i = 0; i < ap.length; i++) {
+    const p = ap[i] as NonNullable<LoadBalancerIngress['ports']>[number];
+    const q = bp[i] as NonNullable<LoadBalancerIngress['ports']>[number];
+    if (p.port !== q.port || p.protocol !== q.protocol || kept(p.error) !== kept(q.error)) return false;
+  }
+  return true;
 }
 
 /**
@@ -185,7 +212,7 @@ export function planStatusPatch(
   obj: V1Service | V1Ingress | Gateway,
   want: DesiredStatus,
   now: Date,
-  drop: ReadonlySet<string> = new Set(),
+  drop: ReadonlySet<string> = NONE,
 ): { status: Record<string, unknown> } | undefined {
   if (kind === 'Gateway') return planGatewayClear(obj as Gateway, want);
   const status: Record<string, unknown> = {};
@@ -194,8 +221,8 @@ export function planStatusPatch(
   if (!ingressEqual(current, desired, drop)) status.loadBalancer = { ingress: desired.length ? desired : null };
   if (KINDS[kind].hasConditions) {
     const existing = (obj as V1Service).status?.conditions;
-    const remove = new Set(want.removeConditionTypes ?? []);
-    const kept = existing?.filter((c) => !remove.has(c.type));
+    const remove = want.removeConditionTypes ?? [];
+    const kept = existing?.filter((c) => !remove.includes(c.type));
     const merged = mergeConditions(kept, want.conditions ?? [], now);
     if (merged.changed || kept?.length !== existing?.length) {
       status.conditions = merged.conditions.length ? merged.conditions.map(serializeCondition) : null;
@@ -478,5 +505,6 @@ function ref(obj: { metadata?: { name?: string; namespace?: string } }): string 
 // metav1.Time has second precision; sending milliseconds would not round-trip.
 function serializeCondition(c: V1Condition): Record<string, unknown> {
   const t = c.lastTransitionTime as Date | string;
-  return { ...c, lastTransitionTime: typeof t === 'string' ? t : t.toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  // toISOString always ends in `.sssZ`: cut, where a regular expression replaced it (#21).
+  return { ...c, lastTransitionTime: typeof t === 'string' ? t : `${t.toISOString().slice(0, -5)}Z` };
 }

@@ -206,6 +206,9 @@ export interface OptionalAnnotationField<T> extends AnnotationField<T | undefine
 export function annotation<T>(names: string | readonly string[], parse: ValueParser<T>): OptionalAnnotationField<T> {
   const list = typeof names === 'string' ? [names] : [...names];
   const read = (annotations: Annotations): AnnotationResult<T | undefined> => {
+    // Most objects set none of a schema's names: found so, without the list of those
+    // present (parseAnnotations of every Service model, #21).
+    if (!list.some((n) => annotations?.[n] !== undefined)) return { ok: true, value: undefined };
     const present = list.filter((n) => annotations?.[n] !== undefined);
     const first = present[0];
     if (first === undefined) return { ok: true, value: undefined };
@@ -241,8 +244,8 @@ export type SchemaResult<T> = { readonly ok: true; readonly value: T } | { reado
 export function parseAnnotations<S extends AnnotationSchema>(schema: S, annotations: Annotations): SchemaResult<AnnotationValues<S>> {
   const value: Record<string, unknown> = {};
   const errors: AnnotationError[] = [];
-  for (const [key, f] of Object.entries(schema)) {
-    const r = f.read(annotations);
+  for (const key of Object.keys(schema)) {
+    const r = (schema[key] as AnnotationField<unknown>).read(annotations);
     if (r.ok) value[key] = r.value;
     else errors.push({ annotation: r.annotation, reason: r.reason });
   }

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildServiceModel } from '../../src/controller/service-model.js';
 import { specDigests } from '../../src/controller/reconcile.js';
-import type { L4Spec } from '../../src/model/spec.js';
+import type { L4Spec, NodeTarget } from '../../src/model/spec.js';
 import { lbService, modelProvider, node } from './fixtures.js';
 
 function spec(name: string, nodes = [node('node-a', { ip: '10.0.0.1' }), node('node-b', { ip: '10.0.0.2' })]): L4Spec {
@@ -37,5 +37,25 @@ describe('specDigests', () => {
     const b = specDigests(spec('web', [node('node-a', { ip: '10.0.0.1' }), node('node-c', { ip: '10.0.0.3' })]));
     expect(b.hash).not.toBe(a.hash);
     expect(b.shape).toBe(a.shape);
+  });
+
+  it('remembers a digest per frozen list: a new list with other targets changes the hash, one with the same targets does not', () => {
+    const base = spec('web');
+    const list = base.targetSets[0]?.targets as readonly NodeTarget[];
+    const first = specDigests(base).hash;
+    const withSet = (targets: readonly NodeTarget[]): L4Spec => ({ ...base, targetSets: base.targetSets.map((ts) => ({ ...ts, targets })) as L4Spec['targetSets'] });
+    // The same targets in another frozen list: the digest remembered for the first list is not the only way to it.
+    expect(specDigests(withSet(Object.freeze(structuredClone([...list])))).hash).toBe(first);
+    // One node fewer, frozen and unfrozen: both lists are digested, not taken for the remembered one.
+    expect(specDigests(withSet(Object.freeze(list.slice(1)))).hash).not.toBe(first);
+    expect(specDigests(withSet(list.slice(1))).hash).not.toBe(first);
+    // And the first list still gives what it gave.
+    expect(specDigests(base).hash).toBe(first);
+  });
+
+  it('changes with a target set\'s name even when its targets stay', () => {
+    const base = spec('web');
+    const renamed: L4Spec = { ...base, targetSets: base.targetSets.map((ts) => ({ ...ts, name: 'tcp-81' })) as L4Spec['targetSets'] };
+    expect(specDigests(renamed).hash).not.toBe(specDigests(base).hash);
   });
 });

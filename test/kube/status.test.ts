@@ -1,6 +1,6 @@
 import type { V1Condition } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { ingressEqual, mergeConditions, normalizeIngress, planStatusPatch, WritesInFlight } from '../../src/kube/status.js';
+import { ingressEqual, mergeConditions, normalizeIngress, planStatusPatch, WritesInFlight, type LoadBalancerIngress } from '../../src/kube/status.js';
 
 describe('ingress comparison', () => {
   it('is exact and order-sensitive after normalising away empty fields', () => {
@@ -9,6 +9,36 @@ describe('ingress comparison', () => {
     expect(ingressEqual(a, [...a].reverse())).toBe(false);
     expect(ingressEqual(undefined, [])).toBe(true);
     expect(ingressEqual([{ ip: '192.0.2.1', ports: [{ port: 80, protocol: 'TCP' }] }], [{ ip: '192.0.2.1' }])).toBe(false);
+  });
+
+  it('compares field by field exactly as the normalised JSON of both sides does, with and without dropped fields', () => {
+    const variants: LoadBalancerIngress[][] = [
+      [],
+      [{ ip: '192.0.2.1' }],
+      [{ ip: '192.0.2.2' }],
+      [{ ip: '192.0.2.1', ipMode: 'VIP' }],
+      [{ ip: '192.0.2.1', ipMode: 'Proxy' }],
+      [{ ip: '192.0.2.1', ipMode: '' }],
+      [{ ip: '192.0.2.1', hostname: 'lb.example' }],
+      [{ hostname: 'lb.example' }],
+      [{ ip: '192.0.2.1', ports: [{ port: 80, protocol: 'TCP' }] }],
+      [{ ip: '192.0.2.1', ports: [{ port: 80, protocol: 'UDP' }] }],
+      [{ ip: '192.0.2.1', ports: [{ port: 81, protocol: 'TCP' }] }],
+      [{ ip: '192.0.2.1', ports: [{ port: 80, protocol: 'TCP', error: '' }] }],
+      [{ ip: '192.0.2.1', ports: [{ port: 80, protocol: 'TCP', error: 'Pending' }] }],
+      [{ ip: '192.0.2.1', ports: [{ port: 80, protocol: 'TCP' }, { port: 443, protocol: 'TCP' }] }],
+      [{ ip: '192.0.2.1', ports: [] }],
+      [{ ip: '192.0.2.1' }, { ip: '192.0.2.2' }],
+      [{ ip: '192.0.2.2' }, { ip: '192.0.2.1' }],
+    ];
+    for (const drop of [undefined, new Set(['ipMode']), new Set(['ports']), new Set(['ipMode', 'ports'])]) {
+      for (const a of variants) {
+        for (const b of variants) {
+          const byJson = JSON.stringify(normalizeIngress(a, drop)) === JSON.stringify(normalizeIngress(b, drop));
+          expect(ingressEqual(a, b, drop), `${JSON.stringify(a)} vs ${JSON.stringify(b)}, dropping ${[...(drop ?? [])]}`).toBe(byJson);
+        }
+      }
+    }
   });
 
   it('normalises ports and can drop fields the server does not store', () => {
