@@ -248,6 +248,33 @@ describe('ApiConnection.watch', () => {
     });
   }
 
+  it('delivers several events from one chunk and from chunks of one byte, skipping blank lines, without managedFields', async () => {
+    const managed = { name: 'm', resourceVersion: '9', managedFields: [{ manager: 'lbc', operation: 'Update', fieldsV1: { 'f:metadata': {} } }] };
+    const many = line('ADDED', 'one') + line('ADDED', 'two') + '\n  \n' + `${JSON.stringify({ type: 'MODIFIED', object: { metadata: managed } })}\n` + line('MODIFIED', 'ü-über');
+    const { api } = await connect(true, (_req, res) => {
+      const bytes = Buffer.from(many);
+      // The first three lines at once, then the rest a byte at a time.
+      const first = bytes.indexOf('\n  \n') + 4;
+      res.write(bytes.subarray(0, first));
+      let i = first;
+      const next = (): void => {
+        if (i === bytes.length) return res.end();
+        res.write(bytes.subarray(i, ++i));
+        setImmediate(next);
+      };
+      setTimeout(next, 5);
+    });
+    const events: [string, unknown][] = [];
+    const done = await new Promise<unknown>((resolve) => void api.watch('/api/v1/services', {}, (type, obj) => events.push([type, (obj as { metadata: unknown }).metadata]), resolve));
+    expect(done).toBeUndefined();
+    expect(events).toEqual([
+      ['ADDED', { name: 'one', resourceVersion: '3' }],
+      ['ADDED', { name: 'two', resourceVersion: '3' }],
+      ['MODIFIED', { name: 'm', resourceVersion: '9' }],
+      ['MODIFIED', { name: 'ü-über', resourceVersion: '6' }],
+    ]);
+  });
+
   it('ends with the HTTP status when the server refuses the watch (410 Gone)', async () => {
     const { api } = await connect(true, (_req, res) => {
       res.status(410);
