@@ -179,7 +179,7 @@ export interface RequestOptions {
   contentType?: string;
   /** Skip parsing a successful answer (the caller does not read it): resolves undefined. */
   discard?: boolean;
-  /** The answer is one object, and its metadata.managedFields are not wanted: they are left out before parsing (managed-fields.ts). */
+  /** The answer is one object, and its metadata.managedFields are not wanted: left out before parsing where they can be (managed-fields.ts), else dropped after. */
   withoutManagedFields?: boolean;
 }
 
@@ -271,7 +271,7 @@ export class ApiConnection {
     } catch (e) {
       throw new ApiError(undefined, undefined, `${method} ${path}: ${(e as Error).message}`);
     }
-    if (ex.status >= 200 && ex.status < 300) return opts.discard ? undefined : opts.withoutManagedFields ? parseWithoutManagedFields(text) : JSON.parse(text);
+    if (ex.status >= 200 && ex.status < 300) return opts.discard ? undefined : opts.withoutManagedFields ? answerWithoutManagedFields(parseWithoutManagedFields(text)) : JSON.parse(text);
     throw apiError(ex.status, text, `${method} ${path}`);
   }
 
@@ -522,6 +522,8 @@ export class ApiConnection {
   }
 }
 
+const answerWithoutManagedFields = (obj: unknown): unknown => (obj !== null && typeof obj === 'object' ? withoutManagedFields(obj as KubeObject) : obj);
+
 function readAll(body: Readable): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -595,7 +597,6 @@ function managedBy<T extends object>(client: T, fieldManager: string): T {
   });
 }
 
-const answerWithoutManagedFields = (obj: unknown): unknown => (obj !== null && typeof obj === 'object' ? withoutManagedFields(obj as KubeObject) : obj);
 
 /**
  * The write calls over lbc's connection. The patches resolve to the object as the
@@ -611,7 +612,7 @@ export function writeClients(api: ApiConnection, fieldManager = FIELD_MANAGER): 
   type Patch = { name: string; namespace: string; body: unknown };
   // The answers are held (OwnWrites) until the informer catches up: without managedFields, as the cache holds objects.
   const patch = (path: string, p: Patch, o?: ConfigurationOptions, discard = false): Promise<unknown> =>
-    api.request('PATCH', `${path}${managed}`, { body: p.body, contentType: patchType(p.body, o), discard, withoutManagedFields: true }).then(answerWithoutManagedFields);
+    api.request('PATCH', `${path}${managed}`, { body: p.body, contentType: patchType(p.body, o), discard, withoutManagedFields: true });
 
   const core = {
     patchNamespacedService: (p: Patch, o?: ConfigurationOptions) => patch(`/api/v1/namespaces/${ns(p.namespace)}/services/${nm(p.name)}`, p, o),

@@ -335,4 +335,11 @@ describe('writeClients', () => {
     const answer = await w.core.patchNamespacedServiceStatus({ namespace: 'n', name: 'web', body: { status: {} } });
     expect(answer).toEqual({ metadata: { name: 'web', namespace: 'n', resourceVersion: '7' }, status: { loadBalancer: {} } });
   });
+
+  it('drops the managedFields of an answer they could not be cut from before parsing (not compact JSON)', async () => {
+    const object = { metadata: { name: 'web', managedFields: [{ manager: 'lbc', operation: 'Update' }] }, status: {} };
+    const { api } = await connect(true, (_req, res) => res.end(JSON.stringify(object, null, 2)));
+    const answer = await writeClients(api).core.patchNamespacedService({ namespace: 'n', name: 'web', body: {} });
+    expect(answer).toEqual({ metadata: { name: 'web' }, status: {} });
+  });
 });
