@@ -373,11 +373,19 @@ export class ApiConnection {
   }
 
   /** Starts a request and resolves once the answer's headers are in; timeoutMs 0 means none (watches). headers must be the caller's own new object. */
-  private async exchange(method: string, path: string, headers: Record<string, string>, data: string | undefined, timeoutMs: number): Promise<Exchange> {
-    if (this.closed) throw new Error('connection closed');
-    const open = this.session;
-    const session = open && !open.closed && !open.destroyed ? open : await this.h2();
-    return session ? this.h2Exchange(session, method, path, headers, data, timeoutMs) : this.h1Exchange(method, path, headers, data, timeoutMs);
+  // Not async: on an open session it hands back h2Exchange's own promise, where an async
+  // function would wrap it in another, two microtasks more per request (#21).
+  private exchange(method: string, path: string, headers: Record<string, string>, data: string | undefined, timeoutMs: number): Promise<Exchange> {
+    try {
+      if (this.closed) throw new Error('connection closed');
+      const open = this.session;
+      if (open && !open.closed && !open.destroyed) return this.h2Exchange(open, method, path, headers, data, timeoutMs);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    return this.h2().then((session) =>
+      session ? this.h2Exchange(session, method, path, headers, data, timeoutMs) : this.h1Exchange(method, path, headers, data, timeoutMs),
+    );
   }
 
   private h2Exchange(session: http2.ClientHttp2Session, method: string, path: string, headers: Record<string, string>, data: string | undefined, timeoutMs: number): Promise<Exchange> {
