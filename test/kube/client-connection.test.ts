@@ -19,6 +19,7 @@ interface Seen {
   path: string;
   contentType: string | undefined;
   authorization: string | undefined;
+  accept: string | undefined;
   body: string;
   protocol: string;
 }
@@ -45,6 +46,7 @@ async function serve(h2: boolean, handler: Handler): Promise<TestServer> {
         path: req.url ?? '',
         contentType: req.headers['content-type'],
         authorization: req.headers.authorization,
+        accept: req.headers.accept,
         body: Buffer.concat(chunks).toString('utf8'),
         protocol: req.httpVersion,
       };
@@ -132,6 +134,19 @@ describe('ApiConnection', () => {
     // Sequential requests reuse the connection.
     expect(server.connections).toBe(1);
   });
+
+  for (const h2 of [true, false]) {
+    it(`sends the credentials and accept on every request, and a content type only with a body (${h2 ? 'HTTP/2' : 'HTTP/1.1'})`, async () => {
+      const { api, server } = await connect(h2, echo);
+      expect(await api.request('GET', '/api/v1/things/a')).toEqual({ method: 'GET', path: '/api/v1/things/a', body: null });
+      const body = { note: 'ünïcödé, longer in bytes than in characters' };
+      expect(await api.request('PATCH', '/api/v1/things/b', { body, contentType: 'application/merge-patch+json' })).toEqual({ method: 'PATCH', path: '/api/v1/things/b', body });
+      expect(server.seen.map((s) => [s.method, s.authorization, s.accept, s.contentType])).toEqual([
+        ['GET', 'Bearer secret-token', 'application/json', undefined],
+        ['PATCH', 'Bearer secret-token', 'application/json', 'application/merge-patch+json'],
+      ]);
+    });
+  }
 
   it("turns the server's error answers into ApiError with the status and the Status body", async () => {
     const { api } = await connect(true, (_req, res) => {
