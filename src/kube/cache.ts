@@ -109,9 +109,8 @@ export class Cache<T extends KubeObject> {
   set(obj: T): T | undefined {
     const key = objectKey(obj);
     const old = this.items.get(key);
-    this.unindex(key);
     this.items.set(key, obj);
-    this.indexObject(key, obj);
+    this.refile(key, obj);
     return old;
   }
 
@@ -153,7 +152,7 @@ export class Cache<T extends KubeObject> {
     const filed = new Map<string, string[]>();
     for (const [name, fn] of this.indexers) {
       const idx = this.index(name);
-      const values = [...new Set(fn(obj))];
+      const values = distinct(fn(obj));
       filed.set(name, values);
       for (const value of values) {
         let keys = idx.get(value);
@@ -164,19 +163,63 @@ export class Cache<T extends KubeObject> {
     this.filed.set(key, filed);
   }
 
+  // Files a stored object again, touching only the indexes whose values changed: most
+  // updates (a finalizer, a status) leave every indexed value as it was, and unfiling and
+  // refiling all of them was most of set's time (1.3% of the cold start's samples, #21).
+  private refile(key: string, obj: T): void {
+    const filed = this.filed.get(key);
+    if (!filed) {
+      this.indexObject(key, obj);
+      return;
+    }
+    for (const [name, fn] of this.indexers) {
+      const found = fn(obj);
+      const before = filed.get(name) ?? NONE;
+      // before has no value twice, so found equal to it has none either.
+      if (sameValues(before, found)) continue;
+      const values = distinct(found);
+      const idx = this.index(name);
+      for (const value of before) this.unfile(idx, value, key);
+      for (const value of values) {
+        let keys = idx.get(value);
+        if (!keys) idx.set(value, (keys = new Set()));
+        keys.add(key);
+      }
+      // A new array, not the old one changed: reindex's caller holds the old one.
+      filed.set(name, values);
+    }
+  }
+
+  private unfile(idx: Map<string, Set<string>>, value: string, key: string): void {
+    const keys = idx.get(value);
+    if (!keys) return;
+    keys.delete(key);
+    // Empty buckets would make indexValues() report values no object has.
+    if (keys.size === 0) idx.delete(value);
+  }
+
   private unindex(key: string): void {
     const filed = this.filed.get(key);
     if (!filed) return;
     this.filed.delete(key);
     for (const [name, values] of filed) {
       const idx = this.index(name);
-      for (const value of values) {
-        const keys = idx.get(value);
-        if (!keys) continue;
-        keys.delete(key);
-        // Empty buckets would make indexValues() report values no object has.
-        if (keys.size === 0) idx.delete(value);
-      }
+      for (const value of values) this.unfile(idx, value, key);
     }
   }
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+
+/** The values once each, in their first order; never the index function's own array, which it may reuse. */
+function distinct(values: readonly string[]): string[] {
+  if (values.length === 0) return NONE as string[];
+  if (values.length === 1) return [values[0] as string];
+  return [...new Set(values)];
+}
+
+function sameValues(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

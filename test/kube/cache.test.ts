@@ -59,6 +59,53 @@ describe('Cache', () => {
     expect(new Cache<V1Service>().indexNames()).toEqual([]);
   });
 
+  it('on an update, refiles only the indexes whose values changed, and files duplicates once', () => {
+    const calls: string[] = [];
+    const byPort = (o: V1Service): string[] => {
+      calls.push('port');
+      return serviceIndexers[SERVICE_BY_NODE_PORT]!(o);
+    };
+    const byType = (o: V1Service): string[] => [o.spec?.type ?? '', o.spec?.type ?? ''];
+    const c = new Cache<V1Service>({ port: byPort, type: byType });
+    c.set(svc('a', [30001, 30002]));
+    c.set(svc('b', [30001]));
+    // Same values (a status change): the new object is found under them, the old is gone.
+    const a2 = svc('a', [30001, 30002], '2');
+    c.set(a2);
+    expect(c.byIndex('port', '30002')).toEqual([a2]);
+    expect(c.byIndex('port', '30001').map(objectKey).sort()).toEqual(['ns/a', 'ns/b']);
+    expect(c.byIndex('type', 'LoadBalancer')).toHaveLength(2);
+    // One index changes, the other does not.
+    const a3: V1Service = { ...svc('a', [30001, 30003], '3'), spec: { type: 'NodePort', ports: [{ port: 80, nodePort: 30001 }, { port: 81, nodePort: 30003 }] } };
+    c.set(a3);
+    expect(c.indexValues('port').sort()).toEqual(['30001', '30003']);
+    expect(c.byIndex('port', '30003')).toEqual([a3]);
+    expect(c.indexValues('type').sort()).toEqual(['LoadBalancer', 'NodePort']);
+    expect(c.byIndex('type', 'LoadBalancer').map(objectKey)).toEqual(['ns/b']);
+    expect(c.reindex('ns/a', 'type')).toEqual(['NodePort']);
+    c.delete('ns/a');
+    c.delete('ns/b');
+    expect([...c.indexValues('port'), ...c.indexValues('type')]).toEqual([]);
+    expect(calls).toHaveLength(5);
+  });
+
+  it("keeps what it filed when an index function reuses and changes the array it returned", () => {
+    const shared: string[] = [];
+    const c = new Cache<V1Service>({
+      port: (o) => {
+        shared.length = 0;
+        for (const p of o.spec?.ports ?? []) shared.push(String(p.nodePort));
+        return shared;
+      },
+    });
+    c.set(svc('a', [30001]));
+    c.set(svc('b', [30002]));
+    c.set(svc('a', [30003], '2'));
+    expect(c.indexValues('port').sort()).toEqual(['30002', '30003']);
+    c.delete('ns/b');
+    expect(c.indexValues('port')).toEqual(['30003']);
+  });
+
   it('removes index entries even if the stored object was mutated in place', () => {
     const c = new Cache<V1Service>(serviceIndexers);
     const a = svc('a', [30001]);

@@ -19,6 +19,7 @@ interface Seen {
   path: string;
   contentType: string | undefined;
   authorization: string | undefined;
+  accept: string | undefined;
   body: string;
   protocol: string;
 }
@@ -45,6 +46,7 @@ async function serve(h2: boolean, handler: Handler): Promise<TestServer> {
         path: req.url ?? '',
         contentType: req.headers['content-type'],
         authorization: req.headers.authorization,
+        accept: req.headers.accept,
         body: Buffer.concat(chunks).toString('utf8'),
         protocol: req.httpVersion,
       };
@@ -132,6 +134,19 @@ describe('ApiConnection', () => {
     // Sequential requests reuse the connection.
     expect(server.connections).toBe(1);
   });
+
+  for (const h2 of [true, false]) {
+    it(`sends the credentials and accept on every request, and a content type only with a body (${h2 ? 'HTTP/2' : 'HTTP/1.1'})`, async () => {
+      const { api, server } = await connect(h2, echo);
+      expect(await api.request('GET', '/api/v1/things/a')).toEqual({ method: 'GET', path: '/api/v1/things/a', body: null });
+      const body = { note: 'ünïcödé, longer in bytes than in characters' };
+      expect(await api.request('PATCH', '/api/v1/things/b', { body, contentType: 'application/merge-patch+json' })).toEqual({ method: 'PATCH', path: '/api/v1/things/b', body });
+      expect(server.seen.map((s) => [s.method, s.authorization, s.accept, s.contentType])).toEqual([
+        ['GET', 'Bearer secret-token', 'application/json', undefined],
+        ['PATCH', 'Bearer secret-token', 'application/json', 'application/merge-patch+json'],
+      ]);
+    });
+  }
 
   it("turns the server's error answers into ApiError with the status and the Status body", async () => {
     const { api } = await connect(true, (_req, res) => {
@@ -248,6 +263,33 @@ describe('ApiConnection.watch', () => {
     });
   }
 
+  it('delivers several events from one chunk and from chunks of one byte, skipping blank lines, without managedFields', async () => {
+    const managed = { name: 'm', resourceVersion: '9', managedFields: [{ manager: 'lbc', operation: 'Update', fieldsV1: { 'f:metadata': {} } }] };
+    const many = line('ADDED', 'one') + line('ADDED', 'two') + '\n  \n' + `${JSON.stringify({ type: 'MODIFIED', object: { metadata: managed } })}\n` + line('MODIFIED', 'ü-über');
+    const { api } = await connect(true, (_req, res) => {
+      const bytes = Buffer.from(many);
+      // The first three lines at once, then the rest a byte at a time.
+      const first = bytes.indexOf('\n  \n') + 4;
+      res.write(bytes.subarray(0, first));
+      let i = first;
+      const next = (): void => {
+        if (i === bytes.length) return res.end();
+        res.write(bytes.subarray(i, ++i));
+        setImmediate(next);
+      };
+      setTimeout(next, 5);
+    });
+    const events: [string, unknown][] = [];
+    const done = await new Promise<unknown>((resolve) => void api.watch('/api/v1/services', {}, (type, obj) => events.push([type, (obj as { metadata: unknown }).metadata]), resolve));
+    expect(done).toBeUndefined();
+    expect(events).toEqual([
+      ['ADDED', { name: 'one', resourceVersion: '3' }],
+      ['ADDED', { name: 'two', resourceVersion: '3' }],
+      ['MODIFIED', { name: 'm', resourceVersion: '9' }],
+      ['MODIFIED', { name: 'ü-über', resourceVersion: '6' }],
+    ]);
+  });
+
   it('ends with the HTTP status when the server refuses the watch (410 Gone)', async () => {
     const { api } = await connect(true, (_req, res) => {
       res.status(410);
@@ -307,5 +349,12 @@ describe('writeClients', () => {
     const w = writeClients(api);
     const answer = await w.core.patchNamespacedServiceStatus({ namespace: 'n', name: 'web', body: { status: {} } });
     expect(answer).toEqual({ metadata: { name: 'web', namespace: 'n', resourceVersion: '7' }, status: { loadBalancer: {} } });
+  });
+
+  it('drops the managedFields of an answer they could not be cut from before parsing (not compact JSON)', async () => {
+    const object = { metadata: { name: 'web', managedFields: [{ manager: 'lbc', operation: 'Update' }] }, status: {} };
+    const { api } = await connect(true, (_req, res) => res.end(JSON.stringify(object, null, 2)));
+    const answer = await writeClients(api).core.patchNamespacedService({ namespace: 'n', name: 'web', body: {} });
+    expect(answer).toEqual({ metadata: { name: 'web' }, status: {} });
   });
 });
