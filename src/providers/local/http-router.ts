@@ -39,7 +39,7 @@ import {
 } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer, type SecureContext, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import { createSecureContext, createServer as createTlsServer, TLSSocket, type SecureContext, type Server as TlsServer } from 'node:tls';
 import type { Target } from './balancer.js';
 import { listenTcp } from './bind.js';
 import { ConnectionTracker } from './connections.js';
@@ -239,6 +239,10 @@ export interface HttpListenerOptions {
 }
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+/** A TLS handshake over a connection handed over by accept() is cut after this long, as Node's tls.Server default. */
+const HANDSHAKE_TIMEOUT_MS = 120_000;
+/** Who is at the other end of a connection, as a TLSSocket made over it is given them. */
+const PEER_KEYS = ['remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort'] as const;
 
 export class HttpProxyListener {
   /** The server that owns the listening socket. */
@@ -253,6 +257,12 @@ export class HttpProxyListener {
   private readonly sessions = new Set<Http2Session>();
   private readonly proto: 'http' | 'https';
   private adopted: NetServer | undefined;
+  /** HTTPS: completes the handshake over a connection accepted elsewhere (accept()) and serves it. */
+  private readonly handshake?: (connection: Duplex) => void;
+  /** HTTPS: the certificate for clients without SNI (or with a name no certificate has), as the server's own. */
+  private fallback?: { cert: string; key: string };
+  /** Its context for accept()'s handshakes, made at the first one after each refresh (most listeners never get one). */
+  private fallbackContext?: SecureContext;
 
   constructor(
     readonly host: string,
@@ -274,11 +284,50 @@ export class HttpProxyListener {
       const fallback = certs.fallback;
       if (!fallback) throw new Error('an HTTPS listener needs at least one certificate');
       this.proto = 'https';
-      const tls = { ...fallback, ...serverTlsOptions(), SNICallback: (servername: string, cb: (e: Error | null, ctx?: SecureContext) => void) => cb(null, certs.select(servername)) };
+      const SNICallback = (servername: string, cb: (e: Error | null, ctx?: SecureContext) => void): void => cb(null, certs.select(servername));
+      const tls = { ...fallback, ...serverTlsOptions(), SNICallback };
+      const ALPNProtocols = h2 ? ['h2', 'http/1.1'] : ['http/1.1'];
       // HTTP/1.1 (by ALPN, or with none) goes to the intake, HTTP/2 (ALPN h2) to the HTTP/2 server over the same TLS socket.
-      const secure = createTlsServer({ ...tls, ...sockets, ALPNProtocols: h2 ? ['h2', 'http/1.1'] : ['http/1.1'] });
-      secure.on('secureConnection', (socket: TLSSocket) => (h2 && socket.alpnProtocol === 'h2' ? h2.emit('connection', socket) : intake.serve(socket)));
+      const secured = (socket: TLSSocket): void => {
+        if (h2 && socket.alpnProtocol === 'h2') h2.emit('connection', socket);
+        else intake.serve(socket);
+      };
+      const secure = createTlsServer({ ...tls, ...sockets, ALPNProtocols });
+      secure.on('secureConnection', secured);
       this.server = secure;
+      this.fallback = fallback;
+      // Node's tls.Server would wrap a handed-over stream in a TLSSocket whose remoteAddress
+      // is empty (its handle has no peer), losing the client for X-Forwarded-For and
+      // everything else that reads clientAddress(req.socket); the TLSSocket made here is
+      // given the client's address, and the handshake is the server's: same certificates
+      // by SNI, ALPN, TLS options.
+      this.handshake = (connection) => {
+        const secureContext = (this.fallbackContext ??= createSecureContext({ ...this.fallback, ...serverTlsOptions() }));
+        const socket = new TLSSocket(connection as Socket, { isServer: true, secureContext, SNICallback, ALPNProtocols });
+        for (const key of PEER_KEYS) Object.defineProperty(socket, key, { value: (connection as Partial<Socket>)[key], enumerable: true });
+        const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
+        timer.unref();
+        // Before the handshake is done a TLSSocket not made by a server reports its errors
+        // only by closing; after it, what serves the socket handles them.
+        socket.on('error', () => socket.destroy());
+        socket.once('close', () => {
+          clearTimeout(timer);
+          connection.destroy();
+        });
+        connection.once('close', () => socket.destroy());
+        // The client stopped sending before the handshake was done (e.g. it refused the
+        // certificate): half-open (allowHalfOpen) the socket would stay open for good.
+        const cut = (): void => void socket.destroy();
+        socket.once('end', cut);
+        socket.once('secure', () => {
+          clearTimeout(timer);
+          socket.off('end', cut);
+          // What Node's tls.Server does before it emits secureConnection (a public, untyped field):
+          // while it is set, an HTTP/2 session waits for 'secureConnect', a client's event.
+          (socket as TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
+          if (!socket.destroyed) secured(socket);
+        });
+      };
     } else {
       this.proto = 'http';
       this.server = createNetServer(sockets);
@@ -287,15 +336,7 @@ export class HttpProxyListener {
     }
     if (h2) this.serve(h2);
     this.server.on('connection', (socket: Socket) => {
-      this.conns.add(socket);
-      const ip = clientAddress(socket);
-      // A connection handed over by accept() is a stream over the socket, which has no RST of its own.
-      if (ip !== undefined && this.route.allow(ip)) {
-        serve?.(socket);
-        return;
-      }
-      if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
-      else socket.destroy();
+      if (this.admit(socket)) serve?.(socket);
     });
     this.serve(this.http1);
     this.server.on('error', () => {
@@ -314,6 +355,17 @@ export class HttpProxyListener {
       if (socket.writable) socket.end(rawResponse(400, 'Bad Request', 'bad request\n'));
       else socket.destroy();
     });
+  }
+
+  /** Counts the connection, and resets it unless sourceRanges let its client in. */
+  private admit(socket: Socket): boolean {
+    this.conns.add(socket);
+    const ip = clientAddress(socket);
+    if (ip !== undefined && this.route.allow(ip)) return true;
+    // A connection handed over by accept() is a stream over the socket, which has no RST of its own.
+    if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
+    else socket.destroy();
+    return false;
   }
 
   /** Hands the connection to the HTTP/1 or the HTTP/2 server by its first bytes. */
@@ -344,7 +396,11 @@ export class HttpProxyListener {
 
   /** A connection accepted elsewhere (a Gateway TLS port that gave this name to HTTPS), served as if accepted here. */
   accept(connection: Duplex): void {
-    this.server.emit('connection', connection);
+    if (!this.handshake) {
+      this.server.emit('connection', connection);
+      return;
+    }
+    if (this.admit(connection as Socket)) this.handshake(connection);
   }
 
   /** Serves the connections another process's listening socket hands this one (an L7 worker). */
@@ -371,7 +427,11 @@ export class HttpProxyListener {
   /** Puts the store's current first certificate in place for clients without SNI; SNI reads the store live. */
   refreshCertificates(certs: CertificateSource): void {
     const fallback = certs.fallback;
-    if (fallback && 'setSecureContext' in this.server) this.server.setSecureContext(fallback);
+    if (fallback && 'setSecureContext' in this.server) {
+      this.server.setSecureContext(fallback);
+      this.fallback = fallback;
+      this.fallbackContext = undefined;
+    }
   }
 
   async close(graceMs: number): Promise<void> {

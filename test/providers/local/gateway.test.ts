@@ -4,13 +4,17 @@
 import * as grpc from '@grpc/grpc-js';
 import { Agent, createServer as createHttpServer, request, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { connect as http2Connect } from 'node:http2';
 import { createServer as createNetServer, type Socket } from 'node:net';
-import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, createServer as createTlsServer, type ConnectionOptions } from 'node:tls';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selfSignedCert, type ServingCert } from '../../../src/devcluster/tls.js';
 import type { GatewayPort, HttpRequestMatch, HttpRouteRule, WeightedBackend } from '../../../src/model/gateway.js';
 import type { TargetSet, TlsCertificate } from '../../../src/model/spec.js';
-import { askName, backend, gatewaySpec, httpBackend, httpGet, ipOf, ipSet, onCleanup, openConnection, prefix, provider, tcpBackend, to, udpAsk, udpBackend, type Backend } from './support.js';
+import { TlsProxyListener } from '../../../src/providers/local/gateway-tls.js';
+import { HttpProxyListener, type CertificateSource } from '../../../src/providers/local/http-router.js';
+import { UpstreamPool } from '../../../src/providers/local/upstream-http1.js';
+import { askName, backend, gatewaySpec, httpBackend, httpGet, ipOf, ipSet, onCleanup, openConnection, prefix, provider, tcpBackend, to, udpAsk, udpBackend, waitFor, type Backend } from './support.js';
 
 const POOL = '127.241.66.0/24';
 let nextIp = 1;
@@ -400,6 +404,102 @@ describe('local provider, Gateway TLS', () => {
     // Both requests on one TLS connection: the second one was read off the same socket.
     expect(sockets.size).toBe(1);
     expect(await peer(ip, 9444, 'pass.example.com')).toEqual({ cn: 'backend-own', line: 'backend-tls:hello' });
+  });
+
+  it('HTTPS listeners sharing a TLS port see the client address: X-Forwarded-For over HTTP/1.1 and over HTTP/2 (ALPN h2); Terminate names still forward', async () => {
+    const p = await provider({ addressPool: POOL });
+    const { ts } = (await httpSet('web'))!;
+    const plain = await backend('plain', backendIp(), () => createNetServer(), (s) =>
+      s.on('connection', (c: Socket) => {
+        c.on('data', (d: Buffer) => c.write(`plain:${d.toString()}`));
+        c.on('error', () => c.destroy());
+      }),
+    );
+    const origin = { kind: 'TLSRoute' as const, namespace: 'default', name: 'term', creationTimestamp: '2026-01-01T00:00:00Z', ruleIndex: 0 };
+    const port: GatewayPort = {
+      protocol: 'TLS',
+      port: 9445,
+      listeners: [{ name: 'term', hostname: 'term.b.example.com', mode: 'Terminate', certificates: [secret('b', certB, [])], rules: [{ origin, hostnames: [], backends: [to('plain')] }] }],
+      https: [{ name: 'web', hostname: 'a.example.com', certificates: [secret('a', certA, [])], rules: [rule('rw', [to('web')])] }],
+    };
+    const ip = ipOf(await p.ensure(gateway([port], [ts, ipSet('plain', 'TCP', [plain.target])])));
+    const h1 = await new Promise<Seen>((resolve, reject) => {
+      const req = httpsRequest({ host: ip, port: 9445, path: '/h1', servername: 'a.example.com', headers: { host: 'a.example.com' }, rejectUnauthorized: false, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (x: Buffer) => (body += x.toString()));
+        res.on('end', () => resolve(JSON.parse(body) as Seen));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect([h1.url, h1.headers['x-forwarded-for'], h1.headers['x-forwarded-proto']]).toEqual(['/h1', '127.0.0.1', 'https']);
+    const session = http2Connect(`https://${ip}:9445`, { servername: 'a.example.com', rejectUnauthorized: false });
+    onCleanup(() => void session.close());
+    session.on('error', () => undefined);
+    const h2 = await new Promise<{ alpn: string | false | undefined; seen: Seen }>((resolve, reject) => {
+      const stream = session.request({ ':path': '/h2', ':authority': 'a.example.com' });
+      let body = '';
+      stream.on('data', (x: Buffer) => (body += x.toString()));
+      stream.on('end', () => resolve({ alpn: session.alpnProtocol, seen: JSON.parse(body) as Seen }));
+      stream.on('error', reject);
+      stream.end();
+    });
+    expect([h2.alpn, h2.seen.url, h2.seen.headers['x-forwarded-for'], h2.seen.headers['x-forwarded-proto']]).toEqual(['h2', '/h2', '127.0.0.1', 'https']);
+    expect(await peer(ip, 9445, 'term.b.example.com')).toEqual({ cn: 'wildcard.b.example.com', line: 'plain:hello' });
+  });
+
+  it('a connection a TLS port hands to its HTTPS server: the refreshed fallback certificate, cleaned up when its handshake fails, refused outside sourceRanges', async () => {
+    const ctx = createSecureContext({ cert: certA.certPem, key: certA.keyPem });
+    const certs: CertificateSource = { fallback: { cert: certA.certPem, key: certA.keyPem }, select: () => ctx };
+    let allowed = true;
+    const agent = new Agent({ keepAlive: true });
+    const upstream = new UpstreamPool();
+    const https = new HttpProxyListener('127.0.0.1', 0, { allow: () => allowed, resolve: () => ({ kind: 'respond', status: 200, body: 'ok\n' }), agent, upstream }, { certs, http2: true });
+    const tlsPort = new TlsProxyListener('127.0.0.1', 0, { allow: () => true, resolve: () => ({ mode: 'Https' }) }, { connectTimeoutMs: 1_000 });
+    tlsPort.serveHttpsWith(https);
+    await tlsPort.listen();
+    onCleanup(() => {
+      tlsPort.abort();
+      agent.destroy();
+      upstream.close();
+    });
+    const hello = (opts: ConnectionOptions): Promise<string> =>
+      new Promise((resolve) => {
+        const s = tlsConnect({ host: '127.0.0.1', port: tlsPort.boundPort, servername: 'a.example.com', ...opts }, () => {
+          s.once('data', (d: Buffer) => resolve(d.toString().split('\r\n')[0]!));
+          s.write('GET / HTTP/1.1\r\nhost: a.example.com\r\nconnection: close\r\n\r\n');
+        });
+        s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+        s.on('close', () => resolve('closed'));
+      });
+    const released = (what: string): Promise<void> =>
+      waitFor(() => https.connections === 0 && tlsPort.connections === 0, 3_000, what).catch(() => {
+        throw new Error(`${what}: still open ${https.connections} on the HTTPS server, ${tlsPort.connections} on the TLS port`);
+      });
+    expect(await hello({ rejectUnauthorized: false })).toBe('HTTP/1.1 200 OK');
+    await released('the served connection to close');
+    // A client without SNI gets the fallback certificate, the current one after a refresh.
+    const fallbackName = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const s = tlsConnect({ host: '127.0.0.1', port: tlsPort.boundPort, rejectUnauthorized: false }, () => {
+          resolve(String(s.getPeerCertificate().subject?.CN));
+          s.destroy();
+        });
+        s.on('error', reject);
+      });
+    expect(await fallbackName()).toBe('a.example.com');
+    https.refreshCertificates({ fallback: { cert: certB.certPem, key: certB.keyPem }, select: () => undefined });
+    expect(await fallbackName()).toBe('wildcard.b.example.com');
+    await released('the connections that only looked at the certificate to close');
+    // The client refuses the self-signed certificate and closes before the handshake is done (on main: left half-open for good).
+    expect(await hello({})).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+    await released('the handshake the client aborted to be cleaned up');
+    // No cipher in common with an RSA certificate: the server's side of the handshake fails.
+    expect(await hello({ rejectUnauthorized: false, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' })).toMatch(/^ERR_SSL|^ECONNRESET$|^closed$/);
+    await released('the handshake the server failed to be cleaned up');
+    allowed = false;
+    expect(await hello({ rejectUnauthorized: false })).toMatch(/^ECONNRESET$|^closed$/);
+    await released('the refused connection to be cleaned up');
   });
 });
 
