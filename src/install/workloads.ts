@@ -39,11 +39,16 @@ export const IMAGE_ENTRYPOINT = ['node', 'dist/cli/main.js'];
 /**
  * The cap on each of V8's two young-generation semi-spaces, in MB. On a 64-bit host V8
  * grows them to 16 MB while lbc loads its modules and keeps them committed: ~25 MB of RSS
- * holding garbage. A scavenge costs what survives it, not the space's size, so a smaller
- * young generation collects more often but no dearer each time. Measured on `lbc run`
- * (memory provider, devcluster): RSS 5 s after start 89-92 MB with V8's default, 76 with 2.
+ * holding garbage. A scavenge costs what survives it, not the space's size, but a young
+ * generation too small for a burst's objects in flight promotes them to the old one, where
+ * collecting them is dear. Measured on `lbc run` (memory provider, devcluster): RSS 5 s
+ * after start 89-92 MB with V8's default, 76 with 2. On the cold-start bench (1000
+ * Services, 100 Nodes, ../shared/kube, #21), by cap: 2 MB: 1.87-1.89 ms CPU per Service,
+ * every address 2253-2295 ms after start, peak RSS 96-97 MB; 4: 1.70-1.75 ms, 2106-2129 ms,
+ * 101-104 MB; 8: 1.63-1.66 ms, 1998-2013 ms, 107-108 MB (72-74 MB after loading); 12 and
+ * 16: no faster than 8, peak 123-124 MB, over the 120 MB goal.
  */
-export const CONTROLLER_SEMI_SPACE_MB = 2;
+export const CONTROLLER_SEMI_SPACE_MB = 8;
 
 /**
  * glibc's malloc arenas, as the image's environment sets them (Dockerfile ENV, read by

@@ -164,9 +164,9 @@ describe('lbc manifests', () => {
         expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'health' });
         expect(c.resources.requests).toEqual({ cpu: expect.any(String), memory: expect.any(String) });
         // V8 sizes its heap from the host's memory: the flag keeps it under the pod's limit, with room for what lives outside it;
-        // its young generation to 2 MB semi-spaces, not the 16 MB that would hold ~25 MB of garbage in RSS;
+        // its young generation to 8 MB semi-spaces, not the 16 MB that would hold ~25 MB of garbage in RSS;
         // and its old generation grows by half of what survived, not up to 4x (a burst's garbage held in RSS).
-        expect(c.command).toEqual(['node', '--max-old-space-size=384', '--max-semi-space-size=2', '--heap-growing-percent=50', 'dist/cli/main.js']);
+        expect(c.command).toEqual(['node', '--max-old-space-size=384', '--max-semi-space-size=8', '--heap-growing-percent=50', 'dist/cli/main.js']);
         expect(c.resources.limits?.memory).toBe('512Mi');
         expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
         // Credentials come from the ServiceAccount (IRSA, Workload Identity, bound tokens), never from values in the pod.
