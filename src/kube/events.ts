@@ -133,6 +133,14 @@ export class EventRecorder {
   // object key -> its Events with a write queued or in flight, oldest first
   private readonly byObject = new Map<string, Pending[]>();
   private lastNanos = 0n;
+  /**
+   * Events recorded while holdWhile says the API server's time is wanted elsewhere, taken
+   * in (aggregated, named, queued) only once that ends: in a cold start of 1000 Services
+   * that bookkeeping of 2000 Events ran in the burst, beside the writes before the
+   * addresses, for Events held until after it anyway (#21). Their times are when recorded.
+   */
+  private deferred: { involved: InvolvedObject; type: EventType; reason: string; message: string; at: Date; atMs: number }[] = [];
+  private deferTimer: NodeJS.Timeout | undefined;
   private lastSweep = 0;
   private closed = false;
   private discarded: string | undefined;
@@ -166,8 +174,18 @@ export class EventRecorder {
       this.droppedSinceDiscard++;
       return;
     }
+    // Once one is deferred, every later one is too, until they are taken in: in order.
+    if (this.deferred.length > 0 || (this.holdWhile?.() && !this.closing)) {
+      this.deferred.push({ involved, type, reason, message, at: this.now(), atMs: Date.now() });
+      this.deferTimer ??= setInterval(() => this.takeInIfDue(), HOLD_POLL_MS);
+      return;
+    }
+    this.takeIn(involved, type, reason, message, this.now(), Date.now());
+  }
+
+  // Files one recorded Event: aggregated into the Event of its repeats, queued for its write.
+  private takeIn(involved: InvolvedObject, type: EventType, reason: string, message: string, now: Date, nowMs: number): void {
     message = truncate(message, MAX_EVENT_MESSAGE);
-    const now = this.now();
     const aggKey = JSON.stringify([
       involved.kind,
       involved.apiVersion ?? '',
@@ -202,7 +220,7 @@ export class EventRecorder {
       };
       this.current.set(aggKey, ev);
     }
-    if (ev.written === ev.count - 1) ev.queuedAt = Date.now();
+    if (ev.written === ev.count - 1) ev.queuedAt = nowMs;
     if (!ev.queued) {
       ev.queued = true;
       const list = this.byObject.get(ev.objectKey);
@@ -215,7 +233,23 @@ export class EventRecorder {
 
   /** Resolves when every Event recorded so far has been written (or given up). */
   flush(): Promise<void> {
+    this.takeInDeferred();
     return this.queue.idle();
+  }
+
+  // The deferred Events are taken in once the hold ends, or once the oldest of them has
+  // waited maxHoldMs (as a queued one would), or on flush.
+  private takeInIfDue(): void {
+    const oldest = this.deferred[0];
+    if (!oldest || !this.holdWhile?.() || this.closing || Date.now() - oldest.atMs >= this.maxHoldMs) this.takeInDeferred();
+  }
+
+  private takeInDeferred(): void {
+    if (this.deferTimer) clearInterval(this.deferTimer);
+    this.deferTimer = undefined;
+    const list = this.deferred;
+    this.deferred = [];
+    for (const d of list) this.takeIn(d.involved, d.type, d.reason, d.message, d.at, d.atMs);
   }
 
   /**
@@ -250,13 +284,16 @@ export class EventRecorder {
   }
 
   stats(): EventRecorderStats & { pending: number } {
-    let pending = 0;
+    let pending = this.deferred.length;
     for (const list of this.byObject.values()) for (const ev of list) if (ev.written < ev.count) pending++;
     return { ...this.counters, pending };
   }
 
   private drop(): number {
-    let n = 0;
+    let n = this.deferred.length;
+    this.deferred = [];
+    if (this.deferTimer) clearInterval(this.deferTimer);
+    this.deferTimer = undefined;
     for (const list of this.byObject.values()) {
       for (const ev of list) {
         if (ev.written < ev.count) n++;

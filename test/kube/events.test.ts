@@ -1,7 +1,7 @@
 // The recorder against a scripted core API: aggregation, coalescing under load,
 // retries and give-ups, without a server.
 import type { CoreV1Event } from '@kubernetes/client-node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventRecorder, toInvolvedObject } from '../../src/kube/events.js';
 import type { EventRecorderOptions } from '../../src/kube/events.js';
 
@@ -208,6 +208,40 @@ describe('EventRecorder', () => {
       ['C', 1],
     ]);
     expect(api.calls.filter((c) => c.startsWith('create'))).toHaveLength(3);
+  });
+
+  it('files the Events recorded during a hold once it ends: in the order recorded, with the times recorded; a bad target still throws at once', async () => {
+    const api = new FakeEvents();
+    let busy = true;
+    let now = new Date('2026-03-01T10:00:00.000Z');
+    const rec = make(api, { holdWhile: () => busy, maxHoldMs: 60_000, now: () => now });
+    rec.event(svc, 'Normal', 'A', 'm');
+    now = new Date('2026-03-01T10:00:05.000Z');
+    rec.event(svc, 'Warning', 'B', 'm');
+    expect(() => rec.event({ kind: 'Service', name: '' }, 'Normal', 'X', 'm')).toThrow(TypeError);
+    expect(rec.stats()).toMatchObject({ recorded: 2, pending: 2, created: 0 });
+    now = new Date('2026-03-01T10:01:00.000Z');
+    busy = false;
+    await vi.waitFor(() => expect(api.all()).toHaveLength(2));
+    await rec.flush();
+    expect(api.calls.filter((c) => c.startsWith('create')).map((c) => c.replace(/ .*/, ''))).toHaveLength(2);
+    const [a, b] = ['A', 'B'].map((r) => api.all().find((e) => e.reason === r));
+    expect(a?.firstTimestamp).toEqual(new Date('2026-03-01T10:00:00.000Z'));
+    expect(b?.firstTimestamp).toEqual(new Date('2026-03-01T10:00:05.000Z'));
+    // client-go's names: increasing with the time recorded, so A's sorts before B's.
+    expect((a?.metadata.name ?? '') < (b?.metadata.name ?? '')).toBe(true);
+    expect(rec.stats()).toMatchObject({ recorded: 2, pending: 0, created: 2 });
+  });
+
+  it('drops the Events deferred during a hold on discard(), counted', async () => {
+    const api = new FakeEvents();
+    const rec = make(api, { holdWhile: () => true, maxHoldMs: 60_000 });
+    rec.event(svc, 'Normal', 'A', 'm');
+    rec.event(svc, 'Normal', 'B', 'm');
+    rec.discard('lost the Lease');
+    await rec.flush();
+    expect(api.calls).toEqual([]);
+    expect(rec.stats()).toMatchObject({ recorded: 2, dropped: 2, pending: 0 });
   });
 
   it('holds an Event no longer than maxHoldMs after it was recorded', async () => {
