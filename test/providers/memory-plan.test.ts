@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, canonicalSpec } from '../../src/model/canonical.js';
 import type { L4Spec } from '../../src/model/spec.js';
-import { diffCanonical, diffSpecs, sameJson } from '../../src/providers/memory/plan.js';
+import { canonicalEqual } from '../../src/model/canonical.js';
+import { diffCanonical, diffSpecs } from '../../src/providers/memory/plan.js';
 import { l4Spec, l7Spec, nodeA, nodeB } from '../model/spec-fixtures.js';
 
-describe('sameJson', () => {
-  // Each against each: sameJson must answer what comparing the canonical JSON answers.
+describe('canonicalEqual', () => {
+  // Each against each: canonicalEqual must answer what comparing the canonical JSON answers.
   const shared = { x: [1, 2] };
   const values: unknown[] = [
     undefined, null, 0, -0, 1, NaN, Infinity, '', '1', 'a', true, false, () => 1, Symbol('s'), new Date(0),
@@ -14,7 +15,7 @@ describe('sameJson', () => {
     { a: [1, { d: 3, c: 2 }] }, { a: [1, { c: 2 }] }, { s: shared }, { s: { x: [1, 2] } }, { s: { x: [1, 2, 3] } }, [{ a: 1 }], { 0: 1 },
   ];
   it.each(values.map((a, i) => [i, a] as const))('agrees with canonicalJson for value %i against all', (_i, a) => {
-    for (const b of values) expect([a, b, sameJson(a, b)]).toEqual([a, b, canonicalJson(a) === canonicalJson(b)]);
+    for (const b of values) expect([a, b, canonicalEqual(a, b)]).toEqual([a, b, canonicalJson(a) === canonicalJson(b)]);
   });
 });
 

@@ -7,7 +7,7 @@ import { hash } from 'node:crypto';
 import { sleep } from '../../kube/sleep.js';
 import { annotation, oneOf, parseAnnotations } from '../../model/annotations.js';
 import type { HeldAddresses } from '../../model/allocation.js';
-import { canonicalSpec } from '../../model/canonical.js';
+import { canonicalEqual, canonicalSpec } from '../../model/canonical.js';
 import { normalizeIp } from '../../model/ip.js';
 import { refKey, sameRef, type LbKind, type LbRef } from '../../model/ref.js';
 import { listeningPorts, type LoadBalancerSpec, type TargetType } from '../../model/spec.js';
@@ -25,7 +25,7 @@ import {
 } from '../types.js';
 import { keepHeldAddresses } from '../restore.js';
 import { Ipv4Pool } from './address-pool.js';
-import { diffCanonical, sameJson } from './plan.js';
+import { diffCanonical } from './plan.js';
 import { memoryOptionsSchema, type MemoryOptions } from './options.js';
 
 export type MemoryMethod = 'ensure' | 'delete' | 'listOwned' | 'plan';
@@ -513,7 +513,7 @@ export class MemoryProvider implements Provider<MemoryLbOptions> {
     if (current && !sameRef(current.ref, desired.ref)) return [...diffCanonical(current.spec, undefined), ...diffCanonical(undefined, desired)];
     // Most ensures after the first ask for what is held: one walk of the two specs
     // (stopping at the node list they share) settles it without building the diff.
-    if (current && sameJson(current.spec, desired)) return [];
+    if (current && canonicalEqual(current.spec, desired)) return [];
     return diffCanonical(current?.spec, desired);
   }
 

@@ -1,45 +1,10 @@
 // The memory provider's diff: desired spec against what it holds, per resource, the way
 // a cloud provider's synthesizer would. ensure applies exactly these changes, so a plan
 // that is empty means ensure writes nothing.
-import { canonicalSpec } from '../../model/canonical.js';
+import { canonicalEqual, canonicalSpec } from '../../model/canonical.js';
 import { listeningPorts, type LoadBalancerSpec } from '../../model/spec.js';
 import type { Change } from '../types.js';
 
-/**
- * Whether canonicalJson(a) === canonicalJson(b), found without writing either string:
- * serialising both sides of every compare, a target set's 100 node targets twice per
- * no-op ensure, made the memory provider's resync cost ~130 µs per LB (#21). The walk
- * mirrors canonicalJson (key order ignored, undefined, function and symbol members
- * absent, such array items null, any other object by its own keys) and stops at the
- * first shared reference: specs built from one node list share it.
- */
-export function sameJson(a: unknown, b: unknown, inArray = false): boolean {
-  if (a === b) return true;
-  const objA = a !== null && typeof a === 'object';
-  const objB = b !== null && typeof b === 'object';
-  if (!objA || !objB) return !objA && !objB && leafJson(a, inArray) === leafJson(b, inArray);
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i], true)) return false;
-    return true;
-  }
-  const ra = a as Record<string, unknown>;
-  const rb = b as Record<string, unknown>;
-  let members = 0;
-  for (const k of Object.keys(ra)) {
-    if (!present(ra[k])) continue;
-    members++;
-    if (!Object.hasOwn(rb, k) || !sameJson(ra[k], rb[k])) return false;
-  }
-  for (const k of Object.keys(rb)) if (present(rb[k])) members--;
-  return members === 0;
-}
-
-/** What canonicalJson writes for a non-object: undefined for a member it leaves out. */
-const leafJson = (v: unknown, inArray: boolean): string | undefined => (JSON.stringify(v) as string | undefined) ?? (inArray ? 'null' : undefined);
-const present = (v: unknown): boolean => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol';
-
-const same = (a: unknown, b: unknown): boolean => sameJson(a, b);
 
 /** Properties of the LB itself (everything but listeners, target sets and rules). */
 function lbProperties(spec: LoadBalancerSpec): Record<string, unknown> {
@@ -61,9 +26,9 @@ function diffCollection<T extends object>(resource: string, before: Map<string, 
   for (const [id, want] of after) {
     const have = before.get(id);
     if (have === undefined) changes.push({ op: 'create', resource, id });
-    else if (!same(have, want)) {
+    else if (!canonicalEqual(have, want)) {
       const fields = Object.keys({ ...have, ...want }).filter(
-        (k) => !same((have as Record<string, unknown>)[k], (want as Record<string, unknown>)[k]),
+        (k) => !canonicalEqual((have as Record<string, unknown>)[k], (want as Record<string, unknown>)[k]),
       );
       changes.push({ op: 'update', resource, id, fields: fields.sort() });
     }
