@@ -226,7 +226,6 @@ export class Controller {
   private reconciles = 0;
   private failures = 0;
   private retries = 0;
-  private readonly startedInformers = new Set<Informer<never>>();
 
   constructor(opts: ControllerOptions) {
     this.opts = opts;
@@ -631,11 +630,7 @@ export class Controller {
   }
 
   private startInformers(): void {
-    for (const inf of this.informers()) {
-      if (this.startedInformers.has(inf)) continue;
-      this.startedInformers.add(inf);
-      inf.start();
-    }
+    for (const inf of this.informers()) if (!inf.isStarted()) inf.start();
   }
 
   private every(ms: number, fn: () => void): void {

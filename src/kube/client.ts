@@ -259,7 +259,7 @@ export class ApiConnection {
     const data = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     // Awaited only when they are due to be read again: an await per request showed in the profile.
     const credentials = Date.now() - this.headersAt < CREDENTIALS_TTL_MS ? this.headers : await this.credentials();
-    const contentType = data === undefined ? undefined : (opts.contentType ?? 'application/json');
+    const contentType = data === undefined ? undefined : (opts.contentType ?? JSON_TYPE);
     let ex: Exchange;
     try {
       ex = await this.exchange(method, path, credentials, contentType, data, this.requestTimeoutMs);

@@ -175,6 +175,11 @@ export class Informer<T extends KubeObject> {
     this.loopDone = this.loop();
   }
 
+  /** True once start() has been called. */
+  isStarted(): boolean {
+    return this.started;
+  }
+
   /** True once the first list has been stored and its add notifications delivered. */
   hasSynced(): boolean {
     return this.synced;

@@ -141,11 +141,11 @@ export function ingressEqual(a: readonly LoadBalancerIngress[] | undefined, b: r
 }
 
 // A field normalizeIngress keeps only when it is non-empty.
-const kept = <T>(v: T | undefined): T | undefined => (v ? v : undefined);
+const nonEmpty = <T>(v: T | undefined): T | undefined => (v ? v : undefined);
 
 function entryEqual(a: LoadBalancerIngress, b: LoadBalancerIngress, drop: ReadonlySet<string>): boolean {
-  if (kept(a.ip) !== kept(b.ip) || kept(a.hostname) !== kept(b.hostname)) return false;
-  if (!drop.has('ipMode') && kept(a.ipMode) !== kept(b.ipMode)) return false;
+  if (nonEmpty(a.ip) !== nonEmpty(b.ip) || nonEmpty(a.hostname) !== nonEmpty(b.hostname)) return false;
+  if (!drop.has('ipMode') && nonEmpty(a.ipMode) !== nonEmpty(b.ipMode)) return false;
   if (drop.has('ports')) return true;
   const ap = a.ports?.length ? a.ports : [];
   const bp = b.ports?.length ? b.ports : [];
@@ -153,7 +153,7 @@ function entryEqual(a: LoadBalancerIngress, b: LoadBalancerIngress, drop: Readon
   for (let i = 0; i < ap.length; i++) {
     const p = ap[i] as NonNullable<LoadBalancerIngress['ports']>[number];
     const q = bp[i] as NonNullable<LoadBalancerIngress['ports']>[number];
-    if (p.port !== q.port || p.protocol !== q.protocol || kept(p.error) !== kept(q.error)) return false;
+    if (p.port !== q.port || p.protocol !== q.protocol || nonEmpty(p.error) !== nonEmpty(q.error)) return false;
   }
   return true;
 }
