@@ -44,7 +44,7 @@ import type { Target } from './balancer.js';
 import { listenTcp } from './bind.js';
 import { ConnectionTracker } from './connections.js';
 import { Http1Connections, incomingHeaders, type Http1Connection, type Http1Request } from './http1-intake.js';
-import { replayed } from './replay.js';
+import { PEER_KEYS, replayed } from './replay.js';
 import { clientAddress } from './tcp-proxy.js';
 import { serverTlsOptions } from './tls.js';
 import type { TargetSetRuntime } from './target-set.js';
@@ -241,8 +241,6 @@ export interface HttpListenerOptions {
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 /** A TLS handshake over a connection handed over by accept() is cut after this long, as Node's tls.Server default. */
 const HANDSHAKE_TIMEOUT_MS = 120_000;
-/** Who is at the other end of a connection, as a TLSSocket made over it is given them. */
-const PEER_KEYS = ['remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort'] as const;
 
 export class HttpProxyListener {
   /** The server that owns the listening socket. */

@@ -6,6 +6,9 @@
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 
+/** Who is at either end of a connection: what a stream standing in for its socket must answer as the socket does. */
+export const PEER_KEYS = ['remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort'] as const;
+
 export function replayed(socket: Socket, head: Buffer): Duplex {
   const d = new Duplex({
     read: () => socket.resume(),
@@ -20,7 +23,7 @@ export function replayed(socket: Socket, head: Buffer): Duplex {
     },
   });
   // Who is at the other end, for X-Forwarded-For and sourceRanges, as on the socket itself.
-  for (const key of ['remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort'] as const) {
+  for (const key of PEER_KEYS) {
     Object.defineProperty(d, key, { get: () => socket[key] });
   }
   d.push(head);
