@@ -31,6 +31,8 @@ export const MAX_HEAD = 16 * 1024;
 const MAX_PIPELINED = 64 * 1024;
 /** Node's keepAliveTimeout (5 s) and headersTimeout (60 s), in sweep ticks of a second. */
 const IDLE_TICKS = 5;
+/** A response body up to this size goes out in one write with its head (one copy; larger ones are written as they are). */
+const ONE_WRITE = 16 * 1024;
 const HEAD_TICKS = 60;
 
 const CRLF = Buffer.from('\r\n');
@@ -609,6 +611,17 @@ export class Http1Connection {
   end(chunk?: Buffer, trailers?: readonly string[]): void {
     if (!this.open) return;
     const s = this.socket;
+    const head = this.pendingHead;
+    if (chunk && head !== undefined && !this.chunkedOut && !this.headRequest && chunk.length <= ONE_WRITE) {
+      // A small answer whole, as most are: head and body in one buffer, one write, rather than a corked writev of two.
+      this.pendingHead = undefined;
+      const out = Buffer.allocUnsafe(head.length + chunk.length);
+      out.write(head, 0, 'latin1');
+      chunk.copy(out, head.length);
+      s.write(out);
+      this.responseEnded();
+      return;
+    }
     s.cork();
     if (chunk) this.write(chunk);
     this.flushHead();

@@ -224,6 +224,26 @@ describe('upstream HTTP/1.1 client: connections', () => {
     expect(b.conns).toHaveLength(2);
   });
 
+  it('closes a connection idle in the pool for idleMs (not before), and never one busy with a slow answer', async () => {
+    const b = await rawBackend((req) => ok(req.split(' ')[1]!), { delayMs: 250 });
+    const p = new UpstreamPool({ idleMs: 100 });
+    onCleanup(() => p.close());
+    // Busy 250 ms, longer than idleMs: the answer still comes on the same connection.
+    expect((await exchange(p, b.target, get('/slow'))).body).toBe('/slow');
+    expect(p.idleCount(b.target.key)).toBe(1);
+    const closed = new Promise<number>((resolve) => b.conns[0]!.socket.once('close', () => resolve(performance.now())));
+    const idleFrom = performance.now();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(p.idleCount(b.target.key)).toBe(1);
+    const at = await closed;
+    expect(at - idleFrom).toBeGreaterThanOrEqual(90);
+    expect(at - idleFrom).toBeLessThan(400);
+    expect(p.idleCount(b.target.key)).toBe(0);
+    // The next request opens a new connection.
+    expect((await exchange(p, b.target, get('/next'))).body).toBe('/next');
+    expect(b.conns).toHaveLength(2);
+  });
+
   it('sends a request without a body once more on a new connection when the pooled one turns out closed; one with a body fails', async () => {
     // The backend answers the first request on each connection and closes the connection on the second, unread.
     const b = await rawBackend((req, c) => {
