@@ -10,6 +10,7 @@ import type { CoreV1Api, V1Ingress, V1OwnerReference, V1Service, V1ServicePort }
 import { createHash } from 'node:crypto';
 import type { Cache, IndexFunc } from '../kube/cache.js';
 import type { BackendRef } from './ingress-model.js';
+import { jsonEqual } from '../model/canonical.js';
 import type { OwnWrites } from './own-writes.js';
 import { keyOf } from './reconcile.js';
 
@@ -116,7 +117,8 @@ function manifest(groupKey: string, backendKey: string, d: Desired): V1Service {
   };
 }
 
-const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+// Absent and null alike: an unset selector or owner list is no drift.
+const sameJson = (a: unknown, b: unknown): boolean => jsonEqual(a ?? null, b ?? null);
 
 /** JSON-patch operations that bring an existing companion to d, keeping its node port. */
 function driftOps(svc: V1Service, d: Desired): object[] {

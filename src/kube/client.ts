@@ -622,7 +622,6 @@ function managedBy<T extends object>(client: T, fieldManager: string): T {
   });
 }
 
-
 /**
  * The write calls over lbc's connection. The patches resolve to the object as the
  * server's JSON; Event writes resolve to nothing, since no caller reads them.

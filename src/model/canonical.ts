@@ -176,6 +176,38 @@ function equalAsCanonical(a: unknown, b: unknown, inArray: boolean): boolean {
   return members === 0;
 }
 
+/**
+ * JSON.stringify(a) === JSON.stringify(b), key order and all, without writing either out
+ * when a walk of the two shows them equal (the usual answer where it is asked): the
+ * JSON.stringify calls of every reconcile's sameModelInputs were 0.75% of the cold
+ * start's samples (#21). Unlike canonicalEqual, key order counts.
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  return plainlyEqual(a, b) || JSON.stringify(a) === JSON.stringify(b);
+}
+
+// True only when JSON.stringify would write a and b the same: the same value, or arrays
+// and plain objects (no toJSON) with the same keys in the same order and such values
+// under them. False says nothing: the caller then compares the JSON.
+function plainlyEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!plainlyEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b) || Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i] as string;
+    if (k !== kb[i] || k === 'toJSON' || !plainlyEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
 /** What canonicalJson writes for a non-object: undefined for a member it leaves out. */
 const leafJson = (v: unknown, inArray: boolean): string | undefined => (JSON.stringify(v) as string | undefined) ?? (inArray ? 'null' : undefined);
 const present = (v: unknown): boolean => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol';

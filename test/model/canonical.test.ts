@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, canonicalSpec, specEqual, specHash } from '../../src/model/canonical.js';
+import { canonicalJson, canonicalSpec, jsonEqual, specEqual, specHash } from '../../src/model/canonical.js';
 import type { L4Spec, L7Spec, TargetSet } from '../../src/model/spec.js';
 import { statusEqual } from '../../src/model/status.js';
 import { l4Spec, l7Spec, nodeA, nodeB } from './spec-fixtures.js';
@@ -107,6 +107,32 @@ describe('specEqual / specHash', () => {
     canonicalSpec({ ...s, listeners: reversed(s.listeners) });
     specHash(s);
     expect(JSON.stringify(s)).toBe(before);
+  });
+});
+
+describe('jsonEqual', () => {
+  it('answers as JSON.stringify(a) === JSON.stringify(b): key order counts, toJSON, undefined members and class instances as JSON writes them', () => {
+    const when = new Date(Date.UTC(2026, 0, 1));
+    const pairs: [unknown, unknown][] = [
+      [{ a: 1, b: [1, { c: 'x' }] }, { a: 1, b: [1, { c: 'x' }] }],
+      [{ a: 1, b: 2 }, { b: 2, a: 1 }],
+      [{ a: 1, u: undefined }, { a: 1 }],
+      [[undefined], [null]],
+      [undefined, undefined],
+      [undefined, null],
+      [null, null],
+      [when, new Date(when.getTime())],
+      [when, when.toISOString()],
+      [{ toJSON: () => 'x' }, 'x'],
+      [new Map([[1, 2]]), {}],
+      [{ a: [1, 2] }, { a: [2, 1] }],
+      [{ a: '1' }, { a: 1 }],
+      [[1, 2], { 0: 1, 1: 2 }],
+    ];
+    for (const [a, b] of pairs) {
+      expect(jsonEqual(a, b), JSON.stringify([a, b])).toBe(JSON.stringify(a) === JSON.stringify(b));
+      expect(jsonEqual(b, a), JSON.stringify([b, a])).toBe(JSON.stringify(a) === JSON.stringify(b));
+    }
   });
 });
 

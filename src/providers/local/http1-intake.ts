@@ -31,9 +31,9 @@ export const MAX_HEAD = 16 * 1024;
 const MAX_PIPELINED = 64 * 1024;
 /** Node's keepAliveTimeout (5 s) and headersTimeout (60 s), in sweep ticks of a second. */
 const IDLE_TICKS = 5;
+const HEAD_TICKS = 60;
 /** A response body up to this size goes out in one write with its head (one copy; larger ones are written as they are). */
 const ONE_WRITE = 16 * 1024;
-const HEAD_TICKS = 60;
 
 const CRLF = Buffer.from('\r\n');
 const CRLFCRLF = Buffer.from('\r\n\r\n');

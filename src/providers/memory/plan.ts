@@ -5,7 +5,6 @@ import { canonicalEqual, canonicalSpec } from '../../model/canonical.js';
 import { listeningPorts, type LoadBalancerSpec } from '../../model/spec.js';
 import type { Change } from '../types.js';
 
-
 /** Properties of the LB itself (everything but listeners, target sets and rules). */
 function lbProperties(spec: LoadBalancerSpec): Record<string, unknown> {
   const base = {
